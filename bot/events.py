@@ -1,0 +1,96 @@
+"""The vocabulary past the adapters: what came in, what goes out. No raw payload travels further."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    CONSOLE = "console"
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+
+
+class ChatKind(StrEnum):
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """Where a message came from or goes to. `chat_id` is the platform's group id; for a
+    private chat it is the member's user id."""
+
+    platform: Platform
+    corp_id: str
+    chat_id: str
+    kind: ChatKind = ChatKind.GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A platform identity: (platform, corp, user id). `name` is for display only."""
+
+    platform: Platform
+    corp_id: str
+    user_id: str
+    name: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.platform.value, self.corp_id, self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    platform: Platform
+    chat: ChatRef
+    sender: UserRef
+    text: str
+    message_id: str
+    received_at: datetime
+    mentions_bot: bool = True
+    mentions: tuple[UserRef, ...] = ()
+    # An opaque handle the adapter may use to answer inline (session webhook, req_id...).
+    reply_handle: str = ""
+
+
+class CardKind(StrEnum):
+    VOTE = "vote"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteCard:
+    """A vote card: buttons 赞成 / 反对 / 弃权 for one vote, with a count that never shows
+    secret choices."""
+
+    vote_id: int
+    title: str
+    summary: str
+    secret: bool
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    chat: ChatRef
+    text: str
+    mentions: tuple[UserRef, ...] = ()
+    card: VoteCard | None = None
+    in_reply_to: str = ""
+    reply_handle: str = ""
+    # Set when the message goes 1:1 to a member (secret ballots, private reminders).
+    private_to: UserRef | None = field(default=None)
+
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def normalize_text(text: str) -> str:
+    """NFKC (full-width to ASCII, ideographic space to space), drop zero-width characters,
+    fold runs of white space."""
+    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
+    return " ".join(text.split())
