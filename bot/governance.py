@@ -233,7 +233,7 @@ class MatterRule:
 
 HALF_STRICT = Threshold(Fraction(1, 2), Reading.STRICT)
 TWO_THIRDS = Threshold(Fraction(2, 3), Reading.INCLUSIVE)
-_OPEN_METHODS = frozenset({VoteMethod.NAMED, VoteMethod.SHOW_OF_HANDS, VoteMethod.SECRET})
+_OPEN_METHODS = frozenset({VoteMethod.NAMED, VoteMethod.SHOW_OF_HANDS})
 
 DEFAULT_MATTERS: Mapping[MatterType, MatterRule] = {
     MatterType.GENERAL: MatterRule(HALF_STRICT, VoteMethod.NAMED, _OPEN_METHODS, major=False),
@@ -241,7 +241,7 @@ DEFAULT_MATTERS: Mapping[MatterType, MatterRule] = {
     MatterType.MAJOR: MatterRule(
         HALF_STRICT,
         VoteMethod.NAMED,
-        frozenset({VoteMethod.NAMED, VoteMethod.SECRET}),
+        frozenset({VoteMethod.NAMED}),
         major=True,
     ),
     MatterType.PERSONNEL: MatterRule(

@@ -1,0 +1,372 @@
+"""Parse the natural Chinese meeting times that users type at the start of a chat command.
+
+The input has already been NFKC-normalised (full-width digits and colons are ASCII) and its
+white space folded. The module is pure: it never reads the clock, `now` is always passed in.
+
+Grammar (at the start of the text, optional spaces between the parts)::
+
+    expression := date [period] [time] | [period] time | 中午
+    date       := YYYY-MM-DD | YYYY/M/D | YYYY.M.D   (an optional "T" may follow)
+                | [YYYY年] M月D日 | [YYYY年] M月D号   (numbers in digits or Chinese numerals)
+                | M-D | M/D
+                | 今天 今日 明天 明日 后天 大后天
+                | 今早 今晨 明早 明晨 (morning) | 今晚 今夜 明晚 (night)
+                | [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
+    period     := 凌晨 | 早上 早晨 清晨 上午 早 | 中午 | 下午 午后 | 傍晚 | 晚上 晚间 夜里 夜间 晚
+    time       := H:MM[:SS] | H(点|时)[半 | 一刻 | 三刻 | M分 | MM | 钟 | 整]
+
+Numbers are ASCII digits or Chinese numerals (零〇一二两三四五六七八九十, e.g. 十二, 二十五, 零五;
+a year may be written digit by digit, 二〇二六). A minute without 分 must have two places
+(``3点05``, ``三点十五``) so that ``3点2楼`` stops after ``3点``.
+
+Rules:
+
+* Hours with a period word: 凌晨 0-6 (12 = 0:00); 上午/早上 0-12 as written; 中午 11-14 as
+  written, 1-2 as 13-14; 下午/傍晚 1-11 add twelve, 12-23 are accepted as written (so 下午15点 is
+  15:00); 晚上/夜里 5-11 add twelve, 17-23 as written, 12 is midnight at the end of that day.
+  Any other combination (下午0点, 晚上3点, 上午13点) is invalid.
+* Hours without a period word (meeting context): 0 and 7-23 as written, 1-6 are afternoon
+  hours (3点 = 15:00) unless written with a leading zero (03:00 = 3:00).
+* A period word without an hour is too vague and gives None (明天下午), except 中午 = 12:00;
+  a lone 早/晚 without an hour is ordinary text (明天晚些时候 is the date 明天).
+* A date without a time means 09:00 local with ``explicit_time=False``.
+* A time without a date means today if that is still in the future, otherwise tomorrow.
+* A month and day without a year means the next occurrence: this year unless that date is
+  before today (then the next year in which the date exists).
+* 本周X / 这周X is that day of the current Monday-based week (even if already past); 下周X is the
+  day of next week and 下下周X the week after. A bare 周X is the nearest such day, today included
+  only if the resulting time is still in the future.
+* Past times are not rejected here; the caller does that.
+* ``rest`` is the text after the expression, stripped of white space and of a leading ，,、.
+* Anything unparseable or invalid (2月30日, 13月1日, 25:00, 明天25点) gives None; the parser never
+  raises on any text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = ["ParsedTime", "format_when", "parse_leading_time"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedTime:
+    when: datetime  # aware, in UTC
+    rest: str  # the text that followed the time expression, stripped
+    explicit_time: bool  # False when only a date was given (the time is then 09:00 local)
+
+
+DEFAULT_TIME = time(9, 0)
+WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+_CN_DIGITS = {
+    "\u3007": 0,  # IDEOGRAPHIC NUMBER ZERO
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN = "[〇零一二两三四五六七八九十]"
+_NUM = rf"(?:[0-9]{{1,2}}|{_CN}{{1,3}})"
+
+# Period words: the word -> the kind of hour rule (see _to_24h).
+_PERIODS = {
+    "凌晨": "dawn",
+    "早上": "morning",
+    "早晨": "morning",
+    "清晨": "morning",
+    "上午": "morning",
+    "早": "morning",
+    "中午": "noon",
+    "下午": "afternoon",
+    "午后": "afternoon",
+    "傍晚": "afternoon",
+    "晚上": "night",
+    "晚间": "night",
+    "夜里": "night",
+    "夜间": "night",
+    "晚": "night",
+}
+# Relative day words: the word -> (days from today, implied period word or None).
+_RELATIVE_DAYS: dict[str, tuple[int, str | None]] = {
+    "今天": (0, None),
+    "今日": (0, None),
+    "明天": (1, None),
+    "明日": (1, None),
+    "后天": (2, None),
+    "大后天": (3, None),
+    "今早": (0, "早上"),
+    "今晨": (0, "早上"),
+    "今晚": (0, "晚上"),
+    "今夜": (0, "晚上"),
+    "明早": (1, "早上"),
+    "明晨": (1, "早上"),
+    "明晚": (1, "晚上"),
+}
+_WEEK_PREFIXES = {"本": 0, "这": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
+_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """A regex alternation of `words`, longest first so that 大后天 wins over 后天."""
+    return "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+
+
+_ISO_DATE = re.compile(
+    r"(?P<year>[0-9]{4})(?P<sep>[-/.])(?P<month>[0-9]{1,2})(?P=sep)(?P<day>[0-9]{1,2})"
+    r"(?![0-9])(?:T(?=[0-9]))?"
+)
+_CN_DATE = re.compile(
+    rf"(?:(?P<year>[0-9]{{4}}|[〇零一二三四五六七八九]{{4}})\s*年\s*)?"
+    rf"(?P<month>{_NUM})\s*月\s*(?P<day>{_NUM})\s*[日号]"
+)
+_MONTH_DAY = re.compile(r"(?P<month>[0-9]{1,2})[-/](?P<day>[0-9]{1,2})(?![0-9])")
+_RELATIVE = re.compile(rf"(?P<word>{_alternatives(_RELATIVE_DAYS)})")
+_WEEK = re.compile(
+    rf"(?P<prefix>{_alternatives(_WEEK_PREFIXES)})?\s*(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
+)
+_PERIOD = re.compile(rf"(?P<period>{_alternatives(_PERIODS)})")
+_CLOCK = re.compile(r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::[0-5][0-9])?(?![0-9])")
+_HOUR = re.compile(
+    rf"(?P<hour>{_NUM})[点时]"
+    rf"(?:(?P<half>半)|(?P<quarter>[一三]刻)|(?P<minute>[0-9]{{1,2}}|{_CN}{{1,3}})\s*分"
+    rf"|(?P<bare_minute>[0-9]{{2}}|{_CN}{{2,3}})(?![0-9])|钟|整)?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _CalendarDate:
+    year: int | None
+    month: int
+    day: int
+
+
+@dataclass(frozen=True, slots=True)
+class _RelativeDay:
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Weekday:
+    weekday: int  # Monday = 0
+    weeks: int | None  # None for a bare 周X, else 0 (this week), 1 (next week), 2
+
+
+_DateSpec = _CalendarDate | _RelativeDay | _Weekday
+
+
+def _number(token: str) -> int | None:
+    """0-99 from ASCII digits or a Chinese numeral (五, 十二, 二十五, 零五); None if malformed."""
+    if token.isascii():
+        return int(token) if token.isdigit() else None
+    if "十" not in token:
+        if len(token) == 1:
+            return _CN_DIGITS.get(token)
+        if len(token) == 2 and token[0] in "〇零":
+            return _CN_DIGITS.get(token[1])
+        return None
+    tens_text, _, ones_text = token.partition("十")
+    if len(tens_text) > 1 or len(ones_text) > 1 or tens_text in ("\u3007", "零"):
+        return None
+    tens = _CN_DIGITS.get(tens_text) if tens_text else 1
+    ones = _CN_DIGITS.get(ones_text) if ones_text else 0
+    if tens is None or ones is None:
+        return None
+    return tens * 10 + ones
+
+
+def _year(token: str) -> int | None:
+    """A four-digit year in ASCII digits or Chinese digits written one by one (二〇二六)."""
+    if token.isascii():
+        return int(token)
+    digits = [_CN_DIGITS.get(ch) for ch in token]
+    if any(d is None for d in digits):
+        return None
+    return int("".join(str(d) for d in digits))
+
+
+def _match_date(text: str, pos: int) -> tuple[_DateSpec, int, str | None] | None:
+    """The date at `pos`, where it ends and the period word it implies (今晚); None if absent."""
+    if m := _ISO_DATE.match(text, pos):
+        return _CalendarDate(int(m["year"]), int(m["month"]), int(m["day"])), m.end(), None
+    if m := _CN_DATE.match(text, pos):
+        year = _year(m["year"]) if m["year"] else None
+        month, day = _number(m["month"]), _number(m["day"])
+        if (m["year"] and year is None) or month is None or day is None:
+            return None
+        return _CalendarDate(year, month, day), m.end(), None
+    if m := _MONTH_DAY.match(text, pos):
+        return _CalendarDate(None, int(m["month"]), int(m["day"])), m.end(), None
+    if m := _RELATIVE.match(text, pos):
+        days, period = _RELATIVE_DAYS[m["word"]]
+        return _RelativeDay(days), m.end(), period
+    if m := _WEEK.match(text, pos):
+        name = m["day"]
+        weekday = int(name) - 1 if name.isascii() else _WEEKDAYS[name]
+        weeks = _WEEK_PREFIXES[m["prefix"]] if m["prefix"] else None
+        return _Weekday(weekday, weeks), m.end(), None
+    return None
+
+
+def _to_24h(hour: int, period: str | None, zero_padded: bool) -> int | None:
+    """The hour 0-24 (24 = midnight at the end of the day) for `hour` said with `period`."""
+    if period is None:
+        if zero_padded or hour == 0 or 7 <= hour <= 23:
+            return hour
+        return hour + 12 if 1 <= hour <= 6 else None
+    match _PERIODS[period]:
+        case "dawn":
+            return 0 if hour == 12 else hour if 0 <= hour <= 6 else None
+        case "morning":
+            return hour if 0 <= hour <= 12 else None
+        case "noon":
+            return hour if hour in (11, 12, 13, 14) else hour + 12 if hour in (1, 2) else None
+        case "afternoon":
+            return hour + 12 if 1 <= hour <= 11 else hour if 12 <= hour <= 23 else None
+        case "night":
+            if hour == 12:
+                return 24
+            return hour + 12 if 5 <= hour <= 11 else hour if 17 <= hour <= 23 else None
+        case _:
+            return None
+
+
+def _match_time(text: str, pos: int, period: str | None) -> tuple[int, int, int] | None:
+    """(hour 0-24, minute, end) of the clock time at `pos`, None if there is none.
+
+    Raises ValueError when a clock time is there but invalid (25点, 3:75, 下午0点), so that
+    明天25点 gives no result instead of the date 明天 followed by the text "25点".
+    """
+    if m := _CLOCK.match(text, pos):
+        hour_text, minute = m["hour"], int(m["minute"])
+    elif m := _HOUR.match(text, pos):
+        hour_text = m["hour"]
+        if m["half"]:
+            minute = 30
+        elif m["quarter"]:
+            minute = 15 if m["quarter"] == "一刻" else 45
+        elif m["minute"] or m["bare_minute"]:
+            minute = _checked(_number(m["minute"] or m["bare_minute"]))
+        else:
+            minute = 0
+    else:
+        return None
+    if minute > 59:
+        raise ValueError(f"invalid minute {minute}")
+    zero_padded = len(hour_text) == 2 and hour_text[0] == "0"
+    hour = _checked(_to_24h(_checked(_number(hour_text)), period, zero_padded))
+    return hour, minute, m.end()
+
+
+def _checked(value: int | None) -> int:
+    if value is None:
+        raise ValueError("invalid number in a time expression")
+    return value
+
+
+def _local(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
+    """`day` at hour:minute in `tz`; hour 24 is midnight at the end of `day`."""
+    naive = datetime.combine(day, time(hour % 24, minute)) + timedelta(days=hour // 24)
+    return naive.replace(tzinfo=tz)
+
+
+def _resolve(
+    spec: _DateSpec | None, hour: int, minute: int, now: datetime, tz: ZoneInfo
+) -> datetime | None:
+    """The local datetime meant by `spec` at hour:minute, seen from `now` (local in `tz`)."""
+    today = now.date()
+    match spec:
+        case None:
+            when = _local(today, hour, minute, tz)
+            return when if when > now else _local(today + timedelta(days=1), hour, minute, tz)
+        case _CalendarDate(year=int() as year, month=month, day=day):
+            return _local(date(year, month, day), hour, minute, tz)
+        case _CalendarDate(year=None, month=month, day=day):
+            for year in range(today.year, today.year + 9):  # 2月29日 may be years away
+                try:
+                    candidate = date(year, month, day)
+                except ValueError:
+                    continue
+                if candidate >= today:
+                    return _local(candidate, hour, minute, tz)
+            return None
+        case _RelativeDay(days=days):
+            return _local(today + timedelta(days=days), hour, minute, tz)
+        case _Weekday(weekday=weekday, weeks=None):
+            ahead = (weekday - today.weekday()) % 7
+            when = _local(today + timedelta(days=ahead), hour, minute, tz)
+            return when if when > now else when + timedelta(days=7)
+        case _Weekday(weekday=weekday, weeks=int() as weeks):
+            monday = today - timedelta(days=today.weekday())
+            return _local(monday + timedelta(days=7 * weeks + weekday), hour, minute, tz)
+        case _:
+            return None
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
+def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+    pos = date_end = _skip_space(text, 0)
+    spec: _DateSpec | None = None
+    period: str | None = None
+    if found := _match_date(text, pos):
+        spec, date_end, period = found
+        pos = _skip_space(text, date_end)
+
+    period_end = pos
+    if period is None and (m := _PERIOD.match(text, pos)):
+        period, period_end = m["period"], m.end()
+        pos = _skip_space(text, period_end)
+
+    if clock := _match_time(text, pos, period):
+        hour, minute, end = clock
+    elif period == "中午":
+        hour, minute, end = 12, 0, period_end
+    elif spec is not None and (period is None or period in ("早", "晚")):
+        # A date alone; a lone 早/晚 without an hour is ordinary text (明天晚些时候再议).
+        hour, minute, end = DEFAULT_TIME.hour, DEFAULT_TIME.minute, date_end
+    else:
+        return None  # a vague period (明天下午) or nothing at all
+
+    when = _resolve(spec, hour, minute, now.astimezone(tz), tz)
+    if when is None:
+        return None
+    rest = text[end:].strip().lstrip(",，、").strip()
+    return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != date_end)
+
+
+def parse_leading_time(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+    """Parse a time expression at the start of `text` (after optional white space).
+
+    `now` is aware (any zone); the expression is read in zone `tz` (normally Asia/Shanghai).
+    Returns None when no time expression is at the start or it is invalid (2月30日, 25点, 13月).
+    Past times are not rejected: the caller does that. Raises ValueError only for a naive `now`.
+    """
+    if now.tzinfo is None:
+        raise ValueError("parse_leading_time needs an aware `now`")
+    try:
+        return _parse(text, now, tz)
+    except (ValueError, OverflowError):  # invalid times, impossible dates, years out of range
+        return None
+
+
+def format_when(when: datetime, tz: ZoneInfo) -> str:
+    """'2026年12月5日（星期六）15:00': the date, the weekday and the 24-hour time in zone `tz`."""
+    local = when.astimezone(tz)
+    weekday = WEEKDAY_NAMES[local.weekday()]
+    return f"{local.year}年{local.month}月{local.day}日（{weekday}）{local:%H:%M}"

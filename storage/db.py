@@ -1,0 +1,92 @@
+"""Open and close the database: tortoise config, SQLite pragmas, schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+
+MODELS_MODULE = "storage.models"
+MIGRATIONS_MODULE = "storage.migrations"
+DEFAULT_URL = "sqlite://data/yishi.db"
+
+# For `tortoise makemigrations` during development (pyproject's [tool.tortoise]).
+TORTOISE_ORM: dict[str, Any] = {}
+
+
+class DatabaseError(Exception):
+    """The database could not be opened or prepared; the message says why."""
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def prepare_url(url: str) -> str:
+    """SQLite gets WAL (tortoise's default), synchronous=FULL and a busy timeout unless the URL
+    sets them; the file's folder is created."""
+    if not is_sqlite(url):
+        return url
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query))
+    params.setdefault("synchronous", "FULL")
+    params.setdefault("busy_timeout", "5000")
+    path = url[len("sqlite://") :].split("?", 1)[0]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+
+
+def connection_name(url: str) -> str:
+    """Each engine gets its own connection name: tortoise caches compiled queries per name,
+    and one process (the test suite) may use SQLite and PostgreSQL one after the other."""
+    return "sqlite" if is_sqlite(url) else "postgres"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    name = connection_name(url)
+    return {
+        "connections": {name: prepare_url(url)},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": name,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+TORTOISE_ORM.update(tortoise_config(DEFAULT_URL))
+
+
+async def upgrade(url: str) -> None:
+    """Apply every pending migration. Migrations only add; data is kept."""
+    await migrate(config=tortoise_config(url))
+    await Tortoise.close_connections()
+
+
+async def open_db(url: str, *, run_migrations: bool = True) -> None:
+    """Initialise the ORM in the current task (before any background task starts)."""
+    if run_migrations:
+        await upgrade(url)
+    await Tortoise.init(config=tortoise_config(url))
+    if is_sqlite(url):
+        await _check_sqlite(connection_name(url))
+
+
+async def _check_sqlite(name: str) -> None:
+    conn = connections.get(name)
+    _, rows = await conn.execute_query("PRAGMA journal_mode")
+    mode = str(rows[0][0]).lower() if rows else ""
+    if mode not in ("wal", "memory"):
+        raise DatabaseError(f"SQLite journal_mode is {mode!r}, WAL could not be enabled")
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()

@@ -1,0 +1,371 @@
+"""Tortoise models: the only module that imports tortoise.models. No Model leaves storage/.
+
+All datetimes are stored in UTC (the ORM runs with use_tz and timezone UTC); the edges convert.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Person(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    is_party_member = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "person"
+
+
+# A platform identity bound to a person: (platform, corp, user id), never a nickname.
+class Identity(Model):
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    corp_id = fields.CharField(max_length=128)
+    user_id = fields.CharField(max_length=128)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="identities"
+    )
+
+    class Meta:
+        table = "identity"
+        unique_together = (("platform", "corp_id", "user_id"),)
+
+
+class Society(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100, unique=True)
+    term_start = fields.DateField(null=True)
+    term_end = fields.DateField(null=True)
+    roster_exception = fields.BooleanField(default=False)
+    recorder: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False, null=True
+    )
+    liaison: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False, null=True
+    )
+    report_deadline = fields.CharField(max_length=5, default="12-31")  # MM-DD
+    settings = fields.TextField(default="{}")  # per-society overrides of the governance settings
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "society"
+
+
+# Everyone the society knows: roster members (leader/member) and people with a council
+# position who are not on the roster (a non-party president, for instance).
+class Member(Model):
+    id = fields.IntField(primary_key=True)
+    society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
+        "models.Society", related_name="members"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name="memberships"
+    )
+    roster_role = fields.CharField(max_length=16, default="none")  # leader | member | none
+    position = fields.CharField(max_length=16, default="none")  # governance.CouncilPosition
+
+    class Meta:
+        table = "member"
+        unique_together = (("society", "person"),)
+
+
+class ChatBinding(Model):
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    corp_id = fields.CharField(max_length=128)
+    chat_id = fields.CharField(max_length=128)
+    society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
+        "models.Society", related_name="bindings"
+    )
+    webhook = fields.TextField(default="")  # per-group robot webhook key or URL, when any
+
+    class Meta:
+        table = "chat_binding"
+        unique_together = (("platform", "corp_id", "chat_id"),)
+
+
+class RosterChange(Model):
+    id = fields.IntField(primary_key=True)
+    society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
+        "models.Society", related_name="roster_changes"
+    )
+    kind = fields.CharField(max_length=16)  # add | remove | role
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    roster_role = fields.CharField(max_length=16, default="member")
+    position = fields.CharField(max_length=16, default="none")
+    reason = fields.TextField(default="")
+    status = fields.CharField(max_length=16, default="pending")  # pending | approved | rejected
+    requested_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    decided_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False, null=True
+    )
+    exception = fields.BooleanField(default=False)
+    decision_note = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "roster_change"
+
+
+class Meeting(Model):
+    id = fields.IntField(primary_key=True)
+    society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
+        "models.Society", related_name="meetings"
+    )
+    number = fields.IntField()
+    place = fields.CharField(max_length=200, default="")
+    starts_at = fields.DatetimeField()
+    state = fields.CharField(max_length=16)
+    convened_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    chair: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False, null=True
+    )
+    roster = fields.TextField(default="[]")  # 应到会: person ids, frozen when the meeting opens
+    created_at = fields.DatetimeField()
+    opened_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "meeting"
+        unique_together = (("society", "number"),)
+
+
+class AgendaItem(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="items"
+    )
+    number = fields.IntField()
+    title = fields.CharField(max_length=200)
+    matter_type = fields.CharField(max_length=16)
+    state = fields.CharField(max_length=16)
+    proposed_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    carried_from: fields.ForeignKeyNullableRelation[AgendaItem] = fields.ForeignKeyField(
+        "models.AgendaItem", related_name=False, null=True
+    )
+    emergency_reason = fields.TextField(default="")
+    outcome = fields.CharField(max_length=16, default="")
+    carried = fields.BooleanField(default=False)  # a deferred item already taken to a later meeting
+
+    class Meta:
+        table = "agenda_item"
+        unique_together = (("meeting", "number"),)
+
+
+class Attendance(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="attendance"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    status = fields.CharField(max_length=16)
+    reason = fields.TextField(default="")
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "attendance"
+        unique_together = (("meeting", "person"),)
+
+
+class Observer(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="observers"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    reason = fields.TextField(default="")
+
+    class Meta:
+        table = "observer"
+        unique_together = (("meeting", "person"),)
+
+
+class Recusal(Model):
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "models.AgendaItem", related_name="recusals"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+
+    class Meta:
+        table = "recusal"
+        unique_together = (("item", "person"),)
+
+
+class WrittenOpinion(Model):
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "models.AgendaItem", related_name="opinions"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    text = fields.TextField()
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "written_opinion"
+
+
+class Vote(Model):
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[AgendaItem] = fields.ForeignKeyField(
+        "models.AgendaItem", related_name="votes"
+    )
+    method = fields.CharField(max_length=16)
+    state = fields.CharField(max_length=16)
+    electorate = fields.TextField()  # JSON: roster, present, recused (frozen at open)
+    opened_at = fields.DatetimeField()
+    closed_at = fields.DatetimeField(null=True)
+    result = fields.TextField(default="")  # JSON of the decision, once closed
+    hands = fields.TextField(default="")  # JSON counts a recorder entered (show of hands)
+
+    class Meta:
+        table = "vote"
+
+
+# A named ballot: one row per voter and vote; a change updates it and is logged.
+class Ballot(Model):
+    id = fields.IntField(primary_key=True)
+    vote: fields.ForeignKeyRelation[Vote] = fields.ForeignKeyField(
+        "models.Vote", related_name="ballots"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    choice = fields.CharField(max_length=16)
+    receipt = fields.CharField(max_length=16)
+    changes = fields.IntField(default=0)
+
+    class Meta:
+        table = "ballot"
+        unique_together = (("vote", "person"),)
+
+
+# Who has cast a secret ballot: a sorted list, so the order of voting is not kept.
+class SecretVoterList(Model):
+    id = fields.IntField(primary_key=True)
+    vote: fields.OneToOneRelation[Vote] = fields.OneToOneField(
+        "models.Vote", related_name="voter_list"
+    )
+    voters = fields.TextField(default="[]")
+
+    class Meta:
+        table = "secret_voter_list"
+
+
+# What was cast: (receipt, choice) pairs sorted by their random receipt. Nothing here
+# names or orders the voters.
+class SecretBallotBox(Model):
+    id = fields.IntField(primary_key=True)
+    vote: fields.OneToOneRelation[Vote] = fields.OneToOneField(
+        "models.Vote", related_name="ballot_box"
+    )
+    ballots = fields.TextField(default="[]")
+
+    class Meta:
+        table = "secret_ballot_box"
+
+
+class MinutesVersion(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="minutes"
+    )
+    version = fields.IntField()
+    body = fields.TextField()  # canonical JSON of the assembled minutes
+    notes = fields.TextField(default="")
+    digest = fields.CharField(max_length=64)
+    created_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "minutes_version"
+        unique_together = (("meeting", "version"),)
+
+
+class Signature(Model):
+    id = fields.IntField(primary_key=True)
+    minutes: fields.ForeignKeyRelation[MinutesVersion] = fields.ForeignKeyField(
+        "models.MinutesVersion", related_name="signatures"
+    )
+    signer: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    digest = fields.CharField(max_length=64)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "signature"
+
+
+# Work-rule filings (备案), annual summaries and major-issue reports to the committee.
+class Filing(Model):
+    id = fields.IntField(primary_key=True)
+    society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
+        "models.Society", related_name="filings"
+    )
+    kind = fields.CharField(max_length=16)  # work_rules | annual_summary | major_issue
+    title = fields.CharField(max_length=200)
+    body = fields.TextField(default="")
+    filed_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    at = fields.DatetimeField()
+    acknowledged_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False, null=True
+    )
+    acknowledged_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "filing"
+
+
+# Append-only, hash-chained: hash = SHA-256(prev_hash + canonical JSON of the entry).
+class EventLog(Model):
+    id = fields.IntField(primary_key=True)
+    chain = fields.CharField(max_length=32)  # "society:<id>" or "committee"
+    seq = fields.IntField()
+    at = fields.DatetimeField()
+    kind = fields.CharField(max_length=32)
+    meeting_id = fields.IntField(null=True, db_index=True)
+    payload = fields.TextField()  # canonical JSON, produced by the application
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table = "event_log"
+        unique_together = (("chain", "seq"),)
+
+
+# Inbound message ids already handled, written in the same transaction as the effect.
+class ProcessedMessage(Model):
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    corp_id = fields.CharField(max_length=128)
+    message_id = fields.CharField(max_length=128)
+    at = fields.DatetimeField()
+    reply = fields.TextField(default="")  # the stored outcome, replayed to a redelivery
+
+    class Meta:
+        table = "processed_message"
+        unique_together = (("platform", "corp_id", "message_id"),)
