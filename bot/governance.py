@@ -139,6 +139,7 @@ class Need(StrEnum):
     LEADER = "leader"
     RECORDER = "recorder"
     REPORTER = "reporter"  # leader or liaison
+    ROSTER = "roster"  # leader or committee: propose roster changes
     COMMITTEE = "committee"
 
 
@@ -149,6 +150,7 @@ _NEED_ROLES: Mapping[Need, frozenset[Role]] = {
     Need.LEADER: frozenset({Role.LEADER}),
     Need.RECORDER: frozenset({Role.RECORDER}),
     Need.REPORTER: frozenset({Role.LEADER, Role.LIAISON}),
+    Need.ROSTER: frozenset({Role.LEADER, Role.COMMITTEE}),
     Need.COMMITTEE: frozenset({Role.COMMITTEE}),
 }
 

@@ -1,0 +1,10 @@
+"""All chat commands. Routes are data; the help text is generated from this table."""
+
+from __future__ import annotations
+
+from bot.router import Route
+from handlers import meetings, minutes, roster, votes
+from handlers.help import make_help
+
+_FEATURES: list[Route] = [*meetings.ROUTES, *votes.ROUTES, *minutes.ROUTES, *roster.ROUTES]
+ALL_ROUTES: list[Route] = [make_help(_FEATURES), *_FEATURES]

@@ -1,0 +1,306 @@
+"""Settings: a TOML file read once into frozen dataclasses. Secrets may come from the environment.
+
+A bad file raises ConfigError naming the key and the problem; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from enum import StrEnum
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot import governance as g
+
+DEFAULT_DATABASE_URL = "sqlite://data/yishi.db"
+
+
+class ConfigError(Exception):
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class CommitteeAdmin:
+    platform: str
+    corp_id: str
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "Asia/Shanghai"
+    policy: g.Policy = field(default_factory=g.Policy)
+    society_policies: Mapping[str, g.Policy] = field(default_factory=dict)
+    committee_admins: tuple[CommitteeAdmin, ...] = ()
+    bot_name: str = "议事"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    dingtalk: Mapping[str, Any] = field(default_factory=dict)
+    wecom: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def policy_for(self, society_name: str) -> g.Policy:
+        return self.society_policies.get(society_name, self.policy)
+
+
+def _fraction(key: str, value: object) -> Fraction:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int | float):
+            result = Fraction(value).limit_denominator(100)
+        elif isinstance(value, str):
+            result = Fraction(value.strip())
+        else:
+            raise ValueError
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(
+            key, f'must be a fraction such as "1/2" or "2/3", got {value!r}'
+        ) from None
+    if not 0 < result < 1:
+        raise ConfigError(key, f"must be between 0 and 1, got {value!r}")
+    return result
+
+
+def _typed(key: str, value: object, kind: type, what: str) -> Any:
+    if kind is int and isinstance(value, bool):
+        raise ConfigError(key, f"must be {what}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ConfigError(key, f"must be {what}, got {value!r}")
+    return value
+
+
+def _enum(key: str, value: object, enum: type[StrEnum]) -> Any:
+    allowed = [e.value for e in enum]
+    if value not in allowed:
+        raise ConfigError(key, f"must be one of {', '.join(allowed)}, got {value!r}")
+    return enum(value)
+
+
+def _unknown(section: str, table: Mapping[str, object], known: set[str]) -> None:
+    for k in table:
+        if k not in known:
+            raise ConfigError(f"{section}.{k}" if section else k, "unknown setting")
+
+
+_GOV_KEYS = {
+    "quorum",
+    "quorum_reading",
+    "max_members",
+    "require_odd",
+    "recused_leave_base",
+    "allow_vote_change",
+    "deferral_dissent_share",
+    "deferral_margin",
+    "checkin_opens_before_minutes",
+    "late_after_minutes",
+    "matter",
+}
+_MATTER_KEYS = {
+    "quorum",
+    "quorum_reading",
+    "pass_share",
+    "default_method",
+    "allowed_methods",
+    "major",
+    "written_opinions_count",
+    "leader_votes_last",
+}
+
+
+def _matter_rule(section: str, raw: Mapping[str, object], base: g.MatterRule) -> g.MatterRule:
+    _unknown(section, raw, _MATTER_KEYS)
+    rule = base
+    if "quorum" in raw or "quorum_reading" in raw:
+        share = (
+            _fraction(f"{section}.quorum", raw["quorum"]) if "quorum" in raw else rule.quorum.share
+        )
+        reading = (
+            _enum(f"{section}.quorum_reading", raw["quorum_reading"], g.Reading)
+            if "quorum_reading" in raw
+            else rule.quorum.reading
+        )
+        rule = replace(rule, quorum=g.Threshold(share, reading))
+    if "pass_share" in raw:
+        rule = replace(rule, pass_share=_fraction(f"{section}.pass_share", raw["pass_share"]))
+    if "allowed_methods" in raw:
+        methods = _typed(f"{section}.allowed_methods", raw["allowed_methods"], list, "a list")
+        allowed = frozenset(_enum(f"{section}.allowed_methods", x, g.VoteMethod) for x in methods)
+        if not allowed:
+            raise ConfigError(f"{section}.allowed_methods", "must name at least one method")
+        rule = replace(rule, allowed_methods=allowed)
+    if "default_method" in raw:
+        rule = replace(
+            rule,
+            default_method=_enum(f"{section}.default_method", raw["default_method"], g.VoteMethod),
+        )
+    if rule.default_method not in rule.allowed_methods:
+        raise ConfigError(f"{section}.default_method", "must be one of allowed_methods")
+    for flag in ("major", "written_opinions_count", "leader_votes_last"):
+        if flag in raw:
+            rule = replace(
+                rule, **{flag: _typed(f"{section}.{flag}", raw[flag], bool, "true or false")}
+            )
+    return rule
+
+
+def parse_policy(section: str, raw: Mapping[str, object], base: g.Policy) -> g.Policy:
+    _unknown(section, raw, _GOV_KEYS)
+    policy = base
+    if "quorum" in raw or "quorum_reading" in raw:
+        share = (
+            _fraction(f"{section}.quorum", raw["quorum"])
+            if "quorum" in raw
+            else policy.meeting_quorum.share
+        )
+        reading = (
+            _enum(f"{section}.quorum_reading", raw["quorum_reading"], g.Reading)
+            if "quorum_reading" in raw
+            else policy.meeting_quorum.reading
+        )
+        policy = replace(policy, meeting_quorum=g.Threshold(share, reading))
+    for key in ("max_members", "deferral_margin"):
+        if key in raw:
+            value = _typed(f"{section}.{key}", raw[key], int, "a whole number")
+            if value < 0 or (key == "max_members" and value < 1):
+                raise ConfigError(f"{section}.{key}", f"out of range: {value}")
+            policy = replace(policy, **{key: value})
+    for key in ("require_odd", "recused_leave_base", "allow_vote_change"):
+        if key in raw:
+            policy = replace(
+                policy, **{key: _typed(f"{section}.{key}", raw[key], bool, "true or false")}
+            )
+    if "deferral_dissent_share" in raw:
+        policy = replace(
+            policy,
+            deferral_dissent_share=_fraction(
+                f"{section}.deferral_dissent_share", raw["deferral_dissent_share"]
+            ),
+        )
+    for key, attr in (
+        ("checkin_opens_before_minutes", "checkin_opens_before"),
+        ("late_after_minutes", "late_after"),
+    ):
+        if key in raw:
+            minutes = _typed(f"{section}.{key}", raw[key], int, "a whole number of minutes")
+            if minutes < 0:
+                raise ConfigError(f"{section}.{key}", f"must not be negative, got {minutes}")
+            if attr == "checkin_opens_before":
+                policy = replace(policy, checkin_opens_before=timedelta(minutes=minutes))
+            else:
+                policy = replace(policy, late_after=timedelta(minutes=minutes))
+    if "matter" in raw:
+        matters_raw = _typed(f"{section}.matter", raw["matter"], dict, "a table")
+        matters = dict(policy.matters)
+        for name, rule_raw in matters_raw.items():
+            key = f"{section}.matter.{name}"
+            matter = _enum(key, name, g.MatterType)
+            matters[matter] = _matter_rule(
+                key, _typed(key, rule_raw, dict, "a table"), matters[matter]
+            )
+        policy = replace(policy, matters=matters)
+    return policy
+
+
+def _admin(key: str, raw: object) -> CommitteeAdmin:
+    text = _typed(key, raw, str, 'a string "platform:corp:user_id:姓名"')
+    parts = text.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise ConfigError(key, f'must look like "platform:corp:user_id:姓名", got {text!r}')
+    if parts[0] not in ("console", "wecom", "dingtalk"):
+        raise ConfigError(key, f"unknown platform {parts[0]!r}")
+    return CommitteeAdmin(*parts)
+
+
+def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    _unknown(
+        "",
+        raw,
+        {"database", "bot", "governance", "societies", "committee", "http", "dingtalk", "wecom"},
+    )
+    settings = Settings()
+    db = _typed("database", raw.get("database", {}), dict, "a table")
+    _unknown("database", db, {"url"})
+    url = env.get("YISHI_DATABASE_URL") or db.get("url", DEFAULT_DATABASE_URL)
+    url = _typed("database.url", url, str, "a string")
+    if not url.startswith(("sqlite:", "postgres:", "postgresql:", "asyncpg:")):
+        raise ConfigError("database.url", f"must start with sqlite:// or postgres://, got {url!r}")
+    bot = _typed("bot", raw.get("bot", {}), dict, "a table")
+    _unknown("bot", bot, {"timezone", "name"})
+    tz = _typed("bot.timezone", bot.get("timezone", "Asia/Shanghai"), str, "a time zone name")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("bot.timezone", f"unknown time zone {tz!r}") from None
+    name = _typed("bot.name", bot.get("name", "议事"), str, "a string")
+    policy = parse_policy(
+        "governance", _typed("governance", raw.get("governance", {}), dict, "a table"), g.Policy()
+    )
+    societies = _typed("societies", raw.get("societies", {}), dict, "a table")
+    per_society = {}
+    for sname, sraw in societies.items():
+        key = f"societies.{sname}"
+        table = _typed(key, sraw, dict, "a table")
+        _unknown(key, table, {"governance"})
+        per_society[sname] = parse_policy(
+            f"{key}.governance",
+            _typed(f"{key}.governance", table.get("governance", {}), dict, "a table"),
+            policy,
+        )
+    committee = _typed("committee", raw.get("committee", {}), dict, "a table")
+    _unknown("committee", committee, {"admins"})
+    admins_raw = _typed("committee.admins", committee.get("admins", []), list, "a list")
+    admins = tuple(_admin(f"committee.admins[{i}]", a) for i, a in enumerate(admins_raw))
+    http = _typed("http", raw.get("http", {}), dict, "a table")
+    _unknown("http", http, {"host", "port"})
+    host = _typed("http.host", http.get("host", "127.0.0.1"), str, "a string")
+    port = _typed("http.port", http.get("port", 8080), int, "a port number")
+    if not 0 < port < 65536:
+        raise ConfigError("http.port", f"must be between 1 and 65535, got {port}")
+    dingtalk = _typed("dingtalk", raw.get("dingtalk", {}), dict, "a table")
+    wecom = _typed("wecom", raw.get("wecom", {}), dict, "a table")
+    return replace(
+        settings,
+        database_url=url,
+        timezone=tz,
+        bot_name=name,
+        policy=policy,
+        society_policies=per_society,
+        committee_admins=admins,
+        http_host=host,
+        http_port=port,
+        dingtalk=dingtalk,
+        wecom=wecom,
+    )
+
+
+def load_settings(path: str | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the file at `path` (None: built-in defaults, plus config.toml if it exists)."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = "config.toml" if Path("config.toml").exists() else None
+    if path is None:
+        return parse_settings({}, env)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read the file ({exc.strerror})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"not valid TOML: {exc}") from None
+    return parse_settings(raw, env)

@@ -1,0 +1,260 @@
+"""Minutes (会议记录) assembled only from recorded events, and their plain-text rendering.
+
+`assemble(events)` is pure: it reads the meeting's event-log entries (kind, payload, time) and
+nothing else, so the minutes never say anything the log does not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.timeparse import format_when
+
+MATTER = {
+    "general": "一般事项",
+    "major": "重大事项",
+    "personnel": "人事事项",
+    "discipline": "处分事项",
+    "document": "文件把关",
+}
+METHOD = {"named": "记名表决", "show_of_hands": "举手表决", "secret": "无记名投票"}
+OUTCOME = {
+    "passed": "通过",
+    "not_passed": "未通过",
+    "no_quorum": "未达法定人数，不作决定",
+    "deferred": "暂缓决定",
+}
+ATTENDANCE = {
+    "present": "出席",
+    "late": "迟到",
+    "leave": "请假",
+    "absent": "缺席",
+    "unknown": "未回复",
+}
+DEFERRAL = {
+    "dissent": "反对和弃权票达到出席成员三分之一以上",
+    "margin": "赞成与反对票数相差不超过一票",
+    "by_hand": "主持人决定暂缓",
+}
+READING = {"strict": "超过", "inclusive": "达到"}
+SHARE = {"1/2": "半数", "2/3": "三分之二"}
+
+
+@dataclass
+class MinutesItem:
+    number: int
+    title: str
+    matter_type: str
+    proposed_by: str = ""
+    opinions: list[tuple[str, str]] = field(default_factory=list)
+    recused: list[str] = field(default_factory=list)
+    emergency: str = ""
+    result: dict[str, Any] | None = None
+    deferred_by_hand: str | None = None
+    carried: bool = False
+
+
+@dataclass
+class Minutes:
+    society: str
+    number: int
+    starts_at: str
+    place: str
+    convener: str
+    chair: str
+    recorder: str
+    opened_at: str = ""
+    closed_at: str = ""
+    attendance: dict[str, str] = field(default_factory=dict)
+    leave_reasons: dict[str, str] = field(default_factory=dict)
+    observers: list[tuple[str, str]] = field(default_factory=list)
+    quorum: dict[str, Any] = field(default_factory=dict)
+    delegations: list[str] = field(default_factory=list)
+    items: list[MinutesItem] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    notes: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def assemble(
+    events: Iterable[tuple[str, datetime, Mapping[str, Any]]],
+    *,
+    society: str,
+    recorder: str,
+    tz: ZoneInfo,
+) -> Minutes:
+    """Build the minutes from (kind, at, payload) entries of one meeting, in log order."""
+    minutes = Minutes(society, 0, "", "", "", "", recorder)
+    items: dict[int, MinutesItem] = {}
+    for kind, at, p in events:
+        when = format_when(at, tz)
+        match kind:
+            case "meeting_convened":
+                minutes.number = p["number"]
+                minutes.starts_at = format_when(datetime.fromisoformat(p["starts_at"]), tz)
+                minutes.place = p["place"]
+                minutes.convener = p["convened_by"]["name"]
+                minutes.chair = minutes.chair or p["convened_by"]["name"]
+                minutes.attendance = dict.fromkeys(p.get("roster", []), "unknown")
+            case "item_added" | "item_proposed" | "item_carried":
+                items[p["item"]] = MinutesItem(
+                    p["number"],
+                    p["title"],
+                    p["matter_type"],
+                    p["by"]["name"],
+                    carried=kind == "item_carried",
+                )
+            case "item_accepted":
+                pass
+            case "item_rejected":
+                items.pop(p["item"], None)
+                reason = f"（{p['reason']}）" if p.get("reason") else ""
+                minutes.rejected.append(f"{p['title']}{reason}")
+            case "observer_added":
+                minutes.observers.append((p["person"]["name"], p["reason"]))
+            case "leave" | "late_leave":
+                minutes.attendance[p["person"]["name"]] = p["status"]
+                minutes.leave_reasons[p["person"]["name"]] = p["reason"]
+            case "checkin":
+                if not p.get("observer"):
+                    minutes.attendance[p["person"]["name"]] = p["status"]
+            case "written_opinion":
+                if p["item"] in items:
+                    items[p["item"]].opinions.append((p["person"]["name"], p["text"]))
+            case "chair_delegated":
+                minutes.chair = p["to"]["name"]
+                reason = f"（{p['reason']}）" if p.get("reason") else ""
+                minutes.delegations.append(f"{p['from']['name']}委托{p['to']['name']}主持{reason}")
+            case "meeting_opened":
+                minutes.opened_at = when
+                minutes.quorum = dict(p["quorum"])
+                minutes.attendance.update(p["attendance"])
+            case "recused":
+                if p["item"] in items:
+                    items[p["item"]].recused.append(p["person"]["name"])
+            case "emergency_declared":
+                if p["item"] in items:
+                    items[p["item"]].emergency = p["reason"]
+            case "vote_closed":
+                if p["item"] in items:
+                    items[p["item"]].result = dict(p)
+            case "item_deferred":
+                if p["item"] in items:
+                    items[p["item"]].deferred_by_hand = p.get("reason", "")
+            case "meeting_closed":
+                minutes.closed_at = when
+                minutes.attendance.update(p["attendance"])
+            case _:
+                pass
+    minutes.items = sorted(items.values(), key=lambda i: i.number)
+    return minutes
+
+
+def _names(attendance: Mapping[str, str], *states: str) -> str:
+    found = [n for n, s in attendance.items() if s in states]
+    return "、".join(found) if found else "无"
+
+
+def render_text(m: Minutes) -> str:
+    """The minutes as plain text (also the content of the Word document)."""
+    lines = [
+        f"{m.society}党建工作领导小组第{m.number}次会议记录",
+        f"时间：{m.starts_at}（开会 {m.opened_at or '—'}，散会 {m.closed_at or '—'}）",
+        f"地点：{m.place}",
+        f"召集人：{m.convener}　主持人：{m.chair}　记录人：{m.recorder or '未指定'}",
+    ]
+    lines.extend(f"委托主持：{d}" for d in m.delegations)
+    present = _names(m.attendance, "present")
+    late = _names(m.attendance, "late")
+    lines.append(f"出席：{present}；迟到：{late}")
+    leave = [
+        f"{n}（{m.leave_reasons.get(n, '')}）" for n, s in m.attendance.items() if s == "leave"
+    ]
+    lines.append(f"请假：{'、'.join(leave) if leave else '无'}")
+    lines.append(f"缺席：{_names(m.attendance, 'absent', 'unknown')}")
+    obs = [f"{n}（{r}）" for n, r in m.observers]
+    lines.append(f"列席：{'、'.join(obs) if obs else '无'}")
+    if m.quorum:
+        q = m.quorum
+        rule = f"{READING.get(q['reading'], q['reading'])}{SHARE.get(q['share'], q['share'])}"
+        lines.append(
+            f"法定人数：应到{q['base']}人，实到{q['present']}人，按「{rule}」需至少{q['needed']}人，已达到。"
+        )
+        if q.get("readings_disagree"):
+            lines.append("（注：按另一种理解结论不同，本次按上述理解执行。）")
+    lines.append("议题及表决情况：")
+    for it in m.items:
+        carried = "（上次会议暂缓，再行表决）" if it.carried else ""
+        lines.append(
+            f"{it.number}. {it.title}（{MATTER.get(it.matter_type, it.matter_type)}）{carried}，提出人：{it.proposed_by}"
+        )
+        for name, text in it.opinions:
+            lines.append(f"   书面意见（{name}，不计票）：{text}")
+        if it.recused:
+            lines.append(f"   回避：{'、'.join(it.recused)}")
+        if it.emergency:
+            lines.append(f"   主持人宣布紧急情况：{it.emergency}")
+        r = it.result
+        if r and "yes" in r:
+            lines.append(
+                f"   {METHOD.get(r['method'], r['method'])}：赞成{r['yes']}、反对{r['no']}、弃权{r['abstain']}、"
+                f"未投{r['not_voted']}；应到会{r['base']}人，通过须至少{r['needed']}票赞成"
+                + (
+                    "（回避成员不计入应到会人数）"
+                    if it.recused and r.get("recused_leave_base")
+                    else ""
+                )
+            )
+            for choice, label in (("yes", "赞成"), ("no", "反对"), ("abstain", "弃权")):
+                voters = (r.get("names") or {}).get(choice) or []
+                if voters:
+                    lines.append(f"   {label}：{'、'.join(voters)}")
+            result = OUTCOME.get(r["outcome"], r["outcome"])
+            if r["outcome"] == "deferred" and r.get("deferral"):
+                result += f"（{DEFERRAL.get(r['deferral'], r['deferral'])}，依第十六条暂缓）"
+            if r.get("emergency"):
+                result += "（意见分歧较大，因紧急情况未暂缓）"
+            lines.append(f"   结果：{result}")
+            if r.get("readings_disagree"):
+                lines.append("   （注：按另一种法定人数理解结论不同，本次按配置的理解执行。）")
+        elif it.deferred_by_hand is not None:
+            why = f"：{it.deferred_by_hand}" if it.deferred_by_hand else ""
+            lines.append(f"   结果：暂缓决定（主持人决定{why}）")
+        elif r:
+            lines.append(f"   结果：{OUTCOME.get(r.get('outcome', ''), '')}")
+        else:
+            lines.append("   未表决")
+    if m.rejected:
+        lines.append(f"未列入议程的议题建议：{'；'.join(m.rejected)}")
+    if m.notes:
+        lines.append(f"记录人备注：{m.notes}")
+    return "\n".join(lines)
+
+
+def summary(m: Minutes) -> str:
+    """A concise chat summary."""
+    parts = [f"第{m.number}次会议纪要摘要（{m.starts_at}，{m.place}）"]
+    parts.append(
+        f"出席{sum(1 for s in m.attendance.values() if s in ('present', 'late'))}人，"
+        f"请假{sum(1 for s in m.attendance.values() if s == 'leave')}人，"
+        f"缺席{sum(1 for s in m.attendance.values() if s in ('absent', 'unknown'))}人，列席{len(m.observers)}人"
+    )
+    for it in m.items:
+        r = it.result
+        if r and "yes" in r:
+            res = OUTCOME.get(r["outcome"], r["outcome"])
+            parts.append(f"{it.number}. {it.title}：{res}（{r['yes']}/{r['no']}/{r['abstain']}）")
+        elif it.deferred_by_hand is not None:
+            parts.append(f"{it.number}. {it.title}：暂缓决定")
+        else:
+            parts.append(f"{it.number}. {it.title}：未表决")
+    if m.notes:
+        parts.append(f"备注：{m.notes}")
+    return "\n".join(parts)

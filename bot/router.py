@@ -1,0 +1,233 @@
+"""Route table lookup (longest prefix), the permission gate and the one error boundary.
+
+IncomingMessage -> Router.dispatch -> (unit of work: dedupe + society lock) -> handler(ctx, args)
+-> list[OutgoingMessage]. Handlers raise UsageError or GovernanceError for a refusal; the
+router turns those into a polite Chinese reply and rolls back the handler's writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot import governance as g
+from bot.clock import Clock
+from bot.config import Settings
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
+from storage import repo
+
+logger = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A command the bot understood but cannot carry out as written: the message is the reply."""
+
+
+@dataclass
+class Context:
+    message: IncomingMessage
+    settings: Settings
+    clock: Clock
+    now: datetime
+    society: repo.Society | None
+    person: repo.Person | None
+    roles: frozenset[g.Role]
+    policy: g.Policy
+    work: repo.Work
+    notices: list[OutgoingMessage] = field(default_factory=list)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    def reply(self, text: str, mentions: Sequence[UserRef] = ()) -> OutgoingMessage:
+        return OutgoingMessage(
+            chat=self.message.chat,
+            text=text,
+            mentions=tuple(mentions),
+            in_reply_to=self.message.message_id,
+            reply_handle=self.message.reply_handle,
+        )
+
+    def private(self, to: UserRef, text: str) -> OutgoingMessage:
+        chat = ChatRef(to.platform, to.corp_id, to.user_id, ChatKind.PRIVATE)
+        return OutgoingMessage(chat=chat, text=text, private_to=to)
+
+    def require_society(self) -> repo.Society:
+        if self.society is None:
+            raise UsageError("这个会话还没有绑定学会，请在学会的工作群里使用。")
+        return self.society
+
+    def require_person(self) -> repo.Person:
+        if self.person is None:
+            raise UsageError("系统里还没有您的身份信息，请联系组长或市科技社团党委。")
+        return self.person
+
+
+Handler = Callable[[Context, str], Awaitable[list[OutgoingMessage]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    words: tuple[str, ...]
+    handler: Handler
+    needs: g.Need
+    usage: str
+    summary: str
+    group: str  # the help section: 成员 / 组长 / 记录人 / 联系人 / 市党委
+    needs_society: bool = True
+
+
+def strip_command_prefix(text: str) -> str:
+    text = text.strip()
+    while text.startswith(("/", "!", "#")):
+        text = text[1:].lstrip()
+    return text
+
+
+class Router:
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        settings: Settings,
+        clock: Clock,
+        render_refusal: Callable[[g.GovernanceError], str],
+        render_need: Callable[[g.Need], str],
+    ) -> None:
+        self.routes = tuple(routes)
+        self.settings = settings
+        self.clock = clock
+        self._render_refusal = render_refusal
+        self._render_need = render_need
+        self._by_word: dict[str, Route] = {}
+        for route in self.routes:
+            for word in route.words:
+                if word in self._by_word:
+                    raise ValueError(f"command word {word!r} is used twice")
+                self._by_word[word] = route
+        self._max_len = max((len(w) for w in self._by_word), default=0)
+
+    def match(self, text: str) -> tuple[Route, str] | None:
+        """Longest prefix wins: "投票结果" is not "投票" + "结果"."""
+        body = strip_command_prefix(text)
+        for length in range(min(len(body), self._max_len), 0, -1):
+            route = self._by_word.get(body[:length])
+            if route is not None:
+                return route, body[length:].strip()
+        return None
+
+    async def dispatch(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        """Handle one message; never raises."""
+        try:
+            return await self._dispatch(message)
+        except Exception:
+            logger.exception("unexpected error handling message %s", message.message_id)
+            return [_plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]
+
+    async def _dispatch(self, message: IncomingMessage) -> list[OutgoingMessage]:
+        if message.chat.kind is ChatKind.GROUP and not message.mentions_bot:
+            return []
+        found = self.match(message.text)
+        if found is None:
+            return [_plain_reply(message, "没有听懂这条指令。发送「帮助」查看可用的指令。")]
+        route, args = found
+        now = self.clock.now()
+        try:
+            async with repo.unit_of_work(
+                message.platform, message.chat.corp_id, message.message_id, now
+            ) as work:
+                replies = await self._run(route, args, message, work, now)
+                await repo.store_reply(
+                    work, "\n\n".join(r.text for r in replies if _is_reply(r, message))
+                )
+                return replies
+        except repo.DuplicateMessage as dup:
+            text = dup.reply or "这条消息已经处理过了。"
+            return [_plain_reply(message, f"（重复消息，已处理过）{text}")]
+
+    async def _run(
+        self, route: Route, args: str, message: IncomingMessage, work: repo.Work, now: datetime
+    ) -> list[OutgoingMessage]:
+        person = await repo.person_by_identity(message.sender)
+        society = await self._society_for(message, person)
+        if society is not None:
+            await repo.lock_society(society.id)
+            work.society_id = society.id
+        roles = await self._roles(message.sender, person, society)
+        policy = self.settings.policy_for(society.name) if society else self.settings.policy
+        ctx = Context(message, self.settings, self.clock, now, society, person, roles, policy, work)
+        if route.needs_society and society is None:
+            return [ctx.reply(_no_society_text(message))]
+        if not g.may(roles, route.needs):
+            return [
+                ctx.reply(
+                    f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+                )
+            ]
+        try:
+            async with repo.savepoint():
+                return await route.handler(ctx, args)
+        except UsageError as exc:
+            return [ctx.reply(str(exc))]
+        except g.GovernanceError as exc:
+            return [ctx.reply(self._render_refusal(exc))]
+
+    async def _society_for(
+        self, message: IncomingMessage, person: repo.Person | None
+    ) -> repo.Society | None:
+        chat = message.chat
+        if chat.kind is ChatKind.GROUP:
+            sid = await repo.society_for_chat(chat.platform, chat.corp_id, chat.chat_id)
+        else:
+            ids = await repo.societies_of(person.id) if person else []
+            sid = ids[0] if len(ids) == 1 else None
+        return None if sid is None else await repo.society(sid)
+
+    async def _roles(
+        self, sender: UserRef, person: repo.Person | None, society: repo.Society | None
+    ) -> frozenset[g.Role]:
+        roles: set[g.Role] = set()
+        for admin in self.settings.committee_admins:
+            if (admin.platform, admin.corp_id, admin.user_id) == sender.key:
+                roles.add(g.Role.COMMITTEE)
+        if person is None or society is None:
+            return frozenset(roles)
+        mem = await repo.member(society.id, person.id)
+        if mem is not None and mem.on_roster:
+            roles.add(g.Role.MEMBER)
+            if mem.is_leader:
+                roles.add(g.Role.LEADER)
+        if society.recorder_id == person.id:
+            roles.add(g.Role.RECORDER)
+        if society.liaison_id == person.id:
+            roles.add(g.Role.LIAISON)
+        meeting = await repo.active_meeting(society.id)
+        if meeting is not None:
+            if meeting.chair_id == person.id:
+                roles.add(g.Role.CHAIR)
+            if person.id in await repo.observers(meeting.id):
+                roles.add(g.Role.OBSERVER)
+        return frozenset(roles)
+
+
+def _is_reply(out: OutgoingMessage, message: IncomingMessage) -> bool:
+    return out.chat == message.chat and out.private_to is None
+
+
+def _plain_reply(message: IncomingMessage, text: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        chat=message.chat,
+        text=text,
+        in_reply_to=message.message_id,
+        reply_handle=message.reply_handle,
+    )
+
+
+def _no_society_text(message: IncomingMessage) -> str:
+    if message.chat.kind is ChatKind.GROUP:
+        return "这个群还没有绑定学会，暂不能处理议事指令。请市科技社团党委管理员在群里发送「绑定学会 学会名称」。"
+    return "私聊时无法确定您所在的学会，请在学会的工作群里发送这条指令。"

@@ -1,0 +1,127 @@
+"""Small typed helpers the handlers share: argument parsing, people, the current meeting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from bot import governance as g
+from bot.events import UserRef
+from bot.router import Context, UsageError
+from storage import repo
+
+_ITEM_REF = re.compile(
+    r"^(?:第\s*)?(?:议题\s*)?#?\s*(\d{1,3})\s*(?:项|号|个议题)?(?=$|\s|[,，:：])\s*[,，:：]?\s*"
+)
+_MENTION = re.compile(r"^@(\S+)\s*")
+
+
+def parse_item_ref(args: str) -> tuple[int | None, str]:
+    """'2 理由', '议题2 理由', '第2项 理由', '#2' -> (2, '理由'); no number -> (None, args)."""
+    found = _ITEM_REF.match(args.strip())
+    if found is None:
+        return None, args.strip()
+    return int(found.group(1)), args.strip()[found.end() :].strip()
+
+
+def require_item_ref(args: str, usage: str) -> tuple[int, str]:
+    number, rest = parse_item_ref(args)
+    if number is None:
+        raise UsageError(f"请写明议题编号，例如：{usage}")
+    return number, rest
+
+
+async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
+    """The person a command is about: the first @-mention (a platform identity), else a name
+    at the start of args that matches exactly one person the society knows."""
+    rest = args.strip()
+    at = _MENTION.match(rest)
+    mention_names = {m.name for m in ctx.message.mentions}
+    if ctx.message.mentions:
+        target = ctx.message.mentions[0]
+        if at is not None and at.group(1) in mention_names | {target.user_id}:
+            rest = rest[at.end() :]
+        return target, rest.strip()
+    if at is not None:
+        rest = rest[at.end() :]
+        name = at.group(1)
+    else:
+        name = rest.split(" ", 1)[0] if rest else ""
+        rest = rest[len(name) :]
+    if not name or ctx.society is None:
+        return None, args.strip()
+    known = [x for x in await repo.members(ctx.society.id) if x.person.name == name]
+    if len(known) != 1:
+        return None, args.strip()
+    refs = await repo.identities(
+        [known[0].person.id], ctx.message.platform, ctx.message.chat.corp_id
+    )
+    if not refs:
+        return None, args.strip()
+    return refs[0], rest.strip()
+
+
+async def require_known_person(ctx: Context, args: str, usage: str) -> tuple[repo.Person, str]:
+    user, rest = await mentioned(ctx, args)
+    if user is None:
+        raise UsageError(f"请 @ 要操作的成员，例如：{usage}")
+    found = await repo.person_by_identity(user)
+    if found is None:
+        raise UsageError(f"系统里还没有{user.name or user.user_id}的身份信息。")
+    return found, rest
+
+
+async def current_meeting(
+    ctx: Context, states: Iterable[g.MeetingState] | None = None
+) -> repo.Meeting:
+    society = ctx.require_society()
+    meeting = await repo.active_meeting(society.id)
+    if meeting is None:
+        meeting = await repo.latest_meeting(society.id)
+    if meeting is None:
+        raise UsageError("目前没有会议。组长可以发送「召开会议 时间 地点 议题：…」。")
+    if states is not None:
+        g.require_meeting_state(meeting.state, states, "command")
+    return meeting
+
+
+async def item_by_number(meeting: repo.Meeting, number: int) -> repo.Item:
+    for it in await repo.items(meeting.id):
+        if it.number == number:
+            return it
+    raise UsageError(f"本次会议没有议题{number}。发送「会议状态」查看议程。")
+
+
+async def names(ids: Iterable[int]) -> list[str]:
+    ordered = list(ids)
+    people = await repo.people(ordered)
+    return [people[i].name for i in ordered if i in people]
+
+
+def join(values: Sequence[str], empty: str = "无") -> str:
+    return "、".join(values) if values else empty
+
+
+async def mentions_for(ctx: Context, person_ids: Iterable[int]) -> list[UserRef]:
+    return await repo.identities(list(person_ids), ctx.message.platform, ctx.message.chat.corp_id)
+
+
+async def roster_ids(society_id: int) -> list[int]:
+    return [x.person.id for x in await repo.roster(society_id)]
+
+
+def roster_warnings(members: Sequence[repo.Member], policy: g.Policy, exception: bool) -> list[str]:
+    entries = [x for x in members if x.on_roster]
+    warnings = []
+    if not exception:
+        if len(entries) > policy.max_members:
+            warnings.append(
+                f"⚠ 领导小组现有{len(entries)}人，超过{policy.max_members}人，请报市科技社团党委处理。"
+            )
+        elif policy.require_odd and entries and len(entries) % 2 == 0:
+            warnings.append(f"⚠ 领导小组现有{len(entries)}人（双数），存在缺额，请尽快增补。")
+    return warnings
+
+
+def person_payload(p: repo.Person) -> dict[str, object]:
+    return {"id": p.id, "name": p.name}

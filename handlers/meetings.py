@@ -1,0 +1,679 @@
+"""Meetings: convene, agenda, observers, leave, written opinions, check-in, open, chair, close."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot import governance as g
+from bot.events import OutgoingMessage
+from bot.router import Context, Route, UsageError
+from bot.timeparse import parse_leading_time
+from handlers import minutes as minutes_handlers
+from handlers import texts as t
+from handlers.common import (
+    current_meeting,
+    item_by_number,
+    join,
+    mentions_for,
+    names,
+    person_payload,
+    require_item_ref,
+    require_known_person,
+    roster_ids,
+    roster_warnings,
+)
+from storage import repo
+
+_TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
+_TYPE_SUFFIX = re.compile(r"[(（\[【]([^)）\]】]+)[)）\]】]\s*$")
+
+
+def parse_topic(text: str) -> tuple[str, g.MatterType]:
+    """'年度经费预算(重大)' -> ('年度经费预算', MAJOR); no suffix -> general."""
+    text = text.strip(" ,，。")
+    found = _TYPE_SUFFIX.search(text)
+    if found is not None:
+        word = found.group(1).strip()
+        matter = t.MATTER_WORDS.get(word)
+        if matter is None:
+            kinds = "、".join(["一般", "重大", "人事", "处分", "文件"])
+            raise UsageError(f"议题类型「{word}」无法识别，可用：{kinds}。")
+        title = text[: found.start()].strip()
+    else:
+        title, matter = text, g.MatterType.GENERAL
+    if not title:
+        raise UsageError("议题标题不能为空。")
+    if len(title) > 200:
+        raise UsageError("议题标题太长了，请控制在200字以内。")
+    return title, matter
+
+
+def split_topics(text: str) -> list[str]:
+    return [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
+
+
+CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
+
+
+async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    existing = await repo.active_meeting(society.id)
+    if existing is not None:
+        raise UsageError(
+            f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）尚未结束，"
+            "请先散会或取消后再召开新会议。"
+        )
+    if not args:
+        raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
+    parsed = parse_leading_time(args, ctx.now, ctx.tz)
+    if parsed is None:
+        raise UsageError(
+            "没能识别会议时间，请重新发送。可以写成「12月5日下午3点」「明天14:00」"
+            f"「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
+        )
+    if parsed.when <= ctx.now:
+        raise UsageError(
+            f"会议时间 {t.when(parsed.when, ctx.tz)} 已经过去了，请重新发送一个将来的时间。"
+        )
+    rest = parsed.rest
+    place, topics_text = rest, ""
+    for marker in ("议题:", "议题：", "议程:", "议题 "):
+        if marker in rest:
+            place, topics_text = rest.split(marker, 1)
+            break
+    place = place.strip(" ,，") or "待定"
+    topics = [parse_topic(x) for x in split_topics(topics_text)]
+    state = g.meeting_next(g.MeetingState.DRAFT, g.MeetingAction.CONVENE)
+    meeting = await repo.create_meeting(
+        society.id,
+        starts_at=parsed.when,
+        place=place,
+        convened_by=person.id,
+        state=state,
+        now=ctx.now,
+    )
+    roster = await roster_ids(society.id)
+    await repo.update_meeting(meeting.id, roster=roster)
+    await repo.append_event(
+        society.id,
+        "meeting_convened",
+        {
+            "number": meeting.number,
+            "starts_at": parsed.when.isoformat(),
+            "place": place,
+            "convened_by": person_payload(person),
+            "roster": await names(roster),
+        },
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    lines = []
+    for title, matter in topics:
+        it = await repo.add_item(
+            meeting.id,
+            title=title,
+            matter_type=matter,
+            state=g.ItemState.ACCEPTED,
+            proposed_by=person.id,
+        )
+        await _item_event(ctx, meeting, it, "item_added", person)
+        lines.append(f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）")
+    for old in await repo.pending_deferred_items(society.id):
+        it = await repo.add_item(
+            meeting.id,
+            title=old.title,
+            matter_type=old.matter_type,
+            state=g.ItemState.ACCEPTED,
+            proposed_by=old.proposed_by_id,
+            carried_from=old.id,
+        )
+        await repo.update_item(old.id, carried=True)
+        await _item_event(ctx, meeting, it, "item_carried", person, carried_from=old.id)
+        lines.append(
+            f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
+        )
+    agenda = (
+        "\n".join(lines)
+        if lines
+        else "（暂无，组长可发送「添加议题 标题」，成员可发送「提议议题 标题」）"
+    )
+    text = (
+        f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
+        f"时间：{t.when(parsed.when, ctx.tz)}\n地点：{place}\n议题：\n{agenda}\n"
+        "请各位成员回复「签到」（会前一小时起）或「请假 理由」；不能参会的成员可在请假后发送"
+        "「书面意见 议题编号 意见」。"
+    )
+    return [ctx.reply(text, await mentions_for(ctx, roster))]
+
+
+async def _item_event(
+    ctx: Context, meeting: repo.Meeting, it: repo.Item, kind: str, by: repo.Person, **extra: object
+) -> None:
+    await repo.append_event(
+        meeting.society_id,
+        kind,
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "matter_type": it.matter_type.value,
+            "state": it.state.value,
+            "by": person_payload(by),
+            **extra,
+        },
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+
+
+async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """The leader adds a topic to the agenda; a member proposes one for the leader to accept."""
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    if not args:
+        raise UsageError("请写明议题，例如：提议议题 会员发展工作（一般）")
+    title, matter = parse_topic(args)
+    is_leader = g.Role.LEADER in ctx.roles
+    state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED
+    it = await repo.add_item(
+        meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
+    )
+    await _item_event(ctx, meeting, it, "item_added" if is_leader else "item_proposed", person)
+    if is_leader:
+        return [
+            ctx.reply(
+                f"已将议题{it.number}「{title}」（{t.MATTER[matter]}）列入第{meeting.number}次会议议程。"
+            )
+        ]
+    return [
+        ctx.reply(
+            f"已提交议题建议{it.number}「{title}」（{t.MATTER[matter]}），待组长确定。"
+            f"组长可发送「同意议题 {it.number}」或「驳回议题 {it.number} 理由」。"
+        )
+    ]
+
+
+async def accept_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _decide_topic(ctx, args, g.ItemAction.ACCEPT)
+
+
+async def reject_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _decide_topic(ctx, args, g.ItemAction.REJECT)
+
+
+async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[OutgoingMessage]:
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, reason = require_item_ref(args, "同意议题 2")
+    it = await item_by_number(meeting, number)
+    new_state = g.item_next(it.state, action)
+    await repo.update_item(it.id, state=new_state)
+    kind = "item_accepted" if action is g.ItemAction.ACCEPT else "item_rejected"
+    await _item_event(ctx, meeting, it, kind, person, reason=reason)
+    proposer = await repo.person(it.proposed_by_id)
+    mention = await mentions_for(ctx, [proposer.id])
+    if action is g.ItemAction.ACCEPT:
+        return [
+            ctx.reply(f"议题{number}「{it.title}」已列入议程（{proposer.name}提议）。", mention)
+        ]
+    why = f"，理由：{reason}" if reason else ""
+    return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
+
+
+async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    usage = "列席 @王理事长 非党员理事长列席"
+    target, reason = await require_known_person(ctx, args, usage)
+    if not reason:
+        raise UsageError(f"请写明列席理由，例如：{usage}")
+    if target.id in meeting.roster or target.id in await roster_ids(society.id):
+        raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
+    if not await repo.add_observer(meeting.id, target.id, reason):
+        return [ctx.reply(f"{target.name}已在列席名单中。")]
+    await repo.append_event(
+        society.id,
+        "observer_added",
+        {"person": person_payload(target), "reason": reason, "by": person_payload(actor)},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    return [
+        ctx.reply(
+            f"已邀请{target.name}列席第{meeting.number}次会议（{reason}）。列席人员不参加表决，不计入法定人数。",
+            await mentions_for(ctx, [target.id]),
+        )
+    ]
+
+
+async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    if not args:
+        raise UsageError("请写明请假理由，例如：请假 出差在外")
+    status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
+    await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
+    await repo.append_event(
+        society.id,
+        "leave" if status is g.Attendance.LEAVE else "late_leave",
+        {"person": person_payload(person), "reason": args, "status": status.value},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    if status is g.Attendance.ABSENT:
+        return [
+            ctx.reply(
+                f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
+                f"本次按缺席记录（说明：{args}）。"
+            )
+        ]
+    return [
+        ctx.reply(
+            f"{person.name}已请假（{args}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
+            "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
+        )
+    ]
+
+
+async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
+    if not text:
+        raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
+    it = await item_by_number(meeting, number)
+    record = (await repo.attendance(meeting.id)).get(person.id)
+    g.check_written_opinion(record.status if record else g.Attendance.UNKNOWN, it.state)
+    await repo.add_opinion(it.id, person.id, text, ctx.now)
+    await repo.append_event(
+        society.id,
+        "written_opinion",
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "person": person_payload(person),
+            "text": text,
+        },
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    return [
+        ctx.reply(
+            f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
+        )
+    ]
+
+
+async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.CONVENED, g.MeetingState.OPEN))
+    roster = list(meeting.roster)
+    is_member = person.id in roster
+    is_observer = person.id in await repo.observers(meeting.id)
+    if not (is_member or is_observer):
+        raise UsageError("您不是本次会议的参会成员或列席人员，无需签到。")
+    status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+    previous = (await repo.attendance(meeting.id)).get(person.id)
+    if previous is not None and previous.status in g.PRESENT_STATES:
+        return [ctx.reply(f"{person.name}已签到过了。")]
+    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
+    await repo.append_event(
+        society.id,
+        "checkin",
+        {"person": person_payload(person), "status": status.value, "observer": is_observer},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    if is_observer:
+        return [ctx.reply(f"{person.name}（列席）已签到。")]
+    present = await _present_ids(meeting)
+    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+    late = "（迟到）" if status is g.Attendance.LATE else ""
+    if meeting.state is g.MeetingState.OPEN:
+        nxt = "会议进行中，可参加后续表决。"
+    elif q.met:
+        nxt = "已达法定人数，组长可宣布开会。"
+    else:
+        nxt = f"还需{q.needed - q.present}人签到才达到法定人数。"
+    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
+
+
+async def _present_ids(meeting: repo.Meeting) -> list[int]:
+    records = await repo.attendance(meeting.id)
+    return [
+        pid for pid in meeting.roster if pid in records and records[pid].status in g.PRESENT_STATES
+    ]
+
+
+async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
+    records = await repo.attendance(meeting.id)
+    groups: dict[g.Attendance, list[int]] = {a: [] for a in g.Attendance}
+    for pid in meeting.roster:
+        groups[records[pid].status if pid in records else g.Attendance.UNKNOWN].append(pid)
+    leave = [
+        f"{n}（{records[p].reason}）"
+        for p, n in zip(
+            groups[g.Attendance.LEAVE], await names(groups[g.Attendance.LEAVE]), strict=True
+        )
+    ]
+    observers = await names(list((await repo.observers(meeting.id)).keys()))
+    return (
+        f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
+        f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
+        f"请假：{join(leave)}；"
+        f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
+        f"未回复：{join(await names(groups[g.Attendance.UNKNOWN]))}；"
+        f"列席：{join(observers)}"
+    )
+
+
+async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
+    new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
+    roster = await roster_ids(society.id)
+    frozen = dataclasses.replace(meeting, roster=tuple(roster))
+    present = await _present_ids(frozen)
+    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+    summary = await attendance_summary(ctx, frozen)
+    if not q.met:
+        raise UsageError(f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}")
+    await repo.update_meeting(meeting.id, state=new_state, roster=roster, opened_at=ctx.now)
+    records = await repo.attendance(meeting.id)
+    await repo.append_event(
+        society.id,
+        "meeting_opened",
+        {
+            "by": person_payload(person),
+            "quorum": _quorum_payload(q),
+            "attendance": {
+                n: (records[p].status.value if p in records else "unknown")
+                for p, n in zip(roster, await names(roster), strict=True)
+            },
+            "head": await repo.chain_head(society.id),
+        },
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    agenda = [
+        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
+        for it in await repo.items(meeting.id)
+        if it.state is g.ItemState.ACCEPTED
+    ]
+    head = await repo.chain_head(society.id)
+    return [
+        ctx.reply(
+            f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n{summary}\n"
+            f"议程：\n" + ("\n".join(agenda) if agenda else "（暂无）") + "\n"
+            f"主持人可发送「发起表决 议题编号」逐项表决。记录链校验码：{head[:12]}"
+        )
+    ]
+
+
+def _quorum_payload(q: g.QuorumCheck) -> dict[str, object]:
+    return {
+        "present": q.present,
+        "base": q.base,
+        "needed": q.needed,
+        "met": q.met,
+        "share": str(q.threshold.share),
+        "reading": q.threshold.reading.value,
+        "readings_disagree": q.readings_disagree,
+    }
+
+
+async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
+    if target.id not in await roster_ids(society.id):
+        raise UsageError(f"{target.name}不是领导小组成员，不能受托主持会议。")
+    await repo.update_meeting(meeting.id, chair_id=target.id)
+    await repo.append_event(
+        society.id,
+        "chair_delegated",
+        {"from": person_payload(person), "to": person_payload(target), "reason": reason},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    return [
+        ctx.reply(
+            f"组长{person.name}委托{target.name}主持第{meeting.number}次会议"
+            + (f"（{reason}）" if reason else "")
+            + "，已记录。",
+            await mentions_for(ctx, [target.id]),
+        )
+    ]
+
+
+async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """A member stands aside from one item; the chair may name the member."""
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, rest = require_item_ref(args, "回避 2")
+    it = await item_by_number(meeting, number)
+    target = actor
+    if rest:
+        if not ({g.Role.CHAIR, g.Role.LEADER} & ctx.roles):
+            raise UsageError("只有主持人可以要求其他成员回避；成员本人发送「回避 议题编号」即可。")
+        target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
+    if target.id not in meeting.roster and target.id not in await roster_ids(society.id):
+        raise UsageError(f"{target.name}不是领导小组成员，无需回避。")
+    if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
+        raise UsageError("该议题已开始表决，回避应在表决前提出。")
+    if not await repo.add_recusal(it.id, target.id):
+        return [ctx.reply(f"{target.name}已就议题{number}回避。")]
+    await repo.append_event(
+        society.id,
+        "recused",
+        {"item": it.id, "number": it.number, "title": it.title, "person": person_payload(target)},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    base_note = "，不计入该议题应到会人数" if ctx.policy.recused_leave_base else ""
+    return [ctx.reply(f"{target.name}就议题{number}「{it.title}」回避，不参加表决{base_note}。")]
+
+
+async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    if await repo.open_votes(meeting.id):
+        raise UsageError("还有表决没有结束，请先发送「结束表决」。")
+    new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
+    records = await repo.attendance(meeting.id)
+    for pid in meeting.roster:
+        if pid not in records:
+            await repo.set_attendance(
+                meeting.id, pid, g.Attendance.ABSENT, reason="未签到", now=ctx.now
+            )
+    await repo.update_meeting(meeting.id, state=new_state, closed_at=ctx.now)
+    items = await repo.items(meeting.id)
+    undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
+    await repo.append_event(
+        society.id,
+        "meeting_closed",
+        {
+            "by": person_payload(person),
+            "attendance": {
+                n: (records[p].status.value if p in records else g.Attendance.ABSENT.value)
+                for p, n in zip(meeting.roster, await names(meeting.roster), strict=True)
+            },
+            "undecided": [it.number for it in undecided],
+        },
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    draft = await minutes_handlers.draft_minutes(ctx, meeting, person)
+    pending = f"未表决议题：{join([str(it.number) for it in undecided])}。" if undecided else ""
+    return [
+        ctx.reply(
+            f"第{meeting.number}次会议结束，出勤情况已锁定。{pending}\n"
+            f"纪要草稿（第{draft.version}版）已根据会议记录生成：发送「纪要」查看，"
+            "记录人可发送「纪要备注 内容」补充，组长发送「签发」签发纪要。"
+        )
+    ]
+
+
+async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
+    await repo.update_meeting(meeting.id, state=new_state)
+    await repo.append_event(
+        society.id,
+        "meeting_cancelled",
+        {"by": person_payload(person), "reason": args},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    return [
+        ctx.reply(
+            f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）已取消"
+            + (f"：{args}" if args else "。"),
+            await mentions_for(ctx, meeting.roster),
+        )
+    ]
+
+
+async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    meeting = await repo.active_meeting(society.id) or await repo.latest_meeting(society.id)
+    members = await repo.members(society.id)
+    warnings = roster_warnings(members, ctx.policy, society.roster_exception)
+    if meeting is None:
+        return [ctx.reply("\n".join([f"{society.name}：目前没有会议。", *warnings]))]
+    lines = [
+        f"{society.name} 第{meeting.number}次会议：{t.MEETING_STATE[meeting.state]}",
+        f"时间：{t.when(meeting.starts_at, ctx.tz)}　地点：{meeting.place}",
+    ]
+    chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
+    if chair is not None:
+        lines.append(f"主持：{chair.name}")
+    lines.append(await attendance_summary(ctx, meeting))
+    for it in await repo.items(meeting.id):
+        outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
+        lines.append(
+            f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）：{t.ITEM_STATE[it.state]}{outcome}"
+        )
+    lines.extend(warnings)
+    return [ctx.reply("\n".join(lines))]
+
+
+ROUTES = [
+    Route(
+        ("召开会议", "召集会议", "开会通知"),
+        convene,
+        g.Need.LEADER,
+        CONVENE_USAGE,
+        "召集会议并通知全体成员",
+        "组长",
+    ),
+    Route(
+        ("提议议题", "添加议题", "新增议题"),
+        add_topic,
+        g.Need.MEMBER,
+        "提议议题 会员发展工作（一般）",
+        "成员提议议题；组长添加则直接列入议程",
+        "成员",
+    ),
+    Route(
+        ("同意议题", "确定议题"),
+        accept_topic,
+        g.Need.LEADER,
+        "同意议题 2",
+        "把成员提议的议题列入议程",
+        "组长",
+    ),
+    Route(
+        ("驳回议题", "不列入议题"),
+        reject_topic,
+        g.Need.LEADER,
+        "驳回议题 3 理由",
+        "不把成员提议的议题列入议程",
+        "组长",
+    ),
+    Route(
+        ("列席", "邀请列席"),
+        add_observer,
+        g.Need.CHAIR,
+        "列席 @王理事长 非党员理事长列席",
+        "指定列席人员并说明理由",
+        "组长",
+    ),
+    Route(
+        ("请假",),
+        ask_leave,
+        g.Need.MEMBER,
+        "请假 出差在外",
+        "会前请假（会议开始后按缺席记录）",
+        "成员",
+    ),
+    Route(
+        ("书面意见",),
+        written_opinion,
+        g.Need.MEMBER,
+        "书面意见 2 同意该方案",
+        "请假成员对议题提交书面意见（不计票）",
+        "成员",
+    ),
+    Route(
+        ("签到",), check_in, g.Need.ANYONE, "签到", "会前一小时起签到，开始后签到记为迟到", "成员"
+    ),
+    Route(
+        ("宣布开会", "开始会议", "开会"),
+        open_meeting,
+        g.Need.CHAIR,
+        "开会",
+        "核对法定人数后宣布开会",
+        "组长",
+    ),
+    Route(
+        ("委托主持",),
+        delegate_chair,
+        g.Need.LEADER,
+        "委托主持 @李四 组长出差",
+        "组长因故不能主持时委托其他成员主持",
+        "组长",
+    ),
+    Route(
+        ("回避",),
+        recuse,
+        g.Need.MEMBER,
+        "回避 2",
+        "就某议题回避（主持人可 @ 指定成员回避）",
+        "成员",
+    ),
+    Route(
+        ("散会", "结束会议"),
+        close_meeting,
+        g.Need.CHAIR,
+        "散会",
+        "结束会议，锁定出勤并生成纪要草稿",
+        "组长",
+    ),
+    Route(
+        ("取消会议",), cancel_meeting, g.Need.LEADER, "取消会议 理由", "取消尚未开始的会议", "组长"
+    ),
+    Route(
+        ("会议状态", "状态", "议程"),
+        status,
+        g.Need.ANYONE,
+        "会议状态",
+        "查看当前会议、出勤和议程",
+        "成员",
+    ),
+]

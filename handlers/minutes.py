@@ -1,0 +1,125 @@
+"""Minutes: draft from the event log, the recorder's notes, the leader's sign-off (签发)."""
+
+from __future__ import annotations
+
+import json
+
+from bot import governance as g
+from bot import minutes as mn
+from bot.events import OutgoingMessage
+from bot.ledger import canonical_json
+from bot.router import Context, Route, UsageError
+from handlers.common import current_meeting, person_payload
+from storage import repo
+
+
+async def build(ctx: Context, meeting: repo.Meeting, notes: str = "") -> mn.Minutes:
+    society = await repo.society(meeting.society_id)
+    recorder = await repo.person(society.recorder_id) if society.recorder_id else None
+    events = [(e.kind, e.at, e.payload) for e in await repo.meeting_events(meeting.id)]
+    minutes = mn.assemble(
+        events, society=society.name, recorder=recorder.name if recorder else "", tz=ctx.tz
+    )
+    minutes.notes = notes
+    return minutes
+
+
+async def draft_minutes(
+    ctx: Context, meeting: repo.Meeting, by: repo.Person, notes: str = ""
+) -> repo.MinutesVersion:
+    minutes = await build(ctx, meeting)
+    body = canonical_json(minutes.to_json())
+    version = await repo.add_minutes_version(
+        meeting.id, body=body, notes=notes, created_by=by.id, now=ctx.now
+    )
+    await repo.append_event(
+        meeting.society_id,
+        "minutes_drafted",
+        {"version": version.version, "digest": version.digest, "by": person_payload(by)},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    return version
+
+
+def from_version(v: repo.MinutesVersion) -> mn.Minutes:
+    data = json.loads(v.body)
+    items = [mn.MinutesItem(**it) for it in data.pop("items")]
+    minutes = mn.Minutes(**data)
+    minutes.items = items
+    minutes.observers = [tuple(x) for x in minutes.observers]  # type: ignore[misc]
+    minutes.notes = v.notes
+    return minutes
+
+
+async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
+    meeting = await current_meeting(ctx)
+    version = await repo.latest_minutes(meeting.id)
+    if version is None:
+        raise UsageError(f"第{meeting.number}次会议还没有结束，散会后自动生成纪要草稿。")
+    minutes = from_version(version)
+    state = "已签发" if version.signed else "草稿，待组长签发"
+    full = "全文" in args
+    body = mn.render_text(minutes) if full else mn.summary(minutes)
+    tail = "" if full else "\n（发送「纪要 全文」查看全文）"
+    return [
+        ctx.reply(f"【{state}·第{version.version}版】\n{body}{tail}\n校验码：{version.digest[:12]}")
+    ]
+
+
+async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
+    if not args:
+        raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
+    latest = await repo.latest_minutes(meeting.id)
+    notes = f"{latest.notes}\n{args}".strip() if latest else args
+    version = await draft_minutes(ctx, meeting, person, notes=notes)
+    return [ctx.reply(f"纪要已更新为第{version.version}版（已加入备注）。组长可发送「签发」签发。")]
+
+
+async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
+    new_state = g.meeting_next(meeting.state, g.MeetingAction.SIGN)
+    version = await repo.latest_minutes(meeting.id)
+    if version is None:
+        raise UsageError("还没有纪要草稿。")
+    digest = await repo.sign_minutes(version.id, person.id, ctx.now)
+    await repo.update_meeting(meeting.id, state=new_state)
+    await repo.append_event(
+        society.id,
+        "minutes_signed",
+        {"version": version.version, "digest": digest, "signer": person_payload(person)},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    head = await repo.chain_head(society.id)
+    return [
+        ctx.reply(
+            f"组长{person.name}已签发第{meeting.number}次会议纪要（第{version.version}版），纪要已锁定，不能再修改。"
+            f"\n纪要校验码：{digest[:12]}；记录链校验码：{head[:12]}"
+        )
+    ]
+
+
+ROUTES = [
+    Route(
+        ("纪要", "会议纪要", "会议记录"),
+        show,
+        g.Need.ANYONE,
+        "纪要",
+        "查看纪要摘要（「纪要 全文」看全文）",
+        "成员",
+    ),
+    Route(
+        ("纪要备注", "修改纪要"),
+        add_notes,
+        g.Need.RECORDER,
+        "纪要备注 内容",
+        "在纪要草稿中补充备注（生成新版本）",
+        "记录人",
+    ),
+    Route(("签发", "签发纪要"), sign, g.Need.LEADER, "签发", "签发纪要（签发后锁定）", "组长"),
+]

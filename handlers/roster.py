@@ -1,0 +1,538 @@
+"""The roster (第五条, 第六条): show it, propose changes, the committee's approval; designations;
+filings and reports to the committee (第九条, 第二十一条); group binding."""
+
+from __future__ import annotations
+
+from bot import governance as g
+from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
+from bot.router import Context, Route, UsageError
+from handlers import texts as t
+from handlers.common import join, mentioned, parse_item_ref, person_payload, roster_warnings
+from storage import repo
+
+_PARTY = {"党员": True, "中共党员": True, "非党员": False, "群众": False, "民主党派": False}
+_POSITIONS = {
+    "理事长": g.CouncilPosition.PRESIDENT,
+    "副理事长": g.CouncilPosition.VICE_PRESIDENT,
+    "理事": g.CouncilPosition.DIRECTOR,
+}
+
+
+async def show_roster(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    members = await repo.members(society.id)
+    lines = [f"{society.name}党建工作领导小组成员（{sum(1 for x in members if x.on_roster)}人）："]
+    for x in members:
+        if not x.on_roster:
+            continue
+        role = "组长" if x.is_leader else "组员"
+        pos = t.POSITION[x.position]
+        party = "中共党员" if x.person.is_party_member else "非党员"
+        lines.append(f"- {x.person.name}：{role}（{join([v for v in (pos, party) if v], '')}）")
+    recorder = await repo.person(society.recorder_id) if society.recorder_id else None
+    liaison = await repo.person(society.liaison_id) if society.liaison_id else None
+    lines.append(
+        f"记录人：{recorder.name if recorder else '未指定'}；党建联系人：{liaison.name if liaison else '未指定'}"
+    )
+    if society.term_end:
+        lines.append(f"本届任期至 {society.term_end.isoformat()}（与理事会同步换届）")
+    pending = await repo.roster_changes(status="pending", society_id=society.id)
+    for c in pending:
+        lines.append(f"待市科技社团党委审批：#{c.id} {_change_text(c)}")
+    lines.extend(roster_warnings(members, ctx.policy, society.roster_exception))
+    return [ctx.reply("\n".join(lines))]
+
+
+def _change_text(c: repo.RosterChange) -> str:
+    match c.kind:
+        case "add":
+            return f"增补{c.person.name}为{'组长' if c.roster_role == 'leader' else '组员'}"
+        case "remove":
+            return f"免去{c.person.name}的领导小组成员职务"
+        case _:
+            return f"调整{c.person.name}为{'组长' if c.roster_role == 'leader' else '组员'}"
+
+
+async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
+    user, rest = await mentioned(ctx, args)
+    if user is None:
+        raise UsageError(f"请 @ 要调整的人，例如：{usage}")
+    return user, rest
+
+
+def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
+    party: bool | None = None
+    position: g.CouncilPosition | None = None
+    words = rest.split()
+    reason = []
+    for w in words:
+        if w in _PARTY and party is None:
+            party = _PARTY[w]
+        elif w in _POSITIONS and position is None:
+            position = _POSITIONS[w]
+        else:
+            reason.append(w)
+    return party, position, " ".join(reason)
+
+
+async def propose_add(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _propose(ctx, args, "add", "提议增补 @王五 党员 理事 理由")
+
+
+async def propose_remove(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _propose(ctx, args, "remove", "提议免去 @王五 工作调动")
+
+
+async def propose_leader(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _propose(ctx, args, "role", "提议组长 @王五 理事长 换届")
+
+
+async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    user, rest = await _target(ctx, args, usage)
+    party, position, reason = _flags(rest)
+    target = await repo.person_by_identity(user)
+    current = await repo.member(society.id, target.id) if target else None
+    if kind == "add":
+        if current is not None and current.on_roster:
+            raise UsageError(f"{current.person.name}已是领导小组成员。")
+        target = target or await repo.ensure_person(user, name=user.name or user.user_id)
+        if party is not None:
+            await repo.set_party_member(target.id, party)
+    elif target is None or current is None or not current.on_roster:
+        raise UsageError(f"{user.name or user.user_id}不是领导小组成员。")
+    role = "leader" if kind == "role" else "member"
+    cid = await repo.create_roster_change(
+        society.id,
+        kind=kind,
+        person_id=target.id,
+        roster_role=role,
+        position=position or (current.position if current else g.CouncilPosition.NONE),
+        reason=reason,
+        requested_by=actor.id,
+        now=ctx.now,
+    )
+    change = await repo.roster_change(cid)
+    assert change is not None
+    await repo.append_event(
+        society.id,
+        "roster_change_requested",
+        {
+            "change": cid,
+            "kind": kind,
+            "person": person_payload(target),
+            "role": role,
+            "reason": reason,
+        },
+        ctx.now,
+    )
+    out = [
+        ctx.reply(
+            f"已提交成员调整申请 #{cid}：{_change_text(change)}。按工作规则第六条，须经市科技社团党委审核批准后生效。"
+        )
+    ]
+    for admin in ctx.settings.committee_admins:
+        ref = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
+        out.append(
+            ctx.private(
+                ref,
+                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。",
+            )
+        )
+    return out
+
+
+async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
+    changes = await repo.roster_changes(status="pending")
+    if not changes:
+        return [ctx.reply("目前没有待审批的成员调整申请。")]
+    lines = ["待审批的成员调整申请："]
+    for c in changes:
+        lines.append(
+            f"#{c.id} {c.society_name}：{_change_text(c)}（{c.requested_by.name}提出，理由：{c.reason or '未填写'}）"
+        )
+    return [ctx.reply("\n".join(lines))]
+
+
+async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
+    actor = ctx.require_person()
+    number, rest = parse_item_ref(args.replace("#", ""))
+    if number is None:
+        raise UsageError("请写明申请编号，例如：批准 3（如需特批超员或双数，写「批准 3 特批」）")
+    change = await repo.roster_change(number)
+    if change is None or change.status != "pending":
+        raise UsageError(f"没有待审批的申请 #{number}。")
+    exception = "特批" in rest
+    await repo.lock_society(change.society_id)
+    society = await repo.society(change.society_id)
+    members = await repo.members(society.id)
+    after = {x.person.id: x for x in members}
+    target = after.get(change.person.id)
+    position = change.position
+    match change.kind:
+        case "add":
+            after[change.person.id] = repo.Member(change.person, "member", position)
+        case "remove":
+            if target is not None:
+                after[change.person.id] = repo.Member(target.person, "none", target.position)
+        case _:
+            for pid, x in list(after.items()):
+                if x.is_leader:
+                    after[pid] = repo.Member(x.person, "member", x.position)
+            after[change.person.id] = repo.Member(change.person, "leader", position)
+    people = await repo.people(after)
+    entries = [
+        g.RosterEntry(pid, x.is_leader, people[pid].is_party_member, x.position)
+        for pid, x in after.items()
+        if x.on_roster
+    ]
+    presidents = [
+        people[pid].is_party_member
+        for pid, x in after.items()
+        if x.position is g.CouncilPosition.PRESIDENT
+    ]
+    issues = g.roster_issues(
+        entries, president_is_party_member=presidents[0] if presidents else None, policy=ctx.policy
+    )
+    blocking = g.blocking_issues(
+        issues, exception_approved=exception, is_removal=change.kind == "remove"
+    )
+    if blocking:
+        raise g.GovernanceError(g.Refusal.ROSTER_INVALID, issues=blocking)
+    for pid, x in after.items():
+        before = next((b for b in members if b.person.id == pid), None)
+        if before is None or before.roster_role != x.roster_role or before.position != x.position:
+            await repo.put_member(society.id, pid, roster_role=x.roster_role, position=x.position)
+    await repo.decide_roster_change(
+        change.id,
+        status="approved",
+        decided_by=actor.id,
+        exception=exception,
+        note=rest,
+        now=ctx.now,
+    )
+    if exception:
+        await repo.update_society(society.id, roster_exception=True)
+    await repo.append_event(
+        society.id,
+        "roster_change_approved",
+        {
+            "change": change.id,
+            "kind": change.kind,
+            "person": person_payload(change.person),
+            "exception": exception,
+            "by": person_payload(actor),
+        },
+        ctx.now,
+    )
+    warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
+    text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。" + "".join(
+        warnings
+    )
+    out = [ctx.reply(text)]
+    out.extend(
+        await _notify_groups(
+            ctx, society.id, f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。"
+        )
+    )
+    return out
+
+
+async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
+    actor = ctx.require_person()
+    number, rest = parse_item_ref(args.replace("#", ""))
+    if number is None:
+        raise UsageError("请写明申请编号，例如：驳回 3 理由")
+    change = await repo.roster_change(number)
+    if change is None or change.status != "pending":
+        raise UsageError(f"没有待审批的申请 #{number}。")
+    await repo.lock_society(change.society_id)
+    await repo.decide_roster_change(
+        change.id, status="rejected", decided_by=actor.id, exception=False, note=rest, now=ctx.now
+    )
+    await repo.append_event(
+        change.society_id,
+        "roster_change_rejected",
+        {"change": change.id, "reason": rest, "by": person_payload(actor)},
+        ctx.now,
+    )
+    out = [ctx.reply(f"已驳回 #{change.id}（{change.society_name}）：{_change_text(change)}。")]
+    out.extend(
+        await _notify_groups(
+            ctx,
+            change.society_id,
+            f"市科技社团党委未批准成员调整 #{change.id}" + (f"：{rest}" if rest else "。"),
+        )
+    )
+    return out
+
+
+async def _notify_groups(ctx: Context, society_id: int, text: str) -> list[OutgoingMessage]:
+    if ctx.society is not None and ctx.society.id == society_id:
+        return []
+    return [
+        OutgoingMessage(chat=ChatRef(p, corp, chat, ChatKind.GROUP), text=text)
+        for p, corp, chat in await repo.group_chats(society_id)
+    ]
+
+
+async def set_liaison(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _designate(ctx, args, "liaison", "党建联系人", "设置联系人 @王五")
+
+
+async def set_recorder(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _designate(ctx, args, "recorder", "记录人", "设置记录人 @王五")
+
+
+async def _designate(
+    ctx: Context, args: str, field: str, label: str, usage: str
+) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    user, _ = await mentioned(ctx, args)
+    if user is None:
+        raise UsageError(f"请 @ 要指定的人，例如：{usage}")
+    target = await repo.ensure_person(user, name=user.name or user.user_id)
+    if await repo.member(society.id, target.id) is None:
+        await repo.put_member(society.id, target.id, roster_role="none")
+    await repo.update_society(society.id, **{f"{field}_id": target.id})
+    await repo.append_event(
+        society.id,
+        f"{field}_set",
+        {"person": person_payload(target), "by": person_payload(actor)},
+        ctx.now,
+    )
+    return [ctx.reply(f"已指定{target.name}为{society.name}的{label}。", [user])]
+
+
+async def file_report(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _file(ctx, args, "major_issue", "重大问题请示报告", "报告 关于换届工作的请示")
+
+
+async def file_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _file(ctx, args, "work_rules", "工作制度备案", "备案 学会党建工作领导小组议事规则")
+
+
+async def file_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _file(
+        ctx, args, "annual_summary", "年度工作总结（含党建部分）", "年度总结 2026年度工作总结"
+    )
+
+
+async def _file(
+    ctx: Context, args: str, kind: str, label: str, usage: str
+) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    if not args:
+        raise UsageError(f"请写明标题和内容，例如：{usage}")
+    title, _, body = args.partition(" ")
+    fid = await repo.add_filing(
+        society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
+    )
+    await repo.append_event(
+        society.id,
+        "filing",
+        {"filing": fid, "kind": kind, "title": title, "body": body, "by": person_payload(actor)},
+        ctx.now,
+    )
+    out = [ctx.reply(f"已向市科技社团党委提交{label} #{fid}「{title}」，收到确认后会通知。")]
+    for admin in ctx.settings.committee_admins:
+        ref = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
+        out.append(
+            ctx.private(
+                ref,
+                f"【{label}】{society.name} #{fid}「{title}」{body}\n发送「确认收到 {fid}」确认。",
+            )
+        )
+    return out
+
+
+async def list_filings(ctx: Context, args: str) -> list[OutgoingMessage]:
+    kinds = {"备案": "work_rules", "报告": "major_issue", "总结": "annual_summary"}
+    kind = next((v for k, v in kinds.items() if k in args), None)
+    rows = await repo.filings(kind=kind)
+    labels = {
+        "work_rules": "工作制度备案",
+        "major_issue": "重大问题报告",
+        "annual_summary": "年度总结",
+    }
+    lines = [
+        f"#{f.id} {f.society_name} {labels[f.kind]}「{f.title}」{f.filed_by.name} {'已确认' if f.acknowledged else '待确认'}"
+        for f in rows
+    ]
+    societies = await repo.all_societies()
+    filed_rules = {f.society_id for f in await repo.filings(kind="work_rules")}
+    missing = [s.name for s in societies if s.id not in filed_rules]
+    lines.append(f"尚未备案工作制度的学会：{join(missing)}")
+    return [ctx.reply("\n".join(["报送与备案情况：", *lines]))]
+
+
+async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
+    actor = ctx.require_person()
+    number, _ = parse_item_ref(args.replace("#", ""))
+    if number is None:
+        raise UsageError("请写明编号，例如：确认收到 3")
+    f = await repo.filing(number)
+    if f is None:
+        raise UsageError(f"没有编号为 {number} 的报送。")
+    if f.acknowledged:
+        return [ctx.reply(f"#{f.id} 已确认过。")]
+    await repo.lock_society(f.society_id)
+    await repo.acknowledge_filing(f.id, actor.id, ctx.now)
+    await repo.append_event(
+        f.society_id, "filing_acknowledged", {"filing": f.id, "by": person_payload(actor)}, ctx.now
+    )
+    out = [ctx.reply(f"已确认收到 {f.society_name} 的「{f.title}」#{f.id}。")]
+    out.extend(
+        await _notify_groups(ctx, f.society_id, f"市科技社团党委已确认收到「{f.title}」#{f.id}。")
+    )
+    return out
+
+
+async def bind_group(ctx: Context, args: str) -> list[OutgoingMessage]:
+    name = args.strip()
+    if not name:
+        raise UsageError("请写明学会名称，例如：绑定学会 苏州市示例学会")
+    chat = ctx.message.chat
+    society = await repo.society_by_name(name)
+    created = society is None
+    if society is None:
+        society = await repo.create_society(name, ctx.now)
+    await repo.bind_chat(chat.platform, chat.corp_id, chat.chat_id, society.id)
+    await repo.append_event(
+        society.id, "chat_bound", {"platform": chat.platform.value, "chat": chat.chat_id}, ctx.now
+    )
+    note = "（新建学会档案，请组长提交成员名单后由市科技社团党委审批）" if created else ""
+    return [ctx.reply(f"本群已绑定「{society.name}」{note}。")]
+
+
+ROUTES = [
+    Route(
+        ("名单", "成员名单", "领导小组"),
+        show_roster,
+        g.Need.ANYONE,
+        "名单",
+        "查看领导小组成员、记录人、联系人和待批调整",
+        "成员",
+    ),
+    Route(
+        ("提议增补", "增补成员"),
+        propose_add,
+        g.Need.ROSTER,
+        "提议增补 @王五 党员 理事 理由",
+        "申请增补成员（报市科技社团党委审批）",
+        "组长",
+    ),
+    Route(
+        ("提议免去", "免去成员"),
+        propose_remove,
+        g.Need.ROSTER,
+        "提议免去 @王五 理由",
+        "申请免去成员（报审批）",
+        "组长",
+    ),
+    Route(
+        ("提议组长", "调整组长"),
+        propose_leader,
+        g.Need.ROSTER,
+        "提议组长 @王五 理事长 理由",
+        "申请调整组长（报审批）",
+        "组长",
+    ),
+    Route(
+        ("设置联系人", "指定联系人"),
+        set_liaison,
+        g.Need.LEADER,
+        "设置联系人 @王五",
+        "指定党建联系人",
+        "组长",
+    ),
+    Route(
+        ("设置记录人", "指定记录人"),
+        set_recorder,
+        g.Need.LEADER,
+        "设置记录人 @王五",
+        "指定会议记录人",
+        "组长",
+    ),
+    Route(
+        ("报告", "请示报告"),
+        file_report,
+        g.Need.REPORTER,
+        "报告 标题 内容",
+        "向市科技社团党委报告重大问题",
+        "联系人",
+    ),
+    Route(
+        ("备案",),
+        file_rules,
+        g.Need.REPORTER,
+        "备案 标题 内容",
+        "报送工作制度备案（第二十一条）",
+        "联系人",
+    ),
+    Route(
+        ("年度总结",),
+        file_summary,
+        g.Need.REPORTER,
+        "年度总结 标题 内容",
+        "报送年度工作总结（含党建部分）",
+        "联系人",
+    ),
+    Route(
+        ("待批", "待审批"),
+        list_changes,
+        g.Need.COMMITTEE,
+        "待批",
+        "列出待审批的成员调整",
+        "市党委",
+        needs_society=False,
+    ),
+    Route(
+        ("批准",),
+        approve_change,
+        g.Need.COMMITTEE,
+        "批准 3 [特批]",
+        "批准成员调整（特批：允许超员或双数）",
+        "市党委",
+        needs_society=False,
+    ),
+    Route(
+        ("驳回",),
+        reject_change,
+        g.Need.COMMITTEE,
+        "驳回 3 理由",
+        "驳回成员调整",
+        "市党委",
+        needs_society=False,
+    ),
+    Route(
+        ("报送情况", "备案列表", "报告列表"),
+        list_filings,
+        g.Need.COMMITTEE,
+        "报送情况",
+        "查看各学会的备案、报告和年度总结",
+        "市党委",
+        needs_society=False,
+    ),
+    Route(
+        ("确认收到",),
+        acknowledge,
+        g.Need.COMMITTEE,
+        "确认收到 3",
+        "确认收到备案或报告",
+        "市党委",
+        needs_society=False,
+    ),
+    Route(
+        ("绑定学会",),
+        bind_group,
+        g.Need.COMMITTEE,
+        "绑定学会 学会名称",
+        "把本群绑定到学会",
+        "市党委",
+        needs_society=False,
+    ),
+]

@@ -1,0 +1,202 @@
+"""Chinese words for the governance vocabulary, and the replies to refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from bot import governance as g
+from bot.timeparse import format_when
+
+MATTER = {
+    g.MatterType.GENERAL: "一般事项",
+    g.MatterType.MAJOR: "重大事项",
+    g.MatterType.PERSONNEL: "人事事项",
+    g.MatterType.DISCIPLINE: "处分事项",
+    g.MatterType.DOCUMENT: "文件把关",
+}
+MATTER_WORDS: dict[str, g.MatterType] = {
+    "一般": g.MatterType.GENERAL,
+    "一般事项": g.MatterType.GENERAL,
+    "重大": g.MatterType.MAJOR,
+    "重大事项": g.MatterType.MAJOR,
+    "三重一大": g.MatterType.MAJOR,
+    "人事": g.MatterType.PERSONNEL,
+    "人事事项": g.MatterType.PERSONNEL,
+    "干部任免": g.MatterType.PERSONNEL,
+    "处分": g.MatterType.DISCIPLINE,
+    "处分事项": g.MatterType.DISCIPLINE,
+    "纪律": g.MatterType.DISCIPLINE,
+    "文件": g.MatterType.DOCUMENT,
+    "文件把关": g.MatterType.DOCUMENT,
+}
+METHOD = {
+    g.VoteMethod.NAMED: "记名表决",
+    g.VoteMethod.SHOW_OF_HANDS: "举手表决",
+    g.VoteMethod.SECRET: "无记名投票",
+}
+METHOD_WORDS: dict[str, g.VoteMethod] = {
+    "记名": g.VoteMethod.NAMED,
+    "记名表决": g.VoteMethod.NAMED,
+    "举手": g.VoteMethod.SHOW_OF_HANDS,
+    "举手表决": g.VoteMethod.SHOW_OF_HANDS,
+    "无记名": g.VoteMethod.SECRET,
+    "无记名投票": g.VoteMethod.SECRET,
+    "不记名": g.VoteMethod.SECRET,
+    "秘密": g.VoteMethod.SECRET,
+}
+CHOICE = {g.Choice.YES: "赞成", g.Choice.NO: "反对", g.Choice.ABSTAIN: "弃权"}
+CHOICE_WORDS: dict[str, g.Choice] = {
+    "赞成": g.Choice.YES,
+    "同意": g.Choice.YES,
+    "反对": g.Choice.NO,
+    "不同意": g.Choice.NO,
+    "弃权": g.Choice.ABSTAIN,
+}
+OUTCOME = {
+    g.Outcome.PASSED: "通过",
+    g.Outcome.NOT_PASSED: "未通过",
+    g.Outcome.NO_QUORUM: "未达法定人数，不作决定",
+    g.Outcome.DEFERRED: "暂缓决定",
+}
+ATTENDANCE = {
+    g.Attendance.UNKNOWN: "未回复",
+    g.Attendance.PRESENT: "出席",
+    g.Attendance.LATE: "迟到",
+    g.Attendance.LEAVE: "请假",
+    g.Attendance.ABSENT: "缺席",
+}
+MEETING_STATE = {
+    g.MeetingState.DRAFT: "筹备中",
+    g.MeetingState.CONVENED: "已通知",
+    g.MeetingState.OPEN: "进行中",
+    g.MeetingState.CLOSED: "已散会，纪要待签发",
+    g.MeetingState.SIGNED: "纪要已签发",
+    g.MeetingState.CANCELLED: "已取消",
+}
+ITEM_STATE = {
+    g.ItemState.PROPOSED: "待组长确定",
+    g.ItemState.ACCEPTED: "已列入议程",
+    g.ItemState.REJECTED: "未列入",
+    g.ItemState.VOTING: "表决中",
+    g.ItemState.DECIDED: "已表决",
+    g.ItemState.DEFERRED: "暂缓",
+}
+READING = {g.Reading.STRICT: "超过", g.Reading.INCLUSIVE: "达到"}
+DEFERRAL = {
+    g.DeferralReason.DISSENT: "反对和弃权票达到出席成员的三分之一以上，意见分歧较大",
+    g.DeferralReason.MARGIN: "赞成与反对票数相差不超过一票，意见分歧较大",
+    g.DeferralReason.BY_HAND: "主持人决定暂缓",
+}
+POSITION = {
+    g.CouncilPosition.PRESIDENT: "理事长",
+    g.CouncilPosition.VICE_PRESIDENT: "副理事长",
+    g.CouncilPosition.DIRECTOR: "理事",
+    g.CouncilPosition.NONE: "",
+}
+ROSTER_ISSUE = {
+    g.RosterIssue.EMPTY: "名单为空",
+    g.RosterIssue.TOO_LARGE: "人数超过7人",
+    g.RosterIssue.EVEN: "人数为双数（应为单数）",
+    g.RosterIssue.NO_LEADER: "没有组长",
+    g.RosterIssue.SEVERAL_LEADERS: "组长多于一人",
+    g.RosterIssue.LEADER_NOT_PARTY_MEMBER: "组长应为中共党员",
+    g.RosterIssue.LEADER_NOT_ELIGIBLE: "组长应由党员理事长担任；理事长非党员时，从党员副理事长中产生",
+}
+NEED = {
+    g.Need.ANYONE: "所有人",
+    g.Need.MEMBER: "领导小组成员",
+    g.Need.CHAIR: "组长或受委托主持会议的成员",
+    g.Need.LEADER: "组长",
+    g.Need.RECORDER: "记录人",
+    g.Need.REPORTER: "组长或党建联系人",
+    g.Need.ROSTER: "组长或市科技社团党委管理员",
+    g.Need.COMMITTEE: "市科技社团党委管理员",
+}
+
+
+def share_text(share: Fraction) -> str:
+    return {Fraction(1, 2): "半数", Fraction(2, 3): "三分之二", Fraction(1, 3): "三分之一"}.get(
+        share, f"{share.numerator}/{share.denominator}"
+    )
+
+
+def quorum_text(q: g.QuorumCheck) -> str:
+    rule = f"{READING[q.threshold.reading]}{share_text(q.threshold.share)}"
+    text = f"应到{q.base}人，实到{q.present}人，需{rule}即至少{q.needed}人"
+    if q.readings_disagree:
+        other = READING[q.threshold.other().reading]
+        verdict = "达到" if q.other_reading_met else "达不到"
+        text += f"（注意：若按「{other}{share_text(q.threshold.share)}」理解则{verdict}法定人数，本次按「{rule}」执行）"
+    return text
+
+
+def when(dt: datetime, tz: ZoneInfo) -> str:
+    return format_when(dt, tz)
+
+
+def render_need(need: g.Need) -> str:
+    return NEED[need]
+
+
+def render_refusal(exc: g.GovernanceError) -> str:
+    d = exc.details
+    match exc.refusal:
+        case g.Refusal.ILLEGAL_TRANSITION:
+            return _illegal(d)
+        case g.Refusal.NO_QUORUM:
+            q = d.get("quorum")
+            detail = quorum_text(q) if isinstance(q, g.QuorumCheck) else ""
+            return f"未达到法定人数，不能继续。{detail}"
+        case g.Refusal.NOT_ON_ROSTER:
+            return "您不在本届领导小组成员名单中，不能表决。"
+        case g.Refusal.OBSERVER_CANNOT_VOTE:
+            return "列席人员不参加表决，也不计入法定人数。"
+        case g.Refusal.NOT_PRESENT:
+            return "您还没有签到，请先发送「签到」再表决。"
+        case g.Refusal.RECUSED:
+            return "您已就本议题回避，不参加表决。"
+        case g.Refusal.VOTE_CLOSED:
+            return "该表决已经结束，不能再投票。"
+        case g.Refusal.VOTE_CHANGE_NOT_ALLOWED:
+            return "您已投过票，本次表决不允许改票。"
+        case g.Refusal.LEADER_VOTES_LAST:
+            return f"人事事项由组长最后表态，还有{d.get('waiting')}位出席成员未投票。"
+        case g.Refusal.CHECKIN_NOT_OPEN:
+            return "现在还不能签到：签到从会前一小时开始，到散会为止。"
+        case g.Refusal.LEAVE_NOT_OPEN:
+            return "会议已结束，不能再请假。"
+        case g.Refusal.OPINION_NOT_ON_LEAVE:
+            return "书面意见由请假的成员提交。请先请假，再发送书面意见。"
+        case g.Refusal.OPINION_CLOSED:
+            return "该议题已开始表决（或已结束），不能再提交书面意见。"
+        case g.Refusal.METHOD_NOT_ALLOWED:
+            return _method_refusal(d)
+        case g.Refusal.ROSTER_INVALID:
+            issues = d.get("issues", [])
+            names = "、".join(ROSTER_ISSUE[i] for i in issues if isinstance(i, g.RosterIssue))  # type: ignore[attr-defined]
+            return f"调整后的名单不符合工作规则：{names}。"
+        case g.Refusal.EMERGENCY_NOT_MAJOR:
+            return "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况。"
+
+
+def _method_refusal(d: dict[str, object]) -> str:
+    if "cast" in d:
+        return f"录入的票数（{d['cast']}）超过了出席且有表决权的人数（{d['voters']}）。"
+    method = d.get("method")
+    if method is g.VoteMethod.SHOW_OF_HANDS:
+        return "本议题采用举手表决，由记录人录入举手结果（「举手结果 赞成4 反对2 弃权1」）。"
+    if isinstance(method, g.VoteMethod):
+        return f"这类议题不能采用{METHOD[method]}。"
+    return "表决方式不符合规定。"
+
+
+def _illegal(d: dict[str, object]) -> str:
+    machine = d.get("machine")
+    state = d.get("state")
+    if machine == "meeting" and isinstance(state, g.MeetingState):
+        return f"会议当前状态为「{MEETING_STATE[state]}」，不能进行这个操作。"
+    if machine == "item" and isinstance(state, g.ItemState):
+        return f"该议题当前状态为「{ITEM_STATE[state]}」，不能进行这个操作。"
+    return "当前状态下不能进行这个操作。"

@@ -1,0 +1,1020 @@
+"""Async storage functions. They take and return plain dataclasses; no Model leaves storage/.
+
+Every state change runs inside `unit_of_work`: one transaction that records the inbound message
+id (de-duplication), locks the society row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
+single connection's transaction lock), applies the change, appends to the event log and stores
+the reply that a redelivery gets back.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bot import governance as g
+from bot.events import Platform, UserRef
+from bot.ledger import GENESIS, Break, Entry, canonical_json, digest, entry_hash, verify_chain
+from storage import models as m
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str
+    is_party_member: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Society:
+    id: int
+    name: str
+    term_start: date | None
+    term_end: date | None
+    roster_exception: bool
+    recorder_id: int | None
+    liaison_id: int | None
+    report_deadline: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    person: Person
+    roster_role: str  # leader | member | none
+    position: g.CouncilPosition
+
+    @property
+    def on_roster(self) -> bool:
+        return self.roster_role in ("leader", "member")
+
+    @property
+    def is_leader(self) -> bool:
+        return self.roster_role == "leader"
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    id: int
+    society_id: int
+    number: int
+    place: str
+    starts_at: datetime
+    state: g.MeetingState
+    convened_by_id: int
+    chair_id: int | None
+    roster: tuple[int, ...]
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    meeting_id: int
+    number: int
+    title: str
+    matter_type: g.MatterType
+    state: g.ItemState
+    proposed_by_id: int
+    carried_from_id: int | None
+    emergency_reason: str
+    outcome: str
+    carried: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceRecord:
+    person_id: int
+    status: g.Attendance
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    id: int
+    item_id: int
+    method: g.VoteMethod
+    state: g.VoteState
+    electorate: g.Electorate
+    opened_at: datetime
+    closed_at: datetime | None
+    result: dict[str, Any]
+    hands: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterChange:
+    id: int
+    society_id: int
+    society_name: str
+    kind: str
+    person: Person
+    roster_role: str
+    position: g.CouncilPosition
+    reason: str
+    status: str
+    requested_by: Person
+    exception: bool
+    decision_note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    id: int
+    society_id: int
+    society_name: str
+    kind: str
+    title: str
+    body: str
+    filed_by: Person
+    at: datetime
+    acknowledged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MinutesVersion:
+    id: int
+    meeting_id: int
+    version: int
+    body: str
+    notes: str
+    digest: str
+    created_at: datetime
+    signed: bool
+
+
+def _person(p: m.Person) -> Person:
+    return Person(p.id, p.name, p.is_party_member)
+
+
+def _society(s: m.Society) -> Society:
+    return Society(
+        id=s.id,
+        name=s.name,
+        term_start=s.term_start,
+        term_end=s.term_end,
+        roster_exception=s.roster_exception,
+        recorder_id=s.recorder_id,  # type: ignore[attr-defined]
+        liaison_id=s.liaison_id,  # type: ignore[attr-defined]
+        report_deadline=s.report_deadline,
+        settings=json.loads(s.settings or "{}"),
+    )
+
+
+def _meeting(x: m.Meeting) -> Meeting:
+    return Meeting(
+        id=x.id,
+        society_id=x.society_id,  # type: ignore[attr-defined]
+        number=x.number,
+        place=x.place,
+        starts_at=_utc(x.starts_at),
+        state=g.MeetingState(x.state),
+        convened_by_id=x.convened_by_id,  # type: ignore[attr-defined]
+        chair_id=x.chair_id,  # type: ignore[attr-defined]
+        roster=tuple(json.loads(x.roster or "[]")),
+        opened_at=_utc_opt(x.opened_at),
+        closed_at=_utc_opt(x.closed_at),
+    )
+
+
+def _item(x: m.AgendaItem) -> Item:
+    return Item(
+        id=x.id,
+        meeting_id=x.meeting_id,  # type: ignore[attr-defined]
+        number=x.number,
+        title=x.title,
+        matter_type=g.MatterType(x.matter_type),
+        state=g.ItemState(x.state),
+        proposed_by_id=x.proposed_by_id,  # type: ignore[attr-defined]
+        carried_from_id=x.carried_from_id,  # type: ignore[attr-defined]
+        emergency_reason=x.emergency_reason,
+        outcome=x.outcome,
+        carried=x.carried,
+    )
+
+
+def _vote(x: m.Vote) -> Vote:
+    e = json.loads(x.electorate)
+    return Vote(
+        id=x.id,
+        item_id=x.item_id,  # type: ignore[attr-defined]
+        method=g.VoteMethod(x.method),
+        state=g.VoteState(x.state),
+        electorate=g.Electorate(
+            roster=frozenset(e["roster"]),
+            present=frozenset(e["present"]),
+            recused=frozenset(e["recused"]),
+        ),
+        opened_at=_utc(x.opened_at),
+        closed_at=_utc_opt(x.closed_at),
+        result=json.loads(x.result) if x.result else {},
+        hands=json.loads(x.hands) if x.hands else {},
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _utc_opt(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _iso(value: datetime) -> str:
+    return _utc(value).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit of work: de-duplication, society lock, stored reply
+
+
+class DuplicateMessage(Exception):
+    def __init__(self, reply: str) -> None:
+        super().__init__("duplicate")
+        self.reply = reply
+
+
+@dataclass
+class Work:
+    """What one inbound message did: the processed-message row to fill with the reply."""
+
+    processed_id: int | None
+    society_id: int | None = None
+    events: list[str] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    platform: Platform, corp_id: str, message_id: str, now: datetime
+) -> AsyncIterator[Work]:
+    """One transaction per inbound message. Raises DuplicateMessage with the stored reply when
+    the message id was processed before (also when a concurrent delivery just committed)."""
+    try:
+        async with in_transaction():
+            processed_id: int | None = None
+            if message_id:
+                existing = await m.ProcessedMessage.filter(
+                    platform=platform.value, corp_id=corp_id, message_id=message_id
+                ).first()
+                if existing is not None:
+                    raise DuplicateMessage(existing.reply)
+                row = await m.ProcessedMessage.create(
+                    platform=platform.value, corp_id=corp_id, message_id=message_id, at=now
+                )
+                processed_id = row.id
+            yield Work(processed_id)
+    except IntegrityError:
+        # A concurrent delivery of the same message committed first: replay its reply.
+        existing = await m.ProcessedMessage.filter(
+            platform=platform.value, corp_id=corp_id, message_id=message_id
+        ).first()
+        if existing is None:
+            raise
+        raise DuplicateMessage(existing.reply) from None
+
+
+@asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """A nested transaction: a refused command rolls back only its own writes."""
+    async with in_transaction():
+        yield
+
+
+async def store_reply(work: Work, reply: str) -> None:
+    if work.processed_id is not None:
+        await m.ProcessedMessage.filter(id=work.processed_id).update(reply=reply)
+
+
+async def lock_society(society_id: int) -> None:
+    """Serialise all writes of one society (PostgreSQL row lock; SQLite's transaction lock
+    already serialises the process)."""
+    await m.Society.select_for_update().filter(id=society_id).first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Event log
+
+
+async def append_event(
+    society_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    meeting_id: int | None = None,
+) -> str:
+    """Append to the society's chain (the caller holds the society lock); return the hash."""
+    chain = f"society:{society_id}"
+    last = await m.EventLog.filter(chain=chain).order_by("-seq").first()
+    seq = 1 if last is None else last.seq + 1
+    prev = GENESIS if last is None else last.hash
+    at = _iso(now)
+    body = canonical_json(payload)
+    h = entry_hash(
+        prev, chain=chain, seq=seq, at=at, kind=kind, meeting_id=meeting_id, payload=body
+    )
+    await m.EventLog.create(
+        chain=chain,
+        seq=seq,
+        at=now.replace(microsecond=0),
+        kind=kind,
+        meeting_id=meeting_id,
+        payload=body,
+        prev_hash=prev,
+        hash=h,
+    )
+    return h
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    at: datetime
+    kind: str
+    meeting_id: int | None
+    payload: dict[str, Any]
+    hash: str
+
+
+async def meeting_events(meeting_id: int) -> list[Event]:
+    rows = await m.EventLog.filter(meeting_id=meeting_id).order_by("chain", "seq")
+    return [
+        Event(r.seq, _utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
+    ]
+
+
+async def society_events(society_id: int) -> list[Event]:
+    rows = await m.EventLog.filter(chain=f"society:{society_id}").order_by("seq")
+    return [
+        Event(r.seq, _utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
+    ]
+
+
+async def chain_head(society_id: int) -> str:
+    last = await m.EventLog.filter(chain=f"society:{society_id}").order_by("-seq").first()
+    return GENESIS if last is None else last.hash
+
+
+async def verify_all() -> tuple[int, Break | None]:
+    """Recompute every chain; return the number of entries checked and the first break."""
+    chains = await m.EventLog.all().distinct().values_list("chain", flat=True)
+    checked = 0
+    for chain in sorted(set(chains)):
+        rows = await m.EventLog.filter(chain=chain).order_by("seq", "id")
+        entries = [
+            Entry(
+                chain=r.chain,
+                seq=r.seq,
+                at=_iso(r.at),
+                kind=r.kind,
+                meeting_id=r.meeting_id,
+                payload=r.payload,
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+                row_id=r.id,
+            )
+            for r in rows
+        ]
+        checked += len(entries)
+        broken = verify_chain(entries)
+        if broken is not None:
+            return checked, broken
+    return checked, None
+
+
+async def verify_signed_minutes() -> list[tuple[int, int]]:
+    """Signed minutes whose stored text no longer matches the signed digest:
+    (meeting id, version) pairs."""
+    bad: list[tuple[int, int]] = []
+    for sig in await m.Signature.all().prefetch_related("minutes"):
+        v = sig.minutes
+        if digest(v.body + "\n" + v.notes) != sig.digest or v.digest != sig.digest:
+            bad.append((v.meeting_id, v.version))  # type: ignore[attr-defined]
+    return bad
+
+
+# ---------------------------------------------------------------------------------------------
+# People, societies, bindings
+
+
+async def person_by_identity(user: UserRef) -> Person | None:
+    ident = (
+        await m.Identity.filter(
+            platform=user.platform.value, corp_id=user.corp_id, user_id=user.user_id
+        )
+        .prefetch_related("person")
+        .first()
+    )
+    return None if ident is None else _person(ident.person)
+
+
+async def ensure_person(user: UserRef, *, name: str, is_party_member: bool = True) -> Person:
+    found = await person_by_identity(user)
+    if found is not None:
+        return found
+    p = await m.Person.create(name=name or user.user_id, is_party_member=is_party_member)
+    await m.Identity.create(
+        platform=user.platform.value, corp_id=user.corp_id, user_id=user.user_id, person=p
+    )
+    return _person(p)
+
+
+async def set_party_member(person_id: int, value: bool) -> None:
+    await m.Person.filter(id=person_id).update(is_party_member=value)
+
+
+async def person(person_id: int) -> Person:
+    return _person(await m.Person.get(id=person_id))
+
+
+async def people(ids: Iterable[int]) -> dict[int, Person]:
+    rows = await m.Person.filter(id__in=list(set(ids)))
+    return {p.id: _person(p) for p in rows}
+
+
+async def identities(person_ids: Iterable[int], platform: Platform, corp_id: str) -> list[UserRef]:
+    ids = list(person_ids)
+    rows = await m.Identity.filter(
+        person_id__in=ids, platform=platform.value, corp_id=corp_id
+    ).prefetch_related("person")
+    by_person = {r.person_id: r for r in rows}  # type: ignore[attr-defined]
+    out = []
+    for pid in ids:
+        r = by_person.get(pid)
+        if r is not None:
+            out.append(UserRef(platform, corp_id, r.user_id, r.person.name))
+    return out
+
+
+async def create_society(
+    name: str, now: datetime, *, term_start: date | None = None, term_end: date | None = None
+) -> Society:
+    s = await m.Society.create(name=name, created_at=now, term_start=term_start, term_end=term_end)
+    return _society(s)
+
+
+async def society(society_id: int) -> Society:
+    return _society(await m.Society.get(id=society_id))
+
+
+async def society_by_name(name: str) -> Society | None:
+    s = await m.Society.filter(name=name).first()
+    return None if s is None else _society(s)
+
+
+async def all_societies() -> list[Society]:
+    return [_society(s) for s in await m.Society.all().order_by("id")]
+
+
+async def update_society(society_id: int, **fields: Any) -> None:
+    await m.Society.filter(id=society_id).update(**fields)
+
+
+async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: int) -> None:
+    existing = await m.ChatBinding.filter(
+        platform=platform.value, corp_id=corp_id, chat_id=chat_id
+    ).first()
+    if existing is None:
+        await m.ChatBinding.create(
+            platform=platform.value, corp_id=corp_id, chat_id=chat_id, society_id=society_id
+        )
+    else:
+        existing.society_id = society_id
+        await existing.save()
+
+
+async def society_for_chat(platform: Platform, corp_id: str, chat_id: str) -> int | None:
+    b = await m.ChatBinding.filter(
+        platform=platform.value, corp_id=corp_id, chat_id=chat_id
+    ).first()
+    return None if b is None else b.society_id
+
+
+async def group_chats(society_id: int) -> list[tuple[Platform, str, str]]:
+    rows = await m.ChatBinding.filter(society_id=society_id)
+    return [(Platform(r.platform), r.corp_id, r.chat_id) for r in rows]
+
+
+async def societies_of(person_id: int) -> list[int]:
+    rows = await m.Member.filter(person_id=person_id).values_list("society_id", flat=True)
+    return sorted({int(x) for x in rows})  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------------------------------------
+# Roster
+
+
+async def members(society_id: int) -> list[Member]:
+    rows = await m.Member.filter(society_id=society_id).prefetch_related("person").order_by("id")
+    return [Member(_person(r.person), r.roster_role, g.CouncilPosition(r.position)) for r in rows]
+
+
+async def roster(society_id: int) -> list[Member]:
+    return [x for x in await members(society_id) if x.on_roster]
+
+
+async def member(society_id: int, person_id: int) -> Member | None:
+    r = (
+        await m.Member.filter(society_id=society_id, person_id=person_id)
+        .prefetch_related("person")
+        .first()
+    )
+    return (
+        None
+        if r is None
+        else Member(_person(r.person), r.roster_role, g.CouncilPosition(r.position))
+    )
+
+
+async def put_member(
+    society_id: int, person_id: int, *, roster_role: str, position: g.CouncilPosition | None = None
+) -> None:
+    r = await m.Member.filter(society_id=society_id, person_id=person_id).first()
+    if r is None:
+        await m.Member.create(
+            society_id=society_id,
+            person_id=person_id,
+            roster_role=roster_role,
+            position=(position or g.CouncilPosition.NONE).value,
+        )
+        return
+    r.roster_role = roster_role
+    if position is not None:
+        r.position = position.value
+    await r.save()
+
+
+async def create_roster_change(
+    society_id: int,
+    *,
+    kind: str,
+    person_id: int,
+    roster_role: str,
+    position: g.CouncilPosition,
+    reason: str,
+    requested_by: int,
+    now: datetime,
+) -> int:
+    r = await m.RosterChange.create(
+        society_id=society_id,
+        kind=kind,
+        person_id=person_id,
+        roster_role=roster_role,
+        position=position.value,
+        reason=reason,
+        requested_by_id=requested_by,
+        created_at=now,
+    )
+    return int(r.id)
+
+
+def _change(r: m.RosterChange) -> RosterChange:
+    return RosterChange(
+        id=r.id,
+        society_id=r.society_id,  # type: ignore[attr-defined]
+        society_name=r.society.name,
+        kind=r.kind,
+        person=_person(r.person),
+        roster_role=r.roster_role,
+        position=g.CouncilPosition(r.position),
+        reason=r.reason,
+        status=r.status,
+        requested_by=_person(r.requested_by),
+        exception=r.exception,
+        decision_note=r.decision_note,
+        created_at=_utc(r.created_at),
+    )
+
+
+async def roster_changes(
+    *, status: str | None = None, society_id: int | None = None
+) -> list[RosterChange]:
+    q = m.RosterChange.all()
+    if status is not None:
+        q = q.filter(status=status)
+    if society_id is not None:
+        q = q.filter(society_id=society_id)
+    rows = await q.order_by("id").prefetch_related("society", "person", "requested_by")
+    return [_change(r) for r in rows]
+
+
+async def roster_change(change_id: int) -> RosterChange | None:
+    r = (
+        await m.RosterChange.filter(id=change_id)
+        .prefetch_related("society", "person", "requested_by")
+        .first()
+    )
+    return None if r is None else _change(r)
+
+
+async def decide_roster_change(
+    change_id: int, *, status: str, decided_by: int, exception: bool, note: str, now: datetime
+) -> None:
+    await m.RosterChange.filter(id=change_id).update(
+        status=status,
+        decided_by_id=decided_by,
+        exception=exception,
+        decision_note=note,
+        decided_at=now,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Meetings
+
+
+ACTIVE_STATES = (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+
+
+async def create_meeting(
+    society_id: int,
+    *,
+    starts_at: datetime,
+    place: str,
+    convened_by: int,
+    state: g.MeetingState,
+    now: datetime,
+) -> Meeting:
+    last = await m.Meeting.filter(society_id=society_id).order_by("-number").first()
+    number = 1 if last is None else last.number + 1
+    x = await m.Meeting.create(
+        society_id=society_id,
+        number=number,
+        place=place,
+        starts_at=starts_at,
+        state=state.value,
+        convened_by_id=convened_by,
+        chair_id=convened_by,
+        created_at=now,
+    )
+    return _meeting(x)
+
+
+async def active_meeting(society_id: int) -> Meeting | None:
+    x = (
+        await m.Meeting.filter(society_id=society_id, state__in=[s.value for s in ACTIVE_STATES])
+        .order_by("-number")
+        .first()
+    )
+    return None if x is None else _meeting(x)
+
+
+async def latest_meeting(society_id: int) -> Meeting | None:
+    x = (
+        await m.Meeting.filter(society_id=society_id)
+        .exclude(state=g.MeetingState.CANCELLED.value)
+        .order_by("-number")
+        .first()
+    )
+    return None if x is None else _meeting(x)
+
+
+async def meeting(meeting_id: int) -> Meeting:
+    return _meeting(await m.Meeting.get(id=meeting_id))
+
+
+async def meetings_in_year(society_id: int, year: int) -> list[Meeting]:
+    start = datetime(year, 1, 1, tzinfo=UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=UTC)
+    rows = await m.Meeting.filter(
+        society_id=society_id, starts_at__gte=start, starts_at__lt=end
+    ).order_by("number")
+    return [_meeting(x) for x in rows]
+
+
+async def update_meeting(meeting_id: int, **fields: Any) -> None:
+    for key, value in list(fields.items()):
+        if isinstance(value, g.MeetingState):
+            fields[key] = value.value
+        elif key == "roster":
+            fields[key] = json.dumps(sorted(value))
+    await m.Meeting.filter(id=meeting_id).update(**fields)
+
+
+async def items(meeting_id: int) -> list[Item]:
+    return [_item(x) for x in await m.AgendaItem.filter(meeting_id=meeting_id).order_by("number")]
+
+
+async def item(item_id: int) -> Item:
+    return _item(await m.AgendaItem.get(id=item_id))
+
+
+async def add_item(
+    meeting_id: int,
+    *,
+    title: str,
+    matter_type: g.MatterType,
+    state: g.ItemState,
+    proposed_by: int,
+    carried_from: int | None = None,
+) -> Item:
+    last = await m.AgendaItem.filter(meeting_id=meeting_id).order_by("-number").first()
+    number = 1 if last is None else last.number + 1
+    x = await m.AgendaItem.create(
+        meeting_id=meeting_id,
+        number=number,
+        title=title,
+        matter_type=matter_type.value,
+        state=state.value,
+        proposed_by_id=proposed_by,
+        carried_from_id=carried_from,
+    )
+    return _item(x)
+
+
+async def update_item(item_id: int, **fields: Any) -> None:
+    for key, value in list(fields.items()):
+        if isinstance(value, g.ItemState | g.Outcome | g.MatterType):
+            fields[key] = value.value
+    await m.AgendaItem.filter(id=item_id).update(**fields)
+
+
+async def pending_deferred_items(society_id: int) -> list[Item]:
+    rows = await m.AgendaItem.filter(
+        meeting__society_id=society_id, state=g.ItemState.DEFERRED.value, carried=False
+    ).order_by("id")
+    return [_item(x) for x in rows]
+
+
+async def attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
+    rows = await m.Attendance.filter(meeting_id=meeting_id)
+    return {
+        r.person_id: AttendanceRecord(r.person_id, g.Attendance(r.status), r.reason, _utc(r.at))  # type: ignore[attr-defined]
+        for r in rows
+    }
+
+
+async def set_attendance(
+    meeting_id: int, person_id: int, status: g.Attendance, *, reason: str, now: datetime
+) -> None:
+    r = await m.Attendance.filter(meeting_id=meeting_id, person_id=person_id).first()
+    if r is None:
+        await m.Attendance.create(
+            meeting_id=meeting_id, person_id=person_id, status=status.value, reason=reason, at=now
+        )
+    else:
+        r.status = status.value
+        r.reason = reason
+        r.at = now
+        await r.save()
+
+
+async def observers(meeting_id: int) -> dict[int, str]:
+    rows = await m.Observer.filter(meeting_id=meeting_id).order_by("id")
+    return {r.person_id: r.reason for r in rows}  # type: ignore[attr-defined]
+
+
+async def add_observer(meeting_id: int, person_id: int, reason: str) -> bool:
+    if await m.Observer.filter(meeting_id=meeting_id, person_id=person_id).exists():
+        return False
+    await m.Observer.create(meeting_id=meeting_id, person_id=person_id, reason=reason)
+    return True
+
+
+async def recused(item_id: int) -> frozenset[int]:
+    rows = await m.Recusal.filter(item_id=item_id).values_list("person_id", flat=True)
+    return frozenset(int(x) for x in rows)  # type: ignore[call-overload]
+
+
+async def add_recusal(item_id: int, person_id: int) -> bool:
+    if await m.Recusal.filter(item_id=item_id, person_id=person_id).exists():
+        return False
+    await m.Recusal.create(item_id=item_id, person_id=person_id)
+    return True
+
+
+async def add_opinion(item_id: int, person_id: int, text: str, now: datetime) -> None:
+    await m.WrittenOpinion.create(item_id=item_id, person_id=person_id, text=text, at=now)
+
+
+async def opinions(item_id: int) -> list[tuple[int, str]]:
+    rows = await m.WrittenOpinion.filter(item_id=item_id).order_by("id")
+    return [(r.person_id, r.text) for r in rows]  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# Votes and ballots
+
+
+def _electorate_json(e: g.Electorate) -> str:
+    return json.dumps(
+        {"roster": sorted(e.roster), "present": sorted(e.present), "recused": sorted(e.recused)}
+    )
+
+
+async def open_vote(
+    item_id: int, *, method: g.VoteMethod, electorate: g.Electorate, now: datetime
+) -> Vote:
+    x = await m.Vote.create(
+        item_id=item_id,
+        method=method.value,
+        state=g.VoteState.OPEN.value,
+        electorate=_electorate_json(electorate),
+        opened_at=now,
+    )
+    if method is g.VoteMethod.SECRET:
+        await m.SecretVoterList.create(vote_id=x.id, voters="[]")
+        await m.SecretBallotBox.create(vote_id=x.id, ballots="[]")
+    return _vote(x)
+
+
+async def vote(vote_id: int) -> Vote:
+    return _vote(await m.Vote.get(id=vote_id))
+
+
+async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
+    rows = await m.Vote.filter(item__meeting_id=meeting_id, state=g.VoteState.OPEN.value).order_by(
+        "id"
+    )
+    out = []
+    for x in rows:
+        out.append((_vote(x), await item(x.item_id)))  # type: ignore[attr-defined]
+    return out
+
+
+async def votes_of_item(item_id: int) -> list[Vote]:
+    return [_vote(x) for x in await m.Vote.filter(item_id=item_id).order_by("id")]
+
+
+async def named_ballots(vote_id: int) -> dict[int, g.Choice]:
+    rows = await m.Ballot.filter(vote_id=vote_id)
+    return {r.person_id: g.Choice(r.choice) for r in rows}  # type: ignore[attr-defined]
+
+
+async def put_named_ballot(vote_id: int, person_id: int, choice: g.Choice) -> str:
+    """Insert or change a named ballot; return its receipt."""
+    r = await m.Ballot.filter(vote_id=vote_id, person_id=person_id).first()
+    if r is None:
+        receipt = secrets.token_hex(4)
+        await m.Ballot.create(
+            vote_id=vote_id, person_id=person_id, choice=choice.value, receipt=receipt
+        )
+        return receipt
+    r.choice = choice.value
+    r.changes += 1
+    await r.save()
+    return str(r.receipt)
+
+
+async def secret_voters(vote_id: int) -> frozenset[int]:
+    r = await m.SecretVoterList.get(vote_id=vote_id)
+    return frozenset(json.loads(r.voters))
+
+
+async def cast_secret_ballot(vote_id: int, person_id: int, choice: g.Choice) -> str:
+    """Add the voter to the sorted voter list and the (receipt, choice) to the box sorted by
+    receipt: the two records share no key, order or time. Return the receipt."""
+    voters = await m.SecretVoterList.get(vote_id=vote_id)
+    listed = set(json.loads(voters.voters))
+    listed.add(person_id)
+    voters.voters = json.dumps(sorted(listed))
+    await voters.save()
+    box = await m.SecretBallotBox.get(vote_id=vote_id)
+    ballots = json.loads(box.ballots)
+    receipt = secrets.token_hex(4)
+    ballots.append([receipt, choice.value])
+    box.ballots = json.dumps(sorted(ballots))
+    await box.save()
+    return receipt
+
+
+async def secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
+    box = await m.SecretBallotBox.get(vote_id=vote_id)
+    return [(r, g.Choice(c)) for r, c in json.loads(box.ballots)]
+
+
+async def record_hands(vote_id: int, counts: dict[str, int]) -> None:
+    await m.Vote.filter(id=vote_id).update(hands=json.dumps(counts))
+
+
+async def close_vote(vote_id: int, *, result: dict[str, Any], now: datetime) -> None:
+    await m.Vote.filter(id=vote_id).update(
+        state=g.VoteState.CLOSED.value, result=canonical_json(result), closed_at=now
+    )
+
+
+async def meeting_votes(meeting_id: int) -> list[Vote]:
+    rows = await m.Vote.filter(item__meeting_id=meeting_id).order_by("id")
+    return [_vote(x) for x in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Minutes
+
+
+def _minutes(x: m.MinutesVersion, signed: bool) -> MinutesVersion:
+    return MinutesVersion(
+        id=x.id,
+        meeting_id=x.meeting_id,  # type: ignore[attr-defined]
+        version=x.version,
+        body=x.body,
+        notes=x.notes,
+        digest=x.digest,
+        created_at=_utc(x.created_at),
+        signed=signed,
+    )
+
+
+async def latest_minutes(meeting_id: int) -> MinutesVersion | None:
+    x = await m.MinutesVersion.filter(meeting_id=meeting_id).order_by("-version").first()
+    if x is None:
+        return None
+    signed = await m.Signature.filter(minutes_id=x.id).exists()
+    return _minutes(x, signed)
+
+
+async def add_minutes_version(
+    meeting_id: int, *, body: str, notes: str, created_by: int, now: datetime
+) -> MinutesVersion:
+    last = await m.MinutesVersion.filter(meeting_id=meeting_id).order_by("-version").first()
+    version = 1 if last is None else last.version + 1
+    x = await m.MinutesVersion.create(
+        meeting_id=meeting_id,
+        version=version,
+        body=body,
+        notes=notes,
+        digest=digest(body + "\n" + notes),
+        created_by_id=created_by,
+        created_at=now,
+    )
+    return _minutes(x, False)
+
+
+async def sign_minutes(minutes_id: int, signer_id: int, now: datetime) -> str:
+    x = await m.MinutesVersion.get(id=minutes_id)
+    await m.Signature.create(minutes_id=minutes_id, signer_id=signer_id, digest=x.digest, at=now)
+    return str(x.digest)
+
+
+async def signed_minutes(meeting_id: int) -> MinutesVersion | None:
+    sig = (
+        await m.Signature.filter(minutes__meeting_id=meeting_id)
+        .order_by("-id")
+        .prefetch_related("minutes")
+        .first()
+    )
+    return None if sig is None else _minutes(sig.minutes, True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Filings and reports
+
+
+def _filing(r: m.Filing) -> Filing:
+    return Filing(
+        id=r.id,
+        society_id=r.society_id,  # type: ignore[attr-defined]
+        society_name=r.society.name,
+        kind=r.kind,
+        title=r.title,
+        body=r.body,
+        filed_by=_person(r.filed_by),
+        at=_utc(r.at),
+        acknowledged=r.acknowledged_at is not None,
+    )
+
+
+async def add_filing(
+    society_id: int, *, kind: str, title: str, body: str, filed_by: int, now: datetime
+) -> int:
+    r = await m.Filing.create(
+        society_id=society_id, kind=kind, title=title, body=body, filed_by_id=filed_by, at=now
+    )
+    return int(r.id)
+
+
+async def filings(*, kind: str | None = None, society_id: int | None = None) -> list[Filing]:
+    q = m.Filing.all()
+    if kind is not None:
+        q = q.filter(kind=kind)
+    if society_id is not None:
+        q = q.filter(society_id=society_id)
+    return [_filing(r) for r in await q.order_by("id").prefetch_related("society", "filed_by")]
+
+
+async def filing(filing_id: int) -> Filing | None:
+    r = await m.Filing.filter(id=filing_id).prefetch_related("society", "filed_by").first()
+    return None if r is None else _filing(r)
+
+
+async def acknowledge_filing(filing_id: int, by: int, now: datetime) -> None:
+    await m.Filing.filter(id=filing_id).update(acknowledged_by_id=by, acknowledged_at=now)
+
+
+def sorted_ids(values: Sequence[int]) -> list[int]:
+    return sorted(set(values))
