@@ -216,7 +216,7 @@ def parse_policy(section: str, raw: Mapping[str, object], base: g.Policy) -> g.P
     return policy
 
 
-def _admin(key: str, raw: object) -> CommitteeAdmin:
+def parse_admin(key: str, raw: object) -> CommitteeAdmin:
     text = _typed(key, raw, str, 'a string "platform:corp:user_id:姓名"')
     parts = text.split(":")
     if len(parts) != 4 or not all(parts):
@@ -264,7 +264,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     committee = _typed("committee", raw.get("committee", {}), dict, "a table")
     _unknown("committee", committee, {"admins"})
     admins_raw = _typed("committee.admins", committee.get("admins", []), list, "a list")
-    admins = tuple(_admin(f"committee.admins[{i}]", a) for i, a in enumerate(admins_raw))
+    admins = tuple(parse_admin(f"committee.admins[{i}]", a) for i, a in enumerate(admins_raw))
     http = _typed("http", raw.get("http", {}), dict, "a table")
     _unknown("http", http, {"host", "port"})
     host = _typed("http.host", http.get("host", "127.0.0.1"), str, "a string")

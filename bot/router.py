@@ -169,7 +169,7 @@ class Router:
                 )
             ]
         try:
-            async with repo.savepoint():
+            async with repo.atomic():
                 return await route.handler(ctx, args)
         except UsageError as exc:
             return [ctx.reply(str(exc))]

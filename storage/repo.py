@@ -289,8 +289,8 @@ async def unit_of_work(
 
 
 @asynccontextmanager
-async def savepoint() -> AsyncIterator[None]:
-    """A nested transaction: a refused command rolls back only its own writes."""
+async def atomic() -> AsyncIterator[None]:
+    """A transaction (nested: a savepoint, so a refused command rolls back only its own writes)."""
     async with in_transaction():
         yield
 
@@ -502,7 +502,7 @@ async def society_for_chat(platform: Platform, corp_id: str, chat_id: str) -> in
     b = await m.ChatBinding.filter(
         platform=platform.value, corp_id=corp_id, chat_id=chat_id
     ).first()
-    return None if b is None else b.society_id
+    return None if b is None else int(b.society_id)  # type: ignore[attr-defined]
 
 
 async def group_chats(society_id: int) -> list[tuple[Platform, str, str]]:

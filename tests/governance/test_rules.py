@@ -738,6 +738,8 @@ ALLOWED_METHODS = {
     g.MatterType.PERSONNEL: {SECRET},  # "secret (无记名)"
     g.MatterType.DISCIPLINE: {SECRET},  # "secret"
 }
+
+
 def _method_cases() -> list[object]:
     return [
         pytest.param(mt, method, id=f"{mt}-{method}")

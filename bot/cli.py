@@ -1,0 +1,274 @@
+"""`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.adapters.console import (
+    ConsoleAdapter,
+    ScriptError,
+    ScriptLine,
+    parse_script,
+    parse_time_line,
+)
+from bot.app import build_router, start_storage, stop_storage
+from bot.clock import ManualClock, OffsetClock, SystemClock
+from bot.config import ConfigError, Settings, load_settings, parse_admin
+from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
+from storage import db, repo
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="yishi", description="议事：学会党建工作领导小组会议与决策机器人"
+    )
+    p.add_argument("--config", help="配置文件（默认：当前目录的 config.toml，没有则用内置默认值）")
+    sub = p.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="在本地控制台体验示例学会（SQLite，无需任何凭据）")
+    demo.add_argument("--db", help="数据库 URL（默认见配置）")
+    console = sub.add_parser("console", help="运行对话脚本并输出记录")
+    console.add_argument("--script", required=True, help="脚本文件：每行「名字: 消息」")
+    console.add_argument("--db", help="数据库 URL")
+    dbp = sub.add_parser("db", help="数据库维护")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="执行数据库迁移（不丢数据）")
+    up.add_argument("--db", help="数据库 URL")
+    verify = sub.add_parser("verify", help="重新计算记录链哈希，检查是否被篡改")
+    verify.add_argument("--db", help="数据库 URL")
+    export = sub.add_parser("export", help="导出一个学会一年的档案")
+    export.add_argument("--society", required=True)
+    export.add_argument("--year", required=True, type=int)
+    export.add_argument("--out", required=True)
+    export.add_argument("--db", help="数据库 URL")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if getattr(args, "db", None):
+        settings = replace(settings, database_url=args.db)
+    if args.command in ("demo", "console"):
+        admin = parse_admin("demo", committee_admin_entry())
+        if admin not in settings.committee_admins:
+            settings = replace(settings, committee_admins=(*settings.committee_admins, admin))
+    return settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
+    if args.command == "console":
+        try:
+            args.script_lines = Path(args.script).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"无法读取脚本 {args.script}：{exc}", file=sys.stderr)
+            return 2
+    try:
+        return asyncio.run(_run(args, settings))
+    except db.DatabaseError as exc:
+        print(f"数据库错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    match args.command:
+        case "db":
+            await db.upgrade(settings.database_url)
+            print(f"数据库已升级到最新结构：{_safe_url(settings.database_url)}")
+            return 0
+        case "verify":
+            return await _verify(settings)
+        case "export":
+            return await _export(settings, args.society, args.year, Path(args.out))
+        case "console":
+            return await _script(settings, args.script_lines)
+        case "demo":
+            return await _demo(settings)
+        case _:
+            return 2
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+async def _verify(settings: Settings) -> int:
+    await start_storage(settings)
+    try:
+        checked, broken = await repo.verify_all()
+        bad_minutes = await repo.verify_signed_minutes()
+    finally:
+        await stop_storage()
+    if broken is not None:
+        what = {
+            "hash": "内容与哈希不符（被修改）",
+            "link": "前序哈希不符（被删除或重排）",
+            "gap": "序号不连续（有记录被删除）",
+        }[broken.problem]
+        print(f"记录链校验失败：{broken.chain} 第{broken.seq}条（行 id {broken.row_id}）{what}。")
+        return 1
+    if bad_minutes:
+        where = "、".join(f"会议 {m} 第{v}版" for m, v in bad_minutes)
+        print(f"已签发纪要被改动：{where}。")
+        return 1
+    print(f"记录链完整：共校验 {checked} 条记录，未发现篡改。")
+    return 0
+
+
+async def _export(settings: Settings, society: str, year: int, out: Path) -> int:
+    from bot.records import export_year
+
+    await start_storage(settings)
+    try:
+        result = await export_year(society, year, out, settings.tz)
+    except LookupError:
+        print(f"找不到学会「{society}」。", file=sys.stderr)
+        return 2
+    finally:
+        await stop_storage()
+    print(
+        f"已导出 {result.meetings} 次会议：纪要 {len(result.minutes_files)} 份，决策 {result.decisions} 条，"
+        f"记录 {result.events} 条 → {out}"
+    )
+    return 0
+
+
+async def _script(settings: Settings, lines: list[str]) -> int:
+    try:
+        steps = list(parse_script(lines))
+    except ScriptError as exc:
+        print(f"脚本错误：{exc}", file=sys.stderr)
+        return 2
+    clock = ManualClock(SystemClock().now())
+    await start_storage(settings)
+    try:
+        await ensure_demo(clock.now())
+        router = build_router(settings, clock)
+        adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
+        await adapter.start(router.dispatch)
+        for number, step in steps:
+            if isinstance(step, str):
+                try:
+                    clock.set(parse_time_line(step, settings.tz))
+                except ValueError:
+                    print(f"脚本错误：第{number}行的时间无法识别：{step}", file=sys.stderr)
+                    return 2
+                print(f"（时间：{step[5:].strip()}）")
+                continue
+            _echo(step)
+            await adapter.say(step.speaker, step.text, private=step.private)
+        await adapter.close()
+    finally:
+        await stop_storage()
+    return 0
+
+
+def _echo(step: ScriptLine) -> None:
+    where = "（私聊）" if step.private else ""
+    print(f"\n{step.speaker}{where}: {step.text}")
+
+
+HELP = """控制台：直接输入消息，以当前身份在群里发言。
+  :as 名字        切换发言人（例如 :as 张伟）
+  :私聊 / :群     切换到与机器人的私聊 / 回到群聊
+  :time 2026-12-05 14:55   设置控制台时间
+  :who            查看示例学会的人员
+  :quit           退出
+也可以一次写「名字: 消息」或「名字(私聊): 消息」。"""
+
+
+async def _demo(settings: Settings) -> int:
+    clock = OffsetClock()
+    await start_storage(settings)
+    try:
+        created = await ensure_demo(clock.now())
+        router = build_router(settings, clock)
+        adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
+        await adapter.start(router.dispatch)
+        print(
+            ("已创建" if created else "已打开")
+            + f"示例学会「{SOCIETY}」，数据库：{_safe_url(settings.database_url)}"
+        )
+        print(HELP)
+        await _repl(adapter, settings, clock)
+        await adapter.close()
+    finally:
+        await stop_storage()
+    return 0
+
+
+async def _repl(adapter: ConsoleAdapter, settings: Settings, clock: OffsetClock) -> None:
+    from bot.demo import PEOPLE
+
+    speaker, private = "张伟", False
+    loop = asyncio.get_running_loop()
+    while True:
+        where = "私聊" if private else "群"
+        try:
+            line = await loop.run_in_executor(None, input, f"[{speaker}@{where}] > ")
+        except EOFError:
+            return
+        line = line.strip()
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            return
+        if line.startswith(":as "):
+            speaker = line[4:].strip() or speaker
+            continue
+        if line in (":私聊", ":private"):
+            private = True
+            continue
+        if line in (":群", ":group"):
+            private = False
+            continue
+        if line == ":who":
+            print(
+                "、".join(
+                    f"{n}（{role if role != 'none' else '非成员'}）" for n, role, _, _ in PEOPLE
+                )
+                + "、市党委刘老师（市党委）"
+            )
+            continue
+        if line.startswith(":time "):
+            try:
+                clock.set(parse_time_line("@time " + line[6:], settings.tz))
+                print(f"控制台时间已设为 {line[6:].strip()}")
+            except ValueError:
+                print("时间格式：:time 2026-12-05 14:55")
+            continue
+        if line == ":help":
+            print(HELP)
+            continue
+        step = _inline_speaker(line, {n for n, _, _, _ in PEOPLE} | {COMMITTEE_ADMIN})
+        if step is not None:
+            await adapter.say(step.speaker, step.text, private=step.private)
+            continue
+        await adapter.say(speaker, line, private=private)
+
+
+def _inline_speaker(line: str, known: set[str]) -> ScriptLine | None:
+    """「名字: 消息」 speaks once as someone else, when the name is a known person."""
+    try:
+        steps = list(parse_script([line]))
+    except ScriptError:
+        return None
+    if len(steps) == 1 and isinstance(steps[0][1], ScriptLine) and steps[0][1].speaker in known:
+        return steps[0][1]
+    return None
