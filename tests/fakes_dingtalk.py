@@ -172,7 +172,9 @@ class FakeDingTalk:
         values.update(overrides)
         return DingTalkSettings(**values)
 
-    def open_session(self, conversation_id: str, msg_id: str, now: datetime) -> tuple[str, datetime]:
+    def open_session(
+        self, conversation_id: str, msg_id: str, now: datetime
+    ) -> tuple[str, datetime]:
         """Register a session webhook, as DingTalk does for each delivered message."""
         token = hashlib.sha256(f"{conversation_id}|{msg_id}".encode()).hexdigest()[:24]
         expires_at = now + self.session_ttl
@@ -317,8 +319,10 @@ class FakeDingTalk:
                 problem = "groupMessages/send has no at field"
         if problem is None and endpoint == "private_send":
             users = body.get("userIds")
-            if not isinstance(users, list) or not users or not all(
-                isinstance(u, str) and u for u in users
+            if (
+                not isinstance(users, list)
+                or not users
+                or not all(isinstance(u, str) and u for u in users)
             ):
                 problem = "userIds"
         if problem is not None:

@@ -1,0 +1,90 @@
+"""Shared fixtures: a database per backend (SQLite and PostgreSQL), and a chat harness.
+
+PostgreSQL: YISHI_TEST_PG (default postgres://postgres@127.0.0.1:5432/test) names a server on
+which a throw-away database is created for the session. When the server cannot be reached the
+PostgreSQL cases are skipped, unless YISHI_REQUIRE_PG=1 (CI sets it), which makes them fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage import db
+from tests.fakes import Harness
+
+PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+_TABLES = (
+    "signature, minutes_version, secret_ballot_box, secret_voter_list, ballot, vote, written_opinion, "
+    "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
+    "society, identity, person, event_log, processed_message"
+)
+
+
+def _admin_url(database: str) -> str:
+    base = PG_SERVER.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str | None]:
+    """A migrated throw-away database for the session, or None when the server is unreachable."""
+    name = f"yishi_test_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable at {PG_SERVER}: {exc}")
+        yield None
+        return
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = _admin_url(name)
+    await db.upgrade(url)
+    yield url
+    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIterator[str]:
+    """An empty, migrated database for one test; yields its URL with the ORM initialised."""
+    if backend == "sqlite":
+        url = f"sqlite://{tmp_path / 'test.db'}"
+        await db.open_db(url)
+    else:
+        if pg_url is None:
+            pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
+        url = pg_url
+        await db.open_db(url, run_migrations=False)
+        from tortoise import connections
+
+        await connections.get(db.connection_name(url)).execute_script(
+            f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"
+        )
+    try:
+        yield url
+    finally:
+        await db.close_db()
+
+
+@pytest.fixture
+async def harness(database: str) -> AsyncIterator[Harness]:
+    h = await Harness.create()
+    yield h
