@@ -38,3 +38,27 @@ def make_help(routes: Sequence[Route]) -> Route:
         "成员",
         needs_society=False,
     )
+
+
+def reference_markdown(routes: Sequence[Route]) -> str:
+    """The README's command reference, kept in step with the route table by a test."""
+    who = {
+        "成员": "成员（领导小组成员；签到、计票等人人可用）",
+        "组长": "组长（及受委托主持会议的成员）",
+        "记录人": "记录人",
+        "联系人": "党建联系人（组长也可）",
+        "市党委": "市科技社团党委管理员",
+    }
+    out: list[str] = []
+    for section in SECTIONS:
+        rows = [r for r in routes if r.group == section]
+        if not rows:
+            continue
+        out.append(f"#### {who[section]}\n")
+        out.append("| 指令 | 别名 | 用途 |")
+        out.append("|---|---|---|")
+        for r in rows:
+            aliases = "、".join(r.words[1:]) or "—"
+            out.append(f"| `{r.usage}` | {aliases} | {r.summary} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -85,6 +85,23 @@ async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIte
 
 
 @pytest.fixture
-async def harness(database: str) -> AsyncIterator[Harness]:
-    h = await Harness.create()
-    yield h
+async def harness(database: str) -> Harness:
+    return await Harness.create()
+
+
+@pytest.fixture
+async def harness_with_open_vote(tmp_path: Path) -> AsyncIterator[Harness]:
+    """SQLite only: a meeting with an open named vote on item 1, all members present."""
+    await db.open_db(f"sqlite://{tmp_path / 'vote.db'}")
+    try:
+        h = await Harness.create()
+        h.at("2026-12-01 09:00")
+        await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+        h.at("2026-12-05 14:50")
+        for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+            await h.say(name, "签到")
+        await h.say("张伟", "开会")
+        await h.say("张伟", "发起表决 1")
+        yield h
+    finally:
+        await db.close_db()

@@ -1,0 +1,77 @@
+"""Command parsing: random and mutated input never crashes the router, and no ballot is
+recorded from text that is not an unambiguous vote command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.events import normalize_text
+from bot.router import Router, strip_command_prefix
+from handlers import ALL_ROUTES
+from handlers.texts import render_need, render_refusal
+from storage import models
+from tests.fakes import Harness
+
+ROUTER = Router(
+    ALL_ROUTES,
+    settings=Settings(),
+    clock=ManualClock(datetime(2026, 12, 1, tzinfo=UTC)),
+    render_refusal=render_refusal,
+    render_need=render_need,
+)
+WORDS = [w for r in ALL_ROUTES for w in r.words]
+VOTES = ("赞成", "同意", "反对", "不同意", "弃权")
+
+
+def test_longest_prefix_wins() -> None:
+    assert ROUTER.match("同意议题 2")[0].words[0] == "同意议题"  # type: ignore[index]
+    assert ROUTER.match("同意")[0].words[0] == "同意"  # type: ignore[index]
+    assert ROUTER.match("纪要备注 x")[0].words[0] == "纪要备注"  # type: ignore[index]
+    assert ROUTER.match("/ 计票")[0].words[0] == "计票"  # type: ignore[index]
+    assert ROUTER.match(normalize_text("\uff0f投票\u3000赞成"))[0].words[0] == "投票"  # type: ignore[index]
+    assert ROUTER.match("今天天气") is None
+
+
+@given(st.text(max_size=60))
+def test_match_never_crashes(text: str) -> None:
+    found = ROUTER.match(normalize_text(text))
+    if found is not None:
+        route, args = found
+        assert strip_command_prefix(normalize_text(text)).startswith(tuple(route.words))
+        assert isinstance(args, str)
+
+
+mutations = st.builds(
+    lambda word, noise, tail: f"{word}{noise}{tail}",
+    st.sampled_from(WORDS),
+    st.sampled_from(
+        ["", " ", "　", "：", "!", "\u200b", "啊", "吗", "2", " 2", "票", "意见", "@张伟 "]
+    ),
+    st.text(max_size=12),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.one_of(mutations, st.text(max_size=30)))
+async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: Harness, text: str) -> None:
+    h = harness_with_open_vote
+    before = await models.Ballot.all().count()
+    await h.send("李娜", text)
+    after = await models.Ballot.all().count()
+    if after > before:
+        body = strip_command_prefix(normalize_text(text)).rstrip("。.!！~")
+        stripped = body
+        for prefix in ("投票",):
+            if stripped.startswith(prefix):
+                stripped = stripped[len(prefix) :].strip()
+        word = next(w for w in sorted(VOTES, key=len, reverse=True) if stripped.startswith(w))
+        rest = stripped[len(word) :].strip()
+        assert rest in ("", "1", "议题1", "第1项", "#1"), text
+        await models.Ballot.all().delete()
