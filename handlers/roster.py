@@ -212,8 +212,8 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
         note=rest,
         now=ctx.now,
     )
-    if exception:
-        await repo.update_society(society.id, roster_exception=True)
+    # An exception covers the composition it approved; the next ordinary change ends it.
+    await repo.update_society(society.id, roster_exception=exception)
     await repo.append_event(
         society.id,
         "roster_change_approved",

@@ -1,0 +1,66 @@
+"""Roster changes take effect only on the committee's approval (第六条), within 第五条's limits."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.fakes import Harness
+
+ADMIN = "市党委刘老师"
+
+
+async def _roster_names() -> set[str]:
+    rows = await models.Member.filter(roster_role__in=["leader", "member"]).prefetch_related(
+        "person"
+    )
+    return {r.person.name for r in rows}
+
+
+async def test_changes_need_committee_approval_and_respect_the_limits(harness: Harness) -> None:
+    say = harness.say
+    assert "只有组长或市科技社团党委管理员" in await say("李娜", "提议增补 @孙磊 党员 理事")
+    assert "须经市科技社团党委审核批准" in await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    assert "孙磊" not in await _roster_names()
+    assert "#1" in await say("张伟", "名单")
+    assert "只有市科技社团党委管理员" in await say("张伟", "批准 1")
+    assert "待审批" in await say(ADMIN, "待批", private=True)
+    # 8 members would be too many and even: refused without an explicit exception.
+    refused = await say(ADMIN, "批准 1", private=True)
+    assert "不符合工作规则" in refused
+    assert "人数超过7人" in refused
+    assert "孙磊" not in await _roster_names()
+    approved = await say(ADMIN, "批准 1 特批", private=True)
+    assert "已批准" in approved
+    assert "孙磊" in await _roster_names()
+    assert len(await _roster_names()) == 8
+
+    # A removal may leave a vacancy: allowed, and the status views warn until it is filled.
+    await say("张伟", "提议免去 @孙磊 工作调动")
+    await say("张伟", "提议免去 @赵敏 退休")
+    await say(ADMIN, "批准 2", private=True)
+    assert "赵敏" in await _roster_names()
+    await say(ADMIN, "批准 3", private=True)
+    assert await _roster_names() == {"张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"}
+    assert "存在缺额" in await say("李娜", "名单")
+    assert "存在缺额" in await say("李娜", "会议状态")
+
+    # The leader is the party-member president, or a party-member vice-president (第五条).
+    assert "不是领导小组成员" in await say("张伟", "提议组长 @吴国华 理事长")
+    await say("张伟", "提议组长 @王强")
+    refused = await say(ADMIN, "批准 4", private=True)
+    assert "组长应由党员理事长担任" in refused
+    assert "已驳回" in await say(ADMIN, "驳回 4 组长应由副理事长担任", private=True)
+    assert await models.RosterChange.filter(status="approved").count() == 3
+    assert await models.EventLog.filter(kind="roster_change_approved").count() == 3
+
+
+async def test_designations_and_filings(harness: Harness) -> None:
+    say = harness.say
+    assert "已指定王强为苏州市示例科技学会的党建联系人" in await say("张伟", "设置联系人 @王强")
+    assert "只有组长或党建联系人" in await say("陈静", "备案 议事规则")
+    assert "#1" in await say("王强", "备案 领导小组议事规则 经第1次会议通过")
+    assert "#2" in await say("张伟", "报告 关于换届工作的请示 理事会将于明年换届")
+    listing = await say(ADMIN, "报送情况", private=True)
+    assert "待确认" in listing
+    assert "已确认收到" in await say(ADMIN, "确认收到 1", private=True)
+    assert "已确认" in await say(ADMIN, "报送情况", private=True)
+    assert "已指定刘洋为苏州市示例科技学会的记录人" in await say("张伟", "设置记录人 @刘洋")
