@@ -1,0 +1,57 @@
+"""Storage settings and invariants on both engines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tortoise import connections
+
+from storage import db, models, repo
+
+
+async def test_sqlite_runs_wal_with_full_sync_and_busy_timeout(database: str) -> None:
+    if not db.is_sqlite(database):
+        return
+    conn = connections.get(db.connection_name(database))
+    _, mode = await conn.execute_query("PRAGMA journal_mode")
+    _, sync = await conn.execute_query("PRAGMA synchronous")
+    _, busy = await conn.execute_query("PRAGMA busy_timeout")
+    assert str(mode[0][0]).lower() == "wal"
+    assert int(sync[0][0]) == 2  # FULL
+    assert int(busy[0][0]) == 5000
+
+
+async def test_instants_are_stored_in_utc_and_filter_across_zones(database: str) -> None:
+    shanghai = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 15:00 in Asia/Shanghai
+    society = await repo.create_society("时区测试学会", shanghai)
+    person = await models.Person.create(name="甲")
+    from bot import governance as g
+
+    meeting = await repo.create_meeting(
+        society.id,
+        starts_at=shanghai,
+        place="会议室",
+        convened_by=person.id,
+        state=g.MeetingState.CONVENED,
+        now=shanghai,
+    )
+    assert meeting.starts_at == shanghai
+    assert (await repo.meeting(meeting.id)).starts_at.utcoffset() == timedelta(0)
+    assert [m.id for m in await repo.meetings_in_year(society.id, 2026)] == [meeting.id]
+    assert await repo.meetings_in_year(society.id, 2027) == []
+
+
+async def test_event_log_is_a_chain_per_society(database: str) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    a = await repo.create_society("甲学会", now)
+    b = await repo.create_society("乙学会", now)
+    for i in range(3):
+        await repo.append_event(a.id, "note", {"i": i}, now)
+        await repo.append_event(b.id, "note", {"i": i}, now)
+    checked, broken = await repo.verify_all()
+    assert (checked, broken) == (6, None)
+    # Deleting an entry is a gap; swapping two payloads breaks the hash.
+    await models.EventLog.filter(chain=f"society:{a.id}", seq=2).delete()
+    _, broken = await repo.verify_all()
+    assert broken is not None
+    assert (broken.chain, broken.seq, broken.problem) == (f"society:{a.id}", 3, "gap")
