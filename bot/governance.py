@@ -643,7 +643,8 @@ def check_ballot(
     for a secret ballot only `already_voted` is known. `voted` is who has voted so far."""
     vote_next(vote_state, VoteAction.CAST)
     if method is VoteMethod.SHOW_OF_HANDS:
-        raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method)
+        # Counted by the recorder, not by individual ballots.
+        raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method, ballot=True)
     if voter_id not in electorate.roster:
         if is_observer:
             raise GovernanceError(Refusal.OBSERVER_CANNOT_VOTE)

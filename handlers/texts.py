@@ -185,7 +185,7 @@ def _method_refusal(d: dict[str, object]) -> str:
     if "cast" in d:
         return f"录入的票数（{d['cast']}）超过了出席且有表决权的人数（{d['voters']}）。"
     method = d.get("method")
-    if method is g.VoteMethod.SHOW_OF_HANDS:
+    if d.get("ballot") and method is g.VoteMethod.SHOW_OF_HANDS:
         return "本议题采用举手表决，由记录人录入举手结果（「举手结果 赞成4 反对2 弃权1」）。"
     if isinstance(method, g.VoteMethod):
         return f"这类议题不能采用{METHOD[method]}。"

@@ -78,7 +78,7 @@ VOTE_OPTIONS: Final = (("yes", "赞成"), ("no", "反对"), ("abstain", "弃权"
 _VOTE_OPTION_IDS: Final = frozenset(option_id for option_id, _ in VOTE_OPTIONS)
 _VOTE_SUBMIT_PREFIX: Final = "submit_vote_"
 
-_SIGNATURE_RE: Final = re.compile(r"[0-9a-fA-F]{40}")
+_SIGNATURE_RE: Final = re.compile(r"[0-9a-f]{40}")  # WeCom sends lower-case hex
 _TIMESTAMP_RE: Final = re.compile(r"[0-9]{1,12}")
 _NONCE_RE: Final = re.compile(r"[!-~]{1,128}")  # printable ASCII, no space
 _BASE64_RE: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}")
@@ -180,7 +180,8 @@ class StreamRefresh:
 @dataclass(frozen=True, slots=True)
 class Unsupported:
     """An authentic callback the bot does not act on: image / file / video messages, mixed
-    messages without text, and events other than card clicks (`kind` is e.g. "image" or
+    messages without text, voice that WeCom could not transcribe, events other than card
+    clicks (`kind` is e.g. "image" or
     "event:enter_chat"). Not a rejection: the shell answers 200 with an empty body (or a
     short hint through `response_url`), so WeCom does not retry and nothing is logged as an
     attack."""
@@ -226,7 +227,7 @@ def _check_signature(settings: WeComSettings, sig: str, ts: str, nonce: str, dat
     if not _SIGNATURE_RE.fullmatch(sig):
         raise Rejected(401, "bad_signature")
     expected = signature(settings.token, ts, nonce, data)
-    if not hmac.compare_digest(expected.encode("ascii"), sig.lower().encode("ascii")):
+    if not hmac.compare_digest(expected.encode("ascii"), sig.encode("ascii")):
         raise Rejected(401, "bad_signature")
 
 
@@ -413,9 +414,11 @@ def _decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: da
 
     match msgtype:
         case "text":
-            content = _str(_obj(payload.get("text"), "text"), "content", required=False)
-        case "voice":  # voice.content is WeCom's speech-to-text
+            content = _str(_obj(payload.get("text"), "text"), "content")
+        case "voice":  # voice.content is WeCom's speech-to-text, empty when it heard nothing
             content = _str(_obj(payload.get("voice"), "voice"), "content", required=False)
+            if not content.strip():
+                return unsupported("voice")
         case "mixed":
             content = _mixed_text(_obj(payload.get("mixed"), "mixed"))
             if not content.strip():
@@ -672,8 +675,10 @@ def update_card(
     replaced (after a tally change or at close; a closed card is locked for all)."""
     if userid is not None and not userid:
         raise ValueError("userid must be non-empty")
+    if chosen is not None and userid is None:
+        raise ValueError("a chosen option is shown only to its voter: pass userid")
     template = _vote_template_card(
-        card, task_id, chosen=chosen if userid else None, disable=card.closed or bool(userid)
+        card, task_id, chosen=chosen, disable=card.closed or userid is not None
     )
     reply: dict[str, Any] = {"response_type": "update_template_card"}
     if userid:

@@ -1,0 +1,103 @@
+"""The less travelled paths of a meeting: delegation, recusal, show of hands, cancellation,
+and the tolerance of the command parser for /, full-width characters and the @bot mention."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.fakes import Harness
+
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+
+
+async def _open(h: Harness, topics: str, present: tuple[str, ...] = MEMBERS) -> None:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
+    h.at("2026-12-05 14:50")
+    for name in present:
+        await h.say(name, "签到")
+    assert "会议现在开始" in await h.say("张伟", "开会")
+
+
+async def test_delegated_chair_runs_the_vote(harness: Harness) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    assert "只有组长" in await h.say("李娜", "委托主持 @王强")
+    assert "不是领导小组成员" in await h.say("张伟", "委托主持 @吴国华")
+    assert "委托李娜主持" in await h.say("张伟", "委托主持 @李娜 组长出差")
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS[1:]:
+        await h.say(name, "签到")
+    assert "会议现在开始" in await h.say("李娜", "开会")
+    assert "开始表决" in await h.say("李娜", "发起表决 1")
+    assert "只有组长或受委托" in await h.say("王强", "结束表决")
+    for name in MEMBERS[1:]:
+        await h.say(name, "赞成")
+    assert "结果：通过" in await h.say("李娜", "结束表决")
+    await h.say("李娜", "散会")
+    text = await h.say("张伟", "纪要 全文")
+    assert "主持人：李娜" in text
+    assert "张伟委托李娜主持（组长出差）" in text
+    assert "缺席：张伟" in text
+
+
+async def test_recused_member_leaves_the_base(harness: Harness) -> None:
+    h = harness
+    await _open(h, "王强同志任副组长人选（人事）；聘任审计机构（重大）")
+    assert "就议题2" in await h.say("王强", "回避 2")
+    assert "只有主持人" in await h.say("刘洋", "回避 2 @陈静")
+    started = await h.say("张伟", "发起表决 2")
+    assert "应到会6人" in started
+    assert "已就本议题回避" in await h.say("王强", "赞成")
+    for name in ("张伟", "李娜", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "赞成")
+    result = await h.say("张伟", "结束表决")
+    assert "应到会6人" in result
+    assert "结果：通过" in result
+
+
+async def test_show_of_hands_recorded_by_the_recorder(harness: Harness) -> None:
+    h = harness
+    await _open(h, "会员发展工作")
+    assert "举手表决" in await h.say("张伟", "发起表决 1 举手")
+    assert "由记录人录入" in await h.say("李娜", "赞成")
+    assert "请记录人先录入" in await h.say("张伟", "结束表决")
+    assert "只有记录人" in await h.say("李娜", "举手结果 赞成7")
+    assert "超过了出席且有表决权的人数" in await h.say("周婷", "举手结果 赞成6 反对2")
+    assert "请按格式录入" in await h.say("周婷", "举手结果 大家都同意")
+    assert "已录入" in await h.say("周婷", "举手结果 赞成5 反对1 弃权1")
+    result = await h.say("张伟", "结束表决")
+    assert "举手表决" in result
+    assert "赞成5、反对1、弃权1" in result
+    assert "结果：通过" in result
+
+
+async def test_cancel_and_reconvene(harness: Harness) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 明天下午3点 会议室 议题：年度工作")
+    assert "尚未结束" in await h.say("张伟", "召开会议 后天上午十点 会议室")
+    assert "已取消" in await h.say("张伟", "取消会议 时间冲突")
+    notice = await h.say("张伟", "召开会议 下周三 15:00 学会会议室 议题：年度工作")
+    assert "2026年12月9日（星期三）15:00" in notice
+    assert await models.Meeting.filter(state="cancelled").count() == 1
+
+
+async def test_commands_tolerate_slash_fullwidth_and_mention(harness: Harness) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    assert "【会议通知】" in await h.say(
+        "张伟", "@议事　／召开会议　１２月５日下午３点　会议室　议题：年度工作"
+    )
+    h.at("2026-12-05 14:50")
+    assert "已签到" in await h.say("李娜", "@议事 /签到")
+    assert "已签到" in await h.say("王强", "/ 签到")
+
+
+async def test_method_refused_for_the_matter_type(harness: Harness) -> None:
+    h = harness
+    await _open(h, "聘任审计机构（重大）；推荐人选（人事）")
+    assert "不能采用举手表决" in await h.say("张伟", "发起表决 1 举手")
+    assert "不能采用记名表决" in await h.say("张伟", "发起表决 2 记名")
+    assert "无法识别" in await h.say("张伟", "发起表决 1 鼓掌")
+    assert "没有议题9" in await h.say("张伟", "发起表决 9")
