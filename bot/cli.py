@@ -17,7 +17,7 @@ from bot.adapters.console import (
     parse_script,
     parse_time_line,
 )
-from bot.app import build_router, start_storage, stop_storage
+from bot.app import Delivery, build_router, make_feed, serve, start_storage, stop_storage
 from bot.clock import ManualClock, OffsetClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, parse_admin
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--year", required=True, type=int)
     export.add_argument("--out", required=True)
     export.add_argument("--db", help="数据库 URL")
+    srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
+    srv.add_argument("--db", help="数据库 URL")
     return p
 
 
@@ -97,6 +99,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _script(settings, args.script_lines)
         case "demo":
             return await _demo(settings)
+        case "serve":
+            from bot.adapters.registry import adapters_from_settings
+
+            clock = SystemClock()
+            await serve(settings, clock=clock, adapters=adapters_from_settings(settings, clock))
+            return 0
         case _:
             return 2
 
@@ -161,7 +169,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
         await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(router.dispatch)
+        await adapter.start(make_feed(router, Delivery([adapter])))
         for number, step in steps:
             if isinstance(step, str):
                 try:
@@ -200,7 +208,7 @@ async def _demo(settings: Settings) -> int:
         created = await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(router.dispatch)
+        await adapter.start(make_feed(router, Delivery([adapter])))
         print(
             ("已创建" if created else "已打开")
             + f"示例学会「{SOCIETY}」，数据库：{_safe_url(settings.database_url)}"

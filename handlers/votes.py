@@ -127,9 +127,14 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def _target_vote(
-    ctx: Context, number: int | None
+    ctx: Context, number: int | None, vote_id: int | None = None
 ) -> tuple[repo.Meeting, repo.Vote, repo.Item]:
     meeting = await current_meeting(ctx)
+    if vote_id is not None:
+        for v in await repo.meeting_votes(meeting.id):
+            if v.id == vote_id:
+                return meeting, v, await repo.item(v.item_id)
+        raise UsageError("这张表决卡片已失效（不属于当前会议）。")
     open_votes = await repo.open_votes(meeting.id)
     if number is not None:
         for v, it in open_votes:
@@ -150,24 +155,31 @@ async def _target_vote(
 _TRAILING = re.compile(r"[。.!！~]+$")
 
 
-def _vote_args(args: str) -> int | None:
-    """Only an optional item number may follow a vote word; anything else is not a vote."""
+_VOTE_ID = re.compile(r"^表决#(\d{1,9})$")
+
+
+def _vote_args(args: str) -> tuple[int | None, int | None]:
+    """Only an optional item number (or, from a card button, `表决#<vote id>`) may follow a
+    vote word; anything else is not a vote. Returns (item number, vote id)."""
     args = _TRAILING.sub("", args.strip())
     if not args:
-        return None
+        return None, None
+    by_id = _VOTE_ID.match(args)
+    if by_id is not None:
+        return None, int(by_id.group(1))
     number, rest = parse_item_ref(args)
     if number is None or rest:
         raise UsageError(
             "没有记录投票：投票指令只能是「赞成」「反对」「弃权」（可加议题编号，如「赞成 2」）。"
         )
-    return number
+    return number, None
 
 
 async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
-    number = _vote_args(args)
-    meeting, vote, it = await _target_vote(ctx, number)
+    number, vote_id = _vote_args(args)
+    meeting, vote, it = await _target_vote(ctx, number, vote_id)
     rule = ctx.policy.matter(it.matter_type)
     if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
         raise UsageError(

@@ -75,7 +75,9 @@ async def open_db(url: str, *, run_migrations: bool = True) -> None:
     """Initialise the ORM in the current task (before any background task starts)."""
     if run_migrations:
         await upgrade(url)
-    await Tortoise.init(config=tortoise_config(url))
+    # The global fallback lets tasks started outside this context (aiohttp's request handlers,
+    # WebSocket clients, the scheduler) see the ORM. One database per process.
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     if is_sqlite(url):
         await _check_sqlite(connection_name(url))
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapters.console import ConsoleAdapter
-from bot.app import build_router
+from bot.app import Delivery, build_router, make_feed
 from bot.clock import ManualClock
 from bot.config import Settings, parse_admin
 from bot.demo import committee_admin_entry, ensure_demo
@@ -54,7 +54,7 @@ class Harness:
         await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=_Sink())  # type: ignore[arg-type]
-        await adapter.start(router.dispatch)
+        await adapter.start(make_feed(router, Delivery([adapter])))
         return cls(router, adapter, clock)
 
     def at(self, text: str) -> None:

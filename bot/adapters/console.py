@@ -57,6 +57,7 @@ class ConsoleAdapter:
         self.out = out or sys.stdout
         self.group = group
         self._feed: Feed | None = None
+        self.sent: list[OutgoingMessage] = []
 
     async def start(self, feed: Feed) -> None:
         self._feed = feed
@@ -94,14 +95,20 @@ class ConsoleAdapter:
         )
 
     async def say(self, speaker: str, text: str, *, private: bool = False) -> list[OutgoingMessage]:
+        """Speak one line; return the bot's inline replies to it. Messages delivered elsewhere
+        (private messages, other groups) are in `sent` too."""
+        return await self.feed(self.decode(speaker, text, private=private))
+
+    async def feed(self, message: IncomingMessage) -> list[OutgoingMessage]:
         if self._feed is None:
             raise RuntimeError("console adapter not started")
-        replies = await self._feed(self.decode(speaker, text, private=private))
+        replies = await self._feed(message)
         for reply in replies:
             await self.send(reply)
         return replies
 
     async def send(self, message: OutgoingMessage) -> None:
+        self.sent.append(message)
         self.out.write(render(message, self.bot_name) + "\n")
         self.out.flush()
 

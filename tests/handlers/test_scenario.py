@@ -200,8 +200,10 @@ async def test_secret_ballot_in_private_chat(harness: Harness) -> None:
     for name in MEMBERS:
         await say(name, "签到")
     await say("张伟", "开会")
-    started = await h.send("张伟", "发起表决 1")
-    assert sum(1 for r in started if r.private_to is not None) == 7
+    before = len(h.adapter.sent)
+    await h.send("张伟", "发起表决 1")
+    invitations = [r for r in h.adapter.sent[before:] if r.private_to is not None]
+    assert sorted(r.private_to.name for r in invitations if r.private_to) == sorted(MEMBERS)
     assert "私聊" in await say("李娜", "赞成")  # in the group: refused, not counted
     assert "组长最后表态" in await say("张伟", "投票 赞成", private=True)
     for name, choice in zip(
