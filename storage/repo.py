@@ -434,6 +434,21 @@ async def ensure_person(user: UserRef, *, name: str, is_party_member: bool = Tru
     return _person(p)
 
 
+async def link_identity(person_id: int, user: UserRef) -> None:
+    """Bind one more platform identity to a known person (the same member on another
+    platform). An identity already bound to someone else is left as it is."""
+    exists = await m.Identity.filter(
+        platform=user.platform.value, corp_id=user.corp_id, user_id=user.user_id
+    ).exists()
+    if not exists:
+        await m.Identity.create(
+            platform=user.platform.value,
+            corp_id=user.corp_id,
+            user_id=user.user_id,
+            person_id=person_id,
+        )
+
+
 async def set_party_member(person_id: int, value: bool) -> None:
     await m.Person.filter(id=person_id).update(is_party_member=value)
 
@@ -496,6 +511,20 @@ async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: 
     else:
         existing.society_id = society_id
         await existing.save()
+
+
+async def set_chat_webhook(platform: Platform, corp_id: str, chat_id: str, webhook: str) -> bool:
+    updated = await m.ChatBinding.filter(
+        platform=platform.value, corp_id=corp_id, chat_id=chat_id
+    ).update(webhook=webhook)
+    return bool(updated)
+
+
+async def chat_webhook(platform: Platform, corp_id: str, chat_id: str) -> str:
+    b = await m.ChatBinding.filter(
+        platform=platform.value, corp_id=corp_id, chat_id=chat_id
+    ).first()
+    return "" if b is None else b.webhook
 
 
 async def society_for_chat(platform: Platform, corp_id: str, chat_id: str) -> int | None:
