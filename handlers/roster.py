@@ -408,6 +408,26 @@ async def bind_group(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply(f"本群已绑定「{society.name}」{note}。")]
 
 
+async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """Store this group's robot webhook (WeCom 消息推送 key, DingTalk custom robot URL) for
+    proactive notices."""
+    society = ctx.require_society()
+    key = args.strip()
+    if not key or " " in key or len(key) > 500:
+        raise UsageError(
+            "请写明群机器人的 Webhook 地址或 key，例如：绑定推送 693axxx6-7aoc-4bc4-97a0-0ec2sifa5aaa"
+        )
+    chat = ctx.message.chat
+    await repo.set_chat_webhook(chat.platform, chat.corp_id, chat.chat_id, key)
+    await repo.append_event(
+        society.id,
+        "webhook_bound",
+        {"platform": chat.platform.value, "chat": chat.chat_id},
+        ctx.now,
+    )
+    return [ctx.reply("已保存本群的群机器人推送地址，会议通知和提醒将通过它发送。")]
+
+
 ROUTES = [
     Route(
         ("名单", "成员名单", "领导小组"),
@@ -534,5 +554,13 @@ ROUTES = [
         "把本群绑定到学会",
         "市党委",
         needs_society=False,
+    ),
+    Route(
+        ("绑定推送",),
+        bind_webhook,
+        g.Need.COMMITTEE,
+        "绑定推送 Webhook地址或key",
+        "保存本群群机器人的推送地址（用于主动通知）",
+        "市党委",
     ),
 ]
