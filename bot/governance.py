@@ -57,6 +57,7 @@ class Attendance(StrEnum):
     LATE = "late"
     LEAVE = "leave"
     ABSENT = "absent"
+    LEFT = "left"  # was present, left before the meeting closed
 
 
 PRESENT_STATES = frozenset({Attendance.PRESENT, Attendance.LATE})
@@ -520,6 +521,12 @@ class Electorate:
     @property
     def voters(self) -> frozenset[int]:
         return (self.present & self.roster) - self.recused
+
+
+def still_present(electorate: Electorate, present_now: frozenset[int]) -> Electorate:
+    """The electorate at the close of a vote: quorum is checked again, so members who left
+    the meeting meanwhile no longer count as present (their ballots still count)."""
+    return Electorate(electorate.roster, electorate.present & present_now, electorate.recused)
 
 
 def item_quorum(electorate: Electorate, rule: MatterRule, policy: Policy) -> QuorumCheck:

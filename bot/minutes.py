@@ -148,6 +148,10 @@ def assemble(
             case "item_deferred":
                 if p["item"] in items:
                     items[p["item"]].deferred_by_hand = p.get("reason", "")
+            case "left":
+                minutes.attendance[p["person"]["name"]] = "left"
+                if p.get("reason"):
+                    minutes.leave_reasons[p["person"]["name"]] = p["reason"]
             case "meeting_closed":
                 minutes.closed_at = when
                 minutes.attendance.update(p["attendance"])
@@ -179,6 +183,8 @@ def render_text(m: Minutes) -> str:
     ]
     lines.append(f"请假：{'、'.join(leave) if leave else '无'}")
     lines.append(f"缺席：{_names(m.attendance, 'absent', 'unknown')}")
+    if any(s == "left" for s in m.attendance.values()):
+        lines.append(f"中途离席：{_names(m.attendance, 'left')}")
     obs = [f"{n}（{r}）" for n, r in m.observers]
     lines.append(f"列席：{'、'.join(obs) if obs else '无'}")
     if m.quorum:

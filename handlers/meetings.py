@@ -354,6 +354,38 @@ async def _present_ids(meeting: repo.Meeting) -> list[int]:
     ]
 
 
+async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """A member leaves an open meeting early: no longer present for the votes still to come
+    (quorum is checked again when each vote opens and closes)."""
+    society = ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    record = (await repo.attendance(meeting.id)).get(person.id)
+    if person.id not in meeting.roster or record is None or record.status not in g.PRESENT_STATES:
+        raise UsageError("您没有签到出席本次会议，无需离席。")
+    await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
+    await repo.append_event(
+        society.id,
+        "left",
+        {"person": person_payload(person), "reason": args},
+        ctx.now,
+        meeting_id=meeting.id,
+    )
+    present = await _present_ids(meeting)
+    q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
+    state = (
+        "仍达到法定人数"
+        if q.met
+        else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
+    )
+    why = f"（{args}）" if args else ""
+    return [
+        ctx.reply(
+            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
+        )
+    ]
+
+
 async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     records = await repo.attendance(meeting.id)
     groups: dict[g.Attendance, list[int]] = {a: [] for a in g.Attendance}
@@ -372,7 +404,8 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
         f"请假：{join(leave)}；"
         f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
         f"未回复：{join(await names(groups[g.Attendance.UNKNOWN]))}；"
-        f"列席：{join(observers)}"
+        + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
+        + f"列席：{join(observers)}"
     )
 
 
@@ -655,6 +688,14 @@ ROUTES = [
         g.Need.MEMBER,
         "回避 2",
         "就某议题回避（主持人可 @ 指定成员回避）",
+        "成员",
+    ),
+    Route(
+        ("离席", "中途离席"),
+        leave_meeting,
+        g.Need.MEMBER,
+        "离席 临时有事",
+        "会议中途离开（之后的表决不再计入出席）",
         "成员",
     ),
     Route(

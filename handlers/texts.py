@@ -66,6 +66,7 @@ ATTENDANCE = {
     g.Attendance.LATE: "迟到",
     g.Attendance.LEAVE: "请假",
     g.Attendance.ABSENT: "缺席",
+    g.Attendance.LEFT: "中途离席",
 }
 MEETING_STATE = {
     g.MeetingState.DRAFT: "筹备中",

@@ -391,9 +391,10 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             tally = g.Tally(
                 h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
             )
-    decision = g.decide(
-        vote.electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason)
-    )
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    electorate = g.still_present(vote.electorate, present_now)
+    decision = g.decide(electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason))
     result = _result_payload(it, vote, decision, named, box, ctx)
     await repo.close_vote(vote.id, result=result, now=ctx.now)
     match decision.outcome:

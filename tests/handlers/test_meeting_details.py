@@ -101,3 +101,26 @@ async def test_method_refused_for_the_matter_type(harness: Harness) -> None:
     assert "不能采用记名表决" in await h.say("张伟", "发起表决 2 记名")
     assert "无法识别" in await h.say("张伟", "发起表决 1 鼓掌")
     assert "没有议题9" in await h.say("张伟", "发起表决 9")
+
+
+async def test_quorum_is_checked_again_when_a_vote_closes(harness: Harness) -> None:
+    h = harness
+    await _open(h, "年度工作；经费安排", present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        await h.say(name, "赞成")
+    assert "仍达到法定人数" in await h.say("陈静", "离席 接孩子")
+    left = await h.say("刘洋", "离席")
+    assert "已不足法定人数" in left
+    result = await h.say("张伟", "结束表决")
+    assert "未达法定人数" in result
+    assert "赞成4" in result
+    assert "未达到表决所需法定人数" in await h.say("张伟", "发起表决 2")
+    assert "已签到（4/7）" in await h.say("刘洋", "签到")
+    assert "开始表决" in await h.say("张伟", "发起表决 2")
+    assert "开始表决" not in await h.say("张伟", "发起表决 1")  # item 1 still open for a re-vote
+    await h.say("张伟", "结束表决")
+    assert "开始表决" in await h.say("张伟", "发起表决 1")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    assert "中途离席：陈静" in await h.say("张伟", "纪要 全文")
