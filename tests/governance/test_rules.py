@@ -769,3 +769,10 @@ def test_check_emergency(mt: g.MatterType) -> None:
     with pytest.raises(g.GovernanceError) as refused:
         g.check_emergency(rule)
     assert refusal_of(refused) is g.Refusal.EMERGENCY_NOT_MAJOR
+
+
+def test_still_present_keeps_roster_and_recusals() -> None:
+    e = g.Electorate(frozenset(range(7)), frozenset({0, 1, 2, 3, 4}), frozenset({4}))
+    later = g.still_present(e, frozenset({0, 1, 4, 6}))
+    assert later == g.Electorate(frozenset(range(7)), frozenset({0, 1, 4}), frozenset({4}))
+    assert g.Attendance.LEFT not in g.PRESENT_STATES
