@@ -6,7 +6,7 @@ nothing else, so the minutes never say anything the log does not."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,9 +78,18 @@ class Minutes:
     notes: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], notes: str = "") -> Minutes:
+        fields = dict(data)
+        items = [MinutesItem(**it) for it in fields.pop("items", [])]
+        observers = [(str(n), str(r)) for n, r in fields.pop("observers", [])]
+        minutes = cls(**fields)
+        minutes.items = items
+        minutes.observers = observers
+        minutes.notes = notes
+        return minutes
 
 
 def assemble(

@@ -32,12 +32,7 @@ class ExportResult:
 
 
 def _minutes_of(version: repo.MinutesVersion) -> mn.Minutes:
-    data = json.loads(version.body)
-    items = [mn.MinutesItem(**it) for it in data.pop("items")]
-    minutes = mn.Minutes(**data)
-    minutes.items = items
-    minutes.notes = version.notes
-    return minutes
+    return mn.Minutes.from_json(json.loads(version.body), version.notes)
 
 
 def _font(run: object, size: float, *, bold: bool = False, family: str = "仿宋") -> None:

@@ -43,13 +43,7 @@ async def draft_minutes(
 
 
 def from_version(v: repo.MinutesVersion) -> mn.Minutes:
-    data = json.loads(v.body)
-    items = [mn.MinutesItem(**it) for it in data.pop("items")]
-    minutes = mn.Minutes(**data)
-    minutes.items = items
-    minutes.observers = [tuple(x) for x in minutes.observers]  # type: ignore[misc]
-    minutes.notes = v.notes
-    return minutes
+    return mn.Minutes.from_json(json.loads(v.body), v.notes)
 
 
 async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
