@@ -249,7 +249,8 @@ async def _repl(adapter: ConsoleAdapter, settings: Settings, clock: OffsetClock)
         if line == ":who":
             print(
                 "、".join(
-                    f"{n}（{role if role != 'none' else '非成员'}）" for n, role, _, _ in PEOPLE
+                    f"{n}（{ {'leader': '组长', 'member': '组员'}.get(role, '非成员') }）"
+                    for n, role, _, _ in PEOPLE
                 )
                 + "、市党委刘老师（市党委）"
             )

@@ -67,7 +67,7 @@ def _fraction(key: str, value: object) -> Fraction:
             result = Fraction(value.strip())
         else:
             raise ValueError
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         raise ConfigError(
             key, f'must be a fraction such as "1/2" or "2/3", got {value!r}'
         ) from None
@@ -237,14 +237,14 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     _unknown("database", db, {"url"})
     url = env.get("YISHI_DATABASE_URL") or db.get("url", DEFAULT_DATABASE_URL)
     url = _typed("database.url", url, str, "a string")
-    if not url.startswith(("sqlite:", "postgres:", "postgresql:", "asyncpg:")):
+    if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
         raise ConfigError("database.url", f"must start with sqlite:// or postgres://, got {url!r}")
     bot = _typed("bot", raw.get("bot", {}), dict, "a table")
     _unknown("bot", bot, {"timezone", "name"})
     tz = _typed("bot.timezone", bot.get("timezone", "Asia/Shanghai"), str, "a time zone name")
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError("bot.timezone", f"unknown time zone {tz!r}") from None
     name = _typed("bot.name", bot.get("name", "议事"), str, "a string")
     policy = parse_policy(
@@ -299,6 +299,8 @@ def load_settings(path: str | None, env: Mapping[str, str] | None = None) -> Set
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(path, f"cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "the file is not UTF-8 text (save it as UTF-8)") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

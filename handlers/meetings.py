@@ -210,6 +210,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, action)
     await repo.update_item(it.id, state=new_state)
+    it = dataclasses.replace(it, state=new_state)
     kind = "item_accepted" if action is g.ItemAction.ACCEPT else "item_rejected"
     await _item_event(ctx, meeting, it, kind, person, reason=reason)
     proposer = await repo.person(it.proposed_by_id)

@@ -27,17 +27,22 @@ def is_sqlite(url: str) -> bool:
 
 def prepare_url(url: str) -> str:
     """SQLite gets WAL (tortoise's default), synchronous=FULL and a busy timeout unless the URL
-    sets them; the file's folder is created."""
+    sets them."""
     if not is_sqlite(url):
         return url
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query))
     params.setdefault("synchronous", "FULL")
     params.setdefault("busy_timeout", "5000")
-    path = url[len("sqlite://") :].split("?", 1)[0]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+
+
+def _ensure_folder(url: str) -> None:
+    """Create the SQLite file's folder (only when the database is actually opened)."""
+    if is_sqlite(url):
+        path = url[len("sqlite://") :].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def connection_name(url: str) -> str:
@@ -67,12 +72,14 @@ TORTOISE_ORM.update(tortoise_config(DEFAULT_URL))
 
 async def upgrade(url: str) -> None:
     """Apply every pending migration. Migrations only add; data is kept."""
+    _ensure_folder(url)
     await migrate(config=tortoise_config(url))
     await Tortoise.close_connections()
 
 
 async def open_db(url: str, *, run_migrations: bool = True) -> None:
     """Initialise the ORM in the current task (before any background task starts)."""
+    _ensure_folder(url)
     if run_migrations:
         await upgrade(url)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,

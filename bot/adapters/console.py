@@ -135,6 +135,12 @@ def parse_script(lines: Iterable[str]) -> Iterable[tuple[int, ScriptLine | str]]
         if not line or line.startswith("#"):
             continue
         if _TIME.match(line):
+            try:
+                parse_time_line(line, ZoneInfo("UTC"))
+            except ValueError:
+                raise ScriptError(
+                    number, f"时间无法识别：{line!r}（格式：@time 2026-12-05 14:55）"
+                ) from None
             yield number, line
             continue
         found = _LINE.match(line)

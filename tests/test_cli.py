@@ -1,0 +1,458 @@
+"""The `yishi` command line, run for real in subprocesses: console scripts, verify, export,
+db upgrade, configuration errors and the interactive demo (fed on stdin), on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+from docx import Document
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "examples" / "demo_meeting.txt"
+SOCIETY = "苏州市示例科技学会"
+PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def yishi(*args: str | Path, cwd: Path, stdin: str | None = None) -> Run:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite://{path}"
+
+
+def copy_db(src: Path, dst: Path) -> Path:
+    """A consistent copy of a (WAL) SQLite database."""
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+    return dst
+
+
+def execute(path: Path, sql: str, *params: object) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            changed = conn.execute(sql, params).rowcount
+    finally:
+        conn.close()
+    return changed
+
+
+@dataclass(frozen=True)
+class Scripted:
+    db: Path
+    run: Run
+
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory: pytest.TempPathFactory) -> Scripted:
+    """The demo meeting script, run once into a SQLite file; tests work on copies of it."""
+    work = tmp_path_factory.mktemp("scripted")
+    db = work / "x.db"
+    run = yishi("console", "--script", SCRIPT, "--db", sqlite_url(db), cwd=work)
+    assert run.code == 0, run.err
+    return Scripted(db, run)
+
+
+# ---------------------------------------------------------------------------------------------
+# console --script and verify
+
+
+def test_console_script_runs_the_demo_meeting(scripted: Scripted) -> None:
+    out = scripted.run.out
+    assert "【会议通知】" in out
+    assert "结果：通过" in out
+    assert "暂缓决定" in out
+    assert "已签发" in out
+    assert "Traceback" not in scripted.run.err
+    # The script's lines are echoed and the @time lines shown.
+    assert "张伟: 召开会议" in out
+    assert "（时间：2026-12-05 14:50）" in out
+
+
+def test_verify_a_clean_database(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "记录链完整" in run.out
+    assert "共校验 37 条记录" in run.out
+
+
+def test_verify_finds_an_edited_event(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    changed = execute(
+        db,
+        "UPDATE event_log SET payload = replace(payload, '会员发展工作', '年终聚餐') "
+        "WHERE chain = 'society:1' AND seq = 5",
+    )
+    assert changed == 1
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 1, run.out + run.err
+    assert "第5条" in run.out
+    assert "society:1" in run.out
+    assert "被修改" in run.out
+    assert "记录链完整" not in run.out
+
+
+def test_verify_finds_a_deleted_event(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    assert execute(db, "DELETE FROM event_log WHERE chain = 'society:1' AND seq = 20") == 1
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 1, run.out + run.err
+    assert "第21条" in run.out
+    assert "序号不连续" in run.out
+
+
+def test_verify_finds_edited_signed_minutes(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    changed = execute(
+        db,
+        'UPDATE minutes_version SET body = replace(body, \'"outcome":"deferred"\', '
+        '\'"outcome":"passed"\') '
+        "WHERE id = (SELECT minutes_id FROM signature)",
+    )
+    assert changed == 1
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 1, run.out + run.err
+    assert "已签发纪要被改动" in run.out
+    assert "会议 1 第2版" in run.out
+
+
+def test_editing_an_unsigned_draft_is_not_a_break(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    # Version 1 was superseded by version 2 (with the recorder's note) before signing.
+    assert execute(db, "UPDATE minutes_version SET notes = 'x' WHERE version = 1") == 1
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 0, run.out + run.err
+
+
+# ---------------------------------------------------------------------------------------------
+# export
+
+
+def test_export_a_year(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    out = tmp_path / "archive"
+    run = yishi(
+        "export", "--society", SOCIETY, "--year", "2026", "--out", out, "--db", sqlite_url(db),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert "决策 2 条" in run.out
+
+    docs = sorted(out.glob("*.docx"))
+    assert len(docs) == 1
+    paragraphs = [p.text for p in Document(str(docs[0])).paragraphs]
+    assert any("会议记录" in p and SOCIETY in p for p in paragraphs), paragraphs[:3]
+    assert any("2026年度工作总结" in p for p in paragraphs)
+    assert any("已签发" in p for p in paragraphs)
+
+    (csv_path,) = out.glob("*.csv")
+    with csv_path.open(encoding="utf-8-sig", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    assert header[:4] == ["会议", "日期", "议题编号", "议题"]
+    assert "结果" in header
+    assert len(rows) >= 2
+    assert all(len(r) == len(header) for r in rows)
+    outcome = header.index("结果")
+    assert [(r[3], r[outcome]) for r in rows] == [
+        ("2026年度工作总结", "通过"),
+        ("2027年经费预算", "暂缓决定"),
+    ]
+
+    (jsonl,) = out.glob("*.jsonl")
+    lines = jsonl.read_text(encoding="utf-8").splitlines()
+    events = [json.loads(line) for line in lines]
+    assert events
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs)
+    assert {"meeting_convened", "vote_closed", "minutes_signed"} <= {e["kind"] for e in events}
+    assert all(len(e["hash"]) == 64 for e in events)
+
+
+def test_the_ledger_records_the_accepted_state(scripted: Scripted) -> None:
+    conn = sqlite3.connect(scripted.db)
+    try:
+        (payload,) = conn.execute(
+            "SELECT payload FROM event_log WHERE kind = 'item_accepted'"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert json.loads(payload)["state"] == "accepted"
+
+
+def test_export_an_unknown_society(scripted: Scripted, tmp_path: Path) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    run = yishi(
+        "export", "--society", "不存在的学会", "--year", "2026", "--out", tmp_path / "out",
+        "--db", sqlite_url(db), cwd=tmp_path,
+    )  # fmt: skip
+    assert run.code == 2
+    assert "不存在的学会" in run.err
+    assert "Traceback" not in run.err
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: configuration and scripts
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[governance]\nquorum = "abc"\n', "governance.quorum"),
+        ("[governance]\nquorom = 1\n", "governance.quorom"),
+        ('[http]\nport = "x"\n', "http.port"),
+        ('[bot]\ntimezone = "Mars/Base"\n', "bot.timezone"),
+        ("[governance\nquorum = 1\n", "TOML"),
+        pytest.param(
+            '[bot]\ntimezone = "Asia"\n',
+            "bot.timezone",
+        ),
+        pytest.param(
+            "[governance]\nquorum = inf\n",
+            "governance.quorum",
+        ),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, named: str) -> None:
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    run = yishi(
+        "--config", "bad.toml", "verify", "--db", sqlite_url(tmp_path / "v.db"), cwd=tmp_path
+    )
+    assert "Traceback" not in run.err
+    assert run.code == 2
+    assert named in run.err
+    assert "配置错误" in run.err
+    assert not (tmp_path / "v.db").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    run = yishi("--config", "nowhere.toml", "verify", cwd=tmp_path)
+    assert run.code == 2
+    assert "nowhere.toml" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_config_toml_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[http]\nport = 0\n", encoding="utf-8")
+    run = yishi("verify", "--db", sqlite_url(tmp_path / "v.db"), cwd=tmp_path)
+    assert run.code == 2
+    assert "http.port" in run.err
+
+
+def test_script_with_an_unparseable_line(tmp_path: Path) -> None:
+    script = tmp_path / "bad.txt"
+    script.write_text("# 注释\n\n张伟: 帮助\n这一行没有冒号\n", encoding="utf-8")
+    db = tmp_path / "s.db"
+    run = yishi("console", "--script", script, "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 2
+    assert "第4行" in run.err
+    assert "Traceback" not in run.err
+    assert "帮助" not in run.out  # nothing ran
+
+
+def test_script_with_a_bad_time_line(tmp_path: Path) -> None:
+    script = tmp_path / "bad.txt"
+    script.write_text("张伟: 帮助\n@time 2026-13-45 99:00\n", encoding="utf-8")
+    run = yishi("console", "--script", script, "--db", sqlite_url(tmp_path / "s.db"), cwd=tmp_path)
+    assert run.code == 2
+    assert "第2行" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_a_bad_time_line_is_found_before_anything_runs(tmp_path: Path) -> None:
+    script = tmp_path / "bad.txt"
+    lines = [*SCRIPT.read_text(encoding="utf-8").splitlines()[:3], "@time 明天"]
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "s.db"
+    run = yishi("console", "--script", script, "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 2
+    assert "【会议通知】" not in run.out
+    if db.exists():
+        conn = sqlite3.connect(db)
+        try:
+            assert conn.execute("SELECT count(*) FROM meeting").fetchone() == (0,)
+        finally:
+            conn.close()
+
+
+def test_missing_script_exits_2(tmp_path: Path) -> None:
+    run = yishi(
+        "console", "--script", "nowhere.txt", "--db", sqlite_url(tmp_path / "s.db"), cwd=tmp_path
+    )
+    assert run.code == 2
+    assert "nowhere.txt" in run.err
+
+
+def test_an_explicit_db_leaves_the_working_directory_alone(
+    scripted: Scripted, tmp_path: Path
+) -> None:
+    db = copy_db(scripted.db, tmp_path / "x.db")
+    work = tmp_path / "cwd"
+    work.mkdir()
+    assert yishi("verify", "--db", sqlite_url(db), cwd=work).code == 0
+    assert list(work.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# db upgrade
+
+
+def test_db_upgrade_is_repeatable_and_keeps_data(tmp_path: Path) -> None:
+    db = tmp_path / "y.db"
+    url = sqlite_url(db)
+    first = yishi("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert first.code == 0, first.err
+    assert "数据库已升级" in first.out
+    again = yishi("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert again.code == 0, again.err
+
+    assert yishi("console", "--script", SCRIPT, "--db", url, cwd=tmp_path).code == 0
+    before = execute_count(db)
+    third = yishi("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert third.code == 0, third.err
+    assert execute_count(db) == before
+    verify = yishi("verify", "--db", url, cwd=tmp_path)
+    assert verify.code == 0, verify.out + verify.err
+    assert "共校验 37 条记录" in verify.out
+
+
+def execute_count(db: Path) -> tuple[int, int, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("event_log", "ballot", "minutes_version")
+        )
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The interactive demo, fed on stdin
+
+
+DEMO_INPUT = "\n".join(
+    ["召开会议 明天下午3点 会议室 议题：测试议题", ":as 李娜", "请假 出差", ":who", ":quit", ""]
+)
+
+
+def test_demo_on_stdin(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "d.db")
+    run = yishi("demo", "--db", url, cwd=tmp_path, stdin=DEMO_INPUT)
+    assert run.code == 0, run.err
+    assert f"已创建示例学会「{SOCIETY}」" in run.out
+    assert "【会议通知】" in run.out
+    assert "测试议题" in run.out
+    assert "李娜已请假（出差）" in run.out
+    assert "市党委刘老师" in run.out  # :who
+    assert "Traceback" not in run.err
+
+    again = yishi("demo", "--db", url, cwd=tmp_path, stdin=":quit\n")
+    assert again.code == 0, again.err
+    assert f"已打开示例学会「{SOCIETY}」" in again.out
+    assert "已创建" not in again.out
+
+
+def test_demo_ends_at_end_of_input(tmp_path: Path) -> None:
+    run = yishi("demo", "--db", sqlite_url(tmp_path / "d.db"), cwd=tmp_path, stdin="帮助\n")
+    assert run.code == 0, run.err
+    assert "Traceback" not in run.err
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+@pytest.fixture(scope="module")
+async def pg_database() -> AsyncIterator[str]:
+    """A throw-away, empty PostgreSQL database for this module."""
+    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
+    try:
+        conn = await asyncpg.connect(server, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable at {PG_SERVER}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}")
+    name = f"yishi_cli_{uuid.uuid4().hex[:10]}"
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
+    conn = await asyncpg.connect(server, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module")
+def pg_scripted(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The demo meeting script, run once into the PostgreSQL database."""
+    run = yishi(
+        "console", "--script", SCRIPT, "--db", pg_database, cwd=tmp_path_factory.mktemp("pg")
+    )
+    assert run.code == 0, run.err
+    return run
+
+
+def test_console_script_and_verify_on_postgres(
+    pg_scripted: Run, pg_database: str, tmp_path: Path
+) -> None:
+    for text in ("【会议通知】", "结果：通过", "暂缓决定", "已签发"):
+        assert text in pg_scripted.out
+    verify = yishi("verify", "--db", pg_database, cwd=tmp_path)
+    assert verify.code == 0, verify.out + verify.err
+    assert "共校验 37 条记录" in verify.out
+    upgrade = yishi("db", "upgrade", "--db", pg_database, cwd=tmp_path)
+    assert upgrade.code == 0, upgrade.err
+    assert "共校验 37 条记录" in yishi("verify", "--db", pg_database, cwd=tmp_path).out
+
+
+def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    run = yishi(
+        "export", "--society", SOCIETY, "--year", "2026", "--out", out, "--db", pg_database,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    assert "决策 2 条" in run.out
+    assert len(list(out.glob("*.docx"))) == 1
+    assert len(list(out.glob("*.csv"))) == 1
