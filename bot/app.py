@@ -2,26 +2,37 @@
 
 adapter (decode) -> feed -> router.dispatch -> replies
     inline replies  -> back to the adapter that received the message
-    everything else -> Delivery -> the adapter of the target platform (adapter.send)
+    everything else -> the outbox (same transaction) -> Sender -> adapter.send of its platform
+scheduler (wakes) -> reminder sweep -> outbox -> Sender
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
+from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.outbox import Metrics, Sender, to_outbox
+from bot.reminders import ReminderService
 from bot.router import Router
+from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
-from storage import db, repo
+from storage import db, outbox, repo
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +67,49 @@ class HttpAdapter(Protocol):
 
 
 class Delivery:
-    """Sends each message through the adapter of its platform. A failed send is logged and does
-    not stop the others."""
+    """Delivers the outbox after each message: at once (console, tests: the sender drains
+    every due row before the call returns, so transcripts keep their order) or, in the server,
+    by waking the background sender task (`background=True`)."""
 
-    def __init__(self, adapters: Sequence[ChatAdapter]) -> None:
-        self._adapters = {a.platform: a for a in adapters}
+    def __init__(
+        self,
+        adapters: Sequence[ChatAdapter],
+        *,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+        background: bool = False,
+        metrics: Metrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        self.metrics = metrics or Metrics()
+        self.sender = Sender(
+            adapters,
+            clock=clock or SystemClock(),
+            settings=settings.delivery,
+            committee_admins=settings.committee_admins,
+            metrics=self.metrics,
+            rng=rng,
+        )
+        self.background = background
+
+    async def after_dispatch(self) -> None:
+        if self.background:
+            self.sender.wake()
+            return
+        try:
+            await self.sender.run_once()
+        except Exception:
+            logger.exception("outbox drain failed; the rows stay for the next pass")
 
     async def deliver(self, messages: Sequence[OutgoingMessage]) -> None:
-        for message in messages:
-            adapter = self._adapters.get(message.chat.platform)
-            if adapter is None:
-                logger.warning("no adapter for %s; message dropped", message.chat.platform)
-                continue
-            try:
-                await adapter.send(message)
-            except Exception:
-                logger.exception("sending to %s failed", message.chat.platform)
+        """Queue messages that no inbound message caused (then deliver as above)."""
+        if messages:
+            now = self.sender.clock.now()
+            key = f"direct:{uuid.uuid4().hex}"
+            async with repo.atomic():
+                await outbox.enqueue(to_outbox(messages, key_prefix=key), now)
+        await self.after_dispatch()
 
 
 def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
@@ -79,9 +117,16 @@ def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
 
 
 def make_feed(router: Router, delivery: Delivery) -> Feed:
+    """The adapters' entry: dispatch (the router writes everything that is not an inline
+    reply to the outbox in the same transaction), deliver the outbox, return the inline replies."""
+
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
+        delivery.metrics.inc("inbound")
+        found = router.match(message.text)
+        if found is not None:
+            delivery.metrics.inc(f"command:{found[0].words[0]}")
         replies = await router.dispatch(message)
-        await delivery.deliver([r for r in replies if not is_inline(r, message)])
+        await delivery.after_dispatch()
         return [r for r in replies if is_inline(r, message)]
 
     return feed
@@ -89,43 +134,226 @@ def make_feed(router: Router, delivery: Delivery) -> Feed:
 
 ADAPTERS: web.AppKey[tuple[ChatAdapter, ...]] = web.AppKey("adapters")
 FEED: web.AppKey[Feed] = web.AppKey("feed")
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
+
+
+class Runtime:
+    """The background parts of a running bot: sender, reminder sweep, scheduler, heartbeat."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        delivery: Delivery,
+        scheduler: Scheduler,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.delivery = delivery
+        self.scheduler = scheduler
+        self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        delivery.sender.instance = self.instance
+        self.sweep_event = asyncio.Event()
+        self.reminders = ReminderService(
+            settings,
+            clock.now,
+            instance=self.instance,
+            on_enqueued=delivery.sender.wake,
+            arm=lambda at: scheduler.arm("reminders", at),
+            metrics=delivery.metrics,
+        )
+        self.heartbeat = Heartbeat(self.instance, clock.now, monotonic)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start-up: register the instance, sweep once (materialise, fire what came due while
+        the bot was down, arm the next wake-up) and drain the outbox once, then run in the
+        background."""
+        await self.heartbeat.start(single=db.is_sqlite(self.settings.database_url))
+        try:
+            await self.reminders.sweep()
+            await self.delivery.sender.run_once()
+        except Exception:
+            logger.exception("start-up sweep failed; the periodic sweep retries")
+        scheduler_module.register("reminders", self.sweep_event)
+        scheduler_module.register("sender", self.delivery.sender._event)
+        self.scheduler.start()
+        self.tasks = [
+            asyncio.create_task(self.delivery.sender.run(), name="outbox-sender"),
+            asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
+        ]
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await self.sweep_event.wait()
+            self.sweep_event.clear()
+            try:
+                await self.heartbeat.beat()
+                await self.reminders.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("reminder sweep failed; the next sweep retries")
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        scheduler_module.unregister("reminders")
+        scheduler_module.unregister("sender")
+        with contextlib.suppress(Exception):
+            await self.heartbeat.stop()
 
 
 def build_app(
-    settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdapter]
+    settings: Settings,
+    *,
+    clock: Clock,
+    adapters: Sequence[ChatAdapter],
+    scheduler: Scheduler | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> web.Application:
-    """The HTTP application: platform callbacks and /healthz. The database is opened by the
-    caller before the app starts (see `serve`)."""
+    """The HTTP application: platform callbacks, /healthz and /metrics; in the background the
+    outbox sender and the reminder sweep. The database is opened by the caller before the app
+    starts (see `serve`)."""
     app = web.Application(client_max_size=256 * 1024)
     router = build_router(settings, clock)
-    delivery = Delivery(adapters)
+    delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
     feed = make_feed(router, delivery)
+    scheduler = scheduler or ApScheduler(
+        sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender")
+    )
     app[ADAPTERS] = tuple(adapters)
     app[FEED] = feed
+    app[RUNTIME] = Runtime(settings, clock, delivery, scheduler, monotonic)
     for adapter in adapters:
         if isinstance(adapter, HttpAdapter):
             app.add_routes(adapter.routes())
 
     async def adapters_ctx(app: web.Application) -> AsyncIterator[None]:
-        for adapter in app[ADAPTERS]:
-            await adapter.start(feed)
-        yield
-        for adapter in app[ADAPTERS][::-1]:
-            await adapter.close()
+        runtime = app[RUNTIME]
+        await runtime.start()
+        try:
+            for adapter in app[ADAPTERS]:
+                await adapter.start(feed)
+            yield
+            for adapter in app[ADAPTERS][::-1]:
+                await adapter.close()
+        finally:
+            await runtime.stop()
 
     app.cleanup_ctx.append(adapters_ctx)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
     return app
 
 
 async def _healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
     try:
         await repo.all_societies()
+        channels = await outbox.channels()
     except Exception:
         logger.exception("health check: database unreachable")
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
     platforms = [a.platform.value for a in request.app[ADAPTERS]]
-    return web.json_response({"status": "ok", "database": "ok", "adapters": platforms})
+    now = runtime.clock.now()
+    body = {
+        "status": "ok",
+        "database": "ok",
+        "adapters": platforms,
+        "scheduler": "running" if runtime.scheduler.running else "stopped",
+        "sender": "running" if runtime.delivery.sender.alive else "stopped",
+        "instance": runtime.instance,
+        "channels": {
+            c.channel: (
+                {"state": "paused", "until": c.paused_until.isoformat(), "reason": c.reason}
+                if c.paused_until is not None and c.paused_until > now
+                else {"state": "ok"}
+            )
+            for c in channels
+        },
+    }
+    if body["scheduler"] != "running" or body["sender"] != "running":
+        body["status"] = "degraded"
+    return web.json_response(body)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        text = await render_metrics(runtime)
+    except Exception:
+        logger.exception("metrics: database unreachable")
+        return web.Response(status=503, text="# database unreachable\n")
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+async def render_metrics(runtime: Runtime) -> str:
+    """Prometheus text exposition format 0.0.4, written by hand (no new dependency)."""
+    counters = runtime.delivery.metrics.counters
+    lines = [
+        "# HELP yishi_inbound_events_total Messages received from the platforms.",
+        "# TYPE yishi_inbound_events_total counter",
+        f"yishi_inbound_events_total {counters.get('inbound', 0)}",
+        "# HELP yishi_commands_total Commands recognised, by command word.",
+        "# TYPE yishi_commands_total counter",
+    ]
+    for name, value in sorted(counters.items()):
+        if name.startswith("command:"):
+            lines.append(f'yishi_commands_total{{command="{_label(name[8:])}"}} {value}')
+    ballots = await outbox.event_counts(("ballot", "ballot_changed", "secret_ballot"))
+    lines += [
+        "# HELP yishi_ballots_total Ballots recorded (from the event log).",
+        "# TYPE yishi_ballots_total counter",
+    ]
+    for kind in ("ballot", "ballot_changed", "secret_ballot"):
+        lines.append(f'yishi_ballots_total{{kind="{kind}"}} {ballots.get(kind, 0)}')
+    depth = await outbox.outbox_counts()
+    lines += [
+        "# HELP yishi_outbox_messages Outbox rows by state (pending + sending = depth).",
+        "# TYPE yishi_outbox_messages gauge",
+    ]
+    for state in ("pending", "sending", "sent", "failed", "skipped"):
+        lines.append(f'yishi_outbox_messages{{state="{state}"}} {depth.get(state, 0)}')
+    lines += [
+        "# HELP yishi_send_failures_total Failed send attempts (all instances, from storage).",
+        "# TYPE yishi_send_failures_total counter",
+        f"yishi_send_failures_total {await outbox.failure_count()}",
+    ]
+    reminders = await outbox.reminder_counts()
+    lines += [
+        "# HELP yishi_reminders Reminders by state.",
+        "# TYPE yishi_reminders gauge",
+    ]
+    for state in ("pending", "sent", "skipped"):
+        lines.append(f'yishi_reminders{{state="{state}"}} {reminders.get(state, 0)}')
+    now = runtime.clock.now()
+    oldest = await outbox.oldest_overdue(now)
+    lag = 0.0 if oldest is None else (now - oldest).total_seconds()
+    paused = [
+        c for c in await outbox.channels() if c.paused_until is not None and c.paused_until > now
+    ]
+    lines += [
+        "# HELP yishi_reminder_lag_seconds How late the oldest due, undecided reminder is.",
+        "# TYPE yishi_reminder_lag_seconds gauge",
+        f"yishi_reminder_lag_seconds {lag:.0f}",
+        "# HELP yishi_channels_paused Channels paused after a platform throttled them.",
+        "# TYPE yishi_channels_paused gauge",
+        f"yishi_channels_paused {len(paused)}",
+        "# HELP yishi_clock_jumps_total Server clock jumps detected by this instance.",
+        "# TYPE yishi_clock_jumps_total counter",
+        f"yishi_clock_jumps_total {len(runtime.heartbeat.jumps)}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 async def serve(settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdapter]) -> None:

@@ -1,4 +1,5 @@
-"""`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export."""
+"""`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export, serve,
+reminders."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from bot.adapters.console import (
@@ -48,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--db", help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
     srv.add_argument("--db", help="数据库 URL")
+    rem = sub.add_parser("reminders", help="列出一个学会已安排的提醒")
+    rem.add_argument("--society", required=True)
+    rem.add_argument("--db", help="数据库 URL")
     return p
 
 
@@ -101,10 +106,17 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _demo(settings)
         case "serve":
             from bot.adapters.registry import adapters_from_settings
+            from bot.scheduler import SingleInstanceError
 
             clock = SystemClock()
-            await serve(settings, clock=clock, adapters=adapters_from_settings(settings, clock))
+            try:
+                await serve(settings, clock=clock, adapters=adapters_from_settings(settings, clock))
+            except SingleInstanceError as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
             return 0
+        case "reminders":
+            return await _reminders(settings, args.society, SystemClock().now())
         case _:
             return 2
 
@@ -169,7 +181,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
         await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(make_feed(router, Delivery([adapter])))
+        await adapter.start(make_feed(router, Delivery([adapter], clock=clock, settings=settings)))
         for number, step in steps:
             if isinstance(step, str):
                 try:
@@ -184,6 +196,32 @@ async def _script(settings: Settings, lines: list[str]) -> int:
         await adapter.close()
     finally:
         await stop_storage()
+    return 0
+
+
+async def _reminders(settings: Settings, society: str, now: datetime) -> int:
+    from bot.reminders import listing
+
+    await start_storage(settings)
+    try:
+        found = await listing(settings, society, now)
+    finally:
+        await stop_storage()
+    if found is None:
+        print(f"找不到学会「{society}」。", file=sys.stderr)
+        return 2
+    print(f"「{society}」的提醒（时间为 {settings.timezone}）：")
+    for line in found.lines:
+        print(f"  {line}")
+    if not found.lines:
+        print("  （暂无）")
+    if found.fallback_years:
+        years = "、".join(str(y) for y in found.fallback_years)
+        print(
+            f"注意：节假日日历（chinesecalendar）尚无 {years} 年的数据，这些年份按周一至周五"
+            "工作、并扣除配置 [reminders] holidays 中列出的节假日计算；国务院公布安排后请升级 "
+            "chinesecalendar 或补充配置。"
+        )
     return 0
 
 
@@ -208,7 +246,7 @@ async def _demo(settings: Settings) -> int:
         created = await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(make_feed(router, Delivery([adapter])))
+        await adapter.start(make_feed(router, Delivery([adapter], clock=clock, settings=settings)))
         print(
             ("已创建" if created else "已打开")
             + f"示例学会「{SOCIETY}」，数据库：{_safe_url(settings.database_url)}"

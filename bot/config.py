@@ -9,7 +9,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
@@ -37,6 +37,34 @@ class CommitteeAdmin:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """The outbox sender: rates below the platforms' caps, retries, pauses."""
+
+    group_rate_per_minute: int = 15  # per group robot webhook (platform cap 20)
+    app_rate_per_minute: int = 60  # 1:1 messages through the platform app
+    throttle_pause_seconds: int = 600  # after 130101 / 45009: that channel only
+    max_attempts: int = 10
+    backoff_base_seconds: float = 5.0
+    backoff_cap_seconds: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSettings:
+    """When reminders go out; per society overridable ([societies."名称".reminders])."""
+
+    meeting_hours_before: tuple[int, ...] = (24, 1)
+    checkin_open: bool = True
+    minutes_unsigned_days: int = 3
+    cadence_months: tuple[int, ...] = (5, 6)  # the last one also tells the committee
+    summary_days_before: tuple[int, ...] = (30, 7, 1, 0)
+    summary_overdue: bool = True
+    term_days_before: tuple[int, ...] = (90, 30)
+    send_hour: int = 9  # local time of date-based reminders
+    workdays_only: bool = True  # a date-based reminder on a holiday moves to the previous workday
+    private: bool = True  # 1:1 where the platform allows, else @-mention in the group
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Asia/Shanghai"
@@ -48,6 +76,15 @@ class Settings:
     http_port: int = 8080
     dingtalk: Mapping[str, Any] = field(default_factory=dict)
     wecom: Mapping[str, Any] = field(default_factory=dict)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    society_reminders: Mapping[str, ReminderSettings] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()  # for years the holiday calendar does not know
+    private_platforms: frozenset[str] = frozenset({"console", "wecom", "dingtalk"})
+    sweep_seconds: int = 60
+
+    def reminders_for(self, society_name: str) -> ReminderSettings:
+        return self.society_reminders.get(society_name, self.reminders)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -216,6 +253,115 @@ def parse_policy(section: str, raw: Mapping[str, object], base: g.Policy) -> g.P
     return policy
 
 
+_DELIVERY_KEYS = {
+    "group_rate_per_minute",
+    "app_rate_per_minute",
+    "throttle_pause_minutes",
+    "max_attempts",
+    "backoff_base_seconds",
+    "backoff_cap_seconds",
+}
+_REMINDER_KEYS = {
+    "meeting_hours_before",
+    "checkin_open",
+    "minutes_unsigned_days",
+    "cadence_months",
+    "summary_days_before",
+    "summary_overdue",
+    "term_days_before",
+    "send_hour",
+    "workdays_only",
+    "private",
+}
+_GLOBAL_REMINDER_KEYS = (
+    _REMINDER_KEYS
+    | _DELIVERY_KEYS
+    | {
+        "holidays",
+        "private_platforms",
+        "sweep_seconds",
+    }
+)
+
+
+def _int_list(key: str, value: object) -> tuple[int, ...]:
+    items = _typed(key, value, list, "a list of whole numbers")
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise ConfigError(key, f"must be a list of whole numbers >= 0, got {value!r}")
+        out.append(item)
+    return tuple(out)
+
+
+def _positive(key: str, value: object, *, allow_zero: bool = False) -> int:
+    number = _typed(key, value, int, "a whole number")
+    if number < (0 if allow_zero else 1):
+        raise ConfigError(key, f"out of range: {number}")
+    return int(number)
+
+
+def parse_reminders(
+    section: str, raw: Mapping[str, object], base: ReminderSettings
+) -> ReminderSettings:
+    out = base
+    for key in (
+        "meeting_hours_before",
+        "cadence_months",
+        "summary_days_before",
+        "term_days_before",
+    ):
+        if key in raw:
+            lists: dict[str, Any] = {key: _int_list(f"{section}.{key}", raw[key])}
+            out = replace(out, **lists)
+    for key in ("checkin_open", "summary_overdue", "workdays_only", "private"):
+        if key in raw:
+            out = replace(out, **{key: _typed(f"{section}.{key}", raw[key], bool, "true or false")})
+    if "minutes_unsigned_days" in raw:
+        out = replace(
+            out,
+            minutes_unsigned_days=_positive(
+                f"{section}.minutes_unsigned_days", raw["minutes_unsigned_days"]
+            ),
+        )
+    if "send_hour" in raw:
+        hour = _positive(f"{section}.send_hour", raw["send_hour"], allow_zero=True)
+        if hour > 23:
+            raise ConfigError(f"{section}.send_hour", f"must be 0-23, got {hour}")
+        out = replace(out, send_hour=hour)
+    return out
+
+
+def parse_delivery(raw: Mapping[str, object]) -> DeliverySettings:
+    out = DeliverySettings()
+    for key in ("group_rate_per_minute", "app_rate_per_minute", "max_attempts"):
+        if key in raw:
+            out = replace(out, **{key: _positive(f"reminders.{key}", raw[key])})
+    if "throttle_pause_minutes" in raw:
+        minutes = _positive("reminders.throttle_pause_minutes", raw["throttle_pause_minutes"])
+        out = replace(out, throttle_pause_seconds=minutes * 60)
+    floats: dict[str, Any] = {}
+    for key in ("backoff_base_seconds", "backoff_cap_seconds"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"reminders.{key}", f"must be a positive number, got {value!r}")
+            floats[key] = float(value)
+    out = replace(out, **floats)
+    return out
+
+
+def _holidays(raw: object) -> frozenset[date]:
+    items = _typed("reminders.holidays", raw, list, 'a list of dates like "2027-01-01"')
+    out = set()
+    for item in items:
+        try:
+            out.add(item if isinstance(item, date) else date.fromisoformat(str(item)))
+        except ValueError:
+            raise ConfigError("reminders.holidays", f"not a date: {item!r}") from None
+    return frozenset(out)
+
+
 def parse_admin(key: str, raw: object) -> CommitteeAdmin:
     text = _typed(key, raw, str, 'a string "platform:corp:user_id:姓名"')
     parts = text.split(":")
@@ -230,7 +376,17 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     _unknown(
         "",
         raw,
-        {"database", "bot", "governance", "societies", "committee", "http", "dingtalk", "wecom"},
+        {
+            "database",
+            "bot",
+            "governance",
+            "societies",
+            "committee",
+            "http",
+            "dingtalk",
+            "wecom",
+            "reminders",
+        },
     )
     settings = Settings()
     db = _typed("database", raw.get("database", {}), dict, "a table")
@@ -250,17 +406,37 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     policy = parse_policy(
         "governance", _typed("governance", raw.get("governance", {}), dict, "a table"), g.Policy()
     )
+    rem_raw = _typed("reminders", raw.get("reminders", {}), dict, "a table")
+    _unknown("reminders", rem_raw, _GLOBAL_REMINDER_KEYS)
+    reminders = parse_reminders("reminders", rem_raw, ReminderSettings())
+    delivery = parse_delivery(rem_raw)
+    holidays = _holidays(rem_raw.get("holidays", []))
+    platforms = _typed(
+        "reminders.private_platforms",
+        rem_raw.get("private_platforms", sorted(Settings().private_platforms)),
+        list,
+        "a list of platforms",
+    )
+    for item in platforms:
+        if item not in ("console", "wecom", "dingtalk"):
+            raise ConfigError("reminders.private_platforms", f"unknown platform {item!r}")
+    sweep = _positive("reminders.sweep_seconds", rem_raw.get("sweep_seconds", 60))
     societies = _typed("societies", raw.get("societies", {}), dict, "a table")
     per_society = {}
+    per_society_reminders = {}
     for sname, sraw in societies.items():
         key = f"societies.{sname}"
         table = _typed(key, sraw, dict, "a table")
-        _unknown(key, table, {"governance"})
+        _unknown(key, table, {"governance", "reminders"})
         per_society[sname] = parse_policy(
             f"{key}.governance",
             _typed(f"{key}.governance", table.get("governance", {}), dict, "a table"),
             policy,
         )
+        if "reminders" in table:
+            srem = _typed(f"{key}.reminders", table["reminders"], dict, "a table")
+            _unknown(f"{key}.reminders", srem, _REMINDER_KEYS)
+            per_society_reminders[sname] = parse_reminders(f"{key}.reminders", srem, reminders)
     committee = _typed("committee", raw.get("committee", {}), dict, "a table")
     _unknown("committee", committee, {"admins"})
     admins_raw = _typed("committee.admins", committee.get("admins", []), list, "a list")
@@ -285,6 +461,12 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         http_port=port,
         dingtalk=dingtalk,
         wecom=wecom,
+        delivery=delivery,
+        reminders=reminders,
+        society_reminders=per_society_reminders,
+        holidays=holidays,
+        private_platforms=frozenset(platforms),
+        sweep_seconds=sweep,
     )
 
 

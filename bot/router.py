@@ -3,11 +3,16 @@
 IncomingMessage -> Router.dispatch -> (unit of work: dedupe + society lock) -> handler(ctx, args)
 -> list[OutgoingMessage]. Handlers raise UsageError or GovernanceError for a refusal; the
 router turns those into a polite Chinese reply and rolls back the handler's writes.
+
+Of what a handler returns, the inline replies (same chat, not private) go back to the caller;
+everything else (private messages, notices to other chats) is written to the outbox inside the
+same transaction as the change, and the sender delivers it (bot/outbox.py).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +22,8 @@ from bot import governance as g
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
-from storage import repo
+from bot.outbox import to_outbox
+from storage import outbox, repo
 
 logger = logging.getLogger(__name__)
 
@@ -141,10 +147,20 @@ class Router:
                 message.platform, message.chat.corp_id, message.message_id, now
             ) as work:
                 replies = await self._run(route, args, message, work, now)
-                await repo.store_reply(
-                    work, "\n\n".join(r.text for r in replies if _is_reply(r, message))
-                )
-                return replies
+                inline = [r for r in replies if _is_reply(r, message)]
+                await repo.store_reply(work, "\n\n".join(r.text for r in inline))
+                others = [r for r in replies if not _is_reply(r, message)]
+                if others:
+                    key = message.message_id or f"local-{uuid.uuid4().hex}"
+                    await outbox.enqueue(
+                        to_outbox(
+                            others,
+                            key_prefix=f"msg:{message.platform.value}:{message.chat.corp_id}:{key}",
+                            society_id=work.society_id,
+                        ),
+                        now,
+                    )
+                return inline
         except repo.DuplicateMessage as dup:
             text = dup.reply or "这条消息已经处理过了。"
             return [_plain_reply(message, f"（重复消息，已处理过）{text}")]

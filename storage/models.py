@@ -369,3 +369,95 @@ class ProcessedMessage(Model):
     class Meta:
         table = "processed_message"
         unique_together = (("platform", "corp_id", "message_id"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery: the outbox, every send attempt, per-channel state; reminders; running instances.
+
+
+# An outgoing message written in the same transaction as the change that caused it. The sender
+# claims it (lease), sends it through the adapter and records every attempt.
+class OutboxMessage(Model):
+    id = fields.IntField(primary_key=True)
+    dedupe_key = fields.CharField(max_length=255, unique=True)
+    short_id = fields.CharField(max_length=12)  # shown in the text, so a reader can spot a resend
+    channel = fields.CharField(max_length=255, db_index=True)
+    payload = fields.TextField()  # JSON of the OutgoingMessage
+    kind = fields.CharField(max_length=32, default="notice")  # notice | reminder | alert
+    society_id = fields.IntField(null=True)
+    state = fields.CharField(max_length=16, db_index=True)  # pending|sending|sent|failed|skipped
+    attempts = fields.IntField(default=0)
+    ambiguous = fields.BooleanField(default=False)  # an attempt may have been delivered
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    lease_owner = fields.CharField(max_length=64, default="")
+    lease_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_message"
+
+
+class OutboxAttempt(Model):
+    id = fields.IntField(primary_key=True)
+    message: fields.ForeignKeyRelation[OutboxMessage] = fields.ForeignKeyField(
+        "models.OutboxMessage", related_name="attempt_rows"
+    )
+    channel = fields.CharField(max_length=255, db_index=True)  # the rate window reads this
+    number = fields.IntField()
+    at = fields.DatetimeField(db_index=True)
+    outcome = fields.CharField(max_length=16)  # sent | transient | throttled | permanent | token
+    code = fields.CharField(max_length=32, default="")
+    ambiguous = fields.BooleanField(default=False)
+    detail = fields.TextField(default="")
+    instance = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "outbox_attempt"
+
+
+# One row per channel (robot webhook of a group, an app's 1:1 messages, the console): who drains
+# it now (a lease, so one instance at a time holds the rate) and whether it is paused.
+class ChannelState(Model):
+    id = fields.IntField(primary_key=True)
+    channel = fields.CharField(max_length=255, unique=True)
+    paused_until = fields.DatetimeField(null=True)
+    reason = fields.TextField(default="")
+    lease_owner = fields.CharField(max_length=64, default="")
+    lease_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "channel_state"
+
+
+# A reminder materialised by the planner: unique per (kind, reference, due instant).
+class Reminder(Model):
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    society_id = fields.IntField(db_index=True)
+    kind = fields.CharField(max_length=32)
+    ref = fields.CharField(max_length=64)
+    due_at = fields.DatetimeField(db_index=True)
+    state = fields.CharField(max_length=16, db_index=True)  # pending | sent | skipped
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    decided_at = fields.DatetimeField(null=True)
+    instance = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "reminder"
+
+
+# A running bot instance, renewed by its heartbeat: SQLite allows one, PostgreSQL many.
+class BotInstance(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    host = fields.CharField(max_length=128, default="")
+    pid = fields.IntField(default=0)
+    started_at = fields.DatetimeField()
+    heartbeat_at = fields.DatetimeField()
+    last_now = fields.DatetimeField(null=True)  # the clock at the last beat: jumps are logged
+
+    class Meta:
+        table = "bot_instance"

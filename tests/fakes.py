@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,8 @@ class Harness:
         self.adapter = adapter
         self.clock = clock
         self.sent: list[OutgoingMessage] = []
+        self.delivery: Delivery | None = None
+        self.settings = Settings()
 
     @classmethod
     async def create(
@@ -54,8 +56,12 @@ class Harness:
         await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=_Sink())  # type: ignore[arg-type]
-        await adapter.start(make_feed(router, Delivery([adapter])))
-        return cls(router, adapter, clock)
+        delivery = Delivery([adapter], clock=clock, settings=settings)
+        await adapter.start(make_feed(router, delivery))
+        harness = cls(router, adapter, clock)
+        harness.delivery = delivery
+        harness.settings = settings
+        return harness
 
     def at(self, text: str) -> None:
         self.clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
@@ -70,3 +76,25 @@ class Harness:
     async def say(self, speaker: str, text: str, *, private: bool = False) -> str:
         replies = await self.send(speaker, text, private=private)
         return "\n".join(r.text for r in replies if r.private_to is None)
+
+
+@dataclass
+class FakeScheduler:
+    """Records what the bot asked to be woken for; tests call `fire(name)` instead of waiting."""
+
+    armed: list[tuple[str, datetime]] = field(default_factory=list)
+    running: bool = False
+
+    def start(self) -> None:
+        self.running = True
+
+    def arm(self, name: str, at: datetime) -> None:
+        self.armed.append((name, at))
+
+    def shutdown(self) -> None:
+        self.running = False
+
+    async def fire(self, name: str) -> None:
+        from bot.scheduler import wake
+
+        await wake(name)

@@ -21,7 +21,14 @@ async def test_healthz_reports_database_and_adapters(database: str) -> None:
         resp = await client.get("/healthz")
         assert resp.status == 200
         body = await resp.json()
-        assert body == {"status": "ok", "database": "ok", "adapters": ["console"]}
+        assert {k: body[k] for k in ("status", "database", "adapters")} == {
+            "status": "ok",
+            "database": "ok",
+            "adapters": ["console"],
+        }
+        assert body["scheduler"] == "running"
+        assert body["sender"] == "running"
+        assert body["channels"] == {}
 
 
 async def test_card_button_votes_by_vote_id(harness: Harness) -> None:

@@ -23,3 +23,25 @@ class ChatAdapter(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class SendError(Exception):
+    """A send that failed, classified by the platform's error code (never by its message).
+
+    kind: "transient" (retry with backoff), "throttled" (pause the whole channel), "permanent"
+    (no retry; a human is told), "token" (credentials: the adapter refreshes once, then retry).
+    ambiguous: the platform may have delivered it anyway (a timeout after the request went out);
+    a resend then carries the same short message id.
+    """
+
+    KINDS = ("transient", "throttled", "permanent", "token")
+
+    def __init__(
+        self, kind: str, code: str | int = "", message: str = "", *, ambiguous: bool = False
+    ) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown SendError kind {kind!r}")
+        super().__init__(message or f"{kind} {code}".strip())
+        self.kind = kind
+        self.code = str(code)
+        self.ambiguous = ambiguous

@@ -1,0 +1,587 @@
+"""Reminders: the planner (pure) and the service that materialises and fires them.
+
+    society state + now --plan()--> Planned (kind, ref, due instant, expiry)
+    sweep: Planned -> reminder rows (unique key, idempotent)
+           due rows  -> locked (PostgreSQL: FOR UPDATE SKIP LOCKED) -> still wanted?
+                        yes and in time -> outbox rows + mark sent, one transaction
+                        no / too late   -> mark skipped, with the reason
+    APScheduler only wakes the sweep (bot/scheduler.py); the database decides what is due.
+
+All instants are UTC; dates are read in the configured zone (Asia/Shanghai) and date-based
+reminders go out at `send_hour` local time, moved to the previous working day if configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import governance as g
+from bot.config import ReminderSettings, Settings
+from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
+from bot.outbox import Metrics, channel_for, to_outbox
+from bot.workdays import Workdays
+from storage import outbox as store
+from storage import repo
+
+logger = logging.getLogger(__name__)
+
+MEETING_BEFORE = "meeting_before"
+CHECKIN_OPEN = "checkin_open"
+MINUTES_UNSIGNED = "minutes_unsigned"
+CADENCE = "cadence"
+SUMMARY = "summary"
+SUMMARY_OVERDUE = "summary_overdue"
+TERM_END = "term_end"
+
+KIND_NAMES = {
+    MEETING_BEFORE: "会前提醒",
+    CHECKIN_OPEN: "签到开始",
+    MINUTES_UNSIGNED: "纪要待签发",
+    CADENCE: "半年会议提醒",
+    SUMMARY: "年度总结提醒",
+    SUMMARY_OVERDUE: "年度总结逾期",
+    TERM_END: "换届提醒",
+}
+UPCOMING = frozenset({g.MeetingState.DRAFT, g.MeetingState.CONVENED})
+HELD = frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIGNED})
+# Reminders that expired longer ago than this are not materialised at all (a new society does
+# not get the history of reminders it never needed).
+HORIZON = timedelta(days=30)
+
+
+# ---------------------------------------------------------------------------------------------
+# The planner (pure)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    society_id: int
+    kind: str
+    ref: str  # what it is about: "meeting:12:24h", "2026:30d", "5m", ...
+    due_at: datetime  # UTC
+    expires_at: datetime | None = None  # after this instant it is skipped, not sent
+    shifted_from: date | None = None  # the date it would have been, before the workday rule
+
+    @property
+    def key(self) -> str:
+        due = self.due_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return f"s{self.society_id}:{self.kind}:{self.ref}:{due}"
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+def deadline_of(year: int, mmdd: str) -> date:
+    try:
+        month, day = (int(x) for x in mmdd.split("-"))
+    except ValueError:
+        month, day = 12, 31
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return date(year, month, 28) if month == 2 else date(year, 12, 31)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    tz: ZoneInfo
+    workdays: Workdays
+    cfg: ReminderSettings
+
+    def at(
+        self, day: date, *, shift: bool = True, forward: bool = False
+    ) -> tuple[datetime, date | None]:
+        """`send_hour` local time on `day`, moved to a working day if the setting says so."""
+        moved = day
+        if shift and self.cfg.workdays_only:
+            if forward:
+                while not self.workdays.is_workday(moved) and (moved - day).days < 60:
+                    moved += timedelta(days=1)
+            else:
+                moved = self.workdays.previous_workday(day)
+        local = datetime.combine(moved, time(self.cfg.send_hour), tzinfo=self.tz)
+        return local.astimezone(UTC), (day if moved != day else None)
+
+
+def plan(
+    view: store.SocietyView,
+    cfg: ReminderSettings,
+    tz: ZoneInfo,
+    workdays: Workdays,
+    now: datetime,
+) -> list[Planned]:
+    """Which reminders should exist for this society, past ones included (they are skipped
+    with a reason when their moment has passed)."""
+    cal = Calendar(tz, workdays, cfg)
+    sid = view.id
+    out: list[Planned] = []
+    for mt in view.meetings:
+        if mt.state in UPCOMING:
+            hours = sorted(set(cfg.meeting_hours_before), reverse=True)
+            for i, h in enumerate(hours):
+                nxt = hours[i + 1] if i + 1 < len(hours) else 0
+                out.append(
+                    Planned(
+                        sid,
+                        MEETING_BEFORE,
+                        f"meeting:{mt.id}:{h}h",
+                        mt.starts_at - timedelta(hours=h),
+                        mt.starts_at - timedelta(hours=nxt),
+                    )
+                )
+        if cfg.checkin_open and mt.state in UPCOMING:
+            out.append(
+                Planned(
+                    sid,
+                    CHECKIN_OPEN,
+                    f"meeting:{mt.id}",
+                    mt.starts_at,
+                    mt.starts_at + timedelta(minutes=30),
+                )
+            )
+        if mt.state is g.MeetingState.CLOSED and not mt.signed and mt.closed_at is not None:
+            day = mt.closed_at.astimezone(tz).date() + timedelta(days=cfg.minutes_unsigned_days)
+            due, moved = cal.at(day, forward=True)
+            out.append(Planned(sid, MINUTES_UNSIGNED, f"meeting:{mt.id}", due, None, moved))
+    # Half-year cadence: counted from the last meeting held, or from when the society joined.
+    held = [mt.starts_at for mt in view.meetings if mt.state in HELD]
+    base = (max(held) if held else view.created_at).astimezone(tz).date()
+    stages = sorted(set(cfg.cadence_months))
+    dues = [cal.at(add_months(base, months)) for months in stages]
+    for i, months in enumerate(stages):
+        expires = dues[i + 1][0] if i + 1 < len(dues) else None
+        out.append(Planned(sid, CADENCE, f"{months}m", dues[i][0], expires, dues[i][1]))
+    # Annual work summary, this year's and (for the overdue notice) last year's.
+    this_year = now.astimezone(tz).year
+    filed_years = {f.astimezone(tz).year for f in view.summary_filed}
+    for year in (this_year - 1, this_year):
+        if year in filed_years:
+            continue
+        deadline = deadline_of(year, view.report_deadline)
+        if view.created_at.astimezone(tz).date() > deadline:
+            continue  # the society joined after that year's deadline
+        overdue_due, overdue_moved = cal.at(deadline + timedelta(days=1), forward=True)
+        days = sorted(set(cfg.summary_days_before), reverse=True)
+        summary_dues = [cal.at(deadline - timedelta(days=d)) for d in days]
+        for i, d in enumerate(days):
+            expires = summary_dues[i + 1][0] if i + 1 < len(days) else overdue_due
+            out.append(
+                Planned(
+                    sid, SUMMARY, f"{year}:{d}d", summary_dues[i][0], expires, summary_dues[i][1]
+                )
+            )
+        if cfg.summary_overdue:
+            out.append(Planned(sid, SUMMARY_OVERDUE, f"{year}", overdue_due, None, overdue_moved))
+    if view.term_end is not None:
+        term_end_at = datetime.combine(view.term_end, time(23, 59), tzinfo=tz).astimezone(UTC)
+        for d in sorted(set(cfg.term_days_before), reverse=True):
+            due, moved = cal.at(view.term_end - timedelta(days=d))
+            out.append(
+                Planned(sid, TERM_END, f"{view.term_end.isoformat()}:{d}d", due, term_end_at, moved)
+            )
+    return out
+
+
+def worth_storing(p: Planned, view: store.SocietyView, now: datetime) -> bool:
+    """Leave out what expired before the society joined or long before now."""
+    if p.expires_at is None:
+        return True
+    return p.expires_at > max(view.created_at, now - HORIZON)
+
+
+# ---------------------------------------------------------------------------------------------
+# Texts
+
+
+def _local(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _hours_text(hours: int) -> str:
+    return f"{hours // 24}天" if hours % 24 == 0 and hours >= 24 else f"{hours}小时"
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    people: tuple[int, ...] = ()  # person ids, 1:1 where possible
+    group: bool = False  # also (or only) a message in the society's group
+    committee: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    text: str
+    audience: Audience
+
+
+def draft(
+    p: Planned,
+    view: store.SocietyView,
+    tz: ZoneInfo,
+    workdays: Workdays,
+) -> Draft | str:
+    """The message a due reminder sends, or the reason to skip it."""
+    kind = p.kind
+    if kind in (MEETING_BEFORE, CHECKIN_OPEN, MINUTES_UNSIGNED):
+        meeting_id = int(p.ref.split(":")[1])
+        mt = next((x for x in view.meetings if x.id == meeting_id), None)
+        if mt is None:
+            return "会议已取消"
+        when = _local(mt.starts_at, tz)
+        if kind == MEETING_BEFORE:
+            hours = int(p.ref.split(":")[2].rstrip("h"))
+            todo = tuple(pid for pid in view.member_ids if pid not in mt.answered)
+            if not todo:
+                return "全体成员已签到或请假"
+            return Draft(
+                f"【会议提醒】第{mt.number}次领导小组会议将于{when}召开（还有{_hours_text(hours)}）。"
+                "您尚未签到或请假：请按时参会，不能参加请发送「请假 原因」。",
+                Audience(people=todo),
+            )
+        if kind == CHECKIN_OPEN:
+            return Draft(
+                f"【签到】第{mt.number}次领导小组会议（{when}）现在开始，尚未签到的成员请发送「签到」。",
+                Audience(group=True),
+            )
+        return Draft(
+            f"【纪要待签发】第{mt.number}次会议（{when}）已结束，会议纪要尚未签发。"
+            "请组长审阅「纪要」后发送「签发」。",
+            Audience(people=view.leader_ids),
+        )
+    if kind == CADENCE:
+        months = int(p.ref.rstrip("m"))
+        held = [mt.starts_at for mt in view.meetings if mt.state in HELD]
+        since = (
+            f"上次会议：{max(held).astimezone(tz).date().isoformat()}"
+            if held
+            else "本届尚未召开会议"
+        )
+        last = months >= 6
+        people = tuple(dict.fromkeys((*view.leader_ids, *_opt(view.liaison_id))))
+        text = (
+            f"【半年会议提醒】{view.name}已{months}个月未召开领导小组会议（{since}）。"
+            "按工作规则原则上每半年至少召开一次，请尽快安排。"
+        )
+        if last:
+            text += "此提醒已同时告知市科技社团党委。"
+        return Draft(text, Audience(people=people, committee=last))
+    if kind in (SUMMARY, SUMMARY_OVERDUE):
+        year = int(p.ref.split(":")[0])
+        deadline = deadline_of(year, view.report_deadline)
+        note = workdays.note(deadline)
+        if kind == SUMMARY:
+            days = int(p.ref.split(":")[1].rstrip("d"))
+            left = "今天是截止日" if days == 0 else f"还有{days}天"
+            return Draft(
+                f"【年度工作总结】{view.name}{year}年度工作总结（含党建工作部分）应于"
+                f"{deadline.isoformat()}{note}前报送市科技社团党委，{left}。"
+                f"报送方法：发送「年度总结 {year}年度工作总结」。",
+                Audience(people=tuple(_opt(view.liaison_id))),
+            )
+        return Draft(
+            f"【年度总结逾期】{view.name}尚未报送{year}年度工作总结（截止{deadline.isoformat()}）。",
+            Audience(people=tuple(_opt(view.liaison_id)), committee=True),
+        )
+    if kind == TERM_END:
+        end_text, days_text = p.ref.split(":")
+        people = tuple(dict.fromkeys((*view.leader_ids, *_opt(view.liaison_id))))
+        return Draft(
+            f"【换届提醒】{view.name}党建工作领导小组本届任期将于{end_text}届满"
+            f"（还有{days_text.rstrip('d')}天），请与理事会换届同步做好领导小组调整的准备。",
+            Audience(people=people),
+        )
+    return f"未知的提醒类型 {kind}"
+
+
+def _opt(value: int | None) -> tuple[int, ...]:
+    return () if value is None else (value,)
+
+
+# ---------------------------------------------------------------------------------------------
+# The service
+
+
+@dataclass
+class FireResult:
+    sent: int = 0
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+class ReminderService:
+    """`sweep()` = materialise + fire what is due + arm the next wake-up. Several instances may
+    sweep at once on PostgreSQL: each due reminder is decided by exactly one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        *,
+        instance: str = "",
+        on_enqueued: Callable[[], None] | None = None,
+        arm: Callable[[datetime], None] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self.now = clock
+        self.instance = instance
+        self.on_enqueued = on_enqueued
+        self.arm = arm
+        self.metrics = metrics or Metrics()
+        self.workdays = Workdays.of(settings.holidays)
+        self.last_sweep: datetime | None = None
+        self.lag_seconds = 0.0
+        self.batch = 200  # reminders decided per transaction
+        # Which rate-limited pipe a message takes (a group's robot webhook by default).
+        self.channel_of: Callable[[OutgoingMessage], str] = channel_for
+
+    def cfg(self, view: store.SocietyView) -> ReminderSettings:
+        return self.settings.reminders_for(view.name)
+
+    def plan_for(self, view: store.SocietyView, now: datetime) -> list[Planned]:
+        return plan(view, self.cfg(view), self.settings.tz, self.workdays, now)
+
+    async def materialize(self, now: datetime, society_ids: Sequence[int] | None = None) -> int:
+        views = await store.society_views(society_ids)
+        items = [
+            store.NewReminder(p.key, p.society_id, p.kind, p.ref, p.due_at)
+            for view in views
+            for p in self.plan_for(view, now)
+            if worth_storing(p, view, now)
+        ]
+        return await store.add_reminders(items, now)
+
+    async def fire_due(self, now: datetime, *, batch: int | None = None) -> FireResult:
+        batch = batch or self.batch
+        result = FireResult()
+        oldest = await store.oldest_overdue(now)
+        self.lag_seconds = 0.0 if oldest is None else (now - oldest).total_seconds()
+        while True:
+            async with repo.atomic():
+                rows = await store.lock_due_reminders(now, batch)
+                if not rows:
+                    break
+                sent = await self._decide_batch(rows, now, result)
+            if sent and self.on_enqueued is not None:
+                self.on_enqueued()  # committed: the sender may start on this batch
+            if len(rows) < batch:
+                break
+        self.metrics.inc("reminders_sent", result.sent)
+        self.metrics.inc("reminders_skipped", result.skipped)
+        return result
+
+    async def _decide_batch(
+        self, rows: Sequence[store.ReminderRow], now: datetime, result: FireResult
+    ) -> int:
+        """Inside the transaction that holds the rows: decide each, queue what is sent."""
+        sids = sorted({r.society_id for r in rows})
+        views = {v.id: v for v in await store.society_views(sids)}
+        lookup = _Lookup(await store.group_chats_of(sids))
+        # Prefetch everyone the batch may address: one query per fact, not per society.
+        everyone = sorted({p for v in views.values() for p in (*v.member_ids, *_opt(v.liaison_id))})
+        await lookup.names(everyone)
+        for platform, corp in {(c[0][0], c[0][1]) for c in lookup.chats.values() if c}:
+            await lookup.identities(everyone, ChatRef(platform, corp, "", ChatKind.GROUP))
+        plans: dict[int, dict[str, Planned]] = {}
+        skipped: dict[str, list[int]] = {}
+        sent_ids: list[int] = []
+        items: list[store.NewOutbox] = []
+        for row in rows:
+            view = views.get(row.society_id)
+            reason = ""
+            messages: list[OutgoingMessage] = []
+            if view is None:
+                reason = "学会已不存在"
+            else:
+                if view.id not in plans:
+                    plans[view.id] = {p.key: p for p in self.plan_for(view, now)}
+                p = plans[view.id].get(row.key)
+                if p is None:
+                    reason = _gone_reason(row.kind)
+                elif p.expires_at is not None and now >= p.expires_at:
+                    late = int((now - row.due_at).total_seconds() // 60)
+                    reason = (
+                        f"已过时效：应于{_local(row.due_at, self.settings.tz)}发送，迟了{late}分钟"
+                    )
+                else:
+                    d = draft(p, view, self.settings.tz, self.workdays)
+                    if isinstance(d, str):
+                        reason = d
+                    else:
+                        messages = await self._messages(view, d, lookup)
+                        if not messages:
+                            reason = "没有可送达的对象（学会未绑定群，且收件人没有平台身份）"
+            if reason:
+                skipped.setdefault(reason, []).append(row.id)
+                logger.info("reminder %s skipped: %s", row.key, reason)
+                continue
+            sent_ids.append(row.id)
+            items += to_outbox(
+                messages,
+                key_prefix=f"rem:{row.key}",
+                kind="reminder",
+                society_id=row.society_id,
+                channel_of=self.channel_of,
+            )
+        for reason, ids in skipped.items():
+            count = await store.decide_reminders(ids, "skipped", reason, now, self.instance)
+            result.skipped += count
+            result.reasons[reason] = result.reasons.get(reason, 0) + count
+        if sent_ids:
+            result.sent += await store.decide_reminders(sent_ids, "sent", "", now, self.instance)
+            await store.enqueue(items, now)
+        return len(sent_ids)
+
+    async def _messages(
+        self, view: store.SocietyView, d: Draft, lookup: _Lookup | None = None
+    ) -> list[OutgoingMessage]:
+        lookup = lookup or _Lookup(await store.group_chats_of([view.id]))
+        out: list[OutgoingMessage] = []
+        chats = lookup.chats.get(view.id, [])
+        group = ChatRef(chats[0][0], chats[0][1], chats[0][2], ChatKind.GROUP) if chats else None
+        cfg = self.cfg(view)
+        people = d.audience.people
+        mention: list[UserRef] = []
+        mention_names: list[str] = []
+        if people:
+            names = await lookup.names(people)
+            private_ok = (
+                cfg.private
+                and group is not None
+                and group.platform.value in self.settings.private_platforms
+            )
+            found = await lookup.identities(people, group) if group is not None else {}
+            for pid in people:
+                name = names.get(pid, str(pid))
+                if group is None or pid not in found:
+                    mention_names.append(name)
+                    continue
+                user = UserRef(group.platform, group.corp_id, found[pid][0], found[pid][1])
+                if private_ok:
+                    chat = ChatRef(user.platform, user.corp_id, user.user_id, ChatKind.PRIVATE)
+                    out.append(OutgoingMessage(chat=chat, text=d.text, private_to=user))
+                else:
+                    mention.append(user)
+        if group is not None and (d.audience.group or mention or mention_names):
+            text = d.text
+            if mention_names:
+                text = f"{'、'.join(mention_names)}：{text}"
+            out.append(OutgoingMessage(chat=group, text=text, mentions=tuple(mention)))
+        if d.audience.committee:
+            for admin in self.settings.committee_admins:
+                user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
+                chat = ChatRef(user.platform, user.corp_id, user.user_id, ChatKind.PRIVATE)
+                out.append(
+                    OutgoingMessage(chat=chat, text=f"（{view.name}）{d.text}", private_to=user)
+                )
+        return out
+
+    async def sweep(self) -> FireResult:
+        now = self.now()
+        await self.materialize(now)
+        result = await self.fire_due(now)
+        self.last_sweep = now
+        nxt = await store.next_reminder_due()
+        if nxt is not None and self.arm is not None:
+            self.arm(nxt)
+        return result
+
+
+class _Lookup:
+    """Per-batch caches: one query per kind of fact, not one per reminder."""
+
+    def __init__(self, chats: dict[int, list[tuple[Platform, str, str]]]) -> None:
+        self.chats = chats
+        self._names: dict[int, str] = {}
+        self._ids: dict[tuple[str, str, int], tuple[str, str] | None] = {}
+
+    async def names(self, people: Sequence[int]) -> dict[int, str]:
+        missing = [p for p in people if p not in self._names]
+        if missing:
+            self._names.update(await store.person_names(missing))
+        return {p: self._names[p] for p in people if p in self._names}
+
+    async def identities(self, people: Sequence[int], group: ChatRef) -> dict[int, tuple[str, str]]:
+        key = (group.platform.value, group.corp_id)
+        missing = [p for p in people if (*key, p) not in self._ids]
+        if missing:
+            found = await store.identities_by_person(missing, *key)
+            for p in missing:
+                self._ids[(*key, p)] = found.get(p)
+        out = {}
+        for p in people:
+            value = self._ids.get((*key, p))
+            if value is not None:
+                out[p] = value
+        return out
+
+
+def _gone_reason(kind: str) -> str:
+    return {
+        MEETING_BEFORE: "会议已取消、改期或已开始",
+        CHECKIN_OPEN: "会议已取消、改期或已开始",
+        MINUTES_UNSIGNED: "纪要已签发",
+        CADENCE: "期间已召开会议",
+        SUMMARY: "已报送年度总结或截止日已调整",
+        SUMMARY_OVERDUE: "已报送年度总结或截止日已调整",
+        TERM_END: "任期已调整",
+    }.get(kind, "已不再需要")
+
+
+# ---------------------------------------------------------------------------------------------
+# `yishi reminders`
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    lines: list[str]
+    fallback_years: list[int]
+
+
+async def listing(settings: Settings, society_name: str, now: datetime) -> Listing | None:
+    """What is scheduled for a society: stored rows plus what the planner would add."""
+    soc = await repo.society_by_name(society_name)
+    if soc is None:
+        return None
+    service = ReminderService(settings, lambda: now)
+    views = await store.society_views([soc.id])
+    planned = {p.key: p for p in service.plan_for(views[0], now)} if views else {}
+    stored = {r.key: r for r in await store.reminders(soc.id)}
+    tz = settings.tz
+    rows: list[tuple[datetime, str]] = []
+    state_names = {"pending": "待发送", "sent": "已发送", "skipped": "已跳过"}
+    for r in stored.values():
+        extra = f"：{r.reason}" if r.reason else ""
+        rows.append(
+            (
+                r.due_at,
+                f"{_local(r.due_at, tz)}  {KIND_NAMES.get(r.kind, r.kind)} {r.ref}  "
+                f"[{state_names.get(r.state, r.state)}{extra}]",
+            )
+        )
+    for key, p in planned.items():
+        if key in stored or not (views and worth_storing(p, views[0], now)):
+            continue
+        moved = f"（原定{p.shifted_from.isoformat()}，遇节假日调整）" if p.shifted_from else ""
+        rows.append(
+            (
+                p.due_at,
+                f"{_local(p.due_at, tz)}  {KIND_NAMES.get(p.kind, p.kind)} {p.ref}  [计划中]{moved}",
+            )
+        )
+    rows.sort(key=lambda x: x[0])
+    years = {now.astimezone(tz).year, now.astimezone(tz).year + 1, *(d.year for d, _ in rows)}
+    return Listing([line for _, line in rows], service.workdays.fallback_years(years))

@@ -1,0 +1,166 @@
+"""The alarm clock: APScheduler 3 (AsyncIOScheduler, memory store) only *wakes* the bot.
+
+The database decides what is due; a lost or doubled APScheduler job costs nothing: a one-shot
+`date` job is armed for the next due instant and a periodic sweep (every minute) catches anything
+missed, so APScheduler's misfire grace never matters. Job targets are a module-level coroutine
+that takes only a name (style rule 13).
+
+Heartbeat: each instance renews its row; a clock that moves differently from the monotonic
+timer (a jump of the server clock) is logged. SQLite allows one running instance only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from storage import outbox as store
+
+logger = logging.getLogger(__name__)
+
+_EVENTS: dict[str, asyncio.Event] = {}
+
+
+async def wake(name: str) -> None:
+    """The job target: set the named event (the sweep or the sender waits on it)."""
+    event = _EVENTS.get(name)
+    if event is not None:
+        event.set()
+
+
+def register(name: str, event: asyncio.Event) -> None:
+    _EVENTS[name] = event
+
+
+def unregister(name: str) -> None:
+    _EVENTS.pop(name, None)
+
+
+class Scheduler(Protocol):
+    def start(self) -> None: ...
+
+    def arm(self, name: str, at: datetime) -> None:
+        """Wake `name` at `at` (replaces the previous arm of the same name)."""
+        ...
+
+    def shutdown(self) -> None: ...
+
+    @property
+    def running(self) -> bool: ...
+
+
+class ApScheduler:
+    """AsyncIOScheduler with a periodic sweep and one armed date job per name."""
+
+    def __init__(self, *, sweep_seconds: int = 60, sweep_names: tuple[str, ...] = ()) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._sweep_seconds = sweep_seconds
+        self._sweep_names = sweep_names
+
+    def start(self) -> None:
+        self._scheduler.start()
+        for name in self._sweep_names:
+            self._scheduler.add_job(
+                wake,
+                "interval",
+                seconds=self._sweep_seconds,
+                args=[name],
+                id=f"sweep:{name}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
+
+    def arm(self, name: str, at: datetime) -> None:
+        if not self._scheduler.running:
+            return
+        self._scheduler.add_job(
+            wake,
+            "date",
+            run_date=at.astimezone(UTC),
+            args=[name],
+            id=f"arm:{name}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+
+class SingleInstanceError(Exception):
+    """A second instance on SQLite."""
+
+
+class Heartbeat:
+    """The instance row and the clock-jump detector."""
+
+    def __init__(
+        self,
+        name: str,
+        clock: Callable[[], datetime],
+        monotonic: Callable[[], float],
+        *,
+        tolerance: timedelta = timedelta(minutes=5),
+        stale: timedelta = timedelta(minutes=3),
+    ) -> None:
+        self.name = name
+        self.clock = clock
+        self.monotonic = monotonic
+        self.tolerance = tolerance
+        self.stale = stale
+        self._last: tuple[datetime, float] | None = None
+        self.jumps: list[timedelta] = []
+
+    async def start(self, *, single: bool) -> None:
+        now = self.clock()
+        if single:
+            others = await store.live_instances(now, self.stale)
+            if others:
+                raise SingleInstanceError(
+                    f"SQLite 只支持运行一个机器人实例，已有实例在运行（{', '.join(others)}）。"
+                    "多实例请改用 PostgreSQL。"
+                )
+        await store.register_instance(self.name, socket.gethostname(), os.getpid(), now)
+        self._last = (now, self.monotonic())
+
+    def check(self) -> timedelta | None:
+        """Compare wall-clock and monotonic progress since the last check; log a jump."""
+        now, mono = self.clock(), self.monotonic()
+        jump = None
+        if self._last is not None:
+            wall = now - self._last[0]
+            real = timedelta(seconds=mono - self._last[1])
+            if abs(wall - real) > self.tolerance:
+                jump = wall - real
+                self.jumps.append(jump)
+                logger.warning(
+                    "server clock jumped by %+d s (wall %s, monotonic %s): reminders are "
+                    "decided by the database, none is sent twice",
+                    int(jump.total_seconds()),
+                    wall,
+                    real,
+                )
+        self._last = (now, mono)
+        return jump
+
+    async def beat(self) -> timedelta | None:
+        jump = self.check()
+        await store.heartbeat(self.name, self.clock())
+        return jump
+
+    async def stop(self) -> None:
+        await store.unregister_instance(self.name)

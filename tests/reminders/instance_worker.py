@@ -1,0 +1,76 @@
+"""One bot instance in its own process, for the many-instances test: sweeps reminders and
+drains the outbox a few times at a fixed instant, recording every send in a shared file.
+
+    python -m tests.reminders.instance_worker DATABASE_URL ISO_INSTANT OUT_FILE NAME
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import replace
+from datetime import datetime
+
+from bot.adapters.base import Feed
+from bot.clock import ManualClock
+from bot.config import DeliverySettings, Settings, parse_admin
+from bot.demo import committee_admin_entry
+from bot.events import OutgoingMessage, Platform
+from bot.outbox import Sender
+from bot.reminders import ReminderService
+from storage import db
+
+
+class RecordingConsole:
+    platform = Platform.CONSOLE
+
+    def __init__(self, path: str, name: str) -> None:
+        self.path = path
+        self.name = name
+
+    async def start(self, feed: Feed) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def send(self, message: OutgoingMessage) -> None:
+        line = json.dumps(
+            {"chat": message.chat.chat_id, "text": message.text, "by": self.name},
+            ensure_ascii=False,
+        )
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, (line + "\n").encode())  # one write with O_APPEND: lines never mix
+        finally:
+            os.close(fd)
+
+
+async def main(url: str, instant: str, out: str, name: str) -> None:
+    settings = replace(
+        Settings(database_url=url),
+        committee_admins=(parse_admin("test", committee_admin_entry()),),
+    )
+    clock = ManualClock(datetime.fromisoformat(instant))
+    await db.open_db(url, run_migrations=False)
+    try:
+        service = ReminderService(settings, clock.now, instance=name)
+        service.batch = 4  # small transactions: the instances interleave
+        # Start together: say ready, wait for the parent's go (a line on stdin).
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        sender = Sender(
+            [RecordingConsole(out, name)], clock=clock, settings=DeliverySettings(), instance=name
+        )
+        for _ in range(4):
+            await service.sweep()
+            await sender.run_once()
+    finally:
+        await db.close_db()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))

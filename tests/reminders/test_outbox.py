@@ -1,0 +1,178 @@
+"""The outbox and its sender on SQLite and PostgreSQL (T13-T15), with an injected clock."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+
+from bot.clock import ManualClock
+from bot.config import CommitteeAdmin, DeliverySettings
+from bot.outbox import ID_CLOSE, ID_OPEN, Sender, load_message
+from storage import models
+from storage import outbox as store
+from tests.fakes import TZ, Harness
+from tests.reminders.platform import (
+    FakePlatform,
+    drive,
+    enqueue_texts,
+    max_in_window,
+    sender_for,
+)
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+
+
+async def test_hundred_reminders_for_one_group_respect_the_rate(database: str) -> None:
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("g1", 100, clock.now())
+    sender = sender_for(fake)
+    await drive(sender, clock, step=timedelta(seconds=1), until=T0 + timedelta(minutes=30))
+    times = [at for at, _ in fake.delivered]
+    assert len(times) == 100
+    assert max_in_window(times) <= 15
+    # The limiter is not needlessly slow: 100 at 15 a minute need a little over 6 minutes.
+    assert times[-1] - times[0] <= timedelta(minutes=7)
+    assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"g1 第{i}条" for i in range(100)]
+
+
+async def test_throttling_pauses_that_channel_only(database: str) -> None:
+    clock = ManualClock(T0)
+    throttled_once: list[str] = []
+
+    def behaviour(message: object) -> str:
+        chat = message.chat.chat_id  # type: ignore[attr-defined]
+        if chat == "a" and not throttled_once:
+            throttled_once.append(chat)
+            return "throttle"
+        return "ok"
+
+    fake = FakePlatform(clock, behaviour=behaviour)
+    await enqueue_texts("a", 10, clock.now())
+    await enqueue_texts("b", 10, clock.now())
+    sender = sender_for(fake, throttle_pause_seconds=600)
+    await drive(sender, clock, step=timedelta(seconds=5), until=T0 + timedelta(minutes=30))
+    a_times = [at for at, m in fake.delivered if m.chat.chat_id == "a"]
+    b_times = [at for at, m in fake.delivered if m.chat.chat_id == "b"]
+    assert len(a_times) == 10
+    assert len(b_times) == 10
+    assert max(b_times) < T0 + timedelta(seconds=60)  # b went on at once
+    assert min(a_times) >= T0 + timedelta(minutes=10)  # a waited its 10 minutes
+    state = {c.channel: c for c in await store.channels()}["wecom:corp:group:a"]
+    assert state.reason.startswith("限流 130101")
+    attempts = await models.OutboxAttempt.filter(outcome="throttled").count()
+    assert attempts == 1
+
+
+async def test_flaky_platform_delivers_everything_and_marks_duplicates(database: str) -> None:
+    """T13: 30 % errors, 10 % hangs (the timeout is ambiguous), 5 % resets, 1,000 messages."""
+    clock = ManualClock(T0)
+    rng = random.Random(2026)
+
+    def behaviour(_message: object) -> str:
+        r = rng.random()
+        if r < 0.30:
+            return "error"
+        if r < 0.40:
+            return "hang"
+        if r < 0.45:
+            return "reset"
+        return "ok"
+
+    fake = FakePlatform(clock, behaviour=behaviour, rng=random.Random(5))
+    for g in range(50):
+        await enqueue_texts(f"g{g}", 20, clock.now())
+    sender = sender_for(fake)
+    await drive(sender, clock, step=timedelta(seconds=10), until=T0 + timedelta(hours=2))
+    rows = await store.outbox_rows()
+    assert len(rows) == 1000
+    assert {r.state for r in rows} == {"sent"}
+    assert clock.now() - T0 <= timedelta(minutes=15)
+    copies = Counter(m.text for _, m in fake.delivered)
+    by_text = {r.short_id: r for r in rows}
+    assert len({load_message(r.payload).text for r in rows}) == 1000
+    delivered_rows = {m.text.rsplit(ID_OPEN, 1)[1].rstrip(ID_CLOSE) for _, m in fake.delivered}
+    assert delivered_rows == set(by_text)  # every row reached the platform, each with its id
+    ambiguous = await models.OutboxAttempt.filter(ambiguous=True).count()
+    duplicates = sum(n - 1 for n in copies.values())
+    assert 0 < duplicates <= ambiguous
+    for text, n in copies.items():
+        if n > 1:  # a duplicate: same text, same id, and its row had an ambiguous attempt
+            short = text.rsplit(ID_OPEN, 1)[1].rstrip(ID_CLOSE)
+            assert by_text[short].ambiguous
+    assert await models.OutboxAttempt.all().count() == len(fake.calls)  # every attempt recorded
+
+
+async def test_permanent_error_fails_and_tells_the_committee(database: str) -> None:
+    clock = ManualClock(T0)
+    fake = FakePlatform(
+        clock, behaviour=lambda m: "permanent" if m.chat.chat_id == "gone" else "ok"
+    )
+    await enqueue_texts("gone", 1, clock.now())
+    admin = CommitteeAdmin("wecom", "corp", "liu", "刘老师")
+    sender = Sender([fake], clock=clock, settings=DeliverySettings(), committee_admins=[admin])
+    await sender.run_once()
+    await sender.run_once()
+    failed = await store.outbox_rows(state="failed")
+    assert len(failed) == 1
+    assert "93000" in failed[0].last_error
+    (alert,) = [m for _, m in fake.delivered]
+    assert alert.private_to is not None
+    assert alert.private_to.user_id == "liu"
+    assert "消息发送失败" in alert.text
+    assert failed[0].short_id in alert.text
+
+
+async def test_attempts_are_bounded(database: str) -> None:
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock, behaviour=lambda _m: "error")
+    await enqueue_texts("g", 1, clock.now())
+    sender = sender_for(fake, max_attempts=4)
+    await drive(sender, clock, step=timedelta(minutes=1), until=T0 + timedelta(hours=1))
+    (row,) = await store.outbox_rows()
+    assert row.state == "failed"
+    assert row.attempts == 4
+    gaps = [b[0] - a[0] for a, b in zip(fake.calls, fake.calls[1:], strict=False)]
+    assert all(g >= timedelta(seconds=2) for g in gaps)  # backed off between attempts
+
+
+async def test_crash_between_send_and_mark_resends_with_the_same_id(database: str) -> None:
+    """T15: the holder died after the platform accepted the message (its lease runs out)."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("g", 1, clock.now())
+    (row,) = await store.claim_messages(
+        "wecom:corp:group:g", "dead-instance", clock.now(), 10, timedelta(seconds=60)
+    )
+    fake.delivered.append((clock.now(), load_message(row.payload)))  # it did go out
+    sender = sender_for(fake)
+    await sender.run_once()
+    assert len(fake.delivered) == 1  # the lease still holds: nobody touches it
+    clock.advance(timedelta(seconds=61))
+    await sender.run_once()
+    assert len(fake.delivered) == 2
+    (after,) = await store.outbox_rows()
+    assert after.state == "sent"
+    assert after.ambiguous
+    assert fake.delivered[1][1].text.endswith(f"{ID_OPEN}{row.short_id}{ID_CLOSE}")
+
+
+async def test_private_messages_are_written_in_the_commands_transaction(harness: Harness) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1")
+    rows = await store.outbox_rows()
+    assert len(rows) == 7
+    assert {r.state for r in rows} == {"sent"}
+    assert all(r.channel == "console:console:app" for r in rows)
+    # A refused command writes nothing, and a redelivery does not queue again.
+    message = h.adapter.decode("张伟", "发起表决 1")
+    await h.router.dispatch(message)
+    await h.router.dispatch(message)
+    assert len(await store.outbox_rows()) == 7

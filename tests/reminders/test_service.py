@@ -1,0 +1,184 @@
+"""Reminders end to end through the demo society: materialised once, sent once, skipped with a
+reason when too late; clock jumps; the scheduler only arms; one instance on SQLite."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import build_app
+from bot.reminders import ReminderService, listing
+from bot.scheduler import Heartbeat, SingleInstanceError
+from storage import db
+from storage import outbox as store
+from tests.fakes import TZ, FakeScheduler, Harness
+
+
+def service(h: Harness, scheduler: FakeScheduler | None = None) -> ReminderService:
+    assert h.delivery is not None
+    return ReminderService(
+        h.settings,
+        h.clock.now,
+        instance="test",
+        on_enqueued=h.delivery.sender.wake,
+        arm=(lambda at: scheduler.arm("reminders", at)) if scheduler else None,
+    )
+
+
+async def drain(h: Harness) -> None:
+    assert h.delivery is not None
+    await h.delivery.sender.run_once()
+
+
+async def convene(h: Harness) -> None:
+    h.at("2026-12-01 08:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("赵敏", "请假 出差")
+
+
+async def test_meeting_reminders_go_to_those_who_have_not_answered(harness: Harness) -> None:
+    h = harness
+    await convene(h)
+    sched = FakeScheduler()
+    svc = service(h, sched)
+    await svc.sweep()
+    assert sched.armed
+    assert sched.armed[-1][1] == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+    h.at("2026-12-04 15:00")
+    await h.say("李娜", "请假 身体不适")
+    before = len(h.adapter.sent)
+    result = await svc.sweep()
+    await drain(h)
+    private = [m for m in h.adapter.sent[before:] if m.private_to is not None]
+    reminded = sorted(m.private_to.name for m in private if "还有1天" in m.text and m.private_to)
+    assert reminded == sorted(["张伟", "王强", "刘洋", "陈静", "杨帆"])
+    assert result.sent >= 1
+    # Sweeping again at the same instant sends nothing more.
+    again = await svc.sweep()
+    await drain(h)
+    assert again.sent == 0
+    assert len([m for m in h.adapter.sent if "还有1天" in m.text]) == 5
+
+
+async def test_bot_down_across_due_times(harness: Harness) -> None:
+    """T16: the 24 h and 1 h notices passed while the bot was down: skipped with a reason; the
+    check-in notice is still in time and goes out once."""
+    h = harness
+    await convene(h)
+    svc = service(h)
+    await svc.sweep()  # materialised, then the bot stops
+    h.at("2026-12-05 15:10")
+    await svc.sweep()
+    await drain(h)
+    rows = {r.key.split(":")[1] + ":" + r.ref: r for r in await store.reminders()}
+    assert rows["meeting_before:meeting:1:24h"].state == "skipped"
+    assert "已过时效" in rows["meeting_before:meeting:1:24h"].reason
+    assert rows["meeting_before:meeting:1:1h"].state == "skipped"
+    assert rows["checkin_open:meeting:1"].state == "sent"
+    assert sum("【签到】" in m.text for m in h.adapter.sent) == 1
+    due = [r for r in await store.reminders() if r.due_at <= h.clock.now()]
+    assert due
+    assert all(r.state in ("sent", "skipped") for r in due)
+    assert all(r.reason for r in due if r.state == "skipped")
+
+
+async def test_cancelled_meeting_skips_its_reminders(harness: Harness) -> None:
+    h = harness
+    await convene(h)
+    svc = service(h)
+    await svc.sweep()
+    await h.say("张伟", "取消会议 时间冲突")
+    h.at("2026-12-05 14:10")
+    await svc.sweep()
+    skipped = [r for r in await store.reminders() if r.kind == "meeting_before"]
+    assert {r.state for r in skipped} == {"skipped"}
+    assert all("会议已取消" in r.reason for r in skipped)
+
+
+async def test_clock_jumps_send_nothing_twice(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """T18: the server clock jumps 2 h forwards, back, and forwards again."""
+    h = harness
+    await convene(h)
+    svc = service(h)
+    h.at("2026-12-05 13:10")
+    mono = [0.0]
+    beat = Heartbeat("test", h.clock.now, lambda: mono[0])
+    await beat.start(single=False)
+    await svc.sweep()
+    await drain(h)
+    for delta in (timedelta(hours=2), timedelta(hours=-2), timedelta(hours=2)):
+        mono[0] += 60
+        h.clock.advance(delta)
+        with caplog.at_level(logging.WARNING, logger="bot.scheduler"):
+            assert await beat.beat() is not None
+        await svc.sweep()
+        await drain(h)
+    assert sum("clock jumped" in r.message for r in caplog.records) == 3
+    sent = [r for r in await store.reminders() if r.state == "sent"]
+    assert {r.kind for r in sent} >= {"meeting_before", "checkin_open"}
+    # The jump carried 15:10 past the 1 h notice's moment: skipped with the reason, not lost.
+    (one_hour,) = [r for r in await store.reminders() if r.ref == "meeting:1:1h"]
+    assert one_hour.state == "skipped"
+    assert "已过时效" in one_hour.reason
+    texts = Counter((m.private_to.name if m.private_to else "群", m.text) for m in h.adapter.sent)
+    reminders = {k: n for k, n in texts.items() if "【" in k[1] and "提醒" in k[1]}
+    assert reminders
+    assert max(reminders.values()) == 1
+    await beat.stop()
+
+
+async def test_one_instance_on_sqlite(harness: Harness, database: str) -> None:
+    first = Heartbeat("one", harness.clock.now, lambda: 0.0)
+    await first.start(single=db.is_sqlite(database))
+    second = Heartbeat("two", harness.clock.now, lambda: 0.0)
+    if db.is_sqlite(database):
+        with pytest.raises(SingleInstanceError, match="SQLite 只支持运行一个机器人实例"):
+            await second.start(single=True)
+    else:
+        await second.start(single=False)  # PostgreSQL: many instances
+    await first.stop()
+
+
+async def test_listing_shows_plan_and_fallback(harness: Harness) -> None:
+    h = harness
+    await convene(h)
+    found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
+    assert found is not None
+    text = "\n".join(found.lines)
+    assert "2026-12-04 15:00  会前提醒 meeting:1:24h  [计划中]" in text
+    assert 2027 in found.fallback_years
+    h.at("2026-12-01 09:00")
+    await service(h).sweep()
+    found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
+    assert found is not None
+    assert "2026-12-01 09:00  年度总结提醒 2026:30d  [已发送]" in found.lines
+    assert await listing(h.settings, "不存在的学会", h.clock.now()) is None
+
+
+async def test_app_wakes_sender_and_serves_health_and_metrics(harness: Harness) -> None:
+    h = harness
+    await convene(h)
+    sched = FakeScheduler()
+    app = build_app(h.settings, clock=h.clock, adapters=[h.adapter], scheduler=sched)
+    async with TestClient(TestServer(app)) as client:
+        assert sched.running
+        health = await (await client.get("/healthz")).json()
+        assert health["status"] == "ok"
+        assert health["scheduler"] == "running"
+        metrics = await (await client.get("/metrics")).text()
+        for name in (
+            "yishi_inbound_events_total",
+            "yishi_commands_total",
+            "yishi_ballots_total",
+            'yishi_outbox_messages{state="pending"}',
+            "yishi_send_failures_total",
+            "yishi_reminder_lag_seconds",
+        ):
+            assert name in metrics
+    assert not sched.running
