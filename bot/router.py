@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,8 @@ class Context:
     roles: frozenset[g.Role]
     policy: g.Policy
     work: repo.Work
-    notices: list[OutgoingMessage] = field(default_factory=list)
+    # The society's active meeting as read for the permission check (None: none, or not read).
+    active_meeting: repo.Meeting | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -173,9 +174,11 @@ class Router:
         if society is not None:
             await repo.lock_society(society.id)
             work.society_id = society.id
-        roles = await self._roles(message.sender, person, society)
+        roles, meeting = await self._roles(message.sender, person, society)
         policy = self.settings.policy_for(society.name) if society else self.settings.policy
-        ctx = Context(message, self.settings, self.clock, now, society, person, roles, policy, work)
+        ctx = Context(
+            message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
+        )
         if route.needs_society and society is None:
             return [ctx.reply(_no_society_text(message))]
         if not g.may(roles, route.needs):
@@ -205,13 +208,14 @@ class Router:
 
     async def _roles(
         self, sender: UserRef, person: repo.Person | None, society: repo.Society | None
-    ) -> frozenset[g.Role]:
+    ) -> tuple[frozenset[g.Role], repo.Meeting | None]:
+        """The sender's roles, and the society's active meeting read on the way."""
         roles: set[g.Role] = set()
         for admin in self.settings.committee_admins:
             if (admin.platform, admin.corp_id, admin.user_id) == sender.key:
                 roles.add(g.Role.COMMITTEE)
         if person is None or society is None:
-            return frozenset(roles)
+            return frozenset(roles), None
         mem = await repo.member(society.id, person.id)
         if mem is not None and mem.on_roster:
             roles.add(g.Role.MEMBER)
@@ -227,7 +231,7 @@ class Router:
                 roles.add(g.Role.CHAIR)
             if person.id in await repo.observers(meeting.id):
                 roles.add(g.Role.OBSERVER)
-        return frozenset(roles)
+        return frozenset(roles), meeting
 
 
 def _is_reply(out: OutgoingMessage, message: IncomingMessage) -> bool:

@@ -75,7 +75,7 @@ async def current_meeting(
     ctx: Context, states: Iterable[g.MeetingState] | None = None
 ) -> repo.Meeting:
     society = ctx.require_society()
-    meeting = await repo.active_meeting(society.id)
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
     if meeting is None:
         meeting = await repo.latest_meeting(society.id)
     if meeting is None:

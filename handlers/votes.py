@@ -185,8 +185,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         raise UsageError(
             "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
         )
-    member = await repo.member(society.id, person.id)
-    is_observer = person.id in await repo.observers(meeting.id)
+    is_observer = g.Role.OBSERVER in ctx.roles
     if vote.method is g.VoteMethod.SECRET:
         voters = await repo.secret_voters(vote.id)
         previous = None
@@ -208,7 +207,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         choice=choice,
         policy=ctx.policy,
         rule=rule,
-        voter_is_leader=member is not None and member.is_leader,
+        voter_is_leader=g.Role.LEADER in ctx.roles,
         voted=voted,
     )
     total = len(vote.electorate.voters)

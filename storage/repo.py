@@ -268,11 +268,7 @@ async def unit_of_work(
         async with in_transaction():
             processed_id: int | None = None
             if message_id:
-                existing = await m.ProcessedMessage.filter(
-                    platform=platform.value, corp_id=corp_id, message_id=message_id
-                ).first()
-                if existing is not None:
-                    raise DuplicateMessage(existing.reply)
+                # The unique index decides: a redelivery fails here and replays below.
                 row = await m.ProcessedMessage.create(
                     platform=platform.value, corp_id=corp_id, message_id=message_id, at=now
                 )
@@ -303,7 +299,8 @@ async def store_reply(work: Work, reply: str) -> None:
 async def lock_society(society_id: int) -> None:
     """Serialise all writes of one society (PostgreSQL row lock; SQLite's transaction lock
     already serialises the process)."""
-    await m.Society.select_for_update().filter(id=society_id).first()
+    if m.Society._meta.db.capabilities.support_for_update:
+        await m.Society.select_for_update().filter(id=society_id).first()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +414,7 @@ async def person_by_identity(user: UserRef) -> Person | None:
         await m.Identity.filter(
             platform=user.platform.value, corp_id=user.corp_id, user_id=user.user_id
         )
-        .prefetch_related("person")
+        .select_related("person")
         .first()
     )
     return None if ident is None else _person(ident.person)
@@ -560,7 +557,7 @@ async def roster(society_id: int) -> list[Member]:
 async def member(society_id: int, person_id: int) -> Member | None:
     r = (
         await m.Member.filter(society_id=society_id, person_id=person_id)
-        .prefetch_related("person")
+        .select_related("person")
         .first()
     )
     return (
@@ -870,10 +867,8 @@ async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     rows = await m.Vote.filter(item__meeting_id=meeting_id, state=g.VoteState.OPEN.value).order_by(
         "id"
     )
-    out = []
-    for x in rows:
-        out.append((_vote(x), await item(x.item_id)))  # type: ignore[attr-defined]
-    return out
+    items = {x.id: _item(x) for x in await m.AgendaItem.filter(id__in=[v.item_id for v in rows])}  # type: ignore[attr-defined]
+    return [(_vote(x), items[x.item_id]) for x in rows]  # type: ignore[attr-defined]
 
 
 async def votes_of_item(item_id: int) -> list[Vote]:
