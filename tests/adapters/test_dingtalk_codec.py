@@ -35,7 +35,7 @@ from bot.adapters.dingtalk import (
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from tests.fakes_dingtalk import stream_frame
 
-# Copied from /work/shared/fixtures/platform_vectors.json (computed independently), kept as
+# Copied from the shared fixtures (platform_vectors.json) (computed independently), kept as
 # literals so the tests never depend on a folder outside the repository.
 CALLBACK_VECTORS = [
     ("bench-app-secret-0123456789abcdef", "1767230400000", "dgGOcCXJt6o/gs6Wjms0bM0z3q8zCV9cJckaWVxn+UA="),

@@ -64,7 +64,7 @@ from tests.fakes_wecom import (
     text_payload,
 )
 
-# --- fixture vectors (copied from /work/shared/fixtures/platform_vectors.json, "wecom"; computed
+# --- fixture vectors (copied from the shared fixtures (platform_vectors.json), "wecom"; computed
 # with an AES implementation independent of wechatpy) -------------------------------------------
 
 TOKEN = "QDG6eK"
