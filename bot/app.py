@@ -93,9 +93,10 @@ class Delivery:
         )
         self.background = background
 
-    async def after_dispatch(self) -> None:
+    async def after_dispatch(self, *, enqueued: bool = True) -> None:
         if self.background:
-            self.sender.wake()
+            if enqueued:
+                self.sender.wake()
             return
         try:
             await self.sender.run_once()
@@ -126,8 +127,9 @@ def make_feed(router: Router, delivery: Delivery) -> Feed:
         if found is not None:
             delivery.metrics.inc(f"command:{found[0].words[0]}")
         replies = await router.dispatch(message)
-        await delivery.after_dispatch()
-        return [r for r in replies if is_inline(r, message)]
+        inline = [r for r in replies if is_inline(r, message)]
+        await delivery.after_dispatch(enqueued=len(inline) < len(replies))
+        return inline
 
     return feed
 

@@ -428,8 +428,11 @@ class Sender:
                     nxt = max(nxt, blocked)
                 if nxt is not None:
                     wait = max(0.05, min(idle, (nxt - self.clock.now()).total_seconds()))
+                # asyncio.timeout, not wait_for: wait_for could swallow a cancellation that
+                # arrived together with the event (CPython gh-86296) and stop() would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._event.wait()
         finally:
             self.alive = False
 
