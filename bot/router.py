@@ -200,10 +200,9 @@ class Router:
     ) -> repo.Society | None:
         chat = message.chat
         if chat.kind is ChatKind.GROUP:
-            sid = await repo.society_for_chat(chat.platform, chat.corp_id, chat.chat_id)
-        else:
-            ids = await repo.societies_of(person.id) if person else []
-            sid = ids[0] if len(ids) == 1 else None
+            return await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+        ids = await repo.societies_of(person.id) if person else []
+        sid = ids[0] if len(ids) == 1 else None
         return None if sid is None else await repo.society(sid)
 
     async def _roles(

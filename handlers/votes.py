@@ -231,7 +231,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
                 f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
             )
         ]
-    receipt = await repo.put_named_ballot(vote.id, person.id, choice)
+    receipt = await repo.put_named_ballot(vote.id, person.id, choice, first=previous is None)
     changed = action is g.BallotAction.CHANGE
     await repo.append_event(
         society.id,
