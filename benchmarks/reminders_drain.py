@@ -160,7 +160,7 @@ async def seed(societies: int) -> None:
                 "id", "name"
             )
         }
-        members, bindings, meetings = [], [], []
+        members, bindings, meetings, acks = [], [], [], []
         for soc, n in zip(rows, numbers, strict=True):
             ids = [persons[f"{role}{n:05d}"] for role in ("组长", "成员", "联系人")]
             for pid, role in zip(ids, ("leader", "member", "member"), strict=True):
@@ -185,6 +185,21 @@ async def seed(societies: int) -> None:
         await models.Member.bulk_create(members)
         await models.ChatBinding.bulk_create(bindings)
         await models.Meeting.bulk_create(meetings)
+        # The members acknowledged the notice (收到): the escalation to the leader is skipped.
+        held = await models.Meeting.filter(society_id__in=[s.id for s in rows]).values_list(
+            "id", "society_id"
+        )
+        by_society = {sid: mid for mid, sid in held}
+        for soc, n in zip(rows, numbers, strict=True):
+            for role in ("成员", "联系人"):
+                acks.append(
+                    models.NoticeAck(
+                        meeting_id=by_society[soc.id],
+                        person_id=persons[f"{role}{n:05d}"],
+                        at=created,
+                    )
+                )
+        await models.NoticeAck.bulk_create(acks)
         await models.Society.bulk_update(rows, fields=["liaison_id"])
 
 
@@ -287,8 +302,8 @@ async def run(args: argparse.Namespace) -> None:
             fired_all = fire.done()  # read before the counts: the last batch may commit meanwhile
             result = await sender.run_once()
             passes += 1
-            counts = await store.outbox_counts()
-            if fired_all and not counts.get("pending") and not counts.get("sending"):
+            left = await models.OutboxMessage.filter(state__in=["pending", "sending"]).exists()
+            if fired_all and not left:
                 break
             if result.sent == 0 and not fired_all:
                 # Nothing to send until the sweep commits its next batch (it wakes the sender).

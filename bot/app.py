@@ -26,9 +26,11 @@ from bot.adapters.base import ChatAdapter, Feed
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.gate import Gate
+from bot.inbox import Inbox, make_apply
 from bot.outbox import Metrics, Sender, to_outbox
 from bot.reminders import ReminderService
-from bot.router import Router
+from bot.router import Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
@@ -113,10 +115,6 @@ class Delivery:
         await self.after_dispatch()
 
 
-def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
-    return out.chat == message.chat and out.private_to is None
-
-
 def make_feed(router: Router, delivery: Delivery) -> Feed:
     """The adapters' entry: dispatch (the router writes everything that is not an inline
     reply to the outbox in the same transaction), deliver the outbox, return the inline replies."""
@@ -130,6 +128,24 @@ def make_feed(router: Router, delivery: Delivery) -> Feed:
         inline = [r for r in replies if is_inline(r, message)]
         await delivery.after_dispatch(enqueued=len(inline) < len(replies))
         return inline
+
+    return feed
+
+
+def make_queued_feed(router: Router, inbox: Inbox, metrics: Metrics) -> Feed:
+    """The platform adapters' entry with `[http] inbound = "queue"`: what needs no storage
+    (not a command, an unbound group) is answered inline and writes nothing; anything else is
+    committed to the inbound queue and gets no inline reply (the worker applies it and the
+    replies go out through the platform's reply channel). Raises InboxUnavailable when the
+    message cannot be queued, so the adapter answers with a status the platform retries."""
+
+    async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
+        metrics.inc("inbound")
+        answer = await router.answer_at_the_door(message)
+        if answer is not None:
+            return answer
+        await inbox.submit(message)
+        return []
 
     return feed
 
@@ -149,6 +165,7 @@ class Runtime:
         delivery: Delivery,
         scheduler: Scheduler,
         monotonic: Callable[[], float],
+        router: Router | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -167,6 +184,27 @@ class Runtime:
         )
         self.heartbeat = Heartbeat(self.instance, clock.now, monotonic)
         self.tasks: list[asyncio.Task[None]] = []
+        self.gate = Gate()
+        self.inbox: Inbox | None = None
+        if router is not None:
+            metrics = delivery.metrics
+
+            async def dispatch(message: IncomingMessage, *, inline: bool) -> list[OutgoingMessage]:
+                found = router.match(message.text)
+                if found is not None:
+                    metrics.inc(f"command:{found[0].words[0]}")
+                return await router.dispatch(message, inline=inline)
+
+            async def after_batch() -> None:
+                await delivery.after_dispatch()
+
+            self.inbox = Inbox(
+                clock=clock,
+                instance=self.instance,
+                apply=make_apply(dispatch, delivery.deliver),
+                after_batch=after_batch,
+                gate=self.gate,
+            )
 
     async def start(self) -> None:
         """Start-up: register the instance, sweep once (materialise, fire what came due while
@@ -185,14 +223,19 @@ class Runtime:
             asyncio.create_task(self.delivery.sender.run(), name="outbox-sender"),
             asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
         ]
+        if self.inbox is not None:
+            self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
 
     async def _sweep_loop(self) -> None:
-        while True:
+        while not self.gate.closing():
             await self.sweep_event.wait()
             self.sweep_event.clear()
+            if self.gate.closing():
+                return
             try:
-                await self.heartbeat.beat()
-                await self.reminders.sweep()
+                async with self.gate.passing():
+                    await self.heartbeat.beat()
+                    await self.reminders.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -200,11 +243,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self.scheduler.shutdown()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.gate.stop(self.tasks)
         scheduler_module.unregister("reminders")
         scheduler_module.unregister("sender")
         with contextlib.suppress(Exception):
@@ -229,9 +268,20 @@ def build_app(
     scheduler = scheduler or ApScheduler(
         sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender")
     )
+    queued = settings.inbound == "queue" and any(
+        a.platform is not Platform.CONSOLE for a in adapters
+    )
+    runtime = Runtime(
+        settings, clock, delivery, scheduler, monotonic, router=router if queued else None
+    )
+    queued_feed = (
+        make_queued_feed(router, runtime.inbox, delivery.metrics)
+        if runtime.inbox is not None
+        else feed
+    )
     app[ADAPTERS] = tuple(adapters)
     app[FEED] = feed
-    app[RUNTIME] = Runtime(settings, clock, delivery, scheduler, monotonic)
+    app[RUNTIME] = runtime
     for adapter in adapters:
         if isinstance(adapter, HttpAdapter):
             app.add_routes(adapter.routes())
@@ -241,7 +291,7 @@ def build_app(
         await runtime.start()
         try:
             for adapter in app[ADAPTERS]:
-                await adapter.start(feed)
+                await adapter.start(feed if adapter.platform is Platform.CONSOLE else queued_feed)
             yield
             for adapter in app[ADAPTERS][::-1]:
                 await adapter.close()
@@ -270,6 +320,12 @@ async def _healthz(request: web.Request) -> web.Response:
         "adapters": platforms,
         "scheduler": "running" if runtime.scheduler.running else "stopped",
         "sender": "running" if runtime.delivery.sender.alive else "stopped",
+        "inbound": "direct"
+        if runtime.inbox is None
+        else {
+            "state": "running" if runtime.inbox.alive else "stopped",
+            "pending": await runtime.inbox.depth(),
+        },
         "instance": runtime.instance,
         "channels": {
             c.channel: (
@@ -280,7 +336,8 @@ async def _healthz(request: web.Request) -> web.Response:
             for c in channels
         },
     }
-    if body["scheduler"] != "running" or body["sender"] != "running":
+    inbox_down = runtime.inbox is not None and not runtime.inbox.alive
+    if body["scheduler"] != "running" or body["sender"] != "running" or inbox_down:
         body["status"] = "degraded"
     return web.json_response(body)
 
@@ -312,6 +369,12 @@ async def render_metrics(runtime: Runtime) -> str:
     for name, value in sorted(counters.items()):
         if name.startswith("command:"):
             lines.append(f'yishi_commands_total{{command="{_label(name[8:])}"}} {value}')
+    if runtime.inbox is not None:
+        lines += [
+            "# HELP yishi_inbound_queue_messages Accepted messages not applied yet.",
+            "# TYPE yishi_inbound_queue_messages gauge",
+            f"yishi_inbound_queue_messages {await runtime.inbox.depth()}",
+        ]
     ballots = await outbox.event_counts(("ballot", "ballot_changed", "secret_ballot"))
     lines += [
         "# HELP yishi_ballots_total Ballots recorded (from the event log).",

@@ -110,7 +110,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
             clock = SystemClock()
             try:
-                await serve(settings, clock=clock, adapters=adapters_from_settings(settings, clock))
+                adapters = adapters_from_settings(settings, clock)
+            except ConfigError as exc:
+                print(f"配置错误：{exc}", file=sys.stderr)
+                return 2
+            try:
+                await serve(settings, clock=clock, adapters=adapters)
             except SingleInstanceError as exc:
                 print(str(exc), file=sys.stderr)
                 return 2

@@ -62,6 +62,11 @@ class ReminderSettings:
     send_hour: int = 9  # local time of date-based reminders
     workdays_only: bool = True  # a date-based reminder on a holiday moves to the previous workday
     private: bool = True  # 1:1 where the platform allows, else @-mention in the group
+    vote_closing_minutes: int = 30  # before a vote's announced deadline, to those yet to vote
+    # A meeting notice not acknowledged (收到, check-in or leave) this long after convening is
+    # escalated to the leader; never later than `notice_ack_latest_hours` before the start.
+    notice_ack_hours: int = 24
+    notice_ack_latest_hours: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,10 @@ class Settings:
     bot_name: str = "议事"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # "queue": a platform callback is answered once the message is committed to the inbound
+    # queue and applied right after by a worker (platform deadlines hold under load; replies go
+    # out through the platform's reply channel). "direct": applied before answering.
+    inbound: str = "queue"
     dingtalk: Mapping[str, Any] = field(default_factory=dict)
     wecom: Mapping[str, Any] = field(default_factory=dict)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -272,6 +281,9 @@ _REMINDER_KEYS = {
     "send_hour",
     "workdays_only",
     "private",
+    "vote_closing_minutes",
+    "notice_ack_hours",
+    "notice_ack_latest_hours",
 }
 _GLOBAL_REMINDER_KEYS = (
     _REMINDER_KEYS
@@ -322,6 +334,19 @@ def parse_reminders(
             out,
             minutes_unsigned_days=_positive(
                 f"{section}.minutes_unsigned_days", raw["minutes_unsigned_days"]
+            ),
+        )
+    for key in ("vote_closing_minutes", "notice_ack_hours"):
+        if key in raw:
+            numbers: dict[str, Any] = {key: _positive(f"{section}.{key}", raw[key])}
+            out = replace(out, **numbers)
+    if "notice_ack_latest_hours" in raw:
+        out = replace(
+            out,
+            notice_ack_latest_hours=_positive(
+                f"{section}.notice_ack_latest_hours",
+                raw["notice_ack_latest_hours"],
+                allow_zero=True,
             ),
         )
     if "send_hour" in raw:
@@ -442,11 +467,14 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     admins_raw = _typed("committee.admins", committee.get("admins", []), list, "a list")
     admins = tuple(parse_admin(f"committee.admins[{i}]", a) for i, a in enumerate(admins_raw))
     http = _typed("http", raw.get("http", {}), dict, "a table")
-    _unknown("http", http, {"host", "port"})
+    _unknown("http", http, {"host", "port", "inbound"})
     host = _typed("http.host", http.get("host", "127.0.0.1"), str, "a string")
     port = _typed("http.port", http.get("port", 8080), int, "a port number")
     if not 0 < port < 65536:
         raise ConfigError("http.port", f"must be between 1 and 65535, got {port}")
+    inbound = _typed("http.inbound", http.get("inbound", "queue"), str, "a string")
+    if inbound not in ("queue", "direct"):
+        raise ConfigError("http.inbound", f'must be "queue" or "direct", got {inbound!r}')
     dingtalk = _typed("dingtalk", raw.get("dingtalk", {}), dict, "a table")
     wecom = _typed("wecom", raw.get("wecom", {}), dict, "a table")
     return replace(
@@ -459,6 +487,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         committee_admins=admins,
         http_host=host,
         http_port=port,
+        inbound=inbound,
         dingtalk=dingtalk,
         wecom=wecom,
         delivery=delivery,

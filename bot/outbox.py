@@ -40,16 +40,22 @@ NO_ID_PLATFORMS = frozenset({Platform.CONSOLE})  # nothing ambiguous there: no i
 
 
 def channel_for(message: OutgoingMessage) -> str:
-    """Which rate-limited pipe a message goes through: a group's robot webhook, or the
-    platform app's 1:1 messages."""
+    """Which rate-limited pipe a message goes through: a group's robot webhook, the platform
+    app's 1:1 messages, or the answers to a group's messages through the reply handle each
+    message brought (DingTalk sessionWebhook, WeCom response_url; what an inline reply uses)."""
     chat = message.chat
     if message.private_to is not None or chat.kind is ChatKind.PRIVATE:
         return f"{chat.platform.value}:{chat.corp_id}:app"
+    if message.reply_handle:
+        return f"{chat.platform.value}:{chat.corp_id}:reply:{chat.chat_id}"
     return f"{chat.platform.value}:{chat.corp_id}:group:{chat.chat_id}"
 
 
 def channel_kind(channel: str) -> str:
-    return "app" if channel.endswith(":app") else "group"
+    """app | reply | group"""
+    if channel.endswith(":app"):
+        return "app"
+    return "reply" if ":reply:" in channel else "group"
 
 
 def channel_platform(channel: str) -> Platform:
@@ -192,6 +198,43 @@ class DrainResult:
         )
 
 
+GROUP_FACTOR = 8  # channels leased and claimed together: concurrency x this
+
+
+@dataclass
+class _ChannelOutcome:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    throttled_until: datetime | None = None
+    times: list[datetime] = field(default_factory=list)  # of every attempt, for the window
+
+
+class _Recorder:
+    """Successful attempts wait here and are written in one transaction per batch. A crash
+    before the write leaves their rows `sending`: once the lease runs out they are sent again,
+    marked ambiguous and carrying the same short id (at least once, duplicates visible)."""
+
+    def __init__(self, instance: str, size: int = 200) -> None:
+        self.instance = instance
+        self.size = size
+        self.pending: list[store.Sent] = []
+        self._lock = asyncio.Lock()
+
+    def add(self, item: store.Sent) -> None:
+        self.pending.append(item)
+
+    async def maybe_flush(self) -> None:
+        if len(self.pending) >= self.size and not self._lock.locked():
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self.pending:
+                items, self.pending = self.pending, []
+                await store.record_sent(items, self.instance)
+
+
 class Sender:
     """Sends outbox rows. `run_once(now)` is one pass over the due channels; `run()` loops,
     woken by `wake()` (after each dispatch, by the scheduler) or by the next due instant."""
@@ -223,41 +266,46 @@ class Sender:
         self.last_pass: datetime | None = None
         self.last_result = DrainResult()
         self._blocked: dict[str, datetime] = {}
+        # One pass at a time per sender: a pass started by the background task and one asked
+        # for directly (the console, a test) must not both send a row this instance leased.
+        self._pass = asyncio.Lock()
 
     def wake(self) -> None:
         self._event.set()
 
     def limit_for(self, channel: str) -> int:
         """Sends allowed per sliding minute; 0 means no limit (the console)."""
-        if channel_platform(channel) is Platform.CONSOLE:
+        if channel_platform(channel) is Platform.CONSOLE or channel_kind(channel) == "reply":
+            # The console has no limit; answers through a message's own reply handle are not
+            # sent through the group's robot and are not held back (as inline replies are not),
+            # a platform's throttling error still pauses them.
             return 0
         if channel_kind(channel) == "app":
             return self.settings.app_rate_per_minute
         return self.settings.group_rate_per_minute
 
     async def run_once(self) -> DrainResult:
-        """Drain every due channel as far as its rate window allows, now."""
+        """Drain every due channel as far as its rate window allows, now.
+
+        Channels are taken in groups: one statement leases a group's channels, one reads their
+        rate windows, a few claim their due rows; successful attempts are written in batches.
+        Each channel still sends in order, one message at a time; channels run concurrently."""
+        async with self._pass:
+            return await self._run_once()
+
+    async def _run_once(self) -> DrainResult:
         now = self.clock.now()
         # A local hint: channels known to be paused or at their rate limit are not even claimed
         # until then (the database still decides; a hint from a clock jump is dropped).
         horizon = now + timedelta(seconds=self.settings.throttle_pause_seconds + 60)
         hints = {c: t for c, t in self._blocked.items() if now < t <= horizon}
         channels = [c for c in await store.due_channels(now) if c not in hints]
-        if self.concurrency <= 1 or len(channels) <= 1:
-            results = [await self.drain_channel(channel) for channel in channels]
-        else:
-            gate = asyncio.Semaphore(self.concurrency)
-
-            async def one(channel: str) -> DrainResult:
-                async with gate:
-                    return await self.drain_channel(channel)
-
-            results = list(await asyncio.gather(*(one(c) for c in channels)))
         total = DrainResult()
-        for channel, result in zip(channels, results, strict=True):
+        size = max(1, self.concurrency) * GROUP_FACTOR
+        for start in range(0, len(channels), size):
+            result, blocked = await self._drain_group(channels[start : start + size])
             total = total + result
-            if result.blocked_until is not None:
-                hints[channel] = result.blocked_until
+            hints.update(blocked)
         self._blocked = hints
         if hints:
             total = total + DrainResult(blocked_until=min(hints.values()))
@@ -266,47 +314,99 @@ class Sender:
         return total
 
     async def drain_channel(self, channel: str) -> DrainResult:
+        result, _ = await self._drain_group([channel])
+        return result
+
+    async def _drain_group(self, group: Sequence[str]) -> tuple[DrainResult, dict[str, datetime]]:
         now = self.clock.now()
         lease = timedelta(seconds=max(60.0, self.send_timeout * 4))
-        state = await store.claim_channel(channel, self.instance, now, lease)
-        if state is None:
-            return DrainResult()  # another instance drains it
-        sent = failed = retried = 0
-        paused: tuple[str, ...] = ()
-        blocked: datetime | None = None
+        held = await store.claim_channels(group, self.instance, now, lease)
+        if not held:
+            return DrainResult(), {}  # other instances drain them
+        blocked: dict[str, datetime] = {}
+        paused: list[str] = []
+        budgets: dict[str, int] = {}
         try:
-            if state.paused_until is not None and state.paused_until > now:
-                return DrainResult(paused=(channel,), blocked_until=state.paused_until)
-            limit = self.limit_for(channel)
-            budget = 1000
-            if limit > 0:
-                window = await store.recent_attempts(channel, now - WINDOW)
-                budget = max(0, limit - len(window))
-                if budget == 0:
-                    return DrainResult(blocked_until=window[-limit] + WINDOW)
-            rows = await store.claim_messages(channel, self.instance, now, budget, lease)
-            for index, row in enumerate(rows):
-                outcome = await self._send_one(row)
-                if outcome == "sent":
-                    sent += 1
-                elif outcome == "failed":
-                    failed += 1
-                elif outcome == "throttled":
-                    paused = (channel,)
-                    blocked = now + timedelta(seconds=self.settings.throttle_pause_seconds)
-                    await store.release_messages([r.id for r in rows[index + 1 :]], self.instance)
-                    break
-                else:
-                    retried += 1
-        finally:
-            await store.release_channel(channel, self.instance)
-        if limit > 0 and not paused and len(rows) == budget:
-            window = await store.recent_attempts(channel, self.clock.now() - WINDOW)
-            if len(window) >= limit:
-                blocked = window[-limit] + WINDOW
-        return DrainResult(sent, failed, retried, paused, blocked)
+            limited = [c.channel for c in held if self.limit_for(c.channel) > 0]
+            windows = await store.window_of(limited, now - WINDOW) if limited else {}
+            for state in held:
+                if state.paused_until is not None and state.paused_until > now:
+                    paused.append(state.channel)
+                    blocked[state.channel] = state.paused_until
+                    continue
+                limit = self.limit_for(state.channel)
+                budget = 1000
+                if limit > 0:
+                    count, oldest = windows.get(state.channel, (0, now))
+                    budget = max(0, limit - count)
+                    if budget == 0:
+                        # Free again once the oldest attempt leaves the window (a lower bound
+                        # if the window holds more than `limit`: the next pass re-reads it).
+                        blocked[state.channel] = oldest + WINDOW
+                        continue
+                budgets[state.channel] = budget
+            rows = await store.claim_batch(budgets, self.instance, now, lease)
+            by_channel: dict[str, list[store.OutboxRow]] = {}
+            for row in rows:
+                by_channel.setdefault(row.channel, []).append(row)
+            recorder = _Recorder(self.instance)
+            gate = asyncio.Semaphore(max(1, self.concurrency))
+            outcomes: dict[str, _ChannelOutcome] = {}
 
-    async def _send_one(self, row: store.OutboxRow) -> str:
+            async def one(channel: str, mine: list[store.OutboxRow]) -> None:
+                async with gate:
+                    outcomes[channel] = await self._send_rows(channel, mine, recorder)
+
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    for channel, mine in by_channel.items():
+                        tasks.create_task(one(channel, mine))
+            finally:
+                await recorder.flush()
+        finally:
+            await store.release_channels([c.channel for c in held], self.instance)
+        sent = failed = retried = 0
+        for channel, out in outcomes.items():
+            sent += out.sent
+            failed += out.failed
+            retried += out.retried
+            if out.throttled_until is not None:
+                paused.append(channel)
+                blocked[channel] = out.throttled_until
+                continue
+            limit = self.limit_for(channel)
+            if limit > 0:
+                count, oldest = windows.get(channel, (0, now))
+                if count + len(out.times) >= limit:
+                    # The window's first slot to free: an earlier attempt if any, else the
+                    # attempt `limit` places before the last one of this pass.
+                    first = oldest if count else out.times[-limit]
+                    blocked[channel] = first + WINDOW
+        return DrainResult(sent, failed, retried, tuple(paused)), blocked
+
+    async def _send_rows(
+        self, channel: str, rows: Sequence[store.OutboxRow], recorder: _Recorder
+    ) -> _ChannelOutcome:
+        """One channel's claimed rows, in order; a throttling answer stops the channel."""
+        out = _ChannelOutcome()
+        for index, row in enumerate(rows):
+            outcome = await self._send_one(row, recorder)
+            out.times.append(self.clock.now())
+            if outcome == "sent":
+                out.sent += 1
+            elif outcome == "failed":
+                out.failed += 1
+            elif outcome == "throttled":
+                out.throttled_until = self.clock.now() + timedelta(
+                    seconds=self.settings.throttle_pause_seconds
+                )
+                await store.release_messages([r.id for r in rows[index + 1 :]], self.instance)
+                break
+            else:
+                out.retried += 1
+        return out
+
+    async def _send_one(self, row: store.OutboxRow, recorder: _Recorder | None = None) -> str:
         message = load_message(row.payload)
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
@@ -330,17 +430,12 @@ class Sender:
             )
         except Exception as exc:
             return await self._failed(row, message, classify(exc))
-        await store.record_attempt(
-            row,
-            now=self.clock.now(),
-            outcome="sent",
-            code="",
-            ambiguous=False,
-            detail="",
-            instance=self.instance,
-            state="sent",
-        )
         self.metrics.inc("sent")
+        if recorder is None:
+            await store.record_sent([store.Sent(row, self.clock.now())], self.instance)
+        else:
+            recorder.add(store.Sent(row, self.clock.now()))
+            await recorder.maybe_flush()
         return "sent"
 
     async def _failed(self, row: store.OutboxRow, message: OutgoingMessage, err: SendError) -> str:

@@ -13,6 +13,7 @@ reminders go out at `send_hour` local time, moved to the previous working day if
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ CADENCE = "cadence"
 SUMMARY = "summary"
 SUMMARY_OVERDUE = "summary_overdue"
 TERM_END = "term_end"
+VOTE_CLOSING = "vote_closing"
+VOTE_DEADLINE = "vote_deadline"
+NOTICE_UNACKED = "notice_unacked"
 
 KIND_NAMES = {
     MEETING_BEFORE: "会前提醒",
@@ -45,7 +49,12 @@ KIND_NAMES = {
     SUMMARY: "年度总结提醒",
     SUMMARY_OVERDUE: "年度总结逾期",
     TERM_END: "换届提醒",
+    VOTE_CLOSING: "表决即将截止",
+    VOTE_DEADLINE: "表决截止",
+    NOTICE_UNACKED: "通知未确认",
 }
+# In a draft's text, replaced by the names of `Draft.listed` when the message is built.
+NAMES = "\u3008名单\u3009"
 UPCOMING = frozenset({g.MeetingState.DRAFT, g.MeetingState.CONVENED})
 HELD = frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIGNED})
 # Reminders that expired longer ago than this are not materialised at all (a new society does
@@ -70,6 +79,11 @@ class Planned:
     def key(self) -> str:
         due = self.due_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"s{self.society_id}:{self.kind}:{self.ref}:{due}"
+
+    @property
+    def match(self) -> tuple[str, str, int]:
+        """What identifies it within its society, as `key` does (cheaper to compute)."""
+        return self.kind, self.ref, int(self.due_at.timestamp())
 
 
 def add_months(day: date, months: int) -> date:
@@ -105,15 +119,30 @@ class Calendar:
         self, day: date, *, shift: bool = True, forward: bool = False
     ) -> tuple[datetime, date | None]:
         """`send_hour` local time on `day`, moved to a working day if the setting says so."""
-        moved = day
-        if shift and self.cfg.workdays_only:
-            if forward:
-                while not self.workdays.is_workday(moved) and (moved - day).days < 60:
-                    moved += timedelta(days=1)
-            else:
-                moved = self.workdays.previous_workday(day)
-        local = datetime.combine(moved, time(self.cfg.send_hour), tzinfo=self.tz)
-        return local.astimezone(UTC), (day if moved != day else None)
+        return _send_instant(
+            day,
+            self.tz,
+            self.workdays,
+            shift and self.cfg.workdays_only,
+            forward,
+            self.cfg.send_hour,
+        )
+
+
+@functools.lru_cache(maxsize=16384)
+def _send_instant(
+    day: date, tz: ZoneInfo, workdays: Workdays, shift: bool, forward: bool, hour: int
+) -> tuple[datetime, date | None]:
+    """Pure and called for every society on every sweep with the same few dates: cached."""
+    moved = day
+    if shift:
+        if forward:
+            while not workdays.is_workday(moved) and (moved - day).days < 60:
+                moved += timedelta(days=1)
+        else:
+            moved = workdays.previous_workday(day)
+    local = datetime.combine(moved, time(hour), tzinfo=tz)
+    return local.astimezone(UTC), (day if moved != day else None)
 
 
 def plan(
@@ -152,10 +181,25 @@ def plan(
                     mt.starts_at + timedelta(minutes=30),
                 )
             )
+        if mt.state in UPCOMING and mt.convened_at is not None:
+            # T17: a platform may drop the notice without an error. Unacknowledged -> leader.
+            due = min(
+                mt.convened_at + timedelta(hours=cfg.notice_ack_hours),
+                mt.starts_at - timedelta(hours=cfg.notice_ack_latest_hours),
+            )
+            if due > mt.convened_at:  # convened too close to the start: nothing to wait for
+                out.append(Planned(sid, NOTICE_UNACKED, f"meeting:{mt.id}", due, mt.starts_at))
         if mt.state is g.MeetingState.CLOSED and not mt.signed and mt.closed_at is not None:
             day = mt.closed_at.astimezone(tz).date() + timedelta(days=cfg.minutes_unsigned_days)
             due, moved = cal.at(day, forward=True)
             out.append(Planned(sid, MINUTES_UNSIGNED, f"meeting:{mt.id}", due, None, moved))
+    # Votes with an announced deadline: a reminder before it to those yet to vote, and one at
+    # it to the chair. The poll itself is never closed by the clock (T18): the chair closes it.
+    for v in view.votes:
+        closing = v.closes_at - timedelta(minutes=cfg.vote_closing_minutes)
+        if closing > v.opened_at:
+            out.append(Planned(sid, VOTE_CLOSING, f"vote:{v.id}", closing, v.closes_at))
+        out.append(Planned(sid, VOTE_DEADLINE, f"vote:{v.id}", v.closes_at))
     # Half-year cadence: counted from the last meeting held, or from when the society joined.
     held = [mt.starts_at for mt in view.meetings if mt.state in HELD]
     base = (max(held) if held else view.created_at).astimezone(tz).date()
@@ -225,6 +269,7 @@ class Audience:
 class Draft:
     text: str
     audience: Audience
+    listed: tuple[int, ...] = ()  # people named in the text (where NAMES stands)
 
 
 def draft(
@@ -235,6 +280,10 @@ def draft(
 ) -> Draft | str:
     """The message a due reminder sends, or the reason to skip it."""
     kind = p.kind
+    if kind in (VOTE_CLOSING, VOTE_DEADLINE):
+        return _vote_draft(p, view, tz)
+    if kind == NOTICE_UNACKED:
+        return _unacked_draft(p, view, tz)
     if kind in (MEETING_BEFORE, CHECKIN_OPEN, MINUTES_UNSIGNED):
         meeting_id = int(p.ref.split(":")[1])
         mt = next((x for x in view.meetings if x.id == meeting_id), None)
@@ -306,6 +355,76 @@ def draft(
     return f"未知的提醒类型 {kind}"
 
 
+_HOW_TO_VOTE = {
+    g.VoteMethod.NAMED: "请在群里发送「赞成」「反对」或「弃权」（也可点卡片按钮）。",
+    g.VoteMethod.SECRET: "请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」。",
+    g.VoteMethod.SHOW_OF_HANDS: "",
+}
+
+
+def _vote_draft(p: Planned, view: store.SocietyView, tz: ZoneInfo) -> Draft | str:
+    vote_id = int(p.ref.split(":")[1])
+    v = next((x for x in view.votes if x.id == vote_id), None)
+    if v is None:
+        return "表决已结束"
+    when = _local(v.closes_at, tz)
+    waiting = tuple(sorted(v.voters - v.voted))
+    if p.kind == VOTE_CLOSING:
+        if v.method is g.VoteMethod.SHOW_OF_HANDS:
+            return "举手表决由记录人录入结果，无需逐人提醒"
+        if not waiting:
+            return "有表决权的成员均已投票"
+        minutes = max(1, int((v.closes_at - p.due_at).total_seconds() // 60))
+        return Draft(
+            f"【表决即将截止】议题{v.number}「{v.title}」的表决将于{when}截止（还有{minutes}分钟），"
+            f"您尚未投票。{_HOW_TO_VOTE[v.method]}",
+            Audience(people=waiting),
+        )
+    mt = next((x for x in view.meetings if x.id == v.meeting_id), None)
+    chair = () if mt is None or mt.chair_id is None else (mt.chair_id,)
+    people = tuple(dict.fromkeys((*chair, *view.leader_ids)))
+    head = f"【表决截止】议题{v.number}「{v.title}」的表决截止时间（{when}）已到。"
+    tail = "表决不会自动结束：请主持人核对后发送「结束表决」。"
+    if v.method is g.VoteMethod.SHOW_OF_HANDS:
+        recorded = "已录入" if v.hands_recorded else "尚未录入"
+        return Draft(f"{head}举手结果{recorded}。{tail}", Audience(people=people))
+    if not waiting:
+        return Draft(
+            f"{head}有表决权的{len(v.voters)}人均已投票。{tail}",
+            Audience(people=people),
+        )
+    return Draft(
+        f"{head}已投{len(v.voters & v.voted)}/{len(v.voters)}，尚未投票：{NAMES}。{tail}",
+        Audience(people=people),
+        listed=waiting,
+    )
+
+
+def _unacked_draft(p: Planned, view: store.SocietyView, tz: ZoneInfo) -> Draft | str:
+    meeting_id = int(p.ref.split(":")[1])
+    mt = next((x for x in view.meetings if x.id == meeting_id), None)
+    if mt is None:
+        return "会议已取消"
+    if mt.state not in UPCOMING:
+        return "会议已召开"
+    roster = mt.roster or view.member_ids
+    waiting = tuple(
+        pid
+        for pid in roster
+        if pid not in mt.acked and pid not in mt.answered and pid != mt.convened_by
+    )
+    if not waiting:
+        return "全体成员已确认收到会议通知"
+    people = view.leader_ids or _opt(mt.convened_by)
+    return Draft(
+        f"【通知未确认】第{mt.number}次领导小组会议（{_local(mt.starts_at, tz)}）的通知发出后，"
+        f"以下成员尚未回复「收到」、签到或请假：{NAMES}。"
+        "平台可能没有送达通知，请电话或当面告知。",
+        Audience(people=people),
+        listed=waiting,
+    )
+
+
 def _opt(value: int | None) -> tuple[int, ...]:
     return () if value is None else (value,)
 
@@ -367,6 +486,9 @@ class ReminderService:
     async def fire_due(self, now: datetime, *, batch: int | None = None) -> FireResult:
         batch = batch or self.batch
         result = FireResult()
+        # A society's due reminders may fall into several batches: its plan is computed once
+        # per sweep unless its state changed meanwhile.
+        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
         oldest = await store.oldest_overdue(now)
         self.lag_seconds = 0.0 if oldest is None else (now - oldest).total_seconds()
         while True:
@@ -374,7 +496,7 @@ class ReminderService:
                 rows = await store.lock_due_reminders(now, batch)
                 if not rows:
                     break
-                sent = await self._decide_batch(rows, now, result)
+                sent = await self._decide_batch(rows, now, result, plans)
             if sent and self.on_enqueued is not None:
                 self.on_enqueued()  # committed: the sender may start on this batch
             if len(rows) < batch:
@@ -384,7 +506,12 @@ class ReminderService:
         return result
 
     async def _decide_batch(
-        self, rows: Sequence[store.ReminderRow], now: datetime, result: FireResult
+        self,
+        rows: Sequence[store.ReminderRow],
+        now: datetime,
+        result: FireResult,
+        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]]
+        | None = None,
     ) -> int:
         """Inside the transaction that holds the rows: decide each, queue what is sent."""
         sids = sorted({r.society_id for r in rows})
@@ -395,7 +522,7 @@ class ReminderService:
         await lookup.names(everyone)
         for platform, corp in {(c[0][0], c[0][1]) for c in lookup.chats.values() if c}:
             await lookup.identities(everyone, ChatRef(platform, corp, "", ChatKind.GROUP))
-        plans: dict[int, dict[str, Planned]] = {}
+        plans = {} if plans is None else plans
         skipped: dict[str, list[int]] = {}
         sent_ids: list[int] = []
         items: list[store.NewOutbox] = []
@@ -406,9 +533,11 @@ class ReminderService:
             if view is None:
                 reason = "学会已不存在"
             else:
-                if view.id not in plans:
-                    plans[view.id] = {p.key: p for p in self.plan_for(view, now)}
-                p = plans[view.id].get(row.key)
+                cached = plans.get(view.id)
+                if cached is None or cached[0] != view:
+                    cached = (view, {p.match: p for p in self.plan_for(view, now)})
+                    plans[view.id] = cached
+                p = cached[1].get((row.kind, row.ref, int(row.due_at.timestamp())))
                 if p is None:
                     reason = _gone_reason(row.kind)
                 elif p.expires_at is not None and now >= p.expires_at:
@@ -442,7 +571,7 @@ class ReminderService:
             result.reasons[reason] = result.reasons.get(reason, 0) + count
         if sent_ids:
             result.sent += await store.decide_reminders(sent_ids, "sent", "", now, self.instance)
-            await store.enqueue(items, now)
+            await store.add_outbox(items, now)
         return len(sent_ids)
 
     async def _messages(
@@ -456,6 +585,12 @@ class ReminderService:
         people = d.audience.people
         mention: list[UserRef] = []
         mention_names: list[str] = []
+        if d.listed:
+            listed = await lookup.names(d.listed)
+            d = Draft(
+                d.text.replace(NAMES, "、".join(listed.get(p, str(p)) for p in d.listed)),
+                d.audience,
+            )
         if people:
             names = await lookup.names(people)
             private_ok = (
@@ -538,6 +673,9 @@ def _gone_reason(kind: str) -> str:
         SUMMARY: "已报送年度总结或截止日已调整",
         SUMMARY_OVERDUE: "已报送年度总结或截止日已调整",
         TERM_END: "任期已调整",
+        VOTE_CLOSING: "表决已结束或截止时间已更改",
+        VOTE_DEADLINE: "表决已结束或截止时间已更改",
+        NOTICE_UNACKED: "会议已取消、改期或已召开",
     }.get(kind, "已不再需要")
 
 

@@ -127,30 +127,59 @@ class Router:
                 return route, body[length:].strip()
         return None
 
-    async def dispatch(self, message: IncomingMessage) -> list[OutgoingMessage]:
-        """Handle one message; never raises."""
+    async def dispatch(
+        self, message: IncomingMessage, *, inline: bool = True
+    ) -> list[OutgoingMessage]:
+        """Handle one message; never raises. Returns the replies to send inline; with
+        `inline=False` (the message came through the inbound queue and its callback was answered
+        long ago) the replies go to the outbox in the effect's transaction as well, and only a
+        reply that is not part of any transaction (not understood, an error) is returned."""
         try:
-            return await self._dispatch(message)
+            return await self._dispatch(message, inline)
         except Exception:
             logger.exception("unexpected error handling message %s", message.message_id)
             return [_plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]
 
-    async def _dispatch(self, message: IncomingMessage) -> list[OutgoingMessage]:
+    async def answer_at_the_door(self, message: IncomingMessage) -> list[OutgoingMessage] | None:
+        """For the inbound queue: what can be answered without queuing anything (not addressed
+        to the bot, not a command, a command that needs a society from a group no society is
+        bound to), or None when the message must be queued. Nothing is written."""
         if message.chat.kind is ChatKind.GROUP and not message.mentions_bot:
             return []
         found = self.match(message.text)
         if found is None:
-            return [_plain_reply(message, "没有听懂这条指令。发送「帮助」查看可用的指令。")]
+            return [_plain_reply(message, NOT_UNDERSTOOD)]
+        chat = message.chat
+        if chat.kind is ChatKind.GROUP and found[0].needs_society:
+            bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+            if bound is None:
+                return [_plain_reply(message, _no_society_text(message))]
+        return None
+
+    async def _dispatch(self, message: IncomingMessage, inline: bool) -> list[OutgoingMessage]:
+        if message.chat.kind is ChatKind.GROUP and not message.mentions_bot:
+            return []
+        found = self.match(message.text)
+        if found is None:
+            return [_plain_reply(message, NOT_UNDERSTOOD)]
         route, args = found
         now = self.clock.now()
+        chat = message.chat
+        bound: repo.Society | None = None
+        if chat.kind is ChatKind.GROUP:
+            # A message from a group no society is bound to changes nothing, not even the
+            # de-duplication table: commands that need a society are answered right here.
+            bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+            if bound is None and route.needs_society:
+                return [_plain_reply(message, _no_society_text(message))]
         try:
             async with repo.unit_of_work(
                 message.platform, message.chat.corp_id, message.message_id, now
             ) as work:
-                replies = await self._run(route, args, message, work, now)
-                inline = [r for r in replies if _is_reply(r, message)]
-                await repo.store_reply(work, "\n\n".join(r.text for r in inline))
-                others = [r for r in replies if not _is_reply(r, message)]
+                replies = await self._run(route, args, message, work, now, bound)
+                inline_replies = [r for r in replies if is_inline(r, message)]
+                await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
+                others = [r for r in replies if not inline or not is_inline(r, message)]
                 if others:
                     key = message.message_id or f"local-{uuid.uuid4().hex}"
                     await outbox.enqueue(
@@ -161,16 +190,27 @@ class Router:
                         ),
                         now,
                     )
-                return inline
+                return inline_replies if inline else []
         except repo.DuplicateMessage as dup:
+            if not inline:
+                return []  # its replies were queued with its effect
             text = dup.reply or "这条消息已经处理过了。"
             return [_plain_reply(message, f"（重复消息，已处理过）{text}")]
 
     async def _run(
-        self, route: Route, args: str, message: IncomingMessage, work: repo.Work, now: datetime
+        self,
+        route: Route,
+        args: str,
+        message: IncomingMessage,
+        work: repo.Work,
+        now: datetime,
+        bound: repo.Society | None,
     ) -> list[OutgoingMessage]:
         person = await repo.person_by_identity(message.sender)
-        society = await self._society_for(message, person)
+        if message.chat.kind is ChatKind.GROUP:
+            society = bound
+        else:
+            society = await self._private_society(person)
         if society is not None:
             await repo.lock_society(society.id)
             work.society_id = society.id
@@ -195,12 +235,7 @@ class Router:
         except g.GovernanceError as exc:
             return [ctx.reply(self._render_refusal(exc))]
 
-    async def _society_for(
-        self, message: IncomingMessage, person: repo.Person | None
-    ) -> repo.Society | None:
-        chat = message.chat
-        if chat.kind is ChatKind.GROUP:
-            return await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+    async def _private_society(self, person: repo.Person | None) -> repo.Society | None:
         ids = await repo.societies_of(person.id) if person else []
         sid = ids[0] if len(ids) == 1 else None
         return None if sid is None else await repo.society(sid)
@@ -233,8 +268,14 @@ class Router:
         return frozenset(roles), meeting
 
 
-def _is_reply(out: OutgoingMessage, message: IncomingMessage) -> bool:
-    return out.chat == message.chat and out.private_to is None
+NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"
+
+
+def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
+    """A reply goes back with the message that caused it; anything else (another chat, a
+    private message, a card update, which is a card without text) goes through the outbox."""
+    is_card_update = out.card is not None and not out.text
+    return out.chat == message.chat and out.private_to is None and not is_card_update
 
 
 def _plain_reply(message: IncomingMessage, text: str) -> OutgoingMessage:

@@ -23,7 +23,7 @@ from handlers.common import (
     roster_ids,
     roster_warnings,
 )
-from storage import repo
+from storage import acks, repo
 
 _TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
 _TYPE_SUFFIX = re.compile(r"[(（\[【]([^)）\]】]+)[)）\]】]\s*$")
@@ -142,8 +142,8 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
     text = (
         f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
         f"时间：{t.when(parsed.when, ctx.tz)}\n地点：{place}\n议题：\n{agenda}\n"
-        "请各位成员回复「签到」（会前一小时起）或「请假 理由」；不能参会的成员可在请假后发送"
-        "「书面意见 议题编号 意见」。"
+        f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
+        "不能参会的成员可在请假后发送「书面意见 议题编号 意见」。"
     )
     return [ctx.reply(text, await mentions_for(ctx, roster))]
 
@@ -309,6 +309,31 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
+        )
+    ]
+
+
+async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """收到: the member has the meeting notice (T17: a platform may drop it silently; whoever
+    has not acknowledged, checked in or asked for leave is named to the leader in time)."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx)
+    if meeting.state not in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        return [
+            ctx.reply(
+                f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，无需回复「收到」。"
+            )
+        ]
+    if person.id not in meeting.roster:
+        return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
+    when = t.when(meeting.starts_at, ctx.tz)
+    if not await acks.acknowledge(meeting.id, person.id, ctx.now):
+        return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
+    return [
+        ctx.reply(
+            f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
+            "会前一小时起可发送「签到」，不能参加请发送「请假 理由」。"
         )
     ]
 
@@ -662,6 +687,14 @@ ROUTES = [
         g.Need.MEMBER,
         "书面意见 2 同意该方案",
         "请假成员对议题提交书面意见（不计票）",
+        "成员",
+    ),
+    Route(
+        ("收到",),
+        acknowledge,
+        g.Need.MEMBER,
+        "收到",
+        "确认收到会议通知（签到或请假也算确认）",
         "成员",
     ),
     Route(

@@ -137,6 +137,30 @@ def when(dt: datetime, tz: ZoneInfo) -> str:
     return format_when(dt, tz)
 
 
+def vote_deadline_text(closes_at: datetime, tz: ZoneInfo) -> str:
+    return (
+        f"截止时间：{when(closes_at, tz)}。截止前会提醒尚未投票的成员；"
+        "到时表决不会自动结束，由主持人发送「结束表决」。"
+    )
+
+
+def card_summary(cast: int, voters: int, closes_at: datetime | None, tz: ZoneInfo) -> str:
+    """The vote card's summary line: the count, and the deadline when one was set."""
+    text = f"已投 {cast}/{voters}"
+    if closes_at is not None:
+        text += f"，截止 {closes_at.astimezone(tz):%m-%d %H:%M}"
+    return text
+
+
+def vote_status_deadline(closes_at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    if closes_at > now:
+        return f"截止时间：{when(closes_at, tz)}。"
+    return f"截止时间{when(closes_at, tz)}已过，请主持人发送「结束表决」。"
+
+
+NOTICE_ACK_HINT = "收到通知请回复「收到」。"
+
+
 def render_need(need: g.Need) -> str:
     return NEED[need]
 

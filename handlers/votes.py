@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 from typing import Any
 
 from bot import governance as g
-from bot.events import ChatKind, OutgoingMessage, VoteCard
+from bot.events import ChatKind, ChatRef, OutgoingMessage, VoteCard
 from bot.router import Context, Route, UsageError
+from bot.timeparse import parse_leading_time
 from handlers import texts as t
 from handlers.common import (
     current_meeting,
@@ -19,7 +21,7 @@ from handlers.common import (
     person_payload,
     require_item_ref,
 )
-from storage import repo
+from storage import acks, repo
 
 _OPEN = (g.MeetingState.OPEN,)
 
@@ -29,6 +31,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, _OPEN)
     number, rest = require_item_ref(args, "发起表决 2 记名")
+    rest, closes_at = _deadline(ctx, rest)
     it = await item_by_number(meeting, number)
     rule = ctx.policy.matter(it.matter_type)
     method = rule.default_method
@@ -55,6 +58,8 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
     vote = await repo.open_vote(it.id, method=method, electorate=electorate, now=ctx.now)
+    if closes_at is not None:
+        await acks.set_vote_deadline(vote.id, closes_at)
     await repo.update_item(it.id, state=new_state)
     await repo.append_event(
         society.id,
@@ -71,6 +76,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             "recused": await names(sorted(electorate.recused)),
             "needed": needed,
             "by": person_payload(person),
+            **({"closes_at": closes_at.isoformat()} if closes_at is not None else {}),
         },
         ctx.now,
         meeting_id=meeting.id,
@@ -94,10 +100,12 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         g.VoteMethod.SHOW_OF_HANDS: "举手表决：由记录人录入结果，例如「举手结果 赞成4 反对2 弃权1」。",
     }[method]
     leader_note = "\n人事事项由组长最后表态。" if rule.leader_votes_last else ""
+    deadline_note = "" if closes_at is None else f"\n{t.vote_deadline_text(closes_at, ctx.tz)}"
     text = (
         f"开始表决：议题{number}「{it.title}」（{t.MATTER[it.matter_type]}，{t.METHOD[method]}）。\n"
         f"应到会{base}人，出席且有表决权{len(electorate.voters)}人；赞成票须超过应到会人数的"
-        f"{t.share_text(rule.pass_share)}，即至少{needed}票方为通过。\n{how}{leader_note}{warn}{opinion_text}"
+        f"{t.share_text(rule.pass_share)}，即至少{needed}票方为通过。\n{how}{leader_note}"
+        f"{deadline_note}{warn}{opinion_text}"
     )
     out = [
         OutgoingMessage(
@@ -107,7 +115,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             card=VoteCard(
                 vote.id,
                 f"议题{number}：{it.title}",
-                f"已投 0/{len(electorate.voters)}",
+                t.card_summary(0, len(electorate.voters), closes_at, ctx.tz),
                 method is g.VoteMethod.SECRET,
             ),
             in_reply_to=ctx.message.message_id,
@@ -124,6 +132,43 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                 )
             )
     return out
+
+
+_DEADLINE_WORDS = ("截止", "截至")
+_DEADLINE_USAGE = "发起表决 2 记名 截止 16:30"
+
+
+def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
+    """Split `... 截止 <时间>` off the arguments: (what precedes it, the deadline or None).
+    A time that cannot be read, has text after it, or has passed is refused."""
+    found = [(rest.find(w), w) for w in _DEADLINE_WORDS if w in rest]
+    if not found:
+        return rest, None
+    at, word = min(found)
+    before, text = rest[:at].strip(), rest[at + len(word) :].strip(" :：")
+    if not text:
+        raise UsageError(f"请写明表决截止时间，例如：{_DEADLINE_USAGE}")
+    parsed = parse_leading_time(text, ctx.now, ctx.tz)
+    if parsed is None:
+        raise UsageError(
+            f"没能识别截止时间「{text}」，可以写成「16:30」「今天下午4点半」或「2026-12-05 16:30」，"
+            f"例如：{_DEADLINE_USAGE}"
+        )
+    if parsed.rest:
+        raise UsageError(
+            f"截止时间后面的「{parsed.rest}」无法识别，请只写一个时间，例如：{_DEADLINE_USAGE}"
+        )
+    # A bare clock time that has passed today would be read as tomorrow: say it has passed.
+    midnight = datetime.combine(ctx.now.astimezone(ctx.tz).date(), time(0), tzinfo=ctx.tz)
+    today = parse_leading_time(text, midnight, ctx.tz)
+    when = parsed.when
+    if today is not None and today.when != when and today.when <= ctx.now:
+        when = today.when
+    if when <= ctx.now:
+        raise UsageError(
+            f"截止时间 {t.when(when, ctx.tz)} 已经过去了，请写一个将来的时间，例如：{_DEADLINE_USAGE}"
+        )
+    return before, when
 
 
 async def _target_vote(
@@ -229,7 +274,10 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         return [
             ctx.reply(
                 f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
-            )
+            ),
+            *await card_updates(
+                ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)
+            ),
         ]
     receipt = await repo.put_named_ballot(vote.id, person.id, choice, first=previous is None)
     changed = action is g.BallotAction.CHANGE
@@ -258,7 +306,33 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     return [
         ctx.reply(
             f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
-        )
+        ),
+        *await card_updates(ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)),
+    ]
+
+
+async def card_updates(
+    ctx: Context, vote: repo.Vote, it: repo.Item, summary: str, *, closed: bool = False
+) -> list[OutgoingMessage]:
+    """The vote card with its new count (only counts: never who chose what), for the group
+    chats of the society on the voter's platform. A text-less card message is an update: it
+    always goes through the outbox, and the adapter edits the card it posted for this vote."""
+    card = VoteCard(
+        vote.id, f"议题{it.number}：{it.title}", summary, vote.method is g.VoteMethod.SECRET, closed
+    )
+    chat = ctx.message.chat
+    if chat.kind is ChatKind.GROUP:
+        chats = [chat]
+    else:
+        society = ctx.require_society()
+        chats = [
+            ChatRef(platform, corp, chat_id)
+            for platform, corp, chat_id in await repo.group_chats(society.id)
+            if platform is chat.platform
+        ]
+    return [
+        OutgoingMessage(chat=c, text="", card=card, in_reply_to=ctx.message.message_id)
+        for c in chats
     ]
 
 
@@ -285,25 +359,31 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
     voters = sorted(vote.electorate.voters)
+    closes_at = await acks.vote_deadline(vote.id)
+    deadline = "" if closes_at is None else t.vote_status_deadline(closes_at, ctx.now, ctx.tz)
     if vote.method is g.VoteMethod.SECRET:
         voted = await repo.secret_voters(vote.id)
         waiting = [p for p in voters if p not in voted]
         return [
             ctx.reply(
                 f"议题{it.number}「{it.title}」无记名投票进行中：已投{len(voted)}/{len(voters)}，"
-                f"未投：{join(await names(waiting))}。结果在结束表决时公布。"
+                f"未投：{join(await names(waiting))}。结果在结束表决时公布。{deadline}"
             )
         ]
     if vote.method is g.VoteMethod.SHOW_OF_HANDS:
         recorded = "已录入" if vote.hands else "尚未录入"
-        return [ctx.reply(f"议题{it.number}「{it.title}」举手表决进行中，举手结果{recorded}。")]
+        return [
+            ctx.reply(
+                f"议题{it.number}「{it.title}」举手表决进行中，举手结果{recorded}。{deadline}"
+            )
+        ]
     ballots = await repo.named_ballots(vote.id)
     tally = g.tally(ballots.values(), len(voters))
     waiting = [p for p in voters if p not in ballots]
     return [
         ctx.reply(
             f"议题{it.number}「{it.title}」当前：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}，"
-            f"已投{tally.cast}/{len(voters)}，未投：{join(await names(waiting))}。"
+            f"已投{tally.cast}/{len(voters)}，未投：{join(await names(waiting))}。{deadline}"
         )
     ]
 
@@ -416,7 +496,14 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         ctx.now,
         meeting_id=meeting.id,
     )
-    return [ctx.reply(render_result(it, result))]
+    summary = (
+        f"表决已结束：{t.OUTCOME[g.Outcome(result['outcome'])]}"
+        f"（赞成{result['yes']}、反对{result['no']}、弃权{result['abstain']}）"
+    )
+    return [
+        ctx.reply(render_result(it, result)),
+        *await card_updates(ctx, vote, it, summary, closed=True),
+    ]
 
 
 def _result_payload(
@@ -568,8 +655,8 @@ ROUTES = [
         ("发起表决", "开始表决"),
         start_vote,
         g.Need.CHAIR,
-        "发起表决 2 记名",
-        "对一个议题发起表决（记名/举手/无记名）",
+        "发起表决 2 记名 [截止 16:30]",
+        "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
     ),
     Route(

@@ -236,6 +236,8 @@ class Vote(Model):
     closed_at = fields.DatetimeField(null=True)
     result = fields.TextField(default="")  # JSON of the decision, once closed
     hands = fields.TextField(default="")  # JSON counts a recorder entered (show of hands)
+    # The announced deadline, if any: reminders only; the poll is never closed by the clock.
+    closes_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "vote"
@@ -357,6 +359,24 @@ class EventLog(Model):
         unique_together = (("chain", "seq"),)
 
 
+# A member's acknowledgement (收到) of a meeting notice: platforms may drop a message without an
+# error, so a notice that matters is confirmed. A check-in or leave request also counts; those
+# are read from the attendance, only the explicit acknowledgements are stored here.
+class NoticeAck(Model):
+    id = fields.IntField(primary_key=True)
+    meeting: fields.ForeignKeyRelation[Meeting] = fields.ForeignKeyField(
+        "models.Meeting", related_name="acks"
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "notice_ack"
+        unique_together = (("meeting", "person"),)
+
+
 # Inbound message ids already handled, written in the same transaction as the effect.
 class ProcessedMessage(Model):
     id = fields.IntField(primary_key=True)
@@ -447,6 +467,7 @@ class Reminder(Model):
 
     class Meta:
         table = "reminder"
+        indexes = (("state", "due_at", "id"),)  # the sweep takes due rows in this order
 
 
 # A running bot instance, renewed by its heartbeat: SQLite allows one, PostgreSQL many.
@@ -461,3 +482,23 @@ class BotInstance(Model):
 
     class Meta:
         table = "bot_instance"
+
+
+# An inbound platform message accepted before it is applied: the callback is answered as soon as
+# this row is committed (platform deadlines), a worker applies the rows in order per chat.
+# `key` de-duplicates redeliveries at the door; the processed_message row of the effect stays
+# the authority on "applied once".
+class InboundMessage(Model):
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    chat_key = fields.CharField(max_length=255)
+    payload = fields.TextField()  # JSON of the IncomingMessage
+    received_at = fields.DatetimeField()
+    state = fields.CharField(max_length=16, default="pending")  # pending | done
+    claimed_by = fields.CharField(max_length=64, default="")
+    claimed_until = fields.DatetimeField(null=True)
+    done_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "inbound_message"
+        indexes = (("state", "chat_key", "id"),)

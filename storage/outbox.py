@@ -8,14 +8,16 @@ instance) the same statements run and `skip_locked` is dropped by the ORM: harml
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
-from tortoise.functions import Count
+from tortoise.expressions import F, Q
+from tortoise.functions import Count, Min
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
@@ -154,6 +156,29 @@ async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
         "id", flat=True
     )
     return sorted(int(x) for x in written)  # type: ignore[call-overload]
+
+
+async def add_outbox(items: Sequence[NewOutbox], now: datetime) -> None:
+    """`enqueue` for writers that need no ids back (the reminder sweep): one bulk INSERT that
+    skips a dedupe key already present (ON CONFLICT DO NOTHING / INSERT OR IGNORE)."""
+    if not items:
+        return
+    await ensure_channels({i.channel for i in items})
+    rows = [
+        m.OutboxMessage(
+            dedupe_key=item.dedupe_key,
+            short_id=new_short_id(),
+            channel=item.channel,
+            payload=item.payload,
+            kind=item.kind,
+            society_id=item.society_id,
+            state="pending",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for item in items
+    ]
+    await m.OutboxMessage.bulk_create(rows, batch_size=500, ignore_conflicts=True)
 
 
 def _due(now: datetime) -> Q:
@@ -298,6 +323,193 @@ async def record_attempt(
         if state == "sent":
             fields["sent_at"] = now
         await m.OutboxMessage.filter(id=row.id, lease_owner=instance).update(**fields)
+
+
+# --- Batched: what the sender uses for a group of channels at once -------------------------
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+async def claim_channels(
+    names: Sequence[str], owner: str, now: datetime, lease: timedelta
+) -> list[Channel]:
+    """Take the lease of every channel in `names` that no other instance holds, in one
+    statement per chunk; returns the channels now held by `owner`."""
+    if not names:
+        return []
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    held: list[Channel] = []
+    for chunk in _chunks(sorted(set(names)), 500):
+        count = await m.ChannelState.filter(Q(channel__in=list(chunk)) & free).update(
+            lease_owner=owner, lease_until=now + lease
+        )
+        if count < len(chunk):  # a channel without its row (written before rows existed)
+            await ensure_channels(chunk)
+            await m.ChannelState.filter(Q(channel__in=list(chunk)) & free).update(
+                lease_owner=owner, lease_until=now + lease
+            )
+        rows = await m.ChannelState.filter(channel__in=list(chunk), lease_owner=owner)
+        held.extend(_channel(x) for x in rows)
+    return held
+
+
+async def release_channels(names: Sequence[str], owner: str) -> None:
+    for chunk in _chunks(sorted(set(names)), 500):
+        await m.ChannelState.filter(channel__in=list(chunk), lease_owner=owner).update(
+            lease_owner="", lease_until=None
+        )
+
+
+async def window_of(names: Sequence[str], since: datetime) -> dict[str, tuple[int, datetime]]:
+    """The sliding rate window of several channels in one aggregate query: channel -> (attempts
+    since `since`, the oldest of them). Channels without attempts are left out."""
+    out: dict[str, tuple[int, datetime]] = {}
+    for chunk in _chunks(sorted(set(names)), 500):
+        rows = (
+            await m.OutboxAttempt.filter(channel__in=list(chunk), at__gt=since)
+            .annotate(n=Count("id"), oldest=Min("at"))
+            .group_by("channel")
+            .values("channel", "n", "oldest")
+        )
+        for r in rows:
+            out[str(r["channel"])] = (int(r["n"]), _utc(r["oldest"]))
+    return out
+
+
+_ROW_FIELDS = (
+    "id",
+    "short_id",
+    "channel",
+    "payload",
+    "kind",
+    "society_id",
+    "state",
+    "attempts",
+    "ambiguous",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+
+
+def _row_of(r: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(
+        id=int(r["id"]),
+        short_id=str(r["short_id"]),
+        channel=str(r["channel"]),
+        payload=str(r["payload"]),
+        kind=str(r["kind"]),
+        society_id=None if r["society_id"] is None else int(r["society_id"]),
+        state=str(r["state"]),
+        attempts=int(r["attempts"]),
+        ambiguous=bool(r["ambiguous"]),
+        next_attempt_at=_utc(r["next_attempt_at"]),
+        last_error=str(r["last_error"]),
+        created_at=_utc(r["created_at"]),
+        sent_at=None if r["sent_at"] is None else _utc(r["sent_at"]),
+    )
+
+
+async def claim_batch(
+    budgets: Mapping[str, int], owner: str, now: datetime, lease: timedelta
+) -> list[OutboxRow]:
+    """Claim up to `budgets[channel]` due rows of each channel, oldest first, in a few
+    statements whatever the number of channels.
+
+    A row is taken by a conditional UPDATE (still due, i.e. pending, or sending with a lease run
+    out): two instances racing for it cannot both win, on PostgreSQL (the second UPDATE re-reads
+    the row after the first commits) as on SQLite (one writer). A row whose lease ran out while
+    it was being sent (the holder died) is marked ambiguous. Rows come back ordered by id."""
+    wanted = {c: n for c, n in budgets.items() if n > 0}
+    if not wanted:
+        return []
+    picked: list[int] = []
+    for chunk in _chunks(sorted(wanted), 200):
+        taken: dict[str, int] = {}
+        # Oldest first, and no more than twice what may go: ids interleave the channels, so a
+        # channel cut short here is served by the next pass.
+        rows = (
+            await m.OutboxMessage.filter(Q(channel__in=list(chunk)) & _due(now))
+            .order_by("id")
+            .limit(2 * sum(wanted[c] for c in chunk))
+            .values_list("id", "channel")
+        )
+        for row_id, channel in rows:
+            n = taken.get(str(channel), 0)
+            if n < wanted[str(channel)]:
+                taken[str(channel)] = n + 1
+                picked.append(int(row_id))
+    if not picked:
+        return []
+    until = now + lease
+    out: list[OutboxRow] = []
+    async with in_transaction():
+        for ids in _chunks(picked, 500):
+            await m.OutboxMessage.filter(
+                id__in=list(ids), state="sending", lease_until__lt=now
+            ).update(ambiguous=True, lease_owner=owner, lease_until=until)
+            await m.OutboxMessage.filter(
+                id__in=list(ids), state="pending", next_attempt_at__lte=now
+            ).update(state="sending", lease_owner=owner, lease_until=until)
+        for ids in _chunks(picked, 500):
+            got = (
+                await m.OutboxMessage.filter(
+                    id__in=list(ids), state="sending", lease_owner=owner, lease_until=until
+                )
+                .order_by("id")
+                .values(*_ROW_FIELDS)
+            )
+            out.extend(_row_of(r) for r in got)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A successful attempt, recorded with others in one transaction."""
+
+    row: OutboxRow
+    at: datetime
+
+
+async def record_sent(items: Sequence[Sent], instance: str) -> None:
+    """Record successful attempts in bulk: one INSERT of the attempt rows and one UPDATE per
+    chunk of messages (sent_at is the latest instant of the chunk; each attempt row keeps its
+    own). Only rows this instance still holds change state."""
+    if not items:
+        return
+    async with in_transaction():
+        await m.OutboxAttempt.bulk_create(
+            [
+                m.OutboxAttempt(
+                    message_id=i.row.id,
+                    channel=i.row.channel,
+                    number=i.row.attempts + 1,
+                    at=i.at,
+                    outcome="sent",
+                    code="",
+                    ambiguous=False,
+                    detail="",
+                    instance=instance,
+                )
+                for i in items
+            ],
+            batch_size=500,
+        )
+        for chunk in _chunks(list(items), 500):
+            await m.OutboxMessage.filter(
+                id__in=[i.row.id for i in chunk], lease_owner=instance
+            ).update(
+                state="sent",
+                attempts=F("attempts") + 1,
+                lease_owner="",
+                lease_until=None,
+                last_error="",
+                sent_at=max(i.at for i in chunk),
+            )
 
 
 async def release_messages(ids: Iterable[int], owner: str) -> None:
@@ -493,6 +705,27 @@ class MeetingView:
     closed_at: datetime | None
     signed: bool
     answered: frozenset[int]  # checked in, late, on leave...: anyone whose status is known
+    convened_at: datetime | None = None  # when the notice went out
+    convened_by: int | None = None
+    chair_id: int | None = None
+    roster: tuple[int, ...] = ()  # who the notice was for (应到会, as at convening)
+    acked: frozenset[int] = frozenset()  # acknowledged the notice with 收到
+
+
+@dataclass(frozen=True, slots=True)
+class VoteView:
+    """An open vote with an announced deadline."""
+
+    id: int
+    meeting_id: int
+    number: int  # the agenda item's number
+    title: str
+    method: g.VoteMethod
+    opened_at: datetime
+    closes_at: datetime
+    voters: frozenset[int]  # the frozen electorate: may vote
+    voted: frozenset[int]  # have voted (named or secret); empty for a show of hands
+    hands_recorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +740,7 @@ class SocietyView:
     liaison_id: int | None
     meetings: tuple[MeetingView, ...]  # not cancelled
     summary_filed: tuple[datetime, ...]  # when annual summaries were filed
+    votes: tuple[VoteView, ...] = ()  # open votes with a deadline
 
 
 async def society_ids() -> list[int]:
@@ -516,8 +750,11 @@ async def society_ids() -> list[int]:
 async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
     """Snapshots for the planner, loaded in a few queries whatever the number of societies."""
     query = m.Society.all() if ids is None else m.Society.filter(id__in=list(ids))
-    socs = await query.order_by("id")
-    sids = [s.id for s in socs]
+    # Plain values, not model instances: the sweep reads every society every minute.
+    socs = await query.order_by("id").values(
+        "id", "name", "created_at", "term_end", "report_deadline", "liaison_id"
+    )
+    sids = [int(s["id"]) for s in socs]
     if not sids:
         return []
     members: dict[int, list[tuple[int, str]]] = {}
@@ -529,10 +766,35 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
         await m.Meeting.filter(society_id__in=sids)
         .exclude(state=g.MeetingState.CANCELLED.value)
         .order_by("number")
+        .values(
+            "id",
+            "society_id",
+            "number",
+            "starts_at",
+            "state",
+            "closed_at",
+            "created_at",
+            "convened_by_id",
+            "chair_id",
+            "roster",
+        )
     )
-    mids = [x.id for x in meetings]
+    mids = [int(x["id"]) for x in meetings]
     answered: dict[int, set[int]] = {}
     signed: set[int] = set()
+    acked: dict[int, set[int]] = {}
+    votes: dict[int, list[VoteView]] = {}
+    upcoming = [int(x["id"]) for x in meetings if x["state"] in _UPCOMING]
+    if upcoming:
+        for row in await m.NoticeAck.filter(meeting_id__in=upcoming).values(
+            "meeting_id", "person_id"
+        ):
+            acked.setdefault(row["meeting_id"], set()).add(row["person_id"])
+    society_of = {int(x["id"]): int(x["society_id"]) for x in meetings}
+    held = [int(x["id"]) for x in meetings if x["state"] == g.MeetingState.OPEN.value]
+    if held:
+        for v in await _open_votes_with_deadline(held):
+            votes.setdefault(society_of[v.meeting_id], []).append(v)
     if mids:
         for row in await m.Attendance.filter(meeting_id__in=mids).values(
             "meeting_id", "person_id", "status"
@@ -547,15 +809,21 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
         }
     by_society: dict[int, list[MeetingView]] = {}
     for x in meetings:
-        by_society.setdefault(x.society_id, []).append(  # type: ignore[attr-defined]
+        mid = int(x["id"])
+        by_society.setdefault(int(x["society_id"]), []).append(
             MeetingView(
-                id=x.id,
-                number=x.number,
-                starts_at=_utc(x.starts_at),
-                state=g.MeetingState(x.state),
-                closed_at=None if x.closed_at is None else _utc(x.closed_at),
-                signed=x.id in signed or x.state == g.MeetingState.SIGNED.value,
-                answered=frozenset(answered.get(x.id, ())),
+                id=mid,
+                number=int(x["number"]),
+                starts_at=_utc(x["starts_at"]),
+                state=g.MeetingState(x["state"]),
+                closed_at=None if x["closed_at"] is None else _utc(x["closed_at"]),
+                signed=mid in signed or x["state"] == g.MeetingState.SIGNED.value,
+                answered=frozenset(answered.get(mid, ())),
+                convened_at=_utc(x["created_at"]),
+                convened_by=x["convened_by_id"],
+                chair_id=x["chair_id"],
+                roster=tuple(int(p) for p in json.loads(x["roster"] or "[]")),
+                acked=frozenset(acked.get(mid, ())),
             )
         )
     filed: dict[int, list[datetime]] = {}
@@ -565,19 +833,75 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
         filed.setdefault(row["society_id"], []).append(_utc(row["at"]))
     out = []
     for s in socs:
-        mem = members.get(s.id, [])
+        sid = int(s["id"])
+        mem = members.get(sid, [])
         out.append(
             SocietyView(
-                id=s.id,
-                name=s.name,
-                created_at=_utc(s.created_at),
-                term_end=s.term_end,
-                report_deadline=s.report_deadline,
+                id=sid,
+                name=str(s["name"]),
+                created_at=_utc(s["created_at"]),
+                term_end=s["term_end"],
+                report_deadline=str(s["report_deadline"]),
                 leader_ids=tuple(p for p, r in mem if r == "leader"),
                 member_ids=tuple(p for p, r in mem if r in ("leader", "member")),
-                liaison_id=s.liaison_id,  # type: ignore[attr-defined]
-                meetings=tuple(by_society.get(s.id, ())),
-                summary_filed=tuple(filed.get(s.id, ())),
+                liaison_id=s["liaison_id"],
+                meetings=tuple(by_society.get(sid, ())),
+                summary_filed=tuple(filed.get(sid, ())),
+                votes=tuple(votes.get(sid, ())),
+            )
+        )
+    return out
+
+
+_UPCOMING = frozenset({g.MeetingState.DRAFT.value, g.MeetingState.CONVENED.value})
+
+
+async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView]:
+    rows = (
+        await m.Vote.filter(
+            item__meeting_id__in=list(meeting_ids),
+            state=g.VoteState.OPEN.value,
+            closes_at__isnull=False,
+        )
+        .order_by("id")
+        .values(
+            "id",
+            "item__meeting_id",
+            "item__number",
+            "item__title",
+            "method",
+            "electorate",
+            "opened_at",
+            "closes_at",
+            "hands",
+        )
+    )
+    if not rows:
+        return []
+    ids = [int(r["id"]) for r in rows]
+    voted: dict[int, set[int]] = {}
+    for b in await m.Ballot.filter(vote_id__in=ids).values("vote_id", "person_id"):
+        voted.setdefault(int(b["vote_id"]), set()).add(int(b["person_id"]))
+    for sv in await m.SecretVoterList.filter(vote_id__in=ids).values("vote_id", "voters"):
+        voted.setdefault(int(sv["vote_id"]), set()).update(json.loads(sv["voters"] or "[]"))
+    out = []
+    for r in rows:
+        e = json.loads(r["electorate"])
+        electorate = g.Electorate(
+            frozenset(e["roster"]), frozenset(e["present"]), frozenset(e["recused"])
+        )
+        out.append(
+            VoteView(
+                id=int(r["id"]),
+                meeting_id=int(r["item__meeting_id"]),
+                number=int(r["item__number"]),
+                title=str(r["item__title"]),
+                method=g.VoteMethod(r["method"]),
+                opened_at=_utc(r["opened_at"]),
+                closes_at=_utc(r["closes_at"]),
+                voters=electorate.voters,
+                voted=frozenset(voted.get(int(r["id"]), ())),
+                hands_recorded=bool(r["hands"]),
             )
         )
     return out

@@ -151,6 +151,7 @@ class Vote:
     closed_at: datetime | None
     result: dict[str, Any]
     hands: dict[str, int]
+    closes_at: datetime | None = None  # announced deadline (the leader still closes the vote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +262,7 @@ def _vote(x: m.Vote) -> Vote:
         closed_at=_utc_opt(x.closed_at),
         result=json.loads(x.result) if x.result else {},
         hands=json.loads(x.hands) if x.hands else {},
+        closes_at=_utc_opt(x.closes_at),
     )
 
 

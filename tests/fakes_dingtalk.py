@@ -9,6 +9,12 @@ Endpoints (each request, accepted or not, is appended to `fake.recorded[<endpoin
 * ``POST /v1.0/robot/oToMessages/batchSend``  -> "private_send"
 * ``POST /robot/sendBySession?session=...``   -> "session"
 * ``POST /robot/send?access_token=&timestamp=&sign=`` (custom robot) -> "custom_robot"
+* ``POST /v1.0/card/instances/createAndDeliver`` -> "card_create" (cards kept in `fake.cards`)
+* ``PUT /v1.0/card/instances``                    -> "card_update"
+* ``POST /v1.0/gateway/connections/open``         -> "gateway_open" (Stream mode: endpoint + ticket)
+* ``GET /connect?ticket=...`` (WebSocket)          -> one `StreamConnection` per socket in
+  `fake.connections`; the test pushes frames, sends `disconnect`, drops the socket or makes it
+  go silent, and reads the ACKs the client sent back.
 
 Time comes from the injected `clock` (a callable returning an aware datetime); the fake never
 reads wall time, so tests cross the 1-minute window or a session expiry by moving the clock.
@@ -18,20 +24,24 @@ ones were not observed).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
+import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 from bot.adapters.dingtalk import (
+    CARD_CALLBACK_TOPIC,
     GROUP_SEND_MAX_PARAM_BYTES,
     ROBOT_MESSAGE_TOPIC,
     WEBHOOK_MAX_BODY_BYTES,
@@ -43,7 +53,17 @@ from bot.adapters.dingtalk import (
 
 Clock = Callable[[], datetime]
 
-ENDPOINTS = ("access_token", "group_send", "private_send", "session", "custom_robot")
+ENDPOINTS = (
+    "access_token",
+    "group_send",
+    "private_send",
+    "session",
+    "custom_robot",
+    "card_create",
+    "card_update",
+    "gateway_open",
+)
+TICKET_TTL = timedelta(seconds=90)
 TOKEN_TTL = timedelta(seconds=7200)
 SESSION_TTL = timedelta(minutes=90)
 CUSTOM_ROBOT_PER_MINUTE = 20
@@ -96,6 +116,76 @@ class _Session:
 
 
 @dataclass
+class Card:
+    """An interactive card instance as the fake holds it: where it went, its public data now,
+    and every update applied to it."""
+
+    out_track_id: str
+    template_id: str
+    open_space_id: str
+    params: dict[str, str]
+    at_user_ids: dict[str, str]
+    updates: list[dict[str, str]] = field(default_factory=list)
+
+
+class StreamConnection:
+    """One client WebSocket on the fake Stream gateway."""
+
+    def __init__(self, number: int, ws: web.WebSocketResponse, request: web.Request) -> None:
+        self.number = number
+        self.ws = ws
+        self.request = request
+        self.acks: list[dict[str, Any]] = []
+        self.pings_seen = 0
+        self.silent = False
+        self.closed = asyncio.Event()
+        self._ack_event = asyncio.Event()
+
+    @property
+    def alive(self) -> bool:
+        return not self.closed.is_set() and not self.ws.closed
+
+    async def push(self, frame: str) -> None:
+        await self.ws.send_str(frame)
+
+    def ack_for(self, message_id: str) -> dict[str, Any] | None:
+        for ack in self.acks:
+            if ack.get("headers", {}).get("messageId") == message_id:
+                return ack
+        return None
+
+    async def wait_ack(self, message_id: str, within: float = 5.0) -> dict[str, Any]:
+        async with asyncio.timeout(within):
+            while True:
+                ack = self.ack_for(message_id)
+                if ack is not None:
+                    return ack
+                self._ack_event.clear()
+                await self._ack_event.wait()
+
+    async def wait_acks(self, message_id: str, count: int, within: float = 5.0) -> None:
+        """Wait until `message_id` was ACKed `count` times on this connection (a redelivered
+        frame is ACKed again)."""
+        async with asyncio.timeout(within):
+            while (
+                sum(a.get("headers", {}).get("messageId") == message_id for a in self.acks) < count
+            ):
+                self._ack_event.clear()
+                await self._ack_event.wait()
+
+    def _record_ack(self, ack: dict[str, Any]) -> None:
+        self.acks.append(ack)
+        self._ack_event.set()
+
+    async def drop(self) -> None:
+        """Cut the TCP connection without a close frame (a network failure)."""
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+        self.closed.set()
+
+
+@dataclass
 class FakeDingTalk:
     """The fake platform. Use ``async with FakeDingTalk(clock=...) as fake`` to serve it on
     127.0.0.1 (then `fake.base_url` is set), or mount `make_app()` yourself."""
@@ -119,6 +209,21 @@ class FakeDingTalk:
     _sessions: dict[str, _Session] = field(default_factory=dict)
     _robot_sends: dict[str, deque[datetime]] = field(default_factory=dict)
     _robot_blocked_until: dict[str, datetime] = field(default_factory=dict)
+    # Stream gateway: how long the server waits after a `disconnect` before closing (10 s live).
+    disconnect_grace: float = 0.05
+    # A real wait inside the access-token endpoint, so concurrent callers overlap in tests.
+    token_delay: float = 0.0
+    cards: dict[str, Card] = field(default_factory=dict)
+    # Benchmarks: the load generator makes up session tokens the fake never issued.
+    accept_any_session: bool = False
+    # endpoint -> canned (status, body) answers, used once each before the real handling
+    inject: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    # endpoint -> a real wait before answering (to make a client time out)
+    delay: dict[str, float] = field(default_factory=dict)
+    subscribed: list[set[Any]] = field(default_factory=list)
+    connections: list[StreamConnection] = field(default_factory=list)
+    _tickets: dict[str, datetime] = field(default_factory=dict)
+    _conn_event: asyncio.Event = field(default_factory=asyncio.Event)
     _server: TestServer | None = None
 
     # --- serving ------------------------------------------------------------------------
@@ -130,6 +235,10 @@ class FakeDingTalk:
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._private_send)
         app.router.add_post("/robot/sendBySession", self._session_send)
         app.router.add_post("/robot/send", self._custom_robot_send)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._card_create)
+        app.router.add_put("/v1.0/card/instances", self._card_update)
+        app.router.add_post("/v1.0/gateway/connections/open", self._gateway_open)
+        app.router.add_get("/connect", self._connect)
         return app
 
     async def start(self) -> str:
@@ -139,6 +248,9 @@ class FakeDingTalk:
         return self.base_url
 
     async def close(self) -> None:
+        for conn in self.connections:
+            if conn.alive:
+                await conn.ws.close()
         if self._server is not None:
             await self._server.close()
             self._server = None
@@ -251,6 +363,8 @@ class FakeDingTalk:
 
     async def _access_token(self, request: web.Request) -> web.Response:
         body = await self._json(request)
+        if self.token_delay:
+            await asyncio.sleep(self.token_delay)
         if not isinstance(body, dict) or body.get("appKey") != self.app_key:
             # [INF] shape of the new-API error body: code, message, requestid
             error = {"code": "invalidClientId", "message": "无效的appKey", "requestid": "fake"}
@@ -306,8 +420,21 @@ class FakeDingTalk:
             return "msgParam is not a JSON object"
         return None
 
+    async def _injected(
+        self, endpoint: str, request: web.Request, body: Any
+    ) -> web.Response | None:
+        if (wait := self.delay.get(endpoint)) is not None:
+            await asyncio.sleep(wait)
+        canned = self.inject.get(endpoint)
+        if canned:
+            status, response = canned.pop(0)
+            return self._record(endpoint, request, body, status, response)
+        return None
+
     async def _robot_send(self, endpoint: str, request: web.Request) -> web.Response:
         body = await self._json(request)
+        if (canned := await self._injected(endpoint, request, body)) is not None:
+            return canned
         if (auth_error := self._token_error(request)) is not None:
             return self._record(endpoint, request, body, 401, auth_error)
         problem = self._robot_body_error(body)
@@ -369,6 +496,8 @@ class FakeDingTalk:
         raw = await request.read()
         body = await self._json(request)
         session = self._sessions.get(request.query.get("session", ""))
+        if session is None and self.accept_any_session:
+            session = _Session("", self.clock() + self.session_ttl)
         if session is None:
             error = {"errcode": 300001, "errmsg": "session不存在"}  # [INF]
             return self._record("session", request, body, 200, error)
@@ -430,6 +559,165 @@ class FakeDingTalk:
             return True
         sent.append(now)
         return False
+
+    # --- Stream gateway -----------------------------------------------------------------
+
+    def live_connections(self) -> list[StreamConnection]:
+        return [c for c in self.connections if c.alive]
+
+    async def wait_connections(self, count: int, within: float = 5.0) -> list[StreamConnection]:
+        """Wait until `count` sockets have ever connected; return the live ones."""
+        async with asyncio.timeout(within):
+            while len(self.connections) < count:
+                self._conn_event.clear()
+                await self._conn_event.wait()
+        return self.live_connections()
+
+    async def push(self, frame: str, conn: StreamConnection | None = None) -> StreamConnection:
+        """Push a frame on `conn`, or on the newest live connection."""
+        target = conn or self.live_connections()[-1]
+        await target.push(frame)
+        return target
+
+    async def disconnect(self, conn: StreamConnection, reason: str = "服务升级") -> None:
+        """SYSTEM disconnect, then close the socket after `disconnect_grace` (DingTalk: 10 s)."""
+        await conn.push(
+            json.dumps(
+                {
+                    "specVersion": "1.0",
+                    "type": "SYSTEM",
+                    "headers": {
+                        "messageId": f"disconnect-{conn.number}",
+                        "topic": "disconnect",
+                        "contentType": "application/json",
+                    },
+                    "data": json.dumps({"reason": reason}, ensure_ascii=False),
+                },
+                ensure_ascii=False,
+            )
+        )
+        try:
+            async with asyncio.timeout(self.disconnect_grace):
+                await conn.closed.wait()
+        except TimeoutError:
+            await conn.ws.close()
+
+    async def _gateway_open(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        ok = (
+            isinstance(body, dict)
+            and body.get("clientId") == self.app_key
+            and hmac.compare_digest(str(body.get("clientSecret", "")), self.app_secret)
+            and isinstance(body.get("subscriptions"), list)
+        )
+        if not ok:
+            error = {"code": "invalidClient", "message": "clientId/clientSecret", "requestid": "x"}
+            return self._record("gateway_open", request, body, 401, error)
+        topics = {s.get("topic") for s in body["subscriptions"] if isinstance(s, dict)}
+        self.subscribed.append(topics)
+        if not topics & {ROBOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC}:
+            error = {"code": "invalidParameter", "message": "subscriptions", "requestid": "x"}
+            return self._record("gateway_open", request, body, 400, error)
+        ticket = secrets.token_hex(16)
+        self._tickets[ticket] = self.clock() + TICKET_TTL
+        endpoint = self.url("/connect").replace("http://", "ws://", 1)
+        return self._record(
+            "gateway_open", request, body, 200, {"endpoint": endpoint, "ticket": ticket}
+        )
+
+    async def _connect(self, request: web.Request) -> web.StreamResponse:
+        # The ticket is single use and valid for 90 s (platforms.md §2.2).
+        expires = self._tickets.pop(request.query.get("ticket", ""), None)
+        if expires is None or expires <= self.clock():
+            return web.json_response({"code": "invalidTicket"}, status=401)
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        conn = StreamConnection(len(self.connections) + 1, ws, request)
+        self.connections.append(conn)
+        self._conn_event.set()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.PING:
+                    conn.pings_seen += 1
+                    if not conn.silent:
+                        await ws.pong(msg.data)
+                elif msg.type == WSMsgType.TEXT:
+                    try:
+                        ack = json.loads(msg.data)
+                    except ValueError:
+                        continue
+                    if isinstance(ack, dict):
+                        conn._record_ack(ack)
+        finally:
+            conn.closed.set()
+        return ws
+
+    # --- cards --------------------------------------------------------------------------
+
+    async def _card_create(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if (canned := await self._injected("card_create", request, body)) is not None:
+            return canned
+        if (auth_error := self._token_error(request)) is not None:
+            return self._record("card_create", request, body, 401, auth_error)
+        problem = _card_body_error(body, create=True)
+        if problem is None and body["outTrackId"] in self.cards:
+            # [INF] the code DingTalk answers for a reused outTrackId
+            error = {"code": "param.outTrackIdExists", "message": "outTrackId已存在"}
+            return self._record("card_create", request, body, 400, error)
+        if problem is None:
+            space = body["openSpaceId"]
+            if space.startswith("dtv1.card//IM_GROUP."):
+                deliver = body.get("imGroupOpenDeliverModel")
+                if not isinstance(deliver, dict) or deliver.get("robotCode") != self.robot_code:
+                    problem = "imGroupOpenDeliverModel.robotCode"
+            elif space.startswith("dtv1.card//IM_ROBOT."):
+                if not isinstance(body.get("imRobotOpenDeliverModel"), dict):
+                    problem = "imRobotOpenDeliverModel"
+            else:
+                problem = "openSpaceId"
+        if problem is not None:
+            error = {"code": "invalidParameter", "message": problem, "requestid": "fake"}
+            return self._record("card_create", request, body, 400, error)
+        deliver = body.get("imGroupOpenDeliverModel") or {}
+        at_users = deliver.get("atUserIds") or {}
+        self.cards[body["outTrackId"]] = Card(
+            out_track_id=body["outTrackId"],
+            template_id=body["cardTemplateId"],
+            open_space_id=body["openSpaceId"],
+            params=dict(body["cardData"]["cardParamMap"]),
+            at_user_ids=dict(at_users) if isinstance(at_users, dict) else {},
+        )
+        space_type, _, space_id = body["openSpaceId"].removeprefix("dtv1.card//").partition(".")
+        response = {
+            "success": True,
+            "result": {
+                "outTrackId": body["outTrackId"],
+                "deliverResults": [{"spaceType": space_type, "spaceId": space_id, "success": True}],
+            },
+        }
+        return self._record("card_create", request, body, 200, response)
+
+    async def _card_update(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        if (auth_error := self._token_error(request)) is not None:
+            return self._record("card_update", request, body, 401, auth_error)
+        problem = _card_body_error(body, create=False)
+        if problem is None and body["outTrackId"] not in self.cards:
+            error = {"code": "cardInstanceNotExist", "message": "卡片不存在", "requestid": "x"}
+            return self._record("card_update", request, body, 400, error)
+        if problem is not None:
+            error = {"code": "invalidParameter", "message": problem, "requestid": "fake"}
+            return self._record("card_update", request, body, 400, error)
+        card = self.cards[body["outTrackId"]]
+        params = dict(body["cardData"]["cardParamMap"])
+        options = body.get("cardUpdateOptions") or {}
+        if isinstance(options, dict) and options.get("updateCardDataByKey"):
+            card.params.update(params)
+        else:
+            card.params = params
+        card.updates.append(params)
+        return self._record("card_update", request, body, 200, {"success": True, "result": True})
 
 
 # --- builders usable without a running fake ----------------------------------------------
@@ -524,3 +812,229 @@ def stream_frame(
         "data": json.dumps(payload, ensure_ascii=False),
     }
     return json.dumps(frame, ensure_ascii=False)
+
+
+def _card_body_error(body: Any, *, create: bool) -> str | None:
+    if not isinstance(body, dict):
+        return "body is not a JSON object"
+    if not isinstance(body.get("outTrackId"), str) or not body["outTrackId"]:
+        return "outTrackId"
+    data = body.get("cardData")
+    if not isinstance(data, dict) or not isinstance(data.get("cardParamMap"), dict):
+        return "cardData.cardParamMap"
+    # Every cardParamMap value must be a string (platforms.md §2.5).
+    if not all(isinstance(v, str) for v in data["cardParamMap"].values()):
+        return "cardParamMap values must be strings"
+    if create:
+        if not isinstance(body.get("cardTemplateId"), str) or not body["cardTemplateId"]:
+            return "cardTemplateId"
+        if body.get("callbackType") != "STREAM":
+            return "callbackType"
+        if not isinstance(body.get("openSpaceId"), str):
+            return "openSpaceId"
+    return None
+
+
+def card_callback_frame(
+    *,
+    out_track_id: str,
+    user_id: str,
+    corp_id: str,
+    params: Mapping[str, str],
+    message_id: str,
+) -> str:
+    """A Stream CALLBACK frame for a card button click (topic /v1.0/card/instances/callback)."""
+    content = {"cardPrivateData": {"actionIds": ["vote"], "params": dict(params)}}
+    data = {
+        "outTrackId": out_track_id,
+        "corpId": corp_id,
+        "userId": user_id,
+        "type": "actionCallback",
+        "content": json.dumps(content, ensure_ascii=False),
+        "extension": "{}",
+    }
+    return stream_frame(data, message_id=message_id, topic=CARD_CALLBACK_TOPIC)
+
+
+def system_frame(topic: str, data: Mapping[str, Any], *, message_id: str) -> str:
+    """A SYSTEM frame (`ping` with an opaque, `disconnect` with a reason)."""
+    return stream_frame(data, message_id=message_id, topic=topic, frame_type="SYSTEM")
+
+
+# --- the bot under test, wired to the fake -----------------------------------------------
+
+DEMO_TEAM: tuple[tuple[str, str], ...] = (
+    # name, roster role; staff ids are derived by `staff_id_for`
+    ("张伟", "leader"),
+    ("李娜", "member"),
+    ("王强", "member"),
+    ("刘洋", "member"),
+    ("陈静", "member"),
+    ("杨帆", "member"),
+    ("赵敏", "member"),
+    ("吴国华", "none"),
+    ("周婷", "none"),
+)
+ADMIN_STAFF_ID = "staff-admin"
+ADMIN_NAME = "市党委刘老师"
+
+
+def staff_id_for(society_no: int, name: str) -> str:
+    index = [n for n, _ in DEMO_TEAM].index(name)
+    return f"staff{society_no:04d}{index:02d}"
+
+
+async def seed_society(
+    corp_id: str, society_no: int, now: datetime, *, group_id: str | None = None
+) -> dict[str, str]:
+    """A society like the demo one (7 on the roster, recorder 周婷, liaison 陈静, president
+    吴国华 not a party member) whose people have DingTalk identities; bound to `group_id` when
+    given. Returns name -> staff id."""
+    from bot import governance as g
+    from bot.events import Platform, UserRef
+    from storage import repo
+
+    staff: dict[str, str] = {}
+    async with repo.atomic():
+        society = await repo.create_society(f"示例科技学会{society_no:04d}", now)
+        ids: dict[str, int] = {}
+        for name, role in DEMO_TEAM:
+            sid = staff_id_for(society_no, name)
+            staff[name] = sid
+            person = await repo.ensure_person(
+                UserRef(Platform.DINGTALK, corp_id, sid, name),
+                name=name,
+                is_party_member=name != "吴国华",
+            )
+            ids[name] = person.id
+            position = g.CouncilPosition.PRESIDENT if name == "吴国华" else None
+            await repo.put_member(society.id, person.id, roster_role=role, position=position)
+        await repo.update_society(society.id, recorder_id=ids["周婷"], liaison_id=ids["陈静"])
+        if group_id is not None:
+            await repo.bind_chat(Platform.DINGTALK, corp_id, group_id, society.id)
+    return staff
+
+
+def dingtalk_table(fake: FakeDingTalk, **overrides: Any) -> dict[str, Any]:
+    """The `[dingtalk]` settings table pointing at the fake (the secret comes from env)."""
+    table: dict[str, Any] = {
+        "enabled": True,
+        "mode": "http",
+        "app_key": fake.app_key,
+        "robot_code": fake.robot_code,
+        "corp_id": fake.corp_id,
+        "api_base": fake.base_url,
+        "oapi_base": fake.base_url,
+        "card_template_id": "yishi-vote.schema",
+        "stream_watchdog_s": 2.0,
+        "stream_ping_s": 0.5,
+    }
+    table.update(overrides)
+    return table
+
+
+def secret_env(fake: FakeDingTalk) -> dict[str, str]:
+    return {"YISHI_DINGTALK_APP_SECRET": fake.app_secret}
+
+
+@dataclass
+class Rig:
+    """The real app (`build_app`) with a DingTalk adapter, served by aiohttp's TestServer, and
+    the fake platform it talks to. `say` posts a signed callback and returns the replies the
+    fake received on that message's sessionWebhook."""
+
+    fake: FakeDingTalk
+    clock: Any
+    adapter: Any
+    client: Any
+    app: web.Application
+    codec: DingTalkSettings
+    path: str
+    serial: int = 0
+
+    def next_msg_id(self) -> str:
+        self.serial += 1
+        return f"msg-{id(self) % 10_000:04d}-{self.serial:06d}"
+
+    async def post(
+        self,
+        staff: str,
+        text: str,
+        *,
+        group: str,
+        private: bool = False,
+        nick: str = "",
+        msg_id: str | None = None,
+        at_staff_ids: Iterable[str] = (),
+    ) -> Any:
+        # DingTalk signs each push at its own millisecond; a (timestamp, sign) pair is good for
+        # one msgId only (HeaderReplayGuard), so the manual clock moves 1 ms per message.
+        self.clock.advance(timedelta(milliseconds=1))
+        headers, body = self.fake.make_callback(
+            self.codec,
+            text=text,
+            staff_id=staff,
+            conversation_id=f"cidP2P{staff}" if private else group,
+            msg_id=msg_id or self.next_msg_id(),
+            now=self.clock.now(),
+            nick=nick or staff,
+            conversation_type="1" if private else "2",
+            at_staff_ids=at_staff_ids,
+        )
+        return await self.client.post(self.path, data=body, headers=headers)
+
+    async def say(self, staff: str, text: str, *, group: str = "", private: bool = False) -> str:
+        before = len(self.fake.recorded["session"])
+        response = await self.post(staff, text, group=group, private=private)
+        assert response.status == 200, await response.text()
+        assert await response.json() == {}
+        await self.adapter.flush()
+        return "\n".join(c.text for c in self.fake.recorded["session"][before:])
+
+    async def drain_outbox(self) -> None:
+        from bot.app import RUNTIME
+
+        await self.app[RUNTIME].delivery.sender.run_once()
+        await self.adapter.flush()
+
+
+def admin_settings(corp_id: str) -> Any:
+    from bot.config import CommitteeAdmin, Settings
+
+    admin = CommitteeAdmin("dingtalk", corp_id, ADMIN_STAFF_ID, ADMIN_NAME)
+    # Applied before the answer unless a test asks for the inbound queue (the default of a
+    # configured server) with settings_overrides={"inbound": "queue"}.
+    return Settings(committee_admins=(admin,), inbound="direct")
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    fake: FakeDingTalk,
+    clock: Any,
+    *,
+    stream_options: Mapping[str, Any] | None = None,
+    settings_overrides: Mapping[str, Any] | None = None,
+    **table: Any,
+) -> AsyncIterator[Rig]:
+    """Start the bot (`build_app` + DingTalk adapter from settings) against `fake`."""
+    from aiohttp.test_utils import TestClient
+
+    from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
+    from bot.app import build_app
+    from bot.events import Platform, UserRef
+    from storage import repo
+    from tests.fakes import FakeScheduler
+
+    cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
+    adapter = build_dingtalk_adapter(cfg, clock, **(stream_options or {}))
+    settings = admin_settings(fake.corp_id)
+    if settings_overrides:
+        from dataclasses import replace
+
+        settings = replace(settings, **settings_overrides)
+    await repo.ensure_person(
+        UserRef(Platform.DINGTALK, fake.corp_id, ADMIN_STAFF_ID, ADMIN_NAME), name=ADMIN_NAME
+    )
+    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
+    async with TestClient(TestServer(app)) as client:
+        yield Rig(fake, clock, adapter, client, app, adapter.settings, cfg.callback_path)

@@ -7,8 +7,11 @@ Two halves:
   crypto here is written independently of `bot.adapters.wecom` and of wechatpy (AES through
   the `cryptography` package), so the codec tests are not circular;
 * `FakeWeCom`, an aiohttp application with the qyapi endpoints the bot calls: gettoken,
-  message/send, webhook/send (消息推送) and the AI bot's response_url. Time comes from an
-  injectable clock, so tests cross token expiry and rate windows without sleeping.
+  message/send, webhook/send (消息推送) and the AI bot's response_url, plus the AI bot's
+  long-connection WebSocket at `/ws` (subscribe, ping, callbacks pushed by the test, replies
+  and proactive sends recorded, the older connection of a bot kicked when a newer one
+  subscribes, a socket dropped on demand). Time comes from an injectable clock, so tests cross
+  token expiry and rate windows without sleeping.
 
 Error codes the real platform does not document are invented here and named as such
 (`FAKE_ERR_*`); the adapter must treat any unknown non-zero errcode as final.
@@ -16,7 +19,9 @@ Error codes the real platform does not document are invented here and named as s
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,10 +29,12 @@ import re
 import secrets
 import struct
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -357,6 +364,22 @@ class FakeWeCom:
     _webhook_sent: dict[str, deque[datetime]] = field(default_factory=dict, init=False)
     _response_codes: dict[str, datetime] = field(default_factory=dict, init=False)
     _used_codes: set[str] = field(default_factory=set, init=False)
+    # long connection: bot_id -> secret; frames received per cmd; connection counts
+    bot_secrets: dict[str, str] = field(default_factory=lambda: {"aibEXAMPLE01": "bot-secret"})
+    # Faults for send tests: webhook/send (and message/send) answer this HTTP status, or only
+    # after this many seconds (a real wait: it exercises the client's timeout).
+    http_status: int = 200
+    stall_s: float = 0.0
+    ws_errcodes: dict[str, int] = field(default_factory=dict)  # cmd -> errcode to answer
+    ws_ack: bool = True  # False: pings (and other requests) go unanswered
+    ws_frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    ws_subscribes: int = 0
+    ws_refused: int = 0
+    ws_kicks: int = 0
+    ws_active: int = 0
+    ws_max_active: int = 0
+    _ws_by_bot: dict[str, web.WebSocketResponse] = field(default_factory=dict, init=False)
+    _ws_changed: asyncio.Condition | None = field(default=None, init=False)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -364,6 +387,8 @@ class FakeWeCom:
         app.router.add_post("/cgi-bin/message/send", self._message_send)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
         app.router.add_post("/cgi-bin/aibot/response", self._aibot_response)
+        app.router.add_get("/ws", self._ws)
+        app.on_shutdown.append(self._close_sockets)
         return app
 
     # helpers for tests
@@ -424,6 +449,8 @@ class FakeWeCom:
 
     async def _message_send(self, request: web.Request) -> web.Response:
         body = await self._json(request)
+        if (fault := await self._fault()) is not None:
+            return fault
         if errcode := self._token_error(request):
             return self._record("message/send", request, body, errcode)
         if not isinstance(body, dict):
@@ -432,8 +459,17 @@ class FakeWeCom:
             return self._record("message/send", request, body, ERR_INVALID_MSGTYPE)
         return self._record("message/send", request, body, 0, msgid=secrets.token_hex(8))
 
+    async def _fault(self) -> web.Response | None:
+        if self.stall_s:
+            await asyncio.sleep(self.stall_s)
+        if self.http_status != 200:
+            return web.Response(status=self.http_status, text="fake fault")
+        return None
+
     async def _webhook_send(self, request: web.Request) -> web.Response:
         body = await self._json(request)
+        if (fault := await self._fault()) is not None:
+            return fault
         key = request.query.get("key", "")
         if key not in self.webhook_keys:
             return self._record("webhook/send", request, body, ERR_INVALID_WEBHOOK)
@@ -496,3 +532,352 @@ class FakeWeCom:
             return self._record("aibot/response", request, body, ERR_INVALID_MSGTYPE)
         self._used_codes.add(code)
         return self._record("aibot/response", request, body, 0)
+
+    # --- the AI bot long connection -----------------------------------------------------------
+
+    def _condition(self) -> asyncio.Condition:
+        if self._ws_changed is None:
+            self._ws_changed = asyncio.Condition()
+        return self._ws_changed
+
+    async def _notify(self) -> None:
+        async with self._condition():
+            self._condition().notify_all()
+
+    async def wait_until(self, predicate: Any, within: float = 5.0) -> None:
+        """Wait (bounded) until `predicate()` holds; re-checked after every WebSocket event."""
+        async with asyncio.timeout(within), self._condition():
+            await self._condition().wait_for(predicate)
+
+    def connected(self, bot_id: str = "aibEXAMPLE01") -> bool:
+        ws = self._ws_by_bot.get(bot_id)
+        return ws is not None and not ws.closed
+
+    def frames(self, cmd: str) -> list[dict[str, Any]]:
+        return self.ws_frames.setdefault(cmd, [])
+
+    async def push(
+        self, body: dict[str, Any], *, cmd: str = "aibot_msg_callback", bot_id: str = "aibEXAMPLE01"
+    ) -> str:
+        """Push a callback to the bot's current connection; returns its req_id."""
+        ws = self._ws_by_bot.get(bot_id)
+        assert ws is not None, "the bot is not connected"
+        assert not ws.closed, "the bot is not connected"
+        rid = f"{cmd}_{secrets.token_hex(6)}"
+        await ws.send_json({"cmd": cmd, "headers": {"req_id": rid}, "body": body})
+        return rid
+
+    async def drop(self, bot_id: str = "aibEXAMPLE01") -> None:
+        """Close the bot's socket from the server side (a network drop)."""
+        ws = self._ws_by_bot.get(bot_id)
+        if ws is not None:
+            await ws.close()
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        for ws in list(self._ws_by_bot.values()):
+            await ws.close()
+
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+        await ws.prepare(request)
+        bot_id = ""
+        try:
+            async with asyncio.timeout(10):
+                first = await ws.receive()
+            frame = json.loads(first.data) if first.type is aiohttp.WSMsgType.TEXT else {}
+            rid = frame.get("headers", {}).get("req_id", "")
+            body = frame.get("body") or {}
+            self.frames("aibot_subscribe").append(frame)
+            wanted = self.bot_secrets.get(body.get("bot_id", ""))
+            if (
+                frame.get("cmd") != "aibot_subscribe"
+                or wanted is None
+                or not hmac.compare_digest(str(body.get("secret", "")), wanted)
+            ):
+                self.ws_refused += 1
+                await ws.send_json(
+                    {"headers": {"req_id": rid}, "errcode": ERR_INVALID_SECRET, "errmsg": "bad"}
+                )
+                await ws.close()
+                await self._notify()
+                return ws
+            bot_id = body["bot_id"]
+            self.ws_subscribes += 1
+            self.ws_active += 1
+            self.ws_max_active = max(self.ws_max_active, self.ws_active)
+            older = self._ws_by_bot.get(bot_id)
+            self._ws_by_bot[bot_id] = ws
+            await ws.send_json({"headers": {"req_id": rid}, "errcode": 0, "errmsg": "ok"})
+            if older is not None and not older.closed:
+                self.ws_kicks += 1
+                event = {"eventtype": "disconnected_event", "disconnected_event": {}}
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await older.send_json(
+                        {
+                            "cmd": "aibot_event_callback",
+                            "headers": {"req_id": secrets.token_hex(6)},
+                            "body": {"msgtype": "event", "event": event, "aibotid": bot_id},
+                        }
+                    )
+                await older.close()
+            await self._notify()
+            async for msg in ws:
+                if msg.type is not aiohttp.WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                cmd = frame.get("cmd", "")
+                self.frames(cmd).append(frame)
+                if self.ws_ack:
+                    errcode = self.ws_errcodes.get(cmd, 0)
+                    rid = frame.get("headers", {}).get("req_id", "")
+                    await ws.send_json(
+                        {"headers": {"req_id": rid}, "errcode": errcode, "errmsg": "ok"}
+                    )
+                await self._notify()
+        except (TimeoutError, ValueError, ConnectionError):
+            pass
+        finally:
+            if bot_id:
+                self.ws_active -= 1
+                if self._ws_by_bot.get(bot_id) is ws:
+                    del self._ws_by_bot[bot_id]
+                await self._notify()
+        return ws
+
+
+# --- a whole bot behind WeCom: the real app, the real adapter, this fake -------------------------
+
+RIG_CORP = "ww1234567890abcdef"
+RIG_BOT_ID = "aibEXAMPLE01"
+RIG_BOT_NAME = "议事助手"
+RIG_TOKEN = "QDG6eK"
+RIG_AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+RIG_ADMIN = "liulaoshi"
+# The demo society's people and their WeCom user ids.
+RIG_USERS = {
+    "张伟": "zhangwei",
+    "李娜": "lina",
+    "王强": "wangqiang",
+    "刘洋": "liuyang",
+    "陈静": "chenjing",
+    "杨帆": "yangfan",
+    "赵敏": "zhaomin",
+    "吴国华": "wuguohua",
+    "周婷": "zhouting",
+}
+
+
+def rig_settings(api_base: str, **overrides: Any) -> WeComSettings:
+    return WeComSettings(
+        token=RIG_TOKEN,
+        encoding_aes_key=RIG_AES_KEY,
+        corp_id=RIG_CORP,
+        bot_id=RIG_BOT_ID,
+        bot_name=RIG_BOT_NAME,
+        api_base=api_base,
+        **overrides,
+    )
+
+
+@dataclass
+class Posted:
+    """One callback as the bot answered it."""
+
+    status: int
+    body: bytes
+    reply: dict[str, Any] | None  # the decrypted passive reply, None for an empty answer
+
+    @property
+    def text(self) -> str:
+        if self.reply is None:
+            return ""
+        stream = self.reply.get("stream")
+        if isinstance(stream, dict):
+            return str(stream.get("content", ""))
+        card = self.reply.get("template_card", {})
+        return str(card.get("sub_title_text", ""))
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        if self.reply is None:
+            return None
+        card = self.reply.get("template_card")
+        return card if isinstance(card, dict) else None
+
+
+@dataclass
+class Rig:
+    """`await rig.say("lina", "@议事助手 签到")` posts an encrypted callback to the real app and
+    returns the decrypted answer. `fake_base` is where the fake WeCom listens."""
+
+    client: Any  # aiohttp.test_utils.TestClient of the bot's app
+    fake: FakeWeCom
+    fake_base: str
+    settings: WeComSettings
+    clock: Clock
+    callback_path: str = "/wecom/callback"
+    counter: int = 0
+
+    def msgid(self) -> str:
+        self.counter += 1
+        return f"msg{self.counter:06d}{secrets.token_hex(3)}"
+
+    async def post(self, params: dict[str, str], body: bytes) -> Posted:
+        async with self.client.post(self.callback_path, params=params, data=body) as resp:
+            raw = await resp.read()
+            status = resp.status
+        reply = decrypt_reply(self.settings, json.loads(raw)) if status == 200 and raw else None
+        return Posted(status, raw, reply)
+
+    async def say(
+        self,
+        userid: str,
+        text: str,
+        *,
+        chatid: str | None = DEFAULT_CHAT_ID,
+        msgid: str | None = None,
+        mention: bool = True,
+    ) -> Posted:
+        if chatid is not None and mention:
+            text = f"@{RIG_BOT_NAME} {text}"
+        params, body = make_text_message(
+            self.settings,
+            text,
+            now=self.clock.now(),
+            userid=userid,
+            chatid=chatid,
+            msgid=msgid or self.msgid(),
+            response_url=self.fake.response_url(self.fake_base),
+        )
+        return await self.post(params, body)
+
+    async def click(
+        self,
+        userid: str,
+        card: dict[str, Any],
+        option: str,
+        *,
+        chatid: str | None = DEFAULT_CHAT_ID,
+        msgid: str | None = None,
+    ) -> Posted:
+        params, body = make_card_event(
+            self.settings,
+            now=self.clock.now(),
+            task_id=card["task_id"],
+            event_key=card["submit_button"]["key"],
+            option_ids=[option],
+            userid=userid,
+            chatid=chatid,
+            msgid=msgid or self.msgid(),
+            response_url=self.fake.response_url(self.fake_base),
+        )
+        return await self.post(params, body)
+
+
+async def seed_demo_people(now: datetime) -> None:
+    """The demo society's people and roster (bot.demo), with WeCom identities only, plus the
+    committee admin. Storage set-up for tests; the group is bound later by chat command."""
+    from bot.demo import LIAISON, PEOPLE, RECORDER, SOCIETY
+    from bot.events import Platform, UserRef
+    from storage import repo
+
+    async with repo.atomic():
+        society = await repo.create_society(SOCIETY, now)
+        ids: dict[str, int] = {}
+        for name, role, position, party in PEOPLE:
+            user = UserRef(Platform.WECOM, RIG_CORP, RIG_USERS[name], name)
+            person = await repo.ensure_person(user, name=name, is_party_member=party)
+            ids[name] = person.id
+            await repo.put_member(society.id, person.id, roster_role=role, position=position)
+        await repo.update_society(society.id, recorder_id=ids[RECORDER], liaison_id=ids[LIAISON])
+        await repo.append_event(
+            society.id,
+            "roster_formed",
+            {"members": [n for n, r, _, _ in PEOPLE if r != "none"], "leader": "张伟"},
+            now,
+        )
+        await repo.ensure_person(
+            UserRef(Platform.WECOM, RIG_CORP, RIG_ADMIN, "市党委刘老师"), name="市党委刘老师"
+        )
+
+
+def rig_committee_admin() -> Any:
+    from bot.config import CommitteeAdmin
+
+    return CommitteeAdmin("wecom", RIG_CORP, RIG_ADMIN, "市党委刘老师")
+
+
+@contextlib.asynccontextmanager
+async def open_fake(clock: Any) -> AsyncIterator[tuple[FakeWeCom, str]]:
+    """The fake WeCom on loopback: (fake, base URL without a trailing slash)."""
+    from aiohttp.test_utils import TestServer
+
+    fake = FakeWeCom(clock, corp_id=RIG_CORP, corp_secret="app-secret")
+    server = TestServer(fake.app())
+    await server.start_server()
+    try:
+        yield fake, str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+def rig_config(base: str, **overrides: Any) -> Any:
+    from bot.adapters.wecom_adapter import WeComConfig
+
+    options: dict[str, Any] = {
+        "enabled": True,
+        "corp_id": RIG_CORP,
+        "bot_id": RIG_BOT_ID,
+        "bot_name": RIG_BOT_NAME,
+        "token": RIG_TOKEN,
+        "encoding_aes_key": RIG_AES_KEY,
+        "api_base": base,
+        "app_agent_id": "1000002",
+        "app_secret": "app-secret",
+        "ws_url": base.replace("http://", "ws://") + "/ws",
+    }
+    options.update(overrides)
+    return WeComConfig(**options)
+
+
+@contextlib.asynccontextmanager
+async def open_bot(
+    clock: Any, base: str, *, wecom: dict[str, Any] | None = None, inbound: str = "direct"
+) -> AsyncIterator[tuple[Any, Any]]:
+    """The bot's real app (build_app with the WeCom adapter, FakeScheduler) under an aiohttp
+    TestClient, on the database the caller opened: (client, adapter)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.adapters.wecom_adapter import build_wecom_adapter
+    from bot.app import build_app
+    from bot.config import ReminderSettings, Settings
+    from tests.fakes import FakeScheduler
+
+    adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock)
+    # inbound "direct": applied before the answer (replies in the passive reply); "queue" (the
+    # production default): answered once queued, applied right after.
+    settings = Settings(
+        committee_admins=(rig_committee_admin(),),
+        reminders=ReminderSettings(private=False),  # reminders @-mention in the group
+        inbound=inbound,
+    )
+    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield client, adapter
+    finally:
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def open_rig(
+    clock: Any, *, wecom: dict[str, Any] | None = None, seed: bool = True, inbound: str = "direct"
+) -> AsyncIterator[tuple[Rig, Any]]:
+    """(rig, adapter): the fake WeCom and the bot's real app on loopback; with `seed`, the demo
+    society's people with WeCom identities."""
+    async with open_fake(clock) as (fake, base):
+        if seed:
+            await seed_demo_people(clock.now())
+        async with open_bot(clock, base, wecom=wecom, inbound=inbound) as (client, adapter):
+            yield Rig(client, fake, base, rig_settings(base), clock), adapter

@@ -456,3 +456,30 @@ def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) 
     assert "决策 2 条" in run.out
     assert len(list(out.glob("*.docx"))) == 1
     assert len(list(out.glob("*.csv"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "named"),
+    [
+        (
+            '[dingtalk]\nenabled = true\nmode = "stream"\napp_key = "k"\nrobot_code = "r"\ncorp_id = "c"\n',
+            "dingtalk.app_secret",
+        ),
+        (
+            '[wecom]\nenabled = true\nmode = "webhook"\ncorp_id = "ww1"\nbot_id = "b"\n',
+            "wecom.token",
+        ),
+    ],
+)
+def test_serve_with_a_platform_but_no_secret_fails_closed(
+    tmp_path: Path, section: str, named: str
+) -> None:
+    """An enabled platform without its secret stops `yishi serve` before anything listens."""
+    (tmp_path / "config.toml").write_text(
+        f'[database]\nurl = "{sqlite_url(tmp_path / "db.sqlite")}"\n{section}', encoding="utf-8"
+    )
+    run = yishi("serve", cwd=tmp_path)
+    assert run.code == 2
+    assert "配置错误" in run.err
+    assert named in run.err
+    assert not (tmp_path / "db.sqlite").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -563,8 +564,16 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 def test_the_example_config_is_the_defaults() -> None:
     """config.example.toml says that what it shows are the default values."""
+    from bot.adapters.dingtalk_adapter import dingtalk_from_settings
+    from bot.adapters.wecom_adapter import wecom_from_settings
+
     s = load_settings(str(EXAMPLE), {})
-    assert s == Settings()
+    assert replace(s, dingtalk={}, wecom={}) == Settings()
+    # The platform tables show the defaults too, with both platforms off.
+    assert dingtalk_from_settings(s.dingtalk, {}) == dingtalk_from_settings({}, {})
+    assert wecom_from_settings(s.wecom, {}) == wecom_from_settings({"bot_name": "议事"}, {})
+    assert not dingtalk_from_settings(s.dingtalk, {}).enabled
+    assert not wecom_from_settings(s.wecom, {}).enabled
 
 
 def test_the_example_documents_every_key() -> None:

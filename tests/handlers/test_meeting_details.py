@@ -124,3 +124,65 @@ async def test_quorum_is_checked_again_when_a_vote_closes(harness: Harness) -> N
     await h.say("张伟", "结束表决")
     await h.say("张伟", "散会")
     assert "中途离席：陈静" in await h.say("张伟", "纪要 全文")
+
+
+async def test_vote_deadline_is_parsed_stored_and_shown(harness: Harness) -> None:
+    h = harness
+    await _open(h, "年度工作")
+    h.at("2026-12-05 15:10")
+    # Refusals are polite and write nothing.
+    for args, expected in (
+        ("截止", "请写明表决截止时间"),
+        ("记名 截止 明天下午", "没能识别截止时间"),
+        ("截止 16:30 以后再说", "无法识别"),
+        ("截止 15:00", "已经过去了"),  # a bare time that passed today is not read as tomorrow
+        ("截止 2026-12-04 16:00", "已经过去了"),
+    ):
+        assert expected in await h.say("张伟", f"发起表决 1 {args}")
+    assert await models.Vote.all().count() == 0
+    replies = await h.send("张伟", "发起表决 1 记名 截止 16:30")
+    (card,) = [r for r in replies if r.card is not None]
+    assert "截止时间：2026年12月5日（星期六）16:30" in card.text
+    assert card.card is not None
+    assert card.card.summary == "已投 0/7，截止 12-05 16:30"
+    (vote,) = await models.Vote.all()
+    assert vote.method == "named"
+    assert vote.closes_at is not None
+    assert vote.closes_at.isoformat() == "2026-12-05T08:30:00+00:00"
+    assert "截止时间：2026年12月5日（星期六）16:30" in await h.say("李娜", "计票")
+    # The deadline passing does not close the vote: only the chair does.
+    h.at("2026-12-05 17:00")
+    status = await h.say("李娜", "计票")
+    assert "已过，请主持人发送「结束表决」" in status
+    assert "赞成" in await h.say("李娜", "赞成")
+    assert "结果：" in await h.say("张伟", "结束表决")
+
+
+async def test_vote_without_deadline_and_with_method_word_only(harness: Harness) -> None:
+    h = harness
+    await _open(h, "年度工作")
+    replies = await h.send("张伟", "发起表决 1 举手")
+    (card,) = [r for r in replies if r.card is not None]
+    assert card.card is not None
+    assert card.card.summary == "已投 0/7"
+    assert "截止时间" not in card.text
+    (vote,) = await models.Vote.all()
+    assert vote.method == "show_of_hands"
+    assert vote.closes_at is None
+
+
+async def test_members_acknowledge_the_notice(harness: Harness) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    notice = await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    assert "收到通知请回复「收到」" in notice
+    assert "已确认收到第1次会议" in await h.say("李娜", "收到")
+    assert "已确认收到" in await h.say("李娜", "收到")  # again: same answer, one row
+    assert "只有领导小组成员" in await h.say("吴国华", "收到")
+    assert await models.NoticeAck.all().count() == 1
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS:
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    assert "无需回复" in await h.say("王强", "收到")
+    assert await models.NoticeAck.all().count() == 1

@@ -22,7 +22,7 @@ CORP = "corp"
 class FakePlatform:
     clock: ManualClock
     platform: Platform = Platform.WECOM
-    # message -> "ok" | "error" | "hang" | "reset" | "throttle" | "permanent"
+    # message -> "ok" | "drop" | "error" | "hang" | "reset" | "throttle" | "permanent"
     behaviour: Callable[[OutgoingMessage], str] = lambda _m: "ok"
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     delivered: list[tuple[datetime, OutgoingMessage]] = field(default_factory=list)
@@ -40,6 +40,8 @@ class FakePlatform:
         match outcome:
             case "ok":
                 self.delivered.append((self.clock.now(), message))
+            case "drop":  # errcode 0, yet nobody ever sees it (T17)
+                pass
             case "error":
                 raise SendError("transient", -1, "system busy")
             case "hang":

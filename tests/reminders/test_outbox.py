@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from datetime import datetime, timedelta
@@ -176,3 +177,31 @@ async def test_private_messages_are_written_in_the_commands_transaction(harness:
     await h.router.dispatch(message)
     await h.router.dispatch(message)
     assert len(await store.outbox_rows()) == 7
+
+
+async def test_two_senders_share_the_channels_and_send_each_row_once(database: str) -> None:
+    """Batched claims: two senders (two instances) drain the same outbox at the same time;
+    each row goes out once, every attempt is recorded, the rate holds per channel."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    for g in range(40):
+        await enqueue_texts(f"g{g}", 20, clock.now())
+    first, second = sender_for(fake), sender_for(fake)
+    first.instance, second.instance = "instance-a", "instance-b"
+    for _ in range(12):
+        await asyncio.gather(first.run_once(), second.run_once())
+        counts = await store.outbox_counts()
+        if not counts.get("pending") and not counts.get("sending"):
+            break
+        clock.advance(timedelta(seconds=30))
+    rows = await store.outbox_rows()
+    assert {r.state for r in rows} == {"sent"}
+    copies = Counter(m.text for _, m in fake.delivered)
+    assert len(copies) == 800
+    assert max(copies.values()) == 1
+    assert await models.OutboxAttempt.all().count() == 800
+    owners = set(await models.OutboxAttempt.all().values_list("instance", flat=True))
+    assert owners <= {"instance-a", "instance-b"}
+    for g in range(40):
+        times = [at for at, m in fake.delivered if m.chat.chat_id == f"g{g}"]
+        assert max_in_window(times) <= 15

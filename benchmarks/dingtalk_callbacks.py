@@ -1,0 +1,468 @@
+"""Signed DingTalk vote callbacks against the real server, next to a bare endpoint.
+
+What runs, each in its own process (multiprocessing, "spawn"), all on 127.0.0.1:
+
+  fake       the fake DingTalk (tests/fakes_dingtalk.py): the sessionWebhook replies go there
+  bare       an aiohttp app with one route that reads the body, checks the timestamp window and
+             the sign (HMAC-SHA256, constant-time compare) and parses the JSON; answers {}
+  server     the real app: build_app + DingTalkAdapter in HTTP mode (router, handlers, storage,
+             the inline reply POSTed to the fake's sessionWebhook in the background), on SQLite
+             (temporary file, WAL + synchronous=FULL as configured) or PostgreSQL (a fresh
+             database on YISHI_TEST_PG, default postgres://postgres@127.0.0.1:5432/test,
+             dropped afterwards)
+  load       the load generator: one aiohttp client session with a connection pool of exactly
+             C connections (C = 16, then 64) and C workers sending back to back
+
+Fairness: the same load process and client code, the same request bodies (a real robot
+callback, about 1 KiB), the same number of requests and the same concurrency for the bare
+endpoint and the server; both servers are single-process aiohttp with no access log; the fake
+that receives the replies has its own process, so neither server pays for it. Each request is
+signed just before it is sent, with a timestamp 1 ms apart from every other (DingTalk's sign
+covers only the timestamp, and the server accepts a (timestamp, sign) pair for one msgId).
+
+Data: S societies of 7 voters (the platform's real size), each bound to its own group, each with
+a meeting in session and one open named vote. Every request is a distinct ballot ("赞成" from a
+different member, new msgId): the 16-connection run and the 64-connection run use different
+societies, so every measured request writes a ballot. Setup goes through the router directly
+before the server starts listening. Latency: perf_counter around each request in the load
+process (queueing for a pool connection excluded); requests/s = requests / wall time of the run.
+
+    .venv/bin/python benchmarks/dingtalk_callbacks.py               # 2,002 ballots per engine
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --quick       # a short run
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --backend sqlite
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --inbound direct   # apply, then answer
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TZ = ZoneInfo("Asia/Shanghai")
+PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+APP_KEY = "dingbenchappkey"
+APP_SECRET = "bench-app-secret-0123456789abcdef"
+CORP = "dingcorpBENCH"
+VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+CONCURRENCY = (16, 64)
+
+# A ballot to send: (group, staff id, nick, msgId)
+Target = tuple[str, str, str, str]
+
+
+def group_of(number: int) -> str:
+    return f"cidBENCH{number:05d}=="
+
+
+# --- the fake DingTalk ----------------------------------------------------------------------
+
+
+def run_fake(ports: Any, stop: Any) -> None:
+    async def main() -> None:
+        from bot.clock import SystemClock
+        from tests.fakes_dingtalk import FakeDingTalk
+
+        fake = FakeDingTalk(
+            clock=SystemClock().now,
+            app_key=APP_KEY,
+            app_secret=APP_SECRET,
+            robot_code=APP_KEY,
+            corp_id=CORP,
+            accept_any_session=True,
+        )
+        # Only counts are needed; keep memory flat over thousands of replies.
+        await fake.start()
+        ports.put(fake.base_url)
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
+            for calls in fake.recorded.values():
+                calls.clear()
+        await fake.close()
+
+    asyncio.run(main())
+
+
+# --- the bare endpoint -----------------------------------------------------------------------
+
+
+def run_bare(ports: Any, stop: Any) -> None:
+    from aiohttp import web
+
+    async def callback(request: web.Request) -> web.Response:
+        body = await request.read()
+        timestamp = request.headers.get("timestamp", "")
+        sign = request.headers.get("sign", "")
+        now_ms = int(time.time() * 1000)
+        if not timestamp.isdigit() or abs(int(timestamp) - now_ms) > 3_600_000:
+            return web.json_response({"errmsg": "rejected"}, status=401)
+        message = f"{timestamp}\n{APP_SECRET}".encode()
+        digest = hmac.new(APP_SECRET.encode(), message, hashlib.sha256).digest()
+        expected = __import__("base64").b64encode(digest)
+        if not hmac.compare_digest(expected, sign.encode()):
+            return web.json_response({"errmsg": "rejected"}, status=401)
+        try:
+            json.loads(body)
+        except ValueError:
+            return web.json_response({"errmsg": "rejected"}, status=400)
+        return web.json_response({})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/dingtalk/callback", callback)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        ports.put((f"http://127.0.0.1:{port}", 0.0, []))
+        await asyncio.to_thread(stop.wait)
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+# --- the real server -------------------------------------------------------------------------
+
+
+async def _fresh_pg() -> str:
+    import asyncpg
+
+    name = f"yishi_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
+
+
+async def _drop_pg(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _prepare(societies: int, clock: Any) -> list[Target]:
+    """Seed the societies, convene, sign in, open the meeting and a vote in each group."""
+    from bot.app import build_router
+    from bot.config import Settings
+    from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
+    from tests.fakes_dingtalk import seed_society, staff_id_for
+
+    router = build_router(Settings(), clock)
+    serial = 0
+    gate = asyncio.Semaphore(8)
+
+    async def say(number: int, name: str, text: str, needle: str) -> None:
+        nonlocal serial
+        serial += 1
+        message = IncomingMessage(
+            platform=Platform.DINGTALK,
+            chat=ChatRef(Platform.DINGTALK, CORP, group_of(number), ChatKind.GROUP),
+            sender=UserRef(Platform.DINGTALK, CORP, staff_id_for(number, name), name),
+            text=text,
+            message_id=f"setup-{serial}",
+            received_at=clock.now(),
+        )
+        reply = "\n".join(r.text for r in await router.dispatch(message))
+        if needle not in reply:
+            raise RuntimeError(f"setup {number} {name} {text!r}: {reply!r}")
+
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    for number in range(societies):
+        await seed_society(CORP, number, clock.now(), group_id=group_of(number))
+
+    async def convene(number: int) -> None:
+        async with gate:
+            await say(number, "张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作", "会议通知")
+
+    await asyncio.gather(*(convene(n) for n in range(societies)))
+    clock.set(datetime(2026, 12, 5, 14, 50, tzinfo=TZ))
+
+    async def open_vote(number: int) -> None:
+        async with gate:
+            for name in VOTERS:
+                await say(number, name, "签到", "签到")
+            await say(number, "张伟", "开会", "会议现在开始")
+            await say(number, "张伟", "发起表决 1", "开始表决")
+
+    await asyncio.gather(*(open_vote(n) for n in range(societies)))
+    return [
+        (group_of(n), staff_id_for(n, name), name, f"bench-{n}-{v}")
+        for n in range(societies)
+        for v, name in enumerate(VOTERS)
+    ]
+
+
+def run_server(
+    backend: str, societies: int, fake_url: str, inbound: str, ports: Any, stop: Any
+) -> None:
+    async def main() -> None:
+        from aiohttp import web
+
+        from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
+        from bot.app import RUNTIME, build_app, start_storage, stop_storage
+        from bot.clock import OffsetClock
+        from bot.config import Settings
+        from tests.fakes import FakeScheduler
+
+        tmp = tempfile.TemporaryDirectory()
+        url = f"sqlite://{tmp.name}/bench.db" if backend == "sqlite" else await _fresh_pg()
+        settings = Settings(database_url=url, inbound=inbound)
+        await start_storage(settings)
+        clock = OffsetClock()
+        runner = None
+        try:
+            targets = await _prepare(societies, clock)
+            table = {
+                "enabled": True,
+                "mode": "http",
+                "app_key": APP_KEY,
+                "corp_id": CORP,
+                "api_base": fake_url,
+                "oapi_base": fake_url,
+            }
+            cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
+            adapter = build_dingtalk_adapter(cfg, clock)
+            app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            offset = (clock.now() - datetime.now(UTC)).total_seconds()
+            ports.put((f"http://127.0.0.1:{port}", offset, targets))
+            await asyncio.to_thread(stop.wait)
+            # With the inbound queue every request was answered once committed; the worker may
+            # still be applying the last ones: measure how long after the load that takes.
+            inbox = app[RUNTIME].inbox
+            started = time.perf_counter()
+            while inbox is not None and await inbox.depth():  # noqa: ASYNC110 (polls the database)
+                await asyncio.sleep(0.05)
+            backlog = time.perf_counter() - started
+            await adapter.flush(30)
+            from storage import models
+
+            ballots = await models.Ballot.all().count()
+            applied = f"; the last applied {backlog:.1f} s after the load ended" if inbox else ""
+            print(
+                f"  ({backend}, inbound={inbound}: {ballots} ballots written for {len(targets)}"
+                f" requests{applied})",
+                flush=True,
+            )
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await stop_storage()
+            if backend == "postgres":
+                await _drop_pg(url)
+            tmp.cleanup()
+
+    asyncio.run(main())
+
+
+# --- the load generator ----------------------------------------------------------------------
+
+
+def _body(group: str, staff: str, nick: str, msg_id: str, now_ms: int, webhook: str) -> bytes:
+    payload = {
+        "conversationId": group,
+        "atUsers": [{"dingtalkId": "$:LWCP_v1:$botBENCH"}],
+        "chatbotCorpId": CORP,
+        "chatbotUserId": "$:LWCP_v1:$botBENCH",
+        "msgId": msg_id,
+        "senderNick": nick,
+        "isAdmin": False,
+        "senderStaffId": staff,
+        "sessionWebhookExpiredTime": now_ms + 5_400_000,
+        "createAt": now_ms,
+        "senderCorpId": CORP,
+        "conversationType": "2",
+        "senderId": f"$:LWCP_v1:$sender{staff}",
+        "conversationTitle": "党建工作领导小组",
+        "isInAtList": True,
+        "sessionWebhook": f"{webhook}/robot/sendBySession?session={msg_id}",
+        "text": {"content": " 赞成"},
+        "robotCode": APP_KEY,
+        "msgtype": "text",
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def run_load(
+    url: str, offset: float, targets: Sequence[Target], conns: int, fake_url: str, out: Any
+) -> None:
+    import base64
+
+    import aiohttp
+
+    async def main() -> dict[str, Any]:
+        queue = list(reversed(targets))
+        last_ms = 0
+        latencies: list[float] = []
+        errors: dict[int, int] = {}
+
+        def signed() -> dict[str, str]:
+            nonlocal last_ms
+            now_ms = int((time.time() + offset) * 1000)
+            last_ms = max(now_ms, last_ms + 1)
+            timestamp = str(last_ms)
+            digest = hmac.new(
+                APP_SECRET.encode(), f"{timestamp}\n{APP_SECRET}".encode(), hashlib.sha256
+            ).digest()
+            return {
+                "Content-Type": "application/json; charset=utf-8",
+                "timestamp": timestamp,
+                "sign": base64.b64encode(digest).decode(),
+            }
+
+        async def worker(session: aiohttp.ClientSession) -> None:
+            while queue:
+                group, staff, nick, msg_id = queue.pop()
+                headers = signed()
+                body = _body(group, staff, nick, msg_id, int(headers["timestamp"]), fake_url)
+                started = time.perf_counter()
+                async with session.post(
+                    f"{url}/dingtalk/callback", data=body, headers=headers
+                ) as r:
+                    await r.read()
+                    status = r.status
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    errors[status] = errors.get(status, 0) + 1
+
+        connector = aiohttp.TCPConnector(limit=conns)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+            # Warm the pool (one request per connection is not measured for the bare endpoint
+            # only; the server's ballots are all measured).
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(session) for _ in range(conns)))
+            wall = time.perf_counter() - started
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "wall": wall,
+            "rps": len(latencies) / wall,
+            "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+            "errors": errors,
+        }
+
+    out.put(asyncio.run(main()))
+
+
+# --- orchestration ---------------------------------------------------------------------------
+
+
+def start(ctx: Any, target: Any, *args: Any) -> tuple[Any, Any, Any]:
+    ports, stop = ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=target, args=(*args, ports, stop), daemon=True)
+    process.start()
+    return process, ports, stop
+
+
+def finish(process: Any, stop: Any) -> None:
+    stop.set()
+    process.join(30)
+    if process.is_alive():
+        process.terminate()
+        process.join(5)
+
+
+def load(
+    ctx: Any, url: str, offset: float, targets: Sequence[Target], conns: int, fake: str
+) -> dict[str, Any]:
+    out = ctx.Queue()
+    process = ctx.Process(target=run_load, args=(url, offset, targets, conns, fake, out))
+    process.start()
+    result: dict[str, Any] = out.get(timeout=600)
+    process.join(30)
+    return result
+
+
+def line(name: str, conns: int, r: dict[str, Any]) -> str:
+    errors = f"  errors {r['errors']}" if r["errors"] else ""
+    return (
+        f"{name:<22} {conns:>3} conns  {r['requests']:>5} req  {r['rps']:>8.0f} req/s  "
+        f"p50 {r['p50']:6.1f} ms  p99 {r['p99']:6.1f} ms{errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--societies", type=int, default=286, help="groups per engine (x7 ballots)")
+    parser.add_argument("--quick", action="store_true", help="40 groups: 280 ballots per engine")
+    parser.add_argument(
+        "--inbound",
+        choices=("queue", "direct"),
+        default="queue",
+        help="answer after committing to the inbound queue (the default) or after applying",
+    )
+    args = parser.parse_args()
+    societies = 40 if args.quick else args.societies
+    ctx = mp.get_context("spawn")
+    fake_process, fake_ports, fake_stop = start(ctx, run_fake)
+    fake_url = fake_ports.get(timeout=60)
+    results: list[tuple[str, int, dict[str, Any]]] = []
+    try:
+        backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
+        bare_results: dict[int, dict[str, Any]] = {}
+        bare, bare_ports, bare_stop = start(ctx, run_bare)
+        bare_url, _, _ = bare_ports.get(timeout=60)
+        dummy = [
+            (group_of(n), f"staff{n:04d}{v:02d}", name, f"bare-{n}-{v}")
+            for n in range(societies)
+            for v, name in enumerate(VOTERS)
+        ]
+        half = len(dummy) // 2
+        for conns, part in zip(CONCURRENCY, (dummy[:half], dummy[half:]), strict=True):
+            bare_results[conns] = load(ctx, bare_url, 0.0, part, conns, fake_url)
+            results.append(("bare (sign + JSON)", conns, bare_results[conns]))
+            print(line("bare (sign + JSON)", conns, bare_results[conns]), flush=True)
+        finish(bare, bare_stop)
+        for backend in backends:
+            server, ports, stop = start(ctx, run_server, backend, societies, fake_url, args.inbound)
+            try:
+                url, offset, targets = ports.get(timeout=600)
+            except Exception:
+                print(f"{backend}: server did not start (PostgreSQL unreachable?)", flush=True)
+                finish(server, stop)
+                continue
+            half = len(targets) // 2
+            for conns, part in zip(CONCURRENCY, (targets[:half], targets[half:]), strict=True):
+                result = load(ctx, url, offset, part, conns, fake_url)
+                name = f"yishi {backend}"
+                results.append((name, conns, result))
+                ratio = result["rps"] / bare_results[conns]["rps"] * 100
+                print(f"{line(name, conns, result)}  = {ratio:.1f}% of bare", flush=True)
+            finish(server, stop)
+    finally:
+        finish(fake_process, fake_stop)
+
+
+if __name__ == "__main__":
+    main()

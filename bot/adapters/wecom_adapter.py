@@ -1,0 +1,793 @@
+"""WeCom (企业微信) network shell: the aiohttp route, the long connection and every send.
+
+Place in the flow::
+
+    webhook:  POST callback_path -> body cap -> decode_callback (bot.adapters.wecom) ->
+              feed(IncomingMessage) -> inline replies -> encrypted passive reply (same request)
+    long connection: aibot_msg_callback / aibot_event_callback (bot.adapters.wecom_ws) ->
+              feed -> aibot_respond_msg / aibot_respond_update_msg with the inbound req_id
+    outbox -> send(OutgoingMessage) -> response_url | 消息推送 webhook | aibot_send_msg |
+              self-built app message/send
+
+Inbound rules:
+
+1. Hostile input never costs a 500: the body is capped before it is read, the codec raises only
+   `Rejected` (answered with its status and an empty body), and anything unexpected while
+   decoding is logged and answered 400. Nothing touches the database before the signature and
+   the decryption succeeded; after that the router owns de-duplication (msgid, same
+   transaction as the effect). An authentic message the feed could not take (not started,
+   queue or database down) is answered 503, so WeCom delivers it again.
+2. WeCom waits about 5 s for the passive reply. The feed gets `reply_budget_s`; when it needs
+   longer the request is answered empty (WeCom does not retry) and the replies go out once the
+   feed is done, the first through `response_url` (one call), the rest as proactive sends.
+3. A card click (`template_card_event` on one of our vote cards) becomes the text command
+   `投票 <赞成|反对|弃权> 表决#<vote_id>` with the event's msgid, so it passes the same
+   permissions and de-duplication as a typed vote; it is answered with `update_template_card`
+   for the clicking member only (their choice checked, the card locked once recorded; a secret
+   ballot never shows counts).
+4. An empty feed result, an unsupported message or event: a plain empty 200.
+
+Outbound rules (`send`):
+
+5. `private_to` goes 1:1 and never into a group: the AI bot's single chat over the long
+   connection, else the self-built app's `message/send`, else a permanent SendError.
+6. A vote card goes as a `template_card` through a fresh `response_url` or the long connection;
+   later sends for the same vote id resend it with the live count. Without either, its text
+   goes through the group's 消息推送 webhook (no interactive cards there).
+7. A `reply_handle` (response_url) is used once; afterwards, or when WeCom refuses it, the
+   message falls back to the proactive group send.
+8. Proactive group sends use the long connection's `aibot_send_msg` in that mode, else the
+   group's 消息推送 key stored by `绑定推送` (markdown with `<@userid>` mentions).
+9. Errors by errcode: 45009 throttled, 93000 permanent, 42001/40014 refresh the app token once
+   and retry (single-flight), -1/6000/45033 and HTTP 5xx transient, a timeout after the
+   request went out transient and ambiguous, anything else permanent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from bot.adapters import wecom as codec
+from bot.adapters.base import Feed, SendError
+from bot.adapters.wecom_ws import DEFAULT_WS_URL, WeComWsClient, WsRequestError, WsTiming
+from bot.clock import Clock
+from bot.config import ConfigError
+from bot.events import (
+    ChatKind,
+    IncomingMessage,
+    OutgoingMessage,
+    Platform,
+    VoteCard,
+)
+from storage import repo
+
+logger = logging.getLogger(__name__)
+
+MODES: Final = ("webhook", "long_connection")
+WEBHOOK_DEADLINE_S: Final = 5.0  # WeCom drops the request after about 5 s (platforms.md §1.1)
+CHOICE_WORDS: Final = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
+# Reply texts of a vote that was recorded (or already was): handlers/votes.py `cast`.
+_RECORDED_MARKERS: Final = ("已记录", "改投", "无需重复", "已收到您对议题")
+_CACHE_SIZE: Final = 2048
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeComConfig:
+    """The [wecom] table, validated. Secrets come from the environment (YISHI_WECOM_*)."""
+
+    enabled: bool = False
+    mode: str = "webhook"
+    corp_id: str = ""
+    bot_id: str = ""
+    bot_name: str = ""
+    token: str = field(default="", repr=False)
+    encoding_aes_key: str = field(default="", repr=False)
+    callback_path: str = "/wecom/callback"
+    timestamp_window_s: int = 300
+    reply_budget_s: float = 3.0
+    api_base: str = codec.DEFAULT_API_BASE
+    bot_secret: str = field(default="", repr=False)
+    ws_url: str = DEFAULT_WS_URL
+    heartbeat_s: float = 30.0
+    app_agent_id: str = ""
+    app_secret: str = field(default="", repr=False)
+    max_body_bytes: int = 64 * 1024
+    request_timeout_s: float = 10.0
+
+    def codec_settings(self) -> codec.WeComSettings:
+        """The codec's settings. In long-connection mode frames are neither signed nor
+        encrypted; the token and key are placeholders only the webhook path would use."""
+        token, key = self.token, self.encoding_aes_key
+        if self.mode == "long_connection":
+            token, key = token or "unused", key or "A" * 43
+        return codec.WeComSettings(
+            token=token,
+            encoding_aes_key=key,
+            corp_id=self.corp_id,
+            bot_id=self.bot_id,
+            max_body_bytes=self.max_body_bytes,
+            timestamp_window_s=self.timestamp_window_s,
+            bot_name=self.bot_name,
+            api_base=self.api_base,
+        )
+
+
+_KEYS: Final = {
+    "enabled",
+    "mode",
+    "corp_id",
+    "bot_id",
+    "bot_name",
+    "token",
+    "encoding_aes_key",
+    "callback_path",
+    "timestamp_window_s",
+    "reply_budget_s",
+    "api_base",
+    "bot_secret",
+    "ws_url",
+    "heartbeat_s",
+    "app_agent_id",
+    "app_secret",
+}
+
+
+def _str_setting(raw: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"wecom.{key}", f"must be a string, got {value!r}")
+    return value.strip()
+
+
+def _secret(raw: Mapping[str, Any], env: Mapping[str, str], key: str, var: str) -> str:
+    value = env.get(var) or raw.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"wecom.{key}", f"must be a string (better: set {var})")
+    return value.strip()
+
+
+def _number(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"wecom.{key}", f"must be a number, got {value!r}")
+    if not low < value <= high:
+        raise ConfigError(f"wecom.{key}", f"must be more than {low:g} and at most {high:g}")
+    return float(value)
+
+
+def wecom_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> WeComConfig:
+    """Validate `Settings.wecom` (the raw [wecom] table). Fails closed: an enabled bot with a
+    missing or malformed secret raises ConfigError naming the key (and the variable)."""
+    for key in raw:
+        if key not in _KEYS:
+            raise ConfigError(f"wecom.{key}", "unknown setting")
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("wecom.enabled", f"must be true or false, got {enabled!r}")
+    mode = _str_setting(raw, "mode", "webhook")
+    if mode not in MODES:
+        raise ConfigError("wecom.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    agent = raw.get("app_agent_id", "")
+    if isinstance(agent, bool) or not isinstance(agent, int | str):
+        raise ConfigError("wecom.app_agent_id", f"must be a number, got {agent!r}")
+    agent_id = str(agent).strip()
+    if agent_id and not agent_id.isdigit():
+        raise ConfigError("wecom.app_agent_id", f"must be a number, got {agent!r}")
+    window = _number(raw, "timestamp_window_s", 300, 0, 3600)
+    if window != int(window):
+        raise ConfigError("wecom.timestamp_window_s", "must be a whole number of seconds")
+    config = WeComConfig(
+        enabled=enabled,
+        mode=mode,
+        corp_id=_str_setting(raw, "corp_id"),
+        bot_id=_str_setting(raw, "bot_id"),
+        bot_name=_str_setting(raw, "bot_name"),
+        token=_secret(raw, env, "token", "YISHI_WECOM_TOKEN"),
+        encoding_aes_key=_secret(raw, env, "encoding_aes_key", "YISHI_WECOM_AES_KEY"),
+        callback_path=_str_setting(raw, "callback_path", "/wecom/callback"),
+        timestamp_window_s=int(window),
+        reply_budget_s=_number(raw, "reply_budget_s", 3.0, 0, WEBHOOK_DEADLINE_S - 0.5),
+        api_base=_str_setting(raw, "api_base", codec.DEFAULT_API_BASE),
+        bot_secret=_secret(raw, env, "bot_secret", "YISHI_WECOM_BOT_SECRET"),
+        ws_url=_str_setting(raw, "ws_url", DEFAULT_WS_URL),
+        heartbeat_s=_number(raw, "heartbeat_s", 30, 0, 300),
+        app_agent_id=agent_id,
+        app_secret=_secret(raw, env, "app_secret", "YISHI_WECOM_APP_SECRET"),
+    )
+    if not config.callback_path.startswith("/") or " " in config.callback_path:
+        raise ConfigError("wecom.callback_path", "must be a path starting with /")
+    if not config.api_base.startswith(("https://", "http://")) or config.api_base.endswith("/"):
+        raise ConfigError("wecom.api_base", "must be an http(s) URL without a trailing slash")
+    if not config.ws_url.startswith(("wss://", "ws://")):
+        raise ConfigError("wecom.ws_url", "must be a ws:// or wss:// URL")
+    if not enabled:
+        return config
+    for key in ("corp_id", "bot_id"):
+        if not getattr(config, key):
+            raise ConfigError(f"wecom.{key}", "is required when wecom.enabled = true")
+    if mode == "webhook":
+        if not config.token:
+            raise ConfigError("wecom.token", "missing: set YISHI_WECOM_TOKEN (webhook mode)")
+        if not config.encoding_aes_key:
+            raise ConfigError(
+                "wecom.encoding_aes_key", "missing: set YISHI_WECOM_AES_KEY (webhook mode)"
+            )
+    elif not config.bot_secret:
+        raise ConfigError(
+            "wecom.bot_secret", "missing: set YISHI_WECOM_BOT_SECRET (long_connection mode)"
+        )
+    if config.app_agent_id and not config.app_secret:
+        raise ConfigError("wecom.app_secret", "missing: set YISHI_WECOM_APP_SECRET")
+    if config.app_secret and not config.app_agent_id:
+        raise ConfigError("wecom.app_agent_id", "is required with the self-built app secret")
+    if mode == "webhook":
+        if not codec._TOKEN_RE.fullmatch(config.token):
+            raise ConfigError("wecom.token", "must be 1-128 printable ASCII characters")
+        if not codec._AES_KEY_RE.fullmatch(config.encoding_aes_key):
+            raise ConfigError("wecom.encoding_aes_key", "must be 43 characters of [A-Za-z0-9]")
+    return config
+
+
+def build_wecom_adapter(
+    cfg: WeComConfig,
+    clock: Clock,
+    *,
+    ws_timing: WsTiming | None = None,
+    rng: random.Random | None = None,
+    owner: str | None = None,
+) -> WeComAdapter:
+    """The adapter for a validated config (`wecom_from_settings`)."""
+    if not cfg.enabled:
+        raise ConfigError("wecom.enabled", "the WeCom adapter is not enabled")
+    timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
+    return WeComAdapter(cfg, clock, ws_timing=timing, rng=rng, owner=owner)
+
+
+def instance_owner() -> str:
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+# --- the adapter -----------------------------------------------------------------------------
+
+
+class _Bounded(OrderedDict[str, Any]):
+    def put(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > _CACHE_SIZE:
+            self.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What to answer an inbound callback with: a plaintext reply body and its kind ("msg" a
+    reply to a message, "update" a card update), or nothing."""
+
+    kind: str
+    body: dict[str, Any]
+
+
+class WeComAdapter:
+    platform = Platform.WECOM
+
+    def __init__(
+        self,
+        cfg: WeComConfig,
+        clock: Clock,
+        *,
+        ws_timing: WsTiming | None = None,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.settings = cfg.codec_settings()
+        self.long_connection = cfg.mode == "long_connection"
+        self.owner = owner or instance_owner()
+        self._ws_timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
+        self._rng = rng
+        self._feed: Feed | None = None
+        self._closed = False
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.ws: WeComWsClient | None = None
+        self._cards: dict[int, VoteCard] = {}
+        self._task_ids: _Bounded = _Bounded()  # task_id -> vote id
+        self._streams: _Bounded = _Bounded()  # stream id -> final content
+        self._used_handles: _Bounded = _Bounded()  # response_urls already called
+        self._token = ""
+        self._token_until: datetime | None = None
+        self._token_lock = asyncio.Lock()
+        self.token_fetches = 0
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        if self.long_connection:
+            return []
+        return [
+            web.get(self.cfg.callback_path, self._verify_url),
+            web.post(self.cfg.callback_path, self._callback),
+        ]
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The adapter's one ClientSession (created on first use, never after close)."""
+        if self._closed:
+            raise SendError("transient", "closed", "the WeCom adapter is shut down")
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(
+                total=self.cfg.request_timeout_s, sock_connect=min(5.0, self.cfg.request_timeout_s)
+            )
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    async def start(self, feed: Feed) -> None:
+        self._feed = feed
+        if self.long_connection:
+            self.ws = WeComWsClient(
+                url=self.cfg.ws_url,
+                bot_id=self.cfg.bot_id,
+                secret=self.cfg.bot_secret,
+                owner=self.owner,
+                clock=self.clock,
+                session=self.session,
+                on_frame=self._on_frame,
+                timing=self._ws_timing,
+                rng=self._rng,
+            )
+            self.ws.start()
+
+    async def close(self, *, release: bool = True) -> None:
+        self._closed = True
+        if self.ws is not None:
+            await self.ws.close(release=release)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        """Background work still running (late replies): tests await it instead of sleeping."""
+        return list(self._tasks)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- webhook: HTTP views ------------------------------------------------------------------
+
+    async def _verify_url(self, request: web.Request) -> web.Response:
+        try:
+            echo = codec.verify_url(request.query, settings=self.settings, now=self.clock.now())
+        except codec.Rejected as rej:
+            logger.info("wecom url verification rejected: %s", rej.reason)
+            return web.Response(status=rej.status)
+        except Exception:
+            logger.exception("wecom url verification failed unexpectedly")
+            return web.Response(status=400)
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        """The body, or None when it is over the cap (checked before reading it all)."""
+        cap = self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > cap:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async with asyncio.timeout(10):
+            while True:
+                chunk = await request.content.read(cap + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    return None
+        return b"".join(chunks)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._read_body(request)
+            if body is None:
+                return web.Response(status=413)
+            now = self.clock.now()
+            decoded = codec.decode_callback(request.query, body, settings=self.settings, now=now)
+        except codec.Rejected as rej:
+            logger.info("wecom callback rejected: %s %s", rej.status, rej.reason)
+            return web.Response(status=rej.status)
+        except TimeoutError:
+            return web.Response(status=408)
+        except Exception:
+            logger.exception("wecom callback: unexpected error while decoding")
+            return web.Response(status=400)
+        try:
+            answer = await self._answer(decoded)
+            if answer is None:
+                return web.Response(status=200)
+            nonce = request.query.get("nonce") or codec.make_nonce()
+            reply = codec.encode_reply(
+                answer.body,
+                settings=self.settings,
+                nonce=nonce,
+                timestamp=str(int(self.clock.now().timestamp())),
+            )
+            return web.json_response(reply)
+        except Exception:
+            # The feed could not take the message (not started, the inbound queue or the
+            # database unavailable): 503 asks WeCom to deliver it again; the msgid dedupe makes
+            # the retry safe. Never a 500.
+            logger.exception("wecom callback: the message could not be handled")
+            return web.Response(status=503)
+
+    # --- both transports: decoded callback -> answer --------------------------------------------
+
+    async def _answer(self, decoded: codec.Decoded) -> _Answer | None:
+        match decoded:
+            case IncomingMessage():
+                replies = await self._feed_within_budget(decoded)
+                if not replies:
+                    return None
+                return _Answer("msg", self._message_reply(replies))
+            case codec.CardEvent():
+                return await self._card_event(decoded)
+            case codec.StreamRefresh():
+                content = self._streams.get(decoded.stream_id, "")
+                return _Answer("msg", codec.stream_reply(decoded.stream_id, content, True))
+            case codec.Unsupported():
+                return None
+
+    async def _feed_within_budget(self, message: IncomingMessage) -> list[OutgoingMessage] | None:
+        """The feed's replies, or None when the feed outlasts the reply budget (it goes on in
+        the background and its replies are sent later)."""
+        feed = self._feed
+        if feed is None:
+            raise RuntimeError("the WeCom adapter has not been started")
+        task = self._spawn(feed(message))
+        try:
+            async with asyncio.timeout(self.cfg.reply_budget_s):
+                return list(await asyncio.shield(task))
+        except TimeoutError:
+            logger.warning("wecom: %s took over the reply budget", message.message_id)
+            self._spawn(self._deliver_late(task, message.reply_handle))
+            return None
+
+    async def _deliver_late(self, task: asyncio.Task[Any], handle: str) -> None:
+        try:
+            replies: list[OutgoingMessage] = list(await task)
+        except Exception:
+            logger.exception("wecom: a message that outlasted the reply budget failed")
+            return
+        for i, reply in enumerate(replies):
+            message = replace(reply, reply_handle=handle if i == 0 else "")
+            try:
+                await self.send(message)
+            except SendError as exc:
+                logger.error("wecom: late reply not delivered: %s", exc)
+
+    async def _card_event(self, event: codec.CardEvent) -> _Answer | None:
+        click = codec.vote_click(event)
+        if click is None:
+            return None
+        self._task_ids.put(event.task_id, click.vote_id)
+        message = IncomingMessage(
+            platform=Platform.WECOM,
+            chat=event.chat,
+            sender=event.sender,
+            text=f"投票 {CHOICE_WORDS[click.choice]} 表决#{click.vote_id}",
+            message_id=event.message_id,
+            received_at=event.received_at,
+            mentions_bot=True,
+            reply_handle=event.response_url,
+        )
+        replies = await self._feed_within_budget(message)
+        if not replies:
+            return None
+        text = "\n".join(r.text for r in replies if r.text)
+        recorded = any(marker in text for marker in _RECORDED_MARKERS)
+        known = self._cards.get(click.vote_id)
+        card = VoteCard(
+            vote_id=click.vote_id,
+            title=known.title if known else f"表决#{click.vote_id}",
+            summary=text,
+            secret=known.secret if known else False,
+        )
+        body = codec.update_card(
+            card,
+            task_id=event.task_id,
+            userid=event.sender.user_id,
+            chosen=click.choice if recorded else None,
+        )
+        return _Answer("update", body)
+
+    def _message_reply(self, replies: Sequence[OutgoingMessage]) -> dict[str, Any]:
+        """One passive reply for all inline replies: a finished stream with every text, plus
+        the first vote card as a template card."""
+        content = "\n\n".join(_markdown(r) for r in replies if r.text)
+        stream_id = f"s{secrets.token_hex(8)}"
+        self._streams.put(stream_id, content)
+        body = codec.stream_reply(stream_id, content, True)
+        card = next((r.card for r in replies if r.card is not None), None)
+        if card is None:
+            return body
+        template = codec.vote_card(card, task_id=self._new_task_id(card))["template_card"]
+        return {
+            "msgtype": "stream_with_template_card",
+            "stream": body["stream"],
+            "template_card": template,
+        }
+
+    def _new_task_id(self, card: VoteCard) -> str:
+        self._cards[card.vote_id] = card
+        task_id = f"vote{card.vote_id}_{secrets.token_hex(6)}"
+        self._task_ids.put(task_id, card.vote_id)
+        return task_id
+
+    # --- long connection: inbound frames --------------------------------------------------------
+
+    async def _on_frame(self, frame: dict[str, Any]) -> None:
+        headers = frame.get("headers")
+        rid = headers.get("req_id") if isinstance(headers, dict) else None
+        body = frame.get("body")
+        if not isinstance(rid, str) or not isinstance(body, dict):
+            return
+        try:
+            decoded = codec._decode_payload(body, settings=self.settings, now=self.clock.now())
+        except codec.Rejected as rej:
+            logger.info("wecom ws frame rejected: %s", rej.reason)
+            return
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            logger.info("wecom ws frame malformed")
+            return
+        answer = await self._answer(decoded)
+        if answer is None or self.ws is None:
+            return
+        cmd = "aibot_respond_update_msg" if answer.kind == "update" else "aibot_respond_msg"
+        try:
+            await self.ws.request(cmd, answer.body, request_id=rid)
+        except WsRequestError as exc:
+            logger.error("wecom ws: reply %s refused: %s", rid, exc)
+
+    # --- send -----------------------------------------------------------------------------------
+
+    async def send(self, message: OutgoingMessage) -> None:
+        if message.chat.platform is not Platform.WECOM:
+            raise SendError("permanent", "platform", "not a WeCom message")
+        if message.private_to is not None or message.chat.kind is ChatKind.PRIVATE:
+            await self._send_private(message)
+            return
+        handle = message.reply_handle
+        if handle and handle not in self._used_handles and self._is_response_url(handle):
+            self._used_handles.put(handle, True)
+            try:
+                await self._post_response_url(handle, message)
+                return
+            except SendError as exc:
+                if exc.kind != "permanent" or exc.ambiguous:
+                    raise
+                logger.info("wecom: response_url refused (%s), sending to the group", exc.code)
+        if self.long_connection:
+            await self._ws_send(message.chat.chat_id, self._proactive_body(message))
+            return
+        await self._send_group_webhook(message)
+
+    def _is_response_url(self, handle: str) -> bool:
+        return handle.startswith(self.cfg.api_base + "/")
+
+    async def _post_response_url(self, url: str, message: OutgoingMessage) -> None:
+        if message.card is not None:
+            body = codec.vote_card(message.card, task_id=self._new_task_id(message.card))
+        else:
+            body = codec.markdown_reply(_markdown(message))
+        await self._post_json(url, body)
+
+    def _proactive_body(self, message: OutgoingMessage) -> dict[str, Any]:
+        if message.card is not None:
+            return codec.vote_card(message.card, task_id=self._new_task_id(message.card))
+        return codec.markdown_reply(_markdown(message))
+
+    async def _send_group_webhook(self, message: OutgoingMessage) -> None:
+        chat = message.chat
+        stored = await repo.chat_webhook(Platform.WECOM, chat.corp_id, chat.chat_id)
+        key = webhook_key(stored)
+        if not key:
+            raise SendError(
+                "permanent", "no_webhook", "本群还没有绑定消息推送（请管理员发送「绑定推送 key」）"
+            )
+        if message.card is not None:  # no interactive cards on 消息推送: the text with the count
+            card = message.card
+            summary = "" if card.secret and not card.closed else f"\n{card.summary}"
+            message = replace(message, card=None, text=f"{message.text}{summary}")
+        try:
+            body = codec.encode_webhook_text(message, markdown=True)
+        except ValueError:  # "@all" cannot go in markdown
+            body = codec.encode_webhook_text(message, markdown=False)
+        await self._post_json(f"{self.cfg.api_base}/cgi-bin/webhook/send?key={key}", body)
+
+    async def _send_private(self, message: OutgoingMessage) -> None:
+        to = message.private_to
+        user_id = to.user_id if to is not None else message.chat.chat_id
+        if to is not None and to.platform is not Platform.WECOM:
+            raise SendError("permanent", "platform", "private message for another platform")
+        if self.long_connection:
+            await self._ws_send(user_id, codec.markdown_reply(_markdown(message)))
+            return
+        if not (self.cfg.app_agent_id and self.cfg.app_secret):
+            raise SendError(
+                "permanent",
+                "no_private_channel",
+                "webhook mode without a self-built app cannot send 1:1 messages "
+                "(configure wecom.app_agent_id and YISHI_WECOM_APP_SECRET)",
+            )
+        body = {
+            "touser": user_id,
+            "msgtype": "text",
+            "agentid": int(self.cfg.app_agent_id),
+            "text": {"content": codec.truncate_utf8(message.text, codec.WEBHOOK_TEXT_MAX_BYTES)},
+        }
+        await self._app_post("/cgi-bin/message/send", body)
+
+    async def _ws_send(self, chatid: str, body: Mapping[str, Any]) -> None:
+        ws = self.ws
+        if ws is None:
+            raise SendError("transient", "not_started", "the long connection is not running")
+        try:
+            await ws.request("aibot_send_msg", {"chatid": chatid, **body})
+        except WsRequestError as exc:
+            if exc.errcode == -1:
+                raise SendError(
+                    "transient", "ws", str(exc), ambiguous=exc.sent and "no ack" in exc.errmsg
+                ) from None
+            raise _errcode_error(exc.errcode, exc.errmsg) from None
+
+    # --- the self-built app's access token (single-flight) -------------------------------------
+
+    async def _access_token(self, stale: str = "") -> str:
+        now = self.clock.now()
+        if self._token and self._token != stale and self._token_until and now < self._token_until:
+            return self._token
+        async with self._token_lock:
+            now = self.clock.now()
+            if (
+                self._token
+                and self._token != stale
+                and self._token_until is not None
+                and now < self._token_until
+            ):
+                return self._token
+            url = f"{self.cfg.api_base}/cgi-bin/gettoken"
+            params = {"corpid": self.cfg.corp_id, "corpsecret": self.cfg.app_secret}
+            self.token_fetches += 1
+            data = await self._request("GET", url, params=params)
+            errcode = _errcode(data)
+            if errcode != 0:
+                raise _errcode_error(errcode, str(data.get("errmsg", "")))
+            token = data.get("access_token")
+            expires = data.get("expires_in", 7200)
+            if not isinstance(token, str) or not token or not isinstance(expires, int):
+                raise SendError("transient", "gettoken", "malformed gettoken answer")
+            self._token = token
+            margin = min(300, max(0, expires) // 5)  # refresh a little early
+            self._token_until = now + timedelta(seconds=max(0, expires - margin))
+            return token
+
+    async def _app_post(self, path: str, body: Mapping[str, Any]) -> None:
+        token = await self._access_token()
+        url = f"{self.cfg.api_base}{path}"
+        data = await self._request("POST", url, params={"access_token": token}, json=body)
+        errcode = _errcode(data)
+        if errcode in (42001, 40014):
+            token = await self._access_token(stale=token)
+            data = await self._request("POST", url, params={"access_token": token}, json=body)
+            errcode = _errcode(data)
+        if errcode != 0:
+            raise _errcode_error(errcode, str(data.get("errmsg", "")))
+
+    # --- HTTP -----------------------------------------------------------------------------------
+
+    async def _post_json(self, url: str, body: Mapping[str, Any]) -> None:
+        data = await self._request("POST", url, json=body)
+        errcode = _errcode(data)
+        if errcode != 0:
+            raise _errcode_error(errcode, str(data.get("errmsg", "")))
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One qyapi call with the session's ClientTimeout; failures become SendErrors."""
+        try:
+            async with self.session.request(method, url, params=params, json=json) as response:
+                if response.status >= 500:
+                    raise SendError("transient", f"http{response.status}", "server error")
+                if response.status >= 400:
+                    raise SendError("permanent", f"http{response.status}", "refused")
+                data = await response.json(content_type=None)
+        except aiohttp.ClientConnectorError as exc:  # nothing went out
+            raise SendError("transient", "connect", str(exc)) from None
+        except TimeoutError:
+            raise SendError("transient", "timeout", "timed out", ambiguous=True) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+            raise SendError("transient", "disconnected", str(exc), ambiguous=True) from None
+        except aiohttp.ClientError as exc:
+            raise SendError("transient", "client", str(exc), ambiguous=True) from None
+        except ValueError:
+            raise SendError("transient", "bad_json", "not JSON", ambiguous=True) from None
+        if not isinstance(data, dict):
+            raise SendError("transient", "bad_json", "not a JSON object", ambiguous=True)
+        return data
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _errcode(data: Mapping[str, Any]) -> int:
+    value = data.get("errcode", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
+def _errcode_error(errcode: int, errmsg: str) -> SendError:
+    kind = codec.classify_webhook_error(errcode)
+    message = f"WeCom errcode {errcode}: {errmsg}"
+    match kind:
+        case "throttled":
+            return SendError("throttled", errcode, message)
+        case "transient":
+            return SendError("transient", errcode, message)
+        case "token":
+            return SendError("token", errcode, message)
+        case _:  # "gone" (93000), "permanent"
+            return SendError("permanent", errcode, message)
+
+
+def _markdown(message: OutgoingMessage) -> str:
+    """Message text for the AI bot's markdown (stream, response_url, aibot_send_msg), with
+    `<@userid>` mentions appended."""
+    ids = [
+        m.user_id
+        for m in message.mentions
+        if m.platform is Platform.WECOM and m.user_id and m.user_id != "@all"
+    ]
+    tail = ("\n" + " ".join(f"<@{uid}>" for uid in dict.fromkeys(ids))) if ids else ""
+    return message.text + tail
+
+
+def webhook_key(stored: str) -> str:
+    """The 消息推送 key from what `绑定推送` stored: the key itself or the full webhook URL
+    (only its key is used; the host is always the configured api_base)."""
+    stored = stored.strip()
+    if not stored:
+        return ""
+    if "://" in stored:
+        keys = parse_qs(urlsplit(stored).query).get("key", [])
+        stored = keys[0] if keys else ""
+    return stored if stored and all(c.isalnum() or c in "-_" for c in stored) else ""

@@ -1,0 +1,238 @@
+"""Answer the platform first, apply right after: the inbound queue.
+
+    adapter -> Inbox.submit(message) -> batched INSERT (group commit) -> the callback is answered
+    worker  -> claim (oldest pending row per chat) -> router.dispatch(inline=False) -> outbox
+            -> mark done -> the sender delivers the replies through the platform's reply channel
+
+Why: WeCom retries a callback it has not had an answer to within a few seconds, DingTalk's Stream
+gateway redelivers an unacknowledged frame, and a busy database (the half-year meeting season,
+many societies voting at once) must not turn into platform retries. The message is durable before
+the platform hears "ok", so nothing is lost in a crash; the router's processed-message row,
+written with the effect, still guarantees each message is applied once.
+
+A chat's messages are applied in the order they arrived (a member who votes 赞成 then changes
+to 反对 ends with 反对), also when several instances share PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.gate import Gate
+from storage import inbox as store
+
+logger = logging.getLogger(__name__)
+
+Apply = Callable[[IncomingMessage], Awaitable[None]]
+
+
+def _user(u: UserRef) -> list[str]:
+    return [u.platform.value, u.corp_id, u.user_id, u.name]
+
+
+def _user_from(raw: Sequence[str]) -> UserRef:
+    return UserRef(Platform(raw[0]), raw[1], raw[2], raw[3])
+
+
+def encode_message(message: IncomingMessage) -> str:
+    chat = message.chat
+    body: dict[str, Any] = {
+        "platform": message.platform.value,
+        "chat": [chat.platform.value, chat.corp_id, chat.chat_id, chat.kind.value],
+        "sender": _user(message.sender),
+        "text": message.text,
+        "message_id": message.message_id,
+        "received_at": message.received_at.isoformat(),
+        "mentions_bot": message.mentions_bot,
+        "mentions": [_user(u) for u in message.mentions],
+        "reply_handle": message.reply_handle,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_message(payload: str) -> IncomingMessage:
+    raw = json.loads(payload)
+    chat = raw["chat"]
+    return IncomingMessage(
+        platform=Platform(raw["platform"]),
+        chat=ChatRef(Platform(chat[0]), chat[1], chat[2], ChatKind(chat[3])),
+        sender=_user_from(raw["sender"]),
+        text=raw["text"],
+        message_id=raw["message_id"],
+        received_at=datetime.fromisoformat(raw["received_at"]),
+        mentions_bot=bool(raw["mentions_bot"]),
+        mentions=tuple(_user_from(u) for u in raw["mentions"]),
+        reply_handle=raw["reply_handle"],
+    )
+
+
+def message_key(message: IncomingMessage) -> str:
+    mid = message.message_id or f"local-{uuid.uuid4().hex}"
+    return f"{message.platform.value}:{message.chat.corp_id}:{mid}"
+
+
+def chat_key(message: IncomingMessage) -> str:
+    chat = message.chat
+    return f"{chat.platform.value}:{chat.corp_id}:{chat.kind.value}:{chat.chat_id}"
+
+
+class InboxUnavailable(Exception):
+    """The queue could not be written: the adapter answers so that the platform retries."""
+
+
+class Inbox:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        instance: str,
+        apply: Apply,
+        after_batch: Callable[[], Awaitable[None]] | None = None,
+        batch: int = 64,
+        lease: timedelta = timedelta(seconds=60),
+        idle: float = 5.0,
+        gate: Gate | None = None,
+    ) -> None:
+        self.clock = clock
+        self.instance = instance
+        self._apply = apply
+        self._after_batch = after_batch
+        self.batch = batch
+        self.lease = lease
+        self.idle = idle
+        self.gate = gate or Gate()
+        self._waiting: list[tuple[store.NewInbound, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._work = asyncio.Event()
+        self.alive = False
+        self.accepted = 0
+        self.applied = 0
+
+    # -- the door ---------------------------------------------------------------------------
+
+    async def submit(self, message: IncomingMessage) -> bool:
+        """Commit the message to the queue; False when it was there already (a redelivery).
+        Raises InboxUnavailable when the database cannot take it."""
+        row = store.NewInbound(message_key(message), chat_key(message), encode_message(message))
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="inbox-flush")
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        """Group commit: everything that queued up while the previous batch committed."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[:500], self._waiting[500:]
+            # A message redelivered within the same batch is inserted once.
+            unique: dict[str, store.NewInbound] = {}
+            for row, _ in batch:
+                unique.setdefault(row.key, row)
+            try:
+                new = await store.accept(list(unique.values()), self.clock.now())
+            except Exception as exc:
+                logger.exception("inbound queue: cannot commit %d messages", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(InboxUnavailable(str(exc)))
+                continue
+            self.accepted += len(new)
+            for row, future in batch:
+                if not future.done():
+                    fresh = row.key in new
+                    new.discard(row.key)
+                    future.set_result(fresh)
+            self._work.set()
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._work.set()
+
+    async def run_once(self) -> int:
+        """Claim and apply one round (at most one message per chat); return how many."""
+        claimed = await store.claim(
+            self.instance, self.clock.now(), lease=self.lease, limit=self.batch
+        )
+        done: list[int] = []
+        try:
+            for row in claimed:
+                await self._door_first()
+                try:
+                    message = decode_message(row.payload)
+                except (ValueError, KeyError, TypeError, IndexError):
+                    logger.error("inbound queue: row %s is unreadable; dropped", row.id)
+                    done.append(row.id)
+                    continue
+                await self._apply(message)
+                done.append(row.id)
+        finally:
+            if done:
+                await store.finish(done, self.clock.now())
+                self.applied += len(done)
+                if self._after_batch is not None:
+                    await self._after_batch()
+        return len(claimed)
+
+    async def _door_first(self) -> None:
+        """Messages waiting at the door are committed before the next one is applied: a
+        platform waiting for its answer goes before work that is already safe."""
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(flusher)
+
+    async def drain(self) -> int:
+        """Apply until nothing is claimable (tests, shutdown, the console)."""
+        total = 0
+        while n := await self.run_once():
+            total += n
+        return total
+
+    async def run(self) -> None:
+        self.alive = True
+        try:
+            while not self.gate.closing():
+                self._work.clear()
+                try:
+                    async with self.gate.passing():
+                        n = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("inbound queue: a pass failed; the rows stay for the next")
+                    n = 0
+                if n:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.idle):
+                        await self._work.wait()
+        finally:
+            self.alive = False
+
+    async def depth(self) -> int:
+        return await store.depth()
+
+
+def make_apply(
+    dispatch: Callable[..., Awaitable[list[OutgoingMessage]]],
+    deliver: Callable[[Sequence[OutgoingMessage]], Awaitable[None]],
+) -> Apply:
+    """Apply one queued message: the router writes its replies to the outbox with the effect;
+    what it returns (not understood, an error) is queued for delivery here."""
+
+    async def apply(message: IncomingMessage) -> None:
+        loose = await dispatch(message, inline=False)
+        if loose:
+            await deliver(loose)
+
+    return apply

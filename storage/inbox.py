@@ -1,0 +1,129 @@
+"""The inbound queue: platform messages accepted (committed) before they are applied.
+
+accept   one multi-row INSERT ... ON CONFLICT DO NOTHING per batch (a group commit: the requests
+         that arrive while a batch commits go in the next one); returns the keys that were new.
+claim    the oldest pending row of each chat that no live worker holds (a chat's messages are
+         applied in the order they arrived, also across instances); PostgreSQL: FOR UPDATE SKIP
+         LOCKED, so two instances never claim the same row.
+finish   mark applied rows done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from storage import models as m
+from storage.repo import raw_execute, raw_rows
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    key: str
+    chat_key: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    key: str
+    payload: str
+
+
+def _utc(now: datetime) -> datetime:
+    return now.astimezone(UTC)
+
+
+async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
+    """Insert the rows in one transaction; the keys already present are left alone."""
+    if not rows:
+        return set()
+    at = _utc(now)
+    marks = ", ".join("(?, ?, ?, ?, 'pending', '')" for _ in rows)
+    params: list[object] = []
+    for row in rows:
+        params += [row.key, row.chat_key, row.payload, at]
+    async with in_transaction():
+        found = await raw_rows(
+            m.InboundMessage,
+            "INSERT INTO inbound_message (key, chat_key, payload, received_at, state, claimed_by)"
+            f" VALUES {marks} ON CONFLICT (key) DO NOTHING RETURNING key",
+            *params,
+        )
+    return {str(r["key"]) for r in found}
+
+
+async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -> list[Claimed]:
+    """Claim up to `limit` rows: per chat only its oldest pending row, and only when no other
+    worker holds that row (its claim has not expired)."""
+    at = _utc(now)
+    conn = m.InboundMessage._meta.db
+    skip_locked = " FOR UPDATE SKIP LOCKED" if conn.capabilities.dialect == "postgres" else ""
+    async with in_transaction():
+        rows = await raw_rows(
+            m.InboundMessage,
+            "SELECT id, key, payload, claimed_by, claimed_until FROM inbound_message AS i"
+            " WHERE i.state = 'pending' AND NOT EXISTS ("
+            "  SELECT 1 FROM inbound_message AS e"
+            "  WHERE e.state = 'pending' AND e.chat_key = i.chat_key AND e.id < i.id)"
+            f" ORDER BY i.id LIMIT ?{skip_locked}",
+            limit * 4,
+        )
+        mine: list[Claimed] = []
+        for row in rows:
+            until = row["claimed_until"]
+            if isinstance(until, str):
+                until = datetime.fromisoformat(until)
+            held = row["claimed_by"] and row["claimed_by"] != instance
+            if held and until is not None and _utc(until) > at:
+                continue
+            mine.append(Claimed(int(row["id"]), str(row["key"]), str(row["payload"])))
+            if len(mine) >= limit:
+                break
+        if mine:
+            ids = [c.id for c in mine]
+            await raw_execute(
+                m.InboundMessage,
+                "UPDATE inbound_message SET claimed_by = ?, claimed_until = ?"
+                f" WHERE id IN ({', '.join('?' * len(ids))})",
+                instance,
+                at + lease,
+                *ids,
+            )
+    return mine
+
+
+async def finish(ids: Sequence[int], now: datetime) -> None:
+    if not ids:
+        return
+    await raw_execute(
+        m.InboundMessage,
+        "UPDATE inbound_message SET state = 'done', done_at = ?"
+        f" WHERE id IN ({', '.join('?' * len(ids))})",
+        _utc(now),
+        *ids,
+    )
+
+
+async def depth() -> int:
+    rows = await raw_rows(
+        m.InboundMessage, "SELECT COUNT(*) AS n FROM inbound_message WHERE state = 'pending'"
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+async def oldest_pending() -> datetime | None:
+    rows = await raw_rows(
+        m.InboundMessage,
+        "SELECT received_at FROM inbound_message WHERE state = 'pending' ORDER BY id LIMIT 1",
+    )
+    if not rows:
+        return None
+    value = rows[0]["received_at"]
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _utc(value)

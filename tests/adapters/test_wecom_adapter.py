@@ -1,0 +1,350 @@
+"""The WeCom network shell on its own: URL verification, passive replies, the reply budget and
+the response_url fallback, stream refreshes, unsupported callbacks, and every send path with
+its error classes, against the fake WeCom on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.adapters.base import Feed, SendError
+from bot.adapters.wecom_adapter import build_wecom_adapter
+from bot.clock import ManualClock
+from bot.events import (
+    ChatKind,
+    ChatRef,
+    IncomingMessage,
+    OutgoingMessage,
+    Platform,
+    UserRef,
+    VoteCard,
+)
+from tests.fakes import TZ
+from tests.fakes_wecom import (
+    DEFAULT_CHAT_ID,
+    RIG_ADMIN,
+    RIG_CORP,
+    Rig,
+    decrypt_reply,
+    make_callback,
+    make_card_event,
+    make_stream_refresh,
+    make_text_message,
+    make_url_verification,
+    open_fake,
+    open_rig,
+    rig_config,
+    rig_settings,
+    text_payload,
+)
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+
+
+async def _bind(rig: Rig) -> None:
+    bound = await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
+    assert "已绑定" in bound.text, bound
+    pushed = await rig.say(RIG_ADMIN, "绑定推送 fake-webhook-key")
+    assert "已保存" in pushed.text
+
+
+async def test_url_verification_answers_the_plain_echo(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, _):
+        params, echo = make_url_verification(rig.settings, now=clock.now())
+        async with rig.client.get("/wecom/callback", params=params) as resp:
+            assert resp.status == 200
+            assert await resp.text() == echo
+        params["msg_signature"] = "0" * 40
+        async with rig.client.get("/wecom/callback", params=params) as resp:
+            assert resp.status == 401
+
+
+async def test_text_message_gets_an_encrypted_stream_reply(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, _):
+        unbound = await rig.say("zhangwei", "名单")
+        assert unbound.status == 200
+        assert "还没有绑定学会" in unbound.text
+        await _bind(rig)
+        roster = await rig.say("zhangwei", "名单")
+        assert roster.reply is not None
+        assert roster.reply["msgtype"] == "stream"
+        assert roster.reply["stream"]["finish"] is True
+        assert "张伟" in roster.text
+
+
+# --- sends: every path and its error classes -------------------------------------------------
+
+GROUP = ChatRef(Platform.WECOM, RIG_CORP, DEFAULT_CHAT_ID)
+
+
+def group_message(text: str = "【通知】明天开会", **kw: object) -> OutgoingMessage:
+    return OutgoingMessage(chat=GROUP, text=text, **kw)  # type: ignore[arg-type]
+
+
+def private_message(userid: str, text: str = "无记名投票已开始") -> OutgoingMessage:
+    user = UserRef(Platform.WECOM, RIG_CORP, userid)
+    chat = ChatRef(Platform.WECOM, RIG_CORP, userid, ChatKind.PRIVATE)
+    return OutgoingMessage(chat=chat, text=text, private_to=user)
+
+
+async def test_group_send_uses_the_bound_webhook_with_mentions(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        await _bind(rig)
+        lina = UserRef(Platform.WECOM, RIG_CORP, "lina", "李娜")
+        await adapter.send(group_message("请<b>签到</b>", mentions=(lina,)))
+        call = rig.fake.accepted("webhook/send")[-1]
+        assert call.query["key"] == "fake-webhook-key"
+        assert call.mentions == ("lina",)
+        assert "<b>" not in call.body["markdown"]["content"]  # text cannot inject markup
+
+
+async def test_throttled_gone_and_unbound_webhooks(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        with pytest.raises(SendError) as err:
+            await adapter.send(group_message())
+        assert (err.value.kind, err.value.code) == ("permanent", "no_webhook")
+        await _bind(rig)
+        rig.fake.webhook_limit = 1
+        await adapter.send(group_message())
+        with pytest.raises(SendError) as err:
+            await adapter.send(group_message())
+        assert (err.value.kind, err.value.code) == ("throttled", "45009")
+        assert "已保存" in (await rig.say(RIG_ADMIN, "绑定推送 removed-key")).text
+        with pytest.raises(SendError) as err:
+            await adapter.send(group_message())
+        assert (err.value.kind, err.value.code) == ("permanent", "93000")
+
+
+async def test_network_errors_are_transient_and_a_late_timeout_is_ambiguous(
+    database: str,
+) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock, wecom={"request_timeout_s": 0.3}) as (rig, adapter):
+        await _bind(rig)
+        rig.fake.http_status = 502
+        with pytest.raises(SendError) as err:
+            await adapter.send(group_message())
+        assert (err.value.kind, err.value.ambiguous) == ("transient", False)
+        rig.fake.http_status = 200
+        rig.fake.stall_s = 1.0  # the request went out; no answer in time
+        with pytest.raises(SendError) as err:
+            await adapter.send(group_message())
+        assert (err.value.kind, err.value.ambiguous) == ("transient", True)
+    async with open_rig(clock, wecom={"api_base": "http://127.0.0.1:9"}, seed=False) as (
+        rig,
+        adapter,
+    ):
+        with pytest.raises(SendError) as err:  # nothing listens: never sent
+            await adapter._post_json("http://127.0.0.1:9/cgi-bin/webhook/send?key=k", {})
+        assert (err.value.kind, err.value.ambiguous) == ("transient", False)
+
+
+async def test_private_message_goes_one_to_one_never_into_the_group(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        await _bind(rig)
+        await adapter.send(private_message("lina"))
+        sent = rig.fake.accepted("message/send")
+        assert [c.body["touser"] for c in sent] == ["lina"]
+        assert sent[0].body["agentid"] == 1000002
+        assert rig.fake.recorded["webhook/send"] == []
+    async with open_rig(clock, wecom={"app_agent_id": "", "app_secret": ""}, seed=False) as (
+        rig,
+        adapter,
+    ):
+        with pytest.raises(SendError) as err:
+            await adapter.send(private_message("lina"))
+        assert err.value.kind == "permanent"
+        assert "1:1" in str(err.value)
+        assert rig.fake.recorded["webhook/send"] == []
+        assert rig.fake.recorded["message/send"] == []
+
+
+async def test_expired_token_is_refreshed_once_and_the_send_retried(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        await adapter.send(private_message("lina"))
+        assert len(rig.fake.recorded["gettoken"]) == 1
+        # The platform revokes the token early; our cache still believes in it.
+        rig.fake.token_ttl_s = 60
+        clock.advance(timedelta(seconds=120))
+        await adapter.send(private_message("wangqiang"))
+        assert len(rig.fake.recorded["gettoken"]) == 2
+        codes = [c.errcode for c in rig.fake.recorded["message/send"]]
+        assert codes == [0, 42001, 0]
+
+
+async def test_token_refresh_is_single_flight(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        users = [f"user{i}" for i in range(20)]
+        await asyncio.gather(*(adapter.send(private_message(u)) for u in users))
+        assert len(rig.fake.recorded["gettoken"]) == 1
+        rig.fake.token_ttl_s = 60
+        clock.advance(timedelta(seconds=120))
+        await asyncio.gather(*(adapter.send(private_message(u)) for u in users))
+        assert len(rig.fake.recorded["gettoken"]) == 2  # one refresh for twenty 42001s
+        assert len(rig.fake.accepted("message/send")) == 40
+
+
+async def test_response_url_is_used_once_then_the_group_push(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        await _bind(rig)
+        handle = rig.fake.response_url(rig.fake_base)
+        await adapter.send(group_message("第一条", reply_handle=handle))
+        await adapter.send(group_message("第二条", reply_handle=handle))
+        answered = rig.fake.accepted("aibot/response")
+        assert [c.body["markdown"]["content"] for c in answered] == ["第一条"]
+        assert "第二条" in rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]
+        # Expired at WeCom (after 1 h): refused there, so the group push takes over.
+        late = rig.fake.response_url(rig.fake_base)
+        clock.advance(timedelta(hours=2))
+        await adapter.send(group_message("第三条", reply_handle=late))
+        assert "第三条" in rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]
+
+
+async def test_vote_card_through_response_url_or_as_text_in_the_group(database: str) -> None:
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, adapter):
+        await _bind(rig)
+        card = VoteCard(7, "议题1：年度工作", "已投 3/7", secret=False)
+        handle = rig.fake.response_url(rig.fake_base)
+        await adapter.send(group_message("开始表决", card=card, reply_handle=handle))
+        body = rig.fake.accepted("aibot/response")[-1].body
+        assert body["template_card"]["card_type"] == "vote_interaction"
+        assert body["template_card"]["submit_button"]["key"] == "submit_vote_7"
+        secret = VoteCard(8, "议题2：人事", "赞成 4", secret=True)
+        await adapter.send(group_message("表决进行中", card=secret))
+        content = rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]
+        assert "表决进行中" in content
+        assert "赞成 4" not in content  # a secret ballot's count is never shown
+
+
+# --- the callback shell: budget, late replies, streams, unsupported, errors -----------------
+
+
+@contextlib.asynccontextmanager
+async def standalone(
+    clock: ManualClock, feed: Feed, **overrides: object
+) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The adapter's own routes in a bare aiohttp app with a test feed: (client, adapter, rig
+    settings); the fake WeCom is at adapter.cfg.api_base."""
+    async with open_fake(clock) as (fake, base):
+        adapter = build_wecom_adapter(rig_config(base, **overrides), clock)
+        app = web.Application()
+        app.add_routes(adapter.routes())
+        await adapter.start(feed)
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        try:
+            yield client, adapter, fake
+        finally:
+            await client.close()
+            await adapter.close()
+
+
+async def _post(client: Any, params: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    async with client.post("/wecom/callback", params=params, data=body) as resp:
+        return resp.status, await resp.read()
+
+
+async def test_slow_feed_answers_empty_then_replies_through_response_url() -> None:
+    clock = ManualClock(T0)
+    release = asyncio.Event()
+
+    async def slow(message: IncomingMessage) -> list[OutgoingMessage]:
+        async with asyncio.timeout(5):
+            await release.wait()
+        return [
+            OutgoingMessage(chat=message.chat, text="处理完毕", reply_handle=message.reply_handle)
+        ]
+
+    async with standalone(clock, slow, reply_budget_s=0.05) as (client, adapter, fake):
+        settings = rig_settings(adapter.cfg.api_base)
+        handle = fake.response_url(adapter.cfg.api_base)
+        params, body = make_text_message(
+            settings, "@议事助手 计票", now=clock.now(), response_url=handle
+        )
+        status, raw = await _post(client, params, body)
+        assert (status, raw) == (200, b"")
+        release.set()
+        await asyncio.gather(*adapter.pending_tasks())  # the late delivery finishes
+        assert [c.body["markdown"]["content"] for c in fake.accepted("aibot/response")] == [
+            "处理完毕"
+        ]
+
+
+async def test_stream_refresh_unsupported_empty_and_failing_feed() -> None:
+    clock = ManualClock(T0)
+    replies: dict[str, list[OutgoingMessage]] = {}
+
+    async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
+        if message.text == "坏":
+            raise RuntimeError("boom")
+        return replies.get(message.text, [])
+
+    async with standalone(clock, feed) as (client, adapter, _fake):
+        settings = rig_settings(adapter.cfg.api_base)
+        replies["名单"] = [OutgoingMessage(chat=GROUP, text="领导小组：张伟")]
+        status, raw = await _post(
+            client, *make_text_message(settings, "@议事助手 名单", now=clock.now())
+        )
+        first = decrypt_reply(settings, json.loads(raw))
+        stream_id = first["stream"]["id"]
+        status, raw = await _post(
+            client, *make_stream_refresh(settings, stream_id, now=clock.now())
+        )
+        refreshed = decrypt_reply(settings, json.loads(raw))
+        assert refreshed["stream"] == {"id": stream_id, "finish": True, "content": "领导小组：张伟"}
+        # Empty feed result: a plain empty success.
+        assert await _post(
+            client, *make_text_message(settings, "@议事助手 无事", now=clock.now())
+        ) == (
+            200,
+            b"",
+        )
+        # An image (unsupported) and a click on somebody else's card: empty success.
+        image = text_payload(settings, "x")
+        image["msgtype"] = "image"
+        image["image"] = {"url": "https://example.invalid/a.jpg"}
+        assert await _post(client, *make_callback(settings, image, now=clock.now())) == (200, b"")
+        other = make_card_event(
+            settings, now=clock.now(), task_id="t1", event_key="other_key", option_ids=["a"]
+        )
+        assert await _post(client, *other) == (200, b"")
+        # A feed that raises is never a 500: 503, so WeCom delivers the message again.
+        status, raw = await _post(
+            client, *make_text_message(settings, "@议事助手 坏", now=clock.now())
+        )
+        assert (status, raw) == (503, b"")
+
+
+async def test_queued_inbound_answers_at_once_and_replies_through_response_url(
+    database: str,
+) -> None:
+    """With `[http] inbound = "queue"` the callback is answered empty once the message is
+    queued; the worker applies it and the reply goes out once through its response_url."""
+    clock = ManualClock(T0)
+    async with open_rig(clock, inbound="queue") as (rig, _):
+        answer = await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
+        assert (answer.status, answer.body) == (200, b"")
+        async with asyncio.timeout(10):
+            while True:
+                if rig.fake.accepted("aibot/response"):
+                    break
+                await asyncio.sleep(0.01)
+        body = rig.fake.accepted("aibot/response")[0].body
+        assert "已绑定" in body["markdown"]["content"]

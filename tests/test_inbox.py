@@ -1,0 +1,154 @@
+"""The inbound queue on both databases: accepted once, applied once, in order per chat."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.events import IncomingMessage, OutgoingMessage
+from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_apply, message_key
+from storage import inbox as store
+from storage import models as m
+from tests.fakes import Harness
+
+
+def _inbox(h: Harness, instance: str = "a") -> Inbox:
+    assert h.delivery is not None
+    delivery = h.delivery
+
+    async def after() -> None:
+        await delivery.after_dispatch()
+
+    return Inbox(
+        clock=h.clock,
+        instance=instance,
+        apply=make_apply(h.router.dispatch, delivery.deliver),
+        after_batch=after,
+    )
+
+
+async def _open_vote(h: Harness) -> None:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1")
+
+
+def _texts(sent: list[OutgoingMessage]) -> list[str]:
+    return [s.text for s in sent]
+
+
+async def test_message_survives_encoding(harness: Harness) -> None:
+    message = harness.adapter.decode("李娜", "@议事 投票 赞成 @王强")
+    message = replace(message, reply_handle="https://example.invalid/session?x=1")
+    assert decode_message(encode_message(message)) == message
+
+
+async def test_redeliveries_are_accepted_once_in_group_commits(harness: Harness) -> None:
+    h = harness
+    box = _inbox(h)
+    messages = [h.adapter.decode("李娜", f"帮助 {i}") for i in range(120)]
+    # Every message arrives three times, all at once.
+    results = await asyncio.gather(*(box.submit(msg) for msg in messages * 3))
+    assert sum(results) == 120
+    assert await m.InboundMessage.all().count() == 120
+    assert await box.depth() == 120
+    # Later redeliveries are refused at the door too.
+    assert await box.submit(messages[0]) is False
+    assert box.accepted == 120
+
+
+async def test_a_chat_is_applied_in_arrival_order_and_replies_are_delivered(
+    harness: Harness,
+) -> None:
+    h = harness
+    await _open_vote(h)
+    box = _inbox(h)
+    first = h.adapter.decode("李娜", "投票 赞成")
+    second = h.adapter.decode("李娜", "投票 反对")
+    before = len(h.adapter.sent)
+    assert await box.submit(first)
+    assert await box.submit(second)
+    applied = await box.drain()
+    assert applied == 2
+    assert await box.depth() == 0
+    ballots = await m.Ballot.all()
+    assert [b.choice for b in ballots] == ["no"]
+    replies = _texts(h.adapter.sent[before:])
+    assert any("赞成，已记录" in r for r in replies)
+    assert any("改投反对" in r for r in replies)
+    # The replies answer the conversation the message came from, through the outbox.
+    assert all(r.chat == first.chat for r in h.adapter.sent[before:])
+    # Applying the same message again (a crash after the effect, before "done") changes nothing
+    # and sends nothing.
+    before = len(h.adapter.sent)
+    await make_apply(h.router.dispatch, h.delivery.deliver)(second)  # type: ignore[union-attr]
+    assert len(h.adapter.sent) == before
+    assert await m.Ballot.all().count() == 1
+
+
+async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: Harness) -> None:
+    h = harness
+    await _open_vote(h)
+    message = h.adapter.decode("王强", "投票 赞成")
+    a, b = _inbox(h, "a"), _inbox(h, "b")
+    assert await a.submit(message)
+    claimed = await store.claim("a", h.clock.now(), lease=a.lease, limit=10)
+    assert [c.key for c in claimed] == [message_key(message)]
+    # "a" dies here. While its lease runs, nobody else takes the row.
+    assert await b.run_once() == 0
+    h.clock.advance(a.lease + timedelta(seconds=1))
+    assert await b.run_once() == 1
+    assert await m.Ballot.all().count() == 1
+    assert await b.depth() == 0
+
+
+async def test_two_workers_share_the_queue_without_overlap(harness: Harness) -> None:
+    """Many chats, several messages each; two instances drain together: each row applied by
+    exactly one of them, and a chat never has two rows in flight."""
+    h = harness
+    a, b = _inbox(h, "a"), _inbox(h, "b")
+    seen: dict[str, list[str]] = {"a": [], "b": []}
+    in_flight: set[str] = set()
+    overlaps: list[str] = []
+
+    def recorder(name: str, box: Inbox) -> None:
+        async def apply(message: IncomingMessage) -> None:
+            key = chat_key(message)
+            if key in in_flight:
+                overlaps.append(key)
+            in_flight.add(key)
+            await asyncio.sleep(0)
+            in_flight.discard(key)
+            seen[name].append(message.message_id)
+
+        box._apply = apply
+
+    recorder("a", a)
+    recorder("b", b)
+    messages: list[IncomingMessage] = []
+    for chat in range(20):
+        group = replace(h.adapter.decode("李娜", "帮助").chat, chat_id=f"group-{chat}")
+        for n in range(3):
+            msg = h.adapter.decode("李娜", f"帮助 {n}")
+            messages.append(replace(msg, chat=group))
+    assert all(await asyncio.gather(*(a.submit(msg) for msg in messages)))
+
+    async def work(box: Inbox) -> None:
+        while await box.run_once():
+            pass
+
+    for _ in range(5):
+        await asyncio.gather(work(a), work(b))
+    applied = seen["a"] + seen["b"]
+    assert sorted(applied) == sorted(msg.message_id for msg in messages)
+    assert overlaps == []
+    # Within a chat, arrival order is kept.
+    order = {mid: i for i, mid in enumerate(applied)}
+    for chat in range(0, 60, 3):
+        ids = [messages[chat + n].message_id for n in range(3)]
+        assert [order[i] for i in ids] == sorted(order[i] for i in ids)
