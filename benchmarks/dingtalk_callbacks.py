@@ -312,7 +312,13 @@ def _body(group: str, staff: str, nick: str, msg_id: str, now_ms: int, webhook: 
 
 
 def run_load(
-    url: str, offset: float, targets: Sequence[Target], conns: int, fake_url: str, out: Any
+    url: str,
+    offset: float,
+    targets: Sequence[Target],
+    conns: int,
+    fake_url: str,
+    first_ms: int,
+    out: Any,
 ) -> None:
     import base64
 
@@ -320,7 +326,9 @@ def run_load(
 
     async def main() -> dict[str, Any]:
         queue = list(reversed(targets))
-        last_ms = 0
+        # Never below the previous run's last timestamp: a (timestamp, sign) pair is good for
+        # one message only, also across the 16- and 64-connection runs on the same server.
+        last_ms = first_ms - 1
         latencies: list[float] = []
         errors: dict[int, int] = {}
 
@@ -369,6 +377,7 @@ def run_load(
             "p50": statistics.median(latencies) * 1000,
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
             "errors": errors,
+            "last_ms": last_ms,
         }
 
     out.put(asyncio.run(main()))
@@ -396,11 +405,17 @@ def load(
     ctx: Any, url: str, offset: float, targets: Sequence[Target], conns: int, fake: str
 ) -> dict[str, Any]:
     out = ctx.Queue()
-    process = ctx.Process(target=run_load, args=(url, offset, targets, conns, fake, out))
+    process = ctx.Process(
+        target=run_load, args=(url, offset, targets, conns, fake, _LAST_MS[0] + 1, out)
+    )
     process.start()
     result: dict[str, Any] = out.get(timeout=600)
     process.join(30)
+    _LAST_MS[0] = max(_LAST_MS[0], int(result["last_ms"]))
     return result
+
+
+_LAST_MS = [0]
 
 
 def line(name: str, conns: int, r: dict[str, Any]) -> str:

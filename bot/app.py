@@ -289,14 +289,20 @@ def build_app(
     async def adapters_ctx(app: web.Application) -> AsyncIterator[None]:
         runtime = app[RUNTIME]
         await runtime.start()
+        started: list[ChatAdapter] = []
         try:
             for adapter in app[ADAPTERS]:
                 await adapter.start(feed if adapter.platform is Platform.CONSOLE else queued_feed)
+                started.append(adapter)
             yield
-            for adapter in app[ADAPTERS][::-1]:
-                await adapter.close()
         finally:
+            # The background work first (it sends through the adapters), then the adapters.
             await runtime.stop()
+            for adapter in started[::-1]:
+                try:
+                    await adapter.close()
+                except Exception:
+                    logger.exception("closing the %s adapter failed", adapter.platform.value)
 
     app.cleanup_ctx.append(adapters_ctx)
     app.router.add_get("/healthz", _healthz)

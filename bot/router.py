@@ -117,6 +117,7 @@ class Router:
                     raise ValueError(f"command word {word!r} is used twice")
                 self._by_word[word] = route
         self._max_len = max((len(w) for w in self._by_word), default=0)
+        self._bound_chats: set[tuple[str, str, str]] = set()
 
     def match(self, text: str) -> tuple[Route, str] | None:
         """Longest prefix wins: "投票结果" is not "投票" + "结果"."""
@@ -151,9 +152,15 @@ class Router:
             return [_plain_reply(message, NOT_UNDERSTOOD)]
         chat = message.chat
         if chat.kind is ChatKind.GROUP and found[0].needs_society:
-            bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-            if bound is None:
-                return [_plain_reply(message, _no_society_text(message))]
+            # A group once bound stays bound (a binding can move to another society, never go
+            # away), so a positive answer is remembered; a negative one is asked again.
+            key = (chat.platform.value, chat.corp_id, chat.chat_id)
+            if key not in self._bound_chats:
+                bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+                if bound is None:
+                    return [_plain_reply(message, _no_society_text(message))]
+                if len(self._bound_chats) < 100_000:
+                    self._bound_chats.add(key)
         return None
 
     async def _dispatch(self, message: IncomingMessage, inline: bool) -> list[OutgoingMessage]:
