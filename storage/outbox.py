@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from bot import governance as g
 from bot.events import Platform
 from storage import models as m
+from storage.repo import raw_rows
 
 SHORT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -107,55 +108,45 @@ async def ensure_channel(channel: str) -> None:
 
 async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
     """Write messages to the outbox (inside the caller's transaction). A dedupe key already
-    present is skipped; returns the ids of the rows written."""
+    present is skipped; returns the ids of the rows written. One multi-row INSERT ... ON
+    CONFLICT DO NOTHING RETURNING id per 200 rows (this runs in every command's transaction)."""
     if not items:
         return []
-    keys = [i.dedupe_key for i in items]
-    existing: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        existing.update(
-            str(k)
-            for k in await m.OutboxMessage.filter(dedupe_key__in=chunk).values_list(
-                "dedupe_key", flat=True
-            )
-        )
     fresh: dict[str, NewOutbox] = {}
     for item in items:
-        if item.dedupe_key not in existing:
-            fresh.setdefault(item.dedupe_key, item)
-    if not fresh:
-        return []
+        fresh.setdefault(item.dedupe_key, item)
     await ensure_channels(i.channel for i in fresh.values())
-    rows = [
-        m.OutboxMessage(
-            dedupe_key=item.dedupe_key,
-            short_id=new_short_id(),
-            channel=item.channel,
-            payload=item.payload,
-            kind=item.kind,
-            society_id=item.society_id,
-            state="pending",
-            next_attempt_at=now,
-            created_at=now,
+    at = _utc(now)
+    rows = list(fresh.values())
+    written: list[int] = []
+    for start in range(0, len(rows), 200):
+        chunk = rows[start : start + 200]
+        marks = ", ".join(
+            "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', NULL, '', ?, NULL)" for _ in chunk
         )
-        for item in fresh.values()
-    ]
-    try:
-        async with in_transaction():  # a savepoint
-            await m.OutboxMessage.bulk_create(rows, batch_size=500)
-    except IntegrityError:
-        # A concurrent writer took some keys: one by one, each in its own savepoint.
-        for row in rows:
-            try:
-                async with in_transaction():
-                    await row.save()
-            except IntegrityError:
-                continue
-    written = await m.OutboxMessage.filter(dedupe_key__in=list(fresh), created_at=now).values_list(
-        "id", flat=True
-    )
-    return sorted(int(x) for x in written)  # type: ignore[call-overload]
+        params: list[object] = []
+        for item in chunk:
+            params += [
+                item.dedupe_key,
+                new_short_id(),
+                item.channel,
+                item.payload,
+                item.kind,
+                item.society_id,
+                False,
+                at,
+                at,
+            ]
+        found = await raw_rows(
+            m.OutboxMessage,
+            "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind,"
+            " society_id, state, attempts, ambiguous, next_attempt_at, lease_owner, lease_until,"
+            f" last_error, created_at, sent_at) VALUES {marks}"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            *params,
+        )
+        written += [int(r["id"]) for r in found]
+    return sorted(written)
 
 
 async def add_outbox(items: Sequence[NewOutbox], now: datetime) -> None:

@@ -1,0 +1,246 @@
+"""`yishi serve` for real: a separate process configured only by config.toml and environment
+variables, talking to the fake DingTalk on 127.0.0.1 (HTTP mode, signed callbacks)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes_dingtalk import FakeDingTalk
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = "cidSERVE"
+ADMIN = "staff-admin-01"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def test_serve_answers_signed_dingtalk_callbacks(tmp_path: Path) -> None:
+    async with FakeDingTalk(clock=_now) as fake:
+        port = _free_port()
+        (tmp_path / "config.toml").write_text(
+            f"""
+[database]
+url = "sqlite://{tmp_path / "yishi.db"}"
+[http]
+host = "127.0.0.1"
+port = {port}
+[committee]
+admins = ["dingtalk:{fake.corp_id}:{ADMIN}:市党委刘老师"]
+[dingtalk]
+enabled = true
+mode = "http"
+app_key = "{fake.app_key}"
+robot_code = "{fake.robot_code}"
+corp_id = "{fake.corp_id}"
+api_base = "{fake.base_url}"
+oapi_base = "{fake.base_url}"
+""",
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+        env["YISHI_DINGTALK_APP_SECRET"] = fake.app_secret
+        env["PYTHONPATH"] = str(ROOT)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(tmp_path / "config.toml"),
+            "serve",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+                async with asyncio.timeout(60):
+                    while True:
+                        try:
+                            async with http.get(f"{base}/healthz") as resp:
+                                if resp.status == 200:
+                                    health = await resp.json()
+                                    break
+                        except aiohttp.ClientConnectionError:
+                            pass
+                        assert proc.returncode is None, await proc.stderr.read()  # type: ignore[union-attr]
+                        await asyncio.sleep(0.2)
+                assert health["adapters"] == ["dingtalk"]
+                assert health["inbound"]["state"] == "running"
+
+                settings = fake.settings()
+                sent = 0
+
+                async def say(text: str, staff: str, nick: str) -> int:
+                    nonlocal sent
+                    sent += 1
+                    headers, body = fake.make_callback(
+                        settings,
+                        text=text,
+                        staff_id=staff,
+                        conversation_id=GROUP,
+                        msg_id=f"msg-{sent}",
+                        now=_now(),
+                        nick=nick,
+                    )
+                    async with http.post(
+                        f"{base}/dingtalk/callback", data=body, headers=headers
+                    ) as resp:
+                        return resp.status
+
+                async def replies(count: int) -> list[str]:
+                    async with asyncio.timeout(30):
+                        while len(fake.recorded["session"]) < count:  # noqa: ASYNC110
+                            await asyncio.sleep(0.05)
+                    return [c.text for c in fake.recorded["session"]]
+
+                # An unbound group: the explanation, through the message's session webhook.
+                assert await say("名单", "staff-x", "路人") == 200
+                assert "还没有绑定学会" in (await replies(1))[0]
+                # The committee admin binds the group; the binding is confirmed and kept.
+                assert await say("绑定学会 苏州市测试科技学会", ADMIN, "市党委刘老师") == 200
+                assert "苏州市测试科技学会" in (await replies(2))[1]
+                assert await say("名单", ADMIN, "市党委刘老师") == 200
+                assert "还没有绑定学会" not in (await replies(3))[2]
+                # A forged callback is refused by the running server.
+                headers, body = fake.make_callback(
+                    settings,
+                    text="名单",
+                    staff_id=ADMIN,
+                    conversation_id=GROUP,
+                    msg_id="forged",
+                    now=_now(),
+                )
+                headers["sign"] = "AAAA" + headers["sign"][4:]
+                async with http.post(f"{base}/dingtalk/callback", data=body, headers=headers) as r:
+                    assert r.status == 401
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+            async with asyncio.timeout(30):
+                await proc.wait()
+
+
+async def test_serve_answers_encrypted_wecom_callbacks(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from tests.fakes_wecom import (
+        RIG_AES_KEY,
+        RIG_BOT_ID,
+        RIG_BOT_NAME,
+        RIG_CORP,
+        RIG_TOKEN,
+        FakeWeCom,
+        make_text_message,
+        rig_settings,
+    )
+
+    class Clock:
+        def now(self) -> datetime:
+            return _now()
+
+    fake = FakeWeCom(clock=Clock(), corp_id=RIG_CORP)
+    server = TestServer(fake.app(), host="127.0.0.1")
+    await server.start_server()
+    fake_base = str(server.make_url("/")).rstrip("/")
+    port = _free_port()
+    (tmp_path / "config.toml").write_text(
+        f"""
+[database]
+url = "sqlite://{tmp_path / "yishi.db"}"
+[http]
+host = "127.0.0.1"
+port = {port}
+[committee]
+admins = ["wecom:{RIG_CORP}:{ADMIN}:市党委刘老师"]
+[wecom]
+enabled = true
+mode = "webhook"
+corp_id = "{RIG_CORP}"
+bot_id = "{RIG_BOT_ID}"
+bot_name = "{RIG_BOT_NAME}"
+api_base = "{fake_base}"
+""",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env["YISHI_WECOM_TOKEN"] = RIG_TOKEN
+    env["YISHI_WECOM_AES_KEY"] = RIG_AES_KEY
+    env["PYTHONPATH"] = str(ROOT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(tmp_path / "config.toml"),
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    settings = rig_settings(fake_base)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            async with asyncio.timeout(60):
+                while True:
+                    try:
+                        async with http.get(f"{base}/healthz") as resp:
+                            if resp.status == 200:
+                                break
+                    except aiohttp.ClientConnectionError:
+                        pass
+                    assert proc.returncode is None, await proc.stderr.read()  # type: ignore[union-attr]
+                    await asyncio.sleep(0.2)
+
+            async def say(text: str, user: str, n: int) -> int:
+                headers, body = make_text_message(
+                    settings,
+                    f"@{RIG_BOT_NAME} {text}",
+                    now=_now(),
+                    userid=user,
+                    msgid=f"wecom-msg-{n}",
+                    response_url=fake.response_url(fake_base),
+                )
+                params = {k: v for k, v in headers.items() if k != "Content-Type"}
+                async with http.post(
+                    f"{base}/wecom/callback",
+                    params=params,
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                ) as resp:
+                    return resp.status
+
+            async def answers(count: int) -> list[str]:
+                async with asyncio.timeout(30):
+                    while len(fake.accepted("aibot/response")) < count:  # noqa: ASYNC110
+                        await asyncio.sleep(0.05)
+                return [str(c.body) for c in fake.accepted("aibot/response")]
+
+            assert await say("绑定学会 苏州市测试科技学会", ADMIN, 1) == 200
+            assert "苏州市测试科技学会" in (await answers(1))[0]
+            assert await say("名单", ADMIN, 2) == 200
+            assert "还没有绑定学会" not in (await answers(2))[1]
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        async with asyncio.timeout(30):
+            await proc.wait()
+        await server.close()
