@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import random
+import signal
 import socket
 import time
 import uuid
@@ -428,9 +429,17 @@ async def render_metrics(runtime: Runtime) -> str:
 
 
 async def serve(settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdapter]) -> None:
-    """Run until cancelled: open the database in this task first, then the web site."""
+    """Run until cancelled or sent SIGTERM / SIGINT: open the database in this task first, then
+    the web site. A signal stops it in order: no new callbacks, the background work finishes
+    its pass, the adapters close, the database closes (the inbound queue keeps anything not
+    applied yet for the next start)."""
     await start_storage(settings)
     runner: web.AppRunner | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
     try:
         app = build_app(settings, clock=clock, adapters=adapters)
         runner = web.AppRunner(app)
@@ -438,8 +447,12 @@ async def serve(settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdap
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         logger.warning("yishi listening on http://%s:%s", settings.http_host, settings.http_port)
-        await asyncio.Event().wait()
+        await stop.wait()
+        logger.warning("yishi stopping")
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
         if runner is not None:
             await runner.cleanup()
         await stop_storage()

@@ -135,6 +135,8 @@ oapi_base = "{fake.base_url}"
                 proc.terminate()
             async with asyncio.timeout(30):
                 await proc.wait()
+        # SIGTERM stops the server in order and the process ends normally.
+        assert proc.returncode == 0, await proc.stderr.read()  # type: ignore[union-attr]
 
 
 async def test_serve_answers_encrypted_wecom_callbacks(tmp_path: Path) -> None:
@@ -244,3 +246,4 @@ api_base = "{fake_base}"
         async with asyncio.timeout(30):
             await proc.wait()
         await server.close()
+    assert proc.returncode == 0, await proc.stderr.read()  # type: ignore[union-attr]
