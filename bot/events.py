@@ -86,6 +86,25 @@ class OutgoingMessage:
     private_to: UserRef | None = field(default=None)
 
 
+# The JSON shapes stored for the outbox and the inbound queue (lists keep the rows small).
+
+
+def user_to_json(u: UserRef) -> list[str]:
+    return [u.platform.value, u.corp_id, u.user_id, u.name]
+
+
+def user_from_json(raw: list[str] | tuple[str, ...]) -> UserRef:
+    return UserRef(Platform(raw[0]), raw[1], raw[2], raw[3])
+
+
+def chat_to_json(chat: ChatRef) -> list[str]:
+    return [chat.platform.value, chat.corp_id, chat.chat_id, chat.kind.value]
+
+
+def chat_from_json(raw: list[str] | tuple[str, ...]) -> ChatRef:
+    return ChatRef(Platform(raw[0]), raw[1], raw[2], ChatKind(raw[3]))
+
+
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 

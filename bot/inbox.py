@@ -26,7 +26,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.events import (
+    IncomingMessage,
+    OutgoingMessage,
+    Platform,
+    chat_from_json,
+    chat_to_json,
+    user_from_json,
+    user_to_json,
+)
 from bot.gate import Gate
 from storage import inbox as store
 
@@ -35,25 +43,16 @@ logger = logging.getLogger(__name__)
 Apply = Callable[[IncomingMessage], Awaitable[None]]
 
 
-def _user(u: UserRef) -> list[str]:
-    return [u.platform.value, u.corp_id, u.user_id, u.name]
-
-
-def _user_from(raw: Sequence[str]) -> UserRef:
-    return UserRef(Platform(raw[0]), raw[1], raw[2], raw[3])
-
-
 def encode_message(message: IncomingMessage) -> str:
-    chat = message.chat
     body: dict[str, Any] = {
         "platform": message.platform.value,
-        "chat": [chat.platform.value, chat.corp_id, chat.chat_id, chat.kind.value],
-        "sender": _user(message.sender),
+        "chat": chat_to_json(message.chat),
+        "sender": user_to_json(message.sender),
         "text": message.text,
         "message_id": message.message_id,
         "received_at": message.received_at.isoformat(),
         "mentions_bot": message.mentions_bot,
-        "mentions": [_user(u) for u in message.mentions],
+        "mentions": [user_to_json(u) for u in message.mentions],
         "reply_handle": message.reply_handle,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -61,16 +60,15 @@ def encode_message(message: IncomingMessage) -> str:
 
 def decode_message(payload: str) -> IncomingMessage:
     raw = json.loads(payload)
-    chat = raw["chat"]
     return IncomingMessage(
         platform=Platform(raw["platform"]),
-        chat=ChatRef(Platform(chat[0]), chat[1], chat[2], ChatKind(chat[3])),
-        sender=_user_from(raw["sender"]),
+        chat=chat_from_json(raw["chat"]),
+        sender=user_from_json(raw["sender"]),
         text=raw["text"],
         message_id=raw["message_id"],
         received_at=datetime.fromisoformat(raw["received_at"]),
         mentions_bot=bool(raw["mentions_bot"]),
-        mentions=tuple(_user_from(u) for u in raw["mentions"]),
+        mentions=tuple(user_from_json(u) for u in raw["mentions"]),
         reply_handle=raw["reply_handle"],
     )
 

@@ -25,7 +25,19 @@ from typing import Any
 from bot.adapters.base import ChatAdapter, SendError
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, DeliverySettings
-from bot.events import CardKind, ChatKind, ChatRef, OutgoingMessage, Platform, UserRef, VoteCard
+from bot.events import (
+    CardKind,
+    ChatKind,
+    ChatRef,
+    OutgoingMessage,
+    Platform,
+    UserRef,
+    VoteCard,
+    chat_from_json,
+    chat_to_json,
+    user_from_json,
+    user_to_json,
+)
 from storage import outbox as store
 
 logger = logging.getLogger(__name__)
@@ -62,24 +74,16 @@ def channel_platform(channel: str) -> Platform:
     return Platform(channel.split(":", 1)[0])
 
 
-def _user(u: UserRef) -> list[str]:
-    return [u.platform.value, u.corp_id, u.user_id, u.name]
-
-
-def _from_user(raw: Sequence[str]) -> UserRef:
-    return UserRef(Platform(raw[0]), raw[1], raw[2], raw[3])
-
-
 def dump_message(message: OutgoingMessage) -> str:
     chat = message.chat
     card = message.card
     body: dict[str, Any] = {
-        "chat": [chat.platform.value, chat.corp_id, chat.chat_id, chat.kind.value],
+        "chat": chat_to_json(chat),
         "text": message.text,
-        "mentions": [_user(u) for u in message.mentions],
+        "mentions": [user_to_json(u) for u in message.mentions],
         "in_reply_to": message.in_reply_to,
         "reply_handle": message.reply_handle,
-        "private_to": None if message.private_to is None else _user(message.private_to),
+        "private_to": None if message.private_to is None else user_to_json(message.private_to),
         "card": None
         if card is None
         else {
@@ -96,12 +100,11 @@ def dump_message(message: OutgoingMessage) -> str:
 
 def load_message(text: str) -> OutgoingMessage:
     body = json.loads(text)
-    p, corp, chat_id, kind = body["chat"]
     card = body.get("card")
     return OutgoingMessage(
-        chat=ChatRef(Platform(p), corp, chat_id, ChatKind(kind)),
+        chat=chat_from_json(body["chat"]),
         text=body["text"],
-        mentions=tuple(_from_user(u) for u in body.get("mentions", ())),
+        mentions=tuple(user_from_json(u) for u in body.get("mentions", ())),
         card=None
         if card is None
         else VoteCard(
@@ -113,7 +116,7 @@ def load_message(text: str) -> OutgoingMessage:
         ),
         in_reply_to=body.get("in_reply_to", ""),
         reply_handle=body.get("reply_handle", ""),
-        private_to=None if body.get("private_to") is None else _from_user(body["private_to"]),
+        private_to=None if body.get("private_to") is None else user_from_json(body["private_to"]),
     )
 
 
