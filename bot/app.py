@@ -221,7 +221,7 @@ class Runtime:
         scheduler_module.register("sender", self.delivery.sender._event)
         self.scheduler.start()
         self.tasks = [
-            asyncio.create_task(self.delivery.sender.run(), name="outbox-sender"),
+            asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
             asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
         ]
         if self.inbox is not None:

@@ -38,6 +38,7 @@ from bot.events import (
     user_from_json,
     user_to_json,
 )
+from bot.gate import Gate
 from storage import outbox as store
 
 logger = logging.getLogger(__name__)
@@ -505,20 +506,31 @@ class Sender:
     async def next_due(self) -> datetime | None:
         return await store.next_attempt_at()
 
-    async def run(self, *, idle: float = 30.0, sleep: Callable[[float], Any] | None = None) -> None:
-        """Loop until cancelled: drain, then wait for a wake-up or the next due instant."""
+    async def run(
+        self,
+        *,
+        idle: float = 30.0,
+        sleep: Callable[[float], Any] | None = None,
+        gate: Gate | None = None,
+    ) -> None:
+        """Loop until cancelled (or the gate closes): drain, then wait for a wake-up or the next
+        due instant. A pass runs inside the gate, so a stop lets it finish: a pass cancelled
+        half-way would leave rows leased to this instance until the lease runs out."""
+        gate = gate or Gate()
         self.alive = True
         try:
-            while True:
+            while not gate.closing():
                 self._event.clear()
                 try:
-                    await self.run_once()
+                    async with gate.passing():
+                        await self.run_once()
+                        nxt = await self._safe_next_due()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     logger.exception("outbox pass failed")
+                    nxt = await self._safe_next_due()
                 wait = idle
-                nxt = await self._safe_next_due()
                 blocked = self.last_result.blocked_until
                 if nxt is not None and (self.last_result.sent or self.last_result.retried):
                     pass  # progress: look again right away if something is due
