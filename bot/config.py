@@ -133,6 +133,14 @@ def _typed(key: str, value: object, kind: type, what: str) -> Any:
     return value
 
 
+def table_str(section: str, raw: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A string setting of a platform table (`[dingtalk]`, `[wecom]`), stripped."""
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{section}.{key}", f"must be a string, got {value!r}")
+    return value.strip()
+
+
 def _enum(key: str, value: object, enum: type[StrEnum]) -> Any:
     allowed = [e.value for e in enum]
     if value not in allowed:

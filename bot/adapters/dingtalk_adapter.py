@@ -72,7 +72,7 @@ from bot.adapters.dingtalk import (
     epoch_ms,
 )
 from bot.clock import Clock
-from bot.config import ConfigError
+from bot.config import ConfigError, table_str
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from storage import repo
 
@@ -158,10 +158,7 @@ _KEYS: Final = {
 
 
 def _str(raw: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"dingtalk.{key}", f"must be a string, got {value!r}")
-    return value.strip()
+    return table_str("dingtalk", raw, key, default)
 
 
 def _number(raw: Mapping[str, Any], key: str, default: float, *, integer: bool) -> float:

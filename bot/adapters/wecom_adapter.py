@@ -67,7 +67,7 @@ from bot.adapters import wecom as codec
 from bot.adapters.base import Feed, SendError
 from bot.adapters.wecom_ws import DEFAULT_WS_URL, WeComWsClient, WsRequestError, WsTiming
 from bot.clock import Clock
-from bot.config import ConfigError
+from bot.config import ConfigError, table_str
 from bot.events import (
     ChatKind,
     IncomingMessage,
@@ -152,10 +152,7 @@ _KEYS: Final = {
 
 
 def _str_setting(raw: Mapping[str, Any], key: str, default: str = "") -> str:
-    value = raw.get(key, default)
-    if not isinstance(value, str):
-        raise ConfigError(f"wecom.{key}", f"must be a string, got {value!r}")
-    return value.strip()
+    return table_str("wecom", raw, key, default)
 
 
 def _secret(raw: Mapping[str, Any], env: Mapping[str, str], key: str, var: str) -> str:
