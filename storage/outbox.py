@@ -1,9 +1,15 @@
 """Delivery storage: the outbox, send attempts, channel state, reminders and running instances.
 
-Claims are safe with several instances on one PostgreSQL: rows are locked with
-`SELECT ... FOR UPDATE SKIP LOCKED` inside a short transaction and marked with a lease; a channel
-is held by one instance at a time through a conditional UPDATE of its lease. On SQLite (one
-instance) the same statements run and `skip_locked` is dropped by the ORM: harmless there.
+Claims are safe with several instances on one PostgreSQL. The sender's batched claims take a row
+or a channel by a conditional UPDATE (still due, or its lease ran out) whose RETURNING clause
+names exactly what this instance won; `claim_messages` and the reminder sweep lock rows with
+`SELECT ... FOR UPDATE SKIP LOCKED` inside a short transaction. SQLite (one instance, one
+writer) runs the same statements without FOR UPDATE, which it does not know.
+
+The reminder sweep and the sender run hand-written SQL (`raw_rows`/`raw_execute`, `?`
+placeholders): building model instances and compiling ORM queries cost more CPU than the
+statements themselves. Datetimes are bound in UTC (SQLite compares the stored ISO text) and read
+back through `_when` (SQLite returns that text, asyncpg a datetime).
 """
 
 from __future__ import annotations
@@ -15,15 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
-from tortoise.functions import Count, Min
+from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
 from bot.events import Platform
 from storage import models as m
-from storage.repo import raw_rows
+from storage.repo import raw_execute, raw_rows
 
 SHORT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -32,8 +37,45 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _when(value: Any) -> datetime:
+    """A datetime column read by hand-written SQL: SQLite gives the ISO text the ORM stored."""
+    return _utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _when_opt(value: Any) -> datetime | None:
+    return None if value is None else _when(value)
+
+
+def _day(value: Any) -> date | None:
+    """A date column read by hand-written SQL: SQLite gives ISO text."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+# Parameters one statement binds at most: below SQLite's historical limit of 999 (builds older
+# than 3.32) and PostgreSQL's 32767. An IN list takes up to this many values; a multi-row
+# INSERT takes `_PARAMS // parameters per row` rows.
+_PARAMS = 900
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _postgres() -> bool:
+    """SQLite has no `FOR UPDATE`; every model shares the one connection."""
+    return bool(m.Reminder._meta.db.capabilities.dialect == "postgres")
+
+
 def new_short_id() -> str:
-    return "".join(secrets.choice(SHORT_ALPHABET) for _ in range(6))
+    # 32 symbols: the low five bits of a random byte pick one uniformly.
+    return "".join(SHORT_ALPHABET[b & 31] for b in secrets.token_bytes(6))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,46 +126,60 @@ def _row(x: m.OutboxMessage) -> OutboxRow:
     )
 
 
-async def ensure_channels(channels: Iterable[str]) -> None:
-    wanted = set(channels)
-    if not wanted:
-        return
-    known = {
-        str(c)
-        for c in await m.ChannelState.filter(channel__in=sorted(wanted)).values_list(
-            "channel", flat=True
+async def _ensure_channels(channels: Iterable[str]) -> list[str]:
+    """Give every channel its row; returns those that had none (now written, by us or by a
+    concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
+    wanted = sorted(set(channels))
+    missing: list[str] = []
+    for chunk in _chunks(wanted, _PARAMS):
+        rows = await raw_rows(
+            m.ChannelState,
+            f"SELECT channel FROM channel_state WHERE channel IN ({_marks(len(chunk))})",
+            *chunk,
         )
-    }
-    for channel in sorted(wanted - known):
-        try:
-            async with in_transaction():  # a savepoint: a concurrent insert does not abort us
-                await m.ChannelState.create(channel=channel)
-        except IntegrityError:
-            pass
+        known = {str(r["channel"]) for r in rows}
+        missing += [c for c in chunk if c not in known]
+    for chunk in _chunks(missing, _PARAMS):
+        await raw_execute(
+            m.ChannelState,
+            "INSERT INTO channel_state (channel, reason, lease_owner) VALUES "
+            + ", ".join(["(?, '', '')"] * len(chunk))
+            + " ON CONFLICT (channel) DO NOTHING",
+            *chunk,
+        )
+    return missing
+
+
+async def ensure_channels(channels: Iterable[str]) -> None:
+    await _ensure_channels(channels)
 
 
 async def ensure_channel(channel: str) -> None:
-    await ensure_channels([channel])
+    await _ensure_channels([channel])
 
 
-async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
-    """Write messages to the outbox (inside the caller's transaction). A dedupe key already
-    present is skipped; returns the ids of the rows written. One multi-row INSERT ... ON
-    CONFLICT DO NOTHING RETURNING id per 200 rows (this runs in every command's transaction)."""
-    if not items:
-        return []
+_OUTBOX_INSERT = (
+    "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind, society_id, state,"
+    " attempts, ambiguous, next_attempt_at, lease_owner, lease_until, last_error, created_at,"
+    " sent_at) VALUES "
+)
+_OUTBOX_VALUES = "(?, ?, ?, ?, ?, ?, 'pending', 0, FALSE, ?, '', NULL, '', ?, NULL)"
+
+
+async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool) -> list[int]:
+    """The one INSERT behind `enqueue` and `add_outbox`, 112 rows per statement (8 parameters
+    each); a dedupe key already present is skipped. Returns the ids written when `ids` is set,
+    else an empty list."""
     fresh: dict[str, NewOutbox] = {}
     for item in items:
         fresh.setdefault(item.dedupe_key, item)
-    await ensure_channels(i.channel for i in fresh.values())
+    if not fresh:
+        return []
+    await _ensure_channels(i.channel for i in fresh.values())
     at = _utc(now)
-    rows = list(fresh.values())
+    tail = " ON CONFLICT (dedupe_key) DO NOTHING" + (" RETURNING id" if ids else "")
     written: list[int] = []
-    for start in range(0, len(rows), 200):
-        chunk = rows[start : start + 200]
-        marks = ", ".join(
-            "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, '', NULL, '', ?, NULL)" for _ in chunk
-        )
+    for chunk in _chunks(list(fresh.values()), _PARAMS // 8):
         params: list[object] = []
         for item in chunk:
             params += [
@@ -133,52 +189,47 @@ async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
                 item.payload,
                 item.kind,
                 item.society_id,
-                False,
                 at,
                 at,
             ]
-        found = await raw_rows(
-            m.OutboxMessage,
-            "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind,"
-            " society_id, state, attempts, ambiguous, next_attempt_at, lease_owner, lease_until,"
-            f" last_error, created_at, sent_at) VALUES {marks}"
-            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            *params,
-        )
-        written += [int(r["id"]) for r in found]
+        sql = _OUTBOX_INSERT + ", ".join([_OUTBOX_VALUES] * len(chunk)) + tail
+        if ids:
+            written += [int(r["id"]) for r in await raw_rows(m.OutboxMessage, sql, *params)]
+        else:
+            await raw_execute(m.OutboxMessage, sql, *params)
     return sorted(written)
 
 
+async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
+    """Write messages to the outbox (inside the caller's transaction). A dedupe key already
+    present is skipped; returns the ids of the rows written. One multi-row INSERT ... ON
+    CONFLICT DO NOTHING RETURNING id per 112 rows (this runs in every command's transaction)."""
+    return await _insert_outbox(items, now, ids=True)
+
+
 async def add_outbox(items: Sequence[NewOutbox], now: datetime) -> None:
-    """`enqueue` for writers that need no ids back (the reminder sweep): one bulk INSERT that
-    skips a dedupe key already present (ON CONFLICT DO NOTHING / INSERT OR IGNORE)."""
-    if not items:
-        return
-    await ensure_channels({i.channel for i in items})
-    rows = [
-        m.OutboxMessage(
-            dedupe_key=item.dedupe_key,
-            short_id=new_short_id(),
-            channel=item.channel,
-            payload=item.payload,
-            kind=item.kind,
-            society_id=item.society_id,
-            state="pending",
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for item in items
-    ]
-    await m.OutboxMessage.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    """`enqueue` for writers that need no ids back (the reminder sweep): the same INSERT that
+    skips a dedupe key already present, without RETURNING."""
+    await _insert_outbox(items, now, ids=False)
 
 
 def _due(now: datetime) -> Q:
     return Q(state="pending", next_attempt_at__lte=now) | Q(state="sending", lease_until__lt=now)
 
 
+# `_due` in SQL; binds `now` twice. A row is due when pending and its time has come, or when it
+# is being sent by a holder whose lease ran out.
+_DUE_SQL = (
+    "((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))"
+)
+
+
 async def due_channels(now: datetime) -> list[str]:
-    rows = await m.OutboxMessage.filter(_due(now)).distinct().values_list("channel", flat=True)
-    return sorted(str(r) for r in rows)
+    at = _utc(now)
+    rows = await raw_rows(
+        m.OutboxMessage, f"SELECT DISTINCT channel FROM outbox_message WHERE {_DUE_SQL}", at, at
+    )
+    return sorted(str(r["channel"]) for r in rows)
 
 
 async def next_attempt_at(channel: str | None = None) -> datetime | None:
@@ -208,31 +259,49 @@ def _channel(x: m.ChannelState) -> Channel:
     )
 
 
+def _channel_of(r: Mapping[str, Any]) -> Channel:
+    return Channel(
+        channel=str(r["channel"]),
+        paused_until=_when_opt(r["paused_until"]),
+        reason=str(r["reason"]),
+        lease_owner=str(r["lease_owner"]),
+        lease_until=_when_opt(r["lease_until"]),
+    )
+
+
+async def _lease_channels(
+    names: Sequence[str], owner: str, now: datetime, until: datetime
+) -> list[Channel]:
+    """Take the lease of those of `names` that are free (no lease, a lease run out, or already
+    ours) in one conditional UPDATE: two instances racing for a channel cannot both win (on
+    PostgreSQL the second UPDATE re-checks the row once the first commits). RETURNING names
+    exactly the channels this statement took."""
+    rows = await raw_rows(
+        m.ChannelState,
+        "UPDATE channel_state SET lease_owner = ?, lease_until = ?"
+        f" WHERE channel IN ({_marks(len(names))})"
+        " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
+        " RETURNING channel, paused_until, reason, lease_owner, lease_until",
+        owner,
+        until,
+        *names,
+        now,
+        owner,
+    )
+    return sorted((_channel_of(r) for r in rows), key=lambda c: c.channel)
+
+
 async def claim_channel(
     channel: str, owner: str, now: datetime, lease: timedelta
 ) -> Channel | None:
     """Take the channel's lease (one instance drains a channel at a time, so its rate limit holds
     across instances). None when another instance holds it."""
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
-    count = await m.ChannelState.filter(Q(channel=channel) & free).update(
-        lease_owner=owner, lease_until=now + lease
-    )
-    if count != 1:
-        if await m.ChannelState.filter(channel=channel).exists():
-            return None  # another instance holds it
-        await ensure_channel(channel)
-        count = await m.ChannelState.filter(Q(channel=channel) & free).update(
-            lease_owner=owner, lease_until=now + lease
-        )
-        if count != 1:
-            return None
-    return _channel(await m.ChannelState.get(channel=channel))
+    held = await claim_channels([channel], owner, now, lease)
+    return held[0] if held else None
 
 
 async def release_channel(channel: str, owner: str) -> None:
-    await m.ChannelState.filter(channel=channel, lease_owner=owner).update(
-        lease_owner="", lease_until=None
-    )
+    await release_channels([channel], owner)
 
 
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
@@ -319,11 +388,6 @@ async def record_attempt(
 # --- Batched: what the sender uses for a group of channels at once -------------------------
 
 
-def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 async def claim_channels(
     names: Sequence[str], owner: str, now: datetime, lease: timedelta
 ) -> list[Channel]:
@@ -331,26 +395,32 @@ async def claim_channels(
     statement per chunk; returns the channels now held by `owner`."""
     if not names:
         return []
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    at = _utc(now)
+    until = _utc(now + lease)
     held: list[Channel] = []
     for chunk in _chunks(sorted(set(names)), 500):
-        count = await m.ChannelState.filter(Q(channel__in=list(chunk)) & free).update(
-            lease_owner=owner, lease_until=now + lease
-        )
-        if count < len(chunk):  # a channel without its row (written before rows existed)
-            await ensure_channels(chunk)
-            await m.ChannelState.filter(Q(channel__in=list(chunk)) & free).update(
-                lease_owner=owner, lease_until=now + lease
-            )
-        rows = await m.ChannelState.filter(channel__in=list(chunk), lease_owner=owner)
-        held.extend(_channel(x) for x in rows)
+        got = await _lease_channels(chunk, owner, at, until)
+        # Held elsewhere, or without its row (a channel written to before rows existed).
+        if len(got) < len(chunk):
+            taken = {c.channel for c in got}
+            missing = await _ensure_channels(c for c in chunk if c not in taken)
+            if missing:
+                got = sorted(
+                    got + await _lease_channels(missing, owner, at, until),
+                    key=lambda c: c.channel,
+                )
+        held.extend(got)
     return held
 
 
 async def release_channels(names: Sequence[str], owner: str) -> None:
     for chunk in _chunks(sorted(set(names)), 500):
-        await m.ChannelState.filter(channel__in=list(chunk), lease_owner=owner).update(
-            lease_owner="", lease_until=None
+        await raw_execute(
+            m.ChannelState,
+            "UPDATE channel_state SET lease_owner = '', lease_until = NULL"
+            f" WHERE channel IN ({_marks(len(chunk))}) AND lease_owner = ?",
+            *chunk,
+            owner,
         )
 
 
@@ -359,14 +429,15 @@ async def window_of(names: Sequence[str], since: datetime) -> dict[str, tuple[in
     since `since`, the oldest of them). Channels without attempts are left out."""
     out: dict[str, tuple[int, datetime]] = {}
     for chunk in _chunks(sorted(set(names)), 500):
-        rows = (
-            await m.OutboxAttempt.filter(channel__in=list(chunk), at__gt=since)
-            .annotate(n=Count("id"), oldest=Min("at"))
-            .group_by("channel")
-            .values("channel", "n", "oldest")
+        rows = await raw_rows(
+            m.OutboxAttempt,
+            "SELECT channel, COUNT(*) AS n, MIN(at) AS oldest FROM outbox_attempt"
+            f" WHERE channel IN ({_marks(len(chunk))}) AND at > ? GROUP BY channel",
+            *chunk,
+            _utc(since),
         )
         for r in rows:
-            out[str(r["channel"])] = (int(r["n"]), _utc(r["oldest"]))
+            out[str(r["channel"])] = (int(r["n"]), _when(r["oldest"]))
     return out
 
 
@@ -387,7 +458,7 @@ _ROW_FIELDS = (
 )
 
 
-def _row_of(r: dict[str, Any]) -> OutboxRow:
+def _row_of(r: Mapping[str, Any]) -> OutboxRow:
     return OutboxRow(
         id=int(r["id"]),
         short_id=str(r["short_id"]),
@@ -398,10 +469,10 @@ def _row_of(r: dict[str, Any]) -> OutboxRow:
         state=str(r["state"]),
         attempts=int(r["attempts"]),
         ambiguous=bool(r["ambiguous"]),
-        next_attempt_at=_utc(r["next_attempt_at"]),
+        next_attempt_at=_when(r["next_attempt_at"]),
         last_error=str(r["last_error"]),
-        created_at=_utc(r["created_at"]),
-        sent_at=None if r["sent_at"] is None else _utc(r["sent_at"]),
+        created_at=_when(r["created_at"]),
+        sent_at=_when_opt(r["sent_at"]),
     )
 
 
@@ -418,43 +489,50 @@ async def claim_batch(
     wanted = {c: n for c, n in budgets.items() if n > 0}
     if not wanted:
         return []
+    at = _utc(now)
     picked: list[int] = []
     for chunk in _chunks(sorted(wanted), 200):
         taken: dict[str, int] = {}
         # Oldest first, and no more than twice what may go: ids interleave the channels, so a
         # channel cut short here is served by the next pass.
-        rows = (
-            await m.OutboxMessage.filter(Q(channel__in=list(chunk)) & _due(now))
-            .order_by("id")
-            .limit(2 * sum(wanted[c] for c in chunk))
-            .values_list("id", "channel")
+        rows = await raw_rows(
+            m.OutboxMessage,
+            f"SELECT id, channel FROM outbox_message WHERE channel IN ({_marks(len(chunk))})"
+            f" AND {_DUE_SQL} ORDER BY id LIMIT ?",
+            *chunk,
+            at,
+            at,
+            2 * sum(wanted[c] for c in chunk),
         )
-        for row_id, channel in rows:
-            n = taken.get(str(channel), 0)
-            if n < wanted[str(channel)]:
-                taken[str(channel)] = n + 1
-                picked.append(int(row_id))
+        for r in rows:
+            channel = str(r["channel"])
+            n = taken.get(channel, 0)
+            if n < wanted[channel]:
+                taken[channel] = n + 1
+                picked.append(int(r["id"]))
     if not picked:
         return []
-    until = now + lease
+    until = _utc(now + lease)
     out: list[OutboxRow] = []
     async with in_transaction():
         for ids in _chunks(picked, 500):
-            await m.OutboxMessage.filter(
-                id__in=list(ids), state="sending", lease_until__lt=now
-            ).update(ambiguous=True, lease_owner=owner, lease_until=until)
-            await m.OutboxMessage.filter(
-                id__in=list(ids), state="pending", next_attempt_at__lte=now
-            ).update(state="sending", lease_owner=owner, lease_until=until)
-        for ids in _chunks(picked, 500):
-            got = (
-                await m.OutboxMessage.filter(
-                    id__in=list(ids), state="sending", lease_owner=owner, lease_until=until
-                )
-                .order_by("id")
-                .values(*_ROW_FIELDS)
+            # SET reads the row as it was: one still 'sending' had a holder whose lease ran out,
+            # so its attempt may have been delivered (ambiguous). RETURNING gives exactly the
+            # rows this statement won.
+            got = await raw_rows(
+                m.OutboxMessage,
+                "UPDATE outbox_message SET ambiguous = (ambiguous OR state = 'sending'),"
+                " state = 'sending', lease_owner = ?, lease_until = ?"
+                f" WHERE id IN ({_marks(len(ids))}) AND {_DUE_SQL}"
+                f" RETURNING {', '.join(_ROW_FIELDS)}",
+                owner,
+                until,
+                *ids,
+                at,
+                at,
             )
             out.extend(_row_of(r) for r in got)
+    out.sort(key=lambda r: r.id)
     return out
 
 
@@ -467,39 +545,31 @@ class Sent:
 
 
 async def record_sent(items: Sequence[Sent], instance: str) -> None:
-    """Record successful attempts in bulk: one INSERT of the attempt rows and one UPDATE per
-    chunk of messages (sent_at is the latest instant of the chunk; each attempt row keeps its
-    own). Only rows this instance still holds change state."""
+    """Record successful attempts in bulk: per chunk of 180, one multi-row INSERT of the attempt
+    rows and one UPDATE of the messages (sent_at is the latest instant of the chunk; each
+    attempt row keeps its own). Only rows this instance still holds change state."""
     if not items:
         return
     async with in_transaction():
-        await m.OutboxAttempt.bulk_create(
-            [
-                m.OutboxAttempt(
-                    message_id=i.row.id,
-                    channel=i.row.channel,
-                    number=i.row.attempts + 1,
-                    at=i.at,
-                    outcome="sent",
-                    code="",
-                    ambiguous=False,
-                    detail="",
-                    instance=instance,
-                )
-                for i in items
-            ],
-            batch_size=500,
-        )
-        for chunk in _chunks(list(items), 500):
-            await m.OutboxMessage.filter(
-                id__in=[i.row.id for i in chunk], lease_owner=instance
-            ).update(
-                state="sent",
-                attempts=F("attempts") + 1,
-                lease_owner="",
-                lease_until=None,
-                last_error="",
-                sent_at=max(i.at for i in chunk),
+        for chunk in _chunks(list(items), _PARAMS // 5):
+            params: list[object] = []
+            for i in chunk:
+                params += [i.row.id, i.row.channel, i.row.attempts + 1, _utc(i.at), instance]
+            await raw_execute(
+                m.OutboxAttempt,
+                "INSERT INTO outbox_attempt (message_id, channel, number, at, outcome, code,"
+                " ambiguous, detail, instance) VALUES "
+                + ", ".join(["(?, ?, ?, ?, 'sent', '', FALSE, '', ?)"] * len(chunk)),
+                *params,
+            )
+            await raw_execute(
+                m.OutboxMessage,
+                "UPDATE outbox_message SET state = 'sent', attempts = attempts + 1,"
+                " lease_owner = '', lease_until = NULL, last_error = '', sent_at = ?"
+                f" WHERE id IN ({_marks(len(chunk))}) AND lease_owner = ?",
+                max(_utc(i.at) for i in chunk),
+                *[i.row.id for i in chunk],
+                instance,
             )
 
 
@@ -570,6 +640,21 @@ def _reminder(x: m.Reminder) -> ReminderRow:
     )
 
 
+def _reminder_of(r: Mapping[str, Any]) -> ReminderRow:
+    return ReminderRow(
+        id=int(r["id"]),
+        key=str(r["key"]),
+        society_id=int(r["society_id"]),
+        kind=str(r["kind"]),
+        ref=str(r["ref"]),
+        due_at=_when(r["due_at"]),
+        state=str(r["state"]),
+        reason=str(r["reason"]),
+        decided_at=_when_opt(r["decided_at"]),
+        instance=str(r["instance"]),
+    )
+
+
 async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
     """Materialise planned reminders; a key already stored is left as it is (a concurrent
     instance writing the same keys is harmless: conflicts are ignored). Returns how many were
@@ -577,89 +662,105 @@ async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
     if not items:
         return 0
     sids = sorted({i.society_id for i in items})
-    earliest = min(i.due_at for i in items)
+    earliest = _utc(min(i.due_at for i in items))
     existing: set[str] = set()
-    for start in range(0, len(sids), 1000):
-        chunk = sids[start : start + 1000]  # by the society index: fast even on fresh stats
-        existing.update(
-            str(k)
-            for k in await m.Reminder.filter(
-                society_id__in=chunk, due_at__gte=earliest
-            ).values_list("key", flat=True)
+    for chunk in _chunks(sids, _PARAMS):  # by the society index: fast even on fresh stats
+        rows = await raw_rows(
+            m.Reminder,
+            f"SELECT key FROM reminder WHERE society_id IN ({_marks(len(chunk))}) AND due_at >= ?",
+            *chunk,
+            earliest,
         )
+        existing.update(str(r["key"]) for r in rows)
     fresh: dict[str, NewReminder] = {}
     for i in items:
         if i.key not in existing:
             fresh.setdefault(i.key, i)
     if not fresh:
         return 0
-    rows = [
-        m.Reminder(
-            key=i.key,
-            society_id=i.society_id,
-            kind=i.kind,
-            ref=i.ref,
-            due_at=i.due_at,
-            state="pending",
-            created_at=now,
+    at = _utc(now)
+    for chunk in _chunks(list(fresh.values()), _PARAMS // 6):
+        params: list[object] = []
+        for i in chunk:
+            params += [i.key, i.society_id, i.kind, i.ref, _utc(i.due_at), at]
+        await raw_execute(
+            m.Reminder,
+            "INSERT INTO reminder (key, society_id, kind, ref, due_at, state, reason, created_at,"
+            " decided_at, instance) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, 'pending', '', ?, NULL, '')"] * len(chunk))
+            + " ON CONFLICT (key) DO NOTHING",
+            *params,
         )
-        for i in fresh.values()
-    ]
-    await m.Reminder.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return len(rows)
+    return len(fresh)
 
 
 async def lock_due_reminders(now: datetime, limit: int) -> list[ReminderRow]:
     """Inside the caller's transaction: lock due pending reminders (PostgreSQL skips the rows
-    another instance holds)."""
-    rows = (
-        await m.Reminder.filter(state="pending", due_at__lte=now)
-        .order_by("due_at", "id")
-        .limit(limit)
-        .select_for_update(skip_locked=True)
+    another instance holds; SQLite's one writer needs no row lock)."""
+    lock = " FOR UPDATE SKIP LOCKED" if _postgres() else ""
+    rows = await raw_rows(
+        m.Reminder,
+        "SELECT id, key, society_id, kind, ref, due_at, state, reason, decided_at, instance"
+        " FROM reminder WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?" + lock,
+        _utc(now),
+        limit,
     )
-    return [_reminder(x) for x in rows]
+    return [_reminder_of(r) for r in rows]
 
 
 async def decide_reminder(
     reminder_id: int, state: str, reason: str, now: datetime, instance: str
 ) -> bool:
     """pending -> sent | skipped; False when someone else decided it first."""
-    count = await m.Reminder.filter(id=reminder_id, state="pending").update(
-        state=state, reason=reason, decided_at=now, instance=instance
-    )
-    return count == 1
+    return await decide_reminders([reminder_id], state, reason, now, instance) == 1
 
 
 async def decide_reminders(
     ids: Sequence[int], state: str, reason: str, now: datetime, instance: str
 ) -> int:
-    """pending -> sent | skipped for rows the caller holds; returns how many changed."""
+    """pending -> sent | skipped for rows the caller holds; returns how many changed (the rows
+    RETURNING names: a row decided meanwhile is no longer pending)."""
+    at = _utc(now)
     total = 0
-    for start in range(0, len(ids), 500):
-        total += await m.Reminder.filter(
-            id__in=list(ids[start : start + 500]), state="pending"
-        ).update(state=state, reason=reason, decided_at=now, instance=instance)
+    for chunk in _chunks(ids, 500):
+        rows = await raw_rows(
+            m.Reminder,
+            "UPDATE reminder SET state = ?, reason = ?, decided_at = ?, instance = ?"
+            f" WHERE id IN ({_marks(len(chunk))}) AND state = 'pending' RETURNING id",
+            state,
+            reason,
+            at,
+            instance,
+            *chunk,
+        )
+        total += len(rows)
     return total
 
 
 async def group_chats_of(society_ids: Sequence[int]) -> dict[int, list[tuple[Platform, str, str]]]:
     out: dict[int, list[tuple[Platform, str, str]]] = {}
-    rows = (
-        await m.ChatBinding.filter(society_id__in=list(society_ids))
-        .order_by("id")
-        .values("society_id", "platform", "corp_id", "chat_id")
-    )
-    for r in rows:
-        out.setdefault(int(r["society_id"]), []).append(
-            (Platform(r["platform"]), str(r["corp_id"]), str(r["chat_id"]))
+    for chunk in _chunks(sorted(set(society_ids)), _PARAMS):
+        rows = await raw_rows(
+            m.ChatBinding,
+            "SELECT society_id, platform, corp_id, chat_id FROM chat_binding"
+            f" WHERE society_id IN ({_marks(len(chunk))}) ORDER BY id",
+            *chunk,
         )
+        for r in rows:
+            out.setdefault(int(r["society_id"]), []).append(
+                (Platform(r["platform"]), str(r["corp_id"]), str(r["chat_id"]))
+            )
     return out
 
 
 async def person_names(ids: Iterable[int]) -> dict[int, str]:
-    rows = await m.Person.filter(id__in=list(ids)).values("id", "name")
-    return {int(r["id"]): str(r["name"]) for r in rows}
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(ids)), _PARAMS):
+        rows = await raw_rows(
+            m.Person, f"SELECT id, name FROM person WHERE id IN ({_marks(len(chunk))})", *chunk
+        )
+        out.update((int(r["id"]), str(r["name"])) for r in rows)
+    return out
 
 
 async def next_reminder_due() -> datetime | None:
@@ -735,40 +836,56 @@ class SocietyView:
 
 
 async def society_ids() -> list[int]:
-    return [int(x) for x in await m.Society.all().order_by("id").values_list("id", flat=True)]  # type: ignore[call-overload]
+    return [int(r["id"]) for r in await raw_rows(m.Society, "SELECT id FROM society ORDER BY id")]
 
 
 async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
-    """Snapshots for the planner, loaded in a few queries whatever the number of societies."""
-    query = m.Society.all() if ids is None else m.Society.filter(id__in=list(ids))
-    # Plain values, not model instances: the sweep reads every society every minute.
-    socs = await query.order_by("id").values(
-        "id", "name", "created_at", "term_end", "report_deadline", "liaison_id"
+    """Snapshots for the planner, loaded in a few queries whatever the number of societies
+    (every society when `ids` is None)."""
+    if ids is None:
+        return await _society_views(None)
+    out: list[SocietyView] = []
+    for chunk in _chunks(sorted(set(ids)), _PARAMS):
+        out += await _society_views(list(chunk))
+    return out
+
+
+async def _society_views(sids: list[int] | None) -> list[SocietyView]:
+    # Hand-written SQL selecting only what the planner reads: the sweep reads every society
+    # every minute. Without `sids` the tables are read whole (no IN list of every society);
+    # rows of a society created meanwhile are simply not used.
+    scope = () if sids is None else tuple(sids)
+
+    def of(column: str) -> str:
+        return "1 = 1" if sids is None else f"{column} IN ({_marks(len(scope))})"
+
+    socs = await raw_rows(
+        m.Society,
+        "SELECT id, name, created_at, term_end, report_deadline, liaison_id FROM society"
+        f" WHERE {of('id')} ORDER BY id",
+        *scope,
     )
-    sids = [int(s["id"]) for s in socs]
-    if not sids:
+    if not socs:
         return []
     members: dict[int, list[tuple[int, str]]] = {}
-    for row in await m.Member.filter(society_id__in=sids).values(
-        "society_id", "person_id", "roster_role"
+    for r in await raw_rows(
+        m.Member,
+        # Roster order, as repo.members lists it (the ORM's read had no order: it followed the
+        # index on SQLite, the heap on PostgreSQL).
+        f"SELECT society_id, person_id, roster_role FROM member WHERE {of('society_id')}"
+        " ORDER BY id",
+        *scope,
     ):
-        members.setdefault(row["society_id"], []).append((row["person_id"], row["roster_role"]))
-    meetings = (
-        await m.Meeting.filter(society_id__in=sids)
-        .exclude(state=g.MeetingState.CANCELLED.value)
-        .order_by("number")
-        .values(
-            "id",
-            "society_id",
-            "number",
-            "starts_at",
-            "state",
-            "closed_at",
-            "created_at",
-            "convened_by_id",
-            "chair_id",
-            "roster",
+        members.setdefault(int(r["society_id"]), []).append(
+            (int(r["person_id"]), str(r["roster_role"]))
         )
+    meetings = await raw_rows(
+        m.Meeting,
+        "SELECT id, society_id, number, starts_at, state, closed_at, created_at, convened_by_id,"
+        f" chair_id, roster FROM meeting WHERE {of('society_id')} AND state <> ?"
+        " ORDER BY society_id, number",
+        *scope,
+        g.MeetingState.CANCELLED.value,
     )
     mids = [int(x["id"]) for x in meetings]
     answered: dict[int, set[int]] = {}
@@ -776,28 +893,37 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
     acked: dict[int, set[int]] = {}
     votes: dict[int, list[VoteView]] = {}
     upcoming = [int(x["id"]) for x in meetings if x["state"] in _UPCOMING]
-    if upcoming:
-        for row in await m.NoticeAck.filter(meeting_id__in=upcoming).values(
-            "meeting_id", "person_id"
+    for chunk in _chunks(upcoming, _PARAMS):
+        for r in await raw_rows(
+            m.NoticeAck,
+            f"SELECT meeting_id, person_id FROM notice_ack WHERE meeting_id IN ({_marks(len(chunk))})",
+            *chunk,
         ):
-            acked.setdefault(row["meeting_id"], set()).add(row["person_id"])
+            acked.setdefault(int(r["meeting_id"]), set()).add(int(r["person_id"]))
     society_of = {int(x["id"]): int(x["society_id"]) for x in meetings}
     held = [int(x["id"]) for x in meetings if x["state"] == g.MeetingState.OPEN.value]
     if held:
         for v in await _open_votes_with_deadline(held):
             votes.setdefault(society_of[v.meeting_id], []).append(v)
-    if mids:
-        for row in await m.Attendance.filter(meeting_id__in=mids).values(
-            "meeting_id", "person_id", "status"
+    for chunk in _chunks(mids, _PARAMS):
+        for r in await raw_rows(
+            m.Attendance,
+            "SELECT meeting_id, person_id FROM attendance"
+            f" WHERE meeting_id IN ({_marks(len(chunk))}) AND status <> ?",
+            *chunk,
+            g.Attendance.UNKNOWN.value,
         ):
-            if row["status"] != g.Attendance.UNKNOWN.value:
-                answered.setdefault(row["meeting_id"], set()).add(row["person_id"])
-        signed = {
-            int(x)  # type: ignore[call-overload]
-            for x in await m.Signature.filter(minutes__meeting_id__in=mids).values_list(
-                "minutes__meeting_id", flat=True
+            answered.setdefault(int(r["meeting_id"]), set()).add(int(r["person_id"]))
+        signed.update(
+            int(r["meeting_id"])
+            for r in await raw_rows(
+                m.Signature,
+                "SELECT DISTINCT v.meeting_id FROM signature AS s"
+                " JOIN minutes_version AS v ON v.id = s.minutes_id"
+                f" WHERE v.meeting_id IN ({_marks(len(chunk))})",
+                *chunk,
             )
-        }
+        )
     by_society: dict[int, list[MeetingView]] = {}
     for x in meetings:
         mid = int(x["id"])
@@ -805,23 +931,26 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
             MeetingView(
                 id=mid,
                 number=int(x["number"]),
-                starts_at=_utc(x["starts_at"]),
+                starts_at=_when(x["starts_at"]),
                 state=g.MeetingState(x["state"]),
-                closed_at=None if x["closed_at"] is None else _utc(x["closed_at"]),
+                closed_at=_when_opt(x["closed_at"]),
                 signed=mid in signed or x["state"] == g.MeetingState.SIGNED.value,
                 answered=frozenset(answered.get(mid, ())),
-                convened_at=_utc(x["created_at"]),
-                convened_by=x["convened_by_id"],
-                chair_id=x["chair_id"],
+                convened_at=_when(x["created_at"]),
+                convened_by=int(x["convened_by_id"]),
+                chair_id=None if x["chair_id"] is None else int(x["chair_id"]),
                 roster=tuple(int(p) for p in json.loads(x["roster"] or "[]")),
                 acked=frozenset(acked.get(mid, ())),
             )
         )
     filed: dict[int, list[datetime]] = {}
-    for row in await m.Filing.filter(society_id__in=sids, kind="annual_summary").values(
-        "society_id", "at"
+    for r in await raw_rows(
+        m.Filing,
+        f"SELECT society_id, at FROM filing WHERE {of('society_id')} AND kind = ? ORDER BY id",
+        *scope,
+        "annual_summary",
     ):
-        filed.setdefault(row["society_id"], []).append(_utc(row["at"]))
+        filed.setdefault(int(r["society_id"]), []).append(_when(r["at"]))
     out = []
     for s in socs:
         sid = int(s["id"])
@@ -830,12 +959,12 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
             SocietyView(
                 id=sid,
                 name=str(s["name"]),
-                created_at=_utc(s["created_at"]),
-                term_end=s["term_end"],
+                created_at=_when(s["created_at"]),
+                term_end=_day(s["term_end"]),
                 report_deadline=str(s["report_deadline"]),
                 leader_ids=tuple(p for p, r in mem if r == "leader"),
                 member_ids=tuple(p for p, r in mem if r in ("leader", "member")),
-                liaison_id=s["liaison_id"],
+                liaison_id=None if s["liaison_id"] is None else int(s["liaison_id"]),
                 meetings=tuple(by_society.get(sid, ())),
                 summary_filed=tuple(filed.get(sid, ())),
                 votes=tuple(votes.get(sid, ())),
@@ -848,33 +977,34 @@ _UPCOMING = frozenset({g.MeetingState.DRAFT.value, g.MeetingState.CONVENED.value
 
 
 async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView]:
-    rows = (
-        await m.Vote.filter(
-            item__meeting_id__in=list(meeting_ids),
-            state=g.VoteState.OPEN.value,
-            closes_at__isnull=False,
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(meeting_ids, _PARAMS):
+        rows += await raw_rows(
+            m.Vote,
+            "SELECT v.id, i.meeting_id, i.number, i.title, v.method, v.electorate, v.opened_at,"
+            " v.closes_at, v.hands FROM vote AS v JOIN agenda_item AS i ON i.id = v.item_id"
+            f" WHERE i.meeting_id IN ({_marks(len(chunk))}) AND v.state = ?"
+            " AND v.closes_at IS NOT NULL",
+            *chunk,
+            g.VoteState.OPEN.value,
         )
-        .order_by("id")
-        .values(
-            "id",
-            "item__meeting_id",
-            "item__number",
-            "item__title",
-            "method",
-            "electorate",
-            "opened_at",
-            "closes_at",
-            "hands",
-        )
-    )
     if not rows:
         return []
+    rows.sort(key=lambda r: int(r["id"]))
     ids = [int(r["id"]) for r in rows]
     voted: dict[int, set[int]] = {}
-    for b in await m.Ballot.filter(vote_id__in=ids).values("vote_id", "person_id"):
-        voted.setdefault(int(b["vote_id"]), set()).add(int(b["person_id"]))
-    for sv in await m.SecretVoterList.filter(vote_id__in=ids).values("vote_id", "voters"):
-        voted.setdefault(int(sv["vote_id"]), set()).update(json.loads(sv["voters"] or "[]"))
+    for chunk in _chunks(ids, _PARAMS):
+        marks = _marks(len(chunk))
+        for b in await raw_rows(
+            m.Ballot, f"SELECT vote_id, person_id FROM ballot WHERE vote_id IN ({marks})", *chunk
+        ):
+            voted.setdefault(int(b["vote_id"]), set()).add(int(b["person_id"]))
+        for sv in await raw_rows(
+            m.SecretVoterList,
+            f"SELECT vote_id, voters FROM secret_voter_list WHERE vote_id IN ({marks})",
+            *chunk,
+        ):
+            voted.setdefault(int(sv["vote_id"]), set()).update(json.loads(sv["voters"] or "[]"))
     out = []
     for r in rows:
         e = json.loads(r["electorate"])
@@ -884,12 +1014,12 @@ async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView
         out.append(
             VoteView(
                 id=int(r["id"]),
-                meeting_id=int(r["item__meeting_id"]),
-                number=int(r["item__number"]),
-                title=str(r["item__title"]),
+                meeting_id=int(r["meeting_id"]),
+                number=int(r["number"]),
+                title=str(r["title"]),
                 method=g.VoteMethod(r["method"]),
-                opened_at=_utc(r["opened_at"]),
-                closes_at=_utc(r["closes_at"]),
+                opened_at=_when(r["opened_at"]),
+                closes_at=_when(r["closes_at"]),
                 voters=electorate.voters,
                 voted=frozenset(voted.get(int(r["id"]), ())),
                 hands_recorded=bool(r["hands"]),
@@ -902,10 +1032,37 @@ async def identities_by_person(
     person_ids: Iterable[int], platform: str, corp_id: str
 ) -> dict[int, tuple[str, str]]:
     """person id -> (user id, name) on one platform and corp."""
-    rows = await m.Identity.filter(
-        person_id__in=list(person_ids), platform=platform, corp_id=corp_id
-    ).values("person_id", "user_id", "person__name")
-    return {int(r["person_id"]): (str(r["user_id"]), str(r["person__name"])) for r in rows}
+    out: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(set(person_ids)), _PARAMS):
+        rows = await raw_rows(
+            m.Identity,
+            "SELECT i.person_id, i.user_id, p.name FROM identity AS i"
+            " JOIN person AS p ON p.id = i.person_id"
+            f" WHERE i.person_id IN ({_marks(len(chunk))}) AND i.platform = ? AND i.corp_id = ?"
+            " ORDER BY i.id",
+            *chunk,
+            platform,
+            corp_id,
+        )
+        out.update((int(r["person_id"]), (str(r["user_id"]), str(r["name"]))) for r in rows)
+    return out
+
+
+async def last_event_id() -> int:
+    """The event log's high-water mark (0 when empty)."""
+    rows = await raw_rows(m.EventLog, "SELECT MAX(id) AS top FROM event_log")
+    return int(rows[0]["top"] or 0) if rows else 0
+
+
+async def societies_with_events_after(event_id: int) -> list[int]:
+    """Societies whose event chain grew past `event_id` (by the primary key: cheap)."""
+    rows = await raw_rows(m.EventLog, "SELECT DISTINCT chain FROM event_log WHERE id > ?", event_id)
+    out = set()
+    for r in rows:
+        kind, _, ident = str(r["chain"]).partition(":")
+        if kind == "society" and ident.isdigit():
+            out.add(int(ident))
+    return sorted(out)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the reply that a redelivery gets back.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import secrets
@@ -40,7 +41,7 @@ def _dialect_sql(sql: str, dialect: str) -> str:
     """Write SQL with `?` placeholders; PostgreSQL (asyncpg) wants `$1, $2, ...`."""
     if dialect != "postgres":
         return sql
-    counter = iter(range(1, 1000))
+    counter = itertools.count(1)
     return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 

@@ -55,3 +55,16 @@ async def test_event_log_is_a_chain_per_society(database: str) -> None:
     _, broken = await repo.verify_all()
     assert broken is not None
     assert (broken.chain, broken.seq, broken.problem) == (f"society:{a.id}", 3, "gap")
+
+
+async def test_hand_written_sql_takes_more_than_999_parameters(database: str) -> None:
+    """`?` placeholders become `$1 ... $n` on PostgreSQL for any n (they once stopped at 999)."""
+    from storage import models
+    from storage.repo import raw_rows
+
+    values = list(range(1500))
+    marks = ", ".join("?" for _ in values)
+    rows = await raw_rows(
+        models.Society, f"SELECT COUNT(*) AS n FROM society WHERE id NOT IN ({marks})", *values
+    )
+    assert int(rows[0]["n"]) == await models.Society.all().count()
