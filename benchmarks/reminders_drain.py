@@ -1,43 +1,51 @@
-"""Reminders at scale: N societies whose reminders fall due in the same minute, spread over robot
-channels with a per-minute limit, sent to a fake platform on 127.0.0.1.
+"""Reminders at scale: N societies whose reminders fall due in the same minute, spread over
+robot channels with a per-minute limit, sent to a fake platform on 127.0.0.1, in real time.
 
     .venv/bin/python benchmarks/reminders_drain.py [--societies 10000] [--channels 1000]
-        [--rate 20] [--db postgres://postgres@127.0.0.1:5432/postgres | sqlite]
+        [--rate 20] [--instances 1] [--db postgres://postgres@127.0.0.1:5432/postgres | sqlite]
 
 What it does:
 1. Seeds the societies in bulk (3 roster members each, a bound group, a meeting starting at
-   T0 + 1 h, joined T0 - 5 months, term ending T0 + 90 days): at T0 each society has three
-   reminders due in the same minute (1 h before the meeting, 5 months without a meeting, 90 days
-   to the end of the term) and one that has expired (24 h before the meeting: skipped, with the
-   reason). Groups share robots: society n uses robot n % channels.
-2. Materialises the reminders before T0 (the bot was running), then "restarts": measures the
-   scheduler's start-up (plan every society, find everything already stored, arm the next due
-   instant) with all of them pending.
-3. At T0 the sweep decides every due reminder while the sender drains, as in `yishi serve`.
-   Sends are real HTTP POSTs to an aiohttp server on 127.0.0.1 that checks each robot's rate.
+   T0 + 1 h, joined T0 - 5 months, term ending T0 + 90 days, annual summary due T0 + 7 days):
+   at T0 each society has four reminders due in the same minute (1 h before the meeting,
+   5 months without a meeting, 90 days to the end of the term, 7 days to the summary deadline).
+   Groups share robots: society n uses robot n % channels.
+2. Materialises the reminders as a bot running before T0 would have.
+3. Starts the fake platform in its own process: POST /send/{robot} answers errcode 45009 when
+   the robot has had `rate` messages in the last 60 s (a sliding window, as strict as the
+   platforms' "20 a minute"), records when each message arrived.
+4. Starts `--instances` bot processes, each the real background of `yishi serve`
+   (bot.app.Runtime: start-up sweep, armed wake-up, reminder sweep, outbox sender) with an
+   adapter that POSTs to the fake. Their clock reads T0 - lead at start: the start-up (plan
+   every society, decide what is overdue, arm the next due instant) is measured with every
+   reminder pending. At T0 (real time) the armed wake-up fires the sweep.
+5. Waits until every reminder due by T0 is decided and the outbox is empty, then stops the bots.
 
-Time: the bot reads a hybrid clock = T0 + real elapsed time + the waiting the rate limit forces.
-Waiting is skipped (added to the clock instead of slept), so the run takes seconds, yet the
-time to drain that it reports includes every real cost (database, HTTP) plus every wait the
-limits impose. The minimum the limits allow: ceil(messages per robot / rate) - 1 full minutes
-(the first `rate` go at once, the next after 60 s...), plus nothing else.
+Printed: the time to drain (T0 to the last message the platform accepted) and its ratio to the
+minimum the limits allow: ceil(messages per robot / rate) - 1 full minutes (each robot's first
+`rate` messages can go at T0, the next ones 60 s after those...), the messages the platform
+refused, peak RSS of each bot process, and the start-up time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import math
 import os
 import resource
+import signal
+import subprocess
 import sys
 import time
-import tracemalloc
 import uuid
-from collections import defaultdict
+from collections import deque
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,10 +54,12 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from bot import scheduler as scheduler_module
 from bot.adapters.base import Feed, SendError
+from bot.app import Delivery, Runtime
+from bot.clock import Clock, OffsetClock
 from bot.config import DeliverySettings, Settings
 from bot.events import OutgoingMessage, Platform
-from bot.outbox import Sender
 from bot.reminders import ReminderService
 from storage import db, models
 from storage import outbox as store
@@ -57,23 +67,12 @@ from storage import outbox as store
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # a Wednesday, a working day
 CORP = "bench"
+SCRIPT = Path(__file__).resolve()
 
 
-class HybridClock:
-    """T0 + real elapsed time + skipped waits."""
-
-    def __init__(self, start: datetime) -> None:
-        self.start = start
-        self.base = time.perf_counter()
-        self.skipped = timedelta(0)
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=time.perf_counter() - self.base) + self.skipped
-
-    def skip_to(self, when: datetime) -> None:
-        gap = when - self.now()
-        if gap > timedelta(0):
-            self.skipped += gap
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def robot_of(message: OutgoingMessage, channels: int) -> str:
@@ -81,30 +80,80 @@ def robot_of(message: OutgoingMessage, channels: int) -> str:
     return f"wecom:{CORP}:robot:{number % channels}"
 
 
+# ---------------------------------------------------------------------------------------------
+# The fake platform (its own process)
+
+
 class FakePlatform:
     """The robots: POST /send/{robot}; errcode 45009 when a robot is over its limit."""
 
-    def __init__(self, clock: HybridClock, rate: int) -> None:
-        self.clock = clock
+    def __init__(self, rate: int) -> None:
         self.rate = rate
-        self.times: dict[str, list[datetime]] = defaultdict(list)
+        self.recent: dict[str, deque[float]] = {}
+        self.accepted = 0
+        self.last = 0.0
+        self.first = 0.0
         self.over_limit = 0
+        self.per_robot: dict[str, int] = {}
+        self.seconds: dict[int, int] = {}  # accepted per second since the first
         self.app = web.Application()
         self.app.router.add_post("/send/{robot}", self.send)
+        self.app.router.add_get("/stats", self.stats)
 
     async def send(self, request: web.Request) -> web.Response:
         robot = request.match_info["robot"]
         await request.read()
-        now = self.clock.now()
-        recent = [t for t in self.times[robot] if now - t < timedelta(seconds=60)]
-        if len(recent) >= self.rate:
+        mono = time.monotonic()
+        window = self.recent.setdefault(robot, deque())
+        while window and mono - window[0] >= 60.0:
+            window.popleft()
+        if len(window) >= self.rate:
             self.over_limit += 1
             return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
-        self.times[robot].append(now)
+        window.append(mono)
+        self.accepted += 1
+        self.per_robot[robot] = self.per_robot.get(robot, 0) + 1
+        self.last = time.time()
+        self.first = self.first or self.last
+        second = int(self.last - self.first)
+        self.seconds[second] = self.seconds.get(second, 0) + 1
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "accepted": self.accepted,
+                "first": self.first,
+                "last": self.last,
+                "over_limit": self.over_limit,
+                "max_per_robot": max(self.per_robot.values(), default=0),
+                "seconds": sorted(self.seconds.items()),
+                "cpu": cpu_seconds(),
+            }
+        )
+
+
+async def fake_main(rate: int) -> None:
+    fake = FakePlatform(rate)
+    runner = web.AppRunner(fake.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(json.dumps({"port": port}), flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# A bot instance (its own process)
 
 
 class HttpAdapter:
+    """A group robot: POST the text, 45009 = throttled, any other errcode = transient."""
+
     platform = Platform.WECOM
 
     def __init__(self, base: str, channels: int) -> None:
@@ -130,10 +179,105 @@ class HttpAdapter:
             raise SendError("transient", body["errcode"])
 
 
+class LoopScheduler:
+    """The Scheduler protocol on the event loop, reading the bot's clock (APScheduler reads the
+    system clock, which is not the benchmark's T0): arms a wake-up, sweeps periodically."""
+
+    def __init__(self, clock: Clock, sweep_seconds: int, names: tuple[str, ...]) -> None:
+        self.clock = clock
+        self.sweep_seconds = sweep_seconds
+        self.names = names
+        self.handles: dict[str, asyncio.TimerHandle] = {}
+        self.periodic: asyncio.Task[None] | None = None
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+        self.periodic = asyncio.get_running_loop().create_task(self._sweeps())
+
+    async def _sweeps(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_seconds)
+            for name in self.names:
+                await scheduler_module.wake(name)
+
+    def arm(self, name: str, at: datetime) -> None:
+        if not self.running:
+            return
+        old = self.handles.pop(name, None)
+        if old is not None:
+            old.cancel()
+        delay = max(0.0, (at - self.clock.now()).total_seconds())
+        loop = asyncio.get_running_loop()
+        self.handles[name] = loop.call_later(
+            delay, lambda: loop.create_task(scheduler_module.wake(name))
+        )
+
+    def shutdown(self) -> None:
+        self.running = False
+        for handle in self.handles.values():
+            handle.cancel()
+        if self.periodic is not None:
+            self.periodic.cancel()
+
+
+async def bot_main(args: argparse.Namespace) -> None:
+    clock = OffsetClock()
+    clock.set(T0 + timedelta(seconds=time.time() - args.start_wall))
+    settings = replace(
+        Settings(database_url=args.db),
+        private_platforms=frozenset(),
+        delivery=DeliverySettings(
+            group_rate_per_minute=args.rate, send_concurrency=args.concurrency
+        ),
+    )
+    await db.open_db(args.db)
+    adapter = HttpAdapter(args.fake, args.channels)
+    await adapter.start(lambda m: asyncio.sleep(0, []))  # type: ignore[arg-type,return-value]
+    delivery = Delivery([adapter], clock=clock, settings=settings, background=True)
+    scheduler = LoopScheduler(clock, settings.sweep_seconds, ("reminders", "sender"))
+    runtime = Runtime(settings, clock, delivery, scheduler, time.monotonic)
+    runtime.reminders.channel_of = lambda m: robot_of(m, args.channels)
+    runtime.reminders.batch = args.batch
+    pending = await models.Reminder.filter(state="pending").count()
+    started = time.perf_counter()
+    await runtime.start()
+    startup = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "event": "started",
+                "startup": startup,
+                "pending": pending,
+                "late": time.time() > args.start_wall,
+            }
+        ),
+        flush=True,
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runtime.stop()
+    await adapter.close()
+    await db.close_db()
+    metrics = dict(delivery.metrics.counters)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps({"event": "stopped", "rss": rss, "metrics": metrics, "cpu": cpu_seconds()}),
+        flush=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The conductor
+
+
 async def seed(societies: int) -> None:
     created = (T0 - timedelta(days=153)).replace(hour=10)  # 2026-07-02: five months before T0
     starts = T0 + timedelta(hours=1)
     term_end = (T0 + timedelta(days=90)).date()
+    deadline = (T0 + timedelta(days=7)).strftime("%m-%d")  # the annual summary: 7 days left
     batch = 2000
     for first in range(0, societies, batch):
         numbers = range(first, min(first + batch, societies))
@@ -142,6 +286,7 @@ async def seed(societies: int) -> None:
                 name=f"基准学会{n:05d}",
                 term_start=date(2023, 3, 1),
                 term_end=term_end,
+                report_deadline=deadline,
                 created_at=created,
             )
             for n in numbers
@@ -214,8 +359,7 @@ async def fresh_database(url: str | None) -> tuple[str, str | None]:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    # A pool as wide as the sender's concurrency (tortoise's asyncpg default is 5 connections).
-    return f"{server.rsplit('/', 1)[0]}/{name}?minsize=1&maxsize=20", server
+    return f"{server.rsplit('/', 1)[0]}/{name}?minsize=1&maxsize=10", server
 
 
 def remove_sqlite(url: str) -> None:
@@ -235,129 +379,157 @@ async def drop_database(url: str, server: str | None) -> None:
         await conn.close()
 
 
-async def run(args: argparse.Namespace) -> None:
-    tracemalloc.start()
-    url, server = await fresh_database(args.db)
-    clock = HybridClock(T0 - timedelta(hours=1))
-    fake = FakePlatform(clock, args.rate)
-    runner = web.AppRunner(fake.app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    adapter = HttpAdapter(f"http://127.0.0.1:{port}", args.channels)
-    await adapter.start(lambda m: asyncio.sleep(0, []))  # type: ignore[arg-type,return-value]
-    settings = replace(
-        Settings(database_url=url),
-        private_platforms=frozenset(),
-        delivery=DeliverySettings(group_rate_per_minute=args.rate),
+async def read_json(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    """The next JSON line a child prints (other lines, e.g. logs, are skipped)."""
+    assert proc.stdout is not None
+    while True:
+        line = await proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"child {proc.pid} ended without answering")
+        with contextlib.suppress(ValueError):
+            value = json.loads(line)
+            if isinstance(value, dict):
+                return value
+
+
+async def spawn(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(SCRIPT), *args, stdout=subprocess.PIPE
     )
+
+
+async def settled(now: datetime) -> bool:
+    """Every reminder due by `now` decided and nothing left to send."""
+    if await models.Reminder.filter(state="pending", due_at__lte=now).exists():
+        return False
+    return not await models.OutboxMessage.filter(state__in=["pending", "sending"]).exists()
+
+
+async def run(args: argparse.Namespace) -> None:
+    url, server = await fresh_database(args.db)
+    if server is None and args.instances > 1:
+        raise SystemExit("SQLite runs one instance; use PostgreSQL for --instances > 1")
+    settings = replace(Settings(database_url=url), private_platforms=frozenset())
+    children: list[asyncio.subprocess.Process] = []
     try:
         await db.open_db(url)
         t = time.perf_counter()
         await seed(args.societies)
         seeded = time.perf_counter() - t
-
-        def service() -> ReminderService:
-            s = ReminderService(settings, clock.now, instance="bench", arm=lambda _at: None)
-            s.channel_of = lambda m: robot_of(m, args.channels)
-            return s
-
-        # The bot ran before T0: reminders materialised.
+        # The bot ran before T0: reminders materialised, and those due earlier (24 h before the
+        # meeting, the unacknowledged-notice check) decided and delivered then.
+        before = T0 - timedelta(hours=2)
+        earlier = ReminderService(settings, lambda: before)
+        earlier.channel_of = lambda m: robot_of(m, args.channels)
         t = time.perf_counter()
-        written = await service().materialize(clock.now())
+        written = await earlier.materialize(before)
         materialised = time.perf_counter() - t
-        # Restart: the scheduler's start-up with everything pending.
-        armed: list[datetime] = []
-        t = time.perf_counter()
-        restart = service()
-        restart.arm = armed.append
-        rewritten = await restart.materialize(clock.now())
-        nxt = await store.next_reminder_due()
-        if nxt is not None:
-            restart.arm(nxt)
-        startup = time.perf_counter() - t
-        pending = await models.Reminder.filter(state="pending").count()
-        assert rewritten == 0
-        assert armed
+        history = await earlier.fire_due(before, batch=args.batch)
+        await models.OutboxMessage.filter(state="pending").update(state="sent", sent_at=before)
 
-        # T0: everything due in the same minute. Sweep and sender run together.
-        clock.skip_to(T0)
-        start = clock.now()
-        sender = Sender(
-            [adapter],
-            clock=clock,
-            settings=settings.delivery,
-            instance="bench",
-            concurrency=args.concurrency,
-        )
-        sweeper = service()
-        sweeper.on_enqueued = sender.wake
-        real = time.perf_counter()
-        fire = asyncio.create_task(sweeper.fire_due(clock.now(), batch=args.batch))
-        fire_real = [0.0]
-        fire.add_done_callback(lambda _t: fire_real.__setitem__(0, time.perf_counter() - real))
-        passes = 0
+        fake = await spawn("--role", "fake", "--rate", str(args.rate))
+        children.append(fake)
+        port = (await read_json(fake))["port"]
+        base = f"http://127.0.0.1:{port}"
+        start_wall = time.time() + args.lead
+        bots = []
+        for _ in range(args.instances):
+            bot = await spawn(
+                "--role",
+                "bot",
+                "--db",
+                url,
+                "--fake",
+                base,
+                "--start-wall",
+                repr(start_wall),
+                "--channels",
+                str(args.channels),
+                "--rate",
+                str(args.rate),
+                "--concurrency",
+                str(args.concurrency),
+                "--batch",
+                str(args.batch),
+                *(["--profile", args.profile] if args.profile and not bots else []),
+            )
+            children.append(bot)
+            bots.append(bot)
+        started = [await read_json(b) for b in bots]
+        for s in started:
+            if s["late"]:
+                print(f"warning: a start-up took {s['startup']:.1f} s, past T0: raise --lead")
+        # Real time from here: T0 is `start_wall`.
         while True:
-            fired_all = fire.done()  # read before the counts: the last batch may commit meanwhile
-            result = await sender.run_once()
-            passes += 1
-            left = await models.OutboxMessage.filter(state__in=["pending", "sending"]).exists()
-            if fired_all and not left:
+            await asyncio.sleep(0.5)
+            now = T0 + timedelta(seconds=time.time() - start_wall)
+            if now > T0 + timedelta(seconds=1) and await settled(T0):
                 break
-            if result.sent == 0 and not fired_all:
-                # Nothing to send until the sweep commits its next batch (it wakes the sender).
-                woken = asyncio.create_task(sender._event.wait())
-                await asyncio.wait([fire, woken], return_when=asyncio.FIRST_COMPLETED)
-                woken.cancel()
-                sender._event.clear()
-                continue
-            if result.sent == 0 and fire.done():
-                # Nothing could go: skip (do not sleep) to when the limit lets a robot send again.
-                retry = await store.next_attempt_at()
-                waits = [w for w in (result.blocked_until, retry) if w and w > clock.now()]
-                if waits:
-                    clock.skip_to(min(waits))
-        fired = await fire
-        drained_real = time.perf_counter() - real
-        sent_times = [t for ts in fake.times.values() for t in ts]
-        last = max(sent_times)
-        per_robot = math.ceil(len(sent_times) / args.channels)
-        minimum = timedelta(minutes=max(0, math.ceil(per_robot / args.rate) - 1))
-        drain = last - start
-        _, peak = tracemalloc.get_traced_memory()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        failed = await models.OutboxMessage.filter(state="failed").count()
-        print(f"database            {'PostgreSQL' if server else 'SQLite'}")
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/stats") as r:
+            stats = await r.json()
+        for b in bots:
+            b.send_signal(signal.SIGTERM)
+        stopped = [await read_json(b) for b in bots]
+        for b in bots:
+            await b.wait()
+        fake.send_signal(signal.SIGTERM)
+        await fake.wait()
+        children.clear()
+
+        counts = await store.reminder_counts()
+        decided = await models.Reminder.filter(decided_at__gt=before).exclude(state="pending")
+        sent = sum(1 for r in decided if r.state == "sent")
+        reasons: dict[str, int] = {}
+        for r in decided:
+            if r.state == "skipped":
+                reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        outbox = await store.outbox_counts()
+        per_robot = math.ceil(stats["accepted"] / args.channels)
+        minimum = max(0, math.ceil(per_robot / args.rate) - 1) * 60.0
+        drain = stats["last"] - start_wall
+        print(
+            f"database            {'PostgreSQL' if server else 'SQLite'}, {args.instances} instance(s)"
+        )
         print(
             f"societies           {args.societies} over {args.channels} robots, {args.rate}/min each"
         )
         print(f"seeded in           {seeded:.1f} s")
-        print(f"materialised        {written} reminders in {materialised:.1f} s")
-        print(f"scheduler start-up  {startup:.2f} s with {pending} pending reminders")
         print(
-            f"reminders at T0     sent {fired.sent}, skipped {fired.skipped} "
-            f"({'; '.join(f'{k}: {v}' for k, v in fired.reasons.items())})"
+            f"materialised        {written} reminders in {materialised:.1f} s (before T0; "
+            f"{history.sent} sent and {history.skipped} skipped before T0)"
+        )
+        for i, s in enumerate(started):
+            print(
+                f"scheduler start-up  {s['startup']:.2f} s with {s['pending']} pending reminders "
+                f"(instance {i + 1}: plan every society, decide the overdue, arm)"
+            )
+        print(
+            f"decided from T0     sent {sent}, skipped {sum(reasons.values())} "
+            f"({'; '.join(f'{k}: {v}' for k, v in reasons.items())}); states now {counts}"
         )
         print(
-            f"messages            {len(sent_times)} delivered, {failed} failed, "
-            f"{fake.over_limit} refused by the platform's limit"
+            f"messages            {stats['accepted']} accepted (at most {stats['max_per_robot']} "
+            f"per robot), {stats['over_limit']} refused by the platform's limit; outbox {outbox}"
         )
+        print(f"time to drain       {drain:.1f} s (T0 to the last message accepted, real time)")
         print(
-            f"reminders decided   in {fire_real[0]:.1f} s real (decide + queue, batches of {args.batch})"
+            f"minimum allowed     {minimum:.0f} s ({per_robot} per robot at {args.rate}/min: "
+            f"{args.rate} at T0, the rest 60 s later)"
         )
-        print(
-            f"time to drain       {drain.total_seconds():.1f} s (clock; {drained_real:.1f} s real, {passes} passes)"
-        )
-        print(
-            f"minimum allowed     {minimum.total_seconds():.0f} s ({per_robot} per robot at {args.rate}/min)"
-        )
-        if minimum.total_seconds():
+        print(f"accepted per second {stats['seconds']}")
+        if minimum:
             print(f"ratio               {drain / minimum:.3f}")
-        print(f"peak memory         {peak / 2**20:.0f} MiB traced, {rss:.0f} MiB max RSS")
+        for i, s in enumerate(stopped):
+            sends = s["metrics"].get("sent", 0)
+            print(
+                f"peak memory         {s['rss']:.0f} MiB max RSS (instance {i + 1}, {sends} sent, "
+                f"{s['cpu']:.1f} s CPU in all)"
+            )
+        print(f"fake platform       {stats['cpu']:.1f} s CPU")
     finally:
-        await adapter.close()
-        await runner.cleanup()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
         await db.close_db()
         await drop_database(url, server)
 
@@ -367,10 +539,26 @@ def main() -> None:
     p.add_argument("--societies", type=int, default=10_000)
     p.add_argument("--channels", type=int, default=1_000)
     p.add_argument("--rate", type=int, default=20)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--instances", type=int, default=1)
+    p.add_argument("--concurrency", type=int, default=16, help="channels sent to at once")
     p.add_argument("--batch", type=int, default=500, help="reminders decided per transaction")
+    p.add_argument("--lead", type=float, default=60.0, help="seconds from the bots' start to T0")
     p.add_argument("--db", default=os.environ.get("YISHI_BENCH_DB"))
-    asyncio.run(run(p.parse_args()))
+    p.add_argument("--profile", help="write a cProfile of the (first) bot process here")
+    p.add_argument("--role", choices=["conductor", "fake", "bot"], default="conductor")
+    p.add_argument("--fake", help=argparse.SUPPRESS)
+    p.add_argument("--start-wall", type=float, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.role == "fake":
+        asyncio.run(fake_main(args.rate))
+    elif args.role == "bot" and args.profile:
+        import cProfile
+
+        cProfile.runctx("asyncio.run(bot_main(args))", globals(), {"args": args}, args.profile)
+    elif args.role == "bot":
+        asyncio.run(bot_main(args))
+    else:
+        asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ class Delivery:
             committee_admins=settings.committee_admins,
             metrics=self.metrics,
             rng=rng,
+            concurrency=settings.delivery.send_concurrency,
         )
         self.background = background
 
@@ -212,14 +213,16 @@ class Runtime:
         the bot was down, arm the next wake-up) and drain the outbox once, then run in the
         background."""
         await self.heartbeat.start(single=db.is_sqlite(self.settings.database_url))
+        # The scheduler first: the start-up sweep arms the next due instant, and an arm before
+        # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
+        scheduler_module.register("reminders", self.sweep_event)
+        scheduler_module.register("sender", self.delivery.sender._event)
+        self.scheduler.start()
         try:
             await self.reminders.sweep()
             await self.delivery.sender.run_once()
         except Exception:
             logger.exception("start-up sweep failed; the periodic sweep retries")
-        scheduler_module.register("reminders", self.sweep_event)
-        scheduler_module.register("sender", self.delivery.sender._event)
-        self.scheduler.start()
         self.tasks = [
             asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
             asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),

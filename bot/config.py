@@ -49,6 +49,9 @@ class DeliverySettings:
     max_attempts: int = 20
     backoff_base_seconds: float = 5.0
     backoff_cap_seconds: float = 60.0
+    # Channels sent to at once by one instance (each channel stays in order); many groups'
+    # reminders fall due at the same 09:00, and a pass waits on the platform's answers.
+    send_concurrency: int = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +283,7 @@ _DELIVERY_KEYS = {
     "max_attempts",
     "backoff_base_seconds",
     "backoff_cap_seconds",
+    "send_concurrency",
 }
 _REMINDER_KEYS = {
     "meeting_hours_before",
@@ -370,7 +374,7 @@ def parse_reminders(
 
 def parse_delivery(raw: Mapping[str, object]) -> DeliverySettings:
     out = DeliverySettings()
-    for key in ("group_rate_per_minute", "app_rate_per_minute", "max_attempts"):
+    for key in ("group_rate_per_minute", "app_rate_per_minute", "max_attempts", "send_concurrency"):
         if key in raw:
             out = replace(out, **{key: _positive(f"reminders.{key}", raw[key])})
     if "throttle_pause_minutes" in raw:

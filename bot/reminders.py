@@ -60,6 +60,10 @@ HELD = frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIG
 # Reminders that expired longer ago than this are not materialised at all (a new society does
 # not get the history of reminders it never needed).
 HORIZON = timedelta(days=30)
+# Re-planning: every society at least this often; changed societies on every sweep, looking
+# back this far for events whose transaction committed late.
+FULL_REPLAN = timedelta(hours=1)
+LOOKBACK = timedelta(minutes=5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,6 +468,11 @@ class ReminderService:
         self.last_sweep: datetime | None = None
         self.lag_seconds = 0.0
         self.batch = 200  # reminders decided per transaction
+        # Re-planning (see `replan`): when everything was last planned, and the event-log
+        # high-water mark at each recent sweep.
+        self.full_every = FULL_REPLAN
+        self._full: datetime | None = None
+        self._marks: list[tuple[datetime, int]] = []
         # Which rate-limited pipe a message takes (a group's robot webhook by default).
         self.channel_of: Callable[[OutgoingMessage], str] = channel_for
 
@@ -624,9 +633,41 @@ class ReminderService:
                 )
         return out
 
+    async def replan(self, now: datetime) -> int:
+        """Bring the stored reminders up to date with the societies' state.
+
+        Planning every society costs seconds per ten thousand, too much for every minute's
+        sweep. A plan depends on the state and on the local date only, and every change of
+        state that moves a plan (convening, rescheduling, opening a vote with a deadline,
+        closing, signing, filing...) appends to the society's event log. So a sweep re-plans
+        the societies with new events, and everything is re-planned on the first sweep, when
+        the local date changes, after a clock jump and every `full_every` as a safety net.
+
+        Event ids are taken when a transaction inserts and become visible when it commits,
+        not necessarily in order (PostgreSQL, several instances): the scan starts from the
+        high-water mark of a sweep at least `LOOKBACK` ago, so a late commit is still seen."""
+        top = await store.last_event_id()
+        last = self._full
+        full = (
+            last is None
+            or now < self._marks[-1][0]  # the clock went back
+            or now - last >= self.full_every
+            or now.astimezone(self.settings.tz).date() != last.astimezone(self.settings.tz).date()
+        )
+        if full:
+            self._full = now
+            self._marks = [(now, top)]
+            return await self.materialize(now)
+        old = [i for i, (at, _) in enumerate(self._marks) if at <= now - LOOKBACK]
+        start = old[-1] if old else 0
+        since = self._marks[start][1]
+        self._marks = [*self._marks[start:], (now, top)]
+        changed = await store.societies_with_events_after(since)
+        return await self.materialize(now, changed) if changed else 0
+
     async def sweep(self) -> FireResult:
         now = self.now()
-        await self.materialize(now)
+        await self.replan(now)
         result = await self.fire_due(now)
         self.last_sweep = now
         nxt = await store.next_reminder_due()

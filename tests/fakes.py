@@ -84,12 +84,15 @@ class FakeScheduler:
 
     armed: list[tuple[str, datetime]] = field(default_factory=list)
     running: bool = False
+    # Arms asked for before start(): APScheduler would drop them (see bot.scheduler).
+    armed_stopped: int = 0
 
     def start(self) -> None:
         self.running = True
 
     def arm(self, name: str, at: datetime) -> None:
         self.armed.append((name, at))
+        self.armed_stopped += not self.running
 
     def shutdown(self) -> None:
         self.running = False

@@ -168,6 +168,9 @@ async def test_app_wakes_sender_and_serves_health_and_metrics(harness: Harness) 
     app = build_app(h.settings, clock=h.clock, adapters=[h.adapter], scheduler=sched)
     async with TestClient(TestServer(app)) as client:
         assert sched.running
+        # The start-up sweep armed the next due instant with the scheduler already running.
+        assert sched.armed
+        assert sched.armed_stopped == 0
         health = await (await client.get("/healthz")).json()
         assert health["status"] == "ok"
         assert health["scheduler"] == "running"
