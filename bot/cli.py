@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from bot import runner
 from bot.adapters.console import (
     ConsoleAdapter,
     ScriptError,
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"无法读取脚本 {args.script}：{exc}", file=sys.stderr)
             return 2
     try:
+        if args.command == "serve":
+            return runner.run(_run(args, settings))
         return asyncio.run(_run(args, settings))
     except db.DatabaseError as exc:
         print(f"数据库错误：{exc}", file=sys.stderr)

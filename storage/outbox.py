@@ -233,11 +233,16 @@ async def due_channels(now: datetime) -> list[str]:
 
 
 async def next_attempt_at(channel: str | None = None) -> datetime | None:
-    query = m.OutboxMessage.filter(state="pending")
-    if channel is not None:
-        query = query.filter(channel=channel)
-    row = await query.order_by("next_attempt_at").first()
-    return None if row is None else _utc(row.next_attempt_at)
+    """The earliest pending attempt (the sender reads it after every pass: one column, and the
+    state as a literal so the planner knows how selective it is)."""
+    where = "state = 'pending'" + ("" if channel is None else " AND channel = ?")
+    rows = await raw_rows(
+        m.OutboxMessage,
+        f"SELECT next_attempt_at FROM outbox_message WHERE {where}"
+        " ORDER BY next_attempt_at LIMIT 1",
+        *(() if channel is None else (channel,)),
+    )
+    return _when(rows[0]["next_attempt_at"]) if rows else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -763,9 +768,18 @@ async def person_names(ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+async def _first_pending_due(until: datetime | None) -> datetime | None:
+    where = "state = 'pending'" + ("" if until is None else " AND due_at <= ?")
+    rows = await raw_rows(
+        m.Reminder,
+        f"SELECT due_at FROM reminder WHERE {where} ORDER BY due_at LIMIT 1",
+        *(() if until is None else (_utc(until),)),
+    )
+    return _when(rows[0]["due_at"]) if rows else None
+
+
 async def next_reminder_due() -> datetime | None:
-    row = await m.Reminder.filter(state="pending").order_by("due_at").first()
-    return None if row is None else _utc(row.due_at)
+    return await _first_pending_due(None)
 
 
 async def reminders(
@@ -780,8 +794,7 @@ async def reminders(
 
 
 async def oldest_overdue(now: datetime) -> datetime | None:
-    row = await m.Reminder.filter(state="pending", due_at__lte=now).order_by("due_at").first()
-    return None if row is None else _utc(row.due_at)
+    return await _first_pending_due(now)
 
 
 # ---------------------------------------------------------------------------------------------
