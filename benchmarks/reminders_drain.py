@@ -523,7 +523,9 @@ async def run(args: argparse.Namespace) -> None:
         children.clear()
 
         counts = await store.reminder_counts()
-        decided = await models.Reminder.filter(decided_at__gt=before).exclude(state="pending")
+        decided = await models.Reminder.filter(decided_at__gt=before.astimezone(UTC)).exclude(
+            state="pending"
+        )
         sent = sum(1 for r in decided if r.state == "sent")
         reasons: dict[str, int] = {}
         for r in decided:
@@ -590,8 +592,8 @@ def main() -> None:
     p.add_argument("--channels", type=int, default=1_000)
     p.add_argument("--rate", type=int, default=20)
     p.add_argument("--instances", type=int, default=1)
-    p.add_argument("--concurrency", type=int, default=16, help="channels sent to at once")
-    p.add_argument("--batch", type=int, default=500, help="reminders decided per transaction")
+    p.add_argument("--concurrency", type=int, default=64, help="channels sent to at once")
+    p.add_argument("--batch", type=int, default=200, help="reminders decided per transaction")
     p.add_argument("--lead", type=float, default=60.0, help="seconds from the bots' start to T0")
     p.add_argument("--db", default=os.environ.get("YISHI_BENCH_DB"))
     p.add_argument("--profile", help="write a cProfile of the (first) bot process here")

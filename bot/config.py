@@ -51,7 +51,7 @@ class DeliverySettings:
     backoff_cap_seconds: float = 60.0
     # Channels sent to at once by one instance (each channel stays in order); many groups'
     # reminders fall due at the same 09:00, and a pass waits on the platform's answers.
-    send_concurrency: int = 16
+    send_concurrency: int = 64
 
 
 @dataclass(frozen=True, slots=True)
