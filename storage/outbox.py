@@ -2,7 +2,7 @@
 
 Claims are safe with several instances on one PostgreSQL. The sender's batched claims take a row
 or a channel by a conditional UPDATE (still due, or its lease ran out) whose RETURNING clause
-names exactly what this instance won; `claim_messages` and the reminder sweep lock rows with
+names exactly what this instance won; the reminder sweep locks rows with
 `SELECT ... FOR UPDATE SKIP LOCKED` inside a short transaction. SQLite (one instance, one
 writer) runs the same statements without FOR UPDATE, which it does not know.
 
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -154,10 +153,6 @@ async def ensure_channels(channels: Iterable[str]) -> None:
     await _ensure_channels(channels)
 
 
-async def ensure_channel(channel: str) -> None:
-    await _ensure_channels([channel])
-
-
 _OUTBOX_INSERT = (
     "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind, society_id, state,"
     " attempts, ambiguous, next_attempt_at, lease_owner, lease_until, last_error, created_at,"
@@ -213,11 +208,7 @@ async def add_outbox(items: Sequence[NewOutbox], now: datetime) -> None:
     await _insert_outbox(items, now, ids=False)
 
 
-def _due(now: datetime) -> Q:
-    return Q(state="pending", next_attempt_at__lte=now) | Q(state="sending", lease_until__lt=now)
-
-
-# `_due` in SQL; binds `now` twice. A row is due when pending and its time has come, or when it
+# Binds `now` twice. A row is due when pending and its time has come, or when it
 # is being sent by a holder whose lease ran out.
 _DUE_SQL = (
     "((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))"
@@ -296,56 +287,12 @@ async def _lease_channels(
     return sorted((_channel_of(r) for r in rows), key=lambda c: c.channel)
 
 
-async def claim_channel(
-    channel: str, owner: str, now: datetime, lease: timedelta
-) -> Channel | None:
-    """Take the channel's lease (one instance drains a channel at a time, so its rate limit holds
-    across instances). None when another instance holds it."""
-    held = await claim_channels([channel], owner, now, lease)
-    return held[0] if held else None
-
-
-async def release_channel(channel: str, owner: str) -> None:
-    await release_channels([channel], owner)
-
-
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
     await m.ChannelState.filter(channel=channel).update(paused_until=until, reason=reason)
 
 
 async def channels() -> list[Channel]:
     return [_channel(x) for x in await m.ChannelState.all().order_by("channel")]
-
-
-async def recent_attempts(channel: str, since: datetime) -> list[datetime]:
-    """When the channel's attempts went out since `since` (the sliding rate window)."""
-    rows = await m.OutboxAttempt.filter(channel=channel, at__gt=since).order_by("at")
-    return [_utc(r.at) for r in rows]
-
-
-async def claim_messages(
-    channel: str, owner: str, now: datetime, limit: int, lease: timedelta
-) -> list[OutboxRow]:
-    """Claim up to `limit` due rows of a channel, oldest first. A row whose lease ran out while
-    it was being sent (the holder died) is taken again and marked ambiguous."""
-    if limit <= 0:
-        return []
-    async with in_transaction():
-        ids = list(
-            await m.OutboxMessage.filter(Q(channel=channel) & _due(now))
-            .order_by("id")
-            .limit(limit)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)
-        )
-        if not ids:
-            return []
-        await m.OutboxMessage.filter(id__in=ids, state="sending").update(ambiguous=True)
-        await m.OutboxMessage.filter(id__in=ids).update(
-            state="sending", lease_owner=owner, lease_until=now + lease
-        )
-        rows = await m.OutboxMessage.filter(id__in=ids).order_by("id")
-    return [_row(x) for x in rows]
 
 
 async def record_attempt(
@@ -711,13 +658,6 @@ async def lock_due_reminders(now: datetime, limit: int) -> list[ReminderRow]:
         limit,
     )
     return [_reminder_of(r) for r in rows]
-
-
-async def decide_reminder(
-    reminder_id: int, state: str, reason: str, now: datetime, instance: str
-) -> bool:
-    """pending -> sent | skipped; False when someone else decided it first."""
-    return await decide_reminders([reminder_id], state, reason, now, instance) == 1
 
 
 async def decide_reminders(

@@ -143,8 +143,8 @@ async def test_crash_between_send_and_mark_resends_with_the_same_id(database: st
     clock = ManualClock(T0)
     fake = FakePlatform(clock)
     await enqueue_texts("g", 1, clock.now())
-    (row,) = await store.claim_messages(
-        "wecom:corp:group:g", "dead-instance", clock.now(), 10, timedelta(seconds=60)
+    (row,) = await store.claim_batch(
+        {"wecom:corp:group:g": 10}, "dead-instance", clock.now(), timedelta(seconds=60)
     )
     fake.delivered.append((clock.now(), load_message(row.payload)))  # it did go out
     sender = sender_for(fake)

@@ -115,3 +115,23 @@ async def test_an_event_committed_late_is_still_seen(harness: Harness) -> None:
         h.at(f"2026-12-01 08:{minute:02d}")
         await svc.sweep()
     assert all(at >= h.clock.now() - timedelta(minutes=6) for at, _ in svc._marks[1:])
+
+
+async def test_a_vote_deadline_is_planned_on_the_next_sweep(harness: Harness) -> None:
+    """The most time-sensitive plan: a vote opened with a deadline minutes away."""
+    h = harness
+    svc = service(h)
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"):
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    await svc.sweep()  # a new day: everything planned
+    full = svc._full
+    h.at("2026-12-05 15:00")
+    assert "截止时间" in await h.say("张伟", "发起表决 1 记名 截止 16:30")
+    h.at("2026-12-05 15:01")
+    await svc.sweep()
+    assert svc._full == full  # the cheap sweep found it
+    assert {"vote_closing", "vote_deadline"} <= await kinds(await demo_id())

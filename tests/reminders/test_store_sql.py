@@ -56,9 +56,8 @@ async def test_channels_are_leased_by_one_owner_at_a_time(database: str, chunk: 
     assert await store.claim_channels(["a", "b", "c"], "two", T0, LEASE) == [
         c for c in await store.channels() if c.channel == "c"
     ]
-    assert await store.claim_channel("a", "two", T0, LEASE) is None
-    renewed = await store.claim_channel("a", "one", T0 + timedelta(seconds=30), LEASE)
-    assert renewed is not None
+    assert await store.claim_channels(["a"], "two", T0, LEASE) == []
+    (renewed,) = await store.claim_channels(["a"], "one", T0 + timedelta(seconds=30), LEASE)
     assert renewed.lease_until == T0 + timedelta(seconds=30) + LEASE
     await store.release_channels(["a", "b", "c"], "one")  # "c" is not ours: kept
     owners = {c.channel: c.lease_owner for c in await store.channels()}
@@ -120,7 +119,6 @@ async def test_reminders_are_written_once_locked_in_order_and_decided_once(
     ids = [r.id for r in rows]
     assert await store.decide_reminders(ids, "sent", "", T0, "me") == 10
     assert await store.decide_reminders(ids, "skipped", "late", T0, "me") == 0
-    assert not await store.decide_reminder(ids[0], "skipped", "late", T0, "me")
     decided = await store.reminders(state="sent")
     assert {r.id for r in decided} == set(ids)
     assert all(r.decided_at == T0 and r.instance == "me" for r in decided)
