@@ -18,7 +18,9 @@ What it does:
    (bot.app.Runtime: start-up sweep, armed wake-up, reminder sweep, outbox sender) with an
    adapter that POSTs to the fake. Their clock reads T0 - lead at start: the start-up (plan
    every society, decide what is overdue, arm the next due instant) is measured with every
-   reminder pending. At T0 (real time) the armed wake-up fires the sweep.
+   reminder pending. The sweep it arms at once prepares the reminders due within
+   `prepare_seconds` (decided ahead, messages held in the outbox); at T0 (real time) the armed
+   wake-up fires the sweep that releases them.
 5. Waits until every reminder due by T0 is decided and the outbox is empty, then stops the bots.
 
 Printed: the time to drain (T0 to the last message the platform accepted) and its ratio to the
@@ -248,6 +250,17 @@ async def bot_main(args: argparse.Namespace) -> None:
     runtime.reminders.channel_of = lambda m: robot_of(m, args.channels)
     runtime.reminders.batch = args.batch
     pending = await models.Reminder.filter(state="pending").count()
+    # The preparations (reminders decided ahead, messages held until T0): how many, how long.
+    preparations: list[tuple[int, float]] = []
+    prepare = runtime.reminders.prepare
+
+    async def timed_prepare(now: datetime) -> int:
+        t = time.perf_counter()
+        n = await prepare(now)
+        preparations.append((n, time.perf_counter() - t))
+        return n
+
+    runtime.reminders.prepare = timed_prepare  # type: ignore[method-assign]
     started = time.perf_counter()
     await runtime.start()
     startup = time.perf_counter() - started
@@ -272,7 +285,16 @@ async def bot_main(args: argparse.Namespace) -> None:
     metrics = dict(delivery.metrics.counters)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        json.dumps({"event": "stopped", "rss": rss, "metrics": metrics, "cpu": cpu_seconds()}),
+        json.dumps(
+            {
+                "event": "stopped",
+                "rss": rss,
+                "metrics": metrics,
+                "cpu": cpu_seconds(),
+                "prepared": sum(n for n, _ in preparations),
+                "prepare_seconds": sum(t for n, t in preparations if n),
+            }
+        ),
         flush=True,
     )
 
@@ -426,14 +448,15 @@ async def settled(now: datetime) -> bool:
     database the bots are measured on.)"""
     due = await raw_rows(
         models.Reminder,
-        "SELECT 1 AS x FROM reminder WHERE state = 'pending' AND due_at <= ? LIMIT 1",
+        "SELECT 1 AS x FROM reminder WHERE state IN ('pending', 'prepared') AND due_at <= ?"
+        " LIMIT 1",
         now.astimezone(UTC),
     )
     if due:
         return False
     left = await raw_rows(
         models.OutboxMessage,
-        "SELECT 1 AS x FROM outbox_message WHERE state IN ('pending', 'sending') LIMIT 1",
+        "SELECT 1 AS x FROM outbox_message WHERE state IN ('held', 'pending', 'sending') LIMIT 1",
     )
     return not left
 
@@ -550,6 +573,11 @@ async def run(args: argparse.Namespace) -> None:
             print(
                 f"scheduler start-up  {s['startup']:.2f} s with {s['pending']} pending reminders "
                 f"(instance {i + 1}: plan every society, decide the overdue, arm)"
+            )
+        for i, s in enumerate(stopped):
+            print(
+                f"prepared ahead      {s['prepared']} reminders in {s['prepare_seconds']:.1f} s "
+                f"(instance {i + 1}, before T0: messages held in the outbox until T0)"
             )
         print(
             f"decided from T0     sent {sent}, skipped {sum(reasons.values())} "

@@ -219,7 +219,8 @@ class Runtime:
         scheduler_module.register("sender", self.delivery.sender._event)
         self.scheduler.start()
         try:
-            await self.reminders.sweep()
+            # Preparing what falls due soon is left to the sweep this one arms (at once).
+            await self.reminders.sweep(prepare=False)
             await self.delivery.sender.run_once()
         except Exception:
             logger.exception("start-up sweep failed; the periodic sweep retries")
@@ -394,10 +395,11 @@ async def render_metrics(runtime: Runtime) -> str:
         lines.append(f'yishi_ballots_total{{kind="{kind}"}} {ballots.get(kind, 0)}')
     depth = await outbox.outbox_counts()
     lines += [
-        "# HELP yishi_outbox_messages Outbox rows by state (pending + sending = depth).",
+        "# HELP yishi_outbox_messages Outbox rows by state (pending + sending = depth; held ="
+        " reminders prepared ahead of their instant).",
         "# TYPE yishi_outbox_messages gauge",
     ]
-    for state in ("pending", "sending", "sent", "failed", "skipped"):
+    for state in ("held", "pending", "sending", "sent", "failed", "skipped"):
         lines.append(f'yishi_outbox_messages{{state="{state}"}} {depth.get(state, 0)}')
     lines += [
         "# HELP yishi_send_failures_total Failed send attempts (all instances, from storage).",
@@ -409,7 +411,7 @@ async def render_metrics(runtime: Runtime) -> str:
         "# HELP yishi_reminders Reminders by state.",
         "# TYPE yishi_reminders gauge",
     ]
-    for state in ("pending", "sent", "skipped"):
+    for state in ("pending", "prepared", "sent", "skipped"):
         lines.append(f'yishi_reminders{{state="{state}"}} {reminders.get(state, 0)}')
     now = runtime.clock.now()
     oldest = await outbox.oldest_overdue(now)

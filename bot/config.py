@@ -97,6 +97,9 @@ class Settings:
     holidays: frozenset[date] = frozenset()  # for years the holiday calendar does not know
     private_platforms: frozenset[str] = frozenset({"console", "wecom", "dingtalk"})
     sweep_seconds: int = 60
+    # Reminders due this soon are decided ahead and their messages held in the outbox until
+    # their instant (a 09:00 burst then goes out at 09:00); 0 decides each at its instant.
+    prepare_seconds: int = 120
 
     def reminders_for(self, society_name: str) -> ReminderSettings:
         return self.society_reminders.get(society_name, self.reminders)
@@ -307,6 +310,7 @@ _GLOBAL_REMINDER_KEYS = (
         "holidays",
         "private_platforms",
         "sweep_seconds",
+        "prepare_seconds",
     }
 )
 
@@ -461,6 +465,9 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         if item not in ("console", "wecom", "dingtalk"):
             raise ConfigError("reminders.private_platforms", f"unknown platform {item!r}")
     sweep = _positive("reminders.sweep_seconds", rem_raw.get("sweep_seconds", 60))
+    prepare = _positive(
+        "reminders.prepare_seconds", rem_raw.get("prepare_seconds", 120), allow_zero=True
+    )
     societies = _typed("societies", raw.get("societies", {}), dict, "a table")
     per_society = {}
     per_society_reminders = {}
@@ -511,6 +518,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         holidays=holidays,
         private_platforms=frozenset(platforms),
         sweep_seconds=sweep,
+        prepare_seconds=prepare,
     )
 
 

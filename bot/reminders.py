@@ -5,6 +5,9 @@
            due rows  -> locked (PostgreSQL: FOR UPDATE SKIP LOCKED) -> still wanted?
                         yes and in time -> outbox rows + mark sent, one transaction
                         no / too late   -> mark skipped, with the reason
+           rows due within `prepare_seconds` -> decided ahead: outbox rows held until the
+                        instant, guarded by the society's event chain -> at the instant
+                        released (unchanged) or dropped and decided afresh (changed, too late)
     APScheduler only wakes the sweep (bot/scheduler.py); the database decides what is due.
 
 All instants are UTC; dates are read in the configured zone (Asia/Shanghai) and date-based
@@ -16,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,6 +43,10 @@ TERM_END = "term_end"
 VOTE_CLOSING = "vote_closing"
 VOTE_DEADLINE = "vote_deadline"
 NOTICE_UNACKED = "notice_unacked"
+# What a prepared reminder's guard (the society's event chain) covers: everything its message
+# reads is changed only by commands that append to the chain. An acknowledgement (收到) does
+# not, so the unacknowledged-notice check is decided at its instant only.
+NOT_PREPARED = frozenset({NOTICE_UNACKED})
 
 KIND_NAMES = {
     MEETING_BEFORE: "会前提醒",
@@ -439,9 +446,11 @@ def _opt(value: int | None) -> tuple[int, ...]:
 
 @dataclass
 class FireResult:
-    sent: int = 0
+    sent: int = 0  # decided and queued now, or prepared earlier and released now
     skipped: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    returned: int = 0  # prepared, but the society changed meanwhile: decided afresh
+    prepared: int = 0  # decided ahead, their messages held until their instant
 
 
 class ReminderService:
@@ -468,6 +477,8 @@ class ReminderService:
         self.last_sweep: datetime | None = None
         self.lag_seconds = 0.0
         self.batch = 200  # reminders decided per transaction
+        self.release_batch = 1000  # prepared reminders released per transaction
+        self.prepare_ahead = timedelta(seconds=settings.prepare_seconds)
         # Re-planning (see `replan`): when everything was last planned, and the event-log
         # high-water mark at each recent sweep.
         self.full_every = FULL_REPLAN
@@ -514,6 +525,45 @@ class ReminderService:
         self.metrics.inc("reminders_skipped", result.skipped)
         return result
 
+    async def release_due(self, now: datetime, result: FireResult) -> None:
+        """Prepared reminders whose instant has come: their held messages go out now, unless the
+        society changed since (or their moment passed): those are decided afresh by `fire_due`."""
+        while True:
+            async with repo.atomic():
+                rows = await store.lock_prepared_reminders(now, self.release_batch)
+                if not rows:
+                    break
+                released, returned = await store.release_reminders(rows, now, self.instance)
+            result.sent += len(released)
+            result.returned += len(returned)
+            if released and self.on_enqueued is not None:
+                self.on_enqueued()
+            if len(rows) < self.release_batch:
+                break
+        self.metrics.inc("reminders_sent", result.sent)
+
+    async def prepare(self, now: datetime) -> int:
+        """Decide ahead the reminders due within `prepare_ahead`: their messages are written to
+        the outbox held until the due instant, guarded by the society's event chain as read
+        before its state. What would not be sent now (skipped, or nobody to reach) stays pending
+        and is decided at its instant."""
+        if self.prepare_ahead <= timedelta(0):
+            return 0
+        until = now + self.prepare_ahead
+        after: tuple[datetime, int] | None = None
+        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
+        result = FireResult()
+        while True:
+            async with repo.atomic():
+                rows = await store.lock_upcoming_reminders(now, until, self.batch, after)
+                if not rows:
+                    break
+                await self._decide_batch(rows, now, result, plans, prepare=True)
+            after = (rows[-1].due_at, rows[-1].id)
+            if len(rows) < self.batch:
+                break
+        return result.prepared
+
     async def _decide_batch(
         self,
         rows: Sequence[store.ReminderRow],
@@ -521,9 +571,15 @@ class ReminderService:
         result: FireResult,
         plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]]
         | None = None,
+        *,
+        prepare: bool = False,
     ) -> int:
-        """Inside the transaction that holds the rows: decide each, queue what is sent."""
+        """Inside the transaction that holds the rows: decide each, queue what is sent. With
+        `prepare` (rows not yet due) only what would be sent is decided: as prepared, with its
+        messages held until the row's instant."""
         sids = sorted({r.society_id for r in rows})
+        # The chains first: a change committed after this read is above it, and is seen.
+        tops = await store.chain_tops(sids) if prepare else {}
         views = {v.id: v for v in await store.society_views(sids)}
         lookup = _Lookup(await store.group_chats_of(sids))
         # Prefetch everyone the batch may address: one query per fact, not per society.
@@ -536,9 +592,12 @@ class ReminderService:
         sent_ids: list[int] = []
         items: list[store.NewOutbox] = []
         for row in rows:
+            if prepare and row.kind in NOT_PREPARED:
+                continue
             view = views.get(row.society_id)
             reason = ""
             messages: list[OutgoingMessage] = []
+            p: Planned | None = None
             if view is None:
                 reason = "学会已不存在"
             else:
@@ -549,7 +608,7 @@ class ReminderService:
                 p = cached[1].get((row.kind, row.ref, int(row.due_at.timestamp())))
                 if p is None:
                     reason = _gone_reason(row.kind)
-                elif p.expires_at is not None and now >= p.expires_at:
+                elif p.expires_at is not None and max(now, row.due_at) >= p.expires_at:
                     late = int((now - row.due_at).total_seconds() // 60)
                     reason = (
                         f"已过时效：应于{_local(row.due_at, self.settings.tz)}发送，迟了{late}分钟"
@@ -562,24 +621,43 @@ class ReminderService:
                         messages = await self._messages(view, d, lookup)
                         if not messages:
                             reason = "没有可送达的对象（学会未绑定群，且收件人没有平台身份）"
+            if reason and prepare:
+                continue  # decided at its instant, as any other
             if reason:
                 skipped.setdefault(reason, []).append(row.id)
                 logger.info("reminder %s skipped: %s", row.key, reason)
                 continue
             sent_ids.append(row.id)
-            items += to_outbox(
+            queued = to_outbox(
                 messages,
                 key_prefix=f"rem:{row.key}",
                 kind="reminder",
                 society_id=row.society_id,
                 channel_of=self.channel_of,
             )
+            if prepare:
+                queued = [
+                    replace(
+                        item,
+                        reminder_id=row.id,
+                        hold_until=row.due_at,
+                        guard_seq=tops.get(row.society_id, 0),
+                        not_after=None if p is None else p.expires_at,
+                    )
+                    for item in queued
+                ]
+            items += queued
         for reason, ids in skipped.items():
             count = await store.decide_reminders(ids, "skipped", reason, now, self.instance)
             result.skipped += count
             result.reasons[reason] = result.reasons.get(reason, 0) + count
         if sent_ids:
-            result.sent += await store.decide_reminders(sent_ids, "sent", "", now, self.instance)
+            state = "prepared" if prepare else "sent"
+            count = await store.decide_reminders(sent_ids, state, "", now, self.instance)
+            if prepare:
+                result.prepared += count
+            else:
+                result.sent += count
             await store.add_outbox(items, now)
         return len(sent_ids)
 
@@ -665,12 +743,23 @@ class ReminderService:
         changed = await store.societies_with_events_after(since)
         return await self.materialize(now, changed) if changed else 0
 
-    async def sweep(self) -> FireResult:
+    async def sweep(self, *, prepare: bool = True) -> FireResult:
+        """Re-plan, release the prepared reminders that came due, decide the rest that did,
+        prepare the next ones (unless `prepare` is off: the start-up leaves that to the sweep it
+        arms at once), arm the next wake-up."""
         now = self.now()
         await self.replan(now)
-        result = await self.fire_due(now)
+        result = FireResult()
+        await self.release_due(now, result)
+        fired = await self.fire_due(now)
+        result.sent += fired.sent
+        result.skipped += fired.skipped
+        for reason, count in fired.reasons.items():
+            result.reasons[reason] = result.reasons.get(reason, 0) + count
+        if prepare:
+            result.prepared = await self.prepare(now)
         self.last_sweep = now
-        nxt = await store.next_reminder_due()
+        nxt = await store.next_wake(now, self.prepare_ahead)
         if nxt is not None and self.arm is not None:
             self.arm(nxt)
         return result
@@ -741,7 +830,12 @@ async def listing(settings: Settings, society_name: str, now: datetime) -> Listi
     stored = {r.key: r for r in await store.reminders(soc.id)}
     tz = settings.tz
     rows: list[tuple[datetime, str]] = []
-    state_names = {"pending": "待发送", "sent": "已发送", "skipped": "已跳过"}
+    state_names = {
+        "pending": "待发送",
+        "prepared": "已备好，到时发出",
+        "sent": "已发送",
+        "skipped": "已跳过",
+    }
     for r in stored.values():
         extra = f"：{r.reason}" if r.reason else ""
         rows.append(

@@ -405,7 +405,8 @@ class OutboxMessage(Model):
     payload = fields.TextField()  # JSON of the OutgoingMessage
     kind = fields.CharField(max_length=32, default="notice")  # notice | reminder | alert
     society_id = fields.IntField(null=True)
-    state = fields.CharField(max_length=16, db_index=True)  # pending|sending|sent|failed|skipped
+    # held (a reminder's, written ahead) | pending | sending | sent | failed
+    state = fields.CharField(max_length=16, db_index=True)
     attempts = fields.IntField(default=0)
     ambiguous = fields.BooleanField(default=False)  # an attempt may have been delivered
     next_attempt_at = fields.DatetimeField(db_index=True)
@@ -414,6 +415,12 @@ class OutboxMessage(Model):
     last_error = fields.TextField(default="")
     created_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
+    # A reminder's message written ahead of its due instant (state `held`): it stays held until
+    # the sweep releases it at that instant, if the society's event chain has not grown past
+    # `guard_seq` and `not_after` has not passed; otherwise it is dropped and decided afresh.
+    reminder_id = fields.IntField(null=True, db_index=True)
+    guard_seq = fields.IntField(null=True)
+    not_after = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox_message"
@@ -459,7 +466,8 @@ class Reminder(Model):
     kind = fields.CharField(max_length=32)
     ref = fields.CharField(max_length=64)
     due_at = fields.DatetimeField(db_index=True)
-    state = fields.CharField(max_length=16, db_index=True)  # pending | sent | skipped
+    # pending | prepared (its messages held in the outbox until due_at) | sent | skipped
+    state = fields.CharField(max_length=16, db_index=True)
     reason = fields.TextField(default="")
     created_at = fields.DatetimeField()
     decided_at = fields.DatetimeField(null=True)

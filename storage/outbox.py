@@ -88,6 +88,12 @@ class NewOutbox:
     payload: str
     kind: str = "notice"
     society_id: int | None = None
+    # A reminder's message written ahead: held until `hold_until`, when the sweep releases it
+    # if the society's chain is still at `guard_seq` and `not_after` has not passed.
+    reminder_id: int | None = None
+    hold_until: datetime | None = None
+    guard_seq: int | None = None
+    not_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +162,14 @@ async def ensure_channels(channels: Iterable[str]) -> None:
 _OUTBOX_INSERT = (
     "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind, society_id, state,"
     " attempts, ambiguous, next_attempt_at, lease_owner, lease_until, last_error, created_at,"
-    " sent_at) VALUES "
+    " sent_at, reminder_id, guard_seq, not_after) VALUES "
 )
-_OUTBOX_VALUES = "(?, ?, ?, ?, ?, ?, 'pending', 0, FALSE, ?, '', NULL, '', ?, NULL)"
+_OUTBOX_VALUES = "(?, ?, ?, ?, ?, ?, ?, 0, FALSE, ?, '', NULL, '', ?, NULL, ?, ?, ?)"
+_OUTBOX_PARAMS = 12
 
 
 async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool) -> list[int]:
-    """The one INSERT behind `enqueue` and `add_outbox`, 112 rows per statement (8 parameters
+    """The one INSERT behind `enqueue` and `add_outbox`, 75 rows per statement (12 parameters
     each); a dedupe key already present is skipped. Returns the ids written when `ids` is set,
     else an empty list."""
     fresh: dict[str, NewOutbox] = {}
@@ -174,9 +181,10 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
     at = _utc(now)
     tail = " ON CONFLICT (dedupe_key) DO NOTHING" + (" RETURNING id" if ids else "")
     written: list[int] = []
-    for chunk in _chunks(list(fresh.values()), _PARAMS // 8):
+    for chunk in _chunks(list(fresh.values()), _PARAMS // _OUTBOX_PARAMS):
         params: list[object] = []
         for item in chunk:
+            held = item.hold_until is not None
             params += [
                 item.dedupe_key,
                 new_short_id(),
@@ -184,8 +192,12 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
                 item.payload,
                 item.kind,
                 item.society_id,
+                "held" if held else "pending",
+                _utc(item.hold_until) if item.hold_until is not None else at,
                 at,
-                at,
+                item.reminder_id,
+                item.guard_seq,
+                None if item.not_after is None else _utc(item.not_after),
             ]
         sql = _OUTBOX_INSERT + ", ".join([_OUTBOX_VALUES] * len(chunk)) + tail
         if ids:
@@ -646,18 +658,139 @@ async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
     return len(fresh)
 
 
+_REMINDER_COLUMNS = "id, key, society_id, kind, ref, due_at, state, reason, decided_at, instance"
+
+
+def _skip_locked() -> str:
+    # PostgreSQL skips the rows another instance holds; SQLite's one writer needs no row lock.
+    return " FOR UPDATE SKIP LOCKED" if _postgres() else ""
+
+
 async def lock_due_reminders(now: datetime, limit: int) -> list[ReminderRow]:
-    """Inside the caller's transaction: lock due pending reminders (PostgreSQL skips the rows
-    another instance holds; SQLite's one writer needs no row lock)."""
-    lock = " FOR UPDATE SKIP LOCKED" if _postgres() else ""
+    """Inside the caller's transaction: lock due pending reminders, earliest first."""
     rows = await raw_rows(
         m.Reminder,
-        "SELECT id, key, society_id, kind, ref, due_at, state, reason, decided_at, instance"
-        " FROM reminder WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?" + lock,
+        f"SELECT {_REMINDER_COLUMNS} FROM reminder WHERE state = 'pending' AND due_at <= ?"
+        " ORDER BY due_at, id LIMIT ?" + _skip_locked(),
         _utc(now),
         limit,
     )
     return [_reminder_of(r) for r in rows]
+
+
+async def lock_upcoming_reminders(
+    now: datetime, until: datetime, limit: int, after: tuple[datetime, int] | None = None
+) -> list[ReminderRow]:
+    """Inside the caller's transaction: lock pending reminders due after `now` and by `until`
+    (to be prepared ahead), in (due_at, id) order from past `after`, the last row of the
+    previous page: rows left pending by a page are not read again."""
+    start, last = after if after is not None else (now, 0)
+    rows = await raw_rows(
+        m.Reminder,
+        f"SELECT {_REMINDER_COLUMNS} FROM reminder WHERE state = 'pending' AND due_at > ?"
+        " AND due_at <= ? AND (due_at > ? OR (due_at = ? AND id > ?))"
+        " ORDER BY due_at, id LIMIT ?" + _skip_locked(),
+        _utc(now),
+        _utc(until),
+        _utc(start),
+        _utc(start),
+        last,
+        limit,
+    )
+    return [_reminder_of(r) for r in rows]
+
+
+async def lock_prepared_reminders(now: datetime, limit: int) -> list[ReminderRow]:
+    """Inside the caller's transaction: lock prepared reminders whose instant has come."""
+    rows = await raw_rows(
+        m.Reminder,
+        f"SELECT {_REMINDER_COLUMNS} FROM reminder WHERE state = 'prepared' AND due_at <= ?"
+        " ORDER BY due_at, id LIMIT ?" + _skip_locked(),
+        _utc(now),
+        limit,
+    )
+    return [_reminder_of(r) for r in rows]
+
+
+async def chain_tops(society_ids: Sequence[int]) -> dict[int, int]:
+    """The last sequence number of each society's event chain (0 when it has none). A chain's
+    appends are serialised by the society lock and numbered one past the last committed, so an
+    append still in flight ends above what this reads: read it before the state it guards."""
+    out = dict.fromkeys(society_ids, 0)
+    for chunk in _chunks(sorted(set(society_ids)), _PARAMS):
+        rows = await raw_rows(
+            m.EventLog,
+            "SELECT chain, MAX(seq) AS top FROM event_log"
+            f" WHERE chain IN ({_marks(len(chunk))}) GROUP BY chain",
+            *(f"society:{sid}" for sid in chunk),
+        )
+        for r in rows:
+            out[int(str(r["chain"]).split(":", 1)[1])] = int(r["top"] or 0)
+    return out
+
+
+async def release_reminders(
+    rows: Sequence[ReminderRow], now: datetime, instance: str
+) -> tuple[list[int], list[int]]:
+    """For prepared reminders the caller holds (their instant has come): release the held
+    messages of those whose society has not changed since (its chain no longer than the guard)
+    and whose moment has not passed, to be sent now; drop the held messages of the others and
+    put them back to pending, to be decided afresh. Returns (released ids, returned ids)."""
+    if not rows:
+        return [], []
+    by_id = {r.id: r for r in rows}
+    tops = await chain_tops(sorted({r.society_id for r in rows}))
+    fresh: dict[int, bool] = {}
+    at = _utc(now)
+    for chunk in _chunks(sorted(by_id), _PARAMS):
+        held = await raw_rows(
+            m.OutboxMessage,
+            "SELECT reminder_id, guard_seq, not_after FROM outbox_message"
+            f" WHERE reminder_id IN ({_marks(len(chunk))}) AND state = 'held'",
+            *chunk,
+        )
+        for h in held:
+            rid = int(h["reminder_id"])
+            guard = h["guard_seq"]
+            not_after = _when_opt(h["not_after"])
+            ok = (
+                guard is not None
+                and tops.get(by_id[rid].society_id, 0) <= int(guard)
+                and (not_after is None or at < not_after)
+            )
+            fresh[rid] = fresh.get(rid, True) and ok
+    released = sorted(rid for rid, ok in fresh.items() if ok)
+    returned = sorted(rid for rid in by_id if not fresh.get(rid, False))
+    for chunk in _chunks(released, _PARAMS):
+        marks = _marks(len(chunk))
+        await raw_execute(
+            m.OutboxMessage,
+            f"UPDATE outbox_message SET state = 'pending' WHERE reminder_id IN ({marks})"
+            " AND state = 'held'",
+            *chunk,
+        )
+        await raw_execute(
+            m.Reminder,
+            "UPDATE reminder SET state = 'sent', decided_at = ?, instance = ?"
+            f" WHERE id IN ({marks}) AND state = 'prepared'",
+            at,
+            instance,
+            *chunk,
+        )
+    for chunk in _chunks(returned, _PARAMS):
+        marks = _marks(len(chunk))
+        await raw_execute(
+            m.OutboxMessage,
+            f"DELETE FROM outbox_message WHERE reminder_id IN ({marks}) AND state = 'held'",
+            *chunk,
+        )
+        await raw_execute(
+            m.Reminder,
+            "UPDATE reminder SET state = 'pending', decided_at = NULL, instance = ''"
+            f" WHERE id IN ({marks}) AND state = 'prepared'",
+            *chunk,
+        )
+    return released, returned
 
 
 async def decide_reminders(
@@ -708,18 +841,29 @@ async def person_names(ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
-async def _first_pending_due(until: datetime | None) -> datetime | None:
-    where = "state = 'pending'" + ("" if until is None else " AND due_at <= ?")
+async def _first_due(where: str, *params: object) -> datetime | None:
     rows = await raw_rows(
         m.Reminder,
         f"SELECT due_at FROM reminder WHERE {where} ORDER BY due_at LIMIT 1",
-        *(() if until is None else (_utc(until),)),
+        *params,
     )
     return _when(rows[0]["due_at"]) if rows else None
 
 
 async def next_reminder_due() -> datetime | None:
-    return await _first_pending_due(None)
+    """The earliest instant a reminder is to be decided or released."""
+    return await _first_due("state IN ('pending', 'prepared')")
+
+
+async def next_wake(now: datetime, ahead: timedelta) -> datetime | None:
+    """When the sweep must run next: at the instant of the first reminder pending or prepared
+    within `ahead` of now (decided or released then), or `ahead` before the first pending one
+    beyond (prepared then)."""
+    horizon = _utc(now + ahead)
+    near = await _first_due("state IN ('pending', 'prepared') AND due_at <= ?", horizon)
+    far = await _first_due("state = 'pending' AND due_at > ?", horizon)
+    wakes = [w for w in (near, None if far is None else far - ahead) if w is not None]
+    return min(wakes) if wakes else None
 
 
 async def reminders(
@@ -734,7 +878,7 @@ async def reminders(
 
 
 async def oldest_overdue(now: datetime) -> datetime | None:
-    return await _first_pending_due(now)
+    return await _first_due("state IN ('pending', 'prepared') AND due_at <= ?", _utc(now))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ async def test_meeting_reminders_go_to_those_who_have_not_answered(harness: Harn
     svc = service(h, sched)
     await svc.sweep()
     assert sched.armed
-    assert sched.armed[-1][1] == datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+    # Woken to prepare the 09:00 reminders ahead (`prepare_seconds`), not at 09:00 itself.
+    assert sched.armed[-1][1] == datetime(2026, 12, 1, 9, 0, tzinfo=TZ) - svc.prepare_ahead
     h.at("2026-12-04 15:00")
     await h.say("李娜", "请假 身体不适")
     before = len(h.adapter.sent)
