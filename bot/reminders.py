@@ -759,7 +759,10 @@ class ReminderService:
         if prepare:
             result.prepared = await self.prepare(now)
         self.last_sweep = now
-        nxt = await store.next_wake(now, self.prepare_ahead)
+        if prepare or self.prepare_ahead <= timedelta(0):
+            nxt = await store.next_wake(now, self.prepare_ahead)
+        else:
+            nxt = now  # the next sweep, at once, prepares what falls due soon
         if nxt is not None and self.arm is not None:
             self.arm(nxt)
         return result

@@ -225,6 +225,13 @@ async def add_outbox(items: Sequence[NewOutbox], now: datetime) -> None:
 _DUE_SQL = (
     "((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND lease_until < ?))"
 )
+# The same test for rows already picked by id: written so that no index can serve it, the
+# planner takes the primary key (statistics from before a burst would otherwise make it scan
+# every pending row through the state index, for each statement).
+_DUE_ROW_SQL = (
+    "(CASE WHEN state = 'pending' THEN next_attempt_at <= ?"
+    " WHEN state = 'sending' THEN lease_until < ? ELSE FALSE END)"
+)
 
 
 async def due_channels(now: datetime) -> list[str]:
@@ -487,7 +494,7 @@ async def claim_batch(
                 m.OutboxMessage,
                 "UPDATE outbox_message SET ambiguous = (ambiguous OR state = 'sending'),"
                 " state = 'sending', lease_owner = ?, lease_until = ?"
-                f" WHERE id IN ({_marks(len(ids))}) AND {_DUE_SQL}"
+                f" WHERE id IN ({_marks(len(ids))}) AND {_DUE_ROW_SQL}"
                 f" RETURNING {', '.join(_ROW_FIELDS)}",
                 owner,
                 until,
@@ -735,21 +742,29 @@ async def release_reminders(
     """For prepared reminders the caller holds (their instant has come): release the held
     messages of those whose society has not changed since (its chain no longer than the guard)
     and whose moment has not passed, to be sent now; drop the held messages of the others and
-    put them back to pending, to be decided afresh. Returns (released ids, returned ids)."""
+    put them back to pending, to be decided afresh. Returns (released ids, returned ids).
+
+    The held rows are found by their reminder and written by primary key alone, with no state
+    condition (the lock on their reminders keeps them as read): a state literal would let the
+    planner prefer the state index from statistics taken before any row was held or prepared,
+    and read every held row for each statement."""
     if not rows:
         return [], []
     by_id = {r.id: r for r in rows}
     tops = await chain_tops(sorted({r.society_id for r in rows}))
     fresh: dict[int, bool] = {}
+    messages: dict[int, list[int]] = {}
     at = _utc(now)
     for chunk in _chunks(sorted(by_id), _PARAMS):
         held = await raw_rows(
             m.OutboxMessage,
-            "SELECT reminder_id, guard_seq, not_after FROM outbox_message"
-            f" WHERE reminder_id IN ({_marks(len(chunk))}) AND state = 'held'",
+            "SELECT id, reminder_id, state, guard_seq, not_after FROM outbox_message"
+            f" WHERE reminder_id IN ({_marks(len(chunk))})",
             *chunk,
         )
         for h in held:
+            if h["state"] != "held":
+                continue
             rid = int(h["reminder_id"])
             guard = h["guard_seq"]
             not_after = _when_opt(h["not_after"])
@@ -759,35 +774,37 @@ async def release_reminders(
                 and (not_after is None or at < not_after)
             )
             fresh[rid] = fresh.get(rid, True) and ok
+            messages.setdefault(rid, []).append(int(h["id"]))
     released = sorted(rid for rid, ok in fresh.items() if ok)
     returned = sorted(rid for rid in by_id if not fresh.get(rid, False))
-    for chunk in _chunks(released, _PARAMS):
-        marks = _marks(len(chunk))
+    go = [mid for rid in released for mid in messages[rid]]
+    drop = [mid for rid in returned for mid in messages.get(rid, ())]
+    for chunk in _chunks(go, _PARAMS):
         await raw_execute(
             m.OutboxMessage,
-            f"UPDATE outbox_message SET state = 'pending' WHERE reminder_id IN ({marks})"
-            " AND state = 'held'",
+            f"UPDATE outbox_message SET state = 'pending' WHERE id IN ({_marks(len(chunk))})",
             *chunk,
         )
+    for chunk in _chunks(drop, _PARAMS):
+        await raw_execute(
+            m.OutboxMessage,
+            f"DELETE FROM outbox_message WHERE id IN ({_marks(len(chunk))})",
+            *chunk,
+        )
+    for chunk in _chunks(released, _PARAMS):
         await raw_execute(
             m.Reminder,
             "UPDATE reminder SET state = 'sent', decided_at = ?, instance = ?"
-            f" WHERE id IN ({marks}) AND state = 'prepared'",
+            f" WHERE id IN ({_marks(len(chunk))})",
             at,
             instance,
             *chunk,
         )
     for chunk in _chunks(returned, _PARAMS):
-        marks = _marks(len(chunk))
-        await raw_execute(
-            m.OutboxMessage,
-            f"DELETE FROM outbox_message WHERE reminder_id IN ({marks}) AND state = 'held'",
-            *chunk,
-        )
         await raw_execute(
             m.Reminder,
             "UPDATE reminder SET state = 'pending', decided_at = NULL, instance = ''"
-            f" WHERE id IN ({marks}) AND state = 'prepared'",
+            f" WHERE id IN ({_marks(len(chunk))})",
             *chunk,
         )
     return released, returned

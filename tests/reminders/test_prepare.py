@@ -263,3 +263,20 @@ async def test_instances_racing_prepare_and_release_send_once(
     assert sum(r.sent for r in results) == len(sent)
     texts = [(m.chat.chat_id, m.private_to, m.text) for m in h.adapter.sent]
     assert len(texts) == len(set(texts))
+
+
+async def test_start_up_sweep_leaves_preparing_to_the_sweep_it_arms_at_once(
+    harness: Harness,
+) -> None:
+    h = harness
+    await convene(h)
+    sched = FakeScheduler()
+    svc = service(h, sched)
+    await svc.sweep()
+    h.at("2026-12-04 14:59:00")
+    await svc.sweep(prepare=False)  # as at start-up: the bot serves before it prepares
+    assert (await row_24h()).state == "pending"
+    assert sched.armed[-1][1] == h.clock.now()
+    await svc.sweep()
+    assert (await row_24h()).state == "prepared"
+    assert sched.armed[-1][1] == DUE_24H
