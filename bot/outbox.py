@@ -202,7 +202,8 @@ class DrainResult:
         )
 
 
-GROUP_FACTOR = 8  # channels leased and claimed together: concurrency x this
+GROUP_FACTOR = 4  # channels leased and claimed together: concurrency x this
+GROUPS_IN_FLIGHT = 2  # while one group reads and claims, the other sends
 
 
 @dataclass
@@ -306,8 +307,20 @@ class Sender:
         channels = [c for c in await store.due_channels(now) if c not in hints]
         total = DrainResult()
         size = max(1, self.concurrency) * GROUP_FACTOR
-        for start in range(0, len(channels), size):
-            result, blocked = await self._drain_group(channels[start : start + size])
+        groups = [channels[start : start + size] for start in range(0, len(channels), size)]
+        # Groups overlap (the database work of one while another sends); sends in flight stay
+        # within `concurrency` across them.
+        sends = asyncio.Semaphore(max(1, self.concurrency))
+        in_flight = asyncio.Semaphore(GROUPS_IN_FLIGHT)
+
+        async def drain(group: Sequence[str]) -> tuple[DrainResult, dict[str, datetime]]:
+            async with in_flight:
+                return await self._drain_group(group, sends)
+
+        async with asyncio.TaskGroup() as tasks:
+            running = [tasks.create_task(drain(group)) for group in groups]
+        for task in running:
+            result, blocked = task.result()
             total = total + result
             hints.update(blocked)
         self._blocked = hints
@@ -321,7 +334,9 @@ class Sender:
         result, _ = await self._drain_group([channel])
         return result
 
-    async def _drain_group(self, group: Sequence[str]) -> tuple[DrainResult, dict[str, datetime]]:
+    async def _drain_group(
+        self, group: Sequence[str], sends: asyncio.Semaphore | None = None
+    ) -> tuple[DrainResult, dict[str, datetime]]:
         now = self.clock.now()
         lease = timedelta(seconds=max(60.0, self.send_timeout * 4))
         held = await store.claim_channels(group, self.instance, now, lease)
@@ -354,7 +369,7 @@ class Sender:
             for row in rows:
                 by_channel.setdefault(row.channel, []).append(row)
             recorder = _Recorder(self.instance)
-            gate = asyncio.Semaphore(max(1, self.concurrency))
+            gate = sends or asyncio.Semaphore(max(1, self.concurrency))
             outcomes: dict[str, _ChannelOutcome] = {}
 
             async def one(channel: str, mine: list[store.OutboxRow]) -> None:
