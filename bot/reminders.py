@@ -530,15 +530,14 @@ class ReminderService:
         society changed since (or their moment passed): those are decided afresh by `fire_due`."""
         while True:
             async with repo.atomic():
-                rows = await store.lock_prepared_reminders(now, self.release_batch)
-                if not rows:
-                    break
-                released, returned = await store.release_reminders(rows, now, self.instance)
-            result.sent += len(released)
-            result.returned += len(returned)
+                taken, released, returned = await store.release_due(
+                    now, self.release_batch, self.instance
+                )
+            result.sent += released
+            result.returned += returned
             if released and self.on_enqueued is not None:
                 self.on_enqueued()
-            if len(rows) < self.release_batch:
+            if taken < self.release_batch:
                 break
         self.metrics.inc("reminders_sent", result.sent)
 

@@ -406,10 +406,10 @@ class OutboxMessage(Model):
     kind = fields.CharField(max_length=32, default="notice")  # notice | reminder | alert
     society_id = fields.IntField(null=True)
     # held (a reminder's, written ahead) | pending | sending | sent | failed
-    state = fields.CharField(max_length=16, db_index=True)
+    state = fields.CharField(max_length=16)
     attempts = fields.IntField(default=0)
     ambiguous = fields.BooleanField(default=False)  # an attempt may have been delivered
-    next_attempt_at = fields.DatetimeField(db_index=True)
+    next_attempt_at = fields.DatetimeField()
     lease_owner = fields.CharField(max_length=64, default="")
     lease_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
@@ -424,6 +424,9 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
+        # One index for "what is due" (state, then time): every state change rewrites each
+        # index entry of the row, so no single-column ones besides.
+        indexes = (("state", "next_attempt_at"),)
 
 
 class OutboxAttempt(Model):
@@ -465,9 +468,9 @@ class Reminder(Model):
     society_id = fields.IntField(db_index=True)
     kind = fields.CharField(max_length=32)
     ref = fields.CharField(max_length=64)
-    due_at = fields.DatetimeField(db_index=True)
+    due_at = fields.DatetimeField()
     # pending | prepared (its messages held in the outbox until due_at) | sent | skipped
-    state = fields.CharField(max_length=16, db_index=True)
+    state = fields.CharField(max_length=16)
     reason = fields.TextField(default="")
     created_at = fields.DatetimeField()
     decided_at = fields.DatetimeField(null=True)

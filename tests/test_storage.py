@@ -68,3 +68,34 @@ async def test_hand_written_sql_takes_more_than_999_parameters(database: str) ->
         models.Society, f"SELECT COUNT(*) AS n FROM society WHERE id NOT IN ({marks})", *values
     )
     assert int(rows[0]["n"]) == await models.Society.all().count()
+
+
+async def test_migrations_leave_the_outbox_and_reminders_lean_indexes(database: str) -> None:
+    """Each state change rewrites every index entry of a row: the outbox keeps one index for
+    what is due (state, next_attempt_at) and one for a prepared reminder's messages, no
+    single-column state or time index; the reminders keep (state, due_at, id)."""
+    conn = connections.get(db.connection_name(database))
+    wanted = {
+        "outbox_message": {("channel",), ("reminder_id",), ("state", "next_attempt_at")},
+        "reminder": {("society_id",), ("state", "due_at", "id")},
+    }
+    for table, expected in wanted.items():
+        if db.is_sqlite(database):
+            _, listed = await conn.execute_query(f"PRAGMA index_list('{table}')")
+            found = set()
+            for row in listed:
+                if row["origin"] != "c":
+                    continue  # primary key and unique constraints
+                _, cols = await conn.execute_query(f"PRAGMA index_info('{row['name']}')")
+                found.add(tuple(c["name"] for c in sorted(cols, key=lambda c: c["seqno"])))
+        else:
+            _, listed = await conn.execute_query(
+                "SELECT array_agg(a.attname ORDER BY k.n) AS cols FROM pg_index i"
+                " JOIN pg_class t ON t.oid = i.indrelid"
+                " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+                " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+                " WHERE t.relname = $1 AND NOT i.indisunique GROUP BY i.indexrelid",
+                [table],
+            )
+            found = {tuple(row["cols"]) for row in listed}
+        assert found == expected, table
