@@ -528,18 +528,20 @@ class ReminderService:
     async def release_due(self, now: datetime, result: FireResult) -> None:
         """Prepared reminders whose instant has come: their held messages go out now, unless the
         society changed since (or their moment passed): those are decided afresh by `fire_due`."""
+        total = 0
         while True:
             async with repo.atomic():
                 taken, released, returned = await store.release_due(
                     now, self.release_batch, self.instance
                 )
-            result.sent += released
+            total += released
             result.returned += returned
             if released and self.on_enqueued is not None:
-                self.on_enqueued()
+                self.on_enqueued()  # committed: the sender may start on this batch
             if taken < self.release_batch:
                 break
-        self.metrics.inc("reminders_sent", result.sent)
+        result.sent += total
+        self.metrics.inc("reminders_sent", total)
 
     async def prepare(self, now: datetime) -> int:
         """Decide ahead the reminders due within `prepare_ahead`: their messages are written to

@@ -184,7 +184,6 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
     for chunk in _chunks(list(fresh.values()), _PARAMS // _OUTBOX_PARAMS):
         params: list[object] = []
         for item in chunk:
-            held = item.hold_until is not None
             params += [
                 item.dedupe_key,
                 new_short_id(),
@@ -192,8 +191,8 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
                 item.payload,
                 item.kind,
                 item.society_id,
-                "held" if held else "pending",
-                _utc(item.hold_until) if item.hold_until is not None else at,
+                "pending" if item.hold_until is None else "held",
+                at if item.hold_until is None else _utc(item.hold_until),
                 at,
                 item.reminder_id,
                 item.guard_seq,
