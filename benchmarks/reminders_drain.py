@@ -3,6 +3,7 @@ robot channels with a per-minute limit, sent to a fake platform on 127.0.0.1, in
 
     .venv/bin/python benchmarks/reminders_drain.py [--societies 10000] [--channels 1000]
         [--rate 20] [--instances 1] [--db postgres://postgres@127.0.0.1:5432/postgres | sqlite]
+        [--prepare-seconds 120]
 
 What it does:
 1. Seeds the societies in bulk (3 roster members each, a bound group, a meeting starting at
@@ -240,6 +241,7 @@ async def bot_main(args: argparse.Namespace) -> None:
         delivery=DeliverySettings(
             group_rate_per_minute=args.rate, send_concurrency=args.concurrency
         ),
+        prepare_seconds=args.prepare_seconds,
     )
     await db.open_db(args.db)
     adapter = HttpAdapter(args.fake, args.channels)
@@ -511,6 +513,8 @@ async def run(args: argparse.Namespace) -> None:
                 str(args.concurrency),
                 "--batch",
                 str(args.batch),
+                "--prepare-seconds",
+                str(args.prepare_seconds),
                 *(["--profile", args.profile] if args.profile and not bots else []),
             )
             children.append(bot)
@@ -623,6 +627,12 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=64, help="channels sent to at once")
     p.add_argument("--batch", type=int, default=200, help="reminders decided per transaction")
     p.add_argument("--lead", type=float, default=60.0, help="seconds from the bots' start to T0")
+    p.add_argument(
+        "--prepare-seconds",
+        type=int,
+        default=Settings().prepare_seconds,
+        help="reminders due this soon are prepared ahead (0: decided at T0)",
+    )
     p.add_argument("--db", default=os.environ.get("YISHI_BENCH_DB"))
     p.add_argument("--profile", help="write a cProfile of the (first) bot process here")
     p.add_argument("--role", choices=["conductor", "fake", "bot"], default="conductor")
