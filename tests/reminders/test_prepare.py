@@ -35,6 +35,17 @@ async def convene(h: Harness) -> None:
     await h.say("赵敏", "请假 出差")
 
 
+async def prepared(h: Harness, at: str = "2026-12-04 14:59:00") -> ReminderService:
+    """The meeting convened, its reminders materialised, and at `at` the 24 h one prepared."""
+    await convene(h)
+    svc = service(h)
+    await svc.sweep()
+    h.at(at)
+    await svc.sweep()
+    assert (await row_24h()).state == "prepared"
+    return svc
+
+
 async def drain(h: Harness) -> None:
     assert h.delivery is not None
     await h.delivery.sender.run_once()
@@ -95,12 +106,7 @@ async def test_a_change_after_preparing_has_it_decided_afresh(harness: Harness) 
     """李娜 asks for leave between the preparation and the instant: the held messages are
     dropped and the reminder decided again, without her; nobody gets two."""
     h = harness
-    await convene(h)
-    svc = service(h)
-    await svc.sweep()
-    h.at("2026-12-04 14:58:30")
-    await svc.sweep()
-    assert (await row_24h()).state == "prepared"
+    svc = await prepared(h, "2026-12-04 14:58:30")
     h.at("2026-12-04 14:59:30")
     await h.say("李娜", "请假 身体不适")
     h.at("2026-12-04 15:00")
@@ -148,12 +154,7 @@ async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: Harne
     """Prepared, then the bot was down past the reminder's moment (the 24 h notice is over
     once the 1 h one is due): decided afresh, skipped with the reason, the held rows gone."""
     h = harness
-    await convene(h)
-    svc = service(h)
-    await svc.sweep()
-    h.at("2026-12-04 14:59:00")
-    await svc.sweep()
-    assert (await row_24h()).state == "prepared"
+    svc = await prepared(h)
     h.at("2026-12-05 14:30")
     await svc.sweep()
     await drain(h)
@@ -166,11 +167,7 @@ async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: Harne
 
 async def test_clock_back_after_preparing_sends_once_at_the_instant(harness: Harness) -> None:
     h = harness
-    await convene(h)
-    svc = service(h)
-    await svc.sweep()
-    h.at("2026-12-04 14:59:00")
-    await svc.sweep()
+    svc = await prepared(h)
     h.clock.advance(timedelta(hours=-2))
     await svc.sweep()
     await drain(h)
