@@ -923,11 +923,6 @@ async def _first_due(where: str, *params: object) -> datetime | None:
     return _when(rows[0]["due_at"]) if rows else None
 
 
-async def next_reminder_due() -> datetime | None:
-    """The earliest instant a reminder is to be decided or released."""
-    return await _first_due("state IN ('pending', 'prepared')")
-
-
 async def next_wake(now: datetime, ahead: timedelta) -> datetime | None:
     """When the sweep must run next: at the instant of the first reminder pending or prepared
     within `ahead` of now (decided or released then), or `ahead` before the first pending one
