@@ -12,7 +12,6 @@ the same short id (shown as #ID in tortoise-shell brackets), so a reader recogni
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -204,6 +203,8 @@ class DrainResult:
 
 GROUP_FACTOR = 4  # channels leased and claimed together: concurrency x this
 GROUPS_IN_FLIGHT = 2  # while one group reads and claims, the other sends
+PASSES_IN_FLIGHT = 2  # while one pass sends, the next takes the channels that came due
+RESCAN = timedelta(seconds=1)  # a background pass scans every due row at least this often
 
 
 @dataclass
@@ -271,9 +272,14 @@ class Sender:
         self.last_pass: datetime | None = None
         self.last_result = DrainResult()
         self._blocked: dict[str, datetime] = {}
-        # One pass at a time per sender: a pass started by the background task and one asked
-        # for directly (the console, a test) must not both send a row this instance leased.
-        self._pass = asyncio.Lock()
+        # The channels a pass of this sender is draining: no other pass of it touches them (a
+        # pass started by the background loop and one asked for directly, or two overlapping
+        # passes, must not both send a row this instance leased).
+        self._busy: set[str] = set()
+        self._quiet = asyncio.Event()  # set while no pass drains a channel
+        self._quiet.set()
+        self._sends: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._scanned: datetime | None = None  # the last pass that scanned every due row
 
     def wake(self) -> None:
         self._event.set()
@@ -294,48 +300,106 @@ class Sender:
 
         Channels are taken in groups: one statement leases a group's channels, one reads their
         rate windows, a few claim their due rows; successful attempts are written in batches.
-        Each channel still sends in order, one message at a time; channels run concurrently."""
-        async with self._pass:
-            return await self._run_once()
+        Each channel still sends in order, one message at a time; channels run concurrently.
+        Passes of one sender may overlap (the background loop starts the next one while the
+        last sends): a channel is drained by one pass at a time, the others leave it alone. This
+        pass waits for a channel another pass is draining, and drains it after."""
+        total = DrainResult()
+        while True:
+            while self._busy:
+                await self._quiet.wait()
+            result, skipped = await self._pass(None, True)
+            total = total + result
+            if not skipped:
+                return total
 
-    async def _run_once(self) -> DrainResult:
+    async def _run_once(
+        self, taken: asyncio.Event | None = None, *, scan: bool = True
+    ) -> DrainResult:
+        """One pass; `taken` is set once it has claimed rows to send (or has ended). Without
+        `scan`, a pass soon after a full one takes only the channels whose window or pause has
+        just ended (where the rows held back wait), sparing the scan of every due row."""
+        try:
+            result, _ = await self._pass(taken, scan)
+            return result
+        finally:
+            if taken is not None:
+                taken.set()
+
+    async def _pass(self, taken: asyncio.Event | None, scan: bool) -> tuple[DrainResult, bool]:
+        """One pass; also says whether it left a due channel alone (another pass drains it)."""
         now = self.clock.now()
         # A local hint: channels known to be paused or at their rate limit are not even claimed
         # until then (the database still decides; a hint from a clock jump is dropped).
         horizon = now + timedelta(seconds=self.settings.throttle_pause_seconds + 60)
-        hints = {c: t for c, t in self._blocked.items() if now < t <= horizon}
-        channels = [c for c in await store.due_channels(now) if c not in hints]
+        freed = [c for c, until in self._blocked.items() if until <= now]
+        for channel, until in list(self._blocked.items()):
+            if not now < until <= horizon:
+                del self._blocked[channel]
+        last = self._scanned
+        if not scan and freed and last is not None and timedelta(0) <= now - last < RESCAN:
+            due = sorted(freed)
+        else:
+            self._scanned = now
+            due = await store.due_channels(now)
+        # No await between this choice and marking them busy: passes never share a channel.
+        channels = [c for c in due if c not in self._blocked and c not in self._busy]
+        skipped = any(c in self._busy for c in due if c not in self._blocked)
+        self._busy.update(channels)
+        if channels:
+            self._quiet.clear()
         total = DrainResult()
         size = max(1, self.concurrency) * GROUP_FACTOR
         groups = [channels[start : start + size] for start in range(0, len(channels), size)]
         # Groups overlap (the database work of one while another sends); sends in flight stay
-        # within `concurrency` across them.
-        sends = asyncio.Semaphore(max(1, self.concurrency))
+        # within `concurrency` across groups and passes.
+        sends = self._send_gate()
         in_flight = asyncio.Semaphore(GROUPS_IN_FLIGHT)
 
-        async def drain(group: Sequence[str]) -> tuple[DrainResult, dict[str, datetime]]:
-            async with in_flight:
-                return await self._drain_group(group, sends)
+        waiting = list(range(len(groups)))
 
-        async with asyncio.TaskGroup() as tasks:
-            running = [tasks.create_task(drain(group)) for group in groups]
+        async def drain(index: int) -> DrainResult:
+            waiting.remove(index)
+            group = groups[index]
+            try:
+                async with in_flight:
+                    result, blocked = await self._drain_group(group, sends, taken)
+                self._blocked.update(blocked)
+                return result
+            finally:
+                self._free(group)  # another pass may take them now
+
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                running = [tasks.create_task(drain(index)) for index in range(len(groups))]
+        finally:
+            for index in waiting:  # cancelled before it started
+                self._free(groups[index])
         for task in running:
-            result, blocked = task.result()
-            total = total + result
-            hints.update(blocked)
-        self._blocked = hints
-        if hints:
-            total = total + DrainResult(blocked_until=min(hints.values()))
+            total = total + task.result()
+        if self._blocked:
+            total = total + DrainResult(blocked_until=min(self._blocked.values()))
         self.last_pass = now
         self.last_result = total
-        return total
+        return total, skipped
 
-    async def drain_channel(self, channel: str) -> DrainResult:
-        result, _ = await self._drain_group([channel])
-        return result
+    def _free(self, channels: Sequence[str]) -> None:
+        self._busy.difference_update(channels)
+        if not self._busy:
+            self._quiet.set()
+
+    def _send_gate(self) -> asyncio.Semaphore:
+        """The sends in flight across this sender's passes (one semaphore per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._sends is None or self._sends[0] is not loop:
+            self._sends = (loop, asyncio.Semaphore(max(1, self.concurrency)))
+        return self._sends[1]
 
     async def _drain_group(
-        self, group: Sequence[str], sends: asyncio.Semaphore | None = None
+        self,
+        group: Sequence[str],
+        sends: asyncio.Semaphore,
+        taken: asyncio.Event | None = None,
     ) -> tuple[DrainResult, dict[str, datetime]]:
         now = self.clock.now()
         lease = timedelta(seconds=max(60.0, self.send_timeout * 4))
@@ -365,15 +429,16 @@ class Sender:
                         continue
                 budgets[state.channel] = budget
             rows = await store.claim_batch(budgets, self.instance, now, lease)
+            if rows and taken is not None:
+                taken.set()
             by_channel: dict[str, list[store.OutboxRow]] = {}
             for row in rows:
                 by_channel.setdefault(row.channel, []).append(row)
             recorder = _Recorder(self.instance)
-            gate = sends or asyncio.Semaphore(max(1, self.concurrency))
             outcomes: dict[str, _ChannelOutcome] = {}
 
             async def one(channel: str, mine: list[store.OutboxRow]) -> None:
-                async with gate:
+                async with sends:
                     outcomes[channel] = await self._send_rows(channel, mine, recorder)
 
             try:
@@ -521,45 +586,84 @@ class Sender:
     async def next_due(self) -> datetime | None:
         return await store.next_attempt_at()
 
-    async def run(
-        self,
-        *,
-        idle: float = 30.0,
-        sleep: Callable[[float], Any] | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        """Loop until cancelled (or the gate closes): drain, then wait for a wake-up or the next
-        due instant. A pass runs inside the gate, so a stop lets it finish: a pass cancelled
-        half-way would leave rows leased to this instance until the lease runs out."""
+    async def run(self, *, idle: float = 30.0, gate: Gate | None = None) -> None:
+        """Loop until cancelled (or the gate closes): start a pass; once it has claimed what it
+        sends, look for more at once (the channels whose window frees meanwhile, with at most
+        PASSES_IN_FLIGHT passes at a time); else wait for a wake-up, a pass to end, or the next
+        instant something may go. A pass runs inside the gate, so a stop lets it finish: a pass
+        cancelled half-way would leave rows leased to this instance until the lease runs out."""
         gate = gate or Gate()
         self.alive = True
+        passes: set[asyncio.Task[DrainResult | None]] = set()
         try:
             while not gate.closing():
+                if len(passes) >= PASSES_IN_FLIGHT:
+                    await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                woken = self._event.is_set()  # new rows: look at every channel
                 self._event.clear()
+                taken = asyncio.Event()
+                task = asyncio.create_task(self._gated_pass(gate, taken, scan=woken))
+                passes.add(task)
+                task.add_done_callback(passes.discard)
+                await taken.wait()
+                if not task.done() and len(passes) < PASSES_IN_FLIGHT:
+                    continue  # it sends now: the next pass takes what comes due meanwhile
+                result = task.result() if task.done() else None
+                nxt = await self._safe_next_due()
+                wait = self._wait_seconds(nxt, result, idle, in_flight=bool(passes))
+                if wait <= 0:
+                    continue
+                waiters = [asyncio.ensure_future(self._event.wait()), *passes]
                 try:
-                    async with gate.passing():
-                        await self.run_once()
-                        nxt = await self._safe_next_due()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    logger.exception("outbox pass failed")
-                    nxt = await self._safe_next_due()
-                wait = idle
-                blocked = self.last_result.blocked_until
-                if nxt is not None and (self.last_result.sent or self.last_result.retried):
-                    pass  # progress: look again right away if something is due
-                elif nxt is not None and blocked is not None:
-                    nxt = max(nxt, blocked)
-                if nxt is not None:
-                    wait = max(0.05, min(idle, (nxt - self.clock.now()).total_seconds()))
-                # asyncio.timeout, not wait_for: wait_for could swallow a cancellation that
-                # arrived together with the event (CPython gh-86296) and stop() would hang.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._event.wait()
+                    await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiters[0].cancel()
         finally:
             self.alive = False
+            for task in list(passes):
+                task.cancel()
+
+    async def _gated_pass(
+        self, gate: Gate, taken: asyncio.Event, *, scan: bool
+    ) -> DrainResult | None:
+        try:
+            async with gate.passing():
+                if gate.closing():
+                    return None  # stop() began before this pass could start
+                return await self._run_once(taken, scan=scan)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("outbox pass failed")
+            return None
+        finally:
+            taken.set()
+
+    def _wait_seconds(
+        self,
+        nxt: datetime | None,
+        result: DrainResult | None,
+        idle: float,
+        *,
+        in_flight: bool,
+    ) -> float:
+        """How long the loop may wait before the next pass (a wake-up or a pass that ends cuts
+        it short). `result` is the pass that just ended (None: it is still sending)."""
+        now = self.clock.now()
+        if result is not None and nxt is not None and (result.sent or result.retried):
+            return 0.0  # progress: look again right away if something is due
+        free = [t for c, t in self._blocked.items() if c not in self._busy]
+        if in_flight:
+            # What is due now is in the channels being drained (their pass ending wakes the
+            # loop), or comes due later: at a hint, or at the next attempt.
+            later = [t for t in [*free, *([nxt] if nxt else [])] if t > now]
+            return min(idle, (min(later) - now).total_seconds()) if later else idle
+        if nxt is not None and free:
+            nxt = max(nxt, min(free))
+        if nxt is None:
+            return idle
+        return max(0.05, min(idle, (nxt - now).total_seconds()))
 
     async def _safe_next_due(self) -> datetime | None:
         try:

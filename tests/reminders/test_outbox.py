@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
+from bot.events import OutgoingMessage
+from bot.gate import Gate
 from bot.outbox import ID_CLOSE, ID_OPEN, Sender, load_message
 from storage import models
 from storage import outbox as store
@@ -205,3 +207,96 @@ async def test_two_senders_share_the_channels_and_send_each_row_once(database: s
     for g in range(40):
         times = [at for at, m in fake.delivered if m.chat.chat_id == f"g{g}"]
         assert max_in_window(times) <= 15
+
+
+class GatedPlatform(FakePlatform):
+    """Sends to the chats in `held` wait until their gate opens (a slow robot)."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(clock)
+        self.gates: dict[str, asyncio.Event] = {}
+        self.waiting: dict[str, asyncio.Event] = {}
+
+    def hold(self, chat_id: str) -> None:
+        self.gates[chat_id] = asyncio.Event()
+        self.waiting[chat_id] = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> None:
+        chat = message.chat.chat_id
+        if chat in self.gates:
+            self.waiting[chat].set()
+            await self.gates[chat].wait()
+        await super().send(message)
+
+
+async def test_overlapping_passes_never_drain_one_channel_together(database: str) -> None:
+    """Passes of one sender overlap (the background loop starts the next while the last one
+    sends): a channel a pass is draining is left alone by the others until that pass is done
+    with it, also after the pass that drained it before has ended. A pass asked for directly
+    waits for such a channel and drains it after."""
+    clock = ManualClock(T0)
+    fake = GatedPlatform(clock)
+    chats = [f"c{i}" for i in range(9)]  # two groups at concurrency 2: c0..c7, then c8
+    for chat in chats:
+        await enqueue_texts(chat, 1, clock.now())
+    sender = sender_for(fake, send_concurrency=2)
+    sender.concurrency = 2
+    fake.hold("c8")
+    first = asyncio.create_task(sender._run_once())  # as the background loop starts them
+    await fake.waiting["c8"].wait()
+    while len(fake.delivered) < 8:  # noqa: ASYNC110 (the first group is done, c8 waits)
+        await asyncio.sleep(0)
+    await enqueue_texts("c0", 2, clock.now(), start=1, prefix="more")
+    fake.hold("c0")
+    second = asyncio.create_task(sender._run_once())  # c0 again: the first is done with it
+    await fake.waiting["c0"].wait()
+    fake.gates["c8"].set()
+    assert (await first).sent == 9
+    await enqueue_texts("c0", 1, clock.now(), start=3, prefix="last")
+    assert (await sender._run_once()).sent == 0  # c0 is still being drained by the second
+    direct = asyncio.create_task(sender.run_once())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not direct.done()  # it waits for c0
+    fake.gates["c0"].set()
+    assert (await second).sent == 2
+    assert (await direct).sent == 1
+    c0 = [m.text.split("\n")[0] for _, m in fake.delivered if m.chat.chat_id == "c0"]
+    assert c0 == [f"c0 第{i}条" for i in range(4)]  # in order, each once
+    assert {r.state for r in await store.outbox_rows()} == {"sent"}
+
+
+async def test_a_pass_soon_after_a_scan_takes_the_channels_just_freed(database: str) -> None:
+    """Without a scan (the background loop, within a second of the last one), a pass takes the
+    channels whose window has just freed; a channel with new rows waits for the next scan."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 20, clock.now())
+    sender = sender_for(fake)
+    assert (await sender.run_once()).sent == 15
+    clock.advance(timedelta(seconds=59, microseconds=600_000))
+    assert (await sender.run_once()).sent == 0  # a scan: the window of a is still full
+    await enqueue_texts("b", 2, clock.now())
+    clock.advance(timedelta(milliseconds=500))  # the window of a frees: 15 slots
+    assert (await sender._run_once(scan=False)).sent == 5
+    assert [m.chat.chat_id for _, m in fake.delivered].count("b") == 0
+    assert (await sender.run_once()).sent == 2  # the next scan finds b
+
+
+async def test_the_background_loop_sends_what_it_is_woken_for_and_stops(database: str) -> None:
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    sender = sender_for(fake)
+    gate = Gate()
+    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
+    for chat in ("a", "b", "c"):
+        await enqueue_texts(chat, 3, clock.now())
+    sender.wake()
+    async with asyncio.timeout(10):
+        while len(fake.delivered) < 9:  # noqa: ASYNC110 (the loop runs on its own)
+            await asyncio.sleep(0.01)
+    assert sender.alive
+    await gate.stop([loop], grace=5)
+    assert not sender.alive
+    assert Counter(m.chat.chat_id for _, m in fake.delivered) == {"a": 3, "b": 3, "c": 3}
+    assert {r.state for r in await store.outbox_rows()} == {"sent"}
