@@ -316,15 +316,12 @@ class Sender:
     async def _run_once(
         self, taken: asyncio.Event | None = None, *, scan: bool = True
     ) -> DrainResult:
-        """One pass; `taken` is set once it has claimed rows to send (or has ended). Without
-        `scan`, a pass soon after a full one takes only the channels whose window or pause has
-        just ended (where the rows held back wait), sparing the scan of every due row."""
-        try:
-            result, _ = await self._pass(taken, scan)
-            return result
-        finally:
-            if taken is not None:
-                taken.set()
+        """One pass, not waiting for channels other passes drain; `taken` is set once it has
+        claimed rows to send. Without `scan`, a pass soon after a full one takes only the
+        channels whose window or pause has just ended (where the rows held back wait), sparing
+        the scan of every due row."""
+        result, _ = await self._pass(taken, scan)
+        return result
 
     async def _pass(self, taken: asyncio.Event | None, scan: bool) -> tuple[DrainResult, bool]:
         """One pass; also says whether it left a due channel alone (another pass drains it)."""
