@@ -121,7 +121,9 @@ def load_message(text: str) -> OutgoingMessage:
 
 
 def with_short_id(message: OutgoingMessage, short_id: str) -> OutgoingMessage:
-    if message.chat.platform in NO_ID_PLATFORMS:
+    """The text with its visible id appended. A card update has no text and stays without one:
+    an id alone would go out as a message of its own."""
+    if message.chat.platform in NO_ID_PLATFORMS or not message.text:
         return message
     return replace(message, text=f"{message.text}\n{ID_OPEN}{short_id}{ID_CLOSE}")
 

@@ -1,0 +1,106 @@
+"""What a 7-member named vote puts into the group, message by message, on each platform: the
+opening, one answer per ballot, the result. A card update (a new count) edits the card where the
+platform can (DingTalk) and is never posted as a message of its own: no stray message carrying only its id."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.outbox import ID_OPEN
+from tests.fakes import TZ
+from tests.fakes_dingtalk import ADMIN_STAFF_ID, FakeDingTalk, running_bot, seed_society
+from tests.fakes_wecom import RIG_ADMIN, RIG_USERS, open_rig
+
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+CHOICES = ("赞成", "赞成", "赞成", "赞成", "反对", "反对", "弃权")
+GROUP = "cidNOISEgroup01=="
+
+
+def _at(clock: ManualClock, text: str) -> None:
+    clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+
+
+def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
+    """Every text the bot posted into a DingTalk group, whichever way it went."""
+    texts = [c.text for c in fake.recorded["session"]]
+    texts += [c.text for c in fake.recorded["custom_robot"]]
+    texts += [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["group_send"]]
+    return texts
+
+
+@pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
+async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    table: dict[str, Any] = {} if cards else {"card_template_id": ""}
+    async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
+        staff = await seed_society(fake.corp_id, 1, clock.now())
+        await rig.say(ADMIN_STAFF_ID, "绑定学会 示例科技学会0001", group=GROUP)
+        await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
+        _at(clock, "2026-12-05 14:50")
+        for name in MEMBERS:
+            await rig.say(staff[name], "签到", group=GROUP)
+        _at(clock, "2026-12-05 15:00")
+        await rig.say(staff["张伟"], "开会", group=GROUP)
+        await rig.drain_outbox()
+
+        before = len(_dingtalk_group_texts(fake))
+        assert "开始表决" in await rig.say(staff["张伟"], "发起表决 1", group=GROUP)
+        for name, choice in zip(MEMBERS, CHOICES, strict=True):
+            await rig.say(staff[name], choice, group=GROUP)
+            await rig.drain_outbox()
+        assert "结果：通过" in await rig.say(staff["张伟"], "结束表决", group=GROUP)
+        await rig.drain_outbox()
+
+        posted = _dingtalk_group_texts(fake)[before:]
+        assert len(posted) == 1 + 7 + 1, posted
+        assert "开始表决" in posted[0]
+        for text, name, choice in zip(posted[1:8], MEMBERS, CHOICES, strict=True):
+            assert text.startswith(f"{name}：{choice}，已记录"), text
+        assert "结果：通过" in posted[8]
+        assert not any(ID_OPEN in text for text in posted)
+        if cards:  # the count lives on the one card, edited in place
+            (card,) = fake.cards.values()
+            assert card.params["status"] == "已结束"
+            assert len(card.updates) >= 7
+        else:
+            assert fake.recorded["card_create"] == []
+            assert fake.recorded["card_update"] == []
+
+
+async def test_wecom_named_vote_group_messages(database: str) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    async with open_rig(clock) as (rig, _adapter):
+        await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
+        await rig.say(RIG_ADMIN, "绑定推送 fake-webhook-key")
+        await rig.say(RIG_USERS["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+        _at(clock, "2026-12-05 14:50")
+        for name in MEMBERS:
+            await rig.say(RIG_USERS[name], "签到")
+        _at(clock, "2026-12-05 15:00")
+        await rig.say(RIG_USERS["张伟"], "开会")
+
+        from bot.app import RUNTIME
+
+        sender = rig.client.app[RUNTIME].delivery.sender
+        await sender.run_once()
+        pushed_before = len(rig.fake.recorded["webhook/send"])
+        answers = [(await rig.say(RIG_USERS["张伟"], "发起表决 1")).text]
+        for name, choice in zip(MEMBERS, CHOICES, strict=True):
+            answers.append((await rig.say(RIG_USERS[name], choice)).text)
+            await sender.run_once()
+        answers.append((await rig.say(RIG_USERS["张伟"], "结束表决")).text)
+        await sender.run_once()
+
+        # Each command is answered once, in its own passive reply; nothing else reaches the group.
+        assert "开始表决" in answers[0]
+        for text, name, choice in zip(answers[1:8], MEMBERS, CHOICES, strict=True):
+            assert text.startswith(f"{name}：{choice}，已记录"), text
+        assert "结果：通过" in answers[8]
+        assert rig.fake.recorded["webhook/send"][pushed_before:] == []
+        assert rig.fake.recorded["aibot/response"] == []
+        assert not any(ID_OPEN in text for text in answers)
