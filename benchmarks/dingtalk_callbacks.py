@@ -222,7 +222,8 @@ def run_server(
     async def main() -> None:
         from aiohttp import web
 
-        from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
+        from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
+        from bot.adapters.dingtalk.config import dingtalk_from_settings
         from bot.app import RUNTIME, build_app, start_storage, stop_storage
         from bot.clock import OffsetClock
         from bot.config import Settings
@@ -262,7 +263,7 @@ def run_server(
             while inbox is not None and await inbox.depth():  # noqa: ASYNC110 (polls the database)
                 await asyncio.sleep(0.05)
             backlog = time.perf_counter() - started
-            await adapter.flush(30)
+            await adapter.tasks.flush(30)
             from storage import models
 
             ballots = await models.Ballot.all().count()

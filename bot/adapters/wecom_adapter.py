@@ -64,7 +64,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.adapters import wecom as codec
-from bot.adapters.base import Feed, SendError
+from bot.adapters.base import Feed, SendError, SendErrorKind
 from bot.adapters.wecom_ws import DEFAULT_WS_URL, WeComWsClient, WsRequestError, WsTiming
 from bot.clock import Clock
 from bot.config import ConfigError, table_str
@@ -330,7 +330,7 @@ class WeComAdapter:
     def session(self) -> aiohttp.ClientSession:
         """The adapter's one ClientSession (created on first use, never after close)."""
         if self._closed:
-            raise SendError("transient", "closed", "the WeCom adapter is shut down")
+            raise SendError(SendErrorKind.TRANSIENT, "closed", "the WeCom adapter is shut down")
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(
                 total=self.cfg.request_timeout_s, sock_connect=min(5.0, self.cfg.request_timeout_s)
@@ -574,7 +574,7 @@ class WeComAdapter:
 
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.WECOM:
-            raise SendError("permanent", "platform", "not a WeCom message")
+            raise SendError(SendErrorKind.PERMANENT, "platform", "not a WeCom message")
         if message.card is not None and not message.text:
             # A card update (a new count): WeCom edits a card only in the answer to a click on
             # it, and the ballot's own reply already carries the count. Sending it any other way
@@ -590,7 +590,7 @@ class WeComAdapter:
                 await self._post_response_url(handle, message)
                 return
             except SendError as exc:
-                if exc.kind != "permanent" or exc.ambiguous:
+                if exc.kind is not SendErrorKind.PERMANENT or exc.ambiguous:
                     raise
                 logger.info("wecom: response_url refused (%s), sending to the group", exc.code)
         if self.long_connection:
@@ -619,7 +619,9 @@ class WeComAdapter:
         key = webhook_key(stored)
         if not key:
             raise SendError(
-                "permanent", "no_webhook", "本群还没有绑定消息推送（请管理员发送「绑定推送 key」）"
+                SendErrorKind.PERMANENT,
+                "no_webhook",
+                "本群还没有绑定消息推送（请管理员发送「绑定推送 key」）",
             )
         if message.card is not None:  # no interactive cards on 消息推送: the text with the count
             card = message.card
@@ -635,13 +637,15 @@ class WeComAdapter:
         to = message.private_to
         user_id = to.user_id if to is not None else message.chat.chat_id
         if to is not None and to.platform is not Platform.WECOM:
-            raise SendError("permanent", "platform", "private message for another platform")
+            raise SendError(
+                SendErrorKind.PERMANENT, "platform", "private message for another platform"
+            )
         if self.long_connection:
             await self._ws_send(user_id, codec.markdown_reply(_markdown(message)))
             return
         if not (self.cfg.app_agent_id and self.cfg.app_secret):
             raise SendError(
-                "permanent",
+                SendErrorKind.PERMANENT,
                 "no_private_channel",
                 "webhook mode without a self-built app cannot send 1:1 messages "
                 "(configure wecom.app_agent_id and YISHI_WECOM_APP_SECRET)",
@@ -657,13 +661,18 @@ class WeComAdapter:
     async def _ws_send(self, chatid: str, body: Mapping[str, Any]) -> None:
         ws = self.ws
         if ws is None:
-            raise SendError("transient", "not_started", "the long connection is not running")
+            raise SendError(
+                SendErrorKind.TRANSIENT, "not_started", "the long connection is not running"
+            )
         try:
             await ws.request("aibot_send_msg", {"chatid": chatid, **body})
         except WsRequestError as exc:
             if exc.errcode == -1:
                 raise SendError(
-                    "transient", "ws", str(exc), ambiguous=exc.sent and "no ack" in exc.errmsg
+                    SendErrorKind.TRANSIENT,
+                    "ws",
+                    str(exc),
+                    ambiguous=exc.sent and "no ack" in exc.errmsg,
                 ) from None
             raise _errcode_error(exc.errcode, exc.errmsg) from None
 
@@ -692,7 +701,7 @@ class WeComAdapter:
             token = data.get("access_token")
             expires = data.get("expires_in", 7200)
             if not isinstance(token, str) or not token or not isinstance(expires, int):
-                raise SendError("transient", "gettoken", "malformed gettoken answer")
+                raise SendError(SendErrorKind.TRANSIENT, "gettoken", "malformed gettoken answer")
             self._token = token
             margin = min(300, max(0, expires) // 5)  # refresh a little early
             self._token_until = now + timedelta(seconds=max(0, expires - margin))
@@ -730,22 +739,32 @@ class WeComAdapter:
         try:
             async with self.session.request(method, url, params=params, json=json) as response:
                 if response.status >= 500:
-                    raise SendError("transient", f"http{response.status}", "server error")
+                    raise SendError(
+                        SendErrorKind.TRANSIENT, f"http{response.status}", "server error"
+                    )
                 if response.status >= 400:
-                    raise SendError("permanent", f"http{response.status}", "refused")
+                    raise SendError(SendErrorKind.PERMANENT, f"http{response.status}", "refused")
                 data = await response.json(content_type=None)
         except aiohttp.ClientConnectorError as exc:  # nothing went out
-            raise SendError("transient", "connect", str(exc)) from None
+            raise SendError(SendErrorKind.TRANSIENT, "connect", str(exc)) from None
         except TimeoutError:
-            raise SendError("transient", "timeout", "timed out", ambiguous=True) from None
+            raise SendError(
+                SendErrorKind.TRANSIENT, "timeout", "timed out", ambiguous=True
+            ) from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise SendError("transient", "disconnected", str(exc), ambiguous=True) from None
+            raise SendError(
+                SendErrorKind.TRANSIENT, "disconnected", str(exc), ambiguous=True
+            ) from None
         except aiohttp.ClientError as exc:
-            raise SendError("transient", "client", str(exc), ambiguous=True) from None
+            raise SendError(SendErrorKind.TRANSIENT, "client", str(exc), ambiguous=True) from None
         except ValueError:
-            raise SendError("transient", "bad_json", "not JSON", ambiguous=True) from None
+            raise SendError(
+                SendErrorKind.TRANSIENT, "bad_json", "not JSON", ambiguous=True
+            ) from None
         if not isinstance(data, dict):
-            raise SendError("transient", "bad_json", "not a JSON object", ambiguous=True)
+            raise SendError(
+                SendErrorKind.TRANSIENT, "bad_json", "not a JSON object", ambiguous=True
+            )
         return data
 
 
@@ -762,13 +781,13 @@ def _errcode_error(errcode: int, errmsg: str) -> SendError:
     message = f"WeCom errcode {errcode}: {errmsg}"
     match kind:
         case "throttled":
-            return SendError("throttled", errcode, message)
+            return SendError(SendErrorKind.THROTTLED, errcode, message)
         case "transient":
-            return SendError("transient", errcode, message)
+            return SendError(SendErrorKind.TRANSIENT, errcode, message)
         case "token":
-            return SendError("token", errcode, message)
+            return SendError(SendErrorKind.TOKEN, errcode, message)
         case _:  # "gone" (93000), "permanent"
-            return SendError("permanent", errcode, message)
+            return SendError(SendErrorKind.PERMANENT, errcode, message)
 
 
 def _markdown(message: OutgoingMessage) -> str:

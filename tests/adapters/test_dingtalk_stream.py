@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from bot.adapters.dingtalk import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC, Rejected
-from bot.adapters.dingtalk_stream import DingTalkStreamClient
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC
+from bot.adapters.dingtalk.stream import DingTalkStreamClient
 from bot.clock import ManualClock
 from storage import models
 from tests.fakes import TZ
@@ -243,7 +244,7 @@ async def test_redelivered_frames_after_reconnect_are_processed_once(database: s
         [third] = await fake.wait_connections(3)
         await third.push(frame)
         await third.wait_ack("frame-dup-1")
-        await rig.adapter.flush()
+        await rig.adapter.tasks.flush()
         assert await models.Meeting.all().count() == 1
         assert await models.ProcessedMessage.filter(message_id="dup-1").count() == 1
         texts = [c.text for c in fake.recorded["session"]]

@@ -32,14 +32,15 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from bot.adapters.dingtalk import (
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     ROBOT_MESSAGE_TOPIC,
-    Rejected,
     StreamFrame,
     decode_stream_frame,
     encode_stream_ack,
 )
+from bot.adapters.http import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class DingTalkStreamClient:
         self.connected = asyncio.Event()
         self._failures = 0
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     async def run(self) -> None:
         """Hold a connection until cancelled, reconnecting as needed."""
@@ -114,16 +115,7 @@ class DingTalkStreamClient:
         """Let in-flight callbacks finish (up to `grace_s`: cancelling one inside a database
         transaction is worse than waiting), then cancel the rest; those stay un-ACKed and
         DingTalk may push them again. Call after the `run` task was cancelled."""
-        tasks = list(self._tasks)
-        if tasks:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace_s):
-                    await asyncio.gather(*tasks, return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.close(grace_s)
         if self._ws is not None and not self._ws.closed:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
@@ -227,9 +219,7 @@ class DingTalkStreamClient:
         if frame.type == "EVENT":
             self._ack(ws, frame)  # no event topic is used yet
             return ""
-        task = asyncio.create_task(self._callback(ws, frame))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._callback(ws, frame))
         return ""
 
     async def _callback(self, ws: aiohttp.ClientWebSocketResponse, frame: StreamFrame) -> None:
@@ -249,9 +239,7 @@ class DingTalkStreamClient:
         if ws.closed:
             return  # the frame is lost with its socket; DingTalk re-pushes what it needs
         self.acks_sent += 1
-        task = asyncio.create_task(self._send_ack(ws, encode_stream_ack(frame)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._send_ack(ws, encode_stream_ack(frame)))
 
     @staticmethod
     async def _send_ack(ws: aiohttp.ClientWebSocketResponse, text: str) -> None:

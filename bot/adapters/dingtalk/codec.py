@@ -1,3 +1,4 @@
+# Over 600 lines: the wire rules of both transports and every outbound body, numbered in one list.
 """DingTalk (钉钉), the pure layer: a signed HTTP callback or a Stream frame becomes an
 `IncomingMessage`; an `OutgoingMessage` becomes the JSON body of a sessionWebhook reply or of a
 robot OpenAPI send.
@@ -14,7 +15,8 @@ Inbound rules (reliability.md §1.3, §1.5):
    -> `sign` header equal to `callback_sign`, compared in constant time (401) -> JSON object
    with every field type-checked (400) -> senderCorpId == chatbotCorpId == the configured corp
    (403) -> non-empty senderStaffId (403). Only then is the message built.
-2. Hostile input ends in `Rejected`, never in another exception type.
+2. Hostile input ends in `Rejected` (400 malformed, 401 bad, missing or stale credentials,
+   403 wrong corp or no staff id, 413 too large), never in another exception type.
 3. A stale or future timestamp is 401, not 408: the credential has expired, the client did
    not time out, and 408 invites a retry of the same dead request.
 4. The sign covers the timestamp only, not the body: a captured (timestamp, sign) pair signs any
@@ -61,6 +63,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from bot.adapters.base import Rejected
 from bot.events import (
     ChatKind,
     ChatRef,
@@ -82,17 +85,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 _MAX_TIMESTAMP_DIGITS: Final = 16
 _ID_TAIL: Final = r"(?![0-9A-Za-z_\-])"
-
-
-class Rejected(Exception):
-    """An inbound request we refuse. `status` is the HTTP status to answer (400 malformed,
-    401 bad/missing/stale credentials, 403 wrong corp or no staff id, 413 too large);
-    `reason` is a short English code for the logs, never shown to members."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
 
 
 class MessageTooLarge(ValueError):
