@@ -52,8 +52,10 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot.adapters import wecom as codec
-from bot.adapters.wecom_adapter import WeComConfig, build_wecom_adapter
+from bot.adapters.base import Rejected
+from bot.adapters.wecom import codec
+from bot.adapters.wecom.adapter import build_wecom_adapter
+from bot.adapters.wecom.config import WeComConfig
 from bot.app import FEED, build_app
 from bot.clock import OffsetClock
 from bot.config import Settings
@@ -178,11 +180,11 @@ async def sink() -> tuple[web.AppRunner, str]:
 
 
 def callback(s: codec.WeComSettings, payload: dict[str, Any], now: datetime) -> Request:
-    encrypt = codec._encrypt(s, json.dumps(payload, ensure_ascii=False))
     ts, nonce = str(int(now.timestamp())), secrets.token_hex(5)
-    params = {"msg_signature": codec.signature(TOKEN, ts, nonce, encrypt), "timestamp": ts}
-    params["nonce"] = nonce
-    return params, json.dumps({"encrypt": encrypt}).encode()
+    # A callback is sealed like a passive reply: the same encryption and signature.
+    sealed = codec.encode_reply(payload, settings=s, nonce=nonce, timestamp=ts)
+    params = {"msg_signature": sealed["msgsignature"], "timestamp": ts, "nonce": nonce}
+    return params, json.dumps({"encrypt": sealed["encrypt"]}).encode()
 
 
 def vote_requests(
@@ -228,7 +230,7 @@ def bare_app(clock: OffsetClock) -> web.Application:
         body = await request.read()
         try:
             codec.decode_callback(request.query, body, settings=s, now=clock.now())
-        except codec.Rejected as rej:
+        except Rejected as rej:
             return web.Response(status=rej.status)
         return web.Response(status=200)
 

@@ -19,7 +19,8 @@ Rules:
    min(5 minutes, a fifth of its lifetime) before it expires. A send refused for its token
    fetches a new one once and is tried again.
 5. A request body is refused with 413 by its Content-Length before anything is read, else as
-   soon as more than `cap` bytes arrived; at most `cap + 1` bytes are ever buffered.
+   soon as more than `cap` bytes arrived; at most `cap + 1` bytes are ever buffered, and a body
+   still arriving after 10 s raises TimeoutError.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
@@ -45,6 +46,7 @@ Answer = dict[str, Any] | None
 Classify = Callable[[int, Answer], SendError | None]
 CONNECT_TIMEOUT_S: Final = 5.0
 TOKEN_MARGIN: Final = timedelta(minutes=5)
+BODY_DEADLINE_S: Final = 10.0
 
 
 class HttpClient:
@@ -141,8 +143,8 @@ class TaskSet:
     def __len__(self) -> int:
         return len(self._tasks)
 
-    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
-        task = asyncio.create_task(coro, name=name)
+    def spawn(self, work: Awaitable[T]) -> asyncio.Task[T]:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -216,9 +218,11 @@ class TokenCache:
         return await send(await self.get(stale=token))
 
 
-async def read_body(request: web.Request, *, cap: int, deadline_s: float | None = None) -> bytes:
+async def read_body(
+    request: web.Request, *, cap: int, deadline_s: float | None = BODY_DEADLINE_S
+) -> bytes:
     """The request body within `cap` bytes, else Rejected(413, "body_too_large") (rule 5).
-    With `deadline_s`, a sender that trickles it raises TimeoutError."""
+    A sender that trickles it past `deadline_s` (None: no deadline) raises TimeoutError."""
     if request.content_length is not None and request.content_length > cap:
         raise Rejected(413, "body_too_large")
     chunks: list[bytes] = []

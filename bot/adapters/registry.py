@@ -17,7 +17,8 @@ def adapters_from_settings(
     enabled but incomplete (a missing secret above all) raises ConfigError: fail closed."""
     from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
     from bot.adapters.dingtalk.config import dingtalk_from_settings
-    from bot.adapters.wecom_adapter import build_wecom_adapter, wecom_from_settings
+    from bot.adapters.wecom.adapter import build_wecom_adapter
+    from bot.adapters.wecom.config import wecom_from_settings
 
     env = os.environ if env is None else env
     adapters: list[ChatAdapter] = []

@@ -15,7 +15,7 @@ import aiohttp
 
 from bot.adapters.base import Rejected
 from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC
-from bot.adapters.dingtalk.stream import DingTalkStreamClient
+from bot.adapters.dingtalk.stream import DingTalkStreamClient, StreamTiming
 from bot.clock import ManualClock
 from storage import models
 from tests.fakes import TZ
@@ -67,10 +67,12 @@ async def stream_client(
             client_id=fake.app_key,
             client_secret=options.pop("secret", None) or fake.app_secret,  # type: ignore[arg-type]
             on_frame=recorder,
-            watchdog_s=options.get("watchdog_s", 5.0),
-            ping_s=options.get("ping_s", 1.0),
-            backoff_base_s=1.0,
-            backoff_cap_s=8.0,
+            timing=StreamTiming(
+                watchdog_s=options.get("watchdog_s", 5.0),
+                ping_s=options.get("ping_s", 1.0),
+                backoff_base_s=1.0,
+                backoff_cap_s=8.0,
+            ),
             sleep=no_wait,
             jitter=lambda: 0.5,
         )

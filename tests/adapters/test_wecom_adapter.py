@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed, SendError
-from bot.adapters.wecom_adapter import build_wecom_adapter
+from bot.adapters.wecom.adapter import build_wecom_adapter
 from bot.clock import ManualClock
 from bot.events import (
     ChatKind,
@@ -147,7 +147,9 @@ async def test_network_errors_are_transient_and_a_late_timeout_is_ambiguous(
         adapter,
     ):
         with pytest.raises(SendError) as err:  # nothing listens: never sent
-            await adapter._post_json("http://127.0.0.1:9/cgi-bin/webhook/send?key=k", {})
+            await adapter.http.call(
+                "POST", "http://127.0.0.1:9/cgi-bin/webhook/send?key=k", body={}
+            )
         assert (err.value.kind, err.value.ambiguous) == ("transient", False)
 
 
@@ -281,7 +283,7 @@ async def test_slow_feed_answers_empty_then_replies_through_response_url() -> No
         status, raw = await _post(client, params, body)
         assert (status, raw) == (200, b"")
         release.set()
-        await asyncio.gather(*adapter.pending_tasks())  # the late delivery finishes
+        await adapter.tasks.flush()  # the late delivery finishes
         assert [c.body["markdown"]["content"] for c in fake.accepted("aibot/response")] == [
             "处理完毕"
         ]

@@ -8,13 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.wecom_adapter import (
-    WeComAdapter,
-    build_wecom_adapter,
-    webhook_key,
-    wecom_from_settings,
-)
-from bot.adapters.wecom_ws import DEFAULT_WS_URL
+from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter, webhook_key
+from bot.adapters.wecom.config import wecom_from_settings
+from bot.adapters.wecom.ws import DEFAULT_WS_URL
 from bot.clock import ManualClock
 from bot.config import ConfigError, parse_settings
 
@@ -67,7 +63,7 @@ def test_webhook_defaults_and_secrets_from_the_environment() -> None:
         ({**BASE, "reply_budget_s": 0}, WEBHOOK_ENV, "wecom.reply_budget_s"),
         ({**BASE, "timestamp_window_s": 0}, WEBHOOK_ENV, "wecom.timestamp_window_s"),
         ({**BASE, "callback_path": "wecom"}, WEBHOOK_ENV, "wecom.callback_path"),
-        ({**BASE, "api_base": "https://x/"}, WEBHOOK_ENV, "wecom.api_base"),
+        ({**BASE, "api_base": "ftp://x"}, WEBHOOK_ENV, "wecom.api_base"),
         ({**BASE, "ws_url": "https://x"}, WEBHOOK_ENV, "wecom.ws_url"),
         ({**BASE, "heartbeat_s": -1}, WEBHOOK_ENV, "wecom.heartbeat_s"),
         ({**BASE, "app_agent_id": "abc"}, WEBHOOK_ENV, "wecom.app_agent_id"),

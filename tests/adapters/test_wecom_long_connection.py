@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 
 from bot.adapters.base import SendError
-from bot.adapters.wecom_adapter import WeComAdapter, build_wecom_adapter
-from bot.adapters.wecom_ws import WsTiming, backoff_delay
+from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter
+from bot.adapters.wecom.ws import WsTiming, backoff_delay
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from storage import lease

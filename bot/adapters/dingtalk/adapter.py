@@ -66,7 +66,7 @@ from bot.adapters.dingtalk.codec import (
     epoch_ms,
 )
 from bot.adapters.dingtalk.config import DingTalkConfig
-from bot.adapters.dingtalk.stream import SUBSCRIPTIONS, DingTalkStreamClient
+from bot.adapters.dingtalk.stream import SUBSCRIPTIONS, DingTalkStreamClient, StreamTiming
 from bot.clock import Clock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform
 from storage import repo
@@ -151,8 +151,9 @@ class DingTalkAdapter:
                 client_id=self.cfg.app_key,
                 client_secret=self.cfg.app_secret,
                 on_frame=self.handle_stream_callback,
-                watchdog_s=self.cfg.stream_watchdog_s,
-                ping_s=self.cfg.stream_ping_s,
+                timing=StreamTiming(
+                    watchdog_s=self.cfg.stream_watchdog_s, ping_s=self.cfg.stream_ping_s
+                ),
                 subscriptions=subscriptions,
                 **self._stream_options,
             )

@@ -64,15 +64,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from bot.adapters.base import Rejected
-from bot.events import (
-    ChatKind,
-    ChatRef,
-    IncomingMessage,
-    OutgoingMessage,
-    Platform,
-    UserRef,
-    normalize_text,
-)
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.events import normalize_text as normalized
 
 ROBOT_MESSAGE_TOPIC: Final = "/v1.0/im/bot/messages/get"
 CARD_CALLBACK_TOPIC: Final = "/v1.0/card/instances/callback"
@@ -392,7 +385,7 @@ def _build_message(
         platform=Platform.DINGTALK,
         chat=chat,
         sender=sender,
-        text=_strip_bot_mention(normalize_text(payload.text), settings.bot_names),
+        text=_strip_bot_mention(normalized(payload.text), settings.bot_names),
         message_id=payload.msg_id,
         received_at=now,
         mentions_bot=mentions_bot,
@@ -403,7 +396,7 @@ def _build_message(
 
 def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
     """Drop one leading "@<bot name>" followed by a space or the end ("@议事会" is kept)."""
-    for name in sorted((normalize_text(n) for n in bot_names), key=len, reverse=True):
+    for name in sorted((normalized(n) for n in bot_names), key=len, reverse=True):
         token = f"@{name}"
         if name and (text == token or text.startswith(f"{token} ")):
             return text[len(token) :].lstrip()

@@ -4,7 +4,7 @@ or corp id stops start-up (fail closed)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 from bot.adapters.dingtalk.codec import DingTalkSettings
@@ -43,31 +43,14 @@ class DingTalkConfig:
             app_secret=self.app_secret,
             robot_code=self.robot_code,
             corp_id=self.corp_id,
-            max_body_bytes=self.max_body_bytes,
-            timestamp_window_s=self.timestamp_window_s,
             bot_names=(self.bot_name, "机器人"),
             session_webhook_prefix=f"{self.oapi_base}/robot/sendBySession?",
+            max_body_bytes=self.max_body_bytes,
+            timestamp_window_s=self.timestamp_window_s,
         )
 
 
-_KEYS: Final = {
-    "enabled",
-    "mode",
-    "app_key",
-    "app_secret",
-    "robot_code",
-    "corp_id",
-    "callback_path",
-    "api_base",
-    "oapi_base",
-    "card_template_id",
-    "timestamp_window_s",
-    "bot_name",
-    "max_body_bytes",
-    "send_timeout_s",
-    "stream_watchdog_s",
-    "stream_ping_s",
-}
+_KEYS: Final = frozenset(f.name for f in fields(DingTalkConfig))
 
 
 def dingtalk_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> DingTalkConfig:

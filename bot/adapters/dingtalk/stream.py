@@ -27,6 +27,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
@@ -55,6 +56,17 @@ OnFrame = Callable[[str, str, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class StreamTiming:
+    """Cadences in seconds (real time: they pace the connection, they are not due times)."""
+
+    watchdog_s: float = 90.0  # nothing received for this long: the connection is dead
+    ping_s: float = 30.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    open_timeout_s: float = 10.0
+
+
 class StreamOpenError(Exception):
     """connections/open failed (bad credentials, gateway error): reconnect later."""
 
@@ -68,11 +80,7 @@ class DingTalkStreamClient:
         client_id: str,
         client_secret: str,
         on_frame: OnFrame,
-        watchdog_s: float = 90.0,
-        ping_s: float = 30.0,
-        backoff_base_s: float = 1.0,
-        backoff_cap_s: float = 60.0,
-        open_timeout_s: float = 10.0,
+        timing: StreamTiming | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         subscriptions: Sequence[Mapping[str, str]] = SUBSCRIPTIONS,
@@ -83,11 +91,7 @@ class DingTalkStreamClient:
         self.client_id = client_id
         self.client_secret = client_secret
         self.on_frame = on_frame
-        self.watchdog_s = watchdog_s
-        self.ping_s = ping_s
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
-        self.open_timeout_s = open_timeout_s
+        self.timing = timing or StreamTiming()
         self.sleep = sleep
         self.jitter = jitter
         # Observability (and what the tests read).
@@ -108,7 +112,8 @@ class DingTalkStreamClient:
                 self._failures = 0
                 continue  # the server asked us to move: a new connection at once
             self._failures += 1
-            delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** (self._failures - 1))
+            timing = self.timing
+            delay = min(timing.backoff_cap_s, timing.backoff_base_s * 2 ** (self._failures - 1))
             await self.sleep(delay * self.jitter())
 
     async def close(self, grace_s: float = 5.0) -> None:
@@ -129,7 +134,7 @@ class DingTalkStreamClient:
             "ua": "yishi/1.0",
             "localIp": "",
         }
-        timeout = aiohttp.ClientTimeout(total=self.open_timeout_s)
+        timeout = aiohttp.ClientTimeout(total=self.timing.open_timeout_s)
         async with self.session.post(
             f"{self.api_base}{OPEN_PATH}", json=body, timeout=timeout
         ) as response:
@@ -147,7 +152,7 @@ class DingTalkStreamClient:
         try:
             endpoint, ticket = await self.open_connection()
             url = URL(endpoint).update_query(ticket=ticket)
-            async with asyncio.timeout(self.open_timeout_s):
+            async with asyncio.timeout(self.timing.open_timeout_s):
                 ws = await self.session.ws_connect(url, autoping=False, max_msg_size=1 << 20)
         except asyncio.CancelledError:
             raise
@@ -167,20 +172,19 @@ class DingTalkStreamClient:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         loop = asyncio.get_running_loop()
+        watchdog_s, ping_s = self.timing.watchdog_s, self.timing.ping_s
         last_seen = loop.time()
         last_ping = last_seen
         while True:
             now = loop.time()
-            if now - last_seen >= self.watchdog_s:
+            if now - last_seen >= watchdog_s:
                 logger.warning("dingtalk stream: silent for %.1f s, reconnecting", now - last_seen)
                 return "watchdog"
-            if now - last_ping >= self.ping_s:
+            if now - last_ping >= ping_s:
                 last_ping = now
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.ping()
-            wait = max(
-                0.001, min(self.ping_s - (now - last_ping), self.watchdog_s - (now - last_seen))
-            )
+            wait = max(0.001, min(ping_s - (now - last_ping), watchdog_s - (now - last_seen)))
             try:
                 async with asyncio.timeout(wait):
                     msg = await ws.receive()

@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.adapters.http import TaskSet
 from bot.clock import Clock
 from storage import lease
 
@@ -113,7 +114,7 @@ class WeComWsClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[Frame]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._frame_tasks: set[asyncio.Task[None]] = set()
+        self._frame_tasks = TaskSet()
         self._send_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -131,11 +132,7 @@ class WeComWsClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for frame_task in list(self._frame_tasks):
-            frame_task.cancel()
-        for frame_task in list(self._frame_tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await frame_task
+        await self._frame_tasks.close()
         self.state = "stopped"
         if release:
             try:
@@ -299,9 +296,7 @@ class WeComWsClient:
                 logger.warning("wecom ws: kicked by a newer connection of the same bot")
                 return
             if cmd in ("aibot_msg_callback", "aibot_event_callback"):
-                task = asyncio.create_task(self._handle(frame))
-                self._frame_tasks.add(task)
-                task.add_done_callback(self._frame_tasks.discard)
+                self._frame_tasks.spawn(self._handle(frame))
 
     async def _handle(self, frame: Frame) -> None:
         try:
