@@ -227,6 +227,7 @@ def run_server(
         from bot.app import RUNTIME, build_app, start_storage, stop_storage
         from bot.clock import OffsetClock
         from bot.config import Settings
+        from bot.storage_ports import StoredWebhooks
         from tests.fakes import FakeScheduler
 
         tmp = tempfile.TemporaryDirectory()
@@ -246,7 +247,7 @@ def run_server(
                 "oapi_base": fake_url,
             }
             cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
-            adapter = build_dingtalk_adapter(cfg, clock)
+            adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
             app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()

@@ -60,6 +60,7 @@ from bot.app import FEED, build_app
 from bot.clock import OffsetClock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.storage_ports import StoredLease, StoredWebhooks
 from storage import db, repo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -331,7 +332,7 @@ async def bench_backend(
             encoding_aes_key=AES_KEY,
             api_base=SINK_BASE[0],  # replies of queued messages go to the response_url sink
         )
-        adapter = build_wecom_adapter(cfg, clock)
+        adapter = build_wecom_adapter(cfg, clock, webhooks=StoredWebhooks(), lease=StoredLease())
         base_settings = replace(Settings(), database_url=url, inbound=inbound)
         app = build_app(base_settings, clock=clock, adapters=[adapter])
         runner, target = await serve(app)
@@ -379,7 +380,7 @@ async def bench_shell(requests: int, conns: tuple[int, ...]) -> list[Result]:
         encoding_aes_key=AES_KEY,
         api_base="http://127.0.0.1:9",
     )
-    adapter = build_wecom_adapter(cfg, clock)
+    adapter = build_wecom_adapter(cfg, clock, webhooks=StoredWebhooks(), lease=StoredLease())
 
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
         return [OutgoingMessage(chat=message.chat, text="张三：赞成，已记录。已投3/7。")]

@@ -1023,11 +1023,14 @@ async def running_bot(
     from bot.adapters.dingtalk.config import dingtalk_from_settings
     from bot.app import build_app
     from bot.events import Platform, UserRef
+    from bot.storage_ports import StoredWebhooks
     from storage import repo
     from tests.fakes import FakeScheduler
 
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    adapter = build_dingtalk_adapter(cfg, clock, **(stream_options or {}))
+    adapter = build_dingtalk_adapter(
+        cfg, clock, webhooks=StoredWebhooks(), **(stream_options or {})
+    )
     settings = admin_settings(fake.corp_id)
     if settings_overrides:
         from dataclasses import replace

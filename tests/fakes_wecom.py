@@ -821,6 +821,13 @@ async def open_fake(clock: Any) -> AsyncIterator[tuple[FakeWeCom, str]]:
         await server.close()
 
 
+def stored_ports() -> dict[str, Any]:
+    """The adapter's ports over the test database, as `build_wecom_adapter` takes them."""
+    from bot.storage_ports import StoredLease, StoredWebhooks
+
+    return {"webhooks": StoredWebhooks(), "lease": StoredLease()}
+
+
 def rig_config(base: str, **overrides: Any) -> Any:
     from bot.adapters.wecom.config import WeComConfig
 
@@ -853,7 +860,7 @@ async def open_bot(
     from bot.config import ReminderSettings, Settings
     from tests.fakes import FakeScheduler
 
-    adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock)
+    adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock, **stored_ports())
     # inbound "direct": applied before the answer (replies in the passive reply); "queue" (the
     # production default): answered once queued, applied right after.
     settings = Settings(

@@ -28,6 +28,7 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
+from bot.storage_ports import StoredWebhooks
 from storage import repo
 from tests.fakes_dingtalk import (
     FakeDingTalk,
@@ -51,7 +52,7 @@ def group_chat(chat_id: str = GROUP) -> ChatRef:
 
 def adapter_for(fake: FakeDingTalk, clock: ManualClock, **table: Any) -> DingTalkAdapter:
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    return build_dingtalk_adapter(cfg, clock)
+    return build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -297,7 +298,7 @@ async def test_platform_errors_become_send_errors() -> None:
     async with FakeDingTalk(clock=clock.now) as gone:
         port_table = dingtalk_table(gone)
     cfg = dingtalk_from_settings(port_table, secret_env(gone))
-    adapter = build_dingtalk_adapter(cfg, clock)
+    adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
     try:
         with pytest.raises(SendError) as err:
             await adapter.send(message)

@@ -43,6 +43,7 @@ from tests.fakes_wecom import (
     open_rig,
     rig_config,
     rig_settings,
+    stored_ports,
     text_payload,
 )
 
@@ -245,7 +246,7 @@ async def standalone(
     """The adapter's own routes in a bare aiohttp app with a test feed: (client, adapter, rig
     settings); the fake WeCom is at adapter.cfg.api_base."""
     async with open_fake(clock) as (fake, base):
-        adapter = build_wecom_adapter(rig_config(base, **overrides), clock)
+        adapter = build_wecom_adapter(rig_config(base, **overrides), clock, **stored_ports())
         app = web.Application()
         app.add_routes(adapter.routes())
         await adapter.start(feed)

@@ -13,6 +13,7 @@ from bot.adapters.wecom.config import wecom_from_settings
 from bot.adapters.wecom.ws import DEFAULT_WS_URL
 from bot.clock import ManualClock
 from bot.config import ConfigError, parse_settings
+from tests.fakes_wecom import stored_ports
 
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 BASE: dict[str, Any] = {"enabled": True, "corp_id": "ww1", "bot_id": "aib1"}
@@ -23,7 +24,7 @@ def test_disabled_needs_nothing() -> None:
     cfg = wecom_from_settings({}, {})
     assert not cfg.enabled
     with pytest.raises(ConfigError) as err:
-        build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+        build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports())
     assert err.value.key == "wecom.enabled"
 
 
@@ -40,7 +41,9 @@ def test_webhook_defaults_and_secrets_from_the_environment() -> None:
     assert cfg.heartbeat_s == 30
     assert "tok" not in repr(cfg)
     assert KEY not in repr(cfg)
-    adapter = build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    adapter = build_wecom_adapter(
+        cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports()
+    )
     assert isinstance(adapter, WeComAdapter)
     assert [r.method for r in adapter.routes()] == ["GET", "POST"]
 
@@ -85,7 +88,9 @@ def test_long_connection_needs_only_the_bot_secret() -> None:
     )
     assert cfg.bot_secret == "sec"
     assert cfg.heartbeat_s == 10
-    adapter = build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    adapter = build_wecom_adapter(
+        cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports()
+    )
     assert adapter.routes() == []  # no public URL in long-connection mode
 
 

@@ -35,6 +35,7 @@ from tests.fakes_wecom import (
     rig_config,
     rig_settings,
     seed_demo_people,
+    stored_ports,
     text_payload,
 )
 
@@ -60,7 +61,9 @@ async def echo(message: IncomingMessage) -> list[OutgoingMessage]:
 
 def make(clock: ManualClock, base: str, owner: str, **overrides: Any) -> WeComAdapter:
     cfg = rig_config(base, **{**LC, **overrides})
-    return build_wecom_adapter(cfg, clock, ws_timing=FAST, rng=random.Random(7), owner=owner)
+    return build_wecom_adapter(
+        cfg, clock, **stored_ports(), ws_timing=FAST, rng=random.Random(7), owner=owner
+    )
 
 
 async def until(predicate: Any, within: float = 5.0) -> None:

@@ -67,9 +67,9 @@ from bot.adapters.dingtalk.codec import (
 )
 from bot.adapters.dingtalk.config import DingTalkConfig
 from bot.adapters.dingtalk.stream import SUBSCRIPTIONS, DingTalkStreamClient, StreamTiming
+from bot.adapters.ports import ChatWebhooks
 from bot.clock import Clock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +84,9 @@ _DEFAULT_TOKEN_LIFETIME_S: Final = 7200
 
 
 def build_dingtalk_adapter(
-    cfg: DingTalkConfig, clock: Clock, **stream_options: Any
+    cfg: DingTalkConfig, clock: Clock, *, webhooks: ChatWebhooks, **stream_options: Any
 ) -> DingTalkAdapter:
-    return DingTalkAdapter(cfg, clock, **stream_options)
+    return DingTalkAdapter(cfg, clock, webhooks=webhooks, **stream_options)
 
 
 def classify(status: int, answer: http.Answer) -> SendError | None:
@@ -114,9 +114,13 @@ class _SessionGone(Exception):
 class DingTalkAdapter:
     platform = Platform.DINGTALK
 
-    def __init__(self, cfg: DingTalkConfig, clock: Clock, **stream_options: Any) -> None:
-        """`stream_options` go to DingTalkStreamClient (tests inject `sleep` and `jitter`)."""
+    def __init__(
+        self, cfg: DingTalkConfig, clock: Clock, *, webhooks: ChatWebhooks, **stream_options: Any
+    ) -> None:
+        """`webhooks` finds a group's custom robot; `stream_options` go to DingTalkStreamClient
+        (tests inject `sleep` and `jitter`)."""
         self.cfg = cfg
+        self.webhooks = webhooks
         self._stream_options = stream_options
         self.clock = clock
         self.settings = cfg.codec_settings()
@@ -285,7 +289,7 @@ class DingTalkAdapter:
     async def _custom_robot(self, chat: ChatRef) -> tuple[str, str] | None:
         """The group's custom robot from `绑定推送`: `<oapi>/robot/send?access_token=...`,
         optionally followed by `#SEC...` (the 加签 secret). Anything else is ignored."""
-        stored = await repo.chat_webhook(chat.platform, chat.corp_id, chat.chat_id)
+        stored = await self.webhooks.webhook(chat.platform, chat.corp_id, chat.chat_id)
         url, _, secret = stored.partition("#")
         if not url.startswith(f"{self.cfg.oapi_base}/robot/send?access_token="):
             return None

@@ -62,6 +62,7 @@ from aiohttp import web
 
 from bot.adapters import http
 from bot.adapters.base import Feed, Rejected, SendError, SendErrorKind
+from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.ws import WeComWsClient, WsRequestError, WsTiming
@@ -74,7 +75,6 @@ from bot.events import (
     Platform,
     VoteCard,
 )
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ def build_wecom_adapter(
     cfg: WeComConfig,
     clock: Clock,
     *,
+    webhooks: ChatWebhooks,
+    lease: ConnectionLease,
     ws_timing: WsTiming | None = None,
     rng: random.Random | None = None,
     owner: str | None = None,
@@ -96,7 +98,9 @@ def build_wecom_adapter(
     if not cfg.enabled:
         raise ConfigError("wecom.enabled", "the WeCom adapter is not enabled")
     timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
-    return WeComAdapter(cfg, clock, ws_timing=timing, rng=rng, owner=owner)
+    return WeComAdapter(
+        cfg, clock, webhooks=webhooks, lease=lease, ws_timing=timing, rng=rng, owner=owner
+    )
 
 
 def instance_owner() -> str:
@@ -131,12 +135,18 @@ class WeComAdapter:
         cfg: WeComConfig,
         clock: Clock,
         *,
+        webhooks: ChatWebhooks,
+        lease: ConnectionLease,
         ws_timing: WsTiming | None = None,
         rng: random.Random | None = None,
         owner: str | None = None,
     ) -> None:
+        """`webhooks` finds a group's 消息推送 key; `lease` lets one instance at a time hold
+        the long connection."""
         self.cfg = cfg
         self.clock = clock
+        self.webhooks = webhooks
+        self.lease = lease
         self.settings = cfg.codec_settings()
         self.long_connection = cfg.mode == "long_connection"
         self.owner = owner or instance_owner()
@@ -170,6 +180,7 @@ class WeComAdapter:
                 bot_id=self.cfg.bot_id,
                 secret=self.cfg.bot_secret,
                 owner=self.owner,
+                lease=self.lease,
                 clock=self.clock,
                 session=self.http.session,
                 on_frame=self._on_frame,
@@ -399,7 +410,7 @@ class WeComAdapter:
 
     async def _send_group_webhook(self, message: OutgoingMessage) -> None:
         chat = message.chat
-        stored = await repo.chat_webhook(Platform.WECOM, chat.corp_id, chat.chat_id)
+        stored = await self.webhooks.webhook(Platform.WECOM, chat.corp_id, chat.chat_id)
         key = webhook_key(stored)
         if not key:
             raise SendError(

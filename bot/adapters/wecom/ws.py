@@ -2,7 +2,7 @@
 
 Place in the flow::
 
-    lease (database) -> connect -> aibot_subscribe {bot_id, secret} -> frames
+    lease (a port; the database) -> connect -> aibot_subscribe {bot_id, secret} -> frames
         aibot_msg_callback / aibot_event_callback -> on_frame (the adapter decodes and feeds)
         ping every heartbeat_s; two unanswered pings -> reconnect
     adapter -> request("aibot_respond_msg" | "aibot_respond_update_msg", body, req_id=inbound)
@@ -31,8 +31,8 @@ from typing import Any
 import aiohttp
 
 from bot.adapters.http import TaskSet
+from bot.adapters.ports import ConnectionLease
 from bot.clock import Clock
-from storage import lease
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class WeComWsClient:
         bot_id: str,
         secret: str,
         owner: str,
+        lease: ConnectionLease,
         clock: Clock,
         session: aiohttp.ClientSession,
         on_frame: OnFrame,
@@ -100,6 +101,7 @@ class WeComWsClient:
         self.bot_id = bot_id
         self._secret = secret
         self.owner = owner
+        self.lease = lease
         self.clock = clock
         self.session = session
         self.on_frame = on_frame
@@ -136,7 +138,7 @@ class WeComWsClient:
         self.state = "stopped"
         if release:
             try:
-                await lease.release(self.lease_name, self.owner)
+                await self.lease.release(self.lease_name, self.owner)
             except Exception:
                 logger.exception("wecom ws: could not release the lease")
 
@@ -188,7 +190,7 @@ class WeComWsClient:
         ttl = timedelta(seconds=self.timing.lease_ttl_s)
         while True:
             try:
-                held = await lease.acquire(self.lease_name, self.owner, self.clock.now(), ttl)
+                held = await self.lease.acquire(self.lease_name, self.owner, self.clock.now(), ttl)
             except Exception:
                 logger.exception("wecom ws: lease check failed")
                 held = False
@@ -323,7 +325,7 @@ class WeComWsClient:
         while True:
             await self._sleep(self.timing.renew_s)
             try:
-                still = await lease.renew(self.lease_name, self.owner, self.clock.now(), ttl)
+                still = await self.lease.renew(self.lease_name, self.owner, self.clock.now(), ttl)
             except Exception:
                 logger.exception("wecom ws: lease renewal failed")
                 still = False
