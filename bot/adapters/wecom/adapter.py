@@ -23,8 +23,10 @@ Inbound rules:
 3. A card click (`template_card_event` on one of our vote cards) becomes the text command
    `投票 <赞成|反对|弃权> 表决#<vote_id>` with the event's msgid, so it passes the same
    permissions and de-duplication as a typed vote; it is answered with `update_template_card`
-   for the clicking member only (their choice checked, the card locked once recorded; a secret
-   ballot never shows counts).
+   for the clicking member only, locked: their choice checked when the reply acknowledges the
+   ballot (`OutgoingMessage.ballot`, never the reply's wording), nothing checked when it was
+   refused; a redelivered click shows what its first answer showed. A secret ballot never
+   shows counts.
 4. An empty feed result, an unsupported message or event: a plain empty 200.
 
 Outbound rules (`send`):
@@ -55,7 +57,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
@@ -69,6 +71,7 @@ from bot.adapters.wecom.ws import WeComWsClient, WsRequestError, WsTiming
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.events import (
+    BallotAck,
     ChatKind,
     IncomingMessage,
     OutgoingMessage,
@@ -79,9 +82,8 @@ from bot.events import (
 logger = logging.getLogger(__name__)
 
 CHOICE_WORDS: Final = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
-# Reply texts of a vote that was recorded (or already was): handlers/votes.py `cast`.
-_RECORDED_MARKERS: Final = ("已记录", "改投", "无需重复", "已收到您对议题")
 _CACHE_SIZE: Final = 2048
+V = TypeVar("V")
 
 
 def build_wecom_adapter(
@@ -110,8 +112,10 @@ def instance_owner() -> str:
 # --- the adapter -----------------------------------------------------------------------------
 
 
-class _Bounded(OrderedDict[str, Any]):
-    def put(self, key: str, value: Any) -> None:
+class _Bounded(OrderedDict[str, V]):
+    """The last `_CACHE_SIZE` entries put."""
+
+    def put(self, key: str, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
         while len(self) > _CACHE_SIZE:
@@ -158,9 +162,10 @@ class WeComAdapter:
         self.token = http.TokenCache(clock, self._fetch_token)
         self.ws: WeComWsClient | None = None
         self._cards: dict[int, VoteCard] = {}
-        self._task_ids: _Bounded = _Bounded()  # task_id -> vote id
-        self._streams: _Bounded = _Bounded()  # stream id -> final content
-        self._used_handles: _Bounded = _Bounded()  # response_urls already called
+        self._task_ids: _Bounded[int] = _Bounded()  # task_id -> vote id
+        self._streams: _Bounded[str] = _Bounded()  # stream id -> final content
+        self._used_handles: _Bounded[bool] = _Bounded()  # response_urls already called
+        self._acks: _Bounded[BallotAck] = _Bounded()  # card click msgid -> its acknowledgement
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -304,7 +309,13 @@ class WeComAdapter:
         if not replies:
             return None
         text = "\n".join(r.text for r in replies if r.text)
-        recorded = any(marker in text for marker in _RECORDED_MARKERS)
+        ack = next(
+            (r.ballot for r in replies if r.ballot and r.ballot.vote_id == click.vote_id), None
+        )
+        if ack is not None:
+            self._acks.put(event.message_id, ack)
+        else:  # a redelivered click gets the first answer's text only: show that answer's card
+            ack = self._acks.get(event.message_id)
         known = self._cards.get(click.vote_id)
         card = VoteCard(
             vote_id=click.vote_id,
@@ -316,7 +327,7 @@ class WeComAdapter:
             card,
             task_id=event.task_id,
             userid=event.sender.user_id,
-            chosen=click.choice if recorded else None,
+            chosen=None if ack is None else ack.choice,
         )
         return _Answer("update", body)
 
