@@ -99,9 +99,8 @@ def build_wecom_adapter(
     """The adapter for a validated config (`wecom_from_settings`)."""
     if not cfg.enabled:
         raise ConfigError("wecom.enabled", "the WeCom adapter is not enabled")
-    timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
     return WeComAdapter(
-        cfg, clock, webhooks=webhooks, lease=lease, ws_timing=timing, rng=rng, owner=owner
+        cfg, clock, webhooks=webhooks, lease=lease, ws_timing=ws_timing, rng=rng, owner=owner
     )
 
 
