@@ -222,10 +222,12 @@ def run_server(
     async def main() -> None:
         from aiohttp import web
 
-        from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
+        from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
+        from bot.adapters.dingtalk.config import dingtalk_from_settings
         from bot.app import RUNTIME, build_app, start_storage, stop_storage
         from bot.clock import OffsetClock
         from bot.config import Settings
+        from bot.storage_ports import StoredWebhooks
         from tests.fakes import FakeScheduler
 
         tmp = tempfile.TemporaryDirectory()
@@ -245,7 +247,7 @@ def run_server(
                 "oapi_base": fake_url,
             }
             cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
-            adapter = build_dingtalk_adapter(cfg, clock)
+            adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
             app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -262,7 +264,7 @@ def run_server(
             while inbox is not None and await inbox.depth():  # noqa: ASYNC110 (polls the database)
                 await asyncio.sleep(0.05)
             backlog = time.perf_counter() - started
-            await adapter.flush(30)
+            await adapter.tasks.flush(30)
             from storage import models
 
             ballots = await models.Ballot.all().count()

@@ -52,12 +52,15 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from bot.adapters import wecom as codec
-from bot.adapters.wecom_adapter import WeComConfig, build_wecom_adapter
+from bot.adapters.base import Rejected
+from bot.adapters.wecom import codec
+from bot.adapters.wecom.adapter import build_wecom_adapter
+from bot.adapters.wecom.config import WeComConfig
 from bot.app import FEED, build_app
 from bot.clock import OffsetClock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.storage_ports import StoredLease, StoredWebhooks
 from storage import db, repo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -178,11 +181,11 @@ async def sink() -> tuple[web.AppRunner, str]:
 
 
 def callback(s: codec.WeComSettings, payload: dict[str, Any], now: datetime) -> Request:
-    encrypt = codec._encrypt(s, json.dumps(payload, ensure_ascii=False))
     ts, nonce = str(int(now.timestamp())), secrets.token_hex(5)
-    params = {"msg_signature": codec.signature(TOKEN, ts, nonce, encrypt), "timestamp": ts}
-    params["nonce"] = nonce
-    return params, json.dumps({"encrypt": encrypt}).encode()
+    # A callback is sealed like a passive reply: the same encryption and signature.
+    sealed = codec.encode_reply(payload, settings=s, nonce=nonce, timestamp=ts)
+    params = {"msg_signature": sealed["msgsignature"], "timestamp": ts, "nonce": nonce}
+    return params, json.dumps({"encrypt": sealed["encrypt"]}).encode()
 
 
 def vote_requests(
@@ -228,7 +231,7 @@ def bare_app(clock: OffsetClock) -> web.Application:
         body = await request.read()
         try:
             codec.decode_callback(request.query, body, settings=s, now=clock.now())
-        except codec.Rejected as rej:
+        except Rejected as rej:
             return web.Response(status=rej.status)
         return web.Response(status=200)
 
@@ -329,7 +332,7 @@ async def bench_backend(
             encoding_aes_key=AES_KEY,
             api_base=SINK_BASE[0],  # replies of queued messages go to the response_url sink
         )
-        adapter = build_wecom_adapter(cfg, clock)
+        adapter = build_wecom_adapter(cfg, clock, webhooks=StoredWebhooks(), lease=StoredLease())
         base_settings = replace(Settings(), database_url=url, inbound=inbound)
         app = build_app(base_settings, clock=clock, adapters=[adapter])
         runner, target = await serve(app)
@@ -377,7 +380,7 @@ async def bench_shell(requests: int, conns: tuple[int, ...]) -> list[Result]:
         encoding_aes_key=AES_KEY,
         api_base="http://127.0.0.1:9",
     )
-    adapter = build_wecom_adapter(cfg, clock)
+    adapter = build_wecom_adapter(cfg, clock, webhooks=StoredWebhooks(), lease=StoredLease())
 
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
         return [OutgoingMessage(chat=message.chat, text="张三：赞成，已记录。已投3/7。")]

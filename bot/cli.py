@@ -110,10 +110,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "serve":
             from bot.adapters.registry import adapters_from_settings
             from bot.scheduler import SingleInstanceError
+            from bot.storage_ports import StoredLease, StoredWebhooks
 
             clock = SystemClock()
             try:
-                adapters = adapters_from_settings(settings, clock)
+                adapters = adapters_from_settings(
+                    settings, clock, webhooks=StoredWebhooks(), lease=StoredLease()
+                )
             except ConfigError as exc:
                 print(f"配置错误：{exc}", file=sys.stderr)
                 return 2

@@ -74,6 +74,23 @@ class VoteCard:
     closed: bool = False
 
 
+class BallotOutcome(StrEnum):
+    RECORDED = "recorded"  # a first ballot
+    CHANGED = "changed"  # a ballot changed to another choice
+    UNCHANGED = "unchanged"  # the same choice again: it stands as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class BallotAck:
+    """A ballot reply's meaning in structure, so that an adapter can show it (WeCom checks the
+    voter's option on their copy of the card) without reading the reply's wording. A refused
+    ballot carries none."""
+
+    vote_id: int
+    choice: str  # a bot.governance.Choice value: "yes", "no" or "abstain"
+    outcome: BallotOutcome
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     chat: ChatRef
@@ -84,6 +101,8 @@ class OutgoingMessage:
     reply_handle: str = ""
     # Set when the message goes 1:1 to a member (secret ballots, private reminders).
     private_to: UserRef | None = field(default=None)
+    # On the inline reply to a ballot (not kept by the outbox: it matters only to the answer).
+    ballot: BallotAck | None = None
 
 
 # The JSON shapes stored for the outbox and the inbound queue (lists keep the rows small).

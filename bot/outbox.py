@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.adapters.base import ChatAdapter, SendError
+from bot.adapters.base import ChatAdapter, SendError, SendErrorKind
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, DeliverySettings
 from bot.events import (
@@ -157,10 +157,10 @@ def classify(exc: BaseException) -> SendError:
     if isinstance(exc, SendError):
         return exc
     if isinstance(exc, TimeoutError):
-        return SendError("transient", "timeout", "timed out", ambiguous=True)
+        return SendError(SendErrorKind.TRANSIENT, "timeout", "timed out", ambiguous=True)
     if isinstance(exc, ConnectionError | OSError):
-        return SendError("transient", "reset", str(exc) or type(exc).__name__)
-    return SendError("transient", type(exc).__name__, str(exc))
+        return SendError(SendErrorKind.TRANSIENT, "reset", str(exc) or type(exc).__name__)
+    return SendError(SendErrorKind.TRANSIENT, type(exc).__name__, str(exc))
 
 
 def backoff(attempt: int, settings: DeliverySettings, rng: random.Random) -> timedelta:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
 
 from bot import governance as g
-from bot.events import ChatKind, ChatRef, OutgoingMessage, VoteCard
+from bot.events import BallotAck, BallotOutcome, ChatKind, ChatRef, OutgoingMessage, VoteCard
 from bot.router import Context, Route, UsageError
 from bot.timeparse import parse_leading_time
 from handlers import texts as t
@@ -258,7 +259,8 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     total = len(vote.electorate.voters)
     match action:
         case g.BallotAction.SAME:
-            return [ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")]
+            same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
+            return [_acked(same, vote, choice, BallotOutcome.UNCHANGED)]
         case g.BallotAction.NEW | g.BallotAction.CHANGE:
             pass
     if vote.method is g.VoteMethod.SECRET:
@@ -272,8 +274,13 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         )
         count = len(voters) + 1
         return [
-            ctx.reply(
-                f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
+            _acked(
+                ctx.reply(
+                    f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
+                ),
+                vote,
+                choice,
+                BallotOutcome.RECORDED,
             ),
             *await card_updates(
                 ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)
@@ -299,16 +306,33 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     count = len(voted) + (0 if changed else 1)
     if changed and previous is not None:
         return [
-            ctx.reply(
-                f"{person.name}改投{t.CHOICE[choice]}（原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
+            _acked(
+                ctx.reply(
+                    f"{person.name}改投{t.CHOICE[choice]}（原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
+                ),
+                vote,
+                choice,
+                BallotOutcome.CHANGED,
             )
         ]
     return [
-        ctx.reply(
-            f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
+        _acked(
+            ctx.reply(
+                f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
+            ),
+            vote,
+            choice,
+            BallotOutcome.RECORDED,
         ),
         *await card_updates(ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)),
     ]
+
+
+def _acked(
+    reply: OutgoingMessage, vote: repo.Vote, choice: g.Choice, outcome: BallotOutcome
+) -> OutgoingMessage:
+    """The ballot reply with what it acknowledges in structure (adapters never read its text)."""
+    return replace(reply, ballot=BallotAck(vote.id, choice.value, outcome))
 
 
 async def card_updates(

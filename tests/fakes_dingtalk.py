@@ -40,7 +40,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
-from bot.adapters.dingtalk import (
+from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     GROUP_SEND_MAX_PARAM_BYTES,
     ROBOT_MESSAGE_TOPIC,
@@ -988,14 +988,14 @@ class Rig:
         response = await self.post(staff, text, group=group, private=private)
         assert response.status == 200, await response.text()
         assert await response.json() == {}
-        await self.adapter.flush()
+        await self.adapter.tasks.flush()
         return "\n".join(c.text for c in self.fake.recorded["session"][before:])
 
     async def drain_outbox(self) -> None:
         from bot.app import RUNTIME
 
         await self.app[RUNTIME].delivery.sender.run_once()
-        await self.adapter.flush()
+        await self.adapter.tasks.flush()
 
 
 def admin_settings(corp_id: str) -> Any:
@@ -1019,14 +1019,18 @@ async def running_bot(
     """Start the bot (`build_app` + DingTalk adapter from settings) against `fake`."""
     from aiohttp.test_utils import TestClient
 
-    from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
+    from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
     from bot.app import build_app
     from bot.events import Platform, UserRef
+    from bot.storage_ports import StoredWebhooks
     from storage import repo
     from tests.fakes import FakeScheduler
 
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    adapter = build_dingtalk_adapter(cfg, clock, **(stream_options or {}))
+    adapter = build_dingtalk_adapter(
+        cfg, clock, webhooks=StoredWebhooks(), **(stream_options or {})
+    )
     settings = admin_settings(fake.corp_id)
     if settings_overrides:
         from dataclasses import replace

@@ -4,7 +4,7 @@ Two halves:
 
 * builders that produce AI bot callbacks exactly as WeCom POSTs them (query parameters plus
   the `{"encrypt": ...}` body), and `decrypt_reply` to read the bot's passive replies. The
-  crypto here is written independently of `bot.adapters.wecom` and of wechatpy (AES through
+  crypto here is written independently of `bot.adapters.wecom.codec` and of wechatpy (AES through
   the `cryptography` package), so the codec tests are not circular;
 * `FakeWeCom`, an aiohttp application with the qyapi endpoints the bot calls: gettoken,
   message/send, webhook/send (消息推送) and the AI bot's response_url, plus the AI bot's
@@ -38,7 +38,7 @@ import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.adapters.wecom import WeComSettings
+from bot.adapters.wecom.codec import WeComSettings
 from bot.clock import Clock
 
 DEFAULT_CHAT_ID = "wrkSFfCgAAEXAMPLEchat"
@@ -821,8 +821,15 @@ async def open_fake(clock: Any) -> AsyncIterator[tuple[FakeWeCom, str]]:
         await server.close()
 
 
+def stored_ports() -> dict[str, Any]:
+    """The adapter's ports over the test database, as `build_wecom_adapter` takes them."""
+    from bot.storage_ports import StoredLease, StoredWebhooks
+
+    return {"webhooks": StoredWebhooks(), "lease": StoredLease()}
+
+
 def rig_config(base: str, **overrides: Any) -> Any:
-    from bot.adapters.wecom_adapter import WeComConfig
+    from bot.adapters.wecom.config import WeComConfig
 
     options: dict[str, Any] = {
         "enabled": True,
@@ -848,12 +855,12 @@ async def open_bot(
     TestClient, on the database the caller opened: (client, adapter)."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.adapters.wecom_adapter import build_wecom_adapter
+    from bot.adapters.wecom.adapter import build_wecom_adapter
     from bot.app import build_app
     from bot.config import ReminderSettings, Settings
     from tests.fakes import FakeScheduler
 
-    adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock)
+    adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock, **stored_ports())
     # inbound "direct": applied before the answer (replies in the passive reply); "queue" (the
     # production default): answered once queued, applied right after.
     settings = Settings(

@@ -564,8 +564,8 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 
 def test_the_example_config_is_the_defaults() -> None:
     """config.example.toml says that what it shows are the default values."""
-    from bot.adapters.dingtalk_adapter import dingtalk_from_settings
-    from bot.adapters.wecom_adapter import wecom_from_settings
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
+    from bot.adapters.wecom.config import wecom_from_settings
 
     s = load_settings(str(EXAMPLE), {})
     assert replace(s, dingtalk={}, wecom={}) == Settings()

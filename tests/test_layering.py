@@ -165,3 +165,47 @@ def test_the_import_time_scan_sees_module_level_calls() -> None:
     )
     names = sorted(ast.unparse(c.func) for c in _module_level_calls(tree))
     assert names == ["date.today", "datetime.now", "time.time"]
+
+
+# --- ports, not reaches: the platform side -------------------------------------------------------
+# Adapters get what they need from storage through the Protocols of bot/adapters/ports.py, built
+# in the composition root; handlers never reach for a platform.
+
+
+def test_adapters_do_not_import_storage() -> None:
+    bad = [
+        f"{rel(path)} line {n}: {mod}"
+        for path in sources("bot/adapters")
+        for n, mod in imported_modules(path)
+        if top(mod) in ("storage", *DRIVERS)
+    ]
+    assert not bad, bad
+
+
+def _names_from_bot(path: Path) -> Iterator[tuple[int, str]]:
+    """`from bot import x` as `bot.x` (imported_modules sees only `bot`)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == "bot" and not node.level:
+            for alias in node.names:
+                yield node.lineno, f"bot.{alias.name}"
+
+
+def test_handlers_do_not_import_adapters() -> None:
+    bad = [
+        f"{rel(path)} line {n}: {mod}"
+        for path in sources("handlers")
+        for n, mod in (*imported_modules(path), *_names_from_bot(path))
+        if mod == "bot.adapters" or mod.startswith("bot.adapters.")
+    ]
+    assert not bad, bad
+
+
+def test_the_port_scans_see_their_imports() -> None:
+    # Both scans would pass vacuously if the files were not found.
+    adapters = {rel(p) for p in sources("bot/adapters")}
+    assert {"bot/adapters/wecom/ws.py", "bot/adapters/dingtalk/adapter.py"} <= adapters
+    assert any(
+        mod == "bot.adapters.ports"
+        for _, mod in imported_modules(ROOT / "bot/adapters/wecom/ws.py")
+    )
+    assert "handlers/votes.py" in {rel(p) for p in sources("handlers")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from typing import Protocol
 
 from bot.events import IncomingMessage, OutgoingMessage, Platform
@@ -25,23 +26,42 @@ class ChatAdapter(Protocol):
     async def close(self) -> None: ...
 
 
+class SendErrorKind(StrEnum):
+    """What the sender does with a failed send."""
+
+    TRANSIENT = "transient"  # retry with backoff
+    THROTTLED = "throttled"  # pause the whole channel
+    PERMANENT = "permanent"  # no retry; a human is told
+    TOKEN = "token"  # credentials: the adapter refreshes once, then retries
+
+
 class SendError(Exception):
     """A send that failed, classified by the platform's error code (never by its message).
 
-    kind: "transient" (retry with backoff), "throttled" (pause the whole channel), "permanent"
-    (no retry; a human is told), "token" (credentials: the adapter refreshes once, then retry).
     ambiguous: the platform may have delivered it anyway (a timeout after the request went out);
     a resend then carries the same short message id.
     """
 
-    KINDS = ("transient", "throttled", "permanent", "token")
-
     def __init__(
-        self, kind: str, code: str | int = "", message: str = "", *, ambiguous: bool = False
+        self,
+        kind: SendErrorKind,
+        code: str | int = "",
+        message: str = "",
+        *,
+        ambiguous: bool = False,
     ) -> None:
-        if kind not in self.KINDS:
-            raise ValueError(f"unknown SendError kind {kind!r}")
+        kind = SendErrorKind(kind)  # a bare string from a test double is checked too
         super().__init__(message or f"{kind} {code}".strip())
         self.kind = kind
         self.code = str(code)
         self.ambiguous = ambiguous
+
+
+class Rejected(Exception):
+    """An inbound request we refuse. `status` is the HTTP status to answer (each codec lists
+    the ones it uses); `reason` is a short English code for the logs, never shown to members."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason

@@ -6,26 +6,34 @@ import os
 from collections.abc import Mapping
 
 from bot.adapters.base import ChatAdapter
+from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.clock import Clock
 from bot.config import Settings
 
 
 def adapters_from_settings(
-    settings: Settings, clock: Clock, env: Mapping[str, str] | None = None
+    settings: Settings,
+    clock: Clock,
+    *,
+    webhooks: ChatWebhooks,
+    lease: ConnectionLease,
+    env: Mapping[str, str] | None = None,
 ) -> list[ChatAdapter]:
     """The adapters whose platform section is enabled in the configuration. A section that is
     enabled but incomplete (a missing secret above all) raises ConfigError: fail closed."""
-    from bot.adapters.dingtalk_adapter import build_dingtalk_adapter, dingtalk_from_settings
-    from bot.adapters.wecom_adapter import build_wecom_adapter, wecom_from_settings
+    from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
+    from bot.adapters.wecom.adapter import build_wecom_adapter
+    from bot.adapters.wecom.config import wecom_from_settings
 
     env = os.environ if env is None else env
     adapters: list[ChatAdapter] = []
     if settings.dingtalk:
         dingtalk = dingtalk_from_settings(settings.dingtalk, env)
         if dingtalk.enabled:
-            adapters.append(build_dingtalk_adapter(dingtalk, clock))
+            adapters.append(build_dingtalk_adapter(dingtalk, clock, webhooks=webhooks))
     if settings.wecom:
         wecom = wecom_from_settings(settings.wecom, env)
         if wecom.enabled:
-            adapters.append(build_wecom_adapter(wecom, clock))
+            adapters.append(build_wecom_adapter(wecom, clock, webhooks=webhooks, lease=lease))
     return adapters

@@ -12,16 +12,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.adapters.base import SendError
-from bot.adapters.dingtalk import CARD_CALLBACK_TOPIC, Rejected
-from bot.adapters.dingtalk_adapter import (
-    DingTalkAdapter,
-    build_dingtalk_adapter,
-    card_track_id,
-    decode_card_click,
-    dingtalk_from_settings,
-    parse_track_id,
-)
+from bot.adapters.base import Rejected, SendError
+from bot.adapters.dingtalk.adapter import DingTalkAdapter, build_dingtalk_adapter
+from bot.adapters.dingtalk.cards import card_track_id, decode_card_click, parse_track_id
+from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC
+from bot.adapters.dingtalk.config import dingtalk_from_settings
 from bot.clock import ManualClock
 from bot.config import ConfigError
 from bot.events import (
@@ -33,6 +28,7 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
+from bot.storage_ports import StoredWebhooks
 from storage import repo
 from tests.fakes_dingtalk import (
     FakeDingTalk,
@@ -56,7 +52,7 @@ def group_chat(chat_id: str = GROUP) -> ChatRef:
 
 def adapter_for(fake: FakeDingTalk, clock: ManualClock, **table: Any) -> DingTalkAdapter:
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    return build_dingtalk_adapter(cfg, clock)
+    return build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -184,7 +180,7 @@ async def test_route_answers_empty_object_and_caps_the_body() -> None:
                 assert response.status == 200
                 assert await response.json() == {}
                 assert [m.text for m in fed] == ["签到"]
-                await adapter.flush()
+                await adapter.tasks.flush()
                 assert fake.recorded["session"] == []  # nothing to say: nothing sent
                 # The same pair with another body is refused; the identical redelivery passes.
                 other = body.replace(b"m1", b"m2")
@@ -302,7 +298,7 @@ async def test_platform_errors_become_send_errors() -> None:
     async with FakeDingTalk(clock=clock.now) as gone:
         port_table = dingtalk_table(gone)
     cfg = dingtalk_from_settings(port_table, secret_env(gone))
-    adapter = build_dingtalk_adapter(cfg, clock)
+    adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
     try:
         with pytest.raises(SendError) as err:
             await adapter.send(message)

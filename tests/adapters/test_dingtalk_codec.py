@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.dingtalk import (
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import (
     GROUP_SEND_MAX_PARAM_BYTES,
     ROBOT_MESSAGE_TOPIC,
     DingTalkSettings,
     HeaderReplayGuard,
     MessageTooLarge,
-    Rejected,
     StreamFrame,
     callback_sign,
     custom_robot_sign,

@@ -22,7 +22,7 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from bot.adapters.dingtalk import callback_sign, epoch_ms
+from bot.adapters.dingtalk.codec import callback_sign, epoch_ms
 from bot.clock import ManualClock
 from tests.fakes import TZ
 from tests.fakes_dingtalk import FakeDingTalk, Rig, robot_payload, running_bot, seed_society
@@ -218,7 +218,7 @@ async def test_10000_forged_requests_change_nothing(database: str) -> None:
             assert response.status == 200
             forger.genuine.append((headers, body))
         clock.advance(timedelta(seconds=1))
-        await rig.adapter.flush()
+        await rig.adapter.tasks.flush()
         before = await row_counts()
         sessions_before = len(fake.recorded["session"])
         others_before = len(fake.recorded["group_send"]) + len(fake.recorded["private_send"])
@@ -235,7 +235,7 @@ async def test_10000_forged_requests_change_nothing(database: str) -> None:
                 statuses[(category, response.status)] += 1
 
         await asyncio.gather(*(send(*f) for f in forged))
-        await rig.adapter.flush(30)
+        await rig.adapter.tasks.flush(30)
         after = await row_counts()
 
     assert sum(statuses.values()) == TOTAL

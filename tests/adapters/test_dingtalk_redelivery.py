@@ -107,7 +107,7 @@ async def settle(rig: Rig) -> None:
                 await inbox.drain()
                 await asyncio.sleep(0.01)
     await rig.drain_outbox()
-    await rig.adapter.flush(30)
+    await rig.adapter.tasks.flush(30)
 
 
 @pytest.mark.parametrize("inbound", ["direct", "queue"])
@@ -179,7 +179,7 @@ async def test_2000_votes_delivered_5_times_are_counted_once(database: str, inbo
                 pending.append(requests)
             await start_round(rig, 5)
             await deliver_concurrent(rig, pending[0], 2)
-            await rig.adapter.flush(30)
+            await rig.adapter.tasks.flush(30)
         assert remaining == 0
         assert len(sent_ids) == len(set(sent_ids)) == TOTAL
 
@@ -190,7 +190,7 @@ async def test_2000_votes_delivered_5_times_are_counted_once(database: str, inbo
             await start_round(rig, 6)
             await deliver_sequential(rig, pending[1][:50], 2)
             await deliver_concurrent(rig, pending[1][50:], 2)
-            await rig.adapter.flush(30)
+            await rig.adapter.tasks.flush(30)
         async with running_bot(fake, clock, **options) as rig:
             await deliver_concurrent(rig, pending[1], COPIES - 2)
             await settle(rig)

@@ -9,7 +9,7 @@ import asyncio
 import json
 from datetime import datetime
 
-from bot.adapters.dingtalk import ROBOT_MESSAGE_TOPIC
+from bot.adapters.dingtalk.codec import ROBOT_MESSAGE_TOPIC
 from bot.clock import ManualClock
 from storage import models, repo
 from tests.fakes import TZ
@@ -46,7 +46,7 @@ async def click(rig: Rig, track: str, staff: str, choice: str, event_id: str) ->
     await conn.push(frame)
     await conn.wait_acks(event_id, seen + 1)
     assert all(a["code"] == 200 for a in conn.acks)
-    await rig.adapter.flush()
+    await rig.adapter.tasks.flush()
 
 
 async def test_full_meeting_from_signed_callbacks_and_card_clicks(database: str) -> None:
@@ -167,7 +167,7 @@ async def test_short_meeting_in_stream_mode(database: str) -> None:
             ack = await conn.wait_ack(frame_id)
             assert ack["code"] == 200
             assert json.loads(ack["data"]) == {"response": None}
-            await rig.adapter.flush()
+            await rig.adapter.tasks.flush()
             return "\n".join(c.text for c in fake.recorded["session"][before:])
 
         assert "【会议通知】" in await say(

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from bot.adapters.dingtalk import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC, Rejected
-from bot.adapters.dingtalk_stream import DingTalkStreamClient
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC
+from bot.adapters.dingtalk.stream import DingTalkStreamClient, StreamTiming
 from bot.clock import ManualClock
 from storage import models
 from tests.fakes import TZ
@@ -66,10 +67,12 @@ async def stream_client(
             client_id=fake.app_key,
             client_secret=options.pop("secret", None) or fake.app_secret,  # type: ignore[arg-type]
             on_frame=recorder,
-            watchdog_s=options.get("watchdog_s", 5.0),
-            ping_s=options.get("ping_s", 1.0),
-            backoff_base_s=1.0,
-            backoff_cap_s=8.0,
+            timing=StreamTiming(
+                watchdog_s=options.get("watchdog_s", 5.0),
+                ping_s=options.get("ping_s", 1.0),
+                backoff_base_s=1.0,
+                backoff_cap_s=8.0,
+            ),
             sleep=no_wait,
             jitter=lambda: 0.5,
         )
@@ -243,7 +246,7 @@ async def test_redelivered_frames_after_reconnect_are_processed_once(database: s
         [third] = await fake.wait_connections(3)
         await third.push(frame)
         await third.wait_ack("frame-dup-1")
-        await rig.adapter.flush()
+        await rig.adapter.tasks.flush()
         assert await models.Meeting.all().count() == 1
         assert await models.ProcessedMessage.filter(message_id="dup-1").count() == 1
         texts = [c.text for c in fake.recorded["session"]]

@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from bot.adapters.dingtalk import (
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import (
     DingTalkSettings,
     HeaderReplayGuard,
-    Rejected,
     decode_callback,
     decode_stream_callback,
     decode_stream_frame,

@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from bot.adapters.wecom import (
+from bot.adapters.base import Rejected
+from bot.adapters.wecom.codec import (
     CardEvent,
-    Rejected,
     StreamRefresh,
     WeComSettings,
     classify_webhook_error,

@@ -16,9 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed, SendError
-from bot.adapters.wecom_adapter import build_wecom_adapter
+from bot.adapters.wecom.adapter import build_wecom_adapter
 from bot.clock import ManualClock
 from bot.events import (
+    BallotAck,
+    BallotOutcome,
     ChatKind,
     ChatRef,
     IncomingMessage,
@@ -43,6 +45,7 @@ from tests.fakes_wecom import (
     open_rig,
     rig_config,
     rig_settings,
+    stored_ports,
     text_payload,
 )
 
@@ -147,7 +150,9 @@ async def test_network_errors_are_transient_and_a_late_timeout_is_ambiguous(
         adapter,
     ):
         with pytest.raises(SendError) as err:  # nothing listens: never sent
-            await adapter._post_json("http://127.0.0.1:9/cgi-bin/webhook/send?key=k", {})
+            await adapter.http.call(
+                "POST", "http://127.0.0.1:9/cgi-bin/webhook/send?key=k", body={}
+            )
         assert (err.value.kind, err.value.ambiguous) == ("transient", False)
 
 
@@ -243,7 +248,7 @@ async def standalone(
     """The adapter's own routes in a bare aiohttp app with a test feed: (client, adapter, rig
     settings); the fake WeCom is at adapter.cfg.api_base."""
     async with open_fake(clock) as (fake, base):
-        adapter = build_wecom_adapter(rig_config(base, **overrides), clock)
+        adapter = build_wecom_adapter(rig_config(base, **overrides), clock, **stored_ports())
         app = web.Application()
         app.add_routes(adapter.routes())
         await adapter.start(feed)
@@ -281,7 +286,7 @@ async def test_slow_feed_answers_empty_then_replies_through_response_url() -> No
         status, raw = await _post(client, params, body)
         assert (status, raw) == (200, b"")
         release.set()
-        await asyncio.gather(*adapter.pending_tasks())  # the late delivery finishes
+        await adapter.tasks.flush()  # the late delivery finishes
         assert [c.body["markdown"]["content"] for c in fake.accepted("aibot/response")] == [
             "处理完毕"
         ]
@@ -348,3 +353,51 @@ async def test_queued_inbound_answers_at_once_and_replies_through_response_url(
                 await asyncio.sleep(0.01)
         body = rig.fake.accepted("aibot/response")[0].body
         assert "已绑定" in body["markdown"]["content"]
+
+
+async def test_the_clicked_card_shows_the_ballot_ack_not_the_reply_wording() -> None:
+    """The member's copy of the card is checked from the reply's BallotAck: a reply reworded
+    without 「已记录」 still checks the option, a refusal worded like a record checks none."""
+    clock = ManualClock(T0)
+    answer: dict[str, tuple[str, BallotAck | None]] = {}
+
+    async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
+        text, ack = answer[message.message_id]
+        return [OutgoingMessage(chat=message.chat, text=text, ballot=ack)]
+
+    async def click(msgid: str, option: str) -> dict[str, Any]:
+        params, body = make_card_event(
+            settings,
+            now=clock.now(),
+            task_id="vote7_t",
+            event_key="submit_vote_7",
+            option_ids=[option],
+            msgid=msgid,
+        )
+        status, raw = await _post(client, params, body)
+        assert status == 200
+        reply = decrypt_reply(settings, json.loads(raw))
+        assert reply["response_type"] == "update_template_card"
+        assert reply["userids"] == ["lisi"]
+        return dict(reply["template_card"])
+
+    def checked(card: dict[str, Any]) -> list[str]:
+        return [o["id"] for o in card["checkbox"]["option_list"] if o.get("is_checked")]
+
+    async with standalone(clock, feed) as (client, adapter, _fake):
+        settings = rig_settings(adapter.cfg.api_base)
+        answer["m1"] = ("李四投了反对票（第3票）", BallotAck(7, "no", BallotOutcome.RECORDED))
+        reworded = await click("m1", "no")
+        assert "已记录" not in reworded["sub_title_text"]
+        assert checked(reworded) == ["no"]
+        assert reworded["checkbox"]["disable"] is True
+        answer["m2"] = ("已记录：您不是本次表决的表决人", None)  # a refusal, worded like a record
+        assert checked(await click("m2", "yes")) == []
+        answer["m3"] = ("李四：赞成，已记录", BallotAck(8, "yes", BallotOutcome.RECORDED))
+        assert checked(await click("m3", "yes")) == []  # another vote's acknowledgement
+        answer["m4"] = ("李四已投过弃权票", BallotAck(7, "abstain", BallotOutcome.UNCHANGED))
+        assert checked(await click("m4", "abstain")) == ["abstain"]
+        # A redelivered click is answered from the stored text only: the card stays as first
+        # answered.
+        answer["m1"] = ("（重复消息，已处理过）李四投了反对票（第3票）", None)
+        assert checked(await click("m1", "no")) == ["no"]

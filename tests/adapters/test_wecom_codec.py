@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from wechatpy.enterprise.crypto import WeChatCrypto
 
-from bot.adapters.wecom import (
+from bot.adapters.base import Rejected
+from bot.adapters.wecom.codec import (
     STREAM_CONTENT_MAX_BYTES,
     TRUNCATION_MARKER,
     WEBHOOK_MARKDOWN_MAX_BYTES,
     WEBHOOK_TEXT_MAX_BYTES,
     CardEvent,
     CardSelection,
-    Rejected,
     StreamRefresh,
     Unsupported,
     VoteClick,

@@ -8,15 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.wecom_adapter import (
-    WeComAdapter,
-    build_wecom_adapter,
-    webhook_key,
-    wecom_from_settings,
-)
-from bot.adapters.wecom_ws import DEFAULT_WS_URL
+from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter, webhook_key
+from bot.adapters.wecom.config import wecom_from_settings
+from bot.adapters.wecom.ws import DEFAULT_WS_URL
 from bot.clock import ManualClock
 from bot.config import ConfigError, parse_settings
+from tests.fakes_wecom import stored_ports
 
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 BASE: dict[str, Any] = {"enabled": True, "corp_id": "ww1", "bot_id": "aib1"}
@@ -27,7 +24,7 @@ def test_disabled_needs_nothing() -> None:
     cfg = wecom_from_settings({}, {})
     assert not cfg.enabled
     with pytest.raises(ConfigError) as err:
-        build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+        build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports())
     assert err.value.key == "wecom.enabled"
 
 
@@ -44,7 +41,9 @@ def test_webhook_defaults_and_secrets_from_the_environment() -> None:
     assert cfg.heartbeat_s == 30
     assert "tok" not in repr(cfg)
     assert KEY not in repr(cfg)
-    adapter = build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    adapter = build_wecom_adapter(
+        cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports()
+    )
     assert isinstance(adapter, WeComAdapter)
     assert [r.method for r in adapter.routes()] == ["GET", "POST"]
 
@@ -67,7 +66,7 @@ def test_webhook_defaults_and_secrets_from_the_environment() -> None:
         ({**BASE, "reply_budget_s": 0}, WEBHOOK_ENV, "wecom.reply_budget_s"),
         ({**BASE, "timestamp_window_s": 0}, WEBHOOK_ENV, "wecom.timestamp_window_s"),
         ({**BASE, "callback_path": "wecom"}, WEBHOOK_ENV, "wecom.callback_path"),
-        ({**BASE, "api_base": "https://x/"}, WEBHOOK_ENV, "wecom.api_base"),
+        ({**BASE, "api_base": "ftp://x"}, WEBHOOK_ENV, "wecom.api_base"),
         ({**BASE, "ws_url": "https://x"}, WEBHOOK_ENV, "wecom.ws_url"),
         ({**BASE, "heartbeat_s": -1}, WEBHOOK_ENV, "wecom.heartbeat_s"),
         ({**BASE, "app_agent_id": "abc"}, WEBHOOK_ENV, "wecom.app_agent_id"),
@@ -89,7 +88,9 @@ def test_long_connection_needs_only_the_bot_secret() -> None:
     )
     assert cfg.bot_secret == "sec"
     assert cfg.heartbeat_s == 10
-    adapter = build_wecom_adapter(cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    adapter = build_wecom_adapter(
+        cfg, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)), **stored_ports()
+    )
     assert adapter.routes() == []  # no public URL in long-connection mode
 
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from tortoise import connections
 
-from bot.adapters.wecom import WeComSettings
+from bot.adapters.wecom.codec import WeComSettings
 from bot.clock import ManualClock
 from storage import db
 from tests.conftest import _TABLES

@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 
 from bot.adapters.base import SendError
-from bot.adapters.wecom_adapter import WeComAdapter, build_wecom_adapter
-from bot.adapters.wecom_ws import WsTiming, backoff_delay
+from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter
+from bot.adapters.wecom.ws import WsTiming, backoff_delay
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from storage import lease
@@ -35,6 +35,7 @@ from tests.fakes_wecom import (
     rig_config,
     rig_settings,
     seed_demo_people,
+    stored_ports,
     text_payload,
 )
 
@@ -60,7 +61,9 @@ async def echo(message: IncomingMessage) -> list[OutgoingMessage]:
 
 def make(clock: ManualClock, base: str, owner: str, **overrides: Any) -> WeComAdapter:
     cfg = rig_config(base, **{**LC, **overrides})
-    return build_wecom_adapter(cfg, clock, ws_timing=FAST, rng=random.Random(7), owner=owner)
+    return build_wecom_adapter(
+        cfg, clock, **stored_ports(), ws_timing=FAST, rng=random.Random(7), owner=owner
+    )
 
 
 async def until(predicate: Any, within: float = 5.0) -> None:

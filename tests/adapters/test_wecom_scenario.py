@@ -93,10 +93,13 @@ async def test_meeting_from_convening_to_signed_minutes_over_wecom(database: str
             checked = [o["id"] for o in updated["checkbox"]["option_list"] if o.get("is_checked")]
             assert checked == [option]
             assert "已记录" in updated["sub_title_text"]
-        # A redelivered click is recognised and changes nothing.
+        # A redelivered click is recognised and changes nothing: the card shows the first answer.
         again = await rig.click(uid("张伟"), card, "no", msgid=first_click)
         assert again.card is not None
         assert "重复消息" in again.card["sub_title_text"]
+        assert [o["id"] for o in again.card["checkbox"]["option_list"] if o.get("is_checked")] == [
+            "yes"
+        ]
         # An observer's click is refused and records nothing.
         refused = await rig.click(uid("吴国华"), card, "yes")
         assert refused.card is not None

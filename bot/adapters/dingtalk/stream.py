@@ -27,19 +27,21 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
 from yarl import URL
 
-from bot.adapters.dingtalk import (
+from bot.adapters.base import Rejected
+from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     ROBOT_MESSAGE_TOPIC,
-    Rejected,
     StreamFrame,
     decode_stream_frame,
     encode_stream_ack,
 )
+from bot.adapters.http import TaskSet
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,17 @@ SUBSCRIPTIONS: Final[tuple[dict[str, str], ...]] = (
 # (topic, frame messageId, data) -> None once the event is durably handled.
 OnFrame = Callable[[str, str, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTiming:
+    """Cadences in seconds (real time: they pace the connection, they are not due times)."""
+
+    watchdog_s: float = 90.0  # nothing received for this long: the connection is dead
+    ping_s: float = 30.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    open_timeout_s: float = 10.0
 
 
 class StreamOpenError(Exception):
@@ -67,11 +80,7 @@ class DingTalkStreamClient:
         client_id: str,
         client_secret: str,
         on_frame: OnFrame,
-        watchdog_s: float = 90.0,
-        ping_s: float = 30.0,
-        backoff_base_s: float = 1.0,
-        backoff_cap_s: float = 60.0,
-        open_timeout_s: float = 10.0,
+        timing: StreamTiming | None = None,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
         subscriptions: Sequence[Mapping[str, str]] = SUBSCRIPTIONS,
@@ -82,11 +91,7 @@ class DingTalkStreamClient:
         self.client_id = client_id
         self.client_secret = client_secret
         self.on_frame = on_frame
-        self.watchdog_s = watchdog_s
-        self.ping_s = ping_s
-        self.backoff_base_s = backoff_base_s
-        self.backoff_cap_s = backoff_cap_s
-        self.open_timeout_s = open_timeout_s
+        self.timing = timing or StreamTiming()
         self.sleep = sleep
         self.jitter = jitter
         # Observability (and what the tests read).
@@ -96,7 +101,7 @@ class DingTalkStreamClient:
         self.connected = asyncio.Event()
         self._failures = 0
         self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
 
     async def run(self) -> None:
         """Hold a connection until cancelled, reconnecting as needed."""
@@ -107,23 +112,15 @@ class DingTalkStreamClient:
                 self._failures = 0
                 continue  # the server asked us to move: a new connection at once
             self._failures += 1
-            delay = min(self.backoff_cap_s, self.backoff_base_s * 2 ** (self._failures - 1))
+            timing = self.timing
+            delay = min(timing.backoff_cap_s, timing.backoff_base_s * 2 ** (self._failures - 1))
             await self.sleep(delay * self.jitter())
 
     async def close(self, grace_s: float = 5.0) -> None:
         """Let in-flight callbacks finish (up to `grace_s`: cancelling one inside a database
         transaction is worse than waiting), then cancel the rest; those stay un-ACKed and
         DingTalk may push them again. Call after the `run` task was cancelled."""
-        tasks = list(self._tasks)
-        if tasks:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace_s):
-                    await asyncio.gather(*tasks, return_exceptions=True)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._tasks.close(grace_s)
         if self._ws is not None and not self._ws.closed:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
@@ -137,7 +134,7 @@ class DingTalkStreamClient:
             "ua": "yishi/1.0",
             "localIp": "",
         }
-        timeout = aiohttp.ClientTimeout(total=self.open_timeout_s)
+        timeout = aiohttp.ClientTimeout(total=self.timing.open_timeout_s)
         async with self.session.post(
             f"{self.api_base}{OPEN_PATH}", json=body, timeout=timeout
         ) as response:
@@ -155,7 +152,7 @@ class DingTalkStreamClient:
         try:
             endpoint, ticket = await self.open_connection()
             url = URL(endpoint).update_query(ticket=ticket)
-            async with asyncio.timeout(self.open_timeout_s):
+            async with asyncio.timeout(self.timing.open_timeout_s):
                 ws = await self.session.ws_connect(url, autoping=False, max_msg_size=1 << 20)
         except asyncio.CancelledError:
             raise
@@ -175,20 +172,19 @@ class DingTalkStreamClient:
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         loop = asyncio.get_running_loop()
+        watchdog_s, ping_s = self.timing.watchdog_s, self.timing.ping_s
         last_seen = loop.time()
         last_ping = last_seen
         while True:
             now = loop.time()
-            if now - last_seen >= self.watchdog_s:
+            if now - last_seen >= watchdog_s:
                 logger.warning("dingtalk stream: silent for %.1f s, reconnecting", now - last_seen)
                 return "watchdog"
-            if now - last_ping >= self.ping_s:
+            if now - last_ping >= ping_s:
                 last_ping = now
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.ping()
-            wait = max(
-                0.001, min(self.ping_s - (now - last_ping), self.watchdog_s - (now - last_seen))
-            )
+            wait = max(0.001, min(ping_s - (now - last_ping), watchdog_s - (now - last_seen)))
             try:
                 async with asyncio.timeout(wait):
                     msg = await ws.receive()
@@ -227,9 +223,7 @@ class DingTalkStreamClient:
         if frame.type == "EVENT":
             self._ack(ws, frame)  # no event topic is used yet
             return ""
-        task = asyncio.create_task(self._callback(ws, frame))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._callback(ws, frame))
         return ""
 
     async def _callback(self, ws: aiohttp.ClientWebSocketResponse, frame: StreamFrame) -> None:
@@ -249,9 +243,7 @@ class DingTalkStreamClient:
         if ws.closed:
             return  # the frame is lost with its socket; DingTalk re-pushes what it needs
         self.acks_sent += 1
-        task = asyncio.create_task(self._send_ack(ws, encode_stream_ack(frame)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._send_ack(ws, encode_stream_ack(frame)))
 
     @staticmethod
     async def _send_ack(ws: aiohttp.ClientWebSocketResponse, text: str) -> None:

@@ -1,3 +1,4 @@
+# Over 600 lines: the wire rules of the webhook, its replies, the vote card and 消息推送 in one list.
 """WeCom (企业微信) AI bot (智能机器人), webhook mode: the pure codec layer of the WeCom adapter.
 
 Place in the flow::
@@ -20,11 +21,15 @@ Inbound rules (reliability.md §1.2-§1.5), checked in this order, each failure 
     receive id is 403) -> inner JSON with full type checks (400) -> bot id and identity
     binding (403).
 
-Crypto (platforms.md §1.0): the AES cipher and the reply encryption come from
-`wechatpy.enterprise.crypto.PrpCrypto`; the signature check and the plaintext framing are ours,
-because wechatpy compares with `!=`, ignores PKCS#7 errors and, with the AI bot's empty receive
-id, accepts a plaintext whose length field points past its end (the receive id check then
-compares "" with "").
+The shell answers a `Rejected` with its status and an empty body and logs the reason quietly
+(scanners hit callback URLs all day). A timestamp outside the window is 401, not 408: replay
+protection is part of authentication, and a retry cannot fix it.
+
+Crypto (platforms.md §1.0): the AES cipher comes from `wechatpy.enterprise.crypto.PrpCrypto`;
+the signature check and the plaintext framing (both ways) are ours, because wechatpy compares
+with `!=`, ignores PKCS#7 errors, draws the random prefix from `random` and, with the AI bot's
+empty receive id, accepts a plaintext whose length field points past its end (the receive id
+check then compares "" with "").
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from urllib.parse import parse_qs, urlsplit
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.exceptions import WeChatException
 
+from bot.adapters.base import Rejected
 from bot.events import (
     ChatKind,
     ChatRef,
@@ -82,11 +88,12 @@ _SIGNATURE_RE: Final = re.compile(r"[0-9a-f]{40}")  # WeCom sends lower-case hex
 _TIMESTAMP_RE: Final = re.compile(r"[0-9]{1,12}")
 _NONCE_RE: Final = re.compile(r"[!-~]{1,128}")  # printable ASCII, no space
 _BASE64_RE: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-_AES_KEY_RE: Final = re.compile(r"[A-Za-z0-9]{43}")
-_TOKEN_RE: Final = re.compile(r"[!-~]{1,128}")
+AES_KEY_RE: Final = re.compile(r"[A-Za-z0-9]{43}")  # the EncodingAESKey
+TOKEN_RE: Final = re.compile(r"[!-~]{1,128}")  # the callback token
 _TASK_ID_RE: Final = re.compile(r"[0-9A-Za-z_\-@]{1,128}")
 _USERID_RE: Final = re.compile(r"[0-9A-Za-z_.@\-]{1,64}")
 _VOTE_KEY_RE: Final = re.compile(r"submit_vote_([0-9]{1,18})")
+_PAD_BLOCK: Final = 32  # PKCS#7 over 32-byte blocks (WeCom's, not AES's 16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +114,9 @@ class WeComSettings:
     api_base: str = DEFAULT_API_BASE
 
     def __post_init__(self) -> None:
-        if not _TOKEN_RE.fullmatch(self.token):
+        if not TOKEN_RE.fullmatch(self.token):
             raise ValueError("WeCom token must be 1-128 printable ASCII characters")
-        if not _AES_KEY_RE.fullmatch(self.encoding_aes_key):
+        if not AES_KEY_RE.fullmatch(self.encoding_aes_key):
             raise ValueError("WeCom EncodingAESKey must be 43 characters of [A-Za-z0-9]")
         if not self.corp_id.strip():
             raise ValueError("WeCom corp_id is required")
@@ -125,21 +132,6 @@ class WeComSettings:
     @property
     def aes_key(self) -> bytes:
         return base64.b64decode(self.encoding_aes_key + "=")
-
-
-class Rejected(Exception):
-    """A callback we refuse. The shell answers `status` with an empty body and logs `reason`
-    quietly (scanners hit callback URLs all day).
-
-    400 malformed (parameters, body, ciphertext, inner JSON); 401 bad signature, and also a
-    timestamp outside the window (stale or future: replay protection is part of
-    authentication, and a retry cannot fix it); 403 authentic but not ours (wrong bot id,
-    foreign corp, foreign receive id, empty userid); 413 body over the cap."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +208,9 @@ def make_nonce() -> str:
     return secrets.token_hex(8)
 
 
-class _Prp(PrpCrypto):  # type: ignore[misc]  # wechatpy is untyped
-    """wechatpy's PrpCrypto with a CSPRNG prefix (wechatpy uses `random.sample`)."""
-
-    def get_random_string(self) -> str:
-        return secrets.token_hex(8)
+def _cipher(settings: WeComSettings) -> Any:
+    """wechatpy's AES-256-CBC cipher (IV = key[:16]) for the framed plaintext, both ways."""
+    return PrpCrypto(settings.aes_key).cipher
 
 
 def _check_signature(settings: WeComSettings, sig: str, ts: str, nonce: str, data: str) -> None:
@@ -244,11 +234,11 @@ def _decrypt(settings: WeComSettings, data: str) -> str:
     if not raw or len(raw) % 16:
         raise Rejected(400, "bad_ciphertext_length")
     try:
-        plain: bytes = _Prp(settings.aes_key).cipher.decrypt(raw)
+        plain: bytes = _cipher(settings).decrypt(raw)
     except (ValueError, TypeError, WeChatException) as exc:
         raise Rejected(400, "bad_ciphertext") from exc
     pad = plain[-1]
-    if not 1 <= pad <= 32 or pad > len(plain) or plain[-pad:] != bytes([pad]) * pad:
+    if not 1 <= pad <= _PAD_BLOCK or pad > len(plain) or plain[-pad:] != bytes([pad]) * pad:
         raise Rejected(400, "bad_padding")
     content = plain[:-pad]
     if len(content) < 20:
@@ -266,8 +256,20 @@ def _decrypt(settings: WeComSettings, data: str) -> str:
 
 
 def _encrypt(settings: WeComSettings, text: str) -> str:
-    encrypted: bytes = _Prp(settings.aes_key).encrypt(text, AIBOT_RECEIVE_ID)
-    return encrypted.decode("ascii")
+    """The inverse of `_decrypt`, with a random prefix from the CSPRNG (wechatpy's own
+    `PrpCrypto.encrypt` draws it from `random`)."""
+    message = text.encode("utf-8")
+    framed = b"".join(
+        (
+            secrets.token_hex(8).encode("ascii"),
+            struct.pack(">I", len(message)),
+            message,
+            AIBOT_RECEIVE_ID.encode("utf-8"),
+        )
+    )
+    pad = _PAD_BLOCK - len(framed) % _PAD_BLOCK
+    encrypted: bytes = _cipher(settings).encrypt(framed + bytes([pad]) * pad)
+    return base64.b64encode(encrypted).decode("ascii")
 
 
 # --- inbound -------------------------------------------------------------------------------
@@ -330,12 +332,9 @@ def decode_callback(
     encrypt = _envelope(body)
     _check_signature(settings, sig, ts, nonce, encrypt)
     plaintext = _decrypt(settings, encrypt)
-    payload = _load_json_object(plaintext, "bad_inner_json")
-    try:
-        return _decode_payload(payload, settings=settings, now=now)
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        # The parser below checks every type itself; this only keeps the promise.
-        raise Rejected(400, "malformed_payload") from exc
+    return decode_payload(
+        _load_json_object(plaintext, "bad_inner_json"), settings=settings, now=now
+    )
 
 
 def _envelope(body: bytes) -> str:
@@ -379,6 +378,16 @@ def _str(obj: Mapping[str, Any], key: str, *, required: bool = True, max_len: in
     if max_len and len(value) > max_len:
         raise Rejected(400, f"bad_{key}")
     return value
+
+
+def decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: datetime) -> Decoded:
+    """The decrypted callback (webhook) or a long connection frame's body (unsigned: the
+    connection is authenticated). Raises only `Rejected`."""
+    try:
+        return _decode_payload(payload, settings=settings, now=now)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        # The parser below checks every type itself; this only keeps the promise.
+        raise Rejected(400, "malformed_payload") from exc
 
 
 def _decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: datetime) -> Decoded:

@@ -1,3 +1,4 @@
+# Over 600 lines: the wire rules of both transports and every outbound body, numbered in one list.
 """DingTalk (钉钉), the pure layer: a signed HTTP callback or a Stream frame becomes an
 `IncomingMessage`; an `OutgoingMessage` becomes the JSON body of a sessionWebhook reply or of a
 robot OpenAPI send.
@@ -14,7 +15,8 @@ Inbound rules (reliability.md §1.3, §1.5):
    -> `sign` header equal to `callback_sign`, compared in constant time (401) -> JSON object
    with every field type-checked (400) -> senderCorpId == chatbotCorpId == the configured corp
    (403) -> non-empty senderStaffId (403). Only then is the message built.
-2. Hostile input ends in `Rejected`, never in another exception type.
+2. Hostile input ends in `Rejected` (400 malformed, 401 bad, missing or stale credentials,
+   403 wrong corp or no staff id, 413 too large), never in another exception type.
 3. A stale or future timestamp is 401, not 408: the credential has expired, the client did
    not time out, and 408 invites a retry of the same dead request.
 4. The sign covers the timestamp only, not the body: a captured (timestamp, sign) pair signs any
@@ -61,15 +63,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from bot.events import (
-    ChatKind,
-    ChatRef,
-    IncomingMessage,
-    OutgoingMessage,
-    Platform,
-    UserRef,
-    normalize_text,
-)
+from bot.adapters.base import Rejected
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.events import normalize_text as normalized
 
 ROBOT_MESSAGE_TOPIC: Final = "/v1.0/im/bot/messages/get"
 CARD_CALLBACK_TOPIC: Final = "/v1.0/card/instances/callback"
@@ -82,17 +78,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
 _MAX_TIMESTAMP_DIGITS: Final = 16
 _ID_TAIL: Final = r"(?![0-9A-Za-z_\-])"
-
-
-class Rejected(Exception):
-    """An inbound request we refuse. `status` is the HTTP status to answer (400 malformed,
-    401 bad/missing/stale credentials, 403 wrong corp or no staff id, 413 too large);
-    `reason` is a short English code for the logs, never shown to members."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(f"{status} {reason}")
-        self.status = status
-        self.reason = reason
 
 
 class MessageTooLarge(ValueError):
@@ -400,7 +385,7 @@ def _build_message(
         platform=Platform.DINGTALK,
         chat=chat,
         sender=sender,
-        text=_strip_bot_mention(normalize_text(payload.text), settings.bot_names),
+        text=_strip_bot_mention(normalized(payload.text), settings.bot_names),
         message_id=payload.msg_id,
         received_at=now,
         mentions_bot=mentions_bot,
@@ -411,7 +396,7 @@ def _build_message(
 
 def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
     """Drop one leading "@<bot name>" followed by a space or the end ("@议事会" is kept)."""
-    for name in sorted((normalize_text(n) for n in bot_names), key=len, reverse=True):
+    for name in sorted((normalized(n) for n in bot_names), key=len, reverse=True):
         token = f"@{name}"
         if name and (text == token or text.startswith(f"{token} ")):
             return text[len(token) :].lstrip()

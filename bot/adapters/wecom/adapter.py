@@ -2,9 +2,9 @@
 
 Place in the flow::
 
-    webhook:  POST callback_path -> body cap -> decode_callback (bot.adapters.wecom) ->
+    webhook:  POST callback_path -> body cap -> decode_callback (`codec`) ->
               feed(IncomingMessage) -> inline replies -> encrypted passive reply (same request)
-    long connection: aibot_msg_callback / aibot_event_callback (bot.adapters.wecom_ws) ->
+    long connection: aibot_msg_callback / aibot_event_callback (`ws`) ->
               feed -> aibot_respond_msg / aibot_respond_update_msg with the inbound req_id
     outbox -> send(OutgoingMessage) -> response_url | 消息推送 webhook | aibot_send_msg |
               self-built app message/send
@@ -23,8 +23,10 @@ Inbound rules:
 3. A card click (`template_card_event` on one of our vote cards) becomes the text command
    `投票 <赞成|反对|弃权> 表决#<vote_id>` with the event's msgid, so it passes the same
    permissions and de-duplication as a typed vote; it is answered with `update_template_card`
-   for the clicking member only (their choice checked, the card locked once recorded; a secret
-   ballot never shows counts).
+   for the clicking member only, locked: their choice checked when the reply acknowledges the
+   ballot (`OutgoingMessage.ballot`, never the reply's wording), nothing checked when it was
+   refused; a redelivered click shows what its first answer showed. A secret ballot never
+   shows counts.
 4. An empty feed result, an unsupported message or event: a plain empty 200.
 
 Outbound rules (`send`):
@@ -38,15 +40,14 @@ Outbound rules (`send`):
    message falls back to the proactive group send.
 8. Proactive group sends use the long connection's `aibot_send_msg` in that mode, else the
    group's 消息推送 key stored by `绑定推送` (markdown with `<@userid>` mentions).
-9. Errors by errcode: 45009 throttled, 93000 permanent, 42001/40014 refresh the app token once
-   and retry (single-flight), -1/6000/45033 and HTTP 5xx transient, a timeout after the
-   request went out transient and ambiguous, anything else permanent.
+9. Errors by errcode (`classify`): 45009 throttled, 93000 permanent, 42001/40014 refresh the
+   app token once and retry (single-flight, `bot.adapters.http`), -1/6000/45033 and HTTP 5xx
+   transient, an answer that is not JSON transient and ambiguous, anything else permanent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -55,199 +56,42 @@ import socket
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, Final
+from dataclasses import dataclass, replace
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
 from aiohttp import web
 
-from bot.adapters import wecom as codec
-from bot.adapters.base import Feed, SendError
-from bot.adapters.wecom_ws import DEFAULT_WS_URL, WeComWsClient, WsRequestError, WsTiming
+from bot.adapters import http
+from bot.adapters.base import Feed, Rejected, SendError, SendErrorKind
+from bot.adapters.ports import ChatWebhooks, ConnectionLease
+from bot.adapters.wecom import codec
+from bot.adapters.wecom.config import WeComConfig
+from bot.adapters.wecom.ws import WeComWsClient, WsRequestError, WsTiming
 from bot.clock import Clock
-from bot.config import ConfigError, table_str
+from bot.config import ConfigError
 from bot.events import (
+    BallotAck,
     ChatKind,
     IncomingMessage,
     OutgoingMessage,
     Platform,
     VoteCard,
 )
-from storage import repo
 
 logger = logging.getLogger(__name__)
 
-MODES: Final = ("webhook", "long_connection")
-WEBHOOK_DEADLINE_S: Final = 5.0  # WeCom drops the request after about 5 s (platforms.md §1.1)
 CHOICE_WORDS: Final = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
-# Reply texts of a vote that was recorded (or already was): handlers/votes.py `cast`.
-_RECORDED_MARKERS: Final = ("已记录", "改投", "无需重复", "已收到您对议题")
 _CACHE_SIZE: Final = 2048
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WeComConfig:
-    """The [wecom] table, validated. Secrets come from the environment (YISHI_WECOM_*)."""
-
-    enabled: bool = False
-    mode: str = "webhook"
-    corp_id: str = ""
-    bot_id: str = ""
-    bot_name: str = ""
-    token: str = field(default="", repr=False)
-    encoding_aes_key: str = field(default="", repr=False)
-    callback_path: str = "/wecom/callback"
-    timestamp_window_s: int = 300
-    reply_budget_s: float = 3.0
-    api_base: str = codec.DEFAULT_API_BASE
-    bot_secret: str = field(default="", repr=False)
-    ws_url: str = DEFAULT_WS_URL
-    heartbeat_s: float = 30.0
-    app_agent_id: str = ""
-    app_secret: str = field(default="", repr=False)
-    max_body_bytes: int = 64 * 1024
-    request_timeout_s: float = 10.0
-
-    def codec_settings(self) -> codec.WeComSettings:
-        """The codec's settings. In long-connection mode frames are neither signed nor
-        encrypted; the token and key are placeholders only the webhook path would use."""
-        token, key = self.token, self.encoding_aes_key
-        if self.mode == "long_connection":
-            token, key = token or "unused", key or "A" * 43
-        return codec.WeComSettings(
-            token=token,
-            encoding_aes_key=key,
-            corp_id=self.corp_id,
-            bot_id=self.bot_id,
-            max_body_bytes=self.max_body_bytes,
-            timestamp_window_s=self.timestamp_window_s,
-            bot_name=self.bot_name,
-            api_base=self.api_base,
-        )
-
-
-_KEYS: Final = {
-    "enabled",
-    "mode",
-    "corp_id",
-    "bot_id",
-    "bot_name",
-    "token",
-    "encoding_aes_key",
-    "callback_path",
-    "timestamp_window_s",
-    "reply_budget_s",
-    "api_base",
-    "bot_secret",
-    "ws_url",
-    "heartbeat_s",
-    "app_agent_id",
-    "app_secret",
-}
-
-
-def _str_setting(raw: Mapping[str, Any], key: str, default: str = "") -> str:
-    return table_str("wecom", raw, key, default)
-
-
-def _secret(raw: Mapping[str, Any], env: Mapping[str, str], key: str, var: str) -> str:
-    value = env.get(var) or raw.get(key, "")
-    if not isinstance(value, str):
-        raise ConfigError(f"wecom.{key}", f"must be a string (better: set {var})")
-    return value.strip()
-
-
-def _number(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"wecom.{key}", f"must be a number, got {value!r}")
-    if not low < value <= high:
-        raise ConfigError(f"wecom.{key}", f"must be more than {low:g} and at most {high:g}")
-    return float(value)
-
-
-def wecom_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> WeComConfig:
-    """Validate `Settings.wecom` (the raw [wecom] table). Fails closed: an enabled bot with a
-    missing or malformed secret raises ConfigError naming the key (and the variable)."""
-    for key in raw:
-        if key not in _KEYS:
-            raise ConfigError(f"wecom.{key}", "unknown setting")
-    enabled = raw.get("enabled", False)
-    if not isinstance(enabled, bool):
-        raise ConfigError("wecom.enabled", f"must be true or false, got {enabled!r}")
-    mode = _str_setting(raw, "mode", "webhook")
-    if mode not in MODES:
-        raise ConfigError("wecom.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    agent = raw.get("app_agent_id", "")
-    if isinstance(agent, bool) or not isinstance(agent, int | str):
-        raise ConfigError("wecom.app_agent_id", f"must be a number, got {agent!r}")
-    agent_id = str(agent).strip()
-    if agent_id and not agent_id.isdigit():
-        raise ConfigError("wecom.app_agent_id", f"must be a number, got {agent!r}")
-    window = _number(raw, "timestamp_window_s", 300, 0, 3600)
-    if window != int(window):
-        raise ConfigError("wecom.timestamp_window_s", "must be a whole number of seconds")
-    config = WeComConfig(
-        enabled=enabled,
-        mode=mode,
-        corp_id=_str_setting(raw, "corp_id"),
-        bot_id=_str_setting(raw, "bot_id"),
-        bot_name=_str_setting(raw, "bot_name"),
-        token=_secret(raw, env, "token", "YISHI_WECOM_TOKEN"),
-        encoding_aes_key=_secret(raw, env, "encoding_aes_key", "YISHI_WECOM_AES_KEY"),
-        callback_path=_str_setting(raw, "callback_path", "/wecom/callback"),
-        timestamp_window_s=int(window),
-        reply_budget_s=_number(raw, "reply_budget_s", 3.0, 0, WEBHOOK_DEADLINE_S - 0.5),
-        api_base=_str_setting(raw, "api_base", codec.DEFAULT_API_BASE),
-        bot_secret=_secret(raw, env, "bot_secret", "YISHI_WECOM_BOT_SECRET"),
-        ws_url=_str_setting(raw, "ws_url", DEFAULT_WS_URL),
-        heartbeat_s=_number(raw, "heartbeat_s", 30, 0, 300),
-        app_agent_id=agent_id,
-        app_secret=_secret(raw, env, "app_secret", "YISHI_WECOM_APP_SECRET"),
-    )
-    if not config.callback_path.startswith("/") or " " in config.callback_path:
-        raise ConfigError("wecom.callback_path", "must be a path starting with /")
-    if not config.api_base.startswith(("https://", "http://")) or config.api_base.endswith("/"):
-        raise ConfigError("wecom.api_base", "must be an http(s) URL without a trailing slash")
-    if not config.ws_url.startswith(("wss://", "ws://")):
-        raise ConfigError("wecom.ws_url", "must be a ws:// or wss:// URL")
-    if not enabled:
-        return config
-    for key in ("corp_id", "bot_id"):
-        if not getattr(config, key):
-            raise ConfigError(f"wecom.{key}", "is required when wecom.enabled = true")
-    if mode == "webhook":
-        if not config.token:
-            raise ConfigError("wecom.token", "missing: set YISHI_WECOM_TOKEN (webhook mode)")
-        if not config.encoding_aes_key:
-            raise ConfigError(
-                "wecom.encoding_aes_key", "missing: set YISHI_WECOM_AES_KEY (webhook mode)"
-            )
-    elif not config.bot_secret:
-        raise ConfigError(
-            "wecom.bot_secret", "missing: set YISHI_WECOM_BOT_SECRET (long_connection mode)"
-        )
-    if config.app_agent_id and not config.app_secret:
-        raise ConfigError("wecom.app_secret", "missing: set YISHI_WECOM_APP_SECRET")
-    if config.app_secret and not config.app_agent_id:
-        raise ConfigError("wecom.app_agent_id", "is required with the self-built app secret")
-    if mode == "webhook":
-        if not codec._TOKEN_RE.fullmatch(config.token):
-            raise ConfigError("wecom.token", "must be 1-128 printable ASCII characters")
-        if not codec._AES_KEY_RE.fullmatch(config.encoding_aes_key):
-            raise ConfigError("wecom.encoding_aes_key", "must be 43 characters of [A-Za-z0-9]")
-    return config
+V = TypeVar("V")
 
 
 def build_wecom_adapter(
     cfg: WeComConfig,
     clock: Clock,
     *,
+    webhooks: ChatWebhooks,
+    lease: ConnectionLease,
     ws_timing: WsTiming | None = None,
     rng: random.Random | None = None,
     owner: str | None = None,
@@ -255,8 +99,9 @@ def build_wecom_adapter(
     """The adapter for a validated config (`wecom_from_settings`)."""
     if not cfg.enabled:
         raise ConfigError("wecom.enabled", "the WeCom adapter is not enabled")
-    timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
-    return WeComAdapter(cfg, clock, ws_timing=timing, rng=rng, owner=owner)
+    return WeComAdapter(
+        cfg, clock, webhooks=webhooks, lease=lease, ws_timing=ws_timing, rng=rng, owner=owner
+    )
 
 
 def instance_owner() -> str:
@@ -266,8 +111,10 @@ def instance_owner() -> str:
 # --- the adapter -----------------------------------------------------------------------------
 
 
-class _Bounded(OrderedDict[str, Any]):
-    def put(self, key: str, value: Any) -> None:
+class _Bounded(OrderedDict[str, V]):
+    """The last `_CACHE_SIZE` entries put."""
+
+    def put(self, key: str, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
         while len(self) > _CACHE_SIZE:
@@ -291,30 +138,33 @@ class WeComAdapter:
         cfg: WeComConfig,
         clock: Clock,
         *,
+        webhooks: ChatWebhooks,
+        lease: ConnectionLease,
         ws_timing: WsTiming | None = None,
         rng: random.Random | None = None,
         owner: str | None = None,
     ) -> None:
+        """`webhooks` finds a group's 消息推送 key; `lease` lets one instance at a time hold
+        the long connection."""
         self.cfg = cfg
         self.clock = clock
+        self.webhooks = webhooks
+        self.lease = lease
         self.settings = cfg.codec_settings()
         self.long_connection = cfg.mode == "long_connection"
         self.owner = owner or instance_owner()
         self._ws_timing = ws_timing or WsTiming(heartbeat_s=cfg.heartbeat_s)
         self._rng = rng
         self._feed: Feed | None = None
-        self._closed = False
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.http = http.HttpClient(timeout_s=cfg.request_timeout_s, classify=classify)
+        self.tasks = http.TaskSet()
+        self.token = http.TokenCache(clock, self._fetch_token)
         self.ws: WeComWsClient | None = None
         self._cards: dict[int, VoteCard] = {}
-        self._task_ids: _Bounded = _Bounded()  # task_id -> vote id
-        self._streams: _Bounded = _Bounded()  # stream id -> final content
-        self._used_handles: _Bounded = _Bounded()  # response_urls already called
-        self._token = ""
-        self._token_until: datetime | None = None
-        self._token_lock = asyncio.Lock()
-        self.token_fetches = 0
+        self._task_ids: _Bounded[int] = _Bounded()  # task_id -> vote id
+        self._streams: _Bounded[str] = _Bounded()  # stream id -> final content
+        self._used_handles: _Bounded[bool] = _Bounded()  # response_urls already called
+        self._acks: _Bounded[BallotAck] = _Bounded()  # card click msgid -> its acknowledgement
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -326,18 +176,6 @@ class WeComAdapter:
             web.post(self.cfg.callback_path, self._callback),
         ]
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The adapter's one ClientSession (created on first use, never after close)."""
-        if self._closed:
-            raise SendError("transient", "closed", "the WeCom adapter is shut down")
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(
-                total=self.cfg.request_timeout_s, sock_connect=min(5.0, self.cfg.request_timeout_s)
-            )
-            self._session = aiohttp.ClientSession(timeout=timeout)
-        return self._session
-
     async def start(self, feed: Feed) -> None:
         self._feed = feed
         if self.long_connection:
@@ -346,8 +184,9 @@ class WeComAdapter:
                 bot_id=self.cfg.bot_id,
                 secret=self.cfg.bot_secret,
                 owner=self.owner,
+                lease=self.lease,
                 clock=self.clock,
-                session=self.session,
+                session=self.http.session,
                 on_frame=self._on_frame,
                 timing=self._ws_timing,
                 rng=self._rng,
@@ -355,34 +194,17 @@ class WeComAdapter:
             self.ws.start()
 
     async def close(self, *, release: bool = True) -> None:
-        self._closed = True
         if self.ws is not None:
             await self.ws.close(release=release)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def pending_tasks(self) -> list[asyncio.Task[Any]]:
-        """Background work still running (late replies): tests await it instead of sleeping."""
-        return list(self._tasks)
-
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        await self.tasks.close()
+        await self.http.close()
 
     # --- webhook: HTTP views ------------------------------------------------------------------
 
     async def _verify_url(self, request: web.Request) -> web.Response:
         try:
             echo = codec.verify_url(request.query, settings=self.settings, now=self.clock.now())
-        except codec.Rejected as rej:
+        except Rejected as rej:
             logger.info("wecom url verification rejected: %s", rej.reason)
             return web.Response(status=rej.status)
         except Exception:
@@ -390,32 +212,12 @@ class WeComAdapter:
             return web.Response(status=400)
         return web.Response(text=echo, content_type="text/plain")
 
-    async def _read_body(self, request: web.Request) -> bytes | None:
-        """The body, or None when it is over the cap (checked before reading it all)."""
-        cap = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > cap:
-            return None
-        chunks: list[bytes] = []
-        size = 0
-        async with asyncio.timeout(10):
-            while True:
-                chunk = await request.content.read(cap + 1 - size)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > cap:
-                    return None
-        return b"".join(chunks)
-
     async def _callback(self, request: web.Request) -> web.Response:
         try:
-            body = await self._read_body(request)
-            if body is None:
-                return web.Response(status=413)
+            body = await http.read_body(request, cap=self.settings.max_body_bytes)
             now = self.clock.now()
             decoded = codec.decode_callback(request.query, body, settings=self.settings, now=now)
-        except codec.Rejected as rej:
+        except Rejected as rej:
             logger.info("wecom callback rejected: %s %s", rej.status, rej.reason)
             return web.Response(status=rej.status)
         except TimeoutError:
@@ -465,13 +267,13 @@ class WeComAdapter:
         feed = self._feed
         if feed is None:
             raise RuntimeError("the WeCom adapter has not been started")
-        task = self._spawn(feed(message))
+        task = self.tasks.spawn(feed(message))
         try:
             async with asyncio.timeout(self.cfg.reply_budget_s):
                 return list(await asyncio.shield(task))
         except TimeoutError:
             logger.warning("wecom: %s took over the reply budget", message.message_id)
-            self._spawn(self._deliver_late(task, message.reply_handle))
+            self.tasks.spawn(self._deliver_late(task, message.reply_handle))
             return None
 
     async def _deliver_late(self, task: asyncio.Task[Any], handle: str) -> None:
@@ -506,7 +308,13 @@ class WeComAdapter:
         if not replies:
             return None
         text = "\n".join(r.text for r in replies if r.text)
-        recorded = any(marker in text for marker in _RECORDED_MARKERS)
+        ack = next(
+            (r.ballot for r in replies if r.ballot and r.ballot.vote_id == click.vote_id), None
+        )
+        if ack is not None:
+            self._acks.put(event.message_id, ack)
+        else:  # a redelivered click gets the first answer's text only: show that answer's card
+            ack = self._acks.get(event.message_id)
         known = self._cards.get(click.vote_id)
         card = VoteCard(
             vote_id=click.vote_id,
@@ -518,7 +326,7 @@ class WeComAdapter:
             card,
             task_id=event.task_id,
             userid=event.sender.user_id,
-            chosen=click.choice if recorded else None,
+            chosen=None if ack is None else ack.choice,
         )
         return _Answer("update", body)
 
@@ -554,12 +362,9 @@ class WeComAdapter:
         if not isinstance(rid, str) or not isinstance(body, dict):
             return
         try:
-            decoded = codec._decode_payload(body, settings=self.settings, now=self.clock.now())
-        except codec.Rejected as rej:
+            decoded = codec.decode_payload(body, settings=self.settings, now=self.clock.now())
+        except Rejected as rej:
             logger.info("wecom ws frame rejected: %s", rej.reason)
-            return
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-            logger.info("wecom ws frame malformed")
             return
         answer = await self._answer(decoded)
         if answer is None or self.ws is None:
@@ -574,7 +379,7 @@ class WeComAdapter:
 
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.WECOM:
-            raise SendError("permanent", "platform", "not a WeCom message")
+            raise SendError(SendErrorKind.PERMANENT, "platform", "not a WeCom message")
         if message.card is not None and not message.text:
             # A card update (a new count): WeCom edits a card only in the answer to a click on
             # it, and the ballot's own reply already carries the count. Sending it any other way
@@ -590,7 +395,7 @@ class WeComAdapter:
                 await self._post_response_url(handle, message)
                 return
             except SendError as exc:
-                if exc.kind != "permanent" or exc.ambiguous:
+                if exc.kind is not SendErrorKind.PERMANENT or exc.ambiguous:
                     raise
                 logger.info("wecom: response_url refused (%s), sending to the group", exc.code)
         if self.long_connection:
@@ -606,7 +411,7 @@ class WeComAdapter:
             body = codec.vote_card(message.card, task_id=self._new_task_id(message.card))
         else:
             body = codec.markdown_reply(_markdown(message))
-        await self._post_json(url, body)
+        await self.http.call("POST", url, body=body)
 
     def _proactive_body(self, message: OutgoingMessage) -> dict[str, Any]:
         if message.card is not None:
@@ -615,11 +420,13 @@ class WeComAdapter:
 
     async def _send_group_webhook(self, message: OutgoingMessage) -> None:
         chat = message.chat
-        stored = await repo.chat_webhook(Platform.WECOM, chat.corp_id, chat.chat_id)
+        stored = await self.webhooks.webhook(Platform.WECOM, chat.corp_id, chat.chat_id)
         key = webhook_key(stored)
         if not key:
             raise SendError(
-                "permanent", "no_webhook", "本群还没有绑定消息推送（请管理员发送「绑定推送 key」）"
+                SendErrorKind.PERMANENT,
+                "no_webhook",
+                "本群还没有绑定消息推送（请管理员发送「绑定推送 key」）",
             )
         if message.card is not None:  # no interactive cards on 消息推送: the text with the count
             card = message.card
@@ -629,19 +436,23 @@ class WeComAdapter:
             body = codec.encode_webhook_text(message, markdown=True)
         except ValueError:  # "@all" cannot go in markdown
             body = codec.encode_webhook_text(message, markdown=False)
-        await self._post_json(f"{self.cfg.api_base}/cgi-bin/webhook/send?key={key}", body)
+        await self.http.call(
+            "POST", f"{self.cfg.api_base}/cgi-bin/webhook/send?key={key}", body=body
+        )
 
     async def _send_private(self, message: OutgoingMessage) -> None:
         to = message.private_to
         user_id = to.user_id if to is not None else message.chat.chat_id
         if to is not None and to.platform is not Platform.WECOM:
-            raise SendError("permanent", "platform", "private message for another platform")
+            raise SendError(
+                SendErrorKind.PERMANENT, "platform", "private message for another platform"
+            )
         if self.long_connection:
             await self._ws_send(user_id, codec.markdown_reply(_markdown(message)))
             return
         if not (self.cfg.app_agent_id and self.cfg.app_secret):
             raise SendError(
-                "permanent",
+                SendErrorKind.PERMANENT,
                 "no_private_channel",
                 "webhook mode without a self-built app cannot send 1:1 messages "
                 "(configure wecom.app_agent_id and YISHI_WECOM_APP_SECRET)",
@@ -657,104 +468,58 @@ class WeComAdapter:
     async def _ws_send(self, chatid: str, body: Mapping[str, Any]) -> None:
         ws = self.ws
         if ws is None:
-            raise SendError("transient", "not_started", "the long connection is not running")
+            raise SendError(
+                SendErrorKind.TRANSIENT, "not_started", "the long connection is not running"
+            )
         try:
             await ws.request("aibot_send_msg", {"chatid": chatid, **body})
         except WsRequestError as exc:
             if exc.errcode == -1:
                 raise SendError(
-                    "transient", "ws", str(exc), ambiguous=exc.sent and "no ack" in exc.errmsg
+                    SendErrorKind.TRANSIENT,
+                    "ws",
+                    str(exc),
+                    ambiguous=exc.sent and "no ack" in exc.errmsg,
                 ) from None
             raise _errcode_error(exc.errcode, exc.errmsg) from None
 
-    # --- the self-built app's access token (single-flight) -------------------------------------
+    # --- the self-built app (its access token is cached single-flight) -------------------------
 
-    async def _access_token(self, stale: str = "") -> str:
-        now = self.clock.now()
-        if self._token and self._token != stale and self._token_until and now < self._token_until:
-            return self._token
-        async with self._token_lock:
-            now = self.clock.now()
-            if (
-                self._token
-                and self._token != stale
-                and self._token_until is not None
-                and now < self._token_until
-            ):
-                return self._token
-            url = f"{self.cfg.api_base}/cgi-bin/gettoken"
-            params = {"corpid": self.cfg.corp_id, "corpsecret": self.cfg.app_secret}
-            self.token_fetches += 1
-            data = await self._request("GET", url, params=params)
-            errcode = _errcode(data)
-            if errcode != 0:
-                raise _errcode_error(errcode, str(data.get("errmsg", "")))
-            token = data.get("access_token")
-            expires = data.get("expires_in", 7200)
-            if not isinstance(token, str) or not token or not isinstance(expires, int):
-                raise SendError("transient", "gettoken", "malformed gettoken answer")
-            self._token = token
-            margin = min(300, max(0, expires) // 5)  # refresh a little early
-            self._token_until = now + timedelta(seconds=max(0, expires - margin))
-            return token
+    async def _fetch_token(self) -> tuple[str, int]:
+        url = f"{self.cfg.api_base}/cgi-bin/gettoken"
+        params = {"corpid": self.cfg.corp_id, "corpsecret": self.cfg.app_secret}
+        data = await self.http.call("GET", url, params=params)
+        token = data.get("access_token")
+        expires = data.get("expires_in", 7200)
+        if not isinstance(token, str) or not token or not isinstance(expires, int):
+            raise SendError(SendErrorKind.TRANSIENT, "gettoken", "malformed gettoken answer")
+        return token, expires
 
     async def _app_post(self, path: str, body: Mapping[str, Any]) -> None:
-        token = await self._access_token()
         url = f"{self.cfg.api_base}{path}"
-        data = await self._request("POST", url, params={"access_token": token}, json=body)
-        errcode = _errcode(data)
-        if errcode in (42001, 40014):
-            token = await self._access_token(stale=token)
-            data = await self._request("POST", url, params={"access_token": token}, json=body)
-            errcode = _errcode(data)
-        if errcode != 0:
-            raise _errcode_error(errcode, str(data.get("errmsg", "")))
 
-    # --- HTTP -----------------------------------------------------------------------------------
+        async def post(token: str) -> dict[str, Any]:
+            return await self.http.call("POST", url, params={"access_token": token}, body=body)
 
-    async def _post_json(self, url: str, body: Mapping[str, Any]) -> None:
-        data = await self._request("POST", url, json=body)
-        errcode = _errcode(data)
-        if errcode != 0:
-            raise _errcode_error(errcode, str(data.get("errmsg", "")))
-
-    async def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """One qyapi call with the session's ClientTimeout; failures become SendErrors."""
-        try:
-            async with self.session.request(method, url, params=params, json=json) as response:
-                if response.status >= 500:
-                    raise SendError("transient", f"http{response.status}", "server error")
-                if response.status >= 400:
-                    raise SendError("permanent", f"http{response.status}", "refused")
-                data = await response.json(content_type=None)
-        except aiohttp.ClientConnectorError as exc:  # nothing went out
-            raise SendError("transient", "connect", str(exc)) from None
-        except TimeoutError:
-            raise SendError("transient", "timeout", "timed out", ambiguous=True) from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-            raise SendError("transient", "disconnected", str(exc), ambiguous=True) from None
-        except aiohttp.ClientError as exc:
-            raise SendError("transient", "client", str(exc), ambiguous=True) from None
-        except ValueError:
-            raise SendError("transient", "bad_json", "not JSON", ambiguous=True) from None
-        if not isinstance(data, dict):
-            raise SendError("transient", "bad_json", "not a JSON object", ambiguous=True)
-        return data
+        await self.token.with_token(post)
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _errcode(data: Mapping[str, Any]) -> int:
-    value = data.get("errcode", 0)
-    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+def classify(status: int, answer: http.Answer) -> SendError | None:
+    """A qyapi answer (rule 9): None when its errcode is 0."""
+    if status >= 500:
+        return SendError(SendErrorKind.TRANSIENT, f"http{status}", "server error")
+    if status >= 400:
+        return SendError(SendErrorKind.PERMANENT, f"http{status}", "refused")
+    if answer is None:
+        return SendError(SendErrorKind.TRANSIENT, "bad_json", "not a JSON object", ambiguous=True)
+    value = answer.get("errcode", 0)
+    errcode = value if isinstance(value, int) and not isinstance(value, bool) else -1
+    if errcode == 0:
+        return None
+    return _errcode_error(errcode, str(answer.get("errmsg", "")))
 
 
 def _errcode_error(errcode: int, errmsg: str) -> SendError:
@@ -762,13 +527,13 @@ def _errcode_error(errcode: int, errmsg: str) -> SendError:
     message = f"WeCom errcode {errcode}: {errmsg}"
     match kind:
         case "throttled":
-            return SendError("throttled", errcode, message)
+            return SendError(SendErrorKind.THROTTLED, errcode, message)
         case "transient":
-            return SendError("transient", errcode, message)
+            return SendError(SendErrorKind.TRANSIENT, errcode, message)
         case "token":
-            return SendError("token", errcode, message)
+            return SendError(SendErrorKind.TOKEN, errcode, message)
         case _:  # "gone" (93000), "permanent"
-            return SendError("permanent", errcode, message)
+            return SendError(SendErrorKind.PERMANENT, errcode, message)
 
 
 def _markdown(message: OutgoingMessage) -> str:

@@ -2,7 +2,7 @@
 
 Place in the flow::
 
-    lease (database) -> connect -> aibot_subscribe {bot_id, secret} -> frames
+    lease (a port; the database) -> connect -> aibot_subscribe {bot_id, secret} -> frames
         aibot_msg_callback / aibot_event_callback -> on_frame (the adapter decodes and feeds)
         ping every heartbeat_s; two unanswered pings -> reconnect
     adapter -> request("aibot_respond_msg" | "aibot_respond_update_msg", body, req_id=inbound)
@@ -30,8 +30,9 @@ from typing import Any
 
 import aiohttp
 
+from bot.adapters.http import TaskSet
+from bot.adapters.ports import ConnectionLease
 from bot.clock import Clock
-from storage import lease
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class WeComWsClient:
         bot_id: str,
         secret: str,
         owner: str,
+        lease: ConnectionLease,
         clock: Clock,
         session: aiohttp.ClientSession,
         on_frame: OnFrame,
@@ -99,6 +101,7 @@ class WeComWsClient:
         self.bot_id = bot_id
         self._secret = secret
         self.owner = owner
+        self.lease = lease
         self.clock = clock
         self.session = session
         self.on_frame = on_frame
@@ -113,7 +116,7 @@ class WeComWsClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._pending: dict[str, asyncio.Future[Frame]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._frame_tasks: set[asyncio.Task[None]] = set()
+        self._frame_tasks = TaskSet()
         self._send_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -131,15 +134,11 @@ class WeComWsClient:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for frame_task in list(self._frame_tasks):
-            frame_task.cancel()
-        for frame_task in list(self._frame_tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await frame_task
+        await self._frame_tasks.close()
         self.state = "stopped"
         if release:
             try:
-                await lease.release(self.lease_name, self.owner)
+                await self.lease.release(self.lease_name, self.owner)
             except Exception:
                 logger.exception("wecom ws: could not release the lease")
 
@@ -191,7 +190,7 @@ class WeComWsClient:
         ttl = timedelta(seconds=self.timing.lease_ttl_s)
         while True:
             try:
-                held = await lease.acquire(self.lease_name, self.owner, self.clock.now(), ttl)
+                held = await self.lease.acquire(self.lease_name, self.owner, self.clock.now(), ttl)
             except Exception:
                 logger.exception("wecom ws: lease check failed")
                 held = False
@@ -299,9 +298,7 @@ class WeComWsClient:
                 logger.warning("wecom ws: kicked by a newer connection of the same bot")
                 return
             if cmd in ("aibot_msg_callback", "aibot_event_callback"):
-                task = asyncio.create_task(self._handle(frame))
-                self._frame_tasks.add(task)
-                task.add_done_callback(self._frame_tasks.discard)
+                self._frame_tasks.spawn(self._handle(frame))
 
     async def _handle(self, frame: Frame) -> None:
         try:
@@ -328,7 +325,7 @@ class WeComWsClient:
         while True:
             await self._sleep(self.timing.renew_s)
             try:
-                still = await lease.renew(self.lease_name, self.owner, self.clock.now(), ttl)
+                still = await self.lease.renew(self.lease_name, self.owner, self.clock.now(), ttl)
             except Exception:
                 logger.exception("wecom ws: lease renewal failed")
                 still = False
