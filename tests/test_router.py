@@ -8,22 +8,16 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import build_router
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.events import normalize_text
-from bot.router import Router, strip_command_prefix
+from bot.router import strip_command_prefix
 from handlers import ALL_ROUTES
-from handlers.texts import render_need, render_refusal
 from storage import models
 from tests.fakes import Harness
 
-ROUTER = Router(
-    ALL_ROUTES,
-    settings=Settings(),
-    clock=ManualClock(datetime(2026, 12, 1, tzinfo=UTC)),
-    render_refusal=render_refusal,
-    render_need=render_need,
-)
+ROUTER = build_router(Settings(), ManualClock(datetime(2026, 12, 1, tzinfo=UTC)))
 WORDS = [w for r in ALL_ROUTES for w in r.words]
 VOTES = ("赞成", "同意", "反对", "不同意", "弃权")
 
