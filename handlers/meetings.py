@@ -6,7 +6,7 @@ import dataclasses
 import re
 
 from bot import governance as g
-from bot.events import OutgoingMessage
+from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from bot.timeparse import parse_leading_time
 from handlers import minutes as minutes_handlers
@@ -18,6 +18,7 @@ from handlers.common import (
     mentions_for,
     names,
     person_payload,
+    record,
     require_item_ref,
     require_known_person,
     roster_ids,
@@ -96,9 +97,9 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     roster = await roster_ids(society.id)
     await repo.update_meeting(meeting.id, roster=roster)
-    await repo.append_event(
-        society.id,
-        "meeting_convened",
+    await record(
+        ctx,
+        EventKind.MEETING_CONVENED,
         {
             "number": meeting.number,
             "starts_at": parsed.when.isoformat(),
@@ -106,8 +107,7 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             "convened_by": person_payload(person),
             "roster": await names(roster),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     lines = []
     for title, matter in topics:
@@ -118,7 +118,7 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             state=g.ItemState.ACCEPTED,
             proposed_by=person.id,
         )
-        await _item_event(ctx, meeting, it, "item_added", person)
+        await _item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
         lines.append(f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）")
     for old in await repo.pending_deferred_items(society.id):
         it = await repo.add_item(
@@ -130,7 +130,7 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             carried_from=old.id,
         )
         await repo.update_item(old.id, carried=True)
-        await _item_event(ctx, meeting, it, "item_carried", person, carried_from=old.id)
+        await _item_event(ctx, meeting, it, EventKind.ITEM_CARRIED, person, carried_from=old.id)
         lines.append(
             f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
         )
@@ -149,10 +149,15 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def _item_event(
-    ctx: Context, meeting: repo.Meeting, it: repo.Item, kind: str, by: repo.Person, **extra: object
+    ctx: Context,
+    meeting: repo.Meeting,
+    it: repo.Item,
+    kind: EventKind,
+    by: repo.Person,
+    **extra: object,
 ) -> None:
-    await repo.append_event(
-        meeting.society_id,
+    await record(
+        ctx,
         kind,
         {
             "item": it.id,
@@ -163,8 +168,7 @@ async def _item_event(
             "by": person_payload(by),
             **extra,
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
 
 
@@ -180,7 +184,13 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await repo.add_item(
         meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
     )
-    await _item_event(ctx, meeting, it, "item_added" if is_leader else "item_proposed", person)
+    await _item_event(
+        ctx,
+        meeting,
+        it,
+        EventKind.ITEM_ADDED if is_leader else EventKind.ITEM_PROPOSED,
+        person,
+    )
     if is_leader:
         return [
             ctx.reply(
@@ -211,7 +221,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     new_state = g.item_next(it.state, action)
     await repo.update_item(it.id, state=new_state)
     it = dataclasses.replace(it, state=new_state)
-    kind = "item_accepted" if action is g.ItemAction.ACCEPT else "item_rejected"
+    kind = EventKind.ITEM_ACCEPTED if action is g.ItemAction.ACCEPT else EventKind.ITEM_REJECTED
     await _item_event(ctx, meeting, it, kind, person, reason=reason)
     proposer = await repo.person(it.proposed_by_id)
     mention = await mentions_for(ctx, [proposer.id])
@@ -235,12 +245,11 @@ async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
     if not await repo.add_observer(meeting.id, target.id, reason):
         return [ctx.reply(f"{target.name}已在列席名单中。")]
-    await repo.append_event(
-        society.id,
-        "observer_added",
+    await record(
+        ctx,
+        EventKind.OBSERVER_ADDED,
         {"person": person_payload(target), "reason": reason, "by": person_payload(actor)},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
@@ -251,7 +260,7 @@ async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(
         ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
@@ -260,12 +269,11 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("请写明请假理由，例如：请假 出差在外")
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "leave" if status is g.Attendance.LEAVE else "late_leave",
+    await record(
+        ctx,
+        EventKind.LEAVE if status is g.Attendance.LEAVE else EventKind.LATE_LEAVE,
         {"person": person_payload(person), "reason": args, "status": status.value},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     if status is g.Attendance.ABSENT:
         return [
@@ -283,19 +291,19 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
     if not text:
         raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
     it = await item_by_number(meeting, number)
-    record = (await repo.attendance(meeting.id)).get(person.id)
-    g.check_written_opinion(record.status if record else g.Attendance.UNKNOWN, it.state)
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
     await repo.add_opinion(it.id, person.id, text, ctx.now)
-    await repo.append_event(
-        society.id,
-        "written_opinion",
+    await record(
+        ctx,
+        EventKind.WRITTEN_OPINION,
         {
             "item": it.id,
             "number": it.number,
@@ -303,8 +311,7 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
             "person": person_payload(person),
             "text": text,
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
@@ -339,7 +346,7 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED, g.MeetingState.OPEN))
     roster = list(meeting.roster)
@@ -352,12 +359,11 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。")]
     await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "checkin",
+    await record(
+        ctx,
+        EventKind.CHECKIN,
         {"person": person_payload(person), "status": status.value, "observer": is_observer},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     if is_observer:
         return [ctx.reply(f"{person.name}（列席）已签到。")]
@@ -383,19 +389,15 @@ async def _present_ids(meeting: repo.Meeting) -> list[int]:
 async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """A member leaves an open meeting early: no longer present for the votes still to come
     (quorum is checked again when each vote opens and closes)."""
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
-    record = (await repo.attendance(meeting.id)).get(person.id)
-    if person.id not in meeting.roster or record is None or record.status not in g.PRESENT_STATES:
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if person.id not in meeting.roster or entry is None or entry.status not in g.PRESENT_STATES:
         raise UsageError("您没有签到出席本次会议，无需离席。")
     await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "left",
-        {"person": person_payload(person), "reason": args},
-        ctx.now,
-        meeting_id=meeting.id,
+    await record(
+        ctx, EventKind.LEFT, {"person": person_payload(person), "reason": args}, meeting=meeting
     )
     present = await _present_ids(meeting)
     q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
@@ -449,9 +451,9 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}")
     await repo.update_meeting(meeting.id, state=new_state, roster=roster, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
-    await repo.append_event(
-        society.id,
-        "meeting_opened",
+    await record(
+        ctx,
+        EventKind.MEETING_OPENED,
         {
             "by": person_payload(person),
             "quorum": _quorum_payload(q),
@@ -461,8 +463,7 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             },
             "head": await repo.chain_head(society.id),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     agenda = [
         f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
@@ -499,12 +500,11 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     if target.id not in await roster_ids(society.id):
         raise UsageError(f"{target.name}不是领导小组成员，不能受托主持会议。")
     await repo.update_meeting(meeting.id, chair_id=target.id)
-    await repo.append_event(
-        society.id,
-        "chair_delegated",
+    await record(
+        ctx,
+        EventKind.CHAIR_DELEGATED,
         {"from": person_payload(person), "to": person_payload(target), "reason": reason},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
@@ -534,19 +534,18 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("该议题已开始表决，回避应在表决前提出。")
     if not await repo.add_recusal(it.id, target.id):
         return [ctx.reply(f"{target.name}已就议题{number}回避。")]
-    await repo.append_event(
-        society.id,
-        "recused",
+    await record(
+        ctx,
+        EventKind.RECUSED,
         {"item": it.id, "number": it.number, "title": it.title, "person": person_payload(target)},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     base_note = "，不计入该议题应到会人数" if ctx.policy.recused_leave_base else ""
     return [ctx.reply(f"{target.name}就议题{number}「{it.title}」回避，不参加表决{base_note}。")]
 
 
 async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
     if await repo.open_votes(meeting.id):
@@ -561,9 +560,9 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     await repo.update_meeting(meeting.id, state=new_state, closed_at=ctx.now)
     items = await repo.items(meeting.id)
     undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
-    await repo.append_event(
-        society.id,
-        "meeting_closed",
+    await record(
+        ctx,
+        EventKind.MEETING_CLOSED,
         {
             "by": person_payload(person),
             "attendance": {
@@ -572,8 +571,7 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             },
             "undecided": [it.number for it in undecided],
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     draft = await minutes_handlers.draft_minutes(ctx, meeting, person)
     pending = f"未表决议题：{join([str(it.number) for it in undecided])}。" if undecided else ""
@@ -587,17 +585,16 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
     await repo.update_meeting(meeting.id, state=new_state)
-    await repo.append_event(
-        society.id,
-        "meeting_cancelled",
+    await record(
+        ctx,
+        EventKind.MEETING_CANCELLED,
         {"by": person_payload(person), "reason": args},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(

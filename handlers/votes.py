@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from bot import governance as g
-from bot.events import ChatKind, ChatRef, OutgoingMessage, VoteCard
+from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, VoteCard
 from bot.router import Context, Route, UsageError
 from bot.timeparse import parse_leading_time
 from handlers import texts as t
@@ -19,6 +19,7 @@ from handlers.common import (
     names,
     parse_item_ref,
     person_payload,
+    record,
     require_item_ref,
 )
 from storage import acks, repo
@@ -27,7 +28,7 @@ _OPEN = (g.MeetingState.OPEN,)
 
 
 async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, _OPEN)
     number, rest = require_item_ref(args, "发起表决 2 记名")
@@ -61,9 +62,9 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     if closes_at is not None:
         await acks.set_vote_deadline(vote.id, closes_at)
     await repo.update_item(it.id, state=new_state)
-    await repo.append_event(
-        society.id,
-        "vote_opened",
+    await record(
+        ctx,
+        EventKind.VOTE_OPENED,
         {
             "vote": vote.id,
             "item": it.id,
@@ -78,8 +79,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             "by": person_payload(person),
             **({"closes_at": closes_at.isoformat()} if closes_at is not None else {}),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     warn = ""
     if len(electorate.voters) < needed:
@@ -221,7 +221,7 @@ def _vote_args(args: str) -> tuple[int | None, int | None]:
 
 
 async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     number, vote_id = _vote_args(args)
     meeting, vote, it = await _target_vote(ctx, number, vote_id)
@@ -263,12 +263,11 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
             pass
     if vote.method is g.VoteMethod.SECRET:
         receipt = await repo.cast_secret_ballot(vote.id, person.id, choice)
-        await repo.append_event(
-            society.id,
-            "secret_ballot",
+        await record(
+            ctx,
+            EventKind.SECRET_BALLOT,
             {"vote": vote.id, "item": it.id, "number": it.number, "voter": person_payload(person)},
-            ctx.now,
-            meeting_id=meeting.id,
+            meeting=meeting,
         )
         count = len(voters) + 1
         return [
@@ -281,9 +280,9 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         ]
     receipt = await repo.put_named_ballot(vote.id, person.id, choice, first=previous is None)
     changed = action is g.BallotAction.CHANGE
-    await repo.append_event(
-        society.id,
-        "ballot_changed" if changed else "ballot",
+    await record(
+        ctx,
+        EventKind.BALLOT_CHANGED if changed else EventKind.BALLOT,
         {
             "vote": vote.id,
             "item": it.id,
@@ -293,8 +292,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
             "previous": previous.value if previous else None,
             "receipt": receipt,
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     count = len(voted) + (0 if changed else 1)
     if changed and previous is not None:
@@ -392,7 +390,7 @@ _HANDS = re.compile(r"(赞成|同意|反对|不同意|弃权)\s*[:：]?\s*(\d{1,
 
 
 async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     number, rest = parse_item_ref(args)
     meeting, vote, it = await _target_vote(ctx, number)
@@ -408,9 +406,9 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
     tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
     g.check_show_of_hands(tally, len(vote.electorate.voters))
     await repo.record_hands(vote.id, counts)
-    await repo.append_event(
-        society.id,
-        "hands_recorded",
+    await record(
+        ctx,
+        EventKind.HANDS_RECORDED,
         {
             "vote": vote.id,
             "item": it.id,
@@ -418,8 +416,7 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
             "counts": counts,
             "recorder": person_payload(person),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
@@ -429,7 +426,7 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     number, _ = parse_item_ref(args)
     meeting = await current_meeting(ctx)
@@ -489,12 +486,8 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             await repo.update_item(
                 it.id, state=g.item_next(it.state, g.ItemAction.RETURN), outcome=""
             )
-    await repo.append_event(
-        society.id,
-        "vote_closed",
-        {**result, "by": person_payload(person)},
-        ctx.now,
-        meeting_id=meeting.id,
+    await record(
+        ctx, EventKind.VOTE_CLOSED, {**result, "by": person_payload(person)}, meeting=meeting
     )
     summary = (
         f"表决已结束：{t.OUTCOME[g.Outcome(result['outcome'])]}"
@@ -581,7 +574,7 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
 
 
 async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, reason = require_item_ref(args, "暂缓 3 需进一步调研")
@@ -600,9 +593,9 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
                 now=ctx.now,
             )
     await repo.update_item(it.id, state=new_state, outcome=g.Outcome.DEFERRED)
-    await repo.append_event(
-        society.id,
-        "item_deferred",
+    await record(
+        ctx,
+        EventKind.ITEM_DEFERRED,
         {
             "item": it.id,
             "number": it.number,
@@ -610,15 +603,14 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
             "reason": reason,
             "by": person_payload(person),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     why = f"（{reason}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
 
 
 async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, _OPEN)
     number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
@@ -629,9 +621,9 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     if it.state not in (g.ItemState.ACCEPTED, g.ItemState.VOTING):
         raise UsageError(f"议题{number}当前为「{t.ITEM_STATE[it.state]}」，不能再宣布紧急情况。")
     await repo.update_item(it.id, emergency_reason=reason)
-    await repo.append_event(
-        society.id,
-        "emergency_declared",
+    await record(
+        ctx,
+        EventKind.EMERGENCY_DECLARED,
         {
             "item": it.id,
             "number": it.number,
@@ -639,8 +631,7 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
             "reason": reason,
             "by": person_payload(person),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
