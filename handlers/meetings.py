@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
@@ -57,15 +58,39 @@ def split_topics(text: str) -> list[str]:
 CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Convening:
+    """召开会议 <时间> [地点] [议题：…；…], as typed."""
+
+    starts_at: datetime
+    place: str
+    topics: list[tuple[str, g.MatterType]]
+
+
 async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
+    await _refuse_a_second_meeting(ctx, society)
+    request = _parse_convening(ctx, args)
+    state = g.meeting_next(g.MeetingState.DRAFT, g.MeetingAction.CONVENE)
+    meeting, roster = await _create_meeting(ctx, society, person, request, state)
+    agenda = await _set_agenda(ctx, society, meeting, person, request.topics)
+    text = _notice_text(ctx, society, meeting, request, agenda)
+    return [ctx.reply(text, await mentions_for(ctx, roster))]
+
+
+async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
     existing = await repo.active_meeting(society.id)
     if existing is not None:
         raise UsageError(
             f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）尚未结束，"
             "请先散会或取消后再召开新会议。"
         )
+
+
+def _parse_convening(ctx: Context, args: str) -> _Convening:
+    """The time first (it must lie ahead), then the place up to the 议题 marker, then the
+    topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
     parsed = parse_leading_time(args, ctx.now, ctx.tz)
@@ -86,11 +111,21 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             break
     place = place.strip(" ,，") or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text)]
-    state = g.meeting_next(g.MeetingState.DRAFT, g.MeetingAction.CONVENE)
+    return _Convening(parsed.when, place, topics)
+
+
+async def _create_meeting(
+    ctx: Context,
+    society: repo.Society,
+    person: repo.Person,
+    request: _Convening,
+    state: g.MeetingState,
+) -> tuple[repo.Meeting, list[int]]:
+    """The meeting with today's roster frozen on it, recorded; returns it and the roster."""
     meeting = await repo.create_meeting(
         society.id,
-        starts_at=parsed.when,
-        place=place,
+        starts_at=request.starts_at,
+        place=request.place,
         convened_by=person.id,
         state=state,
         now=ctx.now,
@@ -102,14 +137,26 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
         EventKind.MEETING_CONVENED,
         {
             "number": meeting.number,
-            "starts_at": parsed.when.isoformat(),
-            "place": place,
+            "starts_at": request.starts_at.isoformat(),
+            "place": request.place,
             "convened_by": person_payload(person),
             "roster": await names(roster),
         },
         meeting=meeting,
     )
-    lines = []
+    return meeting, roster
+
+
+async def _set_agenda(
+    ctx: Context,
+    society: repo.Society,
+    meeting: repo.Meeting,
+    person: repo.Person,
+    topics: list[tuple[str, g.MatterType]],
+) -> list[tuple[repo.Item, bool]]:
+    """The leader's topics, then every item a past meeting deferred (第十六条: voted on again
+    at the next meeting); returns the agenda, each item with whether it was carried over."""
+    agenda: list[tuple[repo.Item, bool]] = []
     for title, matter in topics:
         it = await repo.add_item(
             meeting.id,
@@ -119,7 +166,7 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             proposed_by=person.id,
         )
         await _item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
-        lines.append(f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）")
+        agenda.append((it, False))
     for old in await repo.pending_deferred_items(society.id):
         it = await repo.add_item(
             meeting.id,
@@ -131,21 +178,34 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
         await repo.update_item(old.id, carried=True)
         await _item_event(ctx, meeting, it, EventKind.ITEM_CARRIED, person, carried_from=old.id)
-        lines.append(
-            f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
-        )
-    agenda = (
+        agenda.append((it, True))
+    return agenda
+
+
+def _notice_text(
+    ctx: Context,
+    society: repo.Society,
+    meeting: repo.Meeting,
+    request: _Convening,
+    agenda: list[tuple[repo.Item, bool]],
+) -> str:
+    lines = [
+        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
+        if carried
+        else f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
+        for it, carried in agenda
+    ]
+    listed = (
         "\n".join(lines)
         if lines
         else "（暂无，组长可发送「添加议题 标题」，成员可发送「提议议题 标题」）"
     )
-    text = (
+    return (
         f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
-        f"时间：{t.when(parsed.when, ctx.tz)}\n地点：{place}\n议题：\n{agenda}\n"
+        f"时间：{t.when(request.starts_at, ctx.tz)}\n地点：{request.place}\n议题：\n{listed}\n"
         f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
         "不能参会的成员可在请假后发送「书面意见 议题编号 意见」。"
     )
-    return [ctx.reply(text, await mentions_for(ctx, roster))]
 
 
 async def _item_event(

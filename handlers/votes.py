@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -27,24 +28,62 @@ from storage import acks, repo
 _OPEN = (g.MeetingState.OPEN,)
 
 
+@dataclass(frozen=True, slots=True)
+class _VoteRequest:
+    """发起表决 <议题编号> [方式] [截止 <时间>], as typed."""
+
+    number: int
+    method_word: str  # "" when the chair named no method
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """A vote that governance allows to open, and what it needs to pass."""
+
+    rule: g.MatterRule
+    method: g.VoteMethod
+    item_state: g.ItemState
+    electorate: g.Electorate
+    base: int
+    needed: int
+    closes_at: datetime | None
+
+
 async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, _OPEN)
+    request = _parse_vote_request(ctx, args)
+    it = await item_by_number(meeting, request.number)
+    opening = await _decide_opening(ctx, meeting, it, request)
+    vote = await _open_vote(ctx, meeting, it, opening, person)
+    return await _vote_opened_replies(ctx, it, vote, opening)
+
+
+def _parse_vote_request(ctx: Context, args: str) -> _VoteRequest:
     number, rest = require_item_ref(args, "发起表决 2 记名")
     rest, closes_at = _deadline(ctx, rest)
-    it = await item_by_number(meeting, number)
+    return _VoteRequest(number, rest.split(" ", 1)[0] if rest else "", closes_at)
+
+
+async def _decide_opening(
+    ctx: Context, meeting: repo.Meeting, it: repo.Item, request: _VoteRequest
+) -> _Opening:
+    """The method (the chair's or the matter's default), one vote at a time, the item's next
+    state and the quorum for this item; each refusal raises before anything is written."""
     rule = ctx.policy.matter(it.matter_type)
     method = rule.default_method
-    if rest:
-        word = rest.split(" ", 1)[0]
-        if word not in t.METHOD_WORDS:
-            raise UsageError(f"表决方式「{word}」无法识别，可用：记名、举手、无记名。")
-        method = t.METHOD_WORDS[word]
+    if request.method_word:
+        if request.method_word not in t.METHOD_WORDS:
+            raise UsageError(
+                f"表决方式「{request.method_word}」无法识别，可用：记名、举手、无记名。"
+            )
+        method = t.METHOD_WORDS[request.method_word]
     g.check_method(method, rule)
     if await repo.open_votes(meeting.id):
         raise UsageError("上一项表决还没有结束，请先发送「结束表决」，逐项表决。")
-    new_state = g.item_next(it.state, g.ItemAction.OPEN_VOTE)
+    item_state = g.item_next(it.state, g.ItemAction.OPEN_VOTE)
     records = await repo.attendance(meeting.id)
     present = frozenset(
         p for p in meeting.roster if p in records and records[p].status in g.PRESENT_STATES
@@ -53,15 +92,22 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     quorum = g.item_quorum(electorate, rule, ctx.policy)
     if not quorum.met:
         raise UsageError(
-            f"议题{number}「{it.title}」属{t.MATTER[it.matter_type]}，未达到表决所需法定人数，不能表决。"
+            f"议题{it.number}「{it.title}」属{t.MATTER[it.matter_type]}，未达到表决所需法定人数，不能表决。"
             f"{t.quorum_text(quorum)}。"
         )
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
-    vote = await repo.open_vote(it.id, method=method, electorate=electorate, now=ctx.now)
+    return _Opening(rule, method, item_state, electorate, base, needed, request.closes_at)
+
+
+async def _open_vote(
+    ctx: Context, meeting: repo.Meeting, it: repo.Item, opening: _Opening, by: repo.Person
+) -> repo.Vote:
+    electorate, closes_at = opening.electorate, opening.closes_at
+    vote = await repo.open_vote(it.id, method=opening.method, electorate=electorate, now=ctx.now)
     if closes_at is not None:
         await acks.set_vote_deadline(vote.id, closes_at)
-    await repo.update_item(it.id, state=new_state)
+    await repo.update_item(it.id, state=opening.item_state)
     await record(
         ctx,
         EventKind.VOTE_OPENED,
@@ -71,20 +117,38 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             "number": it.number,
             "title": it.title,
             "matter_type": it.matter_type.value,
-            "method": method.value,
-            "base": base,
+            "method": opening.method.value,
+            "base": opening.base,
             "present": len(electorate.voters),
             "recused": await names(sorted(electorate.recused)),
-            "needed": needed,
-            "by": person_payload(person),
+            "needed": opening.needed,
+            "by": person_payload(by),
             **({"closes_at": closes_at.isoformat()} if closes_at is not None else {}),
         },
         meeting=meeting,
     )
+    return vote
+
+
+_HOW_TO_VOTE = {
+    g.VoteMethod.NAMED: "请出席成员在群里发送「赞成」「反对」或「弃权」（也可点卡片按钮）。",
+    g.VoteMethod.SECRET: "无记名投票：请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」，结果在结束时公布。",
+    g.VoteMethod.SHOW_OF_HANDS: "举手表决：由记录人录入结果，例如「举手结果 赞成4 反对2 弃权1」。",
+}
+
+
+async def _vote_opened_replies(
+    ctx: Context, it: repo.Item, vote: repo.Vote, opening: _Opening
+) -> list[OutgoingMessage]:
+    """The announcement with the vote card, mentioning the voters; for a secret vote, a private
+    invitation to each voter."""
+    method, rule, closes_at = opening.method, opening.rule, opening.closes_at
+    base, needed, voters = opening.base, opening.needed, sorted(opening.electorate.voters)
+    number = it.number
     warn = ""
-    if len(electorate.voters) < needed:
+    if len(voters) < needed:
         warn = (
-            f"\n⚠ 注意：出席且有表决权的只有{len(electorate.voters)}人，少于通过所需的{needed}票，"
+            f"\n⚠ 注意：出席且有表决权的只有{len(voters)}人，少于通过所需的{needed}票，"
             "本议题即使全部赞成也不能通过。"
         )
     opinions = await repo.opinions(it.id)
@@ -94,16 +158,12 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         opinion_text = "\n书面意见（不计入票数）：\n" + "\n".join(
             f"- {people[p].name}：{text}" for p, text in opinions
         )
-    how = {
-        g.VoteMethod.NAMED: "请出席成员在群里发送「赞成」「反对」或「弃权」（也可点卡片按钮）。",
-        g.VoteMethod.SECRET: "无记名投票：请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」，结果在结束时公布。",
-        g.VoteMethod.SHOW_OF_HANDS: "举手表决：由记录人录入结果，例如「举手结果 赞成4 反对2 弃权1」。",
-    }[method]
+    how = _HOW_TO_VOTE[method]
     leader_note = "\n人事事项由组长最后表态。" if rule.leader_votes_last else ""
     deadline_note = "" if closes_at is None else f"\n{t.vote_deadline_text(closes_at, ctx.tz)}"
     text = (
         f"开始表决：议题{number}「{it.title}」（{t.MATTER[it.matter_type]}，{t.METHOD[method]}）。\n"
-        f"应到会{base}人，出席且有表决权{len(electorate.voters)}人；赞成票须超过应到会人数的"
+        f"应到会{base}人，出席且有表决权{len(voters)}人；赞成票须超过应到会人数的"
         f"{t.share_text(rule.pass_share)}，即至少{needed}票方为通过。\n{how}{leader_note}"
         f"{deadline_note}{warn}{opinion_text}"
     )
@@ -111,11 +171,11 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         OutgoingMessage(
             chat=ctx.message.chat,
             text=text,
-            mentions=tuple(await mentions_for(ctx, sorted(electorate.voters))),
+            mentions=tuple(await mentions_for(ctx, voters)),
             card=VoteCard(
                 vote.id,
                 f"议题{number}：{it.title}",
-                t.card_summary(0, len(electorate.voters), closes_at, ctx.tz),
+                t.card_summary(0, len(voters), closes_at, ctx.tz),
                 method is g.VoteMethod.SECRET,
             ),
             in_reply_to=ctx.message.message_id,
@@ -123,7 +183,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     ]
     if method is g.VoteMethod.SECRET:
-        for ref in await mentions_for(ctx, sorted(electorate.voters)):
+        for ref in await mentions_for(ctx, voters):
             out.append(
                 ctx.private(
                     ref,
@@ -220,64 +280,91 @@ def _vote_args(args: str) -> tuple[int | None, int | None]:
     return number, None
 
 
+@dataclass(frozen=True, slots=True)
+class _Ballot:
+    """One member's ballot on one vote, as asked."""
+
+    meeting: repo.Meeting
+    vote: repo.Vote
+    it: repo.Item
+    voter: repo.Person
+    choice: g.Choice
+
+
+@dataclass(frozen=True, slots=True)
+class _BallotsSoFar:
+    """The vote's ballots as the voter finds them."""
+
+    previous: g.Choice | None  # the voter's named ballot (never known for a secret vote)
+    already: bool  # the voter has voted
+    voted: frozenset[int]  # who has voted
+
+
 async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     number, vote_id = _vote_args(args)
     meeting, vote, it = await _target_vote(ctx, number, vote_id)
-    rule = ctx.policy.matter(it.matter_type)
-    if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
-        raise UsageError(
-            "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
-        )
-    is_observer = g.Role.OBSERVER in ctx.roles
-    if vote.method is g.VoteMethod.SECRET:
-        voters = await repo.secret_voters(vote.id)
-        previous = None
-        already = person.id in voters
-        voted = voters
-    else:
-        ballots = await repo.named_ballots(vote.id)
-        previous = ballots.get(person.id)
-        already = previous is not None
-        voted = frozenset(ballots)
-    action = g.check_ballot(
-        vote_state=vote.state,
-        method=vote.method,
-        electorate=vote.electorate,
-        voter_id=person.id,
-        is_observer=is_observer,
-        previous=previous,
-        already_voted=already,
-        choice=choice,
-        policy=ctx.policy,
-        rule=rule,
-        voter_is_leader=g.Role.LEADER in ctx.roles,
-        voted=voted,
-    )
-    total = len(vote.electorate.voters)
+    ballot = _Ballot(meeting, vote, it, person, choice)
+    so_far = await _ballots_so_far(ballot)
+    action = _decide_ballot(ctx, ballot, so_far)
     match action:
         case g.BallotAction.SAME:
             return [ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")]
         case g.BallotAction.NEW | g.BallotAction.CHANGE:
             pass
+    receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
+    return await _ballot_replies(ctx, ballot, so_far, action, receipt)
+
+
+async def _ballots_so_far(ballot: _Ballot) -> _BallotsSoFar:
+    vote, voter = ballot.vote, ballot.voter
+    if vote.method is g.VoteMethod.SECRET:
+        voters = await repo.secret_voters(vote.id)
+        return _BallotsSoFar(None, voter.id in voters, voters)
+    ballots = await repo.named_ballots(vote.id)
+    previous = ballots.get(voter.id)
+    return _BallotsSoFar(previous, previous is not None, frozenset(ballots))
+
+
+def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.BallotAction:
+    """A secret ballot is never taken in the group; the rest is governance's check_ballot."""
+    vote = ballot.vote
+    if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
+        raise UsageError(
+            "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
+        )
+    return g.check_ballot(
+        vote_state=vote.state,
+        method=vote.method,
+        electorate=vote.electorate,
+        voter_id=ballot.voter.id,
+        is_observer=g.Role.OBSERVER in ctx.roles,
+        previous=so_far.previous,
+        already_voted=so_far.already,
+        choice=ballot.choice,
+        policy=ctx.policy,
+        rule=ctx.policy.matter(ballot.it.matter_type),
+        voter_is_leader=g.Role.LEADER in ctx.roles,
+        voted=so_far.voted,
+    )
+
+
+async def _store_ballot(
+    ctx: Context, ballot: _Ballot, previous: g.Choice | None, action: g.BallotAction
+) -> str:
+    """Store the ballot (a secret one apart from the voter's name) and record it; return the
+    receipt."""
+    vote, it, person, choice = ballot.vote, ballot.it, ballot.voter, ballot.choice
     if vote.method is g.VoteMethod.SECRET:
         receipt = await repo.cast_secret_ballot(vote.id, person.id, choice)
         await record(
             ctx,
             EventKind.SECRET_BALLOT,
             {"vote": vote.id, "item": it.id, "number": it.number, "voter": person_payload(person)},
-            meeting=meeting,
+            meeting=ballot.meeting,
         )
-        count = len(voters) + 1
-        return [
-            ctx.reply(
-                f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
-            ),
-            *await card_updates(
-                ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)
-            ),
-        ]
+        return receipt
     receipt = await repo.put_named_ballot(vote.id, person.id, choice, first=previous is None)
     changed = action is g.BallotAction.CHANGE
     await record(
@@ -292,9 +379,31 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
             "previous": previous.value if previous else None,
             "receipt": receipt,
         },
-        meeting=meeting,
+        meeting=ballot.meeting,
     )
-    count = len(voted) + (0 if changed else 1)
+    return receipt
+
+
+async def _ballot_replies(
+    ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar, action: g.BallotAction, receipt: str
+) -> list[OutgoingMessage]:
+    """The voter's confirmation with the count, and the card with its new count (a changed
+    named ballot leaves the count, so the card as it is)."""
+    vote, it, person, choice = ballot.vote, ballot.it, ballot.voter, ballot.choice
+    total = len(vote.electorate.voters)
+    if vote.method is g.VoteMethod.SECRET:
+        count = len(so_far.voted) + 1
+        return [
+            ctx.reply(
+                f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
+            ),
+            *await card_updates(
+                ctx, vote, it, t.card_summary(count, total, vote.closes_at, ctx.tz)
+            ),
+        ]
+    previous = so_far.previous
+    changed = action is g.BallotAction.CHANGE
+    count = len(so_far.voted) + (0 if changed else 1)
     if changed and previous is not None:
         return [
             ctx.reply(
