@@ -102,8 +102,8 @@ def strip_command_prefix(text: str) -> str:
     return text
 
 
-class Admission(Protocol):
-    """What the router asks of storage (bot/admission.py builds it in the composition root)."""
+class AdmissionPort(Protocol):
+    """What the router asks of storage: bot/admission.Admission, built in the composition root."""
 
     async def chat_is_bound(self, chat: ChatRef) -> bool: ...
 
@@ -117,7 +117,7 @@ class Router:
         self,
         routes: Sequence[Route],
         *,
-        admission: Admission,
+        admission: AdmissionPort,
         render_refusal: Callable[[g.GovernanceError], str],
         render_need: Callable[[g.Need], str],
         on_command: Callable[[Route], None] | None = None,
