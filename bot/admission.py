@@ -50,9 +50,10 @@ class Admission:
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:
-        """Run `serve` on the message's Context inside its unit of work. Returns the inline
-        replies; with `inline=False` (the inbound queue: the callback was answered long ago)
-        those go to the outbox as well and nothing is returned but the answer to a redelivery."""
+        """Run `serve` on the message's Context inside its unit of work and return the inline
+        replies (a redelivery gets the stored ones back). With `inline=False` (the inbound
+        queue: the callback was answered long ago) those go to the outbox as well and nothing
+        is returned."""
         now = self.clock.now()
         try:
             async with repo.unit_of_work(
