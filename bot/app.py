@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
+from bot.admission import Admission
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
@@ -31,7 +32,7 @@ from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
 from bot.outbox import Metrics, Sender, to_outbox
 from bot.reminders import ReminderService
-from bot.router import Router, is_inline
+from bot.router import Route, Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
@@ -40,13 +41,20 @@ from storage import db, outbox, repo
 logger = logging.getLogger(__name__)
 
 
-def build_router(settings: Settings, clock: Clock) -> Router:
+def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = None) -> Router:
+    """The router over every route, admitting through storage; with `metrics`, each admitted
+    command counts once under `command:<its first word>` (/metrics)."""
+
+    def count(route: Route) -> None:
+        if metrics is not None:
+            metrics.inc(f"command:{route.words[0]}")
+
     return Router(
         ALL_ROUTES,
-        settings=settings,
-        clock=clock,
+        admission=Admission(settings, clock),
         render_refusal=render_refusal,
         render_need=render_need,
+        on_command=count,
     )
 
 
@@ -123,9 +131,6 @@ def make_feed(router: Router, delivery: Delivery) -> Feed:
 
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
         delivery.metrics.inc("inbound")
-        found = router.match(message.text)
-        if found is not None:
-            delivery.metrics.inc(f"command:{found[0].words[0]}")
         replies = await router.dispatch(message)
         inline = [r for r in replies if is_inline(r, message)]
         await delivery.after_dispatch(enqueued=len(inline) < len(replies))
@@ -189,13 +194,6 @@ class Runtime:
         self.gate = Gate()
         self.inbox: Inbox | None = None
         if router is not None:
-            metrics = delivery.metrics
-
-            async def dispatch(message: IncomingMessage, *, inline: bool) -> list[OutgoingMessage]:
-                found = router.match(message.text)
-                if found is not None:
-                    metrics.inc(f"command:{found[0].words[0]}")
-                return await router.dispatch(message, inline=inline)
 
             async def after_batch() -> None:
                 await delivery.after_dispatch()
@@ -203,7 +201,7 @@ class Runtime:
             self.inbox = Inbox(
                 clock=clock,
                 instance=self.instance,
-                apply=make_apply(dispatch, delivery.deliver),
+                apply=make_apply(router.dispatch, delivery.deliver),
                 after_batch=after_batch,
                 gate=self.gate,
             )
@@ -267,8 +265,8 @@ def build_app(
     outbox sender and the reminder sweep. The database is opened by the caller before the app
     starts (see `serve`)."""
     app = web.Application(client_max_size=256 * 1024)
-    router = build_router(settings, clock)
     delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
+    router = build_router(settings, clock, metrics=delivery.metrics)
     feed = make_feed(router, delivery)
     scheduler = scheduler or ApScheduler(
         sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender")

@@ -132,3 +132,50 @@ def normalize_text(text: str) -> str:
     fold runs of white space."""
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
     return " ".join(text.split())
+
+
+class EventKind(StrEnum):
+    """What one entry of a society's event log records. The values are part of each entry's
+    hash (bot/ledger.py) and are read back by the minutes and the archive: never change one."""
+
+    # meetings
+    MEETING_CONVENED = "meeting_convened"
+    ITEM_PROPOSED = "item_proposed"
+    ITEM_ADDED = "item_added"
+    ITEM_CARRIED = "item_carried"
+    ITEM_ACCEPTED = "item_accepted"
+    ITEM_REJECTED = "item_rejected"
+    OBSERVER_ADDED = "observer_added"
+    LEAVE = "leave"
+    LATE_LEAVE = "late_leave"
+    WRITTEN_OPINION = "written_opinion"
+    CHECKIN = "checkin"
+    LEFT = "left"
+    MEETING_OPENED = "meeting_opened"
+    CHAIR_DELEGATED = "chair_delegated"
+    RECUSED = "recused"
+    MEETING_CLOSED = "meeting_closed"
+    MEETING_CANCELLED = "meeting_cancelled"
+    # votes
+    VOTE_OPENED = "vote_opened"
+    BALLOT = "ballot"
+    BALLOT_CHANGED = "ballot_changed"
+    SECRET_BALLOT = "secret_ballot"
+    HANDS_RECORDED = "hands_recorded"
+    VOTE_CLOSED = "vote_closed"
+    ITEM_DEFERRED = "item_deferred"
+    EMERGENCY_DECLARED = "emergency_declared"
+    # minutes
+    MINUTES_DRAFTED = "minutes_drafted"
+    MINUTES_SIGNED = "minutes_signed"
+    # the roster, designations, filings, group binding
+    ROSTER_FORMED = "roster_formed"
+    ROSTER_CHANGE_REQUESTED = "roster_change_requested"
+    ROSTER_CHANGE_APPROVED = "roster_change_approved"
+    ROSTER_CHANGE_REJECTED = "roster_change_rejected"
+    LIAISON_SET = "liaison_set"
+    RECORDER_SET = "recorder_set"
+    FILING = "filing"
+    FILING_ACKNOWLEDGED = "filing_acknowledged"
+    CHAT_BOUND = "chat_bound"
+    WEBHOOK_BOUND = "webhook_bound"

@@ -1,8 +1,13 @@
 """Route table lookup (longest prefix), the permission gate and the one error boundary.
 
-IncomingMessage -> Router.dispatch -> (unit of work: dedupe + society lock) -> handler(ctx, args)
--> list[OutgoingMessage]. Handlers raise UsageError or GovernanceError for a refusal; the
-router turns those into a polite Chinese reply and rolls back the handler's writes.
+    IncomingMessage -> Router.dispatch
+        -> the door (addressed to the bot? a command? a society bound if the command needs one?)
+        -> bot/admission.py: unit of work (dedupe + society lock), society, person, roles
+        -> the gate (may the speaker use this command?) -> handler(ctx, args) -> replies
+
+Handlers raise UsageError or GovernanceError for a refusal; the router turns those into a polite
+Chinese reply and rolls back the handler's writes (the message still counts as processed). Any
+other exception rolls back the whole unit of work and gets a fixed apology.
 
 Of what a handler returns, the inline replies (same chat, not private) go back to the caller;
 everything else (private messages, notices to other chats) is written to the outbox inside the
@@ -12,18 +17,18 @@ same transaction as the change, and the sender delivers it (bot/outbox.py).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
-from bot.outbox import to_outbox
-from storage import outbox, repo
+from storage import repo
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +80,8 @@ class Context:
 
 
 Handler = Callable[[Context, str], Awaitable[list[OutgoingMessage]]]
+# What admission runs inside the unit of work, once it has built the Context.
+Serve = Callable[[Context], Awaitable[list[OutgoingMessage]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,21 +102,33 @@ def strip_command_prefix(text: str) -> str:
     return text
 
 
+class AdmissionPort(Protocol):
+    """What the router asks of storage: bot/admission.Admission, built in the composition root."""
+
+    async def chat_is_bound(self, chat: ChatRef) -> bool: ...
+
+    async def admit(
+        self, message: IncomingMessage, serve: Serve, *, inline: bool
+    ) -> list[OutgoingMessage]: ...
+
+
 class Router:
     def __init__(
         self,
         routes: Sequence[Route],
         *,
-        settings: Settings,
-        clock: Clock,
+        admission: AdmissionPort,
         render_refusal: Callable[[g.GovernanceError], str],
         render_need: Callable[[g.Need], str],
+        on_command: Callable[[Route], None] | None = None,
     ) -> None:
+        """`on_command` is told of each command once, when its message is admitted (a
+        redelivery that the de-duplication table catches is not admitted again)."""
         self.routes = tuple(routes)
-        self.settings = settings
-        self.clock = clock
+        self.admission = admission
         self._render_refusal = render_refusal
         self._render_need = render_need
+        self._on_command = on_command
         self._by_word: dict[str, Route] = {}
         for route in self.routes:
             for word in route.words:
@@ -117,7 +136,6 @@ class Router:
                     raise ValueError(f"command word {word!r} is used twice")
                 self._by_word[word] = route
         self._max_len = max((len(w) for w in self._by_word), default=0)
-        self._bound_chats: set[tuple[str, str, str]] = set()
 
     def match(self, text: str) -> tuple[Route, str] | None:
         """Longest prefix wins: "投票结果" is not "投票" + "结果"."""
@@ -136,99 +154,47 @@ class Router:
         long ago) the replies go to the outbox in the effect's transaction as well, and only a
         reply that is not part of any transaction (not understood, an error) is returned."""
         try:
-            return await self._dispatch(message, inline)
+            found = await self._door(message)
+            if isinstance(found, list):
+                return found
+            route, args = found
+            return await self.admission.admit(
+                message, partial(self._serve, route, args), inline=inline
+            )
         except Exception:
             logger.exception("unexpected error handling message %s", message.message_id)
-            return [_plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]
+            return [plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]
 
     async def answer_at_the_door(self, message: IncomingMessage) -> list[OutgoingMessage] | None:
-        """For the inbound queue: what can be answered without queuing anything (not addressed
-        to the bot, not a command, a command that needs a society from a group no society is
-        bound to), or None when the message must be queued. Nothing is written."""
-        if message.chat.kind is ChatKind.GROUP and not message.mentions_bot:
+        """For the inbound queue: what can be answered without queuing anything, or None when
+        the message must be queued. Nothing is written."""
+        found = await self._door(message)
+        return found if isinstance(found, list) else None
+
+    async def _door(self, message: IncomingMessage) -> list[OutgoingMessage] | tuple[Route, str]:
+        """What is answered before any unit of work, writing nothing (not even the
+        de-duplication row): a group message not addressed to the bot (no reply), text that is
+        not a command, a command that needs a society from a group no society is bound to.
+        Otherwise the route and its arguments."""
+        chat = message.chat
+        if chat.kind is ChatKind.GROUP and not message.mentions_bot:
             return []
         found = self.match(message.text)
         if found is None:
-            return [_plain_reply(message, NOT_UNDERSTOOD)]
-        chat = message.chat
-        if chat.kind is ChatKind.GROUP and found[0].needs_society:
-            # A group once bound stays bound (a binding can move to another society, never go
-            # away), so a positive answer is remembered; a negative one is asked again.
-            key = (chat.platform.value, chat.corp_id, chat.chat_id)
-            if key not in self._bound_chats:
-                bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-                if bound is None:
-                    return [_plain_reply(message, _no_society_text(message))]
-                if len(self._bound_chats) < 100_000:
-                    self._bound_chats.add(key)
-        return None
+            return [plain_reply(message, NOT_UNDERSTOOD)]
+        needs_a_bound_group = chat.kind is ChatKind.GROUP and found[0].needs_society
+        if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
+            return [plain_reply(message, _no_society_text(message))]
+        return found
 
-    async def _dispatch(self, message: IncomingMessage, inline: bool) -> list[OutgoingMessage]:
-        if message.chat.kind is ChatKind.GROUP and not message.mentions_bot:
-            return []
-        found = self.match(message.text)
-        if found is None:
-            return [_plain_reply(message, NOT_UNDERSTOOD)]
-        route, args = found
-        now = self.clock.now()
-        chat = message.chat
-        bound: repo.Society | None = None
-        if chat.kind is ChatKind.GROUP:
-            # A message from a group no society is bound to changes nothing, not even the
-            # de-duplication table: commands that need a society are answered right here.
-            bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-            if bound is None and route.needs_society:
-                return [_plain_reply(message, _no_society_text(message))]
-        try:
-            async with repo.unit_of_work(
-                message.platform, message.chat.corp_id, message.message_id, now
-            ) as work:
-                replies = await self._run(route, args, message, work, now, bound)
-                inline_replies = [r for r in replies if is_inline(r, message)]
-                await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
-                others = [r for r in replies if not inline or not is_inline(r, message)]
-                if others:
-                    key = message.message_id or f"local-{uuid.uuid4().hex}"
-                    await outbox.enqueue(
-                        to_outbox(
-                            others,
-                            key_prefix=f"msg:{message.platform.value}:{message.chat.corp_id}:{key}",
-                            society_id=work.society_id,
-                        ),
-                        now,
-                    )
-                return inline_replies if inline else []
-        except repo.DuplicateMessage as dup:
-            if not inline:
-                return []  # its replies were queued with its effect
-            text = dup.reply or "这条消息已经处理过了。"
-            return [_plain_reply(message, f"（重复消息，已处理过）{text}")]
-
-    async def _run(
-        self,
-        route: Route,
-        args: str,
-        message: IncomingMessage,
-        work: repo.Work,
-        now: datetime,
-        bound: repo.Society | None,
-    ) -> list[OutgoingMessage]:
-        person = await repo.person_by_identity(message.sender)
-        if message.chat.kind is ChatKind.GROUP:
-            society = bound
-        else:
-            society = await self._private_society(person)
-        if society is not None:
-            await repo.lock_society(society.id)
-            work.society_id = society.id
-        roles, meeting = await self._roles(message.sender, person, society)
-        policy = self.settings.policy_for(society.name) if society else self.settings.policy
-        ctx = Context(
-            message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
-        )
-        if route.needs_society and society is None:
-            return [ctx.reply(_no_society_text(message))]
-        if not g.may(roles, route.needs):
+    async def _serve(self, route: Route, args: str, ctx: Context) -> list[OutgoingMessage]:
+        """Inside the unit of work: the permission gate, then the handler in a savepoint; a
+        refusal becomes the reply and rolls back only the handler's writes."""
+        if self._on_command is not None:
+            self._on_command(route)
+        if route.needs_society and ctx.society is None:
+            return [ctx.reply(_no_society_text(ctx.message))]
+        if not g.may(ctx.roles, route.needs):
             return [
                 ctx.reply(
                     f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
@@ -242,38 +208,6 @@ class Router:
         except g.GovernanceError as exc:
             return [ctx.reply(self._render_refusal(exc))]
 
-    async def _private_society(self, person: repo.Person | None) -> repo.Society | None:
-        ids = await repo.societies_of(person.id) if person else []
-        sid = ids[0] if len(ids) == 1 else None
-        return None if sid is None else await repo.society(sid)
-
-    async def _roles(
-        self, sender: UserRef, person: repo.Person | None, society: repo.Society | None
-    ) -> tuple[frozenset[g.Role], repo.Meeting | None]:
-        """The sender's roles, and the society's active meeting read on the way."""
-        roles: set[g.Role] = set()
-        for admin in self.settings.committee_admins:
-            if (admin.platform, admin.corp_id, admin.user_id) == sender.key:
-                roles.add(g.Role.COMMITTEE)
-        if person is None or society is None:
-            return frozenset(roles), None
-        mem = await repo.member(society.id, person.id)
-        if mem is not None and mem.on_roster:
-            roles.add(g.Role.MEMBER)
-            if mem.is_leader:
-                roles.add(g.Role.LEADER)
-        if society.recorder_id == person.id:
-            roles.add(g.Role.RECORDER)
-        if society.liaison_id == person.id:
-            roles.add(g.Role.LIAISON)
-        meeting = await repo.active_meeting(society.id)
-        if meeting is not None:
-            if meeting.chair_id == person.id:
-                roles.add(g.Role.CHAIR)
-            if person.id in await repo.observers(meeting.id):
-                roles.add(g.Role.OBSERVER)
-        return frozenset(roles), meeting
-
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"
 
@@ -285,7 +219,8 @@ def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
     return out.chat == message.chat and out.private_to is None and not is_card_update
 
 
-def _plain_reply(message: IncomingMessage, text: str) -> OutgoingMessage:
+def plain_reply(message: IncomingMessage, text: str) -> OutgoingMessage:
+    """A reply to a message when there is no Context (before admission, or outside it)."""
     return OutgoingMessage(
         chat=message.chat,
         text=text,

@@ -1,12 +1,14 @@
-"""Small typed helpers the handlers share: argument parsing, people, the current meeting."""
+"""Small typed helpers the handlers share: argument parsing, people, the current meeting, and
+the one way a handler records an event."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from bot import governance as g
-from bot.events import UserRef
+from bot.events import EventKind, UserRef
 from bot.router import Context, UsageError
 from storage import repo
 
@@ -125,3 +127,20 @@ def roster_warnings(members: Sequence[repo.Member], policy: g.Policy, exception:
 
 def person_payload(p: repo.Person) -> dict[str, object]:
     return {"id": p.id, "name": p.name}
+
+
+async def record(
+    ctx: Context,
+    kind: EventKind,
+    payload: dict[str, Any],
+    *,
+    meeting: repo.Meeting | None = None,
+    society_id: int | None = None,
+) -> None:
+    """Append one event at the command's instant to a society's chain: `society_id`'s (a
+    committee command acting on another society, which it has locked), else the meeting's
+    society's, else the context's (admission holds its lock)."""
+    if society_id is None:
+        society_id = ctx.require_society().id if meeting is None else meeting.society_id
+    meeting_id = None if meeting is None else meeting.id
+    await repo.append_event(society_id, kind.value, payload, ctx.now, meeting_id=meeting_id)

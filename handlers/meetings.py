@@ -1,16 +1,31 @@
-"""Meetings: convene, agenda, observers, leave, written opinions, check-in, open, chair, close."""
+"""Meetings: convene, the agenda, open (quorum), the chair, close (minutes draft), cancel, status.
+
+Who takes part (observers, leave, written opinions, check-in, leaving early, recusal) is in
+handlers/attendance.py; this module's ROUTES lists those commands too, in the order of the help."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import datetime
 
 from bot import governance as g
-from bot.events import OutgoingMessage
+from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from bot.timeparse import parse_leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
+from handlers.attendance import (
+    acknowledge,
+    add_observer,
+    ask_leave,
+    attendance_summary,
+    check_in,
+    leave_meeting,
+    present_ids,
+    recuse,
+    written_opinion,
+)
 from handlers.common import (
     current_meeting,
     item_by_number,
@@ -18,12 +33,13 @@ from handlers.common import (
     mentions_for,
     names,
     person_payload,
+    record,
     require_item_ref,
     require_known_person,
     roster_ids,
     roster_warnings,
 )
-from storage import acks, repo
+from storage import repo
 
 _TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
 _TYPE_SUFFIX = re.compile(r"[(（\[【]([^)）\]】]+)[)）\]】]\s*$")
@@ -56,15 +72,39 @@ def split_topics(text: str) -> list[str]:
 CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Convening:
+    """召开会议 <时间> [地点] [议题：…；…], as typed."""
+
+    starts_at: datetime
+    place: str
+    topics: list[tuple[str, g.MatterType]]
+
+
 async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
+    await _refuse_a_second_meeting(ctx, society)
+    request = _parse_convening(ctx, args)
+    state = g.meeting_next(g.MeetingState.DRAFT, g.MeetingAction.CONVENE)
+    meeting, roster = await _create_meeting(ctx, society, person, request, state)
+    agenda = await _set_agenda(ctx, society, meeting, person, request.topics)
+    text = _notice_text(ctx, society, meeting, request, agenda)
+    return [ctx.reply(text, await mentions_for(ctx, roster))]
+
+
+async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
     existing = await repo.active_meeting(society.id)
     if existing is not None:
         raise UsageError(
             f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）尚未结束，"
             "请先散会或取消后再召开新会议。"
         )
+
+
+def _parse_convening(ctx: Context, args: str) -> _Convening:
+    """The time first (it must lie ahead), then the place up to the 议题 marker, then the
+    topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
     parsed = parse_leading_time(args, ctx.now, ctx.tz)
@@ -85,31 +125,52 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             break
     place = place.strip(" ,，") or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text)]
-    state = g.meeting_next(g.MeetingState.DRAFT, g.MeetingAction.CONVENE)
+    return _Convening(parsed.when, place, topics)
+
+
+async def _create_meeting(
+    ctx: Context,
+    society: repo.Society,
+    person: repo.Person,
+    request: _Convening,
+    state: g.MeetingState,
+) -> tuple[repo.Meeting, list[int]]:
+    """The meeting with today's roster frozen on it, recorded; returns it and the roster."""
     meeting = await repo.create_meeting(
         society.id,
-        starts_at=parsed.when,
-        place=place,
+        starts_at=request.starts_at,
+        place=request.place,
         convened_by=person.id,
         state=state,
         now=ctx.now,
     )
     roster = await roster_ids(society.id)
     await repo.update_meeting(meeting.id, roster=roster)
-    await repo.append_event(
-        society.id,
-        "meeting_convened",
+    await record(
+        ctx,
+        EventKind.MEETING_CONVENED,
         {
             "number": meeting.number,
-            "starts_at": parsed.when.isoformat(),
-            "place": place,
+            "starts_at": request.starts_at.isoformat(),
+            "place": request.place,
             "convened_by": person_payload(person),
             "roster": await names(roster),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
-    lines = []
+    return meeting, roster
+
+
+async def _set_agenda(
+    ctx: Context,
+    society: repo.Society,
+    meeting: repo.Meeting,
+    person: repo.Person,
+    topics: list[tuple[str, g.MatterType]],
+) -> list[tuple[repo.Item, bool]]:
+    """The leader's topics, then every item a past meeting deferred (第十六条: voted on again
+    at the next meeting); returns the agenda, each item with whether it was carried over."""
+    agenda: list[tuple[repo.Item, bool]] = []
     for title, matter in topics:
         it = await repo.add_item(
             meeting.id,
@@ -118,8 +179,8 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             state=g.ItemState.ACCEPTED,
             proposed_by=person.id,
         )
-        await _item_event(ctx, meeting, it, "item_added", person)
-        lines.append(f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）")
+        await _item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
+        agenda.append((it, False))
     for old in await repo.pending_deferred_items(society.id):
         it = await repo.add_item(
             meeting.id,
@@ -130,29 +191,47 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
             carried_from=old.id,
         )
         await repo.update_item(old.id, carried=True)
-        await _item_event(ctx, meeting, it, "item_carried", person, carried_from=old.id)
-        lines.append(
-            f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
-        )
-    agenda = (
+        await _item_event(ctx, meeting, it, EventKind.ITEM_CARRIED, person, carried_from=old.id)
+        agenda.append((it, True))
+    return agenda
+
+
+def _notice_text(
+    ctx: Context,
+    society: repo.Society,
+    meeting: repo.Meeting,
+    request: _Convening,
+    agenda: list[tuple[repo.Item, bool]],
+) -> str:
+    lines = [
+        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
+        if carried
+        else f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
+        for it, carried in agenda
+    ]
+    listed = (
         "\n".join(lines)
         if lines
         else "（暂无，组长可发送「添加议题 标题」，成员可发送「提议议题 标题」）"
     )
-    text = (
+    return (
         f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
-        f"时间：{t.when(parsed.when, ctx.tz)}\n地点：{place}\n议题：\n{agenda}\n"
+        f"时间：{t.when(request.starts_at, ctx.tz)}\n地点：{request.place}\n议题：\n{listed}\n"
         f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
         "不能参会的成员可在请假后发送「书面意见 议题编号 意见」。"
     )
-    return [ctx.reply(text, await mentions_for(ctx, roster))]
 
 
 async def _item_event(
-    ctx: Context, meeting: repo.Meeting, it: repo.Item, kind: str, by: repo.Person, **extra: object
+    ctx: Context,
+    meeting: repo.Meeting,
+    it: repo.Item,
+    kind: EventKind,
+    by: repo.Person,
+    **extra: object,
 ) -> None:
-    await repo.append_event(
-        meeting.society_id,
+    await record(
+        ctx,
         kind,
         {
             "item": it.id,
@@ -163,8 +242,7 @@ async def _item_event(
             "by": person_payload(by),
             **extra,
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
 
 
@@ -180,7 +258,13 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await repo.add_item(
         meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
     )
-    await _item_event(ctx, meeting, it, "item_added" if is_leader else "item_proposed", person)
+    await _item_event(
+        ctx,
+        meeting,
+        it,
+        EventKind.ITEM_ADDED if is_leader else EventKind.ITEM_PROPOSED,
+        person,
+    )
     if is_leader:
         return [
             ctx.reply(
@@ -211,7 +295,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     new_state = g.item_next(it.state, action)
     await repo.update_item(it.id, state=new_state)
     it = dataclasses.replace(it, state=new_state)
-    kind = "item_accepted" if action is g.ItemAction.ACCEPT else "item_rejected"
+    kind = EventKind.ITEM_ACCEPTED if action is g.ItemAction.ACCEPT else EventKind.ITEM_REJECTED
     await _item_event(ctx, meeting, it, kind, person, reason=reason)
     proposer = await repo.person(it.proposed_by_id)
     mention = await mentions_for(ctx, [proposer.id])
@@ -223,218 +307,6 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
 
 
-async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
-    actor = ctx.require_person()
-    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    usage = "列席 @王理事长 非党员理事长列席"
-    target, reason = await require_known_person(ctx, args, usage)
-    if not reason:
-        raise UsageError(f"请写明列席理由，例如：{usage}")
-    if target.id in meeting.roster or target.id in await roster_ids(society.id):
-        raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
-    if not await repo.add_observer(meeting.id, target.id, reason):
-        return [ctx.reply(f"{target.name}已在列席名单中。")]
-    await repo.append_event(
-        society.id,
-        "observer_added",
-        {"person": person_payload(target), "reason": reason, "by": person_payload(actor)},
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    return [
-        ctx.reply(
-            f"已邀请{target.name}列席第{meeting.number}次会议（{reason}）。列席人员不参加表决，不计入法定人数。",
-            await mentions_for(ctx, [target.id]),
-        )
-    ]
-
-
-async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
-    person = ctx.require_person()
-    meeting = await current_meeting(
-        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
-    )
-    if not args:
-        raise UsageError("请写明请假理由，例如：请假 出差在外")
-    status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
-    await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "leave" if status is g.Attendance.LEAVE else "late_leave",
-        {"person": person_payload(person), "reason": args, "status": status.value},
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    if status is g.Attendance.ABSENT:
-        return [
-            ctx.reply(
-                f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
-                f"本次按缺席记录（说明：{args}）。"
-            )
-        ]
-    return [
-        ctx.reply(
-            f"{person.name}已请假（{args}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
-            "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
-        )
-    ]
-
-
-async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
-    person = ctx.require_person()
-    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
-    if not text:
-        raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
-    it = await item_by_number(meeting, number)
-    record = (await repo.attendance(meeting.id)).get(person.id)
-    g.check_written_opinion(record.status if record else g.Attendance.UNKNOWN, it.state)
-    await repo.add_opinion(it.id, person.id, text, ctx.now)
-    await repo.append_event(
-        society.id,
-        "written_opinion",
-        {
-            "item": it.id,
-            "number": it.number,
-            "title": it.title,
-            "person": person_payload(person),
-            "text": text,
-        },
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    return [
-        ctx.reply(
-            f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
-        )
-    ]
-
-
-async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
-    """收到: the member has the meeting notice (T17: a platform may drop it silently; whoever
-    has not acknowledged, checked in or asked for leave is named to the leader in time)."""
-    ctx.require_society()
-    person = ctx.require_person()
-    meeting = await current_meeting(ctx)
-    if meeting.state not in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
-        return [
-            ctx.reply(
-                f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，无需回复「收到」。"
-            )
-        ]
-    if person.id not in meeting.roster:
-        return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
-    when = t.when(meeting.starts_at, ctx.tz)
-    if not await acks.acknowledge(meeting.id, person.id, ctx.now):
-        return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
-    return [
-        ctx.reply(
-            f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
-            "会前一小时起可发送「签到」，不能参加请发送「请假 理由」。"
-        )
-    ]
-
-
-async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
-    person = ctx.require_person()
-    meeting = await current_meeting(ctx, (g.MeetingState.CONVENED, g.MeetingState.OPEN))
-    roster = list(meeting.roster)
-    is_member = person.id in roster
-    is_observer = person.id in await repo.observers(meeting.id)
-    if not (is_member or is_observer):
-        raise UsageError("您不是本次会议的参会成员或列席人员，无需签到。")
-    status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
-    previous = (await repo.attendance(meeting.id)).get(person.id)
-    if previous is not None and previous.status in g.PRESENT_STATES:
-        return [ctx.reply(f"{person.name}已签到过了。")]
-    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "checkin",
-        {"person": person_payload(person), "status": status.value, "observer": is_observer},
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    if is_observer:
-        return [ctx.reply(f"{person.name}（列席）已签到。")]
-    present = await _present_ids(meeting)
-    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
-    late = "（迟到）" if status is g.Attendance.LATE else ""
-    if meeting.state is g.MeetingState.OPEN:
-        nxt = "会议进行中，可参加后续表决。"
-    elif q.met:
-        nxt = "已达法定人数，组长可宣布开会。"
-    else:
-        nxt = f"还需{q.needed - q.present}人签到才达到法定人数。"
-    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
-
-
-async def _present_ids(meeting: repo.Meeting) -> list[int]:
-    records = await repo.attendance(meeting.id)
-    return [
-        pid for pid in meeting.roster if pid in records and records[pid].status in g.PRESENT_STATES
-    ]
-
-
-async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
-    """A member leaves an open meeting early: no longer present for the votes still to come
-    (quorum is checked again when each vote opens and closes)."""
-    society = ctx.require_society()
-    person = ctx.require_person()
-    meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
-    record = (await repo.attendance(meeting.id)).get(person.id)
-    if person.id not in meeting.roster or record is None or record.status not in g.PRESENT_STATES:
-        raise UsageError("您没有签到出席本次会议，无需离席。")
-    await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
-    await repo.append_event(
-        society.id,
-        "left",
-        {"person": person_payload(person), "reason": args},
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    present = await _present_ids(meeting)
-    q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
-    state = (
-        "仍达到法定人数"
-        if q.met
-        else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
-    )
-    why = f"（{args}）" if args else ""
-    return [
-        ctx.reply(
-            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
-        )
-    ]
-
-
-async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
-    records = await repo.attendance(meeting.id)
-    groups: dict[g.Attendance, list[int]] = {a: [] for a in g.Attendance}
-    for pid in meeting.roster:
-        groups[records[pid].status if pid in records else g.Attendance.UNKNOWN].append(pid)
-    leave = [
-        f"{n}（{records[p].reason}）"
-        for p, n in zip(
-            groups[g.Attendance.LEAVE], await names(groups[g.Attendance.LEAVE]), strict=True
-        )
-    ]
-    observers = await names(list((await repo.observers(meeting.id)).keys()))
-    return (
-        f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
-        f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
-        f"请假：{join(leave)}；"
-        f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
-        f"未回复：{join(await names(groups[g.Attendance.UNKNOWN]))}；"
-        + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
-        + f"列席：{join(observers)}"
-    )
-
-
 async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
@@ -442,16 +314,16 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
     roster = await roster_ids(society.id)
     frozen = dataclasses.replace(meeting, roster=tuple(roster))
-    present = await _present_ids(frozen)
+    present = await present_ids(frozen)
     q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
     summary = await attendance_summary(ctx, frozen)
     if not q.met:
         raise UsageError(f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}")
     await repo.update_meeting(meeting.id, state=new_state, roster=roster, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
-    await repo.append_event(
-        society.id,
-        "meeting_opened",
+    await record(
+        ctx,
+        EventKind.MEETING_OPENED,
         {
             "by": person_payload(person),
             "quorum": _quorum_payload(q),
@@ -461,8 +333,7 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             },
             "head": await repo.chain_head(society.id),
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     agenda = [
         f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
@@ -499,12 +370,11 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     if target.id not in await roster_ids(society.id):
         raise UsageError(f"{target.name}不是领导小组成员，不能受托主持会议。")
     await repo.update_meeting(meeting.id, chair_id=target.id)
-    await repo.append_event(
-        society.id,
-        "chair_delegated",
+    await record(
+        ctx,
+        EventKind.CHAIR_DELEGATED,
         {"from": person_payload(person), "to": person_payload(target), "reason": reason},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(
@@ -516,37 +386,8 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
-async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
-    """A member stands aside from one item; the chair may name the member."""
-    society = ctx.require_society()
-    actor = ctx.require_person()
-    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, rest = require_item_ref(args, "回避 2")
-    it = await item_by_number(meeting, number)
-    target = actor
-    if rest:
-        if not ({g.Role.CHAIR, g.Role.LEADER} & ctx.roles):
-            raise UsageError("只有主持人可以要求其他成员回避；成员本人发送「回避 议题编号」即可。")
-        target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
-    if target.id not in meeting.roster and target.id not in await roster_ids(society.id):
-        raise UsageError(f"{target.name}不是领导小组成员，无需回避。")
-    if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
-        raise UsageError("该议题已开始表决，回避应在表决前提出。")
-    if not await repo.add_recusal(it.id, target.id):
-        return [ctx.reply(f"{target.name}已就议题{number}回避。")]
-    await repo.append_event(
-        society.id,
-        "recused",
-        {"item": it.id, "number": it.number, "title": it.title, "person": person_payload(target)},
-        ctx.now,
-        meeting_id=meeting.id,
-    )
-    base_note = "，不计入该议题应到会人数" if ctx.policy.recused_leave_base else ""
-    return [ctx.reply(f"{target.name}就议题{number}「{it.title}」回避，不参加表决{base_note}。")]
-
-
 async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
     if await repo.open_votes(meeting.id):
@@ -561,9 +402,9 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     await repo.update_meeting(meeting.id, state=new_state, closed_at=ctx.now)
     items = await repo.items(meeting.id)
     undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
-    await repo.append_event(
-        society.id,
-        "meeting_closed",
+    await record(
+        ctx,
+        EventKind.MEETING_CLOSED,
         {
             "by": person_payload(person),
             "attendance": {
@@ -572,8 +413,7 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             },
             "undecided": [it.number for it in undecided],
         },
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     draft = await minutes_handlers.draft_minutes(ctx, meeting, person)
     pending = f"未表决议题：{join([str(it.number) for it in undecided])}。" if undecided else ""
@@ -587,17 +427,16 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
     await repo.update_meeting(meeting.id, state=new_state)
-    await repo.append_event(
-        society.id,
-        "meeting_cancelled",
+    await record(
+        ctx,
+        EventKind.MEETING_CANCELLED,
         {"by": person_payload(person), "reason": args},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return [
         ctx.reply(

@@ -6,10 +6,10 @@ import json
 
 from bot import governance as g
 from bot import minutes as mn
-from bot.events import OutgoingMessage
+from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
-from handlers.common import current_meeting, person_payload
+from handlers.common import current_meeting, person_payload, record
 from storage import repo
 
 
@@ -32,12 +32,11 @@ async def draft_minutes(
     version = await repo.add_minutes_version(
         meeting.id, body=body, notes=notes, created_by=by.id, now=ctx.now
     )
-    await repo.append_event(
-        meeting.society_id,
-        "minutes_drafted",
+    await record(
+        ctx,
+        EventKind.MINUTES_DRAFTED,
         {"version": version.version, "digest": version.digest, "by": person_payload(by)},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     return version
 
@@ -82,12 +81,11 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("还没有纪要草稿。")
     digest = await repo.sign_minutes(version.id, person.id, ctx.now)
     await repo.update_meeting(meeting.id, state=new_state)
-    await repo.append_event(
-        society.id,
-        "minutes_signed",
+    await record(
+        ctx,
+        EventKind.MINUTES_SIGNED,
         {"version": version.version, "digest": digest, "signer": person_payload(person)},
-        ctx.now,
-        meeting_id=meeting.id,
+        meeting=meeting,
     )
     head = await repo.chain_head(society.id)
     return [

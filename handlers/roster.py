@@ -4,10 +4,10 @@ filings and reports to the committee (第九条, 第二十一条); group binding
 from __future__ import annotations
 
 from bot import governance as g
-from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
+from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
-from handlers.common import join, mentioned, parse_item_ref, person_payload, roster_warnings
+from handlers.common import join, mentioned, parse_item_ref, person_payload, record, roster_warnings
 from storage import repo
 
 _PARTY = {"党员": True, "中共党员": True, "非党员": False, "群众": False, "民主党派": False}
@@ -115,9 +115,9 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
     )
     change = await repo.roster_change(cid)
     assert change is not None
-    await repo.append_event(
-        society.id,
-        "roster_change_requested",
+    await record(
+        ctx,
+        EventKind.ROSTER_CHANGE_REQUESTED,
         {
             "change": cid,
             "kind": kind,
@@ -125,7 +125,6 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
             "role": role,
             "reason": reason,
         },
-        ctx.now,
     )
     out = [
         ctx.reply(
@@ -214,9 +213,9 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     # An exception covers the composition it approved; the next ordinary change ends it.
     await repo.update_society(society.id, roster_exception=exception)
-    await repo.append_event(
-        society.id,
-        "roster_change_approved",
+    await record(
+        ctx,
+        EventKind.ROSTER_CHANGE_APPROVED,
         {
             "change": change.id,
             "kind": change.kind,
@@ -224,7 +223,7 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
             "exception": exception,
             "by": person_payload(actor),
         },
-        ctx.now,
+        society_id=society.id,
     )
     warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
     text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。" + "".join(
@@ -251,11 +250,11 @@ async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
     await repo.decide_roster_change(
         change.id, status="rejected", decided_by=actor.id, exception=False, note=rest, now=ctx.now
     )
-    await repo.append_event(
-        change.society_id,
-        "roster_change_rejected",
+    await record(
+        ctx,
+        EventKind.ROSTER_CHANGE_REJECTED,
         {"change": change.id, "reason": rest, "by": person_payload(actor)},
-        ctx.now,
+        society_id=change.society_id,
     )
     out = [ctx.reply(f"已驳回 #{change.id}（{change.society_name}）：{_change_text(change)}。")]
     out.extend(
@@ -278,15 +277,19 @@ async def _notify_groups(ctx: Context, society_id: int, text: str) -> list[Outgo
 
 
 async def set_liaison(ctx: Context, args: str) -> list[OutgoingMessage]:
-    return await _designate(ctx, args, "liaison", "党建联系人", "设置联系人 @王五")
+    return await _designate(
+        ctx, args, "liaison", EventKind.LIAISON_SET, "党建联系人", "设置联系人 @王五"
+    )
 
 
 async def set_recorder(ctx: Context, args: str) -> list[OutgoingMessage]:
-    return await _designate(ctx, args, "recorder", "记录人", "设置记录人 @王五")
+    return await _designate(
+        ctx, args, "recorder", EventKind.RECORDER_SET, "记录人", "设置记录人 @王五"
+    )
 
 
 async def _designate(
-    ctx: Context, args: str, field: str, label: str, usage: str
+    ctx: Context, args: str, field: str, kind: EventKind, label: str, usage: str
 ) -> list[OutgoingMessage]:
     society = ctx.require_society()
     actor = ctx.require_person()
@@ -297,12 +300,7 @@ async def _designate(
     if await repo.member(society.id, target.id) is None:
         await repo.put_member(society.id, target.id, roster_role="none")
     await repo.update_society(society.id, **{f"{field}_id": target.id})
-    await repo.append_event(
-        society.id,
-        f"{field}_set",
-        {"person": person_payload(target), "by": person_payload(actor)},
-        ctx.now,
-    )
+    await record(ctx, kind, {"person": person_payload(target), "by": person_payload(actor)})
     return [ctx.reply(f"已指定{target.name}为{society.name}的{label}。", [user])]
 
 
@@ -331,11 +329,10 @@ async def _file(
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
     )
-    await repo.append_event(
-        society.id,
-        "filing",
+    await record(
+        ctx,
+        EventKind.FILING,
         {"filing": fid, "kind": kind, "title": title, "body": body, "by": person_payload(actor)},
-        ctx.now,
     )
     out = [ctx.reply(f"已向市科技社团党委提交{label} #{fid}「{title}」，收到确认后会通知。")]
     for admin in ctx.settings.committee_admins:
@@ -381,8 +378,11 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
         return [ctx.reply(f"#{f.id} 已确认过。")]
     await repo.lock_society(f.society_id)
     await repo.acknowledge_filing(f.id, actor.id, ctx.now)
-    await repo.append_event(
-        f.society_id, "filing_acknowledged", {"filing": f.id, "by": person_payload(actor)}, ctx.now
+    await record(
+        ctx,
+        EventKind.FILING_ACKNOWLEDGED,
+        {"filing": f.id, "by": person_payload(actor)},
+        society_id=f.society_id,
     )
     out = [ctx.reply(f"已确认收到 {f.society_name} 的「{f.title}」#{f.id}。")]
     out.extend(
@@ -401,8 +401,11 @@ async def bind_group(ctx: Context, args: str) -> list[OutgoingMessage]:
     if society is None:
         society = await repo.create_society(name, ctx.now)
     await repo.bind_chat(chat.platform, chat.corp_id, chat.chat_id, society.id)
-    await repo.append_event(
-        society.id, "chat_bound", {"platform": chat.platform.value, "chat": chat.chat_id}, ctx.now
+    await record(
+        ctx,
+        EventKind.CHAT_BOUND,
+        {"platform": chat.platform.value, "chat": chat.chat_id},
+        society_id=society.id,
     )
     note = "（新建学会档案，请组长提交成员名单后由市科技社团党委审批）" if created else ""
     return [ctx.reply(f"本群已绑定「{society.name}」{note}。")]
@@ -411,7 +414,7 @@ async def bind_group(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
     """Store this group's robot webhook (WeCom 消息推送 key, DingTalk custom robot URL) for
     proactive notices."""
-    society = ctx.require_society()
+    ctx.require_society()
     key = args.strip()
     if not key or " " in key or len(key) > 500:
         raise UsageError(
@@ -419,11 +422,8 @@ async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     chat = ctx.message.chat
     await repo.set_chat_webhook(chat.platform, chat.corp_id, chat.chat_id, key)
-    await repo.append_event(
-        society.id,
-        "webhook_bound",
-        {"platform": chat.platform.value, "chat": chat.chat_id},
-        ctx.now,
+    await record(
+        ctx, EventKind.WEBHOOK_BOUND, {"platform": chat.platform.value, "chat": chat.chat_id}
     )
     return [ctx.reply("已保存本群的群机器人推送地址，会议通知和提醒将通过它发送。")]
 

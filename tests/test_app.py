@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.adapters.base import Feed
 from bot.adapters.console import ConsoleAdapter
-from bot.app import build_app
+from bot.app import RUNTIME, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
-from tests.fakes import TZ, Harness
+from bot.demo import SOCIETY
+from bot.events import ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from storage import repo
+from tests.fakes import TZ, FakeScheduler, Harness
 
 
 async def test_healthz_reports_database_and_adapters(database: str) -> None:
@@ -43,3 +50,74 @@ async def test_card_button_votes_by_vote_id(harness: Harness) -> None:
     card = next(r.card for r in replies if r.card is not None)
     assert "已记录" in await h.say("李娜", f"投票 赞成 表决#{card.vote_id}")
     assert "已失效" in await h.say("王强", "投票 赞成 表决#999")
+
+
+class RecordingAdapter:
+    """A platform adapter with no platform behind it: it keeps the feed the app starts it with
+    and what the app asks it to send."""
+
+    platform = Platform.DINGTALK
+
+    def __init__(self) -> None:
+        self.feed: Feed | None = None
+        self.sent: list[OutgoingMessage] = []
+
+    async def start(self, feed: Feed) -> None:
+        self.feed = feed
+
+    async def send(self, message: OutgoingMessage) -> None:
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        self.feed = None
+
+
+def _commands_counted(metrics: str, word: str) -> int:
+    line = f'yishi_commands_total{{command="{word}"}} '
+    found = [x for x in metrics.splitlines() if x.startswith(line)]
+    return int(found[0][len(line) :]) if found else 0
+
+
+async def test_a_command_is_counted_once_on_either_feed_path(harness: Harness) -> None:
+    """The console's direct feed and a platform's queued feed (the inbound queue) each count a
+    command once, and a redelivered message is not counted again on either path."""
+    h = harness
+    society = await repo.society_by_name(SOCIETY)
+    assert society is not None
+    await repo.bind_chat(Platform.DINGTALK, "ding-corp", "cid-group", society.id)
+    platform = RecordingAdapter()
+    app = build_app(
+        replace(h.settings, inbound="queue"),
+        clock=h.clock,
+        adapters=[h.adapter, platform],
+        scheduler=FakeScheduler(),
+    )
+    async with TestClient(TestServer(app)) as client:
+        inbox = app[RUNTIME].inbox
+        assert inbox is not None
+        assert platform.feed is not None
+
+        async def counted() -> int:
+            return _commands_counted(await (await client.get("/metrics")).text(), "会议状态")
+
+        assert await counted() == 0
+        direct = h.adapter.decode("张伟", "会议状态")
+        assert "目前没有会议" in (await h.adapter.feed(direct))[0].text
+        assert "重复消息" in (await h.adapter.feed(direct))[0].text
+        assert await counted() == 1
+
+        message = IncomingMessage(
+            platform=Platform.DINGTALK,
+            chat=ChatRef(Platform.DINGTALK, "ding-corp", "cid-group"),
+            sender=UserRef(Platform.DINGTALK, "ding-corp", "u-lina", "李娜"),
+            text="会议状态",
+            message_id="msg-1",
+            received_at=h.clock.now(),
+        )
+        assert await platform.feed(message) == []
+        assert await platform.feed(message) == []  # redelivered
+        async with asyncio.timeout(30):
+            while await inbox.depth():
+                await inbox.drain()
+                await asyncio.sleep(0.01)
+        assert await counted() == 2

@@ -1,29 +1,24 @@
 """Command parsing: random and mutated input never crashes the router, and no ballot is
-recorded from text that is not an unambiguous vote command."""
+recorded from text that is not an unambiguous vote command; the door before the unit of work."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.app import build_router
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.events import normalize_text
-from bot.router import Router, strip_command_prefix
+from bot.events import ChatRef, normalize_text
+from bot.router import strip_command_prefix
 from handlers import ALL_ROUTES
-from handlers.texts import render_need, render_refusal
 from storage import models
 from tests.fakes import Harness
 
-ROUTER = Router(
-    ALL_ROUTES,
-    settings=Settings(),
-    clock=ManualClock(datetime(2026, 12, 1, tzinfo=UTC)),
-    render_refusal=render_refusal,
-    render_need=render_need,
-)
+ROUTER = build_router(Settings(), ManualClock(datetime(2026, 12, 1, tzinfo=UTC)))
 WORDS = [w for r in ALL_ROUTES for w in r.words]
 VOTES = ("赞成", "同意", "反对", "不同意", "弃权")
 
@@ -75,3 +70,29 @@ async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: Harness, te
         rest = stripped[len(word) :].strip()
         assert rest in ("", "1", "议题1", "第1项", "#1", "表决#1"), text
         await models.Ballot.all().delete()
+
+
+async def test_the_door_answers_alike_on_both_paths_and_writes_nothing(harness: Harness) -> None:
+    """What needs no unit of work (not addressed to the bot, not a command, a group no society
+    is bound to) is answered the same by dispatch and by answer_at_the_door (the inbound
+    queue's door), without a de-duplication row; anything else passes the door."""
+    h = harness
+    said = h.adapter.decode("张伟", "召开会议 明天下午3点 会议室")
+    unbound = replace(said, chat=ChatRef(said.platform, said.chat.corp_id, "other-group"))
+    cases = [
+        (replace(said, mentions_bot=False), ""),
+        (replace(said, text="今天天气不错"), "没有听懂"),
+        (unbound, "还没有绑定学会"),
+    ]
+    for message, answer in cases:
+        at_the_door = await h.router.answer_at_the_door(message)
+        dispatched = await h.router.dispatch(message)
+        assert at_the_door == dispatched
+        assert answer in "".join(r.text for r in dispatched)
+        assert bool(dispatched) == bool(answer)
+    assert await models.ProcessedMessage.all().count() == 0
+    # A command from an unbound group that needs no society goes in (binding the group).
+    binding = replace(unbound, text="帮助")
+    assert await h.router.answer_at_the_door(binding) is None
+    assert await h.router.answer_at_the_door(said) is None
+    assert await models.ProcessedMessage.all().count() == 0

@@ -1,0 +1,152 @@
+"""Admission: the unit of work a command runs in, and who is speaking for which society.
+
+    router (lookup, the door) -> Admission.admit:
+        unit of work (de-duplication row + society lock)
+        -> society (the group's binding, or a private chat's only society), person, roles
+        -> Context -> router (gate, handler, error boundary) -> replies
+        -> inline replies back to the caller; everything else to the outbox, in the same
+           transaction as the change (bot/outbox.py delivers it)
+
+A redelivered message (its id is in the de-duplication table) is not run again: the caller gets
+the reply stored with it, or nothing when the replies went out through the outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot import governance as g
+from bot.clock import Clock
+from bot.config import CommitteeAdmin, Settings
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
+from bot.outbox import to_outbox
+from bot.router import Context, Serve, is_inline, plain_reply
+from storage import outbox, repo
+
+# Bound groups remembered by one process (a group once bound stays bound: a binding can move
+# to another society, never go away); past this many, the door asks storage every time.
+_REMEMBERED_CHATS = 100_000
+
+
+class Admission:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._bound_chats: set[tuple[str, str, str]] = set()
+
+    async def chat_is_bound(self, chat: ChatRef) -> bool:
+        """Whether a society is bound to the group; a yes is remembered, a no asked again."""
+        key = (chat.platform.value, chat.corp_id, chat.chat_id)
+        if key in self._bound_chats:
+            return True
+        if await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id) is None:
+            return False
+        if len(self._bound_chats) < _REMEMBERED_CHATS:
+            self._bound_chats.add(key)
+        return True
+
+    async def admit(
+        self, message: IncomingMessage, serve: Serve, *, inline: bool
+    ) -> list[OutgoingMessage]:
+        """Run `serve` on the message's Context inside its unit of work and return the inline
+        replies (a redelivery gets the stored ones back). With `inline=False` (the inbound
+        queue: the callback was answered long ago) those go to the outbox as well and nothing
+        is returned."""
+        now = self.clock.now()
+        try:
+            async with repo.unit_of_work(
+                message.platform, message.chat.corp_id, message.message_id, now
+            ) as work:
+                replies = await serve(await self.context(message, work, now))
+                return await _settle(message, replies, work, now, inline=inline)
+        except repo.DuplicateMessage as dup:
+            if not inline:
+                return []  # its replies were queued with its effect
+            text = dup.reply or "这条消息已经处理过了。"
+            return [plain_reply(message, f"（重复消息，已处理过）{text}")]
+
+    async def context(self, message: IncomingMessage, work: repo.Work, now: datetime) -> Context:
+        """Load the speaker and the society, lock the society for the rest of the unit of work,
+        and read the speaker's roles."""
+        person = await repo.person_by_identity(message.sender)
+        chat = message.chat
+        if chat.kind is ChatKind.GROUP:
+            society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+        else:
+            society = await private_society(person)
+        if society is not None:
+            await repo.lock_society(society.id)
+            work.society_id = society.id
+        roles, meeting = await roles_of(
+            self.settings.committee_admins, message.sender, person, society
+        )
+        policy = self.settings.policy_for(society.name) if society else self.settings.policy
+        return Context(
+            message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
+        )
+
+
+async def private_society(person: repo.Person | None) -> repo.Society | None:
+    """A private chat belongs to the speaker's society when there is exactly one."""
+    ids = await repo.societies_of(person.id) if person else []
+    sid = ids[0] if len(ids) == 1 else None
+    return None if sid is None else await repo.society(sid)
+
+
+async def roles_of(
+    committee_admins: Sequence[CommitteeAdmin],
+    sender: UserRef,
+    person: repo.Person | None,
+    society: repo.Society | None,
+) -> tuple[frozenset[g.Role], repo.Meeting | None]:
+    """The sender's roles (from storage and the configured committee admins, never from a
+    platform's admin flag), and the society's active meeting read on the way."""
+    roles: set[g.Role] = set()
+    for admin in committee_admins:
+        if (admin.platform, admin.corp_id, admin.user_id) == sender.key:
+            roles.add(g.Role.COMMITTEE)
+    if person is None or society is None:
+        return frozenset(roles), None
+    mem = await repo.member(society.id, person.id)
+    if mem is not None and mem.on_roster:
+        roles.add(g.Role.MEMBER)
+        if mem.is_leader:
+            roles.add(g.Role.LEADER)
+    if society.recorder_id == person.id:
+        roles.add(g.Role.RECORDER)
+    if society.liaison_id == person.id:
+        roles.add(g.Role.LIAISON)
+    meeting = await repo.active_meeting(society.id)
+    if meeting is not None:
+        if meeting.chair_id == person.id:
+            roles.add(g.Role.CHAIR)
+        if person.id in await repo.observers(meeting.id):
+            roles.add(g.Role.OBSERVER)
+    return frozenset(roles), meeting
+
+
+async def _settle(
+    message: IncomingMessage,
+    replies: list[OutgoingMessage],
+    work: repo.Work,
+    now: datetime,
+    *,
+    inline: bool,
+) -> list[OutgoingMessage]:
+    """Store the inline replies for a redelivery and write the rest to the outbox."""
+    inline_replies = [r for r in replies if is_inline(r, message)]
+    await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
+    others = [r for r in replies if not inline or not is_inline(r, message)]
+    if others:
+        key = message.message_id or f"local-{uuid.uuid4().hex}"
+        await outbox.enqueue(
+            to_outbox(
+                others,
+                key_prefix=f"msg:{message.platform.value}:{message.chat.corp_id}:{key}",
+                society_id=work.society_id,
+            ),
+            now,
+        )
+    return inline_replies if inline else []

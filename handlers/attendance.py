@@ -1,0 +1,255 @@
+"""Who takes part in a meeting: observers (列席), leave before the meeting, written opinions of
+members on leave, acknowledging the notice, check-in, leaving early, recusal from one item.
+The routes are in handlers/meetings.py's table."""
+
+from __future__ import annotations
+
+from bot import governance as g
+from bot.events import EventKind, OutgoingMessage
+from bot.router import Context, UsageError
+from handlers import texts as t
+from handlers.common import (
+    current_meeting,
+    item_by_number,
+    join,
+    mentions_for,
+    names,
+    person_payload,
+    record,
+    require_item_ref,
+    require_known_person,
+    roster_ids,
+)
+from storage import acks, repo
+
+
+async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    usage = "列席 @王理事长 非党员理事长列席"
+    target, reason = await require_known_person(ctx, args, usage)
+    if not reason:
+        raise UsageError(f"请写明列席理由，例如：{usage}")
+    if target.id in meeting.roster or target.id in await roster_ids(society.id):
+        raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
+    if not await repo.add_observer(meeting.id, target.id, reason):
+        return [ctx.reply(f"{target.name}已在列席名单中。")]
+    await record(
+        ctx,
+        EventKind.OBSERVER_ADDED,
+        {"person": person_payload(target), "reason": reason, "by": person_payload(actor)},
+        meeting=meeting,
+    )
+    return [
+        ctx.reply(
+            f"已邀请{target.name}列席第{meeting.number}次会议（{reason}）。列席人员不参加表决，不计入法定人数。",
+            await mentions_for(ctx, [target.id]),
+        )
+    ]
+
+
+async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    if not args:
+        raise UsageError("请写明请假理由，例如：请假 出差在外")
+    status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
+    await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
+    await record(
+        ctx,
+        EventKind.LEAVE if status is g.Attendance.LEAVE else EventKind.LATE_LEAVE,
+        {"person": person_payload(person), "reason": args, "status": status.value},
+        meeting=meeting,
+    )
+    if status is g.Attendance.ABSENT:
+        return [
+            ctx.reply(
+                f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
+                f"本次按缺席记录（说明：{args}）。"
+            )
+        ]
+    return [
+        ctx.reply(
+            f"{person.name}已请假（{args}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
+            "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
+        )
+    ]
+
+
+async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
+    if not text:
+        raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
+    it = await item_by_number(meeting, number)
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
+    await repo.add_opinion(it.id, person.id, text, ctx.now)
+    await record(
+        ctx,
+        EventKind.WRITTEN_OPINION,
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "person": person_payload(person),
+            "text": text,
+        },
+        meeting=meeting,
+    )
+    return [
+        ctx.reply(
+            f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
+        )
+    ]
+
+
+async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """收到: the member has the meeting notice (T17: a platform may drop it silently; whoever
+    has not acknowledged, checked in or asked for leave is named to the leader in time)."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx)
+    if meeting.state not in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        return [
+            ctx.reply(
+                f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，无需回复「收到」。"
+            )
+        ]
+    if person.id not in meeting.roster:
+        return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
+    when = t.when(meeting.starts_at, ctx.tz)
+    if not await acks.acknowledge(meeting.id, person.id, ctx.now):
+        return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
+    return [
+        ctx.reply(
+            f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
+            "会前一小时起可发送「签到」，不能参加请发送「请假 理由」。"
+        )
+    ]
+
+
+async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.CONVENED, g.MeetingState.OPEN))
+    roster = list(meeting.roster)
+    is_member = person.id in roster
+    is_observer = person.id in await repo.observers(meeting.id)
+    if not (is_member or is_observer):
+        raise UsageError("您不是本次会议的参会成员或列席人员，无需签到。")
+    status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+    previous = (await repo.attendance(meeting.id)).get(person.id)
+    if previous is not None and previous.status in g.PRESENT_STATES:
+        return [ctx.reply(f"{person.name}已签到过了。")]
+    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
+    await record(
+        ctx,
+        EventKind.CHECKIN,
+        {"person": person_payload(person), "status": status.value, "observer": is_observer},
+        meeting=meeting,
+    )
+    if is_observer:
+        return [ctx.reply(f"{person.name}（列席）已签到。")]
+    present = await present_ids(meeting)
+    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+    late = "（迟到）" if status is g.Attendance.LATE else ""
+    if meeting.state is g.MeetingState.OPEN:
+        nxt = "会议进行中，可参加后续表决。"
+    elif q.met:
+        nxt = "已达法定人数，组长可宣布开会。"
+    else:
+        nxt = f"还需{q.needed - q.present}人签到才达到法定人数。"
+    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
+
+
+async def present_ids(meeting: repo.Meeting) -> list[int]:
+    records = await repo.attendance(meeting.id)
+    return [
+        pid for pid in meeting.roster if pid in records and records[pid].status in g.PRESENT_STATES
+    ]
+
+
+async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """A member leaves an open meeting early: no longer present for the votes still to come
+    (quorum is checked again when each vote opens and closes)."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if person.id not in meeting.roster or entry is None or entry.status not in g.PRESENT_STATES:
+        raise UsageError("您没有签到出席本次会议，无需离席。")
+    await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
+    await record(
+        ctx, EventKind.LEFT, {"person": person_payload(person), "reason": args}, meeting=meeting
+    )
+    present = await present_ids(meeting)
+    q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
+    state = (
+        "仍达到法定人数"
+        if q.met
+        else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
+    )
+    why = f"（{args}）" if args else ""
+    return [
+        ctx.reply(
+            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
+        )
+    ]
+
+
+async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
+    records = await repo.attendance(meeting.id)
+    groups: dict[g.Attendance, list[int]] = {a: [] for a in g.Attendance}
+    for pid in meeting.roster:
+        groups[records[pid].status if pid in records else g.Attendance.UNKNOWN].append(pid)
+    leave = [
+        f"{n}（{records[p].reason}）"
+        for p, n in zip(
+            groups[g.Attendance.LEAVE], await names(groups[g.Attendance.LEAVE]), strict=True
+        )
+    ]
+    observers = await names(list((await repo.observers(meeting.id)).keys()))
+    return (
+        f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
+        f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
+        f"请假：{join(leave)}；"
+        f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
+        f"未回复：{join(await names(groups[g.Attendance.UNKNOWN]))}；"
+        + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
+        + f"列席：{join(observers)}"
+    )
+
+
+async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """A member stands aside from one item; the chair may name the member."""
+    society = ctx.require_society()
+    actor = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, rest = require_item_ref(args, "回避 2")
+    it = await item_by_number(meeting, number)
+    target = actor
+    if rest:
+        if not ({g.Role.CHAIR, g.Role.LEADER} & ctx.roles):
+            raise UsageError("只有主持人可以要求其他成员回避；成员本人发送「回避 议题编号」即可。")
+        target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
+    if target.id not in meeting.roster and target.id not in await roster_ids(society.id):
+        raise UsageError(f"{target.name}不是领导小组成员，无需回避。")
+    if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
+        raise UsageError("该议题已开始表决，回避应在表决前提出。")
+    if not await repo.add_recusal(it.id, target.id):
+        return [ctx.reply(f"{target.name}已就议题{number}回避。")]
+    await record(
+        ctx,
+        EventKind.RECUSED,
+        {"item": it.id, "number": it.number, "title": it.title, "person": person_payload(target)},
+        meeting=meeting,
+    )
+    base_note = "，不计入该议题应到会人数" if ctx.policy.recused_leave_base else ""
+    return [ctx.reply(f"{target.name}就议题{number}「{it.title}」回避，不参加表决{base_note}。")]

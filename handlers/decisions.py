@@ -1,0 +1,361 @@
+"""Deciding an item: the running count, a show of hands entered by the recorder, closing a vote
+(the result by the rules, 第十六条 deferral included), deferral by hand and the emergency that
+rules deferral out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot import governance as g
+from bot.events import EventKind, OutgoingMessage
+from bot.router import Context, Route, UsageError
+from handlers import texts as t
+from handlers.common import (
+    current_meeting,
+    item_by_number,
+    join,
+    names,
+    parse_item_ref,
+    person_payload,
+    record,
+    require_item_ref,
+)
+from handlers.votes import card_updates, target_vote
+from storage import acks, repo
+
+_OPEN = (g.MeetingState.OPEN,)
+
+
+async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
+    number, _ = parse_item_ref(args)
+    _, vote, it = await target_vote(ctx, number)
+    if vote.state is g.VoteState.CLOSED:
+        return [ctx.reply(render_result(it, vote.result))]
+    voters = sorted(vote.electorate.voters)
+    closes_at = await acks.vote_deadline(vote.id)
+    deadline = "" if closes_at is None else t.vote_status_deadline(closes_at, ctx.now, ctx.tz)
+    if vote.method is g.VoteMethod.SECRET:
+        voted = await repo.secret_voters(vote.id)
+        waiting = [p for p in voters if p not in voted]
+        return [
+            ctx.reply(
+                f"议题{it.number}「{it.title}」无记名投票进行中：已投{len(voted)}/{len(voters)}，"
+                f"未投：{join(await names(waiting))}。结果在结束表决时公布。{deadline}"
+            )
+        ]
+    if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+        recorded = "已录入" if vote.hands else "尚未录入"
+        return [
+            ctx.reply(
+                f"议题{it.number}「{it.title}」举手表决进行中，举手结果{recorded}。{deadline}"
+            )
+        ]
+    ballots = await repo.named_ballots(vote.id)
+    tally = g.tally(ballots.values(), len(voters))
+    waiting = [p for p in voters if p not in ballots]
+    return [
+        ctx.reply(
+            f"议题{it.number}「{it.title}」当前：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}，"
+            f"已投{tally.cast}/{len(voters)}，未投：{join(await names(waiting))}。{deadline}"
+        )
+    ]
+
+
+_HANDS = re.compile(r"(赞成|同意|反对|不同意|弃权)\s*[:：]?\s*(\d{1,2})\s*(?:票|人)?")
+
+
+async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    number, rest = parse_item_ref(args)
+    meeting, vote, it = await target_vote(ctx, number)
+    if vote.method is not g.VoteMethod.SHOW_OF_HANDS:
+        raise UsageError("当前表决不是举手表决，成员应各自投票。")
+    g.vote_next(vote.state, g.VoteAction.CAST)
+    counts = {"yes": 0, "no": 0, "abstain": 0}
+    found = _HANDS.findall(rest)
+    if not found or _HANDS.sub("", rest).strip(" ,，;；、"):
+        raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
+    for word, value in found:
+        counts[t.CHOICE_WORDS[word].value] = int(value)
+    tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
+    g.check_show_of_hands(tally, len(vote.electorate.voters))
+    await repo.record_hands(vote.id, counts)
+    await record(
+        ctx,
+        EventKind.HANDS_RECORDED,
+        {
+            "vote": vote.id,
+            "item": it.id,
+            "number": it.number,
+            "counts": counts,
+            "recorder": person_payload(person),
+        },
+        meeting=meeting,
+    )
+    return [
+        ctx.reply(
+            f"已录入议题{it.number}举手结果：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}。主持人可发送「结束表决」。"
+        )
+    ]
+
+
+async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    number, _ = parse_item_ref(args)
+    meeting = await current_meeting(ctx)
+    open_votes = await repo.open_votes(meeting.id)
+    if number is None and not open_votes:
+        last = (await repo.meeting_votes(meeting.id))[-1:]
+        if last:
+            # Closing twice is not an error: everyone who asked gets the one result.
+            it = await repo.item(last[0].item_id)
+            return [ctx.reply(render_result(it, last[0].result))]
+        raise UsageError("目前没有正在进行的表决。")
+    meeting, vote, it = await target_vote(ctx, number)
+    if vote.state is g.VoteState.CLOSED:
+        return [ctx.reply(render_result(it, vote.result))]
+    g.vote_next(vote.state, g.VoteAction.CLOSE)
+    rule = ctx.policy.matter(it.matter_type)
+    voters = len(vote.electorate.voters)
+    named: dict[str, list[str]] = {}
+    box: list[tuple[str, g.Choice]] = []
+    match vote.method:
+        case g.VoteMethod.NAMED:
+            ballots = await repo.named_ballots(vote.id)
+            tally = g.tally(ballots.values(), voters)
+            people = await repo.people(ballots)
+            for choice in g.Choice:
+                named[choice.value] = [
+                    people[p].name for p, c in sorted(ballots.items()) if c is choice
+                ]
+        case g.VoteMethod.SECRET:
+            box = await repo.secret_box(vote.id)
+            tally = g.tally((c for _, c in box), voters)
+        case g.VoteMethod.SHOW_OF_HANDS:
+            if not vote.hands:
+                raise UsageError(
+                    "请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。"
+                )
+            h = vote.hands
+            tally = g.Tally(
+                h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
+            )
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    electorate = g.still_present(vote.electorate, present_now)
+    decision = g.decide(electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason))
+    result = _result_payload(it, vote, decision, named, box, ctx)
+    await repo.close_vote(vote.id, result=result, now=ctx.now)
+    match decision.outcome:
+        case g.Outcome.PASSED | g.Outcome.NOT_PASSED:
+            await repo.update_item(
+                it.id, state=g.item_next(it.state, g.ItemAction.DECIDE), outcome=decision.outcome
+            )
+        case g.Outcome.DEFERRED:
+            await repo.update_item(
+                it.id, state=g.item_next(it.state, g.ItemAction.DEFER), outcome=decision.outcome
+            )
+        case g.Outcome.NO_QUORUM:
+            await repo.update_item(
+                it.id, state=g.item_next(it.state, g.ItemAction.RETURN), outcome=""
+            )
+    await record(
+        ctx, EventKind.VOTE_CLOSED, {**result, "by": person_payload(person)}, meeting=meeting
+    )
+    summary = (
+        f"表决已结束：{t.OUTCOME[g.Outcome(result['outcome'])]}"
+        f"（赞成{result['yes']}、反对{result['no']}、弃权{result['abstain']}）"
+    )
+    return [
+        ctx.reply(render_result(it, result)),
+        *await card_updates(ctx, vote, it, summary, closed=True),
+    ]
+
+
+def _result_payload(
+    it: repo.Item,
+    vote: repo.Vote,
+    d: g.Decision,
+    named: dict[str, list[str]],
+    box: list[tuple[str, g.Choice]],
+    ctx: Context,
+) -> dict[str, Any]:
+    return {
+        "vote": vote.id,
+        "item": it.id,
+        "number": it.number,
+        "title": it.title,
+        "matter_type": it.matter_type.value,
+        "method": vote.method.value,
+        "yes": d.tally.yes,
+        "no": d.tally.no,
+        "abstain": d.tally.abstain,
+        "not_voted": d.tally.not_voted,
+        "names": named,
+        "box": [[r, c.value] for r, c in box],
+        "base": d.base,
+        "needed": d.needed,
+        "present": d.quorum.present,
+        "quorum_needed": d.quorum.needed,
+        "quorum_share": str(d.quorum.threshold.share),
+        "quorum_reading": d.quorum.threshold.reading.value,
+        "readings_disagree": d.quorum.readings_disagree,
+        "outcome": d.outcome.value,
+        "deferral": d.deferral.value if d.deferral else None,
+        "would_defer": d.would_defer.value if d.would_defer else None,
+        "emergency": d.emergency,
+        "emergency_reason": it.emergency_reason,
+        "recused_leave_base": ctx.policy.recused_leave_base,
+    }
+
+
+def render_result(it: repo.Item, r: dict[str, Any]) -> str:
+    if not r:
+        return f"议题{it.number}的表决已结束。"
+    outcome = g.Outcome(r["outcome"])
+    lines = [
+        f"表决结果：议题{r['number']}「{r['title']}」（{t.MATTER[g.MatterType(r['matter_type'])]}，"
+        f"{t.METHOD[g.VoteMethod(r['method'])]}）",
+        f"赞成{r['yes']}、反对{r['no']}、弃权{r['abstain']}、未投{r['not_voted']}；"
+        f"应到会{r['base']}人，出席且有表决权{r['present']}人，通过须至少{r['needed']}票赞成。",
+    ]
+    names_ = r.get("names") or {}
+    if names_:
+        lines.append(
+            "；".join(f"{t.CHOICE[g.Choice(c)]}：{join(names_.get(c.value, []))}" for c in g.Choice)
+        )
+    if r.get("box"):
+        lines.append(
+            "无记名投票回执：" + "、".join(f"{rc}={t.CHOICE[g.Choice(c)]}" for rc, c in r["box"])
+        )
+    verdict = t.OUTCOME[outcome]
+    match outcome:
+        case g.Outcome.DEFERRED:
+            reason = t.DEFERRAL[g.DeferralReason(r["deferral"])] if r.get("deferral") else ""
+            verdict += (
+                f"（{reason}）。依照工作规则第十六条暂缓决定，待进一步交换意见后下次会议再行表决"
+            )
+        case g.Outcome.NO_QUORUM:
+            verdict += f"（需至少{r['quorum_needed']}人出席）。可在人数达到后重新表决"
+        case g.Outcome.PASSED | g.Outcome.NOT_PASSED:
+            if r.get("emergency"):
+                verdict += f"（意见分歧较大，但主持人已宣布紧急情况：{r.get('emergency_reason', '')}，不暂缓）"
+    lines.append(f"结果：{verdict}。")
+    if r.get("readings_disagree"):
+        lines.append("注：按另一种法定人数理解结论会不同，本次按配置的理解执行，已写入纪要。")
+    return "\n".join(lines)
+
+
+async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, reason = require_item_ref(args, "暂缓 3 需进一步调研")
+    it = await item_by_number(meeting, number)
+    new_state = g.item_next(it.state, g.ItemAction.DEFER)
+    for v in await repo.votes_of_item(it.id):
+        if v.state is g.VoteState.OPEN:
+            await repo.close_vote(
+                v.id,
+                result={
+                    "number": it.number,
+                    "title": it.title,
+                    "outcome": "deferred",
+                    "deferral": "by_hand",
+                },
+                now=ctx.now,
+            )
+    await repo.update_item(it.id, state=new_state, outcome=g.Outcome.DEFERRED)
+    await record(
+        ctx,
+        EventKind.ITEM_DEFERRED,
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "reason": reason,
+            "by": person_payload(person),
+        },
+        meeting=meeting,
+    )
+    why = f"（{reason}）" if reason else ""
+    return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
+
+
+async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, _OPEN)
+    number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
+    if not reason:
+        raise UsageError("宣布紧急情况须说明理由，例如：紧急 2 防汛物资须当日采购")
+    it = await item_by_number(meeting, number)
+    g.check_emergency(ctx.policy.matter(it.matter_type))
+    if it.state not in (g.ItemState.ACCEPTED, g.ItemState.VOTING):
+        raise UsageError(f"议题{number}当前为「{t.ITEM_STATE[it.state]}」，不能再宣布紧急情况。")
+    await repo.update_item(it.id, emergency_reason=reason)
+    await record(
+        ctx,
+        EventKind.EMERGENCY_DECLARED,
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "reason": reason,
+            "by": person_payload(person),
+        },
+        meeting=meeting,
+    )
+    return [
+        ctx.reply(
+            f"已记录：主持人{person.name}就议题{number}「{it.title}」宣布紧急情况（{reason}）。"
+            "本议题表决时即使意见分歧较大也不暂缓，按票数作出决定。"
+        )
+    ]
+
+
+ROUTES = [
+    Route(
+        ("计票", "表决情况", "投票情况"),
+        live_count,
+        g.Need.ANYONE,
+        "计票",
+        "查看表决进度（无记名投票只显示人数）",
+        "成员",
+    ),
+    Route(
+        ("举手结果",),
+        record_hands,
+        g.Need.RECORDER,
+        "举手结果 赞成4 反对2 弃权1",
+        "录入举手表决结果",
+        "记录人",
+    ),
+    Route(
+        ("结束表决", "表决结束"),
+        close_vote,
+        g.Need.CHAIR,
+        "结束表决",
+        "结束表决并按规则计算结果",
+        "组长",
+    ),
+    Route(
+        ("紧急", "紧急情况"),
+        declare_emergency,
+        g.Need.CHAIR,
+        "紧急 2 理由",
+        "就重大事项宣布紧急情况（不暂缓）",
+        "组长",
+    ),
+    Route(
+        ("暂缓", "暂缓决定"),
+        defer_item,
+        g.Need.CHAIR,
+        "暂缓 3 理由",
+        "把议题暂缓到下次会议",
+        "组长",
+    ),
+]
