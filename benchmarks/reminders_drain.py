@@ -66,8 +66,9 @@ from bot.config import DeliverySettings, Settings
 from bot.events import OutgoingMessage, Platform
 from bot.reminders import ReminderService
 from storage import db, models
-from storage import outbox as store
-from storage.repo import raw_execute, raw_rows
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
+from storage.sql import raw_execute, raw_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # a Wednesday, a working day
@@ -549,7 +550,7 @@ async def run(args: argparse.Namespace) -> None:
         await fake.wait()
         children.clear()
 
-        counts = await store.reminder_counts()
+        counts = await reminder_store.reminder_counts()
         decided = await models.Reminder.filter(decided_at__gt=before.astimezone(UTC)).exclude(
             state="pending"
         )
@@ -558,7 +559,7 @@ async def run(args: argparse.Namespace) -> None:
         for r in decided:
             if r.state == "skipped":
                 reasons[r.reason] = reasons.get(r.reason, 0) + 1
-        outbox = await store.outbox_counts()
+        outbox = await outbox_store.outbox_counts()
         per_robot = math.ceil(stats["accepted"] / args.channels)
         minimum = max(0, math.ceil(per_robot / args.rate) - 1) * 60.0
         drain = stats["last"] - start_wall

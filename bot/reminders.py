@@ -28,8 +28,11 @@ from bot.config import ReminderSettings, Settings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
 from bot.outbox import Metrics, channel_for, to_outbox
 from bot.workdays import Workdays
-from storage import outbox as store
-from storage import repo
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
+from storage import repo, snapshots
+from storage.outbox import OutboxKind
+from storage.reminders import ReminderState
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +160,7 @@ def _send_instant(
 
 
 def plan(
-    view: store.SocietyView,
+    view: snapshots.SocietyView,
     cfg: ReminderSettings,
     tz: ZoneInfo,
     workdays: Workdays,
@@ -250,7 +253,7 @@ def plan(
     return out
 
 
-def worth_storing(p: Planned, view: store.SocietyView, now: datetime) -> bool:
+def worth_storing(p: Planned, view: snapshots.SocietyView, now: datetime) -> bool:
     """Leave out what expired before the society joined or long before now."""
     if p.expires_at is None:
         return True
@@ -285,7 +288,7 @@ class Draft:
 
 def draft(
     p: Planned,
-    view: store.SocietyView,
+    view: snapshots.SocietyView,
     tz: ZoneInfo,
     workdays: Workdays,
 ) -> Draft | str:
@@ -373,7 +376,7 @@ _HOW_TO_VOTE = {
 }
 
 
-def _vote_draft(p: Planned, view: store.SocietyView, tz: ZoneInfo) -> Draft | str:
+def _vote_draft(p: Planned, view: snapshots.SocietyView, tz: ZoneInfo) -> Draft | str:
     vote_id = int(p.ref.split(":")[1])
     v = next((x for x in view.votes if x.id == vote_id), None)
     if v is None:
@@ -411,7 +414,7 @@ def _vote_draft(p: Planned, view: store.SocietyView, tz: ZoneInfo) -> Draft | st
     )
 
 
-def _unacked_draft(p: Planned, view: store.SocietyView, tz: ZoneInfo) -> Draft | str:
+def _unacked_draft(p: Planned, view: snapshots.SocietyView, tz: ZoneInfo) -> Draft | str:
     meeting_id = int(p.ref.split(":")[1])
     mt = next((x for x in view.meetings if x.id == meeting_id), None)
     if mt is None:
@@ -487,33 +490,33 @@ class ReminderService:
         # Which rate-limited pipe a message takes (a group's robot webhook by default).
         self.channel_of: Callable[[OutgoingMessage], str] = channel_for
 
-    def cfg(self, view: store.SocietyView) -> ReminderSettings:
+    def cfg(self, view: snapshots.SocietyView) -> ReminderSettings:
         return self.settings.reminders_for(view.name)
 
-    def plan_for(self, view: store.SocietyView, now: datetime) -> list[Planned]:
+    def plan_for(self, view: snapshots.SocietyView, now: datetime) -> list[Planned]:
         return plan(view, self.cfg(view), self.settings.tz, self.workdays, now)
 
     async def materialize(self, now: datetime, society_ids: Sequence[int] | None = None) -> int:
-        views = await store.society_views(society_ids)
+        views = await snapshots.society_views(society_ids)
         items = [
-            store.NewReminder(p.key, p.society_id, p.kind, p.ref, p.due_at)
+            reminder_store.NewReminder(p.key, p.society_id, p.kind, p.ref, p.due_at)
             for view in views
             for p in self.plan_for(view, now)
             if worth_storing(p, view, now)
         ]
-        return await store.add_reminders(items, now)
+        return await reminder_store.add_reminders(items, now)
 
     async def fire_due(self, now: datetime, *, batch: int | None = None) -> FireResult:
         batch = batch or self.batch
         result = FireResult()
         # A society's due reminders may fall into several batches: its plan is computed once
         # per sweep unless its state changed meanwhile.
-        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
-        oldest = await store.oldest_overdue(now)
+        plans: dict[int, tuple[snapshots.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
+        oldest = await reminder_store.oldest_overdue(now)
         self.lag_seconds = 0.0 if oldest is None else (now - oldest).total_seconds()
         while True:
             async with repo.atomic():
-                rows = await store.lock_due_reminders(now, batch)
+                rows = await reminder_store.lock_due_reminders(now, batch)
                 if not rows:
                     break
                 sent = await self._decide_batch(rows, now, result, plans)
@@ -531,7 +534,7 @@ class ReminderService:
         total = 0
         while True:
             async with repo.atomic():
-                taken, released, returned = await store.release_due(
+                taken, released, returned = await reminder_store.release_due(
                     now, self.release_batch, self.instance
                 )
             total += released
@@ -552,11 +555,11 @@ class ReminderService:
             return 0
         until = now + self.prepare_ahead
         after: tuple[datetime, int] | None = None
-        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
+        plans: dict[int, tuple[snapshots.SocietyView, dict[tuple[str, str, int], Planned]]] = {}
         result = FireResult()
         while True:
             async with repo.atomic():
-                rows = await store.lock_upcoming_reminders(now, until, self.batch, after)
+                rows = await reminder_store.lock_upcoming_reminders(now, until, self.batch, after)
                 if not rows:
                     break
                 await self._decide_batch(rows, now, result, plans, prepare=True)
@@ -567,10 +570,10 @@ class ReminderService:
 
     async def _decide_batch(
         self,
-        rows: Sequence[store.ReminderRow],
+        rows: Sequence[reminder_store.ReminderRow],
         now: datetime,
         result: FireResult,
-        plans: dict[int, tuple[store.SocietyView, dict[tuple[str, str, int], Planned]]]
+        plans: dict[int, tuple[snapshots.SocietyView, dict[tuple[str, str, int], Planned]]]
         | None = None,
         *,
         prepare: bool = False,
@@ -580,9 +583,9 @@ class ReminderService:
         messages held until the row's instant."""
         sids = sorted({r.society_id for r in rows})
         # The chains first: a change committed after this read is above it, and is seen.
-        tops = await store.chain_tops(sids) if prepare else {}
-        views = {v.id: v for v in await store.society_views(sids)}
-        lookup = _Lookup(await store.group_chats_of(sids))
+        tops = await reminder_store.chain_tops(sids) if prepare else {}
+        views = {v.id: v for v in await snapshots.society_views(sids)}
+        lookup = _Lookup(await snapshots.group_chats_of(sids))
         # Prefetch everyone the batch may address: one query per fact, not per society.
         everyone = sorted({p for v in views.values() for p in (*v.member_ids, *_opt(v.liaison_id))})
         await lookup.names(everyone)
@@ -591,7 +594,7 @@ class ReminderService:
         plans = {} if plans is None else plans
         skipped: dict[str, list[int]] = {}
         sent_ids: list[int] = []
-        items: list[store.NewOutbox] = []
+        items: list[outbox_store.NewOutbox] = []
         for row in rows:
             if prepare and row.kind in NOT_PREPARED:
                 continue
@@ -632,7 +635,7 @@ class ReminderService:
             queued = to_outbox(
                 messages,
                 key_prefix=f"rem:{row.key}",
-                kind="reminder",
+                kind=OutboxKind.REMINDER,
                 society_id=row.society_id,
                 channel_of=self.channel_of,
             )
@@ -649,23 +652,25 @@ class ReminderService:
                 ]
             items += queued
         for reason, ids in skipped.items():
-            count = await store.decide_reminders(ids, "skipped", reason, now, self.instance)
+            count = await reminder_store.decide_reminders(
+                ids, ReminderState.SKIPPED, reason, now, self.instance
+            )
             result.skipped += count
             result.reasons[reason] = result.reasons.get(reason, 0) + count
         if sent_ids:
-            state = "prepared" if prepare else "sent"
-            count = await store.decide_reminders(sent_ids, state, "", now, self.instance)
+            state = ReminderState.PREPARED if prepare else ReminderState.SENT
+            count = await reminder_store.decide_reminders(sent_ids, state, "", now, self.instance)
             if prepare:
                 result.prepared += count
             else:
                 result.sent += count
-            await store.add_outbox(items, now)
+            await outbox_store.add_outbox(items, now)
         return len(sent_ids)
 
     async def _messages(
-        self, view: store.SocietyView, d: Draft, lookup: _Lookup | None = None
+        self, view: snapshots.SocietyView, d: Draft, lookup: _Lookup | None = None
     ) -> list[OutgoingMessage]:
-        lookup = lookup or _Lookup(await store.group_chats_of([view.id]))
+        lookup = lookup or _Lookup(await snapshots.group_chats_of([view.id]))
         out: list[OutgoingMessage] = []
         chats = lookup.chats.get(view.id, [])
         group = ChatRef(chats[0][0], chats[0][1], chats[0][2], ChatKind.GROUP) if chats else None
@@ -725,7 +730,7 @@ class ReminderService:
         Event ids are taken when a transaction inserts and become visible when it commits,
         not necessarily in order (PostgreSQL, several instances): the scan starts from the
         high-water mark of a sweep at least `LOOKBACK` ago, so a late commit is still seen."""
-        top = await store.last_event_id()
+        top = await snapshots.last_event_id()
         last = self._full
         full = (
             last is None
@@ -741,7 +746,7 @@ class ReminderService:
         start = old[-1] if old else 0
         since = self._marks[start][1]
         self._marks = [*self._marks[start:], (now, top)]
-        changed = await store.societies_with_events_after(since)
+        changed = await snapshots.societies_with_events_after(since)
         return await self.materialize(now, changed) if changed else 0
 
     async def sweep(self, *, prepare: bool = True) -> FireResult:
@@ -761,7 +766,7 @@ class ReminderService:
             result.prepared = await self.prepare(now)
         self.last_sweep = now
         if prepare or self.prepare_ahead <= timedelta(0):
-            nxt = await store.next_wake(now, self.prepare_ahead)
+            nxt = await reminder_store.next_wake(now, self.prepare_ahead)
         else:
             nxt = now  # the next sweep, at once, prepares what falls due soon
         if nxt is not None and self.arm is not None:
@@ -780,14 +785,14 @@ class _Lookup:
     async def names(self, people: Sequence[int]) -> dict[int, str]:
         missing = [p for p in people if p not in self._names]
         if missing:
-            self._names.update(await store.person_names(missing))
+            self._names.update(await snapshots.person_names(missing))
         return {p: self._names[p] for p in people if p in self._names}
 
     async def identities(self, people: Sequence[int], group: ChatRef) -> dict[int, tuple[str, str]]:
         key = (group.platform.value, group.corp_id)
         missing = [p for p in people if (*key, p) not in self._ids]
         if missing:
-            found = await store.identities_by_person(missing, *key)
+            found = await snapshots.identities_by_person(missing, *key)
             for p in missing:
                 self._ids[(*key, p)] = found.get(p)
         out = {}
@@ -829,9 +834,9 @@ async def listing(settings: Settings, society_name: str, now: datetime) -> Listi
     if soc is None:
         return None
     service = ReminderService(settings, lambda: now)
-    views = await store.society_views([soc.id])
+    views = await snapshots.society_views([soc.id])
     planned = {p.key: p for p in service.plan_for(views[0], now)} if views else {}
-    stored = {r.key: r for r in await store.reminders(soc.id)}
+    stored = {r.key: r for r in await reminder_store.reminders(soc.id)}
     tz = settings.tz
     rows: list[tuple[datetime, str]] = []
     state_names = {

@@ -22,8 +22,8 @@ from bot.reminders import (
 )
 from bot.workdays import Workdays
 from storage import models
-from storage import outbox as store
-from storage.outbox import MeetingView, SocietyView, VoteView
+from storage import reminders as reminder_store
+from storage.snapshots import MeetingView, SocietyView, VoteView
 from tests.fakes import TZ, FakeScheduler, Harness
 from tests.reminders.platform import FakePlatform, sender_for
 
@@ -242,7 +242,7 @@ async def test_closed_vote_skips_its_reminders(harness: Harness) -> None:
     await h.say("张伟", "结束表决")
     h.at("2026-12-05 16:45")
     await svc.sweep()
-    rows = {r.kind: r for r in await store.reminders() if r.ref.startswith("vote:")}
+    rows = {r.kind: r for r in await reminder_store.reminders() if r.ref.startswith("vote:")}
     assert rows[VOTE_CLOSING].state == "skipped"
     assert rows[VOTE_DEADLINE].state == "skipped"
     assert "表决已结束" in rows[VOTE_CLOSING].reason
@@ -276,7 +276,7 @@ async def test_cancelled_meeting_skips_the_escalation(harness: Harness) -> None:
     await h.say("张伟", "取消会议 时间冲突")
     h.at("2026-12-02 09:00")
     await svc.sweep()
-    (row,) = [r for r in await store.reminders() if r.kind == NOTICE_UNACKED]
+    (row,) = [r for r in await reminder_store.reminders() if r.kind == NOTICE_UNACKED]
     assert row.state == "skipped"
     assert "会议已取消" in row.reason
 

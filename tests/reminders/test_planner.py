@@ -24,7 +24,7 @@ from bot.reminders import (
     plan,
 )
 from bot.workdays import Workdays
-from storage.outbox import MeetingView, SocietyView
+from storage.snapshots import MeetingView, SocietyView
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
