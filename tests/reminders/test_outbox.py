@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
 from bot.events import OutgoingMessage
 from bot.gate import Gate
-from bot.outbox import ID_CLOSE, ID_OPEN, Sender, load_message
+from bot.outbox import ID_CLOSE, ID_OPEN, Sender, channel_for, load_message
 from storage import models
 from storage import outbox as outbox_store
 from tests.fakes import TZ, Harness
@@ -19,6 +19,7 @@ from tests.reminders.platform import (
     FakePlatform,
     drive,
     enqueue_texts,
+    group,
     max_in_window,
     sender_for,
 )
@@ -244,7 +245,9 @@ async def test_overlapping_passes_never_drain_one_channel_together(database: str
     fake.hold("c8")
     first = asyncio.create_task(sender._run_once())  # as the background loop starts them
     await fake.waiting["c8"].wait()
-    while len(fake.delivered) < 8:  # noqa: ASYNC110 (the first group is done, c8 waits)
+    # The first group is done (delivered, recorded, its channels released), c8 waits.
+    first_group = channel_for(OutgoingMessage(chat=group("c0"), text=""))
+    while len(fake.delivered) < 8 or first_group in sender._busy:  # noqa: ASYNC110
         await asyncio.sleep(0)
     await enqueue_texts("c0", 2, clock.now(), start=1, prefix="more")
     fake.hold("c0")
