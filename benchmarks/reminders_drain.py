@@ -64,7 +64,7 @@ from bot.app import Delivery, Runtime
 from bot.clock import Clock, OffsetClock
 from bot.config import DeliverySettings, Settings
 from bot.events import OutgoingMessage, Platform
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import db, models
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store

@@ -30,7 +30,7 @@ from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
 from bot.outbox import Metrics, Sender, to_outbox
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from bot.router import Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES

@@ -19,12 +19,21 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from storage import models as m
 from storage import sql
-from storage.sql import literals, marks, raw_execute, raw_rows, utc, when, when_opt
+from storage.sql import (
+    execute_in,
+    literals,
+    marks,
+    raw_execute,
+    raw_rows,
+    rows_in,
+    utc,
+    when,
+    when_opt,
+)
 
 SHORT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -142,15 +151,11 @@ async def ensure_channels(channels: Iterable[str]) -> list[str]:
     """Give every channel its row; returns those that had none (now written, by us or by a
     concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
     wanted = sorted(set(channels))
-    missing: list[str] = []
-    for chunk in sql.chunks(wanted):
-        rows = await raw_rows(
-            m.ChannelState,
-            f"SELECT channel FROM channel_state WHERE channel IN ({marks(len(chunk))})",
-            *chunk,
-        )
-        known = {str(r["channel"]) for r in rows}
-        missing += [c for c in chunk if c not in known]
+    rows = await rows_in(
+        m.ChannelState, "SELECT channel FROM channel_state WHERE channel IN ({values})", wanted
+    )
+    known = {str(r["channel"]) for r in rows}
+    missing = [c for c in wanted if c not in known]
     for chunk in sql.chunks(missing):
         await raw_execute(
             m.ChannelState,
@@ -316,14 +321,14 @@ async def claim_channels(
 
 
 async def release_channels(names: Sequence[str], owner: str) -> None:
-    for chunk in sql.chunks(sorted(set(names)), 500):
-        await raw_execute(
-            m.ChannelState,
-            "UPDATE channel_state SET lease_owner = '', lease_until = NULL"
-            f" WHERE channel IN ({marks(len(chunk))}) AND lease_owner = ?",
-            *chunk,
-            owner,
-        )
+    await execute_in(
+        m.ChannelState,
+        "UPDATE channel_state SET lease_owner = '', lease_until = NULL"
+        " WHERE channel IN ({values}) AND lease_owner = ?",
+        sorted(set(names)),
+        after=[owner],
+        size=500,
+    )
 
 
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
@@ -340,18 +345,15 @@ async def channels() -> list[Channel]:
 async def window_of(names: Sequence[str], since: datetime) -> dict[str, tuple[int, datetime]]:
     """The sliding rate window of several channels in one aggregate query: channel -> (attempts
     since `since`, the oldest of them). Channels without attempts are left out."""
-    out: dict[str, tuple[int, datetime]] = {}
-    for chunk in sql.chunks(sorted(set(names)), 500):
-        rows = await raw_rows(
-            m.OutboxAttempt,
-            "SELECT channel, COUNT(*) AS n, MIN(at) AS oldest FROM outbox_attempt"
-            f" WHERE channel IN ({marks(len(chunk))}) AND at > ? GROUP BY channel",
-            *chunk,
-            utc(since),
-        )
-        for r in rows:
-            out[str(r["channel"])] = (int(r["n"]), when(r["oldest"]))
-    return out
+    rows = await rows_in(
+        m.OutboxAttempt,
+        "SELECT channel, COUNT(*) AS n, MIN(at) AS oldest FROM outbox_attempt"
+        " WHERE channel IN ({values}) AND at > ? GROUP BY channel",
+        sorted(set(names)),
+        after=[utc(since)],
+        size=500,
+    )
+    return {str(r["channel"]): (int(r["n"]), when(r["oldest"])) for r in rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,27 +517,16 @@ async def release_messages(ids: Iterable[int], owner: str) -> None:
 async def outbox_rows(
     *, channel: str | None = None, state: OutboxState | None = None
 ) -> list[OutboxRow]:
-    where: list[str] = []
-    params: list[object] = []
-    if channel is not None:
-        where.append("channel = ?")
-        params.append(channel)
-    if state is not None:
-        where.append("state = ?")
-        params.append(state)
+    where, params = sql.where_equal(channel=channel, state=state)
     rows = await raw_rows(
-        m.OutboxMessage,
-        f"SELECT {_ROW_COLUMNS} FROM outbox_message"
-        + (f" WHERE {' AND '.join(where)}" if where else "")
-        + " ORDER BY id",
-        *params,
+        m.OutboxMessage, f"SELECT {_ROW_COLUMNS} FROM outbox_message{where} ORDER BY id", *params
     )
     return [_row(r) for r in rows]
 
 
 async def outbox_counts() -> dict[str, int]:
-    rows = await m.OutboxMessage.annotate(n=Count("id")).group_by("state").values("state", "n")
-    return {str(r["state"]): int(r["n"]) for r in rows}
+    """state -> how many rows."""
+    return await sql.counts_by(m.OutboxMessage, "state")
 
 
 async def failure_count() -> int:

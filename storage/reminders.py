@@ -15,24 +15,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from tortoise.functions import Count
-
+from bot.reminders.plan import ReminderState
 from storage import models as m
 from storage import sql
 from storage.outbox import OutboxState
-from storage.sql import literals, marks, raw_execute, raw_rows, skip_locked, utc, when, when_opt
-
-
-class ReminderState(StrEnum):
-    """reminder.state"""
-
-    PENDING = "pending"
-    PREPARED = "prepared"  # its messages held in the outbox until due_at
-    SENT = "sent"
-    SKIPPED = "skipped"  # with the reason
+from storage.sql import (
+    execute_in,
+    literals,
+    raw_execute,
+    raw_rows,
+    rows_in,
+    skip_locked,
+    utc,
+    when,
+    when_opt,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +83,15 @@ async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
         return 0
     sids = sorted({i.society_id for i in items})
     earliest = utc(min(i.due_at for i in items))
-    existing: set[str] = set()
-    for chunk in sql.chunks(sids):  # by the society index: fast even on fresh stats
-        rows = await raw_rows(
+    existing = {
+        str(r["key"])
+        for r in await rows_in(  # by the society index: fast even on fresh stats
             m.Reminder,
-            f"SELECT key FROM reminder WHERE society_id IN ({marks(len(chunk))}) AND due_at >= ?",
-            *chunk,
-            earliest,
+            "SELECT key FROM reminder WHERE society_id IN ({values}) AND due_at >= ?",
+            sids,
+            after=[earliest],
         )
-        existing.update(str(r["key"]) for r in rows)
+    }
     fresh: dict[str, NewReminder] = {}
     for i in items:
         if i.key not in existing:
@@ -120,17 +119,20 @@ async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
 # Locking what the sweep decides
 
 
-async def lock_due_reminders(now: datetime, limit: int) -> list[ReminderRow]:
-    """Inside the caller's transaction: lock due pending reminders, earliest first."""
+async def _lock_due(state: ReminderState, now: datetime, limit: int) -> list[ReminderRow]:
     rows = await raw_rows(
         m.Reminder,
-        f"SELECT {_COLUMNS} FROM reminder"
-        f" WHERE state = {literals(ReminderState.PENDING)} AND due_at <= ?"
+        f"SELECT {_COLUMNS} FROM reminder WHERE state = {literals(state)} AND due_at <= ?"
         " ORDER BY due_at, id LIMIT ?" + skip_locked(m.Reminder),
         utc(now),
         limit,
     )
     return [_reminder(r) for r in rows]
+
+
+async def lock_due_reminders(now: datetime, limit: int) -> list[ReminderRow]:
+    """Inside the caller's transaction: lock due pending reminders, earliest first."""
+    return await _lock_due(ReminderState.PENDING, now, limit)
 
 
 async def lock_upcoming_reminders(
@@ -158,15 +160,7 @@ async def lock_upcoming_reminders(
 
 async def lock_prepared_reminders(now: datetime, limit: int) -> list[ReminderRow]:
     """Inside the caller's transaction: lock prepared reminders whose instant has come."""
-    rows = await raw_rows(
-        m.Reminder,
-        f"SELECT {_COLUMNS} FROM reminder"
-        f" WHERE state = {literals(ReminderState.PREPARED)} AND due_at <= ?"
-        " ORDER BY due_at, id LIMIT ?" + skip_locked(m.Reminder),
-        utc(now),
-        limit,
-    )
-    return [_reminder(r) for r in rows]
+    return await _lock_due(ReminderState.PREPARED, now, limit)
 
 
 async def chain_tops(society_ids: Sequence[int]) -> dict[int, int]:
@@ -174,15 +168,13 @@ async def chain_tops(society_ids: Sequence[int]) -> dict[int, int]:
     appends are serialised by the society lock and numbered one past the last committed, so an
     append still in flight ends above what this reads: read it before the state it guards."""
     out = dict.fromkeys(society_ids, 0)
-    for chunk in sql.chunks(sorted(set(society_ids))):
-        rows = await raw_rows(
-            m.EventLog,
-            "SELECT chain, MAX(seq) AS top FROM event_log"
-            f" WHERE chain IN ({marks(len(chunk))}) GROUP BY chain",
-            *(f"society:{sid}" for sid in chunk),
-        )
-        for r in rows:
-            out[int(str(r["chain"]).split(":", 1)[1])] = int(r["top"] or 0)
+    rows = await rows_in(
+        m.EventLog,
+        "SELECT chain, MAX(seq) AS top FROM event_log WHERE chain IN ({values}) GROUP BY chain",
+        [f"society:{sid}" for sid in sorted(set(society_ids))],
+    )
+    for r in rows:
+        out[int(str(r["chain"]).split(":", 1)[1])] = int(r["top"] or 0)
     return out
 
 
@@ -263,59 +255,49 @@ async def release_reminders(
     fresh: dict[int, bool] = {}
     messages: dict[int, list[int]] = {}
     at = utc(now)
-    for chunk in sql.chunks(sorted(by_id)):
-        held = await raw_rows(
-            m.OutboxMessage,
-            "SELECT id, reminder_id, state, guard_seq, not_after FROM outbox_message"
-            f" WHERE reminder_id IN ({marks(len(chunk))})",
-            *chunk,
+    held = await rows_in(
+        m.OutboxMessage,
+        "SELECT id, reminder_id, state, guard_seq, not_after FROM outbox_message"
+        " WHERE reminder_id IN ({values})",
+        sorted(by_id),
+    )
+    for h in held:
+        if h["state"] != OutboxState.HELD:
+            continue
+        rid = int(h["reminder_id"])
+        guard = h["guard_seq"]
+        not_after = when_opt(h["not_after"])
+        ok = (
+            guard is not None
+            and tops.get(by_id[rid].society_id, 0) <= int(guard)
+            and (not_after is None or at < not_after)
         )
-        for h in held:
-            if h["state"] != OutboxState.HELD:
-                continue
-            rid = int(h["reminder_id"])
-            guard = h["guard_seq"]
-            not_after = when_opt(h["not_after"])
-            ok = (
-                guard is not None
-                and tops.get(by_id[rid].society_id, 0) <= int(guard)
-                and (not_after is None or at < not_after)
-            )
-            fresh[rid] = fresh.get(rid, True) and ok
-            messages.setdefault(rid, []).append(int(h["id"]))
+        fresh[rid] = fresh.get(rid, True) and ok
+        messages.setdefault(rid, []).append(int(h["id"]))
     released = sorted(rid for rid, ok in fresh.items() if ok)
     returned = sorted(rid for rid in by_id if not fresh.get(rid, False))
     go = [mid for rid in released for mid in messages[rid]]
     drop = [mid for rid in returned for mid in messages.get(rid, ())]
-    for chunk in sql.chunks(go):
-        await raw_execute(
-            m.OutboxMessage,
-            f"UPDATE outbox_message SET state = {literals(OutboxState.PENDING)}"
-            f" WHERE id IN ({marks(len(chunk))})",
-            *chunk,
-        )
-    for chunk in sql.chunks(drop):
-        await raw_execute(
-            m.OutboxMessage,
-            f"DELETE FROM outbox_message WHERE id IN ({marks(len(chunk))})",
-            *chunk,
-        )
-    for chunk in sql.chunks(released):
-        await raw_execute(
-            m.Reminder,
-            f"UPDATE reminder SET state = {literals(ReminderState.SENT)}, decided_at = ?,"
-            f" instance = ? WHERE id IN ({marks(len(chunk))})",
-            at,
-            instance,
-            *chunk,
-        )
-    for chunk in sql.chunks(returned):
-        await raw_execute(
-            m.Reminder,
-            f"UPDATE reminder SET state = {literals(ReminderState.PENDING)}, decided_at = NULL,"
-            f" instance = '' WHERE id IN ({marks(len(chunk))})",
-            *chunk,
-        )
+    await execute_in(
+        m.OutboxMessage,
+        f"UPDATE outbox_message SET state = {literals(OutboxState.PENDING)}"
+        " WHERE id IN ({values})",
+        go,
+    )
+    await execute_in(m.OutboxMessage, "DELETE FROM outbox_message WHERE id IN ({values})", drop)
+    await execute_in(
+        m.Reminder,
+        f"UPDATE reminder SET state = {literals(ReminderState.SENT)}, decided_at = ?,"
+        " instance = ? WHERE id IN ({values})",
+        released,
+        before=[at, instance],
+    )
+    await execute_in(
+        m.Reminder,
+        f"UPDATE reminder SET state = {literals(ReminderState.PENDING)}, decided_at = NULL,"
+        " instance = '' WHERE id IN ({values})",
+        returned,
+    )
     return released, returned
 
 
@@ -333,21 +315,15 @@ async def decide_reminders(
 ) -> int:
     """pending -> sent | skipped | prepared for rows the caller holds; returns how many changed
     (the rows RETURNING names: a row decided meanwhile is no longer pending)."""
-    at = utc(now)
-    total = 0
-    for chunk in sql.chunks(ids, 500):
-        rows = await raw_rows(
-            m.Reminder,
-            "UPDATE reminder SET state = ?, reason = ?, decided_at = ?, instance = ?"
-            f" WHERE id IN ({marks(len(chunk))}) AND {_IS_PENDING} RETURNING id",
-            state,
-            reason,
-            at,
-            instance,
-            *chunk,
-        )
-        total += len(rows)
-    return total
+    rows = await rows_in(
+        m.Reminder,
+        "UPDATE reminder SET state = ?, reason = ?, decided_at = ?, instance = ?"
+        f" WHERE id IN ({{values}}) AND {_IS_PENDING} RETURNING id",
+        ids,
+        before=[state, reason, utc(now), instance],
+        size=500,
+    )
+    return len(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,24 +359,13 @@ async def oldest_overdue(now: datetime) -> datetime | None:
 async def reminders(
     society_id: int | None = None, *, state: ReminderState | None = None
 ) -> list[ReminderRow]:
-    where: list[str] = []
-    params: list[object] = []
-    if society_id is not None:
-        where.append("society_id = ?")
-        params.append(society_id)
-    if state is not None:
-        where.append("state = ?")
-        params.append(state)
+    where, params = sql.where_equal(society_id=society_id, state=state)
     rows = await raw_rows(
-        m.Reminder,
-        f"SELECT {_COLUMNS} FROM reminder"
-        + (f" WHERE {' AND '.join(where)}" if where else "")
-        + " ORDER BY due_at, id",
-        *params,
+        m.Reminder, f"SELECT {_COLUMNS} FROM reminder{where} ORDER BY due_at, id", *params
     )
     return [_reminder(r) for r in rows]
 
 
 async def reminder_counts() -> dict[str, int]:
-    rows = await m.Reminder.annotate(n=Count("id")).group_by("state").values("state", "n")
-    return {str(r["state"]): int(r["n"]) for r in rows}
+    """state -> how many reminders."""
+    return await sql.counts_by(m.Reminder, "state")

@@ -1,5 +1,5 @@
-"""The reminder planner's read model: each society's state as the planner reads it
-(`SocietyView`), and the look-ups that address its messages (names, identities, bound chats).
+"""The reminder planner's read model: each society's state as the planner reads it (the
+`SocietyView` of bot/reminders/plan.py), and the look-ups that address its messages (names, identities, bound chats).
 
 Hand-written SQL selecting only what the planner reads, a few statements whatever the number of
 societies: the sweep reads every society it re-plans, up to all of them. Also the event log's
@@ -11,62 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from bot import governance as g
 from bot.events import Platform
+from bot.reminders.plan import MeetingView, SocietyView, VoteView
 from storage import models as m
 from storage import sql
-from storage.sql import marks, raw_rows, when, when_opt
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingView:
-    id: int
-    number: int
-    starts_at: datetime
-    state: g.MeetingState
-    closed_at: datetime | None
-    signed: bool
-    answered: frozenset[int]  # checked in, late, on leave...: anyone whose status is known
-    convened_at: datetime | None = None  # when the notice went out
-    convened_by: int | None = None
-    chair_id: int | None = None
-    roster: tuple[int, ...] = ()  # who the notice was for (应到会, as at convening)
-    acked: frozenset[int] = frozenset()  # acknowledged the notice with 收到
-
-
-@dataclass(frozen=True, slots=True)
-class VoteView:
-    """An open vote with an announced deadline."""
-
-    id: int
-    meeting_id: int
-    number: int  # the agenda item's number
-    title: str
-    method: g.VoteMethod
-    opened_at: datetime
-    closes_at: datetime
-    voters: frozenset[int]  # the frozen electorate: may vote
-    voted: frozenset[int]  # have voted (named or secret); empty for a show of hands
-    hands_recorded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SocietyView:
-    id: int
-    name: str
-    created_at: datetime
-    term_end: date | None
-    report_deadline: str
-    leader_ids: tuple[int, ...]
-    member_ids: tuple[int, ...]  # on the roster
-    liaison_id: int | None
-    meetings: tuple[MeetingView, ...]  # not cancelled
-    summary_filed: tuple[datetime, ...]  # when annual summaries were filed
-    votes: tuple[VoteView, ...] = ()  # open votes with a deadline
-
+from storage.sql import marks, raw_rows, rows_in, when, when_opt
 
 # ---------------------------------------------------------------------------------------------
 # Society snapshots
@@ -180,11 +132,12 @@ async def _meetings(scope: _Scope) -> dict[int, list[MeetingView]]:
     )
     ids = [int(r["id"]) for r in rows]
     acked = await _people_by_meeting(
-        "SELECT meeting_id, person_id FROM notice_ack WHERE meeting_id IN ({ids})",
+        "SELECT meeting_id, person_id FROM notice_ack WHERE meeting_id IN ({values})",
         [int(r["id"]) for r in rows if r["state"] in _UPCOMING],
     )
     answered = await _people_by_meeting(
-        "SELECT meeting_id, person_id FROM attendance WHERE meeting_id IN ({ids}) AND status <> ?",
+        "SELECT meeting_id, person_id FROM attendance WHERE meeting_id IN ({values})"
+        " AND status <> ?",
         ids,
         g.Attendance.UNKNOWN.value,
     )
@@ -212,31 +165,24 @@ async def _meetings(scope: _Scope) -> dict[int, list[MeetingView]]:
 
 
 async def _people_by_meeting(
-    statement: str, meeting_ids: Sequence[int], *extra: object
+    statement: str, meeting_ids: Sequence[int], *after: object
 ) -> dict[int, set[int]]:
-    """meeting id -> person ids, from a `SELECT meeting_id, person_id ... IN ({ids})`."""
+    """meeting id -> person ids, from a `SELECT meeting_id, person_id ... IN ({values})`."""
     out: dict[int, set[int]] = {}
-    for chunk in sql.chunks(meeting_ids):
-        for r in await raw_rows(m.Meeting, statement.format(ids=marks(len(chunk))), *chunk, *extra):
-            out.setdefault(int(r["meeting_id"]), set()).add(int(r["person_id"]))
+    for r in await rows_in(m.Meeting, statement, meeting_ids, after=after):
+        out.setdefault(int(r["meeting_id"]), set()).add(int(r["person_id"]))
     return out
 
 
 async def _signed(meeting_ids: Sequence[int]) -> set[int]:
     """The meetings with signed minutes."""
-    out: set[int] = set()
-    for chunk in sql.chunks(meeting_ids):
-        out.update(
-            int(r["meeting_id"])
-            for r in await raw_rows(
-                m.Signature,
-                "SELECT DISTINCT v.meeting_id FROM signature AS s"
-                " JOIN minutes_version AS v ON v.id = s.minutes_id"
-                f" WHERE v.meeting_id IN ({marks(len(chunk))})",
-                *chunk,
-            )
-        )
-    return out
+    rows = await rows_in(
+        m.Signature,
+        "SELECT DISTINCT v.meeting_id FROM signature AS s"
+        " JOIN minutes_version AS v ON v.id = s.minutes_id WHERE v.meeting_id IN ({values})",
+        meeting_ids,
+    )
+    return {int(r["meeting_id"]) for r in rows}
 
 
 async def _votes_by_society(meetings: Mapping[int, list[MeetingView]]) -> dict[int, list[VoteView]]:
@@ -253,17 +199,14 @@ async def _votes_by_society(meetings: Mapping[int, list[MeetingView]]) -> dict[i
 
 
 async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView]:
-    rows: list[dict[str, Any]] = []
-    for chunk in sql.chunks(meeting_ids):
-        rows += await raw_rows(
-            m.Vote,
-            "SELECT v.id, i.meeting_id, i.number, i.title, v.method, v.electorate, v.opened_at,"
-            " v.closes_at, v.hands FROM vote AS v JOIN agenda_item AS i ON i.id = v.item_id"
-            f" WHERE i.meeting_id IN ({marks(len(chunk))}) AND v.state = ?"
-            " AND v.closes_at IS NOT NULL",
-            *chunk,
-            g.VoteState.OPEN.value,
-        )
+    rows = await rows_in(
+        m.Vote,
+        "SELECT v.id, i.meeting_id, i.number, i.title, v.method, v.electorate, v.opened_at,"
+        " v.closes_at, v.hands FROM vote AS v JOIN agenda_item AS i ON i.id = v.item_id"
+        " WHERE i.meeting_id IN ({values}) AND v.state = ? AND v.closes_at IS NOT NULL",
+        meeting_ids,
+        after=[g.VoteState.OPEN.value],
+    )
     if not rows:
         return []
     rows.sort(key=lambda r: int(r["id"]))
@@ -294,18 +237,16 @@ async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView
 async def _voted(vote_ids: Sequence[int]) -> dict[int, set[int]]:
     """vote id -> who has voted: named ballots and the secret votes' voter lists."""
     out: dict[int, set[int]] = {}
-    for chunk in sql.chunks(vote_ids):
-        ids = marks(len(chunk))
-        for b in await raw_rows(
-            m.Ballot, f"SELECT vote_id, person_id FROM ballot WHERE vote_id IN ({ids})", *chunk
-        ):
-            out.setdefault(int(b["vote_id"]), set()).add(int(b["person_id"]))
-        for sv in await raw_rows(
-            m.SecretVoterList,
-            f"SELECT vote_id, voters FROM secret_voter_list WHERE vote_id IN ({ids})",
-            *chunk,
-        ):
-            out.setdefault(int(sv["vote_id"]), set()).update(json.loads(sv["voters"] or "[]"))
+    for b in await rows_in(
+        m.Ballot, "SELECT vote_id, person_id FROM ballot WHERE vote_id IN ({values})", vote_ids
+    ):
+        out.setdefault(int(b["vote_id"]), set()).add(int(b["person_id"]))
+    for sv in await rows_in(
+        m.SecretVoterList,
+        "SELECT vote_id, voters FROM secret_voter_list WHERE vote_id IN ({values})",
+        vote_ids,
+    ):
+        out.setdefault(int(sv["vote_id"]), set()).update(json.loads(sv["voters"] or "[]"))
     return out
 
 
@@ -316,48 +257,38 @@ async def _voted(vote_ids: Sequence[int]) -> dict[int, set[int]]:
 async def group_chats_of(society_ids: Sequence[int]) -> dict[int, list[tuple[Platform, str, str]]]:
     """society id -> its bound group chats (platform, corp id, chat id), in binding order."""
     out: dict[int, list[tuple[Platform, str, str]]] = {}
-    for chunk in sql.chunks(sorted(set(society_ids))):
-        rows = await raw_rows(
-            m.ChatBinding,
-            "SELECT society_id, platform, corp_id, chat_id FROM chat_binding"
-            f" WHERE society_id IN ({marks(len(chunk))}) ORDER BY id",
-            *chunk,
+    for r in await rows_in(
+        m.ChatBinding,
+        "SELECT society_id, platform, corp_id, chat_id FROM chat_binding"
+        " WHERE society_id IN ({values}) ORDER BY id",
+        sorted(set(society_ids)),
+    ):
+        out.setdefault(int(r["society_id"]), []).append(
+            (Platform(r["platform"]), str(r["corp_id"]), str(r["chat_id"]))
         )
-        for r in rows:
-            out.setdefault(int(r["society_id"]), []).append(
-                (Platform(r["platform"]), str(r["corp_id"]), str(r["chat_id"]))
-            )
     return out
 
 
 async def person_names(ids: Iterable[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    for chunk in sql.chunks(sorted(set(ids))):
-        rows = await raw_rows(
-            m.Person, f"SELECT id, name FROM person WHERE id IN ({marks(len(chunk))})", *chunk
-        )
-        out.update((int(r["id"]), str(r["name"])) for r in rows)
-    return out
+    rows = await rows_in(
+        m.Person, "SELECT id, name FROM person WHERE id IN ({values})", sorted(set(ids))
+    )
+    return {int(r["id"]): str(r["name"]) for r in rows}
 
 
 async def identities_by_person(
     person_ids: Iterable[int], platform: str, corp_id: str
 ) -> dict[int, tuple[str, str]]:
     """person id -> (user id, name) on one platform and corp."""
-    out: dict[int, tuple[str, str]] = {}
-    for chunk in sql.chunks(sorted(set(person_ids))):
-        rows = await raw_rows(
-            m.Identity,
-            "SELECT i.person_id, i.user_id, p.name FROM identity AS i"
-            " JOIN person AS p ON p.id = i.person_id"
-            f" WHERE i.person_id IN ({marks(len(chunk))}) AND i.platform = ? AND i.corp_id = ?"
-            " ORDER BY i.id",
-            *chunk,
-            platform,
-            corp_id,
-        )
-        out.update((int(r["person_id"]), (str(r["user_id"]), str(r["name"]))) for r in rows)
-    return out
+    rows = await rows_in(
+        m.Identity,
+        "SELECT i.person_id, i.user_id, p.name FROM identity AS i"
+        " JOIN person AS p ON p.id = i.person_id"
+        " WHERE i.person_id IN ({values}) AND i.platform = ? AND i.corp_id = ? ORDER BY i.id",
+        sorted(set(person_ids)),
+        after=[platform, corp_id],
+    )
+    return {int(r["person_id"]): (str(r["user_id"]), str(r["name"])) for r in rows}
 
 
 # ---------------------------------------------------------------------------------------------

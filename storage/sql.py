@@ -8,7 +8,7 @@ and run on the connection, or transaction, the model's own queries would use at 
 Datetimes are bound in UTC (SQLite compares the stored ISO text) and read back through `when`
 (SQLite returns that text, asyncpg a datetime).
 
-Rule: only this module touches tortoise's private API (`Model._meta.db`, `Model._init_from_db`);
+Rule: only this module touches tortoise's private API (`Model._meta`, `Model._init_from_db`);
 other storage modules use the ORM's public API or the functions below.
 """
 
@@ -93,6 +93,13 @@ def rows_per_statement(params_per_row: int) -> int:
     return PARAMS // params_per_row
 
 
+def where_equal(**columns: Any) -> tuple[str, list[Any]]:
+    """` WHERE a = ? AND b = ?` for the columns given a value (None: any), and those values."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    where = " AND ".join(f"{name} = ?" for name in given)
+    return (f" WHERE {where}" if where else ""), list(given.values())
+
+
 @functools.lru_cache(maxsize=128)
 def _dialect_sql(sql: str, dialect: str) -> str:
     """Write SQL with `?` placeholders; PostgreSQL (asyncpg) wants `$1, $2, ...`."""
@@ -143,6 +150,15 @@ async def raw_execute(model: type[Model], sql: str, *params: Any) -> None:
     await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
 
 
+async def counts_by(model: type[Model], column: str) -> dict[str, int]:
+    """How many rows of the model's table hold each value of `column` (a state, a kind)."""
+    rows = await raw_rows(
+        model,
+        f"SELECT {column} AS value, COUNT(*) AS n FROM {model._meta.db_table} GROUP BY {column}",
+    )
+    return {str(r["value"]): int(r["n"]) for r in rows}
+
+
 def model_of(model: type[ModelT], row: dict[str, Any]) -> ModelT:
     """A row read by hand (`SELECT <table>.* ...`) as a model instance, through the ORM's own
     converter, so types stay the ORM's."""
@@ -152,3 +168,41 @@ def model_of(model: type[ModelT], row: dict[str, Any]) -> ModelT:
 async def raw_models(model: type[ModelT], sql: str, *params: Any) -> list[ModelT]:
     """`SELECT <table>.* ...` rows as model instances."""
     return [model_of(model, row) for row in await raw_rows(model, sql, *params)]
+
+
+def _in_chunks(
+    statement: str, values: Sequence[Any], before: Sequence[Any], after: Sequence[Any], size: int
+) -> Iterator[tuple[str, list[Any]]]:
+    for chunk in chunks(values, size):
+        yield statement.format(values=marks(len(chunk))), [*before, *chunk, *after]
+
+
+async def rows_in(
+    model: type[Model],
+    statement: str,
+    values: Sequence[Any],
+    *,
+    before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+    size: int = 0,
+) -> list[dict[str, Any]]:
+    """Run `statement`, whose `IN ({values})` lists `values`, once per chunk of `size` values (0:
+    `PARAMS`), binding `before` and `after` around the list; the rows of every chunk, in order."""
+    out: list[dict[str, Any]] = []
+    for text, params in _in_chunks(statement, values, before, after, size):
+        out += await raw_rows(model, text, *params)
+    return out
+
+
+async def execute_in(
+    model: type[Model],
+    statement: str,
+    values: Sequence[Any],
+    *,
+    before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+    size: int = 0,
+) -> None:
+    """`rows_in` for a statement that returns nothing."""
+    for text, params in _in_chunks(statement, values, before, after, size):
+        await raw_execute(model, text, *params)

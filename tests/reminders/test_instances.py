@@ -17,7 +17,7 @@ from bot.adapters.console import CORP, console_user
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.events import Platform
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import db, repo
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.reminders import ReminderService
+from bot.reminders.plan import SocietyView
+from bot.reminders.service import ReminderService
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
 from storage import repo, snapshots
@@ -134,7 +135,7 @@ async def test_a_change_in_flight_while_preparing_is_seen(
     assert society is not None
     real = snapshots.society_views
 
-    async def views_after_a_change(ids: object = None) -> list[snapshots.SocietyView]:
+    async def views_after_a_change(ids: object = None) -> list[SocietyView]:
         out = await real(ids)  # type: ignore[arg-type]
         await repo.append_event(society.id, "note", {"what": "in flight"}, h.clock.now())
         return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, timedelta
 
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import models, snapshots
 from storage import reminders as reminder_store
 from storage.sql import raw_execute

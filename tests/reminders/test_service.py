@@ -11,7 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.reminders import ReminderService, listing
+from bot.reminders.listing import listing
+from bot.reminders.service import ReminderService
 from bot.scheduler import Heartbeat, SingleInstanceError
 from storage import db
 from storage import reminders as reminder_store

@@ -1,5 +1,6 @@
-"""The hand-written SQL of storage/outbox.py (the sweep's and the sender's hot paths) on SQLite and
-PostgreSQL: chunked statements, conditional claims, and the planner's society snapshots."""
+"""The hand-written SQL of storage/outbox.py, storage/reminders.py and storage/snapshots.py (the
+sweep's and the sender's hot paths) on SQLite and PostgreSQL: chunked statements, conditional
+claims, and the planner's society snapshots."""
 
 from __future__ import annotations
 
