@@ -1,6 +1,9 @@
 """Reminders at scale: N societies whose reminders fall due in the same minute, spread over
 robot channels with a per-minute limit, sent to a fake platform on 127.0.0.1, in real time.
 
+Over 600 lines as one file: one experiment (seeding, the fake platform's process, the bots'
+processes, the measurement) that runs as a script and re-runs itself for each process.
+
     .venv/bin/python benchmarks/reminders_drain.py [--societies 10000] [--channels 1000]
         [--rate 20] [--instances 1] [--db postgres://postgres@127.0.0.1:5432/postgres | sqlite]
         [--prepare-seconds 120]

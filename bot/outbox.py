@@ -1,5 +1,8 @@
 """The sender: drains the outbox channel by channel through the adapters.
 
+Over 600 lines as one file: the message format and channels (top) and the sender, whose pass,
+group drain and loop share one instance's state (busy channels, hints); read top to bottom.
+
 outbox row (pending) -> claim channel lease -> rate window -> claim rows -> adapter.send
     ok         -> sent
     transient  -> pending again after exponential backoff with jitter (bounded attempts)
@@ -549,7 +552,7 @@ class Sender:
         if err.kind == "permanent" or attempts >= s.max_attempts:
             await self._record_failure(row, err, now, OutboxState.FAILED)
             logger.error("outbox %s failed for good (%s %s)", row.id, err.kind, err.code)
-            if row.kind != OutboxKind.ALERT:
+            if row.kind is not OutboxKind.ALERT:
                 await self._alert(row, message, err)
             return SendOutcome.FAILED
         retry_at = now + backoff(attempts, s, self.rng)

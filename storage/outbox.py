@@ -86,9 +86,9 @@ class OutboxRow:
     short_id: str
     channel: str
     payload: str
-    kind: str
+    kind: OutboxKind
     society_id: int | None
-    state: str
+    state: OutboxState
     attempts: int
     ambiguous: bool
     next_attempt_at: datetime
@@ -109,9 +109,9 @@ def _row(r: Mapping[str, Any]) -> OutboxRow:
         short_id=str(r["short_id"]),
         channel=str(r["channel"]),
         payload=str(r["payload"]),
-        kind=str(r["kind"]),
+        kind=OutboxKind(r["kind"]),
         society_id=None if r["society_id"] is None else int(r["society_id"]),
-        state=str(r["state"]),
+        state=OutboxState(r["state"]),
         attempts=int(r["attempts"]),
         ambiguous=bool(r["ambiguous"]),
         next_attempt_at=when(r["next_attempt_at"]),

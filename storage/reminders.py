@@ -51,7 +51,7 @@ class ReminderRow:
     kind: str
     ref: str
     due_at: datetime
-    state: str
+    state: ReminderState
     reason: str
     decided_at: datetime | None
     instance: str = ""
@@ -68,7 +68,7 @@ def _reminder(r: Mapping[str, Any]) -> ReminderRow:
         kind=str(r["kind"]),
         ref=str(r["ref"]),
         due_at=when(r["due_at"]),
-        state=str(r["state"]),
+        state=ReminderState(r["state"]),
         reason=str(r["reason"]),
         decided_at=when_opt(r["decided_at"]),
         instance=str(r["instance"]),

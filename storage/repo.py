@@ -1,5 +1,9 @@
 """Async storage functions. They take and return plain dataclasses; no Model leaves storage/.
 
+Over 1,000 lines as one file: every governance record the handlers read and write, behind the one
+`repo.` namespace they use; its sections follow the records (unit of work, event log, people and
+societies, roster, meetings, votes, minutes, filings). Delivery lives in the modules beside it.
+
 Every state change runs inside `unit_of_work`: one transaction that records the inbound message
 id (de-duplication), locks the society row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
 single connection's transaction lock), applies the change, appends to the event log and stores

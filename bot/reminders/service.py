@@ -265,7 +265,7 @@ class ReminderService:
                 continue
             decided = await self._decide(row, views.get(row.society_id), now, plans, lookup)
             if isinstance(decided, str):
-                if not prepare:  # prepared ahead or nothing: decided at its instant, as others
+                if not prepare:  # when preparing, a skip is left to the row's instant
                     batch.skipped.setdefault(decided, []).append(row.id)
                     logger.info("reminder %s skipped: %s", row.key, decided)
                 continue

@@ -201,8 +201,8 @@ def listed(when: str, kind: str, ref: str, status: str) -> str:
     return f"{when}  {name} {ref}  {status}"
 
 
-def stored_status(state: str, reason: str) -> str:
-    name = STATE_NAMES[ReminderState(state)] if state in STATE_NAMES else state
+def stored_status(state: ReminderState, reason: str) -> str:
+    name = STATE_NAMES[state]
     extra = f"：{reason}" if reason else ""
     return f"[{name}{extra}]"
 
