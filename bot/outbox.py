@@ -511,10 +511,16 @@ class Sender:
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
         if adapter is None:
-            err = SendError(
-                "permanent", "no_adapter", f"no adapter for {message.chat.platform.value}"
+            await store.record_attempt(
+                row,
+                now=now,
+                outcome="permanent",
+                code="no_adapter",
+                ambiguous=False,
+                detail=f"no adapter for {message.chat.platform.value}",
+                instance=self.instance,
+                state=OutboxState.FAILED,
             )
-            await self._record_failure(row, err, now, OutboxState.FAILED)
             self.metrics.inc("send_failures")
             logger.warning("outbox %s: no adapter for %s", row.id, message.chat.platform)
             return SendOutcome.FAILED
