@@ -1,6 +1,9 @@
 """Reminders at scale: N societies whose reminders fall due in the same minute, spread over
 robot channels with a per-minute limit, sent to a fake platform on 127.0.0.1, in real time.
 
+Over 600 lines as one file: one experiment (seeding, the fake platform's process, the bots'
+processes, the measurement) that runs as a script and re-runs itself for each process.
+
     .venv/bin/python benchmarks/reminders_drain.py [--societies 10000] [--channels 1000]
         [--rate 20] [--instances 1] [--db postgres://postgres@127.0.0.1:5432/postgres | sqlite]
         [--prepare-seconds 120]
@@ -64,10 +67,11 @@ from bot.app import Delivery, Runtime
 from bot.clock import Clock, OffsetClock
 from bot.config import DeliverySettings, Settings
 from bot.events import OutgoingMessage, Platform
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import db, models
-from storage import outbox as store
-from storage.repo import raw_execute, raw_rows
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
+from storage.sql import raw_execute, raw_rows
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)  # a Wednesday, a working day
@@ -549,7 +553,7 @@ async def run(args: argparse.Namespace) -> None:
         await fake.wait()
         children.clear()
 
-        counts = await store.reminder_counts()
+        counts = await reminder_store.reminder_counts()
         decided = await models.Reminder.filter(decided_at__gt=before.astimezone(UTC)).exclude(
             state="pending"
         )
@@ -558,7 +562,7 @@ async def run(args: argparse.Namespace) -> None:
         for r in decided:
             if r.state == "skipped":
                 reasons[r.reason] = reasons.get(r.reason, 0) + 1
-        outbox = await store.outbox_counts()
+        outbox = await outbox_store.outbox_counts()
         per_robot = math.ceil(stats["accepted"] / args.channels)
         minimum = max(0, math.ceil(per_robot / args.rate) - 1) * 60.0
         drain = stats["last"] - start_wall

@@ -31,12 +31,13 @@ from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
 from bot.outbox import Metrics, Sender, to_outbox
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from bot.router import Route, Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
 from storage import db, outbox, repo
+from storage import reminders as reminder_store
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +385,7 @@ async def render_metrics(runtime: Runtime) -> str:
             "# TYPE yishi_inbound_queue_messages gauge",
             f"yishi_inbound_queue_messages {await runtime.inbox.depth()}",
         ]
-    ballots = await outbox.event_counts(("ballot", "ballot_changed", "secret_ballot"))
+    ballots = await repo.event_counts(("ballot", "ballot_changed", "secret_ballot"))
     lines += [
         "# HELP yishi_ballots_total Ballots recorded (from the event log).",
         "# TYPE yishi_ballots_total counter",
@@ -404,7 +405,7 @@ async def render_metrics(runtime: Runtime) -> str:
         "# TYPE yishi_send_failures_total counter",
         f"yishi_send_failures_total {await outbox.failure_count()}",
     ]
-    reminders = await outbox.reminder_counts()
+    reminders = await reminder_store.reminder_counts()
     lines += [
         "# HELP yishi_reminders Reminders by state.",
         "# TYPE yishi_reminders gauge",
@@ -412,7 +413,7 @@ async def render_metrics(runtime: Runtime) -> str:
     for state in ("pending", "prepared", "sent", "skipped"):
         lines.append(f'yishi_reminders{{state="{state}"}} {reminders.get(state, 0)}')
     now = runtime.clock.now()
-    oldest = await outbox.oldest_overdue(now)
+    oldest = await reminder_store.oldest_overdue(now)
     lag = 0.0 if oldest is None else (now - oldest).total_seconds()
     paused = [
         c for c in await outbox.channels() if c.paused_until is not None and c.paused_until > now

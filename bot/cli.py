@@ -211,7 +211,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
 
 
 async def _reminders(settings: Settings, society: str, now: datetime) -> int:
-    from bot.reminders import listing
+    from bot.reminders.listing import listing
 
     await start_storage(settings)
     try:

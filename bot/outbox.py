@@ -1,5 +1,8 @@
 """The sender: drains the outbox channel by channel through the adapters.
 
+Over 600 lines as one file: the message format and channels (top) and the sender, whose pass,
+group drain and loop share one instance's state (busy channels, hints); read top to bottom.
+
 outbox row (pending) -> claim channel lease -> rate window -> claim rows -> adapter.send
     ok         -> sent
     transient  -> pending again after exponential backoff with jitter (bounded attempts)
@@ -19,6 +22,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from bot.adapters.base import ChatAdapter, SendError, SendErrorKind
@@ -39,6 +43,7 @@ from bot.events import (
 )
 from bot.gate import Gate
 from storage import outbox as store
+from storage.outbox import OutboxKind, OutboxState
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +137,7 @@ def to_outbox(
     messages: Sequence[OutgoingMessage],
     *,
     key_prefix: str,
-    kind: str = "notice",
+    kind: OutboxKind = OutboxKind.NOTICE,
     society_id: int | None = None,
     channel_of: Callable[[OutgoingMessage], str] = channel_for,
 ) -> list[store.NewOutbox]:
@@ -171,6 +176,15 @@ def backoff(attempt: int, settings: DeliverySettings, rng: random.Random) -> tim
 
 # ---------------------------------------------------------------------------------------------
 # The sender
+
+
+class SendOutcome(StrEnum):
+    """What became of one row's attempt."""
+
+    SENT = "sent"
+    FAILED = "failed"  # for good: a permanent error, out of attempts, or no adapter
+    THROTTLED = "throttled"  # the platform throttled the channel: it pauses, the row waits
+    RETRY = "retry"  # pending again after a backoff
 
 
 @dataclass
@@ -475,21 +489,24 @@ class Sender:
         for index, row in enumerate(rows):
             outcome = await self._send_one(row, recorder)
             out.times.append(self.clock.now())
-            if outcome == "sent":
-                out.sent += 1
-            elif outcome == "failed":
-                out.failed += 1
-            elif outcome == "throttled":
-                out.throttled_until = self.clock.now() + timedelta(
-                    seconds=self.settings.throttle_pause_seconds
-                )
-                await store.release_messages([r.id for r in rows[index + 1 :]], self.instance)
-                break
-            else:
-                out.retried += 1
+            match outcome:
+                case SendOutcome.SENT:
+                    out.sent += 1
+                case SendOutcome.FAILED:
+                    out.failed += 1
+                case SendOutcome.RETRY:
+                    out.retried += 1
+                case SendOutcome.THROTTLED:
+                    out.throttled_until = self.clock.now() + timedelta(
+                        seconds=self.settings.throttle_pause_seconds
+                    )
+                    await store.release_messages([r.id for r in rows[index + 1 :]], self.instance)
+                    break
         return out
 
-    async def _send_one(self, row: store.OutboxRow, recorder: _Recorder | None = None) -> str:
+    async def _send_one(
+        self, row: store.OutboxRow, recorder: _Recorder | None = None
+    ) -> SendOutcome:
         message = load_message(row.payload)
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
@@ -502,11 +519,11 @@ class Sender:
                 ambiguous=False,
                 detail=f"no adapter for {message.chat.platform.value}",
                 instance=self.instance,
-                state="failed",
+                state=OutboxState.FAILED,
             )
             self.metrics.inc("send_failures")
             logger.warning("outbox %s: no adapter for %s", row.id, message.chat.platform)
-            return "failed"
+            return SendOutcome.FAILED
         try:
             # asyncio.timeout, not wait_for: no extra task per message (the sender's hot path).
             async with asyncio.timeout(self.send_timeout):
@@ -519,50 +536,58 @@ class Sender:
         else:
             recorder.add(store.Sent(row, self.clock.now()))
             await recorder.maybe_flush()
-        return "sent"
+        return SendOutcome.SENT
 
-    async def _failed(self, row: store.OutboxRow, message: OutgoingMessage, err: SendError) -> str:
+    async def _failed(
+        self, row: store.OutboxRow, message: OutgoingMessage, err: SendError
+    ) -> SendOutcome:
         now = self.clock.now()
         s = self.settings
         self.metrics.inc("send_failures")
-        common = {
-            "now": now,
-            "code": err.code,
-            "ambiguous": err.ambiguous,
-            "detail": str(err),
-            "instance": self.instance,
-        }
         if err.kind == "throttled":
             until = now + timedelta(seconds=s.throttle_pause_seconds)
             await store.pause_channel(row.channel, until, f"限流 {err.code}")
-            await store.record_attempt(
-                row,
-                outcome="throttled",
-                state="pending",
-                next_attempt_at=until,
-                count_attempt=False,
-                **common,  # type: ignore[arg-type]
+            await self._record_failure(
+                row, err, now, OutboxState.PENDING, next_attempt_at=until, count_attempt=False
             )
             logger.warning(
                 "channel %s throttled (%s): paused until %s", row.channel, err.code, until
             )
-            return "throttled"
+            return SendOutcome.THROTTLED
         attempts = row.attempts + 1
         if err.kind == "permanent" or attempts >= s.max_attempts:
-            await store.record_attempt(row, outcome=err.kind, state="failed", **common)  # type: ignore[arg-type]
+            await self._record_failure(row, err, now, OutboxState.FAILED)
             logger.error("outbox %s failed for good (%s %s)", row.id, err.kind, err.code)
-            if row.kind != "alert":
+            if row.kind is not OutboxKind.ALERT:
                 await self._alert(row, message, err)
-            return "failed"
+            return SendOutcome.FAILED
         retry_at = now + backoff(attempts, s, self.rng)
+        await self._record_failure(row, err, now, OutboxState.PENDING, next_attempt_at=retry_at)
+        return SendOutcome.RETRY
+
+    async def _record_failure(
+        self,
+        row: store.OutboxRow,
+        err: SendError,
+        now: datetime,
+        state: OutboxState,
+        *,
+        next_attempt_at: datetime | None = None,
+        count_attempt: bool = True,
+    ) -> None:
+        """The failed attempt (its outcome is the error's kind) and the row's new state."""
         await store.record_attempt(
             row,
+            now=now,
             outcome=err.kind,
-            state="pending",
-            next_attempt_at=retry_at,
-            **common,  # type: ignore[arg-type]
+            code=err.code,
+            ambiguous=err.ambiguous,
+            detail=str(err),
+            instance=self.instance,
+            state=state,
+            next_attempt_at=next_attempt_at,
+            count_attempt=count_attempt,
         )
-        return "retry"
 
     async def _alert(self, row: store.OutboxRow, message: OutgoingMessage, err: SendError) -> None:
         """Tell the committee admins (through the outbox, like everything else)."""
@@ -578,7 +603,7 @@ class Sender:
             chat = ChatRef(user.platform, user.corp_id, user.user_id, ChatKind.PRIVATE)
             alerts.append(OutgoingMessage(chat=chat, text=text, private_to=user))
         items = to_outbox(
-            alerts, key_prefix=f"alert:{row.id}", kind="alert", society_id=row.society_id
+            alerts, key_prefix=f"alert:{row.id}", kind=OutboxKind.ALERT, society_id=row.society_id
         )
         await store.enqueue(items, self.clock.now())
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from storage import outbox as store
+from storage import instances as store
 
 logger = logging.getLogger(__name__)
 

@@ -4,16 +4,13 @@ deadline announced for a vote. Written inside the command's transaction, like ev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from storage.sql import utc
 
 
 async def acknowledge(meeting_id: int, person_id: int, now: datetime) -> bool:
@@ -42,4 +39,4 @@ async def vote_deadline(vote_id: int) -> datetime | None:
     row = await m.Vote.filter(id=vote_id).only("id", "closes_at").first()
     if row is None or row.closes_at is None:
         return None
-    return _utc(row.closes_at)
+    return utc(row.closes_at)

@@ -12,12 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-from storage.repo import raw_execute, raw_rows
+from storage.sql import literals, marks, raw_execute, raw_rows, skip_locked, utc, when_opt
+
+
+class InboundState(StrEnum):
+    """inbound_message.state"""
+
+    PENDING = "pending"  # accepted, not applied yet
+    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +42,12 @@ class Claimed:
     payload: str
 
 
-def _utc(now: datetime) -> datetime:
-    return now.astimezone(UTC)
-
-
 async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
     """Insert the rows in one transaction; the keys already present are left alone."""
     if not rows:
         return set()
-    at = _utc(now)
-    marks = ", ".join("(?, ?, ?, ?, 'pending', '')" for _ in rows)
+    at = utc(now)
+    values = ", ".join(f"(?, ?, ?, ?, {literals(InboundState.PENDING)}, '')" for _ in rows)
     params: list[object] = []
     for row in rows:
         params += [row.key, row.chat_key, row.payload, at]
@@ -51,7 +55,7 @@ async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
         found = await raw_rows(
             m.InboundMessage,
             "INSERT INTO inbound_message (key, chat_key, payload, received_at, state, claimed_by)"
-            f" VALUES {marks} ON CONFLICT (key) DO NOTHING RETURNING key",
+            f" VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key",
             *params,
         )
     return {str(r["key"]) for r in found}
@@ -60,26 +64,23 @@ async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
 async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -> list[Claimed]:
     """Claim up to `limit` rows: per chat only its oldest pending row, and only when no other
     worker holds that row (its claim has not expired)."""
-    at = _utc(now)
-    conn = m.InboundMessage._meta.db
-    skip_locked = " FOR UPDATE SKIP LOCKED" if conn.capabilities.dialect == "postgres" else ""
+    at = utc(now)
+    pending = literals(InboundState.PENDING)
     async with in_transaction():
         rows = await raw_rows(
             m.InboundMessage,
             "SELECT id, key, payload, claimed_by, claimed_until FROM inbound_message AS i"
-            " WHERE i.state = 'pending' AND NOT EXISTS ("
+            f" WHERE i.state = {pending} AND NOT EXISTS ("
             "  SELECT 1 FROM inbound_message AS e"
-            "  WHERE e.state = 'pending' AND e.chat_key = i.chat_key AND e.id < i.id)"
-            f" ORDER BY i.id LIMIT ?{skip_locked}",
+            f"  WHERE e.state = {pending} AND e.chat_key = i.chat_key AND e.id < i.id)"
+            f" ORDER BY i.id LIMIT ?{skip_locked(m.InboundMessage)}",
             limit * 4,
         )
         mine: list[Claimed] = []
         for row in rows:
-            until = row["claimed_until"]
-            if isinstance(until, str):
-                until = datetime.fromisoformat(until)
+            until = when_opt(row["claimed_until"])
             held = row["claimed_by"] and row["claimed_by"] != instance
-            if held and until is not None and _utc(until) > at:
+            if held and until is not None and until > at:
                 continue
             mine.append(Claimed(int(row["id"]), str(row["key"]), str(row["payload"])))
             if len(mine) >= limit:
@@ -89,7 +90,7 @@ async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -
             await raw_execute(
                 m.InboundMessage,
                 "UPDATE inbound_message SET claimed_by = ?, claimed_until = ?"
-                f" WHERE id IN ({', '.join('?' * len(ids))})",
+                f" WHERE id IN ({marks(len(ids))})",
                 instance,
                 at + lease,
                 *ids,
@@ -102,16 +103,17 @@ async def finish(ids: Sequence[int], now: datetime) -> None:
         return
     await raw_execute(
         m.InboundMessage,
-        "UPDATE inbound_message SET state = 'done', done_at = ?"
-        f" WHERE id IN ({', '.join('?' * len(ids))})",
-        _utc(now),
+        f"UPDATE inbound_message SET state = {literals(InboundState.DONE)}, done_at = ?"
+        f" WHERE id IN ({marks(len(ids))})",
+        utc(now),
         *ids,
     )
 
 
 async def depth() -> int:
     rows = await raw_rows(
-        m.InboundMessage, "SELECT COUNT(*) AS n FROM inbound_message WHERE state = 'pending'"
+        m.InboundMessage,
+        f"SELECT COUNT(*) AS n FROM inbound_message WHERE state = {literals(InboundState.PENDING)}",
     )
     return int(rows[0]["n"]) if rows else 0
 
@@ -119,11 +121,7 @@ async def depth() -> int:
 async def oldest_pending() -> datetime | None:
     rows = await raw_rows(
         m.InboundMessage,
-        "SELECT received_at FROM inbound_message WHERE state = 'pending' ORDER BY id LIMIT 1",
+        f"SELECT received_at FROM inbound_message WHERE state = {literals(InboundState.PENDING)}"
+        " ORDER BY id LIMIT 1",
     )
-    if not rows:
-        return None
-    value = rows[0]["received_at"]
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return _utc(value)
+    return when_opt(rows[0]["received_at"]) if rows else None

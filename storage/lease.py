@@ -9,13 +9,14 @@ caller (`now`, from the injected clock); the holder renews well before `now + tt
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage import models as m
+from storage.sql import utc
 
 OWNER_MAX_CHARS = 64  # channel_state.lease_owner
 
@@ -75,6 +76,4 @@ async def holder(name: str, now: datetime) -> str | None:
     row = await m.ChannelState.filter(channel=name).first()
     if row is None or not row.lease_owner or row.lease_until is None:
         return None
-    until = row.lease_until
-    until = until.replace(tzinfo=UTC) if until.tzinfo is None else until
-    return row.lease_owner if until >= now else None
+    return row.lease_owner if utc(row.lease_until) >= now else None

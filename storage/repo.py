@@ -1,5 +1,9 @@
 """Async storage functions. They take and return plain dataclasses; no Model leaves storage/.
 
+Over 1,000 lines as one file: every governance record the handlers read and write, behind the one
+`repo.` namespace they use; its sections follow the records (unit of work, event log, people and
+societies, roster, meetings, votes, minutes, filings). Delivery lives in the modules beside it.
+
 Every state change runs inside `unit_of_work`: one transaction that records the inbound message
 id (de-duplication), locks the society row (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the
 single connection's transaction lock), applies the change, appends to the event log and stores
@@ -8,61 +12,32 @@ the reply that a redelivery gets back.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import json
-import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.models import Model
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
 from bot.events import Platform, UserRef
 from bot.ledger import GENESIS, Break, Entry, canonical_json, digest, entry_hash, verify_chain
 from storage import models as m
-
-# ---------------------------------------------------------------------------------------------
-# Hot reads: hand-written SQL for the few lookups every command makes. The ORM compiles each
-# query anew (about a fifth of a millisecond); these are parameterised, compiled once per
-# dialect, and rows become models through the ORM's own converter, so types stay the ORM's.
-
-ModelT = TypeVar("ModelT", bound=Model)
-
-
-@functools.lru_cache(maxsize=128)
-def _dialect_sql(sql: str, dialect: str) -> str:
-    """Write SQL with `?` placeholders; PostgreSQL (asyncpg) wants `$1, $2, ...`."""
-    if dialect != "postgres":
-        return sql
-    counter = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
-
-
-async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
-    """Run a read on the connection (or transaction) the model's queries would use now."""
-    conn = model._meta.db
-    rows: list[dict[str, Any]] = await conn.execute_query_dict(
-        _dialect_sql(sql, conn.capabilities.dialect), list(params)
-    )
-    return rows
-
-
-async def raw_execute(model: type[Model], sql: str, *params: Any) -> None:
-    conn = model._meta.db
-    await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
-
-
-async def raw_models(model: type[ModelT], sql: str, *params: Any) -> list[ModelT]:
-    """`SELECT <table>.* ...` rows as model instances."""
-    return [model._init_from_db(**row) for row in await raw_rows(model, sql, *params)]
-
+from storage.sql import (
+    can_lock_rows,
+    marks,
+    model_of,
+    raw_execute,
+    raw_models,
+    raw_rows,
+    utc,
+    utc_opt,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Views
@@ -221,13 +196,13 @@ def _meeting(x: m.Meeting) -> Meeting:
         society_id=x.society_id,  # type: ignore[attr-defined]
         number=x.number,
         place=x.place,
-        starts_at=_utc(x.starts_at),
+        starts_at=utc(x.starts_at),
         state=g.MeetingState(x.state),
         convened_by_id=x.convened_by_id,  # type: ignore[attr-defined]
         chair_id=x.chair_id,  # type: ignore[attr-defined]
         roster=tuple(json.loads(x.roster or "[]")),
-        opened_at=_utc_opt(x.opened_at),
-        closed_at=_utc_opt(x.closed_at),
+        opened_at=utc_opt(x.opened_at),
+        closed_at=utc_opt(x.closed_at),
     )
 
 
@@ -259,26 +234,16 @@ def _vote(x: m.Vote) -> Vote:
             present=frozenset(e["present"]),
             recused=frozenset(e["recused"]),
         ),
-        opened_at=_utc(x.opened_at),
-        closed_at=_utc_opt(x.closed_at),
+        opened_at=utc(x.opened_at),
+        closed_at=utc_opt(x.closed_at),
         result=json.loads(x.result) if x.result else {},
         hands=json.loads(x.hands) if x.hands else {},
-        closes_at=_utc_opt(x.closes_at),
+        closes_at=utc_opt(x.closes_at),
     )
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _utc_opt(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
-
-
 def _iso(value: datetime) -> str:
-    return _utc(value).isoformat(timespec="seconds")
+    return utc(value).isoformat(timespec="seconds")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +311,7 @@ async def store_reply(work: Work, reply: str) -> None:
 async def lock_society(society_id: int) -> None:
     """Serialise all writes of one society (PostgreSQL row lock; SQLite's transaction lock
     already serialises the process)."""
-    if m.Society._meta.db.capabilities.support_for_update:
+    if can_lock_rows(m.Society):
         await m.Society.select_for_update().filter(id=society_id).first()
 
 
@@ -402,20 +367,31 @@ class Event:
 async def meeting_events(meeting_id: int) -> list[Event]:
     rows = await m.EventLog.filter(meeting_id=meeting_id).order_by("chain", "seq")
     return [
-        Event(r.seq, _utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
+        Event(r.seq, utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
     ]
 
 
 async def society_events(society_id: int) -> list[Event]:
     rows = await m.EventLog.filter(chain=f"society:{society_id}").order_by("seq")
     return [
-        Event(r.seq, _utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
+        Event(r.seq, utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
     ]
 
 
 async def chain_head(society_id: int) -> str:
     last = await m.EventLog.filter(chain=f"society:{society_id}").order_by("-seq").first()
     return GENESIS if last is None else last.hash
+
+
+async def event_counts(kinds: Sequence[str]) -> dict[str, int]:
+    """How many events of each kind the log holds (for /metrics)."""
+    rows = (
+        await m.EventLog.filter(kind__in=list(kinds))
+        .annotate(n=Count("id"))
+        .group_by("kind")
+        .values("kind", "n")
+    )
+    return {str(r["kind"]): int(r["n"]) for r in rows}
 
 
 async def verify_all() -> tuple[int, Break | None]:
@@ -632,7 +608,7 @@ async def member(society_id: int, person_id: int) -> Member | None:
         return None
     row = rows[0]
     return Member(
-        _person(m.Person._init_from_db(**row)),
+        _person(model_of(m.Person, row)),
         str(row["member_roster_role"]),
         g.CouncilPosition(row["member_position"]),
     )
@@ -694,7 +670,7 @@ def _change(r: m.RosterChange) -> RosterChange:
         requested_by=_person(r.requested_by),
         exception=r.exception,
         decision_note=r.decision_note,
-        created_at=_utc(r.created_at),
+        created_at=utc(r.created_at),
     )
 
 
@@ -853,7 +829,7 @@ async def pending_deferred_items(society_id: int) -> list[Item]:
 async def attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
     rows = await m.Attendance.filter(meeting_id=meeting_id)
     return {
-        r.person_id: AttendanceRecord(r.person_id, g.Attendance(r.status), r.reason, _utc(r.at))  # type: ignore[attr-defined]
+        r.person_id: AttendanceRecord(r.person_id, g.Attendance(r.status), r.reason, utc(r.at))  # type: ignore[attr-defined]
         for r in rows
     }
 
@@ -951,11 +927,10 @@ async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     if not rows:
         return []
     ids = sorted({x.item_id for x in rows})  # type: ignore[attr-defined]
-    marks = ", ".join("?" * len(ids))
     items = {
         x.id: _item(x)
         for x in await raw_models(
-            m.AgendaItem, f"SELECT * FROM agenda_item WHERE id IN ({marks})", *ids
+            m.AgendaItem, f"SELECT * FROM agenda_item WHERE id IN ({marks(len(ids))})", *ids
         )
     }
     return [(_vote(x), items[x.item_id]) for x in rows]  # type: ignore[attr-defined]
@@ -1045,7 +1020,7 @@ def _minutes(x: m.MinutesVersion, signed: bool) -> MinutesVersion:
         body=x.body,
         notes=x.notes,
         digest=x.digest,
-        created_at=_utc(x.created_at),
+        created_at=utc(x.created_at),
         signed=signed,
     )
 
@@ -1104,7 +1079,7 @@ def _filing(r: m.Filing) -> Filing:
         title=r.title,
         body=r.body,
         filed_by=_person(r.filed_by),
-        at=_utc(r.at),
+        at=utc(r.at),
         acknowledged=r.acknowledged_at is not None,
     )
 

@@ -209,3 +209,66 @@ def test_the_port_scans_see_their_imports() -> None:
         for _, mod in imported_modules(ROOT / "bot/adapters/wecom/ws.py")
     )
     assert "handlers/votes.py" in {rel(p) for p in sources("handlers")}
+
+
+# ---------------------------------------------------------------------------------------------
+# The reminder planner, drafting and wording are pure like governance: no storage, no I/O, no
+# clock (they are given `now`); only the stdlib allow-list and these pure modules of ours.
+
+REMINDERS_PURE = ("bot/reminders/plan.py", "bot/reminders/draft.py", "bot/reminders/texts.py")
+REMINDERS_ALLOWED = GOVERNANCE_ALLOWED | {
+    "functools",
+    "zoneinfo",
+    "bot.config",  # the settings dataclasses
+    "bot.governance",
+    "bot.workdays",
+    "bot.reminders.plan",
+    "bot.reminders.texts",
+}
+
+
+def _modules_named(path: Path) -> Iterator[tuple[int, str]]:
+    """`imported_modules`, where `from package import module` names `package.module`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    submodules: dict[tuple[int, str], list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            folder = ROOT.joinpath(*node.module.split("."))
+            found = [a.name for a in node.names if (folder / f"{a.name}.py").exists()]
+            if found:
+                submodules[(node.lineno, node.module)] = found
+    for n, mod in imported_modules(path):
+        for name in submodules.get((n, mod), [""]):
+            yield n, f"{mod}.{name}" if name else mod
+
+
+@pytest.mark.parametrize("name", REMINDERS_PURE)
+def test_the_reminder_planner_imports_only_pure_modules(name: str) -> None:
+    path = ROOT / name
+    found = list(_modules_named(path))
+    assert found, f"{name} imports nothing?"
+    bad = [f"line {n}: {mod}" for n, mod in found if mod not in REMINDERS_ALLOWED]
+    assert not bad, f"{name} must import only {sorted(REMINDERS_ALLOWED)}: {bad}"
+
+
+@pytest.mark.parametrize("name", REMINDERS_PURE)
+def test_the_reminder_planner_awaits_nothing_and_opens_nothing(name: str) -> None:
+    tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        assert not isinstance(node, ast.AsyncFunctionDef | ast.Await), f"{name} line {node.lineno}"
+        if isinstance(node, ast.Call):
+            called = ast.unparse(node.func)
+            assert called not in ("__import__", "importlib.import_module", "open", "print"), called
+
+
+def test_the_reminder_purity_scan_sees_a_storage_import(tmp_path: Path) -> None:
+    # The scan above would pass vacuously if `from storage import x` were not recognised.
+    probe = ROOT / "bot" / "reminders" / "plan.py"
+    names = {mod for _, mod in _modules_named(probe)}
+    assert "bot.governance" in names
+    fake = tmp_path / "fake.py"
+    fake.write_text("from storage import snapshots\nfrom bot.reminders import service\n")
+    assert {mod for _, mod in _modules_named(fake)} == {
+        "storage.snapshots",
+        "bot.reminders.service",
+    }

@@ -60,7 +60,7 @@ async def test_event_log_is_a_chain_per_society(database: str) -> None:
 async def test_hand_written_sql_takes_more_than_999_parameters(database: str) -> None:
     """`?` placeholders become `$1 ... $n` on PostgreSQL for any n (they once stopped at 999)."""
     from storage import models
-    from storage.repo import raw_rows
+    from storage.sql import raw_rows
 
     values = list(range(1500))
     marks = ", ".join("?" for _ in values)

@@ -19,7 +19,7 @@ from bot.config import DeliverySettings, Settings, parse_admin
 from bot.demo import committee_admin_entry
 from bot.events import OutgoingMessage, Platform
 from bot.outbox import Sender
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import db
 
 

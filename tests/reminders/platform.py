@@ -13,7 +13,7 @@ from bot.clock import ManualClock
 from bot.config import DeliverySettings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform
 from bot.outbox import Sender, to_outbox
-from storage import outbox as store
+from storage import outbox as outbox_store
 
 CORP = "corp"
 
@@ -69,7 +69,7 @@ async def enqueue_texts(
         OutgoingMessage(chat=group(chat_id), text=f"{chat_id} 第{i}条")
         for i in range(start, start + count)
     ]
-    await store.enqueue(to_outbox(messages, key_prefix=f"{prefix}:{chat_id}"), now)
+    await outbox_store.enqueue(to_outbox(messages, key_prefix=f"{prefix}:{chat_id}"), now)
 
 
 def sender_for(fake: FakePlatform, **settings: object) -> Sender:
@@ -87,7 +87,7 @@ async def drive(sender: Sender, clock: ManualClock, *, step: timedelta, until: d
     the deadline passes. No sleeps: time is the clock's."""
     while clock.now() <= until:
         await sender.run_once()
-        counts = await store.outbox_counts()
+        counts = await outbox_store.outbox_counts()
         if not counts.get("pending") and not counts.get("sending"):
             return
         clock.advance(step)

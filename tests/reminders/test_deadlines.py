@@ -11,19 +11,12 @@ from zoneinfo import ZoneInfo
 from bot import governance as g
 from bot.config import ReminderSettings
 from bot.events import Platform
-from bot.reminders import (
-    NOTICE_UNACKED,
-    VOTE_CLOSING,
-    VOTE_DEADLINE,
-    Planned,
-    ReminderService,
-    draft,
-    plan,
-)
+from bot.reminders.draft import draft
+from bot.reminders.plan import MeetingView, Planned, ReminderKind, SocietyView, VoteView, plan
+from bot.reminders.service import ReminderService
 from bot.workdays import Workdays
 from storage import models
-from storage import outbox as store
-from storage.outbox import MeetingView, SocietyView, VoteView
+from storage import reminders as reminder_store
 from tests.fakes import TZ, FakeScheduler, Harness
 from tests.reminders.platform import FakePlatform, sender_for
 
@@ -87,21 +80,21 @@ def _of(items: list[Planned], kind: str) -> list[Planned]:
 def test_vote_reminders_are_planned_from_the_deadline() -> None:
     view = _view(meetings=(_meeting(g.MeetingState.OPEN),), votes=(_vote(),))
     items = plan(view, ReminderSettings(), SH, Workdays(), NOW)
-    (closing,) = _of(items, VOTE_CLOSING)
+    (closing,) = _of(items, ReminderKind.VOTE_CLOSING)
     assert closing.due_at == NOW + timedelta(minutes=30)
     assert closing.expires_at == NOW + timedelta(hours=1)  # after the deadline: skipped
-    (deadline,) = _of(items, VOTE_DEADLINE)
+    (deadline,) = _of(items, ReminderKind.VOTE_DEADLINE)
     assert deadline.due_at == NOW + timedelta(hours=1)
     assert deadline.expires_at is None  # held for the chair whenever the bot comes back
     # The offset is configurable; a deadline closer than the offset gets no "closing" notice.
     items = plan(view, ReminderSettings(vote_closing_minutes=90), SH, Workdays(), NOW)
-    assert _of(items, VOTE_CLOSING) == []
-    assert len(_of(items, VOTE_DEADLINE)) == 1
+    assert _of(items, ReminderKind.VOTE_CLOSING) == []
+    assert len(_of(items, ReminderKind.VOTE_DEADLINE)) == 1
 
 
 def test_vote_closing_goes_to_those_who_have_not_voted() -> None:
     view = _view(meetings=(_meeting(g.MeetingState.OPEN),), votes=(_vote(),))
-    (closing,) = _of(plan(view, ReminderSettings(), SH, Workdays(), NOW), VOTE_CLOSING)
+    (closing,) = _of(plan(view, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.VOTE_CLOSING)
     d = draft(closing, view, SH, Workdays())
     assert not isinstance(d, str)
     assert d.audience.people == (2, 4)
@@ -120,7 +113,9 @@ def test_vote_deadline_tells_the_chair_who_has_not_voted() -> None:
         meetings=(_meeting(g.MeetingState.OPEN, chair_id=3),),
         votes=(_vote(),),
     )
-    (deadline,) = _of(plan(view, ReminderSettings(), SH, Workdays(), NOW), VOTE_DEADLINE)
+    (deadline,) = _of(
+        plan(view, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.VOTE_DEADLINE
+    )
     d = draft(deadline, view, SH, Workdays())
     assert not isinstance(d, str)
     assert d.audience.people == (3, 1)  # the chair, then the leader
@@ -132,32 +127,39 @@ def test_vote_deadline_tells_the_chair_who_has_not_voted() -> None:
 def test_unacknowledged_notice_is_planned_within_the_window() -> None:
     convened = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
     far = _view(meetings=(_meeting(g.MeetingState.CONVENED),))
-    (p,) = _of(plan(far, ReminderSettings(), SH, Workdays(), NOW), NOTICE_UNACKED)
+    (p,) = _of(plan(far, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED)
     assert p.due_at == convened + timedelta(hours=24)
     assert p.expires_at == datetime(2026, 12, 9, 7, 0, tzinfo=UTC)
     # Never later than an hour before the start.
     soon = _view(
         meetings=(_meeting(g.MeetingState.CONVENED, starts_at=convened + timedelta(hours=10)),)
     )
-    (p,) = _of(plan(soon, ReminderSettings(), SH, Workdays(), NOW), NOTICE_UNACKED)
+    (p,) = _of(plan(soon, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED)
     assert p.due_at == convened + timedelta(hours=9)
     cfg = ReminderSettings(notice_ack_hours=4, notice_ack_latest_hours=2)
-    (p,) = _of(plan(soon, cfg, SH, Workdays(), NOW), NOTICE_UNACKED)
+    (p,) = _of(plan(soon, cfg, SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED)
     assert p.due_at == convened + timedelta(hours=4)
     # Convened less than an hour before the start: nothing to wait for.
     now_or_never = _view(
         meetings=(_meeting(g.MeetingState.CONVENED, starts_at=convened + timedelta(minutes=50)),)
     )
-    assert _of(plan(now_or_never, ReminderSettings(), SH, Workdays(), NOW), NOTICE_UNACKED) == []
+    assert (
+        _of(
+            plan(now_or_never, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED
+        )
+        == []
+    )
     # A meeting already held plans nothing (a stored row is then skipped as gone).
     held = _view(meetings=(_meeting(g.MeetingState.OPEN),))
-    assert _of(plan(held, ReminderSettings(), SH, Workdays(), NOW), NOTICE_UNACKED) == []
+    assert (
+        _of(plan(held, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED) == []
+    )
 
 
 def test_unacknowledged_notice_lists_who_has_not_answered() -> None:
     mt = _meeting(g.MeetingState.CONVENED, acked=frozenset({2}), answered=frozenset({3}))
     view = _view(meetings=(mt,))
-    (p,) = _of(plan(view, ReminderSettings(), SH, Workdays(), NOW), NOTICE_UNACKED)
+    (p,) = _of(plan(view, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.NOTICE_UNACKED)
     d = draft(p, view, SH, Workdays())
     assert not isinstance(d, str)
     assert d.audience.people == (1,)  # the leader
@@ -242,10 +244,10 @@ async def test_closed_vote_skips_its_reminders(harness: Harness) -> None:
     await h.say("张伟", "结束表决")
     h.at("2026-12-05 16:45")
     await svc.sweep()
-    rows = {r.kind: r for r in await store.reminders() if r.ref.startswith("vote:")}
-    assert rows[VOTE_CLOSING].state == "skipped"
-    assert rows[VOTE_DEADLINE].state == "skipped"
-    assert "表决已结束" in rows[VOTE_CLOSING].reason
+    rows = {r.kind: r for r in await reminder_store.reminders() if r.ref.startswith("vote:")}
+    assert rows[ReminderKind.VOTE_CLOSING].state == "skipped"
+    assert rows[ReminderKind.VOTE_DEADLINE].state == "skipped"
+    assert "表决已结束" in rows[ReminderKind.VOTE_CLOSING].reason
     assert not [m for m in h.adapter.sent if "【表决截止】" in m.text]
 
 
@@ -276,7 +278,7 @@ async def test_cancelled_meeting_skips_the_escalation(harness: Harness) -> None:
     await h.say("张伟", "取消会议 时间冲突")
     h.at("2026-12-02 09:00")
     await svc.sweep()
-    (row,) = [r for r in await store.reminders() if r.kind == NOTICE_UNACKED]
+    (row,) = [r for r in await reminder_store.reminders() if r.kind == ReminderKind.NOTICE_UNACKED]
     assert row.state == "skipped"
     assert "会议已取消" in row.reason
 

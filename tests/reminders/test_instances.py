@@ -17,9 +17,10 @@ from bot.adapters.console import CORP, console_user
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.events import Platform
-from bot.reminders import ReminderService
+from bot.reminders.service import ReminderService
 from storage import db, repo
-from storage import outbox as store
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
 from tests.fakes import TZ
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,7 +86,7 @@ async def test_three_instances_after_downtime(database: str, tmp_path: Path) -> 
     codes = await asyncio.gather(*(p.wait() for p in procs))
     assert codes == [0, 0, 0]
     now = START - timedelta(minutes=30)
-    rows = await store.reminders()
+    rows = await reminder_store.reminders()
     due = [r for r in rows if r.due_at <= now]
     assert {r.state for r in due} <= {"sent", "skipped"}  # nothing due is left undecided
     assert all(r.reason for r in due if r.state == "skipped")  # and no skip is silent
@@ -93,7 +94,7 @@ async def test_three_instances_after_downtime(database: str, tmp_path: Path) -> 
     assert by_kind[("meeting_before", "24h", "skipped")] == SOCIETIES  # its moment passed
     assert by_kind[("meeting_before", "1h", "sent")] == SOCIETIES
     sends = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    outbox = await store.outbox_rows()
+    outbox = await outbox_store.outbox_rows()
     assert {r.state for r in outbox} == {"sent"}
     copies = Counter((s["chat"], s["text"]) for s in sends)
     assert len(sends) == len(outbox)

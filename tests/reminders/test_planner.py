@@ -10,21 +10,9 @@ from zoneinfo import ZoneInfo
 
 from bot import governance as g
 from bot.config import ReminderSettings
-from bot.reminders import (
-    CADENCE,
-    CHECKIN_OPEN,
-    MEETING_BEFORE,
-    MINUTES_UNSIGNED,
-    SUMMARY,
-    SUMMARY_OVERDUE,
-    TERM_END,
-    Planned,
-    add_months,
-    draft,
-    plan,
-)
+from bot.reminders.draft import draft
+from bot.reminders.plan import MeetingView, Planned, ReminderKind, SocietyView, add_months, plan
 from bot.workdays import Workdays
-from storage.outbox import MeetingView, SocietyView
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 1, 1, 0, tzinfo=UTC)
@@ -67,11 +55,13 @@ def test_meeting_reminders_are_relative_to_the_start() -> None:
     items = plan(
         view(meetings=(meeting(g.MeetingState.CONVENED),)), ReminderSettings(), SH, Workdays(), NOW
     )
-    assert by_kind(items, MEETING_BEFORE) == [
+    assert by_kind(items, ReminderKind.MEETING_BEFORE) == [
         ("meeting:12:24h", "2026-10-08T07:00:00+00:00"),
         ("meeting:12:1h", "2026-10-09T06:00:00+00:00"),
     ]
-    assert by_kind(items, CHECKIN_OPEN) == [("meeting:12", "2026-10-09T07:00:00+00:00")]
+    assert by_kind(items, ReminderKind.CHECKIN_OPEN) == [
+        ("meeting:12", "2026-10-09T07:00:00+00:00")
+    ]
     one_hour = next(p for p in items if p.ref == "meeting:12:1h")
     assert one_hour.expires_at == datetime(2026, 10, 9, 7, 0, tzinfo=UTC)  # after the start: skip
 
@@ -79,13 +69,13 @@ def test_meeting_reminders_are_relative_to_the_start() -> None:
 def test_date_reminders_move_to_the_previous_working_day_at_nine() -> None:
     items = plan(view(), ReminderSettings(), SH, Workdays(), NOW)
     # Created 2026-01-05: five months = 2026-06-05 (a Friday), six = 2026-07-05 (a Sunday -> Fri 3rd)
-    assert by_kind(items, CADENCE) == [
+    assert by_kind(items, ReminderKind.CADENCE) == [
         ("5m", "2026-06-05T01:00:00+00:00"),
         ("6m", "2026-07-03T01:00:00+00:00"),
     ]
     six = next(p for p in items if p.ref == "6m")
     assert six.shifted_from == date(2026, 7, 5)
-    assert by_kind(items, SUMMARY) == [
+    assert by_kind(items, ReminderKind.SUMMARY) == [
         ("2026:30d", "2026-12-01T01:00:00+00:00"),
         ("2026:7d", "2026-12-24T01:00:00+00:00"),
         ("2026:1d", "2026-12-30T01:00:00+00:00"),
@@ -93,45 +83,52 @@ def test_date_reminders_move_to_the_previous_working_day_at_nine() -> None:
     ]
     # Overdue moves forward: 2027-01-01 is a holiday; 2027 is unknown to chinesecalendar 1.11,
     # the fallback (Mon-Fri + configured holidays) sees a Friday off only if configured.
-    assert by_kind(items, SUMMARY_OVERDUE) == [("2026", "2027-01-01T01:00:00+00:00")]
+    assert by_kind(items, ReminderKind.SUMMARY_OVERDUE) == [("2026", "2027-01-01T01:00:00+00:00")]
     with_holiday = plan(view(), ReminderSettings(), SH, Workdays.of([date(2027, 1, 1)]), NOW)
-    assert by_kind(with_holiday, SUMMARY_OVERDUE) == [("2026", "2027-01-04T01:00:00+00:00")]
-    assert by_kind(items, TERM_END) == [
+    assert by_kind(with_holiday, ReminderKind.SUMMARY_OVERDUE) == [
+        ("2026", "2027-01-04T01:00:00+00:00")
+    ]
+    assert by_kind(items, ReminderKind.TERM_END) == [
         ("2027-01-31:90d", "2026-11-02T01:00:00+00:00"),
         ("2027-01-31:30d", "2027-01-01T01:00:00+00:00"),  # a Friday for the fallback
     ]
-    assert by_kind(with_holiday, TERM_END)[1] == ("2027-01-31:30d", "2026-12-31T01:00:00+00:00")
+    assert by_kind(with_holiday, ReminderKind.TERM_END)[1] == (
+        "2027-01-31:30d",
+        "2026-12-31T01:00:00+00:00",
+    )
 
 
 def test_national_day_and_adjusted_working_days() -> None:
     cfg = ReminderSettings(term_days_before=(0,))
     # Term ends on 2026-10-03 (National Day holiday): the reminder goes on 09-30.
     items = plan(view(term_end=date(2026, 10, 3)), cfg, SH, Workdays(), NOW)
-    assert by_kind(items, TERM_END) == [("2026-10-03:0d", "2026-09-30T01:00:00+00:00")]
+    assert by_kind(items, ReminderKind.TERM_END) == [("2026-10-03:0d", "2026-09-30T01:00:00+00:00")]
     # 2026-10-10 is a Saturday but an adjusted working day (调休): it stays.
     items = plan(view(term_end=date(2026, 10, 10)), cfg, SH, Workdays(), NOW)
-    assert by_kind(items, TERM_END) == [("2026-10-10:0d", "2026-10-10T01:00:00+00:00")]
+    assert by_kind(items, ReminderKind.TERM_END) == [("2026-10-10:0d", "2026-10-10T01:00:00+00:00")]
     # The society may opt out of the working-day rule.
     items = plan(
         view(term_end=date(2026, 10, 3)), replace(cfg, workdays_only=False), SH, Workdays(), NOW
     )
-    assert by_kind(items, TERM_END) == [("2026-10-03:0d", "2026-10-03T01:00:00+00:00")]
+    assert by_kind(items, ReminderKind.TERM_END) == [("2026-10-03:0d", "2026-10-03T01:00:00+00:00")]
 
 
 def test_minutes_unsigned_and_filed_summaries() -> None:
     closed = meeting(g.MeetingState.CLOSED, closed_at=datetime(2026, 10, 9, 9, 0, tzinfo=UTC))
     items = plan(view(meetings=(closed,)), ReminderSettings(), SH, Workdays(), NOW)
     # Three days after 10-09 is Monday 10-12.
-    assert by_kind(items, MINUTES_UNSIGNED) == [("meeting:12", "2026-10-12T01:00:00+00:00")]
+    assert by_kind(items, ReminderKind.MINUTES_UNSIGNED) == [
+        ("meeting:12", "2026-10-12T01:00:00+00:00")
+    ]
     # A held meeting restarts the half-year count; a filed summary stops its reminders.
-    assert by_kind(items, CADENCE)[0] == ("5m", "2027-03-09T01:00:00+00:00")
+    assert by_kind(items, ReminderKind.CADENCE)[0] == ("5m", "2027-03-09T01:00:00+00:00")
     filed = view(summary_filed=(datetime(2026, 11, 20, 2, 0, tzinfo=UTC),))
-    assert by_kind(plan(filed, ReminderSettings(), SH, Workdays(), NOW), SUMMARY) == []
+    assert by_kind(plan(filed, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.SUMMARY) == []
     signed = replace(closed, signed=True)
     assert (
         by_kind(
             plan(view(meetings=(signed,)), ReminderSettings(), SH, Workdays(), NOW),
-            MINUTES_UNSIGNED,
+            ReminderKind.MINUTES_UNSIGNED,
         )
         == []
     )
@@ -141,7 +138,9 @@ def test_only_those_who_have_not_answered_are_reminded() -> None:
     mt = meeting(g.MeetingState.CONVENED, answered=frozenset({1, 2}))
     v = view(meetings=(mt,))
     p = next(
-        p for p in plan(v, ReminderSettings(), SH, Workdays(), NOW) if p.kind == MEETING_BEFORE
+        p
+        for p in plan(v, ReminderSettings(), SH, Workdays(), NOW)
+        if p.kind == ReminderKind.MEETING_BEFORE
     )
     d = draft(p, v, SH, Workdays())
     assert not isinstance(d, str)
@@ -153,8 +152,11 @@ def test_only_those_who_have_not_answered_are_reminded() -> None:
 def test_cadence_stage_six_tells_the_committee_and_offsets_are_configurable() -> None:
     cfg = ReminderSettings(meeting_hours_before=(48, 2), cadence_months=(4, 6))
     items = plan(view(meetings=(meeting(g.MeetingState.CONVENED),)), cfg, SH, Workdays(), NOW)
-    assert [r for r, _ in by_kind(items, MEETING_BEFORE)] == ["meeting:12:48h", "meeting:12:2h"]
-    six = next(p for p in items if p.kind == CADENCE and p.ref == "6m")
+    assert [r for r, _ in by_kind(items, ReminderKind.MEETING_BEFORE)] == [
+        "meeting:12:48h",
+        "meeting:12:2h",
+    ]
+    six = next(p for p in items if p.kind == ReminderKind.CADENCE and p.ref == "6m")
     d = draft(six, view(), SH, Workdays())
     assert not isinstance(d, str)
     assert d.audience.committee

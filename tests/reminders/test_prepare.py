@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.reminders import ReminderService
-from storage import outbox as store
-from storage import repo
+from bot.reminders.plan import SocietyView
+from bot.reminders.service import ReminderService
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
+from storage import repo, snapshots
 from tests.fakes import TZ, FakeScheduler, Harness
 
 DUE_24H = datetime(2026, 12, 4, 15, 0, tzinfo=TZ)  # the meeting convened below, 24 h before
@@ -51,8 +53,8 @@ async def drain(h: Harness) -> None:
     await h.delivery.sender.run_once()
 
 
-async def row_24h() -> store.ReminderRow:
-    (row,) = [r for r in await store.reminders() if r.ref == "meeting:1:24h"]
+async def row_24h() -> reminder_store.ReminderRow:
+    (row,) = [r for r in await reminder_store.reminders() if r.ref == "meeting:1:24h"]
     return row
 
 
@@ -75,7 +77,7 @@ async def test_prepared_ahead_held_then_released_at_the_instant(harness: Harness
     assert result.prepared >= 1
     row = await row_24h()
     assert row.state == "prepared"
-    held = await store.outbox_rows(state="held")
+    held = await outbox_store.outbox_rows(state="held")
     assert len(held) == 6  # one private reminder to each member yet to answer
     assert {x.next_attempt_at for x in held} == {DUE_24H}
     # The sender runs (it does after every command): nothing held goes out early.
@@ -94,7 +96,7 @@ async def test_prepared_ahead_held_then_released_at_the_instant(harness: Harness
     row = await row_24h()
     assert row.state == "sent"
     assert row.decided_at == DUE_24H
-    assert await store.outbox_rows(state="held") == []
+    assert await outbox_store.outbox_rows(state="held") == []
     # Sweeping again sends nothing more.
     again = await svc.sweep()
     await drain(h)
@@ -116,7 +118,7 @@ async def test_a_change_after_preparing_has_it_decided_afresh(harness: Harness) 
     assert reminded_24h(h) == sorted(["张伟", "王强", "刘洋", "陈静", "杨帆"])
     assert "李娜" not in reminded_24h(h)
     assert (await row_24h()).state == "sent"
-    assert await store.outbox_rows(state="held") == []
+    assert await outbox_store.outbox_rows(state="held") == []
 
 
 async def test_a_change_in_flight_while_preparing_is_seen(
@@ -131,15 +133,15 @@ async def test_a_change_in_flight_while_preparing_is_seen(
     h.at("2026-12-04 14:58:30")
     society = await repo.society_by_name("苏州市示例科技学会")
     assert society is not None
-    real = store.society_views
+    real = snapshots.society_views
 
-    async def views_after_a_change(ids: object = None) -> list[store.SocietyView]:
+    async def views_after_a_change(ids: object = None) -> list[SocietyView]:
         out = await real(ids)  # type: ignore[arg-type]
         await repo.append_event(society.id, "note", {"what": "in flight"}, h.clock.now())
         return out
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, "society_views", views_after_a_change)
+        patch.setattr(snapshots, "society_views", views_after_a_change)
         await svc.sweep()
     assert (await row_24h()).state == "prepared"
     h.at("2026-12-04 15:00")
@@ -162,7 +164,7 @@ async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: Harne
     assert row.state == "skipped"
     assert "已过时效" in row.reason
     assert reminded_24h(h) == []
-    assert await store.outbox_rows(state="held") == []
+    assert await outbox_store.outbox_rows(state="held") == []
 
 
 async def test_clock_back_after_preparing_sends_once_at_the_instant(harness: Harness) -> None:
@@ -207,14 +209,14 @@ async def test_unacknowledged_notice_check_is_not_prepared(harness: Harness) -> 
     await convene(h)
     svc = service(h)
     await svc.sweep()
-    (unacked,) = [r for r in await store.reminders() if r.kind == "notice_unacked"]
+    (unacked,) = [r for r in await reminder_store.reminders() if r.kind == "notice_unacked"]
     h.clock.set(unacked.due_at - timedelta(seconds=30))
     await svc.sweep()
-    (unacked,) = [r for r in await store.reminders() if r.kind == "notice_unacked"]
+    (unacked,) = [r for r in await reminder_store.reminders() if r.kind == "notice_unacked"]
     assert unacked.state == "pending"
     h.clock.set(unacked.due_at)
     await svc.sweep()
-    (unacked,) = [r for r in await store.reminders() if r.kind == "notice_unacked"]
+    (unacked,) = [r for r in await reminder_store.reminders() if r.kind == "notice_unacked"]
     assert unacked.state in ("sent", "skipped")
 
 
@@ -228,7 +230,7 @@ async def test_prepare_off_decides_at_the_instant(harness: Harness) -> None:
     h.at("2026-12-04 14:59:00")
     await svc.sweep()
     assert (await row_24h()).state == "pending"
-    assert await store.outbox_rows(state="held") == []
+    assert await outbox_store.outbox_rows(state="held") == []
     h.at("2026-12-04 15:00")
     await svc.sweep()
     await drain(h)
@@ -253,7 +255,7 @@ async def test_instances_racing_prepare_and_release_send_once(
     h.at("2026-12-01 09:00")
     results = await asyncio.gather(*(s.sweep() for s in services))
     await drain(h)
-    due = [r for r in await store.reminders() if r.due_at <= h.clock.now()]
+    due = [r for r in await reminder_store.reminders() if r.due_at <= h.clock.now()]
     assert due
     assert all(r.state in ("sent", "skipped") for r in due)
     sent = [r for r in due if r.state == "sent"]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 from datetime import date, timedelta
 
-from bot.reminders import ReminderService
-from storage import models
-from storage import outbox as store
-from storage.repo import raw_execute
+from bot.reminders.service import ReminderService
+from storage import models, snapshots
+from storage import reminders as reminder_store
+from storage.sql import raw_execute
 from tests.fakes import Harness
 
 
@@ -19,7 +19,7 @@ def service(h: Harness) -> ReminderService:
 
 
 async def kinds(society_id: int) -> set[str]:
-    return {r.kind for r in await store.reminders(society_id)}
+    return {r.kind for r in await reminder_store.reminders(society_id)}
 
 
 async def demo_id() -> int:
@@ -50,15 +50,15 @@ async def test_a_change_without_an_event_waits_for_the_hourly_replan(harness: Ha
     h.at("2026-12-01 08:00")
     await svc.sweep()
     sid = await demo_id()
-    before = {r.ref for r in await store.reminders(sid) if r.kind == "term_end"}
+    before = {r.ref for r in await reminder_store.reminders(sid) if r.kind == "term_end"}
     # A term end set behind the bot's back (no event): the cheap sweep does not look.
     await models.Society.filter(id=sid).update(term_end=date(2027, 6, 30))
     h.at("2026-12-01 08:30")
     await svc.sweep()
-    assert {r.ref for r in await store.reminders(sid) if r.kind == "term_end"} == before
+    assert {r.ref for r in await reminder_store.reminders(sid) if r.kind == "term_end"} == before
     h.at("2026-12-01 09:00")
     await svc.sweep()  # an hour after the last full plan
-    refs = {r.ref for r in await store.reminders(sid) if r.kind == "term_end"}
+    refs = {r.ref for r in await reminder_store.reminders(sid) if r.kind == "term_end"}
     assert {"2027-06-30:90d", "2027-06-30:30d"} <= refs
 
 
@@ -84,7 +84,7 @@ async def test_an_event_committed_late_is_still_seen(harness: Harness) -> None:
     h.at("2026-12-01 08:00")
     await svc.sweep()
     sid = await demo_id()
-    top = await store.last_event_id()
+    top = await snapshots.last_event_id()
     other = await models.Society.create(
         name="迟到学会", term_start=date(2024, 1, 1), created_at=h.clock.now()
     )

@@ -11,10 +11,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import build_app
-from bot.reminders import ReminderService, listing
+from bot.reminders.listing import listing
+from bot.reminders.service import ReminderService
 from bot.scheduler import Heartbeat, SingleInstanceError
 from storage import db
-from storage import outbox as store
+from storage import reminders as reminder_store
 from tests.fakes import TZ, FakeScheduler, Harness
 
 
@@ -75,13 +76,13 @@ async def test_bot_down_across_due_times(harness: Harness) -> None:
     h.at("2026-12-05 15:10")
     await svc.sweep()
     await drain(h)
-    rows = {r.key.split(":")[1] + ":" + r.ref: r for r in await store.reminders()}
+    rows = {r.key.split(":")[1] + ":" + r.ref: r for r in await reminder_store.reminders()}
     assert rows["meeting_before:meeting:1:24h"].state == "skipped"
     assert "已过时效" in rows["meeting_before:meeting:1:24h"].reason
     assert rows["meeting_before:meeting:1:1h"].state == "skipped"
     assert rows["checkin_open:meeting:1"].state == "sent"
     assert sum("【签到】" in m.text for m in h.adapter.sent) == 1
-    due = [r for r in await store.reminders() if r.due_at <= h.clock.now()]
+    due = [r for r in await reminder_store.reminders() if r.due_at <= h.clock.now()]
     assert due
     assert all(r.state in ("sent", "skipped") for r in due)
     assert all(r.reason for r in due if r.state == "skipped")
@@ -95,7 +96,7 @@ async def test_cancelled_meeting_skips_its_reminders(harness: Harness) -> None:
     await h.say("张伟", "取消会议 时间冲突")
     h.at("2026-12-05 14:10")
     await svc.sweep()
-    skipped = [r for r in await store.reminders() if r.kind == "meeting_before"]
+    skipped = [r for r in await reminder_store.reminders() if r.kind == "meeting_before"]
     assert {r.state for r in skipped} == {"skipped"}
     assert all("会议已取消" in r.reason for r in skipped)
 
@@ -121,10 +122,10 @@ async def test_clock_jumps_send_nothing_twice(
         await svc.sweep()
         await drain(h)
     assert sum("clock jumped" in r.message for r in caplog.records) == 3
-    sent = [r for r in await store.reminders() if r.state == "sent"]
+    sent = [r for r in await reminder_store.reminders() if r.state == "sent"]
     assert {r.kind for r in sent} >= {"meeting_before", "checkin_open"}
     # The jump carried 15:10 past the 1 h notice's moment: skipped with the reason, not lost.
-    (one_hour,) = [r for r in await store.reminders() if r.ref == "meeting:1:1h"]
+    (one_hour,) = [r for r in await reminder_store.reminders() if r.ref == "meeting:1:1h"]
     assert one_hour.state == "skipped"
     assert "已过时效" in one_hour.reason
     texts = Counter((m.private_to.name if m.private_to else "群", m.text) for m in h.adapter.sent)

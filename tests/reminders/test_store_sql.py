@@ -1,5 +1,6 @@
-"""The hand-written SQL of storage/outbox.py (the sweep's and the sender's hot paths) on SQLite and
-PostgreSQL: chunked statements, conditional claims, and the planner's society snapshots."""
+"""The hand-written SQL of storage/outbox.py, storage/reminders.py and storage/snapshots.py (the
+sweep's and the sender's hot paths) on SQLite and PostgreSQL: chunked statements, conditional
+claims, and the planner's society snapshots."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot import governance as g
-from storage import models
-from storage import outbox as store
+from storage import models, snapshots, sql
+from storage import outbox as outbox_store
+from storage import reminders as reminder_store
 from tests.fakes import TZ
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # not UTC: the store binds instants in UTC
@@ -20,74 +22,81 @@ LEASE = timedelta(minutes=2)
 @pytest.fixture(params=[900, 16], ids=["chunks", "tiny-chunks"])
 def chunk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Run with the real statement size and with a tiny one, so every chunked path loops."""
-    monkeypatch.setattr(store, "_PARAMS", int(request.param))
+    monkeypatch.setattr(sql, "PARAMS", int(request.param))
     return int(request.param)
 
 
-def _messages(prefix: str, n: int, channels: int) -> list[store.NewOutbox]:
+def _messages(prefix: str, n: int, channels: int) -> list[outbox_store.NewOutbox]:
     return [
-        store.NewOutbox(f"{prefix}{i}", f"ch{i % channels}", "{}", "reminder") for i in range(n)
+        outbox_store.NewOutbox(f"{prefix}{i}", f"ch{i % channels}", "{}", "reminder")
+        for i in range(n)
     ]
 
 
 async def test_enqueue_and_add_outbox_skip_known_keys(database: str, chunk: int) -> None:
-    ids = await store.enqueue(_messages("a", 250, 3), T0)  # PostgreSQL: over 999 parameters
+    ids = await outbox_store.enqueue(_messages("a", 250, 3), T0)  # PostgreSQL: over 999 parameters
     assert len(ids) == 250
     assert ids == sorted(ids)
-    assert await store.enqueue(_messages("a", 10, 3), T0) == []
-    await store.add_outbox(
+    assert await outbox_store.enqueue(_messages("a", 10, 3), T0) == []
+    await outbox_store.add_outbox(
         [*_messages("a", 5, 3), *_messages("b", 30, 4), *_messages("b", 3, 4)], T0
     )
-    rows = await store.outbox_rows()
+    rows = await outbox_store.outbox_rows()
     assert len(rows) == 280
     assert {r.state for r in rows} == {"pending"}
     assert all(r.created_at == T0 and r.created_at.utcoffset() == timedelta(0) for r in rows)
-    assert all(len(r.short_id) == 6 and set(r.short_id) <= set(store.SHORT_ALPHABET) for r in rows)
-    assert [c.channel for c in await store.channels()] == [f"ch{i}" for i in range(4)]
-    assert await store.due_channels(T0) == [f"ch{i}" for i in range(4)]
-    assert await store.due_channels(T0 - timedelta(seconds=1)) == []
+    assert all(
+        len(r.short_id) == 6 and set(r.short_id) <= set(outbox_store.SHORT_ALPHABET) for r in rows
+    )
+    assert [c.channel for c in await outbox_store.channels()] == [f"ch{i}" for i in range(4)]
+    assert await outbox_store.due_channels(T0) == [f"ch{i}" for i in range(4)]
+    assert await outbox_store.due_channels(T0 - timedelta(seconds=1)) == []
 
 
 async def test_channels_are_leased_by_one_owner_at_a_time(database: str, chunk: int) -> None:
-    await store.ensure_channels(["a", "b"])
-    held = await store.claim_channels(["b", "a", "new"], "one", T0, LEASE)
+    await outbox_store.ensure_channels(["a", "b"])
+    held = await outbox_store.claim_channels(["b", "a", "new"], "one", T0, LEASE)
     assert [c.channel for c in held] == ["a", "b", "new"]  # "new" had no row yet
     assert all(c.lease_owner == "one" and c.lease_until == T0 + LEASE for c in held)
-    assert await store.claim_channels(["a", "b", "c"], "two", T0, LEASE) == [
-        c for c in await store.channels() if c.channel == "c"
+    assert await outbox_store.claim_channels(["a", "b", "c"], "two", T0, LEASE) == [
+        c for c in await outbox_store.channels() if c.channel == "c"
     ]
-    assert await store.claim_channels(["a"], "two", T0, LEASE) == []
-    (renewed,) = await store.claim_channels(["a"], "one", T0 + timedelta(seconds=30), LEASE)
+    assert await outbox_store.claim_channels(["a"], "two", T0, LEASE) == []
+    (renewed,) = await outbox_store.claim_channels(["a"], "one", T0 + timedelta(seconds=30), LEASE)
     assert renewed.lease_until == T0 + timedelta(seconds=30) + LEASE
-    await store.release_channels(["a", "b", "c"], "one")  # "c" is not ours: kept
-    owners = {c.channel: c.lease_owner for c in await store.channels()}
+    await outbox_store.release_channels(["a", "b", "c"], "one")  # "c" is not ours: kept
+    owners = {c.channel: c.lease_owner for c in await outbox_store.channels()}
     assert owners == {"a": "", "b": "", "c": "two", "new": "one"}
     # A lease that ran out is free for anyone.
     later = T0 + LEASE + timedelta(seconds=1)
-    assert [c.channel for c in await store.claim_channels(["new"], "two", later, LEASE)] == ["new"]
+    assert [c.channel for c in await outbox_store.claim_channels(["new"], "two", later, LEASE)] == [
+        "new"
+    ]
 
 
 async def test_claim_batch_takes_each_row_once_and_records_sends(database: str, chunk: int) -> None:
-    await store.add_outbox(_messages("m", 40, 2), T0)  # ch0 and ch1, 20 each
-    got = await store.claim_batch({"ch0": 5, "ch1": 100, "nothing": 3}, "one", T0, LEASE)
+    await outbox_store.add_outbox(_messages("m", 40, 2), T0)  # ch0 and ch1, 20 each
+    got = await outbox_store.claim_batch({"ch0": 5, "ch1": 100, "nothing": 3}, "one", T0, LEASE)
     assert [r.id for r in got] == sorted(r.id for r in got)
     assert sum(r.channel == "ch0" for r in got) == 5
     assert sum(r.channel == "ch1" for r in got) == 20
     assert all(r.state == "sending" and not r.ambiguous for r in got)
-    assert await store.claim_batch({"ch0": 100, "ch1": 100}, "two", T0, LEASE) == [
+    assert await outbox_store.claim_batch({"ch0": 100, "ch1": 100}, "two", T0, LEASE) == [
         r
-        for r in await store.outbox_rows(channel="ch0", state="sending")
+        for r in await outbox_store.outbox_rows(channel="ch0", state="sending")
         if r.id not in {x.id for x in got}
     ]
     # "one" died: its rows are taken again once the lease ran out, and marked ambiguous.
     later = T0 + LEASE + timedelta(seconds=1)
-    again = await store.claim_batch({"ch0": 100}, "three", later, LEASE)
-    assert {r.id for r in again} == {r.id for r in await store.outbox_rows(channel="ch0")}
+    again = await outbox_store.claim_batch({"ch0": 100}, "three", later, LEASE)
+    assert {r.id for r in again} == {r.id for r in await outbox_store.outbox_rows(channel="ch0")}
     assert {r.id for r in again if r.ambiguous} == {r.id for r in again}  # all were leased out
-    sent = [store.Sent(r, later + timedelta(seconds=i)) for i, r in enumerate(again)]
-    stale = [store.Sent(r, later) for r in got if r.channel == "ch1"]  # "one" no longer holds
-    await store.record_sent([*sent, *stale], "three")
-    rows = {r.id: r for r in await store.outbox_rows()}
+    sent = [outbox_store.Sent(r, later + timedelta(seconds=i)) for i, r in enumerate(again)]
+    stale = [
+        outbox_store.Sent(r, later) for r in got if r.channel == "ch1"
+    ]  # "one" no longer holds
+    await outbox_store.record_sent([*sent, *stale], "three")
+    rows = {r.id: r for r in await outbox_store.outbox_rows()}
     assert all(rows[s.row.id].state == "sent" and rows[s.row.id].attempts == 1 for s in sent)
     # sent_at is the latest instant of the statement's chunk (one chunk at the real size).
     for s in sent:
@@ -97,32 +106,34 @@ async def test_claim_batch_takes_each_row_once_and_records_sends(database: str, 
     if chunk // 5 >= len(sent) + len(stale):
         assert {rows[s.row.id].sent_at for s in sent} == {sent[-1].at}
     assert all(rows[s.row.id].state == "sending" for s in stale)
-    window = await store.window_of(["ch0", "ch1", "ch2"], later - timedelta(seconds=1))
+    window = await outbox_store.window_of(["ch0", "ch1", "ch2"], later - timedelta(seconds=1))
     assert window == {"ch0": (len(sent) + 0, later), "ch1": (len(stale), later)}
-    assert await store.window_of(["ch0"], later + timedelta(hours=1)) == {}
+    assert await outbox_store.window_of(["ch0"], later + timedelta(hours=1)) == {}
 
 
 async def test_reminders_are_written_once_locked_in_order_and_decided_once(
     database: str, chunk: int
 ) -> None:
     due = [T0 + timedelta(minutes=i % 5) for i in range(30)]
-    items = [store.NewReminder(f"k{i}", i % 4 + 1, "kind", f"r{i}", due[i]) for i in range(30)]
-    assert await store.add_reminders(items, T0) == 30
-    assert await store.add_reminders([*items, *items[:2]], T0) == 0
-    extra = store.NewReminder("k99", 1, "kind", "x", T0 + timedelta(days=1))
-    assert await store.add_reminders([*items, extra, extra], T0) == 1
-    rows = await store.lock_due_reminders(T0 + timedelta(minutes=2), 10)
+    items = [
+        reminder_store.NewReminder(f"k{i}", i % 4 + 1, "kind", f"r{i}", due[i]) for i in range(30)
+    ]
+    assert await reminder_store.add_reminders(items, T0) == 30
+    assert await reminder_store.add_reminders([*items, *items[:2]], T0) == 0
+    extra = reminder_store.NewReminder("k99", 1, "kind", "x", T0 + timedelta(days=1))
+    assert await reminder_store.add_reminders([*items, extra, extra], T0) == 1
+    rows = await reminder_store.lock_due_reminders(T0 + timedelta(minutes=2), 10)
     assert [(r.due_at, r.id) for r in rows] == sorted((r.due_at, r.id) for r in rows)
     assert len(rows) == 10
     assert all(r.due_at <= T0 + timedelta(minutes=2) and r.state == "pending" for r in rows)
-    assert rows[0] == next(r for r in await store.reminders() if r.id == rows[0].id)
+    assert rows[0] == next(r for r in await reminder_store.reminders() if r.id == rows[0].id)
     ids = [r.id for r in rows]
-    assert await store.decide_reminders(ids, "sent", "", T0, "me") == 10
-    assert await store.decide_reminders(ids, "skipped", "late", T0, "me") == 0
-    decided = await store.reminders(state="sent")
+    assert await reminder_store.decide_reminders(ids, "sent", "", T0, "me") == 10
+    assert await reminder_store.decide_reminders(ids, "skipped", "late", T0, "me") == 0
+    decided = await reminder_store.reminders(state="sent")
     assert {r.id for r in decided} == set(ids)
     assert all(r.decided_at == T0 and r.instance == "me" for r in decided)
-    left = await store.lock_due_reminders(T0 + timedelta(days=2), 100)
+    left = await reminder_store.lock_due_reminders(T0 + timedelta(days=2), 100)
     assert len(left) == 21
 
 
@@ -188,11 +199,11 @@ async def test_society_views_read_every_fact_with_python_types(database: str, ch
     )
     await models.Ballot.create(vote_id=vote.id, person_id=p[2], choice="yes", receipt="r")
 
-    views = await store.society_views()
+    views = await snapshots.society_views()
     assert [v.id for v in views] == [a.id, b.id]
-    assert await store.society_views([b.id, a.id, a.id]) == views
-    assert await store.society_views([b.id]) == views[1:]
-    assert await store.society_views([]) == []
+    assert await snapshots.society_views([b.id, a.id, a.id]) == views
+    assert await snapshots.society_views([b.id]) == views[1:]
+    assert await snapshots.society_views([]) == []
     va, vb = views
     assert va.term_end == date(2027, 3, 1)
     assert vb.term_end is None
@@ -222,5 +233,5 @@ async def test_society_views_read_every_fact_with_python_types(database: str, ch
     assert not v.hands_recorded
     assert vb.meetings == ()
     assert vb.votes == ()
-    assert await store.society_ids() == [a.id, b.id]
-    assert await store.person_names([p[0], p[1], p[0]]) == {p[0]: "p0", p[1]: "p1"}
+    assert await snapshots.society_ids() == [a.id, b.id]
+    assert await snapshots.person_names([p[0], p[1], p[0]]) == {p[0]: "p0", p[1]: "p1"}

@@ -1,0 +1,44 @@
+"""`yishi reminders`: what is scheduled for a society, the stored rows (sent, skipped with the
+reason, pending, prepared) and what the planner would add, in time order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Settings
+from bot.reminders import texts
+from bot.reminders.plan import worth_storing
+from bot.reminders.service import ReminderService
+from storage import reminders as reminder_store
+from storage import repo, snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    lines: list[str]
+    fallback_years: list[int]  # years the holiday calendar does not know (Mon-Fri assumed)
+
+
+async def listing(settings: Settings, society_name: str, now: datetime) -> Listing | None:
+    """What is scheduled for a society: stored rows plus what the planner would add."""
+    soc = await repo.society_by_name(society_name)
+    if soc is None:
+        return None
+    service = ReminderService(settings, lambda: now)
+    views = await snapshots.society_views([soc.id])
+    planned = {p.key: p for p in service.plan_for(views[0], now)} if views else {}
+    stored = {r.key: r for r in await reminder_store.reminders(soc.id)}
+    tz = settings.tz
+    rows: list[tuple[datetime, str]] = []
+    for r in stored.values():
+        status = texts.stored_status(r.state, r.reason)
+        rows.append((r.due_at, texts.listed(texts.local_time(r.due_at, tz), r.kind, r.ref, status)))
+    for key, p in planned.items():
+        if key in stored or not (views and worth_storing(p, views[0], now)):
+            continue
+        status = texts.planned_status(p.shifted_from)
+        rows.append((p.due_at, texts.listed(texts.local_time(p.due_at, tz), p.kind, p.ref, status)))
+    rows.sort(key=lambda x: x[0])
+    years = {now.astimezone(tz).year, now.astimezone(tz).year + 1, *(d.year for d, _ in rows)}
+    return Listing([line for _, line in rows], service.workdays.fallback_years(years))

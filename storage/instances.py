@@ -1,0 +1,35 @@
+"""Running bot instances: each registers, renews a heartbeat (its clock reading at each beat, so
+a jump of the server clock is seen), and unregisters. SQLite allows one live instance,
+PostgreSQL many (bot/scheduler.py decides)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from storage import models as m
+from storage.sql import utc_opt
+
+
+async def register_instance(name: str, host: str, pid: int, now: datetime) -> None:
+    await m.BotInstance.create(
+        name=name, host=host, pid=pid, started_at=now, heartbeat_at=now, last_now=now
+    )
+
+
+async def live_instances(now: datetime, stale: timedelta) -> list[str]:
+    rows = await m.BotInstance.filter(heartbeat_at__gt=now - stale).values_list("name", flat=True)
+    return [str(r) for r in rows]
+
+
+async def heartbeat(name: str, now: datetime) -> datetime | None:
+    """Renew the instance's heartbeat; return the clock reading of the previous beat."""
+    row = await m.BotInstance.filter(name=name).first()
+    if row is None:
+        return None
+    previous = utc_opt(row.last_now)
+    await m.BotInstance.filter(name=name).update(heartbeat_at=now, last_now=now)
+    return previous
+
+
+async def unregister_instance(name: str) -> None:
+    await m.BotInstance.filter(name=name).delete()

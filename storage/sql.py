@@ -1,0 +1,208 @@
+"""Hand-written SQL: placeholders, dialects, chunking, datetimes; the one door to tortoise's
+internals.
+
+The hot paths (every command's look-ups, the reminder sweep, the sender) run hand-written SQL:
+building model instances and compiling ORM queries cost more CPU than the statements
+themselves. They are written with `?` placeholders (rewritten to `$1, $2, ...` for PostgreSQL)
+and run on the connection, or transaction, the model's own queries would use at that moment.
+Datetimes are bound in UTC (SQLite compares the stored ISO text) and read back through `when`
+(SQLite returns that text, asyncpg a datetime).
+
+Rule: only this module touches tortoise's private API (`Model._meta`, `Model._init_from_db`);
+other storage modules use the ORM's public API or the functions below.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+ModelT = TypeVar("ModelT", bound=Model)
+T = TypeVar("T")
+
+# Parameters one statement binds at most: below SQLite's historical limit of 999 (builds older
+# than 3.32) and PostgreSQL's 32767. An IN list takes up to this many values; a multi-row
+# INSERT takes `rows_per_statement(parameters per row)` rows.
+PARAMS = 900
+
+
+# ---------------------------------------------------------------------------------------------
+# Instants and dates
+
+
+def utc(value: datetime) -> datetime:
+    """An instant in UTC; a naive value (as a driver may return) is taken as UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_opt(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+def when(value: Any) -> datetime:
+    """A datetime column read by hand-written SQL: SQLite gives the ISO text the ORM stored."""
+    return utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def when_opt(value: Any) -> datetime | None:
+    return None if value is None else when(value)
+
+
+def day(value: Any) -> date | None:
+    """A date column read by hand-written SQL: SQLite gives ISO text."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# ---------------------------------------------------------------------------------------------
+# Statement text
+
+
+def marks(count: int) -> str:
+    """`count` placeholders for an IN list: `?, ?, ?`."""
+    return ", ".join("?" * count)
+
+
+def literals(*values: StrEnum) -> str:
+    """State values written into the statement (`'pending', 'prepared'`), where a literal lets
+    the query planner judge how selective a condition is. Only enum values, never input."""
+    for value in values:
+        if "'" in value:
+            raise ValueError(f"not a plain state value: {value!r}")
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def chunks(values: Sequence[T], size: int = 0) -> Iterator[Sequence[T]]:
+    """`values` in slices of `size` (0: as many as one statement binds, `PARAMS`)."""
+    step = size or PARAMS
+    for start in range(0, len(values), step):
+        yield values[start : start + step]
+
+
+def rows_per_statement(params_per_row: int) -> int:
+    """Rows a multi-row INSERT writes per statement."""
+    return PARAMS // params_per_row
+
+
+def where_equal(**columns: Any) -> tuple[str, list[Any]]:
+    """` WHERE a = ? AND b = ?` for the columns given a value (None: any), and those values."""
+    given = {name: value for name, value in columns.items() if value is not None}
+    where = " AND ".join(f"{name} = ?" for name in given)
+    return (f" WHERE {where}" if where else ""), list(given.values())
+
+
+@functools.lru_cache(maxsize=128)
+def _dialect_sql(sql: str, dialect: str) -> str:
+    """Write SQL with `?` placeholders; PostgreSQL (asyncpg) wants `$1, $2, ...`."""
+    if dialect != "postgres":
+        return sql
+    counter = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+# ---------------------------------------------------------------------------------------------
+# The connection
+
+
+def _connection(model: type[Model]) -> BaseDBAsyncClient:
+    """The connection (or the transaction) the model's queries would use now."""
+    conn: BaseDBAsyncClient = model._meta.db
+    return conn
+
+
+def is_postgres(model: type[Model]) -> bool:
+    """SQLite has no `FOR UPDATE`; every model shares the one connection."""
+    return bool(_connection(model).capabilities.dialect == "postgres")
+
+
+def can_lock_rows(model: type[Model]) -> bool:
+    """Whether `SELECT ... FOR UPDATE` takes row locks (PostgreSQL; SQLite's one writer needs
+    none)."""
+    return bool(_connection(model).capabilities.support_for_update)
+
+
+def skip_locked(model: type[Model]) -> str:
+    """The clause that makes a claim skip the rows another instance holds (PostgreSQL); empty
+    on SQLite, whose one writer needs no row lock."""
+    return " FOR UPDATE SKIP LOCKED" if is_postgres(model) else ""
+
+
+async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Run a read on the connection (or transaction) the model's queries would use now."""
+    conn = _connection(model)
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(
+        _dialect_sql(sql, conn.capabilities.dialect), list(params)
+    )
+    return rows
+
+
+async def raw_execute(model: type[Model], sql: str, *params: Any) -> None:
+    conn = _connection(model)
+    await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
+
+
+async def counts_by(model: type[Model], column: str) -> dict[str, int]:
+    """How many rows of the model's table hold each value of `column` (a state, a kind)."""
+    rows = await raw_rows(
+        model,
+        f"SELECT {column} AS value, COUNT(*) AS n FROM {model._meta.db_table} GROUP BY {column}",
+    )
+    return {str(r["value"]): int(r["n"]) for r in rows}
+
+
+def model_of(model: type[ModelT], row: dict[str, Any]) -> ModelT:
+    """A row read by hand (`SELECT <table>.* ...`) as a model instance, through the ORM's own
+    converter, so types stay the ORM's."""
+    return model._init_from_db(**row)
+
+
+async def raw_models(model: type[ModelT], sql: str, *params: Any) -> list[ModelT]:
+    """`SELECT <table>.* ...` rows as model instances."""
+    return [model_of(model, row) for row in await raw_rows(model, sql, *params)]
+
+
+def _in_chunks(
+    statement: str, values: Sequence[Any], before: Sequence[Any], after: Sequence[Any], size: int
+) -> Iterator[tuple[str, list[Any]]]:
+    for chunk in chunks(values, size):
+        yield statement.format(values=marks(len(chunk))), [*before, *chunk, *after]
+
+
+async def rows_in(
+    model: type[Model],
+    statement: str,
+    values: Sequence[Any],
+    *,
+    before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+    size: int = 0,
+) -> list[dict[str, Any]]:
+    """Run `statement`, whose `IN ({values})` lists `values`, once per chunk of `size` values (0:
+    `PARAMS`), binding `before` and `after` around the list; the rows of every chunk, in order."""
+    out: list[dict[str, Any]] = []
+    for text, params in _in_chunks(statement, values, before, after, size):
+        out += await raw_rows(model, text, *params)
+    return out
+
+
+async def execute_in(
+    model: type[Model],
+    statement: str,
+    values: Sequence[Any],
+    *,
+    before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+    size: int = 0,
+) -> None:
+    """`rows_in` for a statement that returns nothing."""
+    for text, params in _in_chunks(statement, values, before, after, size):
+        await raw_execute(model, text, *params)
