@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from bot.router import Route
-from handlers import meetings, minutes, roster, votes
+from handlers import meetings, minutes, roster, votes, workbench
 from handlers.help import make_help
 
-_FEATURES: list[Route] = [*meetings.ROUTES, *votes.ROUTES, *minutes.ROUTES, *roster.ROUTES]
+_FEATURES: list[Route] = [
+    *meetings.ROUTES,
+    *votes.ROUTES,
+    *minutes.ROUTES,
+    *roster.ROUTES,
+    *workbench.ROUTES,
+]
 ALL_ROUTES: list[Route] = [make_help(_FEATURES), *_FEATURES]
