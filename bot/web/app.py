@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -262,6 +263,10 @@ def mount_web(
     verify_chains: bool = True,
 ) -> web.Application:
     """Add the 工作台 under /web/ to `app`; return the sub-application."""
+    # aiohttp-session keeps its storage under a plain string key: aiohttp asks for typed keys.
+    warnings.filterwarnings(
+        "ignore", "It is recommended to use web.RequestKey", web.NotAppKeyWarning, "aiohttp_session"
+    )
     sub = web.Application()
     sub[WEB] = WebContext(settings, clock, after_change)
     aiohttp_session.setup(

@@ -11,6 +11,8 @@ from typing import Any, NoReturn
 import aiohttp_jinja2
 import aiohttp_session
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,8 +30,8 @@ class WebContext:
 
 
 WEB: web.AppKey[WebContext] = web.AppKey("web", WebContext)
-VIEWER = "yishi_viewer"
-FORM = "yishi_form"
+VIEWER = web.RequestKey[Viewer | None]("viewer")
+FORM = web.RequestKey[MultiDictProxy[str | bytes | bytearray | FileField]]("form")
 
 
 class Refused(Exception):
@@ -51,7 +53,9 @@ def not_found() -> NoReturn:
 
 
 def viewer(request: web.Request) -> Viewer:
-    found: Viewer = request[VIEWER]
+    found = request[VIEWER]
+    if found is None:
+        raise Refused(401, "请先登录", "请重新登录。")
     return found
 
 
