@@ -6,6 +6,7 @@ screenshots the README shows."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -79,7 +80,7 @@ async def login(page: Any, w: Web, name: str) -> None:
 async def shot(page: Any, name: str, *, full: bool = True) -> None:
     if SHOTS:
         folder = Path(SHOTS)
-        folder.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         await page.screenshot(path=str(folder / name), full_page=full)
 
 
