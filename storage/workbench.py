@@ -11,15 +11,17 @@ back through `_when` (SQLite returns the ISO text the ORM stored, asyncpg a date
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tortoise.models import Model
+
 from bot import governance as g
 from bot.ledger import GENESIS, Entry, verify_chain
 from storage import models as m
-from storage.repo import raw_execute, raw_rows
+from storage.repo import _dialect_sql, raw_execute, raw_rows
 
 HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
 _HELD_SQL = "('open', 'closed', 'signed')"
@@ -87,102 +89,78 @@ class SocietyFacts:
 
 
 async def society_facts(year: tuple[datetime, datetime], last_year: datetime) -> list[SocietyFacts]:
-    """Every society's facts in six statements. `year` is the current local year as UTC
-    instants [start, end); `last_year` the start of the year before."""
+    """Every society's facts in one statement (one aggregate per table, joined to the society).
+    `year` is the current local year as UTC instants [start, end); `last_year` the start of the
+    year before."""
     start, end = _utc(year[0]), _utc(year[1])
-    societies = await raw_rows(
+    rows = await _records(
         m.Society,
-        "SELECT id, name, created_at, term_end, report_deadline, roster_exception FROM society"
-        " ORDER BY id",
+        "SELECT s.id, s.name, s.created_at, s.term_end, s.report_deadline, s.roster_exception,"
+        " r.size, r.leaders, mt.last_held, mt.held_in_year, mt.unsigned, f.rules, f.summary_at,"
+        " f.summary_last, f.pending, c.changes, k.checked_at, k.entries, k.head, k.broken_seq,"
+        " k.problem FROM society AS s"
+        " LEFT JOIN (SELECT society_id,"
+        " SUM(CASE WHEN roster_role IN ('leader', 'member') THEN 1 ELSE 0 END) AS size,"
+        " SUM(CASE WHEN roster_role = 'leader' THEN 1 ELSE 0 END) AS leaders"
+        " FROM member GROUP BY society_id) AS r ON r.society_id = s.id"
+        " LEFT JOIN (SELECT society_id,"
+        f" MAX(CASE WHEN state IN {_HELD_SQL} THEN starts_at END) AS last_held,"
+        f" SUM(CASE WHEN state IN {_HELD_SQL} AND starts_at >= ? AND starts_at < ?"
+        " THEN 1 ELSE 0 END) AS held_in_year,"
+        " SUM(CASE WHEN state = 'closed' THEN 1 ELSE 0 END) AS unsigned"
+        " FROM meeting GROUP BY society_id) AS mt ON mt.society_id = s.id"
+        " LEFT JOIN (SELECT society_id,"
+        " SUM(CASE WHEN kind = 'work_rules' THEN 1 ELSE 0 END) AS rules,"
+        " MIN(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN at END)"
+        " AS summary_at,"
+        " SUM(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN 1 ELSE 0 END)"
+        " AS summary_last,"
+        " SUM(CASE WHEN acknowledged_at IS NULL THEN 1 ELSE 0 END) AS pending"
+        " FROM filing GROUP BY society_id) AS f ON f.society_id = s.id"
+        " LEFT JOIN (SELECT society_id, COUNT(*) AS changes FROM roster_change"
+        " WHERE status = 'pending' GROUP BY society_id) AS c ON c.society_id = s.id"
+        " LEFT JOIN chain_check AS k ON k.society_id = s.id"
+        " ORDER BY s.id",
+        start,
+        end,
+        start,
+        end,
+        _utc(last_year),
+        start,
     )
-    roster = {
-        int(r["society_id"]): (int(r["size"] or 0), int(r["leaders"] or 0))
-        for r in await raw_rows(
-            m.Member,
-            "SELECT society_id,"
-            " SUM(CASE WHEN roster_role IN ('leader', 'member') THEN 1 ELSE 0 END) AS size,"
-            " SUM(CASE WHEN roster_role = 'leader' THEN 1 ELSE 0 END) AS leaders"
-            " FROM member GROUP BY society_id",
+    return [
+        SocietyFacts(
+            id=int(r["id"]),
+            name=str(r["name"]),
+            created_at=_when(r["created_at"]),
+            term_end=_day(r["term_end"]),
+            report_deadline=str(r["report_deadline"]),
+            roster_exception=bool(r["roster_exception"]),
+            roster_size=int(r["size"] or 0),
+            leaders=int(r["leaders"] or 0),
+            last_held=_when_opt(r["last_held"]),
+            held_in_year=int(r["held_in_year"] or 0),
+            unsigned_minutes=int(r["unsigned"] or 0),
+            rules_filed=int(r["rules"] or 0) > 0,
+            summary_filed_at=_when_opt(r["summary_at"]),
+            summary_last_year=int(r["summary_last"] or 0) > 0,
+            pending_changes=int(r["changes"] or 0),
+            pending_filings=int(r["pending"] or 0),
+            chain=None if r["checked_at"] is None else _check(r),
         )
-    }
-    meetings = {
-        int(r["society_id"]): r
-        for r in await raw_rows(
-            m.Meeting,
-            "SELECT society_id,"
-            f" MAX(CASE WHEN state IN {_HELD_SQL} THEN starts_at END) AS last_held,"
-            f" SUM(CASE WHEN state IN {_HELD_SQL} AND starts_at >= ? AND starts_at < ?"
-            " THEN 1 ELSE 0 END) AS held_in_year,"
-            " SUM(CASE WHEN state = 'closed' THEN 1 ELSE 0 END) AS unsigned"
-            " FROM meeting GROUP BY society_id",
-            start,
-            end,
-        )
-    }
-    filings = {
-        int(r["society_id"]): r
-        for r in await raw_rows(
-            m.Filing,
-            "SELECT society_id,"
-            " SUM(CASE WHEN kind = 'work_rules' THEN 1 ELSE 0 END) AS rules,"
-            " MIN(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN at END)"
-            " AS summary_at,"
-            " SUM(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN 1 ELSE 0 END)"
-            " AS summary_last,"
-            " SUM(CASE WHEN acknowledged_at IS NULL THEN 1 ELSE 0 END) AS pending"
-            " FROM filing GROUP BY society_id",
-            start,
-            end,
-            _utc(last_year),
-            start,
-        )
-    }
-    changes = {
-        int(r["society_id"]): int(r["n"])
-        for r in await raw_rows(
-            m.RosterChange,
-            "SELECT society_id, COUNT(*) AS n FROM roster_change WHERE status = 'pending'"
-            " GROUP BY society_id",
-        )
-    }
-    checks = {
-        int(r["society_id"]): _check(r)
-        for r in await raw_rows(
-            m.ChainCheck,
-            "SELECT society_id, checked_at, entries, head, broken_seq, problem FROM chain_check",
-        )
-    }
-    out = []
-    for s in societies:
-        sid = int(s["id"])
-        size, leaders = roster.get(sid, (0, 0))
-        mt = meetings.get(sid, {})
-        fl = filings.get(sid, {})
-        out.append(
-            SocietyFacts(
-                id=sid,
-                name=str(s["name"]),
-                created_at=_when(s["created_at"]),
-                term_end=_day(s["term_end"]),
-                report_deadline=str(s["report_deadline"]),
-                roster_exception=bool(s["roster_exception"]),
-                roster_size=size,
-                leaders=leaders,
-                last_held=_when_opt(mt.get("last_held")),
-                held_in_year=int(mt.get("held_in_year") or 0),
-                unsigned_minutes=int(mt.get("unsigned") or 0),
-                rules_filed=int(fl.get("rules") or 0) > 0,
-                summary_filed_at=_when_opt(fl.get("summary_at")),
-                summary_last_year=int(fl.get("summary_last") or 0) > 0,
-                pending_changes=changes.get(sid, 0),
-                pending_filings=int(fl.get("pending") or 0),
-                chain=checks.get(sid),
-            )
-        )
-    return out
+        for r in rows
+    ]
 
 
-def _check(r: dict[str, Any]) -> ChainStatus:
+async def _records(model: type[Model], sql: str, *params: Any) -> Sequence[Mapping[str, Any]]:
+    """Rows as the driver returns them (asyncpg Records, sqlite3 Rows: read by column name),
+    without building a dict per row: the overview reads every society on every view."""
+    conn = model._meta.db
+    _, rows = await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
+    return rows
+
+
+def _check(r: Mapping[str, Any]) -> ChainStatus:
     return ChainStatus(
         checked_at=_when(r["checked_at"]),
         entries=int(r["entries"]),

@@ -98,10 +98,19 @@ def build_rows(
     policy_for: Callable[[str], g.Policy],
 ) -> list[Row]:
     today = now.astimezone(tz).date()
+    deadlines: dict[tuple[int, str], date] = {}
+
+    def deadline(year: int, mmdd: str) -> date:
+        found = deadlines.get((year, mmdd))
+        if found is None:
+            found = deadlines[year, mmdd] = deadline_of(year, mmdd)
+        return found
+
     rows = []
     for f in facts:
+        joined = f.created_at.astimezone(tz).date()
         last = f.last_held.astimezone(tz).date() if f.last_held else None
-        months = months_between(last or f.created_at.astimezone(tz).date(), today)
+        months = months_between(last or joined, today)
         cadence = (
             Level.RED
             if months >= RED_MONTHS
@@ -109,17 +118,17 @@ def build_rows(
             if months >= AMBER_MONTHS
             else Level.OK
         )
-        deadline = deadline_of(today.year, f.report_deadline)
+        due = deadline(today.year, f.report_deadline)
         filed_on = f.summary_filed_at.astimezone(tz).date() if f.summary_filed_at else None
         if filed_on is not None:
             summary, days = Summary.FILED, 0
-        elif f.created_at.astimezone(tz).date() > deadline:
+        elif joined > due:
             summary, days = Summary.NOT_DUE, 0
-        elif today > deadline:
-            summary, days = Summary.OVERDUE, (today - deadline).days
+        elif today > due:
+            summary, days = Summary.OVERDUE, (today - due).days
         else:
-            summary, days = Summary.DUE, (deadline - today).days
-        last_deadline = deadline_of(today.year - 1, f.report_deadline)
+            summary, days = Summary.DUE, (due - today).days
+        last_deadline = deadline(today.year - 1, f.report_deadline)
         rows.append(
             Row(
                 id=f.id,
@@ -136,11 +145,10 @@ def build_rows(
                 unsigned_minutes=f.unsigned_minutes,
                 rules_filed=f.rules_filed,
                 summary=summary,
-                summary_deadline=deadline,
+                summary_deadline=due,
                 summary_filed_on=filed_on,
                 summary_days=days,
-                summary_last_year_missing=not f.summary_last_year
-                and f.created_at.astimezone(tz).date() <= last_deadline,
+                summary_last_year_missing=not f.summary_last_year and joined <= last_deadline,
                 pending_changes=f.pending_changes,
                 pending_filings=f.pending_filings,
                 term_end=f.term_end,
