@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import random
 import socket
@@ -30,8 +29,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +48,7 @@ from bot.ledger import GENESIS, canonical_json, entry_hash
 from bot.web.app import mount_web
 from bot.web.auth import issue_link
 from storage import db, repo
+from storage.workbench import statements
 
 PG_SERVER = os.environ.get("YISHI_BENCH_PG", "postgres://postgres@127.0.0.1:5432/test")
 ADMIN = CommitteeAdmin("console", "console", "bench-admin", "市党委管理员")
@@ -328,25 +327,6 @@ async def seed(url: str, societies: int, now: datetime) -> Seeded:
     )
 
 
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            seen.append(record.getMessage())
-
-    log = logging.getLogger("tortoise.db_client")
-    handler = Collect(logging.DEBUG)
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(logging.WARNING)
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
@@ -440,7 +420,7 @@ async def _requests(
     lines = []
     counts = {}
     for path in ("/web/", "/web/overview", "/web/overview.csv", "/web/approvals", "/web/society/1"):
-        with counting() as seen:
+        with statements() as seen:
             await _get(client, base + path)
         counts[path] = len(seen)
     for _ in range(10):  # warm-up

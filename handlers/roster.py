@@ -166,34 +166,25 @@ async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
-    actor = ctx.require_person()
-    number, rest = parse_item_ref(args.replace("#", ""))
-    if number is None:
-        raise UsageError("请写明申请编号，例如：批准 3（如需特批超员或双数，写「批准 3 特批」）")
-    done = await decide_change(
-        ctx.settings,
-        actor,
-        number,
-        approve=True,
-        note=rest,
-        exception="特批" in rest,
-        now=ctx.now,
-        here=ctx.society.id if ctx.society else None,
-    )
-    return [ctx.reply(done.reply), *done.notices]
+    return await _decide(ctx, args, True, "批准 3（如需特批超员或双数，写「批准 3 特批」）")
 
 
 async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _decide(ctx, args, False, "驳回 3 理由")
+
+
+async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, rest = parse_item_ref(args.replace("#", ""))
     if number is None:
-        raise UsageError("请写明申请编号，例如：驳回 3 理由")
+        raise UsageError(f"请写明申请编号，例如：{usage}")
     done = await decide_change(
         ctx.settings,
         actor,
         number,
-        approve=False,
+        approve=approve,
         note=rest,
+        exception=approve and "特批" in rest,
         now=ctx.now,
         here=ctx.society.id if ctx.society else None,
     )

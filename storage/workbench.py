@@ -11,9 +11,11 @@ back through `_when` (SQLite returns the ISO text the ORM stored, asyncpg a date
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from tortoise.models import Model
@@ -21,6 +23,7 @@ from tortoise.models import Model
 from bot import governance as g
 from bot.ledger import GENESIS, Entry, verify_chain
 from storage import models as m
+from storage.outbox import _day, _marks, _utc, _when, _when_opt
 from storage.repo import _dialect_sql, raw_execute, raw_rows
 
 HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
@@ -28,26 +31,28 @@ _HELD_SQL = "('open', 'closed', 'signed')"
 PRESENT = ("present", "late")
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect every statement the ORM's connections send meanwhile (tortoise logs each at
+    DEBUG): the tests and the benchmark count the statements of a page with it."""
+    seen: list[str] = []
 
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if not text.startswith(("Created connection", "Closed connection")):
+                seen.append(text)
 
-def _when(value: Any) -> datetime:
-    return _utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
-
-
-def _when_opt(value: Any) -> datetime | None:
-    return None if value is None else _when(value)
-
-
-def _day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" * count)
+    log = logging.getLogger("tortoise.db_client")
+    handler = Collect(logging.DEBUG)
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        yield seen
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,23 +296,24 @@ async def roster_history(society_id: int) -> list[ChangeRecord]:
         " ORDER BY c.id DESC",
         society_id,
     )
-    return [
-        ChangeRecord(
-            id=int(r["id"]),
-            kind=str(r["kind"]),
-            person=str(r["person"]),
-            roster_role=str(r["roster_role"]),
-            status=str(r["status"]),
-            reason=str(r["reason"]),
-            note=str(r["decision_note"]),
-            exception=bool(r["exception"]),
-            requested_by=str(r["requested_by"]),
-            decided_by=str(r["decided_by"] or ""),
-            created_at=_when(r["created_at"]),
-            decided_at=_when_opt(r["decided_at"]),
-        )
-        for r in rows
-    ]
+    return [_change_record(r) for r in rows]
+
+
+def _change_record(r: Mapping[str, Any]) -> ChangeRecord:
+    return ChangeRecord(
+        id=int(r["id"]),
+        kind=str(r["kind"]),
+        person=str(r["person"]),
+        roster_role=str(r["roster_role"]),
+        status=str(r["status"]),
+        reason=str(r["reason"]),
+        note=str(r["decision_note"]),
+        exception=bool(r["exception"]),
+        requested_by=str(r["requested_by"]),
+        decided_by=str(r["decided_by"] or ""),
+        created_at=_when(r["created_at"]),
+        decided_at=_when_opt(r["decided_at"]),
+    )
 
 
 async def meetings_of(society_id: int, *, signed_only: bool = False) -> list[MeetingRecord]:
@@ -500,30 +506,12 @@ async def pending_changes() -> list[PendingChange]:
         m.RosterChange,
         "SELECT c.id, c.society_id, s.name AS society, c.kind, c.roster_role, c.status,"
         " c.reason, c.decision_note, c.exception, c.created_at, c.decided_at, p.name AS person,"
-        " r.name AS requested_by FROM roster_change AS c JOIN society AS s ON s.id = c.society_id"
-        " JOIN person AS p ON p.id = c.person_id JOIN person AS r ON r.id = c.requested_by_id"
-        " WHERE c.status = 'pending' ORDER BY c.id",
+        " r.name AS requested_by, '' AS decided_by FROM roster_change AS c"
+        " JOIN society AS s ON s.id = c.society_id JOIN person AS p ON p.id = c.person_id"
+        " JOIN person AS r ON r.id = c.requested_by_id WHERE c.status = 'pending' ORDER BY c.id",
     )
     return [
-        PendingChange(
-            int(r["id"]),
-            int(r["society_id"]),
-            str(r["society"]),
-            ChangeRecord(
-                id=int(r["id"]),
-                kind=str(r["kind"]),
-                person=str(r["person"]),
-                roster_role=str(r["roster_role"]),
-                status=str(r["status"]),
-                reason=str(r["reason"]),
-                note=str(r["decision_note"]),
-                exception=bool(r["exception"]),
-                requested_by=str(r["requested_by"]),
-                decided_by="",
-                created_at=_when(r["created_at"]),
-                decided_at=None,
-            ),
-        )
+        PendingChange(int(r["id"]), int(r["society_id"]), str(r["society"]), _change_record(r))
         for r in rows
     ]
 

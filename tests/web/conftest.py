@@ -4,10 +4,8 @@ log in the way people do: 「工作台」 in a private chat, then the link."""
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 import aiohttp
@@ -17,6 +15,7 @@ from aiohttp.test_utils import TestServer, unused_port
 
 from bot.config import Settings, WebSettings
 from bot.web.app import mount_web
+from storage.workbench import statements
 from tests.fakes import Harness
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/web/login/[A-Za-z0-9_-]+")
@@ -40,27 +39,19 @@ class Client:
         self.csrf = ""
 
     async def get(self, path: str, **params: str) -> Page:
-        url = path if path.startswith("http") else self.base + path
-        async with self.session.get(url, params=params or None, allow_redirects=True) as resp:
-            body = await resp.read()
-            page = Page(
-                resp.status,
-                body.decode("utf-8", "replace"),
-                str(resp.url),
-                dict(resp.headers),
-                body,
-            )
-        self._remember(page)
-        return page
+        return await self._send("GET", path, params=params or None)
 
     async def post(
         self, path: str, data: dict[str, str] | None = None, *, csrf: bool = True
     ) -> Page:
-        url = path if path.startswith("http") else self.base + path
         form = dict(data or {})
         if csrf:
             form.setdefault("csrf", self.csrf)
-        async with self.session.post(url, data=form, allow_redirects=True) as resp:
+        return await self._send("POST", path, data=form)
+
+    async def _send(self, method: str, path: str, **kwargs: object) -> Page:
+        url = path if path.startswith("http") else self.base + path
+        async with self.session.request(method, url, allow_redirects=True, **kwargs) as resp:  # type: ignore[arg-type]
             body = await resp.read()
             page = Page(
                 resp.status,
@@ -118,12 +109,8 @@ class Web:
         return c
 
 
-@pytest.fixture
-async def webapp(database: str) -> AsyncIterator[Web]:
-    port = unused_port()
-    base = f"http://127.0.0.1:{port}"
-    harness = await Harness.create(Settings(web=WebSettings(base_url=base)))
-    root = web.Application()
+def mount(root: web.Application, harness: Harness) -> None:
+    """The pages on `root`, sharing the harness's settings, clock and outbox delivery."""
     assert harness.delivery is not None
     mount_web(
         root,
@@ -133,6 +120,15 @@ async def webapp(database: str) -> AsyncIterator[Web]:
         after_change=harness.delivery.after_dispatch,
         verify_chains=False,
     )
+
+
+@pytest.fixture
+async def webapp(database: str) -> AsyncIterator[Web]:
+    port = unused_port()
+    base = f"http://127.0.0.1:{port}"
+    harness = await Harness.create(Settings(web=WebSettings(base_url=base)))
+    root = web.Application()
+    mount(root, harness)
     server = TestServer(root, host="127.0.0.1", port=port)
     await server.start_server()
     w = Web(harness, base)
@@ -144,27 +140,7 @@ async def webapp(database: str) -> AsyncIterator[Web]:
         await server.close()
 
 
-@contextmanager
-def counting_queries() -> Iterator[list[str]]:
-    """Every statement the ORM's connections send (tortoise logs each at DEBUG)."""
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            text = record.getMessage()
-            if not text.startswith(("Created connection", "Closed connection")):
-                seen.append(text)
-
-    log = logging.getLogger("tortoise.db_client")
-    handler = Collect(logging.DEBUG)
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
+counting_queries = statements
 
 
 def with_settings(w: Web, **changes: object) -> Settings:

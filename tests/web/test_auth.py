@@ -15,10 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings, WebSettings
-from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key
 from storage import models
-from tests.web.conftest import LINK, Web
+from tests.web.conftest import LINK, Web, mount
 
 ROLES = ("市党委刘老师", "张伟", "李娜", "陈静", "周婷", "吴国华")
 
@@ -136,15 +135,7 @@ async def test_the_cookie_is_secure_behind_https(database: str) -> None:
 
     h = await Harness.create(Settings(web=WebSettings(base_url="https://yishi.example.org")))
     root = web.Application()
-    assert h.delivery is not None
-    mount_web(
-        root,
-        h.settings,
-        h.clock,
-        key=b"k" * 32,
-        after_change=h.delivery.after_dispatch,
-        verify_chains=False,
-    )
+    mount(root, h)
     before = len(h.adapter.sent)
     await h.send("张伟", "工作台", private=True)
     text = h.adapter.sent[before].text
