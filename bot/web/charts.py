@@ -29,15 +29,17 @@ class Bar:
 def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"'
-        f' width="100%" role="img" aria-label={quoteattr(title)} font-family="{FONT}"'
+        f' width="{width}" height="{height}" role="img" aria-label={quoteattr(title)}'
+        f' font-family="{FONT}"'
         f' font-size="12" class="chart"><title>{escape(title)}</title>' + "".join(body) + "</svg>"
     )
 
 
 def columns(title: str, bars: Sequence[Bar], *, height: int = 220) -> str:
     """Vertical bars, one per label (e.g. meetings per month)."""
-    left, bottom, top = 36, 40, 16
-    step = 28
+    left, bottom, top = 36, 48, 16
+    step = max(28, min(96, 640 // max(len(bars), 1)))
+    slanted = step < 60  # long labels under narrow bars are written at an angle
     width = left + step * max(len(bars), 1) + 12
     top_value = max([b.value for b in bars] + [1.0])
     scale = (height - bottom - top) / top_value
@@ -47,23 +49,26 @@ def columns(title: str, bars: Sequence[Bar], *, height: int = 220) -> str:
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" fill="{TEXT}">'
         f"{escape(_number(top_value))}</text>",
     ]
+    bar_w = min(step - 8, 48)
     for i, b in enumerate(bars):
         h = b.value * scale
-        x = left + i * step + 4
+        x = left + i * step + (step - bar_w) / 2
         y = height - bottom - h
+        middle = x + bar_w / 2
         body.append(
-            f'<rect x="{x}" y="{y:.1f}" width="{step - 8}" height="{h:.1f}" fill="{b.colour}">'
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{b.colour}">'
             f"<title>{escape(b.label)}：{escape(b.text)}</title></rect>"
         )
         if b.value:
             body.append(
-                f'<text x="{x + (step - 8) / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle"'
+                f'<text x="{middle:.1f}" y="{y - 3:.1f}" text-anchor="middle"'
                 f' fill="{TEXT}" font-size="10">{escape(b.text)}</text>'
             )
+        label_y = height - bottom + 14
+        turn = f' transform="rotate(-45 {middle:.1f} {label_y})"' if slanted else ""
         body.append(
-            f'<text x="{x + (step - 8) / 2:.1f}" y="{height - bottom + 14}" text-anchor="end"'
-            f' fill="{TEXT}" font-size="10" transform="rotate(-45 {x + (step - 8) / 2:.1f}'
-            f' {height - bottom + 14})">{escape(b.label)}</text>'
+            f'<text x="{middle:.1f}" y="{label_y}" text-anchor="{"end" if slanted else "middle"}"'
+            f' fill="{TEXT}" font-size="10"{turn}>{escape(b.label)}</text>'
         )
     return _svg(width, height, title, body)
 
@@ -73,7 +78,7 @@ def rows(title: str, bars: Sequence[Bar], *, maximum: float = 1.0) -> str:
     label_w, bar_w, line = 220, 320, 22
     width = label_w + bar_w + 90
     height = line * max(len(bars), 1) + 8
-    body = []
+    body = [] if bars else [f'<text x="{label_w}" y="19" fill="{TEXT}">暂无数据</text>']
     for i, b in enumerate(bars):
         y = 4 + i * line
         w = bar_w * (b.value / maximum if maximum else 0)

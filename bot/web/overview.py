@@ -178,7 +178,7 @@ def _chain_bad(row: Row) -> bool:
 
 FILTERS: tuple[Filter, ...] = (
     Filter("stale6", "超过半年未开会", "个学会", lambda r: r.cadence is Level.RED),
-    Filter("stale5", "5 个月未开会", "个学会", lambda r: r.cadence is Level.AMBER),
+    Filter("stale5", "满 5 个月未开会", "个学会", lambda r: r.cadence is Level.AMBER),
     Filter("roster", "领导小组名单不合规", "个学会", lambda r: not r.roster_valid),
     Filter(
         "unsigned",

@@ -123,6 +123,14 @@ async def test_login_by_link_then_sort_filter_and_page_the_overview(webapp: Web,
     await tab.fill('input[name="q"]', "学会00")
     await tab.get_by_role("button", name="查询").click()
     assert await rows.count() == 10
+    # The charts: drawn on the server, shown as they are.
+    await tab.get_by_role("link", name="统计图").first.click()
+    charts = tab.locator("svg.chart")
+    assert await charts.count() == 4
+    box = await charts.first.bounding_box()
+    assert box is not None
+    assert box["height"] > 100
+    await shot(tab, "charts.png")
     # On a phone the table scrolls inside its box; the page itself does not.
     await tab.set_viewport_size({"width": 390, "height": 844})
     await tab.goto(w.base + "/web/overview")

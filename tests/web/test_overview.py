@@ -64,7 +64,7 @@ async def test_counters_sorting_filtering_paging(webapp: Web) -> None:
     page = await admin.get("/web/overview")
     assert page.status == 200
     assert f"{stale} 个学会超过半年未开会" in page.text
-    assert f"{amber} 个学会5 个月未开会" in page.text
+    assert f"{amber} 个学会满 5 个月未开会" in page.text
     shown = names(page.text)
     assert len(shown) == 50
     assert shown == sorted(shown)
