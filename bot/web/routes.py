@@ -492,7 +492,6 @@ async def society(request: web.Request) -> web.StreamResponse:
             "reminders": found.lines if found else [],
             "chain": chain,
             "checked": local(chain.checked_at, ctx.settings),
-            "can_minutes": True,
         },
     )
 

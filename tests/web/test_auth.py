@@ -107,6 +107,9 @@ async def test_pages_need_a_session(webapp: Web) -> None:
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Cache-Control"] == "no-store"
+    css = await webapp.client().get("/web/static/style.css")  # the login page needs it
+    assert css.status == 200
+    assert "text/css" in css.headers["Content-Type"]
 
 
 async def test_the_session_cookie(webapp: Web) -> None:
