@@ -20,6 +20,7 @@ from bot.adapters.console import (
     ConsoleAdapter,
     ScriptError,
     ScriptLine,
+    console_user,
     parse_script,
     parse_time_line,
 )
@@ -27,7 +28,8 @@ from bot.app import Delivery, build_router, make_feed, serve, start_storage, sto
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, parse_admin
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
-from bot.web.auth import WebKeyError, cookie_key
+from bot.web.app import mount_web
+from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
 
 
@@ -314,10 +316,6 @@ async def _demo_web(
 ) -> web.AppRunner:
     """Serve the 工作台 in this process (the console keeps reading input meanwhile) and print a
     login link for the demo committee admin."""
-    from bot.adapters.console import console_user
-    from bot.web.app import mount_web
-    from bot.web.auth import issue_link
-
     app = web.Application()
     mount_web(app, settings, clock, key=key, after_change=delivery.after_dispatch)
     runner = web.AppRunner(app, access_log=None)
