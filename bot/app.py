@@ -265,10 +265,12 @@ def build_app(
     scheduler: Scheduler | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     web_key: bytes | None = None,
+    verify_chains: bool = False,
 ) -> web.Application:
     """The HTTP application: platform callbacks, /healthz and /metrics, the 工作台 under /web/
     (its cookie key: `web_key`, else one for this process only); in the background the outbox
-    sender and the reminder sweep. The database is opened by the caller before the app starts
+    sender, the reminder sweep and, with `verify_chains` (`serve` sets it), the periodic check
+    of every society's event chain. The database is opened by the caller before the app starts
     (see `serve`)."""
     app = web.Application(client_max_size=256 * 1024)
     router = build_router(settings, clock)
@@ -327,6 +329,7 @@ def build_app(
             clock,
             key=web_key or secrets.token_bytes(32),
             after_change=after_change,
+            verify_chains=verify_chains,
         )
     return app
 
@@ -468,7 +471,9 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        app = build_app(settings, clock=clock, adapters=adapters, web_key=web_key)
+        app = build_app(
+            settings, clock=clock, adapters=adapters, web_key=web_key, verify_chains=True
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
