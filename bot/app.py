@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import random
+import secrets
 import signal
 import socket
 import time
@@ -34,6 +35,7 @@ from bot.outbox import Metrics, Sender, to_outbox
 from bot.reminders.service import ReminderService
 from bot.router import Route, Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
+from bot.web.app import mount_web
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
 from storage import db, outbox, repo
@@ -261,10 +263,14 @@ def build_app(
     adapters: Sequence[ChatAdapter],
     scheduler: Scheduler | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    web_key: bytes | None = None,
+    verify_chains: bool = False,
 ) -> web.Application:
-    """The HTTP application: platform callbacks, /healthz and /metrics; in the background the
-    outbox sender and the reminder sweep. The database is opened by the caller before the app
-    starts (see `serve`)."""
+    """The HTTP application: platform callbacks, /healthz and /metrics, the 工作台 under /web/
+    (its cookie key: `web_key`, else one for this process only); in the background the outbox
+    sender, the reminder sweep and, with `verify_chains` (`serve` sets it), the periodic check
+    of every society's event chain. The database is opened by the caller before the app starts
+    (see `serve`)."""
     app = web.Application(client_max_size=256 * 1024)
     delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
     router = build_router(settings, clock, metrics=delivery.metrics)
@@ -311,6 +317,19 @@ def build_app(
     app.cleanup_ctx.append(adapters_ctx)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    if settings.web.enabled:
+
+        async def after_change() -> None:
+            delivery.sender.wake()
+
+        mount_web(
+            app,
+            settings,
+            clock,
+            key=web_key or secrets.token_bytes(32),
+            after_change=after_change,
+            verify_chains=verify_chains,
+        )
     return app
 
 
@@ -432,7 +451,13 @@ async def render_metrics(runtime: Runtime) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def serve(settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdapter]) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    clock: Clock,
+    adapters: Sequence[ChatAdapter],
+    web_key: bytes | None = None,
+) -> None:
     """Run until cancelled or sent SIGTERM / SIGINT: open the database in this task first, then
     the web site. A signal stops it in order: no new callbacks, the background work finishes
     its pass, the adapters close, the database closes (the inbound queue keeps anything not
@@ -445,12 +470,16 @@ async def serve(settings: Settings, *, clock: Clock, adapters: Sequence[ChatAdap
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        app = build_app(settings, clock=clock, adapters=adapters)
+        app = build_app(
+            settings, clock=clock, adapters=adapters, web_key=web_key, verify_chains=True
+        )
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
         await site.start()
         logger.warning("yishi listening on http://%s:%s", settings.http_host, settings.http_port)
+        if settings.web.enabled:
+            logger.warning("工作台: %s/web/", settings.base_url)
         await stop.wait()
         logger.warning("yishi stopping")
     finally:

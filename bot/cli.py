@@ -6,24 +6,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from aiohttp import web
+
 from bot import runner
 from bot.adapters.console import (
     ConsoleAdapter,
     ScriptError,
     ScriptLine,
+    console_user,
     parse_script,
     parse_time_line,
 )
 from bot.app import Delivery, build_router, make_feed, serve, start_storage, stop_storage
-from bot.clock import ManualClock, OffsetClock, SystemClock
+from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
 from bot.config import ConfigError, Settings, load_settings, parse_admin
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
+from bot.web.app import mount_web
+from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
 
 
@@ -121,7 +127,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"配置错误：{exc}", file=sys.stderr)
                 return 2
             try:
-                await serve(settings, clock=clock, adapters=adapters)
+                web_key = cookie_key(settings) if settings.web.enabled else None
+            except WebKeyError as exc:
+                print(f"配置错误：{exc}", file=sys.stderr)
+                return 2
+            try:
+                await serve(settings, clock=clock, adapters=adapters, web_key=web_key)
             except SingleInstanceError as exc:
                 print(str(exc), file=sys.stderr)
                 return 2
@@ -251,23 +262,77 @@ HELP = """控制台：直接输入消息，以当前身份在群里发言。
 
 
 async def _demo(settings: Settings) -> int:
+    try:
+        web_key = cookie_key(settings) if settings.web.enabled else None
+    except WebKeyError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
     clock = OffsetClock()
+    sock = _demo_socket(settings.http_port) if web_key is not None else None
+    if sock is not None:
+        # The links the demo prints, and those 「工作台」 sends, point at this process.
+        port = sock.getsockname()[1]
+        web_settings = replace(settings.web, base_url=f"http://127.0.0.1:{port}")
+        settings = replace(settings, web=web_settings)
+    runner: web.AppRunner | None = None
     await start_storage(settings)
     try:
         created = await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(make_feed(router, Delivery([adapter], clock=clock, settings=settings)))
+        delivery = Delivery([adapter], clock=clock, settings=settings)
+        await adapter.start(make_feed(router, delivery))
         print(
             ("已创建" if created else "已打开")
             + f"示例学会「{SOCIETY}」，数据库：{_safe_url(settings.database_url)}"
         )
+        if sock is not None and web_key is not None:
+            runner = await _demo_web(settings, clock, web_key, delivery, sock)
         print(HELP)
         await _repl(adapter, settings, clock)
         await adapter.close()
     finally:
+        if runner is not None:
+            await runner.cleanup()
+        elif sock is not None:
+            sock.close()
         await stop_storage()
     return 0
+
+
+def _demo_socket(preferred: int) -> socket.socket:
+    """A listening address on 127.0.0.1: the configured port, or any free one."""
+    for port in (preferred, 0):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            continue
+        sock.listen(128)
+        return sock
+    raise OSError("no free port on 127.0.0.1")
+
+
+async def _demo_web(
+    settings: Settings, clock: Clock, key: bytes, delivery: Delivery, sock: socket.socket
+) -> web.AppRunner:
+    """Serve the 工作台 in this process (the console keeps reading input meanwhile) and print a
+    login link for the demo committee admin."""
+    app = web.Application()
+    mount_web(app, settings, clock, key=key, after_change=delivery.after_dispatch)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    admin = await repo.person_by_identity(console_user(COMMITTEE_ADMIN))
+    print(f"工作台（网页）：{settings.base_url}/web/")
+    if admin is not None:
+        async with repo.atomic():
+            link = await issue_link(settings, admin.id, clock.now())
+        print(f"{COMMITTEE_ADMIN}的一次性登录链接（10 分钟内有效，只能用一次）：{link}")
+    print("其他人在控制台以自己的身份发送「工作台」即可收到自己的链接（例如 :as 张伟 后发送）。")
+    sys.stdout.flush()
+    return runner
 
 
 async def _repl(adapter: ConsoleAdapter, settings: Settings, clock: OffsetClock) -> None:

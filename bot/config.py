@@ -76,6 +76,20 @@ class ReminderSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The 工作台 pages served by `yishi serve` (and `yishi demo`) under /web/."""
+
+    enabled: bool = True
+    # Where people reach the server, used in the one-time login links ("" -> the [http]
+    # address). https:// marks the session cookie Secure.
+    base_url: str = ""
+    session_idle_minutes: int = 30
+    page_size: int = 50
+    # How often every society's event chain is verified again in the background.
+    verify_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Asia/Shanghai"
@@ -100,6 +114,12 @@ class Settings:
     # Reminders due this soon are decided ahead and their messages held in the outbox until
     # their instant (a 09:00 burst then goes out at 09:00); 0 decides each at its instant.
     prepare_seconds: int = 120
+    web: WebSettings = field(default_factory=WebSettings)
+
+    @property
+    def base_url(self) -> str:
+        """The address in the 工作台 links, without a trailing slash."""
+        return self.web.base_url or f"http://{self.http_host}:{self.http_port}"
 
     def reminders_for(self, society_name: str) -> ReminderSettings:
         return self.society_reminders.get(society_name, self.reminders)
@@ -416,6 +436,29 @@ def parse_admin(key: str, raw: object) -> CommitteeAdmin:
     return CommitteeAdmin(*parts)
 
 
+_WEB_KEYS = {"enabled", "base_url", "session_idle_minutes", "page_size", "verify_minutes"}
+
+
+def parse_web(raw: Mapping[str, object]) -> WebSettings:
+    _unknown("web", raw, _WEB_KEYS)
+    out = WebSettings()
+    if "enabled" in raw:
+        out = replace(out, enabled=_typed("web.enabled", raw["enabled"], bool, "true or false"))
+    if "base_url" in raw:
+        url = _typed("web.base_url", raw["base_url"], str, "a string").strip().rstrip("/")
+        if url and (not url.startswith(("http://", "https://")) or " " in url):
+            raise ConfigError("web.base_url", f"must start with http:// or https://, got {url!r}")
+        out = replace(out, base_url=url)
+    numbers: dict[str, Any] = {
+        key: _positive(f"web.{key}", raw[key])
+        for key in ("session_idle_minutes", "page_size", "verify_minutes")
+        if key in raw
+    }
+    if numbers.get("page_size", 1) > 1000:
+        raise ConfigError("web.page_size", f"must be 1-1000, got {numbers['page_size']}")
+    return replace(out, **numbers)
+
+
 def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     _unknown(
         "",
@@ -430,6 +473,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             "dingtalk",
             "wecom",
             "reminders",
+            "web",
         },
     )
     settings = Settings()
@@ -499,6 +543,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         raise ConfigError("http.inbound", f'must be "queue" or "direct", got {inbound!r}')
     dingtalk = _typed("dingtalk", raw.get("dingtalk", {}), dict, "a table")
     wecom = _typed("wecom", raw.get("wecom", {}), dict, "a table")
+    web = parse_web(_typed("web", raw.get("web", {}), dict, "a table"))
     return replace(
         settings,
         database_url=url,
@@ -519,6 +564,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         private_platforms=frozenset(platforms),
         sweep_seconds=sweep,
         prepare_seconds=prepare,
+        web=web,
     )
 
 

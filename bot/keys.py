@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def key_file_for(database_url: str) -> Path | None:
 
 
 def load_key(
-    database_url: str, env: dict[str, str] | None = None, *, create: bool = True
+    database_url: str, env: Mapping[str, str] | None = None, *, create: bool = True
 ) -> ServerKey:
     """The key from the environment; for an embedded database the key file beside it (made on
     first use when `create`); otherwise `KeyProblem` with what to do."""
@@ -140,6 +141,10 @@ def load_key(
     if text:
         return ServerKey.from_text(text)
     path = key_file_for(database_url)
+    if path is None and database_url.startswith("sqlite:"):
+        return ServerKey(
+            secrets.token_bytes(MIN_BYTES)
+        )  # an in-memory database: nothing outlives it
     if path is None:
         raise KeyProblem(
             f"缺少服务器密钥：使用 PostgreSQL 时必须设置环境变量 {ENV_VAR}（所有实例使用同一个值，"

@@ -7,6 +7,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -42,7 +43,7 @@ def _font(run: object, size: float, *, bold: bool = False, family: str = "仿宋
     run._element.rPr.rFonts.set(qn("w:eastAsia"), family)  # type: ignore[attr-defined]
 
 
-def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path) -> None:
+def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path | IO[bytes]) -> None:
     """A Chinese official meeting record: a centred title (小标宋 style, 二号), body in 仿宋
     三号, the signature block at the end."""
     doc = Document()
@@ -69,7 +70,7 @@ def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path) ->
         para = doc.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         _font(para.add_run(line), 14)
-    doc.save(str(path))
+    doc.save(str(path) if isinstance(path, Path) else path)
 
 
 async def export_year(society_name: str, year: int, out: Path, tz: ZoneInfo) -> ExportResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.router import Route
-from handlers import decisions, meetings, minutes, roster, votes
+from handlers import decisions, meetings, minutes, roster, votes, workbench
 from handlers.help import make_help
 
 _FEATURES: list[Route] = [
@@ -12,5 +12,6 @@ _FEATURES: list[Route] = [
     *decisions.ROUTES,
     *minutes.ROUTES,
     *roster.ROUTES,
+    *workbench.ROUTES,
 ]
 ALL_ROUTES: list[Route] = [make_help(_FEATURES), *_FEATURES]

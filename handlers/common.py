@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot import governance as g
@@ -142,5 +143,19 @@ async def record(
     society's, else the context's (admission holds its lock)."""
     if society_id is None:
         society_id = ctx.require_society().id if meeting is None else meeting.society_id
-    meeting_id = None if meeting is None else meeting.id
-    await repo.append_event(society_id, kind.value, payload, ctx.now, meeting_id=meeting_id)
+    await record_at(
+        ctx.now, society_id, kind, payload, meeting_id=None if meeting is None else meeting.id
+    )
+
+
+async def record_at(
+    now: datetime,
+    society_id: int,
+    kind: EventKind,
+    payload: dict[str, Any],
+    *,
+    meeting_id: int | None = None,
+) -> None:
+    """`record` for a domain function that has no chat context (the 工作台 calls them too): the
+    caller holds the society's lock."""
+    await repo.append_event(society_id, kind.value, payload, now, meeting_id=meeting_id)

@@ -3,11 +3,24 @@ filings and reports to the committee (第九条, 第二十一条); group binding
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from bot import governance as g
+from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
-from handlers.common import join, mentioned, parse_item_ref, person_payload, record, roster_warnings
+from handlers.common import (
+    join,
+    mentioned,
+    parse_item_ref,
+    person_payload,
+    record,
+    record_at,
+    roster_warnings,
+)
+from handlers.workbench import filings_summary
 from storage import repo
 
 _PARTY = {"党员": True, "中共党员": True, "非党员": False, "群众": False, "民主党派": False}
@@ -44,13 +57,18 @@ async def show_roster(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 def _change_text(c: repo.RosterChange) -> str:
-    match c.kind:
+    return change_text(c.kind, c.person.name, c.roster_role)
+
+
+def change_text(kind: str, name: str, roster_role: str) -> str:
+    """A roster change in words (the chat replies and the 工作台 use the same)."""
+    match kind:
         case "add":
-            return f"增补{c.person.name}为{'组长' if c.roster_role == 'leader' else '组员'}"
+            return f"增补{name}为{'组长' if roster_role == 'leader' else '组员'}"
         case "remove":
-            return f"免去{c.person.name}的领导小组成员职务"
+            return f"免去{name}的领导小组成员职务"
         case _:
-            return f"调整{c.person.name}为{'组长' if c.roster_role == 'leader' else '组员'}"
+            return f"调整{name}为{'组长' if roster_role == 'leader' else '组员'}"
 
 
 async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
@@ -155,16 +173,82 @@ async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _decide(ctx, args, True, "批准 3（如需特批超员或双数，写「批准 3 特批」）")
+
+
+async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return await _decide(ctx, args, False, "驳回 3 理由")
+
+
+async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, rest = parse_item_ref(args.replace("#", ""))
     if number is None:
-        raise UsageError("请写明申请编号，例如：批准 3（如需特批超员或双数，写「批准 3 特批」）")
+        raise UsageError(f"请写明申请编号，例如：{usage}")
+    done = await decide_change(
+        ctx.settings,
+        actor,
+        number,
+        approve=approve,
+        note=rest,
+        exception=approve and "特批" in rest,
+        now=ctx.now,
+        here=ctx.society.id if ctx.society else None,
+    )
+    return [ctx.reply(done.reply), *done.notices]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What a committee decision did: the reply to whoever decided, and the notices to the
+    society's groups. The chat commands and the 工作台 both come here (one code path)."""
+
+    reply: str
+    notices: list[OutgoingMessage]
+    society_id: int
+
+
+async def decide_change(
+    settings: Settings,
+    actor: repo.Person,
+    number: int,
+    *,
+    approve: bool,
+    note: str,
+    now: datetime,
+    exception: bool = False,
+    here: int | None = None,
+) -> Decided:
+    """Approve or reject roster change `number` (第六条) within 第五条's limits, under the
+    society's lock; raises UsageError or GovernanceError (nothing written) when it cannot.
+    `here` is the society whose group the decision was made in (it gets the reply, no notice)."""
     change = await repo.roster_change(number)
+    if change is not None:
+        await repo.lock_society(change.society_id)
+        change = await repo.roster_change(number)  # as it is under the lock
     if change is None or change.status != "pending":
         raise UsageError(f"没有待审批的申请 #{number}。")
-    exception = "特批" in rest
-    await repo.lock_society(change.society_id)
+    if not approve:
+        await repo.decide_roster_change(
+            change.id, status="rejected", decided_by=actor.id, exception=False, note=note, now=now
+        )
+        await record_at(
+            now,
+            change.society_id,
+            EventKind.ROSTER_CHANGE_REJECTED,
+            {"change": change.id, "reason": note, "by": person_payload(actor)},
+        )
+        return Decided(
+            f"已驳回 #{change.id}（{change.society_name}）：{_change_text(change)}。",
+            await _notices(
+                change.society_id,
+                f"市科技社团党委未批准成员调整 #{change.id}" + (f"：{note}" if note else "。"),
+                here,
+            ),
+            change.society_id,
+        )
     society = await repo.society(change.society_id)
+    policy = settings.policy_for(society.name)
     members = await repo.members(society.id)
     after = {x.person.id: x for x in members}
     target = after.get(change.person.id)
@@ -192,7 +276,7 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
         if x.position is g.CouncilPosition.PRESIDENT
     ]
     issues = g.roster_issues(
-        entries, president_is_party_member=presidents[0] if presidents else None, policy=ctx.policy
+        entries, president_is_party_member=presidents[0] if presidents else None, policy=policy
     )
     blocking = g.blocking_issues(
         issues, exception_approved=exception, is_removal=change.kind == "remove"
@@ -208,13 +292,14 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
         status="approved",
         decided_by=actor.id,
         exception=exception,
-        note=rest,
-        now=ctx.now,
+        note=note,
+        now=now,
     )
     # An exception covers the composition it approved; the next ordinary change ends it.
     await repo.update_society(society.id, roster_exception=exception)
-    await record(
-        ctx,
+    await record_at(
+        now,
+        society.id,
         EventKind.ROSTER_CHANGE_APPROVED,
         {
             "change": change.id,
@@ -223,52 +308,24 @@ async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
             "exception": exception,
             "by": person_payload(actor),
         },
-        society_id=society.id,
     )
     warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
     text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。" + "".join(
         warnings
     )
-    out = [ctx.reply(text)]
-    out.extend(
-        await _notify_groups(
-            ctx, society.id, f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。"
-        )
+    return Decided(
+        text,
+        await _notices(
+            society.id,
+            f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。",
+            here,
+        ),
+        society.id,
     )
-    return out
 
 
-async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
-    actor = ctx.require_person()
-    number, rest = parse_item_ref(args.replace("#", ""))
-    if number is None:
-        raise UsageError("请写明申请编号，例如：驳回 3 理由")
-    change = await repo.roster_change(number)
-    if change is None or change.status != "pending":
-        raise UsageError(f"没有待审批的申请 #{number}。")
-    await repo.lock_society(change.society_id)
-    await repo.decide_roster_change(
-        change.id, status="rejected", decided_by=actor.id, exception=False, note=rest, now=ctx.now
-    )
-    await record(
-        ctx,
-        EventKind.ROSTER_CHANGE_REJECTED,
-        {"change": change.id, "reason": rest, "by": person_payload(actor)},
-        society_id=change.society_id,
-    )
-    out = [ctx.reply(f"已驳回 #{change.id}（{change.society_name}）：{_change_text(change)}。")]
-    out.extend(
-        await _notify_groups(
-            ctx,
-            change.society_id,
-            f"市科技社团党委未批准成员调整 #{change.id}" + (f"：{rest}" if rest else "。"),
-        )
-    )
-    return out
-
-
-async def _notify_groups(ctx: Context, society_id: int, text: str) -> list[OutgoingMessage]:
-    if ctx.society is not None and ctx.society.id == society_id:
+async def _notices(society_id: int, text: str, here: int | None) -> list[OutgoingMessage]:
+    if here == society_id:
         return []
     return [
         OutgoingMessage(chat=ChatRef(p, corp, chat, ChatKind.GROUP), text=text)
@@ -346,49 +403,41 @@ async def _file(
     return out
 
 
-async def list_filings(ctx: Context, args: str) -> list[OutgoingMessage]:
-    kinds = {"备案": "work_rules", "报告": "major_issue", "总结": "annual_summary"}
-    kind = next((v for k, v in kinds.items() if k in args), None)
-    rows = await repo.filings(kind=kind)
-    labels = {
-        "work_rules": "工作制度备案",
-        "major_issue": "重大问题报告",
-        "annual_summary": "年度总结",
-    }
-    lines = [
-        f"#{f.id} {f.society_name} {labels[f.kind]}「{f.title}」{f.filed_by.name} {'已确认' if f.acknowledged else '待确认'}"
-        for f in rows
-    ]
-    societies = await repo.all_societies()
-    filed_rules = {f.society_id for f in await repo.filings(kind="work_rules")}
-    missing = [s.name for s in societies if s.id not in filed_rules]
-    lines.append(f"尚未备案工作制度的学会：{join(missing)}")
-    return [ctx.reply("\n".join(["报送与备案情况：", *lines]))]
-
-
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, _ = parse_item_ref(args.replace("#", ""))
     if number is None:
         raise UsageError("请写明编号，例如：确认收到 3")
+    done = await acknowledge_filing(
+        actor, number, now=ctx.now, here=ctx.society.id if ctx.society else None
+    )
+    return [ctx.reply(done.reply), *done.notices]
+
+
+async def acknowledge_filing(
+    actor: repo.Person, number: int, *, now: datetime, here: int | None = None
+) -> Decided:
+    """The committee acknowledges filing or report `number` (第九条, 第二十一条)."""
     f = await repo.filing(number)
+    if f is not None:
+        await repo.lock_society(f.society_id)
+        f = await repo.filing(number)  # as it is under the lock
     if f is None:
         raise UsageError(f"没有编号为 {number} 的报送。")
     if f.acknowledged:
-        return [ctx.reply(f"#{f.id} 已确认过。")]
-    await repo.lock_society(f.society_id)
-    await repo.acknowledge_filing(f.id, actor.id, ctx.now)
-    await record(
-        ctx,
+        return Decided(f"#{f.id} 已确认过。", [], f.society_id)
+    await repo.acknowledge_filing(f.id, actor.id, now)
+    await record_at(
+        now,
+        f.society_id,
         EventKind.FILING_ACKNOWLEDGED,
         {"filing": f.id, "by": person_payload(actor)},
-        society_id=f.society_id,
     )
-    out = [ctx.reply(f"已确认收到 {f.society_name} 的「{f.title}」#{f.id}。")]
-    out.extend(
-        await _notify_groups(ctx, f.society_id, f"市科技社团党委已确认收到「{f.title}」#{f.id}。")
+    return Decided(
+        f"已确认收到 {f.society_name} 的「{f.title}」#{f.id}。",
+        await _notices(f.society_id, f"市科技社团党委已确认收到「{f.title}」#{f.id}。", here),
+        f.society_id,
     )
-    return out
 
 
 async def bind_group(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -530,10 +579,10 @@ ROUTES = [
     ),
     Route(
         ("报送情况", "备案列表", "报告列表"),
-        list_filings,
+        filings_summary,
         g.Need.COMMITTEE,
         "报送情况",
-        "查看各学会的备案、报告和年度总结",
+        "各学会报送情况汇总和最需关注的学会（详情见工作台）",
         "市党委",
         needs_society=False,
     ),

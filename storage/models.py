@@ -513,3 +513,54 @@ class InboundMessage(Model):
     class Meta:
         table = "inbound_message"
         indexes = (("state", "chat_key", "id"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# 工作台 (the web pages): one-time login links, sessions, the last verification of each chain.
+
+
+# A one-time login link sent in a private chat: only the SHA-256 of its random token is kept.
+class WebLoginLink(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "web_login_link"
+
+
+# A browser session started by a login link. The encrypted cookie carries the session key; the
+# row (the key's hash) lets the committee list and revoke sessions.
+class WebSession(Model):
+    id = fields.IntField(primary_key=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "models.Person", related_name=False
+    )
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    user_agent = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "web_session"
+
+
+# The last verification of a society's event chain (the overview shows it; a background task
+# and the society page refresh it).
+class ChainCheck(Model):
+    id = fields.IntField(primary_key=True)
+    society_id = fields.IntField(unique=True)
+    checked_at = fields.DatetimeField()
+    entries = fields.IntField()
+    head = fields.CharField(max_length=64)
+    broken_seq = fields.IntField(null=True)
+    problem = fields.CharField(max_length=16, default="")  # "" | hash | link | gap
+
+    class Meta:
+        table = "chain_check"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -142,6 +142,14 @@ async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str,
     rows: list[dict[str, Any]] = await conn.execute_query_dict(
         _dialect_sql(sql, conn.capabilities.dialect), list(params)
     )
+    return rows
+
+
+async def records(model: type[Model], sql: str, *params: Any) -> Sequence[Mapping[str, Any]]:
+    """Rows as the driver returns them (asyncpg Records, sqlite3 Rows: read by column name),
+    without building a dict per row, for readers of many rows (the 工作台 overview)."""
+    conn = _connection(model)
+    _, rows = await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
     return rows
 
 

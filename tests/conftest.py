@@ -24,7 +24,8 @@ _TABLES = (
     "signature, minutes_version, secret_ballot_box, secret_voter_list, ballot, vote, written_opinion, "
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
-    "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack"
+    "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
+    "web_login_link, web_session, chain_check"
 )
 
 

@@ -396,6 +396,74 @@ def test_demo_ends_at_end_of_input(tmp_path: Path) -> None:
     assert "Traceback" not in run.err
 
 
+def test_demo_serves_the_workbench_and_prints_a_login_link(tmp_path: Path) -> None:
+    """The first README command shows the 工作台 too: pages on 127.0.0.1 in the same process
+    as the console, a one-time link for the demo committee admin, 「工作台」 for anyone."""
+    import http.cookiejar
+    import re
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONUNBUFFERED"] = "1"
+    url = sqlite_url(tmp_path / "d.db")
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo", "--db", url],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+    ) as proc:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        seen = []
+        link = None
+        for line in proc.stdout:
+            seen.append(line)
+            found = re.search(r"一次性登录链接.*?(http://127\.0\.0\.1:\d+/web/login/\S+)", line)
+            if found:
+                link = found.group(1)
+                break
+        assert link is not None, "".join(seen)
+        assert any("工作台（网页）：http://127.0.0.1:" in x for x in seen)
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        with opener.open(urllib.request.Request(link, data=b"", method="POST"), timeout=10) as r:
+            assert "您好，市党委刘老师" in r.read().decode("utf-8")
+        base = link.split("/web/", 1)[0]
+        with opener.open(base + "/web/overview", timeout=10) as r:
+            assert SOCIETY in r.read().decode("utf-8")
+        # The console keeps working in the same process; 「工作台」 gives 张伟 his own link.
+        proc.stdin.write(":as 张伟\n工作台\n")
+        proc.stdin.flush()
+        mine = None
+        for line in proc.stdout:
+            found = re.search(r"(http://127\.0\.0\.1:\d+/web/login/\S+)", line)
+            if found:
+                mine = found.group(1)
+                break
+        assert mine is not None
+        assert mine != link
+        proc.stdin.write(":quit\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0
+    assert (tmp_path / "data" / "secret.key").exists() is False  # the key is beside the db
+    assert (tmp_path / "secret.key").exists()
+
+
+def test_serve_on_postgres_without_the_cookie_key_exits_2(tmp_path: Path) -> None:
+    run = yishi("serve", "--db", "postgres://nobody@127.0.0.1:1/none", cwd=tmp_path)
+    assert run.code == 2
+    assert "配置错误" in run.err
+    assert "YISHI_SECRET_KEY" in run.err
+    assert "Traceback" not in run.err
+
+
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
 

@@ -60,7 +60,10 @@ async def test_designations_and_filings(harness: Harness) -> None:
     assert "#1" in await say("王强", "备案 领导小组议事规则 经第1次会议通过")
     assert "#2" in await say("张伟", "报告 关于换届工作的请示 理事会将于明年换届")
     listing = await say(ADMIN, "报送情况", private=True)
-    assert "待确认" in listing
+    assert "待确认收到：2 件（工作制度备案 1、重大问题报告 1）" in listing
+    assert "#1 苏州市示例科技学会「领导小组议事规则」" in listing
     assert "已确认收到" in await say(ADMIN, "确认收到 1", private=True)
-    assert "已确认" in await say(ADMIN, "报送情况", private=True)
+    listing = await say(ADMIN, "报送情况", private=True)
+    assert "待确认收到：1 件（重大问题报告 1）" in listing
+    assert "#1 " not in listing
     assert "已指定刘洋为苏州市示例科技学会的记录人" in await say("张伟", "设置记录人 @刘洋")

@@ -1,0 +1,1 @@
+"""The 工作台: web pages for the city committee and for each society (see app.py)."""

@@ -1,0 +1,326 @@
+"""The 工作台: server-rendered pages (aiohttp-jinja2) mounted under /web/ on the bot's aiohttp app.
+
+request -> session cookie (aiohttp-session) -> guard (who is it, CSRF on POST, security headers)
+-> view: access.allowed(...) before anything is read -> storage.workbench / repo -> template.
+Decisions made on the pages call the chat commands' domain functions (handlers.roster), in one
+transaction with the notices they cause (outbox), exactly as the router runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+import aiohttp_session
+import jinja2
+from aiohttp import web
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from bot import governance as g
+from bot.clock import Clock
+from bot.config import Settings
+from bot.outbox import to_outbox
+from bot.router import UsageError
+from bot.web import auth, routes
+from bot.web.access import Action, Page
+from bot.web.base import (
+    FORM,
+    VIEWER,
+    WEB,
+    Refused,
+    WebContext,
+    context,
+    flash,
+    not_found,
+    redirect,
+    render,
+    require,
+    viewer,
+)
+from handlers import roster
+from handlers.texts import render_refusal
+from storage import outbox, repo
+from storage import workbench as store
+
+logger = logging.getLogger(__name__)
+PREFIX = auth.PREFIX
+HERE = Path(__file__).parent
+COOKIE = "yishi_session"
+PUBLIC = frozenset({"login", "login_post", "static"})
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"
+    " frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@web.middleware
+async def guard(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        response = await _guarded(request, handler)
+    except Refused as exc:
+        response = await render(
+            request, "message.html", {"title": exc.title, "text": exc.text}, status=exc.status
+        )
+    except web.HTTPNotFound:
+        response = await render(
+            request,
+            "message.html",
+            {"title": "找不到页面", "text": "没有这一页，或它已不存在。"},
+            status=404,
+        )
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.match_info.route.name != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _guarded(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        raise request.match_info.http_exception
+    if request.match_info.route.name in PUBLIC:
+        return await handler(request)
+    ctx = context(request)
+    session = await aiohttp_session.get_session(request)
+    key = session.get("key")
+    who = await auth.viewer_of(ctx.settings, key, ctx.clock.now()) if key else None
+    if who is None:
+        if key:
+            session.invalidate()
+        raise Refused(
+            401,
+            "请先登录",
+            "请在企业微信或钉钉里向机器人发送「工作台」，用私聊收到的一次性链接登录。"
+            + ("（登录已过期或已被退出。）" if key else ""),
+        )
+    request[VIEWER] = who
+    if request.method == "POST":
+        form = await request.post()
+        token = form.get("csrf")
+        if not isinstance(token, str) or not auth.same(token, str(session.get("csrf", ""))):
+            raise Refused(
+                403,
+                "表单已失效",
+                "表单校验未通过（CSRF），这次提交没有生效。请刷新页面后重新操作。",
+            )
+        request[FORM] = form
+    return await handler(request)
+
+
+# ---------------------------------------------------------------------------------------------
+# Login and logout
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    state = await store.login_link(auth.digest(token))
+    _check_link(state, context(request).clock.now())
+    return await render(request, "login.html", {"title": "登录工作台", "token": token})
+
+
+def _check_link(state: store.LinkState | None, now: datetime) -> None:
+    again = "请在聊天里向机器人重新发送「工作台」获取新的链接。"
+    if state is None:
+        raise Refused(404, "链接无效", "这个登录链接不存在。" + again)
+    if state.used_at is not None:
+        raise Refused(410, "链接已使用过", "每个登录链接只能使用一次。" + again)
+    if state.expires_at <= now:
+        raise Refused(410, "链接已过期", "登录链接在发出 10 分钟后失效。" + again)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    token = request.match_info["token"]
+    now = context(request).clock.now()
+    hashed = auth.digest(token)
+    async with repo.atomic():
+        person_id = await store.use_login_link(hashed, now)
+        if person_id is not None:
+            key, csrf = await auth.start_session(
+                person_id, now, request.headers.get("User-Agent", "")
+            )
+    if person_id is None:
+        _check_link(await store.login_link(hashed), now)
+        not_found()  # pragma: no cover - a link that is neither valid nor refused
+    session = await aiohttp_session.new_session(request)
+    session["key"] = key
+    session["csrf"] = csrf
+    redirect("/")
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    who = viewer(request)
+    await store.revoke_session(who.session_id, context(request).clock.now())
+    session = await aiohttp_session.get_session(request)
+    session.invalidate()
+    request[VIEWER] = None
+    return await render(
+        request,
+        "message.html",
+        {"title": "已退出", "text": "您已退出工作台。需要时再向机器人发送「工作台」。"},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Committee decisions: the chat commands' domain functions, one transaction with their notices
+
+
+async def decide(request: web.Request) -> web.StreamResponse:
+    who = require(request, Page.APPROVALS, Action.DECIDE)
+    ctx = context(request)
+    form = request[FORM]
+    kind = request.match_info["kind"]
+    number = int(request.match_info["id"])
+    now = ctx.clock.now()
+    actor = await repo.person(who.person_id)
+    note = str(form.get("note", "")).strip()[:500]
+    try:
+        async with repo.atomic():
+            if kind == "change":
+                verdict = str(form.get("decision", ""))
+                if verdict not in ("approve", "reject"):
+                    raise UsageError("请选择批准或驳回。")
+                done = await roster.decide_change(
+                    ctx.settings,
+                    actor,
+                    number,
+                    approve=verdict == "approve",
+                    note=note,
+                    exception=verdict == "approve" and form.get("exception") == "on",
+                    now=now,
+                )
+            else:
+                done = await roster.acknowledge_filing(actor, number, now=now)
+            if done.notices:
+                await outbox.enqueue(
+                    to_outbox(
+                        done.notices,
+                        key_prefix=f"web:{uuid.uuid4().hex}",
+                        society_id=done.society_id,
+                    ),
+                    now,
+                )
+    except UsageError as exc:
+        await flash(request, "error", str(exc))
+    except g.GovernanceError as exc:
+        await flash(request, "error", render_refusal(exc))
+    else:
+        await flash(request, "ok", done.reply)
+        try:
+            await ctx.after_change()
+        except Exception:
+            logger.exception("delivering the notices of a decision failed; they stay queued")
+    redirect("/approvals")
+
+
+async def revoke(request: web.Request) -> web.StreamResponse:
+    require(request, Page.SESSIONS, Action.REVOKE)
+    session_id = int(request.match_info["id"])
+    if await store.revoke_session(session_id, context(request).clock.now()):
+        await flash(request, "ok", f"已注销会话 #{session_id}，该浏览器须重新登录。")
+    else:
+        await flash(request, "error", f"会话 #{session_id} 不存在或已结束。")
+    redirect("/sessions")
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly
+
+
+async def _verify_chains(ctx: WebContext) -> None:
+    """Re-verify every society's event chain now and then (the overview's 记录链 column)."""
+    while True:
+        try:
+            for society_id in await store.society_ids():
+                await store.verify_society_chain(society_id, ctx.clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("verifying the event chains failed; trying again later")
+        await asyncio.sleep(ctx.settings.web.verify_minutes * 60)
+
+
+def mount_web(
+    app: web.Application,
+    settings: Settings,
+    clock: Clock,
+    *,
+    key: bytes,
+    after_change: Callable[[], Awaitable[None]],
+    verify_chains: bool = True,
+) -> web.Application:
+    """Add the 工作台 under /web/ to `app`; return the sub-application."""
+    # aiohttp-session keeps its storage under a plain string key: aiohttp asks for typed keys.
+    warnings.filterwarnings(
+        "ignore", "It is recommended to use web.RequestKey", web.NotAppKeyWarning, "aiohttp_session"
+    )
+    sub = web.Application()
+    sub[WEB] = WebContext(settings, clock, after_change)
+    aiohttp_session.setup(
+        sub,
+        EncryptedCookieStorage(
+            key,
+            cookie_name=COOKIE,
+            path=PREFIX + "/",
+            httponly=True,
+            samesite="Strict",
+            secure=settings.base_url.startswith("https://"),
+        ),
+    )
+    sub.middlewares.append(guard)
+    env = aiohttp_jinja2.setup(
+        sub,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["query"] = urlencode
+    sub.add_routes(
+        [
+            web.get("/", routes.home, name="home"),
+            web.get("/login/{token}", login_page, name="login"),
+            web.post("/login/{token}", login, name="login_post"),
+            web.post("/logout", logout, name="logout"),
+            web.get("/overview", routes.overview, name="overview"),
+            web.get("/overview.csv", routes.overview_csv, name="overview_csv"),
+            web.get("/overview.xlsx", routes.overview_xlsx, name="overview_xlsx"),
+            web.get("/charts", routes.charts_view, name="charts"),
+            web.get("/approvals", routes.approvals, name="approvals"),
+            web.post("/approvals/{kind:change|filing}/{id:\\d+}", decide, name="decide"),
+            web.get("/sessions", routes.sessions, name="sessions"),
+            web.post("/sessions/{id:\\d+}/revoke", revoke, name="revoke"),
+            web.get("/society/{sid:\\d+}", routes.society, name="society"),
+            web.get("/society/{sid:\\d+}/minutes", routes.minutes_list, name="minutes"),
+            web.get("/society/{sid:\\d+}/minutes/{mid:\\d+}", routes.minutes_view, name="minute"),
+            web.get(
+                "/society/{sid:\\d+}/minutes/{mid:\\d+}.docx", routes.minutes_docx, name="docx"
+            ),
+        ]
+    )
+    sub.router.add_static("/static", HERE / "static", name="static")
+
+    if verify_chains:
+
+        async def checker(_: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(_verify_chains(sub[WEB]), name="chain-verify")
+            yield
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        sub.cleanup_ctx.append(checker)
+    app.add_subapp(PREFIX, sub)
+    return sub

@@ -1,0 +1,121 @@
+"""工作台 from the chat: the one-time login link (any role, always in a private chat), and
+「报送情况」, the committee's short summary that points to the 工作台 for the rest."""
+
+from __future__ import annotations
+
+from bot import governance as g
+from bot.events import ChatKind, OutgoingMessage
+from bot.router import Context, Route
+from bot.web import overview as ov
+from bot.web.auth import LINK_TTL, issue_link
+from storage import workbench as store
+
+# WeCom group pushes are capped at 2,048 bytes: the summary keeps below this.
+CHAT_LIMIT = 2000
+HINT = "更多请发送「工作台」获取登录链接，在工作台查看各学会详情、确认收到、审批和导出表格。"
+KINDS = {"work_rules": "工作制度备案", "major_issue": "重大问题报告", "annual_summary": "年度总结"}
+
+
+async def open_workbench(ctx: Context, args: str) -> list[OutgoingMessage]:
+    if not ctx.settings.web.enabled:
+        return [ctx.reply("工作台（网页）没有开启，请联系管理员。")]
+    person = ctx.require_person()
+    url = await issue_link(ctx.settings, person.id, ctx.now)
+    minutes = int(LINK_TTL.total_seconds() // 60)
+    text = (
+        f"{person.name}，这是您的工作台登录链接（{minutes} 分钟内有效，只能使用一次，请勿转发）：\n"
+        f"{url}\n打开后点「登录工作台」。链接过期或用过后，再发送「工作台」获取新的。"
+    )
+    out = [ctx.private(ctx.message.sender, text)]
+    if ctx.message.chat.kind is ChatKind.GROUP:
+        out.append(ctx.reply("已私聊发送工作台登录链接，请在与机器人的私聊中查看。"))
+    return out
+
+
+def _fits(lines: list[str], extra: str) -> bool:
+    """Whether `extra` still fits with the hint that always ends the message."""
+    return len("\n".join([*lines, extra, HINT]).encode("utf-8")) <= CHAT_LIMIT
+
+
+def _issues(row: ov.Row) -> str:
+    parts = []
+    if row.cadence is not ov.Level.OK:
+        parts.append("从未开会" if row.last_held is None else f"{row.months_since} 个月未开会")
+    if row.summary is ov.Summary.OVERDUE:
+        parts.append(f"年度总结逾期 {row.summary_days} 天")
+    if not row.rules_filed:
+        parts.append("未备案工作制度")
+    if row.roster_issues:
+        parts.append(f"名单不合规（{'、'.join(row.roster_issues)}）")
+    return "；".join(parts)
+
+
+async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """Counts, the few societies that most need attention and the filings to acknowledge, in
+    one message of at most CHAT_LIMIT bytes (UTF-8), whatever the number of societies."""
+    year, last_year = ov.year_bounds(ctx.now, ctx.tz)
+    facts = await store.society_facts(year, last_year)
+    rows = ov.build_rows(facts, now=ctx.now, tz=ctx.tz, policy_for=ctx.settings.policy_for)
+    pending = await store.filings_of(pending_only=True)
+    this_year = ctx.now.astimezone(ctx.tz).year
+    count = {c.key: c.count for c in ov.counters(rows)}
+    summary = {s: sum(1 for r in rows if r.summary is s) for s in ov.Summary}
+    kinds = "、".join(
+        f"{label} {n}"
+        for kind, label in KINDS.items()
+        if (n := sum(1 for f in pending if f.kind == kind))
+    )
+    lines = [
+        f"报送与备案情况（共 {len(rows)} 个学会）：",
+        f"工作制度：已备案 {len(rows) - count['rules']} 个，未备案 {count['rules']} 个",
+        f"{this_year} 年度总结：已报送 {summary[ov.Summary.FILED]} 个，"
+        f"逾期 {summary[ov.Summary.OVERDUE]} 个，未到截止日 {summary[ov.Summary.DUE]} 个",
+        f"待确认收到：{len(pending)} 件" + (f"（{kinds}）" if kinds else ""),
+        f"待审批成员调整：{count['changes']} 件",
+        f"超过半年未开会：{count['stale6']} 个学会；5 个月未开会：{count['stale5']} 个学会",
+    ]
+    worst = sorted(
+        (r for r in rows if ov.attention(r) > 0), key=lambda r: (-ov.attention(r), r.name)
+    )
+    if worst:
+        lines.append("最需关注：")
+        shown = 0
+        for row in worst[:5]:
+            line = f"{shown + 1}. {row.name}：{_issues(row)}"
+            if not _fits(lines, line):
+                break
+            lines.append(line)
+            shown += 1
+        if len(worst) > shown:
+            more = f"……另有 {len(worst) - shown} 个学会需关注"
+            if _fits(lines, more):
+                lines.append(more)
+    if pending:
+        head = "待确认（发送「确认收到 编号」）："
+        shown_ids: list[str] = []
+        for f in sorted(pending, key=lambda f: f.id)[:5]:
+            item = f"#{f.id} {f.society_name}「{f.title}」"
+            candidate = head + "；".join([*shown_ids, item])
+            if not _fits(lines, candidate):
+                break
+            shown_ids.append(item)
+        if shown_ids:
+            rest = len(pending) - len(shown_ids)
+            tail = f"；另有 {rest} 件" if rest else ""
+            line = head + "；".join(shown_ids)
+            lines.append(line + tail if _fits(lines, line + tail) else line)
+    lines.append(HINT)
+    return [ctx.reply("\n".join(lines))]
+
+
+ROUTES = [
+    Route(
+        ("工作台",),
+        open_workbench,
+        g.Need.ANYONE,
+        "工作台",
+        "获取工作台（网页）的一次性登录链接（私聊发送，10 分钟内有效）",
+        "成员",
+        needs_society=False,
+    ),
+]

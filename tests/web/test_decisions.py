@@ -1,0 +1,90 @@
+"""Decisions on the 工作台 go through the chat commands' domain functions: the same rules, the
+same refusals, the same events in the chain, the same notices to the society's group."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from storage import models, repo
+from tests.web.conftest import Web
+
+ADMIN = "市党委刘老师"
+
+
+def flash(page_text: str) -> str:
+    found = re.search(r'<p class="flash (\w+)" role="status">([^<]*)</p>', page_text)
+    assert found is not None, page_text[:2000]
+    return html.unescape(found.group(2))
+
+
+def group_notices(w: Web, since: int) -> list[str]:
+    return [m.text for m in w.harness.adapter.sent[since:] if m.private_to is None]
+
+
+async def test_approve_reject_and_acknowledge_from_the_page(webapp: Web) -> None:
+    w = webapp
+    h = w.harness
+    await h.say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    await h.say("张伟", "提议增补 @钱多 党员 理事 工作需要")
+    await h.say("陈静", "备案 议事规则 经第1次会议通过")
+    admin = await w.login(ADMIN)
+    page = await admin.get("/web/approvals")
+    assert "#1" in page.text
+    assert "增补孙磊为组员" in page.text
+    assert "「议事规则」" in page.text
+    # 8 members without the exception: the rule refuses, as in the chat, and nothing changes.
+    chat_refusal = await h.say(ADMIN, "批准 1", private=True)
+    assert "不符合工作规则" in chat_refusal
+    page = await admin.post("/web/approvals/change/1", {"decision": "approve", "note": ""})
+    assert flash(page.text) == chat_refusal
+    assert 'class="flash error"' in page.text
+    assert (await models.RosterChange.get(id=1)).status == "pending"
+    # With the exception: approved, the group told, the chain extended.
+    before = len(h.adapter.sent)
+    page = await admin.post(
+        "/web/approvals/change/1", {"decision": "approve", "exception": "on", "note": "特批"}
+    )
+    assert flash(page.text).startswith(
+        "已批准 #1（苏州市示例科技学会）：增补孙磊为组员，即日生效。"
+    )
+    assert group_notices(w, before) == ["市科技社团党委已批准成员调整 #1：增补孙磊为组员。"]
+    event = await models.EventLog.filter(kind="roster_change_approved").first()
+    assert event is not None
+    payload = json.loads(event.payload)
+    assert (payload["change"], payload["exception"], payload["by"]["name"]) == (1, True, ADMIN)
+    # Approving again: the chat's own refusal.
+    page = await admin.post("/web/approvals/change/1", {"decision": "approve"})
+    assert flash(page.text) == "没有待审批的申请 #1。"
+    assert flash(page.text) == await h.say(ADMIN, "批准 1", private=True)
+    # Reject with a reason.
+    before = len(h.adapter.sent)
+    page = await admin.post("/web/approvals/change/2", {"decision": "reject", "note": "人数已满"})
+    assert flash(page.text) == "已驳回 #2（苏州市示例科技学会）：增补钱多为组员。"
+    assert group_notices(w, before) == ["市科技社团党委未批准成员调整 #2：人数已满"]
+    assert (await models.RosterChange.get(id=2)).decision_note == "人数已满"
+    # Acknowledge the filing, twice.
+    before = len(h.adapter.sent)
+    page = await admin.post("/web/approvals/filing/1")
+    assert flash(page.text) == "已确认收到 苏州市示例科技学会 的「议事规则」#1。"
+    assert group_notices(w, before) == ["市科技社团党委已确认收到「议事规则」#1。"]
+    page = await admin.post("/web/approvals/filing/1")
+    assert flash(page.text) == "#1 已确认过。"
+    page = await admin.post("/web/approvals/filing/9")
+    assert flash(page.text) == "没有编号为 9 的报送。"
+    assert "目前没有待审批的成员调整申请" in page.text
+    # The chain still verifies, and the chat sees the new roster.
+    checked, broken = await repo.verify_all()
+    assert broken is None
+    assert checked > 0
+    assert "孙磊：组员" in await h.say("李娜", "名单")
+
+
+async def test_a_bad_decision_field_is_refused_politely(webapp: Web) -> None:
+    w = webapp
+    await w.harness.say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    admin = await w.login(ADMIN)
+    page = await admin.post("/web/approvals/change/1", {"decision": "maybe"})
+    assert flash(page.text) == "请选择批准或驳回。"
+    assert (await models.RosterChange.get(id=1)).status == "pending"

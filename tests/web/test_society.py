@@ -1,0 +1,153 @@
+"""A society's page and its signed minutes: what each role sees, and what nobody sees."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from docx import Document
+
+from storage import models, repo
+from tests.web.conftest import Web
+
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+
+
+async def meetings(w: Web) -> None:
+    """Meeting 1: a named vote and a secret ballot, one member on leave, signed. Meeting 2:
+    closed, not signed. A roster change approved in between; a filing."""
+    h = w.harness
+    say = h.say
+    h.at("2026-12-01 09:00")
+    await say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作总结；推荐副组长人选（人事）")
+    await say("赵敏", "请假 出差")
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS[:-1]:
+        await say(name, "签到")
+    await say("张伟", "开会")
+    await say("张伟", "发起表决 1")
+    for name, choice in zip(
+        MEMBERS[:-1], ("赞成", "赞成", "赞成", "反对", "赞成", "弃权"), strict=True
+    ):
+        await say(name, choice)
+    await say("张伟", "结束表决")
+    await say("张伟", "发起表决 2")
+    for name in MEMBERS[1:-1]:
+        assert "回执" in await say(name, "投票 赞成", private=True)
+    await say("张伟", "投票 赞成", private=True)
+    assert "无记名投票回执" in await say("张伟", "结束表决")
+    await say("张伟", "散会")
+    assert "已签发" in await say("张伟", "签发")
+    h.at("2026-12-06 09:00")
+    await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    await say("市党委刘老师", "批准 1 特批", private=True)
+    await say("陈静", "备案 议事规则 经第1次会议通过")
+    await say("张伟", "召开会议 2026-12-10 15:00 会议室 议题：档案整理")
+    h.at("2026-12-10 14:50")
+    for name in MEMBERS[:5]:
+        await say(name, "签到")
+    await say("张伟", "开会")
+    await say("张伟", "散会")
+
+
+async def test_the_society_page(webapp: Web) -> None:
+    w = webapp
+    await meetings(w)
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    leader = await w.login("张伟")
+    page = await leader.get(f"/web/society/{society.id}")
+    assert page.status == 200
+    text = page.text
+    # Roster and its approved history.
+    assert "领导小组（8 人，特批）" in text
+    assert "孙磊" in text
+    assert "增补孙磊为组员" in text
+    assert "已批准（特批）" in text
+    assert "记录人：周婷；党建联系人：陈静" in text
+    # Meetings with attendance and decisions.
+    assert "第 1 次会议" in text
+    assert "第 2 次会议" in text
+    assert "请假：赵敏" in text
+    assert "出席率 86%" in text  # 6 of 7
+    assert "赞成 4、反对 1、弃权 1" in text
+    assert "赞成：张伟、李娜、王强、陈静" in text
+    # A secret ballot: totals and receipts only.
+    secret = text.split("推荐副组长人选", 1)[1].split("</li>", 1)[0]
+    assert "赞成 6、反对 0、弃权 0" in secret
+    receipts = re.findall(r"([0-9a-f]{8})=赞成", secret)
+    assert len(receipts) == 6
+    for name in MEMBERS:
+        assert name not in secret
+    box = await models.SecretBallotBox.first()
+    assert box is not None
+    assert sorted(receipts) == sorted(r for r, _ in json.loads(box.ballots))
+    # Filings, reminders, the chain.
+    assert "工作制度备案" in text
+    assert "议事规则" in text
+    assert "待确认" in text
+    assert "纪要待签发" in text  # meeting 2's reminder to sign
+    head = await repo.chain_head(society.id)
+    assert head in text
+    count = await models.EventLog.filter(chain=f"society:{society.id}").count()
+    assert f"完整：共 {count} 条记录" in text
+    # Signed minutes only: meeting 1 has links, meeting 2 does not.
+    m1 = await models.Meeting.get(number=1)
+    m2 = await models.Meeting.get(number=2)
+    assert f"/minutes/{m1.id}.docx" in text
+    assert f"/minutes/{m2.id}" not in text
+
+
+async def test_a_tampered_chain_shows(webapp: Web) -> None:
+    w = webapp
+    await meetings(w)
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    event = await models.EventLog.filter(kind="meeting_convened").order_by("seq").first()
+    assert event is not None
+    assert "会议室" in event.payload
+    event.payload = event.payload.replace("会议室", "别处")
+    await event.save()
+    seq = event.seq
+    admin = await w.login("市党委刘老师")
+    page = await admin.get(f"/web/society/{society.id}")
+    assert f"校验失败：第 {seq} 条记录内容与哈希不符（被修改）" in page.text
+    overview = await admin.get("/web/overview")
+    assert f"校验失败：第 {seq} 条内容被修改" in overview.text
+    assert "1 个学会记录链未通过校验或尚未校验" in overview.text
+
+
+async def test_members_see_signed_minutes_and_decisions_only(webapp: Web) -> None:
+    w = webapp
+    await meetings(w)
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    m1 = await models.Meeting.get(number=1)
+    m2 = await models.Meeting.get(number=2)
+    member = await w.login("李娜")
+    home = await member.get("/web/")
+    assert f"/web/society/{society.id}/minutes" in home.text
+    assert "已签发的会议纪要和决定" in home.text
+    assert (await member.get(f"/web/society/{society.id}")).status == 403
+    listing = await member.get(f"/web/society/{society.id}/minutes")
+    assert listing.status == 200
+    assert "第 1 次会议" in listing.text
+    assert "第 2 次会议" not in listing.text  # not signed
+    assert "通过" in listing.text
+    assert "回执" in listing.text
+    assert "返回学会情况" not in listing.text
+    view = await member.get(f"/web/society/{society.id}/minutes/{m1.id}")
+    assert view.status == 200
+    assert "议题及表决情况" in view.text
+    assert "苏州市示例科技学会党建工作领导小组第1次会议记录" in view.text
+    version = await models.MinutesVersion.get(meeting_id=m1.id)
+    assert version.digest in view.text
+    assert (await member.get(f"/web/society/{society.id}/minutes/{m2.id}")).status == 404
+    docx = await member.get(f"/web/society/{society.id}/minutes/{m1.id}.docx")
+    assert docx.status == 200
+    assert "attachment" in docx.headers["Content-Disposition"]
+    body = "\n".join(p.text for p in Document(io.BytesIO(docx.body)).paragraphs)
+    assert "第1次会议记录" in body
+    assert version.digest in body
+    assert "已签发" in body
