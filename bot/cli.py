@@ -229,9 +229,9 @@ async def _reminders(settings: Settings, society: str, now: datetime) -> int:
     if found.fallback_years:
         years = "、".join(str(y) for y in found.fallback_years)
         print(
-            f"注意：节假日日历（chinesecalendar）尚无 {years} 年的数据，这些年份按周一至周五"
-            "工作、并扣除配置 [reminders] holidays 中列出的节假日计算；国务院公布安排后请升级 "
-            "chinesecalendar 或补充配置。"
+            f"注意：chinesecalendar 尚无 {years} 年的国务院节假日安排，这些年份按 holidays 包的"
+            "中国法定节假日（及其已收录的调休上班日）计算，并扣除配置 [reminders] holidays 中"
+            "列出的日期；国务院公布安排后请升级 chinesecalendar / holidays 或补充配置。"
         )
     return 0
 
