@@ -17,11 +17,12 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
+from bot import logs
 from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
 from bot.admission import Admission
@@ -40,6 +41,7 @@ from storage import db, outbox, repo
 from storage import reminders as reminder_store
 
 logger = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = None) -> Router:
@@ -218,9 +220,10 @@ class Runtime:
         scheduler_module.register("sender", self.delivery.sender._event)
         self.scheduler.start()
         try:
-            # Preparing what falls due soon is left to the sweep this one arms (at once).
-            await self.reminders.sweep(prepare=False)
-            await self.delivery.sender.run_once()
+            with logs.work(logs.new_id("sweep")):
+                # Preparing what falls due soon is left to the sweep this one arms (at once).
+                await self.reminders.sweep(prepare=False)
+                await self.delivery.sender.run_once()
         except Exception:
             logger.exception("start-up sweep failed; the periodic sweep retries")
         self.tasks = [
@@ -237,9 +240,10 @@ class Runtime:
             if self.gate.closing():
                 return
             try:
-                async with self.gate.passing():
-                    await self.heartbeat.beat()
-                    await self.reminders.sweep()
+                with logs.work(logs.new_id("sweep")):
+                    async with self.gate.passing():
+                        await self.heartbeat.beat()
+                        await self.reminders.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -265,7 +269,7 @@ def build_app(
     """The HTTP application: platform callbacks, /healthz and /metrics; in the background the
     outbox sender and the reminder sweep. The database is opened by the caller before the app
     starts (see `serve`)."""
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=256 * 1024, middlewares=[_work_id])
     delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
     router = build_router(settings, clock, metrics=delivery.metrics)
     feed = make_feed(router, delivery)
@@ -312,6 +316,13 @@ def build_app(
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app
+
+
+@web.middleware
+async def _work_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every line logged while a request is handled carries its id (`req:…`)."""
+    with logs.work(logs.new_id("req")):
+        return await handler(request)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import logs
 from bot.adapters.base import ChatAdapter, SendError, SendErrorKind
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, DeliverySettings
@@ -507,6 +508,10 @@ class Sender:
     async def _send_one(
         self, row: store.OutboxRow, recorder: _Recorder | None = None
     ) -> SendOutcome:
+        with logs.work(f"out:{row.id}"):
+            return await self._send_row(row, recorder)
+
+    async def _send_row(self, row: store.OutboxRow, recorder: _Recorder | None) -> SendOutcome:
         message = load_message(row.payload)
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()

@@ -25,6 +25,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
+from bot import logs
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
@@ -153,6 +154,10 @@ class Router:
         `inline=False` (the message came through the inbound queue and its callback was answered
         long ago) the replies go to the outbox in the effect's transaction as well, and only a
         reply that is not part of any transaction (not understood, an error) is returned."""
+        with logs.work(logs.message_id(message.platform.value, message.message_id)):
+            return await self._dispatch(message, inline=inline)
+
+    async def _dispatch(self, message: IncomingMessage, *, inline: bool) -> list[OutgoingMessage]:
         try:
             found = await self._door(message)
             if isinstance(found, list):
