@@ -188,7 +188,7 @@ async def test_app_wakes_sender_and_serves_health_and_metrics(harness: Harness) 
         for name in (
             "yishi_inbound_events_total",
             "yishi_commands_total",
-            "yishi_ballots_total",
+            "yishi_message_handling_seconds",
             'yishi_outbox_messages{state="pending"}',
             "yishi_send_failures_total",
             "yishi_reminder_lag_seconds",
