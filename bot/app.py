@@ -35,6 +35,7 @@ from bot.inbox import Inbox, make_apply
 from bot.metrics import Metrics
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
+from bot.retention import Pruning
 from bot.router import CommandOutcome, Route, Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from handlers import ALL_ROUTES
@@ -212,6 +213,8 @@ class Runtime:
             metrics=delivery.metrics,
         )
         self.heartbeat = Heartbeat(self.instance, clock.now, monotonic)
+        self.pruning = Pruning(settings.retention, clock.now, self.instance)
+        self.prune_event = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.gate = Gate()
         self.inbox: Inbox | None = None
@@ -237,6 +240,7 @@ class Runtime:
         # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
         scheduler_module.register("reminders", self.sweep_event)
         scheduler_module.register("sender", self.delivery.sender._event)
+        scheduler_module.register("prune", self.prune_event)
         self.scheduler.start()
         try:
             with logs.work(logs.new_id("sweep")):
@@ -248,6 +252,7 @@ class Runtime:
         self.tasks = [
             asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
             asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
+            asyncio.create_task(self._prune_loop(), name="retention-prune"),
         ]
         if self.inbox is not None:
             self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
@@ -268,11 +273,27 @@ class Runtime:
             except Exception:
                 logger.exception("reminder sweep failed; the next sweep retries")
 
+    async def _prune_loop(self) -> None:
+        """Woken with the periodic work; prunes once a day (bot/retention.py)."""
+        while not self.gate.closing():
+            await self.prune_event.wait()
+            self.prune_event.clear()
+            if self.gate.closing():
+                return
+            try:
+                async with self.gate.passing():
+                    await self.pruning.maybe()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("prune failed; retried in an hour")
+
     async def stop(self) -> None:
         self.scheduler.shutdown()
         await self.gate.stop(self.tasks)
         scheduler_module.unregister("reminders")
         scheduler_module.unregister("sender")
+        scheduler_module.unregister("prune")
         with contextlib.suppress(Exception):
             await self.heartbeat.stop()
 
@@ -293,7 +314,7 @@ def build_app(
     router = build_router(settings, clock, metrics=delivery.metrics)
     feed = make_feed(router, delivery)
     scheduler = scheduler or ApScheduler(
-        sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender")
+        sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender", "prune")
     )
     queued = settings.inbound == "queue" and any(
         a.platform is not Platform.CONSOLE for a in adapters

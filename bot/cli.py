@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="执行数据库迁移（不丢数据）")
     up.add_argument("--db", help="数据库 URL")
+    prune = dbsub.add_parser("prune", help="按保留期限清理个人数据（入站消息、回复、发件记录）")
+    prune.add_argument("--dry-run", action="store_true", help="只统计将清理多少行，不做改动")
+    prune.add_argument("--db", help="数据库 URL")
     verify = sub.add_parser("verify", help="重新计算记录链哈希，检查是否被篡改")
     verify.add_argument("--db", help="数据库 URL")
     export = sub.add_parser("export", help="导出一个学会一年的档案")
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
+        case "db" if args.db_command == "prune":
+            return await _prune(settings, dry_run=args.dry_run)
         case "db":
             await db.upgrade(settings.database_url)
             print(f"数据库已升级到最新结构：{_safe_url(settings.database_url)}")
@@ -226,6 +231,22 @@ def _safe_url(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+async def _prune(settings: Settings, *, dry_run: bool) -> int:
+    """`yishi db prune [--dry-run]`: what the retention rules remove, per table."""
+    from storage import prune
+
+    await start_storage(settings)
+    try:
+        pruned = await prune.prune(settings.retention, SystemClock().now(), dry_run=dry_run)
+    finally:
+        await stop_storage()
+    print("将清理（试运行，未改动）：" if dry_run else "已清理：")
+    for p in pruned:
+        print(f"  {p.table}：{p.action}（超过 {p.days} 天）{p.rows} 行")
+    print("会议、表决、纪要和记录链不在清理范围内。")
+    return 0
 
 
 async def _verify(settings: Settings) -> int:

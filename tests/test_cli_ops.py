@@ -70,3 +70,15 @@ def test_log_options_json_lines_with_an_id(tmp_path: Path) -> None:
     assert lines, run.err
     for line in lines:
         assert {"time", "level", "logger", "id", "message"} <= set(line)
+
+
+def test_db_prune_dry_run_lists_every_table(tmp_path: Path) -> None:
+    db = sqlite_url(tmp_path / "y.db")
+    run = yishi("db", "prune", "--dry-run", "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "试运行" in run.out
+    for table in ("inbound_message", "processed_message", "outbox_attempt", "outbox_message"):
+        assert f"  {table}：" in run.out
+    run = yishi("db", "prune", "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "已清理" in run.out
