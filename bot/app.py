@@ -251,42 +251,43 @@ class Runtime:
             logger.exception("start-up sweep failed; the periodic sweep retries")
         self.tasks = [
             asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
-            asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
-            asyncio.create_task(self._prune_loop(), name="retention-prune"),
+            asyncio.create_task(
+                self._woken(
+                    self.sweep_event, self._sweep, "reminder sweep failed; the next sweep retries"
+                ),
+                name="reminder-sweep",
+            ),
+            # Woken with the periodic work; prunes once a day (bot/retention.py).
+            asyncio.create_task(
+                self._woken(self.prune_event, self.pruning.maybe, "prune failed; retried later"),
+                name="retention-prune",
+            ),
         ]
         if self.inbox is not None:
             self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
 
-    async def _sweep_loop(self) -> None:
+    async def _woken(
+        self, event: asyncio.Event, work: Callable[[], Awaitable[object]], failed: str
+    ) -> None:
+        """Run `work` each time the scheduler sets `event`, until the gate closes; a failure is
+        logged (`failed`) and the next wake tries again."""
         while not self.gate.closing():
-            await self.sweep_event.wait()
-            self.sweep_event.clear()
-            if self.gate.closing():
-                return
-            try:
-                with logs.work(logs.new_id("sweep")):
-                    async with self.gate.passing():
-                        await self.heartbeat.beat()
-                        await self.reminders.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("reminder sweep failed; the next sweep retries")
-
-    async def _prune_loop(self) -> None:
-        """Woken with the periodic work; prunes once a day (bot/retention.py)."""
-        while not self.gate.closing():
-            await self.prune_event.wait()
-            self.prune_event.clear()
+            await event.wait()
+            event.clear()
             if self.gate.closing():
                 return
             try:
                 async with self.gate.passing():
-                    await self.pruning.maybe()
+                    await work()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("prune failed; retried in an hour")
+                logger.exception(failed)
+
+    async def _sweep(self) -> None:
+        with logs.work(logs.new_id("sweep")):
+            await self.heartbeat.beat()
+            await self.reminders.sweep()
 
     async def stop(self) -> None:
         self.scheduler.shutdown()

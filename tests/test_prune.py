@@ -139,3 +139,25 @@ async def test_the_daily_job_runs_on_one_instance_a_day(harness: Harness) -> Non
     h.clock.set(h.clock.now() + timedelta(hours=22))
     assert await one.maybe() is not None or await two.maybe() is not None
     assert one.runs + two.runs == 2
+
+
+async def test_yishi_serve_prunes_when_the_scheduler_wakes_it(harness: Harness) -> None:
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import RUNTIME, build_app
+    from tests.fakes import FakeScheduler
+
+    h = harness
+    h.at("2027-07-01 09:00")
+    await age_delivery_rows(h, 40, "month")
+    scheduler = FakeScheduler()
+    app = build_app(h.settings, clock=h.clock, adapters=[h.adapter], scheduler=scheduler)
+    async with TestClient(TestServer(app)):
+        runtime = app[RUNTIME]
+        await scheduler.fire("prune")
+        async with asyncio.timeout(30):
+            while runtime.pruning.runs == 0:  # noqa: ASYNC110 - the background task counts
+                await asyncio.sleep(0.01)
+    assert await count("inbound_message", "state = 'done'") == 0
