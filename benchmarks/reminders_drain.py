@@ -288,7 +288,11 @@ async def bot_main(args: argparse.Namespace) -> None:
     await runtime.stop()
     await adapter.close()
     await db.close_db()
-    metrics = dict(delivery.metrics.counters)
+    sent = sum(
+        delivery.metrics.value("yishi_sends_total", platform=p, outcome="sent")
+        for p in ("wecom", "dingtalk", "console")
+    )
+    metrics = {"sent": int(sent)}
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(

@@ -18,11 +18,13 @@ import signal
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from bot import logs
 from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
 from bot.admission import Admission
@@ -31,9 +33,11 @@ from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
-from bot.outbox import Metrics, Sender, to_outbox
+from bot.metrics import Metrics
+from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
-from bot.router import Route, Router, is_inline
+from bot.retention import Pruning
+from bot.router import CommandOutcome, Route, Router, is_inline
 from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from bot.web.app import mount_web
 from handlers import ALL_ROUTES
@@ -42,15 +46,17 @@ from storage import db, outbox, repo
 from storage import reminders as reminder_store
 
 logger = logging.getLogger(__name__)
+Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = None) -> Router:
     """The router over every route, admitting through storage; with `metrics`, each admitted
-    command counts once under `command:<its first word>` (/metrics)."""
+    command counts once under its first word and how it ended (/metrics)."""
 
-    def count(route: Route) -> None:
+    def count(route: Route, outcome: CommandOutcome) -> None:
         if metrics is not None:
-            metrics.inc(f"command:{route.words[0]}")
+            metrics.command(route.words[0], outcome.value)
 
     return Router(
         ALL_ROUTES,
@@ -59,6 +65,20 @@ def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = 
         render_need=render_need,
         on_command=count,
     )
+
+
+def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
+    """`dispatch` observed in the message-handling histogram, by platform."""
+
+    async def run(message: IncomingMessage, *, inline: bool = True) -> list[OutgoingMessage]:
+        started = time.perf_counter()
+        try:
+            return await dispatch(message, inline=inline)
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.handling.labels(platform=message.platform.value).observe(seconds)
+
+    return run
 
 
 async def start_storage(settings: Settings) -> None:
@@ -132,9 +152,11 @@ def make_feed(router: Router, delivery: Delivery) -> Feed:
     """The adapters' entry: dispatch (the router writes everything that is not an inline
     reply to the outbox in the same transaction), deliver the outbox, return the inline replies."""
 
+    dispatch = timed(router.dispatch, delivery.metrics)
+
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
-        delivery.metrics.inc("inbound")
-        replies = await router.dispatch(message)
+        delivery.metrics.inbound.labels(platform=message.platform.value).inc()
+        replies = await dispatch(message)
         inline = [r for r in replies if is_inline(r, message)]
         await delivery.after_dispatch(enqueued=len(inline) < len(replies))
         return inline
@@ -150,7 +172,7 @@ def make_queued_feed(router: Router, inbox: Inbox, metrics: Metrics) -> Feed:
     message cannot be queued, so the adapter answers with a status the platform retries."""
 
     async def feed(message: IncomingMessage) -> list[OutgoingMessage]:
-        metrics.inc("inbound")
+        metrics.inbound.labels(platform=message.platform.value).inc()
         answer = await router.answer_at_the_door(message)
         if answer is not None:
             return answer
@@ -193,6 +215,8 @@ class Runtime:
             metrics=delivery.metrics,
         )
         self.heartbeat = Heartbeat(self.instance, clock.now, monotonic)
+        self.pruning = Pruning(settings.retention, clock.now, self.instance)
+        self.prune_event = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.gate = Gate()
         self.inbox: Inbox | None = None
@@ -204,7 +228,7 @@ class Runtime:
             self.inbox = Inbox(
                 clock=clock,
                 instance=self.instance,
-                apply=make_apply(router.dispatch, delivery.deliver),
+                apply=make_apply(timed(router.dispatch, delivery.metrics), delivery.deliver),
                 after_batch=after_batch,
                 gate=self.gate,
             )
@@ -218,40 +242,61 @@ class Runtime:
         # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
         scheduler_module.register("reminders", self.sweep_event)
         scheduler_module.register("sender", self.delivery.sender._event)
+        scheduler_module.register("prune", self.prune_event)
         self.scheduler.start()
         try:
-            # Preparing what falls due soon is left to the sweep this one arms (at once).
-            await self.reminders.sweep(prepare=False)
-            await self.delivery.sender.run_once()
+            with logs.work(logs.new_id("sweep")):
+                # Preparing what falls due soon is left to the sweep this one arms (at once).
+                await self.reminders.sweep(prepare=False)
+                await self.delivery.sender.run_once()
         except Exception:
             logger.exception("start-up sweep failed; the periodic sweep retries")
         self.tasks = [
             asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
-            asyncio.create_task(self._sweep_loop(), name="reminder-sweep"),
+            asyncio.create_task(
+                self._woken(
+                    self.sweep_event, self._sweep, "reminder sweep failed; the next sweep retries"
+                ),
+                name="reminder-sweep",
+            ),
+            # Woken with the periodic work; prunes once a day (bot/retention.py).
+            asyncio.create_task(
+                self._woken(self.prune_event, self.pruning.maybe, "prune failed; retried later"),
+                name="retention-prune",
+            ),
         ]
         if self.inbox is not None:
             self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
 
-    async def _sweep_loop(self) -> None:
+    async def _woken(
+        self, event: asyncio.Event, work: Callable[[], Awaitable[object]], failed: str
+    ) -> None:
+        """Run `work` each time the scheduler sets `event`, until the gate closes; a failure is
+        logged (`failed`) and the next wake tries again."""
         while not self.gate.closing():
-            await self.sweep_event.wait()
-            self.sweep_event.clear()
+            await event.wait()
+            event.clear()
             if self.gate.closing():
                 return
             try:
                 async with self.gate.passing():
-                    await self.heartbeat.beat()
-                    await self.reminders.sweep()
+                    await work()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("reminder sweep failed; the next sweep retries")
+                logger.exception(failed)
+
+    async def _sweep(self) -> None:
+        with logs.work(logs.new_id("sweep")):
+            await self.heartbeat.beat()
+            await self.reminders.sweep()
 
     async def stop(self) -> None:
         self.scheduler.shutdown()
         await self.gate.stop(self.tasks)
         scheduler_module.unregister("reminders")
         scheduler_module.unregister("sender")
+        scheduler_module.unregister("prune")
         with contextlib.suppress(Exception):
             await self.heartbeat.stop()
 
@@ -271,12 +316,12 @@ def build_app(
     sender, the reminder sweep and, with `verify_chains` (`serve` sets it), the periodic check
     of every society's event chain. The database is opened by the caller before the app starts
     (see `serve`)."""
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=256 * 1024, middlewares=[_work_id])
     delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
     router = build_router(settings, clock, metrics=delivery.metrics)
     feed = make_feed(router, delivery)
     scheduler = scheduler or ApScheduler(
-        sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender")
+        sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender", "prune")
     )
     queued = settings.inbound == "queue" and any(
         a.platform is not Platform.CONSOLE for a in adapters
@@ -333,6 +378,13 @@ def build_app(
     return app
 
 
+@web.middleware
+async def _work_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every line logged while a request is handled carries its id (`req:…`)."""
+    with logs.work(logs.new_id("req")):
+        return await handler(request)
+
+
 async def _healthz(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
@@ -374,81 +426,32 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
-        text = await render_metrics(runtime)
+        await read_gauges(runtime)
     except Exception:
         logger.exception("metrics: database unreachable")
         return web.Response(status=503, text="# database unreachable\n")
-    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+    body = runtime.delivery.metrics.exposition()
+    # The 0.0.4 text format: what every Prometheus 2.x and 3.x server reads.
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-async def render_metrics(runtime: Runtime) -> str:
-    """Prometheus text exposition format 0.0.4, written by hand (no new dependency)."""
-    counters = runtime.delivery.metrics.counters
-    lines = [
-        "# HELP yishi_inbound_events_total Messages received from the platforms.",
-        "# TYPE yishi_inbound_events_total counter",
-        f"yishi_inbound_events_total {counters.get('inbound', 0)}",
-        "# HELP yishi_commands_total Commands recognised, by command word.",
-        "# TYPE yishi_commands_total counter",
-    ]
-    for name, value in sorted(counters.items()):
-        if name.startswith("command:"):
-            lines.append(f'yishi_commands_total{{command="{_label(name[8:])}"}} {value}')
+async def read_gauges(runtime: Runtime) -> None:
+    """The gauges a scrape reads from the database: each a bounded read served by an index
+    (the waiting part of a queue, the first due reminder), never a whole-table count."""
+    metrics = runtime.delivery.metrics
     if runtime.inbox is not None:
-        lines += [
-            "# HELP yishi_inbound_queue_messages Accepted messages not applied yet.",
-            "# TYPE yishi_inbound_queue_messages gauge",
-            f"yishi_inbound_queue_messages {await runtime.inbox.depth()}",
-        ]
-    ballots = await repo.event_counts(("ballot", "ballot_changed", "secret_ballot"))
-    lines += [
-        "# HELP yishi_ballots_total Ballots recorded (from the event log).",
-        "# TYPE yishi_ballots_total counter",
-    ]
-    for kind in ("ballot", "ballot_changed", "secret_ballot"):
-        lines.append(f'yishi_ballots_total{{kind="{kind}"}} {ballots.get(kind, 0)}')
-    depth = await outbox.outbox_counts()
-    lines += [
-        "# HELP yishi_outbox_messages Outbox rows by state (pending + sending = depth; held ="
-        " reminders prepared ahead of their instant).",
-        "# TYPE yishi_outbox_messages gauge",
-    ]
-    for state in ("held", "pending", "sending", "sent", "failed", "skipped"):
-        lines.append(f'yishi_outbox_messages{{state="{state}"}} {depth.get(state, 0)}')
-    lines += [
-        "# HELP yishi_send_failures_total Failed send attempts (all instances, from storage).",
-        "# TYPE yishi_send_failures_total counter",
-        f"yishi_send_failures_total {await outbox.failure_count()}",
-    ]
-    reminders = await reminder_store.reminder_counts()
-    lines += [
-        "# HELP yishi_reminders Reminders by state.",
-        "# TYPE yishi_reminders gauge",
-    ]
-    for state in ("pending", "prepared", "sent", "skipped"):
-        lines.append(f'yishi_reminders{{state="{state}"}} {reminders.get(state, 0)}')
+        metrics.inbound_queue.set(await runtime.inbox.depth())
+    waiting = await outbox.waiting_counts()
+    for state in outbox.WAITING:
+        metrics.outbox.labels(state=state.value).set(waiting.get(state, 0))
+    undecided = await reminder_store.undecided_counts()
+    for rstate in reminder_store.UNDECIDED:
+        metrics.reminders.labels(state=rstate.value).set(undecided.get(rstate, 0))
     now = runtime.clock.now()
     oldest = await reminder_store.oldest_overdue(now)
-    lag = 0.0 if oldest is None else (now - oldest).total_seconds()
-    paused = [
-        c for c in await outbox.channels() if c.paused_until is not None and c.paused_until > now
-    ]
-    lines += [
-        "# HELP yishi_reminder_lag_seconds How late the oldest due, undecided reminder is.",
-        "# TYPE yishi_reminder_lag_seconds gauge",
-        f"yishi_reminder_lag_seconds {lag:.0f}",
-        "# HELP yishi_channels_paused Channels paused after a platform throttled them.",
-        "# TYPE yishi_channels_paused gauge",
-        f"yishi_channels_paused {len(paused)}",
-        "# HELP yishi_clock_jumps_total Server clock jumps detected by this instance.",
-        "# TYPE yishi_clock_jumps_total counter",
-        f"yishi_clock_jumps_total {len(runtime.heartbeat.jumps)}",
-    ]
-    return "\n".join(lines) + "\n"
+    metrics.reminder_lag.set(0.0 if oldest is None else (now - oldest).total_seconds())
+    metrics.channels_paused.set(await outbox.paused_channels(now))
+    metrics.clock_jumps.set(len(runtime.heartbeat.jumps))
 
 
 async def serve(

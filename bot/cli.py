@@ -1,11 +1,11 @@
 """`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export, serve,
-reminders."""
+reminders, config check."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot import runner
+from bot import logs, runner
 from bot.adapters.console import (
     ConsoleAdapter,
     ScriptError,
@@ -26,7 +26,15 @@ from bot.adapters.console import (
 )
 from bot.app import Delivery, build_router, make_feed, serve, start_storage, stop_storage
 from bot.clock import Clock, ManualClock, OffsetClock, SystemClock
-from bot.config import ConfigError, Settings, load_settings, parse_admin
+from bot.config import (
+    LOG_FORMATS,
+    LOG_LEVELS,
+    ConfigError,
+    Settings,
+    config_path,
+    load_settings,
+    parse_admin,
+)
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
@@ -37,8 +45,24 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="yishi", description="议事：学会党建工作领导小组会议与决策机器人"
     )
-    p.add_argument("--config", help="配置文件（默认：当前目录的 config.toml，没有则用内置默认值）")
+    p.add_argument(
+        "--config",
+        help="配置文件（默认：环境变量 YISHI_CONFIG，其次当前目录的 config.toml，都没有则用内置默认值）",
+    )
+    p.add_argument("--version", action="version", version=f"yishi {_version()}")
+    p.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help="日志级别（默认：配置 [log] level 或环境变量 YISHI_LOG_LEVEL；serve 为 info，其余命令为 warning）",
+    )
+    p.add_argument(
+        "--log-format", choices=LOG_FORMATS, help="日志格式：text（默认）或 json（供日志收集）"
+    )
     sub = p.add_subparsers(dest="command", required=True)
+    cfg = sub.add_parser("config", help="配置")
+    cfgsub = cfg.add_subparsers(dest="config_command", required=True)
+    check = cfgsub.add_parser("check", help="检查配置文件和环境变量，一次列出所有错误")
+    check.add_argument("--config", default=argparse.SUPPRESS, help="要检查的配置文件")
     demo = sub.add_parser("demo", help="在本地控制台体验示例学会（SQLite，无需任何凭据）")
     demo.add_argument("--db", help="数据库 URL（默认见配置）")
     console = sub.add_parser("console", help="运行对话脚本并输出记录")
@@ -48,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="执行数据库迁移（不丢数据）")
     up.add_argument("--db", help="数据库 URL")
+    prune = dbsub.add_parser("prune", help="按保留期限清理个人数据（入站消息、回复、发件记录）")
+    prune.add_argument("--dry-run", action="store_true", help="只统计将清理多少行，不做改动")
+    prune.add_argument("--db", help="数据库 URL")
     verify = sub.add_parser("verify", help="重新计算记录链哈希，检查是否被篡改")
     verify.add_argument("--db", help="数据库 URL")
     export = sub.add_parser("export", help="导出一个学会一年的档案")
@@ -74,14 +101,49 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("yishi")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
+        return "unknown"
+
+
+def _config_failed(exc: ConfigError) -> int:
+    """Print every problem of a ConfigError; the exit code for a bad configuration."""
+    lines = exc.lines()
+    if len(lines) == 1:
+        print(f"配置错误：{lines[0]}", file=sys.stderr)
+    else:
+        print(f"配置错误（共 {len(lines)} 处）：", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+    return 2
+
+
+def _setup_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+    """The flags win, then the configuration ([log], YISHI_LOG_LEVEL / YISHI_LOG_FORMAT); the
+    commands people watch in a terminal show warnings and errors only unless told otherwise."""
+    level = args.log_level
+    if level is None:
+        level = settings.log_level if settings is not None else "info"
+        if args.command not in ("serve", "db"):
+            level = "warning" if level in ("debug", "info") else level
+    fmt = args.log_format or (settings.log_format if settings is not None else "text")
+    logs.setup(level, fmt, tz=settings.tz if settings is not None else None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
     except ConfigError as exc:
-        print(f"配置错误：{exc}", file=sys.stderr)
-        return 2
+        _setup_logging(args, None)
+        return _config_failed(exc)
+    _setup_logging(args, settings)
+    if args.command == "config":
+        return _config_check(args, settings)
     if args.command == "console":
         try:
             args.script_lines = Path(args.script).read_text(encoding="utf-8").splitlines()
@@ -101,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     match args.command:
+        case "db" if args.db_command == "prune":
+            return await _prune(settings, dry_run=args.dry_run)
         case "db":
             await db.upgrade(settings.database_url)
             print(f"数据库已升级到最新结构：{_safe_url(settings.database_url)}")
@@ -124,8 +188,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                     settings, clock, webhooks=StoredWebhooks(), lease=StoredLease()
                 )
             except ConfigError as exc:
-                print(f"配置错误：{exc}", file=sys.stderr)
-                return 2
+                return _config_failed(exc)
             try:
                 web_key = cookie_key(settings) if settings.web.enabled else None
             except WebKeyError as exc:
@@ -143,11 +206,58 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
 
 
+def _config_check(args: argparse.Namespace, settings: Settings) -> int:
+    """`yishi config check`: the settings (already read) and the platform tables, every problem
+    at once; a short summary when all is well."""
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
+    from bot.adapters.wecom.config import wecom_from_settings
+    from bot.config import Problems
+
+    problems = Problems()
+    dingtalk = problems.take(dingtalk_from_settings, None, settings.dingtalk, os.environ)
+    wecom = problems.take(wecom_from_settings, None, settings.wecom, os.environ)
+    if problems.errors:
+        return _config_failed(ConfigError.of(problems.errors))
+    source = config_path(args.config, os.environ) or "（无配置文件，使用内置默认值）"
+    platforms = [
+        name
+        for name, cfg in (("钉钉", dingtalk), ("企业微信", wecom))
+        if cfg is not None and cfg.enabled
+    ]
+    r = settings.retention
+    print(f"配置正确：{source}")
+    print(f"  数据库：{_safe_url(settings.database_url)}")
+    print(f"  监听：{settings.http_host}:{settings.http_port}（入站：{settings.inbound}）")
+    print(f"  平台：{'、'.join(platforms) if platforms else '未启用（仅本地控制台）'}")
+    print(f"  时区：{settings.timezone}；日志：{settings.log_level}，{settings.log_format}")
+    print(
+        f"  保留期限：入站消息 {r.inbound_days} 天，回复 {r.replies_days} 天，"
+        f"消息编号 {r.message_ids_days} 天，发件记录 {r.outbox_days} 天"
+    )
+    return 0
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+async def _prune(settings: Settings, *, dry_run: bool) -> int:
+    """`yishi db prune [--dry-run]`: what the retention rules remove, per table."""
+    from storage import prune
+
+    await start_storage(settings)
+    try:
+        pruned = await prune.prune(settings.retention, SystemClock().now(), dry_run=dry_run)
+    finally:
+        await stop_storage()
+    print("将清理（试运行，未改动）：" if dry_run else "已清理：")
+    for p in pruned:
+        print(f"  {p.table}：{p.action}（超过 {p.days} 天）{p.rows} 行")
+    print("会议、表决、纪要和记录链不在清理范围内。")
+    return 0
 
 
 async def _verify(settings: Settings) -> int:
@@ -240,9 +350,9 @@ async def _reminders(settings: Settings, society: str, now: datetime) -> int:
     if found.fallback_years:
         years = "、".join(str(y) for y in found.fallback_years)
         print(
-            f"注意：节假日日历（chinesecalendar）尚无 {years} 年的数据，这些年份按周一至周五"
-            "工作、并扣除配置 [reminders] holidays 中列出的节假日计算；国务院公布安排后请升级 "
-            "chinesecalendar 或补充配置。"
+            f"注意：chinesecalendar 尚无 {years} 年的国务院节假日安排，这些年份按 holidays 包的"
+            "中国法定节假日（及其已收录的调休上班日）计算，并扣除配置 [reminders] holidays 中"
+            "列出的日期；国务院公布安排后请升级 chinesecalendar / holidays 或补充配置。"
         )
     return 0
 

@@ -1,31 +1,90 @@
-"""Settings: a TOML file read once into frozen dataclasses. Secrets may come from the environment.
+"""Settings: a TOML file read once into frozen dataclasses; the environment may override it.
 
-A bad file raises ConfigError naming the key and the problem; the CLI prints it and exits 2.
+Every problem is collected before anything is raised: one ConfigError lists them all, each with
+its key path, in Chinese, with the allowed values (`yishi config check` prints them; any other
+command prints them and exits 2).
+
+The environment: `YISHI_CONFIG` names the file; `YISHI_<TABLE>__<KEY>` overrides any scalar key
+(`YISHI_HTTP__PORT=8081`, `YISHI_GOVERNANCE__MATTER__MAJOR__PASS_SHARE=2/3`: the table path
+joined with `__`), the value read as that key's type; `YISHI_DATABASE_URL`, `YISHI_LOG_LEVEL`,
+`YISHI_LOG_FORMAT` and the platform secrets (bot/adapters/*/config.py) are shorter names kept for
+the keys operators set most.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import governance as g
 
 DEFAULT_DATABASE_URL = "sqlite://data/yishi.db"
+ENV_PREFIX = "YISHI_"
+CONFIG_ENV = "YISHI_CONFIG"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+PLATFORMS = ("console", "wecom", "dingtalk")
+INBOUND = ("queue", "direct")
+
+T = TypeVar("T")
+D = TypeVar("D")
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _with(obj: D, key: str, value: object) -> D:
+    """`obj` (a dataclass) with one field set by name."""
+    changes: dict[str, Any] = {key: value}
+    return replace(obj, **changes)  # type: ignore[type-var]
 
 
 class ConfigError(Exception):
-    def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{key}: {problem}")
+    """One or more problems, each `(key, problem)`; `key` and `problem` are the first one's."""
+
+    def __init__(self, key: str, problem: str, *, more: Sequence[tuple[str, str]] = ()) -> None:
+        self.errors: tuple[tuple[str, str], ...] = ((key, problem), *more)
+        super().__init__("\n".join(f"{k}: {p}" for k, p in self.errors))
         self.key = key
         self.problem = problem
+
+    @classmethod
+    def of(cls, errors: Sequence[tuple[str, str]]) -> ConfigError:
+        (key, problem), *more = errors
+        return cls(key, problem, more=more)
+
+    def lines(self) -> list[str]:
+        """One line per problem, for people: `键：问题`."""
+        return [f"{k}：{p}" for k, p in self.errors]
+
+
+class Problems:
+    """Collects ConfigErrors so that one bad key does not hide the next."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.errors.append((key, problem))
+
+    def take(self, read: Callable[..., T], default: T, *args: Any, **kwargs: Any) -> T:
+        """`read(*args, **kwargs)`, or `default` with its problems recorded."""
+        try:
+            return read(*args, **kwargs)
+        except ConfigError as exc:
+            self.errors.extend(exc.errors)
+            return default
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ConfigError.of(self.errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +134,22 @@ class ReminderSettings:
     notice_ack_latest_hours: int = 1
 
 
+# Platforms redeliver a callback they got no answer to within minutes (WeCom: 3 tries in
+# seconds; DingTalk's Stream gateway: an unacknowledged frame); message ids are kept far longer.
+MIN_MESSAGE_ID_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long personal data in the delivery tables is kept ([retention]); governance records
+    (meetings, ballots, minutes, the event chain) are never pruned."""
+
+    inbound_days: int = 30  # raw inbound messages (texts, names) once applied
+    replies_days: int = 90  # the reply stored with a processed message id (then blanked)
+    message_ids_days: int = 365  # the processed message ids themselves (redelivery dedupe)
+    outbox_days: int = 180  # sent / failed / skipped outbox rows and every send attempt
+
+
 @dataclass(frozen=True, slots=True)
 class WebSettings:
     """The 工作台 pages served by `yishi serve` (and `yishi demo`) under /web/."""
@@ -114,6 +189,9 @@ class Settings:
     # Reminders due this soon are decided ahead and their messages held in the outbox until
     # their instant (a 09:00 burst then goes out at 09:00); 0 decides each at its instant.
     prepare_seconds: int = 120
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    log_level: str = "info"
+    log_format: str = "text"
     web: WebSettings = field(default_factory=WebSettings)
 
     @property
@@ -132,6 +210,14 @@ class Settings:
         return self.society_policies.get(society_name, self.policy)
 
 
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def _shown(value: object) -> str:
+    return repr(value)
+
+
 def _fraction(key: str, value: object) -> Fraction:
     try:
         if isinstance(value, bool):
@@ -144,18 +230,26 @@ def _fraction(key: str, value: object) -> Fraction:
             raise ValueError
     except (ValueError, ZeroDivisionError, OverflowError):
         raise ConfigError(
-            key, f'must be a fraction such as "1/2" or "2/3", got {value!r}'
+            key, f'应为 0 到 1 之间的分数，如 "1/2"、"2/3" 或 0.5，实际为 {_shown(value)}'
         ) from None
     if not 0 < result < 1:
-        raise ConfigError(key, f"must be between 0 and 1, got {value!r}")
+        raise ConfigError(key, f"应大于 0 且小于 1，实际为 {_shown(value)}")
     return result
 
 
-def _typed(key: str, value: object, kind: type, what: str) -> Any:
-    if kind is int and isinstance(value, bool):
-        raise ConfigError(key, f"must be {what}, got {value!r}")
-    if not isinstance(value, kind):
-        raise ConfigError(key, f"must be {what}, got {value!r}")
+_KIND_NAMES: dict[type, str] = {
+    int: "整数",
+    bool: "true 或 false",
+    str: "字符串",
+    list: "列表",
+    dict: "表（[...]）",
+}
+
+
+def _typed(key: str, value: object, kind: type, what: str = "") -> Any:
+    """`value` when it is of `kind` (a bool is not an int); `what` describes it otherwise."""
+    if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+        raise ConfigError(key, f"应为{what or _KIND_NAMES[kind]}，实际为 {_shown(value)}")
     return value
 
 
@@ -163,21 +257,63 @@ def table_str(section: str, raw: Mapping[str, Any], key: str, default: str = "")
     """A string setting of a platform table (`[dingtalk]`, `[wecom]`), stripped."""
     value = raw.get(key, default)
     if not isinstance(value, str):
-        raise ConfigError(f"{section}.{key}", f"must be a string, got {value!r}")
+        raise ConfigError(f"{section}.{key}", f"应为字符串，实际为 {_shown(value)}")
     return value.strip()
 
 
+def one_of(key: str, value: object, allowed: Iterable[str]) -> str:
+    options = tuple(allowed)
+    if not isinstance(value, str) or value not in options:
+        raise ConfigError(key, f"应为以下之一：{'、'.join(options)}，实际为 {_shown(value)}")
+    return value
+
+
 def _enum(key: str, value: object, enum: type[StrEnum]) -> Any:
-    allowed = [e.value for e in enum]
-    if value not in allowed:
-        raise ConfigError(key, f"must be one of {', '.join(allowed)}, got {value!r}")
-    return enum(value)
+    return enum(one_of(key, value, [e.value for e in enum]))
 
 
-def _unknown(section: str, table: Mapping[str, object], known: set[str]) -> None:
-    for k in table:
-        if k not in known:
-            raise ConfigError(f"{section}.{k}" if section else k, "unknown setting")
+def unknown_keys(section: str, table: Mapping[str, object], known: Iterable[str]) -> None:
+    """Every key of `table` outside `known`, as one ConfigError."""
+    allowed = sorted(known)
+    found = [k for k in table if k not in allowed]
+    if found:
+        errors = [
+            (f"{section}.{k}" if section else k, f"未知的设置项（可用：{'、'.join(allowed)}）")
+            for k in found
+        ]
+        raise ConfigError.of(errors)
+
+
+def _table(key: str, value: object) -> Mapping[str, Any]:
+    result: Mapping[str, Any] = _typed(key, value, dict, f"表（[{key}]）")
+    return result
+
+
+def _whole(key: str, value: object, *, low: int = 1, high: int | None = None) -> int:
+    """A whole number in [low, high]."""
+    span = f"整数（{low} 到 {high}）" if high is not None else f"整数（不小于 {low}）"
+    number = _typed(key, value, int, span)
+    if number < low or (high is not None and number > high):
+        raise ConfigError(key, f"应为{span}，实际为 {number}")
+    return int(number)
+
+
+def _positive_number(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(key, f"应为大于 0 的数，实际为 {_shown(value)}")
+    return float(value)
+
+
+def _int_list(key: str, value: object) -> tuple[int, ...]:
+    items = _typed(key, value, list, "整数列表，如 [24, 1]")
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise ConfigError(key, f"应为不小于 0 的整数列表，如 [24, 1]，实际为 {_shown(value)}")
+    return tuple(items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Governance
 
 
 _GOV_KEYS = {
@@ -205,98 +341,99 @@ _MATTER_KEYS = {
 }
 
 
-def _matter_rule(section: str, raw: Mapping[str, object], base: g.MatterRule) -> g.MatterRule:
-    _unknown(section, raw, _MATTER_KEYS)
-    rule = base
-    if "quorum" in raw or "quorum_reading" in raw:
-        share = (
-            _fraction(f"{section}.quorum", raw["quorum"]) if "quorum" in raw else rule.quorum.share
+def _threshold(
+    section: str, raw: Mapping[str, object], base: g.Threshold, p: Problems
+) -> g.Threshold:
+    share, reading = base.share, base.reading
+    if "quorum" in raw:
+        share = p.take(_fraction, share, f"{section}.quorum", raw["quorum"])
+    if "quorum_reading" in raw:
+        reading = p.take(
+            _enum, reading, f"{section}.quorum_reading", raw["quorum_reading"], g.Reading
         )
-        reading = (
-            _enum(f"{section}.quorum_reading", raw["quorum_reading"], g.Reading)
-            if "quorum_reading" in raw
-            else rule.quorum.reading
-        )
-        rule = replace(rule, quorum=g.Threshold(share, reading))
+    return g.Threshold(share, reading)
+
+
+def _methods(key: str, value: object) -> frozenset[g.VoteMethod]:
+    items = _typed(key, value, list, '列表，如 ["named", "secret"]')
+    allowed = frozenset(_enum(key, x, g.VoteMethod) for x in items)
+    if not allowed:
+        raise ConfigError(key, "至少要有一种表决方式（named、show_of_hands、secret）")
+    return allowed
+
+
+def _matter_rule(
+    section: str, raw: Mapping[str, object], base: g.MatterRule, p: Problems
+) -> g.MatterRule:
+    p.take(unknown_keys, None, section, raw, _MATTER_KEYS)
+    rule = replace(base, quorum=_threshold(section, raw, base.quorum, p))
     if "pass_share" in raw:
-        rule = replace(rule, pass_share=_fraction(f"{section}.pass_share", raw["pass_share"]))
+        share = p.take(_fraction, rule.pass_share, f"{section}.pass_share", raw["pass_share"])
+        rule = replace(rule, pass_share=share)
     if "allowed_methods" in raw:
-        methods = _typed(f"{section}.allowed_methods", raw["allowed_methods"], list, "a list")
-        allowed = frozenset(_enum(f"{section}.allowed_methods", x, g.VoteMethod) for x in methods)
-        if not allowed:
-            raise ConfigError(f"{section}.allowed_methods", "must name at least one method")
-        rule = replace(rule, allowed_methods=allowed)
-    if "default_method" in raw:
+        key = f"{section}.allowed_methods"
         rule = replace(
             rule,
-            default_method=_enum(f"{section}.default_method", raw["default_method"], g.VoteMethod),
+            allowed_methods=p.take(_methods, rule.allowed_methods, key, raw["allowed_methods"]),
         )
+    if "default_method" in raw:
+        key = f"{section}.default_method"
+        method = p.take(_enum, rule.default_method, key, raw["default_method"], g.VoteMethod)
+        rule = replace(rule, default_method=method)
     if rule.default_method not in rule.allowed_methods:
-        raise ConfigError(f"{section}.default_method", "must be one of allowed_methods")
+        allowed = "、".join(sorted(m.value for m in rule.allowed_methods))
+        p.add(f"{section}.default_method", f"应为 allowed_methods 中的一种（{allowed}）")
     for flag in ("major", "written_opinions_count", "leader_votes_last"):
         if flag in raw:
-            rule = replace(
-                rule, **{flag: _typed(f"{section}.{flag}", raw[flag], bool, "true or false")}
-            )
+            value = p.take(_typed, getattr(rule, flag), f"{section}.{flag}", raw[flag], bool)
+            rule = _with(rule, flag, value)
     return rule
 
 
-def parse_policy(section: str, raw: Mapping[str, object], base: g.Policy) -> g.Policy:
-    _unknown(section, raw, _GOV_KEYS)
-    policy = base
-    if "quorum" in raw or "quorum_reading" in raw:
-        share = (
-            _fraction(f"{section}.quorum", raw["quorum"])
-            if "quorum" in raw
-            else policy.meeting_quorum.share
-        )
-        reading = (
-            _enum(f"{section}.quorum_reading", raw["quorum_reading"], g.Reading)
-            if "quorum_reading" in raw
-            else policy.meeting_quorum.reading
-        )
-        policy = replace(policy, meeting_quorum=g.Threshold(share, reading))
-    for key in ("max_members", "deferral_margin"):
+def parse_policy(
+    section: str, raw: Mapping[str, object], base: g.Policy, problems: Problems | None = None
+) -> g.Policy:
+    """A `[governance]` table on top of `base`. Without `problems`, raises at the end."""
+    p = Problems() if problems is None else problems
+    p.take(unknown_keys, None, section, raw, _GOV_KEYS)
+    policy = replace(base, meeting_quorum=_threshold(section, raw, base.meeting_quorum, p))
+    for key, low in (("max_members", 1), ("deferral_margin", 0)):
         if key in raw:
-            value = _typed(f"{section}.{key}", raw[key], int, "a whole number")
-            if value < 0 or (key == "max_members" and value < 1):
-                raise ConfigError(f"{section}.{key}", f"out of range: {value}")
-            policy = replace(policy, **{key: value})
+            value = p.take(_whole, getattr(policy, key), f"{section}.{key}", raw[key], low=low)
+            policy = _with(policy, key, value)
     for key in ("require_odd", "recused_leave_base", "allow_vote_change"):
         if key in raw:
-            policy = replace(
-                policy, **{key: _typed(f"{section}.{key}", raw[key], bool, "true or false")}
-            )
+            flag = p.take(_typed, getattr(policy, key), f"{section}.{key}", raw[key], bool)
+            policy = _with(policy, key, flag)
     if "deferral_dissent_share" in raw:
-        policy = replace(
-            policy,
-            deferral_dissent_share=_fraction(
-                f"{section}.deferral_dissent_share", raw["deferral_dissent_share"]
-            ),
-        )
+        key = f"{section}.deferral_dissent_share"
+        share = p.take(_fraction, policy.deferral_dissent_share, key, raw["deferral_dissent_share"])
+        policy = replace(policy, deferral_dissent_share=share)
     for key, attr in (
         ("checkin_opens_before_minutes", "checkin_opens_before"),
         ("late_after_minutes", "late_after"),
     ):
         if key in raw:
-            minutes = _typed(f"{section}.{key}", raw[key], int, "a whole number of minutes")
-            if minutes < 0:
-                raise ConfigError(f"{section}.{key}", f"must not be negative, got {minutes}")
-            if attr == "checkin_opens_before":
-                policy = replace(policy, checkin_opens_before=timedelta(minutes=minutes))
-            else:
-                policy = replace(policy, late_after=timedelta(minutes=minutes))
+            minutes = p.take(_whole, None, f"{section}.{key}", raw[key], low=0)
+            if minutes is not None:
+                policy = _with(policy, attr, timedelta(minutes=minutes))
     if "matter" in raw:
-        matters_raw = _typed(f"{section}.matter", raw["matter"], dict, "a table")
+        matters_raw = p.take(_table, _EMPTY, f"{section}.matter", raw["matter"])
         matters = dict(policy.matters)
         for name, rule_raw in matters_raw.items():
             key = f"{section}.matter.{name}"
-            matter = _enum(key, name, g.MatterType)
-            matters[matter] = _matter_rule(
-                key, _typed(key, rule_raw, dict, "a table"), matters[matter]
-            )
+            matter = p.take(_enum, None, key, name, g.MatterType)
+            table = p.take(_table, None, key, rule_raw) if matter is not None else None
+            if matter is not None and table is not None:
+                matters[matter] = _matter_rule(key, table, matters[matter], p)
         policy = replace(policy, matters=matters)
+    if problems is None:
+        p.raise_if_any()
     return policy
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders and delivery
 
 
 _DELIVERY_KEYS = {
@@ -333,27 +470,18 @@ _GLOBAL_REMINDER_KEYS = (
         "prepare_seconds",
     }
 )
-
-
-def _int_list(key: str, value: object) -> tuple[int, ...]:
-    items = _typed(key, value, list, "a list of whole numbers")
-    out = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-            raise ConfigError(key, f"must be a list of whole numbers >= 0, got {value!r}")
-        out.append(item)
-    return tuple(out)
-
-
-def _positive(key: str, value: object, *, allow_zero: bool = False) -> int:
-    number = _typed(key, value, int, "a whole number")
-    if number < (0 if allow_zero else 1):
-        raise ConfigError(key, f"out of range: {number}")
-    return int(number)
+# The reminder keys that are whole numbers, with their lowest and highest values.
+_REMINDER_NUMBERS: dict[str, tuple[int, int | None]] = {
+    "minutes_unsigned_days": (1, None),
+    "vote_closing_minutes": (1, None),
+    "notice_ack_hours": (1, None),
+    "notice_ack_latest_hours": (0, None),
+    "send_hour": (0, 23),
+}
 
 
 def parse_reminders(
-    section: str, raw: Mapping[str, object], base: ReminderSettings
+    section: str, raw: Mapping[str, object], base: ReminderSettings, p: Problems
 ) -> ReminderSettings:
     out = base
     for key in (
@@ -363,189 +491,236 @@ def parse_reminders(
         "term_days_before",
     ):
         if key in raw:
-            lists: dict[str, Any] = {key: _int_list(f"{section}.{key}", raw[key])}
-            out = replace(out, **lists)
+            out = _with(
+                out, key, p.take(_int_list, getattr(out, key), f"{section}.{key}", raw[key])
+            )
     for key in ("checkin_open", "summary_overdue", "workdays_only", "private"):
         if key in raw:
-            out = replace(out, **{key: _typed(f"{section}.{key}", raw[key], bool, "true or false")})
-    if "minutes_unsigned_days" in raw:
-        out = replace(
-            out,
-            minutes_unsigned_days=_positive(
-                f"{section}.minutes_unsigned_days", raw["minutes_unsigned_days"]
-            ),
-        )
-    for key in ("vote_closing_minutes", "notice_ack_hours"):
+            flag = p.take(_typed, getattr(out, key), f"{section}.{key}", raw[key], bool)
+            out = _with(out, key, flag)
+    for key, (low, high) in _REMINDER_NUMBERS.items():
         if key in raw:
-            numbers: dict[str, Any] = {key: _positive(f"{section}.{key}", raw[key])}
-            out = replace(out, **numbers)
-    if "notice_ack_latest_hours" in raw:
-        out = replace(
-            out,
-            notice_ack_latest_hours=_positive(
-                f"{section}.notice_ack_latest_hours",
-                raw["notice_ack_latest_hours"],
-                allow_zero=True,
-            ),
-        )
-    if "send_hour" in raw:
-        hour = _positive(f"{section}.send_hour", raw["send_hour"], allow_zero=True)
-        if hour > 23:
-            raise ConfigError(f"{section}.send_hour", f"must be 0-23, got {hour}")
-        out = replace(out, send_hour=hour)
+            path = f"{section}.{key}"
+            number = p.take(_whole, getattr(out, key), path, raw[key], low=low, high=high)
+            out = _with(out, key, number)
     return out
 
 
-def parse_delivery(raw: Mapping[str, object]) -> DeliverySettings:
+def parse_delivery(raw: Mapping[str, object], p: Problems) -> DeliverySettings:
     out = DeliverySettings()
     for key in ("group_rate_per_minute", "app_rate_per_minute", "max_attempts", "send_concurrency"):
         if key in raw:
-            out = replace(out, **{key: _positive(f"reminders.{key}", raw[key])})
+            out = _with(out, key, p.take(_whole, getattr(out, key), f"reminders.{key}", raw[key]))
     if "throttle_pause_minutes" in raw:
-        minutes = _positive("reminders.throttle_pause_minutes", raw["throttle_pause_minutes"])
+        key = "reminders.throttle_pause_minutes"
+        minutes = p.take(
+            _whole, out.throttle_pause_seconds // 60, key, raw["throttle_pause_minutes"]
+        )
         out = replace(out, throttle_pause_seconds=minutes * 60)
-    floats: dict[str, Any] = {}
     for key in ("backoff_base_seconds", "backoff_cap_seconds"):
         if key in raw:
-            value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"reminders.{key}", f"must be a positive number, got {value!r}")
-            floats[key] = float(value)
-    out = replace(out, **floats)
+            value = p.take(_positive_number, getattr(out, key), f"reminders.{key}", raw[key])
+            out = _with(out, key, value)
     return out
 
 
 def _holidays(raw: object) -> frozenset[date]:
-    items = _typed("reminders.holidays", raw, list, 'a list of dates like "2027-01-01"')
+    key = "reminders.holidays"
+    items = _typed(key, raw, list, '日期列表，如 ["2027-02-11"]')
     out = set()
     for item in items:
         try:
             out.add(item if isinstance(item, date) else date.fromisoformat(str(item)))
         except ValueError:
-            raise ConfigError("reminders.holidays", f"not a date: {item!r}") from None
+            raise ConfigError(key, f'应为日期，如 "2027-02-11"，实际为 {_shown(item)}') from None
     return frozenset(out)
 
 
-def parse_admin(key: str, raw: object) -> CommitteeAdmin:
-    text = _typed(key, raw, str, 'a string "platform:corp:user_id:姓名"')
-    parts = text.split(":")
-    if len(parts) != 4 or not all(parts):
-        raise ConfigError(key, f'must look like "platform:corp:user_id:姓名", got {text!r}')
-    if parts[0] not in ("console", "wecom", "dingtalk"):
-        raise ConfigError(key, f"unknown platform {parts[0]!r}")
-    return CommitteeAdmin(*parts)
+def _private_platforms(raw: object) -> frozenset[str]:
+    key = "reminders.private_platforms"
+    items = _typed(key, raw, list, '平台列表，如 ["wecom", "dingtalk"]')
+    return frozenset(one_of(key, item, PLATFORMS) for item in items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Retention and the rest
+
+
+_RETENTION_KEYS = {"inbound_days", "replies_days", "message_ids_days", "outbox_days"}
+
+
+def parse_retention(raw: Mapping[str, object], p: Problems) -> RetentionSettings:
+    p.take(unknown_keys, None, "retention", raw, _RETENTION_KEYS)
+    out = RetentionSettings()
+    for key in ("inbound_days", "replies_days", "outbox_days"):
+        if key in raw:
+            out = _with(out, key, p.take(_whole, getattr(out, key), f"retention.{key}", raw[key]))
+    if "message_ids_days" in raw:
+        key = "retention.message_ids_days"
+        days = p.take(
+            _whole, out.message_ids_days, key, raw["message_ids_days"], low=MIN_MESSAGE_ID_DAYS
+        )
+        out = replace(out, message_ids_days=days)
+    if out.message_ids_days < out.replies_days:
+        p.add(
+            "retention.message_ids_days",
+            f"应不小于 retention.replies_days（{out.replies_days}），实际为 {out.message_ids_days}",
+        )
+    return out
 
 
 _WEB_KEYS = {"enabled", "base_url", "session_idle_minutes", "page_size", "verify_minutes"}
 
 
-def parse_web(raw: Mapping[str, object]) -> WebSettings:
-    _unknown("web", raw, _WEB_KEYS)
+def _base_url(key: str, value: object) -> str:
+    url = _typed(key, value, str, "字符串").strip().rstrip("/")
+    if url and (not url.startswith(("http://", "https://")) or " " in url):
+        raise ConfigError(key, f"应以 http:// 或 https:// 开头，实际为 {_shown(url)}")
+    return str(url)
+
+
+def parse_web(raw: Mapping[str, object], p: Problems) -> WebSettings:
+    p.take(unknown_keys, None, "web", raw, _WEB_KEYS)
     out = WebSettings()
     if "enabled" in raw:
-        out = replace(out, enabled=_typed("web.enabled", raw["enabled"], bool, "true or false"))
+        enabled = p.take(_typed, out.enabled, "web.enabled", raw["enabled"], bool)
+        out = replace(out, enabled=enabled)
     if "base_url" in raw:
-        url = _typed("web.base_url", raw["base_url"], str, "a string").strip().rstrip("/")
-        if url and (not url.startswith(("http://", "https://")) or " " in url):
-            raise ConfigError("web.base_url", f"must start with http:// or https://, got {url!r}")
-        out = replace(out, base_url=url)
-    numbers: dict[str, Any] = {
-        key: _positive(f"web.{key}", raw[key])
-        for key in ("session_idle_minutes", "page_size", "verify_minutes")
-        if key in raw
-    }
-    if numbers.get("page_size", 1) > 1000:
-        raise ConfigError("web.page_size", f"must be 1-1000, got {numbers['page_size']}")
-    return replace(out, **numbers)
+        out = replace(
+            out, base_url=p.take(_base_url, out.base_url, "web.base_url", raw["base_url"])
+        )
+    for key, high in (
+        ("session_idle_minutes", None),
+        ("page_size", 1000),
+        ("verify_minutes", None),
+    ):
+        if key in raw:
+            value = p.take(_whole, getattr(out, key), f"web.{key}", raw[key], high=high)
+            out = _with(out, key, value)
+    return out
 
 
-def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
-    _unknown(
-        "",
-        raw,
-        {
-            "database",
-            "bot",
-            "governance",
-            "societies",
-            "committee",
-            "http",
-            "dingtalk",
-            "wecom",
-            "reminders",
-            "web",
-        },
-    )
-    settings = Settings()
-    db = _typed("database", raw.get("database", {}), dict, "a table")
-    _unknown("database", db, {"url"})
-    url = env.get("YISHI_DATABASE_URL") or db.get("url", DEFAULT_DATABASE_URL)
-    url = _typed("database.url", url, str, "a string")
+def parse_admin(key: str, raw: object) -> CommitteeAdmin:
+    text = _typed(key, raw, str, '字符串 "平台:企业ID:用户ID:姓名"')
+    parts = text.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise ConfigError(key, f'应形如 "平台:企业ID:用户ID:姓名"，实际为 {_shown(text)}')
+    one_of(key, parts[0], PLATFORMS)
+    return CommitteeAdmin(*parts)
+
+
+def _database_url(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    url = env.get("YISHI_DATABASE_URL") or raw.get("url", DEFAULT_DATABASE_URL)
+    url = _typed("database.url", url, str)
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
-        raise ConfigError("database.url", f"must start with sqlite:// or postgres://, got {url!r}")
-    bot = _typed("bot", raw.get("bot", {}), dict, "a table")
-    _unknown("bot", bot, {"timezone", "name"})
-    tz = _typed("bot.timezone", bot.get("timezone", "Asia/Shanghai"), str, "a time zone name")
+        raise ConfigError(
+            "database.url", f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}"
+        )
+    return str(url)
+
+
+def _timezone(raw: object) -> str:
+    tz = _typed("bot.timezone", raw, str, '时区名，如 "Asia/Shanghai"')
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ConfigError("bot.timezone", f"unknown time zone {tz!r}") from None
-    name = _typed("bot.name", bot.get("name", "议事"), str, "a string")
-    policy = parse_policy(
-        "governance", _typed("governance", raw.get("governance", {}), dict, "a table"), g.Policy()
+        raise ConfigError(
+            "bot.timezone", f'未知的时区 {_shown(tz)}（应为 IANA 时区名，如 "Asia/Shanghai"）'
+        ) from None
+    return str(tz)
+
+
+_TOP_KEYS = {
+    "database",
+    "bot",
+    "governance",
+    "societies",
+    "committee",
+    "http",
+    "log",
+    "retention",
+    "dingtalk",
+    "wecom",
+    "reminders",
+    "web",
+}
+
+
+def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
+    """The settings of a parsed file (`raw`) with the environment's overrides applied. Raises
+    one ConfigError listing every problem."""
+    p = Problems()
+    raw, origins = apply_env_overrides(raw, env, p)
+    p.take(unknown_keys, None, "", raw, _TOP_KEYS)
+
+    def section(name: str) -> Mapping[str, Any]:
+        return p.take(_table, _EMPTY, name, raw.get(name, {}))
+
+    d = Settings()
+    db = section("database")
+    p.take(unknown_keys, None, "database", db, {"url"})
+    url = p.take(_database_url, d.database_url, db, env)
+    bot = section("bot")
+    p.take(unknown_keys, None, "bot", bot, {"timezone", "name"})
+    tz = p.take(_timezone, d.timezone, bot.get("timezone", d.timezone))
+    name = p.take(_typed, d.bot_name, "bot.name", bot.get("name", d.bot_name), str)
+    policy = parse_policy("governance", section("governance"), g.Policy(), p)
+
+    rem = section("reminders")
+    p.take(unknown_keys, None, "reminders", rem, _GLOBAL_REMINDER_KEYS)
+    reminders = parse_reminders("reminders", rem, ReminderSettings(), p)
+    delivery = parse_delivery(rem, p)
+    holidays = p.take(_holidays, d.holidays, rem.get("holidays", []))
+    platforms = p.take(
+        _private_platforms, d.private_platforms, rem.get("private_platforms", list(PLATFORMS))
     )
-    rem_raw = _typed("reminders", raw.get("reminders", {}), dict, "a table")
-    _unknown("reminders", rem_raw, _GLOBAL_REMINDER_KEYS)
-    reminders = parse_reminders("reminders", rem_raw, ReminderSettings())
-    delivery = parse_delivery(rem_raw)
-    holidays = _holidays(rem_raw.get("holidays", []))
-    platforms = _typed(
-        "reminders.private_platforms",
-        rem_raw.get("private_platforms", sorted(Settings().private_platforms)),
-        list,
-        "a list of platforms",
+    sweep = p.take(_whole, 60, "reminders.sweep_seconds", rem.get("sweep_seconds", 60))
+    prepare = p.take(
+        _whole, 120, "reminders.prepare_seconds", rem.get("prepare_seconds", 120), low=0
     )
-    for item in platforms:
-        if item not in ("console", "wecom", "dingtalk"):
-            raise ConfigError("reminders.private_platforms", f"unknown platform {item!r}")
-    sweep = _positive("reminders.sweep_seconds", rem_raw.get("sweep_seconds", 60))
-    prepare = _positive(
-        "reminders.prepare_seconds", rem_raw.get("prepare_seconds", 120), allow_zero=True
-    )
-    societies = _typed("societies", raw.get("societies", {}), dict, "a table")
-    per_society = {}
-    per_society_reminders = {}
-    for sname, sraw in societies.items():
+
+    per_society: dict[str, g.Policy] = {}
+    per_society_reminders: dict[str, ReminderSettings] = {}
+    for sname, sraw in section("societies").items():
         key = f"societies.{sname}"
-        table = _typed(key, sraw, dict, "a table")
-        _unknown(key, table, {"governance", "reminders"})
-        per_society[sname] = parse_policy(
-            f"{key}.governance",
-            _typed(f"{key}.governance", table.get("governance", {}), dict, "a table"),
-            policy,
-        )
+        table = p.take(_table, None, key, sraw)
+        if table is None:
+            continue
+        p.take(unknown_keys, None, key, table, {"governance", "reminders"})
+        gov = p.take(_table, _EMPTY, f"{key}.governance", table.get("governance", {}))
+        per_society[sname] = parse_policy(f"{key}.governance", gov, policy, p)
         if "reminders" in table:
-            srem = _typed(f"{key}.reminders", table["reminders"], dict, "a table")
-            _unknown(f"{key}.reminders", srem, _REMINDER_KEYS)
-            per_society_reminders[sname] = parse_reminders(f"{key}.reminders", srem, reminders)
-    committee = _typed("committee", raw.get("committee", {}), dict, "a table")
-    _unknown("committee", committee, {"admins"})
-    admins_raw = _typed("committee.admins", committee.get("admins", []), list, "a list")
-    admins = tuple(parse_admin(f"committee.admins[{i}]", a) for i, a in enumerate(admins_raw))
-    http = _typed("http", raw.get("http", {}), dict, "a table")
-    _unknown("http", http, {"host", "port", "inbound"})
-    host = _typed("http.host", http.get("host", "127.0.0.1"), str, "a string")
-    port = _typed("http.port", http.get("port", 8080), int, "a port number")
-    if not 0 < port < 65536:
-        raise ConfigError("http.port", f"must be between 1 and 65535, got {port}")
-    inbound = _typed("http.inbound", http.get("inbound", "queue"), str, "a string")
-    if inbound not in ("queue", "direct"):
-        raise ConfigError("http.inbound", f'must be "queue" or "direct", got {inbound!r}')
-    dingtalk = _typed("dingtalk", raw.get("dingtalk", {}), dict, "a table")
-    wecom = _typed("wecom", raw.get("wecom", {}), dict, "a table")
-    web = parse_web(_typed("web", raw.get("web", {}), dict, "a table"))
-    return replace(
-        settings,
+            srem = p.take(_table, _EMPTY, f"{key}.reminders", table["reminders"])
+            p.take(unknown_keys, None, f"{key}.reminders", srem, _REMINDER_KEYS)
+            per_society_reminders[sname] = parse_reminders(f"{key}.reminders", srem, reminders, p)
+
+    committee = section("committee")
+    p.take(unknown_keys, None, "committee", committee, {"admins"})
+    listed: list[object] = p.take(_typed, [], "committee.admins", committee.get("admins", []), list)
+    found = [p.take(parse_admin, None, f"committee.admins[{i}]", a) for i, a in enumerate(listed)]
+    admins = tuple(a for a in found if a is not None)
+
+    http = section("http")
+    p.take(unknown_keys, None, "http", http, {"host", "port", "inbound"})
+    host = p.take(_typed, d.http_host, "http.host", http.get("host", d.http_host), str)
+    port = p.take(
+        _whole, d.http_port, "http.port", http.get("port", d.http_port), low=1, high=65535
+    )
+    inbound = p.take(one_of, d.inbound, "http.inbound", http.get("inbound", d.inbound), INBOUND)
+    log = section("log")
+    p.take(unknown_keys, None, "log", log, {"level", "format"})
+    level = env.get("YISHI_LOG_LEVEL") or log.get("level", d.log_level)
+    level = p.take(one_of, d.log_level, "log.level", level, LOG_LEVELS)
+    fmt = env.get("YISHI_LOG_FORMAT") or log.get("format", d.log_format)
+    fmt = p.take(one_of, d.log_format, "log.format", fmt, LOG_FORMATS)
+    retention = parse_retention(section("retention"), p)
+    web = parse_web(section("web"), p)
+    dingtalk = section("dingtalk")
+    wecom = section("wecom")
+
+    if p.errors:
+        raise ConfigError.of([(k, problem + origins.get(k, "")) for k, problem in p.errors])
+    return Settings(
         database_url=url,
         timezone=tz,
         bot_name=name,
@@ -561,28 +736,232 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         reminders=reminders,
         society_reminders=per_society_reminders,
         holidays=holidays,
-        private_platforms=frozenset(platforms),
+        private_platforms=platforms,
         sweep_seconds=sweep,
         prepare_seconds=prepare,
+        retention=retention,
+        log_level=level,
+        log_format=fmt,
         web=web,
     )
 
 
-def load_settings(path: str | None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the file at `path` (None: built-in defaults, plus config.toml if it exists)."""
-    env = os.environ if env is None else env
-    if path is None:
-        path = "config.toml" if Path("config.toml").exists() else None
-    if path is None:
-        return parse_settings({}, env)
+# ---------------------------------------------------------------------------------------------
+# Environment overrides
+
+
+class Kind(StrEnum):
+    """How an environment variable's text is read for a key."""
+
+    TEXT = "text"  # as written (also fractions such as "2/3", read by the key itself)
+    WHOLE = "whole"
+    NUMBER = "number"
+    FLAG = "flag"  # true / false
+
+
+_K = Kind
+# Every scalar key an environment variable may override, by table path ("*": any matter type).
+SCALAR_KEYS: dict[str, Kind] = {
+    "database.url": _K.TEXT,
+    "bot.timezone": _K.TEXT,
+    "bot.name": _K.TEXT,
+    "http.host": _K.TEXT,
+    "http.port": _K.WHOLE,
+    "http.inbound": _K.TEXT,
+    "log.level": _K.TEXT,
+    "log.format": _K.TEXT,
+    **{f"retention.{k}": _K.WHOLE for k in _RETENTION_KEYS},
+    "web.enabled": _K.FLAG,
+    "web.base_url": _K.TEXT,
+    **{f"web.{k}": _K.WHOLE for k in ("session_idle_minutes", "page_size", "verify_minutes")},
+    "governance.quorum": _K.TEXT,
+    "governance.quorum_reading": _K.TEXT,
+    "governance.max_members": _K.WHOLE,
+    "governance.require_odd": _K.FLAG,
+    "governance.recused_leave_base": _K.FLAG,
+    "governance.allow_vote_change": _K.FLAG,
+    "governance.deferral_dissent_share": _K.TEXT,
+    "governance.deferral_margin": _K.WHOLE,
+    "governance.checkin_opens_before_minutes": _K.WHOLE,
+    "governance.late_after_minutes": _K.WHOLE,
+    "governance.matter.*.quorum": _K.TEXT,
+    "governance.matter.*.quorum_reading": _K.TEXT,
+    "governance.matter.*.pass_share": _K.TEXT,
+    "governance.matter.*.default_method": _K.TEXT,
+    "governance.matter.*.major": _K.FLAG,
+    "governance.matter.*.written_opinions_count": _K.FLAG,
+    "governance.matter.*.leader_votes_last": _K.FLAG,
+    **{f"reminders.{k}": _K.FLAG for k in ("checkin_open", "summary_overdue")},
+    **{f"reminders.{k}": _K.FLAG for k in ("workdays_only", "private")},
+    **{f"reminders.{k}": _K.WHOLE for k in _REMINDER_NUMBERS},
+    **{
+        f"reminders.{k}": _K.WHOLE
+        for k in (
+            "group_rate_per_minute",
+            "app_rate_per_minute",
+            "throttle_pause_minutes",
+            "max_attempts",
+            "send_concurrency",
+            "sweep_seconds",
+            "prepare_seconds",
+        )
+    },
+    "reminders.backoff_base_seconds": _K.NUMBER,
+    "reminders.backoff_cap_seconds": _K.NUMBER,
+    # The platform tables (checked in bot/adapters/*/config.py; tests keep this list in step).
+    **{f"dingtalk.{k}": _K.FLAG for k in ("enabled",)},
+    **{
+        f"dingtalk.{k}": _K.TEXT
+        for k in (
+            "mode",
+            "app_key",
+            "app_secret",
+            "robot_code",
+            "corp_id",
+            "callback_path",
+            "api_base",
+            "oapi_base",
+            "card_template_id",
+            "bot_name",
+        )
+    },
+    **{f"dingtalk.{k}": _K.WHOLE for k in ("timestamp_window_s", "max_body_bytes")},
+    **{
+        f"dingtalk.{k}": _K.NUMBER for k in ("send_timeout_s", "stream_watchdog_s", "stream_ping_s")
+    },
+    "wecom.enabled": _K.FLAG,
+    **{
+        f"wecom.{k}": _K.TEXT
+        for k in (
+            "mode",
+            "corp_id",
+            "bot_id",
+            "bot_name",
+            "token",
+            "encoding_aes_key",
+            "callback_path",
+            "api_base",
+            "bot_secret",
+            "ws_url",
+            "app_agent_id",
+            "app_secret",
+        )
+    },
+    "wecom.timestamp_window_s": _K.WHOLE,
+    **{f"wecom.{k}": _K.NUMBER for k in ("reply_budget_s", "heartbeat_s")},
+}
+# Shorter names kept for the keys set most; not overrides of the `__` kind.
+_SHORT_NAMES = {"YISHI_DATABASE_URL", "YISHI_LOG_LEVEL", "YISHI_LOG_FORMAT"}
+
+
+def env_name(path: str) -> str:
+    """`http.port` -> `YISHI_HTTP__PORT`."""
+    return ENV_PREFIX + "__".join(path.split(".")).upper()
+
+
+def _kind_of(path: str) -> Kind | None:
+    if path in SCALAR_KEYS:
+        return SCALAR_KEYS[path]
+    parts = path.split(".")
+    matters = {m.value for m in g.MatterType}
+    if len(parts) == 4 and parts[:2] == ["governance", "matter"] and parts[2] in matters:
+        return SCALAR_KEYS.get(f"governance.matter.*.{parts[3]}")
+    return None
+
+
+def _read(path: str, variable: str, text: str, kind: Kind) -> object:
+    match kind:
+        case Kind.TEXT:
+            return text
+        case Kind.FLAG:
+            word = text.strip().lower()
+            if word not in ("true", "false"):
+                raise ConfigError(
+                    path, f"应为 true 或 false，实际为 {text!r}（环境变量 {variable}）"
+                )
+            return word == "true"
+        case Kind.WHOLE:
+            try:
+                return int(text.strip())
+            except ValueError:
+                raise ConfigError(
+                    path, f"应为整数，实际为 {text!r}（环境变量 {variable}）"
+                ) from None
+        case Kind.NUMBER:
+            try:
+                return float(text.strip())
+            except ValueError:
+                raise ConfigError(path, f"应为数，实际为 {text!r}（环境变量 {variable}）") from None
+
+
+def apply_env_overrides(
+    raw: Mapping[str, Any], env: Mapping[str, str], p: Problems
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`raw` with every `YISHI_<TABLE>__<KEY>` variable written in, and for each key set so the
+    note that names its variable (appended to a problem with that key)."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    origins: dict[str, str] = {}
+    for variable in sorted(env):
+        if not variable.startswith(ENV_PREFIX) or "__" not in variable:
+            continue
+        if variable in _SHORT_NAMES:
+            continue
+        path = ".".join(part.lower() for part in variable[len(ENV_PREFIX) :].split("__"))
+        kind = _kind_of(path)
+        if kind is None:
+            p.add(variable, f"未知的环境变量：没有设置项 {path} 可以覆盖")
+            continue
+        try:
+            value = _read(path, variable, env[variable], kind)
+        except ConfigError as exc:
+            p.errors.extend(exc.errors)
+            continue
+        *tables, key = path.split(".")
+        target = out
+        for name in tables:
+            nested = target.get(name)
+            if not isinstance(nested, dict):
+                nested = {}
+            nested = dict(nested)
+            target[name] = nested
+            target = nested
+        target[key] = value
+        origins[path] = f"（来自环境变量 {variable}）"
+    return out, origins
+
+
+# ---------------------------------------------------------------------------------------------
+# The file
+
+
+def config_path(path: str | None, env: Mapping[str, str]) -> str | None:
+    """The file to read: `path`, else $YISHI_CONFIG, else ./config.toml if it exists."""
+    if path:
+        return path
+    if env.get(CONFIG_ENV):
+        return env[CONFIG_ENV]
+    return "config.toml" if Path("config.toml").exists() else None
+
+
+def read_file(path: str) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(path, f"cannot read the file ({exc.strerror})") from None
+        raise ConfigError(path, f"无法读取配置文件（{exc.strerror}）") from None
     except UnicodeDecodeError:
-        raise ConfigError(path, "the file is not UTF-8 text (save it as UTF-8)") from None
+        raise ConfigError(path, "配置文件不是 UTF-8 文本（请另存为 UTF-8）") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, f"not valid TOML: {exc}") from None
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        at = f"第 {where[1]} 行第 {where[2]} 列附近" if where else "文件中"
+        raise ConfigError(path, f"不是有效的 TOML：{at}有语法错误") from None
+
+
+def load_settings(path: str | None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the file at `path` (None: $YISHI_CONFIG, else config.toml if it exists, else the
+    built-in defaults), with the environment's overrides."""
+    env = os.environ if env is None else env
+    chosen = config_path(path, env)
+    raw = {} if chosen is None else read_file(chosen)
     return parse_settings(raw, env)

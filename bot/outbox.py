@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import logs
 from bot.adapters.base import ChatAdapter, SendError, SendErrorKind
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, DeliverySettings
@@ -42,6 +44,7 @@ from bot.events import (
     user_to_json,
 )
 from bot.gate import Gate
+from bot.metrics import Metrics
 from storage import outbox as store
 from storage.outbox import OutboxKind, OutboxState
 
@@ -185,16 +188,6 @@ class SendOutcome(StrEnum):
     FAILED = "failed"  # for good: a permanent error, out of attempts, or no adapter
     THROTTLED = "throttled"  # the platform throttled the channel: it pauses, the row waits
     RETRY = "retry"  # pending again after a backoff
-
-
-@dataclass
-class Metrics:
-    """Counters exposed at /metrics."""
-
-    counters: dict[str, int] = field(default_factory=dict)
-
-    def inc(self, name: str, amount: int = 1) -> None:
-        self.counters[name] = self.counters.get(name, 0) + amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +500,10 @@ class Sender:
     async def _send_one(
         self, row: store.OutboxRow, recorder: _Recorder | None = None
     ) -> SendOutcome:
+        with logs.work(f"out:{row.id}"):
+            return await self._send_row(row, recorder)
+
+    async def _send_row(self, row: store.OutboxRow, recorder: _Recorder | None) -> SendOutcome:
         message = load_message(row.payload)
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
@@ -521,16 +518,20 @@ class Sender:
                 instance=self.instance,
                 state=OutboxState.FAILED,
             )
-            self.metrics.inc("send_failures")
+            self.metrics.sent(message.chat.platform.value, "permanent", None)
             logger.warning("outbox %s: no adapter for %s", row.id, message.chat.platform)
             return SendOutcome.FAILED
+        platform = message.chat.platform.value
+        started = time.perf_counter()
         try:
             # asyncio.timeout, not wait_for: no extra task per message (the sender's hot path).
             async with asyncio.timeout(self.send_timeout):
                 await adapter.send(with_short_id(message, row.short_id))
         except Exception as exc:
-            return await self._failed(row, message, classify(exc))
-        self.metrics.inc("sent")
+            err = classify(exc)
+            self.metrics.sent(platform, err.kind, time.perf_counter() - started)
+            return await self._failed(row, message, err)
+        self.metrics.sent(platform, "sent", time.perf_counter() - started)
         if recorder is None:
             await store.record_sent([store.Sent(row, self.clock.now())], self.instance)
         else:
@@ -543,7 +544,6 @@ class Sender:
     ) -> SendOutcome:
         now = self.clock.now()
         s = self.settings
-        self.metrics.inc("send_failures")
         if err.kind == "throttled":
             until = now + timedelta(seconds=s.throttle_pause_seconds)
             await store.pause_channel(row.channel, until, f"限流 {err.code}")

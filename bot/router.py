@@ -20,17 +20,29 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
+from bot import logs
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
 from storage import repo
 
 logger = logging.getLogger(__name__)
+
+
+class CommandOutcome(StrEnum):
+    """How an admitted command ended (told to `on_command`; counted at /metrics)."""
+
+    OK = "ok"  # the handler ran and its writes were kept
+    REFUSED = "refused"  # the speaker may not use it (the permission gate)
+    REJECTED = "rejected"  # a usage or governance error: polite reply, writes rolled back
+    NO_SOCIETY = "no_society"  # needs a society the chat is not bound to
+    ERROR = "error"  # an unexpected exception: apology, the unit of work rolled back
 
 
 class UsageError(Exception):
@@ -120,10 +132,10 @@ class Router:
         admission: AdmissionPort,
         render_refusal: Callable[[g.GovernanceError], str],
         render_need: Callable[[g.Need], str],
-        on_command: Callable[[Route], None] | None = None,
+        on_command: Callable[[Route, CommandOutcome], None] | None = None,
     ) -> None:
-        """`on_command` is told of each command once, when its message is admitted (a
-        redelivery that the de-duplication table catches is not admitted again)."""
+        """`on_command` is told of each command once, with how it ended, when its message is
+        admitted (a redelivery that the de-duplication table catches is not admitted again)."""
         self.routes = tuple(routes)
         self.admission = admission
         self._render_refusal = render_refusal
@@ -153,6 +165,10 @@ class Router:
         `inline=False` (the message came through the inbound queue and its callback was answered
         long ago) the replies go to the outbox in the effect's transaction as well, and only a
         reply that is not part of any transaction (not understood, an error) is returned."""
+        with logs.work(logs.message_id(message.platform.value, message.message_id)):
+            return await self._dispatch(message, inline=inline)
+
+    async def _dispatch(self, message: IncomingMessage, *, inline: bool) -> list[OutgoingMessage]:
         try:
             found = await self._door(message)
             if isinstance(found, list):
@@ -190,23 +206,33 @@ class Router:
     async def _serve(self, route: Route, args: str, ctx: Context) -> list[OutgoingMessage]:
         """Inside the unit of work: the permission gate, then the handler in a savepoint; a
         refusal becomes the reply and rolls back only the handler's writes."""
+        try:
+            outcome, replies = await self._outcome(route, args, ctx)
+        except Exception:
+            self._told(route, CommandOutcome.ERROR)
+            raise
+        self._told(route, outcome)
+        return replies
+
+    def _told(self, route: Route, outcome: CommandOutcome) -> None:
         if self._on_command is not None:
-            self._on_command(route)
+            self._on_command(route, outcome)
+
+    async def _outcome(
+        self, route: Route, args: str, ctx: Context
+    ) -> tuple[CommandOutcome, list[OutgoingMessage]]:
         if route.needs_society and ctx.society is None:
-            return [ctx.reply(_no_society_text(ctx.message))]
+            return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
         if not g.may(ctx.roles, route.needs):
-            return [
-                ctx.reply(
-                    f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
-                )
-            ]
+            text = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+            return CommandOutcome.REFUSED, [ctx.reply(text)]
         try:
             async with repo.atomic():
-                return await route.handler(ctx, args)
+                return CommandOutcome.OK, await route.handler(ctx, args)
         except UsageError as exc:
-            return [ctx.reply(str(exc))]
+            return CommandOutcome.REJECTED, [ctx.reply(str(exc))]
         except g.GovernanceError as exc:
-            return [ctx.reply(self._render_refusal(exc))]
+            return CommandOutcome.REJECTED, [ctx.reply(self._render_refusal(exc))]
 
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -15,6 +16,8 @@ DEFAULT_URL = "sqlite://data/yishi.db"
 
 # For `tortoise makemigrations` during development (pyproject's [tool.tortoise]).
 TORTOISE_ORM: dict[str, Any] = {}
+
+logger = logging.getLogger(__name__)
 
 
 class DatabaseError(Exception):
@@ -75,6 +78,7 @@ async def upgrade(url: str) -> None:
     _ensure_folder(url)
     await migrate(config=tortoise_config(url))
     await Tortoise.close_connections()
+    logger.info("database schema up to date (%s)", connection_name(url))
 
 
 async def open_db(url: str, *, run_migrations: bool = True) -> None:

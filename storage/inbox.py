@@ -110,11 +110,14 @@ async def finish(ids: Sequence[int], now: datetime) -> None:
     )
 
 
+# Served by the (state, chat_key, id) index: the cost follows the pending rows only.
+DEPTH_SQL = (
+    f"SELECT COUNT(*) AS n FROM inbound_message WHERE state = {literals(InboundState.PENDING)}"
+)
+
+
 async def depth() -> int:
-    rows = await raw_rows(
-        m.InboundMessage,
-        f"SELECT COUNT(*) AS n FROM inbound_message WHERE state = {literals(InboundState.PENDING)}",
-    )
+    rows = await raw_rows(m.InboundMessage, DEPTH_SQL)
     return int(rows[0]["n"]) if rows else 0
 
 

@@ -529,5 +529,26 @@ async def outbox_counts() -> dict[str, int]:
     return await sql.counts_by(m.OutboxMessage, "state")
 
 
-async def failure_count() -> int:
-    return await m.OutboxAttempt.exclude(outcome=SENT_OUTCOME).count()
+# The states of rows still to go: counted at every /metrics scrape.
+WAITING = (OutboxState.HELD, OutboxState.PENDING, OutboxState.SENDING)
+WAITING_COUNTS_SQL = (
+    f"SELECT state, COUNT(*) AS n FROM outbox_message WHERE state IN ({literals(*WAITING)})"
+    " GROUP BY state"
+)
+
+
+async def waiting_counts() -> dict[str, int]:
+    """state -> rows still to go (held, pending, sending). The (state, next_attempt_at) index
+    serves it: the cost follows the waiting rows, not the sent ones."""
+    rows = await raw_rows(m.OutboxMessage, WAITING_COUNTS_SQL)
+    return {str(r["state"]): int(r["n"]) for r in rows}
+
+
+async def paused_channels(now: datetime) -> int:
+    """Channels paused at `now` (channel_state has one row per chat channel and lease)."""
+    rows = await raw_rows(
+        m.ChannelState,
+        "SELECT COUNT(*) AS n FROM channel_state WHERE paused_until > ?",
+        utc(now),
+    )
+    return int(rows[0]["n"]) if rows else 0

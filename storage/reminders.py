@@ -332,12 +332,12 @@ async def decide_reminders(
 _UNDECIDED = literals(ReminderState.PENDING, ReminderState.PREPARED)
 
 
+def _first_due_sql(where: str) -> str:
+    return f"SELECT due_at FROM reminder WHERE {where} ORDER BY due_at LIMIT 1"
+
+
 async def _first_due(where: str, *params: object) -> datetime | None:
-    rows = await raw_rows(
-        m.Reminder,
-        f"SELECT due_at FROM reminder WHERE {where} ORDER BY due_at LIMIT 1",
-        *params,
-    )
+    rows = await raw_rows(m.Reminder, _first_due_sql(where), *params)
     return when(rows[0]["due_at"]) if rows else None
 
 
@@ -353,7 +353,7 @@ async def next_wake(now: datetime, ahead: timedelta) -> datetime | None:
 
 
 async def oldest_overdue(now: datetime) -> datetime | None:
-    return await _first_due(f"state IN ({_UNDECIDED}) AND due_at <= ?", utc(now))
+    return await _first_due(_OVERDUE, utc(now))
 
 
 async def reminders(
@@ -364,6 +364,21 @@ async def reminders(
         m.Reminder, f"SELECT {_COLUMNS} FROM reminder{where} ORDER BY due_at, id", *params
     )
     return [_reminder(r) for r in rows]
+
+
+UNDECIDED = (ReminderState.PENDING, ReminderState.PREPARED)
+UNDECIDED_COUNTS_SQL = (
+    f"SELECT state, COUNT(*) AS n FROM reminder WHERE state IN ({_UNDECIDED}) GROUP BY state"
+)
+# The first due, undecided reminder (/metrics: the lag); `?` is now.
+_OVERDUE = f"state IN ({_UNDECIDED}) AND due_at <= ?"
+OLDEST_OVERDUE_SQL = _first_due_sql(_OVERDUE)
+
+
+async def undecided_counts() -> dict[str, int]:
+    """state -> reminders not decided yet; served by the (state, due_at, id) index."""
+    rows = await raw_rows(m.Reminder, UNDECIDED_COUNTS_SQL)
+    return {str(r["state"]): int(r["n"]) for r in rows}
 
 
 async def reminder_counts() -> dict[str, int]:

@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
@@ -381,17 +380,6 @@ async def society_events(society_id: int) -> list[Event]:
 async def chain_head(society_id: int) -> str:
     last = await m.EventLog.filter(chain=f"society:{society_id}").order_by("-seq").first()
     return GENESIS if last is None else last.hash
-
-
-async def event_counts(kinds: Sequence[str]) -> dict[str, int]:
-    """How many events of each kind the log holds (for /metrics)."""
-    rows = (
-        await m.EventLog.filter(kind__in=list(kinds))
-        .annotate(n=Count("id"))
-        .group_by("kind")
-        .values("kind", "n")
-    )
-    return {str(r["kind"]): int(r["n"]) for r in rows}
 
 
 async def verify_all() -> tuple[int, Break | None]:

@@ -73,9 +73,14 @@ class RecordingAdapter:
 
 
 def _commands_counted(metrics: str, word: str) -> int:
-    line = f'yishi_commands_total{{command="{word}"}} '
-    found = [x for x in metrics.splitlines() if x.startswith(line)]
-    return int(found[0][len(line) :]) if found else 0
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        int(sample.value)
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "yishi_commands_total" and sample.labels["command"] == word
+    )
 
 
 async def test_a_command_is_counted_once_on_either_feed_path(harness: Harness) -> None:

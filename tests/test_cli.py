@@ -33,8 +33,11 @@ class Run:
     err: str
 
 
-def yishi(*args: str | Path, cwd: Path, stdin: str | None = None) -> Run:
+def yishi(
+    *args: str | Path, cwd: Path, stdin: str | None = None, extra_env: dict[str, str] | None = None
+) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONIOENCODING"] = "utf-8"
     done = subprocess.run(

@@ -521,7 +521,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         load_settings(str(path), {})
     assert info.value.key == str(path)
     assert "TOML" in info.value.problem
-    assert "line 1" in info.value.problem
+    assert "第 1 行" in info.value.problem
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -529,7 +529,7 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(str(path), {})
     assert info.value.key == str(path)
-    assert "cannot read" in info.value.problem
+    assert "无法读取" in info.value.problem
 
 
 def test_a_folder_is_not_a_config_file(tmp_path: Path) -> None:

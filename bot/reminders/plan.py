@@ -39,6 +39,18 @@ class ReminderKind(StrEnum):
     NOTICE_UNACKED = "notice_unacked"  # a meeting notice some members did not acknowledge
 
 
+# Reminders due on a date (at `send_hour`), which the working-day rule may move.
+DATED_KINDS = frozenset(
+    {
+        ReminderKind.MINUTES_UNSIGNED,
+        ReminderKind.CADENCE,
+        ReminderKind.SUMMARY,
+        ReminderKind.SUMMARY_OVERDUE,
+        ReminderKind.TERM_END,
+    }
+)
+
+
 class ReminderState(StrEnum):
     """reminder.state: pending -> sent | skipped (with the reason), or pending -> prepared (its
     messages held in the outbox until its instant) -> sent | pending again (decided afresh)."""

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 
 from bot.config import ReminderSettings, Settings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
-from bot.outbox import Metrics, channel_for, to_outbox
+from bot.metrics import Metrics
+from bot.outbox import channel_for, to_outbox
 from bot.reminders import texts
 from bot.reminders.draft import Draft, draft
 from bot.reminders.plan import (
@@ -193,7 +194,7 @@ class ReminderService:
             if taken < self.release_batch:
                 break
         result.sent += total
-        self.metrics.inc("reminders_sent", total)
+        self.metrics.decided(sent=total)
 
     async def fire_due(self, now: datetime, *, batch: int | None = None) -> FireResult:
         batch = batch or self.batch
@@ -213,8 +214,7 @@ class ReminderService:
                 self.on_enqueued()  # committed: the sender may start on this batch
             if len(rows) < batch:
                 break
-        self.metrics.inc("reminders_sent", result.sent)
-        self.metrics.inc("reminders_skipped", result.skipped)
+        self.metrics.decided(sent=result.sent, skipped=result.skipped)
         return result
 
     async def prepare(self, now: datetime) -> int:

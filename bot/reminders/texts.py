@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import governance as g
 from bot.reminders.plan import ReminderKind, ReminderState
+from bot.workdays import Source
 
 KIND_NAMES = {
     ReminderKind.MEETING_BEFORE: "会前提醒",
@@ -194,6 +195,17 @@ STATE_NAMES = {
     ReminderState.SKIPPED: "已跳过",
 }
 PLANNED = "计划中"
+SOURCE_NAMES = {
+    Source.CHINESECALENDAR: "chinesecalendar",
+    Source.HOLIDAYS: "holidays",
+    Source.CONFIG: "配置 holidays",
+    Source.WEEKDAYS: "周一至周五",
+}
+
+
+def decided_by(source: Source) -> str:
+    """Which calendar decided whether a date-based reminder's day is a working day."""
+    return f"（日历：{SOURCE_NAMES[source]}）"
 
 
 def listed(when: str, kind: str, ref: str, status: str) -> str:

@@ -159,7 +159,15 @@ async def test_listing_shows_plan_and_fallback(harness: Harness) -> None:
     await service(h).sweep()
     found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
     assert found is not None
-    assert "2026-12-01 09:00  年度总结提醒 2026:30d  [已发送]" in found.lines
+    assert (
+        "2026-12-01 09:00  年度总结提醒 2026:30d  [已发送]（日历：chinesecalendar）" in found.lines
+    )
+    # A date-based reminder in a year chinesecalendar does not know names the holidays package.
+    assert any(
+        line.startswith("2027-") and line.endswith("（日历：holidays）") for line in found.lines
+    )
+    # Reminders relative to a meeting are not moved by any calendar and name none.
+    assert not any("会前提醒" in line and "日历" in line for line in found.lines)
     assert await listing(h.settings, "不存在的学会", h.clock.now()) is None
 
 
@@ -180,7 +188,7 @@ async def test_app_wakes_sender_and_serves_health_and_metrics(harness: Harness) 
         for name in (
             "yishi_inbound_events_total",
             "yishi_commands_total",
-            "yishi_ballots_total",
+            "yishi_message_handling_seconds",
             'yishi_outbox_messages{state="pending"}',
             "yishi_send_failures_total",
             "yishi_reminder_lag_seconds",

@@ -54,7 +54,8 @@ _KEYS: Final = frozenset(f.name for f in fields(DingTalkConfig))
 
 
 def dingtalk_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> DingTalkConfig:
-    """Check the `[dingtalk]` table (used when `enabled = true`)."""
+    """Check the `[dingtalk]` table (used when `enabled = true`); every problem is raised at
+    once."""
     table = PlatformTable("dingtalk", raw, _KEYS)
     enabled = table.flag("enabled")
     mode = table.choice("mode", "stream", MODES)
@@ -64,20 +65,17 @@ def dingtalk_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Di
     robot_code = table.text("robot_code") or app_key
     if enabled:
         if not app_key:
-            raise table.error("app_key", "missing (the robot's AppKey / ClientID)")
+            table.fail("app_key", "缺少（机器人的 AppKey / ClientID）")
         if not secret:
-            raise table.error(
-                "app_secret",
-                f"missing: set the environment variable {SECRET_ENV} (refusing to run unsigned)",
-            )
+            table.fail("app_secret", f"缺少：请设置环境变量 {SECRET_ENV}（不接受未签名的回调）")
         if not corp_id:
-            raise table.error("corp_id", "missing (the organisation's CorpId)")
+            table.fail("corp_id", "缺少（组织的 CorpId）")
     path = table.path("callback_path", "/dingtalk/callback")
     ping = table.number("stream_ping_s", 30.0)
     watchdog = table.number("stream_watchdog_s", 90.0)
     if watchdog <= ping:
-        raise table.error("stream_watchdog_s", "must be longer than stream_ping_s")
-    return DingTalkConfig(
+        table.fail("stream_watchdog_s", f"应大于 stream_ping_s（{ping:g}），实际为 {watchdog:g}")
+    config = DingTalkConfig(
         enabled=enabled,
         mode=mode,
         app_key=app_key,
@@ -95,3 +93,5 @@ def dingtalk_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Di
         stream_watchdog_s=watchdog,
         stream_ping_s=ping,
     )
+    table.done()
+    return config

@@ -98,7 +98,7 @@ def build_wecom_adapter(
 ) -> WeComAdapter:
     """The adapter for a validated config (`wecom_from_settings`)."""
     if not cfg.enabled:
-        raise ConfigError("wecom.enabled", "the WeCom adapter is not enabled")
+        raise ConfigError("wecom.enabled", "企业微信未启用（enabled = false）")
     return WeComAdapter(
         cfg, clock, webhooks=webhooks, lease=lease, ws_timing=ws_timing, rng=rng, owner=owner
     )

@@ -64,16 +64,19 @@ _KEYS: Final = frozenset(f.name for f in fields(WeComConfig)) - {
 
 
 def wecom_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> WeComConfig:
-    """Validate `Settings.wecom` (the raw [wecom] table)."""
+    """Validate `Settings.wecom` (the raw [wecom] table); every problem is raised at once."""
     table = PlatformTable("wecom", raw, _KEYS)
     enabled = table.flag("enabled")
     mode = table.choice("mode", "webhook", MODES)
     agent = raw.get("app_agent_id", "")
-    if isinstance(agent, bool) or not isinstance(agent, int | str):
-        raise table.error("app_agent_id", f"must be a number, got {agent!r}")
-    agent_id = str(agent).strip()
-    if agent_id and not agent_id.isdigit():
-        raise table.error("app_agent_id", f"must be a number, got {agent!r}")
+    agent_id = str(agent).strip() if isinstance(agent, int | str) else ""
+    if (
+        isinstance(agent, bool)
+        or not isinstance(agent, int | str)
+        or not (agent_id.isdigit() or not agent_id)
+    ):
+        table.fail("app_agent_id", f"应为数字（自建应用的 AgentId），实际为 {agent!r}")
+        agent_id = ""
     config = WeComConfig(
         enabled=enabled,
         mode=mode,
@@ -92,27 +95,33 @@ def wecom_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> WeCom
         app_agent_id=agent_id,
         app_secret=table.secret("app_secret", env, "YISHI_WECOM_APP_SECRET"),
     )
-    if not enabled:
-        return config
+    if enabled:
+        _check_enabled(table, config)
+    table.done()
+    return config
+
+
+def _check_enabled(table: PlatformTable, config: WeComConfig) -> None:
+    """What an enabled bot needs for its mode: ids, secrets, well-formed keys."""
     for key in ("corp_id", "bot_id"):
         if not getattr(config, key):
-            raise table.error(key, "is required when wecom.enabled = true")
-    if mode == "webhook":
+            table.fail(key, "wecom.enabled = true 时必须填写")
+    if config.mode == "webhook":
         if not config.token:
-            raise table.error("token", "missing: set YISHI_WECOM_TOKEN (webhook mode)")
+            table.fail("token", "缺少：请设置环境变量 YISHI_WECOM_TOKEN（webhook 模式）")
+        elif not codec.TOKEN_RE.fullmatch(config.token):
+            table.fail("token", "应为 1-128 个可打印 ASCII 字符")
         if not config.encoding_aes_key:
-            raise table.error("encoding_aes_key", "missing: set YISHI_WECOM_AES_KEY (webhook mode)")
+            table.fail(
+                "encoding_aes_key", "缺少：请设置环境变量 YISHI_WECOM_AES_KEY（webhook 模式）"
+            )
+        elif not codec.AES_KEY_RE.fullmatch(config.encoding_aes_key):
+            table.fail("encoding_aes_key", "应为 43 个字符（A-Z、a-z、0-9）")
     elif not config.bot_secret:
-        raise table.error(
-            "bot_secret", "missing: set YISHI_WECOM_BOT_SECRET (long_connection mode)"
+        table.fail(
+            "bot_secret", "缺少：请设置环境变量 YISHI_WECOM_BOT_SECRET（long_connection 模式）"
         )
     if config.app_agent_id and not config.app_secret:
-        raise table.error("app_secret", "missing: set YISHI_WECOM_APP_SECRET")
+        table.fail("app_secret", "缺少：请设置环境变量 YISHI_WECOM_APP_SECRET")
     if config.app_secret and not config.app_agent_id:
-        raise table.error("app_agent_id", "is required with the self-built app secret")
-    if mode == "webhook":
-        if not codec.TOKEN_RE.fullmatch(config.token):
-            raise table.error("token", "must be 1-128 printable ASCII characters")
-        if not codec.AES_KEY_RE.fullmatch(config.encoding_aes_key):
-            raise table.error("encoding_aes_key", "must be 43 characters of [A-Za-z0-9]")
-    return config
+        table.fail("app_agent_id", "配置了自建应用的 Secret 时必须填写")
