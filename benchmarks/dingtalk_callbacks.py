@@ -2,7 +2,7 @@
 
 What runs, each in its own process (multiprocessing, "spawn"), all on 127.0.0.1:
 
-  fake       the fake DingTalk (tests/fakes_dingtalk.py): the sessionWebhook replies go there
+  fake       the fake DingTalk (tests/kit/dingtalk/server.py): the sessionWebhook replies go there
   bare       an aiohttp app with one route that reads the body, checks the timestamp window and
              the sign (HMAC-SHA256, constant-time compare) and parses the JSON; answers {}
   server     the real app: build_app + DingTalkAdapter in HTTP mode (router, handlers, storage,
@@ -77,7 +77,7 @@ def group_of(number: int) -> str:
 def run_fake(ports: Any, stop: Any) -> None:
     async def main() -> None:
         from bot.clock import SystemClock
-        from tests.fakes_dingtalk import FakeDingTalk
+        from tests.kit.dingtalk.server import FakeDingTalk
 
         fake = FakeDingTalk(
             clock=SystemClock().now,
@@ -169,7 +169,8 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
     from bot.app import build_router
     from bot.config import Settings
     from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
-    from tests.fakes_dingtalk import seed_society, staff_id_for
+    from tests.kit.seed import dingtalk_staff_id as staff_id_for
+    from tests.kit.seed import seed_dingtalk_society as seed_society
 
     router = build_router(Settings(), clock)
     serial = 0
@@ -228,7 +229,7 @@ def run_server(
         from bot.clock import OffsetClock
         from bot.config import Settings
         from bot.storage_ports import StoredWebhooks
-        from tests.fakes import FakeScheduler
+        from tests.kit.clock import FakeScheduler
 
         tmp = tempfile.TemporaryDirectory()
         url = f"sqlite://{tmp.name}/bench.db" if backend == "sqlite" else await _fresh_pg()
