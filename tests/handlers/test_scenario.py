@@ -213,7 +213,7 @@ async def test_secret_ballot_in_private_chat(harness: ConsoleRig) -> None:
     assert "不允许改票" in await say("李娜", "投票 反对", private=True)
     live = await say("王强", "计票")
     assert "已投6/7" in live
-    assert "赞成" not in live.split("未投")[0].replace("无记名投票", "")
+    assert "赞成" not in live.text.split("未投")[0].replace("无记名投票", "")
     await say("张伟", "投票 赞成", private=True)
     result = await say("张伟", "结束表决")
     assert "赞成5、反对1、弃权1" in result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
@@ -15,6 +16,7 @@ from bot.demo import ensure_demo
 from bot.events import OutgoingMessage
 from bot.router import Router
 from tests.kit.clock import TZ
+from tests.kit.rig import Rig, Said
 from tests.kit.seed import console_admin, ensure_admin
 
 
@@ -26,7 +28,7 @@ class _Sink(io.StringIO):
 
 
 class ConsoleRig:
-    """`await h.say("张伟", "开会")` -> the bot's reply text; `h.sent` keeps every message."""
+    """`await h.say("张伟", "开会")` -> what the bot answered; `h.sent` keeps every message."""
 
     def __init__(self, router: Router, adapter: ConsoleAdapter, clock: ManualClock) -> None:
         self.router = router
@@ -63,6 +65,12 @@ class ConsoleRig:
         self.sent.extend(replies)
         return replies
 
-    async def say(self, speaker: str, text: str, *, private: bool = False) -> str:
+    async def say(self, speaker: str, text: str, *, private: bool = False) -> Said:
+        """`speaker` says `text` in the group (or to the bot in private); the answer holds the
+        replies they see there (`send` returns every message, private ones to others too)."""
         replies = await self.send(speaker, text, private=private)
-        return "\n".join(r.text for r in replies if r.private_to is None)
+        return Said(replies=tuple(r.text for r in replies if r.private_to is None))
+
+
+if TYPE_CHECKING:
+    _: type[Rig] = ConsoleRig  # mypy checks that the console rig is a Rig

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
@@ -21,7 +21,10 @@ from bot.config import Settings
 from bot.storage_ports import StoredWebhooks
 from tests.kit.clock import FakeScheduler
 from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.rig import Rig, Said
 from tests.kit.seed import dingtalk_admin, ensure_admin
+
+DEFAULT_GROUP = "cidDEFAULTgroup=="  # where `say` speaks unless told another group
 
 
 def dingtalk_table(fake: FakeDingTalk, **overrides: Any) -> dict[str, Any]:
@@ -50,7 +53,8 @@ def secret_env(fake: FakeDingTalk) -> dict[str, str]:
 class DingTalkRig:
     """The real app (`build_app`) with a DingTalk adapter, served by aiohttp's TestServer, and
     the fake platform it talks to. `say` posts a signed callback and returns the replies the
-    fake received on that message's sessionWebhook."""
+    fake received on that message's sessionWebhook (DingTalk answers the callback itself with
+    `{}`)."""
 
     fake: FakeDingTalk
     clock: ManualClock
@@ -92,17 +96,26 @@ class DingTalkRig:
         )
         return await self.client.post(self.path, data=body, headers=headers)
 
-    async def say(self, staff: str, text: str, *, group: str = "", private: bool = False) -> str:
+    async def say(
+        self, staff: str, text: str, *, group: str = DEFAULT_GROUP, private: bool = False
+    ) -> Said:
+        """Post `text` from `staff` into `group` (or their 1:1 chat with the bot) and return what
+        the fake received on that message's sessionWebhook."""
         before = len(self.fake.recorded["session"])
         response = await self.post(staff, text, group=group, private=private)
         assert response.status == 200, await response.text()
         assert await response.json() == {}
         await self.adapter.tasks.flush()
-        return "\n".join(c.text for c in self.fake.recorded["session"][before:])
+        replies = tuple(c.text for c in self.fake.recorded["session"][before:])
+        return Said(replies=replies, status=response.status, body=await response.read())
 
     async def drain_outbox(self) -> None:
         await self.app[RUNTIME].delivery.sender.run_once()
         await self.adapter.tasks.flush()
+
+
+if TYPE_CHECKING:
+    _: type[Rig] = DingTalkRig  # mypy checks that the DingTalk rig is a Rig
 
 
 def admin_settings(corp_id: str) -> Settings:

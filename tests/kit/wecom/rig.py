@@ -8,11 +8,12 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter
 from bot.adapters.wecom.codec import WeComSettings
 from bot.adapters.wecom.config import WeComConfig
@@ -21,6 +22,7 @@ from bot.clock import Clock
 from bot.config import ReminderSettings, Settings
 from bot.storage_ports import StoredLease, StoredWebhooks
 from tests.kit.clock import FakeScheduler
+from tests.kit.rig import JsonObject, Rig, Said
 from tests.kit.seed import WECOM_CORP, seed_wecom_society, wecom_admin
 from tests.kit.wecom.payloads import (
     DEFAULT_CHAT_ID,
@@ -48,36 +50,26 @@ def rig_settings(api_base: str, **overrides: Any) -> WeComSettings:
     )
 
 
-@dataclass
-class Posted:
-    """One callback as the bot answered it."""
-
-    status: int
-    body: bytes
-    reply: dict[str, Any] | None  # the decrypted passive reply, None for an empty answer
-
-    @property
-    def text(self) -> str:
-        if self.reply is None:
-            return ""
-        stream = self.reply.get("stream")
-        if isinstance(stream, dict):
-            return str(stream.get("content", ""))
-        card = self.reply.get("template_card", {})
-        return str(card.get("sub_title_text", ""))
-
-    @property
-    def card(self) -> dict[str, Any] | None:
-        if self.reply is None:
-            return None
-        card = self.reply.get("template_card")
-        return card if isinstance(card, dict) else None
+def said(status: int, body: bytes, reply: JsonObject | None) -> Said:
+    """A callback's answer: `reply` is the decrypted passive reply (None for an empty answer);
+    its text is the stream's content or, for a card alone, the card's subtitle."""
+    if reply is None:
+        return Said(status=status, body=body)
+    card = reply.get("template_card")
+    card = card if isinstance(card, dict) else None
+    stream = reply.get("stream")
+    if isinstance(stream, dict):
+        text = str(stream.get("content", ""))
+    else:
+        text = str(card.get("sub_title_text", "")) if card is not None else ""
+    return Said(replies=(text,), card=card, reply=reply, status=status, body=body)
 
 
 @dataclass
 class WeComRig:
-    """`await rig.say("lina", "@议事助手 签到")` posts an encrypted callback to the real app and
-    returns the decrypted answer. `fake_base` is where the fake WeCom listens."""
+    """`await rig.say("lina", "签到")` posts an encrypted callback (the @mention added in a group)
+    to the real app and returns the decrypted answer. `fake_base` is where the fake WeCom
+    listens."""
 
     client: TestClient[web.Request, web.Application]  # the bot's app
     fake: FakeWeCom
@@ -91,12 +83,12 @@ class WeComRig:
         self.counter += 1
         return f"msg{self.counter:06d}{secrets.token_hex(3)}"
 
-    async def post(self, params: dict[str, str], body: bytes) -> Posted:
+    async def post(self, params: dict[str, str], body: bytes) -> Said:
         async with self.client.post(self.callback_path, params=params, data=body) as resp:
             raw = await resp.read()
             status = resp.status
         reply = decrypt_reply(self.settings, json.loads(raw)) if status == 200 and raw else None
-        return Posted(status, raw, reply)
+        return said(status, raw, reply)
 
     async def say(
         self,
@@ -106,7 +98,7 @@ class WeComRig:
         chatid: str | None = DEFAULT_CHAT_ID,
         msgid: str | None = None,
         mention: bool = True,
-    ) -> Posted:
+    ) -> Said:
         if chatid is not None and mention:
             text = f"@{RIG_BOT_NAME} {text}"
         params, body = make_text_message(
@@ -123,12 +115,12 @@ class WeComRig:
     async def click(
         self,
         userid: str,
-        card: dict[str, Any],
+        card: JsonObject,
         option: str,
         *,
         chatid: str | None = DEFAULT_CHAT_ID,
         msgid: str | None = None,
-    ) -> Posted:
+    ) -> Said:
         params, body = make_card_event(
             self.settings,
             now=self.clock.now(),
@@ -143,6 +135,10 @@ class WeComRig:
         return await self.post(params, body)
 
 
+if TYPE_CHECKING:
+    _: type[Rig] = WeComRig  # mypy checks that the WeCom rig is a Rig
+
+
 @contextlib.asynccontextmanager
 async def open_fake(clock: Clock) -> AsyncIterator[tuple[FakeWeCom, str]]:
     """The fake WeCom on loopback: (fake, base URL without a trailing slash)."""
@@ -155,7 +151,12 @@ async def open_fake(clock: Clock) -> AsyncIterator[tuple[FakeWeCom, str]]:
         await server.close()
 
 
-def stored_ports() -> dict[str, Any]:
+class Ports(TypedDict):
+    webhooks: ChatWebhooks
+    lease: ConnectionLease
+
+
+def stored_ports() -> Ports:
     """The adapter's ports over the test database, as `build_wecom_adapter` takes them."""
     return {"webhooks": StoredWebhooks(), "lease": StoredLease()}
 

@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -283,7 +284,7 @@ class FakeWeCom:
         async with self._condition():
             self._condition().notify_all()
 
-    async def wait_until(self, predicate: Any, within: float = 5.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
         """Wait (bounded) until `predicate()` holds; re-checked after every WebSocket event."""
         async with asyncio.timeout(within), self._condition():
             await self._condition().wait_for(predicate)
