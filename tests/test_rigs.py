@@ -56,6 +56,7 @@ async def test_each_rig_is_a_rig_and_answers_with_said(rig_and_leader: tuple[Rig
     # The same roster on every platform: the demo society's leading group, recorder, liaison.
     for name in (name for name, role, _, _ in PEOPLE if role != "none"):
         assert f"- {name}：" in said, (name, said)
+    assert "- 张伟：组长（副理事长、中共党员）" in said
     assert f"记录人：{RECORDER}；党建联系人：{LIAISON}" in said
 
 

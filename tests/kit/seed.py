@@ -1,21 +1,51 @@
 """Seed data: the demo society's people (bot.demo) with the identities they have on each platform,
-the committee admin on each platform, and the storage set-up that puts them in the database."""
+the committee admin on each platform, and the seeds that put them in the database (through
+`bot.demo.seed_society`, the one shape every platform's society takes)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from bot import governance as g
 from bot.config import CommitteeAdmin, parse_admin
-from bot.demo import COMMITTEE_ADMIN, LIAISON, PEOPLE, RECORDER, SOCIETY, committee_admin_entry
-from bot.events import Platform, UserRef
+from bot.demo import COMMITTEE_ADMIN, PEOPLE, SOCIETY, committee_admin_entry, seed_society
+from bot.events import ChatRef, Platform, UserRef
 from storage import repo
 
-# --- the committee admin -----------------------------------------------------------------------
+# --- identities ----------------------------------------------------------------------------------
 
-WECOM_CORP = "ww1234567890abcdef"  # the corp of the WeCom rig
-DINGTALK_ADMIN = "staff-admin"  # the admin's DingTalk staff id
-WECOM_ADMIN = "liulaoshi"  # the admin's WeCom userid
+NAMES = tuple(name for name, _, _, _ in PEOPLE)  # the demo people; the console knows them by name
+
+# DingTalk: the corp is the fake's (`FakeDingTalk.corp_id`); staff ids by society number.
+DINGTALK_ADMIN = "staff-admin"  # the committee admin's staff id
+
+
+def dingtalk_staff_id(society_no: int, name: str) -> str:
+    return f"staff{society_no:04d}{NAMES.index(name):02d}"
+
+
+# WeCom: one corp, one society.
+WECOM_CORP = "ww1234567890abcdef"
+WECOM_ADMIN = "liulaoshi"  # the committee admin's userid
+WECOM_USERS = {
+    "张伟": "zhangwei",
+    "李娜": "lina",
+    "王强": "wangqiang",
+    "刘洋": "liuyang",
+    "陈静": "chenjing",
+    "杨帆": "yangfan",
+    "赵敏": "zhaomin",
+    "吴国华": "wuguohua",
+    "周婷": "zhouting",
+}
+
+
+def identities(platform: Platform, corp_id: str, user_ids: Mapping[str, str]) -> dict[str, UserRef]:
+    """Each demo name -> the identity that person speaks as on `platform`."""
+    return {name: UserRef(platform, corp_id, user_ids[name], name) for name in NAMES}
+
+
+# --- the committee admin -------------------------------------------------------------------------
 
 
 def console_admin() -> CommitteeAdmin:
@@ -36,86 +66,24 @@ async def ensure_admin(admin: CommitteeAdmin) -> None:
     await repo.ensure_person(user, name=admin.name)
 
 
-# --- DingTalk ------------------------------------------------------------------------------------
-
-DEMO_TEAM: tuple[tuple[str, str], ...] = (
-    # name, roster role; staff ids are derived by `dingtalk_staff_id`
-    ("张伟", "leader"),
-    ("李娜", "member"),
-    ("王强", "member"),
-    ("刘洋", "member"),
-    ("陈静", "member"),
-    ("杨帆", "member"),
-    ("赵敏", "member"),
-    ("吴国华", "none"),
-    ("周婷", "none"),
-)
-
-
-def dingtalk_staff_id(society_no: int, name: str) -> str:
-    index = [n for n, _ in DEMO_TEAM].index(name)
-    return f"staff{society_no:04d}{index:02d}"
+# --- societies -----------------------------------------------------------------------------------
 
 
 async def seed_dingtalk_society(
     corp_id: str, society_no: int, now: datetime, *, group_id: str | None = None
 ) -> dict[str, str]:
-    """A society like the demo one (7 on the roster, recorder 周婷, liaison 陈静, president
-    吴国华 not a party member) whose people have DingTalk identities; bound to `group_id` when
-    given. Returns name -> staff id."""
-    staff: dict[str, str] = {}
-    async with repo.atomic():
-        society = await repo.create_society(f"示例科技学会{society_no:04d}", now)
-        ids: dict[str, int] = {}
-        for name, role in DEMO_TEAM:
-            sid = dingtalk_staff_id(society_no, name)
-            staff[name] = sid
-            person = await repo.ensure_person(
-                UserRef(Platform.DINGTALK, corp_id, sid, name),
-                name=name,
-                is_party_member=name != "吴国华",
-            )
-            ids[name] = person.id
-            position = g.CouncilPosition.PRESIDENT if name == "吴国华" else None
-            await repo.put_member(society.id, person.id, roster_role=role, position=position)
-        await repo.update_society(society.id, recorder_id=ids["周婷"], liaison_id=ids["陈静"])
-        if group_id is not None:
-            await repo.bind_chat(Platform.DINGTALK, corp_id, group_id, society.id)
+    """A society shaped like the demo one, 示例科技学会<society_no>, whose people have DingTalk
+    identities (staff ids by `dingtalk_staff_id`); bound to `group_id` when given. Returns name
+    -> staff id."""
+    staff = {name: dingtalk_staff_id(society_no, name) for name in NAMES}
+    chat = ChatRef(Platform.DINGTALK, corp_id, group_id) if group_id is not None else None
+    people = identities(Platform.DINGTALK, corp_id, staff)
+    await seed_society(f"示例科技学会{society_no:04d}", people, now, chat=chat)
     return staff
 
 
-# --- WeCom ---------------------------------------------------------------------------------------
-
-# The demo society's people and their WeCom user ids.
-WECOM_USERS = {
-    "张伟": "zhangwei",
-    "李娜": "lina",
-    "王强": "wangqiang",
-    "刘洋": "liuyang",
-    "陈静": "chenjing",
-    "杨帆": "yangfan",
-    "赵敏": "zhaomin",
-    "吴国华": "wuguohua",
-    "周婷": "zhouting",
-}
-
-
 async def seed_wecom_society(now: datetime) -> None:
-    """The demo society's people and roster (bot.demo), with WeCom identities only, plus the
-    committee admin. Storage set-up for tests; the group is bound later by chat command."""
-    async with repo.atomic():
-        society = await repo.create_society(SOCIETY, now)
-        ids: dict[str, int] = {}
-        for name, role, position, party in PEOPLE:
-            user = UserRef(Platform.WECOM, WECOM_CORP, WECOM_USERS[name], name)
-            person = await repo.ensure_person(user, name=name, is_party_member=party)
-            ids[name] = person.id
-            await repo.put_member(society.id, person.id, roster_role=role, position=position)
-        await repo.update_society(society.id, recorder_id=ids[RECORDER], liaison_id=ids[LIAISON])
-        await repo.append_event(
-            society.id,
-            "roster_formed",
-            {"members": [n for n, r, _, _ in PEOPLE if r != "none"], "leader": "张伟"},
-            now,
-        )
-        await ensure_admin(wecom_admin())
+    """The demo society with WeCom identities (`WECOM_USERS`), plus the committee admin. The group
+    is bound later by chat command."""
+    await seed_society(SOCIETY, identities(Platform.WECOM, WECOM_CORP, WECOM_USERS), now)
+    await ensure_admin(wecom_admin())
