@@ -209,8 +209,6 @@ class FakeDingTalk:
     # A real wait inside the access-token endpoint, so concurrent callers overlap in tests.
     token_delay: float = 0.0
     cards: dict[str, Card] = field(default_factory=dict)
-    # Benchmarks: the load generator makes up session tokens the fake never issued.
-    accept_any_session: bool = False
     # endpoint -> canned (status, body) answers, used once each before the real handling
     inject: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     # endpoint -> a real wait before answering (to make a client time out)
@@ -491,8 +489,6 @@ class FakeDingTalk:
         raw = await request.read()
         body = await self._json(request)
         session = self._sessions.get(request.query.get("session", ""))
-        if session is None and self.accept_any_session:
-            session = _Session("", self.clock() + self.session_ttl)
         if session is None:
             error = {"errcode": 300001, "errmsg": "session不存在"}  # [INF]
             return self._record("session", request, body, 200, error)
