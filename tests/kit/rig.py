@@ -5,8 +5,19 @@ console adapter on the demo society), `DingTalkRig` (signed callbacks against `F
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.adapters.base import ChatAdapter
+from bot.app import build_app
+from bot.clock import Clock
+from bot.config import Settings
+from tests.kit.clock import FakeScheduler
 
 # A decoded JSON object as a platform sends or receives it: its values are whatever the JSON
 # holds, so they stay `Any` and each test indexes what its platform documents.
@@ -51,3 +62,14 @@ class Rig(Protocol):
     on the console, the staff id on DingTalk, the userid on WeCom)."""
 
     async def say(self, who: str, text: str, /) -> Said: ...
+
+
+@contextlib.asynccontextmanager
+async def serve_bot(
+    settings: Settings, clock: Clock, adapter: ChatAdapter
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The bot's real app (`build_app` with `adapter` and a FakeScheduler) behind an aiohttp
+    TestClient (`client.app` is the app), on the database the caller opened."""
+    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
+    async with TestClient(TestServer(app)) as client:
+        yield client

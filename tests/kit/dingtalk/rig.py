@@ -10,18 +10,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from bot.adapters.dingtalk.adapter import DingTalkAdapter, build_dingtalk_adapter
 from bot.adapters.dingtalk.codec import DingTalkSettings
 from bot.adapters.dingtalk.config import dingtalk_from_settings
-from bot.app import RUNTIME, build_app
+from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.storage_ports import StoredWebhooks
-from tests.kit.clock import FakeScheduler
 from tests.kit.dingtalk.server import FakeDingTalk
-from tests.kit.rig import Rig, Said
+from tests.kit.rig import Rig, Said, serve_bot
 from tests.kit.seed import dingtalk_admin, ensure_admin
 
 DEFAULT_GROUP = "cidDEFAULTgroup=="  # where `say` speaks unless told another group
@@ -142,6 +141,7 @@ async def running_bot(
     if settings_overrides:
         settings = replace(settings, **settings_overrides)
     await ensure_admin(settings.committee_admins[0])
-    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
-    async with TestClient(TestServer(app)) as client:
-        yield DingTalkRig(fake, clock, adapter, client, app, adapter.settings, cfg.callback_path)
+    async with serve_bot(settings, clock, adapter) as client:
+        yield DingTalkRig(
+            fake, clock, adapter, client, client.app, adapter.settings, cfg.callback_path
+        )

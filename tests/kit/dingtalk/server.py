@@ -48,6 +48,7 @@ from bot.adapters.dingtalk.codec import (
     epoch_ms,
 )
 from tests.kit.dingtalk.payloads import SESSION_TTL, make_callback
+from tests.kit.http import read_json
 
 Clock = Callable[[], datetime]
 
@@ -347,15 +348,8 @@ class FakeDingTalk:
         )
         return web.json_response(response, status=status)
 
-    @staticmethod
-    async def _json(request: web.Request) -> Any:
-        try:
-            return json.loads(await request.read())
-        except ValueError:
-            return None
-
     async def _access_token(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
         if not isinstance(body, dict) or body.get("appKey") != self.app_key:
@@ -425,7 +419,7 @@ class FakeDingTalk:
         return None
 
     async def _robot_send(self, endpoint: str, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (canned := await self._injected(endpoint, request, body)) is not None:
             return canned
         if (auth_error := self._token_error(request)) is not None:
@@ -487,7 +481,7 @@ class FakeDingTalk:
 
     async def _session_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        body = await self._json(request)
+        body = await read_json(request)
         session = self._sessions.get(request.query.get("session", ""))
         if session is None:
             error = {"errcode": 300001, "errmsg": "session不存在"}  # [INF]
@@ -505,7 +499,7 @@ class FakeDingTalk:
 
     async def _custom_robot_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        body = await self._json(request)
+        body = await read_json(request)
         token = request.query.get("access_token", "")
         secret = self.custom_robots.get(token)
         if secret is None:
@@ -594,7 +588,7 @@ class FakeDingTalk:
             await conn.ws.close()
 
     async def _gateway_open(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         ok = (
             isinstance(body, dict)
             and body.get("clientId") == self.app_key
@@ -646,7 +640,7 @@ class FakeDingTalk:
     # --- cards --------------------------------------------------------------------------
 
     async def _card_create(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (canned := await self._injected("card_create", request, body)) is not None:
             return canned
         if (auth_error := self._token_error(request)) is not None:
@@ -690,7 +684,7 @@ class FakeDingTalk:
         return self._record("card_create", request, body, 200, response)
 
     async def _card_update(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (auth_error := self._token_error(request)) is not None:
             return self._record("card_update", request, body, 401, auth_error)
         problem = _card_body_error(body, create=False)

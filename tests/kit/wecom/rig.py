@@ -17,12 +17,10 @@ from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter
 from bot.adapters.wecom.codec import WeComSettings
 from bot.adapters.wecom.config import WeComConfig
-from bot.app import build_app
 from bot.clock import Clock
 from bot.config import ReminderSettings, Settings
 from bot.storage_ports import StoredLease, StoredWebhooks
-from tests.kit.clock import FakeScheduler
-from tests.kit.rig import JsonObject, Rig, Said
+from tests.kit.rig import JsonObject, Rig, Said, serve_bot
 from tests.kit.seed import WECOM_CORP, seed_wecom_society, wecom_admin
 from tests.kit.wecom.payloads import (
     DEFAULT_CHAT_ID,
@@ -182,8 +180,7 @@ def rig_config(base: str, **overrides: Any) -> WeComConfig:
 async def open_bot(
     clock: Clock, base: str, *, wecom: dict[str, Any] | None = None, inbound: str = "direct"
 ) -> AsyncIterator[tuple[TestClient[web.Request, web.Application], WeComAdapter]]:
-    """The bot's real app (build_app with the WeCom adapter, FakeScheduler) under an aiohttp
-    TestClient, on the database the caller opened: (client, adapter)."""
+    """The bot's real app with the WeCom adapter (`serve_bot`): (client, adapter)."""
     adapter = build_wecom_adapter(rig_config(base, **(wecom or {})), clock, **stored_ports())
     # inbound "direct": applied before the answer (replies in the passive reply); "queue" (the
     # production default): answered once queued, applied right after.
@@ -192,13 +189,8 @@ async def open_bot(
         reminders=ReminderSettings(private=False),  # reminders @-mention in the group
         inbound=inbound,
     )
-    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    try:
+    async with serve_bot(settings, clock, adapter) as client:
         yield client, adapter
-    finally:
-        await client.close()
 
 
 @contextlib.asynccontextmanager

@@ -28,6 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import Clock
+from tests.kit.http import read_json
 
 FAKE_ERR_RESPONSE_CODE_USED = 95001
 FAKE_ERR_RESPONSE_CODE_EXPIRED = 95002
@@ -180,15 +181,8 @@ class FakeWeCom:
             return ERR_TOKEN_EXPIRED
         return 0
 
-    @staticmethod
-    async def _json(request: web.Request) -> Any:
-        try:
-            return json.loads(await request.read())
-        except ValueError:
-            return None
-
     async def _message_send(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (fault := await self._fault()) is not None:
             return fault
         if errcode := self._token_error(request):
@@ -207,7 +201,7 @@ class FakeWeCom:
         return None
 
     async def _webhook_send(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (fault := await self._fault()) is not None:
             return fault
         key = request.query.get("key", "")
@@ -255,7 +249,7 @@ class FakeWeCom:
         return 0, ()
 
     async def _aibot_response(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         code = request.query.get("response_code", "")
         issued = self._response_codes.get(code)
         if issued is None:
