@@ -2,7 +2,8 @@
 
 What runs, each in its own process (multiprocessing, "spawn"), all on 127.0.0.1:
 
-  fake       the fake DingTalk (tests/fakes_dingtalk.py): the sessionWebhook replies go there
+  sink       DingTalk's endpoints the server calls back (benchmarks/kit.py), answered at once:
+             the sessionWebhook replies go there
   bare       an aiohttp app with one route that reads the body, checks the timestamp window and
              the sign (HMAC-SHA256, constant-time compare) and parses the JSON; answers {}
   server     the real app: build_app + DingTalkAdapter in HTTP mode (router, handlers, storage,
@@ -15,7 +16,7 @@ What runs, each in its own process (multiprocessing, "spawn"), all on 127.0.0.1:
 
 Fairness: the same load process and client code, the same request bodies (a real robot
 callback, about 1 KiB), the same number of requests and the same concurrency for the bare
-endpoint and the server; both servers are single-process aiohttp with no access log; the fake
+endpoint and the server; both servers are single-process aiohttp with no access log; the sink
 that receives the replies has its own process, so neither server pays for it. Each request is
 signed just before it is sent, with a timestamp 1 ms apart from every other (DingTalk's sign
 covers only the timestamp, and the server accepts a (timestamp, sign) pair for one msgId).
@@ -60,7 +61,7 @@ PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/
 APP_KEY = "dingbenchappkey"
 APP_SECRET = "bench-app-secret-0123456789abcdef"
 CORP = "dingcorpBENCH"
-VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")  # bot.demo.PEOPLE's first seven
 CONCURRENCY = (16, 64)
 
 # A ballot to send: (group, staff id, nick, msgId)
@@ -71,30 +72,22 @@ def group_of(number: int) -> str:
     return f"cidBENCH{number:05d}=="
 
 
-# --- the fake DingTalk ----------------------------------------------------------------------
+def staff_of(number: int, index: int) -> str:
+    """The DingTalk staff id in society `number` of the demo person at `index` in PEOPLE."""
+    return f"staff{number:04d}{index:02d}"
 
 
-def run_fake(ports: Any, stop: Any) -> None:
+# --- the sink: DingTalk's endpoints the server calls back ------------------------------------
+
+
+def run_sink(ports: Any, stop: Any) -> None:
     async def main() -> None:
-        from bot.clock import SystemClock
-        from tests.fakes_dingtalk import FakeDingTalk
+        from benchmarks.kit import DINGTALK_ANSWERS, serve, sink_app
 
-        fake = FakeDingTalk(
-            clock=SystemClock().now,
-            app_key=APP_KEY,
-            app_secret=APP_SECRET,
-            robot_code=APP_KEY,
-            corp_id=CORP,
-            accept_any_session=True,
-        )
-        # Only counts are needed; keep memory flat over thousands of replies.
-        await fake.start()
-        ports.put(fake.base_url)
-        while not stop.is_set():
-            await asyncio.sleep(0.2)
-            for calls in fake.recorded.values():
-                calls.clear()
-        await fake.close()
+        runner, url = await serve(sink_app(DINGTALK_ANSWERS))
+        ports.put(url)
+        await asyncio.to_thread(stop.wait)
+        await runner.cleanup()
 
     asyncio.run(main())
 
@@ -124,14 +117,12 @@ def run_bare(ports: Any, stop: Any) -> None:
         return web.json_response({})
 
     async def main() -> None:
+        from benchmarks.kit import serve
+
         app = web.Application()
         app.router.add_post("/dingtalk/callback", callback)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        ports.put((f"http://127.0.0.1:{port}", 0.0, []))
+        runner, url = await serve(app)
+        ports.put((url, 0.0, []))
         await asyncio.to_thread(stop.wait)
         await runner.cleanup()
 
@@ -168,8 +159,8 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
     """Seed the societies, convene, sign in, open the meeting and a vote in each group."""
     from bot.app import build_router
     from bot.config import Settings
+    from bot.demo import PEOPLE, seed_society
     from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
-    from tests.fakes_dingtalk import seed_society, staff_id_for
 
     router = build_router(Settings(), clock)
     serial = 0
@@ -181,7 +172,7 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
         message = IncomingMessage(
             platform=Platform.DINGTALK,
             chat=ChatRef(Platform.DINGTALK, CORP, group_of(number), ChatKind.GROUP),
-            sender=UserRef(Platform.DINGTALK, CORP, staff_id_for(number, name), name),
+            sender=UserRef(Platform.DINGTALK, CORP, staff_of(number, VOTERS.index(name)), name),
             text=text,
             message_id=f"setup-{serial}",
             received_at=clock.now(),
@@ -192,7 +183,12 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
 
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     for number in range(societies):
-        await seed_society(CORP, number, clock.now(), group_id=group_of(number))
+        people = {
+            name: UserRef(Platform.DINGTALK, CORP, staff_of(number, i), name)
+            for i, (name, _, _, _) in enumerate(PEOPLE)
+        }
+        group = ChatRef(Platform.DINGTALK, CORP, group_of(number))
+        await seed_society(f"示例科技学会{number:04d}", people, clock.now(), chat=group)
 
     async def convene(number: int) -> None:
         async with gate:
@@ -210,7 +206,7 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
 
     await asyncio.gather(*(open_vote(n) for n in range(societies)))
     return [
-        (group_of(n), staff_id_for(n, name), name, f"bench-{n}-{v}")
+        (group_of(n), staff_of(n, v), name, f"bench-{n}-{v}")
         for n in range(societies)
         for v, name in enumerate(VOTERS)
     ]
@@ -220,15 +216,13 @@ def run_server(
     backend: str, societies: int, fake_url: str, inbound: str, ports: Any, stop: Any
 ) -> None:
     async def main() -> None:
-        from aiohttp import web
-
+        from benchmarks.kit import IdleScheduler, serve
         from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
         from bot.adapters.dingtalk.config import dingtalk_from_settings
         from bot.app import RUNTIME, build_app, start_storage, stop_storage
         from bot.clock import OffsetClock
         from bot.config import Settings
         from bot.storage_ports import StoredWebhooks
-        from tests.fakes import FakeScheduler
 
         tmp = tempfile.TemporaryDirectory()
         url = f"sqlite://{tmp.name}/bench.db" if backend == "sqlite" else await _fresh_pg()
@@ -248,14 +242,10 @@ def run_server(
             }
             cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
             adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
-            app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            app = build_app(settings, clock=clock, adapters=[adapter], scheduler=IdleScheduler())
+            runner, server_url = await serve(app)
             offset = (clock.now() - datetime.now(UTC)).total_seconds()
-            ports.put((f"http://127.0.0.1:{port}", offset, targets))
+            ports.put((server_url, offset, targets))
             await asyncio.to_thread(stop.wait)
             # With the inbound queue every request was answered once committed; the worker may
             # still be applying the last ones: measure how long after the load that takes.
@@ -442,7 +432,7 @@ def main() -> None:
     args = parser.parse_args()
     societies = 40 if args.quick else args.societies
     ctx = mp.get_context("spawn")
-    fake_process, fake_ports, fake_stop = start(ctx, run_fake)
+    fake_process, fake_ports, fake_stop = start(ctx, run_sink)
     fake_url = fake_ports.get(timeout=60)
     results: list[tuple[str, int, dict[str, Any]]] = []
     try:
@@ -451,7 +441,7 @@ def main() -> None:
         bare, bare_ports, bare_stop = start(ctx, run_bare)
         bare_url, _, _ = bare_ports.get(timeout=60)
         dummy = [
-            (group_of(n), f"staff{n:04d}{v:02d}", name, f"bare-{n}-{v}")
+            (group_of(n), staff_of(n, v), name, f"bare-{n}-{v}")
             for n in range(societies)
             for v, name in enumerate(VOTERS)
         ]

@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,12 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from tortoise import connections
 
+from bot import demo
 from bot.adapters.console import CORP, ConsoleAdapter, console_user
 from bot.app import build_router
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.demo import LIAISON, PEOPLE, RECORDER
-from bot.events import IncomingMessage, Platform
+from bot.demo import PEOPLE
+from bot.events import ChatRef, IncomingMessage, Platform
 from bot.router import Router
 from storage import db, repo
 
@@ -93,28 +94,10 @@ class Result:
 
 
 async def seed_society(number: int, now: datetime) -> None:
-    """What bot.demo.ensure_demo does, with names and a group chat of this society's own."""
-    async with repo.atomic():
-        society = await repo.create_society(
-            f"基准测试学会{number:03d}",
-            now,
-            term_start=date(2024, 6, 1),
-            term_end=date(2029, 5, 31),
-        )
-        ids: dict[str, int] = {}
-        for name, role, position, party in PEOPLE:
-            who = f"{name}{number:03d}"
-            person = await repo.ensure_person(console_user(who), name=who, is_party_member=party)
-            ids[name] = person.id
-            await repo.put_member(society.id, person.id, roster_role=role, position=position)
-        await repo.update_society(society.id, recorder_id=ids[RECORDER], liaison_id=ids[LIAISON])
-        await repo.bind_chat(Platform.CONSOLE, CORP, f"bench-{number:03d}", society.id)
-        await repo.append_event(
-            society.id,
-            "roster_formed",
-            {"members": [f"{n}{number:03d}" for n in ROSTER], "leader": f"{LEADER}{number:03d}"},
-            now,
-        )
+    """The demo society's shape, with names and a group chat of this society's own."""
+    people = {name: console_user(f"{name}{number:03d}") for name, _, _, _ in PEOPLE}
+    group = ChatRef(Platform.CONSOLE, CORP, f"bench-{number:03d}")
+    await demo.seed_society(f"基准测试学会{number:03d}", people, now, chat=group)
 
 
 async def expect(router: Router, message: IncomingMessage, needle: str) -> str:

@@ -52,6 +52,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from benchmarks import kit
 from bot.adapters.base import Rejected
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.adapter import build_wecom_adapter
@@ -168,16 +169,7 @@ SINK_BASE: list[str] = []  # where response_urls point (set before any callback 
 async def sink() -> tuple[web.AppRunner, str]:
     """Stands in for WeCom's response_url (queued inbound answers through it) and for the
     groups' 消息推送 webhook (notices of the seeding phase)."""
-
-    async def answer(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-    app = web.Application()
-    app.router.add_post("/cgi-bin/aibot/response", answer)
-    app.router.add_post("/cgi-bin/webhook/send", answer)
-    runner, url = await serve(app)
-    return runner, url.removesuffix("/wecom/callback")
+    return await kit.serve(kit.sink_app(kit.WECOM_ANSWERS))
 
 
 def callback(s: codec.WeComSettings, payload: dict[str, Any], now: datetime) -> Request:
@@ -216,12 +208,8 @@ def vote_requests(
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    return runner, f"http://{host}:{port}/wecom/callback"
+    runner, base = await kit.serve(app)
+    return runner, f"{base}/wecom/callback"
 
 
 def bare_app(clock: OffsetClock) -> web.Application:

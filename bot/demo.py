@@ -1,12 +1,14 @@
-"""The demo society: created once in the configured database, for `yishi demo` and the tests."""
+"""The demo society: created once in the configured database for `yishi demo`; societies shaped
+like it (the same people under other identities) for the tests and the benchmarks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from bot import governance as g
 from bot.adapters.console import CORP, GROUP, console_user
-from bot.events import Platform
+from bot.events import ChatRef, Platform, UserRef
 from storage import repo
 
 SOCIETY = "苏州市示例科技学会"
@@ -23,39 +25,54 @@ PEOPLE: tuple[tuple[str, str, g.CouncilPosition, bool], ...] = (
     ("吴国华", "none", g.CouncilPosition.PRESIDENT, False),  # 非党员理事长，列席
     ("周婷", "none", g.CouncilPosition.NONE, True),  # 学会工作人员，记录人
 )
+LEADER = "张伟"
 RECORDER = "周婷"
 LIAISON = "陈静"
 PRESIDENT = "吴国华"
+TERM = (date(2024, 6, 1), date(2029, 5, 31))
 
 
 async def ensure_demo(now: datetime) -> bool:
     """Create the demo society if it does not exist; return True when it was created."""
     if await repo.society_by_name(SOCIETY) is not None:
         return False
+    people = {name: console_user(name) for name, _, _, _ in PEOPLE}
+    await seed_society(SOCIETY, people, now, chat=ChatRef(Platform.CONSOLE, CORP, GROUP))
+    return True
+
+
+async def seed_society(
+    name: str, people: Mapping[str, UserRef], now: datetime, *, chat: ChatRef | None = None
+) -> int:
+    """A society shaped like the demo one, named `name`: PEOPLE with their roster roles, council
+    positions and party membership, RECORDER and LIAISON, the demo term, and the formation of the
+    leading group in the event log. `people` gives each of PEOPLE's names the identity that person
+    speaks as (the identity's `name` is the person's name). Bound to `chat` when given. Returns
+    the society's id. The demo, the platform tests and the benchmarks seed through here."""
     async with repo.atomic():
-        society = await repo.create_society(
-            SOCIETY, now, term_start=date(2024, 6, 1), term_end=date(2029, 5, 31)
-        )
+        society = await repo.create_society(name, now, term_start=TERM[0], term_end=TERM[1])
         ids: dict[str, int] = {}
-        for name, role, position, party in PEOPLE:
-            person = await repo.ensure_person(console_user(name), name=name, is_party_member=party)
-            ids[name] = person.id
+        for who, role, position, party in PEOPLE:
+            user = people[who]
+            person = await repo.ensure_person(user, name=user.name, is_party_member=party)
+            ids[who] = person.id
             await repo.put_member(society.id, person.id, roster_role=role, position=position)
         await repo.update_society(society.id, recorder_id=ids[RECORDER], liaison_id=ids[LIAISON])
-        await repo.bind_chat(Platform.CONSOLE, CORP, GROUP, society.id)
+        if chat is not None:
+            await repo.bind_chat(chat.platform, chat.corp_id, chat.chat_id, society.id)
         await repo.append_event(
             society.id,
             "roster_formed",
             {
-                "members": [n for n, r, _, _ in PEOPLE if r != "none"],
-                "leader": "张伟",
-                "recorder": RECORDER,
-                "liaison": LIAISON,
+                "members": [people[n].name for n, r, _, _ in PEOPLE if r != "none"],
+                "leader": people[LEADER].name,
+                "recorder": people[RECORDER].name,
+                "liaison": people[LIAISON].name,
                 "approved_by": COMMITTEE_ADMIN,
             },
             now,
         )
-    return True
+    return society.id
 
 
 def committee_admin_entry() -> str:

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from storage import db
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
@@ -87,16 +87,16 @@ async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIte
 
 
 @pytest.fixture
-async def harness(database: str) -> Harness:
-    return await Harness.create()
+async def harness(database: str) -> ConsoleRig:
+    return await ConsoleRig.create()
 
 
 @pytest.fixture
-async def harness_with_open_vote(tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness_with_open_vote(tmp_path: Path) -> AsyncIterator[ConsoleRig]:
     """SQLite only: a meeting with an open named vote on item 1, all members present."""
     await db.open_db(f"sqlite://{tmp_path / 'vote.db'}")
     try:
-        h = await Harness.create()
+        h = await ConsoleRig.create()
         h.at("2026-12-01 09:00")
         await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
         h.at("2026-12-05 14:50")

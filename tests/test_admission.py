@@ -16,7 +16,7 @@ from bot.demo import COMMITTEE_ADMIN, LIAISON, PRESIDENT, RECORDER, SOCIETY, ens
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform
 from bot.router import Context
 from storage import repo
-from tests.fakes import TZ
+from tests.kit.clock import TZ
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 ADMINS = (parse_admin("test", f"console:{CORP}:{COMMITTEE_ADMIN}:{COMMITTEE_ADMIN}"),)

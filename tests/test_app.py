@@ -15,7 +15,8 @@ from bot.config import Settings
 from bot.demo import SOCIETY
 from bot.events import ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from storage import repo
-from tests.fakes import TZ, FakeScheduler, Harness
+from tests.kit.clock import TZ, FakeScheduler
+from tests.kit.console import ConsoleRig
 
 
 async def test_healthz_reports_database_and_adapters(database: str) -> None:
@@ -38,7 +39,7 @@ async def test_healthz_reports_database_and_adapters(database: str) -> None:
         assert body["channels"] == {}
 
 
-async def test_card_button_votes_by_vote_id(harness: Harness) -> None:
+async def test_card_button_votes_by_vote_id(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -83,7 +84,7 @@ def _commands_counted(metrics: str, word: str) -> int:
     )
 
 
-async def test_a_command_is_counted_once_on_either_feed_path(harness: Harness) -> None:
+async def test_a_command_is_counted_once_on_either_feed_path(harness: ConsoleRig) -> None:
     """The console's direct feed and a platform's queued feed (the inbound queue) each count a
     command once, and a redelivered message is not counted again on either path."""
     h = harness

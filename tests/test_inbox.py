@@ -10,10 +10,10 @@ from bot.events import IncomingMessage, OutgoingMessage
 from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_apply, message_key
 from storage import inbox as store
 from storage import models as m
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 
-def _inbox(h: Harness, instance: str = "a") -> Inbox:
+def _inbox(h: ConsoleRig, instance: str = "a") -> Inbox:
     assert h.delivery is not None
     delivery = h.delivery
 
@@ -28,7 +28,7 @@ def _inbox(h: Harness, instance: str = "a") -> Inbox:
     )
 
 
-async def _open_vote(h: Harness) -> None:
+async def _open_vote(h: ConsoleRig) -> None:
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     h.at("2026-12-05 14:50")
@@ -42,13 +42,13 @@ def _texts(sent: list[OutgoingMessage]) -> list[str]:
     return [s.text for s in sent]
 
 
-async def test_message_survives_encoding(harness: Harness) -> None:
+async def test_message_survives_encoding(harness: ConsoleRig) -> None:
     message = harness.adapter.decode("李娜", "@议事 投票 赞成 @王强")
     message = replace(message, reply_handle="https://example.invalid/session?x=1")
     assert decode_message(encode_message(message)) == message
 
 
-async def test_redeliveries_are_accepted_once_in_group_commits(harness: Harness) -> None:
+async def test_redeliveries_are_accepted_once_in_group_commits(harness: ConsoleRig) -> None:
     h = harness
     box = _inbox(h)
     messages = [h.adapter.decode("李娜", f"帮助 {i}") for i in range(120)]
@@ -63,7 +63,7 @@ async def test_redeliveries_are_accepted_once_in_group_commits(harness: Harness)
 
 
 async def test_a_chat_is_applied_in_arrival_order_and_replies_are_delivered(
-    harness: Harness,
+    harness: ConsoleRig,
 ) -> None:
     h = harness
     await _open_vote(h)
@@ -91,7 +91,7 @@ async def test_a_chat_is_applied_in_arrival_order_and_replies_are_delivered(
     assert await m.Ballot.all().count() == 1
 
 
-async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: Harness) -> None:
+async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: ConsoleRig) -> None:
     h = harness
     await _open_vote(h)
     message = h.adapter.decode("王强", "投票 赞成")
@@ -107,7 +107,7 @@ async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: H
     assert await b.depth() == 0
 
 
-async def test_two_workers_share_the_queue_without_overlap(harness: Harness) -> None:
+async def test_two_workers_share_the_queue_without_overlap(harness: ConsoleRig) -> None:
     """Many chats, several messages each; two instances drain together: each row applied by
     exactly one of them, and a chat never has two rows in flight."""
     h = harness

@@ -211,6 +211,26 @@ def test_the_port_scans_see_their_imports() -> None:
     assert "handlers/votes.py" in {rel(p) for p in sources("handlers")}
 
 
+# --- benchmarks stand apart from the tests ------------------------------------------------------
+# What the benchmarks share lives in benchmarks/kit.py or comes from the package (bot.demo seeds
+# their societies); the test kit's fakes stay the tests' own.
+
+
+def test_benchmarks_do_not_import_the_tests() -> None:
+    found = sources("benchmarks")
+    # The scan would pass vacuously if the files or their function-level imports were not seen.
+    assert ROOT / "benchmarks" / "kit.py" in found
+    seen = {mod for _, mod in imported_modules(ROOT / "benchmarks" / "dingtalk_callbacks.py")}
+    assert {"benchmarks.kit", "bot.demo"} <= seen
+    bad = [
+        f"{rel(path)} line {n}: {mod}"
+        for path in found
+        for n, mod in imported_modules(path)
+        if top(mod) == "tests"
+    ]
+    assert not bad, bad
+
+
 # ---------------------------------------------------------------------------------------------
 # The reminder planner, drafting and wording are pure like governance: no storage, no I/O, no
 # clock (they are given `now`); only the stdlib allow-list and these pure modules of ours.

@@ -16,7 +16,7 @@ from bot.events import ChatRef, normalize_text
 from bot.router import strip_command_prefix
 from handlers import ALL_ROUTES
 from storage import models
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 ROUTER = build_router(Settings(), ManualClock(datetime(2026, 12, 1, tzinfo=UTC)))
 WORDS = [w for r in ALL_ROUTES for w in r.words]
@@ -55,7 +55,7 @@ mutations = st.builds(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=st.one_of(mutations, st.text(max_size=30)))
-async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: Harness, text: str) -> None:
+async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: ConsoleRig, text: str) -> None:
     h = harness_with_open_vote
     before = await models.Ballot.all().count()
     await h.send("李娜", text)
@@ -72,7 +72,7 @@ async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: Harness, te
         await models.Ballot.all().delete()
 
 
-async def test_the_door_answers_alike_on_both_paths_and_writes_nothing(harness: Harness) -> None:
+async def test_the_door_answers_alike_on_both_paths_and_writes_nothing(harness: ConsoleRig) -> None:
     """What needs no unit of work (not addressed to the bot, not a command, a group no society
     is bound to) is answered the same by dispatch and by answer_at_the_door (the inbound
     queue's door), without a de-duplication row; anything else passes the door."""

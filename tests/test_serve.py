@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.fakes_dingtalk import FakeDingTalk
+from tests.kit.dingtalk.server import FakeDingTalk
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = "cidSERVE"
@@ -171,22 +171,16 @@ oapi_base = "{fake.base_url}"
 async def test_serve_answers_encrypted_wecom_callbacks(tmp_path: Path) -> None:
     from aiohttp.test_utils import TestServer
 
-    from tests.fakes_wecom import (
-        RIG_AES_KEY,
-        RIG_BOT_ID,
-        RIG_BOT_NAME,
-        RIG_CORP,
-        RIG_TOKEN,
-        FakeWeCom,
-        make_text_message,
-        rig_settings,
-    )
+    from tests.kit.seed import WECOM_CORP
+    from tests.kit.wecom.payloads import make_text_message
+    from tests.kit.wecom.rig import RIG_AES_KEY, RIG_BOT_ID, RIG_BOT_NAME, RIG_TOKEN, rig_settings
+    from tests.kit.wecom.server import FakeWeCom
 
     class Clock:
         def now(self) -> datetime:
             return _now()
 
-    fake = FakeWeCom(clock=Clock(), corp_id=RIG_CORP)
+    fake = FakeWeCom(clock=Clock(), corp_id=WECOM_CORP)
     server = TestServer(fake.app(), host="127.0.0.1")
     await server.start_server()
     fake_base = str(server.make_url("/")).rstrip("/")
@@ -194,7 +188,7 @@ async def test_serve_answers_encrypted_wecom_callbacks(tmp_path: Path) -> None:
 [wecom]
 enabled = true
 mode = "webhook"
-corp_id = "{RIG_CORP}"
+corp_id = "{WECOM_CORP}"
 bot_id = "{RIG_BOT_ID}"
 bot_name = "{RIG_BOT_NAME}"
 api_base = "{fake_base}"
@@ -205,7 +199,7 @@ api_base = "{fake_base}"
             tmp_path,
             table,
             {"YISHI_WECOM_TOKEN": RIG_TOKEN, "YISHI_WECOM_AES_KEY": RIG_AES_KEY},
-            f"wecom:{RIG_CORP}:{ADMIN}:市党委刘老师",
+            f"wecom:{WECOM_CORP}:{ADMIN}:市党委刘老师",
         ) as served:
             base, http = served.base, served.http
             assert served.health["adapters"] == ["wecom"]

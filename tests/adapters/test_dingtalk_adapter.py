@@ -30,13 +30,9 @@ from bot.events import (
 )
 from bot.storage_ports import StoredWebhooks
 from storage import repo
-from tests.fakes_dingtalk import (
-    FakeDingTalk,
-    dingtalk_table,
-    make_callback,
-    running_bot,
-    secret_env,
-)
+from tests.kit.dingtalk.payloads import make_callback
+from tests.kit.dingtalk.rig import dingtalk_table, running_bot, secret_env
+from tests.kit.dingtalk.server import FakeDingTalk
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 GROUP = "cidADAPTERgroup=="

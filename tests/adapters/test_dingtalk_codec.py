@@ -33,7 +33,7 @@ from bot.adapters.dingtalk.codec import (
     epoch_ms,
 )
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
-from tests.fakes_dingtalk import stream_frame
+from tests.kit.dingtalk.payloads import stream_frame
 
 # Copied from the shared fixtures (platform_vectors.json) (computed independently), kept as
 # literals so the tests never depend on a folder outside the repository.

@@ -24,8 +24,11 @@ from tortoise import Tortoise
 
 from bot.adapters.dingtalk.codec import callback_sign, epoch_ms
 from bot.clock import ManualClock
-from tests.fakes import TZ
-from tests.fakes_dingtalk import FakeDingTalk, Rig, robot_payload, running_bot, seed_society
+from tests.kit.clock import TZ
+from tests.kit.dingtalk.payloads import robot_payload
+from tests.kit.dingtalk.rig import DingTalkRig, running_bot
+from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.seed import seed_dingtalk_society
 
 GROUP = "cidFORGERYgroup0001=="
 UNBOUND = "cidNOTBOUND"
@@ -60,7 +63,7 @@ def flip_header(value: str, rng: random.Random) -> str:
 
 
 class Forger:
-    def __init__(self, rig: Rig, staff: dict[str, str], rng: random.Random) -> None:
+    def __init__(self, rig: DingTalkRig, staff: dict[str, str], rng: random.Random) -> None:
         self.rig = rig
         self.staff = staff
         self.rng = rng
@@ -207,7 +210,7 @@ async def test_10000_forged_requests_change_nothing(database: str) -> None:
         FakeDingTalk(clock=clock.now) as fake,
         running_bot(fake, clock, card_template_id="") as rig,
     ):
-        staff = await seed_society(fake.corp_id, 1, clock.now(), group_id=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now(), group_id=GROUP)
         forger = Forger(rig, staff, rng)
         # Genuine callbacks whose headers and bodies the forger then mutates and replays.
         for n in range(20):

@@ -18,8 +18,10 @@ from bot.app import FEED, RUNTIME
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
 from storage import models
-from tests.fakes import TZ
-from tests.fakes_dingtalk import FakeDingTalk, Rig, running_bot, seed_society
+from tests.kit.clock import TZ
+from tests.kit.dingtalk.rig import DingTalkRig, running_bot
+from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.seed import seed_dingtalk_society
 
 SOCIETIES = 50
 ROUNDS = 6
@@ -35,7 +37,7 @@ def group_id(n: int) -> str:
     return f"cidREDELIVERY{n:04d}=="
 
 
-async def command(rig: Rig, n: int, staff: str, text: str, serial: list[int]) -> str:
+async def command(rig: DingTalkRig, n: int, staff: str, text: str, serial: list[int]) -> str:
     """A setup command straight into the app's feed (no HTTP): the router, as for a callback."""
     serial[0] += 1
     corp = rig.fake.corp_id
@@ -52,7 +54,7 @@ async def command(rig: Rig, n: int, staff: str, text: str, serial: list[int]) ->
 
 
 def ballot_requests(
-    rig: Rig, staff: Sequence[dict[str, str]], round_no: int, budget: int
+    rig: DingTalkRig, staff: Sequence[dict[str, str]], round_no: int, budget: int
 ) -> list[Request]:
     """Signed callbacks for this round's ballots (at most `budget`), each at its own ms."""
     out: list[Request] = []
@@ -75,20 +77,20 @@ def ballot_requests(
     return out
 
 
-async def post(rig: Rig, request: Request) -> None:
+async def post(rig: DingTalkRig, request: Request) -> None:
     headers, body, _ = request
     response = await rig.client.post(rig.path, data=body, headers=headers)
     assert response.status == 200, await response.text()
     await response.read()
 
 
-async def deliver_sequential(rig: Rig, requests: Sequence[Request], copies: int) -> None:
+async def deliver_sequential(rig: DingTalkRig, requests: Sequence[Request], copies: int) -> None:
     for request in requests:
         for _ in range(copies):
             await post(rig, request)
 
 
-async def deliver_concurrent(rig: Rig, requests: Sequence[Request], copies: int) -> None:
+async def deliver_concurrent(rig: DingTalkRig, requests: Sequence[Request], copies: int) -> None:
     gate = asyncio.Semaphore(64)
 
     async def one(request: Request) -> None:
@@ -98,7 +100,7 @@ async def deliver_concurrent(rig: Rig, requests: Sequence[Request], copies: int)
     await asyncio.gather(*(one(r) for r in requests for _ in range(copies)))
 
 
-async def settle(rig: Rig) -> None:
+async def settle(rig: DingTalkRig) -> None:
     """With the inbound queue: wait until every accepted message is applied, then deliver."""
     inbox = rig.app[RUNTIME].inbox
     if inbox is not None:
@@ -120,24 +122,24 @@ async def test_2000_votes_delivered_5_times_are_counted_once(database: str, inbo
     serial = [0]
     async with FakeDingTalk(clock=clock.now) as fake:
         staff = [
-            await seed_society(fake.corp_id, n, clock.now(), group_id=group_id(n))
+            await seed_dingtalk_society(fake.corp_id, n, clock.now(), group_id=group_id(n))
             for n in range(SOCIETIES)
         ]
         items = "；".join(f"事项{i}" for i in range(1, ROUNDS + 1))
 
-        async def setup_group(rig: Rig, n: int) -> None:
+        async def setup_group(rig: DingTalkRig, n: int) -> None:
             leader = staff[n]["张伟"]
             notice = await command(
                 rig, n, leader, f"召开会议 2026-12-05 15:00 会议室 议题：{items}", serial
             )
             assert "会议通知" in notice
 
-        async def open_meeting(rig: Rig, n: int) -> None:
+        async def open_meeting(rig: DingTalkRig, n: int) -> None:
             for name in VOTERS:
                 await command(rig, n, staff[n][name], "签到", serial)
             assert "会议现在开始" in await command(rig, n, staff[n]["张伟"], "开会", serial)
 
-        async def start_round(rig: Rig, r: int) -> None:
+        async def start_round(rig: DingTalkRig, r: int) -> None:
             async def one(n: int) -> None:
                 assert "开始表决" in await command(
                     rig, n, staff[n]["张伟"], f"发起表决 {r}", serial
@@ -145,7 +147,7 @@ async def test_2000_votes_delivered_5_times_are_counted_once(database: str, inbo
 
             await asyncio.gather(*(one(n) for n in range(SOCIETIES)))
 
-        async def close_round(rig: Rig) -> None:
+        async def close_round(rig: DingTalkRig) -> None:
             async def one(n: int) -> None:
                 assert "结果" in await command(rig, n, staff[n]["张伟"], "结束表决", serial)
 

@@ -12,17 +12,11 @@ from datetime import datetime
 from bot.adapters.dingtalk.codec import ROBOT_MESSAGE_TOPIC
 from bot.clock import ManualClock
 from storage import models, repo
-from tests.fakes import TZ
-from tests.fakes_dingtalk import (
-    ADMIN_STAFF_ID,
-    FakeDingTalk,
-    Rig,
-    card_callback_frame,
-    robot_payload,
-    running_bot,
-    seed_society,
-    stream_frame,
-)
+from tests.kit.clock import TZ
+from tests.kit.dingtalk.payloads import card_callback_frame, robot_payload, stream_frame
+from tests.kit.dingtalk.rig import DingTalkRig, running_bot
+from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.seed import DINGTALK_ADMIN, seed_dingtalk_society
 
 GROUP = "cidSCENARIOgroup01=="
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
@@ -32,7 +26,7 @@ def at(clock: ManualClock, text: str) -> None:
     clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
 
 
-async def click(rig: Rig, track: str, staff: str, choice: str, event_id: str) -> None:
+async def click(rig: DingTalkRig, track: str, staff: str, choice: str, event_id: str) -> None:
     """A member taps a card button: DingTalk pushes a CALLBACK frame; wait for its ACK."""
     frame = card_callback_frame(
         out_track_id=track,
@@ -52,13 +46,13 @@ async def click(rig: Rig, track: str, staff: str, choice: str, event_id: str) ->
 async def test_full_meeting_from_signed_callbacks_and_card_clicks(database: str) -> None:
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock) as rig:
-        staff = await seed_society(fake.corp_id, 1, clock.now())
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
         say = rig.say
         await fake.wait_connections(1)  # cards on: a Stream connection for the clicks
 
         # Binding by a committee admin, confirmed by a reply; before it, an explanation only.
         assert "还没有绑定学会" in await say(staff["张伟"], "召开会议 明天下午3点", group=GROUP)
-        assert "本群已绑定" in await say(ADMIN_STAFF_ID, "绑定学会 示例科技学会0001", group=GROUP)
+        assert "本群已绑定" in await say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
 
         notice = await say(
             staff["张伟"],
@@ -141,7 +135,7 @@ async def test_short_meeting_in_stream_mode(database: str) -> None:
         running_bot(fake, clock, mode="stream") as rig,
     ):
         assert rig.adapter.routes() == []  # no public callback URL in Stream mode
-        staff = await seed_society(fake.corp_id, 2, clock.now(), group_id=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 2, clock.now(), group_id=GROUP)
         conn = (await fake.wait_connections(1))[0]
         serial = 0
 
@@ -191,7 +185,7 @@ async def test_short_meeting_in_stream_mode(database: str) -> None:
 async def test_secret_ballot_in_the_one_to_one_chat(database: str) -> None:
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock) as rig:
-        staff = await seed_society(fake.corp_id, 3, clock.now(), group_id=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 3, clock.now(), group_id=GROUP)
         say = rig.say
         await say(
             staff["张伟"],
@@ -241,7 +235,7 @@ async def test_queued_inbound_answers_first_and_replies_through_the_session(data
             fake, clock, card_template_id="", settings_overrides={"inbound": "queue"}
         ) as rig,
     ):
-        staff = await seed_society(fake.corp_id, 4, clock.now(), group_id=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 4, clock.now(), group_id=GROUP)
         response = await rig.post(
             staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP
         )

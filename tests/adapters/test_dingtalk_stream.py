@@ -18,16 +18,16 @@ from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC
 from bot.adapters.dingtalk.stream import DingTalkStreamClient, StreamTiming
 from bot.clock import ManualClock
 from storage import models
-from tests.fakes import TZ
-from tests.fakes_dingtalk import (
-    FakeDingTalk,
+from tests.kit.clock import TZ
+from tests.kit.dingtalk.payloads import (
     card_callback_frame,
     robot_payload,
-    running_bot,
-    seed_society,
     stream_frame,
     system_frame,
 )
+from tests.kit.dingtalk.rig import running_bot
+from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.seed import seed_dingtalk_society
 
 START = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 GROUP = "cidSTREAMgroup=="
@@ -222,7 +222,7 @@ async def test_redelivered_frames_after_reconnect_are_processed_once(database: s
         FakeDingTalk(clock=clock.now) as fake,
         running_bot(fake, clock, mode="stream") as rig,
     ):
-        staff = await seed_society(fake.corp_id, 1, clock.now(), group_id=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now(), group_id=GROUP)
         [first] = await fake.wait_connections(1)
         webhook, expires = fake.open_session(GROUP, "dup-1", clock.now())
         payload = robot_payload(

@@ -25,7 +25,8 @@ from bot.adapters.dingtalk.codec import (
 )
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
-from tests.fakes_dingtalk import FakeDingTalk, make_callback, robot_payload, stream_frame
+from tests.kit.dingtalk.payloads import make_callback, robot_payload, stream_frame
+from tests.kit.dingtalk.server import FakeDingTalk
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 GROUP_ID = "cidFAKEgroup=="

@@ -41,7 +41,14 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
-from tests.fakes_wecom import (
+from tests.kit.wecom.payloads import (
+    decrypt_reply,
+    make_card_event,
+    make_stream_refresh,
+    make_text_message,
+    make_url_verification,
+)
+from tests.kit.wecom.server import (
     ERR_BAD_JSON,
     ERR_FREQ_LIMIT,
     ERR_INVALID_CORPID,
@@ -55,11 +62,6 @@ from tests.fakes_wecom import (
     FAKE_ERR_RESPONSE_CODE_UNKNOWN,
     FAKE_ERR_RESPONSE_CODE_USED,
     FakeWeCom,
-    decrypt_reply,
-    make_card_event,
-    make_stream_refresh,
-    make_text_message,
-    make_url_verification,
 )
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

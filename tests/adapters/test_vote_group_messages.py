@@ -12,9 +12,11 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.outbox import ID_OPEN
-from tests.fakes import TZ
-from tests.fakes_dingtalk import ADMIN_STAFF_ID, FakeDingTalk, running_bot, seed_society
-from tests.fakes_wecom import RIG_ADMIN, RIG_USERS, open_rig
+from tests.kit.clock import TZ
+from tests.kit.dingtalk.rig import running_bot
+from tests.kit.dingtalk.server import FakeDingTalk
+from tests.kit.seed import DINGTALK_ADMIN, WECOM_ADMIN, WECOM_USERS, seed_dingtalk_society
+from tests.kit.wecom.rig import open_rig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 CHOICES = ("赞成", "赞成", "赞成", "赞成", "反对", "反对", "弃权")
@@ -38,8 +40,8 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     table: dict[str, Any] = {} if cards else {"card_template_id": ""}
     async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
-        staff = await seed_society(fake.corp_id, 1, clock.now())
-        await rig.say(ADMIN_STAFF_ID, "绑定学会 示例科技学会0001", group=GROUP)
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
+        await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
         await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
@@ -75,25 +77,25 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
 async def test_wecom_named_vote_group_messages(database: str) -> None:
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     async with open_rig(clock) as (rig, _adapter):
-        await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
-        await rig.say(RIG_ADMIN, "绑定推送 fake-webhook-key")
-        await rig.say(RIG_USERS["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
+        await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
+        await rig.say(WECOM_USERS["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
-            await rig.say(RIG_USERS[name], "签到")
+            await rig.say(WECOM_USERS[name], "签到")
         _at(clock, "2026-12-05 15:00")
-        await rig.say(RIG_USERS["张伟"], "开会")
+        await rig.say(WECOM_USERS["张伟"], "开会")
 
         from bot.app import RUNTIME
 
         sender = rig.client.app[RUNTIME].delivery.sender
         await sender.run_once()
         pushed_before = len(rig.fake.recorded["webhook/send"])
-        answers = [(await rig.say(RIG_USERS["张伟"], "发起表决 1")).text]
+        answers = [(await rig.say(WECOM_USERS["张伟"], "发起表决 1")).text]
         for name, choice in zip(MEMBERS, CHOICES, strict=True):
-            answers.append((await rig.say(RIG_USERS[name], choice)).text)
+            answers.append((await rig.say(WECOM_USERS[name], choice)).text)
             await sender.run_once()
-        answers.append((await rig.say(RIG_USERS["张伟"], "结束表决")).text)
+        answers.append((await rig.say(WECOM_USERS["张伟"], "结束表决")).text)
         await sender.run_once()
 
         # Each command is answered once, in its own passive reply; nothing else reaches the group.

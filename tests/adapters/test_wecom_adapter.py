@@ -29,33 +29,34 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
-from tests.fakes import TZ
-from tests.fakes_wecom import (
+from tests.kit.clock import TZ
+from tests.kit.seed import WECOM_ADMIN, WECOM_CORP
+from tests.kit.wecom.payloads import (
     DEFAULT_CHAT_ID,
-    RIG_ADMIN,
-    RIG_CORP,
-    Rig,
     decrypt_reply,
     make_callback,
     make_card_event,
     make_stream_refresh,
     make_text_message,
     make_url_verification,
+    text_payload,
+)
+from tests.kit.wecom.rig import (
+    WeComRig,
     open_fake,
     open_rig,
     rig_config,
     rig_settings,
     stored_ports,
-    text_payload,
 )
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 
 
-async def _bind(rig: Rig) -> None:
-    bound = await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
+async def _bind(rig: WeComRig) -> None:
+    bound = await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
     assert "已绑定" in bound.text, bound
-    pushed = await rig.say(RIG_ADMIN, "绑定推送 fake-webhook-key")
+    pushed = await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
     assert "已保存" in pushed.text
 
 
@@ -87,7 +88,7 @@ async def test_text_message_gets_an_encrypted_stream_reply(database: str) -> Non
 
 # --- sends: every path and its error classes -------------------------------------------------
 
-GROUP = ChatRef(Platform.WECOM, RIG_CORP, DEFAULT_CHAT_ID)
+GROUP = ChatRef(Platform.WECOM, WECOM_CORP, DEFAULT_CHAT_ID)
 
 
 def group_message(text: str = "【通知】明天开会", **kw: object) -> OutgoingMessage:
@@ -95,8 +96,8 @@ def group_message(text: str = "【通知】明天开会", **kw: object) -> Outgo
 
 
 def private_message(userid: str, text: str = "无记名投票已开始") -> OutgoingMessage:
-    user = UserRef(Platform.WECOM, RIG_CORP, userid)
-    chat = ChatRef(Platform.WECOM, RIG_CORP, userid, ChatKind.PRIVATE)
+    user = UserRef(Platform.WECOM, WECOM_CORP, userid)
+    chat = ChatRef(Platform.WECOM, WECOM_CORP, userid, ChatKind.PRIVATE)
     return OutgoingMessage(chat=chat, text=text, private_to=user)
 
 
@@ -104,7 +105,7 @@ async def test_group_send_uses_the_bound_webhook_with_mentions(database: str) ->
     clock = ManualClock(T0)
     async with open_rig(clock) as (rig, adapter):
         await _bind(rig)
-        lina = UserRef(Platform.WECOM, RIG_CORP, "lina", "李娜")
+        lina = UserRef(Platform.WECOM, WECOM_CORP, "lina", "李娜")
         await adapter.send(group_message("请<b>签到</b>", mentions=(lina,)))
         call = rig.fake.accepted("webhook/send")[-1]
         assert call.query["key"] == "fake-webhook-key"
@@ -124,7 +125,7 @@ async def test_throttled_gone_and_unbound_webhooks(database: str) -> None:
         with pytest.raises(SendError) as err:
             await adapter.send(group_message())
         assert (err.value.kind, err.value.code) == ("throttled", "45009")
-        assert "已保存" in (await rig.say(RIG_ADMIN, "绑定推送 removed-key")).text
+        assert "已保存" in (await rig.say(WECOM_ADMIN, "绑定推送 removed-key")).text
         with pytest.raises(SendError) as err:
             await adapter.send(group_message())
         assert (err.value.kind, err.value.code) == ("permanent", "93000")
@@ -344,7 +345,7 @@ async def test_queued_inbound_answers_at_once_and_replies_through_response_url(
     queued; the worker applies it and the reply goes out once through its response_url."""
     clock = ManualClock(T0)
     async with open_rig(clock, inbound="queue") as (rig, _):
-        answer = await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")
+        answer = await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
         assert (answer.status, answer.body) == (200, b"")
         async with asyncio.timeout(10):
             while True:

@@ -49,7 +49,7 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
-from tests.fakes_wecom import (
+from tests.kit.wecom.payloads import (
     card_event_payload,
     decrypt_reply,
     encrypt_raw,

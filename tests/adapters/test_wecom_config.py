@@ -13,7 +13,7 @@ from bot.adapters.wecom.config import wecom_from_settings
 from bot.adapters.wecom.ws import DEFAULT_WS_URL
 from bot.clock import ManualClock
 from bot.config import ConfigError, parse_settings
-from tests.fakes_wecom import stored_ports
+from tests.kit.wecom.rig import stored_ports
 
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 BASE: dict[str, Any] = {"enabled": True, "corp_id": "ww1", "bot_id": "aib1"}

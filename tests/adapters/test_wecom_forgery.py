@@ -28,22 +28,20 @@ from bot.adapters.wecom.codec import WeComSettings
 from bot.clock import ManualClock
 from storage import db
 from tests.conftest import _TABLES
-from tests.fakes import TZ
-from tests.fakes_wecom import (
+from tests.kit.clock import TZ
+from tests.kit.seed import WECOM_ADMIN
+from tests.kit.wecom.payloads import (
     DEFAULT_CHAT_ID,
-    RIG_ADMIN,
-    RIG_BOT_NAME,
-    Rig,
     encrypt_raw,
     encrypt_text,
     frame,
     make_callback,
-    open_rig,
     sign,
     sign_request,
     text_payload,
     timestamp_of,
 )
+from tests.kit.wecom.rig import RIG_BOT_NAME, WeComRig, open_rig
 
 TOTAL = 10_000
 TABLES = [t.strip() for t in _TABLES.split(",")]
@@ -260,7 +258,7 @@ async def test_ten_thousand_forgeries_rejected_without_a_write(database: str) ->
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     rng = random.Random(20261201)
     async with open_rig(clock) as (rig, _):
-        assert "已绑定" in (await rig.say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")).text
+        assert "已绑定" in (await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")).text
         builders = forgeries(rig.settings, clock.now(), rng)
         requests = [(b.__name__, b()) for b in (builders[i % len(builders)] for i in range(TOTAL))]
         before = await count_rows(database)
@@ -304,4 +302,4 @@ async def test_authentic_message_from_an_unbound_chat_changes_nothing_but_dedupe
         # The router writes at most the message's de-duplication row, nothing else.
         assert changed in ({}, {"processed_message": 1}), changed
         assert DEFAULT_CHAT_ID != "wrkUNBOUND"
-        assert isinstance(rig, Rig)
+        assert isinstance(rig, WeComRig)

@@ -22,22 +22,18 @@ from bot.adapters.wecom.ws import WsTiming, backoff_delay
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from storage import lease
-from tests.fakes import TZ
-from tests.fakes_wecom import (
-    DEFAULT_CHAT_ID,
-    RIG_ADMIN,
+from tests.kit.clock import TZ
+from tests.kit.seed import WECOM_ADMIN, WECOM_CORP, seed_wecom_society
+from tests.kit.wecom.payloads import DEFAULT_CHAT_ID, card_event_payload, text_payload
+from tests.kit.wecom.rig import (
     RIG_BOT_ID,
-    RIG_CORP,
-    FakeWeCom,
-    card_event_payload,
     open_bot,
     open_fake,
     rig_config,
     rig_settings,
-    seed_demo_people,
     stored_ports,
-    text_payload,
 )
+from tests.kit.wecom.server import FakeWeCom
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 FAST = WsTiming(
@@ -208,12 +204,12 @@ async def test_real_app_over_the_long_connection(database: str) -> None:
     """Binding, a card click and proactive sends through the real app in long-connection
     mode: replies go back on the socket, proactive messages as aibot_send_msg."""
     clock = ManualClock(T0)
-    await seed_demo_people(clock.now())
+    await seed_wecom_society(clock.now())
     async with open_fake(clock) as (fake, base), open_bot(clock, base, wecom=LC) as (_, adapter):
         await fake.wait_until(lambda: fake.connected())
         settings = rig_settings(base)
         rid = await fake.push(
-            text_payload(settings, "@议事助手 绑定学会 苏州市示例科技学会", userid=RIG_ADMIN)
+            text_payload(settings, "@议事助手 绑定学会 苏州市示例科技学会", userid=WECOM_ADMIN)
         )
         await fake.wait_until(lambda: fake.frames("aibot_respond_msg"))
         reply = fake.frames("aibot_respond_msg")[-1]
@@ -229,10 +225,10 @@ async def test_real_app_over_the_long_connection(database: str) -> None:
         assert update["body"]["response_type"] == "update_template_card"
         assert update["body"]["template_card"]["task_id"] == "vote99_x"
         # Proactive: group (with mentions) and private both over the socket, by chatid.
-        group = ChatRef(Platform.WECOM, RIG_CORP, DEFAULT_CHAT_ID)
-        lina = UserRef(Platform.WECOM, RIG_CORP, "lina", "李娜")
+        group = ChatRef(Platform.WECOM, WECOM_CORP, DEFAULT_CHAT_ID)
+        lina = UserRef(Platform.WECOM, WECOM_CORP, "lina", "李娜")
         await adapter.send(OutgoingMessage(chat=group, text="明天开会", mentions=(lina,)))
-        private = ChatRef(Platform.WECOM, RIG_CORP, "lina", ChatKind.PRIVATE)
+        private = ChatRef(Platform.WECOM, WECOM_CORP, "lina", ChatKind.PRIVATE)
         await adapter.send(OutgoingMessage(chat=private, text="请投票", private_to=lina))
         sent = fake.frames("aibot_send_msg")
         assert [(f["body"]["chatid"], f["body"]["msgtype"]) for f in sent] == [

@@ -16,17 +16,10 @@ from bot.app import FEED
 from bot.clock import ManualClock
 from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
 from storage import models, repo
-from tests.fakes import TZ
-from tests.fakes_wecom import (
-    RIG_CORP,
-    Rig,
-    make_card_event,
-    make_text_message,
-    open_bot,
-    open_fake,
-    rig_settings,
-    seed_demo_people,
-)
+from tests.kit.clock import TZ
+from tests.kit.seed import WECOM_CORP, seed_wecom_society
+from tests.kit.wecom.payloads import make_card_event, make_text_message
+from tests.kit.wecom.rig import WeComRig, open_bot, open_fake, rig_settings
 
 SOCIETIES = 20
 MEMBERS = 7
@@ -50,13 +43,13 @@ async def _seed(now: datetime) -> list[Society]:
             users = [f"s{s:02d}u{i}" for i in range(MEMBERS)]
             for i, user_id in enumerate(users):
                 person = await repo.ensure_person(
-                    UserRef(Platform.WECOM, RIG_CORP, user_id), name=f"成员{s:02d}{i}"
+                    UserRef(Platform.WECOM, WECOM_CORP, user_id), name=f"成员{s:02d}{i}"
                 )
                 await repo.put_member(
                     society.id, person.id, roster_role="leader" if i == 0 else "member"
                 )
             chat_id = f"wrkgroup{s:02d}"
-            await repo.bind_chat(Platform.WECOM, RIG_CORP, chat_id, society.id)
+            await repo.bind_chat(Platform.WECOM, WECOM_CORP, chat_id, society.id)
             out.append(Society(chat_id, users))
     return out
 
@@ -70,11 +63,11 @@ class Setup:
 
     async def say(self, client: object, society: Society, who: int, text: str) -> list[object]:
         self.n += 1
-        chat = ChatRef(Platform.WECOM, RIG_CORP, society.chat_id, ChatKind.GROUP)
+        chat = ChatRef(Platform.WECOM, WECOM_CORP, society.chat_id, ChatKind.GROUP)
         message = IncomingMessage(
             platform=Platform.WECOM,
             chat=chat,
-            sender=UserRef(Platform.WECOM, RIG_CORP, society.users[who]),
+            sender=UserRef(Platform.WECOM, WECOM_CORP, society.users[who]),
             text=text,
             message_id=f"setup-{self.n}",
             received_at=self.clock.now(),
@@ -85,14 +78,14 @@ class Setup:
 Copy = tuple[dict[str, str], bytes]
 
 
-async def _deliver(rig: Rig, copy: Copy, msgid: str, answers: dict[str, list[str]]) -> None:
+async def _deliver(rig: WeComRig, copy: Copy, msgid: str, answers: dict[str, list[str]]) -> None:
     posted = await rig.post(*copy)
     assert posted.status == 200, posted
     answers.setdefault(msgid, []).append(posted.text)
 
 
 async def _first_copies(
-    rig: Rig,
+    rig: WeComRig,
     gate: asyncio.Semaphore,
     later: list[tuple[str, Copy]],
     answers: dict[str, list[str]],
@@ -112,7 +105,7 @@ async def _first_copies(
 
 
 async def _last_copies(
-    rig: Rig, gate: asyncio.Semaphore, answers: dict[str, list[str]], msgid: str, copy: Copy
+    rig: WeComRig, gate: asyncio.Semaphore, answers: dict[str, list[str]], msgid: str, copy: Copy
 ) -> None:
     async with gate:
         await _deliver(rig, copy, msgid, answers)
@@ -121,7 +114,7 @@ async def _last_copies(
 
 async def test_two_thousand_votes_delivered_five_times_count_once(database: str) -> None:
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    await seed_demo_people(clock.now())  # the committee admin
+    await seed_wecom_society(clock.now())  # the committee admin
     societies = await _seed(clock.now())
     setup = Setup(clock)
     agenda = "；".join(f"事项{k}" for k in range(1, ROUNDS + 1))
@@ -187,7 +180,7 @@ async def test_two_thousand_votes_delivered_five_times_count_once(database: str)
                             )
                         batch.append((msgid, copy))
                         plan.append((msgid, k))
-                rig = Rig(client, fake, base, settings, clock)
+                rig = WeComRig(client, fake, base, settings, clock)
                 await asyncio.gather(
                     *(
                         _first_copies(rig, gate, later, answers, m, c, n % 3)
@@ -201,7 +194,7 @@ async def test_two_thousand_votes_delivered_five_times_count_once(database: str)
                     await client_ctx.__aexit__(None, None, None)
                     client_ctx = open_bot(clock, base)
                     client, _ = await client_ctx.__aenter__()
-                    rig = Rig(client, fake, base, settings, clock)
+                    rig = WeComRig(client, fake, base, settings, clock)
                     await asyncio.gather(
                         *(_last_copies(rig, gate, answers, m, c) for m, c in later)
                     )

@@ -10,17 +10,18 @@ from datetime import datetime
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from storage import models
-from tests.fakes import TZ
-from tests.fakes_wecom import RIG_ADMIN, RIG_USERS, Rig, open_rig
+from tests.kit.clock import TZ
+from tests.kit.seed import WECOM_ADMIN, WECOM_USERS
+from tests.kit.wecom.rig import WeComRig, open_rig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
 
 def uid(name: str) -> str:
-    return RIG_USERS[name]
+    return WECOM_USERS[name]
 
 
-async def drain(rig: Rig) -> None:
+async def drain(rig: WeComRig) -> None:
     await rig.client.app[RUNTIME].delivery.sender.run_once()
 
 
@@ -36,9 +37,9 @@ async def test_meeting_from_convening_to_signed_minutes_over_wecom(database: str
         # Binding by the committee admin, confirmed by a reply.
         assert (
             "本群已绑定「苏州市示例科技学会」"
-            in (await say(RIG_ADMIN, "绑定学会 苏州市示例科技学会")).text
+            in (await say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")).text
         )
-        assert "已保存" in (await say(RIG_ADMIN, "绑定推送 fake-webhook-key")).text
+        assert "已保存" in (await say(WECOM_ADMIN, "绑定推送 fake-webhook-key")).text
         assert "只有" in (await say(uid("李娜"), "绑定学会 别的学会")).text
 
         notice = await say(

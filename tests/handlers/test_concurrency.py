@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from storage import models
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
 
-async def _open_vote(h: Harness) -> None:
+async def _open_vote(h: ConsoleRig) -> None:
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     h.at("2026-12-05 14:50")
@@ -20,7 +20,7 @@ async def _open_vote(h: Harness) -> None:
     await h.say("张伟", "发起表决 1")
 
 
-async def test_fifty_identical_votes_make_one_ballot(harness: Harness) -> None:
+async def test_fifty_identical_votes_make_one_ballot(harness: ConsoleRig) -> None:
     await _open_vote(harness)
     replies = await asyncio.gather(*(harness.say("李娜", "赞成") for _ in range(50)))
     assert await models.Ballot.all().count() == 1
@@ -29,7 +29,7 @@ async def test_fifty_identical_votes_make_one_ballot(harness: Harness) -> None:
     assert await models.EventLog.filter(kind="ballot").count() == 1
 
 
-async def test_fifty_votes_race_fifty_closes(harness: Harness) -> None:
+async def test_fifty_votes_race_fifty_closes(harness: ConsoleRig) -> None:
     await _open_vote(harness)
     voters = [MEMBERS[i % 7] for i in range(50)]
     tasks = [harness.say(name, "赞成") for name in voters] + [
@@ -40,7 +40,7 @@ async def test_fifty_votes_race_fifty_closes(harness: Harness) -> None:
     order = [i for pair in zip(range(50), range(50, 100), strict=True) for i in pair]
     results = await asyncio.gather(*(tasks[i] for i in order))
     closes = [r for i, r in zip(order, results, strict=True) if i >= 50]
-    tallies = {r.split("\n")[1] for r in closes}
+    tallies = {r.text.split("\n")[1] for r in closes}
     assert len(tallies) == 1, tallies
     vote = await models.Vote.get()
     ballots = await models.Ballot.filter(vote_id=vote.id).count()

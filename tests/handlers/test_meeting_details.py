@@ -4,12 +4,12 @@ and the tolerance of the command parser for /, full-width characters and the @bo
 from __future__ import annotations
 
 from storage import models
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
 
-async def _open(h: Harness, topics: str, present: tuple[str, ...] = MEMBERS) -> None:
+async def _open(h: ConsoleRig, topics: str, present: tuple[str, ...] = MEMBERS) -> None:
     h.at("2026-12-01 09:00")
     await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
     h.at("2026-12-05 14:50")
@@ -18,7 +18,7 @@ async def _open(h: Harness, topics: str, present: tuple[str, ...] = MEMBERS) -> 
     assert "会议现在开始" in await h.say("张伟", "开会")
 
 
-async def test_delegated_chair_runs_the_vote(harness: Harness) -> None:
+async def test_delegated_chair_runs_the_vote(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -41,7 +41,7 @@ async def test_delegated_chair_runs_the_vote(harness: Harness) -> None:
     assert "缺席：张伟" in text
 
 
-async def test_recused_member_leaves_the_base(harness: Harness) -> None:
+async def test_recused_member_leaves_the_base(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "王强同志任副组长人选（人事）；聘任审计机构（重大）")
     assert "就议题2" in await h.say("王强", "回避 2")
@@ -56,7 +56,7 @@ async def test_recused_member_leaves_the_base(harness: Harness) -> None:
     assert "结果：通过" in result
 
 
-async def test_show_of_hands_recorded_by_the_recorder(harness: Harness) -> None:
+async def test_show_of_hands_recorded_by_the_recorder(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "会员发展工作")
     assert "举手表决" in await h.say("张伟", "发起表决 1 举手")
@@ -72,7 +72,7 @@ async def test_show_of_hands_recorded_by_the_recorder(harness: Harness) -> None:
     assert "结果：通过" in result
 
 
-async def test_cancel_and_reconvene(harness: Harness) -> None:
+async def test_cancel_and_reconvene(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 明天下午3点 会议室 议题：年度工作")
@@ -83,7 +83,7 @@ async def test_cancel_and_reconvene(harness: Harness) -> None:
     assert await models.Meeting.filter(state="cancelled").count() == 1
 
 
-async def test_commands_tolerate_slash_fullwidth_and_mention(harness: Harness) -> None:
+async def test_commands_tolerate_slash_fullwidth_and_mention(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     assert "【会议通知】" in await h.say(
@@ -94,7 +94,7 @@ async def test_commands_tolerate_slash_fullwidth_and_mention(harness: Harness) -
     assert "已签到" in await h.say("王强", "/ 签到")
 
 
-async def test_method_refused_for_the_matter_type(harness: Harness) -> None:
+async def test_method_refused_for_the_matter_type(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "聘任审计机构（重大）；推荐人选（人事）")
     assert "不能采用举手表决" in await h.say("张伟", "发起表决 1 举手")
@@ -103,7 +103,7 @@ async def test_method_refused_for_the_matter_type(harness: Harness) -> None:
     assert "没有议题9" in await h.say("张伟", "发起表决 9")
 
 
-async def test_quorum_is_checked_again_when_a_vote_closes(harness: Harness) -> None:
+async def test_quorum_is_checked_again_when_a_vote_closes(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "年度工作；经费安排", present=("张伟", "李娜", "王强", "刘洋", "陈静"))
     await h.say("张伟", "发起表决 1")
@@ -126,7 +126,7 @@ async def test_quorum_is_checked_again_when_a_vote_closes(harness: Harness) -> N
     assert "中途离席：陈静" in await h.say("张伟", "纪要 全文")
 
 
-async def test_vote_deadline_is_parsed_stored_and_shown(harness: Harness) -> None:
+async def test_vote_deadline_is_parsed_stored_and_shown(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "年度工作")
     h.at("2026-12-05 15:10")
@@ -158,7 +158,7 @@ async def test_vote_deadline_is_parsed_stored_and_shown(harness: Harness) -> Non
     assert "结果：" in await h.say("张伟", "结束表决")
 
 
-async def test_vote_without_deadline_and_with_method_word_only(harness: Harness) -> None:
+async def test_vote_without_deadline_and_with_method_word_only(harness: ConsoleRig) -> None:
     h = harness
     await _open(h, "年度工作")
     replies = await h.send("张伟", "发起表决 1 举手")
@@ -171,7 +171,7 @@ async def test_vote_without_deadline_and_with_method_word_only(harness: Harness)
     assert vote.closes_at is None
 
 
-async def test_members_acknowledge_the_notice(harness: Harness) -> None:
+async def test_members_acknowledge_the_notice(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     notice = await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage import models
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 ADMIN = "市党委刘老师"
 
@@ -15,7 +15,7 @@ async def _roster_names() -> set[str]:
     return {r.person.name for r in rows}
 
 
-async def test_changes_need_committee_approval_and_respect_the_limits(harness: Harness) -> None:
+async def test_changes_need_committee_approval_and_respect_the_limits(harness: ConsoleRig) -> None:
     say = harness.say
     assert "只有组长或市科技社团党委管理员" in await say("李娜", "提议增补 @孙磊 党员 理事")
     assert "须经市科技社团党委审核批准" in await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
@@ -53,7 +53,7 @@ async def test_changes_need_committee_approval_and_respect_the_limits(harness: H
     assert await models.EventLog.filter(kind="roster_change_approved").count() == 3
 
 
-async def test_designations_and_filings(harness: Harness) -> None:
+async def test_designations_and_filings(harness: ConsoleRig) -> None:
     say = harness.say
     assert "已指定王强为苏州市示例科技学会的党建联系人" in await say("张伟", "设置联系人 @王强")
     assert "只有组长或党建联系人" in await say("陈静", "备案 议事规则")

@@ -7,7 +7,7 @@ from tortoise import connections
 
 from bot import governance as g
 from storage import db, models, repo
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
@@ -18,7 +18,7 @@ async def _items(number: int) -> dict[int, models.AgendaItem]:
 
 
 async def test_two_meetings_from_convening_to_signed_minutes(
-    harness: Harness, database: str
+    harness: ConsoleRig, database: str
 ) -> None:
     h = harness
     say = h.say
@@ -191,7 +191,7 @@ async def test_two_meetings_from_convening_to_signed_minutes(
     assert broken.problem == "hash"
 
 
-async def test_secret_ballot_in_private_chat(harness: Harness) -> None:
+async def test_secret_ballot_in_private_chat(harness: ConsoleRig) -> None:
     h = harness
     say = h.say
     h.at("2026-12-01 09:00")
@@ -213,7 +213,7 @@ async def test_secret_ballot_in_private_chat(harness: Harness) -> None:
     assert "不允许改票" in await say("李娜", "投票 反对", private=True)
     live = await say("王强", "计票")
     assert "已投6/7" in live
-    assert "赞成" not in live.split("未投")[0].replace("无记名投票", "")
+    assert "赞成" not in live.text.split("未投")[0].replace("无记名投票", "")
     await say("张伟", "投票 赞成", private=True)
     result = await say("张伟", "结束表决")
     assert "赞成5、反对1、弃权1" in result
@@ -228,7 +228,7 @@ async def test_secret_ballot_in_private_chat(harness: Harness) -> None:
     assert all("choice" not in e.payload for e in events)
 
 
-async def test_redelivered_message_is_processed_once(harness: Harness) -> None:
+async def test_redelivered_message_is_processed_once(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -246,7 +246,7 @@ async def test_redelivered_message_is_processed_once(harness: Harness) -> None:
     assert await models.ProcessedMessage.filter(message_id=message.message_id).count() == 1
 
 
-async def test_unbound_group_and_unknown_command(harness: Harness) -> None:
+async def test_unbound_group_and_unknown_command(harness: ConsoleRig) -> None:
     from dataclasses import replace
 
     from bot.events import ChatRef

@@ -17,8 +17,9 @@ from bot.reminders.service import ReminderService
 from bot.workdays import Workdays
 from storage import models
 from storage import reminders as reminder_store
-from tests.fakes import TZ, FakeScheduler, Harness
-from tests.reminders.platform import FakePlatform, sender_for
+from tests.kit.clock import TZ, FakeScheduler
+from tests.kit.console import ConsoleRig
+from tests.kit.sender import FakePlatform, sender_for
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
@@ -172,7 +173,7 @@ def test_unacknowledged_notice_lists_who_has_not_answered() -> None:
 # End to end through the demo society
 
 
-def _service(h: Harness, scheduler: FakeScheduler | None = None) -> ReminderService:
+def _service(h: ConsoleRig, scheduler: FakeScheduler | None = None) -> ReminderService:
     return ReminderService(
         h.settings,
         h.clock.now,
@@ -181,7 +182,7 @@ def _service(h: Harness, scheduler: FakeScheduler | None = None) -> ReminderServ
     )
 
 
-async def _open_vote(h: Harness, args: str) -> None:
+async def _open_vote(h: ConsoleRig, args: str) -> None:
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算（重大）")
     h.at("2026-12-05 14:50")
@@ -192,7 +193,7 @@ async def _open_vote(h: Harness, args: str) -> None:
     assert "截止时间" in await h.say("张伟", f"发起表决 {args}")
 
 
-async def test_vote_closing_and_deadline_reminders(harness: Harness) -> None:
+async def test_vote_closing_and_deadline_reminders(harness: ConsoleRig) -> None:
     h = harness
     await _open_vote(h, "1 记名 截止 16:30")
     await h.say("李娜", "赞成")
@@ -234,7 +235,7 @@ async def test_vote_closing_and_deadline_reminders(harness: Harness) -> None:
     assert "当前：赞成2、反对1" in await h.say("张伟", "计票")
 
 
-async def test_closed_vote_skips_its_reminders(harness: Harness) -> None:
+async def test_closed_vote_skips_its_reminders(harness: ConsoleRig) -> None:
     h = harness
     await _open_vote(h, "1 截止 16:30")
     svc = _service(h)
@@ -251,7 +252,7 @@ async def test_closed_vote_skips_its_reminders(harness: Harness) -> None:
     assert not [m for m in h.adapter.sent if "【表决截止】" in m.text]
 
 
-async def test_unacknowledged_notice_goes_to_the_leader(harness: Harness) -> None:
+async def test_unacknowledged_notice_goes_to_the_leader(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -269,7 +270,7 @@ async def test_unacknowledged_notice_goes_to_the_leader(harness: Harness) -> Non
     assert "尚未回复「收到」、签到或请假：刘洋、陈静、杨帆、赵敏" in escalation.text
 
 
-async def test_cancelled_meeting_skips_the_escalation(harness: Harness) -> None:
+async def test_cancelled_meeting_skips_the_escalation(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -283,7 +284,7 @@ async def test_cancelled_meeting_skips_the_escalation(harness: Harness) -> None:
     assert "会议已取消" in row.reason
 
 
-async def test_silent_drops_are_escalated_to_the_leader_every_time(harness: Harness) -> None:
+async def test_silent_drops_are_escalated_to_the_leader_every_time(harness: ConsoleRig) -> None:
     """T17: the platform answers errcode 0 but drops messages. Members whose notice was
     dropped never answer; in every run the leader is told, within the window, exactly who."""
     h = harness

@@ -21,7 +21,7 @@ from bot.reminders.service import ReminderService
 from storage import db, repo
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
-from tests.fakes import TZ
+from tests.kit.clock import TZ
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 12, 10, 15, 0, tzinfo=TZ)
@@ -65,7 +65,7 @@ async def test_three_instances_after_downtime(database: str, tmp_path: Path) -> 
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.reminders.instance_worker",
+            "tests.kit.instance_worker",
             database,
             instant,
             str(out),

@@ -14,15 +14,9 @@ from bot.gate import Gate
 from bot.outbox import ID_CLOSE, ID_OPEN, Sender, channel_for, load_message
 from storage import models
 from storage import outbox as outbox_store
-from tests.fakes import TZ, Harness
-from tests.reminders.platform import (
-    FakePlatform,
-    drive,
-    enqueue_texts,
-    group,
-    max_in_window,
-    sender_for,
-)
+from tests.kit.clock import TZ
+from tests.kit.console import ConsoleRig
+from tests.kit.sender import FakePlatform, drive, enqueue_texts, group, max_in_window, sender_for
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
 
@@ -162,7 +156,9 @@ async def test_crash_between_send_and_mark_resends_with_the_same_id(database: st
     assert fake.delivered[1][1].text.endswith(f"{ID_OPEN}{row.short_id}{ID_CLOSE}")
 
 
-async def test_private_messages_are_written_in_the_commands_transaction(harness: Harness) -> None:
+async def test_private_messages_are_written_in_the_commands_transaction(
+    harness: ConsoleRig,
+) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")

@@ -15,12 +15,13 @@ from bot.reminders.service import ReminderService
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
 from storage import repo, snapshots
-from tests.fakes import TZ, FakeScheduler, Harness
+from tests.kit.clock import TZ, FakeScheduler
+from tests.kit.console import ConsoleRig
 
 DUE_24H = datetime(2026, 12, 4, 15, 0, tzinfo=TZ)  # the meeting convened below, 24 h before
 
 
-def service(h: Harness, scheduler: FakeScheduler | None = None, **kw: object) -> ReminderService:
+def service(h: ConsoleRig, scheduler: FakeScheduler | None = None, **kw: object) -> ReminderService:
     assert h.delivery is not None
     return ReminderService(
         replace(h.settings, **kw) if kw else h.settings,  # type: ignore[arg-type]
@@ -31,13 +32,13 @@ def service(h: Harness, scheduler: FakeScheduler | None = None, **kw: object) ->
     )
 
 
-async def convene(h: Harness) -> None:
+async def convene(h: ConsoleRig) -> None:
     h.at("2026-12-01 08:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     await h.say("赵敏", "请假 出差")
 
 
-async def prepared(h: Harness, at: str = "2026-12-04 14:59:00") -> ReminderService:
+async def prepared(h: ConsoleRig, at: str = "2026-12-04 14:59:00") -> ReminderService:
     """The meeting convened, its reminders materialised, and at `at` the 24 h one prepared."""
     await convene(h)
     svc = service(h)
@@ -48,7 +49,7 @@ async def prepared(h: Harness, at: str = "2026-12-04 14:59:00") -> ReminderServi
     return svc
 
 
-async def drain(h: Harness) -> None:
+async def drain(h: ConsoleRig) -> None:
     assert h.delivery is not None
     await h.delivery.sender.run_once()
 
@@ -58,7 +59,7 @@ async def row_24h() -> reminder_store.ReminderRow:
     return row
 
 
-def reminded_24h(h: Harness, since: int = 0) -> list[str]:
+def reminded_24h(h: ConsoleRig, since: int = 0) -> list[str]:
     return sorted(
         m.private_to.name
         for m in h.adapter.sent[since:]
@@ -66,7 +67,7 @@ def reminded_24h(h: Harness, since: int = 0) -> list[str]:
     )
 
 
-async def test_prepared_ahead_held_then_released_at_the_instant(harness: Harness) -> None:
+async def test_prepared_ahead_held_then_released_at_the_instant(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     sched = FakeScheduler()
@@ -104,7 +105,7 @@ async def test_prepared_ahead_held_then_released_at_the_instant(harness: Harness
     assert len(reminded_24h(h)) == 6
 
 
-async def test_a_change_after_preparing_has_it_decided_afresh(harness: Harness) -> None:
+async def test_a_change_after_preparing_has_it_decided_afresh(harness: ConsoleRig) -> None:
     """李娜 asks for leave between the preparation and the instant: the held messages are
     dropped and the reminder decided again, without her; nobody gets two."""
     h = harness
@@ -122,7 +123,7 @@ async def test_a_change_after_preparing_has_it_decided_afresh(harness: Harness) 
 
 
 async def test_a_change_in_flight_while_preparing_is_seen(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
+    harness: ConsoleRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The guard is the chain as read before the state: an event appended after that read, as
     a command committing while the preparation runs would, makes the preparation stale."""
@@ -152,7 +153,7 @@ async def test_a_change_in_flight_while_preparing_is_seen(
     assert (await row_24h()).state == "sent"
 
 
-async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: Harness) -> None:
+async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: ConsoleRig) -> None:
     """Prepared, then the bot was down past the reminder's moment (the 24 h notice is over
     once the 1 h one is due): decided afresh, skipped with the reason, the held rows gone."""
     h = harness
@@ -167,7 +168,7 @@ async def test_prepared_but_released_too_late_is_skipped_not_sent(harness: Harne
     assert await outbox_store.outbox_rows(state="held") == []
 
 
-async def test_clock_back_after_preparing_sends_once_at_the_instant(harness: Harness) -> None:
+async def test_clock_back_after_preparing_sends_once_at_the_instant(harness: ConsoleRig) -> None:
     h = harness
     svc = await prepared(h)
     h.clock.advance(timedelta(hours=-2))
@@ -184,7 +185,7 @@ async def test_clock_back_after_preparing_sends_once_at_the_instant(harness: Har
     assert len(reminded_24h(h)) == 6
 
 
-async def test_what_would_be_skipped_is_not_decided_early(harness: Harness) -> None:
+async def test_what_would_be_skipped_is_not_decided_early(harness: ConsoleRig) -> None:
     """Everyone has answered by the preparation: nothing to prepare, the reminder stays
     pending (someone may yet withdraw) and is decided at its instant."""
     h = harness
@@ -204,7 +205,7 @@ async def test_what_would_be_skipped_is_not_decided_early(harness: Harness) -> N
     assert row.reason
 
 
-async def test_unacknowledged_notice_check_is_not_prepared(harness: Harness) -> None:
+async def test_unacknowledged_notice_check_is_not_prepared(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     svc = service(h)
@@ -220,7 +221,7 @@ async def test_unacknowledged_notice_check_is_not_prepared(harness: Harness) -> 
     assert unacked.state in ("sent", "skipped")
 
 
-async def test_prepare_off_decides_at_the_instant(harness: Harness) -> None:
+async def test_prepare_off_decides_at_the_instant(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     sched = FakeScheduler()
@@ -238,7 +239,7 @@ async def test_prepare_off_decides_at_the_instant(harness: Harness) -> None:
 
 
 async def test_instances_racing_prepare_and_release_send_once(
-    harness: Harness, database: str
+    harness: ConsoleRig, database: str
 ) -> None:
     """Three services (one per instance on PostgreSQL; on SQLite the one writer serialises
     them) prepare and release the same reminders at once: each message goes out once."""
@@ -265,7 +266,7 @@ async def test_instances_racing_prepare_and_release_send_once(
 
 
 async def test_start_up_sweep_leaves_preparing_to_the_sweep_it_arms_at_once(
-    harness: Harness,
+    harness: ConsoleRig,
 ) -> None:
     h = harness
     await convene(h)

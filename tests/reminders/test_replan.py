@@ -11,10 +11,10 @@ from bot.reminders.service import ReminderService
 from storage import models, snapshots
 from storage import reminders as reminder_store
 from storage.sql import raw_execute
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 
-def service(h: Harness) -> ReminderService:
+def service(h: ConsoleRig) -> ReminderService:
     return ReminderService(h.settings, h.clock.now, instance="test")
 
 
@@ -28,7 +28,7 @@ async def demo_id() -> int:
     return society.id
 
 
-async def test_a_convened_meeting_is_planned_on_the_next_sweep(harness: Harness) -> None:
+async def test_a_convened_meeting_is_planned_on_the_next_sweep(harness: ConsoleRig) -> None:
     h = harness
     svc = service(h)
     h.at("2026-12-01 08:00")
@@ -44,7 +44,7 @@ async def test_a_convened_meeting_is_planned_on_the_next_sweep(harness: Harness)
     assert {"meeting_before", "checkin_open"} <= await kinds(sid)
 
 
-async def test_a_change_without_an_event_waits_for_the_hourly_replan(harness: Harness) -> None:
+async def test_a_change_without_an_event_waits_for_the_hourly_replan(harness: ConsoleRig) -> None:
     h = harness
     svc = service(h)
     h.at("2026-12-01 08:00")
@@ -62,7 +62,7 @@ async def test_a_change_without_an_event_waits_for_the_hourly_replan(harness: Ha
     assert {"2027-06-30:90d", "2027-06-30:30d"} <= refs
 
 
-async def test_new_day_and_clock_jump_replan_everything(harness: Harness) -> None:
+async def test_new_day_and_clock_jump_replan_everything(harness: ConsoleRig) -> None:
     h = harness
     svc = service(h)
     h.at("2026-12-01 23:50")
@@ -76,7 +76,7 @@ async def test_new_day_and_clock_jump_replan_everything(harness: Harness) -> Non
     assert svc._full == h.clock.now()
 
 
-async def test_an_event_committed_late_is_still_seen(harness: Harness) -> None:
+async def test_an_event_committed_late_is_still_seen(harness: ConsoleRig) -> None:
     """Ids are taken at insert and seen at commit: an id below the last high-water mark may
     appear later. Simulated by writing event rows with chosen ids."""
     h = harness
@@ -117,7 +117,7 @@ async def test_an_event_committed_late_is_still_seen(harness: Harness) -> None:
     assert all(at >= h.clock.now() - timedelta(minutes=6) for at, _ in svc._marks[1:])
 
 
-async def test_a_vote_deadline_is_planned_on_the_next_sweep(harness: Harness) -> None:
+async def test_a_vote_deadline_is_planned_on_the_next_sweep(harness: ConsoleRig) -> None:
     """The most time-sensitive plan: a vote opened with a deadline minutes away."""
     h = harness
     svc = service(h)

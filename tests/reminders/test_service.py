@@ -16,10 +16,11 @@ from bot.reminders.service import ReminderService
 from bot.scheduler import Heartbeat, SingleInstanceError
 from storage import db
 from storage import reminders as reminder_store
-from tests.fakes import TZ, FakeScheduler, Harness
+from tests.kit.clock import TZ, FakeScheduler
+from tests.kit.console import ConsoleRig
 
 
-def service(h: Harness, scheduler: FakeScheduler | None = None) -> ReminderService:
+def service(h: ConsoleRig, scheduler: FakeScheduler | None = None) -> ReminderService:
     assert h.delivery is not None
     return ReminderService(
         h.settings,
@@ -30,18 +31,18 @@ def service(h: Harness, scheduler: FakeScheduler | None = None) -> ReminderServi
     )
 
 
-async def drain(h: Harness) -> None:
+async def drain(h: ConsoleRig) -> None:
     assert h.delivery is not None
     await h.delivery.sender.run_once()
 
 
-async def convene(h: Harness) -> None:
+async def convene(h: ConsoleRig) -> None:
     h.at("2026-12-01 08:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     await h.say("赵敏", "请假 出差")
 
 
-async def test_meeting_reminders_go_to_those_who_have_not_answered(harness: Harness) -> None:
+async def test_meeting_reminders_go_to_those_who_have_not_answered(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     sched = FakeScheduler()
@@ -66,7 +67,7 @@ async def test_meeting_reminders_go_to_those_who_have_not_answered(harness: Harn
     assert len([m for m in h.adapter.sent if "还有1天" in m.text]) == 5
 
 
-async def test_bot_down_across_due_times(harness: Harness) -> None:
+async def test_bot_down_across_due_times(harness: ConsoleRig) -> None:
     """T16: the 24 h and 1 h notices passed while the bot was down: skipped with a reason; the
     check-in notice is still in time and goes out once."""
     h = harness
@@ -88,7 +89,7 @@ async def test_bot_down_across_due_times(harness: Harness) -> None:
     assert all(r.reason for r in due if r.state == "skipped")
 
 
-async def test_cancelled_meeting_skips_its_reminders(harness: Harness) -> None:
+async def test_cancelled_meeting_skips_its_reminders(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     svc = service(h)
@@ -102,7 +103,7 @@ async def test_cancelled_meeting_skips_its_reminders(harness: Harness) -> None:
 
 
 async def test_clock_jumps_send_nothing_twice(
-    harness: Harness, caplog: pytest.LogCaptureFixture
+    harness: ConsoleRig, caplog: pytest.LogCaptureFixture
 ) -> None:
     """T18: the server clock jumps 2 h forwards, back, and forwards again."""
     h = harness
@@ -135,7 +136,7 @@ async def test_clock_jumps_send_nothing_twice(
     await beat.stop()
 
 
-async def test_one_instance_on_sqlite(harness: Harness, database: str) -> None:
+async def test_one_instance_on_sqlite(harness: ConsoleRig, database: str) -> None:
     first = Heartbeat("one", harness.clock.now, lambda: 0.0)
     await first.start(single=db.is_sqlite(database))
     second = Heartbeat("two", harness.clock.now, lambda: 0.0)
@@ -147,7 +148,7 @@ async def test_one_instance_on_sqlite(harness: Harness, database: str) -> None:
     await first.stop()
 
 
-async def test_listing_shows_plan_and_fallback(harness: Harness) -> None:
+async def test_listing_shows_plan_and_fallback(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
@@ -171,7 +172,7 @@ async def test_listing_shows_plan_and_fallback(harness: Harness) -> None:
     assert await listing(h.settings, "不存在的学会", h.clock.now()) is None
 
 
-async def test_app_wakes_sender_and_serves_health_and_metrics(harness: Harness) -> None:
+async def test_app_wakes_sender_and_serves_health_and_metrics(harness: ConsoleRig) -> None:
     h = harness
     await convene(h)
     sched = FakeScheduler()

@@ -13,7 +13,7 @@ from bot import governance as g
 from storage import models, snapshots, sql
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
-from tests.fakes import TZ
+from tests.kit.clock import TZ
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # not UTC: the store binds instants in UTC
 LEASE = timedelta(minutes=2)

@@ -1,7 +1,7 @@
 """One bot instance in its own process, for the many-instances test: sweeps reminders and
 drains the outbox a few times at a fixed instant, recording every send in a shared file.
 
-    python -m tests.reminders.instance_worker DATABASE_URL ISO_INSTANT OUT_FILE NAME
+    python -m tests.kit.instance_worker DATABASE_URL ISO_INSTANT OUT_FILE NAME
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.adapters.base import Feed, SendError
+from bot.adapters.base import Feed, SendError, SendErrorKind
 from bot.clock import ManualClock
 from bot.config import DeliverySettings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform
@@ -43,7 +43,7 @@ class FakePlatform:
             case "drop":  # errcode 0, yet nobody ever sees it (T17)
                 pass
             case "error":
-                raise SendError("transient", -1, "system busy")
+                raise SendError(SendErrorKind.TRANSIENT, -1, "system busy")
             case "hang":
                 if self.rng.random() < 0.5:  # the platform got it, the answer never came
                     self.delivered.append((self.clock.now(), message))
@@ -51,9 +51,9 @@ class FakePlatform:
             case "reset":
                 raise ConnectionResetError("connection reset by peer")
             case "throttle":
-                raise SendError("throttled", 130101, "send too fast")
+                raise SendError(SendErrorKind.THROTTLED, 130101, "send too fast")
             case "permanent":
-                raise SendError("permanent", 93000, "invalid webhook key")
+                raise SendError(SendErrorKind.PERMANENT, 93000, "invalid webhook key")
             case _:
                 raise AssertionError(outcome)
 

@@ -1,6 +1,5 @@
-"""A fake DingTalk for tests and demos: an aiohttp app on 127.0.0.1 that speaks the real wire
-formats (docs/platforms.md §2, §3.2), plus builders for signed inbound callbacks and Stream
-frames exactly as DingTalk sends them.
+"""A fake DingTalk for tests: an aiohttp app on 127.0.0.1 that speaks the real wire formats
+(docs/platforms.md §2, §3.2). What DingTalk sends the bot is built in `payloads`.
 
 Endpoints (each request, accepted or not, is appended to `fake.recorded[<endpoint>]`):
 
@@ -25,13 +24,12 @@ ones were not observed).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -46,10 +44,11 @@ from bot.adapters.dingtalk.codec import (
     ROBOT_MESSAGE_TOPIC,
     WEBHOOK_MAX_BODY_BYTES,
     DingTalkSettings,
-    callback_sign,
     custom_robot_sign,
     epoch_ms,
 )
+from tests.kit.dingtalk.payloads import SESSION_TTL, make_callback
+from tests.kit.http import read_json
 
 Clock = Callable[[], datetime]
 
@@ -65,15 +64,12 @@ ENDPOINTS = (
 )
 TICKET_TTL = timedelta(seconds=90)
 TOKEN_TTL = timedelta(seconds=7200)
-SESSION_TTL = timedelta(minutes=90)
 CUSTOM_ROBOT_PER_MINUTE = 20
 CUSTOM_ROBOT_BLOCK = timedelta(minutes=10)
 SIGN_WINDOW = timedelta(hours=1)
 MSG_KEYS = frozenset(
     {"sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleActionCard"}
 )
-
-BOT_DINGTALK_ID = "$:LWCP_v1:$botFAKE"
 
 
 @dataclass(frozen=True)
@@ -214,8 +210,6 @@ class FakeDingTalk:
     # A real wait inside the access-token endpoint, so concurrent callers overlap in tests.
     token_delay: float = 0.0
     cards: dict[str, Card] = field(default_factory=dict)
-    # Benchmarks: the load generator makes up session tokens the fake never issued.
-    accept_any_session: bool = False
     # endpoint -> canned (status, body) answers, used once each before the real handling
     inject: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     # endpoint -> a real wait before answering (to make a client time out)
@@ -354,15 +348,8 @@ class FakeDingTalk:
         )
         return web.json_response(response, status=status)
 
-    @staticmethod
-    async def _json(request: web.Request) -> Any:
-        try:
-            return json.loads(await request.read())
-        except ValueError:
-            return None
-
     async def _access_token(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
         if not isinstance(body, dict) or body.get("appKey") != self.app_key:
@@ -432,7 +419,7 @@ class FakeDingTalk:
         return None
 
     async def _robot_send(self, endpoint: str, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (canned := await self._injected(endpoint, request, body)) is not None:
             return canned
         if (auth_error := self._token_error(request)) is not None:
@@ -494,10 +481,8 @@ class FakeDingTalk:
 
     async def _session_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        body = await self._json(request)
+        body = await read_json(request)
         session = self._sessions.get(request.query.get("session", ""))
-        if session is None and self.accept_any_session:
-            session = _Session("", self.clock() + self.session_ttl)
         if session is None:
             error = {"errcode": 300001, "errmsg": "session不存在"}  # [INF]
             return self._record("session", request, body, 200, error)
@@ -514,7 +499,7 @@ class FakeDingTalk:
 
     async def _custom_robot_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        body = await self._json(request)
+        body = await read_json(request)
         token = request.query.get("access_token", "")
         secret = self.custom_robots.get(token)
         if secret is None:
@@ -603,7 +588,7 @@ class FakeDingTalk:
             await conn.ws.close()
 
     async def _gateway_open(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         ok = (
             isinstance(body, dict)
             and body.get("clientId") == self.app_key
@@ -655,7 +640,7 @@ class FakeDingTalk:
     # --- cards --------------------------------------------------------------------------
 
     async def _card_create(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (canned := await self._injected("card_create", request, body)) is not None:
             return canned
         if (auth_error := self._token_error(request)) is not None:
@@ -699,7 +684,7 @@ class FakeDingTalk:
         return self._record("card_create", request, body, 200, response)
 
     async def _card_update(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
+        body = await read_json(request)
         if (auth_error := self._token_error(request)) is not None:
             return self._record("card_update", request, body, 401, auth_error)
         problem = _card_body_error(body, create=False)
@@ -718,100 +703,6 @@ class FakeDingTalk:
             card.params = params
         card.updates.append(params)
         return self._record("card_update", request, body, 200, {"success": True, "result": True})
-
-
-# --- builders usable without a running fake ----------------------------------------------
-
-
-def robot_payload(
-    settings: DingTalkSettings,
-    *,
-    text: str,
-    staff_id: str,
-    conversation_id: str,
-    msg_id: str,
-    now: datetime,
-    nick: str = "张三",
-    corp_id: str | None = None,
-    conversation_type: str = "2",
-    at_staff_ids: Iterable[str] = (),
-    session_webhook: str = "https://oapi.dingtalk.com/robot/sendBySession?session=EXAMPLE",
-    session_expires_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The robot message body DingTalk sends (HTTP body == Stream frame data)."""
-    created_ms = epoch_ms(now)
-    expires = session_expires_at if session_expires_at is not None else now + SESSION_TTL
-    at_users: list[dict[str, str]] = []
-    if conversation_type == "2":
-        at_users.append({"dingtalkId": BOT_DINGTALK_ID})
-    at_users += [{"dingtalkId": f"$:LWCP_v1:${sid}", "staffId": sid} for sid in at_staff_ids]
-    payload: dict[str, Any] = {
-        "conversationId": conversation_id,
-        "atUsers": at_users,
-        "chatbotCorpId": settings.corp_id,
-        "chatbotUserId": BOT_DINGTALK_ID,
-        "msgId": msg_id,
-        "senderNick": nick,
-        "isAdmin": False,
-        "senderStaffId": staff_id,
-        "sessionWebhookExpiredTime": epoch_ms(expires),
-        "createAt": created_ms,
-        "senderCorpId": settings.corp_id if corp_id is None else corp_id,
-        "conversationType": conversation_type,
-        "senderId": f"$:LWCP_v1:$sender{staff_id}",
-        "isInAtList": True,
-        "sessionWebhook": session_webhook,
-        "text": {"content": f" {text}"},  # DingTalk strips the @bot and leaves a space
-        "robotCode": settings.robot_code,
-        "msgtype": "text",
-    }
-    if conversation_type == "2":
-        payload["conversationTitle"] = "党建工作领导小组"
-    return payload
-
-
-def signed_headers(settings: DingTalkSettings, now: datetime) -> dict[str, str]:
-    timestamp = str(epoch_ms(now))
-    return {
-        "Content-Type": "application/json; charset=utf-8",
-        "timestamp": timestamp,
-        "sign": callback_sign(settings.app_secret, timestamp),
-    }
-
-
-def make_callback(settings: DingTalkSettings, **fields: Any) -> tuple[dict[str, str], bytes]:
-    """Headers and body of an HTTP-mode callback, exactly as DingTalk POSTs them; `fields` are
-    those of `robot_payload`. Without a running fake the sessionWebhook is DingTalk's URL."""
-    payload = robot_payload(settings, **fields)
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return signed_headers(settings, fields["now"]), body
-
-
-def stream_frame(
-    payload: Mapping[str, Any],
-    *,
-    message_id: str = "212ca9d7_974_1898c159aa6_1783b",
-    topic: str = ROBOT_MESSAGE_TOPIC,
-    frame_type: str = "CALLBACK",
-    now: datetime | None = None,
-) -> str:
-    """A Stream push frame wrapping `payload` (data is a JSON string inside the JSON)."""
-    headers = {
-        "appId": "app-FAKE",
-        "connectionId": "conn-FAKE",
-        "contentType": "application/json",
-        "messageId": message_id,
-        "topic": topic,
-    }
-    if now is not None:
-        headers["time"] = str(epoch_ms(now))
-    frame = {
-        "specVersion": "1.0",
-        "type": frame_type,
-        "headers": headers,
-        "data": json.dumps(payload, ensure_ascii=False),
-    }
-    return json.dumps(frame, ensure_ascii=False)
 
 
 def _card_body_error(body: Any, *, create: bool) -> str | None:
@@ -833,212 +724,3 @@ def _card_body_error(body: Any, *, create: bool) -> str | None:
         if not isinstance(body.get("openSpaceId"), str):
             return "openSpaceId"
     return None
-
-
-def card_callback_frame(
-    *,
-    out_track_id: str,
-    user_id: str,
-    corp_id: str,
-    params: Mapping[str, str],
-    message_id: str,
-) -> str:
-    """A Stream CALLBACK frame for a card button click (topic /v1.0/card/instances/callback)."""
-    content = {"cardPrivateData": {"actionIds": ["vote"], "params": dict(params)}}
-    data = {
-        "outTrackId": out_track_id,
-        "corpId": corp_id,
-        "userId": user_id,
-        "type": "actionCallback",
-        "content": json.dumps(content, ensure_ascii=False),
-        "extension": "{}",
-    }
-    return stream_frame(data, message_id=message_id, topic=CARD_CALLBACK_TOPIC)
-
-
-def system_frame(topic: str, data: Mapping[str, Any], *, message_id: str) -> str:
-    """A SYSTEM frame (`ping` with an opaque, `disconnect` with a reason)."""
-    return stream_frame(data, message_id=message_id, topic=topic, frame_type="SYSTEM")
-
-
-# --- the bot under test, wired to the fake -----------------------------------------------
-
-DEMO_TEAM: tuple[tuple[str, str], ...] = (
-    # name, roster role; staff ids are derived by `staff_id_for`
-    ("张伟", "leader"),
-    ("李娜", "member"),
-    ("王强", "member"),
-    ("刘洋", "member"),
-    ("陈静", "member"),
-    ("杨帆", "member"),
-    ("赵敏", "member"),
-    ("吴国华", "none"),
-    ("周婷", "none"),
-)
-ADMIN_STAFF_ID = "staff-admin"
-ADMIN_NAME = "市党委刘老师"
-
-
-def staff_id_for(society_no: int, name: str) -> str:
-    index = [n for n, _ in DEMO_TEAM].index(name)
-    return f"staff{society_no:04d}{index:02d}"
-
-
-async def seed_society(
-    corp_id: str, society_no: int, now: datetime, *, group_id: str | None = None
-) -> dict[str, str]:
-    """A society like the demo one (7 on the roster, recorder 周婷, liaison 陈静, president
-    吴国华 not a party member) whose people have DingTalk identities; bound to `group_id` when
-    given. Returns name -> staff id."""
-    from bot import governance as g
-    from bot.events import Platform, UserRef
-    from storage import repo
-
-    staff: dict[str, str] = {}
-    async with repo.atomic():
-        society = await repo.create_society(f"示例科技学会{society_no:04d}", now)
-        ids: dict[str, int] = {}
-        for name, role in DEMO_TEAM:
-            sid = staff_id_for(society_no, name)
-            staff[name] = sid
-            person = await repo.ensure_person(
-                UserRef(Platform.DINGTALK, corp_id, sid, name),
-                name=name,
-                is_party_member=name != "吴国华",
-            )
-            ids[name] = person.id
-            position = g.CouncilPosition.PRESIDENT if name == "吴国华" else None
-            await repo.put_member(society.id, person.id, roster_role=role, position=position)
-        await repo.update_society(society.id, recorder_id=ids["周婷"], liaison_id=ids["陈静"])
-        if group_id is not None:
-            await repo.bind_chat(Platform.DINGTALK, corp_id, group_id, society.id)
-    return staff
-
-
-def dingtalk_table(fake: FakeDingTalk, **overrides: Any) -> dict[str, Any]:
-    """The `[dingtalk]` settings table pointing at the fake (the secret comes from env)."""
-    table: dict[str, Any] = {
-        "enabled": True,
-        "mode": "http",
-        "app_key": fake.app_key,
-        "robot_code": fake.robot_code,
-        "corp_id": fake.corp_id,
-        "api_base": fake.base_url,
-        "oapi_base": fake.base_url,
-        "card_template_id": "yishi-vote.schema",
-        "stream_watchdog_s": 2.0,
-        "stream_ping_s": 0.5,
-    }
-    table.update(overrides)
-    return table
-
-
-def secret_env(fake: FakeDingTalk) -> dict[str, str]:
-    return {"YISHI_DINGTALK_APP_SECRET": fake.app_secret}
-
-
-@dataclass
-class Rig:
-    """The real app (`build_app`) with a DingTalk adapter, served by aiohttp's TestServer, and
-    the fake platform it talks to. `say` posts a signed callback and returns the replies the
-    fake received on that message's sessionWebhook."""
-
-    fake: FakeDingTalk
-    clock: Any
-    adapter: Any
-    client: Any
-    app: web.Application
-    codec: DingTalkSettings
-    path: str
-    serial: int = 0
-
-    def next_msg_id(self) -> str:
-        self.serial += 1
-        return f"msg-{id(self) % 10_000:04d}-{self.serial:06d}"
-
-    async def post(
-        self,
-        staff: str,
-        text: str,
-        *,
-        group: str,
-        private: bool = False,
-        nick: str = "",
-        msg_id: str | None = None,
-        at_staff_ids: Iterable[str] = (),
-    ) -> Any:
-        # DingTalk signs each push at its own millisecond; a (timestamp, sign) pair is good for
-        # one msgId only (HeaderReplayGuard), so the manual clock moves 1 ms per message.
-        self.clock.advance(timedelta(milliseconds=1))
-        headers, body = self.fake.make_callback(
-            self.codec,
-            text=text,
-            staff_id=staff,
-            conversation_id=f"cidP2P{staff}" if private else group,
-            msg_id=msg_id or self.next_msg_id(),
-            now=self.clock.now(),
-            nick=nick or staff,
-            conversation_type="1" if private else "2",
-            at_staff_ids=at_staff_ids,
-        )
-        return await self.client.post(self.path, data=body, headers=headers)
-
-    async def say(self, staff: str, text: str, *, group: str = "", private: bool = False) -> str:
-        before = len(self.fake.recorded["session"])
-        response = await self.post(staff, text, group=group, private=private)
-        assert response.status == 200, await response.text()
-        assert await response.json() == {}
-        await self.adapter.tasks.flush()
-        return "\n".join(c.text for c in self.fake.recorded["session"][before:])
-
-    async def drain_outbox(self) -> None:
-        from bot.app import RUNTIME
-
-        await self.app[RUNTIME].delivery.sender.run_once()
-        await self.adapter.tasks.flush()
-
-
-def admin_settings(corp_id: str) -> Any:
-    from bot.config import CommitteeAdmin, Settings
-
-    admin = CommitteeAdmin("dingtalk", corp_id, ADMIN_STAFF_ID, ADMIN_NAME)
-    # Applied before the answer unless a test asks for the inbound queue (the default of a
-    # configured server) with settings_overrides={"inbound": "queue"}.
-    return Settings(committee_admins=(admin,), inbound="direct")
-
-
-@contextlib.asynccontextmanager
-async def running_bot(
-    fake: FakeDingTalk,
-    clock: Any,
-    *,
-    stream_options: Mapping[str, Any] | None = None,
-    settings_overrides: Mapping[str, Any] | None = None,
-    **table: Any,
-) -> AsyncIterator[Rig]:
-    """Start the bot (`build_app` + DingTalk adapter from settings) against `fake`."""
-    from aiohttp.test_utils import TestClient
-
-    from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
-    from bot.adapters.dingtalk.config import dingtalk_from_settings
-    from bot.app import build_app
-    from bot.events import Platform, UserRef
-    from bot.storage_ports import StoredWebhooks
-    from storage import repo
-    from tests.fakes import FakeScheduler
-
-    cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    adapter = build_dingtalk_adapter(
-        cfg, clock, webhooks=StoredWebhooks(), **(stream_options or {})
-    )
-    settings = admin_settings(fake.corp_id)
-    if settings_overrides:
-        from dataclasses import replace
-
-        settings = replace(settings, **settings_overrides)
-    await repo.ensure_person(
-        UserRef(Platform.DINGTALK, fake.corp_id, ADMIN_STAFF_ID, ADMIN_NAME), name=ADMIN_NAME
-    )
-    app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
-    async with TestClient(TestServer(app)) as client:
-        yield Rig(fake, clock, adapter, client, app, adapter.settings, cfg.callback_path)

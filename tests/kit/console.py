@@ -1,0 +1,76 @@
+"""The bot under test on the console: the real router and delivery behind the console adapter, on
+the demo society (bot.demo)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Delivery, build_router, make_feed
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.demo import ensure_demo
+from bot.events import OutgoingMessage
+from bot.router import Router
+from tests.kit.clock import TZ
+from tests.kit.rig import Rig, Said
+from tests.kit.seed import console_admin, ensure_admin
+
+
+class _Sink(io.StringIO):
+    """Where the console adapter prints: nowhere (tests read the replies, not the terminal)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class ConsoleRig:
+    """`await h.say("张伟", "开会")` -> what the bot answered; `h.sent` keeps every message."""
+
+    def __init__(self, router: Router, adapter: ConsoleAdapter, clock: ManualClock) -> None:
+        self.router = router
+        self.adapter = adapter
+        self.clock = clock
+        self.sent: list[OutgoingMessage] = []
+        self.delivery: Delivery | None = None
+        self.settings = Settings()
+
+    @classmethod
+    async def create(
+        cls, settings: Settings | None = None, *, now: datetime | None = None
+    ) -> ConsoleRig:
+        settings = replace(settings or Settings(), committee_admins=(console_admin(),))
+        clock = ManualClock(now or datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+        await ensure_admin(settings.committee_admins[0])
+        await ensure_demo(clock.now())
+        router = build_router(settings, clock)
+        adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=_Sink())
+        delivery = Delivery([adapter], clock=clock, settings=settings)
+        await adapter.start(make_feed(router, delivery))
+        rig = cls(router, adapter, clock)
+        rig.delivery = delivery
+        rig.settings = settings
+        return rig
+
+    def at(self, text: str) -> None:
+        self.clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+
+    async def send(
+        self, speaker: str, text: str, *, private: bool = False
+    ) -> list[OutgoingMessage]:
+        replies = await self.adapter.say(speaker, text, private=private)
+        self.sent.extend(replies)
+        return replies
+
+    async def say(self, speaker: str, text: str, *, private: bool = False) -> Said:
+        """`speaker` says `text` in the group (or to the bot in private); the answer holds the
+        replies they see there (`send` returns every message, private ones to others too)."""
+        replies = await self.send(speaker, text, private=private)
+        return Said(replies=tuple(r.text for r in replies if r.private_to is None))
+
+
+if TYPE_CHECKING:
+    _: type[Rig] = ConsoleRig  # mypy checks that the console rig is a Rig

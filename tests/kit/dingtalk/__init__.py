@@ -1,0 +1,2 @@
+"""DingTalk for tests: what it sends (`payloads`), a fake of it (`server`), the bot behind it
+(`rig`)."""
