@@ -15,7 +15,7 @@ import pytest
 
 from bot import logs
 from bot.reminders.service import ReminderService
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_LINE = re.compile(
@@ -124,7 +124,7 @@ def test_no_logger_call_interpolates_texts_names_or_payloads() -> None:
 
 
 async def test_a_whole_meeting_logs_no_text_name_or_choice(
-    harness: Harness, captured: io.StringIO
+    harness: ConsoleRig, captured: io.StringIO
 ) -> None:
     h = harness
     said = [

@@ -14,7 +14,8 @@ from bot.events import ChatRef, OutgoingMessage, Platform
 from storage import inbox, outbox, reminders
 from storage import models as m
 from storage.sql import is_postgres, raw_execute, raw_rows
-from tests.fakes import FakeScheduler, Harness
+from tests.kit.clock import FakeScheduler
+from tests.kit.console import ConsoleRig
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -31,7 +32,7 @@ def value(
     return found.get((name, frozenset(labels.items())), 0.0)
 
 
-async def test_scrape_parses_with_process_latency_and_outcome_metrics(harness: Harness) -> None:
+async def test_scrape_parses_with_process_latency_and_outcome_metrics(harness: ConsoleRig) -> None:
     h = harness
     app = build_app(h.settings, clock=h.clock, adapters=[h.adapter], scheduler=FakeScheduler())
     async with TestClient(TestServer(app)) as client:

@@ -11,7 +11,7 @@ from storage import inbox, outbox, repo
 from storage import models as m
 from storage import prune as store
 from storage.sql import raw_execute, raw_rows
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 
 async def count(table: str, where: str = "1 = 1") -> int:
@@ -24,7 +24,7 @@ async def governance_rows() -> dict[str, int]:
     return {t: await count(t) for t in tables}
 
 
-async def age_delivery_rows(h: Harness, days: int, tag: str) -> None:
+async def age_delivery_rows(h: ConsoleRig, days: int, tag: str) -> None:
     """One of each delivery row, written `days` ago: a done and a pending inbound message, a
     sent and a pending outbox row with an attempt each."""
     then = h.clock.now() - timedelta(days=days)
@@ -54,7 +54,7 @@ async def age_delivery_rows(h: Harness, days: int, tag: str) -> None:
         )
 
 
-async def test_aged_rows_go_and_the_rest_stays(harness: Harness) -> None:
+async def test_aged_rows_go_and_the_rest_stays(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
@@ -103,7 +103,7 @@ async def test_aged_rows_go_and_the_rest_stays(harness: Harness) -> None:
     assert all(p.rows == 0 for p in await store.prune(retention, h.clock.now()))
 
 
-async def test_dedupe_holds_across_pruning(harness: Harness) -> None:
+async def test_dedupe_holds_across_pruning(harness: ConsoleRig) -> None:
     """A redelivered message is not applied twice while its id is kept (its reply blanked)."""
     h = harness
     h.at("2026-12-01 09:00")
@@ -124,7 +124,7 @@ async def test_dedupe_holds_across_pruning(harness: Harness) -> None:
     assert await count("meeting") == meetings
 
 
-async def test_the_daily_job_runs_on_one_instance_a_day(harness: Harness) -> None:
+async def test_the_daily_job_runs_on_one_instance_a_day(harness: ConsoleRig) -> None:
     h = harness
     h.at("2027-07-01 09:00")
     await age_delivery_rows(h, 40, "month")
@@ -141,13 +141,13 @@ async def test_the_daily_job_runs_on_one_instance_a_day(harness: Harness) -> Non
     assert one.runs + two.runs == 2
 
 
-async def test_yishi_serve_prunes_when_the_scheduler_wakes_it(harness: Harness) -> None:
+async def test_yishi_serve_prunes_when_the_scheduler_wakes_it(harness: ConsoleRig) -> None:
     import asyncio
 
     from aiohttp.test_utils import TestClient, TestServer
 
     from bot.app import RUNTIME, build_app
-    from tests.fakes import FakeScheduler
+    from tests.kit.clock import FakeScheduler
 
     h = harness
     h.at("2027-07-01 09:00")

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer, unused_port
 from bot.config import Settings, WebSettings
 from bot.web.app import mount_web
 from storage.workbench import statements
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/web/login/[A-Za-z0-9_-]+")
 
@@ -74,7 +74,7 @@ class Client:
 
 @dataclass
 class Web:
-    harness: Harness
+    harness: ConsoleRig
     base: str
     clients: list[Client] = field(default_factory=list)
 
@@ -109,7 +109,7 @@ class Web:
         return c
 
 
-def mount(root: web.Application, harness: Harness) -> None:
+def mount(root: web.Application, harness: ConsoleRig) -> None:
     """The pages on `root`, sharing the harness's settings, clock and outbox delivery."""
     assert harness.delivery is not None
     mount_web(
@@ -126,7 +126,7 @@ def mount(root: web.Application, harness: Harness) -> None:
 async def webapp(database: str) -> AsyncIterator[Web]:
     port = unused_port()
     base = f"http://127.0.0.1:{port}"
-    harness = await Harness.create(Settings(web=WebSettings(base_url=base)))
+    harness = await ConsoleRig.create(Settings(web=WebSettings(base_url=base)))
     root = web.Application()
     mount(root, harness)
     server = TestServer(root, host="127.0.0.1", port=port)

@@ -134,9 +134,9 @@ async def test_the_session_cookie(webapp: Web) -> None:
 
 
 async def test_the_cookie_is_secure_behind_https(database: str) -> None:
-    from tests.fakes import Harness
+    from tests.kit.console import ConsoleRig
 
-    h = await Harness.create(Settings(web=WebSettings(base_url="https://yishi.example.org")))
+    h = await ConsoleRig.create(Settings(web=WebSettings(base_url="https://yishi.example.org")))
     root = web.Application()
     mount(root, h)
     before = len(h.adapter.sent)

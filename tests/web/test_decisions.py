@@ -35,7 +35,7 @@ async def test_approve_reject_and_acknowledge_from_the_page(webapp: Web) -> None
     assert "增补孙磊为组员" in page.text
     assert "「议事规则」" in page.text
     # 8 members without the exception: the rule refuses, as in the chat, and nothing changes.
-    chat_refusal = await h.say(ADMIN, "批准 1", private=True)
+    chat_refusal = (await h.say(ADMIN, "批准 1", private=True)).text
     assert "不符合工作规则" in chat_refusal
     page = await admin.post("/web/approvals/change/1", {"decision": "approve", "note": ""})
     assert flash(page.text) == chat_refusal
@@ -57,7 +57,7 @@ async def test_approve_reject_and_acknowledge_from_the_page(webapp: Web) -> None
     # Approving again: the chat's own refusal.
     page = await admin.post("/web/approvals/change/1", {"decision": "approve"})
     assert flash(page.text) == "没有待审批的申请 #1。"
-    assert flash(page.text) == await h.say(ADMIN, "批准 1", private=True)
+    assert flash(page.text) == (await h.say(ADMIN, "批准 1", private=True)).text
     # Reject with a reason.
     before = len(h.adapter.sent)
     page = await admin.post("/web/approvals/change/2", {"decision": "reject", "note": "人数已满"})

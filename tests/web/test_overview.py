@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from bot.config import Settings
 from bot.web import overview as ov
 from storage import workbench as store
-from tests.fakes import TZ
+from tests.kit.clock import TZ
 from tests.web.conftest import Web, counting_queries
 from tests.web.seed import Facts, society
 

@@ -10,7 +10,7 @@ from tortoise import connections
 
 from bot.web.app import mount_web
 from storage import db, models
-from tests.fakes import Harness
+from tests.kit.console import ConsoleRig
 
 
 async def _unique_columns(database: str, table: str) -> set[tuple[str, ...]]:
@@ -41,7 +41,7 @@ async def test_migration_0007_makes_the_tables(database: str) -> None:
 
 
 async def test_the_chains_are_verified_in_the_background(database: str) -> None:
-    h = await Harness.create()
+    h = await ConsoleRig.create()
     root = web.Application()
     assert h.delivery is not None
     mount_web(root, h.settings, h.clock, key=b"k" * 32, after_change=h.delivery.after_dispatch)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakes_dingtalk import FakeDingTalk
+from tests.kit.dingtalk.server import FakeDingTalk
 from tests.test_serve import ADMIN, ROOT, _now, serving
 
 

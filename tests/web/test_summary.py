@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.workbench import CHAT_LIMIT, HINT
-from tests.fakes import TZ
+from tests.kit.clock import TZ
 from tests.web.conftest import Web
 from tests.web.seed import Facts, society
 
@@ -29,7 +29,7 @@ async def test_the_summary_fits_one_message_with_many_societies(webapp: Web) -> 
             ),
             NOW,
         )
-    text = await h.say(ADMIN, "报送情况", private=True)
+    text = (await h.say(ADMIN, "报送情况", private=True)).text
     assert len(text.encode("utf-8")) <= CHAT_LIMIT
     assert text.startswith("报送与备案情况（共 101 个学会）：")
     assert "工作制度：已备案 34 个，未备案 67 个" in text
@@ -41,14 +41,14 @@ async def test_the_summary_fits_one_message_with_many_societies(webapp: Web) -> 
     assert "另有" in text
     assert text.endswith(HINT)
     # The same in a group the committee is in.
-    assert len((await h.say(ADMIN, "报送情况")).encode("utf-8")) <= CHAT_LIMIT
+    assert len((await h.say(ADMIN, "报送情况")).text.encode("utf-8")) <= CHAT_LIMIT
 
 
 async def test_a_small_summary_lists_everything(webapp: Web) -> None:
     h = webapp.harness
     await h.say("陈静", "备案 议事规则 经第1次会议通过")
     await h.say("陈静", "报告 关于换届的请示 明年换届")
-    text = await h.say(ADMIN, "报送情况", private=True)
+    text = (await h.say(ADMIN, "报送情况", private=True)).text
     assert "共 1 个学会" in text
     assert "待确认收到：2 件（工作制度备案 1、重大问题报告 1）" in text
     assert (
