@@ -4,6 +4,9 @@ Every problem is collected before anything is raised: one ConfigError lists them
 its key path, in Chinese, with the allowed values (`yishi config check` prints them; any other
 command prints them and exits 2).
 
+Over 600 lines as one file: one schema (every table, its keys, their checks and the environment
+overrides of the same keys) that `yishi config check` reads as a whole.
+
 The environment: `YISHI_CONFIG` names the file; `YISHI_<TABLE>__<KEY>` overrides any scalar key
 (`YISHI_HTTP__PORT=8081`, `YISHI_GOVERNANCE__MATTER__MAJOR__PASS_SHARE=2/3`: the table path
 joined with `__`), the value read as that key's type; `YISHI_DATABASE_URL`, `YISHI_LOG_LEVEL`,
@@ -22,10 +25,13 @@ from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import governance as g
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 DEFAULT_DATABASE_URL = "sqlite://data/yishi.db"
 ENV_PREFIX = "YISHI_"
@@ -36,14 +42,14 @@ PLATFORMS = ("console", "wecom", "dingtalk")
 INBOUND = ("queue", "direct")
 
 T = TypeVar("T")
-D = TypeVar("D")
+D = TypeVar("D", bound="DataclassInstance")
 _EMPTY: Mapping[str, Any] = {}
 
 
 def _with(obj: D, key: str, value: object) -> D:
     """`obj` (a dataclass) with one field set by name."""
     changes: dict[str, Any] = {key: value}
-    return replace(obj, **changes)  # type: ignore[type-var]
+    return replace(obj, **changes)
 
 
 class ConfigError(Exception):

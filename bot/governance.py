@@ -12,6 +12,8 @@ Rule 3. 应到会 (the base) is the roster of the meeting, members on leave incl
 Rule 4. Written opinions and observers never count, unless a matter rule says opinions do.
 Rule 5. State machines are transition tables. An illegal move raises `GovernanceError` and
         changes nothing: every function returns a new value.
+
+Over 600 lines as one file: the rules are meant to be read in one sitting, vocabulary first.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -36,11 +36,12 @@ def _minutes_of(version: repo.MinutesVersion) -> mn.Minutes:
     return mn.Minutes.from_json(json.loads(version.body), version.notes)
 
 
-def _font(run: object, size: float, *, bold: bool = False, family: str = "仿宋") -> None:
-    run.font.size = Pt(size)  # type: ignore[attr-defined]
-    run.font.bold = bold  # type: ignore[attr-defined]
-    run.font.name = family  # type: ignore[attr-defined]
-    run._element.rPr.rFonts.set(qn("w:eastAsia"), family)  # type: ignore[attr-defined]
+def _font(run: Any, size: float, *, bold: bool = False, family: str = "仿宋") -> None:
+    """python-docx is untyped: `run` is its Run."""
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.name = family
+    run._element.rPr.rFonts.set(qn("w:eastAsia"), family)
 
 
 def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path | IO[bytes]) -> None:

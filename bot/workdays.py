@@ -49,7 +49,7 @@ def _china(year: int) -> China | None:
     """The holidays package's calendar of one year, or None outside the years it covers."""
     if not China.start_year <= year <= China.end_year:
         return None
-    return China(years=year)  # type: ignore[no-untyped-call]
+    return China(years=year)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,8 @@
 """The roster (第五条, 第六条): show it, propose changes, the committee's approval; designations;
-filings and reports to the committee (第九条, 第二十一条); group binding."""
+filings and reports to the committee (第九条, 第二十一条); group binding.
+
+Just over 600 lines as one file: the committee's decisions on a roster and on filings share one
+code path with the 工作台 (`decide_change`, `acknowledge_filing`)."""
 
 from __future__ import annotations
 

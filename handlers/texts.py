@@ -199,8 +199,9 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.METHOD_NOT_ALLOWED:
             return _method_refusal(d)
         case g.Refusal.ROSTER_INVALID:
-            issues = d.get("issues", [])
-            names = "、".join(ROSTER_ISSUE[i] for i in issues if isinstance(i, g.RosterIssue))  # type: ignore[attr-defined]
+            issues: object = d.get("issues", [])
+            listed = issues if isinstance(issues, list | tuple | frozenset | set) else []
+            names = "、".join(ROSTER_ISSUE[i] for i in listed if isinstance(i, g.RosterIssue))
             return f"调整后的名单不符合工作规则：{names}。"
         case g.Refusal.EMERGENCY_NOT_MAJOR:
             return "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况。"

@@ -6,6 +6,9 @@ society), whatever the number of societies: the pages sort, filter and page the 
 A society's page reads that society's rows in a fixed number of statements too. Everything is
 hand-written SQL with `?` placeholders (see storage/sql.py); datetimes are bound in UTC and read
 back through `when` (SQLite returns the ISO text the ORM stored, asyncpg a datetime).
+
+Over 600 lines as one file: one read model (the overview's facts and a society's page) kept
+beside the three small tables the pages own.
 """
 
 from __future__ import annotations

@@ -15,11 +15,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
 from bot.reminders.plan import deadline_of
 from storage.workbench import ChainStatus, SocietyFacts
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 AMBER_MONTHS = 5
 RED_MONTHS = 6
@@ -303,7 +307,7 @@ class Column:
     key: str
     header: str
     text: Callable[[Row], str]
-    sort: Callable[[Row], object]
+    sort: Callable[[Row], SupportsRichComparison]
     value: Callable[[Row], object]  # the exported cell (numbers stay numbers)
 
 
@@ -440,7 +444,7 @@ def select(rows: Sequence[Row], query: Query) -> list[Row]:
         chosen = [r for r in chosen if test(r)]
     column = COLUMN_BY_KEY[query.sort]
     chosen.sort(key=lambda r: r.name)  # ties in name order, whatever the direction
-    chosen.sort(key=column.sort, reverse=query.desc)  # type: ignore[arg-type]
+    chosen.sort(key=column.sort, reverse=query.desc)
     return chosen
 
 
