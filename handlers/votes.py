@@ -164,7 +164,7 @@ async def _vote_opened_replies(
     if opinions:
         people = await repo.people([p for p, _ in opinions])
         opinion_text = "\n书面意见（不计入票数）：\n" + "\n".join(
-            f"- {people[p].name}：{text}" for p, text in opinions
+            f"- {people[p].name}：{t.echo(text)}" for p, text in opinions
         )
     how = _HOW_TO_VOTE[method]
     leader_note = "\n人事事项由组长最后表态。" if rule.leader_votes_last else ""
@@ -247,7 +247,7 @@ async def target_vote(
         for v in await repo.meeting_votes(meeting.id):
             if v.id == vote_id:
                 return meeting, v, await repo.item(v.item_id)
-        raise UsageError("这张表决卡片已失效（不属于当前会议）。")
+        raise UsageError("这张表决卡片已失效（不属于当前会议）。发送「会议状态」查看当前议程。")
     open_votes = await repo.open_votes(meeting.id)
     if number is not None:
         for v, it in open_votes:
@@ -257,11 +257,11 @@ async def target_vote(
         votes = await repo.votes_of_item(it.id)
         if votes:
             return meeting, votes[-1], it
-        raise UsageError(f"议题{number}还没有发起表决。")
+        raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
     if len(open_votes) == 1:
         return meeting, *open_votes[0]
     if not open_votes:
-        raise UsageError("目前没有正在进行的表决。")
+        raise UsageError("目前没有正在进行的表决。主持人可发送「发起表决 议题编号」。")
     raise UsageError("有多项表决正在进行，请写明议题编号，例如「赞成 2」。")
 
 
