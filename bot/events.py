@@ -89,6 +89,9 @@ class BallotAck:
     vote_id: int
     choice: str  # a bot.governance.Choice value: "yes", "no" or "abstain"
     outcome: BallotOutcome
+    # Who voted: where the group's vote card shows the count in place (DingTalk cards), the
+    # acknowledgement goes to the voter alone, so that a ballot is at most one group message.
+    voter: UserRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -319,7 +319,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     match action:
         case g.BallotAction.SAME:
             same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
-            return [_acked(same, vote, choice, BallotOutcome.UNCHANGED)]
+            return [_acked(ctx, same, vote, choice, BallotOutcome.UNCHANGED)]
         case g.BallotAction.NEW | g.BallotAction.CHANGE:
             pass
     receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
@@ -404,6 +404,7 @@ async def _ballot_replies(
         count = len(so_far.voted) + 1
         return [
             _acked(
+                ctx,
                 ctx.reply(
                     f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
                 ),
@@ -421,6 +422,7 @@ async def _ballot_replies(
     if changed and previous is not None:
         return [
             _acked(
+                ctx,
                 ctx.reply(
                     f"{person.name}改投{t.CHOICE[choice]}（原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
                 ),
@@ -431,6 +433,7 @@ async def _ballot_replies(
         ]
     return [
         _acked(
+            ctx,
             ctx.reply(
                 f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
             ),
@@ -443,10 +446,15 @@ async def _ballot_replies(
 
 
 def _acked(
-    reply: OutgoingMessage, vote: repo.Vote, choice: g.Choice, outcome: BallotOutcome
+    ctx: Context,
+    reply: OutgoingMessage,
+    vote: repo.Vote,
+    choice: g.Choice,
+    outcome: BallotOutcome,
 ) -> OutgoingMessage:
     """The ballot reply with what it acknowledges in structure (adapters never read its text)."""
-    return replace(reply, ballot=BallotAck(vote.id, choice.value, outcome))
+    ack = BallotAck(vote.id, choice.value, outcome, ctx.message.sender)
+    return replace(reply, ballot=ack)
 
 
 async def card_updates(

@@ -1,6 +1,8 @@
 """What a 7-member named vote puts into the group, message by message, on each platform: the
-opening, one answer per ballot, the result. A card update (a new count) edits the card where the
-platform can (DingTalk) and is never posted as a message of its own: no stray message carrying only its id."""
+opening, at most one group message per ballot, the result. Where the platform edits a card in
+place (DingTalk with cards) the ballot's one group message is the card's new count and the voter
+gets the acknowledgement privately; otherwise (DingTalk without cards, WeCom's passive reply) it
+is one line. A card update is never posted as a message of its own."""
 
 from __future__ import annotations
 
@@ -59,19 +61,25 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
         await rig.drain_outbox()
 
         posted = _dingtalk_group_texts(fake)[before:]
-        assert len(posted) == 1 + 7 + 1, posted
-        assert "开始表决" in posted[0]
-        for text, name, choice in zip(posted[1:8], MEMBERS, CHOICES, strict=True):
-            assert text.startswith(f"{name}：{choice}，已记录"), text
-        assert "结果：通过" in posted[8]
-        assert not any(ID_OPEN in text for text in posted)
-        if cards:  # the count lives on the one card, edited in place
+        private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
+        assert not any(ID_OPEN in text for text in posted + private)
+        acks = [f"{name}：{choice}，已记录" for name, choice in zip(MEMBERS, CHOICES, strict=True)]
+        if cards:  # each ballot: the one card's count edited in place, the receipt privately
+            assert len(posted) == 1 + 1, posted
             (card,) = fake.cards.values()
             assert card.params["status"] == "已结束"
-            assert len(card.updates) >= 7
-        else:
+            assert len(card.updates) == 7 + 1  # one per ballot, then the closing
+            summaries = [u["summary"] for u in card.updates[:7]]
+            assert [s.split("，")[0] for s in summaries] == [f"已投 {n}/7" for n in range(1, 8)]
+            assert [text.split("（")[0] for text in private] == acks
+        else:  # one line per ballot in the group, nothing private
+            assert len(posted) == 1 + 7 + 1, posted
+            assert [text.split("（")[0] for text in posted[1:8]] == acks
+            assert private == []
             assert fake.recorded["card_create"] == []
             assert fake.recorded["card_update"] == []
+        assert "开始表决" in posted[0]
+        assert "结果：通过" in posted[-1]
 
 
 async def test_wecom_named_vote_group_messages(database: str) -> None:
