@@ -2,31 +2,77 @@
 opening, at most one group message per ballot, the result. Where the platform edits a card in
 place (DingTalk with cards) the ballot's one group message is the card's new count and the voter
 gets the acknowledgement privately; otherwise (DingTalk without cards, WeCom's passive reply) it
-is one line. A card update is never posted as a message of its own."""
+is one line. A card update is never posted as a message of its own. Then the whole meeting's
+noise in the group, per platform."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
 from bot.clock import ManualClock
-from bot.outbox import ID_OPEN
+from bot.outbox import ID_OPEN, Sender
 from tests.kit.clock import TZ
-from tests.kit.dingtalk.rig import running_bot
+from tests.kit.dingtalk.rig import DingTalkRig, running_bot
 from tests.kit.dingtalk.server import FakeDingTalk
 from tests.kit.seed import DINGTALK_ADMIN, WECOM_ADMIN, WECOM_USERS, seed_dingtalk_society
-from tests.kit.wecom.rig import open_rig
+from tests.kit.wecom.rig import WeComRig, open_rig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 CHOICES = ("赞成", "赞成", "赞成", "赞成", "反对", "反对", "弃权")
 GROUP = "cidNOISEgroup01=="
+# The meeting, command by command: (speaker, text, the local time to move the clock to, or "").
+MEETING: list[tuple[str, str, str]] = [
+    ("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作", ""),
+    *((name, "签到", "2026-12-05 14:50" if name == "张伟" else "") for name in MEMBERS),
+    ("张伟", "开会", "2026-12-05 15:00"),
+    ("张伟", "发起表决 1", ""),
+    *((name, choice, "") for name, choice in zip(MEMBERS, CHOICES, strict=True)),
+    ("张伟", "结束表决", ""),
+    ("张伟", "散会", "2026-12-05 16:00"),
+    ("张伟", "签发", ""),
+]
+# Messages in the group per platform: notice 1, check-ins 7, opening 1, the vote's opening 1
+# (+ the card where there are cards), ballots 7 (0 where the card's count is edited in place),
+# result 1, close 1, sign-off 1.
+EXPECTED = {"dingtalk-card": 14, "dingtalk-no-card": 20, "wecom": 20}
 
 
 def _at(clock: ManualClock, text: str) -> None:
-    clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+    if text:
+        clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+
+
+@contextlib.asynccontextmanager
+async def _dingtalk_group(
+    cards: bool,
+) -> AsyncIterator[tuple[ManualClock, FakeDingTalk, DingTalkRig, dict[str, str]]]:
+    """The demo-shaped society on the fake DingTalk, bound to GROUP, with or without cards."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    table: dict[str, Any] = {} if cards else {"card_template_id": ""}
+    async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
+        await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
+        yield clock, fake, rig, staff
+
+
+@contextlib.asynccontextmanager
+async def _wecom_group() -> AsyncIterator[tuple[ManualClock, WeComRig, Sender]]:
+    """The demo society on the fake WeCom, bound to the rig's group with a push webhook."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    async with open_rig(clock) as (rig, _adapter):
+        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
+        await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
+        from bot.app import RUNTIME
+
+        sender = rig.client.app[RUNTIME].delivery.sender
+        await sender.run_once()
+        yield clock, rig, sender
 
 
 def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
@@ -39,11 +85,7 @@ def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
 
 @pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
 async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) -> None:
-    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    table: dict[str, Any] = {} if cards else {"card_template_id": ""}
-    async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
-        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
-        await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
+    async with _dingtalk_group(cards) as (clock, fake, rig, staff):
         await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
@@ -83,20 +125,13 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
 
 
 async def test_wecom_named_vote_group_messages(database: str) -> None:
-    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    async with open_rig(clock) as (rig, _adapter):
-        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
-        await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
+    async with _wecom_group() as (clock, rig, sender):
         await rig.say(WECOM_USERS["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
             await rig.say(WECOM_USERS[name], "签到")
         _at(clock, "2026-12-05 15:00")
         await rig.say(WECOM_USERS["张伟"], "开会")
-
-        from bot.app import RUNTIME
-
-        sender = rig.client.app[RUNTIME].delivery.sender
         await sender.run_once()
         pushed_before = len(rig.fake.recorded["webhook/send"])
         answers = [(await rig.say(WECOM_USERS["张伟"], "发起表决 1")).text]
@@ -114,3 +149,47 @@ async def test_wecom_named_vote_group_messages(database: str) -> None:
         assert rig.fake.recorded["webhook/send"][pushed_before:] == []
         assert rig.fake.recorded["aibot/response"] == []
         assert not any(ID_OPEN in text for text in answers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Group noise: how many messages a 7-member meeting puts into the group from convening to
+# signed minutes (one item, a named vote). A card edited in place is not a new message; a
+# private message is not a group message. The figures are in the README (性能).
+
+
+def _dingtalk_group_messages(fake: FakeDingTalk) -> int:
+    """Texts posted into the group whichever way they went, plus each card created there."""
+    return len(_dingtalk_group_texts(fake)) + len(fake.recorded["card_create"])
+
+
+@pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
+async def test_dingtalk_meeting_group_noise(database: str, cards: bool) -> None:
+    async with _dingtalk_group(cards) as (clock, fake, rig, staff):
+        before = _dingtalk_group_messages(fake)
+        for speaker, text, when in MEETING:
+            _at(clock, when)
+            await rig.say(staff[speaker], text, group=GROUP)
+            await rig.drain_outbox()
+        noise = _dingtalk_group_messages(fake) - before
+        assert "已签发" in fake.recorded["session"][-1].text
+        assert noise == EXPECTED["dingtalk-card" if cards else "dingtalk-no-card"]
+
+
+async def test_wecom_meeting_group_noise(database: str) -> None:
+    async with _wecom_group() as (clock, rig, sender):
+        pushed = len(rig.fake.recorded["webhook/send"]) + len(rig.fake.recorded["aibot/response"])
+        answers = 0
+        last = ""
+        for speaker, text, when in MEETING:
+            _at(clock, when)
+            said = await rig.say(WECOM_USERS[speaker], text)
+            answers += 1 if said.replies else 0  # one passive reply per command at most
+            last = said.text or last
+            await sender.run_once()
+        pushed = (
+            len(rig.fake.recorded["webhook/send"])
+            + len(rig.fake.recorded["aibot/response"])
+            - pushed
+        )
+        assert "已签发" in last
+        assert answers + pushed == EXPECTED["wecom"]
