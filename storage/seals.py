@@ -211,11 +211,16 @@ async def touch(table: str, row_id: int) -> None:
     if old_mac == new_mac:
         return
     new_ck = None if live is None else chain_key(key, live.society_id)
-    if seal is None and live is not None and new_mac is not None and new_ck is not None:
+    # The head first: a society's first row finds no seal yet and gets a fresh head.
+    if seal is not None and old_mac is not None:
+        await _move_head(key, seal[1], table, remove=old_mac)
+    if new_ck is not None and new_mac is not None:
+        await _move_head(key, new_ck, table, add=new_mac)
+    if seal is None and new_ck is not None and new_mac is not None:
         await m.RowSeal.create(chain_key=new_ck, tbl=table, row_id=row_id, mac=new_mac)
-    elif seal is not None and live is None:
+    elif seal is not None and new_ck is None:
         await raw_execute(m.RowSeal, "DELETE FROM row_seal WHERE id = ?", seal[0])
-    elif seal is not None and new_ck is not None:
+    elif seal is not None:
         await raw_execute(
             m.RowSeal,
             "UPDATE row_seal SET chain_key = ?, mac = ? WHERE id = ?",
@@ -223,10 +228,6 @@ async def touch(table: str, row_id: int) -> None:
             new_mac,
             seal[0],
         )
-    if seal is not None and old_mac is not None:
-        await _move_head(key, seal[1], table, remove=old_mac)
-    if new_ck is not None and new_mac is not None:
-        await _move_head(key, new_ck, table, add=new_mac)
 
 
 async def intact(table: str, row_id: int) -> bool:
