@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,9 +120,10 @@ def verify_chain(
 # Seals of the governance rows and the chain head
 
 
-def row_mac(key: bytes, table: str, row_id: int, row: Mapping[str, Any]) -> str:
-    """The MAC of one governance row (its sealed columns, normalised by storage)."""
-    return keyed_digest(key, canonical_json({"table": table, "id": row_id, "row": dict(row)}))
+def row_mac(key: bytes, table: str, row_id: int, values: Sequence[Any]) -> str:
+    """The MAC of one governance row: its sealed columns' values in the table's column order
+    (normalised by storage)."""
+    return keyed_digest(key, canonical_json([table, row_id, list(values)]))
 
 
 @dataclass(frozen=True, slots=True)

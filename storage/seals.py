@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from bot.keys import ServerKey
@@ -127,12 +128,18 @@ TABLES: dict[str, Table] = {
 # Keys and row content
 
 
+@lru_cache(maxsize=1024)
 def chain_key(key: ServerKey, society_id: int) -> str:
     return key.mac("chain-head-key", f"society:{society_id}")
 
 
+@lru_cache(maxsize=32)
+def subkey(key: ServerKey, purpose: str) -> bytes:
+    return key.derive(purpose)
+
+
 def chain_subkey(key: ServerKey) -> bytes:
-    return key.derive("chain")
+    return subkey(key, "chain")
 
 
 def _norm(value: Any) -> Any:
@@ -151,8 +158,8 @@ def _norm(value: Any) -> Any:
 
 
 def mac_of(key: ServerKey, table: Table, row: Mapping[str, Any]) -> str:
-    content = {c: _norm(row[c]) for c in table.columns}
-    return row_mac(key.derive("row-seal"), table.name, int(row["row_id__"]), content)
+    values = [_norm(row[c]) for c in table.columns]
+    return row_mac(subkey(key, "row-seal"), table.name, int(row["row_id__"]), values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +288,7 @@ def expected_head_mac(
     key: ServerKey, ck: str, keyed_from: int, seq: int, head: str, tables: str
 ) -> str:
     return head_mac(
-        key.derive("chain-head"),
+        subkey(key, "chain-head"),
         chain_key=ck,
         keyed_from=keyed_from,
         seq=seq,
