@@ -36,7 +36,7 @@ from bot.config import (
     parse_admin,
 )
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
-from bot.keys import KeyProblem
+from bot.keys import KeyProblem, load_key
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
@@ -267,7 +267,9 @@ async def _prune(settings: Settings, *, dry_run: bool) -> int:
 async def _verify(settings: Settings) -> int:
     from storage import verify
 
-    await start_storage(settings)
+    # Verify never makes a key: a database copied without its key is refused, not reported.
+    key = load_key(settings.database_url, create=False)
+    await start_storage(settings, key=key)
     try:
         report = await verify.run()
     finally:

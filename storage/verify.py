@@ -112,6 +112,8 @@ async def run() -> Report:
             )
     chains = await chain_entries()
     heads = await seals.heads()
+    heads_seen = bool(heads)
+    any_genuine = any(seals.head_is_genuine(key, ck, h) for ck, h in heads.items())
     sealed: dict[str, dict[tuple[str, int], str]] = {}
     for _, ck, tbl, row_id, mac in await seals.seals():
         sealed.setdefault(ck, {})[(tbl, row_id)] = mac
@@ -146,6 +148,14 @@ async def run() -> Report:
         for tbl, row_id in sorted(rows_left):
             findings.append(Finding("封印所属的学会已不存在（行被删除）", table=tbl, row=row_id))
     findings += await _minutes()
+    if heads_seen and not any_genuine:
+        findings.insert(
+            0,
+            Finding(
+                "没有一个链头的 MAC 与服务器密钥相符：是否换了密钥（YISHI_SECRET_KEY 或 secret.key）？"
+                "请用写入这些记录时的密钥核验"
+            ),
+        )
     return Report(entries, len(societies), sum(len(v) for v in live.values()), findings)
 
 
@@ -171,7 +181,7 @@ def _society(
     if broken is not None:
         out.append(
             Finding(
-                f"记录链校验失败：{PROBLEMS[broken.problem]}",
+                f"记录链 {broken.chain} 校验失败：第{broken.seq}条{PROBLEMS[broken.problem]}",
                 sid,
                 seq=broken.seq,
                 table="event_log",

@@ -15,20 +15,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.keys import ENV_VAR, ServerKey
 from storage import db
 from tests.kit.console import ConsoleRig
+from tests.kit.keys import PG_KEY
 
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
-# The server key of the PostgreSQL test databases (SQLite ones keep theirs beside the file); a
-# test that starts a process on one passes it as YISHI_SECRET_KEY (`pg_env`).
-PG_KEY_TEXT = "yishi-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
-PG_KEY = ServerKey.from_text(PG_KEY_TEXT)
-
-
-def pg_env() -> dict[str, str]:
-    return {**os.environ, ENV_VAR: PG_KEY_TEXT}
 
 
 _TABLES = (
