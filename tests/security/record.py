@@ -47,11 +47,11 @@ async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
         await say(name, pick())
     await say("赵敏", "反对")
     await say("张伟", "结束表决")
-    # Item 2, show of hands, entered by the recorder.
-    await say("张伟", "发起表决 2 举手")
-    yes = rng.randint(3, 6)
-    no = rng.randint(0, 6 - yes)
-    await say("周婷", f"举手结果 赞成{yes} 反对{no} 弃权{6 - yes - no}")
+    # Item 4, show of hands (陈静 recused: five voters), entered by the recorder.
+    await say("张伟", "发起表决 4 举手")
+    yes = rng.randint(3, 5)
+    no = rng.randint(0, 5 - yes)
+    await say("周婷", f"举手结果 赞成{yes} 反对{no} 弃权{5 - yes - no}")
     await say("张伟", "结束表决")
     # Item 3, personnel: secret ballots in private, the leader last.
     await say("张伟", "发起表决 3 无记名")
@@ -59,7 +59,7 @@ async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
         await say(name, f"投票 {pick()}", private=True)
     await say("张伟", "投票 赞成", private=True)
     await say("张伟", "结束表决")
-    await say("张伟", "暂缓 4 需进一步调研")
+    await say("张伟", "暂缓 2 需进一步调研")
     await say("张伟", "散会")
     await say("周婷", "纪要备注 会议传达了市科技社团党委年度工作部署。")
     await say("张伟", "签发")

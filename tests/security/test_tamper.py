@@ -9,6 +9,7 @@ verify of records built from distinct seeds (`test_distinct_records_verify_clean
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +19,10 @@ from tortoise.exceptions import BaseORMException
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from storage import models, seals, verify
-from storage.sql import raw_execute, raw_rows
+from bot.keys import ServerKey
+from bot.ledger import GENESIS, Finding, entry_hash
+from storage import db, models, seals, verify
+from storage.sql import raw_execute, raw_rows, when
 from tests.kit.console import ConsoleRig
 from tests.security.record import build_record
 
@@ -151,3 +154,151 @@ async def test_random_single_row_tampering_is_always_reported(harness: ConsoleRi
     assert missed == [], figures
     assert false_alarms == 0, figures
     assert min(applied.values()) > TAMPERS // 10
+
+
+# ---------------------------------------------------------------------------------------------
+# The tamperings the issue lists, each by name
+
+
+async def _after(*statements: tuple[str, tuple[Any, ...]]) -> list[Finding]:
+    """Verify's findings after the statements, which are rolled back afterwards."""
+    found: list[Finding] = []
+    try:
+        async with in_transaction():
+            for sql, params in statements:
+                await raw_execute(models.EventLog, sql, *params)
+            found = (await verify.run()).findings
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found
+
+
+def _rehashed(
+    entries: list[dict[str, Any]], seq: int, payload: str, key: bytes | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """Statements that edit entry `seq` and recompute every hash after it, as an attacker
+    without the server key can: plain SHA-256 (`key` None) or a key of their own."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    prev = GENESIS
+    for e in entries:
+        body = payload if e["seq"] == seq else e["payload"]
+        if e["seq"] >= seq:
+            h = entry_hash(
+                prev,
+                chain=e["chain"],
+                seq=e["seq"],
+                at=when(e["at"]).isoformat(timespec="seconds"),
+                kind=e["kind"],
+                meeting_id=e["meeting_id"],
+                payload=body,
+                key=key,
+            )
+            out.append(
+                (
+                    "UPDATE event_log SET payload = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                    (body, prev, h, e["id"]),
+                )
+            )
+            prev = h
+        else:
+            prev = e["hash"]
+    return out
+
+
+async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig) -> None:
+    await build_record(harness)
+    assert (await verify.run()).clean
+    vote_of = {
+        method: int(r["id"])
+        for method in ("named", "secret", "show_of_hands")
+        for r in await raw_rows(models.Vote, "SELECT id FROM vote WHERE method = ?", method)
+    }
+
+    # A changed ballot.choice: the row (table, id) and the recount (vote).
+    ballot = (await raw_rows(models.Ballot, "SELECT id, choice FROM ballot ORDER BY id LIMIT 1"))[0]
+    other = "no" if ballot["choice"] != "no" else "yes"
+    found = await _after(("UPDATE ballot SET choice = ? WHERE id = ?", (other, ballot["id"])))
+    assert Finding("行内容被改动", 1, table="ballot", row=ballot["id"]) in found
+    assert any(f.vote == vote_of["named"] and "记名票被改动" in f.what for f in found), found
+
+    # A changed box (one choice flipped) and a box stuffed after the close.
+    box = (await raw_rows(models.SecretBallotBox, "SELECT id, ballots FROM secret_ballot_box"))[0]
+    entries = json.loads(box["ballots"])
+    entries[0][1] = "no" if entries[0][1] != "no" else "yes"
+    found = await _after(
+        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (json.dumps(entries), box["id"]))
+    )
+    assert any(f.table == "secret_ballot_box" and f.row == box["id"] for f in found), found
+    assert any(f.vote == vote_of["secret"] and "票箱表" in f.what for f in found), found
+    stuffed = json.dumps([[f"{i:08x}", "yes"] for i in range(7)])
+    found = await _after(
+        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (stuffed, box["id"]))
+    )
+    assert any(f.vote == vote_of["secret"] and "票箱有 7 张票" in f.what for f in found), found
+
+    # A changed show-of-hands tally.
+    found = await _after(
+        (
+            "UPDATE vote SET hands = ? WHERE id = ?",
+            ('{"abstain": 0, "no": 0, "yes": 5}', vote_of["show_of_hands"]),
+        )
+    )
+    assert any(f.vote == vote_of["show_of_hands"] and "举手结果被改动" in f.what for f in found), (
+        found
+    )
+
+    # The last event deleted; the society's whole chain deleted.
+    last = (await raw_rows(models.EventLog, "SELECT MAX(seq) AS top FROM event_log"))[0]["top"]
+    found = await _after(("DELETE FROM event_log WHERE seq = ?", (last,)))
+    assert any(f.society == 1 and f.seq == last and "截断" in f.what for f in found), found
+    found = await _after(("DELETE FROM event_log WHERE chain = ?", ("society:1",)))
+    assert any(f.society == 1 and f.seq == 1 and "截断" in f.what for f in found), found
+
+    # An event edited and every hash after it recomputed, without the key or with another key.
+    rows = await raw_rows(models.EventLog, "SELECT * FROM event_log ORDER BY seq")
+    target = next(r for r in rows if r["kind"] == "vote_closed")
+    forged = target["payload"].replace('"outcome":"', '"outcome":"x', 1)
+    for key in (None, b"an attacker's own key, 32 bytes!"):
+        found = await _after(*_rehashed(rows, target["seq"], forged, key))
+        assert any(
+            f.seq == target["seq"] and f.table == "event_log" and "被修改" in f.what for f in found
+        ), found
+
+    # The head removed; a row inserted; the whole record checked with another key.
+    found = await _after(("DELETE FROM chain_head", ()))
+    assert any(f.society == 1 and f.table == "chain_head" for f in found), found
+    real = db.server_key()
+    db.use_key(ServerKey(b"k" * 32))
+    try:
+        found = (await verify.run()).findings
+    finally:
+        db.use_key(real)
+    assert "换了密钥" in found[0].what
+
+
+async def test_a_box_stuffed_during_the_vote_is_reported_after_it_passed(
+    harness: ConsoleRig,
+) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1 无记名")
+    for name in ("李娜", "王强"):
+        await h.say(name, "投票 反对", private=True)
+    stuffed = json.dumps(sorted([f"{i:08x}", "yes"] for i in range(7)))
+    await raw_execute(models.SecretBallotBox, "UPDATE secret_ballot_box SET ballots = ?", stuffed)
+    assert "通过" in await h.say("张伟", "结束表决")  # the stuffed box was counted
+    findings = (await verify.run()).findings
+    vote = int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
+    assert any(f.table == "secret_ballot_box" and "行内容被改动" in f.what for f in findings), (
+        findings
+    )
+    assert any(
+        f.vote == vote and "结束时票箱有 7 张票，记录链中投票的只有 2 人" in f.what
+        for f in findings
+    ), findings
