@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.events import Platform
-from storage import lease, repo
+from storage import header_bindings, lease, repo
 
 
 class StoredWebhooks:
@@ -28,3 +28,21 @@ class StoredLease:
 
     async def release(self, name: str, owner: str) -> None:
         await lease.release(name, owner)
+
+
+class StoredHeaderBindings:
+    """`HeaderBindings` over `storage.header_bindings` (one short transaction per callback)."""
+
+    async def bind(
+        self,
+        pair: str,
+        message_id: str,
+        digest: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        siblings: timedelta,
+    ) -> str:
+        return await header_bindings.bind(
+            pair, message_id, digest, now=now, expires_at=expires_at, siblings=siblings
+        )
