@@ -33,16 +33,4 @@ class StoredLease:
 class StoredHeaderBindings:
     """`HeaderBindings` over `storage.header_bindings` (one short transaction per callback)."""
 
-    async def bind(
-        self,
-        pair: str,
-        message_id: str,
-        digest: str,
-        *,
-        now: datetime,
-        expires_at: datetime,
-        siblings: timedelta,
-    ) -> str:
-        return await header_bindings.bind(
-            pair, message_id, digest, now=now, expires_at=expires_at, siblings=siblings
-        )
+    bind = staticmethod(header_bindings.bind)
