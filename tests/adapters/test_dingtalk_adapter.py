@@ -92,6 +92,14 @@ def test_config_defaults_and_env_secret() -> None:
         ({**BASE, "app_secret": "s", "timestamp_window_s": 0}, "dingtalk.timestamp_window_s"),
         ({**BASE, "app_secret": "s", "timestamp_window_s": True}, "dingtalk.timestamp_window_s"),
         ({**BASE, "app_secret": "s", "callback_path": "dingtalk"}, "dingtalk.callback_path"),
+        (
+            {**BASE, "app_secret": "s", "header_sibling_window_s": 0},
+            "dingtalk.header_sibling_window_s",
+        ),
+        (
+            {**BASE, "app_secret": "s", "header_sibling_window_s": 61},
+            "dingtalk.header_sibling_window_s",
+        ),
         ({**BASE, "app_secret": "s", "api_base": "ftp://x"}, "dingtalk.api_base"),
         (
             {**BASE, "app_secret": "s", "stream_watchdog_s": 5, "stream_ping_s": 10},
