@@ -104,7 +104,7 @@ class OutgoingMessage:
     reply_handle: str = ""
     # Set when the message goes 1:1 to a member (secret ballots, private reminders).
     private_to: UserRef | None = field(default=None)
-    # On the inline reply to a ballot (not kept by the outbox: it matters only to the answer).
+    # On the reply to a ballot (kept by the outbox too: a queued message's reply goes through it).
     ballot: BallotAck | None = None
 
 
