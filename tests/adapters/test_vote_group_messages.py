@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.outbox import ID_OPEN, Sender
 from tests.kit.clock import TZ
@@ -50,15 +51,25 @@ def _at(clock: ManualClock, text: str) -> None:
 
 @contextlib.asynccontextmanager
 async def _dingtalk_group(
-    cards: bool,
+    cards: bool, **options: Any
 ) -> AsyncIterator[tuple[ManualClock, FakeDingTalk, DingTalkRig, dict[str, str]]]:
     """The demo-shaped society on the fake DingTalk, bound to GROUP, with or without cards."""
     clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    table: dict[str, Any] = {} if cards else {"card_template_id": ""}
+    table: dict[str, Any] = options if cards else {"card_template_id": "", **options}
     async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
         staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
         await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
+        await _applied(rig)
         yield clock, fake, rig, staff
+
+
+async def _applied(rig: DingTalkRig) -> None:
+    """Every message the bot accepted has taken effect (with the inbound queue: drained) and
+    its replies are delivered."""
+    inbox = rig.app[RUNTIME].inbox
+    while inbox is not None and await inbox.depth():
+        await inbox.drain()
+    await rig.drain_outbox()
 
 
 @contextlib.asynccontextmanager
@@ -68,8 +79,6 @@ async def _wecom_group() -> AsyncIterator[tuple[ManualClock, WeComRig, Sender]]:
     async with open_rig(clock) as (rig, _adapter):
         await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
         await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
-        from bot.app import RUNTIME
-
         sender = rig.client.app[RUNTIME].delivery.sender
         await sender.run_once()
         yield clock, rig, sender
@@ -81,6 +90,24 @@ def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
     texts += [c.text for c in fake.recorded["custom_robot"]]
     texts += [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["group_send"]]
     return texts
+
+
+async def test_dingtalk_queued_ballot_reaches_the_voter_alone(database: str) -> None:
+    """With the inbound queue (a configured server's default) the ballot's reply goes through
+    the outbox, and still to the voter alone."""
+    async with _dingtalk_group(True, settings_overrides={"inbound": "queue"}) as opened:
+        clock, fake, rig, staff = opened
+        assert rig.app[RUNTIME].inbox is not None
+        first_ballot = MEETING.index(("张伟", "发起表决 1", "")) + 1
+        for speaker, text, when in MEETING[: first_ballot + 1]:
+            _at(clock, when)
+            await rig.say(staff[speaker], text, group=GROUP)
+            await _applied(rig)
+        private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
+        assert [p.split("（")[0] for p in private] == ["张伟：赞成，已记录"]
+        assert [c.body["userIds"] for c in fake.recorded["private_send"]] == [[staff["张伟"]]]
+        assert not any("已记录" in text for text in _dingtalk_group_texts(fake))
+        assert any("开始表决" in text for text in _dingtalk_group_texts(fake))
 
 
 @pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
