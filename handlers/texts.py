@@ -209,7 +209,7 @@ def render_refusal(exc: g.GovernanceError) -> str:
             return "本议题全体成员均已回避，没有成员有表决权，不能发起表决。"
         case g.Refusal.TOO_MANY_HANDS:
             return (
-                f"录入的票数（{d.get('cast')}）超过了此刻出席且有表决权的人数（{d.get('voters')}），"
+                f"录入的票数（{d.get('cast')}）超过了出席且有表决权的人数（{d.get('voters')}，以此刻在场的成员为准），"
                 "没有记录。中途离席的成员不能计入举手结果，请核对后重新录入。"
             )
         case g.Refusal.EARLY_OPENING:
