@@ -175,7 +175,7 @@ def render_refusal(exc: g.GovernanceError) -> str:
             detail = quorum_text(q) if isinstance(q, g.QuorumCheck) else ""
             return f"未达到法定人数，不能继续。{detail}"
         case g.Refusal.NOT_ON_ROSTER:
-            return "您不在本届领导小组成员名单中，不能表决。"
+            return "您不在本次会议的应到会成员名单中（以召开会议时的名单为准），不能表决。"
         case g.Refusal.OBSERVER_CANNOT_VOTE:
             return "列席人员不参加表决，也不计入法定人数。"
         case g.Refusal.NOT_PRESENT:
