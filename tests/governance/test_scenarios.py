@@ -6,11 +6,13 @@ and a fragment starting with "!" must not be. ADMIN speaks to the bot in private
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
 
 from bot.config import Settings, parse_settings
+from storage import models
 from tests.kit.console import ConsoleRig
 
 ADMIN = "市党委刘老师"
@@ -208,3 +210,23 @@ async def test_scenario(name: str, database: str) -> None:
                 assert fragment[1:] not in reply, (number, speaker, text, reply)
             else:
                 assert fragment in reply, (number, speaker, text, reply)
+
+
+async def test_impossible_stored_counts_are_refused_politely(database: str) -> None:
+    """Counts no meeting can produce (a tampered or corrupted row: 9 hands of 7) reach the
+    rules; the reply is polite and nothing is decided."""
+    h = await ConsoleRig.create()
+    for at, speaker, text, _ in [*CONVENE, *check_in(MEMBERS), *opened(7)]:
+        if at is not None:
+            h.at(at)
+        await h.say(speaker, text)
+    assert "举手表决" in await h.say("张伟", "发起表决 1 举手")
+    assert "已录入" in await h.say(RECORDER, "举手结果 赞成4")
+    vote = await models.Vote.get()
+    vote.hands = json.dumps({"yes": 9, "no": 0, "abstain": 0})
+    await vote.save()
+    refused = await h.say("张伟", "结束表决")
+    assert "不合规则" in refused
+    assert "没有记录" in refused
+    assert (await models.Vote.get()).state == "open"
+    assert await models.EventLog.filter(kind="vote_closed").count() == 0
