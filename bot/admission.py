@@ -130,6 +130,10 @@ async def roles_of(
         roles.add(g.Role.LIAISON)
     meeting = await repo.active_meeting(society.id)
     if meeting is not None:
+        if person.id in meeting.roster:
+            # 应到会 of this meeting: its roster was decided at convening (governance Rule 7),
+            # so a member removed since keeps a member's part in it.
+            roles.add(g.Role.MEMBER)
         if meeting.chair_id == person.id:
             roles.add(g.Role.CHAIR)
         if person.id in await repo.observers(meeting.id):

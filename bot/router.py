@@ -237,9 +237,16 @@ class Router:
             return CommandOutcome.REJECTED, [ctx.reply(str(exc))]
         except g.GovernanceError as exc:
             return CommandOutcome.REJECTED, [ctx.reply(self._render_refusal(exc))]
+        except g.GovernanceInputError:
+            # Impossible counts or records reached the rules: nothing was written.
+            logger.exception("governance refused impossible input")
+            return CommandOutcome.REJECTED, [ctx.reply(IMPOSSIBLE_INPUT)]
 
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"
+IMPOSSIBLE_INPUT = (
+    "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
+)
 
 
 def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:

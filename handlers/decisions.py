@@ -73,14 +73,24 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.method is not g.VoteMethod.SHOW_OF_HANDS:
         raise UsageError("当前表决不是举手表决，成员应各自投票。")
     g.vote_next(vote.state, g.VoteAction.CAST)
-    counts = {"yes": 0, "no": 0, "abstain": 0}
-    found = _HANDS.findall(rest)
-    if not found or _HANDS.sub("", rest).strip(" ,，;；、"):
-        raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
-    for word, value in found:
-        counts[t.CHOICE_WORDS[word].value] = int(value)
+    counts = _hand_counts(rest)
     tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
-    g.check_show_of_hands(tally, len(vote.electorate.voters))
+    # Bounded by who is present and entitled now (members who left since the vote opened
+    # raise no hands), and the item's quorum checked again at this moment.
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    electorate = g.still_present(vote.electorate, present_now)
+    rule = ctx.policy.matter(it.matter_type)
+    try:
+        g.check_show_of_hands(tally, electorate, rule, ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.NO_QUORUM:
+            raise
+        q = g.item_quorum(electorate, rule, ctx.policy)
+        raise UsageError(
+            f"已不足法定人数（{t.quorum_text(q)}），举手结果没有记录。"
+            "主持人可发送「结束表决」（结果为未达到法定人数），人数达到后再重新表决。"
+        ) from None
     await repo.record_hands(vote.id, counts)
     await record(
         ctx,
@@ -99,6 +109,26 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"已录入议题{it.number}举手结果：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}。主持人可发送「结束表决」。"
         )
     ]
+
+
+def _hand_counts(text: str) -> dict[str, int]:
+    """「赞成4 反对2 弃权1」 -> {"yes": 4, "no": 2, "abstain": 1}; a choice named twice (赞成 and
+    同意 are one choice) or anything else in the text is refused."""
+    counts = {"yes": 0, "no": 0, "abstain": 0}
+    found = _HANDS.findall(text)
+    if not found or _HANDS.sub("", text).strip(" ,，;；、"):
+        raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
+    seen: dict[g.Choice, str] = {}
+    for word, value in found:
+        choice = t.CHOICE_WORDS[word]
+        if choice in seen:
+            raise UsageError(
+                f"「{t.CHOICE[choice]}」写了两次（{seen[choice]}、{word}{value}），没有记录。"
+                "每种选择只写一次，例如：举手结果 赞成4 反对2 弃权1"
+            )
+        seen[choice] = f"{word}{value}"
+        counts[choice.value] = int(value)
+    return counts
 
 
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -135,17 +165,17 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             box = await repo.secret_box(vote.id)
             tally = g.tally((c for _, c in box), voters)
         case g.VoteMethod.SHOW_OF_HANDS:
-            if not vote.hands:
-                raise UsageError(
-                    "请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。"
-                )
-            h = vote.hands
+            h = vote.hands or {"yes": 0, "no": 0, "abstain": 0}
             tally = g.Tally(
                 h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
             )
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     electorate = g.still_present(vote.electorate, present_now)
+    # Without hands there is nothing to decide, unless the quorum has gone meanwhile.
+    no_hands = vote.method is g.VoteMethod.SHOW_OF_HANDS and not vote.hands
+    if no_hands and g.item_quorum(electorate, rule, ctx.policy).met:
+        raise UsageError("请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。")
     decision = g.decide(electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason))
     result = _result_payload(it, vote, decision, named, box, ctx)
     await repo.close_vote(vote.id, result=result, now=ctx.now)

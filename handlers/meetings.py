@@ -22,6 +22,7 @@ from handlers.attendance import (
     attendance_summary,
     check_in,
     leave_meeting,
+    meeting_roster_lines,
     present_ids,
     recuse,
     written_opinion,
@@ -312,14 +313,20 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
-    roster = await roster_ids(society.id)
-    frozen = dataclasses.replace(meeting, roster=tuple(roster))
-    present = await present_ids(frozen)
-    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
-    summary = await attendance_summary(ctx, frozen)
-    if not q.met:
-        raise UsageError(f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}")
-    await repo.update_meeting(meeting.id, state=new_state, roster=roster, opened_at=ctx.now)
+    roster = list(meeting.roster)  # decided at convening (governance Rule 7)
+    present = await present_ids(meeting)
+    summary = await attendance_summary(ctx, meeting)
+    try:
+        q = g.check_opening(ctx.now, meeting.starts_at, len(present), len(roster), ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is g.Refusal.NO_QUORUM:
+            q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+            raise UsageError(
+                f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}"
+            ) from None
+        when = t.when(meeting.starts_at, ctx.tz)
+        raise UsageError(f"{t.render_refusal(exc)}（通知时间：{when}）\n{summary}") from None
+    await repo.update_meeting(meeting.id, state=new_state, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
     await record(
         ctx,
@@ -363,12 +370,15 @@ def _quorum_payload(q: g.QuorumCheck) -> dict[str, object]:
 
 
 async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
-    if target.id not in await roster_ids(society.id):
-        raise UsageError(f"{target.name}不是领导小组成员，不能受托主持会议。")
+    if target.id not in meeting.roster:
+        raise UsageError(
+            f"{target.name}不是领导小组成员（以第{meeting.number}次会议召开时的名单为准），"
+            "不能受托主持会议。"
+        )
     await repo.update_meeting(meeting.id, chair_id=target.id)
     await record(
         ctx,
@@ -461,6 +471,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
     if chair is not None:
         lines.append(f"主持：{chair.name}")
+    lines.extend(await meeting_roster_lines(meeting, [x.person.id for x in members if x.on_roster]))
     lines.append(await attendance_summary(ctx, meeting))
     for it in await repo.items(meeting.id):
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""

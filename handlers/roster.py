@@ -313,17 +313,32 @@ async def decide_change(
         },
     )
     warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
-    text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。" + "".join(
-        warnings
+    pending = await _meeting_keeps_its_roster(society.id)
+    text = (
+        f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
+        + "".join(warnings)
+        + pending
     )
     return Decided(
         text,
         await _notices(
             society.id,
-            f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。",
+            f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。{pending}",
             here,
         ),
         society.id,
+    )
+
+
+async def _meeting_keeps_its_roster(society_id: int) -> str:
+    """A roster change approved after a meeting was convened applies from the next meeting
+    (governance Rule 7): say so when such a meeting is under way."""
+    meeting = await repo.active_meeting(society_id)
+    if meeting is None or meeting.state not in g.AGENDA_OPEN_STATES:
+        return ""
+    return (
+        f"第{meeting.number}次会议已召开，仍按召开时的名单（应到会{len(meeting.roster)}人）进行，"
+        "本次调整自下次会议起适用。"
     )
 
 

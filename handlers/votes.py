@@ -97,13 +97,18 @@ async def _decide_opening(
     present = frozenset(
         p for p in meeting.roster if p in records and records[p].status in g.PRESENT_STATES
     )
-    electorate = g.Electorate(frozenset(meeting.roster), present, await repo.recused(it.id))
-    quorum = g.item_quorum(electorate, rule, ctx.policy)
-    if not quorum.met:
+    roster = frozenset(meeting.roster)
+    electorate = g.Electorate(roster, present, await repo.recused(it.id) & roster)
+    try:
+        g.check_vote_opening(electorate, rule, ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.NO_QUORUM:
+            raise
+        quorum = g.item_quorum(electorate, rule, ctx.policy)
         raise UsageError(
             f"议题{it.number}「{it.title}」属{t.MATTER[it.matter_type]}，未达到表决所需法定人数，不能表决。"
             f"{t.quorum_text(quorum)}。"
-        )
+        ) from None
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
     return _Opening(rule, method, item_state, electorate, base, needed, request.closes_at)
