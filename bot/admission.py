@@ -47,6 +47,26 @@ class Admission:
             self._bound_chats.add(key)
         return True
 
+    async def situation(
+        self, message: IncomingMessage
+    ) -> tuple[frozenset[g.Role], g.MeetingState | None]:
+        """The speaker's roles and the meeting's phase (the active meeting's state, a closed
+        meeting awaiting signature, else None), read without a unit of work."""
+        person = await repo.person_by_identity(message.sender)
+        chat = message.chat
+        if chat.kind is ChatKind.GROUP:
+            society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+        else:
+            society = await private_society(person)
+        roles, meeting = await roles_of(
+            self.settings.committee_admins, message.sender, person, society
+        )
+        if meeting is None and society is not None:
+            latest = await repo.latest_meeting(society.id)
+            if latest is not None and latest.state is g.MeetingState.CLOSED:
+                meeting = latest
+        return roles, None if meeting is None else meeting.state
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:
