@@ -530,7 +530,7 @@ ROUTES = [
         "指定列席人员并说明理由",
         "组长",
         phrasings=("请列席", "安排列席"),
-        when=OFFERED_BEFORE | OFFERED_DURING,
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("请假",),
@@ -562,7 +562,7 @@ ROUTES = [
         "请假成员对议题提交书面意见（不计票）",
         "成员",
         phrasings=("提交书面意见", "交书面意见", "我的书面意见", "书面表决意见"),
-        when=OFFERED_BEFORE | OFFERED_DURING,
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("收到",),
@@ -617,7 +617,7 @@ ROUTES = [
         "组长因故不能主持时委托其他成员主持",
         "组长",
         phrasings=("请人主持", "委托", "代为主持"),
-        when=OFFERED_BEFORE | OFFERED_DURING,
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("回避",),
