@@ -50,6 +50,14 @@ _INVISIBLE = frozenset(
 )
 _COMMAND_MARKS = "/!#"
 _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
+# After a confirm phrase these still leave it whole (「可以的」「好吧」).
+_PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
+# What may follow the words of a route that records a ballot: a choice word (after 投票), an item
+# number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」); anything else is asked back.
+_BALLOT_ARGS = re.compile(
+    r"(?:(?:赞成|同意|反对|不同意|弃权)\s*)?"
+    r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|表决#\d+)?"
+)
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.
 FILLERS = (
@@ -144,6 +152,14 @@ def is_decoration(text: str) -> bool:
     return all(unicodedata.category(ch)[0] in "PSZ" or ch in _INVISIBLE for ch in text)
 
 
+def _undecorated(text: str) -> str:
+    """The text without the punctuation, emoji and spaces at its end."""
+    end = len(text)
+    while end and is_decoration(text[end - 1]):
+        end -= 1
+    return text[:end]
+
+
 def _is_latin(ch: str) -> bool:
     return ch.isascii() and ch.isalpha()
 
@@ -193,6 +209,11 @@ class Lexicon:
             for phrase in route.confirm:
                 self._add(matching_form(phrase), _Phrase(route, confirm=True))
         self._max = max((len(k) for k in self._table), default=0)
+        # Each route's words and phrasings as the nearest commands compare them.
+        self.forms = tuple(
+            tuple(_Said.of(matching_form(w)) for w in (*r.words, *r.phrasings, *r.confirm))
+            for r in self.routes
+        )
 
     def _add(self, key: str, phrase: _Phrase) -> None:
         if not key:
@@ -209,7 +230,7 @@ class Lexicon:
                 continue
             if _is_latin(text[length - 1]) and length < len(text) and _is_latin(text[length]):
                 continue
-            if found.confirm and not is_decoration(text[length:]):
+            if found.confirm and not is_decoration(text[length:].lstrip(_PARTICLES)):
                 continue
             return found, length
         return None
@@ -233,12 +254,29 @@ class Lexicon:
         if found is None:
             return None
         phrase, length = found
-        args = body.tail(length)
+        args = body.tail(length).lstrip(",，:：、;；").strip()
         if is_decoration(args):
             args = ""
+        if self._mistyped_longer(body.text, length):
+            return None
+        if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
+            return Clarify(phrase.route, body.tail(0))
         if phrase.confirm or (loose and phrase.route.exact):
             return Clarify(phrase.route, body.tail(0))
         return Command(phrase.route, args)
+
+    def _mistyped_longer(self, text: str, length: int) -> bool:
+        """Whether the text goes on, without a space, into a near miss of a longer word that
+        starts with the one matched (「纪要被注」 is a mistyped 「纪要备注」, not 「纪要」)."""
+        if length >= len(text) or is_decoration(text[length]):
+            return False
+        key = text[:length]
+        for other in self._table:
+            if len(other) > length and other.startswith(key) and len(text) >= len(other):
+                start = text[: len(other)]
+                if _distance(start, other) <= 1 or _pinyin(start) == _pinyin(other):
+                    return True
+        return False
 
 
 def _loose_forms(body: Aligned) -> Iterable[Aligned]:
@@ -312,19 +350,32 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def _closeness(head: str, word: str) -> float:
-    """0 (nothing alike) .. 1 (the same): the better of the characters and the pinyin, each
-    compared with the start of what was said as long as the word."""
-    word = matching_form(word)
-    said = head.replace(" ", "")
-    if not said or not word:
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What was said, in the two forms the nearest commands are compared in."""
+
+    chars: str
+    sound: str
+
+    @classmethod
+    def of(cls, head: str) -> _Said:
+        chars = head.replace(" ", "")
+        return cls(chars, chars if chars.isascii() else _pinyin(chars))
+
+
+def _closeness(said: _Said, word: _Said) -> float:
+    """0 (nothing alike) .. 1 (the same): the best of the characters and the pinyin, each
+    compared with the start of what was said as long as the word, and the word found inside
+    what was said."""
+    if not said.chars or not word.chars:
         return 0.0
-    by_chars = 1 - _distance(said[: len(word)], word) / max(len(word), 1)
-    said_pinyin = _pinyin(said) if not said.isascii() else said
-    word_pinyin = _pinyin(word)
-    start = said_pinyin[: len(word_pinyin)]
-    by_sound = 1 - _distance(start, word_pinyin) / max(len(word_pinyin), 1)
-    return max(by_chars, by_sound)
+    size = len(word.chars)
+    by_chars = 1 - _distance(said.chars[:size], word.chars) / size
+    sound = max(len(word.sound), 1)
+    by_sound = 1 - _distance(said.sound[: len(word.sound)], word.sound) / sound
+    # Said inside a sentence (「可以散会了」「第二项暂缓吧」): close, the longer the closer.
+    inside = 0.8 + 0.02 * min(size, 5) if size >= 2 and word.chars in said.chars else 0.0
+    return max(by_chars, by_sound, inside)
 
 
 def offered(route: Route, roles: frozenset[g.Role], phase: g.MeetingState | None) -> bool:
@@ -343,11 +394,12 @@ def nearest(
 ) -> list[Route]:
     """Up to `limit` commands closest to what was said, among those offered to this person
     now; none when nothing is at least `floor` alike."""
+    said = _Said.of(head)
     scored: dict[int, tuple[float, Route]] = {}
     for index, route in enumerate(lexicon.routes):
         if not offered(route, roles, phase):
             continue
-        best = max(_closeness(head, w) for w in (*route.words, *route.phrasings, *route.confirm))
+        best = max(_closeness(said, w) for w in lexicon.forms[index])
         if best >= floor:
             scored[index] = (best, route)
     ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))
