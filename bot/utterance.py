@@ -267,12 +267,16 @@ class Lexicon:
 
     def _mistyped_longer(self, text: str, length: int) -> bool:
         """Whether the text goes on, without a space, into a near miss of a longer word that
-        starts with the one matched (「纪要被注」 is a mistyped 「纪要备注」, not 「纪要」)."""
+        starts with the one matched (「纪要被注」 is a mistyped 「纪要备注」, not 「纪要」). A
+        ballot's own longer phrasings do not count: what follows its word is asked back."""
         if length >= len(text) or is_decoration(text[length]):
             return False
         key = text[:length]
-        for other in self._table:
-            if len(other) > length and other.startswith(key) and len(text) >= len(other):
+        route = self._table[key].route
+        for other, phrase in self._table.items():
+            if (phrase.route is route and route.exact) or not length < len(other) <= len(text):
+                continue
+            if other.startswith(key):
                 start = text[: len(other)]
                 if _distance(start, other) <= 1 or _pinyin(start) == _pinyin(other):
                     return True
