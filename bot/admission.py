@@ -52,12 +52,7 @@ class Admission:
     ) -> tuple[frozenset[g.Role], g.MeetingState | None]:
         """The speaker's roles and the meeting's phase (the active meeting's state, a closed
         meeting awaiting signature, else None), read without a unit of work."""
-        person = await repo.person_by_identity(message.sender)
-        chat = message.chat
-        if chat.kind is ChatKind.GROUP:
-            society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-        else:
-            society = await private_society(person)
+        person, society = await speaker_and_society(message)
         roles, meeting = await roles_of(
             self.settings.committee_admins, message.sender, person, society
         )
@@ -90,12 +85,7 @@ class Admission:
     async def context(self, message: IncomingMessage, work: repo.Work, now: datetime) -> Context:
         """Load the speaker and the society, lock the society for the rest of the unit of work,
         and read the speaker's roles."""
-        person = await repo.person_by_identity(message.sender)
-        chat = message.chat
-        if chat.kind is ChatKind.GROUP:
-            society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-        else:
-            society = await private_society(person)
+        person, society = await speaker_and_society(message)
         if society is not None:
             await repo.lock_society(society.id)
             work.society_id = society.id
@@ -106,6 +96,18 @@ class Admission:
         return Context(
             message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
         )
+
+
+async def speaker_and_society(
+    message: IncomingMessage,
+) -> tuple[repo.Person | None, repo.Society | None]:
+    """Who is speaking, and for which society: the group's binding, or a private chat's only
+    society."""
+    person = await repo.person_by_identity(message.sender)
+    chat = message.chat
+    if chat.kind is ChatKind.GROUP:
+        return person, await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+    return person, await private_society(person)
 
 
 async def private_society(person: repo.Person | None) -> repo.Society | None:

@@ -38,7 +38,7 @@ async def test_full_width_text_survives_to_the_minutes_and_the_export(
     leave = await h.say("杨帆", f"请假 {REASON}")
     assert REASON in leave, leave
     written = await h.say("杨帆", f"书面意见 \uff12 {OPINION}")
-    assert "议题2" in written, written  # full-width ２ read as the item number
+    assert "议题2" in written, written  # a full-width digit read as the item number
     h.at("2026-12-05 14:55")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "赵敏"):
         await h.say(name, "签到")
