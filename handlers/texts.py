@@ -248,8 +248,8 @@ def render_refusal(exc: g.GovernanceError) -> str:
             return f"未达到法定人数，不能继续。{detail}。请未签到的成员发送「签到」，人数够了再试。"
         case g.Refusal.NOT_ON_ROSTER:
             return (
-                "您不在本届领导小组成员名单中，不能表决。"
-                "如名单有误，请组长发送「提议增补 @姓名」报市科技社团党委审批。"
+                "您不在本次会议的应到会成员名单中（以召开会议时的名单为准），不能表决。"
+                "名单的调整从下次会议起生效；发送「名单」查看领导小组成员。"
             )
         case g.Refusal.OBSERVER_CANNOT_VOTE:
             return "列席人员不参加表决，也不计入法定人数。您可以在会上发表意见，由记录人写入纪要。"
@@ -291,6 +291,22 @@ def render_refusal(exc: g.GovernanceError) -> str:
             return (
                 "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况，"
                 "直接「发起表决 议题编号」即可。"
+            )
+        case g.Refusal.NOBODY_ENTITLED:
+            return (
+                "本议题全体成员均已回避，没有成员有表决权，不能发起表决。"
+                "主持人可发送「暂缓 议题编号 理由」转入下次会议。"
+            )
+        case g.Refusal.TOO_MANY_HANDS:
+            return (
+                f"录入的票数（{d.get('cast')}）超过了出席且有表决权的人数（{d.get('voters')}，以此刻在场的成员为准），"
+                "没有记录。中途离席的成员不能计入举手结果，请核对后重新发送「举手结果 赞成4 反对2 弃权1」。"
+            )
+        case g.Refusal.EARLY_OPENING:
+            return (
+                f"还没到会议通知的开始时间，提前开会须全体{d.get('roster')}名成员到齐"
+                f"（现到{d.get('present')}人），以免按时到会的成员错过表决。"
+                "请到时再发送「开会」；如需提前，请发送「取消会议 理由」并重新「召开会议」。"
             )
 
 
