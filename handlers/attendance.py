@@ -156,7 +156,8 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     is_member = person.id in roster
     is_observer = person.id in await repo.observers(meeting.id)
     if not (is_member or is_observer):
-        await require_on_meeting_roster(meeting, person, "无需签到")
+        if person.id in await roster_ids(meeting.society_id):  # joined after the convening
+            await require_on_meeting_roster(meeting, person, "无需签到")
         raise UsageError(
             "您不在本次会议的参会名单中，也还没有被邀请列席，签到没有记录。"
             "列席须由组长（或主持人）先发送「列席 姓名 理由」邀请，之后再发送「签到」。"

@@ -54,7 +54,8 @@ async def test_a_written_opinion_is_stored_whole_and_echoed_short(harness: Conso
     for name in MEMBERS:
         if name != "李娜":
             await h.say(name, "签到")
-    await h.say("张伟", "开会")
+    h.at("2026-12-05 15:00")
+    assert "会议现在开始" in await h.say("张伟", "开会")
     opened = (await h.say("张伟", "发起表决 1")).text
     assert f"- 李娜：{t.echo(opinion)}" in opened
     assert len(opened) < 600
