@@ -36,6 +36,7 @@ from bot.config import (
     parse_admin,
 )
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
+from bot.keys import KeyProblem
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
@@ -156,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(args, settings))
     except db.DatabaseError as exc:
         print(f"数据库错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyProblem as exc:
+        print(f"服务器密钥错误：{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,11 @@ Rules:
    `SealError`.
 4. `fingerprint` names the key without revealing it; storage keeps it to refuse a different key
    under existing data.
+5. `seal_padded` pads the plaintext to a multiple of a block before sealing, so the length of a
+   ciphertext does not tell which of several texts is inside (「投票 反对」 and 「投票 不同意」).
+6. The process's key: `use_database(url)` (storage opening a database) names where it comes from,
+   `server_key()` loads it on first use and keeps it; `install(key)` sets it outright (tests,
+   tools). One database per process, so one key.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ ENV_VAR = "YISHI_SECRET_KEY"
 KEY_FILE_NAME = "secret.key"
 MIN_BYTES = 32
 _NONCE = 12
+_PAD_BLOCK = 256
 
 
 class KeyProblem(Exception):
@@ -115,6 +121,20 @@ class ServerKey:
     def open_text(self, purpose: str, token: str, aad: str = "") -> str:
         return self.open(purpose, token, aad).decode("utf-8")
 
+    def seal_padded(self, purpose: str, plaintext: str, aad: str = "") -> str:
+        """`seal` of the text padded to a multiple of 256 bytes (4-byte length first)."""
+        raw = plaintext.encode("utf-8")
+        framed = len(raw).to_bytes(4, "big") + raw
+        framed += b"\0" * (-len(framed) % _PAD_BLOCK)
+        return self.seal(purpose, framed, aad)
+
+    def open_padded(self, purpose: str, token: str, aad: str = "") -> str:
+        framed = self.open(purpose, token, aad)
+        size = int.from_bytes(framed[:4], "big")
+        if size > len(framed) - 4:
+            raise SealError("padded value is malformed")
+        return framed[4 : 4 + size].decode("utf-8")
+
     @property
     def fingerprint(self) -> str:
         """Names the key (16 hex), reveals nothing about it."""
@@ -168,3 +188,31 @@ def load_key(
     except OSError as exc:
         raise KeyProblem(f"无法创建密钥文件 {path}：{exc}") from exc
     return ServerKey.from_text(text)
+
+
+@dataclass
+class _ProcessKey:
+    url: str = ""
+    key: ServerKey | None = None
+
+
+_process = _ProcessKey()
+
+
+def use_database(url: str) -> None:
+    """The database this process opens: its key is loaded from there on first use (a key
+    installed for another database is forgotten)."""
+    if _process.url != url:
+        _process.url = url
+        _process.key = None
+
+
+def install(key: ServerKey | None) -> None:
+    _process.key = key
+
+
+def server_key() -> ServerKey:
+    """The process's key (loaded on first use; `KeyProblem` when it cannot be)."""
+    if _process.key is None:
+        _process.key = load_key(_process.url or "sqlite://:memory:")
+    return _process.key

@@ -132,7 +132,7 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                     people[p].name for p, c in sorted(ballots.items()) if c is choice
                 ]
         case g.VoteMethod.SECRET:
-            box = await repo.secret_box(vote.id)
+            box = await repo.unseal_secret_box(vote.id)
             tally = g.tally((c for _, c in box), voters)
         case g.VoteMethod.SHOW_OF_HANDS:
             if not vote.hands:
@@ -228,9 +228,7 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
             "；".join(f"{t.CHOICE[g.Choice(c)]}：{join(names_.get(c.value, []))}" for c in g.Choice)
         )
     if r.get("box"):
-        lines.append(
-            "无记名投票回执：" + "、".join(f"{rc}={t.CHOICE[g.Choice(c)]}" for rc, c in r["box"])
-        )
+        lines.append(t.secret_box_text(r["box"]))
     verdict = t.OUTCOME[outcome]
     match outcome:
         case g.Outcome.DEFERRED:
@@ -258,6 +256,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     for v in await repo.votes_of_item(it.id):
         if v.state is g.VoteState.OPEN:
+            await repo.discard_secret_ballots(v.id)  # a deferred vote counts no ballot
             await repo.close_vote(
                 v.id,
                 result={

@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
+from bot import keys
+
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 DEFAULT_URL = "sqlite://data/yishi.db"
@@ -29,14 +31,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def prepare_url(url: str) -> str:
-    """SQLite gets WAL (tortoise's default), synchronous=FULL and a busy timeout unless the URL
-    sets them."""
+    """SQLite gets WAL (tortoise's default), synchronous=FULL, a busy timeout and secure_delete
+    (a deleted row's bytes are overwritten, in the file and in the pages it writes to the WAL)
+    unless the URL sets them."""
     if not is_sqlite(url):
         return url
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query))
     params.setdefault("synchronous", "FULL")
     params.setdefault("busy_timeout", "5000")
+    params.setdefault("secure_delete", "ON")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
 
 
@@ -76,6 +80,7 @@ TORTOISE_ORM.update(tortoise_config(DEFAULT_URL))
 async def upgrade(url: str) -> None:
     """Apply every pending migration. Migrations only add; data is kept."""
     _ensure_folder(url)
+    keys.use_database(url)  # a migration may seal data (0009)
     await migrate(config=tortoise_config(url))
     await Tortoise.close_connections()
     logger.info("database schema up to date (%s)", connection_name(url))
@@ -84,6 +89,7 @@ async def upgrade(url: str) -> None:
 async def open_db(url: str, *, run_migrations: bool = True) -> None:
     """Initialise the ORM in the current task (before any background task starts)."""
     _ensure_folder(url)
+    keys.use_database(url)
     if run_migrations:
         await upgrade(url)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,

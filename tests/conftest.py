@@ -15,13 +15,16 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.keys import ENV_VAR, new_key_text
 from storage import db
 from tests.kit.console import ConsoleRig
 
+# One server key for the test run (PostgreSQL requires it; worker processes inherit it).
+os.environ.setdefault(ENV_VAR, new_key_text())
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
 _TABLES = (
-    "signature, minutes_version, secret_ballot_box, secret_voter_list, ballot, vote, written_opinion, "
+    "signature, minutes_version, secret_ballot_sealed, secret_box_entry, secret_voter_list, ballot, vote, written_opinion, "
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
     "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
