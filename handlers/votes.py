@@ -552,7 +552,7 @@ ROUTES = [
         ("查回执",),
         check_receipt,
         g.Need.ANYONE,
-        "查回执 1a2b3c4d",
+        "查回执 回执号",
         "无记名投票结束后，私聊核对自己的选票已计入",
         "成员",
         needs_society=False,
