@@ -19,11 +19,14 @@ import asyncpg
 import pytest
 from docx import Document
 
+from bot.keys import new_key_text
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "demo_meeting.txt"
 SOCIETY = "苏州市示例科技学会"
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+PG_KEY = {"YISHI_SECRET_KEY": new_key_text()}  # the server key of the PostgreSQL runs
 
 
 @dataclass(frozen=True)
@@ -498,8 +501,9 @@ async def pg_database() -> AsyncIterator[str]:
 def pg_scripted(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The demo meeting script, run once into the PostgreSQL database."""
     run = yishi(
-        "console", "--script", SCRIPT, "--db", pg_database, cwd=tmp_path_factory.mktemp("pg")
-    )
+        "console", "--script", SCRIPT, "--db", pg_database, cwd=tmp_path_factory.mktemp("pg"),
+        extra_env=PG_KEY,
+    )  # fmt: skip
     assert run.code == 0, run.err
     return run
 
@@ -509,19 +513,27 @@ def test_console_script_and_verify_on_postgres(
 ) -> None:
     for text in ("【会议通知】", "结果：通过", "暂缓决定", "已签发"):
         assert text in pg_scripted.out
-    verify = yishi("verify", "--db", pg_database, cwd=tmp_path)
+    verify = yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=PG_KEY)
     assert verify.code == 0, verify.out + verify.err
     assert "共校验 37 条记录" in verify.out
-    upgrade = yishi("db", "upgrade", "--db", pg_database, cwd=tmp_path)
+    upgrade = yishi("db", "upgrade", "--db", pg_database, cwd=tmp_path, extra_env=PG_KEY)
     assert upgrade.code == 0, upgrade.err
-    assert "共校验 37 条记录" in yishi("verify", "--db", pg_database, cwd=tmp_path).out
+    again = yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=PG_KEY)
+    assert "共校验 37 条记录" in again.out
+    # PostgreSQL needs the key (the data is sealed under it): missing or another one is refused.
+    for env in ({}, {"YISHI_SECRET_KEY": new_key_text()}):
+        refused = yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=env)
+        assert refused.code == 2, refused.out + refused.err
+        assert "服务器密钥错误" in refused.err
+        assert "YISHI_SECRET_KEY" in refused.err
+        assert "Traceback" not in refused.err
 
 
 def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     run = yishi(
         "export", "--society", SOCIETY, "--year", "2026", "--out", out, "--db", pg_database,
-        cwd=tmp_path,
+        cwd=tmp_path, extra_env=PG_KEY,
     )  # fmt: skip
     assert run.code == 0, run.err
     assert "决策 2 条" in run.out
