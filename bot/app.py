@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
-from bot.keys import KeyProblem
+from bot.keys import KeyProblem, ServerKey
 from bot.metrics import Metrics
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
@@ -86,12 +86,12 @@ def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
     return run
 
 
-async def start_storage(settings: Settings) -> None:
-    """Open the database (migrating it), load the server key and check that it opens the data
-    sealed so far (`KeyProblem` otherwise), and make sure the committee admins are known people."""
-    await db.open_db(settings.database_url)
+async def start_storage(settings: Settings, *, key: ServerKey | None = None) -> None:
+    """Open the database (migrating it) and make sure the committee admins are known people.
+    `key`: the server key, when the caller loaded it (by default `load_key` finds it)."""
+    await db.open_db(settings.database_url, key=key)
     try:
-        await secrecy.check_key()
+        await secrecy.check_key()  # the key must open what is sealed already
     except KeyProblem:
         await db.close_db()
         raise

@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"数据库错误：{exc}", file=sys.stderr)
         return 2
     except KeyProblem as exc:
-        print(f"服务器密钥错误：{exc}", file=sys.stderr)
+        print(f"配置错误：{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

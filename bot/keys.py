@@ -15,9 +15,6 @@ Rules:
    under existing data.
 5. `seal_padded` pads the plaintext to a multiple of a block before sealing, so the length of a
    ciphertext does not tell which of several texts is inside (「投票 反对」 and 「投票 不同意」).
-6. The process's key: `use_database(url)` (storage opening a database) names where it comes from,
-   `server_key()` loads it on first use and keeps it; `install(key)` sets it outright (tests,
-   tools). One database per process, so one key.
 """
 
 from __future__ import annotations
@@ -188,31 +185,3 @@ def load_key(
     except OSError as exc:
         raise KeyProblem(f"无法创建密钥文件 {path}：{exc}") from exc
     return ServerKey.from_text(text)
-
-
-@dataclass
-class _ProcessKey:
-    url: str = ""
-    key: ServerKey | None = None
-
-
-_process = _ProcessKey()
-
-
-def use_database(url: str) -> None:
-    """The database this process opens: its key is loaded from there on first use (a key
-    installed for another database is forgotten)."""
-    if _process.url != url:
-        _process.url = url
-        _process.key = None
-
-
-def install(key: ServerKey | None) -> None:
-    _process.key = key
-
-
-def server_key() -> ServerKey:
-    """The process's key (loaded on first use; `KeyProblem` when it cannot be)."""
-    if _process.key is None:
-        _process.key = load_key(_process.url or "sqlite://:memory:")
-    return _process.key

@@ -17,8 +17,9 @@ from __future__ import annotations
 import secrets
 
 from bot import governance as g
-from bot.keys import ENV_VAR, KeyProblem, SealError, server_key
+from bot.keys import ENV_VAR, KeyProblem, SealError
 from storage import models as m
+from storage.db import server_key
 from storage.sql import raw_rows
 
 SEALED = "sealed:1:"

@@ -15,16 +15,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.keys import ENV_VAR, new_key_text
 from storage import db
 from tests.kit.console import ConsoleRig
+from tests.kit.keys import PG_KEY
 
-# One server key for the test run (PostgreSQL requires it; worker processes inherit it).
-os.environ.setdefault(ENV_VAR, new_key_text())
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+
+
 _TABLES = (
-    "signature, minutes_version, secret_ballot_sealed, secret_box_entry, secret_voter_list, ballot, vote, written_opinion, "
+    "signature, minutes_version, secret_voter_list, ballot, vote, written_opinion, "
+    "secret_ballot_sealed, secret_box_entry, "
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
     "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
@@ -53,7 +54,7 @@ async def pg_url() -> AsyncIterator[str | None]:
     finally:
         await conn.close()
     url = _admin_url(name)
-    await db.upgrade(url)
+    await db.upgrade(url, key=PG_KEY)
     yield url
     conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
     try:
@@ -77,7 +78,7 @@ async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIte
         if pg_url is None:
             pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
         url = pg_url
-        await db.open_db(url, run_migrations=False)
+        await db.open_db(url, run_migrations=False, key=PG_KEY)
         from tortoise import connections
 
         await connections.get(db.connection_name(url)).execute_script(

@@ -23,6 +23,7 @@ from storage import db, repo, secrecy
 from storage import models as m
 from storage.sql import raw_rows
 from tests.conftest import PG_SERVER, REQUIRE_PG
+from tests.kit.keys import PG_KEY
 
 BEFORE = "models.0007_workbench"
 OPEN_BOX = [["1a2b3c4d", "yes"], ["5e6f7a8b", "no"], ["9c0d1e2f", "abstain"], ["0f1e2d3c", "yes"]]
@@ -142,8 +143,8 @@ async def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def test_0009_keeps_every_ballot_and_seals_what_linked(old_database: str) -> None:
     url = old_database
     await _fill(url)
-    await db.upgrade(url)
-    await db.open_db(url, run_migrations=False)
+    await db.upgrade(url, key=PG_KEY)
+    await db.open_db(url, run_migrations=False, key=PG_KEY)
     try:
         await secrecy.check_key()
         # The open vote: sealed entries, one per old ballot, under the digests of the receipts
