@@ -33,7 +33,7 @@ import pytest
 from tortoise import connections
 
 from bot import governance as g
-from bot.inbox import Inbox, make_apply, message_key
+from bot.inbox import message_key
 from handlers.texts import CHOICE, CHOICE_WORDS
 from storage import db, secrecy
 from tests.kit.console import ConsoleRig
@@ -66,32 +66,21 @@ class Loot:
     wal: bytes
 
 
-def _inbox(h: ConsoleRig) -> Inbox:
-    assert h.delivery is not None
-    delivery = h.delivery
-
-    async def after() -> None:
-        await delivery.after_dispatch()
-
-    return Inbox(
-        clock=h.clock,
-        instance="attack",
-        apply=make_apply(h.router.dispatch, delivery.deliver),
-        after_batch=after,
-    )
-
-
-async def _run_votes(h: ConsoleRig, rng: random.Random) -> Cast:
-    from storage import models
-
-    items = "；".join(f"事项{i}（处分）" for i in range(1, VOTES + 1))
+async def _open_meeting(h: ConsoleRig, items: str) -> None:
+    """A meeting with every member present, open, its items listed."""
     h.at("2026-12-01 09:00")
     await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{items}")
     h.at("2026-12-05 14:50")
     for name in MEMBERS:
         await h.say(name, "签到")
     await h.say("张伟", "开会")
-    inbox, cast = _inbox(h), Cast()
+
+
+async def _run_votes(h: ConsoleRig, rng: random.Random) -> Cast:
+    from storage import models
+
+    await _open_meeting(h, "；".join(f"事项{i}（处分）" for i in range(1, VOTES + 1)))
+    inbox, cast = h.inbox("attack"), Cast()
     for number in range(1, VOTES + 1):
         assert "开始表决" in await h.say("张伟", f"发起表决 {number} 无记名")
         vote = await models.Vote.all().order_by("-id").first()
@@ -383,12 +372,7 @@ async def test_the_linking_attack_recovers_nothing(
 
 async def test_a_voter_checks_a_receipt_in_private_only(harness: ConsoleRig) -> None:
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：事项（处分）")
-    h.at("2026-12-05 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    await h.say("张伟", "开会")
+    await _open_meeting(h, "事项（处分）")
     await h.say("张伟", "发起表决 1 无记名")
     receipts: dict[str, str] = {}
     for name, word in zip(
