@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
+from bot.keys import SealError
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
@@ -132,7 +133,13 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                     people[p].name for p, c in sorted(ballots.items()) if c is choice
                 ]
         case g.VoteMethod.SECRET:
-            box = await repo.unseal_secret_box(vote.id)
+            try:
+                box = await repo.unseal_secret_box(vote.id)
+            except SealError as exc:
+                raise UsageError(
+                    "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
+                    "请运维人员运行「yishi verify」检查。"
+                ) from exc
             tally = g.tally((c for _, c in box), voters)
         case g.VoteMethod.SHOW_OF_HANDS:
             if not vote.hands:

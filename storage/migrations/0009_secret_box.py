@@ -79,10 +79,37 @@ async def move_secret_ballots(apps: Any, schema_editor: Any) -> None:
     ):
         value = secrecy.seal_text("outbox", r["payload"], r["channel"])
         await _run(client, "UPDATE outbox_message SET payload = ? WHERE id = ?", value, r["id"])
+    await _unseal_old_box(client)
+
+
+async def _unseal_old_box(client: BaseDBAsyncClient) -> None:
+    """The old box table goes: its row seals, and its set digest from each genuine chain head
+    (storage/seals.py), re-MACed; a head that was not genuine is left for verify to report."""
+    from bot.ledger import parse_sums, sums_json
+    from storage.db import server_key
+    from storage.seals import expected_head_mac
+
+    await _run(client, "DELETE FROM row_seal WHERE tbl = ?", OLD_BOX)
+    heads = await _rows(client, "SELECT id, chain_key, keyed_from, seq, head, tables, mac FROM chain_head")
+    for h in heads:
+        sums = parse_sums(h["tables"])
+        if OLD_BOX not in sums:
+            continue
+        key = server_key()
+        ck, kf, seq, head = str(h["chain_key"]), int(h["keyed_from"]), int(h["seq"]), str(h["head"])
+        if expected_head_mac(key, ck, kf, seq, head, h["tables"]) != h["mac"]:
+            continue
+        del sums[OLD_BOX]
+        tables = sums_json(sums)
+        mac = expected_head_mac(key, ck, kf, seq, head, tables)
+        await _run(client, "UPDATE chain_head SET tables = ?, mac = ? WHERE id = ?", tables, mac, h["id"])
+
+
+OLD_BOX = "secret_ballot_box"
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_workbench')]
+    dependencies = [('models', '0011_header_binding')]
 
     initial = False
 
