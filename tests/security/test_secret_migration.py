@@ -159,6 +159,7 @@ async def test_0009_keeps_every_ballot_and_seals_what_linked(old_database: str) 
         assert len({len(str(r["sealed"])) for r in sealed}) == 1
         # The closed vote: its announced receipts as the plain box.
         assert sorted(await repo.secret_box(2)) == sorted((rc, g.Choice(c)) for rc, c in CLOSED_BOX)
+        assert await repo.find_receipt(CLOSED_BOX[2][0]) == [(2, g.Choice.NO)]
         # Closing the open vote counts every old ballot; each voter finds their receipt.
         box = await repo.unseal_secret_box(1)
         assert sorted(c.value for _, c in box) == sorted(c for _, c in OPEN_BOX)
