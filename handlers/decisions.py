@@ -12,6 +12,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
+    OFFERED_DURING,
     current_meeting,
     item_by_number,
     join,
@@ -24,7 +25,7 @@ from handlers.common import (
 from handlers.votes import card_updates, target_vote
 from storage import acks, repo
 
-_OPEN = (g.MeetingState.OPEN,)
+DURING_MEETING = (g.MeetingState.OPEN,)
 
 
 async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -318,7 +319,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, _OPEN)
+    meeting = await current_meeting(ctx, DURING_MEETING)
     number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
     if not reason:
         raise UsageError("宣布紧急情况须说明理由，例如：紧急 2 防汛物资须当日采购")
@@ -355,6 +356,8 @@ ROUTES = [
         "计票",
         "查看表决进度（无记名投票只显示人数）",
         "成员",
+        phrasings=("票数", "投票结果", "表决结果", "现在几票", "count"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("举手结果",),
@@ -363,6 +366,8 @@ ROUTES = [
         "举手结果 赞成4 反对2 弃权1",
         "录入举手表决结果",
         "记录人",
+        phrasings=("举手表决结果", "举手情况", "举手"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("结束表决", "表决结束"),
@@ -371,6 +376,8 @@ ROUTES = [
         "结束表决",
         "结束表决并按规则计算结果",
         "组长",
+        phrasings=("停止投票", "结束投票", "投票结束", "截止投票", "close vote"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("紧急", "紧急情况"),
@@ -379,6 +386,8 @@ ROUTES = [
         "紧急 2 理由",
         "就重大事项宣布紧急情况（不暂缓）",
         "组长",
+        phrasings=("情况紧急",),
+        when=OFFERED_DURING,
     ),
     Route(
         ("暂缓", "暂缓决定"),
@@ -387,5 +396,7 @@ ROUTES = [
         "暂缓 3 理由",
         "把议题暂缓到下次会议",
         "组长",
+        phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
+        when=OFFERED_DURING,
     ),
 ]
