@@ -81,10 +81,10 @@ async def test_a_member_of_two_societies_votes_in_private(database: str) -> None
         # Named by id, or by the society's name: taken in that society.
         assert "回执" in await rig.say(lina, f"投票 赞成 表决#{vote_two}", private=True)
         assert await cast_so_far(rig, two["张伟"], GROUPS[2]) == 1
-        assert "不允许改票" in await rig.say(lina, f"反对 {NAMES[2]}", private=True)
+        assert "不允许改票" in await rig.say(lina, f"投票 反对 {NAMES[2]}", private=True)
         assert await cast_so_far(rig, two["张伟"], GROUPS[2]) == 1
         # A vote that is not hers to name is refused, and counts nothing.
-        assert "未计票" in await rig.say(lina, "赞成 表决#999", private=True)
+        assert "未计票" in await rig.say(lina, "投票 赞成 表决#999", private=True)
         # A member of society 2 only is never asked: the society is hers.
         assert "回执" in await rig.say(two["王强"], "投票 反对", private=True)
         assert await cast_so_far(rig, two["张伟"], GROUPS[2]) == 2
@@ -98,7 +98,7 @@ async def test_a_member_of_two_societies_votes_in_private(database: str) -> None
         assert "未计票" in refused
         named = await models.Vote.filter(method="named").first()
         assert named is not None
-        refused = await rig.say(lina, f"赞成 表决#{named.id}", private=True)
+        refused = await rig.say(lina, f"投票 赞成 表决#{named.id}", private=True)
         assert "学会工作群" in refused
         assert not await models.Ballot.filter(vote_id=named.id).exists()
         assert "已记录" in await rig.say(two["王强"], "赞成", group=GROUPS[2])
