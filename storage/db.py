@@ -31,14 +31,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def prepare_url(url: str) -> str:
-    """SQLite gets WAL (tortoise's default), synchronous=FULL and a busy timeout unless the URL
-    sets them."""
+    """SQLite gets WAL (tortoise's default), synchronous=FULL, a busy timeout and secure_delete
+    (a deleted row's bytes are overwritten, in the file and in the pages it writes to the WAL)
+    unless the URL sets them."""
     if not is_sqlite(url):
         return url
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query))
     params.setdefault("synchronous", "FULL")
     params.setdefault("busy_timeout", "5000")
+    params.setdefault("secure_delete", "ON")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
 
 

@@ -533,6 +533,20 @@ def test_console_script_and_verify_on_postgres(
     )
 
 
+def test_postgres_without_its_key_or_with_another_is_refused(
+    pg_scripted: Run, pg_database: str, tmp_path: Path
+) -> None:
+    """The data is sealed under the server key: a missing key, or another one, stops the command
+    with a Chinese message before anything runs."""
+    for env in ({}, {ENV_VAR: "another-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"}):
+        refused = yishi("export", "--society", SOCIETY, "--year", "2026", "--out", tmp_path,
+                        "--db", pg_database, cwd=tmp_path, extra_env=env)  # fmt: skip
+        assert refused.code == 2, refused.out + refused.err
+        assert "配置错误" in refused.err
+        assert ENV_VAR in refused.err
+        assert "Traceback" not in refused.err
+
+
 def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     run = yishi(

@@ -14,18 +14,7 @@ from tests.kit.console import ConsoleRig
 
 
 def _inbox(h: ConsoleRig, instance: str = "a") -> Inbox:
-    assert h.delivery is not None
-    delivery = h.delivery
-
-    async def after() -> None:
-        await delivery.after_dispatch()
-
-    return Inbox(
-        clock=h.clock,
-        instance=instance,
-        apply=make_apply(h.router.dispatch, delivery.deliver),
-        after_batch=after,
-    )
+    return h.inbox(instance)
 
 
 async def _open_vote(h: ConsoleRig) -> None:

@@ -14,6 +14,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import ensure_demo
 from bot.events import OutgoingMessage
+from bot.inbox import Inbox, make_apply
 from bot.router import Router
 from tests.kit.clock import TZ
 from tests.kit.rig import Rig, Said
@@ -54,6 +55,21 @@ class ConsoleRig:
         rig.delivery = delivery
         rig.settings = settings
         return rig
+
+    def inbox(self, instance: str = "a") -> Inbox:
+        """The inbound queue in front of this rig's router: what it applies is delivered here."""
+        assert self.delivery is not None
+        delivery = self.delivery
+
+        async def after() -> None:
+            await delivery.after_dispatch()
+
+        return Inbox(
+            clock=self.clock,
+            instance=instance,
+            apply=make_apply(self.router.dispatch, delivery.deliver),
+            after_batch=after,
+        )
 
     def at(self, text: str) -> None:
         self.clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
