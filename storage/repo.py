@@ -1050,7 +1050,7 @@ async def discard_secret_ballots(vote_id: int) -> None:
 
 async def find_receipt(receipt: str) -> list[tuple[int, g.Choice]]:
     """The closed secret votes whose plain box holds this receipt: (vote id, choice). A box
-    closed before 0009 holds the receipts it announced as they were."""
+    closed before 0012 holds the receipts it announced as they were."""
     rows = await raw_rows(
         m.SecretBoxEntry,
         "SELECT vote_id, choice FROM secret_box_entry WHERE digest IN (?, ?) ORDER BY vote_id",

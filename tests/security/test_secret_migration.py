@@ -1,4 +1,4 @@
-"""Migration 0009 on both engines: a database at the schema before it (0007), holding an open and a
+"""Migration 0012 on both engines: a database at the schema before it (0007), holding an open and a
 closed secret vote in the old one-row box and the texts that carried receipts and ballots in
 plain, is upgraded without losing a ballot, and nothing plain is left behind."""
 
@@ -140,7 +140,7 @@ async def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
             await admin.close()
 
 
-async def test_0009_keeps_every_ballot_and_seals_what_linked(old_database: str) -> None:
+async def test_0012_keeps_every_ballot_and_seals_what_linked(old_database: str) -> None:
     url = old_database
     await _fill(url)
     await db.upgrade(url, key=PG_KEY)
