@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
+from storage.faults import harden_transactions
+
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 DEFAULT_URL = "sqlite://data/yishi.db"
@@ -83,6 +85,7 @@ async def upgrade(url: str) -> None:
 
 async def open_db(url: str, *, run_migrations: bool = True) -> None:
     """Initialise the ORM in the current task (before any background task starts)."""
+    harden_transactions()
     _ensure_folder(url)
     if run_migrations:
         await upgrade(url)
