@@ -237,7 +237,8 @@ class Runtime:
         """Start-up: register the instance, sweep once (materialise, fire what came due while
         the bot was down, arm the next wake-up) and drain the outbox once, then run in the
         background."""
-        await self.heartbeat.start(single=db.is_sqlite(self.settings.database_url))
+        url = self.settings.database_url
+        await self.heartbeat.start(single=db.is_sqlite(url), lock_file=db.lock_path(url))
         # The scheduler first: the start-up sweep arms the next due instant, and an arm before
         # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
         scheduler_module.register("reminders", self.sweep_event)

@@ -42,6 +42,20 @@ def prepare_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite file of the URL (None: PostgreSQL or an in-memory database)."""
+    if not is_sqlite(url):
+        return None
+    path = url[len("sqlite://") :].split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def lock_path(url: str) -> Path | None:
+    """The single-instance lock file beside a SQLite database (storage/instances.py)."""
+    path = sqlite_path(url)
+    return None if path is None else path.with_name(path.name + ".lock")
+
+
 def _ensure_folder(url: str) -> None:
     """Create the SQLite file's folder (only when the database is actually opened)."""
     if is_sqlite(url):

@@ -1,10 +1,12 @@
 """Running bot instances: each registers, renews a heartbeat (its clock reading at each beat, so
 a jump of the server clock is seen), and unregisters. SQLite allows one live instance,
-PostgreSQL many (bot/scheduler.py decides)."""
+PostgreSQL many (bot/scheduler.py decides).
+The SQLite single-instance lock is in storage/instance_lock.py.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from storage import models as m
 from storage.sql import utc_opt
@@ -14,11 +16,6 @@ async def register_instance(name: str, host: str, pid: int, now: datetime) -> No
     await m.BotInstance.create(
         name=name, host=host, pid=pid, started_at=now, heartbeat_at=now, last_now=now
     )
-
-
-async def live_instances(now: datetime, stale: timedelta) -> list[str]:
-    rows = await m.BotInstance.filter(heartbeat_at__gt=now - stale).values_list("name", flat=True)
-    return [str(r) for r in rows]
 
 
 async def heartbeat(name: str, now: datetime) -> datetime | None:
