@@ -21,6 +21,10 @@ TORTOISE_ORM: dict[str, Any] = {}
 
 logger = logging.getLogger(__name__)
 
+# The URL open_db opened last in this process (one database per process): the single-instance
+# lock and the disk check look at the file actually in use.
+_opened: list[str] = []
+
 
 class DatabaseError(Exception):
     """The database could not be opened or prepared; the message says why."""
@@ -40,6 +44,11 @@ def prepare_url(url: str) -> str:
     params.setdefault("synchronous", "FULL")
     params.setdefault("busy_timeout", "5000")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+
+
+def opened_url() -> str | None:
+    """The database this process opened (None: none yet)."""
+    return _opened[0] if _opened else None
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -101,6 +110,7 @@ async def open_db(url: str, *, run_migrations: bool = True) -> None:
     """Initialise the ORM in the current task (before any background task starts)."""
     harden_transactions()
     _ensure_folder(url)
+    _opened[:] = [url]
     if run_migrations:
         await upgrade(url)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,

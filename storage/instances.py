@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage import models as m
-from storage.sql import utc_opt
+from storage.sql import raw_execute, utc, utc_opt
 
 
 async def register_instance(name: str, host: str, pid: int, now: datetime) -> None:
@@ -30,3 +30,11 @@ async def heartbeat(name: str, now: datetime) -> datetime | None:
 
 async def unregister_instance(name: str) -> None:
     await m.BotInstance.filter(name=name).delete()
+
+
+async def probe_write(name: str, now: datetime) -> None:
+    """A real, cheap write (one row): the instance's heartbeat. Raises when the database does
+    not take writes (read-only, full, locked past the busy timeout, gone)."""
+    await raw_execute(
+        m.BotInstance, "UPDATE bot_instance SET heartbeat_at = ? WHERE name = ?", utc(now), name
+    )
