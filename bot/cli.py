@@ -1,5 +1,5 @@
 """`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export, serve,
-reminders, config check."""
+backup, restore, reminders, config check."""
 
 from __future__ import annotations
 
@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--db", help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
     srv.add_argument("--db", help="数据库 URL")
+    bak = sub.add_parser("backup", help="在线备份数据库（SQLite 备份 API；PostgreSQL 用 pg_dump）")
+    bak.add_argument("--out", required=True, help="备份文件（不覆盖已有文件）")
+    bak.add_argument("--db", help="数据库 URL")
+    res = sub.add_parser("restore", help="把备份恢复到一个空数据库，然后校验记录链")
+    res.add_argument("file", help="备份文件")
+    res.add_argument("--db", help="目标数据库 URL（必须是空库）")
     rem = sub.add_parser("reminders", help="列出一个学会已安排的提醒")
     rem.add_argument("--society", required=True)
     rem.add_argument("--db", help="数据库 URL")
@@ -171,6 +177,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         case "verify":
             return await _verify(settings)
+        case "backup":
+            return await _backup(settings, Path(args.out))
+        case "restore":
+            return await _restore(settings, Path(args.file))
         case "export":
             return await _export(settings, args.society, args.year, Path(args.out))
         case "console":
@@ -281,6 +291,31 @@ async def _verify(settings: Settings) -> int:
         return 1
     print(f"记录链完整：共校验 {checked} 条记录，未发现篡改。")
     return 0
+
+
+async def _backup(settings: Settings, out: Path) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        copied = await backup(settings.database_url, out)
+    except BackupError as exc:
+        print(f"备份失败：{exc}", file=sys.stderr)
+        return 2
+    print(f"已备份：{_safe_url(settings.database_url)} → {copied.path}（{copied.size} 字节）")
+    return 0
+
+
+async def _restore(settings: Settings, source: Path) -> int:
+    """`yishi restore FILE`: into an empty database, schema brought up to date, then verified."""
+    from bot.backup import BackupError, restore
+
+    try:
+        await restore(settings.database_url, source)
+    except BackupError as exc:
+        print(f"恢复失败：{exc}", file=sys.stderr)
+        return 2
+    print(f"已恢复：{source} → {_safe_url(settings.database_url)}")
+    return await _verify(settings)
 
 
 async def _export(settings: Settings, society: str, year: int, out: Path) -> int:
