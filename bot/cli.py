@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -50,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
         help="配置文件（默认：环境变量 YISHI_CONFIG，其次当前目录的 config.toml，都没有则用内置默认值）",
     )
     p.add_argument("--version", action="version", version=f"yishi {_version()}")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        help="出错时打印完整的调用栈（也可设置环境变量 YISHI_DEBUG=1）",
+    )
     p.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
@@ -156,15 +163,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             print(f"无法读取脚本 {args.script}：{exc}", file=sys.stderr)
             return 2
+    debug = args.debug or os.environ.get("YISHI_DEBUG") == "1"
+    with contextlib.suppress(ValueError):
+        # How long opening the database may take (default 30 s); then exit code 2, never a hang.
+        db.OPEN_TIMEOUT_S = float(os.environ.get("YISHI_DB_OPEN_TIMEOUT", db.OPEN_TIMEOUT_S))
     try:
         if args.command == "serve":
             return runner.run(_run(args, settings))
         return asyncio.run(_run(args, settings))
     except db.DatabaseError as exc:
+        if debug:
+            traceback.print_exc()
         print(f"数据库错误：{exc}", file=sys.stderr)
+        if isinstance(exc.__cause__, TimeoutError):
+            # The driver's thread may still be stuck in the file: do not wait for it at exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"出错了：{type(exc).__name__}: {exc}（加 --debug 或设置 YISHI_DEBUG=1 查看详情）",
+            file=sys.stderr,
+        )
+        return 1
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

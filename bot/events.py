@@ -124,12 +124,20 @@ def chat_from_json(raw: list[str] | tuple[str, ...]) -> ChatRef:
     return ChatRef(Platform(raw[0]), raw[1], raw[2], ChatKind(raw[3]))
 
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Zero-width characters and the C0 controls (NUL among them: PostgreSQL refuses it in text),
+# except tab, line feed and carriage return, which fold into spaces below.
+_ZERO_WIDTH = dict.fromkeys(
+    [
+        *map(ord, "\u200b\u200c\u200d\u2060\ufeff\x7f"),
+        *(c for c in range(32) if chr(c) not in "\t\n\r"),
+    ],
+    None,
+)
 
 
 def normalize_text(text: str) -> str:
-    """NFKC (full-width to ASCII, ideographic space to space), drop zero-width characters,
-    fold runs of white space."""
+    """NFKC (full-width to ASCII, ideographic space to space), drop zero-width characters and
+    control characters, fold runs of white space."""
     text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
     return " ".join(text.split())
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -83,8 +84,13 @@ def decode_message(payload: str) -> IncomingMessage:
 
 
 def message_key(message: IncomingMessage) -> str:
+    """The queue's unique key (255 characters at most: a longer one names the id by digest)."""
     mid = message.message_id or f"local-{uuid.uuid4().hex}"
-    return f"{message.platform.value}:{message.chat.corp_id}:{mid}"
+    key = f"{message.platform.value}:{message.chat.corp_id}:{mid}"
+    if len(key) > 255:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        key = f"{message.platform.value}:sha256:{digest}"
+    return key
 
 
 def chat_key(message: IncomingMessage) -> str:

@@ -42,7 +42,7 @@ _PG_TRANSIENT_CLASSES = ("08", "53", "57P")
 _PG_TRANSIENT_CODES = ("40001", "40P01", "55P03", "57014", "25006")
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
+def causes(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -70,7 +70,7 @@ def _one_is_transient(e: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a retry of the same work, later, can succeed."""
-    return any(_one_is_transient(e) for e in _chain(exc))
+    return any(_one_is_transient(e) for e in causes(exc))
 
 
 # ---------------------------------------------------------------------------------------------
