@@ -35,9 +35,11 @@ class DatabaseError(Exception):
     """The database could not be opened or prepared; the message (Chinese) says why."""
 
 
-# Opening the database (connecting, migrating) is given this long; then it is an error, never a
+# Reaching the database (connect, or take SQLite's write lock once) is given this long, and
+# migrating it (which may have real work to do) MIGRATE_TIMEOUT_S; then it is an error, never a
 # hang (a dead server that does not refuse, a file locked by another process).
 OPEN_TIMEOUT_S = 30.0
+MIGRATE_TIMEOUT_S = 900.0
 
 
 def explain(exc: BaseException, url: str) -> str:
@@ -82,19 +84,46 @@ def _where(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _opening(url: str) -> AsyncIterator[None]:
-    """Connecting and migrating: within OPEN_TIMEOUT_S, every failure a DatabaseError."""
+async def _opening(url: str, within: float) -> AsyncIterator[None]:
+    """Within `within` seconds, every failure a DatabaseError."""
     try:
-        async with asyncio.timeout(OPEN_TIMEOUT_S):
+        async with asyncio.timeout(within):
             yield
     except DatabaseError:
         raise
     except TimeoutError as exc:
         raise DatabaseError(
-            f"打开数据库超时（{OPEN_TIMEOUT_S:.0f} 秒，{_where(url)}）：服务器无响应，或文件被其他进程锁定。"
+            f"打开数据库超时（{within:.0f} 秒，{_where(url)}）：服务器无响应，或文件被其他进程锁定。"
         ) from exc
     except Exception as exc:
         raise DatabaseError(explain(exc, url)) from exc
+
+
+async def reach(url: str) -> None:
+    """Make sure the database answers (PostgreSQL: a connection; SQLite: the write lock taken
+    and given back) within OPEN_TIMEOUT_S, before any real work."""
+    async with _opening(url, OPEN_TIMEOUT_S):
+        path = sqlite_path(url)
+        if path is not None:
+            await asyncio.to_thread(_touch_sqlite, path)
+        elif not is_sqlite(url):
+            import asyncpg
+
+            # tortoise's own URL parameters (minsize, maxsize, ...) are not libpq's.
+            parts = urlsplit(url)
+            keep = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl")]
+            libpq = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(keep), ""))
+            conn = await asyncpg.connect(libpq, timeout=OPEN_TIMEOUT_S)
+            await conn.close()
+
+
+def _touch_sqlite(path: Path) -> None:
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def is_sqlite(url: str) -> bool:
@@ -172,8 +201,9 @@ TORTOISE_ORM.update(tortoise_config(DEFAULT_URL))
 async def upgrade(url: str) -> None:
     """Apply every pending migration. Migrations only add; data is kept."""
     _ensure_folder(url)
+    await reach(url)
     try:
-        async with _opening(url):
+        async with _opening(url, MIGRATE_TIMEOUT_S):
             await migrate(config=tortoise_config(url))
             await _refuse_newer_schema(url)
     finally:
@@ -212,7 +242,9 @@ async def open_db(url: str, *, run_migrations: bool = True) -> None:
         await upgrade(url)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,
     # WebSocket clients, the scheduler) see the ORM. One database per process.
-    async with _opening(url):
+    if not run_migrations:
+        await reach(url)
+    async with _opening(url, MIGRATE_TIMEOUT_S):
         await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         if is_sqlite(url):
             await _check_sqlite(connection_name(url))
