@@ -19,19 +19,10 @@ import pytest
 from bot.backup import BackupError, backup
 from tests.conftest import PG_SERVER
 from tests.kit.console import ConsoleRig
+from tests.kit.voting import open_vote
 
 ROOT = Path(__file__).resolve().parent.parent
 VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆")
-
-
-async def _open_vote(h: ConsoleRig) -> None:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    h.at("2026-12-05 14:50")
-    for name in ("张伟", *VOTERS):
-        await h.say(name, "签到")
-    await h.say("张伟", "开会")
-    await h.say("张伟", "发起表决 1")
 
 
 async def _cli(*args: str) -> tuple[int, str]:
@@ -85,7 +76,7 @@ async def test_sqlite_backup_while_voting_restores_and_verifies(tmp_path: Path) 
     await db.open_db(url)
     try:
         h = await ConsoleRig.create()
-        await _open_vote(h)
+        await open_vote(h, VOTERS)
         out = tmp_path / "yishi-backup.db"
         await _backup_while_voting(h, url, out)
         with pytest.raises(BackupError, match="已存在"):
@@ -120,7 +111,7 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump / pg_restore not installed")
     h = await ConsoleRig.create()
-    await _open_vote(h)
+    await open_vote(h, VOTERS)
     out = tmp_path / "yishi.dump"
     await _backup_while_voting(h, database, out)
     name = f"yishi_restore_{uuid.uuid4().hex[:8]}"

@@ -33,6 +33,7 @@ from storage import models as m
 from storage.faults import is_transient
 from tests.conftest import PG_SERVER
 from tests.kit.console import ConsoleRig
+from tests.kit.voting import open_vote, queued_inbox
 
 VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆")
 APOLOGY = "没有生效"
@@ -76,31 +77,15 @@ STEPS = ("before_effect", "after_effect", "during_commit", "after_commit", "mark
 CASES = [(backend, step) for backend in FAULTS for step in STEPS]
 
 
-def _inbox(h: ConsoleRig) -> Inbox:
-    assert h.delivery is not None
-    delivery = h.delivery
-
-    async def after() -> None:
-        await delivery.after_dispatch()
-
-    return Inbox(
-        clock=h.clock,
-        instance="worker",
-        apply=make_apply(h.router.dispatch, delivery.deliver),
-        after_batch=after,
-        backoff=(0.01, 0.05),
-        idle=0.05,
-    )
-
-
-async def _open_vote(h: ConsoleRig) -> None:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    h.at("2026-12-05 14:50")
-    for name in ("张伟", *VOTERS):
-        await h.say(name, "签到")
-    await h.say("张伟", "开会")
-    await h.say("张伟", "发起表决 1")
+async def _queued_votes(h: ConsoleRig) -> tuple[Inbox, list[IncomingMessage], int]:
+    """An open vote, and every voter's ballot queued (acknowledged): the inbox, the votes, and
+    how many messages the rig had sent before."""
+    await open_vote(h, VOTERS)
+    box = queued_inbox(h, "worker", backoff=(0.01, 0.05), idle=0.05)
+    votes = _votes(h)
+    for vote in votes:
+        assert await box.submit(vote)
+    return box, votes, len(h.adapter.sent)
 
 
 async def _run_until_applied(box: Inbox, *, within: float = 20.0) -> None:
@@ -228,12 +213,7 @@ async def test_transient_faults_at_any_step_leave_every_vote_applied_once(
     """Every transient fault of the engine, one after the other (the first two on the same
     message: its backoff grows), at one step of the processing."""
     h = await ConsoleRig.create()
-    await _open_vote(h)
-    box = _inbox(h)
-    votes = _votes(h)
-    for vote in votes:
-        assert await box.submit(vote)
-    before = len(h.adapter.sent)
+    box, votes, before = await _queued_votes(h)
     kinds = list(FAULTS[backend].values())
     inject = Injector(monkeypatch, backend, kinds)
     match step:
@@ -258,7 +238,7 @@ async def test_a_bug_is_answered_once_and_not_retried(database: str) -> None:
     """A failure no retry clears (here: a programming error) is told once, and the message is
     done: it does not block its chat."""
     h = await ConsoleRig.create()
-    await _open_vote(h)
+    await open_vote(h, VOTERS)
     calls = 0
 
     async def broken(message: IncomingMessage, *, inline: bool = True) -> list[OutgoingMessage]:
@@ -266,7 +246,7 @@ async def test_a_bug_is_answered_once_and_not_retried(database: str) -> None:
         calls += 1
         return await h.router.dispatch(message, inline=inline)
 
-    box = _inbox(h)
+    box = queued_inbox(h, "worker", backoff=(0.01, 0.05), idle=0.05)
     assert h.delivery is not None
     box._apply = make_apply(broken, h.delivery.deliver)
     vote = h.adapter.decode("李娜", "投票 赞成")
@@ -300,12 +280,7 @@ async def test_sqlite_outside_write_lock_past_the_busy_timeout(short_busy_sqlite
     """The issue's case: another process holds the write lock for longer than the busy timeout
     while a queued vote is applied. The vote waits and is applied once the lock goes."""
     h = await ConsoleRig.create()
-    await _open_vote(h)
-    box = _inbox(h)
-    votes = _votes(h)
-    for vote in votes:
-        assert await box.submit(vote)
-    before = len(h.adapter.sent)
+    box, votes, before = await _queued_votes(h)
     outside = sqlite3.connect(short_busy_sqlite, isolation_level=None)
     try:
         outside.execute("BEGIN IMMEDIATE")
@@ -328,12 +303,7 @@ async def test_postgres_connections_killed_while_votes_are_applied(
     if backend != "postgres":
         pytest.skip("PostgreSQL only")
     h = await ConsoleRig.create()
-    await _open_vote(h)
-    box = _inbox(h)
-    votes = _votes(h)
-    for vote in votes:
-        assert await box.submit(vote)
-    before = len(h.adapter.sent)
+    box, votes, before = await _queued_votes(h)
     name = await _current_database()
     stop = asyncio.Event()
 
