@@ -7,7 +7,9 @@ PostgreSQL: `pg_dump --format=custom`, restored with `pg_restore`; when the tool
 installed, the command prints the recipe to run by hand.
 
 A restore goes only into an empty database, then brings its schema up to date; the caller runs
-`yishi verify` on it (the command does so itself).
+`yishi verify` on it (the command does so itself). The server key (bot/keys.py) is a secret and
+is not in the backup: the restored database needs the same key (YISHI_SECRET_KEY, or the key file
+copied beside a SQLite target).
 """
 
 from __future__ import annotations

@@ -17,17 +17,21 @@ import asyncpg
 import pytest
 
 from bot.backup import BackupError, backup
+from bot.keys import KEY_FILE_NAME
 from tests.conftest import PG_SERVER
 from tests.kit.console import ConsoleRig
+from tests.kit.keys import PG_KEY_TEXT
 from tests.kit.voting import open_vote
 
 ROOT = Path(__file__).resolve().parent.parent
 VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆")
 
 
-async def _cli(*args: str) -> tuple[int, str]:
+async def _cli(*args: str, key: str = "") -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
     env["PYTHONPATH"] = str(ROOT)
+    if key:
+        env["YISHI_SECRET_KEY"] = key
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -84,6 +88,9 @@ async def test_sqlite_backup_while_voting_restores_and_verifies(tmp_path: Path) 
     finally:
         await db.close_db()
     target = tmp_path / "restored" / "yishi.db"
+    # The server key is not in the backup (it is a secret): the operator brings it along.
+    target.parent.mkdir()
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
     code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
     assert code == 0, text
     assert "已恢复" in text
@@ -119,7 +126,7 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         target = PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
-        code, text = await _cli("restore", str(out), "--db", target)
+        code, text = await _cli("restore", str(out), "--db", target, key=PG_KEY_TEXT)
         assert code == 0, text
         assert "记录链完整" in text
         restored = await asyncpg.connect(target.replace("postgres://", "postgresql://"))
@@ -128,7 +135,7 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
         finally:
             await restored.close()
         assert 1 <= ballots <= len(VOTERS)
-        code, text = await _cli("restore", str(out), "--db", target)
+        code, text = await _cli("restore", str(out), "--db", target, key=PG_KEY_TEXT)
         assert code == 2
         assert "不是空的" in text
     finally:

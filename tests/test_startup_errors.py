@@ -19,6 +19,7 @@ from bot.adapters.base import Rejected
 from bot.cli import main
 from bot.events import normalize_text
 from tests.conftest import PG_SERVER
+from tests.kit.keys import PG_KEY_TEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = PG_SERVER.rsplit("/", 1)[0].rsplit("@", 1)[-1]  # host:port
@@ -40,8 +41,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     ],
 )
 def test_wrong_database_settings_exit_2_without_traceback(
-    capsys: pytest.CaptureFixture[str], url: str, expected: str
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str, expected: str
 ) -> None:
+    monkeypatch.setenv("YISHI_SECRET_KEY", PG_KEY_TEXT)
     code, text = _run(capsys, "verify", "--db", url.format(pg=PG_BASE))
     assert code == 2, text
     assert text.startswith("数据库错误：")
@@ -77,7 +79,10 @@ def test_a_database_from_a_newer_version_is_refused(
     assert "0999_from_the_future" in text
 
 
-def test_debug_flag_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_flag_shows_the_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YISHI_SECRET_KEY", PG_KEY_TEXT)
     code, text = _run(capsys, "--debug", "verify", "--db", "postgres://postgres@127.0.0.1:1/x")
     assert code == 2
     assert "Traceback" in text
@@ -90,7 +95,7 @@ def test_a_server_that_never_answers_meets_the_deadline(tmp_path: Path) -> None:
         silent.listen(16)
         port = silent.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
-        env.update(PYTHONPATH=str(ROOT), YISHI_DB_OPEN_TIMEOUT="2")
+        env.update(PYTHONPATH=str(ROOT), YISHI_DB_OPEN_TIMEOUT="2", YISHI_SECRET_KEY=PG_KEY_TEXT)
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "bot", "verify", "--db", f"postgres://u@127.0.0.1:{port}/x"],
