@@ -564,3 +564,14 @@ async def paused_channels(now: datetime) -> int:
         utc(now),
     )
     return int(rows[0]["n"]) if rows else 0
+
+
+async def paused_list(now: datetime, limit: int) -> list[Channel]:
+    """The first `limit` channels paused at `now` (/healthz shows them; a bounded read)."""
+    rows = await raw_rows(
+        m.ChannelState,
+        f"SELECT {_CHANNEL_COLUMNS} FROM channel_state WHERE paused_until > ?"
+        f" ORDER BY channel LIMIT {int(limit)}",
+        utc(now),
+    )
+    return [_channel(r) for r in rows]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
@@ -56,7 +56,7 @@ class ConsoleRig:
         rig.settings = settings
         return rig
 
-    def inbox(self, instance: str = "a") -> Inbox:
+    def inbox(self, instance: str = "a", **options: Any) -> Inbox:
         """The inbound queue in front of this rig's router: what it applies is delivered here."""
         assert self.delivery is not None
         delivery = self.delivery
@@ -69,6 +69,7 @@ class ConsoleRig:
             instance=instance,
             apply=make_apply(self.router.dispatch, delivery.deliver),
             after_batch=after,
+            **options,
         )
 
     def at(self, text: str) -> None:
