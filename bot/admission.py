@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot import governance as g
@@ -76,16 +77,25 @@ class Admission:
             society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
         else:
             society = await private_society(person)
-        if society is not None:
-            await repo.lock_society(society.id)
-            work.society_id = society.id
-        roles, meeting = await roles_of(
-            self.settings.committee_admins, message.sender, person, society
+        roles, _ = await roles_of(self.settings.committee_admins, message.sender, person, None)
+        ctx = Context(
+            message, self.settings, self.clock, now, None, person, roles, self.settings.policy, work
         )
-        policy = self.settings.policy_for(society.name) if society else self.settings.policy
-        return Context(
-            message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
-        )
+        return ctx if society is None else await enter_society(ctx, society)
+
+
+async def enter_society(ctx: Context, society: repo.Society) -> Context:
+    """The Context of the same message inside `society`: the society locked for the rest of the
+    unit of work, the speaker's roles there, its policy. Admission enters the group's (or a
+    private chat's only) society; a handler that finds the society of a private message itself
+    (`Route.finds_private_society`) enters it the same way."""
+    await repo.lock_society(society.id)
+    ctx.work.society_id = society.id
+    roles, meeting = await roles_of(
+        ctx.settings.committee_admins, ctx.message.sender, ctx.person, society
+    )
+    policy = ctx.settings.policy_for(society.name)
+    return replace(ctx, society=society, roles=roles, policy=policy, active_meeting=meeting)
 
 
 async def private_society(person: repo.Person | None) -> repo.Society | None:

@@ -184,12 +184,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "serve":
             from bot.adapters.registry import adapters_from_settings
             from bot.scheduler import SingleInstanceError
-            from bot.storage_ports import StoredLease, StoredWebhooks
+            from bot.storage_ports import StoredHeaderBindings, StoredLease, StoredWebhooks
 
             clock = SystemClock()
             try:
                 adapters = adapters_from_settings(
-                    settings, clock, webhooks=StoredWebhooks(), lease=StoredLease()
+                    settings,
+                    clock,
+                    webhooks=StoredWebhooks(),
+                    lease=StoredLease(),
+                    bindings=StoredHeaderBindings(),
                 )
             except ConfigError as exc:
                 return _config_failed(exc)
@@ -259,7 +263,8 @@ async def _prune(settings: Settings, *, dry_run: bool) -> int:
         await stop_storage()
     print("将清理（试运行，未改动）：" if dry_run else "已清理：")
     for p in pruned:
-        print(f"  {p.table}：{p.action}（超过 {p.days} 天）{p.rows} 行")
+        age = f"超过 {p.days} 天" if p.days else "已过期"
+        print(f"  {p.table}：{p.action}（{age}）{p.rows} 行")
     print("会议、表决、纪要和记录链不在清理范围内。")
     return 0
 

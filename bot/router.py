@@ -105,6 +105,9 @@ class Route:
     summary: str
     group: str  # the help section: 成员 / 组长 / 记录人 / 联系人 / 市党委
     needs_society: bool = True
+    # In a private chat whose society admission could not tell (a member of several), the
+    # handler finds it (a secret ballot: the open secret votes the speaker may cast).
+    finds_private_society: bool = False
 
 
 def strip_command_prefix(text: str) -> str:
@@ -221,7 +224,8 @@ class Router:
     async def _outcome(
         self, route: Route, args: str, ctx: Context
     ) -> tuple[CommandOutcome, list[OutgoingMessage]]:
-        if route.needs_society and ctx.society is None:
+        handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
+        if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
         if not g.may(ctx.roles, route.needs):
             text = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"

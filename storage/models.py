@@ -546,6 +546,22 @@ class InboundMessage(Model):
         indexes = (("state", "chat_key", "id"),)
 
 
+# A DingTalk HTTP callback's (timestamp, sign) pair bound to each message it carried, shared by
+# every instance (storage/header_bindings.py has the rule). `pair` is the SHA-256 of the pair, so
+# the table never holds a usable credential; rows go once the timestamp is out of the window.
+class HeaderBinding(Model):
+    id = fields.IntField(primary_key=True)
+    pair = fields.CharField(max_length=64)
+    message_id = fields.CharField(max_length=128)
+    digest = fields.CharField(max_length=64)  # SHA-256 of the body
+    seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "header_binding"
+        unique_together = (("pair", "message_id"),)
+
+
 # ---------------------------------------------------------------------------------------------
 # 工作台 (the web pages): one-time login links, sessions, the last verification of each chain.
 

@@ -932,6 +932,26 @@ async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     return [(_vote(x), items[x.item_id]) for x in rows]  # type: ignore[attr-defined]
 
 
+async def open_votes_of(person_id: int) -> list[tuple[int, Vote, Item]]:
+    """The open votes (any method) in every society the person is a member of, oldest
+    first, each with its society's id: where a private ballot of theirs may be meant for."""
+    rows = await raw_rows(
+        m.Vote,
+        "SELECT vote.id AS id, meeting.society_id AS society_id FROM vote"
+        " JOIN agenda_item ON agenda_item.id = vote.item_id"
+        " JOIN meeting ON meeting.id = agenda_item.meeting_id"
+        " JOIN member ON member.society_id = meeting.society_id"
+        " WHERE member.person_id = ? AND vote.state = ? ORDER BY vote.id",
+        person_id,
+        g.VoteState.OPEN.value,
+    )
+    found = []
+    for row in rows:
+        x = await vote(int(row["id"]))
+        found.append((int(row["society_id"]), x, await item(x.item_id)))
+    return found
+
+
 async def votes_of_item(item_id: int) -> list[Vote]:
     return [_vote(x) for x in await m.Vote.filter(item_id=item_id).order_by("id")]
 

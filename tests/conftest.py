@@ -28,7 +28,7 @@ _TABLES = (
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
     "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
-    "web_login_link, web_session, chain_check, chain_head, row_seal"
+    "web_login_link, web_session, chain_check, chain_head, row_seal, header_binding"
 )
 
 
