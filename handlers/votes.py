@@ -20,9 +20,10 @@ from bot.events import (
     VoteCard,
 )
 from bot.router import Context, Route, UsageError
-from bot.timeparse import parse_leading_time
+from bot.utterance import leading_time
 from handlers import texts as t
 from handlers.common import (
+    OFFERED_DURING,
     current_meeting,
     item_by_number,
     mentions_for,
@@ -34,7 +35,7 @@ from handlers.common import (
 )
 from storage import acks, repo
 
-_OPEN = (g.MeetingState.OPEN,)
+DURING_MEETING = (g.MeetingState.OPEN,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class _Opening:
 async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, _OPEN)
+    meeting = await current_meeting(ctx, DURING_MEETING)
     request = _parse_vote_request(ctx, args)
     it = await item_by_number(meeting, request.number)
     opening = await _decide_opening(ctx, meeting, it, request)
@@ -97,13 +98,18 @@ async def _decide_opening(
     present = frozenset(
         p for p in meeting.roster if p in records and records[p].status in g.PRESENT_STATES
     )
-    electorate = g.Electorate(frozenset(meeting.roster), present, await repo.recused(it.id))
-    quorum = g.item_quorum(electorate, rule, ctx.policy)
-    if not quorum.met:
+    roster = frozenset(meeting.roster)
+    electorate = g.Electorate(roster, present, await repo.recused(it.id) & roster)
+    try:
+        g.check_vote_opening(electorate, rule, ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.NO_QUORUM:
+            raise
+        quorum = g.item_quorum(electorate, rule, ctx.policy)
         raise UsageError(
             f"议题{it.number}「{it.title}」属{t.MATTER[it.matter_type]}，未达到表决所需法定人数，不能表决。"
             f"{t.quorum_text(quorum)}。"
-        )
+        ) from None
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
     return _Opening(rule, method, item_state, electorate, base, needed, request.closes_at)
@@ -217,7 +223,7 @@ def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
     before, text = rest[:at].strip(), rest[at + len(word) :].strip(" :：")
     if not text:
         raise UsageError(f"请写明表决截止时间，例如：{_DEADLINE_USAGE}")
-    parsed = parse_leading_time(text, ctx.now, ctx.tz)
+    parsed = leading_time(text, ctx.now, ctx.tz)
     if parsed is None:
         raise UsageError(
             f"没能识别截止时间「{text}」，可以写成「16:30」「今天下午4点半」或「2026-12-05 16:30」，"
@@ -229,7 +235,7 @@ def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
         )
     # A bare clock time that has passed today would be read as tomorrow: say it has passed.
     midnight = datetime.combine(ctx.now.astimezone(ctx.tz).date(), time(0), tzinfo=ctx.tz)
-    today = parse_leading_time(text, midnight, ctx.tz)
+    today = leading_time(text, midnight, ctx.tz)
     when = parsed.when
     if today is not None and today.when != when and today.when <= ctx.now:
         when = today.when
@@ -546,12 +552,6 @@ def _choice_handler(choice: g.Choice) -> Any:
     return handler
 
 
-def _ballot_route(words: tuple[str, ...], handler: Any, usage: str, summary: str) -> Route:
-    """A ballot command: anyone may send it (governance checks the electorate); in a private
-    chat the handler finds the society of the secret vote meant."""
-    return Route(words, handler, g.Need.ANYONE, usage, summary, "成员", finds_private_society=True)
-
-
 ROUTES = [
     Route(
         ("发起表决", "开始表决"),
@@ -560,16 +560,58 @@ ROUTES = [
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
+        phrasings=("开始投票", "发起投票", "进行表决", "表决", "请大家投票", "start vote"),
+        when=OFFERED_DURING,
     ),
-    _ballot_route(("赞成",), _choice_handler(g.Choice.YES), "赞成", "投赞成票（也可说「同意」）"),
-    _ballot_route(("同意",), _choice_handler(g.Choice.YES), "同意", "投赞成票"),
-    _ballot_route(("反对",), _choice_handler(g.Choice.NO), "反对", "投反对票（也可说「不同意」）"),
-    _ballot_route(("不同意",), _choice_handler(g.Choice.NO), "不同意", "投反对票"),
-    _ballot_route(("弃权",), _choice_handler(g.Choice.ABSTAIN), "弃权", "投弃权票"),
-    _ballot_route(
+    Route(
+        ("赞成", "同意"),
+        _choice_handler(g.Choice.YES),
+        g.Need.ANYONE,
+        "赞成",
+        "投赞成票",
+        "成员",
+        phrasings=("投赞成票", "赞成票", "我投赞成票", "我投赞成", "投赞成", "投同意票", "投同意"),
+        confirm=("👍", "✅", "yes", "agree", "ok", "好", "好的", "可以", "支持", "没问题", "行"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("反对", "不同意"),
+        _choice_handler(g.Choice.NO),
+        g.Need.ANYONE,
+        "反对",
+        "投反对票",
+        "成员",
+        phrasings=("投反对票", "反对票", "我投反对票", "我投反对", "投反对"),
+        confirm=("👎", "❌", "no", "disagree", "不行", "不可以", "不支持"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("弃权",),
+        _choice_handler(g.Choice.ABSTAIN),
+        g.Need.ANYONE,
+        "弃权",
+        "投弃权票",
+        "成员",
+        phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票"),
+        confirm=("abstain", "🤐", "🤷", "不表态", "不投了", "随便"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
         ("投票",),
         vote_command,
+        g.Need.ANYONE,
         "投票 赞成",
         "投票（无记名投票请私聊发送；在几个学会都有投票时写明「表决#编号」）",
+        "成员",
+        phrasings=("vote",),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
     ),
 ]

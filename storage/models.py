@@ -129,7 +129,9 @@ class Meeting(Model):
     chair: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name=False, null=True
     )
-    roster = fields.TextField(default="[]")  # 应到会: person ids, frozen when the meeting opens
+    roster = fields.TextField(
+        default="[]"
+    )  # 应到会: person ids, decided when the meeting is convened
     created_at = fields.DatetimeField()
     opened_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)

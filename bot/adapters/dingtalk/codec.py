@@ -381,11 +381,12 @@ def _build_message(
 
 
 def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
-    """Drop one leading "@<bot name>" followed by a space or the end ("@议事会" is kept)."""
+    """Drop one leading "@<bot name>" (or its full-width form) followed by a space or the end
+    ("@议事会" is kept: the router sets aside a leading mention under a longer name)."""
     for name in sorted((normalized(n) for n in bot_names), key=len, reverse=True):
-        token = f"@{name}"
-        if name and (text == token or text.startswith(f"{token} ")):
-            return text[len(token) :].lstrip()
+        for token in (f"@{name}", f"\uff20{name}"):
+            if name and (text == token or text.startswith(f"{token} ")):
+                return text[len(token) :].lstrip()
     return text
 
 
