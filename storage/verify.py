@@ -26,7 +26,6 @@ from bot.ledger import (
     Finding,
     TableSum,
     digest,
-    sums_json,
     table_sums,
     verify_chain,
 )
@@ -228,15 +227,14 @@ def _society(
     if head is not None and genuine:
         now_sums = table_sums((tbl, mac) for (tbl, _), mac in rows.items())
         for tbl in sorted(set(now_sums) | set(head.tables)):
-            if tbl in row_level:
-                continue
-            if sums_json({tbl: now_sums.get(tbl, TableSum())}) != sums_json(
-                {tbl: head.tables.get(tbl, TableSum())}
-            ):
-                have = now_sums.get(tbl, TableSum()).count
-                want = head.tables.get(tbl, TableSum()).count
+            have, want = now_sums.get(tbl, TableSum()), head.tables.get(tbl, TableSum())
+            if tbl not in row_level and have != want:
                 out.append(
-                    Finding(f"表的行与链头不符（链头记 {want} 行，现有 {have} 行）", sid, table=tbl)
+                    Finding(
+                        f"表的行与链头不符（链头记 {want.count} 行，现有 {have.count} 行）",
+                        sid,
+                        table=tbl,
+                    )
                 )
     return out
 

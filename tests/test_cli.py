@@ -164,12 +164,25 @@ def test_verify_finds_edited_signed_minutes(scripted: Scripted, tmp_path: Path) 
     assert "会议 1 第2版" in run.out
 
 
-def test_editing_an_unsigned_draft_is_not_a_break(scripted: Scripted, tmp_path: Path) -> None:
+def test_editing_an_unsigned_draft_is_reported_where(scripted: Scripted, tmp_path: Path) -> None:
     db = copy_db(scripted.db, tmp_path / "x.db")
-    # Version 1 was superseded by version 2 (with the recorder's note) before signing.
+    # Version 1 was superseded by version 2 before signing: not signed, but still a record.
     assert execute(db, "UPDATE minutes_version SET notes = 'x' WHERE version = 1") == 1
     run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
-    assert run.code == 0, run.out + run.err
+    assert run.code == 1, run.out + run.err
+    assert "学会 1 · 表 minutes_version 行 1：行内容被改动" in run.out
+    assert "已签发纪要被改动" not in run.out
+
+
+def test_verify_without_the_key_is_refused(scripted: Scripted, tmp_path: Path) -> None:
+    db = tmp_path / "nokey" / "x.db"
+    db.parent.mkdir()
+    with sqlite3.connect(scripted.db) as a, sqlite3.connect(db) as b:
+        a.backup(b)
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 2, run.out + run.err
+    assert "secret.key" in run.err
+    assert not (db.parent / KEY_FILE_NAME).exists()  # verify never makes a key
 
 
 # ---------------------------------------------------------------------------------------------

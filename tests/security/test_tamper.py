@@ -289,6 +289,7 @@ async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
     await h.say("张伟", "开会")
     await h.say("张伟", "发起表决 1 无记名")
     for name in ("李娜", "王强"):
