@@ -19,6 +19,8 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
@@ -33,7 +35,7 @@ from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
-from bot.keys import ServerKey
+from bot.keys import KeyProblem, ServerKey
 from bot.metrics import Metrics
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
@@ -43,7 +45,9 @@ from bot.scheduler import ApScheduler, Heartbeat, Scheduler
 from bot.web.app import mount_web
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
-from storage import db, outbox, repo
+from handlers.votes import BALLOT_WORDS
+from storage import db, instances, outbox, repo, secrecy
+from storage import inbox as inbox_store
 from storage import reminders as reminder_store
 
 logger = logging.getLogger(__name__)
@@ -57,7 +61,10 @@ def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = 
 
     def count(route: Route, outcome: CommandOutcome) -> None:
         if metrics is not None:
-            metrics.command(route.words[0], outcome.value)
+            # Every way of casting a ballot counts as 投票: a per-choice counter ticking when a
+            # secret ballot is cast would tell its choice to whoever reads the metrics.
+            word = route.words[0]
+            metrics.command("投票" if word in BALLOT_WORDS else word, outcome.value)
 
     return Router(
         ALL_ROUTES,
@@ -86,6 +93,11 @@ async def start_storage(settings: Settings, *, key: ServerKey | None = None) -> 
     """Open the database (migrating it) and make sure the committee admins are known people.
     `key`: the server key, when the caller loaded it (by default `load_key` finds it)."""
     await db.open_db(settings.database_url, key=key)
+    try:
+        await secrecy.check_key()  # the key must open what is sealed already
+    except KeyProblem:
+        await db.close_db()
+        raise
     for admin in settings.committee_admins:
         user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
         await repo.ensure_person(user, name=admin.name)
@@ -233,13 +245,15 @@ class Runtime:
                 apply=make_apply(timed(router.dispatch, delivery.metrics), delivery.deliver),
                 after_batch=after_batch,
                 gate=self.gate,
+                monotonic=monotonic,
             )
 
     async def start(self) -> None:
         """Start-up: register the instance, sweep once (materialise, fire what came due while
         the bot was down, arm the next wake-up) and drain the outbox once, then run in the
         background."""
-        await self.heartbeat.start(single=db.is_sqlite(self.settings.database_url))
+        url = db.opened_url() or self.settings.database_url
+        await self.heartbeat.start(single=db.is_sqlite(url), lock_file=db.lock_path(url))
         # The scheduler first: the start-up sweep arms the next due instant, and an arm before
         # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
         scheduler_module.register("reminders", self.sweep_event)
@@ -387,41 +401,96 @@ async def _work_id(request: web.Request, handler: Handler) -> web.StreamResponse
         return await handler(request)
 
 
+# /healthz thresholds: a probe that takes longer than this is a failing database; less free disk
+# than this (beside a SQLite file) is a disk nearly full; a loop that has not turned for this
+# long, or a queued message this old, is a stuck worker.
+HEALTH_DB_TIMEOUT_S = 5.0
+HEALTH_MIN_FREE_BYTES = 64 * 1024 * 1024
+HEALTH_STUCK_S = 300.0
+HEALTH_PAUSED_SHOWN = 20
+
+
+def free_disk_bytes(path: Path) -> int:
+    """Free bytes for an unprivileged writer on the file system holding `path`."""
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
 async def _healthz(request: web.Request) -> web.Response:
+    """200 when the bot can do its work; 503 with the reasons when it cannot: the database
+    unreachable or not writable (a one-row write), the disk beside a SQLite file nearly full,
+    the sender or the inbound worker stuck. Paused platform channels (a throttled robot) are
+    listed without failing the probe. Reads and writes a bounded number of rows."""
     runtime = request.app[RUNTIME]
-    try:
-        await repo.all_societies()
-        channels = await outbox.channels()
-    except Exception:
-        logger.exception("health check: database unreachable")
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
-    platforms = [a.platform.value for a in request.app[ADAPTERS]]
     now = runtime.clock.now()
-    body = {
-        "status": "ok",
-        "database": "ok",
-        "adapters": platforms,
-        "scheduler": "running" if runtime.scheduler.running else "stopped",
-        "sender": "running" if runtime.delivery.sender.alive else "stopped",
-        "inbound": "direct"
-        if runtime.inbox is None
-        else {
-            "state": "running" if runtime.inbox.alive else "stopped",
-            "pending": await runtime.inbox.depth(),
-        },
-        "instance": runtime.instance,
-        "channels": {
-            c.channel: (
-                {"state": "paused", "until": c.paused_until.isoformat(), "reason": c.reason}
-                if c.paused_until is not None and c.paused_until > now
-                else {"state": "ok"}
-            )
-            for c in channels
-        },
+    mono = runtime.heartbeat.monotonic()
+    problems: list[str] = []
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    paused: list[outbox.Channel] = []
+    pending: int | None = None
+    oldest: datetime | None = None
+    try:
+        async with asyncio.timeout(HEALTH_DB_TIMEOUT_S):
+            await instances.probe_write(runtime.instance, now)
+            paused = await outbox.paused_list(now, HEALTH_PAUSED_SHOWN + 1)
+            if runtime.inbox is not None:
+                pending = await runtime.inbox.depth()
+                oldest = await inbox_store.oldest_pending()
+    except Exception as exc:
+        text = str(exc).lower()
+        if "readonly" in text or "read-only" in text:
+            body["database"] = "not_writable"
+        elif "locked" in text or "busy" in text or isinstance(exc, TimeoutError):
+            body["database"] = "busy"
+        else:
+            body["database"] = "unreachable"
+        body["detail"] = f"{type(exc).__name__}: {exc}"[:300]
+        problems.append(f"database_{body['database']}")
+        logger.warning("health check: database %s: %s", body["database"], body["detail"])
+    path = db.sqlite_path(db.opened_url() or runtime.settings.database_url)
+    if path is not None:
+        try:
+            free = free_disk_bytes(path.parent)
+            body["disk_free_mb"] = free // (1024 * 1024)
+            if free < HEALTH_MIN_FREE_BYTES:
+                problems.append("disk_nearly_full")
+        except OSError:
+            problems.append("disk_unreadable")
+    sender = runtime.delivery.sender
+    body["sender"] = "running" if sender.alive else "stopped"
+    if not sender.alive:
+        problems.append("sender_stopped")
+    elif sender.looped_at is not None and time.monotonic() - sender.looped_at > HEALTH_STUCK_S:
+        body["sender"] = "stuck"
+        problems.append("sender_stuck")
+    body["scheduler"] = "running" if runtime.scheduler.running else "stopped"
+    if not runtime.scheduler.running:
+        problems.append("scheduler_stopped")
+    if runtime.inbox is None:
+        body["inbound"] = "direct"
+    else:
+        box = runtime.inbox
+        state = "running" if box.alive else "stopped"
+        busy = box.busy_since is not None and mono - box.busy_since > HEALTH_STUCK_S
+        late = oldest is not None and (now - oldest).total_seconds() > HEALTH_STUCK_S
+        if box.alive and (busy or late):
+            state = "stuck"
+        body["inbound"] = {"state": state, "pending": pending, "retries": box.retries}
+        if state != "running":
+            problems.append(f"inbound_{state}")
+    body["adapters"] = [a.platform.value for a in request.app[ADAPTERS]]
+    body["instance"] = runtime.instance
+    body["channels"] = {
+        c.channel: {"state": "paused", "until": c.paused_until.isoformat(), "reason": c.reason}
+        for c in paused[:HEALTH_PAUSED_SHOWN]
+        if c.paused_until is not None
     }
-    inbox_down = runtime.inbox is not None and not runtime.inbox.alive
-    if body["scheduler"] != "running" or body["sender"] != "running" or inbox_down:
-        body["status"] = "degraded"
+    if len(paused) > HEALTH_PAUSED_SHOWN:
+        body["channels_more"] = True
+    if problems:
+        body["status"] = "error"
+        body["reasons"] = problems
+        return web.json_response(body, status=503)
     return web.json_response(body)
 
 

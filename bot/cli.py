@@ -1,13 +1,15 @@
 """`yishi`: the command line. Subcommands: demo, console, db upgrade, verify, export, serve,
-reminders, config check."""
+backup, restore, reminders, config check."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -53,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"yishi {_version()}")
     p.add_argument(
+        "--debug",
+        action="store_true",
+        help="出错时打印完整的调用栈（也可设置环境变量 YISHI_DEBUG=1）",
+    )
+    p.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
         help="日志级别（默认：配置 [log] level 或环境变量 YISHI_LOG_LEVEL；serve 为 info，其余命令为 warning）",
@@ -86,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--db", help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
     srv.add_argument("--db", help="数据库 URL")
+    bak = sub.add_parser("backup", help="在线备份数据库（SQLite 备份 API；PostgreSQL 用 pg_dump）")
+    bak.add_argument("--out", required=True, help="备份文件（不覆盖已有文件）")
+    bak.add_argument("--db", help="数据库 URL")
+    res = sub.add_parser("restore", help="把备份恢复到一个空数据库，然后校验记录链")
+    res.add_argument("file", help="备份文件")
+    res.add_argument("--db", help="目标数据库 URL（必须是空库）")
     rem = sub.add_parser("reminders", help="列出一个学会已安排的提醒")
     rem.add_argument("--society", required=True)
     rem.add_argument("--db", help="数据库 URL")
@@ -152,18 +165,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             print(f"无法读取脚本 {args.script}：{exc}", file=sys.stderr)
             return 2
+    debug = args.debug or os.environ.get("YISHI_DEBUG") == "1"
+    with contextlib.suppress(ValueError):
+        # How long opening the database may take (default 30 s); then exit code 2, never a hang.
+        db.OPEN_TIMEOUT_S = float(os.environ.get("YISHI_DB_OPEN_TIMEOUT", db.OPEN_TIMEOUT_S))
     try:
         if args.command == "serve":
             return runner.run(_run(args, settings))
         return asyncio.run(_run(args, settings))
     except db.DatabaseError as exc:
+        if debug:
+            traceback.print_exc()
         print(f"数据库错误：{exc}", file=sys.stderr)
+        if isinstance(exc.__cause__, TimeoutError):
+            # The driver's thread may still be stuck in the file: do not wait for it at exit.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
     except KeyProblem as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"出错了：{type(exc).__name__}: {exc}（加 --debug 或设置 YISHI_DEBUG=1 查看详情）",
+            file=sys.stderr,
+        )
+        return 1
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,6 +208,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         case "verify":
             return await _verify(settings)
+        case "backup":
+            return await _backup(settings, Path(args.out))
+        case "restore":
+            return await _restore(settings, Path(args.file))
         case "export":
             return await _export(settings, args.society, args.year, Path(args.out))
         case "console":
@@ -290,6 +326,34 @@ async def _verify(settings: Settings) -> int:
         f"（{report.societies} 个学会），重新计票一致，未发现篡改。"
     )
     return 0
+
+
+async def _backup(settings: Settings, out: Path) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        copied = await backup(settings.database_url, out)
+    except BackupError as exc:
+        print(f"备份失败：{exc}", file=sys.stderr)
+        return 2
+    print(f"已备份：{_safe_url(settings.database_url)} → {copied.path}（{copied.size} 字节）")
+    print(
+        "服务器密钥不在备份中：请另行妥善保存（环境变量 YISHI_SECRET_KEY，或 SQLite 旁的密钥文件），恢复时需要。"
+    )
+    return 0
+
+
+async def _restore(settings: Settings, source: Path) -> int:
+    """`yishi restore FILE`: into an empty database, schema brought up to date, then verified."""
+    from bot.backup import BackupError, restore
+
+    try:
+        await restore(settings.database_url, source)
+    except BackupError as exc:
+        print(f"恢复失败：{exc}", file=sys.stderr)
+        return 2
+    print(f"已恢复：{source} → {_safe_url(settings.database_url)}")
+    return await _verify(settings)
 
 
 async def _export(settings: Settings, society: str, year: int, out: Path) -> int:

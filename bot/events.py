@@ -126,14 +126,22 @@ def chat_from_json(raw: list[str] | tuple[str, ...]) -> ChatRef:
     return ChatRef(Platform(raw[0]), raw[1], raw[2], ChatKind(raw[3]))
 
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Zero-width characters and the C0 controls (NUL among them: PostgreSQL refuses it in text),
+# except tab, line feed and carriage return, which fold into spaces below.
+_ZERO_WIDTH = dict.fromkeys(
+    [
+        *map(ord, "\u200b\u200c\u200d\u2060\ufeff\x7f"),
+        *(c for c in range(32) if chr(c) not in "\t\n\r"),
+    ],
+    None,
+)
 
 
 def normalize_text(text: str) -> str:
-    """Drop zero-width characters and fold runs of white space (the ideographic space too).
-    Nothing else: the text stays as typed (full-width punctuation is quoted as written in
-    replies, minutes and the chain); the router matches commands on an NFKC form of its own
-    (bot/utterance.py)."""
+    """Drop zero-width and control characters (NUL among them) and fold runs of white space
+    (the ideographic space too). Nothing else: the text stays as typed (full-width punctuation
+    is quoted as written in replies, minutes and the chain); the router matches commands on an
+    NFKC form of its own (bot/utterance.py)."""
     return " ".join(text.translate(_ZERO_WIDTH).split())
 
 

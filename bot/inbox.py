@@ -12,14 +12,23 @@ written with the effect, still guarantees each message is applied once.
 
 A chat's messages are applied in the order they arrived (a member who votes 赞成 then changes
 to 反对 ends with 反对), also when several instances share PostgreSQL.
+
+Failures (at-least-once to the effect): a message whose application fails stays pending and is
+tried again with backoff until it applies: a locked or busy database, a lost connection, a
+timeout or a full disk must never turn an acknowledged message into 「没有生效」. The router lets
+such transient faults through (storage/faults.py says which are), so nothing is answered for
+them; only refusals (governance, usage) and bugs are answered, once. A retry after an effect that
+did commit is caught by the processed-message row and says nothing: applied exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -37,6 +46,7 @@ from bot.events import (
 )
 from bot.gate import Gate
 from storage import inbox as store
+from storage.faults import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +84,13 @@ def decode_message(payload: str) -> IncomingMessage:
 
 
 def message_key(message: IncomingMessage) -> str:
+    """The queue's unique key (255 characters at most: a longer one names the id by digest)."""
     mid = message.message_id or f"local-{uuid.uuid4().hex}"
-    return f"{message.platform.value}:{message.chat.corp_id}:{mid}"
+    key = f"{message.platform.value}:{message.chat.corp_id}:{mid}"
+    if len(key) > 255:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        key = f"{message.platform.value}:sha256:{digest}"
+    return key
 
 
 def chat_key(message: IncomingMessage) -> str:
@@ -99,7 +114,11 @@ class Inbox:
         lease: timedelta = timedelta(seconds=60),
         idle: float = 5.0,
         gate: Gate | None = None,
+        backoff: tuple[float, float] = (0.05, 5.0),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`backoff`: (first, longest) pause in seconds before a failed message (or a failed
+        pass) is tried again; it doubles per failure."""
         self.clock = clock
         self.instance = instance
         self._apply = apply
@@ -111,9 +130,17 @@ class Inbox:
         self._waiting: list[tuple[store.NewInbound, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._work = asyncio.Event()
+        self.backoff = backoff
+        self.monotonic = monotonic
+        # Failed rows: id -> (failures so far, monotonic time before which it is not retried).
+        self._retry: dict[int, tuple[int, float]] = {}
+        self._pass_failures = 0
         self.alive = False
         self.accepted = 0
         self.applied = 0
+        self.retries = 0
+        # Monotonic time the current pass started (None: idle): /healthz sees a stuck worker.
+        self.busy_since: float | None = None
 
     # -- the door ---------------------------------------------------------------------------
 
@@ -138,7 +165,7 @@ class Inbox:
             try:
                 new = await store.accept(list(unique.values()), self.clock.now())
             except Exception as exc:
-                logger.exception("inbound queue: cannot commit %d messages", len(batch))
+                _log_failure(exc, "inbound queue: cannot commit %d messages", len(batch))
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(InboxUnavailable(str(exc)))
@@ -157,13 +184,23 @@ class Inbox:
         self._work.set()
 
     async def run_once(self) -> int:
-        """Claim and apply one round (at most one message per chat); return how many."""
+        """Claim and try one round (at most one message per chat); return how many were tried
+        (a message waiting out its backoff is not tried). A message that fails stays pending
+        and is tried again after its backoff; the others of the round go on."""
         claimed = await store.claim(
             self.instance, self.clock.now(), lease=self.lease, limit=self.batch
         )
+        if len(claimed) < self.batch:
+            # Every claimable row is in hand: forget failures of rows applied elsewhere.
+            ids = {row.id for row in claimed}
+            self._retry = {k: v for k, v in self._retry.items() if k in ids}
         done: list[int] = []
+        tried = 0
         try:
             for row in claimed:
+                if self._waiting_out(row.id):
+                    continue
+                tried += 1
                 await self._door_first()
                 try:
                     message = decode_message(row.payload)
@@ -171,7 +208,13 @@ class Inbox:
                     logger.error("inbound queue: row %s is unreadable; dropped", row.id)
                     done.append(row.id)
                     continue
-                await self._apply(message)
+                try:
+                    await self._apply(message)
+                except Exception as exc:
+                    self._failed(row.id, exc)
+                    # The database is likely failing for every message: end the round here.
+                    break
+                self._retry.pop(row.id, None)
                 done.append(row.id)
         finally:
             if done:
@@ -179,7 +222,34 @@ class Inbox:
                 self.applied += len(done)
                 if self._after_batch is not None:
                     await self._after_batch()
-        return len(claimed)
+        return tried
+
+    def _waiting_out(self, row_id: int) -> bool:
+        entry = self._retry.get(row_id)
+        return entry is not None and entry[1] > self.monotonic()
+
+    def _pause(self, failures: int) -> float:
+        first, longest = self.backoff
+        return float(min(longest, first * 2 ** min(failures - 1, 30)))
+
+    def _failed(self, row_id: int, exc: Exception) -> None:
+        failures = self._retry.get(row_id, (0, 0.0))[0] + 1
+        pause = self._pause(failures)
+        self._retry[row_id] = (failures, self.monotonic() + pause)
+        self.retries += 1
+        _log_failure(
+            exc,
+            "inbound queue: message %s failed (%d times); it stays pending, next try in %.2f s",
+            row_id,
+            failures,
+            pause,
+        )
+
+    def next_retry_in(self) -> float | None:
+        """Seconds until the first failed message may be tried again (None: none waiting)."""
+        if not self._retry:
+            return None
+        return max(0.0, min(at for _, at in self._retry.values()) - self.monotonic())
 
     async def _door_first(self) -> None:
         """Messages waiting at the door are committed before the next one is applied: a
@@ -201,24 +271,46 @@ class Inbox:
         try:
             while not self.gate.closing():
                 self._work.clear()
+                self.busy_since = self.monotonic()
                 try:
                     async with self.gate.passing():
                         n = await self.run_once()
+                    self._pass_failures = 0
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    logger.exception("inbound queue: a pass failed; the rows stay for the next")
+                except Exception as exc:
+                    # Claiming or finishing failed (the database is away): the rows stay
+                    # pending; wait a little longer each time.
+                    self._pass_failures += 1
+                    self.retries += 1
+                    _log_failure(exc, "inbound queue: a pass failed; the rows stay for the next")
                     n = 0
+                    await asyncio.sleep(self._pause(self._pass_failures))
+                finally:
+                    self.busy_since = None
                 if n:
                     continue
+                wait = self.idle
+                retry = self.next_retry_in()
+                if retry is not None:
+                    wait = min(wait, retry)
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.idle):
+                    async with asyncio.timeout(wait):
                         await self._work.wait()
         finally:
             self.alive = False
 
     async def depth(self) -> int:
         return await store.depth()
+
+
+def _log_failure(exc: BaseException, what: str, *args: object) -> None:
+    """A transient fault is expected and retried: one line, no traceback. Anything else is a bug
+    worth its traceback."""
+    if is_transient(exc):
+        logger.warning(what + ": %s", *args, f"{type(exc).__name__}: {exc}")
+    else:
+        logger.error(what, *args, exc_info=exc)
 
 
 def make_apply(

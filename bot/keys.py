@@ -13,6 +13,8 @@ Rules:
    `SealError`.
 4. `fingerprint` names the key without revealing it; storage keeps it to refuse a different key
    under existing data.
+5. `seal_padded` pads the plaintext to a multiple of a block before sealing, so the length of a
+   ciphertext does not tell which of several texts is inside (「投票 反对」 and 「投票 不同意」).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ ENV_VAR = "YISHI_SECRET_KEY"
 KEY_FILE_NAME = "secret.key"
 MIN_BYTES = 32
 _NONCE = 12
+_PAD_BLOCK = 256
 
 
 class KeyProblem(Exception):
@@ -114,6 +117,20 @@ class ServerKey:
 
     def open_text(self, purpose: str, token: str, aad: str = "") -> str:
         return self.open(purpose, token, aad).decode("utf-8")
+
+    def seal_padded(self, purpose: str, plaintext: str, aad: str = "") -> str:
+        """`seal` of the text padded to a multiple of 256 bytes (4-byte length first)."""
+        raw = plaintext.encode("utf-8")
+        framed = len(raw).to_bytes(4, "big") + raw
+        framed += b"\0" * (-len(framed) % _PAD_BLOCK)
+        return self.seal(purpose, framed, aad)
+
+    def open_padded(self, purpose: str, token: str, aad: str = "") -> str:
+        framed = self.open(purpose, token, aad)
+        size = int.from_bytes(framed[:4], "big")
+        if size > len(framed) - 4:
+            raise SealError("padded value is malformed")
+        return framed[4 : 4 + size].decode("utf-8")
 
     @property
     def fingerprint(self) -> str:

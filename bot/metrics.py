@@ -13,8 +13,9 @@ Renamed or dropped since the hand-written exposition (for dashboards):
   `yishi_reminders_decided_total{outcome="sent"|"skipped"}`.
 - `yishi_send_failures_total` counts this instance's failed attempts (it was a count of every
   instance's stored attempts).
-- `yishi_ballots_total{kind}` is gone: `yishi_commands_total{command, outcome="ok"}` counts the
-  voting commands (投票, 赞成, 反对, 弃权, …).
+- `yishi_ballots_total{kind}` is gone: `yishi_commands_total{command="投票", outcome="ok"}` counts
+  the voting commands (投票, 赞成, 反对, 弃权, … all under 投票: a counter per choice would tell
+  a secret ballot's choice by when it ticks).
 """
 
 from __future__ import annotations

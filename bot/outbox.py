@@ -292,6 +292,7 @@ class Sender:
         self.concurrency = concurrency  # channels drained at once (each channel stays in order)
         self._event = asyncio.Event()
         self.alive = False
+        self.looped_at: float | None = None
         self.last_pass: datetime | None = None
         self.last_result = DrainResult()
         self._blocked: dict[str, datetime] = {}
@@ -635,6 +636,7 @@ class Sender:
         passes: set[asyncio.Task[DrainResult | None]] = set()
         try:
             while not gate.closing():
+                self.looped_at = time.monotonic()  # /healthz: a loop that stops turning is stuck
                 if len(passes) >= PASSES_IN_FLIGHT:
                     await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
                     continue

@@ -186,7 +186,7 @@ def _tables(
                     f"票箱有 {entries} 张票，记录链中投票的只有 {len(c.secret_voters)} 人",
                     society,
                     vote=vid,
-                    table="secret_ballot_box",
+                    table="secret_box_entry",
                     row=None if box is None or not box.rows else box.rows[0],
                 )
             )
@@ -246,7 +246,7 @@ def _closed(
                         society,
                         seq=seq,
                         vote=vid,
-                        table="secret_ballot_box",
+                        table="secret_box_entry",
                         row=box.rows[0] if box.rows else None,
                     )
                 )

@@ -32,6 +32,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
 from storage import repo
+from storage.faults import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,8 @@ class Router:
     async def dispatch(
         self, message: IncomingMessage, *, inline: bool = True
     ) -> list[OutgoingMessage]:
-        """Handle one message; never raises. Returns the replies to send inline; with
+        """Handle one message; never raises (but with `inline=False`, a transient database fault,
+        which the inbound queue retries). Returns the replies to send inline; with
         `inline=False` (the message came through the inbound queue and its callback was answered
         long ago) the replies go to the outbox in the effect's transaction as well, and only a
         reply that is not part of any transaction (not understood, an error) is returned."""
@@ -197,7 +199,11 @@ class Router:
             return await self.admission.admit(
                 message, partial(self._serve, route, args), inline=inline
             )
-        except Exception:
+        except Exception as exc:
+            if not inline and is_transient(exc):
+                # Queued: the message stays pending and is applied on a later try (bot/inbox.py);
+                # telling the member it failed would be wrong.
+                raise
             logger.exception("unexpected error handling message %s", message.message_id)
             return [plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]
 

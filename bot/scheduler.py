@@ -6,7 +6,9 @@ missed, so APScheduler's misfire grace never matters. Job targets are a module-l
 that takes only a name (style rule 13).
 
 Heartbeat: each instance renews its row; a clock that moves differently from the monotonic
-timer (a jump of the server clock) is logged. SQLite allows one running instance only.
+timer (a jump of the server clock) is logged. SQLite allows one running instance only: an OS
+lock on a file beside the database, released by the kernel when the process dies (so a restart
+after a crash serves at once).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from storage import instances as store
+from storage.instance_lock import InstanceLock
 
 logger = logging.getLogger(__name__)
 
@@ -124,18 +128,34 @@ class Heartbeat:
         self.stale = stale
         self._last: tuple[datetime, float] | None = None
         self.jumps: list[timedelta] = []
+        self._lock: InstanceLock | None = None
 
-    async def start(self, *, single: bool) -> None:
+    async def start(self, *, single: bool, lock_file: Path | None = None) -> None:
+        """Register the instance. With `single` (SQLite) the instance first takes the OS lock
+        on `lock_file`; a live holder means another instance: SingleInstanceError."""
         now = self.clock()
-        if single:
-            others = await store.live_instances(now, self.stale)
-            if others:
+        if single and lock_file is not None:
+            lock = InstanceLock(lock_file)
+            if not lock.acquire():
+                holder = lock.holder()
                 raise SingleInstanceError(
-                    f"SQLite 只支持运行一个机器人实例，已有实例在运行（{', '.join(others)}）。"
-                    "多实例请改用 PostgreSQL。"
+                    "SQLite 只支持运行一个机器人实例，已有实例在运行"
+                    + (f"（{holder}）" if holder else "")
+                    + f"，锁文件：{lock_file}。多实例请改用 PostgreSQL。"
                 )
-        await store.register_instance(self.name, socket.gethostname(), os.getpid(), now)
+            lock.describe(f"{self.name}，进程 {os.getpid()}")
+            self._lock = lock
+        try:
+            await store.register_instance(self.name, socket.gethostname(), os.getpid(), now)
+        except BaseException:
+            self._release()
+            raise
         self._last = (now, self.monotonic())
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def check(self) -> timedelta | None:
         """Compare wall-clock and monotonic progress since the last check; log a jump."""
@@ -163,4 +183,7 @@ class Heartbeat:
         return jump
 
     async def stop(self) -> None:
-        await store.unregister_instance(self.name)
+        try:
+            await store.unregister_instance(self.name)
+        finally:
+            self._release()

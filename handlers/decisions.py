@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
+from bot.keys import SealError
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
@@ -164,7 +165,13 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                     people[p].name for p, c in sorted(ballots.items()) if c is choice
                 ]
         case g.VoteMethod.SECRET:
-            box = await repo.secret_box(vote.id)
+            try:
+                box = await repo.unseal_secret_box(vote.id)
+            except SealError as exc:
+                raise UsageError(
+                    "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
+                    "请运维人员运行「yishi verify」检查。"
+                ) from exc
             tally = g.tally((c for _, c in box), voters)
         case g.VoteMethod.SHOW_OF_HANDS:
             h = vote.hands or {"yes": 0, "no": 0, "abstain": 0}
@@ -260,9 +267,7 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
             "；".join(f"{t.CHOICE[g.Choice(c)]}：{join(names_.get(c.value, []))}" for c in g.Choice)
         )
     if r.get("box"):
-        lines.append(
-            "无记名投票回执：" + "、".join(f"{rc}={t.CHOICE[g.Choice(c)]}" for rc, c in r["box"])
-        )
+        lines.append(t.secret_box_text(r["box"]))
     verdict = t.OUTCOME[outcome]
     match outcome:
         case g.Outcome.DEFERRED:
@@ -291,6 +296,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     for v in await repo.votes_of_item(it.id):
         if v.state is g.VoteState.OPEN:
+            await repo.discard_secret_ballots(v.id)  # a deferred vote counts no ballot
             await repo.close_vote(
                 v.id,
                 result={

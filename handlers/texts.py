@@ -117,6 +117,18 @@ NEED = {
 }
 
 
+def secret_box_summary(box: list[list[str]]) -> str:
+    """A closed secret vote's box as announced: how many ballots and how a voter checks theirs.
+    A box closed before receipts were kept as digests lists its receipts."""
+    if all(len(entry) == 8 for entry, _ in box):
+        return "、".join(f"{rc}={CHOICE[g.Choice(c)]}" for rc, c in box)
+    return f"共{len(box)}张选票均已计入，投票人可私聊我发送「查回执 回执号」核对自己的一张"
+
+
+def secret_box_text(box: list[list[str]]) -> str:
+    return f"无记名投票回执：{secret_box_summary(box)}。"
+
+
 def share_text(share: Fraction) -> str:
     return {Fraction(1, 2): "半数", Fraction(2, 3): "三分之二", Fraction(1, 3): "三分之一"}.get(
         share, f"{share.numerator}/{share.denominator}"

@@ -276,6 +276,9 @@ async def target_vote(
     raise UsageError("有多项表决正在进行，请写明议题编号，例如「赞成 2」。")
 
 
+# The command words that cast a ballot (counted as one in the metrics: bot/app.py).
+BALLOT_WORDS = frozenset(t.CHOICE_WORDS) | {"投票"}
+
 _TRAILING = re.compile(r"[。.!！~]+$")
 
 
@@ -552,6 +555,32 @@ async def vote_command(ctx: Context, args: str) -> list[OutgoingMessage]:
     raise UsageError("没有记录投票：请发送「投票 赞成」「投票 反对」或「投票 弃权」。")
 
 
+_RECEIPT = re.compile(r"^[0-9a-fA-F]{8}$")
+
+
+async def check_receipt(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """查回执 <回执>: in a private chat, whether the ballot with this receipt is in the box of a
+    closed secret vote, and as what (only the voter holds the receipt)."""
+    if ctx.message.chat.kind is ChatKind.GROUP:
+        raise UsageError("请在与我的私聊中发送「查回执 回执号」，不要在群里公开回执。")
+    receipt = _TRAILING.sub("", args.strip())
+    if not _RECEIPT.match(receipt):
+        raise UsageError("请发送「查回执 回执号」，回执号是投票后收到的 8 位字母数字。")
+    found = await repo.find_receipt(receipt)
+    if not found:
+        return [
+            ctx.reply(f"没有找到回执 {receipt}：表决结束后才能核对，请确认表决已结束、回执号无误。")
+        ]
+    lines = []
+    for vote_id, choice in found:
+        it = await repo.item((await repo.vote(vote_id)).item_id)
+        lines.append(
+            f"回执 {receipt}：议题{it.number}「{it.title}」的无记名投票，"
+            f"这张{t.CHOICE[choice]}票已计入结果。"
+        )
+    return [ctx.reply("\n".join(lines))]
+
+
 def _choice_handler(choice: g.Choice) -> Any:
     async def handler(ctx: Context, args: str) -> list[OutgoingMessage]:
         return await cast(ctx, choice, args)
@@ -609,6 +638,15 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+    ),
+    Route(
+        ("查回执",),
+        check_receipt,
+        g.Need.ANYONE,
+        "查回执 回执号",
+        "无记名投票结束后，私聊核对自己的选票已计入",
+        "成员",
+        needs_society=False,
     ),
     Route(
         ("投票",),

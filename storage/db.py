@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
+import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -11,6 +16,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
 from bot.keys import ServerKey, load_key
+from storage.faults import harden_transactions
 
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
@@ -21,9 +27,104 @@ TORTOISE_ORM: dict[str, Any] = {}
 
 logger = logging.getLogger(__name__)
 
+# The URL open_db opened last in this process (one database per process): the single-instance
+# lock and the disk check look at the file actually in use.
+_opened: list[str] = []
+
 
 class DatabaseError(Exception):
-    """The database could not be opened or prepared; the message says why."""
+    """The database could not be opened or prepared; the message (Chinese) says why."""
+
+
+# Reaching the database (connect, or take SQLite's write lock once) is given this long, and
+# migrating it (which may have real work to do) MIGRATE_TIMEOUT_S; then it is an error, never a
+# hang (a dead server that does not refuse, a file locked by another process).
+OPEN_TIMEOUT_S = 30.0
+MIGRATE_TIMEOUT_S = 900.0
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """A configuration or environment fault met while opening the database, in one Chinese
+    sentence that says what to check."""
+    from storage.faults import causes
+
+    where = _where(url)
+    for e in causes(exc):
+        text = str(e).lower()
+        name = type(e).__name__
+        if isinstance(e, socket.gaierror):
+            return f"无法解析数据库主机名（{where}）：请检查 URL 中的主机名。"
+        if isinstance(e, ConnectionRefusedError):
+            return f"无法连接数据库服务器 {where}（连接被拒绝）：请检查地址和端口，以及数据库是否已启动。"
+        if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+            return f"数据库拒绝登录（{where}）：请检查用户名和密码。"
+        if name == "InvalidCatalogNameError" or "can't establish connection to database" in text:
+            return f"数据库不存在（{where}）：请先创建数据库（CREATE DATABASE）。"
+        if isinstance(e, PermissionError):
+            return f"没有权限访问数据库文件或其目录（{where}）：{e.strerror or e}。"
+        if isinstance(e, sqlite3.Error) or "sqlite" in name.lower():
+            if "readonly" in text or "read-only" in text:
+                return f"SQLite 数据库文件是只读的（{where}）：机器人需要写入权限（文件及其目录）。"
+            if "unable to open" in text:
+                return f"无法打开 SQLite 数据库文件（{where}）：目录不存在或没有权限。"
+            if "locked" in text or "busy" in text:
+                return f"SQLite 数据库被其他进程锁定（{where}）：请停止占用它的进程后重试。"
+            if "not a database" in text or "malformed" in text:
+                return f"{where} 不是有效的 SQLite 数据库文件（或已损坏）。"
+        if "migration" in text and ("unknown" in text or "not found" in text or "newer" in text):
+            return f"数据库结构比本程序新（{where}）：请升级议事程序后再使用这个数据库。"
+    return f"无法打开数据库（{where}）：{type(exc).__name__}: {exc}"
+
+
+def _where(url: str) -> str:
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    rest = url.split("://", 1)[-1]
+    return rest.rsplit("@", 1)[-1].split("?", 1)[0]
+
+
+@contextlib.asynccontextmanager
+async def _opening(url: str, within: float) -> AsyncIterator[None]:
+    """Within `within` seconds, every failure a DatabaseError."""
+    try:
+        async with asyncio.timeout(within):
+            yield
+    except DatabaseError:
+        raise
+    except TimeoutError as exc:
+        raise DatabaseError(
+            f"打开数据库超时（{within:.0f} 秒，{_where(url)}）：服务器无响应，或文件被其他进程锁定。"
+        ) from exc
+    except Exception as exc:
+        raise DatabaseError(explain(exc, url)) from exc
+
+
+async def reach(url: str) -> None:
+    """Make sure the database answers (PostgreSQL: a connection; SQLite: the write lock taken
+    and given back) within OPEN_TIMEOUT_S, before any real work."""
+    async with _opening(url, OPEN_TIMEOUT_S):
+        path = sqlite_path(url)
+        if path is not None:
+            await asyncio.to_thread(_touch_sqlite, path)
+        elif not is_sqlite(url):
+            import asyncpg
+
+            # tortoise's own URL parameters (minsize, maxsize, ...) are not libpq's.
+            parts = urlsplit(url)
+            keep = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl")]
+            libpq = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(keep), ""))
+            conn = await asyncpg.connect(libpq, timeout=OPEN_TIMEOUT_S)
+            await conn.close()
+
+
+def _touch_sqlite(path: Path) -> None:
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,23 +132,48 @@ def is_sqlite(url: str) -> bool:
 
 
 def prepare_url(url: str) -> str:
-    """SQLite gets WAL (tortoise's default), synchronous=FULL and a busy timeout unless the URL
-    sets them."""
+    """SQLite gets WAL (tortoise's default), synchronous=FULL, a busy timeout and secure_delete
+    (a deleted row's bytes are overwritten, in the file and in the pages it writes to the WAL)
+    unless the URL sets them."""
     if not is_sqlite(url):
         return url
     parts = urlsplit(url)
     params = dict(parse_qsl(parts.query))
     params.setdefault("synchronous", "FULL")
     params.setdefault("busy_timeout", "5000")
+    params.setdefault("secure_delete", "ON")
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+
+
+def opened_url() -> str | None:
+    """The database this process opened (None: none yet)."""
+    return _opened[0] if _opened else None
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite file of the URL (None: PostgreSQL or an in-memory database)."""
+    if not is_sqlite(url):
+        return None
+    path = url[len("sqlite://") :].split("?", 1)[0]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def lock_path(url: str) -> Path | None:
+    """The single-instance lock file beside a SQLite database (storage/instances.py)."""
+    path = sqlite_path(url)
+    return None if path is None else path.with_name(path.name + ".lock")
 
 
 def _ensure_folder(url: str) -> None:
     """Create the SQLite file's folder (only when the database is actually opened)."""
-    if is_sqlite(url):
-        path = url[len("sqlite://") :].split("?", 1)[0]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"无法创建数据库目录 {path.parent}：{exc.strerror or exc}。请检查路径和权限。"
+            ) from exc
 
 
 def connection_name(url: str) -> str:
@@ -95,24 +221,56 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
     as `load_key` does unless given) seals what a migration moves (storage/seals.py)."""
     _ensure_folder(url)
     use_key(key if key is not None else load_key(url))
-    await migrate(config=tortoise_config(url))
-    await Tortoise.close_connections()
+    await reach(url)
+    try:
+        async with _opening(url, MIGRATE_TIMEOUT_S):
+            await migrate(config=tortoise_config(url))
+            await _refuse_newer_schema(url)
+    finally:
+        with contextlib.suppress(Exception):
+            await Tortoise.close_connections()
     logger.info("database schema up to date (%s)", connection_name(url))
+
+
+def known_migrations() -> set[str]:
+    import pkgutil
+
+    from storage import migrations
+
+    return {m.name for m in pkgutil.iter_modules(migrations.__path__)}
+
+
+async def _refuse_newer_schema(url: str) -> None:
+    """A database a newer version of the bot migrated has migrations this one does not know:
+    opening it would write rows its newer schema does not expect."""
+    conn = connections.get(connection_name(url))
+    _, rows = await conn.execute_query("SELECT name FROM tortoise_migrations WHERE app = 'models'")
+    unknown = sorted({str(r[0]) for r in rows} - known_migrations())
+    if unknown:
+        raise DatabaseError(
+            f"数据库结构比本程序新（{_where(url)}，未知的迁移：{'、'.join(unknown)}）："
+            "请升级议事程序后再使用这个数据库。"
+        )
 
 
 async def open_db(url: str, *, run_migrations: bool = True, key: ServerKey | None = None) -> None:
     """Initialise the ORM in the current task (before any background task starts). `key`: the
     server key; by default `load_key(url)` (the environment, or the file beside SQLite)."""
+    harden_transactions()
     _ensure_folder(url)
+    _opened[:] = [url]
     key = key if key is not None else load_key(url)
     use_key(key)
     if run_migrations:
         await upgrade(url, key=key)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,
     # WebSocket clients, the scheduler) see the ORM. One database per process.
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    if is_sqlite(url):
-        await _check_sqlite(connection_name(url))
+    if not run_migrations:
+        await reach(url)
+    async with _opening(url, MIGRATE_TIMEOUT_S):
+        await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+        if is_sqlite(url):
+            await _check_sqlite(connection_name(url))
 
 
 async def _check_sqlite(name: str) -> None:

@@ -6,6 +6,9 @@ claim    the oldest pending row of each chat that no live worker holds (a chat's
          applied in the order they arrived, also across instances); PostgreSQL: FOR UPDATE SKIP
          LOCKED, so two instances never claim the same row.
 finish   mark applied rows done.
+
+The payload is stored sealed under the server key (storage/secrecy.py): it holds the sender and
+the text, and a private message may be a secret ballot.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
+from bot.keys import SealError
 from storage import models as m
+from storage import secrecy
 from storage.sql import literals, marks, raw_execute, raw_rows, skip_locked, utc, when_opt
 
 
@@ -50,7 +55,7 @@ async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
     values = ", ".join(f"(?, ?, ?, ?, {literals(InboundState.PENDING)}, '')" for _ in rows)
     params: list[object] = []
     for row in rows:
-        params += [row.key, row.chat_key, row.payload, at]
+        params += [row.key, row.chat_key, secrecy.seal_text("inbound", row.payload, row.key), at]
     async with in_transaction():
         found = await raw_rows(
             m.InboundMessage,
@@ -59,6 +64,14 @@ async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
             *params,
         )
     return {str(r["key"]) for r in found}
+
+
+def _opened(key: str, payload: str) -> str:
+    """The payload as the adapter gave it; "" when it does not open (the worker drops it)."""
+    try:
+        return secrecy.open_text("inbound", payload, key)
+    except SealError:
+        return ""
 
 
 async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -> list[Claimed]:
@@ -82,7 +95,8 @@ async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -
             held = row["claimed_by"] and row["claimed_by"] != instance
             if held and until is not None and until > at:
                 continue
-            mine.append(Claimed(int(row["id"]), str(row["key"]), str(row["payload"])))
+            key = str(row["key"])
+            mine.append(Claimed(int(row["id"]), key, _opened(key, str(row["payload"]))))
             if len(mine) >= limit:
                 break
         if mine:

@@ -1,24 +1,21 @@
 """Running bot instances: each registers, renews a heartbeat (its clock reading at each beat, so
 a jump of the server clock is seen), and unregisters. SQLite allows one live instance,
-PostgreSQL many (bot/scheduler.py decides)."""
+PostgreSQL many (bot/scheduler.py decides).
+The SQLite single-instance lock is in storage/instance_lock.py.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from storage import models as m
-from storage.sql import utc_opt
+from storage.sql import raw_execute, utc, utc_opt
 
 
 async def register_instance(name: str, host: str, pid: int, now: datetime) -> None:
     await m.BotInstance.create(
         name=name, host=host, pid=pid, started_at=now, heartbeat_at=now, last_now=now
     )
-
-
-async def live_instances(now: datetime, stale: timedelta) -> list[str]:
-    rows = await m.BotInstance.filter(heartbeat_at__gt=now - stale).values_list("name", flat=True)
-    return [str(r) for r in rows]
 
 
 async def heartbeat(name: str, now: datetime) -> datetime | None:
@@ -33,3 +30,11 @@ async def heartbeat(name: str, now: datetime) -> datetime | None:
 
 async def unregister_instance(name: str) -> None:
     await m.BotInstance.filter(name=name).delete()
+
+
+async def probe_write(name: str, now: datetime) -> None:
+    """A real, cheap write (one row): the instance's heartbeat. Raises when the database does
+    not take writes (read-only, full, locked past the busy timeout, gone)."""
+    await raw_execute(
+        m.BotInstance, "UPDATE bot_instance SET heartbeat_at = ? WHERE name = ?", utc(now), name
+    )

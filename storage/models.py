@@ -275,17 +275,33 @@ class SecretVoterList(Model):
         table = "secret_voter_list"
 
 
-# What was cast: (receipt, choice) pairs sorted by their random receipt. Nothing here
-# names or orders the voters.
-class SecretBallotBox(Model):
-    id = fields.IntField(primary_key=True)
-    vote: fields.OneToOneRelation[Vote] = fields.OneToOneField(
-        "models.Vote", related_name="ballot_box"
+# A secret ballot while its vote is open: a random id, the vote, and the choice with the keyed
+# digest of the receipt sealed under the server key (constant length). No voter, no time; the id
+# does not follow the order of casting. Deleted when the vote closes.
+class SecretBallotSealed(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    vote: fields.ForeignKeyRelation[Vote] = fields.ForeignKeyField(
+        "models.Vote", related_name="sealed_ballots"
     )
-    ballots = fields.TextField(default="[]")
+    sealed = fields.TextField()
 
     class Meta:
-        table = "secret_ballot_box"
+        table = "secret_ballot_sealed"
+
+
+# The plain box of a closed secret vote, written in one transaction at close in a random order
+# with fresh random ids: (keyed digest of the receipt, choice). Nothing names or orders voters.
+class SecretBoxEntry(Model):
+    id = fields.CharField(max_length=32, primary_key=True)
+    vote: fields.ForeignKeyRelation[Vote] = fields.ForeignKeyField(
+        "models.Vote", related_name="box_entries"
+    )
+    digest = fields.CharField(max_length=64, db_index=True)  # 「查回执」 looks it up
+    choice = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "secret_box_entry"
+        unique_together = (("vote", "digest"),)
 
 
 class MinutesVersion(Model):

@@ -8,6 +8,9 @@ hand-written SQL (storage/sql.py).
 
     held (a reminder's message written ahead; storage/reminders.py releases it)
       -> pending -> sending (claimed, leased) -> sent | failed | pending again (retry, pause)
+
+A private message's payload (the app channel: a secret ballot's receipt, a member's reminder) is
+stored sealed under the server key (storage/secrecy.py) and opened when read.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-from storage import sql
+from storage import secrecy, sql
 from storage.sql import (
     execute_in,
     literals,
@@ -103,12 +106,21 @@ _ROW_COLUMNS = (
 )
 
 
+def _sealed(channel: str, payload: str) -> str:
+    """A private (app channel) message is sealed; a group's is kept as it is."""
+    return secrecy.seal_text("outbox", payload, channel) if channel.endswith(":app") else payload
+
+
+def _opened(channel: str, payload: str) -> str:
+    return secrecy.open_text("outbox", payload, channel)
+
+
 def _row(r: Mapping[str, Any]) -> OutboxRow:
     return OutboxRow(
         id=int(r["id"]),
         short_id=str(r["short_id"]),
         channel=str(r["channel"]),
-        payload=str(r["payload"]),
+        payload=_opened(str(r["channel"]), str(r["payload"])),
         kind=OutboxKind(r["kind"]),
         society_id=None if r["society_id"] is None else int(r["society_id"]),
         state=OutboxState(r["state"]),
@@ -196,7 +208,7 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
                 item.dedupe_key,
                 new_short_id(),
                 item.channel,
-                item.payload,
+                _sealed(item.channel, item.payload),
                 item.kind,
                 item.society_id,
                 OutboxState.PENDING if item.hold_until is None else OutboxState.HELD,
@@ -552,3 +564,14 @@ async def paused_channels(now: datetime) -> int:
         utc(now),
     )
     return int(rows[0]["n"]) if rows else 0
+
+
+async def paused_list(now: datetime, limit: int) -> list[Channel]:
+    """The first `limit` channels paused at `now` (/healthz shows them; a bounded read)."""
+    rows = await raw_rows(
+        m.ChannelState,
+        f"SELECT {_CHANNEL_COLUMNS} FROM channel_state WHERE paused_until > ?"
+        f" ORDER BY channel LIMIT {int(limit)}",
+        utc(now),
+    )
+    return [_channel(r) for r in rows]

@@ -27,7 +27,7 @@ from bot import governance as g
 from bot.events import Platform, UserRef
 from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
-from storage import seals, verify
+from storage import seals, secrecy, verify
 from storage.db import server_key
 from storage.sql import (
     can_lock_rows,
@@ -289,7 +289,9 @@ async def unit_of_work(
         ).first()
         if existing is None:
             raise
-        raise DuplicateMessage(existing.reply) from None
+        raise DuplicateMessage(
+            secrecy.open_text("reply", existing.reply, str(existing.id))
+        ) from None
 
 
 @asynccontextmanager
@@ -300,11 +302,12 @@ async def atomic() -> AsyncIterator[None]:
 
 
 async def store_reply(work: Work, reply: str) -> None:
-    if work.processed_id is not None:
+    """Keep the reply for a redelivery, sealed (it may carry a secret ballot's receipt)."""
+    if work.processed_id is not None and reply:
         await raw_execute(
             m.ProcessedMessage,
             "UPDATE processed_message SET reply = ? WHERE id = ?",
-            reply,
+            secrecy.seal_text("reply", reply, str(work.processed_id)),
             work.processed_id,
         )
 
@@ -911,9 +914,7 @@ async def open_vote(
     await seals.touch("vote", x.id)
     if method is g.VoteMethod.SECRET:
         voters = await m.SecretVoterList.create(vote_id=x.id, voters="[]")
-        box = await m.SecretBallotBox.create(vote_id=x.id, ballots="[]")
         await seals.touch("secret_voter_list", voters.id)
-        await seals.touch("secret_ballot_box", box.id)
     return _vote(x)
 
 
@@ -999,27 +1000,73 @@ async def secret_voters(vote_id: int) -> frozenset[int]:
 
 
 async def cast_secret_ballot(vote_id: int, person_id: int, choice: g.Choice) -> str:
-    """Add the voter to the sorted voter list and the (receipt, choice) to the box sorted by
-    receipt: the two records share no key, order or time. Return the receipt."""
+    """Add the voter to the sorted voter list and a sealed box entry (random id, no time; the
+    choice and the receipt's keyed digest sealed): the two share no key, order or time, and
+    nothing readable without the server key. Return the receipt."""
     voters = await m.SecretVoterList.get(vote_id=vote_id)
     async with seals.rewrite("secret_voter_list", voters.id):
         listed = set(json.loads(voters.voters))
         listed.add(person_id)
         voters.voters = json.dumps(sorted(listed))
         await voters.save()
-    box = await m.SecretBallotBox.get(vote_id=vote_id)
-    receipt = secrets.token_hex(4)
-    async with seals.rewrite("secret_ballot_box", box.id):
-        ballots = json.loads(box.ballots)
-        ballots.append([receipt, choice.value])
-        box.ballots = json.dumps(sorted(ballots))
-        await box.save()
+    receipt = secrecy.new_receipt()
+    entry_id = secrecy.new_entry_id()
+    sealed = secrecy.seal_ballot(vote_id, entry_id, choice, secrecy.receipt_digest(receipt))
+    await m.SecretBallotSealed.create(id=entry_id, vote_id=vote_id, sealed=sealed)
     return receipt
 
 
 async def secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
-    box = await m.SecretBallotBox.get(vote_id=vote_id)
-    return [(r, g.Choice(c)) for r, c in json.loads(box.ballots)]
+    """The box as (receipt digest, choice) sorted by digest: the plain box of a closed vote, or
+    the sealed entries opened (the vote is being closed)."""
+    rows = await raw_rows(
+        m.SecretBoxEntry, "SELECT digest, choice FROM secret_box_entry WHERE vote_id = ?", vote_id
+    )
+    box = [(str(r["digest"]), g.Choice(r["choice"])) for r in rows]
+    sealed = await raw_rows(
+        m.SecretBallotSealed,
+        "SELECT id, sealed FROM secret_ballot_sealed WHERE vote_id = ?",
+        vote_id,
+    )
+    box += [secrecy.open_ballot(vote_id, str(r["id"]), str(r["sealed"])) for r in sealed]
+    return sorted(box, key=lambda e: e[0])
+
+
+async def unseal_secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
+    """At close (inside the closing transaction): open the sealed entries, write the plain box
+    in a random order with fresh random ids, delete the sealed rows. Returns the box sorted by
+    digest (what the close event carries)."""
+    box = await secret_box(vote_id)
+    shuffled = list(box)
+    secrets.SystemRandom().shuffle(shuffled)
+    await raw_execute(
+        m.SecretBallotSealed, "DELETE FROM secret_ballot_sealed WHERE vote_id = ?", vote_id
+    )
+    await raw_execute(m.SecretBoxEntry, "DELETE FROM secret_box_entry WHERE vote_id = ?", vote_id)
+    for entry_digest, choice in shuffled:
+        await m.SecretBoxEntry.create(
+            id=secrecy.new_entry_id(), vote_id=vote_id, digest=entry_digest, choice=choice.value
+        )
+    return box
+
+
+async def discard_secret_ballots(vote_id: int) -> None:
+    """A vote closed without a count (deferred by hand): its sealed entries go."""
+    await raw_execute(
+        m.SecretBallotSealed, "DELETE FROM secret_ballot_sealed WHERE vote_id = ?", vote_id
+    )
+
+
+async def find_receipt(receipt: str) -> list[tuple[int, g.Choice]]:
+    """The closed secret votes whose plain box holds this receipt: (vote id, choice). A box
+    closed before 0012 holds the receipts it announced as they were."""
+    rows = await raw_rows(
+        m.SecretBoxEntry,
+        "SELECT vote_id, choice FROM secret_box_entry WHERE digest IN (?, ?) ORDER BY vote_id",
+        secrecy.receipt_digest(receipt),
+        receipt.strip().lower(),
+    )
+    return [(int(r["vote_id"]), g.Choice(r["choice"])) for r in rows]
 
 
 async def record_hands(vote_id: int, counts: dict[str, int]) -> None:

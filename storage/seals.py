@@ -6,7 +6,10 @@ Rules:
    society. A column added later is not covered until it is listed here, and listing it needs a
    migration that re-seals the table's rows (as 0010 seals the rows that existed before it).
    Pure queues and caches (outbox, inbound, processed messages, reminders, web sessions) and the
-   people register (person, identity: shared by all societies) are not governance records.
+   people register (person, identity: shared by all societies) are not governance records. The
+   secret box (storage/secrecy.py) has no seals: a seal row would follow the order of casting;
+   its sealed entries are AEAD-bound to their ids and its plain entries to the close event, and
+   verify counts and recounts them against the chain.
 2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row) or
    runs inside `rewrite` (a changed row): the row's seal and its society's head change in the
    same transaction. `rewrite` checks the row against its seal first; a row that no longer
@@ -119,7 +122,6 @@ TABLES: dict[str, Table] = {
         ),
         _table("ballot", "vote_id person_id choice receipt changes", _VOTE),
         _table("secret_voter_list", "vote_id voters", _VOTE),
-        _table("secret_ballot_box", "vote_id ballots", _VOTE),
     )
 }
 

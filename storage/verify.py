@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.keys import ServerKey
+from bot.keys import SealError, ServerKey
 from bot.ledger import (
     GENESIS,
     Break,
@@ -26,13 +26,12 @@ from bot.ledger import (
     Finding,
     TableSum,
     digest,
-    sums_json,
     table_sums,
     verify_chain,
 )
 from bot.recount import BallotRow, BoxRow, VoteRow, recount
 from storage import models as m
-from storage import seals
+from storage import seals, secrecy
 from storage.db import server_key
 from storage.sql import raw_rows, when
 
@@ -103,6 +102,7 @@ def _society_of(chain: str) -> int | None:
 async def run() -> Report:
     key = server_key()
     raw = {name: await raw_rows(m.RowSeal, t.select()) for name, t in seals.TABLES.items()}
+    box_rows, box_findings = await _box_rows()
     live: dict[int, dict[tuple[str, int], str]] = {}
     for name, table_rows in raw.items():
         t = seals.TABLES[name]
@@ -118,7 +118,7 @@ async def run() -> Report:
     for _, ck, tbl, row_id, mac in await seals.seals():
         sealed.setdefault(ck, {})[(tbl, row_id)] = mac
     societies = {int(r["row_id__"]) for r in raw["society"]}
-    findings: list[Finding] = []
+    findings: list[Finding] = list(box_findings)
     ids = set(societies) | set(live)
     for name in chains:
         sid = _society_of(name)
@@ -135,7 +135,7 @@ async def run() -> Report:
         rows = live.get(sid, {})
         seals_of = sealed.pop(ck, {})
         findings += _society(key, sid, sid in societies, ck, chain, head, rows, seals_of)
-        findings += recount(sid, _vote_events(chain), *_vote_tables(raw, sid))
+        findings += recount(sid, _vote_events(chain), *_vote_tables(raw, sid, box_rows))
     for h in heads.values():
         findings.append(
             Finding(
@@ -227,15 +227,14 @@ def _society(
     if head is not None and genuine:
         now_sums = table_sums((tbl, mac) for (tbl, _), mac in rows.items())
         for tbl in sorted(set(now_sums) | set(head.tables)):
-            if tbl in row_level:
-                continue
-            if sums_json({tbl: now_sums.get(tbl, TableSum())}) != sums_json(
-                {tbl: head.tables.get(tbl, TableSum())}
-            ):
-                have = now_sums.get(tbl, TableSum()).count
-                want = head.tables.get(tbl, TableSum()).count
+            have, want = now_sums.get(tbl, TableSum()), head.tables.get(tbl, TableSum())
+            if tbl not in row_level and have != want:
                 out.append(
-                    Finding(f"表的行与链头不符（链头记 {want} 行，现有 {have} 行）", sid, table=tbl)
+                    Finding(
+                        f"表的行与链头不符（链头记 {want.count} 行，现有 {have.count} 行）",
+                        sid,
+                        table=tbl,
+                    )
                 )
     return out
 
@@ -258,8 +257,48 @@ def _vote_events(chain: Iterable[Entry]) -> list[tuple[int, str, dict[str, Any]]
     return out
 
 
+_BOX_JOIN = (
+    "JOIN vote v ON v.id = t.vote_id JOIN agenda_item i ON i.id = v.item_id "
+    "JOIN meeting s ON s.id = i.meeting_id"
+)
+
+
+async def _box_rows() -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Every secret box entry with its society: a closed vote's plain (digest, choice), an open
+    vote's sealed one opened with the key; a sealed entry that does not open is a finding (and
+    counts as ("?", "?"))."""
+    out: list[dict[str, Any]] = []
+    for r in await raw_rows(
+        m.SecretBoxEntry,
+        f"SELECT s.society_id AS society__, t.vote_id, t.digest, t.choice"
+        f" FROM secret_box_entry t {_BOX_JOIN}",
+    ):
+        out.append({**r, "entry": (str(r["digest"]), str(r["choice"]))})
+    findings: list[Finding] = []
+    for r in await raw_rows(
+        m.SecretBallotSealed,
+        f"SELECT s.society_id AS society__, t.vote_id, t.id, t.sealed"
+        f" FROM secret_ballot_sealed t {_BOX_JOIN}",
+    ):
+        try:
+            digest, choice = secrecy.open_ballot(int(r["vote_id"]), str(r["id"]), str(r["sealed"]))
+            entry = (digest, choice.value)
+        except SealError:
+            entry = ("?", "?")
+            findings.append(
+                Finding(
+                    "无记名票箱里有一张密封选票用服务器密钥打不开（被改动或伪造）",
+                    int(r["society__"]),
+                    vote=int(r["vote_id"]),
+                    table="secret_ballot_sealed",
+                )
+            )
+        out.append({**r, "entry": entry})
+    return out, findings
+
+
 def _vote_tables(
-    raw: Mapping[str, list[dict[str, Any]]], sid: int
+    raw: Mapping[str, list[dict[str, Any]]], sid: int, box_rows: list[dict[str, Any]]
 ) -> tuple[dict[int, VoteRow], dict[int, list[BallotRow]], dict[int, BoxRow]]:
     def mine(table: str) -> list[dict[str, Any]]:
         return [r for r in raw[table] if int(r["society__"]) == sid]
@@ -279,13 +318,11 @@ def _vote_tables(
         ballots.setdefault(int(r["vote_id"]), []).append(
             BallotRow(int(r["row_id__"]), int(r["person_id"]), str(r["choice"]))
         )
-    boxes: dict[int, BoxRow] = {}
-    for r in mine("secret_ballot_box"):
-        try:
-            pairs = tuple((str(a), str(b)) for a, b in json.loads(r["ballots"] or "[]"))
-        except (ValueError, TypeError):
-            pairs = (("?", "?"),) * 10**3
-        boxes[int(r["vote_id"])] = BoxRow(pairs, (int(r["row_id__"]),))
+    entries: dict[int, list[tuple[str, str]]] = {}
+    for r in box_rows:
+        if int(r["society__"]) == sid:
+            entries.setdefault(int(r["vote_id"]), []).append(r["entry"])
+    boxes = {vote: BoxRow(tuple(pairs), ()) for vote, pairs in entries.items()}
     return votes, ballots, boxes
 
 

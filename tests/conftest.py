@@ -24,7 +24,8 @@ REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
 
 
 _TABLES = (
-    "signature, minutes_version, secret_ballot_box, secret_voter_list, ballot, vote, written_opinion, "
+    "signature, minutes_version, secret_voter_list, ballot, vote, written_opinion, "
+    "secret_ballot_sealed, secret_box_entry, "
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
     "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "

@@ -164,12 +164,25 @@ def test_verify_finds_edited_signed_minutes(scripted: Scripted, tmp_path: Path) 
     assert "会议 1 第2版" in run.out
 
 
-def test_editing_an_unsigned_draft_is_not_a_break(scripted: Scripted, tmp_path: Path) -> None:
+def test_editing_an_unsigned_draft_is_reported_where(scripted: Scripted, tmp_path: Path) -> None:
     db = copy_db(scripted.db, tmp_path / "x.db")
-    # Version 1 was superseded by version 2 (with the recorder's note) before signing.
+    # Version 1 was superseded by version 2 before signing: not signed, but still a record.
     assert execute(db, "UPDATE minutes_version SET notes = 'x' WHERE version = 1") == 1
     run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
-    assert run.code == 0, run.out + run.err
+    assert run.code == 1, run.out + run.err
+    assert "学会 1 · 表 minutes_version 行 1：行内容被改动" in run.out
+    assert "已签发纪要被改动" not in run.out
+
+
+def test_verify_without_the_key_is_refused(scripted: Scripted, tmp_path: Path) -> None:
+    db = tmp_path / "nokey" / "x.db"
+    db.parent.mkdir()
+    with sqlite3.connect(scripted.db) as a, sqlite3.connect(db) as b:
+        a.backup(b)
+    run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
+    assert run.code == 2, run.out + run.err
+    assert "secret.key" in run.err
+    assert not (db.parent / KEY_FILE_NAME).exists()  # verify never makes a key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -531,6 +544,20 @@ def test_console_script_and_verify_on_postgres(
         "共校验 37 条记录"
         in yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=PG_ENV).out
     )
+
+
+def test_postgres_without_its_key_or_with_another_is_refused(
+    pg_scripted: Run, pg_database: str, tmp_path: Path
+) -> None:
+    """The data is sealed under the server key: a missing key, or another one, stops the command
+    with a Chinese message before anything runs."""
+    for env in ({}, {ENV_VAR: "another-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"}):
+        refused = yishi("export", "--society", SOCIETY, "--year", "2026", "--out", tmp_path,
+                        "--db", pg_database, cwd=tmp_path, extra_env=env)  # fmt: skip
+        assert refused.code == 2, refused.out + refused.err
+        assert "配置错误" in refused.err
+        assert ENV_VAR in refused.err
+        assert "Traceback" not in refused.err
 
 
 def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) -> None:

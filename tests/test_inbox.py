@@ -11,32 +11,15 @@ from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_appl
 from storage import inbox as store
 from storage import models as m
 from tests.kit.console import ConsoleRig
+from tests.kit.voting import open_vote
 
 
 def _inbox(h: ConsoleRig, instance: str = "a") -> Inbox:
-    assert h.delivery is not None
-    delivery = h.delivery
-
-    async def after() -> None:
-        await delivery.after_dispatch()
-
-    return Inbox(
-        clock=h.clock,
-        instance=instance,
-        apply=make_apply(h.router.dispatch, delivery.deliver),
-        after_batch=after,
-    )
+    return h.inbox(instance)
 
 
 async def _open_vote(h: ConsoleRig) -> None:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    h.at("2026-12-05 14:50")
-    for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")  # not before the announced time
-    await h.say("张伟", "开会")
-    await h.say("张伟", "发起表决 1")
+    await open_vote(h, ("李娜", "王强", "刘洋", "陈静"))
 
 
 def _texts(sent: list[OutgoingMessage]) -> list[str]:

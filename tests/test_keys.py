@@ -70,3 +70,14 @@ def test_postgresql_requires_the_variable() -> None:
     with pytest.raises(KeyProblem, match=ENV_VAR):
         load_key("postgres://u@127.0.0.1/yishi", {})
     assert load_key("postgres://u@127.0.0.1/yishi", {ENV_VAR: new_key_text()})
+
+
+def test_padded_seals_hide_the_length_of_what_is_inside() -> None:
+    key = ServerKey.from_text(new_key_text())
+    texts = ("投票 赞成", "投票 不同意", "弃权", "x" * 252)  # 4 bytes of length + 252 = one block
+    tokens = [key.seal_padded("inbound", text, aad="k") for text in texts]
+    assert len({len(token) for token in tokens}) == 1
+    assert [key.open_padded("inbound", token, aad="k") for token in tokens] == list(texts)
+    assert len(key.seal_padded("inbound", "x" * 253)) > len(tokens[0])  # the next block
+    with pytest.raises(SealError):
+        key.open_padded("inbound", tokens[0], aad="other")

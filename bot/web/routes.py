@@ -363,7 +363,7 @@ def _result(r: dict[str, Any] | None) -> dict[str, Any] | None:
         for c in g.Choice
         if (r.get("names") or {}).get(c.value)
     ]
-    receipts = "、".join(f"{rc}={t.CHOICE[g.Choice(c)]}" for rc, c in r.get("box") or [])
+    receipts = t.secret_box_summary(r["box"]) if r.get("box") else ""
     return {
         "outcome": outcome,
         "method": t.METHOD[g.VoteMethod(r["method"])],

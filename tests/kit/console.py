@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
@@ -14,6 +14,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import ensure_demo
 from bot.events import OutgoingMessage
+from bot.inbox import Inbox, make_apply
 from bot.router import Router
 from tests.kit.clock import TZ
 from tests.kit.rig import Rig, Said
@@ -54,6 +55,22 @@ class ConsoleRig:
         rig.delivery = delivery
         rig.settings = settings
         return rig
+
+    def inbox(self, instance: str = "a", **options: Any) -> Inbox:
+        """The inbound queue in front of this rig's router: what it applies is delivered here."""
+        assert self.delivery is not None
+        delivery = self.delivery
+
+        async def after() -> None:
+            await delivery.after_dispatch()
+
+        return Inbox(
+            clock=self.clock,
+            instance=instance,
+            apply=make_apply(self.router.dispatch, delivery.deliver),
+            after_batch=after,
+            **options,
+        )
 
     def at(self, text: str) -> None:
         self.clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))

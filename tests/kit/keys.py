@@ -8,3 +8,9 @@ from bot.keys import ServerKey
 
 PG_KEY_TEXT = "yishi-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
 PG_KEY = ServerKey.from_text(PG_KEY_TEXT)
+
+
+def key_for(url: str) -> ServerKey | None:
+    """The key a test process opens `url` with: the test key on PostgreSQL; None on SQLite,
+    whose key file beside the database is shared by every process."""
+    return None if url.startswith("sqlite:") else PG_KEY

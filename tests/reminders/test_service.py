@@ -138,14 +138,18 @@ async def test_clock_jumps_send_nothing_twice(
 
 async def test_one_instance_on_sqlite(harness: ConsoleRig, database: str) -> None:
     first = Heartbeat("one", harness.clock.now, lambda: 0.0)
-    await first.start(single=db.is_sqlite(database))
+    lock = db.lock_path(database)
+    await first.start(single=db.is_sqlite(database), lock_file=lock)
     second = Heartbeat("two", harness.clock.now, lambda: 0.0)
     if db.is_sqlite(database):
         with pytest.raises(SingleInstanceError, match="SQLite 只支持运行一个机器人实例"):
-            await second.start(single=True)
+            await second.start(single=True, lock_file=lock)
     else:
         await second.start(single=False)  # PostgreSQL: many instances
     await first.stop()
+    if lock is not None:  # the lock goes with the instance: the next one starts at once
+        await second.start(single=True, lock_file=lock)
+        await second.stop()
 
 
 async def test_listing_shows_plan_and_fallback(harness: ConsoleRig) -> None:

@@ -49,7 +49,7 @@ async def _as_before_0010(url: str) -> None:
 async def _counts() -> dict[str, Any]:
     return {
         t: (await raw_rows(models.EventLog, f"SELECT COUNT(*) AS n FROM {t}"))[0]["n"]
-        for t in ("event_log", "ballot", "secret_ballot_box", "vote", "attendance")
+        for t in ("event_log", "ballot", "secret_box_entry", "vote", "attendance")
     }
 
 
@@ -57,7 +57,9 @@ async def test_existing_records_are_sealed_and_still_verify(
     harness: ConsoleRig, database: str
 ) -> None:
     await build_record(harness)
-    box = await raw_rows(models.SecretBallotBox, "SELECT ballots FROM secret_ballot_box")
+    box = await raw_rows(
+        models.SecretBoxEntry, "SELECT digest, choice FROM secret_box_entry ORDER BY id"
+    )
     before = await _counts()
     await _as_before_0010(database)
     key = db.server_key()
@@ -66,7 +68,13 @@ async def test_existing_records_are_sealed_and_still_verify(
     await db.open_db(database, run_migrations=False, key=key)
 
     assert await _counts() == before
-    assert await raw_rows(models.SecretBallotBox, "SELECT ballots FROM secret_ballot_box") == box
+    assert box
+    assert (
+        await raw_rows(
+            models.SecretBoxEntry, "SELECT digest, choice FROM secret_box_entry ORDER BY id"
+        )
+        == box
+    )
     report = await verify.run()
     assert report.clean, report.findings
     head = (await raw_rows(models.ChainHead, "SELECT keyed_from, seq FROM chain_head"))[0]

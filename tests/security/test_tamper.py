@@ -9,7 +9,6 @@ verify of records built from distinct seeds (`test_distinct_records_verify_clean
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -223,19 +222,23 @@ async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig)
     assert any(f.vote == vote_of["named"] and "记名票被改动" in f.what for f in found), found
 
     # A changed box (one choice flipped) and a box stuffed after the close.
-    box = (await raw_rows(models.SecretBallotBox, "SELECT id, ballots FROM secret_ballot_box"))[0]
-    entries = json.loads(box["ballots"])
-    entries[0][1] = "no" if entries[0][1] != "no" else "yes"
+    box = await raw_rows(models.SecretBoxEntry, "SELECT id, choice FROM secret_box_entry")
+    flipped = "no" if box[0]["choice"] != "no" else "yes"
     found = await _after(
-        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (json.dumps(entries), box["id"]))
+        ("UPDATE secret_box_entry SET choice = ? WHERE id = ?", (flipped, box[0]["id"]))
     )
-    assert any(f.table == "secret_ballot_box" and f.row == box["id"] for f in found), found
     assert any(f.vote == vote_of["secret"] and "票箱表" in f.what for f in found), found
-    stuffed = json.dumps([[f"{i:08x}", "yes"] for i in range(7)])
-    found = await _after(
-        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (stuffed, box["id"]))
-    )
-    assert any(f.vote == vote_of["secret"] and "票箱有 7 张票" in f.what for f in found), found
+    stuffing = [
+        (
+            "INSERT INTO secret_box_entry (id, vote_id, digest, choice) VALUES (?, ?, ?, 'yes')",
+            (f"stuffed{i}", vote_of["secret"], f"{i:064x}"),
+        )
+        for i in range(7)
+    ]
+    found = await _after(*stuffing)
+    assert any(
+        f.vote == vote_of["secret"] and f"票箱有 {len(box) + 7} 张票" in f.what for f in found
+    ), found
 
     # A changed show-of-hands tally.
     found = await _after(
@@ -277,7 +280,7 @@ async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig)
     assert "换了密钥" in found[0].what
 
 
-async def test_a_box_stuffed_during_the_vote_is_reported_after_it_passed(
+async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
     harness: ConsoleRig,
 ) -> None:
     h = harness
@@ -286,19 +289,26 @@ async def test_a_box_stuffed_during_the_vote_is_reported_after_it_passed(
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
     await h.say("张伟", "开会")
     await h.say("张伟", "发起表决 1 无记名")
     for name in ("李娜", "王强"):
         await h.say(name, "投票 反对", private=True)
-    stuffed = json.dumps(sorted([f"{i:08x}", "yes"] for i in range(7)))
-    await raw_execute(models.SecretBallotBox, "UPDATE secret_ballot_box SET ballots = ?", stuffed)
-    assert "通过" in await h.say("张伟", "结束表决")  # the stuffed box was counted
+    # Without the key the stuffer can only copy sealed entries under new ids, or write garbage.
+    sealed = await raw_rows(
+        models.SecretBallotSealed, "SELECT vote_id, sealed FROM secret_ballot_sealed"
+    )
+    for i in range(5):
+        await raw_execute(
+            models.SecretBallotSealed,
+            "INSERT INTO secret_ballot_sealed (id, vote_id, sealed) VALUES (?, ?, ?)",
+            f"stuffed{i}",
+            sealed[0]["vote_id"],
+            sealed[i % 2]["sealed"],
+        )
+    assert "打不开" in await h.say("张伟", "结束表决")  # nothing is counted, the vote stays open
     findings = (await verify.run()).findings
     vote = int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
-    assert any(f.table == "secret_ballot_box" and "行内容被改动" in f.what for f in findings), (
-        findings
-    )
-    assert any(
-        f.vote == vote and "结束时票箱有 7 张票，记录链中投票的只有 2 人" in f.what
-        for f in findings
-    ), findings
+    opened = [f for f in findings if f.table == "secret_ballot_sealed" and f.vote == vote]
+    assert len(opened) == 5, findings
+    assert any(f.vote == vote and "票箱有 7 张票" in f.what for f in findings), findings

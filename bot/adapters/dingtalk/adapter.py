@@ -206,6 +206,10 @@ class DingTalkAdapter:
             return web.json_response(
                 {"errcode": exc.status, "errmsg": "rejected"}, status=exc.status
             )
+        except TimeoutError:
+            # A body trickled in past the deadline: a slow or hostile sender, not our fault.
+            logger.info("dingtalk callback rejected: 408 body_too_slow")
+            return web.json_response({"errcode": 408, "errmsg": "rejected"}, status=408)
         except Exception:
             # Not hostile input (every decode failure is Rejected): our own failure. 503 asks
             # the platform to try again; never a 500.

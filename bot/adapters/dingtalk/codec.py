@@ -240,6 +240,17 @@ def _opt_str(obj: Mapping[str, object], key: str) -> str | None:
     return value
 
 
+# A message id is stored for de-duplication (128 characters); real ones are about 40.
+MESSAGE_ID_MAX_CHARS = 128
+
+
+def _id(obj: Mapping[str, object], key: str) -> str:
+    value = _req_str(obj, key)
+    if len(value) > MESSAGE_ID_MAX_CHARS:
+        raise _bad(key)
+    return value
+
+
 def _req_str(obj: Mapping[str, object], key: str) -> str:
     value = _opt_str(obj, key)
     if not value:
@@ -322,7 +333,7 @@ class _RobotPayload:
                 )
             )
         return cls(
-            msg_id=_req_str(obj, "msgId"),
+            msg_id=_id(obj, "msgId"),
             msgtype=msgtype,
             text=text,
             conversation_id=_req_str(obj, "conversationId"),

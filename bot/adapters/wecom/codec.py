@@ -77,6 +77,7 @@ _CARD_TITLE_MAX_CHARS: Final = 26
 _CARD_DESC_MAX_CHARS: Final = 30
 _CARD_SUBTITLE_MAX_CHARS: Final = 112
 _ID_MAX_CHARS: Final = 256
+_MESSAGE_ID_MAX_CHARS: Final = 128  # stored for de-duplication (128 characters)
 
 # The vote card's fixed vocabulary. Option ids equal `bot.governance.Choice` values.
 VOTE_QUESTION_KEY: Final = "choice"
@@ -391,7 +392,7 @@ def decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: dat
 
 
 def _decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: datetime) -> Decoded:
-    message_id = _str(payload, "msgid", max_len=_ID_MAX_CHARS)
+    message_id = _str(payload, "msgid", max_len=_MESSAGE_ID_MAX_CHARS)
     bot_id = _str(payload, "aibotid", max_len=_ID_MAX_CHARS)
     sender_obj = _obj(payload.get("from"), "from")
     user_id = _str(sender_obj, "userid", required=False, max_len=_ID_MAX_CHARS)

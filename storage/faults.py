@@ -1,0 +1,123 @@
+"""Which database failures a retry clears (transient) and which it never will (permanent).
+
+Transient: the database is there but cannot answer now, or the way to it is broken:
+    SQLite      "database is locked" / "busy", "disk I/O error", "database or disk is full",
+                "unable to open database file", "attempt to write a readonly database"
+    PostgreSQL  connection lost or refused, too many connections, admin shutdown, disk full or
+                out of resources, serialization failure, deadlock, lock or statement timeout
+    both        OSError (ConnectionError included), TimeoutError
+A read-only file or a full disk is an environment fault the operator fixes; the message that met
+it is applied once it is fixed, never refused for it.
+
+Anything else (a constraint, a bad value such as a NUL byte on PostgreSQL, a bug) is permanent.
+Drivers arrive wrapped (tortoise turns sqlite3.OperationalError and asyncpg's DataError into its
+own OperationalError), so the whole chain of causes is looked at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import Any
+
+import asyncpg
+
+_SQLITE_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "database schema is locked",
+    "busy",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database file",
+    "readonly database",
+    "read-only",
+)
+
+# SQLSTATE classes and codes a retry clears: 08 connection exception, 53 insufficient
+# resources (disk full, out of memory, too many connections), 57P operator intervention
+# (admin/crash shutdown, cannot connect now), 40001 serialization failure, 40P01 deadlock,
+# 55P03 lock not available, 57014 query canceled (statement timeout).
+_PG_TRANSIENT_CLASSES = ("08", "53", "57P")
+_PG_TRANSIENT_CODES = ("40001", "40P01", "55P03", "57014", "25006")
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen) or len(seen) > 16:
+            continue
+        seen.append(e)
+        todo += [e.__cause__, e.__context__]
+        todo += [a for a in e.args if isinstance(a, BaseException)]
+    return seen
+
+
+def _one_is_transient(e: BaseException) -> bool:
+    if isinstance(e, OSError | TimeoutError):
+        return True
+    if isinstance(e, sqlite3.OperationalError):
+        text = str(e).lower()
+        return any(part in text for part in _SQLITE_TRANSIENT)
+    if isinstance(e, asyncpg.PostgresError):
+        code = str(getattr(e, "sqlstate", "") or "")
+        return code.startswith(_PG_TRANSIENT_CLASSES) or code in _PG_TRANSIENT_CODES
+    # asyncpg's client-side connection failures (closed, does not exist, lost mid-query).
+    return isinstance(e, asyncpg.InterfaceError | asyncpg.exceptions.ConnectionDoesNotExistError)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a retry of the same work, later, can succeed."""
+    return any(_one_is_transient(e) for e in causes(exc))
+
+
+# ---------------------------------------------------------------------------------------------
+# A dropped PostgreSQL connection must not poison the task that met it.
+#
+# tortoise 1.1's pooled transaction sets the task's connection to the transaction *before* BEGIN
+# and resets it only in __aexit__ (after releasing the connection). When BEGIN fails (the
+# server dropped the connection) __aexit__ never runs; when the release fails, the reset is
+# skipped. Either way every later query of that task runs on a dead, released connection
+# ("connection has been released back to the pool"), for ever. The two methods are wrapped so
+# that the task's connection is always restored and the pool gets its connection back.
+# Besides storage/sql.py, this is the only place that touches tortoise's internals.
+
+
+def harden_transactions() -> None:
+    from tortoise.backends.base.client import TransactionContextPooled
+    from tortoise.connection import get_connections
+
+    cls: Any = TransactionContextPooled
+    if getattr(cls, "_restores_on_failure", False):
+        return
+    enter, leave = cls.__aenter__, cls.__aexit__
+
+    def restore(ctx: Any) -> None:
+        token = getattr(ctx, "token", None)
+        if token is not None:
+            with contextlib.suppress(ValueError, LookupError, RuntimeError):
+                get_connections().reset(token)
+
+    async def __aenter__(self: Any) -> Any:
+        try:
+            return await enter(self)
+        except BaseException:
+            restore(self)
+            pool = self.client._parent._pool
+            conn = getattr(self.client, "_connection", None)
+            if pool is not None and conn is not None:
+                with contextlib.suppress(Exception):
+                    await pool.release(conn)
+            raise
+
+    async def __aexit__(self: Any, *exc: Any) -> None:
+        try:
+            await leave(self, *exc)
+        except BaseException:
+            restore(self)
+            raise
+
+    cls.__aenter__, cls.__aexit__ = __aenter__, __aexit__
+    cls._restores_on_failure = True

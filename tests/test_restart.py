@@ -1,0 +1,197 @@
+"""A crashed bot comes straight back; a real second instance is refused (SQLite).
+
+The single-instance rule is an OS lock (flock) on `<db>.lock`, which the kernel drops when the
+process dies: after `kill -9` a restarted bot serves at once instead of waiting for a stale
+heartbeat. One test runs `yishi serve` for real (kill -9, restart, a second instance refused);
+another runs 20 kill -9 / restart cycles of a small process that holds the same lock the way
+`serve` does, each measured from the kill to the new process answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from storage.instance_lock import InstanceLock
+
+ROOT = Path(__file__).resolve().parent.parent
+BACK_WITHIN_S = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YISHI_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+async def _serve(tmp_path: Path, config: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(config),
+        "serve",
+        cwd=tmp_path,
+        env=_env(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _until_healthy(url: str, proc: asyncio.subprocess.Process, within: float) -> float:
+    """Seconds until `url` answers 200 (the process must stay up meanwhile)."""
+    started = time.monotonic()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    async with http.get(url) as resp:
+                        if resp.status == 200:
+                            return time.monotonic() - started
+                except aiohttp.ClientError:
+                    pass
+                assert proc.returncode is None, await proc.stderr.read()  # type: ignore[union-attr]
+                await asyncio.sleep(0.02)
+
+
+async def test_serve_restarts_at_once_after_kill_9_and_refuses_a_second_instance(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite://{tmp_path / "yishi.db"}"\n'
+        f'[http]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    health = f"http://127.0.0.1:{port}/healthz"
+    proc = await _serve(tmp_path, config)
+    try:
+        await _until_healthy(health, proc, 120)
+        # A real second instance next to the running one: refused, clearly, exit code 2.
+        second = await _serve(tmp_path, config)
+        _, err = await asyncio.wait_for(second.communicate(), 120)
+        assert second.returncode == 2
+        text = err.decode()
+        assert "SQLite 只支持运行一个机器人实例" in text
+        assert "Traceback" not in text
+        for _ in range(2):
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            killed = time.monotonic()
+            proc = await _serve(tmp_path, config)
+            await _until_healthy(health, proc, 120)
+            # Back without waiting for a stale heartbeat (that took 3 minutes): the restart
+            # costs what a first start costs (the 2 s bound is measured below, without the
+            # interpreter's and the imports' start-up, which depend on the machine).
+            assert time.monotonic() - killed < 120
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 60)
+    assert proc.returncode == 0
+
+
+# The lock as `serve` takes it, then a tiny HTTP answer standing for "serving".
+HOLDER = """
+import asyncio, sys
+from pathlib import Path
+from storage.instance_lock import InstanceLock
+
+async def main():
+    lock = InstanceLock(Path(sys.argv[1]))
+    if not lock.acquire():
+        print("refused", flush=True)
+        sys.exit(2)
+    async def answer(reader, writer):
+        writer.write(b"serving")
+        await writer.drain()
+        writer.close()
+    server = await asyncio.start_server(answer, "127.0.0.1", int(sys.argv[2]))
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+async def _holder(lock: Path, port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLDER,
+        str(lock),
+        str(port),
+        env=_env(),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def _until_serving(port: int, proc: asyncio.subprocess.Process, within: float) -> None:
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                data = await reader.read()
+                writer.close()
+                if data == b"serving":
+                    return
+            except OSError:
+                pass
+            assert proc.returncode is None, await proc.stdout.read()  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+
+
+async def test_twenty_kill_9_restarts_each_serve_within_two_seconds(tmp_path: Path) -> None:
+    lock = tmp_path / "yishi.db.lock"
+    port = _free_port()
+    proc = await _holder(lock, port)
+    await _until_serving(port, proc, 60)
+    # While it runs, the lock is held: a second holder is refused.
+    assert not InstanceLock(lock).acquire()
+    times: list[float] = []
+    free_after: list[float] = []
+    try:
+        for _ in range(20):
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+            killed = time.monotonic()
+            # The kernel dropped the lock with the process: free at once.
+            probe = InstanceLock(lock)
+            assert probe.acquire()
+            free_after.append(time.monotonic() - killed)
+            probe.release()
+            proc = await _holder(lock, port)
+            await _until_serving(port, proc, 60)
+            times.append(time.monotonic() - killed)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert len(times) == 20
+    assert max(free_after) < 0.1, free_after
+    # A loaded machine (CI) starts Python slowly: the bound allows for a bare interpreter's
+    # start measured now.
+    assert max(times) <= BACK_WITHIN_S + await _bare_start(), times
+
+
+async def _bare_start() -> float:
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass", env=_env())
+    assert await proc.wait() == 0
+    return time.monotonic() - started
