@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from aiohttp import web
 
@@ -37,7 +38,7 @@ from bot.config import (
     load_settings,
     parse_admin,
 )
-from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
+from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo, reset_demo
 from bot.keys import KeyProblem, load_key
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
@@ -435,10 +436,11 @@ def _echo(step: ScriptLine) -> None:
 
 
 HELP = """控制台：直接输入消息，以当前身份在群里发言。
-  :as 名字        切换发言人（例如 :as 张伟）
+  :as 名字        切换发言人（例如 :as 张伟；只能选示例学会里的人，:who 查看）
   :私聊 / :群     切换到与机器人的私聊 / 回到群聊
   :time 2026-12-05 14:55   设置控制台时间
   :who            查看示例学会的人员
+  :reset          重新开始：示例学会从头再来（原有记录改名保留），时间回到现在
   :quit           退出
 也可以一次写「名字: 消息」或「名字(私聊): 消息」。"""
 
@@ -471,7 +473,7 @@ async def _demo(settings: Settings) -> int:
         if sock is not None and web_key is not None:
             runner = await _demo_web(settings, clock, web_key, delivery, sock)
         print(HELP)
-        await _repl(adapter, settings, clock)
+        await Repl(adapter, settings, clock, inp=sys.stdin, out=sys.stdout).run()
         await adapter.close()
     finally:
         if runner is not None:
@@ -517,55 +519,105 @@ async def _demo_web(
     return runner
 
 
-async def _repl(adapter: ConsoleAdapter, settings: Settings, clock: OffsetClock) -> None:
+def _people() -> dict[str, str]:
+    """Everyone the demo knows, with what they are in the society."""
     from bot.demo import PEOPLE
 
-    speaker, private = "张伟", False
-    loop = asyncio.get_running_loop()
-    while True:
-        where = "私聊" if private else "群"
-        try:
-            line = await loop.run_in_executor(None, input, f"[{speaker}@{where}] > ")
-        except EOFError:
-            return
-        line = line.strip()
+    roles = {"leader": "组长", "member": "组员"}
+    people = {name: roles.get(role, "非成员") for name, role, _, _ in PEOPLE}
+    people[COMMITTEE_ADMIN] = "市党委"
+    return people
+
+
+class Repl:
+    """The interactive demo: one prompt per line read, the line echoed after it when the input
+    is not a terminal (piped input, transcripts), `:` lines for the console itself."""
+
+    def __init__(
+        self,
+        adapter: ConsoleAdapter,
+        settings: Settings,
+        clock: OffsetClock,
+        *,
+        inp: TextIO,
+        out: TextIO,
+    ) -> None:
+        self.adapter, self.settings, self.clock = adapter, settings, clock
+        self.inp, self.out = inp, out
+        self.echo = not inp.isatty()
+        self.people = _people()
+        self.speaker, self.private = "张伟", False
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def read(self) -> str | None:
+        """One prompt, one line (None at the end of the input)."""
+        where = "私聊" if self.private else "群"
+        self.out.write(f"[{self.speaker}@{where}] > ")
+        self.out.flush()
+        line = await asyncio.get_running_loop().run_in_executor(None, self.inp.readline)
         if not line:
-            continue
-        if line in (":quit", ":q", ":exit"):
+            self.say("")
+            return None
+        line = line.rstrip("\r\n")
+        if self.echo:
+            self.say(line)
+        return line.strip()
+
+    async def run(self) -> None:
+        while (line := await self.read()) is not None:
+            if line in (":quit", ":q", ":exit"):
+                return
+            if line:
+                await self.handle(line)
+
+    async def handle(self, line: str) -> None:
+        if line == ":as" or line.startswith(":as "):
+            self.switch(line[3:].strip())
+        elif line in (":私聊", ":private"):
+            self.private = True
+        elif line in (":群", ":group"):
+            self.private = False
+        elif line == ":who":
+            self.say("、".join(f"{n}（{what}）" for n, what in self.people.items()))
+        elif line.startswith(":time"):
+            self.set_time(line[5:].strip())
+        elif line == ":reset":
+            await self.reset()
+        elif line == ":help":
+            self.say(HELP)
+        elif line.startswith(":"):
+            self.say(f"没有「{line.split()[0]}」这个控制台命令。{HELP}")
+        elif (step := _inline_speaker(line, set(self.people))) is not None:
+            await self.adapter.say(step.speaker, step.text, private=step.private)
+        else:
+            await self.adapter.say(self.speaker, line, private=self.private)
+
+    def switch(self, name: str) -> None:
+        known = "、".join(self.people)
+        if name not in self.people:
+            what = f"示例学会里没有「{name}」。" if name else "请写明要切换到谁。"
+            self.say(f"{what}仍以{self.speaker}的身份发言。可选：{known}")
             return
-        if line.startswith(":as "):
-            speaker = line[4:].strip() or speaker
-            continue
-        if line in (":私聊", ":private"):
-            private = True
-            continue
-        if line in (":群", ":group"):
-            private = False
-            continue
-        if line == ":who":
-            print(
-                "、".join(
-                    f"{n}（{ {'leader': '组长', 'member': '组员'}.get(role, '非成员') }）"
-                    for n, role, _, _ in PEOPLE
-                )
-                + "、市党委刘老师（市党委）"
-            )
-            continue
-        if line.startswith(":time "):
-            try:
-                clock.set(parse_time_line("@time " + line[6:], settings.tz))
-                print(f"控制台时间已设为 {line[6:].strip()}")
-            except ValueError:
-                print("时间格式：:time 2026-12-05 14:55")
-            continue
-        if line == ":help":
-            print(HELP)
-            continue
-        step = _inline_speaker(line, {n for n, _, _, _ in PEOPLE} | {COMMITTEE_ADMIN})
-        if step is not None:
-            await adapter.say(step.speaker, step.text, private=step.private)
-            continue
-        await adapter.say(speaker, line, private=private)
+        self.speaker = name
+        self.say(f"现在以{name}（{self.people[name]}）的身份发言。")
+
+    def set_time(self, text: str) -> None:
+        try:
+            self.clock.set(parse_time_line("@time " + text, self.settings.tz))
+        except ValueError:
+            self.say("时间格式：:time 2026-12-05 14:55")
+            return
+        self.say(f"控制台时间已设为 {text}")
+
+    async def reset(self) -> None:
+        self.clock.reset()
+        archived = await reset_demo(self.clock.now())
+        self.speaker, self.private = "张伟", False
+        kept = f"原有记录已改名为「{archived}」保留。" if archived else ""
+        self.say(f"已重新开始：示例学会「{SOCIETY}」是新的，时间回到现在。{kept}")
 
 
 def _inline_speaker(line: str, known: set[str]) -> ScriptLine | None:

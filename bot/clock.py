@@ -51,3 +51,7 @@ class OffsetClock:
 
     def advance(self, delta: timedelta) -> None:
         self._offset += delta
+
+    def reset(self) -> None:
+        """Back to the system time."""
+        self._offset = timedelta(0)

@@ -41,6 +41,20 @@ async def ensure_demo(now: datetime) -> bool:
     return True
 
 
+async def reset_demo(now: datetime) -> str:
+    """Start the demo afresh: the demo society is set aside under a dated name (its records
+    stay) and a new one takes its name and its group. Returns the name it was set aside under
+    ("" when there was none)."""
+    archived = ""
+    async with repo.atomic():
+        old = await repo.society_by_name(SOCIETY)
+        if old is not None:
+            archived = f"{SOCIETY}（第{old.id}号，{now:%Y-%m-%d %H:%M:%S}重置前）"
+            await repo.archive_society(old.id, archived)
+    await ensure_demo(now)
+    return archived
+
+
 async def seed_society(
     name: str, people: Mapping[str, UserRef], now: datetime, *, chat: ChatRef | None = None
 ) -> int:

@@ -88,6 +88,9 @@ class BallotAck:
     vote_id: int
     choice: str  # a bot.governance.Choice value: "yes", "no" or "abstain"
     outcome: BallotOutcome
+    # Who voted: where the group's vote card shows the count in place (DingTalk cards), the
+    # acknowledgement goes to the voter alone, so that a ballot is at most one group message.
+    voter: UserRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class OutgoingMessage:
     reply_handle: str = ""
     # Set when the message goes 1:1 to a member (secret ballots, private reminders).
     private_to: UserRef | None = field(default=None)
-    # On the inline reply to a ballot (not kept by the outbox: it matters only to the answer).
+    # On the reply to a ballot (kept by the outbox too: a queued message's reply goes through it).
     ballot: BallotAck | None = None
 
 

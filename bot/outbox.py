@@ -31,6 +31,8 @@ from bot.adapters.base import ChatAdapter, SendError, SendErrorKind
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, DeliverySettings
 from bot.events import (
+    BallotAck,
+    BallotOutcome,
     CardKind,
     ChatKind,
     ChatRef,
@@ -103,7 +105,18 @@ def dump_message(message: OutgoingMessage) -> str:
             "closed": card.closed,
         },
     }
+    if (ack := message.ballot) is not None:
+        voter = None if ack.voter is None else user_to_json(ack.voter)
+        body["ballot"] = [ack.vote_id, ack.choice, ack.outcome.value, voter]
     return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
+def _load_ballot(raw: list[Any] | None) -> BallotAck | None:
+    if raw is None:
+        return None
+    vote_id, choice, outcome, voter = raw
+    who = None if voter is None else user_from_json(voter)
+    return BallotAck(vote_id, choice, BallotOutcome(outcome), who)
 
 
 def load_message(text: str) -> OutgoingMessage:
@@ -125,6 +138,7 @@ def load_message(text: str) -> OutgoingMessage:
         in_reply_to=body.get("in_reply_to", ""),
         reply_handle=body.get("reply_handle", ""),
         private_to=None if body.get("private_to") is None else user_from_json(body["private_to"]),
+        ballot=_load_ballot(body.get("ballot")),
     )
 
 

@@ -13,7 +13,8 @@ Grammar (at the start of the text, optional spaces between the parts)::
                 | 今早 今晨 明早 明晨 (morning) | 今晚 今夜 明晚 (night)
                 | [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
     period     := 凌晨 | 早上 早晨 清晨 上午 早 | 中午 | 下午 午后 | 傍晚 | 晚上 晚间 夜里 夜间 晚
-    time       := H:MM[:SS] | H(点|时)[半 | 一刻 | 三刻 | M分 | MM | 钟 | 整]
+    time       := (H:MM[:SS] | H(点|时)[半 | 一刻 | 三刻 | M分 | MM | 钟 | 整]) [am | pm]
+                | H (am | pm)                   (am/pm in any case, with or without dots)
 
 Numbers are ASCII digits or Chinese numerals (零〇一二两三四五六七八九十, e.g. 十二, 二十五, 零五;
 a year may be written digit by digit, 二〇二六). A minute without 分 must have two places
@@ -27,6 +28,8 @@ Rules:
   Any other combination (下午0点, 晚上3点, 上午13点) is invalid.
 * Hours without a period word (meeting context): 0 and 7-23 as written, 1-6 are afternoon
   hours (3点 = 15:00) unless written with a leading zero (03:00 = 3:00).
+* am/pm after a time: 12am is 0:00, 12pm is noon, 1-11pm add twelve; with a period word they
+  must agree (下午3pm is 15:00, 上午3pm is invalid). The time's text never leaks into ``rest``.
 * A period word without an hour is too vague and gives None (明天下午), except 中午 = 12:00;
   a lone 早/晚 without an hour is ordinary text (明天晚些时候 is the date 明天).
 * A date without a time means 09:00 local with ``explicit_time=False``.
@@ -138,6 +141,8 @@ _WEEK = re.compile(
 )
 _PERIOD = re.compile(rf"(?P<period>{_alternatives(_PERIODS)})")
 _CLOCK = re.compile(r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::[0-5][0-9])?(?![0-9])")
+_AMPM = re.compile(r"\s*(?P<ampm>[AaPp])\.?\s*[Mm]\.?(?![A-Za-z])")
+_BARE_HOUR = re.compile(r"(?P<hour>[0-9]{1,2})(?=\s*[AaPp]\.?\s*[Mm]\.?(?![A-Za-z]))")
 _HOUR = re.compile(
     rf"(?P<hour>{_NUM})[点时]"
     rf"(?:(?P<half>半)|(?P<quarter>[一三]刻)|(?P<minute>[0-9]{{1,2}}|{_CN}{{1,3}})\s*分"
@@ -250,6 +255,8 @@ def _match_time(text: str, pos: int, period: str | None) -> tuple[int, int, int]
     """
     if m := _CLOCK.match(text, pos):
         hour_text, minute = m["hour"], int(m["minute"])
+    elif m := _BARE_HOUR.match(text, pos):
+        hour_text, minute = m["hour"], 0
     elif m := _HOUR.match(text, pos):
         hour_text = m["hour"]
         if m["half"]:
@@ -265,8 +272,21 @@ def _match_time(text: str, pos: int, period: str | None) -> tuple[int, int, int]
     if minute > 59:
         raise ValueError(f"invalid minute {minute}")
     zero_padded = len(hour_text) == 2 and hour_text[0] == "0"
+    end = m.end()
+    if ampm := _AMPM.match(text, end):
+        hour = _checked(_with_ampm(_checked(_number(hour_text)), ampm["ampm"].lower() == "p"))
+        if period is not None and _to_24h(_checked(_number(hour_text)), period, False) != hour:
+            raise ValueError(f"{period} disagrees with am/pm")
+        return hour, minute, ampm.end()
     hour = _checked(_to_24h(_checked(_number(hour_text)), period, zero_padded))
-    return hour, minute, m.end()
+    return hour, minute, end
+
+
+def _with_ampm(hour: int, pm: bool) -> int | None:
+    """The 24-hour hour of `hour` am/pm (1-12); 12am is midnight, 12pm noon."""
+    if not 1 <= hour <= 12:
+        return None
+    return (hour % 12) + (12 if pm else 0)
 
 
 def _checked(value: int | None) -> int:

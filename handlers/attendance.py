@@ -4,11 +4,14 @@ The routes are in handlers/meetings.py's table."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, UsageError
 from handlers import texts as t
 from handlers.common import (
+    bounded,
     current_meeting,
     item_by_number,
     join,
@@ -31,6 +34,7 @@ async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
     target, reason = await require_known_person(ctx, args, usage)
     if not reason:
         raise UsageError(f"请写明列席理由，例如：{usage}")
+    bounded(reason, "列席理由")
     if target.id in meeting.roster:
         raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
     if target.id in await roster_ids(society.id):
@@ -48,7 +52,7 @@ async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     return [
         ctx.reply(
-            f"已邀请{target.name}列席第{meeting.number}次会议（{reason}）。列席人员不参加表决，不计入法定人数。",
+            f"已邀请{target.name}列席第{meeting.number}次会议（{t.echo(reason)}）。列席人员不参加表决，不计入法定人数。",
             await mentions_for(ctx, [target.id]),
         )
     ]
@@ -62,6 +66,7 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     if not args:
         raise UsageError("请写明请假理由，例如：请假 出差在外")
+    bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
@@ -75,12 +80,12 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         return [
             ctx.reply(
                 f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
-                f"本次按缺席记录（说明：{args}）。"
+                f"本次按缺席记录（说明：{t.echo(args)}）。"
             )
         ]
     return [
         ctx.reply(
-            f"{person.name}已请假（{args}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
+            f"{person.name}已请假（{t.echo(args)}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
             "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
         )
     ]
@@ -93,6 +98,7 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
     if not text:
         raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
+    bounded(text, "书面意见", t.OPINION_MAX)
     it = await item_by_number(meeting, number)
     await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
@@ -150,9 +156,19 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     is_member = person.id in roster
     is_observer = person.id in await repo.observers(meeting.id)
     if not (is_member or is_observer):
-        await require_on_meeting_roster(meeting, person, "无需签到")
-        raise UsageError("您不是本次会议的参会成员或列席人员，无需签到。")
-    status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+        if person.id in await roster_ids(meeting.society_id):  # joined after the convening
+            await require_on_meeting_roster(meeting, person, "无需签到")
+        raise UsageError(
+            "您不在本次会议的参会名单中，也还没有被邀请列席，签到没有记录。"
+            "列席须由组长（或主持人）先发送「列席 姓名 理由」邀请，之后再发送「签到」。"
+        )
+    try:
+        status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+    except g.GovernanceError as exc:
+        opens_at = exc.details.get("opens_at")
+        if isinstance(opens_at, datetime):
+            raise UsageError(t.checkin_opens(opens_at, ctx.tz)) from exc
+        raise
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。")]
@@ -225,6 +241,7 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     entry = (await repo.attendance(meeting.id)).get(person.id)
     if person.id not in meeting.roster or entry is None or entry.status not in g.PRESENT_STATES:
         raise UsageError("您没有签到出席本次会议，无需离席。")
+    bounded(args, "离席说明")
     await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
     await record(
         ctx, EventKind.LEFT, {"person": person_payload(person), "reason": args}, meeting=meeting
@@ -236,7 +253,7 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         if q.met
         else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
     )
-    why = f"（{args}）" if args else ""
+    why = f"（{t.echo(args)}）" if args else ""
     return [
         ctx.reply(
             f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
@@ -250,7 +267,7 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     for pid in meeting.roster:
         groups[records[pid].status if pid in records else g.Attendance.UNKNOWN].append(pid)
     leave = [
-        f"{n}（{records[p].reason}）"
+        f"{n}（{t.echo(records[p].reason, 20)}）"
         for p, n in zip(
             groups[g.Attendance.LEAVE], await names(groups[g.Attendance.LEAVE]), strict=True
         )

@@ -11,6 +11,7 @@ from typing import Any
 from bot import governance as g
 from bot.events import EventKind, UserRef
 from bot.router import Context, UsageError
+from handlers import texts as t
 from storage import repo
 
 _ITEM_REF = re.compile(
@@ -31,6 +32,13 @@ def parse_item_ref(args: str) -> tuple[int | None, str]:
     if found is None:
         return None, args.strip()
     return int(found.group(1)), args.strip()[found.end() :].strip()
+
+
+def bounded(text: str, what: str, limit: int = t.REASON_MAX) -> str:
+    """Free text as typed, refused (nothing recorded) when longer than `limit` characters."""
+    if len(text) > limit:
+        raise UsageError(t.too_long(what, len(text), limit))
+    return text
 
 
 def require_item_ref(args: str, usage: str) -> tuple[int, str]:
@@ -76,7 +84,10 @@ async def require_known_person(ctx: Context, args: str, usage: str) -> tuple[rep
         raise UsageError(f"请 @ 要操作的成员，例如：{usage}")
     found = await repo.person_by_identity(user)
     if found is None:
-        raise UsageError(f"系统里还没有{user.name or user.user_id}的身份信息。")
+        raise UsageError(
+            f"系统里还没有{user.name or user.user_id}的身份信息。请确认 @ 的是本学会登记的人员；"
+            "需要加入领导小组的，组长发送「提议增补 @姓名」。"
+        )
     return found, rest
 
 

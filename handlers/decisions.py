@@ -14,6 +14,7 @@ from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
     OFFERED_DURING,
+    bounded,
     current_meeting,
     item_by_number,
     join,
@@ -145,7 +146,7 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             # Closing twice is not an error: everyone who asked gets the one result.
             it = await repo.item(last[0].item_id)
             return [ctx.reply(render_result(it, last[0].result))]
-        raise UsageError("目前没有正在进行的表决。")
+        raise UsageError("目前没有正在进行的表决。主持人可发送「发起表决 议题编号」。")
     meeting, vote, it = await target_vote(ctx, number)
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
@@ -290,6 +291,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, reason = require_item_ref(args, "暂缓 3 需进一步调研")
+    bounded(reason, "暂缓理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     for v in await repo.votes_of_item(it.id):
@@ -318,7 +320,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
         },
         meeting=meeting,
     )
-    why = f"（{reason}）" if reason else ""
+    why = f"（{t.echo(reason)}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
 
 
@@ -329,6 +331,7 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
     if not reason:
         raise UsageError("宣布紧急情况须说明理由，例如：紧急 2 防汛物资须当日采购")
+    bounded(reason, "紧急情况理由")
     it = await item_by_number(meeting, number)
     g.check_emergency(ctx.policy.matter(it.matter_type))
     if it.state not in (g.ItemState.ACCEPTED, g.ItemState.VOTING):
@@ -348,7 +351,7 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     return [
         ctx.reply(
-            f"已记录：主持人{person.name}就议题{number}「{it.title}」宣布紧急情况（{reason}）。"
+            f"已记录：主持人{person.name}就议题{number}「{it.title}」宣布紧急情况（{t.echo(reason)}）。"
             "本议题表决时即使意见分歧较大也不暂缓，按票数作出决定。"
         )
     ]

@@ -30,6 +30,7 @@ from handlers.attendance import (
 from handlers.common import (
     OFFERED_BEFORE,
     OFFERED_DURING,
+    bounded,
     current_meeting,
     item_by_number,
     join,
@@ -72,6 +73,10 @@ def split_topics(text: str) -> list[str]:
     return [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
 
 
+_FINISH_FIRST = {
+    g.MeetingState.DRAFT: "组长发送「取消会议 理由」取消它",
+    g.MeetingState.CONVENED: "组长发送「开会」开会，或发送「取消会议 理由」取消它",
+}
 CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
 
 
@@ -100,8 +105,9 @@ async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
     existing = await repo.active_meeting(society.id)
     if existing is not None:
         raise UsageError(
-            f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）尚未结束，"
-            "请先散会或取消后再召开新会议。"
+            f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）"
+            f"{t.MEETING_STATE_PLAIN[existing.state]}，办完后才能召开新会议。"
+            f"下一步：{_FINISH_FIRST.get(existing.state, t.MEETING_NEXT[existing.state])}。"
         )
 
 
@@ -126,7 +132,7 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
         if marker in rest:
             place, topics_text = rest.split(marker, 1)
             break
-    place = place.strip(" ,，") or "待定"
+    place = bounded(place.strip(" ,，"), "会议地点", 100) or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text)]
     return _Convening(parsed.when, place, topics)
 
@@ -294,6 +300,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, reason = require_item_ref(args, "同意议题 2")
+    bounded(reason, "理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, action)
     await repo.update_item(it.id, state=new_state)
@@ -306,7 +313,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
         return [
             ctx.reply(f"议题{number}「{it.title}」已列入议程（{proposer.name}提议）。", mention)
         ]
-    why = f"，理由：{reason}" if reason else ""
+    why = f"，理由：{t.echo(reason)}" if reason else ""
     return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
 
 
@@ -376,6 +383,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
+    bounded(reason, "委托理由")
     if target.id not in meeting.roster:
         raise UsageError(
             f"{target.name}不是领导小组成员（以第{meeting.number}次会议召开时的名单为准），"
@@ -391,7 +399,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"组长{person.name}委托{target.name}主持第{meeting.number}次会议"
-            + (f"（{reason}）" if reason else "")
+            + (f"（{t.echo(reason)}）" if reason else "")
             + "，已记录。",
             await mentions_for(ctx, [target.id]),
         )
@@ -442,6 +450,7 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    bounded(args, "取消理由")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
     await repo.update_meeting(meeting.id, state=new_state)
     await record(
@@ -453,7 +462,7 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）已取消"
-            + (f"：{args}" if args else "。"),
+            + (f"：{t.echo(args)}" if args else "。"),
             await mentions_for(ctx, meeting.roster),
         )
     ]

@@ -9,7 +9,8 @@ from bot import minutes as mn
 from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
-from handlers.common import current_meeting, person_payload, record
+from handlers import texts as t
+from handlers.common import bounded, current_meeting, person_payload, record
 from storage import repo
 
 
@@ -65,6 +66,7 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
     if not args:
         raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
+    bounded(args, "纪要备注", t.NOTES_MAX)
     latest = await repo.latest_minutes(meeting.id)
     notes = f"{latest.notes}\n{args}".strip() if latest else args
     version = await draft_minutes(ctx, meeting, person, notes=notes)
@@ -78,7 +80,9 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     new_state = g.meeting_next(meeting.state, g.MeetingAction.SIGN)
     version = await repo.latest_minutes(meeting.id)
     if version is None:
-        raise UsageError("还没有纪要草稿。")
+        raise UsageError(
+            "还没有纪要草稿。纪要草稿在散会时生成，记录人可发送「纪要备注 内容」补充后再签发。"
+        )
     digest = await repo.sign_minutes(version.id, person.id, ctx.now)
     await repo.update_meeting(meeting.id, state=new_state)
     await record(

@@ -172,12 +172,84 @@ def vote_status_deadline(closes_at: datetime, now: datetime, tz: ZoneInfo) -> st
 
 NOTICE_ACK_HINT = "收到通知请回复「收到」。"
 
+# Free text as typed, bounded: a reason (请假, 离席, 列席, 驳回, 取消, 委托, 紧急) at most
+# REASON_MAX characters; a written opinion is stored whole up to OPINION_MAX (the minutes and
+# the record keep all of it); the group sees an echo of at most ECHO_MAX characters.
+REASON_MAX = 500
+OPINION_MAX = 2000
+NOTES_MAX = 2000
+ECHO_MAX = 40
+
+
+def echo(text: str, limit: int = ECHO_MAX) -> str:
+    """What the group sees of a member's free text: the text itself when short, else its
+    beginning and how long the whole is (「出差在外……（共620字）」)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}……（共{len(text)}字）"
+
+
+def too_long(what: str, length: int, limit: int) -> str:
+    return f"{what}最多{limit}字，这条有{length}字，没有记录。请精简后重新发送。"
+
 
 def render_need(need: g.Need) -> str:
     return NEED[need]
 
 
+# Each meeting state in plain words, and the command that moves the meeting on from it.
+MEETING_STATE_PLAIN = {
+    g.MeetingState.DRAFT: "会议还在筹备，尚未发出通知",
+    g.MeetingState.CONVENED: "会议已发出通知，还没有开始",
+    g.MeetingState.OPEN: "会议正在进行",
+    g.MeetingState.CLOSED: "会议已散会，纪要还没有签发",
+    g.MeetingState.SIGNED: "会议已结束，纪要已签发并锁定",
+    g.MeetingState.CANCELLED: "会议已取消",
+}
+CONVENE_HINT = "组长发送「召开会议 时间 地点 议题：…」召集新的会议"
+MEETING_NEXT = {
+    g.MeetingState.DRAFT: CONVENE_HINT,
+    g.MeetingState.CONVENED: (
+        "成员会前一小时起发送「签到」，达到法定人数后组长（或受委托的主持人）发送「开会」宣布开会"
+    ),
+    g.MeetingState.OPEN: (
+        "主持人发送「发起表决 议题编号」逐项表决，议题表决完后发送「散会」结束会议"
+    ),
+    g.MeetingState.CLOSED: "组长发送「纪要」核对草稿后发送「签发」签发纪要",
+    g.MeetingState.SIGNED: CONVENE_HINT,
+    g.MeetingState.CANCELLED: CONVENE_HINT,
+}
+ITEM_STATE_PLAIN = {
+    g.ItemState.PROPOSED: "这个议题还是成员的提议，尚未列入议程",
+    g.ItemState.ACCEPTED: "这个议题已列入议程，还没有开始表决",
+    g.ItemState.REJECTED: "这个议题未列入议程",
+    g.ItemState.VOTING: "这个议题正在表决",
+    g.ItemState.DECIDED: "这个议题已经表决，结果已记录",
+    g.ItemState.DEFERRED: "这个议题已暂缓决定",
+}
+ITEM_NEXT = {
+    g.ItemState.PROPOSED: "组长发送「同意议题 议题编号」列入议程，或「驳回议题 议题编号 理由」",
+    g.ItemState.ACCEPTED: "会议开始后，主持人发送「发起表决 议题编号」",
+    g.ItemState.REJECTED: "如需再议，成员可重新发送「提议议题 标题」",
+    g.ItemState.VOTING: "出席成员发送「赞成」「反对」或「弃权」，投完后主持人发送「结束表决」",
+    g.ItemState.DECIDED: "发送「计票」查看结果；表决结果不能更改",
+    g.ItemState.DEFERRED: "组长发送「召开会议 时间 地点」召集下次会议时，它会自动列入议程，再行表决",
+}
+
+
+def meeting_state_refusal(state: g.MeetingState) -> str:
+    """A state refusal: the meeting's state in plain words, and the command that moves it on."""
+    return f"{MEETING_STATE_PLAIN[state]}，这条指令现在用不了。下一步：{MEETING_NEXT[state]}。"
+
+
+def checkin_opens(opens_at: datetime, tz: ZoneInfo) -> str:
+    return f"现在还不能签到：签到从会前一小时（{when(opens_at, tz)}）开始，到时请再发送「签到」。"
+
+
 def render_refusal(exc: g.GovernanceError) -> str:
+    """Every refusal says why in plain words and what can be done next (who, which command,
+    when)."""
     d = exc.details
     match exc.refusal:
         case g.Refusal.ILLEGAL_TRANSITION:
@@ -185,27 +257,36 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.NO_QUORUM:
             q = d.get("quorum")
             detail = quorum_text(q) if isinstance(q, g.QuorumCheck) else ""
-            return f"未达到法定人数，不能继续。{detail}"
+            return f"未达到法定人数，不能继续。{detail}。请未签到的成员发送「签到」，人数够了再试。"
         case g.Refusal.NOT_ON_ROSTER:
-            return "您不在本次会议的应到会成员名单中（以召开会议时的名单为准），不能表决。"
+            return (
+                "您不在本次会议的应到会成员名单中（以召开会议时的名单为准），不能表决。"
+                "名单的调整从下次会议起生效；发送「名单」查看领导小组成员。"
+            )
         case g.Refusal.OBSERVER_CANNOT_VOTE:
-            return "列席人员不参加表决，也不计入法定人数。"
+            return "列席人员不参加表决，也不计入法定人数。您可以在会上发表意见，由记录人写入纪要。"
         case g.Refusal.NOT_PRESENT:
             return "您还没有签到，请先发送「签到」再表决。"
         case g.Refusal.RECUSED:
-            return "您已就本议题回避，不参加表决。"
+            return "您已就本议题回避，不参加表决；其他议题照常表决。"
         case g.Refusal.VOTE_CLOSED:
-            return "该表决已经结束，不能再投票。"
+            return "该表决已经结束，不能再投票。发送「计票」查看结果。"
         case g.Refusal.VOTE_CHANGE_NOT_ALLOWED:
-            return "您已投过票，本次表决不允许改票。"
+            return "您已投过票，本次表决不允许改票，以第一次投票为准。发送「计票」查看进度。"
         case g.Refusal.LEADER_VOTES_LAST:
-            return f"人事事项由组长最后表态，还有{d.get('waiting')}位出席成员未投票。"
+            return (
+                f"人事事项由组长最后表态，还有{d.get('waiting')}位出席成员未投票。"
+                "请等他们投票后再发送。"
+            )
         case g.Refusal.CHECKIN_NOT_OPEN:
-            return "现在还不能签到：签到从会前一小时开始，到散会为止。"
+            return _checkin_refusal(d)
         case g.Refusal.LEAVE_NOT_OPEN:
-            return "会议已结束，不能再请假。"
+            return "会议已结束，不能再请假。缺席情况以纪要为准，如有出入请联系记录人。"
         case g.Refusal.OPINION_NOT_ON_LEAVE:
-            return "书面意见由请假的成员提交。请先请假，再发送书面意见。"
+            return (
+                "书面意见由请假的成员提交。不能参会请先发送「请假 理由」，再发送书面意见；"
+                "参会的成员请在会上发表意见。"
+            )
         case g.Refusal.OPINION_CLOSED:
             return "该议题已开始表决（或已结束），不能再提交书面意见。"
         case g.Refusal.METHOD_NOT_ALLOWED:
@@ -214,40 +295,64 @@ def render_refusal(exc: g.GovernanceError) -> str:
             issues: object = d.get("issues", [])
             listed = issues if isinstance(issues, list | tuple | frozenset | set) else []
             names = "、".join(ROSTER_ISSUE[i] for i in listed if isinstance(i, g.RosterIssue))
-            return f"调整后的名单不符合工作规则：{names}。"
+            return (
+                f"调整后的名单不符合工作规则：{names}。"
+                "请调整后重新提交，或请市科技社团党委管理员审批例外情况。"
+            )
         case g.Refusal.EMERGENCY_NOT_MAJOR:
-            return "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况。"
+            return (
+                "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况，"
+                "直接「发起表决 议题编号」即可。"
+            )
         case g.Refusal.NOBODY_ENTITLED:
-            return "本议题全体成员均已回避，没有成员有表决权，不能发起表决。"
+            return (
+                "本议题全体成员均已回避，没有成员有表决权，不能发起表决。"
+                "主持人可发送「暂缓 议题编号 理由」转入下次会议。"
+            )
         case g.Refusal.TOO_MANY_HANDS:
             return (
                 f"录入的票数（{d.get('cast')}）超过了出席且有表决权的人数（{d.get('voters')}，以此刻在场的成员为准），"
-                "没有记录。中途离席的成员不能计入举手结果，请核对后重新录入。"
+                "没有记录。中途离席的成员不能计入举手结果，请核对后重新发送「举手结果 赞成4 反对2 弃权1」。"
             )
         case g.Refusal.EARLY_OPENING:
             return (
                 f"还没到会议通知的开始时间，提前开会须全体{d.get('roster')}名成员到齐"
                 f"（现到{d.get('present')}人），以免按时到会的成员错过表决。"
-                "请到时再宣布开会；如需提前，请取消本次会议并重新发出会议通知。"
+                "请到时再发送「开会」；如需提前，请发送「取消会议 理由」并重新「召开会议」。"
             )
+
+
+def _checkin_refusal(d: dict[str, object]) -> str:
+    if "opens_at" in d:
+        return "现在还不能签到：签到从会前一小时开始，到时请再发送「签到」。"
+    state = d.get("state")
+    if isinstance(state, g.MeetingState):
+        return f"现在不能签到：{MEETING_STATE_PLAIN[state]}。下一步：{MEETING_NEXT[state]}。"
+    return "现在还不能签到：签到从会前一小时开始，到散会为止。"
 
 
 def _method_refusal(d: dict[str, object]) -> str:
     if "cast" in d:
-        return f"录入的票数（{d['cast']}）超过了出席且有表决权的人数（{d['voters']}）。"
+        return (
+            f"录入的票数（{d['cast']}）超过了出席且有表决权的人数（{d['voters']}）。"
+            "请记录人核对后重新发送「举手结果 赞成4 反对2 弃权1」。"
+        )
     method = d.get("method")
     if d.get("ballot") and method is g.VoteMethod.SHOW_OF_HANDS:
         return "本议题采用举手表决，由记录人录入举手结果（「举手结果 赞成4 反对2 弃权1」）。"
     if isinstance(method, g.VoteMethod):
-        return f"这类议题不能采用{METHOD[method]}。"
-    return "表决方式不符合规定。"
+        return (
+            f"这类议题不能采用{METHOD[method]}。"
+            "请主持人换一种方式重新发送，例如「发起表决 议题编号 记名」或「发起表决 议题编号 无记名」。"
+        )
+    return "表决方式不符合规定。请主持人发送「发起表决 议题编号」按默认方式表决。"
 
 
 def _illegal(d: dict[str, object]) -> str:
     machine = d.get("machine")
     state = d.get("state")
     if machine == "meeting" and isinstance(state, g.MeetingState):
-        return f"会议当前状态为「{MEETING_STATE[state]}」，不能进行这个操作。"
+        return meeting_state_refusal(state)
     if machine == "item" and isinstance(state, g.ItemState):
-        return f"该议题当前状态为「{ITEM_STATE[state]}」，不能进行这个操作。"
-    return "当前状态下不能进行这个操作。"
+        return f"{ITEM_STATE_PLAIN[state]}，不能这样操作。下一步：{ITEM_NEXT[state]}。"
+    return "当前状态下不能这样操作。发送「会议状态」查看会议进行到哪一步。"

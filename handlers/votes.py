@@ -171,7 +171,7 @@ async def _vote_opened_replies(
     if opinions:
         people = await repo.people([p for p, _ in opinions])
         opinion_text = "\n书面意见（不计入票数）：\n" + "\n".join(
-            f"- {people[p].name}：{text}" for p, text in opinions
+            f"- {people[p].name}：{t.echo(text)}" for p, text in opinions
         )
     how = _HOW_TO_VOTE[method]
     leader_note = "\n人事事项由组长最后表态。" if rule.leader_votes_last else ""
@@ -254,7 +254,7 @@ async def target_vote(
         for v in await repo.meeting_votes(meeting.id):
             if v.id == vote_id:
                 return meeting, v, await repo.item(v.item_id)
-        raise UsageError("这张表决卡片已失效（不属于当前会议）。")
+        raise UsageError("这张表决卡片已失效（不属于当前会议）。发送「会议状态」查看当前议程。")
     open_votes = await repo.open_votes(meeting.id)
     if number is not None:
         for v, it in open_votes:
@@ -264,7 +264,7 @@ async def target_vote(
         votes = await repo.votes_of_item(it.id)
         if votes:
             return meeting, votes[-1], it
-        raise UsageError(f"议题{number}还没有发起表决。")
+        raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
     if ctx.message.chat.kind is ChatKind.PRIVATE:
         # A private ballot is a secret one: the society's named votes are cast in its group.
         secret = [(v, it) for v, it in open_votes if v.method is g.VoteMethod.SECRET]
@@ -272,7 +272,7 @@ async def target_vote(
     if len(open_votes) == 1:
         return meeting, *open_votes[0]
     if not open_votes:
-        raise UsageError("目前没有正在进行的表决。")
+        raise UsageError("目前没有正在进行的表决。主持人可发送「发起表决 议题编号」。")
     raise UsageError("有多项表决正在进行，请写明议题编号，例如「赞成 2」。")
 
 
@@ -378,7 +378,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     match action:
         case g.BallotAction.SAME:
             same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
-            return [_acked(same, vote, choice, BallotOutcome.UNCHANGED)]
+            return [_acked(ctx, same, vote, choice, BallotOutcome.UNCHANGED)]
         case g.BallotAction.NEW | g.BallotAction.CHANGE:
             pass
     receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
@@ -468,6 +468,7 @@ async def _ballot_replies(
         count = len(so_far.voted) + 1
         return [
             _acked(
+                ctx,
                 ctx.reply(
                     f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
                 ),
@@ -485,6 +486,7 @@ async def _ballot_replies(
     if changed and previous is not None:
         return [
             _acked(
+                ctx,
                 ctx.reply(
                     f"{person.name}改投{t.CHOICE[choice]}（原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
                 ),
@@ -495,6 +497,7 @@ async def _ballot_replies(
         ]
     return [
         _acked(
+            ctx,
             ctx.reply(
                 f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
             ),
@@ -507,10 +510,15 @@ async def _ballot_replies(
 
 
 def _acked(
-    reply: OutgoingMessage, vote: repo.Vote, choice: g.Choice, outcome: BallotOutcome
+    ctx: Context,
+    reply: OutgoingMessage,
+    vote: repo.Vote,
+    choice: g.Choice,
+    outcome: BallotOutcome,
 ) -> OutgoingMessage:
     """The ballot reply with what it acknowledges in structure (adapters never read its text)."""
-    return replace(reply, ballot=BallotAck(vote.id, choice.value, outcome))
+    ack = BallotAck(vote.id, choice.value, outcome, ctx.message.sender)
+    return replace(reply, ballot=ack)
 
 
 async def card_updates(

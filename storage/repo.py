@@ -502,6 +502,15 @@ async def update_society(society_id: int, **fields: Any) -> None:
         await m.Society.filter(id=society_id).update(**fields)
 
 
+async def archive_society(society_id: int, name: str) -> None:
+    """Set a society aside under another name: its records stay (the chain, meetings, minutes),
+    its chats and its people are released for a society that takes its place (the demo's
+    `:reset`)."""
+    await m.Society.filter(id=society_id).update(name=name)
+    await m.ChatBinding.filter(society_id=society_id).delete()
+    await m.Member.filter(society_id=society_id).delete()
+
+
 async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: int) -> None:
     existing = await m.ChatBinding.filter(
         platform=platform.value, corp_id=corp_id, chat_id=chat_id

@@ -199,10 +199,50 @@ def test_explicit_time_flag(text: str) -> None:
         ("12月5日 3楼", "3楼"),
         ("2026-12-05 15:00:00 x", "x"),
         ("12月5日下午3点", ""),
+        ("周五 3:30pm 会议室 议题:年度工作", "会议室 议题:年度工作"),
+        ("周五 3pm 3楼会议室", "3楼会议室"),
     ],
 )
 def test_rest(text: str, rest: str) -> None:
     assert parse(text).rest == rest
+
+
+# The ways people type a meeting time on a phone, each with the time it means from NOW.
+TYPED_TIMES = [
+    ("周五 3:30pm", local(2026, 12, 4, 15, 30)),
+    ("周五 3:30 PM", local(2026, 12, 4, 15, 30)),
+    ("周五 3:30p.m.", local(2026, 12, 4, 15, 30)),
+    ("周五3pm", local(2026, 12, 4, 15)),
+    ("周五 9am", local(2026, 12, 4, 9)),
+    ("周五 9:15 am", local(2026, 12, 4, 9, 15)),
+    ("周五 12pm", local(2026, 12, 4, 12)),
+    ("周五下午3pm", local(2026, 12, 4, 15)),
+    ("下午3点半", local(2026, 11, 30, 15, 30)),
+    ("15点30", local(2026, 11, 30, 15, 30)),
+    ("15点30分", local(2026, 11, 30, 15, 30)),
+    ("明早九点", local(2026, 12, 1, 9)),
+    ("12/10 9:30", local(2026, 12, 10, 9, 30)),
+    ("12/10 9:30am", local(2026, 12, 10, 9, 30)),
+    ("12月10日 下午2点", local(2026, 12, 10, 14)),
+    ("周五", local(2026, 12, 4, 9)),
+]
+
+
+@pytest.mark.parametrize(("phrase", "expected"), TYPED_TIMES)
+@pytest.mark.parametrize("after", [" 会议室 议题:年度工作", "，学会会议室", " 3楼会议室"])
+def test_no_fragment_of_the_time_is_left_behind(
+    phrase: str, expected: datetime, after: str
+) -> None:
+    """What follows the time is exactly what was typed after it: the place, never a piece of
+    the time (「周五 3:30pm 会议室」 once stored the place 「pm 会议室」)."""
+    result = parse(phrase + after)
+    assert result.when == expected
+    assert result.rest == after.strip().lstrip("，")
+
+
+@pytest.mark.parametrize("text", ["上午3pm", "晚上9am", "13pm", "0am", "周五 下午9am"])
+def test_am_pm_that_disagrees_gives_none(text: str) -> None:
+    assert parse_leading_time(text, NOW, SHANGHAI) is None
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,87 @@
 """What a 7-member named vote puts into the group, message by message, on each platform: the
-opening, one answer per ballot, the result. A card update (a new count) edits the card where the
-platform can (DingTalk) and is never posted as a message of its own: no stray message carrying only its id."""
+opening, at most one group message per ballot, the result. Where the platform edits a card in
+place (DingTalk with cards) the ballot's one group message is the card's new count and the voter
+gets the acknowledgement privately; otherwise (DingTalk without cards, WeCom's passive reply) it
+is one line. A card update is never posted as a message of its own. Then the whole meeting's
+noise in the group, per platform."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from bot.app import RUNTIME
 from bot.clock import ManualClock
-from bot.outbox import ID_OPEN
+from bot.outbox import ID_OPEN, Sender
 from tests.kit.clock import TZ
-from tests.kit.dingtalk.rig import running_bot
+from tests.kit.dingtalk.rig import DingTalkRig, running_bot
 from tests.kit.dingtalk.server import FakeDingTalk
 from tests.kit.seed import DINGTALK_ADMIN, WECOM_ADMIN, WECOM_USERS, seed_dingtalk_society
-from tests.kit.wecom.rig import open_rig
+from tests.kit.wecom.rig import WeComRig, open_rig
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 CHOICES = ("赞成", "赞成", "赞成", "赞成", "反对", "反对", "弃权")
 GROUP = "cidNOISEgroup01=="
+# The meeting, command by command: (speaker, text, the local time to move the clock to, or "").
+MEETING: list[tuple[str, str, str]] = [
+    ("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作", ""),
+    *((name, "签到", "2026-12-05 14:50" if name == "张伟" else "") for name in MEMBERS),
+    ("张伟", "开会", "2026-12-05 15:00"),
+    ("张伟", "发起表决 1", ""),
+    *((name, choice, "") for name, choice in zip(MEMBERS, CHOICES, strict=True)),
+    ("张伟", "结束表决", ""),
+    ("张伟", "散会", "2026-12-05 16:00"),
+    ("张伟", "签发", ""),
+]
+# Messages in the group per platform: notice 1, check-ins 7, opening 1, the vote's opening 1
+# (+ the card where there are cards), ballots 7 (0 where the card's count is edited in place),
+# result 1, close 1, sign-off 1.
+EXPECTED = {"dingtalk-card": 14, "dingtalk-no-card": 20, "wecom": 20}
 
 
 def _at(clock: ManualClock, text: str) -> None:
-    clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+    if text:
+        clock.set(datetime.fromisoformat(text).replace(tzinfo=TZ))
+
+
+@contextlib.asynccontextmanager
+async def _dingtalk_group(
+    cards: bool, **options: Any
+) -> AsyncIterator[tuple[ManualClock, FakeDingTalk, DingTalkRig, dict[str, str]]]:
+    """The demo-shaped society on the fake DingTalk, bound to GROUP, with or without cards."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    table: dict[str, Any] = options if cards else {"card_template_id": "", **options}
+    async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
+        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
+        await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
+        await _applied(rig)
+        yield clock, fake, rig, staff
+
+
+async def _applied(rig: DingTalkRig) -> None:
+    """Every message the bot accepted has taken effect (with the inbound queue: drained) and
+    its replies are delivered."""
+    inbox = rig.app[RUNTIME].inbox
+    while inbox is not None and await inbox.depth():
+        await inbox.drain()
+    await rig.drain_outbox()
+
+
+@contextlib.asynccontextmanager
+async def _wecom_group() -> AsyncIterator[tuple[ManualClock, WeComRig, Sender]]:
+    """The demo society on the fake WeCom, bound to the rig's group with a push webhook."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    async with open_rig(clock) as (rig, _adapter):
+        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
+        await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
+        sender = rig.client.app[RUNTIME].delivery.sender
+        await sender.run_once()
+        yield clock, rig, sender
 
 
 def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
@@ -35,13 +92,27 @@ def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
     return texts
 
 
+async def test_dingtalk_queued_ballot_reaches_the_voter_alone(database: str) -> None:
+    """With the inbound queue (a configured server's default) the ballot's reply goes through
+    the outbox, and still to the voter alone."""
+    async with _dingtalk_group(True, settings_overrides={"inbound": "queue"}) as opened:
+        clock, fake, rig, staff = opened
+        assert rig.app[RUNTIME].inbox is not None
+        first_ballot = MEETING.index(("张伟", "发起表决 1", "")) + 1
+        for speaker, text, when in MEETING[: first_ballot + 1]:
+            _at(clock, when)
+            await rig.say(staff[speaker], text, group=GROUP)
+            await _applied(rig)
+        private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
+        assert [p.split("（")[0] for p in private] == ["张伟：赞成，已记录"]
+        assert [c.body["userIds"] for c in fake.recorded["private_send"]] == [[staff["张伟"]]]
+        assert not any("已记录" in text for text in _dingtalk_group_texts(fake))
+        assert any("开始表决" in text for text in _dingtalk_group_texts(fake))
+
+
 @pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
 async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) -> None:
-    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    table: dict[str, Any] = {} if cards else {"card_template_id": ""}
-    async with FakeDingTalk(clock=clock.now) as fake, running_bot(fake, clock, **table) as rig:
-        staff = await seed_dingtalk_society(fake.corp_id, 1, clock.now())
-        await rig.say(DINGTALK_ADMIN, "绑定学会 示例科技学会0001", group=GROUP)
+    async with _dingtalk_group(cards) as (clock, fake, rig, staff):
         await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
@@ -59,36 +130,35 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
         await rig.drain_outbox()
 
         posted = _dingtalk_group_texts(fake)[before:]
-        assert len(posted) == 1 + 7 + 1, posted
-        assert "开始表决" in posted[0]
-        for text, name, choice in zip(posted[1:8], MEMBERS, CHOICES, strict=True):
-            assert text.startswith(f"{name}：{choice}，已记录"), text
-        assert "结果：通过" in posted[8]
-        assert not any(ID_OPEN in text for text in posted)
-        if cards:  # the count lives on the one card, edited in place
+        private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
+        assert not any(ID_OPEN in text for text in posted + private)
+        acks = [f"{name}：{choice}，已记录" for name, choice in zip(MEMBERS, CHOICES, strict=True)]
+        if cards:  # each ballot: the one card's count edited in place, the receipt privately
+            assert len(posted) == 1 + 1, posted
             (card,) = fake.cards.values()
             assert card.params["status"] == "已结束"
-            assert len(card.updates) >= 7
-        else:
+            assert len(card.updates) == 7 + 1  # one per ballot, then the closing
+            summaries = [u["summary"] for u in card.updates[:7]]
+            assert [s.split("，")[0] for s in summaries] == [f"已投 {n}/7" for n in range(1, 8)]
+            assert [text.split("（")[0] for text in private] == acks
+        else:  # one line per ballot in the group, nothing private
+            assert len(posted) == 1 + 7 + 1, posted
+            assert [text.split("（")[0] for text in posted[1:8]] == acks
+            assert private == []
             assert fake.recorded["card_create"] == []
             assert fake.recorded["card_update"] == []
+        assert "开始表决" in posted[0]
+        assert "结果：通过" in posted[-1]
 
 
 async def test_wecom_named_vote_group_messages(database: str) -> None:
-    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    async with open_rig(clock) as (rig, _adapter):
-        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
-        await rig.say(WECOM_ADMIN, "绑定推送 fake-webhook-key")
+    async with _wecom_group() as (clock, rig, sender):
         await rig.say(WECOM_USERS["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
         _at(clock, "2026-12-05 14:50")
         for name in MEMBERS:
             await rig.say(WECOM_USERS[name], "签到")
         _at(clock, "2026-12-05 15:00")
         await rig.say(WECOM_USERS["张伟"], "开会")
-
-        from bot.app import RUNTIME
-
-        sender = rig.client.app[RUNTIME].delivery.sender
         await sender.run_once()
         pushed_before = len(rig.fake.recorded["webhook/send"])
         answers = [(await rig.say(WECOM_USERS["张伟"], "发起表决 1")).text]
@@ -106,3 +176,47 @@ async def test_wecom_named_vote_group_messages(database: str) -> None:
         assert rig.fake.recorded["webhook/send"][pushed_before:] == []
         assert rig.fake.recorded["aibot/response"] == []
         assert not any(ID_OPEN in text for text in answers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Group noise: how many messages a 7-member meeting puts into the group from convening to
+# signed minutes (one item, a named vote). A card edited in place is not a new message; a
+# private message is not a group message. The figures are in the README (性能).
+
+
+def _dingtalk_group_messages(fake: FakeDingTalk) -> int:
+    """Texts posted into the group whichever way they went, plus each card created there."""
+    return len(_dingtalk_group_texts(fake)) + len(fake.recorded["card_create"])
+
+
+@pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
+async def test_dingtalk_meeting_group_noise(database: str, cards: bool) -> None:
+    async with _dingtalk_group(cards) as (clock, fake, rig, staff):
+        before = _dingtalk_group_messages(fake)
+        for speaker, text, when in MEETING:
+            _at(clock, when)
+            await rig.say(staff[speaker], text, group=GROUP)
+            await rig.drain_outbox()
+        noise = _dingtalk_group_messages(fake) - before
+        assert "已签发" in fake.recorded["session"][-1].text
+        assert noise == EXPECTED["dingtalk-card" if cards else "dingtalk-no-card"]
+
+
+async def test_wecom_meeting_group_noise(database: str) -> None:
+    async with _wecom_group() as (clock, rig, sender):
+        pushed = len(rig.fake.recorded["webhook/send"]) + len(rig.fake.recorded["aibot/response"])
+        answers = 0
+        last = ""
+        for speaker, text, when in MEETING:
+            _at(clock, when)
+            said = await rig.say(WECOM_USERS[speaker], text)
+            answers += 1 if said.replies else 0  # one passive reply per command at most
+            last = said.text or last
+            await sender.run_once()
+        pushed = (
+            len(rig.fake.recorded["webhook/send"])
+            + len(rig.fake.recorded["aibot/response"])
+            - pushed
+        )
+        assert "已签发" in last
+        assert answers + pushed == EXPECTED["wecom"]

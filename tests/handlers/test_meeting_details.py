@@ -78,7 +78,7 @@ async def test_cancel_and_reconvene(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 明天下午3点 会议室 议题：年度工作")
-    assert "尚未结束" in await h.say("张伟", "召开会议 后天上午十点 会议室")
+    assert "办完后才能召开新会议" in await h.say("张伟", "召开会议 后天上午十点 会议室")
     assert "已取消" in await h.say("张伟", "取消会议 时间冲突")
     notice = await h.say("张伟", "召开会议 下周三 15:00 学会会议室 议题：年度工作")
     assert "2026年12月9日（星期三）15:00" in notice

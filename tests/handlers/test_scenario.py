@@ -119,7 +119,7 @@ async def test_two_meetings_from_convening_to_signed_minutes(
     assert "只有记录人" in await say("李娜", "纪要备注 补充")
     assert "第2版" in await say("周婷", "纪要备注 会议传达了市科技社团党委年度工作部署。")
     assert "已签发" in await say("张伟", "签发")
-    assert "不能进行这个操作" in await say("周婷", "纪要备注 再改一次")
+    assert "纪要已签发并锁定" in await say("周婷", "纪要备注 再改一次")
     minutes = await say("李娜", "纪要 全文")
     assert "书面意见" not in minutes
     assert "吴国华（非党员理事长列席）" in minutes

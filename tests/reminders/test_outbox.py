@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
-from bot.events import OutgoingMessage
+from bot.events import BallotAck, BallotOutcome, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
-from bot.outbox import ID_CLOSE, ID_OPEN, Sender, channel_for, load_message
+from bot.outbox import ID_CLOSE, ID_OPEN, Sender, channel_for, dump_message, load_message
 from storage import models
 from storage import outbox as outbox_store
 from tests.kit.clock import TZ
@@ -19,6 +19,17 @@ from tests.kit.console import ConsoleRig
 from tests.kit.sender import FakePlatform, drive, enqueue_texts, group, max_in_window, sender_for
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
+
+
+def test_a_ballot_reply_keeps_what_it_acknowledges_through_the_outbox() -> None:
+    """A queued ballot's reply goes through the outbox: the adapter still knows it is a ballot
+    and who cast it (DingTalk with cards sends it to the voter alone)."""
+    voter = UserRef(Platform.DINGTALK, "corp", "staff7", "李娜")
+    ack = BallotAck(12, "yes", BallotOutcome.RECORDED, voter)
+    message = OutgoingMessage(chat=group("g1"), text="李娜：赞成，已记录", ballot=ack)
+    assert load_message(dump_message(message)) == message
+    plain = OutgoingMessage(chat=group("g1"), text="会议状态")
+    assert load_message(dump_message(plain)) == plain
 
 
 async def test_hundred_reminders_for_one_group_respect_the_rate(database: str) -> None:

@@ -34,7 +34,9 @@ Outbound (`send`, any OutgoingMessage):
    (`PUT /v1.0/card/instances`) with the live count. The chat is part of the id so that a click
    (whose callback names only the outTrackId) maps back to its group. Secret or closed votes show
    no buttons.
-7. The access token, the session and the background tasks are `bot.adapters.http`'s (single
+7. With cards on, a ballot's acknowledgement (`OutgoingMessage.ballot`) goes to the voter as a
+   private message: the group sees the ballot once, as the card's new count edited in place.
+8. The access token, the session and the background tasks are `bot.adapters.http`'s (single
    flight, refreshed before expiry; a token error refreshes once and retries). Errors become `SendError` by code: 130101 / rate codes ->
    throttled; 310000, 4xx, too large -> permanent; token -> token; network, 5xx -> transient;
    a timeout after the request went out -> transient, ambiguous.
@@ -46,6 +48,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -100,7 +103,7 @@ def build_dingtalk_adapter(
 
 def classify(status: int, answer: http.Answer) -> SendError | None:
     """An OpenAPI or robot webhook answer: None when accepted (2xx, errcode 0 or none), else
-    the SendError its code stands for (rule 7)."""
+    the SendError its code stands for (rule 8)."""
     body = answer or {}
     if 200 <= status < 300 and str(body.get("errcode", 0)) in ("0", ""):
         return None
@@ -271,6 +274,7 @@ class DingTalkAdapter:
                 SendErrorKind.PERMANENT, "platform", f"not a DingTalk chat: {message.chat}"
             )
         try:
+            message = self._ballot_ack_to_voter(message)
             if message.private_to is not None:
                 body = encode_private_send(message, robot_code=self.settings.robot_code)
                 await self._openapi("POST", "/v1.0/robot/oToMessages/batchSend", body)
@@ -281,6 +285,22 @@ class DingTalkAdapter:
                 await self._send_card(message)
         except (MessageTooLarge, ValueError) as exc:
             raise SendError(SendErrorKind.PERMANENT, "encode", str(exc)) from exc
+
+    def _ballot_ack_to_voter(self, message: OutgoingMessage) -> OutgoingMessage:
+        """With cards, a ballot's group answer is the card's count, edited in place; the
+        acknowledgement (choice, receipt) goes to the voter alone (rule 7)."""
+        ack = message.ballot
+        if (
+            ack is None
+            or ack.voter is None
+            or not self.cfg.card_template_id
+            or message.chat.kind is not ChatKind.GROUP
+            or message.card is not None
+        ):
+            return message
+        voter = ack.voter
+        chat = ChatRef(voter.platform, voter.corp_id, voter.user_id, ChatKind.PRIVATE)
+        return replace(message, chat=chat, private_to=voter, reply_handle="", mentions=())
 
     async def _send_text(self, message: OutgoingMessage) -> None:
         handle = message.reply_handle

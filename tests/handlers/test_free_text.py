@@ -1,0 +1,72 @@
+"""Data as typed, bounded: the place keeps no piece of the time, reasons are at most 500
+characters, a written opinion is stored whole up to 2000, and the group sees short echoes."""
+
+from __future__ import annotations
+
+from handlers import texts as t
+from storage import models, repo
+from tests.kit.console import ConsoleRig
+
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+
+
+async def test_the_place_keeps_no_piece_of_the_time(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")  # a Tuesday
+    notice = await h.say("张伟", "召开会议 周五 3:30pm 会议室 议题：年度工作")
+    assert "2026年12月4日（星期五）15:30" in notice
+    assert "地点：会议室\n" in notice.text
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "会议室"
+
+
+async def test_a_long_reason_is_refused_and_nothing_is_recorded(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    refused = await h.say("李娜", "请假 " + "出差" * 300)
+    assert "请假理由最多500字，这条有600字，没有记录" in refused
+    assert await models.Attendance.all().count() == 0
+
+    reason = "到外地参加学术会议" + "、" * 100 + "返程另行告知"
+    said = (await h.say("李娜", f"请假 {reason}")).text
+    assert reason not in said
+    assert t.echo(reason) in said
+    assert f"（共{len(reason)}字）" in said
+    (row,) = await models.Attendance.all()
+    assert row.reason == reason  # stored as typed
+
+
+async def test_a_written_opinion_is_stored_whole_and_echoed_short(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("李娜", "请假 出差")
+    too_long = "同" * (t.OPINION_MAX + 1)
+    assert f"书面意见最多{t.OPINION_MAX}字" in await h.say("李娜", f"书面意见 1 {too_long}")
+    opinion = "同意该方案。" + "建议压缩会务费用。" * 150
+    assert len(opinion) > 1000
+    assert "已收到李娜对议题1" in await h.say("李娜", f"书面意见 1 {opinion}")
+    (item,) = await models.AgendaItem.all()
+    assert await repo.opinions(item.id) == [(await _person("李娜"), opinion)]
+
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS:
+        if name != "李娜":
+            await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    assert "会议现在开始" in await h.say("张伟", "开会")
+    opened = (await h.say("张伟", "发起表决 1")).text
+    assert f"- 李娜：{t.echo(opinion)}" in opened
+    assert len(opened) < 600
+
+
+async def _person(name: str) -> int:
+    return (await models.Person.get(name=name)).id
+
+
+def test_echo_keeps_short_text_and_shortens_long_text() -> None:
+    assert t.echo("出差在外") == "出差在外"
+    assert t.echo("a\n b   c") == "a b c"
+    long = "字" * 100
+    assert t.echo(long) == "字" * t.ECHO_MAX + "……（共100字）"

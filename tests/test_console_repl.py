@@ -1,0 +1,82 @@
+"""The console as a person uses it (`yishi demo`): one prompt per line, the typed line echoed
+after its prompt when the input is piped, `:as` only for people of the demo society, `:reset`
+starting the demo afresh."""
+
+from __future__ import annotations
+
+import io
+
+from bot.adapters.console import ConsoleAdapter
+from bot.app import Delivery, build_router, make_feed
+from bot.cli import Repl
+from bot.clock import OffsetClock
+from bot.demo import SOCIETY, reset_demo
+from storage import models
+from tests.kit.console import ConsoleRig
+
+TYPED = [
+    "召开会议 明天下午3点 会议室 议题：测试议题",
+    ":as 李小明",
+    ":as 李娜",
+    "请假 出差",
+    "",
+    ":reset",
+    "会议状态",
+    "张伟: 召开会议 明天下午4点 会议室",
+]
+
+
+async def _run(h: ConsoleRig, lines: list[str]) -> str:
+    out = io.StringIO()
+    clock = OffsetClock()
+    adapter = ConsoleAdapter(bot_name=h.settings.bot_name, clock=clock, out=out)
+    delivery = Delivery([adapter], clock=clock, settings=h.settings)
+    await adapter.start(make_feed(build_router(h.settings, clock), delivery))
+    repl = Repl(adapter, h.settings, clock, inp=io.StringIO("\n".join(lines) + "\n"), out=out)
+    await repl.run()
+    return out.getvalue()
+
+
+async def test_piped_lines_are_echoed_one_prompt_per_line(harness: ConsoleRig) -> None:
+    shown = await _run(harness, TYPED)
+    rows = shown.splitlines()
+    prompts = [row for row in rows if "] > " in row]
+    # Every line read has its own prompt, with what was typed after it; the end of input too.
+    assert [p.split("] > ", 1)[1] for p in prompts] == [*TYPED, ""]
+    assert all(row.count("] > ") == 1 for row in prompts)
+    assert prompts[0].startswith("[张伟@群] > 召开会议")
+    assert "【会议通知】" in shown
+    assert "李娜已请假（出差）" in shown
+    assert "[李娜@群] > 请假 出差" in rows
+
+
+async def test_as_refuses_a_name_not_in_the_society(harness: ConsoleRig) -> None:
+    shown = await _run(harness, [":as 李小明", ":as", "签到"])
+    assert "示例学会里没有「李小明」。仍以张伟的身份发言。可选：张伟、李娜、王强" in shown
+    assert "市党委刘老师" in shown
+    assert "请写明要切换到谁" in shown
+    assert "[张伟@群] > 签到" in shown  # still 张伟
+
+
+async def test_reset_starts_the_demo_afresh(harness: ConsoleRig) -> None:
+    shown = await _run(harness, [*TYPED[:4], ":time 2026-12-20 10:00", ":reset", "会议状态"])
+    after = shown.split(":reset", 1)[1]
+    assert f"已重新开始：示例学会「{SOCIETY}」是新的" in after
+    assert "目前没有会议" in after
+    assert "[张伟@群] > 会议状态" in after  # the speaker is back to the leader
+    old, new = await models.Society.all().order_by("id")
+    assert new.name == SOCIETY
+    assert old.name.startswith(f"{SOCIETY}（第{old.id}号")
+    assert await models.Meeting.filter(society_id=old.id).count() == 1  # kept as it was
+    assert await models.Meeting.filter(society_id=new.id).count() == 0
+
+
+async def test_after_a_reset_everyone_speaks_for_the_new_society(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    assert await reset_demo(h.clock.now())
+    assert "目前没有会议" in await h.say("李娜", "会议状态")
+    assert "【会议通知】" in await h.say("张伟", "召开会议 2026-12-06 15:00 会议室 议题：新议题")
+    # A private message still finds the one society the member belongs to.
+    assert "新议题" in await h.say("李娜", "会议状态", private=True)
