@@ -222,6 +222,7 @@ class WrittenOpinion(Model):
 
     class Meta:
         table = "written_opinion"
+        indexes = (("item_id",),)
 
 
 class Vote(Model):
@@ -241,6 +242,7 @@ class Vote(Model):
 
     class Meta:
         table = "vote"
+        indexes = (("item_id",),)
 
 
 # A named ballot: one row per voter and vote; a change updates it and is logged.
@@ -318,6 +320,7 @@ class Signature(Model):
 
     class Meta:
         table = "signature"
+        indexes = (("minutes_id",),)
 
 
 # Work-rule filings (备案), annual summaries and major-issue reports to the committee.
@@ -340,6 +343,7 @@ class Filing(Model):
 
     class Meta:
         table = "filing"
+        indexes = (("society_id",),)
 
 
 # Append-only, hash-chained: hash = SHA-256(prev_hash + canonical JSON of the entry).
@@ -445,6 +449,7 @@ class OutboxAttempt(Model):
 
     class Meta:
         table = "outbox_attempt"
+        indexes = (("message_id",),)
 
 
 # One row per channel (robot webhook of a group, an app's 1:1 messages, the console): who drains
