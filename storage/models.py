@@ -30,6 +30,7 @@ class Identity(Model):
 
     class Meta:
         table = "identity"
+        indexes = (("person_id",),)
         unique_together = (("platform", "corp_id", "user_id"),)
 
 
@@ -68,6 +69,7 @@ class Member(Model):
 
     class Meta:
         table = "member"
+        indexes = (("person_id",),)
         unique_together = (("society", "person"),)
 
 
@@ -83,6 +85,7 @@ class ChatBinding(Model):
 
     class Meta:
         table = "chat_binding"
+        indexes = (("society_id",),)
         unique_together = (("platform", "corp_id", "chat_id"),)
 
 

@@ -28,6 +28,7 @@ from bot.events import Platform, UserRef
 from bot.ledger import GENESIS, Break, Entry, canonical_json, digest, entry_hash, verify_chain
 from storage import models as m
 from storage.sql import (
+    any_of,
     can_lock_rows,
     marks,
     model_of,
@@ -476,17 +477,25 @@ async def people(ids: Iterable[int]) -> dict[int, Person]:
 
 
 async def identities(person_ids: Iterable[int], platform: Platform, corp_id: str) -> list[UserRef]:
+    """The people's identities on one platform and corp, in the order asked. Sought by person
+    (a corp holds every society's members: a seek by platform and corp reads them all); a
+    person has an identity or two, the platform's is picked here."""
     ids = list(person_ids)
-    rows = await m.Identity.filter(
-        person_id__in=ids, platform=platform.value, corp_id=corp_id
-    ).prefetch_related("person")
-    by_person = {r.person_id: r for r in rows}  # type: ignore[attr-defined]
-    out = []
-    for pid in ids:
-        r = by_person.get(pid)
-        if r is not None:
-            out.append(UserRef(platform, corp_id, r.user_id, r.person.name))
-    return out
+    if not ids:
+        return []
+    where, params = any_of(m.Identity, "i.person_id", ids)
+    rows = await raw_rows(
+        m.Identity,
+        "SELECT i.person_id, i.platform, i.corp_id, i.user_id, p.name FROM identity AS i"
+        f" JOIN person AS p ON p.id = i.person_id WHERE {where} ORDER BY i.id",
+        *params,
+    )
+    by_person = {
+        int(r["person_id"]): UserRef(platform, corp_id, str(r["user_id"]), str(r["name"]))
+        for r in rows
+        if r["platform"] == platform.value and r["corp_id"] == corp_id
+    }
+    return [by_person[pid] for pid in ids if pid in by_person]
 
 
 async def create_society(
