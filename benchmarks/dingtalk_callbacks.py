@@ -222,7 +222,7 @@ def run_server(
         from bot.app import RUNTIME, build_app, start_storage, stop_storage
         from bot.clock import OffsetClock
         from bot.config import Settings
-        from bot.storage_ports import StoredWebhooks
+        from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
 
         tmp = tempfile.TemporaryDirectory()
         url = f"sqlite://{tmp.name}/bench.db" if backend == "sqlite" else await _fresh_pg()
@@ -241,7 +241,9 @@ def run_server(
                 "oapi_base": fake_url,
             }
             cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
-            adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
+            adapter = build_dingtalk_adapter(
+                cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
+            )
             app = build_app(settings, clock=clock, adapters=[adapter], scheduler=IdleScheduler())
             runner, server_url = await serve(app)
             offset = (clock.now() - datetime.now(UTC)).total_seconds()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot import governance as g
@@ -47,6 +48,21 @@ class Admission:
             self._bound_chats.add(key)
         return True
 
+    async def situation(
+        self, message: IncomingMessage
+    ) -> tuple[frozenset[g.Role], g.MeetingState | None]:
+        """The speaker's roles and the meeting's phase (the active meeting's state, a closed
+        meeting awaiting signature, else None), read without a unit of work."""
+        person, society = await speaker_and_society(message)
+        roles, meeting = await roles_of(
+            self.settings.committee_admins, message.sender, person, society
+        )
+        if meeting is None and society is not None:
+            latest = await repo.latest_meeting(society.id)
+            if latest is not None and latest.state is g.MeetingState.CLOSED:
+                meeting = latest
+        return roles, None if meeting is None else meeting.state
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:
@@ -70,22 +86,38 @@ class Admission:
     async def context(self, message: IncomingMessage, work: repo.Work, now: datetime) -> Context:
         """Load the speaker and the society, lock the society for the rest of the unit of work,
         and read the speaker's roles."""
-        person = await repo.person_by_identity(message.sender)
-        chat = message.chat
-        if chat.kind is ChatKind.GROUP:
-            society = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
-        else:
-            society = await private_society(person)
-        if society is not None:
-            await repo.lock_society(society.id)
-            work.society_id = society.id
-        roles, meeting = await roles_of(
-            self.settings.committee_admins, message.sender, person, society
+        person, society = await speaker_and_society(message)
+        roles, _ = await roles_of(self.settings.committee_admins, message.sender, person, None)
+        ctx = Context(
+            message, self.settings, self.clock, now, None, person, roles, self.settings.policy, work
         )
-        policy = self.settings.policy_for(society.name) if society else self.settings.policy
-        return Context(
-            message, self.settings, self.clock, now, society, person, roles, policy, work, meeting
-        )
+        return ctx if society is None else await enter_society(ctx, society)
+
+
+async def enter_society(ctx: Context, society: repo.Society) -> Context:
+    """The Context of the same message inside `society`: the society locked for the rest of the
+    unit of work, the speaker's roles there, its policy. Admission enters the group's (or a
+    private chat's only) society; a handler that finds the society of a private message itself
+    (`Route.finds_private_society`) enters it the same way."""
+    await repo.lock_society(society.id)
+    ctx.work.society_id = society.id
+    roles, meeting = await roles_of(
+        ctx.settings.committee_admins, ctx.message.sender, ctx.person, society
+    )
+    policy = ctx.settings.policy_for(society.name)
+    return replace(ctx, society=society, roles=roles, policy=policy, active_meeting=meeting)
+
+
+async def speaker_and_society(
+    message: IncomingMessage,
+) -> tuple[repo.Person | None, repo.Society | None]:
+    """Who is speaking, and for which society: the group's binding, or a private chat's only
+    society."""
+    person = await repo.person_by_identity(message.sender)
+    chat = message.chat
+    if chat.kind is ChatKind.GROUP:
+        return person, await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+    return person, await private_society(person)
 
 
 async def private_society(person: repo.Person | None) -> repo.Society | None:
@@ -120,6 +152,10 @@ async def roles_of(
         roles.add(g.Role.LIAISON)
     meeting, observer = await repo.active_meeting_seen_by(society.id, person.id)
     if meeting is not None:
+        if person.id in meeting.roster:
+            # 应到会 of this meeting: its roster was decided at convening (governance Rule 7),
+            # so a member removed since keeps a member's part in it.
+            roles.add(g.Role.MEMBER)
         if meeting.chair_id == person.id:
             roles.add(g.Role.CHAIR)
         if observer:

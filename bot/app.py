@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.inbox import Inbox, make_apply
+from bot.keys import ServerKey
 from bot.metrics import Metrics
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
@@ -81,9 +82,10 @@ def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
     return run
 
 
-async def start_storage(settings: Settings) -> None:
-    """Open the database (migrating it) and make sure the committee admins are known people."""
-    await db.open_db(settings.database_url)
+async def start_storage(settings: Settings, *, key: ServerKey | None = None) -> None:
+    """Open the database (migrating it) and make sure the committee admins are known people.
+    `key`: the server key, when the caller loaded it (by default `load_key` finds it)."""
+    await db.open_db(settings.database_url, key=key)
     for admin in settings.committee_admins:
         user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
         await repo.ensure_person(user, name=admin.name)

@@ -36,6 +36,7 @@ from bot.config import (
     parse_admin,
 )
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo
+from bot.keys import KeyProblem, load_key
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
@@ -157,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except db.DatabaseError as exc:
         print(f"数据库错误：{exc}", file=sys.stderr)
         return 2
+    except KeyProblem as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -180,12 +184,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "serve":
             from bot.adapters.registry import adapters_from_settings
             from bot.scheduler import SingleInstanceError
-            from bot.storage_ports import StoredLease, StoredWebhooks
+            from bot.storage_ports import StoredHeaderBindings, StoredLease, StoredWebhooks
 
             clock = SystemClock()
             try:
                 adapters = adapters_from_settings(
-                    settings, clock, webhooks=StoredWebhooks(), lease=StoredLease()
+                    settings,
+                    clock,
+                    webhooks=StoredWebhooks(),
+                    lease=StoredLease(),
+                    bindings=StoredHeaderBindings(),
                 )
             except ConfigError as exc:
                 return _config_failed(exc)
@@ -255,31 +263,31 @@ async def _prune(settings: Settings, *, dry_run: bool) -> int:
         await stop_storage()
     print("将清理（试运行，未改动）：" if dry_run else "已清理：")
     for p in pruned:
-        print(f"  {p.table}：{p.action}（超过 {p.days} 天）{p.rows} 行")
+        age = f"超过 {p.days} 天" if p.days else "已过期"
+        print(f"  {p.table}：{p.action}（{age}）{p.rows} 行")
     print("会议、表决、纪要和记录链不在清理范围内。")
     return 0
 
 
 async def _verify(settings: Settings) -> int:
-    await start_storage(settings)
+    from storage import verify
+
+    # Verify never makes a key: a database copied without its key is refused, not reported.
+    key = load_key(settings.database_url, create=False)
+    await start_storage(settings, key=key)
     try:
-        checked, broken = await repo.verify_all()
-        bad_minutes = await repo.verify_signed_minutes()
+        report = await verify.run()
     finally:
         await stop_storage()
-    if broken is not None:
-        what = {
-            "hash": "内容与哈希不符（被修改）",
-            "link": "前序哈希不符（被删除或重排）",
-            "gap": "序号不连续（有记录被删除）",
-        }[broken.problem]
-        print(f"记录链校验失败：{broken.chain} 第{broken.seq}条（行 id {broken.row_id}）{what}。")
+    for f in report.findings:
+        print(f"发现篡改：{f.where()}：{f.what}")
+    if report.findings:
+        print(f"校验未通过：共 {len(report.findings)} 处问题。")
         return 1
-    if bad_minutes:
-        where = "、".join(f"会议 {m} 第{v}版" for m, v in bad_minutes)
-        print(f"已签发纪要被改动：{where}。")
-        return 1
-    print(f"记录链完整：共校验 {checked} 条记录，未发现篡改。")
+    print(
+        f"记录链完整：共校验 {report.entries} 条记录、{report.rows} 行会议与表决记录"
+        f"（{report.societies} 个学会），重新计票一致，未发现篡改。"
+    )
     return 0
 
 

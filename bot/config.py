@@ -396,13 +396,46 @@ def _matter_rule(
     return rule
 
 
+def explicit_readings(raw: Mapping[str, object]) -> frozenset[g.MatterType]:
+    """The matter types whose `quorum_reading` a `[governance]` table sets itself."""
+    matters = raw.get("matter")
+    if not isinstance(matters, Mapping):
+        return frozenset()
+    return frozenset(
+        mt
+        for mt in g.MatterType
+        if isinstance(matters.get(mt.value), Mapping) and "quorum_reading" in matters[mt.value]
+    )
+
+
 def parse_policy(
-    section: str, raw: Mapping[str, object], base: g.Policy, problems: Problems | None = None
+    section: str,
+    raw: Mapping[str, object],
+    base: g.Policy,
+    problems: Problems | None = None,
+    *,
+    kept_readings: frozenset[g.MatterType] = frozenset(),
 ) -> g.Policy:
-    """A `[governance]` table on top of `base`. Without `problems`, raises at the end."""
+    """A `[governance]` table on top of `base`. Without `problems`, raises at the end.
+
+    One `quorum_reading` means one thing: the table's top-level value is the reading of the
+    meeting quorum and of every item quorum, except where a matter sets its own (in this table,
+    or in `kept_readings`: the matters a table below this one set)."""
     p = Problems() if problems is None else problems
     p.take(unknown_keys, None, section, raw, _GOV_KEYS)
     policy = replace(base, meeting_quorum=_threshold(section, raw, base.meeting_quorum, p))
+    if "quorum_reading" in raw:
+        reading = policy.meeting_quorum.reading
+        kept = kept_readings | explicit_readings(raw)
+        policy = replace(
+            policy,
+            matters={
+                mt: rule
+                if mt in kept
+                else replace(rule, quorum=g.Threshold(rule.quorum.share, reading))
+                for mt, rule in policy.matters.items()
+            },
+        )
     for key, low in (("max_members", 1), ("deferral_margin", 0)):
         if key in raw:
             value = p.take(_whole, getattr(policy, key), f"{section}.{key}", raw[key], low=low)
@@ -670,7 +703,8 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     p.take(unknown_keys, None, "bot", bot, {"timezone", "name"})
     tz = p.take(_timezone, d.timezone, bot.get("timezone", d.timezone))
     name = p.take(_typed, d.bot_name, "bot.name", bot.get("name", d.bot_name), str)
-    policy = parse_policy("governance", section("governance"), g.Policy(), p)
+    global_gov = section("governance")
+    policy = parse_policy("governance", global_gov, g.Policy(), p)
 
     rem = section("reminders")
     p.take(unknown_keys, None, "reminders", rem, _GLOBAL_REMINDER_KEYS)
@@ -694,7 +728,9 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
             continue
         p.take(unknown_keys, None, key, table, {"governance", "reminders"})
         gov = p.take(_table, _EMPTY, f"{key}.governance", table.get("governance", {}))
-        per_society[sname] = parse_policy(f"{key}.governance", gov, policy, p)
+        per_society[sname] = parse_policy(
+            f"{key}.governance", gov, policy, p, kept_readings=explicit_readings(global_gov)
+        )
         if "reminders" in table:
             srem = p.take(_table, _EMPTY, f"{key}.reminders", table["reminders"])
             p.take(unknown_keys, None, f"{key}.reminders", srem, _REMINDER_KEYS)

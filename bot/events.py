@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -128,10 +127,11 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
 def normalize_text(text: str) -> str:
-    """NFKC (full-width to ASCII, ideographic space to space), drop zero-width characters,
-    fold runs of white space."""
-    text = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
-    return " ".join(text.split())
+    """Drop zero-width characters and fold runs of white space (the ideographic space too).
+    Nothing else: the text stays as typed (full-width punctuation is quoted as written in
+    replies, minutes and the chain); the router matches commands on an NFKC form of its own
+    (bot/utterance.py)."""
+    return " ".join(text.translate(_ZERO_WIDTH).split())
 
 
 class EventKind(StrEnum):

@@ -12,6 +12,13 @@ Rule 3. 应到会 (the base) is the roster of the meeting, members on leave incl
 Rule 4. Written opinions and observers never count, unless a matter rule says opinions do.
 Rule 5. State machines are transition tables. An illegal move raises `GovernanceError` and
         changes nothing: every function returns a new value.
+Rule 6. Impossible input (a negative or fractional count, more ballots than voters, a recused
+        member who is not on the roster, a naive datetime, a value of the wrong kind) raises a
+        `GovernanceInputError` subclass: it is never decided. A refusal by the rules is a
+        `GovernanceError`; impossible input is a bug or bad data upstream.
+Rule 7. One roster per meeting: 应到会 is the roster in force when the meeting is convened.
+        Check-in, opening, quorum, base and minutes all read that one roster; a roster change
+        approved later applies from the next meeting.
 
 Over 600 lines as one file: the rules are meant to be read in one sitting, vocabulary first.
 """
@@ -23,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from typing import TypeVar
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -160,13 +168,16 @@ _NEED_ROLES: Mapping[Need, frozenset[Role]] = {
 
 def may(roles: Iterable[Role], need: Need) -> bool:
     """The permission gate: default deny."""
-    if need is Need.ANYONE:
+    held = frozenset(roles)
+    for role in held:
+        _kind("roles", role, Role)
+    if _kind("need", need, Need) is Need.ANYONE:
         return True
-    return not _NEED_ROLES[need].isdisjoint(roles)
+    return not _NEED_ROLES[need].isdisjoint(held)
 
 
 def roles_for_need(need: Need) -> frozenset[Role]:
-    return _NEED_ROLES[need]
+    return _NEED_ROLES[_kind("need", need, Need)]
 
 
 class Refusal(StrEnum):
@@ -186,6 +197,9 @@ class Refusal(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     ROSTER_INVALID = "roster_invalid"
     EMERGENCY_NOT_MAJOR = "emergency_not_major"
+    NOBODY_ENTITLED = "nobody_entitled"  # every member stands aside from the item
+    TOO_MANY_HANDS = "too_many_hands"  # counts above those present and entitled
+    EARLY_OPENING = "early_opening"  # before the announced time, not everyone present
 
 
 class GovernanceError(Exception):
@@ -197,6 +211,94 @@ class GovernanceError(Exception):
         self.details = details
 
 
+class GovernanceInputError(ValueError):
+    """Input no meeting can produce. `what` names the argument, `value` is what came in."""
+
+    def __init__(self, what: str, value: object, why: str) -> None:
+        super().__init__(f"{what}={value!r}: {why}")
+        self.what = what
+        self.value = value
+
+
+class CountError(GovernanceInputError):
+    """A count that is not a whole number of people, or is negative."""
+
+
+class BallotsExceedVotersError(GovernanceInputError):
+    """More ballots than members entitled to cast them."""
+
+
+class ElectorateError(GovernanceInputError):
+    """Ids that are not whole numbers, or recused members who are not on the roster."""
+
+
+class NoVotersError(GovernanceInputError):
+    """A decision asked for an item on which nobody is entitled to vote."""
+
+
+class ShareError(GovernanceInputError):
+    """A share that is not an exact number between 0 and 1."""
+
+
+class KindError(GovernanceInputError):
+    """A value of the wrong kind (a string for an enum, a float for a count, ...)."""
+
+
+class TimeError(GovernanceInputError):
+    """A naive datetime, or a negative duration."""
+
+
+_E = TypeVar("_E")
+
+
+def _count(what: str, value: object) -> int:
+    if type(value) is not int:  # bool is an int subclass: refused too
+        raise CountError(what, value, "not a whole number")
+    if value < 0:
+        raise CountError(what, value, "negative")
+    return value
+
+
+def _kind(what: str, value: object, kind: type[_E]) -> _E:
+    if not isinstance(value, kind):
+        raise KindError(what, value, f"not a {kind.__name__}")
+    return value
+
+
+def _share(what: str, value: object) -> Fraction:
+    if type(value) is Fraction:
+        share = value
+    elif type(value) is int:
+        share = Fraction(value)
+    else:  # a float is not exact, a bool is not a number
+        raise ShareError(what, value, "not an exact number (Fraction)")
+    if not 0 <= share.numerator <= share.denominator:
+        raise ShareError(what, value, "outside 0..1")
+    return share
+
+
+def _aware(what: str, value: object) -> datetime:
+    when = _kind(what, value, datetime)
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise TimeError(what, value, "naive datetime")
+    return when
+
+
+def _duration(what: str, value: object) -> timedelta:
+    span = _kind(what, value, timedelta)
+    if span < timedelta(0):
+        raise TimeError(what, value, "negative duration")
+    return span
+
+
+def _ids(what: str, value: object) -> frozenset[int]:
+    ids = _kind(what, value, frozenset)
+    for x in ids:
+        if type(x) is not int:
+            raise ElectorateError(what, x, "not a person id")
+    return ids
+
+
 # ---------------------------------------------------------------------------------------------
 # Policy: every threshold is a named setting
 
@@ -206,8 +308,18 @@ class Threshold:
     share: Fraction
     reading: Reading
 
+    def __post_init__(self) -> None:
+        _share("share", self.share)
+        _kind("reading", self.reading, Reading)
+
     def met(self, count: int, base: int) -> bool:
-        if base <= 0:
+        """`count` of `base` people (count ≤ base) meets the threshold."""
+        if _count("count", count) > _count("base", base):
+            raise CountError("count", count, f"more than the base {base}")
+        return self._met(count, base)
+
+    def _met(self, count: int, base: int) -> bool:
+        if base == 0:
             return False
         if self.reading is Reading.STRICT:
             return count > self.share * base
@@ -215,8 +327,8 @@ class Threshold:
 
     def needed(self, base: int) -> int:
         """The smallest count that meets the threshold (base + 1 when nothing can)."""
-        for count in range(base + 1):
-            if self.met(count, base):
+        for count in range(_count("base", base) + 1):
+            if self._met(count, base):
                 return count
         return base + 1
 
@@ -234,6 +346,14 @@ class MatterRule:
     pass_share: Fraction = Fraction(1, 2)  # yes must be strictly more than this share of 应到会
     written_opinions_count: bool = False
     leader_votes_last: bool = False
+
+    def __post_init__(self) -> None:
+        _kind("quorum", self.quorum, Threshold)
+        _kind("default_method", self.default_method, VoteMethod)
+        for method in _kind("allowed_methods", self.allowed_methods, frozenset):
+            _kind("allowed_methods", method, VoteMethod)
+        if _share("pass_share", self.pass_share) == 0:
+            raise ShareError("pass_share", self.pass_share, "a pass needs some yes votes")
 
 
 HALF_STRICT = Threshold(Fraction(1, 2), Reading.STRICT)
@@ -275,8 +395,21 @@ class Policy:
     checkin_opens_before: timedelta = timedelta(hours=1)
     late_after: timedelta = timedelta(0)
 
+    def __post_init__(self) -> None:
+        for mt in MatterType:
+            if mt not in self.matters:
+                raise KindError("matters", mt, "no rule for this matter type")
+            _kind(f"matters[{mt.value}]", self.matters[mt], MatterRule)
+        _kind("meeting_quorum", self.meeting_quorum, Threshold)
+        if _count("max_members", self.max_members) < 1:
+            raise CountError("max_members", self.max_members, "a group has members")
+        _count("deferral_margin", self.deferral_margin)
+        _share("deferral_dissent_share", self.deferral_dissent_share)
+        _duration("checkin_opens_before", self.checkin_opens_before)
+        _duration("late_after", self.late_after)
+
     def matter(self, matter_type: MatterType) -> MatterRule:
-        return self.matters[matter_type]
+        return self.matters[_kind("matter_type", matter_type, MatterType)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +449,13 @@ def roster_issues(
 ) -> list[RosterIssue]:
     """What is wrong with a roster. `president_is_party_member` is None when the society has
     no president on record; the leader rule is then checked on the leader alone."""
-    entries = list(roster)
+    entries = [_kind("roster", e, RosterEntry) for e in roster]
+    _kind("policy", policy, Policy)
+    if president_is_party_member is not None:
+        _kind("president_is_party_member", president_is_party_member, bool)
+    ids = [_count("person_id", e.person_id) for e in entries]
+    if len(set(ids)) != len(ids):
+        raise ElectorateError("roster", ids, "a person listed twice")
     issues: list[RosterIssue] = []
     if not entries:
         return [RosterIssue.EMPTY]
@@ -356,6 +495,7 @@ def blocking_issues(
     committee exception, and a removal may leave a vacancy (shown as a warning until filled)."""
     blocking = []
     for issue in issues:
+        _kind("issues", issue, RosterIssue)
         if issue in SIZE_ISSUES and (exception_approved or is_removal):
             continue
         blocking.append(issue)
@@ -391,6 +531,8 @@ VOTE_TRANSITIONS: Mapping[tuple[VoteState, VoteAction], VoteState] = {
 
 
 def meeting_next(state: MeetingState, action: MeetingAction) -> MeetingState:
+    _kind("state", state, MeetingState)
+    _kind("action", action, MeetingAction)
     try:
         return MEETING_TRANSITIONS[(state, action)]
     except KeyError:
@@ -400,6 +542,8 @@ def meeting_next(state: MeetingState, action: MeetingAction) -> MeetingState:
 
 
 def item_next(state: ItemState, action: ItemAction) -> ItemState:
+    _kind("state", state, ItemState)
+    _kind("action", action, ItemAction)
     try:
         return ITEM_TRANSITIONS[(state, action)]
     except KeyError:
@@ -409,6 +553,8 @@ def item_next(state: ItemState, action: ItemAction) -> ItemState:
 
 
 def vote_next(state: VoteState, action: VoteAction) -> VoteState:
+    _kind("state", state, VoteState)
+    _kind("action", action, VoteAction)
     try:
         return VOTE_TRANSITIONS[(state, action)]
     except KeyError:
@@ -426,7 +572,8 @@ AGENDA_OPEN_STATES = frozenset({MeetingState.DRAFT, MeetingState.CONVENED, Meeti
 def require_meeting_state(
     state: MeetingState, allowed: Iterable[MeetingState], action: str
 ) -> None:
-    if state not in set(allowed):
+    _kind("state", state, MeetingState)
+    if state not in {_kind("allowed", a, MeetingState) for a in allowed}:
         raise GovernanceError(
             Refusal.ILLEGAL_TRANSITION, machine="meeting", state=state, action=action
         )
@@ -438,6 +585,8 @@ def require_meeting_state(
 
 def leave_status(now: datetime, starts_at: datetime, state: MeetingState) -> Attendance:
     """Leave asked before the start is leave; asked after it, the member is recorded absent."""
+    _aware("now", now)
+    _aware("starts_at", starts_at)
     require_meeting_state(
         state, (MeetingState.DRAFT, MeetingState.CONVENED, MeetingState.OPEN), "leave"
     )
@@ -450,6 +599,10 @@ def checkin_status(
     now: datetime, starts_at: datetime, state: MeetingState, policy: Policy
 ) -> Attendance:
     """Check-in runs from `checkin_opens_before` the start until the meeting closes."""
+    _aware("now", now)
+    _aware("starts_at", starts_at)
+    _kind("state", state, MeetingState)
+    _kind("policy", policy, Policy)
     if state not in (MeetingState.CONVENED, MeetingState.OPEN):
         raise GovernanceError(Refusal.CHECKIN_NOT_OPEN, state=state)
     opens_at = starts_at - policy.checkin_opens_before
@@ -462,6 +615,8 @@ def checkin_status(
 
 def check_written_opinion(author_attendance: Attendance, item_state: ItemState) -> None:
     """A member on leave may send a written opinion on a topic until its vote opens."""
+    _kind("author_attendance", author_attendance, Attendance)
+    _kind("item_state", item_state, ItemState)
     if author_attendance is not Attendance.LEAVE:
         raise GovernanceError(Refusal.OPINION_NOT_ON_LEAVE, attendance=author_attendance)
     if item_state not in (ItemState.PROPOSED, ItemState.ACCEPTED):
@@ -488,6 +643,10 @@ class QuorumCheck:
 
 
 def check_quorum(present: int, base: int, threshold: Threshold) -> QuorumCheck:
+    """`present` of the `base` members in the room (present ≤ base)."""
+    _kind("threshold", threshold, Threshold)
+    if _count("present", present) > _count("base", base):
+        raise CountError("present", present, f"more than the base {base}")
     return QuorumCheck(
         present=present,
         base=base,
@@ -509,6 +668,18 @@ class Electorate:
     present: frozenset[int]
     recused: frozenset[int] = frozenset()
 
+    def __post_init__(self) -> None:
+        roster = _ids("roster", self.roster)
+        _ids("present", self.present)  # observers in the room may be in it; they never count
+        stray = _ids("recused", self.recused) - roster
+        if stray:
+            raise ElectorateError("recused", sorted(stray), "not on the roster")
+
+    @property
+    def entitled(self) -> frozenset[int]:
+        """Who may vote on the item, in the room or not: the roster less the recused."""
+        return self.roster - self.recused
+
     def base(self, policy: Policy) -> int:
         if policy.recused_leave_base:
             return len(self.roster - self.recused)
@@ -526,18 +697,37 @@ class Electorate:
 
 
 def still_present(electorate: Electorate, present_now: frozenset[int]) -> Electorate:
-    """The electorate at the close of a vote: quorum is checked again, so members who left
-    the meeting meanwhile no longer count as present (their ballots still count)."""
-    return Electorate(electorate.roster, electorate.present & present_now, electorate.recused)
+    """The electorate at the close of a vote (or when a show of hands is entered): quorum is
+    checked again, so members who left the meeting meanwhile no longer count as present
+    (their ballots still count)."""
+    _kind("electorate", electorate, Electorate)
+    return Electorate(
+        electorate.roster, electorate.present & _ids("present_now", present_now), electorate.recused
+    )
 
 
 def item_quorum(electorate: Electorate, rule: MatterRule, policy: Policy) -> QuorumCheck:
+    _kind("electorate", electorate, Electorate)
+    _kind("rule", rule, MatterRule)
+    _kind("policy", policy, Policy)
     return check_quorum(electorate.quorum_present(policy), electorate.base(policy), rule.quorum)
+
+
+def check_vote_opening(electorate: Electorate, rule: MatterRule, policy: Policy) -> QuorumCheck:
+    """A vote opens only on an item someone is entitled to vote on, with the item's quorum
+    present: refused otherwise (NOBODY_ENTITLED before NO_QUORUM)."""
+    quorum = item_quorum(electorate, rule, policy)
+    if not electorate.entitled:
+        raise GovernanceError(Refusal.NOBODY_ENTITLED, recused=len(electorate.recused))
+    if not quorum.met:
+        raise GovernanceError(Refusal.NO_QUORUM, quorum=quorum)
+    return quorum
 
 
 def votes_needed(base: int, rule: MatterRule) -> int:
     """Yes votes needed to pass: strictly more than `pass_share` of 应到会."""
-    return Threshold(rule.pass_share, Reading.STRICT).needed(base)
+    _kind("rule", rule, MatterRule)
+    return Threshold(rule.pass_share, Reading.STRICT).needed(_count("base", base))
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,21 +737,25 @@ class Tally:
     abstain: int
     not_voted: int
 
+    def __post_init__(self) -> None:
+        for what in ("yes", "no", "abstain", "not_voted"):
+            _count(what, getattr(self, what))
+
     @property
     def cast(self) -> int:
         return self.yes + self.no + self.abstain
 
 
 def tally(choices: Iterable[Choice], voters: int) -> Tally:
-    """Counts from ballots; `voters` is the number entitled and present, so the ones who
-    have not voted are the rest."""
+    """Counts from ballots; `voters` is the number entitled and present when the vote
+    opened, so the ones who have not voted are the rest."""
     counts = dict.fromkeys(Choice, 0)
     for choice in choices:
-        counts[choice] += 1
+        counts[_kind("choices", choice, Choice)] += 1
     cast = sum(counts.values())
-    return Tally(
-        counts[Choice.YES], counts[Choice.NO], counts[Choice.ABSTAIN], max(voters - cast, 0)
-    )
+    if cast > _count("voters", voters):
+        raise BallotsExceedVotersError("choices", cast, f"more ballots than {voters} voters")
+    return Tally(counts[Choice.YES], counts[Choice.NO], counts[Choice.ABSTAIN], voters - cast)
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,9 +770,14 @@ class Decision:
     would_defer: DeferralReason | None = None  # what the check found, even when overridden
 
 
-def deferral_reason(t: Tally, present: int, policy: Policy) -> DeferralReason | None:
-    """Significant disagreement on a major item (第十六条)."""
-    if present > 0 and (t.no + t.abstain) >= policy.deferral_dissent_share * present:
+def deferral_reason(t: Tally, voters: int, policy: Policy) -> DeferralReason | None:
+    """Significant disagreement on a major item (第十六条): the dissent share is of `voters`,
+    the members present and entitled to vote on the item (recused members never count)."""
+    _kind("tally", t, Tally)
+    _kind("policy", policy, Policy)
+    if _count("voters", voters) > 0 and (t.no + t.abstain) >= (
+        policy.deferral_dissent_share * voters
+    ):
         return DeferralReason.DISSENT
     if abs(t.yes - t.no) <= policy.deferral_margin:
         return DeferralReason.MARGIN
@@ -594,12 +793,24 @@ def decide(
     emergency: bool = False,
     opinion_stances: Iterable[Choice] = (),
 ) -> Decision:
-    """The result of a vote, from the frozen electorate and the counts.
+    """The result of a vote, from the electorate at the close and the counts.
 
-    Written opinions (`opinion_stances`) join the counts only when the matter rule says so."""
+    Written opinions (`opinion_stances`) join the counts only when the matter rule says so.
+    Impossible input raises a `GovernanceInputError`: an item nobody may vote on, more
+    ballots than members entitled to vote."""
+    _kind("electorate", electorate, Electorate)
+    _kind("tally", t, Tally)
+    _kind("emergency", emergency, bool)
+    if not electorate.entitled:
+        raise NoVotersError("electorate", electorate, "nobody is entitled to vote on the item")
+    stances = [_kind("opinion_stances", c, Choice) for c in opinion_stances]
     if rule.written_opinions_count:
-        extra = tally(opinion_stances, 0)
+        extra = tally(stances, len(stances))
         t = Tally(t.yes + extra.yes, t.no + extra.no, t.abstain + extra.abstain, t.not_voted)
+    if t.cast > len(electorate.entitled):
+        raise BallotsExceedVotersError(
+            "tally", t, f"{t.cast} ballots, {len(electorate.entitled)} entitled to vote"
+        )
     quorum = item_quorum(electorate, rule, policy)
     base = electorate.base(policy)
     needed = votes_needed(base, rule)
@@ -607,7 +818,7 @@ def decide(
         return Decision(Outcome.NO_QUORUM, t, quorum, needed, base)
     passed = t.yes >= needed
     outcome = Outcome.PASSED if passed else Outcome.NOT_PASSED
-    found = deferral_reason(t, quorum.present, policy) if rule.major else None
+    found = deferral_reason(t, len(electorate.voters), policy) if rule.major else None
     if found is not None and not emergency:
         return Decision(
             Outcome.DEFERRED, t, quorum, needed, base, deferral=found, would_defer=found
@@ -650,6 +861,17 @@ def check_ballot(
 ) -> BallotAction:
     """May `voter_id` cast `choice` now? `previous` is the recorded choice of a named ballot;
     for a secret ballot only `already_voted` is known. `voted` is who has voted so far."""
+    _kind("method", method, VoteMethod)
+    _kind("electorate", electorate, Electorate)
+    _count("voter_id", voter_id)
+    _kind("choice", choice, Choice)
+    if previous is not None:
+        _kind("previous", previous, Choice)
+    _kind("policy", policy, Policy)
+    _kind("rule", rule, MatterRule)
+    stray = _ids("voted", voted) - electorate.voters
+    if stray:
+        raise ElectorateError("voted", sorted(stray), "not among the voters")
     vote_next(vote_state, VoteAction.CAST)
     if method is VoteMethod.SHOW_OF_HANDS:
         # Counted by the recorder, not by individual ballots.
@@ -675,17 +897,47 @@ def check_ballot(
     return BallotAction.NEW
 
 
-def check_show_of_hands(t: Tally, voters: int) -> None:
-    """Counts a recorder enters must fit the number of members entitled and present."""
+def check_show_of_hands(
+    t: Tally, electorate: Electorate, rule: MatterRule, policy: Policy
+) -> QuorumCheck:
+    """Counts a recorder enters, against `electorate` as it is at the moment of entry (see
+    `still_present`): the hands cannot outnumber the members present and entitled then, and
+    the item's quorum is checked again. Returns the quorum; refusals raise."""
+    _kind("tally", t, Tally)
+    quorum = item_quorum(electorate, rule, policy)
+    voters = len(electorate.voters)
     if t.cast > voters:
-        raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, cast=t.cast, voters=voters)
+        raise GovernanceError(Refusal.TOO_MANY_HANDS, cast=t.cast, voters=voters)
+    if not quorum.met:
+        raise GovernanceError(Refusal.NO_QUORUM, quorum=quorum)
+    return quorum
+
+
+def check_opening(
+    now: datetime, starts_at: datetime, present: int, roster: int, policy: Policy
+) -> QuorumCheck:
+    """May the meeting open now? `present` of the meeting's `roster` are in the room. The
+    meeting quorum must be met (NO_QUORUM); before the announced time, everyone on the roster
+    must be present (EARLY_OPENING): those who come on time must not miss a vote."""
+    _aware("now", now)
+    _aware("starts_at", starts_at)
+    _kind("policy", policy, Policy)
+    quorum = check_quorum(present, roster, policy.meeting_quorum)
+    if not quorum.met:
+        raise GovernanceError(Refusal.NO_QUORUM, quorum=quorum)
+    if now < starts_at and present < roster:
+        raise GovernanceError(
+            Refusal.EARLY_OPENING, starts_at=starts_at, present=present, roster=roster
+        )
+    return quorum
 
 
 def check_method(method: VoteMethod, rule: MatterRule) -> None:
-    if method not in rule.allowed_methods:
+    _kind("method", method, VoteMethod)
+    if method not in _kind("rule", rule, MatterRule).allowed_methods:
         raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method)
 
 
 def check_emergency(rule: MatterRule) -> None:
-    if not rule.major:
+    if not _kind("rule", rule, MatterRule).major:
         raise GovernanceError(Refusal.EMERGENCY_NOT_MAJOR)

@@ -184,6 +184,9 @@ def render_text(m: Minutes) -> str:
         f"召集人：{m.convener}　主持人：{m.chair}　记录人：{m.recorder or '未指定'}",
     ]
     lines.extend(f"委托主持：{d}" for d in m.delegations)
+    lines.append(
+        f"应到会：{len(m.attendance)}人（召开会议时的成员名单：{'、'.join(m.attendance)}）"
+    )
     present = _names(m.attendance, "present")
     late = _names(m.attendance, "late")
     lines.append(f"出席：{present}；迟到：{late}")

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from bot import governance as g
 from bot import logs
+from bot import utterance as u
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
@@ -105,6 +106,21 @@ class Route:
     summary: str
     group: str  # the help section: 成员 / 组长 / 记录人 / 联系人 / 市党委
     needs_society: bool = True
+    # In a private chat whose society admission could not tell (a member of several), the
+    # handler finds it (a secret ballot: the open secret votes the speaker may cast).
+    finds_private_society: bool = False
+    # Other ways people say it, understood as the command (bot/utterance.py).
+    phrasings: tuple[str, ...] = ()
+    # Ways that only suggest it (「👍」): answered with a one-tap question, never run.
+    confirm: tuple[str, ...] = ()
+    # It records a ballot: only its words and phrasings typed plainly run it; a loosely typed
+    # form (「我同意」) is asked back.
+    exact: bool = False
+    # What the one-tap question asks (「是否投赞成票？」); the summary when empty.
+    ask: str = ""
+    # The meeting phases (the active meeting's state; None: no meeting in progress) in which
+    # help and the nearest-command suggestions offer it; None: always.
+    when: frozenset[g.MeetingState | None] | None = None
 
 
 def strip_command_prefix(text: str) -> str:
@@ -118,6 +134,12 @@ class AdmissionPort(Protocol):
     """What the router asks of storage: bot/admission.Admission, built in the composition root."""
 
     async def chat_is_bound(self, chat: ChatRef) -> bool: ...
+
+    async def situation(
+        self, message: IncomingMessage
+    ) -> tuple[frozenset[g.Role], g.MeetingState | None]:
+        """The speaker's roles and the meeting's phase, read without writing anything."""
+        ...
 
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
@@ -141,22 +163,20 @@ class Router:
         self._render_refusal = render_refusal
         self._render_need = render_need
         self._on_command = on_command
-        self._by_word: dict[str, Route] = {}
-        for route in self.routes:
-            for word in route.words:
-                if word in self._by_word:
-                    raise ValueError(f"command word {word!r} is used twice")
-                self._by_word[word] = route
-        self._max_len = max((len(w) for w in self._by_word), default=0)
+        self.lexicon = u.Lexicon(self.routes)
+
+    def resolve(self, message: IncomingMessage) -> u.Resolution:
+        """What the message asks for (bot/utterance.py): a command with its arguments as
+        typed, a question back, or nothing understood."""
+        mentioned = [m.name for m in message.mentions if m.name]
+        mentioned += [m.user_id for m in message.mentions]
+        return self.lexicon.resolve(message.text, mentioned)
 
     def match(self, text: str) -> tuple[Route, str] | None:
-        """Longest prefix wins: "投票结果" is not "投票" + "结果"."""
-        body = strip_command_prefix(text)
-        for length in range(min(len(body), self._max_len), 0, -1):
-            route = self._by_word.get(body[:length])
-            if route is not None:
-                return route, body[length:].strip()
-        return None
+        """The command a text runs, if any. Longest prefix wins: "投票结果" is not "投票" +
+        "结果"."""
+        found = self.lexicon.resolve(text)
+        return (found.route, found.args) if isinstance(found, u.Command) else None
 
     async def dispatch(
         self, message: IncomingMessage, *, inline: bool = True
@@ -195,13 +215,19 @@ class Router:
         chat = message.chat
         if chat.kind is ChatKind.GROUP and not message.mentions_bot:
             return []
-        found = self.match(message.text)
-        if found is None:
-            return [plain_reply(message, NOT_UNDERSTOOD)]
-        needs_a_bound_group = chat.kind is ChatKind.GROUP and found[0].needs_society
+        found = self.resolve(message)
+        match found:
+            case u.Clarify() | u.Unknown():
+                roles, phase = await self.admission.situation(message)
+                return [
+                    plain_reply(message, answer_text(u.settle(self.lexicon, found, roles, phase)))
+                ]
+            case u.Command(route=route, args=args):
+                pass
+        needs_a_bound_group = chat.kind is ChatKind.GROUP and route.needs_society
         if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
             return [plain_reply(message, _no_society_text(message))]
-        return found
+        return route, args
 
     async def _serve(self, route: Route, args: str, ctx: Context) -> list[OutgoingMessage]:
         """Inside the unit of work: the permission gate, then the handler in a savepoint; a
@@ -221,7 +247,8 @@ class Router:
     async def _outcome(
         self, route: Route, args: str, ctx: Context
     ) -> tuple[CommandOutcome, list[OutgoingMessage]]:
-        if route.needs_society and ctx.society is None:
+        handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
+        if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
         if not g.may(ctx.roles, route.needs):
             text = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
@@ -233,9 +260,32 @@ class Router:
             return CommandOutcome.REJECTED, [ctx.reply(str(exc))]
         except g.GovernanceError as exc:
             return CommandOutcome.REJECTED, [ctx.reply(self._render_refusal(exc))]
+        except g.GovernanceInputError:
+            # Impossible counts or records reached the rules: nothing was written.
+            logger.exception("governance refused impossible input")
+            return CommandOutcome.REJECTED, [ctx.reply(IMPOSSIBLE_INPUT)]
 
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"
+IMPOSSIBLE_INPUT = (
+    "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
+)
+
+
+def answer_text(answer: u.Clarify | u.Suggest) -> str:
+    """A one-tap question for a phrase that only suggests a command; for anything else, the
+    nearest commands, if any."""
+    if isinstance(answer, u.Clarify):
+        route = answer.route
+        return f"是否{route.ask or route.summary}？回复「{route.words[0]}」确认。"
+    said, near = answer.said, answer.near
+    if not near:
+        return NOT_UNDERSTOOD
+    shown = said if len(said) <= 12 else said[:12] + "…"
+    lines = [f"没有听懂「{shown}」。您是不是想发："]
+    lines += [f"  {r.usage} —— {r.summary}" for r in near]
+    lines.append("发送「帮助」查看现在可用的全部指令。")
+    return "\n".join(lines)
 
 
 def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:

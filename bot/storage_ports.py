@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.events import Platform
-from storage import lease, repo
+from storage import header_bindings, lease, repo
 
 
 class StoredWebhooks:
@@ -28,3 +28,9 @@ class StoredLease:
 
     async def release(self, name: str, owner: str) -> None:
         await lease.release(name, owner)
+
+
+class StoredHeaderBindings:
+    """`HeaderBindings` over `storage.header_bindings` (one short transaction per callback)."""
+
+    bind = staticmethod(header_bindings.bind)

@@ -31,8 +31,13 @@ async def add_observer(ctx: Context, args: str) -> list[OutgoingMessage]:
     target, reason = await require_known_person(ctx, args, usage)
     if not reason:
         raise UsageError(f"请写明列席理由，例如：{usage}")
-    if target.id in meeting.roster or target.id in await roster_ids(society.id):
+    if target.id in meeting.roster:
         raise UsageError(f"{target.name}是领导小组成员，不需要列席。")
+    if target.id in await roster_ids(society.id):
+        raise UsageError(
+            f"{target.name}的成员资格在第{meeting.number}次会议召开后才获批，"
+            f"{NEXT_MEETING}本次会议不需要列席。"
+        )
     if not await repo.add_observer(meeting.id, target.id, reason):
         return [ctx.reply(f"{target.name}已在列席名单中。")]
     await record(
@@ -57,6 +62,7 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     if not args:
         raise UsageError("请写明请假理由，例如：请假 出差在外")
+    await require_on_meeting_roster(meeting, person, "无需请假")
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
     await record(
@@ -88,6 +94,7 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     if not text:
         raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
     it = await item_by_number(meeting, number)
+    await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
     g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
     await repo.add_opinion(it.id, person.id, text, ctx.now)
@@ -143,6 +150,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     is_member = person.id in roster
     is_observer = person.id in await repo.observers(meeting.id)
     if not (is_member or is_observer):
+        await require_on_meeting_roster(meeting, person, "无需签到")
         raise UsageError("您不是本次会议的参会成员或列席人员，无需签到。")
     status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
     previous = (await repo.attendance(meeting.id)).get(person.id)
@@ -167,6 +175,38 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     else:
         nxt = f"还需{q.needed - q.present}人签到才达到法定人数。"
     return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
+
+
+NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"
+
+
+async def require_on_meeting_roster(meeting: repo.Meeting, person: repo.Person, what: str) -> None:
+    """Refuse a member who is not on this meeting's roster (decided at convening), saying why
+    when a roster change approved since then is the reason."""
+    if person.id in meeting.roster:
+        return
+    if person.id in await roster_ids(meeting.society_id):
+        raise UsageError(
+            f"{person.name}不在第{meeting.number}次会议的应到会名单中（名单以召开会议时为准），"
+            f"{NEXT_MEETING}本次会议{what}。"
+        )
+    raise UsageError(f"{person.name}不是第{meeting.number}次会议的参会成员，{what}。")
+
+
+async def meeting_roster_lines(meeting: repo.Meeting, current: list[int]) -> list[str]:
+    """The meeting's roster (应到会, decided at convening) and, when the group's roster has
+    changed since, what changes from the next meeting."""
+    lines = [
+        f"应到会{len(meeting.roster)}人（召开会议时的成员名单）：{join(await names(meeting.roster))}"
+    ]
+    added = [p for p in current if p not in meeting.roster]
+    gone = [p for p in meeting.roster if p not in current]
+    if added or gone:
+        parts = ([f"增补{join(await names(added))}"] if added else []) + (
+            [f"{join(await names(gone))}不再担任成员"] if gone else []
+        )
+        lines.append(f"召开会议后获批的成员调整（{'；'.join(parts)}）自下次会议起适用。")
+    return lines
 
 
 async def present_ids(meeting: repo.Meeting) -> list[int]:
@@ -229,7 +269,7 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
 
 async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     """A member stands aside from one item; the chair may name the member."""
-    society = ctx.require_society()
+    ctx.require_society()
     actor = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, rest = require_item_ref(args, "回避 2")
@@ -239,8 +279,7 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
         if not ({g.Role.CHAIR, g.Role.LEADER} & ctx.roles):
             raise UsageError("只有主持人可以要求其他成员回避；成员本人发送「回避 议题编号」即可。")
         target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
-    if target.id not in meeting.roster and target.id not in await roster_ids(society.id):
-        raise UsageError(f"{target.name}不是领导小组成员，无需回避。")
+    await require_on_meeting_roster(meeting, target, "无需回避")
     if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
         raise UsageError("该议题已开始表决，回避应在表决前提出。")
     if not await repo.add_recusal(it.id, target.id):

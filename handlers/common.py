@@ -14,9 +14,15 @@ from bot.router import Context, UsageError
 from storage import repo
 
 _ITEM_REF = re.compile(
-    r"^(?:第\s*)?(?:议题\s*)?#?\s*(\d{1,3})\s*(?:项|号|个议题)?(?=$|\s|[,，:：])\s*[,，:：]?\s*"
+    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3})\s*(?:项|号|个议题)?(?=$|\s|[,，:：])\s*[,，:：]?\s*"
 )
 _MENTION = re.compile(r"^@(\S+)\s*")
+
+# The meeting phases a route is offered in (Route.when): before it opens, while it is open.
+OFFERED_BEFORE: frozenset[g.MeetingState | None] = frozenset(
+    {g.MeetingState.DRAFT, g.MeetingState.CONVENED}
+)
+OFFERED_DURING: frozenset[g.MeetingState | None] = frozenset({g.MeetingState.OPEN})
 
 
 def parse_item_ref(args: str) -> tuple[int | None, str]:

@@ -12,6 +12,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
+    OFFERED_DURING,
     current_meeting,
     item_by_number,
     join,
@@ -24,7 +25,7 @@ from handlers.common import (
 from handlers.votes import card_updates, target_vote
 from storage import acks, repo
 
-_OPEN = (g.MeetingState.OPEN,)
+DURING_MEETING = (g.MeetingState.OPEN,)
 
 
 async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -73,14 +74,24 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.method is not g.VoteMethod.SHOW_OF_HANDS:
         raise UsageError("当前表决不是举手表决，成员应各自投票。")
     g.vote_next(vote.state, g.VoteAction.CAST)
-    counts = {"yes": 0, "no": 0, "abstain": 0}
-    found = _HANDS.findall(rest)
-    if not found or _HANDS.sub("", rest).strip(" ,，;；、"):
-        raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
-    for word, value in found:
-        counts[t.CHOICE_WORDS[word].value] = int(value)
+    counts = _hand_counts(rest)
     tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
-    g.check_show_of_hands(tally, len(vote.electorate.voters))
+    # Bounded by who is present and entitled now (members who left since the vote opened
+    # raise no hands), and the item's quorum checked again at this moment.
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    electorate = g.still_present(vote.electorate, present_now)
+    rule = ctx.policy.matter(it.matter_type)
+    try:
+        g.check_show_of_hands(tally, electorate, rule, ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.NO_QUORUM:
+            raise
+        q = g.item_quorum(electorate, rule, ctx.policy)
+        raise UsageError(
+            f"已不足法定人数（{t.quorum_text(q)}），举手结果没有记录。"
+            "主持人可发送「结束表决」（结果为未达到法定人数），人数达到后再重新表决。"
+        ) from None
     await repo.record_hands(vote.id, counts)
     await record(
         ctx,
@@ -99,6 +110,26 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"已录入议题{it.number}举手结果：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}。主持人可发送「结束表决」。"
         )
     ]
+
+
+def _hand_counts(text: str) -> dict[str, int]:
+    """「赞成4 反对2 弃权1」 -> {"yes": 4, "no": 2, "abstain": 1}; a choice named twice (赞成 and
+    同意 are one choice) or anything else in the text is refused."""
+    counts = {"yes": 0, "no": 0, "abstain": 0}
+    found = _HANDS.findall(text)
+    if not found or _HANDS.sub("", text).strip(" ,，;；、"):
+        raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
+    seen: dict[g.Choice, str] = {}
+    for word, value in found:
+        choice = t.CHOICE_WORDS[word]
+        if choice in seen:
+            raise UsageError(
+                f"「{t.CHOICE[choice]}」写了两次（{seen[choice]}、{word}{value}），没有记录。"
+                "每种选择只写一次，例如：举手结果 赞成4 反对2 弃权1"
+            )
+        seen[choice] = f"{word}{value}"
+        counts[choice.value] = int(value)
+    return counts
 
 
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -135,17 +166,17 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             box = await repo.secret_box(vote.id)
             tally = g.tally((c for _, c in box), voters)
         case g.VoteMethod.SHOW_OF_HANDS:
-            if not vote.hands:
-                raise UsageError(
-                    "请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。"
-                )
-            h = vote.hands
+            h = vote.hands or {"yes": 0, "no": 0, "abstain": 0}
             tally = g.Tally(
                 h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
             )
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     electorate = g.still_present(vote.electorate, present_now)
+    # Without hands there is nothing to decide, unless the quorum has gone meanwhile.
+    no_hands = vote.method is g.VoteMethod.SHOW_OF_HANDS and not vote.hands
+    if no_hands and g.item_quorum(electorate, rule, ctx.policy).met:
+        raise UsageError("请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。")
     decision = g.decide(electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason))
     result = _result_payload(it, vote, decision, named, box, ctx)
     await repo.close_vote(vote.id, result=result, now=ctx.now)
@@ -288,7 +319,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, _OPEN)
+    meeting = await current_meeting(ctx, DURING_MEETING)
     number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
     if not reason:
         raise UsageError("宣布紧急情况须说明理由，例如：紧急 2 防汛物资须当日采购")
@@ -325,6 +356,8 @@ ROUTES = [
         "计票",
         "查看表决进度（无记名投票只显示人数）",
         "成员",
+        phrasings=("票数", "投票结果", "表决结果", "现在几票", "count"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("举手结果",),
@@ -333,6 +366,8 @@ ROUTES = [
         "举手结果 赞成4 反对2 弃权1",
         "录入举手表决结果",
         "记录人",
+        phrasings=("举手表决结果", "举手情况", "举手"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("结束表决", "表决结束"),
@@ -341,6 +376,8 @@ ROUTES = [
         "结束表决",
         "结束表决并按规则计算结果",
         "组长",
+        phrasings=("停止投票", "结束投票", "投票结束", "截止投票", "close vote"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("紧急", "紧急情况"),
@@ -349,6 +386,8 @@ ROUTES = [
         "紧急 2 理由",
         "就重大事项宣布紧急情况（不暂缓）",
         "组长",
+        phrasings=("情况紧急",),
+        when=OFFERED_DURING,
     ),
     Route(
         ("暂缓", "暂缓决定"),
@@ -357,5 +396,7 @@ ROUTES = [
         "暂缓 3 理由",
         "把议题暂缓到下次会议",
         "组长",
+        phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
+        when=OFFERED_DURING,
     ),
 ]

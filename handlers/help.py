@@ -1,4 +1,8 @@
-"""帮助: the command list, generated from the route table."""
+"""帮助: the command list, generated from the route table.
+
+「帮助」 fits a phone screen: what this person may do in the meeting's present phase, at most
+HELP_LINES lines (the commands of the phase first, then the ones for any time), each with its
+aliases on the same line; 「帮助 全部」 lists everything."""
 
 from __future__ import annotations
 
@@ -7,11 +11,30 @@ from collections.abc import Sequence
 from bot import governance as g
 from bot.events import OutgoingMessage
 from bot.router import Context, Route
+from bot.utterance import offered
+from storage import repo
 
 SECTIONS = ("成员", "组长", "记录人", "联系人", "市党委")
+HELP_LINES = 12
+PHASE_NAMES = {
+    None: "目前没有进行中的会议",
+    g.MeetingState.DRAFT: "会议筹备中",
+    g.MeetingState.CONVENED: "会议已通知、尚未开始",
+    g.MeetingState.OPEN: "会议进行中",
+    g.MeetingState.CLOSED: "会议已结束、纪要待签发",
+    g.MeetingState.SIGNED: "纪要已签发",
+    g.MeetingState.CANCELLED: "会议已取消",
+}
+
+
+def _line(route: Route) -> str:
+    aliases = "、".join(route.words[1:3])
+    also = f"（也可说：{aliases}）" if aliases else ""
+    return f"  {route.usage}{also} —— {route.summary}"
 
 
 def help_text(routes: Sequence[Route], roles: frozenset[g.Role] | None = None) -> str:
+    """Every command (roles None) or every command these roles may use, by section."""
     lines = ["议事机器人指令（可带或不带「/」，群里请先 @ 我）："]
     for section in SECTIONS:
         rows = [
@@ -20,24 +43,64 @@ def help_text(routes: Sequence[Route], roles: frozenset[g.Role] | None = None) -
         if not rows:
             continue
         lines.append(f"【{section}】")
-        lines.extend(f"  {r.usage} —— {r.summary}" for r in rows)
+        lines.extend(_line(r) for r in rows)
     return "\n".join(lines)
+
+
+def help_now(
+    routes: Sequence[Route], roles: frozenset[g.Role], phase: g.MeetingState | None
+) -> str:
+    """What this person may do now, in at most HELP_LINES lines: the commands of the phase
+    (a role's own section before the members' one), the ballot words on one line, then the
+    commands for any time."""
+    mine = [r for r in routes if offered(r, roles, phase)]
+    ballots = [r for r in mine if r.exact]
+    now = sorted(
+        (r for r in mine if r.when is not None and not r.exact),
+        key=lambda r: r.group == "成员",
+    )
+    lines = [_line(r) for r in now]
+    if ballots:
+        words = "、".join(r.words[0] for r in ballots if " " not in r.usage)
+        aliases = "，".join(f"{a}即{r.words[0]}" for r in ballots for a in r.words[1:])
+        lines.append(f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票")
+    lines += [_line(r) for r in mine if r.when is None]
+    room = HELP_LINES - 1
+    if len(lines) > room:
+        hidden = len(lines) - (room - 1)
+        lines = [*lines[: room - 1], f"另有{hidden}条指令，发送「帮助 全部」查看。"]
+    return "\n".join([f"{PHASE_NAMES[phase]}。您现在可以发送（群里请先 @ 我）：", *lines])
+
+
+async def meeting_phase(ctx: Context) -> g.MeetingState | None:
+    """The active meeting's state; a closed meeting awaiting signature; else None."""
+    if ctx.active_meeting is not None:
+        return ctx.active_meeting.state
+    if ctx.society is None:
+        return None
+    latest = await repo.latest_meeting(ctx.society.id)
+    if latest is not None and latest.state is g.MeetingState.CLOSED:
+        return latest.state
+    return None
 
 
 def make_help(routes: Sequence[Route]) -> Route:
     async def show_help(ctx: Context, args: str) -> list[OutgoingMessage]:
-        everything = "全部" in args
-        return [ctx.reply(help_text(routes, None if everything else ctx.roles))]
+        if "全部" in args or "all" in args.lower():
+            return [ctx.reply(help_text(routes))]
+        return [ctx.reply(help_now(routes, ctx.roles, await meeting_phase(ctx)))]
 
-    return Route(
+    help_route = Route(
         ("帮助", "help", "菜单", "指令"),
         show_help,
         g.Need.ANYONE,
         "帮助",
-        "查看可用指令（「帮助 全部」看全部）",
+        "查看现在可用的指令（「帮助 全部」看全部）",
         "成员",
         needs_society=False,
+        phrasings=("怎么用", "如何使用", "使用说明", "说明", "?", "帮忙", "求助", "bangzhu"),
     )
+    return help_route
 
 
 def reference_markdown(routes: Sequence[Route]) -> str:
@@ -55,10 +118,11 @@ def reference_markdown(routes: Sequence[Route]) -> str:
         if not rows:
             continue
         out.append(f"#### {who[section]}\n")
-        out.append("| 指令 | 别名 | 用途 |")
-        out.append("|---|---|---|")
+        out.append("| 指令 | 别名 | 也能听懂 | 用途 |")
+        out.append("|---|---|---|---|")
         for r in rows:
             aliases = "、".join(r.words[1:]) or "—"
-            out.append(f"| `{r.usage}` | {aliases} | {r.summary} |")
+            said = "、".join([*r.phrasings, *(f"{c}（先确认）" for c in r.confirm)]) or "—"
+            out.append(f"| `{r.usage}` | {aliases} | {said} | {r.summary} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

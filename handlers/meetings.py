@@ -12,7 +12,7 @@ from datetime import datetime
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
-from bot.timeparse import parse_leading_time
+from bot.utterance import leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers.attendance import (
@@ -22,11 +22,14 @@ from handlers.attendance import (
     attendance_summary,
     check_in,
     leave_meeting,
+    meeting_roster_lines,
     present_ids,
     recuse,
     written_opinion,
 )
 from handlers.common import (
+    OFFERED_BEFORE,
+    OFFERED_DURING,
     current_meeting,
     item_by_number,
     join,
@@ -107,7 +110,7 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
-    parsed = parse_leading_time(args, ctx.now, ctx.tz)
+    parsed = leading_time(args, ctx.now, ctx.tz)
     if parsed is None:
         raise UsageError(
             "没能识别会议时间，请重新发送。可以写成「12月5日下午3点」「明天14:00」"
@@ -312,14 +315,20 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
-    roster = await roster_ids(society.id)
-    frozen = dataclasses.replace(meeting, roster=tuple(roster))
-    present = await present_ids(frozen)
-    q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
-    summary = await attendance_summary(ctx, frozen)
-    if not q.met:
-        raise UsageError(f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}")
-    await repo.update_meeting(meeting.id, state=new_state, roster=roster, opened_at=ctx.now)
+    roster = list(meeting.roster)  # decided at convening (governance Rule 7)
+    present = await present_ids(meeting)
+    summary = await attendance_summary(ctx, meeting)
+    try:
+        q = g.check_opening(ctx.now, meeting.starts_at, len(present), len(roster), ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is g.Refusal.NO_QUORUM:
+            q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+            raise UsageError(
+                f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}"
+            ) from None
+        when = t.when(meeting.starts_at, ctx.tz)
+        raise UsageError(f"{t.render_refusal(exc)}（通知时间：{when}）\n{summary}") from None
+    await repo.update_meeting(meeting.id, state=new_state, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
     await record(
         ctx,
@@ -363,12 +372,15 @@ def _quorum_payload(q: g.QuorumCheck) -> dict[str, object]:
 
 
 async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
-    society = ctx.require_society()
+    ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
-    if target.id not in await roster_ids(society.id):
-        raise UsageError(f"{target.name}不是领导小组成员，不能受托主持会议。")
+    if target.id not in meeting.roster:
+        raise UsageError(
+            f"{target.name}不是领导小组成员（以第{meeting.number}次会议召开时的名单为准），"
+            "不能受托主持会议。"
+        )
     await repo.update_meeting(meeting.id, chair_id=target.id)
     await record(
         ctx,
@@ -461,6 +473,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
     if chair is not None:
         lines.append(f"主持：{chair.name}")
+    lines.extend(await meeting_roster_lines(meeting, [x.person.id for x in members if x.on_roster]))
     lines.append(await attendance_summary(ctx, meeting))
     for it in await repo.items(meeting.id):
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
@@ -479,6 +492,17 @@ ROUTES = [
         CONVENE_USAGE,
         "召集会议并通知全体成员",
         "组长",
+        phrasings=(
+            "发会议通知",
+            "通知开会",
+            "组织开会",
+            "安排开会",
+            "安排会议",
+            "约个会",
+            "开个会",
+            "convene",
+        ),
+        when=frozenset({None, g.MeetingState.CLOSED}),
     ),
     Route(
         ("提议议题", "添加议题", "新增议题"),
@@ -487,6 +511,8 @@ ROUTES = [
         "提议议题 会员发展工作（一般）",
         "成员提议议题；组长添加则直接列入议程",
         "成员",
+        phrasings=("提个议题", "建议议题", "加个议题", "增加议题", "提议", "议题建议"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("同意议题", "确定议题"),
@@ -495,6 +521,8 @@ ROUTES = [
         "同意议题 2",
         "把成员提议的议题列入议程",
         "组长",
+        phrasings=("通过议题", "列入议程", "列入议题", "议题同意"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("驳回议题", "不列入议题"),
@@ -503,6 +531,8 @@ ROUTES = [
         "驳回议题 3 理由",
         "不把成员提议的议题列入议程",
         "组长",
+        phrasings=("不同意议题", "否决议题", "议题驳回"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("列席", "邀请列席"),
@@ -511,6 +541,8 @@ ROUTES = [
         "列席 @王理事长 非党员理事长列席",
         "指定列席人员并说明理由",
         "组长",
+        phrasings=("请列席", "安排列席"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("请假",),
@@ -519,6 +551,20 @@ ROUTES = [
         "请假 出差在外",
         "会前请假（会议开始后按缺席记录）",
         "成员",
+        phrasings=(
+            "请个假",
+            "来不了",
+            "去不了",
+            "参加不了",
+            "不能参加",
+            "无法参加",
+            "没法参加",
+            "不能到会",
+            "无法到会",
+            "leave",
+            "请事假",
+        ),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("书面意见",),
@@ -527,6 +573,8 @@ ROUTES = [
         "书面意见 2 同意该方案",
         "请假成员对议题提交书面意见（不计票）",
         "成员",
+        phrasings=("提交书面意见", "交书面意见", "我的书面意见", "书面表决意见"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("收到",),
@@ -535,9 +583,33 @@ ROUTES = [
         "收到",
         "确认收到会议通知（签到或请假也算确认）",
         "成员",
+        phrasings=("已收到", "收到了", "收到通知", "知道了", "已阅", "got it", "received", "roger"),
+        when=OFFERED_BEFORE,
     ),
     Route(
-        ("签到",), check_in, g.Need.ANYONE, "签到", "会前一小时起签到，开始后签到记为迟到", "成员"
+        ("签到",),
+        check_in,
+        g.Need.ANYONE,
+        "签到",
+        "会前一小时起签到，开始后签到记为迟到",
+        "成员",
+        phrasings=(
+            "到了",
+            "已到",
+            "已到场",
+            "到场",
+            "到会",
+            "报到",
+            "签个到",
+            "打卡",
+            "sign in",
+            "signin",
+            "check in",
+            "checkin",
+            "here",
+            "qiandao",
+        ),
+        when=OFFERED_BEFORE | OFFERED_DURING,
     ),
     Route(
         ("宣布开会", "开始会议", "开会"),
@@ -546,6 +618,8 @@ ROUTES = [
         "开会",
         "核对法定人数后宣布开会",
         "组长",
+        phrasings=("会议开始", "开始开会", "正式开会", "open meeting"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("委托主持",),
@@ -554,6 +628,8 @@ ROUTES = [
         "委托主持 @李四 组长出差",
         "组长因故不能主持时委托其他成员主持",
         "组长",
+        phrasings=("请人主持", "委托", "代为主持"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("回避",),
@@ -562,6 +638,8 @@ ROUTES = [
         "回避 2",
         "就某议题回避（主持人可 @ 指定成员回避）",
         "成员",
+        phrasings=("申请回避", "需要回避"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("离席", "中途离席"),
@@ -570,6 +648,8 @@ ROUTES = [
         "离席 临时有事",
         "会议中途离开（之后的表决不再计入出席）",
         "成员",
+        phrasings=("先走了", "先走", "先离开", "离开一下", "暂时离开", "leave early"),
+        when=OFFERED_DURING,
     ),
     Route(
         ("散会", "结束会议"),
@@ -578,9 +658,18 @@ ROUTES = [
         "散会",
         "结束会议，锁定出勤并生成纪要草稿",
         "组长",
+        phrasings=("会议结束", "结束开会", "今天就到这里", "close meeting"),
+        when=OFFERED_DURING,
     ),
     Route(
-        ("取消会议",), cancel_meeting, g.Need.LEADER, "取消会议 理由", "取消尚未开始的会议", "组长"
+        ("取消会议",),
+        cancel_meeting,
+        g.Need.LEADER,
+        "取消会议 理由",
+        "取消尚未开始的会议",
+        "组长",
+        phrasings=("会议取消", "取消开会", "不开了", "cancel meeting"),
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("会议状态", "状态", "议程"),
@@ -589,5 +678,24 @@ ROUTES = [
         "会议状态",
         "查看当前会议、出勤和议程",
         "成员",
+        phrasings=(
+            "status",
+            "进展",
+            "几点开会",
+            "什么时候开会",
+            "开会时间",
+            "会议时间",
+            "在哪开会",
+            "开会地点",
+            "会议地点",
+            "查看议程",
+            "开到哪了",
+            "现在什么情况",
+            "散会了吗",
+            "开会了吗",
+            "开始了吗",
+            "会开完了吗",
+            "huiyizhuangtai",
+        ),
     ),
 ]

@@ -104,6 +104,7 @@ ROUTES = [
         "纪要",
         "查看纪要摘要（「纪要 全文」看全文）",
         "成员",
+        phrasings=("看纪要", "查看纪要", "会议记要", "minutes"),
     ),
     Route(
         ("纪要备注", "修改纪要"),
@@ -112,6 +113,17 @@ ROUTES = [
         "纪要备注 内容",
         "在纪要草稿中补充备注（生成新版本）",
         "记录人",
+        phrasings=("补充纪要", "纪要补充", "备注纪要"),
+        when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),
-    Route(("签发", "签发纪要"), sign, g.Need.LEADER, "签发", "签发纪要（签发后锁定）", "组长"),
+    Route(
+        ("签发", "签发纪要"),
+        sign,
+        g.Need.LEADER,
+        "签发",
+        "签发纪要（签发后锁定）",
+        "组长",
+        phrasings=("签字", "纪要签发", "sign minutes", "sign off"),
+        when=frozenset({g.MeetingState.CLOSED}),
+    ),
 ]

@@ -313,17 +313,32 @@ async def decide_change(
         },
     )
     warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
-    text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。" + "".join(
-        warnings
+    pending = await _meeting_keeps_its_roster(society.id)
+    text = (
+        f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
+        + "".join(warnings)
+        + pending
     )
     return Decided(
         text,
         await _notices(
             society.id,
-            f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。",
+            f"市科技社团党委已批准成员调整 #{change.id}：{_change_text(change)}。{pending}",
             here,
         ),
         society.id,
+    )
+
+
+async def _meeting_keeps_its_roster(society_id: int) -> str:
+    """A roster change approved after a meeting was convened applies from the next meeting
+    (governance Rule 7): say so when such a meeting is under way."""
+    meeting = await repo.active_meeting(society_id)
+    if meeting is None or meeting.state not in g.AGENDA_OPEN_STATES:
+        return ""
+    return (
+        f"第{meeting.number}次会议已召开，仍按召开时的名单（应到会{len(meeting.roster)}人）进行，"
+        "本次调整自下次会议起适用。"
     )
 
 
@@ -488,6 +503,7 @@ ROUTES = [
         "名单",
         "查看领导小组成员、记录人、联系人和待批调整",
         "成员",
+        phrasings=("成员列表", "有哪些人", "小组成员", "members", "roster"),
     ),
     Route(
         ("提议增补", "增补成员"),
@@ -496,6 +512,7 @@ ROUTES = [
         "提议增补 @王五 党员 理事 理由",
         "申请增补成员（报市科技社团党委审批）",
         "组长",
+        phrasings=("增补", "新增成员", "添加成员", "加个成员"),
     ),
     Route(
         ("提议免去", "免去成员"),
@@ -504,6 +521,7 @@ ROUTES = [
         "提议免去 @王五 理由",
         "申请免去成员（报审批）",
         "组长",
+        phrasings=("免去", "移除成员", "删除成员"),
     ),
     Route(
         ("提议组长", "调整组长"),
@@ -512,6 +530,7 @@ ROUTES = [
         "提议组长 @王五 理事长 理由",
         "申请调整组长（报审批）",
         "组长",
+        phrasings=("更换组长", "换组长"),
     ),
     Route(
         ("设置联系人", "指定联系人"),
@@ -520,6 +539,7 @@ ROUTES = [
         "设置联系人 @王五",
         "指定党建联系人",
         "组长",
+        phrasings=("联系人设为", "设联系人"),
     ),
     Route(
         ("设置记录人", "指定记录人"),
@@ -528,6 +548,7 @@ ROUTES = [
         "设置记录人 @王五",
         "指定会议记录人",
         "组长",
+        phrasings=("记录人设为", "设记录人"),
     ),
     Route(
         ("报告", "请示报告"),
@@ -536,6 +557,7 @@ ROUTES = [
         "报告 标题 内容",
         "向市科技社团党委报告重大问题",
         "联系人",
+        phrasings=("上报", "提交报告", "报告一下"),
     ),
     Route(
         ("备案",),
@@ -544,6 +566,7 @@ ROUTES = [
         "备案 标题 内容",
         "报送工作制度备案（第二十一条）",
         "联系人",
+        phrasings=("制度备案", "提交备案"),
     ),
     Route(
         ("年度总结",),
@@ -552,6 +575,7 @@ ROUTES = [
         "年度总结 标题 内容",
         "报送年度工作总结（含党建部分）",
         "联系人",
+        phrasings=("报年度总结", "提交年度总结", "年终总结"),
     ),
     Route(
         ("待批", "待审批"),
@@ -561,6 +585,7 @@ ROUTES = [
         "列出待审批的成员调整",
         "市党委",
         needs_society=False,
+        phrasings=("待办", "有什么要批", "审批列表"),
     ),
     Route(
         ("批准",),
@@ -570,6 +595,7 @@ ROUTES = [
         "批准成员调整（特批：允许超员或双数）",
         "市党委",
         needs_society=False,
+        phrasings=("同意调整", "审批通过", "approve"),
     ),
     Route(
         ("驳回",),
@@ -579,6 +605,7 @@ ROUTES = [
         "驳回成员调整",
         "市党委",
         needs_society=False,
+        phrasings=("不批准", "reject"),
     ),
     Route(
         ("报送情况", "备案列表", "报告列表"),
@@ -588,6 +615,7 @@ ROUTES = [
         "各学会报送情况汇总和最需关注的学会（详情见工作台）",
         "市党委",
         needs_society=False,
+        phrasings=("报送汇总", "各学会情况"),
     ),
     Route(
         ("确认收到",),
@@ -597,6 +625,7 @@ ROUTES = [
         "确认收到备案或报告",
         "市党委",
         needs_society=False,
+        phrasings=("已收悉", "收悉"),
     ),
     Route(
         ("绑定学会",),
@@ -606,6 +635,7 @@ ROUTES = [
         "把本群绑定到学会",
         "市党委",
         needs_society=False,
+        phrasings=("绑定本群", "本群绑定"),
     ),
     Route(
         ("绑定推送",),
@@ -614,5 +644,6 @@ ROUTES = [
         "绑定推送 Webhook地址或key",
         "保存本群群机器人的推送地址（用于主动通知）",
         "市党委",
+        phrasings=("设置推送",),
     ),
 ]

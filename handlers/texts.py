@@ -175,7 +175,7 @@ def render_refusal(exc: g.GovernanceError) -> str:
             detail = quorum_text(q) if isinstance(q, g.QuorumCheck) else ""
             return f"未达到法定人数，不能继续。{detail}"
         case g.Refusal.NOT_ON_ROSTER:
-            return "您不在本届领导小组成员名单中，不能表决。"
+            return "您不在本次会议的应到会成员名单中（以召开会议时的名单为准），不能表决。"
         case g.Refusal.OBSERVER_CANNOT_VOTE:
             return "列席人员不参加表决，也不计入法定人数。"
         case g.Refusal.NOT_PRESENT:
@@ -205,6 +205,19 @@ def render_refusal(exc: g.GovernanceError) -> str:
             return f"调整后的名单不符合工作规则：{names}。"
         case g.Refusal.EMERGENCY_NOT_MAJOR:
             return "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况。"
+        case g.Refusal.NOBODY_ENTITLED:
+            return "本议题全体成员均已回避，没有成员有表决权，不能发起表决。"
+        case g.Refusal.TOO_MANY_HANDS:
+            return (
+                f"录入的票数（{d.get('cast')}）超过了出席且有表决权的人数（{d.get('voters')}，以此刻在场的成员为准），"
+                "没有记录。中途离席的成员不能计入举手结果，请核对后重新录入。"
+            )
+        case g.Refusal.EARLY_OPENING:
+            return (
+                f"还没到会议通知的开始时间，提前开会须全体{d.get('roster')}名成员到齐"
+                f"（现到{d.get('present')}人），以免按时到会的成员错过表决。"
+                "请到时再宣布开会；如需提前，请取消本次会议并重新发出会议通知。"
+            )
 
 
 def _method_refusal(d: dict[str, object]) -> str:

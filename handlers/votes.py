@@ -9,6 +9,7 @@ from datetime import datetime, time
 from typing import Any
 
 from bot import governance as g
+from bot.admission import enter_society
 from bot.events import (
     BallotAck,
     BallotOutcome,
@@ -19,9 +20,10 @@ from bot.events import (
     VoteCard,
 )
 from bot.router import Context, Route, UsageError
-from bot.timeparse import parse_leading_time
+from bot.utterance import leading_time
 from handlers import texts as t
 from handlers.common import (
+    OFFERED_DURING,
     current_meeting,
     item_by_number,
     mentions_for,
@@ -33,7 +35,7 @@ from handlers.common import (
 )
 from storage import acks, repo
 
-_OPEN = (g.MeetingState.OPEN,)
+DURING_MEETING = (g.MeetingState.OPEN,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ class _Opening:
 async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, _OPEN)
+    meeting = await current_meeting(ctx, DURING_MEETING)
     request = _parse_vote_request(ctx, args)
     it = await item_by_number(meeting, request.number)
     opening = await _decide_opening(ctx, meeting, it, request)
@@ -96,13 +98,18 @@ async def _decide_opening(
     present = frozenset(
         p for p in meeting.roster if p in records and records[p].status in g.PRESENT_STATES
     )
-    electorate = g.Electorate(frozenset(meeting.roster), present, await repo.recused(it.id))
-    quorum = g.item_quorum(electorate, rule, ctx.policy)
-    if not quorum.met:
+    roster = frozenset(meeting.roster)
+    electorate = g.Electorate(roster, present, await repo.recused(it.id) & roster)
+    try:
+        g.check_vote_opening(electorate, rule, ctx.policy)
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.NO_QUORUM:
+            raise
+        quorum = g.item_quorum(electorate, rule, ctx.policy)
         raise UsageError(
             f"议题{it.number}「{it.title}」属{t.MATTER[it.matter_type]}，未达到表决所需法定人数，不能表决。"
             f"{t.quorum_text(quorum)}。"
-        )
+        ) from None
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
     return _Opening(rule, method, item_state, electorate, base, needed, request.closes_at)
@@ -216,7 +223,7 @@ def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
     before, text = rest[:at].strip(), rest[at + len(word) :].strip(" :：")
     if not text:
         raise UsageError(f"请写明表决截止时间，例如：{_DEADLINE_USAGE}")
-    parsed = parse_leading_time(text, ctx.now, ctx.tz)
+    parsed = leading_time(text, ctx.now, ctx.tz)
     if parsed is None:
         raise UsageError(
             f"没能识别截止时间「{text}」，可以写成「16:30」「今天下午4点半」或「2026-12-05 16:30」，"
@@ -228,7 +235,7 @@ def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
         )
     # A bare clock time that has passed today would be read as tomorrow: say it has passed.
     midnight = datetime.combine(ctx.now.astimezone(ctx.tz).date(), time(0), tzinfo=ctx.tz)
-    today = parse_leading_time(text, midnight, ctx.tz)
+    today = leading_time(text, midnight, ctx.tz)
     when = parsed.when
     if today is not None and today.when != when and today.when <= ctx.now:
         when = today.when
@@ -258,6 +265,10 @@ async def target_vote(
         if votes:
             return meeting, votes[-1], it
         raise UsageError(f"议题{number}还没有发起表决。")
+    if ctx.message.chat.kind is ChatKind.PRIVATE:
+        # A private ballot is a secret one: the society's named votes are cast in its group.
+        secret = [(v, it) for v, it in open_votes if v.method is g.VoteMethod.SECRET]
+        open_votes = secret or open_votes
     if len(open_votes) == 1:
         return meeting, *open_votes[0]
     if not open_votes:
@@ -288,6 +299,49 @@ def _vote_args(args: str) -> tuple[int | None, int | None]:
     return number, None
 
 
+_BY_VOTE_ID = re.compile(r"表决#(\d{1,9})")
+
+
+async def _private_ballot_society(ctx: Context, args: str) -> tuple[Context, str]:
+    """A private ballot from a member of several societies: which society it is for. Named in
+    the message (`表决#12`, or the society's name, which is then taken out of the arguments),
+    else the only society with an open secret vote the speaker may cast. With several, the
+    speaker is asked which, and the ballot is not taken: they send it again with the vote named
+    (the choice is never kept while asking: it is a secret)."""
+    person = ctx.require_person()
+    mine = await repo.societies_of(person.id)
+    votes = await repo.open_votes_of(person.id)
+    by_id = _BY_VOTE_ID.search(args)
+    if by_id is not None:
+        wanted = int(by_id.group(1))
+        for society_id, v, _ in votes:
+            if v.id == wanted:
+                return await enter_society(ctx, await repo.society(society_id)), args
+        raise UsageError(f"表决#{wanted}不是您所在学会正在进行的表决，本条消息未计票。")
+    societies = [await repo.society(sid) for sid in mine]
+    for society in sorted(societies, key=lambda x: len(x.name), reverse=True):
+        if society.name in args:
+            rest = args.replace(society.name, " ").strip()
+            return await enter_society(ctx, society), rest
+    names = {x.id: x.name for x in societies}
+    secret = [
+        (sid, v, it)
+        for sid, v, it in votes
+        if v.method is g.VoteMethod.SECRET and person.id in v.electorate.voters
+    ]
+    if len({sid for sid, _, _ in secret}) == 1:
+        return await enter_society(ctx, await repo.society(secret[0][0])), args
+    if not secret:
+        raise UsageError(
+            "您所在的学会目前都没有需要私聊投票的无记名投票。记名表决请在学会工作群里投票。"
+        )
+    lines = [f"· 表决#{v.id}：{names[sid]} 议题{it.number}「{it.title}」" for sid, v, it in secret]
+    raise UsageError(
+        "您所在的几个学会都有正在进行的无记名投票，请写明投给哪一项，例如"
+        f"「投票 赞成 表决#{secret[0][1].id}」（本条消息未计票）：\n" + "\n".join(lines)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Ballot:
     """One member's ballot on one vote, as asked."""
@@ -309,6 +363,8 @@ class _BallotsSoFar:
 
 
 async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessage]:
+    if ctx.society is None and ctx.message.chat.kind is ChatKind.PRIVATE:
+        ctx, args = await _private_ballot_society(ctx, args)
     ctx.require_society()
     person = ctx.require_person()
     number, vote_id = _vote_args(args)
@@ -342,6 +398,11 @@ def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.Ba
     if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
         raise UsageError(
             "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
+        )
+    if vote.method is not g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.PRIVATE:
+        raise UsageError(
+            f"议题{ballot.it.number}是{t.METHOD[vote.method]}，请在学会工作群里发送「{t.CHOICE[ballot.choice]}」，"
+            "让全体成员都能看到；本条私聊消息未计票。"
         )
     return g.check_ballot(
         vote_state=vote.state,
@@ -499,27 +560,58 @@ ROUTES = [
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
+        phrasings=("开始投票", "发起投票", "进行表决", "表决", "请大家投票", "start vote"),
+        when=OFFERED_DURING,
     ),
     Route(
-        ("赞成",),
+        ("赞成", "同意"),
         _choice_handler(g.Choice.YES),
         g.Need.ANYONE,
         "赞成",
-        "投赞成票（也可说「同意」）",
+        "投赞成票",
         "成员",
+        phrasings=("投赞成票", "赞成票", "我投赞成票", "我投赞成", "投赞成", "投同意票", "投同意"),
+        confirm=("👍", "✅", "yes", "agree", "ok", "好", "好的", "可以", "支持", "没问题", "行"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
     ),
-    Route(("同意",), _choice_handler(g.Choice.YES), g.Need.ANYONE, "同意", "投赞成票", "成员"),
     Route(
-        ("反对",),
+        ("反对", "不同意"),
         _choice_handler(g.Choice.NO),
         g.Need.ANYONE,
         "反对",
-        "投反对票（也可说「不同意」）",
+        "投反对票",
         "成员",
+        phrasings=("投反对票", "反对票", "我投反对票", "我投反对", "投反对"),
+        confirm=("👎", "❌", "no", "disagree", "不行", "不可以", "不支持"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
     ),
-    Route(("不同意",), _choice_handler(g.Choice.NO), g.Need.ANYONE, "不同意", "投反对票", "成员"),
-    Route(("弃权",), _choice_handler(g.Choice.ABSTAIN), g.Need.ANYONE, "弃权", "投弃权票", "成员"),
     Route(
-        ("投票",), vote_command, g.Need.ANYONE, "投票 赞成", "投票（无记名投票请私聊发送）", "成员"
+        ("弃权",),
+        _choice_handler(g.Choice.ABSTAIN),
+        g.Need.ANYONE,
+        "弃权",
+        "投弃权票",
+        "成员",
+        phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票"),
+        confirm=("abstain", "🤐", "🤷", "不表态", "不投了", "随便"),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("投票",),
+        vote_command,
+        g.Need.ANYONE,
+        "投票 赞成",
+        "投票（无记名投票请私聊发送；在几个学会都有投票时写明「表决#编号」）",
+        "成员",
+        phrasings=("vote",),
+        exact=True,
+        finds_private_society=True,
+        when=OFFERED_DURING,
     ),
 ]

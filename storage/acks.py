@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from storage import models as m
+from storage import seals
 from storage.sql import utc
 
 
@@ -19,7 +20,8 @@ async def acknowledge(meeting_id: int, person_id: int, now: datetime) -> bool:
         return False
     try:
         async with in_transaction():  # a savepoint: a concurrent duplicate does not abort us
-            await m.NoticeAck.create(meeting_id=meeting_id, person_id=person_id, at=now)
+            row = await m.NoticeAck.create(meeting_id=meeting_id, person_id=person_id, at=now)
+            await seals.touch("notice_ack", row.id)
     except IntegrityError:
         return False
     return True
@@ -32,7 +34,8 @@ async def acknowledged(meeting_id: int) -> frozenset[int]:
 
 
 async def set_vote_deadline(vote_id: int, closes_at: datetime) -> None:
-    await m.Vote.filter(id=vote_id).update(closes_at=closes_at)
+    async with seals.rewrite("vote", vote_id):
+        await m.Vote.filter(id=vote_id).update(closes_at=closes_at)
 
 
 async def vote_deadline(vote_id: int) -> datetime | None:

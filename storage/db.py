@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 
+from bot.keys import ServerKey, load_key
+
 MODELS_MODULE = "storage.models"
 MIGRATIONS_MODULE = "storage.migrations"
 DEFAULT_URL = "sqlite://data/yishi.db"
@@ -73,19 +75,39 @@ def tortoise_config(url: str) -> dict[str, Any]:
 TORTOISE_ORM.update(tortoise_config(DEFAULT_URL))
 
 
-async def upgrade(url: str) -> None:
-    """Apply every pending migration. Migrations only add; data is kept."""
+_server_key: ServerKey | None = None
+
+
+def server_key() -> ServerKey:
+    """The server key of the open database (bot/keys.py): the chain's MACs and the row seals."""
+    if _server_key is None:
+        raise RuntimeError("the database is not open (no server key)")
+    return _server_key
+
+
+def use_key(key: ServerKey) -> None:
+    global _server_key
+    _server_key = key
+
+
+async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
+    """Apply every pending migration. Migrations only add; data is kept. The server key (loaded
+    as `load_key` does unless given) seals what a migration moves (storage/seals.py)."""
     _ensure_folder(url)
+    use_key(key if key is not None else load_key(url))
     await migrate(config=tortoise_config(url))
     await Tortoise.close_connections()
     logger.info("database schema up to date (%s)", connection_name(url))
 
 
-async def open_db(url: str, *, run_migrations: bool = True) -> None:
-    """Initialise the ORM in the current task (before any background task starts)."""
+async def open_db(url: str, *, run_migrations: bool = True, key: ServerKey | None = None) -> None:
+    """Initialise the ORM in the current task (before any background task starts). `key`: the
+    server key; by default `load_key(url)` (the environment, or the file beside SQLite)."""
     _ensure_folder(url)
+    key = key if key is not None else load_key(url)
+    use_key(key)
     if run_migrations:
-        await upgrade(url)
+        await upgrade(url, key=key)
     # The global fallback lets tasks started outside this context (aiohttp's request handlers,
     # WebSocket clients, the scheduler) see the ORM. One database per process.
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)

@@ -132,7 +132,9 @@ class Meeting(Model):
     chair: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name=False, null=True
     )
-    roster = fields.TextField(default="[]")  # 应到会: person ids, frozen when the meeting opens
+    roster = fields.TextField(
+        default="[]"
+    )  # 应到会: person ids, decided when the meeting is convened
     created_at = fields.DatetimeField()
     opened_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
@@ -366,6 +368,37 @@ class EventLog(Model):
         unique_together = (("chain", "seq"),)
 
 
+# The head of each society's chain, kept outside the event table: seq and hash of the last entry,
+# the keyed set digest of every governance row of the society (bot/ledger.py TableSum per table),
+# under a MAC. Keyed by an HMAC of the society, so nothing here names it. `keyed_from`: the first
+# entry hashed with the key (the entries before it were written before the chain was keyed).
+class ChainHead(Model):
+    id = fields.IntField(primary_key=True)
+    chain_key = fields.CharField(max_length=64, unique=True)
+    keyed_from = fields.IntField(default=1)
+    seq = fields.IntField(default=0)
+    head = fields.CharField(max_length=64)
+    tables = fields.TextField(default="{}")
+    mac = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "chain_head"
+
+
+# The seal of one governance row (storage/seals.py): the MAC of its columns, so an edit, an
+# insertion or a deletion of any single row is told apart from what the application wrote.
+class RowSeal(Model):
+    id = fields.IntField(primary_key=True)
+    chain_key = fields.CharField(max_length=64, db_index=True)
+    tbl = fields.CharField(max_length=32)
+    row_id = fields.IntField()
+    mac = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "row_seal"
+        unique_together = (("tbl", "row_id"),)
+
+
 # A member's acknowledgement (收到) of a meeting notice: platforms may drop a message without an
 # error, so a notice that matters is confirmed. A check-in or leave request also counts; those
 # are read from the attendance, only the explicit acknowledgements are stored here.
@@ -521,6 +554,22 @@ class InboundMessage(Model):
     class Meta:
         table = "inbound_message"
         indexes = (("state", "chat_key", "id"),)
+
+
+# A DingTalk HTTP callback's (timestamp, sign) pair bound to each message it carried, shared by
+# every instance (storage/header_bindings.py has the rule). `pair` is the SHA-256 of the pair, so
+# the table never holds a usable credential; rows go once the timestamp is out of the window.
+class HeaderBinding(Model):
+    id = fields.IntField(primary_key=True)
+    pair = fields.CharField(max_length=64)
+    message_id = fields.CharField(max_length=128)
+    digest = fields.CharField(max_length=64)  # SHA-256 of the body
+    seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "header_binding"
+        unique_together = (("pair", "message_id"),)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,9 @@
     outbox_attempt      attempts older than `outbox_days`: deleted.
     outbox_message      finished rows (sent, failed) created more than `outbox_days` ago:
                         deleted with their attempts. Rows still to go are never touched.
+    header_binding      DingTalk (timestamp, sign) bindings whose timestamp is out of the
+                        signature window (`expires_at` passed): deleted, the codec refuses
+                        such a pair anyway (storage/header_bindings.py).
 
 Governance records (meetings, ballots, minutes, the event chain, reminders) are kept:
 `yishi verify` reads only those. Deletes go in chunks, each its own short transaction, so a
@@ -88,6 +91,7 @@ def steps(retention: RetentionSettings) -> list[Step]:
             f"state IN ({finished}) AND created_at < ?",
             retention.outbox_days,
         ),
+        Step("header_binding", "删除过期的签名绑定", m.HeaderBinding, "expires_at < ?", 0),
     ]
 
 

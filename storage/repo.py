@@ -25,8 +25,10 @@ from tortoise.transactions import in_transaction
 
 from bot import governance as g
 from bot.events import Platform, UserRef
-from bot.ledger import GENESIS, Break, Entry, canonical_json, digest, entry_hash, verify_chain
+from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
+from storage import seals, verify
+from storage.db import server_key
 from storage.sql import (
     any_of,
     can_lock_rows,
@@ -338,7 +340,14 @@ async def append_event(
     at = _iso(now)
     body = canonical_json(payload)
     h = entry_hash(
-        prev, chain=chain, seq=seq, at=at, kind=kind, meeting_id=meeting_id, payload=body
+        prev,
+        chain=chain,
+        seq=seq,
+        at=at,
+        kind=kind,
+        meeting_id=meeting_id,
+        payload=body,
+        key=seals.chain_subkey(server_key()),
     )
     await m.EventLog.create(
         chain=chain,
@@ -350,6 +359,7 @@ async def append_event(
         prev_hash=prev,
         hash=h,
     )
+    await seals.advance(society_id, prev_seq=seq - 1, prev_hash=prev, seq=seq, new_hash=h)
     return h
 
 
@@ -383,41 +393,15 @@ async def chain_head(society_id: int) -> str:
 
 
 async def verify_all() -> tuple[int, Break | None]:
-    """Recompute every chain; return the number of entries checked and the first break."""
-    chains = await m.EventLog.all().distinct().values_list("chain", flat=True)
-    checked = 0
-    for chain in sorted(set(chains)):
-        rows = await m.EventLog.filter(chain=chain).order_by("seq", "id")
-        entries = [
-            Entry(
-                chain=r.chain,
-                seq=r.seq,
-                at=_iso(r.at),
-                kind=r.kind,
-                meeting_id=r.meeting_id,
-                payload=r.payload,
-                prev_hash=r.prev_hash,
-                hash=r.hash,
-                row_id=r.id,
-            )
-            for r in rows
-        ]
-        checked += len(entries)
-        broken = verify_chain(entries)
-        if broken is not None:
-            return checked, broken
-    return checked, None
+    """Recompute every chain; return the number of entries checked and the first break (the
+    whole check, rows and votes included, is `storage.verify.run`)."""
+    return await verify.chains_checked()
 
 
 async def verify_signed_minutes() -> list[tuple[int, int]]:
     """Signed minutes whose stored text no longer matches the signed digest:
     (meeting id, version) pairs."""
-    bad: list[tuple[int, int]] = []
-    for sig in await m.Signature.all().prefetch_related("minutes"):
-        v = sig.minutes
-        if digest(v.body + "\n" + v.notes) != sig.digest or v.digest != sig.digest:
-            bad.append((v.meeting_id, v.version))  # type: ignore[attr-defined]
-    return bad
+    return await verify.signed_minutes_changed()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,6 +485,7 @@ async def create_society(
     name: str, now: datetime, *, term_start: date | None = None, term_end: date | None = None
 ) -> Society:
     s = await m.Society.create(name=name, created_at=now, term_start=term_start, term_end=term_end)
+    await seals.touch("society", s.id)
     return _society(s)
 
 
@@ -518,7 +503,8 @@ async def all_societies() -> list[Society]:
 
 
 async def update_society(society_id: int, **fields: Any) -> None:
-    await m.Society.filter(id=society_id).update(**fields)
+    async with seals.rewrite("society", society_id):
+        await m.Society.filter(id=society_id).update(**fields)
 
 
 async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: int) -> None:
@@ -526,19 +512,25 @@ async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: 
         platform=platform.value, corp_id=corp_id, chat_id=chat_id
     ).first()
     if existing is None:
-        await m.ChatBinding.create(
+        row = await m.ChatBinding.create(
             platform=platform.value, corp_id=corp_id, chat_id=chat_id, society_id=society_id
         )
+        await seals.touch("chat_binding", row.id)
     else:
-        existing.society_id = society_id
-        await existing.save()
+        async with seals.rewrite("chat_binding", existing.id):
+            existing.society_id = society_id
+            await existing.save()
 
 
 async def set_chat_webhook(platform: Platform, corp_id: str, chat_id: str, webhook: str) -> bool:
-    updated = await m.ChatBinding.filter(
+    found = await m.ChatBinding.filter(
         platform=platform.value, corp_id=corp_id, chat_id=chat_id
-    ).update(webhook=webhook)
-    return bool(updated)
+    ).first()
+    if found is None:
+        return False
+    async with seals.rewrite("chat_binding", found.id):
+        await m.ChatBinding.filter(id=found.id).update(webhook=webhook)
+    return True
 
 
 async def chat_webhook(platform: Platform, corp_id: str, chat_id: str) -> str:
@@ -615,17 +607,19 @@ async def put_member(
 ) -> None:
     r = await m.Member.filter(society_id=society_id, person_id=person_id).first()
     if r is None:
-        await m.Member.create(
+        row = await m.Member.create(
             society_id=society_id,
             person_id=person_id,
             roster_role=roster_role,
             position=(position or g.CouncilPosition.NONE).value,
         )
+        await seals.touch("member", row.id)
         return
-    r.roster_role = roster_role
-    if position is not None:
-        r.position = position.value
-    await r.save()
+    async with seals.rewrite("member", r.id):
+        r.roster_role = roster_role
+        if position is not None:
+            r.position = position.value
+        await r.save()
 
 
 async def create_roster_change(
@@ -649,6 +643,7 @@ async def create_roster_change(
         requested_by_id=requested_by,
         created_at=now,
     )
+    await seals.touch("roster_change", r.id)
     return int(r.id)
 
 
@@ -694,13 +689,14 @@ async def roster_change(change_id: int) -> RosterChange | None:
 async def decide_roster_change(
     change_id: int, *, status: str, decided_by: int, exception: bool, note: str, now: datetime
 ) -> None:
-    await m.RosterChange.filter(id=change_id).update(
-        status=status,
-        decided_by_id=decided_by,
-        exception=exception,
-        decision_note=note,
-        decided_at=now,
-    )
+    async with seals.rewrite("roster_change", change_id):
+        await m.RosterChange.filter(id=change_id).update(
+            status=status,
+            decided_by_id=decided_by,
+            exception=exception,
+            decision_note=note,
+            decided_at=now,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -731,6 +727,7 @@ async def create_meeting(
         chair_id=convened_by,
         created_at=now,
     )
+    await seals.touch("meeting", x.id)
     return _meeting(x)
 
 
@@ -793,7 +790,8 @@ async def update_meeting(meeting_id: int, **fields: Any) -> None:
             fields[key] = value.value
         elif key == "roster":
             fields[key] = json.dumps(sorted(value))
-    await m.Meeting.filter(id=meeting_id).update(**fields)
+    async with seals.rewrite("meeting", meeting_id):
+        await m.Meeting.filter(id=meeting_id).update(**fields)
 
 
 async def items(meeting_id: int) -> list[Item]:
@@ -824,6 +822,7 @@ async def add_item(
         proposed_by_id=proposed_by,
         carried_from_id=carried_from,
     )
+    await seals.touch("agenda_item", x.id)
     return _item(x)
 
 
@@ -831,7 +830,8 @@ async def update_item(item_id: int, **fields: Any) -> None:
     for key, value in list(fields.items()):
         if isinstance(value, g.ItemState | g.Outcome | g.MatterType):
             fields[key] = value.value
-    await m.AgendaItem.filter(id=item_id).update(**fields)
+    async with seals.rewrite("agenda_item", item_id):
+        await m.AgendaItem.filter(id=item_id).update(**fields)
 
 
 async def pending_deferred_items(society_id: int) -> list[Item]:
@@ -854,10 +854,12 @@ async def set_attendance(
 ) -> None:
     r = await m.Attendance.filter(meeting_id=meeting_id, person_id=person_id).first()
     if r is None:
-        await m.Attendance.create(
+        row = await m.Attendance.create(
             meeting_id=meeting_id, person_id=person_id, status=status.value, reason=reason, at=now
         )
-    else:
+        await seals.touch("attendance", row.id)
+        return
+    async with seals.rewrite("attendance", r.id):
         r.status = status.value
         r.reason = reason
         r.at = now
@@ -876,7 +878,8 @@ async def observers(meeting_id: int) -> dict[int, str]:
 async def add_observer(meeting_id: int, person_id: int, reason: str) -> bool:
     if await m.Observer.filter(meeting_id=meeting_id, person_id=person_id).exists():
         return False
-    await m.Observer.create(meeting_id=meeting_id, person_id=person_id, reason=reason)
+    row = await m.Observer.create(meeting_id=meeting_id, person_id=person_id, reason=reason)
+    await seals.touch("observer", row.id)
     return True
 
 
@@ -888,12 +891,14 @@ async def recused(item_id: int) -> frozenset[int]:
 async def add_recusal(item_id: int, person_id: int) -> bool:
     if await m.Recusal.filter(item_id=item_id, person_id=person_id).exists():
         return False
-    await m.Recusal.create(item_id=item_id, person_id=person_id)
+    row = await m.Recusal.create(item_id=item_id, person_id=person_id)
+    await seals.touch("recusal", row.id)
     return True
 
 
 async def add_opinion(item_id: int, person_id: int, text: str, now: datetime) -> None:
-    await m.WrittenOpinion.create(item_id=item_id, person_id=person_id, text=text, at=now)
+    row = await m.WrittenOpinion.create(item_id=item_id, person_id=person_id, text=text, at=now)
+    await seals.touch("written_opinion", row.id)
 
 
 async def opinions(item_id: int) -> list[tuple[int, str]]:
@@ -921,9 +926,12 @@ async def open_vote(
         electorate=_electorate_json(electorate),
         opened_at=now,
     )
+    await seals.touch("vote", x.id)
     if method is g.VoteMethod.SECRET:
-        await m.SecretVoterList.create(vote_id=x.id, voters="[]")
-        await m.SecretBallotBox.create(vote_id=x.id, ballots="[]")
+        voters = await m.SecretVoterList.create(vote_id=x.id, voters="[]")
+        box = await m.SecretBallotBox.create(vote_id=x.id, ballots="[]")
+        await seals.touch("secret_voter_list", voters.id)
+        await seals.touch("secret_ballot_box", box.id)
     return _vote(x)
 
 
@@ -950,6 +958,26 @@ async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     return out
 
 
+async def open_votes_of(person_id: int) -> list[tuple[int, Vote, Item]]:
+    """The open votes (any method) in every society the person is a member of, oldest
+    first, each with its society's id: where a private ballot of theirs may be meant for."""
+    rows = await raw_rows(
+        m.Vote,
+        "SELECT vote.id AS id, meeting.society_id AS society_id FROM vote"
+        " JOIN agenda_item ON agenda_item.id = vote.item_id"
+        " JOIN meeting ON meeting.id = agenda_item.meeting_id"
+        " JOIN member ON member.society_id = meeting.society_id"
+        " WHERE member.person_id = ? AND vote.state = ? ORDER BY vote.id",
+        person_id,
+        g.VoteState.OPEN.value,
+    )
+    found = []
+    for row in rows:
+        x = await vote(int(row["id"]))
+        found.append((int(row["society_id"]), x, await item(x.item_id)))
+    return found
+
+
 async def votes_of_item(item_id: int) -> list[Vote]:
     return [_vote(x) for x in await m.Vote.filter(item_id=item_id).order_by("id")]
 
@@ -970,13 +998,15 @@ async def put_named_ballot(
     r = None if first else await m.Ballot.filter(vote_id=vote_id, person_id=person_id).first()
     if r is None:
         receipt = secrets.token_hex(4)
-        await m.Ballot.create(
+        row = await m.Ballot.create(
             vote_id=vote_id, person_id=person_id, choice=choice.value, receipt=receipt
         )
+        await seals.touch("ballot", row.id)
         return receipt
-    r.choice = choice.value
-    r.changes += 1
-    await r.save()
+    async with seals.rewrite("ballot", r.id):
+        r.choice = choice.value
+        r.changes += 1
+        await r.save()
     return str(r.receipt)
 
 
@@ -989,16 +1019,18 @@ async def cast_secret_ballot(vote_id: int, person_id: int, choice: g.Choice) -> 
     """Add the voter to the sorted voter list and the (receipt, choice) to the box sorted by
     receipt: the two records share no key, order or time. Return the receipt."""
     voters = await m.SecretVoterList.get(vote_id=vote_id)
-    listed = set(json.loads(voters.voters))
-    listed.add(person_id)
-    voters.voters = json.dumps(sorted(listed))
-    await voters.save()
+    async with seals.rewrite("secret_voter_list", voters.id):
+        listed = set(json.loads(voters.voters))
+        listed.add(person_id)
+        voters.voters = json.dumps(sorted(listed))
+        await voters.save()
     box = await m.SecretBallotBox.get(vote_id=vote_id)
-    ballots = json.loads(box.ballots)
     receipt = secrets.token_hex(4)
-    ballots.append([receipt, choice.value])
-    box.ballots = json.dumps(sorted(ballots))
-    await box.save()
+    async with seals.rewrite("secret_ballot_box", box.id):
+        ballots = json.loads(box.ballots)
+        ballots.append([receipt, choice.value])
+        box.ballots = json.dumps(sorted(ballots))
+        await box.save()
     return receipt
 
 
@@ -1008,13 +1040,15 @@ async def secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
 
 
 async def record_hands(vote_id: int, counts: dict[str, int]) -> None:
-    await m.Vote.filter(id=vote_id).update(hands=json.dumps(counts))
+    async with seals.rewrite("vote", vote_id):
+        await m.Vote.filter(id=vote_id).update(hands=json.dumps(counts))
 
 
 async def close_vote(vote_id: int, *, result: dict[str, Any], now: datetime) -> None:
-    await m.Vote.filter(id=vote_id).update(
-        state=g.VoteState.CLOSED.value, result=canonical_json(result), closed_at=now
-    )
+    async with seals.rewrite("vote", vote_id):
+        await m.Vote.filter(id=vote_id).update(
+            state=g.VoteState.CLOSED.value, result=canonical_json(result), closed_at=now
+        )
 
 
 async def meeting_votes(meeting_id: int) -> list[Vote]:
@@ -1061,12 +1095,16 @@ async def add_minutes_version(
         created_by_id=created_by,
         created_at=now,
     )
+    await seals.touch("minutes_version", x.id)
     return _minutes(x, False)
 
 
 async def sign_minutes(minutes_id: int, signer_id: int, now: datetime) -> str:
     x = await m.MinutesVersion.get(id=minutes_id)
-    await m.Signature.create(minutes_id=minutes_id, signer_id=signer_id, digest=x.digest, at=now)
+    sig = await m.Signature.create(
+        minutes_id=minutes_id, signer_id=signer_id, digest=x.digest, at=now
+    )
+    await seals.touch("signature", sig.id)
     return str(x.digest)
 
 
@@ -1104,6 +1142,7 @@ async def add_filing(
     r = await m.Filing.create(
         society_id=society_id, kind=kind, title=title, body=body, filed_by_id=filed_by, at=now
     )
+    await seals.touch("filing", r.id)
     return int(r.id)
 
 
@@ -1122,7 +1161,8 @@ async def filing(filing_id: int) -> Filing | None:
 
 
 async def acknowledge_filing(filing_id: int, by: int, now: datetime) -> None:
-    await m.Filing.filter(id=filing_id).update(acknowledged_by_id=by, acknowledged_at=now)
+    async with seals.rewrite("filing", filing_id):
+        await m.Filing.filter(id=filing_id).update(acknowledged_by_id=by, acknowledged_at=now)
 
 
 def sorted_ids(values: Sequence[int]) -> list[int]:

@@ -22,8 +22,10 @@ from datetime import date, datetime
 from typing import Any
 
 from bot import governance as g
-from bot.ledger import GENESIS, Entry, verify_chain
+from bot.ledger import GENESIS
 from storage import models as m
+from storage import verify
+from storage.db import server_key
 from storage.sql import day, marks, raw_execute, raw_rows, records, utc, when, when_opt
 
 HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
@@ -173,28 +175,8 @@ def _check(r: Mapping[str, Any]) -> ChainStatus:
 
 async def verify_society_chain(society_id: int, now: datetime) -> ChainStatus:
     """Recompute one society's chain (the same check as `yishi verify`) and keep the result."""
-    chain = f"society:{society_id}"
-    rows = await raw_rows(
-        m.EventLog,
-        "SELECT id, chain, seq, at, kind, meeting_id, payload, prev_hash, hash FROM event_log"
-        " WHERE chain = ? ORDER BY seq, id",
-        chain,
-    )
-    entries = [
-        Entry(
-            chain=str(r["chain"]),
-            seq=int(r["seq"]),
-            at=when(r["at"]).isoformat(timespec="seconds"),
-            kind=str(r["kind"]),
-            meeting_id=None if r["meeting_id"] is None else int(r["meeting_id"]),
-            payload=str(r["payload"]),
-            prev_hash=str(r["prev_hash"]),
-            hash=str(r["hash"]),
-            row_id=int(r["id"]),
-        )
-        for r in rows
-    ]
-    broken = verify_chain(entries)
+    entries = (await verify.chain_entries(society_id)).get(f"society:{society_id}", [])
+    broken = verify.chain_break(server_key(), entries, await verify.head_of(society_id))
     status = ChainStatus(
         checked_at=utc(now),
         entries=len(entries),

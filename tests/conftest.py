@@ -17,15 +17,18 @@ import pytest
 
 from storage import db
 from tests.kit.console import ConsoleRig
+from tests.kit.keys import PG_KEY
 
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+
+
 _TABLES = (
     "signature, minutes_version, secret_ballot_box, secret_voter_list, ballot, vote, written_opinion, "
     "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
     "society, identity, person, event_log, processed_message, "
     "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
-    "web_login_link, web_session, chain_check"
+    "web_login_link, web_session, chain_check, chain_head, row_seal, header_binding"
 )
 
 
@@ -50,7 +53,7 @@ async def pg_url() -> AsyncIterator[str | None]:
     finally:
         await conn.close()
     url = _admin_url(name)
-    await db.upgrade(url)
+    await db.upgrade(url, key=PG_KEY)
     yield url
     conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
     try:
@@ -74,7 +77,7 @@ async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIte
         if pg_url is None:
             pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
         url = pg_url
-        await db.open_db(url, run_migrations=False)
+        await db.open_db(url, run_migrations=False, key=PG_KEY)
         from tortoise import connections
 
         await connections.get(db.connection_name(url)).execute_script(

@@ -46,6 +46,7 @@ async def test_card_button_votes_by_vote_id(harness: ConsoleRig) -> None:
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await h.say("张伟", "开会")
     replies = await h.send("张伟", "发起表决 1")
     card = next(r.card for r in replies if r.card is not None)

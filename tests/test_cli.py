@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,11 +20,15 @@ import asyncpg
 import pytest
 from docx import Document
 
+from bot.keys import ENV_VAR, KEY_FILE_NAME
+from tests.kit.keys import PG_KEY_TEXT
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "demo_meeting.txt"
 SOCIETY = "苏州市示例科技学会"
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
+PG_ENV = {ENV_VAR: PG_KEY_TEXT}  # a PostgreSQL database needs the server key
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ def copy_db(src: Path, dst: Path) -> Path:
         a.backup(b)
     a.close()
     b.close()
+    if (src.parent / KEY_FILE_NAME).exists() and src.parent != dst.parent:
+        shutil.copy(src.parent / KEY_FILE_NAME, dst.parent / KEY_FILE_NAME)  # the server key
     return dst
 
 
@@ -498,7 +505,13 @@ async def pg_database() -> AsyncIterator[str]:
 def pg_scripted(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The demo meeting script, run once into the PostgreSQL database."""
     run = yishi(
-        "console", "--script", SCRIPT, "--db", pg_database, cwd=tmp_path_factory.mktemp("pg")
+        "console",
+        "--script",
+        SCRIPT,
+        "--db",
+        pg_database,
+        cwd=tmp_path_factory.mktemp("pg"),
+        extra_env=PG_ENV,
     )
     assert run.code == 0, run.err
     return run
@@ -509,19 +522,22 @@ def test_console_script_and_verify_on_postgres(
 ) -> None:
     for text in ("【会议通知】", "结果：通过", "暂缓决定", "已签发"):
         assert text in pg_scripted.out
-    verify = yishi("verify", "--db", pg_database, cwd=tmp_path)
+    verify = yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=PG_ENV)
     assert verify.code == 0, verify.out + verify.err
     assert "共校验 37 条记录" in verify.out
-    upgrade = yishi("db", "upgrade", "--db", pg_database, cwd=tmp_path)
+    upgrade = yishi("db", "upgrade", "--db", pg_database, cwd=tmp_path, extra_env=PG_ENV)
     assert upgrade.code == 0, upgrade.err
-    assert "共校验 37 条记录" in yishi("verify", "--db", pg_database, cwd=tmp_path).out
+    assert (
+        "共校验 37 条记录"
+        in yishi("verify", "--db", pg_database, cwd=tmp_path, extra_env=PG_ENV).out
+    )
 
 
 def test_export_on_postgres(pg_scripted: Run, pg_database: str, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     run = yishi(
         "export", "--society", SOCIETY, "--year", "2026", "--out", out, "--db", pg_database,
-        cwd=tmp_path,
+        cwd=tmp_path, extra_env=PG_ENV,
     )  # fmt: skip
     assert run.code == 0, run.err
     assert "决策 2 条" in run.out

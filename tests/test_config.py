@@ -215,8 +215,12 @@ def test_every_documented_key_is_accepted() -> None:
         g.VoteMethod.NAMED,
         {g.VoteMethod.NAMED},
     )
-    # Matters not mentioned keep their defaults.
-    assert p.matter(g.MatterType.DOCUMENT) == g.Policy().matter(g.MatterType.DOCUMENT)
+    # Matters not mentioned keep their defaults, but for the top-level quorum_reading, which is
+    # the reading of every quorum a matter does not set itself.
+    assert p.matter(g.MatterType.DOCUMENT) == replace(
+        g.Policy().matter(g.MatterType.DOCUMENT),
+        quorum=g.Threshold(Fraction(1, 2), g.Reading.INCLUSIVE),
+    )
     assert s.committee_admins == (
         CommitteeAdmin("wecom", "ww123", "liu", "市党委刘老师"),
         CommitteeAdmin("dingtalk", "ding456", "user7", "王老师"),
@@ -269,6 +273,29 @@ def test_quorum_reading_alone_keeps_the_share() -> None:
         g.MatterType.PERSONNEL
     )
     assert rule.quorum == g.Threshold(Fraction(2, 3), g.Reading.STRICT)
+
+
+def test_one_quorum_reading_for_the_meeting_and_its_items() -> None:
+    """With `inclusive` at the top, 3 of 6 may open the meeting and may vote on its general
+    items; a matter that sets its own reading keeps it, at either level."""
+    p = settings_of('[governance]\nquorum_reading = "inclusive"\n').policy
+    assert p.meeting_quorum.met(3, 6)
+    for mt in g.MatterType:
+        assert p.matter(mt).quorum.reading is g.Reading.INCLUSIVE, mt
+    assert p.matter(g.MatterType.GENERAL).quorum.met(3, 6)
+    s = settings_of(
+        '[governance]\nquorum_reading = "inclusive"\n'
+        '[governance.matter.major]\nquorum_reading = "strict"\n'
+        f'[societies."{SOCIETY}".governance]\nquorum_reading = "strict"\n'
+        f'[societies."{SOCIETY}".governance.matter.general]\nquorum_reading = "inclusive"\n'
+    )
+    assert s.policy.matter(g.MatterType.MAJOR).quorum.reading is g.Reading.STRICT
+    assert s.policy.matter(g.MatterType.GENERAL).quorum.reading is g.Reading.INCLUSIVE
+    own = s.policy_for(SOCIETY)
+    assert own.meeting_quorum.reading is g.Reading.STRICT
+    assert own.matter(g.MatterType.GENERAL).quorum.reading is g.Reading.INCLUSIVE  # its own
+    assert own.matter(g.MatterType.MAJOR).quorum.reading is g.Reading.STRICT  # global matter
+    assert own.matter(g.MatterType.PERSONNEL).quorum.reading is g.Reading.STRICT  # its top
 
 
 def test_parse_admin() -> None:

@@ -144,6 +144,7 @@ async def test_a_whole_meeting_logs_no_text_name_or_choice(
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await h.say("张伟", "开会")
     await h.say("张伟", "发起表决 2 记名")
     for name, choice in (("李娜", "赞成"), ("王强", "反对"), ("刘洋", "弃权"), ("陈静", "赞成")):

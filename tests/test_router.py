@@ -3,6 +3,7 @@ recorded from text that is not an unambiguous vote command; the door before the 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -14,18 +15,21 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.events import ChatRef, normalize_text
 from bot.router import strip_command_prefix
+from bot.utterance import is_decoration
 from handlers import ALL_ROUTES
 from storage import models
 from tests.kit.console import ConsoleRig
 
 ROUTER = build_router(Settings(), ManualClock(datetime(2026, 12, 1, tzinfo=UTC)))
 WORDS = [w for r in ALL_ROUTES for w in r.words]
-VOTES = ("赞成", "同意", "反对", "不同意", "弃权")
+# Every unambiguous vote phrase: the words and phrasings of the routes that record a ballot.
+VOTES = tuple(p for r in ALL_ROUTES if r.exact for p in (*r.words, *r.phrasings))
 
 
 def test_longest_prefix_wins() -> None:
     assert ROUTER.match("同意议题 2")[0].words[0] == "同意议题"  # type: ignore[index]
-    assert ROUTER.match("同意")[0].words[0] == "同意"  # type: ignore[index]
+    assert ROUTER.match("同意")[0].words[0] == "赞成"  # type: ignore[index]
+    assert ROUTER.match("不同意")[0].words[0] == "反对"  # type: ignore[index]
     assert ROUTER.match("纪要备注 x")[0].words[0] == "纪要备注"  # type: ignore[index]
     assert ROUTER.match("/ 计票")[0].words[0] == "计票"  # type: ignore[index]
     assert ROUTER.match(normalize_text("\uff0f投票\u3000赞成"))[0].words[0] == "投票"  # type: ignore[index]
@@ -61,13 +65,18 @@ async def test_no_ballot_from_ambiguous_text(harness_with_open_vote: ConsoleRig,
     await h.send("李娜", text)
     after = await models.Ballot.all().count()
     if after > before:
-        body = strip_command_prefix(normalize_text(text)).rstrip("。.!！~")
+        body = unicodedata.normalize("NFKC", normalize_text(text)).lower()
+        body = strip_command_prefix(body.lstrip('「“"『《'))
+        while body and is_decoration(body[-1]):
+            body = body[:-1]
         stripped = body
         for prefix in ("投票",):
             if stripped.startswith(prefix):
                 stripped = stripped[len(prefix) :].strip()
         word = next(w for w in sorted(VOTES, key=len, reverse=True) if stripped.startswith(w))
         rest = stripped[len(word) :].strip()
+        while rest and is_decoration(rest[0]):
+            rest = rest[1:]
         assert rest in ("", "1", "议题1", "第1项", "#1", "表决#1"), text
         await models.Ballot.all().delete()
 

@@ -68,16 +68,13 @@ class ConsoleAdapter:
     def decode(self, speaker: str, text: str, *, private: bool = False) -> IncomingMessage:
         """What a platform adapter's decode_callback does, for a typed line."""
         clean = normalize_text(text)
-        mentions_bot = private
-        for prefix in (f"@{self.bot_name}", "@机器人", "@bot"):
-            if clean.startswith(prefix):
-                clean = clean[len(prefix) :].strip()
-                mentions_bot = True
+        # The bot under any display name that extends its own (「@议事小助手」 for 「议事」).
+        to_bot = (self.bot_name, "机器人", "bot")
+        mentions = tuple(
+            console_user(name) for name in _MENTION.findall(clean) if not name.startswith(to_bot)
+        )
         # In the console every line is spoken to the bot.
         mentions_bot = True
-        mentions = tuple(
-            console_user(name) for name in _MENTION.findall(clean) if name != self.bot_name
-        )
         chat = (
             ChatRef(Platform.CONSOLE, CORP, speaker, ChatKind.PRIVATE)
             if private

@@ -31,3 +31,22 @@ class ConnectionLease(Protocol):
     async def release(self, name: str, owner: str) -> None:
         """Give it up (only if still ours), so a standby takes over at once."""
         ...
+
+
+class HeaderBindings(Protocol):
+    """DingTalk HTTP mode: which messages each signed (timestamp, sign) pair carried, shared by
+    every instance on one database (the rule: storage/header_bindings.py)."""
+
+    async def bind(
+        self,
+        pair: str,
+        message_id: str,
+        digest: str,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        siblings: timedelta,
+    ) -> str:
+        """Bind the message (its body's `digest`) to the pair, committed before it returns; ""
+        when the callback may pass, else the reason it is refused (for the log)."""
+        ...

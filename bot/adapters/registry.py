@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from bot.adapters.base import ChatAdapter
-from bot.adapters.ports import ChatWebhooks, ConnectionLease
+from bot.adapters.ports import ChatWebhooks, ConnectionLease, HeaderBindings
 from bot.clock import Clock
 from bot.config import Settings
 
@@ -17,6 +17,7 @@ def adapters_from_settings(
     *,
     webhooks: ChatWebhooks,
     lease: ConnectionLease,
+    bindings: HeaderBindings,
     env: Mapping[str, str] | None = None,
 ) -> list[ChatAdapter]:
     """The adapters whose platform section is enabled in the configuration. A section that is
@@ -31,7 +32,9 @@ def adapters_from_settings(
     if settings.dingtalk:
         dingtalk = dingtalk_from_settings(settings.dingtalk, env)
         if dingtalk.enabled:
-            adapters.append(build_dingtalk_adapter(dingtalk, clock, webhooks=webhooks))
+            adapters.append(
+                build_dingtalk_adapter(dingtalk, clock, webhooks=webhooks, bindings=bindings)
+            )
     if settings.wecom:
         wecom = wecom_from_settings(settings.wecom, env)
         if wecom.enabled:

@@ -28,7 +28,7 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
-from bot.storage_ports import StoredWebhooks
+from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
 from storage import repo
 from tests.kit.dingtalk.payloads import make_callback
 from tests.kit.dingtalk.rig import dingtalk_table, running_bot, secret_env
@@ -48,7 +48,9 @@ def group_chat(chat_id: str = GROUP) -> ChatRef:
 
 def adapter_for(fake: FakeDingTalk, clock: ManualClock, **table: Any) -> DingTalkAdapter:
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
-    return build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
+    return build_dingtalk_adapter(
+        cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
+    )
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -90,6 +92,14 @@ def test_config_defaults_and_env_secret() -> None:
         ({**BASE, "app_secret": "s", "timestamp_window_s": 0}, "dingtalk.timestamp_window_s"),
         ({**BASE, "app_secret": "s", "timestamp_window_s": True}, "dingtalk.timestamp_window_s"),
         ({**BASE, "app_secret": "s", "callback_path": "dingtalk"}, "dingtalk.callback_path"),
+        (
+            {**BASE, "app_secret": "s", "header_sibling_window_s": 0},
+            "dingtalk.header_sibling_window_s",
+        ),
+        (
+            {**BASE, "app_secret": "s", "header_sibling_window_s": 61},
+            "dingtalk.header_sibling_window_s",
+        ),
         ({**BASE, "app_secret": "s", "api_base": "ftp://x"}, "dingtalk.api_base"),
         (
             {**BASE, "app_secret": "s", "stream_watchdog_s": 5, "stream_ping_s": 10},
@@ -149,7 +159,7 @@ def test_card_track_id_round_trip_and_click_decoding() -> None:
 # --- the HTTP route -----------------------------------------------------------------------------
 
 
-async def test_route_answers_empty_object_and_caps_the_body() -> None:
+async def test_route_answers_empty_object_and_caps_the_body(database: str) -> None:
     clock = ManualClock(START)
     fed: list[IncomingMessage] = []
 
@@ -178,7 +188,12 @@ async def test_route_answers_empty_object_and_caps_the_body() -> None:
                 assert [m.text for m in fed] == ["签到"]
                 await adapter.tasks.flush()
                 assert fake.recorded["session"] == []  # nothing to say: nothing sent
-                # The same pair with another body is refused; the identical redelivery passes.
+                # The same pair and msgId with another body is refused; so is a new msgId once
+                # the pair's first use is older than the sibling window; a redelivery passes.
+                changed = body.replace("签到".encode(), "结束表决".encode())
+                response = await client.post("/dingtalk/callback", data=changed, headers=headers)
+                assert response.status == 401
+                clock.advance(timedelta(seconds=adapter.cfg.header_sibling_window_s + 1))
                 other = body.replace(b"m1", b"m2")
                 response = await client.post("/dingtalk/callback", data=other, headers=headers)
                 assert response.status == 401
@@ -294,7 +309,9 @@ async def test_platform_errors_become_send_errors() -> None:
     async with FakeDingTalk(clock=clock.now) as gone:
         port_table = dingtalk_table(gone)
     cfg = dingtalk_from_settings(port_table, secret_env(gone))
-    adapter = build_dingtalk_adapter(cfg, clock, webhooks=StoredWebhooks())
+    adapter = build_dingtalk_adapter(
+        cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
+    )
     try:
         with pytest.raises(SendError) as err:
             await adapter.send(message)
@@ -416,7 +433,7 @@ async def test_card_click_topic_is_subscribed_in_http_mode(database: str) -> Non
         assert rig.adapter.stream is not None
 
 
-async def test_a_failing_feed_answers_503_not_500() -> None:
+async def test_a_failing_feed_answers_503_not_500(database: str) -> None:
     """Our own failure (the database or the inbound queue is down) asks DingTalk to retry."""
     clock = ManualClock(START)
 

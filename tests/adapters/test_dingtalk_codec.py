@@ -1,9 +1,10 @@
 """The pure DingTalk layer: signatures, decode (golden payloads, every refusal), the header
-replay guard, the encoders and the Stream frames."""
+header binding, the encoders and the Stream frames."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,6 @@ from bot.adapters.dingtalk.codec import (
     GROUP_SEND_MAX_PARAM_BYTES,
     ROBOT_MESSAGE_TOPIC,
     DingTalkSettings,
-    HeaderReplayGuard,
     MessageTooLarge,
     StreamFrame,
     callback_sign,
@@ -31,6 +31,7 @@ from bot.adapters.dingtalk.codec import (
     encode_reply,
     encode_stream_ack,
     epoch_ms,
+    header_binding,
 )
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from tests.kit.dingtalk.payloads import stream_frame
@@ -186,7 +187,7 @@ def test_headers_are_case_insensitive() -> None:
     [
         (" 投票 午饭吃什么", "投票 午饭吃什么"),
         ("@议事 表决 同意", "表决 同意"),
-        ("\uff20议事\u3000表决：同意（第\uff13号）", "表决:同意(第3号)"),
+        ("\uff20议事\u3000表决：同意（第\uff13号）", "表决：同意（第\uff13号）"),
         ("@议事\u2005表决 同意", "表决 同意"),
         ("@议事", ""),
         ("@议事会 名单", "@议事会 名单"),
@@ -427,36 +428,25 @@ def test_window_is_configurable() -> None:
 # --- T6: header reuse ---------------------------------------------------------------------
 
 
-def test_header_reuse_with_a_new_msg_id_is_refused() -> None:
-    guard = HeaderReplayGuard(window_s=SETTINGS.timestamp_window_s)
-    first = decode(GOLDEN)
-    guard.check(TIMESTAMP, SIGN, first.message_id, NOW)
-    guard.check(TIMESTAMP, SIGN, first.message_id, NOW + timedelta(seconds=5))  # redelivery
-    for n in range(1000):
-        forged = decode(with_fields(msgId=f"forged-{n}", senderStaffId=f"staff-{n}"))
-        with pytest.raises(Rejected) as caught:
-            guard.check(TIMESTAMP, SIGN, forged.message_id, NOW + timedelta(seconds=1))
-        assert (caught.value.status, caught.value.reason) == (401, "header_reuse")
-    assert len(guard) == 1
-
-
-def test_header_guard_forgets_pairs_outside_the_window() -> None:
-    guard = HeaderReplayGuard(window_s=3600)
-    guard.check(TIMESTAMP, SIGN, "m1", NOW)
-    guard.check("1767230401234", CALLBACK_VECTORS[1][2], "m2", NOW)
-    assert len(guard) == 2
-    later = NOW + timedelta(hours=1, seconds=2)
-    guard.check("1767234001000", "other-sign", "m3", later)
-    assert len(guard) == 1  # both earlier pairs are out of the window, hence forgotten
-
-
-def test_header_guard_is_bounded() -> None:
-    guard = HeaderReplayGuard(window_s=3600, max_entries=100)
-    for n in range(250):
-        guard.check(str(epoch_ms(NOW) + n), f"sign{n}", f"m{n}", NOW)
-    assert len(guard) == 100
-    with pytest.raises(Rejected):
-        guard.check(str(epoch_ms(NOW) + 249), "sign249", "other", NOW)
+def test_header_binding_keeps_no_credential_and_expires_with_the_window() -> None:
+    """The stored binding (rules: storage/header_bindings.py, tests: test_dingtalk_replay.py)
+    holds digests only, and lives exactly as long as the codec accepts the pair."""
+    body = body_of(GOLDEN)
+    bound = header_binding(HEADERS, body, settings=SETTINGS)
+    assert SIGN not in bound.pair
+    assert TIMESTAMP not in bound.pair
+    assert bound.digest == hashlib.sha256(body).hexdigest()
+    assert bound.expires_at == datetime.fromtimestamp(int(TIMESTAMP) / 1000, UTC) + timedelta(
+        seconds=SETTINGS.timestamp_window_s
+    )
+    decode_callback(HEADERS, body, settings=SETTINGS, now=bound.expires_at)
+    with pytest.raises(Rejected, match="stale_timestamp"):
+        decode_callback(
+            HEADERS, body, settings=SETTINGS, now=bound.expires_at + timedelta(milliseconds=1)
+        )
+    other = header_binding(HEADERS, body_of(with_fields(msgId="m2")), settings=SETTINGS)
+    assert (other.pair, other.expires_at) == (bound.pair, bound.expires_at)
+    assert other.digest != bound.digest
 
 
 # --- T4/T8: mutations ---------------------------------------------------------------------
@@ -473,13 +463,11 @@ def _flip_str(text: str, rng: random.Random) -> str:
 
 def test_two_thousand_mutated_requests_are_refused_or_harmless() -> None:
     """Header/credential mutations are always refused. The sign does not cover the body, so a
-    body mutation under a valid header may decode; then it must carry the original msgId
-    (the redelivery dedupe absorbs it) or be refused by the header replay guard."""
+    body mutation under a valid header may decode; then it binds to the same pair with another
+    body digest, which the stored header bindings refuse (test_dingtalk_replay.py)."""
     rng = random.Random(20260101)
     original_body = body_of(GOLDEN)
-    guard = HeaderReplayGuard()
-    original = decode_callback(HEADERS, original_body, settings=SETTINGS, now=NOW)
-    guard.check(TIMESTAMP, SIGN, original.message_id, NOW)
+    bound = header_binding(HEADERS, original_body, settings=SETTINGS)
 
     kinds = [
         "timestamp",
@@ -525,18 +513,20 @@ def test_two_thousand_mutated_requests_are_refused_or_harmless() -> None:
             key = rng.choice(sorted(GOLDEN))
             body = body_of(with_fields(**{key: rng.choice([None, 0, 1.5, [], {}, True, "x"])}))
         try:
-            message = decode_callback(headers, body, settings=SETTINGS, now=NOW)
-            guard.check(headers["timestamp"], headers["sign"], message.message_id, NOW)
+            decode_callback(headers, body, settings=SETTINGS, now=NOW)
         except Rejected as rejected:
             outcome = str(rejected.status)
         else:
             outcome = "accepted"
-            assert kind in ("body", "type", "json"), f"{kind} mutation accepted: {body!r}"
-            assert message.message_id == original.message_id
+            assert kind in ("body", "type", "json", "reuse"), f"{kind} mutation accepted: {body!r}"
+            mutated = header_binding(headers, body, settings=SETTINGS)
+            assert mutated.pair == bound.pair
+            assert (mutated.digest == bound.digest) == (body == original_body)
         outcomes[kind][outcome] = outcomes[kind].get(outcome, 0) + 1
 
-    for kind in ("timestamp", "sign", "headers", "reuse"):
+    for kind in ("timestamp", "sign", "headers"):
         assert set(outcomes[kind]) == {"401"}, (kind, outcomes[kind])
+    assert set(outcomes["reuse"]) == {"accepted"}
     assert set(outcomes["corp"]) <= {"400", "403"}
     assert "403" in outcomes["corp"]
     assert set(outcomes["staff"]) == {"403"}

@@ -14,7 +14,6 @@ from yarl import URL
 from bot.adapters.base import Rejected
 from bot.adapters.dingtalk.codec import (
     DingTalkSettings,
-    HeaderReplayGuard,
     decode_callback,
     decode_stream_callback,
     decode_stream_frame,
@@ -258,19 +257,12 @@ async def test_signed_callbacks_through_an_aiohttp_route() -> None:
     settings = DingTalkSettings(
         app_key="k", app_secret="route-secret", robot_code="k", corp_id="dingcorpROUTE"
     )
-    guard = HeaderReplayGuard(window_s=settings.timestamp_window_s)
     seen: list[str] = []
 
     async def callback(request: web.Request) -> web.Response:
         try:
             message = decode_callback(
                 request.headers, await request.read(), settings=settings, now=clock.now()
-            )
-            guard.check(
-                request.headers["timestamp"],
-                request.headers["sign"],
-                message.message_id,
-                clock.now(),
             )
         except Rejected as rejected:
             return web.json_response({"reason": rejected.reason}, status=rejected.status)
@@ -294,7 +286,8 @@ async def test_signed_callbacks_through_an_aiohttp_route() -> None:
             for payload in (
                 body,
                 body,  # redelivery: same msgId
-                make_callback(settings, msg_id="m2", **fields)[1],  # same header pair
+                # The same header pair decodes: the stored binding judges it (test_dingtalk_replay)
+                make_callback(settings, msg_id="m2", **fields)[1],
                 make_callback(settings, msg_id="m3", **{**fields, "corp_id": "dingcorpOTHER"})[1],
             ):
                 async with session.post(
@@ -309,8 +302,8 @@ async def test_signed_callbacks_through_an_aiohttp_route() -> None:
                 assert (await response.json())["reason"] == "stale_timestamp"
     finally:
         await server.close()
-    assert statuses == [200, 200, 401, 403, 401]
-    assert seen == ["表决 同意", "表决 同意"]
+    assert statuses == [200, 200, 200, 403, 401]
+    assert seen == ["表决 同意", "表决 同意", "表决 同意"]
 
 
 def test_robot_payload_without_a_running_fake() -> None:

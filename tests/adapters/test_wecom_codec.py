@@ -293,7 +293,8 @@ def test_single_chat_ignores_a_chatid():
 
 def test_text_is_normalised_and_mention_stripped():
     params, body = make_text_message(SETTINGS, "@议事助手\u3000表决：同意（第３号）\u200b", now=NOW)
-    assert decode(params, body).text == "表决:同意(第3号)"
+    # Kept as typed (full-width punctuation too); the router matches on an NFKC form.
+    assert decode(params, body).text == "表决：同意（第３号）"
 
 
 def test_bot_name_strips_only_the_bot():

@@ -21,7 +21,7 @@ MATTERS: dict[str, tuple[tuple[int, int], str, bool]] = {
     "discipline": ((2, 3), INCLUSIVE, True),
 }
 
-DISSENT_SHARE = (1, 3)  # 反对 + 弃权 ≥ ⅓ of those present
+DISSENT_SHARE = (1, 3)  # 反对 + 弃权 ≥ ⅓ of those present and entitled to vote
 MARGIN = 1  # |赞成 - 反对| ≤ 1
 
 
@@ -66,14 +66,17 @@ def expect(
     reading: str | None = None,
     emergency: bool = False,
     recused_leave_base: bool = True,
-) -> Expected:
-    """The result the rules give.
+) -> Expected | None:
+    """The result the rules give; None when no vote can be held (nobody entitled to vote).
 
     `roster` counts every member (on leave included); `present` the members in the room
     (present or late), recused ones included; `recused_present` / `recused_away` the recused
     members in and out of the room. `reading` overrides the matter's quorum reading."""
     share, default_reading, major = MATTERS[matter]
     reading = reading or default_reading
+    if roster - recused_present - recused_away <= 0:
+        return None  # every member recused: no vote on the item
+    voters = present - recused_present  # in the room and entitled, whatever the base setting
     base = roster
     in_room = present
     if recused_leave_base:
@@ -89,7 +92,7 @@ def expect(
     passed = yes * 2 > base
     found = None
     if major:
-        if (no + abstain) * DISSENT_SHARE[1] >= DISSENT_SHARE[0] * in_room:
+        if voters > 0 and (no + abstain) * DISSENT_SHARE[1] >= DISSENT_SHARE[0] * voters:
             found = "dissent"
         elif abs(yes - no) <= MARGIN:
             found = "margin"

@@ -43,10 +43,12 @@ def test_threshold_needed_and_met(share: Fraction, reading: g.Reading, base: int
     needed = NEEDED[(share, reading)][base]
     assert threshold.needed(base) == needed
     pair = (share.numerator, share.denominator)
-    for count in range(base + 3):
+    for count in range(base + 1):
         expected = base > 0 and count >= needed
         assert threshold.met(count, base) is expected
         assert threshold.met(count, base) is oracle.meets(count, base, pair, reading.value)
+    with pytest.raises(g.CountError):  # more people in the room than on the roster
+        threshold.met(base + 1, base)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +69,7 @@ def test_threshold_spec_examples(share: Fraction, base: int, strict: int, inclus
 def test_threshold_nothing_meets() -> None:
     assert g.Threshold(Fraction(1), S).needed(5) == 6  # more than all: impossible
     assert g.Threshold(Fraction(1), I).needed(5) == 5
-    assert not g.Threshold(Fraction(0), I).met(5, 0)  # empty base
+    assert not g.Threshold(Fraction(0), I).met(0, 0)  # empty base
     assert g.Threshold(Fraction(0), I).needed(3) == 0
 
 
@@ -258,26 +260,44 @@ def test_zero_quorum_rule_with_nobody_present() -> None:
     assert (d.outcome, d.deferral) == (g.Outcome.DEFERRED, g.DeferralReason.MARGIN)
 
 
-def test_empty_roster_never_has_quorum() -> None:
-    d = decide(g.MatterType.GENERAL, *meeting(0, present=0))
-    assert (d.outcome, d.base, d.needed) == (g.Outcome.NO_QUORUM, 0, 1)
+def test_empty_roster_is_never_decided() -> None:
+    with pytest.raises(g.NoVotersError):
+        decide(g.MatterType.GENERAL, *meeting(0, present=0))
+    q = g.check_quorum(0, 0, POLICY.meeting_quorum)
+    assert (q.met, q.needed) == (False, 1)
 
 
 def test_tally() -> None:
     t = g.tally([g.Choice.YES, g.Choice.NO, g.Choice.YES, g.Choice.ABSTAIN], voters=6)
     assert t == g.Tally(yes=2, no=1, abstain=1, not_voted=2)
     assert t.cast == 4
-    assert g.tally([g.Choice.YES] * 3, voters=2).not_voted == 0  # never negative
+    with pytest.raises(g.BallotsExceedVotersError):  # more ballots than voters
+        g.tally([g.Choice.YES] * 3, voters=2)
     assert g.tally([], voters=3) == g.Tally(0, 0, 0, 3)
 
 
 def test_check_show_of_hands() -> None:
-    g.check_show_of_hands(g.Tally(2, 2, 1, 0), voters=5)
-    g.check_show_of_hands(g.Tally(0, 0, 0, 0), voters=0)
+    general = POLICY.matter(g.MatterType.GENERAL)
+    five, _ = meeting(7, present=5)
+    assert g.check_show_of_hands(g.Tally(2, 2, 1, 0), five, general, POLICY).met
+    g.check_show_of_hands(g.Tally(0, 0, 0, 0), five, general, POLICY)
     with pytest.raises(g.GovernanceError) as refused:
-        g.check_show_of_hands(g.Tally(3, 2, 1, 0), voters=5)
-    assert refusal_of(refused) is g.Refusal.METHOD_NOT_ALLOWED
+        g.check_show_of_hands(g.Tally(3, 2, 1, 0), five, general, POLICY)
+    assert refusal_of(refused) is g.Refusal.TOO_MANY_HANDS
     assert refused.value.details == {"cast": 6, "voters": 5}
+    # Seven present when the vote opened, three left since: the hands of four at most, and
+    # four of seven is still a quorum; after a fourth leaves, the quorum is gone.
+    seven, _ = meeting(7, present=7)
+    now = g.still_present(seven, frozenset(range(4)))
+    with pytest.raises(g.GovernanceError) as refused:
+        g.check_show_of_hands(g.Tally(7, 0, 0, 0), now, general, POLICY)
+    assert refused.value.details == {"cast": 7, "voters": 4}
+    g.check_show_of_hands(g.Tally(4, 0, 0, 0), now, general, POLICY)
+    with pytest.raises(g.GovernanceError) as refused:
+        g.check_show_of_hands(
+            g.Tally(3, 0, 0, 0), g.still_present(seven, frozenset(range(3))), general, POLICY
+        )
+    assert refusal_of(refused) is g.Refusal.NO_QUORUM
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,13 +496,11 @@ def test_vote_machine(state: g.VoteState, action: g.VoteAction) -> None:
 
 
 def test_vote_machine_unknown_action_is_illegal() -> None:
-    # Every action is legal on an open vote, so the ILLEGAL_TRANSITION path is reached only
-    # by an action outside the table.
+    # Every action is legal on an open vote; an action outside the vocabulary is not a
+    # refusal by the rules but impossible input.
     unknown = cast(g.VoteAction, "withdraw")
-    with pytest.raises(g.GovernanceError) as refused:
+    with pytest.raises(g.KindError):
         g.vote_next(VS.OPEN, unknown)
-    assert refusal_of(refused) is g.Refusal.ILLEGAL_TRANSITION
-    assert refused.value.details["machine"] == "vote"
 
 
 def test_transition_tables() -> None:

@@ -15,6 +15,7 @@ async def _open(h: ConsoleRig, topics: str, present: tuple[str, ...] = MEMBERS) 
     h.at("2026-12-05 14:50")
     for name in present:
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     assert "会议现在开始" in await h.say("张伟", "开会")
 
 
@@ -28,6 +29,7 @@ async def test_delegated_chair_runs_the_vote(harness: ConsoleRig) -> None:
     h.at("2026-12-05 14:50")
     for name in MEMBERS[1:]:
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     assert "会议现在开始" in await h.say("李娜", "开会")
     assert "开始表决" in await h.say("李娜", "发起表决 1")
     assert "只有组长或受委托" in await h.say("王强", "结束表决")
@@ -183,6 +185,7 @@ async def test_members_acknowledge_the_notice(harness: ConsoleRig) -> None:
     h.at("2026-12-05 14:50")
     for name in MEMBERS:
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await h.say("张伟", "开会")
     assert "无需回复" in await h.say("王强", "收到")
     assert await models.NoticeAck.all().count() == 1

@@ -6,6 +6,7 @@ dingtalk/     payloads (what DingTalk sends), server (FakeDingTalk), rig (DingTa
 wecom/        payloads (what WeCom sends), server (FakeWeCom), rig (WeComRig)
 seed.py       the demo people's identities on each platform, the committee admins, seeds
 clock.py      TZ and FakeScheduler
+keys.py       the server key of the PostgreSQL test databases
 sender.py     a fake chat platform for the outbox sender, and helpers to drive it
 instance_worker.py  one bot instance in its own process (the many-instances test)
 """

@@ -21,6 +21,7 @@ from bot.events import OutgoingMessage, Platform
 from bot.outbox import Sender
 from bot.reminders.service import ReminderService
 from storage import db
+from tests.kit.keys import PG_KEY
 
 
 class RecordingConsole:
@@ -54,7 +55,7 @@ async def main(url: str, instant: str, out: str, name: str) -> None:
         committee_admins=(parse_admin("test", committee_admin_entry()),),
     )
     clock = ManualClock(datetime.fromisoformat(instant))
-    await db.open_db(url, run_migrations=False)
+    await db.open_db(url, run_migrations=False, key=PG_KEY)
     try:
         service = ReminderService(settings, clock.now, instance=name)
         service.batch = 4  # small transactions: the instances interleave

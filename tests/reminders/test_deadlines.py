@@ -188,6 +188,7 @@ async def _open_vote(h: ConsoleRig, args: str) -> None:
     h.at("2026-12-05 14:50")
     for name in MEMBERS[:6]:
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await h.say("张伟", "开会")
     h.at("2026-12-05 15:00")
     assert "截止时间" in await h.say("张伟", f"发起表决 {args}")

@@ -100,6 +100,7 @@ async def _signed_meeting(w: Web) -> int:
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await h.say("张伟", "开会")
     await h.say("张伟", "发起表决 1")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):

@@ -25,6 +25,7 @@ async def meetings(w: Web) -> None:
     h.at("2026-12-05 14:50")
     for name in MEMBERS[:-1]:
         await say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time
     await say("张伟", "开会")
     await say("张伟", "发起表决 1")
     for name, choice in zip(
@@ -47,6 +48,7 @@ async def meetings(w: Web) -> None:
     h.at("2026-12-10 14:50")
     for name in MEMBERS[:5]:
         await say(name, "签到")
+    h.at("2026-12-10 15:00")  # not before the announced time
     await say("张伟", "开会")
     await say("张伟", "散会")
 

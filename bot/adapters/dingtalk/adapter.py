@@ -7,11 +7,15 @@ transaction) -> inline replies -> `send`; the outbox sender calls `send` for eve
 Inbound (HTTP mode):
 
 1. The body is read with a size cap before anything else; then `decode_callback` (timestamp
-   window, constant-time sign, JSON, corp binding, staff id) and `HeaderReplayGuard` (a
-   (timestamp, sign) pair is good for one msgId only). A rejection answers its own 4xx status
-   with a fixed body and is logged quietly; hostile input never produces a 5xx. The guard binds
-   a pair to msgId + SHA-256 of the body: DingTalk's sign does not cover the body, so the same
-   pair with the same msgId but a changed body (another command) is refused too.
+   window, constant-time sign, JSON, corp binding, staff id); then the (timestamp, sign) pair is
+   bound to the msgId and the body's SHA-256 in the database (`HeaderBindings`, committed before
+   the message is fed, shared by every instance and kept across restarts): DingTalk's sign
+   does not cover the body, so a captured pair with a changed body, or with a new msgId once
+   the pair's first use is more than `header_sibling_window_s` old, is refused (401); genuine
+   messages pushed in the same millisecond share a pair and pass (storage/header_bindings.py).
+   This binding covers every callback, also those answered at the door (no dedupe row), so no
+   genuine pair is ever left unbound for a forger. A rejection answers its own 4xx status with
+   a fixed body and is logged quietly; hostile input never produces a 5xx.
 2. `feed` runs before the answer (the message is durable when DingTalk hears 200). Its inline
    replies go out through the sessionWebhook in a tracked background task, so a slow webhook
    never holds up the callback; the answer is always `{}` (the HTTP body reply is only described
@@ -40,9 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Final
 
 from aiohttp import web
@@ -54,7 +58,6 @@ from bot.adapters.dingtalk import cards
 from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     ROBOT_MESSAGE_TOPIC,
-    HeaderReplayGuard,
     MessageTooLarge,
     StreamFrame,
     custom_robot_sign,
@@ -64,10 +67,11 @@ from bot.adapters.dingtalk.codec import (
     encode_private_send,
     encode_reply,
     epoch_ms,
+    header_binding,
 )
 from bot.adapters.dingtalk.config import DingTalkConfig
 from bot.adapters.dingtalk.stream import SUBSCRIPTIONS, DingTalkStreamClient, StreamTiming
-from bot.adapters.ports import ChatWebhooks
+from bot.adapters.ports import ChatWebhooks, HeaderBindings
 from bot.clock import Clock
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform
 
@@ -84,9 +88,14 @@ _DEFAULT_TOKEN_LIFETIME_S: Final = 7200
 
 
 def build_dingtalk_adapter(
-    cfg: DingTalkConfig, clock: Clock, *, webhooks: ChatWebhooks, **stream_options: Any
+    cfg: DingTalkConfig,
+    clock: Clock,
+    *,
+    webhooks: ChatWebhooks,
+    bindings: HeaderBindings,
+    **stream_options: Any,
 ) -> DingTalkAdapter:
-    return DingTalkAdapter(cfg, clock, webhooks=webhooks, **stream_options)
+    return DingTalkAdapter(cfg, clock, webhooks=webhooks, bindings=bindings, **stream_options)
 
 
 def classify(status: int, answer: http.Answer) -> SendError | None:
@@ -115,16 +124,24 @@ class DingTalkAdapter:
     platform = Platform.DINGTALK
 
     def __init__(
-        self, cfg: DingTalkConfig, clock: Clock, *, webhooks: ChatWebhooks, **stream_options: Any
+        self,
+        cfg: DingTalkConfig,
+        clock: Clock,
+        *,
+        webhooks: ChatWebhooks,
+        bindings: HeaderBindings,
+        **stream_options: Any,
     ) -> None:
-        """`webhooks` finds a group's custom robot; `stream_options` go to DingTalkStreamClient
-        (tests inject `sleep` and `jitter`)."""
+        """`webhooks` finds a group's custom robot; `bindings` stores which messages each signed
+        header pair carried; `stream_options` go to DingTalkStreamClient (tests inject `sleep`
+        and `jitter`)."""
         self.cfg = cfg
         self.webhooks = webhooks
+        self.bindings = bindings
+        self.siblings = timedelta(seconds=cfg.header_sibling_window_s)
         self._stream_options = stream_options
         self.clock = clock
         self.settings = cfg.codec_settings()
-        self.guard = HeaderReplayGuard(window_s=cfg.timestamp_window_s)
         self.http = http.HttpClient(timeout_s=cfg.send_timeout_s, classify=classify)
         self.tasks = http.TaskSet()
         self.token = http.TokenCache(clock, self._fetch_token)
@@ -198,13 +215,17 @@ class DingTalkAdapter:
         message = decode_callback(request.headers, body, settings=self.settings, now=now)
         # The pair is bound to the msgId *and* the body's digest: a redelivery is byte-identical,
         # while a captured pair with the msgId kept but another command is a forgery.
-        digest = hashlib.sha256(body).hexdigest()[:32]
-        self.guard.check(
-            request.headers.get("timestamp", ""),
-            request.headers.get("sign", ""),
-            f"{message.message_id}|{digest}",
-            now,
+        binding = header_binding(request.headers, body, settings=self.settings)
+        refused = await self.bindings.bind(
+            binding.pair,
+            message.message_id,
+            binding.digest,
+            now=now,
+            expires_at=binding.expires_at,
+            siblings=self.siblings,
         )
+        if refused:
+            raise Rejected(401, refused)
         await self._deliver(message)
         return web.json_response({})
 

@@ -20,9 +20,12 @@ Inbound rules (reliability.md §1.3, §1.5):
 3. A stale or future timestamp is 401, not 408: the credential has expired, the client did
    not time out, and 408 invites a retry of the same dead request.
 4. The sign covers the timestamp only, not the body: a captured (timestamp, sign) pair signs any
-   body for the rest of the hour. `HeaderReplayGuard` binds a pair to the first msgId seen with
-   it; a re-send with the same msgId passes and is dropped by the msgId dedupe downstream.
-   Stream mode has no such hole (the connection itself is authenticated).
+   body for the rest of the hour. The shell binds each pair to the msgIds and body digests it
+   carried (`header_binding`, stored for every instance: storage/header_bindings.py has the
+   rule): the same msgId with the same body is a redelivery (the msgId dedupe drops it), with
+   another body a forgery; a new msgId is accepted only within seconds of the pair's first
+   use (genuine messages of the same millisecond). Stream mode has no such hole (the connection
+   itself is authenticated).
 5. Only msgtype "text" carries a command. Any other msgtype (picture, richText, file, audio,
    video...) is authenticated and well-formed, so it is not refused: it decodes to a message
    with empty text, which the router treats as "not a command".
@@ -57,7 +60,6 @@ import hmac
 import json
 import re
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -162,7 +164,7 @@ def decode_callback(
     now: datetime,
 ) -> IncomingMessage:
     """Verify and decode one HTTP-mode robot callback (rules 1-6 of the module docstring).
-    The (timestamp, sign) reuse check needs state: run `HeaderReplayGuard.check` after this."""
+    The (timestamp, sign) reuse check needs state: bind `header_binding(...)` after this."""
     if len(body) > settings.max_body_bytes:
         raise Rejected(413, "body_too_large")
     timestamp = _header(headers, "timestamp")
@@ -187,43 +189,27 @@ def decode_callback(
     return _build_message(_RobotPayload.parse(payload), settings=settings, now=now)
 
 
-class HeaderReplayGuard:
-    """Binds each (timestamp, sign) pair to the first msgId that came with it (reliability.md
-    T6). The same pair with another msgId is a forged body on a captured header: 401
-    "header_reuse". The same msgId again is a redelivery and passes (dedupe is downstream).
+@dataclass(frozen=True, slots=True)
+class HeaderBinding:
+    """What binds a callback's (timestamp, sign) pair to its message (rule 4): the pair's
+    SHA-256 (never the usable credential), the body's SHA-256, and when the pair leaves the
+    signature window (`decode_callback` refuses it from then on, so its binding can go)."""
 
-    In memory and per process: several bot processes each need their own view, or a shared
-    store. A pair is forgotten once its timestamp is out of the window (decode_callback then
-    refuses it anyway); at most `max_entries` pairs are kept, oldest dropped first. Two
-    genuine messages signed in the same millisecond would collide; for a group of seven
-    members that is accepted."""
+    pair: str
+    digest: str
+    expires_at: datetime
 
-    def __init__(self, *, window_s: int = 3600, max_entries: int = 100_000) -> None:
-        self._window_ms = window_s * 1000
-        self._max_entries = max_entries
-        # (timestamp, sign) -> (msgId, forget after this epoch ms), in arrival order
-        self._seen: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
 
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def check(self, timestamp: str, sign: str, msg_id: str, now: datetime) -> None:
-        now_ms = epoch_ms(now)
-        while self._seen:
-            first_key = next(iter(self._seen))
-            if self._seen[first_key][1] >= now_ms:
-                break
-            del self._seen[first_key]
-        key = (timestamp, sign)
-        known = self._seen.get(key)
-        if known is not None:
-            if known[0] != msg_id:
-                raise Rejected(401, "header_reuse")
-            return
-        sent_ms = _parse_ms(timestamp)
-        self._seen[key] = (msg_id, (now_ms if sent_ms is None else sent_ms) + self._window_ms)
-        while len(self._seen) > self._max_entries:
-            self._seen.popitem(last=False)
+def header_binding(
+    headers: Mapping[str, str], body: bytes, *, settings: DingTalkSettings
+) -> HeaderBinding:
+    """The binding of a callback that `decode_callback` accepted (its headers are checked)."""
+    timestamp = _header(headers, "timestamp") or ""
+    sign = _header(headers, "sign") or ""
+    sent_ms = _parse_ms(timestamp) or 0
+    pair = hashlib.sha256(f"{timestamp}\n{sign}".encode("utf-8", "surrogatepass")).hexdigest()
+    expires_at = _EPOCH + _ONE_MS * sent_ms + timedelta(seconds=settings.timestamp_window_s)
+    return HeaderBinding(pair, hashlib.sha256(body).hexdigest(), expires_at)
 
 
 def _parse_object(raw: bytes | str) -> dict[str, object]:
@@ -395,11 +381,12 @@ def _build_message(
 
 
 def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
-    """Drop one leading "@<bot name>" followed by a space or the end ("@议事会" is kept)."""
+    """Drop one leading "@<bot name>" (or its full-width form) followed by a space or the end
+    ("@议事会" is kept: the router sets aside a leading mention under a longer name)."""
     for name in sorted((normalized(n) for n in bot_names), key=len, reverse=True):
-        token = f"@{name}"
-        if name and (text == token or text.startswith(f"{token} ")):
-            return text[len(token) :].lstrip()
+        for token in (f"@{name}", f"\uff20{name}"):
+            if name and (text == token or text.startswith(f"{token} ")):
+                return text[len(token) :].lstrip()
     return text
 
 

@@ -30,6 +30,9 @@ class DingTalkConfig:
     oapi_base: str = "https://oapi.dingtalk.com"
     card_template_id: str = ""
     timestamp_window_s: int = 3600
+    # HTTP mode: a signed header pair carries new messages only this long after its first use
+    # (genuine pushes of the same millisecond share it; storage/header_bindings.py).
+    header_sibling_window_s: float = 10.0
     bot_name: str = "议事"
     max_body_bytes: int = 16 * 1024
     send_timeout_s: float = 10.0
@@ -87,6 +90,7 @@ def dingtalk_from_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Di
         oapi_base=table.url("oapi_base", "https://oapi.dingtalk.com"),
         card_template_id=table.text("card_template_id"),
         timestamp_window_s=int(table.number("timestamp_window_s", 3600, whole=True)),
+        header_sibling_window_s=table.number("header_sibling_window_s", 10.0, high=60),
         bot_name=table.text("bot_name", "议事") or "议事",
         max_body_bytes=int(table.number("max_body_bytes", 16 * 1024, whole=True)),
         send_timeout_s=table.number("send_timeout_s", 10.0),

@@ -535,7 +535,7 @@ def strip_bot_mention(text: str, bot_name: str = "", *, group: bool = True) -> s
     @-mentioned, and the mention comes first in practice)."""
     if bot_name:
         name = normalize_text(bot_name)
-        pattern = r"(?:^|(?<=\s))@" + re.escape(name) + r"(?=\s|$)"
+        pattern = r"(?:^|(?<=\s))[@\uff20]" + re.escape(name) + r"(?=\s|$)"
         return normalize_text(re.sub(pattern, " ", text))
     if group and text.startswith("@"):
         _, _, rest = text.partition(" ")

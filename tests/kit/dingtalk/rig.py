@@ -18,7 +18,7 @@ from bot.adapters.dingtalk.config import dingtalk_from_settings
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.storage_ports import StoredWebhooks
+from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
 from tests.kit.dingtalk.server import FakeDingTalk
 from tests.kit.rig import Rig, Said, serve_bot
 from tests.kit.seed import dingtalk_admin, ensure_admin
@@ -135,7 +135,11 @@ async def running_bot(
     """Start the bot (`build_app` + DingTalk adapter from settings) against `fake`."""
     cfg = dingtalk_from_settings(dingtalk_table(fake, **table), secret_env(fake))
     adapter = build_dingtalk_adapter(
-        cfg, clock, webhooks=StoredWebhooks(), **(stream_options or {})
+        cfg,
+        clock,
+        webhooks=StoredWebhooks(),
+        bindings=StoredHeaderBindings(),
+        **(stream_options or {}),
     )
     settings = admin_settings(fake.corp_id)
     if settings_overrides:

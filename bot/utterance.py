@@ -1,0 +1,450 @@
+"""The utterance layer: what a message typed on a phone asks for, before the router's door.
+
+    text as typed
+      -> Aligned: NFKC, lower case, variation selectors and zero-width characters gone, spaces
+         folded; for MATCHING only, every character remembers where it came from, so the
+         arguments a handler gets are the text as typed (full-width punctuation kept)
+      -> set aside: a quoted message (a reply), leading @-mentions of the bot under any display
+         name, command marks (/ ! #)
+      -> Command(route, args): a route's word or phrasing, longest first
+      -> Clarify(route): a phrase that only suggests a route (「👍」「我同意」), or a loosely typed
+         form (a filler before it, spaces inside it) of a route that records a ballot
+      -> Unknown: the caller answers with the nearest commands (`nearest`)
+
+Rules:
+
+1. Routes are the single source of truth: their `words` and `phrasings` run the command, their
+   `confirm` phrases only ask (see bot/router.py `Route`).
+2. A ballot is recorded only from an unambiguous vote phrase: a route with `exact=True` runs
+   from its words and phrasings typed plainly (decoration such as 「！」「🙏」 after them is
+   allowed); with a filler before it (「我同意」), spaces inside it or a confirm phrase, the
+   answer is a one-tap question, never a ballot and never silence.
+3. Confirm phrases match only the whole message (「好的，收到」 is not 「好的」).
+4. Latin phrasings end at a word boundary (「help」 is not 「helpless」).
+5. Nearest commands: edit distance on the characters and on the pinyin (pypinyin), over the
+   commands this person may use in the meeting's present phase.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from pypinyin import lazy_pinyin
+
+from bot import governance as g
+from bot.timeparse import ParsedTime, parse_leading_time
+
+if TYPE_CHECKING:
+    from bot.router import Route
+
+# Dropped before matching: zero-width characters, variation selectors, skin tones.
+_INVISIBLE = frozenset(
+    "\u200b\u200c\u200d\u2060\ufeff\ufe0e\ufe0f" + "".join(chr(c) for c in range(0x1F3FB, 0x1F400))
+)
+_COMMAND_MARKS = "/!#"
+_QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
+# After a confirm phrase these still leave it whole (「可以的」「好吧」).
+_PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
+# What may follow the words of a route that records a ballot: a choice word (after 投票), an item
+# number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」); anything else is asked back.
+_BALLOT_ARGS = re.compile(
+    r"(?:(?:赞成|同意|反对|不同意|弃权)\s*)?"
+    r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|表决#\d+)?"
+)
+_QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
+# Said before a command without changing it; a vote said after one of these is asked back.
+FILLERS = (
+    "好的",
+    "好滴",
+    "好",
+    "嗯嗯",
+    "嗯",
+    "哦",
+    "噢",
+    "那就",
+    "那个",
+    "那",
+    "ok",
+    "okay",
+    "请帮我",
+    "帮我",
+    "麻烦",
+    "请",
+    "我要",
+    "我想",
+    "我来",
+    "我们",
+    "我也",
+    "我",
+    "也",
+    "现在",
+    "马上",
+    "这就",
+    "就",
+    "先",
+    "老师",
+    "小助手",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Aligned:
+    """`text` is the matching form of `original`; `starts[i]` is where text[i] came from
+    (with one more entry: the end of the original)."""
+
+    original: str
+    text: str
+    starts: tuple[int, ...]
+
+    def tail(self, i: int) -> str:
+        """The original text from matching position i, stripped."""
+        return self.original[self.starts[i] : self.starts[-1]].strip()
+
+    def drop(self, i: int) -> Aligned:
+        """The text without its first i matching characters (and the spaces after them)."""
+        while i < len(self.text) and self.text[i] == " ":
+            i += 1
+        return Aligned(self.original, self.text[i:], self.starts[i:])
+
+    def compact(self) -> Aligned:
+        """Spaces inside removed (「请 假」 is 「请假」)."""
+        keep = [i for i, ch in enumerate(self.text) if ch != " "]
+        return Aligned(
+            self.original,
+            "".join(self.text[i] for i in keep),
+            (*(self.starts[i] for i in keep), self.starts[-1]),
+        )
+
+
+def align(original: str) -> Aligned:
+    """The matching form of a text, each character tied to where it came from."""
+    chars: list[str] = []
+    starts: list[int] = []
+    for index, ch in enumerate(original):
+        if ch in _INVISIBLE:
+            continue
+        for out in unicodedata.normalize("NFKC", ch).lower():
+            if out.isspace():
+                if not chars or chars[-1] == " ":
+                    continue
+                out = " "
+            chars.append(out)
+            starts.append(index)
+    while chars and chars[-1] == " ":
+        chars.pop()
+        starts.pop()
+    return Aligned(original, "".join(chars), (*starts, len(original)))
+
+
+def matching_form(text: str) -> str:
+    return align(text).text
+
+
+def is_decoration(text: str) -> bool:
+    """Only punctuation, symbols (emoji) and spaces: nothing a command could read."""
+    return all(unicodedata.category(ch)[0] in "PSZ" or ch in _INVISIBLE for ch in text)
+
+
+def _undecorated(text: str) -> str:
+    """The text without the punctuation, emoji and spaces at its end."""
+    end = len(text)
+    while end and is_decoration(text[end - 1]):
+        end -= 1
+    return text[:end]
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    route: Route
+    args: str  # as typed
+
+
+@dataclass(frozen=True, slots=True)
+class Clarify:
+    route: Route
+    said: str  # as typed
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    said: str  # as typed, set-asides removed
+    head: str  # its matching form
+
+
+Resolution = Command | Clarify | Unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Suggest:
+    said: str  # as typed
+    near: tuple[Route, ...]  # the nearest commands offered to this person now, best first
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    route: Route
+    confirm: bool  # only asks
+
+
+class Lexicon:
+    """Every word and phrasing of the routes, for longest-prefix lookup on the matching form."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+        self._table: dict[str, _Phrase] = {}
+        for route in self.routes:
+            for word in (*route.words, *route.phrasings):
+                self._add(matching_form(word), _Phrase(route, confirm=False))
+            for phrase in route.confirm:
+                self._add(matching_form(phrase), _Phrase(route, confirm=True))
+        self._max = max((len(k) for k in self._table), default=0)
+        # Each route's words and phrasings as the nearest commands compare them.
+        self.forms = tuple(
+            tuple(_Said.of(matching_form(w)) for w in (*r.words, *r.phrasings, *r.confirm))
+            for r in self.routes
+        )
+
+    def _add(self, key: str, phrase: _Phrase) -> None:
+        if not key:
+            raise ValueError(f"an empty phrasing in route {phrase.route.words[0]!r}")
+        if key in self._table:
+            raise ValueError(f"command word or phrasing {key!r} is used twice")
+        self._table[key] = phrase
+
+    def longest(self, text: str) -> tuple[_Phrase, int] | None:
+        """The longest entry at the start of `text` that ends on a boundary, and its length."""
+        for length in range(min(len(text), self._max), 0, -1):
+            found = self._table.get(text[:length])
+            if found is None:
+                continue
+            if _is_latin(text[length - 1]) and length < len(text) and _is_latin(text[length]):
+                continue
+            if found.confirm and not is_decoration(text[length:].lstrip(_PARTICLES)):
+                continue
+            return found, length
+        return None
+
+    def resolve(self, original: str, mentioned: Iterable[str] = ()) -> Resolution:
+        """What a message asks for. `mentioned`: the names and ids of the people the message
+        @-mentions besides the bot (their leading @-token is kept as an argument)."""
+        body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
+        plain = self._at(body, loose=False)
+        if plain is not None:
+            return plain
+        for loose in _loose_forms(body):
+            found = self._at(loose, loose=True)
+            if found is not None:
+                return found
+        said = body.tail(0)
+        return Unknown(said, body.text)
+
+    def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
+        found = self.longest(body.text)
+        if found is None:
+            return None
+        phrase, length = found
+        args = body.tail(length).lstrip(",，:：、;；").strip()
+        if is_decoration(args):
+            args = ""
+        if self._mistyped_longer(body.text, length):
+            return None
+        if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
+            return Clarify(phrase.route, body.tail(0))
+        if phrase.confirm or (loose and phrase.route.exact):
+            return Clarify(phrase.route, body.tail(0))
+        return Command(phrase.route, args)
+
+    def _mistyped_longer(self, text: str, length: int) -> bool:
+        """Whether the text goes on, without a space, into a near miss of a longer word that
+        starts with the one matched (「纪要被注」 is a mistyped 「纪要备注」, not 「纪要」). A
+        ballot's own longer phrasings do not count: what follows its word is asked back."""
+        if length >= len(text) or is_decoration(text[length]):
+            return False
+        key = text[:length]
+        route = self._table[key].route
+        for other, phrase in self._table.items():
+            if (phrase.route is route and route.exact) or not length < len(other) <= len(text):
+                continue
+            if other.startswith(key):
+                start = text[: len(other)]
+                if _distance(start, other) <= 1 or _pinyin(start) == _pinyin(other):
+                    return True
+        return False
+
+
+def _loose_forms(body: Aligned) -> Iterable[Aligned]:
+    """Fillers before the command removed (「好的，收到」, 「我同意」), then spaces inside it
+    removed (「请 假 出差」)."""
+    rest = body
+    stripped = True
+    while stripped:
+        stripped = False
+        for filler in FILLERS:
+            if rest.text.startswith(filler) and len(rest.text) > len(filler):
+                rest = _drop_separators(rest.drop(len(filler)))
+                stripped = True
+                yield rest
+                break
+    yield body.compact()
+    if rest is not body:
+        yield rest.compact()
+
+
+def _drop_separators(text: Aligned) -> Aligned:
+    i = 0
+    while i < len(text.text) and (text.text[i] in " ,、.~…" or is_decoration(text.text[i])):
+        i += 1
+    return text.drop(i)
+
+
+def set_aside(text: Aligned, mentioned: frozenset[str]) -> Aligned:
+    """Remove what is not the command: a quoted message before a reply, a message wrapped in
+    quotes (「赞成」), leading @-tokens not among `mentioned` (the bot, under whatever display
+    name), command marks."""
+    quote = None
+    for found in _QUOTE_SEPARATOR.finditer(text.text):
+        quote = found
+    if quote is not None and text.text[quote.end() :].strip():
+        text = text.drop(quote.end())
+    while True:
+        before = text.text
+        if text.text and text.text[0] in _QUOTES:
+            close = text.text.find(_QUOTES[text.text[0]], 1)
+            if close == len(text.text) - 1:
+                text = Aligned(text.original, text.text[1:close], text.starts[1 : close + 1])
+            elif close > 0 and text.text[close + 1 :].strip():
+                text = text.drop(close + 1)
+        if text.text.startswith("@"):
+            token = text.text[1:].split(" ", 1)[0]
+            if token not in mentioned and len(token) < len(text.text) - 1:
+                text = text.drop(1 + len(token))
+        if text.text and text.text[0] in _COMMAND_MARKS + ",.:;":
+            text = text.drop(1)
+        if text.text == before:
+            return text
+
+
+# --- the nearest commands ----------------------------------------------------------------------
+
+
+@cache
+def _pinyin(text: str) -> str:
+    return "".join(lazy_pinyin(text))
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What was said, in the two forms the nearest commands are compared in."""
+
+    chars: str
+    sound: str
+
+    @classmethod
+    def of(cls, head: str) -> _Said:
+        chars = head.replace(" ", "")
+        return cls(chars, chars if chars.isascii() else _pinyin(chars))
+
+
+def _closeness(said: _Said, word: _Said) -> float:
+    """0 (nothing alike) .. 1 (the same): the best of the characters and the pinyin, each
+    compared with the start of what was said as long as the word, and the word found inside
+    what was said."""
+    if not said.chars or not word.chars:
+        return 0.0
+    size = len(word.chars)
+    by_chars = 1 - _distance(said.chars[:size], word.chars) / size
+    sound = max(len(word.sound), 1)
+    by_sound = 1 - _distance(said.sound[: len(word.sound)], word.sound) / sound
+    # Said inside a sentence (「可以散会了」「第二项暂缓吧」): close, the longer the closer.
+    inside = 0.8 + 0.02 * min(size, 5) if size >= 2 and word.chars in said.chars else 0.0
+    return max(by_chars, by_sound, inside)
+
+
+def offered(route: Route, roles: frozenset[g.Role], phase: g.MeetingState | None) -> bool:
+    """Whether a command is for this person now: allowed, and useful in the meeting's phase."""
+    return g.may(roles, route.needs) and (route.when is None or phase in route.when)
+
+
+def nearest(
+    lexicon: Lexicon,
+    head: str,
+    roles: frozenset[g.Role],
+    phase: g.MeetingState | None,
+    *,
+    limit: int = 3,
+    floor: float = 0.5,
+) -> list[Route]:
+    """Up to `limit` commands closest to what was said, among those offered to this person
+    now; none when nothing is at least `floor` alike."""
+    said = _Said.of(head)
+    scored: dict[int, tuple[float, Route]] = {}
+    for index, route in enumerate(lexicon.routes):
+        if not offered(route, roles, phase):
+            continue
+        best = max(_closeness(said, w) for w in lexicon.forms[index])
+        if best >= floor:
+            scored[index] = (best, route)
+    ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return [route for _, (_, route) in ranked[:limit]]
+
+
+def settle(
+    lexicon: Lexicon,
+    found: Clarify | Unknown,
+    roles: frozenset[g.Role],
+    phase: g.MeetingState | None,
+) -> Clarify | Suggest:
+    """What to answer a message that runs nothing: the one-tap question when its command is
+    offered to this person now (「我同意」 while a vote may be open), else the nearest commands."""
+    if isinstance(found, Clarify) and offered(found.route, roles, phase):
+        return found
+    head = found.head if isinstance(found, Unknown) else matching_form(found.said)
+    said = found.said
+    return Suggest(said, tuple(nearest(lexicon, head, roles, phase)))
+
+
+# --- times, as typed ---------------------------------------------------------------------------
+
+
+def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+    """parse_leading_time on the NFKC form of `args` (「15：30」 is 15:30), with the rest of
+    the text returned as typed."""
+    form = _nfkc_aligned(args)
+    parsed = parse_leading_time(form.text, now, tz)
+    if parsed is None:
+        return None
+    cut = len(form.text.rstrip()) - len(parsed.rest)
+    rest = form.tail(cut).lstrip(",，、").strip() if parsed.rest else ""
+    return ParsedTime(parsed.when, rest, explicit_time=parsed.explicit_time)
+
+
+def _nfkc_aligned(original: str) -> Aligned:
+    chars: list[str] = []
+    starts: list[int] = []
+    for index, ch in enumerate(original):
+        for out in unicodedata.normalize("NFKC", ch):
+            chars.append(out)
+            starts.append(index)
+    return Aligned(original, "".join(chars), (*starts, len(original)))

@@ -1,0 +1,459 @@
+"""Seals of the governance record: one MAC per governance row and the head of each society's
+chain, kept beside the tables they protect (bot/ledger.py defines the MACs).
+
+Rules:
+1. `TABLES` lists every governance table with the columns its seal covers and how a row finds its
+   society. A column added later is not covered until it is listed here, and listing it needs a
+   migration that re-seals the table's rows (as 0010 seals the rows that existed before it).
+   Pure queues and caches (outbox, inbound, processed messages, reminders, web sessions) and the
+   people register (person, identity: shared by all societies) are not governance records.
+2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row) or
+   runs inside `rewrite` (a changed row): the row's seal and its society's head change in the
+   same transaction. `rewrite` checks the row against its seal first; a row that no longer
+   matches is not re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
+3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
+   and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
+   when an event is appended, only when it still names the chain's previous last entry: a
+   truncated chain or a forged head is left as it was found, for verify to report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from bot.keys import ServerKey
+from bot.ledger import GENESIS, TableSum, head_mac, parse_sums, row_mac, sums_json
+from storage import models as m
+from storage.db import server_key
+from storage.sql import can_lock_rows, raw_execute, raw_rows, utc
+
+_MEETING = "JOIN meeting s ON s.id = t.meeting_id"
+_ITEM = "JOIN agenda_item i ON i.id = t.item_id JOIN meeting s ON s.id = i.meeting_id"
+_VOTE = (
+    "JOIN vote v ON v.id = t.vote_id JOIN agenda_item i ON i.id = v.item_id "
+    "JOIN meeting s ON s.id = i.meeting_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    joins: str = ""  # how a row reaches its society: `s.society_id` after these joins
+    society: str = "s.society_id"
+
+    def select(self, where: str = "") -> str:
+        cols = ", ".join(f"t.{c}" for c in self.columns)
+        return (
+            f"SELECT t.id AS row_id__, {self.society} AS society__, {cols} "
+            f"FROM {self.name} t {self.joins} {where}"
+        )
+
+
+def _table(name: str, columns: str, joins: str = "", society: str = "s.society_id") -> Table:
+    return Table(name, tuple(columns.split()), joins, society)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        _table(
+            "society",
+            "name term_start term_end roster_exception recorder_id liaison_id report_deadline "
+            "settings created_at",
+            society="t.id",
+        ),
+        _table("member", "society_id person_id roster_role position", society="t.society_id"),
+        _table(
+            "chat_binding", "platform corp_id chat_id society_id webhook", society="t.society_id"
+        ),
+        _table(
+            "roster_change",
+            "society_id kind person_id roster_role position reason status requested_by_id "
+            "decided_by_id exception decision_note created_at decided_at",
+            society="t.society_id",
+        ),
+        _table(
+            "meeting",
+            "society_id number place starts_at state convened_by_id chair_id roster created_at "
+            "opened_at closed_at",
+            society="t.society_id",
+        ),
+        _table(
+            "filing",
+            "society_id kind title body filed_by_id at acknowledged_by_id acknowledged_at",
+            society="t.society_id",
+        ),
+        _table(
+            "agenda_item",
+            "meeting_id number title matter_type state proposed_by_id carried_from_id "
+            "emergency_reason outcome carried",
+            _MEETING,
+        ),
+        _table("attendance", "meeting_id person_id status reason at", _MEETING),
+        _table("observer", "meeting_id person_id reason", _MEETING),
+        _table("notice_ack", "meeting_id person_id at", _MEETING),
+        _table(
+            "minutes_version",
+            "meeting_id version body notes digest created_by_id created_at",
+            _MEETING,
+        ),
+        _table(
+            "signature",
+            "minutes_id signer_id digest at",
+            "JOIN minutes_version mv ON mv.id = t.minutes_id JOIN meeting s ON s.id = mv.meeting_id",
+        ),
+        _table("recusal", "item_id person_id", _ITEM),
+        _table("written_opinion", "item_id person_id text at", _ITEM),
+        _table(
+            "vote",
+            "item_id method state electorate opened_at closed_at result hands closes_at",
+            _ITEM,
+        ),
+        _table("ballot", "vote_id person_id choice receipt changes", _VOTE),
+        _table("secret_voter_list", "vote_id voters", _VOTE),
+        _table("secret_ballot_box", "vote_id ballots", _VOTE),
+    )
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys and row content
+
+
+@lru_cache(maxsize=1024)
+def chain_key(key: ServerKey, society_id: int) -> str:
+    return key.mac("chain-head-key", f"society:{society_id}")
+
+
+@lru_cache(maxsize=32)
+def subkey(key: ServerKey, purpose: str) -> bytes:
+    return key.derive(purpose)
+
+
+def chain_subkey(key: ServerKey) -> bytes:
+    return subkey(key, "chain")
+
+
+def _norm(value: Any) -> Any:
+    """One column value as the seal covers it (each engine reads its own writes alike)."""
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def mac_of(key: ServerKey, table: Table, row: Mapping[str, Any]) -> str:
+    values = [_norm(row[c]) for c in table.columns]
+    return row_mac(subkey(key, "row-seal"), table.name, int(row["row_id__"]), values)
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """One governance row as it is now: where it belongs and its MAC."""
+
+    table: str
+    row_id: int
+    society_id: int
+    mac: str
+
+
+async def live_rows(key: ServerKey, tables: Iterable[Table] | None = None) -> list[Sealed]:
+    """Every governance row of every society, with the MAC of its content now."""
+    out: list[Sealed] = []
+    for table in TABLES.values() if tables is None else tables:
+        for r in await raw_rows(m.RowSeal, table.select()):
+            out.append(
+                Sealed(table.name, int(r["row_id__"]), int(r["society__"]), mac_of(key, table, r))
+            )
+    return out
+
+
+async def _live_row(key: ServerKey, table: Table, row_id: int) -> Sealed | None:
+    rows = await raw_rows(m.RowSeal, table.select("WHERE t.id = ?"), row_id)
+    if not rows:
+        return None
+    r = rows[0]
+    return Sealed(table.name, row_id, int(r["society__"]), mac_of(key, table, r))
+
+
+async def _seal_of(table: str, row_id: int) -> tuple[int, str, str] | None:
+    rows = await raw_rows(
+        m.RowSeal,
+        "SELECT id, chain_key, mac FROM row_seal WHERE tbl = ? AND row_id = ?",
+        table,
+        row_id,
+    )
+    return (
+        None if not rows else (int(rows[0]["id"]), str(rows[0]["chain_key"]), str(rows[0]["mac"]))
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing: rows and heads
+
+
+async def touch(table: str, row_id: int) -> None:
+    """Seal one row as it is now (a new row, or gone: its seal leaves) and move its head."""
+    key = server_key()
+    spec = TABLES[table]
+    live = await _live_row(key, spec, row_id)
+    seal = await _seal_of(table, row_id)
+    old_mac = None if seal is None else seal[2]
+    new_mac = None if live is None else live.mac
+    if old_mac == new_mac:
+        return
+    new_ck = None if live is None else chain_key(key, live.society_id)
+    # The head first: a society's first row finds no seal yet and gets a fresh head.
+    if seal is not None and old_mac is not None:
+        await _move_head(key, seal[1], table, remove=old_mac)
+    if new_ck is not None and new_mac is not None:
+        await _move_head(key, new_ck, table, add=new_mac)
+    if seal is None and new_ck is not None and new_mac is not None:
+        await m.RowSeal.create(chain_key=new_ck, tbl=table, row_id=row_id, mac=new_mac)
+    elif seal is not None and new_ck is None:
+        await raw_execute(m.RowSeal, "DELETE FROM row_seal WHERE id = ?", seal[0])
+    elif seal is not None:
+        await raw_execute(
+            m.RowSeal,
+            "UPDATE row_seal SET chain_key = ?, mac = ? WHERE id = ?",
+            new_ck,
+            new_mac,
+            seal[0],
+        )
+
+
+async def intact(table: str, row_id: int) -> bool:
+    """Whether the row is what its seal says (both absent counts as intact)."""
+    key = server_key()
+    live = await _live_row(key, TABLES[table], row_id)
+    seal = await _seal_of(table, row_id)
+    if live is None or seal is None:
+        return live is None and seal is None
+    return live.mac == seal[2] and chain_key(key, live.society_id) == seal[1]
+
+
+@asynccontextmanager
+async def rewrite(table: str, *row_ids: int) -> AsyncIterator[None]:
+    """Change rows: each is re-sealed afterwards only if it matched its seal before."""
+    keep = [r for r in row_ids if await intact(table, r)]
+    yield
+    for r in keep:
+        await touch(table, r)
+
+
+@dataclass
+class _Head:
+    id: int
+    keyed_from: int
+    seq: int
+    head: str
+    tables: dict[str, TableSum]
+    mac: str
+
+
+async def _head(ck: str, *, lock: bool) -> _Head | None:
+    sql = "SELECT id, keyed_from, seq, head, tables, mac FROM chain_head WHERE chain_key = ?"
+    if lock and can_lock_rows(m.ChainHead):
+        sql += " FOR UPDATE"
+    rows = await raw_rows(m.ChainHead, sql, ck)
+    if not rows:
+        return None
+    r = rows[0]
+    return _Head(
+        int(r["id"]),
+        int(r["keyed_from"]),
+        int(r["seq"]),
+        str(r["head"]),
+        parse_sums(r["tables"]),
+        str(r["mac"]),
+    )
+
+
+def expected_head_mac(
+    key: ServerKey, ck: str, keyed_from: int, seq: int, head: str, tables: str
+) -> str:
+    return head_mac(
+        subkey(key, "chain-head"),
+        chain_key=ck,
+        keyed_from=keyed_from,
+        seq=seq,
+        head=head,
+        tables=tables,
+    )
+
+
+def head_is_genuine(key: ServerKey, ck: str, h: _Head | HeadRow) -> bool:
+    return expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, sums_json(h.tables)) == h.mac
+
+
+async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
+    """A head for a society that has none: only when nothing of it is sealed or chained yet
+    (otherwise its head was removed, and that stays visible)."""
+    sealed = await raw_rows(
+        m.RowSeal, "SELECT 1 AS one FROM row_seal WHERE chain_key = ? LIMIT 1", ck
+    )
+    if sealed:
+        return None
+    mac = expected_head_mac(key, ck, 1, 0, GENESIS, sums_json({}))
+    row = await m.ChainHead.create(
+        chain_key=ck, keyed_from=1, seq=0, head=GENESIS, tables="{}", mac=mac
+    )
+    return _Head(row.id, 1, 0, GENESIS, {}, mac)
+
+
+async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
+    tables = sums_json(h.tables)
+    mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, tables)
+    await raw_execute(
+        m.ChainHead,
+        "UPDATE chain_head SET seq = ?, head = ?, tables = ?, mac = ? WHERE id = ?",
+        h.seq,
+        h.head,
+        tables,
+        mac,
+        h.id,
+    )
+
+
+async def _move_head(
+    key: ServerKey, ck: str, table: str, *, add: str | None = None, remove: str | None = None
+) -> None:
+    h = await _head(ck, lock=True)
+    if h is None:
+        if remove is not None:
+            return
+        h = await _fresh_head(key, ck)
+        if h is None:
+            return
+    if not head_is_genuine(key, ck, h):
+        return
+    s = h.tables.get(table, TableSum())
+    if remove is not None:
+        s = s.remove(remove)
+    if add is not None:
+        s = s.add(add)
+    h.tables[table] = s
+    await _save_head(key, ck, h)
+
+
+async def advance(
+    society_id: int, *, prev_seq: int, prev_hash: str, seq: int, new_hash: str
+) -> None:
+    """The chain grew by one entry: move the head, if it named the previous last entry."""
+    key = server_key()
+    ck = chain_key(key, society_id)
+    h = await _head(ck, lock=True)
+    if h is None:
+        if prev_seq != 0:
+            return
+        h = await _fresh_head(key, ck)
+        if h is None:
+            return
+    if not head_is_genuine(key, ck, h) or h.seq != prev_seq or h.head != prev_hash:
+        return
+    h.seq, h.head = seq, new_hash
+    await _save_head(key, ck, h)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading for verify
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    id: int
+    chain_key: str
+    keyed_from: int
+    seq: int
+    head: str
+    tables: dict[str, TableSum]
+    mac: str
+
+
+async def heads() -> dict[str, HeadRow]:
+    rows = await raw_rows(
+        m.ChainHead, "SELECT id, chain_key, keyed_from, seq, head, tables, mac FROM chain_head"
+    )
+    out: dict[str, HeadRow] = {}
+    for r in rows:
+        try:
+            tables = parse_sums(r["tables"])
+        except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
+            tables = {"?": TableSum(-1)}
+        out[str(r["chain_key"])] = HeadRow(
+            int(r["id"]),
+            str(r["chain_key"]),
+            int(r["keyed_from"]),
+            int(r["seq"]),
+            str(r["head"]),
+            tables,
+            str(r["mac"]),
+        )
+    return out
+
+
+async def seals() -> list[tuple[int, str, str, int, str]]:
+    """Every row seal: (seal id, chain key, table, row id, mac)."""
+    rows = await raw_rows(m.RowSeal, "SELECT id, chain_key, tbl, row_id, mac FROM row_seal")
+    return [
+        (int(r["id"]), str(r["chain_key"]), str(r["tbl"]), int(r["row_id"]), str(r["mac"]))
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sealing what existed before the chain was keyed (migration 0010)
+
+
+async def seal_existing(key: ServerKey) -> int:
+    """Give every society a head and every governance row a seal: the chain's existing entries
+    stay legacy-hashed (`keyed_from` = the next seq) and are covered by the keyed head. Returns
+    the number of societies sealed."""
+    chains: dict[int, tuple[int, str]] = {}
+    for r in await raw_rows(
+        m.EventLog,
+        "SELECT chain, seq, hash FROM event_log e WHERE seq = "
+        "(SELECT MAX(seq) FROM event_log x WHERE x.chain = e.chain)",
+    ):
+        chain = str(r["chain"])
+        if chain.startswith("society:"):
+            chains[int(chain.split(":", 1)[1])] = (int(r["seq"]), str(r["hash"]))
+    rows = await live_rows(key)
+    by_society: dict[int, list[Sealed]] = {}
+    for s in rows:
+        by_society.setdefault(s.society_id, []).append(s)
+    ids = {int(r["id"]) for r in await raw_rows(m.Society, "SELECT id FROM society")}
+    for sid in sorted(ids | set(chains)):
+        ck = chain_key(key, sid)
+        if await _head(ck, lock=False) is not None:
+            continue
+        seq, head = chains.get(sid, (0, GENESIS))
+        sums: dict[str, TableSum] = {}
+        for s in by_society.get(sid, []):
+            await m.RowSeal.create(chain_key=ck, tbl=s.table, row_id=s.row_id, mac=s.mac)
+            sums[s.table] = sums.get(s.table, TableSum()).add(s.mac)
+        tables = sums_json(sums)
+        await m.ChainHead.create(
+            chain_key=ck,
+            keyed_from=seq + 1,
+            seq=seq,
+            head=head,
+            tables=tables,
+            mac=expected_head_mac(key, ck, seq + 1, seq, head, tables),
+        )
+    return len(ids | set(chains))

@@ -1,0 +1,336 @@
+"""`yishi verify`: everything the record can be checked against, read in one pass.
+
+1. Each society's chain: keyed MACs from the head's `keyed_from` on (SHA-256 before), links,
+   sequence (bot/ledger.py `verify_chain`).
+2. Each chain's head (storage/seals.py): present for every society, its MAC, and naming the last
+   entry (a deleted last entry, a deleted chain, an entry added behind the application's back).
+3. Each governance row against its seal, and each table's set digest against the head: an
+   edited, inserted or deleted row, also when its seal went with it.
+4. Every vote recounted from the chain and compared with the announced result and the vote,
+   ballot and box rows (bot/recount.py).
+5. Signed minutes against their signatures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.keys import ServerKey
+from bot.ledger import (
+    GENESIS,
+    Break,
+    Entry,
+    Finding,
+    TableSum,
+    digest,
+    sums_json,
+    table_sums,
+    verify_chain,
+)
+from bot.recount import BallotRow, BoxRow, VoteRow, recount
+from storage import models as m
+from storage import seals
+from storage.db import server_key
+from storage.sql import raw_rows, when
+
+PROBLEMS = {
+    "hash": "内容与哈希不符（被修改，或修改后重算了哈希）",
+    "link": "前序哈希不符（被删除、插入或重排）",
+    "gap": "序号不连续（有记录被删除或插入）",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    entries: int
+    societies: int
+    rows: int
+    findings: list[Finding]
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings
+
+
+def _entry(r: Mapping[str, Any]) -> Entry:
+    return Entry(
+        chain=str(r["chain"]),
+        seq=int(r["seq"]),
+        at=when(r["at"]).isoformat(timespec="seconds"),
+        kind=str(r["kind"]),
+        meeting_id=None if r["meeting_id"] is None else int(r["meeting_id"]),
+        payload=str(r["payload"]),
+        prev_hash=str(r["prev_hash"]),
+        hash=str(r["hash"]),
+        row_id=int(r["id"]),
+    )
+
+
+_EVENTS = "SELECT id, chain, seq, at, kind, meeting_id, payload, prev_hash, hash FROM event_log"
+
+
+async def chain_entries(society_id: int | None = None) -> dict[str, list[Entry]]:
+    """Entries by chain, in seq order: one society's, or all."""
+    if society_id is None:
+        rows = await raw_rows(m.EventLog, _EVENTS + " ORDER BY chain, seq, id")
+    else:
+        rows = await raw_rows(
+            m.EventLog, _EVENTS + " WHERE chain = ? ORDER BY seq, id", f"society:{society_id}"
+        )
+    chains: dict[str, list[Entry]] = {}
+    for r in rows:
+        chains.setdefault(str(r["chain"]), []).append(_entry(r))
+    return chains
+
+
+def chain_break(key: ServerKey, entries: list[Entry], head: seals.HeadRow | None) -> Break | None:
+    keyed_from = 1 if head is None else head.keyed_from
+    return verify_chain(entries, key=seals.chain_subkey(key), keyed_from=keyed_from)
+
+
+async def head_of(society_id: int) -> seals.HeadRow | None:
+    return (await seals.heads()).get(seals.chain_key(server_key(), society_id))
+
+
+def _society_of(chain: str) -> int | None:
+    prefix, _, rest = chain.partition(":")
+    return int(rest) if prefix == "society" and rest.isdigit() else None
+
+
+async def run() -> Report:
+    key = server_key()
+    raw = {name: await raw_rows(m.RowSeal, t.select()) for name, t in seals.TABLES.items()}
+    live: dict[int, dict[tuple[str, int], str]] = {}
+    for name, table_rows in raw.items():
+        t = seals.TABLES[name]
+        for r in table_rows:
+            live.setdefault(int(r["society__"]), {})[(name, int(r["row_id__"]))] = seals.mac_of(
+                key, t, r
+            )
+    chains = await chain_entries()
+    heads = await seals.heads()
+    heads_seen = bool(heads)
+    any_genuine = any(seals.head_is_genuine(key, ck, h) for ck, h in heads.items())
+    sealed: dict[str, dict[tuple[str, int], str]] = {}
+    for _, ck, tbl, row_id, mac in await seals.seals():
+        sealed.setdefault(ck, {})[(tbl, row_id)] = mac
+    societies = {int(r["row_id__"]) for r in raw["society"]}
+    findings: list[Finding] = []
+    ids = set(societies) | set(live)
+    for name in chains:
+        sid = _society_of(name)
+        if sid is None:
+            findings.append(Finding(f"未知的记录链 {name}", table="event_log"))
+        else:
+            ids.add(sid)
+    entries = 0
+    for sid in sorted(ids):
+        ck = seals.chain_key(key, sid)
+        chain = chains.get(f"society:{sid}", [])
+        entries += len(chain)
+        head = heads.pop(ck, None)
+        rows = live.get(sid, {})
+        seals_of = sealed.pop(ck, {})
+        findings += _society(key, sid, sid in societies, ck, chain, head, rows, seals_of)
+        findings += recount(sid, _vote_events(chain), *_vote_tables(raw, sid))
+    for h in heads.values():
+        findings.append(
+            Finding(
+                f"链头（第{h.seq}条）不属于任何现存学会：一个学会的记录可能被整个删除",
+                table="chain_head",
+                row=h.id,
+            )
+        )
+    for rows_left in sealed.values():
+        for tbl, row_id in sorted(rows_left):
+            findings.append(Finding("封印所属的学会已不存在（行被删除）", table=tbl, row=row_id))
+    findings += await _minutes()
+    if heads_seen and not any_genuine:
+        findings.insert(
+            0,
+            Finding(
+                "没有一个链头的 MAC 与服务器密钥相符：是否换了密钥（YISHI_SECRET_KEY 或 secret.key）？"
+                "请用写入这些记录时的密钥核验"
+            ),
+        )
+    return Report(entries, len(societies), sum(len(v) for v in live.values()), findings)
+
+
+def _society(
+    key: ServerKey,
+    sid: int,
+    exists: bool,
+    ck: str,
+    chain: list[Entry],
+    head: seals.HeadRow | None,
+    rows: dict[tuple[str, int], str],
+    sealed: dict[tuple[str, int], str],
+) -> list[Finding]:
+    out: list[Finding] = []
+    if not exists:
+        out.append(Finding("学会行被删除，但它的记录链或记录仍在", sid, table="society", row=sid))
+    if head is None:
+        out.append(Finding("链头缺失（chain_head 中该学会的行被删除）", sid, table="chain_head"))
+    genuine = head is not None and seals.head_is_genuine(key, ck, head)
+    if head is not None and not genuine:
+        out.append(Finding("链头被改动（MAC 不符）", sid, table="chain_head", row=head.id))
+    broken = chain_break(key, chain, head)
+    if broken is not None:
+        out.append(
+            Finding(
+                f"记录链 {broken.chain} 校验失败：第{broken.seq}条{PROBLEMS[broken.problem]}",
+                sid,
+                seq=broken.seq,
+                table="event_log",
+                row=broken.row_id,
+            )
+        )
+    if head is not None and genuine:
+        last_seq, last_hash = (chain[-1].seq, chain[-1].hash) if chain else (0, GENESIS)
+        if head.seq > last_seq:
+            out.append(
+                Finding(
+                    f"记录链被截断：链头记到第{head.seq}条，现存只到第{last_seq}条",
+                    sid,
+                    seq=last_seq + 1,
+                    table="event_log",
+                )
+            )
+        elif head.seq < last_seq:
+            out.append(
+                Finding(
+                    f"链头之后多出第{head.seq + 1}至{last_seq}条记录（不是应用写入的）",
+                    sid,
+                    seq=head.seq + 1,
+                    table="event_log",
+                )
+            )
+        elif head.head != last_hash:
+            out.append(Finding("最后一条记录与链头不符", sid, seq=last_seq, table="event_log"))
+    row_level: set[str] = set()
+    for tbl, row_id in sorted(set(rows) | set(sealed)):
+        now, then = rows.get((tbl, row_id)), sealed.get((tbl, row_id))
+        if now == then:
+            continue
+        row_level.add(tbl)
+        what = (
+            "行没有封印（不是应用写入的，或封印被删除）"
+            if then is None
+            else "行被删除"
+            if now is None
+            else "行内容被改动"
+        )
+        out.append(Finding(what, sid, table=tbl, row=row_id))
+    if head is not None and genuine:
+        now_sums = table_sums((tbl, mac) for (tbl, _), mac in rows.items())
+        for tbl in sorted(set(now_sums) | set(head.tables)):
+            if tbl in row_level:
+                continue
+            if sums_json({tbl: now_sums.get(tbl, TableSum())}) != sums_json(
+                {tbl: head.tables.get(tbl, TableSum())}
+            ):
+                have = now_sums.get(tbl, TableSum()).count
+                want = head.tables.get(tbl, TableSum()).count
+                out.append(
+                    Finding(f"表的行与链头不符（链头记 {want} 行，现有 {have} 行）", sid, table=tbl)
+                )
+    return out
+
+
+_VOTE_KINDS = frozenset(
+    {"vote_opened", "ballot", "ballot_changed", "secret_ballot", "hands_recorded", "vote_closed"}
+)
+
+
+def _vote_events(chain: Iterable[Entry]) -> list[tuple[int, str, dict[str, Any]]]:
+    out = []
+    for e in chain:
+        if e.kind in _VOTE_KINDS:
+            try:
+                payload = json.loads(e.payload)
+            except ValueError:
+                continue
+            if isinstance(payload, dict):
+                out.append((e.seq, e.kind, payload))
+    return out
+
+
+def _vote_tables(
+    raw: Mapping[str, list[dict[str, Any]]], sid: int
+) -> tuple[dict[int, VoteRow], dict[int, list[BallotRow]], dict[int, BoxRow]]:
+    def mine(table: str) -> list[dict[str, Any]]:
+        return [r for r in raw[table] if int(r["society__"]) == sid]
+
+    votes = {
+        int(r["row_id__"]): VoteRow(
+            int(r["row_id__"]),
+            str(r["method"]),
+            str(r["state"]),
+            str(r["result"] or ""),
+            str(r["hands"] or ""),
+        )
+        for r in mine("vote")
+    }
+    ballots: dict[int, list[BallotRow]] = {}
+    for r in mine("ballot"):
+        ballots.setdefault(int(r["vote_id"]), []).append(
+            BallotRow(int(r["row_id__"]), int(r["person_id"]), str(r["choice"]))
+        )
+    boxes: dict[int, BoxRow] = {}
+    for r in mine("secret_ballot_box"):
+        try:
+            pairs = tuple((str(a), str(b)) for a, b in json.loads(r["ballots"] or "[]"))
+        except (ValueError, TypeError):
+            pairs = (("?", "?"),) * 10**3
+        boxes[int(r["vote_id"])] = BoxRow(pairs, (int(r["row_id__"]),))
+    return votes, ballots, boxes
+
+
+async def _changed_minutes() -> list[dict[str, Any]]:
+    """Signed minutes whose stored text no longer matches the signed digest."""
+    rows = await raw_rows(
+        m.Signature,
+        "SELECT s.digest AS signed, v.id AS minutes_id, v.body, v.notes, v.digest,"
+        " v.meeting_id, v.version, g.society_id FROM signature s"
+        " JOIN minutes_version v ON v.id = s.minutes_id JOIN meeting g ON g.id = v.meeting_id",
+    )
+    return [
+        r
+        for r in rows
+        if digest(f"{r['body']}\n{r['notes']}") != r["signed"] or r["digest"] != r["signed"]
+    ]
+
+
+async def _minutes() -> list[Finding]:
+    return [
+        Finding(
+            f"已签发纪要被改动：会议 {r['meeting_id']} 第{r['version']}版",
+            int(r["society_id"]),
+            table="minutes_version",
+            row=int(r["minutes_id"]),
+        )
+        for r in await _changed_minutes()
+    ]
+
+
+async def signed_minutes_changed() -> list[tuple[int, int]]:
+    """(meeting id, version) of signed minutes whose text no longer matches the signature."""
+    return [(int(r["meeting_id"]), int(r["version"])) for r in await _changed_minutes()]
+
+
+async def chains_checked() -> tuple[int, Break | None]:
+    """Every chain's entries checked with its head's key boundary: (entries, first break)."""
+    key = server_key()
+    heads = await seals.heads()
+    checked = 0
+    for chain, entries in sorted((await chain_entries()).items()):
+        sid = _society_of(chain)
+        head = None if sid is None else heads.get(seals.chain_key(key, sid))
+        checked += len(entries)
+        broken = chain_break(key, entries, head)
+        if broken is not None:
+            return checked, broken
+    return checked, None

@@ -1,0 +1,304 @@
+"""`yishi verify` against an adversary who can write the database but has not the server key:
+every single-row edit, deletion or insertion in a governance table is reported, and an untouched
+record is reported clean, on SQLite and PostgreSQL.
+
+The suite builds one realistic record per engine (tests/security/record.py), then applies each
+random tamper inside a transaction that is rolled back afterwards and runs verify's checks
+in-process inside it. The untouched runs: verify of the same record after each rollback, plus
+verify of records built from distinct seeds (`test_distinct_records_verify_clean`)."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import BaseORMException
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from bot.keys import ServerKey
+from bot.ledger import GENESIS, Finding, entry_hash
+from storage import db, models, seals, verify
+from storage.sql import raw_execute, raw_rows, when
+from tests.kit.console import ConsoleRig
+from tests.security.record import build_record
+
+TAMPERS = 1_000
+UNTOUCHED = 1_000
+# The record's own tables, besides the governance tables the seals cover.
+RECORD_TABLES = (*seals.TABLES, "event_log", "chain_head", "row_seal")
+MODELS: dict[str, type[Model]] = {
+    model._meta.db_table: model
+    for model in vars(models).values()
+    if isinstance(model, type) and issubclass(model, Model) and model is not Model
+}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _columns(table: str) -> dict[str, Any]:
+    """Column -> its tortoise field, the id left out."""
+    meta = MODELS[table]._meta
+    return {
+        column: meta.fields_map[name]
+        for name, column in meta.fields_db_projection.items()
+        if column != "id"
+    }
+
+
+def _changed(field: Any, value: Any, rng: random.Random) -> Any:
+    """A different value of the column's own type (as the engine stores it)."""
+    kind = type(field).__name__
+    if kind == "BooleanField":
+        return (not value) if isinstance(value, bool) else (0 if value else 1)
+    if kind == "DatetimeField":
+        if value is None:
+            return datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC)
+        if isinstance(value, str):
+            moved = datetime.fromisoformat(value) + timedelta(seconds=rng.randint(1, 3600))
+            return moved.isoformat(sep="T" if "T" in value else " ")
+        return value + timedelta(seconds=rng.randint(1, 3600))
+    if kind == "DateField":
+        if value is None:
+            return date(2026, 1, 1)
+        if isinstance(value, str):
+            return (date.fromisoformat(value) + timedelta(days=1)).isoformat()
+        return value + timedelta(days=1)
+    if kind in ("IntField", "SmallIntField", "BigIntField"):
+        return 1 if value is None else value + rng.choice((-1, 1, 2))
+    text = "" if value is None else str(value)
+    if not text:
+        return "x"
+    i = rng.randrange(len(text))
+    swap = "1" if text[i] != "1" else "2"
+    return text[:i] + swap + text[i + 1 :]
+
+
+async def _tamper(table: str, rng: random.Random) -> str | None:
+    """One random edit, deletion or insertion of one row of `table`; a description, or None
+    when the engine refused it (a constraint) or the table is empty."""
+    rows = await raw_rows(MODELS[table], f"SELECT * FROM {table} ORDER BY id")
+    if not rows:
+        return None
+    row = rng.choice(rows)
+    columns = _columns(table)
+    op = rng.choice(("edit", "delete", "insert"))
+    try:
+        async with in_transaction():
+            if op == "delete":
+                await raw_execute(MODELS[table], f"DELETE FROM {table} WHERE id = ?", row["id"])
+                return f"delete {table} {row['id']}"
+            column = rng.choice(sorted(columns))
+            value = _changed(columns[column], row[column], rng)
+            if op == "edit":
+                await raw_execute(
+                    MODELS[table], f"UPDATE {table} SET {column} = ? WHERE id = ?", value, row["id"]
+                )
+                return f"edit {table} {row['id']} {column}"
+            new_id = max(int(r["id"]) for r in rows) + rng.randint(1, 50)
+            copy = {**{c: row[c] for c in columns}, "id": new_id}
+            if rng.random() < 0.5 or table in ("row_seal", "chain_head"):
+                copy[column] = value  # a copy must differ where the table is unique
+            names = sorted(copy)
+            await raw_execute(
+                MODELS[table],
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                *(copy[n] for n in names),
+            )
+            return f"insert {table} {new_id}"
+    except (BaseORMException, ValueError, OverflowError):
+        return None
+    except Exception as exc:  # asyncpg/sqlite constraint errors arrive raw on some paths
+        if "constraint" in str(exc).lower() or "violat" in str(exc).lower():
+            return None
+        raise
+
+
+async def test_random_single_row_tampering_is_always_reported(harness: ConsoleRig) -> None:
+    await build_record(harness)
+    report = await verify.run()
+    assert report.clean, report.findings
+    assert report.entries > 40
+    assert report.rows > 40
+    rng = random.Random(20261204)
+    tables = [t for t in RECORD_TABLES if await raw_rows(MODELS[t], f"SELECT id FROM {t} LIMIT 1")]
+    assert len(tables) == len(RECORD_TABLES), set(RECORD_TABLES) - set(tables)
+    applied: dict[str, int] = {}
+    missed: list[str] = []
+    false_alarms = 0
+    started = time.perf_counter()
+    done = 0
+    while done < TAMPERS:
+        what: str | None = None
+        try:
+            async with in_transaction():
+                what = await _tamper(rng.choice(tables), rng)
+                if what is not None and (await verify.run()).clean:
+                    missed.append(what)
+                raise _Rollback
+        except _Rollback:
+            pass
+        if what is None:
+            continue
+        done += 1
+        applied[what.split()[0]] = applied.get(what.split()[0], 0) + 1
+        if done <= UNTOUCHED and not (await verify.run()).clean:
+            false_alarms += 1
+    elapsed = time.perf_counter() - started
+    figures = f"{TAMPERS} tampers {applied}, {UNTOUCHED} untouched runs: {elapsed:.1f} s"
+    assert missed == [], figures
+    assert false_alarms == 0, figures
+    assert min(applied.values()) > TAMPERS // 10
+
+
+# ---------------------------------------------------------------------------------------------
+# The tamperings the issue lists, each by name
+
+
+async def _after(*statements: tuple[str, tuple[Any, ...]]) -> list[Finding]:
+    """Verify's findings after the statements, which are rolled back afterwards."""
+    found: list[Finding] = []
+    try:
+        async with in_transaction():
+            for sql, params in statements:
+                await raw_execute(models.EventLog, sql, *params)
+            found = (await verify.run()).findings
+            raise _Rollback
+    except _Rollback:
+        pass
+    return found
+
+
+def _rehashed(
+    entries: list[dict[str, Any]], seq: int, payload: str, key: bytes | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """Statements that edit entry `seq` and recompute every hash after it, as an attacker
+    without the server key can: plain SHA-256 (`key` None) or a key of their own."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    prev = GENESIS
+    for e in entries:
+        body = payload if e["seq"] == seq else e["payload"]
+        if e["seq"] >= seq:
+            h = entry_hash(
+                prev,
+                chain=e["chain"],
+                seq=e["seq"],
+                at=when(e["at"]).isoformat(timespec="seconds"),
+                kind=e["kind"],
+                meeting_id=e["meeting_id"],
+                payload=body,
+                key=key,
+            )
+            out.append(
+                (
+                    "UPDATE event_log SET payload = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                    (body, prev, h, e["id"]),
+                )
+            )
+            prev = h
+        else:
+            prev = e["hash"]
+    return out
+
+
+async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig) -> None:
+    await build_record(harness)
+    assert (await verify.run()).clean
+    vote_of = {
+        method: int(r["id"])
+        for method in ("named", "secret", "show_of_hands")
+        for r in await raw_rows(models.Vote, "SELECT id FROM vote WHERE method = ?", method)
+    }
+
+    # A changed ballot.choice: the row (table, id) and the recount (vote).
+    ballot = (await raw_rows(models.Ballot, "SELECT id, choice FROM ballot ORDER BY id LIMIT 1"))[0]
+    other = "no" if ballot["choice"] != "no" else "yes"
+    found = await _after(("UPDATE ballot SET choice = ? WHERE id = ?", (other, ballot["id"])))
+    assert Finding("行内容被改动", 1, table="ballot", row=ballot["id"]) in found
+    assert any(f.vote == vote_of["named"] and "记名票被改动" in f.what for f in found), found
+
+    # A changed box (one choice flipped) and a box stuffed after the close.
+    box = (await raw_rows(models.SecretBallotBox, "SELECT id, ballots FROM secret_ballot_box"))[0]
+    entries = json.loads(box["ballots"])
+    entries[0][1] = "no" if entries[0][1] != "no" else "yes"
+    found = await _after(
+        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (json.dumps(entries), box["id"]))
+    )
+    assert any(f.table == "secret_ballot_box" and f.row == box["id"] for f in found), found
+    assert any(f.vote == vote_of["secret"] and "票箱表" in f.what for f in found), found
+    stuffed = json.dumps([[f"{i:08x}", "yes"] for i in range(7)])
+    found = await _after(
+        ("UPDATE secret_ballot_box SET ballots = ? WHERE id = ?", (stuffed, box["id"]))
+    )
+    assert any(f.vote == vote_of["secret"] and "票箱有 7 张票" in f.what for f in found), found
+
+    # A changed show-of-hands tally.
+    found = await _after(
+        (
+            "UPDATE vote SET hands = ? WHERE id = ?",
+            ('{"abstain": 0, "no": 0, "yes": 5}', vote_of["show_of_hands"]),
+        )
+    )
+    assert any(f.vote == vote_of["show_of_hands"] and "举手结果被改动" in f.what for f in found), (
+        found
+    )
+
+    # The last event deleted; the society's whole chain deleted.
+    last = (await raw_rows(models.EventLog, "SELECT MAX(seq) AS top FROM event_log"))[0]["top"]
+    found = await _after(("DELETE FROM event_log WHERE seq = ?", (last,)))
+    assert any(f.society == 1 and f.seq == last and "截断" in f.what for f in found), found
+    found = await _after(("DELETE FROM event_log WHERE chain = ?", ("society:1",)))
+    assert any(f.society == 1 and f.seq == 1 and "截断" in f.what for f in found), found
+
+    # An event edited and every hash after it recomputed, without the key or with another key.
+    rows = await raw_rows(models.EventLog, "SELECT * FROM event_log ORDER BY seq")
+    target = next(r for r in rows if r["kind"] == "vote_closed")
+    forged = target["payload"].replace('"outcome":"', '"outcome":"x', 1)
+    for key in (None, b"an attacker's own key, 32 bytes!"):
+        found = await _after(*_rehashed(rows, target["seq"], forged, key))
+        assert any(
+            f.seq == target["seq"] and f.table == "event_log" and "被修改" in f.what for f in found
+        ), found
+
+    # The head removed; a row inserted; the whole record checked with another key.
+    found = await _after(("DELETE FROM chain_head", ()))
+    assert any(f.society == 1 and f.table == "chain_head" for f in found), found
+    real = db.server_key()
+    db.use_key(ServerKey(b"k" * 32))
+    try:
+        found = (await verify.run()).findings
+    finally:
+        db.use_key(real)
+    assert "换了密钥" in found[0].what
+
+
+async def test_a_box_stuffed_during_the_vote_is_reported_after_it_passed(
+    harness: ConsoleRig,
+) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "签到")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1 无记名")
+    for name in ("李娜", "王强"):
+        await h.say(name, "投票 反对", private=True)
+    stuffed = json.dumps(sorted([f"{i:08x}", "yes"] for i in range(7)))
+    await raw_execute(models.SecretBallotBox, "UPDATE secret_ballot_box SET ballots = ?", stuffed)
+    assert "通过" in await h.say("张伟", "结束表决")  # the stuffed box was counted
+    findings = (await verify.run()).findings
+    vote = int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
+    assert any(f.table == "secret_ballot_box" and "行内容被改动" in f.what for f in findings), (
+        findings
+    )
+    assert any(
+        f.vote == vote and "结束时票箱有 7 张票，记录链中投票的只有 2 人" in f.what
+        for f in findings
+    ), findings

@@ -1,0 +1,171 @@
+"""The utterance layer, pure: matching forms tied to the text as typed, what is set aside, the
+one-tap question, the nearest commands, and help that fits a phone."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import governance as g
+from bot import utterance as u
+from bot.router import answer_text
+from handlers import ALL_ROUTES
+from handlers.help import HELP_LINES, help_now, help_text
+
+LEXICON = u.Lexicon(ALL_ROUTES)
+FEATURES = ALL_ROUTES[1:]  # what 帮助 lists (not itself)
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def resolve(text: str, *mentioned: str) -> u.Resolution:
+    return LEXICON.resolve(text, mentioned)
+
+
+def test_arguments_are_kept_as_typed() -> None:
+    found = resolve("书面意见　\uff12　同意预算，建议压缩会务费（第\uff13稿）")
+    assert isinstance(found, u.Command)
+    assert found.route.words[0] == "书面意见"
+    assert found.args == "\uff12　同意预算，建议压缩会务费（第\uff13稿）"
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "args"),
+    [
+        ("@议事小助手 帮助", "帮助", ""),
+        ("\uff20议事小助手　帮助", "帮助", ""),
+        ("「张伟：几点开会？」 ------ 签到", "签到", ""),
+        ("“张伟：请回复” - - - - 请假 出差", "请假", "出差"),
+        ("「赞成」", "赞成", ""),
+        ("/ 计票", "计票", ""),
+        ("请 假 出差", "请假", "出差"),
+        ("好的，收到👌", "收到", ""),
+        ("同意！", "赞成", ""),
+        ("弃权🙏", "弃权", ""),
+        ("赞成 第\uff12项", "赞成", "第\uff12项"),
+        ("Sign In", "签到", ""),
+        ("开会时间？", "会议状态", ""),
+        ("同意议题 2", "同意议题", "2"),
+    ],
+)
+def test_what_runs(text: str, word: str, args: str) -> None:
+    found = resolve(text)
+    assert isinstance(found, u.Command), found
+    assert (found.route.words[0], found.args) == (word, args)
+
+
+def test_a_leading_mention_of_a_person_is_kept() -> None:
+    found = resolve("@王五 列席 理事长", "王五")
+    assert not isinstance(found, u.Command)
+    found = resolve("列席 @王五 理事长", "王五")
+    assert isinstance(found, u.Command)
+    assert found.args == "@王五 理事长"
+
+
+@pytest.mark.parametrize(
+    "text", ["我同意", "👍", "yes", "好的", "我不同意", "同 意", "同意的", "赞成吧我想想", "可以的"]
+)
+def test_ambiguous_vote_phrases_are_asked_back_while_a_vote_may_be_open(text: str) -> None:
+    found = resolve(text)
+    assert isinstance(found, u.Clarify), found
+    answer = u.settle(LEXICON, found, frozenset({g.Role.MEMBER}), g.MeetingState.OPEN)
+    assert isinstance(answer, u.Clarify)
+    assert answer_text(answer).startswith("是否投")
+    # With no vote possible, the nearest commands instead of a question about a ballot.
+    later = u.settle(LEXICON, found, frozenset({g.Role.MEMBER}), None)
+    assert isinstance(later, u.Suggest)
+
+
+def test_the_question_is_one_tap() -> None:
+    found = resolve("我同意")
+    assert isinstance(found, u.Clarify)
+    assert answer_text(found) == "是否投赞成票？回复「赞成」确认。"
+
+
+@pytest.mark.parametrize(
+    ("text", "roles", "phase", "word"),
+    [
+        ("签倒", {g.Role.MEMBER}, g.MeetingState.CONVENED, "签到"),
+        ("qingjia", {g.Role.MEMBER}, g.MeetingState.CONVENED, "请假"),
+        ("纪要被注 补记", {g.Role.RECORDER}, g.MeetingState.CLOSED, "纪要备注"),
+        ("可以散会了", {g.Role.MEMBER, g.Role.LEADER, g.Role.CHAIR}, g.MeetingState.OPEN, "散会"),
+        ("签法", {g.Role.MEMBER, g.Role.LEADER}, g.MeetingState.CLOSED, "签发"),
+        ("daipi", {g.Role.COMMITTEE}, None, "待批"),
+    ],
+)
+def test_nearest_commands(
+    text: str, roles: set[g.Role], phase: g.MeetingState | None, word: str
+) -> None:
+    found = resolve(text)
+    assert isinstance(found, u.Unknown), found
+    answer = u.settle(LEXICON, found, frozenset(roles), phase)
+    assert isinstance(answer, u.Suggest)
+    assert 1 <= len(answer.near) <= 3
+    assert word in [r.words[0] for r in answer.near]
+    assert f"「{text}」" in answer_text(answer)
+
+
+def test_nearest_only_offers_what_this_person_may_use_now() -> None:
+    found = resolve("签法")
+    assert isinstance(found, u.Unknown)
+    member = u.settle(LEXICON, found, frozenset({g.Role.MEMBER}), g.MeetingState.CLOSED)
+    assert isinstance(member, u.Suggest)
+    assert "签发" not in [r.words[0] for r in member.near]
+
+
+def test_nothing_alike_gets_the_plain_answer() -> None:
+    found = resolve("今天天气不错")
+    assert isinstance(found, u.Unknown)
+    answer = u.settle(LEXICON, found, frozenset({g.Role.MEMBER}), None)
+    assert isinstance(answer, u.Suggest)
+    assert "帮助" in answer_text(answer)
+
+
+ROLE_SETS = [
+    frozenset(s)
+    for s in (
+        {g.Role.MEMBER},
+        {g.Role.MEMBER, g.Role.LEADER},
+        {g.Role.MEMBER, g.Role.LEADER, g.Role.CHAIR},
+        {g.Role.MEMBER, g.Role.CHAIR},
+        {g.Role.RECORDER},
+        {g.Role.MEMBER, g.Role.LIAISON},
+        {g.Role.COMMITTEE},
+        {g.Role.OBSERVER},
+        set(),
+    )
+]
+
+
+@pytest.mark.parametrize(
+    ("roles", "phase"), list(itertools.product(ROLE_SETS, [None, *g.MeetingState]))
+)
+def test_help_fits_a_phone(roles: frozenset[g.Role], phase: g.MeetingState | None) -> None:
+    text = help_now(FEATURES, roles, phase)
+    lines = text.splitlines()
+    assert len(lines) <= HELP_LINES
+    # Ballot words and their aliases share one line; no command is listed twice.
+    assert sum(line.lstrip().startswith(("赞成", "同意")) for line in lines) <= 1
+    if phase is g.MeetingState.OPEN:
+        assert any("赞成" in line and "同意" in line for line in lines)
+
+
+def test_help_all_lists_every_command() -> None:
+    text = help_text(FEATURES)
+    for route in FEATURES:
+        assert route.usage in text
+
+
+def test_times_are_read_on_the_nfkc_form_and_the_rest_kept_as_typed() -> None:
+    now = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    parsed = u.leading_time("12月5日 15：30 学会会议室（三楼） 议题：预算", now, TZ)
+    assert parsed is not None
+    assert parsed.when.astimezone(TZ).strftime("%m-%d %H:%M") == "12-05 15:30"
+    assert parsed.rest == "学会会议室（三楼） 议题：预算"
+
+
+def test_routes_declare_no_phrase_twice() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        u.Lexicon([*ALL_ROUTES, ALL_ROUTES[1]])
