@@ -53,10 +53,13 @@ _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
 # After a confirm phrase these still leave it whole (「可以的」「好吧」).
 _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
-# number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」); anything else is asked back.
+# number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」), then a society's name
+# (a private ballot of a member of several societies names its society); anything else is asked
+# back.
 _BALLOT_ARGS = re.compile(
     r"(?:(?:赞成|同意|反对|不同意|弃权)\s*)?"
     r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|表决#\d+)?"
+    r"(?:\s*[^\s\d#]\S{0,38}?(?:学会|协会|研究会|学社|联合会))?"
 )
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.

@@ -39,6 +39,7 @@ async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
     for name in present:
         await say(name, "签到")
     await say("吴国华", "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time: one member is on leave
     await say("张伟", "开会")
     await say("陈静", "回避 4")
     # Item 1, named, with a changed ballot.

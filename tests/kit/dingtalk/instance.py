@@ -25,6 +25,7 @@ from bot.clock import ManualClock
 from bot.events import IncomingMessage, OutgoingMessage
 from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
 from storage import db
+from tests.kit.keys import PG_KEY
 
 APP_KEY: Final = "dingINSTANCEkey"
 APP_SECRET: Final = "instance-secret-0123456789"
@@ -50,7 +51,8 @@ def codec_settings() -> DingTalkSettings:
 
 async def main(url: str, instant: str, out: str, name: str) -> None:
     clock = ManualClock(datetime.fromisoformat(instant))
-    await db.open_db(url, run_migrations=False)
+    # A SQLite test database keeps its own key beside the file; PostgreSQL's is the fixtures'.
+    await db.open_db(url, run_migrations=False, key=None if db.is_sqlite(url) else PG_KEY)
     adapter = build_dingtalk_adapter(
         config(), clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
     )
