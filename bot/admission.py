@@ -150,7 +150,7 @@ async def roles_of(
         roles.add(g.Role.RECORDER)
     if society.liaison_id == person.id:
         roles.add(g.Role.LIAISON)
-    meeting = await repo.active_meeting(society.id)
+    meeting, observer = await repo.active_meeting_seen_by(society.id, person.id)
     if meeting is not None:
         if person.id in meeting.roster:
             # 应到会 of this meeting: its roster was decided at convening (governance Rule 7),
@@ -158,7 +158,7 @@ async def roles_of(
             roles.add(g.Role.MEMBER)
         if meeting.chair_id == person.id:
             roles.add(g.Role.CHAIR)
-        if person.id in await repo.observers(meeting.id):
+        if observer:
             roles.add(g.Role.OBSERVER)
     return frozenset(roles), meeting
 
@@ -171,9 +171,11 @@ async def _settle(
     *,
     inline: bool,
 ) -> list[OutgoingMessage]:
-    """Store the inline replies for a redelivery and write the rest to the outbox."""
+    """Store the inline replies for a redelivery and write the rest to the outbox. From the
+    queue (`inline=False`) there is nothing to store: a redelivery gets nothing back."""
     inline_replies = [r for r in replies if is_inline(r, message)]
-    await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
+    if inline:
+        await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
     others = [r for r in replies if not inline or not is_inline(r, message)]
     if others:
         key = message.message_id or f"local-{uuid.uuid4().hex}"

@@ -30,6 +30,7 @@ class Identity(Model):
 
     class Meta:
         table = "identity"
+        indexes = (("person_id",),)
         unique_together = (("platform", "corp_id", "user_id"),)
 
 
@@ -68,6 +69,7 @@ class Member(Model):
 
     class Meta:
         table = "member"
+        indexes = (("person_id",),)
         unique_together = (("society", "person"),)
 
 
@@ -83,6 +85,7 @@ class ChatBinding(Model):
 
     class Meta:
         table = "chat_binding"
+        indexes = (("society_id",),)
         unique_together = (("platform", "corp_id", "chat_id"),)
 
 
@@ -224,6 +227,7 @@ class WrittenOpinion(Model):
 
     class Meta:
         table = "written_opinion"
+        indexes = (("item_id",),)
 
 
 class Vote(Model):
@@ -243,6 +247,7 @@ class Vote(Model):
 
     class Meta:
         table = "vote"
+        indexes = (("item_id",),)
 
 
 # A named ballot: one row per voter and vote; a change updates it and is logged.
@@ -336,6 +341,7 @@ class Signature(Model):
 
     class Meta:
         table = "signature"
+        indexes = (("minutes_id",),)
 
 
 # Work-rule filings (备案), annual summaries and major-issue reports to the committee.
@@ -358,6 +364,7 @@ class Filing(Model):
 
     class Meta:
         table = "filing"
+        indexes = (("society_id",),)
 
 
 # Append-only, hash-chained: hash = SHA-256(prev_hash + canonical JSON of the entry).
@@ -494,6 +501,7 @@ class OutboxAttempt(Model):
 
     class Meta:
         table = "outbox_attempt"
+        indexes = (("message_id",),)
 
 
 # One row per channel (robot webhook of a group, an app's 1:1 messages, the console): who drains

@@ -30,8 +30,8 @@ from storage import models as m
 from storage import seals, secrecy, verify
 from storage.db import server_key
 from storage.sql import (
+    any_of,
     can_lock_rows,
-    marks,
     model_of,
     raw_execute,
     raw_models,
@@ -463,17 +463,25 @@ async def people(ids: Iterable[int]) -> dict[int, Person]:
 
 
 async def identities(person_ids: Iterable[int], platform: Platform, corp_id: str) -> list[UserRef]:
+    """The people's identities on one platform and corp, in the order asked. Sought by person
+    (a corp holds every society's members: a seek by platform and corp reads them all); a
+    person has an identity or two, the platform's is picked here."""
     ids = list(person_ids)
-    rows = await m.Identity.filter(
-        person_id__in=ids, platform=platform.value, corp_id=corp_id
-    ).prefetch_related("person")
-    by_person = {r.person_id: r for r in rows}  # type: ignore[attr-defined]
-    out = []
-    for pid in ids:
-        r = by_person.get(pid)
-        if r is not None:
-            out.append(UserRef(platform, corp_id, r.user_id, r.person.name))
-    return out
+    if not ids:
+        return []
+    where, params = any_of(m.Identity, "i.person_id", ids)
+    rows = await raw_rows(
+        m.Identity,
+        "SELECT i.person_id, i.platform, i.corp_id, i.user_id, p.name FROM identity AS i"
+        f" JOIN person AS p ON p.id = i.person_id WHERE {where} ORDER BY i.id",
+        *params,
+    )
+    by_person = {
+        int(r["person_id"]): UserRef(platform, corp_id, str(r["user_id"]), str(r["name"]))
+        for r in rows
+        if r["platform"] == platform.value and r["corp_id"] == corp_id
+    }
+    return [by_person[pid] for pid in ids if pid in by_person]
 
 
 async def create_society(
@@ -746,6 +754,25 @@ async def active_meeting(society_id: int) -> Meeting | None:
     return _meeting(rows[0]) if rows else None
 
 
+async def active_meeting_seen_by(society_id: int, person_id: int) -> tuple[Meeting | None, bool]:
+    """The society's active meeting (as `active_meeting`) and whether the person observes it
+    (列席), in one read: every command asks both."""
+    rows = await raw_rows(
+        m.Meeting,
+        "SELECT meeting.*, EXISTS (SELECT 1 FROM observer WHERE observer.meeting_id = meeting.id"
+        " AND observer.person_id = ?) AS seen_as_observer FROM meeting"
+        " WHERE society_id = ? AND state IN (?, ?, ?) ORDER BY number DESC LIMIT 1",
+        person_id,
+        society_id,
+        *(state.value for state in ACTIVE_STATES),
+    )
+    if not rows:
+        return None, False
+    row = dict(rows[0])
+    observer = bool(row.pop("seen_as_observer"))
+    return _meeting(model_of(m.Meeting, row)), observer
+
+
 async def latest_meeting(society_id: int) -> Meeting | None:
     x = (
         await m.Meeting.filter(society_id=society_id)
@@ -923,23 +950,22 @@ async def vote(vote_id: int) -> Vote:
 
 
 async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
-    rows = await raw_models(
+    """The meeting's open votes with their items, in one read."""
+    columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
+    item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
+    rows = await raw_rows(
         m.Vote,
-        "SELECT vote.* FROM vote JOIN agenda_item ON agenda_item.id = vote.item_id"
+        f"SELECT vote.*, {item_columns} FROM vote"
+        " JOIN agenda_item ON agenda_item.id = vote.item_id"
         " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
         meeting_id,
         g.VoteState.OPEN.value,
     )
-    if not rows:
-        return []
-    ids = sorted({x.item_id for x in rows})  # type: ignore[attr-defined]
-    items = {
-        x.id: _item(x)
-        for x in await raw_models(
-            m.AgendaItem, f"SELECT * FROM agenda_item WHERE id IN ({marks(len(ids))})", *ids
-        )
-    }
-    return [(_vote(x), items[x.item_id]) for x in rows]  # type: ignore[attr-defined]
+    out = []
+    for row in rows:
+        item_row = {c: row.pop(f"item__{c}") for c in columns}
+        out.append((_vote(model_of(m.Vote, row)), _item(model_of(m.AgendaItem, item_row))))
+    return out
 
 
 async def open_votes_of(person_id: int) -> list[tuple[int, Vote, Item]]:

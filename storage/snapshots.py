@@ -279,16 +279,19 @@ async def person_names(ids: Iterable[int]) -> dict[int, str]:
 async def identities_by_person(
     person_ids: Iterable[int], platform: str, corp_id: str
 ) -> dict[int, tuple[str, str]]:
-    """person id -> (user id, name) on one platform and corp."""
+    """person id -> (user id, name) on one platform and corp. Sought by person: a corp holds
+    every society's members (see repo.identities)."""
     rows = await rows_in(
         m.Identity,
-        "SELECT i.person_id, i.user_id, p.name FROM identity AS i"
-        " JOIN person AS p ON p.id = i.person_id"
-        " WHERE i.person_id IN ({values}) AND i.platform = ? AND i.corp_id = ? ORDER BY i.id",
+        "SELECT i.person_id, i.platform, i.corp_id, i.user_id, p.name FROM identity AS i"
+        " JOIN person AS p ON p.id = i.person_id WHERE i.person_id IN ({values}) ORDER BY i.id",
         sorted(set(person_ids)),
-        after=[platform, corp_id],
     )
-    return {int(r["person_id"]): (str(r["user_id"]), str(r["name"])) for r in rows}
+    return {
+        int(r["person_id"]): (str(r["user_id"]), str(r["name"]))
+        for r in rows
+        if r["platform"] == platform and r["corp_id"] == corp_id
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,8 +305,10 @@ async def last_event_id() -> int:
 
 
 async def societies_with_events_after(event_id: int) -> list[int]:
-    """Societies whose event chain grew past `event_id` (by the primary key: cheap)."""
-    rows = await raw_rows(m.EventLog, "SELECT DISTINCT chain FROM event_log WHERE id > ?", event_id)
+    """Societies whose event chain grew past `event_id`: a range of the primary key, the few
+    rows since the last sweep. Not `DISTINCT`: SQLite would answer that by reading the whole
+    (chain, seq) index."""
+    rows = await raw_rows(m.EventLog, "SELECT chain FROM event_log WHERE id > ?", event_id)
     out = set()
     for r in rows:
         kind, _, ident = str(r["chain"]).partition(":")

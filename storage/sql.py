@@ -136,6 +136,15 @@ def skip_locked(model: type[Model]) -> str:
     return " FOR UPDATE SKIP LOCKED" if is_postgres(model) else ""
 
 
+def any_of(model: type[Model], column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column = ANY(?)` binding one array on PostgreSQL (one prepared statement, however many
+    values), `column IN (?, ?, ...)` on SQLite; and the parameters. For the short lists of a
+    command (a roster, a meeting's items): a long list goes through `rows_in`."""
+    if is_postgres(model):
+        return f"{column} = ANY(?)", [list(values)]
+    return f"{column} IN ({marks(len(values))})", list(values)
+
+
 async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
     """Run a read on the connection (or transaction) the model's queries would use now."""
     conn = _connection(model)
