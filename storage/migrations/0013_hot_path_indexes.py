@@ -10,7 +10,7 @@ from tortoise.migrations import operations as ops
 # shares).
 # outbox_attempt.message_id also serves SQLite's foreign-key check on every outbox insert.
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_header_binding')]
+    dependencies = [('models', '0012_secret_box')]
 
     initial = False
 
