@@ -1,5 +1,9 @@
 """The functional core: the work rules of a leading group as pure functions.
 
+Over 600 lines as one file: the numbered rules below refer to each other (a quorum reading is
+used by the meeting, the item and the decision; the input checks guard every public function), and
+the exhaustive and property tests read it as one unit.
+
 Rule 1. Nothing here does I/O, reads the clock or produces Chinese text: time comes in as
         `now`, every threshold comes in as a `Policy`, and results are enums and dataclasses
         that the handlers render.

@@ -1,7 +1,10 @@
 """Meetings: convene, the agenda, open (quorum), the chair, close (minutes draft), cancel, status.
 
 Who takes part (observers, leave, written opinions, check-in, leaving early, recusal) is in
-handlers/attendance.py; this module's ROUTES lists those commands too, in the order of the help."""
+handlers/attendance.py; this module's ROUTES lists those commands too, in the order of the help.
+
+Over 600 lines as one file: a meeting's life (convene, open, close) is one state machine, and the
+route table with its phrasings is data that the help and the utterance layer read in order."""
 
 from __future__ import annotations
 

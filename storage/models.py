@@ -1,6 +1,9 @@
 """Tortoise models: the only module that imports tortoise.models. No Model leaves storage/.
 
 All datetimes are stored in UTC (the ORM runs with use_tz and timezone UTC); the edges convert.
+
+Over 600 lines as one file: the schema is read as a whole (the migrations are generated from it,
+and every table's indexes and constraints sit beside its fields).
 """
 
 from __future__ import annotations
