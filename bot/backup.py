@@ -126,7 +126,7 @@ async def restore(url: str, source: Path) -> Copied:
             "未安装 pg_restore（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
             + pg_recipe(_libpq(url), str(source))
         )
-    if await _pg_tables(url):
+    if await db.pg_table_count(_libpq(url)):
         raise BackupError("目标数据库不是空的；只能恢复到空数据库（CREATE DATABASE 新建）。")
     await _run(tool, "--no-owner", "--exit-on-error", "--dbname", _libpq(url), str(source))
     await db.upgrade(url)
@@ -144,19 +144,6 @@ def _has_tables(path: Path) -> bool:
         return _tables(conn) > 0
     finally:
         conn.close()
-
-
-async def _pg_tables(url: str) -> int:
-    import asyncpg
-
-    conn = await asyncpg.connect(_libpq(url), timeout=10)
-    try:
-        n = await conn.fetchval(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
-        )
-    finally:
-        await conn.close()
-    return int(n)
 
 
 def _libpq(url: str) -> str:

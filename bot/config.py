@@ -869,7 +869,8 @@ SCALAR_KEYS: dict[str, Kind] = {
     },
     **{f"dingtalk.{k}": _K.WHOLE for k in ("timestamp_window_s", "max_body_bytes")},
     **{
-        f"dingtalk.{k}": _K.NUMBER for k in ("send_timeout_s", "stream_watchdog_s", "stream_ping_s")
+        f"dingtalk.{k}": _K.NUMBER
+        for k in ("send_timeout_s", "stream_watchdog_s", "stream_ping_s", "header_sibling_window_s")
     },
     "wecom.enabled": _K.FLAG,
     **{

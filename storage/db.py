@@ -283,3 +283,18 @@ async def _check_sqlite(name: str) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+async def pg_table_count(libpq_url: str) -> int:
+    """How many tables a PostgreSQL database's public schema holds (a restore goes only into an
+    empty one), read over a connection of its own."""
+    import asyncpg
+
+    conn = await asyncpg.connect(libpq_url, timeout=10)
+    try:
+        n = await conn.fetchval(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+    finally:
+        await conn.close()
+    return int(n)

@@ -126,10 +126,10 @@ async def test_a_vote_deadline_is_planned_on_the_next_sweep(harness: ConsoleRig)
     h.at("2026-12-05 14:50")
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"):
         await h.say(name, "签到")
+    h.at("2026-12-05 15:00")  # not before the announced time: one member is missing
     await h.say("张伟", "开会")
     await svc.sweep()  # a new day: everything planned
     full = svc._full
-    h.at("2026-12-05 15:00")
     assert "截止时间" in await h.say("张伟", "发起表决 1 记名 截止 16:30")
     h.at("2026-12-05 15:01")
     await svc.sweep()
