@@ -49,6 +49,7 @@ from handlers.votes import BALLOT_WORDS
 from storage import db, instances, outbox, repo, secrecy
 from storage import inbox as inbox_store
 from storage import reminders as reminder_store
+from storage.faults import causes, is_lost_connection
 
 logger = logging.getLogger(__name__)
 Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
@@ -405,6 +406,8 @@ async def _work_id(request: web.Request, handler: Handler) -> web.StreamResponse
 # than this (beside a SQLite file) is a disk nearly full; a loop that has not turned for this
 # long, or a queued message this old, is a stuck worker.
 HEALTH_DB_TIMEOUT_S = 5.0
+# A dropped server leaves each idle pooled connection broken once (the pool holds at most 5).
+HEALTH_PROBE_TRIES = 6
 HEALTH_MIN_FREE_BYTES = 64 * 1024 * 1024
 HEALTH_STUCK_S = 300.0
 HEALTH_PAUSED_SHOWN = 20
@@ -414,6 +417,20 @@ def free_disk_bytes(path: Path) -> int:
     """Free bytes for an unprivileged writer on the file system holding `path`."""
     st = os.statvfs(path)
     return st.f_bavail * st.f_frsize
+
+
+async def _probe_write(instance: str, now: datetime) -> None:
+    """The one-row write, again on a pooled connection the server dropped while it was idle
+    (each such connection fails once and is replaced), so that the probe reports the database
+    (read-only, full, locked) rather than a stale connection. Bounded by the caller's timeout."""
+    for attempt in range(HEALTH_PROBE_TRIES):
+        try:
+            await instances.probe_write(instance, now)
+            return
+        except Exception as exc:
+            lost = any(is_lost_connection(e) for e in causes(exc))
+            if attempt + 1 >= HEALTH_PROBE_TRIES or not lost:
+                raise
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -431,7 +448,7 @@ async def _healthz(request: web.Request) -> web.Response:
     oldest: datetime | None = None
     try:
         async with asyncio.timeout(HEALTH_DB_TIMEOUT_S):
-            await instances.probe_write(runtime.instance, now)
+            await _probe_write(runtime.instance, now)
             paused = await outbox.paused_list(now, HEALTH_PAUSED_SHOWN + 1)
             if runtime.inbox is not None:
                 pending = await runtime.inbox.depth()

@@ -3,8 +3,9 @@
 Transient: the database is there but cannot answer now, or the way to it is broken:
     SQLite      "database is locked" / "busy", "disk I/O error", "database or disk is full",
                 "unable to open database file", "attempt to write a readonly database"
-    PostgreSQL  connection lost or refused, too many connections, admin shutdown, disk full or
-                out of resources, serialization failure, deadlock, lock or statement timeout
+    PostgreSQL  connection lost or refused (or a pooled connection left broken by it), too many
+                connections, admin shutdown, disk full or out of resources, serialization failure,
+                deadlock, lock or statement timeout
     both        OSError (ConnectionError included), TimeoutError
 A read-only file or a full disk is an environment fault the operator fixes; the message that met
 it is applied once it is fixed, never refused for it.
@@ -64,8 +65,20 @@ def _one_is_transient(e: BaseException) -> bool:
     if isinstance(e, asyncpg.PostgresError):
         code = str(getattr(e, "sqlstate", "") or "")
         return code.startswith(_PG_TRANSIENT_CLASSES) or code in _PG_TRANSIENT_CODES
-    # asyncpg's client-side connection failures (closed, does not exist, lost mid-query).
-    return isinstance(e, asyncpg.InterfaceError | asyncpg.exceptions.ConnectionDoesNotExistError)
+    return is_lost_connection(e)
+
+
+def is_lost_connection(e: BaseException) -> bool:
+    """asyncpg's client-side connection failures: closed, does not exist, lost mid-query, or
+    met in a broken state (InternalClientError "cannot switch to state ...; another operation
+    is in progress": the server's FATAL arrived on an idle pooled connection before its close).
+    The pool replaces such a connection when it comes back; a retry gets a working one."""
+    return isinstance(
+        e,
+        asyncpg.InterfaceError
+        | asyncpg.InternalClientError
+        | asyncpg.exceptions.ConnectionDoesNotExistError,
+    )
 
 
 def is_transient(exc: BaseException) -> bool:

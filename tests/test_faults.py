@@ -30,6 +30,7 @@ from bot.inbox import Inbox, make_apply
 from storage import db, repo
 from storage import inbox as inbox_store
 from storage import models as m
+from storage import outbox as outbox_store
 from storage.faults import is_transient
 from tests.conftest import PG_SERVER
 from tests.kit.console import ConsoleRig
@@ -138,16 +139,18 @@ class Injector:
         self.mp.setattr(owner, name, faulty)
 
     def at_commit(self, *, after: bool) -> None:
-        """The unit of work's commit (armed by store_reply, the last write before it) fails;
-        with `after`, the commit goes through and only the answer is lost. PostgreSQL, during
-        the commit: the server really drops the connection."""
-        store_reply = repo.store_reply
+        """The unit of work's commit (armed by the outbox write of the replies, its last write:
+        from the queue no reply is stored with the processed message) fails; with `after`, the
+        commit goes through and only the answer is lost. PostgreSQL, during the commit: the
+        server really drops the connection."""
+        enqueue = outbox_store.enqueue
 
-        async def arming(*args: Any, **kwargs: Any) -> None:
-            await store_reply(*args, **kwargs)
+        async def arming(*args: Any, **kwargs: Any) -> list[int]:
+            ids = await enqueue(*args, **kwargs)
             self._armed = self.left > 0
+            return ids
 
-        self.mp.setattr(repo, "store_reply", arming)
+        self.mp.setattr(outbox_store, "enqueue", arming)
         cls: Any = SqliteTransactionWrapper if self.backend == "sqlite" else PgTransaction
         commit = cls.commit
         rollback = cls.rollback
@@ -220,7 +223,7 @@ async def test_transient_faults_at_any_step_leave_every_vote_applied_once(
         case "before_effect":
             inject.wrap(repo, "lock_society")
         case "after_effect":
-            inject.wrap(repo, "store_reply")
+            inject.wrap(outbox_store, "enqueue")  # the replies' write, after the ballot
         case "during_commit":
             inject.at_commit(after=False)
         case "after_commit":
