@@ -398,13 +398,15 @@ def nearest(
     *,
     limit: int = 3,
     floor: float = 0.5,
+    any_phase: bool = False,
 ) -> list[Route]:
     """Up to `limit` commands closest to what was said, among those offered to this person
-    now; none when nothing is at least `floor` alike."""
+    now (with `any_phase`, those allowed to them in any phase of a meeting); none when nothing
+    is at least `floor` alike."""
     said = _Said.of(head)
     scored: dict[int, tuple[float, Route]] = {}
     for index, route in enumerate(lexicon.routes):
-        if not offered(route, roles, phase):
+        if not (g.may(roles, route.needs) if any_phase else offered(route, roles, phase)):
             continue
         best = max(_closeness(said, w) for w in lexicon.forms[index])
         if best >= floor:
@@ -425,7 +427,10 @@ def settle(
         return found
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
     said = found.said
-    return Suggest(said, tuple(nearest(lexicon, head, roles, phase)))
+    # 「签倒」 with no meeting: nothing near is useful now, but the command meant is still
+    # better shown (its own refusal then says why not now) than a bare 「没有听懂」.
+    near = nearest(lexicon, head, roles, phase) or nearest(lexicon, head, roles, phase, any_phase=True)
+    return Suggest(said, tuple(near))
 
 
 # --- times, as typed ---------------------------------------------------------------------------

@@ -88,6 +88,8 @@ def test_the_question_is_one_tap() -> None:
     ("text", "roles", "phase", "word"),
     [
         ("签倒", {g.Role.MEMBER}, g.MeetingState.CONVENED, "签到"),
+        # No meeting: nothing near is useful now, the command meant is still shown.
+        ("签倒", {g.Role.MEMBER}, None, "签到"),
         ("qingjia", {g.Role.MEMBER}, g.MeetingState.CONVENED, "请假"),
         ("纪要被注 补记", {g.Role.RECORDER}, g.MeetingState.CLOSED, "纪要备注"),
         ("可以散会了", {g.Role.MEMBER, g.Role.LEADER, g.Role.CHAIR}, g.MeetingState.OPEN, "散会"),
