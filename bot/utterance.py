@@ -429,7 +429,9 @@ def settle(
     said = found.said
     # 「签倒」 with no meeting: nothing near is useful now, but the command meant is still
     # better shown (its own refusal then says why not now) than a bare 「没有听懂」.
-    near = nearest(lexicon, head, roles, phase) or nearest(lexicon, head, roles, phase, any_phase=True)
+    near = nearest(lexicon, head, roles, phase) or nearest(
+        lexicon, head, roles, phase, any_phase=True
+    )
     return Suggest(said, tuple(near))
 
 
