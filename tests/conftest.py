@@ -17,20 +17,11 @@ import pytest
 
 from storage import db
 from tests.kit.console import ConsoleRig
+from tests.kit.databases import copy_sqlite_template, empty_postgres, make_sqlite_template
 from tests.kit.keys import PG_KEY
 
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
-
-
-_TABLES = (
-    "signature, minutes_version, secret_voter_list, ballot, vote, written_opinion, "
-    "secret_ballot_sealed, secret_box_entry, "
-    "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
-    "society, identity, person, event_log, processed_message, "
-    "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
-    "web_login_link, web_session, chain_check, chain_head, row_seal, header_binding"
-)
 
 
 def _admin_url(database: str) -> str:
@@ -63,27 +54,31 @@ async def pg_url() -> AsyncIterator[str | None]:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated, empty SQLite file per test process, copied for each test."""
+    return await make_sqlite_template(tmp_path_factory.mktemp("template") / "empty.db")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-async def database(backend: str, tmp_path: Path, pg_url: str | None) -> AsyncIterator[str]:
+async def database(
+    backend: str, tmp_path: Path, pg_url: str | None, sqlite_template: Path
+) -> AsyncIterator[str]:
     """An empty, migrated database for one test; yields its URL with the ORM initialised."""
     if backend == "sqlite":
-        url = f"sqlite://{tmp_path / 'test.db'}"
+        url = copy_sqlite_template(sqlite_template, tmp_path / "test.db")
         await db.open_db(url)
     else:
         if pg_url is None:
             pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
         url = pg_url
         await db.open_db(url, run_migrations=False, key=PG_KEY)
-        from tortoise import connections
-
-        await connections.get(db.connection_name(url)).execute_script(
-            f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"
-        )
+        await empty_postgres(url)
     try:
         yield url
     finally:
@@ -96,9 +91,11 @@ async def harness(database: str) -> ConsoleRig:
 
 
 @pytest.fixture
-async def harness_with_open_vote(tmp_path: Path) -> AsyncIterator[ConsoleRig]:
+async def harness_with_open_vote(
+    tmp_path: Path, sqlite_template: Path
+) -> AsyncIterator[ConsoleRig]:
     """SQLite only: a meeting with an open named vote on item 1, all members present."""
-    await db.open_db(f"sqlite://{tmp_path / 'vote.db'}")
+    await db.open_db(copy_sqlite_template(sqlite_template, tmp_path / "vote.db"))
     try:
         h = await ConsoleRig.create()
         h.at("2026-12-01 09:00")

@@ -12,34 +12,53 @@ ADMIN = "市党委刘老师"
 CHOICE = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
 
 
+REASONS = (
+    "出差在外",
+    "家中有事 🙏",
+    "赴京参加“学术年会”，无法到会",
+    "身体不适，医生建议休息两天；会后补阅材料。" * 3,
+)
+NOTES = (
+    "会议传达了市科技社团党委年度工作部署。",
+    "补记：预算表附后 (v2)，请各位会后核对 ✅",
+    "「会员发展」一项，请联系人于12月底前报送名单。",
+)
+
+
 async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
-    """`rng` varies the ballots, the hands and who comes (a distinct database per seed)."""
+    """With `rng`, a distinct record per seed: the meeting's day and hour, the ballots, the
+    hands and the free texts vary; without, the same record every time."""
+    vary = rng is not None
     rng = rng or random.Random(0)
 
     def pick() -> str:
         return CHOICE[rng.choice(list(CHOICE))]
 
     say = h.say
+    day, hour = (rng.randint(3, 9), rng.randint(2, 4)) if vary else (5, 3)
+    reason, note = (rng.choice(REASONS), rng.choice(NOTES)) if vary else (REASONS[0], NOTES[0])
     h.at("2026-12-01 09:00")
     await say(
         "张伟",
-        "召开会议 12月5日下午3点 学会会议室 议题：2026年度工作总结；2027年经费预算（重大）；"
+        f"召开会议 12月{day}日下午{hour}点 学会会议室 议题：2026年度工作总结；2027年经费预算（重大）；"
         "推荐副组长人选（人事）",
     )
     await say("王强", "提议议题 会员发展工作")
     await say("张伟", "同意议题 4")
     await say("刘洋", "提议议题 年终聚餐")
     await say("张伟", "驳回议题 5 不属于领导小组职责")
-    await say("杨帆", "请假 出差在外")
+    await say("杨帆", f"请假 {reason}")
     await say("杨帆", "书面意见 2 同意预算，建议压缩会务费")
     await say("张伟", "列席 @吴国华 非党员理事长列席")
     await say("李娜", "收到")
-    h.at("2026-12-05 14:50")
+    h.at(f"2026-12-{day:02d} {hour + 11}:50")
     present = ["张伟", "李娜", "王强", "刘洋", "陈静", "赵敏"]
     for name in present:
         await say(name, "签到")
     await say("吴国华", "签到")
-    h.at("2026-12-05 15:00")  # not before the announced time: one member is on leave
+    h.at(
+        f"2026-12-{day:02d} {hour + 12}:00"
+    )  # not before the announced time: one member is on leave
     await say("张伟", "开会")
     await say("陈静", "回避 4")
     # Item 1, named, with a changed ballot.
@@ -62,7 +81,7 @@ async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
     await say("张伟", "结束表决")
     await say("张伟", "暂缓 2 需进一步调研")
     await say("张伟", "散会")
-    await say("周婷", "纪要备注 会议传达了市科技社团党委年度工作部署。")
+    await say("周婷", f"纪要备注 {note}")
     await say("张伟", "签发")
     await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
     await say(ADMIN, "批准 1 特批", private=True)

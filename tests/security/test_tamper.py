@@ -5,15 +5,19 @@ record is reported clean, on SQLite and PostgreSQL.
 The suite builds one realistic record per engine (tests/security/record.py), then applies each
 random tamper inside a transaction that is rolled back afterwards and runs verify's checks
 in-process inside it. The untouched runs: verify of the same record after each rollback, plus
-verify of records built from distinct seeds (`test_distinct_records_verify_clean`)."""
+verify of records built from distinct seeds (`test_distinct_untouched_databases_verify_clean`)."""
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from tortoise.exceptions import BaseORMException
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -23,10 +27,15 @@ from bot.ledger import GENESIS, Finding, entry_hash
 from storage import db, models, seals, verify
 from storage.sql import raw_execute, raw_rows, when
 from tests.kit.console import ConsoleRig
+from tests.kit.databases import copy_sqlite_template, empty_postgres
+from tests.kit.keys import PG_KEY
 from tests.security.record import build_record
 
 TAMPERS = 1_000
 UNTOUCHED = 1_000
+# Distinct untouched databases verified per engine; YISHI_UNTOUCHED_DATABASES=1000 for the
+# full measure (about ten minutes per engine here), fewer in every run of the suite.
+UNTOUCHED_DATABASES = int(os.environ.get("YISHI_UNTOUCHED_DATABASES", "25"))
 # The record's own tables, besides the governance tables the seals cover.
 RECORD_TABLES = (*seals.TABLES, "event_log", "chain_head", "row_seal")
 MODELS: dict[str, type[Model]] = {
@@ -153,6 +162,49 @@ async def test_random_single_row_tampering_is_always_reported(harness: ConsoleRi
     assert missed == [], figures
     assert false_alarms == 0, figures
     assert min(applied.values()) > TAMPERS // 10
+
+
+async def test_distinct_untouched_databases_verify_clean(
+    backend: str, tmp_path: Path, sqlite_template: Path, pg_url: str | None
+) -> None:
+    """No false alarm: each database is new (its own file and key on SQLite, an emptied
+    database on PostgreSQL) and holds a record of its own seed (days, hours, ballots, hands,
+    texts), built through the chat and verified as `yishi verify` does."""
+    if backend == "postgres" and pg_url is None:
+        pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
+    alarms: list[tuple[int, list[Finding]]] = []
+    heads: set[str] = set()
+    started = time.perf_counter()
+    for seed in range(UNTOUCHED_DATABASES):
+        if backend == "sqlite":
+            path = tmp_path / f"untouched-{seed}.db"
+            await db.open_db(copy_sqlite_template(sqlite_template, path))
+        else:
+            assert pg_url is not None
+            await db.open_db(pg_url, run_migrations=False, key=PG_KEY)
+            await empty_postgres(pg_url)
+        try:
+            await build_record(await ConsoleRig.create(), random.Random(seed))
+            assert await models.Signature.all().count() == 1, f"seed {seed}: minutes not signed"
+            assert await models.SecretBoxEntry.all().count() == 6, f"seed {seed}: no secret box"
+            last = await models.EventLog.all().order_by("-id").first()
+            assert last is not None
+            heads.add(last.hash)
+            report = await verify.run()
+            if not report.clean:
+                alarms.append((seed, report.findings[:3]))
+        finally:
+            await db.close_db()
+        if backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+    figures = (
+        f"{backend}: {UNTOUCHED_DATABASES} untouched databases, {len(alarms)} false alarms, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    logging.getLogger(__name__).info(figures)  # --log-cli-level=INFO shows it
+    assert len(heads) == UNTOUCHED_DATABASES, figures
+    assert alarms == [], figures
 
 
 # ---------------------------------------------------------------------------------------------
