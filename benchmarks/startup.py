@@ -5,6 +5,12 @@ the process idles for `--idle` seconds and its resident memory (VmRSS) is read.
     .venv/bin/python benchmarks/startup.py                      # a new SQLite file
     .venv/bin/python benchmarks/scale.py --societies 15000 --keep /tmp/15k.db
     .venv/bin/python benchmarks/startup.py --db /tmp/15k.db     # a copy of it, 15,000 societies
+    .venv/bin/python benchmarks/startup.py --kill9 20           # crash and restart, 20 times
+
+With `--kill9 N` one database is served by a process that is killed with SIGKILL while it
+serves, then started again at once, N times in a row: each figure is from the kill to the new
+process's healthy `/healthz` (the single-instance lock is the kernel's, so nothing waits for a
+stale heartbeat).
 
 Every run starts from a fresh copy of the database (a new file when none is given).
 """
@@ -12,7 +18,9 @@ Every run starts from a fresh copy of the database (a new file when none is give
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -47,31 +55,45 @@ def healthy(url: str) -> bool:
         return False
 
 
+def prepare(tmp: str, db: Path | None) -> tuple[Path, int]:
+    """A config.toml in `tmp` serving a copy of `db` (or a new file) on a free port."""
+    path = Path(tmp) / "yishi.db"
+    if db is not None:
+        shutil.copyfile(db, path)
+    port = free_port()
+    config = Path(tmp) / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite://{path}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    return config, port
+
+
+def serve(tmp: str, config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "serve"],
+        cwd=tmp,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def until_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
+    while not healthy(f"http://127.0.0.1:{port}/healthz"):
+        if proc.poll() is not None:
+            raise RuntimeError(f"yishi serve exited with {proc.returncode}")
+        time.sleep(0.02)
+
+
 def one_run(db: Path | None, idle: float) -> tuple[float, float]:
     """(seconds from exec to a healthy /healthz, idle RSS in MiB)."""
     with tempfile.TemporaryDirectory(prefix="yishi-start-") as tmp:
-        path = Path(tmp) / "yishi.db"
-        if db is not None:
-            shutil.copyfile(db, path)
-        port = free_port()
-        config = Path(tmp) / "config.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite://{path}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
-            encoding="utf-8",
-        )
+        config, port = prepare(tmp, db)
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "serve"],
-            cwd=tmp,
-            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = serve(tmp, config)
         try:
-            while not healthy(f"http://127.0.0.1:{port}/healthz"):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"yishi serve exited with {proc.returncode}")
-                time.sleep(0.02)
+            until_healthy(proc, port)
             up = time.perf_counter() - started
             time.sleep(idle)
             return up, rss_mib(proc.pid)
@@ -80,12 +102,44 @@ def one_run(db: Path | None, idle: float) -> tuple[float, float]:
             proc.wait(timeout=60)
 
 
+def kill9_cycles(db: Path | None, cycles: int) -> list[float]:
+    """Seconds from each SIGKILL of a serving process to its successor's healthy /healthz."""
+    backs: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="yishi-kill9-") as tmp:
+        config, port = prepare(tmp, db)
+        proc = serve(tmp, config)
+        try:
+            until_healthy(proc, port)
+            for _ in range(cycles):
+                time.sleep(0.2)
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=60)
+                killed = time.perf_counter()
+                proc = serve(tmp, config)
+                until_healthy(proc, port)
+                backs.append(time.perf_counter() - killed)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    return backs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", type=Path, help="an SQLite database to start on (copied)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--idle", type=float, default=5.0, help="seconds idle before RSS (5)")
+    parser.add_argument("--kill9", type=int, default=0, help="crash/restart cycles instead")
     args = parser.parse_args(argv)
+    if args.kill9:
+        backs = kill9_cycles(args.db, args.kill9)
+        print("  back after kill -9: " + " ".join(f"{b:.2f}" for b in backs) + " s")
+        print(
+            f"{args.db or 'new file'}: {len(backs)} kill -9 cycles, back to healthy median "
+            f"{statistics.median(backs):.2f} s, max {max(backs):.2f} s, "
+            f"{sum(b <= 2.0 for b in backs)}/{len(backs)} within 2 s"
+        )
+        return 0
     results = [one_run(args.db, args.idle) for _ in range(args.runs)]
     for up, rss in results:
         print(f"  healthy after {up:.2f} s, idle RSS {rss:.0f} MiB")

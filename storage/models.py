@@ -8,8 +8,25 @@ and every table's indexes and constraints sit beside its fields).
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
-from tortoise.models import Model
+from tortoise.models import Model as _OrmModel
+from tortoise.models import ModelMeta
+
+
+class _SchemaMeta(ModelMeta):
+    """Tortoise reads a model's source file when the class is made, for `#:` field comments;
+    this schema keeps none, and the reading cost about 0.2 s of every start."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
+        attrs.setdefault("_no_comments", True)
+        return super().__new__(mcs, name, bases, attrs)
+
+
+class Model(_OrmModel, metaclass=_SchemaMeta):
+    class Meta:
+        abstract = True
 
 
 class Person(Model):

@@ -41,7 +41,7 @@ RECORD_TABLES = (*seals.TABLES, "event_log", "chain_head", "row_seal")
 MODELS: dict[str, type[Model]] = {
     model._meta.db_table: model
     for model in vars(models).values()
-    if isinstance(model, type) and issubclass(model, Model) and model is not Model
+    if isinstance(model, type) and issubclass(model, Model) and not model._meta.abstract
 }
 
 
