@@ -659,9 +659,13 @@ class Sender:
                     await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     waiters[0].cancel()
+            # The gate is closing: the passes in flight finish their sends (the stop waits for
+            # them); cancelled half-way they would leave their rows leased to this instance.
+            if passes:
+                await asyncio.wait(list(passes))
         finally:
             self.alive = False
-            for task in list(passes):
+            for task in list(passes):  # only when this loop itself is cancelled
                 task.cancel()
 
     async def _gated_pass(

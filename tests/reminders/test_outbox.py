@@ -310,3 +310,34 @@ async def test_the_background_loop_sends_what_it_is_woken_for_and_stops(database
     assert not sender.alive
     assert Counter(m.chat.chat_id for _, m in fake.delivered) == {"a": 3, "b": 3, "c": 3}
     assert {r.state for r in await outbox_store.outbox_rows()} == {"sent"}
+
+
+async def test_a_stop_lets_the_sends_in_flight_finish(database: str) -> None:
+    """The sender's loop sees the gate close while a pass is sending: the pass finishes its
+    sends and records them; none is cancelled half-way (which left rows 「sending」, leased to
+    a stopped instance, until the lease ran out, then resent as ambiguous)."""
+    clock = ManualClock(T0)
+    started = asyncio.Event()
+    release = asyncio.Event()
+    fake = FakePlatform(clock)
+    plain_send = fake.send
+
+    async def slow_send(message: OutgoingMessage) -> None:
+        started.set()
+        await release.wait()
+        await plain_send(message)
+
+    fake.send = slow_send  # type: ignore[method-assign]
+    for chat in ("a", "b", "c"):
+        await enqueue_texts(chat, 2, clock.now())
+    sender = sender_for(fake)
+    gate = Gate()
+    loop = asyncio.create_task(sender.run(gate=gate, idle=0.01))
+    await started.wait()
+    stopping = asyncio.create_task(gate.stop([loop], grace=30))
+    await asyncio.sleep(0.2)  # the loop sees the gate closing while the sends wait
+    release.set()
+    await stopping
+    counts = await outbox_store.outbox_counts()
+    assert counts.get("sending", 0) == 0, counts
+    assert counts.get("sent", 0) == len(fake.delivered) == 6
