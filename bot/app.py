@@ -153,13 +153,18 @@ class Delivery:
         except Exception:
             logger.exception("outbox drain failed; the rows stay for the next pass")
 
-    async def deliver(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Queue messages that no inbound message caused (then deliver as above)."""
+    async def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Write messages that no inbound message caused to the outbox (in the caller's
+        transaction, if any), without delivering them yet."""
         if messages:
             now = self.sender.clock.now()
             key = f"direct:{uuid.uuid4().hex}"
             async with repo.atomic():
                 await outbox.enqueue(to_outbox(messages, key_prefix=key), now)
+
+    async def deliver(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Queue messages that no inbound message caused, then deliver as above."""
+        await self.enqueue(messages)
         await self.after_dispatch()
 
 
@@ -243,7 +248,7 @@ class Runtime:
             self.inbox = Inbox(
                 clock=clock,
                 instance=self.instance,
-                apply=make_apply(timed(router.dispatch, delivery.metrics), delivery.deliver),
+                apply=make_apply(timed(router.dispatch, delivery.metrics), delivery.enqueue),
                 after_batch=after_batch,
                 gate=self.gate,
                 monotonic=monotonic,

@@ -4,6 +4,14 @@
     worker  -> claim (oldest pending row per chat) -> router.dispatch(inline=False) -> outbox
             -> mark done -> the sender delivers the replies through the platform's reply channel
 
+The worker commits a round's messages together as well: one transaction holds each message's
+unit of work as a savepoint (its dedupe row with its effect, so exactly-once holds per message)
+and the round's "done" marks, so a round of many societies costs one commit. A round ends early
+when it has run `round_budget` seconds, or, on SQLite (one writer), as soon as messages wait at
+the door, which cannot commit while the round writes. When anything escapes a message's
+application in a shared round, the whole round is rolled back and its messages are applied one
+by one, each in its own transaction, with the retry rules below.
+
 Why: WeCom retries a callback it has not had an answer to within a few seconds, DingTalk's Stream
 gateway redelivers an unacknowledged frame, and a busy database (the half-year meeting season,
 many societies voting at once) must not turn into platform retries. The message is durable before
@@ -116,9 +124,12 @@ class Inbox:
         gate: Gate | None = None,
         backoff: tuple[float, float] = (0.05, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
+        together: bool = True,
+        round_budget: float = 0.05,
     ) -> None:
         """`backoff`: (first, longest) pause in seconds before a failed message (or a failed
-        pass) is tried again; it doubles per failure."""
+        pass) is tried again; it doubles per failure. `together`: apply a round's messages in
+        one transaction (group commit), ending the round after `round_budget` seconds."""
         self.clock = clock
         self.instance = instance
         self._apply = apply
@@ -132,6 +143,10 @@ class Inbox:
         self._work = asyncio.Event()
         self.backoff = backoff
         self.monotonic = monotonic
+        self.together = together
+        self.round_budget = round_budget
+        self.rounds_together = 0
+        self.rounds_split = 0
         # Failed rows: id -> (failures so far, monotonic time before which it is not retried).
         self._retry: dict[int, tuple[int, float]] = {}
         self._pass_failures = 0
@@ -194,12 +209,20 @@ class Inbox:
             # Every claimable row is in hand: forget failures of rows applied elsewhere.
             ids = {row.id for row in claimed}
             self._retry = {k: v for k, v in self._retry.items() if k in ids}
+        ready = [row for row in claimed if not self._waiting_out(row.id)]
+        if self.together and len(ready) > 1:
+            applied = await self._apply_together(ready)
+            if applied is not None:
+                self.rounds_together += 1
+                self.applied += len(applied)
+                if self._after_batch is not None:
+                    await self._after_batch()
+                return len(applied)
+            self.rounds_split += 1
         done: list[int] = []
         tried = 0
         try:
-            for row in claimed:
-                if self._waiting_out(row.id):
-                    continue
+            for row in ready:
                 tried += 1
                 await self._door_first()
                 try:
@@ -223,6 +246,40 @@ class Inbox:
                 if self._after_batch is not None:
                     await self._after_batch()
         return tried
+
+    async def _apply_together(self, rows: Sequence[store.Claimed]) -> list[int] | None:
+        """Apply `rows` in order in one transaction with their "done" marks; the ids applied
+        (a prefix of `rows`: the round may end early), or None when the round was rolled back."""
+        await self._door_first()
+        started = self.monotonic()
+        done: list[int] = []
+        try:
+            async with store.together():
+                for row in rows:
+                    if done and self._round_over(started):
+                        break
+                    try:
+                        message = decode_message(row.payload)
+                    except (ValueError, KeyError, TypeError, IndexError):
+                        logger.error("inbound queue: row %s is unreadable; dropped", row.id)
+                    else:
+                        await self._apply(message)
+                    done.append(row.id)
+                await store.finish(done, self.clock.now())
+                await store.release([row.id for row in rows[len(done) :]], self.instance)
+        except Exception as exc:
+            _log_failure(
+                exc, "inbound queue: a round of %d rolled back; applying one by one", len(rows)
+            )
+            return None
+        for row_id in done:
+            self._retry.pop(row_id, None)
+        return done
+
+    def _round_over(self, started: float) -> bool:
+        if self.monotonic() - started >= self.round_budget:
+            return True
+        return bool(self._waiting) and store.door_waits_for_writer()
 
     def _waiting_out(self, row_id: int) -> bool:
         entry = self._retry.get(row_id)
@@ -315,14 +372,16 @@ def _log_failure(exc: BaseException, what: str, *args: object) -> None:
 
 def make_apply(
     dispatch: Callable[..., Awaitable[list[OutgoingMessage]]],
-    deliver: Callable[[Sequence[OutgoingMessage]], Awaitable[None]],
+    enqueue: Callable[[Sequence[OutgoingMessage]], Awaitable[None]],
 ) -> Apply:
     """Apply one queued message: the router writes its replies to the outbox with the effect;
-    what it returns (not understood, an error) is queued for delivery here."""
+    what it returns (not understood, an error) is written to the outbox here, in the same
+    transaction as the round. Nothing is sent from inside the round: the worker's `after_batch`
+    wakes the sender once the round has committed."""
 
     async def apply(message: IncomingMessage) -> None:
         loose = await dispatch(message, inline=False)
         if loose:
-            await deliver(loose)
+            await enqueue(loose)
 
     return apply

@@ -251,7 +251,7 @@ async def test_a_bug_is_answered_once_and_not_retried(database: str) -> None:
 
     box = h.inbox("worker", backoff=(0.01, 0.05), idle=0.05)
     assert h.delivery is not None
-    box._apply = make_apply(broken, h.delivery.deliver)
+    box._apply = make_apply(broken, h.delivery.enqueue)
     vote = h.adapter.decode("李娜", "投票 赞成")
     with pytest.MonkeyPatch.context() as mp:
 

@@ -70,7 +70,7 @@ async def test_a_chat_is_applied_in_arrival_order_and_replies_are_delivered(
     # Applying the same message again (a crash after the effect, before "done") changes nothing
     # and sends nothing.
     before = len(h.adapter.sent)
-    await make_apply(h.router.dispatch, h.delivery.deliver)(second)  # type: ignore[union-attr]
+    await make_apply(h.router.dispatch, h.delivery.enqueue)(second)  # type: ignore[union-attr]
     assert len(h.adapter.sent) == before
     assert await m.Ballot.all().count() == 1
 

@@ -129,7 +129,7 @@ async def _run_hot_paths(h: ConsoleRig, log: QueryLog) -> None:
     with log.on("outbox claim"):
         await delivery.sender.run_once()
     box = Inbox(
-        clock=h.clock, instance="plans", apply=make_apply(h.router.dispatch, delivery.deliver)
+        clock=h.clock, instance="plans", apply=make_apply(h.router.dispatch, delivery.enqueue)
     )
     with log.on("inbound accept"):
         await box.submit(h.adapter.decode("李娜", "会议状态"))

@@ -67,7 +67,7 @@ class ConsoleRig:
         return Inbox(
             clock=self.clock,
             instance=instance,
-            apply=make_apply(self.router.dispatch, delivery.deliver),
+            apply=make_apply(self.router.dispatch, delivery.enqueue),
             after_batch=after,
             **options,
         )

@@ -1,0 +1,186 @@
+"""The inbound worker's group commit on both databases: a round of queued messages from many
+societies is applied in one transaction (a savepoint per message) and commits once; a refusal
+rolls back only its own message; a fault anywhere in the round rolls the round back and every
+message is still applied exactly once, one by one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+
+from bot.adapters.console import CORP
+from bot.demo import PEOPLE, seed_society
+from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
+from bot.inbox import Inbox
+from storage import inbox as inbox_store
+from storage import models as m
+from storage import repo
+from storage.db import is_sqlite
+from tests.kit.console import ConsoleRig
+
+SOCIETIES = 6
+VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆")
+
+
+class Society:
+    def __init__(self, h: ConsoleRig, n: int) -> None:
+        self.h = h
+        self.chat = ChatRef(Platform.CONSOLE, CORP, f"together-{n}", ChatKind.GROUP)
+        self.people = {
+            name: UserRef(Platform.CONSOLE, CORP, f"s{n}-{name}", name) for name, *_ in PEOPLE
+        }
+
+    def message(self, name: str, text: str) -> IncomingMessage:
+        return IncomingMessage(
+            platform=Platform.CONSOLE,
+            chat=self.chat,
+            sender=self.people[name],
+            text=text,
+            message_id=f"together-{uuid.uuid4().hex}",
+            received_at=self.h.clock.now(),
+            mentions_bot=True,
+        )
+
+    async def say(self, name: str, text: str) -> str:
+        replies = await self.h.router.dispatch(self.message(name, text))
+        return "\n".join(r.text for r in replies)
+
+
+async def _societies_voting(h: ConsoleRig) -> list[Society]:
+    """SOCIETIES societies shaped like the demo, each with a meeting open and a named vote on
+    its item 1."""
+    out = []
+    h.at("2026-12-01 09:00")
+    for n in range(SOCIETIES):
+        s = Society(h, n)
+        await seed_society(f"并行测试学会{n}", s.people, h.clock.now(), chat=s.chat)
+        assert "会议通知" in await s.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+        out.append(s)
+    h.at("2026-12-05 14:50")
+    for s in out:
+        for name in ("张伟", *VOTERS):
+            await s.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    for s in out:
+        assert "会议现在开始" in await s.say("张伟", "开会")
+        assert "开始表决" in await s.say("张伟", "发起表决 1")
+    return out
+
+
+async def _queue(box: Inbox, messages: list[IncomingMessage]) -> None:
+    for message in messages:
+        assert await box.submit(message)
+
+
+def _count_commits(monkeypatch: pytest.MonkeyPatch, backend: str) -> list[int]:
+    """[commits] of outermost transactions from now on."""
+    cls: Any = SqliteTransactionWrapper if backend == "sqlite" else PgTransaction
+    commit: Callable[[Any], Awaitable[None]] = cls.commit
+    seen = [0]
+
+    async def counting(self: Any) -> None:
+        # asyncpg releases a savepoint through the same method: only the outermost count.
+        if not getattr(getattr(self, "transaction", None), "_nested", False):
+            seen[0] += 1
+        await commit(self)
+
+    monkeypatch.setattr(cls, "commit", counting)
+    return seen
+
+
+async def test_a_round_of_many_societies_commits_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", round_budget=60.0)  # rounds end only when the claim is done
+    # Each member votes 赞成 then changes to 反对: a chat's messages keep their order.
+    for choice in ("赞成", "反对"):
+        await _queue(box, [s.message(n, choice) for n in VOTERS for s in societies])
+    commits = _count_commits(monkeypatch, "sqlite" if is_sqlite(database) else "postgres")
+    applied = await box.drain()
+    assert applied == 2 * len(VOTERS) * SOCIETIES
+    assert await box.depth() == 0
+    # One message per chat per round: 10 rounds of 6 societies. Per round four commits, however
+    # many messages it holds: its claim, its effects, and the sender's claim of the replies and
+    # its report of what it sent (plus the last claim, which finds nothing). One per message
+    # would be 60 for the effects alone.
+    assert box.rounds_together == 2 * len(VOTERS)
+    assert box.rounds_split == 0
+    assert commits[0] <= 4 * box.rounds_together + 1, commits[0]
+    ballots = await m.Ballot.all()
+    assert len(ballots) == len(VOTERS) * SOCIETIES
+    assert {b.choice for b in ballots} == {"no"}
+    processed = await m.ProcessedMessage.filter(message_id__startswith="together-").count()
+    assert processed == applied + SOCIETIES * (len(VOTERS) + 4)  # the setup went direct
+
+
+async def test_a_refusal_in_a_round_rolls_back_only_its_own_message(database: str) -> None:
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    # The third society's vote is closed: its ballot is refused inside the round.
+    assert "结果" in await societies[2].say("张伟", "结束表决")
+    box = h.inbox("together")
+    await _queue(box, [s.message("李娜", "赞成") for s in societies])
+    sent_before = len(h.adapter.sent)
+    assert await box.drain() == SOCIETIES
+    assert box.rounds_together == 1
+    ballots = await m.Ballot.all().prefetch_related("vote")
+    assert len(ballots) == SOCIETIES - 1
+    texts = [o.text for o in h.adapter.sent[sent_before:]]
+    assert sum("已记录" in t for t in texts) == SOCIETIES - 1
+    refused = [t for t in texts if "已记录" not in t and "李娜" not in t]
+    assert refused, texts
+    # The refused message is processed (answered once), not left pending.
+    assert await box.depth() == 0
+
+
+async def test_a_fault_in_a_round_rolls_it_back_and_each_message_applies_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", backoff=(0.0, 0.0))
+    await _queue(box, [s.message("李娜", "赞成") for s in societies])
+    lock = repo.lock_society
+    calls = [0]
+
+    async def failing_fourth(society_id: int) -> None:
+        calls[0] += 1
+        if calls[0] == 4:  # the fourth message of the round, after three have their effect
+            raise TimeoutError("injected")
+        await lock(society_id)
+
+    monkeypatch.setattr(repo, "lock_society", failing_fourth)
+    sent_before = len(h.adapter.sent)
+    await box.drain()
+    assert box.rounds_split == 1
+    assert await box.depth() == 0
+    assert await m.Ballot.all().count() == SOCIETIES
+    texts = [o.text for o in h.adapter.sent[sent_before:]]
+    assert sum("已记录" in t for t in texts) == SOCIETIES, texts
+    assert not [t for t in texts if "没有生效" in t]
+    assert await m.ProcessedMessage.filter(message_id__startswith="together-").count() == (
+        SOCIETIES * (len(VOTERS) + 5)
+    )
+    assert await inbox_store.depth() == 0
+
+
+async def test_a_round_that_ends_early_gives_back_the_rest(database: str) -> None:
+    """What a round did not get to is free at once, for this worker or another instance (after
+    a restart the old instance's claims would otherwise wait out their lease)."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    first = h.inbox("first", round_budget=0.0)  # ends after its first message
+    await _queue(first, [s.message("李娜", "赞成") for s in societies])
+    assert await first.run_once() == 1
+    assert first.rounds_together == 1
+    second = h.inbox("second")
+    assert await second.drain() == SOCIETIES - 1
+    assert await m.Ballot.all().count() == SOCIETIES
+    assert await inbox_store.depth() == 0
