@@ -27,6 +27,7 @@ Rules:
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -35,6 +36,13 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+# The pinyin of single characters is all the matching needs (command words and what was typed
+# are compared sound by sound). pypinyin's phrase dictionary (words read differently from their
+# characters) would add about 55 MB to every process, and a copy of each dictionary more; these
+# switches are read when pypinyin is first imported. The phrasing corpus reads the same either way.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 
 from pypinyin import lazy_pinyin
 
