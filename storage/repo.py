@@ -296,8 +296,9 @@ async def unit_of_work(
 
 @asynccontextmanager
 async def atomic() -> AsyncIterator[None]:
-    """A transaction (nested: a savepoint, so a refused command rolls back only its own writes)."""
-    async with in_transaction():
+    """A transaction (nested: a savepoint, so a refused command rolls back only its own writes).
+    The seals' heads it moves are written once, at its end (`seals.batched`)."""
+    async with in_transaction(), seals.batched():
         yield
 
 
@@ -333,13 +334,8 @@ async def append_event(
 ) -> str:
     """Append to the society's chain (the caller holds the society lock); return the hash."""
     chain = f"society:{society_id}"
-    rows = await raw_rows(
-        m.EventLog,
-        "SELECT seq, hash FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1",
-        chain,
-    )
-    seq = 1 if not rows else int(rows[0]["seq"]) + 1
-    prev = GENESIS if not rows else str(rows[0]["hash"])
+    last, prev = await seals.chain_tip(society_id)
+    seq = last + 1
     at = _iso(now)
     body = canonical_json(payload)
     h = entry_hash(
@@ -352,15 +348,18 @@ async def append_event(
         payload=body,
         key=seals.chain_subkey(server_key()),
     )
-    await m.EventLog.create(
-        chain=chain,
-        seq=seq,
-        at=now.replace(microsecond=0),
-        kind=kind,
-        meeting_id=meeting_id,
-        payload=body,
-        prev_hash=prev,
-        hash=h,
+    await raw_execute(
+        m.EventLog,
+        "INSERT INTO event_log (chain, seq, at, kind, meeting_id, payload, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        chain,
+        seq,
+        utc(now).replace(microsecond=0),
+        kind,
+        meeting_id,
+        body,
+        prev,
+        h,
     )
     await seals.advance(society_id, prev_seq=seq - 1, prev_hash=prev, seq=seq, new_hash=h)
     return h
