@@ -87,35 +87,47 @@ class Admission:
         """Load the speaker and the society, lock the society for the rest of the unit of work,
         and read the speaker's roles. In a bound group that is one read (two on PostgreSQL:
         the lock, then what it guards)."""
-        admins, chat = self.settings.committee_admins, message.chat
+        chat = message.chat
+        society: repo.Society | None = None
         if chat.kind is ChatKind.GROUP:
             found = await repo.group_speaker(
                 message.sender, chat.platform, chat.corp_id, chat.chat_id
             )
             if found is not None:
-                work.society_id = found.society.id
-                society, person = found.society, found.person
-                roles = _roles(admins, message.sender, person, society, found.member)
-                roles |= _meeting_roles(person, found.meeting, found.observer)
-                policy = self.settings.policy_for(society.name)
-                return Context(
-                    message,
-                    self.settings,
-                    self.clock,
-                    now,
-                    society,
-                    person,
-                    roles,
-                    policy,
-                    work,
-                    found.meeting,
-                )
-        person, society = await speaker_and_society(message)
-        roles, _ = await roles_of(admins, message.sender, person, None)
+                return self._in_group(message, work, now, found)
+            person = await repo.person_by_identity(message.sender)
+        else:
+            person, society = await speaker_and_society(message)
+        roles, _ = await roles_of(self.settings.committee_admins, message.sender, person, None)
         ctx = Context(
             message, self.settings, self.clock, now, None, person, roles, self.settings.policy, work
         )
         return ctx if society is None else await enter_society(ctx, society)
+
+    def _in_group(
+        self, message: IncomingMessage, work: repo.Work, now: datetime, found: repo.Speaker
+    ) -> Context:
+        """The Context in the group's society, from what `repo.group_speaker` read (the society
+        is locked: `enter_society` without its reads)."""
+        society, person = found.society, found.person
+        work.society_id = society.id
+        roles = _roles(
+            self.settings.committee_admins, message.sender, person, society, found.member
+        )
+        roles |= _meeting_roles(person, found.meeting, found.observer)
+        policy = self.settings.policy_for(society.name)
+        return Context(
+            message,
+            self.settings,
+            self.clock,
+            now,
+            society,
+            person,
+            roles,
+            policy,
+            work,
+            found.meeting,
+        )
 
 
 async def enter_society(ctx: Context, society: repo.Society) -> Context:

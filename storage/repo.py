@@ -1122,8 +1122,8 @@ async def open_votes_with_ballots(
         voter, choice = row.pop("ballot__person_id"), row.pop("ballot__choice")
         if row["id"] not in out:
             item_row = {c: row.pop(f"item__{c}") for c in columns}
-            found = (_vote(model_of(m.Vote, row)), _item(model_of(m.AgendaItem, item_row)), {})
-            out[row["id"]] = found
+            vote = _vote(model_of(m.Vote, row))
+            out[vote.id] = (vote, _item(model_of(m.AgendaItem, item_row)), {})
         if voter is not None:
             out[row["id"]][2][int(voter)] = g.Choice(choice)
     return list(out.values())
