@@ -280,10 +280,16 @@ async def unit_of_work(
             processed_id: int | None = None
             if message_id:
                 # The unique index decides: a redelivery fails here and replays below.
-                row = await m.ProcessedMessage.create(
-                    platform=platform.value, corp_id=corp_id, message_id=message_id, at=now
+                rows = await raw_rows(
+                    m.ProcessedMessage,
+                    "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
+                    " VALUES (?, ?, ?, ?, '') RETURNING id",
+                    platform.value,
+                    corp_id,
+                    message_id,
+                    utc(now),
                 )
-                processed_id = row.id
+                processed_id = int(rows[0]["id"])
             yield Work(processed_id)
     except IntegrityError:
         # A concurrent delivery of the same message committed first: replay its reply.
