@@ -10,10 +10,11 @@ Rules:
    secret box (storage/secrecy.py) has no seals: a seal row would follow the order of casting;
    its sealed entries are AEAD-bound to their ids and its plain entries to the close event, and
    verify counts and recounts them against the chain.
-2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row) or
-   runs inside `rewrite` (a changed row): the row's seal and its society's head change in the
-   same transaction. `rewrite` checks the row against its seal first; a row that no longer
-   matches is not re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
+2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row;
+   `seal_new` for a row just inserted, from the values written) or runs inside `rewrite` (a
+   changed row): the row's seal and its society's head change in the same transaction.
+   `rewrite` checks the row against its seal first; a row that no longer matches is not
+   re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
 3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
    and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
    when an event is appended, only when it still names the chain's previous last entry: a
