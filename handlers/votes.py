@@ -258,25 +258,41 @@ async def target_vote(
             if v.id == vote_id:
                 return meeting, v, await repo.item(v.item_id)
         raise UsageError("这张表决卡片已失效（不属于当前会议）。发送「会议状态」查看当前议程。")
-    open_votes = await repo.open_votes(meeting.id)
+    found = _open_target(ctx, await repo.open_votes(meeting.id), number)
+    if found is not None:
+        return meeting, *found
+    return meeting, *await _closed_target(meeting, number)
+
+
+def _open_target(
+    ctx: Context, open_votes: list[tuple[repo.Vote, repo.Item]], number: int | None
+) -> tuple[repo.Vote, repo.Item] | None:
+    """The open vote a ballot or a count without a card means: the item's (None: the item has
+    no open vote), or the only one open."""
     if number is not None:
         for v, it in open_votes:
             if it.number == number:
-                return meeting, v, it
-        it = await item_by_number(meeting, number)
-        votes = await repo.votes_of_item(it.id)
-        if votes:
-            return meeting, votes[-1], it
-        raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
+                return v, it
+        return None
     if ctx.message.chat.kind is ChatKind.PRIVATE:
         # A private ballot is a secret one: the society's named votes are cast in its group.
         secret = [(v, it) for v, it in open_votes if v.method is g.VoteMethod.SECRET]
         open_votes = secret or open_votes
     if len(open_votes) == 1:
-        return meeting, *open_votes[0]
+        return open_votes[0]
     if not open_votes:
         raise UsageError("目前没有正在进行的表决。主持人可发送「发起表决 议题编号」。")
     raise UsageError("有多项表决正在进行，请写明议题编号，例如「赞成 2」。")
+
+
+async def _closed_target(meeting: repo.Meeting, number: int | None) -> tuple[repo.Vote, repo.Item]:
+    """The item's last vote, when it has none open."""
+    assert number is not None  # without a number, `_open_target` decides or refuses
+    it = await item_by_number(meeting, number)
+    votes = await repo.votes_of_item(it.id)
+    if votes:
+        return votes[-1], it
+    raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
 
 
 # The command words that cast a ballot (counted as one in the metrics: bot/app.py).
@@ -374,9 +390,9 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     ctx.require_society()
     person = ctx.require_person()
     number, vote_id = _vote_args(args)
-    meeting, vote, it = await target_vote(ctx, number, vote_id)
+    meeting, vote, it, named = await _ballot_target(ctx, number, vote_id)
     ballot = _Ballot(meeting, vote, it, person, choice)
-    so_far = await _ballots_so_far(ballot)
+    so_far = await _ballots_so_far(ballot, named)
     action = _decide_ballot(ctx, ballot, so_far)
     match action:
         case g.BallotAction.SAME:
@@ -388,12 +404,28 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     return await _ballot_replies(ctx, ballot, so_far, action, receipt)
 
 
-async def _ballots_so_far(ballot: _Ballot) -> _BallotsSoFar:
+async def _ballot_target(
+    ctx: Context, number: int | None, vote_id: int | None
+) -> tuple[repo.Meeting, repo.Vote, repo.Item, dict[int, g.Choice] | None]:
+    """`target_vote` for a ballot: an open vote comes with its named ballots, read with it."""
+    if vote_id is not None:
+        return *await target_vote(ctx, number, vote_id), None
+    meeting = await current_meeting(ctx)
+    open_votes = await repo.open_votes_with_ballots(meeting.id)
+    found = _open_target(ctx, [(v, it) for v, it, _ in open_votes], number)
+    if found is None:
+        return meeting, *await _closed_target(meeting, number), None
+    vote, it = found
+    return meeting, vote, it, next(b for v, _, b in open_votes if v.id == vote.id)
+
+
+async def _ballots_so_far(ballot: _Ballot, named: dict[int, g.Choice] | None) -> _BallotsSoFar:
+    """`named`: the vote's named ballots when they were read with it."""
     vote, voter = ballot.vote, ballot.voter
     if vote.method is g.VoteMethod.SECRET:
         voters = await repo.secret_voters(vote.id)
         return _BallotsSoFar(None, voter.id in voters, voters)
-    ballots = await repo.named_ballots(vote.id)
+    ballots = await repo.named_ballots(vote.id) if named is None else named
     previous = ballots.get(voter.id)
     return _BallotsSoFar(previous, previous is not None, frozenset(ballots))
 
@@ -441,7 +473,9 @@ async def _store_ballot(
             meeting=ballot.meeting,
         )
         return receipt
-    receipt = await repo.put_named_ballot(vote.id, person.id, choice, first=previous is None)
+    receipt = await repo.put_named_ballot(
+        ballot.meeting.society_id, vote.id, person.id, choice, first=previous is None
+    )
     changed = action is g.BallotAction.CHANGE
     await record(
         ctx,

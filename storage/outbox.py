@@ -163,10 +163,14 @@ async def ensure_channels(channels: Iterable[str]) -> list[str]:
     """Give every channel its row; returns those that had none (now written, by us or by a
     concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
     wanted = sorted(set(channels))
-    rows = await rows_in(
-        m.ChannelState, "SELECT channel FROM channel_state WHERE channel IN ({values})", wanted
-    )
-    known = {str(r["channel"]) for r in rows}
+    known: set[str] = set()
+    for chunk in sql.chunks(wanted):
+        # `= ANY(?)` on PostgreSQL: one prepared statement whatever the number of channels.
+        where, params = sql.any_of(m.ChannelState, "channel", chunk)
+        rows = await raw_rows(
+            m.ChannelState, f"SELECT channel FROM channel_state WHERE {where}", *params
+        )
+        known |= {str(r["channel"]) for r in rows}
     missing = [c for c in wanted if c not in known]
     for chunk in sql.chunks(missing):
         await raw_execute(

@@ -32,12 +32,15 @@ from storage.db import server_key
 from storage.sql import (
     any_of,
     can_lock_rows,
+    day,
     model_of,
     raw_execute,
     raw_models,
     raw_rows,
     utc,
     utc_opt,
+    when,
+    when_opt,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -277,10 +280,16 @@ async def unit_of_work(
             processed_id: int | None = None
             if message_id:
                 # The unique index decides: a redelivery fails here and replays below.
-                row = await m.ProcessedMessage.create(
-                    platform=platform.value, corp_id=corp_id, message_id=message_id, at=now
+                rows = await raw_rows(
+                    m.ProcessedMessage,
+                    "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
+                    " VALUES (?, ?, ?, ?, '') RETURNING id",
+                    platform.value,
+                    corp_id,
+                    message_id,
+                    utc(now),
                 )
-                processed_id = row.id
+                processed_id = int(rows[0]["id"])
             yield Work(processed_id)
     except IntegrityError:
         # A concurrent delivery of the same message committed first: replay its reply.
@@ -296,8 +305,9 @@ async def unit_of_work(
 
 @asynccontextmanager
 async def atomic() -> AsyncIterator[None]:
-    """A transaction (nested: a savepoint, so a refused command rolls back only its own writes)."""
-    async with in_transaction():
+    """A transaction (nested: a savepoint, so a refused command rolls back only its own writes).
+    The seals' heads it moves are written once, at its end (`seals.batched`)."""
+    async with in_transaction(), seals.batched():
         yield
 
 
@@ -333,13 +343,8 @@ async def append_event(
 ) -> str:
     """Append to the society's chain (the caller holds the society lock); return the hash."""
     chain = f"society:{society_id}"
-    rows = await raw_rows(
-        m.EventLog,
-        "SELECT seq, hash FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1",
-        chain,
-    )
-    seq = 1 if not rows else int(rows[0]["seq"]) + 1
-    prev = GENESIS if not rows else str(rows[0]["hash"])
+    last, prev = await seals.chain_tip(society_id)
+    seq = last + 1
     at = _iso(now)
     body = canonical_json(payload)
     h = entry_hash(
@@ -352,15 +357,18 @@ async def append_event(
         payload=body,
         key=seals.chain_subkey(server_key()),
     )
-    await m.EventLog.create(
-        chain=chain,
-        seq=seq,
-        at=now.replace(microsecond=0),
-        kind=kind,
-        meeting_id=meeting_id,
-        payload=body,
-        prev_hash=prev,
-        hash=h,
+    await raw_execute(
+        m.EventLog,
+        "INSERT INTO event_log (chain, seq, at, kind, meeting_id, payload, prev_hash, hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        chain,
+        seq,
+        utc(now).replace(microsecond=0),
+        kind,
+        meeting_id,
+        body,
+        prev,
+        h,
     )
     await seals.advance(society_id, prev_seq=seq - 1, prev_hash=prev, seq=seq, new_hash=h)
     return h
@@ -579,6 +587,136 @@ async def group_chats(society_id: int) -> list[tuple[Platform, str, str]]:
 async def societies_of(person_id: int) -> list[int]:
     rows = await m.Member.filter(person_id=person_id).values_list("society_id", flat=True)
     return sorted({int(x) for x in rows})  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------------------------------------
+# Admission: who speaks in a group, for which society, in one or two reads
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """What admission needs of a group message: the bound society (locked), the speaker, their
+    place on its roster, its active meeting and whether they observe (列席) it."""
+
+    society: Society
+    person: Person | None
+    member: Member | None
+    meeting: Meeting | None
+    observer: bool
+
+
+_SOCIETY_COLUMNS = (
+    "s.id, s.name, s.term_start, s.term_end, s.roster_exception, s.recorder_id, s.liaison_id,"
+    " s.report_deadline, s.settings, p.id AS p_id, p.name AS p_name,"
+    " p.is_party_member AS p_party"
+)
+_SOCIETY_FROM = (
+    " FROM chat_binding cb JOIN society s ON s.id = cb.society_id"
+    " LEFT JOIN identity i ON i.platform = ? AND i.corp_id = ? AND i.user_id = ?"
+    " LEFT JOIN person p ON p.id = i.person_id"
+)
+_SOCIETY_WHERE = " WHERE cb.platform = ? AND cb.corp_id = ? AND cb.chat_id = ?"
+# The speaker's roster entry and the society's active meeting (as `active_meeting_seen_by`),
+# joined to a row that names the society `s` and the person `p`.
+_SCENE_COLUMNS = (
+    "mb.roster_role AS mb_role, mb.position AS mb_position, mt.id AS mt_id,"
+    " mt.society_id AS mt_society_id, mt.number AS mt_number, mt.place AS mt_place,"
+    " mt.starts_at AS mt_starts_at, mt.state AS mt_state, mt.convened_by_id AS mt_convened_by_id,"
+    " mt.chair_id AS mt_chair_id, mt.roster AS mt_roster, mt.opened_at AS mt_opened_at,"
+    " mt.closed_at AS mt_closed_at, EXISTS (SELECT 1 FROM observer o"
+    " WHERE o.meeting_id = mt.id AND o.person_id = p.id) AS mt_observer"
+)
+_SCENE_JOINS = (
+    " LEFT JOIN member mb ON mb.society_id = s.id AND mb.person_id = p.id"
+    " LEFT JOIN meeting mt ON mt.id = (SELECT x.id FROM meeting x WHERE x.society_id = s.id"
+    " AND x.state IN (?, ?, ?) ORDER BY x.number DESC LIMIT 1)"
+)
+
+
+async def group_speaker(
+    user: UserRef, platform: Platform, corp_id: str, chat_id: str
+) -> Speaker | None:
+    """The society bound to the group, locked for the rest of the transaction, and the speaker
+    in it (None: no society is bound). SQLite (one writer: the transaction's first write already
+    holds the database) reads it all at once; PostgreSQL locks the society's row first and reads
+    the rest after the lock, so a change committed while it waited is seen."""
+    speaker = (user.platform.value, user.corp_id, user.user_id)
+    group = (platform.value, corp_id, chat_id)
+    states = tuple(state.value for state in ACTIVE_STATES)
+    if not can_lock_rows(m.Society):
+        rows = await raw_rows(
+            m.Society,
+            f"SELECT {_SOCIETY_COLUMNS}, {_SCENE_COLUMNS}{_SOCIETY_FROM}{_SCENE_JOINS}"
+            f"{_SOCIETY_WHERE} LIMIT 1",
+            *speaker,
+            *states,
+            *group,
+        )
+        return None if not rows else _speaker(rows[0], rows[0])
+    rows = await raw_rows(
+        m.Society,
+        f"SELECT {_SOCIETY_COLUMNS}{_SOCIETY_FROM}{_SOCIETY_WHERE} LIMIT 1 FOR UPDATE OF s",
+        *speaker,
+        *group,
+    )
+    if not rows:
+        return None
+    scene = await raw_rows(
+        m.Member,
+        f"SELECT {_SCENE_COLUMNS} FROM society s LEFT JOIN person p ON p.id = ?{_SCENE_JOINS}"
+        " WHERE s.id = ?",
+        rows[0]["p_id"],
+        *states,
+        rows[0]["id"],
+    )
+    return _speaker(rows[0], scene[0])
+
+
+def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
+    person = (
+        None
+        if head["p_id"] is None
+        else Person(int(head["p_id"]), str(head["p_name"]), bool(head["p_party"]))
+    )
+    society = Society(
+        id=int(head["id"]),
+        name=str(head["name"]),
+        term_start=day(head["term_start"]),
+        term_end=day(head["term_end"]),
+        roster_exception=bool(head["roster_exception"]),
+        recorder_id=_int_opt(head["recorder_id"]),
+        liaison_id=_int_opt(head["liaison_id"]),
+        report_deadline=str(head["report_deadline"]),
+        settings=json.loads(head["settings"] or "{}"),
+    )
+    member = (
+        None
+        if person is None or scene["mb_role"] is None
+        else Member(person, str(scene["mb_role"]), g.CouncilPosition(scene["mb_position"]))
+    )
+    meeting = (
+        None
+        if scene["mt_id"] is None
+        else Meeting(
+            id=int(scene["mt_id"]),
+            society_id=int(scene["mt_society_id"]),
+            number=int(scene["mt_number"]),
+            place=str(scene["mt_place"]),
+            starts_at=when(scene["mt_starts_at"]),
+            state=g.MeetingState(scene["mt_state"]),
+            convened_by_id=int(scene["mt_convened_by_id"]),
+            chair_id=_int_opt(scene["mt_chair_id"]),
+            roster=tuple(json.loads(scene["mt_roster"] or "[]")),
+            opened_at=when_opt(scene["mt_opened_at"]),
+            closed_at=when_opt(scene["mt_closed_at"]),
+        )
+    )
+    observer = meeting is not None and person is not None and bool(scene["mt_observer"])
+    return Speaker(society, person, member, meeting, observer)
+
+
+def _int_opt(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -968,6 +1106,35 @@ async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     return out
 
 
+async def open_votes_with_ballots(
+    meeting_id: int,
+) -> list[tuple[Vote, Item, dict[int, g.Choice]]]:
+    """`open_votes` with each vote's named ballots (person -> choice; none for a secret vote or
+    a show of hands), in one read: what a ballot needs to know before it is cast."""
+    columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
+    item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
+    rows = await raw_rows(
+        m.Vote,
+        f"SELECT vote.*, {item_columns}, ballot.person_id AS ballot__person_id,"
+        " ballot.choice AS ballot__choice FROM vote"
+        " JOIN agenda_item ON agenda_item.id = vote.item_id"
+        " LEFT JOIN ballot ON ballot.vote_id = vote.id"
+        " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
+        meeting_id,
+        g.VoteState.OPEN.value,
+    )
+    out: dict[int, tuple[Vote, Item, dict[int, g.Choice]]] = {}
+    for row in rows:
+        voter, choice = row.pop("ballot__person_id"), row.pop("ballot__choice")
+        if row["id"] not in out:
+            item_row = {c: row.pop(f"item__{c}") for c in columns}
+            vote = _vote(model_of(m.Vote, row))
+            out[vote.id] = (vote, _item(model_of(m.AgendaItem, item_row)), {})
+        if voter is not None:
+            out[row["id"]][2][int(voter)] = g.Choice(choice)
+    return list(out.values())
+
+
 async def open_votes_of(person_id: int) -> list[tuple[int, Vote, Item]]:
     """The open votes (any method) in every society the person is a member of, oldest
     first, each with its society's id: where a private ballot of theirs may be meant for."""
@@ -1000,18 +1167,28 @@ async def named_ballots(vote_id: int) -> dict[int, g.Choice]:
 
 
 async def put_named_ballot(
-    vote_id: int, person_id: int, choice: g.Choice, *, first: bool | None = None
+    society_id: int, vote_id: int, person_id: int, choice: g.Choice, *, first: bool | None = None
 ) -> str:
-    """Insert or change a named ballot; return its receipt. `first=True` (the caller read the
-    ballots under the society lock and found none of this voter) skips the look-up; the unique
-    index still refuses a second row."""
+    """Insert or change a named ballot of a vote of the society; return its receipt.
+    `first=True` (the caller read the ballots under the society lock and found none of this
+    voter) skips the look-up; the unique index still refuses a second row."""
     r = None if first else await m.Ballot.filter(vote_id=vote_id, person_id=person_id).first()
     if r is None:
         receipt = secrets.token_hex(4)
-        row = await m.Ballot.create(
-            vote_id=vote_id, person_id=person_id, choice=choice.value, receipt=receipt
+        row = {
+            "vote_id": vote_id,
+            "person_id": person_id,
+            "choice": choice.value,
+            "receipt": receipt,
+            "changes": 0,
+        }
+        written = await raw_rows(
+            m.Ballot,
+            "INSERT INTO ballot (vote_id, person_id, choice, receipt, changes)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            *row.values(),
         )
-        await seals.touch("ballot", row.id)
+        await seals.seal_new("ballot", int(written[0]["id"]), society_id, row)
         return receipt
     async with seals.rewrite("ballot", r.id):
         r.choice = choice.value

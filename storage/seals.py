@@ -10,14 +10,19 @@ Rules:
    secret box (storage/secrecy.py) has no seals: a seal row would follow the order of casting;
    its sealed entries are AEAD-bound to their ids and its plain entries to the close event, and
    verify counts and recounts them against the chain.
-2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row) or
-   runs inside `rewrite` (a changed row): the row's seal and its society's head change in the
-   same transaction. `rewrite` checks the row against its seal first; a row that no longer
-   matches is not re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
+2. Every write of a governance row in storage/ calls `touch` after it (a new or deleted row;
+   `seal_new` for a row just inserted, from the values written) or runs inside `rewrite` (a
+   changed row): the row's seal and its society's head change in the same transaction.
+   `rewrite` checks the row against its seal first; a row that no longer matches is not
+   re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
 3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
    and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
    when an event is appended, only when it still names the chain's previous last entry: a
    truncated chain or a forged head is left as it was found, for verify to report.
+4. Inside `batched` (every command's savepoint, `repo.atomic`) a head is read once, locked,
+   together with its chain's last entry, and written once at the end of the block, still inside
+   the transaction: a command pays one read and one write of `chain_head` however many rows and
+   entries it adds. Nothing outside the transaction ever sees a head that is not written.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -223,8 +229,8 @@ async def touch(table: str, row_id: int) -> None:
     # The head first: a society's first row finds no seal yet and gets a fresh head.
     if seal is not None and old_mac is not None:
         await _move_head(key, seal[1], table, remove=old_mac)
-    if new_ck is not None and new_mac is not None:
-        await _move_head(key, new_ck, table, add=new_mac)
+    if live is not None and new_ck is not None and new_mac is not None:
+        await _move_head(key, new_ck, table, add=new_mac, society_id=live.society_id)
     if seal is None and new_ck is not None and new_mac is not None:
         await m.RowSeal.create(chain_key=new_ck, tbl=table, row_id=row_id, mac=new_mac)
     elif seal is not None and new_ck is None:
@@ -237,6 +243,29 @@ async def touch(table: str, row_id: int) -> None:
             new_mac,
             seal[0],
         )
+
+
+async def seal_new(table: str, row_id: int, society_id: int, row: Mapping[str, Any]) -> None:
+    """`touch` for a row this transaction has just inserted, sealed from the values it wrote
+    (`row`: every column the seal covers) instead of reading them back. A seal already held by
+    the row's id (left by a deleted row) takes `touch`'s way, which replaces it."""
+    key = server_key()
+    mac = mac_of(key, TABLES[table], {**row, "row_id__": row_id})
+    ck = chain_key(key, society_id)
+    # The head first, as in `touch` (a society's first row gets a fresh head).
+    await _move_head(key, ck, table, add=mac, society_id=society_id)
+    written = await raw_rows(
+        m.RowSeal,
+        "INSERT INTO row_seal (chain_key, tbl, row_id, mac) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (tbl, row_id) DO NOTHING RETURNING id",
+        ck,
+        table,
+        row_id,
+        mac,
+    )
+    if not written:
+        await _move_head(key, ck, table, remove=mac, society_id=society_id)
+        await touch(table, row_id)
 
 
 async def intact(table: str, row_id: int) -> bool:
@@ -266,13 +295,72 @@ class _Head:
     head: str
     tables: dict[str, TableSum]
     mac: str
+    # The chain's last entry (seq, hash) in the event log, when read with the head; None: not
+    # known. (0, GENESIS): the chain has no entry.
+    tip: tuple[int, str] | None = None
+    dirty: bool = False  # moved in a batch, not written yet
 
 
-async def _head(ck: str, *, lock: bool) -> _Head | None:
-    sql = "SELECT id, keyed_from, seq, head, tables, mac FROM chain_head WHERE chain_key = ?"
+@dataclass
+class _Batch:
+    """The heads read in one `batched` block, by chain key."""
+
+    heads: dict[str, _Head] = field(default_factory=dict)
+    outer: _Batch | None = None
+
+    def find(self, ck: str) -> _Head | None:
+        """This block's copy of a head, taken from an enclosing block's if it holds one (the
+        copy is dropped with this block when it fails)."""
+        if ck in self.heads:
+            return self.heads[ck]
+        outer = self.outer.find(ck) if self.outer is not None else None
+        if outer is None:
+            return None
+        mine = replace(outer, tables=dict(outer.tables))
+        self.heads[ck] = mine
+        return mine
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("seal_batch", default=None)
+
+
+@asynccontextmanager
+async def batched() -> AsyncIterator[None]:
+    """Within the block, each head is read once (locked, with its chain's last entry) and the
+    moves are kept in memory; the moved heads are written once when the block ends. A block
+    inside another hands its heads to the outer one, which writes them; a block that fails
+    leaves the heads as they were before it (its writes are rolled back with its savepoint)."""
+    outer = _batch.get()
+    batch = _Batch(outer=outer)
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if outer is not None:
+        outer.heads.update(batch.heads)
+        return
+    key = server_key()
+    for ck, h in batch.heads.items():
+        if h.dirty:
+            await _save_head(key, ck, h)
+
+
+def _tip_columns(chain: str | None) -> tuple[str, tuple[str, ...]]:
+    if chain is None:
+        return "", ()
+    last = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+    return f", (SELECT seq {last}) AS tip_seq, (SELECT hash {last}) AS tip_hash", (chain, chain)
+
+
+async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | None:
+    """The head of `ck`; with `chain` (its society's chain name), the chain's last entry in the
+    same read."""
+    tip, params = _tip_columns(chain)
+    sql = f"SELECT id, keyed_from, seq, head, tables, mac{tip} FROM chain_head WHERE chain_key = ?"
     if lock and can_lock_rows(m.ChainHead):
         sql += " FOR UPDATE"
-    rows = await raw_rows(m.ChainHead, sql, ck)
+    rows = await raw_rows(m.ChainHead, sql, *params, ck)
     if not rows:
         return None
     r = rows[0]
@@ -283,7 +371,26 @@ async def _head(ck: str, *, lock: bool) -> _Head | None:
         str(r["head"]),
         parse_sums(r["tables"]),
         str(r["mac"]),
+        tip=None
+        if chain is None
+        else (0, GENESIS)
+        if r["tip_seq"] is None
+        else (int(r["tip_seq"]), str(r["tip_hash"])),
     )
+
+
+async def _held_head(ck: str, society_id: int | None) -> _Head | None:
+    """The head to move, locked: inside a batch, the batch's copy (read the first time)."""
+    chain = None if society_id is None else f"society:{society_id}"
+    batch = _batch.get()
+    if batch is None:
+        return await _head(ck, lock=True, chain=chain)
+    found = batch.find(ck)
+    if found is None:
+        found = await _head(ck, lock=True, chain=chain)
+        if found is not None:
+            batch.heads[ck] = found
+    return found
 
 
 def expected_head_mac(
@@ -305,7 +412,8 @@ def head_is_genuine(key: ServerKey, ck: str, h: _Head | HeadRow) -> bool:
 
 async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
     """A head for a society that has none: only when nothing of it is sealed or chained yet
-    (otherwise its head was removed, and that stays visible)."""
+    (otherwise its head was removed, and that stays visible). Inside a batch, the batch holds it
+    (the row is written now, its moves at the end)."""
     sealed = await raw_rows(
         m.RowSeal, "SELECT 1 AS one FROM row_seal WHERE chain_key = ? LIMIT 1", ck
     )
@@ -315,7 +423,11 @@ async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
     row = await m.ChainHead.create(
         chain_key=ck, keyed_from=1, seq=0, head=GENESIS, tables="{}", mac=mac
     )
-    return _Head(row.id, 1, 0, GENESIS, {}, mac)
+    fresh = _Head(row.id, 1, 0, GENESIS, {}, mac)
+    batch = _batch.get()
+    if batch is not None:
+        batch.heads[ck] = fresh
+    return fresh
 
 
 async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
@@ -332,10 +444,26 @@ async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
     )
 
 
+async def _put_head(key: ServerKey, ck: str, h: _Head) -> None:
+    """A moved head: re-MACed in memory (the batch checks it again on its next move) and
+    written now, or by the batch at its end."""
+    h.mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, sums_json(h.tables))
+    if _batch.get() is None:
+        await _save_head(key, ck, h)
+    else:
+        h.dirty = True
+
+
 async def _move_head(
-    key: ServerKey, ck: str, table: str, *, add: str | None = None, remove: str | None = None
+    key: ServerKey,
+    ck: str,
+    table: str,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+    society_id: int | None = None,
 ) -> None:
-    h = await _head(ck, lock=True)
+    h = await _held_head(ck, society_id)
     if h is None:
         if remove is not None:
             return
@@ -350,7 +478,29 @@ async def _move_head(
     if add is not None:
         s = s.add(add)
     h.tables[table] = s
-    await _save_head(key, ck, h)
+    await _put_head(key, ck, h)
+
+
+async def chain_tip(society_id: int) -> tuple[int, str]:
+    """The last entry (seq, hash) of the society's chain as the event log holds it; (0,
+    GENESIS) for an empty chain. Inside a batch it comes with the head's read (the caller holds
+    the society lock: nobody else appends)."""
+    chain = f"society:{society_id}"
+    batch = _batch.get()
+    h = None
+    if batch is not None:
+        h = await _held_head(chain_key(server_key(), society_id), society_id)
+        if h is not None and h.tip is not None:
+            return h.tip
+    rows = await raw_rows(
+        m.EventLog,
+        "SELECT seq, hash FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1",
+        chain,
+    )
+    tip = (0, GENESIS) if not rows else (int(rows[0]["seq"]), str(rows[0]["hash"]))
+    if h is not None:
+        h.tip = tip
+    return tip
 
 
 async def advance(
@@ -359,17 +509,18 @@ async def advance(
     """The chain grew by one entry: move the head, if it named the previous last entry."""
     key = server_key()
     ck = chain_key(key, society_id)
-    h = await _head(ck, lock=True)
+    h = await _held_head(ck, society_id)
     if h is None:
         if prev_seq != 0:
             return
         h = await _fresh_head(key, ck)
         if h is None:
             return
+    h.tip = (seq, new_hash)  # the event log's last entry, whatever the head says
     if not head_is_genuine(key, ck, h) or h.seq != prev_seq or h.head != prev_hash:
         return
     h.seq, h.head = seq, new_hash
-    await _save_head(key, ck, h)
+    await _put_head(key, ck, h)
 
 
 # ---------------------------------------------------------------------------------------------

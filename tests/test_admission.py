@@ -123,6 +123,41 @@ async def test_context_of_a_private_message_locks_and_names_the_society(database
     assert ctx.active_meeting is None
 
 
+@pytest.mark.parametrize(
+    "name", ["张伟", "李娜", RECORDER, LIAISON, PRESIDENT, COMMITTEE_ADMIN, "路人甲"]
+)
+async def test_context_of_a_group_message_is_what_the_separate_reads_give(
+    database: str, name: str
+) -> None:
+    """A bound group's Context comes from one read (two on PostgreSQL); it holds what the
+    society, person, roster and meeting reads one by one give."""
+    society = await _demo()
+    leader = await _person("张伟")
+    meeting = await repo.create_meeting(
+        society.id,
+        starts_at=NOW + timedelta(days=4),
+        place="会议室",
+        convened_by=leader.id,
+        state=g.MeetingState.CONVENED,
+        now=NOW,
+    )
+    await repo.update_meeting(meeting.id, roster=[leader.id])
+    await repo.add_observer(meeting.id, (await _person(PRESIDENT)).id, "非党员理事长列席")
+    admission = Admission(Settings(committee_admins=ADMINS), ManualClock(NOW))
+    message = _message(name)
+    async with repo.unit_of_work(message.platform, CORP, message.message_id, NOW) as work:
+        ctx = await admission.context(message, work, NOW)
+    person = await repo.person_by_identity(console_user(name))
+    bound = await repo.society_of_chat(Platform.CONSOLE, CORP, GROUP)
+    roles, _ = await roles_of(ADMINS, console_user(name), person, bound)
+    assert bound == society
+    assert work.society_id == society.id
+    assert (ctx.society, ctx.person, ctx.roles) == (society, person, roles)
+    # The society's active meeting, also for a speaker the bot does not know.
+    assert ctx.active_meeting == await repo.active_meeting(society.id)
+    assert ctx.active_meeting == await repo.meeting(meeting.id)
+
+
 async def test_a_group_is_bound_once_it_is_remembered(database: str) -> None:
     society = await _demo()
     admission = Admission(Settings(), ManualClock(NOW))

@@ -221,7 +221,7 @@ async def test_transient_faults_at_any_step_leave_every_vote_applied_once(
     inject = Injector(monkeypatch, backend, kinds)
     match step:
         case "before_effect":
-            inject.wrap(repo, "lock_society")
+            inject.wrap(repo, "group_speaker")  # locks the society
         case "after_effect":
             inject.wrap(outbox_store, "enqueue")  # the replies' write, after the ballot
         case "during_commit":
@@ -258,7 +258,7 @@ async def test_a_bug_is_answered_once_and_not_retried(database: str) -> None:
         async def bug(*args: Any, **kwargs: Any) -> None:
             raise ValueError("a bug")
 
-        mp.setattr(repo, "lock_society", bug)
+        mp.setattr(repo, "group_speaker", bug)
         before = len(h.adapter.sent)
         assert await box.submit(vote)
         await _run_until_applied(box)

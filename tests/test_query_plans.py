@@ -1,4 +1,5 @@
-"""Every statement of the hot paths is served by an index, on SQLite and on PostgreSQL.
+"""Every statement of the hot paths is served by an index, on SQLite and on PostgreSQL; a ballot
+sends a fixed, small number of statements.
 
 The statements are not copied here: the real handlers, the inbound queue, the sender and the
 reminder sweep run on the demo society (and a few more, so the tables hold more than one
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from storage import db
 from storage import inbox as inbox_store
 from tests.kit.console import ConsoleRig
 from tests.kit.seed import NAMES
+from tests.kit.voting import open_vote
 
 # Tables whose rows stay few whatever the size of the database.
 SMALL_TABLES = frozenset({"bot_instance", "tortoise_migrations"})
@@ -259,3 +262,29 @@ async def test_hot_paths_scan_no_growing_table(database: str) -> None:
         if scans:
             problems.append(f"[{st.path}] full scan of {sorted(scans)}: {st.sql}\n  {plan}")
     assert not problems, "\n".join(problems)
+
+
+# What one named ballot in a group sends, transaction control (BEGIN, SAVEPOINT, COMMIT) aside:
+# the de-duplication row; admission's read of the society, the speaker, their roster entry and
+# the active meeting (PostgreSQL: the society's lock first, then the rest); the open vote with its
+# ballots; the ballot; the chain head with the chain's last entry; the ballot's seal; the event;
+# the head; the stored reply; the outbox channel and the card update.
+BALLOT_STATEMENTS = {"sqlite": 11, "postgres": 12}
+
+
+async def test_a_named_ballot_sends_few_statements(database: str) -> None:
+    h = await ConsoleRig.create()
+    await open_vote(h, MEMBERS[1:])
+    with query_log() as log:
+        for name, choice in zip(MEMBERS, CHOICES, strict=True):
+            with log.on(name):  # the router alone: the rig's delivery of the outbox aside
+                replies = await h.router.dispatch(h.adapter.decode(name, choice))
+            assert "已记录" in replies[0].text
+    per_ballot = Counter(st.path for st in log.statements)
+    assert set(per_ballot) == set(MEMBERS)
+    # The first card update of the group also writes the outbox channel's row: one more.
+    bound = BALLOT_STATEMENTS["sqlite" if db.is_sqlite(database) else "postgres"]
+    allowed = {name: bound + (name == MEMBERS[0]) for name in MEMBERS}
+    over = [name for name in MEMBERS if per_ballot[name] > allowed[name]]
+    sent = [st.sql for st in log.statements if over and st.path == over[0]]
+    assert not over, f"{per_ballot}\n" + "\n".join(sent)

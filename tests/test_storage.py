@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tortoise import connections
 
-from storage import db, models, repo
+from storage import db, models, repo, verify
 
 
 async def test_sqlite_runs_wal_with_full_sync_and_busy_timeout(database: str) -> None:
@@ -99,3 +100,28 @@ async def test_migrations_leave_the_outbox_and_reminders_lean_indexes(database: 
             )
             found = {tuple(row["cols"]) for row in listed}
         assert found == expected, table
+
+
+async def test_heads_moved_in_a_savepoint_that_fails_are_left_as_they_were(database: str) -> None:
+    """A command's savepoint writes each head once at its end (storage/seals.py Rule 4): a
+    savepoint that fails inside it takes its moves with it, and the record verifies clean."""
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    society = await repo.create_society("保存点学会", now)
+    person = await models.Person.create(name="乙")
+
+    async def refused() -> None:
+        async with repo.atomic():
+            await repo.put_member(society.id, person.id, roster_role="member")
+            await repo.append_event(society.id, "note", {"i": 2}, now)
+            raise RuntimeError("refused")
+
+    async with repo.atomic():
+        await repo.append_event(society.id, "note", {"i": 1}, now)
+        with pytest.raises(RuntimeError):
+            await refused()
+        await repo.put_member(society.id, person.id, roster_role="leader")
+        await repo.append_event(society.id, "note", {"i": 3}, now)
+    report = await verify.run()
+    assert report.findings == []
+    assert [e.payload for e in await repo.society_events(society.id)] == [{"i": 1}, {"i": 3}]
+    assert [x.roster_role for x in await repo.members(society.id)] == ["leader"]
