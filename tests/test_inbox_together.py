@@ -147,16 +147,16 @@ async def test_a_fault_in_a_round_rolls_it_back_and_each_message_applies_once(
     societies = await _societies_voting(h)
     box = h.inbox("together", backoff=(0.0, 0.0))
     await _queue(box, [s.message("李娜", "赞成") for s in societies])
-    lock = repo.lock_society
+    read = repo.group_speaker  # reads the group's society and locks it
     calls = [0]
 
-    async def failing_fourth(society_id: int) -> None:
+    async def failing_fourth(*args: Any) -> Any:
         calls[0] += 1
         if calls[0] == 4:  # the fourth message of the round, after three have their effect
             raise TimeoutError("injected")
-        await lock(society_id)
+        return await read(*args)
 
-    monkeypatch.setattr(repo, "lock_society", failing_fourth)
+    monkeypatch.setattr(repo, "group_speaker", failing_fourth)
     sent_before = len(h.adapter.sent)
     await box.drain()
     assert box.rounds_split == 1
