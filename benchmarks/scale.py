@@ -75,6 +75,8 @@ DISTINCT_TEXT = {
     "channel_state": "channel",
     "reminder": "key",
 }
+# Columns that name a society's chain ("society:<id>"): the copies name their own society's.
+CHAIN_COLUMNS = {("event_log", "chain"), ("chain_head", "chain_key"), ("row_seal", "chain_key")}
 COPIES_PER_STATEMENT = 2000
 
 
@@ -182,14 +184,19 @@ def _copy_statement(model: type[Model], spans: dict[str, int]) -> str | None:
             width = meta.fields_map[column].max_length  # type: ignore[attr-defined]
             suffix = "'#' || CAST(k.n AS TEXT)"
             values.append(f"SUBSTR(t.{column}, 1, {width} - LENGTH({suffix})) || {suffix}")
-        elif table == "event_log" and column == "chain":
+        elif (table, column) in CHAIN_COLUMNS:
             values.append(
-                "'society:' || CAST(CAST(SUBSTR(t.chain, 9) AS INTEGER)"
+                f"'society:' || CAST(CAST(SUBSTR(t.{column}, 9) AS INTEGER)"
                 f" + k.n * {spans['society']} AS TEXT)"
             )
+        elif table == "row_seal" and column == "row_id":
+            # A seal names a row of any sealed table: shifted by that table's span.
+            cases = " ".join(f"WHEN '{t}' THEN {n}" for t, n in sorted(spans.items()))
+            values.append(f"t.row_id + k.n * (CASE t.tbl {cases} ELSE 0 END)")
         else:
             values.append(f"t.{column}")
-    where = " WHERE t.chain LIKE 'society:%'" if table == "event_log" else ""
+    chain = next((c for t, c in CHAIN_COLUMNS if t == table), None)
+    where = f" WHERE t.{chain} LIKE 'society:%'" if chain else ""
     return (
         "WITH RECURSIVE k(n) AS"
         " (SELECT CAST(? AS INTEGER) UNION ALL SELECT n + 1 FROM k WHERE n < ?)"
