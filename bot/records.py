@@ -10,11 +10,6 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Pt
-
 from bot import minutes as mn
 from storage import repo
 
@@ -37,6 +32,9 @@ def _minutes_of(version: repo.MinutesVersion) -> mn.Minutes:
 
 
 def _font(run: Any, size: float, *, bold: bool = False, family: str = "仿宋") -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     """python-docx is untyped: `run` is its Run."""
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -47,6 +45,12 @@ def _font(run: Any, size: float, *, bold: bool = False, family: str = "仿宋") 
 def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path | IO[bytes]) -> None:
     """A Chinese official meeting record: a centred title (小标宋 style, 二号), body in 仿宋
     三号, the signature block at the end."""
+    # python-docx is imported when a document is written, not at every start (it and its
+    # XML parser cost about 70 ms and several MB).
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
     doc = Document()
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -7,10 +7,6 @@ import csv
 import io
 from collections.abc import Sequence
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-
 from bot.web.overview import COLUMNS, Row
 
 
@@ -24,6 +20,11 @@ def to_csv(rows: Sequence[Row]) -> bytes:
 
 
 def to_xlsx(rows: Sequence[Row], *, title: str = "学会总览") -> bytes:
+    # openpyxl is imported when a workbook is written, not at every start.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
     bold = Font(bold=True)
