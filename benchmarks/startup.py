@@ -32,6 +32,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.keys import KEY_FILE_NAME  # noqa: E402
 
 
 def free_port() -> int:
@@ -60,6 +63,9 @@ def prepare(tmp: str, db: Path | None) -> tuple[Path, int]:
     path = Path(tmp) / "yishi.db"
     if db is not None:
         shutil.copyfile(db, path)
+        key = db.parent / KEY_FILE_NAME  # the server key beside it seals its records
+        if key.exists():
+            shutil.copyfile(key, path.parent / KEY_FILE_NAME)
     port = free_port()
     config = Path(tmp) / "config.toml"
     config.write_text(

@@ -238,6 +238,7 @@ class Runtime:
         self.pruning = Pruning(settings.retention, clock.now, self.instance)
         self.prune_event = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self.caught_up = asyncio.Event()  # the start-up sweep has ended
         self.gate = Gate()
         self.inbox: Inbox | None = None
         if router is not None:
@@ -255,9 +256,11 @@ class Runtime:
             )
 
     async def start(self) -> None:
-        """Start-up: register the instance, sweep once (materialise, fire what came due while
-        the bot was down, arm the next wake-up) and drain the outbox once, then run in the
-        background."""
+        """Start-up: register the instance and start the background work. The catch-up (sweep
+        once: materialise, fire what came due while the bot was down, arm the next wake-up;
+        then drain the outbox once) runs in the background too: after a long stop it may have
+        thousands of reminders to decide and send, and the platforms' callbacks must be
+        answered meanwhile. `caught_up` is set when it has ended; /healthz reports it."""
         url = db.opened_url() or self.settings.database_url
         await self.heartbeat.start(single=db.is_sqlite(url), lock_file=db.lock_path(url))
         # The scheduler first: the start-up sweep arms the next due instant, and an arm before
@@ -266,14 +269,8 @@ class Runtime:
         scheduler_module.register("sender", self.delivery.sender._event)
         scheduler_module.register("prune", self.prune_event)
         self.scheduler.start()
-        try:
-            with logs.work(logs.new_id("sweep")):
-                # Preparing what falls due soon is left to the sweep this one arms (at once).
-                await self.reminders.sweep(prepare=False)
-                await self.delivery.sender.run_once()
-        except Exception:
-            logger.exception("start-up sweep failed; the periodic sweep retries")
         self.tasks = [
+            asyncio.create_task(self._catch_up(), name="start-up-sweep"),
             asyncio.create_task(self.delivery.sender.run(gate=self.gate), name="outbox-sender"),
             asyncio.create_task(
                 self._woken(
@@ -289,6 +286,22 @@ class Runtime:
         ]
         if self.inbox is not None:
             self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
+
+    async def _catch_up(self) -> None:
+        try:
+            async with self.gate.passing():
+                if self.gate.closing():
+                    return
+                with logs.work(logs.new_id("sweep")):
+                    # Preparing what falls due soon is left to the sweep this one arms (at once).
+                    await self.reminders.sweep(prepare=False)
+                    await self.delivery.sender.run_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("start-up sweep failed; the periodic sweep retries")
+        finally:
+            self.caught_up.set()
 
     async def _woken(
         self, event: asyncio.Event, work: Callable[[], Awaitable[object]], failed: str
@@ -486,6 +499,8 @@ async def _healthz(request: web.Request) -> web.Response:
         body["sender"] = "stuck"
         problems.append("sender_stuck")
     body["scheduler"] = "running" if runtime.scheduler.running else "stopped"
+    # Still deciding and sending what came due while the bot was down: serving meanwhile.
+    body["startup"] = "done" if runtime.caught_up.is_set() else "catching_up"
     if not runtime.scheduler.running:
         problems.append("scheduler_stopped")
     if runtime.inbox is None:

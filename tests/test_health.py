@@ -3,6 +3,7 @@ paused platform channels are listed without failing it; it reads a bounded numbe
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.app import RUNTIME, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.reminders.service import ReminderService
 from storage import db
 from storage import models as m
 from tests.conftest import PG_SERVER
@@ -57,6 +59,34 @@ async def test_paused_channels_are_listed_without_failing(database: str) -> None
     assert len(body["channels"]) == 20
     assert body["channels_more"] is True
     assert all(c["state"] == "paused" for c in body["channels"].values())
+
+
+async def test_healthy_and_serving_while_the_start_up_catch_up_runs(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a long stop the start-up sweep may have thousands of overdue reminders to decide
+    and send: it runs in the background, the callbacks and /healthz are served meanwhile."""
+    release = asyncio.Event()
+    entered = asyncio.Event()
+    sweep = ReminderService.sweep
+
+    async def long_sweep(self: ReminderService, *args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        await release.wait()
+        return await sweep(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReminderService, "sweep", long_sweep)
+    app, _ = _app(database)
+    async with TestClient(TestServer(app)) as client:
+        await entered.wait()
+        status, body = await _health(client)
+        assert status == 200, body
+        assert body["startup"] == "catching_up"
+        release.set()
+        await app[RUNTIME].caught_up.wait()
+        status, body = await _health(client)
+        assert status == 200, body
+        assert body["startup"] == "done"
 
 
 async def test_a_database_that_takes_no_writes_fails_the_probe(backend: str, database: str) -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import ChatAdapter
-from bot.app import build_app
+from bot.app import RUNTIME, build_app
 from bot.clock import Clock
 from bot.config import Settings
 from tests.kit.clock import FakeScheduler
@@ -72,4 +72,5 @@ async def serve_bot(
     TestClient (`client.app` is the app), on the database the caller opened."""
     app = build_app(settings, clock=clock, adapters=[adapter], scheduler=FakeScheduler())
     async with TestClient(TestServer(app)) as client:
+        await app[RUNTIME].caught_up.wait()  # the start-up sweep runs in the background
         yield client

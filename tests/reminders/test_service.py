@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_app
+from bot.app import RUNTIME, build_app
 from bot.reminders.listing import listing
 from bot.reminders.service import ReminderService
 from bot.scheduler import Heartbeat, SingleInstanceError
@@ -183,6 +183,7 @@ async def test_app_wakes_sender_and_serves_health_and_metrics(harness: ConsoleRi
     app = build_app(h.settings, clock=h.clock, adapters=[h.adapter], scheduler=sched)
     async with TestClient(TestServer(app)) as client:
         assert sched.running
+        await app[RUNTIME].caught_up.wait()
         # The start-up sweep armed the next due instant with the scheduler already running.
         assert sched.armed
         assert sched.armed_stopped == 0
