@@ -56,6 +56,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import kit
+
 TZ = ZoneInfo("Asia/Shanghai")
 PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 APP_KEY = "dingbenchappkey"
@@ -421,6 +423,7 @@ def line(name: str, conns: int, r: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--societies", type=int, default=286, help="groups per engine (x7 ballots)")

@@ -7,15 +7,27 @@ benchmark needs only endpoints that answer at once. Societies are seeded with
                is read and answered with the platform's success body
   serve        an aiohttp app on 127.0.0.1, a free port, no access log
   IdleScheduler  a Scheduler that never wakes the bot (the bot wakes its sender on enqueue)
+  ensure_server_key  a server key for a run on a throw-away PostgreSQL database
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+
+from bot.keys import ENV_VAR, new_key_text
+
+
+def ensure_server_key() -> None:
+    """PostgreSQL needs the server key from the environment; a benchmark's database is thrown
+    away afterwards, so without YISHI_SECRET_KEY a new key serves this run (the processes it
+    starts inherit it)."""
+    os.environ.setdefault(ENV_VAR, new_key_text())
+
 
 OK: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
 # What each platform answers a successful call (docs/platforms.md), by path.

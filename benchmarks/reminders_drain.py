@@ -60,6 +60,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from benchmarks import kit
 from bot import runner
 from bot import scheduler as scheduler_module
 from bot.adapters.base import Feed, SendError
@@ -627,6 +628,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    kit.ensure_server_key()
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--societies", type=int, default=10_000)
     p.add_argument("--channels", type=int, default=1_000)

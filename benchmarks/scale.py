@@ -42,6 +42,7 @@ from tortoise import Tortoise, connections
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from benchmarks import kit
 from benchmarks.vote_burst import CHOICES, LEADER, ROSTER, TZ, Bench, _Sink, expect, seed_society
 from bot.adapters.console import ConsoleAdapter
 from bot.app import build_router
@@ -372,6 +373,7 @@ def report(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
     parser.add_argument("--societies", type=int, nargs="+", default=[150, 15000])

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from tortoise import connections
 
+from benchmarks import kit
 from bot import demo
 from bot.adapters.console import CORP, ConsoleAdapter, console_user
 from bot.app import build_router
@@ -309,6 +310,7 @@ def table(results: list[Result]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--societies", type=int, default=50, help="number of societies (50)")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")

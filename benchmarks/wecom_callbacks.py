@@ -444,4 +444,5 @@ def parse() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    kit.ensure_server_key()
     asyncio.run(main(parse()))

@@ -41,6 +41,7 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
+from benchmarks import kit
 from bot.clock import SystemClock
 from bot.config import CommitteeAdmin, Settings, WebSettings
 from bot.events import Platform, UserRef
@@ -476,6 +477,7 @@ def _free_port() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--societies", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
