@@ -5,7 +5,9 @@ DingTalk signs `timestamp + "\\n" + appSecret` and nothing else: the pair proves
 pushed *something* at that millisecond, never what. Several genuine messages pushed in the same
 millisecond carry the same pair with different bodies, so "one pair, one message" refuses genuine
 traffic, while "any body goes" lets whoever saw a pair (a log, a proxy) say anything for an hour.
-The rule, per callback, in one transaction committed before the message is fed:
+The rule, per callback, in a savepoint of a transaction committed before the message is fed
+(`bind_many`: the callbacks that arrive while one batch commits are bound together in the next,
+one commit for many, each callback in its own savepoint):
 
 1. (pair, msgId) bound to the same body digest: a redelivery. It passes; the msgId dedupe
    downstream applies nothing twice.
@@ -28,12 +30,14 @@ as its SHA-256: the table never holds a usable credential.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-from storage.sql import raw_rows, utc, when
+from storage.sql import can_lock_rows, raw_rows, utc, when
 
 ACCEPTED = ""
 CHANGED_BODY = "header_reuse:changed_body"  # rule 2
@@ -42,6 +46,29 @@ LATE_BODY = "header_reuse:late_body"  # rule 4
 
 class _Late(Exception):
     """Rolls back the binding of a refused new body."""
+
+
+def one_writer() -> bool:
+    """SQLite: one writer, so callbacks bound together (`bind_many`) save a commit each.
+    PostgreSQL binds concurrent callbacks in parallel transactions, which is faster there."""
+    return not can_lock_rows(m.HeaderBinding)
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    pair: str
+    message_id: str
+    digest: str
+    now: datetime
+    expires_at: datetime
+    siblings: timedelta
+
+
+async def bind_many(bindings: Sequence[Binding]) -> list[str]:
+    """Bind each in order in one transaction, each in a savepoint (a refusal rolls back only its
+    own row); what `bind` answers for each."""
+    async with in_transaction():
+        return [await _bind_one(b) for b in bindings]
 
 
 async def bind(
@@ -55,7 +82,13 @@ async def bind(
 ) -> str:
     """Bind `message_id` (body `digest`) to `pair`; "" when the callback may pass, else why it
     is refused (rules 2 and 4 above)."""
-    at = utc(now)
+    return (await bind_many([Binding(pair, message_id, digest, now, expires_at, siblings)]))[0]
+
+
+async def _bind_one(b: Binding) -> str:
+    pair, message_id, digest, siblings = b.pair, b.message_id, b.digest, b.siblings
+    at = utc(b.now)
+    expires_at = b.expires_at
     try:
         async with in_transaction():
             inserted = await raw_rows(

@@ -6,12 +6,9 @@ message is still applied exactly once, one by one."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
-from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 
 from bot.adapters.console import CORP
 from bot.demo import PEOPLE, seed_society
@@ -20,8 +17,8 @@ from bot.inbox import Inbox
 from storage import inbox as inbox_store
 from storage import models as m
 from storage import repo
-from storage.db import is_sqlite
 from tests.kit.console import ConsoleRig
+from tests.kit.databases import count_commits
 
 SOCIETIES = 6
 VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆")
@@ -77,22 +74,6 @@ async def _queue(box: Inbox, messages: list[IncomingMessage]) -> None:
         assert await box.submit(message)
 
 
-def _count_commits(monkeypatch: pytest.MonkeyPatch, backend: str) -> list[int]:
-    """[commits] of outermost transactions from now on."""
-    cls: Any = SqliteTransactionWrapper if backend == "sqlite" else PgTransaction
-    commit: Callable[[Any], Awaitable[None]] = cls.commit
-    seen = [0]
-
-    async def counting(self: Any) -> None:
-        # asyncpg releases a savepoint through the same method: only the outermost count.
-        if not getattr(getattr(self, "transaction", None), "_nested", False):
-            seen[0] += 1
-        await commit(self)
-
-    monkeypatch.setattr(cls, "commit", counting)
-    return seen
-
-
 async def test_a_round_of_many_societies_commits_once(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,7 +83,7 @@ async def test_a_round_of_many_societies_commits_once(
     # Each member votes 赞成 then changes to 反对: a chat's messages keep their order.
     for choice in ("赞成", "反对"):
         await _queue(box, [s.message(n, choice) for n in VOTERS for s in societies])
-    commits = _count_commits(monkeypatch, "sqlite" if is_sqlite(database) else "postgres")
+    commits = count_commits(monkeypatch, database)
     applied = await box.drain()
     assert applied == 2 * len(VOTERS) * SOCIETIES
     assert await box.depth() == 0

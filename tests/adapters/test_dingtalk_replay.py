@@ -16,13 +16,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from bot.clock import ManualClock
 from bot.config import RetentionSettings
+from bot.storage_ports import StoredHeaderBindings
 from storage import header_bindings as hb
 from storage import models as m
 from storage import prune
 from storage.sql import raw_rows
+from tests.kit.databases import count_commits
 from tests.kit.dingtalk import instance
 from tests.kit.dingtalk.payloads import make_callback
 from tests.kit.dingtalk.rig import running_bot
@@ -64,6 +67,35 @@ async def test_the_binding_rule(database: str) -> None:
     assert await bindings() == 3
     await prune.prune(retention, T0 + timedelta(hours=1, seconds=1))
     assert await bindings() == 0
+
+
+async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the port binds the callbacks that arrive together in one transaction (a
+    savepoint each): the same answers as one by one, refusals write nothing, one commit for the
+    lot. PostgreSQL binds them in parallel transactions, with the same answers."""
+    assert await bind("p1", "m1", "d1", T0) == ""
+    commits = count_commits(monkeypatch, database)
+    port = StoredHeaderBindings()
+    later = T0 + timedelta(seconds=11)
+    requests = [
+        ("p1", "m1", "d1", T0 + timedelta(seconds=1), ""),  # 1: a redelivery
+        ("p1", "m1", "d2", T0 + timedelta(seconds=1), hb.CHANGED_BODY),  # 2
+        ("p1", "m3", "d3", later, hb.LATE_BODY),  # 4, between accepted ones
+        *[(f"q{i}", f"n{i}", f"e{i}", T0, "") for i in range(40)],  # 5: new pairs
+        *[("q0", f"s{i}", f"f{i}", T0 + timedelta(seconds=5), "") for i in range(5)],  # 3
+    ]
+    answers = await asyncio.gather(
+        *(
+            port.bind(p, mid, d, now=now, expires_at=T0 + timedelta(hours=1), siblings=SIBLINGS)
+            for p, mid, d, now, _ in requests
+        )
+    )
+    assert answers == [want for *_, want in requests]
+    assert await bindings() == 1 + 40 + 5
+    if hb.one_writer():
+        assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
 
 
 async def test_a_thousand_genuine_concurrent_callbacks_none_refused(database: str) -> None:

@@ -4,9 +4,14 @@ PostgreSQL database emptied."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from tortoise import connections
+from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
+from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 
 from storage import db
 
@@ -42,3 +47,19 @@ async def empty_postgres(url: str) -> None:
     await connections.get(db.connection_name(url)).execute_script(
         f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"
     )
+
+
+def count_commits(monkeypatch: pytest.MonkeyPatch, url: str) -> list[int]:
+    """[commits] of outermost transactions on the database at `url` from now on."""
+    cls: Any = SqliteTransactionWrapper if db.is_sqlite(url) else PgTransaction
+    commit: Callable[[Any], Awaitable[None]] = cls.commit
+    seen = [0]
+
+    async def counting(self: Any) -> None:
+        # asyncpg releases a savepoint through the same method: only the outermost count.
+        if not getattr(getattr(self, "transaction", None), "_nested", False):
+            seen[0] += 1
+        await commit(self)
+
+    monkeypatch.setattr(cls, "commit", counting)
+    return seen
