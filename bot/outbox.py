@@ -48,6 +48,7 @@ from bot.events import (
 from bot.gate import Gate
 from bot.metrics import Metrics
 from storage import outbox as store
+from storage.faults import is_transient
 from storage.outbox import OutboxKind, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -257,11 +258,29 @@ class _Recorder:
         if len(self.pending) >= self.size and not self._lock.locked():
             await self.flush()
 
+    # Pauses before writing a batch again after a transient fault (a pooled connection killed,
+    # a busy database): the messages are out, only their record is missing.
+    RETRY_PAUSES = (0.05, 0.2, 0.5)
+
     async def flush(self) -> None:
         async with self._lock:
             while self.pending:
                 items, self.pending = self.pending, []
-                await store.record_sent(items, self.instance)
+                for pause in (*self.RETRY_PAUSES, None):
+                    try:
+                        await store.record_sent(items, self.instance)
+                        break
+                    except Exception as exc:
+                        if pause is None or not is_transient(exc):
+                            raise
+                        logger.warning(
+                            "outbox: recording %d sent messages failed (%s: %s); again in %.2f s",
+                            len(items),
+                            type(exc).__name__,
+                            exc,
+                            pause,
+                        )
+                        await asyncio.sleep(pause)
 
 
 class Sender:

@@ -6,6 +6,9 @@ import asyncio
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
 
 from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
@@ -341,3 +344,28 @@ async def test_a_stop_lets_the_sends_in_flight_finish(database: str) -> None:
     counts = await outbox_store.outbox_counts()
     assert counts.get("sending", 0) == 0, counts
     assert counts.get("sent", 0) == len(fake.delivered) == 6
+
+
+async def test_a_transient_fault_while_recording_sends_is_retried(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The messages went out; the write that records them hits a killed connection once: it is
+    written again, so the rows do not stay 「sending」 until their lease runs out (and then go
+    out a second time)."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 3, clock.now())
+    record = outbox_store.record_sent
+    failures = [1]
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        if failures[0]:
+            failures[0] -= 1
+            raise TimeoutError("connection lost")
+        return await record(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_store, "record_sent", flaky)
+    await sender_for(fake).run_once()
+    counts = await outbox_store.outbox_counts()
+    assert counts.get("sent", 0) == len(fake.delivered) == 3, counts
+    assert failures == [0]
