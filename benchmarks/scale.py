@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,7 +49,7 @@ from bot.reminders.service import ReminderService
 from bot.router import Router
 from storage import db
 from storage import models as m
-from storage.sql import raw_execute
+from storage.sql import raw_execute, statements
 
 PG_SERVER = os.environ.get("YISHI_BENCH_PG", "postgres://postgres@127.0.0.1:5432/test")
 # Copied per society: everything a society's past leaves behind. Not copied: the instances, the
@@ -82,35 +79,7 @@ COPIES_PER_STATEMENT = 2000
 
 
 # ---------------------------------------------------------------------------------------------
-# Counting statements
-
-
-class StatementCounter(logging.Handler):
-    """Counts the statements tortoise sends (its db client logs each one at DEBUG)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.args, tuple) and len(record.args) == 2:
-            self.count += 1
-
-
-@contextmanager
-def counting() -> Iterator[StatementCounter]:
-    logger = logging.getLogger("tortoise.db_client")
-    counter = StatementCounter()
-    level = logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        yield counter
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-        logger.propagate = True
+# Costs per command
 
 
 @dataclass
@@ -127,7 +96,6 @@ class Costs:
 
 async def timed(
     costs: Costs,
-    counter: StatementCounter,
     kind: str,
     router: Router,
     bench: Bench,
@@ -135,10 +103,11 @@ async def timed(
     text: str,
     needle: str,
 ) -> None:
-    before_n = counter.count
-    before = time.process_time()
-    await expect(router, bench.message(name, text), needle)
-    costs.add(kind, time.process_time() - before, counter.count - before_n)
+    with statements() as sent:
+        before = time.process_time()
+        await expect(router, bench.message(name, text), needle)
+        cpu = time.process_time() - before
+    costs.add(kind, cpu, len(sent))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,26 +248,24 @@ async def measure(clock: ManualClock, router: Router, measured: int, base: int) 
     costs = Costs()
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     benches = [await bench_society(base + i, clock) for i in range(measured)]
-    with counting() as counter:
-        for b in benches:
-            await timed(
-                costs,
-                counter,
-                "convene",
-                router,
-                b,
-                LEADER,
-                "召开会议 12月5日下午3点 会议室 议题：年度工作",
-                "【会议通知】",
-            )
-        clock.set(datetime(2026, 12, 5, 14, 50, tzinfo=TZ))
-        for b in benches:
-            for name in ROSTER:
-                await timed(costs, counter, "check-in", router, b, name, "签到", "已签到")
-            await timed(costs, counter, "open meeting", router, b, LEADER, "开会", "现在开始")
-            await timed(costs, counter, "open vote", router, b, LEADER, "发起表决 1", "开始表决")
-            for name, choice in zip(ROSTER, CHOICES, strict=True):
-                await timed(costs, counter, "ballot", router, b, name, choice, "已记录")
+    for b in benches:
+        await timed(
+            costs,
+            "convene",
+            router,
+            b,
+            LEADER,
+            "召开会议 12月5日下午3点 会议室 议题：年度工作",
+            "【会议通知】",
+        )
+    clock.set(datetime(2026, 12, 5, 14, 50, tzinfo=TZ))
+    for b in benches:
+        for name in ROSTER:
+            await timed(costs, "check-in", router, b, name, "签到", "已签到")
+        await timed(costs, "open meeting", router, b, LEADER, "开会", "现在开始")
+        await timed(costs, "open vote", router, b, LEADER, "发起表决 1", "开始表决")
+        for name, choice in zip(ROSTER, CHOICES, strict=True):
+            await timed(costs, "ballot", router, b, name, choice, "已记录")
     return costs
 
 

@@ -49,7 +49,7 @@ from bot.ledger import GENESIS, canonical_json, entry_hash
 from bot.web.app import mount_web
 from bot.web.auth import issue_link
 from storage import db, repo
-from storage.workbench import statements
+from storage.sql import statements
 
 PG_SERVER = os.environ.get("YISHI_BENCH_PG", "postgres://postgres@127.0.0.1:5432/test")
 ADMIN = CommitteeAdmin("console", "console", "bench-admin", "市党委管理员")

@@ -89,45 +89,21 @@ class Admission:
         the lock, then what it guards)."""
         chat = message.chat
         society: repo.Society | None = None
+        found: repo.Speaker | None = None
         if chat.kind is ChatKind.GROUP:
             found = await repo.group_speaker(
                 message.sender, chat.platform, chat.corp_id, chat.chat_id
             )
-            if found is not None:
-                return self._in_group(message, work, now, found)
-            person = await repo.person_by_identity(message.sender)
+            person = found.person if found else await repo.person_by_identity(message.sender)
         else:
             person, society = await speaker_and_society(message)
-        roles, _ = await roles_of(self.settings.committee_admins, message.sender, person, None)
+        roles = _roles(self.settings.committee_admins, message.sender, None)
         ctx = Context(
             message, self.settings, self.clock, now, None, person, roles, self.settings.policy, work
         )
+        if found is not None:
+            return _entered(ctx, found)
         return ctx if society is None else await enter_society(ctx, society)
-
-    def _in_group(
-        self, message: IncomingMessage, work: repo.Work, now: datetime, found: repo.Speaker
-    ) -> Context:
-        """The Context in the group's society, from what `repo.group_speaker` read (the society
-        is locked: `enter_society` without its reads)."""
-        society, person = found.society, found.person
-        work.society_id = society.id
-        roles = _roles(
-            self.settings.committee_admins, message.sender, person, society, found.member
-        )
-        roles |= _meeting_roles(person, found.meeting, found.observer)
-        policy = self.settings.policy_for(society.name)
-        return Context(
-            message,
-            self.settings,
-            self.clock,
-            now,
-            society,
-            person,
-            roles,
-            policy,
-            work,
-            found.meeting,
-        )
 
 
 async def enter_society(ctx: Context, society: repo.Society) -> Context:
@@ -136,12 +112,25 @@ async def enter_society(ctx: Context, society: repo.Society) -> Context:
     private chat's only) society; a handler that finds the society of a private message itself
     (`Route.finds_private_society`) enters it the same way."""
     await repo.lock_society(society.id)
+    return _entered(ctx, await _speaker_in(society, ctx.person))
+
+
+def _entered(ctx: Context, speaker: repo.Speaker) -> Context:
+    """`ctx` inside the speaker's society (locked by the caller), whichever way it was read."""
+    society = speaker.society
     ctx.work.society_id = society.id
-    roles, meeting = await roles_of(
-        ctx.settings.committee_admins, ctx.message.sender, ctx.person, society
-    )
+    roles = _roles(ctx.settings.committee_admins, ctx.message.sender, speaker)
     policy = ctx.settings.policy_for(society.name)
-    return replace(ctx, society=society, roles=roles, policy=policy, active_meeting=meeting)
+    return replace(ctx, society=society, roles=roles, policy=policy, active_meeting=speaker.meeting)
+
+
+async def _speaker_in(society: repo.Society, person: repo.Person | None) -> repo.Speaker:
+    """What `repo.group_speaker` reads in one go, read piece by piece for a known society."""
+    if person is None:
+        return repo.Speaker(society, None, None, await repo.active_meeting(society.id), False)
+    member = await repo.member(society.id, person.id)
+    meeting, observer = await repo.active_meeting_seen_by(society.id, person.id)
+    return repo.Speaker(society, person, member, meeting, observer)
 
 
 async def speaker_and_society(
@@ -171,28 +160,24 @@ async def roles_of(
 ) -> tuple[frozenset[g.Role], repo.Meeting | None]:
     """The sender's roles (from storage and the configured committee admins, never from a
     platform's admin flag), and the society's active meeting read on the way."""
-    if person is None or society is None:
-        return _roles(committee_admins, sender, person, society, None), None
-    mem = await repo.member(society.id, person.id)
-    meeting, observer = await repo.active_meeting_seen_by(society.id, person.id)
-    roles = _roles(committee_admins, sender, person, society, mem)
-    return roles | _meeting_roles(person, meeting, observer), meeting
+    if society is None:
+        return _roles(committee_admins, sender, None), None
+    speaker = await _speaker_in(society, person)
+    return _roles(committee_admins, sender, speaker), speaker.meeting
 
 
 def _roles(
-    committee_admins: Sequence[CommitteeAdmin],
-    sender: UserRef,
-    person: repo.Person | None,
-    society: repo.Society | None,
-    mem: repo.Member | None,
+    committee_admins: Sequence[CommitteeAdmin], sender: UserRef, speaker: repo.Speaker | None
 ) -> frozenset[g.Role]:
-    """The roles the configuration, the roster and the society's offices give."""
+    """The roles the configuration gives, and those the roster, the society's offices and its
+    active meeting give the speaker."""
     roles: set[g.Role] = set()
     for admin in committee_admins:
         if (admin.platform, admin.corp_id, admin.user_id) == sender.key:
             roles.add(g.Role.COMMITTEE)
-    if person is None or society is None:
+    if speaker is None or speaker.person is None:
         return frozenset(roles)
+    person, society, mem, meeting = speaker.person, speaker.society, speaker.member, speaker.meeting
     if mem is not None and mem.on_roster:
         roles.add(g.Role.MEMBER)
         if mem.is_leader:
@@ -201,24 +186,15 @@ def _roles(
         roles.add(g.Role.RECORDER)
     if society.liaison_id == person.id:
         roles.add(g.Role.LIAISON)
-    return frozenset(roles)
-
-
-def _meeting_roles(
-    person: repo.Person | None, meeting: repo.Meeting | None, observer: bool
-) -> frozenset[g.Role]:
-    """The roles the active meeting gives."""
-    if person is None or meeting is None:
-        return frozenset()
-    roles: set[g.Role] = set()
-    if person.id in meeting.roster:
-        # 应到会 of this meeting: its roster was decided at convening (governance Rule 7),
-        # so a member removed since keeps a member's part in it.
-        roles.add(g.Role.MEMBER)
-    if meeting.chair_id == person.id:
-        roles.add(g.Role.CHAIR)
-    if observer:
-        roles.add(g.Role.OBSERVER)
+    if meeting is not None:
+        if person.id in meeting.roster:
+            # 应到会 of this meeting: its roster was decided at convening (governance Rule 7),
+            # so a member removed since keeps a member's part in it.
+            roles.add(g.Role.MEMBER)
+        if meeting.chair_id == person.id:
+            roles.add(g.Role.CHAIR)
+        if speaker.observer:
+            roles.add(g.Role.OBSERVER)
     return frozenset(roles)
 
 

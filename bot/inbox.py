@@ -53,6 +53,8 @@ from bot.events import (
     user_to_json,
 )
 from bot.gate import Gate
+from bot.group_commit import GroupCommit
+from storage import db, repo
 from storage import inbox as store
 from storage.faults import is_transient
 
@@ -138,8 +140,7 @@ class Inbox:
         self.lease = lease
         self.idle = idle
         self.gate = gate or Gate()
-        self._waiting: list[tuple[store.NewInbound, asyncio.Future[bool]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._door = GroupCommit(self._accept, name="inbox-flush")
         self._work = asyncio.Event()
         self.backoff = backoff
         self.monotonic = monotonic
@@ -163,35 +164,27 @@ class Inbox:
         """Commit the message to the queue; False when it was there already (a redelivery).
         Raises InboxUnavailable when the database cannot take it."""
         row = store.NewInbound(message_key(message), chat_key(message), encode_message(message))
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((row, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="inbox-flush")
-        return await asyncio.shield(future)
+        return await self._door.submit(row)
 
-    async def _flush(self) -> None:
-        """Group commit: everything that queued up while the previous batch committed."""
-        while self._waiting:
-            batch, self._waiting = self._waiting[:500], self._waiting[500:]
-            # A message redelivered within the same batch is inserted once.
-            unique: dict[str, store.NewInbound] = {}
-            for row, _ in batch:
-                unique.setdefault(row.key, row)
-            try:
-                new = await store.accept(list(unique.values()), self.clock.now())
-            except Exception as exc:
-                _log_failure(exc, "inbound queue: cannot commit %d messages", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(InboxUnavailable(str(exc)))
-                continue
-            self.accepted += len(new)
-            for row, future in batch:
-                if not future.done():
-                    fresh = row.key in new
-                    new.discard(row.key)
-                    future.set_result(fresh)
-            self._work.set()
+    async def _accept(self, rows: Sequence[store.NewInbound]) -> list[bool]:
+        """One batch at the door (group commit: everything that queued up while the previous
+        batch committed); for each row, whether it was new. A message redelivered within the
+        batch is inserted once: its first copy is the new one."""
+        unique: dict[str, store.NewInbound] = {}
+        for row in rows:
+            unique.setdefault(row.key, row)
+        try:
+            new = await store.accept(list(unique.values()), self.clock.now())
+        except Exception as exc:
+            _log_failure(exc, "inbound queue: cannot commit %d messages", len(rows))
+            raise InboxUnavailable(str(exc)) from exc
+        self.accepted += len(new)
+        fresh = []
+        for row in rows:
+            fresh.append(row.key in new)
+            new.discard(row.key)
+        self._work.set()
+        return fresh
 
     # -- the worker -------------------------------------------------------------------------
 
@@ -214,9 +207,7 @@ class Inbox:
             applied = await self._apply_together(ready)
             if applied is not None:
                 self.rounds_together += 1
-                self.applied += len(applied)
-                if self._after_batch is not None:
-                    await self._after_batch()
+                await self._applied(len(applied))
                 return len(applied)
             self.rounds_split += 1
         done: list[int] = []
@@ -224,45 +215,41 @@ class Inbox:
         try:
             for row in ready:
                 tried += 1
-                await self._door_first()
-                try:
-                    message = decode_message(row.payload)
-                except (ValueError, KeyError, TypeError, IndexError):
-                    logger.error("inbound queue: row %s is unreadable; dropped", row.id)
-                    done.append(row.id)
-                    continue
-                try:
-                    await self._apply(message)
-                except Exception as exc:
-                    self._failed(row.id, exc)
-                    # The database is likely failing for every message: end the round here.
-                    break
+                await self._door.settled()  # a platform waiting for its answer goes first
+                message = _decoded(row)
+                if message is not None:
+                    try:
+                        await self._apply(message)
+                    except Exception as exc:
+                        self._failed(row.id, exc)
+                        # The database is likely failing for every message: end the round here.
+                        break
                 self._retry.pop(row.id, None)
                 done.append(row.id)
         finally:
             if done:
                 await store.finish(done, self.clock.now())
-                self.applied += len(done)
-                if self._after_batch is not None:
-                    await self._after_batch()
+                await self._applied(len(done))
         return tried
+
+    async def _applied(self, n: int) -> None:
+        self.applied += n
+        if self._after_batch is not None:
+            await self._after_batch()
 
     async def _apply_together(self, rows: Sequence[store.Claimed]) -> list[int] | None:
         """Apply `rows` in order in one transaction with their "done" marks; the ids applied
         (a prefix of `rows`: the round may end early), or None when the round was rolled back."""
-        await self._door_first()
+        await self._door.settled()
         started = self.monotonic()
         done: list[int] = []
         try:
-            async with store.together():
+            async with repo.atomic():
                 for row in rows:
                     if done and self._round_over(started):
                         break
-                    try:
-                        message = decode_message(row.payload)
-                    except (ValueError, KeyError, TypeError, IndexError):
-                        logger.error("inbound queue: row %s is unreadable; dropped", row.id)
-                    else:
+                    message = _decoded(row)
+                    if message is not None:
                         await self._apply(message)
                     done.append(row.id)
                 await store.finish(done, self.clock.now())
@@ -279,7 +266,8 @@ class Inbox:
     def _round_over(self, started: float) -> bool:
         if self.monotonic() - started >= self.round_budget:
             return True
-        return bool(self._waiting) and store.door_waits_for_writer()
+        # One writer: the door cannot commit while the round writes.
+        return self._door.waiting and db.one_writer()
 
     def _waiting_out(self, row_id: int) -> bool:
         entry = self._retry.get(row_id)
@@ -307,14 +295,6 @@ class Inbox:
         if not self._retry:
             return None
         return max(0.0, min(at for _, at in self._retry.values()) - self.monotonic())
-
-    async def _door_first(self) -> None:
-        """Messages waiting at the door are committed before the next one is applied: a
-        platform waiting for its answer goes before work that is already safe."""
-        flusher = self._flusher
-        if flusher is not None and not flusher.done():
-            with contextlib.suppress(Exception):
-                await asyncio.shield(flusher)
 
     async def drain(self) -> int:
         """Apply until nothing is claimable (tests, shutdown, the console)."""
@@ -359,6 +339,15 @@ class Inbox:
 
     async def depth(self) -> int:
         return await store.depth()
+
+
+def _decoded(row: store.Claimed) -> IncomingMessage | None:
+    """The row's message; None (logged) for a row that cannot be read, which is dropped."""
+    try:
+        return decode_message(row.payload)
+    except (ValueError, KeyError, TypeError, IndexError):
+        logger.error("inbound queue: row %s is unreadable; dropped", row.id)
+        return None
 
 
 def _log_failure(exc: BaseException, what: str, *args: object) -> None:

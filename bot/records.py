@@ -32,10 +32,10 @@ def _minutes_of(version: repo.MinutesVersion) -> mn.Minutes:
 
 
 def _font(run: Any, size: float, *, bold: bool = False, family: str = "仿宋") -> None:
+    """python-docx is untyped: `run` is its Run."""
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
-    """python-docx is untyped: `run` is its Run."""
     run.font.size = Pt(size)
     run.font.bold = bold
     run.font.name = family

@@ -4,11 +4,11 @@ adapter builders."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from bot.events import Platform
-from storage import header_bindings, lease, repo
+from bot.group_commit import GroupCommit
+from storage import db, header_bindings, lease, repo
 
 
 class StoredWebhooks:
@@ -32,16 +32,14 @@ class StoredLease:
 
 
 class StoredHeaderBindings:
-    """`HeaderBindings` over `storage.header_bindings`. On SQLite (one writer) with group commit:
-    the callbacks that arrive while a batch commits are bound together in the next (one commit
-    for up to 500, each in its own savepoint); on PostgreSQL each in a transaction of its own,
-    in parallel. Every callback is answered only after its binding has committed."""
-
-    BATCH = 500
+    """`HeaderBindings` over `storage.header_bindings`. With one writer (SQLite) the callbacks
+    that arrive while a batch commits are bound together in the next (bot/group_commit.py: one
+    commit for many, each in its own savepoint); on PostgreSQL each in a transaction of its own,
+    in parallel, which is faster there. Either way a callback is answered only after its binding
+    has committed."""
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[header_bindings.Binding, asyncio.Future[str]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batches = GroupCommit(header_bindings.bind_many, name="header-bindings")
 
     async def bind(
         self,
@@ -53,27 +51,7 @@ class StoredHeaderBindings:
         expires_at: datetime,
         siblings: timedelta,
     ) -> str:
-        if not header_bindings.one_writer():
-            return await header_bindings.bind(
-                pair, message_id, digest, now=now, expires_at=expires_at, siblings=siblings
-            )
         binding = header_bindings.Binding(pair, message_id, digest, now, expires_at, siblings)
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._waiting.append((binding, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="header-bindings")
-        return await asyncio.shield(future)
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[: self.BATCH], self._waiting[self.BATCH :]
-            try:
-                answers = await header_bindings.bind_many([b for b, _ in batch])
-            except Exception as exc:  # the database refused the batch: each caller is told
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), answer in zip(batch, answers, strict=True):
-                if not future.done():
-                    future.set_result(answer)
+        if db.one_writer():
+            return await self._batches.submit(binding)
+        return (await header_bindings.bind_many([binding]))[0]

@@ -150,6 +150,14 @@ def opened_url() -> str | None:
     return _opened[0] if _opened else None
 
 
+def one_writer() -> bool:
+    """Whether the open database takes one writer at a time (SQLite): while a transaction
+    writes, every other write waits, this process's too. Batching writes saves a file flush
+    each there; PostgreSQL runs concurrent transactions in parallel."""
+    url = opened_url()
+    return url is not None and is_sqlite(url)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The SQLite file of the URL (None: PostgreSQL or an in-memory database)."""
     if not is_sqlite(url):

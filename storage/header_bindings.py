@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-from storage.sql import can_lock_rows, raw_rows, utc, when
+from storage.sql import raw_rows, utc, when
 
 ACCEPTED = ""
 CHANGED_BODY = "header_reuse:changed_body"  # rule 2
@@ -46,12 +46,6 @@ LATE_BODY = "header_reuse:late_body"  # rule 4
 
 class _Late(Exception):
     """Rolls back the binding of a refused new body."""
-
-
-def one_writer() -> bool:
-    """SQLite: one writer, so callbacks bound together (`bind_many`) save a commit each.
-    PostgreSQL binds concurrent callbacks in parallel transactions, which is faster there."""
-    return not can_lock_rows(m.HeaderBinding)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,59 +59,44 @@ class Binding:
 
 
 async def bind_many(bindings: Sequence[Binding]) -> list[str]:
-    """Bind each in order in one transaction, each in a savepoint (a refusal rolls back only its
-    own row); what `bind` answers for each."""
+    """Bind each `message_id` (body `digest`) to its `pair`, in order, in one transaction, each
+    in a savepoint (a refusal rolls back only its own row); for each, "" when the callback may
+    pass, else why it is refused (rules 2 and 4 above)."""
     async with in_transaction():
         return [await _bind_one(b) for b in bindings]
 
 
-async def bind(
-    pair: str,
-    message_id: str,
-    digest: str,
-    *,
-    now: datetime,
-    expires_at: datetime,
-    siblings: timedelta,
-) -> str:
-    """Bind `message_id` (body `digest`) to `pair`; "" when the callback may pass, else why it
-    is refused (rules 2 and 4 above)."""
-    return (await bind_many([Binding(pair, message_id, digest, now, expires_at, siblings)]))[0]
-
-
 async def _bind_one(b: Binding) -> str:
-    pair, message_id, digest, siblings = b.pair, b.message_id, b.digest, b.siblings
     at = utc(b.now)
-    expires_at = b.expires_at
     try:
         async with in_transaction():
             inserted = await raw_rows(
                 m.HeaderBinding,
                 "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (pair, message_id) DO NOTHING RETURNING id",
-                pair,
-                message_id,
-                digest,
+                b.pair,
+                b.message_id,
+                b.digest,
                 at,
-                utc(expires_at),
+                utc(b.expires_at),
             )
             if not inserted:
                 known = await raw_rows(
                     m.HeaderBinding,
                     "SELECT digest FROM header_binding WHERE pair = ? AND message_id = ?",
-                    pair,
-                    message_id,
+                    b.pair,
+                    b.message_id,
                 )
-                same = bool(known) and str(known[0]["digest"]) == digest
+                same = bool(known) and str(known[0]["digest"]) == b.digest
                 return ACCEPTED if same else CHANGED_BODY
             first = await raw_rows(
                 m.HeaderBinding,
                 "SELECT seen_at FROM header_binding WHERE pair = ? AND id <> ?"
                 " ORDER BY seen_at LIMIT 1",
-                pair,
+                b.pair,
                 int(inserted[0]["id"]),
             )
-            if first and when(first[0]["seen_at"]) < at - siblings:
+            if first and when(first[0]["seen_at"]) < at - b.siblings:
                 raise _Late
     except _Late:
         return LATE_BODY

@@ -6,8 +6,7 @@ claim    the oldest pending row of each chat that no live worker holds (a chat's
          applied in the order they arrived, also across instances); PostgreSQL: FOR UPDATE SKIP
          LOCKED, so two instances never claim the same row.
 finish   mark applied rows done.
-together one transaction around several messages' units of work (each a savepoint inside it)
-         and their `finish`: one commit for the lot (the worker's group commit).
+release  give back claimed rows a worker did not get to.
 
 The payload is stored sealed under the server key (storage/secrecy.py): it holds the sender and
 the text, and a private message may be a secret ballot.
@@ -15,8 +14,7 @@ the text, and a private message may be a secret ballot.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,16 +24,7 @@ from tortoise.transactions import in_transaction
 from bot.keys import SealError
 from storage import models as m
 from storage import secrecy
-from storage.sql import (
-    can_lock_rows,
-    literals,
-    marks,
-    raw_execute,
-    raw_rows,
-    skip_locked,
-    utc,
-    when_opt,
-)
+from storage.sql import literals, marks, raw_execute, raw_rows, skip_locked, utc, when_opt
 
 
 class InboundState(StrEnum):
@@ -122,21 +111,6 @@ async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -
                 *ids,
             )
     return mine
-
-
-@asynccontextmanager
-async def together() -> AsyncIterator[None]:
-    """One transaction for several messages: each message's unit of work inside it is a
-    savepoint (a refusal or a duplicate rolls back only its own writes); an exception out of the
-    block rolls back every one of them."""
-    async with in_transaction():
-        yield
-
-
-def door_waits_for_writer() -> bool:
-    """Whether accepting at the door waits while a transaction writes (SQLite's one writer);
-    PostgreSQL accepts meanwhile."""
-    return not can_lock_rows(m.InboundMessage)
 
 
 async def release(ids: Sequence[int], instance: str) -> None:

@@ -32,15 +32,12 @@ from storage.db import server_key
 from storage.sql import (
     any_of,
     can_lock_rows,
-    day,
     model_of,
     raw_execute,
     raw_models,
     raw_rows,
     utc,
     utc_opt,
-    when,
-    when_opt,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -605,11 +602,7 @@ class Speaker:
     observer: bool
 
 
-_SOCIETY_COLUMNS = (
-    "s.id, s.name, s.term_start, s.term_end, s.roster_exception, s.recorder_id, s.liaison_id,"
-    " s.report_deadline, s.settings, p.id AS p_id, p.name AS p_name,"
-    " p.is_party_member AS p_party"
-)
+_SOCIETY_COLUMNS = "s.*, p.id AS p_id, p.name AS p_name, p.is_party_member AS p_party"
 _SOCIETY_FROM = (
     " FROM chat_binding cb JOIN society s ON s.id = cb.society_id"
     " LEFT JOIN identity i ON i.platform = ? AND i.corp_id = ? AND i.user_id = ?"
@@ -622,8 +615,8 @@ _SCENE_COLUMNS = (
     "mb.roster_role AS mb_role, mb.position AS mb_position, mt.id AS mt_id,"
     " mt.society_id AS mt_society_id, mt.number AS mt_number, mt.place AS mt_place,"
     " mt.starts_at AS mt_starts_at, mt.state AS mt_state, mt.convened_by_id AS mt_convened_by_id,"
-    " mt.chair_id AS mt_chair_id, mt.roster AS mt_roster, mt.opened_at AS mt_opened_at,"
-    " mt.closed_at AS mt_closed_at, EXISTS (SELECT 1 FROM observer o"
+    " mt.chair_id AS mt_chair_id, mt.roster AS mt_roster, mt.created_at AS mt_created_at,"
+    " mt.opened_at AS mt_opened_at, mt.closed_at AS mt_closed_at, EXISTS (SELECT 1 FROM observer o"
     " WHERE o.meeting_id = mt.id AND o.person_id = p.id) AS mt_observer"
 )
 _SCENE_JOINS = (
@@ -673,50 +666,28 @@ async def group_speaker(
 
 
 def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
+    """A Speaker from the rows `group_speaker` read: the society's own columns, the person's
+    (`p_`) and the roster entry's and meeting's (`mb_`, `mt_`), each mapped as a row of its
+    table would be."""
     person = (
         None
         if head["p_id"] is None
         else Person(int(head["p_id"]), str(head["p_name"]), bool(head["p_party"]))
     )
-    society = Society(
-        id=int(head["id"]),
-        name=str(head["name"]),
-        term_start=day(head["term_start"]),
-        term_end=day(head["term_end"]),
-        roster_exception=bool(head["roster_exception"]),
-        recorder_id=_int_opt(head["recorder_id"]),
-        liaison_id=_int_opt(head["liaison_id"]),
-        report_deadline=str(head["report_deadline"]),
-        settings=json.loads(head["settings"] or "{}"),
+    society = _society(
+        model_of(m.Society, {c: head[c] for c in m.Society._meta.fields_db_projection.values()})
     )
     member = (
         None
         if person is None or scene["mb_role"] is None
         else Member(person, str(scene["mb_role"]), g.CouncilPosition(scene["mb_position"]))
     )
-    meeting = (
-        None
-        if scene["mt_id"] is None
-        else Meeting(
-            id=int(scene["mt_id"]),
-            society_id=int(scene["mt_society_id"]),
-            number=int(scene["mt_number"]),
-            place=str(scene["mt_place"]),
-            starts_at=when(scene["mt_starts_at"]),
-            state=g.MeetingState(scene["mt_state"]),
-            convened_by_id=int(scene["mt_convened_by_id"]),
-            chair_id=_int_opt(scene["mt_chair_id"]),
-            roster=tuple(json.loads(scene["mt_roster"] or "[]")),
-            opened_at=when_opt(scene["mt_opened_at"]),
-            closed_at=when_opt(scene["mt_closed_at"]),
-        )
-    )
+    meeting = None
+    if scene["mt_id"] is not None:
+        columns = m.Meeting._meta.fields_db_projection.values()
+        meeting = _meeting(model_of(m.Meeting, {c: scene[f"mt_{c}"] for c in columns}))
     observer = meeting is not None and person is not None and bool(scene["mt_observer"])
     return Speaker(society, person, member, meeting, observer)
-
-
-def _int_opt(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1089,28 +1060,15 @@ async def vote(vote_id: int) -> Vote:
 
 async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     """The meeting's open votes with their items, in one read."""
-    columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
-    item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
-    rows = await raw_rows(
-        m.Vote,
-        f"SELECT vote.*, {item_columns} FROM vote"
-        " JOIN agenda_item ON agenda_item.id = vote.item_id"
-        " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
-        meeting_id,
-        g.VoteState.OPEN.value,
-    )
-    out = []
-    for row in rows:
-        item_row = {c: row.pop(f"item__{c}") for c in columns}
-        out.append((_vote(model_of(m.Vote, row)), _item(model_of(m.AgendaItem, item_row))))
-    return out
+    return [(vote, item) for vote, item, _ in await open_votes_with_ballots(meeting_id)]
 
 
 async def open_votes_with_ballots(
     meeting_id: int,
 ) -> list[tuple[Vote, Item, dict[int, g.Choice]]]:
-    """`open_votes` with each vote's named ballots (person -> choice; none for a secret vote or
-    a show of hands), in one read: what a ballot needs to know before it is cast."""
+    """The meeting's open votes with their items and each vote's named ballots (person ->
+    choice; none for a secret vote or a show of hands), in one read: what a ballot needs to know
+    before it is cast."""
     columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
     item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
     rows = await raw_rows(

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -223,3 +226,43 @@ async def execute_in(
     """`rows_in` for a statement that returns nothing."""
     for text, params in _in_chunks(statement, values, before, after, size):
         await raw_execute(model, text, *params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Watching the statements sent (tests and benchmarks count and explain them)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    sql: str
+    params: tuple[Any, ...]
+
+
+@contextmanager
+def statements() -> Iterator[list[Sent]]:
+    """Collect every statement the ORM's connections send meanwhile, with its parameters:
+    tortoise's db client logs each at DEBUG as ("%s: %s", statement, values); its connection
+    messages and transaction control are not statements. The DEBUG records go no further than
+    the collector while it runs."""
+    seen: list[Sent] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            args = record.args
+            if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str):
+                values = args[1]
+                if isinstance(values, list | tuple | type(None)):
+                    seen.append(Sent(args[0], tuple(values or ())))
+
+    log = logging.getLogger("tortoise.db_client")
+    handler = Collect(logging.DEBUG)
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    try:
+        yield seen
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate

@@ -14,9 +14,7 @@ beside the three small tables the pages own.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,30 +29,6 @@ from storage.sql import day, marks, raw_execute, raw_rows, records, utc, when, w
 HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
 _HELD_SQL = "('open', 'closed', 'signed')"
 PRESENT = ("present", "late")
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Collect every statement the ORM's connections send meanwhile (tortoise logs each at
-    DEBUG): the tests and the benchmark count the statements of a page with it."""
-    seen: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            text = record.getMessage()
-            if not text.startswith(("Created connection", "Closed connection")):
-                seen.append(text)
-
-    log = logging.getLogger("tortoise.db_client")
-    handler = Collect(logging.DEBUG)
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield seen
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ usable index). A full scan of a table that grows with the societies, meetings or
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from bot.inbox import Inbox, make_apply
 from bot.reminders.service import ReminderService
 from storage import db
 from storage import inbox as inbox_store
+from storage.sql import statements
 from tests.kit.console import ConsoleRig
 from tests.kit.seed import NAMES
 from tests.kit.voting import open_vote
@@ -48,43 +48,17 @@ class Statement:
     params: tuple[Any, ...]
 
 
-class QueryLog(logging.Handler):
-    """Records every statement tortoise sends (its db client logs `"%s: %s", query, values`)."""
+class QueryLog:
+    """Every statement the hot paths send (storage.sql.statements), with the path that sent it."""
 
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.path = ""
         self.statements: list[Statement] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args
-        if not self.path or not isinstance(args, tuple) or len(args) != 2:
-            return
-        sql, values = args
-        if isinstance(sql, str) and isinstance(values, list | tuple | type(None)):
-            self.statements.append(Statement(self.path, sql, tuple(values or ())))
 
     @contextmanager
     def on(self, path: str) -> Iterator[None]:
-        self.path = path
-        try:
+        with statements() as sent:
             yield
-        finally:
-            self.path = ""
-
-
-@contextmanager
-def query_log() -> Iterator[QueryLog]:
-    logger = logging.getLogger("tortoise.db_client")
-    handler = QueryLog()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        self.statements += [Statement(path, s.sql, s.params) for s in sent]
 
 
 async def _other_societies(h: ConsoleRig, count: int) -> None:
@@ -246,8 +220,8 @@ def _explainable(sql: str) -> bool:
 async def test_hot_paths_scan_no_growing_table(database: str) -> None:
     h = await ConsoleRig.create()
     await _other_societies(h, 3)
-    with query_log() as log:
-        await _run_hot_paths(h, log)
+    log = QueryLog()
+    await _run_hot_paths(h, log)
     paths = {st.path for st in log.statements}
     assert {"convene", "check-in", "ballot", "open vote", "reminders sweep"} <= paths
     assert {"outbox claim", "inbound claim", "private message"} <= paths
@@ -275,11 +249,11 @@ BALLOT_STATEMENTS = {"sqlite": 11, "postgres": 12}
 async def test_a_named_ballot_sends_few_statements(database: str) -> None:
     h = await ConsoleRig.create()
     await open_vote(h, MEMBERS[1:])
-    with query_log() as log:
-        for name, choice in zip(MEMBERS, CHOICES, strict=True):
-            with log.on(name):  # the router alone: the rig's delivery of the outbox aside
-                replies = await h.router.dispatch(h.adapter.decode(name, choice))
-            assert "已记录" in replies[0].text
+    log = QueryLog()
+    for name, choice in zip(MEMBERS, CHOICES, strict=True):
+        with log.on(name):  # the router alone: the rig's delivery of the outbox aside
+            replies = await h.router.dispatch(h.adapter.decode(name, choice))
+        assert "已记录" in replies[0].text
     per_ballot = Counter(st.path for st in log.statements)
     assert set(per_ballot) == set(MEMBERS)
     # The first card update of the group also writes the outbox channel's row: one more.

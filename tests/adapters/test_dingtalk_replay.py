@@ -21,9 +21,9 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import RetentionSettings
 from bot.storage_ports import StoredHeaderBindings
+from storage import db, prune
 from storage import header_bindings as hb
 from storage import models as m
-from storage import prune
 from storage.sql import raw_rows
 from tests.kit.databases import count_commits
 from tests.kit.dingtalk import instance
@@ -44,9 +44,8 @@ async def bindings() -> int:
 
 
 async def bind(pair: str, msg_id: str, digest: str, now: datetime) -> str:
-    return await hb.bind(
-        pair, msg_id, digest, now=now, expires_at=T0 + timedelta(hours=1), siblings=SIBLINGS
-    )
+    binding = hb.Binding(pair, msg_id, digest, now, T0 + timedelta(hours=1), SIBLINGS)
+    return (await hb.bind_many([binding]))[0]
 
 
 async def test_the_binding_rule(database: str) -> None:
@@ -94,7 +93,7 @@ async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
     )
     assert answers == [want for *_, want in requests]
     assert await bindings() == 1 + 40 + 5
-    if hb.one_writer():
+    if db.one_writer():
         assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
 
 

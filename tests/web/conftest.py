@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer, unused_port
 
 from bot.config import Settings, WebSettings
 from bot.web.app import mount_web
-from storage.workbench import statements
+from storage.sql import statements
 from tests.kit.console import ConsoleRig
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/web/login/[A-Za-z0-9_-]+")
