@@ -40,8 +40,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from benchmarks import kit
-from benchmarks.vote_burst import CHOICES, LEADER, ROSTER, TZ, Bench, _Sink, expect, seed_society
-from bot.adapters.console import ConsoleAdapter
+from benchmarks.vote_burst import CHOICES, LEADER, ROSTER, TZ, Bench, bench_society, expect
 from bot.app import build_router
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -226,17 +225,6 @@ async def past_of_one_society(clock: ManualClock, router: Router) -> None:
     await expect(router, bench.message(LEADER, "散会"), "")
     service = ReminderService(Settings(), clock.now, instance="bench")
     await service.sweep()
-
-
-async def bench_society(number: int, clock: ManualClock) -> Bench:
-    await seed_society(number, clock.now())
-    adapter = ConsoleAdapter(
-        bot_name="议事",
-        clock=clock,
-        out=_Sink(),  # type: ignore[arg-type]
-        group=f"bench-{number:03d}",
-    )
-    return Bench(number, adapter)
 
 
 # ---------------------------------------------------------------------------------------------

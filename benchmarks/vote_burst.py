@@ -111,19 +111,22 @@ async def expect(router: Router, message: IncomingMessage, needle: str) -> str:
     return text
 
 
+async def bench_society(number: int, clock: ManualClock) -> Bench:
+    """Society `number`, seeded, and the console group it speaks in."""
+    await seed_society(number, clock.now())
+    adapter = ConsoleAdapter(
+        bot_name="议事",
+        clock=clock,
+        out=_Sink(),  # type: ignore[arg-type]
+        group=f"bench-{number:03d}",
+    )
+    return Bench(number, adapter)
+
+
 async def prepare(societies: int, clock: ManualClock, router: Router) -> list[Bench]:
     """Seed the societies, convene a meeting with one item per mode, sign in and open it."""
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
-    benches = []
-    for number in range(1, societies + 1):
-        await seed_society(number, clock.now())
-        adapter = ConsoleAdapter(
-            bot_name="议事",
-            clock=clock,
-            out=_Sink(),  # type: ignore[arg-type]
-            group=f"bench-{number:03d}",
-        )
-        benches.append(Bench(number, adapter))
+    benches = [await bench_society(number, clock) for number in range(1, societies + 1)]
     topics = "；".join(f"表决测试{i}" for i in range(1, len(MODES) + 1))
     for b in benches:
         await expect(
