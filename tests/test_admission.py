@@ -66,10 +66,8 @@ async def test_a_committee_admin_is_known_by_identity_alone(database: str) -> No
     assert await _roles("张伟", None) == frozenset()
 
 
-async def test_chair_and_observer_come_from_the_active_meeting(database: str) -> None:
-    society = await _demo()
-    leader = await _person("张伟")
-    meeting = await repo.create_meeting(
+async def _convened(society: repo.Society, leader: repo.Person) -> repo.Meeting:
+    return await repo.create_meeting(
         society.id,
         starts_at=NOW + timedelta(days=4),
         place="会议室",
@@ -77,6 +75,12 @@ async def test_chair_and_observer_come_from_the_active_meeting(database: str) ->
         state=g.MeetingState.CONVENED,
         now=NOW,
     )
+
+
+async def test_chair_and_observer_come_from_the_active_meeting(database: str) -> None:
+    society = await _demo()
+    leader = await _person("张伟")
+    meeting = await _convened(society, leader)
     president = await _person(PRESIDENT)
     await repo.add_observer(meeting.id, president.id, "非党员理事长列席")
     person = await repo.person_by_identity(console_user("张伟"))
@@ -133,14 +137,7 @@ async def test_context_of_a_group_message_is_what_the_separate_reads_give(
     society, person, roster and meeting reads one by one give."""
     society = await _demo()
     leader = await _person("张伟")
-    meeting = await repo.create_meeting(
-        society.id,
-        starts_at=NOW + timedelta(days=4),
-        place="会议室",
-        convened_by=leader.id,
-        state=g.MeetingState.CONVENED,
-        now=NOW,
-    )
+    meeting = await _convened(society, leader)
     await repo.update_meeting(meeting.id, roster=[leader.id])
     await repo.add_observer(meeting.id, (await _person(PRESIDENT)).id, "非党员理事长列席")
     admission = Admission(Settings(committee_admins=ADMINS), ManualClock(NOW))
