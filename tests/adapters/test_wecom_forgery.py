@@ -279,9 +279,8 @@ async def test_ten_thousand_forgeries_rejected_without_a_write(database: str) ->
         for kind, status in statuses:
             by_kind.setdefault(kind, set()).add(status)
         assert by_kind == EXPECTED, by_kind
-        assert slowest < 2.0, (
-            slowest
-        )  # each one rejected quickly (a generous bound on a shared machine)
+        # Each one rejected quickly (a generous bound on a shared machine).
+        assert slowest < 2.0, slowest
         # The same request unmutated is accepted: the forgeries would have written rows.
         ok = await rig.say("zhangwei", "召开会议 2026-12-05 15:00 会议室 议题：真的会议")
         assert "【会议通知】" in ok.text
