@@ -49,7 +49,7 @@ from handlers.votes import BALLOT_WORDS
 from storage import db, instances, outbox, repo, secrecy
 from storage import inbox as inbox_store
 from storage import reminders as reminder_store
-from storage.faults import causes, is_lost_connection
+from storage.faults import causes, is_lost_connection, retried
 
 logger = logging.getLogger(__name__)
 Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
@@ -441,14 +441,12 @@ async def _probe_write(instance: str, now: datetime) -> None:
     """The one-row write, again on a pooled connection the server dropped while it was idle
     (each such connection fails once and is replaced), so that the probe reports the database
     (read-only, full, locked) rather than a stale connection. Bounded by the caller's timeout."""
-    for attempt in range(HEALTH_PROBE_TRIES):
-        try:
-            await instances.probe_write(instance, now)
-            return
-        except Exception as exc:
-            lost = any(is_lost_connection(e) for e in causes(exc))
-            if attempt + 1 >= HEALTH_PROBE_TRIES or not lost:
-                raise
+    await retried(
+        lambda: instances.probe_write(instance, now),
+        (0.0,) * (HEALTH_PROBE_TRIES - 1),
+        what="health check: the probe's write",
+        clears=lambda exc: any(is_lost_connection(e) for e in causes(exc)),
+    )
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -48,7 +48,7 @@ from bot.events import (
 from bot.gate import Gate
 from bot.metrics import Metrics
 from storage import outbox as store
-from storage.faults import is_transient
+from storage.faults import retried
 from storage.outbox import OutboxKind, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -266,21 +266,11 @@ class _Recorder:
         async with self._lock:
             while self.pending:
                 items, self.pending = self.pending, []
-                for pause in (*self.RETRY_PAUSES, None):
-                    try:
-                        await store.record_sent(items, self.instance)
-                        break
-                    except Exception as exc:
-                        if pause is None or not is_transient(exc):
-                            raise
-                        logger.warning(
-                            "outbox: recording %d sent messages failed (%s: %s); again in %.2f s",
-                            len(items),
-                            type(exc).__name__,
-                            exc,
-                            pause,
-                        )
-                        await asyncio.sleep(pause)
+                await retried(
+                    lambda: store.record_sent(items, self.instance),  # noqa: B023 (awaited here)
+                    self.RETRY_PAUSES,
+                    what=f"outbox: recording {len(items)} sent messages",
+                )
 
 
 class Sender:

@@ -17,11 +17,17 @@ own OperationalError), so the whole chain of causes is looked at.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import sqlite3
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SQLITE_TRANSIENT = (
     "database is locked",
@@ -84,6 +90,28 @@ def is_lost_connection(e: BaseException) -> bool:
 def is_transient(exc: BaseException) -> bool:
     """Whether a retry of the same work, later, can succeed."""
     return any(_one_is_transient(e) for e in causes(exc))
+
+
+async def retried(
+    work: Callable[[], Awaitable[T]],
+    pauses: Sequence[float],
+    *,
+    what: str,
+    clears: Callable[[BaseException], bool] = is_transient,
+) -> T:
+    """`work()`, tried again after each of `pauses` (seconds) while it fails in a way a retry
+    `clears`; the last failure is raised, as is any other at once."""
+    for pause in (*pauses, None):
+        try:
+            return await work()
+        except Exception as exc:
+            if pause is None or not clears(exc):
+                raise
+            logger.warning(
+                "%s failed (%s: %s); again in %.2f s", what, type(exc).__name__, exc, pause
+            )
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 # ---------------------------------------------------------------------------------------------
