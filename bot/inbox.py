@@ -126,12 +126,11 @@ class Inbox:
         gate: Gate | None = None,
         backoff: tuple[float, float] = (0.05, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
-        together: bool = True,
         round_budget: float = 0.05,
     ) -> None:
         """`backoff`: (first, longest) pause in seconds before a failed message (or a failed
-        pass) is tried again; it doubles per failure. `together`: apply a round's messages in
-        one transaction (group commit), ending the round after `round_budget` seconds."""
+        pass) is tried again; it doubles per failure. A round of several messages is applied in
+        one transaction (group commit) and ends after `round_budget` seconds."""
         self.clock = clock
         self.instance = instance
         self._apply = apply
@@ -144,7 +143,6 @@ class Inbox:
         self._work = asyncio.Event()
         self.backoff = backoff
         self.monotonic = monotonic
-        self.together = together
         self.round_budget = round_budget
         self.rounds_together = 0
         self.rounds_split = 0
@@ -203,7 +201,7 @@ class Inbox:
             ids = {row.id for row in claimed}
             self._retry = {k: v for k, v in self._retry.items() if k in ids}
         ready = [row for row in claimed if not self._waiting_out(row.id)]
-        if self.together and len(ready) > 1:
+        if len(ready) > 1:
             applied = await self._apply_together(ready)
             if applied is not None:
                 self.rounds_together += 1
