@@ -28,7 +28,7 @@ from bot.adapters.wecom.codec import WeComSettings
 from bot.clock import ManualClock
 from storage import db
 from tests.kit.clock import TZ
-from tests.kit.databases import TABLES as ALL_TABLES
+from tests.kit.databases import TABLES
 from tests.kit.seed import WECOM_ADMIN
 from tests.kit.wecom.payloads import (
     DEFAULT_CHAT_ID,
@@ -44,7 +44,6 @@ from tests.kit.wecom.payloads import (
 from tests.kit.wecom.rig import RIG_BOT_NAME, WeComRig, open_rig
 
 TOTAL = 10_000
-TABLES = [t.strip() for t in ALL_TABLES.split(",")]
 CONVENE = f"@{RIG_BOT_NAME} 召开会议 2026-12-05 15:00 会议室 议题：伪造的会议"
 OTHER_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 

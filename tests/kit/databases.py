@@ -12,17 +12,17 @@ import pytest
 from tortoise import connections
 from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
 from tortoise.backends.sqlite.client import SqliteTransactionWrapper
+from tortoise.models import Model
 
-from storage import db
+from storage import db, models
 
-TABLES = (
-    "signature, minutes_version, secret_voter_list, ballot, vote, written_opinion, "
-    "secret_ballot_sealed, secret_box_entry, "
-    "recusal, observer, attendance, agenda_item, meeting, roster_change, filing, chat_binding, member, "
-    "society, identity, person, event_log, processed_message, "
-    "outbox_attempt, outbox_message, channel_state, reminder, bot_instance, inbound_message, notice_ack, "
-    "web_login_link, web_session, chain_check, chain_head, row_seal, header_binding"
-)
+# Every table of the schema, by name: what a test empties, counts or tampers with.
+MODELS: dict[str, type[Model]] = {
+    model._meta.db_table: model
+    for model in vars(models).values()
+    if isinstance(model, type) and issubclass(model, Model) and not model._meta.abstract
+}
+TABLES = tuple(sorted(MODELS))
 
 
 async def make_sqlite_template(path: Path) -> Path:
@@ -45,7 +45,7 @@ def copy_sqlite_template(template: Path, target: Path) -> str:
 async def empty_postgres(url: str) -> None:
     """Every table of the open PostgreSQL database at `url` emptied, identities restarted."""
     await connections.get(db.connection_name(url)).execute_script(
-        f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"
+        f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"
     )
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from tortoise.exceptions import BaseORMException
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from bot.keys import ServerKey
@@ -27,7 +26,7 @@ from bot.ledger import GENESIS, Finding, entry_hash
 from storage import db, models, seals, verify
 from storage.sql import raw_execute, raw_rows, when
 from tests.kit.console import ConsoleRig
-from tests.kit.databases import copy_sqlite_template, empty_postgres
+from tests.kit.databases import MODELS, copy_sqlite_template, empty_postgres
 from tests.kit.keys import PG_KEY
 from tests.security.record import build_record
 
@@ -38,11 +37,6 @@ UNTOUCHED = 1_000
 UNTOUCHED_DATABASES = int(os.environ.get("YISHI_UNTOUCHED_DATABASES", "25"))
 # The record's own tables, besides the governance tables the seals cover.
 RECORD_TABLES = (*seals.TABLES, "event_log", "chain_head", "row_seal")
-MODELS: dict[str, type[Model]] = {
-    model._meta.db_table: model
-    for model in vars(models).values()
-    if isinstance(model, type) and issubclass(model, Model) and not model._meta.abstract
-}
 
 
 class _Rollback(Exception):
