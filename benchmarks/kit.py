@@ -8,18 +8,49 @@ benchmark needs only endpoints that answer at once. Societies are seeded with
   serve        an aiohttp app on 127.0.0.1, a free port, no access log
   IdleScheduler  a Scheduler that never wakes the bot (the bot wakes its sender on enqueue)
   ensure_server_key  a server key for a run on a throw-away PostgreSQL database
+  throwaway_postgres  a new PostgreSQL database for one run, dropped afterwards
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
 from bot.keys import ENV_VAR, new_key_text
+
+
+@asynccontextmanager
+async def throwaway_postgres(server_url: str, prefix: str) -> AsyncIterator[str | None]:
+    """A new database on the PostgreSQL server of `server_url` (tortoise's postgres:// URL),
+    named `prefix` and a random suffix, dropped afterwards; None, said on a line, when the
+    server cannot be reached."""
+    libpq = server_url.replace("postgres://", "postgresql://", 1)
+    try:
+        conn = await asyncpg.connect(libpq, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"PostgreSQL: skipped, {server_url} is unreachable ({exc})")
+        yield None
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        conn = await asyncpg.connect(libpq, timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 def ensure_server_key() -> None:

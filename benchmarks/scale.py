@@ -27,14 +27,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -289,27 +287,8 @@ async def on_sqlite(societies: int, measured: int, keep: str | None) -> Row:
 
 
 async def on_postgres(societies: int, measured: int) -> Row | None:
-    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
-    try:
-        conn = await asyncpg.connect(server, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL: skipped, {PG_SERVER} is unreachable ({exc})")
-        return None
-    name = f"yishi_scale_{uuid.uuid4().hex[:10]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        return await run_one(
-            "postgres", f"{PG_SERVER.rsplit('/', 1)[0]}/{name}", societies, measured
-        )
-    finally:
-        conn = await asyncpg.connect(server, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with kit.throwaway_postgres(PG_SERVER, "yishi_scale") as url:
+        return None if url is None else await run_one("postgres", url, societies, measured)
 
 
 def report(rows: list[Row]) -> str:

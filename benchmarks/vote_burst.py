@@ -31,7 +31,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +38,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg
 from tortoise import connections
 
 from benchmarks import kit
@@ -264,27 +262,11 @@ async def with_sqlite(
 
 
 async def with_postgres(societies: int, modes: tuple[str, ...], profile: bool) -> list[Result]:
-    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
-    try:
-        conn = await asyncpg.connect(server, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL: skipped, {PG_SERVER} is unreachable ({exc})")
-        return []
-    name = f"yishi_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
-    print(f"PostgreSQL (throw-away database {name})")
-    try:
+    async with kit.throwaway_postgres(PG_SERVER, "yishi_bench") as url:
+        if url is None:
+            return []
+        print(f"PostgreSQL (throw-away database {url.rsplit('/', 1)[1]})")
         return await run_backend("postgres", url, societies, modes, profile)
-    finally:
-        conn = await asyncpg.connect(server, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
 
 
 def percentile(sorted_values: list[float], share: float) -> float:
