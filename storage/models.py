@@ -657,3 +657,19 @@ class ChainCheck(Model):
 
     class Meta:
         table = "chain_check"
+
+
+# How far the stored reminders reflect the societies' state (bot/reminders/service.py): every
+# event up to `covered` was re-planned, a full plan was made at `full_at` with the planner and
+# settings whose digest is `fingerprint`. A starting instance whose plan would be the same skips
+# the full re-plan (one row, written after each sweep by any instance).
+class PlanMark(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, unique=True)
+    covered = fields.IntField()
+    full_at = fields.DatetimeField()
+    fingerprint = fields.CharField(max_length=64)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "plan_mark"

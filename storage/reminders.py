@@ -384,3 +384,49 @@ async def undecided_counts() -> dict[str, int]:
 async def reminder_counts() -> dict[str, int]:
     """state -> how many reminders."""
     return await sql.counts_by(m.Reminder, "state")
+
+
+# ---------------------------------------------------------------------------------------------
+# How far the stored reminders reflect the societies (models.PlanMark)
+
+_MARK = "reminders"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMark:
+    covered: int  # every event up to this id is reflected; -1: not established yet
+    full_at: datetime
+    fingerprint: str
+
+
+async def plan_mark() -> PlanMark | None:
+    row = await m.PlanMark.get_or_none(name=_MARK)
+    if row is None:
+        return None
+    return PlanMark(row.covered, row.full_at, row.fingerprint)
+
+
+async def record_full_plan(fingerprint: str, at: datetime) -> None:
+    """Everything was planned at `at` with `fingerprint`. The coverage stays if the planner is the
+    same; with another one it is established afresh by the sweeps that follow."""
+    await raw_execute(
+        m.PlanMark,
+        "INSERT INTO plan_mark (name, covered, full_at, fingerprint, updated_at)"
+        " VALUES (?, -1, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+        " covered = CASE WHEN plan_mark.fingerprint = excluded.fingerprint"
+        " THEN plan_mark.covered ELSE -1 END,"
+        " full_at = CASE WHEN plan_mark.fingerprint = excluded.fingerprint"
+        " AND plan_mark.full_at > excluded.full_at THEN plan_mark.full_at ELSE excluded.full_at END,"
+        " fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+        _MARK,
+        utc(at),
+        fingerprint,
+        utc(at),
+    )
+
+
+async def record_covered(fingerprint: str, covered: int, at: datetime) -> None:
+    """Every event up to `covered` has been re-planned by the planner `fingerprint`."""
+    await m.PlanMark.filter(name=_MARK, fingerprint=fingerprint, covered__lt=covered).update(
+        covered=covered, updated_at=at
+    )

@@ -39,18 +39,36 @@ async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
     return out
 
 
+async def society_id_ranges(size: int) -> list[tuple[int, int]]:
+    """Every society's id, as (first, last) ranges of at most `size` societies each, in order."""
+    ids = await society_ids()
+    return [(chunk[0], chunk[-1]) for chunk in sql.chunks(ids, size)]
+
+
+async def society_views_between(first: int, last: int) -> list[SocietyView]:
+    """Snapshots of the societies with `first <= id <= last` (a range of `society_id_ranges`):
+    the tables read by range, with no IN list."""
+    return await _society_views(_Scope(None, (first, last)))
+
+
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """The societies one read covers. All of them (`ids` None): the tables are read whole, with
-    no IN list of every society; rows of a society created meanwhile are simply not used."""
+    """The societies one read covers: those listed (`ids`), those in an id range (`between`),
+    else all of them (the tables are read whole, with no IN list of every society; rows of a
+    society created meanwhile are simply not used)."""
 
     ids: tuple[int, ...] | None
+    between: tuple[int, int] | None = None
 
     def where(self, column: str) -> str:
+        if self.between is not None:
+            return f"{column} BETWEEN ? AND ?"
         return "1 = 1" if self.ids is None else f"{column} IN ({marks(len(self.ids))})"
 
     @property
     def params(self) -> tuple[int, ...]:
+        if self.between is not None:
+            return self.between
         return () if self.ids is None else self.ids
 
 

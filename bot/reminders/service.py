@@ -14,15 +14,22 @@ its messages to the outbox.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from importlib import metadata
+from pathlib import Path
 
+from bot import workdays as workdays_module
 from bot.config import ReminderSettings, Settings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
 from bot.metrics import Metrics
 from bot.outbox import channel_for, to_outbox
+from bot.reminders import plan as plan_module
 from bot.reminders import texts
 from bot.reminders.draft import Draft, draft
 from bot.reminders.plan import (
@@ -46,6 +53,34 @@ logger = logging.getLogger(__name__)
 # back this far for events whose transaction committed late.
 FULL_REPLAN = timedelta(hours=1)
 LOOKBACK = timedelta(minutes=5)
+PLAN_SLICE = 500  # societies planned at a time by a full re-plan
+RESUMED_FULL_AFTER = timedelta(minutes=5)  # a resumed instance's full re-plan, at the earliest
+
+
+def plan_fingerprint(settings: Settings, workdays: Workdays) -> str:
+    """What a plan depends on besides the societies' state and the local date: the planner's
+    code, the calendars of working days, the reminder settings and the time zone."""
+    settled = (
+        settings.timezone,
+        settings.reminders,
+        sorted(settings.society_reminders.items()),
+        sorted(workdays.holidays),
+    )
+    return hashlib.sha256(_planner_digest().encode() + repr(settled).encode()).hexdigest()
+
+
+@functools.cache
+def _planner_digest() -> str:
+    digest = hashlib.sha256()
+    for module in (plan_module, workdays_module):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    for package in ("chinesecalendar", "holidays"):
+        try:
+            digest.update(metadata.version(package).encode())
+        except metadata.PackageNotFoundError:
+            digest.update(b"-")
+    return digest.hexdigest()
+
 
 # A society's plan while its state stays as read: society id -> (view, plan by `Planned.match`).
 _Plans = dict[int, tuple[SocietyView, dict[tuple[str, str, int], Planned]]]
@@ -99,6 +134,7 @@ class ReminderService:
         # high-water mark at each recent sweep.
         self.full_every = FULL_REPLAN
         self._full: datetime | None = None
+        self.fingerprint = plan_fingerprint(settings, self.workdays)
         self._marks: list[tuple[datetime, int]] = []
         # Which rate-limited pipe a message takes (a group's robot webhook by default).
         self.channel_of: Callable[[OutgoingMessage], str] = channel_for
@@ -148,8 +184,15 @@ class ReminderService:
 
         Event ids are taken when a transaction inserts and become visible when it commits,
         not necessarily in order (PostgreSQL, several instances): the scan starts from the
-        high-water mark of a sweep at least `LOOKBACK` ago, so a late commit is still seen."""
+        high-water mark of a sweep at least `LOOKBACK` ago, so a late commit is still seen.
+
+        What the stored reminders already reflect is kept in the database (`PlanMark`): a
+        starting instance whose planner and settings are those of the last full plan, made the
+        same local day, re-plans only the societies with events past the mark (the full re-plan
+        of every society follows in a later sweep, when `full_every` has passed)."""
         top = await snapshots.last_event_id()
+        if self._full is None:
+            await self._resume(now)
         last = self._full
         full = (
             last is None
@@ -160,16 +203,50 @@ class ReminderService:
         if full:
             self._full = now
             self._marks = [(now, top)]
-            return await self.materialize(now)
+            written = await self.materialize(now)
+            await reminder_store.record_full_plan(self.fingerprint, now)
+            return written
         old = [i for i, (at, _) in enumerate(self._marks) if at <= now - LOOKBACK]
         start = old[-1] if old else 0
         since = self._marks[start][1]
         self._marks = [*self._marks[start:], (now, top)]
         changed = await snapshots.societies_with_events_after(since)
-        return await self.materialize(now, changed) if changed else 0
+        written = await self.materialize(now, changed) if changed else 0
+        if old:  # `since` is a mark old enough that every event up to it has been seen
+            await reminder_store.record_covered(self.fingerprint, since, now)
+        return written
+
+    async def _resume(self, now: datetime) -> None:
+        """On the first sweep: carry on from the stored mark when it still holds."""
+        mark = await reminder_store.plan_mark()
+        tz = self.settings.tz
+        if (
+            mark is None
+            or mark.fingerprint != self.fingerprint
+            or mark.covered < 0
+            or not mark.full_at <= now
+            or mark.full_at.astimezone(tz).date() != now.astimezone(tz).date()
+        ):
+            return
+        # The safety-net full re-plan, if due, waits for a later sweep (`RESUMED_FULL_AFTER`).
+        self._full = max(mark.full_at, now - self.full_every + RESUMED_FULL_AFTER)
+        self._marks = [(now - LOOKBACK, mark.covered)]
 
     async def materialize(self, now: datetime, society_ids: Sequence[int] | None = None) -> int:
-        views = await snapshots.society_views(society_ids)
+        """Store what the plans of `society_ids` (None: every society) hold and is not stored
+        yet. Every society is planned a slice of `PLAN_SLICE` at a time: memory stays bounded,
+        and the event loop (the platforms' callbacks) runs between slices."""
+        if society_ids is not None:
+            return await self._materialize(now, await snapshots.society_views(society_ids))
+        written = 0
+        for first, last in await snapshots.society_id_ranges(PLAN_SLICE):
+            written += await self._materialize(
+                now, await snapshots.society_views_between(first, last)
+            )
+            await asyncio.sleep(0)
+        return written
+
+    async def _materialize(self, now: datetime, views: Sequence[SocietyView]) -> int:
         items = [
             NewReminder(p.key, p.society_id, p.kind, p.ref, p.due_at)
             for view in views
