@@ -66,8 +66,8 @@ CORP = "dingcorpBENCH"
 VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")  # bot.demo.PEOPLE's first seven
 CONCURRENCY = (16, 64)
 
-# A ballot to send: (group, staff id, nick, msgId)
-Target = tuple[str, str, str, str]
+# A ballot to send: (group, staff id, nick, msgId, text)
+Target = tuple[str, str, str, str, str]
 
 
 def group_of(number: int) -> str:
@@ -208,7 +208,7 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
 
     await asyncio.gather(*(open_vote(n) for n in range(societies)))
     return [
-        (group_of(n), staff_of(n, v), name, f"bench-{n}-{v}")
+        (group_of(n), staff_of(n, v), name, f"bench-{n}-{v}", "赞成")
         for n in range(societies)
         for v, name in enumerate(VOTERS)
     ]
@@ -282,7 +282,9 @@ def run_server(
 # --- the load generator ----------------------------------------------------------------------
 
 
-def _body(group: str, staff: str, nick: str, msg_id: str, now_ms: int, webhook: str) -> bytes:
+def _body(
+    group: str, staff: str, nick: str, msg_id: str, text: str, now_ms: int, webhook: str
+) -> bytes:
     payload = {
         "conversationId": group,
         "atUsers": [{"dingtalkId": "$:LWCP_v1:$botBENCH"}],
@@ -300,7 +302,7 @@ def _body(group: str, staff: str, nick: str, msg_id: str, now_ms: int, webhook: 
         "conversationTitle": "党建工作领导小组",
         "isInAtList": True,
         "sessionWebhook": f"{webhook}/robot/sendBySession?session={msg_id}",
-        "text": {"content": " 赞成"},
+        "text": {"content": f" {text}"},
         "robotCode": APP_KEY,
         "msgtype": "text",
     }
@@ -344,9 +346,9 @@ def run_load(
 
         async def worker(session: aiohttp.ClientSession) -> None:
             while queue:
-                group, staff, nick, msg_id = queue.pop()
+                group, staff, nick, msg_id, text = queue.pop()
                 headers = signed()
-                body = _body(group, staff, nick, msg_id, int(headers["timestamp"]), fake_url)
+                body = _body(group, staff, nick, msg_id, text, int(headers["timestamp"]), fake_url)
                 started = time.perf_counter()
                 async with session.post(
                     f"{url}/dingtalk/callback", data=body, headers=headers
@@ -446,7 +448,7 @@ def main() -> None:
         bare, bare_ports, bare_stop = start(ctx, run_bare)
         bare_url, _, _ = bare_ports.get(timeout=60)
         dummy = [
-            (group_of(n), staff_of(n, v), name, f"bare-{n}-{v}")
+            (group_of(n), staff_of(n, v), name, f"bare-{n}-{v}", "赞成")
             for n in range(societies)
             for v, name in enumerate(VOTERS)
         ]
