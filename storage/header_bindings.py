@@ -5,9 +5,9 @@ DingTalk signs `timestamp + "\\n" + appSecret` and nothing else: the pair proves
 pushed *something* at that millisecond, never what. Several genuine messages pushed in the same
 millisecond carry the same pair with different bodies, so "one pair, one message" refuses genuine
 traffic, while "any body goes" lets whoever saw a pair (a log, a proxy) say anything for an hour.
-The rule, per callback, in a savepoint of a transaction committed before the message is fed
-(`bind_many`: the callbacks that arrive while one batch commits are bound together in the next,
-one commit for many, each callback in its own savepoint):
+The rule, per callback, in a transaction committed before the message is fed (`bind_many`:
+the callbacks that arrive while one batch commits are bound together in the next, one commit
+and three statements for many, with the answers of binding them one by one):
 
 1. (pair, msgId) bound to the same body digest: a redelivery. It passes; the msgId dedupe
    downstream applies nothing twice.
@@ -37,15 +37,12 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from storage import models as m
-from storage.sql import raw_rows, utc, when
+from storage import sql
+from storage.sql import execute_in, raw_rows, rows_in, utc, when
 
 ACCEPTED = ""
 CHANGED_BODY = "header_reuse:changed_body"  # rule 2
 LATE_BODY = "header_reuse:late_body"  # rule 4
-
-
-class _Late(Exception):
-    """Rolls back the binding of a refused new body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,45 +56,68 @@ class Binding:
 
 
 async def bind_many(bindings: Sequence[Binding]) -> list[str]:
-    """Bind each `message_id` (body `digest`) to its `pair`, in order, in one transaction, each
-    in a savepoint (a refusal rolls back only its own row); for each, "" when the callback may
-    pass, else why it is refused (rules 2 and 4 above)."""
+    """Bind each `message_id` (body `digest`) to its `pair`, in order, in one transaction; for
+    each, "" when the callback may pass, else why it is refused (rules 2 and 4 above). Set-based:
+    one INSERT of the new (pair, msgId)s, one read of the pairs' rows, one DELETE of the refused,
+    whatever the number of callbacks; the answers are those of binding them one by one."""
+    if not bindings:
+        return []
     async with in_transaction():
-        return [await _bind_one(b) for b in bindings]
-
-
-async def _bind_one(b: Binding) -> str:
-    at = utc(b.now)
-    try:
-        async with in_transaction():
-            inserted = await raw_rows(
+        # The first callback of each (pair, msgId) binds it; a repeat is judged against it.
+        firsts: dict[tuple[str, str], int] = {}
+        for index, b in enumerate(bindings):
+            firsts.setdefault((b.pair, b.message_id), index)
+        inserted: dict[tuple[str, str], int] = {}
+        fresh = [bindings[i] for i in firsts.values()]
+        for chunk in sql.chunks(fresh, sql.rows_per_statement(5)):
+            params: list[object] = []
+            for b in chunk:
+                params += [b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)]
+            for row in await raw_rows(
                 m.HeaderBinding,
                 "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (pair, message_id) DO NOTHING RETURNING id",
-                b.pair,
-                b.message_id,
-                b.digest,
-                at,
-                utc(b.expires_at),
+                " VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + " ON CONFLICT"
+                " (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
+                *params,
+            ):
+                inserted[(str(row["pair"]), str(row["message_id"]))] = int(row["id"])
+        stored: dict[str, list[tuple[int, str, str, datetime]]] = {}
+        for row in await rows_in(
+            m.HeaderBinding,
+            "SELECT id, pair, message_id, digest, seen_at FROM header_binding"
+            " WHERE pair IN ({values})",
+            sorted({b.pair for b in bindings}),
+        ):
+            stored.setdefault(str(row["pair"]), []).append(
+                (int(row["id"]), str(row["message_id"]), str(row["digest"]), when(row["seen_at"]))
             )
-            if not inserted:
-                known = await raw_rows(
-                    m.HeaderBinding,
-                    "SELECT digest FROM header_binding WHERE pair = ? AND message_id = ?",
-                    b.pair,
-                    b.message_id,
-                )
-                same = bool(known) and str(known[0]["digest"]) == b.digest
-                return ACCEPTED if same else CHANGED_BODY
-            first = await raw_rows(
-                m.HeaderBinding,
-                "SELECT seen_at FROM header_binding WHERE pair = ? AND id <> ?"
-                " ORDER BY seen_at LIMIT 1",
-                b.pair,
-                int(inserted[0]["id"]),
+        ours = set(inserted.values())
+        accepted: set[int] = set()  # this batch's rows kept so far, in order
+        refused: list[int] = []
+        answers: list[str] = []
+        for index, b in enumerate(bindings):
+            key = (b.pair, b.message_id)
+            rows = stored.get(b.pair, [])
+            own = inserted.get(key)
+            if firsts[key] != index or own is None:
+                # A (pair, msgId) bound before: by an earlier callback or an earlier batch.
+                bound = next((r for r in rows if r[1] == b.message_id), None)
+                if own is not None and own not in accepted:
+                    answers.append(LATE_BODY)  # its first callback was refused: so is this
+                elif bound is not None and bound[2] == b.digest:
+                    answers.append(ACCEPTED)
+                else:
+                    answers.append(CHANGED_BODY)
+                continue
+            others = [r[3] for r in rows if r[0] != own and (r[0] not in ours or r[0] in accepted)]
+            if others and min(others) < utc(b.now) - b.siblings:
+                refused.append(own)
+                answers.append(LATE_BODY)
+            else:
+                accepted.add(own)
+                answers.append(ACCEPTED)
+        if refused:
+            await execute_in(
+                m.HeaderBinding, "DELETE FROM header_binding WHERE id IN ({values})", refused
             )
-            if first and when(first[0]["seen_at"]) < at - b.siblings:
-                raise _Late
-    except _Late:
-        return LATE_BODY
-    return ACCEPTED
+        return answers

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,9 +22,9 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import RetentionSettings
 from bot.storage_ports import StoredHeaderBindings
-from storage import db, prune
 from storage import header_bindings as hb
 from storage import models as m
+from storage import prune
 from storage.sql import raw_rows
 from tests.kit.databases import count_commits
 from tests.kit.dingtalk import instance
@@ -71,9 +72,8 @@ async def test_the_binding_rule(database: str) -> None:
 async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On SQLite the port binds the callbacks that arrive together in one transaction (a
-    savepoint each): the same answers as one by one, refusals write nothing, one commit for the
-    lot. PostgreSQL binds them in parallel transactions, with the same answers."""
+    """The port binds the callbacks that arrive together in one transaction: the same answers
+    as one by one, refusals write nothing, one commit for the lot. Both engines."""
     assert await bind("p1", "m1", "d1", T0) == ""
     commits = count_commits(monkeypatch, database)
     port = StoredHeaderBindings()
@@ -93,8 +93,56 @@ async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
     )
     assert answers == [want for *_, want in requests]
     assert await bindings() == 1 + 40 + 5
-    if db.one_writer():
-        assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
+    assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
+
+
+def one_by_one(
+    history: list[tuple[str, str, str, datetime]], b: hb.Binding
+) -> tuple[str, list[tuple[str, str, str, datetime]]]:
+    """The rule of storage/header_bindings.py applied to one callback at a time, over the
+    bound (pair, msgId, digest, seen_at): the answer, and the bindings after it."""
+    for pair, msg_id, digest, _ in history:
+        if (pair, msg_id) == (b.pair, b.message_id):
+            return (hb.ACCEPTED if digest == b.digest else hb.CHANGED_BODY), history
+    seen = [at for pair, _, _, at in history if pair == b.pair]
+    if seen and min(seen) < b.now - b.siblings:
+        return hb.LATE_BODY, history
+    return hb.ACCEPTED, [*history, (b.pair, b.message_id, b.digest, b.now)]
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_a_batch_answers_as_one_by_one(database: str, seed: int) -> None:
+    """Random callbacks over a few pairs, msgIds and bodies, at times up to 30 s apart, bound
+    in random batches: each answer, and what stays bound, is what binding them one by one
+    gives."""
+    rng = random.Random(seed)
+    history: list[tuple[str, str, str, datetime]] = []
+    at = T0
+    for _ in range(8):
+        batch = []
+        for _ in range(rng.randint(1, 12)):
+            at += timedelta(seconds=rng.choice([0, 0, 1, 4, 12]))
+            batch.append(
+                hb.Binding(
+                    f"p{rng.randint(1, 3)}",
+                    f"m{rng.randint(1, 4)}",
+                    f"d{rng.randint(1, 2)}",
+                    at,
+                    T0 + timedelta(hours=1),
+                    SIBLINGS,
+                )
+            )
+        expected = []
+        for b in batch:
+            answer, history = one_by_one(history, b)
+            expected.append(answer)
+        assert await hb.bind_many(batch) == expected
+        rows = await raw_rows(
+            m.HeaderBinding, "SELECT pair, message_id, digest FROM header_binding"
+        )
+        assert sorted((r["pair"], r["message_id"], r["digest"]) for r in rows) == sorted(
+            (p, mid, d) for p, mid, d, _ in history
+        )
 
 
 async def test_a_thousand_genuine_concurrent_callbacks_none_refused(database: str) -> None:
