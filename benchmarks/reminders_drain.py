@@ -63,13 +63,13 @@ from aiohttp import web
 from benchmarks import kit
 from bot import runner
 from bot import scheduler as scheduler_module
-from bot.adapters.base import Feed, SendError
+from bot.adapters.base import Feed, SendError, SendErrorKind
 from bot.app import Delivery, Runtime
 from bot.clock import Clock, OffsetClock
 from bot.config import DeliverySettings, Settings
 from bot.events import OutgoingMessage, Platform
 from bot.reminders.service import ReminderService
-from storage import db, models
+from storage import db, models, snapshots
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
 from storage.sql import raw_execute, raw_rows
@@ -190,9 +190,9 @@ class HttpAdapter:
         async with self.session.post(f"{self.base}/send/{robot}", data=data, headers=JSON) as r:
             body = json.loads(await r.read())
         if body["errcode"] == 45009:
-            raise SendError("throttled", 45009)
+            raise SendError(SendErrorKind.THROTTLED, 45009)
         if body["errcode"] != 0:
-            raise SendError("transient", body["errcode"])
+            raise SendError(SendErrorKind.TRANSIENT, body["errcode"])
 
 
 class LoopScheduler:
@@ -496,6 +496,12 @@ async def run(args: argparse.Namespace) -> None:
         written = await earlier.materialize(before)
         materialised = time.perf_counter() - t
         history = await earlier.fire_due(before, batch=args.batch)
+        if not args.first_start:
+            # The bot that ran until now left its plan mark: the bots restart from it.
+            await reminder_store.record_full_plan(earlier.fingerprint, before)
+            await reminder_store.record_covered(
+                earlier.fingerprint, await snapshots.last_event_id(), before
+            )
         await models.OutboxMessage.filter(state="pending").update(state="sent", sent_at=before)
         if server is not None:
             # Statistics, as autovacuum keeps them on a running server (it may be off on a test
@@ -649,6 +655,12 @@ def main() -> None:
         help="reminders due this soon are prepared ahead (0: decided at T0)",
     )
     p.add_argument("--db", default=os.environ.get("YISHI_BENCH_DB"))
+    p.add_argument(
+        "--first-start",
+        action="store_true",
+        help="no plan mark stored: the bots' start-up plans every society (a first start, a "
+        "new day or another planner); by default they restart from the mark of a bot that ran",
+    )
     p.add_argument("--profile", help="write a cProfile of the (first) bot process here")
     p.add_argument("--role", choices=["conductor", "fake", "bot"], default="conductor")
     p.add_argument("--fake", help=argparse.SUPPRESS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,9 @@ FULL_REPLAN = timedelta(hours=1)
 LOOKBACK = timedelta(minutes=5)
 PLAN_SLICE = 500  # societies planned at a time by a full re-plan
 RESUMED_FULL_AFTER = timedelta(minutes=5)  # a resumed instance's full re-plan, at the earliest
+# Plans kept while a sweep decides batch after batch (a society's due reminders may fall into
+# several batches; its rows come close together, in due order).
+PLANS_KEPT = 2_000
 
 
 def plan_fingerprint(settings: Settings, workdays: Workdays) -> str:
@@ -367,7 +371,11 @@ class ReminderService:
         cached = plans.get(view.id)
         if cached is None or cached[0] != view:
             cached = (view, {p.match: p for p in self.plan_for(view, now)})
+            plans.pop(view.id, None)
             plans[view.id] = cached
+            if len(plans) > PLANS_KEPT:  # the longest-planned go: memory stays bounded
+                for sid in list(itertools.islice(plans, len(plans) - PLANS_KEPT)):
+                    del plans[sid]
         p = cached[1].get((row.kind, row.ref, int(row.due_at.timestamp())))
         if p is None:
             return texts.no_longer_planned(row.kind)
