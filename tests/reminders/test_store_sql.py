@@ -111,6 +111,33 @@ async def test_claim_batch_takes_each_row_once_and_records_sends(database: str, 
     assert await outbox_store.window_of(["ch0"], later + timedelta(hours=1)) == {}
 
 
+async def test_claim_batch_takes_each_channels_oldest_due_rows_up_to_its_budget(
+    database: str, chunk: int
+) -> None:
+    """250 channels (more than one statement's worth) with a backlog of 6 each: each gives its
+    oldest due rows, no more than its budget; a row whose sending lease ran out counts among
+    them in id order, a retry not yet due does not."""
+    await outbox_store.add_outbox(_messages("b", 1500, 250), T0)
+    rows = await outbox_store.outbox_rows(channel="ch7")
+    first, second = rows[0], rows[1]
+    await outbox_store.claim_batch({"ch7": 1}, "gone", T0, LEASE)  # `first`, then its holder died
+    await models.OutboxMessage.filter(id=second.id).update(
+        next_attempt_at=T0 + timedelta(minutes=5)  # backing off
+    )
+    later = T0 + LEASE + timedelta(seconds=1)
+    budgets = {f"ch{i}": 1 + i % 4 for i in range(250)}
+    got = await outbox_store.claim_batch(budgets, "one", later, LEASE)
+    by_channel: dict[str, list[int]] = {}
+    for r in got:
+        by_channel.setdefault(r.channel, []).append(r.id)
+    for name, budget in budgets.items():
+        waiting = [r.id for r in await outbox_store.outbox_rows(channel=name)]
+        if name == "ch7":
+            assert first.id in waiting  # claimed again
+            waiting.remove(second.id)
+        assert by_channel[name] == waiting[:budget], name
+
+
 async def test_reminders_are_written_once_locked_in_order_and_decided_once(
     database: str, chunk: int
 ) -> None:
