@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -47,7 +48,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,29 +134,6 @@ def run_bare(ports: Any, stop: Any) -> None:
 # --- the real server -------------------------------------------------------------------------
 
 
-async def _fresh_pg() -> str:
-    import asyncpg
-
-    name = f"yishi_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
-
-
-async def _drop_pg(url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def _prepare(societies: int, clock: Any) -> list[Target]:
     """Seed the societies, convene, sign in, open the meeting and a vote in each group."""
     from bot.app import build_router
@@ -218,6 +195,20 @@ def run_server(
     backend: str, societies: int, fake_url: str, inbound: str, ports: Any, stop: Any
 ) -> None:
     async def main() -> None:
+        tmp = tempfile.TemporaryDirectory()
+        database = (
+            kit.throwaway_postgres(PG_SERVER, "yishi_bench")
+            if backend == "postgres"
+            else contextlib.nullcontext(f"sqlite://{tmp.name}/bench.db")
+        )
+        async with database as url:
+            if url is None:
+                ports.put(None)  # unreachable, said on a line
+                return
+            await serve_on(url)
+        tmp.cleanup()
+
+    async def serve_on(url: str) -> None:
         from benchmarks.kit import IdleScheduler, serve
         from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
         from bot.adapters.dingtalk.config import dingtalk_from_settings
@@ -226,8 +217,6 @@ def run_server(
         from bot.config import Settings
         from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
 
-        tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite://{tmp.name}/bench.db" if backend == "sqlite" else await _fresh_pg()
         settings = Settings(database_url=url, inbound=inbound)
         await start_storage(settings)
         clock = OffsetClock()
@@ -272,9 +261,6 @@ def run_server(
             if runner is not None:
                 await runner.cleanup()
             await stop_storage()
-            if backend == "postgres":
-                await _drop_pg(url)
-            tmp.cleanup()
 
     asyncio.run(main())
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -49,7 +50,6 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 
 from benchmarks import kit
@@ -272,40 +272,29 @@ async def seed(societies: int, clock: OffsetClock, feed: Any) -> list[tuple[str,
     return chats
 
 
-async def pg_database() -> tuple[str, str] | None:
-    name = f"yishi_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL unreachable at {PG_SERVER}: {exc} (skipped)")
-        return None
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{PG_SERVER.rsplit('/', 1)[0]}/{name}", name
-
-
-async def drop_pg(name: str) -> None:
-    conn = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def bench_backend(
     backend: str, inbound: str, societies: int, requests: int, conns: tuple[int, ...]
 ) -> list[Result]:
     tmp = tempfile.TemporaryDirectory()
-    pg_name = ""
-    if backend == "sqlite":
-        url = f"sqlite://{Path(tmp.name) / 'bench.db'}"
-    else:
-        made = await pg_database()
-        if made is None:
-            return []
-        url, pg_name = made
+    database = (
+        kit.throwaway_postgres(PG_SERVER, "yishi_bench")
+        if backend == "postgres"
+        else contextlib.nullcontext(f"sqlite://{Path(tmp.name) / 'bench.db'}")
+    )
+    try:
+        async with database as url:
+            return (
+                []
+                if url is None
+                else await bench_on(url, backend, inbound, societies, requests, conns)
+            )
+    finally:
+        tmp.cleanup()
+
+
+async def bench_on(
+    url: str, backend: str, inbound: str, societies: int, requests: int, conns: tuple[int, ...]
+) -> list[Result]:
     clock = OffsetClock()
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
     results = []
@@ -338,9 +327,6 @@ async def bench_backend(
             await runner.cleanup()
     finally:
         await db.close_db()
-        tmp.cleanup()
-        if pg_name:
-            await drop_pg(pg_name)
     return results
 
 

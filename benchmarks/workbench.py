@@ -28,7 +28,6 @@ import socket
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -334,22 +333,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def run(societies: int, requests: int) -> int:
-    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
-    try:
-        admin_conn = await asyncpg.connect(server, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL unreachable at {PG_SERVER}: {exc}")
-        return 2
-    name = f"yishi_bench_web_{uuid.uuid4().hex[:8]}"
-    await admin_conn.execute(f'CREATE DATABASE "{name}"')
-    await admin_conn.close()
-    url = f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
-    try:
-        return await measure(url, societies, requests)
-    finally:
-        admin_conn = await asyncpg.connect(server, timeout=5)
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin_conn.close()
+    async with kit.throwaway_postgres(PG_SERVER, "yishi_bench_web") as url:
+        return 2 if url is None else await measure(url, societies, requests)
 
 
 async def measure(url: str, societies: int, requests: int) -> int:
