@@ -106,7 +106,7 @@ async def test_a_refusal_in_a_round_rolls_back_only_its_own_message(database: st
     societies = await _societies_voting(h)
     # The third society's vote is closed: its ballot is refused inside the round.
     assert "结果" in await societies[2].say("张伟", "结束表决")
-    box = h.inbox("together")
+    box = h.inbox("together", round_budget=60.0)  # one round, however slow the machine
     await _queue(box, [s.message("李娜", "赞成") for s in societies])
     sent_before = len(h.adapter.sent)
     assert await box.drain() == SOCIETIES
@@ -127,7 +127,7 @@ async def test_a_fault_in_a_round_rolls_it_back_and_each_message_applies_once(
 ) -> None:
     h = await ConsoleRig.create()
     societies = await _societies_voting(h)
-    box = h.inbox("together", backoff=(0.0, 0.0))
+    box = h.inbox("together", backoff=(0.0, 0.0), round_budget=60.0)
     await _queue(box, [s.message("李娜", "赞成") for s in societies])
     read = repo.group_speaker  # reads the group's society and locks it
     calls = [0]
