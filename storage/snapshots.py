@@ -28,14 +28,12 @@ async def society_ids() -> list[int]:
     return [int(r["id"]) for r in await raw_rows(m.Society, "SELECT id FROM society ORDER BY id")]
 
 
-async def society_views(ids: Sequence[int] | None = None) -> list[SocietyView]:
-    """Snapshots for the planner, loaded in a few queries whatever the number of societies
-    (every society when `ids` is None)."""
-    if ids is None:
-        return await _society_views(_Scope(None))
+async def society_views(ids: Sequence[int]) -> list[SocietyView]:
+    """Snapshots for the planner of the societies `ids`, loaded in a few queries whatever their
+    number."""
     out: list[SocietyView] = []
     for chunk in sql.chunks(sorted(set(ids))):
-        out += await _society_views(_Scope(tuple(chunk)))
+        out += await _society_views(_Scope(f"IN ({marks(len(chunk))})", tuple(chunk)))
     return out
 
 
@@ -48,28 +46,19 @@ async def society_id_ranges(size: int) -> list[tuple[int, int]]:
 async def society_views_between(first: int, last: int) -> list[SocietyView]:
     """Snapshots of the societies with `first <= id <= last` (a range of `society_id_ranges`):
     the tables read by range, with no IN list."""
-    return await _society_views(_Scope(None, (first, last)))
+    return await _society_views(_Scope("BETWEEN ? AND ?", (first, last)))
 
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """The societies one read covers: those listed (`ids`), those in an id range (`between`),
-    else all of them (the tables are read whole, with no IN list of every society; rows of a
-    society created meanwhile are simply not used)."""
+    """The societies one read covers: a test on a society id column (`IN (...)` or
+    `BETWEEN ? AND ?`) and its parameters."""
 
-    ids: tuple[int, ...] | None
-    between: tuple[int, int] | None = None
+    test: str
+    params: tuple[int, ...]
 
     def where(self, column: str) -> str:
-        if self.between is not None:
-            return f"{column} BETWEEN ? AND ?"
-        return "1 = 1" if self.ids is None else f"{column} IN ({marks(len(self.ids))})"
-
-    @property
-    def params(self) -> tuple[int, ...]:
-        if self.between is not None:
-            return self.between
-        return () if self.ids is None else self.ids
+        return f"{column} {self.test}"
 
 
 async def _society_views(scope: _Scope) -> list[SocietyView]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import itertools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -87,7 +86,17 @@ def _planner_digest() -> str:
 
 
 # A society's plan while its state stays as read: society id -> (view, plan by `Planned.match`).
-_Plans = dict[int, tuple[SocietyView, dict[tuple[str, str, int], Planned]]]
+_Plan = tuple[SocietyView, dict[tuple[str, str, int], Planned]]
+_Plans = dict[int, _Plan]
+
+
+def _remember(plans: _Plans, society_id: int, plan: _Plan) -> None:
+    """Keep `plan` as the society's, last in line; past `PLANS_KEPT` the one planned longest ago
+    goes (memory stays bounded however many societies a sweep decides)."""
+    plans.pop(society_id, None)
+    plans[society_id] = plan
+    if len(plans) > PLANS_KEPT:
+        del plans[next(iter(plans))]
 
 
 @dataclass
@@ -228,7 +237,7 @@ class ReminderService:
             mark is None
             or mark.fingerprint != self.fingerprint
             or mark.covered < 0
-            or not mark.full_at <= now
+            or mark.full_at > now  # the clock went back
             or mark.full_at.astimezone(tz).date() != now.astimezone(tz).date()
         ):
             return
@@ -371,11 +380,7 @@ class ReminderService:
         cached = plans.get(view.id)
         if cached is None or cached[0] != view:
             cached = (view, {p.match: p for p in self.plan_for(view, now)})
-            plans.pop(view.id, None)
-            plans[view.id] = cached
-            if len(plans) > PLANS_KEPT:  # the longest-planned go: memory stays bounded
-                for sid in list(itertools.islice(plans, len(plans) - PLANS_KEPT)):
-                    del plans[sid]
+            _remember(plans, view.id, cached)
         p = cached[1].get((row.kind, row.ref, int(row.due_at.timestamp())))
         if p is None:
             return texts.no_longer_planned(row.kind)

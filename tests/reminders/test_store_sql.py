@@ -226,9 +226,11 @@ async def test_society_views_read_every_fact_with_python_types(database: str, ch
     )
     await models.Ballot.create(vote_id=vote.id, person_id=p[2], choice="yes", receipt="r")
 
-    views = await snapshots.society_views()
+    views = await snapshots.society_views([b.id, a.id, a.id])
     assert [v.id for v in views] == [a.id, b.id]
-    assert await snapshots.society_views([b.id, a.id, a.id]) == views
+    ((first, last),) = await snapshots.society_id_ranges(10)
+    assert await snapshots.society_views_between(first, last) == views
+    assert await snapshots.society_views_between(b.id, b.id) == views[1:]
     assert await snapshots.society_views([b.id]) == views[1:]
     assert await snapshots.society_views([]) == []
     va, vb = views
