@@ -48,7 +48,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -191,55 +192,86 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
     ]
 
 
+@dataclass
+class Served:
+    """The real server on 127.0.0.1, its societies voting (`serving`)."""
+
+    app: Any
+    adapter: Any
+    url: str
+    offset: float  # the server's clock minus the wall clock, in seconds
+    targets: list[Target]
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    backend: str, societies: int, fake_url: str, inbound: str, prefix: str
+) -> AsyncIterator[Served | None]:
+    """The real app (build_app + DingTalkAdapter in HTTP mode) on a new database (a temporary
+    SQLite file, or a throw-away PostgreSQL database named after `prefix`) with `societies`
+    voting; None when PostgreSQL is unreachable (said on a line)."""
+    from benchmarks.kit import IdleScheduler, serve
+    from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
+    from bot.app import build_app, start_storage, stop_storage
+    from bot.clock import OffsetClock
+    from bot.config import Settings
+    from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = (
+            kit.throwaway_postgres(PG_SERVER, prefix)
+            if backend == "postgres"
+            else contextlib.nullcontext(f"sqlite://{tmp}/bench.db")
+        )
+        async with database as url:
+            if url is None:
+                yield None
+                return
+            settings = Settings(database_url=url, inbound=inbound)
+            await start_storage(settings)
+            clock = OffsetClock()
+            runner = None
+            try:
+                targets = await _prepare(societies, clock)
+                table = {
+                    "enabled": True,
+                    "mode": "http",
+                    "app_key": APP_KEY,
+                    "corp_id": CORP,
+                    "api_base": fake_url,
+                    "oapi_base": fake_url,
+                }
+                cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
+                adapter = build_dingtalk_adapter(
+                    cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
+                )
+                app = build_app(
+                    settings, clock=clock, adapters=[adapter], scheduler=IdleScheduler()
+                )
+                runner, server_url = await serve(app)
+                offset = (clock.now() - datetime.now(UTC)).total_seconds()
+                yield Served(app, adapter, server_url, offset, targets)
+            finally:
+                if runner is not None:
+                    await runner.cleanup()
+                await stop_storage()
+
+
 def run_server(
     backend: str, societies: int, fake_url: str, inbound: str, ports: Any, stop: Any
 ) -> None:
     async def main() -> None:
-        tmp = tempfile.TemporaryDirectory()
-        database = (
-            kit.throwaway_postgres(PG_SERVER, "yishi_bench")
-            if backend == "postgres"
-            else contextlib.nullcontext(f"sqlite://{tmp.name}/bench.db")
-        )
-        async with database as url:
-            if url is None:
-                ports.put(None)  # unreachable, said on a line
-                return
-            await serve_on(url)
-        tmp.cleanup()
-
-    async def serve_on(url: str) -> None:
-        from benchmarks.kit import IdleScheduler, serve
-        from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
-        from bot.adapters.dingtalk.config import dingtalk_from_settings
-        from bot.app import RUNTIME, build_app, start_storage, stop_storage
-        from bot.clock import OffsetClock
-        from bot.config import Settings
-        from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
+        from bot.app import RUNTIME
+        from storage import models
         from storage.sql import statements
 
-        settings = Settings(database_url=url, inbound=inbound)
-        await start_storage(settings)
-        clock = OffsetClock()
-        runner = None
-        try:
-            targets = await _prepare(societies, clock)
-            table = {
-                "enabled": True,
-                "mode": "http",
-                "app_key": APP_KEY,
-                "corp_id": CORP,
-                "api_base": fake_url,
-                "oapi_base": fake_url,
-            }
-            cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
-            adapter = build_dingtalk_adapter(
-                cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
-            )
-            app = build_app(settings, clock=clock, adapters=[adapter], scheduler=IdleScheduler())
-            runner, server_url = await serve(app)
-            offset = (clock.now() - datetime.now(UTC)).total_seconds()
-            ports.put((server_url, offset, targets))
+        async with serving(backend, societies, fake_url, inbound, "yishi_bench") as served:
+            if served is None:
+                ports.put(None)
+                return
+            app, adapter, targets = served.app, served.adapter, served.targets
+            ports.put((served.url, served.offset, targets))
             # From here every statement and every CPU second of this process (all threads: the
             # SQLite driver's too) is the requests': their door, effect and replies.
             cpu = time.process_time()
@@ -260,8 +292,6 @@ def run_server(
                 f" of server CPU, {len(seen) / len(targets):.1f} statements)",
                 flush=True,
             )
-            from storage import models
-
             ballots = await models.Ballot.all().count()
             applied = f"; the last applied {backlog:.1f} s after the load ended" if inbox else ""
             print(
@@ -269,10 +299,6 @@ def run_server(
                 f" requests{applied})",
                 flush=True,
             )
-        finally:
-            if runner is not None:
-                await runner.cleanup()
-            await stop_storage()
 
     asyncio.run(main())
 

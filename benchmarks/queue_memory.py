@@ -22,29 +22,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import kit
-from benchmarks.dingtalk_callbacks import (
-    APP_SECRET,
-    CORP,
-    PG_SERVER,
-    Target,
-    _prepare,
-    finish,
-    load,
-    run_sink,
-    start,
-)
+from benchmarks.dingtalk_callbacks import Target, finish, load, run_sink, serving, start
 
 
 def rss_kib() -> int:
@@ -56,76 +43,32 @@ def rss_kib() -> int:
 
 def run_server(backend: str, societies: int, fake_url: str, ports: Any, commands: Any) -> None:
     async def main() -> None:
-        from benchmarks.dingtalk_callbacks import APP_KEY
-        from benchmarks.kit import IdleScheduler, serve
-        from bot.adapters.dingtalk.adapter import build_dingtalk_adapter
-        from bot.adapters.dingtalk.config import dingtalk_from_settings
-        from bot.app import RUNTIME, build_app, start_storage, stop_storage
-        from bot.clock import OffsetClock
-        from bot.config import Settings
-        from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
+        from bot.app import RUNTIME
         from storage import models
         from storage import outbox as outbox_store
 
-        tmp = tempfile.TemporaryDirectory()
-        database = (
-            kit.throwaway_postgres(PG_SERVER, "yishi_memory")
-            if backend == "postgres"
-            else contextlib.nullcontext(f"sqlite://{tmp.name}/bench.db")
-        )
-        async with database as url:
-            if url is None:
+        async with serving(backend, societies, fake_url, "queue", "yishi_memory") as served:
+            if served is None:
                 ports.put(None)
                 return
-            settings = Settings(database_url=url, inbound="queue")
-            await start_storage(settings)
-            clock = OffsetClock()
-            runner = None
-            try:
-                targets = await _prepare(societies, clock)
-                table = {
-                    "enabled": True,
-                    "mode": "http",
-                    "app_key": APP_KEY,
-                    "corp_id": CORP,
-                    "api_base": fake_url,
-                    "oapi_base": fake_url,
-                }
-                cfg = dingtalk_from_settings(table, {"YISHI_DINGTALK_APP_SECRET": APP_SECRET})
-                adapter = build_dingtalk_adapter(
-                    cfg, clock, webhooks=StoredWebhooks(), bindings=StoredHeaderBindings()
+            inbox = served.app[RUNTIME].inbox
+            assert inbox is not None
+            ports.put((served.url, served.offset, served.targets, rss_kib()))
+            while await asyncio.to_thread(commands.get) != "stop":
+                while await inbox.depth():  # noqa: ASYNC110 (polls the database)
+                    await asyncio.sleep(0.05)
+                drained = time.time()
+                while (await outbox_store.outbox_counts()).get("pending", 0):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                await served.adapter.tasks.flush(30)
+                ports.put(
+                    {
+                        "drained": drained,
+                        "rss": rss_kib(),
+                        "ballots": await models.Ballot.all().count(),
+                        "applied": inbox.applied,
+                    }
                 )
-                app = build_app(
-                    settings, clock=clock, adapters=[adapter], scheduler=IdleScheduler()
-                )
-                runner, server_url = await serve(app)
-                inbox = app[RUNTIME].inbox
-                assert inbox is not None
-                offset = (clock.now() - datetime.now(UTC)).total_seconds()
-                ports.put((server_url, offset, targets, rss_kib()))
-                while True:
-                    command = await asyncio.to_thread(commands.get)
-                    if command == "stop":
-                        break
-                    while await inbox.depth():  # noqa: ASYNC110 (polls the database)
-                        await asyncio.sleep(0.05)
-                    drained = time.time()
-                    while (await outbox_store.outbox_counts()).get("pending", 0):  # noqa: ASYNC110
-                        await asyncio.sleep(0.05)
-                    await adapter.tasks.flush(30)
-                    ports.put(
-                        {
-                            "drained": drained,
-                            "rss": rss_kib(),
-                            "ballots": await models.Ballot.all().count(),
-                            "applied": inbox.applied,
-                        }
-                    )
-            finally:
-                if runner is not None:
-                    await runner.cleanup()
-                await stop_storage()
-                tmp.cleanup()
 
     asyncio.run(main())
 

@@ -67,30 +67,8 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
         firsts: dict[tuple[str, str], int] = {}
         for index, b in enumerate(bindings):
             firsts.setdefault((b.pair, b.message_id), index)
-        inserted: dict[tuple[str, str], int] = {}
-        fresh = [bindings[i] for i in firsts.values()]
-        for chunk in sql.chunks(fresh, sql.rows_per_statement(5)):
-            params: list[object] = []
-            for b in chunk:
-                params += [b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)]
-            for row in await raw_rows(
-                m.HeaderBinding,
-                "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
-                " VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + " ON CONFLICT"
-                " (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
-                *params,
-            ):
-                inserted[(str(row["pair"]), str(row["message_id"]))] = int(row["id"])
-        stored: dict[str, list[tuple[int, str, str, datetime]]] = {}
-        for row in await rows_in(
-            m.HeaderBinding,
-            "SELECT id, pair, message_id, digest, seen_at FROM header_binding"
-            " WHERE pair IN ({values})",
-            sorted({b.pair for b in bindings}),
-        ):
-            stored.setdefault(str(row["pair"]), []).append(
-                (int(row["id"]), str(row["message_id"]), str(row["digest"]), when(row["seen_at"]))
-            )
+        inserted = await _insert_new([bindings[i] for i in firsts.values()])
+        stored = await _rows_of_pairs(sorted({b.pair for b in bindings}))
         ours = set(inserted.values())
         accepted: set[int] = set()  # this batch's rows kept so far, in order
         refused: list[int] = []
@@ -121,3 +99,35 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
                 m.HeaderBinding, "DELETE FROM header_binding WHERE id IN ({values})", refused
             )
         return answers
+
+
+async def _insert_new(fresh: Sequence[Binding]) -> dict[tuple[str, str], int]:
+    """Insert the (pair, msgId)s not bound yet: (pair, msgId) -> id of the rows this inserted."""
+    inserted: dict[tuple[str, str], int] = {}
+    for chunk in sql.chunks(fresh, sql.rows_per_statement(5)):
+        params: list[object] = []
+        for b in chunk:
+            params += [b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)]
+        for row in await raw_rows(
+            m.HeaderBinding,
+            "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
+            " VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + " ON CONFLICT"
+            " (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
+            *params,
+        ):
+            inserted[(str(row["pair"]), str(row["message_id"]))] = int(row["id"])
+    return inserted
+
+
+async def _rows_of_pairs(pairs: Sequence[str]) -> dict[str, list[tuple[int, str, str, datetime]]]:
+    """pair -> its rows (id, msgId, digest, seen_at), this batch's new ones included."""
+    stored: dict[str, list[tuple[int, str, str, datetime]]] = {}
+    for row in await rows_in(
+        m.HeaderBinding,
+        "SELECT id, pair, message_id, digest, seen_at FROM header_binding WHERE pair IN ({values})",
+        pairs,
+    ):
+        stored.setdefault(str(row["pair"]), []).append(
+            (int(row["id"]), str(row["message_id"]), str(row["digest"]), when(row["seen_at"]))
+        )
+    return stored
