@@ -41,18 +41,23 @@ async def behind_the_bots_back(h: ConsoleRig) -> int:
     return society.id
 
 
+async def ran_until(h: ConsoleRig, last_sweep: str) -> reminder_store.PlanMark:
+    """An instance that planned everything at 08:00 and swept again at `last_sweep`: the mark
+    it left."""
+    first = service(h)
+    for at in ("2026-12-01 08:00", last_sweep):
+        h.at(at)
+        await first.sweep()
+    mark = await reminder_store.plan_mark()
+    assert mark is not None
+    assert mark.fingerprint == first.fingerprint
+    return mark
+
+
 async def planned_then_changed_behind_the_bots_back(h: ConsoleRig) -> int:
     """An instance plans everything at 08:00 and sweeps at 08:06 (events up to 08:00 covered);
     then a society is written without an event: only a full re-plan sees it."""
-    first = service(h)
-    h.at("2026-12-01 08:00")
-    await first.sweep()
-    h.at("2026-12-01 08:06")
-    await first.sweep()
-    mark = await reminder_store.plan_mark()
-    assert mark is not None
-    assert mark.covered >= 0
-    assert mark.fingerprint == first.fingerprint
+    assert (await ran_until(h, "2026-12-01 08:06")).covered >= 0
     quiet = await behind_the_bots_back(h)
     assert not await planned_fully(quiet)
     return quiet
@@ -99,14 +104,7 @@ async def test_a_restart_plans_everything_when_the_mark_does_not_hold(
     settings = h.settings
     if case == "not_established":
         # Stopped within the look-back of its first full plan: nothing proven covered yet.
-        first = service(h)
-        h.at("2026-12-01 08:00")
-        await first.sweep()
-        h.at("2026-12-01 08:02")
-        await first.sweep()
-        mark = await reminder_store.plan_mark()
-        assert mark is not None
-        assert mark.covered == -1
+        assert (await ran_until(h, "2026-12-01 08:02")).covered == -1
         quiet = await behind_the_bots_back(h)
         h.at("2026-12-01 08:03")
     else:
