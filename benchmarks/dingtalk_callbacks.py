@@ -28,7 +28,14 @@ societies, so every measured request writes a ballot. Setup goes through the rou
 before the server starts listening. Latency: perf_counter around each request in the load
 process (queueing for a pool connection excluded); requests/s = requests / wall time of the run.
 
-    .venv/bin/python benchmarks/dingtalk_callbacks.py               # 2,002 ballots per engine
+Phases on the server, each on its own third of the societies: 16 connections back to back, 64
+connections back to back, then (inbound queue) an open-loop load at half the applied rate the
+64-connection phase reached. After each, the server waits until its queue is empty and reads the
+phase's own rows of the inbound queue (received_at: committed at the door just before the answer;
+done_at: set in the transaction that applied it): applied ballots per second, from the first
+acknowledged to the last applied, and the acknowledgement-to-effect lag (p50, p99, max).
+
+    .venv/bin/python benchmarks/dingtalk_callbacks.py               # 3,003 ballots per engine
     .venv/bin/python benchmarks/dingtalk_callbacks.py --quick       # a short run
     .venv/bin/python benchmarks/dingtalk_callbacks.py --backend sqlite
     .venv/bin/python benchmarks/dingtalk_callbacks.py --inbound direct   # apply, then answer
@@ -259,8 +266,18 @@ async def serving(
 
 
 def run_server(
-    backend: str, societies: int, fake_url: str, inbound: str, ports: Any, stop: Any
+    backend: str,
+    societies: int,
+    fake_url: str,
+    inbound: str,
+    commands: Any,
+    answers: Any,
+    ports: Any,
+    stop: Any,
 ) -> None:
+    """Serve until told "stop"; on "phase <name>" (after a load), wait until every ballot of that
+    phase is applied and answer its figures (`phase_figures`)."""
+
     async def main() -> None:
         from bot.app import RUNTIME
         from storage import models
@@ -272,18 +289,23 @@ def run_server(
                 return
             app, adapter, targets = served.app, served.adapter, served.targets
             ports.put((served.url, served.offset, targets))
+            inbox = app[RUNTIME].inbox
             # From here every statement and every CPU second of this process (all threads: the
             # SQLite driver's too) is the requests': their door, effect and replies.
             cpu = time.process_time()
             with statements() as seen:
-                await asyncio.to_thread(stop.wait)
-                # With the inbound queue every request was answered once committed; the worker
-                # may still be applying the last ones: measure how long after the load it takes.
-                inbox = app[RUNTIME].inbox
-                started = time.perf_counter()
-                while inbox is not None and await inbox.depth():  # noqa: ASYNC110 (polls the database)
-                    await asyncio.sleep(0.05)
-                backlog = time.perf_counter() - started
+                while (command := await asyncio.to_thread(commands.get)) != "stop":
+                    phase = command.removeprefix("phase ")
+                    # With the inbound queue every request was answered once committed; the
+                    # worker may still be applying the last ones.
+                    started = time.perf_counter()
+                    while inbox is not None and await inbox.depth():  # noqa: ASYNC110 (polls the database)
+                        await asyncio.sleep(0.05)
+                    backlog = time.perf_counter() - started
+                    rows = await models.InboundMessage.filter(
+                        key__contains=f":{phase}-"
+                    ).values_list("received_at", "done_at")
+                    answers.put({"backlog": backlog, **phase_figures(rows)})
                 await adapter.tasks.flush(30)
                 await app[RUNTIME].delivery.sender.run_once()  # the replies still queued
             cpu = time.process_time() - cpu
@@ -293,14 +315,32 @@ def run_server(
                 flush=True,
             )
             ballots = await models.Ballot.all().count()
-            applied = f"; the last applied {backlog:.1f} s after the load ended" if inbox else ""
             print(
                 f"  ({backend}, inbound={inbound}: {ballots} ballots written for {len(targets)}"
-                f" requests{applied})",
+                " requests)",
                 flush=True,
             )
 
     asyncio.run(main())
+
+
+def phase_figures(rows: Sequence[tuple[datetime, datetime | None]]) -> dict[str, Any]:
+    """From the queue's own rows of one phase (committed at the door just before the callback was
+    answered; marked done in the transaction of the effect): ballots applied per second from the
+    first acknowledged to the last applied, and the acknowledgement-to-effect lag."""
+    done = [(received, applied) for received, applied in rows if applied is not None]
+    if not done:
+        return {"queued": len(rows), "applied": 0}
+    lags = sorted((applied - received).total_seconds() for received, applied in done)
+    span = (max(a for _, a in done) - min(r for r, _ in done)).total_seconds()
+    return {
+        "queued": len(rows),
+        "applied": len(done),
+        "applied_rps": len(done) / span if span > 0 else float("nan"),
+        "lag_p50": statistics.median(lags),
+        "lag_p99": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        "lag_max": lags[-1],
+    }
 
 
 # --- the load generator ----------------------------------------------------------------------
@@ -340,8 +380,11 @@ def run_load(
     conns: int,
     fake_url: str,
     first_ms: int,
+    rate: float,
     out: Any,
 ) -> None:
+    """Send `targets` over `conns` connections: back to back, or (rate > 0) open loop, the i-th
+    request at i / rate seconds whether or not the earlier ones were answered."""
     import base64
 
     import aiohttp
@@ -368,9 +411,15 @@ def run_load(
                 "sign": base64.b64encode(digest).decode(),
             }
 
+        sent = 0
+
         async def worker(session: aiohttp.ClientSession) -> None:
+            nonlocal sent
             while queue:
                 group, staff, nick, msg_id, text = queue.pop()
+                if rate > 0:
+                    sent += 1
+                    await asyncio.sleep(max(0.0, first + (sent - 1) / rate - time.perf_counter()))
                 headers = signed()
                 body = _body(group, staff, nick, msg_id, text, int(headers["timestamp"]), fake_url)
                 started = time.perf_counter()
@@ -388,7 +437,7 @@ def run_load(
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             # Warm the pool (one request per connection is not measured for the bare endpoint
             # only; the server's ballots are all measured).
-            started = time.perf_counter()
+            started = first = time.perf_counter()
             await asyncio.gather(*(worker(session) for _ in range(conns)))
             wall = time.perf_counter() - started
         latencies.sort()
@@ -424,11 +473,17 @@ def finish(process: Any, stop: Any) -> None:
 
 
 def load(
-    ctx: Any, url: str, offset: float, targets: Sequence[Target], conns: int, fake: str
+    ctx: Any,
+    url: str,
+    offset: float,
+    targets: Sequence[Target],
+    conns: int,
+    fake: str,
+    rate: float = 0.0,
 ) -> dict[str, Any]:
     out = ctx.Queue()
     process = ctx.Process(
-        target=run_load, args=(url, offset, targets, conns, fake, _LAST_MS[0] + 1, out)
+        target=run_load, args=(url, offset, targets, conns, fake, _LAST_MS[0] + 1, rate, out)
     )
     process.start()
     result: dict[str, Any] = out.get(timeout=600)
@@ -438,6 +493,27 @@ def load(
 
 
 _LAST_MS = [0]
+
+
+def renamed(targets: Sequence[Target], phase: str) -> list[Target]:
+    """The targets with message ids naming the phase (the server finds a phase's rows by it)."""
+    return [
+        (g, staff, nick, f"{phase}-{i}", text)
+        for i, (g, staff, nick, _, text) in enumerate(targets)
+    ]
+
+
+def applied_line(figures: dict[str, Any], bare_rps: float | None) -> str:
+    if not figures.get("applied"):
+        return f"  applied: none of {figures.get('queued', 0)} queued"
+    ratio = f" = {figures['applied_rps'] / bare_rps * 100:.1f}% of bare" if bare_rps else ""
+    return (
+        f"  applied {figures['applied']:>5} of {figures['queued']}: {figures['applied_rps']:7.0f}"
+        f" ballots/s (first acknowledged to last applied){ratio}; lag acknowledged -> applied"
+        f" p50 {figures['lag_p50'] * 1000:.0f} ms, p99 {figures['lag_p99'] * 1000:.0f} ms,"
+        f" max {figures['lag_max'] * 1000:.0f} ms; queue empty"
+        f" {figures['backlog']:.1f} s after the load"
+    )
 
 
 def line(name: str, conns: int, r: dict[str, Any]) -> str:
@@ -452,8 +528,10 @@ def main() -> None:
     kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--societies", type=int, default=286, help="groups per engine (x7 ballots)")
-    parser.add_argument("--quick", action="store_true", help="40 groups: 280 ballots per engine")
+    parser.add_argument(
+        "--societies", type=int, default=429, help="groups per engine (x7 ballots, in 3 phases)"
+    )
+    parser.add_argument("--quick", action="store_true", help="60 groups: 420 ballots per engine")
     parser.add_argument(
         "--inbound",
         choices=("queue", "direct"),
@@ -461,7 +539,7 @@ def main() -> None:
         help="answer after committing to the inbound queue (the default) or after applying",
     )
     args = parser.parse_args()
-    societies = 40 if args.quick else args.societies
+    societies = 60 if args.quick else args.societies
     ctx = mp.get_context("spawn")
     fake_process, fake_ports, fake_stop = start(ctx, run_sink)
     fake_url = fake_ports.get(timeout=60)
@@ -476,27 +554,45 @@ def main() -> None:
             for n in range(societies)
             for v, name in enumerate(VOTERS)
         ]
-        half = len(dummy) // 2
-        for conns, part in zip(CONCURRENCY, (dummy[:half], dummy[half:]), strict=True):
+        third = len(dummy) // 3
+        for conns, part in zip(CONCURRENCY, (dummy[:third], dummy[third : 2 * third]), strict=True):
             bare_results[conns] = load(ctx, bare_url, 0.0, part, conns, fake_url)
             results.append(("bare (sign + JSON)", conns, bare_results[conns]))
             print(line("bare (sign + JSON)", conns, bare_results[conns]), flush=True)
         finish(bare, bare_stop)
         for backend in backends:
-            server, ports, stop = start(ctx, run_server, backend, societies, fake_url, args.inbound)
+            commands, answers = ctx.Queue(), ctx.Queue()
+            server, ports, stop = start(
+                ctx, run_server, backend, societies, fake_url, args.inbound, commands, answers
+            )
             try:
-                url, offset, targets = ports.get(timeout=600)
+                url, offset, targets = ports.get(timeout=1800)
             except Exception:
                 print(f"{backend}: server did not start (PostgreSQL unreachable?)", flush=True)
                 finish(server, stop)
                 continue
-            half = len(targets) // 2
-            for conns, part in zip(CONCURRENCY, (targets[:half], targets[half:]), strict=True):
-                result = load(ctx, url, offset, part, conns, fake_url)
-                name = f"yishi {backend}"
+            name = f"yishi {backend}"
+            third = len(targets) // 3
+            parts = (targets[:third], targets[third : 2 * third], targets[2 * third :])
+            applied = 0.0
+            for conns, phase, part in zip(CONCURRENCY, ("c16", "c64"), parts, strict=False):
+                result = load(ctx, url, offset, renamed(part, phase), conns, fake_url)
                 results.append((name, conns, result))
                 ratio = result["rps"] / bare_results[conns]["rps"] * 100
                 print(f"{line(name, conns, result)}  = {ratio:.1f}% of bare", flush=True)
+                commands.put(f"phase {phase}")
+                figures = answers.get(timeout=1800)
+                applied = figures.get("applied_rps", 0.0)
+                print(applied_line(figures, bare_results[conns]["rps"]), flush=True)
+            if args.inbound == "queue" and applied > 0:
+                # Open loop at half the applied rate just measured: how long after its
+                # acknowledgement does a ballot take effect when the bot is not saturated?
+                rate = applied / 2
+                result = load(ctx, url, offset, renamed(parts[2], "paced"), 64, fake_url, rate)
+                print(f"{line(name, 64, result)}  (open loop at {rate:.0f}/s)", flush=True)
+                commands.put("phase paced")
+                print(applied_line(answers.get(timeout=1800), None), flush=True)
+            commands.put("stop")
             finish(server, stop)
     finally:
         finish(fake_process, fake_stop)
