@@ -98,9 +98,11 @@ async def backup(url: str, out: Path) -> Copied:
     if tool is None:
         raise BackupError(
             "未安装 pg_dump（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(_libpq(url), str(out))
+            + pg_recipe(db.libpq_url(url), str(out))
         )
-    await _run(tool, "--format=custom", "--no-owner", "--file", str(out), "--dbname", _libpq(url))
+    await _run(
+        tool, "--format=custom", "--no-owner", "--file", str(out), "--dbname", db.libpq_url(url)
+    )
     return Copied(out, await asyncio.to_thread(os.path.getsize, out), 0)
 
 
@@ -124,11 +126,11 @@ async def restore(url: str, source: Path) -> Copied:
     if tool is None:
         raise BackupError(
             "未安装 pg_restore（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(_libpq(url), str(source))
+            + pg_recipe(db.libpq_url(url), str(source))
         )
-    if await db.pg_table_count(_libpq(url)):
+    if await db.pg_table_count(db.libpq_url(url)):
         raise BackupError("目标数据库不是空的；只能恢复到空数据库（CREATE DATABASE 新建）。")
-    await _run(tool, "--no-owner", "--exit-on-error", "--dbname", _libpq(url), str(source))
+    await _run(tool, "--no-owner", "--exit-on-error", "--dbname", db.libpq_url(url), str(source))
     await db.upgrade(url)
     return Copied(source, await asyncio.to_thread(os.path.getsize, source), 0)
 
@@ -144,14 +146,6 @@ def _has_tables(path: Path) -> bool:
         return _tables(conn) > 0
     finally:
         conn.close()
-
-
-def _libpq(url: str) -> str:
-    """tortoise's `postgres://` URL as libpq (pg_dump, asyncpg) spells it."""
-    for prefix in ("postgres://", "asyncpg://", "psycopg://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
 
 
 async def _run(*argv: str) -> None:

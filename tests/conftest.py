@@ -7,7 +7,6 @@ PostgreSQL cases are skipped, unless YISHI_REQUIRE_PG=1 (CI sets it), which make
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +16,14 @@ import pytest
 
 from storage import db
 from tests.kit.console import ConsoleRig
-from tests.kit.databases import copy_sqlite_template, empty_postgres, make_sqlite_template
+from tests.kit.databases import (
+    PG_SERVER,
+    REQUIRE_PG,
+    copy_sqlite_template,
+    empty_postgres,
+    make_sqlite_template,
+)
 from tests.kit.keys import PG_KEY
-
-PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
 
 
 def _admin_url(database: str) -> str:

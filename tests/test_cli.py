@@ -11,23 +11,20 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 from docx import Document
 
 from bot.keys import ENV_VAR, KEY_FILE_NAME
+from tests.kit.databases import new_postgres
 from tests.kit.keys import PG_KEY_TEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "examples" / "demo_meeting.txt"
 SOCIETY = "苏州市示例科技学会"
-PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
 PG_ENV = {ENV_VAR: PG_KEY_TEXT}  # a PostgreSQL database needs the server key
 
 
@@ -494,24 +491,8 @@ def test_serve_on_postgres_without_the_cookie_key_exits_2(tmp_path: Path) -> Non
 @pytest.fixture(scope="module")
 async def pg_database() -> AsyncIterator[str]:
     """A throw-away, empty PostgreSQL database for this module."""
-    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
-    try:
-        conn = await asyncpg.connect(server, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required but unreachable at {PG_SERVER}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}")
-    name = f"yishi_cli_{uuid.uuid4().hex[:10]}"
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
-    conn = await asyncpg.connect(server, timeout=5)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with new_postgres("yishi_cli") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

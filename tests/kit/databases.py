@@ -3,11 +3,15 @@ PostgreSQL database emptied."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from tortoise import connections
 from tortoise.backends.asyncpg.client import TransactionWrapper as PgTransaction
@@ -15,6 +19,9 @@ from tortoise.backends.sqlite.client import SqliteTransactionWrapper
 from tortoise.models import Model
 
 from storage import db, models
+
+PG_SERVER = os.environ.get("YISHI_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("YISHI_REQUIRE_PG") == "1"
 
 # Every table of the schema, by name: what a test empties, counts or tampers with.
 MODELS: dict[str, type[Model]] = {
@@ -40,6 +47,32 @@ def copy_sqlite_template(template: Path, target: Path) -> str:
     is not copied: the new database makes its own key on first open, as a new database does."""
     shutil.copyfile(template, target)
     return f"sqlite://{target}"
+
+
+@contextlib.asynccontextmanager
+async def new_postgres(prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database named after `prefix`, dropped afterwards; the
+    test is skipped when the server is unreachable (failed when YISHI_REQUIRE_PG=1)."""
+    server = PG_SERVER.replace("postgres://", "postgresql://", 1)
+    try:
+        admin = await asyncpg.connect(server, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required but unreachable at {PG_SERVER}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(server, timeout=5)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 async def empty_postgres(url: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot import governance as g
 from storage import db, repo, secrecy
 from storage import models as m
 from storage.sql import raw_rows
-from tests.conftest import PG_SERVER, REQUIRE_PG
+from tests.kit.databases import new_postgres
 from tests.kit.keys import PG_KEY
 
 BEFORE = "models.0007_workbench"
@@ -115,29 +114,13 @@ async def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await Tortoise.close_connections()
         yield url
         return
-    name = f"yishi_mig_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
-        pytest.skip("PostgreSQL unreachable")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{PG_SERVER.rsplit('/', 1)[0]}/{name}"
-    try:
-        await migrate(config=db.tortoise_config(url), target=BEFORE)
-        await Tortoise.close_connections()
-        yield url
-    finally:
-        await Tortoise.close_connections()
-        admin = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"), timeout=5)
+    async with new_postgres("yishi_mig") as url:
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await migrate(config=db.tortoise_config(url), target=BEFORE)
+            await Tortoise.close_connections()
+            yield url
         finally:
-            await admin.close()
+            await Tortoise.close_connections()
 
 
 async def test_0012_keeps_every_ballot_and_seals_what_linked(old_database: str) -> None:
