@@ -224,6 +224,7 @@ async def serving(
     from bot.clock import OffsetClock
     from bot.config import Settings
     from bot.storage_ports import StoredHeaderBindings, StoredWebhooks
+    from storage import db
 
     with tempfile.TemporaryDirectory() as tmp:
         database = (
@@ -236,6 +237,7 @@ async def serving(
                 yield None
                 return
             settings = Settings(database_url=url, inbound=inbound)
+            await db.upgrade_apart(url)  # as `yishi serve` does: the migrations in a child
             await start_storage(settings)
             clock = OffsetClock()
             runner = None
@@ -459,7 +461,8 @@ def run_load(
 
 def start(ctx: Any, target: Any, *args: Any) -> tuple[Any, Any, Any]:
     ports, stop = ctx.Queue(), ctx.Event()
-    process = ctx.Process(target=target, args=(*args, ports, stop), daemon=True)
+    # Not daemonic: the server starts a child for the migrations, as `yishi serve` does.
+    process = ctx.Process(target=target, args=(*args, ports, stop), daemon=False)
     process.start()
     return process, ports, stop
 

@@ -249,7 +249,8 @@ async def upgrade_apart(url: str) -> bool:
     """Apply pending migrations in a child process (`yishi serve`): the migration framework builds
     a model state per step, tens of MB that the heap keeps after it is freed, so a bot started
     on a new database would idle 30 MB larger than one started on an existing database. Nothing
-    pending (the usual start): nothing is started. True when a child migrated. The child loads
+    pending (the usual start): nothing is started. True when a child migrated (a daemonic
+    process, which may not have children, migrates itself). The child loads
     the server key as `load_key` does (the file beside SQLite is made there on first use)."""
     if sqlite_path(url) is None and is_sqlite(url):
         return False  # in memory: only this process can see it
@@ -257,6 +258,9 @@ async def upgrade_apart(url: str) -> bool:
         return False
     import multiprocessing
 
+    if multiprocessing.current_process().daemon:
+        await upgrade(url)  # a daemonic process may not start children: migrate here
+        return False
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_upgrade_child, args=(url, send), name="yishi-upgrade")

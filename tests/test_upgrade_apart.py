@@ -4,6 +4,7 @@ the parent as an upgrade in the parent would raise it."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,19 @@ async def test_what_the_child_meets_is_raised_in_the_parent(
 
 async def test_an_in_memory_database_is_never_migrated_apart() -> None:
     assert await db.upgrade_apart("sqlite://:memory:") is False
+
+
+def test_a_daemonic_process_migrates_itself(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    url = f"sqlite://{tmp_path / 'yishi.db'}"
+    child = ctx.Process(target=_upgrade_in_daemon, args=(url,), daemon=True)
+    child.start()
+    child.join(120)
+    assert child.exitcode == 0
+    assert asyncio.run(db.pending_migrations(url)) == set()
+
+
+def _upgrade_in_daemon(url: str) -> None:
+    assert asyncio.run(db.upgrade_apart(url)) is False
