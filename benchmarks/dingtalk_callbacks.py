@@ -316,6 +316,13 @@ def run_server(
                 f" of server CPU, {len(seen) / len(targets):.1f} statements)",
                 flush=True,
             )
+            if inbox is not None:
+                print(
+                    f"  ({backend}: the worker applied {inbox.applied} messages in"
+                    f" {inbox.passes} passes, {inbox.applied / max(1, inbox.passes):.1f} per pass;"
+                    f" {inbox.rounds_together} shared transactions, {inbox.rounds_split} split)",
+                    flush=True,
+                )
             ballots = await models.Ballot.all().count()
             print(
                 f"  ({backend}, inbound={inbound}: {ballots} ballots written for {len(targets)}"

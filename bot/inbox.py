@@ -144,8 +144,9 @@ class Inbox:
         self.backoff = backoff
         self.monotonic = monotonic
         self.round_budget = round_budget
-        self.rounds_together = 0
-        self.rounds_split = 0
+        self.rounds_together = 0  # rounds of several messages applied in one transaction
+        self.rounds_split = 0  # such rounds rolled back and applied one by one
+        self.passes = 0  # claims that found something to try
         # Failed rows: id -> (failures so far, monotonic time before which it is not retried).
         self._retry: dict[int, tuple[int, float]] = {}
         self._pass_failures = 0
@@ -201,6 +202,7 @@ class Inbox:
             ids = {row.id for row in claimed}
             self._retry = {k: v for k, v in self._retry.items() if k in ids}
         ready = [row for row in claimed if not self._waiting_out(row.id)]
+        self.passes += bool(ready)
         if len(ready) > 1:
             applied = await self._apply_together(ready)
             if applied is not None:

@@ -38,7 +38,7 @@ from tortoise.transactions import in_transaction
 
 from storage import models as m
 from storage import sql
-from storage.sql import execute_in, raw_rows, rows_in, utc, when
+from storage.sql import execute_in, rows_in, utc, when
 
 ACCEPTED = ""
 CHANGED_BODY = "header_reuse:changed_body"  # rule 2
@@ -101,22 +101,20 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
         return answers
 
 
+_INSERT_BINDING = sql.Insert(
+    m.HeaderBinding,
+    ("pair", "message_id", "digest", "seen_at", "expires_at"),
+    tail=" ON CONFLICT (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
+)
+
+
 async def _insert_new(fresh: Sequence[Binding]) -> dict[tuple[str, str], int]:
     """Insert the (pair, msgId)s not bound yet: (pair, msgId) -> id of the rows this inserted."""
-    inserted: dict[tuple[str, str], int] = {}
-    for chunk in sql.chunks(fresh, sql.rows_per_statement(5)):
-        params: list[object] = []
-        for b in chunk:
-            params += [b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)]
-        for row in await raw_rows(
-            m.HeaderBinding,
-            "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
-            " VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + " ON CONFLICT"
-            " (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
-            *params,
-        ):
-            inserted[(str(row["pair"]), str(row["message_id"]))] = int(row["id"])
-    return inserted
+    rows = [(b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)) for b in fresh]
+    return {
+        (str(r["pair"]), str(r["message_id"])): int(r["id"])
+        for r in await sql.insert_rows(_INSERT_BINDING, rows)
+    }
 
 
 async def _rows_of_pairs(pairs: Sequence[str]) -> dict[str, list[tuple[int, str, str, datetime]]]:

@@ -24,7 +24,17 @@ from tortoise.transactions import in_transaction
 from bot.keys import SealError
 from storage import models as m
 from storage import secrecy
-from storage.sql import literals, marks, raw_execute, raw_rows, skip_locked, utc, when_opt
+from storage.sql import (
+    Insert,
+    any_of,
+    insert_rows,
+    literals,
+    raw_execute,
+    raw_rows,
+    skip_locked,
+    utc,
+    when_opt,
+)
 
 
 class InboundState(StrEnum):
@@ -48,22 +58,25 @@ class Claimed:
     payload: str
 
 
+_INSERT_INBOUND = Insert(
+    m.InboundMessage,
+    ("key", "chat_key", "payload", "received_at"),
+    (("state", literals(InboundState.PENDING)), ("claimed_by", "''")),
+    " ON CONFLICT (key) DO NOTHING RETURNING key",
+)
+
+
 async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
     """Insert the rows in one transaction; the keys already present are left alone."""
     if not rows:
         return set()
     at = utc(now)
-    values = ", ".join(f"(?, ?, ?, ?, {literals(InboundState.PENDING)}, '')" for _ in rows)
-    params: list[object] = []
-    for row in rows:
-        params += [row.key, row.chat_key, secrecy.seal_text("inbound", row.payload, row.key), at]
+    sealed = [
+        (row.key, row.chat_key, secrecy.seal_text("inbound", row.payload, row.key), at)
+        for row in rows
+    ]
     async with in_transaction():
-        found = await raw_rows(
-            m.InboundMessage,
-            "INSERT INTO inbound_message (key, chat_key, payload, received_at, state, claimed_by)"
-            f" VALUES {values} ON CONFLICT (key) DO NOTHING RETURNING key",
-            *params,
-        )
+        found = await insert_rows(_INSERT_INBOUND, sealed)
     return {str(r["key"]) for r in found}
 
 
@@ -101,11 +114,10 @@ async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -
             if len(mine) >= limit:
                 break
         if mine:
-            ids = [c.id for c in mine]
+            ids_in, ids = any_of(m.InboundMessage, "id", [c.id for c in mine])
             await raw_execute(
                 m.InboundMessage,
-                "UPDATE inbound_message SET claimed_by = ?, claimed_until = ?"
-                f" WHERE id IN ({marks(len(ids))})",
+                f"UPDATE inbound_message SET claimed_by = ?, claimed_until = ? WHERE {ids_in}",
                 instance,
                 at + lease,
                 *ids,
@@ -118,25 +130,26 @@ async def release(ids: Sequence[int], instance: str) -> None:
     worker, this one or another instance's after a restart, may claim them at once."""
     if not ids:
         return
+    ids_in, params = any_of(m.InboundMessage, "id", ids)
     await raw_execute(
         m.InboundMessage,
         "UPDATE inbound_message SET claimed_by = '', claimed_until = NULL"
-        f" WHERE claimed_by = ? AND state = {literals(InboundState.PENDING)}"
-        f" AND id IN ({marks(len(ids))})",
+        f" WHERE claimed_by = ? AND state = {literals(InboundState.PENDING)} AND {ids_in}",
         instance,
-        *ids,
+        *params,
     )
 
 
 async def finish(ids: Sequence[int], now: datetime) -> None:
     if not ids:
         return
+    ids_in, params = any_of(m.InboundMessage, "id", ids)
     await raw_execute(
         m.InboundMessage,
         f"UPDATE inbound_message SET state = {literals(InboundState.DONE)}, done_at = ?"
-        f" WHERE id IN ({marks(len(ids))})",
+        f" WHERE {ids_in}",
         utc(now),
-        *ids,
+        *params,
     )
 
 

@@ -27,9 +27,9 @@ from tortoise.transactions import in_transaction
 from storage import models as m
 from storage import secrecy, sql
 from storage.sql import (
+    any_of,
     execute_in,
     literals,
-    marks,
     raw_execute,
     raw_rows,
     rows_in,
@@ -159,6 +159,14 @@ def _channel(r: Mapping[str, Any]) -> Channel:
 # Writing
 
 
+_INSERT_CHANNEL = sql.Insert(
+    m.ChannelState,
+    ("channel",),
+    (("reason", "''"), ("lease_owner", "''")),
+    " ON CONFLICT (channel) DO NOTHING",
+)
+
+
 async def ensure_channels(channels: Iterable[str]) -> list[str]:
     """Give every channel its row; returns those that had none (now written, by us or by a
     concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
@@ -172,24 +180,37 @@ async def ensure_channels(channels: Iterable[str]) -> list[str]:
         )
         known |= {str(r["channel"]) for r in rows}
     missing = [c for c in wanted if c not in known]
-    for chunk in sql.chunks(missing):
-        await raw_execute(
-            m.ChannelState,
-            "INSERT INTO channel_state (channel, reason, lease_owner) VALUES "
-            + ", ".join(["(?, '', '')"] * len(chunk))
-            + " ON CONFLICT (channel) DO NOTHING",
-            *chunk,
-        )
+    await sql.insert_rows(_INSERT_CHANNEL, [(c,) for c in missing])
     return missing
 
 
-_OUTBOX_INSERT = (
-    "INSERT INTO outbox_message (dedupe_key, short_id, channel, payload, kind, society_id, state,"
-    " attempts, ambiguous, next_attempt_at, lease_owner, lease_until, last_error, created_at,"
-    " sent_at, reminder_id, guard_seq, not_after) VALUES "
+_OUTBOX_COLUMNS = (
+    "dedupe_key",
+    "short_id",
+    "channel",
+    "payload",
+    "kind",
+    "society_id",
+    "state",
+    "next_attempt_at",
+    "created_at",
+    "reminder_id",
+    "guard_seq",
+    "not_after",
 )
-_OUTBOX_VALUES = "(?, ?, ?, ?, ?, ?, ?, 0, FALSE, ?, '', NULL, '', ?, NULL, ?, ?, ?)"
-_OUTBOX_PARAMS = 12
+_OUTBOX_CONSTANTS = (
+    ("attempts", "0"),
+    ("ambiguous", "FALSE"),
+    ("lease_owner", "''"),
+    ("lease_until", "NULL"),
+    ("last_error", "''"),
+    ("sent_at", "NULL"),
+)
+_OUTBOX_NEW = " ON CONFLICT (dedupe_key) DO NOTHING"
+_INSERT_OUTBOX = sql.Insert(m.OutboxMessage, _OUTBOX_COLUMNS, _OUTBOX_CONSTANTS, _OUTBOX_NEW)
+_INSERT_OUTBOX_IDS = sql.Insert(
+    m.OutboxMessage, _OUTBOX_COLUMNS, _OUTBOX_CONSTANTS, _OUTBOX_NEW + " RETURNING id"
+)
 
 
 async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool) -> list[int]:
@@ -203,31 +224,25 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
         return []
     await ensure_channels(i.channel for i in fresh.values())
     at = utc(now)
-    tail = " ON CONFLICT (dedupe_key) DO NOTHING" + (" RETURNING id" if ids else "")
-    written: list[int] = []
-    for chunk in sql.chunks(list(fresh.values()), sql.rows_per_statement(_OUTBOX_PARAMS)):
-        params: list[object] = []
-        for item in chunk:
-            params += [
-                item.dedupe_key,
-                new_short_id(),
-                item.channel,
-                _sealed(item.channel, item.payload),
-                item.kind,
-                item.society_id,
-                OutboxState.PENDING if item.hold_until is None else OutboxState.HELD,
-                at if item.hold_until is None else utc(item.hold_until),
-                at,
-                item.reminder_id,
-                item.guard_seq,
-                None if item.not_after is None else utc(item.not_after),
-            ]
-        statement = _OUTBOX_INSERT + ", ".join([_OUTBOX_VALUES] * len(chunk)) + tail
-        if ids:
-            written += [int(r["id"]) for r in await raw_rows(m.OutboxMessage, statement, *params)]
-        else:
-            await raw_execute(m.OutboxMessage, statement, *params)
-    return sorted(written)
+    rows = [
+        (
+            item.dedupe_key,
+            new_short_id(),
+            item.channel,
+            _sealed(item.channel, item.payload),
+            item.kind,
+            item.society_id,
+            OutboxState.PENDING if item.hold_until is None else OutboxState.HELD,
+            at if item.hold_until is None else utc(item.hold_until),
+            at,
+            item.reminder_id,
+            item.guard_seq,
+            None if item.not_after is None else utc(item.not_after),
+        )
+        for item in fresh.values()
+    ]
+    written = await sql.insert_rows(_INSERT_OUTBOX_IDS if ids else _INSERT_OUTBOX, rows)
+    return sorted(int(r["id"]) for r in written)
 
 
 async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
@@ -296,15 +311,16 @@ async def _lease_channels(
     ours) in one conditional UPDATE: two instances racing for a channel cannot both win (on
     PostgreSQL the second UPDATE re-checks the row once the first commits). RETURNING names
     exactly the channels this statement took."""
+    names_in, params = any_of(m.ChannelState, "channel", names)
     rows = await raw_rows(
         m.ChannelState,
         "UPDATE channel_state SET lease_owner = ?, lease_until = ?"
-        f" WHERE channel IN ({marks(len(names))})"
+        f" WHERE {names_in}"
         " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
         f" RETURNING {_CHANNEL_COLUMNS}",
         owner,
         until,
-        *names,
+        *params,
         now,
         owner,
     )
@@ -395,11 +411,12 @@ async def claim_batch(
         taken: dict[str, int] = {}
         # Oldest first, and no more than twice what may go: ids interleave the channels, so a
         # channel cut short here is served by the next pass.
+        channels_in, params = any_of(m.OutboxMessage, "channel", chunk)
         rows = await raw_rows(
             m.OutboxMessage,
-            f"SELECT id, channel FROM outbox_message WHERE channel IN ({marks(len(chunk))})"
+            f"SELECT id, channel FROM outbox_message WHERE {channels_in}"
             f" AND {_DUE_SQL} ORDER BY id LIMIT ?",
-            *chunk,
+            *params,
             at,
             at,
             2 * sum(wanted[c] for c in chunk),
@@ -420,15 +437,16 @@ async def claim_batch(
             # SET reads the row as it was: one still sending had a holder whose lease ran out,
             # so its attempt may have been delivered (ambiguous). RETURNING gives exactly the
             # rows this statement won.
+            ids_in, params = any_of(m.OutboxMessage, "id", ids)
             got = await raw_rows(
                 m.OutboxMessage,
                 f"UPDATE outbox_message SET ambiguous = (ambiguous OR state = {sending}),"
                 f" state = {sending}, lease_owner = ?, lease_until = ?"
-                f" WHERE id IN ({marks(len(ids))}) AND {_DUE_ROW_SQL}"
+                f" WHERE {ids_in} AND {_DUE_ROW_SQL}"
                 f" RETURNING {_ROW_COLUMNS}",
                 owner,
                 until,
-                *ids,
+                *params,
                 at,
                 at,
             )
@@ -489,32 +507,33 @@ class Sent:
     at: datetime
 
 
+_INSERT_SENT = sql.Insert(
+    m.OutboxAttempt,
+    ("message_id", "channel", "number", "at", "instance"),
+    (("outcome", f"'{SENT_OUTCOME}'"), ("code", "''"), ("ambiguous", "FALSE"), ("detail", "''")),
+)
+
+
 async def record_sent(items: Sequence[Sent], instance: str) -> None:
     """Record successful attempts in bulk: per chunk of 180, one multi-row INSERT of the attempt
     rows and one UPDATE of the messages (sent_at is the latest instant of the chunk; each
     attempt row keeps its own). Only rows this instance still holds change state."""
     if not items:
         return
-    values = f"(?, ?, ?, ?, '{SENT_OUTCOME}', '', FALSE, '', ?)"
     async with in_transaction():
         for chunk in sql.chunks(list(items), sql.rows_per_statement(5)):
-            params: list[object] = []
-            for i in chunk:
-                params += [i.row.id, i.row.channel, i.row.attempts + 1, utc(i.at), instance]
-            await raw_execute(
-                m.OutboxAttempt,
-                "INSERT INTO outbox_attempt (message_id, channel, number, at, outcome, code,"
-                " ambiguous, detail, instance) VALUES " + ", ".join([values] * len(chunk)),
-                *params,
+            await sql.insert_rows(
+                _INSERT_SENT,
+                [(i.row.id, i.row.channel, i.row.attempts + 1, utc(i.at), instance) for i in chunk],
             )
+            ids_in, params = any_of(m.OutboxMessage, "id", [i.row.id for i in chunk])
             await raw_execute(
                 m.OutboxMessage,
                 f"UPDATE outbox_message SET state = {literals(OutboxState.SENT)},"
                 " attempts = attempts + 1, lease_owner = '', lease_until = NULL,"
-                f" last_error = '', sent_at = ? WHERE id IN ({marks(len(chunk))})"
-                " AND lease_owner = ?",
+                f" last_error = '', sent_at = ? WHERE {ids_in} AND lease_owner = ?",
                 max(utc(i.at) for i in chunk),
-                *[i.row.id for i in chunk],
+                *params,
                 instance,
             )
 

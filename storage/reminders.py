@@ -75,6 +75,19 @@ def _reminder(r: Mapping[str, Any]) -> ReminderRow:
     )
 
 
+_INSERT_REMINDER = sql.Insert(
+    m.Reminder,
+    ("key", "society_id", "kind", "ref", "due_at", "created_at"),
+    (
+        ("state", literals(ReminderState.PENDING)),
+        ("reason", "''"),
+        ("decided_at", "NULL"),
+        ("instance", "''"),
+    ),
+    " ON CONFLICT (key) DO NOTHING",
+)
+
+
 async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
     """Materialise planned reminders; a key already stored is left as it is (a concurrent
     instance writing the same keys is harmless: conflicts are ignored). Returns how many were
@@ -99,19 +112,10 @@ async def add_reminders(items: Sequence[NewReminder], now: datetime) -> int:
     if not fresh:
         return 0
     at = utc(now)
-    values = f"(?, ?, ?, ?, ?, {literals(ReminderState.PENDING)}, '', ?, NULL, '')"
-    for batch in sql.chunks(list(fresh.values()), sql.rows_per_statement(6)):
-        params: list[object] = []
-        for i in batch:
-            params += [i.key, i.society_id, i.kind, i.ref, utc(i.due_at), at]
-        await raw_execute(
-            m.Reminder,
-            "INSERT INTO reminder (key, society_id, kind, ref, due_at, state, reason, created_at,"
-            " decided_at, instance) VALUES "
-            + ", ".join([values] * len(batch))
-            + " ON CONFLICT (key) DO NOTHING",
-            *params,
-        )
+    await sql.insert_rows(
+        _INSERT_REMINDER,
+        [(i.key, i.society_id, i.kind, i.ref, utc(i.due_at), at) for i in fresh.values()],
+    )
     return len(fresh)
 
 

@@ -190,11 +190,28 @@ async def raw_models(model: type[ModelT], sql: str, *params: Any) -> list[ModelT
     return [model_of(model, row) for row in await raw_rows(model, sql, *params)]
 
 
+_IN_VALUES = " IN ({values})"
+
+
 def _in_chunks(
-    statement: str, values: Sequence[Any], before: Sequence[Any], after: Sequence[Any], size: int
+    model: type[Model],
+    statement: str,
+    values: Sequence[Any],
+    before: Sequence[Any],
+    after: Sequence[Any],
+    size: int,
 ) -> Iterator[tuple[str, list[Any]]]:
+    """On PostgreSQL ` IN ({values})` becomes ` = ANY(?)` binding the chunk as one array: one
+    prepared statement however long the chunk (each length of an IN list would be a statement of
+    its own in every connection's cache)."""
+    if _IN_VALUES not in statement:
+        raise ValueError(f"the statement lists no{_IN_VALUES}: {statement!r}")
+    postgres = is_postgres(model)
     for chunk in chunks(values, size):
-        yield statement.format(values=marks(len(chunk))), [*before, *chunk, *after]
+        if postgres:
+            yield statement.replace(_IN_VALUES, " = ANY(?)"), [*before, list(chunk), *after]
+        else:
+            yield statement.format(values=marks(len(chunk))), [*before, *chunk, *after]
 
 
 async def rows_in(
@@ -209,7 +226,7 @@ async def rows_in(
     """Run `statement`, whose `IN ({values})` lists `values`, once per chunk of `size` values (0:
     `PARAMS`), binding `before` and `after` around the list; the rows of every chunk, in order."""
     out: list[dict[str, Any]] = []
-    for text, params in _in_chunks(statement, values, before, after, size):
+    for text, params in _in_chunks(model, statement, values, before, after, size):
         out += await raw_rows(model, text, *params)
     return out
 
@@ -224,8 +241,95 @@ async def execute_in(
     size: int = 0,
 ) -> None:
     """`rows_in` for a statement that returns nothing."""
-    for text, params in _in_chunks(statement, values, before, after, size):
+    for text, params in _in_chunks(model, statement, values, before, after, size):
         await raw_execute(model, text, *params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing many rows
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A multi-row INSERT of `model`'s table: the columns bound per row, the columns every row
+    gives the same SQL expression (a literal state, NULL, ''), and what follows the rows
+    (`ON CONFLICT ...`, `RETURNING ...`)."""
+
+    model: type[Model]
+    columns: tuple[str, ...]
+    constants: tuple[tuple[str, str], ...] = ()
+    tail: str = ""
+
+    def _names(self) -> str:
+        return ", ".join([*self.columns, *(name for name, _ in self.constants)])
+
+    def sqlite(self, rows: int) -> str:
+        """`VALUES (?, ?, 'x'), (?, ?, 'x'), ...` for `rows` rows."""
+        row = "(" + ", ".join([*("?" * len(self.columns)), *(e for _, e in self.constants)]) + ")"
+        table = self.model._meta.db_table
+        return f"INSERT INTO {table} ({self._names()}) VALUES {', '.join([row] * rows)}{self.tail}"
+
+    def postgres(self) -> str:
+        """One array per column, unnested: the same statement (one prepared statement in each
+        connection's cache) whatever the number of rows."""
+        arrays = ", ".join(f"?::{_pg_array_type(self.model, c)}" for c in self.columns)
+        picked = ", ".join([*self.columns, *(e for _, e in self.constants)])
+        table = self.model._meta.db_table
+        return (
+            f"INSERT INTO {table} ({self._names()}) SELECT {picked}"
+            f" FROM unnest({arrays}) AS u({', '.join(self.columns)}){self.tail}"
+        )
+
+
+def _pg_array_type(model: type[Model], column: str) -> str:
+    from tortoise import fields
+
+    field = model._meta.fields_map[column]
+    if isinstance(field, fields.BooleanField):
+        return "boolean[]"
+    if isinstance(field, fields.DatetimeField):
+        return "timestamptz[]"
+    if isinstance(field, fields.IntField | fields.BigIntField | fields.SmallIntField):
+        return "bigint[]"
+    if isinstance(field, fields.CharField | fields.TextField):
+        return "text[]"
+    raise TypeError(f"{model.__name__}.{column}: no array type for {type(field).__name__}")
+
+
+@functools.lru_cache(maxsize=64)
+def _postgres_insert(insert: Insert) -> str:
+    return insert.postgres()
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_insert(insert: Insert, rows: int) -> str:
+    return insert.sqlite(rows)
+
+
+# Rows one PostgreSQL statement takes (its arrays are one parameter each, so this only bounds
+# the size of one message to the server).
+PG_ROWS = 5000
+
+
+async def insert_rows(insert: Insert, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Write `rows` (one value per column of `insert.columns`, in order), in chunks: on SQLite
+    one `VALUES` list per `rows_per_statement` rows, on PostgreSQL one array per column. The
+    rows `insert.tail`'s RETURNING gives, in order; [] without one."""
+    model = insert.model
+    out: list[dict[str, Any]] = []
+    if not rows:
+        return out
+    if any(len(row) != len(insert.columns) for row in rows):
+        raise ValueError(f"{insert.columns}: a row of another length")
+    if is_postgres(model):
+        statement = _postgres_insert(insert)
+        for chunk in chunks(rows, PG_ROWS):
+            out += await raw_rows(model, statement, *(list(c) for c in zip(*chunk, strict=True)))
+        return out
+    for chunk in chunks(rows, rows_per_statement(len(insert.columns))):
+        flat = [value for row in chunk for value in row]
+        out += await raw_rows(model, _sqlite_insert(insert, len(chunk)), *flat)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
