@@ -12,13 +12,14 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot import governance as g
 from bot.events import Platform
 from bot.reminders.plan import MeetingView, SocietyView, VoteView
 from storage import models as m
 from storage import sql
-from storage.sql import marks, raw_rows, rows_in, when, when_opt
+from storage.sql import raw_rows, rows_in, when, when_opt
 
 # ---------------------------------------------------------------------------------------------
 # Society snapshots
@@ -33,7 +34,8 @@ async def society_views(ids: Sequence[int]) -> list[SocietyView]:
     number."""
     out: list[SocietyView] = []
     for chunk in sql.chunks(sorted(set(ids))):
-        out += await _society_views(_Scope(f"IN ({marks(len(chunk))})", tuple(chunk)))
+        test, params = sql.membership(m.Society, chunk)
+        out += await _society_views(_Scope(test, tuple(params)))
     return out
 
 
@@ -51,11 +53,11 @@ async def society_views_between(first: int, last: int) -> list[SocietyView]:
 
 @dataclass(frozen=True, slots=True)
 class _Scope:
-    """The societies one read covers: a test on a society id column (`IN (...)` or
+    """The societies one read covers: a test on a society id column (`IN (...)`, `= ANY(?)` or
     `BETWEEN ? AND ?`) and its parameters."""
 
     test: str
-    params: tuple[int, ...]
+    params: tuple[Any, ...]
 
     def where(self, column: str) -> str:
         return f"{column} {self.test}"

@@ -143,9 +143,15 @@ def any_of(model: type[Model], column: str, values: Sequence[Any]) -> tuple[str,
     """`column = ANY(?)` binding one array on PostgreSQL (one prepared statement, however many
     values), `column IN (?, ?, ...)` on SQLite; and the parameters. For the short lists of a
     command (a roster, a meeting's items): a long list goes through `rows_in`."""
+    test, params = membership(model, values)
+    return f"{column} {test}", params
+
+
+def membership(model: type[Model], values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`any_of` without the column: `= ANY(?)` or `IN (?, ?, ...)`, and the parameters."""
     if is_postgres(model):
-        return f"{column} = ANY(?)", [list(values)]
-    return f"{column} IN ({marks(len(values))})", list(values)
+        return "= ANY(?)", [list(values)]
+    return f"IN ({marks(len(values))})", list(values)
 
 
 async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:

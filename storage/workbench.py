@@ -14,7 +14,7 @@ beside the three small tables the pages own.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +24,9 @@ from bot.ledger import GENESIS
 from storage import models as m
 from storage import verify
 from storage.db import server_key
-from storage.sql import day, marks, raw_execute, raw_rows, records, utc, when, when_opt
+from storage.snapshots import person_names as person_names  # the pages read these two
+from storage.snapshots import society_ids as society_ids
+from storage.sql import day, raw_execute, raw_rows, records, utc, when, when_opt
 
 HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
 _HELD_SQL = "('open', 'closed', 'signed')"
@@ -186,10 +188,6 @@ async def society_name(society_id: int) -> str | None:
     return str(rows[0]["name"]) if rows else None
 
 
-async def society_ids() -> list[int]:
-    return [int(r["id"]) for r in await raw_rows(m.Society, "SELECT id FROM society ORDER BY id")]
-
-
 # ---------------------------------------------------------------------------------------------
 # A society's page
 
@@ -337,16 +335,6 @@ async def meetings_of(society_id: int, *, signed_only: bool = False) -> list[Mee
             )
         )
     return out
-
-
-async def person_names(ids: Sequence[int]) -> dict[int, str]:
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = await raw_rows(
-        m.Person, f"SELECT id, name FROM person WHERE id IN ({marks(len(wanted))})", *wanted
-    )
-    return {int(r["id"]): str(r["name"]) for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
