@@ -45,9 +45,10 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -57,7 +58,6 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 
 from benchmarks import kit
@@ -393,35 +393,18 @@ async def seed(societies: int) -> None:
         await models.Society.bulk_update(rows, fields=["liaison_id"])
 
 
-async def fresh_database(url: str | None) -> tuple[str, str | None]:
+@contextlib.asynccontextmanager
+async def fresh_database(url: str | None) -> AsyncIterator[tuple[str, str | None]]:
+    """(a new database's URL, its PostgreSQL server or None for SQLite), removed afterwards."""
     if url and url.startswith("sqlite"):
-        path = Path("/tmp") / f"yishi_bench_{uuid.uuid4().hex[:8]}.db"
-        return f"sqlite://{path}", None
-    server = url or "postgres://postgres@127.0.0.1:5432/postgres"
-    name = f"yishi_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"{server.rsplit('/', 1)[0]}/{name}?minsize=1&maxsize=10", server
-
-
-def remove_sqlite(url: str) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(url[len("sqlite://") :] + suffix).unlink(missing_ok=True)
-
-
-async def drop_database(url: str, server: str | None) -> None:
-    if server is None:
-        remove_sqlite(url)
+        with tempfile.TemporaryDirectory(prefix="yishi_bench_") as folder:
+            yield f"sqlite://{folder}/bench.db", None
         return
-    conn = await asyncpg.connect(server.replace("postgres://", "postgresql://"))
-    try:
-        name = url.rsplit("/", 1)[1].split("?", 1)[0]
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    server = url or "postgres://postgres@127.0.0.1:5432/postgres"
+    async with kit.throwaway_postgres(server, "yishi_bench") as made:
+        if made is None:
+            raise SystemExit(f"PostgreSQL unreachable at {server}")
+        yield f"{made}?minsize=1&maxsize=10", server
 
 
 def postgres_cpu() -> float:
@@ -477,7 +460,13 @@ async def settled(now: datetime) -> bool:
 
 
 async def run(args: argparse.Namespace) -> None:
-    url, server = await fresh_database(args.db)
+    if args.db and args.db.startswith("sqlite") and args.instances > 1:
+        raise SystemExit("SQLite runs one instance; use PostgreSQL for --instances > 1")
+    async with fresh_database(args.db) as (url, server):
+        await run_on(url, server, args)
+
+
+async def run_on(url: str, server: str | None, args: argparse.Namespace) -> None:
     if server is None and args.instances > 1:
         raise SystemExit("SQLite runs one instance; use PostgreSQL for --instances > 1")
     settings = replace(Settings(database_url=url), private_platforms=frozenset())
@@ -635,7 +624,6 @@ async def run(args: argparse.Namespace) -> None:
             with contextlib.suppress(ProcessLookupError):
                 child.kill()
         await db.close_db()
-        await drop_database(url, server)
 
 
 def main() -> None:
