@@ -352,27 +352,26 @@ class Sent:
 def statements() -> Iterator[list[Sent]]:
     """Collect every statement the ORM's connections send meanwhile, with its parameters:
     tortoise's db client logs each at DEBUG as ("%s: %s", statement, values); its connection
-    messages and transaction control are not statements. The DEBUG records go no further than
-    the collector while it runs."""
+    messages and transaction control are not statements. The collector takes the place of the
+    logger's `debug` while it runs, so no log record is made (turning DEBUG on for the logger
+    would cost a record per statement: about 5 % of a busy server's CPU) and none goes further."""
     seen: list[Sent] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            args = record.args
-            if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str):
-                values = args[1]
-                if isinstance(values, list | tuple | type(None)):
-                    seen.append(Sent(args[0], tuple(values or ())))
-
     log = logging.getLogger("tortoise.db_client")
-    handler = Collect(logging.DEBUG)
-    level, propagate = log.level, log.propagate
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
+    outer = log.__dict__.get("debug")  # a collector this one runs inside: it sees them too
+
+    def collect(msg: object, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 2 and isinstance(args[0], str):
+            values = args[1]
+            if isinstance(values, list | tuple | type(None)):
+                seen.append(Sent(args[0], tuple(values or ())))
+        if outer is not None:
+            outer(msg, *args, **kwargs)
+
+    log.debug = collect  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
-        log.propagate = propagate
+        if outer is None:
+            del log.debug  # the class's method again
+        else:
+            log.debug = outer  # type: ignore[method-assign]

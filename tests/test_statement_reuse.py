@@ -113,3 +113,15 @@ async def test_a_row_of_the_wrong_length_is_refused_before_any_write(database: s
         await insert_rows(insert, [("a",), ("b", "extra")])
     assert await m.ChannelState.all().count() == 0
     assert await insert_rows(insert, []) == []
+
+
+async def test_the_statement_collector_sees_each_statement_once_and_nests(database: str) -> None:
+    with statements() as outer:
+        await m.ChannelState.all().count()
+        with statements() as inner:
+            await m.ChannelState.all().count()
+        await m.ChannelState.all().count()
+    await m.ChannelState.all().count()  # after both: seen by neither
+    assert len(inner) == 1
+    assert len(outer) == 3
+    assert all("channel_state" in s.sql for s in [*outer, *inner])
