@@ -254,7 +254,8 @@ async def upgrade_apart(url: str) -> bool:
     the server key as `load_key` does (the file beside SQLite is made there on first use)."""
     if sqlite_path(url) is None and is_sqlite(url):
         return False  # in memory: only this process can see it
-    if not await pending_migrations(url):
+    pending = await pending_migrations(url)
+    if not pending:
         return False
     import multiprocessing
 
@@ -276,6 +277,7 @@ async def upgrade_apart(url: str) -> bool:
         raise KeyProblem(said)
     if said or child.exitcode != 0:
         raise DatabaseError(said or f"数据库迁移进程异常退出（退出码 {child.exitcode}）。")
+    logger.info("database migrated in a child process (%d migrations)", len(pending))
     return True
 
 

@@ -171,14 +171,10 @@ async def ensure_channels(channels: Iterable[str]) -> list[str]:
     """Give every channel its row; returns those that had none (now written, by us or by a
     concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
     wanted = sorted(set(channels))
-    known: set[str] = set()
-    for chunk in sql.chunks(wanted):
-        # `= ANY(?)` on PostgreSQL: one prepared statement whatever the number of channels.
-        where, params = sql.any_of(m.ChannelState, "channel", chunk)
-        rows = await raw_rows(
-            m.ChannelState, f"SELECT channel FROM channel_state WHERE {where}", *params
-        )
-        known |= {str(r["channel"]) for r in rows}
+    rows = await rows_in(
+        m.ChannelState, "SELECT channel FROM channel_state WHERE channel IN ({values})", wanted
+    )
+    known = {str(r["channel"]) for r in rows}
     missing = [c for c in wanted if c not in known]
     await sql.insert_rows(_INSERT_CHANNEL, [(c,) for c in missing])
     return missing
@@ -214,8 +210,8 @@ _INSERT_OUTBOX_IDS = sql.Insert(
 
 
 async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool) -> list[int]:
-    """The one INSERT behind `enqueue` and `add_outbox`, 75 rows per statement (12 parameters
-    each); a dedupe key already present is skipped. Returns the ids written when `ids` is set,
+    """The one INSERT behind `enqueue` and `add_outbox` (`sql.insert_rows`: on SQLite 75 rows per
+    statement, on PostgreSQL one array per column); a dedupe key already present is skipped. Returns the ids written when `ids` is set,
     else an empty list."""
     fresh: dict[str, NewOutbox] = {}
     for item in items:
@@ -247,8 +243,8 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
 
 async def enqueue(items: Sequence[NewOutbox], now: datetime) -> list[int]:
     """Write messages to the outbox (inside the caller's transaction). A dedupe key already
-    present is skipped; returns the ids of the rows written. One multi-row INSERT ... ON
-    CONFLICT DO NOTHING RETURNING id per 75 rows (this runs in every command's transaction)."""
+    present is skipped; returns the ids of the rows written. One INSERT ... ON CONFLICT DO
+    NOTHING RETURNING id for a command's replies (this runs in every command's transaction)."""
     return await _insert_outbox(items, now, ids=True)
 
 

@@ -10,7 +10,6 @@ import os
 import shutil
 import sqlite3
 import sys
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -18,8 +17,8 @@ import pytest
 
 from bot.backup import BackupError, backup
 from bot.keys import KEY_FILE_NAME
-from tests.conftest import PG_SERVER
 from tests.kit.console import ConsoleRig
+from tests.kit.databases import new_postgres
 from tests.kit.keys import PG_KEY_TEXT
 from tests.kit.voting import open_vote
 
@@ -121,15 +120,13 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
     await open_vote(h, VOTERS)
     out = tmp_path / "yishi.dump"
     await _backup_while_voting(h, database, out)
-    name = f"yishi_restore_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(PG_SERVER.replace("postgres://", "postgresql://"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        target = PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    async with new_postgres("yishi_restore") as made:
+        # Pool settings of the ORM in the URL: pg_restore must not be handed them.
+        target = f"{made}?minsize=1&maxsize=3"
         code, text = await _cli("restore", str(out), "--db", target, key=PG_KEY_TEXT)
         assert code == 0, text
         assert "记录链完整" in text
-        restored = await asyncpg.connect(target.replace("postgres://", "postgresql://"))
+        restored = await asyncpg.connect(made.replace("postgres://", "postgresql://"))
         try:
             ballots = await restored.fetchval("SELECT COUNT(*) FROM ballot")
         finally:
@@ -138,6 +135,3 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
         code, text = await _cli("restore", str(out), "--db", target, key=PG_KEY_TEXT)
         assert code == 2
         assert "不是空的" in text
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
