@@ -12,7 +12,9 @@ empty, the outbox has sent everything and the inline replies are done, then repo
 resident memory (VmRSS, without forcing a garbage collection), the ballots applied and the
 requests refused. Printed: RSS idle after set-up, after each step, the growth from the first
 step to the last and from idle; the applied rate of each step (its first request until the queue
-was empty).
+was empty). On a PostgreSQL server with autovacuum off, the server runs VACUUM ANALYZE after each
+sample (what autovacuum would have done meanwhile): without it the dead row versions of the
+queue, the outbox and the chain heads slow every step down.
 
     .venv/bin/python benchmarks/queue_memory.py                       # 100,000 ballots, both engines
     .venv/bin/python benchmarks/queue_memory.py --ballots 20000 --backend sqlite
@@ -54,6 +56,7 @@ def run_server(backend: str, societies: int, fake_url: str, ports: Any, commands
             inbox = served.app[RUNTIME].inbox
             assert inbox is not None
             ports.put((served.url, served.offset, served.targets, rss_kib()))
+            vacuum = backend == "postgres" and not await _autovacuum_on()
             while await asyncio.to_thread(commands.get) != "stop":
                 while await inbox.depth():  # noqa: ASYNC110 (polls the database)
                     await asyncio.sleep(0.05)
@@ -67,10 +70,28 @@ def run_server(backend: str, societies: int, fake_url: str, ports: Any, commands
                         "rss": rss_kib(),
                         "ballots": await models.Ballot.all().count(),
                         "applied": inbox.applied,
+                        "vacuumed": vacuum,
                     }
                 )
+                if vacuum:  # what autovacuum would have done meanwhile (after the sample)
+                    await _vacuum()
 
     asyncio.run(main())
+
+
+async def _autovacuum_on() -> bool:
+    from tortoise import connections
+
+    _, rows = await connections.get("postgres").execute_query("SHOW autovacuum")
+    return str(next(iter(rows[0].values()))) == "on"
+
+
+async def _vacuum() -> None:
+    """VACUUM ANALYZE the database (not inside a transaction): the queue, the outbox and the
+    chain heads leave a dead row version per ballot."""
+    from tortoise import connections
+
+    await connections.get("postgres").execute_script("VACUUM ANALYZE")
 
 
 def rounds(targets: list[Target], total: int) -> list[Target]:
@@ -122,6 +143,10 @@ def run(backend: str, societies: int, total: int, step: int, conns: int) -> None
                 f"   applied in all {sample['applied']}{errors}",
                 flush=True,
             )
+            if sample["vacuumed"] and first is None:
+                print(
+                    "  (the server's autovacuum is off: VACUUM ANALYZE after each step, as it would)"
+                )
             if first is None:
                 first = sample["rss"]
             last = sample["rss"]

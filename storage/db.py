@@ -194,10 +194,22 @@ def connection_name(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgres"
 
 
+def connection_config(url: str) -> str | dict[str, Any]:
+    """tortoise's connection settings: PostgreSQL by URL; SQLite through storage/sqlite_engine
+    (short statements on the event loop's thread), the URL's settings as its credentials."""
+    if not is_sqlite(url):
+        return url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    config: dict[str, Any] = expand_db_url(prepare_url(url))
+    config["engine"] = "storage.sqlite_engine"
+    return config
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     name = connection_name(url)
     return {
-        "connections": {name: prepare_url(url)},
+        "connections": {name: connection_config(url)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],

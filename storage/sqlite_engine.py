@@ -1,0 +1,142 @@
+"""SQLite for tortoise, short statements on the event loop's own thread.
+
+tortoise's SQLite client goes through aiosqlite, which runs every call on a thread of its own:
+each statement is a hand-over to that thread and a wake-up of the event loop, about 100 µs of
+CPU and latency, more than most of our statements take inside SQLite (a ballot is 15 of them).
+This engine runs a call on the loop's thread when it cannot wait and cannot take long, and
+hands the rest to aiosqlite's thread exactly as before:
+
+  on the loop's thread   inside a transaction: reads, writes, SAVEPOINT/RELEASE/ROLLBACK TO
+                         (nothing reaches the disk before COMMIT); outside one: plain reads and
+                         BEGIN; a rollback; the commit of no transaction (tortoise's begin)
+  on aiosqlite's thread  COMMIT (the file flush), a write outside a transaction (commits by
+                         itself), PRAGMAs, scripts, cursors, opening and closing
+
+Nothing on the loop's thread may wait for a lock: the connection's busy timeout is 0 there, and
+a statement that finds the database locked by another process (SQLITE_BUSY: it has not run) is
+run again on aiosqlite's thread with the configured busy timeout, as every statement used to.
+Nothing may take long either: a read (SELECT) has a budget of `INLINE_READ_BUDGET_S`; SQLite's
+progress handler interrupts it when it runs over (a read has no effect) and it is run again on
+aiosqlite's thread. A write is not interrupted (SQLite would roll back the whole transaction);
+our writes inside transactions touch a few rows each or go in chunks (storage/sql.py).
+
+Calls never overlap: tortoise holds one lock per connection (and one per transaction) around
+every call, so the sqlite3 connection, made with check_same_thread=False, is used by one thread
+at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiosqlite
+from tortoise.backends.sqlite.client import SqliteClient
+
+INLINE_READ_BUDGET_S = 0.005
+PROGRESS_EVERY = 10_000  # SQLite virtual machine steps between two looks at the clock
+SQLITE_BUSY = 5  # primary result codes: the extended ones (busy recovery, snapshot, ...)
+SQLITE_INTERRUPT = 9  # keep them in the low byte
+
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_OPENS = re.compile(r"\s*(BEGIN|SAVEPOINT)\b", re.IGNORECASE)
+_ENDS = re.compile(r"\s*(COMMIT|END)\b", re.IGNORECASE)
+
+
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, with `_execute` deciding per call where it runs (module doc)."""
+
+    def __init__(self, path: str, busy_ms: int) -> None:
+        self.busy_ms = busy_ms
+        self.handed_over = 0  # calls that tried the loop's thread first (busy, over budget)
+        self._deadline: float | None = None
+
+        def connector() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+            conn.set_progress_handler(self._progress, PROGRESS_EVERY)
+            return conn
+
+        super().__init__(connector, iter_chunk_size=64)
+
+    def _progress(self) -> int:
+        deadline = self._deadline
+        return 1 if deadline is not None and time.perf_counter() > deadline else 0
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        conn = self._connection
+        if conn is not None and self._running:
+            place = self._placement(conn, fn, args)
+            if place is not None:
+                self._deadline = time.perf_counter() + INLINE_READ_BUDGET_S if place else None
+                try:
+                    return fn(*args, **kwargs)
+                except sqlite3.OperationalError as exc:
+                    if not self._hand_over(exc):
+                        raise
+                    self.handed_over += 1
+                finally:
+                    self._deadline = None
+        return await super()._execute(self._waiting, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def _placement(
+        self, conn: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any, ...]
+    ) -> bool | None:
+        """None: aiosqlite's thread; False: the loop's thread; True: the loop's thread with the
+        read budget."""
+        if fn == conn.commit:
+            return None if conn.in_transaction else False
+        if fn == conn.rollback:
+            return False
+        if fn in (self._execute_fetchall, self._execute_insert, conn.execute, conn.executemany):
+            sql = args[0] if args and isinstance(args[0], str) else ""
+            if _ENDS.match(sql):
+                return None
+            if _READ.match(sql) and fn != conn.executemany:
+                return True
+            if conn.in_transaction or (fn == conn.execute and _OPENS.match(sql)):
+                return False
+        return None
+
+    def _hand_over(self, exc: sqlite3.OperationalError) -> bool:
+        """A statement that did not run (locked by another process) or a read stopped at its
+        budget: both are run again on aiosqlite's thread."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        return code == SQLITE_BUSY or (code == SQLITE_INTERRUPT and self._deadline is not None)
+
+    def _waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """On aiosqlite's thread: the call with the configured busy timeout."""
+        conn = self._connection
+        if conn is None or fn == conn.close:
+            return fn(*args, **kwargs)
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if self._connection is not None:
+                conn.execute("PRAGMA busy_timeout = 0")
+
+
+class InlineSqliteClient(SqliteClient):
+    """tortoise's SQLite client on an `InlineConnection`; the busy timeout comes from the URL
+    (`busy_timeout`, in ms) like the other pragmas."""
+
+    def __init__(self, file_path: str, **kwargs: Any) -> None:
+        super().__init__(file_path, **kwargs)
+        self.busy_ms = int(self.pragmas.pop("busy_timeout", 5000))
+
+    async def create_connection(self, with_db: bool) -> None:
+        if self._connection:
+            return
+        connection = InlineConnection(self.filename, self.busy_ms)
+        self._connection = await connection
+        connection._conn.row_factory = sqlite3.Row
+        for pragma, value in self.pragmas.items():
+            cursor = await connection.execute(f"PRAGMA {pragma}={value}")
+            await cursor.close()
+        await self._post_connect()
+
+
+client_class = InlineSqliteClient
