@@ -94,13 +94,19 @@ async def claim(instance: str, now: datetime, *, lease: timedelta, limit: int) -
     at = utc(now)
     pending = literals(InboundState.PENDING)
     async with in_transaction():
+        # Each chat's oldest pending row (one pass over the pending rows' index), then those
+        # rows by id. Written so that no plan is quadratic: as "pending with no older pending
+        # row in its chat" (NOT EXISTS), PostgreSQL statistics taken while the queue was empty
+        # made it a nested loop comparing every pending row with every other (11 s a claim
+        # with 9,500 pending; this form 6 ms).
         rows = await raw_rows(
             m.InboundMessage,
-            "SELECT id, key, payload, claimed_by, claimed_until FROM inbound_message AS i"
-            f" WHERE i.state = {pending} AND NOT EXISTS ("
-            "  SELECT 1 FROM inbound_message AS e"
-            f"  WHERE e.state = {pending} AND e.chat_key = i.chat_key AND e.id < i.id)"
-            f" ORDER BY i.id LIMIT ?{skip_locked(m.InboundMessage)}",
+            "WITH heads AS MATERIALIZED ("
+            f" SELECT MIN(id) AS id FROM inbound_message WHERE state = {pending}"
+            " GROUP BY chat_key ORDER BY 1 LIMIT ?)"
+            " SELECT i.id, i.key, i.payload, i.claimed_by, i.claimed_until"
+            " FROM heads JOIN inbound_message AS i ON i.id = heads.id"
+            f" ORDER BY i.id{skip_locked(m.InboundMessage, 'i')}",
             limit * 4,
         )
         mine: list[Claimed] = []

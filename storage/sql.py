@@ -133,10 +133,13 @@ def can_lock_rows(model: type[Model]) -> bool:
     return bool(_connection(model).capabilities.support_for_update)
 
 
-def skip_locked(model: type[Model]) -> str:
-    """The clause that makes a claim skip the rows another instance holds (PostgreSQL); empty
-    on SQLite, whose one writer needs no row lock."""
-    return " FOR UPDATE SKIP LOCKED" if is_postgres(model) else ""
+def skip_locked(model: type[Model], of: str = "") -> str:
+    """The clause that makes a claim skip the rows another instance holds (PostgreSQL), locking
+    only the rows of the table aliased `of` when given; empty on SQLite, whose one writer needs
+    no row lock."""
+    if not is_postgres(model):
+        return ""
+    return f" FOR UPDATE OF {of} SKIP LOCKED" if of else " FOR UPDATE SKIP LOCKED"
 
 
 def any_of(model: type[Model], column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:

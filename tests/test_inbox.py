@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tortoise import connections
 
 from bot.events import IncomingMessage, OutgoingMessage
 from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_apply, message_key
 from storage import inbox as store
 from storage import models as m
+from storage import sql
 from tests.kit.console import ConsoleRig
 from tests.kit.voting import open_vote
 
@@ -136,3 +141,43 @@ async def test_two_workers_share_the_queue_without_overlap(harness: ConsoleRig) 
     for chat in range(0, 60, 3):
         ids = [messages[chat + n].message_id for n in range(3)]
         assert [order[i] for i in ids] == sorted(order[i] for i in ids)
+
+
+def _plan_work(node: dict[str, object]) -> int:
+    """Rows a plan node and those below it produced or threw away, over all their loops."""
+    loops = int(node.get("Actual Loops", 1))  # type: ignore[call-overload]
+    rows = sum(
+        int(node.get(k, 0))  # type: ignore[call-overload]
+        for k in ("Actual Rows", "Rows Removed by Filter", "Rows Removed by Join Filter")
+    )
+    children = node.get("Plans", [])
+    assert isinstance(children, list)
+    return rows * loops + sum(_plan_work(child) for child in children)
+
+
+async def test_the_claim_stays_linear_with_statistics_of_an_empty_queue(
+    backend: str, database: str
+) -> None:
+    """PostgreSQL analysed the table while every row was done (autovacuum does so when the
+    queue is quiet), then a burst arrives: the claim must not compare every pending row with
+    every other. Measured as rows the plan handles (EXPLAIN ANALYZE), against the burst."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL's planner")
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    quiet = [store.NewInbound(f"q{i}", f"chat{i % 40}", "x") for i in range(400)]
+    await store.accept(quiet, now)
+    await store.finish([int(r.id) for r in await m.InboundMessage.all()], now)
+    client = connections.get("postgres")
+    await client.execute_script("ANALYZE inbound_message")
+    burst = [store.NewInbound(f"b{i}", f"chat{i % 50}", "x") for i in range(2000)]
+    await store.accept(burst, now)
+    with sql.statements() as seen:
+        claimed = await store.claim("a", now, lease=timedelta(minutes=1), limit=16)
+    assert len(claimed) == 16
+    assert [c.key for c in claimed] == [f"b{i}" for i in range(16)]  # each chat's oldest
+    select = next(s for s in seen if s.sql.startswith("WITH heads"))
+    _, rows = await client.execute_query(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) {select.sql}", list(select.params)
+    )
+    plan = json.loads(rows[0][0])[0]["Plan"]
+    assert _plan_work(plan) < 10 * len(burst)
