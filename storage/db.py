@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from bot.keys import KeyProblem, ServerKey, load_key
@@ -199,8 +200,6 @@ def connection_config(url: str) -> str | dict[str, Any]:
     (short statements on the event loop's thread), the URL's settings as its credentials."""
     if not is_sqlite(url):
         return url
-    from tortoise.backends.base.config_generator import expand_db_url
-
     config: dict[str, Any] = expand_db_url(prepare_url(url))
     config["engine"] = "storage.sqlite_engine"
     return config

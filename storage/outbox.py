@@ -211,8 +211,8 @@ _INSERT_OUTBOX_IDS = sql.Insert(
 
 async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool) -> list[int]:
     """The one INSERT behind `enqueue` and `add_outbox` (`sql.insert_rows`: on SQLite 75 rows per
-    statement, on PostgreSQL one array per column); a dedupe key already present is skipped. Returns the ids written when `ids` is set,
-    else an empty list."""
+    statement, on PostgreSQL one array per column); a dedupe key already present is skipped.
+    Returns the ids written when `ids` is set, else an empty list."""
     fresh: dict[str, NewOutbox] = {}
     for item in items:
         fresh.setdefault(item.dedupe_key, item)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tortoise import connections
@@ -143,16 +144,11 @@ async def test_two_workers_share_the_queue_without_overlap(harness: ConsoleRig) 
         assert [order[i] for i in ids] == sorted(order[i] for i in ids)
 
 
-def _plan_work(node: dict[str, object]) -> int:
+def _plan_work(node: dict[str, Any]) -> int:
     """Rows a plan node and those below it produced or threw away, over all their loops."""
-    loops = int(node.get("Actual Loops", 1))  # type: ignore[call-overload]
-    rows = sum(
-        int(node.get(k, 0))  # type: ignore[call-overload]
-        for k in ("Actual Rows", "Rows Removed by Filter", "Rows Removed by Join Filter")
-    )
-    children = node.get("Plans", [])
-    assert isinstance(children, list)
-    return rows * loops + sum(_plan_work(child) for child in children)
+    kinds = ("Actual Rows", "Rows Removed by Filter", "Rows Removed by Join Filter")
+    rows = sum(int(node.get(kind, 0)) for kind in kinds) * int(node.get("Actual Loops", 1))
+    return rows + sum(_plan_work(child) for child in node.get("Plans", []))
 
 
 async def test_the_claim_stays_linear_with_statistics_of_an_empty_queue(
