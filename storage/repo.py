@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,12 +32,15 @@ from storage.db import server_key
 from storage.sql import (
     any_of,
     can_lock_rows,
+    columns_of,
+    day,
     model_of,
     raw_execute,
     raw_models,
     raw_rows,
     utc,
-    utc_opt,
+    when,
+    when_opt,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -178,68 +181,89 @@ def _person(p: m.Person) -> Person:
 
 
 def _society(s: m.Society) -> Society:
+    return society_row(columns_of(s))
+
+
+def society_row(r: Mapping[str, Any]) -> Society:
+    """A society from its row (`SELECT society.*`, or a model's `columns_of`): built directly,
+    without a model instance, which costs more than the read on the hot paths."""
     return Society(
-        id=s.id,
-        name=s.name,
-        term_start=s.term_start,
-        term_end=s.term_end,
-        roster_exception=s.roster_exception,
-        recorder_id=s.recorder_id,  # type: ignore[attr-defined]
-        liaison_id=s.liaison_id,  # type: ignore[attr-defined]
-        report_deadline=s.report_deadline,
-        settings=json.loads(s.settings or "{}"),
+        id=int(r["id"]),
+        name=str(r["name"]),
+        term_start=day(r["term_start"]),
+        term_end=day(r["term_end"]),
+        roster_exception=bool(r["roster_exception"]),
+        recorder_id=r["recorder_id"],
+        liaison_id=r["liaison_id"],
+        report_deadline=str(r["report_deadline"]),
+        settings=json.loads(r["settings"] or "{}"),
     )
 
 
 def _meeting(x: m.Meeting) -> Meeting:
+    return meeting_row(columns_of(x))
+
+
+def meeting_row(r: Mapping[str, Any]) -> Meeting:
+    """A meeting from its row (`society_row`'s way)."""
     return Meeting(
-        id=x.id,
-        society_id=x.society_id,  # type: ignore[attr-defined]
-        number=x.number,
-        place=x.place,
-        starts_at=utc(x.starts_at),
-        state=g.MeetingState(x.state),
-        convened_by_id=x.convened_by_id,  # type: ignore[attr-defined]
-        chair_id=x.chair_id,  # type: ignore[attr-defined]
-        roster=tuple(json.loads(x.roster or "[]")),
-        opened_at=utc_opt(x.opened_at),
-        closed_at=utc_opt(x.closed_at),
+        id=int(r["id"]),
+        society_id=int(r["society_id"]),
+        number=int(r["number"]),
+        place=str(r["place"]),
+        starts_at=when(r["starts_at"]),
+        state=g.MeetingState(r["state"]),
+        convened_by_id=int(r["convened_by_id"]),
+        chair_id=r["chair_id"],
+        roster=tuple(json.loads(r["roster"] or "[]")),
+        opened_at=when_opt(r["opened_at"]),
+        closed_at=when_opt(r["closed_at"]),
     )
 
 
 def _item(x: m.AgendaItem) -> Item:
+    return item_row(columns_of(x))
+
+
+def item_row(r: Mapping[str, Any]) -> Item:
+    """An agenda item from its row (`society_row`'s way)."""
     return Item(
-        id=x.id,
-        meeting_id=x.meeting_id,  # type: ignore[attr-defined]
-        number=x.number,
-        title=x.title,
-        matter_type=g.MatterType(x.matter_type),
-        state=g.ItemState(x.state),
-        proposed_by_id=x.proposed_by_id,  # type: ignore[attr-defined]
-        carried_from_id=x.carried_from_id,  # type: ignore[attr-defined]
-        emergency_reason=x.emergency_reason,
-        outcome=x.outcome,
-        carried=x.carried,
+        id=int(r["id"]),
+        meeting_id=int(r["meeting_id"]),
+        number=int(r["number"]),
+        title=str(r["title"]),
+        matter_type=g.MatterType(r["matter_type"]),
+        state=g.ItemState(r["state"]),
+        proposed_by_id=int(r["proposed_by_id"]),
+        carried_from_id=r["carried_from_id"],
+        emergency_reason=str(r["emergency_reason"]),
+        outcome=str(r["outcome"]),
+        carried=bool(r["carried"]),
     )
 
 
 def _vote(x: m.Vote) -> Vote:
-    e = json.loads(x.electorate)
+    return vote_row(columns_of(x))
+
+
+def vote_row(r: Mapping[str, Any]) -> Vote:
+    """A vote from its row (`society_row`'s way)."""
+    e = json.loads(r["electorate"])
     return Vote(
-        id=x.id,
-        item_id=x.item_id,  # type: ignore[attr-defined]
-        method=g.VoteMethod(x.method),
-        state=g.VoteState(x.state),
+        id=int(r["id"]),
+        item_id=int(r["item_id"]),
+        method=g.VoteMethod(r["method"]),
+        state=g.VoteState(r["state"]),
         electorate=g.Electorate(
             roster=frozenset(e["roster"]),
             present=frozenset(e["present"]),
             recused=frozenset(e["recused"]),
         ),
-        opened_at=utc(x.opened_at),
-        closed_at=utc_opt(x.closed_at),
-        result=json.loads(x.result) if x.result else {},
-        hands=json.loads(x.hands) if x.hands else {},
-        closes_at=utc_opt(x.closes_at),
+        opened_at=when(r["opened_at"]),
+        closed_at=when_opt(r["closed_at"]),
+        result=json.loads(r["result"]) if r["result"] else {},
+        hands=json.loads(r["hands"]) if r["hands"] else {},
+        closes_at=when_opt(r["closes_at"]),
     )
 
 
@@ -564,7 +588,7 @@ async def society_for_chat(platform: Platform, corp_id: str, chat_id: str) -> in
 
 async def society_of_chat(platform: Platform, corp_id: str, chat_id: str) -> Society | None:
     """The society a group chat is bound to, in one read."""
-    rows = await raw_models(
+    rows = await raw_rows(
         m.Society,
         "SELECT society.* FROM society JOIN chat_binding ON chat_binding.society_id = society.id"
         " WHERE chat_binding.platform = ? AND chat_binding.corp_id = ?"
@@ -573,7 +597,7 @@ async def society_of_chat(platform: Platform, corp_id: str, chat_id: str) -> Soc
         corp_id,
         chat_id,
     )
-    return _society(rows[0]) if rows else None
+    return society_row(rows[0]) if rows else None
 
 
 async def group_chats(society_id: int) -> list[tuple[Platform, str, str]]:
@@ -611,13 +635,15 @@ _SOCIETY_FROM = (
 _SOCIETY_WHERE = " WHERE cb.platform = ? AND cb.corp_id = ? AND cb.chat_id = ?"
 # The speaker's roster entry and the society's active meeting (as `active_meeting_seen_by`),
 # joined to a row that names the society `s` and the person `p`.
+_MEETING_COLUMNS = (
+    *("id", "society_id", "number", "place", "starts_at", "state", "convened_by_id"),
+    *("chair_id", "roster", "created_at", "opened_at", "closed_at"),
+)
 _SCENE_COLUMNS = (
-    "mb.roster_role AS mb_role, mb.position AS mb_position, mt.id AS mt_id,"
-    " mt.society_id AS mt_society_id, mt.number AS mt_number, mt.place AS mt_place,"
-    " mt.starts_at AS mt_starts_at, mt.state AS mt_state, mt.convened_by_id AS mt_convened_by_id,"
-    " mt.chair_id AS mt_chair_id, mt.roster AS mt_roster, mt.created_at AS mt_created_at,"
-    " mt.opened_at AS mt_opened_at, mt.closed_at AS mt_closed_at, EXISTS (SELECT 1 FROM observer o"
-    " WHERE o.meeting_id = mt.id AND o.person_id = p.id) AS mt_observer"
+    "mb.roster_role AS mb_role, mb.position AS mb_position, "
+    + ", ".join(f"mt.{c} AS mt_{c}" for c in _MEETING_COLUMNS)
+    + ", EXISTS (SELECT 1 FROM observer o WHERE o.meeting_id = mt.id AND o.person_id = p.id)"
+    " AS mt_observer"
 )
 _SCENE_JOINS = (
     " LEFT JOIN member mb ON mb.society_id = s.id AND mb.person_id = p.id"
@@ -674,9 +700,7 @@ def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
         if head["p_id"] is None
         else Person(int(head["p_id"]), str(head["p_name"]), bool(head["p_party"]))
     )
-    society = _society(
-        model_of(m.Society, {c: head[c] for c in m.Society._meta.fields_db_projection.values()})
-    )
+    society = society_row(head)
     member = (
         None
         if person is None or scene["mb_role"] is None
@@ -684,8 +708,7 @@ def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
     )
     meeting = None
     if scene["mt_id"] is not None:
-        columns = m.Meeting._meta.fields_db_projection.values()
-        meeting = _meeting(model_of(m.Meeting, {c: scene[f"mt_{c}"] for c in columns}))
+        meeting = meeting_row({c: scene[f"mt_{c}"] for c in _MEETING_COLUMNS})
     observer = meeting is not None and person is not None and bool(scene["mt_observer"])
     return Speaker(society, person, member, meeting, observer)
 
@@ -853,14 +876,14 @@ async def create_meeting(
 
 
 async def active_meeting(society_id: int) -> Meeting | None:
-    rows = await raw_models(
+    rows = await raw_rows(
         m.Meeting,
         "SELECT * FROM meeting WHERE society_id = ? AND state IN (?, ?, ?)"
         " ORDER BY number DESC LIMIT 1",
         society_id,
         *(state.value for state in ACTIVE_STATES),
     )
-    return _meeting(rows[0]) if rows else None
+    return meeting_row(rows[0]) if rows else None
 
 
 async def active_meeting_seen_by(society_id: int, person_id: int) -> tuple[Meeting | None, bool]:
@@ -877,9 +900,8 @@ async def active_meeting_seen_by(society_id: int, person_id: int) -> tuple[Meeti
     )
     if not rows:
         return None, False
-    row = dict(rows[0])
-    observer = bool(row.pop("seen_as_observer"))
-    return _meeting(model_of(m.Meeting, row)), observer
+    row = rows[0]
+    return meeting_row(row), bool(row["seen_as_observer"])
 
 
 async def latest_meeting(society_id: int) -> Meeting | None:
@@ -1083,11 +1105,11 @@ async def open_votes_with_ballots(
     )
     out: dict[int, tuple[Vote, Item, dict[int, g.Choice]]] = {}
     for row in rows:
-        voter, choice = row.pop("ballot__person_id"), row.pop("ballot__choice")
+        voter, choice = row["ballot__person_id"], row["ballot__choice"]
         if row["id"] not in out:
-            item_row = {c: row.pop(f"item__{c}") for c in columns}
-            vote = _vote(model_of(m.Vote, row))
-            out[vote.id] = (vote, _item(model_of(m.AgendaItem, item_row)), {})
+            vote = vote_row(row)
+            it = item_row({c: row[f"item__{c}"] for c in columns})
+            out[vote.id] = (vote, it, {})
         if voter is not None:
             out[row["id"]][2][int(voter)] = g.Choice(choice)
     return list(out.values())

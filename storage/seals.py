@@ -137,7 +137,9 @@ TABLES: dict[str, Table] = {
 
 
 @lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def chain_key(key: ServerKey, society_id: int) -> str:
+    """The key of a society's head and seals (every write of the society asks for it)."""
     return key.mac("chain-head-key", f"society:{society_id}")
 
 
@@ -299,6 +301,9 @@ class _Head:
     # known. (0, GENESIS): the chain has no entry.
     tip: tuple[int, str] | None = None
     dirty: bool = False  # moved in a batch, not written yet
+    # Its MAC matched when it was read (a head this process made or moved stays so): checked
+    # once per read, not again at every move in memory.
+    genuine: bool = True
 
 
 @dataclass
@@ -364,7 +369,7 @@ async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | Non
     if not rows:
         return None
     r = rows[0]
-    return _Head(
+    h = _Head(
         int(r["id"]),
         int(r["keyed_from"]),
         int(r["seq"]),
@@ -377,6 +382,8 @@ async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | Non
         if r["tip_seq"] is None
         else (int(r["tip_seq"]), str(r["tip_hash"])),
     )
+    h.genuine = head_is_genuine(server_key(), ck, h)
+    return h
 
 
 async def _held_head(ck: str, society_id: int | None) -> _Head | None:
@@ -432,7 +439,7 @@ async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
 
 async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
     tables = sums_json(h.tables)
-    mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, tables)
+    mac = h.mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, tables)
     await raw_execute(
         m.ChainHead,
         "UPDATE chain_head SET seq = ?, head = ?, tables = ?, mac = ? WHERE id = ?",
@@ -445,9 +452,7 @@ async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
 
 
 async def _put_head(key: ServerKey, ck: str, h: _Head) -> None:
-    """A moved head: re-MACed in memory (the batch checks it again on its next move) and
-    written now, or by the batch at its end."""
-    h.mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, sums_json(h.tables))
+    """A moved head: written (with its new MAC) now, or by the batch at its end."""
     if _batch.get() is None:
         await _save_head(key, ck, h)
     else:
@@ -470,7 +475,7 @@ async def _move_head(
         h = await _fresh_head(key, ck)
         if h is None:
             return
-    if not head_is_genuine(key, ck, h):
+    if not h.genuine:
         return
     s = h.tables.get(table, TableSum())
     if remove is not None:
@@ -517,7 +522,7 @@ async def advance(
         if h is None:
             return
     h.tip = (seq, new_hash)  # the event log's last entry, whatever the head says
-    if not head_is_genuine(key, ck, h) or h.seq != prev_seq or h.head != prev_hash:
+    if not h.genuine or h.seq != prev_seq or h.head != prev_hash:
         return
     h.seq, h.head = seq, new_hash
     await _put_head(key, ck, h)

@@ -378,3 +378,10 @@ def statements() -> Iterator[list[Sent]]:
             del log.debug  # the class's method again
         else:
             log.debug = outer  # type: ignore[method-assign]
+
+
+def columns_of(instance: Model) -> dict[str, Any]:
+    """A model instance's values by column name, as a `SELECT <table>.*` row holds them, for the
+    readers that build their views from rows (values already converted by the ORM)."""
+    projection = instance._meta.fields_db_projection
+    return {column: getattr(instance, name) for name, column in projection.items()}

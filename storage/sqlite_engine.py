@@ -111,6 +111,15 @@ class InlineConnection(aiosqlite.Connection):
         conn = self._connection
         if conn is None or fn == conn.close:
             return fn(*args, **kwargs)
+        if fn == conn.commit:
+            # A COMMIT that meets a lock (a reader's, at a checkpoint) leaves the transaction
+            # open and may be tried again: first without waiting, which is the usual case and
+            # spares two statements.
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != SQLITE_BUSY:
+                    raise
         conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
         try:
             return fn(*args, **kwargs)

@@ -125,3 +125,30 @@ async def test_heads_moved_in_a_savepoint_that_fails_are_left_as_they_were(datab
     assert report.findings == []
     assert [e.payload for e in await repo.society_events(society.id)] == [{"i": 1}, {"i": 3}]
     assert [x.roster_role for x in await repo.members(society.id)] == ["leader"]
+
+
+async def test_a_forged_head_is_left_as_found_by_later_writes(database: str) -> None:
+    """A head whose MAC does not match when it is read is never moved (storage/seals.py Rule 3):
+    later commands neither re-MAC it into a genuine one nor hide it from verify."""
+    from storage.sql import raw_execute, raw_rows
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    society = await repo.create_society("伪造学会", now)
+    person = await models.Person.create(name="丙")
+    async with repo.atomic():
+        await repo.append_event(society.id, "note", {"i": 1}, now)
+    assert (await verify.run()).clean
+    # Someone without the key rewrites the head's digests of the tables.
+    await raw_execute(models.ChainHead, "UPDATE chain_head SET tables = ?", '{"member":[5,"00"]}')
+    before = await raw_rows(models.ChainHead, "SELECT seq, head, tables, mac FROM chain_head")
+    for i in (2, 3):
+        async with repo.atomic():
+            await repo.put_member(
+                society.id, person.id, roster_role="member" if i == 2 else "leader"
+            )
+            await repo.append_event(society.id, "note", {"i": i}, now)
+    assert (
+        await raw_rows(models.ChainHead, "SELECT seq, head, tables, mac FROM chain_head") == before
+    )
+    found = (await verify.run()).findings
+    assert any(f.society == society.id and f.table == "chain_head" for f in found), found
