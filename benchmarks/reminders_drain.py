@@ -170,6 +170,7 @@ class HttpAdapter:
     """A group robot: POST the text, 45009 = throttled, any other errcode = transient."""
 
     platform = Platform.WECOM
+    edits_cards = False
 
     def __init__(self, base: str, channels: int) -> None:
         self.base = base

@@ -14,14 +14,14 @@ the reply stored with it, or nothing when the replies went out through the outbo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from bot import governance as g
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, Settings
-from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.outbox import to_outbox
 from bot.router import Context, Serve, is_inline, plain_reply
 from storage import outbox, repo
@@ -32,9 +32,19 @@ _REMEMBERED_CHATS = 100_000
 
 
 class Admission:
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        *,
+        card_platforms: Collection[Platform] | None = None,
+    ) -> None:
+        """`card_platforms`: where a card update shows (the adapter edits the card in place,
+        `ChatAdapter.edits_cards`); a card update for any other platform is not queued. None:
+        everywhere."""
         self.settings = settings
         self.clock = clock
+        self.card_platforms = None if card_platforms is None else frozenset(card_platforms)
         self._bound_chats: set[tuple[str, str, str]] = set()
 
     async def chat_is_bound(self, chat: ChatRef) -> bool:
@@ -76,12 +86,19 @@ class Admission:
                 message.platform, message.chat.corp_id, message.message_id, now
             ) as work:
                 replies = await serve(await self.context(message, work, now))
-                return await _settle(message, replies, work, now, inline=inline)
+                return await _settle(message, self._shown(replies), work, now, inline=inline)
         except repo.DuplicateMessage as dup:
             if not inline:
                 return []  # its replies were queued with its effect
             text = dup.reply or "这条消息已经处理过了。"
             return [plain_reply(message, f"（重复消息，已处理过）{text}")]
+
+    def _shown(self, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
+        """The replies without the card updates no adapter would show."""
+        shows = self.card_platforms
+        if shows is None:
+            return replies
+        return [r for r in replies if r.text or r.card is None or r.chat.platform in shows]
 
     async def context(self, message: IncomingMessage, work: repo.Work, now: datetime) -> Context:
         """Load the speaker and the society, lock the society for the rest of the unit of work,

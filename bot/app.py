@@ -56,9 +56,16 @@ Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = None) -> Router:
+def build_router(
+    settings: Settings,
+    clock: Clock,
+    *,
+    metrics: Metrics | None = None,
+    adapters: Sequence[ChatAdapter] | None = None,
+) -> Router:
     """The router over every route, admitting through storage; with `metrics`, each admitted
-    command counts once under its first word and how it ended (/metrics)."""
+    command counts once under its first word and how it ended (/metrics); with `adapters`, a
+    card update is queued only for a platform whose adapter edits cards in place."""
 
     def count(route: Route, outcome: CommandOutcome) -> None:
         if metrics is not None:
@@ -69,7 +76,13 @@ def build_router(settings: Settings, clock: Clock, *, metrics: Metrics | None = 
 
     return Router(
         ALL_ROUTES,
-        admission=Admission(settings, clock),
+        admission=Admission(
+            settings,
+            clock,
+            card_platforms=None
+            if adapters is None
+            else [a.platform for a in adapters if a.edits_cards],
+        ),
         render_refusal=render_refusal,
         render_need=render_need,
         on_command=count,
@@ -353,7 +366,7 @@ def build_app(
     (see `serve`)."""
     app = web.Application(client_max_size=256 * 1024, middlewares=[_work_id])
     delivery = Delivery(adapters, clock=clock, settings=settings, background=True)
-    router = build_router(settings, clock, metrics=delivery.metrics)
+    router = build_router(settings, clock, metrics=delivery.metrics, adapters=adapters)
     feed = make_feed(router, delivery)
     scheduler = scheduler or ApScheduler(
         sweep_seconds=settings.sweep_seconds, sweep_names=("reminders", "sender", "prune")

@@ -59,6 +59,7 @@ class RecordingAdapter:
     and what the app asks it to send."""
 
     platform = Platform.DINGTALK
+    edits_cards = True
 
     def __init__(self) -> None:
         self.feed: Feed | None = None

@@ -15,6 +15,12 @@ Feed = Callable[[IncomingMessage], Awaitable[list[OutgoingMessage]]]
 class ChatAdapter(Protocol):
     platform: Platform
 
+    @property
+    def edits_cards(self) -> bool:
+        """Whether a card update (a card without text: a vote's new count) shows in the chat,
+        the platform editing the card in place. Where it does not, none is queued at all."""
+        ...
+
     async def start(self, feed: Feed) -> None:
         """Begin receiving. HTTP adapters add routes; the console reads stdin."""
         ...

@@ -104,6 +104,8 @@ class ConsoleAdapter:
             await self.send(reply)
         return replies
 
+    edits_cards = True  # the card is printed again with its new count
+
     async def send(self, message: OutgoingMessage) -> None:
         self.sent.append(message)
         self.out.write(render(message, self.bot_name) + "\n")

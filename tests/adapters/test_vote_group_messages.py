@@ -17,7 +17,8 @@ import pytest
 
 from bot.app import RUNTIME
 from bot.clock import ManualClock
-from bot.outbox import ID_OPEN, Sender
+from bot.outbox import ID_OPEN, Sender, load_message
+from storage import outbox as outbox_store
 from tests.kit.clock import TZ
 from tests.kit.dingtalk.rig import DingTalkRig, running_bot
 from tests.kit.dingtalk.server import FakeDingTalk
@@ -84,6 +85,12 @@ async def _wecom_group() -> AsyncIterator[tuple[ManualClock, WeComRig, Sender]]:
         yield clock, rig, sender
 
 
+async def _queued_card_updates() -> int:
+    """Card updates (a card without text) ever written to the outbox."""
+    rows = await outbox_store.outbox_rows()
+    return sum(1 for r in rows if (m := load_message(r.payload)).card is not None and not m.text)
+
+
 def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
     """Every text the bot posted into a DingTalk group, whichever way it went."""
     texts = [c.text for c in fake.recorded["session"]]
@@ -141,12 +148,15 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
             summaries = [u["summary"] for u in card.updates[:7]]
             assert [s.split("，")[0] for s in summaries] == [f"已投 {n}/7" for n in range(1, 8)]
             assert [text.split("（")[0] for text in private] == acks
+            assert await _queued_card_updates() == 7 + 1
         else:  # one line per ballot in the group, nothing private
             assert len(posted) == 1 + 7 + 1, posted
             assert [text.split("（")[0] for text in posted[1:8]] == acks
             assert private == []
             assert fake.recorded["card_create"] == []
             assert fake.recorded["card_update"] == []
+            # Nothing would show a card update: none is queued (the adapter skipped them once).
+            assert await _queued_card_updates() == 0
         assert "开始表决" in posted[0]
         assert "结果：通过" in posted[-1]
 
@@ -176,6 +186,7 @@ async def test_wecom_named_vote_group_messages(database: str) -> None:
         assert rig.fake.recorded["webhook/send"][pushed_before:] == []
         assert rig.fake.recorded["aibot/response"] == []
         assert not any(ID_OPEN in text for text in answers)
+        assert await _queued_card_updates() == 0  # WeCom edits a card only in a click's answer
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ from tests.kit.keys import key_for
 class RecordingConsole:
     platform = Platform.CONSOLE
 
+    edits_cards = True
+
     def __init__(self, path: str, name: str) -> None:
         self.path = path
         self.name = name

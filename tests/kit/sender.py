@@ -27,6 +27,7 @@ class FakePlatform:
     rng: random.Random = field(default_factory=lambda: random.Random(7))
     delivered: list[tuple[datetime, OutgoingMessage]] = field(default_factory=list)
     calls: list[tuple[datetime, str, str]] = field(default_factory=list)  # (at, chat, outcome)
+    edits_cards = True
 
     async def start(self, feed: Feed) -> None:
         pass

@@ -268,6 +268,12 @@ class DingTalkAdapter:
 
     # --- outbound -----------------------------------------------------------------------
 
+    @property
+    def edits_cards(self) -> bool:
+        """Interactive cards (with a card template) are edited in place; without one there is no
+        card to edit."""
+        return bool(self.cfg.card_template_id)
+
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.DINGTALK:
             raise SendError(

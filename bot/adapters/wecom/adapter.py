@@ -377,6 +377,10 @@ class WeComAdapter:
 
     # --- send -----------------------------------------------------------------------------------
 
+    # WeCom edits a card only in the answer to a click on it (and the ballot's own reply
+    # carries the count): a card update is not sent, so it is not queued either.
+    edits_cards = False
+
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.WECOM:
             raise SendError(SendErrorKind.PERMANENT, "platform", "not a WeCom message")
