@@ -191,9 +191,10 @@ class Inbox:
         self._work.set()
 
     async def run_once(self) -> int:
-        """Claim and try one round (at most one message per chat); return how many were tried
-        (a message waiting out its backoff is not tried). A message that fails stays pending
-        and is tried again after its backoff; the others of the round go on."""
+        """Claim and try one round (each chat's oldest messages, in arrival order); return how
+        many were tried (a message waiting out its backoff is not tried, nor any later one of
+        its chat). A message that fails stays pending and is tried again after its backoff; the
+        other chats of the round go on."""
         claimed = await store.claim(
             self.instance, self.clock.now(), lease=self.lease, limit=self.batch
         )
@@ -201,7 +202,7 @@ class Inbox:
             # Every claimable row is in hand: forget failures of rows applied elsewhere.
             ids = {row.id for row in claimed}
             self._retry = {k: v for k, v in self._retry.items() if k in ids}
-        ready = [row for row in claimed if not self._waiting_out(row.id)]
+        ready = self._ready(claimed)
         self.passes += bool(ready)
         if len(ready) > 1:
             applied = await self._apply_together(ready)
@@ -231,6 +232,18 @@ class Inbox:
                 await store.finish(done, self.clock.now())
                 await self._applied(len(done))
         return tried
+
+    def _ready(self, claimed: Sequence[store.Claimed]) -> list[store.Claimed]:
+        """The claimed rows to try now: not one waiting out its backoff, nor a later one of the
+        same chat (that would overtake it)."""
+        waiting: set[str] = set()
+        ready = []
+        for row in claimed:
+            if row.chat_key in waiting or self._waiting_out(row.id):
+                waiting.add(row.chat_key)
+                continue
+            ready.append(row)
+        return ready
 
     async def _applied(self, n: int) -> None:
         self.applied += n

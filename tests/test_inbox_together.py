@@ -87,11 +87,11 @@ async def test_a_round_of_many_societies_commits_once(
     applied = await box.drain()
     assert applied == 2 * len(VOTERS) * SOCIETIES
     assert await box.depth() == 0
-    # One message per chat per round: 10 rounds of 6 societies. Per round four commits, however
-    # many messages it holds: its claim, its effects, and the sender's claim of the replies and
-    # its report of what it sent (plus the last claim, which finds nothing). One per message
-    # would be 60 for the effects alone.
-    assert box.rounds_together == 2 * len(VOTERS)
+    # A chat's pending messages go in the same round, in arrival order: one round of 60. Per
+    # round four commits, however many messages it holds: its claim, its effects, and the
+    # sender's claim of the replies and its report of what it sent (plus the last claim, which
+    # finds nothing). One per message would be 60 for the effects alone.
+    assert box.rounds_together == 1
     assert box.rounds_split == 0
     assert commits[0] <= 4 * box.rounds_together + 1, commits[0]
     ballots = await m.Ballot.all()
@@ -166,3 +166,49 @@ async def test_a_round_that_ends_early_gives_back_the_rest(database: str) -> Non
     assert await second.drain() == SOCIETIES - 1
     assert await m.Ballot.all().count() == SOCIETIES
     assert await inbox_store.depth() == 0
+
+
+async def test_a_failed_message_holds_back_the_later_ones_of_its_chat(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round takes several messages of a chat; when one fails (a transient fault: it stays
+    pending and waits out its backoff) the chat's later messages wait with it, while the other
+    chats go on. Here 李娜 votes 赞成 then changes to 反对; the first try of 赞成 fails."""
+    h = await ConsoleRig.create()
+    first, second = (await _societies_voting(h))[:2]
+    clock = [0.0]
+    box = h.inbox("together", backoff=(10.0, 10.0), round_budget=60.0, monotonic=lambda: clock[0])
+    await _queue(
+        box,
+        [
+            first.message("李娜", "赞成"),
+            first.message("李娜", "反对"),
+            second.message("李娜", "赞成"),
+        ],
+    )
+    read = repo.group_speaker
+    broken = [True]
+
+    async def failing_in_first(*args: Any) -> Any:
+        if broken[0] and args[3] == first.chat.chat_id:
+            raise TimeoutError("injected")
+        return await read(*args)
+
+    monkeypatch.setattr(repo, "group_speaker", failing_in_first)
+
+    async def choices(society: Society) -> list[str]:
+        name = society.chat.chat_id.replace("together-", "并行测试学会")
+        rows = await m.Ballot.filter(vote__item__meeting__society__name=name)
+        return [b.choice for b in rows]
+
+    await box.run_once()  # the round fails on 赞成 and is split; one by one, 赞成 fails again
+    assert box.rounds_split == 1
+    await box.run_once()  # 赞成 waits out its backoff, so does 反对 behind it; the other chat goes
+    assert await choices(first) == []
+    assert await choices(second) == ["yes"]
+    assert await box.depth() == 2
+    broken[0] = False
+    clock[0] = 20.0
+    await box.drain()
+    assert await choices(first) == ["no"]  # 赞成, then changed to 反对: arrival order kept
+    assert await box.depth() == 0
