@@ -1,7 +1,7 @@
 """Answer the platform first, apply right after: the inbound queue.
 
     adapter -> Inbox.submit(message) -> batched INSERT (group commit) -> the callback is answered
-    worker  -> claim (oldest pending row per chat) -> router.dispatch(inline=False) -> outbox
+    worker  -> claim (each free chat's oldest pending rows) -> router.dispatch(inline=False) -> outbox
             -> mark done -> the sender delivers the replies through the platform's reply channel
 
 The worker commits a round's messages together as well: one transaction holds each message's
