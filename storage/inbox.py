@@ -58,7 +58,7 @@ class Claimed:
     id: int
     key: str
     payload: str
-    chat_key: str = ""
+    chat_key: str
 
 
 _INSERT_INBOUND = Insert(

@@ -136,7 +136,6 @@ TABLES: dict[str, Table] = {
 # Keys and row content
 
 
-@lru_cache(maxsize=1024)
 @lru_cache(maxsize=4096)
 def chain_key(key: ServerKey, society_id: int) -> str:
     """The key of a society's head and seals (every write of the society asks for it)."""
