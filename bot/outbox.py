@@ -151,6 +151,23 @@ def with_short_id(message: OutgoingMessage, short_id: str) -> OutgoingMessage:
     return replace(message, text=f"{message.text}\n{ID_OPEN}{short_id}{ID_CLOSE}")
 
 
+def superseded(messages: Sequence[OutgoingMessage]) -> set[int]:
+    """The positions of the card updates (a card without text) that a later card update of the
+    same card, in the same chat, makes pointless: the card shows its last count only, and each
+    update is a call the platform rate-limits (DingTalk's card API)."""
+    last: dict[tuple[ChatRef, int], int] = {}
+    for i, message in enumerate(messages):
+        if message.card is not None and not message.text:
+            last[(message.chat, message.card.vote_id)] = i
+    return {
+        i
+        for i, message in enumerate(messages)
+        if message.card is not None
+        and not message.text
+        and last[(message.chat, message.card.vote_id)] != i
+    }
+
+
 def to_outbox(
     messages: Sequence[OutgoingMessage],
     *,
@@ -501,10 +518,17 @@ class Sender:
     async def _send_rows(
         self, channel: str, rows: Sequence[store.OutboxRow], recorder: _Recorder
     ) -> _ChannelOutcome:
-        """One channel's claimed rows, in order; a throttling answer stops the channel."""
+        """One channel's claimed rows, in order, but a card update followed by a later one of
+        the same card (`superseded`); a throttling answer stops the channel."""
         out = _ChannelOutcome()
-        for index, row in enumerate(rows):
-            outcome = await self._send_one(row, recorder)
+        batch = [(row, load_message(row.payload)) for row in rows]
+        stale = superseded([message for _, message in batch])
+        if stale:
+            await store.record_superseded([batch[i][0].id for i in stale], self.instance)
+            batch = [item for i, item in enumerate(batch) if i not in stale]
+        rows = [row for row, _ in batch]
+        for index, (row, message) in enumerate(batch):
+            outcome = await self._send_one(row, recorder, message)
             out.times.append(self.clock.now())
             match outcome:
                 case SendOutcome.SENT:
@@ -522,13 +546,18 @@ class Sender:
         return out
 
     async def _send_one(
-        self, row: store.OutboxRow, recorder: _Recorder | None = None
+        self,
+        row: store.OutboxRow,
+        recorder: _Recorder | None = None,
+        message: OutgoingMessage | None = None,
     ) -> SendOutcome:
+        """`message`: the row's, when the caller has read it already."""
         with logs.work(f"out:{row.id}"):
-            return await self._send_row(row, recorder)
+            return await self._send_row(row, recorder, message or load_message(row.payload))
 
-    async def _send_row(self, row: store.OutboxRow, recorder: _Recorder | None) -> SendOutcome:
-        message = load_message(row.payload)
+    async def _send_row(
+        self, row: store.OutboxRow, recorder: _Recorder | None, message: OutgoingMessage
+    ) -> SendOutcome:
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
         if adapter is None:

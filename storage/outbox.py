@@ -49,6 +49,9 @@ class OutboxState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # A card update claimed together with a later update of the same card: not sent, nothing
+    # lost (a card shows its last count only).
+    SUPERSEDED = "superseded"
 
 
 class OutboxKind(StrEnum):
@@ -532,6 +535,21 @@ async def record_sent(items: Sequence[Sent], instance: str) -> None:
                 *params,
                 instance,
             )
+
+
+async def record_superseded(ids: Sequence[int], instance: str) -> None:
+    """Card updates made pointless by a later update of the same card: done without a send
+    (no attempt row, so they take nothing from the channel's rate window)."""
+    if not ids:
+        return
+    ids_in, params = any_of(m.OutboxMessage, "id", ids)
+    await raw_execute(
+        m.OutboxMessage,
+        f"UPDATE outbox_message SET state = {literals(OutboxState.SUPERSEDED)},"
+        f" lease_owner = '', lease_until = NULL WHERE {ids_in} AND lease_owner = ?",
+        *params,
+        instance,
+    )
 
 
 async def release_messages(ids: Iterable[int], owner: str) -> None:

@@ -7,7 +7,7 @@
                         rows older than `message_ids_days` (at least 7 days, far beyond any
                         platform's redelivery): deleted.
     outbox_attempt      attempts older than `outbox_days`: deleted.
-    outbox_message      finished rows (sent, failed) created more than `outbox_days` ago:
+    outbox_message      finished rows (sent, failed, superseded) created more than `outbox_days` ago:
                         deleted with their attempts. Rows still to go are never touched.
     header_binding      DingTalk (timestamp, sign) bindings whose timestamp is out of the
                         signature window (`expires_at` passed): deleted, the codec refuses
@@ -57,7 +57,7 @@ class Pruned:
 
 
 def steps(retention: RetentionSettings) -> list[Step]:
-    finished = literals(OutboxState.SENT, OutboxState.FAILED)
+    finished = literals(OutboxState.SENT, OutboxState.FAILED, OutboxState.SUPERSEDED)
     return [
         Step(
             "inbound_message",

@@ -18,6 +18,7 @@ import pytest
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.outbox import ID_OPEN, Sender, load_message
+from storage import models
 from storage import outbox as outbox_store
 from tests.kit.clock import TZ
 from tests.kit.dingtalk.rig import DingTalkRig, running_bot
@@ -87,8 +88,7 @@ async def _wecom_group() -> AsyncIterator[tuple[ManualClock, WeComRig, Sender]]:
 
 async def _queued_card_updates() -> int:
     """Card updates (a card without text) ever written to the outbox."""
-    rows = await outbox_store.outbox_rows()
-    return sum(1 for r in rows if (m := load_message(r.payload)).card is not None and not m.text)
+    return sum(1 for r in await outbox_store.outbox_rows() if _is_card_update(r))
 
 
 def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
@@ -159,6 +159,40 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
             assert await _queued_card_updates() == 0
         assert "开始表决" in posted[0]
         assert "结果：通过" in posted[-1]
+
+
+async def test_card_updates_waiting_together_become_one_edit(database: str) -> None:
+    """Ballots applied before the sender's next pass (a group voting at once) leave several
+    updates of the same card in the outbox: only the last is sent, the card's count is the
+    same, and the rest are marked superseded, taking nothing from the rate window."""
+    async with _dingtalk_group(True) as (clock, fake, rig, staff):
+        await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
+        _at(clock, "2026-12-05 14:50")
+        for name in MEMBERS:
+            await rig.say(staff[name], "签到", group=GROUP)
+        _at(clock, "2026-12-05 15:00")
+        await rig.say(staff["张伟"], "开会", group=GROUP)
+        assert "开始表决" in await rig.say(staff["张伟"], "发起表决 1", group=GROUP)
+        await rig.drain_outbox()
+        for name, choice in zip(MEMBERS[:5], CHOICES[:5], strict=True):
+            await rig.say(staff[name], choice, group=GROUP)
+        await rig.drain_outbox()
+        (card,) = fake.cards.values()
+        assert [u["summary"].split("，")[0] for u in card.updates] == ["已投 5/7"]
+        states = [r.state for r in await outbox_store.outbox_rows() if _is_card_update(r)]
+        assert sorted(states) == ["sent"] + ["superseded"] * 4
+        attempts = await models.OutboxAttempt.all().count()
+        sent = await models.OutboxMessage.filter(state="sent").count()
+        assert attempts == sent  # one attempt per message sent, none for the superseded
+        for name, choice in zip(MEMBERS[5:], CHOICES[5:], strict=True):
+            await rig.say(staff[name], choice, group=GROUP)
+            await rig.drain_outbox()
+        assert [u["summary"].split("，")[0] for u in card.updates[1:]] == ["已投 6/7", "已投 7/7"]
+
+
+def _is_card_update(row: outbox_store.OutboxRow) -> bool:
+    message = load_message(row.payload)
+    return message.card is not None and not message.text
 
 
 async def test_wecom_named_vote_group_messages(database: str) -> None:

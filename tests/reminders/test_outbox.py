@@ -12,9 +12,17 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
-from bot.events import BallotAck, BallotOutcome, OutgoingMessage, Platform, UserRef
+from bot.events import BallotAck, BallotOutcome, OutgoingMessage, Platform, UserRef, VoteCard
 from bot.gate import Gate
-from bot.outbox import ID_CLOSE, ID_OPEN, Sender, channel_for, dump_message, load_message
+from bot.outbox import (
+    ID_CLOSE,
+    ID_OPEN,
+    Sender,
+    channel_for,
+    dump_message,
+    load_message,
+    superseded,
+)
 from storage import models
 from storage import outbox as outbox_store
 from tests.kit.clock import TZ
@@ -33,6 +41,25 @@ def test_a_ballot_reply_keeps_what_it_acknowledges_through_the_outbox() -> None:
     assert load_message(dump_message(message)) == message
     plain = OutgoingMessage(chat=group("g1"), text="会议状态")
     assert load_message(dump_message(plain)) == plain
+
+
+def test_only_a_card_update_followed_by_one_of_the_same_card_is_superseded() -> None:
+    def card(chat: str, vote: int, summary: str, text: str = "") -> OutgoingMessage:
+        return OutgoingMessage(
+            chat=group(chat), text=text, card=VoteCard(vote, "议题1", summary, secret=False)
+        )
+
+    messages = [
+        card("g1", 1, "已投 0/7", text="开始表决"),  # the card's creation: has text, stays
+        card("g1", 1, "已投 1/7"),  # superseded by 已投 3/7
+        card("g1", 2, "已投 1/5"),  # another vote's card: its last update
+        card("g2", 1, "已投 1/7"),  # the same vote number in another group: its last update
+        OutgoingMessage(chat=group("g1"), text="李娜：赞成，已记录"),
+        card("g1", 1, "已投 2/7"),  # superseded
+        card("g1", 1, "已投 3/7"),
+    ]
+    assert superseded(messages) == {1, 5}
+    assert superseded(messages[:2]) == set()
 
 
 async def test_hundred_reminders_for_one_group_respect_the_rate(database: str) -> None:
