@@ -91,6 +91,16 @@ async def _queued_card_updates() -> int:
     return sum(1 for r in await outbox_store.outbox_rows() if _is_card_update(r))
 
 
+async def _meeting_in_session(clock: ManualClock, rig: DingTalkRig, staff: dict[str, str]) -> None:
+    """Convened, everyone signed in, opened: the group ready for 「发起表决 1」."""
+    await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
+    _at(clock, "2026-12-05 14:50")
+    for name in MEMBERS:
+        await rig.say(staff[name], "签到", group=GROUP)
+    _at(clock, "2026-12-05 15:00")
+    await rig.say(staff["张伟"], "开会", group=GROUP)
+
+
 def _dingtalk_group_texts(fake: FakeDingTalk) -> list[str]:
     """Every text the bot posted into a DingTalk group, whichever way it went."""
     texts = [c.text for c in fake.recorded["session"]]
@@ -120,12 +130,7 @@ async def test_dingtalk_queued_ballot_reaches_the_voter_alone(database: str) -> 
 @pytest.mark.parametrize("cards", [True, False], ids=["card", "no-card"])
 async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) -> None:
     async with _dingtalk_group(cards) as (clock, fake, rig, staff):
-        await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
-        _at(clock, "2026-12-05 14:50")
-        for name in MEMBERS:
-            await rig.say(staff[name], "签到", group=GROUP)
-        _at(clock, "2026-12-05 15:00")
-        await rig.say(staff["张伟"], "开会", group=GROUP)
+        await _meeting_in_session(clock, rig, staff)
         await rig.drain_outbox()
 
         before = len(_dingtalk_group_texts(fake))
@@ -166,12 +171,7 @@ async def test_card_updates_waiting_together_become_one_edit(database: str) -> N
     updates of the same card in the outbox: only the last is sent, the card's count is the
     same, and the rest are marked superseded, taking nothing from the rate window."""
     async with _dingtalk_group(True) as (clock, fake, rig, staff):
-        await rig.say(staff["张伟"], "召开会议 2026-12-05 15:00 会议室 议题：年度工作", group=GROUP)
-        _at(clock, "2026-12-05 14:50")
-        for name in MEMBERS:
-            await rig.say(staff[name], "签到", group=GROUP)
-        _at(clock, "2026-12-05 15:00")
-        await rig.say(staff["张伟"], "开会", group=GROUP)
+        await _meeting_in_session(clock, rig, staff)
         assert "开始表决" in await rig.say(staff["张伟"], "发起表决 1", group=GROUP)
         await rig.drain_outbox()
         for name, choice in zip(MEMBERS[:5], CHOICES[:5], strict=True):
