@@ -243,6 +243,10 @@ def test_non_text_messages_decode_with_empty_text(msgtype: str) -> None:
         ({"sessionWebhook": "https://evil.example/robot/sendBySession?session=x"}, NOW),
         ({"sessionWebhook": "http://oapi.dingtalk.com/robot/sendBySession?session=x"}, NOW),
         ({"sessionWebhook": WEBHOOK + "\n"}, NOW),
+        ({"sessionWebhook": WEBHOOK + " x"}, NOW),
+        ({"sessionWebhook": WEBHOOK + "\x7f"}, NOW),
+        ({"sessionWebhook": WEBHOOK + "\u00e9"}, NOW),
+        ({"sessionWebhook": WEBHOOK + "\u3000"}, NOW),
     ],
 )
 def test_reply_handle_only_for_a_live_dingtalk_session(

@@ -401,6 +401,11 @@ def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
     return text
 
 
+# Printable ASCII without the space: what a reply URL may hold (no control character, no
+# whitespace, nothing outside ASCII).
+_URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
 def _reply_handle(payload: _RobotPayload, *, settings: DingTalkSettings, now: datetime) -> str:
     url = payload.session_webhook
     expires_ms = payload.session_webhook_expires_ms
@@ -408,7 +413,7 @@ def _reply_handle(payload: _RobotPayload, *, settings: DingTalkSettings, now: da
         return ""
     if not url.startswith(settings.session_webhook_prefix):
         return ""
-    if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
+    if not _URL_CHARACTERS.fullmatch(url):
         return ""
     return url
 
