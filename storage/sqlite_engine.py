@@ -103,7 +103,7 @@ class InlineConnection(aiosqlite.Connection):
     def _hand_over(self, exc: sqlite3.OperationalError) -> bool:
         """A statement that did not run (locked by another process) or a read stopped at its
         budget: both are run again on aiosqlite's thread."""
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        code = _primary_code(exc)
         return code == SQLITE_BUSY or (code == SQLITE_INTERRUPT and self._deadline is not None)
 
     def _waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -112,13 +112,13 @@ class InlineConnection(aiosqlite.Connection):
         if conn is None or fn == conn.close:
             return fn(*args, **kwargs)
         if fn == conn.commit:
-            # A COMMIT that meets a lock (a reader's, at a checkpoint) leaves the transaction
-            # open and may be tried again: first without waiting, which is the usual case and
-            # spares two statements.
+            # A COMMIT that meets a lock (in WAL mode hardly ever; in rollback-journal mode a
+            # reader's) leaves the transaction open and may be tried again: first without
+            # waiting, which spares the two PRAGMAs, then below with the busy timeout.
             try:
                 return fn()
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != SQLITE_BUSY:
+                if _primary_code(exc) != SQLITE_BUSY:
                     raise
         conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
         try:
@@ -126,6 +126,10 @@ class InlineConnection(aiosqlite.Connection):
         finally:
             if self._connection is not None:
                 conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _primary_code(exc: sqlite3.OperationalError) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0)) & 0xFF
 
 
 class InlineSqliteClient(SqliteClient):

@@ -167,3 +167,31 @@ async def test_a_long_read_is_stopped_at_its_budget_and_run_off_the_loop(trace: 
     assert ("SELECT", True) in trace  # tried on the loop's thread first
     assert ("SELECT", False) in trace
     assert await _probe() == [7]
+
+
+async def test_a_commit_kept_waiting_by_a_reader_is_tried_again_with_the_timeout(
+    trace: Trace,
+) -> None:
+    """A COMMIT is first tried without waiting (it almost never has to); one that meets a lock
+    (here a reader's, in rollback-journal mode, where COMMIT needs the reader gone) leaves the
+    transaction open, and is tried again on aiosqlite's thread with the busy timeout while the
+    loop goes on."""
+    await connections.get("sqlite").execute_script("PRAGMA journal_mode=DELETE")
+    reader = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM probe").fetchall()  # holds a shared lock
+    threading.Timer(0.2, reader.execute, args=("COMMIT",)).start()
+    trace.clear()
+
+    async def write() -> None:
+        async with in_transaction("sqlite") as tx:
+            await tx.execute_query("INSERT INTO probe (n) VALUES (1)")
+
+    try:
+        _, ticks = await _ticks_while(write())
+    finally:
+        await asyncio.sleep(0.05)
+        reader.close()
+    assert ticks >= 5
+    assert trace == [("BEGIN", True), ("INSERT", True), ("COMMIT", False), ("COMMIT", False)]
+    assert await _probe() == [1]
