@@ -98,7 +98,7 @@ class Admission:
         shows = self.card_platforms
         if shows is None:
             return replies
-        return [r for r in replies if r.text or r.card is None or r.chat.platform in shows]
+        return [r for r in replies if not r.is_card_update or r.chat.platform in shows]
 
     async def context(self, message: IncomingMessage, work: repo.Work, now: datetime) -> Context:
         """Load the speaker and the society, lock the society for the rest of the unit of work,

@@ -106,6 +106,12 @@ class OutgoingMessage:
     # On the reply to a ballot (kept by the outbox too: a queued message's reply goes through it).
     ballot: BallotAck | None = None
 
+    @property
+    def is_card_update(self) -> bool:
+        """A card without text: a vote card's new count, edited in place where the platform
+        can, never a message of its own."""
+        return self.card is not None and not self.text
+
 
 # The JSON shapes stored for the outbox and the inbound queue (lists keep the rows small).
 

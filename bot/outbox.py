@@ -155,17 +155,13 @@ def superseded(messages: Sequence[OutgoingMessage]) -> set[int]:
     """The positions of the card updates (a card without text) that a later card update of the
     same card, in the same chat, makes pointless: the card shows its last count only, and each
     update is a call the platform rate-limits (DingTalk's card API)."""
+    updates: set[int] = set()
     last: dict[tuple[ChatRef, int], int] = {}
     for i, message in enumerate(messages):
-        if message.card is not None and not message.text:
+        if message.card is not None and message.is_card_update:
+            updates.add(i)
             last[(message.chat, message.card.vote_id)] = i
-    return {
-        i
-        for i, message in enumerate(messages)
-        if message.card is not None
-        and not message.text
-        and last[(message.chat, message.card.vote_id)] != i
-    }
+    return updates - set(last.values())
 
 
 def to_outbox(
@@ -526,7 +522,6 @@ class Sender:
         if stale:
             await store.record_superseded([batch[i][0].id for i in stale], self.instance)
             batch = [item for i, item in enumerate(batch) if i not in stale]
-        rows = [row for row, _ in batch]
         for index, (row, message) in enumerate(batch):
             outcome = await self._send_one(row, recorder, message)
             out.times.append(self.clock.now())
@@ -541,22 +536,20 @@ class Sender:
                     out.throttled_until = self.clock.now() + timedelta(
                         seconds=self.settings.throttle_pause_seconds
                     )
-                    await store.release_messages([r.id for r in rows[index + 1 :]], self.instance)
+                    rest = [r.id for r, _ in batch[index + 1 :]]
+                    await store.release_messages(rest, self.instance)
                     break
         return out
 
     async def _send_one(
-        self,
-        row: store.OutboxRow,
-        recorder: _Recorder | None = None,
-        message: OutgoingMessage | None = None,
+        self, row: store.OutboxRow, recorder: _Recorder, message: OutgoingMessage
     ) -> SendOutcome:
-        """`message`: the row's, when the caller has read it already."""
+        """`message`: the row's payload, read."""
         with logs.work(f"out:{row.id}"):
-            return await self._send_row(row, recorder, message or load_message(row.payload))
+            return await self._send_row(row, recorder, message)
 
     async def _send_row(
-        self, row: store.OutboxRow, recorder: _Recorder | None, message: OutgoingMessage
+        self, row: store.OutboxRow, recorder: _Recorder, message: OutgoingMessage
     ) -> SendOutcome:
         adapter = self._adapters.get(message.chat.platform)
         now = self.clock.now()
@@ -585,11 +578,8 @@ class Sender:
             self.metrics.sent(platform, err.kind, time.perf_counter() - started)
             return await self._failed(row, message, err)
         self.metrics.sent(platform, "sent", time.perf_counter() - started)
-        if recorder is None:
-            await store.record_sent([store.Sent(row, self.clock.now())], self.instance)
-        else:
-            recorder.add(store.Sent(row, self.clock.now()))
-            await recorder.maybe_flush()
+        recorder.add(store.Sent(row, self.clock.now()))
+        await recorder.maybe_flush()
         return SendOutcome.SENT
 
     async def _failed(

@@ -297,8 +297,7 @@ def answer_text(answer: u.Clarify | u.Suggest) -> str:
 def is_inline(out: OutgoingMessage, message: IncomingMessage) -> bool:
     """A reply goes back with the message that caused it; anything else (another chat, a
     private message, a card update, which is a card without text) goes through the outbox."""
-    is_card_update = out.card is not None and not out.text
-    return out.chat == message.chat and out.private_to is None and not is_card_update
+    return out.chat == message.chat and out.private_to is None and not out.is_card_update
 
 
 def plain_reply(message: IncomingMessage, text: str) -> OutgoingMessage:

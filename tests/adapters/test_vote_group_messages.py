@@ -191,8 +191,7 @@ async def test_card_updates_waiting_together_become_one_edit(database: str) -> N
 
 
 def _is_card_update(row: outbox_store.OutboxRow) -> bool:
-    message = load_message(row.payload)
-    return message.card is not None and not message.text
+    return load_message(row.payload).is_card_update
 
 
 async def test_wecom_named_vote_group_messages(database: str) -> None:

@@ -384,7 +384,7 @@ class WeComAdapter:
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.WECOM:
             raise SendError(SendErrorKind.PERMANENT, "platform", "not a WeCom message")
-        if message.card is not None and not message.text:
+        if message.is_card_update:
             # A card update (a new count): WeCom edits a card only in the answer to a click on
             # it, and the ballot's own reply already carries the count. Sending it any other way
             # would post a new card or a message of its own for every ballot.
