@@ -248,17 +248,12 @@ def _vote(x: m.Vote) -> Vote:
 
 def vote_row(r: Mapping[str, Any]) -> Vote:
     """A vote from its row (`society_row`'s way)."""
-    e = json.loads(r["electorate"])
     return Vote(
         id=int(r["id"]),
         item_id=int(r["item_id"]),
         method=g.VoteMethod(r["method"]),
         state=g.VoteState(r["state"]),
-        electorate=g.Electorate(
-            roster=frozenset(e["roster"]),
-            present=frozenset(e["present"]),
-            recused=frozenset(e["recused"]),
-        ),
+        electorate=electorate_of(r["electorate"]),
         opened_at=when(r["opened_at"]),
         closed_at=when_opt(r["closed_at"]),
         result=json.loads(r["result"]) if r["result"] else {},
@@ -1057,6 +1052,12 @@ def _electorate_json(e: g.Electorate) -> str:
     return json.dumps(
         {"roster": sorted(e.roster), "present": sorted(e.present), "recused": sorted(e.recused)}
     )
+
+
+def electorate_of(text: str) -> g.Electorate:
+    """`vote.electorate` as `_electorate_json` wrote it."""
+    e = json.loads(text)
+    return g.Electorate(frozenset(e["roster"]), frozenset(e["present"]), frozenset(e["recused"]))
 
 
 async def open_vote(

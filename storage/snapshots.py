@@ -19,6 +19,7 @@ from bot.events import Platform
 from bot.reminders.plan import MeetingView, SocietyView, VoteView
 from storage import models as m
 from storage import sql
+from storage.repo import electorate_of
 from storage.sql import raw_rows, rows_in, when, when_opt
 
 # ---------------------------------------------------------------------------------------------
@@ -222,10 +223,7 @@ async def _open_votes_with_deadline(meeting_ids: Sequence[int]) -> list[VoteView
     voted = await _voted([int(r["id"]) for r in rows])
     out = []
     for r in rows:
-        e = json.loads(r["electorate"])
-        electorate = g.Electorate(
-            frozenset(e["roster"]), frozenset(e["present"]), frozenset(e["recused"])
-        )
+        electorate = electorate_of(r["electorate"])
         out.append(
             VoteView(
                 id=int(r["id"]),
