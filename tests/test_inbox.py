@@ -177,3 +177,25 @@ async def test_the_claim_stays_linear_with_statistics_of_an_empty_queue(
     )
     plan = json.loads(rows[0][0])[0]["Plan"]
     assert _plan_work(plan) < 10 * len(burst)
+
+
+async def test_a_claim_takes_a_prefix_of_each_chat_and_at_most_per_chat(database: str) -> None:
+    """Each free chat's oldest pending rows in arrival order, up to `per_chat`; a chat whose
+    oldest row another worker holds is not taken at all; and a row held elsewhere further
+    down a chat ends what is taken of it (nothing after a gap)."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    rows = [store.NewInbound(f"a{i}", "chat-a", "x") for i in range(20)]
+    rows += [store.NewInbound(f"b{i}", "chat-b", "x") for i in range(3)]
+    rows += [store.NewInbound(f"c{i}", "chat-c", "x") for i in range(3)]
+    await store.accept(rows, now)
+    held = timedelta(minutes=1)
+    for key in ("b0", "c1"):  # chat b's oldest row, and the middle one of chat c
+        await sql.raw_execute(
+            m.InboundMessage,
+            "UPDATE inbound_message SET claimed_by = 'other', claimed_until = ? WHERE key = ?",
+            now + held,
+            key,
+        )
+    claimed = await store.claim("a", now, lease=held, limit=64, per_chat=16)
+    assert [c.key for c in claimed] == [f"a{i}" for i in range(16)] + ["c0"]
+    assert {c.chat_key for c in claimed} == {"chat-a", "chat-c"}

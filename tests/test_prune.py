@@ -161,3 +161,20 @@ async def test_yishi_serve_prunes_when_the_scheduler_wakes_it(harness: ConsoleRi
             while runtime.pruning.runs == 0:  # noqa: ASYNC110 - the background task counts
                 await asyncio.sleep(0.01)
     assert await count("inbound_message", "state = 'done'") == 0
+
+
+async def test_superseded_card_updates_are_pruned_like_sent_ones(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2027-07-01 09:00")
+    for days, key in ((200, "old-superseded"), (1, "new-superseded")):
+        ids = await outbox.enqueue(
+            [outbox.NewOutbox(key, "ch", "{}")], h.clock.now() - timedelta(days=days)
+        )
+        await raw_execute(
+            m.OutboxMessage, "UPDATE outbox_message SET state = 'superseded' WHERE id = ?", ids[0]
+        )
+    await store.prune(RetentionSettings(), h.clock.now())
+    kept = await raw_rows(m.OutboxMessage, "SELECT dedupe_key FROM outbox_message")
+    assert {str(r["dedupe_key"]) for r in kept} & {"old-superseded", "new-superseded"} == {
+        "new-superseded"
+    }
