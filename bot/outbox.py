@@ -326,6 +326,9 @@ class Sender:
         self._quiet.set()
         self._sends: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._scanned: datetime | None = None  # the last pass that scanned every due row
+        # Due channels a pass left alone because another pass was draining them: rows may have
+        # come after that pass claimed its own, so a pass without a scan looks at them again.
+        self._revisit: set[str] = set()
 
     def wake(self) -> None:
         self._event.set()
@@ -363,9 +366,10 @@ class Sender:
         self, taken: asyncio.Event | None = None, *, scan: bool = True
     ) -> DrainResult:
         """One pass, not waiting for channels other passes drain; `taken` is set once it has
-        claimed rows to send. Without `scan`, a pass soon after a full one takes only the
-        channels whose window or pause has just ended (where the rows held back wait), sparing
-        the scan of every due row."""
+        claimed rows to send. Without `scan`, a pass within RESCAN of a full one takes only the
+        channels whose window or pause has just ended (where the rows held back wait) and those
+        an earlier pass left to another (`_revisit`), sparing the scan of every due row: new
+        rows come with a wake-up, rows due by time with the loop's timed wait, and both scan."""
         result, _ = await self._pass(taken, scan)
         return result
 
@@ -380,14 +384,16 @@ class Sender:
             if not now < until <= horizon:
                 del self._blocked[channel]
         last = self._scanned
-        if not scan and freed and last is not None and timedelta(0) <= now - last < RESCAN:
-            due = sorted(freed)
+        if not scan and last is not None and timedelta(0) <= now - last < RESCAN:
+            due = sorted({*freed, *self._revisit})
         else:
             self._scanned = now
             due = await store.due_channels(now)
         # No await between this choice and marking them busy: passes never share a channel.
         channels = [c for c in due if c not in self._blocked and c not in self._busy]
-        skipped = any(c in self._busy for c in due if c not in self._blocked)
+        left = {c for c in due if c in self._busy and c not in self._blocked}
+        self._revisit.difference_update(channels)
+        self._revisit.update(left)
         self._busy.update(channels)
         if channels:
             self._quiet.clear()
@@ -424,7 +430,7 @@ class Sender:
             total = total + DrainResult(blocked_until=min(self._blocked.values()))
         self.last_pass = now
         self.last_result = total
-        return total, skipped
+        return total, bool(left)
 
     def _free(self, channels: Sequence[str]) -> None:
         self._busy.difference_update(channels)
@@ -662,31 +668,45 @@ class Sender:
         gate = gate or Gate()
         self.alive = True
         passes: set[asyncio.Task[DrainResult | None]] = set()
+        timed_out = True  # the first pass scans
         try:
             while not gate.closing():
                 self.looped_at = time.monotonic()  # /healthz: a loop that stops turning is stuck
                 if len(passes) >= PASSES_IN_FLIGHT:
                     await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
                     continue
-                woken = self._event.is_set()  # new rows: look at every channel
+                # New rows (a wake-up) or rows due by time (the wait ran out): every channel.
+                scan = self._event.is_set() or timed_out
                 self._event.clear()
-                taken = asyncio.Event()
-                task = asyncio.create_task(self._gated_pass(gate, taken, scan=woken))
-                passes.add(task)
-                task.add_done_callback(passes.discard)
-                await taken.wait()
-                if not task.done() and len(passes) < PASSES_IN_FLIGHT:
-                    continue  # it sends now: the next pass takes what comes due meanwhile
-                result = task.result() if task.done() else None
-                nxt = await self._safe_next_due()
-                wait = self._wait_seconds(nxt, result, idle, in_flight=bool(passes))
+                timed_out = False
+                if scan or self._known_work(self.clock.now()):
+                    taken = asyncio.Event()
+                    task = asyncio.create_task(self._gated_pass(gate, taken, scan=scan))
+                    passes.add(task)
+                    task.add_done_callback(passes.discard)
+                    await taken.wait()
+                    if not task.done() and len(passes) < PASSES_IN_FLIGHT:
+                        continue  # it sends now: the next pass takes what comes due meanwhile
+                if any(not p.done() for p in passes):  # (a done one leaves `passes` soon)
+                    # Passes are sending: what is due now is theirs or comes with a wake-up;
+                    # their end, a hint or RESCAN (rows due by time) turns the loop.
+                    wait = self._wait_seconds(None, RESCAN.total_seconds(), in_flight=True)
+                else:
+                    nxt = await self._safe_next_due()
+                    wait = self._wait_seconds(nxt, idle, in_flight=False)
                 if wait <= 0:
                     continue
-                waiters = [asyncio.ensure_future(self._event.wait()), *passes]
+                waiters = [
+                    asyncio.ensure_future(self._event.wait()),
+                    *(p for p in passes if not p.done()),
+                ]
                 try:
-                    await asyncio.wait(waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(
+                        waiters, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                    )
                 finally:
                     waiters[0].cancel()
+                timed_out = not done
             # The gate is closing: the passes in flight finish their sends (the stop waits for
             # them); cancelled half-way they would leave their rows leased to this instance.
             if passes:
@@ -712,19 +732,21 @@ class Sender:
         finally:
             taken.set()
 
-    def _wait_seconds(
-        self,
-        nxt: datetime | None,
-        result: DrainResult | None,
-        idle: float,
-        *,
-        in_flight: bool,
-    ) -> float:
+    def _known_work(self, now: datetime) -> bool:
+        """Whether a pass without a wake-up would take anything: the scan is due (RESCAN), or a
+        channel it would look at without one is free (`_pass`)."""
+        last = self._scanned
+        if last is None or not timedelta(0) <= now - last < RESCAN:
+            return True
+        freed = [c for c, until in self._blocked.items() if until <= now]
+        waiting = [c for c in self._revisit if c not in self._blocked]  # held back: its hint
+        return any(c not in self._busy for c in (*freed, *waiting))
+
+    def _wait_seconds(self, nxt: datetime | None, idle: float, *, in_flight: bool) -> float:
         """How long the loop may wait before the next pass (a wake-up or a pass that ends cuts
-        it short). `result` is the pass that just ended (None: it is still sending)."""
+        it short); the wait running out makes the next pass scan. Rows due now that no hint
+        names (other instances', or a channel cut short by a claim) are found by that scan."""
         now = self.clock.now()
-        if result is not None and nxt is not None and (result.sent or result.retried):
-            return 0.0  # progress: look again right away if something is due
         free = [t for c, t in self._blocked.items() if c not in self._busy]
         if in_flight:
             # What is due now is in the channels being drained (their pass ending wakes the

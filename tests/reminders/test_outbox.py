@@ -396,3 +396,84 @@ async def test_a_transient_fault_while_recording_sends_is_retried(
     counts = await outbox_store.outbox_counts()
     assert counts.get("sent", 0) == len(fake.delivered) == 3, counts
     assert failures == [0]
+
+
+async def test_the_loop_looks_again_at_a_channel_it_left_to_another_pass_without_a_scan(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row written for a channel while a pass sends on it is found when that pass ends,
+    without another wake-up and without scanning every due row again: scans come with
+    wake-ups (new rows) and timed waits (rows due by time), not with every pass."""
+    clock = ManualClock(T0)
+    fake = GatedPlatform(clock)
+    scans = 0
+    scan = outbox_store.due_channels
+
+    async def counted(now: datetime) -> list[str]:
+        nonlocal scans
+        scans += 1
+        return await scan(now)
+
+    monkeypatch.setattr(outbox_store, "due_channels", counted)
+    sender = sender_for(fake)
+    gate = Gate()
+    fake.hold("a")
+    await enqueue_texts("a", 1, clock.now())
+    sender.wake()
+    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
+    await fake.waiting["a"].wait()  # the first pass sends a's first row
+    await enqueue_texts("a", 1, clock.now(), start=1, prefix="more")
+    sender.wake()  # a second pass scans, finds a busy and leaves it
+    while scans < 2:  # noqa: ASYNC110 (the loop runs on its own)
+        await asyncio.sleep(0.001)
+    fake.gates["a"].set()
+    async with asyncio.timeout(10):
+        while len(fake.delivered) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    await gate.stop([loop], grace=5)
+    assert [m.text.split("\n")[0] for _, m in fake.delivered] == ["a 第0条", "a 第1条"]
+    assert scans == 2
+
+
+async def test_the_loop_waits_for_a_channel_held_back_by_its_rate(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A channel left to another pass, whose window that pass then fills, waits for its window
+    (its hint), not for the loop to look at it again and again; then it goes."""
+    clock = ManualClock(T0)
+    fake = GatedPlatform(clock)
+    sender = sender_for(fake, group_rate_per_minute=2)
+    passes = 0
+    one_pass = sender._pass
+
+    async def counted(taken: asyncio.Event | None, scan: bool) -> Any:
+        nonlocal passes
+        passes += 1
+        return await one_pass(taken, scan)
+
+    monkeypatch.setattr(sender, "_pass", counted)
+    gate = Gate()
+    fake.hold("a")
+    await enqueue_texts("a", 2, clock.now())
+    sender.wake()
+    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
+    await fake.waiting["a"].wait()  # the first pass holds a's two rows (the window's two)
+    await enqueue_texts("a", 1, clock.now(), start=2, prefix="more")
+    sender.wake()
+    while passes < 2:  # noqa: ASYNC110 (the loop runs on its own)
+        await asyncio.sleep(0.001)
+    fake.gates["a"].set()
+    async with asyncio.timeout(10):
+        while len(fake.delivered) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    before = passes
+    await asyncio.sleep(0.3)
+    assert passes - before <= 2
+    assert len(fake.delivered) == 2  # the third waits for the window
+    clock.advance(timedelta(seconds=61))
+    sender.wake()
+    async with asyncio.timeout(10):
+        while len(fake.delivered) < 3:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    await gate.stop([loop], grace=5)
+    assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"a 第{i}条" for i in range(3)]
