@@ -21,10 +21,10 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import sys
 from collections.abc import Awaitable, Callable, Sequence
+from types import ModuleType
 from typing import Any, TypeVar
-
-import asyncpg
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,13 +62,20 @@ def causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _asyncpg() -> ModuleType | None:
+    """asyncpg, once this process has imported it (to open PostgreSQL): none of its errors can
+    arise before, and a bot on SQLite never loads it."""
+    return sys.modules.get("asyncpg")
+
+
 def _one_is_transient(e: BaseException) -> bool:
     if isinstance(e, OSError | TimeoutError):
         return True
     if isinstance(e, sqlite3.OperationalError):
         text = str(e).lower()
         return any(part in text for part in _SQLITE_TRANSIENT)
-    if isinstance(e, asyncpg.PostgresError):
+    asyncpg = _asyncpg()
+    if asyncpg is not None and isinstance(e, asyncpg.PostgresError):
         code = str(getattr(e, "sqlstate", "") or "")
         return code.startswith(_PG_TRANSIENT_CLASSES) or code in _PG_TRANSIENT_CODES
     return is_lost_connection(e)
@@ -79,7 +86,8 @@ def is_lost_connection(e: BaseException) -> bool:
     met in a broken state (InternalClientError "cannot switch to state ...; another operation
     is in progress": the server's FATAL arrived on an idle pooled connection before its close).
     The pool replaces such a connection when it comes back; a retry gets a working one."""
-    return isinstance(
+    asyncpg = _asyncpg()
+    return asyncpg is not None and isinstance(
         e,
         asyncpg.InterfaceError
         | asyncpg.InternalClientError
