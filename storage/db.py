@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 # The URL open_db opened last in this process (one database per process): the single-instance
 # lock and the disk check look at the file actually in use.
 _opened: list[str] = []
+_openings = [0]  # how many times this process opened a database: what a cache of one is keyed by
 
 
 class DatabaseError(Exception):
@@ -153,6 +154,12 @@ def prepare_url(url: str) -> str:
 def opened_url() -> str | None:
     """The database this process opened (None: none yet)."""
     return _opened[0] if _opened else None
+
+
+def opening() -> int:
+    """Which opening of a database this is (another `open_db`, even of the same URL, may be
+    another database): a process-local cache of what a database holds is keyed by it."""
+    return _openings[0]
 
 
 def one_writer() -> bool:
@@ -387,6 +394,7 @@ async def open_db(url: str, *, run_migrations: bool = True, key: ServerKey | Non
     harden_transactions()
     _ensure_folder(url)
     _opened[:] = [url]
+    _openings[0] += 1
     key = key if key is not None else load_key(url)
     use_key(key)
     if run_migrations:

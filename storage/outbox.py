@@ -24,8 +24,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from storage import db, secrecy, sql
 from storage import models as m
-from storage import secrecy, sql
 from storage.sql import (
     any_of,
     execute_in,
@@ -170,17 +170,42 @@ _INSERT_CHANNEL = sql.Insert(
 )
 
 
-async def ensure_channels(channels: Iterable[str]) -> list[str]:
+async def ensure_channels(channels: Iterable[str], *, remembered: bool = False) -> list[str]:
     """Give every channel its row; returns those that had none (now written, by us or by a
-    concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race)."""
+    concurrent instance: ON CONFLICT DO NOTHING needs no savepoint to survive that race).
+
+    `remembered` (the writers of outbox rows, once per command): a channel this process has
+    seen in the table is not looked for again. A channel row is never deleted, so a remembered
+    one stays; only rows read back committed are remembered, never one this transaction wrote
+    (it may roll back). Should one be missing all the same, the claim writes it
+    (`claim_channels`, which always looks)."""
     wanted = sorted(set(channels))
+    known_here = _seen_channels() if remembered else set()
+    asked = [c for c in wanted if c not in known_here]
+    if not asked:
+        return []
     rows = await rows_in(
-        m.ChannelState, "SELECT channel FROM channel_state WHERE channel IN ({values})", wanted
+        m.ChannelState, "SELECT channel FROM channel_state WHERE channel IN ({values})", asked
     )
     known = {str(r["channel"]) for r in rows}
-    missing = [c for c in wanted if c not in known]
+    if remembered and len(known_here) < _REMEMBERED_CHANNELS:
+        known_here.update(known)
+    missing = [c for c in asked if c not in known]
     await sql.insert_rows(_INSERT_CHANNEL, [(c,) for c in missing])
     return missing
+
+
+# Channels known to have their row in the open database (`ensure_channels`); past this many,
+# the others are looked for every time.
+_REMEMBERED_CHANNELS = 100_000
+_seen: tuple[int, set[str]] = (0, set())
+
+
+def _seen_channels() -> set[str]:
+    global _seen
+    if _seen[0] != db.opening():
+        _seen = (db.opening(), set())
+    return _seen[1]
 
 
 _OUTBOX_COLUMNS = (
@@ -221,7 +246,7 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
         fresh.setdefault(item.dedupe_key, item)
     if not fresh:
         return []
-    await ensure_channels(i.channel for i in fresh.values())
+    await ensure_channels((i.channel for i in fresh.values()), remembered=True)
     at = utc(now)
     rows = [
         (

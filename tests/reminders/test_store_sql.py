@@ -264,3 +264,43 @@ async def test_society_views_read_every_fact_with_python_types(database: str, ch
     assert vb.votes == ()
     assert await snapshots.society_ids() == [a.id, b.id]
     assert await snapshots.person_names([p[0], p[1], p[0]]) == {p[0]: "p0", p[1]: "p1"}
+
+
+async def test_a_channel_seen_in_the_table_is_not_looked_for_again(database: str) -> None:
+    """The outbox's writers look a channel's row up once per process and database; a channel
+    whose row a rolled-back transaction wrote is not taken as known; a remembered one whose row
+    is gone all the same is written again by the claim."""
+    from tortoise.transactions import in_transaction
+
+    def looked_up(seen: list[sql.Sent]) -> int:
+        return sum("FROM channel_state" in s.sql for s in seen)
+
+    with sql.statements() as seen:
+        await outbox_store.enqueue(_messages("a", 1, 1), T0)  # ch0: looked up, written
+    assert looked_up(seen) == 1
+    with sql.statements() as seen:
+        await outbox_store.enqueue(_messages("b", 1, 1), T0)  # ch0 committed: seen, remembered
+    assert looked_up(seen) == 1
+    with sql.statements() as seen:
+        await outbox_store.enqueue(_messages("c", 1, 1), T0)
+    assert looked_up(seen) == 0
+
+    class Undo(Exception):
+        pass
+
+    new = [outbox_store.NewOutbox("d0", "fresh", "{}", "reminder")]
+
+    async def written_then_undone() -> None:
+        async with in_transaction():
+            await outbox_store.enqueue(new, T0)
+            raise Undo
+
+    with pytest.raises(Undo):
+        await written_then_undone()
+    await outbox_store.enqueue(new, T0)  # looked up again: the first row was rolled back
+    assert "fresh" in {c.channel for c in await outbox_store.channels()}
+
+    await models.ChannelState.filter(channel="ch0").delete()  # never done by the bot itself
+    await outbox_store.enqueue(_messages("e", 1, 1), T0)  # remembered: not written here
+    held = await outbox_store.claim_channels(["ch0"], "one", T0, LEASE)
+    assert [c.channel for c in held] == ["ch0"]  # the claim wrote it
