@@ -50,8 +50,16 @@ from storage.sql import raw_execute, statements
 
 PG_SERVER = os.environ.get("YISHI_BENCH_PG", "postgres://postgres@127.0.0.1:5432/test")
 # Copied per society: everything a society's past leaves behind. Not copied: the instances, the
-# 工作台's sessions, the committee's chain.
-SKIPPED = {"bot_instance", "web_login_link", "web_session", "chain_check", "inbound_message"}
+# 工作台's sessions, the committee's chain, the reminder planner's marks (one per planner, not
+# per society: copied, they broke the unique name).
+SKIPPED = {
+    "bot_instance",
+    "web_login_link",
+    "web_session",
+    "chain_check",
+    "inbound_message",
+    "plan_mark",
+}
 # Plain integer columns that hold another table's id.
 REFERENCES = {
     ("event_log", "meeting_id"): "meeting",
