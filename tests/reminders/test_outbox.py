@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -398,14 +399,38 @@ async def test_a_transient_fault_while_recording_sends_is_retried(
     assert failures == [0]
 
 
+async def _until(done: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not done():  # noqa: ASYNC110 (the sender's loop runs on its own)
+            await asyncio.sleep(0.001)
+
+
+async def _left_to_another_pass(
+    fake: GatedPlatform, sender: Sender, gate: Gate, first: int, second_ran: Callable[[], bool]
+) -> asyncio.Task[None]:
+    """The loop sends `first` rows of chat a in a pass whose sends wait; meanwhile one more row
+    of a is written and the loop woken, so a second pass finds a busy (`second_ran`: it has run).
+    Returns the loop once the first rows are delivered."""
+    fake.hold("a")
+    await enqueue_texts("a", first, fake.clock.now())
+    sender.wake()
+    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
+    await fake.waiting["a"].wait()
+    await enqueue_texts("a", 1, fake.clock.now(), start=first, prefix="more")
+    sender.wake()
+    await _until(second_ran)
+    fake.gates["a"].set()
+    await _until(lambda: len(fake.delivered) >= first)
+    return loop
+
+
 async def test_the_loop_looks_again_at_a_channel_it_left_to_another_pass_without_a_scan(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A row written for a channel while a pass sends on it is found when that pass ends,
     without another wake-up and without scanning every due row again: scans come with
     wake-ups (new rows) and timed waits (rows due by time), not with every pass."""
-    clock = ManualClock(T0)
-    fake = GatedPlatform(clock)
+    fake = GatedPlatform(ManualClock(T0))
     scans = 0
     scan = outbox_store.due_channels
 
@@ -417,19 +442,8 @@ async def test_the_loop_looks_again_at_a_channel_it_left_to_another_pass_without
     monkeypatch.setattr(outbox_store, "due_channels", counted)
     sender = sender_for(fake)
     gate = Gate()
-    fake.hold("a")
-    await enqueue_texts("a", 1, clock.now())
-    sender.wake()
-    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
-    await fake.waiting["a"].wait()  # the first pass sends a's first row
-    await enqueue_texts("a", 1, clock.now(), start=1, prefix="more")
-    sender.wake()  # a second pass scans, finds a busy and leaves it
-    while scans < 2:  # noqa: ASYNC110 (the loop runs on its own)
-        await asyncio.sleep(0.001)
-    fake.gates["a"].set()
-    async with asyncio.timeout(10):
-        while len(fake.delivered) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
+    loop = await _left_to_another_pass(fake, sender, gate, 1, lambda: scans >= 2)
+    await _until(lambda: len(fake.delivered) >= 2)
     await gate.stop([loop], grace=5)
     assert [m.text.split("\n")[0] for _, m in fake.delivered] == ["a 第0条", "a 第1条"]
     assert scans == 2
@@ -453,27 +467,13 @@ async def test_the_loop_waits_for_a_channel_held_back_by_its_rate(
 
     monkeypatch.setattr(sender, "_pass", counted)
     gate = Gate()
-    fake.hold("a")
-    await enqueue_texts("a", 2, clock.now())
-    sender.wake()
-    loop = asyncio.create_task(sender.run(gate=gate, idle=3600))
-    await fake.waiting["a"].wait()  # the first pass holds a's two rows (the window's two)
-    await enqueue_texts("a", 1, clock.now(), start=2, prefix="more")
-    sender.wake()
-    while passes < 2:  # noqa: ASYNC110 (the loop runs on its own)
-        await asyncio.sleep(0.001)
-    fake.gates["a"].set()
-    async with asyncio.timeout(10):
-        while len(fake.delivered) < 2:  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
+    loop = await _left_to_another_pass(fake, sender, gate, 2, lambda: passes >= 2)
     before = passes
     await asyncio.sleep(0.3)
     assert passes - before <= 2
     assert len(fake.delivered) == 2  # the third waits for the window
     clock.advance(timedelta(seconds=61))
     sender.wake()
-    async with asyncio.timeout(10):
-        while len(fake.delivered) < 3:  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
+    await _until(lambda: len(fake.delivered) >= 3)
     await gate.stop([loop], grace=5)
     assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"a 第{i}条" for i in range(3)]
