@@ -202,13 +202,12 @@ def connection_name(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgres"
 
 
-def connection_config(url: str) -> str | dict[str, Any]:
-    """tortoise's connection settings: PostgreSQL by URL; SQLite through storage/sqlite_engine
-    (short statements on the event loop's thread), the URL's settings as its credentials."""
-    if not is_sqlite(url):
-        return url
+def connection_config(url: str) -> dict[str, Any]:
+    """tortoise's connection settings, the URL's as its credentials: SQLite through
+    storage/sqlite_engine (short statements on the event loop's thread), PostgreSQL through
+    storage/asyncpg_engine (no reset query each time a connection goes back to the pool)."""
     config: dict[str, Any] = expand_db_url(prepare_url(url))
-    config["engine"] = "storage.sqlite_engine"
+    config["engine"] = "storage.sqlite_engine" if is_sqlite(url) else "storage.asyncpg_engine"
     return config
 
 
