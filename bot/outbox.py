@@ -258,10 +258,11 @@ class _Recorder:
     before the write leaves their rows `sending`: once the lease runs out they are sent again,
     marked ambiguous and carrying the same short id (at least once, duplicates visible)."""
 
-    def __init__(self, instance: str, size: int = 200) -> None:
+    def __init__(self, instance: str, handed: set[int], size: int = 200) -> None:
         self.instance = instance
         self.size = size
         self.pending: list[store.Sent] = []
+        self.handed = handed  # the sender's: a row recorded here is no longer in doubt
         self._lock = asyncio.Lock()
 
     def add(self, item: store.Sent) -> None:
@@ -284,6 +285,7 @@ class _Recorder:
                     self.RETRY_PAUSES,
                     what=f"outbox: recording {len(items)} sent messages",
                 )
+                self.handed.difference_update(item.row.id for item in items)
 
 
 class Sender:
@@ -326,6 +328,9 @@ class Sender:
         self._quiet.set()
         self._sends: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._scanned: datetime | None = None  # the last pass that scanned every due row
+        # Rows handed to an adapter whose outcome is not recorded yet: such a row may have been
+        # delivered whatever happened next, so only its lease running out frees it (`_give_back`).
+        self._handed: set[int] = set()
         # Due channels a pass left alone because another pass was draining them: rows may have
         # come after that pass claimed its own, so a pass without a scan looks at them again.
         self._revisit: set[str] = set()
@@ -458,6 +463,7 @@ class Sender:
         blocked: dict[str, datetime] = {}
         paused: list[str] = []
         budgets: dict[str, int] = {}
+        recorder = _Recorder(self.instance, self._handed)
         try:
             limited = [c.channel for c in held if self.limit_for(c.channel) > 0]
             windows = await store.window_of(limited, now - WINDOW) if limited else {}
@@ -483,7 +489,6 @@ class Sender:
             by_channel: dict[str, list[store.OutboxRow]] = {}
             for row in rows:
                 by_channel.setdefault(row.channel, []).append(row)
-            recorder = _Recorder(self.instance)
             outcomes: dict[str, _ChannelOutcome] = {}
 
             async def one(channel: str, mine: list[store.OutboxRow]) -> None:
@@ -496,6 +501,9 @@ class Sender:
                         tasks.create_task(one(channel, mine))
             finally:
                 await recorder.flush()
+        except Exception:
+            await self._give_back([c.channel for c in held])
+            raise
         finally:
             await store.release_channels([c.channel for c in held], self.instance)
         sent = failed = retried = 0
@@ -516,6 +524,21 @@ class Sender:
                     first = oldest if count else out.times[-limit]
                     blocked[channel] = first + WINDOW
         return DrainResult(sent, failed, retried, tuple(paused)), blocked
+
+    async def _give_back(self, channels: Sequence[str]) -> None:
+        """After a failed drain: the rows this instance holds in `channels` and never handed to
+        an adapter (`_handed`) go back to pending, for the next pass (a lost connection may have
+        failed the claim's answer after its commit, or a write before the sends). Left
+        `sending`, they waited out their lease, a minute, and were then sent as ambiguous. Best
+        effort: should this fail too, the lease still runs out."""
+        try:
+            await retried(
+                lambda: store.give_back(channels, self.instance, keep=self._handed),
+                _Recorder.RETRY_PAUSES,
+                what="outbox: giving back the rows of a failed pass",
+            )
+        except Exception:
+            logger.exception("outbox: rows of a failed pass stay leased until the lease ends")
 
     async def _send_rows(
         self, channel: str, rows: Sequence[store.OutboxRow], recorder: _Recorder
@@ -575,6 +598,7 @@ class Sender:
             return SendOutcome.FAILED
         platform = message.chat.platform.value
         started = time.perf_counter()
+        self._handed.add(row.id)
         try:
             # asyncio.timeout, not wait_for: no extra task per message (the sender's hot path).
             async with asyncio.timeout(self.send_timeout):
@@ -637,6 +661,7 @@ class Sender:
             next_attempt_at=next_attempt_at,
             count_attempt=count_attempt,
         )
+        self._handed.discard(row.id)
 
     async def _alert(self, row: store.OutboxRow, message: OutgoingMessage, err: SendError) -> None:
         """Tell the committee admins (through the outbox, like everything else)."""

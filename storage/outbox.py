@@ -577,6 +577,18 @@ async def record_superseded(ids: Sequence[int], instance: str) -> None:
     )
 
 
+async def give_back(channels: Sequence[str], owner: str, *, keep: Iterable[int] = ()) -> None:
+    """Rows of `channels` that `owner` holds (`sending`) back to pending, but those in `keep`
+    (they may have been delivered: they wait out their lease). The failure path of a pass."""
+    held = m.OutboxMessage.filter(
+        channel__in=list(channels), lease_owner=owner, state=OutboxState.SENDING
+    )
+    kept = list(keep)
+    if kept:
+        held = held.exclude(id__in=kept)
+    await held.update(state=OutboxState.PENDING, lease_owner="", lease_until=None)
+
+
 async def release_messages(ids: Iterable[int], owner: str) -> None:
     """Give claimed rows back untouched (the channel was paused meanwhile)."""
     await m.OutboxMessage.filter(

@@ -399,6 +399,63 @@ async def test_a_transient_fault_while_recording_sends_is_retried(
     assert failures == [0]
 
 
+async def test_rows_a_failed_pass_claimed_but_never_sent_go_back_at_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim commits, its answer is lost with the connection: the pass fails holding rows
+    it never sent. They go back to pending, and the next pass sends them, not a minute later
+    when their lease runs out (the clock here never gets there)."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 3, clock.now())
+    claim = outbox_store.claim_batch
+    lost = [1]
+
+    async def answer_lost(*args: Any, **kwargs: Any) -> Any:
+        rows = await claim(*args, **kwargs)
+        if lost[0]:
+            lost[0] -= 1
+            raise ConnectionResetError("connection lost")
+        return rows
+
+    monkeypatch.setattr(outbox_store, "claim_batch", answer_lost)
+    sender = sender_for(fake)
+    with pytest.raises(ExceptionGroup):
+        await sender.run_once()
+    assert (await outbox_store.outbox_counts()) == {"pending": 3}
+    assert (await sender.run_once()).sent == 3
+    assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"a 第{i}条" for i in range(3)]
+
+
+async def test_a_row_handed_to_the_platform_waits_out_its_lease_after_a_failed_pass(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The messages went out but their record cannot be written: they may have been delivered,
+    so they stay leased (not sent again at once) and go out again, as ambiguous, once the lease
+    has run out."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 2, clock.now())
+
+    async def never(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("connection lost")
+
+    record = outbox_store.record_sent
+    monkeypatch.setattr(outbox_store, "record_sent", never)
+    sender = sender_for(fake)
+    with pytest.raises(ExceptionGroup):
+        await sender.run_once()
+    assert len(fake.delivered) == 2
+    monkeypatch.setattr(outbox_store, "record_sent", record)
+    assert (await sender.run_once()).sent == 0
+    assert (await outbox_store.outbox_counts()) == {"sending": 2}
+    clock.advance(timedelta(minutes=2))
+    assert (await sender.run_once()).sent == 2
+    rows = await outbox_store.outbox_rows()
+    assert [(r.state, r.ambiguous) for r in rows] == [("sent", True), ("sent", True)]
+    assert sender._handed == set()
+
+
 async def _until(done: Callable[[], bool]) -> None:
     async with asyncio.timeout(10):
         while not done():  # noqa: ASYNC110 (the sender's loop runs on its own)
