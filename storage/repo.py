@@ -576,11 +576,6 @@ async def chat_webhook(platform: Platform, corp_id: str, chat_id: str) -> str:
     return "" if b is None else b.webhook
 
 
-async def society_for_chat(platform: Platform, corp_id: str, chat_id: str) -> int | None:
-    found = await society_of_chat(platform, corp_id, chat_id)
-    return None if found is None else found.id
-
-
 async def society_of_chat(platform: Platform, corp_id: str, chat_id: str) -> Society | None:
     """The society a group chat is bound to, in one read."""
     rows = await raw_rows(
