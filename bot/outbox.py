@@ -384,13 +384,12 @@ class Sender:
         # A local hint: channels known to be paused or at their rate limit are not even claimed
         # until then (the database still decides; a hint from a clock jump is dropped).
         horizon = now + timedelta(seconds=self.settings.throttle_pause_seconds + 60)
-        freed = [c for c, until in self._blocked.items() if until <= now]
+        hinted = self._hinted(now)  # before the hints that ended are dropped
         for channel, until in list(self._blocked.items()):
             if not now < until <= horizon:
                 del self._blocked[channel]
-        last = self._scanned
-        if not scan and last is not None and timedelta(0) <= now - last < RESCAN:
-            due = sorted({*freed, *self._revisit})
+        if not scan and not self._scan_due(now):
+            due = sorted(hinted)
         else:
             self._scanned = now
             due = await store.due_channels(now)
@@ -757,15 +756,23 @@ class Sender:
         finally:
             taken.set()
 
-    def _known_work(self, now: datetime) -> bool:
-        """Whether a pass without a wake-up would take anything: the scan is due (RESCAN), or a
-        channel it would look at without one is free (`_pass`)."""
+    def _scan_due(self, now: datetime) -> bool:
+        """Whether the last scan of every due row is RESCAN old (or never was, or the clock
+        went back): then even a pass without a wake-up scans."""
         last = self._scanned
-        if last is None or not timedelta(0) <= now - last < RESCAN:
-            return True
-        freed = [c for c, until in self._blocked.items() if until <= now]
-        waiting = [c for c in self._revisit if c not in self._blocked]  # held back: its hint
-        return any(c not in self._busy for c in (*freed, *waiting))
+        return last is None or not timedelta(0) <= now - last < RESCAN
+
+    def _hinted(self, now: datetime) -> set[str]:
+        """What a pass without a scan looks at: the channels whose window or pause has ended
+        and those an earlier pass left to another (`_revisit`)."""
+        return {c for c, until in self._blocked.items() if until <= now} | self._revisit
+
+    def _known_work(self, now: datetime) -> bool:
+        """Whether a pass without a wake-up would take anything: it scans, or a channel it
+        would look at is free (not being drained, not held back by a hint still running)."""
+        return self._scan_due(now) or any(
+            c not in self._busy and self._blocked.get(c, now) <= now for c in self._hinted(now)
+        )
 
     def _wait_seconds(self, nxt: datetime | None, idle: float, *, in_flight: bool) -> float:
         """How long the loop may wait before the next pass (a wake-up or a pass that ends cuts

@@ -111,13 +111,11 @@ async def _ticks_while(work: Any) -> tuple[Any, int]:
     return result, ticks
 
 
-async def test_a_write_locked_by_another_process_waits_off_the_loop(trace: Trace) -> None:
-    """Another process holds the write lock for 200 ms (the busy timeout is 400 ms): the
-    transaction's first write finds it on the loop's thread without waiting, waits on
-    aiosqlite's thread while the loop goes on, then runs there."""
-    outside = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
-    outside.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.2, outside.execute, args=("COMMIT",)).start()
+async def _insert_while_held(holder: sqlite3.Connection) -> int:
+    """One transaction inserting into `probe` while `holder` (another connection, its lock
+    taken) keeps its lock for 200 ms, then commits; the loop's ticks meanwhile. Closes
+    `holder`."""
+    threading.Timer(0.2, holder.execute, args=("COMMIT",)).start()
 
     async def write() -> None:
         async with in_transaction("sqlite") as tx:
@@ -127,7 +125,17 @@ async def test_a_write_locked_by_another_process_waits_off_the_loop(trace: Trace
         _, ticks = await _ticks_while(write())
     finally:
         await asyncio.sleep(0.05)
-        outside.close()
+        holder.close()
+    return ticks
+
+
+async def test_a_write_locked_by_another_process_waits_off_the_loop(trace: Trace) -> None:
+    """Another process holds the write lock for 200 ms (the busy timeout is 400 ms): the
+    transaction's first write finds it on the loop's thread without waiting, waits on
+    aiosqlite's thread while the loop goes on, then runs there."""
+    outside = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
+    outside.execute("BEGIN IMMEDIATE")
+    ticks = await _insert_while_held(outside)
     assert ticks >= 5
     assert _connection().handed_over == 1
     assert trace == [("BEGIN", True), ("INSERT", True), ("INSERT", False), ("COMMIT", False)]
@@ -180,18 +188,8 @@ async def test_a_commit_kept_waiting_by_a_reader_is_tried_again_with_the_timeout
     reader = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM probe").fetchall()  # holds a shared lock
-    threading.Timer(0.2, reader.execute, args=("COMMIT",)).start()
     trace.clear()
-
-    async def write() -> None:
-        async with in_transaction("sqlite") as tx:
-            await tx.execute_query("INSERT INTO probe (n) VALUES (1)")
-
-    try:
-        _, ticks = await _ticks_while(write())
-    finally:
-        await asyncio.sleep(0.05)
-        reader.close()
+    ticks = await _insert_while_held(reader)
     assert ticks >= 5
     assert trace == [("BEGIN", True), ("INSERT", True), ("COMMIT", False), ("COMMIT", False)]
     assert await _probe() == [1]

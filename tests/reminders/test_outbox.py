@@ -374,6 +374,34 @@ async def test_a_stop_lets_the_sends_in_flight_finish(database: str) -> None:
     assert counts.get("sent", 0) == len(fake.delivered) == 6
 
 
+def _failing(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    exc: Exception,
+    *,
+    times: int = 1,
+    after: bool = False,
+) -> list[int]:
+    """`outbox_store.<name>` raises `exc` on its next `times` calls: before doing anything, or
+    with `after` once its work is done (committed, the answer lost). Returns the failures left
+    (set it to 0 to stop)."""
+    real = getattr(outbox_store, name)
+    left = [times]
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if left[0] and not after:
+            left[0] -= 1
+            raise exc
+        result = await real(*args, **kwargs)
+        if left[0] and after:
+            left[0] -= 1
+            raise exc
+        return result
+
+    monkeypatch.setattr(outbox_store, name, failing)
+    return left
+
+
 async def test_a_transient_fault_while_recording_sends_is_retried(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -383,16 +411,7 @@ async def test_a_transient_fault_while_recording_sends_is_retried(
     clock = ManualClock(T0)
     fake = FakePlatform(clock)
     await enqueue_texts("a", 3, clock.now())
-    record = outbox_store.record_sent
-    failures = [1]
-
-    async def flaky(*args: Any, **kwargs: Any) -> Any:
-        if failures[0]:
-            failures[0] -= 1
-            raise TimeoutError("connection lost")
-        return await record(*args, **kwargs)
-
-    monkeypatch.setattr(outbox_store, "record_sent", flaky)
+    failures = _failing(monkeypatch, "record_sent", TimeoutError("connection lost"))
     await sender_for(fake).run_once()
     counts = await outbox_store.outbox_counts()
     assert counts.get("sent", 0) == len(fake.delivered) == 3, counts
@@ -408,17 +427,7 @@ async def test_rows_a_failed_pass_claimed_but_never_sent_go_back_at_once(
     clock = ManualClock(T0)
     fake = FakePlatform(clock)
     await enqueue_texts("a", 3, clock.now())
-    claim = outbox_store.claim_batch
-    lost = [1]
-
-    async def answer_lost(*args: Any, **kwargs: Any) -> Any:
-        rows = await claim(*args, **kwargs)
-        if lost[0]:
-            lost[0] -= 1
-            raise ConnectionResetError("connection lost")
-        return rows
-
-    monkeypatch.setattr(outbox_store, "claim_batch", answer_lost)
+    _failing(monkeypatch, "claim_batch", ConnectionResetError("connection lost"), after=True)
     sender = sender_for(fake)
     with pytest.raises(ExceptionGroup):
         await sender.run_once()
@@ -436,17 +445,12 @@ async def test_a_row_handed_to_the_platform_waits_out_its_lease_after_a_failed_p
     clock = ManualClock(T0)
     fake = FakePlatform(clock)
     await enqueue_texts("a", 2, clock.now())
-
-    async def never(*args: Any, **kwargs: Any) -> Any:
-        raise TimeoutError("connection lost")
-
-    record = outbox_store.record_sent
-    monkeypatch.setattr(outbox_store, "record_sent", never)
+    failures = _failing(monkeypatch, "record_sent", TimeoutError("lost"), times=1_000)
     sender = sender_for(fake)
     with pytest.raises(ExceptionGroup):
         await sender.run_once()
     assert len(fake.delivered) == 2
-    monkeypatch.setattr(outbox_store, "record_sent", record)
+    failures[0] = 0  # the database is back
     assert (await sender.run_once()).sent == 0
     assert (await outbox_store.outbox_counts()) == {"sending": 2}
     clock.advance(timedelta(minutes=2))
