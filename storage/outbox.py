@@ -176,8 +176,9 @@ async def ensure_channels(channels: Iterable[str], *, remembered: bool = False) 
 
     `remembered` (the writers of outbox rows, once per command): a channel this process has
     seen in the table is not looked for again. A channel row is never deleted, so a remembered
-    one stays; only rows read back committed are remembered, never one this transaction wrote
-    (it may roll back). Should one be missing all the same, the claim writes it
+    one stays. The rows this call writes are not remembered; one an earlier write of the same
+    transaction left (another message of an inbound round) is seen, and remembered, before that
+    transaction commits: should it roll back, the row is missing until the claim writes it
     (`claim_channels`, which always looks)."""
     wanted = sorted(set(channels))
     known_here = _seen_channels() if remembered else set()
