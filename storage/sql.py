@@ -23,10 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+
+from storage import sqlite_engine
 
 ModelT = TypeVar("ModelT", bound=Model)
 T = TypeVar("T")
@@ -160,6 +162,9 @@ def membership(model: type[Model], values: Sequence[Any]) -> tuple[str, list[Any
 async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
     """Run a read on the connection (or transaction) the model's queries would use now."""
     conn = _connection(model)
+    fetched = await sqlite_engine.fetch(conn, sql, params)
+    if fetched is not None:
+        return [dict(row) for row in fetched]
     rows: list[dict[str, Any]] = await conn.execute_query_dict(
         _dialect_sql(sql, conn.capabilities.dialect), list(params)
     )
@@ -170,13 +175,17 @@ async def records(model: type[Model], sql: str, *params: Any) -> Sequence[Mappin
     """Rows as the driver returns them (asyncpg Records, sqlite3 Rows: read by column name),
     without building a dict per row, for readers of many rows (the 工作台 overview)."""
     conn = _connection(model)
+    fetched = await sqlite_engine.fetch(conn, sql, params)
+    if fetched is not None:
+        return cast(list[Mapping[str, Any]], fetched)
     _, rows = await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
     return rows
 
 
 async def raw_execute(model: type[Model], sql: str, *params: Any) -> None:
     conn = _connection(model)
-    await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
+    if await sqlite_engine.fetch(conn, sql, params) is None:
+        await conn.execute_query(_dialect_sql(sql, conn.capabilities.dialect), list(params))
 
 
 async def counts_by(model: type[Model], column: str) -> dict[str, int]:

@@ -14,9 +14,12 @@ from typing import Any
 
 import pytest
 from tortoise import connections
+from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
-from storage import db
+from storage import db, sql
+from storage import models as m
 from storage.sqlite_engine import InlineConnection
 from tests.kit.databases import copy_sqlite_template
 
@@ -192,4 +195,76 @@ async def test_a_commit_kept_waiting_by_a_reader_is_tried_again_with_the_timeout
     ticks = await _insert_while_held(reader)
     assert ticks >= 5
     assert trace == [("BEGIN", True), ("INSERT", True), ("COMMIT", False), ("COMMIT", False)]
+    assert await _probe() == [1]
+
+
+# The hand-written statements (storage/sql.py) go through `sqlite_engine.fetch`, not tortoise's
+# layers: the same placement, the same lock, the same log line, the same errors.
+
+
+async def test_hand_written_statements_run_where_tortoise_would_run_them(
+    trace: Trace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    through_tortoise: list[str] = []
+    for name in ("execute_query", "execute_query_dict"):
+        original = getattr(SqliteClient, name)
+
+        async def counted(self: Any, query: str, *args: Any, _original: Any = original) -> Any:
+            through_tortoise.append(query)
+            return await _original(self, query, *args)
+
+        monkeypatch.setattr(SqliteClient, name, counted)
+    with sql.statements() as sent:
+        async with in_transaction("sqlite"):
+            await sql.raw_execute(m.ChannelState, "INSERT INTO probe (n) VALUES (?)", 1)
+            rows = await sql.raw_rows(m.ChannelState, "SELECT n FROM probe")
+        await sql.raw_execute(m.ChannelState, "UPDATE probe SET n = ?", 2)
+        read = await sql.records(m.ChannelState, "SELECT n FROM probe")
+    assert rows == [{"n": 1}]
+    assert [r["n"] for r in read] == [2]
+    assert trace == [
+        ("BEGIN", True),
+        ("INSERT", True),
+        ("SELECT", True),
+        ("COMMIT", False),
+        ("UPDATE", False),  # autocommit: it flushes the file
+        ("SELECT", True),
+    ]
+    assert through_tortoise == []
+    # Counted as tortoise's own statements are (the statement-count tests rely on it).
+    assert [(s.sql.split()[0], s.params) for s in sent] == [
+        ("INSERT", (1,)),
+        ("SELECT", ()),
+        ("UPDATE", (2,)),
+        ("SELECT", ()),
+    ]
+
+
+async def test_a_hand_written_write_found_busy_is_tried_on_the_loop_once(trace: Trace) -> None:
+    outside = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
+    outside.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.2, outside.execute, args=("COMMIT",)).start()
+
+    async def write() -> None:
+        async with in_transaction("sqlite"):
+            await sql.raw_execute(m.ChannelState, "INSERT INTO probe (n) VALUES (1)")
+
+    try:
+        _, ticks = await _ticks_while(write())
+    finally:
+        await asyncio.sleep(0.05)
+        outside.close()
+    assert ticks >= 5
+    assert _connection().handed_over == 1
+    assert trace == [("BEGIN", True), ("INSERT", True), ("INSERT", False), ("COMMIT", False)]
+
+
+async def test_hand_written_statements_raise_tortoises_errors(trace: Trace) -> None:
+    """unit_of_work tells a redelivered message by tortoise's IntegrityError."""
+    await sql.raw_execute(m.ChannelState, "INSERT INTO probe (id, n) VALUES (1, 1)")
+    with pytest.raises(IntegrityError):
+        async with in_transaction("sqlite"):
+            await sql.raw_rows(m.ChannelState, "INSERT INTO probe (id, n) VALUES (1, 2)")
+    with pytest.raises(OperationalError):
+        await sql.raw_rows(m.ChannelState, "SELECT nothing FROM probe")
     assert await _probe() == [1]
