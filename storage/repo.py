@@ -34,6 +34,7 @@ from storage.sql import (
     can_lock_rows,
     columns_of,
     day,
+    is_postgres,
     model_of,
     raw_execute,
     raw_models,
@@ -1089,26 +1090,25 @@ async def open_votes_with_ballots(
     before it is cast."""
     columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
     item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
+    joined = "string_agg" if is_postgres(m.Vote) else "group_concat"
     rows = await raw_rows(
         m.Vote,
-        f"SELECT vote.*, {item_columns}, ballot.person_id AS ballot__person_id,"
-        " ballot.choice AS ballot__choice FROM vote"
+        f"SELECT vote.*, {item_columns}, (SELECT {joined}(ballot.person_id || ':' || ballot.choice,"
+        " ',') FROM ballot WHERE ballot.vote_id = vote.id) AS ballots__ FROM vote"
         " JOIN agenda_item ON agenda_item.id = vote.item_id"
-        " LEFT JOIN ballot ON ballot.vote_id = vote.id"
         " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
         meeting_id,
         g.VoteState.OPEN.value,
     )
-    out: dict[int, tuple[Vote, Item, dict[int, g.Choice]]] = {}
+    out = []
     for row in rows:
-        voter, choice = row["ballot__person_id"], row["ballot__choice"]
-        if row["id"] not in out:
-            vote = vote_row(row)
-            it = item_row({c: row[f"item__{c}"] for c in columns})
-            out[vote.id] = (vote, it, {})
-        if voter is not None:
-            out[row["id"]][2][int(voter)] = g.Choice(choice)
-    return list(out.values())
+        ballots: dict[int, g.Choice] = {}
+        for pair in (row["ballots__"] or "").split(","):
+            if pair:
+                voter, choice = pair.split(":")
+                ballots[int(voter)] = g.Choice(choice)
+        out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), ballots))
+    return out
 
 
 async def open_votes_of(person_id: int) -> list[tuple[int, Vote, Item]]:
