@@ -105,10 +105,9 @@ class InlineConnection(aiosqlite.Connection):
     async def fetch(self, sql: str, params: Sequence[Any], *, tried: bool) -> list[sqlite3.Row]:
         """A statement's rows: run at once on the loop's thread if `_now` allows it and it was
         not `tried` there already (found busy or over budget), else on aiosqlite's thread."""
-        if not tried:
-            rows = self._now(self._execute_fetchall, sql, params)
-            if rows is not _NOT_RUN:
-                return list(rows)
+        rows = None if tried else self.fetch_now(sql, params)
+        if rows is not None:
+            return rows
         return list(await self._on_thread(self._execute_fetchall, sql, params))
 
     def fetch_now(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row] | None:
