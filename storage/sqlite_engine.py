@@ -199,14 +199,15 @@ async def fetch(
     lock: asyncio.Lock = cast(SqliteClient, client)._lock
     client.log.debug("%s: %s", sql, params)
     try:
-        tried = not lock.locked()
-        if tried:
-            # Nothing to wait for: the lock would be taken and given back untouched.
-            rows = connection.fetch_now(sql, params)
-            if rows is not None:
-                return rows
-        async with lock:
-            return await connection.fetch(sql, params, tried=tried)
+        if lock.locked():  # another call of the client or transaction is running: after it
+            async with lock:
+                return await connection.fetch(sql, params, tried=False)
+        # Nothing to wait for: the lock would be taken and given back untouched.
+        rows = connection.fetch_now(sql, params)
+        if rows is not None:
+            return rows
+        async with lock:  # its place is aiosqlite's thread, or it was found busy or over budget
+            return await connection.fetch(sql, params, tried=True)
     except sqlite3.OperationalError as exc:
         raise OperationalError(exc) from exc
     except sqlite3.IntegrityError as exc:

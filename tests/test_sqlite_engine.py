@@ -268,3 +268,31 @@ async def test_hand_written_statements_raise_tortoises_errors(trace: Trace) -> N
     with pytest.raises(OperationalError):
         await sql.raw_rows(m.ChannelState, "SELECT nothing FROM probe")
     assert await _probe() == [1]
+
+
+async def test_a_hand_written_statement_waits_for_one_on_the_thread(trace: Trace) -> None:
+    """Two statements of one transaction at once: the long read goes to aiosqlite's thread
+    holding the transaction's lock; the short one waits for the lock, not for the connection
+    on the loop's thread (which would hold the loop until the long read ended)."""
+    await sql.raw_execute(m.ChannelState, "INSERT INTO probe (n) VALUES (5)")
+    trace.clear()
+
+    async def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with in_transaction("sqlite"):
+            long, short = await asyncio.gather(
+                sql.raw_rows(m.ChannelState, LONG_READ),
+                sql.raw_rows(m.ChannelState, "SELECT n FROM probe"),
+            )
+            return long, short
+
+    (long, short), ticks = await _ticks_while(both())
+    assert long[0]["n"] == 3_000_000
+    assert short == [{"n": 5}]
+    assert ticks >= 3
+    assert trace == [
+        ("BEGIN", True),
+        ("SELECT", True),  # the long read, stopped at its budget
+        ("SELECT", False),
+        ("SELECT", True),  # the short one, once the long one is done
+        ("COMMIT", False),
+    ]
