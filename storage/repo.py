@@ -34,7 +34,7 @@ from storage.sql import (
     can_lock_rows,
     columns_of,
     day,
-    is_postgres,
+    joined,
     model_of,
     raw_execute,
     raw_models,
@@ -1090,11 +1090,11 @@ async def open_votes_with_ballots(
     before it is cast."""
     columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
     item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
-    joined = "string_agg" if is_postgres(m.Vote) else "group_concat"
+    ballots = joined(m.Ballot, "ballot.person_id || ':' || ballot.choice")
     rows = await raw_rows(
         m.Vote,
-        f"SELECT vote.*, {item_columns}, (SELECT {joined}(ballot.person_id || ':' || ballot.choice,"
-        " ',') FROM ballot WHERE ballot.vote_id = vote.id) AS ballots__ FROM vote"
+        f"SELECT vote.*, {item_columns}, (SELECT {ballots} FROM ballot"
+        " WHERE ballot.vote_id = vote.id) AS ballots__ FROM vote"
         " JOIN agenda_item ON agenda_item.id = vote.item_id"
         " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
         meeting_id,
@@ -1102,12 +1102,12 @@ async def open_votes_with_ballots(
     )
     out = []
     for row in rows:
-        ballots: dict[int, g.Choice] = {}
+        named: dict[int, g.Choice] = {}
         for pair in (row["ballots__"] or "").split(","):
             if pair:
                 voter, choice = pair.split(":")
-                ballots[int(voter)] = g.Choice(choice)
-        out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), ballots))
+                named[int(voter)] = g.Choice(choice)
+        out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), named))
     return out
 
 

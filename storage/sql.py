@@ -159,6 +159,14 @@ def membership(model: type[Model], values: Sequence[Any]) -> tuple[str, list[Any
     return f"IN ({marks(len(values))})", list(values)
 
 
+def joined(model: type[Model], expression: str) -> str:
+    """An aggregate of `expression` (text) over the rows, joined by commas: `string_agg` on
+    PostgreSQL, `group_concat` on SQLite."""
+    if is_postgres(model):
+        return f"string_agg({expression}, ',')"
+    return f"group_concat({expression}, ',')"
+
+
 async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
     """Run a read on the connection (or transaction) the model's queries would use now."""
     conn = _connection(model)
