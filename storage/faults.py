@@ -131,7 +131,8 @@ async def retried(
 # skipped. Either way every later query of that task runs on a dead, released connection
 # ("connection has been released back to the pool"), for ever. The two methods are wrapped so
 # that the task's connection is always restored and the pool gets its connection back.
-# Besides storage/sql.py, this is the only place that touches tortoise's internals.
+# Besides storage/sql.py and the two engines (storage/sqlite_engine.py, storage/asyncpg_engine.py),
+# this is the only place that touches tortoise's internals.
 
 
 def harden_transactions() -> None:
