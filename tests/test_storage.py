@@ -22,6 +22,43 @@ async def test_sqlite_runs_wal_with_full_sync_and_busy_timeout(database: str) ->
     assert int(busy[0][0]) == 5000
 
 
+async def test_sqlite_reuses_its_wal_file_after_a_checkpoint(database: str) -> None:
+    """tortoise's journal_size_limit of 16 KiB cut the WAL back at each checkpoint, so every
+    commit grew the file again (a slower flush). Ours keeps it: after a checkpoint the next
+    commit writes over the old frames and the file keeps its size."""
+    if not db.is_sqlite(database):
+        return
+    conn = connections.get(db.connection_name(database))
+    _, limit = await conn.execute_query("PRAGMA journal_size_limit")
+    assert int(limit[0][0]) == db.WAL_KEPT_BYTES
+    wal = db.sqlite_path(database).with_name(db.sqlite_path(database).name + "-wal")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    society = await repo.create_society("日志学会", now)
+    for i in range(60):
+        await repo.append_event(society.id, "note", {"i": i, "pad": "字" * 2000}, now)
+    grown = wal.stat().st_size
+    assert grown > 64 * 1024
+    _, done = await conn.execute_query("PRAGMA wal_checkpoint(PASSIVE)")
+    busy, frames, copied = tuple(done[0])
+    assert busy == 0 and frames == copied  # every frame is back in the file: the WAL starts over
+    await repo.append_event(society.id, "note", {"after": True}, now)
+    assert wal.stat().st_size == grown
+
+
+async def test_hand_written_sql_runs_where_the_orm_would(database: str) -> None:
+    """storage/sql.py reads the task's connection itself: the same object the ORM would use,
+    the transaction's inside one, the client's outside."""
+    from tortoise.transactions import in_transaction
+
+    from storage.sql import _connection
+
+    assert _connection(models.Society) is models.Society._meta.db
+    async with in_transaction(db.connection_name(database)) as tx:
+        assert _connection(models.Society) is tx is models.Society._meta.db
+        await repo.create_society("事务学会", datetime(2026, 12, 1, tzinfo=UTC))
+    assert _connection(models.Society) is models.Society._meta.db
+
+
 async def test_instants_are_stored_in_utc_and_filter_across_zones(database: str) -> None:
     shanghai = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 15:00 in Asia/Shanghai
     society = await repo.create_society("时区测试学会", shanghai)
