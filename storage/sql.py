@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import get_current_context
 from tortoise.models import Model
 
 from storage import sqlite_engine
@@ -121,9 +122,17 @@ def _dialect_sql(sql: str, dialect: str) -> str:
 
 
 def _connection(model: type[Model]) -> BaseDBAsyncClient:
-    """The connection (or the transaction) the model's queries would use now."""
-    conn: BaseDBAsyncClient = model._meta.db
-    return conn
+    """The connection (or the transaction) the model's queries would use now: what
+    `model._meta.db` gives, read from the task's connections directly (a third of its cost; a
+    ballot asks 15 times). tortoise's own way when there is none yet or it was opened on
+    another event loop (it opens one, or a new one)."""
+    ctx = get_current_context()
+    if ctx is not None:
+        conn = ctx.connections._get_storage().get(model._meta.default_connection or "")
+        if conn is not None and conn._check_loop():
+            return conn
+    found: BaseDBAsyncClient = model._meta.db
+    return found
 
 
 def is_postgres(model: type[Model]) -> bool:
