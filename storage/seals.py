@@ -368,21 +368,69 @@ async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | Non
     if not rows:
         return None
     r = rows[0]
+    key = server_key()
+    stored = _Stored(
+        key, int(r["keyed_from"]), int(r["seq"]), str(r["head"]), str(r["tables"]), str(r["mac"])
+    )
+    tables = _checked.tables(ck, stored)
     h = _Head(
         int(r["id"]),
-        int(r["keyed_from"]),
-        int(r["seq"]),
-        str(r["head"]),
-        parse_sums(r["tables"]),
-        str(r["mac"]),
+        stored.keyed_from,
+        stored.seq,
+        stored.head,
+        parse_sums(stored.tables) if tables is None else tables,
+        stored.mac,
         tip=None
         if chain is None
         else (0, GENESIS)
         if r["tip_seq"] is None
         else (int(r["tip_seq"]), str(r["tip_hash"])),
     )
-    h.genuine = head_is_genuine(server_key(), ck, h)
+    if tables is None:
+        h.genuine = head_is_genuine(key, ck, h)
+        if h.genuine:
+            _checked.keep(ck, stored, h.tables)
     return h
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A chain head's row as stored: all its MAC check depends on, with the key."""
+
+    key: ServerKey
+    keyed_from: int
+    seq: int
+    head: str
+    tables: str
+    mac: str
+
+
+class _Checked:
+    """The heads last found genuine (or written) by this process, by chain key, with their
+    parsed sums: a head read back exactly as it was (the same key, columns and MAC) needs no
+    second check, since the check is a function of those alone. Any other row, a changed one
+    included, is checked in full; `yishi verify` checks every head itself. Bounded: the one
+    kept longest ago goes first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._heads: dict[str, tuple[_Stored, dict[str, TableSum]]] = {}
+
+    def tables(self, ck: str, stored: _Stored) -> dict[str, TableSum] | None:
+        """A copy of the head's sums when it was checked as stored; None: check it."""
+        found = self._heads.get(ck)
+        if found is None or found[0] != stored:
+            return None
+        return dict(found[1])
+
+    def keep(self, ck: str, stored: _Stored, tables: Mapping[str, TableSum]) -> None:
+        self._heads.pop(ck, None)
+        self._heads[ck] = (stored, dict(tables))
+        if len(self._heads) > self.size:
+            del self._heads[next(iter(self._heads))]
+
+
+_checked = _Checked(size=1024)
 
 
 async def _held_head(ck: str, society_id: int | None) -> _Head | None:
@@ -448,6 +496,9 @@ async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
         mac,
         h.id,
     )
+    # Kept whether or not the transaction commits: it says only that this row, if found so,
+    # is genuine.
+    _checked.keep(ck, _Stored(key, h.keyed_from, h.seq, h.head, tables, mac), h.tables)
 
 
 async def _put_head(key: ServerKey, ck: str, h: _Head) -> None:

@@ -190,3 +190,37 @@ async def test_a_forged_head_is_left_as_found_by_later_writes(database: str) -> 
     )
     found = (await verify.run()).findings
     assert any(f.society == society.id and f.table == "chain_head" for f in found), found
+
+
+def test_a_head_is_taken_as_checked_only_when_read_back_exactly() -> None:
+    """storage/seals.py remembers the heads it checked or wrote: any changed column (or another
+    key) is checked again; the memory is bounded and hands out copies."""
+    import dataclasses
+
+    from bot.keys import ServerKey
+    from bot.ledger import TableSum
+    from storage.seals import _Checked, _Stored
+
+    key = ServerKey(b"k" * 32)
+    stored = _Stored(key, 1, 5, "ab" * 32, '{"ballot":[1,"00"]}', "cd" * 32)
+    checked = _Checked(size=2)
+    checked.keep("a", stored, {"ballot": TableSum(1, "00")})
+    found = checked.tables("a", stored)
+    assert found == {"ballot": TableSum(1, "00")}
+    found["vote"] = TableSum(1, "11")  # the caller's copy
+    assert checked.tables("a", stored) == {"ballot": TableSum(1, "00")}
+    for change in (
+        {"key": ServerKey(b"j" * 32)},
+        {"keyed_from": 2},
+        {"seq": 6},
+        {"head": "ef" * 32},
+        {"tables": '{"ballot":[2,"00"]}'},
+        {"mac": "ef" * 32},
+    ):
+        assert checked.tables("a", dataclasses.replace(stored, **change)) is None
+    assert checked.tables("b", stored) is None
+    checked.keep("b", stored, {})
+    checked.tables("a", stored)
+    checked.keep("c", stored, {})  # "a" was kept first and not kept again: it goes
+    assert checked.tables("a", stored) is None
+    assert checked.tables("b", stored) == {}
