@@ -45,8 +45,9 @@ OPEN_TIMEOUT_S = 30.0
 MIGRATE_TIMEOUT_S = 900.0
 # The WAL file SQLite keeps after a checkpoint has emptied it (journal_size_limit). tortoise
 # sets 16 KiB, so the file was cut back every ~50 commits and every commit after that grew it
-# again: a flush that also changes the file's size costs about twice one that does not (measured:
-# a vote's commit 0.35-0.40 ms instead of 0.19-0.22). Above the ~4 MiB the WAL reaches between
+# again: a flush that also changes the file's size costs about twice one that does not (measured
+# with 18-24 pages a commit: 0.33-0.40 ms instead of 0.18-0.24; a vote's commit in the serial
+# burst went from 0.40-0.43 to 0.27-0.30 ms). Above the ~4 MiB the WAL reaches between
 # two automatic checkpoints (1000 pages), it is reused as it is and only cut back after a
 # long read held checkpoints off.
 WAL_KEPT_BYTES = 8 * 1024 * 1024

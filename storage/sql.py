@@ -8,10 +8,10 @@ and run on the connection, or transaction, the model's own queries would use at 
 Datetimes are bound in UTC (SQLite compares the stored ISO text) and read back through `when`
 (SQLite returns that text, asyncpg a datetime).
 
-Rule: only this module touches tortoise's private API (`Model._meta`, `Model._init_from_db`),
-besides the engines it runs on (storage/sqlite_engine.py, storage/asyncpg_engine.py) and the
-transaction repair in storage/faults.py; other storage modules use the ORM's public API or the
-functions below.
+Rule: only this module touches tortoise's private API (`Model._meta`, `Model._init_from_db`, the
+task's connection map), besides the engines it runs on (storage/sqlite_engine.py,
+storage/asyncpg_engine.py) and the transaction repair in storage/faults.py; other storage
+modules use the ORM's public API or the functions below.
 """
 
 from __future__ import annotations
