@@ -37,6 +37,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from bot.bounded import Bounded
 from bot.keys import ServerKey
 from bot.ledger import GENESIS, TableSum, head_mac, parse_sums, row_mac, sums_json
 from storage import models as m
@@ -413,8 +414,7 @@ class _Checked:
     kept longest ago goes first."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._heads: dict[str, tuple[_Stored, dict[str, TableSum]]] = {}
+        self._heads: Bounded[str, tuple[_Stored, dict[str, TableSum]]] = Bounded(size)
 
     def tables(self, ck: str, stored: _Stored) -> dict[str, TableSum] | None:
         """A copy of the head's sums when it was checked as stored; None: check it."""
@@ -424,10 +424,7 @@ class _Checked:
         return dict(found[1])
 
     def keep(self, ck: str, stored: _Stored, tables: Mapping[str, TableSum]) -> None:
-        self._heads.pop(ck, None)
-        self._heads[ck] = (stored, dict(tables))
-        if len(self._heads) > self.size:
-            del self._heads[next(iter(self._heads))]
+        self._heads.put(ck, (stored, dict(tables)))
 
 
 _checked = _Checked(size=1024)

@@ -194,7 +194,7 @@ async def test_a_forged_head_is_left_as_found_by_later_writes(database: str) -> 
 
 def test_a_head_is_taken_as_checked_only_when_read_back_exactly() -> None:
     """storage/seals.py remembers the heads it checked or wrote: any changed column (or another
-    key) is checked again; the memory is bounded and hands out copies."""
+    key) is checked again; the memory hands out copies (and is a bot/bounded.py Bounded)."""
     import dataclasses
 
     from bot.keys import ServerKey
@@ -219,8 +219,3 @@ def test_a_head_is_taken_as_checked_only_when_read_back_exactly() -> None:
     ):
         assert checked.tables("a", dataclasses.replace(stored, **change)) is None
     assert checked.tables("b", stored) is None
-    checked.keep("b", stored, {})
-    checked.tables("a", stored)
-    checked.keep("c", stored, {})  # "a" was kept first and not kept again: it goes
-    assert checked.tables("a", stored) is None
-    assert checked.tables("b", stored) == {}

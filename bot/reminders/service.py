@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bot import workdays as workdays_module
+from bot.bounded import Bounded
 from bot.config import ReminderSettings, Settings
 from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
 from bot.metrics import Metrics
@@ -87,16 +88,9 @@ def _planner_digest() -> str:
 
 # A society's plan while its state stays as read: society id -> (view, plan by `Planned.match`).
 _Plan = tuple[SocietyView, dict[tuple[str, str, int], Planned]]
-_Plans = dict[int, _Plan]
-
-
-def _remember(plans: _Plans, society_id: int, plan: _Plan) -> None:
-    """Keep `plan` as the society's, last in line; past `PLANS_KEPT` the one planned longest ago
-    goes (memory stays bounded however many societies a sweep decides)."""
-    plans.pop(society_id, None)
-    plans[society_id] = plan
-    if len(plans) > PLANS_KEPT:
-        del plans[next(iter(plans))]
+# Past `PLANS_KEPT` the one planned longest ago goes (memory stays bounded however many
+# societies a sweep decides).
+_Plans = Bounded[int, _Plan]
 
 
 @dataclass
@@ -291,7 +285,7 @@ class ReminderService:
         result = FireResult()
         # A society's due reminders may fall into several batches: its plan is computed once
         # per sweep unless its state changed meanwhile.
-        plans: _Plans = {}
+        plans: _Plans = Bounded(PLANS_KEPT)
         oldest = await reminder_store.oldest_overdue(now)
         self.lag_seconds = 0.0 if oldest is None else (now - oldest).total_seconds()
         while True:
@@ -316,7 +310,7 @@ class ReminderService:
             return 0
         until = now + self.prepare_ahead
         after: tuple[datetime, int] | None = None
-        plans: _Plans = {}
+        plans: _Plans = Bounded(PLANS_KEPT)
         result = FireResult()
         while True:
             async with repo.atomic():
@@ -380,7 +374,7 @@ class ReminderService:
         cached = plans.get(view.id)
         if cached is None or cached[0] != view:
             cached = (view, {p.match: p for p in self.plan_for(view, now)})
-            _remember(plans, view.id, cached)
+            plans.put(view.id, cached)
         p = cached[1].get((row.kind, row.ref, int(row.due_at.timestamp())))
         if p is None:
             return texts.no_longer_planned(row.kind)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from typing import Any
 
 import pytest
 
@@ -169,18 +168,3 @@ async def test_a_full_replan_in_slices_stores_what_one_pass_would(
     monkeypatch.setattr(service_module, "PLAN_SLICE", 2)
     await service(h).materialize(h.clock.now())
     assert {(r.society_id, r.key) for r in await reminder_store.reminders()} == whole
-
-
-def test_the_plans_kept_while_deciding_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sweep keeps the plans of the societies it decides for their next batches, no more than
-    `PLANS_KEPT` (at 100,000 societies keeping all of them took the bot to 643 MiB)."""
-    monkeypatch.setattr(service_module, "PLANS_KEPT", 3)
-    plans: dict[int, Any] = {}
-    plan: Any = (None, {})
-    for sid in range(10):
-        service_module._remember(plans, sid, plan)
-        assert len(plans) <= 3
-    assert list(plans) == [7, 8, 9]
-    service_module._remember(plans, 7, plan)  # planned again: last in line
-    service_module._remember(plans, 10, plan)
-    assert list(plans) == [9, 7, 10]

@@ -54,10 +54,9 @@ import random
 import secrets
 import socket
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
@@ -68,6 +67,7 @@ from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.config import WeComConfig
 from bot.adapters.wecom.ws import WeComWsClient, WsRequestError, WsTiming
+from bot.bounded import Bounded
 from bot.clock import Clock
 from bot.config import ConfigError
 from bot.events import (
@@ -83,7 +83,6 @@ logger = logging.getLogger(__name__)
 
 CHOICE_WORDS: Final = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
 _CACHE_SIZE: Final = 2048
-V = TypeVar("V")
 
 
 def build_wecom_adapter(
@@ -109,16 +108,6 @@ def instance_owner() -> str:
 
 
 # --- the adapter -----------------------------------------------------------------------------
-
-
-class _Bounded(OrderedDict[str, V]):
-    """The last `_CACHE_SIZE` entries put."""
-
-    def put(self, key: str, value: V) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > _CACHE_SIZE:
-            self.popitem(last=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +150,10 @@ class WeComAdapter:
         self.token = http.TokenCache(clock, self._fetch_token)
         self.ws: WeComWsClient | None = None
         self._cards: dict[int, VoteCard] = {}
-        self._task_ids: _Bounded[int] = _Bounded()  # task_id -> vote id
-        self._streams: _Bounded[str] = _Bounded()  # stream id -> final content
-        self._used_handles: _Bounded[bool] = _Bounded()  # response_urls already called
-        self._acks: _Bounded[BallotAck] = _Bounded()  # card click msgid -> its acknowledgement
+        self._task_ids: Bounded[str, int] = Bounded(_CACHE_SIZE)  # task_id -> vote id
+        self._streams: Bounded[str, str] = Bounded(_CACHE_SIZE)  # stream id -> final content
+        self._used_handles: Bounded[str, bool] = Bounded(_CACHE_SIZE)  # response_urls called
+        self._acks: Bounded[str, BallotAck] = Bounded(_CACHE_SIZE)  # card click msgid -> its ack
 
     # --- lifecycle ----------------------------------------------------------------------------
 
