@@ -194,6 +194,8 @@ async def fetch(
     the layers around it (4.5-6.5 % of a ballot's CPU, measured side by side). None when the
     client is not on this engine: the caller goes through tortoise."""
     connection = getattr(client, "_connection", None)
+    # tortoise rewrites a NUL in a statement's text (as `'||CHAR(0)||'`): such a statement, which
+    # hand-written SQL never has (values are parameters), goes its way.
     if not isinstance(connection, InlineConnection) or "\x00" in sql:
         return None
     lock: asyncio.Lock = cast(SqliteClient, client)._lock
