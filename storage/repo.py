@@ -27,7 +27,7 @@ from bot import governance as g
 from bot.events import Platform, UserRef
 from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
-from storage import seals, secrecy, verify
+from storage import scenes, seals, secrecy, verify
 from storage.db import server_key
 from storage.sql import (
     any_of,
@@ -35,6 +35,7 @@ from storage.sql import (
     columns_of,
     day,
     joined,
+    marks,
     model_of,
     raw_execute,
     raw_models,
@@ -307,7 +308,11 @@ async def unit_of_work(
                     utc(now),
                 )
                 processed_id = int(rows[0]["id"])
-            yield Work(processed_id)
+            scene = scenes.begin_unit()
+            try:
+                yield Work(processed_id)
+            finally:
+                scenes.end_unit(scene)
     except IntegrityError:
         # A concurrent delivery of the same message committed first: replay its reply.
         existing = await m.ProcessedMessage.filter(
@@ -654,15 +659,7 @@ async def group_speaker(
     group = (platform.value, corp_id, chat_id)
     states = tuple(state.value for state in ACTIVE_STATES)
     if not can_lock_rows(m.Society):
-        rows = await raw_rows(
-            m.Society,
-            f"SELECT {_SOCIETY_COLUMNS}, {_SCENE_COLUMNS}{_SOCIETY_FROM}{_SCENE_JOINS}"
-            f"{_SOCIETY_WHERE} LIMIT 1",
-            *speaker,
-            *states,
-            *group,
-        )
-        return None if not rows else _speaker(rows[0], rows[0])
+        return await _sqlite_speaker(speaker, group, states)
     rows = await raw_rows(
         m.Society,
         f"SELECT {_SOCIETY_COLUMNS}{_SOCIETY_FROM}{_SOCIETY_WHERE} LIMIT 1 FOR UPDATE OF s",
@@ -680,6 +677,158 @@ async def group_speaker(
         rows[0]["id"],
     )
     return _speaker(rows[0], scene[0])
+
+
+# SQLite: the group's scene (storage/scenes.py) is remembered between messages. A message checks
+# the remembered scene against the society's head, reading the speaker, the head (with its
+# chain's last entry, for the command's first move: `seals.offered`) and the ballots of the
+# scene's open votes at once; one that does not hold, or none, is read in full with what the
+# scene needs besides (the head, the roster, the meeting's observers), in one read.
+_HEAD_COLUMNS = ("id", "keyed_from", "seq", "head", "tables", "mac")
+_TIP = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+_SCENE_CHECK = (
+    "SELECT cb.society_id AS sid, p.id AS p_id, p.name AS p_name, p.is_party_member AS p_party, "
+    + ", ".join(f"h.{c}" for c in _HEAD_COLUMNS)
+    + f", {{ballots}} AS ballots__, (SELECT seq {_TIP}) AS tip_seq, (SELECT hash {_TIP})"
+    " AS tip_hash FROM chat_binding cb"
+    " LEFT JOIN identity i ON i.platform = ? AND i.corp_id = ? AND i.user_id = ?"
+    " LEFT JOIN person p ON p.id = i.person_id"
+    " LEFT JOIN chain_head h ON h.chain_key = ?"
+    f"{_SOCIETY_WHERE} LIMIT 1"
+)
+_SCENE_READ = (
+    f"SELECT {_SOCIETY_COLUMNS}, {_SCENE_COLUMNS}, "
+    + ", ".join(f"h.{c} AS h_{c}" for c in _HEAD_COLUMNS)
+    + ", (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
+    " FROM member x WHERE x.society_id = s.id) AS members__,"
+    " (SELECT group_concat(o.person_id, ',') FROM observer o WHERE o.meeting_id = mt.id)"
+    f" AS observers__{_SOCIETY_FROM}{_SCENE_JOINS}"
+    " LEFT JOIN chain_head h ON h.chain_key = ?"
+    f"{_SOCIETY_WHERE} LIMIT 1"
+)
+
+
+async def _sqlite_speaker(
+    speaker: tuple[str, str, str], group: tuple[str, str, str], states: tuple[str, ...]
+) -> Speaker | None:
+    remembered = scenes.memory.recall(group)
+    if remembered is not None:
+        holds, found = await _speaker_on_scene(remembered, speaker, group)
+        if holds:
+            return found
+    # The head of the society the group was bound to when last read (a guess: checked below).
+    guess = scenes.memory.society_of(group)
+    ck = "" if guess is None else seals.chain_key(server_key(), guess)
+    rows = await raw_rows(m.Society, _SCENE_READ, *speaker, *states, ck, *group)
+    if not rows:
+        return None
+    r = rows[0]
+    found = _speaker(r, r)
+    if found.society.id == guess:
+        head = {c: r[f"h_{c}"] for c in _HEAD_COLUMNS} if r["h_mac"] is not None else None
+        _remember_scene(found, group, ck, head, r)
+    else:
+        await _read_scene(found, group)
+    return found
+
+
+async def _speaker_on_scene(
+    scene: scenes.Scene, speaker: tuple[str, str, str], group: tuple[str, str, str]
+) -> tuple[bool, Speaker | None]:
+    """Whether the remembered scene holds (the society's head shows its rows unchanged), and
+    the speaker on it (None: the group is bound to no society now). The unit of work keeps a
+    scene that holds, with the head and the ballots read, for the command."""
+    votes = scene.votes or ()
+    ballots = "NULL"
+    if votes:
+        cast_so_far = joined(m.Ballot, "b.vote_id || ':' || b.person_id || ':' || b.choice")
+        ballots = f"(SELECT {cast_so_far} FROM ballot b WHERE b.vote_id IN ({marks(len(votes))}))"
+    rows = await raw_rows(
+        m.Society,
+        _SCENE_CHECK.format(ballots=ballots),
+        *(vote.id for vote, _ in votes),
+        *(f"society:{scene.society.id}",) * 2,
+        *speaker,
+        scene.chain_key,
+        *group,
+    )
+    if not rows:
+        return True, None
+    r = rows[0]
+    head = None if r["mac"] is None else r
+    if int(r["sid"]) != scene.society.id:
+        return False, None
+    sums = seals.current_sums(scene.chain_key, head)
+    if sums is None or scenes.stamp_of(sums) != scene.stamp:
+        return False, None
+    ballots_cast = scenes.parse_ballots(r["ballots__"])
+    scenes.enter(scenes.Entered(group, scene, ballots_cast, seals.writes.moves, head))
+    person = None
+    if r["p_id"] is not None:
+        person = Person(int(r["p_id"]), str(r["p_name"]), bool(r["p_party"]))
+    member = None if person is None else scene.members.get(person.id)
+    return True, Speaker(
+        scene.society,
+        person,
+        None
+        if person is None or member is None
+        else Member(person, member[0], g.CouncilPosition(member[1])),
+        scene.meeting,
+        person is not None and scene.meeting is not None and person.id in scene.observers,
+    )
+
+
+async def _read_scene(found: Speaker, group: tuple[str, str, str]) -> None:
+    """What a scene needs besides `found`, read apart: a group not read before (or bound to
+    another society since)."""
+    ck = seals.chain_key(server_key(), found.society.id)
+    rows = await raw_rows(
+        m.ChainHead,
+        "SELECT "
+        + ", ".join(f"h.{c} AS h_{c}" for c in _HEAD_COLUMNS)
+        + ", (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
+        " FROM member x WHERE x.society_id = ?) AS members__,"
+        " (SELECT group_concat(o.person_id, ',') FROM observer o WHERE o.meeting_id = ?)"
+        " AS observers__ FROM (SELECT 1) AS one LEFT JOIN chain_head h ON h.chain_key = ?",
+        found.society.id,
+        0 if found.meeting is None else found.meeting.id,
+        ck,
+    )
+    r = rows[0]
+    head = {c: r[f"h_{c}"] for c in _HEAD_COLUMNS} if r["h_mac"] is not None else None
+    _remember_scene(found, group, ck, head, r)
+
+
+def _remember_scene(
+    found: Speaker,
+    group: tuple[str, str, str],
+    ck: str,
+    head: Mapping[str, Any] | None,
+    r: Mapping[str, Any],
+) -> None:
+    """Remember the scene `found` was read from, with the roster and observers read with it
+    (`members__`, `observers__`), stamped with the society's head as this transaction has it
+    (`head`: as stored; a batch's copy wins). A society without a genuine head has no scene."""
+    sums = seals.current_sums(ck, head)
+    if sums is None:
+        return
+    members: dict[int, tuple[str, str]] = {}
+    for triple in str(r["members__"] or "").split(","):
+        if triple:
+            person, role, position = triple.split(":")
+            members[int(person)] = (role, position)
+    observers = frozenset(int(x) for x in str(r["observers__"] or "").split(",") if x)
+    scene = scenes.Scene(
+        ck,
+        scenes.stamp_of(sums),
+        found.society,
+        found.meeting,
+        members,
+        observers,
+        moved=scenes.memory.moves_of(ck),
+    )
+    scenes.memory.keep(group, scene)
+    scenes.enter(scenes.Entered(group, scene, {}, seals.writes.moves))
 
 
 def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
@@ -1087,7 +1236,14 @@ async def open_votes_with_ballots(
 ) -> list[tuple[Vote, Item, dict[int, g.Choice]]]:
     """The meeting's open votes with their items and each vote's named ballots (person ->
     choice; none for a secret vote or a show of hands), in one read: what a ballot needs to know
-    before it is cast."""
+    before it is cast. A unit of work whose scene holds (storage/scenes.py) has the votes and
+    items remembered and the ballots read with the check."""
+    entered = scenes.entered_for(meeting_id)
+    if entered is not None and entered.scene.votes is not None:
+        return [
+            (vote, item, {p: g.Choice(c) for p, c in entered.ballots.get(vote.id, {}).items()})
+            for vote, item in entered.scene.votes
+        ]
     columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
     item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
     ballots = joined(m.Ballot, "ballot.person_id || ':' || ballot.choice")
@@ -1108,6 +1264,8 @@ async def open_votes_with_ballots(
                 voter, choice = pair.split(":")
                 named[int(voter)] = g.Choice(choice)
         out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), named))
+    if entered is not None:
+        scenes.memory.keep_votes(entered, [(vote, item) for vote, item, _ in out])
     return out
 
 

@@ -28,7 +28,7 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -284,6 +284,8 @@ async def intact(table: str, row_id: int) -> bool:
 async def rewrite(table: str, *row_ids: int) -> AsyncIterator[None]:
     """Change rows: each is re-sealed afterwards only if it matched its seal before."""
     keep = [r for r in row_ids if await intact(table, r)]
+    if len(keep) < len(row_ids):
+        writes.blind += 1
     yield
     for r in keep:
         await touch(table, r)
@@ -369,29 +371,65 @@ async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | Non
     if not rows:
         return None
     r = rows[0]
+    h = _checked_head(ck, int(r["id"]), r)
+    if chain is not None:
+        h.tip = (0, GENESIS) if r["tip_seq"] is None else (int(r["tip_seq"]), str(r["tip_hash"]))
+    return h
+
+
+def _checked_head(ck: str, row_id: int, r: Mapping[str, Any]) -> _Head:
+    """A head from its stored columns, its MAC checked unless this process found (or wrote)
+    exactly these columns under the same key before."""
     key = server_key()
     stored = _Stored(
         key, int(r["keyed_from"]), int(r["seq"]), str(r["head"]), str(r["tables"]), str(r["mac"])
     )
     tables = _checked.tables(ck, stored)
     h = _Head(
-        int(r["id"]),
+        row_id,
         stored.keyed_from,
         stored.seq,
         stored.head,
         parse_sums(stored.tables) if tables is None else tables,
         stored.mac,
-        tip=None
-        if chain is None
-        else (0, GENESIS)
-        if r["tip_seq"] is None
-        else (int(r["tip_seq"]), str(r["tip_hash"])),
     )
     if tables is None:
         h.genuine = head_is_genuine(key, ck, h)
         if h.genuine:
             _checked.keep(ck, stored, h.tables)
     return h
+
+
+def current_sums(ck: str, stored: Mapping[str, Any] | None) -> Mapping[str, TableSum] | None:
+    """The table sums of the head of `ck` as this transaction has it now, when it is genuine:
+    the copy the current batch (or an enclosing one) holds, which counts this transaction's own
+    writes, else `stored` (the head's columns keyed_from, seq, head, tables and mac as the
+    caller read them in this transaction; None: no head). None: no genuine head.
+    Read-only (`storage/scenes.py` compares them)."""
+    batch = _batch.get()
+    while batch is not None:
+        held = batch.heads.get(ck)
+        if held is not None:
+            return held.tables if held.genuine else None
+        batch = batch.outer
+    if stored is None:
+        return None
+    h = _checked_head(ck, 0, stored)
+    return h.tables if h.genuine else None
+
+
+@dataclass
+class Writes:
+    """What this process has written of the sealed tables and heads, counted: `moves` (every
+    change of a head, in a batch's copy or stored: a row sealed, re-sealed or unsealed, an entry
+    appended, a head written or created), `blind` (rows rewritten without re-sealing, since they
+    no longer matched their seal: their head does not show the change)."""
+
+    moves: int = 0
+    blind: int = 0
+
+
+writes = Writes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,17 +469,39 @@ _checked = _Checked(size=1024)
 
 
 async def _held_head(ck: str, society_id: int | None) -> _Head | None:
-    """The head to move, locked: inside a batch, the batch's copy (read the first time)."""
+    """The head to move, locked: inside a batch, the batch's copy (read the first time, or
+    taken from the read the transaction's scene check made: `offered`)."""
     chain = None if society_id is None else f"society:{society_id}"
     batch = _batch.get()
     if batch is None:
         return await _head(ck, lock=True, chain=chain)
     found = batch.find(ck)
     if found is None:
-        found = await _head(ck, lock=True, chain=chain)
+        found = _offered_head(ck, chain)
+        if found is None:
+            found = await _head(ck, lock=True, chain=chain)
         if found is not None:
             batch.heads[ck] = found
     return found
+
+
+# Told of every row move (chain key, table), before the head shows it (`storage/scenes.py`).
+moved: Callable[[str, str], None] | None = None
+
+# The head of a chain key as the current transaction read it before any move since
+# (`storage/scenes.py`: the scene check, which reads it with its chain's last entry on SQLite,
+# where no other writer can move it while this transaction writes): its columns id, keyed_from,
+# seq, head, tables, mac, tip_seq and tip_hash. None: read it again.
+offered: Callable[[str], Mapping[str, Any] | None] | None = None
+
+
+def _offered_head(ck: str, chain: str | None) -> _Head | None:
+    row = None if offered is None or chain is None else offered(ck)
+    if row is None:
+        return None
+    h = _checked_head(ck, int(row["id"]), row)
+    h.tip = (0, GENESIS) if row["tip_seq"] is None else (int(row["tip_seq"]), str(row["tip_hash"]))
+    return h
 
 
 def expected_head_mac(
@@ -470,6 +530,7 @@ async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
     )
     if sealed:
         return None
+    writes.moves += 1
     mac = expected_head_mac(key, ck, 1, 0, GENESIS, sums_json({}))
     row = await m.ChainHead.create(
         chain_key=ck, keyed_from=1, seq=0, head=GENESIS, tables="{}", mac=mac
@@ -482,6 +543,7 @@ async def _fresh_head(key: ServerKey, ck: str) -> _Head | None:
 
 
 async def _save_head(key: ServerKey, ck: str, h: _Head) -> None:
+    writes.moves += 1
     tables = sums_json(h.tables)
     mac = h.mac = expected_head_mac(key, ck, h.keyed_from, h.seq, h.head, tables)
     await raw_execute(
@@ -516,6 +578,9 @@ async def _move_head(
     society_id: int | None = None,
 ) -> None:
     h = await _held_head(ck, society_id)
+    writes.moves += 1
+    if moved is not None:
+        moved(ck, table)
     if h is None:
         if remove is not None:
             return
@@ -568,6 +633,7 @@ async def advance(
         h = await _fresh_head(key, ck)
         if h is None:
             return
+    writes.moves += 1
     h.tip = (seq, new_hash)  # the event log's last entry, whatever the head says
     if not h.genuine or h.seq != prev_seq or h.head != prev_hash:
         return

@@ -244,6 +244,10 @@ async def test_hot_paths_scan_no_growing_table(database: str) -> None:
 # ballots; the ballot; the chain head with the chain's last entry; the ballot's seal; the event;
 # the head; the stored reply; the outbox channel and the card update.
 BALLOT_STATEMENTS = {"sqlite": 11, "postgres": 12}
+# On SQLite, once the group's scene is remembered (storage/scenes.py: after the first ballot of
+# the vote), one read checks it and brings the speaker, the head with the chain's last entry and
+# the ballots so far: the open vote's read and the head's are gone.
+SCENE_BALLOT_STATEMENTS = 8
 
 
 async def test_a_named_ballot_sends_few_statements(database: str) -> None:
@@ -256,9 +260,12 @@ async def test_a_named_ballot_sends_few_statements(database: str) -> None:
         assert "已记录" in replies[0].text
     per_ballot = Counter(st.path for st in log.statements)
     assert set(per_ballot) == set(MEMBERS)
-    # The first card update of the group also writes the outbox channel's row: one more.
+    # The first card update of the group also writes the outbox channel's row, and the second
+    # looks for it once more before it is remembered: one more each.
     bound = BALLOT_STATEMENTS["sqlite" if db.is_sqlite(database) else "postgres"]
-    allowed = {name: bound + (name == MEMBERS[0]) for name in MEMBERS}
+    later = SCENE_BALLOT_STATEMENTS if db.is_sqlite(database) else bound
+    allowed = {name: later + (name == MEMBERS[1]) for name in MEMBERS[1:]}
+    allowed[MEMBERS[0]] = bound + 1
     over = [name for name in MEMBERS if per_ballot[name] > allowed[name]]
     sent = [st.sql for st in log.statements if over and st.path == over[0]]
     assert not over, f"{per_ballot}\n" + "\n".join(sent)
