@@ -22,7 +22,9 @@ Rules:
 4. Inside `batched` (every command's savepoint, `repo.atomic`) a head is read once, locked,
    together with its chain's last entry, and written once at the end of the block, still inside
    the transaction: a command pays one read and one write of `chain_head` however many rows and
-   entries it adds. Nothing outside the transaction ever sees a head that is not written.
+   entries it adds (on SQLite not even the read when the message's scene check read the head
+   and no head has moved since: `offered`, storage/scenes.py). Nothing outside the transaction
+   ever sees a head that is not written.
 """
 
 from __future__ import annotations
