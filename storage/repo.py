@@ -683,7 +683,8 @@ async def group_speaker(
 # the remembered scene against the society's head, reading the speaker, the head (with its
 # chain's last entry, for the command's first move: `seals.offered`) and the ballots of the
 # scene's open votes at once; one that does not hold, or none, is read in full with what the
-# scene needs besides (the head, the roster, the meeting's observers), in one read.
+# scene needs besides (the head, the roster, the meeting's observers), in one read. A society
+# whose row's seal does not name its chain key has no scene (verify reports the seal).
 _HEAD_COLUMNS = ("id", "keyed_from", "seq", "head", "tables", "mac")
 _TIP = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _SCENE_CHECK = (
@@ -699,11 +700,14 @@ _SCENE_CHECK = (
 _SCENE_READ = (
     f"SELECT {_SOCIETY_COLUMNS}, {_SCENE_COLUMNS}, "
     + ", ".join(f"h.{c} AS h_{c}" for c in _HEAD_COLUMNS)
-    + ", (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
+    + ", rs.chain_key AS h_chain_key,"
+    " (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
     " FROM member x WHERE x.society_id = s.id) AS members__,"
     " (SELECT group_concat(o.person_id, ',') FROM observer o WHERE o.meeting_id = mt.id)"
     f" AS observers__{_SOCIETY_FROM}{_SCENE_JOINS}"
-    " LEFT JOIN chain_head h ON h.chain_key = ?"
+    # The head is found through the society row's seal, which names its chain key (checked).
+    " LEFT JOIN row_seal rs ON rs.tbl = 'society' AND rs.row_id = s.id"
+    " LEFT JOIN chain_head h ON h.chain_key = rs.chain_key"
     f"{_SOCIETY_WHERE} LIMIT 1"
 )
 
@@ -716,19 +720,15 @@ async def _sqlite_speaker(
         holds, found = await _speaker_on_scene(remembered, speaker, group)
         if holds:
             return found
-    # The head of the society the group was bound to when last read (a guess: checked below).
-    guess = scenes.memory.society_of(group)
-    ck = "" if guess is None else seals.chain_key(server_key(), guess)
-    rows = await raw_rows(m.Society, _SCENE_READ, *speaker, *states, ck, *group)
+    rows = await raw_rows(m.Society, _SCENE_READ, *speaker, *states, *group)
     if not rows:
         return None
     r = rows[0]
     found = _speaker(r, r)
-    if found.society.id == guess:
+    ck = seals.chain_key(server_key(), found.society.id)
+    if r["h_chain_key"] == ck:
         head = {c: r[f"h_{c}"] for c in _HEAD_COLUMNS} if r["h_mac"] is not None else None
         _remember_scene(found, group, ck, head, r)
-    else:
-        await _read_scene(found, group)
     return found
 
 
@@ -776,27 +776,6 @@ async def _speaker_on_scene(
         scene.meeting,
         person is not None and scene.meeting is not None and person.id in scene.observers,
     )
-
-
-async def _read_scene(found: Speaker, group: tuple[str, str, str]) -> None:
-    """What a scene needs besides `found`, read apart: a group not read before (or bound to
-    another society since)."""
-    ck = seals.chain_key(server_key(), found.society.id)
-    rows = await raw_rows(
-        m.ChainHead,
-        "SELECT "
-        + ", ".join(f"h.{c} AS h_{c}" for c in _HEAD_COLUMNS)
-        + ", (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
-        " FROM member x WHERE x.society_id = ?) AS members__,"
-        " (SELECT group_concat(o.person_id, ',') FROM observer o WHERE o.meeting_id = ?)"
-        " AS observers__ FROM (SELECT 1) AS one LEFT JOIN chain_head h ON h.chain_key = ?",
-        found.society.id,
-        0 if found.meeting is None else found.meeting.id,
-        ck,
-    )
-    r = rows[0]
-    head = {c: r[f"h_{c}"] for c in _HEAD_COLUMNS} if r["h_mac"] is not None else None
-    _remember_scene(found, group, ck, head, r)
 
 
 def _remember_scene(

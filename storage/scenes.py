@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 # The tables a scene is read from.
 SCENE_TABLES = ("society", "chat_binding", "member", "meeting", "observer", "agenda_item", "vote")
 
-# Scenes kept (one per bound group; about 2 KB each): past this many, the one used longest ago
-# goes first.
-SCENES_KEPT = 1024
+# Scenes kept (one per bound group that speaks; about 8 KB each with a vote open): past this
+# many, the one used longest ago goes first, and its group's next message reads it again.
+SCENES_KEPT = 256
 
 Stamp = tuple[TableSum, ...]
 
@@ -84,15 +84,13 @@ class Entered:
 
 
 class _Memory:
-    """The scenes of this process by group, and each group's society as last read. A scene
-    whose society's scene rows this process has moved since it was read is not offered (it
-    could only fail its check): the next message reads the scene again in the same read as
-    the speaker."""
+    """The scenes of this process by group. A scene whose society's scene rows this process
+    has moved since it was read is not offered (it could only fail its check): the next
+    message reads the scene again in the same read as the speaker."""
 
     def __init__(self, size: int) -> None:
         self._scenes: Bounded[tuple[str, str, str], Scene] = Bounded(size)
-        self._societies: Bounded[tuple[str, str, str], int] = Bounded(size)
-        self._moved: Bounded[str, int] = Bounded(size)
+        self._moved: Bounded[str, int] = Bounded(4 * size)
         self._blind = seals.writes.blind
 
     def recall(self, group: tuple[str, str, str]) -> Scene | None:
@@ -108,10 +106,6 @@ class _Memory:
         self._scenes.move_to_end(group)
         return found
 
-    def society_of(self, group: tuple[str, str, str]) -> int | None:
-        """The society the group was bound to when last read (a guess: the read checks it)."""
-        return self._societies.get(group)
-
     def moves_of(self, ck: str) -> int:
         return self._moved.get(ck, 0)
 
@@ -121,7 +115,6 @@ class _Memory:
 
     def keep(self, group: tuple[str, str, str], scene: Scene) -> None:
         self._scenes.put(group, scene)
-        self._societies.put(group, scene.society.id)
 
     def keep_votes(self, entered: Entered, votes: Sequence[tuple[Vote, Item]]) -> None:
         """The open votes read in a unit whose scene still holds: added to the scene, when it
@@ -131,7 +124,6 @@ class _Memory:
 
     def clear(self) -> None:
         self._scenes.clear()
-        self._societies.clear()
 
 
 memory = _Memory(SCENES_KEPT)

@@ -16,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.console import CORP, GROUP, console_user
-from bot.demo import SOCIETY
-from bot.events import Platform
+from bot.demo import SOCIETY, seed_society
+from bot.events import ChatRef, Platform
 from storage import db, models, repo, scenes, seals, verify
 from storage.sql import raw_execute, raw_rows
 from tests.kit.clock import TZ
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import MODELS
+from tests.kit.seed import NAMES
 
 GROUP_KEY = (Platform.CONSOLE.value, CORP, GROUP)
 VOTERS = ("李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
@@ -153,6 +154,26 @@ async def test_a_scene_read_in_a_rolled_back_transaction_is_not_used(database: s
 async def test_a_forged_head_never_stamps_a_scene(database: str) -> None:
     h = await _voting(database)
     await raw_execute(models.ChainHead, "UPDATE chain_head SET mac = ?", "0" * 64)
+    scenes.memory.clear()
+    assert "已记录" in await h.say("王强", "反对")
+    assert scenes.memory.recall(GROUP_KEY) is None
+
+
+async def test_a_society_seal_naming_another_chain_gives_no_scene(database: str) -> None:
+    """The full read finds the head through the society row's seal; a seal moved by hand to
+    another society's (genuine) head is not followed."""
+    h = await _voting(database)
+    people = {name: console_user(f"{name}-x") for name in NAMES}
+    chat = ChatRef(Platform.CONSOLE, CORP, "another-group")
+    await seed_society("另一个学会", people, h.clock.now(), chat=chat)
+    other = await repo.society_by_name("另一个学会")
+    assert other is not None
+    await raw_execute(
+        models.RowSeal,
+        "UPDATE row_seal SET chain_key = ? WHERE tbl = 'society' AND chain_key <> ?",
+        seals.chain_key(db.server_key(), other.id),
+        seals.chain_key(db.server_key(), other.id),
+    )
     scenes.memory.clear()
     assert "已记录" in await h.say("王强", "反对")
     assert scenes.memory.recall(GROUP_KEY) is None
