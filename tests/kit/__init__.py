@@ -9,4 +9,5 @@ clock.py      TZ and FakeScheduler
 keys.py       the server key of the PostgreSQL test databases
 sender.py     a fake chat platform for the outbox sender, and helpers to drive it
 instance_worker.py  one bot instance in its own process (the many-instances test)
+other_instance.py   another instance says one line in the group (the scene tests)
 """

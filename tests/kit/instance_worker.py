@@ -10,6 +10,8 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 
@@ -51,14 +53,22 @@ class RecordingConsole:
             os.close(fd)
 
 
-async def main(url: str, instant: str, out: str, name: str) -> None:
+@asynccontextmanager
+async def instance(url: str, instant: str) -> AsyncIterator[tuple[Settings, ManualClock]]:
+    """A test's other instance: its settings and clock (fixed at `instant`), with `url` open."""
     settings = replace(
         Settings(database_url=url),
         committee_admins=(parse_admin("test", committee_admin_entry()),),
     )
-    clock = ManualClock(datetime.fromisoformat(instant))
     await db.open_db(url, run_migrations=False, key=key_for(url))
     try:
+        yield settings, ManualClock(datetime.fromisoformat(instant))
+    finally:
+        await db.close_db()
+
+
+async def main(url: str, instant: str, out: str, name: str) -> None:
+    async with instance(url, instant) as (settings, clock):
         service = ReminderService(settings, clock.now, instance=name)
         service.batch = 4  # small transactions: the instances interleave
         # Start together: say ready, wait for the parent's go (a line on stdin).
@@ -71,8 +81,6 @@ async def main(url: str, instant: str, out: str, name: str) -> None:
         for _ in range(4):
             await service.sweep()
             await sender.run_once()
-    finally:
-        await db.close_db()
 
 
 if __name__ == "__main__":

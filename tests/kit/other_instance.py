@@ -10,32 +10,18 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from dataclasses import replace
-from datetime import datetime
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import build_router
-from bot.clock import ManualClock
-from bot.config import Settings, parse_admin
-from bot.demo import committee_admin_entry
-from storage import db
-from tests.kit.keys import key_for
+from tests.kit.instance_worker import instance
 
 
 async def main(url: str, instant: str, speaker: str, text: str) -> None:
-    settings = replace(
-        Settings(database_url=url),
-        committee_admins=(parse_admin("test", committee_admin_entry()),),
-    )
-    clock = ManualClock(datetime.fromisoformat(instant))
-    await db.open_db(url, run_migrations=False, key=key_for(url))
-    try:
+    async with instance(url, instant) as (settings, clock):
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=io.StringIO())
         for reply in await router.dispatch(adapter.decode(speaker, text)):
             sys.stdout.write(reply.text.replace("\n", " ") + "\n")
-    finally:
-        await db.close_db()
 
 
 if __name__ == "__main__":
