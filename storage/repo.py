@@ -40,6 +40,7 @@ from storage.sql import (
     raw_execute,
     raw_models,
     raw_rows,
+    split_joined,
     utc,
     when,
     when_opt,
@@ -685,13 +686,10 @@ async def group_speaker(
 # scene's open votes at once; one that does not hold, or none, is read in full with what the
 # scene needs besides (the head, the roster, the meeting's observers), in one read. A society
 # whose row's seal does not name its chain key has no scene (verify reports the seal).
-_HEAD_COLUMNS = ("id", "keyed_from", "seq", "head", "tables", "mac")
-_TIP = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
 _SCENE_CHECK = (
     "SELECT cb.society_id AS sid, p.id AS p_id, p.name AS p_name, p.is_party_member AS p_party, "
-    + ", ".join(f"h.{c}" for c in _HEAD_COLUMNS)
-    + f", {{ballots}} AS ballots__, (SELECT seq {_TIP}) AS tip_seq, (SELECT hash {_TIP})"
-    " AS tip_hash FROM chat_binding cb"
+    + ", ".join(f"h.{c}" for c in seals.HEAD_COLUMNS)
+    + f", {{ballots}} AS ballots__, {seals.TIP_COLUMNS} FROM chat_binding cb"
     " LEFT JOIN identity i ON i.platform = ? AND i.corp_id = ? AND i.user_id = ?"
     " LEFT JOIN person p ON p.id = i.person_id"
     " LEFT JOIN chain_head h ON h.chain_key = ?"
@@ -699,7 +697,7 @@ _SCENE_CHECK = (
 )
 _SCENE_READ = (
     f"SELECT {_SOCIETY_COLUMNS}, {_SCENE_COLUMNS}, "
-    + ", ".join(f"h.{c} AS h_{c}" for c in _HEAD_COLUMNS)
+    + ", ".join(f"h.{c} AS h_{c}" for c in seals.HEAD_COLUMNS)
     + ", rs.chain_key AS h_chain_key,"
     " (SELECT group_concat(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
     " FROM member x WHERE x.society_id = s.id) AS members__,"
@@ -727,7 +725,7 @@ async def _sqlite_speaker(
     found = _speaker(r, r)
     ck = seals.chain_key(server_key(), found.society.id)
     if r["h_chain_key"] == ck:
-        head = {c: r[f"h_{c}"] for c in _HEAD_COLUMNS} if r["h_mac"] is not None else None
+        head = {c: r[f"h_{c}"] for c in seals.HEAD_COLUMNS} if r["h_mac"] is not None else None
         _remember_scene(found, group, ck, head, r)
     return found
 
@@ -791,12 +789,10 @@ def _remember_scene(
     sums = seals.current_sums(ck, head)
     if sums is None:
         return
-    members: dict[int, tuple[str, str]] = {}
-    for triple in str(r["members__"] or "").split(","):
-        if triple:
-            person, role, position = triple.split(":")
-            members[int(person)] = (role, position)
-    observers = frozenset(int(x) for x in str(r["observers__"] or "").split(",") if x)
+    members = {
+        int(person): (role, position) for person, role, position in split_joined(r["members__"])
+    }
+    observers = frozenset(int(person) for (person,) in split_joined(r["observers__"]))
     scene = scenes.Scene(
         ck,
         scenes.stamp_of(sums),
@@ -1237,11 +1233,7 @@ async def open_votes_with_ballots(
     )
     out = []
     for row in rows:
-        named: dict[int, g.Choice] = {}
-        for pair in (row["ballots__"] or "").split(","):
-            if pair:
-                voter, choice = pair.split(":")
-                named[int(voter)] = g.Choice(choice)
+        named = {int(voter): g.Choice(choice) for voter, choice in split_joined(row["ballots__"])}
         out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), named))
     if entered is not None:
         scenes.memory.keep_votes(entered, [(vote, item) for vote, item, _ in out])

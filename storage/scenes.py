@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from bot.bounded import Bounded
 from bot.ledger import TableSum
 from storage import seals
+from storage.sql import split_joined
 
 if TYPE_CHECKING:
     from storage.repo import Item, Meeting, Society, Vote
@@ -179,8 +180,6 @@ seals.offered = _offered_head
 def parse_ballots(text: Any) -> dict[int, dict[int, str]]:
     """`vote:person:choice` items joined by commas -> vote id -> person id -> choice."""
     out: dict[int, dict[int, str]] = {}
-    for triple in str(text or "").split(","):
-        if triple:
-            vote, person, choice = triple.split(":")
-            out.setdefault(int(vote), {})[int(person)] = choice
+    for vote, person, choice in split_joined(text):
+        out.setdefault(int(vote), {})[int(person)] = choice
     return out

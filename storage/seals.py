@@ -355,18 +355,23 @@ async def batched() -> AsyncIterator[None]:
             await _save_head(key, ck, h)
 
 
-def _tip_columns(chain: str | None) -> tuple[str, tuple[str, ...]]:
-    if chain is None:
-        return "", ()
-    last = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
-    return f", (SELECT seq {last}) AS tip_seq, (SELECT hash {last}) AS tip_hash", (chain, chain)
+# A head's columns as read (`_head`, and the scene check's read that `offered` passes on).
+HEAD_COLUMNS = ("id", "keyed_from", "seq", "head", "tables", "mac")
+_LAST = "FROM event_log WHERE chain = ? ORDER BY seq DESC LIMIT 1"
+# The chain's last entry as two more columns of a head's read; both parameters are the chain's
+# name (`society:<id>`).
+TIP_COLUMNS = f"(SELECT seq {_LAST}) AS tip_seq, (SELECT hash {_LAST}) AS tip_hash"
+
+
+def _tip_of(r: Mapping[str, Any]) -> tuple[int, str]:
+    return (0, GENESIS) if r["tip_seq"] is None else (int(r["tip_seq"]), str(r["tip_hash"]))
 
 
 async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | None:
     """The head of `ck`; with `chain` (its society's chain name), the chain's last entry in the
     same read."""
-    tip, params = _tip_columns(chain)
-    sql = f"SELECT id, keyed_from, seq, head, tables, mac{tip} FROM chain_head WHERE chain_key = ?"
+    tip, params = ("", ()) if chain is None else (f", {TIP_COLUMNS}", (chain, chain))
+    sql = f"SELECT {', '.join(HEAD_COLUMNS)}{tip} FROM chain_head WHERE chain_key = ?"
     if lock and can_lock_rows(m.ChainHead):
         sql += " FOR UPDATE"
     rows = await raw_rows(m.ChainHead, sql, *params, ck)
@@ -375,7 +380,7 @@ async def _head(ck: str, *, lock: bool, chain: str | None = None) -> _Head | Non
     r = rows[0]
     h = _checked_head(ck, int(r["id"]), r)
     if chain is not None:
-        h.tip = (0, GENESIS) if r["tip_seq"] is None else (int(r["tip_seq"]), str(r["tip_hash"]))
+        h.tip = _tip_of(r)
     return h
 
 
@@ -492,8 +497,8 @@ moved: Callable[[str, str], None] | None = None
 
 # The head of a chain key as the current transaction read it before any move since
 # (`storage/scenes.py`: the scene check, which reads it with its chain's last entry on SQLite,
-# where no other writer can move it while this transaction writes): its columns id, keyed_from,
-# seq, head, tables, mac, tip_seq and tip_hash. None: read it again.
+# where no other writer can move it while this transaction writes): its `HEAD_COLUMNS` and
+# `TIP_COLUMNS`. None: read it again.
 offered: Callable[[str], Mapping[str, Any] | None] | None = None
 
 
@@ -502,7 +507,7 @@ def _offered_head(ck: str, chain: str | None) -> _Head | None:
     if row is None:
         return None
     h = _checked_head(ck, int(row["id"]), row)
-    h.tip = (0, GENESIS) if row["tip_seq"] is None else (int(row["tip_seq"]), str(row["tip_hash"]))
+    h.tip = _tip_of(row)
     return h
 
 

@@ -178,6 +178,12 @@ def joined(model: type[Model], expression: str) -> str:
     return f"group_concat({expression}, ',')"
 
 
+def split_joined(text: Any) -> list[list[str]]:
+    """What `joined` gave, back in items, each split at ':' into the fields the expression
+    joined that way (NULL: no rows)."""
+    return [item.split(":") for item in str(text or "").split(",") if item]
+
+
 async def raw_rows(model: type[Model], sql: str, *params: Any) -> list[dict[str, Any]]:
     """Run a read on the connection (or transaction) the model's queries would use now."""
     conn = _connection(model)
