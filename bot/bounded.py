@@ -1,5 +1,6 @@
 """A mapping that keeps its newest entries: the process's memories (the WeCom adapter's answers,
-the reminder sweep's plans, the chain heads checked) stay bounded however many keys pass."""
+the reminder sweep's plans, the chain heads checked, the groups' scenes) stay bounded however
+many keys pass."""
 
 from __future__ import annotations
 

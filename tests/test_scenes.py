@@ -151,6 +151,34 @@ async def test_a_scene_read_in_a_rolled_back_transaction_is_not_used(database: s
     assert "已记录" in await h.say("王强", "反对")  # rolled back: the vote is open
 
 
+async def _check_close_and_read(vote_id: int, now: datetime) -> list[object]:
+    """In one unit of work: the scene is checked (and holds), the vote is closed, the open
+    votes are read again."""
+    async with repo.unit_of_work(Platform.CONSOLE, CORP, "own-write", now):
+        speaker = await repo.group_speaker(console_user("王强"), Platform.CONSOLE, CORP, GROUP)
+        assert speaker is not None
+        assert speaker.meeting is not None
+        assert len(await repo.open_votes_with_ballots(speaker.meeting.id)) == 1
+        async with repo.atomic():
+            await repo.close_vote(vote_id, result={}, now=now)
+        return list(await repo.open_votes_with_ballots(speaker.meeting.id))
+
+
+async def test_a_unit_reads_its_own_writes_past_the_scene(database: str) -> None:
+    """The scene a unit checked at its start serves its reads only until it writes."""
+    h = await _voting(database)
+    society = await repo.society_by_name(SOCIETY)
+    assert society is not None
+    meeting = await repo.active_meeting(society.id)
+    assert meeting is not None
+    [(vote, _)] = await repo.open_votes(meeting.id)
+    kept = scenes.memory.recall(GROUP_KEY)
+    assert await _check_close_and_read(vote.id, h.clock.now()) == []
+    if db.is_sqlite(database):
+        assert kept is not None  # the check above went through the remembered scene
+    assert "没有正在进行的表决" in await h.say("王强", "反对")
+
+
 async def test_a_forged_head_never_stamps_a_scene(database: str) -> None:
     h = await _voting(database)
     await raw_execute(models.ChainHead, "UPDATE chain_head SET mac = ?", "0" * 64)
