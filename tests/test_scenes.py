@@ -116,6 +116,15 @@ async def test_each_change_unheard_of_shows_in_the_next_message(database: str) -
     assert "已记录" in await h.say("刘洋", "反对")
 
 
+async def _the_open_vote() -> int:
+    society = await repo.society_by_name(SOCIETY)
+    assert society is not None
+    meeting = await repo.active_meeting(society.id)
+    assert meeting is not None
+    [(vote, _)] = await repo.open_votes(meeting.id)
+    return vote.id
+
+
 class _Undone(Exception):
     pass
 
@@ -135,15 +144,8 @@ async def _close_read_and_undo(vote_id: int, now: datetime) -> None:
 
 async def test_a_scene_read_in_a_rolled_back_transaction_is_not_used(database: str) -> None:
     h = await _voting(database)
-    society = await repo.society_by_name(SOCIETY)
-    assert society is not None
-    meeting = await repo.active_meeting(society.id)
-    assert meeting is not None
-    [(vote, _)] = await repo.open_votes(meeting.id)
-    now = h.clock.now()
-
     with pytest.raises(_Undone):
-        await _close_read_and_undo(vote.id, now)
+        await _close_read_and_undo(await _the_open_vote(), h.clock.now())
     if db.is_sqlite(database):
         stale = scenes.memory.recall(GROUP_KEY)
         assert stale is not None
@@ -167,13 +169,9 @@ async def _check_close_and_read(vote_id: int, now: datetime) -> list[object]:
 async def test_a_unit_reads_its_own_writes_past_the_scene(database: str) -> None:
     """The scene a unit checked at its start serves its reads only until it writes."""
     h = await _voting(database)
-    society = await repo.society_by_name(SOCIETY)
-    assert society is not None
-    meeting = await repo.active_meeting(society.id)
-    assert meeting is not None
-    [(vote, _)] = await repo.open_votes(meeting.id)
+    vote_id = await _the_open_vote()
     kept = scenes.memory.recall(GROUP_KEY)
-    assert await _check_close_and_read(vote.id, h.clock.now()) == []
+    assert await _check_close_and_read(vote_id, h.clock.now()) == []
     if db.is_sqlite(database):
         assert kept is not None  # the check above went through the remembered scene
     assert "没有正在进行的表决" in await h.say("王强", "反对")
