@@ -30,6 +30,8 @@ from storage.sql import (
     Insert,
     any_of,
     insert_rows,
+    is_postgres,
+    listed,
     literals,
     raw_execute,
     raw_rows,
@@ -130,19 +132,8 @@ async def claim(
         chats = [str(r["chat_key"]) for r in heads if not _held_elsewhere(r, instance, at)]
         mine: list[Claimed] = []
         if chats:
-            # The free chats' first `per_chat` pending rows (the (state, chat_key, id) index),
-            # taken in arrival order up to `limit`.
-            chats_in, params = any_of(m.InboundMessage, "chat_key", chats[:limit])
             rows = await raw_rows(
-                m.InboundMessage,
-                "SELECT id, key, chat_key, payload, claimed_by, claimed_until FROM ("
-                " SELECT id, key, chat_key, payload, claimed_by, claimed_until, ROW_NUMBER()"
-                " OVER (PARTITION BY chat_key ORDER BY id) AS n FROM inbound_message"
-                f" WHERE state = {pending} AND {chats_in}) AS runs WHERE n <= ? ORDER BY id"
-                " LIMIT ?",
-                *params,
-                per_chat,
-                limit,
+                m.InboundMessage, *_first_of_chats(chats[:limit], per_chat, limit)
             )
             stopped: set[str] = set()
             for row in rows:
@@ -162,6 +153,33 @@ async def claim(
                 *ids,
             )
     return mine
+
+
+def _first_of_chats(chats: Sequence[str], per_chat: int, limit: int) -> tuple[Any, ...]:
+    """The statement (and its parameters) reading the first `per_chat` pending rows of each of
+    `chats`, in arrival order up to `limit`: per chat a range of the (state, chat_key, id) index
+    that ends at its `per_chat`-th pending row, so a claim reads at most `per_chat` rows a chat
+    however long the backlog (a window over every pending row of the chats read them all: 15 ms
+    a claim with 8,000 pending, against under 1 ms)."""
+    pending = literals(InboundState.PENDING)
+    chat_rows, chat_param = listed(m.InboundMessage, chats, "c")
+    columns = "id, key, chat_key, payload, claimed_by, claimed_until"
+    if is_postgres(m.InboundMessage):
+        statement = (
+            f"SELECT r.* FROM {chat_rows} CROSS JOIN LATERAL ("
+            f" SELECT {columns} FROM inbound_message AS i"
+            f" WHERE i.state = {pending} AND i.chat_key = c.value ORDER BY i.id LIMIT ?) AS r"
+            " ORDER BY r.id LIMIT ?"
+        )
+        return statement, chat_param, per_chat, limit
+    statement = (
+        f"SELECT {', '.join('i.' + c for c in columns.split(', '))} FROM {chat_rows}"
+        f" JOIN inbound_message AS i ON i.state = {pending} AND i.chat_key = c.value"
+        " AND i.id <= COALESCE((SELECT j.id FROM inbound_message AS j"
+        f" WHERE j.state = {pending} AND j.chat_key = c.value ORDER BY j.id LIMIT 1 OFFSET ?),"
+        f" {2**63 - 1}) ORDER BY i.id LIMIT ?"
+    )
+    return statement, chat_param, per_chat - 1, limit
 
 
 async def release(ids: Sequence[int], instance: str) -> None:

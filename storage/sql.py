@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -168,6 +169,15 @@ def membership(model: type[Model], values: Sequence[Any]) -> tuple[str, list[Any
     if is_postgres(model):
         return "= ANY(?)", [list(values)]
     return f"IN ({marks(len(values))})", list(values)
+
+
+def listed(model: type[Model], values: Sequence[str], alias: str) -> tuple[str, Any]:
+    """A row source of the text `values`, one row each, read as `<alias>.value`, bound as one
+    parameter however many there are (one statement text): `unnest` of an array on PostgreSQL,
+    `json_each` of a JSON array on SQLite. And that parameter."""
+    if is_postgres(model):
+        return f"unnest(?::text[]) AS {alias}(value)", list(values)
+    return f"json_each(?) AS {alias}", json.dumps(list(values), ensure_ascii=False)
 
 
 def joined(model: type[Model], expression: str) -> str:

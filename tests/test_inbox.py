@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_appl
 from storage import inbox as store
 from storage import models as m
 from storage import sql
+from storage.db import sqlite_path
 from tests.kit.console import ConsoleRig
 from tests.kit.voting import open_vote
 
@@ -177,6 +179,51 @@ async def test_the_claim_stays_linear_with_statistics_of_an_empty_queue(
     )
     plan = json.loads(rows[0][0])[0]["Plan"]
     assert _plan_work(plan) < 10 * len(burst)
+
+
+async def _work(backend: str, database: str, statement: sql.Sent) -> int:
+    """How much a statement handles: rows through its plan (PostgreSQL's EXPLAIN ANALYZE), or
+    SQLite's virtual machine steps (on a connection of its own, so the app's is untouched)."""
+    if backend == "postgres":
+        _, rows = await connections.get("postgres").execute_query(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement.sql}", list(statement.params)
+        )
+        return _plan_work(json.loads(rows[0][0])[0]["Plan"])
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    path = sqlite_path(database)
+    assert path is not None
+    with sqlite3.connect(path) as conn:
+        conn.set_progress_handler(step, 10)
+        conn.execute(statement.sql, statement.params).fetchall()
+    return steps
+
+
+async def test_a_claim_reads_a_few_rows_a_chat_however_long_its_backlog(
+    backend: str, database: str
+) -> None:
+    """The statement that reads the chosen chats' first rows handles about `per_chat` rows a
+    chat: with 400 pending in each of five chats no more than with 8 (a window over every
+    pending row of the chats, as before, handled all 2,000)."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    held = timedelta(minutes=1)
+    work = []
+    for size, tag in ((8, "short"), (400, "long")):
+        await store.accept(
+            [store.NewInbound(f"{tag}{i}", f"{tag}{i % 5}", "x") for i in range(5 * size)], now
+        )
+        with sql.statements() as seen:
+            claimed = await store.claim(tag, now, lease=held, limit=64, per_chat=4)
+        assert sorted(c.key for c in claimed) == sorted(f"{tag}{i}" for i in range(20))
+        work.append(await _work(backend, database, next(s for s in seen if "payload" in s.sql)))
+        await m.InboundMessage.filter(key__startswith=tag).update(state="done")
+    short, long = work
+    assert long < 1.5 * short, work
 
 
 async def test_a_claim_takes_a_prefix_of_each_chat_and_at_most_per_chat(database: str) -> None:
