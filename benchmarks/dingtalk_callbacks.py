@@ -39,6 +39,7 @@ acknowledged to the last applied, and the acknowledgement-to-effect lag (p50, p9
     .venv/bin/python benchmarks/dingtalk_callbacks.py --quick       # a short run
     .venv/bin/python benchmarks/dingtalk_callbacks.py --backend sqlite
     .venv/bin/python benchmarks/dingtalk_callbacks.py --inbound direct   # apply, then answer
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --statements 20    # which statements, how often
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,8 +144,12 @@ def run_bare(ports: Any, stop: Any) -> None:
 # --- the real server -------------------------------------------------------------------------
 
 
-async def _prepare(societies: int, clock: Any) -> list[Target]:
-    """Seed the societies, convene, sign in, open the meeting and a vote in each group."""
+MEETING = datetime(2026, 12, 5, 15, 0, tzinfo=TZ)  # the scenario's meeting (its clock is set)
+
+
+async def _prepare(societies: int, clock: Any, meeting: datetime = MEETING) -> list[Target]:
+    """Seed the societies, convene (four days and six hours ahead), sign in, open the meeting
+    (ten minutes before `meeting`, where `clock` is left) and a vote in each group."""
     from bot.app import build_router
     from bot.config import Settings
     from bot.demo import PEOPLE, seed_society
@@ -168,7 +174,7 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
         if needle not in reply:
             raise RuntimeError(f"setup {number} {name} {text!r}: {reply!r}")
 
-    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    clock.set(meeting - timedelta(days=4, hours=6))
     for number in range(societies):
         people = {
             name: UserRef(Platform.DINGTALK, CORP, staff_of(number, i), name)
@@ -179,10 +185,11 @@ async def _prepare(societies: int, clock: Any) -> list[Target]:
 
     async def convene(number: int) -> None:
         async with gate:
-            await say(number, "张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作", "会议通知")
+            convene = f"召开会议 {meeting:%Y-%m-%d %H:%M} 会议室 议题：年度工作"
+            await say(number, "张伟", convene, "会议通知")
 
     await asyncio.gather(*(convene(n) for n in range(societies)))
-    clock.set(datetime(2026, 12, 5, 14, 50, tzinfo=TZ))
+    clock.set(meeting - timedelta(minutes=10))
 
     async def open_vote(number: int) -> None:
         async with gate:
@@ -274,11 +281,13 @@ def run_server(
     inbound: str,
     commands: Any,
     answers: Any,
+    top: int,
     ports: Any,
     stop: Any,
 ) -> None:
     """Serve until told "stop"; on "phase <name>" (after a load), wait until every ballot of that
-    phase is applied and answer its figures (`phase_figures`)."""
+    phase is applied and answer its figures (`phase_figures`). At the end, the `top` statements
+    sent most often, per ballot."""
 
     async def main() -> None:
         from bot.app import RUNTIME
@@ -329,6 +338,10 @@ def run_server(
                 " requests)",
                 flush=True,
             )
+            for sql, n in Counter(" ".join(sent.sql.split())[:100] for sent in seen).most_common(
+                top
+            ):
+                print(f"    {n / len(targets):5.2f} per ballot  {sql}", flush=True)
 
     asyncio.run(main())
 
@@ -552,6 +565,13 @@ def main() -> None:
         default="queue",
         help="answer after committing to the inbound queue (the default) or after applying",
     )
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also print the N statements the server sent most often, per ballot",
+    )
     args = parser.parse_args()
     societies = 60 if args.quick else args.societies
     ctx = mp.get_context("spawn")
@@ -577,7 +597,15 @@ def main() -> None:
         for backend in backends:
             commands, answers = ctx.Queue(), ctx.Queue()
             server, ports, stop = start(
-                ctx, run_server, backend, societies, fake_url, args.inbound, commands, answers
+                ctx,
+                run_server,
+                backend,
+                societies,
+                fake_url,
+                args.inbound,
+                commands,
+                answers,
+                args.statements,
             )
             try:
                 url, offset, targets = ports.get(timeout=1800)
