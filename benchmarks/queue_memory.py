@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import sqlite3
@@ -37,8 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -62,7 +59,8 @@ from benchmarks.dingtalk_callbacks import (  # noqa: E402
     run_sink,
     start,
 )
-from benchmarks.startup import free_port, rss_mib  # noqa: E402
+from benchmarks.startup import free_port, rss_mib, serve, until_healthy  # noqa: E402
+from bot.keys import ENV_VAR  # noqa: E402
 
 PENDING_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'pending'"
 DONE_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'done'"
@@ -137,14 +135,6 @@ def database(backend: str, tmp: str) -> Iterator[str | None]:
         loop.close()
 
 
-def health(port: int) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
-            return dict(json.loads(resp.read())) if resp.status == 200 else None
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
-
-
 @contextmanager
 def serving(tmp: str, url: str, fake_url: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """`yishi serve` on `url`, healthy and done with its start-up sweep: (process, port)."""
@@ -157,21 +147,15 @@ def serving(tmp: str, url: str, fake_url: str) -> Iterator[tuple[subprocess.Pope
         f'corp_id = "{CORP}"\napi_base = "{fake_url}"\noapi_base = "{fake_url}"\n',
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "YISHI_DINGTALK_APP_SECRET": APP_SECRET}
+    secrets = {ENV_VAR: os.environ[ENV_VAR], "YISHI_DINGTALK_APP_SECRET": APP_SECRET}
     log = Path(tmp) / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "serve"],
-            cwd=tmp,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        proc = serve(tmp, config, env=secrets, out=out)
     try:
-        while (status := health(port)) is None or status.get("startup") != "done":
-            if proc.poll() is not None:
-                raise RuntimeError(f"yishi serve exited: {log.read_text()[-2000:]}")
-            time.sleep(0.05)
+        try:
+            until_healthy(proc, port, settled=True)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {log.read_text()[-2000:]}") from None
         yield proc, port
     finally:
         proc.terminate()

@@ -18,6 +18,7 @@ Every run starts from a fresh copy of the database (a new file when none is give
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -29,7 +30,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,12 +53,13 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def healthy(url: str) -> bool:
+def health(url: str) -> dict[str, Any] | None:
+    """What a healthy /healthz says; None while it does not answer 200."""
     try:
         with urllib.request.urlopen(url, timeout=1) as resp:
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+            return dict(json.loads(resp.read())) if resp.status == 200 else None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
 
 
 def prepare(tmp: str, db: Path | None) -> tuple[Path, int]:
@@ -75,18 +79,25 @@ def prepare(tmp: str, db: Path | None) -> tuple[Path, int]:
     return config, port
 
 
-def serve(tmp: str, config: Path) -> subprocess.Popen[bytes]:
+def serve(
+    tmp: str, config: Path, *, env: Mapping[str, str] | None = None, out: IO[bytes] | None = None
+) -> subprocess.Popen[bytes]:
+    """`yishi serve` as an operator starts it, in `tmp`, with nothing else in its environment
+    but `env` (secrets); its output to `out` (by default nowhere)."""
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(config), "serve"],
         cwd=tmp,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **(env or {})},
+        stdout=out or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if out else subprocess.DEVNULL,
     )
 
 
-def until_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
-    while not healthy(f"http://127.0.0.1:{port}/healthz"):
+def until_healthy(proc: subprocess.Popen[bytes], port: int, *, settled: bool = False) -> None:
+    """Until /healthz answers 200; with `settled`, also until its start-up sweep is done."""
+    while (status := health(f"http://127.0.0.1:{port}/healthz")) is None or (
+        settled and status.get("startup") != "done"
+    ):
         if proc.poll() is not None:
             raise RuntimeError(f"yishi serve exited with {proc.returncode}")
         time.sleep(0.02)

@@ -163,17 +163,18 @@ def _first_of_chats(chats: Sequence[str], per_chat: int, limit: int) -> tuple[An
     a claim with 8,000 pending, against under 1 ms)."""
     pending = literals(InboundState.PENDING)
     chat_rows, chat_param = listed(m.InboundMessage, chats, "c")
-    columns = "id, key, chat_key, payload, claimed_by, claimed_until"
+    columns = "i.id, i.key, i.chat_key, i.payload, i.claimed_by, i.claimed_until"
     if is_postgres(m.InboundMessage):
         statement = (
-            f"SELECT r.* FROM {chat_rows} CROSS JOIN LATERAL ("
-            f" SELECT {columns} FROM inbound_message AS i"
-            f" WHERE i.state = {pending} AND i.chat_key = c.value ORDER BY i.id LIMIT ?) AS r"
-            " ORDER BY r.id LIMIT ?"
+            f"SELECT r.* FROM {chat_rows} CROSS JOIN LATERAL (SELECT {columns}"
+            f" FROM inbound_message AS i WHERE i.state = {pending} AND i.chat_key = c.value"
+            " ORDER BY i.id LIMIT ?) AS r ORDER BY r.id LIMIT ?"
         )
         return statement, chat_param, per_chat, limit
+    # No LATERAL in SQLite: the range ends at the chat's `per_chat`-th pending id (NULL, fewer
+    # pending: the largest id there can be).
     statement = (
-        f"SELECT {', '.join('i.' + c for c in columns.split(', '))} FROM {chat_rows}"
+        f"SELECT {columns} FROM {chat_rows}"
         f" JOIN inbound_message AS i ON i.state = {pending} AND i.chat_key = c.value"
         " AND i.id <= COALESCE((SELECT j.id FROM inbound_message AS j"
         f" WHERE j.state = {pending} AND j.chat_key = c.value ORDER BY j.id LIMIT 1 OFFSET ?),"
