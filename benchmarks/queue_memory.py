@@ -13,13 +13,14 @@ DingTalk) and kept.
 
 The load goes in steps of `--step` ballots. After each step this process waits (reading the
 database) until the inbound queue has nothing pending and the outbox nothing pending or being
-sent, then reads the server's resident memory (VmRSS from /proc, without forcing a garbage
-collection) and how many messages it applied. Printed: RSS idle (healthy, the start-up sweep
-done, then 5 s), after each step, the growth from the first step to the last and from idle; the
-applied rate of each step (its first request until the queue was empty). On a PostgreSQL server
-with autovacuum off, VACUUM ANALYZE runs after each sample (what autovacuum would have done
-meanwhile): without it the dead row versions of the queue, the outbox and the chain heads slow
-every step down.
+sent, then `SETTLE_S` seconds more (the last sends' records; the server gives its free C heap
+back once a second has passed without work, bot/heap.py), then reads the server's resident
+memory (VmRSS from /proc, without forcing a garbage collection) and how many messages it
+applied. Printed: RSS idle (healthy, the start-up sweep done, then 5 s), after each step, the
+growth from the first step to the last and from idle; the applied rate of each step (its first
+request until the queue was empty). On a PostgreSQL server with autovacuum off, VACUUM ANALYZE
+runs after each sample (what autovacuum would have done meanwhile): without it the dead row
+versions of the queue, the outbox and the chain heads slow every step down.
 
     .venv/bin/python benchmarks/queue_memory.py                       # 100,000 ballots, both engines
     .venv/bin/python benchmarks/queue_memory.py --ballots 20000 --backend sqlite
@@ -64,6 +65,7 @@ from bot.keys import ENV_VAR  # noqa: E402
 
 PENDING_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'pending'"
 DONE_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'done'"
+SETTLE_S = 3.0
 UNSENT = "SELECT count(*) FROM outbox_message WHERE state IN ('pending', 'sending')"
 
 
@@ -253,7 +255,9 @@ def measure(
         drained = time.time()
         while probe.count(UNSENT):
             time.sleep(0.05)
-        time.sleep(0.5)  # the last sends' records
+        # The last sends' records; and a quiet second or two, after which the server gives its
+        # free C heap back (bot/heap.py), as it does after every burst.
+        time.sleep(SETTLE_S)
         rss = rss_mib(proc.pid)
         sent += len(part)
         errors = f"  errors {result['errors']}" if result["errors"] else ""

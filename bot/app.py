@@ -34,6 +34,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
+from bot.heap import HeapKeeper, glibc_trim
 from bot.inbox import Inbox, make_apply
 from bot.keys import KeyProblem, ServerKey
 from bot.metrics import Metrics
@@ -253,6 +254,7 @@ class Runtime:
         self.tasks: list[asyncio.Task[None]] = []
         self.caught_up = asyncio.Event()  # the start-up sweep has ended
         self.gate = Gate()
+        self.heap = HeapKeeper(glibc_trim())
         self.inbox: Inbox | None = None
         if router is not None:
 
@@ -296,6 +298,7 @@ class Runtime:
                 self._woken(self.prune_event, self.pruning.maybe, "prune failed; retried later"),
                 name="retention-prune",
             ),
+            asyncio.create_task(self.heap.run(), name="heap-trim"),
         ]
         if self.inbox is not None:
             self.tasks.append(asyncio.create_task(self.inbox.run(), name="inbound-queue"))
