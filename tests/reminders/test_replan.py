@@ -5,12 +5,13 @@ transaction commits after a later one is still seen."""
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from datetime import date, timedelta
 
 from bot.reminders.service import ReminderService
 from storage import models, snapshots
 from storage import reminders as reminder_store
-from storage.sql import raw_execute
+from storage.sql import Insert, insert_rows, raw_execute
 from tests.kit.console import ConsoleRig
 
 
@@ -135,3 +136,37 @@ async def test_a_vote_deadline_is_planned_on_the_next_sweep(harness: ConsoleRig)
     await svc.sweep()
     assert svc._full == full  # the cheap sweep found it
     assert {"vote_closing", "vote_deadline"} <= await kinds(await demo_id())
+
+
+async def test_a_sweep_after_a_vote_burst_receives_one_row_a_society(
+    harness: ConsoleRig,
+) -> None:
+    """A burst appends an event a ballot: 12,000 since the last sweep's mark, of three
+    societies. What the sweep asks for comes back folded by the database: three chains, not
+    12,000 rows (measured as the Python memory the call takes at its peak: 4 MB when every
+    event came back, 7 KB on SQLite and under 0.3 MB on PostgreSQL when folded)."""
+    h = harness
+    top = await snapshots.last_event_id()
+    assert await snapshots.societies_with_events_after(top) == []  # (its statement prepared)
+    at = h.clock.now()
+    ids = [(await demo_id()) + n for n in range(3)]
+    insert = Insert(
+        models.EventLog,
+        ("chain", "seq", "at", "hash"),
+        (("kind", "'ballot'"), ("payload", "'{}'"), ("prev_hash", "''")),
+    )
+    await insert_rows(
+        insert,
+        [
+            (f"society:{ids[n % 3]}", 100_000 + n, at, hashlib.sha256(b"%d" % n).hexdigest())
+            for n in range(12_000)
+        ],
+    )
+    tracemalloc.start()
+    try:
+        changed = await snapshots.societies_with_events_after(top)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert changed == ids
+    assert peak < 1024 * 1024, peak
