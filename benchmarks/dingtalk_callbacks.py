@@ -14,12 +14,13 @@ What runs, each in its own process (multiprocessing, "spawn"), all on 127.0.0.1:
   load       the load generator: one aiohttp client session with a connection pool of exactly
              C connections (C = 16, then 64) and C workers sending back to back
 
-Fairness: the same load process and client code, the same request bodies (a real robot
-callback, about 1 KiB), the same number of requests and the same concurrency for the bare
-endpoint and the server; both servers are single-process aiohttp with no access log; the sink
-that receives the replies has its own process, so neither server pays for it. Each request is
-signed just before it is sent, with a timestamp 1 ms apart from every other (DingTalk's sign
-covers only the timestamp, and the server accepts a (timestamp, sign) pair for one msgId).
+Fairness: the same load process and client code, the same request bodies (a real robot callback,
+about 1 KiB), the same number of requests and the same concurrency for the bare endpoint and the
+server; both servers are single-process aiohttp with no access log, on the event loop `yishi
+serve` runs on (uvloop where installed, bot/runner.py); the sink that receives the replies has
+its own process, so neither server pays for it. Each request is signed just before it is sent,
+with a timestamp 1 ms apart from every other (DingTalk's sign covers only the timestamp, and the
+server accepts a (timestamp, sign) pair for one msgId).
 
 Data: S societies of 7 voters (the platform's real size), each bound to its own group, each with
 a meeting in session and one open named vote. Every request is a distinct ballot ("赞成" from a
@@ -57,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,7 +102,15 @@ def run_sink(ports: Any, stop: Any) -> None:
         await asyncio.to_thread(stop.wait)
         await runner.cleanup()
 
-    asyncio.run(main())
+    serve_loop(main())
+
+
+def serve_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Every server process here (the fake DingTalk, the bare endpoint, ours) runs on the event
+    loop `yishi serve` runs on (bot/runner.py: uvloop where it is installed)."""
+    from bot import runner
+
+    runner.run(main)
 
 
 # --- the bare endpoint -----------------------------------------------------------------------
@@ -138,7 +147,7 @@ def run_bare(ports: Any, stop: Any) -> None:
         await asyncio.to_thread(stop.wait)
         await runner.cleanup()
 
-    asyncio.run(main())
+    serve_loop(main())
 
 
 # --- the real server -------------------------------------------------------------------------
@@ -343,7 +352,7 @@ def run_server(
             ):
                 print(f"    {n / len(targets):5.2f} per ballot  {sql}", flush=True)
 
-    asyncio.run(main())
+    serve_loop(main())
 
 
 def phase_figures(rows: Sequence[tuple[datetime, datetime | None]]) -> dict[str, Any]:
