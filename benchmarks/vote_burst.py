@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tortoise import connections
 
 from benchmarks import kit
-from bot import demo
+from bot import demo, runner
 from bot.adapters.console import CORP, ConsoleAdapter, console_user
 from bot.app import build_router
 from bot.clock import ManualClock
@@ -327,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             results += await with_postgres(args.societies, modes, args.profile)
         return results
 
-    results = asyncio.run(everything())
+    # On the event loop `yishi serve` runs on (bot/runner.py: uvloop where installed).
+    results = runner.run(everything())
     print()
     print(
         f"Vote burst: {args.societies} societies x {len(ROSTER)} named votes per mode "
