@@ -312,12 +312,12 @@ async def last_event_id() -> int:
 
 
 async def societies_with_events_after(event_id: int) -> list[int]:
-    """Societies whose event chain grew past `event_id`: a range of the primary key (the rows since
-    a sweep at least `LOOKBACK` ago, bot/reminders/service.py), each chain named once.
+    """Societies whose event chain grew past `event_id`: a range of the primary key (the rows
+    since a sweep at least `LOOKBACK` ago, bot/reminders/service.py), each chain named once.
     During a vote burst that range holds tens of thousands of events (one a ballot) of a few
     societies: the database folds them, so a sweep receives one row a society, not one an
-    event. The range is materialised first: a plain `DISTINCT` SQLite would answer by
-    reading the whole (chain, seq) index."""
+    event. The range is materialised first: a plain `DISTINCT` SQLite would answer by reading
+    the whole (chain, seq) index."""
     rows = await raw_rows(
         m.EventLog,
         "WITH recent AS MATERIALIZED (SELECT chain FROM event_log WHERE id > ?)"
