@@ -1,7 +1,8 @@
 """WeCom callbacks under load: encrypted vote callbacks against the real server, compared with a
 bare aiohttp endpoint that only verifies and decrypts.
 
-Servers (in this process, on 127.0.0.1, aiohttp's AppRunner):
+Servers (in this process, on 127.0.0.1, aiohttp's AppRunner, on the event loop `yishi serve` runs
+on: uvloop where installed):
 
   real   build_app(...) with the WeComAdapter (webhook mode): body cap, signature, freshness,
          decryption, then per `[http] inbound`: "direct" runs the router (msgid
@@ -53,6 +54,7 @@ import aiohttp
 from aiohttp import web
 
 from benchmarks import kit
+from bot import runner
 from bot.adapters.base import Rejected
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.adapter import build_wecom_adapter
@@ -431,4 +433,6 @@ def parse() -> argparse.Namespace:
 
 if __name__ == "__main__":
     kit.ensure_server_key()
-    asyncio.run(main(parse()))
+    # The servers run on the event loop `yishi serve` runs on (bot/runner.py: uvloop where
+    # installed).
+    runner.run(main(parse()))
