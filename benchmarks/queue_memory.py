@@ -65,8 +65,8 @@ from bot.keys import ENV_VAR  # noqa: E402
 
 PENDING_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'pending'"
 DONE_INBOUND = "SELECT count(*) FROM inbound_message WHERE state = 'done'"
-SETTLE_S = 3.0
 UNSENT = "SELECT count(*) FROM outbox_message WHERE state IN ('pending', 'sending')"
+SETTLE_S = 3.0
 
 
 def seed(url: str, societies: int, meeting: datetime, out: Any) -> None:

@@ -15,6 +15,7 @@ and stays quiet. One trim takes a few milliseconds on the loop's thread (3.7 ms 
 fragmented heap, measured here).
 
 Only where the C library has `malloc_trim` (glibc): elsewhere (musl, macOS) the keeper is off.
+`glibc_trim` also serves storage/db.py, which trims once after migrating.
 """
 
 from __future__ import annotations

@@ -363,16 +363,14 @@ def _give_back_memory() -> None:
     """The migration framework builds a model state per step (tens of MB on a new database),
     garbage once it is done: collect it and hand the freed heap back to the system (glibc), so
     a bot started on a new database idles as small as one started on an existing one."""
-    import ctypes
-    import ctypes.util
     import gc
 
+    from bot.heap import glibc_trim
+
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(name).malloc_trim(0)
+    trim = glibc_trim()
+    if trim is not None:
+        trim()
 
 
 def known_migrations() -> set[str]:
