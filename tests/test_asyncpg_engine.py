@@ -104,3 +104,35 @@ async def test_a_connection_given_back_inside_a_transaction_comes_back_rolled_ba
     async with pool.acquire() as raw:
         assert not raw.is_in_transaction()
     assert await m.ChannelState.all().count() == 0
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_savepoints_stay_open_and_keep_their_meaning(database: str) -> None:
+    """A nested block that ends well is not released (no round trip): its savepoint still
+    exists afterwards. Its writes are kept, a later block that fails rolls back only its own,
+    and a round of a thousand such blocks commits."""
+
+    async def channel(name: str) -> None:
+        await outbox_store.ensure_channels([name])
+
+    async def undone() -> None:
+        async with in_transaction():
+            await channel("undone")
+            raise ZeroDivisionError
+
+    async with in_transaction():
+        await channel("outer")
+        async with in_transaction() as kept:
+            await channel("kept")
+        savepoint = kept.transaction._id  # type: ignore[attr-defined]
+        with pytest.raises(ZeroDivisionError):
+            await undone()
+        for number in range(1000):
+            async with in_transaction(), in_transaction():
+                await channel(f"m{number}")
+        # Released, it would be gone: PostgreSQL answers "savepoint does not exist".
+        await kept._connection.execute(f"RELEASE SAVEPOINT {savepoint}")  # type: ignore[attr-defined]
+    names = {c.channel for c in await outbox_store.channels()}
+    assert "undone" not in names
+    assert {"outer", "kept", "m0", "m999"} <= names
+    assert len(names) == 1002
