@@ -669,15 +669,73 @@ async def group_speaker(
     )
     if not rows:
         return None
-    scene = await raw_rows(
-        m.Member,
-        f"SELECT {_SCENE_COLUMNS} FROM society s LEFT JOIN person p ON p.id = ?{_SCENE_JOINS}"
-        " WHERE s.id = ?",
-        rows[0]["p_id"],
-        *states,
-        rows[0]["id"],
+    locked = rows[0]
+    remembered = scenes.memory.recall(group)
+    if remembered is not None and remembered.society.id == int(locked["id"]):
+        found = await _postgres_speaker_on_scene(remembered, locked, group)
+        if found is not None:
+            return found
+    scene = await raw_rows(m.Member, _POSTGRES_SCENE_READ, locked["p_id"], *states, locked["id"])
+    r = scene[0]
+    found = _speaker(locked, r)
+    ck = seals.chain_key(server_key(), found.society.id)
+    if r["h_chain_key"] == ck:
+        head = {c: r[f"h_{c}"] for c in seals.HEAD_COLUMNS} if r["h_mac"] is not None else None
+        _remember_scene(found, group, ck, head, r)
+    return found
+
+
+# PostgreSQL: the scene as SQLite remembers it, read and checked after the society's row is
+# locked (the first read of `group_speaker`), so that what a transaction committed while this
+# one waited for the lock is seen. The full read takes the head's columns in the same statement
+# as the rows it stamps; the check reads the head locked (as `seals` would: it is `offered`)
+# with the chain's last entry and the ballots of the scene's open votes.
+_POSTGRES_SCENE_READ = (
+    f"SELECT {_SCENE_COLUMNS}, "
+    + ", ".join(f"h.{c} AS h_{c}" for c in seals.HEAD_COLUMNS)
+    + ", rs.chain_key AS h_chain_key,"
+    " (SELECT string_agg(x.person_id || ':' || x.roster_role || ':' || x.position, ',')"
+    " FROM member x WHERE x.society_id = s.id) AS members__,"
+    " (SELECT string_agg(o.person_id::text, ',') FROM observer o WHERE o.meeting_id = mt.id)"
+    f" AS observers__ FROM society s LEFT JOIN person p ON p.id = ?{_SCENE_JOINS}"
+    " LEFT JOIN row_seal rs ON rs.tbl = 'society' AND rs.row_id = s.id"
+    " LEFT JOIN chain_head h ON h.chain_key = rs.chain_key"
+    " WHERE s.id = ?"
+)
+_POSTGRES_SCENE_CHECK = (
+    f"SELECT {', '.join(f'h.{c}' for c in seals.HEAD_COLUMNS)}, {{ballots}} AS ballots__,"
+    f" {seals.TIP_COLUMNS} FROM chain_head h WHERE h.chain_key = ? FOR UPDATE OF h"
+)
+
+
+async def _postgres_speaker_on_scene(
+    scene: scenes.Scene, locked: Mapping[str, Any], group: tuple[str, str, str]
+) -> Speaker | None:
+    """The speaker on the remembered scene when it holds (the society's head, read under the
+    society's lock, shows its rows unchanged); None: read the scene again. The unit of work
+    keeps it, with the head and the ballots read, for the command."""
+    votes = scene.votes or ()
+    ballots, params = "NULL", []
+    if votes:
+        each = "string_agg(b.vote_id || ':' || b.person_id || ':' || b.choice, ',')"
+        ballots = f"(SELECT {each} FROM ballot b WHERE b.vote_id = ANY(?))"
+        params = [[vote.id for vote, _ in votes]]
+    rows = await raw_rows(
+        m.ChainHead,
+        _POSTGRES_SCENE_CHECK.format(ballots=ballots),
+        *params,
+        *(f"society:{scene.society.id}",) * 2,
+        scene.chain_key,
     )
-    return _speaker(rows[0], scene[0])
+    if not rows:
+        return None
+    head = rows[0]
+    sums = seals.current_sums(scene.chain_key, head)
+    if sums is None or scenes.stamp_of(sums) != scene.stamp:
+        return None
+    cast_so_far = scenes.parse_ballots(head["ballots__"])
+    scenes.enter(scenes.Entered(group, scene, cast_so_far, seals.writes.moves, head))
+    return _on_scene(scene, _person_of(locked))
 
 
 # SQLite: the group's scene (storage/scenes.py) is remembered between messages. A message checks
@@ -761,11 +819,20 @@ async def _speaker_on_scene(
         return False, None
     ballots_cast = scenes.parse_ballots(r["ballots__"])
     scenes.enter(scenes.Entered(group, scene, ballots_cast, seals.writes.moves, head))
-    person = None
-    if r["p_id"] is not None:
-        person = Person(int(r["p_id"]), str(r["p_name"]), bool(r["p_party"]))
+    return True, _on_scene(scene, _person_of(r))
+
+
+def _person_of(r: Mapping[str, Any]) -> Person | None:
+    """The speaker's person as `_SOCIETY_COLUMNS` read it (`p_`); None: not registered."""
+    if r["p_id"] is None:
+        return None
+    return Person(int(r["p_id"]), str(r["p_name"]), bool(r["p_party"]))
+
+
+def _on_scene(scene: scenes.Scene, person: Person | None) -> Speaker:
+    """The speaker in a scene that holds."""
     member = None if person is None else scene.members.get(person.id)
-    return True, Speaker(
+    return Speaker(
         scene.society,
         person,
         None
@@ -810,11 +877,7 @@ def _speaker(head: dict[str, Any], scene: dict[str, Any]) -> Speaker:
     """A Speaker from the rows `group_speaker` read: the society's own columns, the person's
     (`p_`) and the roster entry's and meeting's (`mb_`, `mt_`), each mapped as a row of its
     table would be."""
-    person = (
-        None
-        if head["p_id"] is None
-        else Person(int(head["p_id"]), str(head["p_name"]), bool(head["p_party"]))
-    )
+    person = _person_of(head)
     society = society_row(head)
     member = (
         None

@@ -1,4 +1,4 @@
-"""The group's scene (storage/scenes.py), remembered between messages on SQLite: it serves the
+"""The group's scene (storage/scenes.py), remembered between messages: it serves the
 messages that follow, and it is never used once the rows it was read from have changed, whoever
 changed them (another process on the same file, this process with its own notice switched off,
 a transaction rolled back after it read the scene) or when the head cannot be trusted. Each
@@ -62,20 +62,13 @@ async def _voting(database: str) -> ConsoleRig:
     await h.say("张伟", "发起表决 1")
     assert "已记录" in await h.say("张伟", "赞成")
     assert "已记录" in await h.say("李娜", "赞成")
-    if db.is_sqlite(database):
-        kept = scenes.memory.recall(GROUP_KEY)
-        assert kept is not None
-        assert kept.votes, "the ballots left the scene with its vote"
+    kept = scenes.memory.recall(GROUP_KEY)
+    assert kept is not None
+    assert kept.votes, "the ballots left the scene with its vote"
     return h
 
 
 async def test_the_next_ballot_is_served_by_the_scene(database: str) -> None:
-    if not db.is_sqlite(database):
-        scenes.memory.clear()  # what earlier tests of this process left
-        h = await _voting(database)
-        assert "已记录" in await h.say("王强", "反对")
-        assert scenes.memory.recall(GROUP_KEY) is None  # PostgreSQL reads under its lock
-        return
     h = await _voting(database)
     kept = scenes.memory.recall(GROUP_KEY)
     assert "已记录" in await h.say("王强", "反对")
@@ -146,10 +139,9 @@ async def test_a_scene_read_in_a_rolled_back_transaction_is_not_used(database: s
     h = await _voting(database)
     with pytest.raises(_Undone):
         await _close_read_and_undo(await _the_open_vote(), h.clock.now())
-    if db.is_sqlite(database):
-        stale = scenes.memory.recall(GROUP_KEY)
-        assert stale is not None
-        assert stale.votes == ()  # read while the vote was closed
+    stale = scenes.memory.recall(GROUP_KEY)
+    assert stale is not None
+    assert stale.votes == ()  # read while the vote was closed
     assert "已记录" in await h.say("王强", "反对")  # rolled back: the vote is open
 
 
@@ -172,8 +164,7 @@ async def test_a_unit_reads_its_own_writes_past_the_scene(database: str) -> None
     vote_id = await _the_open_vote()
     kept = scenes.memory.recall(GROUP_KEY)
     assert await _check_close_and_read(vote_id, h.clock.now()) == []
-    if db.is_sqlite(database):
-        assert kept is not None  # the check above went through the remembered scene
+    assert kept is not None  # the check above went through the remembered scene
     assert "没有正在进行的表决" in await h.say("王强", "反对")
 
 
