@@ -67,8 +67,9 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
         firsts: dict[tuple[str, str], int] = {}
         for index, b in enumerate(bindings):
             firsts.setdefault((b.pair, b.message_id), index)
-        inserted = await _insert_new([bindings[i] for i in firsts.values()])
-        stored = await _rows_of_pairs(sorted({b.pair for b in bindings}))
+        inserted, stored = await _bind_and_read(
+            [bindings[i] for i in firsts.values()], sorted({b.pair for b in bindings})
+        )
         ours = set(inserted.values())
         accepted: set[int] = set()  # this batch's rows kept so far, in order
         refused: list[int] = []
@@ -104,28 +105,46 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
 _INSERT_BINDING = sql.Insert(
     m.HeaderBinding,
     ("pair", "message_id", "digest", "seen_at", "expires_at"),
-    tail=" ON CONFLICT (pair, message_id) DO NOTHING RETURNING id, pair, message_id",
+    tail=" ON CONFLICT (pair, message_id) DO NOTHING RETURNING id, pair, message_id, digest, seen_at",
 )
 
 
-async def _insert_new(fresh: Sequence[Binding]) -> dict[tuple[str, str], int]:
-    """Insert the (pair, msgId)s not bound yet: (pair, msgId) -> id of the rows this inserted."""
+# PostgreSQL: the insert and the read of the pairs' rows in one round trip. The read does not
+# see what the insert adds (one snapshot for the whole statement), so the new rows come from its
+# RETURNING.
+_BIND_AND_READ = (
+    "WITH new AS ({insert})"
+    " SELECT id, pair, message_id, digest, seen_at, TRUE AS ours FROM new UNION ALL"
+    " SELECT id, pair, message_id, digest, seen_at, FALSE FROM header_binding WHERE pair = ANY(?)"
+)
+
+Stored = dict[str, list[tuple[int, str, str, datetime]]]
+
+
+async def _bind_and_read(
+    fresh: Sequence[Binding], pairs: Sequence[str]
+) -> tuple[dict[tuple[str, str], int], Stored]:
+    """Insert the (pair, msgId)s not bound yet and read the rows of `pairs`: (pair, msgId) -> id
+    of the rows this inserted, and pair -> its rows (id, msgId, digest, seen_at), the new ones
+    included."""
     rows = [(b.pair, b.message_id, b.digest, utc(b.now), utc(b.expires_at)) for b in fresh]
-    return {
-        (str(r["pair"]), str(r["message_id"])): int(r["id"])
-        for r in await sql.insert_rows(_INSERT_BINDING, rows)
-    }
-
-
-async def _rows_of_pairs(pairs: Sequence[str]) -> dict[str, list[tuple[int, str, str, datetime]]]:
-    """pair -> its rows (id, msgId, digest, seen_at), this batch's new ones included."""
-    stored: dict[str, list[tuple[int, str, str, datetime]]] = {}
-    for row in await rows_in(
-        m.HeaderBinding,
-        "SELECT id, pair, message_id, digest, seen_at FROM header_binding WHERE pair IN ({values})",
-        pairs,
-    ):
+    if sql.is_postgres(m.HeaderBinding) and len(rows) <= sql.PG_ROWS:
+        statement = _BIND_AND_READ.format(insert=_INSERT_BINDING.postgres())
+        columns = (list(c) for c in zip(*rows, strict=True))
+        found = await sql.raw_rows(m.HeaderBinding, statement, *columns, pairs)
+        new = [r for r in found if r["ours"]]
+    else:
+        new = await sql.insert_rows(_INSERT_BINDING, rows)
+        found = await rows_in(
+            m.HeaderBinding,
+            "SELECT id, pair, message_id, digest, seen_at FROM header_binding"
+            " WHERE pair IN ({values})",
+            pairs,
+        )
+    inserted = {(str(r["pair"]), str(r["message_id"])): int(r["id"]) for r in new}
+    stored: Stored = {}
+    for row in found:
         stored.setdefault(str(row["pair"]), []).append(
             (int(row["id"]), str(row["message_id"]), str(row["digest"]), when(row["seen_at"]))
         )
-    return stored
+    return inserted, stored
