@@ -1,8 +1,8 @@
 """A bound group's scene: what a message in the group reads of its society before the command
 runs (the society's row, its roster, its active meeting, who observes that meeting, and the
 meeting's open votes), remembered between messages and used only while the society's chain head
-shows that the rows it was read from are unchanged. SQLite only (`repo.group_speaker`):
-PostgreSQL reads them under the society's lock as before.
+shows that the rows it was read from are unchanged (`repo.group_speaker`; on PostgreSQL the
+check is made after the society's row is locked, so it sees what any other instance committed).
 
 Why a scene in use is never stale:
 1. Every column a scene is built from is covered by a row seal (`SCENE_TABLES` lists the tables;

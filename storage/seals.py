@@ -22,8 +22,8 @@ Rules:
 4. Inside `batched` (every command's savepoint, `repo.atomic`) a head is read once, locked,
    together with its chain's last entry, and written once at the end of the block, still inside
    the transaction: a command pays one read and one write of `chain_head` however many rows and
-   entries it adds (on SQLite not even the read when the message's scene check read the head
-   and no head has moved since: `offered`, storage/scenes.py). Nothing outside the transaction
+   entries it adds (not even the read when the message's scene check read the head, locked on
+   PostgreSQL, and no head has moved since: `offered`, storage/scenes.py). Nothing outside the transaction
    ever sees a head that is not written.
 """
 
@@ -496,9 +496,9 @@ async def _held_head(ck: str, society_id: int | None) -> _Head | None:
 moved: Callable[[str, str], None] | None = None
 
 # The head of a chain key as the current transaction read it before any move since
-# (`storage/scenes.py`: the scene check, which reads it with its chain's last entry on SQLite,
-# where no other writer can move it while this transaction writes): its `HEAD_COLUMNS` and
-# `TIP_COLUMNS`. None: read it again.
+# (`storage/scenes.py`: the scene check, which reads it with its chain's last entry where no
+# other writer can move it while this transaction writes: SQLite's one writer, PostgreSQL's
+# row lock): its `HEAD_COLUMNS` and `TIP_COLUMNS`. None: read it again.
 offered: Callable[[str], Mapping[str, Any] | None] | None = None
 
 
