@@ -30,12 +30,14 @@ from storage.sql import (
     Insert,
     any_of,
     insert_rows,
+    insert_statements,
     is_postgres,
     listed,
     literals,
     raw_execute,
     raw_rows,
     skip_locked,
+    transaction_for,
     utc,
     when_opt,
 )
@@ -80,7 +82,7 @@ async def accept(rows: Sequence[NewInbound], now: datetime) -> set[str]:
         (row.key, row.chat_key, secrecy.seal_text("inbound", row.payload, row.key), at)
         for row in rows
     ]
-    async with in_transaction():
+    async with transaction_for(m.InboundMessage, insert_statements(_INSERT_INBOUND, len(sealed))):
         found = await insert_rows(_INSERT_INBOUND, sealed)
     return {str(r["key"]) for r in found}
 

@@ -22,15 +22,16 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.context import get_current_context
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from storage import sqlite_engine
 
@@ -139,6 +140,19 @@ def _connection(model: type[Model]) -> BaseDBAsyncClient:
 def is_postgres(model: type[Model]) -> bool:
     """SQLite has no `FOR UPDATE`; every model shares the one connection."""
     return bool(_connection(model).capabilities.dialect == "postgres")
+
+
+def transaction_for(model: type[Model], statements: int) -> AbstractAsyncContextManager[object]:
+    """The transaction `statements` statements on `model`'s database need to be atomic: none
+    for a single one on PostgreSQL outside any transaction (a statement is atomic by itself,
+    and BEGIN and COMMIT would be two more round trips); otherwise `in_transaction()` (on
+    SQLite a transaction costs no round trip; inside a transaction, a savepoint keeps a failing
+    statement from aborting the enclosing one)."""
+    conn = _connection(model)
+    alone = statements <= 1 and not isinstance(conn, TransactionalDBClient)
+    if alone and conn.capabilities.dialect == "postgres":
+        return nullcontext()
+    return in_transaction()
 
 
 def can_lock_rows(model: type[Model]) -> bool:
@@ -383,6 +397,12 @@ async def insert_rows(insert: Insert, rows: Sequence[Sequence[Any]]) -> list[dic
         flat = [value for row in chunk for value in row]
         out += await raw_rows(model, _sqlite_insert(insert, len(chunk)), *flat)
     return out
+
+
+def insert_statements(insert: Insert, rows: int) -> int:
+    """How many statements `insert_rows` sends for `rows` rows."""
+    per = PG_ROWS if is_postgres(insert.model) else rows_per_statement(len(insert.columns))
+    return -(-rows // per)
 
 
 # ---------------------------------------------------------------------------------------------
