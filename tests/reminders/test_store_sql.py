@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot import governance as g
-from storage import models, snapshots, sql
+from storage import db, models, snapshots, sql
+from storage import inbox as inbox_store
 from storage import outbox as outbox_store
 from storage import reminders as reminder_store
 from tests.kit.clock import TZ
+from tests.kit.databases import count_commits
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)  # not UTC: the store binds instants in UTC
 LEASE = timedelta(minutes=2)
@@ -304,3 +306,27 @@ async def test_a_channel_seen_in_the_table_is_not_looked_for_again(database: str
     await outbox_store.enqueue(_messages("e", 1, 1), T0)  # remembered: not written here
     held = await outbox_store.claim_channels(["ch0"], "one", T0, LEASE)
     assert [c.channel for c in held] == ["ch0"]  # the claim wrote it
+
+
+async def test_single_statements_go_without_begin_and_commit_on_postgres(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement is atomic by itself: on PostgreSQL, where BEGIN and COMMIT are a round trip
+    each, the door's insert into the inbound queue, the sender's claim and the record of its
+    sends (one statement there: the attempt rows and the messages' state together) go without
+    them. SQLite keeps its transactions (they cost no round trip)."""
+    await outbox_store.add_outbox(_messages("m", 4, 1), T0)
+    commits = count_commits(monkeypatch, database)
+    with sql.statements() as seen:
+        got = await outbox_store.claim_batch({"ch0": 10}, "one", T0, LEASE)
+        await outbox_store.record_sent([outbox_store.Sent(r, T0) for r in got], "one")
+        new = await inbox_store.accept([inbox_store.NewInbound("k1", "chat", "{}")], T0)
+    postgres = not db.is_sqlite(database)
+    assert commits == [0 if postgres else 3]
+    assert len(seen) == (4 if postgres else 5)
+    assert new == {"k1"}
+    assert await inbox_store.depth() == 1
+    rows = await outbox_store.outbox_rows()
+    assert len(rows) == 4
+    assert all(r.state == "sent" and r.attempts == 1 for r in rows)
+    assert await outbox_store.window_of(["ch0"], T0 - timedelta(seconds=1)) == {"ch0": (4, T0)}
