@@ -5,8 +5,9 @@
             -> mark done -> the sender delivers the replies through the platform's reply channel
 
 The worker commits a round's messages together as well: one transaction holds each message's
-unit of work as a savepoint (its dedupe row with its effect, so exactly-once holds per message)
-and the round's "done" marks, so a round of many societies costs one commit. A round ends early
+unit of work (its dedupe row with its effect, so exactly-once holds per message; no savepoint
+of its own, `repo.shared_round`: a refusal rolls back the command's savepoint) and the round's
+"done" marks, so a round of many societies costs one commit. A round ends early
 when it has run `round_budget` seconds, or, on SQLite (one writer), as soon as messages wait at
 the door, which cannot commit while the round writes. When anything escapes a message's
 application in a shared round, the whole round is rolled back and its messages are applied one
@@ -257,7 +258,7 @@ class Inbox:
         started = self.monotonic()
         done: list[int] = []
         try:
-            async with repo.atomic():
+            async with repo.shared_round():
                 for row in rows:
                     if done and self._round_over(started):
                         break

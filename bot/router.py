@@ -200,9 +200,10 @@ class Router:
                 message, partial(self._serve, route, args), inline=inline
             )
         except Exception as exc:
-            if not inline and is_transient(exc):
+            if not inline and (is_transient(exc) or isinstance(exc, repo.RoundBroken)):
                 # Queued: the message stays pending and is applied on a later try (bot/inbox.py);
-                # telling the member it failed would be wrong.
+                # telling the member it failed would be wrong. A unit of work broken inside a
+                # shared round is applied again on its own, where a bug gets its apology.
                 raise
             logger.exception("unexpected error handling message %s", message.message_id)
             return [plain_reply(message, "抱歉，系统出了点问题，这条消息没有生效，请稍后再试。")]

@@ -16,11 +16,11 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
@@ -29,6 +29,7 @@ from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
 from storage import scenes, seals, secrecy, verify
 from storage.db import server_key
+from storage.faults import is_transient
 from storage.sql import (
     any_of,
     can_lock_rows,
@@ -288,42 +289,88 @@ class Work:
     events: list[str] = field(default_factory=list)
 
 
+class RoundBroken(Exception):
+    """A message's unit of work failed inside a shared round (`shared_round`), after it may have
+    written: the round has to be rolled back (the inbound worker then applies its messages one
+    by one, each in a transaction of its own)."""
+
+
+# Inside a shared round: each unit of work runs in the round's transaction without a savepoint.
+_in_round: ContextVar[bool] = ContextVar("shared_round", default=False)
+
+
+@asynccontextmanager
+async def shared_round() -> AsyncIterator[None]:
+    """One transaction for a round of messages (bot/inbox.py). A message's unit of work opens
+    no savepoint of its own in it (on PostgreSQL a savepoint is a round trip): a duplicate
+    writes nothing (ON CONFLICT), a refusal rolls back the command's own savepoint, and
+    anything else that escapes a unit raises RoundBroken, or the fault itself when it is
+    transient, so that the caller rolls the whole round back."""
+    token = _in_round.set(True)
+    try:
+        async with atomic():
+            yield
+    finally:
+        _in_round.reset(token)
+
+
 @asynccontextmanager
 async def unit_of_work(
     platform: Platform, corp_id: str, message_id: str, now: datetime
 ) -> AsyncIterator[Work]:
-    """One transaction per inbound message. Raises DuplicateMessage with the stored reply when
-    the message id was processed before (also when a concurrent delivery just committed)."""
+    """One transaction per inbound message (inside a shared round, a part of the round's).
+    Raises DuplicateMessage with the stored reply when the message id was processed before
+    (also when a concurrent delivery just committed: the insert waits for it)."""
+    if not _in_round.get():
+        async with in_transaction(), _unit(platform, corp_id, message_id, now) as work:
+            yield work
+        return
     try:
-        async with in_transaction():
-            processed_id: int | None = None
-            if message_id:
-                # The unique index decides: a redelivery fails here and replays below.
-                rows = await raw_rows(
-                    m.ProcessedMessage,
-                    "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
-                    " VALUES (?, ?, ?, ?, '') RETURNING id",
-                    platform.value,
-                    corp_id,
-                    message_id,
-                    utc(now),
-                )
-                processed_id = int(rows[0]["id"])
-            scene = scenes.begin_unit()
-            try:
-                yield Work(processed_id)
-            finally:
-                scenes.end_unit(scene)
-    except IntegrityError:
-        # A concurrent delivery of the same message committed first: replay its reply.
-        existing = await m.ProcessedMessage.filter(
-            platform=platform.value, corp_id=corp_id, message_id=message_id
-        ).first()
-        if existing is None:
+        async with _unit(platform, corp_id, message_id, now) as work:
+            yield work
+    except DuplicateMessage:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
             raise
-        raise DuplicateMessage(
-            secrecy.open_text("reply", existing.reply, str(existing.id))
-        ) from None
+        raise RoundBroken(f"message {message_id}: {type(exc).__name__}: {exc}") from exc
+
+
+@asynccontextmanager
+async def _unit(
+    platform: Platform, corp_id: str, message_id: str, now: datetime
+) -> AsyncIterator[Work]:
+    """The message's processed-message row (its unique key decides: a redelivery writes
+    nothing and is answered with the reply stored), then the work, with its scene."""
+    processed_id: int | None = None
+    if message_id:
+        rows = await raw_rows(
+            m.ProcessedMessage,
+            "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
+            " VALUES (?, ?, ?, ?, '')"
+            " ON CONFLICT (platform, corp_id, message_id) DO NOTHING RETURNING id",
+            platform.value,
+            corp_id,
+            message_id,
+            utc(now),
+        )
+        if not rows:
+            existing = await m.ProcessedMessage.filter(
+                platform=platform.value, corp_id=corp_id, message_id=message_id
+            ).first()
+            # None: the row went (pruned) between the insert and this read.
+            reply = (
+                ""
+                if existing is None
+                else secrecy.open_text("reply", existing.reply, str(existing.id))
+            )
+            raise DuplicateMessage(reply)
+        processed_id = int(rows[0]["id"])
+    scene = scenes.begin_unit()
+    try:
+        yield Work(processed_id)
+    finally:
+        scenes.end_unit(scene)
 
 
 @asynccontextmanager

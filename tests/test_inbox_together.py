@@ -1,5 +1,5 @@
 """The inbound worker's group commit on both databases: a round of queued messages from many
-societies is applied in one transaction (a savepoint per message) and commits once; a refusal
+societies is applied in one transaction (no savepoint per message) and commits once; a refusal
 rolls back only its own message; a fault anywhere in the round rolls the round back and every
 message is still applied exactly once, one by one."""
 
@@ -212,3 +212,38 @@ async def test_a_failed_message_holds_back_the_later_ones_of_its_chat(
     await box.drain()
     assert await choices(first) == ["no"]  # 赞成, then changed to 反对: arrival order kept
     assert await box.depth() == 0
+
+
+async def test_a_bug_in_a_round_leaves_nothing_of_its_message(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit of work has no savepoint of its own in a round: when something that is not a
+    refusal escapes it (here a bug, after its processed-message row was written), the round is
+    rolled back and applied one by one; the broken message is answered with the apology and
+    leaves no row behind, every other message applies once."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", backoff=(0.0, 0.0), round_budget=60.0)
+    messages = [s.message("李娜", "赞成") for s in societies]
+    await _queue(box, messages)
+    broken = societies[3].chat.chat_id
+    read = repo.group_speaker
+
+    async def buggy(*args: Any) -> Any:
+        if args[3] == broken:
+            raise RuntimeError("a bug")
+        return await read(*args)
+
+    monkeypatch.setattr(repo, "group_speaker", buggy)
+    sent_before = len(h.adapter.sent)
+    assert await box.drain() == SOCIETIES
+    assert box.rounds_split == 1
+    assert await box.depth() == 0
+    assert await m.Ballot.all().count() == SOCIETIES - 1
+    sent = h.adapter.sent[sent_before:]
+    assert sum("已记录" in o.text for o in sent) == SOCIETIES - 1
+    sorry = [o.chat for o in sent if "没有生效" in o.text]
+    assert sorry == [societies[3].chat]
+    assert not await m.ProcessedMessage.filter(message_id=messages[3].message_id).exists()
+    ids = [x.message_id for x in messages]
+    assert await m.ProcessedMessage.filter(message_id__in=ids).count() == SOCIETIES - 1
