@@ -723,13 +723,7 @@ async def group_speaker(
         if found is not None:
             return found
     scene = await raw_rows(m.Member, _POSTGRES_SCENE_READ, locked["p_id"], *states, locked["id"])
-    r = scene[0]
-    found = _speaker(locked, r)
-    ck = seals.chain_key(server_key(), found.society.id)
-    if r["h_chain_key"] == ck:
-        head = {c: r[f"h_{c}"] for c in seals.HEAD_COLUMNS} if r["h_mac"] is not None else None
-        _remember_scene(found, group, ck, head, r)
-    return found
+    return _scene_read(_speaker(locked, scene[0]), group, scene[0])
 
 
 # PostgreSQL: the scene as SQLite remembers it, read and checked after the society's row is
@@ -826,8 +820,13 @@ async def _sqlite_speaker(
     rows = await raw_rows(m.Society, _SCENE_READ, *speaker, *states, *group)
     if not rows:
         return None
-    r = rows[0]
-    found = _speaker(r, r)
+    return _scene_read(_speaker(rows[0], rows[0]), group, rows[0])
+
+
+def _scene_read(found: Speaker, group: tuple[str, str, str], r: Mapping[str, Any]) -> Speaker:
+    """`found`, read in full with its scene (`r`: the roster, the observers and the head found
+    through the society row's seal, `h_`); the scene is remembered when that seal names the
+    society's own chain key."""
     ck = seals.chain_key(server_key(), found.society.id)
     if r["h_chain_key"] == ck:
         head = {c: r[f"h_{c}"] for c in seals.HEAD_COLUMNS} if r["h_mac"] is not None else None
