@@ -58,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -313,7 +313,7 @@ def run_server(
             # From here every statement and every CPU second of this process (all threads: the
             # SQLite driver's too) is the requests': their door, effect and replies.
             cpu = time.process_time()
-            with statements() as seen:
+            with statements() as seen, round_trips() as trips:
                 while (command := await asyncio.to_thread(commands.get)) != "stop":
                     phase = command.removeprefix("phase ")
                     # With the inbound queue every request was answered once committed; the
@@ -329,9 +329,10 @@ def run_server(
                 await adapter.tasks.flush(30)
                 await app[RUNTIME].delivery.sender.run_once()  # the replies still queued
             cpu = time.process_time() - cpu
+            exchanged = f", {trips[0] / len(targets):.1f} round trips" if trips[0] else ""
             print(
                 f"  ({backend}: per ballot, door to reply sent: {1000 * cpu / len(targets):.2f} ms"
-                f" of server CPU, {len(seen) / len(targets):.1f} statements)",
+                f" of server CPU, {len(seen) / len(targets):.1f} statements{exchanged})",
                 flush=True,
             )
             if inbox is not None:
@@ -353,6 +354,33 @@ def run_server(
                 print(f"    {n / len(targets):5.2f} per ballot  {sql}", flush=True)
 
     serve_loop(main())
+
+
+@contextlib.contextmanager
+def round_trips() -> Iterator[list[int]]:
+    """[exchanges with PostgreSQL] meanwhile: every statement, BEGIN, COMMIT, SAVEPOINT and
+    ROLLBACK is one call of these asyncpg methods, and one round trip (the statement counts of
+    `storage.sql.statements` leave out the transaction control). Stays [0] on SQLite."""
+    import asyncpg
+
+    counted = [0]
+    names = ("execute", "executemany", "fetch", "fetchrow", "fetchval")
+    originals = {name: getattr(asyncpg.Connection, name) for name in names}
+
+    def counting(method: Any) -> Any:
+        async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counted[0] += 1
+            return await method(self, *args, **kwargs)
+
+        return call
+
+    for name, method in originals.items():
+        setattr(asyncpg.Connection, name, counting(method))
+    try:
+        yield counted
+    finally:
+        for name, method in originals.items():
+            setattr(asyncpg.Connection, name, method)
 
 
 def phase_figures(rows: Sequence[tuple[datetime, datetime | None]]) -> dict[str, Any]:
