@@ -257,12 +257,13 @@ class Inbox:
         await self._door.settled()
         started = self.monotonic()
         done: list[int] = []
+        messages = [_decoded(row) for row in rows]
+        keys = [(x.platform.value, x.chat.corp_id, x.message_id) for x in messages if x is not None]
         try:
-            async with repo.shared_round():
-                for row in rows:
+            async with repo.shared_round(keys, self.clock.now()):
+                for row, message in zip(rows, messages, strict=True):
                     if done and self._round_over(started):
                         break
-                    message = _decoded(row)
                     if message is not None:
                         await self._apply(message)
                     done.append(row.id)

@@ -31,10 +31,12 @@ from storage import scenes, seals, secrecy, verify
 from storage.db import server_key
 from storage.faults import is_transient
 from storage.sql import (
+    Insert,
     any_of,
     can_lock_rows,
     columns_of,
     day,
+    insert_rows,
     joined,
     marks,
     model_of,
@@ -295,23 +297,61 @@ class RoundBroken(Exception):
     by one, each in a transaction of its own)."""
 
 
+# A message's processed-message key: (platform, corp id, message id).
+Processed = tuple[str, str, str]
+
+
+@dataclass
+class _Round:
+    """A shared round's processed-message rows, written together when it starts: the keys
+    asked for, the rows inserted (key -> id; a key asked for and not inserted was processed
+    before) and the keys whose unit of work took its row."""
+
+    asked: set[Processed]
+    inserted: dict[Processed, int]
+    taken: set[Processed] = field(default_factory=set)
+
+
 # Inside a shared round: each unit of work runs in the round's transaction without a savepoint.
-_in_round: ContextVar[bool] = ContextVar("shared_round", default=False)
+_in_round: ContextVar[_Round | None] = ContextVar("shared_round", default=None)
+
+_INSERT_PROCESSED = Insert(
+    m.ProcessedMessage,
+    ("platform", "corp_id", "message_id", "at"),
+    (("reply", "''"),),
+    " ON CONFLICT (platform, corp_id, message_id) DO NOTHING"
+    " RETURNING id, platform, corp_id, message_id",
+)
 
 
 @asynccontextmanager
-async def shared_round() -> AsyncIterator[None]:
-    """One transaction for a round of messages (bot/inbox.py). A message's unit of work opens
-    no savepoint of its own in it (on PostgreSQL a savepoint is a round trip): a duplicate
-    writes nothing (ON CONFLICT), a refusal rolls back the command's own savepoint, and
-    anything else that escapes a unit raises RoundBroken, or the fault itself when it is
-    transient, so that the caller rolls the whole round back."""
-    token = _in_round.set(True)
-    try:
-        async with atomic():
+async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIterator[None]:
+    """One transaction for a round of messages (bot/inbox.py), `messages` the keys of those it
+    may apply. Their processed-message rows are written at once, in one statement; a message's
+    unit of work takes its row (or, when the row was there before, is a duplicate that writes
+    nothing) and opens no savepoint of its own (on PostgreSQL a savepoint is a round trip).
+    A refusal rolls back the command's own savepoint; anything else that escapes a unit raises
+    RoundBroken, or the fault itself when it is transient, so that the caller rolls the whole
+    round back. At the end, the rows of the messages the round did not get to go again."""
+    async with atomic():
+        asked = {key for key in messages if key[2]}
+        found = await insert_rows(_INSERT_PROCESSED, [(*key, utc(now)) for key in sorted(asked)])
+        inserted = {
+            (str(r["platform"]), str(r["corp_id"]), str(r["message_id"])): int(r["id"])
+            for r in found
+        }
+        round_ = _Round(asked, inserted)
+        token = _in_round.set(round_)
+        try:
             yield
-    finally:
-        _in_round.reset(token)
+        finally:
+            _in_round.reset(token)
+        left = [row for key, row in inserted.items() if key not in round_.taken]
+        if left:
+            ids_in, params = any_of(m.ProcessedMessage, "id", left)
+            await raw_execute(
+                m.ProcessedMessage, f"DELETE FROM processed_message WHERE {ids_in}", *params
+            )
 
 
 @asynccontextmanager
@@ -321,12 +361,14 @@ async def unit_of_work(
     """One transaction per inbound message (inside a shared round, a part of the round's).
     Raises DuplicateMessage with the stored reply when the message id was processed before
     (also when a concurrent delivery just committed: the insert waits for it)."""
-    if not _in_round.get():
+    round_ = _in_round.get()
+    if round_ is None:
         async with in_transaction(), _unit(platform, corp_id, message_id, now) as work:
             yield work
         return
+    key = (platform.value, corp_id, message_id)
     try:
-        async with _unit(platform, corp_id, message_id, now) as work:
+        async with _unit(platform, corp_id, message_id, now, round_) as work:
             yield work
     except DuplicateMessage:
         raise
@@ -334,43 +376,56 @@ async def unit_of_work(
         if is_transient(exc):
             raise
         raise RoundBroken(f"message {message_id}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if key in round_.inserted:
+            round_.taken.add(key)
 
 
 @asynccontextmanager
 async def _unit(
-    platform: Platform, corp_id: str, message_id: str, now: datetime
+    platform: Platform,
+    corp_id: str,
+    message_id: str,
+    now: datetime,
+    round_: _Round | None = None,
 ) -> AsyncIterator[Work]:
     """The message's processed-message row (its unique key decides: a redelivery writes
-    nothing and is answered with the reply stored), then the work, with its scene."""
+    nothing and is answered with the reply stored; in a shared round, the row written when the
+    round started), then the work, with its scene."""
     processed_id: int | None = None
-    if message_id:
+    key = (platform.value, corp_id, message_id)
+    if round_ is not None and key in round_.inserted:
+        processed_id = round_.inserted[key]
+    elif round_ is not None and key in round_.asked:
+        raise DuplicateMessage(await _stored_reply(key))
+    elif message_id:
         rows = await raw_rows(
             m.ProcessedMessage,
             "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
             " VALUES (?, ?, ?, ?, '')"
             " ON CONFLICT (platform, corp_id, message_id) DO NOTHING RETURNING id",
-            platform.value,
-            corp_id,
-            message_id,
+            *key,
             utc(now),
         )
         if not rows:
-            existing = await m.ProcessedMessage.filter(
-                platform=platform.value, corp_id=corp_id, message_id=message_id
-            ).first()
-            # None: the row went (pruned) between the insert and this read.
-            reply = (
-                ""
-                if existing is None
-                else secrecy.open_text("reply", existing.reply, str(existing.id))
-            )
-            raise DuplicateMessage(reply)
+            raise DuplicateMessage(await _stored_reply(key))
         processed_id = int(rows[0]["id"])
     scene = scenes.begin_unit()
     try:
         yield Work(processed_id)
     finally:
         scenes.end_unit(scene)
+
+
+async def _stored_reply(key: Processed) -> str:
+    """The reply kept for a message processed before ("": none, or its row went meanwhile)."""
+    platform, corp_id, message_id = key
+    existing = await m.ProcessedMessage.filter(
+        platform=platform, corp_id=corp_id, message_id=message_id
+    ).first()
+    if existing is None:
+        return ""
+    return secrecy.open_text("reply", existing.reply, str(existing.id))
 
 
 @asynccontextmanager

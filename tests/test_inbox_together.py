@@ -17,6 +17,7 @@ from bot.inbox import Inbox
 from storage import inbox as inbox_store
 from storage import models as m
 from storage import repo
+from storage.sql import statements
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import count_commits
 
@@ -84,8 +85,12 @@ async def test_a_round_of_many_societies_commits_once(
     for choice in ("赞成", "反对"):
         await _queue(box, [s.message(n, choice) for n in VOTERS for s in societies])
     commits = count_commits(monkeypatch, database)
-    applied = await box.drain()
+    with statements() as seen:
+        applied = await box.drain()
     assert applied == 2 * len(VOTERS) * SOCIETIES
+    # The round's processed-message rows are written together, in one statement.
+    dedupe = [x for x in seen if x.sql.startswith("INSERT INTO processed_message")]
+    assert len(dedupe) == box.rounds_together
     assert await box.depth() == 0
     # A chat's pending messages go in the same round, in arrival order: one round of 60. Per
     # round four commits, however many messages it holds: its claim, its effects, and the
@@ -247,3 +252,24 @@ async def test_a_bug_in_a_round_leaves_nothing_of_its_message(
     assert not await m.ProcessedMessage.filter(message_id=messages[3].message_id).exists()
     ids = [x.message_id for x in messages]
     assert await m.ProcessedMessage.filter(message_id__in=ids).count() == SOCIETIES - 1
+
+
+async def test_a_message_processed_before_is_a_duplicate_in_a_round(database: str) -> None:
+    """A message already applied (here directly, as `inbound = "direct"` does) and queued again
+    writes nothing in the round and answers nothing; the round's other messages apply
+    together."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    again = societies[0].message("李娜", "赞成")
+    assert "已记录" in "\n".join(r.text for r in await h.router.dispatch(again))
+    box = h.inbox("together", round_budget=60.0)
+    await _queue(box, [again, *(s.message("李娜", "反对") for s in societies[1:])])
+    sent_before = len(h.adapter.sent)
+    assert await box.drain() == SOCIETIES
+    assert (box.rounds_together, box.rounds_split) == (1, 0)
+    ballots = await m.Ballot.all()
+    assert sorted(b.choice for b in ballots) == ["no"] * (SOCIETIES - 1) + ["yes"]
+    assert [o.chat for o in h.adapter.sent[sent_before:] if "已记录" in o.text] == [
+        s.chat for s in societies[1:]
+    ]
+    assert await m.ProcessedMessage.filter(message_id=again.message_id).count() == 1
