@@ -13,6 +13,7 @@ the reply stored with it, or nothing when the replies went out through the outbo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -46,17 +47,35 @@ class Admission:
         self.clock = clock
         self.card_platforms = None if card_platforms is None else frozenset(card_platforms)
         self._bound_chats: set[tuple[str, str, str]] = set()
+        # Groups asked about right now, with the answer to come.
+        self._asking: dict[tuple[str, str, str], asyncio.Future[bool]] = {}
 
     async def chat_is_bound(self, chat: ChatRef) -> bool:
-        """Whether a society is bound to the group; a yes is remembered, a no asked again."""
+        """Whether a society is bound to the group; a yes is remembered, a no asked again.
+        Messages of one group that arrive together (every member voting at once, just after a
+        start) wait for the one read already asking; when it fails, each asks again."""
         key = (chat.platform.value, chat.corp_id, chat.chat_id)
         if key in self._bound_chats:
             return True
-        if await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id) is None:
-            return False
-        if len(self._bound_chats) < _REMEMBERED_CHATS:
+        asked = self._asking.get(key)
+        if asked is not None:
+            await asyncio.wait([asked])
+            if not asked.cancelled() and asked.exception() is None:
+                return asked.result()
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._asking[key] = answer
+        try:
+            bound = await repo.society_of_chat(chat.platform, chat.corp_id, chat.chat_id)
+        except BaseException:
+            answer.cancel()
+            raise
+        finally:
+            if self._asking.get(key) is answer:
+                del self._asking[key]
+        answer.set_result(bound is not None)
+        if bound is not None and len(self._bound_chats) < _REMEMBERED_CHATS:
             self._bound_chats.add(key)
-        return True
+        return bound is not None
 
     async def situation(
         self, message: IncomingMessage

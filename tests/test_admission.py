@@ -3,6 +3,7 @@ a command runs with, and the door's question whether a group is bound."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from bot.demo import COMMITTEE_ADMIN, LIAISON, PRESIDENT, RECORDER, SOCIETY, ens
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform
 from bot.router import Context
 from storage import repo
+from storage.sql import statements
 from tests.kit.clock import TZ
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
@@ -164,6 +166,37 @@ async def test_a_group_is_bound_once_it_is_remembered(database: str) -> None:
     assert not await admission.chat_is_bound(elsewhere)  # a no is asked again
     await repo.bind_chat(Platform.DINGTALK, "ding-corp", "cid-new", society.id)
     assert await admission.chat_is_bound(elsewhere)
+
+
+async def test_messages_of_a_group_arriving_together_share_one_read(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight messages of a group not yet remembered ask at once: one read answers them all.
+    When that read fails, the others ask again themselves."""
+    await _demo()
+    group = ChatRef(Platform.CONSOLE, CORP, GROUP)
+    together = Admission(Settings(), ManualClock(NOW))
+    with statements() as seen:
+        answers = await asyncio.gather(*(together.chat_is_bound(group) for _ in range(8)))
+    assert answers == [True] * 8
+    assert len(seen) == 1
+    read = repo.society_of_chat
+    calls = [0]
+
+    async def first_fails(*args: object) -> object:
+        calls[0] += 1
+        if calls[0] == 1:
+            await asyncio.sleep(0.01)
+            raise TimeoutError("injected")
+        return await read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "society_of_chat", first_fails)
+    admission = Admission(Settings(), ManualClock(NOW))
+    results = await asyncio.gather(
+        *(admission.chat_is_bound(group) for _ in range(4)), return_exceptions=True
+    )
+    assert isinstance(results[0], TimeoutError)
+    assert results[1:] == [True, True, True]
 
 
 async def test_a_redelivered_message_gets_the_stored_reply_and_runs_once(database: str) -> None:
