@@ -142,6 +142,7 @@ class Inbox:
         self.gate = gate or Gate()
         self._door = GroupCommit(self._accept, name="inbox-flush")
         self._work = asyncio.Event()
+        self._one_pass = asyncio.Lock()
         self.backoff = backoff
         self.monotonic = monotonic
         self.round_budget = round_budget
@@ -195,7 +196,14 @@ class Inbox:
         """Claim and try one round (each chat's oldest messages, in arrival order); return how
         many were tried (a message waiting out its backoff is not tried, nor any later one of
         its chat). A message that fails stays pending and is tried again after its backoff; the
-        other chats of the round go on."""
+        other chats of the round go on. One pass at a time: a claim does not keep a worker off
+        the rows it holds itself, so two passes of one worker (its loop, and `drain` at
+        shutdown or in the console) would take the same rows, and on PostgreSQL their claims
+        and rounds could lock those rows in opposite orders."""
+        async with self._one_pass:
+            return await self._pass()
+
+    async def _pass(self) -> int:
         claimed = await store.claim(
             self.instance, self.clock.now(), lease=self.lease, limit=self.batch
         )

@@ -5,6 +5,7 @@ message is still applied exactly once, one by one."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -273,3 +274,15 @@ async def test_a_message_processed_before_is_a_duplicate_in_a_round(database: st
         s.chat for s in societies[1:]
     ]
     assert await m.ProcessedMessage.filter(message_id=again.message_id).count() == 1
+
+
+async def test_two_passes_of_one_worker_take_turns(database: str) -> None:
+    """A worker's claims do not keep it off its own rows: its loop and a drain (at shutdown,
+    in the console) running at once would both take the same messages. They take turns."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", round_budget=60.0)
+    await _queue(box, [s.message("李娜", "赞成") for s in societies])
+    tried = await asyncio.gather(box.run_once(), box.run_once())
+    assert sorted(tried) == [0, SOCIETIES]
+    assert await m.Ballot.all().count() == SOCIETIES
