@@ -335,11 +335,7 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
     round back. At the end, the rows of the messages the round did not get to go again."""
     async with atomic():
         asked = {key for key in messages if key[2]}
-        found = await insert_rows(_INSERT_PROCESSED, [(*key, utc(now)) for key in sorted(asked)])
-        inserted = {
-            (str(r["platform"]), str(r["corp_id"]), str(r["message_id"])): int(r["id"])
-            for r in found
-        }
+        inserted = await _insert_processed(asked, now)
         round_ = _Round(asked, inserted)
         token = _in_round.set(round_)
         try:
@@ -399,22 +395,23 @@ async def _unit(
     elif round_ is not None and key in round_.asked:
         raise DuplicateMessage(await _stored_reply(key))
     elif message_id:
-        rows = await raw_rows(
-            m.ProcessedMessage,
-            "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
-            " VALUES (?, ?, ?, ?, '')"
-            " ON CONFLICT (platform, corp_id, message_id) DO NOTHING RETURNING id",
-            *key,
-            utc(now),
-        )
-        if not rows:
+        processed_id = (await _insert_processed([key], now)).get(key)
+        if processed_id is None:
             raise DuplicateMessage(await _stored_reply(key))
-        processed_id = int(rows[0]["id"])
     scene = scenes.begin_unit()
     try:
         yield Work(processed_id)
     finally:
         scenes.end_unit(scene)
+
+
+async def _insert_processed(keys: Iterable[Processed], now: datetime) -> dict[Processed, int]:
+    """The processed-message rows of `keys`, in one statement: key -> id of the rows inserted
+    (a key left out was processed before; a concurrent insert of it is waited for)."""
+    found = await insert_rows(_INSERT_PROCESSED, [(*key, utc(now)) for key in sorted(keys)])
+    return {
+        (str(r["platform"]), str(r["corp_id"]), str(r["message_id"])): int(r["id"]) for r in found
+    }
 
 
 async def _stored_reply(key: Processed) -> str:

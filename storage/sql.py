@@ -393,16 +393,20 @@ async def insert_rows(insert: Insert, rows: Sequence[Sequence[Any]]) -> list[dic
         for chunk in chunks(rows, PG_ROWS):
             out += await raw_rows(model, statement, *(list(c) for c in zip(*chunk, strict=True)))
         return out
-    for chunk in chunks(rows, rows_per_statement(len(insert.columns))):
+    for chunk in chunks(rows, _rows_per_insert(insert)):
         flat = [value for row in chunk for value in row]
         out += await raw_rows(model, _sqlite_insert(insert, len(chunk)), *flat)
     return out
 
 
+def _rows_per_insert(insert: Insert) -> int:
+    """Rows one statement of `insert_rows` writes."""
+    return PG_ROWS if is_postgres(insert.model) else rows_per_statement(len(insert.columns))
+
+
 def insert_statements(insert: Insert, rows: int) -> int:
     """How many statements `insert_rows` sends for `rows` rows."""
-    per = PG_ROWS if is_postgres(insert.model) else rows_per_statement(len(insert.columns))
-    return -(-rows // per)
+    return -(-rows // _rows_per_insert(insert))
 
 
 # ---------------------------------------------------------------------------------------------
