@@ -312,6 +312,8 @@ def run_server(
             inbox = app[RUNTIME].inbox
             # From here every statement and every CPU second of this process (all threads: the
             # SQLite driver's too) is the requests': their door, effect and replies.
+            last = await models.OutboxMessage.all().order_by("-id").first()
+            first_outbox = 0 if last is None else last.id
             cpu = time.process_time()
             with statements() as seen, round_trips() as trips:
                 while (command := await asyncio.to_thread(commands.get)) != "stop":
@@ -343,6 +345,17 @@ def run_server(
                     flush=True,
                 )
             ballots = await models.Ballot.all().count()
+            states = Counter(
+                await models.OutboxMessage.filter(id__gt=first_outbox).values_list(
+                    "state", flat=True
+                )
+            )
+            print(
+                f"  ({backend}: outbox messages per ballot: "
+                + ", ".join(f"{n / len(targets):.2f} {s}" for s, n in sorted(states.items()))
+                + ")",
+                flush=True,
+            )
             print(
                 f"  ({backend}, inbound={inbound}: {ballots} ballots written for {len(targets)}"
                 " requests)",

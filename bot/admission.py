@@ -23,9 +23,9 @@ from bot import governance as g
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
-from bot.outbox import to_outbox
+from bot.outbox import card_update_of, to_outbox
 from bot.router import Context, Serve, is_inline, plain_reply
-from storage import outbox, repo
+from storage import repo
 
 # Bound groups remembered by one process (a group once bound stays bound: a binding can move
 # to another society, never go away); past this many, the door asks storage every time.
@@ -250,12 +250,13 @@ async def _settle(
     others = [r for r in replies if not inline or not is_inline(r, message)]
     if others:
         key = message.message_id or f"local-{uuid.uuid4().hex}"
-        await outbox.enqueue(
+        await repo.enqueue_latest(
             to_outbox(
                 others,
                 key_prefix=f"msg:{message.platform.value}:{message.chat.corp_id}:{key}",
                 society_id=work.society_id,
             ),
+            [card_update_of(r) for r in others],
             now,
         )
     return inline_replies if inline else []

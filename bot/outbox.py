@@ -151,16 +151,25 @@ def with_short_id(message: OutgoingMessage, short_id: str) -> OutgoingMessage:
     return replace(message, text=f"{message.text}\n{ID_OPEN}{short_id}{ID_CLOSE}")
 
 
+def card_update_of(message: OutgoingMessage) -> tuple[ChatRef, int] | None:
+    """For a card update (a card without text): its card (the chat and the vote), which a later
+    update of the same card makes pointless; None for any other message."""
+    if message.card is not None and message.is_card_update:
+        return (message.chat, message.card.vote_id)
+    return None
+
+
 def superseded(messages: Sequence[OutgoingMessage]) -> set[int]:
-    """The positions of the card updates (a card without text) that a later card update of the
-    same card, in the same chat, makes pointless: the card shows its last count only, and each
-    update is a call the platform rate-limits (DingTalk's card API)."""
+    """The positions of the card updates that a later card update of the same card, in the same
+    chat, makes pointless: the card shows its last count only, and each update is a call the
+    platform rate-limits (DingTalk's card API)."""
     updates: set[int] = set()
     last: dict[tuple[ChatRef, int], int] = {}
     for i, message in enumerate(messages):
-        if message.card is not None and message.is_card_update:
+        card = card_update_of(message)
+        if card is not None:
             updates.add(i)
-            last[(message.chat, message.card.vote_id)] = i
+            last[card] = i
     return updates - set(last.values())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from bot import governance as g
 from bot.events import Platform, UserRef
 from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
-from storage import scenes, seals, secrecy, verify
+from storage import outbox, scenes, seals, secrecy, verify
 from storage.db import server_key
 from storage.faults import is_transient
 from storage.sql import (
@@ -310,6 +310,9 @@ class _Round:
     asked: set[Processed]
     inserted: dict[Processed, int]
     taken: set[Processed] = field(default_factory=set)
+    # Outbox messages of which only the last of each key matters (`enqueue_latest`), written
+    # when the round ends.
+    latest: dict[Hashable, outbox.NewOutbox] = field(default_factory=dict)
 
 
 # Inside a shared round: each unit of work runs in the round's transaction without a savepoint.
@@ -342,12 +345,33 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
             yield
         finally:
             _in_round.reset(token)
+        if round_.latest:
+            await outbox.add_outbox(list(round_.latest.values()), now)
         left = [row for key, row in inserted.items() if key not in round_.taken]
         if left:
             ids_in, params = any_of(m.ProcessedMessage, "id", left)
             await raw_execute(
                 m.ProcessedMessage, f"DELETE FROM processed_message WHERE {ids_in}", *params
             )
+
+
+async def enqueue_latest(
+    items: Sequence[outbox.NewOutbox], latest: Sequence[Hashable | None], now: datetime
+) -> None:
+    """Write a message's replies to the outbox in the current transaction. `latest[i]` is a key
+    for an item that a later item of the same key makes pointless (a card's update: the card
+    shows its last count only), or None. In a shared round such items are held and replaced by
+    a later one of the same key, and the last of each key is written when the round ends: the
+    round commits at once, so the states in between were never anyone's to see."""
+    round_ = _in_round.get()
+    if round_ is not None:
+        for item, key in zip(items, latest, strict=True):
+            if key is not None:
+                round_.latest.pop(key, None)  # the newest goes last, as it was written
+                round_.latest[key] = item
+        items = [item for item, key in zip(items, latest, strict=True) if key is None]
+    if items:
+        await outbox.enqueue(items, now)
 
 
 @asynccontextmanager

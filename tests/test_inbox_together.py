@@ -15,7 +15,9 @@ from bot.adapters.console import CORP
 from bot.demo import PEOPLE, seed_society
 from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
 from bot.inbox import Inbox
+from bot.outbox import load_message
 from storage import inbox as inbox_store
+from storage import outbox as outbox_store
 from storage import models as m
 from storage import repo
 from storage.sql import statements
@@ -105,6 +107,39 @@ async def test_a_round_of_many_societies_commits_once(
     assert {b.choice for b in ballots} == {"no"}
     processed = await m.ProcessedMessage.filter(message_id__startswith="together-").count()
     assert processed == applied + SOCIETIES * (len(VOTERS) + 4)  # the setup went direct
+
+
+async def test_a_round_writes_the_last_count_of_each_card_once(database: str) -> None:
+    """A round commits its ballots at once, so the counts in between were never anyone's to
+    see: each vote's card gets one update in the outbox, with the round's last count, and every
+    voter's acknowledgement is still written. Applied one by one, each ballot writes its own."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", round_budget=60.0)  # one round, however slow the machine
+    await _queue(box, [s.message(n, "赞成") for n in VOTERS[:3] for s in societies])
+    before = {row.id for row in await outbox_store.outbox_rows()}
+    assert await box.drain() == 3 * SOCIETIES
+    assert (box.rounds_together, box.rounds_split) == (1, 0)
+    new = [load_message(r.payload) for r in await outbox_store.outbox_rows() if r.id not in before]
+    cards = [x for x in new if x.is_card_update]
+    assert sorted(x.chat.chat_id for x in cards) == sorted(s.chat.chat_id for s in societies)
+    assert {x.card.summary for x in cards if x.card is not None} == {"已投 3/6"}
+    assert sum("已记录" in x.text for x in new) == 3 * SOCIETIES
+    # The console printed each card once, with that count.
+    printed = [o for o in h.adapter.sent if o.card is not None and o.is_card_update]
+    assert [o.card.summary for o in printed if o.card is not None][-SOCIETIES:] == [
+        "已投 3/6"
+    ] * SOCIETIES
+
+    one_by_one = h.inbox("alone", round_budget=0.0)  # a round ends after its first message
+    await _queue(one_by_one, [societies[0].message(n, "赞成") for n in VOTERS[3:]])
+    before = {row.id for row in await outbox_store.outbox_rows()}
+    assert await one_by_one.drain() == len(VOTERS) - 3
+    new = [load_message(r.payload) for r in await outbox_store.outbox_rows() if r.id not in before]
+    assert [x.card.summary for x in new if x.card is not None and x.is_card_update] == [
+        "已投 4/6",
+        "已投 5/6",
+    ]
 
 
 async def test_a_refusal_in_a_round_rolls_back_only_its_own_message(database: str) -> None:
