@@ -17,8 +17,8 @@ from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
 from bot.inbox import Inbox
 from bot.outbox import load_message
 from storage import inbox as inbox_store
-from storage import outbox as outbox_store
 from storage import models as m
+from storage import outbox as outbox_store
 from storage import repo
 from storage.sql import statements
 from tests.kit.console import ConsoleRig

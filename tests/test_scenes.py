@@ -99,6 +99,50 @@ async def test_a_vote_closed_by_another_process_is_closed_here(database: str) ->
     assert "已结束" in said or "没有正在进行的表决" in said
 
 
+async def test_two_instances_voting_at_once_keep_every_ballot_and_the_chain(
+    database: str,
+) -> None:
+    """Two instances on one database change ballots in the same group at the same time, each
+    with its own remembered scene: every change is acknowledged against the ballot it replaces,
+    the last choice of each voter stands, and the chain verifies."""
+    h = await _voting(database)
+    choices = ["反对" if i % 2 == 0 else "赞成" for i in range(30)]  # ending on 赞成
+    other = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.kit.other_instance",
+        database,
+        h.clock.now().isoformat(),
+        *(word for choice in choices for word in ("王强", choice)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "YISHI_TEST_GO": "1"},
+        cwd=ROOT,
+    )
+    assert other.stdin is not None
+    assert other.stdout is not None
+    assert await asyncio.wait_for(other.stdout.readline(), timeout=60) == b"ready\n"
+    other.stdin.write(b"go\n")
+    await other.stdin.drain()
+    said = [await h.say("刘洋", choice) for choice in choices]
+    out, err = await asyncio.wait_for(other.communicate(), timeout=120)
+    assert other.returncode == 0, err.decode()
+    heard = out.decode().splitlines()
+    for replies in (said, heard):
+        assert "已记录" in replies[0], replies[0]
+        for n, reply in enumerate(replies[1:], start=1):
+            assert f"改投{choices[n]}（原为{choices[n - 1]}" in reply, (n, reply)
+    vote_id = await _the_open_vote()
+    ballots = {b.person_id: b.choice for b in await models.Ballot.filter(vote_id=vote_id)}
+    people = {p.name: p.id for p in await models.Person.all()}
+    assert ballots[people["王强"]] == ballots[people["刘洋"]] == "yes"  # both ended on 赞成
+    assert len(ballots) == 4
+    report = await verify.run()
+    assert report.clean, report.findings
+    assert "已投5/7" in await h.say("陈静", "弃权")  # the scene here counts the other's ballot
+
+
 @pytest.mark.usefixtures("no_notice")
 async def test_each_change_unheard_of_shows_in_the_next_message(database: str) -> None:
     h = await _voting(database)

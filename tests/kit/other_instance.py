@@ -1,14 +1,18 @@
-"""Another bot instance on the same database, in its own process: it says one line in the
-console group and prints the replies, one per line (the scene tests: a change this process's
-memory never hears of).
+"""Another bot instance on the same database, in its own process: it says lines in the console
+group and prints the replies, one per line (the scene tests: a change this process's memory
+never hears of, or two instances voting in one group at once).
 
-    python -m tests.kit.other_instance DATABASE_URL ISO_INSTANT SPEAKER TEXT
+    python -m tests.kit.other_instance DATABASE_URL ISO_INSTANT SPEAKER TEXT [SPEAKER TEXT ...]
+
+With YISHI_TEST_GO=1 in its environment it first prints "ready" and waits for a line on stdin,
+so that the parent can start it and itself together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 
 from bot.adapters.console import ConsoleAdapter
@@ -16,13 +20,19 @@ from bot.app import build_router
 from tests.kit.instance_worker import instance
 
 
-async def main(url: str, instant: str, speaker: str, text: str) -> None:
+async def main(url: str, instant: str, lines: list[str]) -> None:
     async with instance(url, instant) as (settings, clock):
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=io.StringIO())
-        for reply in await router.dispatch(adapter.decode(speaker, text)):
-            sys.stdout.write(reply.text.replace("\n", " ") + "\n")
+        if os.environ.get("YISHI_TEST_GO"):
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        for speaker, text in zip(lines[::2], lines[1::2], strict=True):
+            replies = await router.dispatch(adapter.decode(speaker, text))
+            sys.stdout.write(" | ".join(r.text.replace("\n", " ") for r in replies) + "\n")
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))

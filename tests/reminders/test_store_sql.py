@@ -330,3 +330,24 @@ async def test_single_statements_go_without_begin_and_commit_on_postgres(
     assert len(rows) == 4
     assert all(r.state == "sent" and r.attempts == 1 for r in rows)
     assert await outbox_store.window_of(["ch0"], T0 - timedelta(seconds=1)) == {"ch0": (4, T0)}
+
+
+async def test_a_single_statement_in_a_transaction_keeps_its_savepoint(database: str) -> None:
+    """Inside an enclosing transaction `transaction_for` is a savepoint even for one statement:
+    a statement that fails in it is undone alone and the enclosing transaction goes on (on
+    PostgreSQL, without the savepoint, the failure would abort the whole transaction)."""
+    from tortoise.exceptions import IntegrityError
+    from tortoise.transactions import in_transaction
+
+    async with in_transaction():
+        await inbox_store.accept([inbox_store.NewInbound("k1", "chat", "{}")], T0)
+        with pytest.raises(IntegrityError):
+            async with sql.transaction_for(models.InboundMessage, 1):
+                await sql.raw_execute(
+                    models.InboundMessage,
+                    "INSERT INTO inbound_message (key, chat_key, payload, received_at, state,"
+                    " claimed_by) VALUES ('k1', 'chat', '{}', ?, 'pending', '')",
+                    sql.utc(T0),
+                )
+        await inbox_store.accept([inbox_store.NewInbound("k2", "chat", "{}")], T0)
+    assert await inbox_store.depth() == 2
