@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -51,6 +52,17 @@ async def throwaway_postgres(server_url: str, prefix: str) -> AsyncIterator[str 
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+# The server key of a SQLite file kept by benchmarks/scale.py (--keep), in <file>.key beside it.
+KEPT_KEY_SUFFIX = ".key"
+
+
+def keep_server_key(db_path: str) -> None:
+    """Write this run's server key (from the environment) beside a kept SQLite file."""
+    key = Path(db_path + KEPT_KEY_SUFFIX)
+    key.write_text(os.environ[ENV_VAR] + "\n", encoding="utf-8")
+    key.chmod(0o600)
 
 
 def ensure_server_key() -> None:

@@ -289,6 +289,9 @@ async def on_sqlite(societies: int, measured: int, keep: str | None) -> Row:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(keep + suffix)
+        # The key that seals the kept database's records, next to it (benchmarks/startup.py
+        # serves a copy of both): this run's key comes from the environment.
+        kit.keep_server_key(keep)
         return await run_one("sqlite", f"sqlite://{keep}", societies, measured)
     with tempfile.TemporaryDirectory(prefix="yishi-scale-") as tmp:
         return await run_one("sqlite", f"sqlite://{Path(tmp) / 'scale.db'}", societies, measured)

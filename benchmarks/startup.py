@@ -37,6 +37,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.kit import KEPT_KEY_SUFFIX  # noqa: E402
 from bot.keys import KEY_FILE_NAME  # noqa: E402
 
 
@@ -67,9 +68,12 @@ def prepare(tmp: str, db: Path | None) -> tuple[Path, int]:
     path = Path(tmp) / "yishi.db"
     if db is not None:
         shutil.copyfile(db, path)
-        key = db.parent / KEY_FILE_NAME  # the server key beside it seals its records
-        if key.exists():
-            shutil.copyfile(key, path.parent / KEY_FILE_NAME)
+        # The server key that seals its records: kept by benchmarks/scale.py as <db>.key, or
+        # the key file beside it as `yishi serve` keeps one.
+        for key in (db.with_name(db.name + KEPT_KEY_SUFFIX), db.parent / KEY_FILE_NAME):
+            if key.exists():
+                shutil.copyfile(key, path.parent / KEY_FILE_NAME)
+                break
     port = free_port()
     config = Path(tmp) / "config.toml"
     config.write_text(
