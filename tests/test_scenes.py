@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from asyncio.subprocess import Process
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -76,22 +77,31 @@ async def test_the_next_ballot_is_served_by_the_scene(database: str) -> None:
     assert "已投过" in await h.say("王强", "反对")  # the ballot read with the check counts
 
 
-async def test_a_vote_closed_by_another_process_is_closed_here(database: str) -> None:
-    h = await _voting(database)
+async def _other_instance(database: str, h: ConsoleRig, *said: str) -> Process:
+    """Another instance on the database (tests/kit/other_instance.py) in its own process, ready
+    to say `said` (speaker, text, ...) once it reads a line."""
     other = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tests.kit.other_instance",
         database,
         h.clock.now().isoformat(),
-        "张伟",
-        "结束表决",
+        *said,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
     )
-    out, err = await asyncio.wait_for(other.communicate(), timeout=60)
+    assert other.stdout is not None
+    assert await asyncio.wait_for(other.stdout.readline(), timeout=60) == b"ready\n"
+    return other
+
+
+async def test_a_vote_closed_by_another_process_is_closed_here(database: str) -> None:
+    h = await _voting(database)
+    other = await _other_instance(database, h, "张伟", "结束表决")
+    out, err = await asyncio.wait_for(other.communicate(b"go\n"), timeout=60)
     assert other.returncode == 0, err.decode()
     assert "赞成2" in out.decode(), out.decode() + err.decode()
     said = await h.say("王强", "反对")
@@ -107,23 +117,9 @@ async def test_two_instances_voting_at_once_keep_every_ballot_and_the_chain(
     the last choice of each voter stands, and the chain verifies."""
     h = await _voting(database)
     choices = ["反对" if i % 2 == 0 else "赞成" for i in range(30)]  # ending on 赞成
-    other = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.kit.other_instance",
-        database,
-        h.clock.now().isoformat(),
-        *(word for choice in choices for word in ("王强", choice)),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "YISHI_TEST_GO": "1"},
-        cwd=ROOT,
-    )
+    other = await _other_instance(database, h, *(w for c in choices for w in ("王强", c)))
     assert other.stdin is not None
-    assert other.stdout is not None
-    assert await asyncio.wait_for(other.stdout.readline(), timeout=60) == b"ready\n"
-    other.stdin.write(b"go\n")
+    other.stdin.write(b"go\n")  # both instances vote from here on
     await other.stdin.drain()
     said = [await h.say("刘洋", choice) for choice in choices]
     out, err = await asyncio.wait_for(other.communicate(), timeout=120)

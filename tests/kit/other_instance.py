@@ -4,15 +4,14 @@ never hears of, or two instances voting in one group at once).
 
     python -m tests.kit.other_instance DATABASE_URL ISO_INSTANT SPEAKER TEXT [SPEAKER TEXT ...]
 
-With YISHI_TEST_GO=1 in its environment it first prints "ready" and waits for a line on stdin,
-so that the parent can start it and itself together.
+It prints "ready" once its database is open and says the lines when it reads a line on
+stdin, so that the parent can start it and itself together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import os
 import sys
 
 from bot.adapters.console import ConsoleAdapter
@@ -24,10 +23,9 @@ async def main(url: str, instant: str, lines: list[str]) -> None:
     async with instance(url, instant) as (settings, clock):
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock, out=io.StringIO())
-        if os.environ.get("YISHI_TEST_GO"):
-            sys.stdout.write("ready\n")
-            sys.stdout.flush()
-            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         for speaker, text in zip(lines[::2], lines[1::2], strict=True):
             replies = await router.dispatch(adapter.decode(speaker, text))
             sys.stdout.write(" | ".join(r.text.replace("\n", " ") for r in replies) + "\n")
