@@ -127,11 +127,14 @@ class Inbox:
         gate: Gate | None = None,
         backoff: tuple[float, float] = (0.05, 5.0),
         monotonic: Callable[[], float] = time.monotonic,
-        round_budget: float = 0.05,
+        round_budget: float = 0.2,
     ) -> None:
         """`backoff`: (first, longest) pause in seconds before a failed message (or a failed
         pass) is tried again; it doubles per failure. A round of several messages is applied in
-        one transaction (group commit) and ends after `round_budget` seconds."""
+        one transaction (group commit) and ends after `round_budget` seconds of wall time: long
+        enough for a full claim on PostgreSQL, where each message waits for a few round trips
+        while the door and the sender share the CPU (50 ms gave rounds of about 6), short enough
+        that a round's first effect is committed well within a second."""
         self.clock = clock
         self.instance = instance
         self._apply = apply
