@@ -194,12 +194,34 @@ async def test_a_fault_in_a_round_rolls_it_back_and_each_message_applies_once(
     assert await inbox_store.depth() == 0
 
 
-async def test_a_round_that_ends_early_gives_back_the_rest(database: str) -> None:
-    """What a round did not get to is free at once, for this worker or another instance (after
-    a restart the old instance's claims would otherwise wait out their lease)."""
+async def test_a_pass_goes_on_with_its_claim_round_after_round(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round that ends early (its budget spent) leaves the rest of the claim to the next round
+    of the same pass: one claim, no rows given back and taken again, order kept per chat."""
     h = await ConsoleRig.create()
     societies = await _societies_voting(h)
-    first = h.inbox("first", round_budget=0.0)  # ends after its first message
+    box = h.inbox("together", round_budget=0.0)  # a round ends after its first message
+    await _queue(
+        box, [s.message(n, c) for c in ("赞成", "反对") for s in societies for n in VOTERS[:2]]
+    )
+    with statements() as seen:
+        assert await box.run_once() == 4 * SOCIETIES
+    assert (box.passes, box.rounds_together, box.rounds_split) == (1, 4 * SOCIETIES - 1, 0)
+    claims = [x.sql for x in seen if x.sql.startswith("UPDATE inbound_message SET claimed_by")]
+    assert len(claims) == 1, claims  # claimed once, never given back
+    assert "claimed_by = ''" not in claims[0]
+    assert {b.choice for b in await m.Ballot.all()} == {"no"}  # each chat's order kept
+    assert await box.depth() == 0
+
+
+async def test_a_round_that_ends_early_gives_back_the_rest(database: str) -> None:
+    """What a pass did not get to when it has held its claim long enough is free at once, for
+    this worker or another instance (after a restart the old instance's claims would otherwise
+    wait out their lease)."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    first = h.inbox("first", round_budget=0.0, hold=0.0)  # ends after its first message
     await _queue(first, [s.message("李娜", "赞成") for s in societies])
     assert await first.run_once() == 1
     assert first.rounds_together == 1
