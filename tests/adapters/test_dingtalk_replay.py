@@ -72,8 +72,9 @@ async def test_the_binding_rule(database: str) -> None:
 async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The port binds the callbacks that arrive together in one transaction: the same answers
-    as one by one, refusals write nothing, one commit for the lot. Both engines."""
+    """The port binds the callbacks that arrive together at once: the same answers as one by
+    one, refusals write nothing, one commit for the lot on SQLite and none on PostgreSQL (one
+    statement, atomic by itself). Both engines."""
     assert await bind("p1", "m1", "d1", T0) == ""
     commits = count_commits(monkeypatch, database)
     port = StoredHeaderBindings()
@@ -93,7 +94,10 @@ async def test_the_rule_holds_inside_one_batch_and_the_batch_commits_once(
     )
     assert answers == [want for *_, want in requests]
     assert await bindings() == 1 + 40 + 5
-    assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
+    if not database.startswith("sqlite"):
+        assert commits[0] == 0, commits[0]
+    else:
+        assert commits[0] <= 2, commits[0]  # the first bind's batch, then the rest together
 
 
 def one_by_one(
