@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -241,6 +242,8 @@ class Router:
         refusal becomes the reply and rolls back only the handler's writes."""
         try:
             outcome, replies = await self._outcome(route, args, ctx)
+        except repo.RoundBroken:
+            raise  # applied again on its own, where its outcome is told
         except Exception:
             self._told(route, CommandOutcome.ERROR)
             raise
@@ -260,17 +263,28 @@ class Router:
         if not g.may(ctx.roles, route.needs):
             text = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
             return CommandOutcome.REFUSED, [ctx.reply(text)]
+        # The handler runs in a savepoint, so that a refusal undoes only its writes. In a shared
+        # round (bot/inbox.py) it runs without one (on PostgreSQL a savepoint is a round trip):
+        # refusals come before any write, and one that comes after a write breaks the round,
+        # whose messages are then applied one by one, each command in its savepoint.
+        shared = repo.in_shared_round()
+        before = repo.writes_so_far() if shared else 0
         try:
-            async with repo.atomic():
+            async with nullcontext() if shared else repo.atomic():
                 return CommandOutcome.OK, await route.handler(ctx, args)
-        except UsageError as exc:
-            return CommandOutcome.REJECTED, [ctx.reply(str(exc))]
-        except g.GovernanceError as exc:
-            return CommandOutcome.REJECTED, [ctx.reply(self._render_refusal(exc))]
-        except g.GovernanceInputError:
+        except (UsageError, g.GovernanceError, g.GovernanceInputError) as exc:
+            if shared and repo.writes_so_far() != before:
+                raise repo.RoundBroken(f"「{route.words[0]}」 refused after writing") from exc
+            return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
+
+    def _refusal_text(self, exc: Exception) -> str:
+        if isinstance(exc, g.GovernanceError):
+            return self._render_refusal(exc)
+        if isinstance(exc, g.GovernanceInputError):
             # Impossible counts or records reached the rules: nothing was written.
             logger.exception("governance refused impossible input")
-            return CommandOutcome.REJECTED, [ctx.reply(IMPOSSIBLE_INPUT)]
+            return IMPOSSIBLE_INPUT
+        return str(exc)
 
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"

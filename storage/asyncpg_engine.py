@@ -21,6 +21,10 @@ sees. COMMIT ends every savepoint still open, ROLLBACK discards them, and ROLLBA
 discards the ones opened after it, which is what releasing them would have done first. A
 released subtransaction that wrote keeps its XID in the transaction either way, so PostgreSQL's
 per-backend subtransaction cache fills exactly as fast. The module's name carries "asyncpg": tortoise's migrations pick their schema editor by it.
+
+Each pooled connection counts the statements that may have written (`Connection.writes`: every
+statement but a plain SELECT), so that a transaction can tell whether a stretch of its work
+wrote anything (`storage.sql.writes_so_far`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,38 @@ from tortoise.backends.base.client import (
     TransactionContext,
     TransactionContextPooled,
 )
+
+
+class Connection(asyncpg.Connection):  # type: ignore[misc]
+    """asyncpg's connection, counting in `writes` every statement sent through it that is not a
+    plain SELECT (INSERT, UPDATE, DELETE, a WITH that may hold one, SAVEPOINT, ...): a count
+    that can only err on the side of "it wrote"."""
+
+    writes = 0
+
+    def _counted(self, query: str) -> None:
+        if query[:7].upper() != "SELECT ":
+            self.writes += 1
+
+    async def execute(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._counted(query)
+        return await super().execute(query, *args, **kwargs)
+
+    async def executemany(self, command: str, args: Any, **kwargs: Any) -> Any:
+        self._counted(command)
+        return await super().executemany(command, args, **kwargs)
+
+    async def fetch(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._counted(query)
+        return await super().fetch(query, *args, **kwargs)
+
+    async def fetchrow(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._counted(query)
+        return await super().fetchrow(query, *args, **kwargs)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        self._counted(query)
+        return await super().fetchval(query, *args, **kwargs)
 
 
 async def _nothing_left(connection: asyncpg.Connection) -> None:
@@ -53,7 +89,10 @@ class Transaction(TransactionWrapper):
 
 
 class PooledClient(AsyncpgDBClient):
-    """tortoise's asyncpg client, its pool built with `_nothing_left` as the reset."""
+    """tortoise's asyncpg client, its pool built with `_nothing_left` as the reset and
+    `Connection` (which counts writes) as its connections."""
+
+    connection_class = Connection
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         return await asyncpg.create_pool(None, reset=_nothing_left, **kwargs)

@@ -48,6 +48,7 @@ from storage.sql import (
     when,
     when_opt,
 )
+from storage.sql import writes_so_far as sql_writes_so_far
 
 # ---------------------------------------------------------------------------------------------
 # Views
@@ -355,6 +356,16 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
             )
 
 
+def in_shared_round() -> bool:
+    """Whether the current unit of work is part of a shared round (no savepoint of its own)."""
+    return _in_round.get() is not None
+
+
+def writes_so_far() -> int:
+    """Inside a transaction: a count that moves whenever it writes (`sql.writes_so_far`)."""
+    return sql_writes_so_far(m.Society)
+
+
 async def enqueue_latest(
     items: Sequence[outbox.NewOutbox], latest: Sequence[Hashable | None], now: datetime
 ) -> None:
@@ -390,7 +401,7 @@ async def unit_of_work(
     try:
         async with _unit(platform, corp_id, message_id, now, round_) as work:
             yield work
-    except DuplicateMessage:
+    except (DuplicateMessage, RoundBroken):
         raise
     except Exception as exc:
         if is_transient(exc):

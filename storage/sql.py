@@ -21,6 +21,7 @@ import itertools
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -135,6 +136,24 @@ def _connection(model: type[Model]) -> BaseDBAsyncClient:
             return conn
     found: BaseDBAsyncClient = model._meta.db
     return found
+
+
+def writes_so_far(model: type[Model]) -> int:
+    """Inside a transaction: a count that grows whenever the transaction writes (SQLite: the
+    connection's total_changes, the rows that INSERT, UPDATE and DELETE changed; PostgreSQL:
+    the statements that are not a plain SELECT, storage/asyncpg_engine.Connection). Two
+    readings that differ mean something may have been written between them; equal, nothing
+    was."""
+    raw: Any = getattr(_connection(model), "_connection", None)
+    if isinstance(raw, sqlite3.Connection):
+        return raw.total_changes
+    inner = getattr(raw, "_conn", None)
+    if isinstance(inner, sqlite3.Connection):
+        return inner.total_changes
+    writes = getattr(raw, "writes", None)
+    if not isinstance(writes, int):
+        raise TypeError(f"no write count on {type(raw).__name__}")
+    return writes
 
 
 def is_postgres(model: type[Model]) -> bool:

@@ -10,12 +10,15 @@ import uuid
 from typing import Any
 
 import pytest
+from tortoise.backends.base.client import NestedTransactionContext
 
 from bot.adapters.console import CORP
 from bot.demo import PEOPLE, seed_society
 from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
 from bot.inbox import Inbox
 from bot.outbox import load_message
+from bot.router import UsageError
+from handlers import votes
 from storage import inbox as inbox_store
 from storage import models as m
 from storage import outbox as outbox_store
@@ -160,6 +163,64 @@ async def test_a_refusal_in_a_round_rolls_back_only_its_own_message(database: st
     refused_to = [o.chat for o in h.adapter.sent[sent_before:] if o.text.startswith("目前没有")]
     assert refused_to == [societies[2].chat]
     # The refused message is processed (answered once), not left pending.
+    assert await box.depth() == 0
+
+
+def _count_savepoints(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """[savepoints opened] from now on (a nested transaction, on either engine)."""
+    opened = [0]
+    enter = NestedTransactionContext.__aenter__
+
+    async def counting(self: NestedTransactionContext) -> Any:
+        opened[0] += 1
+        return await enter(self)
+
+    monkeypatch.setattr(NestedTransactionContext, "__aenter__", counting)
+    return opened
+
+
+async def test_commands_in_a_round_open_no_savepoint(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command in a shared round runs without a savepoint of its own (on PostgreSQL one
+    round trip): a refusal comes before any write and leaves nothing to undo."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    assert "结果" in await societies[2].say("张伟", "结束表决")  # its ballots are refused
+    box = h.inbox("together", round_budget=60.0)
+    await _queue(box, [s.message(n, "赞成") for s in societies for n in VOTERS[:2]])
+    opened = _count_savepoints(monkeypatch)
+    assert await box.drain() == 2 * SOCIETIES
+    assert (box.rounds_together, box.rounds_split) == (1, 0)
+    assert opened == [0]
+    assert await m.Ballot.all().count() == 2 * (SOCIETIES - 1)
+    refusals = [o for o in h.adapter.sent if o.text.startswith("目前没有正在进行的表决")]
+    assert [o.chat for o in refusals] == [societies[2].chat] * 2
+
+
+async def test_a_refusal_after_a_write_breaks_the_round(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused after it wrote (here: its ballot stored, then its reply refused), a command has
+    no savepoint to roll back to in a round: the round goes, its messages are applied one by
+    one, and the refused command leaves nothing while the others take effect once."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    replies = votes._ballot_replies
+
+    async def refusing(ctx: Any, ballot: Any, *args: Any) -> Any:
+        if ctx.message.chat == societies[1].chat and ballot.voter.name == "王强":
+            raise UsageError("测试：写入之后拒绝")
+        return await replies(ctx, ballot, *args)
+
+    monkeypatch.setattr(votes, "_ballot_replies", refusing)
+    box = h.inbox("together", round_budget=60.0)
+    await _queue(box, [s.message(n, "赞成") for s in societies for n in VOTERS[:2]])
+    assert await box.drain() == 2 * SOCIETIES
+    assert (box.rounds_together, box.rounds_split) == (0, 1)
+    assert await m.Ballot.all().count() == 2 * SOCIETIES - 1
+    texts = [o.text for o in h.adapter.sent]
+    assert texts.count("测试：写入之后拒绝") == 1
     assert await box.depth() == 0
 
 

@@ -351,3 +351,20 @@ async def test_a_single_statement_in_a_transaction_keeps_its_savepoint(database:
                 )
         await inbox_store.accept([inbox_store.NewInbound("k2", "chat", "{}")], T0)
     assert await inbox_store.depth() == 2
+
+
+async def test_a_transaction_can_tell_whether_it_wrote(database: str) -> None:
+    """`sql.writes_so_far` moves with every write of the transaction and never with a read
+    (what lets a refused command in a shared round go without a savepoint)."""
+    from tortoise.transactions import in_transaction
+
+    async with in_transaction():
+        start = sql.writes_so_far(models.InboundMessage)
+        await inbox_store.depth()
+        await sql.raw_rows(models.InboundMessage, "SELECT id FROM inbound_message")
+        assert sql.writes_so_far(models.InboundMessage) == start
+        await inbox_store.accept([inbox_store.NewInbound("k1", "chat", "{}")], T0)
+        wrote = sql.writes_so_far(models.InboundMessage)
+        assert wrote != start
+        await models.InboundMessage.filter(key="k1").update(chat_key="other")  # the ORM too
+        assert sql.writes_so_far(models.InboundMessage) != wrote
