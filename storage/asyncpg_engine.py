@@ -14,8 +14,8 @@ without LOCAL, or set_config(..., false)). tests/test_asyncpg_engine.py checks t
 code for each of them, and that a connection given back inside a transaction comes back rolled
 back.
 
-A savepoint (a nested `in_transaction`: each message of a shared round, each command inside its
-message) that ends without error is left as it is instead of being released: RELEASE SAVEPOINT
+A savepoint (a nested `in_transaction`: each command applied on its own, a block inside a
+command) that ends without error is left as it is instead of being released: RELEASE SAVEPOINT
 is a round trip of its own, two of a ballot's sixteen, and it changes nothing a later statement
 sees. COMMIT ends every savepoint still open, ROLLBACK discards them, and ROLLBACK TO a savepoint
 discards the ones opened after it, which is what releasing them would have done first. A
