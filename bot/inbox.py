@@ -5,8 +5,8 @@
             -> mark done -> the sender delivers the replies through the platform's reply channel
 
 The worker commits a round's messages together as well: one transaction holds each message's
-unit of work (its dedupe row with its effect, so exactly-once holds per message; no savepoint
-of its own, `repo.shared_round`: a refusal rolls back the command's savepoint) and the round's
+unit of work (its dedupe row with its effect, so exactly-once holds per message; no savepoint,
+`repo.shared_round`: a command refused after it wrote breaks the round) and the round's
 "done" marks, so a round of many societies costs one commit. A round ends early
 when it has run `round_budget` seconds, or, on SQLite (one writer), as soon as messages wait at
 the door, which cannot commit while the round writes. When anything escapes a message's

@@ -238,8 +238,8 @@ class Router:
         return route, args
 
     async def _serve(self, route: Route, args: str, ctx: Context) -> list[OutgoingMessage]:
-        """Inside the unit of work: the permission gate, then the handler in a savepoint; a
-        refusal becomes the reply and rolls back only the handler's writes."""
+        """Inside the unit of work: the permission gate, then the handler (in a savepoint, but in
+        a shared round); a refusal becomes the reply and leaves none of the handler's writes."""
         try:
             outcome, replies = await self._outcome(route, args, ctx)
         except repo.RoundBroken:

@@ -147,7 +147,8 @@ async def _bind_and_read(
         found = await sql.raw_rows(m.HeaderBinding, statement, *_arrays(rows), pairs)
         new = [r for r in found if r["ours"]]
     else:
-        inserts = [_insert(chunk) for chunk in sql.chunks(rows, _rows_per_insert())]
+        per = sql.rows_per_insert(m.HeaderBinding, 6)
+        inserts = [_insert(chunk) for chunk in sql.chunks(rows, per)]
         async with sql.transaction_for(m.HeaderBinding, len(inserts) + 1):
             new = []
             for statement, params in inserts:
@@ -165,10 +166,6 @@ async def _bind_and_read(
             (int(row["id"]), str(row["message_id"]), str(row["digest"]), when(row["seen_at"]))
         )
     return inserted, stored
-
-
-def _rows_per_insert() -> int:
-    return sql.PG_ROWS if sql.is_postgres(m.HeaderBinding) else sql.rows_per_statement(6)
 
 
 def _arrays(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:

@@ -333,9 +333,9 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
     """One transaction for a round of messages (bot/inbox.py), `messages` the keys of those it
     may apply. Their processed-message rows are written at once, in one statement; a message's
     unit of work takes its row (or, when the row was there before, is a duplicate that writes
-    nothing) and opens no savepoint of its own (on PostgreSQL a savepoint is a round trip).
-    A refusal rolls back the command's own savepoint; anything else that escapes a unit raises
-    RoundBroken, or the fault itself when it is transient, so that the caller rolls the whole
+    nothing) and opens no savepoint of its own (on PostgreSQL a savepoint is a round trip), nor
+    does its command (bot/router.py: a refusal comes before any write, or breaks the round).
+    Anything that escapes a unit raises RoundBroken, or the fault itself when it is transient, so that the caller rolls the whole
     round back. At the end, the rows of the messages the round did not get to go again."""
     async with atomic():
         asked = {key for key in messages if key[2]}

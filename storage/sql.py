@@ -144,9 +144,7 @@ def writes_so_far(model: type[Model]) -> int:
     the statements that are not a plain SELECT, storage/asyncpg_engine.Connection). Two
     readings that differ mean something may have been written between them; equal, nothing
     was."""
-    raw: Any = getattr(_connection(model), "_connection", None)
-    if isinstance(raw, sqlite3.Connection):
-        return raw.total_changes
+    raw: Any = getattr(_connection(model), "_connection", None)  # aiosqlite's, or asyncpg's
     inner = getattr(raw, "_conn", None)
     if isinstance(inner, sqlite3.Connection):
         return inner.total_changes
@@ -412,20 +410,21 @@ async def insert_rows(insert: Insert, rows: Sequence[Sequence[Any]]) -> list[dic
         for chunk in chunks(rows, PG_ROWS):
             out += await raw_rows(model, statement, *(list(c) for c in zip(*chunk, strict=True)))
         return out
-    for chunk in chunks(rows, _rows_per_insert(insert)):
+    for chunk in chunks(rows, rows_per_insert(model, len(insert.columns))):
         flat = [value for row in chunk for value in row]
         out += await raw_rows(model, _sqlite_insert(insert, len(chunk)), *flat)
     return out
 
 
-def _rows_per_insert(insert: Insert) -> int:
-    """Rows one statement of `insert_rows` writes."""
-    return PG_ROWS if is_postgres(insert.model) else rows_per_statement(len(insert.columns))
+def rows_per_insert(model: type[Model], columns: int) -> int:
+    """Rows one multi-row INSERT of `columns` bound columns takes (`insert_rows`): PostgreSQL's
+    arrays are one parameter each, SQLite binds every value."""
+    return PG_ROWS if is_postgres(model) else rows_per_statement(columns)
 
 
 def insert_statements(insert: Insert, rows: int) -> int:
     """How many statements `insert_rows` sends for `rows` rows."""
-    return -(-rows // _rows_per_insert(insert))
+    return -(-rows // rows_per_insert(insert.model, len(insert.columns)))
 
 
 # ---------------------------------------------------------------------------------------------
