@@ -311,9 +311,9 @@ class _Round:
     asked: set[Processed]
     inserted: dict[Processed, int]
     taken: set[Processed] = field(default_factory=set)
-    # Outbox messages of which only the last of each key matters (`enqueue_latest`), written
-    # when the round ends.
-    latest: dict[Hashable, outbox.NewOutbox] = field(default_factory=dict)
+    # The round's outbox messages (`enqueue_latest`), in the order written, written together
+    # when the round ends; of those with a key, only the last of each key.
+    held: dict[Hashable, outbox.NewOutbox] = field(default_factory=dict)
 
 
 # Inside a shared round: each unit of work runs in the round's transaction without a savepoint.
@@ -346,8 +346,8 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
             yield
         finally:
             _in_round.reset(token)
-        if round_.latest:
-            await outbox.add_outbox(list(round_.latest.values()), now)
+        if round_.held:
+            await outbox.add_outbox(list(round_.held.values()), now)
         left = [row for key, row in inserted.items() if key not in round_.taken]
         if left:
             ids_in, params = any_of(m.ProcessedMessage, "id", left)
@@ -371,18 +371,21 @@ async def enqueue_latest(
 ) -> None:
     """Write a message's replies to the outbox in the current transaction. `latest[i]` is a key
     for an item that a later item of the same key makes pointless (a card's update: the card
-    shows its last count only), or None. In a shared round such items are held and replaced by
-    a later one of the same key, and the last of each key is written when the round ends: the
-    round commits at once, so the states in between were never anyone's to see."""
+    shows its last count only), or None. In a shared round every item is held, in the order
+    written, and the round's are written together when it ends (one statement for the round,
+    not one per message: nothing in a round reads the outbox back); an item with a key replaces
+    the round's earlier one of that key: the round commits at once, so the states in between
+    were never anyone's to see. This is the last write of a message's unit of work
+    (`admission._settle`): no refusal comes after it."""
     round_ = _in_round.get()
-    if round_ is not None:
-        for item, key in zip(items, latest, strict=True):
-            if key is not None:
-                round_.latest.pop(key, None)  # the newest goes last, as it was written
-                round_.latest[key] = item
-        items = [item for item, key in zip(items, latest, strict=True) if key is None]
-    if items:
+    if round_ is None:
         await outbox.enqueue(items, now)
+        return
+    for item, key in zip(items, latest, strict=True):
+        if key is None:
+            key = object()  # a key of its own
+        round_.held.pop(key, None)  # the newest goes last, as it was written
+        round_.held[key] = item
 
 
 @asynccontextmanager

@@ -404,3 +404,25 @@ async def test_two_passes_of_one_worker_take_turns(database: str) -> None:
     tried = await asyncio.gather(box.run_once(), box.run_once())
     assert sorted(tried) == [0, SOCIETIES]
     assert await m.Ballot.all().count() == SOCIETIES
+
+
+async def test_a_round_writes_its_outbox_messages_in_one_statement(database: str) -> None:
+    """A round holds its messages' replies and writes them when it ends, in one statement (on
+    PostgreSQL one round trip for the round instead of one per message), in the order they
+    were written: each chat's acknowledgements in the order of its ballots."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("together", round_budget=60.0)
+    await _queue(box, [s.message(n, "赞成") for s in societies for n in VOTERS[:3]])
+    before = {row.id for row in await outbox_store.outbox_rows()}
+    with statements() as seen:
+        assert await box.drain() == 3 * SOCIETIES
+    assert (box.rounds_together, box.rounds_split) == (1, 0)
+    inserts = [x for x in seen if x.sql.startswith("INSERT INTO outbox_message")]
+    assert len(inserts) == 1, [x.sql[:60] for x in inserts]
+    rows = [r for r in await outbox_store.outbox_rows() if r.id not in before]
+    new = [load_message(r.payload) for r in sorted(rows, key=lambda r: r.id)]
+    for s in societies:
+        said = [x.text.split("：")[0] for x in new if x.chat == s.chat and "已记录" in x.text]
+        assert said == list(VOTERS[:3])
+    assert len(new) == 3 * SOCIETIES + SOCIETIES  # the acknowledgements, a card update each
