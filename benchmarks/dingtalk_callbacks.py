@@ -76,6 +76,8 @@ APP_SECRET = "bench-app-secret-0123456789abcdef"
 CORP = "dingcorpBENCH"
 VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")  # bot.demo.PEOPLE's first seven
 CONCURRENCY = (16, 64)
+# `--inbound-workers`, handed to the server process (0: the default for the engine).
+WORKERS_ENV = "YISHI_BENCH_INBOUND_WORKERS"
 
 # A ballot to send: (group, staff id, nick, msgId, text)
 Target = tuple[str, str, str, str, str]
@@ -252,7 +254,8 @@ async def serving(
             if url is None:
                 yield None
                 return
-            settings = Settings(database_url=url, inbound=inbound)
+            workers = int(os.environ.get(WORKERS_ENV, "0"))
+            settings = Settings(database_url=url, inbound=inbound, inbound_workers=workers)
             await db.upgrade_apart(url)  # as `yishi serve` does: the migrations in a child
             await start_storage(settings)
             clock = OffsetClock()
@@ -616,6 +619,13 @@ def main() -> None:
         help="answer after committing to the inbound queue (the default) or after applying",
     )
     parser.add_argument(
+        "--inbound-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="workers of the inbound queue ([http] inbound_workers; 0: the engine's default)",
+    )
+    parser.add_argument(
         "--statements",
         type=int,
         default=0,
@@ -624,6 +634,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     societies = 60 if args.quick else args.societies
+    os.environ[WORKERS_ENV] = str(args.inbound_workers)
     ctx = mp.get_context("spawn")
     fake_process, fake_ports, fake_stop = start(ctx, run_sink)
     fake_url = fake_ports.get(timeout=60)

@@ -221,6 +221,20 @@ FEED: web.AppKey[Feed] = web.AppKey("feed")
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
 
 
+# Inbound workers of one process on PostgreSQL (`[http] inbound_workers = 0`): a round waits for
+# its round trips most of the time, and while one waits the other applies (two did better than
+# one, four or eight in benchmarks/dingtalk_callbacks.py: more only contend for the CPU).
+INBOUND_WORKERS_POSTGRES = 2
+
+
+def inbound_workers(settings: Settings) -> int:
+    """How many workers of the inbound queue this process runs (`[http] inbound_workers`; 0:
+    by engine). SQLite takes one writer at a time: one worker, whatever is asked."""
+    if db.is_sqlite(settings.database_url):
+        return 1
+    return settings.inbound_workers or INBOUND_WORKERS_POSTGRES
+
+
 class Runtime:
     """The background parts of a running bot: sender, reminder sweep, scheduler, heartbeat."""
 
@@ -268,6 +282,7 @@ class Runtime:
                 after_batch=after_batch,
                 gate=self.gate,
                 monotonic=monotonic,
+                lanes=inbound_workers(settings),
             )
 
     async def start(self) -> None:

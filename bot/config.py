@@ -184,6 +184,9 @@ class Settings:
     # queue and applied right after by a worker (platform deadlines hold under load; replies go
     # out through the platform's reply channel). "direct": applied before answering.
     inbound: str = "queue"
+    # Workers of the inbound queue in this process, each applying other groups' messages at the
+    # same time (0: by engine, 1 on SQLite, one writer; INBOUND_WORKERS_POSTGRES on PostgreSQL).
+    inbound_workers: int = 0
     dingtalk: Mapping[str, Any] = field(default_factory=dict)
     wecom: Mapping[str, Any] = field(default_factory=dict)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -743,12 +746,14 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
     admins = tuple(a for a in found if a is not None)
 
     http = section("http")
-    p.take(unknown_keys, None, "http", http, {"host", "port", "inbound"})
+    p.take(unknown_keys, None, "http", http, {"host", "port", "inbound", "inbound_workers"})
     host = p.take(_typed, d.http_host, "http.host", http.get("host", d.http_host), str)
     port = p.take(
         _whole, d.http_port, "http.port", http.get("port", d.http_port), low=1, high=65535
     )
     inbound = p.take(one_of, d.inbound, "http.inbound", http.get("inbound", d.inbound), INBOUND)
+    workers = http.get("inbound_workers", d.inbound_workers)
+    workers = p.take(_whole, d.inbound_workers, "http.inbound_workers", workers, low=0, high=64)
     log = section("log")
     p.take(unknown_keys, None, "log", log, {"level", "format"})
     level = env.get("YISHI_LOG_LEVEL") or log.get("level", d.log_level)
@@ -772,6 +777,7 @@ def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
         http_host=host,
         http_port=port,
         inbound=inbound,
+        inbound_workers=workers,
         dingtalk=dingtalk,
         wecom=wecom,
         delivery=delivery,
@@ -810,6 +816,7 @@ SCALAR_KEYS: dict[str, Kind] = {
     "http.host": _K.TEXT,
     "http.port": _K.WHOLE,
     "http.inbound": _K.TEXT,
+    "http.inbound_workers": _K.WHOLE,
     "log.level": _K.TEXT,
     "log.format": _K.TEXT,
     **{f"retention.{k}": _K.WHOLE for k in _RETENTION_KEYS},

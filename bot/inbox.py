@@ -129,6 +129,7 @@ class Inbox:
         monotonic: Callable[[], float] = time.monotonic,
         round_budget: float = 0.2,
         hold: float | None = None,
+        lanes: int = 1,
     ) -> None:
         """`backoff`: (first, longest) pause in seconds before a failed message (or a failed
         pass) is tried again; it doubles per failure. A round of several messages is applied in
@@ -137,7 +138,12 @@ class Inbox:
         while the door and the sender share the CPU (50 ms gave rounds of about 6), short enough
         that a round's first effect is committed well within a second. A pass goes on with the
         rows it claimed, round after round, for up to `hold` seconds (half the lease unless
-        given), then gives back what it did not get to."""
+        given), then gives back what it did not get to.
+
+        `lanes`: workers of this instance that claim and apply at the same time, each under its
+        own name, so they take disjoint chats as instances do (`storage/inbox.claim`). On
+        PostgreSQL a round spends most of its time waiting for round trips; while one lane
+        waits, another applies. SQLite takes one writer: one lane there."""
         self.clock = clock
         self.instance = instance
         self._apply = apply
@@ -147,24 +153,30 @@ class Inbox:
         self.idle = idle
         self.gate = gate or Gate()
         self._door = GroupCommit(self._accept, name="inbox-flush")
-        self._work = asyncio.Event()
-        self._one_pass = asyncio.Lock()
         self.backoff = backoff
         self.monotonic = monotonic
         self.round_budget = round_budget
         self.hold = lease.total_seconds() / 2 if hold is None else hold
+        # The lanes claim one at a time: a claim that runs beside another would find the chats
+        # that one is taking locked (PostgreSQL: SKIP LOCKED) or not yet marked, and come back
+        # empty or, on SQLite, wait for it anyway.
+        self._claiming = asyncio.Lock()
+        self.lanes = [
+            _Lane(self, instance if k == 0 else f"{instance}/{k}") for k in range(max(1, lanes))
+        ]
         self.rounds_together = 0  # rounds of several messages applied in one transaction
         self.rounds_split = 0  # such rounds rolled back and applied one by one
         self.passes = 0  # claims that found something to try
-        # Failed rows: id -> (failures so far, monotonic time before which it is not retried).
-        self._retry: dict[int, tuple[int, float]] = {}
-        self._pass_failures = 0
         self.alive = False
         self.accepted = 0
         self.applied = 0
         self.retries = 0
-        # Monotonic time the current pass started (None: idle): /healthz sees a stuck worker.
-        self.busy_since: float | None = None
+
+    @property
+    def busy_since(self) -> float | None:
+        """Monotonic time the oldest pass under way started (None: every lane idle): /healthz
+        sees a stuck worker."""
+        return min((x.busy_since for x in self.lanes if x.busy_since is not None), default=None)
 
     # -- the door ---------------------------------------------------------------------------
 
@@ -191,59 +203,120 @@ class Inbox:
         for row in rows:
             fresh.append(row.key in new)
             new.discard(row.key)
-        self._work.set()
+        self.wake()
         return fresh
 
-    # -- the worker -------------------------------------------------------------------------
+    # -- the workers ------------------------------------------------------------------------
 
     def wake(self) -> None:
-        self._work.set()
+        for lane in self.lanes:
+            lane.work.set()
+
+    async def run_once(self) -> int:
+        """One pass of every lane at once (`_Lane.run_once`); how many messages were tried."""
+        if len(self.lanes) == 1:
+            return await self.lanes[0].run_once()
+        return sum(await asyncio.gather(*(lane.run_once() for lane in self.lanes)))
+
+    def next_retry_in(self) -> float | None:
+        """Seconds until the first failed message may be tried again (None: none waiting)."""
+        waits = [w for lane in self.lanes if (w := lane.next_retry_in()) is not None]
+        return min(waits, default=None)
+
+    async def drain(self) -> int:
+        """Apply until nothing is claimable (tests, shutdown, the console)."""
+        total = 0
+        while n := await self.run_once():
+            total += n
+        return total
+
+    async def run(self) -> None:
+        self.alive = True
+        try:
+            await asyncio.gather(*(lane.run() for lane in self.lanes))
+        finally:
+            self.alive = False
+
+    async def depth(self) -> int:
+        return await store.depth()
+
+    def _round_over(self, started: float) -> bool:
+        if self.monotonic() - started >= self.round_budget:
+            return True
+        # One writer: the door cannot commit while the round writes.
+        return self._door.waiting and db.one_writer()
+
+    def _pause(self, failures: int) -> float:
+        first, longest = self.backoff
+        return float(min(longest, first * 2 ** min(failures - 1, 30)))
+
+    async def _applied(self, n: int) -> None:
+        self.applied += n
+        if self._after_batch is not None:
+            await self._after_batch()
+
+
+class _Lane:
+    """One worker of an Inbox: its claims (under `name`), its failed rows, its passes."""
+
+    def __init__(self, inbox: Inbox, name: str) -> None:
+        self.inbox = inbox
+        self.name = name
+        self.work = asyncio.Event()
+        self._one_pass = asyncio.Lock()
+        # Failed rows: id -> (failures so far, monotonic time before which it is not retried).
+        self._retry: dict[int, tuple[int, float]] = {}
+        self._pass_failures = 0
+        # Monotonic time the current pass started (None: idle).
+        self.busy_since: float | None = None
 
     async def run_once(self) -> int:
         """Claim and try one round (each chat's oldest messages, in arrival order); return how
         many were tried (a message waiting out its backoff is not tried, nor any later one of
         its chat). A message that fails stays pending and is tried again after its backoff; the
         other chats of the round go on. One pass at a time: a claim does not keep a worker off
-        the rows it holds itself, so two passes of one worker (its loop, and `drain` at
+        the rows it holds itself, so two passes of one lane (its loop, and `drain` at
         shutdown or in the console) would take the same rows, and on PostgreSQL their claims
         and rounds could lock those rows in opposite orders."""
         async with self._one_pass:
             return await self._pass()
 
     async def _pass(self) -> int:
-        claimed = await store.claim(
-            self.instance, self.clock.now(), lease=self.lease, limit=self.batch
-        )
-        if len(claimed) < self.batch:
+        box = self.inbox
+        async with box._claiming:
+            claimed = await store.claim(
+                self.name, box.clock.now(), lease=box.lease, limit=box.batch
+            )
+        if len(claimed) < box.batch:
             # Every claimable row is in hand: forget failures of rows applied elsewhere.
             ids = {row.id for row in claimed}
             self._retry = {k: v for k, v in self._retry.items() if k in ids}
         ready = self._ready(claimed)
-        self.passes += bool(ready)
+        box.passes += bool(ready)
         tried = 0
         # Round after round on the rows in hand: giving them back and claiming them again after
         # each round would cost a claim's statements every ~200 ms (on PostgreSQL, rounds end by
         # their budget with most of a claim left).
-        held_until = self.monotonic() + self.hold
+        held_until = box.monotonic() + box.hold
         while len(ready) > 1:
-            last = self.monotonic() >= held_until
+            last = box.monotonic() >= held_until
             applied = await self._apply_together(ready, give_back=last)
             if applied is None:
-                self.rounds_split += 1
+                box.rounds_split += 1
                 break  # the rows of the round rolled back: one by one below
-            self.rounds_together += 1
-            await self._applied(len(applied))
+            box.rounds_together += 1
+            await box._applied(len(applied))
             tried += len(applied)
             ready = [] if last else ready[len(applied) :]
         done: list[int] = []
         try:
             for row in ready:
                 tried += 1
-                await self._door.settled()  # a platform waiting for its answer goes first
+                await box._door.settled()  # a platform waiting for its answer goes first
                 message = _decoded(row)
                 if message is not None:
                     try:
-                        await self._apply(message)
+                        await box._apply(message)
                     except Exception as exc:
                         self._failed(row.id, exc)
                         # The database is likely failing for every message: end the round here.
@@ -252,8 +325,8 @@ class Inbox:
                 done.append(row.id)
         finally:
             if done:
-                await store.finish(done, self.clock.now())
-                await self._applied(len(done))
+                await store.finish(done, box.clock.now())
+                await box._applied(len(done))
         return tried
 
     def _ready(self, claimed: Sequence[store.Claimed]) -> list[store.Claimed]:
@@ -268,33 +341,29 @@ class Inbox:
             ready.append(row)
         return ready
 
-    async def _applied(self, n: int) -> None:
-        self.applied += n
-        if self._after_batch is not None:
-            await self._after_batch()
-
     async def _apply_together(
         self, rows: Sequence[store.Claimed], *, give_back: bool
     ) -> list[int] | None:
         """Apply `rows` in order in one transaction with their "done" marks; the ids applied
         (a prefix of `rows`: the round may end early, and then, with `give_back`, the rest is
         released in the same transaction), or None when the round was rolled back."""
-        await self._door.settled()
-        started = self.monotonic()
+        box = self.inbox
+        await box._door.settled()
+        started = box.monotonic()
         done: list[int] = []
         messages = [_decoded(row) for row in rows]
         keys = [(x.platform.value, x.chat.corp_id, x.message_id) for x in messages if x is not None]
         try:
-            async with repo.shared_round(keys, self.clock.now()):
+            async with repo.shared_round(keys, box.clock.now()):
                 for row, message in zip(rows, messages, strict=True):
-                    if done and self._round_over(started):
+                    if done and box._round_over(started):
                         break
                     if message is not None:
-                        await self._apply(message)
+                        await box._apply(message)
                     done.append(row.id)
-                await store.finish(done, self.clock.now())
+                await store.finish(done, box.clock.now())
                 if give_back:
-                    await store.release([row.id for row in rows[len(done) :]], self.instance)
+                    await store.release([row.id for row in rows[len(done) :]], self.name)
         except Exception as exc:
             _log_failure(
                 exc, "inbound queue: a round of %d rolled back; applying one by one", len(rows)
@@ -304,25 +373,16 @@ class Inbox:
             self._retry.pop(row_id, None)
         return done
 
-    def _round_over(self, started: float) -> bool:
-        if self.monotonic() - started >= self.round_budget:
-            return True
-        # One writer: the door cannot commit while the round writes.
-        return self._door.waiting and db.one_writer()
-
     def _waiting_out(self, row_id: int) -> bool:
         entry = self._retry.get(row_id)
-        return entry is not None and entry[1] > self.monotonic()
-
-    def _pause(self, failures: int) -> float:
-        first, longest = self.backoff
-        return float(min(longest, first * 2 ** min(failures - 1, 30)))
+        return entry is not None and entry[1] > self.inbox.monotonic()
 
     def _failed(self, row_id: int, exc: Exception) -> None:
+        box = self.inbox
         failures = self._retry.get(row_id, (0, 0.0))[0] + 1
-        pause = self._pause(failures)
-        self._retry[row_id] = (failures, self.monotonic() + pause)
-        self.retries += 1
+        pause = box._pause(failures)
+        self._retry[row_id] = (failures, box.monotonic() + pause)
+        box.retries += 1
         _log_failure(
             exc,
             "inbound queue: message %s failed (%d times); it stays pending, next try in %.2f s",
@@ -335,51 +395,38 @@ class Inbox:
         """Seconds until the first failed message may be tried again (None: none waiting)."""
         if not self._retry:
             return None
-        return max(0.0, min(at for _, at in self._retry.values()) - self.monotonic())
-
-    async def drain(self) -> int:
-        """Apply until nothing is claimable (tests, shutdown, the console)."""
-        total = 0
-        while n := await self.run_once():
-            total += n
-        return total
+        return max(0.0, min(at for _, at in self._retry.values()) - self.inbox.monotonic())
 
     async def run(self) -> None:
-        self.alive = True
-        try:
-            while not self.gate.closing():
-                self._work.clear()
-                self.busy_since = self.monotonic()
-                try:
-                    async with self.gate.passing():
-                        n = await self.run_once()
-                    self._pass_failures = 0
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # Claiming or finishing failed (the database is away): the rows stay
-                    # pending; wait a little longer each time.
-                    self._pass_failures += 1
-                    self.retries += 1
-                    _log_failure(exc, "inbound queue: a pass failed; the rows stay for the next")
-                    n = 0
-                    await asyncio.sleep(self._pause(self._pass_failures))
-                finally:
-                    self.busy_since = None
-                if n:
-                    continue
-                wait = self.idle
-                retry = self.next_retry_in()
-                if retry is not None:
-                    wait = min(wait, retry)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._work.wait()
-        finally:
-            self.alive = False
-
-    async def depth(self) -> int:
-        return await store.depth()
+        box = self.inbox
+        while not box.gate.closing():
+            self.work.clear()
+            self.busy_since = box.monotonic()
+            try:
+                async with box.gate.passing():
+                    n = await self.run_once()
+                self._pass_failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Claiming or finishing failed (the database is away): the rows stay
+                # pending; wait a little longer each time.
+                self._pass_failures += 1
+                box.retries += 1
+                _log_failure(exc, "inbound queue: a pass failed; the rows stay for the next")
+                n = 0
+                await asyncio.sleep(box._pause(self._pass_failures))
+            finally:
+                self.busy_since = None
+            if n:
+                continue
+            wait = box.idle
+            retry = self.next_retry_in()
+            if retry is not None:
+                wait = min(wait, retry)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self.work.wait()
 
 
 def _decoded(row: store.Claimed) -> IncomingMessage | None:

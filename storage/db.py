@@ -211,12 +211,22 @@ def connection_name(url: str) -> str:
     return "sqlite" if is_sqlite(url) else "postgres"
 
 
+# Connections of one process's pool on PostgreSQL unless the URL says (?maxsize=).
+POOL_MAXSIZE = 10
+
+
 def connection_config(url: str) -> dict[str, Any]:
     """tortoise's connection settings, the URL's as its credentials: SQLite through
     storage/sqlite_engine (short statements on the event loop's thread), PostgreSQL through
     storage/asyncpg_engine (no reset query each time a connection goes back to the pool)."""
     config: dict[str, Any] = expand_db_url(prepare_url(url))
-    config["engine"] = "storage.sqlite_engine" if is_sqlite(url) else "storage.asyncpg_engine"
+    if is_sqlite(url):
+        config["engine"] = "storage.sqlite_engine"
+        return config
+    config["engine"] = "storage.asyncpg_engine"
+    # The URL's ?maxsize= when given; else room for the inbound workers' rounds (two at once,
+    # bot/app.py) beside the door's batches, the sender, the reminder sweep and the workbench.
+    config["credentials"].setdefault("maxsize", POOL_MAXSIZE)
     return config
 
 

@@ -9,12 +9,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed
 from bot.adapters.console import ConsoleAdapter
-from bot.app import RUNTIME, build_app
+from bot.app import INBOUND_WORKERS_POSTGRES, RUNTIME, build_app
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import SOCIETY
 from bot.events import ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
-from storage import repo
+from storage import db, repo
 from tests.kit.clock import TZ, FakeScheduler
 from tests.kit.console import ConsoleRig
 
@@ -129,3 +129,22 @@ async def test_a_command_is_counted_once_on_either_feed_path(harness: ConsoleRig
                 await inbox.drain()
                 await asyncio.sleep(0.01)
         assert await counted() == 2
+
+
+async def test_the_inbound_queue_runs_the_workers_its_engine_takes(harness: ConsoleRig) -> None:
+    """`[http] inbound_workers`: 0 means the engine's default; SQLite (one writer) runs one
+    worker whatever is asked, PostgreSQL what is asked, each claiming under its own name."""
+    h = harness
+    sqlite = db.is_sqlite(h.settings.database_url)
+    for asked, expected in (
+        (0, 1 if sqlite else INBOUND_WORKERS_POSTGRES),
+        (3, 1 if sqlite else 3),
+    ):
+        settings = replace(h.settings, inbound="queue", inbound_workers=asked)
+        adapters = [h.adapter, RecordingAdapter()]  # a platform's: the queue is for platforms
+        app = build_app(settings, clock=h.clock, adapters=adapters, scheduler=FakeScheduler())
+        inbox = app[RUNTIME].inbox
+        assert inbox is not None
+        names = [lane.name for lane in inbox.lanes]
+        assert len(names) == expected
+        assert len(set(names)) == expected

@@ -34,7 +34,7 @@ def errors_of(text: str, env: dict[str, str] | None = None) -> dict[str, str]:
 def test_every_problem_is_reported_at_once() -> None:
     found = errors_of(
         "colour = 1\n"
-        "[http]\nport = 70000\ninbound = 'later'\n"
+        "[http]\nport = 70000\ninbound = 'later'\ninbound_workers = 65\n"
         "[reminders]\nsend_hour = 25\nholidays = ['2027-13-01']\n"
         "[governance]\nquorum = 'abc'\nmax_members = 0\n"
         "[governance.matter.major]\npass_share = 2\n"
@@ -45,6 +45,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "colour",
         "http.port",
         "http.inbound",
+        "http.inbound_workers",
         "reminders.send_hour",
         "reminders.holidays",
         "governance.quorum",
@@ -61,6 +62,7 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "0 到 23" in found["reminders.send_hour"]
     assert "1 到 65535" in found["http.port"]
     assert "queue、direct" in found["http.inbound"]
+    assert "0 到 64" in found["http.inbound_workers"]
     assert "可用：" in found["colour"]
     assert "http" in found["colour"]
 
@@ -111,6 +113,7 @@ def test_retention_defaults_and_bounds() -> None:
             lambda s: s.delivery.backoff_cap_seconds == 30.5,
         ),
         ("YISHI_RETENTION__INBOUND_DAYS", "14", lambda s: s.retention.inbound_days == 14),
+        ("YISHI_HTTP__INBOUND_WORKERS", "3", lambda s: s.inbound_workers == 3),
         ("YISHI_WECOM__CORP_ID", "12345", lambda s: s.wecom["corp_id"] == "12345"),
         ("YISHI_DINGTALK__ENABLED", "true", lambda s: s.dingtalk["enabled"] is True),
     ],
@@ -130,6 +133,7 @@ def test_a_variable_overrides_its_key(
         ("YISHI_GOVERNANCE__REQUIRE_ODD", "yes", "governance.require_odd"),
         ("YISHI_REMINDERS__BACKOFF_BASE_SECONDS", "soon", "reminders.backoff_base_seconds"),
         ("YISHI_HTTP__INBOUND", "later", "http.inbound"),
+        ("YISHI_HTTP__INBOUND_WORKERS", "-1", "http.inbound_workers"),
         ("YISHI_HTTP__PROT", "1", "YISHI_HTTP__PROT"),
         (
             "YISHI_GOVERNANCE__MATTER__BUDGET__MAJOR",

@@ -426,3 +426,51 @@ async def test_a_round_writes_its_outbox_messages_in_one_statement(database: str
         said = [x.text.split("：")[0] for x in new if x.chat == s.chat and "已记录" in x.text]
         assert said == list(VOTERS[:3])
     assert len(new) == 3 * SOCIETIES + SOCIETIES  # the acknowledgements, a card update each
+
+
+async def test_workers_apply_other_chats_at_once(database: str) -> None:
+    """Two workers of one process claim under their own names, so they take different chats and
+    apply them at the same time: the first chat's message here waits until the second chat's
+    is applied, which one worker (taking them in arrival order) could never do."""
+    h = await ConsoleRig.create()
+    first, second = (await _societies_voting(h))[:2]
+    applied_second = asyncio.Event()
+    applied: list[str] = []
+
+    async def apply(message: IncomingMessage) -> None:
+        if message.chat == first.chat:
+            async with asyncio.timeout(10):
+                await applied_second.wait()
+        else:
+            applied_second.set()
+        applied.append(message.chat.chat_id)
+
+    box = Inbox(clock=h.clock, instance="lanes", apply=apply, batch=1, idle=0.01, lanes=2)
+    await _queue(box, [first.message("李娜", "赞成"), second.message("李娜", "赞成")])
+    worker = asyncio.create_task(box.run())
+    try:
+        async with asyncio.timeout(20):
+            while await box.depth():  # noqa: ASYNC110 (polls the database)
+                await asyncio.sleep(0.01)
+    finally:
+        await box.gate.stop([worker])
+    assert applied == [second.chat.chat_id, first.chat.chat_id]
+    claimed = await m.InboundMessage.all().values_list("claimed_by", flat=True)
+    assert sorted(claimed) == ["lanes", "lanes/1"]
+
+
+async def test_workers_keep_each_chats_order_and_apply_each_message_once(database: str) -> None:
+    """Three workers on the real router: each member votes 赞成 then changes to 反对, every
+    message applies once and each chat's order holds whichever worker took it."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    box = h.inbox("lanes", round_budget=60.0, batch=2, lanes=3)  # a claim: two chats
+    for choice in ("赞成", "反对"):
+        await _queue(box, [s.message(n, choice) for n in VOTERS for s in societies])
+    assert await box.drain() == 2 * len(VOTERS) * SOCIETIES
+    ballots = await m.Ballot.all()
+    assert len(ballots) == len(VOTERS) * SOCIETIES
+    assert {b.choice for b in ballots} == {"no"}
+    assert await box.depth() == 0
+    workers = set(await m.InboundMessage.all().values_list("claimed_by", flat=True))
+    assert len(workers) > 1, workers
