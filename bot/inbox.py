@@ -19,6 +19,9 @@ many societies voting at once) must not turn into platform retries. The message 
 the platform hears "ok", so nothing is lost in a crash; the router's processed-message row,
 written with the effect, still guarantees each message is applied once.
 
+A process may run several workers (`lanes`: two on PostgreSQL, one on SQLite): each claims under
+a name of its own, so they take different chats, as instances sharing PostgreSQL do.
+
 A chat's messages are applied in the order they arrived (a member who votes 赞成 then changes
 to 反对 ends with 反对), also when several instances share PostgreSQL.
 
