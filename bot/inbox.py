@@ -216,10 +216,18 @@ class Inbox:
             lane.work.set()
 
     async def run_once(self) -> int:
-        """One pass of every lane at once (`_Lane.run_once`); how many messages were tried."""
+        """One pass of every lane at once (`_Lane.run_once`); how many messages were tried. When
+        a pass fails, the others still end theirs (a pass cut short mid-round would leave its
+        transaction to the cancellation) before the first failure is raised."""
         if len(self.lanes) == 1:
             return await self.lanes[0].run_once()
-        return sum(await asyncio.gather(*(lane.run_once() for lane in self.lanes)))
+        results = await asyncio.gather(
+            *(lane.run_once() for lane in self.lanes), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(r for r in results if isinstance(r, int))
 
     def next_retry_in(self) -> float | None:
         """Seconds until the first failed message may be tried again (None: none waiting)."""
@@ -236,7 +244,11 @@ class Inbox:
     async def run(self) -> None:
         self.alive = True
         try:
-            await asyncio.gather(*(lane.run() for lane in self.lanes))
+            # A lane's loop outlives every failure of a pass; anything else that escapes one
+            # stops them all, and /healthz reports the queue stopped.
+            async with asyncio.TaskGroup() as lanes:
+                for lane in self.lanes:
+                    lanes.create_task(lane.run(), name=f"inbound-queue {lane.name}")
         finally:
             self.alive = False
 
