@@ -221,6 +221,18 @@ FEED: web.AppKey[Feed] = web.AppKey("feed")
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
 
 
+# Characters of the host name an instance's name keeps: the name goes into 64-character columns
+# (claimed_by, lease_owner, instance), with the process id, a random suffix and an inbound
+# worker's "/k".
+HOST_IN_NAME = 40
+
+
+def instance_name(host: str, pid: int) -> str:
+    """This process's name in the database: host, process id and a random suffix (a restarted
+    process that got the same pid is another instance). At most 56 characters."""
+    return f"{host[:HOST_IN_NAME]}-{pid}-{uuid.uuid4().hex[:6]}"
+
+
 # Inbound workers of one process on PostgreSQL (`[http] inbound_workers = 0`): a round waits for
 # its round trips most of the time, and while one waits the other applies (two did better than
 # one, four or eight in benchmarks/dingtalk_callbacks.py: more only contend for the CPU).
@@ -251,7 +263,7 @@ class Runtime:
         self.clock = clock
         self.delivery = delivery
         self.scheduler = scheduler
-        self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.instance = instance_name(socket.gethostname(), os.getpid())
         delivery.sender.instance = self.instance
         self.sweep_event = asyncio.Event()
         self.reminders = ReminderService(

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed
 from bot.adapters.console import ConsoleAdapter
-from bot.app import INBOUND_WORKERS_POSTGRES, RUNTIME, build_app
+from bot.app import HOST_IN_NAME, INBOUND_WORKERS_POSTGRES, RUNTIME, build_app, instance_name
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.demo import SOCIETY
@@ -148,3 +148,15 @@ async def test_the_inbound_queue_runs_the_workers_its_engine_takes(harness: Cons
         names = [lane.name for lane in inbox.lanes]
         assert len(names) == expected
         assert len(set(names)) == expected
+
+
+def test_an_instance_name_fits_the_columns_that_hold_it() -> None:
+    """A long host name (Linux allows 64 characters) is cut so that the name, with the process
+    id, the random suffix and an inbound worker's "/k", fits the 64-character columns
+    (claimed_by, lease_owner, instance): PostgreSQL refuses a longer value."""
+    host = "h" * 64
+    name = instance_name(host, 4_194_304)  # the largest pid Linux hands out
+    assert name.startswith("h" * HOST_IN_NAME + "-4194304-")
+    assert len(name) <= 56
+    assert len(f"{name}/63") <= 64
+    assert instance_name("web-1", 7) != instance_name("web-1", 7)  # a restart is another instance
