@@ -184,6 +184,9 @@ class HttpAdapter:
         if self.session is not None:
             await self.session.close()
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
     async def send(self, message: OutgoingMessage) -> None:
         assert self.session is not None
         robot = robot_of(message, self.channels).rsplit(":", 1)[1]

@@ -10,6 +10,9 @@ outbox row (pending) -> claim channel lease -> rate window -> claim rows -> adap
     permanent  -> failed; the committee admins are told through the outbox
 A timeout may have delivered the message: the row is marked ambiguous and every copy carries
 the same short id (shown as #ID in tortoise-shell brackets), so a reader recognises a duplicate.
+A channel's rows waiting together go out as one message where the platform can post them as one
+(`ChatAdapter.merge`: DingTalk joins a group's plain texts, a line each with its id): each row is
+still sent, retried or failed on its own record.
 """
 
 from __future__ import annotations
@@ -559,24 +562,45 @@ class Sender:
         if stale:
             await store.record_superseded([batch[i][0].id for i in stale], self.instance)
             batch = [item for i, item in enumerate(batch) if i not in stale]
-        for index, (row, message) in enumerate(batch):
-            outcome = await self._send_one(row, recorder, message)
+        index = 0
+        while index < len(batch):
+            run, merged = self._merged(batch, index)
+            if len(run) == 1:
+                outcomes = [await self._send_one(run[0][0], recorder, run[0][1])]
+            else:
+                outcomes = await self._send_merged(run, recorder, merged)
+            index += len(run)
             out.times.append(self.clock.now())
-            match outcome:
-                case SendOutcome.SENT:
-                    out.sent += 1
-                case SendOutcome.FAILED:
-                    out.failed += 1
-                case SendOutcome.RETRY:
-                    out.retried += 1
-                case SendOutcome.THROTTLED:
-                    out.throttled_until = self.clock.now() + timedelta(
-                        seconds=self.settings.throttle_pause_seconds
-                    )
-                    rest = [r.id for r, _ in batch[index + 1 :]]
-                    await store.release_messages(rest, self.instance)
-                    break
+            out.sent += outcomes.count(SendOutcome.SENT)
+            out.failed += outcomes.count(SendOutcome.FAILED)
+            out.retried += outcomes.count(SendOutcome.RETRY)
+            if SendOutcome.THROTTLED in outcomes:
+                out.throttled_until = self.clock.now() + timedelta(
+                    seconds=self.settings.throttle_pause_seconds
+                )
+                rest = [r.id for r, _ in batch[index:]]
+                await store.release_messages(rest, self.instance)
+                break
         return out
+
+    def _merged(
+        self, batch: Sequence[tuple[store.OutboxRow, OutgoingMessage]], start: int
+    ) -> tuple[list[tuple[store.OutboxRow, OutgoingMessage]], OutgoingMessage]:
+        """The rows from `start` that go out as one message (the platform joins them:
+        `ChatAdapter.merge`; each part keeps its visible id), and that message."""
+        row, message = batch[start]
+        run = [(row, message)]
+        merged = with_short_id(message, row.short_id)
+        adapter = self._adapters.get(message.chat.platform)
+        if adapter is None:
+            return run, merged
+        for row, message in batch[start + 1 :]:
+            joined = adapter.merge(merged, with_short_id(message, row.short_id))
+            if joined is None:
+                break
+            run.append((row, message))
+            merged = joined
+        return run, merged
 
     async def _send_one(
         self, row: store.OutboxRow, recorder: _Recorder, message: OutgoingMessage
@@ -619,6 +643,32 @@ class Sender:
         recorder.add(store.Sent(row, self.clock.now()))
         await recorder.maybe_flush()
         return SendOutcome.SENT
+
+    async def _send_merged(
+        self,
+        run: Sequence[tuple[store.OutboxRow, OutgoingMessage]],
+        recorder: _Recorder,
+        merged: OutgoingMessage,
+    ) -> list[SendOutcome]:
+        """Several rows sent as one message (`_merged`, ids in the text already): each row is
+        sent, or fails with the same error and its own attempts, backoff and alert."""
+        adapter = self._adapters[merged.chat.platform]
+        platform = merged.chat.platform.value
+        started = time.perf_counter()
+        self._handed.update(row.id for row, _ in run)
+        try:
+            with logs.work(f"out:{run[0][0].id}+{len(run) - 1}"):
+                async with asyncio.timeout(self.send_timeout):
+                    await adapter.send(merged)
+        except Exception as exc:
+            err = classify(exc)
+            self.metrics.sent(platform, err.kind, time.perf_counter() - started)
+            return [await self._failed(row, message, err) for row, message in run]
+        self.metrics.sent(platform, "sent", time.perf_counter() - started)
+        for row, _ in run:
+            recorder.add(store.Sent(row, self.clock.now()))
+        await recorder.maybe_flush()
+        return [SendOutcome.SENT] * len(run)
 
     async def _failed(
         self, row: store.OutboxRow, message: OutgoingMessage, err: SendError

@@ -68,6 +68,9 @@ class RecordingAdapter:
     async def start(self, feed: Feed) -> None:
         self.feed = feed
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
     async def send(self, message: OutgoingMessage) -> None:
         self.sent.append(message)
 

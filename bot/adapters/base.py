@@ -29,6 +29,12 @@ class ChatAdapter(Protocol):
         """Deliver one message (a reply, a notice, a card update)."""
         ...
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        """One message that shows `first` and then `then` where the platform can post it as one
+        (the sender joins a channel's waiting texts: fewer messages in the group, fewer calls
+        within its rate limit); None where they must go one by one."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -106,6 +106,9 @@ class ConsoleAdapter:
 
     edits_cards = True  # the card is printed again with its new count
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # the console prints each reply as it was written
+
     async def send(self, message: OutgoingMessage) -> None:
         self.sent.append(message)
         self.out.write(render(message, self.bot_name) + "\n")

@@ -10,14 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.adapters.dingtalk.adapter import MERGED_MAX_BYTES
 from bot.app import RUNTIME
 from bot.clock import ManualClock
-from bot.outbox import ID_OPEN, Sender, load_message
+from bot.events import ChatKind, ChatRef, OutgoingMessage, Platform, UserRef
+from bot.outbox import ID_CLOSE, ID_OPEN, Sender, load_message, to_outbox
 from storage import models
 from storage import outbox as outbox_store
 from tests.kit.clock import TZ
@@ -188,6 +191,93 @@ async def test_card_updates_waiting_together_become_one_edit(database: str) -> N
             await rig.say(staff[name], choice, group=GROUP)
             await rig.drain_outbox()
         assert [u["summary"].split("，")[0] for u in card.updates[1:]] == ["已投 6/7", "已投 7/7"]
+
+
+async def test_dingtalk_sends_a_groups_waiting_texts_as_one_message(database: str) -> None:
+    """A group voting at once through the inbound queue leaves several acknowledgements waiting
+    in the outbox (no cards: each is a line for the group). They go out as one group message,
+    through the latest sessionWebhook, each line followed by its visible id, and every row is
+    sent, with one attempt each. Texts that must go their own way (a mention) are not joined."""
+    async with _dingtalk_group(False) as (clock, fake, rig, staff):
+        now = clock.now()
+        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+        acks = [
+            f"{name}：{choice}，已记录。" for name, choice in zip(MEMBERS, CHOICES, strict=True)
+        ]
+        hooks = [fake.open_session(GROUP, f"vote-{i}", now)[0] for i in range(6)]
+        messages = [
+            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
+            for text, hook in zip(acks[:5], hooks, strict=False)
+        ]
+        voter = UserRef(Platform.DINGTALK, fake.corp_id, staff["赵敏"], "赵敏")
+        mentioned = OutgoingMessage(
+            chat=chat, text=acks[6], reply_handle=hooks[5], mentions=(voter,)
+        )
+        await outbox_store.enqueue(to_outbox([*messages, mentioned], key_prefix="together"), now)
+        before = len(fake.recorded["session"])
+        await rig.drain_outbox()
+        posted = fake.recorded["session"][before:]
+        assert len(posted) == 2, [c.text for c in posted]
+        lines = posted[0].text.split("\n")
+        assert lines[::2] == acks[:5]
+        assert all(line.startswith(ID_OPEN) and line.endswith(ID_CLOSE) for line in lines[1::2])
+        ids = [line.removeprefix(ID_OPEN).removesuffix(ID_CLOSE) for line in lines[1::2]]
+        assert posted[0].query["session"] == hooks[4].rsplit("=", 1)[1]  # the latest to expire
+        assert acks[6] in posted[1].text  # its own message, with the @
+        rows = {r.short_id: r for r in await outbox_store.outbox_rows()}
+        assert [rows[i].state for i in ids] == ["sent"] * 5
+        joined = [rows[i].id for i in ids]
+        assert await models.OutboxAttempt.filter(message_id__in=joined).count() == 5
+
+
+async def test_a_joined_message_that_fails_is_retried_row_by_row(database: str) -> None:
+    """When the one message of several rows fails (DingTalk answers 500 twice), every row keeps its
+    own failed attempt and backoff; on the next try they are joined and sent again, once."""
+    async with _dingtalk_group(False) as (clock, fake, rig, _staff):
+        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+        hooks = [fake.open_session(GROUP, f"again-{i}", clock.now())[0] for i in range(3)]
+        texts = [f"第{i}条回复" for i in range(3)]
+        messages = [
+            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
+            for text, hook in zip(texts, hooks, strict=True)
+        ]
+        ids = await outbox_store.enqueue(to_outbox(messages, key_prefix="again"), clock.now())
+        busy = (500, {"errcode": -1, "errmsg": "系统繁忙"})
+        fake.inject["session"] = [busy]
+        fake.inject["group_send"] = [busy]  # where an answer of 500 sends the adapter next
+        before = len(fake.recorded["session"])
+        await rig.drain_outbox()
+        rows = [r for r in await outbox_store.outbox_rows() if r.id in ids]
+        assert [(r.state, r.attempts) for r in rows] == [("pending", 1)] * 3
+        clock.advance(timedelta(minutes=10))
+        await rig.drain_outbox()
+        posted = fake.recorded["session"][before:]
+        assert [c.ok for c in posted] == [False, True]
+        assert posted[1].text.split("\n")[::2] == texts
+        rows = [r for r in await outbox_store.outbox_rows() if r.id in ids]
+        assert [r.state for r in rows] == ["sent"] * 3
+        assert await models.OutboxAttempt.filter(message_id__in=ids).count() == 6
+
+
+async def test_what_dingtalk_joins(database: str) -> None:
+    """Texts for one group, without mentions, going to the group, while the whole stays under
+    MERGED_MAX_BYTES; nothing else."""
+    async with _dingtalk_group(False) as (_clock, fake, rig, staff):
+        adapter = rig.adapter
+        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+        other = ChatRef(Platform.DINGTALK, fake.corp_id, "cidOTHER==", ChatKind.GROUP)
+        voter = UserRef(Platform.DINGTALK, fake.corp_id, staff["李娜"], "李娜")
+        a = OutgoingMessage(chat=chat, text="一", reply_handle="h1")
+        b = OutgoingMessage(chat=chat, text="二", reply_handle="h2")
+        joined = adapter.merge(a, b)
+        assert joined is not None
+        assert (joined.text, joined.reply_handle) == ("一\n二", "h2")
+        assert adapter.merge(a, replace(b, chat=other)) is None
+        assert adapter.merge(a, replace(b, mentions=(voter,))) is None
+        assert adapter.merge(a, replace(b, private_to=voter)) is None
+        assert adapter.merge(a, replace(b, text="")) is None
+        long = "长" * (MERGED_MAX_BYTES // 3)
+        assert adapter.merge(a, replace(b, text=long)) is None
 
 
 def _is_card_update(row: outbox_store.OutboxRow) -> bool:

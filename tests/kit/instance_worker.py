@@ -41,6 +41,9 @@ class RecordingConsole:
     async def close(self) -> None:
         pass
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
     async def send(self, message: OutgoingMessage) -> None:
         line = json.dumps(
             {"chat": message.chat.chat_id, "text": message.text, "by": self.name},

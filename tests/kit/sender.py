@@ -35,6 +35,9 @@ class FakePlatform:
     async def close(self) -> None:
         pass
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
     async def send(self, message: OutgoingMessage) -> None:
         outcome = self.behaviour(message)
         self.calls.append((self.clock.now(), message.chat.chat_id, outcome))

@@ -260,6 +260,9 @@ class GatedPlatform(FakePlatform):
         self.gates[chat_id] = asyncio.Event()
         self.waiting[chat_id] = asyncio.Event()
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
     async def send(self, message: OutgoingMessage) -> None:
         chat = message.chat.chat_id
         if chat in self.gates:

@@ -370,6 +370,11 @@ class WeComAdapter:
     # carries the count): a card update is not sent, so it is not queued either.
     edits_cards = False
 
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        """One by one: a reply's response_url answers its own message (and a card click's
+        acknowledgement checks the voter's option on their own card)."""
+        return None
+
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.WECOM:
             raise SendError(SendErrorKind.PERMANENT, "platform", "not a WeCom message")

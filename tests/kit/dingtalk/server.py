@@ -482,6 +482,8 @@ class FakeDingTalk:
     async def _session_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
         body = await read_json(request)
+        if (canned := await self._injected("session", request, body)) is not None:
+            return canned
         session = self._sessions.get(request.query.get("session", ""))
         if session is None:
             error = {"errcode": 300001, "errmsg": "session不存在"}  # [INF]
