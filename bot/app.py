@@ -169,12 +169,18 @@ class Delivery:
 
     async def enqueue(self, messages: Sequence[OutgoingMessage]) -> None:
         """Write messages that no inbound message caused to the outbox (in the caller's
-        transaction, if any), without delivering them yet."""
-        if messages:
-            now = self.sender.clock.now()
-            key = f"direct:{uuid.uuid4().hex}"
-            async with repo.atomic():
-                await outbox.enqueue(to_outbox(messages, key_prefix=key), now)
+        transaction, if any), without delivering them yet. In a shared round of the inbound
+        queue (what a queued message got back instead of its effect) they are held with the
+        round's other messages, so that a chat's replies keep their order."""
+        if not messages:
+            return
+        now = self.sender.clock.now()
+        items = to_outbox(messages, key_prefix=f"direct:{uuid.uuid4().hex}")
+        if repo.in_shared_round():
+            await repo.enqueue_latest(items, [None] * len(items), now)
+            return
+        async with repo.atomic():
+            await outbox.enqueue(items, now)
 
     async def deliver(self, messages: Sequence[OutgoingMessage]) -> None:
         """Queue messages that no inbound message caused, then deliver as above."""

@@ -14,9 +14,9 @@ from tortoise.backends.base.client import NestedTransactionContext
 
 from bot.adapters.console import CORP
 from bot.demo import PEOPLE, seed_society
-from bot.events import ChatKind, ChatRef, IncomingMessage, Platform, UserRef
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.inbox import Inbox
-from bot.outbox import load_message
+from bot.outbox import load_message, to_outbox
 from bot.router import UsageError
 from handlers import votes
 from storage import inbox as inbox_store
@@ -474,3 +474,20 @@ async def test_workers_keep_each_chats_order_and_apply_each_message_once(databas
     assert await box.depth() == 0
     workers = set(await m.InboundMessage.all().values_list("claimed_by", flat=True))
     assert len(workers) > 1, workers
+
+
+async def test_what_a_round_writes_besides_keeps_its_place(database: str) -> None:
+    """A reply that is not part of a command's effect (what a queued message got back instead:
+    the group unbound meanwhile, an apology) is held with the round's replies, in the order
+    written: written at once, it would go out before the replies of earlier messages."""
+    h = await ConsoleRig.create()
+    (society,) = (await _societies_voting(h))[:1]
+    assert h.delivery is not None
+    (first,) = to_outbox([OutgoingMessage(chat=society.chat, text="第一条")], key_prefix="r1")
+    before = {row.id for row in await outbox_store.outbox_rows()}
+    async with repo.shared_round([], h.clock.now()):
+        await repo.enqueue_latest([first], [None], h.clock.now())
+        await h.delivery.enqueue([OutgoingMessage(chat=society.chat, text="第二条")])
+    rows = [r for r in await outbox_store.outbox_rows() if r.id not in before]
+    rows.sort(key=lambda r: r.id)
+    assert [load_message(r.payload).text for r in rows] == ["第一条", "第二条"]
