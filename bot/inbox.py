@@ -229,11 +229,6 @@ class Inbox:
                 raise result
         return sum(r for r in results if isinstance(r, int))
 
-    def next_retry_in(self) -> float | None:
-        """Seconds until the first failed message may be tried again (None: none waiting)."""
-        waits = [w for lane in self.lanes if (w := lane.next_retry_in()) is not None]
-        return min(waits, default=None)
-
     async def drain(self) -> int:
         """Apply until nothing is claimable (tests, shutdown, the console)."""
         total = 0
