@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -136,3 +137,14 @@ async def test_savepoints_stay_open_and_keep_their_meaning(database: str) -> Non
     assert "undone" not in names
     assert {"outer", "kept", "m0", "m999"} <= names
     assert len(names) == 1002
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_the_pool_has_room_for_the_inbound_workers(database: str) -> None:
+    """tortoise's default pool is 5 connections: the inbound workers' rounds beside the door's
+    batches and the sender would wait for one. The pool takes POOL_MAXSIZE unless the URL says
+    (?maxsize=)."""
+    client: Any = connections.get(db.connection_name(database))
+    assert client._pool.get_max_size() == db.POOL_MAXSIZE
+    asked = db.connection_config(f"{database}?maxsize=3")["credentials"]["maxsize"]
+    assert int(asked) == 3

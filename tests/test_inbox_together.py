@@ -491,3 +491,32 @@ async def test_what_a_round_writes_besides_keeps_its_place(database: str) -> Non
     rows = [r for r in await outbox_store.outbox_rows() if r.id not in before]
     rows.sort(key=lambda r: r.id)
     assert [load_message(r.payload).text for r in rows] == ["第一条", "第二条"]
+
+
+async def test_a_failed_pass_lets_the_other_workers_end_theirs(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When one worker's claim fails, `run_once` raises only after the other workers' passes
+    have ended: a pass left running behind the caller's back (a drain at shutdown) would still
+    be writing when the caller goes on."""
+    h = await ConsoleRig.create()
+    first, second = (await _societies_voting(h))[:2]
+    applied: list[str] = []
+
+    async def slow(message: IncomingMessage) -> None:
+        await asyncio.sleep(0.2)
+        applied.append(message.chat.chat_id)
+
+    claim = inbox_store.claim
+
+    async def failing_for_the_second(instance: str, *args: Any, **kwargs: Any) -> Any:
+        if instance.endswith("/1"):
+            raise ConnectionResetError("injected")
+        return await claim(instance, *args, **kwargs)
+
+    box = Inbox(clock=h.clock, instance="lanes", apply=slow, batch=1, lanes=2)
+    await _queue(box, [first.message("李娜", "赞成"), second.message("李娜", "赞成")])
+    monkeypatch.setattr(inbox_store, "claim", failing_for_the_second)
+    with pytest.raises(ConnectionResetError):
+        await box.run_once()
+    assert applied == [first.chat.chat_id]
