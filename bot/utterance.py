@@ -208,6 +208,11 @@ class _Phrase:
     confirm: bool  # only asks
 
 
+# Lexicon.resolve remembers this many texts of at most RESOLVED_TEXT_MAX characters each.
+RESOLVED_KEPT = 4096
+RESOLVED_TEXT_MAX = 64
+
+
 class Lexicon:
     """Every word and phrasing of the routes, for longest-prefix lookup on the matching form."""
 
@@ -220,6 +225,7 @@ class Lexicon:
             for phrase in route.confirm:
                 self._add(matching_form(phrase), _Phrase(route, confirm=True))
         self._max = max((len(k) for k in self._table), default=0)
+        self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
         # Each route's words and phrasings as the nearest commands compare them.
         self.forms = tuple(
             tuple(_Said.of(matching_form(w)) for w in (*r.words, *r.phrasings, *r.confirm))
@@ -248,7 +254,23 @@ class Lexicon:
 
     def resolve(self, original: str, mentioned: Iterable[str] = ()) -> Resolution:
         """What a message asks for. `mentioned`: the names and ids of the people the message
-        @-mentions besides the bot (their leading @-token is kept as an argument)."""
+        @-mentions besides the bot (their leading @-token is kept as an argument).
+
+        A pure function of the text and the mentions (the table never changes): short texts are
+        remembered (`RESOLVED_KEPT` of them, the oldest forgotten first), since the same few
+        words come again and again, and a queued message is resolved at the door and again
+        when it is applied."""
+        key = (original, tuple(mentioned))
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolve(original, key[1])
+            if len(original) <= RESOLVED_TEXT_MAX:
+                if len(self._resolved) >= RESOLVED_KEPT:
+                    del self._resolved[next(iter(self._resolved))]
+                self._resolved[key] = found
+        return found
+
+    def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
         plain = self._at(body, loose=False)
         if plain is not None:

@@ -171,3 +171,23 @@ def test_times_are_read_on_the_nfkc_form_and_the_rest_kept_as_typed() -> None:
 def test_routes_declare_no_phrase_twice() -> None:
     with pytest.raises(ValueError, match="twice"):
         u.Lexicon([*ALL_ROUTES, ALL_ROUTES[1]])
+
+
+def test_remembered_answers_are_the_answers_and_stay_bounded() -> None:
+    lexicon = u.Lexicon(ALL_ROUTES)
+    said = ["赞成", "投赞成票", "我到了", "请假 出差", "随便说说", "签到"]
+    first = [lexicon.resolve(text) for text in said]
+    # Asked again (remembered) and by a table that remembers nothing: the same answers.
+    assert [lexicon.resolve(text) for text in said] == first
+    assert first == [u.Lexicon(ALL_ROUTES)._resolve(text, ()) for text in said]
+    # The mentions are part of the question: 「请假」 with @张伟 keeps the mention as typed.
+    assert lexicon.resolve("请假 @张伟 出差", ["张伟"]) == u.Lexicon(ALL_ROUTES)._resolve(
+        "请假 @张伟 出差", ["张伟"]
+    )
+    for n in range(u.RESOLVED_KEPT + 100):
+        lexicon.resolve(f"请假 第{n}次")
+    assert len(lexicon._resolved) == u.RESOLVED_KEPT
+    assert lexicon.resolve("赞成") == first[0]  # forgotten first, then found again
+    long = "书面意见 " + "同意" * u.RESOLVED_TEXT_MAX
+    assert isinstance(lexicon.resolve(long), u.Command)
+    assert (long, ()) not in lexicon._resolved
