@@ -663,7 +663,16 @@ class Sender:
         except Exception as exc:
             err = classify(exc)
             self.metrics.sent(platform, err.kind, time.perf_counter() - started)
-            return [await self._failed(row, message, err) for row, message in run]
+            outcomes = [await self._failed(row, message, err, alert=False) for row, message in run]
+            # One alert for the rows that failed for good: they were one message to one chat.
+            gone = [
+                (row, message)
+                for (row, message), outcome in zip(run, outcomes, strict=True)
+                if outcome is SendOutcome.FAILED and row.kind is not OutboxKind.ALERT
+            ]
+            if gone:
+                await self._alert(gone, err)
+            return outcomes
         self.metrics.sent(platform, "sent", time.perf_counter() - started)
         for row, _ in run:
             recorder.add(store.Sent(row, self.clock.now()))
@@ -671,8 +680,10 @@ class Sender:
         return [SendOutcome.SENT] * len(run)
 
     async def _failed(
-        self, row: store.OutboxRow, message: OutgoingMessage, err: SendError
+        self, row: store.OutboxRow, message: OutgoingMessage, err: SendError, *, alert: bool = True
     ) -> SendOutcome:
+        """Record the failed attempt; `alert`: tell the admins when the row fails for good (the
+        caller of a joined message tells them once for all its rows)."""
         now = self.clock.now()
         s = self.settings
         if err.kind == "throttled":
@@ -689,8 +700,8 @@ class Sender:
         if err.kind == "permanent" or attempts >= s.max_attempts:
             await self._record_failure(row, err, now, OutboxState.FAILED)
             logger.error("outbox %s failed for good (%s %s)", row.id, err.kind, err.code)
-            if row.kind is not OutboxKind.ALERT:
-                await self._alert(row, message, err)
+            if alert and row.kind is not OutboxKind.ALERT:
+                await self._alert([(row, message)], err)
             return SendOutcome.FAILED
         retry_at = now + backoff(attempts, s, self.rng)
         await self._record_failure(row, err, now, OutboxState.PENDING, next_attempt_at=retry_at)
@@ -721,13 +732,20 @@ class Sender:
         )
         self._handed.discard(row.id)
 
-    async def _alert(self, row: store.OutboxRow, message: OutgoingMessage, err: SendError) -> None:
-        """Tell the committee admins (through the outbox, like everything else)."""
+    async def _alert(
+        self, rows: Sequence[tuple[store.OutboxRow, OutgoingMessage]], err: SendError
+    ) -> None:
+        """Tell the committee admins (through the outbox, like everything else) that `rows`
+        (one row, or the rows of one joined message) failed for good: one alert."""
+        row, message = rows[0]
         target = message.private_to.name if message.private_to else message.chat.chat_id
         preview = message.text.replace("\n", " ")[:40]
+        ids = "".join(f"{ID_OPEN}{r.short_id}{ID_CLOSE}" for r, _ in rows)
+        what = f"消息{ids}" if len(rows) == 1 else f" {len(rows)} 条消息{ids}"
+        shown = "内容" if len(rows) == 1 else "第一条内容"
         text = (
-            f"【消息发送失败】发往「{target}」的消息{ID_OPEN}{row.short_id}{ID_CLOSE}无法送达"
-            f"（错误码 {err.code or err.kind}）。内容：{preview}…… 请检查机器人配置或群机器人是否被移除。"
+            f"【消息发送失败】发往「{target}」的{what}无法送达"
+            f"（错误码 {err.code or err.kind}）。{shown}：{preview}…… 请检查机器人配置或群机器人是否被移除。"
         )
         alerts = []
         for admin in self.admins:

@@ -259,6 +259,72 @@ async def test_a_joined_message_that_fails_is_retried_row_by_row(database: str) 
         assert await models.OutboxAttempt.filter(message_id__in=ids).count() == 6
 
 
+async def test_a_joined_message_that_is_throttled_waits_with_the_rest(database: str) -> None:
+    """DingTalk answers the joined message with its rate limit (130101): the channel pauses for
+    `throttle_pause_seconds`; the joined rows wait it out without an attempt counted against
+    them, the row after them is not tried, and nothing is lost: after the pause the three go out
+    joined again, once, and the mentioned one alone."""
+    async with _dingtalk_group(False) as (clock, fake, rig, staff):
+        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+        hooks = [fake.open_session(GROUP, f"slow-{i}", clock.now())[0] for i in range(4)]
+        texts = [f"第{i}条回复" for i in range(4)]
+        voter = UserRef(Platform.DINGTALK, fake.corp_id, staff["李娜"], "李娜")
+        messages = [
+            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
+            for text, hook in zip(texts[:3], hooks, strict=False)
+        ]
+        mentioned = OutgoingMessage(
+            chat=chat, text=texts[3], reply_handle=hooks[3], mentions=(voter,)
+        )
+        ids = await outbox_store.enqueue(
+            to_outbox([*messages, mentioned], key_prefix="slow"), clock.now()
+        )
+        fake.inject["session"] = [(200, {"errcode": 130101, "errmsg": "send too fast"})]
+        before = len(fake.recorded["session"])
+        await rig.drain_outbox()
+        assert len(fake.recorded["session"]) == before + 1  # the joined one only
+        rows = {r.id: r for r in await outbox_store.outbox_rows() if r.id in ids}
+        pause = timedelta(seconds=rig.app[RUNTIME].delivery.sender.settings.throttle_pause_seconds)
+        assert [(rows[i].state, rows[i].attempts) for i in ids] == [("pending", 0)] * 4
+        assert {rows[i].next_attempt_at for i in ids[:3]} == {clock.now() + pause}
+        await rig.drain_outbox()  # still paused: nothing goes
+        assert len(fake.recorded["session"]) == before + 1
+        clock.advance(pause)
+        await rig.drain_outbox()
+        posted = fake.recorded["session"][before + 1 :]
+        assert [c.ok for c in posted] == [True, True]
+        assert posted[0].text.split("\n")[::2] == texts[:3]
+        assert texts[3] in posted[1].text
+        rows = {r.id: r for r in await outbox_store.outbox_rows() if r.id in ids}
+        assert [rows[i].state for i in ids] == ["sent"] * 4
+
+
+async def test_a_joined_message_that_fails_for_good_alerts_once(database: str) -> None:
+    """The joined message cannot be delivered at all (the session is gone, the group send
+    refused: 400): every row fails, and each admin gets one alert naming all of them, not one
+    per row."""
+    async with _dingtalk_group(False) as (clock, fake, rig, _staff):
+        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+        hooks = [fake.open_session(GROUP, f"gone-{i}", clock.now())[0] for i in range(3)]
+        texts = [f"第{i}条回复" for i in range(3)]
+        messages = [
+            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
+            for text, hook in zip(texts, hooks, strict=True)
+        ]
+        ids = await outbox_store.enqueue(to_outbox(messages, key_prefix="gone"), clock.now())
+        fake.inject["session"] = [(200, {"errcode": 300001, "errmsg": "session expired"})]
+        fake.inject["group_send"] = [(400, {"code": "param.invalid", "message": "robot removed"})]
+        await rig.drain_outbox()
+        rows = {r.id: r for r in await outbox_store.outbox_rows()}
+        assert [rows[i].state for i in ids] == ["failed"] * 3
+        alerts = [load_message(r.payload) for r in rows.values() if r.kind.value == "alert"]
+        assert len(alerts) == len(rig.app[RUNTIME].delivery.sender.admins) == 1
+        text = alerts[0].text
+        assert text.startswith(f"【消息发送失败】发往「{GROUP}」的 3 条消息")
+        assert all(f"{ID_OPEN}{rows[i].short_id}{ID_CLOSE}" in text for i in ids)
+        assert "第一条内容：第0条回复" in text
+
+
 async def test_what_dingtalk_joins(database: str) -> None:
     """Texts for one group, without mentions, going to the group, while the whole stays under
     MERGED_MAX_BYTES; nothing else."""
