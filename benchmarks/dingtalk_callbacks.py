@@ -29,15 +29,19 @@ societies, so every measured request writes a ballot. Setup goes through the rou
 before the server starts listening. Latency: perf_counter around each request in the load
 process (queueing for a pool connection excluded); requests/s = requests / wall time of the run.
 
-Phases on the server, each on its own third of the societies: 16 connections back to back, 64
-connections back to back, then (inbound queue) an open-loop load at half the applied rate the
-64-connection phase reached. After each, the server waits until its queue is empty and reads the
-phase's own rows of the inbound queue (received_at: committed at the door just before the answer;
-done_at: set in the transaction that applied it): applied ballots per second, from the first
-acknowledged to the last applied, and the acknowledgement-to-effect lag (p50, p99, max).
+Phases on the server, each on its own share of the societies: 16 connections back to back, 64
+connections back to back (each right after the bare endpoint's run at the same concurrency, on
+as many requests; with `--rounds N`, N such alternating rounds and their medians), then (inbound
+queue) an open-loop load at half the applied rate the 64-connection phases reached. After each,
+the server waits until its queue is empty and reads the phase's own rows of the inbound queue
+(received_at: committed at the door just before the answer; done_at: set in the transaction that
+applied it): applied ballots per second, from the first acknowledged to the last applied, and
+the acknowledgement-to-effect lag (p50, p99, max); then until its sender has gone quiet, so that
+the next load (the bare endpoint's) does not share the machine with the replies.
 
     .venv/bin/python benchmarks/dingtalk_callbacks.py               # 3,003 ballots per engine
     .venv/bin/python benchmarks/dingtalk_callbacks.py --quick       # a short run
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --rounds 3    # medians of 3 alternating rounds
     .venv/bin/python benchmarks/dingtalk_callbacks.py --backend sqlite
     .venv/bin/python benchmarks/dingtalk_callbacks.py --inbound direct   # apply, then answer
     .venv/bin/python benchmarks/dingtalk_callbacks.py --statements 20    # which statements, how often
@@ -78,6 +82,8 @@ VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏") 
 CONCURRENCY = (16, 64)
 # `--inbound-workers`, handed to the server process (0: the default for the engine).
 WORKERS_ENV = "YISHI_BENCH_INBOUND_WORKERS"
+# Groups of one phase by default (x7 ballots: 1,001 requests a phase).
+PHASE_SOCIETIES = 143
 
 # A ballot to send: (group, staff id, nick, msgId, text)
 Target = tuple[str, str, str, str, str]
@@ -330,7 +336,9 @@ def run_server(
                     rows = await models.InboundMessage.filter(
                         key__contains=f":{phase}-"
                     ).values_list("received_at", "done_at")
-                    answers.put({"backlog": backlog, **phase_figures(rows)})
+                    figures = phase_figures(rows)
+                    await replies_sent()  # quiet before the next load (the bare endpoint's)
+                    answers.put({"backlog": backlog, **figures})
                 await adapter.tasks.flush(30)
                 await app[RUNTIME].delivery.sender.run_once()  # the replies still queued
             cpu = time.process_time() - cpu
@@ -370,6 +378,21 @@ def run_server(
                 print(f"    {n / len(targets):5.2f} per ballot  {sql}", flush=True)
 
     serve_loop(main())
+
+
+async def replies_sent(quiet_s: float = 0.3, longest_s: float = 10.0) -> None:
+    """Until the sender has sent what it can: no reply sent for `quiet_s` (a reply held back
+    by a group's rate window may wait a minute; not that long)."""
+    from storage import models
+
+    sent = -1
+    ends = time.monotonic() + longest_s
+    while time.monotonic() < ends:
+        now = await models.OutboxMessage.filter(state="sent").count()
+        if now == sent:
+            return
+        sent = now
+        await asyncio.sleep(quiet_s)
 
 
 @contextlib.contextmanager
@@ -604,14 +627,46 @@ def line(name: str, conns: int, r: dict[str, Any]) -> str:
     )
 
 
+def median_line(name: str, conns: int, rounds: Sequence[tuple[dict[str, Any], ...]]) -> str:
+    """The medians of alternating rounds at one concurrency: each round is (bare, door,
+    applied figures) measured one right after the other."""
+    bare = statistics.median(r[0]["rps"] for r in rounds)
+    door = statistics.median(r[1]["rps"] for r in rounds)
+    door_ratio = statistics.median(r[1]["rps"] / r[0]["rps"] * 100 for r in rounds)
+    text = (
+        f"{name:<22} {conns:>3} conns  median of {len(rounds)} alternating rounds: bare"
+        f" {bare:.0f} req/s, door {door:.0f} req/s = {door_ratio:.1f}% of bare"
+    )
+    if all(r[2].get("applied") for r in rounds):
+        applied = statistics.median(r[2]["applied_rps"] for r in rounds)
+        ratio = statistics.median(r[2]["applied_rps"] / r[0]["rps"] * 100 for r in rounds)
+        lag = statistics.median(r[2]["lag_p99"] for r in rounds)
+        text += (
+            f", applied {applied:.0f} ballots/s = {ratio:.1f}% of bare"
+            f" (lag p99 {lag * 1000:.0f} ms)"
+        )
+    return text
+
+
 def main() -> None:
     kit.ensure_server_key()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
-        "--societies", type=int, default=429, help="groups per engine (x7 ballots, in 3 phases)"
+        "--societies",
+        type=int,
+        default=0,
+        help="groups per engine (x7 ballots, in 2 x rounds + 1 phases; default 143 a phase)",
     )
-    parser.add_argument("--quick", action="store_true", help="60 groups: 420 ballots per engine")
+    parser.add_argument("--quick", action="store_true", help="20 groups a phase: 140 ballots")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="alternate the bare endpoint and the server N times at each concurrency and print"
+        " the medians (each round on its own societies)",
+    )
     parser.add_argument(
         "--inbound",
         choices=("queue", "direct"),
@@ -633,28 +688,24 @@ def main() -> None:
         help="also print the N statements the server sent most often, per ballot",
     )
     args = parser.parse_args()
-    societies = 60 if args.quick else args.societies
+    if args.rounds < 1:
+        parser.error("--rounds takes 1 or more")
+    phases = 2 * args.rounds + 1
+    societies = args.societies or (20 if args.quick else PHASE_SOCIETIES) * phases
     os.environ[WORKERS_ENV] = str(args.inbound_workers)
     ctx = mp.get_context("spawn")
     fake_process, fake_ports, fake_stop = start(ctx, run_sink)
     fake_url = fake_ports.get(timeout=60)
-    results: list[tuple[str, int, dict[str, Any]]] = []
+    bare, bare_ports, bare_stop = start(ctx, run_bare)
     try:
         backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
-        bare_results: dict[int, dict[str, Any]] = {}
-        bare, bare_ports, bare_stop = start(ctx, run_bare)
         bare_url, _, _ = bare_ports.get(timeout=60)
+        size = societies * len(VOTERS) // phases
         dummy = [
             (group_of(n), staff_of(n, v), name, f"bare-{n}-{v}", "赞成")
             for n in range(societies)
             for v, name in enumerate(VOTERS)
-        ]
-        third = len(dummy) // 3
-        for conns, part in zip(CONCURRENCY, (dummy[:third], dummy[third : 2 * third]), strict=True):
-            bare_results[conns] = load(ctx, bare_url, 0.0, part, conns, fake_url)
-            results.append(("bare (sign + JSON)", conns, bare_results[conns]))
-            print(line("bare (sign + JSON)", conns, bare_results[conns]), flush=True)
-        finish(bare, bare_stop)
+        ][:size]
         for backend in backends:
             commands, answers = ctx.Queue(), ctx.Queue()
             server, ports, stop = start(
@@ -675,29 +726,41 @@ def main() -> None:
                 finish(server, stop)
                 continue
             name = f"yishi {backend}"
-            third = len(targets) // 3
-            parts = (targets[:third], targets[third : 2 * third], targets[2 * third :])
-            applied = 0.0
-            for conns, phase, part in zip(CONCURRENCY, ("c16", "c64"), parts, strict=False):
-                result = load(ctx, url, offset, renamed(part, phase), conns, fake_url)
-                results.append((name, conns, result))
-                ratio = result["rps"] / bare_results[conns]["rps"] * 100
-                print(f"{line(name, conns, result)}  = {ratio:.1f}% of bare", flush=True)
-                commands.put(f"phase {phase}")
-                figures = answers.get(timeout=1800)
-                applied = figures.get("applied_rps", 0.0)
-                print(applied_line(figures, bare_results[conns]["rps"]), flush=True)
+            parts = [targets[k * size : (k + 1) * size] for k in range(phases)]
+            rounds: dict[int, list[tuple[dict[str, Any], ...]]] = {c: [] for c in CONCURRENCY}
+            for k in range(args.rounds):
+                for c, conns in enumerate(CONCURRENCY):
+                    # The bare endpoint, then the server right after, on as many requests.
+                    bare_result = load(ctx, bare_url, 0.0, dummy, conns, fake_url)
+                    print(line("bare (sign + JSON)", conns, bare_result), flush=True)
+                    phase = f"c{conns}" if args.rounds == 1 else f"c{conns}r{k + 1}"
+                    part = parts[2 * k + c]
+                    result = load(ctx, url, offset, renamed(part, phase), conns, fake_url)
+                    ratio = result["rps"] / bare_result["rps"] * 100
+                    print(f"{line(name, conns, result)}  = {ratio:.1f}% of bare", flush=True)
+                    commands.put(f"phase {phase}")
+                    figures = answers.get(timeout=1800)
+                    print(applied_line(figures, bare_result["rps"]), flush=True)
+                    rounds[conns].append((bare_result, result, figures))
+            if args.rounds > 1:
+                for conns in CONCURRENCY:
+                    print(median_line(name, conns, rounds[conns]), flush=True)
+            applied = statistics.median(
+                figures.get("applied_rps", 0.0) for _, _, figures in rounds[CONCURRENCY[-1]]
+            )
             if args.inbound == "queue" and applied > 0:
-                # Open loop at half the applied rate just measured: how long after its
-                # acknowledgement does a ballot take effect when the bot is not saturated?
+                # Open loop at half the applied rate the 64-connection phases reached: how long
+                # after its acknowledgement does a ballot take effect when the bot is not
+                # saturated?
                 rate = applied / 2
-                result = load(ctx, url, offset, renamed(parts[2], "paced"), 64, fake_url, rate)
+                result = load(ctx, url, offset, renamed(parts[-1], "paced"), 64, fake_url, rate)
                 print(f"{line(name, 64, result)}  (open loop at {rate:.0f}/s)", flush=True)
                 commands.put("phase paced")
                 print(applied_line(answers.get(timeout=1800), None), flush=True)
             commands.put("stop")
             finish(server, stop)
     finally:
+        finish(bare, bare_stop)
         finish(fake_process, fake_stop)
 
 
