@@ -13,7 +13,6 @@ Used by the inbound queue's door (bot/inbox.py) and by the DingTalk header bindi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -34,6 +33,8 @@ class GroupCommit(Generic[T, R]):
         self.name = name
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # Done when the batch being committed has committed (or failed).
+        self._in_flight: asyncio.Future[None] | None = None
 
     @property
     def waiting(self) -> bool:
@@ -49,15 +50,18 @@ class GroupCommit(Generic[T, R]):
         return await asyncio.shield(future)
 
     async def settled(self) -> None:
-        """Wait until the batches in flight have committed (or failed)."""
-        flusher = self._flusher
-        if flusher is not None and not flusher.done():
-            with contextlib.suppress(Exception):
-                await asyncio.shield(flusher)
+        """Wait until the batch being committed has committed (or failed); not for the batches
+        after it: under a steady stream of callers there is always a next one, and whoever
+        waits for the door to be idle would wait for a lull."""
+        in_flight = self._in_flight
+        if in_flight is not None and not in_flight.done():
+            await asyncio.shield(in_flight)
 
     async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._waiting:
             batch, self._waiting = self._waiting[: self.size], self._waiting[self.size :]
+            self._in_flight = in_flight = loop.create_future()
             try:
                 answers = await self._commit([item for item, _ in batch])
             except Exception as exc:
@@ -65,6 +69,8 @@ class GroupCommit(Generic[T, R]):
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            finally:
+                in_flight.set_result(None)
             for (_, future), answer in zip(batch, answers, strict=True):
                 if not future.done():
                     future.set_result(answer)

@@ -15,14 +15,15 @@ from tortoise.backends.base.client import NestedTransactionContext
 from bot.adapters.console import CORP
 from bot.demo import PEOPLE, seed_society
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.group_commit import GroupCommit
 from bot.inbox import Inbox
 from bot.outbox import load_message, to_outbox
 from bot.router import UsageError
 from handlers import votes
+from storage import db, repo
 from storage import inbox as inbox_store
 from storage import models as m
 from storage import outbox as outbox_store
-from storage import repo
 from storage.sql import statements
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import count_commits
@@ -520,3 +521,37 @@ async def test_a_failed_pass_lets_the_other_workers_end_theirs(
     with pytest.raises(ConnectionResetError):
         await box.run_once()
     assert applied == [first.chat.chat_id]
+
+
+async def test_a_round_gives_way_to_the_door_after_door_yield(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one writer: callbacks waiting at the door cannot commit while a round writes,
+    so the round gives way to them, but only once it has run `door_yield` seconds. Giving way
+    at once applied one message per round under a steady stream of callbacks, and the queue grew
+    without end. On PostgreSQL the door commits beside the round: it never ends one."""
+    h = await ConsoleRig.create()
+    societies = await _societies_voting(h)
+    clock = [0.0]
+    box = h.inbox("door", round_budget=60.0, door_yield=0.025, monotonic=lambda: clock[0])
+    await _queue(box, [s.message("李娜", "赞成") for s in societies])
+    # Callbacks wait at the door all along, and each message takes 10 ms to apply.
+    monkeypatch.setattr(GroupCommit, "waiting", property(lambda _self: True))
+    apply = box._apply
+
+    async def slow(message: IncomingMessage) -> None:
+        clock[0] += 0.010
+        await apply(message)
+
+    box._apply = slow
+    assert await box.drain() == SOCIETIES
+    # SQLite: 10, 20, 30 ms, then the door; PostgreSQL: one round.
+    one_writer = db.one_writer()
+    assert box.rounds_together == (SOCIETIES // 3 if one_writer else 1)
+    assert await m.Ballot.all().count() == SOCIETIES
+
+    at_once = h.inbox("at-once", round_budget=60.0, door_yield=0.0)
+    await _queue(at_once, [s.message("王强", "赞成") for s in societies])
+    assert await at_once.drain() == SOCIETIES
+    # Giving way at once: a round of one message each, the last alone.
+    assert at_once.rounds_together == (SOCIETIES - 1 if one_writer else 1)
