@@ -230,18 +230,26 @@ async def test_dingtalk_sends_a_groups_waiting_texts_as_one_message(database: st
         assert await models.OutboxAttempt.filter(message_id__in=joined).count() == 5
 
 
+async def _texts_waiting(
+    clock: ManualClock, fake: FakeDingTalk, prefix: str
+) -> tuple[list[str], list[int]]:
+    """Three plain texts for GROUP waiting in the outbox, each answering its own message (its
+    own sessionWebhook): their texts and outbox ids."""
+    chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
+    hooks = [fake.open_session(GROUP, f"{prefix}-{i}", clock.now())[0] for i in range(3)]
+    texts = [f"第{i}条回复" for i in range(3)]
+    messages = [
+        OutgoingMessage(chat=chat, text=text, reply_handle=hook)
+        for text, hook in zip(texts, hooks, strict=True)
+    ]
+    return texts, await outbox_store.enqueue(to_outbox(messages, key_prefix=prefix), clock.now())
+
+
 async def test_a_joined_message_that_fails_is_retried_row_by_row(database: str) -> None:
     """When the one message of several rows fails (DingTalk answers 500 twice), every row keeps its
     own failed attempt and backoff; on the next try they are joined and sent again, once."""
     async with _dingtalk_group(False) as (clock, fake, rig, _staff):
-        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
-        hooks = [fake.open_session(GROUP, f"again-{i}", clock.now())[0] for i in range(3)]
-        texts = [f"第{i}条回复" for i in range(3)]
-        messages = [
-            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
-            for text, hook in zip(texts, hooks, strict=True)
-        ]
-        ids = await outbox_store.enqueue(to_outbox(messages, key_prefix="again"), clock.now())
+        texts, ids = await _texts_waiting(clock, fake, "again")
         busy = (500, {"errcode": -1, "errmsg": "系统繁忙"})
         fake.inject["session"] = [busy]
         fake.inject["group_send"] = [busy]  # where an answer of 500 sends the adapter next
@@ -304,14 +312,7 @@ async def test_a_joined_message_that_fails_for_good_alerts_once(database: str) -
     refused: 400): every row fails, and each admin gets one alert naming all of them, not one
     per row."""
     async with _dingtalk_group(False) as (clock, fake, rig, _staff):
-        chat = ChatRef(Platform.DINGTALK, fake.corp_id, GROUP, ChatKind.GROUP)
-        hooks = [fake.open_session(GROUP, f"gone-{i}", clock.now())[0] for i in range(3)]
-        texts = [f"第{i}条回复" for i in range(3)]
-        messages = [
-            OutgoingMessage(chat=chat, text=text, reply_handle=hook)
-            for text, hook in zip(texts, hooks, strict=True)
-        ]
-        ids = await outbox_store.enqueue(to_outbox(messages, key_prefix="gone"), clock.now())
+        texts, ids = await _texts_waiting(clock, fake, "gone")
         fake.inject["session"] = [(200, {"errcode": 300001, "errmsg": "session expired"})]
         fake.inject["group_send"] = [(400, {"code": "param.invalid", "message": "robot removed"})]
         await rig.drain_outbox()
@@ -322,7 +323,7 @@ async def test_a_joined_message_that_fails_for_good_alerts_once(database: str) -
         text = alerts[0].text
         assert text.startswith(f"【消息发送失败】发往「{GROUP}」的 3 条消息")
         assert all(f"{ID_OPEN}{rows[i].short_id}{ID_CLOSE}" in text for i in ids)
-        assert "第一条内容：第0条回复" in text
+        assert f"第一条内容：{texts[0]}" in text
 
 
 async def test_what_dingtalk_joins(database: str) -> None:
