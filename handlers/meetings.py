@@ -621,6 +621,9 @@ ROUTES = [
             "here",
             "qiandao",
         ),
+        # 「到！」 answers a roll call; alone it asks first (「到时候再说」 is not a check-in).
+        confirm=("到",),
+        ask="签到",
         when=OFFERED_BEFORE | OFFERED_DURING,
     ),
     Route(
