@@ -129,15 +129,22 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
         raise UsageError(
             f"会议时间 {t.when(parsed.when, ctx.tz)} 已经过去了，请重新发送一个将来的时间。"
         )
-    rest = parsed.rest
-    place, topics_text = rest, ""
-    for marker in ("议题:", "议题：", "议程:", "议题 "):
-        if marker in rest:
-            place, topics_text = rest.split(marker, 1)
-            break
-    place = bounded(place.strip(" ,，"), "会议地点", 100) or "待定"
+    place, topics_text = parsed.rest, ""
+    marker = _AGENDA_MARKER.search(parsed.rest)
+    if marker is not None:
+        place, topics_text = parsed.rest[: marker.start()], parsed.rest[marker.end() :]
+    place = _PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；")
+    place = bounded(place, "会议地点", 100) or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text)]
     return _Convening(parsed.when, place, topics)
+
+
+# Where the topics begin: 「议题：」「议程:」「议题 」 as in the usage, or as said: 「议题是」
+# 「议题为」「主要议题有」.
+_AGENDA_MARKER = re.compile(r"(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s])")
+# What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」
+# (not the 在 of 「在线会议」).
+_PLACE_LEAD = re.compile(r"^(?:(?:会议)?地点\s*(?:[:：]|是|为|在)?|在(?!线))\s*")
 
 
 async def _create_meeting(
@@ -512,6 +519,8 @@ ROUTES = [
             "安排会议",
             "约个会",
             "开个会",
+            "召开一次会议",
+            "开一次会",
             "convene",
         ),
         when=frozenset({None, g.MeetingState.CLOSED}),
@@ -523,7 +532,16 @@ ROUTES = [
         "提议议题 会员发展工作（一般）",
         "成员提议议题；组长添加则直接列入议程",
         "成员",
-        phrasings=("提个议题", "建议议题", "加个议题", "增加议题", "提议", "议题建议"),
+        phrasings=(
+            "提个议题",
+            "建议议题",
+            "加个议题",
+            "加一个议题",
+            "再加一个议题",
+            "增加议题",
+            "提议",
+            "议题建议",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -697,10 +715,15 @@ ROUTES = [
             "status",
             "进展",
             "几点开会",
+            "会议几点开始",
+            "几点开始",
             "什么时候开会",
             "开会时间",
             "会议时间",
             "在哪开会",
+            "在哪里开会",
+            "会议在哪",
+            "会议在哪里",
             "开会地点",
             "会议地点",
             "查看议程",

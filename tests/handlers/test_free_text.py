@@ -20,7 +20,28 @@ async def test_the_place_keeps_no_piece_of_the_time(harness: ConsoleRig) -> None
     assert meeting.place == "会议室"
 
 
-async def test_a_long_reason_is_refused_and_nothing_is_recorded(harness: ConsoleRig) -> None:
+async def test_a_meeting_convened_as_said(harness: ConsoleRig) -> None:
+    """「召开一次会议，12月10日下午3点，在会议室，议题是年度工作总结」: the place is 「会议室」 and the
+    topic 「年度工作总结」 (before, the place was 「在会议室，议题是年度工作总结」 and there was no
+    topic); 「在线会议」 keeps its 在."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    notice = (
+        await h.say("张伟", "召开一次会议，12月10日下午3点，在会议室，议题是年度工作总结")
+    ).text
+    assert "2026年12月10日（星期四）15:00" in notice
+    assert "地点：会议室\n" in notice
+    assert "1. 年度工作总结（一般事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 明天下午两点 在线会议 主要议题有：预算；换届")).text
+    assert "地点：在线会议\n" in notice
+    assert "1. 预算（一般事项）" in notice
+    assert "2. 换届（一般事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 明天下午两点 地点：三楼会议室 议程：预算")).text
+    assert "地点：三楼会议室\n" in notice
+    assert "1. 预算（一般事项）" in notice
+
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
