@@ -120,6 +120,10 @@ class Route:
     exact: bool = False
     # What the one-tap question asks (「是否投赞成票？」); the summary when empty.
     ask: str = ""
+    # Words that may end a message, what comes before them being the arguments (「那天出差，请个
+    # 假」): such a message is only asked back, with those arguments (「回复「请假 那天出差」确认」),
+    # since the words might be about someone else (「王强来不了」).
+    last: tuple[str, ...] = ()
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.
     when: frozenset[g.MeetingState | None] | None = None
@@ -298,7 +302,8 @@ def answer_text(answer: u.Clarify | u.Suggest) -> str:
     nearest commands, if any."""
     if isinstance(answer, u.Clarify):
         route = answer.route
-        return f"是否{route.ask or route.summary}？回复「{route.words[0]}」确认。"
+        command = f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
+        return f"是否{route.ask or route.summary}？回复「{command}」确认。"
     said, near = answer.said, answer.near
     if not near:
         return NOT_UNDERSTOOD

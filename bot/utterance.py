@@ -60,6 +60,9 @@ _COMMAND_MARKS = "/!#"
 _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
 # After a confirm phrase these still leave it whole (「可以的」「好吧」).
 _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
+# Before the arguments of a message that ends with its command (Route.last): left out.
+_APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry")
+_SEPARATORS = ",，、;；:：.。!！ "
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
 # number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」), then a society's name
 # (a private ballot of a member of several societies names its society); anything else is asked
@@ -185,6 +188,7 @@ class Command:
 class Clarify:
     route: Route
     said: str  # as typed
+    args: str = ""  # the arguments the confirming reply would carry, as typed (Route.last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,11 @@ class Lexicon:
             for phrase in route.confirm:
                 self._add(matching_form(phrase), _Phrase(route, confirm=True))
         self._max = max((len(k) for k in self._table), default=0)
+        # Route.last, longest first: (matching form, route).
+        self._last = sorted(
+            ((matching_form(w), r) for r in self.routes for w in r.last),
+            key=lambda x: -len(x[0]),
+        )
         self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
         # Each route's words and phrasings as the nearest commands compare them.
         self.forms = tuple(
@@ -279,8 +288,33 @@ class Lexicon:
             found = self._at(loose, loose=True)
             if found is not None:
                 return found
+        ending = self._ending(body)
+        if ending is not None:
+            return ending
         said = body.tail(0)
         return Unknown(said, body.text)
+
+    def _ending(self, body: Aligned) -> Clarify | None:
+        """A message that ends with one of a route's `last` words (then only punctuation, emoji
+        or particles: 「来不了了🙏」), asked back with what came before them as the arguments,
+        without an apology in front (「抱歉，」)."""
+        end = len(body.text)
+        while end:
+            text = body.text[:end]
+            for form, route in self._last:
+                start = end - len(form)
+                if start > 0 and text.endswith(form):
+                    before = body.original[body.starts[0] : body.starts[start]]
+                    args = _without_apology(before)
+                    if args and not is_decoration(args):
+                        return Clarify(route, body.tail(0), args)
+                    if not args and not is_decoration(before):  # only an apology before
+                        return Clarify(route, body.tail(0))
+            last = body.text[end - 1]
+            if not (is_decoration(last) or last in _PARTICLES):
+                return None
+            end -= 1
+        return None
 
     def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
         found = self.longest(body.text)
@@ -314,6 +348,15 @@ class Lexicon:
                 if _distance(start, other) <= 1 or _pinyin(start) == _pinyin(other):
                     return True
         return False
+
+
+def _without_apology(text: str) -> str:
+    """`text` without the apologies and separators in front and the separators at its end."""
+    text = text.strip(_SEPARATORS)
+    for apology in _APOLOGIES:
+        if text.startswith(apology):
+            return _without_apology(text[len(apology) :])
+    return text
 
 
 def _loose_forms(body: Aligned) -> Iterable[Aligned]:

@@ -191,3 +191,29 @@ def test_remembered_answers_are_the_answers_and_stay_bounded() -> None:
     long = "书面意见 " + "同意" * u.RESOLVED_TEXT_MAX
     assert isinstance(lexicon.resolve(long), u.Command)
     assert (long, ()) not in lexicon._resolved
+
+
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        ("那天我要去上海出差，请个假", "那天我要去上海出差"),
+        ("我那天有事，来不了了🙏", "我那天有事"),
+        ("抱歉，12月10日请假", "12月10日"),
+        ("不好意思 对不起，请假", ""),
+    ],
+)
+def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
+    text: str, args: str
+) -> None:
+    found = resolve(text)
+    assert isinstance(found, u.Clarify)
+    assert found.route.words[0] == "请假"
+    assert found.args == args
+    command = f"请假 {args}" if args else "请假"
+    assert answer_text(found) == f"是否请假？回复「{command}」确认。"
+
+
+@pytest.mark.parametrize("text", ["到时候再说", "我可能晚到一会儿", "🙏请假"])
+def test_what_does_not_end_with_a_leave_is_not_asked_about_one(text: str) -> None:
+    found = resolve(text)
+    assert not (isinstance(found, u.Clarify) and found.route.words[0] == "请假")

@@ -91,3 +91,19 @@ def test_echo_keeps_short_text_and_shortens_long_text() -> None:
     assert t.echo("a\n b   c") == "a b c"
     long = "字" * 100
     assert t.echo(long) == "字" * t.ECHO_MAX + "……（共100字）"
+
+
+async def test_a_leave_said_reason_first_is_asked_back_with_the_reason(
+    harness: ConsoleRig,
+) -> None:
+    """「那天我要去上海出差，请个假」 records nothing (it might be about someone else): it is asked
+    back with the reason as typed, so one reply asks for the leave."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    asked = (await h.say("李娜", "不好意思，那天我要去上海出差，请个假🙏")).text
+    assert asked == "是否请假？回复「请假 那天我要去上海出差」确认。"
+    assert await models.Attendance.all().count() == 0
+    assert "李娜已请假（那天我要去上海出差）" in await h.say("李娜", "请假 那天我要去上海出差")
+    (row,) = await models.Attendance.all()
+    assert row.reason == "那天我要去上海出差"
