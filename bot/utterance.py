@@ -330,6 +330,8 @@ class Lexicon:
             return Clarify(phrase.route, body.tail(0))
         if phrase.confirm or (loose and phrase.route.exact):
             return Clarify(phrase.route, body.tail(0))
+        if is_decoration(args.strip(_PARTICLES)):  # 「散会吧」「开始投票吧！」: no arguments
+            args = ""
         return Command(phrase.route, args)
 
     def _mistyped_longer(self, text: str, length: int) -> bool:

@@ -15,8 +15,10 @@ from handlers import texts as t
 from storage import repo
 
 _ITEM_REF = re.compile(
-    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3})\s*(?:项|号|个议题)?(?=$|\s|[,，:：])\s*[,，:：]?\s*"
+    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:项|号|个议题)?"
+    r"(?=$|\s|[,，:：])\s*[,，:：]?\s*"
 )
+_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 _MENTION = re.compile(r"^@(\S+)\s*")
 
 # The meeting phases a route is offered in (Route.when): before it opens, while it is open.
@@ -27,11 +29,26 @@ OFFERED_DURING: frozenset[g.MeetingState | None] = frozenset({g.MeetingState.OPE
 
 
 def parse_item_ref(args: str) -> tuple[int | None, str]:
-    """'2 理由', '议题2 理由', '第2项 理由', '#2' -> (2, '理由'); no number -> (None, args)."""
+    """'2 理由', '议题2 理由', '第2项 理由', '第二项 理由', '#2' -> (2, '理由'); no number ->
+    (None, args)."""
     found = _ITEM_REF.match(args.strip())
-    if found is None:
+    number = None if found is None else _item_number(found.group(1))
+    if found is None or number is None:
         return None, args.strip()
-    return int(found.group(1)), args.strip()[found.end() :].strip()
+    return number, args.strip()[found.end() :].strip()
+
+
+def _item_number(said: str) -> int | None:
+    """'12' -> 12; '二' -> 2, '十' -> 10, '十二' -> 12, '二十' -> 20, '二十三' -> 23; None for
+    what is not a number ('一一')."""
+    if said.isdigit():
+        return int(said)
+    tens, ten, units = said.partition("十")
+    if not ten:
+        return _DIGITS[said] if len(said) == 1 else None
+    if len(tens) > 1 or len(units) > 1 or "十" in units:
+        return None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
 
 
 def bounded(text: str, what: str, limit: int = t.REASON_MAX) -> str:

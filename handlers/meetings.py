@@ -704,7 +704,7 @@ ROUTES = [
         "散会",
         "结束会议，锁定出勤并生成纪要草稿",
         "组长",
-        phrasings=("会议结束", "结束开会", "今天就到这里", "close meeting"),
+        phrasings=("会议结束", "结束开会", "今天就到这里", "今天就到这", "close meeting"),
         when=OFFERED_DURING,
     ),
     Route(

@@ -34,7 +34,6 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
-    require_item_ref,
 )
 from storage import acks, repo
 
@@ -67,17 +66,33 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, DURING_MEETING)
-    request = _parse_vote_request(ctx, args)
+    request = await _parse_vote_request(ctx, meeting, args)
     it = await item_by_number(meeting, request.number)
     opening = await _decide_opening(ctx, meeting, it, request)
     vote = await _open_vote(ctx, meeting, it, opening, person)
     return await _vote_opened_replies(ctx, it, vote, opening)
 
 
-def _parse_vote_request(ctx: Context, args: str) -> _VoteRequest:
-    number, rest = require_item_ref(args, "发起表决 2 记名")
+async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) -> _VoteRequest:
+    number, rest = parse_item_ref(args)
+    if number is None:
+        number = await _the_item_to_vote(meeting)
     rest, closes_at = _deadline(ctx, rest)
     return _VoteRequest(number, rest.split(" ", 1)[0] if rest else "", closes_at)
+
+
+async def _the_item_to_vote(meeting: repo.Meeting) -> int:
+    """No item named (「开始投票」): the one item of the agenda still to be voted on; with
+    several, which one is asked, listing them."""
+    waiting = [it for it in await repo.items(meeting.id) if it.state is g.ItemState.ACCEPTED]
+    if len(waiting) == 1:
+        return waiting[0].number
+    if not waiting:
+        raise UsageError("本次会议没有待表决的议题。发送「会议状态」查看议程。")
+    listed = "、".join(f"{it.number}「{it.title}」" for it in waiting)
+    raise UsageError(
+        f"请写明要表决的议题编号，例如：发起表决 {waiting[0].number} 记名。待表决：{listed}。"
+    )
 
 
 async def _decide_opening(
@@ -634,7 +649,15 @@ ROUTES = [
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
-        phrasings=("开始投票", "发起投票", "进行表决", "表决", "请大家投票", "start vote"),
+        phrasings=(
+            "开始投票",
+            "发起投票",
+            "进行表决",
+            "表决一下",
+            "表决",
+            "请大家投票",
+            "start vote",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

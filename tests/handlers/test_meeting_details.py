@@ -3,6 +3,7 @@ and the tolerance of the command parser for /, full-width characters and the @bo
 
 from __future__ import annotations
 
+from handlers.common import parse_item_ref
 from storage import models
 from tests.kit.console import ConsoleRig
 
@@ -189,3 +190,40 @@ async def test_members_acknowledge_the_notice(harness: ConsoleRig) -> None:
     await h.say("张伟", "开会")
     assert "无需回复" in await h.say("王强", "收到")
     assert await models.NoticeAck.all().count() == 1
+
+
+async def test_the_chair_names_the_item_as_said_or_not_at_all(harness: ConsoleRig) -> None:
+    """「开始投票」 with two items still to vote on asks which, listing them; 「现在表决第一项」
+    (a Chinese numeral) opens item 1; once one item is left, 「开始投票吧」 opens it."""
+    h = harness
+    await _open(h, "年度工作总结；换届筹备")
+    asked = (await h.say("张伟", "开始投票")).text
+    assert asked == (
+        "请写明要表决的议题编号，例如：发起表决 1 记名。待表决：1「年度工作总结」、2「换届筹备」。"
+    )
+    assert await models.Vote.all().count() == 0
+    assert "开始表决：议题1「年度工作总结」" in await h.say("张伟", "现在表决第一项")
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "开始表决：议题2「换届筹备」" in await h.say("张伟", "开始投票吧")
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "没有待表决的议题" in await h.say("张伟", "开始投票")
+
+
+def test_item_numbers_in_chinese_numerals() -> None:
+    said = {
+        "第一项": (1, ""),
+        "第二项 理由": (2, "理由"),
+        "议题三": (3, ""),
+        "十": (10, ""),
+        "十二，理由": (12, "理由"),
+        "二十三": (23, ""),
+        "2 理由": (2, "理由"),
+        "一致同意": (None, "一致同意"),  # not a number: no boundary after 一
+        "十万火急": (None, "十万火急"),
+        "一一": (None, "一一"),
+    }
+    assert {text: parse_item_ref(text) for text in said} == said
