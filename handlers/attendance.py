@@ -91,6 +91,27 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「撤销请假」「我又能来了」: a leave is not withdrawn; checking in (from the window's opening)
+    counts the member present. Says so, and from when; writes nothing."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is None or entry.status is not g.Attendance.LEAVE:
+        return [ctx.reply(f"{person.name}没有请假，不需要撤销。届时发送「签到」即可。")]
+    opens_at = meeting.starts_at - ctx.policy.checkin_opens_before
+    when = "现在就可以" if ctx.now >= opens_at else f"{t.when(opens_at, ctx.tz)}起"
+    return [
+        ctx.reply(
+            f"{person.name}目前是请假。请假不用撤销：能来参会的话，{when}发送「签到」，"
+            "即按出席记录（会议开始后签到记为迟到）。"
+        )
+    ]
+
+
 async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()

@@ -28,6 +28,7 @@ from handlers.attendance import (
     meeting_roster_lines,
     present_ids,
     recuse,
+    withdraw_leave,
     written_opinion,
 )
 from handlers.common import (
@@ -607,6 +608,16 @@ ROUTES = [
             "不能到会",
             "无法到会",
         ),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("撤销请假",),
+        withdraw_leave,
+        g.Need.MEMBER,
+        "撤销请假",
+        "请假后又能参会（会前一小时起签到即按出席记录）",
+        "成员",
+        phrasings=("取消请假", "不请假了", "我又能来了", "又能来了", "能来了", "可以来了"),
         when=OFFERED_BEFORE,
     ),
     Route(

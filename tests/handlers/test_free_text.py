@@ -107,3 +107,23 @@ async def test_a_leave_said_reason_first_is_asked_back_with_the_reason(
     assert "李娜已请假（那天我要去上海出差）" in await h.say("李娜", "请假 那天我要去上海出差")
     (row,) = await models.Attendance.all()
     assert row.reason == "那天我要去上海出差"
+
+
+async def test_a_leave_is_not_withdrawn_but_checking_in_counts(harness: ConsoleRig) -> None:
+    """「撤销请假」「我又能来了」 write nothing: checking in from the window's opening counts the
+    member present (and a member not on leave is told there is nothing to withdraw)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    assert "王强没有请假，不需要撤销" in await h.say("王强", "撤销请假")
+    await h.say("李娜", "请假 出差")
+    events = await models.EventLog.all().count()
+    said = (await h.say("李娜", "我又能来了")).text
+    assert said == (
+        "李娜目前是请假。请假不用撤销：能来参会的话，2026年12月5日（星期六）14:00起发送「签到」，"
+        "即按出席记录（会议开始后签到记为迟到）。"
+    )
+    assert await models.EventLog.all().count() == events
+    h.at("2026-12-05 14:30")
+    assert "现在就可以发送「签到」" in await h.say("李娜", "取消请假")
+    assert "李娜已签到" in await h.say("李娜", "签到")
