@@ -171,10 +171,13 @@ class _Weekday:
 _DateSpec = _CalendarDate | _RelativeDay | _Weekday
 
 
-def _number(token: str) -> int | None:
-    """0-99 from ASCII digits or a Chinese numeral (五, 十二, 二十五, 零五); None if malformed."""
+def small_number(token: str) -> int | None:
+    """0-99 from digits (ASCII or full-width) or a Chinese numeral (五, 十二, 二十五, 零五); None
+    if malformed."""
+    if token.isdecimal():
+        return int(token)
     if token.isascii():
-        return int(token) if token.isdigit() else None
+        return None
     if "十" not in token:
         if len(token) == 1:
             return _CN_DIGITS.get(token)
@@ -207,7 +210,7 @@ def _match_date(text: str, pos: int) -> tuple[_DateSpec, int, str | None] | None
         return _CalendarDate(int(m["year"]), int(m["month"]), int(m["day"])), m.end(), None
     if m := _CN_DATE.match(text, pos):
         year = _year(m["year"]) if m["year"] else None
-        month, day = _number(m["month"]), _number(m["day"])
+        month, day = small_number(m["month"]), small_number(m["day"])
         if (m["year"] and year is None) or month is None or day is None:
             return None
         return _CalendarDate(year, month, day), m.end(), None
@@ -264,7 +267,7 @@ def _match_time(text: str, pos: int, period: str | None) -> tuple[int, int, int]
         elif m["quarter"]:
             minute = 15 if m["quarter"] == "一刻" else 45
         elif m["minute"] or m["bare_minute"]:
-            minute = _checked(_number(m["minute"] or m["bare_minute"]))
+            minute = _checked(small_number(m["minute"] or m["bare_minute"]))
         else:
             minute = 0
     else:
@@ -274,11 +277,11 @@ def _match_time(text: str, pos: int, period: str | None) -> tuple[int, int, int]
     zero_padded = len(hour_text) == 2 and hour_text[0] == "0"
     end = m.end()
     if ampm := _AMPM.match(text, end):
-        hour = _checked(_with_ampm(_checked(_number(hour_text)), ampm["ampm"].lower() == "p"))
-        if period is not None and _to_24h(_checked(_number(hour_text)), period, False) != hour:
+        hour = _checked(_with_ampm(_checked(small_number(hour_text)), ampm["ampm"].lower() == "p"))
+        if period is not None and _to_24h(_checked(small_number(hour_text)), period, False) != hour:
             raise ValueError(f"{period} disagrees with am/pm")
         return hour, minute, ampm.end()
-    hour = _checked(_to_24h(_checked(_number(hour_text)), period, zero_padded))
+    hour = _checked(_to_24h(_checked(small_number(hour_text)), period, zero_padded))
     return hour, minute, end
 
 

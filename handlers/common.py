@@ -11,6 +11,7 @@ from typing import Any
 from bot import governance as g
 from bot.events import EventKind, UserRef
 from bot.router import Context, UsageError
+from bot.timeparse import small_number
 from handlers import texts as t
 from storage import repo
 
@@ -18,7 +19,6 @@ _ITEM_REF = re.compile(
     r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:项|号|个议题)?"
     r"(?=$|\s|[,，:：])\s*[,，:：]?\s*"
 )
-_DIGITS = {c: n for n, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 _MENTION = re.compile(r"^@(\S+)\s*")
 
 # The meeting phases a route is offered in (Route.when): before it opens, while it is open.
@@ -32,23 +32,10 @@ def parse_item_ref(args: str) -> tuple[int | None, str]:
     """'2 理由', '议题2 理由', '第2项 理由', '第二项 理由', '#2' -> (2, '理由'); no number ->
     (None, args)."""
     found = _ITEM_REF.match(args.strip())
-    number = None if found is None else _item_number(found.group(1))
+    number = None if found is None else small_number(found.group(1))  # 十二 -> 12; 一一: None
     if found is None or number is None:
         return None, args.strip()
     return number, args.strip()[found.end() :].strip()
-
-
-def _item_number(said: str) -> int | None:
-    """'12' -> 12; '二' -> 2, '十' -> 10, '十二' -> 12, '二十' -> 20, '二十三' -> 23; None for
-    what is not a number ('一一')."""
-    if said.isdigit():
-        return int(said)
-    tens, ten, units = said.partition("十")
-    if not ten:
-        return _DIGITS[said] if len(said) == 1 else None
-    if len(tens) > 1 or len(units) > 1 or "十" in units:
-        return None
-    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0)
 
 
 def bounded(text: str, what: str, limit: int = t.REASON_MAX) -> str:
