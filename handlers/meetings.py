@@ -504,6 +504,20 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+# Saying one cannot come: a leave when it opens the message, asked back when it ends it
+# (「那天出差，来不了」).
+_CANNOT_COME = (
+    "请个假",
+    "来不了",
+    "去不了",
+    "参加不了",
+    "不能参加",
+    "无法参加",
+    "没法参加",
+    "不能到会",
+    "无法到会",
+)
+
 ROUTES = [
     Route(
         ("召开会议", "召集会议", "开会通知"),
@@ -582,32 +596,9 @@ ROUTES = [
         "请假 出差在外",
         "会前请假（会议开始后按缺席记录）",
         "成员",
-        phrasings=(
-            "请个假",
-            "来不了",
-            "去不了",
-            "参加不了",
-            "不能参加",
-            "无法参加",
-            "没法参加",
-            "不能到会",
-            "无法到会",
-            "leave",
-            "请事假",
-        ),
+        phrasings=(*_CANNOT_COME, "leave", "请事假"),
         ask="请假",
-        last=(
-            "请假",
-            "请个假",
-            "来不了",
-            "去不了",
-            "参加不了",
-            "不能参加",
-            "无法参加",
-            "没法参加",
-            "不能到会",
-            "无法到会",
-        ),
+        last=("请假", *_CANNOT_COME),
         when=OFFERED_BEFORE,
     ),
     Route(

@@ -84,7 +84,8 @@ async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) ->
 async def _the_item_to_vote(meeting: repo.Meeting) -> int:
     """No item named (「开始投票」): the one item of the agenda still to be voted on; with
     several, which one is asked, listing them."""
-    waiting = [it for it in await repo.items(meeting.id) if it.state is g.ItemState.ACCEPTED]
+    opens = g.ItemAction.OPEN_VOTE
+    waiting = [it for it in await repo.items(meeting.id) if (it.state, opens) in g.ITEM_TRANSITIONS]
     if len(waiting) == 1:
         return waiting[0].number
     if not waiting:
