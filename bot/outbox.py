@@ -666,12 +666,11 @@ class Sender:
             outcomes = [await self._failed(row, message, err, alert=False) for row, message in run]
             # One alert for the rows that failed for good: they were one message to one chat.
             gone = [
-                (row, message)
-                for (row, message), outcome in zip(run, outcomes, strict=True)
-                if outcome is SendOutcome.FAILED and row.kind is not OutboxKind.ALERT
+                part
+                for part, outcome in zip(run, outcomes, strict=True)
+                if outcome is SendOutcome.FAILED
             ]
-            if gone:
-                await self._alert(gone, err)
+            await self._alert(gone, err)
             return outcomes
         self.metrics.sent(platform, "sent", time.perf_counter() - started)
         for row, _ in run:
@@ -700,7 +699,7 @@ class Sender:
         if err.kind == "permanent" or attempts >= s.max_attempts:
             await self._record_failure(row, err, now, OutboxState.FAILED)
             logger.error("outbox %s failed for good (%s %s)", row.id, err.kind, err.code)
-            if alert and row.kind is not OutboxKind.ALERT:
+            if alert:
                 await self._alert([(row, message)], err)
             return SendOutcome.FAILED
         retry_at = now + backoff(attempts, s, self.rng)
@@ -736,7 +735,11 @@ class Sender:
         self, rows: Sequence[tuple[store.OutboxRow, OutgoingMessage]], err: SendError
     ) -> None:
         """Tell the committee admins (through the outbox, like everything else) that `rows`
-        (one row, or the rows of one joined message) failed for good: one alert."""
+        (one row, or the rows of one joined message) failed for good: one alert. An alert that
+        fails is not alerted about."""
+        rows = [part for part in rows if part[0].kind is not OutboxKind.ALERT]
+        if not rows:
+            return
         row, message = rows[0]
         target = message.private_to.name if message.private_to else message.chat.chat_id
         preview = message.text.replace("\n", " ")[:40]

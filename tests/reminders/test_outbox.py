@@ -541,3 +541,20 @@ async def test_the_loop_waits_for_a_channel_held_back_by_its_rate(
     await _until(lambda: len(fake.delivered) >= 3)
     await gate.stop([loop], grace=5)
     assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"a 第{i}条" for i in range(3)]
+
+
+async def test_an_alert_that_fails_is_not_alerted_about(database: str) -> None:
+    """Everything fails for good, the admins' private chat too: the text's alert fails and no
+    alert about the alert is written (no chain of alerts)."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock, behaviour=lambda m: "permanent")
+    await enqueue_texts("gone", 1, clock.now())
+    admin = CommitteeAdmin("wecom", "corp", "liu", "刘老师")
+    sender = Sender([fake], clock=clock, settings=DeliverySettings(), committee_admins=[admin])
+    for _ in range(4):
+        await sender.run_once()
+    rows = await outbox_store.outbox_rows()
+    assert [(r.kind.value, r.state.value) for r in rows] == [
+        ("notice", "failed"),
+        ("alert", "failed"),
+    ]
