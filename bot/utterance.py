@@ -356,7 +356,7 @@ def _without_apology(text: str) -> str:
     """`text` without the apologies and separators in front and the separators at its end."""
     text = text.strip(_SEPARATORS)
     for apology in _APOLOGIES:
-        if text.startswith(apology):
+        if text.lower().startswith(apology):
             return _without_apology(text[len(apology) :])
     return text
 

@@ -200,6 +200,7 @@ def test_remembered_answers_are_the_answers_and_stay_bounded() -> None:
         ("我那天有事，来不了了🙏", "我那天有事"),
         ("抱歉，12月10日请假", "12月10日"),
         ("不好意思 对不起，请假", ""),
+        ("Sorry，那天出差，请假", "那天出差"),
     ],
 )
 def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
