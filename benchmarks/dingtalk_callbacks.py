@@ -45,6 +45,7 @@ the next load (the bare endpoint's) does not share the machine with the replies.
     .venv/bin/python benchmarks/dingtalk_callbacks.py --backend sqlite
     .venv/bin/python benchmarks/dingtalk_callbacks.py --inbound direct   # apply, then answer
     .venv/bin/python benchmarks/dingtalk_callbacks.py --statements 20    # which statements, how often
+    .venv/bin/python benchmarks/dingtalk_callbacks.py --profile server.prof   # cProfile (pstats)
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import hashlib
 import hmac
 import json
@@ -82,6 +84,7 @@ VOTERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏") 
 CONCURRENCY = (16, 64)
 # `--inbound-workers`, handed to the server process (0: the default for the engine).
 WORKERS_ENV = "YISHI_BENCH_INBOUND_WORKERS"
+PROFILE_ENV = "YISHI_BENCH_PROFILE"
 # Groups of one phase by default (x7 ballots: 1,001 requests a phase).
 PHASE_SOCIETIES = 143
 
@@ -324,6 +327,10 @@ def run_server(
             last = await models.OutboxMessage.all().order_by("-id").first()
             first_outbox = 0 if last is None else last.id
             cpu = time.process_time()
+            profile = os.environ.get(PROFILE_ENV)
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()  # the event loop's thread only, not the SQLite driver's
             with statements() as seen, round_trips() as trips:
                 while (command := await asyncio.to_thread(commands.get)) != "stop":
                     phase = command.removeprefix("phase ")
@@ -342,6 +349,13 @@ def run_server(
                 await adapter.tasks.flush(30)
                 await app[RUNTIME].delivery.sender.run_once()  # the replies still queued
             cpu = time.process_time() - cpu
+            if profiler is not None and profile:
+                profiler.disable()
+                profiler.dump_stats(profile)
+                print(
+                    f"  ({backend}: cProfile of the server over the loads in {profile};"
+                    " it inflates every figure of this run)"
+                )
             exchanged = f", {trips[0] / len(targets):.1f} round trips" if trips[0] else ""
             print(
                 f"  ({backend}: per ballot, door to reply sent: {1000 * cpu / len(targets):.2f} ms"
@@ -687,12 +701,19 @@ def main() -> None:
         metavar="N",
         help="also print the N statements the server sent most often, per ballot",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        default="",
+        help="cProfile the server over the loads into FILE (pstats; one engine: the last's)",
+    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds takes 1 or more")
     phases = 2 * args.rounds + 1
     societies = args.societies or (20 if args.quick else PHASE_SOCIETIES) * phases
     os.environ[WORKERS_ENV] = str(args.inbound_workers)
+    os.environ[PROFILE_ENV] = str(Path(args.profile).resolve()) if args.profile else ""
     ctx = mp.get_context("spawn")
     fake_process, fake_ports, fake_stop = start(ctx, run_sink)
     fake_url = fake_ports.get(timeout=60)
