@@ -173,6 +173,7 @@ class EventKind(StrEnum):
     RECUSED = "recused"
     MEETING_CLOSED = "meeting_closed"
     MEETING_CANCELLED = "meeting_cancelled"
+    MEETING_RESCHEDULED = "meeting_rescheduled"
     # votes
     VOTE_OPENED = "vote_opened"
     BALLOT = "ballot"

@@ -105,6 +105,7 @@ class MeetingAction(StrEnum):
     CLOSE = "close"
     SIGN = "sign"
     CANCEL = "cancel"
+    RESCHEDULE = "reschedule"  # a new time or place, with a new notice (Rule 7)
 
 
 class ItemState(StrEnum):
@@ -513,6 +514,8 @@ MEETING_TRANSITIONS: Mapping[tuple[MeetingState, MeetingAction], MeetingState] =
     (MeetingState.DRAFT, MeetingAction.CONVENE): MeetingState.CONVENED,
     (MeetingState.DRAFT, MeetingAction.CANCEL): MeetingState.CANCELLED,
     (MeetingState.CONVENED, MeetingAction.CANCEL): MeetingState.CANCELLED,
+    (MeetingState.DRAFT, MeetingAction.RESCHEDULE): MeetingState.DRAFT,
+    (MeetingState.CONVENED, MeetingAction.RESCHEDULE): MeetingState.CONVENED,
     (MeetingState.CONVENED, MeetingAction.OPEN): MeetingState.OPEN,
     (MeetingState.OPEN, MeetingAction.CLOSE): MeetingState.CLOSED,
     (MeetingState.CLOSED, MeetingAction.SIGN): MeetingState.SIGNED,
@@ -613,6 +616,22 @@ def checkin_status(
     if now < opens_at:
         raise GovernanceError(Refusal.CHECKIN_NOT_OPEN, opens_at=opens_at)
     if now > starts_at + policy.late_after:
+        return Attendance.LATE
+    return Attendance.PRESENT
+
+
+def checkin_after_reschedule(
+    checked_in_at: datetime, starts_at: datetime, policy: Policy
+) -> Attendance:
+    """A check-in made at `checked_in_at`, judged for a meeting moved to `starts_at`: as if made
+    then for the new time (UNKNOWN: before the new check-in window opened, it counts no
+    longer)."""
+    _aware("checked_in_at", checked_in_at)
+    _aware("starts_at", starts_at)
+    _kind("policy", policy, Policy)
+    if checked_in_at < starts_at - policy.checkin_opens_before:
+        return Attendance.UNKNOWN
+    if checked_in_at > starts_at + policy.late_after:
         return Attendance.LATE
     return Attendance.PRESENT
 

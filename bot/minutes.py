@@ -73,6 +73,7 @@ class Minutes:
     observers: list[tuple[str, str]] = field(default_factory=list)
     quorum: dict[str, Any] = field(default_factory=dict)
     delegations: list[str] = field(default_factory=list)
+    reschedules: list[str] = field(default_factory=list)
     items: list[MinutesItem] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     notes: str = ""
@@ -137,6 +138,14 @@ def assemble(
             case "written_opinion":
                 if p["item"] in items:
                     items[p["item"]].opinions.append((p["person"]["name"], p["text"]))
+            case "meeting_rescheduled":
+                before = format_when(datetime.fromisoformat(p["from"]), tz)
+                after = format_when(datetime.fromisoformat(p["starts_at"]), tz)
+                change = f"原定{before}在{p['place_from']}，改为{after}在{p['place']}"
+                reason = f"（{p['reason']}）" if p.get("reason") else ""
+                minutes.reschedules.append(f"{change}{reason}，{p['by']['name']}{when}通知")
+                minutes.starts_at, minutes.place = after, p["place"]
+                minutes.attendance.update(p.get("checkins", {}))
             case "chair_delegated":
                 minutes.chair = p["to"]["name"]
                 reason = f"（{p['reason']}）" if p.get("reason") else ""
@@ -183,6 +192,7 @@ def render_text(m: Minutes) -> str:
         f"地点：{m.place}",
         f"召集人：{m.convener}　主持人：{m.chair}　记录人：{m.recorder or '未指定'}",
     ]
+    lines.extend(f"改期：{r}" for r in m.reschedules)
     lines.extend(f"委托主持：{d}" for d in m.delegations)
     lines.append(
         f"应到会：{len(m.attendance)}人（召开会议时的成员名单：{'、'.join(m.attendance)}）"

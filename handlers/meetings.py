@@ -1,4 +1,5 @@
-"""Meetings: convene, the agenda, open (quorum), the chair, close (minutes draft), cancel, status.
+"""Meetings: convene, the agenda, open (quorum), the chair, close (minutes draft), cancel,
+reschedule, status.
 
 Who takes part (observers, leave, written opinions, check-in, leaving early, recusal) is in
 handlers/attendance.py; this module's ROUTES lists those commands too, in the order of the help.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
@@ -79,7 +80,9 @@ def split_topics(text: str) -> list[str]:
 
 _FINISH_FIRST = {
     g.MeetingState.DRAFT: "组长发送「取消会议 理由」取消它",
-    g.MeetingState.CONVENED: "组长发送「开会」开会，或发送「取消会议 理由」取消它",
+    g.MeetingState.CONVENED: (
+        "组长发送「开会」开会，发送「改期 新时间」改期，或发送「取消会议 理由」取消它"
+    ),
 }
 CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
 
@@ -479,6 +482,155 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+RESCHEDULE_USAGE = "改期 12月11日上午9点 [新地点] [理由：组长出差]"
+MOVE_USAGE = "更改地点 三楼会议室 [理由：会议室装修]"
+# 「改期到12月11日」「改为明天下午3点」: the word that leads to the new time.
+_TO_LEAD = re.compile(r"^\s*(?:改到|改为|改在|推迟到|提前到|延期到|到|至|为|在|成)\s*")
+# Where a reason begins: 「理由：…」「原因是…」「因为…」「由于…」.
+_REASON_MARKER = re.compile(r"[,，;；\s]*(?:(?:理由|原因)(?:是|为)?[:：\s]*|因为|由于)")
+# 「地点改为三楼」 as said: the place after 改为/改到/换到 (after _PLACE_LEAD took 地点).
+_NEW_PLACE_LEAD = re.compile(r"^(?:改为|改到|改在|换到|换成|变更为|变为)\s*")
+
+
+async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """改期: a meeting not yet open gets a new time (and, if given, a new place); the roster is
+    told with a new notice (governance Rule 7: an early start needs everyone, otherwise a new
+    notice). Check-ins made for the old time no longer count; leave stays."""
+    ctx.require_society()
+    meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    if not args.strip():
+        raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
+    text = _TO_LEAD.sub("", args, count=1)
+    parsed = leading_time(text, ctx.now, ctx.tz)
+    if parsed is None:
+        raise UsageError(
+            "没能识别新的会议时间，请重新发送。可以写成「12月11日上午9点」「明天14:00」"
+            f"「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
+        )
+    starts_at = parsed.when
+    if not parsed.explicit_time:  # a day only: the meeting keeps its hour
+        old = meeting.starts_at.astimezone(ctx.tz)
+        day = starts_at.astimezone(ctx.tz)
+        moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
+        starts_at = moved.astimezone(UTC)
+    place, reason = _place_and_reason(parsed.rest)
+    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
+async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """更改地点: the same meeting, the same time, a new place, with a new notice."""
+    ctx.require_society()
+    meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    place, reason = _place_and_reason(_TO_LEAD.sub("", args, count=1))
+    if not place:
+        raise UsageError(f"请写明新的会议地点，例如：{MOVE_USAGE}")
+    return await _renotice(ctx, meeting, meeting.starts_at, place, reason)
+
+
+def _place_and_reason(text: str) -> tuple[str, str]:
+    """「三楼会议室 理由：组长出差」 -> ('三楼会议室', '组长出差'); either may be empty."""
+    reason = ""
+    marker = _REASON_MARKER.search(text)
+    if marker is not None:
+        text, reason = text[: marker.start()], text[marker.end() :]
+    place = _PLACE_LEAD.sub("", text.strip(" ,，。;；")).strip(" ,，。;；")
+    place = _NEW_PLACE_LEAD.sub("", place).strip(" ,，。;；")
+    return bounded(place, "会议地点", 100), bounded(reason.strip(" ,，。;；"), "改期理由")
+
+
+async def _renotice(
+    ctx: Context, meeting: repo.Meeting, starts_at: datetime, place: str, reason: str
+) -> list[OutgoingMessage]:
+    """The meeting at `starts_at` in `place`, recorded, and the roster told."""
+    society = ctx.require_society()
+    person = ctx.require_person()
+    moved = starts_at != meeting.starts_at
+    if not moved and place == meeting.place:
+        raise UsageError(
+            f"第{meeting.number}次会议本来就定在{t.when(meeting.starts_at, ctx.tz)}、"
+            f"{meeting.place}，没有变化。"
+        )
+    if moved and starts_at <= ctx.now:
+        raise UsageError(
+            f"新的会议时间 {t.when(starts_at, ctx.tz)} 已经过去了，请重新发送一个将来的时间。"
+        )
+    state = g.meeting_next(meeting.state, g.MeetingAction.RESCHEDULE)
+    records = await repo.attendance(meeting.id)
+    # A check-in counts for the new time when it was made in the new time's window (the
+    # room of a meeting put back by a few minutes stays checked in); else it is void.
+    changed: dict[int, g.Attendance] = {}
+    for pid, entry in records.items():
+        if entry.status in g.PRESENT_STATES:
+            status = g.checkin_after_reschedule(entry.at, starts_at, ctx.policy)
+            if status is not entry.status:
+                changed[pid] = status
+    for pid, status in changed.items():
+        why = "会议改期，原签到作废" if status is g.Attendance.UNKNOWN else ""
+        await repo.set_attendance(meeting.id, pid, status, reason=why, now=records[pid].at)
+    cleared = [p for p, status in changed.items() if status is g.Attendance.UNKNOWN]
+    await repo.update_meeting(meeting.id, starts_at=starts_at, place=place, state=state)
+    on_leave = [
+        p for p in meeting.roster if p in records and records[p].status is g.Attendance.LEAVE
+    ]
+    await record(
+        ctx,
+        EventKind.MEETING_RESCHEDULED,
+        {
+            "by": person_payload(person),
+            "from": meeting.starts_at.isoformat(),
+            "starts_at": starts_at.isoformat(),
+            "place_from": meeting.place,
+            "place": place,
+            "reason": reason,
+            "checkins": dict(
+                zip(await names(changed), [a.value for a in changed.values()], strict=True)
+            ),
+        },
+        meeting=meeting,
+    )
+    text = await _renotice_text(ctx, society, meeting, starts_at, place, reason)
+    hints = []
+    if cleared:
+        hints.append(
+            f"改期前已签到的{join(await names(cleared))}：原签到作废，请在新时间会前一小时起"
+            "重新发送「签到」。"
+        )
+    if on_leave:
+        hints.append(
+            f"已请假的{join(await names(on_leave))}：请假仍然有效；如新时间可以参会，"
+            "会前一小时起直接发送「签到」即按出席记录。"
+        )
+    hints.append("新时间不能参会的成员请发送「请假 理由」。")
+    return [ctx.reply(text + "\n" + "\n".join(hints), await mentions_for(ctx, meeting.roster))]
+
+
+async def _renotice_text(
+    ctx: Context,
+    society: repo.Society,
+    meeting: repo.Meeting,
+    starts_at: datetime,
+    place: str,
+    reason: str,
+) -> str:
+    moved = starts_at != meeting.starts_at
+    title = "会议改期通知" if moved else "会议地点变更通知"
+    when = t.when(starts_at, ctx.tz)
+    lines = [
+        f"【{title}】{society.name}党建工作领导小组第{meeting.number}次会议",
+        f"时间：{when}（原定{t.when(meeting.starts_at, ctx.tz)}）" if moved else f"时间：{when}",
+        f"地点：{place}（原定{meeting.place}）" if place != meeting.place else f"地点：{place}",
+    ]
+    if reason:
+        lines.append(f"理由：{t.echo(reason)}")
+    agenda = [
+        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
+        for it in await repo.items(meeting.id)
+        if it.state is g.ItemState.ACCEPTED
+    ]
+    lines.append("议题：\n" + ("\n".join(agenda) if agenda else "（暂无）"))
+    return "\n".join(lines)
+
+
 async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     meeting = await repo.active_meeting(society.id) or await repo.latest_meeting(society.id)
@@ -735,6 +887,60 @@ ROUTES = [
         "取消尚未开始的会议",
         "组长",
         phrasings=("会议取消", "取消开会", "不开了", "cancel meeting"),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("改期", "会议改期"),
+        reschedule_meeting,
+        g.Need.LEADER,
+        RESCHEDULE_USAGE,
+        "更改尚未开始的会议的时间（可同时改地点），重新通知全体成员",
+        "组长",
+        phrasings=(
+            "会议改到",
+            "会议改在",
+            "会议改为",
+            "会议推迟到",
+            "会议提前到",
+            "会议延期到",
+            "把会议改到",
+            "把会议改在",
+            "把会议推迟到",
+            "把会议提前到",
+            "把会议时间改到",
+            "把会议时间改为",
+            "会议时间改到",
+            "会议时间改为",
+            "开会时间改到",
+            "开会时间改为",
+            "更改会议时间",
+            "修改会议时间",
+            "调整会议时间",
+            "会议延期",
+            "推迟会议",
+            "改时间",
+            "reschedule",
+        ),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("更改地点", "改地点"),
+        move_meeting,
+        g.Need.LEADER,
+        MOVE_USAGE,
+        "更改尚未开始的会议的地点，重新通知全体成员",
+        "组长",
+        phrasings=(
+            "更改会议地点",
+            "修改会议地点",
+            "会议地点改为",
+            "会议地点改到",
+            "会议改地点",
+            "开会地点改为",
+            "地点改为",
+            "地点改到",
+            "换个地点",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(

@@ -102,6 +102,31 @@ async def test_cancelled_meeting_skips_its_reminders(harness: ConsoleRig) -> Non
     assert all("会议已取消" in r.reason for r in skipped)
 
 
+async def test_rescheduled_meeting_is_reminded_at_its_new_time(harness: ConsoleRig) -> None:
+    """The reminders planned for the old time are skipped as no longer planned; the new time's
+    go out, naming the new time."""
+    h = harness
+    await convene(h)
+    svc = service(h)
+    await svc.sweep()
+    await h.say("张伟", "改期 12月8日下午3点 理由：组长出差")
+    h.at("2026-12-04 15:00")  # the old meeting's 24 h reminder
+    await svc.sweep()
+    await drain(h)
+    old_24h = datetime(2026, 12, 4, 15, 0, tzinfo=TZ)
+    old = [r for r in await reminder_store.reminders() if r.due_at == old_24h]
+    assert [r.kind for r in old] == ["meeting_before"]
+    assert old[0].state == "skipped"
+    assert "改期" in old[0].reason
+    assert not [m for m in h.adapter.sent if "还有1天" in m.text]
+    h.at("2026-12-07 15:00")
+    await svc.sweep()
+    await drain(h)
+    reminded = [m for m in h.adapter.sent if "还有1天" in m.text]
+    assert reminded
+    assert all("2026-12-08 15:00" in m.text for m in reminded), [m.text for m in reminded]
+
+
 async def test_clock_jumps_send_nothing_twice(
     harness: ConsoleRig, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,0 +1,151 @@
+"""改期 and 更改地点: a meeting not yet open moves with a new notice to the whole roster; leave
+stays, a check-in counts only when it was made in the new time's window, the minutes say what
+changed, and a refusal writes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from bot import governance as g
+from storage import models, repo
+from tests.kit.clock import TZ
+from tests.kit.console import ConsoleRig
+
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+
+
+async def _convene(h: ConsoleRig) -> None:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 学会会议室 议题：年度工作总结；经费预算")
+
+
+async def _events(kind: str) -> list[dict[str, object]]:
+    rows = await models.EventLog.filter(kind=kind).order_by("seq")
+    return [json.loads(r.payload) for r in rows]
+
+
+async def test_reschedule_tells_the_roster_and_keeps_leave(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    await h.say("杨帆", "请假 出差")
+    replies = await h.send("张伟", "把会议改到12月11日上午9点 三楼会议室 理由：组长出差")
+    assert len(replies) == 1
+    notice = replies[0]
+    assert "【会议改期通知】" in notice.text
+    assert "时间：2026年12月11日（星期五）09:00（原定2026年12月5日（星期六）15:00）" in notice.text
+    assert "地点：三楼会议室（原定学会会议室）" in notice.text
+    assert "理由：组长出差" in notice.text
+    assert "1. 年度工作总结（一般事项）" in notice.text
+    assert "已请假的杨帆：请假仍然有效" in notice.text
+    assert {u.name for u in notice.mentions} == set(MEMBERS)
+    status = await h.say("王强", "会议状态")
+    assert "时间：2026年12月11日（星期五）09:00　地点：三楼会议室" in status
+    assert "请假：杨帆（出差）" in status
+    (event,) = await _events("meeting_rescheduled")
+    assert datetime.fromisoformat(str(event["from"])) == datetime(2026, 12, 5, 15, tzinfo=TZ)
+    assert datetime.fromisoformat(str(event["starts_at"])) == datetime(2026, 12, 11, 9, tzinfo=TZ)
+    assert (event["place_from"], event["place"], event["reason"]) == (
+        "学会会议室",
+        "三楼会议室",
+        "组长出差",
+    )
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
+async def test_a_day_alone_keeps_the_hour_and_the_place(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    notice = await h.say("张伟", "改期到12月11日")
+    assert "时间：2026年12月11日（星期五）15:00（原定" in notice
+    assert "地点：学会会议室\n" in notice
+    moved = await h.say("张伟", "会议地点改为学会办公室")
+    assert "【会议地点变更通知】" in moved
+    assert "时间：2026年12月11日（星期五）15:00\n" in moved
+    assert "地点：学会办公室（原定学会会议室）" in moved
+
+
+async def test_checkins_count_only_in_the_new_window(harness: ConsoleRig) -> None:
+    """Put back by 20 minutes, the room stays checked in (made within an hour of the new time);
+    moved to the next day, those check-ins are void and the quorum is counted afresh."""
+    h = harness
+    await _convene(h)
+    h.at("2026-12-05 14:30")
+    for name in MEMBERS[:4]:
+        await h.say(name, "签到")
+    h.at("2026-12-05 14:40")
+    notice = await h.say("张伟", "改期 15:20")
+    assert "原签到作废" not in notice
+    meeting = await repo.latest_meeting((await repo.society_by_name("苏州市示例科技学会")).id)  # type: ignore[union-attr]
+    assert meeting is not None
+    present = await repo.attendance(meeting.id)
+    assert sum(r.status is g.Attendance.PRESENT for r in present.values()) == 4
+    notice = await h.say("张伟", "改期 明天下午3点 理由：人数不齐")
+    assert "改期前已签到的张伟、李娜、王强、刘洋：原签到作废" in notice
+    records = await repo.attendance(meeting.id)
+    assert {r.status for r in records.values()} == {g.Attendance.UNKNOWN}
+    (_, second) = await _events("meeting_rescheduled")
+    assert second["checkins"] == dict.fromkeys(MEMBERS[:4], "unknown")
+    h.at("2026-12-06 15:00")
+    refused = await h.say("张伟", "开会")
+    assert "未达到法定人数" in refused
+    assert "已签到" in await h.say("李娜", "签到")
+
+
+async def test_a_late_checkin_is_judged_for_the_new_time() -> None:
+    policy = g.Policy()
+    start = datetime(2026, 12, 5, 15, 0, tzinfo=TZ)
+    late = start + policy.late_after + timedelta(minutes=1)
+    assert g.checkin_after_reschedule(late, start, policy) is g.Attendance.LATE
+    assert g.checkin_after_reschedule(late, start + timedelta(minutes=30), policy) is (
+        g.Attendance.PRESENT
+    )
+    early = start - policy.checkin_opens_before
+    assert g.checkin_after_reschedule(early, start, policy) is g.Attendance.PRESENT
+    assert g.checkin_after_reschedule(early, start + timedelta(seconds=1), policy) is (
+        g.Attendance.UNKNOWN
+    )
+
+
+async def test_refusals_write_nothing(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    before = await models.EventLog.all().count()
+    assert "只有组长" in await h.say("李娜", "改期 12月11日上午9点")
+    assert "请写明新的会议时间" in await h.say("张伟", "改期")
+    assert "没能识别新的会议时间" in await h.say("张伟", "改期 改天再说")
+    assert "已经过去了" in await h.say("张伟", "改期 今天上午8点")
+    assert "没有变化" in await h.say("张伟", "改期 12月5日下午3点")
+    assert "没有变化" in await h.say("张伟", "更改地点 学会会议室")
+    assert "请写明新的会议地点" in await h.say("张伟", "更改地点")
+    assert await models.EventLog.all().count() == before
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS:
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    opened = await models.EventLog.all().count()
+    refused = await h.say("张伟", "改期 12月11日上午9点")
+    assert "会议正在进行，这条指令现在用不了" in refused
+    assert await models.EventLog.all().count() == opened
+
+
+async def test_minutes_record_the_reschedule(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    await h.say("张伟", "改期 12月8日下午3点 二楼会议室 理由：组长出差")
+    h.at("2026-12-08 14:50")
+    for name in MEMBERS:
+        await h.say(name, "签到")
+    h.at("2026-12-08 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "散会")
+    minutes = await h.say("张伟", "纪要 全文")
+    assert "时间：2026年12月8日（星期二）15:00" in minutes
+    assert "地点：二楼会议室" in minutes
+    assert (
+        "改期：原定2026年12月5日（星期六）15:00在学会会议室，改为2026年12月8日（星期二）15:00在二楼会议室（组长出差）"
+        in minutes
+    )
