@@ -124,6 +124,13 @@ class Route:
     # 假」): such a message is only asked back, with those arguments (「回复「请假 那天出差」确认」),
     # since the words might be about someone else (「王强来不了」).
     last: tuple[str, ...] = ()
+    # Ways that run it only as the whole message (then only punctuation, emoji or particles):
+    # 「我参加」 acknowledges a notice, 「我参加不了」 is not a longer form of it.
+    alone: tuple[str, ...] = ()
+    # Verbs said after their object, the object being the arguments: with 「表决」, 「对议题2进行
+    # 表决」「就第一项表决吧」 run it with 「议题2」「第一项」 (对/就 first, 进行/开始 allowed before
+    # the verb, particles after it).
+    after: tuple[str, ...] = ()
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.
     when: frozenset[g.MeetingState | None] | None = None

@@ -210,6 +210,7 @@ class Suggest:
 class _Phrase:
     route: Route
     confirm: bool  # only asks
+    alone: bool = False  # only as the whole message (Route.alone)
 
 
 # Lexicon.resolve remembers this many texts of at most RESOLVED_TEXT_MAX characters each.
@@ -228,16 +229,31 @@ class Lexicon:
                 self._add(matching_form(word), _Phrase(route, confirm=False))
             for phrase in route.confirm:
                 self._add(matching_form(phrase), _Phrase(route, confirm=True))
+            for phrase in route.alone:
+                self._add(matching_form(phrase), _Phrase(route, confirm=False, alone=True))
         self._max = max((len(k) for k in self._table), default=0)
         # Route.last, longest first: (matching form, route).
         self._last = sorted(
             ((matching_form(w), r) for r in self.routes for w in r.last),
             key=lambda x: -len(x[0]),
         )
+        # Route.after: 「对 <object> [进行] <verb>」, one pattern for every route's verbs.
+        self._after = {matching_form(v): r for r in self.routes for v in r.after}
+        verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
+        self._object_first = (
+            re.compile(
+                rf"(?:对|就) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?) ?(?:进行|开始)? ?"
+                rf"(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
+            )
+            if verbs
+            else None
+        )
         self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
         # Each route's words and phrasings as the nearest commands compare them.
         self.forms = tuple(
-            tuple(_Said.of(matching_form(w)) for w in (*r.words, *r.phrasings, *r.confirm))
+            tuple(
+                _Said.of(matching_form(w)) for w in (*r.words, *r.phrasings, *r.confirm, *r.alone)
+            )
             for r in self.routes
         )
 
@@ -256,7 +272,8 @@ class Lexicon:
                 continue
             if _is_latin(text[length - 1]) and length < len(text) and _is_latin(text[length]):
                 continue
-            if found.confirm and not is_decoration(text[length:].lstrip(_PARTICLES)):
+            alone = found.confirm or found.alone
+            if alone and not is_decoration(text[length:].lstrip(_PARTICLES)):
                 continue
             return found, length
         return None
@@ -288,6 +305,10 @@ class Lexicon:
             found = self._at(loose, loose=True)
             if found is not None:
                 return found
+        for form in (body, *_loose_forms(body)):
+            object_first = self._object_first_at(form)
+            if object_first is not None:
+                return object_first
         ending = self._ending(body)
         if ending is not None:
             return ending
@@ -315,6 +336,18 @@ class Lexicon:
                 return None
             end -= 1
         return None
+
+    def _object_first_at(self, body: Aligned) -> Command | None:
+        """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
+        ignored)."""
+        if self._object_first is None:
+            return None
+        text = _undecorated(body.text)
+        found = self._object_first.fullmatch(text)
+        if found is None or is_decoration(found.group("object")):
+            return None
+        obj = body.original[body.starts[found.start("object")] : body.starts[found.end("object")]]
+        return Command(self._after[found.group("verb")], obj.strip())
 
     def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
         found = self.longest(body.text)
@@ -365,6 +398,10 @@ def _loose_forms(body: Aligned) -> Iterable[Aligned]:
     """Fillers before the command removed (「好的，收到」, 「我同意」), then spaces inside it
     removed (「请 假 出差」)."""
     rest = body
+    lead = _drop_separators(body)  # 「🙏请假 出差」「✅签到」: emoji before the command
+    if lead.text and len(lead.text) < len(body.text):
+        rest = lead
+        yield rest
     stripped = True
     while stripped:
         stripped = False

@@ -112,6 +112,28 @@ async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我可能晚到一会儿」: coming, later. Before the meeting it answers the notice (as 「收到」
+    does); the reply says what a late check-in means. Nothing else is written."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is not None and entry.status in g.PRESENT_STATES:
+        return [ctx.reply(f"{person.name}已签到过了。")]
+    hint = "到场后请发送「签到」：会议开始后签到记为迟到，签到前已结束的表决无法参加。"
+    if entry is not None and entry.status is g.Attendance.LEAVE:
+        hint += "您目前是请假，到场签到即按出席记录。"
+    if meeting.state is g.MeetingState.OPEN:
+        return [ctx.reply(f"好的。第{meeting.number}次会议已经开始，{person.name}{hint}")]
+    if person.id in meeting.roster:
+        await acks.acknowledge(meeting.id, person.id, ctx.now)
+    when = t.when(meeting.starts_at, ctx.tz)
+    return [ctx.reply(f"好的，{person.name}会晚到。第{meeting.number}次会议{when}开始，{hint}")]
+
+
 async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()

@@ -51,7 +51,7 @@ def help_now(
     routes: Sequence[Route], roles: frozenset[g.Role], phase: g.MeetingState | None
 ) -> str:
     """What this person may do now, in at most HELP_LINES lines: the commands of the phase
-    (a role's own section before the members' one), the ballot words on one line, then the
+    (a role's own section, the ballot words on one line, the members' section), then the
     commands for any time."""
     mine = [r for r in routes if offered(r, roles, phase)]
     ballots = [r for r in mine if r.exact]
@@ -59,11 +59,12 @@ def help_now(
         (r for r in mine if r.when is not None and not r.exact),
         key=lambda r: r.group == "成员",
     )
-    lines = [_line(r) for r in now]
-    if ballots:
+    lines = [_line(r) for r in now if r.group != "成员"]
+    if ballots:  # before the members' other commands: the cut below never takes it
         words = "、".join(r.words[0] for r in ballots if " " not in r.usage)
         aliases = "，".join(f"{a}即{r.words[0]}" for r in ballots for a in r.words[1:])
         lines.append(f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票")
+    lines += [_line(r) for r in now if r.group == "成员"]
     lines += [_line(r) for r in mine if r.when is None]
     room = HELP_LINES - 1
     if len(lines) > room:

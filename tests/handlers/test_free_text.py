@@ -127,3 +127,47 @@ async def test_a_leave_is_not_withdrawn_but_checking_in_counts(harness: ConsoleR
     h.at("2026-12-05 14:30")
     assert "现在就可以发送「签到」" in await h.say("李娜", "取消请假")
     assert "李娜已签到" in await h.say("李娜", "签到")
+
+
+async def test_coming_late_and_coming_at_all_as_said(harness: ConsoleRig) -> None:
+    """「我参加」 alone answers the notice (「我参加不了，…」 is still a leave); 「我可能晚到一会儿」
+    answers it too and says what a late check-in means, writing no attendance; an emoji before
+    a command (「🙏请假 出差」) does not hide it."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算")
+    assert "已确认收到第1次会议" in await h.say("王强", "我参加")
+    assert "已请假（外地出差）" in await h.say("赵敏", "我参加不了，外地出差")
+    late = await h.say("刘洋", "我可能晚到一会儿")
+    assert "好的，刘洋会晚到" in late
+    assert "会议开始后签到记为迟到" in late
+    assert "已请假（出差）" in await h.say("杨帆", "🙏请假 出差")
+    meeting = await models.Meeting.get(number=1)
+    acked = await models.NoticeAck.filter(meeting_id=meeting.id).values_list(
+        "person__name", flat=True
+    )
+    assert sorted(acked) == sorted(["王强", "刘洋"])  # type: ignore[type-var]
+    records = await repo.attendance(meeting.id)
+    names = {p.id: p.name for p in (await repo.people(list(records))).values()}
+    assert sorted(names[p] for p in records) == sorted(["赵敏", "杨帆"])
+    assert "是否告知会晚到？回复「晚到 路上堵车」确认" in await h.say("陈静", "路上堵车，会迟到")
+
+
+async def test_a_vote_opened_object_first(harness: ConsoleRig) -> None:
+    """「对议题2进行表决」「就第一项表决吧」 open the vote on that item; 「[强]」 (WeChat's 👍) asks
+    back and records no ballot."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算")
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS:
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    assert "开始表决：议题2「经费预算」" in await h.say("张伟", "对议题2进行表决")
+    assert "是否投赞成票？" in await h.say("李娜", "[强]")
+    assert await models.Ballot.all().count() == 0
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "开始表决：议题1「年度工作」" in await h.say("张伟", "就第一项表决吧")
