@@ -49,6 +49,7 @@ from storage.sql import (
     when_opt,
 )
 from storage.sql import writes_so_far as sql_writes_so_far
+from storage.sqlite_engine import commit_on_thread
 
 # ---------------------------------------------------------------------------------------------
 # Views
@@ -336,24 +337,27 @@ async def shared_round(messages: Sequence[Processed], now: datetime) -> AsyncIte
     nothing) and opens no savepoint of its own (on PostgreSQL a savepoint is a round trip), nor
     does its command (bot/router.py: a refusal comes before any write, or breaks the round).
     Anything that escapes a unit raises RoundBroken, or the fault itself when it is transient, so that the caller rolls the whole
-    round back. At the end, the rows of the messages the round did not get to go again."""
-    async with atomic():
-        asked = {key for key in messages if key[2]}
-        inserted = await _insert_processed(asked, now)
-        round_ = _Round(asked, inserted)
-        token = _in_round.set(round_)
-        try:
-            yield
-        finally:
-            _in_round.reset(token)
-        if round_.held:
-            await outbox.add_outbox(list(round_.held.values()), now)
-        left = [row for key, row in inserted.items() if key not in round_.taken]
-        if left:
-            ids_in, params = any_of(m.ProcessedMessage, "id", left)
-            await raw_execute(
-                m.ProcessedMessage, f"DELETE FROM processed_message WHERE {ids_in}", *params
-            )
+    round back. At the end, the rows of the messages the round did not get to go again.
+    Its COMMIT is flushed off the event loop (`commit_on_thread`): the door takes in the next
+    round's messages meanwhile."""
+    with commit_on_thread():
+        async with atomic():
+            asked = {key for key in messages if key[2]}
+            inserted = await _insert_processed(asked, now)
+            round_ = _Round(asked, inserted)
+            token = _in_round.set(round_)
+            try:
+                yield
+            finally:
+                _in_round.reset(token)
+            if round_.held:
+                await outbox.add_outbox(list(round_.held.values()), now)
+            left = [row for key, row in inserted.items() if key not in round_.taken]
+            if left:
+                ids_in, params = any_of(m.ProcessedMessage, "id", left)
+                await raw_execute(
+                    m.ProcessedMessage, f"DELETE FROM processed_message WHERE {ids_in}", *params
+                )
 
 
 def in_shared_round() -> bool:
