@@ -40,6 +40,7 @@ from typing import Any
 from storage import models as m
 from storage import sql
 from storage.sql import rows_in, utc, when
+from storage.sqlite_engine import commit_on_thread
 
 ACCEPTED = ""
 CHANGED_BODY = "header_reuse:changed_body"  # rule 2
@@ -149,16 +150,18 @@ async def _bind_and_read(
     else:
         per = sql.rows_per_insert(m.HeaderBinding, 6)
         inserts = [_insert(chunk) for chunk in sql.chunks(rows, per)]
-        async with sql.transaction_for(m.HeaderBinding, len(inserts) + 1):
-            new = []
-            for statement, params in inserts:
-                new += await sql.raw_rows(m.HeaderBinding, statement, *params)
-            found = await rows_in(
-                m.HeaderBinding,
-                "SELECT id, pair, message_id, digest, seen_at FROM header_binding"
-                " WHERE pair IN ({values})",
-                pairs,
-            )
+        # The door's batch: committed off the loop, which takes in the next batch meanwhile.
+        with commit_on_thread():
+            async with sql.transaction_for(m.HeaderBinding, len(inserts) + 1):
+                new = []
+                for statement, params in inserts:
+                    new += await sql.raw_rows(m.HeaderBinding, statement, *params)
+                found = await rows_in(
+                    m.HeaderBinding,
+                    "SELECT id, pair, message_id, digest, seen_at FROM header_binding"
+                    " WHERE pair IN ({values})",
+                    pairs,
+                )
     inserted = {(str(r["pair"]), str(r["message_id"])): int(r["id"]) for r in new}
     stored: Stored = {}
     for row in found:

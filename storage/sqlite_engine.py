@@ -19,8 +19,9 @@ while the average (`commit_s`) is within INLINE_COMMIT_BUDGET_S (1 ms) it runs o
 thread: handing it over and waking the loop afterwards costs about 0.1 ms of CPU, as much as the
 flush itself on a quick disk (a serial durable vote: 1.04-1.12 -> 0.87-0.91 ms p50, 0.1 ms less
 CPU). A slow disk, or a checkpoint that made commits slow, moves them back off the loop until the
-average is low again. An inbound round's COMMIT stays off the loop (`commit_on_thread`): many
-callbacks wait for it and the door takes in the next round's messages meanwhile.
+average is low again. The COMMIT of a batch many callers wait for stays off the loop
+(`commit_on_thread`: an inbound round, the door's batch of header bindings): the
+loop takes in the next batch meanwhile (committed inline, batches shrink and cost more each).
 
 Nothing on the loop's thread may wait for a lock: the connection's busy timeout is 0 there, and
 a statement that finds the database locked by another process (SQLITE_BUSY: it has not run) is
@@ -59,9 +60,9 @@ INLINE_READ_BUDGET_S = 0.005
 # average of the last ones, wherever they ran); on aiosqlite's thread otherwise.
 INLINE_COMMIT_BUDGET_S = 0.001
 COMMIT_AVERAGE_WEIGHT = 0.2  # of the newest commit in the average
-# Set while a transaction whose commit many callers wait for is open (an inbound round): its
-# COMMIT goes to aiosqlite's thread whatever it takes, and the loop takes in more work
-# meanwhile (the next round is bigger; committed inline, rounds shrink and cost more each).
+# Set while a transaction whose commit many callers wait for is open (an inbound round, a batch
+# at the door): its COMMIT goes to aiosqlite's thread whatever it takes, and the loop takes in
+# more work meanwhile.
 _commit_on_thread: ContextVar[bool] = ContextVar("commit_on_thread", default=False)
 PROGRESS_EVERY = 10_000  # SQLite virtual machine steps between two looks at the clock
 SQLITE_BUSY = 5  # primary result codes: the extended ones (busy recovery, snapshot, ...)

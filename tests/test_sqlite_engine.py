@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
-from storage import db, sql
+from storage import db, header_bindings, sql
 from storage import models as m
 from storage.sqlite_engine import INLINE_COMMIT_BUDGET_S, InlineConnection, commit_on_thread
 from tests.kit.databases import copy_sqlite_template
@@ -242,6 +243,21 @@ async def test_a_rounds_commit_stays_off_the_loop(trace: Trace) -> None:
     conn.commit_s = 0.0
     await _insert_one()
     assert trace[-1] == ("COMMIT", True)
+
+
+async def test_the_doors_batch_commits_off_the_loop(trace: Trace) -> None:
+    """The door's batch of header bindings (the insert and the read of the pairs: one
+    transaction) is waited for by every callback of the batch: its COMMIT is flushed off the
+    loop even when commits are quick."""
+    _connection().commit_s = 0.0
+    now = datetime.now(UTC)
+    batch = [
+        header_bindings.Binding(f"ts-{i}:sign", f"msg-{i}", "d", now, now, timedelta(seconds=1))
+        for i in range(3)
+    ]
+    assert await header_bindings.bind_many(batch) == ["", "", ""]
+    assert trace[0] == ("BEGIN", True)
+    assert trace[-1] == ("COMMIT", False)
 
 
 async def test_a_quick_commit_found_busy_is_handed_over(trace: Trace) -> None:
