@@ -128,8 +128,8 @@ class Route:
     # 「我参加」 acknowledges a notice, 「我参加不了」 is not a longer form of it.
     alone: tuple[str, ...] = ()
     # Verbs said after their object, the object being the arguments: with 「表决」, 「对议题2进行
-    # 表决」「就第一项表决吧」 run it with 「议题2」「第一项」 (对/就 first, 进行/开始 allowed before
-    # the verb, particles after it).
+    # 表决」「就第一项表决吧」「议题2表决」 run it with 「议题2」「第一项」 (对/就 first, or an item
+    # named as such; 进行/开始 allowed before the verb, particles after it).
     after: tuple[str, ...] = ()
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.

@@ -72,6 +72,8 @@ _BALLOT_ARGS = re.compile(
     r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|表决#\d+)?"
     r"(?:\s*[^\s\d#]\S{0,38}?(?:学会|协会|研究会|学社|联合会))?"
 )
+# An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
+_ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.
 FILLERS = (
@@ -237,13 +239,14 @@ class Lexicon:
             ((matching_form(w), r) for r in self.routes for w in r.last),
             key=lambda x: -len(x[0]),
         )
-        # Route.after: 「对 <object> [进行] <verb>」, one pattern for every route's verbs.
+        # Route.after: 「对 <object> [进行] <verb>」 or 「<item> <verb>」, one pattern for every
+        # route's verbs.
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_first = (
             re.compile(
-                rf"(?:对|就) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?) ?(?:进行|开始)? ?"
-                rf"(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
+                rf"(?:(?:对|就) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{_ITEM_REF}))"
+                rf" ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
             )
             if verbs
             else None
@@ -344,9 +347,12 @@ class Lexicon:
             return None
         text = _undecorated(body.text)
         found = self._object_first.fullmatch(text)
-        if found is None or is_decoration(found.group("object")):
+        if found is None:
             return None
-        obj = body.original[body.starts[found.start("object")] : body.starts[found.end("object")]]
+        group = "object" if found.group("object") is not None else "item"
+        if is_decoration(found.group(group)):
+            return None
+        obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
         return Command(self._after[found.group("verb")], obj.strip())
 
     def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
@@ -515,16 +521,28 @@ def nearest(
     """Up to `limit` commands closest to what was said, among those offered to this person
     now (with `any_phase`, those allowed to them in any phase of a meeting); none when nothing
     is at least `floor` alike."""
+    return [route for _, route in _ranked(lexicon, head, roles, phase, floor, any_phase)][:limit]
+
+
+def _ranked(
+    lexicon: Lexicon,
+    head: str,
+    roles: frozenset[g.Role],
+    phase: g.MeetingState | None,
+    floor: float,
+    any_phase: bool,
+) -> list[tuple[float, Route]]:
+    """`nearest`, every one with how alike it is, closest first."""
     said = _Said.of(head)
-    scored: dict[int, tuple[float, Route]] = {}
+    scored: list[tuple[float, int, Route]] = []
     for index, route in enumerate(lexicon.routes):
         if not (g.may(roles, route.needs) if any_phase else offered(route, roles, phase)):
             continue
         best = max(_closeness(said, w) for w in lexicon.forms[index])
         if best >= floor:
-            scored[index] = (best, route)
-    ranked = sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    return [route for _, (_, route) in ranked[:limit]]
+            scored.append((best, index, route))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [(score, route) for score, _, route in scored]
 
 
 def settle(
@@ -532,19 +550,24 @@ def settle(
     found: Clarify | Unknown,
     roles: frozenset[g.Role],
     phase: g.MeetingState | None,
+    *,
+    limit: int = 3,
+    floor: float = 0.5,
 ) -> Clarify | Suggest:
     """What to answer a message that runs nothing: the one-tap question when its command is
-    offered to this person now (「我同意」 while a vote may be open), else the nearest commands."""
+    offered to this person now (「我同意」 while a vote may be open), else the nearest commands:
+    those offered now, led by one of another phase when that one is closer (「签倒」 with no
+    meeting: 「签到」 is what was meant, and its own refusal then says why not now; a bare
+    「没有听懂」 or only a distant command of this phase would help less)."""
     if isinstance(found, Clarify) and offered(found.route, roles, phase):
         return found
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
-    said = found.said
-    # 「签倒」 with no meeting: nothing near is useful now, but the command meant is still
-    # better shown (its own refusal then says why not now) than a bare 「没有听懂」.
-    near = nearest(lexicon, head, roles, phase) or nearest(
-        lexicon, head, roles, phase, any_phase=True
-    )
-    return Suggest(said, tuple(near))
+    now = _ranked(lexicon, head, roles, phase, floor, any_phase=False)
+    ever = _ranked(lexicon, head, roles, phase, floor, any_phase=True)
+    near = [route for _, route in now or ever]
+    if now and ever and ever[0][0] > now[0][0]:
+        near = [ever[0][1], *(r for r in near if r is not ever[0][1])]
+    return Suggest(found.said, tuple(near[:limit]))
 
 
 # --- times, as typed ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from handlers import texts as t
 from storage import repo
 
 _ITEM_REF = re.compile(
-    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:项|号|个议题)?"
+    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:项|号议题|号|个议题)?"
     r"(?=$|\s|[,，:：])\s*[,，:：]?\s*"
 )
 _MENTION = re.compile(r"^@(\S+)\s*")

@@ -642,6 +642,31 @@ def _choice_handler(choice: g.Choice) -> Any:
     return handler
 
 
+async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我要改票」「我投错了」: how a ballot is changed, or why it cannot be, for the votes open
+    now. Writes nothing."""
+    society = ctx.require_society()
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    votes = await repo.open_votes(meeting.id) if meeting is not None else []
+    if not votes:
+        return [ctx.reply("目前没有进行中的表决，不需要改票。")]
+    lines = []
+    for vote, it in votes:
+        about = f"议题{it.number}「{it.title}」"
+        if vote.method is g.VoteMethod.SECRET:
+            lines.append(f"{about}是无记名投票：每人只能投一次，投出后不能更改。")
+        elif vote.method is g.VoteMethod.SHOW_OF_HANDS:
+            lines.append(f"{about}是举手表决：由记录人录入举手结果，请当场向主持人说明。")
+        elif ctx.policy.allow_vote_change:
+            lines.append(
+                f"{about}是记名表决：结束表决前重新发送「赞成」「反对」或「弃权」即可改票，"
+                "以最后一次为准，每次改动都有记录。"
+            )
+        else:
+            lines.append(f"{about}是记名表决：本学会的规则不允许改票，投出后不能更改。")
+    return [ctx.reply("\n".join(lines))]
+
+
 ROUTES = [
     Route(
         ("发起表决", "开始表决"),
@@ -686,6 +711,16 @@ ROUTES = [
             "支持",
             "没问题",
             "行",
+            "完全同意",
+            "拥护",
+            "坚决拥护",
+            "无异议",
+            "没有异议",
+            "没意见",
+            "没有意见",
+            "改成赞成",
+            "改投赞成",
+            "改为赞成",
         ),
         exact=True,
         finds_private_society=True,
@@ -699,7 +734,20 @@ ROUTES = [
         "投反对票",
         "成员",
         phrasings=("投反对票", "反对票", "我投反对票", "我投反对", "投反对"),
-        confirm=("👎", "❌", "[弱]", "no", "disagree", "不行", "不可以", "不支持"),
+        confirm=(
+            "👎",
+            "❌",
+            "[弱]",
+            "no",
+            "disagree",
+            "不行",
+            "不可以",
+            "不支持",
+            "有异议",
+            "改成反对",
+            "改投反对",
+            "改为反对",
+        ),
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
@@ -712,9 +760,42 @@ ROUTES = [
         "投弃权票",
         "成员",
         phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票"),
-        confirm=("abstain", "🤐", "🤷", "不表态", "不投了", "随便"),
+        confirm=(
+            "abstain",
+            "🤐",
+            "🤷",
+            "不表态",
+            "不投了",
+            "随便",
+            "改成弃权",
+            "改投弃权",
+            "改为弃权",
+        ),
         exact=True,
         finds_private_society=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("改票",),
+        change_vote_help,
+        g.Need.ANYONE,
+        "改票",
+        "问怎样改票（记名表决结束前重新发送选择即可；无记名投票不能改）",
+        "成员",
+        phrasings=(
+            "我要改票",
+            "要改票",
+            "想改票",
+            "能改票吗",
+            "可以改票吗",
+            "怎么改票",
+            "投错了",
+            "我投错了",
+            "撤回投票",
+            "撤回我的投票",
+            "撤销投票",
+            "重新投票",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

@@ -171,3 +171,33 @@ async def test_a_vote_opened_object_first(harness: ConsoleRig) -> None:
         await h.say(name, "赞成")
     assert "结果：通过" in await h.say("张伟", "结束表决")
     assert "开始表决：议题1「年度工作」" in await h.say("张伟", "就第一项表决吧")
+
+
+async def test_asking_to_change_a_vote_is_answered_for_the_votes_open(harness: ConsoleRig) -> None:
+    """「我要改票」「我投错了」: how (a named ballot: send the choice again before the vote
+    closes) or why not (a secret one), for the vote open now; nothing is written. 「改成反对」
+    is asked back, like any loosely typed ballot."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；换届人选（人事）")
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS:
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    assert "目前没有进行中的表决" in await h.say("李娜", "我要改票")
+    await h.say("张伟", "发起表决 1")
+    await h.say("李娜", "赞成")
+    before = await models.EventLog.all().count()
+    named = await h.say("李娜", "我投错了")
+    assert (
+        "议题1「年度工作」是记名表决：结束表决前重新发送「赞成」「反对」或「弃权」即可改票" in named
+    )
+    assert "是否投反对票？" in await h.say("李娜", "改成反对")
+    assert await models.EventLog.all().count() == before
+    for name in MEMBERS[2:]:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "发起表决 2 无记名")
+    secret = await h.say("王强", "撤回我的投票")
+    assert "议题2「换届人选」是无记名投票：每人只能投一次，投出后不能更改" in secret
