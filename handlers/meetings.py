@@ -834,7 +834,7 @@ ROUTES = [
         ),
         ask="告知会晚到",
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
-        when=OFFERED_BEFORE | OFFERED_DURING,
+        when=OFFERED_BEFORE,  # understood during the meeting too; help offers 签到 then
     ),
     Route(
         ("签到",),
