@@ -162,6 +162,8 @@ class EventKind(StrEnum):
     ITEM_CARRIED = "item_carried"
     ITEM_ACCEPTED = "item_accepted"
     ITEM_REJECTED = "item_rejected"
+    ITEM_EDITED = "item_edited"
+    ITEM_WITHDRAWN = "item_withdrawn"
     OBSERVER_ADDED = "observer_added"
     LEAVE = "leave"
     LATE_LEAVE = "late_leave"

@@ -124,6 +124,8 @@ class ItemAction(StrEnum):
     DECIDE = "decide"
     RETURN = "return"  # a vote without quorum: the item may be voted on again
     DEFER = "defer"
+    EDIT = "edit"  # its title or matter type corrected before its vote
+    WITHDRAW = "withdraw"  # taken off the agenda by the leader before its vote
 
 
 class VoteState(StrEnum):
@@ -524,6 +526,9 @@ MEETING_TRANSITIONS: Mapping[tuple[MeetingState, MeetingAction], MeetingState] =
 ITEM_TRANSITIONS: Mapping[tuple[ItemState, ItemAction], ItemState] = {
     (ItemState.PROPOSED, ItemAction.ACCEPT): ItemState.ACCEPTED,
     (ItemState.PROPOSED, ItemAction.REJECT): ItemState.REJECTED,
+    (ItemState.PROPOSED, ItemAction.EDIT): ItemState.PROPOSED,
+    (ItemState.ACCEPTED, ItemAction.EDIT): ItemState.ACCEPTED,
+    (ItemState.ACCEPTED, ItemAction.WITHDRAW): ItemState.REJECTED,
     (ItemState.ACCEPTED, ItemAction.OPEN_VOTE): ItemState.VOTING,
     (ItemState.ACCEPTED, ItemAction.DEFER): ItemState.DEFERRED,
     (ItemState.VOTING, ItemAction.DECIDE): ItemState.DECIDED,

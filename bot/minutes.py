@@ -76,6 +76,7 @@ class Minutes:
     reschedules: list[str] = field(default_factory=list)
     items: list[MinutesItem] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
     notes: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -123,6 +124,14 @@ def assemble(
                 )
             case "item_accepted":
                 pass
+            case "item_edited":
+                if p["item"] in items:
+                    items[p["item"]].title = p["title"]
+                    items[p["item"]].matter_type = p["matter_type"]
+            case "item_withdrawn":
+                items.pop(p["item"], None)
+                reason = f"：{p['reason']}" if p.get("reason") else ""
+                minutes.withdrawn.append(f"{p['title']}（{p['by']['name']}撤回{reason}）")
             case "item_rejected":
                 items.pop(p["item"], None)
                 reason = f"（{p['reason']}）" if p.get("reason") else ""
@@ -261,6 +270,8 @@ def render_text(m: Minutes) -> str:
             lines.append("   未表决")
     if m.rejected:
         lines.append(f"未列入议程的议题建议：{'；'.join(m.rejected)}")
+    if m.withdrawn:
+        lines.append(f"撤出议程的议题：{'；'.join(m.withdrawn)}")
     if m.notes:
         lines.append(f"记录人备注：{m.notes}")
     return "\n".join(lines)

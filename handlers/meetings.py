@@ -332,6 +332,76 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
 
 
+EDIT_USAGE = "修改议题 2 2027年经费预算（重大）"
+WITHDRAW_USAGE = "撤回议题 2 材料尚未准备好"
+
+
+async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """修改议题: the leader corrects an item's title (and, with a （类型）, its matter type)
+    before its vote; the roster is told. A carried-over item is voted on as it was deferred."""
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, rest = require_item_ref(args, EDIT_USAGE)
+    if not rest:
+        raise UsageError(f"请写明新的议题标题，例如：{EDIT_USAGE}")
+    it = await item_by_number(meeting, number)
+    _refuse_carried(it, "修改")
+    title, matter = parse_topic(rest)
+    if _TYPE_SUFFIX.search(rest.strip(" ,，。")) is None:
+        matter = it.matter_type  # the title only: the type stays
+    state = g.item_next(it.state, g.ItemAction.EDIT)
+    if (title, matter) == (it.title, it.matter_type):
+        raise UsageError(f"议题{number}本来就是「{it.title}」（{t.MATTER[matter]}），没有变化。")
+    await repo.update_item(it.id, title=title, matter_type=matter, state=state)
+    edited = dataclasses.replace(it, title=title, matter_type=matter, state=state)
+    await _item_event(
+        ctx,
+        meeting,
+        edited,
+        EventKind.ITEM_EDITED,
+        person,
+        title_from=it.title,
+        matter_from=it.matter_type.value,
+    )
+    return [
+        ctx.reply(
+            f"第{meeting.number}次会议议题{number}已改为「{title}」（{t.MATTER[matter]}），"
+            f"原为「{it.title}」（{t.MATTER[it.matter_type]}）。",
+            await mentions_for(ctx, meeting.roster),
+        )
+    ]
+
+
+async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """撤回议题: the leader takes an item off the agenda before its vote, with a reason; the
+    roster is told and the minutes list it. A carried-over item cannot be withdrawn."""
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    number, reason = require_item_ref(args, WITHDRAW_USAGE)
+    bounded(reason, "撤回理由")
+    it = await item_by_number(meeting, number)
+    _refuse_carried(it, "撤回")
+    state = g.item_next(it.state, g.ItemAction.WITHDRAW)
+    await repo.update_item(it.id, state=state)
+    withdrawn = dataclasses.replace(it, state=state)
+    await _item_event(ctx, meeting, withdrawn, EventKind.ITEM_WITHDRAWN, person, reason=reason)
+    why = f"，理由：{t.echo(reason)}。" if reason else "。"
+    return [
+        ctx.reply(
+            f"议题{number}「{it.title}」已撤出第{meeting.number}次会议议程{why}",
+            await mentions_for(ctx, meeting.roster),
+        )
+    ]
+
+
+def _refuse_carried(it: repo.Item, what: str) -> None:
+    if it.carried_from_id is not None:
+        raise UsageError(
+            f"议题{it.number}「{it.title}」是上次会议暂缓的议题，须在本次会议按原议题再行表决"
+            f"（第十六条），不能{what}。"
+        )
+
+
 async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
@@ -736,6 +806,27 @@ ROUTES = [
         "不把成员提议的议题列入议程",
         "组长",
         phrasings=("不同意议题", "否决议题", "议题驳回"),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("修改议题", "更改议题"),
+        edit_topic,
+        g.Need.LEADER,
+        EDIT_USAGE,
+        "表决前修改议题标题或类型（上次暂缓的议题不能改）",
+        "组长",
+        phrasings=("改议题", "议题改为", "议题名称改为", "调整议题"),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("撤回议题", "撤销议题"),
+        withdraw_topic,
+        g.Need.LEADER,
+        WITHDRAW_USAGE,
+        "表决前把已列入议程的议题撤出议程（上次暂缓的议题不能撤）",
+        "组长",
+        phrasings=("删除议题", "去掉议题", "取消议题", "议题撤回", "拿掉议题"),
+        after=("撤回", "撤出议程"),
         when=OFFERED_BEFORE,
     ),
     Route(
