@@ -133,6 +133,16 @@ async def _insert_while_held(holder: sqlite3.Connection) -> int:
     return ticks
 
 
+async def _reader_in_rollback_journal_mode() -> sqlite3.Connection:
+    """The database in rollback-journal mode (where COMMIT needs every reader gone) and another
+    connection holding a reader's shared lock."""
+    await connections.get("sqlite").execute_script("PRAGMA journal_mode=DELETE")
+    reader = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM probe").fetchall()  # holds a shared lock
+    return reader
+
+
 async def test_a_write_locked_by_another_process_waits_off_the_loop(trace: Trace) -> None:
     """Another process holds the write lock for 200 ms (the busy timeout is 400 ms): the
     transaction's first write finds it on the loop's thread without waiting, waits on
@@ -188,10 +198,7 @@ async def test_a_commit_kept_waiting_by_a_reader_is_tried_again_with_the_timeout
     (here a reader's, in rollback-journal mode, where COMMIT needs the reader gone) leaves the
     transaction open, and is tried again on aiosqlite's thread with the busy timeout while the
     loop goes on."""
-    await connections.get("sqlite").execute_script("PRAGMA journal_mode=DELETE")
-    reader = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
-    reader.execute("BEGIN")
-    reader.execute("SELECT COUNT(*) FROM probe").fetchall()  # holds a shared lock
+    reader = await _reader_in_rollback_journal_mode()
     trace.clear()
     ticks = await _insert_while_held(reader)
     assert ticks >= 5
@@ -264,11 +271,8 @@ async def test_a_quick_commit_found_busy_is_handed_over(trace: Trace) -> None:
     """A COMMIT run on the loop's thread never waits: one that meets a lock (a reader's, in
     rollback-journal mode) has had no effect and goes to aiosqlite's thread, where it waits
     with the busy timeout while the loop goes on."""
-    await connections.get("sqlite").execute_script("PRAGMA journal_mode=DELETE")
+    reader = await _reader_in_rollback_journal_mode()
     _connection().commit_s = 0.0
-    reader = sqlite3.connect(_path(), isolation_level=None, check_same_thread=False)
-    reader.execute("BEGIN")
-    reader.execute("SELECT COUNT(*) FROM probe").fetchall()  # holds a shared lock
     trace.clear()
     ticks = await _insert_while_held(reader)
     assert ticks >= 5

@@ -5,22 +5,12 @@ from a deferral are refused, and a refusal writes nothing."""
 from __future__ import annotations
 
 from storage import models, repo
-from tests.kit.console import ConsoleRig
-
-MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
 
 
 async def _convene(h: ConsoleRig, topics: str) -> None:
     h.at("2026-12-01 09:00")
     await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
-
-
-async def _open(h: ConsoleRig) -> None:
-    h.at("2026-12-05 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")
-    assert "会议现在开始" in await h.say("张伟", "开会")
 
 
 async def test_edit_and_withdraw_before_the_vote(harness: ConsoleRig) -> None:
@@ -38,7 +28,7 @@ async def test_edit_and_withdraw_before_the_vote(harness: ConsoleRig) -> None:
     status = await h.say("王强", "会议状态")
     assert "议题1「年度工作总结」（一般事项）：已列入议程" in status
     assert "议题2「2027年经费预算」（重大事项）：已列入议程" in status
-    await _open(h)
+    await check_in_and_open(h)
     vote = await h.say("张伟", "发起表决 2")
     assert "议题2「2027年经费预算」（重大事项" in vote
     assert "这个议题正在表决" in await h.say("张伟", "修改议题 2 预算")
@@ -82,7 +72,7 @@ async def test_an_item_carried_from_a_deferral_stays_as_it_was(harness: ConsoleR
     """第十六条: a deferred item is voted on again at the next meeting, as it was deferred."""
     h = harness
     await _convene(h, "年度工作；经费预算（重大）")
-    await _open(h)
+    await check_in_and_open(h)
     assert "暂缓" in await h.say("张伟", "暂缓 2 需进一步论证")
     await h.say("张伟", "散会")
     await h.say("张伟", "签发")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers import texts as t
 from storage import models, repo
-from tests.kit.console import ConsoleRig
+from tests.kit.console import ConsoleRig, convene_and_open
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
@@ -157,13 +157,7 @@ async def test_a_vote_opened_object_first(harness: ConsoleRig) -> None:
     """「对议题2进行表决」「就第一项表决吧」 open the vote on that item; 「[强]」 (WeChat's 👍) asks
     back and records no ballot."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算")
-    h.at("2026-12-05 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")
-    await h.say("张伟", "开会")
+    await convene_and_open(h, "年度工作；经费预算")
     assert "开始表决：议题2「经费预算」" in await h.say("张伟", "对议题2进行表决")
     assert "是否投赞成票？" in await h.say("李娜", "[强]")
     assert await models.Ballot.all().count() == 0
@@ -178,13 +172,7 @@ async def test_asking_to_change_a_vote_is_answered_for_the_votes_open(harness: C
     closes) or why not (a secret one), for the vote open now; nothing is written. 「改成反对」
     is asked back, like any loosely typed ballot."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；换届人选（人事）")
-    h.at("2026-12-05 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")
-    await h.say("张伟", "开会")
+    await convene_and_open(h, "年度工作；换届人选（人事）")
     assert "目前没有进行中的表决" in await h.say("李娜", "我要改票")
     await h.say("张伟", "发起表决 1")
     await h.say("李娜", "赞成")

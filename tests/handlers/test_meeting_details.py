@@ -5,19 +5,7 @@ from __future__ import annotations
 
 from handlers.common import parse_item_ref
 from storage import models
-from tests.kit.console import ConsoleRig
-
-MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
-
-
-async def _open(h: ConsoleRig, topics: str, present: tuple[str, ...] = MEMBERS) -> None:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
-    h.at("2026-12-05 14:50")
-    for name in present:
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")  # not before the announced time
-    assert "会议现在开始" in await h.say("张伟", "开会")
+from tests.kit.console import MEMBERS, ConsoleRig, convene_and_open
 
 
 async def test_delegated_chair_runs_the_vote(harness: ConsoleRig) -> None:
@@ -46,7 +34,7 @@ async def test_delegated_chair_runs_the_vote(harness: ConsoleRig) -> None:
 
 async def test_recused_member_leaves_the_base(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "王强同志任副组长人选（人事）；聘任审计机构（重大）")
+    await convene_and_open(h, "王强同志任副组长人选（人事）；聘任审计机构（重大）")
     assert "就议题2" in await h.say("王强", "回避 2")
     assert "只有主持人" in await h.say("刘洋", "回避 2 @陈静")
     started = await h.say("张伟", "发起表决 2")
@@ -61,7 +49,7 @@ async def test_recused_member_leaves_the_base(harness: ConsoleRig) -> None:
 
 async def test_show_of_hands_recorded_by_the_recorder(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "会员发展工作")
+    await convene_and_open(h, "会员发展工作")
     assert "举手表决" in await h.say("张伟", "发起表决 1 举手")
     assert "由记录人录入" in await h.say("李娜", "赞成")
     assert "请记录人先录入" in await h.say("张伟", "结束表决")
@@ -99,7 +87,7 @@ async def test_commands_tolerate_slash_fullwidth_and_mention(harness: ConsoleRig
 
 async def test_method_refused_for_the_matter_type(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "聘任审计机构（重大）；推荐人选（人事）")
+    await convene_and_open(h, "聘任审计机构（重大）；推荐人选（人事）")
     assert "不能采用举手表决" in await h.say("张伟", "发起表决 1 举手")
     assert "不能采用记名表决" in await h.say("张伟", "发起表决 2 记名")
     assert "无法识别" in await h.say("张伟", "发起表决 1 鼓掌")
@@ -108,7 +96,9 @@ async def test_method_refused_for_the_matter_type(harness: ConsoleRig) -> None:
 
 async def test_quorum_is_checked_again_when_a_vote_closes(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "年度工作；经费安排", present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    await convene_and_open(
+        h, "年度工作；经费安排", present=("张伟", "李娜", "王强", "刘洋", "陈静")
+    )
     await h.say("张伟", "发起表决 1")
     for name in ("张伟", "李娜", "王强", "刘洋"):
         await h.say(name, "赞成")
@@ -131,7 +121,7 @@ async def test_quorum_is_checked_again_when_a_vote_closes(harness: ConsoleRig) -
 
 async def test_vote_deadline_is_parsed_stored_and_shown(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "年度工作")
+    await convene_and_open(h, "年度工作")
     h.at("2026-12-05 15:10")
     # Refusals are polite and write nothing.
     for args, expected in (
@@ -163,7 +153,7 @@ async def test_vote_deadline_is_parsed_stored_and_shown(harness: ConsoleRig) -> 
 
 async def test_vote_without_deadline_and_with_method_word_only(harness: ConsoleRig) -> None:
     h = harness
-    await _open(h, "年度工作")
+    await convene_and_open(h, "年度工作")
     replies = await h.send("张伟", "发起表决 1 举手")
     (card,) = [r for r in replies if r.card is not None]
     assert card.card is not None
@@ -196,7 +186,7 @@ async def test_the_chair_names_the_item_as_said_or_not_at_all(harness: ConsoleRi
     """「开始投票」 with two items still to vote on asks which, listing them; 「现在表决第一项」
     (a Chinese numeral) opens item 1; once one item is left, 「开始投票吧」 opens it."""
     h = harness
-    await _open(h, "年度工作总结；换届筹备")
+    await convene_and_open(h, "年度工作总结；换届筹备")
     asked = (await h.say("张伟", "开始投票")).text
     assert asked == (
         "请写明要表决的议题编号，例如：发起表决 1 记名。待表决：1「年度工作总结」、2「换届筹备」。"

@@ -10,9 +10,7 @@ from datetime import datetime, timedelta
 from bot import governance as g
 from storage import models, repo
 from tests.kit.clock import TZ
-from tests.kit.console import ConsoleRig
-
-MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
 
 
 async def _convene(h: ConsoleRig) -> None:
@@ -121,11 +119,7 @@ async def test_refusals_write_nothing(harness: ConsoleRig) -> None:
     assert "没有变化" in await h.say("张伟", "更改地点 学会会议室")
     assert "请写明新的会议地点" in await h.say("张伟", "更改地点")
     assert await models.EventLog.all().count() == before
-    h.at("2026-12-05 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")
-    await h.say("张伟", "开会")
+    await check_in_and_open(h)
     opened = await models.EventLog.all().count()
     refused = await h.say("张伟", "改期 12月11日上午9点")
     assert "会议正在进行，这条指令现在用不了" in refused
@@ -136,11 +130,7 @@ async def test_minutes_record_the_reschedule(harness: ConsoleRig) -> None:
     h = harness
     await _convene(h)
     await h.say("张伟", "改期 12月8日下午3点 二楼会议室 理由：组长出差")
-    h.at("2026-12-08 14:50")
-    for name in MEMBERS:
-        await h.say(name, "签到")
-    h.at("2026-12-08 15:00")
-    await h.say("张伟", "开会")
+    await check_in_and_open(h, day="2026-12-08")
     await h.say("张伟", "散会")
     minutes = await h.say("张伟", "纪要 全文")
     assert "时间：2026年12月8日（星期二）15:00" in minutes

@@ -91,3 +91,27 @@ class ConsoleRig:
 
 if TYPE_CHECKING:
     _: type[Rig] = ConsoleRig  # mypy checks that the console rig is a Rig
+
+
+# The demo society's roster (bot.demo), its leader first.
+MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
+
+
+async def check_in_and_open(
+    h: ConsoleRig, *, day: str = "2026-12-05", present: tuple[str, ...] = MEMBERS
+) -> None:
+    """`present` check in at 14:50 on `day` and the leader opens the 15:00 meeting then."""
+    h.at(f"{day} 14:50")
+    for name in present:
+        await h.say(name, "签到")
+    h.at(f"{day} 15:00")  # not before the announced time
+    assert "会议现在开始" in await h.say("张伟", "开会")
+
+
+async def convene_and_open(
+    h: ConsoleRig, topics: str, *, present: tuple[str, ...] = MEMBERS
+) -> None:
+    """Convened on 1 December for 2026-12-05 15:00 with `topics`, then opened."""
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
+    await check_in_and_open(h, present=present)
