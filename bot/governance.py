@@ -915,7 +915,7 @@ def check_ballot(
     if already_voted or previous is not None:
         if previous is not None and previous is choice:
             return BallotAction.SAME
-        if method is VoteMethod.SECRET or not policy.allow_vote_change:
+        if not ballot_changeable(method, policy):
             raise GovernanceError(Refusal.VOTE_CHANGE_NOT_ALLOWED, method=method)
         return BallotAction.CHANGE
     if rule.leader_votes_last and voter_is_leader:
@@ -923,6 +923,14 @@ def check_ballot(
         if waiting:
             raise GovernanceError(Refusal.LEADER_VOTES_LAST, waiting=len(waiting))
     return BallotAction.NEW
+
+
+def ballot_changeable(method: VoteMethod, policy: Policy) -> bool:
+    """Whether a cast ballot may be changed until the vote closes: a named one, when the policy
+    allows it (a secret ballot is cast once; a show of hands is counted by the recorder)."""
+    _kind("method", method, VoteMethod)
+    _kind("policy", policy, Policy)
+    return method is VoteMethod.NAMED and policy.allow_vote_change
 
 
 def check_show_of_hands(

@@ -652,18 +652,18 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
         return [ctx.reply("目前没有进行中的表决，不需要改票。")]
     lines = []
     for vote, it in votes:
-        about = f"议题{it.number}「{it.title}」"
-        if vote.method is g.VoteMethod.SECRET:
-            lines.append(f"{about}是无记名投票：每人只能投一次，投出后不能更改。")
-        elif vote.method is g.VoteMethod.SHOW_OF_HANDS:
-            lines.append(f"{about}是举手表决：由记录人录入举手结果，请当场向主持人说明。")
-        elif ctx.policy.allow_vote_change:
+        about = f"议题{it.number}「{it.title}」是{t.METHOD[vote.method]}"
+        if g.ballot_changeable(vote.method, ctx.policy):
             lines.append(
-                f"{about}是记名表决：结束表决前重新发送「赞成」「反对」或「弃权」即可改票，"
+                f"{about}：结束表决前重新发送「赞成」「反对」或「弃权」即可改票，"
                 "以最后一次为准，每次改动都有记录。"
             )
+        elif vote.method is g.VoteMethod.SHOW_OF_HANDS:
+            lines.append(f"{about}：由记录人录入举手结果，请当场向主持人说明。")
+        elif vote.method is g.VoteMethod.SECRET:
+            lines.append(f"{about}：每人只能投一次，投出后不能更改。")
         else:
-            lines.append(f"{about}是记名表决：本学会的规则不允许改票，投出后不能更改。")
+            lines.append(f"{about}：本学会的规则不允许改票，投出后不能更改。")
     return [ctx.reply("\n".join(lines))]
 
 

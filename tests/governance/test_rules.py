@@ -799,3 +799,12 @@ def test_still_present_keeps_roster_and_recusals() -> None:
     later = g.still_present(e, frozenset({0, 1, 4, 6}))
     assert later == g.Electorate(frozenset(range(7)), frozenset({0, 1, 4}), frozenset({4}))
     assert g.Attendance.LEFT not in g.PRESENT_STATES
+
+
+@pytest.mark.parametrize("method", list(g.VoteMethod))
+@pytest.mark.parametrize("allowed", [True, False])
+def test_which_ballots_may_be_changed(method: g.VoteMethod, allowed: bool) -> None:
+    """A named ballot, while the policy allows it; never a secret one or a show of hands. The
+    rule check_ballot applies is the one 「改票」 explains."""
+    policy = g.Policy(allow_vote_change=allowed)
+    assert g.ballot_changeable(method, policy) is (method is g.VoteMethod.NAMED and allowed)
