@@ -102,14 +102,17 @@ async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     entry = (await repo.attendance(meeting.id)).get(person.id)
     if entry is None or entry.status is not g.Attendance.LEAVE:
         return [ctx.reply(f"{person.name}没有请假，不需要撤销。届时发送「签到」即可。")]
+    return [ctx.reply(f"{person.name}{_coming_after_all(ctx, meeting)}")]
+
+
+def _coming_after_all(ctx: Context, meeting: repo.Meeting) -> str:
+    """For a member on leave who can come after all: from when 「签到」 counts them present."""
     opens_at = meeting.starts_at - ctx.policy.checkin_opens_before
     when = "现在就可以" if ctx.now >= opens_at else f"{t.when(opens_at, ctx.tz)}起"
-    return [
-        ctx.reply(
-            f"{person.name}目前是请假。请假不用撤销：能来参会的话，{when}发送「签到」，"
-            "即按出席记录（会议开始后签到记为迟到）。"
-        )
-    ]
+    return (
+        f"目前是请假。请假不用撤销：能来参会的话，{when}发送「签到」，"
+        "即按出席记录（会议开始后签到记为迟到）。"
+    )
 
 
 async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -181,7 +184,16 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     if person.id not in meeting.roster:
         return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
     when = t.when(meeting.starts_at, ctx.tz)
-    if not await acks.acknowledge(meeting.id, person.id, ctx.now):
+    new = await acks.acknowledge(meeting.id, person.id, ctx.now)
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is not None and entry.status is g.Attendance.LEAVE:  # 「我能来」 after a leave
+        return [
+            ctx.reply(
+                f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
+                f"您{_coming_after_all(ctx, meeting)}"
+            )
+        ]
+    if not new:
         return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
     return [
         ctx.reply(

@@ -151,6 +151,9 @@ async def test_coming_late_and_coming_at_all_as_said(harness: ConsoleRig) -> Non
     names = {p.id: p.name for p in (await repo.people(list(records))).values()}
     assert sorted(names[p] for p in records) == sorted(["赵敏", "杨帆"])
     assert "是否告知会晚到？回复「晚到 路上堵车」确认" in await h.say("陈静", "路上堵车，会迟到")
+    # 「我能来」 from a member on leave: the notice is acknowledged and the leave explained.
+    after_all = await h.say("赵敏", "我能来")
+    assert "您目前是请假。请假不用撤销：能来参会的话" in after_all
 
 
 async def test_a_vote_opened_object_first(harness: ConsoleRig) -> None:
