@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
+from bot.timeparse import small_number
 from bot.utterance import leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
@@ -560,6 +561,7 @@ _TO_LEAD = re.compile(r"^\s*(?:改到|改为|改在|推迟到|提前到|延期�
 # Where a reason begins: 「理由：…」「原因是…」「因为…」「由于…」.
 _REASON_MARKER = re.compile(r"[,，;；\s]*(?:(?:理由|原因)(?:是|为)?[:：\s]*|因为|由于)")
 # 「地点改为三楼」 as said: the place after 改为/改到/换到 (after _PLACE_LEAD took 地点).
+_SAME_PLACE = re.compile(r"不变|照旧|同前|同上|原地点|地点不变|还在原地|还是原来的地方")
 _NEW_PLACE_LEAD = re.compile(r"^(?:改为|改到|改在|换到|换成|变更为|变为)\s*")
 
 
@@ -588,6 +590,56 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
 
 
+# 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.
+_SHIFT = re.compile(
+    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分)"
+    r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))\s*"
+)
+SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到12月11日上午9点"
+
+
+def _shift(args: str) -> tuple[timedelta, str] | None:
+    """「半小时 三楼」 -> (30 minutes, '三楼'); None when the arguments start with no duration."""
+    found = _SHIFT.match(args)
+    if found is None:
+        return None
+    if found.group("only_half"):
+        minutes = 30
+    else:
+        n = small_number(found.group("n"))
+        if n is None:
+            return None
+        hours = found.group("unit") in ("小时", "钟头")
+        minutes = n * 60 + (30 if found.group("half") else 0) if hours else n
+    return timedelta(minutes=minutes), args[found.end() :]
+
+
+async def postpone_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """推迟会议: by a duration (「会议推迟半小时」), or to a time (as 改期)."""
+    return await _shift_meeting(ctx, args, later=True)
+
+
+async def advance_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """提前会议: by a duration (「会议提前20分钟」), or to a time (as 改期)."""
+    return await _shift_meeting(ctx, args, later=False)
+
+
+async def _shift_meeting(ctx: Context, args: str, *, later: bool) -> list[OutgoingMessage]:
+    ctx.require_society()
+    shift = _shift(_TO_LEAD.sub("", args, count=1))
+    if shift is None:
+        if not args.strip():
+            raise UsageError(f"请写明推迟或提前多久，或者新的时间，例如：{SHIFT_USAGE}")
+        return await reschedule_meeting(ctx, args)
+    meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    by, rest = shift
+    if not by:
+        raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
+    place, reason = _place_and_reason(rest)
+    starts_at = meeting.starts_at + by if later else meeting.starts_at - by
+    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
 async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """更改地点: the same meeting, the same time, a new place, with a new notice."""
     ctx.require_society()
@@ -606,6 +658,8 @@ def _place_and_reason(text: str) -> tuple[str, str]:
         text, reason = text[: marker.start()], text[marker.end() :]
     place = _PLACE_LEAD.sub("", text.strip(" ,，。;；")).strip(" ,，。;；")
     place = _NEW_PLACE_LEAD.sub("", place).strip(" ,，。;；")
+    if _SAME_PLACE.fullmatch(place):
+        place = ""  # 「地点不变」: the place stays
     return bounded(place, "会议地点", 100), bounded(reason.strip(" ,，。;；"), "改期理由")
 
 
@@ -1029,13 +1083,8 @@ ROUTES = [
             "会议改到",
             "会议改在",
             "会议改为",
-            "会议推迟到",
-            "会议提前到",
-            "会议延期到",
             "把会议改到",
             "把会议改在",
-            "把会议推迟到",
-            "把会议提前到",
             "把会议时间改到",
             "把会议时间改为",
             "会议时间改到",
@@ -1046,15 +1095,38 @@ ROUTES = [
             "修改会议时间",
             "调整会议时间",
             "会议延期",
-            "推迟会议",
-            "会议推迟",
-            "会议提前",
-            "推迟开会",
-            "延后开会",
-            "会议往后推",
             "改时间",
             "reschedule",
         ),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("推迟会议",),
+        postpone_meeting,
+        g.Need.LEADER,
+        "推迟会议 半小时",
+        "把尚未开始的会议推迟一段时间（或推迟到新的时间），重新通知全体成员",
+        "组长",
+        # 「会议推迟到…」 too: a time after 到 is a new time (as 改期).
+        phrasings=(
+            "会议推迟",
+            "把会议推迟",
+            "推迟开会",
+            "延后开会",
+            "会议延后",
+            "会议往后推",
+            "往后推",
+        ),
+        when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("提前会议",),
+        advance_meeting,
+        g.Need.LEADER,
+        "提前会议 20分钟",
+        "把尚未开始的会议提前一段时间（或提前到新的时间），重新通知全体成员",
+        "组长",
+        phrasings=("会议提前", "把会议提前", "提前开会"),
         when=OFFERED_BEFORE,
     ),
     Route(

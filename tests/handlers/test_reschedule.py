@@ -139,3 +139,24 @@ async def test_minutes_record_the_reschedule(harness: ConsoleRig) -> None:
         "改期：原定2026年12月5日（星期六）15:00在学会会议室，改为2026年12月8日（星期二）15:00在二楼会议室（组长出差）"
         in minutes
     )
+
+
+async def test_put_back_or_forward_by_a_while(harness: ConsoleRig) -> None:
+    """「会议推迟半小时」「会议提前20分钟」「推迟会议 一个半小时 地点不变」 move the meeting by that
+    much; 「会议推迟到…」 is a new time; 「地点不变」 keeps the place."""
+    h = harness
+    await _convene(h)
+    later = await h.say("张伟", "会议推迟半小时")
+    assert "时间：2026年12月5日（星期六）15:30（原定2026年12月5日（星期六）15:00）" in later
+    earlier = await h.say("张伟", "会议提前20分钟")
+    assert "时间：2026年12月5日（星期六）15:10（原定2026年12月5日（星期六）15:30）" in earlier
+    kept = await h.say("张伟", "推迟会议 一个半小时 地点不变")
+    assert "时间：2026年12月5日（星期六）16:40（原定" in kept
+    assert "地点：学会会议室\n" in kept
+    moved = await h.say("张伟", "会议推迟到12月11日上午9点，地点不变")
+    assert "时间：2026年12月11日（星期五）09:00（原定2026年12月5日（星期六）16:40）" in moved
+    assert "地点：学会会议室\n" in moved
+    before = await models.EventLog.all().count()
+    assert "请写明推迟或提前多久" in await h.say("张伟", "会议推迟")
+    assert "请写明推迟或提前多久" in await h.say("张伟", "会议提前0分钟")
+    assert await models.EventLog.all().count() == before
