@@ -74,6 +74,13 @@ _BALLOT_ARGS = re.compile(
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
 _ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
+# What makes the words after a command a question: a question mark or particle at the end, or a
+# question word first (Route.shows).
+_QUESTION = re.compile(
+    r"(?:[?？]|吗|么|呢|没有?)[\s?？!！。.~…]*$"
+    r"|^\s*(?:什么时候|什么|是什么|多久|几号|几时|哪天|何时|怎么|如何|是不是|是否|有没有|要不要|能不能"
+    r"|可不可以|可以吗)"
+)
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.
 FILLERS = (
@@ -365,6 +372,8 @@ class Lexicon:
             args = ""
         if self._mistyped_longer(body.text, length):
             return None
+        if not phrase.route.shows and _QUESTION.search(body.tail(length)):
+            return Clarify(phrase.route, body.tail(0))  # 「签发了吗」: asked, not run
         if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
             return Clarify(phrase.route, body.tail(0))
         if phrase.confirm or (loose and phrase.route.exact):

@@ -377,6 +377,7 @@ ROUTES = [
             "票数统计",
             "count",
         ),
+        shows=True,
         when=OFFERED_DURING,
     ),
     Route(

@@ -100,6 +100,7 @@ def make_help(routes: Sequence[Route]) -> Route:
         "成员",
         needs_society=False,
         phrasings=("怎么用", "如何使用", "使用说明", "说明", "?", "帮忙", "求助", "bangzhu"),
+        shows=True,
     )
     return help_route
 

@@ -913,6 +913,7 @@ ROUTES = [
         "请假后又能参会（会前一小时起签到即按出席记录）",
         "成员",
         phrasings=("取消请假", "不请假了", "我又能来了", "又能来了", "能来了", "可以来了"),
+        shows=True,
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1202,5 +1203,6 @@ ROUTES = [
             "到了几个人",
             "huiyizhuangtai",
         ),
+        shows=True,
     ),
 ]

@@ -504,6 +504,7 @@ ROUTES = [
         "查看领导小组成员、记录人、联系人和待批调整",
         "成员",
         phrasings=("成员列表", "有哪些人", "小组成员", "members", "roster"),
+        shows=True,
     ),
     Route(
         ("提议增补", "增补成员"),
@@ -593,6 +594,7 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=("待办", "有什么要批", "审批列表"),
+        shows=True,
     ),
     Route(
         ("批准",),
@@ -623,6 +625,7 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=("报送汇总", "各学会情况"),
+        shows=True,
     ),
     Route(
         ("确认收到",),

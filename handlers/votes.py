@@ -796,6 +796,7 @@ ROUTES = [
             "撤销投票",
             "重新投票",
         ),
+        shows=True,
         when=OFFERED_DURING,
     ),
     Route(
@@ -806,6 +807,7 @@ ROUTES = [
         "无记名投票结束后，私聊核对自己的选票已计入",
         "成员",
         needs_society=False,
+        shows=True,
     ),
     Route(
         ("投票",),

@@ -118,5 +118,6 @@ ROUTES = [
         "成员",
         needs_society=False,
         phrasings=("网页", "后台", "登录工作台", "workbench"),
+        shows=True,
     ),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers import texts as t
 from storage import models, repo
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 
@@ -192,3 +192,25 @@ async def test_asking_to_change_a_vote_is_answered_for_the_votes_open(harness: C
     await h.say("张伟", "发起表决 2 无记名")
     secret = await h.say("王强", "撤回我的投票")
     assert "议题2「换届人选」是无记名投票：每人只能投一次，投出后不能更改" in secret
+
+
+async def test_a_question_after_a_command_is_asked_back_not_run(harness: ConsoleRig) -> None:
+    """「不开了吗？」 does not cancel the meeting, 「开会吗」 does not open it, 「年度总结什么时候交」
+    files nothing, 「签发了吗」 signs nothing: a question after the words of a command that
+    changes something is asked back. Commands that only show answer it (「几点开会？」)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    before = await models.EventLog.all().count()
+    assert "是否取消尚未开始的会议？回复「取消会议」确认。" in await h.say("张伟", "不开了吗？")
+    assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
+    filed = await h.say("陈静", "年度总结什么时候交")
+    assert "回复「年度总结」确认" in filed
+    assert await models.Filing.all().count() == 0
+    assert await models.EventLog.all().count() == before
+    await check_in_and_open(h)
+    assert "回复「散会」确认" in await h.say("张伟", "散会吗")
+    await h.say("张伟", "散会")
+    signed = await models.EventLog.filter(kind="minutes_signed").count()
+    assert "回复「签发」确认" in await h.say("张伟", "签发了吗")
+    assert await models.EventLog.filter(kind="minutes_signed").count() == signed == 0
