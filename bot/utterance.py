@@ -74,12 +74,14 @@ _BALLOT_ARGS = re.compile(
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
 _ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
+# 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
+_COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
 # What makes the words after a command a question: a question mark or particle at the end, or a
 # question word first (Route.shows).
 _QUESTION = re.compile(
     r"(?:[?？]|吗|么|呢|没有?)[\s?？!！。.~…]*$"
     r"|^\s*(?:什么时候|什么|是什么|多久|几号|几时|哪天|何时|怎么|如何|是不是|是否|有没有|要不要|能不能"
-    r"|可不可以|可以吗)"
+    r"|可不可以|可以吗|的话|要怎么|该怎么|应该怎么|需要什么|要什么|要哪些|需要哪些)"
 )
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.
@@ -368,6 +370,7 @@ class Lexicon:
             return None
         phrase, length = found
         args = body.tail(length).lstrip(",，:：、;；").strip()
+        args = _COMPLEMENT.sub("", args)  # 「备案一下 工作规则」: the rest is what is filed
         if is_decoration(args):
             args = ""
         if self._mistyped_longer(body.text, length):
