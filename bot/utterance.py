@@ -86,6 +86,8 @@ _QUESTION = re.compile(
 _QUOTES = {"「": "」", "“": "”", '"': '"', "『": "』", "《": "》"}
 # Said before a command without changing it; a vote said after one of these is asked back.
 FILLERS = (
+    "你好",
+    "您好",
     "好的",
     "好滴",
     "好",

@@ -99,7 +99,21 @@ def make_help(routes: Sequence[Route]) -> Route:
         "查看现在可用的指令（「帮助 全部」看全部）",
         "成员",
         needs_society=False,
-        phrasings=("怎么用", "如何使用", "使用说明", "说明", "?", "帮忙", "求助", "bangzhu"),
+        phrasings=(
+            "怎么用",
+            "如何使用",
+            "使用说明",
+            "说明",
+            "?",
+            "帮忙",
+            "求助",
+            "你能干什么",
+            "你能做什么",
+            "有什么功能",
+            "bangzhu",
+        ),
+        # A greeting alone is answered with what the bot can do.
+        alone=("你好", "您好", "在吗", "hello", "hi"),
         shows=True,
     )
     return help_route

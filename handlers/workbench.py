@@ -117,7 +117,7 @@ ROUTES = [
         "获取工作台（网页）的一次性登录链接（私聊发送，10 分钟内有效）",
         "成员",
         needs_society=False,
-        phrasings=("网页", "后台", "登录工作台", "workbench"),
+        phrasings=("网页", "后台", "登录工作台", "打开工作台", "登录后台", "workbench"),
         shows=True,
     ),
 ]
