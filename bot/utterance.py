@@ -74,6 +74,12 @@ _BALLOT_ARGS = re.compile(
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
 _ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
+# What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
+# 「取消会议算了」 are asked back like a question (Route.shows).
+_HOLD_OFF = re.compile(
+    r"^\s*(?:先不|先别|不要|不用|别|暂时不|暂不|等一下|等一等|等等|稍等|先等|再等|还不|还没|算了|不了"
+    r"|晚点再|回头再|以后再)"
+)
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
 _COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
 # What makes the words after a command a question: a question mark or particle at the end, or a
@@ -377,8 +383,9 @@ class Lexicon:
             args = ""
         if self._mistyped_longer(body.text, length):
             return None
-        if not phrase.route.shows and _QUESTION.search(body.tail(length)):
-            return Clarify(phrase.route, body.tail(0))  # 「签发了吗」: asked, not run
+        tail = body.tail(length)
+        if not phrase.route.shows and (_QUESTION.search(tail) or _HOLD_OFF.match(tail)):
+            return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
         if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
             return Clarify(phrase.route, body.tail(0))
         if phrase.confirm or (loose and phrase.route.exact):

@@ -197,13 +197,16 @@ async def test_asking_to_change_a_vote_is_answered_for_the_votes_open(harness: C
 async def test_a_question_after_a_command_is_asked_back_not_run(harness: ConsoleRig) -> None:
     """「不开了吗？」 does not cancel the meeting, 「开会吗」 does not open it, 「年度总结什么时候交」
     files nothing, 「签发了吗」 signs nothing: a question after the words of a command that
-    changes something is asked back. Commands that only show answer it (「几点开会？」)."""
+    changes something is asked back, and so is a hold-off (「开会等一下」「签发先不要」). Commands
+    that only show answer it (「几点开会？」)."""
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     before = await models.EventLog.all().count()
     assert "是否取消尚未开始的会议？回复「取消会议」确认。" in await h.say("张伟", "不开了吗？")
     assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
+    # Held off after the words: 「开会等一下，还有人没到」 does not open it either.
+    assert "是否宣布开会？回复「开会」确认。" in await h.say("张伟", "开会等一下，还有人没到")
     filed = await h.say("陈静", "年度总结什么时候交")
     assert "回复「年度总结」确认" in filed
     assert await models.Filing.all().count() == 0
@@ -213,4 +216,5 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     await h.say("张伟", "散会")
     signed = await models.EventLog.filter(kind="minutes_signed").count()
     assert "回复「签发」确认" in await h.say("张伟", "签发了吗")
+    assert "回复「签发」确认" in await h.say("张伟", "签发先不要")
     assert await models.EventLog.filter(kind="minutes_signed").count() == signed == 0
