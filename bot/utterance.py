@@ -77,7 +77,7 @@ _ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
 # 「取消会议算了」 are asked back like a question (Route.shows).
 _HOLD_OFF = re.compile(
-    r"^\s*(?:先不|先别|不要|不用|别|暂时不|暂不|等一下|等一等|等等|稍等|先等|再等|还不|还没|算了|不了"
+    r"^\s*(?:先不|先别|别急|不要|不用|暂时不|暂不|等一下|等一等|等等|稍等|先等|再等|还不|还没|算了|不了"
     r"|晚点再|回头再|以后再)"
 )
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.

@@ -164,7 +164,7 @@ async def test_a_thousand_genuine_concurrent_callbacks_none_refused(database: st
             callbacks.append(
                 make_callback(
                     rig.codec,
-                    text="签到" if n % 10 == 0 else "你好",
+                    text="签到" if n % 10 == 0 else "大家好，今天天气不错",
                     staff_id=people[n % len(people)],
                     conversation_id=GROUP,
                     msg_id=f"genuine-{n:04d}",
