@@ -617,20 +617,17 @@ def checkin_status(
     _kind("policy", policy, Policy)
     if state not in (MeetingState.CONVENED, MeetingState.OPEN):
         raise GovernanceError(Refusal.CHECKIN_NOT_OPEN, state=state)
-    opens_at = starts_at - policy.checkin_opens_before
-    if now < opens_at:
+    status = checkin_counts_as(now, starts_at, policy)
+    if status is Attendance.UNKNOWN:
+        opens_at = starts_at - policy.checkin_opens_before
         raise GovernanceError(Refusal.CHECKIN_NOT_OPEN, opens_at=opens_at)
-    if now > starts_at + policy.late_after:
-        return Attendance.LATE
-    return Attendance.PRESENT
+    return status
 
 
-def checkin_after_reschedule(
-    checked_in_at: datetime, starts_at: datetime, policy: Policy
-) -> Attendance:
-    """A check-in made at `checked_in_at`, judged for a meeting moved to `starts_at`: as if made
-    then for the new time (UNKNOWN: before the new check-in window opened, it counts no
-    longer)."""
+def checkin_counts_as(checked_in_at: datetime, starts_at: datetime, policy: Policy) -> Attendance:
+    """What a check-in made at `checked_in_at` counts as for a meeting starting at `starts_at`:
+    present, late, or nothing (UNKNOWN) before the check-in window opens. A meeting moved to a
+    new time judges the check-ins made for the old one by this again."""
     _aware("checked_in_at", checked_in_at)
     _aware("starts_at", starts_at)
     _kind("policy", policy, Policy)

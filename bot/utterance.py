@@ -9,7 +9,7 @@
       -> Command(route, args): a route's word or phrasing, longest first
       -> Clarify(route): a phrase that only suggests a route (「👍」「我同意」), or a loosely typed
          form (a filler before it, spaces inside it) of a route that records a ballot
-      -> Unknown: the caller answers with the nearest commands (`nearest`)
+      -> Unknown: the caller answers with the nearest commands (`settle`)
 
 Rules:
 
@@ -377,13 +377,12 @@ class Lexicon:
         if found is None:
             return None
         phrase, length = found
-        args = body.tail(length).lstrip(",，:：、;；").strip()
-        args = _COMPLEMENT.sub("", args)  # 「备案一下 工作规则」: the rest is what is filed
+        tail = body.tail(length)
+        args = _COMPLEMENT.sub("", tail.lstrip(",，:：、;；").strip())  # 「备案一下 工作规则」
         if is_decoration(args):
             args = ""
         if self._mistyped_longer(body.text, length):
             return None
-        tail = body.tail(length)
         if not phrase.route.shows and (_QUESTION.search(tail) or _HOLD_OFF.match(tail)):
             return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
         if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
@@ -529,20 +528,9 @@ def offered(route: Route, roles: frozenset[g.Role], phase: g.MeetingState | None
     return g.may(roles, route.needs) and (route.when is None or phase in route.when)
 
 
-def nearest(
-    lexicon: Lexicon,
-    head: str,
-    roles: frozenset[g.Role],
-    phase: g.MeetingState | None,
-    *,
-    limit: int = 3,
-    floor: float = 0.5,
-    any_phase: bool = False,
-) -> list[Route]:
-    """Up to `limit` commands closest to what was said, among those offered to this person
-    now (with `any_phase`, those allowed to them in any phase of a meeting); none when nothing
-    is at least `floor` alike."""
-    return [route for _, route in _ranked(lexicon, head, roles, phase, floor, any_phase)][:limit]
+# The nearest commands: at most this many, each at least this alike to what was said.
+NEAR_LIMIT = 3
+NEAR_FLOOR = 0.5
 
 
 def _ranked(
@@ -550,17 +538,19 @@ def _ranked(
     head: str,
     roles: frozenset[g.Role],
     phase: g.MeetingState | None,
-    floor: float,
+    *,
     any_phase: bool,
 ) -> list[tuple[float, Route]]:
-    """`nearest`, every one with how alike it is, closest first."""
+    """The commands closest to what was said, among those offered to this person now (with
+    `any_phase`, those allowed to them in any phase of a meeting), each with how alike it is
+    (at least NEAR_FLOOR), closest first."""
     said = _Said.of(head)
     scored: list[tuple[float, int, Route]] = []
     for index, route in enumerate(lexicon.routes):
         if not (g.may(roles, route.needs) if any_phase else offered(route, roles, phase)):
             continue
         best = max(_closeness(said, w) for w in lexicon.forms[index])
-        if best >= floor:
+        if best >= NEAR_FLOOR:
             scored.append((best, index, route))
     scored.sort(key=lambda x: (-x[0], x[1]))
     return [(score, route) for score, _, route in scored]
@@ -571,9 +561,6 @@ def settle(
     found: Clarify | Unknown,
     roles: frozenset[g.Role],
     phase: g.MeetingState | None,
-    *,
-    limit: int = 3,
-    floor: float = 0.5,
 ) -> Clarify | Suggest:
     """What to answer a message that runs nothing: the one-tap question when its command is
     offered to this person now (「我同意」 while a vote may be open), else the nearest commands:
@@ -583,12 +570,12 @@ def settle(
     if isinstance(found, Clarify) and offered(found.route, roles, phase):
         return found
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
-    now = _ranked(lexicon, head, roles, phase, floor, any_phase=False)
-    ever = _ranked(lexicon, head, roles, phase, floor, any_phase=True)
+    now = _ranked(lexicon, head, roles, phase, any_phase=False)
+    ever = _ranked(lexicon, head, roles, phase, any_phase=True)
     near = [route for _, route in now or ever]
     if now and ever and ever[0][0] > now[0][0]:
         near = [ever[0][1], *(r for r in near if r is not ever[0][1])]
-    return Suggest(found.said, tuple(near[:limit]))
+    return Suggest(found.said, tuple(near[:NEAR_LIMIT]))
 
 
 # --- times, as typed ---------------------------------------------------------------------------

@@ -128,7 +128,7 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
         return [ctx.reply(f"{person.name}已签到过了。")]
     hint = "到场后请发送「签到」：会议开始后签到记为迟到，签到前已结束的表决无法参加。"
     if entry is not None and entry.status is g.Attendance.LEAVE:
-        hint += "您目前是请假，到场签到即按出席记录。"
+        hint += f"您{_coming_after_all(ctx, meeting)}"
     if meeting.state is g.MeetingState.OPEN:
         return [ctx.reply(f"好的。第{meeting.number}次会议已经开始，{person.name}{hint}")]
     if person.id in meeting.roster:

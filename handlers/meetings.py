@@ -228,12 +228,7 @@ def _notice_text(
     request: _Convening,
     agenda: list[tuple[repo.Item, bool]],
 ) -> str:
-    lines = [
-        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决）"
-        if carried
-        else f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
-        for it, carried in agenda
-    ]
+    lines = [_agenda_line(it, carried=carried) for it, carried in agenda]
     listed = (
         "\n".join(lines)
         if lines
@@ -245,6 +240,23 @@ def _notice_text(
         f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
         "不能参会的成员可在请假后发送「书面意见 议题编号 意见」。"
     )
+
+
+def _agenda_line(it: repo.Item, *, carried: bool = False) -> str:
+    """「2. 经费预算（重大事项）」, as the notices and the opening list an item."""
+    kind = (
+        f"{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决"
+        if carried
+        else t.MATTER[it.matter_type]
+    )
+    return f"{it.number}. {it.title}（{kind}）"
+
+
+async def _accepted_agenda(meeting: repo.Meeting) -> list[str]:
+    """The items on the meeting's agenda now, one line each."""
+    return [
+        _agenda_line(it) for it in await repo.items(meeting.id) if it.state is g.ItemState.ACCEPTED
+    ]
 
 
 async def _item_event(
@@ -437,11 +449,7 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         },
         meeting=meeting,
     )
-    agenda = [
-        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
-        for it in await repo.items(meeting.id)
-        if it.state is g.ItemState.ACCEPTED
-    ]
+    agenda = await _accepted_agenda(meeting)
     head = await repo.chain_head(society.id)
     return [
         ctx.reply(
@@ -560,8 +568,9 @@ MOVE_USAGE = "更改地点 三楼会议室 [理由：会议室装修]"
 _TO_LEAD = re.compile(r"^\s*(?:改到|改为|改在|推迟到|提前到|延期到|到|至|为|在|成)\s*")
 # Where a reason begins: 「理由：…」「原因是…」「因为…」「由于…」.
 _REASON_MARKER = re.compile(r"[,，;；\s]*(?:(?:理由|原因)(?:是|为)?[:：\s]*|因为|由于)")
-# 「地点改为三楼」 as said: the place after 改为/改到/换到 (after _PLACE_LEAD took 地点).
+# 「地点不变」「照旧」: no new place.
 _SAME_PLACE = re.compile(r"不变|照旧|同前|同上|原地点|地点不变|还在原地|还是原来的地方")
+# 「地点改为三楼」 as said: the place after 改为/改到/换到 (after _PLACE_LEAD took 地点).
 _NEW_PLACE_LEAD = re.compile(r"^(?:改为|改到|改在|换到|换成|变更为|变为)\s*")
 
 
@@ -686,7 +695,7 @@ async def _renotice(
     changed: dict[int, g.Attendance] = {}
     for pid, entry in records.items():
         if entry.status in g.PRESENT_STATES:
-            status = g.checkin_after_reschedule(entry.at, starts_at, ctx.policy)
+            status = g.checkin_counts_as(entry.at, starts_at, ctx.policy)
             if status is not entry.status:
                 changed[pid] = status
     for pid, status in changed.items():
@@ -747,11 +756,7 @@ async def _renotice_text(
     ]
     if reason:
         lines.append(f"理由：{t.echo(reason)}")
-    agenda = [
-        f"{it.number}. {it.title}（{t.MATTER[it.matter_type]}）"
-        for it in await repo.items(meeting.id)
-        if it.state is g.ItemState.ACCEPTED
-    ]
+    agenda = await _accepted_agenda(meeting)
     lines.append("议题：\n" + ("\n".join(agenda) if agenda else "（暂无）"))
     return "\n".join(lines)
 

@@ -645,9 +645,7 @@ def _choice_handler(choice: g.Choice) -> Any:
 async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「我要改票」「我投错了」: how a ballot is changed, or why it cannot be, for the votes open
     now. Writes nothing."""
-    society = ctx.require_society()
-    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
-    votes = await repo.open_votes(meeting.id) if meeting is not None else []
+    votes = await repo.open_votes((await current_meeting(ctx)).id)
     if not votes:
         return [ctx.reply("目前没有进行中的表决，不需要改票。")]
     lines = []

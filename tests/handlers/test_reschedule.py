@@ -96,13 +96,13 @@ async def test_a_late_checkin_is_judged_for_the_new_time() -> None:
     policy = g.Policy()
     start = datetime(2026, 12, 5, 15, 0, tzinfo=TZ)
     late = start + policy.late_after + timedelta(minutes=1)
-    assert g.checkin_after_reschedule(late, start, policy) is g.Attendance.LATE
-    assert g.checkin_after_reschedule(late, start + timedelta(minutes=30), policy) is (
+    assert g.checkin_counts_as(late, start, policy) is g.Attendance.LATE
+    assert g.checkin_counts_as(late, start + timedelta(minutes=30), policy) is (
         g.Attendance.PRESENT
     )
     early = start - policy.checkin_opens_before
-    assert g.checkin_after_reschedule(early, start, policy) is g.Attendance.PRESENT
-    assert g.checkin_after_reschedule(early, start + timedelta(seconds=1), policy) is (
+    assert g.checkin_counts_as(early, start, policy) is g.Attendance.PRESENT
+    assert g.checkin_counts_as(early, start + timedelta(seconds=1), policy) is (
         g.Attendance.UNKNOWN
     )
 
