@@ -92,7 +92,7 @@ async def test_checkins_count_only_in_the_new_window(harness: ConsoleRig) -> Non
     assert "已签到" in await h.say("李娜", "签到")
 
 
-async def test_a_late_checkin_is_judged_for_the_new_time() -> None:
+def test_a_late_checkin_is_judged_for_the_new_time() -> None:
     policy = g.Policy()
     start = datetime(2026, 12, 5, 15, 0, tzinfo=TZ)
     late = start + policy.late_after + timedelta(minutes=1)
