@@ -734,7 +734,7 @@ async def _renotice(
             f"已请假的{join(await names(on_leave))}：请假仍然有效；如新时间可以参会，"
             "会前一小时起直接发送「签到」即按出席记录。"
         )
-    hints.append("新时间不能参会的成员请发送「请假 理由」。")
+    hints.append(f"这是新的通知，{t.NOTICE_ACK_HINT}新时间不能参会的成员请发送「请假 理由」。")
     return [ctx.reply(text + "\n" + "\n".join(hints), await mentions_for(ctx, meeting.roster))]
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from bot import governance as g
 from bot.events import Platform
 from bot.reminders.plan import MeetingView, SocietyView, VoteView
+from storage import acks, sql
 from storage import models as m
-from storage import sql
 from storage.repo import electorate_of
 from storage.sql import raw_rows, rows_in, when, when_opt
 
@@ -141,10 +141,9 @@ async def _meetings(scope: _Scope) -> dict[int, list[MeetingView]]:
         g.MeetingState.CANCELLED.value,
     )
     ids = [int(r["id"]) for r in rows]
-    acked = await _people_by_meeting(
-        "SELECT meeting_id, person_id FROM notice_ack WHERE meeting_id IN ({values})",
-        [int(r["id"]) for r in rows if r["state"] in _UPCOMING],
-    )
+    upcoming = [int(r["id"]) for r in rows if r["state"] in _UPCOMING]
+    moved = await acks.renotices(upcoming)
+    acked = await acks.acknowledged(upcoming, moved)
     answered = await _people_by_meeting(
         "SELECT meeting_id, person_id FROM attendance WHERE meeting_id IN ({values})"
         " AND status <> ?",
@@ -164,11 +163,12 @@ async def _meetings(scope: _Scope) -> dict[int, list[MeetingView]]:
                 closed_at=when_opt(r["closed_at"]),
                 signed=mid in signed or r["state"] == g.MeetingState.SIGNED.value,
                 answered=frozenset(answered.get(mid, ())),
-                convened_at=when(r["created_at"]),
+                convened_at=moved[mid][-1] if mid in moved else when(r["created_at"]),
+                notices=1 + len(moved.get(mid, ())),
                 convened_by=int(r["convened_by_id"]),
                 chair_id=None if r["chair_id"] is None else int(r["chair_id"]),
                 roster=tuple(int(p) for p in json.loads(r["roster"] or "[]")),
-                acked=frozenset(acked.get(mid, ())),
+                acked=acked.get(mid, frozenset()),
             )
         )
     return out

@@ -86,7 +86,8 @@ class MeetingView:
     closed_at: datetime | None
     signed: bool
     answered: frozenset[int]  # checked in, late, on leave...: anyone whose status is known
-    convened_at: datetime | None = None  # when the notice went out
+    convened_at: datetime | None = None  # when the (latest) notice went out
+    notices: int = 1  # the first notice and one more each time the meeting was moved
     convened_by: int | None = None
     chair_id: int | None = None
     roster: tuple[int, ...] = ()  # who the notice was for (应到会, as at convening)
@@ -279,7 +280,10 @@ def _meeting_reminders(sid: int, mt: MeetingView, cal: Calendar) -> list[Planned
                 mt.starts_at - timedelta(hours=cfg.notice_ack_latest_hours),
             )
             if due > mt.convened_at:  # convened too close to the start: nothing to wait for
-                out.append(Planned(sid, ReminderKind.NOTICE_UNACKED, ref, due, mt.starts_at))
+                # A moved meeting's new notice is waited for afresh (its own reminder; the old
+                # one, if still pending, is skipped as no longer planned).
+                notice = ref if mt.notices == 1 else f"{ref}:{mt.notices}"
+                out.append(Planned(sid, ReminderKind.NOTICE_UNACKED, notice, due, mt.starts_at))
     if mt.state is g.MeetingState.CLOSED and not mt.signed and mt.closed_at is not None:
         day = cal.local_date(mt.closed_at) + timedelta(days=cfg.minutes_unsigned_days)
         due, moved = cal.at(day, forward=True)

@@ -271,6 +271,43 @@ async def test_unacknowledged_notice_goes_to_the_leader(harness: ConsoleRig) -> 
     assert "尚未回复「收到」、签到或请假：刘洋、陈静、杨帆、赵敏" in escalation.text
 
 
+async def test_a_moved_meeting_waits_for_its_new_notice(harness: ConsoleRig) -> None:
+    """改期 sends a new notice: a 收到 given before it answers the old one only. The leader is
+    told again who has not acknowledged the new notice; leave still counts as an answer."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    for name in ("李娜", "刘洋", "陈静"):
+        await h.say(name, "收到")
+    await h.say("王强", "请假 出差")
+    svc = _service(h)
+    await svc.sweep()
+    h.at("2026-12-02 09:00")
+    await svc.sweep()
+    assert h.delivery is not None
+    await h.delivery.sender.run_once()
+    (first,) = [m for m in h.adapter.sent if "【通知未确认】" in m.text]
+    assert "尚未回复「收到」、签到或请假：杨帆、赵敏" in first.text
+    h.at("2026-12-02 10:00")
+    notice = await h.say("张伟", "改期 2026-12-08 15:00 理由：组长出差")
+    assert "这是新的通知，收到通知请回复「收到」。" in notice
+    assert "已确认收到" in await h.say("刘洋", "收到")  # the new notice
+    assert "会前一小时起可发送「签到」" in await h.say("杨帆", "收到")
+    again = await h.say("杨帆", "收到")
+    assert "已确认收到" in again
+    assert "会前一小时起" not in again
+    await svc.sweep()
+    h.at("2026-12-03 10:00")
+    await svc.sweep()
+    await h.delivery.sender.run_once()
+    _, second = [m for m in h.adapter.sent if "【通知未确认】" in m.text]
+    assert second.private_to is not None
+    assert second.private_to.name == "张伟"
+    assert "尚未回复「收到」、签到或请假：李娜、陈静、赵敏" in second.text
+    rows = [r for r in await reminder_store.reminders() if r.kind == ReminderKind.NOTICE_UNACKED]
+    assert sorted(r.state for r in rows) == ["sent", "sent"]
+
+
 async def test_cancelled_meeting_skips_the_escalation(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
