@@ -968,7 +968,8 @@ def check_opening(
 def check_method(method: VoteMethod, rule: MatterRule) -> None:
     _kind("method", method, VoteMethod)
     if method not in _kind("rule", rule, MatterRule).allowed_methods:
-        raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method)
+        allowed = tuple(x for x in VoteMethod if x in rule.allowed_methods)
+        raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method, allowed=allowed)
 
 
 def check_emergency(rule: MatterRule) -> None:

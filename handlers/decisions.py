@@ -24,7 +24,7 @@ from handlers.common import (
     record,
     require_item_ref,
 )
-from handlers.votes import card_updates, target_vote
+from handlers.votes import card_updates, opinion_lines, start_vote, target_vote
 from storage import acks, repo
 
 DURING_MEETING = (g.MeetingState.OPEN,)
@@ -357,6 +357,91 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「下一个议题」「讨论议题 2」: the item the meeting turns to, to be discussed before its
+    vote: what it is and who proposed it, the written opinions of members on leave, who stepped
+    aside, and how the chair opens its vote (or defers it). Shows; writes nothing."""
+    ctx.require_society()
+    meeting = await current_meeting(ctx, DURING_MEETING)
+    number, _ = parse_item_ref(args)
+    items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+    voting = [it for _, it in await repo.open_votes(meeting.id)]
+    lines = [
+        f"议题{it.number}「{it.title}」正在表决，主持人发送「结束表决」后再表决下一项。"
+        for it in voting
+    ]
+    if number is not None:
+        lines += await _item_brief(ctx, await item_by_number(meeting, number))
+        return [ctx.reply("\n".join(lines))]
+    it = _next_item(items, voting)
+    if it is None:
+        lines.append(
+            "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
+            if not voting
+            else "这是议程上的最后一项。"
+        )
+        return [ctx.reply("\n".join(lines))]
+    lines += await _item_brief(ctx, it, heading="下一项：" if voting else "")
+    return [ctx.reply("\n".join(lines))]
+
+
+def _next_item(items: list[repo.Item], voting: list[repo.Item]) -> repo.Item | None:
+    """The first accepted item after the one voted on last (or being voted on), else the first
+    accepted item left: the agenda taken in order, one left behind coming back at the end."""
+    waiting = [it for it in items if it.state is g.ItemState.ACCEPTED]
+    taken = [it.number for it in items if it.state is not g.ItemState.ACCEPTED] + [
+        it.number for it in voting
+    ]
+    last = max((n for n in taken if n), default=0)
+    later = [it for it in waiting if it.number > last]
+    return next(iter(later or waiting), None)
+
+
+async def _item_brief(ctx: Context, it: repo.Item, heading: str = "") -> list[str]:
+    proposer = await repo.person(it.proposed_by_id)
+    lines = [
+        f"{heading}议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}，{proposer.name}提出）"
+    ]
+    if it.state is not g.ItemState.ACCEPTED:
+        outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
+        return [*lines, f"此议题{t.ITEM_STATE[it.state]}{outcome}。"]
+    lines += await opinion_lines(it)
+    recused = await repo.recused(it.id)
+    if recused:
+        lines.append(f"回避：{join(await names(sorted(recused)))}")
+    rule = ctx.policy.matter(it.matter_type)
+    others = [x for x in g.VoteMethod if x in rule.allowed_methods and x != rule.default_method]
+    lines.append(
+        f"讨论后主持人发送「发起表决 {it.number}」（{t.METHOD[rule.default_method]}）"
+        + "".join(f"，或「{t.METHOD_WORD[x]}表决 {it.number}」" for x in others)
+        + "。"
+    )
+    if rule.major:
+        lines.append(f"重大事项分歧较大的，可发送「暂缓 {it.number} 理由」暂缓到下次会议再议。")
+    return lines
+
+
+def _vote_by(word: str) -> Any:
+    """「举手表决」「议题2记名表决」: the chair opens a vote by the method named. 「举手表决 赞成4
+    反对2 弃权1」 is the recorder entering the result of one (as 「举手结果」)."""
+
+    async def handler(ctx: Context, args: str) -> list[OutgoingMessage]:
+        if word == "举手" and _HANDS.search(args):
+            if not g.may(ctx.roles, g.Need.RECORDER):
+                raise UsageError(
+                    f"抱歉，录入举手结果只有{t.render_need(g.Need.RECORDER)}可以使用。"
+                )
+            return await record_hands(ctx, args)
+        if not g.may(ctx.roles, g.Need.CHAIR):
+            raise UsageError(f"抱歉，发起表决只有{t.render_need(g.Need.CHAIR)}可以使用。")
+        number, rest = parse_item_ref(args)
+        request = " ".join(x for x in (str(number or ""), word, rest) if x)
+        return await start_vote(ctx, request)
+
+    handler.__name__ = f"start_vote_{word}"
+    return handler
+
+
 ROUTES = [
     Route(
         ("计票", "表决情况", "投票情况"),
@@ -378,6 +463,63 @@ ROUTES = [
             "count",
         ),
         shows=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("下一个议题", "讨论议题"),
+        take_up,
+        g.Need.ANYONE,
+        "下一个议题",
+        "看下一项（或写明编号的）议题：提出人、书面意见、回避和怎样表决",
+        "组长",
+        phrasings=(
+            "下一个",
+            "下一项",
+            "下一项议题",
+            "下个议题",
+            "下一议题",
+            "进入下一个议题",
+            "进入下一项议题",
+            "进入下一项",
+            "进入议题",
+            "开始讨论",
+            "讨论一下",
+            "下面讨论",
+            "审议议题",
+        ),
+        after=("讨论", "审议"),
+        shows=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("举手表决",),
+        _vote_by("举手"),
+        g.Need.ANYONE,
+        "举手表决 2",
+        "以举手方式发起表决（「记名表决 2」「无记名表决 2」同理）",
+        "组长",
+        phrasings=("大家举手表决", "进行举手表决"),
+        after=("举手表决",),
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("记名表决",),
+        _vote_by("记名"),
+        g.Need.ANYONE,
+        "记名表决 2",
+        "以记名方式发起表决",
+        "组长",
+        after=("记名表决",),
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("无记名表决",),
+        _vote_by("无记名"),
+        g.Need.ANYONE,
+        "无记名表决 2",
+        "以无记名投票方式发起表决",
+        "组长",
+        after=("无记名表决", "无记名投票"),
         when=OFFERED_DURING,
     ),
     Route(

@@ -36,6 +36,11 @@ METHOD = {
     g.VoteMethod.SHOW_OF_HANDS: "举手表决",
     g.VoteMethod.SECRET: "无记名投票",
 }
+METHOD_WORD = {  # as the chair writes it after 发起表决
+    g.VoteMethod.NAMED: "记名",
+    g.VoteMethod.SHOW_OF_HANDS: "举手",
+    g.VoteMethod.SECRET: "无记名",
+}
 METHOD_WORDS: dict[str, g.VoteMethod] = {
     "记名": g.VoteMethod.NAMED,
     "记名表决": g.VoteMethod.NAMED,
@@ -341,6 +346,12 @@ def _method_refusal(d: dict[str, object]) -> str:
     method = d.get("method")
     if d.get("ballot") and method is g.VoteMethod.SHOW_OF_HANDS:
         return "本议题采用举手表决，由记录人录入举手结果（「举手结果 赞成4 反对2 弃权1」）。"
+    allowed = d.get("allowed")
+    if isinstance(method, g.VoteMethod) and isinstance(allowed, tuple) and allowed:
+        return (
+            f"这类议题不能采用{METHOD[method]}，可用{'、'.join(METHOD[x] for x in allowed)}。"
+            f"请主持人重新发送，例如「发起表决 议题编号 {METHOD_WORD[allowed[0]]}」。"
+        )
     if isinstance(method, g.VoteMethod):
         return (
             f"这类议题不能采用{METHOD[method]}。"

@@ -185,13 +185,7 @@ async def _vote_opened_replies(
             f"\n⚠ 注意：出席且有表决权的只有{len(voters)}人，少于通过所需的{needed}票，"
             "本议题即使全部赞成也不能通过。"
         )
-    opinions = await repo.opinions(it.id)
-    opinion_text = ""
-    if opinions:
-        people = await repo.people([p for p, _ in opinions])
-        opinion_text = "\n书面意见（不计入票数）：\n" + "\n".join(
-            f"- {people[p].name}：{t.echo(text)}" for p, text in opinions
-        )
+    opinion_text = "".join(f"\n{line}" for line in await opinion_lines(it))
     how = _HOW_TO_VOTE[method]
     leader_note = "\n人事事项由组长最后表态。" if rule.leader_votes_last else ""
     deadline_note = "" if closes_at is None else f"\n{t.vote_deadline_text(closes_at, ctx.tz)}"
@@ -206,7 +200,9 @@ async def _vote_opened_replies(
             chat=ctx.message.chat,
             text=text,
             mentions=tuple(await mentions_for(ctx, voters)),
-            card=VoteCard(
+            card=None
+            if method is g.VoteMethod.SHOW_OF_HANDS  # no buttons inviting refused ballots
+            else VoteCard(
                 vote.id,
                 f"议题{number}：{it.title}",
                 t.card_summary(0, len(voters), closes_at, ctx.tz),
@@ -226,6 +222,15 @@ async def _vote_opened_replies(
                 )
             )
     return out
+
+
+async def opinion_lines(it: repo.Item) -> list[str]:
+    """The written opinions on the item of members on leave, as the meeting hears them."""
+    opinions = await repo.opinions(it.id)
+    if not opinions:
+        return []
+    people = await repo.people([p for p, _ in opinions])
+    return ["书面意见（不计入票数）：", *(f"- {people[p].name}：{t.echo(x)}" for p, x in opinions)]
 
 
 _DEADLINE_WORDS = ("截止", "截至")
@@ -579,7 +584,10 @@ async def card_updates(
 ) -> list[OutgoingMessage]:
     """The vote card with its new count (only counts: never who chose what), for the group
     chats of the society on the voter's platform. A text-less card message is an update: it
-    always goes through the outbox, and the adapter edits the card it posted for this vote."""
+    always goes through the outbox, and the adapter edits the card it posted for this vote.
+    A show of hands has no card (the recorder enters its result): nothing to update."""
+    if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+        return []
     card = VoteCard(
         vote.id, f"议题{it.number}：{it.title}", summary, vote.method is g.VoteMethod.SECRET, closed
     )

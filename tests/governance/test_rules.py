@@ -780,7 +780,8 @@ def test_check_method(mt: g.MatterType, method: g.VoteMethod) -> None:
     with pytest.raises(g.GovernanceError) as refused:
         g.check_method(method, rule)
     assert refusal_of(refused) is g.Refusal.METHOD_NOT_ALLOWED
-    assert refused.value.details == {"method": method}
+    allowed = tuple(x for x in g.VoteMethod if x in ALLOWED_METHODS[mt])
+    assert refused.value.details == {"method": method, "allowed": allowed}
 
 
 @pytest.mark.parametrize("mt", g.MatterType)

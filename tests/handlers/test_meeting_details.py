@@ -155,13 +155,16 @@ async def test_vote_without_deadline_and_with_method_word_only(harness: ConsoleR
     h = harness
     await convene_and_open(h, "年度工作")
     replies = await h.send("张伟", "发起表决 1 举手")
-    (card,) = [r for r in replies if r.card is not None]
-    assert card.card is not None
-    assert card.card.summary == "已投 0/7"
-    assert "截止时间" not in card.text
+    (opened,) = replies
+    assert "截止时间" not in opened.text
+    assert opened.card is None  # a show of hands: no buttons inviting ballots it refuses
     (vote,) = await models.Vote.all()
     assert vote.method == "show_of_hands"
     assert vote.closes_at is None
+    await h.say("周婷", "举手结果 赞成6 反对1 弃权0")
+    closed = await h.send("张伟", "结束表决")
+    assert "结果：通过" in closed[0].text
+    assert [r.card for r in closed] == [None]  # nor a card to update
 
 
 async def test_members_acknowledge_the_notice(harness: ConsoleRig) -> None:

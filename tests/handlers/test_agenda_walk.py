@@ -1,0 +1,98 @@
+"""The chair walks the agenda as said at a meeting: 「下一个议题」 shows the item to discuss next
+(who proposed it, the written opinions of members on leave, who stepped aside, how its vote is
+opened); 「举手表决」「议题2记名表决」 open a vote by the method named. Showing writes nothing;
+a method the matter does not allow, or a member who is not the chair, is refused and writes
+nothing."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
+
+PRESENT = MEMBERS[:6]  # 赵敏 is on leave
+
+
+async def _meeting(h: ConsoleRig) -> None:
+    h.at("2026-12-01 09:00")
+    await h.say(
+        "张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算（重大）；换届（人事）"
+    )
+    await h.say("赵敏", "请假 出差")
+    await h.say("赵敏", "书面意见 2 同意预算，建议压缩差旅")
+    await check_in_and_open(h, present=PRESENT)
+    await h.say("王强", "回避 2")
+
+
+async def _rows() -> tuple[int, int, int]:
+    return (
+        await models.Vote.all().count(),
+        await models.EventLog.all().count(),
+        await models.Ballot.all().count(),
+    )
+
+
+async def test_next_item_walks_the_agenda_in_order(harness: ConsoleRig) -> None:
+    h = harness
+    await _meeting(h)
+    before = await _rows()
+    first = (await h.say("张伟", "下一个议题")).text
+    assert first == (
+        "议题1「年度工作」（一般事项，张伟提出）\n"
+        "讨论后主持人发送「发起表决 1」（记名表决），或「举手表决 1」。"
+    )
+    assert await _rows() == before  # showing writes nothing
+    opened = await h.say("张伟", "举手表决")  # the one to vote on is asked: three are waiting
+    assert "请写明要表决的议题编号" in opened
+    opened = await h.say("张伟", "现在举手表决 1")
+    assert "开始表决：议题1「年度工作」（一般事项，举手表决）" in opened
+    second = (await h.say("李娜", "下一项")).text  # anyone may look; the vote under way comes first
+    assert second.startswith(
+        "议题1「年度工作」正在表决，主持人发送「结束表决」后再表决下一项。\n"
+        "下一项：议题2「经费预算」（重大事项，张伟提出）\n"
+        "书面意见（不计入票数）：\n- 赵敏：同意预算，建议压缩差旅\n回避：王强\n"
+        "讨论后主持人发送「发起表决 2」（记名表决）。\n"
+        "重大事项分歧较大的，可发送「暂缓 2 理由」暂缓到下次会议再议。"
+    )
+    # The recorder enters the show of hands as said (「举手表决 赞成…」 is the result, not a vote).
+    assert "已录入" in await h.say("周婷", "举手表决 赞成5 反对1 弃权0")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert (await h.say("张伟", "进入下一个议题")).text.startswith("议题2「经费预算」")
+    third = (await h.say("张伟", "开始讨论第三个议题")).text
+    assert third.startswith("议题3「换届」（人事事项，张伟提出）")
+    assert "发送「发起表决 3」（无记名投票）" in third
+    assert "此议题已表决，通过。" in await h.say("张伟", "讨论议题 1")
+
+
+async def test_method_named_votes_and_their_refusals(harness: ConsoleRig) -> None:
+    h = harness
+    await _meeting(h)
+    before = await _rows()
+    refused = (await h.say("张伟", "议题2举手表决")).text
+    assert refused.startswith("这类议题不能采用举手表决，可用记名表决。")
+    assert "发起表决 议题编号 记名" in refused
+    refused = (await h.say("张伟", "对议题2进行无记名表决")).text
+    assert refused.startswith("这类议题不能采用无记名投票，可用记名表决。")
+    assert "只有组长或受委托主持会议的成员可以使用" in await h.say("李娜", "记名表决 1")
+    assert "只有记录人可以使用" in await h.say("李娜", "举手表决 赞成5 反对1")
+    assert await _rows() == before  # every refusal wrote nothing
+    opened = await h.say("张伟", "议题3无记名表决")
+    assert "开始表决：议题3「换届」（人事事项，无记名投票）" in opened
+    assert await models.Vote.filter(method="secret").count() == 1
+
+
+async def test_nothing_left_to_take_up(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await check_in_and_open(h)
+    await h.say("张伟", "记名表决 1")
+    assert (await h.say("张伟", "下一个议题")).text == (
+        "议题1「年度工作」正在表决，主持人发送「结束表决」后再表决下一项。\n这是议程上的最后一项。"
+    )
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    assert (await h.say("张伟", "下一个议题")).text == (
+        "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
+    )
+    assert "没有议题5" in await h.say("张伟", "讨论议题 5")
