@@ -510,7 +510,7 @@ ROUTES = [
         "以记名方式发起表决",
         "组长",
         after=("记名表决",),
-        when=OFFERED_DURING,
+        when=frozenset(),  # 发起表决 and 举手表决 are offered
     ),
     Route(
         ("无记名表决",),
@@ -520,7 +520,7 @@ ROUTES = [
         "以无记名投票方式发起表决",
         "组长",
         after=("无记名表决", "无记名投票"),
-        when=OFFERED_DURING,
+        when=frozenset(),  # 发起表决 and 举手表决 are offered
     ),
     Route(
         ("举手结果",),

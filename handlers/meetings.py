@@ -761,6 +761,26 @@ async def _renotice_text(
     return "\n".join(lines)
 
 
+async def recess(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「休会」「暂停一下」: the rules know no pause. A break does not stop the meeting; what
+    holds during it, and how to end or move the meeting instead. Writes nothing."""
+    meeting = await current_meeting(ctx)
+    if meeting.state is g.MeetingState.OPEN:
+        text = (
+            f"第{meeting.number}次会议不设暂停：休息期间会议仍在进行，出席记录和进行中的表决照常有效，"
+            "休息后主持人继续主持即可。中途离开的成员请发送「离席 理由」。"
+            "今天不再继续，请组长发送「散会」（未表决的议题可发送「暂缓 编号 理由」转下次会议）。"
+        )
+    elif meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        text = (
+            f"第{meeting.number}次会议还没有开始，没有可暂停的会议。需要调整时间，组长可发送"
+            "「推迟会议 半小时」或「改期 新时间」；不开了请发送「取消会议 理由」。"
+        )
+    else:
+        text = f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，没有进行中的会议。"
+    return [ctx.reply(text)]
+
+
 async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     meeting = await repo.active_meeting(society.id) or await repo.latest_meeting(society.id)
@@ -1076,7 +1096,38 @@ ROUTES = [
         "取消尚未开始的会议",
         "组长",
         phrasings=("会议取消", "取消开会", "不开了", "cancel meeting"),
+        confirm=(
+            "今天不开了",
+            "明天不开了",
+            "会不开了",
+            "这次会不开了",
+            "今天的会不开了",
+            "明天的会不开了",
+            "今天的会取消",
+            "明天的会取消",
+            "这次会议取消",
+        ),
+        ask="取消会议",
         when=OFFERED_BEFORE,
+    ),
+    Route(
+        ("休会",),
+        recess,
+        g.Need.ANYONE,
+        "休会",
+        "问会议能否暂停（会议不设暂停：休息期间出席和表决照常有效）",
+        "组长",
+        phrasings=(
+            "暂停",
+            "暂停会议",
+            "会议暂停",
+            "先暂停",
+            "休息",
+            "中场休息",
+            "茶歇",
+        ),
+        shows=True,
+        when=frozenset(),  # answers those who ask; not a step of the meeting to offer
     ),
     Route(
         ("改期", "会议改期"),

@@ -96,3 +96,24 @@ async def test_nothing_left_to_take_up(harness: ConsoleRig) -> None:
         "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
     )
     assert "没有议题5" in await h.say("张伟", "讨论议题 5")
+
+
+async def test_a_break_and_not_meeting_today_write_nothing(harness: ConsoleRig) -> None:
+    """The rules know no pause: 「休会」 explains what holds during a break. 「今天不开了」 is asked
+    back as 取消会议, never run."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    before = await _rows()
+    assert (await h.say("张伟", "今天不开了")).text == "是否取消会议？回复「取消会议」确认。"
+    early = (await h.say("李娜", "暂停一下")).text
+    assert early.startswith("第1次会议还没有开始，没有可暂停的会议。")
+    assert await _rows() == before
+    assert (await models.Meeting.get()).state == "convened"
+    await check_in_and_open(h)
+    during = (await h.say("张伟", "休息十分钟")).text
+    assert during.startswith(
+        "第1次会议不设暂停：休息期间会议仍在进行，出席记录和进行中的表决照常有效"
+    )
+    assert "请组长发送「散会」" in during
+    assert (await models.Meeting.get()).state == "open"

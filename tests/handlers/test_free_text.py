@@ -203,7 +203,7 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     before = await models.EventLog.all().count()
-    assert "是否取消尚未开始的会议？回复「取消会议」确认。" in await h.say("张伟", "不开了吗？")
+    assert "是否取消会议？回复「取消会议」确认。" in await h.say("张伟", "不开了吗？")
     assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
     # Held off after the words: 「开会等一下，还有人没到」 does not open it either.
     assert "是否宣布开会？回复「宣布开会」确认。" in await h.say("张伟", "开会等一下，还有人没到")
