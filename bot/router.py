@@ -131,6 +131,9 @@ class Route:
     # 表决」「就第一项表决吧」「议题2表决」 run it with 「议题2」「第一项」 (对/就 first, or an item
     # named as such; 进行/开始 allowed before the verb, particles after it).
     after: tuple[str, ...] = ()
+    # Verbs said after a time (and a place): 「下周四下午三点在三楼会议室开个会，议题：…」 runs it
+    # with the words around the verb, 「下周四下午三点在三楼会议室 议题：…」.
+    timed: tuple[str, ...] = ()
     # It only shows something (status, minutes, counts, help) or explains: a question after its
     # words is answered. Any other route is asked back when its words are followed by a question
     # (「签发了吗」「不开了吗？」「年度总结什么时候交」), never run.

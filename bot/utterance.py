@@ -270,6 +270,10 @@ class Lexicon:
             if verbs
             else None
         )
+        # Route.timed: the verbs said after a time, longest first.
+        self._timed = {matching_form(v): r for r in self.routes for v in r.timed}
+        timed = "|".join(re.escape(v) for v in sorted(self._timed, key=len, reverse=True))
+        self._timed_verb = re.compile(timed) if timed else None
         self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
         # Each route's words and phrasings as the nearest commands compare them.
         self.forms = tuple(
@@ -331,6 +335,9 @@ class Lexicon:
             object_first = self._object_first_at(form)
             if object_first is not None:
                 return object_first
+        timed = self._timed_at(body)
+        if timed is not None:
+            return timed
         ending = self._ending(body)
         if ending is not None:
             return ending
@@ -373,6 +380,35 @@ class Lexicon:
             return None
         obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
         return Command(self._after[found.group("verb")], obj.strip())
+
+    def _timed_at(self, body: Aligned) -> Resolution | None:
+        """Route.timed: a message that opens with a time and says the verb after it (and after
+        a place), 「明天下午三点在三楼会议室开个会，议题：预算」, is the route with the words
+        around the verb. A question (「明天三点开会吗」: when the meeting is) is not one; a
+        hold-off (「明天三点开会，等一下」) is asked back."""
+        if self._timed_verb is None:
+            return None
+        found = self._timed_verb.search(body.text)
+        if found is None or found.start() == 0:
+            return None
+        before = body.original[body.starts[0] : body.starts[found.start()]]
+        # A day and an hour open the message: when they are does not matter here (the handler
+        # reads them again against its clock), so any fixed instant will do.
+        parsed = parse_leading_time(_nfkc_aligned(before).text, _SOME_INSTANT, _SOME_ZONE)
+        if parsed is None or not parsed.explicit_time:
+            return None
+        route = self._timed[found.group()]
+        after = body.tail(found.end())
+        if _QUESTION.search(after or before):
+            return None
+        after = after.lstrip(_SEPARATORS).strip()
+        if _HOLD_OFF.match(after):
+            return Clarify(route, body.tail(0))
+        if is_decoration(after.strip(_PARTICLES)):
+            after = ""
+        elif not _AGENDA_NEXT.match(after):  # 「明天三点开会我来不了」 is not a convening
+            return None
+        return Command(route, f"{before.strip()} {after}".strip())
 
     def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
         found = self.longest(body.text)
@@ -581,6 +617,12 @@ def settle(
 
 
 # --- times, as typed ---------------------------------------------------------------------------
+
+
+# What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」).
+_AGENDA_NEXT = re.compile(r"(?:主要)?(?:议题|议程)")
+_SOME_INSTANT = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+_SOME_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
+from bot.reminders.plan import deadline_of
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
@@ -393,6 +394,44 @@ async def file_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
 
 
+async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「年度总结什么时候交」「年度总结报了吗」: this year's annual summary (第二十一条): its
+    deadline and whether it was filed and acknowledged, and who files it. Shows; writes nothing."""
+    society = ctx.require_society()
+    today = ctx.now.astimezone(ctx.tz).date()
+    joined = (await repo.society_joined(society.id)).astimezone(ctx.tz).date()
+    filed: dict[int, repo.Filing] = {}  # year -> the last summary filed in it
+    for row in await repo.filings(kind="annual_summary", society_id=society.id):
+        filed[row.at.astimezone(ctx.tz).year] = row
+    lines = []
+    for year in (today.year - 1, today.year):
+        label = f"{society.name}{year}年度工作总结（含党建部分）"
+        deadline = deadline_of(year, society.report_deadline)
+        days, due = (deadline - today).days, t.day(deadline)
+        f = filed.get(year)
+        if f is not None and year == today.year:
+            heard = "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
+            lines.append(
+                f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
+                f"（#{f.id}「{f.title}」），{heard}。"
+            )
+        elif f is not None or joined > deadline or today.year in filed:
+            # Last year's is done (or, as the reminders count, this year's stands for it); or
+            # the society joined after that deadline.
+            continue
+        elif days > 0:
+            lines.append(f"{label}尚未提交，报送截止日期是{due}，还有{days}天。")
+        elif days == 0:
+            lines.append(f"{label}尚未提交，今天（{due}）是报送截止日期。")
+        else:
+            lines.append(f"{label}尚未提交，报送截止日期{due}已过{-days}天，请尽快报送。")
+    if today.year not in filed:
+        liaison = await repo.person(society.liaison_id) if society.liaison_id else None
+        who = f"党建联系人{liaison.name}" if liaison is not None else "党建联系人"
+        lines.append(f"由{who}或组长发送「年度总结 标题 内容」报送。")
+    return [ctx.reply("\n".join(lines))]
+
+
 async def _file(
     ctx: Context, args: str, kind: str, label: str, usage: str
 ) -> list[OutgoingMessage]:
@@ -617,6 +656,33 @@ ROUTES = [
             "报送总结",
             "年终总结",
         ),
+    ),
+    Route(
+        ("报送期限", "年度总结期限"),
+        summary_status,
+        g.Need.ANYONE,
+        "报送期限",
+        "查看本年度工作总结的报送截止日期和是否已提交",
+        "联系人",
+        phrasings=(
+            "年度总结什么时候",
+            "年度总结几号",
+            "年度总结截止",
+            "年度总结的截止",
+            "年度总结报了",
+            "年度总结交了",
+            "年度总结提交了",
+            "年度总结报送了",
+            "年度总结的期限",
+            "学会年度总结什么时候",
+            "学会的年度总结什么时候",
+            "总结什么时候交",
+            "总结什么时候截止",
+            "什么时候交年度总结",
+            "报送截止",
+            "报送截止日期",
+        ),
+        shows=True,
     ),
     Route(
         ("待批", "待审批"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -152,6 +152,11 @@ def quorum_text(q: g.QuorumCheck) -> str:
 
 def when(dt: datetime, tz: ZoneInfo) -> str:
     return format_when(dt, tz)
+
+
+def day(d: date) -> str:
+    """「2026年12月31日」"""
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def vote_deadline_text(closes_at: datetime, tz: ZoneInfo) -> str:

@@ -668,6 +668,12 @@ async def society(society_id: int) -> Society:
     return _society(await m.Society.get(id=society_id))
 
 
+async def society_joined(society_id: int) -> datetime:
+    """When the society was set up here (the reminders count its first deadlines from it)."""
+    row = await m.Society.filter(id=society_id).only("id", "created_at").get()
+    return utc(row.created_at)
+
+
 async def society_by_name(name: str) -> Society | None:
     s = await m.Society.filter(name=name).first()
     return None if s is None else _society(s)

@@ -218,3 +218,23 @@ def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
 def test_what_does_not_end_with_a_leave_is_not_asked_about_one(text: str) -> None:
     found = resolve(text)
     assert not (isinstance(found, u.Clarify) and found.route.words[0] == "请假")
+
+
+@pytest.mark.parametrize(
+    ("text", "args"),
+    [
+        ("下周四下午三点在三楼会议室开个会，议题：预算", "下周四下午三点在三楼会议室 议题：预算"),
+        ("12月10日15:00开会 议题：预算；换届", "12月10日15:00 议题：预算；换届"),
+        ("后天上午十点开个会吧", "后天上午十点"),
+        ("明天下午三点开会吗？", None),  # asks when; not a convening
+        ("明天开会", None),  # no hour: not a convening said time first
+        ("明天下午三点开会我来不了", None),  # the leave is asked back instead
+    ],
+)
+def test_a_convening_said_time_first(text: str, args: str | None) -> None:
+    found = LEXICON.resolve(text)
+    if args is None:
+        assert not (isinstance(found, u.Command) and found.route.words[0] == "召开会议")
+    else:
+        assert isinstance(found, u.Command)
+        assert (found.route.words[0], found.args) == ("召开会议", args)

@@ -58,6 +58,60 @@ async def test_a_meeting_convened_as_said(harness: ConsoleRig) -> None:
     assert row.reason == reason  # stored as typed
 
 
+async def test_a_meeting_convened_time_first(harness: ConsoleRig) -> None:
+    """「下周四下午三点在三楼会议室开个会，议题：…」: the time, the place and the agenda around the
+    verb. Not a convening: a question about when (「明天下午三点开会吗？」), a day without an hour
+    (「明天开会」), something else after the verb (「明天下午三点开会我来不了」)."""
+    h = harness
+    h.at("2026-12-09 09:00")  # a Wednesday
+    for text in ("明天下午三点开会吗？", "明天开会", "明天下午三点开会我来不了"):
+        assert "会议通知" not in await h.say("张伟", text)
+    assert await models.Meeting.all().count() == 0
+    notice = (
+        await h.say(
+            "张伟", "下周四下午三点在三楼会议室开个会，议题：年度工作计划；经费预算（重大）"
+        )
+    ).text
+    assert notice.startswith("【会议通知】")
+    assert "时间：2026年12月17日（星期四）15:00\n地点：三楼会议室\n" in notice
+    assert "1. 年度工作计划（一般事项）\n2. 经费预算（重大事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "明天上午9点开领导小组会议吧")).text
+    assert "时间：2026年12月10日（星期四）09:00\n地点：待定\n" in notice
+
+
+async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
+    harness: ConsoleRig,
+) -> None:
+    """「年度总结什么时候交」「年度总结报了吗」 (第二十一条): the deadline and the days left, past
+    it how many days ago; once filed, by whom and whether the committee has acknowledged it. It
+    writes nothing."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    before = await models.EventLog.all().count()
+    due = (await h.say("陈静", "我们学会的年度总结什么时候截止")).text
+    assert due == (
+        "苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，报送截止日期是2026年12月31日，"
+        "还有30天。\n由党建联系人陈静或组长发送「年度总结 标题 内容」报送。"
+    )
+    assert await models.EventLog.all().count() == before
+    h.at("2026-12-31 10:00")
+    assert "今天（2026年12月31日）是报送截止日期" in await h.say("王强", "年度总结报了吗")
+    h.at("2027-01-03 10:00")
+    late = (await h.say("陈静", "报送期限")).text  # last year's overdue, then this year's
+    assert late.startswith(
+        "苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，报送截止日期2026年12月31日已过3天，"
+        "请尽快报送。\n苏州市示例科技学会2027年度工作总结（含党建部分）尚未提交，报送截止日期是"
+        "2027年12月31日，还有362天。"
+    )
+    await h.say("陈静", "年度总结 2027年度工作总结 全年召开会议2次")
+    filed = (await h.say("李娜", "年度总结交了没有？")).text
+    assert filed.startswith(
+        "苏州市示例科技学会2027年度工作总结（含党建部分）已由陈静于2027年1月3日提交（#1「2027年度工作总结」），"
+        "市科技社团党委尚未确认收到。"
+    )
+
+
 async def test_a_written_opinion_is_stored_whole_and_echoed_short(harness: ConsoleRig) -> None:
     h = harness
     h.at("2026-12-01 09:00")
@@ -207,8 +261,10 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
     # Held off after the words: 「开会等一下，还有人没到」 does not open it either.
     assert "是否宣布开会？回复「宣布开会」确认。" in await h.say("张伟", "开会等一下，还有人没到")
-    filed = await h.say("陈静", "年度总结什么时候交")
+    filed = await h.say("陈静", "年度总结要现在交吗")  # still a question after 年度总结
     assert "回复「年度总结」确认" in filed
+    asked = (await h.say("陈静", "年度总结什么时候交")).text  # answered
+    assert asked.startswith("苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，")
     assert await models.Filing.all().count() == 0
     assert await models.EventLog.all().count() == before
     await check_in_and_open(h)
