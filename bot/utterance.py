@@ -341,6 +341,9 @@ class Lexicon:
         ending = self._ending(body)
         if ending is not None:
             return ending
+        clause = self._last_clause(body)
+        if clause is not None:
+            return clause
         said = body.tail(0)
         return Unknown(said, body.text)
 
@@ -380,6 +383,24 @@ class Lexicon:
             return None
         obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
         return Command(self._after[found.group("verb")], obj.strip())
+
+    def _last_clause(self, body: Aligned) -> Resolution | None:
+        """A command said after a remark, 「大家都投完了，结束表决」「人齐了，开始吧」: the last
+        clause (after the last ，。；！) read alone. A command that only shows runs; any other is
+        asked back with its arguments (the remark may change what is meant)."""
+        text = _undecorated(body.text).rstrip(_CLAUSE_ENDS)
+        cut = max(text.rfind(c) for c in _CLAUSE_ENDS)
+        if cut <= 0:
+            return None
+        tail = body.drop(cut + 1)
+        found = self._at(tail, loose=False)
+        for loose in () if found is not None else _loose_forms(tail):
+            found = self._at(loose, loose=True)
+            if found is not None:
+                break
+        if isinstance(found, Command) and not found.route.shows:
+            return Clarify(found.route, body.tail(0), found.args)
+        return found if isinstance(found, Command | Clarify) else None
 
     def _timed_at(self, body: Aligned) -> Resolution | None:
         """Route.timed: a message that opens with a time and says the verb after it (and after
@@ -619,6 +640,8 @@ def settle(
 # --- times, as typed ---------------------------------------------------------------------------
 
 
+# What ends a clause: a command may be said after a remark and one of these.
+_CLAUSE_ENDS = ",，。;；!！"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」).
 _AGENDA_NEXT = re.compile(r"(?:主要)?(?:议题|议程)")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))

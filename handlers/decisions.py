@@ -385,14 +385,16 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+# The states of an item the meeting has taken up (a proposal not yet on the agenda has not been).
+_TAKEN = frozenset({g.ItemState.VOTING, g.ItemState.DECIDED, g.ItemState.DEFERRED})
+
+
 def _next_item(items: list[repo.Item], voting: list[repo.Item]) -> repo.Item | None:
     """The first accepted item after the one voted on last (or being voted on), else the first
     accepted item left: the agenda taken in order, one left behind coming back at the end."""
     waiting = [it for it in items if it.state is g.ItemState.ACCEPTED]
-    taken = [it.number for it in items if it.state is not g.ItemState.ACCEPTED] + [
-        it.number for it in voting
-    ]
-    last = max((n for n in taken if n), default=0)
+    taken = [it.number for it in items if it.state in _TAKEN] + [it.number for it in voting]
+    last = max(taken, default=0)
     later = [it for it in waiting if it.number > last]
     return next(iter(later or waiting), None)
 

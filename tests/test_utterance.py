@@ -238,3 +238,21 @@ def test_a_convening_said_time_first(text: str, args: str | None) -> None:
     else:
         assert isinstance(found, u.Command)
         assert (found.route.words[0], found.args) == ("召开会议", args)
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "kind"),
+    [
+        ("大家都投完了，结束表决", "结束表决", u.Clarify),  # changes something: asked back
+        ("人齐了，我们开会吧", "宣布开会", u.Clarify),
+        ("会议室在三楼，请假 出差", "请假", u.Clarify),
+        ("谢谢大家，会议状态", "会议状态", u.Command),  # only shows: runs
+        ("今天天气不错，大家好", None, u.Unknown),
+    ],
+)
+def test_a_command_after_a_remark(text: str, word: str | None, kind: type) -> None:
+    found = LEXICON.resolve(text)
+    assert isinstance(found, kind)
+    if word is not None:
+        assert not isinstance(found, u.Unknown)
+        assert found.route.words[0] == word

@@ -7,7 +7,7 @@ nothing."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open, convene_and_open
 
 PRESENT = MEMBERS[:6]  # 赵敏 is on leave
 
@@ -55,6 +55,9 @@ async def test_next_item_walks_the_agenda_in_order(harness: ConsoleRig) -> None:
     )
     # The recorder enters the show of hands as said (「举手表决 赞成…」 is the result, not a vote).
     assert "已录入" in await h.say("周婷", "举手表决 赞成5 反对1 弃权0")
+    asked = await h.say("张伟", "大家都举过手了，结束表决")  # a remark first: asked back
+    assert asked.text == "是否结束表决并按规则计算结果？回复「结束表决」确认。"
+    assert await models.Vote.filter(state="open").count() == 1
     assert "结果：通过" in await h.say("张伟", "结束表决")
     assert (await h.say("张伟", "进入下一个议题")).text.startswith("议题2「经费预算」")
     third = (await h.say("张伟", "开始讨论第三个议题")).text
@@ -80,11 +83,27 @@ async def test_method_named_votes_and_their_refusals(harness: ConsoleRig) -> Non
     assert await models.Vote.filter(method="secret").count() == 1
 
 
-async def test_nothing_left_to_take_up(harness: ConsoleRig) -> None:
+async def test_a_proposal_not_on_the_agenda_is_not_taken_up(harness: ConsoleRig) -> None:
+    """A member's proposal the leader has not put on the agenda is skipped, and does not make
+    the walk skip the items before it."""
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("李娜", "提议议题 青年人才托举")
+    await h.say("张伟", "添加议题 经费预算")
     await check_in_and_open(h)
+    assert (await h.say("张伟", "下一个议题")).text.startswith("议题1「年度工作」")
+    assert "此议题待组长确定。" in await h.say("张伟", "讨论议题 2")
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    assert (await h.say("张伟", "下一个议题")).text.startswith("议题3「经费预算」")
+
+
+async def test_nothing_left_to_take_up(harness: ConsoleRig) -> None:
+    h = harness
+    await convene_and_open(h, "年度工作")
     await h.say("张伟", "记名表决 1")
     assert (await h.say("张伟", "下一个议题")).text == (
         "议题1「年度工作」正在表决，主持人发送「结束表决」后再表决下一项。\n这是议程上的最后一项。"

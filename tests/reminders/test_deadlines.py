@@ -253,11 +253,13 @@ async def test_closed_vote_skips_its_reminders(harness: ConsoleRig) -> None:
     assert not [m for m in h.adapter.sent if "【表决截止】" in m.text]
 
 
-async def test_unacknowledged_notice_goes_to_the_leader(harness: ConsoleRig) -> None:
-    h = harness
+async def _unacknowledged_a_day_later(h: ConsoleRig, acked: tuple[str, ...]) -> ReminderService:
+    """Convened on 1 December at 09:00, `acked` answer 收到 and 王强 asks for leave; the sweeps
+    of then and a day later, and the sender delivering what they queued."""
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    await h.say("李娜", "收到")
+    for name in acked:
+        await h.say(name, "收到")
     await h.say("王强", "请假 出差")
     svc = _service(h)
     await svc.sweep()
@@ -265,6 +267,12 @@ async def test_unacknowledged_notice_goes_to_the_leader(harness: ConsoleRig) -> 
     await svc.sweep()
     assert h.delivery is not None
     await h.delivery.sender.run_once()
+    return svc
+
+
+async def test_unacknowledged_notice_goes_to_the_leader(harness: ConsoleRig) -> None:
+    h = harness
+    await _unacknowledged_a_day_later(h, ("李娜",))
     (escalation,) = [m for m in h.adapter.sent if "【通知未确认】" in m.text]
     assert escalation.private_to is not None
     assert escalation.private_to.name == "张伟"
@@ -275,17 +283,7 @@ async def test_a_moved_meeting_waits_for_its_new_notice(harness: ConsoleRig) -> 
     """改期 sends a new notice: a 收到 given before it answers the old one only. The leader is
     told again who has not acknowledged the new notice; leave still counts as an answer."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    for name in ("李娜", "刘洋", "陈静"):
-        await h.say(name, "收到")
-    await h.say("王强", "请假 出差")
-    svc = _service(h)
-    await svc.sweep()
-    h.at("2026-12-02 09:00")
-    await svc.sweep()
-    assert h.delivery is not None
-    await h.delivery.sender.run_once()
+    svc = await _unacknowledged_a_day_later(h, ("李娜", "刘洋", "陈静"))
     (first,) = [m for m in h.adapter.sent if "【通知未确认】" in m.text]
     assert "尚未回复「收到」、签到或请假：杨帆、赵敏" in first.text
     h.at("2026-12-02 10:00")
