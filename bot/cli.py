@@ -593,7 +593,9 @@ class Repl:
             self.say(HELP)
         elif line.startswith(":"):
             self.say(f"没有「{line.split()[0]}」这个控制台命令。{HELP}")
-        elif (step := _inline_speaker(line, set(self.people))) is not None:
+        elif isinstance(step := _inline_speaker(line, set(self.people)), str):
+            self.say(f"示例学会里没有「{step}」，这句没有发送。可选：{'、'.join(self.people)}")
+        elif step is not None:
             await self.adapter.say(step.speaker, step.text, private=step.private)
         else:
             await self.adapter.say(self.speaker, line, private=self.private)
@@ -623,12 +625,19 @@ class Repl:
         self.say(f"已重新开始：示例学会「{SOCIETY}」是新的，时间回到现在。{kept}")
 
 
-def _inline_speaker(line: str, known: set[str]) -> ScriptLine | None:
-    """「名字: 消息」 speaks once as someone else, when the name is a known person."""
+def _inline_speaker(line: str, known: set[str]) -> ScriptLine | str | None:
+    """「名字: 消息」 speaks once as someone else, when the name is a known person or the end of
+    exactly one (「刘老师」 is 「市党委刘老师」). 「名字(私聊): 消息」 with a name that is neither:
+    that name (nothing is sent). Anything else is a message of the current speaker."""
     try:
         steps = list(parse_script([line]))
     except ScriptError:
         return None
-    if len(steps) == 1 and isinstance(steps[0][1], ScriptLine) and steps[0][1].speaker in known:
-        return steps[0][1]
-    return None
+    if len(steps) != 1 or not isinstance(step := steps[0][1], ScriptLine):
+        return None
+    if step.speaker in known:
+        return step
+    ends = [name for name in known if name.endswith(step.speaker)]
+    if len(ends) == 1:
+        return replace(step, speaker=ends[0])
+    return step.speaker if step.private else None

@@ -63,6 +63,8 @@ _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # Before the arguments of a message that ends with its command (Route.last): left out.
 _APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry")
 _SEPARATORS = ",，、;；:：.。!！ "
+# Only who and how sure, before a Route.last word (「我可能去不了」「我估计」): no arguments.
+_HEDGE = re.compile(r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)?(?:会|要)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
 # number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」), then a society's name
 # (a private ballot of a member of several societies names its society); anything else is asked
@@ -324,13 +326,23 @@ class Lexicon:
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
-        plain = self._at(body, loose=False)
-        if plain is not None:
-            return plain
-        for loose in _loose_forms(body):
+        found = self._at(body, loose=False)
+        for loose in () if found is not None else _loose_forms(body):
             found = self._at(loose, loose=True)
             if found is not None:
-                return found
+                break
+        if found is not None:
+            if isinstance(found, Command) and found.route.shows and found.args:
+                # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
+                # (not a ballot: 「纪要看过了，没问题」 is no vote)
+                later = self._last_clause(body)
+                if (
+                    later is not None
+                    and later.route not in (found.route,)
+                    and not later.route.exact
+                ):
+                    return later
+            return found
         for form in (body, *_loose_forms(body)):
             object_first = self._object_first_at(form)
             if object_first is not None:
@@ -359,6 +371,8 @@ class Lexicon:
                 if start > 0 and text.endswith(form):
                     before = body.original[body.starts[0] : body.starts[start]]
                     args = _without_apology(before)
+                    if _HEDGE.fullmatch(args):  # 「我可能去不了」: no reason given
+                        return Clarify(route, body.tail(0))
                     if args and not is_decoration(args):
                         return Clarify(route, body.tail(0), args)
                     if not args and not is_decoration(before):  # only an apology before
@@ -384,7 +398,7 @@ class Lexicon:
         obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
         return Command(self._after[found.group("verb")], obj.strip())
 
-    def _last_clause(self, body: Aligned) -> Resolution | None:
+    def _last_clause(self, body: Aligned) -> Command | Clarify | None:
         """A command said after a remark, 「大家都投完了，结束表决」「人齐了，开始吧」: the last
         clause (after the last ，。；！) read alone. A command that only shows runs; any other is
         asked back with its arguments (the remark may change what is meant)."""

@@ -169,6 +169,44 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「提醒未回复」「催一下没回复的」: the members of the meeting's roster who have not
+    answered, @-mentioned in the group: before the meeting those who have neither acknowledged
+    the latest notice nor checked in nor asked for leave, once it is open those not checked in.
+    Writes nothing."""
+    person = ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    records = await repo.attendance(meeting.id)
+    waiting = [
+        p
+        for p in meeting.roster
+        if p != person.id and (p not in records or records[p].status is g.Attendance.UNKNOWN)
+    ]
+    head = f"第{meeting.number}次会议"
+    opened = meeting.state is g.MeetingState.OPEN
+    if not opened:
+        acked = (await acks.acknowledged([meeting.id])).get(meeting.id, frozenset())
+        waiting = [p for p in waiting if p not in acked]
+    if not waiting:
+        done = "都已签到或请假" if opened else "都已回复"
+        return [ctx.reply(f"{head}参会名单上的其他成员{done}，无需提醒。")]
+    named = join(await names(waiting))
+    if opened:
+        text = (
+            f"【提醒】{head}已经开始（{meeting.place}），尚未签到：{named}。"
+            "到会后请发送「签到」（记为迟到）；不能到会的请向组长说明。"
+        )
+    else:
+        text = (
+            f"【提醒】{head}定于{t.when(meeting.starts_at, ctx.tz)}在{meeting.place}召开，"
+            f"尚未回复：{named}。{t.NOTICE_ACK_HINT}会前一小时起可发送「签到」，"
+            "不能参加请发送「请假 理由」。"
+        )
+    return [ctx.reply(text, await mentions_for(ctx, waiting))]
+
+
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     """收到: the member has the meeting notice (T17: a platform may drop it silently; whoever
     has not acknowledged, checked in or asked for leave is named to the leader in time)."""

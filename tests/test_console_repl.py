@@ -58,6 +58,17 @@ async def test_as_refuses_a_name_not_in_the_society(harness: ConsoleRig) -> None
     assert "[张伟@群] > 签到" in shown  # still 张伟
 
 
+async def test_one_line_as_someone_by_the_end_of_their_name(harness: ConsoleRig) -> None:
+    """「刘老师(私聊): 待批」 speaks as 市党委刘老师 (the end of exactly one name); a private line
+    of a name nobody has is not sent as 张伟's message."""
+    shown = await _run(harness, ["刘老师(私聊): 待批", "李小明(私聊): 签到", "请假：身体不适"])
+    assert "[议事 → 私聊 市党委刘老师]" in shown
+    assert "没有待审批的成员调整" in shown
+    assert "示例学会里没有「李小明」，这句没有发送。可选：张伟、李娜" in shown
+    assert "没有听懂「李小明" not in shown
+    assert "没有听懂「请假：身体不适" not in shown  # 「请假」 is no one's name: 张伟 says it
+
+
 async def test_reset_starts_the_demo_afresh(harness: ConsoleRig) -> None:
     shown = await _run(harness, [*TYPED[:4], ":time 2026-12-20 10:00", ":reset", "会议状态"])
     after = shown.split(":reset", 1)[1]

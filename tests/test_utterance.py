@@ -247,6 +247,8 @@ def test_a_convening_said_time_first(text: str, args: str | None) -> None:
         ("人齐了，我们开会吧", "宣布开会", u.Clarify),
         ("会议室在三楼，请假 出差", "请假", u.Clarify),
         ("谢谢大家，会议状态", "会议状态", u.Command),  # only shows: runs
+        ("纪要没问题，签发吧", "签发", u.Clarify),  # not the minutes shown with arguments
+        ("纪要看过了，没问题", "纪要", u.Command),  # 「没问题」 is no ballot here
         ("今天天气不错，大家好", None, u.Unknown),
     ],
 )

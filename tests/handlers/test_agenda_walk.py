@@ -136,3 +136,31 @@ async def test_a_break_and_not_meeting_today_write_nothing(harness: ConsoleRig) 
     )
     assert "请组长发送「散会」" in during
     assert (await models.Meeting.get()).state == "open"
+
+
+async def test_the_leader_nudges_those_who_have_not_answered(harness: ConsoleRig) -> None:
+    """「提醒一下没回复的人」: the roster members who have neither acknowledged, checked in nor
+    asked for leave are @-mentioned; once the meeting is open, those not checked in. Writes
+    nothing; a member who is not the chair cannot."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("李娜", "收到")
+    await h.say("王强", "请假 出差")
+    before = await _rows()
+    (nudged,) = await h.send("张伟", "提醒一下没回复的人")
+    assert nudged.text.startswith(
+        "【提醒】第1次会议定于2026年12月5日（星期六）15:00在会议室召开，尚未回复：刘洋、陈静、杨帆、赵敏。"
+    )
+    assert [u.name for u in nudged.mentions] == ["刘洋", "陈静", "杨帆", "赵敏"]
+    assert "只有组长" in await h.say("李娜", "催一下")
+    assert await _rows() == before
+    await check_in_and_open(h, present=("张伟", "李娜", "刘洋", "陈静"))
+    (nudged,) = await h.send("张伟", "提醒签到")
+    assert nudged.text.startswith("【提醒】第1次会议已经开始（会议室），尚未签到：杨帆、赵敏。")
+    assert [u.name for u in nudged.mentions] == ["杨帆", "赵敏"]
+    for name in ("杨帆", "赵敏"):
+        await h.say(name, "签到")
+    assert "第1次会议参会名单上的其他成员都已签到或请假，无需提醒。" in await h.say(
+        "张伟", "催一下"
+    )

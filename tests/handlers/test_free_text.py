@@ -183,6 +183,22 @@ async def test_a_leave_is_not_withdrawn_but_checking_in_counts(harness: ConsoleR
     assert "李娜已签到" in await h.say("李娜", "签到")
 
 
+async def test_a_leave_reason_changed_and_leave_as_hedged(harness: ConsoleRig) -> None:
+    """「请假理由改一下：去北京开会」 replaces the reason (it had been recorded as the reason
+    「理由改一下：去北京开会」); 「我可能去不了」 is asked back without 「我可能」 as a reason;
+    「谁请假了」 is the status, not a leave of 「谁」."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("王强", "请假 出差")
+    assert "王强已请假（去北京开会）" in await h.say("王强", "请假理由改一下：去北京开会")
+    (row,) = await models.Attendance.all()
+    assert row.reason == "去北京开会"
+    assert (await h.say("杨帆", "我可能去不了")).text == "是否请假？回复「请假」确认。"
+    assert "请假：王强（去北京开会）" in await h.say("刘洋", "谁请假了")
+    assert await models.Attendance.all().count() == 1
+
+
 async def test_coming_late_and_coming_at_all_as_said(harness: ConsoleRig) -> None:
     """「我参加」 alone answers the notice (「我参加不了，…」 is still a leave); 「我可能晚到一会儿」
     answers it too and says what a late check-in means, writing no attendance; an emoji before
