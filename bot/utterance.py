@@ -326,21 +326,13 @@ class Lexicon:
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
-        found = self._at(body, loose=False)
-        for loose in () if found is not None else _loose_forms(body):
-            found = self._at(loose, loose=True)
-            if found is not None:
-                break
+        found = self._said_first(body)
         if found is not None:
             if isinstance(found, Command) and found.route.shows and found.args:
                 # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
                 # (not a ballot: 「纪要看过了，没问题」 is no vote)
                 later = self._last_clause(body)
-                if (
-                    later is not None
-                    and later.route not in (found.route,)
-                    and not later.route.exact
-                ):
+                if later is not None and later.route is not found.route and not later.route.exact:
                     return later
             return found
         for form in (body, *_loose_forms(body)):
@@ -398,6 +390,16 @@ class Lexicon:
         obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
         return Command(self._after[found.group("verb")], obj.strip())
 
+    def _said_first(self, body: Aligned) -> Resolution | None:
+        """The command whose words open the text as typed, else after fillers or with spaces
+        inside removed (`_loose_forms`)."""
+        found = self._at(body, loose=False)
+        for loose in () if found is not None else _loose_forms(body):
+            found = self._at(loose, loose=True)
+            if found is not None:
+                break
+        return found
+
     def _last_clause(self, body: Aligned) -> Command | Clarify | None:
         """A command said after a remark, 「大家都投完了，结束表决」「人齐了，开始吧」: the last
         clause (after the last ，。；！) read alone. A command that only shows runs; any other is
@@ -406,12 +408,7 @@ class Lexicon:
         cut = max(text.rfind(c) for c in _CLAUSE_ENDS)
         if cut <= 0:
             return None
-        tail = body.drop(cut + 1)
-        found = self._at(tail, loose=False)
-        for loose in () if found is not None else _loose_forms(tail):
-            found = self._at(loose, loose=True)
-            if found is not None:
-                break
+        found = self._said_first(body.drop(cut + 1))
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
         return found if isinstance(found, Command | Clarify) else None
@@ -658,8 +655,8 @@ def settle(
 _CLAUSE_ENDS = ",，。;；!！"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」).
 _AGENDA_NEXT = re.compile(r"(?:主要)?(?:议题|议程)")
-_SOME_INSTANT = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
+_SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 
 
 def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:

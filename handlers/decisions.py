@@ -10,7 +10,7 @@ from typing import Any
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.keys import SealError
-from bot.router import Context, Route, UsageError
+from bot.router import Context, Handler, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
     OFFERED_DURING,
@@ -423,7 +423,7 @@ async def _item_brief(ctx: Context, it: repo.Item, heading: str = "") -> list[st
     return lines
 
 
-def _vote_by(word: str) -> Any:
+def _vote_by(word: str) -> Handler:
     """「举手表决」「议题2记名表决」: the chair opens a vote by the method named. 「举手表决 赞成4
     反对2 弃权1」 is the recorder entering the result of one (as 「举手结果」)."""
 
@@ -486,7 +486,6 @@ ROUTES = [
             "进入议题",
             "开始讨论",
             "讨论一下",
-            "下面讨论",
             "审议议题",
         ),
         after=("讨论", "审议"),

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
-from bot.reminders.plan import deadline_of
+from bot.reminders.plan import summary_owed
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
@@ -406,20 +406,18 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     lines = []
     for year in (today.year - 1, today.year):
         label = f"{society.name}{year}年度工作总结（含党建部分）"
-        deadline = deadline_of(year, society.report_deadline)
-        days, due = (deadline - today).days, t.day(deadline)
-        f = filed.get(year)
-        if f is not None and year == today.year:
+        if (f := filed.get(year)) is not None and year == today.year:
             heard = "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
             lines.append(
                 f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
                 f"（#{f.id}「{f.title}」），{heard}。"
             )
-        elif f is not None or joined > deadline or today.year in filed:
-            # Last year's is done (or, as the reminders count, this year's stands for it); or
-            # the society joined after that deadline.
+        # Last year's is owed only while nothing was filed this year (as the reminders count).
+        deadline = summary_owed(year, filed, joined, society.report_deadline)
+        if deadline is None or (year < today.year and today.year in filed):
             continue
-        elif days > 0:
+        days, due = (deadline - today).days, t.day(deadline)
+        if days > 0:
             lines.append(f"{label}尚未提交，报送截止日期是{due}，还有{days}天。")
         elif days == 0:
             lines.append(f"{label}尚未提交，今天（{due}）是报送截止日期。")

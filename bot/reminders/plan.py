@@ -14,6 +14,7 @@ is an argument), no Chinese text (bot/reminders/texts.py words it).
 from __future__ import annotations
 
 import functools
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -177,6 +178,15 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, 28)
 
 
+def summary_owed(year: int, filed_years: Container[int], joined: date, mmdd: str) -> date | None:
+    """The deadline of `year`'s annual summary while it is owed: none was filed in that year
+    (a summary counts for the year it is filed in) and the society joined by that deadline."""
+    deadline = deadline_of(year, mmdd)
+    if year in filed_years or joined > deadline:
+        return None
+    return deadline
+
+
 def deadline_of(year: int, mmdd: str) -> date:
     try:
         month, day = (int(x) for x in mmdd.split("-"))
@@ -323,13 +333,12 @@ def _summary_reminders(view: SocietyView, cal: Calendar, now: datetime) -> list[
     cfg = cal.cfg
     this_year = now.astimezone(cal.tz).year
     filed_years = {f.astimezone(cal.tz).year for f in view.summary_filed}
+    joined = cal.local_date(view.created_at)
     out: list[Planned] = []
     for year in (this_year - 1, this_year):
-        if year in filed_years:
+        deadline = summary_owed(year, filed_years, joined, view.report_deadline)
+        if deadline is None:
             continue
-        deadline = deadline_of(year, view.report_deadline)
-        if cal.local_date(view.created_at) > deadline:
-            continue  # the society joined after that year's deadline
         overdue_due, overdue_moved = cal.at(deadline + timedelta(days=1), forward=True)
         days = sorted(set(cfg.summary_days_before), reverse=True)
         dues = [cal.at(deadline - timedelta(days=d)) for d in days]
