@@ -366,12 +366,19 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
         )
     ]
     observers = await names(list((await repo.observers(meeting.id)).keys()))
+    unknown = groups[g.Attendance.UNKNOWN]
+    noted: list[int] = []  # before the meeting: acknowledged the latest notice with 收到
+    if meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        acked = (await acks.acknowledged([meeting.id])).get(meeting.id, frozenset())
+        noted = [p for p in unknown if p in acked]
+        unknown = [p for p in unknown if p not in acked]
     return (
         f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
         f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
         f"请假：{join(leave)}；"
         f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
-        f"未回复：{join(await names(groups[g.Attendance.UNKNOWN]))}；"
+        + (f"已确认收到通知：{join(await names(noted))}；" if noted else "")
+        + f"未回复：{join(await names(unknown))}；"
         + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
         + f"列席：{join(observers)}"
     )

@@ -154,6 +154,9 @@ async def test_the_leader_nudges_those_who_have_not_answered(harness: ConsoleRig
     )
     assert [u.name for u in nudged.mentions] == ["刘洋", "陈静", "杨帆", "赵敏"]
     assert "只有组长" in await h.say("李娜", "催一下")
+    # The status says the same: a 收到 is an answer to the notice.
+    status = await h.say("张伟", "会议状态")
+    assert "已确认收到通知：李娜；未回复：张伟、刘洋、陈静、杨帆、赵敏；" in status
     assert await _rows() == before
     await check_in_and_open(h, present=("张伟", "李娜", "刘洋", "陈静"))
     (nudged,) = await h.send("张伟", "提醒签到")
