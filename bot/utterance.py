@@ -264,7 +264,7 @@ class Lexicon:
         # route's verbs.
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
-        self._object_first = (
+        self._object_pattern = (
             re.compile(
                 rf"(?:(?:对|就) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{_ITEM_REF}))"
                 rf" ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
@@ -335,19 +335,11 @@ class Lexicon:
                 if later is not None and later.route is not found.route and not later.route.exact:
                     return later
             return found
-        for form in (body, *_loose_forms(body)):
-            object_first = self._object_first_at(form)
-            if object_first is not None:
-                return object_first
-        timed = self._timed_at(body)
-        if timed is not None:
-            return timed
-        ending = self._ending(body)
-        if ending is not None:
-            return ending
-        clause = self._last_clause(body)
-        if clause is not None:
-            return clause
+        # Then the other orders a command is said in, each read in turn.
+        for read in (self._object_first, self._timed_at, self._ending, self._last_clause):
+            other = read(body)
+            if other is not None:
+                return other
         said = body.tail(0)
         return Unknown(said, body.text)
 
@@ -375,20 +367,21 @@ class Lexicon:
             end -= 1
         return None
 
-    def _object_first_at(self, body: Aligned) -> Command | None:
+    def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
-        ignored)."""
-        if self._object_first is None:
+        ignored), as typed or after fillers (「好，就第一项表决吧」)."""
+        if self._object_pattern is None:
             return None
-        text = _undecorated(body.text)
-        found = self._object_first.fullmatch(text)
-        if found is None:
-            return None
-        group = "object" if found.group("object") is not None else "item"
-        if is_decoration(found.group(group)):
-            return None
-        obj = body.original[body.starts[found.start(group)] : body.starts[found.end(group)]]
-        return Command(self._after[found.group("verb")], obj.strip())
+        for form in (body, *_loose_forms(body)):
+            found = self._object_pattern.fullmatch(_undecorated(form.text))
+            if found is None:
+                continue
+            group = "object" if found.group("object") is not None else "item"
+            if is_decoration(found.group(group)):
+                continue
+            obj = form.original[form.starts[found.start(group)] : form.starts[found.end(group)]]
+            return Command(self._after[found.group("verb")], obj.strip())
+        return None
 
     def _said_first(self, body: Aligned) -> Resolution | None:
         """The command whose words open the text as typed, else after fillers or with spaces

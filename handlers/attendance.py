@@ -178,17 +178,10 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(
         ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
     )
-    records = await repo.attendance(meeting.id)
-    waiting = [
-        p
-        for p in meeting.roster
-        if p != person.id and (p not in records or records[p].status is g.Attendance.UNKNOWN)
-    ]
+    _, silent = await _unanswered(meeting, await repo.attendance(meeting.id))
+    waiting = [p for p in silent if p != person.id]
     head = f"第{meeting.number}次会议"
     opened = meeting.state is g.MeetingState.OPEN
-    if not opened:
-        acked = (await acks.acknowledged([meeting.id])).get(meeting.id, frozenset())
-        waiting = [p for p in waiting if p not in acked]
     if not waiting:
         done = "都已签到或请假" if opened else "都已回复"
         return [ctx.reply(f"{head}参会名单上的其他成员{done}，无需提醒。")]
@@ -205,6 +198,20 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
             "不能参加请发送「请假 理由」。"
         )
     return [ctx.reply(text, await mentions_for(ctx, waiting))]
+
+
+async def _unanswered(
+    meeting: repo.Meeting, records: dict[int, repo.AttendanceRecord]
+) -> tuple[list[int], list[int]]:
+    """The roster members whose attendance is not known, as two lists: those who acknowledged
+    the latest notice with 收到 (only before the meeting opens), and the others."""
+    unknown = [
+        p for p in meeting.roster if p not in records or records[p].status is g.Attendance.UNKNOWN
+    ]
+    if meeting.state not in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        return [], unknown
+    acked = (await acks.acknowledged([meeting.id])).get(meeting.id, frozenset())
+    return [p for p in unknown if p in acked], [p for p in unknown if p not in acked]
 
 
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -366,12 +373,7 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
         )
     ]
     observers = await names(list((await repo.observers(meeting.id)).keys()))
-    unknown = groups[g.Attendance.UNKNOWN]
-    noted: list[int] = []  # before the meeting: acknowledged the latest notice with 收到
-    if meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
-        acked = (await acks.acknowledged([meeting.id])).get(meeting.id, frozenset())
-        noted = [p for p in unknown if p in acked]
-        unknown = [p for p in unknown if p not in acked]
+    noted, unknown = await _unanswered(meeting, records)
     return (
         f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
         f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"

@@ -57,8 +57,10 @@ _TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
 _TYPE_SUFFIX = re.compile(r"[(（\[【]([^)）\]】]+)[)）\]】]\s*$")
 
 
-def parse_topic(text: str) -> tuple[str, g.MatterType]:
-    """'年度经费预算(重大)' -> ('年度经费预算', MAJOR); no suffix -> general."""
+def parse_topic(
+    text: str, default: g.MatterType = g.MatterType.GENERAL
+) -> tuple[str, g.MatterType]:
+    """'年度经费预算(重大)' -> ('年度经费预算', MAJOR); no suffix -> `default` (general)."""
     text = text.strip(" ,，。")
     found = _TYPE_SUFFIX.search(text)
     if found is not None:
@@ -69,7 +71,7 @@ def parse_topic(text: str) -> tuple[str, g.MatterType]:
             raise UsageError(f"议题类型「{word}」无法识别，可用：{kinds}。")
         title = text[: found.start()].strip()
     else:
-        title, matter = text, g.MatterType.GENERAL
+        title, matter = text, default
     if not title:
         raise UsageError("议题标题不能为空。")
     if len(title) > 200:
@@ -360,9 +362,7 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明新的议题标题，例如：{EDIT_USAGE}")
     it = await item_by_number(meeting, number)
     _refuse_carried(it, "修改")
-    title, matter = parse_topic(rest)
-    if _TYPE_SUFFIX.search(rest.strip(" ,，。")) is None:
-        matter = it.matter_type  # the title only: the type stays
+    title, matter = parse_topic(rest, default=it.matter_type)  # the title only: the type stays
     state = g.item_next(it.state, g.ItemAction.EDIT)
     if (title, matter) == (it.title, it.matter_type):
         raise UsageError(f"议题{number}本来就是「{it.title}」（{t.MATTER[matter]}），没有变化。")

@@ -357,11 +357,6 @@ def _method_refusal(d: dict[str, object]) -> str:
             f"这类议题不能采用{METHOD[method]}，可用{'、'.join(METHOD[x] for x in allowed)}。"
             f"请主持人重新发送，例如「发起表决 议题编号 {METHOD_WORD[allowed[0]]}」。"
         )
-    if isinstance(method, g.VoteMethod):
-        return (
-            f"这类议题不能采用{METHOD[method]}。"
-            "请主持人换一种方式重新发送，例如「发起表决 议题编号 记名」或「发起表决 议题编号 无记名」。"
-        )
     return "表决方式不符合规定。请主持人发送「发起表决 议题编号」按默认方式表决。"
 
 

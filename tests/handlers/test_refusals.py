@@ -175,7 +175,10 @@ _NO_COMMAND = {
     g.Refusal.OBSERVER_CANNOT_VOTE,
 }
 _DETAILS: dict[g.Refusal, dict[str, object]] = {
-    g.Refusal.METHOD_NOT_ALLOWED: {"method": g.VoteMethod.SHOW_OF_HANDS},
+    g.Refusal.METHOD_NOT_ALLOWED: {
+        "method": g.VoteMethod.SHOW_OF_HANDS,
+        "allowed": (g.VoteMethod.NAMED,),
+    },
     g.Refusal.ROSTER_INVALID: {"issues": [g.RosterIssue.EVEN]},
     g.Refusal.LEADER_VOTES_LAST: {"waiting": 2},
     g.Refusal.CHECKIN_NOT_OPEN: {"state": g.MeetingState.CLOSED},

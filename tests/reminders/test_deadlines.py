@@ -15,7 +15,7 @@ from bot.reminders.draft import draft
 from bot.reminders.plan import MeetingView, Planned, ReminderKind, SocietyView, VoteView, plan
 from bot.reminders.service import ReminderService
 from bot.workdays import Workdays
-from storage import models
+from storage import models, verify
 from storage import reminders as reminder_store
 from tests.kit.clock import TZ, FakeScheduler
 from tests.kit.console import ConsoleRig
@@ -304,6 +304,8 @@ async def test_a_moved_meeting_waits_for_its_new_notice(harness: ConsoleRig) -> 
     assert "尚未回复「收到」、签到或请假：李娜、陈静、赵敏" in second.text
     rows = [r for r in await reminder_store.reminders() if r.kind == ReminderKind.NOTICE_UNACKED]
     assert sorted(r.state for r in rows) == ["sent", "sent"]
+    # 刘洋's acknowledgement was rewritten for the new notice under its seal: the record verifies.
+    assert (await verify.run()).clean
 
 
 async def test_cancelled_meeting_skips_the_escalation(harness: ConsoleRig) -> None:
