@@ -7,12 +7,12 @@ code path with the 工作台 (`decide_change`, `acknowledge_filing`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
-from bot.reminders.plan import summary_owed
+from bot.reminders.plan import summary_owed, summary_years
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
@@ -396,25 +396,28 @@ async def file_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「年度总结什么时候交」「年度总结报了吗」: this year's annual summary (第二十一条): its
-    deadline and whether it was filed and acknowledged, and who files it. Shows; writes nothing."""
+    deadline and whether it was filed and acknowledged, and who files it; last year's while it
+    is owed. A summary counts for the year the reminders count it for (plan.summary_years).
+    Shows; writes nothing."""
     society = ctx.require_society()
     today = ctx.now.astimezone(ctx.tz).date()
-    joined = (await repo.society_joined(society.id)).astimezone(ctx.tz).date()
-    filed: dict[int, repo.Filing] = {}  # year -> the last summary filed in it
-    for row in await repo.filings(kind="annual_summary", society_id=society.id):
-        filed[row.at.astimezone(ctx.tz).year] = row
+    joined, rows, years = await _summary_years(ctx, society)
+    filed = dict(zip(years, rows, strict=True))  # year -> the last summary that counts for it
     lines = []
     for year in (today.year - 1, today.year):
         label = f"{society.name}{year}年度工作总结（含党建部分）"
-        if (f := filed.get(year)) is not None and year == today.year:
-            heard = "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
-            lines.append(
-                f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
-                f"（#{f.id}「{f.title}」），{heard}。"
-            )
-        # Last year's is owed only while nothing was filed this year (as the reminders count).
+        if (f := filed.get(year)) is not None:
+            if year == today.year or f.at.astimezone(ctx.tz).year == today.year:
+                heard = (
+                    "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
+                )
+                lines.append(
+                    f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
+                    f"（#{f.id}「{f.title}」），{heard}。"
+                )
+            continue
         deadline = summary_owed(year, filed, joined, society.report_deadline)
-        if deadline is None or (year < today.year and today.year in filed):
+        if deadline is None:
             continue
         days, due = (deadline - today).days, t.day(deadline)
         if days > 0:
@@ -426,8 +429,24 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     if today.year not in filed:
         liaison = await repo.person(society.liaison_id) if society.liaison_id else None
         who = f"党建联系人{liaison.name}" if liaison is not None else "党建联系人"
-        lines.append(f"由{who}或组长发送「年度总结 标题 内容」报送。")
+        lines.append(
+            f"由{who}或组长发送「年度总结 标题 内容」报送，标题写明年度，"
+            f"例如「年度总结 {today.year}年度工作总结 …」。"
+        )
     return [ctx.reply("\n".join(lines))]
+
+
+async def _summary_years(
+    ctx: Context, society: repo.Society, adding: str | None = None
+) -> tuple[date, list[repo.Filing], list[int]]:
+    """The day the society joined, its annual summaries and the year each counts for
+    (plan.summary_years); with `adding`, the year of one filed now under that title last."""
+    joined = (await repo.society_joined(society.id)).astimezone(ctx.tz).date()
+    rows = await repo.filings(kind="annual_summary", society_id=society.id)
+    filed = [(r.at.astimezone(ctx.tz).date(), r.title) for r in rows]
+    if adding is not None:
+        filed.append((ctx.now.astimezone(ctx.tz).date(), adding))
+    return joined, rows, summary_years(filed, joined, society.report_deadline)
 
 
 async def _file(
@@ -438,6 +457,9 @@ async def _file(
     if not args:
         raise UsageError(f"请写明标题和内容，例如：{usage}")
     title, _, body = args.partition(" ")
+    if kind == "annual_summary":
+        # Which year's it is (the reminders and the committee's overview count it so).
+        label = f"{(await _summary_years(ctx, society, title))[2][-1]}{label}"
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
     )

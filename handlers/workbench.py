@@ -53,8 +53,7 @@ def _issues(row: ov.Row) -> str:
 async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     """Counts, the few societies that most need attention and the filings to acknowledge, in
     one message of at most CHAT_LIMIT bytes (UTF-8), whatever the number of societies."""
-    year, last_year = ov.year_bounds(ctx.now, ctx.tz)
-    facts = await store.society_facts(year, last_year)
+    facts = await store.society_facts(ov.year_bounds(ctx.now, ctx.tz))
     rows = ov.build_rows(facts, now=ctx.now, tz=ctx.tz, policy_for=ctx.settings.policy_for)
     pending = await store.filings_of(pending_only=True)
     this_year = ctx.now.astimezone(ctx.tz).year

@@ -114,16 +114,16 @@ async def _roster_roles(scope: _Scope) -> dict[int, list[tuple[int, str]]]:
     return out
 
 
-async def _summaries_filed(scope: _Scope) -> dict[int, list[datetime]]:
-    out: dict[int, list[datetime]] = {}
+async def _summaries_filed(scope: _Scope) -> dict[int, list[tuple[datetime, str]]]:
+    out: dict[int, list[tuple[datetime, str]]] = {}
     for r in await raw_rows(
         m.Filing,
-        f"SELECT society_id, at FROM filing WHERE {scope.where('society_id')} AND kind = ?"
-        " ORDER BY id",
+        f"SELECT society_id, at, title FROM filing WHERE {scope.where('society_id')}"
+        " AND kind = ? ORDER BY id",
         *scope.params,
         "annual_summary",
     ):
-        out.setdefault(int(r["society_id"]), []).append(when(r["at"]))
+        out.setdefault(int(r["society_id"]), []).append((when(r["at"]), str(r["title"])))
     return out
 
 

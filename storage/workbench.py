@@ -64,23 +64,22 @@ class SocietyFacts:
     held_in_year: int
     unsigned_minutes: int
     rules_filed: bool
-    summary_filed_at: datetime | None  # the first annual summary filed in the year asked for
-    summary_last_year: bool
+    summaries: tuple[tuple[datetime, str], ...]  # annual summaries filed: when, title (in order)
     pending_changes: int
     pending_filings: int
     chain: ChainStatus | None
 
 
-async def society_facts(year: tuple[datetime, datetime], last_year: datetime) -> list[SocietyFacts]:
-    """Every society's facts in one statement (one aggregate per table, joined to the society).
-    `year` is the current local year as UTC instants [start, end); `last_year` the start of the
-    year before."""
+async def society_facts(year: tuple[datetime, datetime]) -> list[SocietyFacts]:
+    """Every society's facts in one statement (one aggregate per table, joined to the society),
+    and its annual summaries in another (the year each counts for is the planner's rule,
+    reminders.plan.summary_years). `year` is the current local year as instants [start, end)."""
     start, end = utc(year[0]), utc(year[1])
     rows = await records(
         m.Society,
         "SELECT s.id, s.name, s.created_at, s.term_end, s.report_deadline, s.roster_exception,"
-        " r.size, r.leaders, mt.last_held, mt.held_in_year, mt.unsigned, f.rules, f.summary_at,"
-        " f.summary_last, f.pending, c.changes, k.checked_at, k.entries, k.head, k.broken_seq,"
+        " r.size, r.leaders, mt.last_held, mt.held_in_year, mt.unsigned, f.rules, f.pending,"
+        " c.changes, k.checked_at, k.entries, k.head, k.broken_seq,"
         " k.problem FROM society AS s"
         " LEFT JOIN (SELECT society_id,"
         " SUM(CASE WHEN roster_role IN ('leader', 'member') THEN 1 ELSE 0 END) AS size,"
@@ -94,10 +93,6 @@ async def society_facts(year: tuple[datetime, datetime], last_year: datetime) ->
         " FROM meeting GROUP BY society_id) AS mt ON mt.society_id = s.id"
         " LEFT JOIN (SELECT society_id,"
         " SUM(CASE WHEN kind = 'work_rules' THEN 1 ELSE 0 END) AS rules,"
-        " MIN(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN at END)"
-        " AS summary_at,"
-        " SUM(CASE WHEN kind = 'annual_summary' AND at >= ? AND at < ? THEN 1 ELSE 0 END)"
-        " AS summary_last,"
         " SUM(CASE WHEN acknowledged_at IS NULL THEN 1 ELSE 0 END) AS pending"
         " FROM filing GROUP BY society_id) AS f ON f.society_id = s.id"
         " LEFT JOIN (SELECT society_id, COUNT(*) AS changes FROM roster_change"
@@ -106,11 +101,8 @@ async def society_facts(year: tuple[datetime, datetime], last_year: datetime) ->
         " ORDER BY s.id",
         start,
         end,
-        start,
-        end,
-        utc(last_year),
-        start,
     )
+    summaries = await _summaries()
     return [
         SocietyFacts(
             id=int(r["id"]),
@@ -125,8 +117,7 @@ async def society_facts(year: tuple[datetime, datetime], last_year: datetime) ->
             held_in_year=int(r["held_in_year"] or 0),
             unsigned_minutes=int(r["unsigned"] or 0),
             rules_filed=int(r["rules"] or 0) > 0,
-            summary_filed_at=when_opt(r["summary_at"]),
-            summary_last_year=int(r["summary_last"] or 0) > 0,
+            summaries=summaries.get(int(r["id"]), ()),
             pending_changes=int(r["changes"] or 0),
             pending_filings=int(r["pending"] or 0),
             chain=None if r["checked_at"] is None else _check(r),
@@ -488,11 +479,14 @@ async def attendance_by_society(since: datetime) -> dict[int, tuple[int, int]]:
     return {sid: (min(present.get(sid, 0), n), n) for sid, n in expected.items() if n}
 
 
-async def summary_filings() -> list[tuple[int, datetime]]:
-    rows = await raw_rows(
-        m.Filing, "SELECT society_id, at FROM filing WHERE kind = 'annual_summary'"
-    )
-    return [(int(r["society_id"]), when(r["at"])) for r in rows]
+async def _summaries() -> dict[int, tuple[tuple[datetime, str], ...]]:
+    out: dict[int, list[tuple[datetime, str]]] = {}
+    for r in await raw_rows(
+        m.Filing,
+        "SELECT society_id, at, title FROM filing WHERE kind = 'annual_summary' ORDER BY id",
+    ):
+        out.setdefault(int(r["society_id"]), []).append((when(r["at"]), str(r["title"])))
+    return {sid: tuple(rows) for sid, rows in out.items()}
 
 
 # ---------------------------------------------------------------------------------------------

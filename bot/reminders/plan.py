@@ -14,7 +14,8 @@ is an argument), no Chinese text (bot/reminders/texts.py words it).
 from __future__ import annotations
 
 import functools
-from collections.abc import Container
+import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -122,7 +123,7 @@ class SocietyView:
     member_ids: tuple[int, ...]  # on the roster
     liaison_id: int | None
     meetings: tuple[MeetingView, ...]  # not cancelled
-    summary_filed: tuple[datetime, ...]  # when annual summaries were filed
+    summary_filed: tuple[tuple[datetime, str], ...]  # annual summaries filed: when, title
     votes: tuple[VoteView, ...] = ()  # open votes with a deadline
 
     @property
@@ -179,12 +180,36 @@ def add_months(day: date, months: int) -> date:
 
 
 def summary_owed(year: int, filed_years: Container[int], joined: date, mmdd: str) -> date | None:
-    """The deadline of `year`'s annual summary while it is owed: none was filed in that year
-    (a summary counts for the year it is filed in) and the society joined by that deadline."""
+    """The deadline of `year`'s annual summary while it is owed: none was filed for that year
+    (see summary_years) and the society joined by that deadline."""
     deadline = deadline_of(year, mmdd)
     if year in filed_years or joined > deadline:
         return None
     return deadline
+
+
+_TITLE_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+def summary_years(filed: Iterable[tuple[date, str]], joined: date, mmdd: str) -> list[int]:
+    """The year each annual summary counts for, given (local day filed, title) in filing order:
+    the year its title names when that is the year it was filed in or the one before
+    (「2026年度工作总结」 filed on 3 January 2027 is 2026's); otherwise, of last year's and
+    this year's, the one still owed whose deadline is nearest the day it was filed (a summary
+    filed in the first days of January is last year's, filed late); else this year's."""
+    years: list[int] = []
+    for on, title in filed:
+        named = {int(y) for y in _TITLE_YEAR.findall(title)} & {on.year - 1, on.year}
+        if len(named) == 1:
+            years.append(named.pop())
+            continue
+        owed = [
+            (abs((deadline - on).days), y)
+            for y in (on.year - 1, on.year)
+            if (deadline := summary_owed(y, years, joined, mmdd)) is not None
+        ]
+        years.append(min(owed)[1] if owed else on.year)
+    return years
 
 
 def deadline_of(year: int, mmdd: str) -> date:
@@ -332,8 +357,14 @@ def _summary_reminders(view: SocietyView, cal: Calendar, now: datetime) -> list[
     """The annual work summary, this year's and (for the overdue notice) last year's."""
     cfg = cal.cfg
     this_year = now.astimezone(cal.tz).year
-    filed_years = {f.astimezone(cal.tz).year for f in view.summary_filed}
     joined = cal.local_date(view.created_at)
+    filed_years = set(
+        summary_years(
+            ((cal.local_date(at), title) for at, title in view.summary_filed),
+            joined,
+            view.report_deadline,
+        )
+    )
     out: list[Planned] = []
     for year in (this_year - 1, this_year):
         deadline = summary_owed(year, filed_years, joined, view.report_deadline)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
-from bot.reminders.plan import deadline_of
+from bot.reminders.plan import deadline_of, summary_years
 from storage.workbench import ChainStatus, SocietyFacts
 
 if TYPE_CHECKING:
@@ -123,7 +123,8 @@ def build_rows(
             else Level.OK
         )
         due = deadline(today.year, f.report_deadline)
-        filed_on = f.summary_filed_at.astimezone(tz).date() if f.summary_filed_at else None
+        years = summaries_by_year(f, tz)
+        filed_on = years.get(today.year)
         if filed_on is not None:
             summary, days = Summary.FILED, 0
         elif joined > due:
@@ -152,7 +153,7 @@ def build_rows(
                 summary_deadline=due,
                 summary_filed_on=filed_on,
                 summary_days=days,
-                summary_last_year_missing=not f.summary_last_year and joined <= last_deadline,
+                summary_last_year_missing=today.year - 1 not in years and joined <= last_deadline,
                 pending_changes=f.pending_changes,
                 pending_filings=f.pending_filings,
                 term_end=f.term_end,
@@ -463,11 +464,20 @@ def paginate(rows: Sequence[Row], page: int, size: int) -> Page:
     return Page(list(rows[start : start + size]), number, pages, len(rows))
 
 
-def year_bounds(now: datetime, tz: ZoneInfo) -> tuple[tuple[datetime, datetime], datetime]:
-    """The current local year as instants [start, end), and the start of the year before."""
+def summaries_by_year(f: SocietyFacts, tz: ZoneInfo) -> dict[int, date]:
+    """Year -> the day the first annual summary that counts for it was filed."""
+    filed = [(at.astimezone(tz).date(), title) for at, title in f.summaries]
+    joined = f.created_at.astimezone(tz).date()
+    out: dict[int, date] = {}
+    for (on, _), year in zip(filed, summary_years(filed, joined, f.report_deadline), strict=True):
+        out.setdefault(year, on)
+    return out
+
+
+def year_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The current local year as instants [start, end)."""
     year = now.astimezone(tz).year
-    start = datetime(year, 1, 1, tzinfo=tz)
-    return (start, datetime(year + 1, 1, 1, tzinfo=tz)), datetime(year - 1, 1, 1, tzinfo=tz)
+    return datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
 
 
 def since_months(now: datetime, tz: ZoneInfo, months: int) -> datetime:

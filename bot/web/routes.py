@@ -11,7 +11,7 @@ import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -80,8 +80,7 @@ def _may(request: web.Request, page: Page, society_id: int | None = None) -> boo
 async def _rows(request: web.Request) -> list[ov.Row]:
     ctx = context(request)
     now = ctx.clock.now()
-    year, last_year = ov.year_bounds(now, ctx.settings.tz)
-    facts = await store.society_facts(year, last_year)
+    facts = await store.society_facts(ov.year_bounds(now, ctx.settings.tz))
     return ov.build_rows(facts, now=now, tz=ctx.settings.tz, policy_for=ctx.settings.policy_for)
 
 
@@ -190,8 +189,7 @@ async def charts_page_data(request: web.Request) -> dict[str, Any]:
         [charts.Bar(f"{a}-{b:02d}", per_month[(a, b)], str(per_month[(a, b)])) for a, b in months],
     )
     # Attendance rate per society, the last 12 months.
-    year, last_year = ov.year_bounds(now, tz)
-    facts = await store.society_facts(year, last_year)
+    facts = await store.society_facts(ov.year_bounds(now, tz))
     names = {f.id: f.name for f in facts}
     rates = sorted(
         (present / expected, names.get(sid, str(sid)))
@@ -218,7 +216,7 @@ async def charts_page_data(request: web.Request) -> dict[str, Any]:
         ],
     )
     # On-time annual summaries, the last three years; work rules filed.
-    filed = [(sid, at.astimezone(tz).date()) for sid, at in await store.summary_filings()]
+    filed = {f.id: ov.summaries_by_year(f, tz) for f in facts}
     years = []
     for yr in range(today.year - 2, today.year + 1):
         eligible = [
@@ -231,10 +229,7 @@ async def charts_page_data(request: web.Request) -> dict[str, Any]:
         on_time = sum(
             1
             for f in eligible
-            if any(
-                sid == f.id and date(yr, 1, 1) <= on <= deadline_of(yr, f.report_deadline)
-                for sid, on in filed
-            )
+            if (on := filed[f.id].get(yr)) is not None and on <= deadline_of(yr, f.report_deadline)
         )
         rate = on_time / len(eligible)
         label = f"{yr} 年" + ("（截至今日）" if yr == today.year else "")

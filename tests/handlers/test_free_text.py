@@ -92,7 +92,8 @@ async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
     due = (await h.say("陈静", "我们学会的年度总结什么时候截止")).text
     assert due == (
         "苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，报送截止日期是2026年12月31日，"
-        "还有30天。\n由党建联系人陈静或组长发送「年度总结 标题 内容」报送。"
+        "还有30天。\n由党建联系人陈静或组长发送「年度总结 标题 内容」报送，标题写明年度，"
+        "例如「年度总结 2026年度工作总结 …」。"
     )
     assert await models.EventLog.all().count() == before
     h.at("2026-12-31 10:00")
@@ -104,11 +105,23 @@ async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
         "请尽快报送。\n苏州市示例科技学会2027年度工作总结（含党建部分）尚未提交，报送截止日期是"
         "2027年12月31日，还有362天。"
     )
-    await h.say("陈静", "年度总结 2027年度工作总结 全年召开会议2次")
+    # Filed in January, last year's counts: named so in the reply, and this year's is still owed.
+    sent = (await h.say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")).text
+    assert sent.startswith(
+        "已向市科技社团党委提交2026年度工作总结（含党建部分） #1「2026年度工作总结」"
+    )
     filed = (await h.say("李娜", "年度总结交了没有？")).text
     assert filed.startswith(
-        "苏州市示例科技学会2027年度工作总结（含党建部分）已由陈静于2027年1月3日提交（#1「2027年度工作总结」），"
-        "市科技社团党委尚未确认收到。"
+        "苏州市示例科技学会2026年度工作总结（含党建部分）已由陈静于2027年1月3日提交"
+        "（#1「2026年度工作总结」），市科技社团党委尚未确认收到。\n"
+        "苏州市示例科技学会2027年度工作总结（含党建部分）尚未提交，报送截止日期是2027年12月31日"
+    )
+    # In December a summary without a year is this year's.
+    h.at("2027-12-20 10:00")
+    sent = (await h.say("陈静", "年度总结 年度工作总结 全年召开会议3次")).text
+    assert sent.startswith("已向市科技社团党委提交2027年度工作总结（含党建部分） #2")
+    assert "2027年度工作总结（含党建部分）已由陈静于2027年12月20日提交" in await h.say(
+        "李娜", "报送期限"
     )
 
 

@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 from bot import governance as g
 from bot.config import ReminderSettings
 from bot.reminders.draft import draft
-from bot.reminders.plan import MeetingView, Planned, ReminderKind, SocietyView, add_months, plan
+from bot.reminders.plan import (
+    MeetingView,
+    Planned,
+    ReminderKind,
+    SocietyView,
+    add_months,
+    plan,
+    summary_years,
+)
 from bot.workdays import Workdays
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -117,7 +125,7 @@ def test_minutes_unsigned_and_filed_summaries() -> None:
     ]
     # A held meeting restarts the half-year count; a filed summary stops its reminders.
     assert by_kind(items, ReminderKind.CADENCE)[0] == ("5m", "2027-03-09T01:00:00+00:00")
-    filed = view(summary_filed=(datetime(2026, 11, 20, 2, 0, tzinfo=UTC),))
+    filed = view(summary_filed=((datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "年度工作总结"),))
     assert by_kind(plan(filed, ReminderSettings(), SH, Workdays(), NOW), ReminderKind.SUMMARY) == []
     signed = replace(closed, signed=True)
     assert (
@@ -162,3 +170,32 @@ def test_add_months_clamps_the_day() -> None:
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 7, 15), 5) == date(2026, 12, 15)
+
+
+def test_a_summary_counts_for_the_year_it_reports_on() -> None:
+    joined = date(2025, 3, 1)
+    # Named in the title: that year, when it is the year filed in or the one before.
+    assert summary_years([(date(2027, 1, 3), "2026年度工作总结")], joined, "12-31") == [2026]
+    assert summary_years([(date(2026, 12, 3), "2026 年工作总结")], joined, "12-31") == [2026]
+    # Not named: the owed year whose deadline is nearest (last year's, filed late, in January;
+    # this year's in December, though last year's was never filed), else this year's.
+    assert summary_years([(date(2027, 1, 3), "年度工作总结")], joined, "12-31") == [2026]
+    assert summary_years([(date(2026, 12, 1), "年度工作总结")], joined, "12-31") == [2026]
+    assert summary_years([(date(2027, 1, 10), "总结")], joined, "03-31") == [2027]
+    assert summary_years(
+        [(date(2026, 12, 1), "总结"), (date(2027, 1, 3), "总结")], joined, "12-31"
+    ) == [2026, 2027]
+    # A year named twice, or one too far back, is not taken from the title.
+    assert summary_years([(date(2027, 1, 3), "2026-2027年度总结")], joined, "12-31") == [2026]
+    assert summary_years([(date(2027, 1, 3), "2020年度总结")], joined, "12-31") == [2026]
+    # A society that joined after last year's deadline owed nothing then.
+    assert summary_years([(date(2027, 1, 3), "总结")], date(2027, 1, 2), "12-31") == [2027]
+
+
+def test_a_late_summary_stops_its_own_years_reminders_not_the_next() -> None:
+    january = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
+    late = view(summary_filed=((datetime(2027, 1, 3, 2, 0, tzinfo=UTC), "2026年度工作总结"),))
+    items = plan(late, ReminderSettings(), SH, Workdays(), january)
+    assert all(ref.startswith("2027:") for ref, _ in by_kind(items, ReminderKind.SUMMARY))
+    assert by_kind(items, ReminderKind.SUMMARY)
+    assert [ref for ref, _ in by_kind(items, ReminderKind.SUMMARY_OVERDUE)] == ["2027"]

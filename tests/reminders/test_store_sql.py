@@ -254,7 +254,7 @@ async def test_society_views_read_every_fact_with_python_types(database: str, ch
     assert convened.roster == (p[0], p[2])
     assert convened.acked == frozenset({p[2]})
     assert convened.answered == frozenset({p[3]})  # "unknown" is no answer
-    assert va.summary_filed == (T0,)
+    assert va.summary_filed == ((T0, "t"),)
     (v,) = va.votes
     assert (v.id, v.meeting_id, v.number, v.title) == (vote.id, meetings[4].id, 1, "议题")
     assert v.method is g.VoteMethod.NAMED

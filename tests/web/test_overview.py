@@ -50,7 +50,7 @@ async def test_counters_sorting_filtering_paging(webapp: Web) -> None:
     w = webapp
     await seed(60)
     rows = ov.build_rows(
-        await store.society_facts(*ov.year_bounds(NOW, TZ)),
+        await store.society_facts(ov.year_bounds(NOW, TZ)),
         now=NOW,
         tz=TZ,
         policy_for=Settings().policy_for,
@@ -171,8 +171,7 @@ def test_rows_follow_the_rules() -> None:
         held_in_year=0,
         unsigned_minutes=2,
         rules_filed=False,
-        summary_filed_at=None,
-        summary_last_year=False,
+        summaries=(),
         pending_changes=1,
         pending_filings=3,
         chain=None,
@@ -204,3 +203,38 @@ def test_rows_follow_the_rules() -> None:
     assert row.roster_issues == ()  # the committee approved 8 as an exception
     assert ov.roster_text(row) == "8 人（特批）"
     assert (row.cadence, row.months_since) == (ov.Level.AMBER, 5)
+
+
+def test_a_summary_filed_in_january_is_last_years() -> None:
+    base = store.SocietyFacts(
+        id=1,
+        name="甲",
+        created_at=datetime(2025, 1, 1, tzinfo=UTC),
+        term_end=None,
+        report_deadline="12-31",
+        roster_exception=False,
+        roster_size=7,
+        leaders=1,
+        last_held=None,
+        held_in_year=0,
+        unsigned_minutes=0,
+        rules_filed=True,
+        summaries=((datetime(2027, 1, 3, 10, 0, tzinfo=TZ), "2026年度工作总结"),),
+        pending_changes=0,
+        pending_filings=0,
+        chain=None,
+    )
+    january = datetime(2027, 1, 10, 9, 0, tzinfo=TZ)
+    (row,) = ov.build_rows([base], now=january, tz=TZ, policy_for=Settings().policy_for)
+    # Last year's, filed late: this year's is still to come, last year's is not missing.
+    assert row.summary is ov.Summary.DUE
+    assert row.summary_filed_on is None
+    assert not row.summary_last_year_missing
+    assert ov.summaries_by_year(base, TZ) == {2026: date(2027, 1, 3)}
+    # In December the same society's summary without a year named is this year's.
+    december = replace(base, summaries=((datetime(2027, 12, 20, 10, 0, tzinfo=TZ), "总结"),))
+    (row,) = ov.build_rows(
+        [december], now=datetime(2027, 12, 21, tzinfo=TZ), tz=TZ, policy_for=Settings().policy_for
+    )
+    assert row.summary is ov.Summary.FILED
+    assert row.summary_filed_on == date(2027, 12, 20)
