@@ -131,6 +131,10 @@ class Route:
     # 表决」「就第一项表决吧」「议题2表决」 run it with 「议题2」「第一项」 (对/就 first, or an item
     # named as such; 进行/开始 allowed before the verb, particles after it).
     after: tuple[str, ...] = ()
+    # Whole sentences the command is said in, as regular expressions over the matching form
+    # (bot/utterance.matching_form), whose groups `object` and `rest` (when they took part) are
+    # the arguments: 「同意李娜的提议」 runs 同意议题 with 「李娜」. Particles may follow.
+    frames: tuple[str, ...] = ()
     # Verbs said after a time (and a place): 「下周四下午三点在三楼会议室开个会，议题：…」 runs it
     # with the words around the verb, 「下周四下午三点在三楼会议室 议题：…」.
     timed: tuple[str, ...] = ()

@@ -272,6 +272,12 @@ class Lexicon:
             if verbs
             else None
         )
+        # Route.frames: (whole-message pattern, route).
+        self._frames = [
+            (re.compile(rf"(?:{f})[{re.escape(_PARTICLES)}]*"), r)
+            for r in self.routes
+            for f in r.frames
+        ]
         # Route.timed: the verbs said after a time, longest first.
         self._timed = {matching_form(v): r for r in self.routes for v in r.timed}
         timed = "|".join(re.escape(v) for v in sorted(self._timed, key=len, reverse=True))
@@ -326,6 +332,9 @@ class Lexicon:
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
+        framed = self._framed(body)
+        if framed is not None:
+            return framed
         found = self._said_first(body)
         if found is not None:
             if isinstance(found, Command) and found.route.shows and found.args:
@@ -365,6 +374,23 @@ class Lexicon:
             if not (is_decoration(last) or last in _PARTICLES):
                 return None
             end -= 1
+        return None
+
+    def _framed(self, body: Aligned) -> Command | None:
+        """Route.frames: the whole message (decoration at the end ignored) said in one of a
+        route's sentences, its `object` and `rest` as typed being the arguments."""
+        text = _undecorated(body.text)
+        for pattern, route in self._frames:
+            found = pattern.fullmatch(text)
+            if found is None:
+                continue
+            groups = pattern.groupindex
+            args = [
+                body.original[body.starts[found.start(name)] : body.starts[found.end(name)]]
+                for name in ("object", "rest")
+                if name in groups and found.group(name)
+            ]
+            return Command(route, " ".join(a.strip() for a in args if a.strip()))
         return None
 
     def _object_first(self, body: Aligned) -> Command | None:

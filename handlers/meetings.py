@@ -44,6 +44,7 @@ from handlers.common import (
     join,
     mentions_for,
     names,
+    parse_item_ref,
     person_payload,
     record,
     require_item_ref,
@@ -330,9 +331,9 @@ async def reject_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, reason = require_item_ref(args, "同意议题 2")
+    it, reason = await _proposal(meeting, args, action)
+    number = it.number
     bounded(reason, "理由")
-    it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, action)
     await repo.update_item(it.id, state=new_state)
     it = dataclasses.replace(it, state=new_state)
@@ -347,6 +348,50 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     why = f"，理由：{t.echo(reason)}" if reason else ""
     return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
 
+
+_THIS = re.compile(r"^(?:这个|这项|这一个|该|此|他的|她的|这条|上面的|刚才的|刚才那个|那个)")
+
+
+async def _proposal(
+    meeting: repo.Meeting, args: str, action: g.ItemAction
+) -> tuple[repo.Item, str]:
+    """The item a 同意议题 / 驳回议题 is about and the reason after it: by number (「同意议题
+    2」); else by its proposer's name or its title at the start (「同意李娜的提议」: the route's
+    frames hand over 「李娜」); else, with nothing or 「这个」 said, the one proposal waiting (a
+    rejection may give just its reason). Several waiting, or none: nothing is decided, and what
+    is waiting is listed with its number."""
+    number, rest = parse_item_ref(args)
+    if number is not None:
+        return await item_by_number(meeting, number), rest
+    waiting = [it for it in await repo.items(meeting.id) if it.state is g.ItemState.PROPOSED]
+    if not waiting:
+        raise UsageError("目前没有待组长确定的议题建议。发送「会议状态」查看议程。")
+    proposers = await repo.people([it.proposed_by_id for it in waiting])
+
+    def name(it: repo.Item) -> str:
+        who = proposers.get(it.proposed_by_id)
+        return "" if who is None else who.name
+
+    said = _THIS.sub("", rest).strip()
+    for key in (name, lambda it: it.title):
+        found = [it for it in waiting if key(it) and said.startswith(key(it))]
+        if len({key(it) for it in found}) == 1:
+            rest = said[len(key(found[0])) :].lstrip("的 ").strip()
+            break
+    else:
+        found = waiting if not said or action is g.ItemAction.REJECT else []
+        rest = said
+    if len(found) == 1:
+        return found[0], rest
+    listed = "；".join(f"议题{it.number}「{it.title}」（{name(it)}提议）" for it in waiting)
+    verb = "同意议题" if action is g.ItemAction.ACCEPT else "驳回议题"
+    raise UsageError(f"待确定的议题建议有：{listed}。请写明编号，例如：{verb} {waiting[0].number}")
+
+
+# The frames of 同意议题 / 驳回议题: who proposed it (or 这个), the proposal, a reason after.
+_WHO = r"[^,，。;；!！?？:：]{0,10}?"
+_PROPOSAL = r" ?(?:(?:的|提的|提出的)?(?:提议|建议|议题建议)|(?:提的|提出的)议题)"
+_REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
 
 EDIT_USAGE = "修改议题 2 2027年经费预算（重大）"
 WITHDRAW_USAGE = "撤回议题 2 材料尚未准备好"
@@ -880,6 +925,10 @@ ROUTES = [
         "把成员提议的议题列入议程",
         "组长",
         phrasings=("通过议题", "列入议程", "列入议题", "议题同意"),
+        frames=(
+            rf"(?:同意|采纳|接受|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
+            rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳|列入议程|列入议题|列入)",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -890,6 +939,10 @@ ROUTES = [
         "不把成员提议的议题列入议程",
         "组长",
         phrasings=("不同意议题", "否决议题", "议题驳回"),
+        frames=(
+            rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_PROPOSAL}{_REASON}",
+            rf"(?P<object>{_WHO}){_PROPOSAL}(?:先?不列入(?:议程)?|驳回|不采纳){_REASON}",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(

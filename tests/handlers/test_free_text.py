@@ -303,3 +303,31 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     assert "回复「签发」确认" in await h.say("张伟", "签发了吗")
     assert "回复「签发」确认" in await h.say("张伟", "签发先不要")
     assert await models.EventLog.filter(kind="minutes_signed").count() == signed == 0
+
+
+async def test_a_proposal_accepted_by_its_proposers_name_or_as_the_one_waiting(
+    harness: ConsoleRig,
+) -> None:
+    """「同意李娜的提议」 accepts 李娜's proposal, 「王强的建议先不列入，下次再议」 rejects 王强's
+    with the reason; 「同意这个提议」 and a confirmed 「同意议题」 take the one proposal waiting.
+    Several waiting and none named: nothing is decided, they are listed with their numbers."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await h.say("李娜", "提议议题 会员发展工作")
+    await h.say("王强", "提议议题 学术年会筹备")
+    listed = (await h.say("张伟", "同意这个提议")).text
+    assert listed == (
+        "待确定的议题建议有：议题2「会员发展工作」（李娜提议）；议题3「学术年会筹备」（王强提议）。"
+        "请写明编号，例如：同意议题 2"
+    )
+    assert "议题2「会员发展工作」已列入议程（李娜提议）" in await h.say("张伟", "同意李娜的提议")
+    rejected = (await h.say("张伟", "王强的建议先不列入，下次再议")).text
+    assert rejected == "议题建议3「学术年会筹备」未列入议程，理由：下次再议。"
+    await h.say("刘洋", "提议议题 换届筹备")
+    assert "是否把成员提议的议题列入议程" in await h.say("张伟", "可以，列入议程")
+    assert "议题4「换届筹备」已列入议程（刘洋提议）" in await h.say("张伟", "同意议题")
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states == {1: "accepted", 2: "accepted", 3: "rejected", 4: "accepted"}
+    assert "目前没有待组长确定的议题建议" in await h.say("张伟", "采纳王强的建议")
+    assert "只有组长" in await h.say("李娜", "同意王强的提议")
