@@ -378,11 +378,12 @@ class Lexicon:
 
     def _framed(self, body: Aligned) -> Command | None:
         """Route.frames: the whole message (decoration at the end ignored) said in one of a
-        route's sentences, its `object` and `rest` as typed being the arguments."""
+        route's sentences, its `object` and `rest` as typed being the arguments; not a
+        question."""
         text = _undecorated(body.text)
         for pattern, route in self._frames:
             found = pattern.fullmatch(text)
-            if found is None:
+            if found is None or _QUESTION.search(body.text):  # 「关于预算大家的意见是什么？」
                 continue
             groups = pattern.groupindex
             args = [

@@ -17,6 +17,7 @@ from handlers.common import (
     join,
     mentions_for,
     names,
+    parse_item_ref,
     person_payload,
     record,
     require_item_ref,
@@ -141,11 +142,11 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, text = require_item_ref(args, "书面意见 2 同意该方案，建议压缩会务费用")
+    it, text = await _item_said(meeting, args)
     if not text:
         raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
     bounded(text, "书面意见", t.OPINION_MAX)
-    it = await item_by_number(meeting, number)
+    number = it.number
     await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
     g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
@@ -167,6 +168,35 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
         )
     ]
+
+
+async def _item_said(meeting: repo.Meeting, args: str) -> tuple[repo.Item, str]:
+    """The item a written opinion is on and the opinion: by number (「书面意见 2 同意」), else
+    by its title said first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是
+    同意」: the route's frames hand over 「经费预算 同意」), when exactly one item fits."""
+    number, text = parse_item_ref(args)
+    if number is not None:
+        return await item_by_number(meeting, number), text
+    items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+    said = args.strip()
+    whole = [it for it in items if said.startswith(it.title)]
+    if len(whole) == 1:
+        return whole[0], said[len(whole[0].title) :].strip(" ，,:：")
+    head, _, rest = said.partition(" ")
+    part = [it for it in items if head and (head in it.title or it.title in head)]
+    if len(part) == 1:
+        return part[0], rest.strip()
+    raise UsageError(
+        f"请写明议题编号，例如：{OPINION_USAGE}。"
+        + (
+            "本次会议的议题：" + "；".join(f"议题{it.number}「{it.title}」" for it in items)
+            if items
+            else ""
+        )
+    )
+
+
+OPINION_USAGE = "书面意见 2 同意该方案，建议压缩会务费用"
 
 
 async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -331,3 +331,26 @@ async def test_a_proposal_accepted_by_its_proposers_name_or_as_the_one_waiting(
     assert states == {1: "accepted", 2: "accepted", 3: "rejected", 4: "accepted"}
     assert "目前没有待组长确定的议题建议" in await h.say("张伟", "采纳王强的建议")
     assert "只有组长" in await h.say("李娜", "同意王强的提议")
+
+
+async def test_a_written_opinion_said_in_prose_names_the_item_by_its_title(
+    harness: ConsoleRig,
+) -> None:
+    """「关于经费预算，我的意见是同意，…」 from a member on leave is a written opinion on the item
+    whose title holds 「经费预算」; a question (「…大家的意见是什么？」) is none; a title that fits
+    no item, or several, is asked for by number with the agenda listed."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：2027年经费预算；换届方案")
+    await h.say("李娜", "请假 出差")
+    said = (await h.say("李娜", "关于经费预算，我的意见是同意，但建议压缩会务费")).text
+    assert said.startswith("已收到李娜对议题1「2027年经费预算」的书面意见")
+    assert "已收到李娜对议题2「换届方案」" in await h.say("李娜", "我对换届方案的意见是暂缓")
+    opinions = {(o.item_id, o.text) for o in await models.WrittenOpinion.all()}
+    items = {it.number: it.id for it in await models.AgendaItem.all()}
+    assert opinions == {(items[1], "同意，但建议压缩会务费"), (items[2], "暂缓")}
+    unknown = (await h.say("李娜", "关于会员发展我的意见是同意")).text
+    assert unknown.startswith("请写明议题编号，例如：书面意见 2 同意该方案，建议压缩会务费用。")
+    assert "议题1「2027年经费预算」；议题2「换届方案」" in unknown
+    assert await models.WrittenOpinion.all().count() == 2
+    assert "已收到" not in await h.say("李娜", "关于经费预算大家的意见是什么？")
