@@ -336,6 +336,7 @@ _GOV_KEYS = {
     "deferral_margin",
     "checkin_opens_before_minutes",
     "late_after_minutes",
+    "open_within_minutes",
     "matter",
 }
 _MATTER_KEYS = {
@@ -454,6 +455,7 @@ def parse_policy(
     for key, attr in (
         ("checkin_opens_before_minutes", "checkin_opens_before"),
         ("late_after_minutes", "late_after"),
+        ("open_within_minutes", "open_within"),
     ):
         if key in raw:
             minutes = p.take(_whole, None, f"{section}.{key}", raw[key], low=0)
@@ -833,6 +835,7 @@ SCALAR_KEYS: dict[str, Kind] = {
     "governance.deferral_margin": _K.WHOLE,
     "governance.checkin_opens_before_minutes": _K.WHOLE,
     "governance.late_after_minutes": _K.WHOLE,
+    "governance.open_within_minutes": _K.WHOLE,
     "governance.matter.*.quorum": _K.TEXT,
     "governance.matter.*.quorum_reading": _K.TEXT,
     "governance.matter.*.pass_share": _K.TEXT,

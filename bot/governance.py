@@ -207,6 +207,7 @@ class Refusal(StrEnum):
     NOBODY_ENTITLED = "nobody_entitled"  # every member stands aside from the item
     TOO_MANY_HANDS = "too_many_hands"  # counts above those present and entitled
     EARLY_OPENING = "early_opening"  # before the announced time, not everyone present
+    NOTICE_LAPSED = "notice_lapsed"  # never opened, and the announced time is long past
 
 
 class GovernanceError(Exception):
@@ -401,6 +402,9 @@ class Policy:
     deferral_margin: int = 1
     checkin_opens_before: timedelta = timedelta(hours=1)
     late_after: timedelta = timedelta(0)
+    # How long after the announced time a meeting not yet opened may still open (and take
+    # check-ins); later, the members were told a time that has passed: it is moved or cancelled.
+    open_within: timedelta = timedelta(hours=3)
 
     def __post_init__(self) -> None:
         for mt in MatterType:
@@ -414,6 +418,7 @@ class Policy:
         _share("deferral_dissent_share", self.deferral_dissent_share)
         _duration("checkin_opens_before", self.checkin_opens_before)
         _duration("late_after", self.late_after)
+        _duration("open_within", self.open_within)
 
     def matter(self, matter_type: MatterType) -> MatterRule:
         return self.matters[_kind("matter_type", matter_type, MatterType)]
@@ -610,13 +615,16 @@ def leave_status(now: datetime, starts_at: datetime, state: MeetingState) -> Att
 def checkin_status(
     now: datetime, starts_at: datetime, state: MeetingState, policy: Policy
 ) -> Attendance:
-    """Check-in runs from `checkin_opens_before` the start until the meeting closes."""
+    """Check-in runs from `checkin_opens_before` the start until the meeting closes; a meeting
+    not opened by `open_within` after the start takes none (NOTICE_LAPSED)."""
     _aware("now", now)
     _aware("starts_at", starts_at)
     _kind("state", state, MeetingState)
     _kind("policy", policy, Policy)
     if state not in (MeetingState.CONVENED, MeetingState.OPEN):
         raise GovernanceError(Refusal.CHECKIN_NOT_OPEN, state=state)
+    if state is MeetingState.CONVENED:
+        check_notice_holds(now, starts_at, policy)
     status = checkin_counts_as(now, starts_at, policy)
     if status is Attendance.UNKNOWN:
         opens_at = starts_at - policy.checkin_opens_before
@@ -946,15 +954,24 @@ def check_show_of_hands(
     return quorum
 
 
+def check_notice_holds(now: datetime, starts_at: datetime, policy: Policy) -> None:
+    """A convened meeting not opened by `policy.open_within` after its announced time opens no
+    more (NOTICE_LAPSED): the members were told a time long past, and those who came then and
+    left would miss it. It is moved (a new notice) or cancelled."""
+    _aware("now", now)
+    _aware("starts_at", starts_at)
+    if now > starts_at + _kind("policy", policy, Policy).open_within:
+        raise GovernanceError(Refusal.NOTICE_LAPSED, starts_at=starts_at, within=policy.open_within)
+
+
 def check_opening(
     now: datetime, starts_at: datetime, present: int, roster: int, policy: Policy
 ) -> QuorumCheck:
     """May the meeting open now? `present` of the meeting's `roster` are in the room. The
-    meeting quorum must be met (NO_QUORUM); before the announced time, everyone on the roster
-    must be present (EARLY_OPENING): those who come on time must not miss a vote."""
-    _aware("now", now)
-    _aware("starts_at", starts_at)
-    _kind("policy", policy, Policy)
+    announced time must not be long past (NOTICE_LAPSED); the meeting quorum must be met
+    (NO_QUORUM); before the announced time, everyone on the roster must be present
+    (EARLY_OPENING): those who come on time must not miss a vote."""
+    check_notice_holds(now, starts_at, policy)
     quorum = check_quorum(present, roster, policy.meeting_quorum)
     if not quorum.met:
         raise GovernanceError(Refusal.NO_QUORUM, quorum=quorum)

@@ -298,6 +298,11 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
         opens_at = exc.details.get("opens_at")
         if isinstance(opens_at, datetime):
             raise UsageError(t.checkin_opens(opens_at, ctx.tz)) from exc
+        if exc.refusal is g.Refusal.NOTICE_LAPSED:
+            when = t.when(meeting.starts_at, ctx.tz)
+            raise UsageError(
+                f"第{meeting.number}次会议通知的时间是{when}，签到没有记录。{t.render_refusal(exc)}"
+            ) from exc
         raise
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:

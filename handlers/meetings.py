@@ -117,11 +117,27 @@ async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
     existing = await repo.active_meeting(society.id)
     if existing is not None:
+        step = _FINISH_FIRST.get(existing.state, t.MEETING_NEXT[existing.state])
+        if existing.state is g.MeetingState.CONVENED and _lapsed(ctx, existing):
+            step = _LAPSED_NEXT
         raise UsageError(
             f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）"
-            f"{t.MEETING_STATE_PLAIN[existing.state]}，办完后才能召开新会议。"
-            f"下一步：{_FINISH_FIRST.get(existing.state, t.MEETING_NEXT[existing.state])}。"
+            f"{t.MEETING_STATE_PLAIN[existing.state]}，办完后才能召开新会议。下一步：{step}。"
         )
+
+
+_LAPSED_NEXT = (
+    "通知的时间已过、没有开会，组长发送「改期 新时间」重新通知，或发送「取消会议 理由」取消它"
+)
+
+
+def _lapsed(ctx: Context, meeting: repo.Meeting) -> bool:
+    """A convened meeting whose announced time is too long past to open (NOTICE_LAPSED)."""
+    try:
+        g.check_notice_holds(ctx.now, meeting.starts_at, ctx.policy)
+    except g.GovernanceError:
+        return True
+    return False
 
 
 def _parse_convening(ctx: Context, args: str) -> _Convening:
@@ -843,6 +859,8 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         f"{society.name} 第{meeting.number}次会议：{t.MEETING_STATE[meeting.state]}",
         f"时间：{t.when(meeting.starts_at, ctx.tz)}　地点：{meeting.place}",
     ]
+    if meeting.state is g.MeetingState.CONVENED and _lapsed(ctx, meeting):
+        lines.append(f"下一步：{_LAPSED_NEXT}。")
     chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
     if chair is not None:
         lines.append(f"主持：{chair.name}")

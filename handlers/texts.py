@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -323,6 +323,14 @@ def render_refusal(exc: g.GovernanceError) -> str:
             return (
                 f"录入的票数（{d.get('cast')}）超过了出席且有表决权的人数（{d.get('voters')}，以此刻在场的成员为准），"
                 "没有记录。中途离席的成员不能计入举手结果，请核对后重新发送「举手结果 赞成4 反对2 弃权1」。"
+            )
+        case g.Refusal.NOTICE_LAPSED:
+            within = d.get("within")
+            hours = within.total_seconds() / 3600 if isinstance(within, timedelta) else 3
+            return (
+                f"会议通知的开会时间已过去{hours:g}小时以上，会议没有召开，不能再按这次通知开会或签到"
+                "（按时到会又离开的成员会错过会议）。请组长发送「改期 新时间」重新通知，"
+                "或发送「取消会议 理由」。"
             )
         case g.Refusal.EARLY_OPENING:
             return (

@@ -408,7 +408,9 @@ def test_narrowing_allowed_methods_below_the_default_method_names_default_method
     assert exc.key == "governance.matter.personnel.default_method"
 
 
-@pytest.mark.parametrize("key", ["checkin_opens_before_minutes", "late_after_minutes"])
+@pytest.mark.parametrize(
+    "key", ["checkin_opens_before_minutes", "late_after_minutes", "open_within_minutes"]
+)
 @pytest.mark.parametrize("value", ["-1", "-60", '"10"', "1.5", "true"])
 def test_bad_minutes(key: str, value: str) -> None:
     assert error_of(f"[governance]\n{key} = {value}\n").key == f"governance.{key}"
@@ -417,6 +419,12 @@ def test_bad_minutes(key: str, value: str) -> None:
 def test_zero_minutes_are_fine() -> None:
     p = settings_of("[governance]\ncheckin_opens_before_minutes = 0\nlate_after_minutes = 0\n")
     assert (p.policy.checkin_opens_before, p.policy.late_after) == (timedelta(0), timedelta(0))
+
+
+def test_the_opening_window_is_read_in_minutes() -> None:
+    assert settings_of("").policy.open_within == timedelta(hours=3)
+    p = settings_of("[governance]\nopen_within_minutes = 90\n")
+    assert p.policy.open_within == timedelta(minutes=90)
 
 
 @pytest.mark.parametrize(

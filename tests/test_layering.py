@@ -238,6 +238,7 @@ def test_benchmarks_do_not_import_the_tests() -> None:
 REMINDERS_PURE = ("bot/reminders/plan.py", "bot/reminders/draft.py", "bot/reminders/texts.py")
 REMINDERS_ALLOWED = GOVERNANCE_ALLOWED | {
     "functools",
+    "re",
     "zoneinfo",
     "bot.config",  # the settings dataclasses
     "bot.governance",

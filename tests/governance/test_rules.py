@@ -596,6 +596,26 @@ def test_checkin_before_the_window_is_refused() -> None:
     assert g.checkin_status(too_early, START, MS.CONVENED, wide) is g.Attendance.PRESENT
 
 
+def test_a_meeting_not_opened_long_after_its_announced_time_lapses() -> None:
+    """Up to `open_within` after the start a convened meeting still opens and takes check-ins;
+    a second later it does neither (the notice lapsed); an open meeting keeps taking them."""
+    edge = START + timedelta(hours=3)
+    assert g.checkin_status(edge, START, MS.CONVENED, POLICY) is g.Attendance.LATE
+    assert g.check_opening(edge, START, 4, 7, POLICY).met
+    past = edge + timedelta(seconds=1)
+    for attempt in (
+        lambda: g.checkin_status(past, START, MS.CONVENED, POLICY),
+        lambda: g.check_opening(past, START, 7, 7, POLICY),
+    ):
+        with pytest.raises(g.GovernanceError) as refused:
+            attempt()
+        assert refusal_of(refused) is g.Refusal.NOTICE_LAPSED
+        assert refused.value.details == {"starts_at": START, "within": timedelta(hours=3)}
+    assert g.checkin_status(past, START, MS.OPEN, POLICY) is g.Attendance.LATE
+    longer = dataclasses.replace(POLICY, open_within=timedelta(hours=6))
+    assert g.check_opening(past, START, 4, 7, longer).met
+
+
 @pytest.mark.parametrize("state", [MS.DRAFT, MS.CLOSED, MS.SIGNED, MS.CANCELLED])
 def test_checkin_outside_the_meeting_is_refused(state: g.MeetingState) -> None:
     with pytest.raises(g.GovernanceError) as refused:

@@ -354,3 +354,34 @@ async def test_a_written_opinion_said_in_prose_names_the_item_by_its_title(
     assert "议题1「2027年经费预算」；议题2「换届方案」" in unknown
     assert await models.WrittenOpinion.all().count() == 2
     assert "已收到" not in await h.say("李娜", "关于经费预算大家的意见是什么？")
+
+
+async def test_a_meeting_never_opened_lapses_hours_after_its_announced_time(
+    harness: ConsoleRig,
+) -> None:
+    """Three hours after the announced time a meeting that was not opened takes no check-in and
+    does not open: the status and a new convening say to move or cancel it; moved, it runs."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    h.at("2026-12-05 17:59")
+    assert "已签到（迟到）" in await h.say("李娜", "签到")
+    h.at("2026-12-05 18:01")
+    refused = (await h.say("王强", "签到")).text
+    assert refused.startswith("第1次会议通知的时间是2026年12月5日（星期六）15:00，签到没有记录。")
+    assert "「改期 新时间」" in refused
+    for name in ("刘洋", "陈静", "张伟"):
+        await h.say(name, "签到")
+    assert "不能再按这次通知开会" in await h.say("张伟", "开会")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.state == "convened"
+    assert await models.Attendance.filter(status="late").count() == 1
+    lapsed = "下一步：通知的时间已过、没有开会，组长发送「改期 新时间」重新通知"
+    assert lapsed in await h.say("李娜", "会议状态")
+    assert lapsed in await h.say("张伟", "召开会议 2026-12-12 15:00 会议室")
+    assert "会议改期通知" in await h.say("张伟", "改期 2026-12-06 15:00")
+    h.at("2026-12-06 14:30")
+    for name in MEMBERS[:4]:
+        await h.say(name, "签到")
+    h.at("2026-12-06 15:05")
+    assert "现在开始" in await h.say("张伟", "开会")
