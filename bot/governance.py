@@ -390,6 +390,10 @@ DEFAULT_MATTERS: Mapping[MatterType, MatterRule] = {
 }
 
 
+# The group meets at least once every half year (第十七条).
+CADENCE_MONTHS = 6
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     matters: Mapping[MatterType, MatterRule] = field(default_factory=lambda: dict(DEFAULT_MATTERS))

@@ -61,10 +61,16 @@ _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
 # After a confirm phrase these still leave it whole (「可以的」「好吧」).
 _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # Before the arguments of a message that ends with its command (Route.last): left out.
-_APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry")
+_APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry", "大家好", "各位好", "各位领导", "各位")
 _SEPARATORS = ",，、;；:：.。!！ "
-# Only who and how sure, before a Route.last word (「我可能去不了」「我估计」): no arguments.
-_HEDGE = re.compile(r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)?(?:会|要)?")
+# Only which meeting, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」):
+# no arguments.
+_HEDGE = re.compile(
+    r"(?:(?:这个|这次|本次|明天的|今天的|下周的|那天的)会议?[,，]?)?"
+    r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)?(?:会|要)?"
+)
+# Someone asked to do it (「张伟帮我请个假」): no reason given.
+_ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
 # number (「2」「第2项」「议题2」「#2」) or a card's vote id (「表决#7」), then a society's name
 # (a private ballot of a member of several societies names its society); anything else is asked
@@ -355,8 +361,23 @@ class Lexicon:
     def _ending(self, body: Aligned) -> Clarify | None:
         """A message that ends with one of a route's `last` words (then only punctuation, emoji
         or particles: 「来不了了🙏」), asked back with what came before them as the arguments,
-        without an apology in front (「抱歉，」)."""
-        end = len(body.text)
+        without an apology in front (「抱歉，」); or whose first clause ends with one, what comes
+        after it being the arguments (「这个会我参加不了，在外地出差」)."""
+        whole = self._ended(body, len(body.text))
+        if whole is not None:
+            return whole
+        cut = min((i for i, c in enumerate(body.text) if c in _CLAUSE_ENDS), default=-1)
+        first = self._ended(body, cut) if cut > 0 else None
+        if first is None:
+            return None
+        rest = _without_apology(body.tail(cut + 1))
+        if is_decoration(rest):  # 「明天出差来不了，抱歉🙏」
+            return first
+        args = f"{first.args}，{rest}" if first.args else rest
+        return Clarify(first.route, body.tail(0), args)
+
+    def _ended(self, body: Aligned, end: int) -> Clarify | None:
+        """`_ending` for the text up to `end`."""
         while end:
             text = body.text[:end]
             for form, route in self._last:
@@ -364,7 +385,7 @@ class Lexicon:
                 if start > 0 and text.endswith(form):
                     before = body.original[body.starts[0] : body.starts[start]]
                     args = _without_apology(before)
-                    if _HEDGE.fullmatch(args):  # 「我可能去不了」: no reason given
+                    if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
                         return Clarify(route, body.tail(0))
                     if args and not is_decoration(args):
                         return Clarify(route, body.tail(0), args)

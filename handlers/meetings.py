@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
+from bot.reminders.plan import add_months
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
 from bot.utterance import leading_time
@@ -875,6 +877,59 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+RECENT_SHOWN = 5
+
+
+async def history(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「历次会议」「上次会议什么时候开的」「今年开了几次会」: the last meetings (when, where, how
+    far each went, what its items came to), how many were held this year, and when the next
+    is due by the half-year rule (第十七条; the cadence reminders count from the same day).
+    Shows; writes nothing."""
+    society = ctx.require_society()
+    recent = await repo.recent_meetings(society.id, RECENT_SHOWN)
+    if not recent:
+        return [
+            ctx.reply(
+                f"{society.name}还没有召开过领导小组会议。领导小组每半年至少召开一次会议（第十七条），"
+                f"{t.CONVENE_HINT}。"
+            )
+        ]
+    lines = [f"{society.name}领导小组最近的会议："]
+    for mt in recent:
+        line = (
+            f"第{mt.number}次 {t.when(mt.starts_at, ctx.tz)} {mt.place}："
+            f"{t.MEETING_STATE[mt.state]}"
+        )
+        outcomes = Counter(
+            t.OUTCOME[g.Outcome(it.outcome)]
+            for it in await repo.items(mt.id)
+            if it.outcome and it.state is not g.ItemState.REJECTED
+        )
+        if outcomes:
+            line += "；" + "、".join(f"{word}{n}项" for word, n in outcomes.items())
+        lines.append(line)
+    held = await repo.held_starts(society.id)
+    today = ctx.now.astimezone(ctx.tz).date()
+    this_year = sum(1 for at in held if at.astimezone(ctx.tz).year == today.year)
+    lines.append(f"累计召开{len(held)}次，其中{today.year}年{this_year}次。")
+    if held:
+        last = held[-1].astimezone(ctx.tz).date()
+        due = add_months(last, g.CADENCE_MONTHS)
+        if due >= today:
+            lines.append(
+                f"上次开会是{t.day(last)}；领导小组每半年至少召开一次会议（第十七条），"
+                f"下次应在{t.day(due)}前召开。"
+            )
+        else:
+            lines.append(
+                f"上次开会是{t.day(last)}，已超过半年（第十七条要求每半年至少召开一次），"
+                "请组长尽快召开会议。"
+            )
+    else:
+        lines.append("还没有开成过会议。领导小组每半年至少召开一次会议（第十七条）。")
+    return [ctx.reply("\n".join(lines))]
+
+
 # Saying one cannot come: a leave when it opens the message, asked back when it ends it
 # (「那天出差，来不了」).
 _CANNOT_COME = (
@@ -1347,6 +1402,34 @@ ROUTES = [
         when=OFFERED_BEFORE | OFFERED_DURING,
     ),
     Route(
+        ("历次会议",),
+        history,
+        g.Need.ANYONE,
+        "历次会议",
+        "查看最近几次会议、今年开会次数和下次应在何时前召开",
+        "成员",
+        phrasings=(
+            "会议历史",
+            "以往会议",
+            "开过的会",
+            "上次会议",
+            "上一次会议",
+            "上次开会",
+            "上一次开会",
+            "上回开会",
+            "最近的会议",
+            "最近几次会议",
+            "开过几次会",
+            "今年开了几次会",
+            "今年开过几次会",
+            "今年开了几次会议",
+            "下次什么时候开会",
+            "多久没开会",
+            "多久没开会了",
+        ),
+        shows=True,
+    ),
+    Route(
         ("会议状态", "状态", "议程"),
         status,
         g.Need.ANYONE,
@@ -1376,6 +1459,14 @@ ROUTES = [
             "查看议程",
             "看一下议程",
             "看看议程",
+            "这次会议有哪些议题",
+            "这次会议有什么议题",
+            "这次会议的议题",
+            "本次会议议题",
+            "会议议题",
+            "开会讨论什么",
+            "这次开会讨论什么",
+            "会上讨论什么",
             "会议几点",
             "会几点开",
             "谁请假",

@@ -1238,6 +1238,19 @@ async def latest_meeting(society_id: int) -> Meeting | None:
     return None if x is None else _meeting(x)
 
 
+async def recent_meetings(society_id: int, limit: int) -> list[Meeting]:
+    """The society's last `limit` meetings (cancelled ones too), the latest first."""
+    rows = await m.Meeting.filter(society_id=society_id).order_by("-number").limit(limit)
+    return [_meeting(x) for x in rows]
+
+
+async def held_starts(society_id: int) -> list[datetime]:
+    """When each meeting that was held (opened, whatever came of it) was to start."""
+    held = [s.value for s in (g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIGNED)]
+    rows = await m.Meeting.filter(society_id=society_id, state__in=held)
+    return sorted(_meeting(x).starts_at for x in rows)
+
+
 async def meeting(meeting_id: int) -> Meeting:
     return _meeting(await m.Meeting.get(id=meeting_id))
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsRichComparison
 
 AMBER_MONTHS = 5
-RED_MONTHS = 6
+RED_MONTHS = g.CADENCE_MONTHS
 TERM_SOON_DAYS = 90
 
 

@@ -385,3 +385,49 @@ async def test_a_meeting_never_opened_lapses_hours_after_its_announced_time(
         await h.say(name, "签到")
     h.at("2026-12-06 15:05")
     assert "现在开始" in await h.say("张伟", "开会")
+
+
+async def test_the_meetings_so_far_and_when_the_next_is_due(harness: ConsoleRig) -> None:
+    """「上次会议什么时候开的」「今年开了几次会」 (历次会议): the last meetings with how far each
+    went and what their items came to, the count held, and the half-year rule's next date
+    (第十七条), or that it has passed. Writes nothing."""
+    h = harness
+    h.at("2026-06-01 09:00")
+    assert "还没有召开过领导小组会议" in await h.say("李娜", "上次会议什么时候开的")
+    await h.say("张伟", "召开会议 2026-06-05 15:00 会议室 议题：经费预算；换届筹备")
+    await check_in_and_open(h, day="2026-06-05", present=MEMBERS[:4])
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS[:4]:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    h.at("2026-06-10 09:00")
+    await h.say("张伟", "召开会议 2026-06-20 15:00 会议室 议题：学术年会")
+    await h.say("张伟", "取消会议 时间冲突")
+    before = await models.EventLog.all().count()
+    h.at("2026-09-01 09:00")
+    shown = (await h.say("王强", "今年开了几次会")).text
+    assert shown.splitlines() == [
+        "苏州市示例科技学会领导小组最近的会议：",
+        "第2次 2026年6月20日（星期六）15:00 会议室：已取消",
+        "第1次 2026年6月5日（星期五）15:00 会议室：已散会，纪要待签发；通过1项",
+        "累计召开1次，其中2026年1次。",
+        "上次开会是2026年6月5日；领导小组每半年至少召开一次会议（第十七条），下次应在2026年12月5日前召开。",
+    ]
+    h.at("2026-12-06 09:00")
+    assert "已超过半年" in await h.say("王强", "历次会议")
+    assert await models.EventLog.all().count() == before
+
+
+async def test_a_leave_said_cannot_come_first_then_the_reason(harness: ConsoleRig) -> None:
+    """「这个会我参加不了，在外地出差」 is asked back as 请假 with 「在外地出差」; 「张伟帮我请个假」
+    gives no reason (not 「张伟帮我」); a greeting before is no reason either."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    asked = (await h.say("王强", "这个会我参加不了，在外地出差")).text
+    assert asked == "是否请假？回复「请假 在外地出差」确认。"
+    assert "回复「请假」确认" in await h.say("刘洋", "张伟帮我请个假")
+    assert "回复「请假」确认" in await h.say("陈静", "大家好，我来不了")
+    assert await models.Attendance.all().count() == 0
+    assert "已请假" in await h.say("王强", "请假 在外地出差")
