@@ -90,6 +90,7 @@ _HOLD_OFF = re.compile(
 )
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
 _COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
+_PARTICLE_CLAUSE = re.compile(rf"^[{_PARTICLES}]+(?=[,，、;；:：。])")
 # What makes the words after a command a question: a question mark or particle at the end, or a
 # question word first (Route.shows).
 _QUESTION = re.compile(
@@ -489,7 +490,9 @@ class Lexicon:
             return None
         phrase, length = found
         tail = body.tail(length)
-        args = _COMPLEMENT.sub("", tail.lstrip(",，:：、;；").strip())  # 「备案一下 工作规则」
+        # 「备案一下 工作规则」; 「大家投票吧，第一项」: a particle ending the words goes too
+        tail = _PARTICLE_CLAUSE.sub("", tail)
+        args = _COMPLEMENT.sub("", tail.lstrip(",，:：、;；").strip())
         if is_decoration(args):
             args = ""
         if self._mistyped_longer(body.text, length):

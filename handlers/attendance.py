@@ -14,6 +14,7 @@ from handlers.common import (
     bounded,
     current_meeting,
     item_by_number,
+    item_by_title,
     join,
     mentions_for,
     names,
@@ -178,14 +179,9 @@ async def _item_said(meeting: repo.Meeting, args: str) -> tuple[repo.Item, str]:
     if number is not None:
         return await item_by_number(meeting, number), text
     items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
-    said = args.strip()
-    whole = [it for it in items if said.startswith(it.title)]
-    if len(whole) == 1:
-        return whole[0], said[len(whole[0].title) :].strip(" ，,:：")
-    head, _, rest = said.partition(" ")
-    part = [it for it in items if head and (head in it.title or it.title in head)]
-    if len(part) == 1:
-        return part[0], rest.strip()
+    found = item_by_title(items, args)
+    if found is not None:
+        return found
     raise UsageError(
         f"请写明议题编号，例如：{OPINION_USAGE}。"
         + (

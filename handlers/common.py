@@ -116,6 +116,20 @@ async def item_by_number(meeting: repo.Meeting, number: int) -> repo.Item:
     raise UsageError(f"本次会议没有议题{number}。发送「会议状态」查看议程。")
 
 
+def item_by_title(items: Iterable[repo.Item], said: str) -> tuple[repo.Item, str] | None:
+    """The one item `said` names by its title, and the words after it: said whole at the start
+    (「2027年经费预算 同意」), else its first word found in the title or holding it (「预算
+    同意」); None when no item fits, or several."""
+    said = said.strip()
+    items = list(items)
+    whole = [it for it in items if said.startswith(it.title)]
+    if len(whole) == 1:
+        return whole[0], said[len(whole[0].title) :].strip(" ，,:：")
+    head, _, rest = said.partition(" ")
+    part = [it for it in items if head and (head in it.title or it.title in head)]
+    return (part[0], rest.strip()) if len(part) == 1 else None
+
+
 async def names(ids: Iterable[int]) -> list[str]:
     ordered = list(ids)
     people = await repo.people(ordered)

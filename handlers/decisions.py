@@ -17,6 +17,7 @@ from handlers.common import (
     bounded,
     current_meeting,
     item_by_number,
+    item_by_title,
     join,
     names,
     parse_item_ref,
@@ -373,6 +374,10 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     if number is not None:
         lines += await _item_brief(ctx, await item_by_number(meeting, number))
         return [ctx.reply("\n".join(lines))]
+    named = item_by_title(items, args) if args else None  # 「讨论一下预算」
+    if named is not None:
+        lines += await _item_brief(ctx, named[0])
+        return [ctx.reply("\n".join(lines))]
     it = _next_item(items, voting)
     if it is None:
         lines.append(
@@ -462,6 +467,17 @@ ROUTES = [
             "统计投票",
             "统计一下投票",
             "票数统计",
+            "都投了吗",
+            "都投完了吗",
+            "大家都投了吗",
+            "大家都投完了吗",
+            "大家投完了吗",
+            "投完了吗",
+            "还有谁没投",
+            "谁还没投",
+            "谁没投",
+            "谁还没投票",
+            "谁没投票",
             "count",
         ),
         shows=True,
@@ -487,6 +503,8 @@ ROUTES = [
             "开始讨论",
             "讨论一下",
             "审议议题",
+            "讨论",
+            "审议",
         ),
         after=("讨论", "审议"),
         shows=True,
@@ -561,7 +579,17 @@ ROUTES = [
         "把议题暂缓到下次会议",
         "组长",
         phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
-        after=("暂缓", "暂缓表决", "暂缓决定"),
+        after=(
+            "暂缓",
+            "暂缓表决",
+            "暂缓决定",
+            "下次再议",
+            "留到下次再议",
+            "放到下次再议",
+            "下次再讨论",
+            "留到下次",
+            "放到下次",
+        ),
         when=OFFERED_DURING,
     ),
 ]

@@ -431,3 +431,19 @@ async def test_a_leave_said_cannot_come_first_then_the_reason(harness: ConsoleRi
     assert "回复「请假」确认" in await h.say("陈静", "大家好，我来不了")
     assert await models.Attendance.all().count() == 0
     assert "已请假" in await h.say("王强", "请假 在外地出差")
+
+
+async def test_the_chair_walks_the_agenda_in_everyday_words(harness: ConsoleRig) -> None:
+    """「先讨论第一个议题」 and 「讨论一下换届」 (by title) show the item; 「那我们投票吧」 opens
+    the vote on the one item left; 「大家都投了吗」 shows the count; 「第二个议题下次再议」 defers
+    item 2."""
+    h = harness
+    await convene_and_open(h, "2027年经费预算（重大）；换届筹备", present=MEMBERS[:5])
+    assert (await h.say("张伟", "先讨论第一个议题")).text.startswith("议题1「2027年经费预算」")
+    assert (await h.say("张伟", "讨论一下换届")).text.startswith("议题2「换届筹备」")
+    assert "暂缓决定" in await h.say("张伟", "第二个议题下次再议")
+    (deferred,) = await models.AgendaItem.filter(state="deferred")
+    assert deferred.number == 2
+    assert "开始表决：议题1" in await h.say("张伟", "那我们投票吧")
+    await h.say("李娜", "赞成")
+    assert "已投1/5" in await h.say("张伟", "大家都投了吗")
