@@ -52,6 +52,11 @@ def require_item_ref(args: str, usage: str) -> tuple[int, str]:
     return number, rest
 
 
+# What ends a name typed without @ (「提议免去赵敏，工作调动」).
+_NAME_ENDS = " ，,、:：;；。"
+_NAME_END = re.compile(f"[{_NAME_ENDS}]")
+
+
 async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
     """The person a command is about: the first @-mention (a platform identity), else a name
     at the start of args that matches exactly one person the society knows."""
@@ -67,8 +72,8 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
         rest = rest[at.end() :]
         name = at.group(1)
     else:
-        name = rest.split(" ", 1)[0] if rest else ""
-        rest = rest[len(name) :]
+        name = _NAME_END.split(rest, maxsplit=1)[0] if rest else ""  # 「赵敏，工作调动」
+        rest = rest[len(name) :].lstrip(_NAME_ENDS)
     if not name or ctx.society is None:
         return None, args.strip()
     known = [x for x in await repo.members(ctx.society.id) if x.person.name == name]

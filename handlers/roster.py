@@ -6,6 +6,7 @@ code path with the 工作台 (`decide_change`, `acknowledge_filing`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -188,7 +189,11 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
     actor = ctx.require_person()
     number, rest = parse_item_ref(args.replace("#", ""))
     if number is None:
-        raise UsageError(f"请写明申请编号，例如：{usage}")
+        waiting = await repo.roster_changes(status="pending")
+        if not waiting:
+            raise UsageError("目前没有待审批的成员调整申请。")
+        listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
+        raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
     done = await decide_change(
         ctx.settings,
         actor,
@@ -456,7 +461,8 @@ async def _file(
     actor = ctx.require_person()
     if not args:
         raise UsageError(f"请写明标题和内容，例如：{usage}")
-    title, _, body = args.partition(" ")
+    # The title ends at the first space or punctuation (「2026年度工作总结，全年召开会议2次」).
+    title, body = _title_and_body(args)
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
         label = f"{(await _summary_years(ctx, society, title))[2][-1]}{label}"
@@ -478,6 +484,16 @@ async def _file(
             )
         )
     return out
+
+
+def _title_and_body(args: str) -> tuple[str, str]:
+    found = _TITLE_END.search(args)
+    if found is None:
+        return args, ""
+    return args[: found.start()], args[found.end() :].strip()
+
+
+_TITLE_END = re.compile(r"[ \t,，;；。：:]+")
 
 
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -646,7 +662,22 @@ ROUTES = [
         "报告 标题 内容",
         "向市科技社团党委报告重大问题",
         "联系人",
-        phrasings=("上报", "提交报告", "报告一下", "请示", "报告重大事项"),
+        phrasings=(
+            "上报",
+            "提交报告",
+            "报告一下",
+            "请示",
+            "报告重大事项",
+            "向市委报告",
+            "向市党委报告",
+            "向市科技社团党委报告",
+            "向党委报告",
+            "向上级报告",
+            "报告市党委",
+            "报告市委",
+            "向市党委请示",
+            "向市委请示",
+        ),
     ),
     Route(
         ("备案",),

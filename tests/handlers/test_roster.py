@@ -67,3 +67,26 @@ async def test_designations_and_filings(harness: ConsoleRig) -> None:
     assert "待确认收到：1 件（重大问题报告 1）" in listing
     assert "#1 " not in listing
     assert "已指定刘洋为苏州市示例科技学会的记录人" in await say("张伟", "设置记录人 @刘洋")
+
+
+async def test_names_and_titles_as_typed_with_punctuation(harness: ConsoleRig) -> None:
+    """「提议免去赵敏，工作调动」 names 赵敏 (typed without @, a comma after the name); a filing's
+    title ends at the first punctuation (「2026年度党建工作总结，全年召开会议2次」); 「向市委报告：…」
+    is a report; a bare 「批准」 lists what waits, or says that nothing does."""
+    say = harness.say
+    assert "目前没有待审批的成员调整申请" in await say(ADMIN, "批准", private=True)
+    assert "已提交成员调整申请 #1：免去赵敏" in await say("张伟", "提议免去赵敏，工作调动")
+    (change,) = await models.RosterChange.all()
+    assert change.reason == "工作调动"
+    bare = await say(ADMIN, "批准", private=True)
+    assert "待审批：#1 苏州市示例科技学会：免去赵敏的领导小组成员职务" in bare
+    assert await models.RosterChange.filter(status="pending").count() == 1
+    filed = await say("陈静", "提交年度总结：2026年度党建工作总结，全年召开会议2次")
+    assert "#1「2026年度党建工作总结」" in filed
+    reported = await say("陈静", "向市委报告：关于换届工作的请示，拟于明年3月换届")
+    assert "重大问题请示报告 #2「关于换届工作的请示」" in reported
+    titles = [(f.title, f.body) for f in await models.Filing.all().order_by("id")]
+    assert titles == [
+        ("2026年度党建工作总结", "全年召开会议2次"),
+        ("关于换届工作的请示", "拟于明年3月换届"),
+    ]
