@@ -411,6 +411,10 @@ _WHO = r"[^,，。;；!！?？:：]{0,10}?"
 _PROPOSAL = r" ?(?:(?:的|提的|提出的)?(?:提议|建议|议题建议)|(?:提的|提出的)议题)"
 _REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
 
+# Frames naming a person typed without @ (「请吴国华理事长列席」), and the titles said after one.
+_NAME = r" ?(?:@[^,，。:： ]{1,20}|[^,，。:： @]{2,4}?) ?"
+_TITLE = r"(?:理事长|副理事长|秘书长|副秘书长|监事长|理事|会长|副会长|同志|老师)"
+
 # The frames of 书面意见: the item as said (its number or title), whose opinion, 「是」.
 _ON = r"[^,，。;；:：]{1,30}?"
 _MY = r"(?:这个议题|这一项|这项|议题)?的?[,，]? ?(?:我的|本人的|我)"
@@ -1052,6 +1056,9 @@ ROUTES = [
         "指定列席人员并说明理由",
         "组长",
         phrasings=("请列席", "安排列席"),
+        frames=(
+            rf"(?:请|邀请)(?P<object>{_NAME})(?P<rest>{_TITLE}?)(?:来|参加会议并)?列席(?:会议|本次会议)?",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1216,6 +1223,10 @@ ROUTES = [
         "组长因故不能主持时委托其他成员主持",
         "组长",
         phrasings=("请人主持", "委托", "代为主持"),
+        frames=(
+            rf"(?:(?P<rest>[^,，。]+)[,，。] ?)?(?:请|由|让|委托)(?P<object>{_NAME})"
+            r"(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持(?:会议|本次会议|一下)?",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(

@@ -447,3 +447,17 @@ async def test_the_chair_walks_the_agenda_in_everyday_words(harness: ConsoleRig)
     assert "开始表决：议题1" in await h.say("张伟", "那我们投票吧")
     await h.say("李娜", "赞成")
     assert "已投1/5" in await h.say("张伟", "大家都投了吗")
+
+
+async def test_an_observer_and_a_chair_named_without_at(harness: ConsoleRig) -> None:
+    """「请吴国华理事长列席」 invites 吴国华 with 「理事长」 as the reason; 「我那天可能临时有事，请
+    李娜主持」 delegates the chair to 李娜 with the clause before as the reason."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    assert "已邀请吴国华列席第1次会议（理事长）" in await h.say("张伟", "请吴国华理事长列席")
+    delegated = (await h.say("张伟", "我那天可能临时有事，请李娜主持")).text
+    assert delegated == "组长张伟委托李娜主持第1次会议（我那天可能临时有事），已记录。"
+    meeting = await models.Meeting.get(number=1)
+    chair = await models.Person.get(id=meeting.chair_id)  # type: ignore[attr-defined]
+    assert chair.name == "李娜"
