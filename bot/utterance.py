@@ -81,7 +81,7 @@ _BALLOT_ARGS = re.compile(
     r"(?:\s*[^\s\d#]\S{0,38}?(?:学会|协会|研究会|学社|联合会))?"
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
-_ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
+ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
 # 「取消会议算了」 are asked back like a question (Route.shows).
 _HOLD_OFF = re.compile(
@@ -273,7 +273,7 @@ class Lexicon:
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
-                rf"(?:(?:对|就) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{_ITEM_REF}))"
+                rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}))"
                 rf" ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
             )
             if verbs
@@ -407,11 +407,13 @@ class Lexicon:
             found = pattern.fullmatch(text)
             if found is None or _QUESTION.search(body.text):  # 「关于预算大家的意见是什么？」
                 continue
-            groups = pattern.groupindex
             args = [
-                body.original[body.starts[found.start(name)] : body.starts[found.end(name)]]
+                # what runs to the end keeps the closing marks that _undecorated left out
+                body.tail(found.start(name))
+                if found.end(name) == len(text)
+                else body.original[body.starts[found.start(name)] : body.starts[found.end(name)]]
                 for name in ("object", "rest")
-                if name in groups and found.group(name)
+                if name in pattern.groupindex and found.group(name)
             ]
             return Command(route, " ".join(a.strip() for a in args if a.strip()))
         return None

@@ -19,7 +19,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
-from bot.utterance import leading_time
+from bot.utterance import ITEM_REF, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers.attendance import (
@@ -152,6 +152,12 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
         raise UsageError(
             "没能识别会议时间，请重新发送。可以写成「12月5日下午3点」「明天14:00」"
             f"「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
+        )
+    if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
+        day = parsed.when.astimezone(ctx.tz).date()
+        raise UsageError(
+            f"请写明开会的钟点（{t.day(day)}几点），例如：召开会议 "
+            f"{day.month}月{day.day}日下午3点 {parsed.rest or '会议室'}"
         )
     if parsed.when <= ctx.now:
         raise UsageError(
@@ -1035,6 +1041,10 @@ ROUTES = [
         "表决前修改议题标题或类型（上次暂缓的议题不能改）",
         "组长",
         phrasings=("改议题", "议题改为", "议题名称改为", "调整议题"),
+        frames=(
+            rf"把?(?P<object>{ITEM_REF})(?:的)?(?:标题|名称|题目)?"
+            r"(?:改成|改为|修改为|更名为|换成|改一下[,，:：]?) ?(?P<rest>.+)",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1044,8 +1054,16 @@ ROUTES = [
         WITHDRAW_USAGE,
         "表决前把已列入议程的议题撤出议程（上次暂缓的议题不能撤）",
         "组长",
-        phrasings=("删除议题", "去掉议题", "取消议题", "议题撤回", "拿掉议题"),
-        after=("撤回", "撤出议程"),
+        phrasings=(
+            "删除议题",
+            "去掉议题",
+            "取消议题",
+            "议题撤回",
+            "拿掉议题",
+            "删掉议题",
+            "撤掉议题",
+        ),
+        after=("撤回", "撤出议程", "删掉", "删除", "去掉", "撤掉", "拿掉", "不要了"),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1385,7 +1403,15 @@ ROUTES = [
             "开会地点改为",
             "地点改为",
             "地点改到",
+            "地点改成",
+            "地点换成",
+            "地点换到",
+            "地点变更为",
+            "会议地点改成",
+            "会议地点换成",
+            "开会地点改成",
             "换个地点",
+            "换个地方",
         ),
         when=OFFERED_BEFORE,
     ),

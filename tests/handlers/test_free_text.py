@@ -461,3 +461,26 @@ async def test_an_observer_and_a_chair_named_without_at(harness: ConsoleRig) -> 
     meeting = await models.Meeting.get(number=1)
     chair = await models.Person.get(id=meeting.chair_id)  # type: ignore[attr-defined]
     assert chair.name == "李娜"
+
+
+async def test_the_agenda_and_the_place_changed_as_said(harness: ConsoleRig) -> None:
+    """A convening without an hour is asked for it (the notice would carry an hour nobody
+    chose); 「地点改成二楼小会议室」 moves the meeting; 「议题1改成2027年度经费预算（重大）」 edits
+    the item, type included; 「把议题2删掉」 withdraws it."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    asked = (await h.say("张伟", "召开会议 明天 会议室")).text
+    assert asked == "请写明开会的钟点（2026年12月2日几点），例如：召开会议 12月2日下午3点 会议室"
+    assert await models.Meeting.all().count() == 0
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费预算；换届筹备")
+    assert "地点：二楼小会议室" in await h.say("张伟", "地点改成二楼小会议室")
+    edited = await h.say("张伟", "议题1改成2027年度经费预算（重大）")
+    assert "2027年度经费预算" in edited
+    assert "议题2「换届筹备」已撤出第1次会议议程" in await h.say("张伟", "把议题2删掉")
+    items = {
+        it.number: (it.title, it.matter_type, it.state) for it in await models.AgendaItem.all()
+    }
+    assert items[1] == ("2027年度经费预算", "major", "accepted")
+    assert items[2][2] == "rejected"  # off the agenda (shown 「未列入」)
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "二楼小会议室"
