@@ -348,7 +348,12 @@ class Lexicon:
                 # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
                 # (not a ballot: 「纪要看过了，没问题」 is no vote)
                 later = self._last_clause(body)
-                if later is not None and later.route is not found.route and not later.route.exact:
+                if (
+                    later is not None
+                    and later.route is not found.route
+                    and not later.route.exact
+                    and not (isinstance(later, Command) and later.route.shows)  # both only show
+                ):
                     return later
             return found
         # Then the other orders a command is said in, each read in turn.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from bot import governance as g
 from bot import minutes as mn
@@ -56,9 +57,26 @@ async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
     full = "全文" in args
     body = mn.render_text(minutes) if full else mn.summary(minutes)
     tail = "" if full else "\n（发送「纪要 全文」查看全文）"
-    return [
-        ctx.reply(f"【{state}·第{version.version}版】\n{body}{tail}\n校验码：{version.digest[:12]}")
-    ]
+    text = f"【{state}·第{version.version}版】\n{body}{tail}\n校验码：{version.digest[:12]}"
+    said = ctx.message.text  # 「下载纪要」: the phrasing itself says it
+    if _DOWNLOAD.search(said):
+        text += "\n" + (
+            "Word 版：发送「工作台」获取登录链接，在工作台下载。"
+            if version.signed
+            else "纪要签发后可在工作台下载 Word 版（发送「工作台」获取登录链接）。"
+        )
+    if _WRONG.search(args):  # 「纪要有问题，表决结果写错了」
+        text += "\n" + (
+            "纪要已签发锁定，不能再修改；如有需要更正的，可在下次会议上说明，写入那次的纪要。"
+            if version.signed
+            else "纪要由会议记录自动生成，不能直接改写；需要更正或说明的，记录人发送「纪要备注 内容」"
+            "补充（生成新版本），组长核对后再「签发」。"
+        )
+    return [ctx.reply(text)]
+
+
+_DOWNLOAD = re.compile(r"下载|导出|word|docx|pdf|文件", re.IGNORECASE)
+_WRONG = re.compile(r"有问题|不对|错|更正|改")
 
 
 async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -108,7 +126,16 @@ ROUTES = [
         "纪要",
         "查看纪要摘要（「纪要 全文」看全文）",
         "成员",
-        phrasings=("看纪要", "查看纪要", "会议记要", "发一下纪要", "把纪要发一下", "minutes"),
+        phrasings=(
+            "看纪要",
+            "查看纪要",
+            "会议记要",
+            "发一下纪要",
+            "把纪要发一下",
+            "下载纪要",
+            "导出纪要",
+            "minutes",
+        ),
         shows=True,
     ),
     Route(
@@ -125,6 +152,13 @@ ROUTES = [
             "纪要里加一句",
             "纪要里加上",
             "在纪要里加",
+            "纪要里补充",
+            "纪要中补充",
+            "在纪要里补充",
+            "纪要里写上",
+            "在纪要里写上",
+            "补充一句",
+            "再补充一句",
             "记录一下",
             "记一下",
         ),

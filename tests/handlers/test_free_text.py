@@ -484,3 +484,23 @@ async def test_the_agenda_and_the_place_changed_as_said(harness: ConsoleRig) -> 
     assert items[2][2] == "rejected"  # off the agenda (shown 「未列入」)
     meeting = await models.Meeting.get(number=1)
     assert meeting.place == "二楼小会议室"
+
+
+async def test_the_minutes_as_the_recorder_and_the_members_say_it(harness: ConsoleRig) -> None:
+    """「纪要里补充：…」「再补充一句：…」 add notes (the first had only shown the minutes);
+    「纪要有问题，表决结果写错了」 shows the minutes and how a correction is made (it had said
+    no vote was open); 「下载纪要」 says where the Word file is."""
+    h = harness
+    await convene_and_open(h, "经费预算", present=MEMBERS[:4])
+    await h.say("张伟", "散会")
+    assert "纪要已更新为第2版" in await h.say("周婷", "纪要里补充：会议由张伟主持")
+    assert "纪要已更新为第3版" in await h.say("周婷", "再补充一句：下次会议明年3月召开")
+    wrong = (await h.say("张伟", "纪要有问题，表决结果写错了")).text
+    assert wrong.startswith("【草稿，待组长签发·第3版】")
+    assert "记录人发送「纪要备注 内容」补充" in wrong
+    assert "纪要签发后可在工作台下载 Word 版" in await h.say("王强", "下载纪要")
+    assert "纪要已锁定" in await h.say("张伟", "签发")
+    assert "在工作台下载" in await h.say("王强", "下载纪要")
+    assert "纪要已签发锁定，不能再修改" in await h.say("李娜", "纪要不对")
+    (latest,) = await models.MinutesVersion.filter(version=3)
+    assert latest.notes == "会议由张伟主持\n下次会议明年3月召开"
