@@ -52,6 +52,9 @@ def require_item_ref(args: str, usage: str) -> tuple[int, str]:
     return number, rest
 
 
+# The end of a Route.frames pattern: a reason after a separator (「…，人数超了」).
+FRAME_REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
+
 # What ends a name typed without @ (「提议免去赵敏，工作调动」).
 _NAME_ENDS = " ，,、:：;；。"
 _NAME_END = re.compile(f"[{_NAME_ENDS}]")

@@ -38,6 +38,7 @@ from handlers.attendance import (
     written_opinion,
 )
 from handlers.common import (
+    FRAME_REASON,
     OFFERED_BEFORE,
     OFFERED_DURING,
     bounded,
@@ -415,7 +416,6 @@ async def _proposal(
 # The frames of 同意议题 / 驳回议题: who proposed it (or 这个), the proposal, a reason after.
 _WHO = r"[^,，。;；!！?？:：]{0,10}?"
 _PROPOSAL = r" ?(?:(?:的|提的|提出的)?(?:提议|建议|议题建议)|(?:提的|提出的)议题)"
-_REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
 
 # Frames naming a person typed without @ (「请吴国华理事长列席」), and the titles said after one.
 _NAME = r" ?(?:@[^,，。:： ]{1,20}|[^,，。:： @]{2,4}?) ?"
@@ -1028,8 +1028,8 @@ ROUTES = [
         "组长",
         phrasings=("不同意议题", "否决议题", "议题驳回"),
         frames=(
-            rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_PROPOSAL}{_REASON}",
-            rf"(?P<object>{_WHO}){_PROPOSAL}(?:先?不列入(?:议程)?|驳回|不采纳){_REASON}",
+            rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_PROPOSAL}{FRAME_REASON}",
+            rf"(?P<object>{_WHO}){_PROPOSAL}(?:先?不列入(?:议程)?|驳回|不采纳){FRAME_REASON}",
         ),
         when=OFFERED_BEFORE,
     ),

@@ -17,6 +17,7 @@ from bot.reminders.plan import summary_owed, summary_years
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
+    FRAME_REASON,
     join,
     mentioned,
     parse_item_ref,
@@ -570,6 +571,10 @@ async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("已保存本群的群机器人推送地址，会议通知和提醒将通过它发送。")]
 
 
+# The frames of 批准 / 驳回: the change by its number (「同意1号申请」「2号申请驳回，人数超了」).
+_CHANGE_REF = r"(?:第 ?)?#?(?P<object>[0-9]+) ?号?(?:申请|调整申请|成员调整申请|成员调整)"
+
+
 ROUTES = [
     Route(
         ("名单", "成员名单", "领导小组"),
@@ -767,6 +772,10 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=("同意调整", "审批通过", "approve"),
+        frames=(
+            rf"(?:同意|批准|通过)(?:一下)?{_CHANGE_REF}(?P<rest> ?特批)?",
+            rf"{_CHANGE_REF}(?:同意|批准|通过|可以)了?(?P<rest>[,，]? ?特批)?",
+        ),
     ),
     Route(
         ("驳回",),
@@ -777,6 +786,10 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=("不批准", "reject"),
+        frames=(
+            rf"(?:驳回|不同意|不批准)(?:一下)?{_CHANGE_REF}{FRAME_REASON}",
+            rf"{_CHANGE_REF}(?:驳回|不同意|不批准|不予批准){FRAME_REASON}",
+        ),
     ),
     Route(
         ("报送情况", "备案列表", "报告列表"),
@@ -800,6 +813,15 @@ ROUTES = [
             "哪些学会没备案",
             "哪些学会逾期",
             "有哪些学会逾期",
+            "哪些学会半年没开会",
+            "有哪些学会半年没开会",
+            "哪些学会没开会",
+            "有哪些学会没开会",
+            "哪些学会超过半年没开会",
+            "各学会开会情况",
+            "各学会开了几次会",
+            "今年各学会开了几次会",
+            "学会情况汇总",
         ),
         shows=True,
     ),

@@ -90,3 +90,17 @@ async def test_names_and_titles_as_typed_with_punctuation(harness: ConsoleRig) -
         ("2026年度党建工作总结", "全年召开会议2次"),
         ("关于换届工作的请示", "拟于明年3月换届"),
     ]
+
+
+async def test_the_committee_decides_a_change_as_said(harness: ConsoleRig) -> None:
+    """「同意1号申请」 approves change 1, 「2号申请驳回，人数超了」 rejects change 2 with the
+    reason; the same words from a leader are refused (only the committee decides)."""
+    say = harness.say
+    await say("张伟", "提议免去赵敏，工作调动")
+    await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    assert "只有市科技社团党委管理员" in await say("张伟", "同意1号申请")
+    assert "已批准" in await say(ADMIN, "同意1号申请", private=True)
+    assert "已驳回" in await say(ADMIN, "2号申请驳回，人数超了", private=True)
+    decided = {c.id: (c.status, c.decision_note) for c in await models.RosterChange.all()}
+    assert decided[1][0] == "approved"
+    assert decided[2] == ("rejected", "人数超了")
