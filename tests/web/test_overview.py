@@ -157,25 +157,28 @@ def test_months_between_counts_whole_months() -> None:
     assert ov.months_between(date(2026, 12, 1), date(2026, 6, 1)) == 0
 
 
+RULED = store.SocietyFacts(
+    id=1,
+    name="甲",
+    created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    term_end=date(2026, 12, 20),
+    report_deadline="11-30",
+    roster_exception=False,
+    roster_size=8,
+    leaders=0,
+    last_held=None,
+    held_in_year=0,
+    unsigned_minutes=2,
+    rules_filed=False,
+    summaries=(),
+    pending_changes=1,
+    pending_filings=3,
+    chain=None,
+)
+
+
 def test_rows_follow_the_rules() -> None:
-    facts = store.SocietyFacts(
-        id=1,
-        name="甲",
-        created_at=datetime(2025, 1, 1, tzinfo=UTC),
-        term_end=date(2026, 12, 20),
-        report_deadline="11-30",
-        roster_exception=False,
-        roster_size=8,
-        leaders=0,
-        last_held=None,
-        held_in_year=0,
-        unsigned_minutes=2,
-        rules_filed=False,
-        summaries=(),
-        pending_changes=1,
-        pending_filings=3,
-        chain=None,
-    )
+    facts = RULED
     (row,) = ov.build_rows([facts], now=NOW, tz=TZ, policy_for=Settings().policy_for)
     assert row.roster_issues == ("无组长", "超过7人", "双数")
     assert row.cadence is ov.Level.RED
@@ -206,23 +209,17 @@ def test_rows_follow_the_rules() -> None:
 
 
 def test_a_summary_filed_in_january_is_last_years() -> None:
-    base = store.SocietyFacts(
-        id=1,
-        name="甲",
-        created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    base = replace(
+        RULED,
         term_end=None,
         report_deadline="12-31",
-        roster_exception=False,
         roster_size=7,
         leaders=1,
-        last_held=None,
-        held_in_year=0,
         unsigned_minutes=0,
         rules_filed=True,
         summaries=((datetime(2027, 1, 3, 10, 0, tzinfo=TZ), "2026年度工作总结"),),
         pending_changes=0,
         pending_filings=0,
-        chain=None,
     )
     january = datetime(2027, 1, 10, 9, 0, tzinfo=TZ)
     (row,) = ov.build_rows([base], now=january, tz=TZ, policy_for=Settings().policy_for)
