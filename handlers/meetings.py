@@ -415,7 +415,10 @@ async def _proposal(
 
 # The frames of 同意议题 / 驳回议题: who proposed it (or 这个), the proposal, a reason after.
 _WHO = r"[^,，。;；!！?？:：]{0,10}?"
-_PROPOSAL = r" ?(?:(?:的|提的|提出的)?(?:提议|建议|议题建议)|(?:提的|提出的)议题)"
+# A proposal by name; a bare 建议 only with words no ballot uses (采纳, 列入): 「同意这个建议」
+# during a vote is a ballot asked back, not an agenda decision.
+_PROPOSAL = r" ?(?:(?:的|提的|提出的)?(?:提议|议题建议)|(?:提的|提出的)(?:议题|建议))"
+_ADVICE = rf"(?:{_PROPOSAL}| ?的?建议)"
 
 # Frames naming a person typed without @ (「请吴国华理事长列席」), and the titles said after one.
 _NAME = r" ?(?:@[^,，。:： ]{1,20}|[^,，。:： @]{2,4}?) ?"
@@ -1014,8 +1017,10 @@ ROUTES = [
         "组长",
         phrasings=("通过议题", "列入议程", "列入议题", "议题同意"),
         frames=(
-            rf"(?:同意|采纳|接受|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
-            rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳|列入议程|列入议题|列入)",
+            rf"(?:同意|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
+            rf"(?:采纳|接受)(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入)?",
+            rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳)",
+            rf"把?(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入议题|列入)",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1028,8 +1033,8 @@ ROUTES = [
         "组长",
         phrasings=("不同意议题", "否决议题", "议题驳回"),
         frames=(
-            rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_PROPOSAL}{FRAME_REASON}",
-            rf"(?P<object>{_WHO}){_PROPOSAL}(?:先?不列入(?:议程)?|驳回|不采纳){FRAME_REASON}",
+            rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_ADVICE}{FRAME_REASON}",
+            rf"(?P<object>{_WHO}){_ADVICE}(?:先?不列入(?:议程)?|驳回|不采纳){FRAME_REASON}",
         ),
         when=OFFERED_BEFORE,
     ),
