@@ -415,7 +415,8 @@ class Lexicon:
         text = _undecorated(body.text)
         for pattern, route in self._frames:
             found = pattern.fullmatch(text)
-            if found is None or _QUESTION.search(body.text):  # 「关于预算大家的意见是什么？」
+            # A question is no frame (「关于预算大家的意见是什么？」) unless it only shows
+            if found is None or (not route.shows and _QUESTION.search(body.text)):
                 continue
             args = [
                 # what runs to the end keeps the closing marks that _undecorated left out

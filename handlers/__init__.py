@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.router import Route
 from handlers import decisions, meetings, minutes, roster, votes, workbench
-from handlers.help import make_help
+from handlers.help import THANKS, make_help
 
 _FEATURES: list[Route] = [
     *meetings.ROUTES,
@@ -14,4 +14,4 @@ _FEATURES: list[Route] = [
     *roster.ROUTES,
     *workbench.ROUTES,
 ]
-ALL_ROUTES: list[Route] = [make_help(_FEATURES), *_FEATURES]
+ALL_ROUTES: list[Route] = [make_help(_FEATURES), *_FEATURES, THANKS]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot import governance as g
 from bot.events import OutgoingMessage
 from bot.router import Context, Route
-from bot.utterance import offered
+from bot.utterance import Clarify, Command, Lexicon, offered
 from storage import repo
 
 SECTIONS = ("成员", "组长", "记录人", "联系人", "市党委")
@@ -85,10 +85,35 @@ async def meeting_phase(ctx: Context) -> g.MeetingState | None:
     return None
 
 
+def how_to(route: Route, roles: frozenset[g.Role]) -> str:
+    """「怎么请假」: what one command does, how it is sent, and who may send it."""
+    if route.exact:  # the ballot words: how one votes
+        return (
+            "表决开始后，在群里发送「赞成」「反对」或「弃权」（也可点表决卡片上的按钮）；"
+            "无记名投票请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」。"
+        )
+    text = f"「{route.words[0]}」：{route.summary}。发送「{route.usage}」。"
+    if route.words[1:] or route.phrasings:
+        said = [*route.words[1:], *route.phrasings][:4]
+        text += f"也可以说：{'、'.join(said)}。"
+    if not g.may(roles, route.needs):
+        text += f"（这条指令由{route.group}使用。）"
+    return text
+
+
 def make_help(routes: Sequence[Route]) -> Route:
+    lexicon: list[Lexicon] = []  # built on first use: the table is complete by then
+
     async def show_help(ctx: Context, args: str) -> list[OutgoingMessage]:
         if "全部" in args or "all" in args.lower():
             return [ctx.reply(help_text(routes))]
+        if args:  # 「怎么请假」「年度总结怎么交」「帮助 投票」: that command
+            if not lexicon:
+                lexicon.append(Lexicon(routes))
+            for said in (args, *reversed(args.split())):
+                found = lexicon[0].resolve(said)
+                if isinstance(found, Command | Clarify) and found.route.group in SECTIONS:
+                    return [ctx.reply(how_to(found.route, ctx.roles))]
         return [ctx.reply(help_now(routes, ctx.roles, await meeting_phase(ctx)))]
 
     help_route = Route(
@@ -114,9 +139,46 @@ def make_help(routes: Sequence[Route]) -> Route:
         ),
         # A greeting alone is answered with what the bot can do.
         alone=("你好", "您好", "在吗", "hello", "hi"),
+        # 「怎么请假？」「如何发起表决」: how that command is sent.
+        frames=(
+            r"(?:请问)?(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)(?P<object>[^?？]{1,12}?)(?:呢|啊|呀)?[?？]*",
+            r"(?:请问)?(?P<object>[^?？]{1,12}?)(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)(?P<rest>[^?？]{0,6}?)"
+            r"(?:呢|啊|呀)?[?？]*",
+        ),
         shows=True,
     )
     return help_route
+
+
+async def _welcome(ctx: Context, args: str) -> list[OutgoingMessage]:
+    return [ctx.reply("不客气。")]
+
+
+# 「谢谢」「辛苦了」 said to the bot: answered in two words (not 「没有听懂」). Only the whole
+# message (「谢谢大家，会议状态」 is the status); in no help list (no section, no phase).
+THANKS = Route(
+    ("致谢",),
+    _welcome,
+    g.Need.ANYONE,
+    "谢谢",
+    "致谢",
+    "",
+    needs_society=False,
+    alone=(
+        "谢谢",
+        "谢谢你",
+        "谢谢您",
+        "谢谢大家",
+        "感谢",
+        "多谢",
+        "谢了",
+        "辛苦了",
+        "thanks",
+        "thank you",
+    ),
+    shows=True,
+    when=frozenset(),
+)
 
 
 def reference_markdown(routes: Sequence[Route]) -> str:

@@ -504,3 +504,22 @@ async def test_the_minutes_as_the_recorder_and_the_members_say_it(harness: Conso
     assert "纪要已签发锁定，不能再修改" in await h.say("李娜", "纪要不对")
     (latest,) = await models.MinutesVersion.filter(version=3)
     assert latest.notes == "会议由张伟主持\n下次会议明年3月召开"
+
+
+async def test_how_to_questions_and_thanks(harness: ConsoleRig) -> None:
+    """「怎么请假」「年度总结怎么交」 explain that command (who may send it, when another role's);
+    「怎么投票」 how one votes; 「谢谢」 is answered in two words, 「谢谢大家，会议状态」 is the
+    status. Nothing is written."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    before = await models.EventLog.all().count()
+    assert (await h.say("李娜", "怎么请假")).text.startswith(
+        "「请假」：会前请假（会议开始后按缺席记录）。发送「请假 出差在外」。"
+    )
+    summary = (await h.say("陈静", "年度总结怎么交")).text
+    assert summary.startswith("「年度总结」：报送年度工作总结（含党建部分）。")
+    assert "（这条指令由组长使用。）" in await h.say("李娜", "如何发起表决？")
+    assert "表决开始后，在群里发送「赞成」「反对」或「弃权」" in await h.say("李娜", "怎么投票")
+    assert (await h.say("李娜", "谢谢")).text == "不客气。"
+    assert "目前没有会议" in await h.say("李娜", "谢谢大家，会议状态")
+    assert await models.EventLog.all().count() == before
