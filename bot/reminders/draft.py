@@ -43,6 +43,8 @@ def draft(p: Planned, view: SocietyView, tz: ZoneInfo, workdays: Workdays) -> Dr
             return _meeting_draft(p, view, tz)
         case ReminderKind.NOTICE_UNACKED:
             return _unacked_draft(p, view, tz)
+        case ReminderKind.MEETING_LAPSED:
+            return _lapsed_draft(p, view, tz)
         case ReminderKind.VOTE_CLOSING | ReminderKind.VOTE_DEADLINE:
             return _vote_draft(p, view, tz)
         case ReminderKind.CADENCE:
@@ -101,6 +103,19 @@ def _unacked_draft(p: Planned, view: SocietyView, tz: ZoneInfo) -> Draft | str:
         texts.notice_unacked(mt.number, texts.local_time(mt.starts_at, tz)),
         Audience(people=view.leader_ids or convener),
         listed=waiting,
+    )
+
+
+def _lapsed_draft(p: Planned, view: SocietyView, tz: ZoneInfo) -> Draft | str:
+    mt = _meeting_of(p, view)
+    if mt is None:
+        return texts.MEETING_CANCELLED
+    if mt.state is not g.MeetingState.CONVENED:
+        return texts.MEETING_STARTED
+    chair = () if mt.chair_id is None else (mt.chair_id,)
+    return Draft(
+        texts.meeting_lapsed(mt.number, texts.local_time(mt.starts_at, tz)),
+        Audience(people=tuple(dict.fromkeys((*view.leader_ids, *chair)))),
     )
 
 

@@ -39,6 +39,7 @@ class ReminderKind(StrEnum):
     VOTE_CLOSING = "vote_closing"  # before an announced vote deadline, to who has not voted
     VOTE_DEADLINE = "vote_deadline"  # at it, to the chair
     NOTICE_UNACKED = "notice_unacked"  # a meeting notice some members did not acknowledge
+    MEETING_LAPSED = "meeting_lapsed"  # convened, never opened, its notice lapsed: to the leader
 
 
 # Reminders due on a date (at `send_hour`), which the working-day rule may move.
@@ -268,12 +269,21 @@ def plan(
     tz: ZoneInfo,
     workdays: Workdays,
     now: datetime,
+    *,
+    open_within: timedelta | None = None,
 ) -> list[Planned]:
     """Which reminders should exist for this society, past ones included (they are skipped
-    with a reason when their moment has passed)."""
+    with a reason when their moment has passed). `open_within`: the society's governance
+    window after a meeting's announced time (g.Policy.open_within); a convened meeting still
+    not opened by then is reported to its leader (none planned without it)."""
     cal = Calendar(tz, workdays, cfg)
     return [
         *(p for mt in view.meetings for p in _meeting_reminders(view.id, mt, cal)),
+        *(
+            _lapsed(view.id, mt, open_within)
+            for mt in view.meetings
+            if open_within is not None and mt.state is g.MeetingState.CONVENED
+        ),
         *_vote_reminders(view, cfg),
         *_cadence_reminders(view, cal),
         *_summary_reminders(view, cal, now),
@@ -324,6 +334,15 @@ def _meeting_reminders(sid: int, mt: MeetingView, cal: Calendar) -> list[Planned
         due, moved = cal.at(day, forward=True)
         out.append(Planned(sid, ReminderKind.MINUTES_UNSIGNED, ref, due, None, moved))
     return out
+
+
+def _lapsed(sid: int, mt: MeetingView, open_within: timedelta) -> Planned:
+    """A minute after the notice lapses (g.check_notice_holds); skipped once the meeting opened
+    or was cancelled, and planned afresh when it is moved (its due moves with the start)."""
+    due = mt.starts_at + open_within + timedelta(minutes=1)
+    return Planned(
+        sid, ReminderKind.MEETING_LAPSED, f"meeting:{mt.id}", due, due + timedelta(days=1)
+    )
 
 
 def _vote_reminders(view: SocietyView, cfg: ReminderSettings) -> list[Planned]:

@@ -63,12 +63,16 @@ PLANS_KEPT = 2_000
 
 def plan_fingerprint(settings: Settings, workdays: Workdays) -> str:
     """What a plan depends on besides the societies' state and the local date: the planner's
-    code, the calendars of working days, the reminder settings and the time zone."""
+    code, the calendars of working days, the reminder settings, the time zone and the
+    governance window after which an unopened meeting lapses."""
     settled = (
         settings.timezone,
         settings.reminders,
         sorted(settings.society_reminders.items()),
         sorted(workdays.holidays),
+        # the governance setting the planner reads (the lapsed-notice reminder)
+        settings.policy.open_within,
+        sorted((name, p.open_within) for name, p in settings.society_policies.items()),
     )
     return hashlib.sha256(_planner_digest().encode() + repr(settled).encode()).hexdigest()
 
@@ -150,7 +154,14 @@ class ReminderService:
         return self.settings.reminders_for(view.name)
 
     def plan_for(self, view: SocietyView, now: datetime) -> list[Planned]:
-        return plan(view, self.cfg(view), self.settings.tz, self.workdays, now)
+        return plan(
+            view,
+            self.cfg(view),
+            self.settings.tz,
+            self.workdays,
+            now,
+            open_within=self.settings.policy_for(view.name).open_within,
+        )
 
     # -----------------------------------------------------------------------------------------
     # The sweep

@@ -22,6 +22,7 @@ KIND_NAMES = {
     ReminderKind.VOTE_CLOSING: "表决即将截止",
     ReminderKind.VOTE_DEADLINE: "表决截止",
     ReminderKind.NOTICE_UNACKED: "通知未确认",
+    ReminderKind.MEETING_LAPSED: "会议未召开",
 }
 
 # In a draft's text, replaced by the names of `Draft.listed` when the message is built.
@@ -70,6 +71,7 @@ _GONE = {
     ReminderKind.VOTE_CLOSING: "表决已结束或截止时间已更改",
     ReminderKind.VOTE_DEADLINE: "表决已结束或截止时间已更改",
     ReminderKind.NOTICE_UNACKED: "会议已取消、改期或已召开",
+    ReminderKind.MEETING_LAPSED: "会议已召开、改期或已取消",
 }
 
 
@@ -104,6 +106,13 @@ def minutes_unsigned(number: int, when: str) -> str:
     return (
         f"【纪要待签发】第{number}次会议（{when}）已结束，会议纪要尚未签发。"
         "请组长审阅「纪要」后发送「签发」。"
+    )
+
+
+def meeting_lapsed(number: int, when: str) -> str:
+    return (
+        f"【会议未召开】第{number}次领导小组会议原定{when}召开，至今没有开会，这次通知已经过时，"
+        "不能再按它开会或签到。请组长发送「改期 新时间」重新通知全体成员，或发送「取消会议 理由」。"
     )
 
 

@@ -5,7 +5,7 @@ and TZ=Asia/Shanghai, T19)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
@@ -199,3 +199,19 @@ def test_a_late_summary_stops_its_own_years_reminders_not_the_next() -> None:
     assert all(ref.startswith("2027:") for ref, _ in by_kind(items, ReminderKind.SUMMARY))
     assert by_kind(items, ReminderKind.SUMMARY)
     assert [ref for ref, _ in by_kind(items, ReminderKind.SUMMARY_OVERDUE)] == ["2027"]
+
+
+def test_a_convened_meeting_is_reported_a_minute_after_its_notice_lapses() -> None:
+    window = timedelta(hours=3)
+    convened = view(meetings=(meeting(g.MeetingState.CONVENED),))
+    items = plan(convened, ReminderSettings(), SH, Workdays(), NOW, open_within=window)
+    assert by_kind(items, ReminderKind.MEETING_LAPSED) == [
+        ("meeting:12", "2026-10-09T10:01:00+00:00")
+    ]
+    # Not without the window, nor for a meeting already opened.
+    assert not by_kind(plan(convened, ReminderSettings(), SH, Workdays(), NOW), "meeting_lapsed")
+    opened = view(meetings=(meeting(g.MeetingState.OPEN),))
+    assert not by_kind(
+        plan(opened, ReminderSettings(), SH, Workdays(), NOW, open_within=window),
+        ReminderKind.MEETING_LAPSED,
+    )

@@ -226,3 +226,41 @@ async def test_app_wakes_sender_and_serves_health_and_metrics(harness: ConsoleRi
         ):
             assert name in metrics
     assert not sched.running
+
+
+async def test_a_meeting_never_opened_is_reported_to_the_leader_once_it_lapses(
+    harness: ConsoleRig,
+) -> None:
+    """Three hours and a minute after the announced time (governance open_within), a convened
+    meeting still not opened is reported to the leader: move it or cancel it. Moved, the report
+    waits for the new time; opened in time, it is skipped."""
+    h = harness
+    await convene(h)
+    svc = service(h)
+    await svc.sweep()
+    h.at("2026-12-05 18:00")
+    await svc.sweep()
+    await drain(h)
+    assert not [m for m in h.adapter.sent if "【会议未召开】" in m.text]
+    h.at("2026-12-05 18:02")
+    await svc.sweep()
+    await drain(h)
+    (lapsed,) = [m for m in h.adapter.sent if "【会议未召开】" in m.text]
+    assert lapsed.private_to is not None
+    assert lapsed.private_to.name == "张伟"
+    assert "原定2026-12-05 15:00召开" in lapsed.text
+    assert "「改期 新时间」" in lapsed.text
+    # Moved to the next day and opened on time: that meeting's report is skipped.
+    await h.say("张伟", "改期 2026-12-06 15:00")
+    await svc.sweep()
+    h.at("2026-12-06 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        await h.say(name, "签到")
+    h.at("2026-12-06 15:00")
+    assert "会议现在开始" in await h.say("张伟", "开会")
+    h.at("2026-12-06 18:02")
+    await svc.sweep()
+    await drain(h)
+    assert len([m for m in h.adapter.sent if "【会议未召开】" in m.text]) == 1
+    rows = [r for r in await reminder_store.reminders() if r.kind == "meeting_lapsed"]
+    assert sorted(r.state for r in rows) == ["sent", "skipped"]
