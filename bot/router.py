@@ -323,6 +323,8 @@ def answer_text(answer: u.Clarify | u.Suggest) -> str:
         command = f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
         return f"是否{route.ask or route.summary}？回复「{command}」确认。"
     said, near = answer.said, answer.near
+    if u.is_acknowledgement(said):  # 「好的」 with no vote open: nothing to do, nothing to ask
+        return "好的。"
     if not near:
         return NOT_UNDERSTOOD
     shown = said if len(said) <= 12 else said[:12] + "…"

@@ -683,6 +683,20 @@ def _ranked(
     return [(score, route) for score, _, route in scored]
 
 
+# Said to the bot as a plain acknowledgement: when no command takes it (no vote open for 「好的」),
+# answered in kind rather than 「没有听懂」.
+_ACKNOWLEDGEMENTS = frozenset(
+    {"好的", "好", "好滴", "好嘞", "ok", "okay", "嗯", "嗯嗯", "行", "可以", "明白", "明白了"}
+    | {"知道了", "了解", "没问题", "👌", "👍", "[ok]", "[强]"}
+)
+
+
+def is_acknowledgement(said: str) -> bool:
+    """「好的」「OK👌」「明白了。」: only an acknowledgement (decoration and particles aside)."""
+    text = _undecorated(matching_form(said)).strip().rstrip(_PARTICLES)
+    return text in _ACKNOWLEDGEMENTS or (not text and said.strip() in _ACKNOWLEDGEMENTS)
+
+
 def settle(
     lexicon: Lexicon,
     found: Clarify | Unknown,

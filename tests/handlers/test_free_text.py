@@ -523,3 +523,17 @@ async def test_how_to_questions_and_thanks(harness: ConsoleRig) -> None:
     assert (await h.say("李娜", "谢谢")).text == "不客气。"
     assert "目前没有会议" in await h.say("李娜", "谢谢大家，会议状态")
     assert await models.EventLog.all().count() == before
+
+
+async def test_an_acknowledgement_with_nothing_to_confirm_is_answered_in_kind(
+    harness: ConsoleRig,
+) -> None:
+    """「好的」「OK👌」 with no vote open are answered 「好的。」 (not 「没有听懂」 with a vote
+    suggested); during a vote 「好的」 is still asked back as 赞成."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    assert (await h.say("李娜", "好的")).text == "好的。"
+    assert (await h.say("李娜", "OK👌")).text == "好的。"
+    await convene_and_open(h, "经费预算", present=MEMBERS[:4])
+    await h.say("张伟", "发起表决 1")
+    assert (await h.say("李娜", "好的")).text == "是否投赞成票？回复「赞成」确认。"
