@@ -145,6 +145,10 @@ class Route:
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.
     when: frozenset[g.MeetingState | None] | None = None
+    # Where the same words mean another command in the situation (「同意议题1」 while item 1 is
+    # being voted on is a ballot, not accepting a proposal): asked before the permission gate,
+    # the other route and its arguments, or None.
+    instead: Callable[[Context, str], Awaitable[tuple[Route, str] | None]] | None = None
 
 
 def strip_command_prefix(text: str) -> str:
@@ -279,6 +283,10 @@ class Router:
     async def _outcome(
         self, route: Route, args: str, ctx: Context
     ) -> tuple[CommandOutcome, list[OutgoingMessage]]:
+        if route.instead is not None:
+            other = await route.instead(ctx, args)
+            if other is not None:
+                route, args = other
         handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
         if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]

@@ -10,6 +10,7 @@ route table with its phrasings is data that the help and the utterance layer rea
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from bot.timeparse import small_number
 from bot.utterance import ITEM_REF, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
+from handlers import votes
 from handlers.attendance import (
     acknowledge,
     add_observer,
@@ -1016,6 +1018,7 @@ ROUTES = [
         "把成员提议的议题列入议程",
         "组长",
         phrasings=("通过议题", "列入议程", "列入议题", "议题同意"),
+        instead=functools.partial(votes.ballot_on_voting_item, choice=g.Choice.YES),
         frames=(
             rf"(?:同意|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
             rf"(?:采纳|接受)(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入)?",
@@ -1032,6 +1035,7 @@ ROUTES = [
         "不把成员提议的议题列入议程",
         "组长",
         phrasings=("不同意议题", "否决议题", "议题驳回"),
+        instead=functools.partial(votes.ballot_on_voting_item, choice=g.Choice.NO),
         frames=(
             rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_ADVICE}{FRAME_REASON}",
             rf"(?P<object>{_WHO}){_ADVICE}(?:先?不列入(?:议程)?|驳回|不采纳){FRAME_REASON}",

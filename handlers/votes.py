@@ -833,3 +833,22 @@ ROUTES = [
         when=OFFERED_DURING,
     ),
 ]
+
+# The ballot routes by choice (ballot_on_voting_item hands messages to them).
+_BALLOTS = {c: next(r for r in ROUTES if r.handler.__name__ == f"cast_{c.value}") for c in g.Choice}
+
+
+async def ballot_on_voting_item(
+    ctx: Context, args: str, choice: g.Choice
+) -> tuple[Route, str] | None:
+    """「同意议题1」「不同意议题2」 while that item's vote is open: the ballot on it (for
+    Route.instead of the agenda decisions whose words these are); otherwise None."""
+    number, rest = parse_item_ref(args)
+    if number is None or rest or ctx.society is None:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
+    if meeting is None or meeting.state is not g.MeetingState.OPEN:
+        return None
+    if any(it.number == number for _, it in await repo.open_votes(meeting.id)):
+        return _BALLOTS[choice], f"议题{number}"
+    return None

@@ -537,3 +537,18 @@ async def test_an_acknowledgement_with_nothing_to_confirm_is_answered_in_kind(
     await convene_and_open(h, "经费预算", present=MEMBERS[:4])
     await h.say("张伟", "发起表决 1")
     assert (await h.say("李娜", "好的")).text == "是否投赞成票？回复「赞成」确认。"
+
+
+async def test_agreeing_to_the_item_being_voted_on_is_a_ballot(harness: ConsoleRig) -> None:
+    """While item 1 is voted on, 「同意议题一」 and 「不同意议题1」 are ballots on it (they had
+    been the leader's agenda decisions, refused to members); a proposal is still accepted by
+    「同意议题 2」 when no vote on it is open."""
+    h = harness
+    await convene_and_open(h, "经费预算", present=MEMBERS[:5])
+    await h.say("李娜", "提议议题 会员发展")
+    assert "已列入议程" in await h.say("张伟", "同意议题 2")
+    await h.say("张伟", "发起表决 1")
+    assert "李娜：赞成，已记录" in await h.say("李娜", "同意议题一")
+    assert "王强：反对，已记录" in await h.say("王强", "不同意议题1")
+    choices = sorted(b.choice for b in await models.Ballot.all())
+    assert choices == ["no", "yes"]
