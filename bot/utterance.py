@@ -69,6 +69,10 @@ _HEDGE = re.compile(
     r"(?:(?:这个|这次|本次|明天的|今天的|下周的|那天的)会议?[,，]?)?"
     r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)?(?:会|要)?"
 )
+# How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
+_TRAILING_HEDGE = re.compile(
+    r"[,，\s]*(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)(?:会|要)?$"
+)
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
 _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
@@ -395,7 +399,7 @@ class Lexicon:
                 start = end - len(form)
                 if start > 0 and text.endswith(form):
                     before = body.original[body.starts[0] : body.starts[start]]
-                    args = _without_apology(before)
+                    args = _TRAILING_HEDGE.sub("", _without_apology(before))
                     if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
                         return Clarify(route, body.tail(0))
                     if args and not is_decoration(args):

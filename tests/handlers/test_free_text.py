@@ -428,6 +428,8 @@ async def test_a_leave_said_cannot_come_first_then_the_reason(harness: ConsoleRi
     asked = (await h.say("王强", "这个会我参加不了，在外地出差")).text
     assert asked == "是否请假？回复「请假 在外地出差」确认。"
     assert "回复「请假」确认" in await h.say("刘洋", "张伟帮我请个假")
+    hedged = (await h.say("杨帆", "那天我要去医院，可能来不了")).text
+    assert hedged == "是否请假？回复「请假 那天我要去医院」确认。"
     assert "回复「请假」确认" in await h.say("陈静", "大家好，我来不了")
     assert await models.Attendance.all().count() == 0
     assert "已请假" in await h.say("王强", "请假 在外地出差")
