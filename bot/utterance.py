@@ -73,6 +73,8 @@ _HEDGE = re.compile(
 _TRAILING_HEDGE = re.compile(
     r"[,，\s]*(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)(?:会|要)?$"
 )
+# How a command is done, asked right after its words (「年度总结怎么交」).
+_HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
 _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
@@ -416,6 +418,8 @@ class Lexicon:
         """Route.frames: the whole message (decoration at the end ignored) said in one of a
         route's sentences, its `object` and `rest` as typed being the arguments; not a
         question."""
+        if self._opens_with_a_plain_command(body):  # 「请假 不知道怎么办」 is a leave
+            return None
         text = _undecorated(body.text)
         for pattern, route in self._frames:
             found = pattern.fullmatch(text)
@@ -432,6 +436,19 @@ class Lexicon:
             ]
             return Command(route, " ".join(a.strip() for a in args if a.strip()))
         return None
+
+    def _opens_with_a_plain_command(self, body: Aligned) -> bool:
+        """Whether the message opens (as typed, or after fillers) with the words of a route
+        that has no frames and records no ballot: its arguments are its own, whatever shape
+        they have; a route with frames, or a ballot word (「同意李娜的提议」), leaves them to
+        be tried."""
+        for form in (body, *_loose_forms(body)):
+            found = self.longest(form.text)
+            if found is not None:
+                route = found[0].route
+                how = _HOW.match(form.text[found[1] :].lstrip())  # 「年度总结怎么交」: asked
+                return not (route.exact or route.frames or how)
+        return False
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
