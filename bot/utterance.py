@@ -438,17 +438,17 @@ class Lexicon:
         return None
 
     def _opens_with_a_plain_command(self, body: Aligned) -> bool:
-        """Whether the message opens (as typed, or after fillers) with the words of a route
-        that has no frames and records no ballot: its arguments are its own, whatever shape
-        they have; a route with frames, or a ballot word (「同意李娜的提议」), leaves them to
-        be tried."""
-        for form in (body, *_loose_forms(body)):
-            found = self.longest(form.text)
-            if found is not None:
-                route = found[0].route
-                how = _HOW.match(form.text[found[1] :].lstrip())  # 「年度总结怎么交」: asked
-                return not (route.exact or route.frames or how)
-        return False
+        """Whether the message opens, as typed, with the words of a route that has no frames
+        and records no ballot: its arguments are its own, whatever shape they have
+        (「请假 不知道怎么办才好」). A route with frames, or a ballot word (「同意李娜的提议」),
+        leaves them to be tried; so does a command after fillers (「我来不了，请李娜主持」
+        delegates the chair)."""
+        found = self.longest(body.text)
+        if found is None:
+            return False
+        route = found[0].route
+        how = _HOW.match(body.text[found[1] :].lstrip())  # 「年度总结怎么交」: asked
+        return not (route.exact or route.frames or how)
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
