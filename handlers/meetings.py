@@ -574,11 +574,18 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
         {"from": person_payload(person), "to": person_payload(target), "reason": reason},
         meeting=meeting,
     )
+    # A leader who will not come is absent unless on leave: say how, before the meeting.
+    answered = (await repo.attendance(meeting.id)).get(person.id)
+    leave = (
+        f"{person.name}如不能参会，请另发送「请假 理由」。"
+        if meeting.state is g.MeetingState.CONVENED and answered is None
+        else ""
+    )
     return [
         ctx.reply(
             f"组长{person.name}委托{target.name}主持第{meeting.number}次会议"
             + (f"（{t.echo(reason)}）" if reason else "")
-            + "，已记录。",
+            + f"，已记录。{leave}",
             await mentions_for(ctx, [target.id]),
         )
     ]

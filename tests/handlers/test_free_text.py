@@ -459,7 +459,13 @@ async def test_an_observer_and_a_chair_named_without_at(harness: ConsoleRig) -> 
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     assert "已邀请吴国华列席第1次会议（理事长）" in await h.say("张伟", "请吴国华理事长列席")
     delegated = (await h.say("张伟", "我那天可能临时有事，请李娜主持")).text
-    assert delegated == "组长张伟委托李娜主持第1次会议（我那天可能临时有事），已记录。"
+    assert delegated == (
+        "组长张伟委托李娜主持第1次会议（我那天可能临时有事），已记录。"
+        "张伟如不能参会，请另发送「请假 理由」。"
+    )
+    await h.say("张伟", "请假 出差")
+    again = (await h.say("张伟", "请李娜代为主持会议")).text
+    assert again == "组长张伟委托李娜主持第1次会议，已记录。"
     meeting = await models.Meeting.get(number=1)
     chair = await models.Person.get(id=meeting.chair_id)  # type: ignore[attr-defined]
     assert chair.name == "李娜"
