@@ -3,14 +3,16 @@ the one way a handler records an event."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot import governance as g
-from bot.events import EventKind, UserRef
-from bot.router import Context, UsageError
+from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, UserRef
+from bot.router import Context, Handler, UsageError
 from bot.timeparse import small_number
 from handlers import texts as t
 from storage import repo
@@ -202,3 +204,37 @@ async def record_at(
     """`record` for a domain function that has no chat context (the 工作台 calls them too): the
     caller holds the society's lock."""
     await repo.append_event(society_id, kind.value, payload, now, meeting_id=meeting_id)
+
+
+def announced(handler: Handler) -> Handler:
+    """A command whose replies the whole group must see (a notice, a vote, a result): sent
+    from a private chat with the bot (a leader on the phone), what it would have answered there
+    goes to the society's groups on that platform instead, and the sender is told so. Without
+    such a group the answer stays private, saying that the group did not get it."""
+
+    @functools.wraps(handler)
+    async def run(ctx: Context, args: str) -> list[OutgoingMessage]:
+        out = await handler(ctx, args)
+        here = ctx.message.chat
+        if here.kind is not ChatKind.PRIVATE or ctx.society is None:
+            return out
+        groups = [
+            ChatRef(platform, corp, chat, ChatKind.GROUP)
+            for platform, corp, chat in await repo.group_chats(ctx.society.id)
+            if platform is here.platform and corp == here.corp_id
+        ]
+        mine = [m for m in out if m.chat == here and m.private_to is None]
+        if not mine:
+            return out
+        if not groups:
+            return [*out, ctx.reply("本学会在这个平台还没有绑定工作群，以上内容没有发到群里。")]
+        moved = [
+            dataclasses.replace(m, chat=group, reply_handle="")
+            for m in out
+            if m in mine
+            for group in groups
+        ]
+        rest = [m for m in out if m not in mine]
+        return [*moved, *rest, ctx.reply("已发到学会工作群。")]
+
+    return run

@@ -14,6 +14,7 @@ from bot.router import Context, Handler, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
     OFFERED_DURING,
+    announced,
     bounded,
     current_meeting,
     item_by_number,
@@ -512,7 +513,7 @@ ROUTES = [
     ),
     Route(
         ("举手表决",),
-        _vote_by("举手"),
+        announced(_vote_by("举手")),
         g.Need.ANYONE,
         "举手表决 2",
         "以举手方式发起表决（「记名表决 2」「无记名表决 2」同理）",
@@ -523,7 +524,7 @@ ROUTES = [
     ),
     Route(
         ("记名表决",),
-        _vote_by("记名"),
+        announced(_vote_by("记名")),
         g.Need.ANYONE,
         "记名表决 2",
         "以记名方式发起表决",
@@ -533,7 +534,7 @@ ROUTES = [
     ),
     Route(
         ("无记名表决",),
-        _vote_by("无记名"),
+        announced(_vote_by("无记名")),
         g.Need.ANYONE,
         "无记名表决 2",
         "以无记名投票方式发起表决",
@@ -543,7 +544,7 @@ ROUTES = [
     ),
     Route(
         ("举手结果",),
-        record_hands,
+        announced(record_hands),
         g.Need.RECORDER,
         "举手结果 赞成4 反对2 弃权1",
         "录入举手表决结果",
@@ -553,7 +554,7 @@ ROUTES = [
     ),
     Route(
         ("结束表决", "表决结束"),
-        close_vote,
+        announced(close_vote),
         g.Need.CHAIR,
         "结束表决",
         "结束表决并按规则计算结果",
@@ -563,7 +564,7 @@ ROUTES = [
     ),
     Route(
         ("紧急", "紧急情况"),
-        declare_emergency,
+        announced(declare_emergency),
         g.Need.CHAIR,
         "紧急 2 理由",
         "就重大事项宣布紧急情况（不暂缓）",
@@ -573,7 +574,7 @@ ROUTES = [
     ),
     Route(
         ("暂缓", "暂缓决定"),
-        defer_item,
+        announced(defer_item),
         g.Need.CHAIR,
         "暂缓 3 理由",
         "把议题暂缓到下次会议",

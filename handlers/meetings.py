@@ -43,6 +43,7 @@ from handlers.common import (
     FRAME_REASON,
     OFFERED_BEFORE,
     OFFERED_DURING,
+    announced,
     bounded,
     current_meeting,
     item_by_number,
@@ -969,7 +970,7 @@ _CANNOT_COME = (
 ROUTES = [
     Route(
         ("召开会议", "召集会议", "开会通知"),
-        convene,
+        announced(convene),
         g.Need.LEADER,
         CONVENE_USAGE,
         "召集会议并通知全体成员",
@@ -991,7 +992,7 @@ ROUTES = [
     ),
     Route(
         ("提议议题", "添加议题", "新增议题"),
-        add_topic,
+        announced(add_topic),
         g.Need.MEMBER,
         "提议议题 会员发展工作（一般）",
         "成员提议议题；组长添加则直接列入议程",
@@ -1019,7 +1020,7 @@ ROUTES = [
     ),
     Route(
         ("同意议题", "确定议题"),
-        accept_topic,
+        announced(accept_topic),
         g.Need.LEADER,
         "同意议题 2",
         "把成员提议的议题列入议程",
@@ -1036,7 +1037,7 @@ ROUTES = [
     ),
     Route(
         ("驳回议题", "不列入议题"),
-        reject_topic,
+        announced(reject_topic),
         g.Need.LEADER,
         "驳回议题 3 理由",
         "不把成员提议的议题列入议程",
@@ -1051,7 +1052,7 @@ ROUTES = [
     ),
     Route(
         ("修改议题", "更改议题"),
-        edit_topic,
+        announced(edit_topic),
         g.Need.LEADER,
         EDIT_USAGE,
         "表决前修改议题标题或类型（上次暂缓的议题不能改）",
@@ -1065,7 +1066,7 @@ ROUTES = [
     ),
     Route(
         ("撤回议题", "撤销议题"),
-        withdraw_topic,
+        announced(withdraw_topic),
         g.Need.LEADER,
         WITHDRAW_USAGE,
         "表决前把已列入议程的议题撤出议程（上次暂缓的议题不能撤）",
@@ -1084,7 +1085,7 @@ ROUTES = [
     ),
     Route(
         ("列席", "邀请列席"),
-        add_observer,
+        announced(add_observer),
         g.Need.CHAIR,
         "列席 @王理事长 非党员理事长列席",
         "指定列席人员并说明理由",
@@ -1238,7 +1239,7 @@ ROUTES = [
     ),
     Route(
         ("宣布开会", "开始会议", "开会"),
-        open_meeting,
+        announced(open_meeting),
         g.Need.CHAIR,
         "开会",
         "核对法定人数后宣布开会",
@@ -1251,7 +1252,7 @@ ROUTES = [
     ),
     Route(
         ("委托主持",),
-        delegate_chair,
+        announced(delegate_chair),
         g.Need.LEADER,
         "委托主持 @李四 组长出差",
         "组长因故不能主持时委托其他成员主持",
@@ -1297,7 +1298,7 @@ ROUTES = [
     ),
     Route(
         ("散会", "结束会议"),
-        close_meeting,
+        announced(close_meeting),
         g.Need.CHAIR,
         "散会",
         "结束会议，锁定出勤并生成纪要草稿",
@@ -1307,7 +1308,7 @@ ROUTES = [
     ),
     Route(
         ("取消会议",),
-        cancel_meeting,
+        announced(cancel_meeting),
         g.Need.LEADER,
         "取消会议 理由",
         "取消尚未开始的会议",
@@ -1348,7 +1349,7 @@ ROUTES = [
     ),
     Route(
         ("改期", "会议改期"),
-        reschedule_meeting,
+        announced(reschedule_meeting),
         g.Need.LEADER,
         RESCHEDULE_USAGE,
         "更改尚未开始的会议的时间（可同时改地点），重新通知全体成员",
@@ -1376,7 +1377,7 @@ ROUTES = [
     ),
     Route(
         ("推迟会议",),
-        postpone_meeting,
+        announced(postpone_meeting),
         g.Need.LEADER,
         "推迟会议 半小时",
         "把尚未开始的会议推迟一段时间（或推迟到新的时间），重新通知全体成员",
@@ -1395,7 +1396,7 @@ ROUTES = [
     ),
     Route(
         ("提前会议",),
-        advance_meeting,
+        announced(advance_meeting),
         g.Need.LEADER,
         "提前会议 20分钟",
         "把尚未开始的会议提前一段时间（或提前到新的时间），重新通知全体成员",
@@ -1405,7 +1406,7 @@ ROUTES = [
     ),
     Route(
         ("更改地点", "改地点"),
-        move_meeting,
+        announced(move_meeting),
         g.Need.LEADER,
         MOVE_USAGE,
         "更改尚未开始的会议的地点，重新通知全体成员",
@@ -1433,7 +1434,7 @@ ROUTES = [
     ),
     Route(
         ("提醒未回复", "催办"),
-        nudge,
+        announced(nudge),
         g.Need.CHAIR,
         "提醒未回复",
         "在群里@尚未回复通知（会议开始后：尚未签到）的成员",

@@ -11,7 +11,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
 from handlers import texts as t
-from handlers.common import bounded, current_meeting, person_payload, record
+from handlers.common import announced, bounded, current_meeting, person_payload, record
 from storage import repo
 
 
@@ -166,7 +166,7 @@ ROUTES = [
     ),
     Route(
         ("签发", "签发纪要"),
-        sign,
+        announced(sign),
         g.Need.LEADER,
         "签发",
         "签发纪要（签发后锁定）",

@@ -27,6 +27,7 @@ from bot.utterance import leading_time
 from handlers import texts as t
 from handlers.common import (
     OFFERED_DURING,
+    announced,
     current_meeting,
     item_by_number,
     mentions_for,
@@ -676,7 +677,7 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
 ROUTES = [
     Route(
         ("发起表决", "开始表决"),
-        start_vote,
+        announced(start_vote),
         g.Need.CHAIR,
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",

@@ -3,6 +3,7 @@ characters, a written opinion is stored whole up to 2000, and the group sees sho
 
 from __future__ import annotations
 
+from bot.events import ChatKind
 from handlers import texts as t
 from storage import models, repo
 from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
@@ -560,3 +561,32 @@ async def test_agreeing_to_the_item_being_voted_on_is_a_ballot(harness: ConsoleR
     assert "王强：反对，已记录" in await h.say("王强", "不同意议题1")
     choices = sorted(b.choice for b in await models.Ballot.all())
     assert choices == ["no", "yes"]
+
+
+async def test_a_leader_in_private_chat_announces_in_the_group(harness: ConsoleRig) -> None:
+    """A leader on the phone convenes, moves and runs the meeting in a private chat with the
+    bot: the notice, the new time go to the society's group (the members must see them; they
+    had stayed in the leader's private chat), the leader is told so. A member's leave sent
+    privately stays private. Without a group on that platform, it says so."""
+    h = harness
+    h.at("2026-12-01 09:00")
+
+    async def sent(speaker: str, text: str) -> list[tuple[ChatKind, str]]:
+        before = len(h.adapter.sent)
+        await h.send(speaker, text, private=True)
+        return [(m.chat.kind, m.text) for m in h.adapter.sent[before:]]
+
+    notice = await sent("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费预算")
+    assert [kind for kind, _ in notice] == [ChatKind.GROUP, ChatKind.PRIVATE]
+    assert notice[0][1].startswith("【会议通知】")
+    assert notice[1][1] == "已发到学会工作群。"
+    group = [m for m in h.adapter.sent if m.chat.kind is ChatKind.GROUP]
+    assert len(group[-1].mentions) == len(MEMBERS)
+    assert [kind for kind, _ in await sent("李娜", "请假 出差")] == [ChatKind.PRIVATE]
+    moved = await sent("张伟", "改期 2026-12-05 16:00")
+    assert [kind for kind, _ in moved] == [ChatKind.GROUP, ChatKind.PRIVATE]
+    assert "【会议改期通知】" in moved[0][1]
+    await models.ChatBinding.all().delete()
+    alone = await sent("张伟", "取消会议 时间冲突")
+    assert [kind for kind, _ in alone] == [ChatKind.PRIVATE, ChatKind.PRIVATE]
+    assert alone[-1][1] == "本学会在这个平台还没有绑定工作群，以上内容没有发到群里。"
