@@ -26,7 +26,7 @@ from handlers.common import (
     record_at,
     roster_warnings,
 )
-from handlers.workbench import filings_summary
+from handlers.workbench import KINDS, filings_summary
 from storage import repo
 
 _PARTY = {"党员": True, "中共党员": True, "非党员": False, "群众": False, "民主党派": False}
@@ -442,6 +442,34 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+FILINGS_SHOWN = 10
+
+
+async def filing_history(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「报送记录」「我们的工作制度备案了吗」「我们交过哪些材料」: what the society filed with
+    the committee (work rules, annual summaries, reports), the latest first: who, when, and
+    whether the committee acknowledged it. Shows; writes nothing."""
+    society = ctx.require_society()
+    rows = await repo.filings(society_id=society.id)
+    if not rows:
+        return [
+            ctx.reply(
+                f"{society.name}还没有向市科技社团党委报送过材料。党建联系人或组长可发送"
+                "「备案 标题 内容」「年度总结 标题 内容」「报告 标题 内容」报送。"
+            )
+        ]
+    lines = [f"{society.name}向市科技社团党委报送的材料（共{len(rows)}件，最近的在前）："]
+    for f in reversed(rows[-FILINGS_SHOWN:]):
+        heard = "已确认收到" if f.acknowledged else "尚未确认收到"
+        lines.append(
+            f"#{f.id} {KINDS.get(f.kind, f.kind)}「{f.title}」：{f.filed_by.name}于"
+            f"{t.day(f.at.astimezone(ctx.tz).date())}提交，{heard}"
+        )
+    if not any(f.kind == "work_rules" for f in rows):
+        lines.append("工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。")
+    return [ctx.reply("\n".join(lines))]
+
+
 async def _summary_years(
     ctx: Context, society: repo.Society, adding: str | None = None
 ) -> tuple[date, list[repo.Filing], list[int]]:
@@ -822,6 +850,31 @@ ROUTES = [
             "各学会开了几次会",
             "今年各学会开了几次会",
             "学会情况汇总",
+        ),
+        shows=True,
+    ),
+    Route(
+        ("报送记录",),
+        filing_history,
+        g.Need.ANYONE,
+        "报送记录",
+        "查看本学会报送市党委的备案、年度总结和报告，以及是否已确认收到",
+        "联系人",
+        phrasings=(
+            "提交记录",
+            "备案记录",
+            "备案情况",
+            "备案了吗",
+            "备案了没有",
+            "工作制度备案了吗",
+            "我们的工作制度备案了吗",
+            "工作规则备案了吗",
+            "交过哪些材料",
+            "我们交过哪些材料",
+            "报送了哪些",
+            "报告批了吗",
+            "报告收到了吗",
+            "市党委收到了吗",
         ),
         shows=True,
     ),

@@ -104,3 +104,23 @@ async def test_the_committee_decides_a_change_as_said(harness: ConsoleRig) -> No
     decided = {c.id: (c.status, c.decision_note) for c in await models.RosterChange.all()}
     assert decided[1][0] == "approved"
     assert decided[2] == ("rejected", "人数超了")
+
+
+async def test_the_society_sees_what_it_filed(harness: ConsoleRig) -> None:
+    """「我们的工作制度备案了吗」 (报送记录): the society's filings, the latest first, who filed
+    each when and whether the committee acknowledged it; without work rules filed, how to file
+    them. Nothing is written."""
+    say = harness.say
+    assert "还没有向市科技社团党委报送过材料" in await say("陈静", "报送记录")
+    await say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")
+    await say(ADMIN, "确认收到 1", private=True)
+    await say("陈静", "报告 关于换届工作的请示 拟于明年3月换届")
+    before = await models.EventLog.all().count()
+    shown = (await say("李娜", "我们的工作制度备案了吗")).text.splitlines()
+    assert shown[0] == "苏州市示例科技学会向市科技社团党委报送的材料（共2件，最近的在前）："
+    assert shown[1].startswith("#2 重大问题报告「关于换届工作的请示」：陈静于")
+    assert shown[1].endswith("提交，尚未确认收到")
+    assert shown[2].startswith("#1 年度总结「2026年度工作总结」")
+    assert shown[2].endswith("已确认收到")
+    assert shown[3] == "工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。"
+    assert await models.EventLog.all().count() == before
