@@ -6,6 +6,7 @@ aliases on the same line; 「帮助 全部」 lists everything."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from bot import governance as g
@@ -102,16 +103,16 @@ def how_to(route: Route, roles: frozenset[g.Role]) -> str:
 
 
 def make_help(routes: Sequence[Route]) -> Route:
-    lexicon: list[Lexicon] = []  # built on first use: the table is complete by then
+    @functools.cache
+    def lexicon() -> Lexicon:  # built on first use, not at import
+        return Lexicon(routes)
 
     async def show_help(ctx: Context, args: str) -> list[OutgoingMessage]:
         if "全部" in args or "all" in args.lower():
             return [ctx.reply(help_text(routes))]
         if args:  # 「怎么请假」「年度总结怎么交」「帮助 投票」: that command
-            if not lexicon:
-                lexicon.append(Lexicon(routes))
             for said in (args, *reversed(args.split())):
-                found = lexicon[0].resolve(said)
+                found = lexicon().resolve(said)
                 if isinstance(found, Command | Clarify) and found.route.group in SECTIONS:
                     return [ctx.reply(how_to(found.route, ctx.roles))]
         return [ctx.reply(help_now(routes, ctx.roles, await meeting_phase(ctx)))]
