@@ -11,6 +11,7 @@ from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.keys import SealError
 from bot.router import Context, Handler, Route, UsageError
+from bot.utterance import ITEM_REF
 from handlers import texts as t
 from handlers.common import (
     OFFERED_DURING,
@@ -34,6 +35,9 @@ DURING_MEETING = (g.MeetingState.OPEN,)
 
 async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, _ = parse_item_ref(args)
+    if number is None and args:  # 「预算通过了吗」: the item by its title
+        named = item_by_title(await repo.items((await current_meeting(ctx)).id), args)
+        number = None if named is None else named[0].number
     _, vote, it = await target_vote(ctx, number)
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
@@ -480,6 +484,10 @@ ROUTES = [
             "谁还没投票",
             "谁没投票",
             "count",
+        ),
+        frames=(
+            rf"(?P<object>{ITEM_REF})的?(?:表决|投票)?(?:结果|票数)(?:怎么样|如何)?",
+            rf"(?P<object>{ITEM_REF}|[^,，。;；!！?？:：]{{2,12}}?)(?:通过了?|过了)(?:吗|没有|没)",
         ),
         shows=True,
         when=OFFERED_DURING,

@@ -590,3 +590,17 @@ async def test_a_leader_in_private_chat_announces_in_the_group(harness: ConsoleR
     alone = await sent("张伟", "取消会议 时间冲突")
     assert [kind for kind, _ in alone] == [ChatKind.PRIVATE, ChatKind.PRIVATE]
     assert alone[-1][1] == "本学会在这个平台还没有绑定工作群，以上内容没有发到群里。"
+
+
+async def test_whether_an_item_passed_as_asked(harness: ConsoleRig) -> None:
+    """「议题1通过了吗」「预算通过了吗」 (by title) 「议题1的表决结果」 show that item's result."""
+    h = harness
+    await convene_and_open(h, "经费预算；换届筹备", present=MEMBERS[:5])
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS[:4]:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    for asked in ("议题1通过了吗", "预算通过了吗", "议题1的表决结果"):
+        shown = (await h.say("李娜", asked)).text
+        assert shown.startswith("表决结果：议题1「经费预算」"), asked
+        assert "结果：通过" in shown, asked
