@@ -72,6 +72,13 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 _HANDS = re.compile(r"(赞成|同意|反对|不同意|弃权)\s*[:：]?\s*(\d{1,2})\s*(?:票|人)?")
+# The count said first: 「5票赞成」 is 「赞成5」.
+_HANDS_COUNT_FIRST = re.compile(r"(\d{1,2})\s*(?:票|人)\s*(赞成|同意|反对|不同意|弃权)")
+# Everyone present and entitled raised a hand for: 「举手结果 全票通过」.
+_UNANIMOUS = re.compile(r"全票通过|全票赞成|全体赞成|一致同意|一致通过|全部赞成")
+# The frames of 举手结果: two or three choices with their counts, as the recorder says them.
+_COUNTED = r"(?:赞成|同意|反对|不同意|弃权)\s*[:：]?\s*\d{1,2}\s*(?:票|人)?"
+_COUNT_FIRST = r"\d{1,2}\s*(?:票|人)\s*(?:赞成|同意|反对|不同意|弃权)"
 
 
 async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -82,13 +89,16 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.method is not g.VoteMethod.SHOW_OF_HANDS:
         raise UsageError("当前表决不是举手表决，成员应各自投票。")
     g.vote_next(vote.state, g.VoteAction.CAST)
-    counts = _hand_counts(rest)
-    tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
     # Bounded by who is present and entitled now (members who left since the vote opened
     # raise no hands), and the item's quorum checked again at this moment.
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     electorate = g.still_present(vote.electorate, present_now)
+    if _UNANIMOUS.fullmatch(rest.strip(" 。.!！")):  # every hand present and entitled, for
+        counts = {"yes": len(electorate.voters), "no": 0, "abstain": 0}
+    else:
+        counts = _hand_counts(rest)
+    tally = g.Tally(counts["yes"], counts["no"], counts["abstain"], 0)
     rule = ctx.policy.matter(it.matter_type)
     try:
         g.check_show_of_hands(tally, electorate, rule, ctx.policy)
@@ -124,6 +134,7 @@ def _hand_counts(text: str) -> dict[str, int]:
     """「赞成4 反对2 弃权1」 -> {"yes": 4, "no": 2, "abstain": 1}; a choice named twice (赞成 and
     同意 are one choice) or anything else in the text is refused."""
     counts = {"yes": 0, "no": 0, "abstain": 0}
+    text = _HANDS_COUNT_FIRST.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
     found = _HANDS.findall(text)
     if not found or _HANDS.sub("", text).strip(" ,，;；、"):
         raise UsageError("请按格式录入：举手结果 赞成4 反对2 弃权1")
@@ -558,6 +569,10 @@ ROUTES = [
         "录入举手表决结果",
         "记录人",
         phrasings=("举手表决结果", "举手情况", "举手"),
+        frames=(
+            rf"(?P<object>(?:{_COUNTED}[,，、;；\s]*){{2,3}})",
+            rf"(?P<object>(?:{_COUNT_FIRST}[,，、;；\s]*){{2,3}})",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

@@ -3,6 +3,8 @@ characters, a written opinion is stored whole up to 2000, and the group sees sho
 
 from __future__ import annotations
 
+import json
+
 from bot.events import ChatKind
 from handlers import texts as t
 from storage import models, repo
@@ -604,3 +606,19 @@ async def test_whether_an_item_passed_as_asked(harness: ConsoleRig) -> None:
         shown = (await h.say("李娜", asked)).text
         assert shown.startswith("表决结果：议题1「经费预算」"), asked
         assert "结果：通过" in shown, asked
+
+
+async def test_the_recorder_enters_raised_hands_as_said(harness: ConsoleRig) -> None:
+    """「5票赞成，1票反对」「赞成5票，反对1票」 are the recorder's count of hands (count first or
+    after); 「举手结果 全票通过」 counts every member present and entitled for."""
+    h = harness
+    await convene_and_open(h, "经费预算；换届筹备", present=MEMBERS[:6])
+    await h.say("张伟", "举手表决 1")
+    assert "已录入" in await h.say("周婷", "5票赞成，1票反对")
+    vote = await models.Vote.get(item__number=1)
+    assert json.loads(vote.hands) == {"yes": 5, "no": 1, "abstain": 0}
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "举手表决 2")
+    assert "已录入" in await h.say("周婷", "举手结果 全票通过")
+    vote = await models.Vote.get(item__number=2)
+    assert json.loads(vote.hands) == {"yes": 6, "no": 0, "abstain": 0}
