@@ -392,6 +392,8 @@ DEFAULT_MATTERS: Mapping[MatterType, MatterRule] = {
 
 # The group meets at least once every half year (第十七条).
 CADENCE_MONTHS = 6
+# A meeting that was held: it opened, whatever came of it (the half-year count, the overview).
+HELD_STATES = frozenset({MeetingState.OPEN, MeetingState.CLOSED, MeetingState.SIGNED})
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,16 +63,15 @@ _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # Before the arguments of a message that ends with its command (Route.last): left out.
 _APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry", "大家好", "各位好", "各位领导", "各位")
 _SEPARATORS = ",，、;；:：.。!！ "
+# How sure one is, said before a Route.last word (「我可能」「我估计会」).
+_SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)"
 # Only which meeting, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」):
 # no arguments.
 _HEDGE = re.compile(
-    r"(?:(?:这个|这次|本次|明天的|今天的|下周的|那天的)会议?[,，]?)?"
-    r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)?(?:会|要)?"
+    rf"(?:(?:这个|这次|本次|明天的|今天的|下周的|那天的)会议?[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
-_TRAILING_HEDGE = re.compile(
-    r"[,，\s]*(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)(?:会|要)?$"
-)
+_TRAILING_HEDGE = re.compile(rf"[,，\s]*{_SURE}(?:会|要)?$")
 # How a command is done, asked right after its words (「年度总结怎么交」).
 _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.

@@ -494,7 +494,8 @@ async def _file(
     title, body = _title_and_body(args)
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
-        label = f"{(await _summary_years(ctx, society, title))[2][-1]}{label}"
+        _, _, years = await _summary_years(ctx, society, adding=title)
+        label = f"{years[-1]}{label}"
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
     )

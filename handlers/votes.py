@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time
-from typing import Any
 
 from bot import governance as g
 from bot.admission import enter_society
@@ -22,7 +21,7 @@ from bot.events import (
     OutgoingMessage,
     VoteCard,
 )
-from bot.router import Context, Route, UsageError
+from bot.router import Context, Handler, Route, UsageError
 from bot.utterance import leading_time
 from handlers import texts as t
 from handlers.common import (
@@ -643,12 +642,15 @@ async def check_receipt(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
-def _choice_handler(choice: g.Choice) -> Any:
+def _choice_handler(choice: g.Choice) -> Handler:
     async def handler(ctx: Context, args: str) -> list[OutgoingMessage]:
         return await cast(ctx, choice, args)
 
     handler.__name__ = f"cast_{choice.value}"
     return handler
+
+
+_CAST = {c: _choice_handler(c) for c in g.Choice}
 
 
 async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -698,7 +700,7 @@ ROUTES = [
     ),
     Route(
         ("赞成", "同意"),
-        _choice_handler(g.Choice.YES),
+        _CAST[g.Choice.YES],
         g.Need.ANYONE,
         "赞成",
         "投赞成票",
@@ -741,7 +743,7 @@ ROUTES = [
     ),
     Route(
         ("反对", "不同意"),
-        _choice_handler(g.Choice.NO),
+        _CAST[g.Choice.NO],
         g.Need.ANYONE,
         "反对",
         "投反对票",
@@ -769,7 +771,7 @@ ROUTES = [
     ),
     Route(
         ("弃权",),
-        _choice_handler(g.Choice.ABSTAIN),
+        _CAST[g.Choice.ABSTAIN],
         g.Need.ANYONE,
         "弃权",
         "投弃权票",
@@ -840,7 +842,7 @@ ROUTES = [
 ]
 
 # The ballot routes by choice (ballot_on_voting_item hands messages to them).
-_BALLOTS = {c: next(r for r in ROUTES if r.handler.__name__ == f"cast_{c.value}") for c in g.Choice}
+_BALLOTS = {c: next(r for r in ROUTES if r.handler is _CAST[c]) for c in g.Choice}
 
 
 async def ballot_on_voting_item(

@@ -1246,7 +1246,7 @@ async def recent_meetings(society_id: int, limit: int) -> list[Meeting]:
 
 async def held_starts(society_id: int) -> list[datetime]:
     """When each meeting that was held (opened, whatever came of it) was to start."""
-    held = [s.value for s in (g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIGNED)]
+    held = [s.value for s in g.HELD_STATES]
     rows = await m.Meeting.filter(society_id=society_id, state__in=held)
     return sorted(_meeting(x).starts_at for x in rows)
 

@@ -114,6 +114,12 @@ async def _roster_roles(scope: _Scope) -> dict[int, list[tuple[int, str]]]:
     return out
 
 
+async def summaries_filed() -> dict[int, list[tuple[datetime, str]]]:
+    """Every society's annual summaries (when, title) in filing order (the workbench's facts;
+    the year each counts for is reminders.plan.summary_years)."""
+    return await _summaries_filed(_Scope("IS NOT NULL", ()))  # every society
+
+
 async def _summaries_filed(scope: _Scope) -> dict[int, list[tuple[datetime, str]]]:
     out: dict[int, list[tuple[datetime, str]]] = {}
     for r in await raw_rows(

@@ -26,10 +26,11 @@ from storage import verify
 from storage.db import server_key
 from storage.snapshots import person_names as person_names  # the pages read these two
 from storage.snapshots import society_ids as society_ids
+from storage.snapshots import summaries_filed
 from storage.sql import day, raw_execute, raw_rows, records, utc, when, when_opt
 
-HELD = (g.MeetingState.OPEN.value, g.MeetingState.CLOSED.value, g.MeetingState.SIGNED.value)
-_HELD_SQL = "('open', 'closed', 'signed')"
+HELD = tuple(sorted(s.value for s in g.HELD_STATES))
+_HELD_SQL = "(" + ", ".join(f"'{state}'" for state in HELD) + ")"
 PRESENT = ("present", "late")
 
 
@@ -102,7 +103,7 @@ async def society_facts(year: tuple[datetime, datetime]) -> list[SocietyFacts]:
         start,
         end,
     )
-    summaries = await _summaries()
+    summaries = await summaries_filed()
     return [
         SocietyFacts(
             id=int(r["id"]),
@@ -117,7 +118,7 @@ async def society_facts(year: tuple[datetime, datetime]) -> list[SocietyFacts]:
             held_in_year=int(r["held_in_year"] or 0),
             unsigned_minutes=int(r["unsigned"] or 0),
             rules_filed=int(r["rules"] or 0) > 0,
-            summaries=summaries.get(int(r["id"]), ()),
+            summaries=tuple(summaries.get(int(r["id"]), ())),
             pending_changes=int(r["changes"] or 0),
             pending_filings=int(r["pending"] or 0),
             chain=None if r["checked_at"] is None else _check(r),
@@ -477,16 +478,6 @@ async def attendance_by_society(since: datetime) -> dict[int, tuple[int, int]]:
     ):
         present[int(r["society_id"])] = int(r["n"])
     return {sid: (min(present.get(sid, 0), n), n) for sid, n in expected.items() if n}
-
-
-async def _summaries() -> dict[int, tuple[tuple[datetime, str], ...]]:
-    out: dict[int, list[tuple[datetime, str]]] = {}
-    for r in await raw_rows(
-        m.Filing,
-        "SELECT society_id, at, title FROM filing WHERE kind = 'annual_summary' ORDER BY id",
-    ):
-        out.setdefault(int(r["society_id"]), []).append((when(r["at"]), str(r["title"])))
-    return {sid: tuple(rows) for sid, rows in out.items()}
 
 
 # ---------------------------------------------------------------------------------------------

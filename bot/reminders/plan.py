@@ -70,7 +70,7 @@ class ReminderState(StrEnum):
 NOT_PREPARED = frozenset({ReminderKind.NOTICE_UNACKED})
 
 UPCOMING = frozenset({g.MeetingState.DRAFT, g.MeetingState.CONVENED})
-HELD = frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED, g.MeetingState.SIGNED})
+HELD = g.HELD_STATES
 # Reminders that expired longer ago than this are not materialised at all (a new society does
 # not get the history of reminders it never needed).
 HORIZON = timedelta(days=30)

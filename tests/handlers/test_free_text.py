@@ -622,3 +622,25 @@ async def test_the_recorder_enters_raised_hands_as_said(harness: ConsoleRig) -> 
     assert "已录入" in await h.say("周婷", "举手结果 全票通过")
     vote = await models.Vote.get(item__number=2)
     assert json.loads(vote.hands) == {"yes": 6, "no": 0, "abstain": 0}
+
+
+async def test_a_vote_opened_from_a_private_chat_is_carded_in_the_group(
+    harness: ConsoleRig,
+) -> None:
+    """The chair opens and closes a vote from a private chat: the announcement with its card and
+    the result go to the group, where the members vote; the chair is told so privately."""
+    h = harness
+    await convene_and_open(h, "经费预算", present=MEMBERS[:4])
+    before = len(h.adapter.sent)
+    await h.send("张伟", "发起表决 1", private=True)
+    opened = h.adapter.sent[before:]
+    (card,) = [m for m in opened if m.card is not None]
+    assert card.chat.kind is ChatKind.GROUP
+    assert "开始表决：议题1" in card.text
+    assert [m.text for m in opened if m.chat.kind is ChatKind.PRIVATE] == ["已发到学会工作群。"]
+    for name in MEMBERS[:4]:
+        await h.say(name, "赞成")
+    before = len(h.adapter.sent)
+    await h.send("张伟", "结束表决", private=True)
+    results = [m for m in h.adapter.sent[before:] if "表决结果" in m.text]
+    assert [m.chat.kind for m in results] == [ChatKind.GROUP]

@@ -7,7 +7,7 @@ plans kept while deciding are bounded."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -134,6 +134,9 @@ async def test_the_fingerprint_follows_the_settings(harness: ConsoleRig) -> None
     assert service(h, other).fingerprint != same
     holidays = replace(h.settings, holidays=frozenset({date(2031, 1, 2)}))
     assert service(h, holidays).fingerprint != same
+    # The governance window the lapsed-notice reminder is planned from.
+    window = replace(h.settings, policy=replace(h.settings.policy, open_within=timedelta(hours=5)))
+    assert service(h, window).fingerprint != same
 
 
 async def test_coverage_only_grows_and_only_for_the_same_planner(harness: ConsoleRig) -> None:
