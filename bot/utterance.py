@@ -744,8 +744,11 @@ def settle(
 
 # What ends a clause: a command may be said after a remark and one of these.
 _CLAUSE_ENDS = ",，。;；!！"
-# What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」).
-_AGENDA_NEXT = re.compile(r"(?:主要)?(?:议题|议程)")
+# Saying what a meeting is to discuss, at the start of a clause: 「讨论换届」「研究一下预算」 (not
+# a place: 「研究院三楼」「讨论室」).
+DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?:一下|下)?(?![院所室区厅楼生会中心])"
+# What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」「，讨论换届」).
+_AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 

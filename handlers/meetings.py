@@ -20,7 +20,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
-from bot.utterance import ITEM_REF, leading_time
+from bot.utterance import DISCUSS, ITEM_REF, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers import votes
@@ -178,8 +178,11 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
 
 
 # Where the topics begin: 「议题：」「议程:」「议题 」 as in the usage, or as said: 「议题是」
-# 「议题为」「主要议题有」.
-_AGENDA_MARKER = re.compile(r"(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s])")
+# 「议题为」「主要议题有」, or a clause saying what is to be discussed: 「，讨论换届」「研究一下预算」.
+_AGENDA_MARKER = re.compile(
+    r"(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s])"
+    rf"|(?:^|(?<=[\s,，;；])){DISCUSS}[:：\s]*"
+)
 # What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」
 # (not the 在 of 「在线会议」).
 _PLACE_LEAD = re.compile(r"^(?:(?:会议)?地点\s*(?:[:：]|是|为|在)?|在(?!线))\s*")

@@ -83,6 +83,25 @@ async def test_a_meeting_convened_time_first(harness: ConsoleRig) -> None:
     assert "时间：2026年12月10日（星期四）09:00\n地点：待定\n" in notice
 
 
+async def test_a_meeting_convened_with_what_it_is_to_discuss(harness: ConsoleRig) -> None:
+    """「下周三下午3点开会，讨论换届」: the clause saying what is to be discussed is the agenda
+    (before, the message was read as 开会 and answered that there was no meeting); a place named
+    like a verb (「研究院三楼」「讨论室」) stays the place."""
+    h = harness
+    h.at("2026-12-07 09:00")  # a Monday
+    notice = (await h.say("张伟", "下周三下午3点开会，讨论换届工作")).text
+    assert "时间：2026年12月16日（星期三）15:00\n地点：待定\n" in notice
+    assert "1. 换届工作（一般事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "12月10日上午9点在研究院三楼开会，研究一下经费预算（重大）")).text
+    assert "地点：研究院三楼\n" in notice
+    assert "1. 经费预算（重大事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 明天下午三点 讨论室")).text
+    assert "地点：讨论室\n" in notice
+    assert "（暂无" in notice
+
+
 async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
     harness: ConsoleRig,
 ) -> None:
