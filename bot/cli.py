@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import sys
 import traceback
@@ -598,6 +599,11 @@ class Repl:
         elif step is not None:
             await self.adapter.say(step.speaker, step.text, private=step.private)
         else:
+            if (said := _named_as(line)) is not None:  # 「王芳: 好」, 王芳 not in the demo
+                self.say(
+                    f"（示例学会里没有「{said}」，整句按{self.speaker}的发言发出；"
+                    f"可选的人：{'、'.join(self.people)}）"
+                )
             await self.adapter.say(self.speaker, line, private=self.private)
 
     def switch(self, name: str) -> None:
@@ -623,6 +629,22 @@ class Repl:
         self.speaker, self.private = "张伟", False
         kept = f"原有记录已改名为「{archived}」保留。" if archived else ""
         self.say(f"已重新开始：示例学会「{SOCIETY}」是新的，时间回到现在。{kept}")
+
+
+# A common surname, then one or two characters, then an ASCII colon as the console help writes
+# it: 「王芳: 好」 (not 「请假: 出差」, nor a full-width 「议题：」 of chat).
+_NAMED = re.compile(
+    "([王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶"
+    "程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾"
+    r"毛郝龚邵万钱严覃武戴莫孔向汤][\u4e00-\u9fff]{1,2})\s*:"
+)
+
+
+def _named_as(line: str) -> str | None:
+    """The person a group line opens with (_NAMED), for a line `_inline_speaker` found no one
+    in."""
+    found = _NAMED.match(line)
+    return found.group(1) if found else None
 
 
 def _inline_speaker(line: str, known: set[str]) -> ScriptLine | str | None:

@@ -69,6 +69,14 @@ async def test_one_line_as_someone_by_the_end_of_their_name(harness: ConsoleRig)
     assert "没有听懂「请假：身体不适" not in shown  # 「请假」 is no one's name: 张伟 says it
 
 
+async def test_a_group_line_as_someone_not_in_the_demo_says_so(harness: ConsoleRig) -> None:
+    """「王芳: 好」 (王芳 is not in the demo) is sent as the current speaker's message, with a note
+    that says so; 「请假: 出差」 is no one's name and gets no note."""
+    shown = await _run(harness, ["王芳: 好", "请假: 出差"])
+    assert "（示例学会里没有「王芳」，整句按张伟的发言发出；可选的人：张伟、李娜" in shown
+    assert "没有「请假」" not in shown
+
+
 async def test_reset_starts_the_demo_afresh(harness: ConsoleRig) -> None:
     shown = await _run(harness, [*TYPED[:4], ":time 2026-12-20 10:00", ":reset", "会议状态"])
     after = shown.split(":reset", 1)[1]
