@@ -25,11 +25,13 @@ from bot.config import CommitteeAdmin, Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.outbox import card_update_of, to_outbox
 from bot.router import Context, Serve, is_inline, plain_reply
-from storage import repo
+from storage import questions, repo
 
 # Bound groups remembered by one process (a group once bound stays bound: a binding can move
 # to another society, never go away); past this many, the door asks storage every time.
 _REMEMBERED_CHATS = 100_000
+# Questions asked back remembered by one process, to forget them on the next message.
+_REMEMBERED_QUESTIONS = 100_000
 
 
 class Admission:
@@ -49,6 +51,8 @@ class Admission:
         self._bound_chats: set[tuple[str, str, str]] = set()
         # Groups asked about right now, with the answer to come.
         self._asking: dict[tuple[str, str, str], asyncio.Future[bool]] = {}
+        # (chat, person) this process asked a question back (storage/questions.py).
+        self._questioned: set[tuple[str, str]] = set()
 
     async def chat_is_bound(self, chat: ChatRef) -> bool:
         """Whether a society is bound to the group; a yes is remembered, a no asked again.
@@ -111,6 +115,27 @@ class Admission:
                 return []  # its replies were queued with its effect
             text = dup.reply or "这条消息已经处理过了。"
             return [plain_reply(message, f"（重复消息，已处理过）{text}")]
+
+    async def ask(self, message: IncomingMessage, command: str) -> None:
+        await questions.ask(message, command, self.clock.now())
+        if len(self._questioned) < _REMEMBERED_QUESTIONS:
+            self._questioned.add(questions.keys(message))
+
+    async def asked(self, message: IncomingMessage) -> str | None:
+        return await questions.asked(message, self.clock.now())
+
+    async def answered(self, message: IncomingMessage) -> None:
+        await questions.answer(message)
+
+    async def moved_on(self, message: IncomingMessage, *, declined: bool = False) -> bool:
+        """Only a question this process asked is forgotten on the next message (no read for
+        every message); one asked elsewhere waits out its time, and a yes to it after something
+        else was said still runs it with every rule checked again."""
+        key = questions.keys(message)
+        if not declined and key not in self._questioned:
+            return False
+        self._questioned.discard(key)
+        return await questions.forget(message)
 
     def _shown(self, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
         """The replies without the card updates no adapter would show."""

@@ -173,6 +173,23 @@ class AdmissionPort(Protocol):
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]: ...
 
+    async def ask(self, message: IncomingMessage, command: str) -> None:
+        """Keep `command` as what a yes from the sender in this chat runs (storage/questions)."""
+        ...
+
+    async def asked(self, message: IncomingMessage) -> str | None:
+        """The command a yes in this message confirms, if a question waits for one."""
+        ...
+
+    async def answered(self, message: IncomingMessage) -> None:
+        """In the unit of work: the question is answered by this message."""
+        ...
+
+    async def moved_on(self, message: IncomingMessage, *, declined: bool = False) -> bool:
+        """The sender said something else (or no, `declined`): the question waits no more.
+        Whether one was waiting, as far as this process knows (always told when declined)."""
+        ...
+
 
 class Router:
     def __init__(
@@ -222,10 +239,9 @@ class Router:
             found = await self._door(message)
             if isinstance(found, list):
                 return found
-            route, args = found
-            return await self.admission.admit(
-                message, partial(self._serve, route, args), inline=inline
-            )
+            route, args, confirming = found
+            serve = partial(self._serve, route, args, confirming=confirming)
+            return await self.admission.admit(message, serve, inline=inline)
         except Exception as exc:
             if not inline and (is_transient(exc) or isinstance(exc, repo.RoundBroken)):
                 # Queued: the message stays pending and is applied on a later try (bot/inbox.py);
@@ -237,35 +253,51 @@ class Router:
 
     async def answer_at_the_door(self, message: IncomingMessage) -> list[OutgoingMessage] | None:
         """For the inbound queue: what can be answered without queuing anything, or None when
-        the message must be queued. Nothing is written."""
+        the message must be queued. Nothing is written but a question asked back."""
         found = await self._door(message)
         return found if isinstance(found, list) else None
 
-    async def _door(self, message: IncomingMessage) -> list[OutgoingMessage] | tuple[Route, str]:
-        """What is answered before any unit of work, writing nothing (not even the
-        de-duplication row): a group message not addressed to the bot (no reply), text that is
-        not a command, a command that needs a society from a group no society is bound to.
-        Otherwise the route and its arguments."""
+    async def _door(
+        self, message: IncomingMessage
+    ) -> list[OutgoingMessage] | tuple[Route, str, bool]:
+        """What is answered before any unit of work, writing no governance record (not even the
+        de-duplication row; only the question asked back is kept, storage/questions.py): a
+        group message not addressed to the bot (no reply), text that is not a command, a command
+        that needs a society from a group no society is bound to. Otherwise the route, its
+        arguments and whether the message is the yes to a question asked back."""
         chat = message.chat
         if chat.kind is ChatKind.GROUP and not message.mentions_bot:
             return []
         found = self.resolve(message)
+        confirming = False
+        if u.is_yes(message.text) and (asked := await self.admission.asked(message)):
+            found, confirming = self.lexicon.resolve(asked), True
+        elif u.is_no(message.text) and await self.admission.moved_on(message, declined=True):
+            return [plain_reply(message, "好的，没有办理。")]
+        else:
+            await self.admission.moved_on(message)
         match found:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
-                return [
-                    plain_reply(message, answer_text(u.settle(self.lexicon, found, roles, phase)))
-                ]
+                answer = u.settle(self.lexicon, found, roles, phase)
+                if isinstance(answer, u.Clarify) and not answer.route.exact:
+                    await self.admission.ask(message, confirmed_by(answer))
+                return [plain_reply(message, answer_text(answer))]
             case u.Command(route=route, args=args):
                 pass
         needs_a_bound_group = chat.kind is ChatKind.GROUP and route.needs_society
         if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
             return [plain_reply(message, _no_society_text(message))]
-        return route, args
+        return route, args, confirming
 
-    async def _serve(self, route: Route, args: str, ctx: Context) -> list[OutgoingMessage]:
+    async def _serve(
+        self, route: Route, args: str, ctx: Context, *, confirming: bool = False
+    ) -> list[OutgoingMessage]:
         """Inside the unit of work: the permission gate, then the handler (in a savepoint, but in
-        a shared round); a refusal becomes the reply and leaves none of the handler's writes."""
+        a shared round); a refusal becomes the reply and leaves none of the handler's writes.
+        A yes to a question asked back answers it first, whatever the command's outcome."""
+        if confirming:
+            await self.admission.answered(ctx.message)
         try:
             outcome, replies = await self._outcome(route, args, ctx)
         except repo.RoundBroken:
@@ -323,13 +355,19 @@ IMPOSSIBLE_INPUT = (
 )
 
 
+def confirmed_by(answer: u.Clarify) -> str:
+    """The command a one-tap question asks to confirm, as it would be typed."""
+    route = answer.route
+    return f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
+
+
 def answer_text(answer: u.Clarify | u.Suggest) -> str:
-    """A one-tap question for a phrase that only suggests a command; for anything else, the
-    nearest commands, if any."""
+    """A one-tap question for a phrase that only suggests a command (a yes answers it, but for a
+    ballot, whose one word is asked for); for anything else, the nearest commands, if any."""
     if isinstance(answer, u.Clarify):
-        route = answer.route
-        command = f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
-        return f"是否{route.ask or route.summary}？回复「{command}」确认。"
+        route, command = answer.route, confirmed_by(answer)
+        said = f"「{command}」" if route.exact else f"「是」或「{command}」"
+        return f"是否{route.ask or route.summary}？回复{said}确认。"
     said, near = answer.said, answer.near
     if u.is_acknowledgement(said):  # 「好的」 with no vote open: nothing to do, nothing to ask
         return "好的。"

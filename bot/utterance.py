@@ -65,10 +65,11 @@ _APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry", "大家好", "各�
 _SEPARATORS = ",，、;；:：.。!！ "
 # How sure one is, said before a Route.last word (「我可能」「我估计会」).
 _SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)"
-# Only which meeting, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」):
-# no arguments.
+# Only which meeting or day, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」
+# 「那天我可能」): no arguments.
 _HEDGE = re.compile(
-    rf"(?:(?:这个|这次|本次|明天的|今天的|下周的|那天的)会议?[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
+    r"(?:(?:(?:这个|这次|本次)会议?|(?:今天|明天|后天|下周|那天|当天|到时候?|届时)(?:的会议?)?)"
+    rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
 _TRAILING_HEDGE = re.compile(rf"[,，\s]*{_SURE}(?:会|要)?$")
@@ -278,13 +279,14 @@ class Lexicon:
             key=lambda x: -len(x[0]),
         )
         # Route.after: 「对 <object> [进行] <verb>」 or 「<item> <verb>」, one pattern for every
-        # route's verbs.
+        # route's verbs; who does it may come between (「第一个议题，大家举手表决」).
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
                 rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}))"
-                rf" ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?[{re.escape(_PARTICLES)}]*"
+                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
+                rf"[{re.escape(_PARTICLES)}]*"
             )
             if verbs
             else None
@@ -713,8 +715,54 @@ _ACKNOWLEDGEMENTS = frozenset(
 
 def is_acknowledgement(said: str) -> bool:
     """「好的」「OK👌」「明白了。」: only an acknowledgement (decoration and particles aside)."""
-    text = _undecorated(matching_form(said)).strip().rstrip(_PARTICLES)
-    return text in _ACKNOWLEDGEMENTS or (not text and said.strip() in _ACKNOWLEDGEMENTS)
+    return _only(said, _ACKNOWLEDGEMENTS)
+
+
+# A yes to a question asked back (「是否请假？」), and a no; not 「明白」「知道了」, which only say
+# the question was read.
+_YES = frozenset(
+    {"是", "是的", "是滴", "对", "对的", "确认", "确定", "没错", "要", "嗯", "嗯嗯", "好", "好的"}
+    | {"好滴", "好嘞", "行", "可以", "ok", "okay", "yes", "y", "👌", "👍", "[ok]", "[强]"}
+)
+_NO = frozenset(
+    {
+        "不",
+        "不是",
+        "不对",
+        "否",
+        "不要",
+        "不用",
+        "不用了",
+        "算了",
+        "算了吧",
+        "先不",
+        "先不用",
+        "不需要",
+    }
+    | {"no", "n"}
+)
+
+
+def is_yes(said: str) -> bool:
+    return _only(said, _YES)
+
+
+def is_no(said: str) -> bool:
+    return _only(said, _NO)
+
+
+def _only(said: str, words: frozenset[str]) -> bool:
+    """The message is one of `words`, decoration and particles aside (「是的。」「好👌」), after
+    any mention of the bot in front (「@议事 是」「@议事 /是」)."""
+    if len(said) > _SHORT_ANSWER:
+        return False
+    said = _MENTIONS_IN_FRONT.sub("", said.strip()).lstrip("/!#").strip()
+    text = _undecorated(matching_form(said)).strip()
+    return text in words or text.rstrip(_PARTICLES) in words or (not text and said in words)
+
+
+_SHORT_ANSWER = 40  # longer than any mention and short answer together
+_MENTIONS_IN_FRONT = re.compile(r"^(?:@\S+\s+)+")
 
 
 def settle(

@@ -894,6 +894,8 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         lines.append(f"主持：{chair.name}")
     lines.extend(await meeting_roster_lines(meeting, [x.person.id for x in members if x.on_roster]))
     lines.append(await attendance_summary(ctx, meeting))
+    if meeting.state in (g.MeetingState.CONVENED, g.MeetingState.OPEN):
+        lines.append(await _quorum_line(ctx, meeting))
     for it in await repo.items(meeting.id):
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
         lines.append(
@@ -901,6 +903,20 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     lines.extend(warnings)
     return [ctx.reply("\n".join(lines))]
+
+
+async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
+    """「人齐了吗」「够不够法定人数」: who is present against the quorum (第十六条), now."""
+    q = g.check_quorum(
+        len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
+    )
+    if q.met:
+        verdict = "已达到法定人数" + (
+            "，组长可宣布开会" if meeting.state is g.MeetingState.CONVENED else ""
+        )
+    else:
+        verdict = f"还需{q.needed - q.present}人签到才达到法定人数"
+    return f"法定人数：{t.quorum_text(q)}；{verdict}。"
 
 
 RECENT_SHOWN = 5
@@ -1237,6 +1253,19 @@ ROUTES = [
         ),
         # 「到！」 answers a roll call; alone it asks first (「到时候再说」 is not a check-in).
         confirm=("到",),
+        # 「我来了」 alone says the speaker is here (「来了几个人」 is not one).
+        alone=(
+            "来了",
+            "我来了",
+            "已经来了",
+            "我已经来了",
+            "我在会议室了",
+            "在会议室了",
+            "我已经在会议室了",
+            "已经在会议室了",
+            "我到会议室了",
+            "我已经到会议室了",
+        ),
         ask="签到",
         when=OFFERED_BEFORE | OFFERED_DURING,
     ),
@@ -1568,6 +1597,16 @@ ROUTES = [
             "到齐了吗",
             "来了几个人",
             "到了几个人",
+            "到了多少人",
+            "来了多少人",
+            "够不够法定人数",
+            "法定人数够了吗",
+            "法定人数够不够",
+            "够法定人数了吗",
+            "达到法定人数了吗",
+            "人够了吗",
+            "人数够了吗",
+            "人够不够",
             "huiyizhuangtai",
         ),
         shows=True,

@@ -608,6 +608,22 @@ class HeaderBinding(Model):
         unique_together = (("pair", "message_id"),)
 
 
+# The question the bot last asked a person in a chat and awaits a yes to (「是否请假？回复「是」或
+# 「请假 出差」确认。」): the command a 「是」 runs (storage/questions.py). Never a ballot. The
+# message that answered it is kept, so a redelivery of that 「是」 resolves the same way.
+class PendingQuestion(Model):
+    id = fields.IntField(primary_key=True)
+    chat_key = fields.CharField(max_length=255)
+    user_key = fields.CharField(max_length=128)
+    command = fields.TextField()
+    asked_at = fields.DatetimeField(db_index=True)
+    answered_by = fields.CharField(max_length=128, default="")
+
+    class Meta:
+        table = "pending_question"
+        unique_together = (("chat_key", "user_key"),)
+
+
 # ---------------------------------------------------------------------------------------------
 # 工作台 (the web pages): one-time login links, sessions, the last verification of each chain.
 

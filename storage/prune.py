@@ -12,6 +12,8 @@
     header_binding      DingTalk (timestamp, sign) bindings whose timestamp is out of the
                         signature window (`expires_at` passed): deleted, the codec refuses
                         such a pair anyway (storage/header_bindings.py).
+    pending_question    questions asked back more than a day ago (a yes counts for ten
+                        minutes, storage/questions.py): deleted.
 
 Governance records (meetings, ballots, minutes, the event chain, reminders) are kept:
 `yishi verify` reads only those. Deletes go in chunks, each its own short transaction, so a
@@ -92,6 +94,7 @@ def steps(retention: RetentionSettings) -> list[Step]:
             retention.outbox_days,
         ),
         Step("header_binding", "删除过期的签名绑定", m.HeaderBinding, "expires_at < ?", 0),
+        Step("pending_question", "删除过期的待确认问题", m.PendingQuestion, "asked_at < ?", 1),
     ]
 
 

@@ -205,6 +205,8 @@ def test_remembered_answers_are_the_answers_and_stay_bounded() -> None:
         ("抱歉，12月10日请假", "12月10日"),
         ("不好意思 对不起，请假", ""),
         ("Sorry，那天出差，请假", "那天出差"),
+        ("那天我可能来不了", ""),  # which day and how sure are no reason
+        ("到时候可能来不了", ""),
     ],
 )
 def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
@@ -215,7 +217,7 @@ def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
     assert found.route.words[0] == "请假"
     assert found.args == args
     command = f"请假 {args}" if args else "请假"
-    assert answer_text(found) == f"是否请假？回复「{command}」确认。"
+    assert answer_text(found) == f"是否请假？回复「是」或「{command}」确认。"
 
 
 @pytest.mark.parametrize("text", ["到时候再说", "我可能晚到一会儿", "🙏请假"])

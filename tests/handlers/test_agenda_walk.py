@@ -56,7 +56,7 @@ async def test_next_item_walks_the_agenda_in_order(harness: ConsoleRig) -> None:
     # The recorder enters the show of hands as said (「举手表决 赞成…」 is the result, not a vote).
     assert "已录入" in await h.say("周婷", "举手表决 赞成5 反对1 弃权0")
     asked = await h.say("张伟", "大家都举过手了，结束表决")  # a remark first: asked back
-    assert asked.text == "是否结束表决并按规则计算结果？回复「结束表决」确认。"
+    assert asked.text == "是否结束表决并按规则计算结果？回复「是」或「结束表决」确认。"
     assert await models.Vote.filter(state="open").count() == 1
     assert "结果：通过" in await h.say("张伟", "结束表决")
     assert (await h.say("张伟", "进入下一个议题")).text.startswith("议题2「经费预算」")
@@ -124,7 +124,9 @@ async def test_a_break_and_not_meeting_today_write_nothing(harness: ConsoleRig) 
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     before = await _rows()
-    assert (await h.say("张伟", "今天不开了")).text == "是否取消会议？回复「取消会议」确认。"
+    assert (
+        await h.say("张伟", "今天不开了")
+    ).text == "是否取消会议？回复「是」或「取消会议」确认。"
     early = (await h.say("李娜", "暂停一下")).text
     assert early.startswith("第1次会议还没有开始，没有可暂停的会议。")
     assert await _rows() == before

@@ -191,7 +191,7 @@ async def test_a_leave_said_reason_first_is_asked_back_with_the_reason(
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     asked = (await h.say("李娜", "不好意思，那天我要去上海出差，请个假🙏")).text
-    assert asked == "是否请假？回复「请假 那天我要去上海出差」确认。"
+    assert asked == "是否请假？回复「是」或「请假 那天我要去上海出差」确认。"
     assert await models.Attendance.all().count() == 0
     assert "李娜已请假（那天我要去上海出差）" in await h.say("李娜", "请假 那天我要去上海出差")
     (row,) = await models.Attendance.all()
@@ -229,7 +229,7 @@ async def test_a_leave_reason_changed_and_leave_as_hedged(harness: ConsoleRig) -
     assert "王强已请假（去北京开会）" in await h.say("王强", "请假理由改一下：去北京开会")
     (row,) = await models.Attendance.all()
     assert row.reason == "去北京开会"
-    assert (await h.say("杨帆", "我可能去不了")).text == "是否请假？回复「请假」确认。"
+    assert (await h.say("杨帆", "我可能去不了")).text == "是否请假？回复「是」或「请假」确认。"
     assert "请假：王强（去北京开会）" in await h.say("刘洋", "谁请假了")
     assert await models.Attendance.all().count() == 1
 
@@ -255,7 +255,9 @@ async def test_coming_late_and_coming_at_all_as_said(harness: ConsoleRig) -> Non
     records = await repo.attendance(meeting.id)
     names = {p.id: p.name for p in (await repo.people(list(records))).values()}
     assert sorted(names[p] for p in records) == sorted(["赵敏", "杨帆"])
-    assert "是否告知会晚到？回复「晚到 路上堵车」确认" in await h.say("陈静", "路上堵车，会迟到")
+    assert "是否告知会晚到？回复「是」或「晚到 路上堵车」确认" in await h.say(
+        "陈静", "路上堵车，会迟到"
+    )
     # 「我能来」 from a member on leave: the notice is acknowledged and the leave explained.
     after_all = await h.say("赵敏", "我能来")
     assert "您目前是请假。请假不用撤销：能来参会的话" in after_all
@@ -308,22 +310,24 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     before = await models.EventLog.all().count()
-    assert "是否取消会议？回复「取消会议」确认。" in await h.say("张伟", "不开了吗？")
+    assert "是否取消会议？回复「是」或「取消会议」确认。" in await h.say("张伟", "不开了吗？")
     assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
     # Held off after the words: 「开会等一下，还有人没到」 does not open it either.
-    assert "是否宣布开会？回复「宣布开会」确认。" in await h.say("张伟", "开会等一下，还有人没到")
+    assert "是否宣布开会？回复「是」或「宣布开会」确认。" in await h.say(
+        "张伟", "开会等一下，还有人没到"
+    )
     filed = await h.say("陈静", "年度总结要现在交吗")  # still a question after 年度总结
-    assert "回复「年度总结」确认" in filed
+    assert "回复「是」或「年度总结」确认" in filed
     asked = (await h.say("陈静", "年度总结什么时候交")).text  # answered
     assert asked.startswith("苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，")
     assert await models.Filing.all().count() == 0
     assert await models.EventLog.all().count() == before
     await check_in_and_open(h)
-    assert "回复「散会」确认" in await h.say("张伟", "散会吗")
+    assert "回复「是」或「散会」确认" in await h.say("张伟", "散会吗")
     await h.say("张伟", "散会")
     signed = await models.EventLog.filter(kind="minutes_signed").count()
-    assert "回复「签发」确认" in await h.say("张伟", "签发了吗")
-    assert "回复「签发」确认" in await h.say("张伟", "签发先不要")
+    assert "回复「是」或「签发」确认" in await h.say("张伟", "签发了吗")
+    assert "回复「是」或「签发」确认" in await h.say("张伟", "签发先不要")
     assert await models.EventLog.filter(kind="minutes_signed").count() == signed == 0
 
 
@@ -448,11 +452,11 @@ async def test_a_leave_said_cannot_come_first_then_the_reason(harness: ConsoleRi
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     asked = (await h.say("王强", "这个会我参加不了，在外地出差")).text
-    assert asked == "是否请假？回复「请假 在外地出差」确认。"
-    assert "回复「请假」确认" in await h.say("刘洋", "张伟帮我请个假")
+    assert asked == "是否请假？回复「是」或「请假 在外地出差」确认。"
+    assert "回复「是」或「请假」确认" in await h.say("刘洋", "张伟帮我请个假")
     hedged = (await h.say("杨帆", "那天我要去医院，可能来不了")).text
-    assert hedged == "是否请假？回复「请假 那天我要去医院」确认。"
-    assert "回复「请假」确认" in await h.say("陈静", "大家好，我来不了")
+    assert hedged == "是否请假？回复「是」或「请假 那天我要去医院」确认。"
+    assert "回复「是」或「请假」确认" in await h.say("陈静", "大家好，我来不了")
     assert await models.Attendance.all().count() == 0
     assert "已请假" in await h.say("王强", "请假 在外地出差")
 
@@ -663,3 +667,22 @@ async def test_a_vote_opened_from_a_private_chat_is_carded_in_the_group(
     await h.send("张伟", "结束表决", private=True)
     results = [m for m in h.adapter.sent[before:] if "表决结果" in m.text]
     assert [m.chat.kind for m in results] == [ChatKind.GROUP]
+
+
+async def test_here_and_is_there_a_quorum_as_said(harness: ConsoleRig) -> None:
+    """「我来了」 alone is a check-in; 「人齐了吗」「够不够法定人数」 show the status with a line on the
+    quorum (第十六条): how many are present against how many it needs, and what is still missing."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜"):
+        await h.say(name, "签到")
+    assert "王强已签到（3/7）" in await h.say("王强", "我来了")
+    status = (await h.say("张伟", "人齐了吗")).text
+    assert "法定人数：应到7人，实到3人，需超过半数即至少4人；还需1人签到才达到法定人数。" in status
+    assert "刘洋已签到（4/7）" in await h.say("刘洋", "我已经在会议室了")
+    status = (await h.say("张伟", "够不够法定人数？")).text
+    assert "实到4人，需超过半数即至少4人；已达到法定人数，组长可宣布开会。" in status
+    assert "还需" not in await h.say("陈静", "来了几个人")  # a question, not a check-in
+    assert await models.Attendance.filter(status="present").count() == 4

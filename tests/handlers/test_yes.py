@@ -1,0 +1,128 @@
+"""A yes to a question asked back (storage/questions.py): 「那天我有事来不了」 is asked 「是否请假？
+回复「是」或「请假 那天我有事」确认。」, and the same person's 「是」 in the same chat runs it, with every
+rule checked then. A no, something else said first, ten minutes, another person or chat: no.
+A ballot is never asked this way, so nothing kept links a person to a choice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage import models as m
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
+
+ASKED = "是否请假？回复「是」或「请假 那天我有事」确认。"
+
+
+async def _convened(h: ConsoleRig) -> None:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算")
+
+
+async def _leave_of(name: str) -> m.Attendance | None:
+    person = await m.Person.get(name=name)
+    return await m.Attendance.filter(person_id=person.id, status="leave").first()
+
+
+async def test_a_yes_runs_the_command_asked_about_once(harness: ConsoleRig) -> None:
+    h = harness
+    await _convened(h)
+    assert (await h.say("李娜", "那天我有事来不了")).text == ASKED
+    assert await _leave_of("李娜") is None  # asking writes no record
+    said = (await h.say("李娜", "是的")).text
+    assert "李娜已请假（那天我有事）" in said
+    leave = await _leave_of("李娜")
+    assert leave is not None
+    assert leave.reason == "那天我有事"
+    # The question is answered: another 「是」 runs nothing.
+    again = (await h.say("李娜", "是")).text
+    assert "请假" not in again
+    assert await m.Attendance.filter(status="leave").count() == 1
+
+
+async def test_a_no_or_something_else_said_first_leaves_it_undone(harness: ConsoleRig) -> None:
+    h = harness
+    await _convened(h)
+    assert (await h.say("王强", "那天我有事来不了")).text == ASKED
+    assert (await h.say("王强", "算了")).text == "好的，没有办理。"
+    assert "请假" not in (await h.say("王强", "是")).text
+    # Asked again, then something else said: the question waits no more.
+    await h.say("王强", "那天我有事来不了")
+    assert "会议" in (await h.say("王强", "会议状态")).text
+    assert "请假" not in (await h.say("王强", "好的")).text
+    # With nothing asked, a no is not answered as if something had been.
+    assert (await h.say("王强", "不用了")).text != "好的，没有办理。"
+    assert await _leave_of("王强") is None
+
+
+async def test_a_yes_counts_for_ten_minutes_for_the_one_asked_in_that_chat(
+    harness: ConsoleRig,
+) -> None:
+    h = harness
+    await _convened(h)
+    await h.say("刘洋", "那天我有事来不了")
+    h.clock.advance(timedelta(minutes=11))
+    assert "请假" not in (await h.say("刘洋", "是")).text
+    assert await _leave_of("刘洋") is None
+    # Another person's yes is not the asked person's; nor is a yes in another chat.
+    await h.say("刘洋", "那天我有事来不了")
+    assert "请假" not in (await h.say("陈静", "是")).text
+    assert "请假" not in (await h.say("刘洋", "是", private=True)).text
+    assert await _leave_of("陈静") is None
+    assert await _leave_of("刘洋") is None
+    assert "刘洋已请假（那天我有事）" in await h.say("刘洋", "@议事 是")
+
+
+async def test_a_confirmed_command_is_checked_again_and_a_refusal_ends_the_question(
+    harness: ConsoleRig,
+) -> None:
+    """「开始吧」 asks about 宣布开会; 「好的」 runs it, refused for want of a quorum; the question
+    is answered by that, so another yes does nothing."""
+    h = harness
+    await _convened(h)
+    h.at("2026-12-05 15:00")
+    assert (await h.say("张伟", "开始吧")).text == "是否宣布开会？回复「是」或「宣布开会」确认。"
+    assert "未达到法定人数" in await h.say("张伟", "好的")
+    assert "法定人数" not in (await h.say("张伟", "好的")).text
+
+
+async def test_a_redelivered_yes_is_applied_once(harness: ConsoleRig) -> None:
+    h = harness
+    await _convened(h)
+    await h.say("杨帆", "那天我有事来不了")
+    yes = h.adapter.decode("杨帆", "是")
+    first = await h.adapter.feed(yes)
+    assert "杨帆已请假" in first[0].text
+    again = await h.adapter.feed(yes)  # the platform sends it again
+    assert again[0].text.startswith("（重复消息，已处理过）")
+    assert await m.Attendance.filter(status="leave").count() == 1
+
+
+async def test_a_yes_through_the_inbound_queue(harness: ConsoleRig) -> None:
+    """Queued, the yes is read at the door and again by the worker: both find the question."""
+    h = harness
+    await _convened(h)
+    await h.say("赵敏", "那天我有事来不了")
+    box = h.inbox()
+    yes = h.adapter.decode("赵敏", "是")
+    assert await h.router.answer_at_the_door(yes) is None  # queued, not answered there
+    assert await box.submit(yes)
+    assert await box.drain() == 1
+    leave = await _leave_of("赵敏")
+    assert leave is not None
+    assert leave.reason == "那天我有事"
+
+
+async def test_a_ballot_is_never_kept_as_a_question(harness: ConsoleRig) -> None:
+    """「我同意」 during a vote is asked back naming the one word to send; a 「是」 casts nothing,
+    and no row anywhere holds who was asked about which choice."""
+    h = harness
+    await _convened(h)
+    await check_in_and_open(h, present=MEMBERS)
+    await h.say("张伟", "记名表决 1")
+    for loose in ("我同意", "👍", "不同意吧"):
+        asked = (await h.say("李娜", loose)).text
+        assert asked.startswith("是否投")
+        assert "「是」" not in asked
+    assert "已记录" not in await h.say("李娜", "是")
+    assert await m.Ballot.all().count() == 0
+    assert await m.PendingQuestion.all().count() == 0
