@@ -14,10 +14,12 @@ the reply stored with it, or nothing when the replies went out through the outbo
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from bot import governance as g
 from bot.clock import Clock
@@ -26,6 +28,9 @@ from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Plat
 from bot.outbox import card_update_of, to_outbox
 from bot.router import Context, Serve, is_inline, plain_reply
 from storage import questions, repo
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Bound groups remembered by one process (a group once bound stays bound: a binding can move
 # to another society, never go away); past this many, the door asks storage every time.
@@ -116,16 +121,20 @@ class Admission:
             text = dup.reply or "这条消息已经处理过了。"
             return [plain_reply(message, f"（重复消息，已处理过）{text}")]
 
+    # A question asked back is a convenience: a database that cannot keep or read one now
+    # (locked, away) costs only the short answer (the command typed in full still works), never
+    # the message's own reply.
+
     async def ask(self, message: IncomingMessage, command: str) -> None:
-        await questions.ask(message, command, self.clock.now())
-        if len(self._questioned) < _REMEMBERED_QUESTIONS:
+        kept = await _tolerated(questions.ask(message, command, self.clock.now()), False)
+        if kept and len(self._questioned) < _REMEMBERED_QUESTIONS:
             self._questioned.add(questions.keys(message))
 
     async def asked(self, message: IncomingMessage) -> str | None:
-        return await questions.asked(message, self.clock.now())
+        return await _tolerated(questions.asked(message, self.clock.now()), None)
 
     async def answered(self, message: IncomingMessage) -> None:
-        await questions.answer(message)
+        await questions.answer(message)  # part of the effect: its unit of work's fate
 
     async def moved_on(self, message: IncomingMessage, *, declined: bool = False) -> bool:
         """Only a question this process asked is forgotten on the next message (no read for
@@ -135,7 +144,7 @@ class Admission:
         if not declined and key not in self._questioned:
             return False
         self._questioned.discard(key)
-        return await questions.forget(message)
+        return bool(await _tolerated(questions.forget(message), False))
 
     def _shown(self, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
         """The replies without the card updates no adapter would show."""
@@ -165,6 +174,15 @@ class Admission:
         if found is not None:
             return _entered(ctx, found)
         return ctx if society is None else await enter_society(ctx, society)
+
+
+async def _tolerated(work: Awaitable[T], failed: T) -> T:
+    """`work`'s result, or `failed` (logged) when the database could not do it."""
+    try:
+        return await work
+    except Exception:
+        logger.warning("question asked back: the database could not keep up", exc_info=True)
+        return failed
 
 
 async def enter_society(ctx: Context, society: repo.Society) -> Context:

@@ -32,12 +32,12 @@ def keys(message: IncomingMessage) -> tuple[str, str]:
     return f"{chat.platform.value}:{chat.corp_id}:{chat.chat_id}", message.sender.user_id
 
 
-async def ask(message: IncomingMessage, command: str, now: datetime) -> None:
-    """Keep `command` as what a yes from the message's sender in its chat runs."""
+async def ask(message: IncomingMessage, command: str, now: datetime) -> bool:
+    """Keep `command` as what a yes from the message's sender in its chat runs (True)."""
     chat_key, user_key = keys(message)
     row = m.PendingQuestion.filter(chat_key=chat_key, user_key=user_key)
     if await row.update(command=command, asked_at=now, answered_by=""):
-        return
+        return True
     try:
         async with in_transaction():  # a savepoint: a concurrent first question does not abort
             await m.PendingQuestion.create(
@@ -45,6 +45,7 @@ async def ask(message: IncomingMessage, command: str, now: datetime) -> None:
             )
     except IntegrityError:
         await row.update(command=command, asked_at=now, answered_by="")
+    return True
 
 
 async def asked(message: IncomingMessage, now: datetime) -> str | None:

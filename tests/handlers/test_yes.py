@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tortoise import connections
+
+from storage import db
 from storage import models as m
 from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
 
@@ -126,3 +129,22 @@ async def test_a_ballot_is_never_kept_as_a_question(harness: ConsoleRig) -> None
     assert "已记录" not in await h.say("李娜", "是")
     assert await m.Ballot.all().count() == 0
     assert await m.PendingQuestion.all().count() == 0
+
+
+async def test_a_database_that_cannot_keep_the_question_costs_only_the_short_answer(
+    harness: ConsoleRig, database: str
+) -> None:
+    """With the question table away (as if locked or unreachable), the question is still asked, a 「是」
+    is answered as if none had been, and the command typed in full works."""
+    h = harness
+    await _convened(h)
+    conn = connections.get(db.connection_name(database))
+    await conn.execute_script("ALTER TABLE pending_question RENAME TO pending_question_away")
+    try:
+        assert (await h.say("陈静", "那天我有事来不了")).text == ASKED
+        said = (await h.say("陈静", "是")).text
+        assert "系统出了点问题" not in said
+        assert "请假" not in said
+        assert "陈静已请假（那天我有事）" in await h.say("陈静", "请假 那天我有事")
+    finally:
+        await conn.execute_script("ALTER TABLE pending_question_away RENAME TO pending_question")
