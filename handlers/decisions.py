@@ -572,6 +572,7 @@ ROUTES = [
         frames=(
             rf"(?P<object>(?:{_COUNTED}[,，、;；\s]*){{2,3}})",
             rf"(?P<object>(?:{_COUNT_FIRST}[,，、;；\s]*){{2,3}})",
+            rf"(?:大家)?(?P<object>{_UNANIMOUS.pattern})",  # 「全票通过！」 said alone
         ),
         when=OFFERED_DURING,
     ),

@@ -633,7 +633,8 @@ async def test_whether_an_item_passed_as_asked(harness: ConsoleRig) -> None:
 
 async def test_the_recorder_enters_raised_hands_as_said(harness: ConsoleRig) -> None:
     """「5票赞成，1票反对」「赞成5票，反对1票」 are the recorder's count of hands (count first or
-    after); 「举手结果 全票通过」 counts every member present and entitled for."""
+    after); 「举手结果 全票通过」 (or 「全票通过」 alone) counts every member present and entitled
+    for."""
     h = harness
     await convene_and_open(h, "经费预算；换届筹备", present=MEMBERS[:6])
     await h.say("张伟", "举手表决 1")
@@ -645,6 +646,12 @@ async def test_the_recorder_enters_raised_hands_as_said(harness: ConsoleRig) -> 
     assert "已录入" in await h.say("周婷", "举手结果 全票通过")
     vote = await models.Vote.get(item__number=2)
     assert json.loads(vote.hands) == {"yes": 6, "no": 0, "abstain": 0}
+    # Said alone, 「全票通过！」 is the same; by the leader, who is not the recorder, it is refused.
+    await h.say("周婷", "举手结果 赞成3 反对3")
+    assert "只有记录人可以使用" in await h.say("张伟", "全票通过")
+    assert json.loads((await models.Vote.get(item__number=2)).hands)["yes"] == 3
+    assert "已录入" in await h.say("周婷", "全票通过！")
+    assert json.loads((await models.Vote.get(item__number=2)).hands)["yes"] == 6
 
 
 async def test_a_vote_opened_from_a_private_chat_is_carded_in_the_group(
