@@ -307,7 +307,9 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, reason = require_item_ref(args, "暂缓 3 需进一步调研")
+    number, reason = parse_item_ref(args)
+    if number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
+        number, reason = await _the_item_to_defer(meeting, reason.strip())
     bounded(reason, "暂缓理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
@@ -339,6 +341,33 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     why = f"（{t.echo(reason)}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
+
+
+# 「这个议题」「该议题」「这一项」 said for the item the meeting is on.
+_THIS_ITEM = re.compile(r"^(?:这个|这一|这|该|本|此)(?:议题|项)[,，、\s]*")
+
+
+async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str]:
+    """No number said: the item and the reason. 「这个议题…」: the item the chair last turned to
+    (models.MeetingFocus); 「预算…」: the item so titled; else the one turned to, or the only
+    item that can still be deferred; with several, which one is asked."""
+    defers = g.ItemAction.DEFER
+    open_ = [it for it in await repo.items(meeting.id) if (it.state, defers) in g.ITEM_TRANSITIONS]
+    this = _THIS_ITEM.match(said)
+    if this is not None:
+        said = said[this.end() :].strip()
+    elif (named := item_by_title(open_, said)) is not None:
+        return named[0].number, named[1]
+    on = await repo.focus(meeting.id)
+    for it in open_:
+        if it.number == on or len(open_) == 1:
+            return it.number, said
+    if not open_:
+        raise UsageError("本次会议没有可以暂缓的议题。发送「会议状态」查看议程。")
+    listed = "、".join(f"{it.number}「{it.title}」" for it in open_)
+    raise UsageError(
+        f"请写明要暂缓的议题编号，例如：暂缓 {open_[0].number} 需进一步调研。尚未决定的：{listed}。"
+    )
 
 
 async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -377,7 +406,8 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「下一个议题」「讨论议题 2」: the item the meeting turns to, to be discussed before its
     vote: what it is and who proposed it, the written opinions of members on leave, who stepped
-    aside, and how the chair opens its vote (or defers it). Shows; writes nothing."""
+    aside, and how the chair opens its vote (or defers it). Shows; said by the chair, the
+    meeting turns to that item (models.MeetingFocus), no record is written."""
     ctx.require_society()
     meeting = await current_meeting(ctx, DURING_MEETING)
     number, _ = parse_item_ref(args)
@@ -388,22 +418,33 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
         for it in voting
     ]
     if number is not None:
-        lines += await _item_brief(ctx, await item_by_number(meeting, number))
+        shown = await item_by_number(meeting, number)
+        await _turn_to(ctx, meeting, shown)
+        lines += await _item_brief(ctx, shown)
         return [ctx.reply("\n".join(lines))]
     named = item_by_title(items, args) if args else None  # 「讨论一下预算」
     if named is not None:
+        await _turn_to(ctx, meeting, named[0])
         lines += await _item_brief(ctx, named[0])
         return [ctx.reply("\n".join(lines))]
-    it = _next_item(items, voting)
-    if it is None:
+    following = _next_item(items, voting)
+    if following is None:
         lines.append(
             "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
             if not voting
             else "这是议程上的最后一项。"
         )
         return [ctx.reply("\n".join(lines))]
-    lines += await _item_brief(ctx, it, heading="下一项：" if voting else "")
+    await _turn_to(ctx, meeting, following)
+    lines += await _item_brief(ctx, following, heading="下一项：" if voting else "")
     return [ctx.reply("\n".join(lines))]
+
+
+async def _turn_to(ctx: Context, meeting: repo.Meeting, it: repo.Item) -> None:
+    """The chair's 「下一个议题」 turns the meeting to the item shown (what 「这个议题」 and a vote
+    or deferral without a number then mean); anyone else's only shows it."""
+    if g.may(ctx.roles, g.Need.CHAIR):
+        await repo.set_focus(meeting.id, it.number, ctx.now)
 
 
 # The states of an item the meeting has taken up (a proposal not yet on the agenda has not been).
@@ -604,6 +645,8 @@ ROUTES = [
         "把议题暂缓到下次会议",
         "组长",
         phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
+        # 「这个议题分歧比较大，下次再议吧」: asked back, the words before being the arguments.
+        last=("下次再议", "下次再讨论", "留到下次再议", "放到下次再议", "暂缓表决", "暂缓"),
         after=(
             "暂缓",
             "暂缓表决",

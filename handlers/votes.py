@@ -70,6 +70,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await item_by_number(meeting, request.number)
     opening = await _decide_opening(ctx, meeting, it, request)
     vote = await _open_vote(ctx, meeting, it, opening, person)
+    await repo.set_focus(meeting.id, it.number, ctx.now)  # the meeting is on this item now
     return await _vote_opened_replies(ctx, it, vote, opening)
 
 
@@ -82,12 +83,15 @@ async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) ->
 
 
 async def _the_item_to_vote(meeting: repo.Meeting) -> int:
-    """No item named (「开始投票」): the one item of the agenda still to be voted on; with
-    several, which one is asked, listing them."""
+    """No item named (「开始投票」「那我们投票吧」): the one the chair last turned to
+    (「下一个议题」) when it is still to be voted on, else the one item of the agenda that is;
+    with several, which one is asked, listing them."""
     opens = g.ItemAction.OPEN_VOTE
     waiting = [it for it in await repo.items(meeting.id) if (it.state, opens) in g.ITEM_TRANSITIONS]
-    if len(waiting) == 1:
-        return waiting[0].number
+    on = await repo.focus(meeting.id)
+    for it in waiting:
+        if it.number == on or len(waiting) == 1:
+            return it.number
     if not waiting:
         raise UsageError("本次会议没有待表决的议题。发送「会议状态」查看议程。")
     listed = "、".join(f"{it.number}「{it.title}」" for it in waiting)

@@ -624,6 +624,19 @@ class PendingQuestion(Model):
         unique_together = (("chat_key", "user_key"),)
 
 
+# The item a meeting is on, as the chair last turned to it (「下一个议题」「讨论议题 2」, opening its
+# vote): what 「那我们投票吧」「这个议题下次再议」 mean when no number is said. Conversation, not
+# record: the item a vote or deferral concerns is recorded with it.
+class MeetingFocus(Model):
+    id = fields.IntField(primary_key=True)
+    meeting_id = fields.IntField(unique=True)
+    number = fields.IntField()
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "meeting_focus"
+
+
 # ---------------------------------------------------------------------------------------------
 # 工作台 (the web pages): one-time login links, sessions, the last verification of each chain.
 

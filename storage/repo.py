@@ -1238,6 +1238,19 @@ async def latest_meeting(society_id: int) -> Meeting | None:
     return None if x is None else _meeting(x)
 
 
+async def set_focus(meeting_id: int, number: int, now: datetime) -> None:
+    """The meeting is on item `number` now (models.MeetingFocus); in the command's unit of work,
+    under the society's lock, so no two commands of one meeting race to create the row."""
+    if not await m.MeetingFocus.filter(meeting_id=meeting_id).update(number=number, at=now):
+        await m.MeetingFocus.create(meeting_id=meeting_id, number=number, at=now)
+
+
+async def focus(meeting_id: int) -> int | None:
+    """The item the chair last turned to in the meeting, if any."""
+    row = await m.MeetingFocus.filter(meeting_id=meeting_id).first()
+    return None if row is None else row.number
+
+
 async def recent_meetings(society_id: int, limit: int) -> list[Meeting]:
     """The society's last `limit` meetings (cancelled ones too), the latest first."""
     rows = await m.Meeting.filter(society_id=society_id).order_by("-number").limit(limit)

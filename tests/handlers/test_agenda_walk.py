@@ -40,10 +40,9 @@ async def test_next_item_walks_the_agenda_in_order(harness: ConsoleRig) -> None:
         "议题1「年度工作」（一般事项，张伟提出）\n"
         "讨论后主持人发送「发起表决 1」（记名表决），或「举手表决 1」。"
     )
-    assert await _rows() == before  # showing writes nothing
-    opened = await h.say("张伟", "举手表决")  # the one to vote on is asked: three are waiting
-    assert "请写明要表决的议题编号" in opened
-    opened = await h.say("张伟", "现在举手表决 1")
+    assert await _rows() == before  # showing writes no record
+    # No number: the item the chair turned to (three are waiting).
+    opened = await h.say("张伟", "现在举手表决")
     assert "开始表决：议题1「年度工作」（一般事项，举手表决）" in opened
     second = (await h.say("李娜", "下一项")).text  # anyone may look; the vote under way comes first
     assert second.startswith(
@@ -169,3 +168,26 @@ async def test_the_leader_nudges_those_who_have_not_answered(harness: ConsoleRig
     assert "第1次会议参会名单上的其他成员都已签到或请假，无需提醒。" in await h.say(
         "张伟", "催一下"
     )
+
+
+async def test_this_item_is_the_one_the_chair_turned_to(harness: ConsoleRig) -> None:
+    """「下一个议题」 said by the chair turns the meeting to the item shown: 「那我们投票吧」 and
+    「这个议题分歧比较大，下次再议吧」 (asked back, then 「是」) mean that item. A member looking
+    ahead turns nothing; with several items and none turned to, the number is asked."""
+    h = harness
+    await _meeting(h)
+    asked = (await h.say("张伟", "开始投票")).text
+    assert "请写明要表决的议题编号" in asked
+    assert "待表决：1「年度工作」、2「经费预算」、3「换届」" in asked
+    await h.say("张伟", "讨论议题 2")
+    await h.say("李娜", "议题3")  # a member looks at item 3: the meeting stays on item 2
+    asked = (await h.say("张伟", "这个议题分歧比较大，下次再议吧")).text
+    assert asked == "是否把议题暂缓到下次会议？回复「是」或「暂缓 这个议题分歧比较大」确认。"
+    assert (await h.say("张伟", "是")).text == (
+        "议题2「经费预算」暂缓决定（分歧比较大），将转入下次会议再行表决。"
+    )
+    item = await models.AgendaItem.get(number=2)
+    assert item.state == "deferred"
+    # By its title: 「暂缓 换届」 defers item 3 (the meeting was on item 2).
+    assert "议题3「换届」暂缓决定" in await h.say("张伟", "暂缓 换届")
+    assert "开始表决：议题1「年度工作」" in await h.say("张伟", "那我们投票吧")  # the only one left
