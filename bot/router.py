@@ -282,7 +282,7 @@ class Router:
                 answer = u.settle(self.lexicon, found, roles, phase)
                 if isinstance(answer, u.Clarify) and not answer.route.exact:
                     await self.admission.ask(message, confirmed_by(answer))
-                return [plain_reply(message, answer_text(answer))]
+                return [plain_reply(message, answer_text(answer, phase))]
             case u.Command(route=route, args=args):
                 pass
         needs_a_bound_group = chat.kind is ChatKind.GROUP and route.needs_society
@@ -350,6 +350,10 @@ class Router:
 
 
 NOT_UNDERSTOOD = "没有听懂这条指令。发送「帮助」查看可用的指令。"
+NOTHING_TO_CONFIRM = (
+    f"没有待确认的事项（反问后 {u.QUESTION_HOLDS.seconds // 60} 分钟内回复「是」才有效），"
+    "没有办理任何事。请直接发送要办理的指令{during}。"
+)
 IMPOSSIBLE_INPUT = (
     "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
 )
@@ -361,16 +365,21 @@ def confirmed_by(answer: u.Clarify) -> str:
     return f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
 
 
-def answer_text(answer: u.Clarify | u.Suggest) -> str:
+def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = None) -> str:
     """A one-tap question for a phrase that only suggests a command (a yes answers it, but for a
-    ballot, whose one word is asked for); for anything else, the nearest commands, if any."""
+    ballot, whose one word is asked for); for anything else, the nearest commands, if any. A
+    yes with no question waiting (ten minutes gone, or a ballot's question) says so: nothing
+    is done on a 「是」 alone."""
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"
         return f"是否{route.ask or route.summary}？回复{said}确认。"
     said, near = answer.said, answer.near
-    if u.is_acknowledgement(said):  # 「好的」 with no vote open: nothing to do, nothing to ask
+    if u.is_acknowledgement(said) or u.is_no(said):  # 「好的」 with no vote open: nothing to do
         return "好的。"
+    if u.is_yes(said):
+        during = "；表决中请直接发送「赞成」「反对」或「弃权」，回复「是」不记票"
+        return NOTHING_TO_CONFIRM.format(during=during if phase is g.MeetingState.OPEN else "")
     if not near:
         return NOT_UNDERSTOOD
     shown = said if len(said) <= 12 else said[:12] + "…"

@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -717,6 +717,9 @@ def is_acknowledgement(said: str) -> bool:
     """「好的」「OK👌」「明白了。」: only an acknowledgement (decoration and particles aside)."""
     return _only(said, _ACKNOWLEDGEMENTS)
 
+
+# How long a question asked back waits for its yes (storage/questions.py keeps it).
+QUESTION_HOLDS = timedelta(minutes=10)
 
 # A yes to a question asked back (「是否请假？」), and a no; not 「明白」「知道了」, which only say
 # the question was read.

@@ -13,17 +13,17 @@ ever links a person to a choice. The answering message's id is kept, so a redeli
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from bot.events import IncomingMessage
+from bot.utterance import QUESTION_HOLDS
 from storage import models as m
 from storage.sql import utc
 
-# How long a question waits for its 「是」.
-HOLDS = timedelta(minutes=10)
+HOLDS = QUESTION_HOLDS
 
 
 def keys(message: IncomingMessage) -> tuple[str, str]:

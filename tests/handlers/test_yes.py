@@ -64,7 +64,7 @@ async def test_a_yes_counts_for_ten_minutes_for_the_one_asked_in_that_chat(
     await _convened(h)
     await h.say("刘洋", "那天我有事来不了")
     h.clock.advance(timedelta(minutes=11))
-    assert "请假" not in (await h.say("刘洋", "是")).text
+    assert (await h.say("刘洋", "是")).text.startswith("没有待确认的事项")
     assert await _leave_of("刘洋") is None
     # Another person's yes is not the asked person's; nor is a yes in another chat.
     await h.say("刘洋", "那天我有事来不了")
@@ -126,7 +126,11 @@ async def test_a_ballot_is_never_kept_as_a_question(harness: ConsoleRig) -> None
         asked = (await h.say("李娜", loose)).text
         assert asked.startswith("是否投")
         assert "「是」" not in asked
-    assert "已记录" not in await h.say("李娜", "是")
+    said = (await h.say("李娜", "是")).text
+    assert said == (
+        "没有待确认的事项（反问后 10 分钟内回复「是」才有效），没有办理任何事。请直接发送要办理的"
+        "指令；表决中请直接发送「赞成」「反对」或「弃权」，回复「是」不记票。"
+    )
     assert await m.Ballot.all().count() == 0
     assert await m.PendingQuestion.all().count() == 0
 
