@@ -57,6 +57,8 @@ def require_item_ref(args: str, usage: str) -> tuple[int, str]:
 # The end of a Route.frames pattern: a reason after a separator (「…，人数超了」).
 FRAME_REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
 
+# What may follow a name typed without @ before its arguments: 「吴国华为组员」「赵敏同志」.
+_AFTER_NAME = re.compile(r"^(?:同志|老师)?(?:为|担任|任|进入)?(?:领导小组)?(?:组员|成员)?")
 # What ends a name typed without @ (「提议免去赵敏，工作调动」).
 _NAME_ENDS = " ，,、:：;；。"
 _NAME_END = re.compile(f"[{_NAME_ENDS}]")
@@ -81,7 +83,17 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
         rest = rest[len(name) :].lstrip(_NAME_ENDS)
     if not name or ctx.society is None:
         return None, args.strip()
-    known = [x for x in await repo.members(ctx.society.id) if x.person.name == name]
+    people = await repo.members(ctx.society.id)
+    known = [x for x in people if x.person.name == name]
+    if not known and at is None:  # 「吴国华为组员」「赵敏同志」: a known name, then a role word
+        longest = max(
+            (len(x.person.name) for x in people if name.startswith(x.person.name)), default=0
+        )
+        known = [
+            x for x in people if len(x.person.name) == longest and name.startswith(x.person.name)
+        ]
+        after = _AFTER_NAME.sub("", name[longest:])
+        rest = f"{after} {rest}" if after else rest
     if len(known) != 1:
         return None, args.strip()
     refs = await repo.identities(

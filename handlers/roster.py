@@ -195,16 +195,25 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
             raise UsageError("目前没有待审批的成员调整申请。")
         listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
         raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
-    done = await decide_change(
-        ctx.settings,
-        actor,
-        number,
-        approve=approve,
-        note=rest,
-        exception=approve and "特批" in rest,
-        now=ctx.now,
-        here=ctx.society.id if ctx.society else None,
-    )
+    try:
+        done = await decide_change(
+            ctx.settings,
+            actor,
+            number,
+            approve=approve,
+            note=rest,
+            exception=approve and "特批" in rest,
+            now=ctx.now,
+            here=ctx.society.id if ctx.society else None,
+        )
+    except g.GovernanceError as exc:
+        if exc.refusal is not g.Refusal.ROSTER_INVALID:
+            raise
+        # The committee is who may grant the exception (第五条): say how, not whom to ask.
+        raise UsageError(
+            f"{t.roster_invalid(exc.details)}如确需特批（超员或双数），"
+            f"发送「批准 {number} 特批」；否则可发送「驳回 {number} 理由」。"
+        ) from exc
     return [ctx.reply(done.reply), *done.notices]
 
 
@@ -789,6 +798,14 @@ ROUTES = [
             "有哪些待审批",
             "有哪些待批",
             "看看待批",
+            "有哪些申请",
+            "有什么申请",
+            "有没有申请",
+            "有没有要批的",
+            "申请列表",
+            "待批的申请",
+            "待审批的申请",
+            "成员调整申请",
         ),
         shows=True,
     ),

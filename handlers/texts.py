@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -257,6 +258,14 @@ def checkin_opens(opens_at: datetime, tz: ZoneInfo) -> str:
     return f"现在还不能签到：签到从会前一小时（{when(opens_at, tz)}）开始，到时请再发送「签到」。"
 
 
+def roster_invalid(d: Mapping[str, object]) -> str:
+    """What a roster would break (ROSTER_INVALID's details): 「调整后的名单不符合工作规则：…。」"""
+    issues: object = d.get("issues", [])
+    listed = issues if isinstance(issues, list | tuple | frozenset | set) else []
+    names = "、".join(ROSTER_ISSUE[i] for i in listed if isinstance(i, g.RosterIssue))
+    return f"调整后的名单不符合工作规则：{names}。"
+
+
 def render_refusal(exc: g.GovernanceError) -> str:
     """Every refusal says why in plain words and what can be done next (who, which command,
     when)."""
@@ -302,13 +311,7 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.METHOD_NOT_ALLOWED:
             return _method_refusal(d)
         case g.Refusal.ROSTER_INVALID:
-            issues: object = d.get("issues", [])
-            listed = issues if isinstance(issues, list | tuple | frozenset | set) else []
-            names = "、".join(ROSTER_ISSUE[i] for i in listed if isinstance(i, g.RosterIssue))
-            return (
-                f"调整后的名单不符合工作规则：{names}。"
-                "请调整后重新提交，或请市科技社团党委管理员审批例外情况。"
-            )
+            return f"{roster_invalid(d)}请调整后重新提交，或请市科技社团党委管理员审批例外情况。"
         case g.Refusal.EMERGENCY_NOT_MAJOR:
             return (
                 "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况，"

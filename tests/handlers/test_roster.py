@@ -24,9 +24,11 @@ async def test_changes_need_committee_approval_and_respect_the_limits(harness: C
     assert "只有市科技社团党委管理员" in await say("张伟", "批准 1")
     assert "待审批" in await say(ADMIN, "待批", private=True)
     # 8 members would be too many and even: refused without an explicit exception.
-    refused = await say(ADMIN, "批准 1", private=True)
-    assert "不符合工作规则" in refused
-    assert "人数超过7人" in refused
+    refused = (await say(ADMIN, "批准 1", private=True)).text
+    assert refused == (
+        "调整后的名单不符合工作规则：人数超过7人、人数为双数（应为单数）。如确需特批（超员或双数），"
+        "发送「批准 1 特批」；否则可发送「驳回 1 理由」。"
+    )  # the committee is told how to grant the exception, not to ask itself for it
     assert "孙磊" not in await _roster_names()
     approved = await say(ADMIN, "批准 1 特批", private=True)
     assert "已批准" in approved
@@ -72,7 +74,8 @@ async def test_designations_and_filings(harness: ConsoleRig) -> None:
 async def test_names_and_titles_as_typed_with_punctuation(harness: ConsoleRig) -> None:
     """「提议免去赵敏，工作调动」 names 赵敏 (typed without @, a comma after the name); a filing's
     title ends at the first punctuation (「2026年度党建工作总结，全年召开会议2次」); 「向市委报告：…」
-    is a report; a bare 「批准」 lists what waits, or says that nothing does."""
+    is a report; a bare 「批准」 lists what waits, or says that nothing does. A name typed
+    without @ may be followed by what it becomes (「吴国华为组员」) or 「同志」."""
     say = harness.say
     assert "目前没有待审批的成员调整申请" in await say(ADMIN, "批准", private=True)
     assert "已提交成员调整申请 #1：免去赵敏" in await say("张伟", "提议免去赵敏，工作调动")
@@ -90,6 +93,12 @@ async def test_names_and_titles_as_typed_with_punctuation(harness: ConsoleRig) -
         ("2026年度党建工作总结", "全年召开会议2次"),
         ("关于换届工作的请示", "拟于明年3月换届"),
     ]
+    # A known name, then what the change makes of them: 「吴国华为组员」「赵敏同志」.
+    assert "#2：增补吴国华为组员" in await say("张伟", "提议增补吴国华为组员")
+    assert "#3：免去王强" in await say("张伟", "提议免去王强同志，工作需要")
+    latest = await models.RosterChange.get(id=3)
+    assert latest.reason == "工作需要"
+    assert "#1 苏州市示例科技学会" in await say(ADMIN, "有哪些申请？", private=True)
 
 
 async def test_the_committee_decides_a_change_as_said(harness: ConsoleRig) -> None:
