@@ -546,8 +546,8 @@ class Lexicon:
         """Whether the text goes on, without a space, into a near miss of a longer word that
         starts with the one matched (「纪要被注」 is a mistyped 「纪要备注」, not 「纪要」). A
         ballot's own longer phrasings do not count: what follows its word is asked back."""
-        if length >= len(text) or is_decoration(text[length]):
-            return False
+        if length >= len(text) or is_decoration(text[length]) or text[length].isdigit():
+            return False  # a number after the words is an argument (「收到1」), not a typo
         key = text[:length]
         route = self._table[key].route
         for other, phrase in self._table.items():

@@ -71,7 +71,34 @@ def help_now(
     if len(lines) > room:
         hidden = len(lines) - (room - 1)
         lines = [*lines[: room - 1], f"另有{hidden}条指令，发送「帮助 全部」查看。"]
-    return "\n".join([f"{PHASE_NAMES[phase]}。您现在可以发送（群里请先 @ 我）：", *lines])
+    head = f"{who(roles)}；{PHASE_NAMES[phase]}。您现在可以发送（群里请先 @ 我）："
+    return "\n".join([head, *lines])
+
+
+# The roles as said, in this order; the leader is a member too, and says only 组长.
+ROLE_NAMES = {
+    g.Role.LEADER: "组长",
+    g.Role.MEMBER: "组员",
+    g.Role.CHAIR: "本次会议主持人",
+    g.Role.RECORDER: "记录人",
+    g.Role.LIAISON: "党建联系人",
+    g.Role.OBSERVER: "列席人员",
+    g.Role.COMMITTEE: "市科技社团党委管理员",
+}
+
+
+def who(roles: frozenset[g.Role]) -> str:
+    """「我是什么角色」: 「您是组员、党建联系人」「您是记录人（不是领导小组成员）」, or
+    「您不是领导小组成员」."""
+    shown = [n for r, n in ROLE_NAMES.items() if r in roles]
+    if g.Role.LEADER in roles:
+        shown.remove(ROLE_NAMES[g.Role.MEMBER])
+    if g.Role.LEADER in roles and g.Role.CHAIR in roles:
+        shown.remove(ROLE_NAMES[g.Role.CHAIR])  # the leader chairs unless someone is asked to
+    if not shown:
+        return "您不是领导小组成员"
+    outside = g.Role.MEMBER not in roles and g.Role.COMMITTEE not in roles
+    return f"您是{'、'.join(shown)}" + ("（不是领导小组成员）" if outside else "")
 
 
 async def meeting_phase(ctx: Context) -> g.MeetingState | None:
@@ -136,6 +163,14 @@ def make_help(routes: Sequence[Route]) -> Route:
             "你能干什么",
             "你能做什么",
             "有什么功能",
+            "我能做什么",
+            "我可以做什么",
+            "我能干什么",
+            "我是什么角色",
+            "我是什么身份",
+            "我的身份",
+            "我的角色",
+            "我有什么权限",
             "bangzhu",
         ),
         # A greeting alone is answered with what the bot can do.

@@ -58,6 +58,7 @@ from handlers.common import (
     roster_ids,
     roster_warnings,
 )
+from handlers.roster import receipt_instead
 from storage import repo
 
 _TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
@@ -906,7 +907,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
-    """「人齐了吗」「够不够法定人数」: who is present against the quorum (第十六条), now."""
+    """「人齐了吗」「够不够法定人数」: who is present against the quorum (第十八条), now."""
     q = g.check_quorum(
         len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
     )
@@ -1193,6 +1194,7 @@ ROUTES = [
         # 「我参加」 alone (「我参加不了」 is a leave).
         alone=("参加", "会来", "能来", "一定来", "会到", "一定到"),
         when=OFFERED_BEFORE,
+        instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
     ),
     Route(
         ("晚到",),

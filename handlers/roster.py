@@ -195,25 +195,16 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
             raise UsageError("目前没有待审批的成员调整申请。")
         listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
         raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
-    try:
-        done = await decide_change(
-            ctx.settings,
-            actor,
-            number,
-            approve=approve,
-            note=rest,
-            exception=approve and "特批" in rest,
-            now=ctx.now,
-            here=ctx.society.id if ctx.society else None,
-        )
-    except g.GovernanceError as exc:
-        if exc.refusal is not g.Refusal.ROSTER_INVALID:
-            raise
-        # The committee is who may grant the exception (第五条): say how, not whom to ask.
-        raise UsageError(
-            f"{t.roster_invalid(exc.details)}如确需特批（超员或双数），"
-            f"发送「批准 {number} 特批」；否则可发送「驳回 {number} 理由」。"
-        ) from exc
+    done = await decide_change(
+        ctx.settings,
+        actor,
+        number,
+        approve=approve,
+        note=rest,
+        exception=approve and "特批" in rest,
+        now=ctx.now,
+        here=ctx.society.id if ctx.society else None,
+    )
     return [ctx.reply(done.reply), *done.notices]
 
 
@@ -301,7 +292,14 @@ async def decide_change(
         issues, exception_approved=exception, is_removal=change.kind == "remove"
     )
     if blocking:
-        raise g.GovernanceError(g.Refusal.ROSTER_INVALID, issues=blocking)
+        removal = change.kind == "remove"
+        if exception or g.blocking_issues(issues, exception_approved=True, is_removal=removal):
+            raise g.GovernanceError(g.Refusal.ROSTER_INVALID, issues=blocking)
+        # Only what an exception allows (超员、双数): the committee deciding is who grants it.
+        raise UsageError(
+            f"{t.roster_invalid({'issues': blocking})}如确需特批（超员或双数），聊天中发送"
+            f"「批准 {change.id} 特批」或在工作台勾选「特批」后批准；否则驳回并写明理由。"
+        )
     for pid, x in after.items():
         before = next((b for b in members if b.person.id == pid), None)
         if before is None or before.roster_role != x.roster_role or before.position != x.position:
@@ -412,8 +410,8 @@ async def file_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「年度总结什么时候交」「年度总结报了吗」: this year's annual summary (第二十一条): its
     deadline and whether it was filed and acknowledged, and who files it; last year's while it
-    is owed. A summary counts for the year the reminders count it for (plan.summary_years).
-    Shows; writes nothing."""
+    is owed; the work rules while they are not filed (「还有什么没交」). A summary counts for the
+    year the reminders count it for (plan.summary_years). Shows; writes nothing."""
     society = ctx.require_society()
     today = ctx.now.astimezone(ctx.tz).date()
     joined, rows, years = await _summary_years(ctx, society)
@@ -448,7 +446,12 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"由{who}或组长发送「年度总结 标题 内容」报送，标题写明年度，"
             f"例如「年度总结 {today.year}年度工作总结 …」。"
         )
+    if not await repo.filings(kind="work_rules", society_id=society.id):
+        lines.append(RULES_NOT_FILED)  # 「还有什么没交」: the other thing owed
     return [ctx.reply("\n".join(lines))]
+
+
+RULES_NOT_FILED = "工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。"
 
 
 FILINGS_SHOWN = 10
@@ -475,7 +478,7 @@ async def filing_history(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"{t.day(f.at.astimezone(ctx.tz).date())}提交，{heard}"
         )
     if not any(f.kind == "work_rules" for f in rows):
-        lines.append("工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。")
+        lines.append(RULES_NOT_FILED)
     return [ctx.reply("\n".join(lines))]
 
 
@@ -611,6 +614,27 @@ async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 # The frames of 批准 / 驳回: the change by its number (「同意1号申请」「2号申请驳回，人数超了」).
 _CHANGE_REF = r"(?:第 ?)?#?(?P<object>[0-9]+) ?号?(?:申请|调整申请|成员调整申请|成员调整)"
+
+
+CONFIRM_RECEIPT = Route(
+    ("确认收到",),
+    acknowledge,
+    g.Need.COMMITTEE,
+    "确认收到 3",
+    "确认收到备案或报告",
+    "市党委",
+    needs_society=False,
+    phrasings=("已收悉", "收悉"),
+    # 「3号收到了」; 「收到1」 is 收到 with a number (receipt_instead).
+    frames=(r"#?(?P<object>\d+)号?(?:材料)?(?:已)?收到了?",),
+)
+
+
+async def receipt_instead(ctx: Context, args: str) -> tuple[Route, str] | None:
+    """「收到 1」「收到 #2」: with a number, the committee's receipt of filing 1 (a member's
+    收到 of a notice takes none); Route.instead of 收到."""
+    number, _ = parse_item_ref(args.replace("#", ""))
+    return None if number is None else (CONFIRM_RECEIPT, args)
 
 
 ROUTES = [
@@ -778,6 +802,18 @@ ROUTES = [
             "什么时候交年度总结",
             "报送截止",
             "报送截止日期",
+            "总结交了",
+            "总结报了",
+            "今年的总结交了",
+            "今年的总结报了",
+            "还有什么没交",
+            "我们还有什么没交",
+            "学会还有什么没交",
+            "我们学会还有什么没交",
+            "还有什么要交",
+            "还有什么没报",
+            "还要交什么",
+            "有什么要交的",
         ),
         shows=True,
     ),
@@ -896,16 +932,7 @@ ROUTES = [
         ),
         shows=True,
     ),
-    Route(
-        ("确认收到",),
-        acknowledge,
-        g.Need.COMMITTEE,
-        "确认收到 3",
-        "确认收到备案或报告",
-        "市党委",
-        needs_society=False,
-        phrasings=("已收悉", "收悉"),
-    ),
+    CONFIRM_RECEIPT,
     Route(
         ("绑定学会",),
         bind_group,

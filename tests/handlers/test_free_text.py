@@ -115,7 +115,7 @@ async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
     assert due == (
         "苏州市示例科技学会2026年度工作总结（含党建部分）尚未提交，报送截止日期是2026年12月31日，"
         "还有30天。\n由党建联系人陈静或组长发送「年度总结 标题 内容」报送，标题写明年度，"
-        "例如「年度总结 2026年度工作总结 …」。"
+        "例如「年度总结 2026年度工作总结 …」。\n工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。"
     )
     assert await models.EventLog.all().count() == before
     h.at("2026-12-31 10:00")

@@ -27,7 +27,7 @@ async def test_changes_need_committee_approval_and_respect_the_limits(harness: C
     refused = (await say(ADMIN, "批准 1", private=True)).text
     assert refused == (
         "调整后的名单不符合工作规则：人数超过7人、人数为双数（应为单数）。如确需特批（超员或双数），"
-        "发送「批准 1 特批」；否则可发送「驳回 1 理由」。"
+        "聊天中发送「批准 1 特批」或在工作台勾选「特批」后批准；否则驳回并写明理由。"
     )  # the committee is told how to grant the exception, not to ask itself for it
     assert "孙磊" not in await _roster_names()
     approved = await say(ADMIN, "批准 1 特批", private=True)

@@ -1,0 +1,56 @@
+"""Questions people ask the bot plainly, by role: who am I here (「我是什么角色」), what does our
+society still owe (「我们学会还有什么没交」), and the committee's 「收到1」 for a filing."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.kit.console import ConsoleRig
+
+ADMIN = "市党委刘老师"
+
+
+async def test_who_am_i_heads_the_help(harness: ConsoleRig) -> None:
+    """The help opens with the speaker's roles; 「我是什么角色」「我能做什么」 are the help."""
+    h = harness
+    said = (await h.say("陈静", "我是什么角色")).text
+    assert said.startswith("您是组员、党建联系人；目前没有进行中的会议。您现在可以发送")
+    assert (await h.say("张伟", "我能做什么")).text.startswith("您是组长；")
+    assert (await h.say("周婷", "帮助")).text.startswith("您是记录人（不是领导小组成员）；")
+    assert (await h.say("吴国华", "我的身份")).text.startswith("您不是领导小组成员；")
+    private = (await h.say(ADMIN, "我是什么角色", private=True)).text
+    assert private.startswith("您是市科技社团党委管理员；")
+
+
+async def test_what_the_society_still_owes(harness: ConsoleRig) -> None:
+    """「我们学会还有什么没交」: the annual summary while it is owed, and the work rules while
+    they are not filed (第二十一条); once filed, that line goes."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    owed = (await h.say("陈静", "我们学会还有什么没交")).text
+    assert (
+        "2026年度工作总结（含党建部分）尚未提交，报送截止日期是2026年12月31日，还有24天。" in owed
+    )
+    assert owed.endswith("工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。")
+    await h.say("陈静", "备案 领导小组工作规则 经第3次会议通过")
+    owed = (await h.say("陈静", "今年的总结交了吗")).text
+    assert "工作制度尚未备案" not in owed
+    assert "尚未提交" in owed
+
+
+async def test_the_committee_acknowledges_a_filing_as_said(harness: ConsoleRig) -> None:
+    """「收到1」「收到 #2」「3号收到了」 from the committee acknowledge those filings; a member's 「收到
+    1」 is refused as the committee's (a notice's 收到 takes no number), and a plain 「收到」
+    still acknowledges a notice."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("陈静", "备案 领导小组工作规则 经第3次会议通过")
+    await h.say("陈静", "年度总结 2026年度工作总结 今年开展了三次活动")
+    await h.say("张伟", "报告 关于换届工作的请示 拟于明年3月换届")
+    assert "只有市科技社团党委管理员可以使用" in await h.say("李娜", "收到1")
+    for said, number in (("收到1", 1), ("收到 #2", 2), ("3号收到了", 3)):
+        assert "已确认收到" in await h.say(ADMIN, said, private=True), said
+        filing = await models.Filing.get(id=number)
+        assert filing.acknowledged_at is not None, said
+    await h.say("张伟", "召开会议 2026-12-12 15:00 会议室 议题：年度工作")
+    assert "收到" in (await h.say("李娜", "收到")).text
+    assert await models.NoticeAck.all().count() == 1
