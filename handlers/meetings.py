@@ -920,6 +920,18 @@ async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
     return f"法定人数：{t.quorum_text(q)}；{verdict}。"
 
 
+async def online(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我线上参加可以吗」: the rules (第十八条) ask for members 到会 and say nothing of taking
+    part online; the bot counts a check-in, wherever it comes from. Shows; writes nothing."""
+    return [
+        ctx.reply(
+            "工作规则第十八条要求半数以上成员到会方可召开会议，没有写明线上参会是否算到会。"
+            "机器人按「签到」计入出席，不区分现场和线上；能否线上参会，请组长决定并在群里说明。"
+            "参会的成员会前一小时起发送「签到」，不能参会的请发送「请假 理由」。"
+        )
+    ]
+
+
 RECENT_SHOWN = 5
 
 
@@ -1162,6 +1174,8 @@ ROUTES = [
             rf"(?:关于|对于|对)(?P<object>{_ON}){_MY}(?:书面)?意见{_IS}(?P<rest>.+)",
             rf"(?:关于|对于|对)(?P<object>{_ON})(?:的)?[,，]? ?书面意见{_IS}(?P<rest>.+)",
             rf"我对(?P<object>{_ON})的(?:书面)?意见{_IS}(?P<rest>.+)",
+            # 「关于预算，我建议压缩会务费」: the opinion as said, with its 我建议.
+            rf"(?:关于|对于)(?P<object>{_ON})[,，] ?(?P<rest>(?:我|本人)?(?:建议|认为|觉得|的意见).+)",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1226,6 +1240,30 @@ ROUTES = [
         ask="告知会晚到",
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
         when=OFFERED_BEFORE,  # understood during the meeting too; help offers 签到 then
+    ),
+    Route(
+        ("线上参会",),
+        online,
+        g.Need.ANYONE,
+        "线上参会",
+        "问能否线上参会（工作规则没有写明，由组长决定）",
+        "成员",
+        needs_society=False,
+        phrasings=(
+            "线上参加",
+            "视频参会",
+            "视频参加",
+            "远程参会",
+            "远程参加",
+            "在线参会",
+            "在线参加",
+        ),
+        frames=(
+            r"(?:请问)?我?(?:能|可以|能不能|可不可以)?(?:线上|视频|远程|在线|网上)(?:参加|参会|开会)"
+            r"(?:会议)?(?:可以|行|可不可以|行不行)?(?:吗|么)?[?？]*",
+        ),
+        shows=True,
+        when=frozenset(),  # asked, never offered
     ),
     Route(
         ("签到",),
@@ -1392,6 +1430,12 @@ ROUTES = [
             "会议改到",
             "会议改在",
             "会议改为",
+            "改到",
+            "改在",
+            "挪到",
+            "会议挪到",
+            "会改到",
+            "会挪到",
             "把会议改到",
             "把会议改在",
             "把会议时间改到",

@@ -54,3 +54,31 @@ async def test_the_committee_acknowledges_a_filing_as_said(harness: ConsoleRig) 
     await h.say("张伟", "召开会议 2026-12-12 15:00 会议室 议题：年度工作")
     assert "收到" in (await h.say("李娜", "收到")).text
     assert await models.NoticeAck.all().count() == 1
+
+
+async def test_before_a_meeting_as_asked(harness: ConsoleRig) -> None:
+    """「我线上参加可以吗」 is answered from the rules as they are (第十八条 says 到会, nothing of
+    online; the bot counts check-ins); 「我可以列席吗」 says how 列席 is done and by whom; 「关于
+    预算，我建议压缩会务费」 from a member on leave is a written opinion on item 2; the leader's
+    「改到12月10日下午3点」 reschedules."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届；预算（重大）")
+    before = await models.EventLog.all().count()
+    online = (await h.say("王强", "我线上参加可以吗")).text
+    assert online.startswith("工作规则第十八条要求半数以上成员到会方可召开会议，没有写明线上参会")
+    assert "能否线上参会，请组长决定" in online
+    observer = (await h.say("吴国华", "我可以列席吗")).text
+    assert observer.startswith("「列席」：")
+    assert observer.endswith("（这条指令由组长使用。）")
+    assert "「改期」" in await h.say("王强", "会议能改到下午吗")
+    assert await models.EventLog.all().count() == before  # answers write nothing
+    await h.say("李娜", "请假 出差")
+    assert "已收到李娜对议题2「预算」的书面意见" in await h.say(
+        "李娜", "关于预算，我建议压缩会务费"
+    )
+    (opinion,) = await models.WrittenOpinion.all()
+    assert opinion.text == "我建议压缩会务费"
+    moved = (await h.say("张伟", "改到12月10日下午3点")).text
+    assert moved.startswith("【会议改期通知】")
+    assert "时间：2026年12月10日（星期四）15:00（原定2026年12月9日（星期三）15:00）" in moved
