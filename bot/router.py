@@ -269,10 +269,11 @@ class Router:
         if chat.kind is ChatKind.GROUP and not message.mentions_bot:
             return []
         found = self.resolve(message)
+        said = message.text if isinstance(found, u.Command) else found.said  # a quote set aside
         confirming = False
-        if u.is_yes(message.text) and (asked := await self.admission.asked(message)):
+        if u.is_yes(said) and (asked := await self.admission.asked(message)):
             found, confirming = self.lexicon.resolve(asked), True
-        elif u.is_no(message.text) and await self.admission.moved_on(message, declined=True):
+        elif u.is_no(said) and await self.admission.moved_on(message, declined=True):
             return [plain_reply(message, "好的，没有办理。")]
         else:
             await self.admission.moved_on(message)

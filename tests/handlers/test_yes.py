@@ -152,3 +152,12 @@ async def test_a_database_that_cannot_keep_the_question_costs_only_the_short_ans
         assert "陈静已请假（那天我有事）" in await h.say("陈静", "请假 那天我有事")
     finally:
         await conn.execute_script("ALTER TABLE pending_question_away RENAME TO pending_question")
+
+
+async def test_a_yes_in_a_quoted_reply_to_the_question(harness: ConsoleRig) -> None:
+    """On a phone the question is often answered by quoting it: the quote is set aside."""
+    h = harness
+    await _convened(h)
+    await h.say("王强", "那天我有事来不了")
+    quoted = f"「议事：{ASKED}」\n- - - - - - - - - -\n是的"
+    assert "王强已请假（那天我有事）" in await h.say("王强", quoted)
