@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -757,8 +757,11 @@ def is_no(said: str) -> bool:
 def _only(said: str, words: frozenset[str]) -> bool:
     """The message is one of `words`, decoration and particles aside (「是的。」「好👌」), after
     any mention of the bot in front (「@议事 是」「@议事 /是」)."""
-    if len(said) > _SHORT_ANSWER:
-        return False
+    return len(said) <= _SHORT_ANSWER and _short_only(said, words)
+
+
+@lru_cache(maxsize=4096)  # every message at the door asks: the same few texts, mostly ballots
+def _short_only(said: str, words: frozenset[str]) -> bool:
     said = _MENTIONS_IN_FRONT.sub("", said.strip()).lstrip("/!#").strip()
     text = _undecorated(matching_form(said)).strip()
     return text in words or text.rstrip(_PARTICLES) in words or (not text and said in words)
