@@ -131,6 +131,30 @@ async def current_meeting(
     return meeting
 
 
+async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:
+    """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS)."""
+    return [it for it in await repo.items(meeting.id) if (it.state, action) in g.ITEM_TRANSITIONS]
+
+
+async def item_in_focus(
+    meeting: repo.Meeting, candidates: list[repo.Item], *, verb: str, example: str, listed_as: str
+) -> int:
+    """No item named: among `candidates`, the one the chair last turned to (「下一个议题」,
+    models.MeetingFocus), else the only one; none (「本次会议没有{listed_as}的议题」), or several
+    with none turned to, is refused saying which there are (「请写明要{verb}的议题编号…」)."""
+    on = await repo.focus(meeting.id)
+    chosen = [it for it in candidates if it.number == on] or candidates
+    if len(chosen) == 1:
+        return chosen[0].number
+    if not candidates:
+        raise UsageError(f"本次会议没有{listed_as}的议题。发送「会议状态」查看议程。")
+    listed = "、".join(f"{it.number}「{it.title}」" for it in candidates)
+    number = candidates[0].number
+    raise UsageError(
+        f"请写明要{verb}的议题编号，例如：{example.format(number)}。{listed_as}：{listed}。"
+    )
+
+
 async def item_by_number(meeting: repo.Meeting, number: int) -> repo.Item:
     for it in await repo.items(meeting.id):
         if it.number == number:

@@ -20,6 +20,8 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_in_focus,
+    items_that_can,
     join,
     names,
     parse_item_ref,
@@ -351,23 +353,16 @@ async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str
     """No number said: the item and the reason. 「这个议题…」: the item the chair last turned to
     (models.MeetingFocus); 「预算…」: the item so titled; else the one turned to, or the only
     item that can still be deferred; with several, which one is asked."""
-    defers = g.ItemAction.DEFER
-    open_ = [it for it in await repo.items(meeting.id) if (it.state, defers) in g.ITEM_TRANSITIONS]
+    open_ = await items_that_can(meeting, g.ItemAction.DEFER)
     this = _THIS_ITEM.match(said)
     if this is not None:
         said = said[this.end() :].strip()
     elif (named := item_by_title(open_, said)) is not None:
         return named[0].number, named[1]
-    on = await repo.focus(meeting.id)
-    for it in open_:
-        if it.number == on or len(open_) == 1:
-            return it.number, said
-    if not open_:
-        raise UsageError("本次会议没有可以暂缓的议题。发送「会议状态」查看议程。")
-    listed = "、".join(f"{it.number}「{it.title}」" for it in open_)
-    raise UsageError(
-        f"请写明要暂缓的议题编号，例如：暂缓 {open_[0].number} 需进一步调研。尚未决定的：{listed}。"
+    number = await item_in_focus(
+        meeting, open_, verb="暂缓", example="暂缓 {} 需进一步调研", listed_as="可以暂缓"
     )
+    return number, said
 
 
 async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -29,6 +29,8 @@ from handlers.common import (
     announced,
     current_meeting,
     item_by_number,
+    item_in_focus,
+    items_that_can,
     mentions_for,
     names,
     parse_item_ref,
@@ -86,17 +88,9 @@ async def _the_item_to_vote(meeting: repo.Meeting) -> int:
     """No item named (「开始投票」「那我们投票吧」): the one the chair last turned to
     (「下一个议题」) when it is still to be voted on, else the one item of the agenda that is;
     with several, which one is asked, listing them."""
-    opens = g.ItemAction.OPEN_VOTE
-    waiting = [it for it in await repo.items(meeting.id) if (it.state, opens) in g.ITEM_TRANSITIONS]
-    on = await repo.focus(meeting.id)
-    for it in waiting:
-        if it.number == on or len(waiting) == 1:
-            return it.number
-    if not waiting:
-        raise UsageError("本次会议没有待表决的议题。发送「会议状态」查看议程。")
-    listed = "、".join(f"{it.number}「{it.title}」" for it in waiting)
-    raise UsageError(
-        f"请写明要表决的议题编号，例如：发起表决 {waiting[0].number} 记名。待表决：{listed}。"
+    waiting = await items_that_can(meeting, g.ItemAction.OPEN_VOTE)
+    return await item_in_focus(
+        meeting, waiting, verb="表决", example="发起表决 {} 记名", listed_as="待表决"
     )
 
 
