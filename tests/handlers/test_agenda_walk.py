@@ -191,3 +191,15 @@ async def test_this_item_is_the_one_the_chair_turned_to(harness: ConsoleRig) -> 
     # By its title: 「暂缓 换届」 defers item 3 (the meeting was on item 2).
     assert "议题3「换届」暂缓决定" in await h.say("张伟", "暂缓 换届")
     assert "开始表决：议题1「年度工作」" in await h.say("张伟", "那我们投票吧")  # the only one left
+
+
+async def test_a_secret_or_named_vote_said_alone(harness: ConsoleRig) -> None:
+    """「无记名投票」 said alone by the chair opens a secret vote on the item turned to (it had
+    not been understood)."""
+    h = harness
+    await _meeting(h)
+    await h.say("张伟", "讨论议题 3")
+    opened = await h.say("张伟", "无记名投票")
+    assert "开始表决：议题3「换届」（人事事项，无记名投票）" in opened
+    vote = await models.Vote.get(state="open")
+    assert vote.method == "secret"
