@@ -165,7 +165,8 @@ def assemble(
                 minutes.attendance.update(p["attendance"])
             case "recused":
                 if p["item"] in items:
-                    items[p["item"]].recused.append(p["person"]["name"])
+                    why = f"（{p['reason']}）" if p.get("reason") else ""
+                    items[p["item"]].recused.append(f"{p['person']['name']}{why}")
             case "emergency_declared":
                 if p["item"] in items:
                     items[p["item"]].emergency = p["reason"]

@@ -4,6 +4,7 @@ The routes are in handlers/meetings.py's table."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot import governance as g
@@ -16,6 +17,7 @@ from handlers.common import (
     item_by_number,
     item_by_title,
     join,
+    mentioned,
     mentions_for,
     names,
     parse_item_ref,
@@ -424,21 +426,30 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, rest = require_item_ref(args, "回避 2")
     it = await item_by_number(meeting, number)
-    target = actor
+    target, reason = actor, ""
     if rest:
-        if not ({g.Role.CHAIR, g.Role.LEADER} & ctx.roles):
+        named, _ = await mentioned(ctx, rest)
+        chair = bool({g.Role.CHAIR, g.Role.LEADER} & ctx.roles)
+        if named is None and (not chair or _ABOUT_ONESELF.search(rest)):
+            reason = bounded(rest, "回避理由")  # 「回避 2 涉及我本人」: why, not whom
+        elif not chair:
             raise UsageError("只有主持人可以要求其他成员回避；成员本人发送「回避 议题编号」即可。")
-        target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
+        else:
+            target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
     await require_on_meeting_roster(meeting, target, "无需回避")
     if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
         raise UsageError("该议题已开始表决，回避应在表决前提出。")
     if not await repo.add_recusal(it.id, target.id):
         return [ctx.reply(f"{target.name}已就议题{number}回避。")]
-    await record(
-        ctx,
-        EventKind.RECUSED,
-        {"item": it.id, "number": it.number, "title": it.title, "person": person_payload(target)},
-        meeting=meeting,
-    )
+    payload = {"item": it.id, "number": it.number, "title": it.title}
+    payload |= {"person": person_payload(target)} | ({"reason": reason} if reason else {})
+    await record(ctx, EventKind.RECUSED, payload, meeting=meeting)
     base_note = "，不计入该议题应到会人数" if ctx.policy.recused_leave_base else ""
-    return [ctx.reply(f"{target.name}就议题{number}「{it.title}」回避，不参加表决{base_note}。")]
+    why = f"（{t.echo(reason)}）" if reason else ""
+    return [
+        ctx.reply(f"{target.name}就议题{number}「{it.title}」回避{why}，不参加表决{base_note}。")
+    ]
+
+
+# A reason for stepping aside that speaks of oneself (「涉及我本人」「本人是候选人」), not a name.
+_ABOUT_ONESELF = re.compile(r"我|本人|自己")

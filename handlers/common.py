@@ -17,9 +17,14 @@ from bot.timeparse import small_number
 from handlers import texts as t
 from storage import repo
 
+_NUMBER = r"(\d{1,3}|[一二两三四五六七八九十]{1,3})"
 _ITEM_REF = re.compile(
-    r"^(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:项|号议题|号|个议题)?"
-    r"(?=$|\s|[,，:：])\s*[,，:：]?\s*"
+    # Said as an item (「第二个议题涉及我本人」「议题2涉及本人」「3号议题」): what follows needs no
+    # separator; a bare number does (「2 理由」, not 「12月」).
+    rf"^(?:(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*(?:项|号议题|个议题)"
+    rf"|(?:第|议题)\s*[#\uff03]?\s*{_NUMBER}(?![0-9一二两三四五六七八九十次届年月日天期])\s*号?"
+    rf"|(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*号?(?=$|\s|[,，:：]))"
+    r"\s*[,，:：]?\s*"
 )
 _MENTION = re.compile(r"^@(\S+)\s*")
 
@@ -34,7 +39,8 @@ def parse_item_ref(args: str) -> tuple[int | None, str]:
     """'2 理由', '议题2 理由', '第2项 理由', '第二项 理由', '#2' -> (2, '理由'); no number ->
     (None, args)."""
     found = _ITEM_REF.match(args.strip())
-    number = None if found is None else small_number(found.group(1))  # 十二 -> 12; 一一: None
+    said = None if found is None else next(g for g in found.groups() if g is not None)
+    number = None if said is None else small_number(said)  # 十二 -> 12; 一一: None
     if found is None or number is None:
         return None, args.strip()
     return number, args.strip()[found.end() :].strip()

@@ -899,8 +899,11 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         lines.append(await _quorum_line(ctx, meeting))
     for it in await repo.items(meeting.id):
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
+        recused = await repo.recused(it.id)  # 「谁回避了」
+        aside = f"（回避：{join(await names(sorted(recused)))}）" if recused else ""
         lines.append(
-            f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）：{t.ITEM_STATE[it.state]}{outcome}"
+            f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）："
+            f"{t.ITEM_STATE[it.state]}{outcome}{aside}"
         )
     lines.extend(warnings)
     return [ctx.reply("\n".join(lines))]
@@ -1125,6 +1128,9 @@ ROUTES = [
         phrasings=("请列席", "安排列席"),
         frames=(
             rf"(?:请|邀请)(?P<object>{_NAME})(?P<rest>{_TITLE}?)(?:来|参加会议并)?列席(?:会议|本次会议)?",
+            # 「请吴国华列席，非党员理事长」: the reason after the sentence.
+            rf"(?:请|邀请)(?P<object>{_NAME})(?:来|参加会议并)?列席(?:会议|本次会议)?"
+            r"[,，:：;； ]+(?P<rest>.+)",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1344,7 +1350,10 @@ ROUTES = [
         "就某议题回避（主持人可 @ 指定成员回避）",
         "成员",
         phrasings=("申请回避", "需要回避"),
-        when=OFFERED_DURING,
+        # 「第二个议题我回避」; 「第二个议题涉及我本人，我回避」 is asked back with what came first.
+        after=("回避", "我回避", "我申请回避"),
+        last=("我回避", "我申请回避", "我需要回避"),
+        when=OFFERED_BEFORE | OFFERED_DURING,  # before the meeting too (it is recorded then)
     ),
     Route(
         ("离席", "中途离席"),
@@ -1633,6 +1642,9 @@ ROUTES = [
             "有什么议题",
             "都有哪些议题",
             "议题是什么",
+            "谁回避了",
+            "有谁回避",
+            "哪些人回避",
             "谁还没签到",
             "谁没签到",
             "看看谁还没签到",

@@ -82,3 +82,43 @@ async def test_before_a_meeting_as_asked(harness: ConsoleRig) -> None:
     moved = (await h.say("张伟", "改到12月10日下午3点")).text
     assert moved.startswith("【会议改期通知】")
     assert "时间：2026年12月10日（星期四）15:00（原定2026年12月9日（星期三）15:00）" in moved
+
+
+async def test_stepping_aside_and_inviting_an_observer_as_said(harness: ConsoleRig) -> None:
+    """「第二个议题涉及我本人，我回避」 is asked back (before the meeting too) and a yes records it;
+    「请吴国华列席，非党员理事长」 invites with the reason after the sentence; 「谁回避了」 shows the
+    status, which names who stepped aside from each item."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届（人事）；李娜的评优（人事）")
+    asked = (await h.say("李娜", "第二个议题涉及我本人，我回避")).text
+    assert (
+        asked
+        == "是否就某议题回避（主持人可 @ 指定成员回避）？回复「是」或「回避 第二个议题涉及我本人」确认。"
+    )
+    assert "李娜就议题2「李娜的评优」回避" in await h.say("李娜", "是")
+    invited = (await h.say("张伟", "请吴国华列席，非党员理事长")).text
+    assert invited.startswith("已邀请吴国华列席第1次会议（非党员理事长）")
+    status = (await h.say("王强", "谁回避了")).text
+    assert "议题2「李娜的评优」（人事事项）：已列入议程（回避：李娜）" in status
+    assert "列席：吴国华" in status
+
+
+async def test_a_reason_for_stepping_aside_reaches_the_minutes(harness: ConsoleRig) -> None:
+    """「回避 1 本人是候选人」 from a member is a reason, not a name: recorded with the recusal and
+    shown in the minutes; the chair naming someone unknown is still refused, not recorded as the
+    chair's own."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届（人事）")
+    assert "王强就议题1「换届」回避（本人是候选人）" in await h.say("王强", "回避 1 本人是候选人")
+    assert "请 @ 要操作的成员" in await h.say("张伟", "回避 1 孙悟空")
+    assert await models.Recusal.all().count() == 1
+    h.at("2026-12-09 14:50")
+    for name in ("张伟", "李娜", "刘洋", "陈静", "杨帆"):
+        await h.say(name, "签到")
+    h.at("2026-12-09 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("周婷", "纪要 全文")).text
+    assert "王强（本人是候选人）" in minutes

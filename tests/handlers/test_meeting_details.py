@@ -218,5 +218,13 @@ def test_item_numbers_in_chinese_numerals() -> None:
         "一致同意": (None, "一致同意"),  # not a number: no boundary after 一
         "十万火急": (None, "十万火急"),
         "一一": (None, "一一"),
+        # Said as an item, what follows needs no separator; a bare number still does.
+        "第二个议题涉及我本人": (2, "涉及我本人"),
+        "议题2涉及本人": (2, "涉及本人"),
+        "3号议题需要调研": (3, "需要调研"),
+        "12月": (None, "12月"),
+        "第1次会议": (None, "第1次会议"),
+        "第二届": (None, "第二届"),
+        "第十二月": (None, "第十二月"),
     }
     assert {text: parse_item_ref(text) for text in said} == said
