@@ -149,6 +149,9 @@ class Route:
     # being voted on is a ballot, not accepting a proposal): asked before the permission gate,
     # the other route and its arguments, or None.
     instead: Callable[[Context, str], Awaitable[tuple[Route, str] | None]] | None = None
+    # The phases in which a bare acknowledgement (「好的」「👍」「OK」) from someone who may use
+    # it runs it: a notice answered 「👍」 is acknowledged (收到), not answered 「好的。」.
+    acknowledged: frozenset[g.MeetingState | None] = frozenset()
 
 
 def strip_command_prefix(text: str) -> str:
@@ -209,6 +212,7 @@ class Router:
         self._render_need = render_need
         self._on_command = on_command
         self.lexicon = u.Lexicon(self.routes)
+        self._acknowledged = {p: r for r in self.routes for p in r.acknowledged}
 
     def resolve(self, message: IncomingMessage) -> u.Resolution:
         """What the message asks for (bot/utterance.py): a command with its arguments as
@@ -283,6 +287,12 @@ class Router:
                 answer = u.settle(self.lexicon, found, roles, phase)
                 if isinstance(answer, u.Clarify) and not answer.route.exact:
                     await self.admission.ask(message, confirmed_by(answer))
+                elif (
+                    u.is_acknowledgement(said)
+                    and (ack := self._acknowledged.get(phase)) is not None
+                    and g.may(roles, ack.needs)
+                ):
+                    return ack, "", False  # 「👍」 to a notice: 收到
                 return [plain_reply(message, answer_text(answer, phase))]
             case u.Command(route=route, args=args):
                 pass

@@ -1207,6 +1207,11 @@ ROUTES = [
             "一定参加",
             "准时到",
             "按时到",
+            "会准时参加",
+            "会按时参加",
+            "会准时到",
+            "会按时到",
+            "一定准时参加",
             "got it",
             "received",
             "roger",
@@ -1215,6 +1220,7 @@ ROUTES = [
         alone=("参加", "会来", "能来", "一定来", "会到", "一定到"),
         when=OFFERED_BEFORE,
         instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
+        acknowledged=frozenset({g.MeetingState.CONVENED}),  # 「👍」「好的」 to the notice
     ),
     Route(
         ("晚到",),

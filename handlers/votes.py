@@ -823,6 +823,7 @@ ROUTES = [
         "无记名投票结束后，私聊核对自己的选票已计入",
         "成员",
         needs_society=False,
+        phrasings=("核对回执", "查一下回执", "我的投票回执", "投票回执", "我的回执"),
         shows=True,
     ),
     Route(

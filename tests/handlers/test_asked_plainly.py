@@ -122,3 +122,19 @@ async def test_a_reason_for_stepping_aside_reaches_the_minutes(harness: ConsoleR
     await h.say("张伟", "散会")
     minutes = (await h.say("周婷", "纪要 全文")).text
     assert "王强（本人是候选人）" in minutes
+
+
+async def test_a_thumbs_up_to_a_notice_acknowledges_it(harness: ConsoleRig) -> None:
+    """「👍」「好的」 from a member while a meeting is announced acknowledge its notice (收到; the
+    reminder of who has not answered leaves them out); 「我会准时参加」 too. From someone not on
+    the group, or with no meeting announced, it is only answered 「好的。」."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    assert (await h.say("刘洋", "👍")).text == "好的。"  # nothing announced
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：年度工作")
+    assert "刘洋已确认收到第1次会议" in await h.say("刘洋", "👍")
+    assert "陈静已确认收到第1次会议" in await h.say("陈静", "我会准时参加")
+    assert (await h.say("吴国华", "好的")).text == "好的。"
+    acked = {(await models.Person.get(id=a.person_id)).name for a in await models.NoticeAck.all()}
+    assert acked == {"刘洋", "陈静"}
+    assert "未回复：张伟、李娜、王强、杨帆、赵敏" in await h.say("张伟", "会议状态")
