@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 from bot import governance as g
 from bot.events import ChatKind, OutgoingMessage
-from bot.router import Context, Route
+from bot.router import Context, Route, UsageError
 from bot.web import overview as ov
 from bot.web.auth import LINK_TTL, issue_link
 from storage import workbench as store
@@ -107,7 +109,63 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+_KIND_OF_SOCIETY = re.compile(r"(?:学会|协会|研究会|学社)$")
+
+
+async def society_detail(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「苏州市示例科技学会的情况」「学会情况 示例」: one society as the committee's workbench
+    shows it (the same facts and words: overview.roster_text, summary_text...). Shows."""
+    said = args.strip(" 的，,。？?")
+    if not said:
+        raise UsageError("请写明学会名称，例如：学会情况 苏州市示例科技学会。")
+    facts = await store.society_facts(ov.year_bounds(ctx.now, ctx.tz))
+    rows = ov.build_rows(facts, now=ctx.now, tz=ctx.tz, policy_for=ctx.settings.policy_for)
+    core = _KIND_OF_SOCIETY.sub("", said) or said  # 「示例学会」 for 苏州市示例科技学会
+    found = (
+        [r for r in rows if r.name == said]
+        or [r for r in rows if said in r.name]
+        or [r for r in rows if core in r.name]
+    )
+    if not found:
+        raise UsageError(f"没有找到名称含「{said}」的学会。发送「报送情况」查看全部学会。")
+    if len(found) > 1:
+        shown = "、".join(r.name for r in found[:10]) + ("等" if len(found) > 10 else "")
+        raise UsageError(f"名称含「{said}」的学会有{len(found)}个：{shown}。请写出完整名称。")
+    row = found[0]
+    year = ctx.now.astimezone(ctx.tz).year
+    lines = [
+        f"{row.name}：",
+        f"领导小组：{ov.roster_text(row)}；任期至 {ov.term_text(row)}",
+        f"上次开会：{ov.last_meeting_text(row)}；今年开会 {row.held_in_year} 次",
+        f"工作制度：{'已备案' if row.rules_filed else '未备案'}",
+        f"{year} 年度总结：{ov.summary_text(row)}",
+        f"待审批成员调整 {row.pending_changes} 件；待确认收到 {row.pending_filings} 件；"
+        f"纪要待签发 {row.unsigned_minutes} 份",
+        f"记录链：{ov.chain_text(row)}",
+    ]
+    if issues := _issues(row):
+        lines.append(f"需关注：{issues}")
+    lines.append(HINT)
+    return [ctx.reply("\n".join(lines))]
+
+
 ROUTES = [
+    Route(
+        ("学会情况", "学会详情"),
+        society_detail,
+        g.Need.COMMITTEE,
+        "学会情况 学会名称",
+        "查看一个学会的名单、开会、报送和记录链情况（与工作台一致）",
+        "市党委",
+        needs_society=False,
+        phrasings=("查看学会", "看看学会"),
+        # 「苏州市示例科技学会的情况」「示例学会怎么样了」 (not 「各学会情况」: that is 报送情况).
+        frames=(
+            r"(?!各|哪些|所有|全部|每个|这个|那个|这|本|我们)(?P<object>[^,，。？?\s]{1,30}?(?:学会|协会|研究会|学社))"
+            r"的?(?:情况|详情|近况|最近怎么样|怎么样了?)[?？]*",
+        ),
+        shows=True,
+    ),
     Route(
         ("工作台",),
         open_workbench,

@@ -3,6 +3,8 @@ society still owe (「我们学会还有什么没交」), and the committee's �
 
 from __future__ import annotations
 
+from bot.adapters.console import console_user
+from bot.demo import PEOPLE, seed_society
 from storage import models
 from tests.kit.console import ConsoleRig
 
@@ -138,3 +140,23 @@ async def test_a_thumbs_up_to_a_notice_acknowledges_it(harness: ConsoleRig) -> N
     acked = {(await models.Person.get(id=a.person_id)).name for a in await models.NoticeAck.all()}
     assert acked == {"刘洋", "陈静"}
     assert "未回复：张伟、李娜、王强、杨帆、赵敏" in await h.say("张伟", "会议状态")
+
+
+async def test_the_committee_asks_about_one_society(harness: ConsoleRig) -> None:
+    """「示例学会怎么样了」「苏州市示例科技学会的情况」: one society as the workbench shows it; a
+    name several societies share is asked to be written in full; a leader is refused (the
+    committee's view); 「各学会情况」 stays the summary of all."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    people = {name: console_user(f"{name}-2") for name, *_ in PEOPLE}
+    await seed_society("苏州市示例工程学会", people, h.clock.now())
+    detail = (await h.say(ADMIN, "苏州市示例科技学会的情况", private=True)).text
+    assert detail.startswith("苏州市示例科技学会：\n领导小组：7 人（合规）；任期至 2029-05-31\n")
+    assert "工作制度：未备案" in detail
+    assert "2026 年度总结：未报送，2026-12-31 截止（剩 24 天）" in detail
+    assert "需关注：未备案工作制度" in detail
+    assert "示例工程学会：" in await h.say(ADMIN, "示例工程学会怎么样了", private=True)
+    several = (await h.say(ADMIN, "学会情况 示例", private=True)).text
+    assert several.startswith("名称含「示例」的学会有2个：")
+    assert "只有市科技社团党委管理员可以使用" in await h.say("张伟", "苏州市示例科技学会的情况")
+    assert "报送与备案情况（共 2 个学会）" in await h.say(ADMIN, "各学会情况", private=True)
