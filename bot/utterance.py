@@ -88,6 +88,9 @@ _BALLOT_ARGS = re.compile(
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
 ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
+# The item the meeting is on, said as such (「这个议题」「这一项」): the handlers read it as the
+# item the chair turned to (handlers.common.item_in_focus).
+THIS_ITEM = r"(?:这个|这一|这|该|本|此)(?:议题|项)"
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
 # 「取消会议算了」 are asked back like a question (Route.shows).
 _HOLD_OFF = re.compile(
@@ -284,7 +287,7 @@ class Lexicon:
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
-                rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}))"
+                rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM}))"
                 rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
                 rf"[{re.escape(_PARTICLES)}]*"
             )

@@ -16,6 +16,7 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_in_focus,
     join,
     mentioned,
     mentions_for,
@@ -23,9 +24,9 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
-    require_item_ref,
     require_known_person,
     roster_ids,
+    this_item,
 )
 from storage import acks, repo
 
@@ -424,7 +425,18 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     actor = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, rest = require_item_ref(args, "回避 2")
+    number, rest = parse_item_ref(args)
+    on_it, after = this_item(rest)
+    if number is None and (on_it or not rest):  # 「这个议题我回避」「我回避」: the item turned to
+        open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
+        number, rest = (
+            await item_in_focus(
+                meeting, open_, verb="回避", example="回避 {}", listed_as="可以回避"
+            ),
+            after,
+        )
+    if number is None:
+        raise UsageError("请写明议题编号，例如：回避 2")
     it = await item_by_number(meeting, number)
     target, reason = actor, ""
     if rest:
@@ -437,7 +449,7 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
         else:
             target, _ = await require_known_person(ctx, rest, "回避 2 @张三")
     await require_on_meeting_roster(meeting, target, "无需回避")
-    if it.state not in (g.ItemState.PROPOSED, g.ItemState.ACCEPTED):
+    if it.state not in _RECUSABLE:
         raise UsageError("该议题已开始表决，回避应在表决前提出。")
     if not await repo.add_recusal(it.id, target.id):
         return [ctx.reply(f"{target.name}已就议题{number}回避。")]
@@ -451,5 +463,7 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+# The states of an item one may still step aside from (before its vote).
+_RECUSABLE = frozenset({g.ItemState.PROPOSED, g.ItemState.ACCEPTED})
 # A reason for stepping aside that speaks of oneself (「涉及我本人」「本人是候选人」), not a name.
 _ABOUT_ONESELF = re.compile(r"我|本人|自己")

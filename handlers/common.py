@@ -14,6 +14,7 @@ from bot import governance as g
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, UserRef
 from bot.router import Context, Handler, UsageError
 from bot.timeparse import small_number
+from bot.utterance import THIS_ITEM
 from handlers import texts as t
 from storage import repo
 
@@ -135,6 +136,16 @@ async def current_meeting(
     if states is not None:
         g.require_meeting_state(meeting.state, states, "command")
     return meeting
+
+
+# 「这个议题」「该议题」「这一项」 said for the item the meeting is on.
+_THIS_ITEM = re.compile(rf"^{THIS_ITEM}[,，、\s]*")
+
+
+def this_item(args: str) -> tuple[bool, str]:
+    """Whether `args` open by naming the item the meeting is on (「这个议题分歧较大」), and the rest."""
+    found = _THIS_ITEM.match(args.strip())
+    return (True, args.strip()[found.end() :].strip()) if found else (False, args.strip())
 
 
 async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:

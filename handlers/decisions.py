@@ -28,6 +28,7 @@ from handlers.common import (
     person_payload,
     record,
     require_item_ref,
+    this_item,
 )
 from handlers.votes import card_updates, opinion_lines, start_vote, target_vote
 from storage import acks, repo
@@ -345,19 +346,13 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
 
 
-# 「这个议题」「该议题」「这一项」 said for the item the meeting is on.
-_THIS_ITEM = re.compile(r"^(?:这个|这一|这|该|本|此)(?:议题|项)[,，、\s]*")
-
-
 async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str]:
     """No number said: the item and the reason. 「这个议题…」: the item the chair last turned to
     (models.MeetingFocus); 「预算…」: the item so titled; else the one turned to, or the only
     item that can still be deferred; with several, which one is asked."""
     open_ = await items_that_can(meeting, g.ItemAction.DEFER)
-    this = _THIS_ITEM.match(said)
-    if this is not None:
-        said = said[this.end() :].strip()
-    elif (named := item_by_title(open_, said)) is not None:
+    on_it, said = this_item(said)
+    if not on_it and (named := item_by_title(open_, said)) is not None:
         return named[0].number, named[1]
     number = await item_in_focus(
         meeting, open_, verb="暂缓", example="暂缓 {} 需进一步调研", listed_as="可以暂缓"

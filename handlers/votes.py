@@ -36,6 +36,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    this_item,
 )
 from storage import acks, repo
 
@@ -78,8 +79,8 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) -> _VoteRequest:
     number, rest = parse_item_ref(args)
-    if number is None:
-        number = await _the_item_to_vote(meeting)
+    if number is None:  # 「开始投票」「这个议题表决吧」: the item the meeting is on
+        number, rest = await _the_item_to_vote(meeting), this_item(rest)[1]
     rest, closes_at = _deadline(ctx, rest)
     return _VoteRequest(number, rest.split(" ", 1)[0] if rest else "", closes_at)
 

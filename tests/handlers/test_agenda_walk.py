@@ -203,3 +203,18 @@ async def test_a_secret_or_named_vote_said_alone(harness: ConsoleRig) -> None:
     assert "开始表决：议题3「换届」（人事事项，无记名投票）" in opened
     vote = await models.Vote.get(state="open")
     assert vote.method == "secret"
+
+
+async def test_this_item_in_votes_and_recusals(harness: ConsoleRig) -> None:
+    """「这个议题我回避」 and 「这个议题记名表决」 are about the item the chair turned to; 「我回避」
+    with several items and none turned to lists them; 「这一项暂缓」 defers the one turned to."""
+    h = harness
+    await _meeting(h)
+    listed = (await h.say("刘洋", "我回避")).text
+    assert listed.startswith("请写明要回避的议题编号，例如：回避 1。可以回避：1「年度工作」")
+    await h.say("张伟", "讨论议题 3")
+    assert "刘洋就议题3「换届」回避" in await h.say("刘洋", "这个议题我回避")
+    assert "开始表决：议题3「换届」" in await h.say("张伟", "这个议题无记名投票")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "讨论议题 1")
+    assert "议题1「年度工作」暂缓决定" in await h.say("张伟", "这一项暂缓")
