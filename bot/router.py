@@ -124,6 +124,9 @@ class Route:
     # 假」): such a message is only asked back, with those arguments (「回复「请假 那天出差」确认」),
     # since the words might be about someone else (「王强来不了」).
     last: tuple[str, ...] = ()
+    # Words that may end a message and belong to what it says (「那天我家里有事」): asked back
+    # like `last`, the whole message (an apology in front aside) being the arguments.
+    last_kept: tuple[str, ...] = ()
     # Ways that run it only as the whole message (then only punctuation, emoji or particles):
     # 「我参加」 acknowledges a notice, 「我参加不了」 is not a longer form of it.
     alone: tuple[str, ...] = ()

@@ -102,6 +102,8 @@ _COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
 _PARTICLE_CLAUSE = re.compile(rf"^[{_PARTICLES}]+(?=[,，、;；:：。])")
 # What makes the words after a command a question: a question mark or particle at the end, or a
 # question word first (Route.shows).
+# Asking about someone (「谁有事」「哪位要出差」): no one's own leave.
+_WHO = re.compile(r"谁|哪位|哪个人|哪些人")
 _QUESTION = re.compile(
     r"(?:[?？]|吗|么|呢|没有?)[\s?？!！。.~…]*$"
     r"|^\s*(?:什么时候|什么|是什么|多久|几号|几时|哪天|何时|怎么|如何|是不是|是否|有没有|要不要|能不能"
@@ -278,7 +280,8 @@ class Lexicon:
         self._max = max((len(k) for k in self._table), default=0)
         # Route.last, longest first: (matching form, route).
         self._last = sorted(
-            ((matching_form(w), r) for r in self.routes for w in r.last),
+            [(matching_form(w), r, False) for r in self.routes for w in r.last]
+            + [(matching_form(w), r, True) for r in self.routes for w in r.last_kept],
             key=lambda x: -len(x[0]),
         )
         # Route.after: 「对 <object> [进行] <verb>」 or 「<item> <verb>」, one pattern for every
@@ -401,10 +404,15 @@ class Lexicon:
         """`_ending` for the text up to `end`."""
         while end:
             text = body.text[:end]
-            for form, route in self._last:
+            for form, route, kept in self._last:
                 start = end - len(form)
                 if start > 0 and text.endswith(form):
                     before = body.original[body.starts[0] : body.starts[start]]
+                    if kept:  # 「那天我家里有事」: the words are part of the reason
+                        said = body.original[body.starts[0] : body.starts[end - 1] + 1]
+                        if _QUESTION.search(text) or _WHO.search(text):  # 「谁有事」 asks
+                            return None
+                        return Clarify(route, body.tail(0), _without_apology(said))
                     args = _TRAILING_HEDGE.sub("", _without_apology(before))
                     if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
                         return Clarify(route, body.tail(0))

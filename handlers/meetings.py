@@ -1155,6 +1155,17 @@ ROUTES = [
         ),
         ask="请假",
         last=("请假", *_CANNOT_COME),
+        # 「不好意思，那天我家里有事」「我那天要出差」: asked back, the reason as said.
+        last_kept=(
+            "有事",
+            "有点事",
+            "有别的事",
+            "有事情",
+            "另有安排",
+            "有别的安排",
+            "要出差",
+            "在出差",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(

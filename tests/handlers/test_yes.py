@@ -161,3 +161,14 @@ async def test_a_yes_in_a_quoted_reply_to_the_question(harness: ConsoleRig) -> N
     await h.say("王强", "那天我有事来不了")
     quoted = f"「议事：{ASKED}」\n- - - - - - - - - -\n是的"
     assert "王强已请假（那天我有事）" in await h.say("王强", quoted)
+
+
+async def test_a_leave_said_as_what_is_on_that_day(harness: ConsoleRig) -> None:
+    """「不好意思，那天我家里有事」 is asked back with the reason as said (the words 有事 are part
+    of it, the apology is not), and a yes records it; 「谁有事」 asks nothing."""
+    h = harness
+    await _convened(h)
+    asked = (await h.say("刘洋", "不好意思，那天我家里有事")).text
+    assert asked == "是否请假？回复「是」或「请假 那天我家里有事」确认。"
+    assert "刘洋已请假（那天我家里有事）" in await h.say("刘洋", "是")
+    assert "是否请假" not in await h.say("陈静", "谁有事")
