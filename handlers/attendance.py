@@ -154,6 +154,7 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
     g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
+    earlier = sum(1 for who, _ in await repo.opinions(it.id) if who == person.id)
     await repo.add_opinion(it.id, person.id, text, ctx.now)
     await record(
         ctx,
@@ -167,6 +168,13 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
         },
         meeting=meeting,
     )
+    if earlier:  # kept as written: the record is added to, never rewritten
+        return [
+            ctx.reply(
+                f"已收到{person.name}对议题{number}「{it.title}」的第{earlier + 1}条书面意见，"
+                "前面的也保留，会上按先后一并宣读并写入纪要（不计入票数）。"
+            )
+        ]
     return [
         ctx.reply(
             f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"

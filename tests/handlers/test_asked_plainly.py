@@ -160,3 +160,17 @@ async def test_the_committee_asks_about_one_society(harness: ConsoleRig) -> None
     assert several.startswith("名称含「示例」的学会有2个：")
     assert "只有市科技社团党委管理员可以使用" in await h.say("张伟", "苏州市示例科技学会的情况")
     assert "报送与备案情况（共 2 个学会）" in await h.say(ADMIN, "各学会情况", private=True)
+
+
+async def test_a_second_written_opinion_says_the_first_is_kept(harness: ConsoleRig) -> None:
+    """Opinions are added to the record, never rewritten: a second one on the same item says
+    it is the second and that the first stays."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
+    await h.say("李娜", "请假 出差")
+    first = (await h.say("李娜", "书面意见 1 同意")).text
+    assert first.startswith("已收到李娜对议题1「换届」的书面意见，")
+    second = (await h.say("李娜", "书面意见 1 同意，建议尽快换届")).text
+    assert second.startswith("已收到李娜对议题1「换届」的第2条书面意见，前面的也保留")
+    assert await models.WrittenOpinion.all().count() == 2
