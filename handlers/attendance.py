@@ -28,6 +28,7 @@ from handlers.common import (
     roster_ids,
     this_item,
 )
+from handlers.votes import how_to_vote, yet_to_vote
 from storage import acks, repo
 
 
@@ -219,6 +220,8 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
     waiting = [p for p in silent if p != person.id]
     head = f"第{meeting.number}次会议"
     opened = meeting.state is g.MeetingState.OPEN
+    if opened and (ballots := await _ballots_awaited(ctx, person, waiting)) is not None:
+        return [ballots]
     if not waiting:
         done = "都已签到或请假" if opened else "都已回复"
         return [ctx.reply(f"{head}参会名单上的其他成员{done}，无需提醒。")]
@@ -235,6 +238,27 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
             "不能参加请发送「请假 理由」。"
         )
     return [ctx.reply(text, await mentions_for(ctx, waiting))]
+
+
+async def _ballots_awaited(
+    ctx: Context, person: repo.Person, unchecked: list[int]
+) -> OutgoingMessage | None:
+    """During a vote, 「提醒一下」「催一下」 mean the ballots: who may vote and has not, @-mentioned,
+    and how (the speaker aside); those not yet checked in are named after. None when no vote
+    waits for anyone."""
+    meeting = await current_meeting(ctx)
+    for vote, it in await repo.open_votes(meeting.id):
+        waiting = [p for p in await yet_to_vote(vote) if p != person.id]
+        if not waiting:
+            continue
+        text = (
+            f"【提醒】议题{it.number}「{it.title}」正在表决，尚未投票：{join(await names(waiting))}。"
+            f"{how_to_vote(vote.method)}"
+        )
+        if unchecked:
+            text += f"\n尚未签到：{join(await names(unchecked))}（到会后请先发送「签到」）。"
+        return ctx.reply(text, await mentions_for(ctx, waiting))
+    return None
 
 
 async def _unanswered(

@@ -30,7 +30,7 @@ from handlers.common import (
     require_item_ref,
     this_item,
 )
-from handlers.votes import card_updates, opinion_lines, start_vote, target_vote
+from handlers.votes import card_updates, opinion_lines, start_vote, target_vote, yet_to_vote
 from storage import acks, repo
 
 DURING_MEETING = (g.MeetingState.OPEN,)
@@ -48,12 +48,11 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
     closes_at = await acks.vote_deadline(vote.id)
     deadline = "" if closes_at is None else t.vote_status_deadline(closes_at, ctx.now, ctx.tz)
     if vote.method is g.VoteMethod.SECRET:
-        voted = await repo.secret_voters(vote.id)
-        waiting = [p for p in voters if p not in voted]
+        waiting = await yet_to_vote(vote)
         return [
             ctx.reply(
-                f"议题{it.number}「{it.title}」无记名投票进行中：已投{len(voted)}/{len(voters)}，"
-                f"未投：{join(await names(waiting))}。结果在结束表决时公布。{deadline}"
+                f"议题{it.number}「{it.title}」无记名投票进行中：已投{len(voters) - len(waiting)}/"
+                f"{len(voters)}，未投：{join(await names(waiting))}。结果在结束表决时公布。{deadline}"
             )
         ]
     if vote.method is g.VoteMethod.SHOW_OF_HANDS:
@@ -65,7 +64,7 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
         ]
     ballots = await repo.named_ballots(vote.id)
     tally = g.tally(ballots.values(), len(voters))
-    waiting = [p for p in voters if p not in ballots]
+    waiting = await yet_to_vote(vote)
     return [
         ctx.reply(
             f"议题{it.number}「{it.title}」当前：赞成{tally.yes}、反对{tally.no}、弃权{tally.abstain}，"
@@ -517,6 +516,11 @@ ROUTES = [
             "都投了吗",
             "都投完了吗",
             "大家都投了吗",
+            "结果出来了",
+            "结果怎么样",
+            "结果是什么",
+            "表决结果呢",
+            "结果呢",
             "大家都投完了吗",
             "大家投完了吗",
             "投完了吗",

@@ -7,6 +7,7 @@ ballot routes with their phrasings, which are data the utterance layer reads."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
@@ -168,6 +169,22 @@ _HOW_TO_VOTE = {
     g.VoteMethod.SECRET: "无记名投票：请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」，结果在结束时公布。",
     g.VoteMethod.SHOW_OF_HANDS: "举手表决：由记录人录入结果，例如「举手结果 赞成4 反对2 弃权1」。",
 }
+
+
+async def yet_to_vote(vote: repo.Vote) -> list[int]:
+    """Who may vote in an open vote and has not (a secret vote's voters are known, never their
+    choices); none for a show of hands, which the recorder enters."""
+    if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+        return []
+    if vote.method is g.VoteMethod.SECRET:
+        voted: Collection[int] = await repo.secret_voters(vote.id)
+    else:
+        voted = await repo.named_ballots(vote.id)
+    return [p for p in sorted(vote.electorate.voters) if p not in voted]
+
+
+def how_to_vote(method: g.VoteMethod) -> str:
+    return _HOW_TO_VOTE[method]
 
 
 async def _vote_opened_replies(

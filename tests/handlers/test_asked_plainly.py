@@ -174,3 +174,28 @@ async def test_a_second_written_opinion_says_the_first_is_kept(harness: ConsoleR
     second = (await h.say("李娜", "书面意见 1 同意，建议尽快换届")).text
     assert second.startswith("已收到李娜对议题1「换届」的第2条书面意见，前面的也保留")
     assert await models.WrittenOpinion.all().count() == 2
+
+
+async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) -> None:
+    """「提醒没投票的人」「催一下」 while a vote is open @-mention who may vote and has not (the
+    chair aside) and say how; those not yet checked in are named after. 「明天的会我参加」
+    acknowledges the notice; 「我能不能不去」 is asked back as a leave."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
+    assert "李娜已确认收到第1次会议" in await h.say("李娜", "明天的会我参加")
+    assert (await h.say("赵敏", "我能不能不去")).text == "是否请假？回复「是」或「请假」确认。"
+    h.at("2026-12-09 14:50")
+    for name in ("张伟", "王强", "刘洋", "陈静"):
+        await h.say(name, "签到")
+    h.at("2026-12-09 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1")
+    await h.say("王强", "赞成")
+    sent = await h.send("张伟", "提醒没投票的人")
+    (reminder,) = sent
+    assert reminder.text == (
+        "【提醒】议题1「换届」正在表决，尚未投票：刘洋、陈静。请出席成员在群里发送「赞成」「反对」或"
+        "「弃权」（也可点卡片按钮）。\n尚未签到：李娜、杨帆、赵敏（到会后请先发送「签到」）。"
+    )
+    assert [m.name for m in reminder.mentions] == ["刘洋", "陈静"]
