@@ -526,7 +526,9 @@ class Lexicon:
             return Clarify(route, body.tail(0))
         if is_decoration(after.strip(_PARTICLES)):
             after = ""
-        elif not _AGENDA_NEXT.match(after):  # 「明天三点开会我来不了」 is not a convening
+        elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
+            _PLACE_NEXT.match(after) and not _CANNOT.search(after)  # 「，在学会办公室」 is
+        ):
             return None
         return Command(route, f"{before.strip()} {after}".strip())
 
@@ -814,6 +816,10 @@ _CLAUSE_ENDS = ",，。;；!！"
 DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?:一下|下)?(?![院所室区厅楼生会中心])"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」「，讨论换届」).
 _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
+# What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).
+_PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
+# Not coming (「在外地来不了」): a leave, not a place.
+_CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 

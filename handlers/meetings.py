@@ -905,6 +905,11 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）："
             f"{t.ITEM_STATE[it.state]}{outcome}{aside}"
         )
+    if meeting.state in (g.MeetingState.SIGNED, g.MeetingState.CANCELLED):
+        # 「下次开会是什么时候」 with none announced: when the next is due
+        lines.append(
+            f"目前没有已通知的会议。{_cadence_line(ctx, await repo.held_starts(society.id))}"
+        )
     lines.extend(warnings)
     return [ctx.reply("\n".join(lines))]
 
@@ -970,22 +975,26 @@ async def history(ctx: Context, args: str) -> list[OutgoingMessage]:
     today = ctx.now.astimezone(ctx.tz).date()
     this_year = sum(1 for at in held if at.astimezone(ctx.tz).year == today.year)
     lines.append(f"累计召开{len(held)}次，其中{today.year}年{this_year}次。")
-    if held:
-        last = held[-1].astimezone(ctx.tz).date()
-        due = add_months(last, g.CADENCE_MONTHS)
-        if due >= today:
-            lines.append(
-                f"上次开会是{t.day(last)}；领导小组每半年至少召开一次会议（第十七条），"
-                f"下次应在{t.day(due)}前召开。"
-            )
-        else:
-            lines.append(
-                f"上次开会是{t.day(last)}，已超过半年（第十七条要求每半年至少召开一次），"
-                "请组长尽快召开会议。"
-            )
-    else:
-        lines.append("还没有开成过会议。领导小组每半年至少召开一次会议（第十七条）。")
+    lines.append(_cadence_line(ctx, held))
     return [ctx.reply("\n".join(lines))]
+
+
+def _cadence_line(ctx: Context, held: list[datetime]) -> str:
+    """When the next meeting is due by the half-year rule (第十七条), from the last one held."""
+    if not held:
+        return "还没有开成过会议。领导小组每半年至少召开一次会议（第十七条）。"
+    today = ctx.now.astimezone(ctx.tz).date()
+    last = held[-1].astimezone(ctx.tz).date()
+    due = add_months(last, g.CADENCE_MONTHS)
+    if due >= today:
+        return (
+            f"上次开会是{t.day(last)}；领导小组每半年至少召开一次会议（第十七条），"
+            f"下次应在{t.day(due)}前召开。"
+        )
+    return (
+        f"上次开会是{t.day(last)}，已超过半年（第十七条要求每半年至少召开一次），"
+        "请组长尽快召开会议。"
+    )
 
 
 # Saying one cannot come: a leave when it opens the message, asked back when it ends it
@@ -1021,6 +1030,9 @@ ROUTES = [
             "召开一次会议",
             "开一次会",
             "convene",
+            "发个会议通知",
+            "发一个会议通知",
+            "帮我发个会议通知",
         ),
         timed=("开个会", "开一次会", "召开会议", "开领导小组会议", "开领导小组会", "开会"),
         when=frozenset({None, g.MeetingState.CLOSED}),
@@ -1054,6 +1066,10 @@ ROUTES = [
             "建议讨论",
             "提议讨论",
             "希望讨论",
+            "补充一个议题",
+            "补充议题",
+            "再补充一个议题",
+            "我想补充一个议题",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1171,6 +1187,10 @@ ROUTES = [
             "有别的安排",
             "要出差",
             "在出差",
+            "不舒服",
+            "生病了",
+            "住院了",
+            "要住院",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1718,6 +1738,10 @@ ROUTES = [
             "人数够了吗",
             "人够不够",
             "huiyizhuangtai",
+            "会议的议题是什么",
+            "最近有会吗",
+            "下次开会是什么时候",
+            "下次开会是哪天",
         ),
         shows=True,
     ),

@@ -199,3 +199,33 @@ async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) 
         "「弃权」（也可点卡片按钮）。\n尚未签到：李娜、杨帆、赵敏（到会后请先发送「签到」）。"
     )
     assert [m.name for m in reminder.mentions] == ["刘洋", "陈静"]
+
+
+async def test_convened_with_the_place_after_and_the_next_one_due(harness: ConsoleRig) -> None:
+    """「下周三下午两点开会，地点学会会议室，议题是换届」 convenes with place and agenda after the
+    verb; 「明天三点开会在外地来不了」 is no convening. Once the minutes are signed, the status
+    says when the next meeting is due (第十七条). 「身体不舒服」 is asked back as a leave; the
+    chair's 「宣布结果」 asks before closing the vote."""
+    h = harness
+    h.at("2026-12-07 09:00")  # a Monday
+    notice = (await h.say("张伟", "下周三下午两点开会，地点学会会议室，议题是换届")).text
+    assert "时间：2026年12月16日（星期三）14:00\n地点：学会会议室\n" in notice
+    assert "1. 换届（一般事项）" in notice
+    assert "会议通知" not in await h.say("王强", "明天三点开会在外地来不了")
+    asked = (await h.say("赵敏", "身体不舒服")).text
+    assert asked == "是否请假？回复「是」或「请假 身体不舒服」确认。"
+    h.at("2026-12-16 13:50")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        await h.say(name, "签到")
+    h.at("2026-12-16 14:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1")
+    assert (await h.say("张伟", "宣布结果")).text.startswith("是否结束表决")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    await h.say("张伟", "签发")
+    status = (await h.say("李娜", "下次开会是什么时候")).text
+    assert status.endswith(
+        "目前没有已通知的会议。上次开会是2026年12月16日；领导小组每半年至少召开一次会议（第十七条），"
+        "下次应在2027年6月16日前召开。"
+    )
