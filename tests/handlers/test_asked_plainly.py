@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.adapters.console import console_user
 from bot.demo import PEOPLE, seed_society
 from storage import models
-from tests.kit.console import ConsoleRig
+from tests.kit.console import ConsoleRig, check_in_and_open
 
 ADMIN = "市党委刘老师"
 
@@ -185,11 +185,7 @@ async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) 
     await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
     assert "李娜已确认收到第1次会议" in await h.say("李娜", "明天的会我参加")
     assert (await h.say("赵敏", "我能不能不去")).text == "是否请假？回复「是」或「请假」确认。"
-    h.at("2026-12-09 14:50")
-    for name in ("张伟", "王强", "刘洋", "陈静"):
-        await h.say(name, "签到")
-    h.at("2026-12-09 15:00")
-    await h.say("张伟", "开会")
+    await check_in_and_open(h, day="2026-12-09", present=("张伟", "王强", "刘洋", "陈静"))
     await h.say("张伟", "发起表决 1")
     await h.say("王强", "赞成")
     sent = await h.send("张伟", "提醒没投票的人")
@@ -202,23 +198,19 @@ async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) 
 
 
 async def test_convened_with_the_place_after_and_the_next_one_due(harness: ConsoleRig) -> None:
-    """「下周三下午两点开会，地点学会会议室，议题是换届」 convenes with place and agenda after the
+    """「下周三下午三点开会，地点学会会议室，议题是换届」 convenes with place and agenda after the
     verb; 「明天三点开会在外地来不了」 is no convening. Once the minutes are signed, the status
     says when the next meeting is due (第十七条). 「身体不舒服」 is asked back as a leave; the
     chair's 「宣布结果」 asks before closing the vote."""
     h = harness
     h.at("2026-12-07 09:00")  # a Monday
-    notice = (await h.say("张伟", "下周三下午两点开会，地点学会会议室，议题是换届")).text
-    assert "时间：2026年12月16日（星期三）14:00\n地点：学会会议室\n" in notice
+    notice = (await h.say("张伟", "下周三下午三点开会，地点学会会议室，议题是换届")).text
+    assert "时间：2026年12月16日（星期三）15:00\n地点：学会会议室\n" in notice
     assert "1. 换届（一般事项）" in notice
     assert "会议通知" not in await h.say("王强", "明天三点开会在外地来不了")
     asked = (await h.say("赵敏", "身体不舒服")).text
     assert asked == "是否请假？回复「是」或「请假 身体不舒服」确认。"
-    h.at("2026-12-16 13:50")
-    for name in ("张伟", "李娜", "王强", "刘洋"):
-        await h.say(name, "签到")
-    h.at("2026-12-16 14:00")
-    await h.say("张伟", "开会")
+    await check_in_and_open(h, day="2026-12-16", present=("张伟", "李娜", "王强", "刘洋"))
     await h.say("张伟", "发起表决 1")
     assert (await h.say("张伟", "宣布结果")).text.startswith("是否结束表决")
     await h.say("张伟", "结束表决")
