@@ -172,3 +172,17 @@ async def test_a_leave_said_as_what_is_on_that_day(harness: ConsoleRig) -> None:
     assert asked == "是否请假？回复「是」或「请假 那天我家里有事」确认。"
     assert "刘洋已请假（那天我家里有事）" in await h.say("刘洋", "是")
     assert "是否请假" not in await h.say("陈静", "谁有事")
+
+
+async def test_a_secret_ballot_said_loosely_in_private_is_not_kept(harness: ConsoleRig) -> None:
+    """In a secret vote, 「我同意」 in the private chat is asked back naming 「赞成」; nothing is
+    kept that links the voter to the choice, and a 「是」 casts nothing."""
+    h = harness
+    await _convened(h)
+    await check_in_and_open(h, present=MEMBERS)
+    await h.say("张伟", "无记名表决 1")
+    asked = (await h.say("李娜", "我同意", private=True)).text
+    assert asked == "是否投赞成票？回复「赞成」确认。"
+    assert "已收到" not in await h.say("李娜", "是", private=True)
+    assert await m.PendingQuestion.all().count() == 0
+    assert await m.SecretBallotSealed.all().count() == 0
