@@ -76,11 +76,11 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
 # A choice and its count of hands: 「赞成4」「反对：2票」, or the count first, 「5票赞成」.
 _CHOICE = "|".join(sorted(t.CHOICE_WORDS, key=len, reverse=True))
 _COUNTED = rf"({_CHOICE})\s*[:：]?\s*(\d{{1,2}})\s*(?:票|人)?"
-_COUNT_FIRST = rf"(\d{{1,2}})\s*(?:票|人)\s*({_CHOICE})"
+_COUNT_FIRST = rf"(\d{{1,2}})\s*个?(?:票|人)\s*({_CHOICE})"
 _HANDS = re.compile(_COUNTED)
 _HANDS_COUNT_FIRST = re.compile(_COUNT_FIRST)
 # Everyone present and entitled raised a hand for: 「举手结果 全票通过」.
-_UNANIMOUS = re.compile(r"全票通过|全票赞成|全体赞成|一致同意|一致通过|全部赞成")
+_UNANIMOUS = re.compile(r"全票通过|全票赞成|全体赞成|全体同意|全部同意|一致同意|一致通过|全部赞成")
 
 
 async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:

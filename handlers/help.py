@@ -172,6 +172,11 @@ def make_help(routes: Sequence[Route]) -> Route:
             "我的角色",
             "我有什么权限",
             "bangzhu",
+            "我是联系人吗",
+            "我是记录人吗",
+            "我是组长吗",
+            "我是成员吗",
+            "我是领导小组成员吗",
         ),
         # A greeting alone is answered with what the bot can do.
         alone=("你好", "您好", "在吗", "hello", "hi"),

@@ -176,7 +176,15 @@ ROUTES = [
         "签发",
         "签发纪要（签发后锁定）",
         "组长",
-        phrasings=("签字", "纪要签发", "sign minutes", "sign off"),
+        phrasings=(
+            "签字",
+            "纪要签发",
+            "sign minutes",
+            "sign off",
+            "可以签发",
+            "同意签发",
+            "纪要可以签发",
+        ),
         when=frozenset({g.MeetingState.CLOSED}),
     ),
 ]

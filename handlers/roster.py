@@ -625,8 +625,8 @@ CONFIRM_RECEIPT = Route(
     "市党委",
     needs_society=False,
     phrasings=("已收悉", "收悉"),
-    # 「3号收到了」; 「收到1」 is 收到 with a number (receipt_instead).
-    frames=(r"#?(?P<object>\d+)号?(?:材料)?(?:已)?收到了?",),
+    # 「3号收到了」「确认1」; 「收到1」 is 收到 with a number (receipt_instead).
+    frames=(r"#?(?P<object>\d+)号?(?:材料)?(?:已)?收到了?", r"确认 ?#?(?P<object>\d+)号?"),
 )
 
 
@@ -660,6 +660,8 @@ ROUTES = [
             "谁是组长",
             "members",
             "roster",
+            "谁负责报送",
+            "谁是党建联系人",
         ),
         shows=True,
     ),
@@ -786,6 +788,7 @@ ROUTES = [
             "报送年度总结",
             "报送总结",
             "年终总结",
+            "交年度总结",
         ),
     ),
     Route(
@@ -942,6 +945,10 @@ ROUTES = [
             "报告批了吗",
             "报告收到了吗",
             "市党委收到了吗",
+            "工作制度交了吗",
+            "工作制度交了没有",
+            "有没有备案",
+            "我们有没有备案",
         ),
         shows=True,
     ),

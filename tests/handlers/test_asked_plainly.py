@@ -221,3 +221,19 @@ async def test_convened_with_the_place_after_and_the_next_one_due(harness: Conso
         "目前没有已通知的会议。上次开会是2026年12月16日；领导小组每半年至少召开一次会议（第十七条），"
         "下次应在2027年6月16日前召开。"
     )
+
+
+async def test_counts_and_receipts_said_shortly(harness: ConsoleRig) -> None:
+    """The recorder's 「全体同意」 and 「5个人同意，1个人反对」 are counts of hands; the
+    committee's 「确认1」 acknowledges filing 1."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("陈静", "备案 领导小组工作规则 经第3次会议通过")
+    assert "已确认收到" in await h.say(ADMIN, "确认1", private=True)
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；预算")
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"))
+    await h.say("张伟", "举手表决 1")
+    assert "已录入议题1举手结果：赞成6、反对0、弃权0" in await h.say("周婷", "全体同意")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "举手表决 2")
+    assert "赞成5、反对1" in await h.say("周婷", "5个人同意，1个人反对")
