@@ -72,7 +72,7 @@ _HEDGE = re.compile(
     rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
-_TRAILING_HEDGE = re.compile(rf"[,，\s]*{_SURE}(?:会|要)?$")
+_TRAILING_HEDGE = re.compile(rf"[,，\s]*(?:{_SURE}(?:会|要)?|(?:我|本人)?先)$")
 # How a command is done, asked right after its words (「年度总结怎么交」).
 _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
@@ -291,7 +291,7 @@ class Lexicon:
         self._object_pattern = (
             re.compile(
                 rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM}))"
-                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
+                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
                 rf"[{re.escape(_PARTICLES)}]*"
             )
             if verbs
@@ -362,6 +362,16 @@ class Lexicon:
             return framed
         found = self._said_first(body)
         if found is not None:
+            if (
+                isinstance(found, Command)
+                and found.args
+                and found.route.usage == found.route.words[0]
+            ):
+                # 「收到，那天出差去不了」: a command that takes nothing, then what another's
+                # words end (a leave), asked back as that one
+                inner = self._ending(align(found.args))
+                if inner is not None and inner.route is not found.route:
+                    return Clarify(inner.route, body.tail(0), inner.args)
             if isinstance(found, Command) and found.route.shows and found.args:
                 # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
                 # (not a ballot: 「纪要看过了，没问题」 is no vote)

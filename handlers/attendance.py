@@ -459,7 +459,9 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, rest = parse_item_ref(args)
     on_it, after = this_item(rest)
-    if number is None and (on_it or not rest):  # 「这个议题我回避」「我回避」: the item turned to
+    someone = number is None and not on_it and rest and (await mentioned(ctx, rest))[0]
+    if number is None and (on_it or not rest or someone):
+        # 「这个议题我回避」「我回避」「请王强回避」: the item turned to
         open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
         number, rest = (
             await item_in_focus(

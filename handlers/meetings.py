@@ -437,6 +437,8 @@ _MY = r"(?:这个议题|这一项|这项|议题)?的?[,，]? ?(?:我的|本人�
 _IS = r"(?:是|如下|为)?[:：,，]? ?"
 
 EDIT_USAGE = "修改议题 2 2027年经费预算（重大）"
+# Only a matter type where the new title would be (「议题2改成重大事项」「议题2设为重大」).
+_TYPE_ONLY = re.compile(r"(?:类型)?(?:改成|改为|设为|定为|是)?([^\s，,。]{2,4})")
 WITHDRAW_USAGE = "撤回议题 2 材料尚未准备好"
 
 
@@ -450,7 +452,11 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明新的议题标题，例如：{EDIT_USAGE}")
     it = await item_by_number(meeting, number)
     _refuse_carried(it, "修改")
-    title, matter = parse_topic(rest, default=it.matter_type)  # the title only: the type stays
+    kind = _TYPE_ONLY.fullmatch(rest.strip(" 。.（）()"))
+    if kind is not None and kind.group(1) in t.MATTER_WORDS:  # 「议题2改成重大事项」: the type
+        title, matter = it.title, t.MATTER_WORDS[kind.group(1)]
+    else:
+        title, matter = parse_topic(rest, default=it.matter_type)  # the title only: type stays
     state = g.item_next(it.state, g.ItemAction.EDIT)
     if (title, matter) == (it.title, it.matter_type):
         raise UsageError(f"议题{number}本来就是「{it.title}」（{t.MATTER[matter]}），没有变化。")
@@ -686,14 +692,23 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
         )
     starts_at = parsed.when
+    old = meeting.starts_at.astimezone(ctx.tz)
     if not parsed.explicit_time:  # a day only: the meeting keeps its hour
-        old = meeting.starts_at.astimezone(ctx.tz)
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
+        starts_at = moved.astimezone(UTC)
+    elif not _SAYS_A_DAY.search(text.strip()[: len(text.strip()) - len(parsed.rest)]):
+        # an hour only (「时间改成下午4点」「推迟到5点」): the meeting keeps its day
+        hour = starts_at.astimezone(ctx.tz)
+        moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
     place, reason = _place_and_reason(parsed.rest)
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
 
+
+# Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only
+# an hour (「下午4点」「16:00」).
+_SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
 
 # 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.
 _SHIFT = re.compile(
@@ -1116,6 +1131,9 @@ ROUTES = [
         frames=(
             rf"把?(?P<object>{ITEM_REF})(?:的)?(?:标题|名称|题目)?"
             r"(?:改成|改为|修改为|更名为|换成|改一下[,，:：]?) ?(?P<rest>.+)",
+            # 「议题2的类型改成重大」「议题2设为重大事项」: the type only
+            rf"把?(?P<object>{ITEM_REF})的?(?:类型)?(?:改成|改为|设为|定为) ?"
+            r"(?P<rest>(?:一般|重大|人事|处分|文件)(?:事项|把关)?)",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1172,6 +1190,9 @@ ROUTES = [
             "修改请假理由",
             "更改请假理由",
             "改一下请假理由",
+            "请两天假",
+            "请一天假",
+            "请半天假",
         ),
         # 「我能不能不去」: asked, not run.
         confirm=("能不能不去", "可以不去吗", "可以不参加吗", "能不参加吗", "能不能不参加"),
@@ -1201,7 +1222,21 @@ ROUTES = [
         "撤销请假",
         "请假后又能参会（会前一小时起签到即按出席记录）",
         "成员",
-        phrasings=("取消请假", "不请假了", "我又能来了", "又能来了", "能来了", "可以来了"),
+        phrasings=(
+            "取消请假",
+            "不请假了",
+            "我又能来了",
+            "又能来了",
+            "能来了",
+            "可以来了",
+            "又可以参加了",
+            "又能参加了",
+            "可以参加了",
+            "能参加了",
+            "请假撤回",
+            "请假撤销",
+            "撤回请假",
+        ),
         shows=True,
         when=OFFERED_BEFORE,
     ),
@@ -1400,6 +1435,11 @@ ROUTES = [
         phrasings=("申请回避", "需要回避"),
         # 「第二个议题我回避」; 「第二个议题涉及我本人，我回避」 is asked back with what came first.
         after=("回避", "我回避", "我申请回避"),
+        # The chair's 「请王强回避」「王强回避一下」: that member, from the item turned to.
+        frames=(
+            r"请(?!我|本人)(?P<object>[\u4e00-\u9fff]{2,4}?)(?:同志)?回避(?:一下)?",
+            r"(?!我|本人|这|该|本|此|第|议题)(?P<object>[\u4e00-\u9fff]{2,3}?)(?:同志)?回避一下",
+        ),
         last=("我回避", "我申请回避", "我需要回避"),
         when=OFFERED_BEFORE | OFFERED_DURING,  # before the meeting too (it is recorded then)
     ),
@@ -1515,6 +1555,10 @@ ROUTES = [
             "会议延期",
             "改时间",
             "reschedule",
+            "时间改成",
+            "时间改为",
+            "时间改到",
+            "会议时间改成",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1534,6 +1578,8 @@ ROUTES = [
             "会议延后",
             "会议往后推",
             "往后推",
+            "推迟到",
+            "延后到",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1544,7 +1590,7 @@ ROUTES = [
         "提前会议 20分钟",
         "把尚未开始的会议提前一段时间（或提前到新的时间），重新通知全体成员",
         "组长",
-        phrasings=("会议提前", "把会议提前", "提前开会"),
+        phrasings=("会议提前", "把会议提前", "提前开会", "提前到", "会议提前到"),
         when=OFFERED_BEFORE,
     ),
     Route(

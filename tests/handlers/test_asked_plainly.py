@@ -237,3 +237,38 @@ async def test_counts_and_receipts_said_shortly(harness: ConsoleRig) -> None:
     await h.say("张伟", "结束表决")
     await h.say("张伟", "举手表决 2")
     assert "赞成5、反对1" in await h.say("周婷", "5个人同意，1个人反对")
+
+
+async def test_an_hour_only_keeps_the_meetings_day(harness: ConsoleRig) -> None:
+    """「时间改成下午4点」「推迟到5点」「提前到两点半」「改期 16:00」 move the meeting within its
+    own day (they had moved it to today); a day said (「改期 明天下午3点」) moves the day."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届；预算")
+    for said, when in (
+        ("时间改成下午4点", "2026年12月9日（星期三）16:00"),
+        ("推迟到5点", "2026年12月9日（星期三）17:00"),
+        ("提前到两点半", "2026年12月9日（星期三）14:30"),
+        ("改期 明天下午3点", "2026年12月8日（星期二）15:00"),
+        ("改期 16:00", "2026年12月8日（星期二）16:00"),
+    ):
+        assert f"时间：{when}（原定" in await h.say("张伟", said), said
+
+
+async def test_edits_and_asides_as_said(harness: ConsoleRig) -> None:
+    """「议题2设为重大」「把第二个议题改成重大事项」 change the type and keep the title (it had become
+    the title); 「收到，那天出差去不了」 is asked back as a leave, not taken as 收到; the chair's
+    「请王强回避」 steps 王强 aside from the item turned to."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届；预算")
+    edited = (await h.say("张伟", "把第二个议题改成重大事项")).text
+    assert "议题2已改为「预算」（重大事项），原为「预算」（一般事项）" in edited
+    assert (
+        await h.say("李娜", "收到，那天出差去不了")
+    ).text == "是否请假？回复「是」或「请假 那天出差」确认。"
+    assert await models.NoticeAck.all().count() == 0
+    await check_in_and_open(h, day="2026-12-09", present=("张伟", "王强", "刘洋", "陈静"))
+    await h.say("张伟", "讨论议题 2")
+    assert "王强就议题2「预算」回避" in await h.say("张伟", "请王强回避")
+    assert "只有主持人可以要求其他成员回避" in await h.say("王强", "刘洋回避一下")
