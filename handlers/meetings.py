@@ -943,6 +943,43 @@ async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
     return f"法定人数：{t.quorum_text(q)}；{verdict}。"
 
 
+async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「法定人数是多少」「多少票才能通过」: the society's thresholds, worked out for its roster as
+    it stands (this society's policy, as the votes will apply it). Shows; writes nothing."""
+    society = ctx.require_society()
+    n = sum(1 for x in await repo.members(society.id) if x.on_roster)
+    policy = ctx.policy
+    q = g.check_quorum(0, n, policy.meeting_quorum)
+    lines = [
+        f"{society.name}领导小组现有{n}人（每次会议按召开时的名单计算）：",
+        f"开会：须{t.READING[q.threshold.reading]}{t.share_text(q.threshold.share)}成员到会，"
+        f"即至少{q.needed}人（第十八条）；不能参会的会前请假，可交书面意见（不计票）。",
+        "通过：赞成票须超过应到会人数的规定比例（回避的成员不计入应到会人数）：",
+    ]
+    groups: dict[g.MatterRule, list[g.MatterType]] = {}
+    for kind in g.MatterType:  # matter types with the same rule are said together
+        groups.setdefault(policy.matter(kind), []).append(kind)
+    for rule, kinds in groups.items():
+        need = g.check_quorum(0, n, rule.quorum)
+        methods = "、".join(t.METHOD[m] for m in g.VoteMethod if m in rule.allowed_methods)
+        line = (
+            f"- {'、'.join(t.MATTER[k] for k in kinds)}：{methods}；"
+            f"到会{t.READING[rule.quorum.reading]}{t.share_text(rule.quorum.share)}"
+            f"（至少{need.needed}人）方可表决，赞成至少{g.votes_needed(n, rule)}票"
+        )
+        if rule.major:
+            dissent = t.share_text(policy.deferral_dissent_share)
+            line += (
+                f"；反对和弃权达到出席表决人数的{dissent}以上、或赞成与反对相差不超过"
+                f"{policy.deferral_margin}票时暂缓，下次会议再议（第十六条）"
+            )
+        if rule.leader_votes_last:
+            line += "；组长最后表态"
+        lines.append(line + "。")
+    lines.append("领导小组每半年至少召开一次会议（第十七条），发送「历次会议」查看上次开会的日期。")
+    return [ctx.reply("\n".join(lines))]
+
+
 async def online(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「我线上参加可以吗」: the rules (第十八条) ask for members 到会 and say nothing of taking
     part online; the bot counts a check-in, wherever it comes from. Shows; writes nothing."""
@@ -1329,6 +1366,30 @@ ROUTES = [
         ask="告知会晚到",
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
         when=OFFERED_BEFORE,  # understood during the meeting too; help offers 签到 then
+    ),
+    Route(
+        ("表决规则", "议事规则"),
+        voting_rules,
+        g.Need.ANYONE,
+        "表决规则",
+        "查看本学会开会和表决的法定人数、通过票数和暂缓规则",
+        "成员",
+        phrasings=(
+            "法定人数",
+            "法定人数是多少",
+            "多少人才能开会",
+            "几个人才能开会",
+            "多少票才能通过",
+            "几票才能通过",
+            "需要几票",
+            "需要多少票",
+            "几票通过",
+            "怎么算通过",
+            "规则是什么",
+            "开会规则",
+            "通过规则",
+        ),
+        shows=True,
     ),
     Route(
         ("线上参会",),

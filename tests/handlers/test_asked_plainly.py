@@ -272,3 +272,22 @@ async def test_edits_and_asides_as_said(harness: ConsoleRig) -> None:
     await h.say("张伟", "讨论议题 2")
     assert "王强就议题2「预算」回避" in await h.say("张伟", "请王强回避")
     assert "只有主持人可以要求其他成员回避" in await h.say("王强", "刘洋回避一下")
+
+
+async def test_the_rules_worked_out_for_the_roster(harness: ConsoleRig) -> None:
+    """「多少票才能通过」「法定人数是多少」: the society's thresholds for its roster as it stands
+    (第十八条 to meet, each matter type's share and method, deferral by 第十六条); with a member
+    removed, the numbers follow."""
+    h = harness
+    said = (await h.say("李娜", "多少票才能通过")).text
+    assert said.startswith("苏州市示例科技学会领导小组现有7人")
+    assert "开会：须超过半数成员到会，即至少4人（第十八条）" in said
+    assert (
+        "- 一般事项、文件把关：记名表决、举手表决；到会超过半数（至少4人）方可表决，赞成至少4票。"
+        in said
+    )
+    assert "- 人事事项：无记名投票；到会达到三分之二（至少5人）方可表决，赞成至少4票；" in said
+    assert "组长最后表态。" in said
+    await h.say("张伟", "提议免去赵敏，工作调动")
+    await h.say(ADMIN, "批准 1", private=True)
+    assert "现有6人" in await h.say("李娜", "法定人数是多少")
