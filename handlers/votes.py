@@ -635,6 +635,21 @@ async def vote_command(ctx: Context, args: str) -> list[OutgoingMessage]:
 _RECEIPT = re.compile(r"^[0-9a-fA-F]{8}$")
 
 
+async def secrecy(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「无记名投票安全吗」「别人能看到我投什么吗」: who can see a choice, in plain words, as the
+    threat model says it (README 安全). Shows; writes nothing."""
+    return [
+        ctx.reply(
+            "记名表决和举手表决：谁投了什么会在结果里公布。\n"
+            "无记名投票：在与我的私聊中投；表决进行中您的选择加密保存，结束时打乱顺序、和您的身份分开，"
+            "此后数据库里没有任何记录能把您和您的选择对上；公布的只有票数和每张票的回执，您可以私聊发送"
+            "「查回执 回执号」核对自己的一张。谁投了票（不是投了什么）会显示。\n"
+            "不在保护范围内的：钉钉或企业微信平台能看到私聊消息；持有服务器密钥的管理员在表决进行中"
+            "理论上能解开当时的选票（密钥与数据库备份应分开保管）；回执也能被您拿给别人看。"
+        )
+    ]
+
+
 async def check_receipt(ctx: Context, args: str) -> list[OutgoingMessage]:
     """查回执 <回执>: in a private chat, whether the ballot with this receipt is in the box of a
     closed secret vote, and as what (only the voter holds the receipt)."""
@@ -832,9 +847,33 @@ ROUTES = [
             "重新投票",
             "刚才投错了",
             "我刚才投错了",
+            "投票可以改吗",
+            "投了还能改吗",
+            "票可以改吗",
         ),
         shows=True,
         when=OFFERED_DURING,
+    ),
+    Route(
+        ("投票保密",),
+        secrecy,
+        g.Need.ANYONE,
+        "投票保密",
+        "问无记名投票的保密：谁能看到什么",
+        "成员",
+        needs_society=False,
+        phrasings=(
+            "无记名投票安全吗",
+            "投票保密吗",
+            "我的票是保密的吗",
+            "别人能看到我投什么吗",
+            "别人能看到我投的什么吗",
+            "别人知道我投了什么吗",
+            "会不会知道我投了什么",
+            "谁能看到我投的票",
+            "管理员能看到我投什么吗",
+        ),
+        shows=True,
     ),
     Route(
         ("查回执",),

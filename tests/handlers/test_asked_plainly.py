@@ -291,3 +291,16 @@ async def test_the_rules_worked_out_for_the_roster(harness: ConsoleRig) -> None:
     await h.say("张伟", "提议免去赵敏，工作调动")
     await h.say(ADMIN, "批准 1", private=True)
     assert "现有6人" in await h.say("李娜", "法定人数是多少")
+
+
+async def test_who_can_see_a_ballot_as_asked(harness: ConsoleRig) -> None:
+    """「无记名投票安全吗」「别人能看到我投什么吗」: who sees what, as the threat model says it (the
+    platform and a key holder during the vote are named as outside it); 「谁投了反对」 is the
+    count, not a question back about a ballot."""
+    h = harness
+    said = (await h.say("李娜", "别人能看到我投什么吗")).text
+    assert said.startswith("记名表决和举手表决：谁投了什么会在结果里公布。")
+    assert "「查回执 回执号」" in said
+    assert "钉钉或企业微信平台能看到私聊消息" in said
+    assert said == (await h.say("王强", "无记名投票安全吗")).text
+    assert "是否投" not in await h.say("王强", "赞成的都有谁")
