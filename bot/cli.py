@@ -608,6 +608,9 @@ class Repl:
 
     def switch(self, name: str) -> None:
         known = "、".join(self.people)
+        ends = [who for who in self.people if name and who.endswith(name)]
+        if name not in self.people and len(ends) == 1:  # 「:as 刘老师」 is 市党委刘老师
+            name = ends[0]
         if name not in self.people:
             what = f"示例学会里没有「{name}」。" if name else "请写明要切换到谁。"
             self.say(f"{what}仍以{self.speaker}的身份发言。可选：{known}")

@@ -69,6 +69,13 @@ async def test_one_line_as_someone_by_the_end_of_their_name(harness: ConsoleRig)
     assert "没有听懂「请假：身体不适" not in shown  # 「请假」 is no one's name: 张伟 says it
 
 
+async def test_as_takes_the_end_of_exactly_one_name(harness: ConsoleRig) -> None:
+    """「:as 刘老师」 switches to 市党委刘老师, as 「刘老师(私聊): …」 speaks as them."""
+    shown = await _run(harness, [":as 刘老师", ":私聊", "待批"])
+    assert "现在以市党委刘老师（" in shown
+    assert "没有待审批的成员调整" in shown
+
+
 async def test_a_group_line_as_someone_not_in_the_demo_says_so(harness: ConsoleRig) -> None:
     """「王芳: 好」 (王芳 is not in the demo) is sent as the current speaker's message, with a note
     that says so; 「请假: 出差」 is no one's name and gets no note."""
