@@ -608,9 +608,7 @@ class Repl:
 
     def switch(self, name: str) -> None:
         known = "、".join(self.people)
-        ends = [who for who in self.people if name and who.endswith(name)]
-        if name not in self.people and len(ends) == 1:  # 「:as 刘老师」 is 市党委刘老师
-            name = ends[0]
+        name = _one_named(name, set(self.people)) or name  # 「:as 刘老师」 is 市党委刘老师
         if name not in self.people:
             what = f"示例学会里没有「{name}」。" if name else "请写明要切换到谁。"
             self.say(f"{what}仍以{self.speaker}的身份发言。可选：{known}")
@@ -660,9 +658,14 @@ def _inline_speaker(line: str, known: set[str]) -> ScriptLine | str | None:
         return None
     if len(steps) != 1 or not isinstance(step := steps[0][1], ScriptLine):
         return None
-    if step.speaker in known:
-        return step
-    ends = [name for name in known if name.endswith(step.speaker)]
-    if len(ends) == 1:
-        return replace(step, speaker=ends[0])
+    if (speaker := _one_named(step.speaker, known)) is not None:
+        return replace(step, speaker=speaker)
     return step.speaker if step.private else None
+
+
+def _one_named(name: str, known: set[str]) -> str | None:
+    """The person `name` names: a known name, or the end of exactly one (「刘老师」)."""
+    if name in known:
+        return name
+    ends = [who for who in known if name and who.endswith(name)]
+    return ends[0] if len(ends) == 1 else None

@@ -100,10 +100,10 @@ _HOLD_OFF = re.compile(
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
 _COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
 _PARTICLE_CLAUSE = re.compile(rf"^[{_PARTICLES}]+(?=[,，、;；:：。])")
-# What makes the words after a command a question: a question mark or particle at the end, or a
-# question word first (Route.shows).
 # Asking about someone (「谁有事」「哪位要出差」): no one's own leave.
 _WHO = re.compile(r"谁|哪位|哪个人|哪些人")
+# What makes the words after a command a question: a question mark or particle at the end, or a
+# question word first (Route.shows).
 _QUESTION = re.compile(
     r"(?:[?？]|吗|么|呢|没有?)[\s?？!！。.~…]*$"
     r"|^\s*(?:什么时候|什么|是什么|多久|几号|几时|哪天|何时|怎么|如何|是不是|是否|有没有|要不要|能不能"

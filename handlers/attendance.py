@@ -220,7 +220,7 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
     waiting = [p for p in silent if p != person.id]
     head = f"第{meeting.number}次会议"
     opened = meeting.state is g.MeetingState.OPEN
-    if opened and (ballots := await _ballots_awaited(ctx, person, waiting)) is not None:
+    if opened and (ballots := await _ballots_awaited(ctx, meeting, person, waiting)):
         return [ballots]
     if not waiting:
         done = "都已签到或请假" if opened else "都已回复"
@@ -241,12 +241,11 @@ async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def _ballots_awaited(
-    ctx: Context, person: repo.Person, unchecked: list[int]
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, unchecked: list[int]
 ) -> OutgoingMessage | None:
     """During a vote, 「提醒一下」「催一下」 mean the ballots: who may vote and has not, @-mentioned,
     and how (the speaker aside); those not yet checked in are named after. None when no vote
     waits for anyone."""
-    meeting = await current_meeting(ctx)
     for vote, it in await repo.open_votes(meeting.id):
         waiting = [p for p in await yet_to_vote(vote) if p != person.id]
         if not waiting:
@@ -352,10 +351,8 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     late = "（迟到）" if status is g.Attendance.LATE else ""
     if meeting.state is g.MeetingState.OPEN:
         nxt = "会议进行中，可参加后续表决。"
-    elif q.met:
-        nxt = "已达法定人数，组长可宣布开会。"
     else:
-        nxt = f"还需{q.needed - q.present}人签到才达到法定人数。"
+        nxt = f"{t.quorum_next(q, meeting.state)}。"
     return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
 
 
@@ -458,23 +455,19 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, rest = parse_item_ref(args)
-    on_it, after = this_item(rest)
-    someone = number is None and not on_it and rest and (await mentioned(ctx, rest))[0]
-    if number is None and (on_it or not rest or someone):
+    on_it, rest = this_item(rest) if number is None else (False, rest)
+    named = (await mentioned(ctx, rest))[0] if rest else None
+    if number is None:
+        if rest and not on_it and named is None:
+            raise UsageError("请写明议题编号，例如：回避 2")
         # 「这个议题我回避」「我回避」「请王强回避」: the item turned to
         open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
-        number, rest = (
-            await item_in_focus(
-                meeting, open_, verb="回避", example="回避 {}", listed_as="可以回避"
-            ),
-            after,
+        number = await item_in_focus(
+            meeting, open_, verb="回避", example="回避 {}", listed_as="可以回避"
         )
-    if number is None:
-        raise UsageError("请写明议题编号，例如：回避 2")
     it = await item_by_number(meeting, number)
     target, reason = actor, ""
     if rest:
-        named, _ = await mentioned(ctx, rest)
         chair = bool({g.Role.CHAIR, g.Role.LEADER} & ctx.roles)
         if named is None and (not chair or _ABOUT_ONESELF.search(rest)):
             reason = bounded(rest, "回避理由")  # 「回避 2 涉及我本人」: why, not whom

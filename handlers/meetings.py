@@ -934,13 +934,7 @@ async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
     q = g.check_quorum(
         len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
     )
-    if q.met:
-        verdict = "已达到法定人数" + (
-            "，组长可宣布开会" if meeting.state is g.MeetingState.CONVENED else ""
-        )
-    else:
-        verdict = f"还需{q.needed - q.present}人签到才达到法定人数"
-    return f"法定人数：{t.quorum_text(q)}；{verdict}。"
+    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state)}。"
 
 
 async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -141,6 +141,14 @@ def share_text(share: Fraction) -> str:
     )
 
 
+def quorum_next(q: g.QuorumCheck, state: g.MeetingState) -> str:
+    """Where the check-ins stand against the quorum: 「还需2人签到才达到法定人数」, or met (before
+    the opening, the leader may open)."""
+    if not q.met:
+        return f"还需{q.needed - q.present}人签到才达到法定人数"
+    return "已达法定人数，组长可宣布开会" if state is g.MeetingState.CONVENED else "已达法定人数"
+
+
 def quorum_text(q: g.QuorumCheck) -> str:
     rule = f"{READING[q.threshold.reading]}{share_text(q.threshold.share)}"
     text = f"应到{q.base}人，实到{q.present}人，需{rule}即至少{q.needed}人"

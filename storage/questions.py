@@ -2,7 +2,7 @@
 
 A phrase that only suggests a command (「那天我有事来不了」) is asked back: 「是否请假？回复「是」或
 「请假 那天我有事」确认。」. The command is kept here, one row per (chat, person); a 「是」 from that
-person in that chat within HOLDS runs it as if typed, with every rule checked again then. A new
+person in that chat within QUESTION_HOLDS runs it as if typed, with every rule checked again then. A new
 question replaces the last; the row goes when the person says something else to the bot (the
 router tells us) or says no, and the prune removes what was never answered.
 
@@ -22,8 +22,6 @@ from bot.events import IncomingMessage
 from bot.utterance import QUESTION_HOLDS
 from storage import models as m
 from storage.sql import utc
-
-HOLDS = QUESTION_HOLDS
 
 
 def keys(message: IncomingMessage) -> tuple[str, str]:
@@ -50,10 +48,10 @@ async def ask(message: IncomingMessage, command: str, now: datetime) -> bool:
 
 async def asked(message: IncomingMessage, now: datetime) -> str | None:
     """The command a yes in this message confirms: the question still waits (asked within
-    HOLDS, not yet answered, or answered by this very message, redelivered); else None."""
+    QUESTION_HOLDS, not yet answered, or answered by this very message, redelivered); else None."""
     chat_key, user_key = keys(message)
     row = await m.PendingQuestion.filter(chat_key=chat_key, user_key=user_key).first()
-    if row is None or now - utc(row.asked_at) > HOLDS:
+    if row is None or now - utc(row.asked_at) > QUESTION_HOLDS:
         return None
     if row.answered_by not in ("", message.message_id):
         return None

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.config import RetentionSettings
 from bot.retention import Pruning
-from storage import inbox, outbox, repo
+from storage import inbox, outbox, questions, repo
 from storage import models as m
 from storage import prune as store
 from storage.sql import raw_execute, raw_rows
@@ -178,3 +178,17 @@ async def test_superseded_card_updates_are_pruned_like_sent_ones(harness: Consol
     assert {str(r["dedupe_key"]) for r in kept} & {"old-superseded", "new-superseded"} == {
         "new-superseded"
     }
+
+
+async def test_questions_asked_back_go_after_a_day(harness: ConsoleRig) -> None:
+    """A question asked back (storage/questions.py) is pruned once a day old; a recent one,
+    which a 「是」 may still answer, stays."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await questions.ask(h.adapter.decode("李娜", "那天有事"), "请假 那天有事", h.clock.now())
+    h.at("2026-12-02 10:00")
+    await questions.ask(h.adapter.decode("王强", "那天有事"), "请假 那天有事", h.clock.now())
+    pruned = {p.table: p.rows for p in await store.prune(RetentionSettings(), h.clock.now())}
+    assert pruned["pending_question"] == 1
+    left = await m.PendingQuestion.all()
+    assert [q.user_key for q in left] == [h.adapter.decode("王强", "").sender.user_id]

@@ -690,6 +690,6 @@ async def test_here_and_is_there_a_quorum_as_said(harness: ConsoleRig) -> None:
     assert "法定人数：应到7人，实到3人，需超过半数即至少4人；还需1人签到才达到法定人数。" in status
     assert "刘洋已签到（4/7）" in await h.say("刘洋", "我已经在会议室了")
     status = (await h.say("张伟", "够不够法定人数？")).text
-    assert "实到4人，需超过半数即至少4人；已达到法定人数，组长可宣布开会。" in status
+    assert "实到4人，需超过半数即至少4人；已达法定人数，组长可宣布开会。" in status
     assert "还需" not in await h.say("陈静", "来了几个人")  # a question, not a check-in
     assert await models.Attendance.filter(status="present").count() == 4
