@@ -387,7 +387,7 @@ def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = No
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"
-        return f"是否{route.ask or route.summary}？回复{said}确认。"
+        return f"{answer.note}是否{route.ask or route.summary}？回复{said}确认。"
     said, near = answer.said, answer.near
     if u.is_acknowledgement(said) or u.is_no(said):  # 「好的」 with no vote open: nothing to do
         return "好的。"

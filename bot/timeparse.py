@@ -30,7 +30,8 @@ Rules:
   hours (3点 = 15:00) unless written with a leading zero (03:00 = 3:00).
 * am/pm after a time: 12am is 0:00, 12pm is noon, 1-11pm add twelve; with a period word they
   must agree (下午3pm is 15:00, 上午3pm is invalid). The time's text never leaks into ``rest``.
-* A period word without an hour is too vague and gives None (明天下午), except 中午 = 12:00;
+* A period word without an hour is too vague and gives None (明天下午), except 中午 = 12:00
+  (parse_hourless reads a day and a period without the hour, to ask back with the usual hour);
   a lone 早/晚 without an hour is ordinary text (明天晚些时候 is the date 明天).
 * A date without a time means 09:00 local with ``explicit_time=False``.
 * A time without a date means today if that is still in the future, otherwise tomorrow.
@@ -53,7 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["ParsedTime", "format_when", "parse_leading_time"]
+__all__ = ["Hourless", "ParsedTime", "format_when", "parse_hourless", "parse_leading_time"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,18 @@ class ParsedTime:
     when: datetime  # aware, in UTC
     rest: str  # the text that followed the time expression, stripped
     explicit_time: bool  # False when only a date was given (the time is then 09:00 local)
+
+
+@dataclass(frozen=True, slots=True)
+class Hourless:
+    """A day and a part of it said without the hour (「明天下午」「今晚」「下周一上午」)."""
+
+    when: datetime  # that day at the hour a meeting usually has in that part of it, in UTC
+    written: str  # the expression with that hour written in: 「明天下午3点」
+    period: str  # the part of the day as said with an hour: 「下午」 (「今晚」: 「晚上」)
+    said: str  # that hour as said: 「下午3点」
+    hours: tuple[int, int]  # the local hours [from, to) that part of the day spans
+    rest: str  # the text that followed, stripped
 
 
 DEFAULT_TIME = time(9, 0)
@@ -102,6 +115,23 @@ _PERIODS = {
     "晚": "night",
 }
 # Relative day words: the word -> (days from today, implied period word or None).
+# The hour a meeting usually has in a part of the day said alone (24-hour); a part of the day
+# without one here (凌晨, a lone 早/晚) is never given an hour.
+_USUAL_HOURS = {
+    "上午": 9,
+    "早上": 9,
+    "早晨": 9,
+    "清晨": 9,
+    "下午": 15,
+    "午后": 15,
+    "傍晚": 17,
+    "晚上": 19,
+    "晚间": 19,
+    "夜里": 19,
+    "夜间": 19,
+}
+# The local hours [from, to) each kind of part of the day spans.
+_SPANS = {"morning": (5, 12), "afternoon": (12, 19), "night": (18, 24)}
 _RELATIVE_DAYS: dict[str, tuple[int, str | None]] = {
     "今天": (0, None),
     "今日": (0, None),
@@ -386,6 +416,47 @@ def parse_leading_time(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | N
         return _parse(text, now, tz)
     except (ValueError, OverflowError):  # invalid times, impossible dates, years out of range
         return None
+
+
+def parse_hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+    """A day and a part of it at the start of `text` without the hour (「下周一上午」「明晚」),
+    which parse_leading_time leaves as too vague: what the usual hour would make of it, to be
+    asked back or checked against a meeting's own hour, never assumed. None when the day or the
+    part of the day is missing, an hour is said, or the part of the day has no usual hour."""
+    if now.tzinfo is None:
+        raise ValueError("parse_hourless needs an aware `now`")
+    try:
+        return _hourless(text, now, tz)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+    found = _match_date(text, _skip_space(text, 0))
+    if found is None:
+        return None
+    spec, end, period = found
+    if period is None:
+        m = _PERIOD.match(text, _skip_space(text, end))
+        if m is None:
+            return None
+        period, end = m["period"], m.end()
+    hour = _USUAL_HOURS.get(period)
+    if hour is None or _match_time(text, _skip_space(text, end), period) is not None:
+        return None
+    when = _resolve(spec, hour, 0, now.astimezone(tz), tz)
+    if when is None:
+        return None
+    clock = f"{hour % 12 or 12}点"
+    rest = text[end:].strip().lstrip(",，、").strip()
+    return Hourless(
+        when.astimezone(UTC),
+        f"{text[:end].strip()}{clock}",
+        period,
+        f"{period}{clock}",
+        _SPANS[_PERIODS[period]],
+        rest,
+    )
 
 
 def format_when(when: datetime, tz: ZoneInfo) -> str:

@@ -27,6 +27,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import unicodedata
@@ -47,7 +48,7 @@ os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin import lazy_pinyin
 
 from bot import governance as g
-from bot.timeparse import ParsedTime, parse_leading_time
+from bot.timeparse import Hourless, ParsedTime, parse_hourless, parse_leading_time
 
 if TYPE_CHECKING:
     from bot.router import Route
@@ -235,6 +236,7 @@ class Clarify:
     route: Route
     said: str  # as typed
     args: str = ""  # the arguments the confirming reply would carry, as typed (Route.last)
+    note: str = ""  # what the question assumed, said before it (「没有说几点，按下午3点」)
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,12 +523,18 @@ class Lexicon:
         found = self._timed_verb.search(body.text)
         if found is None or found.start() == 0:
             return None
-        before = body.original[body.starts[0] : body.starts[found.start()]]
+        # 「通知大家明天下午三点开会」: who is told may come first
+        before = _TIMED_LEAD.sub("", body.original[body.starts[0] : body.starts[found.start()]])
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
-        parsed = parse_leading_time(_nfkc_aligned(before).text, _SOME_INSTANT, _SOME_ZONE)
-        if parsed is None or not parsed.explicit_time:
+        form = _nfkc_aligned(before).text
+        parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE)
+        hourless = hourless_time(before, _SOME_INSTANT, _SOME_ZONE) if parsed is None else None
+        if hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
+            before = f"{hourless.written} {hourless.rest}"
+        elif parsed is None:
             return None
+        day_only = parsed is not None and not parsed.explicit_time
         route = self._timed[found.group()]
         after = body.tail(found.end())
         if _QUESTION.search(after or before):
@@ -535,12 +543,17 @@ class Lexicon:
         if _HOLD_OFF.match(after):
             return Clarify(route, body.tail(0))
         if is_decoration(after.strip(_PARTICLES)):
+            if day_only:  # 「明天开会」 alone may only say when the meeting is
+                return None
             after = ""
         elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
             _PLACE_NEXT.match(after) and not _CANNOT.search(after)  # 「，在学会办公室」 is
         ):
             return None
-        return Command(route, f"{before.strip()} {after}".strip())
+        args = f"{before.strip()} {after}".strip()
+        if hourless is not None:
+            return Clarify(route, body.tail(0), args, note=f"没有说几点，先按{hourless.said}。")
+        return Command(route, args)
 
     def _at(self, body: Aligned, *, loose: bool) -> Resolution | None:
         found = self.longest(body.text)
@@ -830,6 +843,10 @@ _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
+# Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.
+_TIMED_LEAD = re.compile(
+    r"^\s*(?:请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|大家|各位)[,，:：\s]*"
+)
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 
@@ -844,6 +861,17 @@ def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
     cut = len(form.text.rstrip()) - len(parsed.rest)
     rest = form.tail(cut).lstrip(",，、").strip() if parsed.rest else ""
     return ParsedTime(parsed.when, rest, explicit_time=parsed.explicit_time)
+
+
+def hourless_time(args: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+    """parse_hourless on the NFKC form of `args` (「明天下午」 without the hour), with the rest
+    of the text returned as typed."""
+    form = _nfkc_aligned(args)
+    found = parse_hourless(form.text, now, tz)
+    if found is None or not found.rest:
+        return found
+    cut = len(form.text.rstrip()) - len(found.rest)
+    return dataclasses.replace(found, rest=form.tail(cut).lstrip(",，、").strip())
 
 
 def _nfkc_aligned(original: str) -> Aligned:

@@ -19,8 +19,8 @@ from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import Context, Route, UsageError
-from bot.timeparse import small_number
-from bot.utterance import DISCUSS, ITEM_REF, leading_time
+from bot.timeparse import Hourless, ParsedTime, small_number
+from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers import votes
@@ -153,6 +153,11 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
     parsed = leading_time(args, ctx.now, ctx.tz)
+    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz)) is not None:
+        raise UsageError(  # 「明天下午」: the notice would carry an hour nobody chose
+            f"请写明开会的钟点（{t.day(vague.when.astimezone(ctx.tz).date())}"
+            f"{vague.period}几点），例如：召开会议 {vague.written} {vague.rest or '会议室'}"
+        )
     if parsed is None:
         raise UsageError(
             "没能识别会议时间，请重新发送。可以写成「12月5日下午3点」「明天14:00」"
@@ -686,6 +691,8 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
     parsed = leading_time(text, ctx.now, ctx.tz)
+    if parsed is None and (vague := hourless_time(text, ctx.now, ctx.tz)) is not None:
+        parsed = _at_its_hour(ctx, meeting, vague)
     if parsed is None:
         raise UsageError(
             "没能识别新的会议时间，请重新发送。可以写成「12月11日上午9点」「明天14:00」"
@@ -704,6 +711,22 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         starts_at = moved.astimezone(UTC)
     place, reason = _place_and_reason(parsed.rest)
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
+def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> ParsedTime:
+    """「改到明天下午」: that day at the meeting's own hour when the hour lies in that part of
+    the day (a 15:00 meeting moved to 明天下午 stays at 15:00); otherwise the hour is asked."""
+    old = meeting.starts_at.astimezone(ctx.tz)
+    start, end = vague.hours
+    if not start <= old.hour < end:
+        said_day = t.day(vague.when.astimezone(ctx.tz).date())
+        raise UsageError(
+            f"请写明新的钟点（{said_day}{vague.period}几点；原定 {old:%H:%M}），"
+            f"例如：改期 {vague.written}"
+        )
+    day = vague.when.astimezone(ctx.tz)
+    moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
+    return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True)
 
 
 # Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.timeparse import ParsedTime, format_when, parse_leading_time
+from bot.timeparse import ParsedTime, format_when, parse_hourless, parse_leading_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday morning.
@@ -361,3 +361,33 @@ def test_valid_phrases_parse_from_any_day(phrase: str, days: int) -> None:
     result = parse_leading_time(phrase, now, SHANGHAI)
     assert result is not None, phrase
     check_result(phrase, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "said", "hour", "rest"),
+    [
+        ("明天下午", "明天下午3点", "下午3点", 15, ""),
+        ("下周一上午 三楼", "下周一上午9点", "上午9点", 9, "三楼"),
+        ("今晚", "今晚7点", "晚上7点", 19, ""),
+        ("明早，讨论预算", "明早9点", "早上9点", 9, "讨论预算"),
+        ("12月9日傍晚", "12月9日傍晚5点", "傍晚5点", 17, ""),
+    ],
+)
+def test_a_day_and_a_part_of_it_without_the_hour(
+    text: str, written: str, said: str, hour: int, rest: str
+) -> None:
+    found = parse_hourless(text, NOW, SHANGHAI)
+    assert found is not None
+    assert (found.written, found.said, found.rest) == (written, said, rest)
+    assert found.when.astimezone(SHANGHAI).hour == hour
+    assert found.hours[0] <= hour < found.hours[1]
+    again = parse_leading_time(found.written, NOW, SHANGHAI)  # the hour written in reads back
+    assert again is not None
+    assert again.when == found.when
+
+
+@pytest.mark.parametrize(
+    "text", ["明天下午3点", "明天", "下午", "明天凌晨", "明天晚些时候", "明天下午25点", "会议"]
+)
+def test_not_a_day_and_a_part_of_it_alone(text: str) -> None:
+    assert parse_hourless(text, NOW, SHANGHAI) is None

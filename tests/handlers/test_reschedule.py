@@ -65,6 +65,21 @@ async def test_a_day_alone_keeps_the_hour_and_the_place(harness: ConsoleRig) -> 
     assert "地点：学会办公室（原定学会会议室）" in moved
 
 
+async def test_a_day_and_a_part_of_it_keeps_the_hour_that_lies_in_it(harness: ConsoleRig) -> None:
+    """「改到12月11日下午」 keeps a 15:00 meeting at 15:00; 「改期 12月11日上午」 has no such hour
+    and is asked for it, with nothing written."""
+    h = harness
+    await _convene(h)
+    notice = await h.say("张伟", "改到12月11日下午，地点不变")
+    assert "时间：2026年12月11日（星期五）15:00（原定2026年12月5日" in notice
+    asked = await h.say("张伟", "改期 12月12日上午")
+    assert asked.text == (
+        "请写明新的钟点（2026年12月12日上午几点；原定 15:00），例如：改期 12月12日上午9点"
+    )
+    assert "时间：2026年12月11日（星期五）15:00" in await h.say("王强", "会议状态")
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 1
+
+
 async def test_checkins_count_only_in_the_new_window(harness: ConsoleRig) -> None:
     """Put back by 20 minutes, the room stays checked in (made within an hour of the new time);
     moved to the next day, those check-ins are void and the quorum is counted afresh."""

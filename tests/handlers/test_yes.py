@@ -186,3 +186,27 @@ async def test_a_secret_ballot_said_loosely_in_private_is_not_kept(harness: Cons
     assert "已收到" not in await h.say("李娜", "是", private=True)
     assert await m.PendingQuestion.all().count() == 0
     assert await m.SecretBallotSealed.all().count() == 0
+
+
+async def test_a_meeting_said_without_its_hour_is_asked_at_the_usual_hour(
+    harness: ConsoleRig,
+) -> None:
+    """「下周三下午开会，讨论换届」 names no hour: it is asked back at 下午3点 and a yes convenes
+    it then; the written command without the hour is asked for it; nothing is written before."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    asked = (await h.say("张伟", "下周三下午开会，讨论换届")).text
+    assert asked == (
+        "没有说几点，先按下午3点。是否召集会议并通知全体成员？"
+        "回复「是」或「召开会议 下周三下午3点 讨论换届」确认。"
+    )
+    assert await m.Meeting.all().count() == 0
+    notice = (await h.say("张伟", "是")).text
+    assert "时间：2026年12月16日（星期三）15:00" in notice
+    assert "1. 换届（一般事项）" in notice
+    await h.say("张伟", "取消会议 时间另定")
+    refused = (await h.say("张伟", "召开会议 明天上午 三楼 议题：预算")).text
+    assert refused == (
+        "请写明开会的钟点（2026年12月8日上午几点），例如：召开会议 明天上午9点 三楼 议题：预算"
+    )
+    assert await m.Meeting.all().count() == 1
