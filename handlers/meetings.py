@@ -97,7 +97,7 @@ _FINISH_FIRST = {
         "组长发送「开会」开会，发送「改期 新时间」改期，或发送「取消会议 理由」取消它"
     ),
 }
-CONVENE_USAGE = "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
+CONVENE_USAGE = "召开会议 下周三下午3点 学会会议室 议题：年度工作总结；经费预算（重大）"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -669,7 +669,7 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
-RESCHEDULE_USAGE = "改期 12月11日上午9点 [新地点] [理由：组长出差]"
+RESCHEDULE_USAGE = "改期 下周四上午9点 [新地点] [理由：组长出差]"
 MOVE_USAGE = "更改地点 三楼会议室 [理由：会议室装修]"
 # 「改期到12月11日」「改为明天下午3点」: the word that leads to the new time.
 _TO_LEAD = re.compile(r"^\s*(?:改到|改为|改在|推迟到|提前到|延期到|到|至|为|在|成)\s*")
@@ -738,7 +738,7 @@ _SHIFT = re.compile(
     r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分)"
     r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))\s*"
 )
-SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到12月11日上午9点"
+SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到下周四上午9点"
 
 
 def _shift(args: str) -> tuple[timedelta, str] | None:
