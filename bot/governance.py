@@ -652,13 +652,17 @@ def checkin_counts_as(checked_in_at: datetime, starts_at: datetime, policy: Poli
     return Attendance.PRESENT
 
 
+# The item states in which a written opinion is still taken (its vote has not opened).
+OPINION_STATES = frozenset({ItemState.PROPOSED, ItemState.ACCEPTED})
+
+
 def check_written_opinion(author_attendance: Attendance, item_state: ItemState) -> None:
     """A member on leave may send a written opinion on a topic until its vote opens."""
     _kind("author_attendance", author_attendance, Attendance)
     _kind("item_state", item_state, ItemState)
     if author_attendance is not Attendance.LEAVE:
         raise GovernanceError(Refusal.OPINION_NOT_ON_LEAVE, attendance=author_attendance)
-    if item_state not in (ItemState.PROPOSED, ItemState.ACCEPTED):
+    if item_state not in OPINION_STATES:
         raise GovernanceError(Refusal.OPINION_CLOSED, item_state=item_state)
 
 

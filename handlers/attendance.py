@@ -70,11 +70,16 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(
         ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
     )
+    args, opinion = _leave_and_opinion(args)
     if not args:
-        raise UsageError("请写明请假理由，例如：请假 出差在外")
+        with_opinion = f"，书面意见：{opinion}" if opinion else ""
+        raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
+    # 「请假 出差，书面意见：同意」: the opinion goes with the leave when it can be kept; what
+    # stops it is said after the leave, which is kept either way (checked before any write).
+    items, opinion, not_kept = await _opinion_with_leave(meeting, status, opinion)
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
     await record(
         ctx,
@@ -83,18 +88,52 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         meeting=meeting,
     )
     if status is g.Attendance.ABSENT:
-        return [
-            ctx.reply(
-                f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
-                f"本次按缺席记录（说明：{t.echo(args)}）。"
-            )
-        ]
-    return [
-        ctx.reply(
+        said = (
+            f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
+            f"本次按缺席记录（说明：{t.echo(args)}）。"
+        )
+    elif items:
+        said = f"{person.name}已请假（{t.echo(args)}）。"
+        said += await _put_opinion(ctx, meeting, person, status, items, opinion)
+    else:
+        said = (
             f"{person.name}已请假（{t.echo(args)}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
             "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
         )
-    ]
+    if not_kept:
+        said += f"\n书面意见没有记下：{not_kept}"
+    return [ctx.reply(said)]
+
+
+LEAVE_USAGE = "请假 出差在外"
+# An opinion said with the leave: 「出差，书面意见：同意」「出差 书面意见 两个议题都同意」.
+_OPINION_WITH_LEAVE = re.compile(
+    r"[,，;；。\s]*(?:(?:我的)?书面意见|(?:我的)?意见(?=\s*(?:是|为)?\s*[:：]))\s*(?:是|为|如下)?\s*[:：]?\s*"
+)
+
+
+def _leave_and_opinion(args: str) -> tuple[str, str]:
+    """The reason for a leave and the written opinion said with it (「」 when none)."""
+    found = _OPINION_WITH_LEAVE.search(args)
+    if found is None:
+        return args, ""
+    return args[: found.start()].strip(), args[found.end() :].strip()
+
+
+async def _opinion_with_leave(
+    meeting: repo.Meeting, status: g.Attendance, opinion: str
+) -> tuple[list[repo.Item], str, str]:
+    """The items an opinion said with a leave goes on and its text, or why it cannot be kept."""
+    if not opinion:
+        return [], "", ""
+    try:
+        items, text = await _items_said(meeting, opinion)
+        _opinion_checked(status, items, text)
+    except UsageError as exc:
+        return [], "", str(exc)
+    except g.GovernanceError as exc:
+        return [], "", t.render_refusal(exc)
+    return items, text, ""
 
 
 async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -147,53 +186,81 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    it, text = await _item_said(meeting, args)
-    if not text:
-        raise UsageError("请写明意见内容，例如：书面意见 2 同意该方案")
-    bounded(text, "书面意见", t.OPINION_MAX)
-    number = it.number
+    items, text = await _items_said(meeting, args)
     await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
-    g.check_written_opinion(entry.status if entry else g.Attendance.UNKNOWN, it.state)
-    earlier = sum(1 for who, _ in await repo.opinions(it.id) if who == person.id)
-    await repo.add_opinion(it.id, person.id, text, ctx.now)
-    await record(
-        ctx,
-        EventKind.WRITTEN_OPINION,
-        {
-            "item": it.id,
-            "number": it.number,
-            "title": it.title,
-            "person": person_payload(person),
-            "text": text,
-        },
-        meeting=meeting,
-    )
-    if earlier:  # kept as written: the record is added to, never rewritten
-        return [
-            ctx.reply(
-                f"已收到{person.name}对议题{number}「{it.title}」的第{earlier + 1}条书面意见，"
-                "前面的也保留，会上按先后一并宣读并写入纪要（不计入票数）。"
-            )
-        ]
-    return [
-        ctx.reply(
-            f"已收到{person.name}对议题{number}「{it.title}」的书面意见，将在会上宣读并写入纪要（不计入票数）。"
+    status = entry.status if entry else g.Attendance.UNKNOWN
+    return [ctx.reply(await _put_opinion(ctx, meeting, person, status, items, text))]
+
+
+async def _put_opinion(
+    ctx: Context,
+    meeting: repo.Meeting,
+    person: repo.Person,
+    status: g.Attendance,
+    items: list[repo.Item],
+    text: str,
+) -> str:
+    """The opinion kept on each of `items` that still takes one (refused when none does), and
+    what to tell its author."""
+    open_items = _opinion_checked(status, items, text)
+    earlier = 0
+    for it in open_items:
+        earlier += sum(1 for who, _ in await repo.opinions(it.id) if who == person.id)
+        await repo.add_opinion(it.id, person.id, text, ctx.now)
+        await record(
+            ctx,
+            EventKind.WRITTEN_OPINION,
+            {
+                "item": it.id,
+                "number": it.number,
+                "title": it.title,
+                "person": person_payload(person),
+                "text": text,
+            },
+            meeting=meeting,
         )
-    ]
+    on = "、".join(f"议题{it.number}「{it.title}」" for it in open_items)
+    if len(open_items) < len(items):
+        on += "（其余议题已开始表决，不再收书面意见）"
+    if earlier:  # kept as written: the record is added to, never rewritten
+        which = f"第{earlier + 1}条" if len(open_items) == 1 else "又一条"
+        return (
+            f"已收到{person.name}对{on}的{which}书面意见，"
+            "前面的也保留，会上按先后一并宣读并写入纪要（不计入票数）。"
+        )
+    return f"已收到{person.name}对{on}的书面意见，将在会上宣读并写入纪要（不计入票数）。"
 
 
-async def _item_said(meeting: repo.Meeting, args: str) -> tuple[repo.Item, str]:
-    """The item a written opinion is on and the opinion: by number (「书面意见 2 同意」), else
-    by its title said first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是
-    同意」: the route's frames hand over 「经费预算 同意」), when exactly one item fits."""
+def _opinion_checked(status: g.Attendance, items: list[repo.Item], text: str) -> list[repo.Item]:
+    """Of `items`, those an opinion by a member with `status` goes on: the ones whose vote has
+    not opened; refused (nothing written) when there is no text, it is too long, the member is
+    not on leave or no item takes one."""
+    if not text:
+        raise UsageError(f"请写明意见内容，例如：{OPINION_USAGE}")
+    bounded(text, "书面意见", t.OPINION_MAX)
+    open_items = [it for it in items if it.state in g.OPINION_STATES] or items[:1]
+    for it in open_items:
+        g.check_written_opinion(status, it.state)
+    return open_items
+
+
+async def _items_said(meeting: repo.Meeting, args: str) -> tuple[list[repo.Item], str]:
+    """The items a written opinion is on and the opinion: by number (「书面意见 2 同意」), else
+    every item (「两个议题都同意」「各项议题均同意」: the words kept whole), else by its title said
+    first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是同意」: the route's
+    frames hand over 「经费预算 同意」), when exactly one item fits; else the one item there is."""
     number, text = parse_item_ref(args)
     if number is not None:
-        return await item_by_number(meeting, number), text
+        return [await item_by_number(meeting, number)], text
     items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+    if items and _EVERY_ITEM.match(args.strip()):
+        return items, args.strip()
     found = item_by_title(items, args)
     if found is not None:
-        return found
+        return [found[0]], found[1]
+    if len(items) == 1:  # 「书面意见 同意」: the meeting has one item
+        return items, args.strip()
     raise UsageError(
         f"请写明议题编号，例如：{OPINION_USAGE}。"
         + (
@@ -202,6 +269,13 @@ async def _item_said(meeting: repo.Meeting, args: str) -> tuple[repo.Item, str]:
             else ""
         )
     )
+
+
+# An opinion on every item: 「两个议题都同意」「各项议题均无意见」「对所有议题没有意见」「都同意」.
+_EVERY_ITEM = re.compile(
+    r"(?:对|关于)?(?:(?:[0-9]+|[两三四五六七八九十])个议题|所有议题|全部议题|各(?:个|项)?议题|每个议题"
+    r"|每一项|各项)|(?:全部|全都|都)(?:同意|赞成|支持|没有?意见|无意见)"
+)
 
 
 OPINION_USAGE = "书面意见 2 同意该方案，建议压缩会务费用"

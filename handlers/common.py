@@ -22,7 +22,9 @@ _NUMBER = r"(\d{1,3}|[一二两三四五六七八九十]{1,3})"
 _ITEM_REF = re.compile(
     # Said as an item (「第二个议题涉及我本人」「议题2涉及本人」「3号议题」): what follows needs no
     # separator; a bare number does (「2 理由」, not 「12月」).
-    rf"^(?:(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*(?:项|号议题|个议题)"
+    # 「两个议题」「3个议题」 without 第 count items, they name none.
+    rf"^(?:第\s*(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*(?:项|号议题|个议题)"
+    rf"|(?:议题\s*)?[#\uff03]?\s*(?!两){_NUMBER}\s*(?:项|号议题)"
     rf"|(?:第|议题)\s*[#\uff03]?\s*{_NUMBER}(?![0-9一二两三四五六七八九十次届年月日天期])\s*号?"
     rf"|(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*号?(?=$|\s|[,，:：]))"
     r"\s*[,，:：]?\s*"

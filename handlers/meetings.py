@@ -1306,6 +1306,8 @@ ROUTES = [
             rf"(?:关于|对于|对)(?P<object>{_ON}){_MY}(?:书面)?意见{_IS}(?P<rest>.+)",
             rf"(?:关于|对于|对)(?P<object>{_ON})(?:的)?[,，]? ?书面意见{_IS}(?P<rest>.+)",
             rf"我对(?P<object>{_ON})的(?:书面)?意见{_IS}(?P<rest>.+)",
+            # 「我对预算有意见，建议压缩会务费」: what the opinion is, after saying one has one.
+            rf"我对(?P<object>{_ON})有(?:意见|建议|看法|想法)[,，] ?(?P<rest>.+)",
             # 「关于预算，我建议压缩会务费」: the opinion as said, with its 我建议.
             rf"(?:关于|对于)(?P<object>{_ON})[,，] ?(?P<rest>(?:我|本人)?(?:建议|认为|觉得|的意见).+)",
         ),
@@ -1322,6 +1324,9 @@ ROUTES = [
             "已收到",
             "收到了",
             "收到通知",
+            "通知收到了",
+            "通知已收到",
+            "会议通知收到了",
             "知道了",
             "已阅",
             # Saying one will come answers the notice too (「参加不了」 is a leave: the longer

@@ -382,6 +382,41 @@ async def test_a_written_opinion_said_in_prose_names_the_item_by_its_title(
     assert "已收到" not in await h.say("李娜", "关于经费预算大家的意见是什么？")
 
 
+async def test_an_opinion_on_every_item_and_one_said_with_the_leave(harness: ConsoleRig) -> None:
+    """「两个议题都同意」 is an opinion on each item (it had gone to item 2 alone, 两个 read as
+    第二个); 「请假 出差，书面意见：同意」 keeps both, the opinion on the one item the words name;
+    an opinion that names no item of several is said back after the leave, which stays; a
+    leave without its reason is refused, nothing written."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：2027年经费预算；换届方案")
+    items = {it.number: it.id for it in await models.AgendaItem.all()}
+    refused = (await h.say("李娜", "请假 书面意见：同意")).text
+    assert refused == "请写明请假理由，例如：请假 出差在外，书面意见：同意"
+    assert await models.Attendance.all().count() == 0
+    said = (await h.say("李娜", "请假 出差，书面意见：两个议题都同意")).text
+    assert said == (
+        "李娜已请假（出差）。已收到李娜对议题1「2027年经费预算」、议题2「换届方案」的书面意见，"
+        "将在会上宣读并写入纪要（不计入票数）。"
+    )
+    assert "已请假（那天有事）。已收到王强对议题2「换届方案」" in await h.say(
+        "王强", "请假 那天有事，我的意见：换届方案 同意"
+    )
+    vague = (await h.say("刘洋", "请假 出差 书面意见 同意")).text
+    assert vague.startswith("刘洋已请假（出差）。")
+    assert "\n书面意见没有记下：请写明议题编号" in vague
+    opinions = sorted((o.item_id, o.text) for o in await models.WrittenOpinion.all())
+    assert opinions == [
+        (items[1], "两个议题都同意"),
+        (items[2], "两个议题都同意"),
+        (items[2], "同意"),
+    ]
+    assert await models.Attendance.filter(status="leave").count() == 3
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
 async def test_a_meeting_never_opened_lapses_hours_after_its_announced_time(
     harness: ConsoleRig,
 ) -> None:
