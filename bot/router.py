@@ -368,6 +368,7 @@ NOTHING_TO_CONFIRM = (
     f"没有待确认的事项（反问后 {u.QUESTION_HOLDS.seconds // 60} 分钟内回复「是」才有效），"
     "没有办理任何事。请直接发送要办理的指令{during}。"
 )
+NO_VOTE_OPEN = "目前没有正在进行的表决，这句话不记票。会议开始、组长发起表决后，请发送「赞成」「反对」或「弃权」。"
 IMPOSSIBLE_INPUT = (
     "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
 )
@@ -389,6 +390,8 @@ def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = No
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"
         return f"{answer.note}是否{route.ask or route.summary}？回复{said}确认。"
     said, near = answer.said, answer.near
+    if answer.ballot:
+        return NO_VOTE_OPEN
     if u.is_acknowledgement(said) or u.is_no(said):  # 「好的」 with no vote open: nothing to do
         return "好的。"
     if u.is_yes(said):

@@ -252,6 +252,7 @@ Resolution = Command | Clarify | Unknown
 class Suggest:
     said: str  # as typed
     near: tuple[Route, ...]  # the nearest commands offered to this person now, best first
+    ballot: bool = False  # a ballot said with no vote to take it (「我同意」 before the meeting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,9 +818,12 @@ def settle(
     offered to this person now (「我同意」 while a vote may be open), else the nearest commands:
     those offered now, led by one of another phase when that one is closer (「签倒」 with no
     meeting: 「签到」 is what was meant, and its own refusal then says why not now; a bare
-    「没有听懂」 or only a distant command of this phase would help less)."""
+    「没有听懂」 or only a distant command of this phase would help less). A ballot said when no
+    meeting is open is told so (Suggest.ballot)."""
     if isinstance(found, Clarify) and offered(found.route, roles, phase):
         return found
+    if isinstance(found, Clarify) and found.route.exact and g.may(roles, found.route.needs):
+        return Suggest(found.said, (), ballot=True)  # 「我同意」 with no meeting open: no vote
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
     now = _ranked(lexicon, head, roles, phase, any_phase=False)
     ever = _ranked(lexicon, head, roles, phase, any_phase=True)

@@ -41,11 +41,11 @@ def test_match_never_crashes(text: str) -> None:
     found = ROUTER.match(normalize_text(text))
     if found is not None:
         route, args = found
-        # A route is found by its words or by one of its phrasings, somewhere in what was said
-        # once the mention, full-width forms, case and spaces are set aside.
+        # A route is found by its words, one of its phrasings or a form said alone, somewhere in
+        # what was said once the mention, full-width forms, case and spaces are set aside.
         said = unicodedata.normalize("NFKC", normalize_text(text)).lower()
         said = "".join(said.split())
-        known = (*route.words, *route.phrasings)
+        known = (*route.words, *route.phrasings, *route.alone)
         assert any("".join(unicodedata.normalize("NFKC", w).lower().split()) in said for w in known)
         assert isinstance(args, str)
 

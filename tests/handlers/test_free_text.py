@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.events import ChatKind
+from bot.router import NO_VOTE_OPEN
 from handlers import texts as t
 from storage import models, repo
 from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
@@ -728,3 +729,21 @@ async def test_here_and_is_there_a_quorum_as_said(harness: ConsoleRig) -> None:
     assert "实到4人，需超过半数即至少4人；已达法定人数，组长可宣布开会。" in status
     assert "还需" not in await h.say("陈静", "来了几个人")  # a question, not a check-in
     assert await models.Attendance.filter(status="present").count() == 4
+
+
+async def test_a_ballot_said_with_no_meeting_open_is_told_no_vote_takes_it(
+    harness: ConsoleRig,
+) -> None:
+    """「我同意」「我赞成」「反对，预算太高」 before the meeting: no vote takes them, said plainly
+    (it had said 「没有听懂「赞成」」 and offered 赞成 and 工作台); once a vote is open the same
+    words are asked back as that ballot; nothing is recorded either way."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    for said in ("我同意", "我赞成", "反对，预算太高"):
+        assert (await h.say("陈静", said)).text == NO_VOTE_OPEN
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：2027年经费预算")
+    assert (await h.say("陈静", "我同意")).text == NO_VOTE_OPEN
+    await check_in_and_open(h)
+    await h.say("张伟", "发起表决 1")
+    assert (await h.say("陈静", "我同意")).text == "是否投赞成票？回复「赞成」确认。"
+    assert await models.Ballot.all().count() == 0
