@@ -921,7 +921,8 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     members = await repo.members(society.id)
     warnings = roster_warnings(members, ctx.policy, society.roster_exception)
     if meeting is None:
-        return [ctx.reply("\n".join([f"{society.name}：目前没有会议。", *warnings]))]
+        due = _cadence_line(ctx, await repo.held_starts(society.id))  # 「下次会议什么时候」
+        return [ctx.reply("\n".join([f"{society.name}：目前没有会议。{due}", *warnings]))]
     lines = [
         f"{society.name} 第{meeting.number}次会议：{t.MEETING_STATE[meeting.state]}",
         f"时间：{t.when(meeting.starts_at, ctx.tz)}　地点：{meeting.place}",
@@ -1770,6 +1771,11 @@ ROUTES = [
         "查看当前会议、出勤和议程",
         "成员",
         phrasings=(
+            "下次会议什么时候",
+            "下次会议是什么时候",
+            "下次开会什么时候",
+            "下一次会议什么时候",
+            "下一次开会什么时候",
             "status",
             "进展",
             "几点开会",
@@ -1847,6 +1853,11 @@ ROUTES = [
             "到齐了吗",
             "来了几个人",
             "到了几个人",
+            "有几个人签到",
+            "几个人签到了",
+            "签到了几个人",
+            "多少人签到了",
+            "签到了多少人",
             "会议还开吗",
             "会还开吗",
             "还开吗",

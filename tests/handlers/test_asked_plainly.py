@@ -304,3 +304,18 @@ async def test_who_can_see_a_ballot_as_asked(harness: ConsoleRig) -> None:
     assert "钉钉或企业微信平台能看到私聊消息" in said
     assert said == (await h.say("王强", "无记名投票安全吗")).text
     assert "是否投" not in await h.say("王强", "赞成的都有谁")
+
+
+async def test_when_the_next_meeting_is_due_with_none_announced(harness: ConsoleRig) -> None:
+    """「下次会议什么时候」 with no meeting: none announced, and when the next is due by the
+    half-year rule (第十七条), before any meeting and after one was signed."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    said = (await h.say("陈静", "下次会议什么时候")).text
+    assert said == (
+        "苏州市示例科技学会：目前没有会议。"
+        "还没有开成过会议。领导小组每半年至少召开一次会议（第十七条）。"
+    )
+    assert (await h.say("王强", "年度报告什么时候交")).text == (
+        await h.say("王强", "报送期限")
+    ).text
