@@ -187,6 +187,7 @@ class EventKind(StrEnum):
     EMERGENCY_DECLARED = "emergency_declared"
     # minutes
     MINUTES_DRAFTED = "minutes_drafted"
+    MINUTES_NOTE = "minutes_note"  # the recorder's note during the meeting, for the draft
     MINUTES_SIGNED = "minutes_signed"
     # the roster, designations, filings, group binding
     ROSTER_FORMED = "roster_formed"

@@ -273,8 +273,12 @@ def render_text(m: Minutes) -> str:
         lines.append(f"未列入议程的议题建议：{'；'.join(m.rejected)}")
     if m.withdrawn:
         lines.append(f"撤出议程的议题：{'；'.join(m.withdrawn)}")
-    if m.notes:
-        lines.append(f"记录人备注：{m.notes}")
+    notes = [n for n in m.notes.splitlines() if n.strip()]
+    if len(notes) == 1:
+        lines.append(f"记录人备注：{notes[0]}")
+    elif notes:  # one per line, as the recorder added them
+        lines.append("记录人备注：")
+        lines.extend(f"  {n}" for n in notes)
     return "\n".join(lines)
 
 

@@ -390,13 +390,13 @@ def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = No
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"
         return f"{answer.note}是否{route.ask or route.summary}？回复{said}确认。"
     said, near = answer.said, answer.near
-    if answer.ballot:
-        return NO_VOTE_OPEN
     if u.is_acknowledgement(said) or u.is_no(said):  # 「好的」 with no vote open: nothing to do
         return "好的。"
     if u.is_yes(said):
         during = "；表决中请直接发送「赞成」「反对」或「弃权」，回复「是」不记票"
         return NOTHING_TO_CONFIRM.format(during=during if phase is g.MeetingState.OPEN else "")
+    if answer.ballot:  # 「我同意」 before the meeting
+        return NO_VOTE_OPEN
     if not near:
         return NOT_UNDERSTOOD
     shown = said if len(said) <= 12 else said[:12] + "…"

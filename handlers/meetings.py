@@ -636,7 +636,8 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         },
         meeting=meeting,
     )
-    draft = await minutes_handlers.draft_minutes(ctx, meeting, person)
+    notes = "\n".join(await minutes_handlers.notes_taken(meeting.id))
+    draft = await minutes_handlers.draft_minutes(ctx, meeting, person, notes=notes)
     pending = f"未表决议题：{join([str(it.number) for it in undecided])}。" if undecided else ""
     return [
         ctx.reply(

@@ -43,6 +43,12 @@ async def draft_minutes(
     return version
 
 
+async def notes_taken(meeting_id: int) -> list[str]:
+    """The recorder's notes taken during the meeting (纪要备注 while it was open), in order."""
+    events = await repo.meeting_events(meeting_id)
+    return [str(e.payload["text"]) for e in events if e.kind == EventKind.MINUTES_NOTE.value]
+
+
 def from_version(v: repo.MinutesVersion) -> mn.Minutes:
     return mn.Minutes.from_json(json.loads(v.body), v.notes)
 
@@ -80,11 +86,18 @@ _WRONG = re.compile(r"有问题|不对|错|更正|改")
 
 
 async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """纪要备注: after the meeting a new draft with the note added; during it (「记一下：…」) the
+    note is recorded, and the draft made at 散会 opens with the notes taken so far."""
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
+    meeting = await current_meeting(ctx, (g.MeetingState.OPEN, g.MeetingState.CLOSED))
     if not args:
         raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
     bounded(args, "纪要备注", t.NOTES_MAX)
+    if meeting.state is g.MeetingState.OPEN:
+        taken = len(await notes_taken(meeting.id))
+        payload = {"text": args, "by": person_payload(person)}
+        await record(ctx, EventKind.MINUTES_NOTE, payload, meeting=meeting)
+        return [ctx.reply(f"已记下（本次会议第{taken + 1}条备注），散会时写入纪要草稿。")]
     latest = await repo.latest_minutes(meeting.id)
     notes = f"{latest.notes}\n{args}".strip() if latest else args
     version = await draft_minutes(ctx, meeting, person, notes=notes)
@@ -148,7 +161,7 @@ ROUTES = [
         add_notes,
         g.Need.RECORDER,
         "纪要备注 内容",
-        "在纪要草稿中补充备注（生成新版本）",
+        "记录人补充纪要备注（会中记下，散会后生成新版本）",
         "记录人",
         phrasings=(
             "补充纪要",

@@ -747,3 +747,27 @@ async def test_a_ballot_said_with_no_meeting_open_is_told_no_vote_takes_it(
     await h.say("张伟", "发起表决 1")
     assert (await h.say("陈静", "我同意")).text == "是否投赞成票？回复「赞成」确认。"
     assert await models.Ballot.all().count() == 0
+
+
+async def test_the_recorder_notes_during_the_meeting_open_the_draft(harness: ConsoleRig) -> None:
+    """「记一下：…」 by the recorder while the meeting is open is recorded (it had been refused:
+    纪要备注 only after 散会); the draft made at 散会 carries the notes in order, one per line;
+    a note after it makes the next version with all three; nobody else may add one."""
+    h = harness
+    await convene_and_open(h, "换届；2027年经费预算")
+    assert (await h.say("周婷", "记一下：换届议题讨论充分")).text == (
+        "已记下（本次会议第1条备注），散会时写入纪要草稿。"
+    )
+    assert "第2条备注" in await h.say("周婷", "纪要备注 传达了市党委的工作部署")
+    assert "只有记录人" in await h.say("李娜", "记一下：我反对")
+    await h.say("张伟", "散会")
+    (draft,) = await models.MinutesVersion.all()
+    assert draft.notes == "换届议题讨论充分\n传达了市党委的工作部署"
+    full = (await h.say("王强", "纪要 全文")).text
+    assert "记录人备注：\n  换届议题讨论充分\n  传达了市党委的工作部署\n" in full
+    assert "第2版" in await h.say("周婷", "纪要备注 会后补充：预算下次再议")
+    latest = await models.MinutesVersion.filter(version=2).get()
+    assert latest.notes.splitlines()[-1] == "会后补充：预算下次再议"
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
