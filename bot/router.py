@@ -52,6 +52,16 @@ class UsageError(Exception):
     """A command the bot understood but cannot carry out as written: the message is the reply."""
 
 
+class AskBack(UsageError):
+    """A command that wants a yes first (nothing written): the reply is the question, and a 「是」
+    from the same person in the same chat runs `command` (storage/questions.py), with every rule
+    checked again then."""
+
+    def __init__(self, question: str, command: str) -> None:
+        super().__init__(f"{question}回复「是」或「{command}」确认。")
+        self.command = command
+
+
 @dataclass
 class Context:
     message: IncomingMessage
@@ -351,6 +361,8 @@ class Router:
         except (UsageError, g.GovernanceError, g.GovernanceInputError) as exc:
             if shared and repo.writes_so_far() != before:
                 raise repo.RoundBroken(f"「{route.words[0]}」 refused after writing") from exc
+            if isinstance(exc, AskBack):
+                await self.admission.ask(ctx.message, exc.command)
             return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
 
     def _refusal_text(self, exc: Exception) -> str:

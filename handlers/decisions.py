@@ -10,7 +10,7 @@ from typing import Any
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.keys import SealError
-from bot.router import Context, Handler, Route, UsageError
+from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import ITEM_REF
 from handlers import texts as t
 from handlers.common import (
@@ -38,9 +38,12 @@ DURING_MEETING = (g.MeetingState.OPEN,)
 
 async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, _ = parse_item_ref(args)
+    meeting = await current_meeting(ctx)
     if number is None and args:  # 「预算通过了吗」: the item by its title
-        named = item_by_title(await repo.items((await current_meeting(ctx)).id), args)
+        named = item_by_title(await repo.items(meeting.id), args)
         number = None if named is None else named[0].number
+    if number is None and (last := await _last_result(meeting)) is not None:
+        return [ctx.reply(last)]  # 「谁投了反对」 after the vote closed
     _, vote, it = await target_vote(ctx, number)
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
@@ -153,23 +156,38 @@ def _hand_counts(text: str) -> dict[str, int]:
     return counts
 
 
+# 「结束表决 现在」: closed even while some present have not voted.
+_NOW = re.compile(r"现在|立即|马上|直接|确认|确定")
+
+
+async def _last_result(meeting: repo.Meeting) -> str | None:
+    """With no vote open, the result of the meeting's last vote (None: one is open, or none
+    was held)."""
+    if await repo.open_votes(meeting.id):
+        return None
+    last = (await repo.meeting_votes(meeting.id))[-1:]
+    return render_result(await repo.item(last[0].item_id), last[0].result) if last else None
+
+
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     number, _ = parse_item_ref(args)
     meeting = await current_meeting(ctx)
-    open_votes = await repo.open_votes(meeting.id)
-    if number is None and not open_votes:
-        last = (await repo.meeting_votes(meeting.id))[-1:]
-        if last:
-            # Closing twice is not an error: everyone who asked gets the one result.
-            it = await repo.item(last[0].item_id)
-            return [ctx.reply(render_result(it, last[0].result))]
-        raise UsageError("目前没有正在进行的表决。主持人可发送「发起表决 议题编号」。")
+    if number is None and (last := await _last_result(meeting)) is not None:
+        return [ctx.reply(last)]  # closing twice is no error: each who asks gets the result
     meeting, vote, it = await target_vote(ctx, number)
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
     g.vote_next(vote.state, g.VoteAction.CLOSE)
+    if vote.method is not g.VoteMethod.SHOW_OF_HANDS and not _NOW.search(args):
+        waiting = await yet_to_vote(vote)
+        if waiting:  # 「投票结束」 while some are still choosing: the result would be final
+            raise AskBack(
+                f"议题{it.number}「{it.title}」还有{len(waiting)}人未投：{join(await names(waiting))}"
+                "（未投的不计赞成票，结果一经公布不能更改）。确定现在结束表决吗？",
+                f"结束表决 {it.number} 现在",
+            )
     rule = ctx.policy.matter(it.matter_type)
     voters = len(vote.electorate.voters)
     named: dict[str, list[str]] = {}

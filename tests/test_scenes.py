@@ -100,7 +100,7 @@ async def _other_instance(database: str, h: ConsoleRig, *said: str) -> Process:
 
 async def test_a_vote_closed_by_another_process_is_closed_here(database: str) -> None:
     h = await _voting(database)
-    other = await _other_instance(database, h, "张伟", "结束表决")
+    other = await _other_instance(database, h, "张伟", "结束表决 现在")
     out, err = await asyncio.wait_for(other.communicate(b"go\n"), timeout=60)
     assert other.returncode == 0, err.decode()
     assert "赞成2" in out.decode(), out.decode() + err.decode()
@@ -142,7 +142,7 @@ async def test_two_instances_voting_at_once_keep_every_ballot_and_the_chain(
 @pytest.mark.usefixtures("no_notice")
 async def test_each_change_unheard_of_shows_in_the_next_message(database: str) -> None:
     h = await _voting(database)
-    assert "赞成2" in await h.say("张伟", "结束表决")  # the vote's row changes
+    assert "赞成2" in await h.say("张伟", "结束表决 现在")  # the vote's row changes
     assert "没有正在进行的表决" in await h.say("王强", "反对")
     assert "开始表决" in await h.say("张伟", "发起表决 2")  # a vote row is added
     assert "已记录" in await h.say("王强", "反对")
@@ -238,7 +238,7 @@ async def test_a_society_seal_naming_another_chain_gives_no_scene(database: str)
 
 async def test_a_row_changed_behind_the_seals_drops_every_scene(database: str) -> None:
     h = await _voting(database)
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await raw_execute(models.Meeting, "UPDATE meeting SET place = ?", "别处")
     # Closing the meeting rewrites its row; not matching its seal, the row is not re-sealed, so
     # the head does not move: no scene can be trusted any more (this message's own included).

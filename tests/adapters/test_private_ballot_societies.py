@@ -96,7 +96,7 @@ async def test_a_member_of_two_societies_votes_in_private(database: str) -> None
         assert await cast_so_far(rig, one["张伟"], GROUPS[1]) == 1
 
         # A named vote is cast in the group only: sent in private, it is refused with a hint.
-        await rig.say(two["张伟"], "结束表决", group=GROUPS[2])
+        await rig.say(two["张伟"], "结束表决 现在", group=GROUPS[2])
         assert "记名" in await rig.say(two["张伟"], "发起表决 2 记名", group=GROUPS[2])
         refused = await rig.say(two["王强"], "赞成", private=True)
         assert "学会工作群" in refused

@@ -57,7 +57,7 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             *opened(4),
             (None, "张伟", "发起表决 1", ("应到会7人", "出席且有表决权4人")),
             *all_vote(("张伟", "李娜", "王强", "赵敏"), "赞成"),
-            (None, "张伟", "结束表决", ("结果：通过", "应到会7人")),
+            (None, "张伟", "结束表决 现在", ("结果：通过", "应到会7人")),
             (None, "张伟", "散会", ("会议结束",)),
             (None, "张伟", "纪要 全文", ("应到会：7人", "赵敏")),
             ("2026-12-06 09:00", "张伟", "签发", ("签发",)),
@@ -93,7 +93,7 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             ("2026-12-05 14:55", "李娜", "开会", ("会议现在开始", "应到7人，实到7人")),
             (None, "张伟", "发起表决 1", ("开始表决", "应到会7人")),
             *all_vote(MEMBERS[:4], "赞成"),
-            (None, "李娜", "结束表决", ("结果：通过",)),
+            (None, "李娜", "结束表决 现在", ("结果：通过",)),
         ],
     ),
     "roster changes during the meeting apply from the next one": (
@@ -129,11 +129,11 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             (None, RECORDER, "举手结果 赞成3 同意1", ("写了两次",)),
             (None, RECORDER, "举手结果 赞成99", ("超过了",)),
             (None, RECORDER, "举手结果 赞成4", ("已录入",)),
-            (None, "张伟", "结束表决", ("结果：通过",)),
+            (None, "张伟", "结束表决 现在", ("结果：通过",)),
             (None, "张伟", "发起表决 2 举手", ("举手表决",)),
             (None, "赵敏", "离席", ("已不足法定人数",)),
             (None, RECORDER, "举手结果 赞成3", ("已不足法定人数", "没有记录")),
-            (None, "张伟", "结束表决", ("未达法定人数",)),
+            (None, "张伟", "结束表决 现在", ("未达法定人数",)),
         ],
     ),
     # --- 4. rule fixes -------------------------------------------------------------------------
@@ -161,7 +161,7 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             *all_vote(("张伟", "李娜", "王强", "刘洋"), "赞成"),
             (None, "杨帆", "反对", ("已记录",)),
             (None, "赵敏", "弃权", ("已记录",)),
-            (None, "张伟", "结束表决", ("暂缓决定", "第十六条")),
+            (None, "张伟", "结束表决 现在", ("暂缓决定", "第十六条")),
         ],
     ),
     "one quorum_reading for the meeting and its items": (
@@ -174,7 +174,7 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             *opened(3, base=6),
             (None, "张伟", "发起表决 1", ("开始表决", "!未达到")),
             *all_vote(("张伟", "李娜", "王强"), "赞成"),
-            (None, "张伟", "结束表决", ("未通过", "!未达法定人数")),
+            (None, "张伟", "结束表决 现在", ("未通过", "!未达法定人数")),
         ],
     ),
     "no opening before the announced time unless everyone is present": (
@@ -225,7 +225,7 @@ async def test_impossible_stored_counts_are_refused_politely(database: str) -> N
     vote = await models.Vote.get()
     vote.hands = json.dumps({"yes": 9, "no": 0, "abstain": 0})
     await vote.save()
-    refused = await h.say("张伟", "结束表决")
+    refused = await h.say("张伟", "结束表决 现在")
     assert "不合规则" in refused
     assert "没有记录" in refused
     assert (await models.Vote.get()).state == "open"

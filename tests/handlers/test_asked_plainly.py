@@ -213,7 +213,7 @@ async def test_convened_with_the_place_after_and_the_next_one_due(harness: Conso
     await check_in_and_open(h, day="2026-12-16", present=("张伟", "李娜", "王强", "刘洋"))
     await h.say("张伟", "发起表决 1")
     assert (await h.say("张伟", "宣布结果")).text.startswith("是否结束表决")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "散会")
     await h.say("张伟", "签发")
     status = (await h.say("李娜", "下次开会是什么时候")).text
@@ -234,7 +234,7 @@ async def test_counts_and_receipts_said_shortly(harness: ConsoleRig) -> None:
     await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"))
     await h.say("张伟", "举手表决 1")
     assert "已录入议题1举手结果：赞成6、反对0、弃权0" in await h.say("周婷", "全体同意")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "举手表决 2")
     assert "赞成5、反对1" in await h.say("周婷", "5个人同意，1个人反对")
 

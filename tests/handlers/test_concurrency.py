@@ -33,7 +33,7 @@ async def test_fifty_votes_race_fifty_closes(harness: ConsoleRig) -> None:
     await _open_vote(harness)
     voters = [MEMBERS[i % 7] for i in range(50)]
     tasks = [harness.say(name, "赞成") for name in voters] + [
-        harness.say("张伟", "结束表决") for _ in range(50)
+        harness.say("张伟", "结束表决 现在") for _ in range(50)
     ]
     order = list(range(100))
     # Interleave votes and closes deterministically.

@@ -274,7 +274,7 @@ async def test_a_vote_opened_object_first(harness: ConsoleRig) -> None:
     assert await models.Ballot.all().count() == 0
     for name in MEMBERS:
         await h.say(name, "赞成")
-    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "结果：通过" in await h.say("张伟", "结束表决 现在")
     assert "开始表决：议题1「年度工作」" in await h.say("张伟", "就第一项表决吧")
 
 
@@ -296,7 +296,7 @@ async def test_asking_to_change_a_vote_is_answered_for_the_votes_open(harness: C
     assert await models.EventLog.all().count() == before
     for name in MEMBERS[2:]:
         await h.say(name, "赞成")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "发起表决 2 无记名")
     secret = await h.say("王强", "撤回我的投票")
     assert "议题2「换届人选」是无记名投票：每人只能投一次，投出后不能更改" in secret
@@ -461,7 +461,7 @@ async def test_the_meetings_so_far_and_when_the_next_is_due(harness: ConsoleRig)
     await h.say("张伟", "发起表决 1")
     for name in MEMBERS[:4]:
         await h.say(name, "赞成")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "散会")
     h.at("2026-06-10 09:00")
     await h.say("张伟", "召开会议 2026-06-20 15:00 会议室 议题：学术年会")
@@ -660,7 +660,7 @@ async def test_whether_an_item_passed_as_asked(harness: ConsoleRig) -> None:
     await h.say("张伟", "发起表决 1")
     for name in MEMBERS[:4]:
         await h.say(name, "赞成")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     for asked in ("议题1通过了吗", "预算通过了吗", "议题1的表决结果"):
         shown = (await h.say("李娜", asked)).text
         assert shown.startswith("表决结果：议题1「经费预算」"), asked
@@ -677,7 +677,7 @@ async def test_the_recorder_enters_raised_hands_as_said(harness: ConsoleRig) -> 
     assert "已录入" in await h.say("周婷", "5票赞成，1票反对")
     vote = await models.Vote.get(item__number=1)
     assert json.loads(vote.hands) == {"yes": 5, "no": 1, "abstain": 0}
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "举手表决 2")
     assert "已录入" in await h.say("周婷", "举手结果 全票通过")
     vote = await models.Vote.get(item__number=2)
@@ -707,7 +707,7 @@ async def test_a_vote_opened_from_a_private_chat_is_carded_in_the_group(
     for name in MEMBERS[:4]:
         await h.say(name, "赞成")
     before = len(h.adapter.sent)
-    await h.send("张伟", "结束表决", private=True)
+    await h.send("张伟", "结束表决 现在", private=True)
     results = [m for m in h.adapter.sent[before:] if "表决结果" in m.text]
     assert [m.chat.kind for m in results] == [ChatKind.GROUP]
 
@@ -771,3 +771,18 @@ async def test_the_recorder_notes_during_the_meeting_open_the_draft(harness: Con
     checked, broken = await repo.verify_all()
     assert checked
     assert broken is None
+
+
+async def test_the_count_after_the_vote_closed_is_its_result(harness: ConsoleRig) -> None:
+    """「谁投了反对」「投票结果」 once the vote has closed give its result (they had said no vote
+    was in progress), as 结束表决 said twice does."""
+    h = harness
+    await convene_and_open(h, "换届；2027年经费预算")
+    await h.say("张伟", "发起表决 1")
+    await h.say("王强", "反对")
+    await h.say("李娜", "赞成")
+    closed = (await h.say("张伟", "结束表决 现在")).text
+    assert closed.startswith("表决结果：议题1「换届」")
+    assert (await h.say("刘洋", "谁投了反对")).text == closed
+    assert (await h.say("张伟", "投票结果")).text == closed
+    assert (await h.say("张伟", "结束表决 现在")).text == closed

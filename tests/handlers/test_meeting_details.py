@@ -21,10 +21,10 @@ async def test_delegated_chair_runs_the_vote(harness: ConsoleRig) -> None:
     h.at("2026-12-05 15:00")  # not before the announced time
     assert "会议现在开始" in await h.say("李娜", "开会")
     assert "开始表决" in await h.say("李娜", "发起表决 1")
-    assert "只有组长或受委托" in await h.say("王强", "结束表决")
+    assert "只有组长或受委托" in await h.say("王强", "结束表决 现在")
     for name in MEMBERS[1:]:
         await h.say(name, "赞成")
-    assert "结果：通过" in await h.say("李娜", "结束表决")
+    assert "结果：通过" in await h.say("李娜", "结束表决 现在")
     await h.say("李娜", "散会")
     text = await h.say("张伟", "纪要 全文")
     assert "主持人：李娜" in text
@@ -42,7 +42,7 @@ async def test_recused_member_leaves_the_base(harness: ConsoleRig) -> None:
     assert "已就本议题回避" in await h.say("王强", "赞成")
     for name in ("张伟", "李娜", "刘洋", "陈静", "杨帆", "赵敏"):
         await h.say(name, "赞成")
-    result = await h.say("张伟", "结束表决")
+    result = await h.say("张伟", "结束表决 现在")
     assert "应到会6人" in result
     assert "结果：通过" in result
 
@@ -52,12 +52,12 @@ async def test_show_of_hands_recorded_by_the_recorder(harness: ConsoleRig) -> No
     await convene_and_open(h, "会员发展工作")
     assert "举手表决" in await h.say("张伟", "发起表决 1 举手")
     assert "由记录人录入" in await h.say("李娜", "赞成")
-    assert "请记录人先录入" in await h.say("张伟", "结束表决")
+    assert "请记录人先录入" in await h.say("张伟", "结束表决 现在")
     assert "只有记录人" in await h.say("李娜", "举手结果 赞成7")
     assert "超过了出席且有表决权的人数" in await h.say("周婷", "举手结果 赞成6 反对2")
     assert "请按格式录入" in await h.say("周婷", "举手结果 大家都同意")
     assert "已录入" in await h.say("周婷", "举手结果 赞成5 反对1 弃权1")
-    result = await h.say("张伟", "结束表决")
+    result = await h.say("张伟", "结束表决 现在")
     assert "举手表决" in result
     assert "赞成5、反对1、弃权1" in result
     assert "结果：通过" in result
@@ -105,16 +105,16 @@ async def test_quorum_is_checked_again_when_a_vote_closes(harness: ConsoleRig) -
     assert "仍达到法定人数" in await h.say("陈静", "离席 接孩子")
     left = await h.say("刘洋", "离席")
     assert "已不足法定人数" in left
-    result = await h.say("张伟", "结束表决")
+    result = await h.say("张伟", "结束表决 现在")
     assert "未达法定人数" in result
     assert "赞成4" in result
     assert "未达到表决所需法定人数" in await h.say("张伟", "发起表决 2")
     assert "已签到（4/7）" in await h.say("刘洋", "签到")
     assert "开始表决" in await h.say("张伟", "发起表决 2")
     assert "开始表决" not in await h.say("张伟", "发起表决 1")  # item 1 still open for a re-vote
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     assert "开始表决" in await h.say("张伟", "发起表决 1")
-    await h.say("张伟", "结束表决")
+    await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "散会")
     assert "中途离席：陈静" in await h.say("张伟", "纪要 全文")
 
@@ -148,7 +148,7 @@ async def test_vote_deadline_is_parsed_stored_and_shown(harness: ConsoleRig) -> 
     status = await h.say("李娜", "计票")
     assert "已过，请主持人发送「结束表决」" in status
     assert "赞成" in await h.say("李娜", "赞成")
-    assert "结果：" in await h.say("张伟", "结束表决")
+    assert "结果：" in await h.say("张伟", "结束表决 现在")
 
 
 async def test_vote_without_deadline_and_with_method_word_only(harness: ConsoleRig) -> None:
@@ -162,7 +162,7 @@ async def test_vote_without_deadline_and_with_method_word_only(harness: ConsoleR
     assert vote.method == "show_of_hands"
     assert vote.closes_at is None
     await h.say("周婷", "举手结果 赞成6 反对1 弃权0")
-    closed = await h.send("张伟", "结束表决")
+    closed = await h.send("张伟", "结束表决 现在")
     assert "结果：通过" in closed[0].text
     assert [r.card for r in closed] == [None]  # nor a card to update
 
@@ -198,11 +198,11 @@ async def test_the_chair_names_the_item_as_said_or_not_at_all(harness: ConsoleRi
     assert "开始表决：议题1「年度工作总结」" in await h.say("张伟", "现在表决第一项")
     for name in MEMBERS:
         await h.say(name, "赞成")
-    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "结果：通过" in await h.say("张伟", "结束表决 现在")
     assert "开始表决：议题2「换届筹备」" in await h.say("张伟", "开始投票吧")
     for name in MEMBERS:
         await h.say(name, "赞成")
-    assert "结果：通过" in await h.say("张伟", "结束表决")
+    assert "结果：通过" in await h.say("张伟", "结束表决 现在")
     assert "没有待表决的议题" in await h.say("张伟", "开始投票")
 
 

@@ -210,3 +210,29 @@ async def test_a_meeting_said_without_its_hour_is_asked_at_the_usual_hour(
         "请写明开会的钟点（2026年12月8日上午几点），例如：召开会议 明天上午9点 三楼 议题：预算"
     )
     assert await m.Meeting.all().count() == 1
+
+
+async def test_closing_a_vote_some_have_not_cast_is_asked_first(harness: ConsoleRig) -> None:
+    """「投票结束」 while present members have not voted names them and asks (nothing closed);
+    the chair's 「是」 closes it; 「结束表决 现在」 closes at once; with everyone voted it closes
+    without asking."""
+    h = harness
+    await _convened(h)
+    await check_in_and_open(h, present=MEMBERS[:5])
+    await h.say("张伟", "发起表决 1")
+    await h.say("王强", "反对")
+    asked = (await h.say("张伟", "投票结束")).text
+    assert asked == (
+        "议题1「年度工作」还有4人未投：张伟、李娜、刘洋、陈静（未投的不计赞成票，结果一经公布不能更改）。"
+        "确定现在结束表决吗？回复「是」或「结束表决 1 现在」确认。"
+    )
+    await h.say("李娜", "是")  # another's yes is not the chair's
+    assert await m.Vote.filter(state="closed").count() == 0
+    closed = (await h.say("张伟", "是")).text
+    assert closed.startswith("表决结果：议题1「年度工作」")
+    assert "未投4" in closed
+    await h.say("张伟", "发起表决 2")
+    for name in MEMBERS[:5]:
+        await h.say(name, "赞成")
+    assert (await h.say("张伟", "结束表决")).text.startswith("表决结果：议题2「经费预算」")
+    assert await m.Vote.filter(state="closed").count() == 2

@@ -352,7 +352,9 @@ async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
             sealed[0]["vote_id"],
             sealed[i % 2]["sealed"],
         )
-    assert "打不开" in await h.say("张伟", "结束表决")  # nothing is counted, the vote stays open
+    assert "打不开" in await h.say(
+        "张伟", "结束表决 现在"
+    )  # nothing is counted, the vote stays open
     findings = (await verify.run()).findings
     vote = int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
     opened = [f for f in findings if f.table == "secret_ballot_sealed" and f.vote == vote]
