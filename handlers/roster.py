@@ -193,8 +193,12 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
         waiting = await repo.roster_changes(status="pending")
         if not waiting:
             raise UsageError("目前没有待审批的成员调整申请。")
-        listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
-        raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
+        # 「批准吴国华」「同意增补吴国华」: the one pending change about the person named
+        named = [c for c in waiting if c.person.name and args.strip().startswith(c.person.name)]
+        if len(named) != 1:
+            listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
+            raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
+        number, rest = named[0].id, args.strip()[len(named[0].person.name) :].strip(" ，,")
     done = await decide_change(
         ctx.settings,
         actor,
@@ -878,6 +882,11 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=(
+            "有什么要我审批的",
+            "有什么要审批的",
+            "有没有要审批的",
+            "有什么需要审批的",
+            "有什么需要我审批的",
             "待办",
             "有什么要批",
             "审批列表",
@@ -905,7 +914,15 @@ ROUTES = [
         "批准成员调整（特批：允许超员或双数）",
         "市党委",
         needs_society=False,
-        phrasings=("同意调整", "审批通过", "approve"),
+        phrasings=(
+            "同意调整",
+            "审批通过",
+            "approve",
+            "同意增补",
+            "批准增补",
+            "同意免去",
+            "批准免去",
+        ),
         frames=(
             rf"(?:同意|批准|通过)(?:一下)?{_CHANGE_REF}(?P<rest> ?特批)?",
             rf"{_CHANGE_REF}(?:同意|批准|通过|可以)了?(?P<rest>[,，]? ?特批)?",
@@ -934,6 +951,9 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=(
+            "哪些学会还没开会",
+            "有哪些学会还没开会",
+            "今年各学会开会情况",
             "报送汇总",
             "各学会情况",
             "各学会报送情况",

@@ -390,6 +390,12 @@ async def _private_ballot_society(ctx: Context, args: str) -> tuple[Context, str
     ]
     if len({sid for sid, _, _ in secret}) == 1:
         return await enter_society(ctx, await repo.society(secret[0][0])), args
+    if not secret and not mine and g.Role.COMMITTEE in ctx.roles:
+        # 「同意」 from the committee in private: an approval, not a ballot
+        raise UsageError(
+            "市科技社团党委管理员不参加学会的表决。审批成员调整请发送「批准 申请编号」"
+            "或「驳回 申请编号 理由」，发送「待批」查看待审批的申请。"
+        )
     if not secret:
         raise UsageError(
             "您所在的学会目前都没有需要私聊投票的无记名投票。记名表决请在学会工作群里投票。"

@@ -115,6 +115,26 @@ async def test_the_committee_decides_a_change_as_said(harness: ConsoleRig) -> No
     assert decided[2] == ("rejected", "人数超了")
 
 
+async def test_the_committee_decides_a_change_by_the_person_named(harness: ConsoleRig) -> None:
+    """「同意免去赵敏」「批准吴国华」 decide the one pending change about that person; a name no
+    pending change (or several) is about lists them and asks for the number; a bare 「同意」 in
+    private is no ballot for the committee: it says how to approve."""
+    say = harness.say
+    await say("张伟", "提议免去赵敏，工作调动")
+    await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    plain = (await say(ADMIN, "同意", private=True)).text
+    assert plain.startswith(
+        "市科技社团党委管理员不参加学会的表决。审批成员调整请发送「批准 申请编号」"
+    )
+    assert "待审批：#1" in await say(ADMIN, "批准王强", private=True)
+    assert "已批准" in await say(ADMIN, "同意免去赵敏", private=True)
+    assert "已批准" in await say(ADMIN, "批准孙磊", private=True)
+    assert [c.status for c in await models.RosterChange.all().order_by("id")] == [
+        "approved",
+        "approved",
+    ]
+
+
 async def test_the_society_sees_what_it_filed(harness: ConsoleRig) -> None:
     """「我们的工作制度备案了吗」 (报送记录): the society's filings, the latest first, who filed
     each when and whether the committee acknowledged it; without work rules filed, how to file
