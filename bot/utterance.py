@@ -509,7 +509,8 @@ class Lexicon:
         cut = max(text.rfind(c) for c in _CLAUSE_ENDS)
         if cut <= 0:
             return None
-        found = self._said_first(body.drop(cut + 1))
+        clause = body.drop(cut + 1)
+        found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
         return found if isinstance(found, Command | Clarify) else None

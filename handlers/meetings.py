@@ -47,6 +47,7 @@ from handlers.common import (
     bounded,
     current_meeting,
     item_by_number,
+    item_by_title,
     join,
     mentions_for,
     names,
@@ -447,19 +448,30 @@ _TYPE_ONLY = re.compile(r"(?:类型)?(?:改成|改为|设为|定为|是)?([^\s�
 WITHDRAW_USAGE = "撤回议题 2 材料尚未准备好"
 
 
+def _matter_only(said: str) -> g.MatterType | None:
+    """The matter type, when that is all `said` names where a new title would be."""
+    kind = _TYPE_ONLY.fullmatch(said.strip(" 。.（）()"))
+    return None if kind is None else t.MATTER_WORDS.get(kind.group(1))
+
+
 async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     """修改议题: the leader corrects an item's title (and, with a （类型）, its matter type)
     before its vote; the roster is told. A carried-over item is voted on as it was deferred."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, rest = require_item_ref(args, EDIT_USAGE)
+    number, rest = parse_item_ref(args)
+    if number is None:  # 「把会费调整设为重大事项」: by its title, for the type only
+        items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+        named = item_by_title(items, args)
+        if named is None or _matter_only(named[1]) is None:  # a new title needs the number
+            raise UsageError(f"请写明议题编号，例如：{EDIT_USAGE}")
+        number, rest = named[0].number, named[1]
     if not rest:
         raise UsageError(f"请写明新的议题标题，例如：{EDIT_USAGE}")
     it = await item_by_number(meeting, number)
     _refuse_carried(it, "修改")
-    kind = _TYPE_ONLY.fullmatch(rest.strip(" 。.（）()"))
-    if kind is not None and kind.group(1) in t.MATTER_WORDS:  # 「议题2改成重大事项」: the type
-        title, matter = it.title, t.MATTER_WORDS[kind.group(1)]
+    if (only := _matter_only(rest)) is not None:  # 「议题2改成重大事项」: the type
+        title, matter = it.title, only
     else:
         title, matter = parse_topic(rest, default=it.matter_type)  # the title only: type stays
     state = g.item_next(it.state, g.ItemAction.EDIT)
@@ -694,6 +706,8 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     parsed = leading_time(text, ctx.now, ctx.tz)
     if parsed is None and (vague := hourless_time(text, ctx.now, ctx.tz)) is not None:
         parsed = _at_its_hour(ctx, meeting, vague)
+    if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
+        return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
     if parsed is None:
         raise UsageError(
             "没能识别新的会议时间，请重新发送。可以写成「12月11日上午9点」「明天14:00」"
@@ -729,6 +743,9 @@ def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> Parsed
     moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
     return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True)
 
+
+# What names a room (「三楼会议室」「学会办公室」「二楼」), for 改期 given a place and no time.
+_A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|腾讯会议|钉钉会议")
 
 # Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only
 # an hour (「下午4点」「16:00」).
@@ -1116,6 +1133,9 @@ ROUTES = [
         "成员提议议题；组长添加则直接列入议程",
         "成员",
         phrasings=(
+            "提一个议题",
+            "我提一个议题",
+            "我想提一个议题",
             "提个议题",
             "建议议题",
             "加个议题",
@@ -1141,6 +1161,13 @@ ROUTES = [
             "补充议题",
             "再补充一个议题",
             "我想补充一个议题",
+            "我想在会上讨论一下",
+            "我想在会上讨论",
+            "想在会上讨论一下",
+            "在会上讨论一下",
+            "我想讨论一下",
+            "建议讨论一下",
+            "我建议讨论一下",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1189,6 +1216,9 @@ ROUTES = [
             r"(?:改成|改为|修改为|更名为|换成|改一下[,，:：]?) ?(?P<rest>.+)",
             # 「议题2的类型改成重大」「议题2设为重大事项」: the type only
             rf"把?(?P<object>{ITEM_REF})的?(?:类型)?(?:改成|改为|设为|定为) ?"
+            r"(?P<rest>(?:一般|重大|人事|处分|文件)(?:事项|把关)?)",
+            # 「把会费调整设为重大事项」: the item by its title, the type only
+            r"把(?P<object>[^,，。;；:：]{1,30}?)(?:议题)?的?(?:类型)?(?:改成|改为|设为|定为|列为) ?"
             r"(?P<rest>(?:一般|重大|人事|处分|文件)(?:事项|把关)?)",
         ),
         when=OFFERED_BEFORE,
@@ -1385,6 +1415,8 @@ ROUTES = [
             "会晚点到",
             "可能会晚到",
             "可能会迟到",
+            "可能要晚到",
+            "可能要迟到",
             "running late",
         ),
         ask="告知会晚到",

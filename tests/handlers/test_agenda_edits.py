@@ -84,3 +84,18 @@ async def test_an_item_carried_from_a_deferral_stays_as_it_was(harness: ConsoleR
     assert "是上次会议暂缓的议题，须在本次会议按原议题再行表决（第十六条），不能修改" in refused
     assert "不能撤回" in await h.say("张伟", "撤回议题 2")
     assert await models.EventLog.all().count() == before
+
+
+async def test_an_item_named_by_its_title_gets_its_type(harness: ConsoleRig) -> None:
+    """「把经费预算设为重大事项」 names the item by its title (it had not been understood); a
+    title that fits no item asks for the number, nothing changed."""
+    h = harness
+    await _convene(h, "年度工作总结；2027年经费预算")
+    said = (await h.say("张伟", "把经费预算设为重大事项")).text
+    assert said == (
+        "第1次会议议题2已改为「2027年经费预算」（重大事项），原为「2027年经费预算」（一般事项）。"
+    )
+    refused = (await h.say("张伟", "把换届方案设为重大事项")).text
+    assert refused.startswith("请写明议题编号，例如：修改议题 2")
+    types = [it.matter_type for it in await models.AgendaItem.all().order_by("number")]
+    assert types == ["general", "major"]

@@ -175,3 +175,14 @@ async def test_put_back_or_forward_by_a_while(harness: ConsoleRig) -> None:
     assert "请写明推迟或提前多久" in await h.say("张伟", "会议推迟")
     assert "请写明推迟或提前多久" in await h.say("张伟", "会议提前0分钟")
     assert await models.EventLog.all().count() == before
+
+
+async def test_moved_to_a_room_is_a_change_of_place(harness: ConsoleRig) -> None:
+    """「改到三楼会议室」 names a room and no time: the place changes, the time stays (it had
+    said the new time was not understood)."""
+    h = harness
+    await _convene(h)
+    notice = (await h.say("张伟", "改到三楼会议室")).text
+    assert "【会议地点变更通知】" in notice
+    assert "时间：2026年12月5日（星期六）15:00\n" in notice
+    assert "地点：三楼会议室（原定学会会议室）" in notice
