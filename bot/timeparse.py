@@ -54,7 +54,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["Hourless", "ParsedTime", "format_when", "parse_hourless", "parse_leading_time"]
+__all__ = [
+    "Hourless",
+    "ParsedTime",
+    "format_when",
+    "parse_hourless",
+    "parse_leading_time",
+    "why_unreadable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +464,42 @@ def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
         _SPANS[_PERIODS[period]],
         rest,
     )
+
+
+_GONE_BY = re.compile(
+    r"\s*(?:昨天|昨日|前天|大前天|上周|上星期|上礼拜|上个?月|去年|今年\s*[一二三四五六七八九十0-9]+月份?之前)"
+)
+
+
+def why_unreadable(text: str) -> str | None:
+    """Why what opens `text` looks like a time but gives none: a day gone by (昨天), a date
+    that does not exist (2月30日, 13月1日) or a clock time out of range (25点, 下午0点). None when
+    nothing there looks like a time. Said to whoever typed it; never raises."""
+    if _GONE_BY.match(text):
+        return "那是已经过去的日子，会议时间要在将来。"
+    pos = _skip_space(text, 0)
+    try:
+        found = _match_date(text, pos)
+    except (ValueError, OverflowError):
+        found = None
+    period = None
+    if found is not None:
+        spec, pos, period = found
+        if isinstance(spec, _CalendarDate):
+            if not 1 <= spec.month <= 12:
+                return f"没有{spec.month}月。"
+            try:
+                date(spec.year or 2028, spec.month, spec.day)  # 2028: 2月29日 exists
+            except ValueError:
+                return f"{spec.month}月没有{spec.day}日。"
+        pos = _skip_space(text, pos)
+    if period is None and (m := _PERIOD.match(text, pos)):
+        period, pos = m["period"], _skip_space(text, m.end())
+    try:
+        _match_time(text, pos, period)
+    except (ValueError, OverflowError):
+        return "钟点不对：一天是0点到24点，分钟是0到59，「上午」「下午」「晚上」要和钟点对得上。"
+    return None
 
 
 def format_when(when: datetime, tz: ZoneInfo) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +20,7 @@ from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import Context, Route, UsageError
-from bot.timeparse import Hourless, ParsedTime, small_number
+from bot.timeparse import Hourless, ParsedTime, small_number, why_unreadable
 from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
@@ -161,7 +162,7 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
         )
     if parsed is None:
         raise UsageError(
-            "没能识别会议时间，请重新发送。可以写成「12月5日下午3点」「明天14:00」"
+            f"没能识别会议时间{_why(args)}请重新发送。可以写成「12月5日下午3点」「明天14:00」"
             f"「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
         )
     if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
@@ -182,6 +183,12 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     place = bounded(place, "会议地点", 100) or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text)]
     return _Convening(parsed.when, place, topics)
+
+
+def _why(said: str) -> str:
+    """What to say after 「没能识别会议时间」: why, when the time said cannot be (「：2月没有30日。」)."""
+    why = why_unreadable(unicodedata.normalize("NFKC", said))
+    return f"：{why}" if why else "，"
 
 
 # Where the topics begin: 「议题：」「议程:」「议题 」 as in the usage, or as said: 「议题是」
@@ -710,7 +717,7 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
     if parsed is None:
         raise UsageError(
-            "没能识别新的会议时间，请重新发送。可以写成「12月11日上午9点」「明天14:00」"
+            f"没能识别新的会议时间{_why(text)}请重新发送。可以写成「12月11日上午9点」「明天14:00」"
             f"「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
         )
     starts_at = parsed.when

@@ -183,6 +183,33 @@ async def yet_to_vote(vote: repo.Vote) -> list[int]:
     return [p for p in sorted(vote.electorate.voters) if p not in voted]
 
 
+async def my_ballot(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我投了吗」: for each open vote the speaker may vote in, whether they have (a named
+    ballot's choice is said, being public at the close; a secret one's never is, it is not
+    known). Writes nothing."""
+    person = ctx.require_person()
+    lines = []
+    for society_id, vote, it in await repo.open_votes_of(person.id):
+        if person.id not in vote.electorate.voters:
+            continue
+        where = (await repo.society(society_id)).name
+        head = f"{where} 议题{it.number}「{it.title}」（{t.METHOD[vote.method]}）："
+        if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+            lines.append(f"{head}举手表决，由记录人录入举手结果。")
+        elif person.id in await yet_to_vote(vote):
+            lines.append(f"{head}您还没有投票。{how_to_vote(vote.method)}")
+        elif vote.method is g.VoteMethod.SECRET:
+            lines.append(
+                f"{head}您已投票（选择不与身份关联保存），结束后可私聊「查回执 回执号」核对。"
+            )
+        else:
+            choice = (await repo.named_ballots(vote.id))[person.id]
+            lines.append(f"{head}您已投{t.CHOICE[choice]}票。")
+    if not lines:
+        return [ctx.reply(f"{person.name}目前没有需要参加的表决。")]
+    return [ctx.reply("\n".join(lines))]
+
+
 def how_to_vote(method: g.VoteMethod) -> str:
     return _HOW_TO_VOTE[method]
 
@@ -878,6 +905,28 @@ ROUTES = [
             "会不会知道我投了什么",
             "谁能看到我投的票",
             "管理员能看到我投什么吗",
+        ),
+        shows=True,
+    ),
+    Route(
+        ("我的投票",),
+        my_ballot,
+        g.Need.ANYONE,
+        "我的投票",
+        "查看自己在进行中的表决里投了没有（无记名投票只说投了没有）",
+        "成员",
+        needs_society=False,
+        phrasings=(
+            "我投了吗",
+            "我投票了吗",
+            "我投过了吗",
+            "我投过票了吗",
+            "我的票投了吗",
+            "我的票投上了吗",
+            "我的票算了吗",
+            "我的票记上了吗",
+            "我投的什么",
+            "我投了什么",
         ),
         shows=True,
     ),

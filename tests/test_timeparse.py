@@ -7,7 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.timeparse import ParsedTime, format_when, parse_hourless, parse_leading_time
+from bot.timeparse import (
+    ParsedTime,
+    format_when,
+    parse_hourless,
+    parse_leading_time,
+    why_unreadable,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Monday morning.
@@ -391,3 +397,34 @@ def test_a_day_and_a_part_of_it_without_the_hour(
 )
 def test_not_a_day_and_a_part_of_it_alone(text: str) -> None:
     assert parse_hourless(text, NOW, SHANGHAI) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2月30日下午3点 三楼", "2月没有30日。"),
+        ("2026-02-30 15:00", "2月没有30日。"),
+        ("13月1日", "没有13月。"),
+        ("昨天下午3点", "那是已经过去的日子，会议时间要在将来。"),
+        ("上周五 9:00", "那是已经过去的日子，会议时间要在将来。"),
+        (
+            "明天25点",
+            "钟点不对：一天是0点到24点，分钟是0到59，「上午」「下午」「晚上」要和钟点对得上。",
+        ),
+        (
+            "晚上3点 三楼",
+            "钟点不对：一天是0点到24点，分钟是0到59，「上午」「下午」「晚上」要和钟点对得上。",
+        ),
+        ("三楼会议室", None),
+        ("明天下午3点", None),
+        ("2月29日 9点", None),
+    ],
+)
+def test_why_a_time_cannot_be_read(text: str, why: str | None) -> None:
+    assert why_unreadable(text) == why
+
+
+@given(st.text(max_size=30))
+def test_why_unreadable_never_raises(text: str) -> None:
+    found = why_unreadable(text)
+    assert found is None or found.endswith("。")

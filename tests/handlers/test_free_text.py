@@ -786,3 +786,22 @@ async def test_the_count_after_the_vote_closed_is_its_result(harness: ConsoleRig
     assert (await h.say("刘洋", "谁投了反对")).text == closed
     assert (await h.say("张伟", "投票结果")).text == closed
     assert (await h.say("张伟", "结束表决 现在")).text == closed
+
+
+async def test_whether_i_voted_says_so_and_never_a_secret_choice(harness: ConsoleRig) -> None:
+    """「我投了吗」: for each open vote one may vote in, whether one has; a named ballot's choice
+    is said, a secret one's is not (it is not kept with the person)."""
+    h = harness
+    await convene_and_open(h, "换届；推荐优秀党员（人事）")
+    assert (await h.say("李娜", "我投了吗")).text == "李娜目前没有需要参加的表决。"
+    await h.say("张伟", "发起表决 1")
+    assert "您还没有投票。" in await h.say("李娜", "我的票投了吗")
+    await h.say("李娜", "赞成")
+    named = (await h.say("李娜", "我投了吗")).text
+    assert named == "苏州市示例科技学会 议题1「换届」（记名表决）：您已投赞成票。"
+    await h.say("张伟", "结束表决 现在")
+    await h.say("张伟", "发起表决 2 无记名")
+    await h.say("李娜", "投票 反对", private=True)
+    secret = (await h.say("李娜", "我投了吗", private=True)).text
+    assert "您已投票（选择不与身份关联保存）" in secret
+    assert not any(word in secret for word in ("赞成", "反对", "弃权"))

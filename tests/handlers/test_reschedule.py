@@ -186,3 +186,15 @@ async def test_moved_to_a_room_is_a_change_of_place(harness: ConsoleRig) -> None
     assert "【会议地点变更通知】" in notice
     assert "时间：2026年12月5日（星期六）15:00\n" in notice
     assert "地点：三楼会议室（原定学会会议室）" in notice
+
+
+async def test_a_time_that_cannot_be_is_said_why(harness: ConsoleRig) -> None:
+    """A date that does not exist, a day gone by, an hour out of range: the reply says which,
+    and nothing changes."""
+    h = harness
+    await _convene(h)
+    said = (await h.say("张伟", "改期 2月30日下午3点")).text
+    assert said.startswith("没能识别新的会议时间：2月没有30日。请重新发送。")
+    assert "那是已经过去的日子" in await h.say("张伟", "改期 昨天下午3点")
+    assert "没能识别新的会议时间：钟点不对" in await h.say("张伟", "改期 明天25点")
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0

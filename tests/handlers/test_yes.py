@@ -209,6 +209,8 @@ async def test_a_meeting_said_without_its_hour_is_asked_at_the_usual_hour(
     assert refused == (
         "请写明开会的钟点（2026年12月8日上午几点），例如：召开会议 明天上午9点 三楼 议题：预算"
     )
+    impossible = (await h.say("张伟", "召开会议 2月30日下午3点 三楼")).text
+    assert impossible.startswith("没能识别会议时间：2月没有30日。请重新发送。")
     assert await m.Meeting.all().count() == 1
 
 
