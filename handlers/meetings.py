@@ -287,7 +287,8 @@ def _notice_text(
         f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
         f"时间：{t.when(request.starts_at, ctx.tz)}\n地点：{request.place}\n议题：\n{listed}\n"
         f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
-        "不能参会的成员可在请假后发送「书面意见 议题编号 意见」。"
+        "不能参会的成员可在请假时一并提交书面意见（例如「请假 出差，书面意见：1 同意」），"
+        "或请假后发送「书面意见 议题编号 意见」。"
     )
 
 
