@@ -306,7 +306,7 @@ class Router:
                     and g.may(roles, ack.needs)
                 ):
                     return ack, "", False  # 「👍」 to a notice: 收到
-                return [plain_reply(message, answer_text(answer, phase))]
+                return [plain_reply(message, self._answer_text(answer, phase))]
             case u.Command(route=route, args=args):
                 pass
         needs_a_bound_group = chat.kind is ChatKind.GROUP and route.needs_society
@@ -347,7 +347,7 @@ class Router:
         if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
         if not g.may(ctx.roles, route.needs):
-            text = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+            text = self._not_yours(route)
             return CommandOutcome.REFUSED, [ctx.reply(text)]
         # The handler runs in a savepoint, so that a refusal undoes only its writes. In a shared
         # round (bot/inbox.py) it runs without one (on PostgreSQL a savepoint is a round trip):
@@ -364,6 +364,18 @@ class Router:
             if isinstance(exc, AskBack):
                 await self.admission.ask(ctx.message, exc.command)
             return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
+
+    def _not_yours(self, route: Route) -> str:
+        return f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+
+    def _answer_text(self, answer: u.Clarify | u.Suggest, phase: g.MeetingState | None) -> str:
+        """answer_text, but what was meant is another's to use (a member's 「人齐了，开始吧」):
+        said so, as the command typed in full would be (a yes or a no is answered as such)."""
+        said = answer.said
+        plain = u.is_acknowledgement(said) or u.is_no(said) or u.is_yes(said)
+        if isinstance(answer, u.Suggest) and answer.theirs is not None and not plain:
+            return self._not_yours(answer.theirs)
+        return answer_text(answer, phase)
 
     def _refusal_text(self, exc: Exception) -> str:
         if isinstance(exc, g.GovernanceError):

@@ -253,6 +253,7 @@ class Suggest:
     said: str  # as typed
     near: tuple[Route, ...]  # the nearest commands offered to this person now, best first
     ballot: bool = False  # a ballot said with no vote to take it (「我同意」 before the meeting)
+    theirs: Route | None = None  # what was meant, another's to use now (a member's 「开始吧」)
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,7 +514,9 @@ class Lexicon:
         found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
-        return found if isinstance(found, Command | Clarify) else None
+        if isinstance(found, Clarify):  # said back whole (「人齐了，开始吧」), not its last clause
+            return dataclasses.replace(found, said=body.tail(0))
+        return found if isinstance(found, Command) else None
 
     def _timed_at(self, body: Aligned) -> Resolution | None:
         """Route.timed: a message that opens with a time and says the verb after it (and after
@@ -825,6 +828,13 @@ def settle(
         return found
     if isinstance(found, Clarify) and found.route.exact and g.may(roles, found.route.needs):
         return Suggest(found.said, (), ballot=True)  # 「我同意」 with no meeting open: no vote
+    if (
+        isinstance(found, Clarify)
+        and not found.route.exact
+        and not g.may(roles, found.route.needs)
+        and (not found.route.when or phase in found.route.when)
+    ):
+        return Suggest(found.said, (), theirs=found.route)  # a member's 「人齐了，开始吧」
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
     now = _ranked(lexicon, head, roles, phase, any_phase=False)
     ever = _ranked(lexicon, head, roles, phase, any_phase=True)

@@ -805,3 +805,20 @@ async def test_whether_i_voted_says_so_and_never_a_secret_choice(harness: Consol
     secret = (await h.say("李娜", "我投了吗", private=True)).text
     assert "您已投票（选择不与身份关联保存）" in secret
     assert not any(word in secret for word in ("赞成", "反对", "弃权"))
+
+
+async def test_a_phrase_meaning_anothers_command_says_whose_it_is(harness: ConsoleRig) -> None:
+    """A member's 「人齐了，开始吧」 means 宣布开会, which is the chair's: said so, as the command
+    typed in full is (it had answered 「没有听懂「开始吧」」, the last clause only); the leader's
+    is asked back; a member's 「好的」 still acknowledges the notice."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    h.at("2026-12-05 14:55")
+    member = (await h.say("李娜", "人齐了，开始吧")).text
+    assert member == (await h.say("李娜", "宣布开会")).text
+    assert member.startswith("抱歉，「宣布开会」只有组长")
+    assert (
+        await h.say("张伟", "人齐了，开始吧")
+    ).text == "是否宣布开会？回复「是」或「宣布开会」确认。"
+    assert "已确认收到" in await h.say("王强", "好的")
