@@ -180,8 +180,10 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
     g.vote_next(vote.state, g.VoteAction.CLOSE)
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     if vote.method is not g.VoteMethod.SHOW_OF_HANDS and not _NOW.search(args):
-        waiting = await yet_to_vote(vote)
+        waiting = [p for p in await yet_to_vote(vote) if p in present_now]  # not who left
         if waiting:  # 「投票结束」 while some are still choosing: the result would be final
             raise AskBack(
                 f"议题{it.number}「{it.title}」还有{len(waiting)}人未投：{join(await names(waiting))}"
@@ -215,8 +217,6 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             tally = g.Tally(
                 h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
             )
-    records = await repo.attendance(meeting.id)
-    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     electorate = g.still_present(vote.electorate, present_now)
     # Without hands there is nothing to decide, unless the quorum has gone meanwhile.
     no_hands = vote.method is g.VoteMethod.SHOW_OF_HANDS and not vote.hands
