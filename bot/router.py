@@ -130,6 +130,9 @@ class Route:
     exact: bool = False
     # What the one-tap question asks (「是否投赞成票？」); the summary when empty.
     ask: str = ""
+    # What it cannot do without (a leave's 理由): asked back without it, the question asks for
+    # it by example instead of a 「是」 that could only be refused.
+    wants: str = ""
     # Words that may end a message, what comes before them being the arguments (「那天出差，请个
     # 假」): such a message is only asked back, with those arguments (「回复「请假 那天出差」确认」),
     # since the words might be about someone else (「王强来不了」).
@@ -298,7 +301,7 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
-                if isinstance(answer, u.Clarify) and not answer.route.exact:
+                if isinstance(answer, u.Clarify) and not (answer.route.exact or _lacking(answer)):
                     await self.admission.ask(message, confirmed_by(answer))
                 elif (
                     u.is_acknowledgement(said)
@@ -398,6 +401,11 @@ IMPOSSIBLE_INPUT = (
 )
 
 
+def _lacking(answer: u.Clarify) -> bool:
+    """A question back without what its command cannot do without (Route.wants)."""
+    return bool(answer.route.wants) and not answer.args
+
+
 def confirmed_by(answer: u.Clarify) -> str:
     """The command a one-tap question asks to confirm, as it would be typed."""
     route = answer.route
@@ -409,6 +417,12 @@ def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = No
     ballot, whose one word is asked for); for anything else, the nearest commands, if any. A
     yes with no question waiting (ten minutes gone, or a ballot's question) says so: nothing
     is done on a 「是」 alone."""
+    if isinstance(answer, u.Clarify) and _lacking(answer):  # 「今天去不了了」: no reason given
+        route = answer.route
+        return (
+            f"{answer.note}是否{route.ask or route.summary}？"
+            f"请写明{route.wants}发送，例如「{route.usage}」。"
+        )
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"

@@ -73,7 +73,10 @@ _HEDGE = re.compile(
     rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
-_TRAILING_HEDGE = re.compile(rf"[,，\s]*(?:{_SURE}(?:会|要)?|(?:我|本人)?先)$")
+_TRAILING_HEDGE = re.compile(
+    rf"[,，\s]*(?:{_SURE}(?:会|要)?|(?:我|本人)?先"
+    r"|(?:今天|明天|后天|这次|本次|这个|那天|当天)的?会议?)$"  # 「临时有事，今天的会参加不了」
+)
 # How a command is done, asked right after its words (「年度总结怎么交」).
 _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.

@@ -1273,6 +1273,7 @@ ROUTES = [
         "请假 出差在外",
         "会前请假（会议开始后按缺席记录）",
         "成员",
+        wants="理由",
         phrasings=(
             *_CANNOT_COME,
             "leave",

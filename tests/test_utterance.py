@@ -216,8 +216,10 @@ def test_a_leave_that_ends_the_message_is_asked_back_with_what_came_before(
     assert isinstance(found, u.Clarify)
     assert found.route.words[0] == "请假"
     assert found.args == args
-    command = f"请假 {args}" if args else "请假"
-    assert answer_text(found) == f"是否请假？回复「是」或「{command}」确认。"
+    if args:
+        assert answer_text(found) == f"是否请假？回复「是」或「请假 {args}」确认。"
+    else:  # no reason: asked for one (a leave needs it), not for a 「是」
+        assert answer_text(found) == "是否请假？请写明理由发送，例如「请假 出差在外」。"
 
 
 @pytest.mark.parametrize("text", ["到时候再说", "我可能晚到一会儿", "🙏请假"])

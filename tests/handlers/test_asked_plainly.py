@@ -184,7 +184,9 @@ async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) 
     h.at("2026-12-07 09:00")
     await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
     assert "李娜已确认收到第1次会议" in await h.say("李娜", "明天的会我参加")
-    assert (await h.say("赵敏", "我能不能不去")).text == "是否请假？回复「是」或「请假」确认。"
+    assert (await h.say("赵敏", "我能不能不去")).text == (
+        "是否请假？请写明理由发送，例如「请假 出差在外」。"
+    )
     await check_in_and_open(h, day="2026-12-09", present=("张伟", "王强", "刘洋", "陈静"))
     await h.say("张伟", "发起表决 1")
     await h.say("王强", "赞成")
