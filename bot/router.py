@@ -309,7 +309,7 @@ class Router:
                     and g.may(roles, ack.needs)
                 ):
                     return ack, "", False  # 「👍」 to a notice: 收到
-                return [plain_reply(message, self._answer_text(answer, phase))]
+                return [plain_reply(message, answer_text(answer, phase, self._not_yours))]
             case u.Command(route=route, args=args):
                 pass
         needs_a_bound_group = chat.kind is ChatKind.GROUP and route.needs_society
@@ -371,15 +371,6 @@ class Router:
     def _not_yours(self, route: Route) -> str:
         return f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
 
-    def _answer_text(self, answer: u.Clarify | u.Suggest, phase: g.MeetingState | None) -> str:
-        """answer_text, but what was meant is another's to use (a member's 「人齐了，开始吧」):
-        said so, as the command typed in full would be (a yes or a no is answered as such)."""
-        said = answer.said
-        plain = u.is_acknowledgement(said) or u.is_no(said) or u.is_yes(said)
-        if isinstance(answer, u.Suggest) and answer.theirs is not None and not plain:
-            return self._not_yours(answer.theirs)
-        return answer_text(answer, phase)
-
     def _refusal_text(self, exc: Exception) -> str:
         if isinstance(exc, g.GovernanceError):
             return self._render_refusal(exc)
@@ -412,21 +403,23 @@ def confirmed_by(answer: u.Clarify) -> str:
     return f"{route.words[0]} {answer.args}" if answer.args else route.words[0]
 
 
-def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = None) -> str:
+def answer_text(
+    answer: u.Clarify | u.Suggest,
+    phase: g.MeetingState | None = None,
+    not_yours: Callable[[Route], str] | None = None,
+) -> str:
     """A one-tap question for a phrase that only suggests a command (a yes answers it, but for a
     ballot, whose one word is asked for); for anything else, the nearest commands, if any. A
     yes with no question waiting (ten minutes gone, or a ballot's question) says so: nothing
-    is done on a 「是」 alone."""
-    if isinstance(answer, u.Clarify) and _lacking(answer):  # 「今天去不了了」: no reason given
-        route = answer.route
-        return (
-            f"{answer.note}是否{route.ask or route.summary}？"
-            f"请写明{route.wants}发送，例如「{route.usage}」。"
-        )
+    is done on a 「是」 alone. `not_yours` words the refusal when what was meant is another's
+    command (Suggest.theirs), as that command typed in full is refused."""
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
+        asked = f"{answer.note}是否{route.ask or route.summary}？"
+        if _lacking(answer):  # 「今天去不了了」: no reason given
+            return f"{asked}请写明{route.wants}发送，例如「{route.usage}」。"
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"
-        return f"{answer.note}是否{route.ask or route.summary}？回复{said}确认。"
+        return f"{asked}回复{said}确认。"
     said, near = answer.said, answer.near
     if u.is_acknowledgement(said) or u.is_no(said):  # 「好的」 with no vote open: nothing to do
         return "好的。"
@@ -435,6 +428,8 @@ def answer_text(answer: u.Clarify | u.Suggest, phase: g.MeetingState | None = No
         return NOTHING_TO_CONFIRM.format(during=during if phase is g.MeetingState.OPEN else "")
     if answer.ballot:  # 「我同意」 before the meeting
         return NO_VOTE_OPEN
+    if answer.theirs is not None and not_yours is not None:  # a member's 「人齐了，开始吧」
+        return not_yours(answer.theirs)
     if not near:
         return NOT_UNDERSTOOD
     shown = said if len(said) <= 12 else said[:12] + "…"

@@ -121,7 +121,6 @@ _PERIODS = {
     "夜间": "night",
     "晚": "night",
 }
-# Relative day words: the word -> (days from today, implied period word or None).
 # The hour a meeting usually has in a part of the day said alone (24-hour); a part of the day
 # without one here (凌晨, a lone 早/晚) is never given an hour.
 _USUAL_HOURS = {
@@ -139,6 +138,7 @@ _USUAL_HOURS = {
 }
 # The local hours [from, to) each kind of part of the day spans.
 _SPANS = {"morning": (5, 12), "afternoon": (12, 19), "night": (18, 24)}
+# Relative day words: the word -> (days from today, implied period word or None).
 _RELATIVE_DAYS: dict[str, tuple[int, str | None]] = {
     "今天": (0, None),
     "今日": (0, None),
@@ -380,34 +380,49 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """What opens a text before any clock time: a date, a period word (or the one the date
+    implies: 今晚), where each ends and where a clock time would begin."""
+
+    spec: _DateSpec | None
+    date_end: int
+    period: str | None
+    period_end: int
+    pos: int
+
+
+def _opening(text: str) -> _Opening:
     pos = date_end = _skip_space(text, 0)
     spec: _DateSpec | None = None
     period: str | None = None
     if found := _match_date(text, pos):
         spec, date_end, period = found
         pos = _skip_space(text, date_end)
-
     period_end = pos
     if period is None and (m := _PERIOD.match(text, pos)):
         period, period_end = m["period"], m.end()
         pos = _skip_space(text, period_end)
+    return _Opening(spec, date_end, period, period_end, pos)
 
-    if clock := _match_time(text, pos, period):
+
+def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+    op = _opening(text)
+    if clock := _match_time(text, op.pos, op.period):
         hour, minute, end = clock
-    elif period == "中午":
-        hour, minute, end = 12, 0, period_end
-    elif spec is not None and (period is None or period in ("早", "晚")):
+    elif op.period == "中午":
+        hour, minute, end = 12, 0, op.period_end
+    elif op.spec is not None and (op.period is None or op.period in ("早", "晚")):
         # A date alone; a lone 早/晚 without an hour is ordinary text (明天晚些时候再议).
-        hour, minute, end = DEFAULT_TIME.hour, DEFAULT_TIME.minute, date_end
+        hour, minute, end = DEFAULT_TIME.hour, DEFAULT_TIME.minute, op.date_end
     else:
-        return None  # a vague period (明天下午) or nothing at all
+        return None  # a vague period (明天下午: parse_hourless) or nothing at all
 
-    when = _resolve(spec, hour, minute, now.astimezone(tz), tz)
+    when = _resolve(op.spec, hour, minute, now.astimezone(tz), tz)
     if when is None:
         return None
     rest = text[end:].strip().lstrip(",，、").strip()
-    return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != date_end)
+    return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != op.date_end)
 
 
 def parse_leading_time(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
@@ -439,19 +454,14 @@ def parse_hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
 
 
 def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
-    found = _match_date(text, _skip_space(text, 0))
-    if found is None:
+    op = _opening(text)
+    if op.spec is None or op.period is None:
         return None
-    spec, end, period = found
-    if period is None:
-        m = _PERIOD.match(text, _skip_space(text, end))
-        if m is None:
-            return None
-        period, end = m["period"], m.end()
+    period, end = op.period, op.period_end
     hour = _USUAL_HOURS.get(period)
-    if hour is None or _match_time(text, _skip_space(text, end), period) is not None:
+    if hour is None or _match_time(text, op.pos, period) is not None:
         return None
-    when = _resolve(spec, hour, 0, now.astimezone(tz), tz)
+    when = _resolve(op.spec, hour, 0, now.astimezone(tz), tz)
     if when is None:
         return None
     clock = f"{hour % 12 or 12}点"
@@ -466,9 +476,7 @@ def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
     )
 
 
-_GONE_BY = re.compile(
-    r"\s*(?:昨天|昨日|前天|大前天|上周|上星期|上礼拜|上个?月|去年|今年\s*[一二三四五六七八九十0-9]+月份?之前)"
-)
+_GONE_BY = re.compile(r"\s*(?:昨天|昨日|前天|大前天|上周|上星期|上礼拜|上个?月|去年)")
 
 
 def why_unreadable(text: str) -> str | None:
@@ -477,26 +485,16 @@ def why_unreadable(text: str) -> str | None:
     nothing there looks like a time. Said to whoever typed it; never raises."""
     if _GONE_BY.match(text):
         return "那是已经过去的日子，会议时间要在将来。"
-    pos = _skip_space(text, 0)
+    op = _opening(text)
+    if isinstance(spec := op.spec, _CalendarDate):
+        if not 1 <= spec.month <= 12:
+            return f"没有{spec.month}月。"
+        try:
+            date(spec.year or 2028, spec.month, spec.day)  # 2028: 2月29日 exists
+        except ValueError:
+            return f"{spec.month}月没有{spec.day}日。"
     try:
-        found = _match_date(text, pos)
-    except (ValueError, OverflowError):
-        found = None
-    period = None
-    if found is not None:
-        spec, pos, period = found
-        if isinstance(spec, _CalendarDate):
-            if not 1 <= spec.month <= 12:
-                return f"没有{spec.month}月。"
-            try:
-                date(spec.year or 2028, spec.month, spec.day)  # 2028: 2月29日 exists
-            except ValueError:
-                return f"{spec.month}月没有{spec.day}日。"
-        pos = _skip_space(text, pos)
-    if period is None and (m := _PERIOD.match(text, pos)):
-        period, pos = m["period"], _skip_space(text, m.end())
-    try:
-        _match_time(text, pos, period)
+        _match_time(text, op.pos, op.period)
     except (ValueError, OverflowError):
         return "钟点不对：一天是0点到24点，分钟是0到59，「上午」「下午」「晚上」要和钟点对得上。"
     return None

@@ -31,11 +31,11 @@ import dataclasses
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 # The pinyin of single characters is all the matching needs (command words and what was typed
@@ -872,20 +872,27 @@ _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
     """parse_leading_time on the NFKC form of `args` (「15：30」 is 15:30), with the rest of
     the text returned as typed."""
-    form = _nfkc_aligned(args)
-    parsed = parse_leading_time(form.text, now, tz)
-    if parsed is None:
-        return None
-    cut = len(form.text.rstrip()) - len(parsed.rest)
-    rest = form.tail(cut).lstrip(",，、").strip() if parsed.rest else ""
-    return ParsedTime(parsed.when, rest, explicit_time=parsed.explicit_time)
+    return _as_typed(args, parse_leading_time, now, tz)
 
 
 def hourless_time(args: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
     """parse_hourless on the NFKC form of `args` (「明天下午」 without the hour), with the rest
     of the text returned as typed."""
+    return _as_typed(args, parse_hourless, now, tz)
+
+
+_Read = TypeVar("_Read", ParsedTime, Hourless)
+
+
+def _as_typed(
+    args: str,
+    parse: Callable[[str, datetime, ZoneInfo], _Read | None],
+    now: datetime,
+    tz: ZoneInfo,
+) -> _Read | None:
+    """`parse` on the NFKC form of `args`, its `rest` the text after the time as typed."""
     form = _nfkc_aligned(args)
-    found = parse_hourless(form.text, now, tz)
+    found = parse(form.text, now, tz)
     if found is None or not found.rest:
         return found
     cut = len(form.text.rstrip()) - len(found.rest)
