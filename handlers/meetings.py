@@ -451,6 +451,12 @@ _MY = r"(?:这个议题|这一项|这项|议题)?的?[,，]? ?(?:我的|本人�
 _IS = r"(?:是|如下|为)?[:：,，]? ?"
 
 EDIT_USAGE = "修改议题 2 2027年经费预算（重大）"
+# 「…的类型改成重大事项」: a matter type (handlers.texts.MATTER_WORDS) set, in 修改议题's frames.
+_SET_TYPE = (
+    r"的?(?:类型)?(?:改成|改为|设为|定为|列为) ?(?P<rest>"
+    + "|".join(sorted(t.MATTER_WORDS, key=len, reverse=True))
+    + ")"
+)
 # Only a matter type where the new title would be (「议题2改成重大事项」「议题2设为重大」).
 _TYPE_ONLY = re.compile(r"(?:类型)?(?:改成|改为|设为|定为|是)?([^\s，,。]{2,4})")
 WITHDRAW_USAGE = "撤回议题 2 材料尚未准备好"
@@ -1223,11 +1229,9 @@ ROUTES = [
             rf"把?(?P<object>{ITEM_REF})(?:的)?(?:标题|名称|题目)?"
             r"(?:改成|改为|修改为|更名为|换成|改一下[,，:：]?) ?(?P<rest>.+)",
             # 「议题2的类型改成重大」「议题2设为重大事项」: the type only
-            rf"把?(?P<object>{ITEM_REF})的?(?:类型)?(?:改成|改为|设为|定为) ?"
-            r"(?P<rest>(?:一般|重大|人事|处分|文件)(?:事项|把关)?)",
+            rf"把?(?P<object>{ITEM_REF}){_SET_TYPE}",
             # 「把会费调整设为重大事项」: the item by its title, the type only
-            r"把(?P<object>[^,，。;；:：]{1,30}?)(?:议题)?的?(?:类型)?(?:改成|改为|设为|定为|列为) ?"
-            r"(?P<rest>(?:一般|重大|人事|处分|文件)(?:事项|把关)?)",
+            rf"把(?P<object>[^,，。;；:：]{{1,30}}?)(?:议题)?{_SET_TYPE}",
         ),
         when=OFFERED_BEFORE,
     ),

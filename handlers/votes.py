@@ -196,15 +196,17 @@ async def my_ballot(ctx: Context, args: str) -> list[OutgoingMessage]:
         head = f"{where} 议题{it.number}「{it.title}」（{t.METHOD[vote.method]}）："
         if vote.method is g.VoteMethod.SHOW_OF_HANDS:
             lines.append(f"{head}举手表决，由记录人录入举手结果。")
-        elif person.id in await yet_to_vote(vote):
-            lines.append(f"{head}您还没有投票。{how_to_vote(vote.method)}")
-        elif vote.method is g.VoteMethod.SECRET:
+        elif vote.method is g.VoteMethod.SECRET and person.id in await repo.secret_voters(vote.id):
             lines.append(
                 f"{head}您已投票（选择不与身份关联保存），结束后可私聊「查回执 回执号」核对。"
             )
-        else:
-            choice = (await repo.named_ballots(vote.id))[person.id]
+        elif (
+            vote.method is g.VoteMethod.NAMED
+            and (choice := (await repo.named_ballots(vote.id)).get(person.id)) is not None
+        ):
             lines.append(f"{head}您已投{t.CHOICE[choice]}票。")
+        else:
+            lines.append(f"{head}您还没有投票。{how_to_vote(vote.method)}")
     if not lines:
         return [ctx.reply(f"{person.name}目前没有需要参加的表决。")]
     return [ctx.reply("\n".join(lines))]

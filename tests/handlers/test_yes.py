@@ -216,7 +216,7 @@ async def test_a_meeting_said_without_its_hour_is_asked_at_the_usual_hour(
 
 async def test_closing_a_vote_some_have_not_cast_is_asked_first(harness: ConsoleRig) -> None:
     """「投票结束」 while present members have not voted names them and asks (nothing closed);
-    the chair's 「是」 closes it; 「结束表决 现在」 closes at once; with everyone voted it closes
+    the chair's 「是」 closes it; who left is not waited for; with everyone voted it closes
     without asking."""
     h = harness
     await _convened(h)
@@ -238,6 +238,29 @@ async def test_closing_a_vote_some_have_not_cast_is_asked_first(harness: Console
         await h.say(name, "赞成")
     assert (await h.say("张伟", "结束表决")).text.startswith("表决结果：议题2「经费预算」")
     assert await m.Vote.filter(state="closed").count() == 2
+
+
+async def test_closing_asked_and_confirmed_through_the_inbound_queue(harness: ConsoleRig) -> None:
+    """Queued, the handler's question (AskBack) is kept by the worker and its 「是」, read at the
+    door and by the worker, closes the vote; 「结束表决 现在」 closes at once."""
+    h = harness
+    await _convened(h)
+    await check_in_and_open(h, present=MEMBERS[:5])
+    await h.say("张伟", "发起表决 1")
+    await h.say("王强", "赞成")
+    box = h.inbox()
+    assert await box.submit(h.adapter.decode("张伟", "结束表决"))
+    assert await box.drain() == 1
+    assert await m.Vote.filter(state="closed").count() == 0
+    (kept,) = await m.PendingQuestion.all()
+    assert kept.command == "结束表决 1 现在"
+    yes = h.adapter.decode("张伟", "是")
+    assert await h.router.answer_at_the_door(yes) is None  # queued, not answered there
+    assert await box.submit(yes)
+    assert await box.drain() == 1
+    assert await m.Vote.filter(state="closed").count() == 1
+    await h.say("张伟", "发起表决 2")
+    assert (await h.say("张伟", "结束表决 现在")).text.startswith("表决结果：议题2")
 
 
 async def test_a_leave_said_without_a_reason_asks_for_it_not_for_a_yes(
