@@ -854,7 +854,7 @@ def settle(
 _CLAUSE_ENDS = ",，。;；!！"
 # Saying what a meeting is to discuss, at the start of a clause: 「讨论换届」「研究一下预算」 (not
 # a place: 「研究院三楼」「讨论室」).
-DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?:一下|下)?(?![院所室区厅楼生会中心])"
+DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?![院所室区厅楼生会中心])(?:一下|下)?"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」「，讨论换届」).
 _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 # What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).

@@ -89,8 +89,22 @@ def parse_topic(
     return title, matter
 
 
-def split_topics(text: str) -> list[str]:
-    return [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
+def split_topics(text: str, *, spoken: bool = False) -> list[str]:
+    """The topics of 「议题：A；B」 (or a numbered list). `spoken` (「，讨论换届和经费预算」, a
+    clause rather than a list) also splits at 、，和 及 以及 还有, when every part keeps two
+    characters or more (「讨论党建与业务融合」 stays whole: 与 joins within a title)."""
+    parts = [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
+    if not spoken:
+        return parts
+    said = []
+    for part in parts:
+        pieces = [x.strip(" ,，。") for x in _SPOKEN_SPLIT.split(part)]
+        said += pieces if all(len(x) >= 2 for x in pieces) else [part]
+    return said
+
+
+# The joins of topics said in a clause: 「讨论换届和经费预算」「研究一下预算、换届以及年报」.
+_SPOKEN_SPLIT = re.compile(r"[、,，]|以及|还有|和|及")
 
 
 _FINISH_FIRST = {
@@ -179,9 +193,10 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     marker = _AGENDA_MARKER.search(parsed.rest)
     if marker is not None:
         place, topics_text = parsed.rest[: marker.start()], parsed.rest[marker.end() :]
+    spoken = marker is not None and marker.group("listed") is None
     place = _PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；")
     place = bounded(place, "会议地点", 100) or "待定"
-    topics = [parse_topic(x) for x in split_topics(topics_text)]
+    topics = [parse_topic(x) for x in split_topics(topics_text, spoken=spoken)]
     return _Convening(parsed.when, place, topics)
 
 
@@ -194,7 +209,7 @@ def _why(said: str) -> str:
 # Where the topics begin: 「议题：」「议程:」「议题 」 as in the usage, or as said: 「议题是」
 # 「议题为」「主要议题有」, or a clause saying what is to be discussed: 「，讨论换届」「研究一下预算」.
 _AGENDA_MARKER = re.compile(
-    r"(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s])"
+    r"(?P<listed>(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s]))"
     rf"|(?:^|(?<=[\s,，;；])){DISCUSS}[:：\s]*"
 )
 # What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」

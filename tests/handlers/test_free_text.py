@@ -106,6 +106,27 @@ async def test_a_meeting_convened_with_what_it_is_to_discuss(harness: ConsoleRig
     assert "（暂无" in notice
 
 
+async def test_topics_said_in_a_clause_are_one_item_each(harness: ConsoleRig) -> None:
+    """「讨论换届和经费预算」 names two things to decide: two items, each voted on by itself (it
+    had been one item 「换届和经费预算」). A clause splits at 、，和 及 以及 还有 when every part
+    keeps two characters; 与 joins within a title, and a listed agenda (「议题：」) splits only
+    at its semicolons, as the usage says."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    notice = (await h.say("张伟", "下周三下午3点开会，讨论换届和经费预算（重大）")).text
+    assert "议题：\n1. 换届（一般事项）\n2. 经费预算（重大事项）\n" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    said = "12月10日上午9点开会，研究一下会费、换届以及年度总结"
+    notice = (await h.say("张伟", said)).text
+    assert "1. 会费（一般事项）\n2. 换届（一般事项）\n3. 年度总结（一般事项）\n" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "12月10日上午9点开会，讨论党建与业务融合")).text
+    assert "1. 党建与业务融合（一般事项）\n收到" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 12月10日上午9点 议题：表彰优秀党员和党务工作者")).text
+    assert "1. 表彰优秀党员和党务工作者（一般事项）\n收到" in notice
+
+
 async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
     harness: ConsoleRig,
 ) -> None:
