@@ -77,9 +77,10 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
-    # 「请假 出差，书面意见：同意」: the opinion goes with the leave when it can be kept; what
-    # stops it is said after the leave, which is kept either way (checked before any write).
-    items, opinion, not_kept = await _opinion_with_leave(meeting, status, opinion)
+    # 「请假 出差，书面意见：同意」「我出差来不了，对换届没意见，预算建议压缩」: the opinions go
+    # with the leave when they can be kept; what stops them is said after the leave, which is
+    # kept either way (checked before any write).
+    args, said, not_kept = await _opinions_with_leave(meeting, status, args, opinion)
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
     await record(
         ctx,
@@ -88,21 +89,21 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         meeting=meeting,
     )
     if status is g.Attendance.ABSENT:
-        said = (
+        reply = (
             f"会议已于{t.when(meeting.starts_at, ctx.tz)}开始，请假应在会前提出，"
             f"本次按缺席记录（说明：{t.echo(args)}）。"
         )
-    elif items:
-        said = f"{person.name}已请假（{t.echo(args)}）。"
-        said += await _put_opinion(ctx, meeting, person, status, items, opinion)
+    elif said:
+        reply = f"{person.name}已请假（{t.echo(args)}）。"
+        reply += await _put_opinions(ctx, meeting, person, status, said)
     else:
-        said = (
+        reply = (
             f"{person.name}已请假（{t.echo(args)}）。如对议题有意见，可发送「书面意见 议题编号 意见」，"
             "书面意见将在会上宣读并写入纪要，但不计入表决票数。"
         )
     if not_kept:
-        said += f"\n书面意见没有记下：{not_kept}"
-    return [ctx.reply(said)]
+        reply += f"\n书面意见没有记下：{not_kept}"
+    return [ctx.reply(reply)]
 
 
 LEAVE_USAGE = "请假 出差在外"
@@ -120,20 +121,71 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
     return args[: found.start()].strip(), args[found.end() :].strip()
 
 
-async def _opinion_with_leave(
-    meeting: repo.Meeting, status: g.Attendance, opinion: str
-) -> tuple[list[repo.Item], str, str]:
-    """The items an opinion said with a leave goes on and its text, or why it cannot be kept."""
-    if not opinion:
-        return [], "", ""
+# Written opinions: each the items it goes on and its text, as said.
+Opinions = list[tuple[list[repo.Item], str]]
+
+
+async def _opinions_with_leave(
+    meeting: repo.Meeting, status: g.Attendance, reason: str, opinion: str
+) -> tuple[str, Opinions, str]:
+    """The leave's reason, the opinions said with it and why they cannot be kept (「」 when they
+    can): after 「书面意见：」, else the reason's later clauses that name an item and give a view
+    on it (「出差，对换届没意见，预算建议压缩」: reason 「出差」)."""
     try:
-        items, text = await _items_said(meeting, opinion)
-        _opinion_checked(status, items, text)
+        if opinion:
+            said = await _opinions_said(meeting, opinion)
+        else:
+            reason, said = _views_in_reason(await _open_items(meeting), reason)
+        for items, text in said:
+            _opinion_checked(status, items, text)
     except UsageError as exc:
-        return [], "", str(exc)
+        return reason, [], str(exc)
     except g.GovernanceError as exc:
-        return [], "", t.render_refusal(exc)
-    return items, text, ""
+        return reason, [], t.render_refusal(exc)
+    return reason, said, ""
+
+
+def _views_in_reason(items: list[repo.Item], reason: str) -> tuple[str, Opinions]:
+    """The clauses of a leave's reason after its first that name one item and say a view on it
+    (「对换届没意见」「预算建议压缩」), taken out as opinions; the rest is the reason."""
+    clauses = [c for c in _CLAUSES.split(reason) if c.strip()]
+    kept, said = clauses[:1], []
+    for clause in clauses[1:]:
+        item = _item_named(items, clause) if _A_VIEW.search(clause) else None
+        if item is None:
+            kept.append(clause)
+        else:
+            said.append(([item], clause.strip()))
+    return ("，".join(c.strip() for c in kept), said) if said else (reason, [])
+
+
+_CLAUSES = re.compile(r"[,，;；。]")
+# A view on an item, in a clause of a leave's reason.
+_A_VIEW = re.compile(r"同意|赞成|支持|反对|意见|建议|认为|希望|不妥|没问题|可以")
+# What may open a clause before the item it is about: 「对换届…」「关于预算…」「另外预算…」.
+_ABOUT = re.compile(r"^\s*(?:另外|还有|至于)?\s*(?:对于|对|关于)?\s*")
+
+
+def _item_named(items: list[repo.Item], clause: str) -> repo.Item | None:
+    """The one item a clause opens with: by number (「议题2同意」「第二个议题没意见」) or by the
+    longest start of the clause (two characters or more) found in its title (「预算建议压缩」 is
+    on 「经费预算」); None when none, or several equally."""
+    said = _ABOUT.sub("", clause)
+    number, _ = parse_item_ref(said)
+    if number is not None:
+        return next((it for it in items if it.number == number), None)
+    reach = {it.number: _reach(said, it.title) for it in items}
+    best = max(reach.values(), default=0)
+    found = [it for it in items if reach[it.number] == best]
+    return found[0] if best >= 2 and len(found) == 1 else None
+
+
+def _reach(said: str, title: str) -> int:
+    """How many of `said`'s first characters appear together in `title`."""
+    n = 0
+    while n < len(said) and said[: n + 1] in title:
+        n += 1
+    return n
 
 
 async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -186,45 +238,48 @@ async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    items, text = await _items_said(meeting, args)
+    said = await _opinions_said(meeting, args)
     await require_on_meeting_roster(meeting, person, "不能提交书面意见")
     entry = (await repo.attendance(meeting.id)).get(person.id)
     status = entry.status if entry else g.Attendance.UNKNOWN
-    return [ctx.reply(await _put_opinion(ctx, meeting, person, status, items, text))]
+    return [ctx.reply(await _put_opinions(ctx, meeting, person, status, said))]
 
 
-async def _put_opinion(
+async def _put_opinions(
     ctx: Context,
     meeting: repo.Meeting,
     person: repo.Person,
     status: g.Attendance,
-    items: list[repo.Item],
-    text: str,
+    said: Opinions,
 ) -> str:
-    """The opinion kept on each of `items` that still takes one (refused when none does), and
-    what to tell its author."""
-    open_items = _opinion_checked(status, items, text)
+    """Each opinion kept on each of its items that still takes one (refused, nothing written,
+    when one has none), and what to tell its author."""
+    kept = [(_opinion_checked(status, items, text), items, text) for items, text in said]
     earlier = 0
-    for it in open_items:
-        earlier += sum(1 for who, _ in await repo.opinions(it.id) if who == person.id)
-        await repo.add_opinion(it.id, person.id, text, ctx.now)
-        await record(
-            ctx,
-            EventKind.WRITTEN_OPINION,
-            {
-                "item": it.id,
-                "number": it.number,
-                "title": it.title,
-                "person": person_payload(person),
-                "text": text,
-            },
-            meeting=meeting,
-        )
-    on = "、".join(f"议题{it.number}「{it.title}」" for it in open_items)
-    if len(open_items) < len(items):
+    for open_items, _, text in kept:
+        for it in open_items:
+            earlier += sum(1 for who, _ in await repo.opinions(it.id) if who == person.id)
+            await repo.add_opinion(it.id, person.id, text, ctx.now)
+            await record(
+                ctx,
+                EventKind.WRITTEN_OPINION,
+                {
+                    "item": it.id,
+                    "number": it.number,
+                    "title": it.title,
+                    "person": person_payload(person),
+                    "text": text,
+                },
+                meeting=meeting,
+            )
+    on = "、".join(
+        f"议题{it.number}「{it.title}」" for open_items, _, _ in kept for it in open_items
+    )
+    if any(len(open_items) < len(items) for open_items, items, _ in kept):
         on += "（其余议题已开始表决，不再收书面意见）"
     if earlier:  # kept as written: the record is added to, never rewritten
-        which = f"第{earlier + 1}条" if len(open_items) == 1 else "又一条"
+        one = len(kept) == 1 and len(kept[0][0]) == 1
+        which = f"第{earlier + 1}条" if one else "又一条"
         return (
             f"已收到{person.name}对{on}的{which}书面意见，"
             "前面的也保留，会上按先后一并宣读并写入纪要（不计入票数）。"
@@ -245,22 +300,32 @@ def _opinion_checked(status: g.Attendance, items: list[repo.Item], text: str) ->
     return open_items
 
 
-async def _items_said(meeting: repo.Meeting, args: str) -> tuple[list[repo.Item], str]:
-    """The items a written opinion is on and the opinion: by number (「书面意见 2 同意」), else
-    every item (「两个议题都同意」「各项议题均同意」: the words kept whole), else by its title said
-    first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是同意」: the route's
-    frames hand over 「经费预算 同意」), when exactly one item fits; else the one item there is."""
+async def _open_items(meeting: repo.Meeting) -> list[repo.Item]:
+    return [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+
+
+async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
+    """The written opinions in 「书面意见 …」 and the items each is on: by number (「书面意见 2
+    同意」), else every item (「两个议题都同意」「各项议题均同意」: the words kept whole), else one
+    per clause when each clause names its own item (「对换届没意见，预算建议压缩」), else by its
+    title said first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是同意」:
+    the route's frames hand over 「经费预算 同意」), when exactly one item fits; else the one
+    item there is."""
     number, text = parse_item_ref(args)
     if number is not None:
-        return [await item_by_number(meeting, number)], text
-    items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+        return [([await item_by_number(meeting, number)], text)]
+    items = await _open_items(meeting)
     if items and _EVERY_ITEM.match(args.strip()):
-        return items, args.strip()
+        return [(items, args.strip())]
+    clauses = [c.strip() for c in _CLAUSES.split(args) if c.strip()]
+    named = [_item_named(items, c) for c in clauses]
+    if len(clauses) > 1 and all(named) and len({it.number for it in named if it}) == len(named):
+        return [([it], c) for it, c in zip(named, clauses, strict=True) if it]
     found = item_by_title(items, args)
     if found is not None:
-        return [found[0]], found[1]
+        return [([found[0]], found[1])]
     if len(items) == 1:  # 「书面意见 同意」: the meeting has one item
-        return items, args.strip()
+        return [(items, args.strip())]
     raise UsageError(
         f"请写明议题编号，例如：{OPINION_USAGE}。"
         + (

@@ -442,6 +442,43 @@ async def test_an_opinion_on_every_item_and_one_said_with_the_leave(harness: Con
     assert broken is None
 
 
+async def test_views_said_in_a_leave_are_written_opinions_on_their_items(
+    harness: ConsoleRig,
+) -> None:
+    """「我出差来不了，对换届没意见，预算建议压缩」: the clauses after the first that name an item
+    and give a view on it are opinions on that item (the leave's reason is 「我出差」); they had
+    stayed inside the reason, never read at the meeting. A clause with no view (「换届的事你们
+    定」) or naming no item stays in the reason; 「书面意见 对换届没意见，预算建议压缩」 is one
+    opinion per item."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：换届；2027年经费预算")
+    items = {it.number: it.id for it in await models.AgendaItem.all()}
+    asked = (await h.say("李娜", "我出差来不了，对换届没意见，预算建议压缩")).text
+    assert asked == "是否请假？回复「是」或「请假 我出差，对换届没意见，预算建议压缩」确认。"
+    said = (await h.say("李娜", "是")).text
+    assert said == (
+        "李娜已请假（我出差）。已收到李娜对议题1「换届」、议题2「2027年经费预算」的书面意见，"
+        "将在会上宣读并写入纪要（不计入票数）。"
+    )
+    kept = (await h.say("王强", "请假 出差，换届的事你们定，家里有事")).text
+    assert kept.startswith("王强已请假（出差，换届的事你们定，家里有事）。如对议题有意见")
+    await h.say("刘洋", "请假 出差")
+    both = (await h.say("刘洋", "书面意见 对第一项没意见；预算同意")).text
+    assert both.startswith("已收到刘洋对议题1「换届」、议题2「2027年经费预算」的书面意见")
+    opinions = sorted((o.item_id, o.text) for o in await models.WrittenOpinion.all())
+    assert opinions == sorted(
+        [
+            (items[1], "对换届没意见"),
+            (items[2], "预算建议压缩"),
+            (items[1], "对第一项没意见"),
+            (items[2], "预算同意"),
+        ]
+    )
+    reasons = {a.reason for a in await models.Attendance.all()}
+    assert reasons == {"我出差", "出差，换届的事你们定，家里有事", "出差"}
+
+
 async def test_a_meeting_never_opened_lapses_hours_after_its_announced_time(
     harness: ConsoleRig,
 ) -> None:
