@@ -63,6 +63,9 @@ def require_item_ref(args: str, usage: str) -> tuple[int, str]:
     return number, rest
 
 
+# 「结束表决 现在」「散会 现在」: what the chair adds to go ahead without the question asked back.
+NOW = re.compile(r"现在|立即|马上|直接|确认|确定")
+
 # The end of a Route.frames pattern: a reason after a separator (「…，人数超了」).
 FRAME_REASON = r"(?:[,，:：;； ]+(?P<rest>.+))?"
 

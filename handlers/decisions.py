@@ -14,6 +14,7 @@ from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import ITEM_REF
 from handlers import texts as t
 from handlers.common import (
+    NOW,
     OFFERED_DURING,
     announced,
     bounded,
@@ -156,10 +157,6 @@ def _hand_counts(text: str) -> dict[str, int]:
     return counts
 
 
-# 「结束表决 现在」: closed even while some present have not voted.
-_NOW = re.compile(r"现在|立即|马上|直接|确认|确定")
-
-
 async def _last_result(meeting: repo.Meeting) -> str | None:
     """With no vote open, the result of the meeting's last vote (None: one is open, or none
     was held)."""
@@ -182,7 +179,7 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     g.vote_next(vote.state, g.VoteAction.CLOSE)
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
-    if vote.method is not g.VoteMethod.SHOW_OF_HANDS and not _NOW.search(args):
+    if vote.method is not g.VoteMethod.SHOW_OF_HANDS and not NOW.search(args):
         waiting = [p for p in await yet_to_vote(vote) if p in present_now]  # not who left
         if waiting:  # 「投票结束」 while some are still choosing: the result would be final
             raise AskBack(

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
-from bot.router import Context, Route, UsageError
+from bot.router import AskBack, Context, Route, UsageError
 from bot.timeparse import Hourless, ParsedTime, small_number, why_unreadable
 from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time
 from handlers import minutes as minutes_handlers
@@ -42,6 +42,7 @@ from handlers.attendance import (
 )
 from handlers.common import (
     FRAME_REASON,
+    NOW,
     OFFERED_BEFORE,
     OFFERED_DURING,
     announced,
@@ -655,6 +656,16 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     if await repo.open_votes(meeting.id):
         raise UsageError("还有表决没有结束，请先发送「结束表决」。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
+    items = await repo.items(meeting.id)
+    undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
+    left = [it for it in undecided if it.state is g.ItemState.ACCEPTED]
+    if left and not NOW.search(args):  # closing is final: the agenda would be left behind
+        raise AskBack(
+            "、".join(f"议题{it.number}「{it.title}」" for it in left)
+            + "还没有表决，散会后不会自动列入下次会议（要下次再议的，请先发送「暂缓 议题编号 理由」）。"
+            "确定现在散会吗？",
+            "散会 现在",
+        )
     records = await repo.attendance(meeting.id)
     for pid in meeting.roster:
         if pid not in records:
@@ -662,8 +673,6 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
                 meeting.id, pid, g.Attendance.ABSENT, reason="未签到", now=ctx.now
             )
     await repo.update_meeting(meeting.id, state=new_state, closed_at=ctx.now)
-    items = await repo.items(meeting.id)
-    undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
     await record(
         ctx,
         EventKind.MEETING_CLOSED,

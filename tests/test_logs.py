@@ -154,7 +154,7 @@ async def test_a_whole_meeting_logs_no_text_name_or_choice(
     for name in ("李娜", "王强", "刘洋"):
         await h.say(name, "投票 赞成", private=True)
     await h.say("张伟", "结束表决")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     h.at("2026-12-09 09:00")
     await sweep.sweep()
     assert h.delivery is not None

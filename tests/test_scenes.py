@@ -242,7 +242,7 @@ async def test_a_row_changed_behind_the_seals_drops_every_scene(database: str) -
     await raw_execute(models.Meeting, "UPDATE meeting SET place = ?", "别处")
     # Closing the meeting rewrites its row; not matching its seal, the row is not re-sealed, so
     # the head does not move: no scene can be trusted any more (this message's own included).
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     assert scenes.memory.recall(GROUP_KEY) is None
     said = await h.say("王强", "会议状态")
     assert "进行中" not in said

@@ -39,7 +39,7 @@ async def test_edit_and_withdraw_before_the_vote(harness: ConsoleRig) -> None:
     for name in MEMBERS:
         await h.say(name, "赞成")
     await h.say("张伟", "结束表决")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     minutes = await h.say("张伟", "纪要 全文")
     assert "年度工作总结" in minutes
     assert "年度工作总解" not in minutes
@@ -74,7 +74,7 @@ async def test_an_item_carried_from_a_deferral_stays_as_it_was(harness: ConsoleR
     await _convene(h, "年度工作；经费预算（重大）")
     await check_in_and_open(h)
     assert "暂缓" in await h.say("张伟", "暂缓 2 需进一步论证")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     await h.say("张伟", "签发")
     h.at("2026-12-10 09:00")
     notice = await h.say("张伟", "召开会议 2026-12-20 15:00 会议室 议题：会员发展")

@@ -218,3 +218,38 @@ async def test_this_item_in_votes_and_recusals(harness: ConsoleRig) -> None:
     await h.say("张伟", "结束表决")
     await h.say("张伟", "讨论议题 1")
     assert "议题1「年度工作」暂缓决定" in await h.say("张伟", "这一项暂缓")
+
+
+async def test_closing_with_items_not_voted_on_asks_first(harness: ConsoleRig) -> None:
+    """「散会」 while agenda items have not been voted on names them and asks (closing is final:
+    attendance is locked, the minutes drafted, and an item not deferred does not go to the next
+    meeting); it had closed at once. 「是」 or 「散会 现在」 closes; with every item decided or
+    deferred it closes at once. The question writes nothing."""
+    h = harness
+    await _meeting(h)
+    await h.say("张伟", "记名表决 1")
+    for name in PRESENT:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    before = await _rows()
+    asked = (await h.say("张伟", "散会")).text
+    assert asked == (
+        "议题2「经费预算」、议题3「换届」还没有表决，散会后不会自动列入下次会议（要下次再议的，"
+        "请先发送「暂缓 议题编号 理由」）。确定现在散会吗？回复「是」或「散会 现在」确认。"
+    )
+    assert await _rows() == before
+    assert (await models.Meeting.get()).state == "open"
+    await h.say("张伟", "暂缓 2 意见分歧较大")
+    await h.say("张伟", "撤回议题 3 材料未备齐")
+    closed = (await h.say("张伟", "今天就到这里")).text
+    assert closed.startswith("第1次会议结束，出勤情况已锁定。")
+    assert (await models.Meeting.get()).state == "closed"
+
+
+async def test_a_yes_closes_with_items_left(harness: ConsoleRig) -> None:
+    h = harness
+    await _meeting(h)
+    assert "确定现在散会吗？" in await h.say("张伟", "散会")
+    closed = (await h.say("张伟", "是")).text
+    assert closed.startswith("第1次会议结束，出勤情况已锁定。未表决议题：1、2、3。")
+    assert (await models.Meeting.get()).state == "closed"

@@ -121,7 +121,7 @@ async def test_a_reason_for_stepping_aside_reaches_the_minutes(harness: ConsoleR
         await h.say(name, "签到")
     h.at("2026-12-09 15:00")
     await h.say("张伟", "开会")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     minutes = (await h.say("周婷", "纪要 全文")).text
     assert "王强（本人是候选人）" in minutes
 
@@ -216,7 +216,7 @@ async def test_convened_with_the_place_after_and_the_next_one_due(harness: Conso
     await h.say("张伟", "发起表决 1")
     assert (await h.say("张伟", "宣布结果")).text.startswith("是否结束表决")
     await h.say("张伟", "结束表决 现在")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     await h.say("张伟", "签发")
     status = (await h.say("李娜", "下次开会是什么时候")).text
     assert status.endswith(

@@ -349,7 +349,7 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     assert await models.EventLog.all().count() == before
     await check_in_and_open(h)
     assert "回复「是」或「散会」确认" in await h.say("张伟", "散会吗")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     signed = await models.EventLog.filter(kind="minutes_signed").count()
     assert "回复「是」或「签发」确认" in await h.say("张伟", "签发了吗")
     assert "回复「是」或「签发」确认" in await h.say("张伟", "签发先不要")
@@ -523,7 +523,7 @@ async def test_the_meetings_so_far_and_when_the_next_is_due(harness: ConsoleRig)
     for name in MEMBERS[:4]:
         await h.say(name, "赞成")
     await h.say("张伟", "结束表决 现在")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     h.at("2026-06-10 09:00")
     await h.say("张伟", "召开会议 2026-06-20 15:00 会议室 议题：学术年会")
     await h.say("张伟", "取消会议 时间冲突")
@@ -623,7 +623,7 @@ async def test_the_minutes_as_the_recorder_and_the_members_say_it(harness: Conso
     no vote was open); 「下载纪要」 says where the Word file is."""
     h = harness
     await convene_and_open(h, "经费预算", present=MEMBERS[:4])
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     assert "纪要已更新为第2版" in await h.say("周婷", "纪要里补充：会议由张伟主持")
     assert "纪要已更新为第3版" in await h.say("周婷", "再补充一句：下次会议明年3月召开")
     wrong = (await h.say("张伟", "纪要有问题，表决结果写错了")).text
@@ -821,7 +821,7 @@ async def test_the_recorder_notes_during_the_meeting_open_the_draft(harness: Con
     )
     assert "第2条备注" in await h.say("周婷", "纪要备注 传达了市党委的工作部署")
     assert "只有记录人" in await h.say("李娜", "记一下：我反对")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     (draft,) = await models.MinutesVersion.all()
     assert draft.notes == "换届议题讨论充分\n传达了市党委的工作部署"
     full = (await h.say("王强", "纪要 全文")).text

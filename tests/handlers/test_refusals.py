@@ -32,7 +32,7 @@ def assert_next_step(text: str) -> None:
 REFUSED: dict[str, list[tuple[str, str]]] = {
     "convened": [
         ("张伟", "发起表决 1"),
-        ("张伟", "散会"),
+        ("张伟", "散会 现在"),
         ("张伟", "签发"),
         ("周婷", "纪要备注 补充一句"),
         ("李娜", "离席 有事"),
@@ -52,7 +52,7 @@ REFUSED: dict[str, list[tuple[str, str]]] = {
     ],
     "closed": [
         ("张伟", "开会"),
-        ("张伟", "散会"),
+        ("张伟", "散会 现在"),
         ("张伟", "发起表决 1"),
         ("李娜", "签到"),
         ("李娜", "请假 出差"),
@@ -63,7 +63,7 @@ REFUSED: dict[str, list[tuple[str, str]]] = {
     ],
     "signed": [
         ("张伟", "开会"),
-        ("张伟", "散会"),
+        ("张伟", "散会 现在"),
         ("张伟", "签发"),
         ("周婷", "纪要备注 再改一次"),
         ("李娜", "签到"),
@@ -73,7 +73,7 @@ REFUSED: dict[str, list[tuple[str, str]]] = {
     ],
     "cancelled": [
         ("张伟", "开会"),
-        ("张伟", "散会"),
+        ("张伟", "散会 现在"),
         ("李娜", "签到"),
         ("李娜", "请假 出差"),
         ("张伟", "签发"),
@@ -95,7 +95,7 @@ async def _reach(h: ConsoleRig, state: str) -> None:
     assert "会议现在开始" in await h.say("张伟", "开会")
     if state == "open":
         return
-    assert "纪要草稿" in await h.say("张伟", "散会")
+    assert "纪要草稿" in await h.say("张伟", "散会 现在")
     if state == "closed":
         return
     assert "已签发" in await h.say("张伟", "签发")

@@ -146,7 +146,7 @@ async def test_minutes_record_the_reschedule(harness: ConsoleRig) -> None:
     await _convene(h)
     await h.say("张伟", "改期 12月8日下午3点 二楼会议室 理由：组长出差")
     await check_in_and_open(h, day="2026-12-08")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     minutes = await h.say("张伟", "纪要 全文")
     assert "时间：2026年12月8日（星期二）15:00" in minutes
     assert "地点：二楼会议室" in minutes

@@ -113,7 +113,7 @@ async def test_two_meetings_from_convening_to_signed_minutes(
 
     # Item 4 deferred by hand.
     assert "暂缓决定" in await say("张伟", "暂缓 4 需进一步调研")
-    closed = await say("张伟", "散会")
+    closed = await say("张伟", "散会 现在")
     assert "纪要草稿" in closed
     assert "只有组长" in await say("李娜", "签发")
     assert "只有记录人" in await say("李娜", "纪要备注 补充")
@@ -168,7 +168,7 @@ async def test_two_meetings_from_convening_to_signed_minutes(
     for name, choice in (("张伟", "赞成"), ("李娜", "赞成"), ("王强", "赞成"), ("刘洋", "反对")):
         await say(name, choice)
     assert "结果：未通过" in await say("张伟", "结束表决")
-    await say("张伟", "散会")
+    await say("张伟", "散会 现在")
     assert "已签发" in await say("张伟", "签发")
     minutes2 = await say("张伟", "纪要 全文")
     assert "书面意见（杨帆，不计票）：同意增补人选" in minutes2

@@ -44,7 +44,7 @@ async def test_full_width_text_survives_to_the_minutes_and_the_export(
         await h.say(name, "签到")
     h.at("2026-12-05 15:00")
     await h.say("张伟", "开会")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     signed = await h.say("张伟", "签发")
     assert "签发" in signed, signed
     out = tmp_path / "export"

@@ -80,7 +80,7 @@ async def build_record(h: ConsoleRig, rng: random.Random | None = None) -> None:
     await say("张伟", "投票 赞成", private=True)
     await say("张伟", "结束表决")
     await say("张伟", "暂缓 2 需进一步调研")
-    await say("张伟", "散会")
+    await say("张伟", "散会 现在")
     await say("周婷", f"纪要备注 {note}")
     await say("张伟", "签发")
     await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")

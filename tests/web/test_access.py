@@ -106,7 +106,7 @@ async def _signed_meeting(w: Web) -> int:
     for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
         await h.say(name, "赞成")
     await h.say("张伟", "结束表决")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")
     assert "已签发" in await h.say("张伟", "签发")
     meeting = await repo.latest_meeting((await repo.society_by_name("苏州市示例科技学会")).id)  # type: ignore[union-attr]
     assert meeting is not None

@@ -36,7 +36,7 @@ async def meetings(w: Web) -> None:
         assert "回执" in await say(name, "投票 赞成", private=True)
     await say("张伟", "投票 赞成", private=True)
     assert "无记名投票回执" in await say("张伟", "结束表决")
-    await say("张伟", "散会")
+    await say("张伟", "散会 现在")
     assert "已签发" in await say("张伟", "签发")
     h.at("2026-12-06 09:00")
     await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
@@ -48,7 +48,7 @@ async def meetings(w: Web) -> None:
         await say(name, "签到")
     h.at("2026-12-10 15:00")  # not before the announced time
     await say("张伟", "开会")
-    await say("张伟", "散会")
+    await say("张伟", "散会 现在")
 
 
 async def test_the_society_page(webapp: Web) -> None:
