@@ -101,6 +101,16 @@ class Admission:
                 meeting = latest
         return roles, None if meeting is None else meeting.state
 
+    async def votes_open(self, message: IncomingMessage) -> bool:
+        """Whether a vote the speaker might mean is open: in a group, one of its society's
+        meeting; in private, one in any of the speaker's societies (read without a unit of
+        work, only for a ballot said loosely)."""
+        person, society = await speaker_and_society(message)
+        if message.chat.kind is not ChatKind.GROUP:
+            return person is not None and bool(await repo.open_votes_of(person.id))
+        meeting = None if society is None else await repo.active_meeting(society.id)
+        return meeting is not None and bool(await repo.open_votes(meeting.id))
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:

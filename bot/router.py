@@ -188,6 +188,10 @@ class AdmissionPort(Protocol):
         """The speaker's roles and the meeting's phase, read without writing anything."""
         ...
 
+    async def votes_open(self, message: IncomingMessage) -> bool:
+        """Whether a vote the speaker might mean by a ballot is open, read likewise."""
+        ...
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]: ...
@@ -301,6 +305,12 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
+                if (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
+                    isinstance(answer, u.Clarify)
+                    and answer.route.exact
+                    and not await self.admission.votes_open(message)
+                ):
+                    answer = u.Suggest(answer.said, (), ballot=True)
                 if isinstance(answer, u.Clarify) and not (answer.route.exact or _lacking(answer)):
                     await self.admission.ask(message, confirmed_by(answer))
                 elif (
@@ -387,6 +397,9 @@ NOTHING_TO_CONFIRM = (
     "没有办理任何事。请直接发送要办理的指令{during}。"
 )
 NO_VOTE_OPEN = "目前没有正在进行的表决，这句话不记票。会议开始、组长发起表决后，请发送「赞成」「反对」或「弃权」。"
+NO_VOTE_YET = (
+    "目前没有正在进行的表决，这句话不记票。主持人发起表决后，请发送「赞成」「反对」或「弃权」。"
+)
 IMPOSSIBLE_INPUT = (
     "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
 )
@@ -426,8 +439,8 @@ def answer_text(
     if u.is_yes(said):
         during = "；表决中请直接发送「赞成」「反对」或「弃权」，回复「是」不记票"
         return NOTHING_TO_CONFIRM.format(during=during if phase is g.MeetingState.OPEN else "")
-    if answer.ballot:  # 「我同意」 before the meeting
-        return NO_VOTE_OPEN
+    if answer.ballot:  # 「我同意」 before the meeting, or in it with no vote open
+        return NO_VOTE_YET if phase is g.MeetingState.OPEN else NO_VOTE_OPEN
     if answer.theirs is not None and not_yours is not None:  # a member's 「人齐了，开始吧」
         return not_yours(answer.theirs)
     if not near:

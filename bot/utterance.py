@@ -292,11 +292,13 @@ class Lexicon:
             key=lambda x: -len(x[0]),
         )
         # Route.after: 「对 <object> [进行] <verb>」 or 「<item> <verb>」, one pattern for every
-        # route's verbs; who does it may come between (「第一个议题，大家举手表决」).
+        # route's verbs; who does it may come between (「第一个议题，大家举手表决」), and the
+        # chair's lead-in before (「先看第一个议题，大家表决一下」「下面来看议题2，表决」).
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
+                rf"(?:(?:首先|接下来|下面|现在|那么|那|先)[,，]? ?)?(?:来?看|来)? ?"
                 rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM}))"
                 rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
                 rf"[{re.escape(_PARTICLES)}]*"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.events import ChatKind
-from bot.router import NO_VOTE_OPEN
+from bot.router import NO_VOTE_OPEN, NO_VOTE_YET
 from handlers import texts as t
 from storage import models, repo
 from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
@@ -796,8 +796,10 @@ async def test_a_ballot_said_with_no_meeting_open_is_told_no_vote_takes_it(
     harness: ConsoleRig,
 ) -> None:
     """「我同意」「我赞成」「反对，预算太高」 before the meeting: no vote takes them, said plainly
-    (it had said 「没有听懂「赞成」」 and offered 赞成 and 工作台); once a vote is open the same
-    words are asked back as that ballot; nothing is recorded either way."""
+    (it had said 「没有听懂「赞成」」 and offered 赞成 and 工作台); in the meeting with no vote
+    open, likewise (it had asked 「是否投赞成票？回复「赞成」确认。」, and 「赞成」 was then told no
+    vote was open); once a vote is open the same words are asked back as that ballot; nothing
+    is recorded either way."""
     h = harness
     h.at("2026-12-01 09:00")
     for said in ("我同意", "我赞成", "反对，预算太高"):
@@ -805,8 +807,13 @@ async def test_a_ballot_said_with_no_meeting_open_is_told_no_vote_takes_it(
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：2027年经费预算")
     assert (await h.say("陈静", "我同意")).text == NO_VOTE_OPEN
     await check_in_and_open(h)
+    for said in ("我赞成", "👍", "我同意"):  # in the meeting, before any vote: not asked back
+        assert (await h.say("陈静", said)).text in (NO_VOTE_YET, "好的。")
+    assert (await h.say("陈静", "我赞成")).text == NO_VOTE_YET
     await h.say("张伟", "发起表决 1")
     assert (await h.say("陈静", "我同意")).text == "是否投赞成票？回复「赞成」确认。"
+    await h.say("张伟", "结束表决 现在")
+    assert (await h.say("陈静", "我同意")).text == NO_VOTE_YET
     assert await models.Ballot.all().count() == 0
 
 

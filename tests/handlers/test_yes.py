@@ -179,8 +179,9 @@ async def test_a_secret_ballot_said_loosely_in_private_is_not_kept(harness: Cons
     kept that links the voter to the choice, and a 「是」 casts nothing."""
     h = harness
     await _convened(h)
+    await h.say("张伟", "添加议题 换届人选（人事）")
     await check_in_and_open(h, present=MEMBERS)
-    await h.say("张伟", "无记名表决 1")
+    assert "开始表决" in await h.say("张伟", "无记名表决 3")
     asked = (await h.say("李娜", "我同意", private=True)).text
     assert asked == "是否投赞成票？回复「赞成」确认。"
     assert "已收到" not in await h.say("李娜", "是", private=True)
