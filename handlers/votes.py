@@ -30,6 +30,7 @@ from handlers.common import (
     announced,
     current_meeting,
     item_by_number,
+    item_by_title,
     item_in_focus,
     items_that_can,
     mentions_for,
@@ -80,10 +81,31 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) -> _VoteRequest:
     number, rest = parse_item_ref(args)
-    if number is None:  # 「开始投票」「这个议题表决吧」: the item the meeting is on
-        number, rest = await _the_item_to_vote(meeting), this_item(rest)[1]
+    if number is None:
+        rest, closes_at = _deadline(ctx, rest)
+        method = [w for w in rest.split() if w in t.METHOD_WORDS]
+        named = this_item(" ".join(w for w in rest.split() if w not in t.METHOD_WORDS))[1]
+        if named:  # 「对经费预算进行表决」「换届人选无记名投票」: the item by its title
+            number = await _item_titled(meeting, named)
+        else:  # 「开始投票」「这个议题表决吧」: the item the meeting is on
+            number = await _the_item_to_vote(meeting)
+        return _VoteRequest(number, method[0] if method else "", closes_at)
     rest, closes_at = _deadline(ctx, rest)
     return _VoteRequest(number, rest.split(" ", 1)[0] if rest else "", closes_at)
+
+
+async def _item_titled(meeting: repo.Meeting, said: str) -> int:
+    """The number of the one item whose title `said` names (whole, or a word of it); refused,
+    listing the agenda, when none or several fit: a vote never falls to another item."""
+    items = await repo.items(meeting.id)
+    found = item_by_title(items, said)
+    if found is not None and not found[1]:
+        return found[0].number
+    listed = "；".join(f"议题{it.number}「{it.title}」" for it in items)
+    raise UsageError(
+        f"没有找到「{said}」对应的议题，请写明议题编号，例如「发起表决 2」。"
+        + (f"本次会议的议题：{listed}" if listed else "")
+    )
 
 
 async def _the_item_to_vote(meeting: repo.Meeting) -> int:

@@ -253,3 +253,27 @@ async def test_a_yes_closes_with_items_left(harness: ConsoleRig) -> None:
     closed = (await h.say("张伟", "是")).text
     assert closed.startswith("第1次会议结束，出勤情况已锁定。未表决议题：1、2、3。")
     assert (await models.Meeting.get()).state == "closed"
+
+
+async def test_a_vote_named_by_the_items_title_opens_on_that_item(harness: ConsoleRig) -> None:
+    """「对换届进行无记名投票」「对经费预算进行表决」 open the vote on the item so titled, whatever
+    the chair last turned to; the title had been dropped and the vote opened on the item in focus
+    (or the title read as a method: 「表决方式「经费预算」无法识别」). A title that fits no item
+    is refused with the agenda listed, nothing opened."""
+    h = harness
+    await _meeting(h)
+    await h.say("张伟", "讨论议题 1")  # the focus is on item 1
+    unknown = (await h.say("张伟", "对会员发展进行表决")).text
+    assert unknown == (
+        "没有找到「会员发展」对应的议题，请写明议题编号，例如「发起表决 2」。"
+        "本次会议的议题：议题1「年度工作」；议题2「经费预算」；议题3「换届」"
+    )
+    assert await models.Vote.all().count() == 0
+    opened = (await h.say("张伟", "对换届进行无记名投票")).text
+    assert "开始表决：议题3「换届」（人事事项，无记名投票）" in opened
+    for name in PRESENT[1:] + PRESENT[:1]:  # the leader last on a personnel matter
+        await h.say(name, "投票 赞成", private=True)
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    opened = (await h.say("张伟", "对经费预算进行表决")).text
+    assert "开始表决：议题2「经费预算」（重大事项，记名表决）" in opened
+    assert await models.Vote.filter(state="open").count() == 1
