@@ -95,6 +95,8 @@ ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二�
 # The item the meeting is on, said as such (「这个议题」「这一项」): the handlers read it as the
 # item the chair turned to (handlers.common.item_in_focus).
 THIS_ITEM = r"(?:这个|这一|这|该|本|此)(?:议题|项)"
+# An object that is an item by number or the one in focus, not a title (「对议题2进行表决」).
+_AN_ITEM = re.compile(rf"(?:{ITEM_REF}|{THIS_ITEM})(?:议题)?")
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
 # 「取消会议算了」 are asked back like a question (Route.shows).
 _HOLD_OFF = re.compile(
@@ -494,6 +496,9 @@ class Lexicon:
             if is_decoration(found.group(group)):
                 continue
             obj = form.original[form.starts[found.start(group)] : form.starts[found.end(group)]]
+            if group == "object" and not _AN_ITEM.fullmatch(found.group(group).strip()):
+                # an item by its title: quoted, so that no handler takes it for a reason
+                obj = f"「{obj.strip().strip('「」')}」"  # (handlers.common.quoted_title)
             return Command(self._after[found.group("verb")], obj.strip())
         return None
 

@@ -187,15 +187,42 @@ async def item_by_number(meeting: repo.Meeting, number: int) -> repo.Item:
 def item_by_title(items: Iterable[repo.Item], said: str) -> tuple[repo.Item, str] | None:
     """The one item `said` names by its title, and the words after it: said whole at the start
     (「2027年经费预算 同意」), else its first word found in the title or holding it (「预算
-    同意」); None when no item fits, or several."""
+    同意」), or in quotes (「「预算」 分歧大」, as 「把预算暂缓」 hands it over); None when no
+    item fits, or several."""
     said = said.strip()
     items = list(items)
+    quoted = quoted_title(said)
+    if quoted is not None:
+        head, rest = quoted, said[len(quoted) + 2 :]
+        part = [it for it in items if head == it.title]
+        part = part or [it for it in items if head in it.title or it.title in head]
+        return (part[0], rest.strip(" ，,:：")) if len(part) == 1 else None
     whole = [it for it in items if said.startswith(it.title)]
     if len(whole) == 1:
         return whole[0], said[len(whole[0].title) :].strip(" ，,:：")
     head, _, rest = said.partition(" ")
     part = [it for it in items if head and (head in it.title or it.title in head)]
     return (part[0], rest.strip()) if len(part) == 1 else None
+
+
+def quoted_title(said: str) -> str | None:
+    """The title `said` opens with in quotes: what 「对预算进行表决」「把会费删掉」 name as the
+    thing acted on (bot/utterance.py hands such an object over quoted), or typed so."""
+    found = _QUOTED.match(said.strip())
+    return found.group(1).strip() if found else None
+
+
+_QUOTED = re.compile(r"「([^」]+)」")
+
+
+def no_item_titled(title: str, items: Iterable[repo.Item], example: str) -> UsageError:
+    """The refusal for a title no item (or more than one) fits: the agenda listed, so that a
+    command never falls to another item."""
+    listed = "；".join(f"议题{it.number}「{it.title}」" for it in items)
+    return UsageError(
+        f"没有找到「{title}」对应的议题，请写明议题编号，例如「{example}」。"
+        + (f"本次会议的议题：{listed}" if listed else "")
+    )
 
 
 async def names(ids: Iterable[int]) -> list[str]:

@@ -53,10 +53,11 @@ from handlers.common import (
     join,
     mentions_for,
     names,
+    no_item_titled,
     parse_item_ref,
     person_payload,
+    quoted_title,
     record,
-    require_item_ref,
     require_known_person,
     roster_ids,
     roster_warnings,
@@ -532,7 +533,15 @@ async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     roster is told and the minutes list it. A carried-over item cannot be withdrawn."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    number, reason = require_item_ref(args, WITHDRAW_USAGE)
+    number, reason = parse_item_ref(args)
+    if number is None:  # 「把会费删掉」「撤回议题 会费调整 材料未备齐」: by its title
+        items = await repo.items(meeting.id)
+        named = item_by_title(items, args)
+        if named is None and (title := quoted_title(args)) is not None:
+            raise no_item_titled(title, items, WITHDRAW_USAGE)
+        if named is None:
+            raise UsageError(f"请写明议题编号，例如：{WITHDRAW_USAGE}")
+        number, reason = named[0].number, named[1]
     bounded(reason, "撤回理由")
     it = await item_by_number(meeting, number)
     _refuse_carried(it, "撤回")

@@ -35,8 +35,10 @@ from handlers.common import (
     items_that_can,
     mentions_for,
     names,
+    no_item_titled,
     parse_item_ref,
     person_payload,
+    quoted_title,
     record,
     this_item,
 )
@@ -101,11 +103,7 @@ async def _item_titled(meeting: repo.Meeting, said: str) -> int:
     found = item_by_title(items, said)
     if found is not None and not found[1]:
         return found[0].number
-    listed = "；".join(f"议题{it.number}「{it.title}」" for it in items)
-    raise UsageError(
-        f"没有找到「{said}」对应的议题，请写明议题编号，例如「发起表决 2」。"
-        + (f"本次会议的议题：{listed}" if listed else "")
-    )
+    raise no_item_titled(quoted_title(said) or said, items, "发起表决 2")
 
 
 async def _the_item_to_vote(meeting: repo.Meeting) -> int:

@@ -277,3 +277,30 @@ async def test_a_vote_named_by_the_items_title_opens_on_that_item(harness: Conso
     opened = (await h.say("张伟", "对经费预算进行表决")).text
     assert "开始表决：议题2「经费预算」（重大事项，记名表决）" in opened
     assert await models.Vote.filter(state="open").count() == 1
+
+
+async def test_an_item_named_by_its_title_is_that_item_or_none(harness: ConsoleRig) -> None:
+    """「把会员发展暂缓」 with no such item had deferred the item in focus, 「会员发展」 taken for
+    the reason; 「对会员发展我回避」「把会员发展删掉」 had only asked for a number. An object said
+    by its title is that item (暂缓, 撤回, 回避, 讨论) or, when no item fits, refused with the
+    agenda listed; nothing is written."""
+    h = harness
+    await _meeting(h)
+    await h.say("张伟", "讨论议题 1")
+    before = await _rows()
+    for said, example in (
+        ("把会员发展暂缓", "暂缓 2 分歧较大"),
+        ("把会员发展删掉", "撤回议题 2 材料尚未准备好"),
+        ("对会员发展进行讨论", "讨论议题 2"),
+    ):
+        refused = (await h.say("张伟", said)).text
+        assert refused.startswith(
+            f"没有找到「会员发展」对应的议题，请写明议题编号，例如「{example}」。本次会议的议题："
+        )
+    assert (await h.say("李娜", "对会员发展我回避")).text.startswith("没有找到「会员发展」")
+    assert await _rows() == before
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states == {1: "accepted", 2: "accepted", 3: "accepted"}
+    assert "议题3「换届」暂缓决定" in await h.say("张伟", "把换届暂缓")
+    assert "李娜就议题2「经费预算」回避" in await h.say("李娜", "对经费预算我回避")
+    assert "议题1「年度工作」已撤出" in await h.say("张伟", "把年度工作删掉")
