@@ -596,12 +596,13 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, rest = parse_item_ref(args)
-    if number is None and (title := quoted_title(rest)) is not None:  # 「对会费我回避」
+    if number is None and rest and not this_item(rest)[0]:  # 「对会费我回避」「回避 换届人选」
         open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
         found = item_by_title(open_, rest)
-        if found is None:
+        if found is None and (title := quoted_title(rest)) is not None:
             raise no_item_titled(title, open_, "回避 2")
-        number, rest = found[0].number, found[1]
+        if found is not None:
+            number, rest = found[0].number, found[1]
     on_it, rest = this_item(rest) if number is None else (False, rest)
     named = (await mentioned(ctx, rest))[0] if rest else None
     if number is None:

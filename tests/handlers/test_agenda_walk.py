@@ -301,6 +301,9 @@ async def test_an_item_named_by_its_title_is_that_item_or_none(harness: ConsoleR
     assert await _rows() == before
     states = {it.number: it.state for it in await models.AgendaItem.all()}
     assert states == {1: "accepted", 2: "accepted", 3: "accepted"}
-    assert "议题3「换届」暂缓决定" in await h.say("张伟", "把换届暂缓")
     assert "李娜就议题2「经费预算」回避" in await h.say("李娜", "对经费预算我回避")
+    asked = (await h.say("刘洋", "换届我回避")).text  # the question's command works when sent
+    assert asked == "是否就某议题回避（主持人可 @ 指定成员回避）？回复「是」或「回避 换届」确认。"
+    assert "刘洋就议题3「换届」回避" in await h.say("刘洋", "回避 换届")
+    assert "议题3「换届」暂缓决定" in await h.say("张伟", "把换届暂缓")
     assert "议题1「年度工作」已撤出" in await h.say("张伟", "把年度工作删掉")
