@@ -6,6 +6,7 @@ code path with the 工作台 (`decide_change`, `acknowledge_filing`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -121,9 +122,13 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
     if kind == "add":
         if current is not None and current.on_roster:
             raise UsageError(f"{current.person.name}已是领导小组成员。")
-        target = target or await repo.ensure_person(user, name=user.name or user.user_id)
-        if party is not None:
-            await repo.set_party_member(target.id, party)
+        if target is None:  # someone new: what the leader says of them is all that is known
+            new = True if party is None else party
+            target = await repo.ensure_person(
+                user, name=user.name or user.user_id, is_party_member=new
+            )
+        # Of someone known, a different party membership said here is a claim the committee
+        # decides with the change (kept in the request's record), never a fact before then.
     elif target is None or current is None or not current.on_roster:
         raise UsageError(f"{user.name or user.user_id}不是领导小组成员。")
     role = "leader" if kind == "role" else "member"
@@ -148,6 +153,7 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
             "person": person_payload(target),
             "role": role,
             "reason": reason,
+            **({"party": party} if party is not None and kind == "add" else {}),
         },
     )
     out = [
@@ -266,6 +272,7 @@ async def decide_change(
     members = await repo.members(society.id)
     after = {x.person.id: x for x in members}
     target = after.get(change.person.id)
+    party = await repo.claimed_party(society.id, change.id) if change.kind == "add" else None
     position = change.position
     match change.kind:
         case "add":
@@ -279,6 +286,10 @@ async def decide_change(
                     after[pid] = repo.Member(x.person, "member", x.position)
             after[change.person.id] = repo.Member(change.person, "leader", position)
     people = await repo.people(after)
+    if party is not None:  # as the change would make them
+        people[change.person.id] = dataclasses.replace(
+            people[change.person.id], is_party_member=party
+        )
     entries = [
         g.RosterEntry(pid, x.is_leader, people[pid].is_party_member, x.position)
         for pid, x in after.items()
@@ -308,6 +319,8 @@ async def decide_change(
         before = next((b for b in members if b.person.id == pid), None)
         if before is None or before.roster_role != x.roster_role or before.position != x.position:
             await repo.put_member(society.id, pid, roster_role=x.roster_role, position=x.position)
+    if party is not None and party != change.person.is_party_member:
+        await repo.set_party_member(change.person.id, party)
     await repo.decide_roster_change(
         change.id,
         status="approved",

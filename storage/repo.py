@@ -562,6 +562,20 @@ async def society_events(society_id: int) -> list[Event]:
     ]
 
 
+async def claimed_party(society_id: int, change_id: int) -> bool | None:
+    """The party membership the request of roster change `change_id` said of the person to be
+    added (「提议增补 @王五 党员」), from its record in the society's chain; None when unsaid."""
+    rows = await m.EventLog.filter(
+        chain=f"society:{society_id}", kind="roster_change_requested"
+    ).order_by("-seq")
+    for r in rows:
+        payload = json.loads(r.payload)
+        if payload.get("change") == change_id:
+            party = payload.get("party")
+            return party if isinstance(party, bool) else None
+    return None
+
+
 async def chain_head(society_id: int) -> str:
     last = await m.EventLog.filter(chain=f"society:{society_id}").order_by("-seq").first()
     return GENESIS if last is None else last.hash

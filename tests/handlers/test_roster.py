@@ -153,3 +153,28 @@ async def test_the_society_sees_what_it_filed(harness: ConsoleRig) -> None:
     assert shown[2].endswith("已确认收到")
     assert shown[3] == "工作制度尚未备案（第二十一条）：发送「备案 标题 内容」。"
     assert await models.EventLog.all().count() == before
+
+
+async def test_a_party_membership_said_in_a_proposal_waits_for_the_approval(
+    harness: ConsoleRig,
+) -> None:
+    """「提议增补 @吴国华 党员 …」 of a person already known as not a party member (the demo's
+    president) had made him one at once: a proposal not yet approved, perhaps never, changed a
+    fact the rules check, and the committee could then not approve an unrelated removal (「组长
+    应由党员理事长担任」). The claim is kept in the request's record and takes effect with the
+    approval; a rejected proposal leaves the person as they were."""
+    say = harness.say
+    wu = await models.Person.get(name="吴国华")
+    assert wu.is_party_member is False
+    await say("张伟", "提议增补 @吴国华 党员 理事长 业务骨干")
+    assert (await models.Person.get(name="吴国华")).is_party_member is False
+    await say("张伟", "提议免去 @赵敏 工作调动")
+    approved = (await say(ADMIN, "批准 2", private=True)).text
+    assert approved.startswith("已批准 #2（")
+    assert "已驳回" in await say(ADMIN, "驳回 1 名额已满", private=True)
+    assert (await models.Person.get(name="吴国华")).is_party_member is False
+    await say("张伟", "提议增补 @周婷 非党员 理事 熟悉会务")  # known as a party member
+    assert (await models.Person.get(name="周婷")).is_party_member is True
+    assert "已批准" in await say(ADMIN, "批准 3", private=True)
+    assert (await models.Person.get(name="周婷")).is_party_member is False
+    assert "周婷：组员（理事、非党员）" in await say("张伟", "名单")
