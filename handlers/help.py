@@ -61,12 +61,17 @@ def help_now(
         key=lambda r: r.group == "成员",
     )
     lines = [_line(r) for r in now if r.group != "成员"]
+    ballot_line = ""
     if ballots:  # before the members' other commands: the cut below never takes it
         words = "、".join(r.words[0] for r in ballots if " " not in r.usage)
         aliases = "，".join(f"{a}即{r.words[0]}" for r in ballots for a in r.words[1:])
-        lines.append(f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票")
+        ballot_line = f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票"
+        lines.append(ballot_line)
     lines += [_line(r) for r in now if r.group == "成员"]
     lines += [_line(r) for r in mine if r.when is None]
+    if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:  # 待批、批准、报送情况… first
+        own = [_line(r) for r in mine if r.group == "市党委"] + [ballot_line] * bool(ballots)
+        lines = own + [x for x in lines if x not in own]
     room = HELP_LINES - 1
     if len(lines) > room:
         hidden = len(lines) - (room - 1)

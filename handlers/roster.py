@@ -558,12 +558,46 @@ _TITLE_END = re.compile(r"[ \t,，;；。：:]+")
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, _ = parse_item_ref(args.replace("#", ""))
-    if number is None:
-        raise UsageError("请写明编号，例如：确认收到 3")
+    if number is None:  # 「确认收到」「收到年度总结」: the one filing awaiting it that fits
+        number = await _the_filing_to_acknowledge(args)
     done = await acknowledge_filing(
         actor, number, now=ctx.now, here=ctx.society.id if ctx.society else None
     )
     return [ctx.reply(done.reply), *done.notices]
+
+
+async def _the_filing_to_acknowledge(said: str) -> int:
+    """No number: the one filing not yet acknowledged that fits what was said (its kind:
+    「年度总结」「工作制度」「重大问题」; a society's name, or part of it); else refused with
+    those waiting listed."""
+    waiting = [f for f in await repo.filings() if not f.acknowledged]
+    if not waiting:
+        raise UsageError("目前没有待确认收到的报送。")
+    kinds = {k for k, words in _FILING_WORDS.items() if any(w in said for w in words)}
+    fits = [f for f in waiting if not kinds or f.kind in kinds]
+    named = [f for f in fits if _names_society(said, f.society_name)]
+    fits = named or fits
+    if len(fits) == 1:
+        return fits[0].id
+    listed = "；".join(f"#{f.id} {f.society_name}「{f.title}」" for f in (fits or waiting)[:5])
+    raise UsageError(f"请写明编号，例如：确认收到 {waiting[0].id}。待确认：{listed}")
+
+
+# What a filing's kind is called when the committee acknowledges it without its number.
+_FILING_WORDS = {
+    "annual_summary": ("年度总结", "年度工作总结", "年报", "年度报告", "总结"),
+    "work_rules": ("工作制度", "工作规则", "备案"),
+    "major_issue": ("重大问题", "重大事项"),
+}
+
+
+def _names_society(said: str, name: str) -> bool:
+    """Whether `said` names the society: its name, or a part of two characters or more that
+    is not a common word of every name (「示例学会」 names 「苏州市示例科技学会」)."""
+    core = name.removeprefix("苏州市").removesuffix("学会").removesuffix("科技")
+    return bool(core) and (
+        core in said or any(core[i : i + 2] in said for i in range(len(core) - 1))
+    )
 
 
 async def acknowledge_filing(
@@ -633,6 +667,9 @@ async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
 _CHANGE_REF = r"(?:第 ?)?#?(?P<object>[0-9]+) ?号?(?:申请|调整申请|成员调整申请|成员调整)"
 
 
+# A filing's kind as the committee names it (「年度总结」「工作制度」「重大问题报告」).
+_FILED = "年度工作总结|年度总结|年度报告|年报|工作制度|工作规则|备案材料|重大问题报告|报告"
+
 CONFIRM_RECEIPT = Route(
     ("确认收到",),
     acknowledge,
@@ -643,7 +680,13 @@ CONFIRM_RECEIPT = Route(
     needs_society=False,
     phrasings=("已收悉", "收悉"),
     # 「3号收到了」「确认1」; 「收到1」 is 收到 with a number (receipt_instead).
-    frames=(r"#?(?P<object>\d+)号?(?:材料)?(?:已)?收到了?", r"确认 ?#?(?P<object>\d+)号?"),
+    frames=(
+        r"#?(?P<object>\d+)号?(?:材料)?(?:已)?收到了?",
+        r"确认 ?#?(?P<object>\d+)号?",
+        # 「收到年度总结」「示例学会的工作制度收到了」: the one waiting of that kind (and society)
+        rf"(?:确认)?收到(?:了)?(?P<object>[^,，。]{{0,20}}?(?:{_FILED}))",
+        rf"(?P<object>[^,，。]{{0,20}}?(?:{_FILED}))(?:我们|我)?(?:已经?)?收到了?",
+    ),
 )
 
 

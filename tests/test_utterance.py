@@ -266,3 +266,16 @@ def test_a_command_after_a_remark(text: str, word: str | None, kind: type) -> No
     if word is not None:
         assert not isinstance(found, u.Unknown)
         assert found.route.words[0] == word
+
+
+def test_the_committee_sees_its_own_commands_first() -> None:
+    """The committee admin's 「帮助」 leads with 待批、批准、驳回、报送情况、确认收到 (they had come
+    after the members' commands and been cut off the phone screen)."""
+    lines = help_now(FEATURES, frozenset({g.Role.COMMITTEE}), None).splitlines()
+    assert [x.split(" —— ")[0].strip() for x in lines[1:6]] == [
+        "待批（也可说：待审批）",
+        "批准 3 [特批]",
+        "驳回 3 理由",
+        "报送情况（也可说：备案列表、报告列表）",
+        "确认收到 3",
+    ]

@@ -178,3 +178,27 @@ async def test_a_party_membership_said_in_a_proposal_waits_for_the_approval(
     assert "已批准" in await say(ADMIN, "批准 3", private=True)
     assert (await models.Person.get(name="周婷")).is_party_member is False
     assert "周婷：组员（理事、非党员）" in await say("张伟", "名单")
+
+
+async def test_the_committee_acknowledges_without_the_number(harness: ConsoleRig) -> None:
+    """「确认收到」「收到年度总结」「示例学会的工作制度收到了」: the one filing awaiting
+    acknowledgement that fits (its kind, the society's name) is acknowledged; with several that
+    fit, those waiting are listed with their numbers and nothing is written (it had only said
+    「请写明编号」, or not understood at all)."""
+    say = harness.say
+    assert (await say(ADMIN, "确认收到", private=True)).text == "目前没有待确认收到的报送。"
+    await say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")
+    await say("陈静", "备案 工作规则 第一条……")
+    listed = (await say(ADMIN, "确认收到", private=True)).text
+    assert listed == (
+        "请写明编号，例如：确认收到 1。待确认：#1 苏州市示例科技学会「2026年度工作总结」；"
+        "#2 苏州市示例科技学会「工作规则」"
+    )
+    assert await models.Filing.filter(acknowledged_by_id__not_isnull=True).count() == 0
+    done = (await say(ADMIN, "收到年度总结", private=True)).text
+    assert done == "已确认收到 苏州市示例科技学会 的「2026年度工作总结」#1。"
+    done = (await say(ADMIN, "示例学会的工作制度收到了", private=True)).text
+    assert done == "已确认收到 苏州市示例科技学会 的「工作规则」#2。"
+    assert "#2 工作制度备案「工作规则」：陈静于2026年12月1日提交，已确认收到" in await say(
+        "陈静", "报送记录"
+    )
