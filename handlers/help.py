@@ -69,9 +69,19 @@ def help_now(
         lines.append(ballot_line)
     lines += [_line(r) for r in now if r.group == "成员"]
     lines += [_line(r) for r in mine if r.when is None]
-    if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:  # 待批、批准、报送情况… first
+    # The committee's and (out of a meeting) the liaison's own commands for any time (待批,
+    # 年度总结…) before the members' (they had been cut off the screen).
+    if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:
         own = [_line(r) for r in mine if r.group == "市党委"] + [ballot_line] * bool(ballots)
         lines = own + [x for x in lines if x not in own]
+    elif (
+        g.Role.LIAISON in roles and g.Role.LEADER not in roles and phase is not g.MeetingState.OPEN
+    ):
+        own = [_line(r) for r in mine if r.group == "联系人" and r.when is None]
+        rest = [x for x in lines if x not in own]
+        members = {_line(r) for r in mine if r.group == "成员"}
+        cut = next((i for i, x in enumerate(rest) if x in members), len(rest))
+        lines = rest[:cut] + own + rest[cut:]
     room = HELP_LINES - 1
     if len(lines) > room:
         hidden = len(lines) - (room - 1)
@@ -143,7 +153,8 @@ def make_help(routes: Sequence[Route]) -> Route:
         if "全部" in args or "all" in args.lower():
             return [ctx.reply(help_text(routes))]
         if args:  # 「怎么请假」「年度总结怎么交」「帮助 投票」: that command
-            for said in (args, *reversed(args.split())):
+            words = args.split()  # 「年报怎么交」: 「交年报」 is the phrase
+            for said in (args, "".join(reversed(words)), *reversed(words)):
                 found = lexicon().resolve(said)
                 if isinstance(found, Command | Clarify) and found.route.group in SECTIONS:
                     return [ctx.reply(how_to(found.route, ctx.roles))]
@@ -182,6 +193,12 @@ def make_help(routes: Sequence[Route]) -> Route:
             "我是组长吗",
             "我是成员吗",
             "我是领导小组成员吗",
+            "要做什么",
+            "需要做什么",
+            "我要做什么",
+            "我需要做什么",
+            "我该做什么",
+            "我应该做什么",
         ),
         # A greeting alone is answered with what the bot can do.
         alone=("你好", "您好", "在吗", "hello", "hi"),

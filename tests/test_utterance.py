@@ -279,3 +279,12 @@ def test_the_committee_sees_its_own_commands_first() -> None:
         "报送情况（也可说：备案列表、报告列表）",
         "确认收到 3",
     ]
+
+
+def test_the_liaison_sees_the_filings_when_no_meeting_is_ahead() -> None:
+    """The liaison's 「帮助」 with no meeting ahead lists 年度总结、备案、报告 (年度总结, the one
+    due every year, had been cut off after the members' queries)."""
+    roles = frozenset({g.Role.MEMBER, g.Role.LIAISON})
+    idle = help_now(FEATURES, roles, None).splitlines()
+    assert "  年度总结 标题 内容 —— 报送年度工作总结（含党建部分）" in idle
+    assert idle.index("  年度总结 标题 内容 —— 报送年度工作总结（含党建部分）") < 6
