@@ -69,14 +69,12 @@ def help_now(
         lines.append(ballot_line)
     lines += [_line(r) for r in now if r.group == "成员"]
     lines += [_line(r) for r in mine if r.when is None]
-    # The committee's and (out of a meeting) the liaison's own commands for any time (待批,
-    # 年度总结…) before the members' (they had been cut off the screen).
+    # The committee's and (with no meeting ahead) the liaison's own commands for any time (待
+    # 批, 年度总结…) before the members' (they had been cut off the screen).
     if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:
         own = [_line(r) for r in mine if r.group == "市党委"] + [ballot_line] * bool(ballots)
         lines = own + [x for x in lines if x not in own]
-    elif (
-        g.Role.LIAISON in roles and g.Role.LEADER not in roles and phase is not g.MeetingState.OPEN
-    ):
+    elif g.Role.LIAISON in roles and g.Role.LEADER not in roles and phase in _NO_MEETING_AHEAD:
         own = [_line(r) for r in mine if r.group == "联系人" and r.when is None]
         rest = [x for x in lines if x not in own]
         members = {_line(r) for r in mine if r.group == "成员"}
@@ -89,6 +87,8 @@ def help_now(
     head = f"{who(roles)}；{PHASE_NAMES[phase]}。您现在可以发送（群里请先 @ 我）："
     return "\n".join([head, *lines])
 
+
+_NO_MEETING_AHEAD = (None, g.MeetingState.CLOSED, g.MeetingState.SIGNED, g.MeetingState.CANCELLED)
 
 # The roles as said, in this order; the leader is a member too, and says only 组长.
 ROLE_NAMES = {

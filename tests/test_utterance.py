@@ -288,3 +288,5 @@ def test_the_liaison_sees_the_filings_when_no_meeting_is_ahead() -> None:
     idle = help_now(FEATURES, roles, None).splitlines()
     assert "  年度总结 标题 内容 —— 报送年度工作总结（含党建部分）" in idle
     assert idle.index("  年度总结 标题 内容 —— 报送年度工作总结（含党建部分）") < 6
+    before = help_now(FEATURES, roles, g.MeetingState.CONVENED).splitlines()
+    assert before[1].startswith("  提议议题")  # a meeting ahead: its commands first
