@@ -890,3 +890,26 @@ async def test_a_phrase_meaning_anothers_command_says_whose_it_is(harness: Conso
         await h.say("张伟", "人齐了，开始吧")
     ).text == "是否宣布开会？回复「是」或「宣布开会」确认。"
     assert "已确认收到" in await h.say("王强", "好的")
+
+
+async def test_arriving_late_leaving_early_and_not_coming_said_in_the_meeting(
+    harness: ConsoleRig,
+) -> None:
+    """In the meeting: 「不好意思来晚了」 checks in late (it had not been understood); 「我有事先走
+    一步」 leaves (its reason had been 「一步」); 「我今天来不了」 is asked for the reason, and
+    「请假 …」 then records the absence with it (asked back as 「请假 我今天」 before, 「我今天」
+    taken for the reason); 「还够法定人数吗」 is the status."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    h.at("2026-12-05 15:10")
+    assert "杨帆已签到（迟到）（6/7）" in await h.say("杨帆", "不好意思来晚了")
+    assert (await h.say("王强", "我有事先走一步")).text.startswith("王强中途离席，现出席5人")
+    asked = (await h.say("赵敏", "我今天来不了")).text
+    assert asked == "是否请假？请写明理由发送，例如「请假 出差在外」。"
+    absent = (await h.say("赵敏", "请假 家里有事")).text
+    assert "本次按缺席记录（说明：家里有事）" in absent
+    assert "实到5人" in await h.say("张伟", "还够法定人数吗")
+    statuses = {a.status for a in await models.Attendance.all()}
+    assert {"late", "left", "absent"} <= statuses
