@@ -870,7 +870,7 @@ _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.
 _TIMED_LEAD = re.compile(
-    r"^\s*(?:请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|大家|各位)[,，:：\s]*"
+    r"^\s*(?:(?:重新|再)?请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|大家|各位)[,，:：\s]*"
 )
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)

@@ -792,7 +792,7 @@ def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> Parsed
 
 
 # What names a room (「三楼会议室」「学会办公室」「二楼」), for 改期 given a place and no time.
-_A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|腾讯会议|钉钉会议")
+_A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网上|视频|腾讯会议|钉钉会议")
 
 # Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only
 # an hour (「下午4点」「16:00」).
@@ -1169,7 +1169,8 @@ ROUTES = [
             "发一个会议通知",
             "帮我发个会议通知",
         ),
-        timed=("开个会", "开一次会", "召开会议", "开领导小组会议", "开领导小组会", "开会"),
+        # 「下周二上午10点开」: the time, then 开 alone ends it (「…开始」「…开吗」 are none).
+        timed=("开个会", "开一次会", "召开会议", "开领导小组会议", "开领导小组会", "开会", "开"),
         when=frozenset({None, g.MeetingState.CLOSED}),
     ),
     Route(
@@ -1732,6 +1733,11 @@ ROUTES = [
             "时间改到",
             "会议时间改成",
         ),
+        # 「改成线上开」「会议改为视频会议」: the place becomes online.
+        frames=(
+            r"(?:会议|这次会)?(?:改成|改为|换成|改在)(?P<object>线上会议|视频会议|腾讯会议|钉钉会议"
+            r"|线上|网上|视频)(?:开|召开|进行|举行)?(?:会议?)?(?:吧)?",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1864,6 +1870,12 @@ ROUTES = [
             "开会结果",
             "会开得怎么样",
             "会议开得怎么样",
+            "会议改到几点了",
+            "改到几点了",
+            "改到哪天了",
+            "会议改到哪天了",
+            "改到什么时候了",
+            "会议改到什么时候了",
             "现在有几个人",
             "现在几个人",
             "还够法定人数吗",

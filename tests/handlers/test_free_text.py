@@ -913,3 +913,19 @@ async def test_arriving_late_leaving_early_and_not_coming_said_in_the_meeting(
     assert "实到5人" in await h.say("张伟", "还够法定人数吗")
     statuses = {a.status for a in await models.Attendance.all()}
     assert {"late", "left", "absent"} <= statuses
+
+
+async def test_a_meeting_called_with_kai_moved_online_and_asked_about(harness: ConsoleRig) -> None:
+    """「重新通知一下，下周二上午10点开，讨论换届」 convenes (the time, then 开 alone); 「改成线上开」
+    moves it online; a member's 「会议改到几点了」 is the status (it had been refused as the
+    leader's 改期)."""
+    h = harness
+    h.at("2026-12-07 09:00")  # a Monday
+    notice = (await h.say("张伟", "重新通知一下，下周二上午10点开，讨论换届")).text
+    assert "时间：2026年12月15日（星期二）10:00\n地点：待定\n" in notice
+    assert "1. 换届（一般事项）" in notice
+    moved = (await h.say("张伟", "改成线上开")).text
+    assert "地点：线上（原定待定）" in moved
+    status = (await h.say("李娜", "会议改到几点了")).text
+    assert "时间：2026年12月15日（星期二）10:00　地点：线上" in status
+    assert (await models.Meeting.get()).place == "线上"
