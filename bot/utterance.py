@@ -94,7 +94,7 @@ _BALLOT_ARGS = re.compile(
 ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二三四五六七八九十两]+ ?(?:项|个议题)|[0-9]+ ?号议题)"
 # The item the meeting is on, said as such (「这个议题」「这一项」): the handlers read it as the
 # item the chair turned to (handlers.common.item_in_focus).
-THIS_ITEM = r"(?:这个|这一|这|该|本|此)(?:议题|项)"
+THIS_ITEM = r"(?:(?:这个|这一|这|该|本|此)(?:议题|项|问题|事项)|这件事|这事|此事)"
 # An object that is an item by number or the one in focus, not a title (「对议题2进行表决」).
 _AN_ITEM = re.compile(rf"(?:{ITEM_REF}|{THIS_ITEM})(?:议题)?")
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」

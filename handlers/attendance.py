@@ -611,7 +611,7 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
         # 「这个议题我回避」「我回避」「请王强回避」: the item turned to
         open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
         number = await item_in_focus(
-            meeting, open_, verb="回避", example="回避 {}", listed_as="可以回避"
+            meeting, open_, verb="回避", example="回避 {}", listed_as="可以回避", said_this=on_it
         )
     it = await item_by_number(meeting, number)
     target, reason = actor, ""

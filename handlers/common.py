@@ -159,12 +159,22 @@ async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[re
 
 
 async def item_in_focus(
-    meeting: repo.Meeting, candidates: list[repo.Item], *, verb: str, example: str, listed_as: str
+    meeting: repo.Meeting,
+    candidates: list[repo.Item],
+    *,
+    verb: str,
+    example: str,
+    listed_as: str,
+    said_this: bool = False,
 ) -> int:
     """No item named: among `candidates`, the one the chair last turned to (「下一个议题」,
     models.MeetingFocus), else the only one; none (「本次会议没有{listed_as}的议题」), or several
-    with none turned to, is refused saying which there are (「请写明要{verb}的议题编号…」)."""
+    with none turned to, is refused saying which there are (「请写明要{verb}的议题编号…」).
+    `said_this` (「这件事下次再议」): the item turned to even when it is not a candidate (its own
+    state then refuses), never another one."""
     on = await repo.focus(meeting.id)
+    if said_this and on is not None and all(it.number != on for it in candidates):
+        return on
     chosen = [it for it in candidates if it.number == on] or candidates
     if len(chosen) == 1:
         return chosen[0].number

@@ -373,7 +373,12 @@ async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str
     if (title := quoted_title(said)) is not None:  # 「把会员发展暂缓」: never another item
         raise no_item_titled(title, open_, "暂缓 2 分歧较大")
     number = await item_in_focus(
-        meeting, open_, verb="暂缓", example="暂缓 {} 需进一步调研", listed_as="可以暂缓"
+        meeting,
+        open_,
+        verb="暂缓",
+        example="暂缓 {} 需进一步调研",
+        listed_as="可以暂缓",
+        said_this=on_it,
     )
     return number, said
 

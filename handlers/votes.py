@@ -86,11 +86,11 @@ async def _parse_vote_request(ctx: Context, meeting: repo.Meeting, args: str) ->
     if number is None:
         rest, closes_at = _deadline(ctx, rest)
         method = [w for w in rest.split() if w in t.METHOD_WORDS]
-        named = this_item(" ".join(w for w in rest.split() if w not in t.METHOD_WORDS))[1]
+        said_this, named = this_item(" ".join(w for w in rest.split() if w not in t.METHOD_WORDS))
         if named:  # 「对经费预算进行表决」「换届人选无记名投票」: the item by its title
             number = await _item_titled(meeting, named)
         else:  # 「开始投票」「这个议题表决吧」: the item the meeting is on
-            number = await _the_item_to_vote(meeting)
+            number = await _the_item_to_vote(meeting, said_this)
         return _VoteRequest(number, method[0] if method else "", closes_at)
     rest, closes_at = _deadline(ctx, rest)
     return _VoteRequest(number, rest.split(" ", 1)[0] if rest else "", closes_at)
@@ -106,13 +106,18 @@ async def _item_titled(meeting: repo.Meeting, said: str) -> int:
     raise no_item_titled(quoted_title(said) or said, items, "发起表决 2")
 
 
-async def _the_item_to_vote(meeting: repo.Meeting) -> int:
+async def _the_item_to_vote(meeting: repo.Meeting, said_this: bool = False) -> int:
     """No item named (「开始投票」「那我们投票吧」): the one the chair last turned to
     (「下一个议题」) when it is still to be voted on, else the one item of the agenda that is;
-    with several, which one is asked, listing them."""
+    with several, which one is asked, listing them. 「这个议题表决吧」 is the one turned to."""
     waiting = await items_that_can(meeting, g.ItemAction.OPEN_VOTE)
     return await item_in_focus(
-        meeting, waiting, verb="表决", example="发起表决 {} 记名", listed_as="待表决"
+        meeting,
+        waiting,
+        verb="表决",
+        example="发起表决 {} 记名",
+        listed_as="待表决",
+        said_this=said_this,
     )
 
 

@@ -307,3 +307,21 @@ async def test_an_item_named_by_its_title_is_that_item_or_none(harness: ConsoleR
     assert "刘洋就议题3「换届」回避" in await h.say("刘洋", "回避 换届")
     assert "议题3「换届」暂缓决定" in await h.say("张伟", "把换届暂缓")
     assert "议题1「年度工作」已撤出" in await h.say("张伟", "把年度工作删掉")
+
+
+async def test_this_item_is_never_another(harness: ConsoleRig) -> None:
+    """「就这个问题表决吧」 opens the vote on the item turned to (「这个问题」「这件事」 say this
+    item, as 「这个议题」 does); once that item is deferred, 「这件事下次再议」 is refused by its
+    state: it had deferred the only other item that could still be."""
+    h = harness
+    await _meeting(h)
+    await h.say("张伟", "讨论议题 2")
+    assert "开始表决：议题2「经费预算」" in await h.say("张伟", "就这个问题表决吧")
+    await h.say("张伟", "暂缓 2 意见分歧较大")
+    await h.say("张伟", "撤回议题 3 材料未备齐")
+    before = await _rows()
+    refused = (await h.say("张伟", "这件事下次再议")).text
+    assert refused.startswith("这个议题已暂缓决定")
+    assert await _rows() == before
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states[1] == "accepted"
