@@ -95,6 +95,12 @@ ITEM_REF = r"(?:议题 ?[0-9一二三四五六七八九十两]+|第 ?[0-9一二�
 # The item the meeting is on, said as such (「这个议题」「这一项」): the handlers read it as the
 # item the chair turned to (handlers.common.item_in_focus).
 THIS_ITEM = r"(?:(?:这个|这一|这|该|本|此)(?:议题|项|问题|事项)|这件事|这事|此事)"
+# An item's title said bare before a way of voting (「换届人选无记名投票」「预算举手表决吧」): not
+# who votes or when (「大家举手表决」「现在记名表决」, which are the phrasings).
+_TITLED = (
+    r"(?!请|大家|我们|现在|下面|那|开始|进行|采用|先|再|就|对|把|用)[^,，。.;；!！?？:：\s]{2,12}?"
+    r"(?=(?:进行|采用|用)?(?:举手表决|记名表决|无记名表决|无记名投票))"
+)
 # An object that is an item by number or the one in focus, not a title (「对议题2进行表决」).
 _AN_ITEM = re.compile(rf"(?:{ITEM_REF}|{THIS_ITEM})(?:议题)?")
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
@@ -301,8 +307,9 @@ class Lexicon:
         self._object_pattern = (
             re.compile(
                 rf"(?:(?:首先|接下来|下面|现在|那么|那|先)[,，]? ?)?(?:来?看|来)? ?"
-                rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM}))"
-                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始)? ?(?P<verb>{verbs})(?:一下)?"
+                rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM})"
+                rf"|(?P<titled>{_TITLED}))"
+                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始|采用)? ?(?P<verb>{verbs})(?:一下)?"
                 rf"[{re.escape(_PARTICLES)}]*"
             )
             if verbs
@@ -492,11 +499,11 @@ class Lexicon:
             found = self._object_pattern.fullmatch(_undecorated(form.text))
             if found is None:
                 continue
-            group = "object" if found.group("object") is not None else "item"
+            group = next(g for g in ("object", "item", "titled") if found.group(g) is not None)
             if is_decoration(found.group(group)):
                 continue
             obj = form.original[form.starts[found.start(group)] : form.starts[found.end(group)]]
-            if group == "object" and not _AN_ITEM.fullmatch(found.group(group).strip()):
+            if group != "item" and not _AN_ITEM.fullmatch(found.group(group).strip()):
                 # an item by its title: quoted, so that no handler takes it for a reason
                 obj = f"「{obj.strip().strip('「」')}」"  # (handlers.common.quoted_title)
             return Command(self._after[found.group("verb")], obj.strip())

@@ -269,7 +269,8 @@ async def test_a_vote_named_by_the_items_title_opens_on_that_item(harness: Conso
         "本次会议的议题：议题1「年度工作」；议题2「经费预算」；议题3「换届」"
     )
     assert await models.Vote.all().count() == 0
-    opened = (await h.say("张伟", "对换届进行无记名投票")).text
+    assert (await h.say("张伟", "会员发展举手表决")).text.startswith("没有找到「会员发展」")
+    opened = (await h.say("张伟", "换届无记名投票")).text  # the title bare before the method
     assert "开始表决：议题3「换届」（人事事项，无记名投票）" in opened
     for name in PRESENT[1:] + PRESENT[:1]:  # the leader last on a personnel matter
         await h.say(name, "投票 赞成", private=True)
