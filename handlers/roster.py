@@ -119,6 +119,11 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
     party, position, reason = _flags(rest)
     target = await repo.person_by_identity(user)
     current = await repo.member(society.id, target.id) if target else None
+    role = "leader" if kind == "role" else "member"
+    if kind == "role" and (current is None or not current.on_roster):
+        # 「提议组长 @吴国华 党员 理事长」 of someone not yet on the roster: added as the leader
+        # in one change (as two, the middle roster would break 第五条 and could not be approved)
+        kind = "add"
     if kind == "add":
         if current is not None and current.on_roster:
             raise UsageError(f"{current.person.name}已是领导小组成员。")
@@ -131,7 +136,6 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
         # decides with the change (kept in the request's record), never a fact before then.
     elif target is None or current is None or not current.on_roster:
         raise UsageError(f"{user.name or user.user_id}不是领导小组成员。")
-    role = "leader" if kind == "role" else "member"
     cid = await repo.create_roster_change(
         society.id,
         kind=kind,
@@ -275,12 +279,12 @@ async def decide_change(
     party = await repo.claimed_party(society.id, change.id) if change.kind == "add" else None
     position = change.position
     match change.kind:
-        case "add":
+        case "add" if change.roster_role != "leader":
             after[change.person.id] = repo.Member(change.person, "member", position)
         case "remove":
             if target is not None:
                 after[change.person.id] = repo.Member(target.person, "none", target.position)
-        case _:
+        case _:  # the leader: who was, stays a member
             for pid, x in list(after.items()):
                 if x.is_leader:
                     after[pid] = repo.Member(x.person, "member", x.position)

@@ -319,7 +319,8 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.METHOD_NOT_ALLOWED:
             return _method_refusal(d)
         case g.Refusal.ROSTER_INVALID:
-            return f"{roster_invalid(d)}请调整后重新提交，或请市科技社团党委管理员审批例外情况。"
+            # Said to the committee deciding (only 超员、双数 may be granted as an exception).
+            return f"{roster_invalid(d)}这一项不能特批：请驳回并写明理由，由学会调整后重新提交。"
         case g.Refusal.EMERGENCY_NOT_MAJOR:
             return (
                 "只有重大事项（含人事、处分）需要暂缓判断，一般事项无需宣布紧急情况，"

@@ -46,11 +46,17 @@ async def test_changes_need_committee_approval_and_respect_the_limits(harness: C
     assert "存在缺额" in await say("李娜", "会议状态")
 
     # The leader is the party-member president, or a party-member vice-president (第五条).
-    assert "不是领导小组成员" in await say("张伟", "提议组长 @吴国华 理事长")
+    # The president not on the roster may be proposed as leader (added so), but not while he
+    # is no party member.
+    assert "增补吴国华为组长" in await say("张伟", "提议组长 @吴国华 理事长")
+    assert (await say(ADMIN, "批准 4", private=True)).text == (
+        "调整后的名单不符合工作规则：组长应为中共党员。这一项不能特批：请驳回并写明理由，由学会调整后重新提交。"
+    )  # said to the committee: not 「请市科技社团党委管理员审批例外情况」
+    assert "已驳回" in await say(ADMIN, "驳回 4 理事长非党员", private=True)
     await say("张伟", "提议组长 @王强")
-    refused = await say(ADMIN, "批准 4", private=True)
+    refused = await say(ADMIN, "批准 5", private=True)
     assert "组长应由党员理事长担任" in refused
-    assert "已驳回" in await say(ADMIN, "驳回 4 组长应由副理事长担任", private=True)
+    assert "已驳回" in await say(ADMIN, "驳回 5 组长应由副理事长担任", private=True)
     assert await models.RosterChange.filter(status="approved").count() == 3
     assert await models.EventLog.filter(kind="roster_change_approved").count() == 3
 
@@ -202,3 +208,24 @@ async def test_the_committee_acknowledges_without_the_number(harness: ConsoleRig
     assert "#2 工作制度备案「工作规则」：陈静于2026年12月1日提交，已确认收到" in await say(
         "陈静", "报送记录"
     )
+
+
+async def test_someone_not_on_the_roster_proposed_as_leader_is_added_as_the_leader(
+    harness: ConsoleRig,
+) -> None:
+    """「提议组长 @吴国华 党员 理事长 …」 for the president, not yet on the roster, had been
+    refused (「不是领导小组成员」); proposed as 增补 first, the middle roster (a party-member
+    president who is not the leader) broke 第五条 and the committee could not approve it. One
+    change adds him as the leader, the old leader staying a member; his party membership is
+    written with the approval."""
+    say = harness.say
+    await say("张伟", "提议免去 @赵敏 工作调动")
+    assert "已批准" in await say(ADMIN, "批准 1", private=True)
+    proposed = (await say("张伟", "提议组长 @吴国华 党员 理事长 党员理事长任组长")).text
+    assert proposed.startswith("已提交成员调整申请 #2：增补吴国华为组长。")
+    assert (await models.Person.get(name="吴国华")).is_party_member is False
+    assert "已批准 #2" in await say(ADMIN, "批准 2", private=True)
+    roster = (await say("张伟", "名单")).text
+    assert "- 吴国华：组长（理事长、中共党员）" in roster
+    assert "- 张伟：组员（副理事长、中共党员）" in roster
+    assert len(await _roster_names()) == 7
