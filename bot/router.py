@@ -161,6 +161,9 @@ class Route:
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.
     when: frozenset[g.MeetingState | None] | None = None
+    # Phases of `when` in which it is asked back and suggested but not listed in 帮助 (请假 in
+    # the meeting: 「我今天来不了」 is recorded absent with why; the present need not read it).
+    unlisted: frozenset[g.MeetingState | None] = frozenset()
     # Where the same words mean another command in the situation (「同意议题1」 while item 1 is
     # being voted on is a ballot, not accepting a proposal): asked before the permission gate,
     # the other route and its arguments, or None.

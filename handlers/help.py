@@ -54,7 +54,7 @@ def help_now(
     """What this person may do now, in at most HELP_LINES lines: the commands of the phase
     (a role's own section, the ballot words on one line, the members' section), then the
     commands for any time."""
-    mine = [r for r in routes if offered(r, roles, phase)]
+    mine = [r for r in routes if offered(r, roles, phase) and phase not in r.unlisted]
     ballots = [r for r in mine if r.exact]
     now = sorted(
         (r for r in mine if r.when is not None and not r.exact),

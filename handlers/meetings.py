@@ -1348,6 +1348,7 @@ ROUTES = [
         ),
         # In the meeting too: 「我今天来不了」 from one not there is recorded absent, with why.
         when=OFFERED_BEFORE | OFFERED_DURING,
+        unlisted=OFFERED_DURING,
     ),
     Route(
         ("撤销请假",),

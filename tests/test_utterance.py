@@ -290,3 +290,11 @@ def test_the_liaison_sees_the_filings_when_no_meeting_is_ahead() -> None:
     assert idle.index("  年度总结 标题 内容 —— 报送年度工作总结（含党建部分）") < 6
     before = help_now(FEATURES, roles, g.MeetingState.CONVENED).splitlines()
     assert before[1].startswith("  提议议题")  # a meeting ahead: its commands first
+
+
+def test_a_leave_is_asked_in_the_meeting_but_not_listed_there() -> None:
+    """「我今天来不了」 in the meeting is asked back as 请假 (recorded absent with why), but the
+    members present do not read 请假 in their 帮助 (Route.unlisted)."""
+    member = frozenset({g.Role.MEMBER})
+    assert "请假 出差在外" not in help_now(FEATURES, member, g.MeetingState.OPEN)
+    assert "请假 出差在外" in help_now(FEATURES, member, g.MeetingState.CONVENED)
