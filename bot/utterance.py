@@ -69,7 +69,8 @@ _SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看
 # Only which meeting or day, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」
 # 「那天我可能」「我今天」): no arguments.
 _HEDGE = re.compile(
-    r"(?:(?:我|本人)?(?:(?:这个|这次|本次)会议?|(?:今天|明天|后天|下周|那天|当天|到时候?|届时)(?:的会议?)?)"
+    r"(?:(?:我|本人)?(?:(?:这个|这次|本次)会议?|(?:今天|明天|后天|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]?"
+    r"|那天|当天|到时候?|届时)(?:的会议?)?)"
     rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
@@ -416,10 +417,12 @@ class Lexicon:
         without an apology in front (「抱歉，」); or whose first clause ends with one, what comes
         after it being the arguments (「这个会我参加不了，在外地出差」)."""
         whole = self._ended(body, len(body.text))
-        if whole is not None:
-            return whole
         cut = min((i for i, c in enumerate(body.text) if c in _CLAUSE_ENDS), default=-1)
         first = self._ended(body, cut) if cut > 0 else None
+        # 「下周六的会我去不了，要出差」: the first clause says only that, the reason follows (the
+        # whole, ending with 要出差, would keep every word as the reason)
+        if whole is not None and (first is None or first.args or first.route is not whole.route):
+            return whole
         if first is None:
             return None
         rest = _without_apology(body.tail(cut + 1))
