@@ -126,6 +126,8 @@ async def _decide_opening(
 ) -> _Opening:
     """The method (the chair's or the matter's default), one vote at a time, the item's next
     state and the quorum for this item; each refusal raises before anything is written."""
+    if await repo.open_votes(meeting.id):  # first: whatever else is wrong with this one
+        raise UsageError("上一项表决还没有结束，请先发送「结束表决」，逐项表决。")
     rule = ctx.policy.matter(it.matter_type)
     method = rule.default_method
     if request.method_word:
@@ -135,8 +137,6 @@ async def _decide_opening(
             )
         method = t.METHOD_WORDS[request.method_word]
     g.check_method(method, rule)
-    if await repo.open_votes(meeting.id):
-        raise UsageError("上一项表决还没有结束，请先发送「结束表决」，逐项表决。")
     item_state = g.item_next(it.state, g.ItemAction.OPEN_VOTE)
     records = await repo.attendance(meeting.id)
     present = frozenset(

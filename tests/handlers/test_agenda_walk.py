@@ -278,6 +278,10 @@ async def test_a_vote_named_by_the_items_title_opens_on_that_item(harness: Conso
     opened = (await h.say("张伟", "对经费预算进行表决")).text
     assert "开始表决：议题2「经费预算」（重大事项，记名表决）" in opened
     assert await models.Vote.filter(state="open").count() == 1
+    # With a vote open, another is refused for that first (it had said that the other item's
+    # matter allowed no secret ballot).
+    busy = (await h.say("张伟", "年度工作无记名投票")).text
+    assert busy == "上一项表决还没有结束，请先发送「结束表决」，逐项表决。"
 
 
 async def test_an_item_named_by_its_title_is_that_item_or_none(harness: ConsoleRig) -> None:
