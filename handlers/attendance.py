@@ -17,14 +17,13 @@ from handlers.common import (
     item_by_number,
     item_by_title,
     item_in_focus,
+    item_titled,
     join,
     mentioned,
     mentions_for,
     names,
-    no_item_titled,
     parse_item_ref,
     person_payload,
-    quoted_title,
     record,
     require_known_person,
     roster_ids,
@@ -598,9 +597,7 @@ async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, rest = parse_item_ref(args)
     if number is None and rest and not this_item(rest)[0]:  # 「对会费我回避」「回避 换届人选」
         open_ = [x for x in await repo.items(meeting.id) if x.state in _RECUSABLE]
-        found = item_by_title(open_, rest)
-        if found is None and (title := quoted_title(rest)) is not None:
-            raise no_item_titled(title, open_, "回避 2")
+        found = item_titled(open_, rest, "回避 2")
         if found is not None:
             number, rest = found[0].number, found[1]
     on_it, rest = this_item(rest) if number is None else (False, rest)

@@ -215,6 +215,19 @@ def item_by_title(items: Iterable[repo.Item], said: str) -> tuple[repo.Item, str
     return (part[0], rest.strip()) if len(part) == 1 else None
 
 
+def item_titled(
+    items: Iterable[repo.Item], said: str, example: str
+) -> tuple[repo.Item, str] | None:
+    """item_by_title, but a title said in quotes (「把会员发展暂缓」 hands 「会员发展」 over so)
+    that no item fits is refused with the agenda listed (no_item_titled), never None: a command
+    that named an item by its title must not fall to another one."""
+    items = list(items)
+    found = item_by_title(items, said)
+    if found is None and (title := quoted_title(said)) is not None:
+        raise no_item_titled(title, items, example)
+    return found
+
+
 def quoted_title(said: str) -> str | None:
     """The title `said` opens with in quotes: what 「对预算进行表决」「把会费删掉」 name as the
     thing acted on (bot/utterance.py hands such an object over quoted), or typed so."""

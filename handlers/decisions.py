@@ -22,13 +22,12 @@ from handlers.common import (
     item_by_number,
     item_by_title,
     item_in_focus,
+    item_titled,
     items_that_can,
     join,
     names,
-    no_item_titled,
     parse_item_ref,
     person_payload,
-    quoted_title,
     record,
     require_item_ref,
     this_item,
@@ -368,10 +367,8 @@ async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str
     item that can still be deferred; with several, which one is asked."""
     open_ = await items_that_can(meeting, g.ItemAction.DEFER)
     on_it, said = this_item(said)
-    if not on_it and (named := item_by_title(open_, said)) is not None:
+    if not on_it and (named := item_titled(open_, said, "暂缓 2 分歧较大")) is not None:
         return named[0].number, named[1]
-    if (title := quoted_title(said)) is not None:  # 「把会员发展暂缓」: never another item
-        raise no_item_titled(title, open_, "暂缓 2 分歧较大")
     number = await item_in_focus(
         meeting,
         open_,
@@ -435,9 +432,7 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
         await _turn_to(ctx, meeting, shown)
         lines += await _item_brief(ctx, shown)
         return [ctx.reply("\n".join(lines))]
-    named = item_by_title(items, args) if args else None  # 「讨论一下预算」
-    if named is None and (title := quoted_title(args)) is not None:
-        raise no_item_titled(title, items, "讨论议题 2")
+    named = item_titled(items, args, "讨论议题 2") if args else None  # 「讨论一下预算」
     if named is not None:
         await _turn_to(ctx, meeting, named[0])
         lines += await _item_brief(ctx, named[0])

@@ -52,40 +52,40 @@ def help_now(
     routes: Sequence[Route], roles: frozenset[g.Role], phase: g.MeetingState | None
 ) -> str:
     """What this person may do now, in at most HELP_LINES lines: the commands of the phase
-    (a role's own section, the ballot words on one line, the members' section), then the
-    commands for any time."""
+    (a role's own section, the ballot words on one line), the committee's or the liaison's own
+    commands for any time (_own_for_any_time), the members' commands of the phase, then the
+    other commands for any time."""
     mine = [r for r in routes if offered(r, roles, phase) and phase not in r.unlisted]
+    own = _own_for_any_time(mine, roles, phase)
     ballots = [r for r in mine if r.exact]
-    now = sorted(
-        (r for r in mine if r.when is not None and not r.exact),
-        key=lambda r: r.group == "成员",
-    )
+    now = [r for r in mine if r.when is not None and not r.exact and r not in own]
     lines = [_line(r) for r in now if r.group != "成员"]
-    ballot_line = ""
     if ballots:  # before the members' other commands: the cut below never takes it
         words = "、".join(r.words[0] for r in ballots if " " not in r.usage)
         aliases = "，".join(f"{a}即{r.words[0]}" for r in ballots for a in r.words[1:])
-        ballot_line = f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票"
-        lines.append(ballot_line)
+        lines.append(f"  {words}（{aliases}） —— 投票" if aliases else f"  {words} —— 投票")
+    lines += [_line(r) for r in own]
     lines += [_line(r) for r in now if r.group == "成员"]
-    lines += [_line(r) for r in mine if r.when is None]
-    # The committee's and (with no meeting ahead) the liaison's own commands for any time (待
-    # 批, 年度总结…) before the members' (they had been cut off the screen).
-    if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:
-        own = [_line(r) for r in mine if r.group == "市党委"] + [ballot_line] * bool(ballots)
-        lines = own + [x for x in lines if x not in own]
-    elif g.Role.LIAISON in roles and g.Role.LEADER not in roles and phase in _NO_MEETING_AHEAD:
-        own = [_line(r) for r in mine if r.group == "联系人" and r.when is None]
-        rest = [x for x in lines if x not in own]
-        members = {_line(r) for r in mine if r.group == "成员"}
-        cut = next((i for i, x in enumerate(rest) if x in members), len(rest))
-        lines = rest[:cut] + own + rest[cut:]
+    lines += [_line(r) for r in mine if r.when is None and r not in own]
     room = HELP_LINES - 1
     if len(lines) > room:
         hidden = len(lines) - (room - 1)
         lines = [*lines[: room - 1], f"另有{hidden}条指令，发送「帮助 全部」查看。"]
     head = f"{who(roles)}；{PHASE_NAMES[phase]}。您现在可以发送（群里请先 @ 我）："
     return "\n".join([head, *lines])
+
+
+def _own_for_any_time(
+    mine: Sequence[Route], roles: frozenset[g.Role], phase: g.MeetingState | None
+) -> list[Route]:
+    """The commands of the reader's own section listed before the members' (they had been cut
+    off the screen): the committee's always (待批, 批准, 报送情况…), the liaison's for any time
+    when no meeting is ahead (年度总结, 备案, 报告). The leader's lead already (their phase)."""
+    if g.Role.COMMITTEE in roles and g.Role.MEMBER not in roles:
+        return [r for r in mine if r.group == "市党委"]
+    if g.Role.LIAISON in roles and g.Role.LEADER not in roles and phase in _NO_MEETING_AHEAD:
+        return [r for r in mine if r.group == "联系人" and r.when is None]
+    return []
 
 
 _NO_MEETING_AHEAD = (None, g.MeetingState.CLOSED, g.MeetingState.SIGNED, g.MeetingState.CANCELLED)

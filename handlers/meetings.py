@@ -50,13 +50,12 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_titled,
     join,
     mentions_for,
     names,
-    no_item_titled,
     parse_item_ref,
     person_payload,
-    quoted_title,
     record,
     require_known_person,
     roster_ids,
@@ -535,10 +534,7 @@ async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     number, reason = parse_item_ref(args)
     if number is None:  # 「把会费删掉」「撤回议题 会费调整 材料未备齐」: by its title
-        items = await repo.items(meeting.id)
-        named = item_by_title(items, args)
-        if named is None and (title := quoted_title(args)) is not None:
-            raise no_item_titled(title, items, WITHDRAW_USAGE)
+        named = item_titled(await repo.items(meeting.id), args, WITHDRAW_USAGE)
         if named is None:
             raise UsageError(f"请写明议题编号，例如：{WITHDRAW_USAGE}")
         number, reason = named[0].number, named[1]

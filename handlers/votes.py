@@ -30,15 +30,14 @@ from handlers.common import (
     announced,
     current_meeting,
     item_by_number,
-    item_by_title,
     item_in_focus,
+    item_titled,
     items_that_can,
     mentions_for,
     names,
     no_item_titled,
     parse_item_ref,
     person_payload,
-    quoted_title,
     record,
     this_item,
 )
@@ -100,10 +99,10 @@ async def _item_titled(meeting: repo.Meeting, said: str) -> int:
     """The number of the one item whose title `said` names (whole, or a word of it); refused,
     listing the agenda, when none or several fit: a vote never falls to another item."""
     items = await repo.items(meeting.id)
-    found = item_by_title(items, said)
+    found = item_titled(items, said, "发起表决 2")
     if found is not None and not found[1]:
         return found[0].number
-    raise no_item_titled(quoted_title(said) or said, items, "发起表决 2")
+    raise no_item_titled(said, items, "发起表决 2")  # said bare (「发起表决 会员发展」)
 
 
 async def _the_item_to_vote(meeting: repo.Meeting, said_this: bool = False) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
-from bot.events import Platform, UserRef
+from bot.events import EventKind, Platform, UserRef
 from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
 from storage import outbox, scenes, seals, secrecy, verify
@@ -566,7 +566,7 @@ async def claimed_party(society_id: int, change_id: int) -> bool | None:
     """The party membership the request of roster change `change_id` said of the person to be
     added (「提议增补 @王五 党员」), from its record in the society's chain; None when unsaid."""
     rows = await m.EventLog.filter(
-        chain=f"society:{society_id}", kind="roster_change_requested"
+        chain=f"society:{society_id}", kind=EventKind.ROSTER_CHANGE_REQUESTED.value
     ).order_by("-seq")
     for r in rows:
         payload = json.loads(r.payload)
