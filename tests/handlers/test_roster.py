@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.roster import _names_society
 from storage import models
 from tests.kit.console import ConsoleRig
 
@@ -229,3 +230,21 @@ async def test_someone_not_on_the_roster_proposed_as_leader_is_added_as_the_lead
     assert "- 吴国华：组长（理事长、中共党员）" in roster
     assert "- 张伟：组员（副理事长、中共党员）" in roster
     assert len(await _roster_names()) == 7
+
+
+def test_a_filing_is_named_by_part_of_its_societys_name() -> None:
+    """Which society 「示例学会的工作制度收到了」 names: its name less 苏州市/科技/学会, or two
+    characters of that; another society's name does not fit."""
+    assert _names_society("示例学会的工作制度收到了", "苏州市示例科技学会")
+    assert _names_society("苏州市示例科技学会的年报收到了", "苏州市示例科技学会")
+    assert not _names_society("计算机学会的年报收到了", "苏州市示例科技学会")
+    assert not _names_society("年报收到了", "苏州市示例科技学会")
+
+
+async def test_how_to_file_the_annual_summary_asked_object_first(harness: ConsoleRig) -> None:
+    """「年报怎么交」 says how 年度总结 is filed (「交年报」 is the phrase; it had shown the whole
+    帮助)."""
+    said = (await harness.say("陈静", "年报怎么交")).text
+    assert said.startswith(
+        "「年度总结」：报送年度工作总结（含党建部分）。发送「年度总结 标题 内容」。"
+    )
