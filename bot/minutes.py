@@ -80,11 +80,19 @@ class Minutes:
     notes: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """As stored (canonical JSON, keys sorted): the attendance as [name, state] pairs, so
+        that the names keep the roster's order (a mapping's keys would be sorted)."""
+        data = asdict(self)
+        data["attendance"] = [[name, state] for name, state in self.attendance.items()]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], notes: str = "") -> Minutes:
         fields = dict(data)
+        # pairs in the roster's order; minutes stored before that kept a mapping (sorted names)
+        fields["attendance"] = {
+            str(n): str(s) for n, s in dict(fields.get("attendance", {})).items()
+        }
         items = [MinutesItem(**it) for it in fields.pop("items", [])]
         observers = [(str(n), str(r)) for n, r in fields.pop("observers", [])]
         minutes = cls(**fields)

@@ -80,6 +80,11 @@ _TRAILING_HEDGE = re.compile(
 )
 # How a command is done, asked right after its words (「年度总结怎么交」).
 _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
+# A view said right after a command's words, which name its object then (「年度总结我没意见」).
+_A_VIEW_ON_IT = re.compile(
+    r"(?:我|本人)?(?:个人)?(?:没有?(?:什么|啥)?意见|无意见|没问题|有意见|建议)"
+)
+_ASKS = re.compile(r"什么|哪些|哪个|啥")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
 _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
@@ -102,6 +107,8 @@ _TITLED = (
     r"(?!请|大家|我们|现在|下面|那|开始|进行|采用|先|再|就|对|把|用)[^,，。.;；!！?？:：\s]{2,12}?"
     r"(?=(?:进行|采用|用)?(?:举手表决|记名表决|无记名表决|无记名投票))"
 )
+# 「这个议题」 said after an item's title (「会员发展这个议题」): the title says which.
+_THIS_ITEM_AFTER = re.compile(rf"[,，\s]*{THIS_ITEM}[,，\s]*$")
 # An object that is an item by number or the one in focus, not a title (「对议题2进行表决」).
 _AN_ITEM = re.compile(rf"(?:{ITEM_REF}|{THIS_ITEM})(?:议题)?")
 # What holds a command off when it follows its words: 「开会等一下，还有人没到」「签发先不要」
@@ -445,6 +452,8 @@ class Lexicon:
                             return None
                         return Clarify(route, body.tail(0), _without_apology(said))
                     args = _TRAILING_HEDGE.sub("", _without_apology(before))
+                    if route.after:  # 「会员发展这个议题下次再议」: the item is 会员发展
+                        args = _THIS_ITEM_AFTER.sub("", args) or args
                     if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
                         return Clarify(route, body.tail(0))
                     if args and not is_decoration(args):
@@ -490,8 +499,12 @@ class Lexicon:
         if found is None:
             return False
         route = found[0].route
-        how = _HOW.match(body.text[found[1] :].lstrip())  # 「年度总结怎么交」: asked
-        return not (route.exact or route.frames or how)
+        after = body.text[found[1] :].lstrip()
+        how = _HOW.match(after)  # 「年度总结怎么交」: asked
+        # 「年度总结我没意见，…」: a view on what the words name (an item's title), not the command
+        view = _A_VIEW_ON_IT.match(after)
+        asks = _ASKS.search(after)  # 「开会讨论哪些议题」: a frame that shows may read it whole
+        return not (route.exact or route.frames or how or view or asks)
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
@@ -532,6 +545,11 @@ class Lexicon:
             return None
         clause = body.drop(cut + 1)
         found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
+        apology_only = not _without_apology(body.original[body.starts[0] : body.starts[cut + 1]])
+        if isinstance(found, Command) and apology_only and not found.route.exact:
+            return (
+                found  # 「不好意思，我到了」: an apology changes nothing (a ballot is still asked)
+            )
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
         if isinstance(found, Clarify):  # said back whole (「人齐了，开始吧」), not its last clause

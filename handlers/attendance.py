@@ -310,8 +310,8 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
     同意」), else every item (「两个议题都同意」「各项议题均同意」: the words kept whole), else one
     per clause when each clause names its own item (「对换届没意见，预算建议压缩」), else by its
     title said first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是同意」:
-    the route's frames hand over 「经费预算 同意」), when exactly one item fits; else the one
-    item there is."""
+    the route's frames hand over 「经费预算 同意」; 「预算我没意见」 kept whole), when exactly one
+    item fits; else the one item there is."""
     number, text = parse_item_ref(args)
     if number is not None:
         return [([await item_by_number(meeting, number)], text)]
@@ -325,6 +325,8 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
     found = item_by_title(items, args)
     if found is not None:
         return [([found[0]], found[1])]
+    if len(clauses) == 1 and named[0] is not None:  # 「预算我没意见」: part of one item's title
+        return [([named[0]], args.strip())]
     if len(items) == 1:  # 「书面意见 同意」: the meeting has one item
         return [(items, args.strip())]
     raise UsageError(

@@ -527,6 +527,10 @@ ROUTES = [
         phrasings=(
             "票数",
             "投票结果",
+            "投票结果怎么样",
+            "表决结果怎么样",
+            "表决结果如何",
+            "投票结果如何",
             "表决结果",
             "现在几票",
             "统计票数",
@@ -649,6 +653,8 @@ ROUTES = [
         frames=(
             rf"(?P<object>(?:{_COUNTED}[,，、;；\s]*){{2,3}})",
             rf"(?P<object>(?:{_COUNT_FIRST}[,，、;；\s]*){{2,3}})",
+            # 「5票赞成」「赞成6人」: one count alone, its 票 or 人 said (「赞成 2」 is a ballot on 2)
+            rf"(?P<object>{_COUNT_FIRST}|({_CHOICE})\s*[:：]?\s*(\d{{1,2}})\s*(?:票|人))",
             rf"(?:大家)?(?P<object>{_UNANIMOUS.pattern})",  # 「全票通过！」 said alone
         ),
         when=OFFERED_DURING,

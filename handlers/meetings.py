@@ -465,6 +465,25 @@ _TITLE = r"(?:理事长|副理事长|秘书长|副秘书长|监事长|理事|会
 _ON = r"[^,，。;；:：]{1,30}?"
 _MY = r"(?:这个议题|这一项|这项|议题)?的?[,，]? ?(?:我的|本人的|我)"
 _IS = r"(?:是|如下|为)?[:：,，]? ?"
+# 「年度总结我没意见，预算建议再细一点」: clauses that each open with what they are about (an item's
+# title, or part of it) and say a view on it. Not about the meeting itself, a day, a person or
+# everything (「时间我没问题」「周五我没意见」「都同意」); a ballot word alone is no opinion (「预算
+# 同意」 during a vote is a ballot), only next to another clause.
+_VIEW = r"(?:没有?(?:什么|啥)?意见|无意见|没问题|有(?:意见|建议|看法)|建议|认为|觉得|希望|原则同意|基本同意)"
+_BALLOT_VIEW = r"(?:同意|赞成|支持|反对|不同意)"
+_VIEW_TOPIC = (
+    r"(?:对于?|关于)?(?!纪要|会议|开会|议程|通知|时间|地点|安排|这|那|我|你|他|她|大家|都|全|各|所有|本次"
+    r"|此次|上次|下次|今天|明天|后天|周|星期|礼拜|签发|签到|请假|同意|赞成|反对|弃权|不同意|支持"
+    r"|[0-9一二三四五六七八九十两]+ ?个?(?:人|票))"
+    r"[^,，。;；:：?？!！\s票]{2,20}?"
+)
+
+
+def _view_clause(view: str) -> str:
+    return rf"{_VIEW_TOPIC}(?:我|本人)?(?:个人)?{view}[^,，。;；:：?？]*"
+
+
+_MORE_VIEWS = rf"(?:[,，;；。] ?(?:{_view_clause(_VIEW)}|{_view_clause(_BALLOT_VIEW)}))"
 
 EDIT_USAGE = "修改议题 2 2027年经费预算（重大）"
 # 「…的类型改成重大事项」: a matter type (handlers.texts.MATTER_WORDS) set, in 修改议题's frames.
@@ -1229,6 +1248,9 @@ ROUTES = [
             rf"(?:采纳|接受)(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入)?",
             rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳)",
             rf"把?(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入议题|列入)",
+            # 「同意把会员发展列入议程」「会员发展可以加入议程」: the proposal by its title
+            rf"(?:同意|可以)?把?(?P<object>{_WHO})(?<![不没])(?:可以)?(?:列入|加入|加进|纳入|放进|放入|加到)"
+            r"(?:议程|议题)(?:里|中)?",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1244,6 +1266,7 @@ ROUTES = [
         frames=(
             rf"(?:驳回|不采纳|不接受)(?P<object>{_WHO}){_ADVICE}{FRAME_REASON}",
             rf"(?P<object>{_WHO}){_ADVICE}(?:先?不列入(?:议程)?|驳回|不采纳){FRAME_REASON}",
+            rf"(?P<object>{_WHO})(?:这次)?先?(?:不列入|不加入|不纳入|不放进)(?:议程|议题){FRAME_REASON}",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1387,6 +1410,9 @@ ROUTES = [
             rf"我对(?P<object>{_ON})有(?:意见|建议|看法|想法)[,，] ?(?P<rest>.+)",
             # 「关于预算，我建议压缩会务费」: the opinion as said, with its 我建议.
             rf"(?:关于|对于)(?P<object>{_ON})[,，] ?(?P<rest>(?:我|本人)?(?:建议|认为|觉得|的意见).+)",
+            # 「年度总结我没意见，预算建议再细一点」: the whole, one opinion per item it names
+            rf"(?P<object>{_view_clause(_VIEW)}{_MORE_VIEWS}*)",
+            rf"(?P<object>{_view_clause(_BALLOT_VIEW)}{_MORE_VIEWS}+)",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1586,8 +1612,11 @@ ROUTES = [
         "组长",
         phrasings=("请人主持", "委托", "代为主持"),
         frames=(
-            rf"(?:(?P<rest>[^,，。]+)[,，。] ?)?(?:请|由|让|委托)(?P<object>{_NAME})"
+            rf"(?:(?P<rest>[^,，。]+)[,，。] ?)?我?(?:请|由|让|委托)(?P<object>{_NAME})"
             r"(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持(?:会议|本次会议|一下)?",
+            # 「李娜来主持」「李娜代为主持吧」: without 请, only with who does it
+            r"(?:(?P<rest>[^,，。]+)[,，。] ?)?(?:今天|这次|本次)?(?P<object>(?!谁|哪)[^,，。:： @谁我你]{2,4}?)"
+            r"(?:同志|老师)?(?:代为|代我|来|帮我|代)主持(?:会议|本次会议|一下)?",
         ),
         when=OFFERED_BEFORE,
     ),
@@ -1646,7 +1675,20 @@ ROUTES = [
         "散会",
         "结束会议，锁定出勤并生成纪要草稿",
         "组长",
-        phrasings=("会议结束", "结束开会", "今天就到这里", "今天就到这", "close meeting"),
+        phrasings=(
+            "会议结束",
+            "结束开会",
+            "今天就到这里",
+            "今天就到这",
+            "今天的会就开到这里",
+            "今天的会就开到这",
+            "今天会就开到这里",
+            "今天会就开到这",
+            "会就开到这里",
+            "会就开到这",
+            "会议就开到这里",
+            "close meeting",
+        ),
         when=OFFERED_DURING,
     ),
     Route(
@@ -1993,6 +2035,11 @@ ROUTES = [
             "最近有会吗",
             "下次开会是什么时候",
             "下次开会是哪天",
+        ),
+        frames=(
+            # 「这次会议都讨论什么？」「开会讨论哪些议题」「会上都讨论啥」: the agenda
+            r"(?:这次|本次|下次|明天|今天|周.|星期.)?的?(?:会议?|开会|会上)?(?:上|里)?(?:都|要|会|主要)*"
+            r"(?:讨论|研究|议|说)(?:些|一下)?(?:什么|哪些|啥)(?:议题|事情?|内容|问题)?(?:呀|啊|呢)?[?？]*",
         ),
         shows=True,
     ),

@@ -1,0 +1,138 @@
+"""Things said the way people say them in the group, each acted on as meant (each of these had
+been refused, misread as another command, or asked back for nothing)."""
+
+from __future__ import annotations
+
+import json
+
+from bot import minutes as mn
+from bot.ledger import canonical_json
+from storage import models, repo
+from tests.kit.console import ConsoleRig, convene_and_open
+
+
+async def test_views_on_items_said_plainly_are_written_opinions(harness: ConsoleRig) -> None:
+    """「年度总结我没意见，预算建议再细一点」 from a member on leave: one written opinion per item it
+    names (it had been taken for the liaison's 年度总结 filing and refused as not theirs); from
+    a member not on leave, the refusal says to ask for leave first, nothing written."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；明年的经费预算")
+    items = {it.number: it.id for it in await models.AgendaItem.all()}
+    await h.say("杨帆", "请假 出差")
+    said = (await h.say("杨帆", "年度总结我没意见，预算建议再细一点")).text
+    assert said.startswith(
+        "已收到杨帆对议题1「年度总结」、议题2「明年的经费预算」的书面意见，将在会上宣读"
+    )
+    opinions = sorted((o.item_id, o.text) for o in await models.WrittenOpinion.all())
+    assert opinions == [(items[1], "年度总结我没意见"), (items[2], "预算建议再细一点")]
+    refused = (await h.say("李娜", "预算我没意见")).text
+    assert refused.startswith("书面意见由请假的成员提交。不能参会请先发送「请假 理由」")
+    assert await models.WrittenOpinion.all().count() == 2
+    # 「时间我没问题」 is no opinion on anything
+    assert "书面意见" not in await h.say("王强", "时间我没问题")
+    assert await models.WrittenOpinion.all().count() == 2
+
+
+async def test_the_agenda_asked_for_in_a_sentence(harness: ConsoleRig) -> None:
+    """「这次会议都讨论什么？」「开会讨论哪些议题」 show the meeting with its items (the second had
+    been taken for 开会 and refused to a member)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    for said in ("这次会议都讨论什么？", "开会讨论哪些议题"):
+        shown = (await h.say("刘洋", said)).text
+        assert "议题1「年度总结」（一般事项）：已列入议程" in shown
+        assert "议题2「经费预算」" in shown
+
+
+async def test_a_proposal_put_on_or_kept_off_the_agenda_by_its_title(harness: ConsoleRig) -> None:
+    """「同意把会员发展列入议程」 puts the proposal titled 会员发展 on the agenda (it had been
+    taken for a ballot with no vote open); 「学会章程修订不列入议程，下次再说」 keeps that one off
+    with the reason."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("王强", "提议议题 会员发展")
+    await h.say("王强", "提议议题 学会章程修订")
+    assert "议题2「会员发展」已列入议程（王强提议）" in await h.say(
+        "张伟", "同意把会员发展列入议程"
+    )
+    kept_off = (await h.say("张伟", "学会章程修订不列入议程，下次再说")).text
+    assert "议题建议3「学会章程修订」未列入议程，理由：下次再说。" in kept_off
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states == {1: "accepted", 2: "accepted", 3: "rejected"}
+
+
+async def test_the_recorder_and_the_chair_named_in_a_sentence(harness: ConsoleRig) -> None:
+    """「请陈静做记录」 makes 陈静 the recorder; 「我请李娜代为主持」「李娜来主持」 delegate the chair
+    (both had not been understood); 「我来记录」 names no one and changes nothing."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    society = await models.Society.first()
+    assert society is not None
+    before = society.recorder_id  # type: ignore[attr-defined]
+    assert "已指定陈静为" in await h.say("张伟", "请陈静做记录")
+    society = await models.Society.first()
+    assert society is not None
+    recorder = await models.Person.get(id=society.recorder_id)  # type: ignore[attr-defined]
+    assert recorder.name == "陈静"
+    assert recorder.id != before
+    assert "已指定" not in await h.say("张伟", "我来记录")
+    assert "委托李娜主持" in await h.say("张伟", "我请李娜代为主持")
+    assert "委托王强主持" in await h.say("张伟", "王强来主持")
+    meeting = await models.Meeting.get(number=1)
+    chair = await models.Person.get(id=meeting.chair_id)  # type: ignore[attr-defined]
+    assert chair.name == "王强"
+
+
+async def test_an_apology_before_a_check_in_is_no_question(harness: ConsoleRig) -> None:
+    """「不好意思，我到了」 checks in (it had been asked back, as if the remark might change what
+    was meant); 「抱歉，赞成」 is still asked back (a ballot only from its words)."""
+    h = harness
+    await convene_and_open(h, "年度总结", present=("张伟", "王强", "刘洋", "陈静"))
+    assert "李娜已签到" in await h.say("李娜", "不好意思，我到了")
+    await h.say("张伟", "发起表决 1")
+    asked = (await h.say("李娜", "抱歉，赞成")).text
+    assert "回复「赞成」确认" in asked
+    assert await models.Ballot.all().count() == 0
+
+
+async def test_an_item_named_before_this_item_is_deferred_as_that_item(
+    harness: ConsoleRig,
+) -> None:
+    """「会员发展这个议题下次再议」 asks to defer 会员发展 (the question had offered 「暂缓 会员发展
+    这个议题」); yes defers that item, the other untouched."""
+    h = harness
+    await convene_and_open(h, "年度总结；会员发展")
+    asked = (await h.say("张伟", "会员发展这个议题下次再议")).text
+    assert "「暂缓 会员发展」" in asked
+    assert "这个议题」" not in asked
+    await h.say("张伟", "是")
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states[2] == "deferred"
+    assert states[1] != "deferred"
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
+async def test_the_minutes_name_those_due_in_the_rosters_order(harness: ConsoleRig) -> None:
+    """The full minutes list 应到会 as the roster stood at convening (the leader first), not in
+    the order of the characters' code points (刘洋、张伟、李娜…, the stored minutes being JSON
+    with sorted keys); minutes stored before, with the names as a mapping, still read."""
+    h = harness
+    await convene_and_open(h, "年度总结", present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    await h.say("张伟", "散会 现在")
+    full = (await h.say("张伟", "纪要 全文")).text
+    assert "召开会议时的成员名单：张伟、李娜、王强、刘洋、陈静、杨帆、赵敏）" in full
+    assert "出席：张伟、李娜、王强、刘洋、陈静；" in full
+    version = await models.MinutesVersion.first()
+    assert version is not None
+    stored = json.loads(version.body)
+    assert stored["attendance"][0] == ["张伟", "present"]
+    older = dict(stored, attendance=dict(stored["attendance"]))
+    minutes = mn.Minutes.from_json(json.loads(canonical_json(older)))
+    assert list(minutes.attendance)[:3] == ["刘洋", "张伟", "李娜"]  # as it was stored then
+    assert minutes.attendance["赵敏"] == "absent"
