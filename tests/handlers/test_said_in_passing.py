@@ -10,6 +10,8 @@ from bot.ledger import canonical_json
 from storage import models, repo
 from tests.kit.console import ConsoleRig, convene_and_open
 
+ADMIN = "市党委刘老师"
+
 
 async def test_views_on_items_said_plainly_are_written_opinions(harness: ConsoleRig) -> None:
     """「年度总结我没意见，预算建议再细一点」 from a member on leave: one written opinion per item it
@@ -136,3 +138,24 @@ async def test_the_minutes_name_those_due_in_the_rosters_order(harness: ConsoleR
     minutes = mn.Minutes.from_json(json.loads(canonical_json(older)))
     assert list(minutes.attendance)[:3] == ["刘洋", "张伟", "李娜"]  # as it was stored then
     assert minutes.attendance["赵敏"] == "absent"
+
+
+async def test_filings_and_the_roster_asked_about_in_a_sentence(harness: ConsoleRig) -> None:
+    """The liaison's 「提交工作规则 …」 files the work rules and 「我们学会的工作制度备案了吗」 shows
+    the filing; 「工作制度要备案吗」 says what is owed; the committee's 「哪些学会今年还没开会」 and
+    「示例学会今年开了几次会」, and the leader's 「我们的任期到什么时候」, show what they ask
+    (each had not been understood)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    owed = (await h.say("陈静", "工作制度要备案吗")).text
+    assert "工作制度尚未备案（第二十一条）" in owed
+    filed = (await h.say("陈静", "提交工作规则 学会党建工作领导小组工作规则（2026年修订）")).text
+    assert "学会党建工作领导小组工作规则（2026年修订）" in filed
+    filings = [(f.kind, f.title) for f in await models.Filing.all()]
+    assert filings == [("work_rules", "学会党建工作领导小组工作规则（2026年修订）")]
+    history = (await h.say("陈静", "我们学会的工作制度备案了吗")).text
+    assert "学会党建工作领导小组工作规则（2026年修订）" in history
+    assert "今年开会 0 次" in await h.say(ADMIN, "示例学会今年开了几次会", private=True)
+    summary = (await h.say(ADMIN, "哪些学会今年还没开会", private=True)).text
+    assert "苏州市示例科技学会" in summary
+    assert "本届任期至 2029-05-31" in await h.say("张伟", "我们的任期到什么时候")
