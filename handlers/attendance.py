@@ -416,6 +416,39 @@ async def _unanswered(
     return [p for p in unknown if p in acked], [p for p in unknown if p not in acked]
 
 
+async def absence_noted(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「赵敏没来，算缺席吧」「记赵敏缺席」: an absence is not entered by anyone: at 散会 whoever
+    is on the roster and neither checked in nor asked for leave is recorded absent (the minutes
+    say so). Says that, and where the named member (else everyone not here) stands now.
+    Writes nothing."""
+    ctx.require_society()
+    ctx.require_person()
+    meeting = await current_meeting(
+        ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
+    )
+    records = await repo.attendance(meeting.id)
+    rule = "缺席不用登记：散会时既没有签到、也没有请假的成员记为缺席，写入纪要。"
+    user, _ = await mentioned(ctx, args) if args.strip() else (None, "")
+    person = await repo.person_by_identity(user) if user is not None else None
+    if person is not None and person.id in meeting.roster:
+        entry = records.get(person.id)
+        status = entry.status if entry else g.Attendance.UNKNOWN
+        if status in g.PRESENT_STATES:
+            return [ctx.reply(f"{person.name}已签到，按出席记录。")]
+        if status is g.Attendance.LEAVE:
+            reason = f"（{t.echo(entry.reason)}）" if entry and entry.reason else ""
+            return [ctx.reply(f"{person.name}已请假{reason}，纪要记为请假。")]
+        late = (
+            "到场后发送「签到」记为迟到"
+            if meeting.state is g.MeetingState.OPEN
+            else "到场后发送「签到」"
+        )
+        return [ctx.reply(f"{rule}{person.name}目前没有签到也没有请假；{late}。")]
+    acked, silent = await _unanswered(meeting, records)
+    waiting = await names([p for p in meeting.roster if p in {*acked, *silent}])
+    return [ctx.reply(f"{rule}目前没有签到也没有请假：{join(waiting)}。")]
+
+
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     """收到: the member has the meeting notice (T17: a platform may drop it silently; whoever
     has not acknowledged, checked in or asked for leave is named to the leader in time)."""

@@ -26,6 +26,7 @@ from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers import votes
 from handlers.attendance import (
+    absence_noted,
     acknowledge,
     add_observer,
     ask_leave,
@@ -1460,6 +1461,31 @@ ROUTES = [
         ),
         instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
         acknowledged=frozenset({g.MeetingState.CONVENED}),  # 「👍」「好的」 to the notice
+    ),
+    Route(
+        ("登记缺席",),
+        absence_noted,
+        g.Need.MEMBER,
+        "登记缺席 @赵敏",
+        "问怎样记缺席（不用登记：散会时未签到也未请假的记为缺席）",
+        "成员",
+        phrasings=(
+            "记缺席",
+            "算缺席",
+            "谁没来",
+            "还有谁没来",
+            "谁还没来",
+            "都有谁没来",
+            "今天谁没来",
+        ),
+        frames=(
+            # 「赵敏没来，算缺席吧」「记赵敏缺席」「赵敏缺席了」
+            r"(?:记|算|登记)?(?P<object>(?!今天|这次|本次) ?(?:@[^,，。:： ]{1,20}|[^,，。:： @谁我你他她]{2,4}?) ?)"
+            r"(?:同志|老师)?(?:今天|这次)?(?:没来|没有来|缺席)了?"
+            r"(?:[,，]? ?(?:就|那就)?(?:算|记|登记)(?:为|作|成)?缺席(?:吧|了)?)?",
+        ),
+        shows=True,
+        when=OFFERED_DURING,
     ),
     Route(
         ("晚到",),

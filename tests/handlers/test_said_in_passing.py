@@ -8,7 +8,7 @@ import json
 from bot import minutes as mn
 from bot.ledger import canonical_json
 from storage import models, repo
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 ADMIN = "市党委刘老师"
 
@@ -159,3 +159,27 @@ async def test_filings_and_the_roster_asked_about_in_a_sentence(harness: Console
     summary = (await h.say(ADMIN, "哪些学会今年还没开会", private=True)).text
     assert "苏州市示例科技学会" in summary
     assert "本届任期至 2029-05-31" in await h.say("张伟", "我们的任期到什么时候")
+
+
+async def test_an_absence_said_is_explained_not_entered(harness: ConsoleRig) -> None:
+    """「赵敏没来，算缺席吧」: no one enters an absence (at 散会 whoever neither checked in nor asked
+    for leave is recorded absent); the reply says so and where 赵敏 stands, a member who did
+    check in or asked for leave is said to have; 「还有谁没来」 names those not here. Nothing is
+    written (it had not been understood)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("杨帆", "请假 出差")
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    events = await models.EventLog.all().count()
+    said = (await h.say("张伟", "赵敏没来，算缺席吧")).text
+    assert said == (
+        "缺席不用登记：散会时既没有签到、也没有请假的成员记为缺席，写入纪要。"
+        "赵敏目前没有签到也没有请假；到场后发送「签到」记为迟到。"
+    )
+    assert (await h.say("张伟", "记杨帆缺席")).text == "杨帆已请假（出差），纪要记为请假。"
+    assert (await h.say("张伟", "李娜没来")).text == "李娜已签到，按出席记录。"
+    assert (await h.say("张伟", "还有谁没来")).text.endswith("目前没有签到也没有请假：赵敏。")
+    assert await models.EventLog.all().count() == events
+    await h.say("张伟", "散会 现在")
+    assert "缺席：赵敏" in await h.say("张伟", "纪要 全文")
