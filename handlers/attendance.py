@@ -24,6 +24,7 @@ from handlers.common import (
     names,
     parse_item_ref,
     person_payload,
+    reach,
     record,
     require_known_person,
     roster_ids,
@@ -175,18 +176,10 @@ def _item_named(items: list[repo.Item], clause: str) -> repo.Item | None:
     number, _ = parse_item_ref(said)
     if number is not None:
         return next((it for it in items if it.number == number), None)
-    reach = {it.number: _reach(said, it.title) for it in items}
-    best = max(reach.values(), default=0)
-    found = [it for it in items if reach[it.number] == best]
+    reached = {it.number: reach(said, it.title) for it in items}
+    best = max(reached.values(), default=0)
+    found = [it for it in items if reached[it.number] == best]
     return found[0] if best >= 2 and len(found) == 1 else None
-
-
-def _reach(said: str, title: str) -> int:
-    """How many of `said`'s first characters appear together in `title`."""
-    n = 0
-    while n < len(said) and said[: n + 1] in title:
-        n += 1
-    return n
 
 
 async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -215,6 +215,33 @@ def item_by_title(items: Iterable[repo.Item], said: str) -> tuple[repo.Item, str
     return (part[0], rest.strip()) if len(part) == 1 else None
 
 
+def reach(said: str, title: str) -> int:
+    """How many of `said`'s first characters appear together in `title`."""
+    n = 0
+    while n < len(said) and said[: n + 1] in title:
+        n += 1
+    return n
+
+
+def item_said_first(items: Iterable[repo.Item], said: str) -> tuple[repo.Item, str] | None:
+    """The one item whose title `said` opens with part of, run on into what is said about it
+    (「预算这个议题分歧比较大」「预算分歧大」 name 「2027年经费预算」): two characters or more that
+    are the title's whole, its start or its end (「工作量太大」 names no 「年度工作总结」), and the
+    rest with a 「这个议题」 after the title left out. None when no item, or several, fit."""
+    said = said.strip()
+    fits: list[tuple[repo.Item, int]] = []
+    for it in items:
+        n = reach(said, it.title)
+        if n >= 2 and (it.title.startswith(said[:n]) or it.title.endswith(said[:n])):
+            fits.append((it, n))
+    longest = max((n for _, n in fits), default=0)
+    best = [(it, n) for it, n in fits if n == longest]
+    if len(best) != 1:
+        return None
+    it, n = best[0]
+    return it, this_item(said[n:])[1].strip(" ，,:：")
+
+
 def item_titled(
     items: Iterable[repo.Item], said: str, example: str
 ) -> tuple[repo.Item, str] | None:

@@ -22,6 +22,7 @@ from handlers.common import (
     item_by_number,
     item_by_title,
     item_in_focus,
+    item_said_first,
     item_titled,
     items_that_can,
     join,
@@ -369,6 +370,9 @@ async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str
     on_it, said = this_item(said)
     if not on_it and (named := item_titled(open_, said, "暂缓 2 分歧较大")) is not None:
         return named[0].number, named[1]
+    if not on_it and (named := item_said_first(await repo.items(meeting.id), said)) is not None:
+        # 「预算这个议题分歧比较大」: 经费预算, even when its state refuses (never another item)
+        return named[0].number, named[1]
     number = await item_in_focus(
         meeting,
         open_,
@@ -599,6 +603,11 @@ ROUTES = [
             "审议",
         ),
         after=("讨论", "审议"),
+        frames=(
+            # 「大家对预算有什么意见」「请大家就换届谈谈看法」: the chair turns to that item
+            r"(?:请|下面请|现在请)?大家(?:对|就)(?P<object>[^,，。;；:：?？]{1,12}?)(?:有什么|谈谈|说说|发表一下|发表)"
+            r"(?:意见|看法|想法)(?:吧)?[?？]*",
+        ),
         shows=True,
         when=OFFERED_DURING,
     ),
@@ -689,7 +698,20 @@ ROUTES = [
         "组长",
         phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
         # 「这个议题分歧比较大，下次再议吧」: asked back, the words before being the arguments.
-        last=("下次再议", "下次再讨论", "留到下次再议", "放到下次再议", "暂缓表决", "暂缓"),
+        last=(
+            "下次再议",
+            "下次再讨论",
+            "留到下次再议",
+            "放到下次再议",
+            "暂缓表决",
+            "暂缓",
+            "暂缓到下次",
+            "暂缓到下次会议",
+            "放到下次会议",
+            "留到下次会议",
+            "留到下次",
+            "放到下次",
+        ),
         after=(
             "暂缓",
             "暂缓表决",

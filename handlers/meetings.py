@@ -1318,8 +1318,8 @@ ROUTES = [
         phrasings=("请列席", "安排列席"),
         frames=(
             rf"(?:请|邀请)(?P<object>{_NAME})(?P<rest>{_TITLE}?)(?:来|参加会议并)?列席(?:会议|本次会议)?",
-            # 「请吴国华列席，非党员理事长」: the reason after the sentence.
-            rf"(?:请|邀请)(?P<object>{_NAME})(?:来|参加会议并)?列席(?:会议|本次会议)?"
+            # 「请吴国华列席，非党员理事长」「请吴国华理事长列席，他是非党员理事长」: the reason after
+            rf"(?:请|邀请)(?P<object>{_NAME}){_TITLE}?(?:来|参加会议并)?列席(?:会议|本次会议)?"
             r"[,，:：;； ]+(?P<rest>.+)",
         ),
         when=OFFERED_BEFORE,

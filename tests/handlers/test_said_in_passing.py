@@ -183,3 +183,51 @@ async def test_an_absence_said_is_explained_not_entered(harness: ConsoleRig) -> 
     assert await models.EventLog.all().count() == events
     await h.say("张伟", "散会 现在")
     assert "缺席：赵敏" in await h.say("张伟", "纪要 全文")
+
+
+async def test_an_item_named_in_prose_before_its_deferral_is_the_one_deferred(
+    harness: ConsoleRig,
+) -> None:
+    """「预算这个议题分歧比较大，暂缓到下次」 while the chair is on another item defers 2027年经费预算
+    with the reason 分歧比较大 (it had deferred the item in focus with the reason 「到下次」); a
+    reason that only shares a word inside a title (「工作量太大」, 年度工作总结) names nothing, the
+    item in focus is deferred; an item named so that was already voted is refused, none other
+    deferred. 「大家对预算有什么意见」 turns the meeting to that item."""
+    h = harness
+    await convene_and_open(h, "会员发展；2027年经费预算（重大）；年度工作总结")
+    await h.say("张伟", "下一项")  # item 1 in focus
+    asked = (await h.say("张伟", "预算这个议题分歧比较大，暂缓到下次")).text
+    assert "「暂缓 预算这个议题分歧比较大」" in asked
+    said = (await h.say("张伟", "是")).text
+    assert said == "议题2「2027年经费预算」暂缓决定（分歧比较大），将转入下次会议再行表决。"
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert (states[1], states[2]) == ("accepted", "deferred")
+    said = (await h.say("张伟", "暂缓 工作量太大")).text  # item 1 still in focus
+    assert said.startswith("议题1「会员发展」暂缓决定（工作量太大）")
+    await h.say("张伟", "发起表决 3")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    refused = (await h.say("张伟", "暂缓 总结分歧大")).text
+    assert "暂缓决定" not in refused
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states == {1: "deferred", 2: "deferred", 3: "decided"}
+
+
+async def test_the_chair_asking_views_on_an_item_turns_to_it(harness: ConsoleRig) -> None:
+    """「大家对预算有什么意见」 is 讨论 预算: the meeting turns to that item (its card shown), so
+    that 「这个议题…暂缓」 then defers it; 「请吴国华理事长列席，他是非党员理事长」 invites him
+    with that reason (both had not been understood)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：会员发展；2027年经费预算（重大）")
+    invited = (await h.say("张伟", "请吴国华理事长列席，他是非党员理事长")).text
+    assert "吴国华" in invited
+    observers = [(o.reason,) for o in await models.Observer.all()]
+    assert observers == [("他是非党员理事长",)]
+    await check_in_and_open(h)
+    shown = (await h.say("张伟", "大家对预算有什么意见")).text
+    assert shown.startswith("议题2「2027年经费预算」")
+    await h.say("张伟", "这个议题分歧比较大，暂缓吧")
+    said = (await h.say("张伟", "是")).text
+    assert said.startswith("议题2「2027年经费预算」暂缓决定（分歧比较大）")
