@@ -504,7 +504,12 @@ class Lexicon:
         # 「年度总结我没意见，…」: a view on what the words name (an item's title), not the command
         view = _A_VIEW_ON_IT.match(after)
         asks = _ASKS.search(after)  # 「开会讨论哪些议题」: a frame that shows may read it whole
-        return not (route.exact or route.frames or how or view or asks)
+        inside = after.startswith(("里", "中"))  # 「纪要里…要补上：…」: about what is in it
+        # 「纪要备注 会议讨论了如何…」: a route's own word then a space is its usage, frames or not
+        word = body.text[: found[1]] in {matching_form(w) for w in route.words}
+        usage = word and body.text[found[1] : found[1] + 1] in (" ", "：", ":")
+        framed = route.frames and not usage
+        return not (route.exact or framed or how or view or asks or inside)
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
@@ -891,7 +896,7 @@ _CLAUSE_ENDS = ",，。;；!！"
 # a place: 「研究院三楼」「讨论室」).
 DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?![院所室区厅楼生会中心])(?:一下|下)?"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」「，讨论换届」).
-_AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
+_AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|(?:继续|接着|再|重点)?{DISCUSS}\S")
 # What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 # Not coming (「在外地来不了」): a leave, not a place.

@@ -51,6 +51,7 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_said_first,
     item_titled,
     join,
     mentions_for,
@@ -212,7 +213,7 @@ def _why(said: str) -> str:
 # 「议题为」「主要议题有」, or a clause saying what is to be discussed: 「，讨论换届」「研究一下预算」.
 _AGENDA_MARKER = re.compile(
     r"(?P<listed>(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s]))"
-    rf"|(?:^|(?<=[\s,，;；])){DISCUSS}[:：\s]*"
+    rf"|(?:^|(?<=[\s,，;；]))(?:继续|接着|再|重点)?{DISCUSS}[:：\s]*"
 )
 # What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」
 # (not the 在 of 「在线会议」).
@@ -260,9 +261,15 @@ async def _set_agenda(
     topics: list[tuple[str, g.MatterType]],
 ) -> list[tuple[repo.Item, bool]]:
     """The leader's topics, then every item a past meeting deferred (第十六条: voted on again
-    at the next meeting); returns the agenda, each item with whether it was carried over."""
+    at the next meeting); returns the agenda, each item with whether it was carried over. A
+    topic that only names a deferred item (「继续讨论预算」 with 2027年经费预算 deferred) is that
+    item, not a second one."""
     agenda: list[tuple[repo.Item, bool]] = []
+    deferred = await repo.pending_deferred_items(society.id)
     for title, matter in topics:
+        named = item_said_first(deferred, title)
+        if named is not None and not named[1]:
+            continue
         it = await repo.add_item(
             meeting.id,
             title=title,
@@ -272,7 +279,7 @@ async def _set_agenda(
         )
         await _item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
         agenda.append((it, False))
-    for old in await repo.pending_deferred_items(society.id):
+    for old in deferred:
         it = await repo.add_item(
             meeting.id,
             title=old.title,
@@ -730,6 +737,9 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     bounded(args, "取消理由")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
     await repo.update_meeting(meeting.id, state=new_state)
+    for it in await repo.items(meeting.id):
+        if it.carried_from_id is not None:  # deferred earlier: it goes to the next meeting instead
+            await repo.update_item(it.carried_from_id, carried=False)
     await record(
         ctx,
         EventKind.MEETING_CANCELLED,

@@ -184,6 +184,11 @@ ROUTES = [
             "记录一下",
             "记一下",
         ),
+        frames=(
+            # 「纪要里王强的发言要补上：建议加强会员发展」: what is missing, then the words
+            r"纪要(?:里|中)(?P<object>[^,，:：]{1,20}?)(?:要|需要|得)?(?:补上|补充|加上|写上|补进去|加进去)"
+            r"(?:一下)?[:：,，] ?(?P<rest>.+)",
+        ),
         when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),
     Route(

@@ -108,6 +108,31 @@ async def propose_remove(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _propose(ctx, args, "remove", "提议免去 @王五 工作调动")
 
 
+async def wish_to_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我要退出领导小组」 from a member: leaving is proposed by the leader and approved by the
+    committee (第六条); says so and what the leader sends. Writes nothing."""
+    society = ctx.require_society()
+    person = ctx.require_person()
+    people = await repo.members(society.id)
+    mine = next((x for x in people if x.person.id == person.id), None)
+    if mine is None or not mine.on_roster:
+        return [ctx.reply(f"{person.name}不是本学会领导小组成员。")]
+    leader = next((x.person.name for x in people if x.roster_role == "leader"), "组长")
+    if mine.roster_role == "leader":
+        return [
+            ctx.reply(
+                "组长退出须先确定新的组长：发送「提议组长 @姓名 理事长 理由」（原组长留任组员），"
+                "批准后再发送「提议免去 @本人 理由」。两项都须经市科技社团党委批准（第六条）。"
+            )
+        ]
+    return [
+        ctx.reply(
+            "退出领导小组由组长提议、经市科技社团党委批准后生效（工作规则第六条）。"
+            f"请向组长{leader}说明，由组长发送「提议免去 @{person.name} 本人申请」。"
+        )
+    ]
+
+
 async def propose_leader(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _propose(ctx, args, "role", "提议组长 @王五 理事长 换届")
 
@@ -767,6 +792,33 @@ ROUTES = [
         "申请免去成员（报审批）",
         "组长",
         phrasings=("免去", "移除成员", "删除成员"),
+        frames=(
+            # 「王强申请退出领导小组，提议调整」: the one leaving, the request as the reason
+            r"(?P<object> ?(?:@[^,，。:： ]{1,20}|[^,，。:： @我你他她]{2,4}?) ?)(?:同志|老师)?"
+            r"(?P<rest>(?:本人)?(?:申请|要求|提出|想)(?:退出|辞去|离开)(?:领导小组|小组)?(?:成员|组员)?(?:职务)?)"
+            r"(?:[,，] ?(?:提议|申请|报)?(?:调整|免去|审批)?(?:一下|吧)?)?",
+        ),
+    ),
+    Route(
+        ("退出领导小组",),
+        wish_to_leave,
+        g.Need.MEMBER,
+        "退出领导小组",
+        "问怎样退出领导小组（由组长提议、市党委批准）",
+        "成员",
+        phrasings=(
+            "我要退出领导小组",
+            "我想退出领导小组",
+            "我申请退出领导小组",
+            "申请退出领导小组",
+            "我要退出",
+            "我想退出",
+            "我申请退出",
+            "辞去组员",
+            "我要辞去组员",
+            "怎么退出领导小组",
+        ),
+        shows=True,
     ),
     Route(
         ("提议组长", "调整组长"),

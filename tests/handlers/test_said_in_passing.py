@@ -231,3 +231,52 @@ async def test_the_chair_asking_views_on_an_item_turns_to_it(harness: ConsoleRig
     await h.say("张伟", "这个议题分歧比较大，暂缓吧")
     said = (await h.say("张伟", "是")).text
     assert said.startswith("议题2「2027年经费预算」暂缓决定（分歧比较大）")
+
+
+async def test_a_deferred_item_named_again_is_carried_not_added_twice(harness: ConsoleRig) -> None:
+    """「下周三下午两点开会，继续讨论预算」 with 2027年经费预算 deferred convenes with that item
+    once, carried (it had not been understood; 「…，讨论预算」 had added 预算 beside it); a topic
+    that only begins with the same word (预算调整方案) is a new item. A cancelled meeting gives
+    back what it carried: the next one carries it again (it had been lost, against 第十六条)."""
+    h = harness
+    await convene_and_open(h, "2027年经费预算（重大）；会员发展")
+    await h.say("张伟", "暂缓 1 分歧较大")
+    await h.say("张伟", "散会 现在")
+    h.at("2026-12-10 09:00")
+    notice = (await h.say("张伟", "下周三下午两点开会，继续讨论预算")).text
+    assert "2026年12月16日（星期三）14:00" in notice
+    assert "1. 2027年经费预算（重大事项，上次会议暂缓，再行表决）" in notice
+    assert "2." not in notice
+    await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 下周三下午两点 会议室 议题：预算调整方案")).text
+    assert "1. 预算调整方案（一般事项）" in notice
+    assert "2. 2027年经费预算（重大事项，上次会议暂缓，再行表决）" in notice
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
+async def test_leaving_the_group_and_a_note_for_the_minutes_said_plainly(
+    harness: ConsoleRig,
+) -> None:
+    """A member's 「我要退出领导小组」 is told how (the leader proposes, the committee approves);
+    the leader's 「王强申请退出领导小组，提议调整」 files that removal with the request as its
+    reason; the recorder's 「纪要里王强的发言要补上：建议加强会员发展」 adds a note to the draft
+    (it had shown the minutes)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    told = (await h.say("王强", "我要退出领导小组")).text
+    assert told == (
+        "退出领导小组由组长提议、经市科技社团党委批准后生效（工作规则第六条）。"
+        "请向组长张伟说明，由组长发送「提议免去 @王强 本人申请」。"
+    )
+    assert await models.RosterChange.all().count() == 0
+    filed = (await h.say("张伟", "王强申请退出领导小组，提议调整")).text
+    assert "已提交成员调整申请 #1：免去王强的领导小组成员职务" in filed
+    change = await models.RosterChange.get()
+    assert (change.kind, change.reason) == ("remove", "申请退出领导小组")
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "散会 现在")
+    noted = (await h.say("周婷", "纪要里王强的发言要补上：建议加强会员发展")).text
+    assert "纪要已更新为第2版（已加入备注）" in noted
+    assert "王强的发言 建议加强会员发展" in await h.say("张伟", "纪要 全文")
