@@ -7,6 +7,7 @@ aliases on the same line; 「帮助 全部」 lists everything."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 
 from bot import governance as g
@@ -26,6 +27,10 @@ PHASE_NAMES = {
     g.MeetingState.SIGNED: "纪要已签发",
     g.MeetingState.CANCELLED: "会议已取消",
 }
+
+
+# How a ballot is cast in a way of voting (「无记名投票怎么投」「匿名投票怎么投票」).
+_CASTING = re.compile(r"(?:无记名|匿名|记名)(?:投票|表决)?\s*投票?")
 
 
 def _line(route: Route) -> str:
@@ -152,6 +157,10 @@ def make_help(routes: Sequence[Route]) -> Route:
     async def show_help(ctx: Context, args: str) -> list[OutgoingMessage]:
         if "全部" in args or "all" in args.lower():
             return [ctx.reply(help_text(routes))]
+        if _CASTING.fullmatch(
+            args.strip()
+        ):  # 「无记名投票怎么投」: a member casting, not opening it
+            args = "投票"
         if args:  # 「怎么请假」「年度总结怎么交」「帮助 投票」: that command
             words = args.split()  # 「年报怎么交」: 「交年报」 is the phrase
             for said in (args, "".join(reversed(words)), *reversed(words)):
@@ -199,6 +208,10 @@ def make_help(routes: Sequence[Route]) -> Route:
             "我需要做什么",
             "我该做什么",
             "我应该做什么",
+            "能做什么",
+            "可以做什么",
+            "能干什么",
+            "该做什么",
         ),
         # A greeting alone is answered with what the bot can do.
         alone=("你好", "您好", "在吗", "hello", "hi"),

@@ -280,3 +280,17 @@ async def test_leaving_the_group_and_a_note_for_the_minutes_said_plainly(
     noted = (await h.say("周婷", "纪要里王强的发言要补上：建议加强会员发展")).text
     assert "纪要已更新为第2版（已加入备注）" in noted
     assert "王强的发言 建议加强会员发展" in await h.say("张伟", "纪要 全文")
+
+
+async def test_when_the_meeting_is_and_how_to_cast_a_secret_ballot(harness: ConsoleRig) -> None:
+    """「这次会议什么时候开」 shows the meeting with its time (it had not been understood);
+    「无记名投票怎么投」 from a member says how a ballot is cast, not how the chair opens such a
+    vote; 「我是组员，能做什么」 lists what the member can send."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    assert "时间：2026年12月5日（星期六）15:00" in await h.say("李娜", "这次会议什么时候开")
+    how = (await h.say("刘洋", "无记名投票怎么投", private=True)).text
+    assert "私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」" in how
+    assert "无记名表决 2" not in how
+    assert (await h.say("王强", "我是组员，能做什么")).text.startswith("您是组员")
