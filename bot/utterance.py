@@ -551,10 +551,9 @@ class Lexicon:
         clause = body.drop(cut + 1)
         found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
         apology_only = not _without_apology(body.original[body.starts[0] : body.starts[cut + 1]])
+        # 「不好意思，我到了」: an apology changes nothing (a ballot is still asked back)
         if isinstance(found, Command) and apology_only and not found.route.exact:
-            return (
-                found  # 「不好意思，我到了」: an apology changes nothing (a ballot is still asked)
-            )
+            return found
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
         if isinstance(found, Clarify):  # said back whole (「人齐了，开始吧」), not its last clause
@@ -892,11 +891,11 @@ def settle(
 
 # What ends a clause: a command may be said after a remark and one of these.
 _CLAUSE_ENDS = ",，。;；!！"
-# Saying what a meeting is to discuss, at the start of a clause: 「讨论换届」「研究一下预算」 (not
+# Saying what a meeting is to discuss, at the start of a clause: 「讨论换届」「研究一下预算」「继续讨论预算」 (not
 # a place: 「研究院三楼」「讨论室」).
-DISCUSS = r"(?:主要)?(?:讨论|审议|商议|商量|研究)(?![院所室区厅楼生会中心])(?:一下|下)?"
+DISCUSS = r"(?:继续|接着|再|重点)?(?:主要)?(?:讨论|审议|商议|商量|研究)(?![院所室区厅楼生会中心])(?:一下|下)?"
 # What may follow a Route.timed verb: the agenda (「，议题：预算」「议题是…」「，讨论换届」).
-_AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|(?:继续|接着|再|重点)?{DISCUSS}\S")
+_AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 # What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 # Not coming (「在外地来不了」): a leave, not a place.

@@ -157,9 +157,8 @@ def make_help(routes: Sequence[Route]) -> Route:
     async def show_help(ctx: Context, args: str) -> list[OutgoingMessage]:
         if "全部" in args or "all" in args.lower():
             return [ctx.reply(help_text(routes))]
-        if _CASTING.fullmatch(
-            args.strip()
-        ):  # 「无记名投票怎么投」: a member casting, not opening it
+        # 「无记名投票怎么投」: a member casting, not the chair opening such a vote
+        if _CASTING.fullmatch(args.strip()):
             args = "投票"
         if args:  # 「怎么请假」「年度总结怎么交」「帮助 投票」: that command
             words = args.split()  # 「年报怎么交」: 「交年报」 is the phrase

@@ -213,7 +213,7 @@ def _why(said: str) -> str:
 # 「议题为」「主要议题有」, or a clause saying what is to be discussed: 「，讨论换届」「研究一下预算」.
 _AGENDA_MARKER = re.compile(
     r"(?P<listed>(?:主要)?(?:议题|议程)(?:是|为|有)?[:：\s]*(?<=[是为有:：\s]))"
-    rf"|(?:^|(?<=[\s,，;；]))(?:继续|接着|再|重点)?{DISCUSS}[:：\s]*"
+    rf"|(?:^|(?<=[\s,，;；])){DISCUSS}[:：\s]*"
 )
 # What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」
 # (not the 在 of 「在线会议」).
