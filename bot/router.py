@@ -158,6 +158,10 @@ class Route:
     # words is answered. Any other route is asked back when its words are followed by a question
     # (「签发了吗」「不开了吗？」「年度总结什么时候交」), never run.
     shows: bool = False
+    # Its arguments follow its words after a space or a colon (「年度总结 2026年度工作总结」): run
+    # on into a sentence (「年度总结这个议题大家有什么意见」「报告一下，杨帆今天请假了」) it is asked
+    # back, never run: it sends something to the committee or adds to the agenda.
+    spaced: bool = False
     # The meeting phases (the active meeting's state; None: no meeting in progress) in which
     # help and the nearest-command suggestions offer it; None: always.
     when: frozenset[g.MeetingState | None] | None = None

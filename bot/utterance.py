@@ -85,6 +85,11 @@ _A_VIEW_ON_IT = re.compile(
     r"(?:我|本人)?(?:个人)?(?:没有?(?:什么|啥)?意见|无意见|没问题|有意见|建议)"
 )
 _ASKS = re.compile(r"什么|哪些|哪个|啥")
+_ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?？]")
+# Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
+_NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
+# Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
+_FOR_ANOTHER = re.compile(r"(?:帮|替|代)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
 _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
@@ -117,6 +122,19 @@ _HOLD_OFF = re.compile(
     r"^\s*(?:先不|先别|别急|不要|不用|暂时不|暂不|等一下|等一等|等等|稍等|先等|再等|还不|还没|算了|不了"
     r"|晚点再|回头再|以后再)"
 )
+# Right after a command's words, a time around it (「签发之前」「开会前」「散会后」), not the
+# command; 后天 and 前天 are days (「召开会议后天下午3点」).
+_BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!天))")
+
+
+def _spaced(after: str) -> bool:
+    """Whether the text after a command's words starts with a space, a colon or 一下 (「备案一下
+    工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to someone)."""
+    if _ASKING.search(after):
+        return False
+    return not after or after[0] in " :" or (after.startswith("一下") and after[2:3] not in ",，")
+
+
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
 _COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
 _PARTICLE_CLAUSE = re.compile(rf"^[{_PARTICLES}]+(?=[,，、;；:：。])")
@@ -125,7 +143,7 @@ _WHO = re.compile(r"谁|哪位|哪个人|哪些人")
 # What makes the words after a command a question: a question mark or particle at the end, or a
 # question word first (Route.shows).
 _QUESTION = re.compile(
-    r"(?:[?？]|吗|么|呢|没有?)[\s?？!！。.~…]*$"
+    r"(?:[?？]|吗|么|呢|谁|没有?)[\s?？!！。.~…]*$"
     r"|^\s*(?:什么时候|什么|是什么|多久|几号|几时|哪天|何时|怎么|如何|是不是|是否|有没有|要不要|能不能"
     r"|可不可以|可以吗|的话|要怎么|该怎么|应该怎么|需要什么|要什么|要哪些|需要哪些)"
 )
@@ -387,6 +405,13 @@ class Lexicon:
         if framed is not None:
             return framed
         found = self._said_first(body)
+        if isinstance(found, Clarify) and found.route.spaced:
+            # 「年度总结下次再议」: the words run on into a sentence; another reading first
+            for reading in (self._object_first, self._ending, self._last_clause):
+                instead = reading(body)
+                if instead is not None:
+                    return instead
+            return found
         if found is not None:
             if (
                 isinstance(found, Command)
@@ -423,9 +448,16 @@ class Lexicon:
         or particles: 「来不了了🙏」), asked back with what came before them as the arguments,
         without an apology in front (「抱歉，」); or whose first clause ends with one, what comes
         after it being the arguments (「这个会我参加不了，在外地出差」)."""
+        if _FOR_ANOTHER.search(body.text):  # 「…，让我帮他请个假」: not the speaker's own
+            return None
         whole = self._ended(body, len(body.text))
-        cut = min((i for i, c in enumerate(body.text) if c in _CLAUSE_ENDS), default=-1)
-        first = self._ended(body, cut) if cut > 0 else None
+        # the first clause that ends with one (「我那天要去上海开会，请个假，预算我同意」)
+        cuts = [i for i, c in enumerate(body.text) if c in _CLAUSE_ENDS and i > 0]
+        cut, first = -1, None
+        for cut in cuts:
+            first = self._ended(body, cut)
+            if first is not None:
+                break
         # 「下周六的会我去不了，要出差」: the first clause says only that, the reason follows (the
         # whole, ending with 要出差, would keep every word as the reason)
         if whole is not None and (first is None or first.args or first.route is not whole.route):
@@ -444,7 +476,7 @@ class Lexicon:
             text = body.text[:end]
             for form, route, kept in self._last:
                 start = end - len(form)
-                if start > 0 and text.endswith(form):
+                if start > 0 and text.endswith(form) and not _NEGATED.search(text[:start]):
                     before = body.original[body.starts[0] : body.starts[start]]
                     if kept:  # 「那天我家里有事」: the words are part of the reason
                         said = body.original[body.starts[0] : body.starts[end - 1] + 1]
@@ -615,8 +647,13 @@ class Lexicon:
             args = ""
         if self._mistyped_longer(body.text, length):
             return None
+        if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
+            return None
         if not phrase.route.shows and (_QUESTION.search(tail) or _HOLD_OFF.match(tail)):
             return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
+        if phrase.route.spaced and args and not _spaced(body.text[length:]):
+            # asked without the words: a yes must not file 「我已经发了，麻烦查收」 as a title
+            return Clarify(phrase.route, body.tail(0))
         if phrase.route.exact and not _BALLOT_ARGS.fullmatch(_undecorated(matching_form(args))):
             return Clarify(phrase.route, body.tail(0))
         if phrase.confirm or (loose and phrase.route.exact):

@@ -78,6 +78,11 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
+    if meeting.state is g.MeetingState.OPEN:
+        entry = (await repo.attendance(meeting.id)).get(person.id)
+        if entry is not None and entry.status in g.PRESENT_STATES:
+            # 「孩子生病了，要提前走一下」 from one present: leaving early, not absent all along
+            return await leave_meeting(ctx, args)
     status = g.leave_status(ctx.now, meeting.starts_at, meeting.state)
     # 「请假 出差，书面意见：同意」「我出差来不了，对换届没意见，预算建议压缩」: the opinions go
     # with the leave when they can be kept; what stops them is said after the leave, which is

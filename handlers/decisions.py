@@ -174,7 +174,8 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, _ = parse_item_ref(args)
     meeting = await current_meeting(ctx)
     if number is None and (last := await _last_result(meeting)) is not None:
-        return [ctx.reply(last)]  # closing twice is no error: each who asks gets the result
+        # closing twice is no error: each who asks gets the result, said to be the last one's
+        return [ctx.reply(f"目前没有正在进行的表决。上一项表决已结束，结果如下：\n{last}")]
     meeting, vote, it = await target_vote(ctx, number)
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]

@@ -357,12 +357,21 @@ async def _item_event(
     )
 
 
+# What opens a suggestion to the people present, not an item's title (「大家先把材料看一遍」).
+_NOT_A_TOPIC = re.compile(r"\s*(?:大家|我们|各位|咱们|你们|先把|先看|先)")
+
+
 async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     """The leader adds a topic to the agenda; a member proposes one for the leader to accept."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     if not args:
         raise UsageError("请写明议题，例如：提议议题 会员发展工作（一般）")
+    if _NOT_A_TOPIC.match(args):  # 「提议大家先把材料看一遍」: a suggestion to those present
+        raise UsageError(
+            f"「{t.echo(args)}」不像议题名称，没有提交。要在会上讨论的事项，请写明议题，"
+            "例如：提议议题 会员发展工作（一般）"
+        )
     title, matter = parse_topic(args)
     is_leader = g.Role.LEADER in ctx.roles
     state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED

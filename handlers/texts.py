@@ -293,7 +293,11 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.OBSERVER_CANNOT_VOTE:
             return "列席人员不参加表决，也不计入法定人数。您可以在会上发表意见，由记录人写入纪要。"
         case g.Refusal.NOT_PRESENT:
-            return "您还没有签到，请先发送「签到」再表决。"
+            # the electorate is fixed when the vote opens: one who checked in later waits
+            return (
+                "本项表决开始时您不在出席名单中（没有签到，或在表决开始后才签到），不能参加本项表决，"
+                "可参加之后的表决。还没签到的，请发送「签到」。"
+            )
         case g.Refusal.RECUSED:
             return "您已就本议题回避，不参加表决；其他议题照常表决。"
         case g.Refusal.VOTE_CLOSED:

@@ -843,7 +843,8 @@ async def test_the_recorder_notes_during_the_meeting_open_the_draft(harness: Con
 
 async def test_the_count_after_the_vote_closed_is_its_result(harness: ConsoleRig) -> None:
     """「谁投了反对」「投票结果」 once the vote has closed give its result (they had said no vote
-    was in progress), as 结束表决 said twice does."""
+    was in progress), as 结束表决 said twice does (saying that no vote is open: a chair who
+    meant to close another must not take it for closed)."""
     h = harness
     await convene_and_open(h, "换届；2027年经费预算")
     await h.say("张伟", "发起表决 1")
@@ -853,7 +854,8 @@ async def test_the_count_after_the_vote_closed_is_its_result(harness: ConsoleRig
     assert closed.startswith("表决结果：议题1「换届」")
     assert (await h.say("刘洋", "谁投了反对")).text == closed
     assert (await h.say("张伟", "投票结果")).text == closed
-    assert (await h.say("张伟", "结束表决 现在")).text == closed
+    again = (await h.say("张伟", "结束表决 现在")).text  # said to be the last one's (not open)
+    assert again == f"目前没有正在进行的表决。上一项表决已结束，结果如下：\n{closed}"
 
 
 async def test_whether_i_voted_says_so_and_never_a_secret_choice(harness: ConsoleRig) -> None:

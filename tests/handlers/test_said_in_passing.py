@@ -294,3 +294,53 @@ async def test_when_the_meeting_is_and_how_to_cast_a_secret_ballot(harness: Cons
     assert "私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」" in how
     assert "无记名表决 2" not in how
     assert (await h.say("王强", "我是组员，能做什么")).text.startswith("您是组员")
+
+
+async def test_remarks_that_open_with_a_command_word_do_not_run_it(harness: ConsoleRig) -> None:
+    """「签发之前我再看看纪要」 does not sign (it had signed and locked the minutes); 「散会前我再
+    强调一下纪律」 does not close; 「年度总结这个议题大家有什么意见」 files nothing with the
+    committee (it had filed an annual summary titled 「这个议题大家有什么意见」), and a yes to its
+    question asks for the title; 「提议大家先把材料看一遍」 is no agenda item."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    assert "不像议题名称，没有提交" in await h.say("李娜", "提议大家先把材料看一遍")
+    assert await models.AgendaItem.all().count() == 1
+    await check_in_and_open(h)
+    asked = (await h.say("张伟", "年度总结这个议题大家有什么意见")).text
+    assert asked.startswith("是否报送年度工作总结")
+    assert "请写明" in await h.say("张伟", "是")
+    assert await models.Filing.all().count() == 0
+    await h.say("张伟", "散会前我再强调一下纪律")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.state == "open"
+    await h.say("张伟", "散会 现在")
+    await h.say("张伟", "签发之前我再看看纪要")
+    assert await models.Signature.all().count() == 0
+
+
+async def test_leaving_early_and_coming_after_all_said_plainly(harness: ConsoleRig) -> None:
+    """One present who asks for leave in the meeting (「孩子生病了，要提前走一下」, then 是) leaves
+    it, counted present until then (it had recorded her absent for the whole meeting, her
+    ballot standing); 「我又能来了，不请假了」 from one on leave is told how to come (it had
+    recorded a leave with the reason 「不」); a late arrival refused a ballot in a vote already
+    open is told why (it had been told to check in, having done so)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；会员发展")
+    await h.say("刘洋", "请假 孩子开家长会")
+    said = (await h.say("刘洋", "我又能来了，不请假了")).text
+    assert said.startswith("刘洋目前是请假。请假不用撤销")
+    leave = await models.Attendance.get(status="leave")
+    assert leave.reason == "孩子开家长会"
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "陈静", "杨帆"))
+    await h.say("张伟", "发起表决 1")
+    await h.say("赵敏", "签到")
+    refused = (await h.say("赵敏", "赞成")).text
+    assert refused.startswith("本项表决开始时您不在出席名单中（没有签到，或在表决开始后才签到）")
+    await h.say("李娜", "赞成")
+    await h.say("李娜", "我家里孩子生病了，要请假先走")
+    said = (await h.say("李娜", "是")).text
+    assert said.startswith("李娜中途离席")
+    statuses = {a.reason: a.status for a in await models.Attendance.all()}
+    assert "absent" not in statuses.values()
