@@ -90,6 +90,8 @@ _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?�
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
 # Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
 _FOR_ANOTHER = re.compile(r"(?:帮|替|代)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)")
+# Thanks said after what is asked (「1号收到了，谢谢」「批准2，辛苦了」).
+_THANKS_AFTER = re.compile(r"[,，。.!！\s]*(?:谢谢|多谢|感谢|辛苦了|辛苦)(?:您|你|大家|啦)?$")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
 _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:一下)?")
 # What may follow the words of a route that records a ballot: a choice word (after 投票), an item
@@ -505,6 +507,8 @@ class Lexicon:
         if self._opens_with_a_plain_command(body):  # 「请假 不知道怎么办」 is a leave
             return None
         text = _undecorated(body.text)
+        whole = len(text)
+        text = _THANKS_AFTER.sub("", text) or text  # 「1号收到了，谢谢」: the thanks are no part
         for pattern, route in self._frames:
             found = pattern.fullmatch(text)
             # A question is no frame (「关于预算大家的意见是什么？」) unless it only shows
@@ -513,7 +517,7 @@ class Lexicon:
             args = [
                 # what runs to the end keeps the closing marks that _undecorated left out
                 body.tail(found.start(name))
-                if found.end(name) == len(text)
+                if found.end(name) == len(text) == whole
                 else body.original[body.starts[found.start(name)] : body.starts[found.end(name)]]
                 for name in ("object", "rest")
                 if name in pattern.groupindex and found.group(name)

@@ -63,6 +63,25 @@ async def show_roster(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
+# The kind of roster change a decision names, said anywhere in it (「同意增补王强」「批准免去李娜」).
+_KIND_WORDS = (
+    ("remove", re.compile(r"免去|免职|移除|删除|退出")),
+    ("role", re.compile(r"组长")),
+    ("add", re.compile(r"增补|增加|补充")),
+)
+
+
+def _kind_said(text: str) -> str | None:
+    kinds = {kind for kind, words in _KIND_WORDS if words.search(text)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _fits(kind: str | None, c: repo.RosterChange) -> bool:
+    """Whether a change is of the kind a decision names (None: not named); a newcomer proposed
+    as the leader is added as the leader (「同意吴国华任组长」 fits it)."""
+    return kind in (None, c.kind) or (kind == "role" and c.roster_role == "leader")
+
+
 def _change_text(c: repo.RosterChange) -> str:
     return change_text(c.kind, c.person.name, c.roster_role)
 
@@ -137,10 +156,27 @@ async def propose_leader(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _propose(ctx, args, "role", "提议组长 @王五 理事长 换届")
 
 
+# What follows a name when the change is talked about, not asked for: 「免去刘洋的申请不要了」
+# 「增补吴国华的事再等等」「记录人换成杨帆的事先不急」「联系人改成刘洋？我觉得不太合适」.
+_NOT_YET = re.compile(
+    r"^\s*的(?:申请|事|事情|问题)|[?？]|不太合适|不合适|先不急|再等等|先放一放|不要了|下次(?:开会)?再议"
+)
+
+
+def _not_yet(name: str, rest: str, usage: str) -> None:
+    """Refuses (nothing written) a change said of someone while it is only talked about."""
+    if _NOT_YET.search(rest):
+        raise UsageError(
+            f"这句话像是在商量或说已有的申请（{name}{t.echo(rest)}），没有办理。"
+            f"确定要办理的，请发送「{usage}」；待审批的申请发送「名单」查看。"
+        )
+
+
 async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     actor = ctx.require_person()
     user, rest = await _target(ctx, args, usage)
+    _not_yet(user.name or user.user_id, rest, usage)
     party, position, reason = _flags(rest)
     target = await repo.person_by_identity(user)
     current = await repo.member(society.id, target.id) if target else None
@@ -224,12 +260,29 @@ async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, rest = parse_item_ref(args.replace("#", ""))
+    kind = _kind_said(ctx.message.text)  # 「同意增补王强」: 增补, whatever the route's words took
+    waiting = await repo.roster_changes(status="pending")
+    if number is not None:
+        # 「批准 3 增补周婷」 where #3 is 免去赵敏: the words name another change; nothing done
+        change = next((c for c in waiting if c.id == number), None)
+        others = {c.person.name for c in waiting if c.person.name} - (
+            {change.person.name} if change else set()
+        )
+        if change is not None and (not _fits(kind, change) or any(n in rest for n in others)):
+            raise UsageError(
+                f"申请 #{number} 是「{_change_text(change)}」，与所写的「{t.echo(args)}」不符，"
+                f"没有办理。请核对编号后重新发送，例如：{usage}"
+            )
     if number is None:
-        waiting = await repo.roster_changes(status="pending")
         if not waiting:
             raise UsageError("目前没有待审批的成员调整申请。")
-        # 「批准吴国华」「同意增补吴国华」: the one pending change about the person named
-        named = [c for c in waiting if c.person.name and args.strip().startswith(c.person.name)]
+        # 「批准吴国华」「同意增补吴国华」: the one pending change about the person named, of the
+        # kind said (「同意增补王强」 is no approval of 免去王强)
+        named = [
+            c
+            for c in waiting
+            if c.person.name and args.strip().startswith(c.person.name) and _fits(kind, c)
+        ]
         if len(named) != 1:
             listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
             raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
@@ -428,9 +481,10 @@ async def _designate(
 ) -> list[OutgoingMessage]:
     society = ctx.require_society()
     actor = ctx.require_person()
-    user, _ = await mentioned(ctx, args)
+    user, rest = await mentioned(ctx, args)
     if user is None:
         raise UsageError(f"请 @ 要指定的人，例如：{usage}")
+    _not_yet(user.name or user.user_id, rest, usage)
     target = await repo.ensure_person(user, name=user.name or user.user_id)
     if await repo.member(society.id, target.id) is None:
         await repo.put_member(society.id, target.id, roster_role="none")
@@ -541,6 +595,21 @@ async def _summary_years(
     return joined, rows, summary_years(filed, joined, society.report_deadline)
 
 
+# What a report's title says it is when it is another filing: (what, the command to send).
+_OTHER_FILINGS = (
+    (re.compile(r"年度(?:工作)?总结|年度(?:工作)?报告|年报"), ("年度工作总结", "年度总结")),
+    (re.compile(r"工作规则|工作制度|议事规则|备案"), ("工作制度", "备案")),
+)
+
+
+def _filed_as_report(title: str) -> tuple[str, str] | None:
+    """What a report titled so is instead (「2026年度工作总结」); None for a report about it
+    (「关于修订工作规则的请示」)."""
+    if title.startswith("关于") or "请示" in title:
+        return None
+    return next((said for words, said in _OTHER_FILINGS if words.search(title)), None)
+
+
 async def _file(
     ctx: Context, args: str, kind: str, label: str, usage: str
 ) -> list[OutgoingMessage]:
@@ -550,6 +619,12 @@ async def _file(
         raise UsageError(f"请写明标题和内容，例如：{usage}")
     # The title ends at the first space or punctuation (「2026年度工作总结，全年召开会议2次」).
     title, body = _title_and_body(args)
+    if kind == "major_issue" and (other := _filed_as_report(title)) is not None:
+        # 「上报 2026年度工作总结 …」: the committee counts a summary or rules filed as such
+        raise UsageError(
+            f"「{t.echo(title)}」是{other[0]}，按重大问题请示报告提交市党委会计错，没有提交。"
+            f"请发送「{other[1]} {t.echo(args)}」。"
+        )
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
         _, _, years = await _summary_years(ctx, society, adding=title)

@@ -344,3 +344,52 @@ async def test_leaving_early_and_coming_after_all_said_plainly(harness: ConsoleR
     assert said.startswith("李娜中途离席")
     statuses = {a.reason: a.status for a in await models.Attendance.all()}
     assert "absent" not in statuses.values()
+
+
+async def test_the_committee_decides_only_the_change_its_words_name(harness: ConsoleRig) -> None:
+    """「同意增补王强」 with only 免去王强 waiting approves nothing (it had approved the removal);
+    「批准 2 增补周婷」 where #2 is another change is refused naming what #2 is; 「同意免去王强」
+    approves it. 「1号收到了，谢谢」 acknowledges filing 1 (it had only said 「不客气」)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "提议免去 @王强 年龄原因")
+    await h.say("张伟", "提议增补 @周婷 党员 理事 加强记录工作")
+    said = (await h.say(ADMIN, "同意增补王强", private=True)).text
+    assert said.startswith("请写明申请编号")
+    mismatch = (await h.say(ADMIN, "批准 1 增补周婷", private=True)).text
+    assert mismatch.startswith(
+        "申请 #1 是「免去王强的领导小组成员职务」，与所写的「1 增补周婷」不符"
+    )
+    assert await models.RosterChange.filter(status="pending").count() == 2
+    assert "已批准 #1" in await h.say(ADMIN, "同意免去王强", private=True)
+    await h.say("陈静", "备案 学会党建工作领导小组工作规则 经第3次会议通过")
+    assert "已确认收到" in await h.say(ADMIN, "1号收到了，谢谢", private=True)
+
+
+async def test_a_change_talked_about_is_not_filed(harness: ConsoleRig) -> None:
+    """「免去刘洋的申请不要了」「增补吴国华的事再等等」「记录人换成杨帆的事先不急」「联系人改成
+    刘洋？我觉得不太合适」 change nothing and file nothing (each had filed a request or changed
+    the recorder or liaison on the spot); 「上报 2026年度工作总结 …」 is refused as a report and
+    told to file it as 年度总结 (it had been filed as a 重大问题请示报告)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    society = await models.Society.first()
+    assert society is not None
+    before = (society.recorder_id, society.liaison_id)  # type: ignore[attr-defined]
+    for said in (
+        "免去刘洋的申请不要了",
+        "增补吴国华的事再等等",
+        "记录人换成杨帆的事先不急，等周婷回来再说",
+        "联系人改成刘洋？我觉得不太合适",
+    ):
+        assert "没有办理" in await h.say("张伟", said), said
+    assert await models.RosterChange.all().count() == 0
+    society = await models.Society.first()
+    assert society is not None
+    assert (society.recorder_id, society.liaison_id) == before  # type: ignore[attr-defined]
+    refused = (await h.say("陈静", "上报 2026年度工作总结 全年召开会议4次")).text
+    assert refused.endswith("请发送「年度总结 2026年度工作总结 全年召开会议4次」。")
+    assert await models.Filing.all().count() == 0
+    filed = (await h.say("陈静", "报告 关于修订工作规则的请示 拟于明年修订")).text
+    assert "关于修订工作规则的请示" in filed
+    assert await models.Filing.filter(kind="major_issue").count() == 1
