@@ -653,9 +653,17 @@ def parse_admin(key: str, raw: object) -> CommitteeAdmin:
     return CommitteeAdmin(*parts)
 
 
+def sqlite_url_as_meant(url: str) -> str:
+    """An absolute SQLite path written with four slashes (SQLAlchemy's form,
+    sqlite:////srv/yishi.db) is ours with three (sqlite:///srv/yishi.db): the file is /srv/yishi.db
+    either way (it had been another path, and opening it hung)."""
+    found = re.fullmatch(r"sqlite://(/{2,})(.*)", url, flags=re.DOTALL)
+    return f"sqlite:///{found.group(2)}" if found else url
+
+
 def _database_url(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
     url = env.get("YISHI_DATABASE_URL") or raw.get("url", DEFAULT_DATABASE_URL)
-    url = _typed("database.url", url, str)
+    url = sqlite_url_as_meant(_typed("database.url", url, str))
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
         raise ConfigError(
             "database.url", f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}"

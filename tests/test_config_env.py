@@ -227,3 +227,31 @@ def test_every_scalar_key_of_the_example_can_be_overridden() -> None:
         assert SCALAR_KEYS.get(path) or SCALAR_KEYS.get(
             re.sub(r"^governance\.matter\.\w+\.", "governance.matter.*.", path)
         ), name
+
+
+def test_an_absolute_sqlite_path_with_four_slashes_is_the_same_file(tmp_path: Path) -> None:
+    """sqlite:////srv/yishi.db (SQLAlchemy's form) names /srv/yishi.db as sqlite:///srv/yishi.db
+    does, in the file, the variable and `--db` (it had named another path, and opening hung);
+    three slashes and a relative path are as they were."""
+    from bot.cli import _parser, _settings
+    from storage import db
+
+    assert parse_settings({}, {"YISHI_DATABASE_URL": "sqlite:////srv/yishi.db"}).database_url == (
+        "sqlite:///srv/yishi.db"
+    )
+    settings = parse_settings(tomllib.loads('[database]\nurl = "sqlite:////srv/a.db"\n'), {})
+    assert db.sqlite_path(settings.database_url) == Path("/srv/a.db")
+    config = tmp_path / "yishi.toml"
+    config.write_text("", encoding="utf-8")
+    args = _parser().parse_args(
+        [
+            "--config",
+            str(config),
+            "verify",
+            "--db",
+            f"sqlite:///{tmp_path}/x.db".replace(":///", ":////"),
+        ]
+    )
+    assert _settings(args).database_url == f"sqlite://{tmp_path}/x.db"
+    for kept in ("sqlite:///srv/yishi.db", "sqlite://data/yishi.db", "sqlite://:memory:"):
+        assert parse_settings({}, {"YISHI_DATABASE_URL": kept}).database_url == kept
