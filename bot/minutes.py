@@ -224,7 +224,12 @@ def render_text(m: Minutes) -> str:
     lines.append(f"请假：{'、'.join(leave) if leave else '无'}")
     lines.append(f"缺席：{_names(m.attendance, 'absent', 'unknown')}")
     if any(s == "left" for s in m.attendance.values()):
-        lines.append(f"中途离席：{_names(m.attendance, 'left')}")
+        left = [
+            f"{n}（{m.leave_reasons[n]}）" if m.leave_reasons.get(n) else n
+            for n, s in m.attendance.items()
+            if s == "left"
+        ]
+        lines.append(f"中途离席：{'、'.join(left)}")
     obs = [f"{n}（{r}）" for n, r in m.observers]
     lines.append(f"列席：{'、'.join(obs) if obs else '无'}")
     if m.quorum:

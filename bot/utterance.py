@@ -75,8 +75,9 @@ _HEDGE = re.compile(
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
 _TRAILING_HEDGE = re.compile(
-    rf"[,，\s]*(?:{_SURE}(?:会|要)?|(?:我|本人)?先"
-    r"|(?:今天|明天|后天|这次|本次|这个|那天|当天)的?会议?)$"  # 「临时有事，今天的会参加不了」
+    rf"(?:[,，\s]*(?:{_SURE}(?:会|要)?|(?:我|本人)?先"
+    r"|(?:今天|明天|后天|这次|本次|这个|那天|当天)的?会议?)"  # 「临时有事，今天的会参加不了」
+    r"|[,，\s]+(?:我|本人))$"  # 「单位有急事，我先走了」
 )
 # How a command is done, asked right after its words (「年度总结怎么交」).
 _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
@@ -84,7 +85,8 @@ _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 _A_VIEW_ON_IT = re.compile(
     r"(?:我|本人)?(?:个人)?(?:没有?(?:什么|啥)?意见|无意见|没问题|有意见|建议)"
 )
-_ASKS = re.compile(r"什么|哪些|哪个|啥")
+_ASKS = re.compile(r"什么|哪些|哪个|啥|多少|几个|几票|几人|几位")
+_HOW_MANY = re.compile(r"多少|几个|几票|几人|几位")
 _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
@@ -653,7 +655,8 @@ class Lexicon:
             return None
         if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
             return None
-        if not phrase.route.shows and (_QUESTION.search(tail) or _HOLD_OFF.match(tail)):
+        asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
+        if not phrase.route.shows and (asks or _HOLD_OFF.match(tail)):
             return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
         if phrase.route.spaced and args and not _spaced(body.text[length:]):
             # asked without the words: a yes must not file 「我已经发了，麻烦查收」 as a title

@@ -104,6 +104,10 @@ async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
     return user, rest
 
 
+# 「理由：」 said before a reason (「驳回 1，理由：人选不符合条件」): the reply says 理由 itself.
+_REASON_LEAD = re.compile(r"^[\s,，]*(?:理由|原因)\s*(?:(?:是|为)\s*[:：]?|[:：])\s*")
+
+
 def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
     party: bool | None = None
     position: g.CouncilPosition | None = None
@@ -116,7 +120,7 @@ def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
             position = _POSITIONS[w]
         else:
             reason.append(w)
-    return party, position, " ".join(reason)
+    return party, position, _REASON_LEAD.sub("", " ".join(reason))
 
 
 async def propose_add(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -292,7 +296,7 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
         actor,
         number,
         approve=approve,
-        note=rest,
+        note=_REASON_LEAD.sub("", rest.strip(" ，,")),
         exception=approve and "特批" in rest,
         now=ctx.now,
         here=ctx.society.id if ctx.society else None,
@@ -832,6 +836,11 @@ ROUTES = [
             "roster",
             "谁负责报送",
             "谁是党建联系人",
+            "谁是我们的党建联系人",
+            "我们的党建联系人是谁",
+            "记录人是哪位",
+            "联系人是哪位",
+            "组长是哪位",
             "任期到什么时候",
             "我们的任期到什么时候",
             "任期到哪年",

@@ -393,3 +393,39 @@ async def test_a_change_talked_about_is_not_filed(harness: ConsoleRig) -> None:
     filed = (await h.say("陈静", "报告 关于修订工作规则的请示 拟于明年修订")).text
     assert "关于修订工作规则的请示" in filed
     assert await models.Filing.filter(kind="major_issue").count() == 1
+
+
+async def test_reasons_are_kept_as_said(harness: ConsoleRig) -> None:
+    """「不好意思单位有急事，我先走了」 leaves with the reason 单位有急事, which the minutes give
+    (they had named who left, without why, and the reason had been lost); the committee's
+    「驳回 1，理由：人选不符合条件」 keeps 「人选不符合条件」 (it had been 「理由：理由：…」)."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    asked = (await h.say("刘洋", "不好意思单位有急事，我先走了")).text
+    assert "「离席 单位有急事」" in asked
+    assert (await h.say("刘洋", "是")).text.startswith("刘洋中途离席（单位有急事）")
+    await h.say("张伟", "散会 现在")
+    assert "中途离席：刘洋（单位有急事）" in await h.say("张伟", "纪要 全文")
+    await h.say("张伟", "提议增补 @吴国华 非党员 理事长 加强联系")
+    said = await h.say(ADMIN, "驳回 1，理由：人选不符合条件", private=True)
+    assert said.text.startswith("已驳回 #1")
+    change = await models.RosterChange.get()
+    assert (change.status, change.decision_note) == ("rejected", "人选不符合条件")
+
+
+async def test_how_many_after_a_command_word_is_a_question(harness: ConsoleRig) -> None:
+    """The leader's 「开会要到多少人才算数」 with enough checked in at the meeting's time answers
+    the rules and does not open the meeting (it had opened it); 「先看第一个议题」 turns to item
+    1 (it had not been understood)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；会员发展")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    rules = (await h.say("张伟", "开会要到多少人才算数")).text
+    assert "开会：须超过半数成员到会，即至少4人（第十八条）" in rules
+    assert (await models.Meeting.get(number=1)).state == "convened"
+    assert "会议现在开始" in await h.say("张伟", "开会")
+    assert (await h.say("张伟", "先看第一个议题")).text.startswith("议题1「年度总结」")
