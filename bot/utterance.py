@@ -85,8 +85,12 @@ _HOW = re.compile(r"(?:要|该|应该)?(?:怎么(?!样)|如何|怎样)")
 _A_VIEW_ON_IT = re.compile(
     r"(?:我|本人)?(?:个人)?(?:没有?(?:什么|啥)?意见|无意见|没问题|有意见|建议)"
 )
-_ASKS = re.compile(r"什么|哪些|哪个|啥|多少|几个|几票|几人|几位")
+# How many, asked after a command's words (「开会要到多少人才算数」): a question, never the command.
 _HOW_MANY = re.compile(r"多少|几个|几票|几人|几位")
+# Words that ask, after a command's words: a frame that only shows may read the whole message
+# (「开会讨论哪些议题」 is the agenda).
+_ASKS = re.compile(rf"什么|哪些|哪个|啥|{_HOW_MANY.pattern}")
+# Asking someone something, after a filing's words (「请示一下刘老师，换届能不能推迟」): no filing.
 _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
@@ -132,11 +136,14 @@ _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!
 
 
 def _spaced(after: str) -> bool:
-    """Whether the text after a command's words starts with a space, a colon or 一下 (「备案一下
-    工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to someone)."""
+    """Whether the text after a command's words starts with a space, a colon, a quoted title or
+    一下 (「备案一下工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to someone)."""
     if _ASKING.search(after):
         return False
-    return not after or after[0] in " :" or (after.startswith("一下") and after[2:3] not in ",，")
+    opens = (
+        " :《「“\"'"  # a space, a colon, or a title in quotes (「年度总结《2026年度工作总结》」)
+    )
+    return not after or after[0] in opens or (after.startswith("一下") and after[2:3] not in ",，")
 
 
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
