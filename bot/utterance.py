@@ -135,15 +135,22 @@ _HOLD_OFF = re.compile(
 _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!天))")
 
 
+# What starts a command's arguments as its usage writes them, in the matching form: a space, a
+# colon (「：」 is folded to 「:」) or a title in quotes (「年度总结《2026年度工作总结》」).
+_USAGE_OPENS = " :《「“\"'"
+
+
 def _spaced(after: str) -> bool:
-    """Whether the text after a command's words starts with a space, a colon, a quoted title or
-    一下 (「备案一下工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to someone)."""
+    """Whether the text after a command's words starts as its usage (_USAGE_OPENS) or with 一下
+    (「备案一下工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to
+    someone)."""
     if _ASKING.search(after):
         return False
-    opens = (
-        " :《「“\"'"  # a space, a colon, or a title in quotes (「年度总结《2026年度工作总结》」)
+    return (
+        not after
+        or after[0] in _USAGE_OPENS
+        or (after.startswith("一下") and after[2:3] not in ",，")
     )
-    return not after or after[0] in opens or (after.startswith("一下") and after[2:3] not in ",，")
 
 
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
@@ -550,9 +557,11 @@ class Lexicon:
         view = _A_VIEW_ON_IT.match(after)
         asks = _ASKS.search(after)  # 「开会讨论哪些议题」: a frame that shows may read it whole
         inside = after.startswith(("里", "中"))  # 「纪要里…要补上：…」: about what is in it
-        # 「纪要备注 会议讨论了如何…」: a route's own word then a space is its usage, frames or not
+        # 「纪要备注 会议讨论了如何…」: a route's own word then its arguments as its usage writes
+        # them is that route, frames or not
         word = body.text[: found[1]] in {matching_form(w) for w in route.words}
-        usage = word and body.text[found[1] : found[1] + 1] in (" ", "：", ":")
+        opens = body.text[found[1] : found[1] + 1]
+        usage = word and bool(opens) and opens in _USAGE_OPENS
         framed = route.frames and not usage
         return not (route.exact or framed or how or view or asks or inside)
 
