@@ -154,7 +154,8 @@ def _spaced(after: str) -> bool:
 
 
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
-_COMPLEMENT = re.compile(r"^一下[\s,，:：、]*")
+# 「报告一下，…」「书面意见如下：…」「我的书面意见是：…」: no part of the arguments
+_COMPLEMENT = re.compile(r"^(?:一下|如下|(?:是|为)(?=\s*[:：]))[\s,，:：、]*")
 _PARTICLE_CLAUSE = re.compile(rf"^[{_PARTICLES}]+(?=[,，、;；:：。])")
 # Asking about someone (「谁有事」「哪位要出差」): no one's own leave.
 _WHO = re.compile(r"谁|哪位|哪个人|哪些人")
@@ -353,7 +354,10 @@ class Lexicon:
                 rf"(?:(?:首先|接下来|下面|现在|那么|那|先)[,，]? ?)?(?:来?看|来)? ?"
                 rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM})"
                 rf"|(?P<titled>{_TITLED}))"
-                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始|采用)? ?(?P<verb>{verbs})(?:一下)?"
+                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始|采用|用)? ?"
+                # 「第二个议题现在开始投票，举手表决」: how, after saying that it is voted on
+                rf"(?:(?:投票|表决)[,，] ?(?:请?大家|我们)? ?(?:进行|采用|用)? ?)?"
+                rf"(?P<verb>{verbs})(?:一下)?"
                 rf"[{re.escape(_PARTICLES)}]*"
             )
             if verbs

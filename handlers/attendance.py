@@ -29,6 +29,7 @@ from handlers.common import (
     require_known_person,
     roster_ids,
     this_item,
+    without_reason_lead,
 )
 from handlers.votes import how_to_vote, yet_to_vote
 from storage import acks, repo
@@ -124,8 +125,8 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
     """The reason for a leave and the written opinion said with it (「」 when none)."""
     found = _OPINION_WITH_LEAVE.search(args)
     if found is None:
-        return args, ""
-    return args[: found.start()].strip(), args[found.end() :].strip()
+        return without_reason_lead(args), ""
+    return without_reason_lead(args[: found.start()].strip()), args[found.end() :].strip()
 
 
 # Written opinions: each the items it goes on and its text, as said.

@@ -262,6 +262,15 @@ def quoted_title(said: str) -> str | None:
     return found.group(1).strip() if found else None
 
 
+# 「理由：」 said before a reason (「驳回 1，理由：人选不符合条件」「请假 理由是：出差」): the
+# reply says 理由 itself.
+_REASON_LEAD = re.compile(r"^[\s,，]*(?:理由|原因)\s*(?:(?:是|为)\s*[:：]?|[:：])\s*")
+
+
+def without_reason_lead(reason: str) -> str:
+    return _REASON_LEAD.sub("", reason)
+
+
 _QUOTED = re.compile(r"「([^」]+)」")
 
 

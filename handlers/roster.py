@@ -26,6 +26,7 @@ from handlers.common import (
     record,
     record_at,
     roster_warnings,
+    without_reason_lead,
 )
 from handlers.workbench import KINDS, filings_summary
 from storage import repo
@@ -104,10 +105,6 @@ async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
     return user, rest
 
 
-# 「理由：」 said before a reason (「驳回 1，理由：人选不符合条件」): the reply says 理由 itself.
-_REASON_LEAD = re.compile(r"^[\s,，]*(?:理由|原因)\s*(?:(?:是|为)\s*[:：]?|[:：])\s*")
-
-
 def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
     party: bool | None = None
     position: g.CouncilPosition | None = None
@@ -120,7 +117,7 @@ def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
             position = _POSITIONS[w]
         else:
             reason.append(w)
-    return party, position, _REASON_LEAD.sub("", " ".join(reason))
+    return party, position, without_reason_lead(" ".join(reason))
 
 
 async def propose_add(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -296,7 +293,7 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
         actor,
         number,
         approve=approve,
-        note=_REASON_LEAD.sub("", rest.strip(" ，,")),
+        note=without_reason_lead(rest.strip(" ，,")),
         exception=approve and "特批" in rest,
         now=ctx.now,
         here=ctx.society.id if ctx.society else None,
