@@ -173,7 +173,29 @@ def _not_yet(name: str, rest: str, usage: str) -> None:
         )
 
 
+# A second change said after the first (「免去陈静，增补吴国华」): each is its own request.
+_ANOTHER_CHANGE = re.compile(
+    r"[,，;；。\s]+(?:并|同时|另外|再|然后)?[,，\s]*(?:提议)?(?P<word>增补|免去|免除)(?=\s*\S)"
+)
+_KIND_OF_WORD = {
+    "增补": ("add", "提议增补 @王五 党员 理事 理由"),
+    "免去": ("remove", "提议免去 @王五 工作调动"),
+    "免除": ("remove", "提议免去 @王五 工作调动"),
+}
+
+
 async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[OutgoingMessage]:
+    """One request per change said: 「免去陈静，增补吴国华」 files both (in one transaction: a
+    refusal of either files neither)."""
+    found = _ANOTHER_CHANGE.search(args)
+    if found is None:
+        return await _propose_one(ctx, args, kind, usage)
+    then_kind, then_usage = _KIND_OF_WORD[found.group("word")]
+    first = await _propose_one(ctx, args[: found.start()], kind, usage)
+    return first + await _propose(ctx, args[found.end() :], then_kind, then_usage)
+
+
+async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     actor = ctx.require_person()
     user, rest = await _target(ctx, args, usage)
@@ -198,6 +220,13 @@ async def _propose(ctx: Context, args: str, kind: str, usage: str) -> list[Outgo
         # decides with the change (kept in the request's record), never a fact before then.
     elif target is None or current is None or not current.on_roster:
         raise UsageError(f"{user.name or user.user_id}不是领导小组成员。")
+    waiting = await repo.roster_changes(status="pending", society_id=society.id)
+    same = next((c for c in waiting if c.kind == kind and c.person.id == target.id), None)
+    if same is not None and same.roster_role == role:
+        raise UsageError(
+            f"申请 #{same.id}（{_change_text(same)}）已经提交，正在等待市科技社团党委审批，"
+            "无需重复提交。发送「名单」可查看待审批的申请。"
+        )
     cid = await repo.create_roster_change(
         society.id,
         kind=kind,

@@ -29,3 +29,27 @@ async def test_a_written_opinion_and_a_leave_said_with_is_and_colon(harness: Con
     assert "赵敏已请假（要出差）" in await h.say("赵敏", "我的请假理由是要出差")
     reasons = {a.reason for a in await models.Attendance.all()}
     assert reasons == {"出差", "要出差"}
+
+
+async def test_two_roster_changes_in_one_message_and_the_same_change_twice(
+    harness: ConsoleRig,
+) -> None:
+    """「免去陈静，增补吴国华」 files two requests (it had filed one, the removal, with
+    「增补吴国华」 as its reason); the same change proposed again while it waits is refused, naming
+    the request, nothing filed (it had been filed twice)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    both = (await h.say("张伟", "免去陈静，增补吴国华")).replies
+    assert both == (
+        "已提交成员调整申请 #1：免去陈静的领导小组成员职务。按工作规则第六条，须经市科技社团党委审核批准后生效。",
+        "已提交成员调整申请 #2：增补吴国华为组员。按工作规则第六条，须经市科技社团党委审核批准后生效。",
+    )
+    changes = [(c.kind, c.reason) for c in await models.RosterChange.all().order_by("id")]
+    assert changes == [("remove", ""), ("add", "")]
+    again = (await h.say("张伟", "提议免去 陈静 工作调动")).text
+    assert again.startswith("申请 #1（免去陈静的领导小组成员职务）已经提交，正在等待")
+    assert await models.RosterChange.all().count() == 2
+    # a refusal of the second files neither
+    refused = (await h.say("张伟", "免去王强，增补李娜")).text
+    assert "李娜已是领导小组成员" in refused
+    assert await models.RosterChange.all().count() == 2
