@@ -133,6 +133,10 @@ _HOLD_OFF = re.compile(
 # Right after a command's words, a time around it (「签发之前」「开会前」「散会后」), not the
 # command; 后天 and 前天 are days (「召开会议后天下午3点」).
 _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!天))")
+# Right after a command's words, 「的」 makes them a noun (「签发的事我明天再说」「散会的时候…」
+# 「开会的材料都发群里了」「更改地点的话…」): talked about, not done.
+# 「同意的」「可以的呀」 end with a particle; 「提醒一下没回复的人」 says whom.
+_SPOKEN_OF = re.compile(rf"的(?!人|成员|同志)(?![{_PARTICLES}])[\u4e00-\u9fff]")
 
 
 # What starts a command's arguments as its usage writes them, in the matching form: a space, a
@@ -674,6 +678,8 @@ class Lexicon:
         if self._mistyped_longer(body.text, length):
             return None
         if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
+            return None
+        if not phrase.route.shows and _SPOKEN_OF.match(body.text[length:]):
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
         if not phrase.route.shows and (asks or _HOLD_OFF.match(tail)):

@@ -53,3 +53,26 @@ async def test_two_roster_changes_in_one_message_and_the_same_change_twice(
     refused = (await h.say("张伟", "免去王强，增补李娜")).text
     assert "李娜已是领导小组成员" in refused
     assert await models.RosterChange.all().count() == 2
+
+
+async def test_a_command_word_made_a_noun_by_de_runs_nothing(harness: ConsoleRig) -> None:
+    """「开会的材料都发群里了」 at the meeting's time had opened it, 「散会的时候大家把材料带走」 had
+    closed it, 「签发的事我明天再说」 had signed and locked the minutes, 「取消会议的事我再想想」 had
+    cancelled a meeting: a command's words followed by 「的」 and a noun are talked about."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("张伟", "取消会议的事我再想想")
+    assert await models.Meeting.filter(state="cancelled").count() == 0
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会的材料都发群里了，大家看一下")
+    assert (await models.Meeting.get(number=1)).state == "convened"
+    await h.say("张伟", "开会")
+    await h.say("张伟", "散会的时候大家把材料带走")
+    assert (await models.Meeting.get(number=1)).state == "open"
+    await h.say("张伟", "散会 现在")
+    await h.say("张伟", "签发的事我明天再说")
+    assert await models.Signature.all().count() == 0
