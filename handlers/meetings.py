@@ -14,13 +14,13 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import AskBack, Context, Route, UsageError
-from bot.timeparse import Hourless, ParsedTime, small_number, why_unreadable
+from bot.timeparse import WEEKDAY_NAMES, Hourless, ParsedTime, small_number, why_unreadable
 from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
@@ -196,8 +196,11 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     marker = _AGENDA_MARKER.search(parsed.rest)
     if marker is not None:
         place, topics_text = parsed.rest[: marker.start()], parsed.rest[marker.end() :]
+    elif re.search(r"[;；]", place):  # 「召开会议 12月8日15:00 年度总结；经费预算」: topics
+        head, _, tail = place.strip().partition(" ")
+        place, topics_text = (head, tail) if tail and _A_PLACE.search(head) else ("", place)
     spoken = marker is not None and marker.group("listed") is None
-    place = _PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；")
+    place = _place_only(_PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；"))
     place = bounded(place, "会议地点", 100) or "待定"
     topics = [parse_topic(x) for x in split_topics(topics_text, spoken=spoken)]
     return _Convening(parsed.when, place, topics)
@@ -797,6 +800,7 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     starts_at = parsed.when
     old = meeting.starts_at.astimezone(ctx.tz)
+    _weekday_is_clear(text, starts_at.astimezone(ctx.tz), old, explicit=parsed.explicit_time)
     if not parsed.explicit_time:  # a day only: the meeting keeps its hour
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
@@ -808,6 +812,31 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         starts_at = moved.astimezone(UTC)
     place, reason = _place_and_reason(parsed.rest)
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
+# A weekday said bare (「周四」「星期五」, not 「下周四」「本周五」).
+_BARE_WEEKDAY = re.compile(r"^\s*(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])")
+
+
+def _weekday_is_clear(said: str, when: datetime, old: datetime, *, explicit: bool) -> None:
+    """「会议改到周四」 of a meeting set for a later week: this week's Thursday moves it earlier,
+    which is seldom meant; the Thursday of the meeting's own week may be. Asked (nothing
+    changed) when the two differ."""
+    found = _BARE_WEEKDAY.match(said)
+    day, on = when.date(), old.date()
+    if found is None or day >= on or day.isocalendar()[:2] == on.isocalendar()[:2]:
+        return
+    other = on + timedelta(days=day.weekday() - on.weekday())
+    hour = when if explicit else old
+    said_day = found.group(0).strip()
+
+    def named(d: date) -> str:
+        return f"{d.month}月{d.day}日（{WEEKDAY_NAMES[d.weekday()]}）"
+
+    raise UsageError(
+        f"「{said_day}」是指{named(day)}，还是原定会议那一周的{named(other)}？"
+        f"请写明日期重新发送，例如：改期 {other.month}月{other.day}日 {hour:%H:%M}"
+    )
 
 
 def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> ParsedTime:
@@ -901,9 +930,29 @@ def _place_and_reason(text: str) -> tuple[str, str]:
         text, reason = text[: marker.start()], text[marker.end() :]
     place = _PLACE_LEAD.sub("", text.strip(" ,，。;；")).strip(" ,，。;；")
     place = _NEW_PLACE_LEAD.sub("", place).strip(" ,，。;；")
-    if _SAME_PLACE.fullmatch(place):
-        place = ""  # 「地点不变」: the place stays
+    place = _place_only(place)
+    if _SAME_PLACE.fullmatch(place) or _NO_PLACE_YET.search(place):
+        place = ""  # 「地点不变」「地点改为哪里还没定」: the place stays
     return bounded(place, "会议地点", 100), bounded(reason.strip(" ,，。;；"), "改期理由")
+
+
+def _place_only(said: str) -> str:
+    """The place in what was said after a time: 「会议推迟到…9点，麻烦大家留意」 and
+    「…三楼会议室，请大家准时参加」 tell everyone something after it, 「会议推迟半小时吧」 has
+    none."""
+    clauses = re.split(r"[,，。;；!！]", said)
+    kept = next((i for i, c in enumerate(clauses) if _A_REMARK.match(c.strip())), len(clauses))
+    place = "，".join(c.strip() for c in clauses[:kept] if c.strip())
+    return place.rstrip(_PLACE_PARTICLES).strip()
+
+
+# A clause said to everyone after a new time or place (「麻烦大家留意」「请准时参加」).
+_A_REMARK = re.compile(
+    r"麻烦|请|大家|各位|辛苦|谢谢|感谢|注意|留意|准时|别忘|记得|抱歉|不好意思|到时|收到"
+)
+# A place not decided (「地点改为哪里还没定」「地点待定」): no new place.
+_NO_PLACE_YET = re.compile(r"哪里|哪儿|什么地方|哪个地方|待定|还没定|未定|另行通知|再通知|再定")
+_PLACE_PARTICLES = "吧啊呀哈呢嘛哦噢~\uff5e"
 
 
 async def _renotice(

@@ -3,7 +3,10 @@ things in one sentence), each acted on as meant and nothing else written."""
 
 from __future__ import annotations
 
+import json
+
 from storage import models
+from tests.kit.clock import TZ
 from tests.kit.console import ConsoleRig
 
 
@@ -76,3 +79,45 @@ async def test_a_command_word_made_a_noun_by_de_runs_nothing(harness: ConsoleRig
     await h.say("张伟", "散会 现在")
     await h.say("张伟", "签发的事我明天再说")
     assert await models.Signature.all().count() == 0
+
+
+async def test_what_is_said_after_a_new_time_is_no_place(harness: ConsoleRig) -> None:
+    """「会议推迟半小时吧」 had moved the meeting to the place 「吧」, 「会议推迟到…9点，麻烦大家留意」
+    to 「麻烦大家留意」, 「地点改为哪里还没定」 to 「哪里还没定」; a convening with its topics
+    straight after the time (「…15:00 年度总结；经费预算」) had made them the place."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-08 15:00 年度总结；2027年经费预算")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "待定"
+    titles = [it.title for it in await models.AgendaItem.all().order_by("number")]
+    assert titles == ["年度总结", "2027年经费预算"]
+    await h.say("张伟", "改期 2026-12-09 15:00 学会二楼会议室")
+    await h.say("张伟", "会议推迟半小时吧")
+    await h.say("张伟", "会议推迟到12月21日上午9点，麻烦大家留意")
+    assert "请写明新的会议地点" in await h.say("张伟", "地点改为哪里还没定")
+    await h.say("张伟", "地点改到三楼会议室，请大家准时参加")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "三楼会议室"
+    moves = await models.EventLog.filter(kind="meeting_rescheduled").order_by("seq")
+    places = [json.loads(e.payload)["place"] for e in moves]
+    assert places == ["学会二楼会议室", "学会二楼会议室", "学会二楼会议室", "三楼会议室"]
+
+
+async def test_a_bare_weekday_that_would_move_a_meeting_to_an_earlier_week_is_asked(
+    harness: ConsoleRig,
+) -> None:
+    """On Tuesday 1 December, 「会议改到周四下午3点」 of a meeting set for Wednesday 9 December
+    had moved it to 3 December; now it asks which Thursday, nothing changed. 「下周四」 moves it."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：年度总结")
+    asked = (await h.say("张伟", "会议改到周四下午3点")).text
+    assert asked.startswith(
+        "「周四」是指12月3日（星期四），还是原定会议那一周的12月10日（星期四）？"
+    )
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.starts_at.astimezone(TZ).day == 9
+    await h.say("张伟", "改期 下周四")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.starts_at.astimezone(TZ).day == 10
