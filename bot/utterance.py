@@ -95,7 +95,10 @@ _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?�
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
 # Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
-_FOR_ANOTHER = re.compile(r"(?:帮|替|代)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)")
+# Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too.
+_FOR_ANOTHER = re.compile(
+    r"(?:帮|替|代)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)|(?:他|她)(?:让|叫|托|请)我|说(?:他|她)"
+)
 # Thanks said after what is asked (「1号收到了，谢谢」「批准2，辛苦了」).
 _THANKS_AFTER = re.compile(r"[,，。.!！\s]*(?:谢谢|多谢|感谢|辛苦了|辛苦)(?:您|你|大家|啦)?$")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.

@@ -79,6 +79,12 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
+    other = await _someone_elses_leave(meeting, person, args)
+    if other is not None:
+        raise UsageError(
+            f"这句话说的是{other}请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
+            f"没有记下任何请假；{other}来不了、又没有请假的，会后按缺席记录。"
+        )
     if meeting.state is g.MeetingState.OPEN:
         entry = (await repo.attendance(meeting.id)).get(person.id)
         if entry is not None and entry.status in g.PRESENT_STATES:
@@ -115,6 +121,30 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 LEAVE_USAGE = "请假 出差在外"
+# Told before whose leave it is (「报告一下，杨帆今天出差请假了」).
+_TELLING = re.compile(r"^(?:报告一下|说一下|通知一下|另外|还有|对了)?[,，:：\s]*")
+# Someone named who asked the speaker to pass it on (「刘洋说…」「赵敏让我跟大家说」).
+_PASSED_ON = r"(?:同志|老师)?(?:说|让我|请我|托我|叫我|委托我|跟我说)"
+# A form of address before a reason (「张老师，我那天去北京出差」「张组长我…」): no part of it.
+_ADDRESSED = re.compile(
+    r"^[\u4e00-\u9fff]{1,3}(?:老师|组长|书记|主任|会长|理事长|秘书长)(?:[,，:：\s]+|(?=我))"
+)
+
+
+async def _someone_elses_leave(
+    meeting: repo.Meeting, person: repo.Person, reason: str
+) -> str | None:
+    """The name of another member on the meeting's roster whose leave the reason tells of
+    (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」), else None."""
+    said = _TELLING.sub("", reason)
+    for pid, other in (await repo.people(meeting.roster)).items():
+        if pid == person.id or not other.name:
+            continue
+        if said.startswith(other.name) or re.search(re.escape(other.name) + _PASSED_ON, said):
+            return other.name
+    return None
+
+
 # An opinion said with the leave: 「出差，书面意见：同意」「出差 书面意见 两个议题都同意」.
 _OPINION_WITH_LEAVE = re.compile(
     r"[,，;；。\s]*(?:(?:我的)?书面意见|(?:我的)?意见(?=\s*(?:是|为)?\s*[:：]))\s*(?:是|为|如下)?\s*[:：]?\s*"
@@ -123,6 +153,7 @@ _OPINION_WITH_LEAVE = re.compile(
 
 def _leave_and_opinion(args: str) -> tuple[str, str]:
     """The reason for a leave and the written opinion said with it (「」 when none)."""
+    args = _ADDRESSED.sub("", args.strip())
     found = _OPINION_WITH_LEAVE.search(args)
     if found is None:
         return without_reason_lead(args), ""
@@ -169,7 +200,7 @@ def _views_in_reason(items: list[repo.Item], reason: str) -> tuple[str, Opinions
 
 _CLAUSES = re.compile(r"[,，;；。]")
 # A view on an item, in a clause of a leave's reason.
-_A_VIEW = re.compile(r"同意|赞成|支持|反对|意见|建议|认为|希望|不妥|没问题|可以")
+_A_VIEW = re.compile(r"同意|赞成|支持|反对|弃权|意见|建议|认为|希望|不妥|没问题|可以")
 # What may open a clause before the item it is about: 「对换届…」「关于预算…」「另外预算…」.
 _ABOUT = re.compile(r"^\s*(?:另外|还有|至于)?\s*(?:对于|对|关于)?\s*")
 
@@ -311,6 +342,9 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
     title said first, whole (「2027年经费预算 同意」) or in part (「关于经费预算我的意见是同意」:
     the route's frames hand over 「经费预算 同意」; 「预算我没意见」 kept whole), when exactly one
     item fits; else the one item there is."""
+    parts = _numbered_parts(args)
+    if len(parts) > 1:  # 「1 同意；2 同意但建议压缩会务费」: one opinion per item numbered
+        return [([await item_by_number(meeting, n)], text) for n, text in parts]
     number, text = parse_item_ref(args)
     if number is not None:
         return [([await item_by_number(meeting, number)], text)]
@@ -336,6 +370,46 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
             else ""
         )
     )
+
+
+# Where an opinion on another numbered item may begin: after a separator (「1 同意；2 反对」
+# 「1 同意 2 反对，预算太高」), the words said again (「…；书面意见 2 建议…」) or 对/关于 before it.
+_NEXT_PART = re.compile(
+    r"(?<=[,，;；。\s])\s*(?:(?:我的)?书面意见\s*[:：]?\s*)?(?:对于|对|关于)?\s*"
+)
+
+
+# An item said as one (「第二项」「议题2」「#2」), not a bare number.
+_AN_ITEM_SAID = re.compile(r"第|议题|[#\uff03]|[0-9一二两三四五六七八九十]+\s*(?:项|号)")
+_A_VIEW_FIRST = re.compile(
+    r"(?:我|本人)?(?:原则)?(?:同意|赞成|支持|反对|弃权|不同意|没有?(?:什么)?意见|无意见|建议|认为|希望"
+    r"|可以|没问题)"
+)
+
+
+def _numbered_parts(args: str) -> list[tuple[int, str]]:
+    """「1 同意；2 同意但建议压缩会务费」 -> [(1, '同意'), (2, '同意但建议压缩会务费')]: the
+    opinions of a message whose parts each open with a different item's number; [] unless it
+    opens with one."""
+    said = _ABOUT.sub("", args.strip())
+    number, _ = parse_item_ref(said)
+    if number is None:
+        return []
+    starts = [(0, 0)]  # (where the part's number starts, where its words start)
+    for found in _NEXT_PART.finditer(said):
+        rest = said[found.end() :]
+        n, words = parse_item_ref(rest)
+        # a bare number must open a view (「…，2 反对」), not be a figure (「压缩到 3 万元」)
+        named = found.group().strip() or _AN_ITEM_SAID.match(rest) or _A_VIEW_FIRST.match(words)
+        if found.end() > starts[-1][1] and n is not None and named:
+            starts.append((found.start(), found.end()))
+    parts = []
+    for (_, begin), (end, _) in zip(starts, [*starts[1:], (len(said), len(said))], strict=True):
+        n, text = parse_item_ref(said[begin:end])
+        if n is None:
+            return []
+        parts.append((n, text.strip(" ,，;；。")))
+    return parts if len({n for n, _ in parts}) == len(parts) else []
 
 
 # An opinion on every item: 「两个议题都同意」「各项议题均无意见」「对所有议题没有意见」「都同意」.

@@ -121,3 +121,57 @@ async def test_a_bare_weekday_that_would_move_a_meeting_to_an_earlier_week_is_as
     await h.say("张伟", "改期 下周四")
     meeting = await models.Meeting.get(number=1)
     assert meeting.starts_at.astimezone(TZ).day == 10
+
+
+async def test_opinions_on_several_numbered_items_go_each_on_its_own(harness: ConsoleRig) -> None:
+    """「书面意见：1 同意；2 同意但建议压缩会务费」 had put the whole text on item 1 and none on
+    item 2; so had 「1 同意 2 反对，预算太高」 and 「书面意见 1 同意；书面意见 2 …」. A figure in an
+    opinion (「预算压缩到 3 万元」) is no item. 「对第一项我同意，第二项我弃权」 with a leave gives
+    both (the second had stayed in the reason), and 「张老师，」 before a reason is no part of it."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-08 15:00 会议室 议题：年度总结；2027年经费预算；会员发展")
+    await h.say("杨帆", "请假 去上海出差，书面意见：1 同意；2 同意但建议压缩会务费")
+    await h.say("王强", "我请假，孩子生病。书面意见：1 同意 2 反对，预算太高")
+    await h.say("陈静", "请假 开会")
+    await h.say("陈静", "书面意见 1 同意；书面意见 2 建议压缩会务费")
+    await h.say("李娜", "请假 出差")
+    await h.say("李娜", "书面意见 2 预算压缩到 3 万元")
+    await h.say("赵敏", "张老师，我那天去北京出差，请假，对第一项我同意，第二项我弃权")
+    await h.say("赵敏", "是")
+    people = {p.id: p.name for p in await models.Person.all()}
+    items = {it.id: it.number for it in await models.AgendaItem.all()}
+    opinions = sorted(
+        (people[o.person_id], items[o.item_id], o.text)  # type: ignore[attr-defined]
+        for o in await models.WrittenOpinion.all()
+    )
+    assert opinions == [
+        ("李娜", 2, "预算压缩到 3 万元"),
+        ("杨帆", 1, "同意"),
+        ("杨帆", 2, "同意但建议压缩会务费"),
+        ("王强", 1, "同意"),
+        ("王强", 2, "反对，预算太高"),
+        ("赵敏", 1, "对第一项我同意"),
+        ("赵敏", 2, "第二项我弃权"),
+        ("陈静", 1, "同意"),
+        ("陈静", 2, "建议压缩会务费"),
+    ]
+    leave = await models.Attendance.get(person_id=next(k for k, v in people.items() if v == "赵敏"))
+    assert leave.reason == "我那天去北京出差"
+
+
+async def test_a_leave_told_of_someone_else_records_none(harness: ConsoleRig) -> None:
+    """「报告一下，杨帆今天出差请假了」 from the leader, then 是, had recorded the leader's own leave
+    with that reason (so had 「刘洋请假了，他让我跟大家说一下」 from a member); now it says that
+    the member asks for leave themselves, nothing recorded. A reason that only mentions another
+    member (「我和刘洋那天一起去北京出差」) is the speaker's own leave."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-08 15:00 会议室 议题：年度总结")
+    await h.say("张伟", "报告一下，杨帆今天出差请假了")
+    told = (await h.say("张伟", "是")).text
+    assert told.startswith("这句话说的是杨帆请假。请假须由本人发送「请假 理由」")
+    assert "是否请假" not in await h.say("王强", "刘洋请假了，他让我跟大家说一下")
+    assert await models.Attendance.all().count() == 0
+    await h.say("赵敏", "我和刘洋那天一起去北京出差，请假")
+    assert "赵敏已请假（我和刘洋那天一起去北京出差）" in await h.say("赵敏", "是")
