@@ -36,7 +36,7 @@ from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.heap import HeapKeeper, glibc_trim
 from bot.inbox import Inbox, make_apply
-from bot.keys import KeyProblem, ServerKey
+from bot.keys import KeyProblem, ServerKey, load_key
 from bot.metrics import Metrics
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
@@ -104,15 +104,25 @@ def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
     return run
 
 
-async def start_storage(settings: Settings, *, key: ServerKey | None = None) -> None:
+async def start_storage(
+    settings: Settings, *, key: ServerKey | None = None, read_only: bool = False
+) -> None:
     """Open the database (migrating it) and make sure the committee admins are known people.
-    `key`: the server key, when the caller loaded it (by default `load_key` finds it)."""
-    await db.open_db(settings.database_url, key=key)
+    `key`: the server key, when the caller loaded it (by default `load_key` finds it).
+    `read_only`: a command that only reads (verify, export, reminders) opens an existing
+    database of this program at the current schema, writing nothing (db.require_current)."""
+    if read_only:
+        await db.require_current(settings.database_url)
+        # never a new key: a database copied without its key is refused, not reported on
+        key = key if key is not None else load_key(settings.database_url, create=False)
+    await db.open_db(settings.database_url, key=key, run_migrations=not read_only)
     try:
         await secrecy.check_key()  # the key must open what is sealed already
     except KeyProblem:
         await db.close_db()
         raise
+    if read_only:
+        return
     for admin in settings.committee_admins:
         user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
         await repo.ensure_person(user, name=admin.name)

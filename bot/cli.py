@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -249,6 +250,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             except SingleInstanceError as exc:
                 print(str(exc), file=sys.stderr)
                 return 2
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                print(
+                    f"端口 {settings.http_port} 已被占用（{settings.http_host}）：请停止占用它的程序，"
+                    "或在配置 [http] port（环境变量 YISHI_HTTP__PORT）中换一个端口。",
+                    file=sys.stderr,
+                )
+                return 2
             return 0
         case "reminders":
             return await _reminders(settings, args.society, SystemClock().now())
@@ -287,6 +297,22 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Why the system refused a file, said plainly (the system's own words are English).
+_OS_REASONS = {
+    errno.EEXIST: "已有同名的文件（不是目录）",
+    errno.ENOTDIR: "路径中有一段是文件而不是目录",
+    errno.ENOENT: "路径不存在，也无法创建",
+    errno.EACCES: "没有写入权限",
+    errno.EPERM: "没有写入权限",
+    errno.EROFS: "文件系统是只读的",
+    errno.ENOSPC: "磁盘空间不足",
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def _safe_url(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -315,8 +341,7 @@ async def _verify(settings: Settings) -> int:
     from storage import verify
 
     # Verify never makes a key: a database copied without its key is refused, not reported.
-    key = load_key(settings.database_url, create=False)
-    await start_storage(settings, key=key)
+    await start_storage(settings, read_only=True)
     try:
         report = await verify.run()
     finally:
@@ -349,11 +374,26 @@ async def _backup(settings: Settings, out: Path) -> int:
 
 
 async def _restore(settings: Settings, source: Path) -> int:
-    """`yishi restore FILE`: into an empty database, schema brought up to date, then verified."""
+    """`yishi restore FILE`: into an empty database, schema brought up to date, then verified.
+    The server key the backup was written with must be in place first (a new one would not open
+    what is sealed, and the target would then not be empty for a second try)."""
     from bot.backup import BackupError, restore
+    from bot.keys import key_file_for
 
+    url = settings.database_url
     try:
-        await restore(settings.database_url, source)
+        key = load_key(url, create=False)
+    except KeyProblem as exc:
+        beside = key_file_for(url)
+        where = f"把原来的密钥文件复制为 {beside}，或" if beside is not None else ""
+        print(
+            f"恢复失败：{exc}恢复前请{where}设置环境变量 YISHI_SECRET_KEY 为备份时所用的密钥；"
+            "没有改动任何文件。",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        await restore(url, source, key=key)
     except BackupError as exc:
         print(f"恢复失败：{exc}", file=sys.stderr)
         return 2
@@ -363,12 +403,28 @@ async def _restore(settings: Settings, source: Path) -> int:
 
 async def _export(settings: Settings, society: str, year: int, out: Path) -> int:
     from bot.records import export_year
+    from storage import verify
 
-    await start_storage(settings)
+    await start_storage(settings, read_only=True)
     try:
+        found = await repo.society_by_name(society)
+        if found is None:
+            print(f"找不到学会「{society}」。", file=sys.stderr)
+            return 2
+        # An archive is handed on as the record: never made from records that do not check out
+        findings = (await verify.run(found.id)).findings
+        if findings:
+            for f in findings:
+                print(f"发现篡改：{f.where()}：{f.what}", file=sys.stderr)
+            print(
+                f"没有导出：「{society}」的记录校验未通过（{len(findings)} 处与记录链不符），"
+                "导出的档案会把改动过的内容当作正式记录。请先查明（yishi verify）。",
+                file=sys.stderr,
+            )
+            return 1
         result = await export_year(society, year, out, settings.tz)
-    except LookupError:
-        print(f"找不到学会「{society}」。", file=sys.stderr)
+    except OSError as exc:
+        print(f"无法写入导出目录 {out}：{_os_reason(exc)}。", file=sys.stderr)
         return 2
     finally:
         await stop_storage()
@@ -412,7 +468,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
 async def _reminders(settings: Settings, society: str, now: datetime) -> int:
     from bot.reminders.listing import listing
 
-    await start_storage(settings)
+    await start_storage(settings, read_only=True)
     try:
         found = await listing(settings, society, now)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
@@ -76,6 +77,12 @@ def explain(exc: BaseException, url: str) -> str:
             if "readonly" in text or "read-only" in text:
                 return f"SQLite 数据库文件是只读的（{where}）：机器人需要写入权限（文件及其目录）。"
             if "unable to open" in text:
+                path = sqlite_path(url)
+                if path is not None and path.is_file() and not os.access(path.parent, os.W_OK):
+                    return (
+                        f"SQLite 数据库所在的目录是只读的（{where}）：打开数据库（校验也一样）须在同一"
+                        "目录写入锁和共享内存文件；请把数据库文件复制到可写的目录再操作。"
+                    )
                 return f"无法打开 SQLite 数据库文件（{where}）：目录不存在或没有权限。"
             if "locked" in text or "busy" in text:
                 return f"SQLite 数据库被其他进程锁定（{where}）：请停止占用它的进程后重试。"
@@ -401,6 +408,26 @@ async def _refuse_newer_schema(url: str) -> None:
         raise DatabaseError(
             f"数据库结构比本程序新（{_where(url)}，未知的迁移：{'、'.join(unknown)}）："
             "请升级议事程序后再使用这个数据库。"
+        )
+
+
+async def require_current(url: str) -> None:
+    """For a command that only reads (verify, export, reminders): the database must already
+    exist as this program's, at the current schema. Nothing is created or migrated: a mistyped
+    path, another program's file or an old schema is said, not turned into a database."""
+    path = sqlite_path(url)
+    if path is not None and not await asyncio.to_thread(path.is_file):
+        raise DatabaseError(
+            f"找不到数据库文件 {path}：请检查路径（--db、环境变量 YISHI_DATABASE_URL 或配置文件的"
+            " [database] url）。这个命令只读取，不会新建数据库。"
+        )
+    pending = await pending_migrations(url)
+    if pending and pending == known_migrations():
+        raise DatabaseError(f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。")
+    if pending:
+        raise DatabaseError(
+            f"数据库结构不是最新的（{_where(url)}，还有 {len(pending)} 项结构更新）：请先运行"
+            " yishi db upgrade（或启动一次 yishi serve）再执行这个命令。"
         )
 
 

@@ -663,9 +663,13 @@ class HeadRow:
     mac: str
 
 
-async def heads() -> dict[str, HeadRow]:
-    rows = await raw_rows(
-        m.ChainHead, "SELECT id, chain_key, keyed_from, seq, head, tables, mac FROM chain_head"
+async def heads(chain_key: str | None = None) -> dict[str, HeadRow]:
+    """Every chain's head, or the one of `chain_key`."""
+    sql = "SELECT id, chain_key, keyed_from, seq, head, tables, mac FROM chain_head"
+    rows = await (
+        raw_rows(m.ChainHead, sql)
+        if chain_key is None
+        else raw_rows(m.ChainHead, sql + " WHERE chain_key = ?", chain_key)
     )
     out: dict[str, HeadRow] = {}
     for r in rows:
@@ -685,9 +689,14 @@ async def heads() -> dict[str, HeadRow]:
     return out
 
 
-async def seals() -> list[tuple[int, str, str, int, str]]:
-    """Every row seal: (seal id, chain key, table, row id, mac)."""
-    rows = await raw_rows(m.RowSeal, "SELECT id, chain_key, tbl, row_id, mac FROM row_seal")
+async def seals(chain_key: str | None = None) -> list[tuple[int, str, str, int, str]]:
+    """Every row seal, or those of `chain_key`: (seal id, chain key, table, row id, mac)."""
+    sql = "SELECT id, chain_key, tbl, row_id, mac FROM row_seal"
+    rows = await (
+        raw_rows(m.RowSeal, sql)
+        if chain_key is None
+        else raw_rows(m.RowSeal, sql + " WHERE chain_key = ?", chain_key)
+    )
     return [
         (int(r["id"]), str(r["chain_key"]), str(r["tbl"]), int(r["row_id"]), str(r["mac"]))
         for r in rows

@@ -99,10 +99,21 @@ def _society_of(chain: str) -> int | None:
     return int(rest) if prefix == "society" and rest.isdigit() else None
 
 
-async def run() -> Report:
+async def run(society_id: int | None = None) -> Report:
+    """The whole check of every society, or of one (the workbench's page, `yishi export`): its
+    chain, head, rows, votes and signed minutes; what belongs to no society is looked for only
+    in the whole check."""
     key = server_key()
-    raw = {name: await raw_rows(m.RowSeal, t.select()) for name, t in seals.TABLES.items()}
-    box_rows, box_findings = await _box_rows()
+    only = None if society_id is None else seals.chain_key(key, society_id)
+    raw = {
+        name: await (
+            raw_rows(m.RowSeal, t.select())
+            if society_id is None
+            else raw_rows(m.RowSeal, t.select(f"WHERE {t.society} = ?"), society_id)
+        )
+        for name, t in seals.TABLES.items()
+    }
+    box_rows, box_findings = await _box_rows(society_id)
     live: dict[int, dict[tuple[str, int], str]] = {}
     for name, table_rows in raw.items():
         t = seals.TABLES[name]
@@ -110,16 +121,16 @@ async def run() -> Report:
             live.setdefault(int(r["society__"]), {})[(name, int(r["row_id__"]))] = seals.mac_of(
                 key, t, r
             )
-    chains = await chain_entries()
-    heads = await seals.heads()
+    chains = await chain_entries(society_id)
+    heads = await seals.heads(only)
     heads_seen = bool(heads)
     any_genuine = any(seals.head_is_genuine(key, ck, h) for ck, h in heads.items())
     sealed: dict[str, dict[tuple[str, int], str]] = {}
-    for _, ck, tbl, row_id, mac in await seals.seals():
+    for _, ck, tbl, row_id, mac in await seals.seals(only):
         sealed.setdefault(ck, {})[(tbl, row_id)] = mac
     societies = {int(r["row_id__"]) for r in raw["society"]}
     findings: list[Finding] = list(box_findings)
-    ids = set(societies) | set(live)
+    ids = (set(societies) | set(live)) if society_id is None else {society_id}
     for name in chains:
         sid = _society_of(name)
         if sid is None:
@@ -147,7 +158,7 @@ async def run() -> Report:
     for rows_left in sealed.values():
         for tbl, row_id in sorted(rows_left):
             findings.append(Finding("封印所属的学会已不存在（行被删除）", table=tbl, row=row_id))
-    findings += await _minutes()
+    findings += await _minutes(society_id)
     if heads_seen and not any_genuine:
         findings.insert(
             0,
@@ -263,22 +274,25 @@ _BOX_JOIN = (
 )
 
 
-async def _box_rows() -> tuple[list[dict[str, Any]], list[Finding]]:
-    """Every secret box entry with its society: a closed vote's plain (digest, choice), an open
-    vote's sealed one opened with the key; a sealed entry that does not open is a finding (and
-    counts as ("?", "?"))."""
+async def _box_rows(society_id: int | None = None) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Every secret box entry with its society (or those of one society): a closed vote's plain
+    (digest, choice), an open vote's sealed one opened with the key; a sealed entry that does not
+    open is a finding (and counts as ("?", "?"))."""
+    where, params = ("", ()) if society_id is None else (" WHERE s.society_id = ?", (society_id,))
     out: list[dict[str, Any]] = []
     for r in await raw_rows(
         m.SecretBoxEntry,
         f"SELECT s.society_id AS society__, t.vote_id, t.digest, t.choice"
-        f" FROM secret_box_entry t {_BOX_JOIN}",
+        f" FROM secret_box_entry t {_BOX_JOIN}{where}",
+        *params,
     ):
         out.append({**r, "entry": (str(r["digest"]), str(r["choice"]))})
     findings: list[Finding] = []
     for r in await raw_rows(
         m.SecretBallotSealed,
         f"SELECT s.society_id AS society__, t.vote_id, t.id, t.sealed"
-        f" FROM secret_ballot_sealed t {_BOX_JOIN}",
+        f" FROM secret_ballot_sealed t {_BOX_JOIN}{where}",
+        *params,
     ):
         try:
             digest, choice = secrecy.open_ballot(int(r["vote_id"]), str(r["id"]), str(r["sealed"]))
@@ -326,13 +340,17 @@ def _vote_tables(
     return votes, ballots, boxes
 
 
-async def _changed_minutes() -> list[dict[str, Any]]:
-    """Signed minutes whose stored text no longer matches the signed digest."""
+async def _changed_minutes(society_id: int | None = None) -> list[dict[str, Any]]:
+    """Signed minutes (of every society, or of one) whose stored text no longer matches the
+    signed digest."""
+    where, params = ("", ()) if society_id is None else (" WHERE g.society_id = ?", (society_id,))
     rows = await raw_rows(
         m.Signature,
         "SELECT s.digest AS signed, v.id AS minutes_id, v.body, v.notes, v.digest,"
         " v.meeting_id, v.version, g.society_id FROM signature s"
-        " JOIN minutes_version v ON v.id = s.minutes_id JOIN meeting g ON g.id = v.meeting_id",
+        " JOIN minutes_version v ON v.id = s.minutes_id JOIN meeting g ON g.id = v.meeting_id"
+        + where,
+        *params,
     )
     return [
         r
@@ -341,7 +359,7 @@ async def _changed_minutes() -> list[dict[str, Any]]:
     ]
 
 
-async def _minutes() -> list[Finding]:
+async def _minutes(society_id: int | None = None) -> list[Finding]:
     return [
         Finding(
             f"已签发纪要被改动：会议 {r['meeting_id']} 第{r['version']}版",
@@ -349,7 +367,7 @@ async def _minutes() -> list[Finding]:
             table="minutes_version",
             row=int(r["minutes_id"]),
         )
-        for r in await _changed_minutes()
+        for r in await _changed_minutes(society_id)
     ]
 
 

@@ -44,7 +44,10 @@ class ChainStatus:
     entries: int
     head: str
     broken_seq: int | None
-    problem: str  # "" when the chain is whole
+    problem: str  # "" when all is whole; hash | link | gap (the chain), rows (its records)
+    # what `yishi verify` found in the society's records besides the chain (not stored: the
+    # page that checks shows them)
+    findings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -142,18 +145,27 @@ def _check(r: Mapping[str, Any]) -> ChainStatus:
 
 
 async def verify_society_chain(society_id: int, now: datetime) -> ChainStatus:
-    """Recompute one society's chain (the same check as `yishi verify`) and keep the result."""
+    """Check one society as `yishi verify` does (its chain, head, sealed rows, recounted votes
+    and signed minutes) and keep the result."""
     entries = (await verify.chain_entries(society_id)).get(f"society:{society_id}", [])
     broken = verify.chain_break(server_key(), entries, await verify.head_of(society_id))
+    found = await society_findings(society_id)
+    problem = broken.problem if broken is not None else "rows" if found else ""
     status = ChainStatus(
         checked_at=utc(now),
         entries=len(entries),
         head=entries[-1].hash if entries else GENESIS,
         broken_seq=None if broken is None else broken.seq,
-        problem="" if broken is None else broken.problem,
+        problem=problem,
+        findings=found,
     )
     await save_chain_check(society_id, status)
     return status
+
+
+async def society_findings(society_id: int) -> tuple[str, ...]:
+    """What `yishi verify` finds wrong with one society's records, each said as it says it."""
+    return tuple(f"{f.where()}：{f.what}" for f in (await verify.run(society_id)).findings)
 
 
 async def save_chain_check(society_id: int, status: ChainStatus) -> None:

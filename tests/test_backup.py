@@ -135,3 +135,115 @@ async def test_postgres_backup_while_voting_restores_and_verifies(
         code, text = await _cli("restore", str(out), "--db", target, key=PG_KEY_TEXT)
         assert code == 2
         assert "不是空的" in text
+
+
+async def _a_small_record(tmp_path: Path) -> Path:
+    """A SQLite database with one signed meeting and a vote, closed; its key beside it."""
+    from storage import db
+    from tests.kit.console import MEMBERS, convene_and_open
+
+    path = tmp_path / "live.db"
+    await db.open_db(f"sqlite://{path}")
+    try:
+        h = await ConsoleRig.create()
+        await convene_and_open(h, "年度总结")
+        await h.say("张伟", "发起表决 1")
+        for name in MEMBERS:
+            await h.say(name, "赞成")
+        assert "结果：通过" in await h.say("张伟", "结束表决")
+        await h.say("张伟", "散会 现在")
+        assert "已签发" in await h.say("张伟", "签发")
+    finally:
+        await db.close_db()
+    return path
+
+
+async def test_restore_refuses_what_would_go_wrong_and_writes_nothing(tmp_path: Path) -> None:
+    """Restore without the key had made a new key beside the target and half-restored (a retry
+    was then refused as 「not empty」); a file of another program or an empty file had been
+    「restored」 and verified clean; a backup on read-only media could not be read (it was in WAL
+    mode and SQLite makes a -shm file beside it). Each is refused before anything is written,
+    or works, and the backup is left as it was."""
+    live = await _a_small_record(tmp_path)
+    out = tmp_path / "media" / "backup.db"
+    out.parent.mkdir()
+    code, text = await _cli("backup", "--out", str(out), "--db", f"sqlite://{live}")
+    assert code == 0, text
+    header = out.read_bytes()[:20]
+    assert header[18] == 1  # a rollback-journal file: self-contained, readable read-only
+
+    target = tmp_path / "restored" / "yishi.db"
+    target.parent.mkdir()
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    assert code == 2
+    assert "找不到密钥文件" in text
+    assert "没有改动任何文件" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == []
+
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    foreign = tmp_path / "other.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    for source in (foreign, empty):
+        code, text = await _cli("restore", str(source), "--db", f"sqlite://{target}")
+        assert code == 2, text
+        assert "不是议事的备份" in text
+        assert not target.exists()
+
+    out.parent.chmod(0o555)  # the backup's media read-only
+    try:
+        code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    finally:
+        out.parent.chmod(0o755)
+    assert code == 0, text
+    assert "记录链完整" in text
+    assert sorted(p.name for p in out.parent.iterdir()) == ["backup.db"]
+    assert "Traceback" not in text
+
+
+async def test_commands_that_only_read_change_nothing_and_export_nothing_tampered(
+    tmp_path: Path,
+) -> None:
+    """verify and reminders on another program's SQLite file had migrated it into ours (and
+    reported 「未发现篡改」); on a mistyped path they had made a new database; export had written
+    the archive of records edited behind the chain with rc 0. Now each says what is wrong,
+    exit code 2 (1 for records that do not check out), and the files are as they were."""
+    live = await _a_small_record(tmp_path)
+    foreign = tmp_path / "app" / "app.db"
+    foreign.parent.mkdir()
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    for command in (("verify",), ("reminders", "--society", "x")):
+        code, text = await _cli(*command, "--db", f"sqlite://{foreign}")
+        assert code == 2, text
+        assert "不是议事的数据库" in text
+        code, text = await _cli(*command, "--db", f"sqlite://{tmp_path / 'typo.db'}")
+        assert code == 2, text
+        assert "找不到数据库文件" in text
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in foreign.parent.iterdir()) == ["app.db"]
+    assert not (tmp_path / "typo.db").exists()
+
+    society = "苏州市示例科技学会"
+    exported = tmp_path / "archive"
+    args = ("export", "--society", society, "--year", "2026", "--db", f"sqlite://{live}")
+    code, text = await _cli(*args, "--out", str(tmp_path / "live.db"))
+    assert code == 2, text
+    assert "已有同名的文件" in text
+    conn = sqlite3.connect(live)
+    conn.execute("UPDATE vote SET result = REPLACE(result, 'passed', 'not_passed')")
+    conn.commit()
+    conn.close()
+    code, text = await _cli(*args, "--out", str(exported))
+    assert code == 1, text
+    assert "没有导出" in text
+    assert "表 vote" in text
+    assert not exported.exists()
+    assert "Traceback" not in text

@@ -295,6 +295,8 @@ def chain_text(row: Row) -> str:
         return "尚未校验"
     if c.ok:
         return f"完整（{c.entries} 条）"
+    if c.broken_seq is None:  # the chain whole, a record not as the chain says
+        return "校验失败：记录与记录链不符"
     what = {"hash": "内容被修改", "link": "前序哈希不符", "gap": "序号不连续"}.get(c.problem, "")
     return f"校验失败：第 {c.broken_seq} 条{what}"
 

@@ -26,7 +26,17 @@ from bot.web import charts
 from bot.web import export as xport
 from bot.web import overview as ov
 from bot.web.access import Action, Page, WebRole, allowed
-from bot.web.base import context, day, local, not_found, percent, render, require, viewer
+from bot.web.base import (
+    Refused,
+    context,
+    day,
+    local,
+    not_found,
+    percent,
+    render,
+    require,
+    viewer,
+)
 from handlers import texts as t
 from handlers.roster import change_text
 from storage import repo
@@ -524,6 +534,8 @@ def _minutes(found: store.SignedMinutes) -> mn.Minutes:
 
 
 async def minutes_view(request: web.Request) -> web.StreamResponse:
+    """A signed version, checked with the society's records first: shown with what the check
+    found when it fails (it may have been changed since it was signed)."""
     soc, found = await _signed(request, Action.VIEW)
     text = mn.render_text(_minutes(found)).split("\n")
     return await render(
@@ -534,12 +546,23 @@ async def minutes_view(request: web.Request) -> web.StreamResponse:
             "society": soc,
             "lines": text[1:],
             "found": found,
+            "findings": await store.society_findings(soc.id),
         },
     )
 
 
 async def minutes_docx(request: web.Request) -> web.StreamResponse:
+    """The signed version as a Word file, only while the society's records check out: a
+    document is handed on as the record, with no page around it to say it may be changed."""
     soc, found = await _signed(request, Action.EXPORT)
+    findings = await store.society_findings(soc.id)
+    if findings:
+        raise Refused(
+            409,
+            "纪要暂不能下载",
+            f"本学会的记录校验未通过（{len(findings)} 处与记录链不符），纪要可能在签发后被改动，"
+            "暂不提供下载。请市科技社团党委管理员运行 yishi verify 查明。",
+        )
     version = repo.MinutesVersion(
         id=0,
         meeting_id=found.meeting_id,

@@ -7,6 +7,7 @@ import io
 from docx import Document
 
 from storage import models, repo
+from storage.sql import raw_execute
 from tests.web.conftest import Web
 
 MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
@@ -115,6 +116,48 @@ async def test_a_tampered_chain_shows(webapp: Web) -> None:
     overview = await admin.get("/web/overview")
     assert f"校验失败：第 {seq} 条内容被修改" in overview.text
     assert "1 个学会记录链未通过校验或尚未校验" in overview.text
+
+
+async def test_records_edited_behind_the_chain_show_and_are_not_handed_out(webapp: Web) -> None:
+    """An attacker with the database edits a vote's announced result and the signed minutes'
+    text (the chain untouched). The society page had said 「完整」 beside the edited result and
+    the minutes' .docx had carried the edited text as signed; now the page names each finding
+    (as `yishi verify` does), the minutes page says it may have been changed and the .docx is
+    refused (409)."""
+    w = webapp
+    await meetings(w)
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    m1 = await models.Meeting.get(number=1)
+    vote = await models.Vote.filter(method="named").first()
+    assert vote is not None
+    assert "passed" in (vote.result or "")
+    await raw_execute(
+        models.Vote,
+        "UPDATE vote SET result = REPLACE(result, 'passed', 'not_passed') WHERE id = ?",
+        vote.id,
+    )
+    version = await models.MinutesVersion.get(meeting_id=m1.id)
+    await raw_execute(
+        models.MinutesVersion,
+        "UPDATE minutes_version SET notes = ? WHERE id = ?",
+        version.notes + "（补充：预算反对）",
+        version.id,
+    )
+    admin = await w.login("市党委刘老师")
+    page = (await admin.get(f"/web/society/{society.id}")).text
+    assert "完整：共" not in page
+    assert "处记录与记录链不符" in page
+    assert f"表 vote 行 {vote.id}" in page
+    assert "已签发纪要被改动" in page
+    overview = await admin.get("/web/overview")
+    assert "校验失败：记录与记录链不符" in overview.text
+    view = (await admin.get(f"/web/society/{society.id}/minutes/{m1.id}")).text
+    assert "校验未通过" in view
+    assert "纪要已签发（第" not in view
+    docx = await admin.get(f"/web/society/{society.id}/minutes/{m1.id}.docx")
+    assert docx.status == 409
+    assert "纪要暂不能下载" in docx.text
 
 
 async def test_members_see_signed_minutes_and_decisions_only(webapp: Web) -> None:
