@@ -343,6 +343,12 @@ def _upgrade_child(url: str, send: Any) -> None:
 async def pending_migrations(url: str) -> set[str]:
     """The migrations this program knows that the database has not applied (all of them on a
     new database), read over a connection of its own."""
+    return known_migrations() - await applied_migrations(url)
+
+
+async def applied_migrations(url: str) -> set[str]:
+    """The migrations the database has applied (none on a new one), read over a connection of
+    its own."""
     query = "SELECT name FROM tortoise_migrations WHERE app = 'models'"
     async with _opening(url, OPEN_TIMEOUT_S):
         path = sqlite_path(url)
@@ -359,7 +365,7 @@ async def pending_migrations(url: str) -> set[str]:
             finally:
                 await conn.close()
             applied = {str(r[0]) for r in rows}
-    return known_migrations() - applied
+    return applied
 
 
 def _sqlite_names(path: Path, query: str) -> set[str]:
@@ -403,7 +409,11 @@ async def _refuse_newer_schema(url: str) -> None:
     opening it would write rows its newer schema does not expect."""
     conn = connections.get(connection_name(url))
     _, rows = await conn.execute_query("SELECT name FROM tortoise_migrations WHERE app = 'models'")
-    unknown = sorted({str(r[0]) for r in rows} - known_migrations())
+    _refuse_unknown(url, {str(r[0]) for r in rows})
+
+
+def _refuse_unknown(url: str, applied: set[str]) -> None:
+    unknown = sorted(applied - known_migrations())
     if unknown:
         raise DatabaseError(
             f"数据库结构比本程序新（{_where(url)}，未知的迁移：{'、'.join(unknown)}）："
@@ -421,9 +431,11 @@ async def require_current(url: str) -> None:
             f"找不到数据库文件 {path}：请检查路径（--db、环境变量 YISHI_DATABASE_URL 或配置文件的"
             " [database] url）。这个命令只读取，不会新建数据库。"
         )
-    pending = await pending_migrations(url)
-    if pending and pending == known_migrations():
+    applied = await applied_migrations(url)
+    pending = known_migrations() - applied
+    if not applied & known_migrations():
         raise DatabaseError(f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。")
+    _refuse_unknown(url, applied)
     if pending:
         raise DatabaseError(
             f"数据库结构不是最新的（{_where(url)}，还有 {len(pending)} 项结构更新）：请先运行"

@@ -38,13 +38,16 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
         ("postgres://no_such_user:wrong@{pg}/test", "用户名和密码"),
         ("postgres://postgres@{pg}/no_such_database_here", "数据库不存在"),
         ("sqlite:///proc/no/such/folder/yishi.db", "无法创建数据库目录"),
+        # verify only reads: it makes no folder and no database
+        ("sqlite:///proc/no/such/folder/yishi.db", "找不到数据库文件"),
     ],
 )
 def test_wrong_database_settings_exit_2_without_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str, expected: str
 ) -> None:
     monkeypatch.setenv("YISHI_SECRET_KEY", PG_KEY_TEXT)
-    code, text = _run(capsys, "verify", "--db", url.format(pg=PG_BASE))
+    command = ("db", "upgrade") if expected == "无法创建数据库目录" else ("verify",)
+    code, text = _run(capsys, *command, "--db", url.format(pg=PG_BASE))
     assert code == 2, text
     assert text.startswith("数据库错误：")
     assert expected in text
