@@ -175,6 +175,14 @@ class Route:
     # The phases in which a bare acknowledgement (「好的」「👍」「OK」) from someone who may use
     # it runs it: a notice answered 「👍」 is acknowledged (收到), not answered 「好的。」.
     acknowledged: frozenset[g.MeetingState | None] = frozenset()
+    # The route (its first word) that answers a question said with this one's words: 「会议取消
+    # 了吗？」 is 会议状态, 「赞成票要几票才能通过」 is 表决规则. Asked back instead, a reflexive
+    # 「是」 would cancel the meeting or cast the vote.
+    asked: str = ""
+    # Said first in a message it is done, whatever the rest would ask for: 「我到了，另外第二项
+    # 我需要回避」 checks in (the rest is said back, not done); had the rest been asked back
+    # instead, the member would not be counted present and could not vote.
+    kept_first: bool = False
 
 
 def strip_command_prefix(text: str) -> str:

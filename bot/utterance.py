@@ -48,7 +48,7 @@ os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin import lazy_pinyin
 
 from bot import governance as g
-from bot.timeparse import Hourless, ParsedTime, parse_hourless, parse_leading_time
+from bot.timeparse import Hourless, ParsedTime, parse_hourless, parse_leading_time, small_number
 
 if TYPE_CHECKING:
     from bot.router import Route
@@ -109,7 +109,8 @@ _ON_BEHALF = re.compile(r"(?:请|麻烦)?[^,，。]{0,6}?(?:帮|替|给)我(?:�
 # back.
 _BALLOT_ARGS = re.compile(
     r"(?:(?:赞成|同意|反对|不同意|弃权)\s*)?"
-    r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|表决#\d+)?"
+    r"(?:第?\s*(?:议题)?\s*#?\s*\d{1,3}\s*(?:项|号|个议题)?|第\s*[一二两三四五六七八九十]{1,3}\s*(?:项|个议题)"
+    r"|议题\s*[一二两三四五六七八九十]{1,3}|表决#\d+)?"
     r"(?:\s*[^\s\d#]\S{0,38}?(?:学会|协会|研究会|学社|联合会))?"
 )
 # An item named without 对/就 before a Route.after verb: 「议题2」「第一项」「2号议题」.
@@ -123,6 +124,14 @@ _TITLED = (
     r"(?!请|大家|我们|现在|下面|那|开始|进行|采用|先|再|就|对|把|用)[^,，。.;；!！?？:：\s]{2,12}?"
     r"(?=(?:进行|采用|用)?(?:举手表决|记名表决|无记名表决|无记名投票))"
 )
+# A ballot said after the item it is on (「第二项我赞成」「这个议题我弃权」「议题2我投赞成票」).
+_BALLOT_ON = re.compile(
+    rf"(?P<item>{ITEM_REF}|{THIS_ITEM}|这个)[,，\s]*(?:我|本人)?(?:就|也)?(?:投)?"
+    r"(?P<choice>不同意|同意|赞成|反对|弃权)票?"
+)
+_THIS_ITEM_SAID = re.compile(rf"{THIS_ITEM}|这个")
+_NUMERAL = re.compile(r"[0-9]+|[一二两三四五六七八九十]+")
+_CHOICE_WORD = {"同意": "赞成", "赞成": "赞成", "不同意": "反对", "反对": "反对", "弃权": "弃权"}
 # 「这个议题」 said after an item's title (「会员发展这个议题」): the title says which.
 _THIS_ITEM_AFTER = re.compile(rf"[,，\s]*{THIS_ITEM}[,，\s]*$")
 # An object that is an item by number or the one in focus, not a title (「对议题2进行表决」).
@@ -138,8 +147,10 @@ _HOLD_OFF = re.compile(
 _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!天))")
 # Right after a command's words, 「的」 makes them a noun (「签发的事我明天再说」「散会的时候…」
 # 「开会的材料都发群里了」「更改地点的话…」): talked about, not done.
-# 「同意的」「可以的呀」 end with a particle; 「提醒一下没回复的人」 says whom.
-_SPOKEN_OF = re.compile(rf"的(?!人|成员|同志)(?![{_PARTICLES}])[\u4e00-\u9fff]")
+# 「同意的」「可以的呀」 end with a particle. 「提醒一下没回复的人」 says whom to remind; a ballot's
+# word so said is not cast (「反对的人说说理由」「同意的请回复赞成」).
+_SPOKEN_OF = re.compile(rf"的(?![{_PARTICLES}])[\u4e00-\u9fff]")
+_WHOM = re.compile(r"的(?:人|成员|同志)")
 
 
 # What starts a command's arguments as its usage writes them, in the matching form: a space, a
@@ -355,13 +366,14 @@ class Lexicon:
         # route's verbs; who does it may come between (「第一个议题，大家举手表决」), and the
         # chair's lead-in before (「先看第一个议题，大家表决一下」「下面来看议题2，表决」).
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
+        self._by_word = {r.words[0]: r for r in self.routes}
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
                 rf"(?:(?:首先|接下来|下面|现在|那么|那|先)[,，]? ?)?(?:来?看|来)? ?"
                 rf"(?:(?:对|就|把) ?(?P<object>[^,，。.;；!！?？:：]{{1,12}}?)|(?P<item>{ITEM_REF}|{THIS_ITEM})"
                 rf"|(?P<titled>{_TITLED}))"
-                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?先? ?(?:进行|开始|采用|用)? ?"
+                rf"(?:[,，] ?)?(?:请?大家|我们|现在|下面)? ?(?:也|都|先)? ?(?:进行|开始|采用|用)? ?"
                 # 「第二个议题现在开始投票，举手表决」: how, after saying that it is voted on
                 rf"(?:(?:投票|表决)[,，] ?(?:请?大家|我们)? ?(?:进行|采用|用)? ?)?"
                 rf"(?P<verb>{verbs})(?:一下)?"
@@ -430,6 +442,16 @@ class Lexicon:
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
+        found = self._read(body)
+        if isinstance(found, (Command, Clarify)) and found.route.asked:
+            # 「会议取消了吗？」「改到周五是这周五还是下周五？」: a question about it, answered
+            asks = _QUESTION.search(body.text) or _HOW_MANY.search(body.text)
+            answer = self._by_word.get(found.route.asked)
+            if asks and answer is not None:
+                return Command(answer, "")
+        return found
+
+    def _read(self, body: Aligned) -> Resolution:
         framed = self._framed(body)
         if framed is not None:
             return framed
@@ -446,6 +468,7 @@ class Lexicon:
                 isinstance(found, Command)
                 and found.args
                 and found.route.usage == found.route.words[0]
+                and not found.route.kept_first
             ):
                 # 「收到，那天出差去不了」: a command that takes nothing, then what another's
                 # words end (a leave), asked back as that one
@@ -465,7 +488,14 @@ class Lexicon:
                     return later
             return found
         # Then the other orders a command is said in, each read in turn.
-        for read in (self._object_first, self._timed_at, self._ending, self._last_clause):
+        reads = (
+            self._object_first,
+            self._ballot_on,
+            self._timed_at,
+            self._ending,
+            self._last_clause,
+        )
+        for read in reads:
             other = read(body)
             if other is not None:
                 return other
@@ -595,6 +625,19 @@ class Lexicon:
             return Command(self._after[found.group("verb")], obj.strip())
         return None
 
+    def _ballot_on(self, body: Aligned) -> Clarify | None:
+        """「第二项我赞成」「这个议题我弃权」: a ballot said after the item it is on, asked back
+        (as every ballot said with more than its words) with the item's number when it has one."""
+        found = _BALLOT_ON.fullmatch(_undecorated(body.text))
+        route = None if found is None else self._by_word.get(_CHOICE_WORD[found.group("choice")])
+        if found is None or route is None:
+            return None
+        item = found.group("item")
+        if _THIS_ITEM_SAID.fullmatch(item):
+            return Clarify(route, body.tail(0))
+        number = small_number(_NUMERAL.search(item).group())  # type: ignore[union-attr]
+        return Clarify(route, body.tail(0), "" if number is None else str(number))
+
     def _said_first(self, body: Aligned) -> Resolution | None:
         """The command whose words open the text as typed, else after fillers or with spaces
         inside removed (`_loose_forms`)."""
@@ -682,7 +725,9 @@ class Lexicon:
             return None
         if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
             return None
-        if not phrase.route.shows and _SPOKEN_OF.match(body.text[length:]):
+        rest = body.text[length:]
+        spoken_of = _SPOKEN_OF.match(rest) and (phrase.route.exact or not _WHOM.match(rest))
+        if spoken_of and not phrase.route.shows:
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
         if not phrase.route.shows and (asks or _HOLD_OFF.match(tail)):
@@ -704,6 +749,8 @@ class Lexicon:
         ballot's own longer phrasings do not count: what follows its word is asked back."""
         if length >= len(text) or is_decoration(text[length]) or text[length].isdigit():
             return False  # a number after the words is an argument (「收到1」), not a typo
+        if text[length] in "一二两三四五六七八九十半":  # 「会议提前半小时」: nor a spoken one
+            return False
         key = text[:length]
         route = self._table[key].route
         for other, phrase in self._table.items():

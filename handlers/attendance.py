@@ -10,6 +10,7 @@ from datetime import datetime
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, UsageError
+from bot.utterance import is_decoration
 from handlers import texts as t
 from handlers.common import (
     bounded,
@@ -422,12 +423,24 @@ _EVERY_ITEM = re.compile(
 OPINION_USAGE = "书面意见 2 同意该方案，建议压缩会务费用"
 
 
+# What may follow 「提醒一下」 when it is the reminder to answer (「…没回复的人」「…大家签到吧」).
+_WHOM_TO_NUDGE = re.compile(
+    r"大家|各位|一下|还没有?|没有?|未|回复|签到|投票|确认|收到|通知|的|人|成员|同志|们|[吧啊呀哈了呢嘛哦]"
+    r"|[,，、。.!！~\s]"
+)
+
+
 async def nudge(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「提醒未回复」「催一下没回复的」: the members of the meeting's roster who have not
     answered, @-mentioned in the group: before the meeting those who have neither acknowledged
     the latest notice nor checked in nor asked for leave, once it is open those not checked in.
     Writes nothing."""
     person = ctx.require_person()
+    if _WHOM_TO_NUDGE.sub("", args).strip():  # 「提醒一下大家，材料已经发到邮箱了」
+        raise UsageError(
+            "「提醒未回复」只@还没回复会议通知（开会后：还没签到）的成员；这句话像是提醒大家别的事，"
+            "没有发送提醒。"
+        )
     meeting = await current_meeting(
         ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
     )
@@ -566,6 +579,14 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     if not (is_member or is_observer):
         if person.id in await roster_ids(meeting.society_id):  # joined after the convening
             await require_on_meeting_roster(meeting, person, "无需签到")
+        society = ctx.require_society()
+        if person.id == society.recorder_id:  # the recorder takes the minutes, not attendance
+            return [
+                ctx.reply(
+                    f"{person.name}是本学会的记录人，不在应到会名单中，无需签到（不计入出席和法定人数）；"
+                    "会议记录照常进行。"
+                )
+            ]
         raise UsageError(
             "您不在本次会议的参会名单中，也还没有被邀请列席，签到没有记录。"
             "列席须由组长（或主持人）先发送「列席 姓名 理由」邀请，之后再发送「签到」。"
@@ -582,9 +603,13 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
                 f"第{meeting.number}次会议通知的时间是{when}，签到没有记录。{t.render_refusal(exc)}"
             ) from exc
         raise
+    # 「签到，顺便说一下我4点要先走」: checked in; what follows is said back, not done
+    rest = args.strip(" ,，。;；!！~")
+    more = f"\n后面说的「{t.echo(rest)}」没有办理；需要办理的请单独发送（例如「离席 理由」「回避 2 理由」）。"
+    more = more if rest and not is_decoration(rest) else ""
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
-        return [ctx.reply(f"{person.name}已签到过了。")]
+        return [ctx.reply(f"{person.name}已签到过了。{more}")]
     await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
     await record(
         ctx,
@@ -593,7 +618,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
         meeting=meeting,
     )
     if is_observer:
-        return [ctx.reply(f"{person.name}（列席）已签到。")]
+        return [ctx.reply(f"{person.name}（列席）已签到。{more}")]
     present = await present_ids(meeting)
     q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
     late = "（迟到）" if status is g.Attendance.LATE else ""
@@ -601,7 +626,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
         nxt = "会议进行中，可参加后续表决。"
     else:
         nxt = f"{t.quorum_next(q, meeting.state)}。"
-    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}")]
+    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}{more}")]
 
 
 NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"

@@ -742,10 +742,18 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+# The meeting said before 不开了/取消吧 (「这次会先不开了」「那个会取消吧」): no part of the reason.
+_THE_MEETING = re.compile(
+    r"^\s*(?:这次|这个|那个|本次|此次|下次|明天|后天|下周[一二三四五六日天]?|周[一二三四五六日天])?的?"
+    r"(?:会议|会)(?:就|先|也|还是|暂时)?[,，\s]*"
+)
+
+
 async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    args = _THE_MEETING.sub("", args).strip()  # 「那个会，领导临时有安排」: the reason after
     bounded(args, "取消理由")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
     await repo.update_meeting(meeting.id, state=new_state)
@@ -864,7 +872,7 @@ _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
 
 # 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.
 _SHIFT = re.compile(
-    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分)"
+    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分|天)"
     r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))\s*"
 )
 SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到下周四上午9点"
@@ -881,8 +889,11 @@ def _shift(args: str) -> tuple[timedelta, str] | None:
         n = small_number(found.group("n"))
         if n is None:
             return None
-        hours = found.group("unit") in ("小时", "钟头")
+        unit = found.group("unit")
+        hours = unit in ("小时", "钟头")
         minutes = n * 60 + (30 if found.group("half") else 0) if hours else n
+        if unit == "天":  # 「会议往后推一天」: the same hour that many days later
+            minutes = n * 24 * 60 + (12 * 60 if found.group("half") else 0)
     return timedelta(minutes=minutes), args[found.end() :]
 
 
@@ -1238,6 +1249,7 @@ ROUTES = [
         CONVENE_USAGE,
         "召集会议并通知全体成员",
         "组长",
+        asked="会议状态",
         phrasings=(
             "发会议通知",
             "通知开会",
@@ -1659,6 +1671,7 @@ ROUTES = [
         "签到",
         "会前一小时起签到，开始后签到记为迟到",
         "成员",
+        kept_first=True,
         phrasings=(
             "到了",
             "已经到了",
@@ -1707,6 +1720,7 @@ ROUTES = [
         "开会",
         "核对法定人数后宣布开会",
         "组长",
+        asked="会议状态",
         phrasings=("会议开始", "开始开会", "正式开会", "open meeting"),
         # 「开始吧」「我们开始吧」: asked back (it may mean the next vote just as well).
         confirm=("开始",),
@@ -1797,6 +1811,7 @@ ROUTES = [
         "散会",
         "结束会议，锁定出勤并生成纪要草稿",
         "组长",
+        asked="会议状态",
         phrasings=(
             "会议结束",
             "结束开会",
@@ -1820,7 +1835,10 @@ ROUTES = [
         "取消会议 理由",
         "取消尚未开始的会议",
         "组长",
+        asked="会议状态",
         phrasings=("会议取消", "取消开会", "不开了", "cancel meeting"),
+        # 「这次会先不开了」「那个会取消吧，领导临时有安排」: asked back, the reason after
+        last=("不开了", "取消吧", "取消了吧", "先取消吧"),
         confirm=(
             "今天不开了",
             "明天不开了",
@@ -1865,6 +1883,7 @@ ROUTES = [
         RESCHEDULE_USAGE,
         "更改尚未开始的会议的时间（可同时改地点），重新通知全体成员",
         "组长",
+        asked="会议状态",
         phrasings=(
             "会议改到",
             "会议改在",
@@ -1893,6 +1912,7 @@ ROUTES = [
             "时间改为",
             "时间改到",
             "会议时间改成",
+            "开会时间改成",
         ),
         # 「改成线上开」「会议改为视频会议」: the place becomes online.
         frames=(
@@ -1908,6 +1928,7 @@ ROUTES = [
         "推迟会议 半小时",
         "把尚未开始的会议推迟一段时间（或推迟到新的时间），重新通知全体成员",
         "组长",
+        asked="会议状态",
         # 「会议推迟到…」 too: a time after 到 is a new time (as 改期).
         phrasings=(
             "会议推迟",
@@ -1929,6 +1950,7 @@ ROUTES = [
         "提前会议 20分钟",
         "把尚未开始的会议提前一段时间（或提前到新的时间），重新通知全体成员",
         "组长",
+        asked="会议状态",
         phrasings=("会议提前", "把会议提前", "提前开会", "提前到", "会议提前到"),
         when=OFFERED_BEFORE,
     ),
@@ -1939,6 +1961,7 @@ ROUTES = [
         MOVE_USAGE,
         "更改尚未开始的会议的地点，重新通知全体成员",
         "组长",
+        asked="会议状态",
         phrasings=(
             "更改会议地点",
             "修改会议地点",
@@ -1946,6 +1969,7 @@ ROUTES = [
             "会议地点改到",
             "会议改地点",
             "开会地点改为",
+            "开会地点改到",
             "地点改为",
             "地点改到",
             "地点改成",

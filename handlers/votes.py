@@ -796,6 +796,7 @@ ROUTES = [
         "赞成",
         "投赞成票",
         "成员",
+        asked="表决规则",
         phrasings=("投赞成票", "赞成票", "我投赞成票", "我投赞成", "投赞成", "投同意票", "投同意"),
         # 「[强]」「[OK]」: WeChat's and WeCom's codes for 👍 and 👌.
         confirm=(
@@ -839,6 +840,7 @@ ROUTES = [
         "反对",
         "投反对票",
         "成员",
+        asked="表决规则",
         phrasings=("投反对票", "反对票", "我投反对票", "我投反对", "投反对"),
         confirm=(
             "👎",
@@ -867,6 +869,7 @@ ROUTES = [
         "弃权",
         "投弃权票",
         "成员",
+        asked="表决规则",
         phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票"),
         confirm=(
             "abstain",
@@ -944,6 +947,10 @@ ROUTES = [
         needs_society=False,
         phrasings=(
             "我投了吗",
+            # 「我已经投了」: answered with what was recorded (the card may not have said)
+            "我已经投了",
+            "我已经投过了",
+            "我投过了",
             "我投的是什么",
             "我投的什么",
             "我刚才投的是什么",
@@ -976,6 +983,7 @@ ROUTES = [
         "投票 赞成",
         "投票（无记名投票请私聊发送；在几个学会都有投票时写明「表决#编号」）",
         "成员",
+        asked="表决规则",
         phrasings=("vote",),
         exact=True,
         finds_private_society=True,

@@ -330,12 +330,13 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     """「不开了吗？」 does not cancel the meeting, 「开会吗」 does not open it, 「年度总结什么时候交」
     files nothing, 「签发了吗」 signs nothing: a question after the words of a command that
     changes something is asked back, and so is a hold-off (「开会等一下」「签发先不要」). Commands
-    that only show answer it (「几点开会？」)."""
+    that only show answer it (「几点开会？」); a question about the meeting itself (「不开了吗？」
+    「散会吗」) is answered with its state (asked back, a reflexive 是 had cancelled it)."""
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
     before = await models.EventLog.all().count()
-    assert "是否取消会议？回复「是」或「取消会议」确认。" in await h.say("张伟", "不开了吗？")
+    assert "第1次会议：已通知" in await h.say("张伟", "不开了吗？")
     assert "2026年12月5日（星期六）15:00" in await h.say("李娜", "几点开会？")
     # Held off after the words: 「开会等一下，还有人没到」 does not open it either.
     assert "是否宣布开会？回复「是」或「宣布开会」确认。" in await h.say(
@@ -348,7 +349,8 @@ async def test_a_question_after_a_command_is_asked_back_not_run(harness: Console
     assert await models.Filing.all().count() == 0
     assert await models.EventLog.all().count() == before
     await check_in_and_open(h)
-    assert "回复「是」或「散会」确认" in await h.say("张伟", "散会吗")
+    assert "第1次会议：" in await h.say("张伟", "散会吗")
+    assert (await models.Meeting.get(number=1)).state == "open"
     await h.say("张伟", "散会 现在")
     signed = await models.EventLog.filter(kind="minutes_signed").count()
     assert "回复「是」或「签发」确认" in await h.say("张伟", "签发了吗")

@@ -175,3 +175,58 @@ async def test_a_leave_told_of_someone_else_records_none(harness: ConsoleRig) ->
     assert await models.Attendance.all().count() == 0
     await h.say("赵敏", "我和刘洋那天一起去北京出差，请假")
     assert "赵敏已请假（我和刘洋那天一起去北京出差）" in await h.say("赵敏", "是")
+
+
+async def test_questions_and_remarks_with_a_command_word_change_nothing(
+    harness: ConsoleRig,
+) -> None:
+    """「会议取消了吗？」 had been asked back as cancelling (a reflexive 是 cancelled the meeting)
+    and a member's 「改到周五是这周五还是下周五？」 had been told only the leader may reschedule:
+    both are answered with the meeting's state. 「提醒一下大家，材料已经发到邮箱了」 had @-ed
+    everyone who had not answered the notice; 「赞成票要几票才能通过」 in a vote had been asked
+    back as a ballot: now the rules."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-08 15:00 会议室 议题：年度总结；经费预算")
+    before = await models.EventLog.all().count()
+    assert "第1次会议：已通知" in await h.say("张伟", "会议取消了吗？")
+    assert "第1次会议：已通知" in await h.say("李娜", "改到周五是这周五还是下周五？")
+    nudged = await h.send("张伟", "提醒一下大家，材料已经发到邮箱了")
+    assert [m.text for m in nudged if m.mentions] == []
+    assert "没有发送提醒" in nudged[0].text
+    assert await models.EventLog.all().count() == before
+    await h.say("张伟", "会议往后推一天")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.starts_at.astimezone(TZ).day == 9
+    await h.say("张伟", "那个会取消吧，领导临时有安排")
+    assert "已取消：领导临时有安排" in await h.say("张伟", "是")
+
+
+async def test_a_check_in_said_with_more_checks_in_and_the_recorder_need_not(
+    harness: ConsoleRig,
+) -> None:
+    """「我到了，另外第二项我需要回避，涉及我本人」 had been asked back as a recusal and
+    「签到，顺便说一下我4点要先走」 as leaving: neither checked in, and both were refused their
+    ballots. Now each checks in and says the rest was not done. The recorder's 「我到了」 had been
+    told to get invited as an observer; a ballot said after its item (「第二项我赞成」) is asked
+    back with the item's number, which, typed, is cast."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    h.at("2026-12-05 14:40")
+    said = (await h.say("李娜", "我到了，另外第二项我需要回避，涉及我本人")).text
+    assert said.startswith("李娜已签到（1/7）")
+    assert "后面说的「另外第二项我需要回避，涉及我本人」没有办理" in said
+    assert (await h.say("王强", "签到，顺便说一下我4点要先走")).text.startswith("王强已签到")
+    assert "无需签到" in await h.say("周婷", "我到了")
+    for name in ("张伟", "刘洋"):
+        await h.say(name, "签到")
+    statuses = sorted(a.status for a in await models.Attendance.all())
+    assert statuses == ["present"] * 4
+    assert await models.Recusal.all().count() == 0
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 2")
+    assert "回复「赞成 2」确认" in await h.say("李娜", "第二项我赞成")
+    await h.say("李娜", "赞成 2")
+    assert await models.Ballot.all().count() == 1
