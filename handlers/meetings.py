@@ -1386,6 +1386,11 @@ ROUTES = [
             "撤掉议题",
         ),
         after=("撤回", "撤出议程", "删掉", "删除", "去掉", "撤掉", "拿掉", "不要了"),
+        # 「第三项先不讨论了，材料还没准备好」: asked back, the reason after
+        last=("先不讨论了", "不讨论了", "先不讨论", "撤掉", "去掉"),
+        # 「去掉第一项」「撤掉第二个议题」: the verb first
+        # (「删除议题 3」 is the phrasing, its number the argument)
+        frames=(rf"(?:把)?(?:去掉|撤掉|删掉|拿掉|撤回|删除)(?P<object>(?!议题){ITEM_REF})吧?",),
         when=OFFERED_BEFORE,
     ),
     Route(
