@@ -161,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
     except ConfigError as exc:
         _setup_logging(args, None)
+        if args.command == "config":  # every problem at once, the platform tables' too
+            exc = _with_platform_problems(args, exc)
         return _config_failed(exc)
     _setup_logging(args, settings)
     if args.command == "config":
@@ -264,6 +266,28 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _reminders(settings, args.society, SystemClock().now())
         case _:
             return 2
+
+
+def _with_platform_problems(args: argparse.Namespace, exc: ConfigError) -> ConfigError:
+    """The settings' problems and those of the platform tables, read from the same file and
+    environment (the tables are checked apart from the settings, which failed)."""
+    from bot.adapters.dingtalk.config import dingtalk_from_settings
+    from bot.adapters.wecom.config import wecom_from_settings
+    from bot.config import Problems, apply_env_overrides, read_file
+
+    path = config_path(args.config, os.environ)
+    try:
+        raw = {} if path is None else read_file(path)
+    except ConfigError:
+        return exc  # the file itself: said already
+    problems = Problems()
+    problems.errors.extend(exc.errors)
+    raw, _ = apply_env_overrides(raw, os.environ, Problems())  # their problems: in exc already
+    for name, read in (("dingtalk", dingtalk_from_settings), ("wecom", wecom_from_settings)):
+        table = raw.get(name, {})
+        if isinstance(table, dict):
+            problems.take(read, None, table, os.environ)
+    return ConfigError.of(problems.errors)
 
 
 def _config_check(args: argparse.Namespace, settings: Settings) -> int:

@@ -201,7 +201,9 @@ def lock_path(url: str) -> Path | None:
 
 
 def _ensure_folder(url: str) -> None:
-    """Create the SQLite file's folder (only when the database is actually opened)."""
+    """Create the SQLite file's folder (only when the database is actually opened), and a new
+    database file readable by its owner only: it holds every society's records (SQLite gives
+    its -wal and -shm files the same permissions)."""
     path = sqlite_path(url)
     if path is not None:
         try:
@@ -209,6 +211,14 @@ def _ensure_folder(url: str) -> None:
         except OSError as exc:
             raise DatabaseError(
                 f"无法创建数据库目录 {path.parent}：{exc.strerror or exc}。请检查路径和权限。"
+            ) from exc
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DatabaseError(
+                f"无法创建数据库文件 {path}：{exc.strerror or exc}。请检查路径和权限。"
             ) from exc
 
 

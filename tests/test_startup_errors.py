@@ -154,3 +154,15 @@ async def test_a_slow_body_is_refused_without_waiting_for_ever() -> None:
         resp = await client.post("/cb", data=trickle())
         assert resp.status == 408
         assert time.monotonic() - started < 2
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file holds every society's records: it had been made 0644 (readable by every local
+    user), while its key beside it was 0600."""
+    path = tmp_path / "data" / "y.db"
+    code, text = _run(capsys, "db", "upgrade", "--db", f"sqlite://{path}")
+    assert code == 0, text
+    for made in (path, path.with_name("secret.key")):
+        assert made.stat().st_mode & 0o077 == 0, oct(made.stat().st_mode)
