@@ -355,9 +355,26 @@ class MeetingView:
     items: list[dict[str, Any]] = field(default_factory=list)
 
 
+# What a vote's result that cannot be read says (a value no version of the bot writes: edited
+# behind its back; the page's chain check lists it).
+UNREADABLE = {
+    "outcome": "结果记录无法读取（可能被改动，见本页记录链）",
+    "counts": "",
+    "names": [],
+    "receipts": "",
+}
+
+
 def _result(r: dict[str, Any] | None) -> dict[str, Any] | None:
     """The announced result of a vote: totals, the names of a named vote, the receipts of a
     secret ballot. Nothing else of a secret ballot is ever read."""
+    try:
+        return _announced(r)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return UNREADABLE
+
+
+def _announced(r: dict[str, Any] | None) -> dict[str, Any] | None:
     if not r or "yes" not in r:
         if r and r.get("outcome") == "deferred":
             return {"outcome": "暂缓决定（主持人决定）", "counts": "", "names": [], "receipts": ""}

@@ -144,8 +144,16 @@ async def test_records_edited_behind_the_chain_show_and_are_not_handed_out(webap
         version.notes + "（补充：预算反对）",
         version.id,
     )
+    # a value no version writes (the page had answered 500)
+    await raw_execute(
+        models.Vote,
+        "UPDATE vote SET result = REPLACE(result, 'passed', 'bogus') WHERE method = 'secret'",
+    )
     admin = await w.login("市党委刘老师")
-    page = (await admin.get(f"/web/society/{society.id}")).text
+    shown = await admin.get(f"/web/society/{society.id}")
+    assert shown.status == 200
+    page = shown.text
+    assert "结果记录无法读取" in page
     assert "完整：共" not in page
     assert "处记录与记录链不符" in page
     assert f"表 vote 行 {vote.id}" in page
