@@ -122,7 +122,8 @@ def render(message: OutgoingMessage, bot_name: str) -> str:
         target = "群"
     mentions = " ".join(f"@{m.name or m.user_id}" for m in message.mentions)
     head = f"[{bot_name} → {target}]" + (f" {mentions}" if mentions else "")
-    text = head + "\n  " + message.text.replace("\n", "\n  ")
+    # a card's update carries no text: no empty line before the card
+    text = head + ("\n  " + message.text.replace("\n", "\n  ") if message.text else "")
     if message.card is not None:
         card = message.card
         buttons = "" if card.closed else "  [赞成] [反对] [弃权]"
