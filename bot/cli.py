@@ -368,10 +368,11 @@ async def _verify(settings: Settings) -> int:
     await start_storage(settings, read_only=True)
     try:
         report = await verify.run()
+        names = {s.id: s.name for s in await repo.all_societies()} if report.findings else {}
     finally:
         await stop_storage()
     for f in report.findings:
-        print(f"发现篡改：{f.where()}：{f.what}")
+        print(f"发现篡改：{f.where(names)}：{f.what}")
     if report.findings:
         print(f"校验未通过：共 {len(report.findings)} 处问题。")
         return 1
@@ -439,7 +440,7 @@ async def _export(settings: Settings, society: str, year: int, out: Path) -> int
         findings = (await verify.run(found.id)).findings
         if findings:
             for f in findings:
-                print(f"发现篡改：{f.where()}：{f.what}", file=sys.stderr)
+                print(f"发现篡改：{f.where({found.id: found.name})}：{f.what}", file=sys.stderr)
             print(
                 f"没有导出：「{society}」的记录校验未通过（{len(findings)} 处与记录链不符），"
                 "导出的档案会把改动过的内容当作正式记录。请先查明（yishi verify）。",

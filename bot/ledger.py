@@ -187,10 +187,13 @@ class Finding:
     table: str | None = None
     row: int | None = None
 
-    def where(self) -> str:
+    def where(self, names: Mapping[int, str] | None = None) -> str:
+        """Where, as said to people: 「学会 1（名称） · 第12条记录 · 表 vote 行 3」 (the name
+        when `names` has it)."""
         parts = []
         if self.society is not None:
-            parts.append(f"学会 {self.society}")
+            name = (names or {}).get(self.society)
+            parts.append(f"学会 {self.society}" + (f"（{name}）" if name else ""))
         if self.seq is not None:
             parts.append(f"第{self.seq}条记录")
         if self.vote is not None:

@@ -198,7 +198,8 @@ def _tables(
         if not isinstance(hands, dict) or {k: hands.get(k) for k in CHOICES} != c.hands:
             out.append(
                 Finding(
-                    f"举手结果被改动：记录链为 {c.hands}，表中为 {row.hands}",
+                    f"举手结果被改动：记录链为 {_tally(c.hands)}，表中为 "
+                    f"{_tally(hands) if isinstance(hands, dict) else repr(row.hands)}",
                     society,
                     vote=vid,
                     table="vote",
@@ -288,3 +289,14 @@ def _closed(
 
 def box_matches(chained_box: Sequence[Sequence[Any]], box: BoxRow) -> bool:
     return sorted((str(a), str(b)) for a, b in chained_box) == sorted(box.entries)
+
+
+_CHOICE_NAMES = {"yes": "赞成", "no": "反对", "abstain": "弃权"}
+
+
+def _tally(counts: Mapping[str, Any]) -> str:
+    """{"yes": 5, "no": 0, "abstain": 1} -> 「赞成5 反对0 弃权1」 (other keys as they are)."""
+    return " ".join(
+        f"{_CHOICE_NAMES.get(k, k)}{counts.get(k)}"
+        for k in (*CHOICES, *sorted(set(counts) - set(CHOICES)))
+    )

@@ -296,9 +296,12 @@ async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig)
             ('{"abstain": 0, "no": 0, "yes": 5}', vote_of["show_of_hands"]),
         )
     )
-    assert any(f.vote == vote_of["show_of_hands"] and "举手结果被改动" in f.what for f in found), (
-        found
-    )
+    assert any(
+        f.vote == vote_of["show_of_hands"]
+        and "举手结果被改动" in f.what
+        and "表中为 赞成5 反对0 弃权0" in f.what
+        for f in found
+    ), found
 
     # The last event deleted; the society's whole chain deleted.
     last = (await raw_rows(models.EventLog, "SELECT MAX(seq) AS top FROM event_log"))[0]["top"]
