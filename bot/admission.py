@@ -143,6 +143,9 @@ class Admission:
     async def asked(self, message: IncomingMessage) -> str | None:
         return await _tolerated(questions.asked(message, self.clock.now()), None)
 
+    async def asked_at(self, message: IncomingMessage) -> datetime | None:
+        return await _tolerated(questions.asked_at(message), None)
+
     async def answered(self, message: IncomingMessage) -> None:
         await questions.answer(message)  # part of the effect: its unit of work's fate
 

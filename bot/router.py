@@ -75,6 +75,9 @@ class Context:
     work: repo.Work
     # The society's active meeting as read for the permission check (None: none, or not read).
     active_meeting: repo.Meeting | None = None
+    # When the question this message says yes to was asked (None: not a yes to one): what
+    # changed since was not seen by the one confirming (a sign-off asked before a new version).
+    asked_at: datetime | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -219,6 +222,10 @@ class AdmissionPort(Protocol):
         """The command a yes in this message confirms, if a question waits for one."""
         ...
 
+    async def asked_at(self, message: IncomingMessage) -> datetime | None:
+        """When the question this message's yes answers was asked."""
+        ...
+
     async def answered(self, message: IncomingMessage) -> None:
         """In the unit of work: the question is answered by this message."""
         ...
@@ -349,6 +356,7 @@ class Router:
         a shared round); a refusal becomes the reply and leaves none of the handler's writes.
         A yes to a question asked back answers it first, whatever the command's outcome."""
         if confirming:
+            ctx.asked_at = await self.admission.asked_at(ctx.message)
             await self.admission.answered(ctx.message)
         try:
             outcome, replies = await self._outcome(route, args, ctx)

@@ -80,11 +80,13 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
-    other = await _someone_elses_leave(meeting, person, args)
+    other = await _someone_elses_leave(ctx, meeting, person, args)
     if other is not None:
+        name, on_roster = other
+        absent = f"；{name}来不了、又没有请假的，会后按缺席记录" if on_roster else ""
         raise UsageError(
-            f"这句话说的是{other}请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
-            f"没有记下任何请假；{other}来不了、又没有请假的，会后按缺席记录。"
+            f"这句话说的是{name}请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
+            f"没有记下任何请假{absent}。"
         )
     if meeting.state is g.MeetingState.OPEN:
         entry = (await repo.attendance(meeting.id)).get(person.id)
@@ -133,16 +135,20 @@ _ADDRESSED = re.compile(
 
 
 async def _someone_elses_leave(
-    meeting: repo.Meeting, person: repo.Person, reason: str
-) -> str | None:
-    """The name of another member on the meeting's roster whose leave the reason tells of
-    (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」), else None."""
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, reason: str
+) -> tuple[str, bool] | None:
+    """The name of another person of the meeting (its roster, observers, the recorder, the
+    liaison) whose leave the reason tells of (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天
+    来不了」「周婷今天请假，刘洋临时记录一下」), and whether they are on its roster; else None."""
     said = _TELLING.sub("", reason)
-    for pid, other in (await repo.people(meeting.roster)).items():
+    society = ctx.require_society()
+    around = {society.recorder_id, society.liaison_id, *await repo.observers(meeting.id)}
+    ids = [*meeting.roster, *(i for i in around if i is not None)]
+    for pid, other in (await repo.people(ids)).items():
         if pid == person.id or not other.name:
             continue
         if said.startswith(other.name) or re.search(re.escape(other.name) + _PASSED_ON, said):
-            return other.name
+            return other.name, pid in meeting.roster
     return None
 
 

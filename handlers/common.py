@@ -29,7 +29,8 @@ _ITEM_REF = re.compile(
     rf"|(?:第\s*)?(?:议题\s*)?[#\uff03]?\s*{_NUMBER}\s*号?(?=$|\s|[,，:：]))"
     r"\s*[,，:：]?\s*"
 )
-_MENTION = re.compile(r"^@(\S+)\s*")
+# 「@孙磊 党员」「@孙磊，党员，副秘书长」: the name ends at a space or punctuation.
+_MENTION = re.compile(r"^@([^\s,，、:：;；。]+)[\s,，、:：;；]*")
 
 # The meeting phases a route is offered in (Route.when): before it opens, while it is open.
 OFFERED_BEFORE: frozenset[g.MeetingState | None] = frozenset(

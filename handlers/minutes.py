@@ -10,6 +10,7 @@ from bot import minutes as mn
 from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
+from bot.timeparse import small_number
 from handlers import texts as t
 from handlers.common import announced, bounded, current_meeting, person_payload, record
 from storage import repo
@@ -53,7 +54,20 @@ def from_version(v: repo.MinutesVersion) -> mn.Minutes:
     return mn.Minutes.from_json(json.loads(v.body), v.notes)
 
 
+# 「纪要第二项加一句：…」: a note said right after 纪要 (which shows), not asking to see it.
+_ADDING = re.compile(
+    r"(?P<item>第[0-9一二三四五六七八九十]+项|议题[0-9一二三四五六七八九十]+)?(?:那里|这里)?(?:再)?"
+    r"(?:加一句|加上|加一条|补一句|补充一句|添一句|记上|写上|补上)[:：,，] ?(?P<text>.+)"
+)
+
+
 async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
+    adding = _ADDING.fullmatch(args.strip())
+    if adding is not None:
+        if not g.may(ctx.roles, g.Need.RECORDER):
+            raise UsageError("纪要备注由记录人补充：请把要加的内容告诉记录人。")
+        note = " ".join(x for x in (adding.group("item"), adding.group("text").strip()) if x)
+        return await add_notes(ctx, note)
     meeting = await current_meeting(ctx)
     version = await repo.latest_minutes(meeting.id)
     if version is None:
@@ -92,6 +106,9 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN, g.MeetingState.CLOSED))
     if not args:
         raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
+    edit = _NOTE_EDIT.fullmatch(args.strip()) or _NOTE_DROP.fullmatch(args.strip())
+    if edit is not None:
+        return [ctx.reply(await _edit_note(ctx, meeting, person, edit))]
     bounded(args, "纪要备注", t.NOTES_MAX)
     if meeting.state is g.MeetingState.OPEN:
         taken = len(await notes_taken(meeting.id))
@@ -104,6 +121,47 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply(f"纪要已更新为第{version.version}版（已加入备注）。组长可发送「签发」签发。")]
 
 
+# A note of the draft changed or taken out, said of it by its place: 「第1条备注改为…」
+# 「上一条备注写错了，改成：…」「把刚才那条备注删掉」「撤回上一条备注」.
+_WHICH_NOTE = (
+    r"(?P<which>刚才那|刚才的|上一|前一|最后一|第\s*(?P<n>[0-9一二三四五六七八九十]+))\s*条\s*备注"
+)
+_NOTE_EDIT = re.compile(
+    rf"(?:把)?{_WHICH_NOTE}(?:写错了?)?[,，]?\s*(?:(?:改为|改成|应为|应该是|更正为)[:：]?\s*"
+    r"(?P<text>.+)|(?P<drop>删掉|删除|去掉|撤回|撤掉|不要了)吧?)"
+)
+_NOTE_DROP = re.compile(rf"(?P<drop>撤回|删掉|删除|去掉|撤掉){_WHICH_NOTE}")
+
+
+async def _edit_note(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, said: re.Match[str]
+) -> str:
+    """A new draft with one note changed or taken out (every version is kept: the change is
+    on record). During the meeting the notes are not a draft yet: said how, nothing done."""
+    if meeting.state is not g.MeetingState.CLOSED:
+        raise UsageError(
+            "会上记下的备注散会后写入纪要草稿，届时可以修改（「第1条备注改为 …」）或删除"
+            "（「删掉第1条备注」）；现在可以再记一条更正。"
+        )
+    latest = await repo.latest_minutes(meeting.id)
+    notes = [n for n in (latest.notes if latest else "").split("\n") if n.strip()]
+    if not notes:
+        raise UsageError("纪要里还没有备注。")
+    number = small_number(said.group("n")) if said.group("n") else len(notes)
+    if number is None or not 1 <= number <= len(notes):
+        raise UsageError(f"纪要里只有 {len(notes)} 条备注，没有第{said.group('n')}条。")
+    old = notes[number - 1]
+    if said.group("drop"):
+        del notes[number - 1]
+        done = f"第{number}条备注（{t.echo(old)}）已删除"
+    else:
+        text = bounded(said.group("text").strip(), "纪要备注", t.NOTES_MAX)
+        notes[number - 1] = text
+        done = f"第{number}条备注已改为「{t.echo(text)}」"
+    version = await draft_minutes(ctx, meeting, person, notes="\n".join(notes))
+    return f"纪要已更新为第{version.version}版：{done}（此前各版都保留）。组长可发送「签发」签发。"
+
+
 async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
@@ -113,6 +171,12 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     if version is None:
         raise UsageError(
             "还没有纪要草稿。纪要草稿在散会时生成，记录人可发送「纪要备注 内容」补充后再签发。"
+        )
+    if ctx.asked_at is not None and version.created_at > ctx.asked_at:
+        # 「纪要可以签发吗」, then a note added, then 「是」: not the version that was asked about
+        raise UsageError(
+            f"纪要在您确认之前又更新为第{version.version}版（{t.when(version.created_at, ctx.tz)}），"
+            "没有签发。请看过最新一版（发送「纪要 全文」）后再发送「签发」。"
         )
     digest = await repo.sign_minutes(version.id, person.id, ctx.now)
     await repo.update_meeting(meeting.id, state=new_state)
@@ -188,6 +252,13 @@ ROUTES = [
             # 「纪要里王强的发言要补上：建议加强会员发展」: what is missing, then the words
             r"纪要(?:里|中)(?P<object>[^,，:：]{1,20}?)(?:要|需要|得)?(?:补上|补充|加上|写上|补进去|加进去)"
             r"(?:一下)?[:：,，] ?(?P<rest>.+)",
+            # 「纪要里第二项加一句：…」「会议记录里加上：…」「帮我在纪要里记上：…」
+            r"(?:帮我)?(?:在)?(?:纪要|会议纪要|会议记录)(?:里|中)?(?P<object>第[0-9一二三四五六七八九十]+项"
+            r"|议题[0-9一二三四五六七八九十]+)?(?:那里|这里)?(?:再)?(?:加一句|加上|加一条|补一句|补充一句"
+            r"|补充|添一句|记上|写上|补上)[:：,，] ?(?P<rest>.+)",
+            # 「第1条备注改为…」「把刚才那条备注删掉」「撤回上一条备注」: the handler changes it
+            r"(?P<rest>(?:把)?(?:刚才那|刚才的|上一|前一|最后一|第[0-9一二三四五六七八九十]+)条备注.+"
+            r"|(?:撤回|删掉|删除|去掉|撤掉)(?:刚才那|上一|前一|最后一|第[0-9一二三四五六七八九十]+)条备注)",
         ),
         when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),

@@ -34,8 +34,11 @@ from storage import repo
 _PARTY = {"党员": True, "中共党员": True, "非党员": False, "群众": False, "民主党派": False}
 _POSITIONS = {
     "理事长": g.CouncilPosition.PRESIDENT,
+    "会长": g.CouncilPosition.PRESIDENT,
     "副理事长": g.CouncilPosition.VICE_PRESIDENT,
+    "副会长": g.CouncilPosition.VICE_PRESIDENT,
     "理事": g.CouncilPosition.DIRECTOR,
+    "常务理事": g.CouncilPosition.DIRECTOR,
 }
 
 
@@ -105,10 +108,14 @@ async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
     return user, rest
 
 
+_LEADING_PARTICLES = "吧啊呀哈了呢嘛哦 ,，"
+
+
 def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
     party: bool | None = None
     position: g.CouncilPosition | None = None
-    words = rest.split()
+    # 「党员 常务理事 加强年轻力量」「，党员，副秘书长，加强年轻力量」「吧，她是新任理事长」
+    words = [w for w in re.split(r"[\s,，、]+", rest.lstrip(_LEADING_PARTICLES)) if w]
     reason = []
     for w in words:
         if w in _PARTY and party is None:
@@ -117,7 +124,8 @@ def _flags(rest: str) -> tuple[bool | None, g.CouncilPosition | None, str]:
             position = _POSITIONS[w]
         else:
             reason.append(w)
-    return party, position, without_reason_lead(" ".join(reason))
+    joined = ("，" if re.search(r"[,，、]", rest) else " ").join(reason)  # as it was written
+    return party, position, without_reason_lead(joined)
 
 
 async def propose_add(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -280,14 +288,33 @@ async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 async def approve_change(ctx: Context, args: str) -> list[OutgoingMessage]:
-    return await _decide(ctx, args, True, "批准 3（如需特批超员或双数，写「批准 3 特批」）")
+    return await _decide(ctx, args, True, _APPROVE_USAGE)
 
 
 async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
-    return await _decide(ctx, args, False, "驳回 3 理由")
+    return await _decide(ctx, args, False, _REJECT_USAGE)
+
+
+_APPROVE_USAGE = "批准 3（如需特批超员或双数，写「批准 3 特批」）"
+_REJECT_USAGE = "驳回 3 理由"
 
 
 async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[OutgoingMessage]:
+    """A decision on one change, or on several said at once: 「批准 1 2」「驳回 2 4」 each the
+    same, 「批准 1，2号驳回」 the second the other way. All in one transaction: a refusal of any
+    decides none."""
+    other = _OTHER_DECISION.search(args)
+    if other is not None and parse_item_ref(args.replace("#", ""))[0] is not None:
+        then = other.group("word") in ("批准", "同意")
+        first = await _decide(ctx, args[: other.start()], approve, usage)
+        second = f"{other.group('n')} {other.group('rest').strip(' ，,')}"
+        return first + await _decide(ctx, second, then, _APPROVE_USAGE if then else _REJECT_USAGE)
+    if (each := _each_number(args.replace("#", ""))) is not None:
+        return [m for one in each for m in await _decide_one(ctx, one, approve, usage)]
+    return await _decide_one(ctx, args, approve, usage)
+
+
+async def _decide_one(ctx: Context, args: str, approve: bool, usage: str) -> list[OutgoingMessage]:
     actor = ctx.require_person()
     number, rest = parse_item_ref(args.replace("#", ""))
     kind = _kind_said(ctx.message.text)  # 「同意增补王强」: 增补, whatever the route's words took
@@ -506,6 +533,10 @@ async def set_recorder(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
 
 
+# Only this once (「记录人改成 @刘洋，就今天一次」「这次让刘洋来记录」): no designation.
+_THIS_ONCE = re.compile(r"这次|本次|今天|临时|一次|暂时|暂且|代为|代一下")
+
+
 async def _designate(
     ctx: Context, args: str, field: str, kind: EventKind, label: str, usage: str
 ) -> list[OutgoingMessage]:
@@ -515,6 +546,15 @@ async def _designate(
     if user is None:
         raise UsageError(f"请 @ 要指定的人，例如：{usage}")
     _not_yet(user.name or user.user_id, rest, usage)
+    known = await repo.person_by_identity(user)
+    if known is not None and getattr(society, f"{field}_id") == known.id:
+        return [ctx.reply(f"{known.name}就是{society.name}的{label}，没有变化。")]
+    if field == "recorder" and _THIS_ONCE.search(rest):
+        name = user.name or user.user_id
+        raise UsageError(
+            f"记录人是长期指定的，设置后每次会议都由他记录，所以没有更改。只这一次由{name}代为记录的，"
+            f"请在纪要备注里写明「本次会议由{name}代为记录」；要长期改为{name}，请发送「设置记录人 @{name}」。"
+        )
     target = await repo.ensure_person(user, name=user.name or user.user_id)
     if await repo.member(society.id, target.id) is None:
         await repo.put_member(society.id, target.id, roster_role="none")
@@ -632,6 +672,12 @@ _OTHER_FILINGS = (
 )
 
 
+# A report that would only be the minutes (「上报一下会议纪要」「报告 第3次会议纪要」).
+_MINUTES_TITLE = re.compile(
+    r"(?:本次|这次|上次|第[0-9一二三四五六七八九十]+次)?(?:会议)?(?:纪要|记录)"
+)
+
+
 def _filed_as_report(title: str) -> tuple[str, str] | None:
     """What a report titled so is instead (「2026年度工作总结」); None for a report about it
     (「关于修订工作规则的请示」)."""
@@ -649,6 +695,12 @@ async def _file(
         raise UsageError(f"请写明标题和内容，例如：{usage}")
     # The title ends at the first space or punctuation (「2026年度工作总结，全年召开会议2次」).
     title, body = _title_and_body(args)
+    if kind == "major_issue" and _MINUTES_TITLE.fullmatch(title) and not body:
+        # 「上报一下会议纪要」: minutes are kept here once signed, not reported
+        raise UsageError(
+            "会议纪要签发后自动存档，市科技社团党委在工作台可以查看和下载，不用另行报送，没有提交。"
+            f"要向市党委请示或报告重大问题的，请写明标题和内容，例如：{usage}"
+        )
     if kind == "major_issue" and (other := _filed_as_report(title)) is not None:
         # 「上报 2026年度工作总结 …」: the committee counts a summary or rules filed as such
         raise UsageError(
@@ -689,7 +741,29 @@ def _title_and_body(args: str) -> tuple[str, str]:
 _TITLE_END = re.compile(r"[ \t,，;；。：:]+")
 
 
+# Several numbers said at once (「确认收到 1、3」「驳回 2 4」「批准1和4」), then what follows.
+_ONE_NUMBER = r"#?\d{1,6}\s*号?(?![\d人个票名位年月日天])"
+_NUMBERS = re.compile(rf"^\s*{_ONE_NUMBER}(?:\s*(?:[,，、和及与]|\s)\s*{_ONE_NUMBER})+")
+# The other decision said after the first (「批准 1，2号驳回」「同意1，3号不批准，人数超了」).
+_OTHER_DECISION = re.compile(
+    r"[,，;；。]\s*#?(?P<n>\d{1,6})\s*号?\s*(?P<word>驳回|不批准|不同意|批准|同意)(?P<rest>.*)$"
+)
+
+
+def _each_number(args: str) -> list[str] | None:
+    """「1、3」 -> ['1', '3'] with what follows each (「驳回 2 4 人数超了」 -> ['2 人数超了', '4 人数
+    超了']); None unless several numbers open the arguments."""
+    found = _NUMBERS.match(args)
+    if found is None:
+        return None
+    rest = args[found.end() :].strip(" ,，")
+    return [f"{n} {rest}".strip() for n in re.findall(r"\d+", found.group())]
+
+
 async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """确认收到: one filing, or several by number (「确认收到 1、3」)."""
+    if (each := _each_number(args)) is not None:
+        return [m for one in each for m in await acknowledge(ctx, one)]
     actor = ctx.require_person()
     number, _ = parse_item_ref(args.replace("#", ""))
     if number is None:  # 「确认收到」「收到年度总结」: the one filing awaiting it that fits
@@ -980,10 +1054,13 @@ ROUTES = [
         ),
         frames=(
             # 「请周婷做记录」「这次由周婷记录」「周婷负责记录」: a name, then who records
-            r"(?:这次|本次|今天|以后)?(?:会议)?(?:就)?(?:请|由|让)(?P<object> ?(?:@[^,，。:： ]{1,20}|[^,，。:： @]{2,4}?) ?)"
-            r"(?:同志|老师)?(?:来|负责|担任)?(?:做|作)?(?:会议)?(?:记录|记录人)(?:一下)?",
-            r"(?:这次|本次|今天|以后)?(?P<object> ?(?:@[^,，。:： ]{1,20}|[^,，。:： @谁我你]{2,4}?) ?)"
-            r"(?:同志|老师)?(?:来|负责|担任)(?:做|作)?(?:会议)?(?:记录|记录人)(?:吧)?",
+            # (「这次」「今天」 said: only this once, which is no designation; the handler says so)
+            r"(?:(?P<rest>这次|本次|今天|临时)|以后)?(?:会议)?(?:就)?(?:请|由|让)"
+            r"(?P<object> ?(?:@[^,，。:： ]{1,20}|[^,，。:： @]{2,4}?) ?)"
+            r"(?:同志|老师)?(?:临时)?(?:来|负责|担任)?(?:做|作)?(?:会议)?(?:记录|记录人)(?:一下)?吧?",
+            r"(?:(?P<rest>这次|本次|今天|临时)|以后)?"
+            r"(?P<object> ?(?:@[^,，。:： ]{1,20}|[^,，。:： @谁我你]{2,4}?) ?)"
+            r"(?:同志|老师)?(?:临时)?(?:来|负责|担任)(?:做|作)?(?:会议)?(?:记录|记录人)(?:吧)?",
         ),
     ),
     Route(

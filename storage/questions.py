@@ -58,6 +58,13 @@ async def asked(message: IncomingMessage, now: datetime) -> str | None:
     return row.command
 
 
+async def asked_at(message: IncomingMessage) -> datetime | None:
+    """When the question the message's sender answers in its chat was asked (None: none)."""
+    chat_key, user_key = keys(message)
+    row = await m.PendingQuestion.filter(chat_key=chat_key, user_key=user_key).first()
+    return None if row is None else utc(row.asked_at)
+
+
 async def answer(message: IncomingMessage) -> None:
     """Mark the question answered by this message (in the unit of work of its effect)."""
     chat_key, user_key = keys(message)

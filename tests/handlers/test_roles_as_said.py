@@ -1,0 +1,119 @@
+"""The recorder, the leader, the liaison and the committee as they say things (each of these
+had done something not meant, or lost what was said)."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.kit.console import ConsoleRig, convene_and_open
+
+ADMIN = "市党委刘老师"
+
+
+async def test_the_recorder_away_and_a_stand_in_change_no_one(harness: ConsoleRig) -> None:
+    """In the meeting the leader's 「周婷今天请假，刘洋临时记录一下」 then 是 had recorded the
+    leader himself as leaving; 「这次会议让刘洋来记录吧」「记录人改成 @刘洋，就今天一次」 had made
+    刘洋 the recorder for good. Now nothing is recorded or changed and each says why."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "周婷今天请假，刘洋临时记录一下")
+    told = (await h.say("张伟", "是")).text
+    assert "这句话说的是周婷请假" in told
+    assert "缺席" not in told  # the recorder is not on the meeting's roster
+    assert await models.Attendance.filter(status="left").count() == 0
+    for said in ("这次会议让刘洋来记录吧", "记录人改成 @刘洋，就今天一次"):
+        assert "记录人是长期指定的" in await h.say("张伟", said)
+    society = await models.Society.first()
+    assert society is not None
+    recorder = await models.Person.get(id=society.recorder_id)  # type: ignore[attr-defined]
+    assert recorder.name == "周婷"
+
+
+async def test_a_sign_off_confirmed_after_a_new_version_signs_nothing(
+    harness: ConsoleRig,
+) -> None:
+    """「纪要可以签发吗」, then the recorder adds a note, then the leader's 是 had signed the new
+    version he had not seen; now it says so and signs nothing, and a yes asked again signs."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "散会 现在")
+    h.at("2026-12-05 16:00")
+    await h.say("张伟", "纪要可以签发吗")
+    h.at("2026-12-05 16:01")
+    await h.say("周婷", "纪要备注 李娜建议明年多开一次")
+    h.at("2026-12-05 16:02")
+    refused = (await h.say("张伟", "是")).text
+    assert refused.startswith("纪要在您确认之前又更新为第2版")
+    assert await models.Signature.all().count() == 0
+    h.at("2026-12-05 16:03")
+    await h.say("张伟", "纪要可以签发吗")
+    h.at("2026-12-05 16:04")
+    assert "已签发第1次会议纪要（第2版）" in await h.say("张伟", "是")
+
+
+async def test_notes_added_changed_and_taken_out_as_said(harness: ConsoleRig) -> None:
+    """「纪要第二项加一句：…」「会议记录里加上：…」 had shown the minutes and added nothing (the
+    leader then signed without them); 「修改纪要 第1条备注改为…」 had added the words as a new
+    note. Now each adds, changes or takes out the note, in a new version (the earlier kept)."""
+    h = harness
+    await convene_and_open(h, "年度总结；经费预算")
+    await h.say("周婷", "纪要里第二项加一句：刘洋、陈静认为会务费偏高")
+    await h.say("张伟", "散会 现在")
+    await h.say("周婷", "纪要第二项加一句：王强建议压缩")
+    await h.say("周婷", "会议记录里加上：传达了市党委文件")
+    changed = (await h.say("周婷", "上一条备注写错了，改成：传达了市科技社团党委文件")).text
+    assert "第3条备注已改为「传达了市科技社团党委文件」" in changed
+    assert "第1条备注" in await h.say("周婷", "把第1条备注删掉")
+    assert "没有第5条" in await h.say("周婷", "修改纪要 第5条备注改为测试")
+    assert "纪要备注由记录人补充" in await h.say("李娜", "纪要第二项加一句：我也同意")
+    latest = await models.MinutesVersion.all().order_by("-version").first()
+    assert latest is not None
+    assert latest.notes == "第二项 王强建议压缩\n传达了市科技社团党委文件"
+    assert await models.MinutesVersion.all().count() == 5
+
+
+async def test_several_decisions_in_one_message(harness: ConsoleRig) -> None:
+    """The committee's 「驳回 2 4」 had rejected #2 with the reason 「4」 and left #4 waiting;
+    「批准 3，4号驳回」 had approved #3 and ignored the rejection; 「确认收到 1、2」 had
+    acknowledged #1 only. Each number is decided now; a refusal of one decides none."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    for said in (
+        "提议增补 @孙磊 党员 理事 加强力量",
+        "提议增补 @钱多 党员 理事 加强力量",
+        "提议免去 @赵敏 工作调动",
+        "提议免去 @杨帆 工作调动",
+    ):
+        await h.say("张伟", said)
+    refused = (await h.say(ADMIN, "批准 1 2", private=True)).text
+    assert "不符合工作规则" in refused
+    assert await models.RosterChange.filter(status="pending").count() == 4
+    await h.say(ADMIN, "批准 3，4号驳回，人数够了", private=True)
+    await h.say(ADMIN, "驳回 1 2", private=True)
+    statuses = {c.id: c.status for c in await models.RosterChange.all()}
+    assert statuses == {1: "rejected", 2: "rejected", 3: "approved", 4: "rejected"}
+    note = (await models.RosterChange.get(id=4)).decision_note
+    assert note == "人数够了"
+    await h.say("陈静", "年度总结 2026年度工作总结 全年开会两次")
+    await h.say("陈静", "备案 议事规则 经第1次会议通过")
+    await h.say(ADMIN, "确认收到 1、2", private=True)
+    assert await models.Filing.filter(acknowledged_at__isnull=True).count() == 0
+
+
+async def test_what_the_leader_and_liaison_write_is_kept_as_meant(harness: ConsoleRig) -> None:
+    """「增补 @孙磊 党员 常务理事 …」 had kept the post in the reason (the roster then showed
+    none); 「增补 @钱多，党员，副秘书长，…」 had kept 「@钱多，党员，…」 as the reason; 「组长换成
+    李娜吧，她是…」 had the reason 「吧 她是…」; the liaison's 「上报一下会议纪要」 had sent the
+    committee an empty report titled 会议纪要."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "增补 @孙磊 党员 常务理事 加强年轻力量")
+    await h.say("张伟", "增补 @钱多，党员，副秘书长，加强年轻力量")
+    await h.say("张伟", "组长换成李娜吧，她是新任理事长，我年纪大了")
+    changes = [(c.position, c.reason) for c in await models.RosterChange.all().order_by("id")]
+    assert changes == [
+        ("director", "加强年轻力量"),
+        ("none", "副秘书长，加强年轻力量"),
+        ("vice_president", "她是新任理事长，我年纪大了"),
+    ]
+    assert "不用另行报送，没有提交" in await h.say("陈静", "上报一下会议纪要")
+    assert await models.Filing.all().count() == 0
