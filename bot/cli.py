@@ -708,7 +708,7 @@ class Repl:
 
     async def reset(self) -> None:
         self.clock.reset()
-        archived = await reset_demo(self.clock.now())
+        archived = await reset_demo(self.clock.now(), self.settings.tz)
         self.speaker, self.private = "张伟", False
         kept = f"原有记录已改名为「{archived}」保留。" if archived else ""
         self.say(f"已重新开始：示例学会「{SOCIETY}」是新的，时间回到现在。{kept}")

@@ -4,7 +4,7 @@ like it (the same people under other identities) for the tests and the benchmark
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from bot import governance as g
 from bot.adapters.console import CORP, GROUP, console_user
@@ -41,15 +41,15 @@ async def ensure_demo(now: datetime) -> bool:
     return True
 
 
-async def reset_demo(now: datetime) -> str:
-    """Start the demo afresh: the demo society is set aside under a dated name (its records
-    stay) and a new one takes its name and its group. Returns the name it was set aside under
-    ("" when there was none)."""
+async def reset_demo(now: datetime, tz: tzinfo = UTC) -> str:
+    """Start the demo afresh: the demo society is set aside under a name dated in `tz` (its
+    records stay) and a new one takes its name and its group. Returns the name it was set aside
+    under ("" when there was none)."""
     archived = ""
     async with repo.atomic():
         old = await repo.society_by_name(SOCIETY)
         if old is not None:
-            archived = f"{SOCIETY}（第{old.id}号，{now:%Y-%m-%d %H:%M:%S}重置前）"
+            archived = f"{SOCIETY}（第{old.id}号，{now.astimezone(tz):%Y-%m-%d %H:%M:%S}重置前）"
             await repo.archive_society(old.id, archived)
     await ensure_demo(now)
     return archived

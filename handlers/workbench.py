@@ -45,6 +45,8 @@ def _issues(row: ov.Row) -> str:
         parts.append("从未开会" if row.last_held is None else f"{row.months_since} 个月未开会")
     if row.summary is ov.Summary.OVERDUE:
         parts.append(f"年度总结逾期 {row.summary_days} 天")
+    if row.summary_last_year_missing:
+        parts.append("上年年度总结未报送")
     if not row.rules_filed:
         parts.append("未备案工作制度")
     if row.roster_issues:
@@ -61,6 +63,7 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     this_year = ctx.now.astimezone(ctx.tz).year
     count = {c.key: c.count for c in ov.counters(rows)}
     summary = {s: sum(1 for r in rows if r.summary is s) for s in ov.Summary}
+    last_year = sum(1 for r in rows if r.summary_last_year_missing)
     kinds = "、".join(
         f"{label} {n}"
         for kind, label in KINDS.items()
@@ -70,7 +73,8 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
         f"报送与备案情况（共 {len(rows)} 个学会）：",
         f"工作制度：已备案 {len(rows) - count['rules']} 个，未备案 {count['rules']} 个",
         f"{this_year} 年度总结：已报送 {summary[ov.Summary.FILED]} 个，"
-        f"逾期 {summary[ov.Summary.OVERDUE]} 个，未到截止日 {summary[ov.Summary.DUE]} 个",
+        f"逾期 {summary[ov.Summary.OVERDUE]} 个，未到截止日 {summary[ov.Summary.DUE]} 个"
+        + (f"；{this_year - 1} 年度总结未报送 {last_year} 个" if last_year else ""),
         f"待确认收到：{len(pending)} 件" + (f"（{kinds}）" if kinds else ""),
         f"待审批成员调整：{count['changes']} 件",
         f"超过半年未开会：{count['stale6']} 个学会；5 个月未开会：{count['stale5']} 个学会",

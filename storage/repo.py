@@ -706,9 +706,16 @@ async def archive_society(society_id: int, name: str) -> None:
     """Set a society aside under another name: its records stay (the chain, meetings, minutes),
     its chats and its people are released for a society that takes its place (the demo's
     `:reset`)."""
-    await m.Society.filter(id=society_id).update(name=name)
-    await m.ChatBinding.filter(society_id=society_id).delete()
-    await m.Member.filter(society_id=society_id).delete()
+    # Through the seals, as every change the application makes: `yishi verify` and the
+    # workbench then find the society set aside, not tampered with. Its recorder and liaison
+    # go with its people (they would otherwise keep seeing it on the workbench).
+    async with seals.rewrite("society", society_id):
+        await m.Society.filter(id=society_id).update(name=name, recorder_id=None, liaison_id=None)
+    for model, table in ((m.ChatBinding, "chat_binding"), (m.Member, "member")):
+        ids = await model.filter(society_id=society_id).values_list("id", flat=True)
+        await model.filter(society_id=society_id).delete()
+        for row_id in ids:
+            await seals.touch(table, int(row_id))  # type: ignore[call-overload]
 
 
 async def bind_chat(platform: Platform, corp_id: str, chat_id: str, society_id: int) -> None:
@@ -1280,6 +1287,12 @@ async def held_starts(society_id: int) -> list[datetime]:
 
 async def meeting(meeting_id: int) -> Meeting:
     return _meeting(await m.Meeting.get(id=meeting_id))
+
+
+async def meeting_numbers(society_id: int) -> dict[int, int]:
+    """Meeting id -> its number in the society (第几次会议)."""
+    rows = await m.Meeting.filter(society_id=society_id).values_list("id", "number")
+    return {int(i): int(n) for i, n in rows}
 
 
 async def meetings_in_year(society_id: int, year: int) -> list[Meeting]:

@@ -11,7 +11,8 @@ from bot.app import Delivery, build_router, make_feed
 from bot.cli import Repl
 from bot.clock import OffsetClock
 from bot.demo import SOCIETY, reset_demo
-from storage import models
+from storage import models, verify
+from tests.kit.clock import TZ
 from tests.kit.console import ConsoleRig
 
 TYPED = [
@@ -101,7 +102,15 @@ async def test_after_a_reset_everyone_speaks_for_the_new_society(harness: Consol
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
-    assert await reset_demo(h.clock.now())
+    assert await reset_demo(h.clock.now(), TZ)
+    # set aside through the seals: the old society checks out, and its recorder and liaison
+    # no longer belong to it
+    assert (await verify.run()).clean
+    old = await models.Society.filter(name__contains="重置前").first()
+    assert old is not None
+    assert "2026-12-01 09:00:00重置前" in old.name  # local time, as everywhere else
+    assert old.recorder_id is None  # type: ignore[attr-defined]
+    assert old.liaison_id is None  # type: ignore[attr-defined]
     assert "目前没有会议" in await h.say("李娜", "会议状态")
     assert "【会议通知】" in await h.say("张伟", "召开会议 2026-12-06 15:00 会议室 议题：新议题")
     # A private message still finds the one society the member belongs to.

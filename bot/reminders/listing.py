@@ -31,9 +31,10 @@ async def listing(settings: Settings, society_name: str, now: datetime) -> Listi
     planned = {p.key: p for p in service.plan_for(views[0], now)} if views else {}
     stored = {r.key: r for r in await reminder_store.reminders(soc.id)}
     tz = settings.tz
+    numbers = await repo.meeting_numbers(soc.id)
 
     def line(due: datetime, kind: str, ref: str, status: str, day: date | None = None) -> str:
-        text = texts.listed(texts.local_time(due, tz), kind, ref, status)
+        text = texts.listed(texts.local_time(due, tz), kind, ref, status, numbers)
         if kind in DATED_KINDS:
             text += texts.decided_by(service.workdays.source(day or due.astimezone(tz).date()))
         return text

@@ -4,6 +4,7 @@ and service.py, from plain values passed in."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -205,21 +206,51 @@ STATE_NAMES = {
 }
 PLANNED = "计划中"
 SOURCE_NAMES = {
-    Source.CHINESECALENDAR: "chinesecalendar",
-    Source.HOLIDAYS: "holidays",
-    Source.CONFIG: "配置 holidays",
+    Source.CHINESECALENDAR: "国务院节假日安排",
+    Source.HOLIDAYS: "法定节假日推算",
+    Source.CONFIG: "配置的节假日",
     Source.WEEKDAYS: "周一至周五",
 }
 
 
 def decided_by(source: Source) -> str:
     """Which calendar decided whether a date-based reminder's day is a working day."""
-    return f"（日历：{SOURCE_NAMES[source]}）"
+    return f"（工作日依据：{SOURCE_NAMES[source]}）"
 
 
-def listed(when: str, kind: str, ref: str, status: str) -> str:
+def listed(
+    when: str, kind: str, ref: str, status: str, meetings: Mapping[int, int] | None = None
+) -> str:
     name = KIND_NAMES[ReminderKind(kind)] if kind in KIND_NAMES else kind
-    return f"{when}  {name} {ref}  {status}"
+    return f"{when}  {name}（{ref_text(ref, meetings or {})}）  {status}"
+
+
+def ref_text(ref: str, meetings: Mapping[int, int]) -> str:
+    """What a reminder is about, said plainly (its key is for the scheduler): 「2026:30d」 ->
+    「2026年度，截止前30天」, 「meeting:12:24h」 -> 「第3次会议，会前24小时」 (`meetings`: meeting
+    id -> its number), 「5m」 -> 「距上次开会满5个月」."""
+    parts = ref.split(":")
+    match parts:
+        case [year, days] if year.isdigit() and days.endswith("d"):
+            n = days[:-1]
+            return f"{year}年度，截止当天" if n == "0" else f"{year}年度，截止前{n}天"
+        case [year] if year.isdigit():
+            return f"{year}年度"
+        case [months] if months.endswith("m") and months[:-1].isdigit():
+            return f"距上次开会满{months[:-1]}个月"
+        case [end, days] if days.endswith("d") and end[:4].isdigit():
+            return f"任期至{end}，提前{days[:-1]}天"
+        case ["meeting", mid, *rest] if mid.isdigit():
+            said = f"第{meetings[int(mid)]}次会议" if int(mid) in meetings else "会议"
+            for extra in rest:
+                if extra.endswith("h") and extra[:-1].isdigit():
+                    said += f"，会前{extra[:-1]}小时"
+                elif extra.isdigit():
+                    said += f"，第{extra}次通知"
+            return said
+        case ["vote", vid] if vid.isdigit():
+            return f"表决#{vid}"
+    return ref
 
 
 def stored_status(state: ReminderState, reason: str) -> str:

@@ -299,14 +299,20 @@ def mount_web(
             web.get("/overview.xlsx", routes.overview_xlsx, name="overview_xlsx"),
             web.get("/charts", routes.charts_view, name="charts"),
             web.get("/approvals", routes.approvals, name="approvals"),
-            web.post("/approvals/{kind:change|filing}/{id:\\d+}", decide, name="decide"),
+            web.post("/approvals/{kind:change|filing}/{id:\\d{1,18}}", decide, name="decide"),
             web.get("/sessions", routes.sessions, name="sessions"),
-            web.post("/sessions/{id:\\d+}/revoke", revoke, name="revoke"),
-            web.get("/society/{sid:\\d+}", routes.society, name="society"),
-            web.get("/society/{sid:\\d+}/minutes", routes.minutes_list, name="minutes"),
-            web.get("/society/{sid:\\d+}/minutes/{mid:\\d+}", routes.minutes_view, name="minute"),
+            web.post("/sessions/{id:\\d{1,18}}/revoke", revoke, name="revoke"),
+            web.get("/society/{sid:\\d{1,18}}", routes.society, name="society"),
+            web.get("/society/{sid:\\d{1,18}}/minutes", routes.minutes_list, name="minutes"),
             web.get(
-                "/society/{sid:\\d+}/minutes/{mid:\\d+}.docx", routes.minutes_docx, name="docx"
+                "/society/{sid:\\d{1,18}}/minutes/{mid:\\d{1,18}}",
+                routes.minutes_view,
+                name="minute",
+            ),
+            web.get(
+                "/society/{sid:\\d{1,18}}/minutes/{mid:\\d{1,18}}.docx",
+                routes.minutes_docx,
+                name="docx",
             ),
         ]
     )
@@ -322,5 +328,10 @@ def mount_web(
                 await task
 
         sub.cleanup_ctx.append(checker)
+
+    async def to_home(request: web.Request) -> web.StreamResponse:  # 「/web」 typed bare
+        raise web.HTTPFound(PREFIX + "/")
+
+    app.router.add_get(PREFIX, to_home)  # before the pages: their prefix would take it (404)
     app.add_subapp(PREFIX, sub)
     return sub

@@ -193,7 +193,7 @@ FILTERS: tuple[Filter, ...] = (
         lambda r: r.unsigned_minutes,
     ),
     Filter("rules", "未备案工作制度", "个学会", lambda r: not r.rules_filed),
-    Filter("summary", "年度总结逾期", "个学会", lambda r: r.summary is Summary.OVERDUE),
+    Filter("summary", "年度总结逾期", "个学会", lambda r: summary_overdue(r)),
     Filter(
         "changes",
         "成员调整待审批",
@@ -241,7 +241,7 @@ def attention(row: Row) -> int:
         score += 100 + row.months_since
     elif row.cadence is Level.AMBER:
         score += 50
-    if row.summary is Summary.OVERDUE:
+    if summary_overdue(row):
         score += 40
     if not row.rules_filed:
         score += 20
@@ -252,6 +252,12 @@ def attention(row: Row) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Columns: one table for the page and the exports
+
+
+def summary_overdue(row: Row) -> bool:
+    """This year's summary past its deadline, or last year's never filed (in January, with the
+    deadline at the year's end, the one owed is last year's)."""
+    return row.summary is Summary.OVERDUE or row.summary_last_year_missing
 
 
 def summary_text(row: Row) -> str:

@@ -102,7 +102,7 @@ def _cells(row: ov.Row) -> dict[str, dict[str, str]]:
         "months": {ov.Level.RED: "red", ov.Level.AMBER: "amber", ov.Level.OK: ""}[row.cadence],
         "unsigned": "amber" if row.unsigned_minutes else "",
         "rules": "" if row.rules_filed else "amber",
-        "summary": "red" if row.summary is ov.Summary.OVERDUE else "",
+        "summary": "red" if ov.summary_overdue(row) else "",
         "changes": "bold" if row.pending_changes else "",
         "filings": "bold" if row.pending_filings else "",
         "term": "red"
@@ -524,13 +524,14 @@ async def minutes_list(request: web.Request) -> web.StreamResponse:
     require(request, Page.MINUTES, Action.VIEW, sid)
     soc = await _society_or_404(sid)
     meetings = await store.meetings_of(sid, signed_only=True)
+    names = await store.person_names([p for mt in meetings for p in (*mt.roster, *mt.attendance)])
     return await render(
         request,
         "minutes.html",
         {
             "title": f"{soc.name} · 会议纪要与决定",
             "society": soc,
-            "meetings": _meeting_views(meetings, {}, request),
+            "meetings": _meeting_views(meetings, names, request),
             "full": _may(request, Page.SOCIETY, sid),
         },
     )

@@ -183,21 +183,24 @@ async def test_listing_shows_plan_and_fallback(harness: ConsoleRig) -> None:
     found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
     assert found is not None
     text = "\n".join(found.lines)
-    assert "2026-12-04 15:00  会前提醒 meeting:1:24h  [计划中]" in text
+    # said plainly: the meeting by its number, not the scheduler's key (「meeting:1:24h」)
+    assert "2026-12-04 15:00  会前提醒（第1次会议，会前24小时）  [计划中]" in text
     assert 2027 in found.fallback_years
     h.at("2026-12-01 09:00")
     await service(h).sweep()
     found = await listing(h.settings, "苏州市示例科技学会", h.clock.now())
     assert found is not None
     assert (
-        "2026-12-01 09:00  年度总结提醒 2026:30d  [已发送]（日历：chinesecalendar）" in found.lines
+        "2026-12-01 09:00  年度总结提醒（2026年度，截止前30天）  [已发送]（工作日依据：国务院节假日安排）"
+        in found.lines
     )
     # A date-based reminder in a year chinesecalendar does not know names the holidays package.
     assert any(
-        line.startswith("2027-") and line.endswith("（日历：holidays）") for line in found.lines
+        line.startswith("2027-") and line.endswith("（工作日依据：法定节假日推算）")
+        for line in found.lines
     )
     # Reminders relative to a meeting are not moved by any calendar and name none.
-    assert not any("会前提醒" in line and "日历" in line for line in found.lines)
+    assert not any("会前提醒" in line and "工作日依据" in line for line in found.lines)
     assert await listing(h.settings, "不存在的学会", h.clock.now()) is None
 
 

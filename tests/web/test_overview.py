@@ -235,3 +235,28 @@ def test_a_summary_filed_in_january_is_last_years() -> None:
     )
     assert row.summary is ov.Summary.FILED
     assert row.summary_filed_on == date(2027, 12, 20)
+
+
+async def test_last_years_summary_never_filed_counts_as_overdue(webapp: Web) -> None:
+    """With the deadline at the year's end, in the new year the summary owed is last year's:
+    the counter 「年度总结逾期」 and its filter had counted only this year's (0 all year long),
+    the row saying 「上年未报送」 beside them; the chat's 报送情况 had said 逾期 0 个."""
+    await society(Facts(name="未交学会", months_ago=1, rules=True, summary_on=None), NOW)
+    await society(
+        Facts(
+            name="已交学会", months_ago=1, rules=True, summary_on=datetime(2026, 12, 20, tzinfo=UTC)
+        ),
+        NOW,
+    )
+    later = datetime(2027, 3, 2, 9, 0, tzinfo=TZ)
+    rows = ov.build_rows(
+        await store.society_facts(ov.year_bounds(later, TZ)),
+        now=later,
+        tz=TZ,
+        policy_for=Settings().policy_for,
+    )
+    late = sorted(r.name for r in rows if ov.summary_overdue(r))
+    assert "未交学会" in late
+    assert "已交学会" not in late
+    counted = {c.key: c.count for c in ov.counters(rows)}
+    assert counted["summary"] == len(late)

@@ -201,3 +201,31 @@ async def test_members_see_signed_minutes_and_decisions_only(webapp: Web) -> Non
     assert "第1次会议记录" in body
     assert version.digest in body
     assert "已签发" in body
+
+
+async def test_the_minutes_list_names_people_and_odd_addresses_are_not_found(
+    webapp: Web,
+) -> None:
+    """The signed-minutes list had shown 「?」 for every attendee; ids beyond what the database
+    holds (20 digits) had answered 500 (an overflow in the driver); 「/web」 typed bare had been
+    404."""
+    w = webapp
+    await meetings(w)
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    admin = await w.login("市党委刘老师")
+    listing = (await admin.get(f"/web/society/{society.id}/minutes")).text
+    assert "?、" not in listing
+    assert "张伟" in listing
+    huge = "99999999999999999999"
+    for path in (
+        f"/web/society/{huge}",
+        f"/web/society/{huge}/minutes",
+        f"/web/society/{society.id}/minutes/{huge}",
+        f"/web/society/{society.id}/minutes/{huge}.docx",
+    ):
+        assert (await admin.get(path)).status == 404, path
+    assert (await admin.post(f"/web/approvals/filing/{huge}")).status == 404
+    home = await admin.get("/web")
+    assert home.status == 200
+    assert home.url.endswith("/web/")
