@@ -90,6 +90,8 @@ _HOW_MANY = re.compile(r"多少|几个|几票|几人|几位")
 # Words that ask, after a command's words: a frame that only shows may read the whole message
 # (「开会讨论哪些议题」 is the agenda).
 _ASKS = re.compile(rf"什么|哪些|哪个|啥|{_HOW_MANY.pattern}")
+# Asking when (「年度总结最晚哪天交」).
+_WHEN_ASKED = re.compile(r"哪天|几号|几时|何时|什么时候|多久|多长时间")
 # Asking someone something, after a filing's words (「请示一下刘老师，换届能不能推迟」): no filing.
 _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
@@ -443,11 +445,15 @@ class Lexicon:
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
         found = self._read(body)
+        # 「会议取消了吗？」「年度总结最晚哪天交」: a question about it, answered. Only what would
+        # be asked back, or said without arguments: a filing's text may hold a question word.
         if isinstance(found, (Command, Clarify)) and found.route.asked:
-            # 「会议取消了吗？」「改到周五是这周五还是下周五？」: a question about it, answered
-            asks = _QUESTION.search(body.text) or _HOW_MANY.search(body.text)
+            text = body.text
+            asks = _QUESTION.search(text) or _HOW_MANY.search(text) or _ASKS.search(text)
             answer = self._by_word.get(found.route.asked)
-            if asks and answer is not None:
+            if isinstance(found, Command) and found.args:
+                answer = None
+            if (asks or _WHEN_ASKED.search(text)) and answer is not None:
                 return Command(answer, "")
         return found
 

@@ -173,7 +173,7 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
             "还没有纪要草稿。纪要草稿在散会时生成，记录人可发送「纪要备注 内容」补充后再签发。"
         )
     if ctx.asked_at is not None and version.created_at > ctx.asked_at:
-        # 「纪要可以签发吗」, then a note added, then 「是」: not the version that was asked about
+        # 「纪要没问题，签发吧」, then a note added, then 「是」: not the version asked about
         raise UsageError(
             f"纪要在您确认之前又更新为第{version.version}版（{t.when(version.created_at, ctx.tz)}），"
             "没有签发。请看过最新一版（发送「纪要 全文」）后再发送「签发」。"
@@ -269,6 +269,7 @@ ROUTES = [
         "签发",
         "签发纪要（签发后锁定）",
         "组长",
+        asked="纪要",
         phrasings=(
             "签字",
             "纪要签发",

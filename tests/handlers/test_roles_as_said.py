@@ -31,13 +31,13 @@ async def test_the_recorder_away_and_a_stand_in_change_no_one(harness: ConsoleRi
 async def test_a_sign_off_confirmed_after_a_new_version_signs_nothing(
     harness: ConsoleRig,
 ) -> None:
-    """「纪要可以签发吗」, then the recorder adds a note, then the leader's 是 had signed the new
-    version he had not seen; now it says so and signs nothing, and a yes asked again signs."""
+    """「纪要没问题，签发吧」 (asked back), then the recorder adds a note, then the leader's 是 had
+    signed the new version he had not seen; now it says so and signs nothing, and a yes asked again signs."""
     h = harness
     await convene_and_open(h, "年度总结")
     await h.say("张伟", "散会 现在")
     h.at("2026-12-05 16:00")
-    await h.say("张伟", "纪要可以签发吗")
+    await h.say("张伟", "纪要没问题，签发吧")
     h.at("2026-12-05 16:01")
     await h.say("周婷", "纪要备注 李娜建议明年多开一次")
     h.at("2026-12-05 16:02")
@@ -45,7 +45,7 @@ async def test_a_sign_off_confirmed_after_a_new_version_signs_nothing(
     assert refused.startswith("纪要在您确认之前又更新为第2版")
     assert await models.Signature.all().count() == 0
     h.at("2026-12-05 16:03")
-    await h.say("张伟", "纪要可以签发吗")
+    await h.say("张伟", "纪要没问题，签发吧")
     h.at("2026-12-05 16:04")
     assert "已签发第1次会议纪要（第2版）" in await h.say("张伟", "是")
 
