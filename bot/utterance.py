@@ -132,6 +132,12 @@ _BALLOT_ON = re.compile(
     r"(?P<choice>不同意|同意|赞成|反对|弃权)票?"
 )
 _THIS_ITEM_SAID = re.compile(rf"{THIS_ITEM}|这个")
+# A count of a choice, either way round: 「赞成4」「赞成：4票」「4票赞成」「五个赞成」「一票弃权」.
+_COUNT = r"[0-9]{1,2}|[一二两三四五六七八九十]{1,3}"
+_COUNTED = re.compile(
+    rf"(?P<a>不同意|同意|赞成|反对|弃权)(?:票)?\s*[:：]?\s*(?P<n>{_COUNT})\s*(?:票|人|个|位)?"
+    rf"|(?P<m>{_COUNT})\s*(?:票|人|个|位)\s*(?P<b>不同意|同意|赞成|反对|弃权)"
+)
 _NUMERAL = re.compile(r"[0-9]+|[一二两三四五六七八九十]+")
 _CHOICE_WORD = {"同意": "赞成", "赞成": "赞成", "不同意": "反对", "反对": "反对", "弃权": "弃权"}
 # 「这个议题」 said after an item's title (「会员发展这个议题」): the title says which.
@@ -445,6 +451,10 @@ class Lexicon:
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
         found = self._read(body)
+        hands = self._hands(body)  # what is read as a ballot or not at all (「五票赞成一票弃权」)
+        said_plainly = isinstance(found, Command) and not found.route.exact  # 「举手表决 赞成5…」
+        if hands is not None and not said_plainly:
+            return hands
         # 「会议取消了吗？」「年度总结最晚哪天交」: a question about it, answered. Only what would
         # be asked back, or said without arguments: a filing's text may hold a question word.
         if isinstance(found, (Command, Clarify)) and found.route.asked:
@@ -630,6 +640,28 @@ class Lexicon:
                 obj = f"「{obj.strip().strip('「」')}」"  # (handlers.common.quoted_title)
             return Command(self._after[found.group("verb")], obj.strip())
         return None
+
+    def _hands(self, body: Aligned) -> Clarify | None:
+        """Counts of two choices or more said in a sentence (「刚才录错了，应该是赞成4反对1弃权1」
+        「五票赞成一票弃权」「4个赞成 1个反对」): the show of hands to record, asked back in its
+        usage's form (a voter's ballot has no count; one count alone, 「赞成6」, may be a ballot
+        on item 6)."""
+        route = self._by_word.get("举手结果")
+        if route is None or body.text.startswith(matching_form("举手结果")):
+            return None
+        if _QUESTION.search(body.text) or _ASKS.search(body.text):  # 「赞成4反对3算通过吗」
+            return None
+        counts: dict[str, int] = {}
+        for found in _COUNTED.finditer(body.text):
+            word = found.group("a") or found.group("b")
+            n = small_number(found.group("n") or found.group("m"))
+            if n is None or _CHOICE_WORD[word] in counts:
+                return None
+            counts[_CHOICE_WORD[word]] = n
+        if len(counts) < 2:
+            return None
+        said = " ".join(f"{w}{counts[w]}" for w in ("赞成", "反对", "弃权") if w in counts)
+        return Clarify(route, body.tail(0), said)
 
     def _ballot_on(self, body: Aligned) -> Clarify | None:
         """「第二项我赞成」「这个议题我弃权」: a ballot said after the item it is on, asked back

@@ -220,7 +220,9 @@ _AGENDA_MARKER = re.compile(
 )
 # What a place may be introduced with, as said: 「在会议室」「地点：三楼」「地点在学会办公室」
 # (not the 在 of 「在线会议」).
-_PLACE_LEAD = re.compile(r"^(?:(?:会议)?地点\s*(?:[:：]|是|为|在)?|在(?!线))\s*")
+_PLACE_LEAD = re.compile(
+    r"^(?:(?:会议)?地点\s*(?:[:：]|是|为|在)?|(?:还是|还|仍然|仍|依然|照样)?在(?!线))\s*"
+)
 
 
 async def _create_meeting(

@@ -3,6 +3,8 @@ had done something not meant, or lost what was said)."""
 
 from __future__ import annotations
 
+import json
+
 from storage import models
 from tests.kit.console import ConsoleRig, convene_and_open
 
@@ -117,3 +119,21 @@ async def test_what_the_leader_and_liaison_write_is_kept_as_meant(harness: Conso
     ]
     assert "不用另行报送，没有提交" in await h.say("陈静", "上报一下会议纪要")
     assert await models.Filing.all().count() == 0
+
+
+async def test_a_show_of_hands_said_in_words_is_recorded_on_a_yes(harness: ConsoleRig) -> None:
+    """The recorder's 「五票赞成一票弃权」 and 「刚才录错了，应该是赞成4反对1弃权1」 had not been
+    understood (「录错了，改一下：赞成4，反对1，弃权1」 had been asked back as her own ballot):
+    each is asked back as 举手结果 with the counts, and a yes records them."""
+    h = harness
+    await convene_and_open(h, "年度总结", present=("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆"))
+    await h.say("张伟", "发起表决 1 举手")
+    asked = (await h.say("周婷", "五票赞成一票弃权")).text
+    assert "回复「是」或「举手结果 赞成5 弃权1」确认" in asked
+    assert "赞成5、反对0、弃权1" in await h.say("周婷", "是")
+    asked = (await h.say("周婷", "录错了，改一下：赞成4，反对1，弃权1")).text
+    assert "举手结果 赞成4 反对1 弃权1" in asked
+    assert "赞成4、反对1、弃权1" in await h.say("周婷", "是")
+    vote = await models.Vote.first()
+    assert vote is not None
+    assert json.loads(vote.hands or "{}") == {"yes": 4, "no": 1, "abstain": 1}
