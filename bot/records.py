@@ -52,6 +52,12 @@ def write_docx(minutes: mn.Minutes, version: repo.MinutesVersion, path: Path | I
     from docx.shared import Pt
 
     doc = Document()
+    # The file's own properties: the template's (author 「python-docx」, created 2013) otherwise
+    props = doc.core_properties
+    props.author = props.last_modified_by = minutes.recorder or "议事"
+    props.title = f"{minutes.society}党建工作领导小组第{minutes.number}次会议记录"
+    props.created = props.modified = version.created_at
+    props.comments = f"纪要第{version.version}版，校验码 {version.digest}"
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(

@@ -167,7 +167,7 @@ def test_editing_an_unsigned_draft_is_reported_where(scripted: Scripted, tmp_pat
     assert execute(db, "UPDATE minutes_version SET notes = 'x' WHERE version = 1") == 1
     run = yishi("verify", "--db", sqlite_url(db), cwd=tmp_path)
     assert run.code == 1, run.out + run.err
-    assert "学会 1 · 表 minutes_version 行 1：行内容被改动" in run.out
+    assert "学会 1（苏州市示例科技学会） · 表 minutes_version 行 1：行内容被改动" in run.out
     assert "已签发纪要被改动" not in run.out
 
 

@@ -197,8 +197,13 @@ async def test_members_see_signed_minutes_and_decisions_only(webapp: Web) -> Non
     docx = await member.get(f"/web/society/{society.id}/minutes/{m1.id}.docx")
     assert docx.status == 200
     assert "attachment" in docx.headers["Content-Disposition"]
-    body = "\n".join(p.text for p in Document(io.BytesIO(docx.body)).paragraphs)
+    document = Document(io.BytesIO(docx.body))
+    body = "\n".join(p.text for p in document.paragraphs)
     assert "第1次会议记录" in body
+    # its own properties, not the template's (author python-docx, created 2013)
+    assert document.core_properties.author == "周婷"
+    assert document.core_properties.created is not None
+    assert document.core_properties.created.year == 2026
     assert version.digest in body
     assert "已签发" in body
 
