@@ -81,6 +81,8 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
+        # readable by its owner only, as the database it copies (it holds every record)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         src = _read_only(source, copy=from_backup)
         try:
             dst = sqlite3.connect(partial)

@@ -171,6 +171,7 @@ async def test_restore_refuses_what_would_go_wrong_and_writes_nothing(tmp_path: 
     assert code == 0, text
     header = out.read_bytes()[:20]
     assert header[18] == 1  # a rollback-journal file: self-contained, readable read-only
+    assert out.stat().st_mode & 0o077 == 0  # readable by its owner only, as the database
 
     target = tmp_path / "restored" / "yishi.db"
     target.parent.mkdir()
@@ -202,6 +203,7 @@ async def test_restore_refuses_what_would_go_wrong_and_writes_nothing(tmp_path: 
     assert code == 0, text
     assert "记录链完整" in text
     assert sorted(p.name for p in out.parent.iterdir()) == ["backup.db"]
+    assert target.stat().st_mode & 0o077 == 0
     assert "Traceback" not in text
 
 

@@ -242,13 +242,18 @@ async def charts_page_data(request: web.Request) -> dict[str, Any]:
             if (on := filed[f.id].get(yr)) is not None and on <= deadline_of(yr, f.report_deadline)
         )
         rate = on_time / len(eligible)
-        label = f"{yr} 年" + ("（截至今日）" if yr == today.year else "")
+        # This year before its deadlines: filed so far, not yet late (it had read 0 % in red
+        # all year, as if every society had failed)
+        pending = yr == today.year and any(
+            today <= deadline_of(yr, f.report_deadline) for f in eligible
+        )
+        label = f"{yr} 年" + ("（截止日未到，已报送）" if pending else "")
         years.append(
             charts.Bar(
                 label,
                 rate,
                 f"{percent(rate)}（{on_time}/{len(eligible)}）",
-                charts.rate_colour(rate),
+                charts.BAR if pending else charts.rate_colour(rate),
             )
         )
     rules = sum(1 for f in facts if f.rules_filed)

@@ -44,4 +44,6 @@ async def test_the_charts_page(webapp: Web) -> None:
     assert "各学会每月召开的会议次数（近 24 个月）" in page.text
     assert "出席率最低的学会" in page.text
     assert "年度总结按时报送率" in page.text
+    # on 1 December the year's summaries are not due yet: so far filed, not failed in red
+    assert f"{NOW.year} 年（截止日未到，已报送）" in page.text
     assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")
