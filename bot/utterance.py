@@ -158,7 +158,7 @@ _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!
 # 「同意的」「可以的呀」 end with a particle. 「提醒一下没回复的人」 says whom to remind; a ballot's
 # word so said is not cast (「反对的人说说理由」「同意的请回复赞成」).
 _SPOKEN_OF = re.compile(rf"的(?![{_PARTICLES}])[\u4e00-\u9fff]")
-_WHOM = re.compile(r"的(?:人|成员|同志)")
+_WHOM = re.compile(r"的(?:人|成员|同志|有)")  # 「举手的有5个」: how many
 
 
 # What starts a command's arguments as its usage writes them, in the matching form: a space, a
@@ -766,6 +766,11 @@ class Lexicon:
         rest = body.text[length:]
         spoken_of = _SPOKEN_OF.match(rest) and (phrase.route.exact or not _WHOM.match(rest))
         if spoken_of and not phrase.route.shows:
+            # 「请假的话要跟谁说」「弃权的话算反对吗」: asked about, answered (how to, the rules)
+            if _QUESTION.search(body.text) or _ASKS.search(body.text) or _WHO.search(body.text):
+                answer = self._by_word.get(phrase.route.asked or "帮助")
+                if answer is not None:
+                    return Command(answer, "" if phrase.route.asked else phrase.route.words[0])
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
         if not phrase.route.shows and (asks or _HOLD_OFF.match(tail)):
