@@ -388,10 +388,8 @@ _NEXT_PART = re.compile(
 
 # An item said as one (「第二项」「议题2」「#2」), not a bare number.
 _AN_ITEM_SAID = re.compile(r"第|议题|[#\uff03]|[0-9一二两三四五六七八九十]+\s*(?:项|号)")
-_A_VIEW_FIRST = re.compile(
-    r"(?:我|本人)?(?:原则)?(?:同意|赞成|支持|反对|弃权|不同意|没有?(?:什么)?意见|无意见|建议|认为|希望"
-    r"|可以|没问题)"
-)
+# A view opening a clause (「我同意」「原则同意」「没有意见」): the words _A_VIEW finds anywhere.
+_A_VIEW_FIRST = re.compile(rf"(?:我|本人)?(?:原则)?(?:不|没有?(?:什么)?|无)?(?:{_A_VIEW.pattern})")
 
 
 def _numbered_parts(args: str) -> list[tuple[int, str]]:

@@ -54,10 +54,18 @@ def from_version(v: repo.MinutesVersion) -> mn.Minutes:
     return mn.Minutes.from_json(json.loads(v.body), v.notes)
 
 
+# What adding to the minutes is said with (the route's frames and `show` read the same words):
+# the item a note is on (「第二项」「议题2」), the words that add it, where a note stands.
+_NUMERAL = r"[0-9一二三四五六七八九十]+"
+_ON_ITEM = rf"第{_NUMERAL}项|议题{_NUMERAL}"
+_ADD_WORDS = r"加一句|加上|加一条|补一句|补充一句|添一句|记上|写上|补上"
+_NOTE_NAMED = r"刚才那|刚才的|上一|前一|最后一"
+_NOTE_PLACE = rf"{_NOTE_NAMED}|第\s*{_NUMERAL}"
+_DROP_WORDS = r"撤回|删掉|删除|去掉|撤掉"
+
 # 「纪要第二项加一句：…」: a note said right after 纪要 (which shows), not asking to see it.
 _ADDING = re.compile(
-    r"(?P<item>第[0-9一二三四五六七八九十]+项|议题[0-9一二三四五六七八九十]+)?(?:那里|这里)?(?:再)?"
-    r"(?:加一句|加上|加一条|补一句|补充一句|添一句|记上|写上|补上)[:：,，] ?(?P<text>.+)"
+    rf"(?P<item>{_ON_ITEM})?(?:那里|这里)?(?:再)?(?:{_ADD_WORDS})[:：,，] ?(?P<text>.+)"
 )
 
 
@@ -123,14 +131,12 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 # A note of the draft changed or taken out, said of it by its place: 「第1条备注改为…」
 # 「上一条备注写错了，改成：…」「把刚才那条备注删掉」「撤回上一条备注」.
-_WHICH_NOTE = (
-    r"(?P<which>刚才那|刚才的|上一|前一|最后一|第\s*(?P<n>[0-9一二三四五六七八九十]+))\s*条\s*备注"
-)
+_WHICH_NOTE = rf"(?P<which>{_NOTE_NAMED}|第\s*(?P<n>{_NUMERAL}))\s*条\s*备注"
 _NOTE_EDIT = re.compile(
     rf"(?:把)?{_WHICH_NOTE}(?:写错了?)?[,，]?\s*(?:(?:改为|改成|应为|应该是|更正为)[:：]?\s*"
     r"(?P<text>.+)|(?P<drop>删掉|删除|去掉|撤回|撤掉|不要了)吧?)"
 )
-_NOTE_DROP = re.compile(rf"(?P<drop>撤回|删掉|删除|去掉|撤掉){_WHICH_NOTE}")
+_NOTE_DROP = re.compile(rf"(?P<drop>{_DROP_WORDS}){_WHICH_NOTE}")
 
 
 async def _edit_note(
@@ -253,12 +259,10 @@ ROUTES = [
             r"纪要(?:里|中)(?P<object>[^,，:：]{1,20}?)(?:要|需要|得)?(?:补上|补充|加上|写上|补进去|加进去)"
             r"(?:一下)?[:：,，] ?(?P<rest>.+)",
             # 「纪要里第二项加一句：…」「会议记录里加上：…」「帮我在纪要里记上：…」
-            r"(?:帮我)?(?:在)?(?:纪要|会议纪要|会议记录)(?:里|中)?(?P<object>第[0-9一二三四五六七八九十]+项"
-            r"|议题[0-9一二三四五六七八九十]+)?(?:那里|这里)?(?:再)?(?:加一句|加上|加一条|补一句|补充一句"
-            r"|补充|添一句|记上|写上|补上)[:：,，] ?(?P<rest>.+)",
+            rf"(?:帮我)?(?:在)?(?:纪要|会议纪要|会议记录)(?:里|中)?(?P<object>{_ON_ITEM})?(?:那里|这里)?"
+            rf"(?:再)?(?:{_ADD_WORDS}|补充)[:：,，] ?(?P<rest>.+)",
             # 「第1条备注改为…」「把刚才那条备注删掉」「撤回上一条备注」: the handler changes it
-            r"(?P<rest>(?:把)?(?:刚才那|刚才的|上一|前一|最后一|第[0-9一二三四五六七八九十]+)条备注.+"
-            r"|(?:撤回|删掉|删除|去掉|撤掉)(?:刚才那|上一|前一|最后一|第[0-9一二三四五六七八九十]+)条备注)",
+            rf"(?P<rest>(?:把)?(?:{_NOTE_PLACE})\s*条\s*备注.+|(?:{_DROP_WORDS})(?:{_NOTE_PLACE})\s*条\s*备注)",
         ),
         when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),
