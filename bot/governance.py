@@ -647,7 +647,8 @@ def checkin_counts_as(checked_in_at: datetime, starts_at: datetime, policy: Poli
     _kind("policy", policy, Policy)
     if checked_in_at < starts_at - policy.checkin_opens_before:
         return Attendance.UNKNOWN
-    if checked_in_at > starts_at + policy.late_after:
+    # Meetings are announced to the minute: 「14:00」 is on time until 14:00:59.
+    if checked_in_at >= starts_at + policy.late_after + timedelta(minutes=1):
         return Attendance.LATE
     return Attendance.PRESENT
 
@@ -901,9 +902,12 @@ def check_ballot(
     rule: MatterRule,
     voter_is_leader: bool,
     voted: frozenset[int],
+    last_call: bool = False,
 ) -> BallotAction:
     """May `voter_id` cast `choice` now? `previous` is the recorded choice of a named ballot;
-    for a secret ballot only `already_voted` is known. `voted` is who has voted so far."""
+    for a secret ballot only `already_voted` is known. `voted` is who has voted so far.
+    `last_call`: the vote's deadline has passed (the chair's 「结束表决」 calls it when the
+    leader who states a position last has not): the leader no longer waits for the others."""
     _kind("method", method, VoteMethod)
     _kind("electorate", electorate, Electorate)
     _count("voter_id", voter_id)
@@ -935,7 +939,7 @@ def check_ballot(
         return BallotAction.CHANGE
     if rule.leader_votes_last and voter_is_leader:
         waiting = electorate.voters - voted - {voter_id}
-        if waiting:
+        if waiting and not _kind("last_call", last_call, bool):
             raise GovernanceError(Refusal.LEADER_VOTES_LAST, waiting=len(waiting))
     return BallotAction.NEW
 

@@ -186,6 +186,10 @@ class Route:
     # 我需要回避」 checks in (the rest is said back, not done); had the rest been asked back
     # instead, the member would not be counted present and could not vote.
     kept_first: bool = False
+    # The route (its first word) the city committee means by these words in private, said with
+    # something after them: 「同意1号」「1号同意」 is 批准 1, 「免去王强同意」 is the decision on
+    # that request, not a proposal (the committee votes in no society and proposes nothing).
+    committee: str = ""
 
 
 def strip_command_prefix(text: str) -> str:
@@ -255,6 +259,7 @@ class Router:
         self._on_command = on_command
         self.lexicon = u.Lexicon(self.routes)
         self._acknowledged = {p: r for r in self.routes for p in r.acknowledged}
+        self._by_word = {r.words[0]: r for r in self.routes}
 
     def resolve(self, message: IncomingMessage) -> u.Resolution:
         """What the message asks for (bot/utterance.py): a command with its arguments as
@@ -375,7 +380,14 @@ class Router:
     async def _outcome(
         self, route: Route, args: str, ctx: Context
     ) -> tuple[CommandOutcome, list[OutgoingMessage]]:
-        if route.instead is not None:
+        if (
+            route.committee
+            and (args or not route.exact)  # a bare ballot word may be a member's secret ballot
+            and ctx.society is None
+            and g.Role.COMMITTEE in ctx.roles
+        ):
+            route = self._by_word.get(route.committee, route)
+        elif route.instead is not None:
             other = await route.instead(ctx, args)
             if other is not None:
                 route, args = other

@@ -390,20 +390,31 @@ class _Opening:
     period: str | None
     period_end: int
     pos: int
+    weekday: int | None = None  # the weekday said after a date (「12月9日（周三）」), 0 = Monday
+
+
+# A weekday said after a date, as a note (「12月9日周三」「12月9日（星期三）」).
+_WEEKDAY_NOTE = re.compile(r"[（(]?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天])\s*[）)]?")
+_WEEKDAY_NUMBER = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
 
 
 def _opening(text: str) -> _Opening:
     pos = date_end = _skip_space(text, 0)
     spec: _DateSpec | None = None
     period: str | None = None
+    weekday: int | None = None
     if found := _match_date(text, pos):
         spec, date_end, period = found
         pos = _skip_space(text, date_end)
+        if period is None and (note := _WEEKDAY_NOTE.match(text, pos)):
+            weekday = _WEEKDAY_NUMBER[note["d"]]
+            date_end = note.end()
+            pos = _skip_space(text, date_end)
     period_end = pos
     if period is None and (m := _PERIOD.match(text, pos)):
         period, period_end = m["period"], m.end()
         pos = _skip_space(text, period_end)
-    return _Opening(spec, date_end, period, period_end, pos)
+    return _Opening(spec, date_end, period, period_end, pos, weekday)
 
 
 def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
@@ -419,8 +430,8 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
         return None  # a vague period (明天下午: parse_hourless) or nothing at all
 
     when = _resolve(op.spec, hour, minute, now.astimezone(tz), tz)
-    if when is None:
-        return None
+    if when is None or (op.weekday is not None and when.weekday() != op.weekday):
+        return None  # 「12月9日周四」 when the 9th is a Wednesday: which is meant is not known
     rest = text[end:].strip().lstrip(",，、").strip()
     return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != op.date_end)
 

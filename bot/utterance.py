@@ -93,7 +93,7 @@ _ASKS = re.compile(rf"什么|哪些|哪个|啥|{_HOW_MANY.pattern}")
 # Asking when (「年度总结最晚哪天交」).
 _WHEN_ASKED = re.compile(r"哪天|几号|几时|何时|什么时候|多久|多长时间")
 # Asking someone something, after a filing's words (「请示一下刘老师，换届能不能推迟」): no filing.
-_ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|[?？]")
+_ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|来着|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
 # Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
@@ -148,7 +148,7 @@ _AN_ITEM = re.compile(rf"(?:{ITEM_REF}|{THIS_ITEM})(?:议题)?")
 # 「取消会议算了」 are asked back like a question (Route.shows).
 _HOLD_OFF = re.compile(
     r"^\s*(?:先不|先别|别急|不要|不用|暂时不|暂不|等一下|等一等|等等|稍等|先等|再等|还不|还没|算了|不了"
-    r"|晚点再|回头再|以后再)"
+    r"|晚点再|回头再|以后再|忘了|忘记)"
 )
 # Right after a command's words, a time around it (「签发之前」「开会前」「散会后」), not the
 # command; 后天 and 前天 are days (「召开会议后天下午3点」).
@@ -158,7 +158,22 @@ _BEFORE_OR_AFTER = re.compile(r"(?:之前|以前|之后|以后|前(?!天)|后(?!
 # 「同意的」「可以的呀」 end with a particle. 「提醒一下没回复的人」 says whom to remind; a ballot's
 # word so said is not cast (「反对的人说说理由」「同意的请回复赞成」).
 _SPOKEN_OF = re.compile(rf"的(?![{_PARTICLES}])[\u4e00-\u9fff]")
-_WHOM = re.compile(r"的(?:人|成员|同志|有)")  # 「举手的有5个」: how many
+# 「举手的有5个」「没回复的人」: whom or how many, not the command's words made a noun
+_WHOM = re.compile(r"的(?:有|(?:人|成员|同志)们?(?:有|$|[,，。!！吧]))")
+# A command's words said as a topic (「请假要提前说」「签字这块陈静负责」): no command.
+_ABOUT_IT = re.compile(
+    r"(?:要|需要|得|必须|应该)(?:提前|先|跟|向|找|和|写|交|填|注意)|记得|这块|这一块|这方面|方面|这个环节"
+)
+# A noun the command's words run into (「签字笔」「请假条」「签到表」「取消会议室预订」「补充议题材料」):
+# what is talked about, no command.
+_GLUED_NOUN = re.compile(
+    r"(?:签字|签名)(?:笔|板|页|处|栏)|请假(?:条|单(?!位))|签到(?:表|本|处|簿|机|册|单)"
+    r"|会议(?:室|厅|桌)|打卡(?:机|记录)|议题材料"
+)
+# A command's words said again at once (「收到收到」「赞成，赞成」): said once.
+_SAID_TWICE = re.compile(r"(\S{2,4}?)(?:[\s,，、!！.。]*\1)+")
+# 「暂缓一下，等王强回来再投」: a moment's wait, asked back.
+_A_MOMENT = re.compile(r"^一下[,，\s]*(?:等|先|稍)")
 
 
 # What starts a command's arguments as its usage writes them, in the matching form: a space, a
@@ -166,11 +181,15 @@ _WHOM = re.compile(r"的(?:人|成员|同志|有)")  # 「举手的有5个」: h
 _USAGE_OPENS = " :《「“\"'"
 
 
+# 「请示一下组长，…」: asking someone here, not a filing with the committee.
+_TO_SOMEONE = re.compile(r"^(?:一下)?(?:组长|书记|领导|老师|主任|会长|理事长|秘书长|大家|各位)")
+
+
 def _spaced(after: str) -> bool:
     """Whether the text after a command's words starts as its usage (_USAGE_OPENS) or with 一下
     (「备案一下工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to
     someone)."""
-    if _ASKING.search(after):
+    if _ASKING.search(after) or _HOW_MANY.search(after) or _TO_SOMEONE.match(after):
         return False
     return (
         not after
@@ -450,6 +469,11 @@ class Lexicon:
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
+        said_twice = _SAID_TWICE.match(body.text)
+        if said_twice is not None and said_twice.group(1) in self._table:
+            body = body.drop(
+                said_twice.end() - len(said_twice.group(1))
+            )  # 「收到收到」「赞成赞成」
         found = self._read(body)
         hands = self._hands(body)  # what is read as a ballot or not at all (「五票赞成一票弃权」)
         said_plainly = isinstance(found, Command) and not found.route.exact  # 「举手表决 赞成5…」
@@ -764,7 +788,11 @@ class Lexicon:
         if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
             return None
         rest = body.text[length:]
-        spoken_of = _SPOKEN_OF.match(rest) and (phrase.route.exact or not _WHOM.match(rest))
+        spoken_of = (
+            (_SPOKEN_OF.match(rest) and (phrase.route.exact or not _WHOM.match(rest)))
+            or _ABOUT_IT.match(rest)
+            or any(m.start() < length < m.end() for m in _GLUED_NOUN.finditer(body.text))
+        )
         if spoken_of and not phrase.route.shows:
             # 「请假的话要跟谁说」「弃权的话算反对吗」: asked about, answered (how to, the rules)
             if _QUESTION.search(body.text) or _ASKS.search(body.text) or _WHO.search(body.text):
@@ -773,7 +801,7 @@ class Lexicon:
                     return Command(answer, "" if phrase.route.asked else phrase.route.words[0])
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
-        if not phrase.route.shows and (asks or _HOLD_OFF.match(tail)):
+        if not phrase.route.shows and (asks or _HOLD_OFF.match(tail) or _A_MOMENT.match(tail)):
             return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
         if phrase.route.spaced and args and not _spaced(body.text[length:]):
             # asked without the words: a yes must not file 「我已经发了，麻烦查收」 as a title
@@ -1065,7 +1093,7 @@ _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.
 _TIMED_LEAD = re.compile(
-    r"^\s*(?:(?:重新|再)?请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|大家|各位)[,，:：\s]*"
+    r"^\s*(?:(?:重新|再)?请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|(?:大家|各位)(?:好|早|早上好|上午好|下午好|晚上好)?)[,，:：\s!！]*"
 )
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)

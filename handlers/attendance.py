@@ -392,11 +392,17 @@ _AN_ITEM_SAID = re.compile(r"第|议题|[#\uff03]|[0-9一二两三四五六七�
 _A_VIEW_FIRST = re.compile(rf"(?:我|本人)?(?:原则)?(?:不|没有?(?:什么)?|无)?(?:{_A_VIEW.pattern})")
 
 
+# An item's number with the view right after it (「1同意 2同意」): the number is the item's.
+_VIEW_GLUED = re.compile(
+    r"(?<![0-9])([0-9]{1,2})(?=同意|不同意|赞成|反对|弃权|没意见|无意见|没有意见)"
+)
+
+
 def _numbered_parts(args: str) -> list[tuple[int, str]]:
     """「1 同意；2 同意但建议压缩会务费」 -> [(1, '同意'), (2, '同意但建议压缩会务费')]: the
     opinions of a message whose parts each open with a different item's number; [] unless it
     opens with one."""
-    said = _ABOUT.sub("", args.strip())
+    said = _VIEW_GLUED.sub(r"\1 ", _ABOUT.sub("", args.strip()))  # 「1同意 2同意」
     number, _ = parse_item_ref(said)
     if number is None:
         return []
@@ -681,6 +687,12 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     entry = (await repo.attendance(meeting.id)).get(person.id)
     if person.id not in meeting.roster or entry is None or entry.status not in g.PRESENT_STATES:
         raise UsageError("您没有签到出席本次会议，无需离席。")
+    other = await _someone_elses_leave(ctx, meeting, person, args)
+    if other is not None:  # 「王强先走了，他单位有急事」 from 刘洋
+        raise UsageError(
+            f"这句话说的是{other[0]}离席。离席须由本人发送「离席 理由」，没有记下任何离席；"
+            "未离席的照常计入出席。"
+        )
     bounded(args, "离席说明")
     await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
     await record(

@@ -182,7 +182,12 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     g.vote_next(vote.state, g.VoteAction.CLOSE)
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
-    if vote.method is not g.VoteMethod.SHOW_OF_HANDS and not NOW.search(args):
+    rule = ctx.policy.matter(it.matter_type)
+    hands = vote.method is g.VoteMethod.SHOW_OF_HANDS
+    last = not hands and rule.leader_votes_last
+    if last and (call := await _leaders_last_call(ctx, vote, it, present_now)):
+        return [ctx.reply(call)]
+    if not hands and not NOW.search(args):
         waiting = [p for p in await yet_to_vote(vote) if p in present_now]  # not who left
         if waiting:  # 「投票结束」 while some are still choosing: the result would be final
             raise AskBack(
@@ -190,7 +195,6 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                 "（未投的不计赞成票，结果一经公布不能更改）。确定现在结束表决吗？",
                 f"结束表决 {it.number} 现在",
             )
-    rule = ctx.policy.matter(it.matter_type)
     voters = len(vote.electorate.voters)
     named: dict[str, list[str]] = {}
     box: list[tuple[str, g.Choice]] = []
@@ -323,6 +327,38 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def _leaders_last_call(
+    ctx: Context, vote: repo.Vote, it: repo.Item, present_now: frozenset[int]
+) -> str | None:
+    """Closing a vote in which the leader states a position last while the leader, present and
+    entitled, has not voted: the others had their time, so the deadline passes now (a last
+    call, once) and the leader may vote; the chair then closes it. A member who does not vote
+    can no longer keep the leader from voting."""
+    if vote.closes_at is not None and vote.closes_at <= ctx.now:
+        return None  # called already (or the announced deadline has passed)
+    waiting = set(await yet_to_vote(vote)) & present_now
+    leaders = [m.person for m in await repo.members(ctx.require_society().id) if m.is_leader]
+    leader = next((p for p in leaders if p.id in waiting), None)
+    if leader is None:
+        return None
+    others = waiting - {leader.id}
+    await acks.set_vote_deadline(vote.id, ctx.now)
+    pending = f"其余成员中还有{len(others)}人未投，不再等待；" if others else ""
+    return (
+        f"议题{it.number}「{it.title}」由组长最后表态，组长{leader.name}还没有投票，本次表决截止。"
+        f"{pending}请组长现在投票，然后再发送「结束表决」（组长不投票的，直接再发送「结束表决」）。"
+    )
+
+
+async def _ballots_cast(v: repo.Vote) -> int:
+    """How many have voted in an open vote (a show of hands: whether its result is entered)."""
+    if v.method is g.VoteMethod.SECRET:
+        return len(await repo.secret_voters(v.id))
+    if v.method is g.VoteMethod.SHOW_OF_HANDS:
+        return sum(v.hands.values())
+    return len(await repo.named_ballots(v.id))
+
+
 async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
@@ -334,6 +370,12 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     for v in await repo.votes_of_item(it.id):
+        if v.state is g.VoteState.OPEN and (cast := await _ballots_cast(v)):
+            # the ballots seen, the chair would choose the outcome: the vote decides it
+            raise UsageError(
+                f"议题{number}「{it.title}」的表决已有{cast}人投票，不能再由主持人暂缓，没有办理。"
+                "请发送「结束表决」按规则计算结果：意见分歧较大的重大事项将暂缓决定。"
+            )
         if v.state is g.VoteState.OPEN:
             await repo.discard_secret_ballots(v.id)  # a deferred vote counts no ballot
             await repo.close_vote(
@@ -395,7 +437,12 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     bounded(reason, "紧急情况理由")
     it = await item_by_number(meeting, number)
     g.check_emergency(ctx.policy.matter(it.matter_type))
-    if it.state not in (g.ItemState.ACCEPTED, g.ItemState.VOTING):
+    if it.state is g.ItemState.VOTING:  # 「事先宣布」: not once the ballots can be seen
+        raise UsageError(
+            f"议题{number}「{it.title}」已经开始表决，紧急情况须在发起表决前宣布，没有记录。"
+            "本次表决按规则计算结果（意见分歧较大的暂缓决定）。"
+        )
+    if it.state is not g.ItemState.ACCEPTED:
         raise UsageError(f"议题{number}当前为「{t.ITEM_STATE[it.state]}」，不能再宣布紧急情况。")
     await repo.update_item(it.id, emergency_reason=reason)
     await record(

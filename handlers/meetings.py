@@ -608,6 +608,13 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is not None and entry.status is g.Attendance.LEAVE:
+        # 第十七条: a leader who cannot attend has another member chair; on leave, not both
+        raise UsageError(
+            f"{person.name}已请假，不能主持本次会议，没有开会。请发送「委托主持 @成员 理由」由其他成员"
+            "主持；能来参会的，请先发送「撤销请假」，再签到、开会。"
+        )
     roster = list(meeting.roster)  # decided at convening (governance Rule 7)
     present = await present_ids(meeting)
     summary = await attendance_summary(ctx, meeting)
@@ -660,11 +667,21 @@ def _quorum_payload(q: g.QuorumCheck) -> dict[str, object]:
     }
 
 
+# What follows a name when someone is asked to do something (「委托陈静把材料打印一下」).
+_AN_ERRAND = re.compile(r"(?:把|将|帮|去|给|负责|准备|联系|通知|打印|买|订|安排|发一下|发给)")
+
+
 async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
+    if _AN_ERRAND.match(reason) and "主持" not in ctx.message.text:
+        # 「委托陈静把会议材料打印一下」: an errand, not the chair
+        raise UsageError(
+            f"这句话像是请{target.name}办一件事，没有委托主持。要请{target.name}主持会议，"
+            f"请发送「委托主持 @{target.name} 理由」。"
+        )
     bounded(reason, "委托理由")
     if target.id not in meeting.roster:
         raise UsageError(
@@ -955,8 +972,18 @@ def _place_only(said: str) -> str:
     none."""
     clauses = re.split(r"[,，。;；!！]", said)
     kept = next((i for i, c in enumerate(clauses) if _A_REMARK.match(c.strip())), len(clauses))
-    place = "，".join(c.strip() for c in clauses[:kept] if c.strip())
+    said_first, *later = [c.strip() for c in clauses[:kept] if c.strip()] or [""]
+    # 「，王强那边堵车」 after the time: a clause of its own is a place only if it names one
+    if clauses[0].strip() != said_first and not _A_PLACE.search(said_first):
+        return ""
+    place = "，".join([said_first, *(c for c in later if _A_PLACE.search(c))])
+    if _NOT_A_PLACE.search(place):  # 「停车吧楼下满了」「三楼还是四楼来着」: a sentence
+        return ""
     return place.rstrip(_PLACE_PARTICLES).strip()
+
+
+# What no place says: a particle inside it, a question, a happening.
+_NOT_A_PLACE = re.compile(r"[吧了呢吗嘛](?=.)|来着|还是|堵车|坏了|满了|没水")
 
 
 # A clause said to everyone after a new time or place (「麻烦大家留意」「请准时参加」).
@@ -1555,6 +1582,7 @@ ROUTES = [
             r"(?:参加|到|来)[了的啊]?",
         ),
         instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
+        committee="确认收到",  # the committee's 「收到了」 in private, to a filing
         acknowledged=frozenset({g.MeetingState.CONVENED}),  # 「👍」「好的」 to the notice
     ),
     Route(

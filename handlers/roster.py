@@ -15,7 +15,7 @@ from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
 from bot.reminders.plan import summary_owed, summary_years
-from bot.router import Context, Route, UsageError
+from bot.router import AskBack, Context, Route, UsageError
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
@@ -295,6 +295,31 @@ async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _decide(ctx, args, False, _REJECT_USAGE)
 
 
+# Words that decide (a request named without them, 「免去王强」, is asked back).
+_DECIDES = re.compile(r"同意|批准|通过|可以|驳回|approve|reject", re.IGNORECASE)
+# All that waits, said as such (「都同意吧」「全部批准」): asked back with each one listed.
+_ALL_OF_THEM = re.compile(r"都|全部|全都|一律|统统|所有(?:申请)?")
+# What a request named is followed by (「免去赵敏的申请先不批」): holding the decision.
+_HELD_OFF = re.compile(
+    r"^(?:的)?(?:申请|调整|事)?(?:我|这边)?(?:先不|暂不|暂时不|先别|再等|等等|先放|缓一缓|暂缓)"
+)
+# Or the decision (「免去王强同意」「增补吴国华的申请不同意」), the words after it being the note.
+_DECISION_SAID = re.compile(
+    r"^(?:的)?(?:申请|调整)?\s*(?:(?P<no>不同意|不批准|不予批准|驳回)|同意|批准|通过|可以)了?(?:吧)?"
+)
+
+
+async def _ask_all(approve: bool) -> None:
+    """「都同意吧」: every request waiting, listed, asked back as one decision on them all."""
+    waiting = await repo.roster_changes(status="pending")
+    if not waiting:
+        raise UsageError("目前没有待审批的成员调整申请。")
+    word = "批准" if approve else "驳回"
+    listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting)
+    numbers = " ".join(str(c.id) for c in waiting)
+    raise AskBack(f"要{word}全部{len(waiting)}项待审批的申请吗？{listed}。", f"{word} {numbers}")
+
+
 _APPROVE_USAGE = "批准 3（如需特批超员或双数，写「批准 3 特批」）"
 _REJECT_USAGE = "驳回 3 理由"
 
@@ -303,6 +328,8 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
     """A decision on one change, or on several said at once: 「批准 1 2」「驳回 2 4」 each the
     same, 「批准 1，2号驳回」 the second the other way. All in one transaction: a refusal of any
     decides none."""
+    if _ALL_OF_THEM.fullmatch(args.strip()):
+        await _ask_all(approve)
     other = _OTHER_DECISION.search(args)
     if other is not None and parse_item_ref(args.replace("#", ""))[0] is not None:
         then = other.group("word") in ("批准", "同意")
@@ -344,6 +371,29 @@ async def _decide_one(ctx: Context, args: str, approve: bool, usage: str) -> lis
             listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
             raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
         number, rest = named[0].id, args.strip()[len(named[0].person.name) :].strip(" ，,")
+    held = _HELD_OFF.match(rest)
+    if held is not None:
+        change = await repo.roster_change(number)
+        if change is not None and change.status == "pending":
+            return [
+                ctx.reply(
+                    f"好的，申请 #{number}（{change.society_name}：{_change_text(change)}）暂不审批，"
+                    f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
+                )
+            ]
+    said = _DECISION_SAID.match(rest)
+    if said is not None:  # 「免去王强同意」「增补吴国华不同意，人数超了」
+        approve = said.group("no") is None
+        rest = rest[said.end() :]
+    elif ctx.asked_at is None and not _DECIDES.search(ctx.message.text):
+        # the committee's 「免去王强」: which way?
+        change = await repo.roster_change(number)
+        if change is not None and change.status == "pending":
+            raise AskBack(
+                f"是要批准申请 #{number}（{change.society_name}：{_change_text(change)}）吗？"
+                f"要驳回请发送「驳回 {number} 理由」。",
+                f"批准 {number}",
+            )
     done = await decide_change(
         ctx.settings,
         actor,
@@ -385,7 +435,10 @@ async def decide_change(
     if change is not None:
         await repo.lock_society(change.society_id)
         change = await repo.roster_change(number)  # as it is under the lock
-    if change is None or change.status != "pending":
+    if change is not None and change.status != "pending":
+        done = "已批准" if change.status == "approved" else "已驳回"
+        raise UsageError(f"申请 #{number}（{_change_text(change)}）{done}，无需再审批。")
+    if change is None:
         raise UsageError(f"没有待审批的申请 #{number}。")
     if not approve:
         await repo.decide_roster_change(
@@ -442,11 +495,11 @@ async def decide_change(
     issues = g.roster_issues(
         entries, president_is_party_member=presidents[0] if presidents else None, policy=policy
     )
-    blocking = g.blocking_issues(
-        issues, exception_approved=exception, is_removal=change.kind == "remove"
-    )
+    # A change that does not grow the roster (a removal, the leader's role passed to a member)
+    # brings no size issue that was not there: a vacancy stays a warning until it is filled.
+    removal = len(entries) <= sum(1 for m in members if m.on_roster)
+    blocking = g.blocking_issues(issues, exception_approved=exception, is_removal=removal)
     if blocking:
-        removal = change.kind == "remove"
         if exception or g.blocking_issues(issues, exception_approved=True, is_removal=removal):
             raise g.GovernanceError(g.Refusal.ROSTER_INVALID, issues=blocking)
         # Only what an exception allows (超员、双数): the committee deciding is who grants it.
@@ -707,6 +760,11 @@ async def _file(
             f"「{t.echo(title)}」是{other[0]}，按重大问题请示报告提交市党委会计错，没有提交。"
             f"请发送「{other[1]} {t.echo(args)}」。"
         )
+    if kind == "annual_summary" and not _A_SUMMARY_TITLE.search(title):
+        # 「年度总结：初稿已经写好了，明天发大家」: said of the summary, not the summary itself
+        raise UsageError(
+            f"「{t.echo(title)}」不像年度工作总结的标题，没有报送。报送时标题请写明年度，例如：{usage}"
+        )
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
         _, _, years = await _summary_years(ctx, society, adding=title)
@@ -729,6 +787,10 @@ async def _file(
             )
         )
     return out
+
+
+# What an annual summary's title says (「2026年度工作总结」「年度工作报告」「学会2026年总结」).
+_A_SUMMARY_TITLE = re.compile(r"总结|年度|年报|\d{4}\s*年|报告")
 
 
 def _title_and_body(args: str) -> tuple[str, str]:
@@ -768,6 +830,12 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     number, _ = parse_item_ref(args.replace("#", ""))
     if number is None:  # 「确认收到」「收到年度总结」: the one filing awaiting it that fits
         number = await _the_filing_to_acknowledge(args)
+        if not args.strip() and "确认" not in ctx.message.text:  # 「收到了」: which, asked back
+            f = await repo.filing(number)
+            assert f is not None
+            raise AskBack(
+                f"是要确认收到 #{number} {f.society_name}「{f.title}」吗？", f"确认收到 {number}"
+            )
     done = await acknowledge_filing(
         actor, number, now=ctx.now, here=ctx.society.id if ctx.society else None
     )
@@ -873,6 +941,8 @@ async def bind_webhook(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 # The frames of 批准 / 驳回: the change by its number (「同意1号申请」「2号申请驳回，人数超了」).
 _CHANGE_REF = r"(?:第 ?)?#?(?P<object>[0-9]+) ?号?(?:申请|调整申请|成员调整申请|成员调整)"
+# Another decision after the first, in a frame (「2号同意，3号驳回」): _decide reads it.
+AND_THE_OTHER = r"[,，;；] ?#?[0-9]{1,6} ?号? ?(?:驳回|不批准|不同意|批准|同意).*"
 
 
 # A filing's kind as the committee names it (「年度总结」「工作制度」「重大问题报告」).
@@ -958,6 +1028,7 @@ ROUTES = [
         "提议增补 @王五 党员 理事 理由",
         "申请增补成员（报市科技社团党委审批）",
         "组长",
+        committee="批准",  # 「免去王强同意」「增补吴国华的申请先不批」 from the committee
         asked="名单",
         phrasings=(
             "增补",
@@ -976,6 +1047,7 @@ ROUTES = [
         "提议免去 @王五 理由",
         "申请免去成员（报审批）",
         "组长",
+        committee="批准",  # 「免去王强同意」「增补吴国华的申请先不批」 from the committee
         asked="名单",
         phrasings=("免去", "移除成员", "删除成员"),
         frames=(
@@ -1013,6 +1085,7 @@ ROUTES = [
         "提议组长 @王五 理事长 理由",
         "申请调整组长（报审批）",
         "组长",
+        committee="批准",  # 「免去王强同意」「增补吴国华的申请先不批」 from the committee
         phrasings=("更换组长", "换组长", "组长换成", "组长改为", "组长改成", "组长调整为"),
     ),
     Route(
@@ -1262,6 +1335,9 @@ ROUTES = [
         frames=(
             rf"(?:同意|批准|通过)(?:一下)?{_CHANGE_REF}(?P<rest> ?特批)?",
             rf"{_CHANGE_REF}(?:同意|批准|通过|可以)了?(?P<rest>[,，]? ?特批)?",
+            # 「1号批准」「2号批准，3号驳回」 (「1号同意」 is the committee's through 赞成)
+            rf"#?(?P<object>[0-9]{{1,6}}) ?号 ?(?:批准|通过)了?(?:吧)?(?P<rest>[,，]? ?特批|{AND_THE_OTHER})?",
+            r"(?P<object>都|全部|全都|一律|统统)(?:批准|通过)了?(?:吧)?",
         ),
     ),
     Route(
@@ -1276,6 +1352,7 @@ ROUTES = [
         frames=(
             rf"(?:驳回|不同意|不批准)(?:一下)?{_CHANGE_REF}{FRAME_REASON}",
             rf"{_CHANGE_REF}(?:驳回|不同意|不批准|不予批准){FRAME_REASON}",
+            rf"#?(?P<object>[0-9]{{1,6}}) ?号 ?(?:驳回|不批准|不予批准){FRAME_REASON}",
         ),
     ),
     Route(

@@ -307,7 +307,7 @@ def render_refusal(exc: g.GovernanceError) -> str:
         case g.Refusal.LEADER_VOTES_LAST:
             return (
                 f"人事事项由组长最后表态，还有{d.get('waiting')}位出席成员未投票。"
-                "请等他们投票后再发送。"
+                "请等他们投票后再发送；不再等待的，主持人发送「结束表决」宣布截止后，组长即可投票。"
             )
         case g.Refusal.CHECKIN_NOT_OPEN:
             return _checkin_refusal(d)

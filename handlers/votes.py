@@ -22,10 +22,11 @@ from bot.events import (
     OutgoingMessage,
     VoteCard,
 )
-from bot.router import Context, Handler, Route, UsageError
+from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import leading_time
 from handlers import texts as t
 from handlers.common import (
+    FRAME_REASON,
     OFFERED_DURING,
     announced,
     current_meeting,
@@ -41,6 +42,7 @@ from handlers.common import (
     record,
     this_item,
 )
+from handlers.roster import AND_THE_OTHER
 from storage import acks, repo
 
 DURING_MEETING = (g.MeetingState.OPEN,)
@@ -486,6 +488,8 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     ctx.require_society()
     person = ctx.require_person()
     number, vote_id = _vote_args(args)
+    if number is not None and g.Role.RECORDER in ctx.roles:
+        await _hands_said_as_ballot(ctx, choice, number)
     meeting, vote, it, named = await _ballot_target(ctx, number, vote_id)
     ballot = _Ballot(meeting, vote, it, person, choice)
     so_far = await _ballots_so_far(ballot, named)
@@ -498,6 +502,22 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
             pass
     receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
     return await _ballot_replies(ctx, ballot, so_far, action, receipt)
+
+
+async def _hands_said_as_ballot(ctx: Context, choice: g.Choice, number: int) -> None:
+    """The recorder's 「赞成6」 while a show of hands is open and no vote on item 6 is: the count
+    of hands (举手结果), asked back; a ballot on an item with an open vote stays a ballot."""
+    meeting = await current_meeting(ctx)
+    open_votes = await repo.open_votes(meeting.id)
+    hands = [it for v, it in open_votes if v.method is g.VoteMethod.SHOW_OF_HANDS]
+    if len(hands) != 1 or any(it.number == number for _, it in open_votes):
+        return
+    said = f"{t.CHOICE[choice]}{number}"
+    raise AskBack(
+        f"议题{hands[0].number}「{hands[0].title}」正在举手表决，是要录入举手结果「{said}」吗？"
+        f"其他选择的人数也可一并写上，例如「举手结果 {said} 反对0 弃权0」。",
+        f"举手结果 {said}",
+    )
 
 
 async def _ballot_target(
@@ -533,6 +553,11 @@ def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.Ba
         raise UsageError(
             "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
         )
+    if vote.method is g.VoteMethod.SHOW_OF_HANDS and ctx.message.chat.kind is ChatKind.PRIVATE:
+        raise UsageError(
+            f"议题{ballot.it.number}是举手表决：请在会上举手，由记录人在群里录入举手结果，"
+            "无需个人投票；本条私聊消息未计票。"
+        )
     if vote.method is not g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.PRIVATE:
         raise UsageError(
             f"议题{ballot.it.number}是{t.METHOD[vote.method]}，请在学会工作群里发送「{t.CHOICE[ballot.choice]}」，"
@@ -551,6 +576,7 @@ def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.Ba
         rule=ctx.policy.matter(ballot.it.matter_type),
         voter_is_leader=g.Role.LEADER in ctx.roles,
         voted=so_far.voted,
+        last_call=vote.closes_at is not None and vote.closes_at <= ctx.now,
     )
 
 
@@ -832,6 +858,13 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        frames=(
+            # 「1号同意」 (as 「同意1号」); from the committee 「2号同意，3号驳回」「都同意吧」 decide
+            # requests (Route.committee); a member's with more than a number is no ballot
+            rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:同意|赞成)了?(?:吧)?(?P<rest>{AND_THE_OTHER})?",
+            r"(?P<object>都|全部|全都|一律|统统)(?:同意|赞成)了?(?:吧)?",
+        ),
+        committee="批准",
     ),
     Route(
         ("反对", "不同意"),
@@ -861,6 +894,8 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        frames=(rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:不同意|反对){FRAME_REASON}",),
+        committee="驳回",
     ),
     Route(
         ("弃权",),

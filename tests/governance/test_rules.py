@@ -573,10 +573,12 @@ LATE_POLICY = dataclasses.replace(POLICY, late_after=timedelta(minutes=10))
         (START - MINUTE, MS.CONVENED, POLICY, g.Attendance.PRESENT),
         (START, MS.CONVENED, POLICY, g.Attendance.PRESENT),
         (START, MS.OPEN, POLICY, g.Attendance.PRESENT),
-        (START + timedelta(seconds=1), MS.OPEN, POLICY, g.Attendance.LATE),
+        (START + timedelta(seconds=59), MS.OPEN, POLICY, g.Attendance.PRESENT),
+        (START + timedelta(seconds=60), MS.OPEN, POLICY, g.Attendance.LATE),
         (START + timedelta(hours=3), MS.OPEN, POLICY, g.Attendance.LATE),
         (START + MINUTE, MS.CONVENED, POLICY, g.Attendance.LATE),
         (START + 10 * MINUTE, MS.OPEN, LATE_POLICY, g.Attendance.PRESENT),
+        (START + 11 * MINUTE - timedelta(seconds=1), MS.OPEN, LATE_POLICY, g.Attendance.PRESENT),
         (START + 11 * MINUTE, MS.OPEN, LATE_POLICY, g.Attendance.LATE),
     ],
 )

@@ -137,3 +137,51 @@ async def test_a_show_of_hands_said_in_words_is_recorded_on_a_yes(harness: Conso
     vote = await models.Vote.first()
     assert vote is not None
     assert json.loads(vote.hands or "{}") == {"yes": 4, "no": 1, "abstain": 1}
+
+
+async def test_the_committee_decides_as_it_says_in_private(harness: ConsoleRig) -> None:
+    """The committee's decisions said its own way in private: 「免去赵敏的申请先不批」 holds it
+    (it had answered 「私聊时无法确定您所在的学会」), 「免去王强」 alone is asked which way,
+    「免去王强同意」 approves, 「2号同意，3号驳回」 decides both, 「都同意吧」 lists all and waits
+    for a yes, 「1号同意」 of a decided request says so, 「收到了」 asks which filing. A member's
+    「1号同意」 and 「都同意」 stay ballots (refused here: no meeting)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "免去王强，增补吴国华")
+    await h.say("张伟", "免去赵敏")
+    held = (await h.say(ADMIN, "免去赵敏的申请先不批", private=True)).text
+    assert held.startswith(
+        "好的，申请 #3（苏州市示例科技学会：免去赵敏的领导小组成员职务）暂不审批"
+    )
+    asked = (await h.say(ADMIN, "免去王强", private=True)).text
+    assert asked.startswith("是要批准申请 #1（苏州市示例科技学会：免去王强的领导小组成员职务）吗？")
+    assert await _statuses() == ["pending", "pending", "pending"]
+    assert "已批准 #1" in await h.say(ADMIN, "免去王强同意", private=True)
+    assert "申请 #1（免去王强的领导小组成员职务）已批准，无需再审批" in await h.say(
+        ADMIN, "1号同意", private=True
+    )
+    both = (await h.say(ADMIN, "2号同意，3号驳回", private=True)).replies
+    assert [r.split("：")[0] for r in both] == [
+        "已批准 #2（苏州市示例科技学会）",
+        "已驳回 #3（苏州市示例科技学会）",
+    ]
+    assert await _statuses() == ["approved", "approved", "rejected"]
+    await h.say("张伟", "免去刘洋")
+    await h.say("张伟", "免去杨帆")
+    listed = (await h.say(ADMIN, "都同意吧", private=True)).text
+    assert listed.startswith("要批准全部2项待审批的申请吗？#4 ")
+    assert "回复「是」或「批准 4 5」确认" in listed
+    assert await _statuses() == ["approved", "approved", "rejected", "pending", "pending"]
+    await h.say(ADMIN, "是", private=True)
+    assert await _statuses() == ["approved"] * 2 + ["rejected"] + ["approved"] * 2
+    await h.say("陈静", "年度总结 2026年度工作总结 全年开会两次")
+    receipt = (await h.say(ADMIN, "收到了", private=True)).text
+    assert receipt.startswith("是要确认收到 #1 苏州市示例科技学会「2026年度工作总结」吗？")
+    assert not (await models.Filing.get()).acknowledged_at
+    await h.say(ADMIN, "是", private=True)
+    assert (await models.Filing.get()).acknowledged_at
+    assert "没有记录投票" in await h.say("李娜", "都同意")
+
+
+async def _statuses() -> list[str]:
+    return [c.status for c in await models.RosterChange.all().order_by("id")]

@@ -230,3 +230,29 @@ async def test_a_check_in_said_with_more_checks_in_and_the_recorder_need_not(
     assert "回复「赞成 2」确认" in await h.say("李娜", "第二项我赞成")
     await h.say("李娜", "赞成 2")
     assert await models.Ballot.all().count() == 1
+
+
+async def test_the_recorders_count_said_like_a_ballot_in_a_show_of_hands(
+    harness: ConsoleRig,
+) -> None:
+    """The recorder's 「赞成6」 while item 1 is put to a show of hands is asked back as 举手结果
+    (it had been read as a ballot on an item 6 that does not exist); 「是」 records it, with the
+    usual checks. Check-ins within the announced minute are on time, the next minute late."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-03 14:00 三楼会议室 议题：预算；会员发展")
+    h.at("2026-12-03 14:00:40")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        assert "迟到" not in await h.say(name, "签到")
+    h.at("2026-12-03 14:01")
+    assert "陈静已签到（迟到）" in await h.say("陈静", "签到")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "举手表决 1")
+    asked = (await h.say("周婷", "赞成6")).text
+    assert asked.startswith("议题1「预算」正在举手表决，是要录入举手结果「赞成6」吗？")
+    assert "举手结果 赞成6" in asked
+    assert await models.Ballot.all().count() == 0
+    assert "超过了出席且有表决权的人数（5" in await h.say("周婷", "是")
+    await h.say("周婷", "赞成4")
+    assert "已录入议题1举手结果：赞成4、反对0、弃权0" in await h.say("周婷", "是")
+    assert await models.Ballot.all().count() == 0
