@@ -638,6 +638,16 @@ def checkin_status(
     return status
 
 
+# How long an open meeting's check-ins stand for who is in the room: a vote opened later would
+# count members checked in on another day (第十八条 asks for them 到会 when it decides).
+MEETING_LASTS = timedelta(hours=12)
+
+
+def meeting_gone_stale(opened_at: datetime | None, now: datetime) -> bool:
+    """Whether a meeting opened at `opened_at` is too old for a new vote (MEETING_LASTS)."""
+    return opened_at is not None and now - _aware("opened_at", opened_at) > MEETING_LASTS
+
+
 def checkin_counts_as(checked_in_at: datetime, starts_at: datetime, policy: Policy) -> Attendance:
     """What a check-in made at `checked_in_at` counts as for a meeting starting at `starts_at`:
     present, late, or nothing (UNKNOWN) before the check-in window opens. A meeting moved to a

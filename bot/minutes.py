@@ -55,6 +55,7 @@ class MinutesItem:
     result: dict[str, Any] | None = None
     deferred_by_hand: str | None = None
     carried: bool = False
+    accepted: bool = True  # a member's proposal is on the agenda once the leader accepts it
 
 
 @dataclass
@@ -129,9 +130,11 @@ def assemble(
                     p["matter_type"],
                     p["by"]["name"],
                     carried=kind == "item_carried",
+                    accepted=kind != "item_proposed",
                 )
             case "item_accepted":
-                pass
+                if p.get("item") in items:
+                    items[p["item"]].accepted = True
             case "item_edited":
                 if p["item"] in items:
                     items[p["item"]].title = p["title"]
@@ -193,7 +196,11 @@ def assemble(
                 minutes.attendance.update(p["attendance"])
             case _:
                 pass
-    minutes.items = sorted(items.values(), key=lambda i: i.number)
+    # 第十五条: a proposal the leader never accepted was no agenda item
+    minutes.rejected += [
+        f"{i.title}（{i.proposed_by}提议）" for i in items.values() if not i.accepted
+    ]
+    minutes.items = sorted((i for i in items.values() if i.accepted), key=lambda i: i.number)
     return minutes
 
 

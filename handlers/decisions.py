@@ -184,7 +184,8 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     rule = ctx.policy.matter(it.matter_type)
     hands = vote.method is g.VoteMethod.SHOW_OF_HANDS
-    leader_last = not hands and rule.leader_votes_last
+    # 「结束表决 现在」: the chair closes as it stands, the leader's ballot given up
+    leader_last = not hands and rule.leader_votes_last and not NOW.search(args)
     if leader_last and (call := await _leaders_last_call(ctx, vote, it, present_now)):
         return [ctx.reply(call)]
     if not hands and not NOW.search(args):

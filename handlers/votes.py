@@ -74,6 +74,12 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    if g.meeting_gone_stale(meeting.opened_at, ctx.now):
+        hours = int(g.MEETING_LASTS.total_seconds() // 3600)
+        raise UsageError(
+            f"第{meeting.number}次会议开始已超过{hours}小时，当时的签到已不能说明现在谁在场，没有发起表决。"
+            "请发送「散会」结束本次会议；未表决的议题可在下次召开会议时列入议程。"
+        )
     request = await _parse_vote_request(ctx, meeting, args)
     it = await item_by_number(meeting, request.number)
     opening = await _decide_opening(ctx, meeting, it, request)

@@ -5,7 +5,7 @@ voting at all."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 NAMED = ("张伟", "李娜", "王强", "刘洋")
 
@@ -55,3 +55,46 @@ async def test_the_leader_who_states_a_position_last_is_not_kept_from_voting(
     result = (await h.say("张伟", "是")).text
     assert "赞成4" in result
     assert "结果：通过" in result
+
+
+async def test_a_meeting_left_open_takes_no_new_vote_the_next_day(harness: ConsoleRig) -> None:
+    """A meeting opened on the 5th and never closed had taken a vote in August on the check-ins
+    of that day; twelve hours after it opened no vote is opened, and it can still be closed."""
+    h = harness
+    await convene_and_open(h, "经费；换届", present=("张伟", "李娜", "王强", "刘洋"))
+    h.at("2026-12-05 21:00")
+    assert "开始表决" in await h.say("张伟", "发起表决 1")
+    await h.say("张伟", "结束表决 1 现在")
+    h.at("2026-12-06 09:00")
+    stale = (await h.say("张伟", "发起表决 2")).text
+    assert stale.startswith(
+        "第1次会议开始已超过12小时，当时的签到已不能说明现在谁在场，没有发起表决。"
+    )
+    assert await models.Vote.all().count() == 1
+    assert "第1次会议结束" in await h.say("张伟", "散会 现在")
+
+
+async def test_a_one_and_said_checked_in_are_understood(harness: ConsoleRig) -> None:
+    """「1」 answers a notice (收到请回复1); 「已签到」 checks in."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    assert "李娜已确认收到第1次会议" in await h.say("李娜", "1")
+    h.at("2026-12-05 14:50")
+    assert "王强已签到" in await h.say("王强", "已签到")
+
+
+async def test_a_proposal_never_accepted_is_no_agenda_item_in_the_minutes(
+    harness: ConsoleRig,
+) -> None:
+    """第十五条: a member's proposal joins the agenda when the leader accepts it; one never
+    accepted had been listed in the minutes as item 2, 「未表决」."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：宣传")
+    assert "议题建议" in await h.say("李娜", "提议议题 经费（重大）")
+    await check_in_and_open(h)
+    await h.say("张伟", "散会 现在")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "未列入议程的议题建议：经费（李娜提议）" in minutes
+    assert "2. 经费" not in minutes

@@ -56,7 +56,7 @@ async def test_approve_reject_and_acknowledge_from_the_page(webapp: Web) -> None
     assert (payload["change"], payload["exception"], payload["by"]["name"]) == (1, True, ADMIN)
     # Approving again: the chat's own refusal.
     page = await admin.post("/web/approvals/change/1", {"decision": "approve"})
-    assert flash(page.text) == "没有待审批的申请 #1。"
+    assert flash(page.text) == "申请 #1（增补孙磊为组员）已批准，无需再审批。"
     assert flash(page.text) == (await h.say(ADMIN, "批准 1", private=True)).text
     # Reject with a reason.
     before = len(h.adapter.sent)
