@@ -145,6 +145,11 @@ class Heartbeat:
                 )
             lock.describe(f"{self.name}，进程 {os.getpid()}")
             self._lock = lock
+            try:  # no other process is alive: what a killed one held is free at once
+                await store.expire_leases_of_the_dead(now)
+            except BaseException:
+                self._release()
+                raise
         try:
             await store.register_instance(self.name, socket.gethostname(), os.getpid(), now)
         except BaseException:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
+from bot.inbox import decode_message, message_key
 from bot.keys import SealError
 from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import ITEM_REF
@@ -35,6 +36,7 @@ from handlers.common import (
 )
 from handlers.votes import card_updates, opinion_lines, start_vote, target_vote, yet_to_vote
 from storage import acks, repo
+from storage import inbox as queued
 
 DURING_MEETING = (g.MeetingState.OPEN,)
 
@@ -180,6 +182,13 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
     g.vote_next(vote.state, g.VoteAction.CLOSE)
+    if queued := await _queued_before(ctx, vote):
+        # acknowledged to the platform, not applied yet (a restart, a busy database): a close
+        # from another chat must not overtake them (the queue keeps order within a chat only)
+        raise UsageError(
+            f"还有{queued}条在这之前收到的消息（可能有投票）正在处理，本次没有结束表决。"
+            "请稍候片刻再发送「结束表决」。"
+        )
     records = await repo.attendance(meeting.id)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     rule = ctx.policy.matter(it.matter_type)
@@ -326,6 +335,24 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
     if r.get("readings_disagree"):
         lines.append("注：按另一种法定人数理解结论会不同，本次按配置的理解执行，已写入纪要。")
     return "\n".join(lines)
+
+
+async def _queued_before(ctx: Context, vote: repo.Vote) -> int:
+    """How many messages queued before this one and not applied yet come from the society's
+    groups or from the vote's voters."""
+    earlier = [decode_message(p) for p in await queued.earlier_unapplied(message_key(ctx.message))]
+    if not earlier:
+        return 0
+    groups = {(p, corp, chat) for p, corp, chat in await repo.group_chats(ctx.require_society().id)}
+    voters: set[tuple[str, str, str]] = set()
+    for platform, corp in {(m.platform, m.chat.corp_id) for m in earlier}:
+        for ref in await repo.identities(vote.electorate.voters, platform, corp):
+            voters.add((platform.value, corp, ref.user_id))
+    return sum(
+        (m.platform, m.chat.corp_id, m.chat.chat_id) in groups
+        or (m.platform.value, m.chat.corp_id, m.sender.user_id) in voters
+        for m in earlier
+    )
 
 
 async def _leaders_last_call(

@@ -197,7 +197,10 @@ def sqlite_path(url: str) -> Path | None:
 def lock_path(url: str) -> Path | None:
     """The single-instance lock file beside a SQLite database (storage/instances.py)."""
     path = sqlite_path(url)
-    return None if path is None else path.with_name(path.name + ".lock")
+    if path is None:
+        return None
+    path = path.resolve()  # one lock for a file however it is named (a symlink, 「..」)
+    return path.with_name(path.name + ".lock")
 
 
 def _ensure_folder(url: str) -> None:

@@ -15,6 +15,7 @@ the text, and a private message may be a secret ballot.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -217,6 +218,43 @@ async def finish(ids: Sequence[int], now: datetime) -> None:
 DEPTH_SQL = (
     f"SELECT COUNT(*) AS n FROM inbound_message WHERE state = {literals(InboundState.PENDING)}"
 )
+
+
+# How many earlier queued messages `earlier_unapplied` reads at most (a backlog longer than this
+# is read from its oldest end; the vote's own ballots are among the oldest).
+EARLIER_READ = 2000
+
+
+async def earlier_unapplied(key: str) -> list[str]:
+    """The messages (as the adapter gave them) queued before the one under `key` and not applied
+    yet: still pending, with no processed-message row (written with each effect, so one applied
+    earlier in this very round counts as applied). [] when `key` was not queued (applied at
+    once)."""
+    own = await raw_rows(m.InboundMessage, "SELECT id FROM inbound_message WHERE key = ?", key)
+    if not own:
+        return []
+    rows = await raw_rows(
+        m.InboundMessage,
+        "SELECT key, payload FROM inbound_message"
+        f" WHERE state = {literals(InboundState.PENDING)} AND id < ? ORDER BY id LIMIT ?",
+        int(own[0]["id"]),
+        EARLIER_READ,
+    )
+    if not rows:
+        return []
+    opened = {str(r["key"]): _opened(str(r["key"]), str(r["payload"])) for r in rows}
+    said = {k: p for k, p in opened.items() if p}
+    if not said:
+        return []
+    ids = {k: str(json.loads(p).get("message_id", "")) for k, p in said.items()}
+    where, params = any_of(m.ProcessedMessage, "message_id", sorted(set(ids.values())))
+    done = await raw_rows(
+        m.ProcessedMessage,
+        f"SELECT platform, corp_id, message_id FROM processed_message WHERE {where}",
+        *params,
+    )
+    applied = {f"{r['platform']}:{r['corp_id']}:{r['message_id']}" for r in done}
+    return [p for k, p in said.items() if k not in applied]
 
 
 async def depth() -> int:

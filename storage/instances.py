@@ -38,3 +38,22 @@ async def probe_write(name: str, now: datetime) -> None:
     await raw_execute(
         m.BotInstance, "UPDATE bot_instance SET heartbeat_at = ? WHERE name = ?", utc(now), name
     )
+
+
+async def expire_leases_of_the_dead(now: datetime) -> None:
+    """On SQLite, once this instance holds the single-instance lock no other process is alive:
+    the claims and leases a killed one left (queued messages, replies being sent, channels) run
+    out now instead of at their time, each then taken as an expired one is (a reply that may have
+    gone out is resent with its short id)."""
+    at = utc(now)
+    for table, owner, until in (
+        ("inbound_message", "claimed_by", "claimed_until"),
+        ("outbox_message", "lease_owner", "lease_until"),
+        ("channel_state", "lease_owner", "lease_until"),
+    ):
+        await raw_execute(
+            m.BotInstance,
+            f"UPDATE {table} SET {until} = ? WHERE {owner} != '' AND {until} > ?",
+            at,
+            at,
+        )

@@ -17,7 +17,8 @@ from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_appl
 from storage import inbox as store
 from storage import models as m
 from storage import sql
-from storage.db import sqlite_path
+from storage.db import lock_path, sqlite_path
+from storage.instances import expire_leases_of_the_dead
 from tests.kit.console import ConsoleRig
 from tests.kit.voting import open_vote
 
@@ -97,6 +98,57 @@ async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: C
     assert await b.run_once() == 1
     assert await m.Ballot.all().count() == 1
     assert await b.depth() == 0
+
+
+async def test_a_sqlite_restart_takes_over_what_the_killed_process_held_at_once(
+    harness: ConsoleRig,
+) -> None:
+    """On SQLite the single-instance lock proves the killed process gone: the new instance
+    frees its claims on start (they had held the chat's messages and replies for a minute)."""
+    h = harness
+    await _open_vote(h)
+    message = h.adapter.decode("王强", "投票 赞成")
+    a, b = _inbox(h, "a"), _inbox(h, "b")
+    assert await a.submit(message)
+    await store.claim("a", h.clock.now(), lease=a.lease, limit=10)
+    assert await b.run_once() == 0
+    await expire_leases_of_the_dead(h.clock.now())
+    assert await b.run_once() == 1
+    assert await m.Ballot.all().count() == 1
+
+
+async def test_a_close_from_another_chat_waits_for_ballots_queued_before_it(
+    harness: ConsoleRig,
+) -> None:
+    """Ballots acknowledged in the group and still held by a killed process had been left out of
+    the result when the leader closed the vote from a private chat (the queue orders each chat
+    alone): the close now waits for them, and after them it counts them."""
+    h = harness
+    await _open_vote(h)
+    a, b = _inbox(h, "a"), _inbox(h, "b")
+    for name in ("李娜", "王强", "刘洋"):
+        assert await a.submit(h.adapter.decode(name, "反对"))
+    await store.claim("a", h.clock.now(), lease=a.lease, limit=10)  # then "a" dies
+    close = h.adapter.decode("张伟", "结束表决 现在", private=True)
+    before = len(h.adapter.sent)
+    assert await b.submit(close)
+    assert await b.drain() == 1
+    (told,) = _texts(h.adapter.sent[before:])
+    assert told.startswith("还有3条在这之前收到的消息（可能有投票）正在处理，本次没有结束表决。")
+    assert await m.Vote.filter(state="open").count() == 1
+    h.clock.advance(a.lease + timedelta(seconds=1))
+    assert await b.drain() == 3
+    result = (await h.say("张伟", "结束表决 现在")).text
+    assert "反对3" in result
+
+
+def test_the_instance_lock_is_one_for_a_file_however_it_is_named(tmp_path: Any) -> None:
+    """A symlink to the database had let a second instance run beside the first."""
+    (tmp_path / "yishi.db").write_bytes(b"")
+    (tmp_path / "alias.db").symlink_to(tmp_path / "yishi.db")
+    assert lock_path(f"sqlite:///{tmp_path}/alias.db") == lock_path(
+        f"sqlite:///{tmp_path}/yishi.db"
+    )
 
 
 async def test_two_workers_share_the_queue_without_overlap(harness: ConsoleRig) -> None:
