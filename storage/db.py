@@ -290,6 +290,15 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
     _ensure_folder(url)
     use_key(key if key is not None else load_key(url))
     await reach(url)
+    path = sqlite_path(url)
+    if path is not None and path.stat().st_size == 0:
+        await _first_schema(url, path)
+    else:
+        await _migrate(url)
+    logger.info("database schema up to date (%s)", connection_name(url))
+
+
+async def _migrate(url: str) -> None:
     try:
         async with _opening(url, MIGRATE_TIMEOUT_S):
             await migrate(config=tortoise_config(url))
@@ -298,7 +307,47 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
         with contextlib.suppress(Exception):
             await Tortoise.close_connections()
         _give_back_memory()
-    logger.info("database schema up to date (%s)", connection_name(url))
+
+
+async def _first_schema(url: str, path: Path) -> None:
+    """A new SQLite database is built beside it and put in its place in one rename: a process
+    killed while the schema was being made (the first start) had left a file with some tables
+    and not the record of them, which no later start or upgrade could open."""
+    building = path.with_name(f"{path.name}.new")
+    for stale in _sqlite_files(building):
+        stale.unlink(missing_ok=True)
+    os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    query = url.split("?", 1)[1] if "?" in url else ""
+    await _migrate(f"sqlite://{building}" + (f"?{query}" if query else ""))
+    await asyncio.to_thread(_settle_and_replace, building, path)
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))]
+
+
+def _settle_and_replace(building: Path, path: Path) -> None:
+    """Everything of `building` in its main file (no -wal left), on disk, then renamed over
+    `path` (the empty file made for it), and the rename itself on disk."""
+    conn = sqlite3.connect(building)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")  # the -wal goes; the next open sets WAL again
+    finally:
+        conn.close()
+    fd = os.open(building, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    for stale in _sqlite_files(building)[1:]:
+        stale.unlink(missing_ok=True)
+    os.replace(building, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 async def upgrade_apart(url: str) -> bool:
@@ -323,7 +372,11 @@ async def upgrade_apart(url: str) -> bool:
     child = ctx.Process(target=_upgrade_child, args=(url, send), name="yishi-upgrade")
     child.start()
     send.close()
-    await asyncio.to_thread(child.join)
+    try:
+        await asyncio.to_thread(child.join)
+    except asyncio.CancelledError:  # stopped (SIGTERM) meanwhile: the child's work ends first,
+        await asyncio.to_thread(child.join)  # so that a restart never meets it half done
+        raise
     try:
         kind, said = receive.recv() if receive.poll() else ("", "")
     except EOFError:  # the child closed its end without a word: done

@@ -34,6 +34,37 @@ async def test_a_new_sqlite_file_is_migrated_apart_then_nothing_is_pending(
         await db.close_db()
 
 
+async def test_a_first_schema_cut_short_leaves_an_empty_file_the_next_start_builds_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process killed while the first schema was made had left tables without the record of
+    them (no start or upgrade could open it again). The schema is built beside the file and
+    renamed over it: cut short at the last step, the database is still the empty file, and the
+    next start builds it whole; nothing of the attempt is left beside it."""
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    path = tmp_path / "yishi.db"
+    url = f"sqlite://{path}"
+
+    def killed(building: Path, target: Path) -> None:
+        raise SystemExit("killed before the rename")
+
+    monkeypatch.setattr(db, "_settle_and_replace", killed)
+    with pytest.raises(SystemExit):
+        await db.upgrade(url)
+    assert path.stat().st_size == 0
+    assert (tmp_path / "yishi.db.new").exists()  # what a killed process leaves
+    monkeypatch.undo()
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    await db.upgrade(url)
+    assert await db.pending_migrations(url) == set()
+    assert _files_of(tmp_path, "yishi.db") == ["yishi.db"]
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def _files_of(folder: Path, name: str) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(name))
+
+
 async def test_a_new_postgres_database_is_migrated_apart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
