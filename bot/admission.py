@@ -25,7 +25,7 @@ from bot import governance as g
 from bot.clock import Clock
 from bot.config import CommitteeAdmin, Settings
 from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
-from bot.outbox import card_update_of, to_outbox
+from bot.outbox import card_update_of, in_parts, to_outbox
 from bot.router import Context, Serve, is_inline, plain_reply
 from storage import questions, repo
 
@@ -303,7 +303,7 @@ async def _settle(
     inline_replies = [r for r in replies if is_inline(r, message)]
     if inline:
         await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
-    others = [r for r in replies if not inline or not is_inline(r, message)]
+    others = in_parts([r for r in replies if not inline or not is_inline(r, message)])
     if others:
         key = message.message_id or f"local-{uuid.uuid4().hex}"
         await repo.enqueue_latest(

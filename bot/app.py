@@ -38,7 +38,7 @@ from bot.heap import HeapKeeper, glibc_trim
 from bot.inbox import Inbox, make_apply
 from bot.keys import KeyProblem, ServerKey, load_key
 from bot.metrics import Metrics
-from bot.outbox import Sender, to_outbox
+from bot.outbox import Sender, in_parts, to_outbox
 from bot.reminders.service import ReminderService
 from bot.retention import Pruning
 from bot.router import CommandOutcome, Route, Router, is_inline
@@ -185,7 +185,7 @@ class Delivery:
         if not messages:
             return
         now = self.sender.clock.now()
-        items = to_outbox(messages, key_prefix=f"direct:{uuid.uuid4().hex}")
+        items = to_outbox(in_parts(messages), key_prefix=f"direct:{uuid.uuid4().hex}")
         if repo.in_shared_round():
             await repo.enqueue_latest(items, [None] * len(items), now)
             return

@@ -176,6 +176,60 @@ def superseded(messages: Sequence[OutgoingMessage]) -> set[int]:
     return updates - set(last.values())
 
 
+# The most text (UTF-8 bytes) one message carries on each platform, below what its APIs take
+# (DingTalk: 15,000 bytes of msgParam for a group send, 20,000 for a session webhook; WeCom:
+# 2,048 bytes of text through a group robot's webhook, which had cut the full minutes short),
+# with room for the mentions written out and the short id. A longer reply goes out in parts.
+TEXT_BUDGET: dict[Platform, int] = {Platform.DINGTALK: 12_000, Platform.WECOM: 1_800}
+
+
+def in_parts(messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    """Each message whose text is longer than its platform carries (TEXT_BUDGET) as several, cut
+    at line ends, each headed 「（第k/n段）」; the mentions and a card go with the first. A
+    DingTalk reply of 31 KB (「纪要 全文」 with long notes) had failed for good, unsent."""
+    out: list[OutgoingMessage] = []
+    for msg in messages:
+        budget = TEXT_BUDGET.get(msg.chat.platform)
+        if budget is None or len(msg.text.encode("utf-8")) <= budget:
+            out.append(msg)
+            continue
+        parts = _cut(msg.text, budget - 32)  # the heading's bytes
+        for k, part in enumerate(parts, 1):
+            first = k == 1
+            out.append(
+                replace(
+                    msg,
+                    text=f"（第{k}/{len(parts)}段）\n{part}",
+                    mentions=msg.mentions if first else (),
+                    card=msg.card if first else None,
+                    ballot=msg.ballot if first else None,
+                )
+            )
+    return out
+
+
+def _cut(text: str, budget: int) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > budget:  # a line longer than a part: cut inside it
+            head = line.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(head)
+            line = line[len(head) :]
+        joined = f"{current}\n{line}" if current else line
+        if len(joined.encode("utf-8")) > budget:
+            parts.append(current)
+            current = line
+        else:
+            current = joined
+    if current:
+        parts.append(current)
+    return parts
+
+
 def to_outbox(
     messages: Sequence[OutgoingMessage],
     *,
