@@ -48,6 +48,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.adapters.base import RetryLater
 from bot.clock import Clock
 from bot.events import (
     IncomingMessage,
@@ -114,7 +115,7 @@ def chat_key(message: IncomingMessage) -> str:
     return f"{chat.platform.value}:{chat.corp_id}:{chat.kind.value}:{chat.chat_id}"
 
 
-class InboxUnavailable(Exception):
+class InboxUnavailable(RetryLater):
     """The queue could not be written: the adapter answers so that the platform retries."""
 
 

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -33,6 +34,35 @@ _HANDLER_NAME: Final = "yishi"
 # its query string), asyncio and APScheduler speak below WARNING only at `debug`.
 _NEVER_BELOW_WARNING: Final = ("tortoise", "aiosqlite", "asyncpg")
 _QUIET_UNLESS_DEBUG: Final = ("aiohttp.access", "asyncio", "apscheduler")
+
+
+# Per place that answers "retry later": when it last wrote a line, and how many it kept quiet.
+_retry_lines: dict[str, tuple[float, int]] = {}
+
+
+def retry_later(log: logging.Logger, where: str, exc: BaseException, *, transient: bool) -> None:
+    """A failure answered so that the platform tries again (a 503, a frame left unacknowledged).
+    A transient one (the database busy, locked, full or away) is one line, at most one a second
+    for each place, with how many came in between (a 14-second PostgreSQL restart had written
+    93,000 lines of tracebacks); anything else keeps its traceback."""
+    if not transient:
+        log.error("%s failed; answered so that the platform retries", where, exc_info=exc)
+        return
+    now = time.monotonic()
+    last, quiet = _retry_lines.get(where, (float("-inf"), 0))
+    if now - last < 1.0:
+        _retry_lines[where] = (last, quiet + 1)
+        return
+    _retry_lines[where] = (now, 0)
+    more = f" ({quiet} more like it since the last line)" if quiet else ""
+    log.warning(
+        "%s: the database is busy or unavailable (%s: %s); answered so that the platform"
+        " retries, nothing was applied%s",
+        where,
+        type(exc).__name__,
+        str(exc)[:160],
+        more,
+    )
 
 
 def current_id() -> str:

@@ -51,7 +51,7 @@ from bot.events import (
 from bot.gate import Gate
 from bot.metrics import Metrics
 from storage import outbox as store
-from storage.faults import retried
+from storage.faults import is_transient, retried
 from storage.outbox import OutboxKind, OutboxState
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,11 @@ def superseded(messages: Sequence[OutgoingMessage]) -> set[int]:
 # 2,048 bytes of text through a group robot's webhook, which had cut the full minutes short),
 # with room for the mentions written out and the short id. A longer reply goes out in parts.
 TEXT_BUDGET: dict[Platform, int] = {Platform.DINGTALK: 12_000, Platform.WECOM: 1_800}
+
+
+# The wait after a failed pass, doubled for each failure in a row, and its longest.
+PASS_BACKOFF_FIRST = 0.5
+PASS_BACKOFF_MAX = 30.0
 
 
 def in_parts(messages: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
@@ -394,6 +399,11 @@ class Sender:
         self._quiet.set()
         self._sends: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._scanned: datetime | None = None  # the last pass that scanned every due row
+        # Passes that failed in a row (a full disk, a database away) and when the next may
+        # start: each waits twice as long, up to PASS_BACKOFF_MAX (they had run 19 a second,
+        # each logging a traceback onto the full disk).
+        self._failures = 0
+        self._retry_at = 0.0
         # Rows handed to an adapter whose outcome is not recorded yet: such a row may have been
         # delivered whatever happened next, so only its lease running out frees it (`_give_back`).
         self._handed: set[int] = set()
@@ -833,6 +843,9 @@ class Sender:
                 if len(passes) >= PASSES_IN_FLIGHT:
                     await asyncio.wait(passes, return_when=asyncio.FIRST_COMPLETED)
                     continue
+                if (hold := self._retry_at - time.monotonic()) > 0:  # after failed passes
+                    await asyncio.sleep(min(hold, 1.0))  # the gate is looked at each second
+                    continue
                 # New rows (a wake-up) or rows due by time (the wait ran out): every channel.
                 scan = self._event.is_set() or timed_out
                 self._event.clear()
@@ -881,12 +894,30 @@ class Sender:
             async with gate.passing():
                 if gate.closing():
                     return None  # stop() began before this pass could start
-                return await self._run_once(taken, scan=scan)
+                result = await self._run_once(taken, scan=scan)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            logger.exception("outbox pass failed")
+        except Exception as exc:
+            self._failures += 1
+            wait = min(PASS_BACKOFF_FIRST * 2 ** (self._failures - 1), PASS_BACKOFF_MAX)
+            self._retry_at = time.monotonic() + wait
+            if not is_transient(exc):
+                logger.exception("outbox pass failed")
+            elif self._failures == 1 or self._failures % 20 == 0:  # a line now and then
+                logger.warning(
+                    "outbox pass failed (%d in a row, the database refused: %s: %s);"
+                    " nothing is lost, the next pass in %.1f s",
+                    self._failures,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    wait,
+                )
             return None
+        else:
+            if self._failures:
+                logger.info("outbox passes work again after %d failed", self._failures)
+            self._failures, self._retry_at = 0, 0.0
+            return result
         finally:
             taken.set()
 

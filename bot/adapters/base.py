@@ -69,6 +69,11 @@ class SendError(Exception):
         self.ambiguous = ambiguous
 
 
+class RetryLater(Exception):
+    """The feed could not take a message for now (the database busy, locked, full or away):
+    answered so that the platform delivers it again, and logged in one line (logs.retry_later)."""
+
+
 class Rejected(Exception):
     """An inbound request we refuse. `status` is the HTTP status to answer (each codec lists
     the ones it uses); `reason` is a short English code for the logs, never shown to members."""

@@ -17,6 +17,7 @@ from bot.adapters.base import Rejected
 from bot.adapters.dingtalk.codec import CARD_CALLBACK_TOPIC, ROBOT_MESSAGE_TOPIC
 from bot.adapters.dingtalk.stream import DingTalkStreamClient, StreamTiming
 from bot.clock import ManualClock
+from bot.inbox import InboxUnavailable
 from storage import models
 from tests.kit.clock import TZ
 from tests.kit.dingtalk.payloads import (
@@ -34,13 +35,15 @@ GROUP = "cidSTREAMgroup=="
 
 
 class Recorder:
-    """on_frame for the client: records, can hold a frame back, refuse it or fail."""
+    """on_frame for the client: records, can hold a frame back, refuse it, fail, or be unable
+    to take it a few times (the database busy)."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str]] = []
         self.hold: asyncio.Event | None = None
         self.refuse: set[str] = set()
         self.fail: set[str] = set()
+        self.busy: dict[str, int] = {}
 
     async def __call__(self, topic: str, event_id: str, data: str) -> None:
         self.seen.append((topic, event_id, data))
@@ -50,6 +53,9 @@ class Recorder:
             raise Rejected(403, "wrong_corp")
         if event_id in self.fail:
             raise RuntimeError("database down")
+        if self.busy.get(event_id, 0) > 0:
+            self.busy[event_id] -= 1
+            raise InboxUnavailable("database is locked")
 
 
 @contextlib.asynccontextmanager
@@ -144,6 +150,20 @@ async def test_ack_only_after_the_callback_returned() -> None:
         await conn.wait_ack("ping-3")
         await asyncio.sleep(0.02)
         assert conn.ack_for("fail-1") is None
+
+
+async def test_a_frame_the_queue_cannot_take_for_now_is_fed_again_then_acked() -> None:
+    """A robot message may never be pushed again: one had been dropped while the database
+    was locked. It is fed again from memory (1, 2, 4 s apart here) and ACKed once taken."""
+    clock = ManualClock(START)
+    recorder, delays = Recorder(), []
+    async with FakeDingTalk(clock=clock.now) as fake, stream_client(fake, recorder, delays):
+        [conn] = await fake.wait_connections(1)
+        recorder.busy["busy-1"] = 3
+        await conn.push(callback("busy-1"))
+        await conn.wait_ack("busy-1")
+        assert [e for _, e, _ in recorder.seen] == ["busy-1"] * 4
+        assert delays == [1.0, 2.0, 4.0]
 
 
 async def test_reconnects_after_disconnect_without_backoff() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -558,3 +560,28 @@ async def test_an_alert_that_fails_is_not_alerted_about(database: str) -> None:
         ("notice", "failed"),
         ("alert", "failed"),
     ]
+
+
+async def test_failed_passes_back_off_instead_of_running_on(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the disk full every pass failed at once and the loop ran 19 passes a second, each
+    logging a traceback onto the full disk; now each failed pass waits twice as long."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 1, clock.now())
+    sender = sender_for(fake)
+    tries = 0
+
+    async def full(*_: object, **__: object) -> None:
+        nonlocal tries
+        tries += 1
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(sender, "_run_once", full)
+    loop = asyncio.create_task(sender.run(idle=0.01))
+    await asyncio.sleep(1.2)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert 1 <= tries <= 3  # 0.5 s, then 1 s: two or three passes, not twenty

@@ -58,8 +58,9 @@ from typing import Any, Final
 from aiohttp import web
 from yarl import URL
 
+from bot import logs
 from bot.adapters import http
-from bot.adapters.base import Feed, Rejected, SendError, SendErrorKind
+from bot.adapters.base import Feed, Rejected, RetryLater, SendError, SendErrorKind
 from bot.adapters.dingtalk import cards
 from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
@@ -217,10 +218,12 @@ class DingTalkAdapter:
             # A body trickled in past the deadline: a slow or hostile sender, not our fault.
             logger.info("dingtalk callback rejected: 408 body_too_slow")
             return web.json_response({"errcode": 408, "errmsg": "rejected"}, status=408)
-        except Exception:
+        except Exception as exc:
             # Not hostile input (every decode failure is Rejected): our own failure. 503 asks
             # the platform to try again; never a 500.
-            logger.exception("dingtalk callback failed")
+            logs.retry_later(
+                logger, "dingtalk callback", exc, transient=isinstance(exc, RetryLater)
+            )
             return web.json_response({"errcode": 503, "errmsg": "retry later"}, status=503)
 
     async def _handle_callback(self, request: web.Request) -> web.Response:

@@ -33,7 +33,8 @@ from typing import Any, Final
 import aiohttp
 from yarl import URL
 
-from bot.adapters.base import Rejected
+from bot import logs
+from bot.adapters.base import Rejected, RetryLater
 from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     ROBOT_MESSAGE_TOPIC,
@@ -69,6 +70,10 @@ class StreamTiming:
 
 class StreamOpenError(Exception):
     """connections/open failed (bad credentials, gateway error): reconnect later."""
+
+
+# The waits between feeding again a frame the feed could not take (about a minute in all).
+FRAME_RETRIES: Final = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 class DingTalkStreamClient:
@@ -227,16 +232,24 @@ class DingTalkStreamClient:
         return ""
 
     async def _callback(self, ws: aiohttp.ClientWebSocketResponse, frame: StreamFrame) -> None:
-        try:
-            await self.on_frame(frame.topic, frame.message_id, frame.data)
-        except Rejected as exc:
-            logger.warning("dingtalk stream: refused %s (%s)", frame.message_id, exc.reason)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Not ACKed: DingTalk may push it again; the router deduplicates.
-            logger.exception("dingtalk stream: callback %s failed", frame.message_id)
-            return
+        """Feed the frame and ACK it once taken. A frame the feed cannot take for now (the
+        database busy or away) is fed again from memory, FRAME_RETRIES apart: robot messages may
+        never be pushed again, and one had been dropped while a write lock was held."""
+        for wait in (*FRAME_RETRIES, None):
+            try:
+                await self.on_frame(frame.topic, frame.message_id, frame.data)
+            except Rejected as exc:
+                logger.warning("dingtalk stream: refused %s (%s)", frame.message_id, exc.reason)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                retry = isinstance(exc, RetryLater)
+                logs.retry_later(logger, "dingtalk stream callback", exc, transient=retry)
+                if not retry or wait is None:
+                    return  # not ACKed: DingTalk may push it again; the router deduplicates
+                await self.sleep(wait)
+                continue
+            break
         self._ack(ws, frame)
 
     def _ack(self, ws: aiohttp.ClientWebSocketResponse, frame: StreamFrame) -> None:

@@ -61,8 +61,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
+from bot import logs
 from bot.adapters import http
-from bot.adapters.base import Feed, Rejected, SendError, SendErrorKind
+from bot.adapters.base import Feed, Rejected, RetryLater, SendError, SendErrorKind
 from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.config import WeComConfig
@@ -226,11 +227,11 @@ class WeComAdapter:
                 timestamp=str(int(self.clock.now().timestamp())),
             )
             return web.json_response(reply)
-        except Exception:
+        except Exception as exc:
             # The feed could not take the message (not started, the inbound queue or the
             # database unavailable): 503 asks WeCom to deliver it again; the msgid dedupe makes
             # the retry safe. Never a 500.
-            logger.exception("wecom callback: the message could not be handled")
+            logs.retry_later(logger, "wecom callback", exc, transient=isinstance(exc, RetryLater))
             return web.Response(status=503)
 
     # --- both transports: decoded callback -> answer --------------------------------------------
