@@ -555,6 +555,10 @@ async def _healthz(request: web.Request) -> web.Response:
     elif sender.looped_at is not None and time.monotonic() - sender.looped_at > HEALTH_STUCK_S:
         body["sender"] = "stuck"
         problems.append("sender_stuck")
+    clocks = [getattr(a, "callback_clock", None) for a in request.app[ADAPTERS]]
+    if any(c is not None and c.suspect() for c in clocks):  # every signed callback refused
+        body["clock"] = "suspect"
+        problems.append("clock_suspect")
     body["scheduler"] = "running" if runtime.scheduler.running else "stopped"
     # Still deciding and sending what came due while the bot was down: serving meanwhile.
     body["startup"] = "done" if runtime.caught_up.is_set() else "catching_up"

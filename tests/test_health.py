@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tortoise import connections
 
 import bot.app
+from bot.adapters.base import CallbackClock
 from bot.adapters.console import ConsoleAdapter
 from bot.app import RUNTIME, build_app
 from bot.clock import ManualClock
@@ -155,3 +156,36 @@ async def test_nearly_full_disk_and_stuck_workers_fail_with_reasons(
             assert body["reasons"] == ["sender_stuck"]
     finally:
         await db.close_db()
+
+
+def test_the_callback_clock_is_suspected_when_every_signed_callback_is_stale() -> None:
+    """A server 2 h ahead had refused every member's callback as stale while /healthz said ok."""
+    now = [1000.0]
+    watch = CallbackClock(monotonic=lambda: now[0])
+    watch.refused("bad_signature")
+    watch.refused("stale_timestamp")
+    watch.refused("stale_timestamp")
+    assert not watch.suspect()  # two are not enough
+    watch.refused("stale_timestamp")
+    assert watch.suspect()
+    watch.taken()  # one callback taken: the clock is right (a replayed old one was refused)
+    assert not watch.suspect()
+    now[0] += 61
+    for _ in range(3):
+        watch.refused("stale_timestamp")
+    assert watch.suspect()
+    now[0] += 61  # a minute without refusals
+    assert not watch.suspect()
+
+
+async def test_health_fails_while_the_callback_clock_is_suspected(database: str) -> None:
+    app, _ = _app(database)
+    watch = CallbackClock()
+    for _ in range(3):
+        watch.refused("stale_timestamp")
+    app[bot.app.ADAPTERS][0].callback_clock = watch
+    async with TestClient(TestServer(app)) as client:
+        status, body = await _health(client)
+    assert status == 503
+    assert body["clock"] == "suspect"
+    assert "clock_suspect" in body["reasons"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Protocol
 
 from bot.events import IncomingMessage, OutgoingMessage, Platform
+
+logger = logging.getLogger(__name__)
 
 # What an adapter hands every decoded message to; it returns the replies to send inline.
 Feed = Callable[[IncomingMessage], Awaitable[list[OutgoingMessage]]]
@@ -67,6 +71,41 @@ class SendError(Exception):
         self.kind = kind
         self.code = str(code)
         self.ambiguous = ambiguous
+
+
+class CallbackClock:
+    """What the platforms' signed timestamps say of this server's clock: callbacks refused as
+    too old or too new (`stale_timestamp`) while none was taken in the last WINDOW seconds mean
+    the clock is off, and every member's message is being refused (a server 2 h ahead had
+    refused them all while /healthz said ok). Each HTTP adapter keeps one; /healthz asks them."""
+
+    WINDOW = 60.0
+    AT_LEAST = 3  # refusals in the window before the clock is suspected
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._stale: list[float] = []
+        self._taken_at = float("-inf")
+
+    def taken(self) -> None:
+        self._taken_at = self._monotonic()
+
+    def refused(self, reason: str) -> None:
+        if reason != "stale_timestamp":
+            return
+        now = self._monotonic()
+        self._stale = [t for t in self._stale if now - t < self.WINDOW][-self.AT_LEAST :]
+        self._stale.append(now)
+        if len(self._stale) == self.AT_LEAST and now - self._taken_at >= self.WINDOW:
+            logger.warning(
+                "every signed callback of the last minute was refused as too old or too new:"
+                " is this server's clock right? (/healthz reports clock_suspect)"
+            )
+
+    def suspect(self) -> bool:
+        now = self._monotonic()
+        recent = [t for t in self._stale if now - t < self.WINDOW]
+        return len(recent) >= self.AT_LEAST and now - self._taken_at >= self.WINDOW
 
 
 class RetryLater(Exception):

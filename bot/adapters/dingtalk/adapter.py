@@ -60,7 +60,14 @@ from yarl import URL
 
 from bot import logs
 from bot.adapters import http
-from bot.adapters.base import Feed, Rejected, RetryLater, SendError, SendErrorKind
+from bot.adapters.base import (
+    CallbackClock,
+    Feed,
+    Rejected,
+    RetryLater,
+    SendError,
+    SendErrorKind,
+)
 from bot.adapters.dingtalk import cards
 from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
@@ -152,6 +159,7 @@ class DingTalkAdapter:
         self.siblings = timedelta(seconds=cfg.header_sibling_window_s)
         self._stream_options = stream_options
         self.clock = clock
+        self.callback_clock = CallbackClock()  # /healthz: is this server's clock right?
         self.settings = cfg.codec_settings()
         self.http = http.HttpClient(timeout_s=cfg.send_timeout_s, classify=classify)
         self.tasks = http.TaskSet()
@@ -211,6 +219,7 @@ class DingTalkAdapter:
             return await self._handle_callback(request)
         except Rejected as exc:
             logger.info("dingtalk callback rejected: %s %s", exc.status, exc.reason)
+            self.callback_clock.refused(exc.reason)
             return web.json_response(
                 {"errcode": exc.status, "errmsg": "rejected"}, status=exc.status
             )
@@ -230,6 +239,7 @@ class DingTalkAdapter:
         body = await http.read_body(request, cap=self.settings.max_body_bytes)
         now = self.clock.now()
         message = decode_callback(request.headers, body, settings=self.settings, now=now)
+        self.callback_clock.taken()
         # The pair is bound to the msgId *and* the body's digest: a redelivery is byte-identical,
         # while a captured pair with the msgId kept but another command is a forgery.
         binding = header_binding(request.headers, body, settings=self.settings)

@@ -63,7 +63,14 @@ from aiohttp import web
 
 from bot import logs
 from bot.adapters import http
-from bot.adapters.base import Feed, Rejected, RetryLater, SendError, SendErrorKind
+from bot.adapters.base import (
+    CallbackClock,
+    Feed,
+    Rejected,
+    RetryLater,
+    SendError,
+    SendErrorKind,
+)
 from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom import codec
 from bot.adapters.wecom.config import WeComConfig
@@ -138,6 +145,7 @@ class WeComAdapter:
         the long connection."""
         self.cfg = cfg
         self.clock = clock
+        self.callback_clock = CallbackClock()  # /healthz: is this server's clock right?
         self.webhooks = webhooks
         self.lease = lease
         self.settings = cfg.codec_settings()
@@ -209,12 +217,14 @@ class WeComAdapter:
             decoded = codec.decode_callback(request.query, body, settings=self.settings, now=now)
         except Rejected as rej:
             logger.info("wecom callback rejected: %s %s", rej.status, rej.reason)
+            self.callback_clock.refused(rej.reason)
             return web.Response(status=rej.status)
         except TimeoutError:
             return web.Response(status=408)
         except Exception:
             logger.exception("wecom callback: unexpected error while decoding")
             return web.Response(status=400)
+        self.callback_clock.taken()
         try:
             answer = await self._answer(decoded)
             if answer is None:
