@@ -46,7 +46,7 @@ def retry_later(log: logging.Logger, where: str, exc: BaseException, *, transien
     for each place, with how many came in between (a 14-second PostgreSQL restart had written
     93,000 lines of tracebacks); anything else keeps its traceback."""
     if not transient:
-        log.error("%s failed; answered so that the platform retries", where, exc_info=exc)
+        log.error("%s failed; not taken now, to be delivered again", where, exc_info=exc)
         return
     now = time.monotonic()
     last, quiet = _retry_lines.get(where, (float("-inf"), 0))
@@ -56,8 +56,8 @@ def retry_later(log: logging.Logger, where: str, exc: BaseException, *, transien
     _retry_lines[where] = (now, 0)
     more = f" ({quiet} more like it since the last line)" if quiet else ""
     log.warning(
-        "%s: the database is busy or unavailable (%s: %s); answered so that the platform"
-        " retries, nothing was applied%s",
+        "%s: the database is busy or unavailable (%s: %s); not taken now, to be delivered"
+        " again, nothing was applied%s",
         where,
         type(exc).__name__,
         str(exc)[:160],

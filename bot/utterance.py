@@ -95,7 +95,7 @@ _WHEN_ASKED = re.compile(r"哪天|几号|几时|何时|什么时候|多久|多�
 # Asking someone something, after a filing's words (「请示一下刘老师，换届能不能推迟」): no filing.
 _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|来着|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
-_NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要)$")
+_NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要|撤销|取消)$")
 # Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
 # Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too.
 _FOR_ANOTHER = re.compile(
@@ -169,6 +169,10 @@ _ABOUT_IT = re.compile(
 _GLUED_NOUN = re.compile(
     r"(?:签字|签名)(?:笔|板|页|处|栏)|请假(?:条|单(?!位))|签到(?:表|本|处|簿|机|册|单)"
     r"|会议(?:室|厅|桌)|打卡(?:机|记录)|议题材料"
+)
+# A condition, then what is to be done (「第一项大家没意见的话就举手表决吧」), the item said first.
+_IF_THEN = re.compile(
+    rf"(?P<item>{ITEM_REF})?[,，\s]*[^,，。]{{1,16}}?的话[,，\s]*(?:就|那就|那么|那)?(?P<then>\S.*)"
 )
 # A command's words said again at once (「收到收到」「赞成，赞成」): said once.
 _SAID_TWICE = re.compile(r"(\S{2,4}?)(?:[\s,，、!！.。]*\1)+")
@@ -470,11 +474,9 @@ class Lexicon:
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
         body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
         said_twice = _SAID_TWICE.match(body.text)
-        if said_twice is not None and said_twice.group(1) in self._table:
-            body = body.drop(
-                said_twice.end() - len(said_twice.group(1))
-            )  # 「收到收到」「赞成赞成」
-        found = self._read(body)
+        if said_twice is not None and said_twice.group(1) in self._table:  # 「收到收到」
+            body = body.drop(said_twice.end() - len(said_twice.group(1)))
+        found = self._if_then(body) or self._read(body)
         hands = self._hands(body)  # what is read as a ballot or not at all (「五票赞成一票弃权」)
         said_plainly = isinstance(found, Command) and not found.route.exact  # 「举手表决 赞成5…」
         if hands is not None and not said_plainly:
@@ -490,6 +492,20 @@ class Lexicon:
             if (asks or _WHEN_ASKED.search(text)) and answer is not None:
                 return Command(answer, "")
         return found
+
+    def _if_then(self, body: Aligned) -> Clarify | None:
+        """「第一项大家没意见的话就举手表决吧」: what is to be done once the condition holds (the
+        item said first, if any), asked back; the words of the condition are no command (「…意见
+        …」 had been read as a written opinion). A question is read as such elsewhere."""
+        found = _IF_THEN.fullmatch(body.text)
+        text = body.text
+        if found is None or any(p.search(text) for p in (_QUESTION, _ASKS, _WHO, _HOW)):
+            return None
+        item = found.group("item") or ""
+        then = self._read(align(f"{item}{body.tail(found.start('then'))}"))
+        if isinstance(then, Command) and not then.route.shows and not then.route.exact:
+            return Clarify(then.route, body.tail(0), then.args)
+        return None
 
     def _read(self, body: Aligned) -> Resolution:
         framed = self._framed(body)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -372,11 +374,18 @@ async def upgrade_apart(url: str) -> bool:
     child = ctx.Process(target=_upgrade_child, args=(url, send), name="yishi-upgrade")
     child.start()
     send.close()
+    # A stop (SIGTERM, Ctrl-C) meanwhile waits for the child's work (it ignores them): a
+    # restart must never meet a migration half done, nor one still going on beside it.
+    asked: list[int] = []
+    handlers = _hold_stops(asked)
     try:
         await asyncio.to_thread(child.join)
-    except asyncio.CancelledError:  # stopped (SIGTERM) meanwhile: the child's work ends first,
-        await asyncio.to_thread(child.join)  # so that a restart never meets it half done
-        raise
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if asked:
+        logger.info("stopped after the migration it waited for")
+        raise SystemExit(128 + asked[0])
     try:
         kind, said = receive.recv() if receive.poll() else ("", "")
     except EOFError:  # the child closed its end without a word: done
@@ -390,9 +399,22 @@ async def upgrade_apart(url: str) -> bool:
     return True
 
 
+def _hold_stops(asked: list[int]) -> dict[int, Any]:
+    """SIGTERM and SIGINT noted in `asked` instead of acted on; the handlers they had."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {s: signal.signal(s, lambda signum, _: asked.append(signum)) for s in _STOPS}
+
+
+_STOPS = (signal.SIGTERM, signal.SIGINT)
+
+
 def _upgrade_child(url: str, send: Any) -> None:
     """The child's whole life: upgrade, then say nothing (done) or (kind, the problem in Chinese):
-    the parent raises what the child met, as an upgrade in the parent would have."""
+    the parent raises what the child met, as an upgrade in the parent would have. A stop sent
+    to the whole group is the parent's to act on once this is done."""
+    for signum in _STOPS:
+        signal.signal(signum, signal.SIG_IGN)
     try:
         asyncio.run(upgrade(url))
     except KeyProblem as exc:

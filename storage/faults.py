@@ -59,6 +59,8 @@ def causes(exc: BaseException) -> list[BaseException]:
         seen.append(e)
         todo += [e.__cause__, e.__context__]
         todo += [a for a in e.args if isinstance(a, BaseException)]
+        if isinstance(e, BaseExceptionGroup):  # a TaskGroup's (the sender's passes)
+            todo += list(e.exceptions)
     return seen
 
 

@@ -8,13 +8,17 @@ import io
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot import logs
+from bot.adapters.base import retry_worthy
+from bot.inbox import InboxUnavailable
 from bot.reminders.service import ReminderService
+from storage.faults import is_transient
 from tests.kit.console import ConsoleRig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,3 +206,15 @@ def test_a_retry_later_is_one_line_a_second_not_a_traceback_each(
     except ValueError as exc:
         logs.retry_later(log, "callback", exc, transient=False)
     assert "Traceback" in captured.getvalue()
+
+
+def test_a_full_disk_inside_a_task_group_is_a_database_failure() -> None:
+    """The sender's passes run in a TaskGroup: a full disk reached its log wrapped in an
+    ExceptionGroup, was taken for a bug and logged with a traceback at every pass."""
+    full = sqlite3.OperationalError("database or disk is full")
+    wrapped = ExceptionGroup("unhandled errors in a TaskGroup", [full])
+    assert is_transient(wrapped)
+    assert retry_worthy(wrapped)
+    assert retry_worthy(InboxUnavailable("database is locked"))
+    assert not retry_worthy(ValueError("a bug"))
+    assert not is_transient(ExceptionGroup("bugs", [ValueError("a bug")]))

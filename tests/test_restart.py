@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
+from storage import db
 from storage.instance_lock import InstanceLock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,6 +111,7 @@ async def test_serve_restarts_at_once_after_kill_9_and_refuses_a_second_instance
 HOLDER = """
 import asyncio, sys
 from pathlib import Path
+from storage import db
 from storage.instance_lock import InstanceLock
 
 async def main():
@@ -195,3 +197,31 @@ async def _bare_start() -> float:
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass", env=_env())
     assert await proc.wait() == 0
     return time.monotonic() - started
+
+
+async def _until_exists(path: Path, within: float) -> None:
+    deadline = time.monotonic() + within
+    while not os.path.exists(path):  # noqa: ASYNC240 (another process makes it)
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_stop_during_the_first_migration_waits_for_it(tmp_path: Path) -> None:
+    """SIGTERM while the migration child built a new database's schema had ended the parent at
+    once and left the child migrating on its own beside the next start. The stop now waits for
+    the child: the parent exits after it (143), the schema is whole, nothing is left running."""
+    port = _free_port()
+    config = tmp_path / "config.toml"
+    db_file = tmp_path / "yishi.db"
+    config.write_text(
+        f'[database]\nurl = "sqlite://{db_file}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    proc = await _serve(tmp_path, config)
+    building = tmp_path / "yishi.db.new"
+    await _until_exists(building, 120)  # the child is making the schema
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()[-2000:]
+    assert not building.exists()
+    assert await db.pending_migrations(f"sqlite://{db_file}") == set()

@@ -113,6 +113,31 @@ class RetryLater(Exception):
     answered so that the platform delivers it again, and logged in one line (logs.retry_later)."""
 
 
+# Where the errors of the database come from (a door's own commit, the header bindings', meets
+# them unwrapped): told by module, the adapters import no driver.
+_DATABASE_MODULES = frozenset({"sqlite3", "asyncpg", "aiosqlite", "tortoise"})
+
+
+def retry_worthy(exc: BaseException) -> bool:
+    """Whether a callback that failed with `exc` may succeed when the platform delivers it again:
+    RetryLater, or an error of the database or the system (busy, full, away) anywhere in it."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 16:
+        e = todo.pop()
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        if isinstance(e, RetryLater | OSError | TimeoutError):
+            return True
+        if type(e).__module__.split(".")[0] in _DATABASE_MODULES:
+            return True
+        todo += [e.__cause__, e.__context__]
+        if isinstance(e, BaseExceptionGroup):
+            todo += list(e.exceptions)
+    return False
+
+
 class Rejected(Exception):
     """An inbound request we refuse. `status` is the HTTP status to answer (each codec lists
     the ones it uses); `reason` is a short English code for the logs, never shown to members."""

@@ -64,9 +64,9 @@ from bot.adapters.base import (
     CallbackClock,
     Feed,
     Rejected,
-    RetryLater,
     SendError,
     SendErrorKind,
+    retry_worthy,
 )
 from bot.adapters.dingtalk import cards
 from bot.adapters.dingtalk.codec import (
@@ -230,9 +230,7 @@ class DingTalkAdapter:
         except Exception as exc:
             # Not hostile input (every decode failure is Rejected): our own failure. 503 asks
             # the platform to try again; never a 500.
-            logs.retry_later(
-                logger, "dingtalk callback", exc, transient=isinstance(exc, RetryLater)
-            )
+            logs.retry_later(logger, "dingtalk callback", exc, transient=retry_worthy(exc))
             return web.json_response({"errcode": 503, "errmsg": "retry later"}, status=503)
 
     async def _handle_callback(self, request: web.Request) -> web.Response:

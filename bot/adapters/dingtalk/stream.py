@@ -34,7 +34,7 @@ import aiohttp
 from yarl import URL
 
 from bot import logs
-from bot.adapters.base import Rejected, RetryLater
+from bot.adapters.base import Rejected, retry_worthy
 from bot.adapters.dingtalk.codec import (
     CARD_CALLBACK_TOPIC,
     ROBOT_MESSAGE_TOPIC,
@@ -243,7 +243,7 @@ class DingTalkStreamClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                retry = isinstance(exc, RetryLater)
+                retry = retry_worthy(exc)
                 logs.retry_later(logger, "dingtalk stream callback", exc, transient=retry)
                 if not retry or wait is None:
                     return  # not ACKed: DingTalk may push it again; the router deduplicates

@@ -67,9 +67,9 @@ from bot.adapters.base import (
     CallbackClock,
     Feed,
     Rejected,
-    RetryLater,
     SendError,
     SendErrorKind,
+    retry_worthy,
 )
 from bot.adapters.ports import ChatWebhooks, ConnectionLease
 from bot.adapters.wecom import codec
@@ -241,7 +241,7 @@ class WeComAdapter:
             # The feed could not take the message (not started, the inbound queue or the
             # database unavailable): 503 asks WeCom to deliver it again; the msgid dedupe makes
             # the retry safe. Never a 500.
-            logs.retry_later(logger, "wecom callback", exc, transient=isinstance(exc, RetryLater))
+            logs.retry_later(logger, "wecom callback", exc, transient=retry_worthy(exc))
             return web.Response(status=503)
 
     # --- both transports: decoded callback -> answer --------------------------------------------
