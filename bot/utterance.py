@@ -170,6 +170,10 @@ _GLUED_NOUN = re.compile(
     r"(?:签字|签名)(?:笔|板|页|处|栏)|请假(?:条|单(?!位))|签到(?:表|本|处|簿|机|册|单)"
     r"|会议(?:室|厅|桌)|打卡(?:机|记录)|议题材料"
 )
+# A correction said after a command's words (「暂缓 3，不对，是第2项」「设置记录人 @刘洋，哦不对是杨帆」).
+_CORRECTED = re.compile(r"(?:不对)+[,，\s]|哦不对|不是[,，]|说错了|搞错了")
+# What a correction takes back: a number or someone @-mentioned (a note's own 「不对」 is kept).
+_CORRECTED_WHAT = re.compile(r"#?第?[0-9一二三四五六七八九十]{1,3}[号项]?|@\S{1,16}")
 # A condition, then what is to be done (「第一项大家没意见的话就举手表决吧」), the item said first.
 _IF_THEN = re.compile(
     rf"(?P<item>{ITEM_REF})?[,，\s]*[^,，。]{{1,16}}?的话[,，\s]*(?:就|那就|那么|那)?(?P<then>\S.*)"
@@ -186,20 +190,25 @@ _USAGE_OPENS = " :《「“\"'"
 
 
 # 「请示一下组长，…」: asking someone here, not a filing with the committee.
-_TO_SOMEONE = re.compile(r"^(?:一下)?(?:组长|书记|领导|老师|主任|会长|理事长|秘书长|大家|各位)")
+_TO_SOMEONE = re.compile(
+    r"^(?:一下)?[张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗]?"
+    r"(?:组长|书记|领导(?!小组)|老师|主任|会长|理事长|秘书长|大家|各位)(?![会议工作的])"
+)
 
 
 def _spaced(after: str) -> bool:
     """Whether the text after a command's words starts as its usage (_USAGE_OPENS) or with 一下
     (「备案一下工作规则」), and asks nothing (「请示一下刘老师，换届能不能推迟」 is a question to
     someone)."""
-    if _ASKING.search(after) or _HOW_MANY.search(after) or _TO_SOMEONE.match(after):
+    if not after:
+        return True
+    if _TO_SOMEONE.match(after.lstrip(" :")):  # 「报告 张组长，…」: said to someone here
         return False
-    return (
-        not after
-        or after[0] in _USAGE_OPENS
-        or (after.startswith("一下") and after[2:3] not in ",，")
-    )
+    if after[0] in _USAGE_OPENS:  # as the usage writes it: a 请示 may well ask (「…能否推迟？」)
+        return True
+    if _ASKING.search(after) or _HOW_MANY.search(after):
+        return False
+    return after.startswith("一下") and after[2:3] not in ",，"
 
 
 # 「一下」 after a command's words (「报告一下 …」「请假一下，出差」) belongs to the verb.
@@ -804,6 +813,9 @@ class Lexicon:
         if _BEFORE_OR_AFTER.match(body.text[length:]):  # 「签发之前我再看看」「开会前…」: a time
             return None
         rest = body.text[length:]
+        corrected = _CORRECTED.search(rest)  # 「暂缓 3，不对，是第2项」: which is meant is unclear
+        if corrected and _CORRECTED_WHAT.fullmatch(rest[: corrected.start()].strip(" ,，")):
+            return None
         spoken_of = (
             (_SPOKEN_OF.match(rest) and (phrase.route.exact or not _WHOM.match(rest)))
             or _ABOUT_IT.match(rest)
@@ -817,7 +829,12 @@ class Lexicon:
                     return Command(answer, "" if phrase.route.asked else phrase.route.words[0])
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
-        if not phrase.route.shows and (asks or _HOLD_OFF.match(tail) or _A_MOMENT.match(tail)):
+        as_usage = phrase.route.spaced and rest[:1] in _USAGE_OPENS and args  # 「请示 …能否…？」
+        if (
+            not phrase.route.shows
+            and not as_usage
+            and (asks or _HOLD_OFF.match(tail) or _A_MOMENT.match(tail))
+        ):
             return Clarify(phrase.route, body.tail(0))  # 「签发了吗」「开会等一下」: asked, not run
         if phrase.route.spaced and args and not _spaced(body.text[length:]):
             # asked without the words: a yes must not file 「我已经发了，麻烦查收」 as a title

@@ -168,9 +168,18 @@ async def _edit_note(
     return f"纪要已更新为第{version.version}版：{done}（此前各版都保留）。组长可发送「签发」签发。"
 
 
+# A change asked for with the sign-off (「同意签发，但是赵敏的意见要加上」): once signed, none is made.
+_CHANGE_ASKED = re.compile(r"但|不过|只是|补|加上|加一|加进|改|修改|删|去掉|漏|少了|还要|要加")
+
+
 async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
+    if _CHANGE_ASKED.search(args):
+        raise UsageError(
+            "纪要签发后即锁定，不能再补充或修改，所以没有签发。请记录人先按您说的补上"
+            "（「纪要备注 内容」），您看过新的一版（「纪要 全文」）后再发送「签发」。"
+        )
     meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.SIGN)
     version = await repo.latest_minutes(meeting.id)

@@ -386,8 +386,16 @@ async def _decide_one(ctx: Context, args: str, approve: bool, usage: str) -> lis
         approve = said.group("no") is None
         rest = rest[said.end() :]
     elif ctx.asked_at is None and not _DECIDES.search(ctx.message.text):
-        # the committee's 「免去王强」: which way?
+        # the committee's 「免去王强」: which way? With more said that decides nothing (「免去赵敏
+        # 的事我再了解一下」), nothing: a reflexive 「嗯」 to a question had approved it.
         change = await repo.roster_change(number)
+        if change is not None and change.status == "pending" and rest.strip(" ，,。"):
+            return [
+                ctx.reply(
+                    f"没有审批申请 #{number}（{change.society_name}：{_change_text(change)}），"
+                    f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
+                )
+            ]
         if change is not None and change.status == "pending":
             raise AskBack(
                 f"是要批准申请 #{number}（{change.society_name}：{_change_text(change)}）吗？"
@@ -586,6 +594,10 @@ async def set_recorder(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
 
 
+# Said to be talked over (「…，大家看行不行」「…的话周婷就轻松点了」): no designation.
+_TALKED_OVER = re.compile(
+    r"行不行|好不好|可以吗|行吗|怎么样|大家看|看看|有意见|意见吗|合适吗|要不要|的话|吗|[?？]|再说|考虑"
+)
 # Only this once (「记录人改成 @刘洋，就今天一次」「这次让刘洋来记录」): no designation.
 _THIS_ONCE = re.compile(r"这次|本次|今天|临时|一次|暂时|暂且|代为|代一下")
 
@@ -602,6 +614,12 @@ async def _designate(
     known = await repo.person_by_identity(user)
     if known is not None and getattr(society, f"{field}_id") == known.id:
         return [ctx.reply(f"{known.name}就是{society.name}的{label}，没有变化。")]
+    if _TALKED_OVER.search(rest):
+        # 「记录人改为刘洋，大家看行不行」「联系人换成刘洋的话要不要跟市里说一声」: thinking aloud
+        name = user.name or user.user_id
+        raise UsageError(
+            f"没有更改{label}：这句话是在商量。确定由{name}担任的，请发送「{usage.split(' @')[0]} @{name}」。"
+        )
     if field == "recorder" and _THIS_ONCE.search(rest):
         name = user.name or user.user_id
         raise UsageError(
@@ -760,6 +778,15 @@ async def _file(
             f"「{t.echo(title)}」是{other[0]}，按重大问题请示报告提交市党委会计错，没有提交。"
             f"请发送「{other[1]} {t.echo(args)}」。"
         )
+    if _ADDRESSED_TITLE.fullmatch(title) or (  # a 请示 may well ask the committee something
+        kind == "work_rules" and (_ASKING.search(args) or not _A_RULES_TITLE.search(title))
+    ):
+        # 「报告 张组长，市里来电话了」「备案 这个事情我来跟」「备案 工作规则…谁有电子版」: said to
+        # someone here, or about it; nothing goes to the committee
+        raise UsageError(
+            f"「{t.echo(args)}」不像要报送市科技社团党委的材料，没有提交。报送时请写明标题和内容，"
+            f"例如：{usage}"
+        )
     if kind == "annual_summary" and not _A_SUMMARY_TITLE.search(title):
         # 「年度总结：初稿已经写好了，明天发大家」: said of the summary, not the summary itself
         raise UsageError(
@@ -789,6 +816,14 @@ async def _file(
     return out
 
 
+# A title that is someone addressed (「报告 张组长，…」「请示 大家 …」).
+_ADDRESSED_TITLE = re.compile(
+    r"(?:[张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗]?(?:组长|书记|老师|主任|会长|理事长|秘书长|部长)|大家|各位|领导)"
+)
+# A question asked, not a report made (「工作规则我找不到了，谁有电子版」).
+_ASKING = re.compile(r"谁|吗|[?？]|怎么办|怎么弄|哪里")
+# What work rules filed are called (「学会党建工作领导小组议事规则」「工作制度」).
+_A_RULES_TITLE = re.compile(r"规则|制度|办法|细则|章程|规定|条例|规程")
 # What an annual summary's title says (「2026年度工作总结」「年度工作报告」「学会2026年总结」).
 _A_SUMMARY_TITLE = re.compile(r"总结|年度|年报|\d{4}\s*年|报告")
 

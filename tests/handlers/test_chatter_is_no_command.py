@@ -116,3 +116,41 @@ async def test_the_leaders_role_passed_on_an_even_roster_needs_no_exception(
     assert done.startswith("已批准 #2")
     leader = await models.Member.get(roster_role="leader").prefetch_related("person")
     assert leader.person.name == "李娜"
+
+
+async def test_what_is_only_talked_about_or_taken_back_is_not_done(harness: ConsoleRig) -> None:
+    """Each had been done: the minutes signed and locked while a change was asked for, a filing
+    sent to the committee from a remark, a recorder and a liaison changed while talked over, an
+    item deferred and a request approved though the words took them back, a removal approved
+    by 「嗯」 after 「我再了解一下」. A 请示 that asks the committee something is still filed."""
+    h = harness
+    await convene_and_open(h, "年度工作总结；经费预算（重大）；换届人选（人事）")
+    assert "没有听懂" in await h.say("张伟", "暂缓 3，不对，是第2项")
+    assert await models.AgendaItem.filter(state="deferred").count() == 0
+    await h.say("张伟", "散会 现在")
+    for said in ("同意签发，但是赵敏的意见要加上", "签发，赵敏的意见周婷补一下"):
+        assert "所以没有签发" in await h.say("张伟", said), said
+    assert await models.Meeting.filter(state="signed").count() == 0
+    h.at("2026-12-20 10:00")
+    society = await models.Society.get()
+    for said in ("记录人改为刘洋，大家看行不行", "联系人换成刘洋的话要不要跟市里说一声"):
+        assert "这句话是在商量" in await h.say("张伟", said), said
+    assert "没有听懂" in await h.say("张伟", "设置记录人 @刘洋，哦不对是杨帆")
+    assert (await models.Society.get()).recorder_id == society.recorder_id
+    assert (await models.Society.get()).liaison_id == society.liaison_id
+    for said in (
+        "报告 张组长，市里来电话了",
+        "备案：材料我下周准备好",
+        "备案 工作规则我找不到了，谁有电子版",
+    ):
+        answer = (await h.say("陈静", said)).text
+        assert "没有提交" in answer or answer.startswith("是否"), said
+    assert await models.Filing.all().count() == 0
+    filed = (await h.say("陈静", "请示 关于换届时间的请示 换届能否推迟到明年？")).text
+    assert filed.startswith("已向市科技社团党委提交重大问题请示报告")
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    held = (await h.say("市党委刘老师", "免去赵敏的事我再了解一下", private=True)).text
+    assert held.startswith("没有审批申请 #1")
+    assert "好的" in await h.say("市党委刘老师", "嗯", private=True)
+    assert "没有待审批的" not in await h.say("市党委刘老师", "批准 2，不对，是1号", private=True)
+    assert [c.status for c in await models.RosterChange.all()] == ["pending"]
