@@ -160,11 +160,31 @@ _OPINION_WITH_LEAVE = re.compile(
 
 def _leave_and_opinion(args: str) -> tuple[str, str]:
     """The reason for a leave and the written opinion said with it (「」 when none)."""
-    args = _ADDRESSED.sub("", args.strip())
+    args = _ADDRESSED.sub("", _GREETING.sub("", args.strip()))
     found = _OPINION_WITH_LEAVE.search(args)
     if found is None:
-        return without_reason_lead(args), ""
-    return without_reason_lead(args[: found.start()].strip()), args[found.end() :].strip()
+        return _why(without_reason_lead(args)), ""
+    return _why(without_reason_lead(args[: found.start()].strip())), args[found.end() :].strip()
+
+
+# A greeting in front (「张组长好，」「组长您好 」「各位早」): no part of the reason.
+_GREETING = re.compile(
+    r"^[\u4e00-\u9fff]{0,3}(?:老师|组长|书记|主任|会长|理事长|秘书长|各位|大家)"
+    r"(?:您好|你们好|好|早上好|上午好|下午好|晚上好|早)[,，!！\s]*"
+)
+# A part of the reason that only says one cannot come (「周六我来不了」, or what is left of it
+# once its words were taken as the command: 「周六的会我」).
+_ONLY_NOT_COMING = re.compile(
+    r".*(?:(?:来|去|参加|到)不了|不能(?:来|去|参加|到会)|没法(?:来|去|参加)|请个?假).*|.{0,10}我"
+)
+
+
+def _why(reason: str) -> str:
+    """The reason without its parts that only say one cannot come (「周六我来不了 家里有事」 is
+    「家里有事」); as said when nothing else is left."""
+    parts = [p for p in re.split(r"[,，;；\s]+", reason) if p]
+    kept = [p for p in parts if not _ONLY_NOT_COMING.fullmatch(p)]
+    return "，".join(kept) if kept and len(kept) < len(parts) else reason
 
 
 # Written opinions: each the items it goes on and its text, as said.

@@ -1524,6 +1524,7 @@ ROUTES = [
         "书面意见 2 同意该方案",
         "请假成员对议题提交书面意见（不计票）",
         "成员",
+        asked="会议状态",  # 「我的书面意见交上了吗」: what is on record, not another one
         phrasings=("提交书面意见", "交书面意见", "我的书面意见", "书面表决意见"),
         frames=(
             rf"(?:关于|对于|对)(?P<object>{_ON}){_MY}(?:书面)?意见{_IS}(?P<rest>.+)",
@@ -1706,6 +1707,7 @@ ROUTES = [
         "签到",
         "会前一小时起签到，开始后签到记为迟到",
         "成员",
+        asked="会议状态",  # 「我签到了吗」
         kept_first=True,
         phrasings=(
             "到了",

@@ -82,6 +82,11 @@ async def test_a_one_and_said_checked_in_are_understood(harness: ConsoleRig) -> 
     assert "李娜已确认收到第1次会议" in await h.say("李娜", "1")
     h.at("2026-12-05 14:50")
     assert "王强已签到" in await h.say("王强", "已签到")
+    # asked, not done again: what is on record
+    assert "第1次会议" in await h.say("王强", "我签到了吗")
+    await h.say("刘洋", "请假 出差")
+    assert "请假：刘洋（出差）" in await h.say("刘洋", "我的书面意见交上了吗")
+    assert await models.WrittenOpinion.all().count() == 0
 
 
 async def test_a_proposal_never_accepted_is_no_agenda_item_in_the_minutes(

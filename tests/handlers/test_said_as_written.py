@@ -256,3 +256,19 @@ async def test_the_recorders_count_said_like_a_ballot_in_a_show_of_hands(
     await h.say("周婷", "赞成4")
     assert "已录入议题1举手结果：赞成4、反对0、弃权0" in await h.say("周婷", "是")
     assert await models.Ballot.all().count() == 0
+
+
+async def test_a_leave_keeps_its_reason_without_the_greeting_and_the_not_coming(
+    harness: ConsoleRig,
+) -> None:
+    """「张组长好，周六的会我去不了，在北京出差，预算我同意」 had been recorded with the reason
+    「张组长好，周六的会我，在北京出差」 (in the status and the minutes)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月5日下午3点 学会会议室 议题：年度工作总结；经费预算（重大）")
+    await h.say("杨帆", "张组长好，周六的会我去不了，在北京出差，预算我同意")
+    assert "杨帆已请假（在北京出差）" in await h.say("杨帆", "是")
+    await h.say("赵敏", "组长好 周六我来不了 家里有事")
+    assert "赵敏已请假（家里有事）" in await h.say("赵敏", "是")
+    reasons = sorted(a.reason for a in await models.Attendance.all())
+    assert reasons == ["在北京出差", "家里有事"]
