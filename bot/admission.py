@@ -303,6 +303,7 @@ async def _settle(
     inline_replies = [r for r in replies if is_inline(r, message)]
     if inline:
         await repo.store_reply(work, "\n\n".join(r.text for r in inline_replies))
+    # split here as to_outbox would, so that each row has its card update beside it
     others = in_parts([r for r in replies if not inline or not is_inline(r, message)])
     if others:
         key = message.message_id or f"local-{uuid.uuid4().hex}"

@@ -32,13 +32,14 @@ from bot.adapters.base import ChatAdapter, Feed
 from bot.admission import Admission
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.errors import causes
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
 from bot.heap import HeapKeeper, glibc_trim
 from bot.inbox import Inbox, make_apply
 from bot.keys import KeyProblem, ServerKey, load_key
 from bot.metrics import Metrics
-from bot.outbox import Sender, in_parts, to_outbox
+from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
 from bot.retention import Pruning
 from bot.router import CommandOutcome, Route, Router, is_inline
@@ -50,7 +51,7 @@ from handlers.votes import BALLOT_WORDS
 from storage import db, instances, outbox, repo, secrecy
 from storage import inbox as inbox_store
 from storage import reminders as reminder_store
-from storage.faults import causes, is_lost_connection, retried
+from storage.faults import is_lost_connection, retried
 
 logger = logging.getLogger(__name__)
 Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
@@ -185,7 +186,7 @@ class Delivery:
         if not messages:
             return
         now = self.sender.clock.now()
-        items = to_outbox(in_parts(messages), key_prefix=f"direct:{uuid.uuid4().hex}")
+        items = to_outbox(messages, key_prefix=f"direct:{uuid.uuid4().hex}")
         if repo.in_shared_round():
             await repo.enqueue_latest(items, [None] * len(items), now)
             return

@@ -243,6 +243,8 @@ def to_outbox(
     society_id: int | None = None,
     channel_of: Callable[[OutgoingMessage], str] = channel_for,
 ) -> list[store.NewOutbox]:
+    """The messages as outbox rows, each longer one in its parts (`in_parts`: a caller that
+    pairs rows with its messages splits them first; parts are not split again)."""
     return [
         store.NewOutbox(
             dedupe_key=f"{key_prefix}:{i}",
@@ -251,7 +253,7 @@ def to_outbox(
             kind=kind,
             society_id=society_id,
         )
-        for i, msg in enumerate(messages)
+        for i, msg in enumerate(in_parts(messages))
     ]
 
 

@@ -259,7 +259,6 @@ class Router:
         self._on_command = on_command
         self.lexicon = u.Lexicon(self.routes)
         self._acknowledged = {p: r for r in self.routes for p in r.acknowledged}
-        self._by_word = {r.words[0]: r for r in self.routes}
 
     def resolve(self, message: IncomingMessage) -> u.Resolution:
         """What the message asks for (bot/utterance.py): a command with its arguments as
@@ -386,7 +385,7 @@ class Router:
             and ctx.society is None
             and g.Role.COMMITTEE in ctx.roles
         ):
-            route = self._by_word.get(route.committee, route)
+            route = self.lexicon.route(route.committee) or route
         elif route.instead is not None:
             other = await route.instead(ctx, args)
             if other is not None:

@@ -190,10 +190,13 @@ _USAGE_OPENS = " :《「“\"'"
 
 
 # 「请示一下组长，…」: asking someone here, not a filing with the committee.
-_TO_SOMEONE = re.compile(
-    r"^(?:一下)?[张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗]?"
-    r"(?:组长|书记|领导(?!小组)|老师|主任|会长|理事长|秘书长|大家|各位)(?![会议工作的])"
+# Someone addressed in the group (「张组长」「刘老师」「大家」): read here, in a filing's title and in
+# a leave's greeting.
+ADDRESSEE = (
+    r"[张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗]?"
+    r"(?:组长|书记|领导(?!小组)|老师|主任|会长|理事长|秘书长|部长)|大家|各位"
 )
+_TO_SOMEONE = re.compile(rf"^(?:一下)?(?:{ADDRESSEE})(?![会议工作的])")
 
 
 def _spaced(after: str) -> bool:
@@ -461,6 +464,10 @@ class Lexicon:
                 continue
             return found, length
         return None
+
+    def route(self, word: str) -> Route | None:
+        """The route whose first word is `word`."""
+        return self._by_word.get(word)
 
     def resolve(self, original: str, mentioned: Iterable[str] = ()) -> Resolution:
         """What a message asks for. `mentioned`: the names and ids of the people the message

@@ -10,7 +10,7 @@ from datetime import datetime
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.router import Context, UsageError
-from bot.utterance import is_decoration
+from bot.utterance import ADDRESSEE, is_decoration
 from handlers import texts as t
 from handlers.common import (
     bounded,
@@ -169,8 +169,7 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
 
 # A greeting in front (「张组长好，」「组长您好 」「各位早」): no part of the reason.
 _GREETING = re.compile(
-    r"^[\u4e00-\u9fff]{0,3}(?:老师|组长|书记|主任|会长|理事长|秘书长|各位|大家)"
-    r"(?:您好|你们好|好|早上好|上午好|下午好|晚上好|早)[,，!！\s]*"
+    rf"^[\u4e00-\u9fff]{{0,2}}?(?:{ADDRESSEE})(?:您好|你们好|好|早上好|上午好|下午好|晚上好|早)[,，!！\s]*"
 )
 # A part of the reason that only says one cannot come (「周六我来不了」, or what is left of it
 # once its words were taken as the command: 「周六的会我」).

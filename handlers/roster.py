@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
 from bot.reminders.plan import summary_owed, summary_years
 from bot.router import AskBack, Context, Route, UsageError
+from bot.utterance import ADDRESSEE
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
@@ -371,37 +372,28 @@ async def _decide_one(ctx: Context, args: str, approve: bool, usage: str) -> lis
             listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting[:5])
             raise UsageError(f"请写明申请编号，例如：{usage}。待审批：{listed}")
         number, rest = named[0].id, args.strip()[len(named[0].person.name) :].strip(" ，,")
-    held = _HELD_OFF.match(rest)
-    if held is not None:
-        change = await repo.roster_change(number)
-        if change is not None and change.status == "pending":
-            return [
-                ctx.reply(
-                    f"好的，申请 #{number}（{change.society_name}：{_change_text(change)}）暂不审批，"
-                    f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
-                )
-            ]
+    # Said after the request (「免去赵敏的申请先不批」「免去赵敏的事我再了解一下」): held, nothing
+    # done; a bare 「免去王强」 is asked which way (a reflexive 「嗯」 to a question about the
+    # longer ones had approved a removal).
+    pending = next((c for c in waiting if c.id == number), None)
     said = _DECISION_SAID.match(rest)
+    unsaid = said is None and ctx.asked_at is None and not _DECIDES.search(ctx.message.text)
+    if pending is not None and (_HELD_OFF.match(rest) or (unsaid and rest.strip(" ，,。"))):
+        return [
+            ctx.reply(
+                f"好的，申请 #{number}（{pending.society_name}：{_change_text(pending)}）暂不审批，"
+                f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
+            )
+        ]
+    if pending is not None and unsaid:
+        raise AskBack(
+            f"是要批准申请 #{number}（{pending.society_name}：{_change_text(pending)}）吗？"
+            f"要驳回请发送「驳回 {number} 理由」。",
+            f"批准 {number}",
+        )
     if said is not None:  # 「免去王强同意」「增补吴国华不同意，人数超了」
         approve = said.group("no") is None
         rest = rest[said.end() :]
-    elif ctx.asked_at is None and not _DECIDES.search(ctx.message.text):
-        # the committee's 「免去王强」: which way? With more said that decides nothing (「免去赵敏
-        # 的事我再了解一下」), nothing: a reflexive 「嗯」 to a question had approved it.
-        change = await repo.roster_change(number)
-        if change is not None and change.status == "pending" and rest.strip(" ，,。"):
-            return [
-                ctx.reply(
-                    f"没有审批申请 #{number}（{change.society_name}：{_change_text(change)}），"
-                    f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
-                )
-            ]
-        if change is not None and change.status == "pending":
-            raise AskBack(
-                f"是要批准申请 #{number}（{change.society_name}：{_change_text(change)}）吗？"
-                f"要驳回请发送「驳回 {number} 理由」。",
-                f"批准 {number}",
-            )
     done = await decide_change(
         ctx.settings,
         actor,
@@ -817,9 +809,7 @@ async def _file(
 
 
 # A title that is someone addressed (「报告 张组长，…」「请示 大家 …」).
-_ADDRESSED_TITLE = re.compile(
-    r"(?:[张王李刘陈杨赵黄周吴徐孙胡朱高林何郭马罗]?(?:组长|书记|老师|主任|会长|理事长|秘书长|部长)|大家|各位|领导)"
-)
+_ADDRESSED_TITLE = re.compile(ADDRESSEE)
 # A question asked, not a report made (「工作规则我找不到了，谁有电子版」).
 _ASKING = re.compile(r"谁|吗|[?？]|怎么办|怎么弄|哪里")
 # What work rules filed are called (「学会党建工作领导小组议事规则」「工作制度」).

@@ -19,6 +19,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
+from bot.errors import causes
 from bot.keys import KeyProblem, ServerKey, load_key
 from storage.faults import harden_transactions
 
@@ -59,8 +60,6 @@ WAL_KEPT_BYTES = 8 * 1024 * 1024
 def explain(exc: BaseException, url: str) -> str:
     """A configuration or environment fault met while opening the database, in one Chinese
     sentence that says what to check."""
-    from storage.faults import causes
-
     where = _where(url)
     for e in causes(exc):
         text = str(e).lower()

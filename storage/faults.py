@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
+from bot.errors import causes
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -47,21 +49,6 @@ _SQLITE_TRANSIENT = (
 # 55P03 lock not available, 57014 query canceled (statement timeout).
 _PG_TRANSIENT_CLASSES = ("08", "53", "57P")
 _PG_TRANSIENT_CODES = ("40001", "40P01", "55P03", "57014", "25006")
-
-
-def causes(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or any(e is s for s in seen) or len(seen) > 16:
-            continue
-        seen.append(e)
-        todo += [e.__cause__, e.__context__]
-        todo += [a for a in e.args if isinstance(a, BaseException)]
-        if isinstance(e, BaseExceptionGroup):  # a TaskGroup's (the sender's passes)
-            todo += list(e.exceptions)
-    return seen
 
 
 def _asyncpg() -> ModuleType | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +16,11 @@ from tortoise import connections
 
 from bot.events import IncomingMessage, OutgoingMessage
 from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_apply, message_key
+from bot.scheduler import Heartbeat
 from storage import inbox as store
 from storage import models as m
 from storage import sql
 from storage.db import lock_path, sqlite_path
-from storage.instances import expire_leases_of_the_dead
 from tests.kit.console import ConsoleRig
 from tests.kit.voting import open_vote
 
@@ -101,7 +103,7 @@ async def test_a_claim_of_a_dead_worker_is_taken_over_after_its_lease(harness: C
 
 
 async def test_a_sqlite_restart_takes_over_what_the_killed_process_held_at_once(
-    harness: ConsoleRig,
+    harness: ConsoleRig, tmp_path: Path
 ) -> None:
     """On SQLite the single-instance lock proves the killed process gone: the new instance
     frees its claims on start (they had held the chat's messages and replies for a minute)."""
@@ -112,8 +114,13 @@ async def test_a_sqlite_restart_takes_over_what_the_killed_process_held_at_once(
     assert await a.submit(message)
     await store.claim("a", h.clock.now(), lease=a.lease, limit=10)
     assert await b.run_once() == 0
-    await expire_leases_of_the_dead(h.clock.now())
-    assert await b.run_once() == 1
+    # "a" was killed; the new instance starts: the single-instance lock is its to take
+    restarted = Heartbeat("b", h.clock.now, time.monotonic)
+    await restarted.start(single=True, lock_file=tmp_path / "yishi.db.lock")
+    try:
+        assert await b.run_once() == 1
+    finally:
+        await restarted.stop()
     assert await m.Ballot.all().count() == 1
 
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Protocol
 
+from bot.errors import causes
 from bot.events import IncomingMessage, OutgoingMessage, Platform
 
 logger = logging.getLogger(__name__)
@@ -121,21 +122,11 @@ _DATABASE_MODULES = frozenset({"sqlite3", "asyncpg", "aiosqlite", "tortoise"})
 def retry_worthy(exc: BaseException) -> bool:
     """Whether a callback that failed with `exc` may succeed when the platform delivers it again:
     RetryLater, or an error of the database or the system (busy, full, away) anywhere in it."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo and len(seen) < 16:
-        e = todo.pop()
-        if e is None or any(e is s for s in seen):
-            continue
-        seen.append(e)
-        if isinstance(e, RetryLater | OSError | TimeoutError):
-            return True
-        if type(e).__module__.split(".")[0] in _DATABASE_MODULES:
-            return True
-        todo += [e.__cause__, e.__context__]
-        if isinstance(e, BaseExceptionGroup):
-            todo += list(e.exceptions)
-    return False
+    return any(
+        isinstance(e, RetryLater | OSError | TimeoutError)
+        or type(e).__module__.split(".")[0] in _DATABASE_MODULES
+        for e in causes(exc)
+    )
 
 
 class Rejected(Exception):

@@ -563,7 +563,7 @@ async def test_an_alert_that_fails_is_not_alerted_about(database: str) -> None:
 
 
 async def test_failed_passes_back_off_instead_of_running_on(
-    database: str, monkeypatch: pytest.MonkeyPatch
+    database: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With the disk full every pass failed at once and the loop ran 19 passes a second, each
     logging a traceback onto the full disk; now each failed pass waits twice as long."""
@@ -585,3 +585,5 @@ async def test_failed_passes_back_off_instead_of_running_on(
     with contextlib.suppress(asyncio.CancelledError):
         await loop
     assert 1 <= tries <= 3  # 0.5 s, then 1 s: two or three passes, not twenty
+    said = [r for r in caplog.records if r.name == "bot.outbox" and "pass failed" in r.message]
+    assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]  # the first only
