@@ -43,7 +43,13 @@ from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
 from bot.retention import Pruning
 from bot.router import CommandOutcome, Route, Router, is_inline
-from bot.scheduler import ApScheduler, Heartbeat, Scheduler
+from bot.scheduler import (
+    ApScheduler,
+    Heartbeat,
+    Scheduler,
+    SingleInstanceError,
+    sole_instance,
+)
 from bot.web.app import mount_web
 from handlers import ALL_ROUTES
 from handlers.texts import render_need, render_refusal
@@ -52,6 +58,7 @@ from storage import db, instances, outbox, repo, secrecy
 from storage import inbox as inbox_store
 from storage import reminders as reminder_store
 from storage.faults import is_lost_connection, retried
+from storage.instance_lock import InstanceLock
 
 logger = logging.getLogger(__name__)
 Dispatch = Callable[..., Awaitable[list[OutgoingMessage]]]
@@ -275,9 +282,11 @@ class Runtime:
         scheduler: Scheduler,
         monotonic: Callable[[], float],
         router: Router | None = None,
+        instance_lock: InstanceLock | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.instance_lock = instance_lock  # taken by `serve` before the migrations
         self.delivery = delivery
         self.scheduler = scheduler
         self.instance = instance_name(socket.gethostname(), os.getpid())
@@ -321,7 +330,9 @@ class Runtime:
         thousands of reminders to decide and send, and the platforms' callbacks must be
         answered meanwhile. `caught_up` is set when it has ended; /healthz reports it."""
         url = db.opened_url() or self.settings.database_url
-        await self.heartbeat.start(single=db.is_sqlite(url), lock_file=db.lock_path(url))
+        await self.heartbeat.start(
+            single=db.is_sqlite(url), lock_file=db.lock_path(url), held=self.instance_lock
+        )
         # The scheduler first: the start-up sweep arms the next due instant, and an arm before
         # the scheduler runs would be dropped (the next periodic sweep, up to a minute late).
         scheduler_module.register("reminders", self.sweep_event)
@@ -405,6 +416,7 @@ def build_app(
     monotonic: Callable[[], float] = time.monotonic,
     web_key: bytes | None = None,
     verify_chains: bool = False,
+    instance_lock: InstanceLock | None = None,
 ) -> web.Application:
     """The HTTP application: platform callbacks, /healthz and /metrics, the 工作台 under /web/
     (its cookie key: `web_key`, else one for this process only); in the background the outbox
@@ -422,7 +434,13 @@ def build_app(
         a.platform is not Platform.CONSOLE for a in adapters
     )
     runtime = Runtime(
-        settings, clock, delivery, scheduler, monotonic, router=router if queued else None
+        settings,
+        clock,
+        delivery,
+        scheduler,
+        monotonic,
+        router=router if queued else None,
+        instance_lock=instance_lock,
     )
     queued_feed = (
         make_queued_feed(router, runtime.inbox, delivery.metrics)
@@ -635,9 +653,25 @@ async def serve(
     the web site. A signal stops it in order: no new callbacks, the background work finishes
     its pass, the adapters close, the database closes (the inbound queue keeps anything not
     applied yet for the next start). Pending migrations run in a child process first, so the
-    bot idles as small on a new database as on an existing one (`db.upgrade_apart`)."""
-    await db.upgrade_apart(settings.database_url)
-    await start_storage(settings)
+    bot idles as small on a new database as on an existing one (`db.upgrade_apart`). On SQLite
+    the single-instance lock comes first: a second instance migrates nothing under a running one.
+    """
+    with sole_instance(settings.database_url) as lock:
+        await db.upgrade_apart(settings.database_url)
+        if lock is not None and not lock.cover():  # the new file the migrations made
+            raise SingleInstanceError(f"数据库文件 {lock.database} 已由另一个实例使用。")
+        await start_storage(settings)
+        await _serving(settings, clock=clock, adapters=adapters, web_key=web_key, lock=lock)
+
+
+async def _serving(
+    settings: Settings,
+    *,
+    clock: Clock,
+    adapters: Sequence[ChatAdapter],
+    web_key: bytes | None,
+    lock: InstanceLock | None,
+) -> None:
     runner: web.AppRunner | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -646,7 +680,12 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     try:
         app = build_app(
-            settings, clock=clock, adapters=adapters, web_key=web_key, verify_chains=True
+            settings,
+            clock=clock,
+            adapters=adapters,
+            web_key=web_key,
+            verify_chains=True,
+            instance_lock=lock,
         )
         runner = web.AppRunner(app)
         await runner.setup()

@@ -211,7 +211,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         case "db" if args.db_command == "prune":
             return await _prune(settings, dry_run=args.dry_run)
         case "db":
-            await db.upgrade(settings.database_url)
+            from bot.scheduler import SingleInstanceError, sole_instance
+
+            try:
+                with sole_instance(settings.database_url):  # not under a running instance
+                    await db.upgrade(settings.database_url)
+            except SingleInstanceError as exc:
+                print(f"{exc}请先停止正在运行的实例再升级。", file=sys.stderr)
+                return 2
             print(f"数据库已升级到最新结构：{_safe_url(settings.database_url)}")
             return 0
         case "verify":

@@ -14,14 +14,16 @@ after a crash serves at once).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from storage import db
 from storage import instances as store
 from storage.instance_lock import InstanceLock
 
@@ -109,6 +111,37 @@ class SingleInstanceError(Exception):
     """A second instance on SQLite."""
 
 
+def take_instance_lock(lock_file: Path, database: Path | None = None) -> InstanceLock:
+    """The single-instance lock on SQLite (storage/instance_lock.py); SingleInstanceError when
+    another process holds it."""
+    lock = InstanceLock(lock_file, database)
+    if not lock.acquire():
+        holder = lock.holder()
+        raise SingleInstanceError(
+            "SQLite 只支持运行一个机器人实例，已有实例在运行"
+            + (f"（{holder}）" if holder else "")
+            + f"，锁文件：{lock_file}"
+            + ("；数据库文件（包括它的硬链接）同一时间只能由一个实例使用" if database else "")
+            + "。多实例请改用 PostgreSQL。"
+        )
+    return lock
+
+
+@contextlib.contextmanager
+def sole_instance(url: str) -> Iterator[InstanceLock | None]:
+    """Hold the single-instance lock of a SQLite database at `url` (the lock file and the file
+    itself) for the block; None on PostgreSQL. Left only after the database is closed."""
+    lock_file, database = db.lock_path(url), db.sqlite_path(url)
+    if lock_file is None or database is None:
+        yield None
+        return
+    lock = take_instance_lock(lock_file, database.resolve())
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
 class Heartbeat:
     """The instance row and the clock-jump detector."""
 
@@ -130,21 +163,17 @@ class Heartbeat:
         self.jumps: list[timedelta] = []
         self._lock: InstanceLock | None = None
 
-    async def start(self, *, single: bool, lock_file: Path | None = None) -> None:
+    async def start(
+        self, *, single: bool, lock_file: Path | None = None, held: InstanceLock | None = None
+    ) -> None:
         """Register the instance. With `single` (SQLite) the instance first takes the OS lock
-        on `lock_file`; a live holder means another instance: SingleInstanceError."""
+        on `lock_file` (unless the caller `held` it already: `serve` takes it before the
+        migrations); a live holder means another instance: SingleInstanceError."""
         now = self.clock()
         if single and lock_file is not None:
-            lock = InstanceLock(lock_file)
-            if not lock.acquire():
-                holder = lock.holder()
-                raise SingleInstanceError(
-                    "SQLite 只支持运行一个机器人实例，已有实例在运行"
-                    + (f"（{holder}）" if holder else "")
-                    + f"，锁文件：{lock_file}。多实例请改用 PostgreSQL。"
-                )
+            lock = held or take_instance_lock(lock_file)
             lock.describe(f"{self.name}，进程 {os.getpid()}")
-            self._lock = lock
+            self._lock = None if held else lock  # what `serve` took, `serve` drops
             try:  # no other process is alive: what a killed one held is free at once
                 await store.expire_leases_of_the_dead(now)
             except BaseException:

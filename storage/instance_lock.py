@@ -4,6 +4,13 @@ The running instance holds an exclusive flock on `yishi.db.lock`. The kernel rel
 process ends, however it ends, so a bot restarted after a crash (kill -9, a container killed)
 serves at once, while a second instance started next to a running one is refused. No imports
 beyond the standard library: taking the lock costs nothing at start-up.
+
+`yishi serve` takes it before anything touches the database (a second instance must not run its
+migrations under the running one) and also holds a flock on the database file itself: a hard
+link gives the same file another name, and so another lock file, but the same inode. That
+descriptor is closed only after SQLite's connections are (closing any descriptor of a file drops
+the process's POSIX locks on it, which SQLite uses); flock and SQLite's POSIX locks do not
+interact on a local file system. The heartbeat is handed the lock `serve` took.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ from pathlib import Path
 
 
 class InstanceLock:
-    """The single-instance lock of a SQLite database: an exclusive flock on `path`."""
+    """The single-instance lock of a SQLite database: an exclusive flock on `path` and, given
+    `database`, on the database file too."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, database: Path | None = None) -> None:
         self.path = path
+        self.database = database
         self._fd: int | None = None
+        self._file: tuple[int, tuple[int, int]] | None = None  # descriptor, (device, inode)
 
     def acquire(self) -> bool:
         """Take the lock; False when another process holds it. OSError when the file can be
@@ -37,6 +47,36 @@ class InstanceLock:
             os.close(fd)
             raise
         self._fd = fd
+        if not self.cover():
+            self.release()
+            return False
+        return True
+
+    def cover(self) -> bool:
+        """Hold the database file itself too (its inode, whatever its name); call again after
+        the file was replaced (a new database's first schema is built beside it and renamed over
+        it). False when another process holds it: a hard link to a served database."""
+        if self.database is None:
+            return True
+        try:
+            named = os.stat(self.database)
+            if self._file is not None and self._file[1] == (named.st_dev, named.st_ino):
+                return True
+            fd = os.open(self.database, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return True  # not made yet: covered once the migrations have made it
+        try:
+            st = os.fstat(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        previous, self._file = self._file, (fd, (st.st_dev, st.st_ino))
+        if previous is not None:
+            os.close(previous[0])  # the replaced file's: nothing of SQLite's is on it
         return True
 
     def holder(self) -> str:
@@ -56,6 +96,10 @@ class InstanceLock:
             pass  # read-only: the lock still holds, only the note is missing
 
     def release(self) -> None:
+        """Drop the lock: after the database is closed (see the module's note)."""
+        if self._file is not None:
+            os.close(self._file[0])
+            self._file = None
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None

@@ -107,6 +107,91 @@ async def test_serve_restarts_at_once_after_kill_9_and_refuses_a_second_instance
     assert proc.returncode == 0
 
 
+async def _yishi(*args: str, cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, (out + err).decode()
+
+
+async def test_another_name_for_the_served_file_and_an_upgrade_beside_it_are_refused(
+    tmp_path: Path,
+) -> None:
+    """A hard link gives the served file another name (and so another lock file): a second
+    instance through it had run beside the first. `yishi db upgrade` next to a running instance
+    had migrated under it. Both are refused now, with the reason, and change nothing."""
+    port = _free_port()
+    served = tmp_path / "yishi.db"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite://{served}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    proc = await _serve(tmp_path, config)
+    try:
+        await _until_healthy(f"http://127.0.0.1:{port}/healthz", proc, 120)
+        linked = tmp_path / "elsewhere" / "same.db"
+        linked.parent.mkdir()
+        os.link(served, linked)
+        other = tmp_path / "other.toml"
+        other.write_text(
+            f'[database]\nurl = "sqlite://{linked}"\n'
+            f'[http]\nhost = "127.0.0.1"\nport = {_free_port()}\n',
+            encoding="utf-8",
+        )
+        code, said = await _yishi("--config", str(other), "serve", cwd=tmp_path)
+        assert code == 2, said[-2000:]
+        assert "SQLite 只支持运行一个机器人实例" in said
+        assert "硬链接" in said
+        assert "Traceback" not in said
+        for name in (served, linked):
+            code, said = await _yishi("db", "upgrade", "--db", f"sqlite://{name}", cwd=tmp_path)
+            assert code == 2, said[-2000:]
+            assert "请先停止正在运行的实例再升级" in said
+        assert proc.returncode is None  # the first one serves on
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 60)
+    assert proc.returncode == 0
+    # Once it has stopped, the other name serves the same records (an upgrade runs too).
+    code, said = await _yishi("db", "upgrade", "--db", f"sqlite://{linked}", cwd=tmp_path)
+    assert code == 0, said[-2000:]
+
+
+async def test_a_second_instance_is_refused_before_it_migrates(tmp_path: Path) -> None:
+    """The lock is taken before the migrations: a second `serve` of a database whose first
+    instance holds the lock had built the schema first (on an existing database: run the next
+    version's migrations under the running instance) and only then been refused."""
+    fresh = tmp_path / "fresh.db"
+    lock = db.lock_path(f"sqlite://{fresh}")
+    assert lock is not None
+    held = InstanceLock(lock)  # as a running instance holds it
+    assert held.acquire()
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite://{fresh}"\n'
+            f'[http]\nhost = "127.0.0.1"\nport = {_free_port()}\n',
+            encoding="utf-8",
+        )
+        code, said = await _yishi("--config", str(config), "serve", cwd=tmp_path)
+    finally:
+        held.release()
+    assert code == 2, said[-2000:]
+    assert "SQLite 只支持运行一个机器人实例" in said
+    assert not fresh.exists()
+    assert not (tmp_path / "fresh.db.new").exists()
+
+
 # The lock as `serve` takes it, then a tiny HTTP answer standing for "serving".
 HOLDER = """
 import asyncio, sys
