@@ -716,15 +716,20 @@ class Electorate:
     """Who may vote on one item, frozen when the vote opens.
 
     `roster` is 应到会 (every member, those on leave included); `present` the members checked
-    in (present or late); `recused` the members who stand aside for this item."""
+    in (present or late); `recused` the members who stand aside for this item. `eligible`,
+    at a vote's close (`still_present`): the voters frozen at its opening; members who came
+    later count toward the quorum in the room but do not vote on it."""
 
     roster: frozenset[int]
     present: frozenset[int]
     recused: frozenset[int] = frozenset()
+    eligible: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         roster = _ids("roster", self.roster)
         _ids("present", self.present)  # observers in the room may be in it; they never count
+        if self.eligible is not None:
+            _ids("eligible", self.eligible)
         stray = _ids("recused", self.recused) - roster
         if stray:
             raise ElectorateError("recused", sorted(stray), "not on the roster")
@@ -747,16 +752,21 @@ class Electorate:
 
     @property
     def voters(self) -> frozenset[int]:
-        return (self.present & self.roster) - self.recused
+        voters = (self.present & self.roster) - self.recused
+        return voters if self.eligible is None else voters & self.eligible
 
 
 def still_present(electorate: Electorate, present_now: frozenset[int]) -> Electorate:
     """The electorate at the close of a vote (or when a show of hands is entered): quorum is
-    checked again, so members who left the meeting meanwhile no longer count as present
-    (their ballots still count)."""
+    checked again on the members in the room now, so those who left meanwhile no longer count
+    (their ballots still count) and those who came since do (though they do not vote on it:
+    the voters stay those of the opening who are still here)."""
     _kind("electorate", electorate, Electorate)
     return Electorate(
-        electorate.roster, electorate.present & _ids("present_now", present_now), electorate.recused
+        electorate.roster,
+        _ids("present_now", present_now),
+        electorate.recused,
+        eligible=electorate.voters,
     )
 
 

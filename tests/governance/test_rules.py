@@ -820,7 +820,24 @@ def test_check_emergency(mt: g.MatterType) -> None:
 def test_still_present_keeps_roster_and_recusals() -> None:
     e = g.Electorate(frozenset(range(7)), frozenset({0, 1, 2, 3, 4}), frozenset({4}))
     later = g.still_present(e, frozenset({0, 1, 4, 6}))
-    assert later == g.Electorate(frozenset(range(7)), frozenset({0, 1, 4}), frozenset({4}))
+    assert later == g.Electorate(
+        frozenset(range(7)), frozenset({0, 1, 4, 6}), frozenset({4}), frozenset({0, 1, 2, 3})
+    )
+    assert later.voters == {0, 1}  # 6 came after the opening: in the room, not voting on it
+    assert later.quorum_present(POLICY) == 4 - POLICY.recused_leave_base
+
+
+def test_quorum_at_the_close_counts_who_came_since() -> None:
+    """Four of seven in the room at the close: a member who left during the vote and one who
+    came after it opened had given 「未达法定人数」 (only the opening's voters were counted)."""
+    general = POLICY.matter(g.MatterType.GENERAL)
+    opening = g.Electorate(frozenset(range(7)), frozenset({0, 1, 2, 3}))
+    close = g.still_present(opening, frozenset({0, 1, 2, 4}))  # 3 left, 4 came
+    decision = g.decide(close, g.Tally(4, 0, 0, 0), general, POLICY)
+    assert decision.quorum.met
+    assert decision.quorum.present == 4
+    assert decision.outcome is g.Outcome.PASSED
+    assert close.voters == {0, 1, 2}  # 4 came late: not a voter of this item
     assert g.Attendance.LEFT not in g.PRESENT_STATES
 
 

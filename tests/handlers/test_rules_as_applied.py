@@ -103,3 +103,21 @@ async def test_a_proposal_never_accepted_is_no_agenda_item_in_the_minutes(
     minutes = (await h.say("张伟", "纪要 全文")).text
     assert "未列入议程的议题建议：经费（李娜提议）" in minutes
     assert "2. 经费" not in minutes
+
+
+async def test_the_quorum_at_a_close_counts_who_is_in_the_room_now(harness: ConsoleRig) -> None:
+    """Four in the room when the vote opened; one left during it and another came: still four
+    of seven. Only the opening's voters still here had been counted (「未达法定人数」 while four
+    sat in the room). The one who came late does not vote on it; the quorum counts them."""
+    h = harness
+    await convene_and_open(h, "经费", present=NAMED)
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        await h.say(name, "赞成")
+    await h.say("刘洋", "离席 单位有急事")
+    assert "可参加后续表决" in await h.say("陈静", "签到")
+    assert "不能参加本项表决" in await h.say("陈静", "赞成")
+    result = (await h.say("张伟", "结束表决")).text
+    assert "未达法定人数" not in result, result
+    assert "赞成4" in result, result
+    assert "结果：通过" in result, result
