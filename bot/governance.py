@@ -193,6 +193,8 @@ class Refusal(StrEnum):
     NOT_ON_ROSTER = "not_on_roster"
     OBSERVER_CANNOT_VOTE = "observer_cannot_vote"
     NOT_PRESENT = "not_present"
+    LEFT_MEETING = "left_meeting"
+    MEETING_STALE = "meeting_stale"
     RECUSED = "recused"
     VOTE_CLOSED = "vote_closed"
     VOTE_CHANGE_NOT_ALLOWED = "vote_change_not_allowed"
@@ -774,7 +776,15 @@ def item_quorum(electorate: Electorate, rule: MatterRule, policy: Policy) -> Quo
     _kind("electorate", electorate, Electorate)
     _kind("rule", rule, MatterRule)
     _kind("policy", policy, Policy)
-    return check_quorum(electorate.quorum_present(policy), electorate.base(policy), rule.quorum)
+    item = check_quorum(electorate.quorum_present(policy), electorate.base(policy), rule.quorum)
+    if not (item.met and policy.recused_leave_base and electorate.recused):
+        return item
+    # Members who stand aside leave the item's base, but the meeting's own quorum (第十八条)
+    # still holds for the vote: three absentees standing aside do not let three of seven decide.
+    room = check_quorum(
+        len(electorate.present & electorate.roster), len(electorate.roster), policy.meeting_quorum
+    )
+    return item if room.met else room
 
 
 def check_vote_opening(electorate: Electorate, rule: MatterRule, policy: Policy) -> QuorumCheck:
@@ -923,11 +933,16 @@ def check_ballot(
     voter_is_leader: bool,
     voted: frozenset[int],
     last_call: bool = False,
+    left: frozenset[int] = frozenset(),
+    stale: bool = False,
 ) -> BallotAction:
     """May `voter_id` cast `choice` now? `previous` is the recorded choice of a named ballot;
     for a secret ballot only `already_voted` is known. `voted` is who has voted so far.
     `last_call`: the vote's deadline has passed (the chair's 「结束表决」 calls it when the
-    leader who states a position last has not): the leader no longer waits for the others."""
+    leader who states a position last has not): the leader no longer waits for the others.
+    `left`: who has left the meeting since (离席): they vote no more, and the leader does not
+    wait for them. `stale`: the meeting opened more than MEETING_LASTS ago (a vote left open
+    overnight is not a poll of the next day)."""
     _kind("method", method, VoteMethod)
     _kind("electorate", electorate, Electorate)
     _count("voter_id", voter_id)
@@ -951,6 +966,10 @@ def check_ballot(
         raise GovernanceError(Refusal.RECUSED)
     if voter_id not in electorate.present:
         raise GovernanceError(Refusal.NOT_PRESENT)
+    if voter_id in _ids("left", left):
+        raise GovernanceError(Refusal.LEFT_MEETING)
+    if _kind("stale", stale, bool):
+        raise GovernanceError(Refusal.MEETING_STALE, hours=MEETING_LASTS // timedelta(hours=1))
     if already_voted or previous is not None:
         if previous is not None and previous is choice:
             return BallotAction.SAME
@@ -958,7 +977,7 @@ def check_ballot(
             raise GovernanceError(Refusal.VOTE_CHANGE_NOT_ALLOWED, method=method)
         return BallotAction.CHANGE
     if rule.leader_votes_last and voter_is_leader:
-        waiting = electorate.voters - voted - {voter_id}
+        waiting = electorate.voters - voted - left - {voter_id}
         if waiting and not _kind("last_call", last_call, bool):
             raise GovernanceError(Refusal.LEADER_VOTES_LAST, waiting=len(waiting))
     return BallotAction.NEW

@@ -5,7 +5,7 @@ The routes are in handlers/meetings.py's table."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
@@ -620,6 +620,12 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
             "您不在本次会议的参会名单中，也还没有被邀请列席，签到没有记录。"
             "列席须由组长（或主持人）先发送「列席 姓名 理由」邀请，之后再发送「签到」。"
         )
+    if g.meeting_gone_stale(meeting.opened_at, ctx.now):  # a meeting of yesterday left open
+        hours = g.MEETING_LASTS // timedelta(hours=1)
+        raise UsageError(
+            f"第{meeting.number}次会议开始已超过{hours}小时，签到没有记录（当时的会议早已过去）。"
+            "请主持人发送「散会」结束本次会议。"
+        )
     try:
         status = g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
     except g.GovernanceError as exc:
@@ -702,10 +708,20 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     (quorum is checked again when each vote opens and closes)."""
     ctx.require_society()
     person = ctx.require_person()
-    meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    meeting = await current_meeting(ctx, (g.MeetingState.CONVENED, g.MeetingState.OPEN))
     entry = (await repo.attendance(meeting.id)).get(person.id)
     if person.id not in meeting.roster or entry is None or entry.status not in g.PRESENT_STATES:
+        if meeting.state is g.MeetingState.CONVENED:
+            raise UsageError(
+                f"第{meeting.number}次会议已发出通知，还没有开始，您也没有签到，无需离席；"
+                "不能参会的，请发送「请假 理由」。"
+            )
         raise UsageError("您没有签到出席本次会议，无需离席。")
+    if meeting.state is g.MeetingState.CONVENED:  # checked in, then called away before the start
+        raise UsageError(
+            f"第{meeting.number}次会议已发出通知，还没有开始，不用离席，没有记录。不能参会的，请发送「请假 理由」（签到随之改为请假，"
+            "开会时不计入出席）；开会后才走的，届时再发送「离席 理由」。"
+        )
     other = await _someone_elses_leave(ctx, meeting, person, args)
     if other is not None:  # 「王强先走了，他单位有急事」 from 刘洋
         raise UsageError(

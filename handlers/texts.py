@@ -298,6 +298,16 @@ def render_refusal(exc: g.GovernanceError) -> str:
                 "本项表决开始时您不在出席名单中（没有签到，或在表决开始后才签到），不能参加本项表决，"
                 "可参加之后的表决。还没签到的，请发送「签到」。"
             )
+        case g.Refusal.LEFT_MEETING:
+            return (
+                "您已中途离席，不能再参加表决（离席前已投的票仍然有效）。"
+                "回到会场的，请先发送「签到」，再参加之后的表决。"
+            )
+        case g.Refusal.MEETING_STALE:
+            return (
+                f"会议开始已超过{d['hours']}小时，当时的签到已不能说明现在谁在场，本条未计票。"
+                "请主持人发送「结束表决」公布结果，或「散会」结束本次会议。"
+            )
         case g.Refusal.RECUSED:
             return "您已就本议题回避，不参加表决；其他议题照常表决。"
         case g.Refusal.VOTE_CLOSED:

@@ -499,7 +499,7 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     meeting, vote, it, named = await _ballot_target(ctx, number, vote_id)
     ballot = _Ballot(meeting, vote, it, person, choice)
     so_far = await _ballots_so_far(ballot, named)
-    action = _decide_ballot(ctx, ballot, so_far)
+    action = _decide_ballot(ctx, ballot, so_far, await repo.left_meeting(meeting.id))
     match action:
         case g.BallotAction.SAME:
             same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
@@ -552,8 +552,11 @@ async def _ballots_so_far(ballot: _Ballot, named: dict[int, g.Choice] | None) ->
     return _BallotsSoFar(previous, previous is not None, frozenset(ballots))
 
 
-def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.BallotAction:
-    """A secret ballot is never taken in the group; the rest is governance's check_ballot."""
+def _decide_ballot(
+    ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar, left: frozenset[int]
+) -> g.BallotAction:
+    """A secret ballot is never taken in the group; the rest is governance's check_ballot
+    (`left`: who has left the meeting)."""
     vote = ballot.vote
     if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
         raise UsageError(
@@ -583,6 +586,8 @@ def _decide_ballot(ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar) -> g.Ba
         voter_is_leader=g.Role.LEADER in ctx.roles,
         voted=so_far.voted,
         last_call=vote.closes_at is not None and vote.closes_at <= ctx.now,
+        left=left,
+        stale=g.meeting_gone_stale(ballot.meeting.opened_at, ctx.now),
     )
 
 

@@ -1369,6 +1369,17 @@ async def attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
     }
 
 
+async def left_meeting(meeting_id: int) -> frozenset[int]:
+    """Who has left the meeting (离席) and not come back: they vote no more."""
+    rows = await raw_rows(
+        m.Attendance,
+        "SELECT person_id FROM attendance WHERE meeting_id = ? AND status = ?",
+        meeting_id,
+        g.Attendance.LEFT.value,
+    )
+    return frozenset(int(r["person_id"]) for r in rows)
+
+
 async def set_attendance(
     meeting_id: int, person_id: int, status: g.Attendance, *, reason: str, now: datetime
 ) -> None:

@@ -66,12 +66,14 @@ def expect(
     reading: str | None = None,
     emergency: bool = False,
     recused_leave_base: bool = True,
+    meeting_reading: str = STRICT,
 ) -> Expected | None:
     """The result the rules give; None when no vote can be held (nobody entitled to vote).
 
     `roster` counts every member (on leave included); `present` the members in the room
     (present or late), recused ones included; `recused_present` / `recused_away` the recused
-    members in and out of the room. `reading` overrides the matter's quorum reading."""
+    members in and out of the room. `reading` overrides the matter's quorum reading;
+    `meeting_reading` is the meeting's (its quorum holds for every vote too)."""
     share, default_reading, major = MATTERS[matter]
     reading = reading or default_reading
     if roster - recused_present - recused_away <= 0:
@@ -89,6 +91,14 @@ def expect(
     needed = base // 2 + 1
     if not quorum_met:
         return Expected("no_quorum", needed, base, in_room, False, other_met, None, None)
+    # recused members leave the base, but the meeting's quorum (第十八条: more than half of the
+    # members in the room) still holds for the vote
+    recused = recused_present + recused_away
+    if recused_leave_base and recused and not meets(present, roster, (1, 2), meeting_reading):
+        room_other = meets(
+            present, roster, (1, 2), INCLUSIVE if meeting_reading == STRICT else STRICT
+        )
+        return Expected("no_quorum", needed, base, present, False, room_other, None, None)
     passed = yes * 2 > base
     found = None
     if major:

@@ -121,6 +121,7 @@ def check_size(size: int) -> int:
                 reading=reading.value,
                 emergency=emergency,
                 recused_leave_base=leave_base,
+                meeting_reading=policy.meeting_quorum.reading.value,
             )
             case = (mt, reading, emergency, leave_base, counts)
             if want is None:  # every member recused: refused, never decided

@@ -120,6 +120,7 @@ def test_matches_the_oracle_with_observers_and_recused_absentees(
         reading=rule.quorum.reading.value,
         emergency=emergency,
         recused_leave_base=policy.recused_leave_base,
+        meeting_reading=policy.meeting_quorum.reading.value,
     )
     assert got.outcome.value == want.outcome
     assert (got.needed, got.base, got.quorum.present) == (want.needed, want.base, want.present)

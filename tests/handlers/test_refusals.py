@@ -180,6 +180,7 @@ _DETAILS: dict[g.Refusal, dict[str, object]] = {
     },
     g.Refusal.ROSTER_INVALID: {"issues": [g.RosterIssue.EVEN]},
     g.Refusal.LEADER_VOTES_LAST: {"waiting": 2},
+    g.Refusal.MEETING_STALE: {"hours": 12},
     g.Refusal.CHECKIN_NOT_OPEN: {"state": g.MeetingState.CLOSED},
     g.Refusal.ILLEGAL_TRANSITION: {"machine": "vote", "state": g.VoteState.OPEN},
 }

@@ -121,3 +121,89 @@ async def test_the_quorum_at_a_close_counts_who_is_in_the_room_now(harness: Cons
     assert "未达法定人数" not in result, result
     assert "赞成4" in result, result
     assert "结果：通过" in result, result
+
+
+async def test_a_member_who_left_votes_no_more_and_the_leader_does_not_wait_for_them(
+    harness: ConsoleRig,
+) -> None:
+    """离席 means the later votes no longer count the member as present: one who had left voted
+    40 minutes later and made the 4th yes (「通过」 instead of 「未通过」); the leader who
+    states a position last was kept waiting for one who had left. The ballot cast before
+    leaving still counts."""
+    h = harness
+    five = ("张伟", "李娜", "王强", "刘洋", "陈静")
+    await convene_and_open(h, "经费；干部任免（人事）", present=five)
+    await h.say("张伟", "发起表决 1")
+    await h.say("李娜", "赞成")
+    assert "现出席4人" in await h.say("王强", "离席 单位急事")
+    h.at("2026-12-05 15:40")
+    refused = (await h.say("王强", "赞成")).text
+    assert refused.startswith("您已中途离席，不能再参加表决"), refused
+    for name in ("张伟", "刘洋"):
+        await h.say(name, "赞成")
+    await h.say("陈静", "反对")
+    result = (await h.say("张伟", "结束表决")).text
+    assert "赞成3" in result, result
+    assert "结果：未通过" in result, result
+    # back in the room: votes again from the next item on
+    assert "签到" in await h.say("王强", "签到")
+    await h.say("张伟", "发起表决 2")
+    await h.say("刘洋", "离席 接孩子")
+    for name in ("李娜", "王强", "陈静"):
+        await h.say(name, "投票 赞成", private=True)
+    taken = (await h.say("张伟", "投票 赞成", private=True)).text
+    assert "已收到您对议题2的无记名投票" in taken, taken
+
+
+async def test_a_vote_left_open_overnight_takes_no_ballot_the_next_day(
+    harness: ConsoleRig,
+) -> None:
+    """A vote opened at the meeting and left open had taken three ballots 19 hours later (a
+    poll of the next day, on the check-ins of the day before); it can still be closed."""
+    h = harness
+    await convene_and_open(h, "经费", present=NAMED)
+    await h.say("张伟", "发起表决 1")
+    await h.say("李娜", "赞成")
+    h.at("2026-12-06 10:00")
+    refused = (await h.say("王强", "赞成")).text
+    assert refused.startswith("会议开始已超过12小时"), refused
+    assert await models.Ballot.all().count() == 1
+    assert "结果：未通过" in await h.say("张伟", "结束表决 现在")
+
+
+async def test_absentees_standing_aside_do_not_let_three_of_seven_decide(
+    harness: ConsoleRig,
+) -> None:
+    """Recused members leave the item's base, but the meeting's quorum still holds for the vote:
+    with three in the room, three absentees' 「回避 1」 had opened a vote that passed 3 of 7."""
+    h = harness
+    await convene_and_open(h, "经费", present=NAMED)
+    assert "不足法定人数" in await h.say("刘洋", "离席 有事")
+    for name in ("陈静", "杨帆", "赵敏"):
+        await h.say(name, "回避 1")
+    refused = (await h.say("张伟", "发起表决 1")).text
+    assert "未达到表决所需法定人数" in refused, refused
+    assert "应到7人，实到3人" in refused, refused
+    assert await models.Vote.all().count() == 0
+
+
+async def test_a_check_in_the_next_day_and_a_leaving_before_the_start_are_not_recorded(
+    harness: ConsoleRig,
+) -> None:
+    """A check-in on the 6th for the meeting of the 5th had counted as 迟到 (the minutes then
+    said more were present); 「离席」 before the start was refused with a hint about 签到."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    h.at("2026-12-05 14:50")
+    await h.say("刘洋", "签到")
+    before = (await h.say("刘洋", "离席 临时有事")).text
+    assert before.startswith("第1次会议已发出通知，还没有开始，不用离席，没有记录。"), before
+    for name in ("张伟", "李娜", "王强"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    h.at("2026-12-06 09:00")
+    late = (await h.say("陈静", "签到")).text
+    assert late.startswith("第1次会议开始已超过12小时，签到没有记录"), late
+    assert await models.Attendance.filter(status="late").count() == 0
