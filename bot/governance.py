@@ -194,6 +194,7 @@ class Refusal(StrEnum):
     OBSERVER_CANNOT_VOTE = "observer_cannot_vote"
     NOT_PRESENT = "not_present"
     LEFT_MEETING = "left_meeting"
+    LEADER_HAS_SPOKEN = "leader_has_spoken"
     MEETING_STALE = "meeting_stale"
     RECUSED = "recused"
     VOTE_CLOSED = "vote_closed"
@@ -935,6 +936,7 @@ def check_ballot(
     last_call: bool = False,
     left: frozenset[int] = frozenset(),
     stale: bool = False,
+    leader_voted: bool = False,
 ) -> BallotAction:
     """May `voter_id` cast `choice` now? `previous` is the recorded choice of a named ballot;
     for a secret ballot only `already_voted` is known. `voted` is who has voted so far.
@@ -942,7 +944,8 @@ def check_ballot(
     leader who states a position last has not): the leader no longer waits for the others.
     `left`: who has left the meeting since (离席): they vote no more, and the leader does not
     wait for them. `stale`: the meeting opened more than MEETING_LASTS ago (a vote left open
-    overnight is not a poll of the next day)."""
+    overnight is not a poll of the next day). `leader_voted`: the leader who states a position
+    last has voted: nobody votes after the leader."""
     _kind("method", method, VoteMethod)
     _kind("electorate", electorate, Electorate)
     _count("voter_id", voter_id)
@@ -976,6 +979,8 @@ def check_ballot(
         if not ballot_changeable(method, policy):
             raise GovernanceError(Refusal.VOTE_CHANGE_NOT_ALLOWED, method=method)
         return BallotAction.CHANGE
+    if rule.leader_votes_last and not voter_is_leader and _kind("leader_voted", leader_voted, bool):
+        raise GovernanceError(Refusal.LEADER_HAS_SPOKEN)
     if rule.leader_votes_last and voter_is_leader:
         waiting = electorate.voters - voted - left - {voter_id}
         if waiting and not _kind("last_call", last_call, bool):

@@ -140,7 +140,7 @@ async def _someone_elses_leave(
     """The name of another person of the meeting (its roster, observers, the recorder, the
     liaison) whose leave the reason tells of (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天
     来不了」「周婷今天请假，刘洋临时记录一下」), and whether they are on its roster; else None."""
-    said = _TELLING.sub("", reason)
+    said = _TELLING.sub("", reason).lstrip("@\uff20 ")  # 「请假 @赵敏 孩子生病」: 赵敏's leave
     society = ctx.require_society()
     around = {society.recorder_id, society.liaison_id, *await repo.observers(meeting.id)}
     ids = [*meeting.roster, *(i for i in around if i is not None)]

@@ -391,6 +391,11 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    if meeting.state is not g.MeetingState.OPEN:  # 「延期到下周四吧」 of the meeting itself
+        raise UsageError(
+            f"第{meeting.number}次{t.MEETING_STATE_PLAIN[meeting.state]}，暂缓是会上对议题的决定，没有办理。"
+            "要把会议改到别的时间，请发送「改期 新时间」；要把议题撤出本次议程，请发送「撤回议题 编号 理由」。"
+        )
     number, reason = parse_item_ref(args)
     if number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
         number, reason = await _the_item_to_defer(meeting, reason.strip())

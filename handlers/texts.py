@@ -303,6 +303,11 @@ def render_refusal(exc: g.GovernanceError) -> str:
                 "您已中途离席，不能再参加表决（离席前已投的票仍然有效）。"
                 "回到会场的，请先发送「签到」，再参加之后的表决。"
             )
+        case g.Refusal.LEADER_HAS_SPOKEN:
+            return (
+                "人事事项由组长最后表态，组长已经投票，其他成员不能再投票，本条未计票。"
+                "主持人发送「结束表决」公布结果。"
+            )
         case g.Refusal.MEETING_STALE:
             return (
                 f"会议开始已超过{d['hours']}小时，当时的签到已不能说明现在谁在场，本条未计票。"

@@ -499,7 +499,12 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     meeting, vote, it, named = await _ballot_target(ctx, number, vote_id)
     ballot = _Ballot(meeting, vote, it, person, choice)
     so_far = await _ballots_so_far(ballot, named)
-    action = _decide_ballot(ctx, ballot, so_far, await repo.left_meeting(meeting.id))
+    leader_voted = False
+    if ctx.policy.matter(it.matter_type).leader_votes_last and g.Role.LEADER not in ctx.roles:
+        members = await repo.members(ctx.require_society().id)
+        leader_voted = any(m.is_leader and m.person.id in so_far.voted for m in members)
+    left = await repo.left_meeting(meeting.id)
+    action = _decide_ballot(ctx, ballot, so_far, left, leader_voted)
     match action:
         case g.BallotAction.SAME:
             same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
@@ -553,7 +558,7 @@ async def _ballots_so_far(ballot: _Ballot, named: dict[int, g.Choice] | None) ->
 
 
 def _decide_ballot(
-    ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar, left: frozenset[int]
+    ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar, left: frozenset[int], leader_voted: bool
 ) -> g.BallotAction:
     """A secret ballot is never taken in the group; the rest is governance's check_ballot
     (`left`: who has left the meeting)."""
@@ -588,6 +593,7 @@ def _decide_ballot(
         last_call=vote.closes_at is not None and vote.closes_at <= ctx.now,
         left=left,
         stale=g.meeting_gone_stale(ballot.meeting.opened_at, ctx.now),
+        leader_voted=leader_voted,
     )
 
 

@@ -51,6 +51,9 @@ async def test_the_leader_who_states_a_position_last_is_not_kept_from_voting(
     assert called.startswith("议题1「干部任免」由组长最后表态，组长张伟还没有投票，本次表决截止。")
     assert await models.Vote.filter(state="open").count() == 1
     assert "已收到您对议题1的无记名投票" in await h.say("张伟", "投票 赞成", private=True)
+    # nobody votes after the leader (陈静's ballot had been counted after the cut-off)
+    after = (await h.say("陈静", "投票 反对", private=True)).text
+    assert after.startswith("人事事项由组长最后表态，组长已经投票"), after
     await h.say("张伟", "结束表决")
     result = (await h.say("张伟", "是")).text
     assert "赞成4" in result
@@ -207,3 +210,30 @@ async def test_a_check_in_the_next_day_and_a_leaving_before_the_start_are_not_re
     late = (await h.say("陈静", "签到")).text
     assert late.startswith("第1次会议开始已超过12小时，签到没有记录"), late
     assert await models.Attendance.filter(status="late").count() == 0
+
+
+async def test_a_leave_asked_with_an_at_for_someone_else_is_not_the_senders(
+    harness: ConsoleRig,
+) -> None:
+    """「请假 @赵敏 孩子生病」 from 李娜 had put 李娜 on leave."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    refused = (await h.say("李娜", "请假 @赵敏 孩子生病")).text
+    assert refused.startswith("这句话说的是赵敏请假。"), refused
+    assert await models.Attendance.all().count() == 0
+
+
+async def test_a_postponement_before_the_meeting_defers_no_item(harness: ConsoleRig) -> None:
+    """「延期到下周四吧」 the day before a one-item meeting had deferred its item at once (the
+    new notice then had no agenda); before the start 暂缓 is refused with 改期 and 撤回议题."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作总结")
+    h.at("2026-12-04 10:00")
+    for said in ("延期到下周四吧", "暂缓 1 材料不全"):
+        refused = (await h.say("张伟", said)).text
+        if refused.startswith("是否"):  # asked back first: the answer is refused the same way
+            refused = (await h.say("张伟", "是")).text
+        assert "还没有开始，暂缓是会上对议题的决定，没有办理。" in refused, refused
+    assert await models.AgendaItem.filter(state="deferred").count() == 0
