@@ -749,7 +749,7 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         },
         meeting=meeting,
     )
-    notes = "\n".join(await minutes_handlers.notes_taken(meeting.id))
+    notes = "\n".join(await minutes_handlers.notes_taken(meeting))
     draft = await minutes_handlers.draft_minutes(ctx, meeting, person, notes=notes)
     pending = f"未表决议题：{join([str(it.number) for it in undecided])}。" if undecided else ""
     return [

@@ -19,7 +19,7 @@ from storage import repo
 async def build(ctx: Context, meeting: repo.Meeting, notes: str = "") -> mn.Minutes:
     society = await repo.society(meeting.society_id)
     recorder = await repo.person(society.recorder_id) if society.recorder_id else None
-    events = [(e.kind, e.at, e.payload) for e in await repo.meeting_events(meeting.id)]
+    events = [(e.kind, e.at, e.payload) for e in await repo.meeting_events(meeting)]
     minutes = mn.assemble(
         events, society=society.name, recorder=recorder.name if recorder else "", tz=ctx.tz
     )
@@ -44,9 +44,9 @@ async def draft_minutes(
     return version
 
 
-async def notes_taken(meeting_id: int) -> list[str]:
+async def notes_taken(meeting: repo.Meeting) -> list[str]:
     """The recorder's notes taken during the meeting (纪要备注 while it was open), in order."""
-    events = await repo.meeting_events(meeting_id)
+    events = await repo.meeting_events(meeting)
     return [str(e.payload["text"]) for e in events if e.kind == EventKind.MINUTES_NOTE.value]
 
 
@@ -119,7 +119,7 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
         return [ctx.reply(await _edit_note(ctx, meeting, person, edit))]
     bounded(args, "纪要备注", t.NOTES_MAX)
     if meeting.state is g.MeetingState.OPEN:
-        taken = len(await notes_taken(meeting.id))
+        taken = len(await notes_taken(meeting))
         payload = {"text": args, "by": person_payload(person)}
         await record(ctx, EventKind.MINUTES_NOTE, payload, meeting=meeting)
         return [ctx.reply(f"已记下（本次会议第{taken + 1}条备注），散会时写入纪要草稿。")]

@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from bot import governance as g
 from bot.events import EventKind, Platform, UserRef
+from bot.keys import SealError
 from bot.ledger import GENESIS, Break, canonical_json, digest, entry_hash
 from storage import models as m
 from storage import outbox, scenes, seals, secrecy, verify
@@ -548,8 +549,12 @@ class Event:
     hash: str
 
 
-async def meeting_events(meeting_id: int) -> list[Event]:
-    rows = await m.EventLog.filter(meeting_id=meeting_id).order_by("chain", "seq")
+async def meeting_events(meeting: Meeting) -> list[Event]:
+    """The meeting's events, from its society's chain only: a row written under any other chain
+    name (「society:02」) is no record of it (verify reports such a chain)."""
+    rows = await m.EventLog.filter(
+        chain=f"society:{meeting.society_id}", meeting_id=meeting.id
+    ).order_by("seq")
     return [
         Event(r.seq, utc(r.at), r.kind, r.meeting_id, json.loads(r.payload), r.hash) for r in rows
     ]
@@ -1616,7 +1621,14 @@ async def secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
 async def unseal_secret_box(vote_id: int) -> list[tuple[str, g.Choice]]:
     """At close (inside the closing transaction): open the sealed entries, write the plain box
     in a random order with fresh random ids, delete the sealed rows. Returns the box sorted by
-    digest (what the close event carries)."""
+    digest (what the close event carries). SealError when the box holds plain entries already
+    (only a close writes them: put there behind the bot's back) or a sealed entry that does not
+    open with the key."""
+    plain = await raw_rows(
+        m.SecretBoxEntry, "SELECT id FROM secret_box_entry WHERE vote_id = ? LIMIT 1", vote_id
+    )
+    if plain:
+        raise SealError(f"vote {vote_id}: plain box entries before its close")
     box = await secret_box(vote_id)
     shuffled = list(box)
     secrets.SystemRandom().shuffle(shuffled)

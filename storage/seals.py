@@ -663,14 +663,14 @@ class HeadRow:
     mac: str
 
 
-async def heads(chain_key: str | None = None) -> dict[str, HeadRow]:
-    """Every chain's head, or the one of `chain_key`."""
+async def heads(chain_key: str | None = None, *, limit: int | None = None) -> dict[str, HeadRow]:
+    """Every chain's head, or the one of `chain_key` (the first `limit` heads)."""
     sql = "SELECT id, chain_key, keyed_from, seq, head, tables, mac FROM chain_head"
-    rows = await (
-        raw_rows(m.ChainHead, sql)
-        if chain_key is None
-        else raw_rows(m.ChainHead, sql + " WHERE chain_key = ?", chain_key)
-    )
+    if chain_key is not None:
+        sql += " WHERE chain_key = ?"
+    if limit is not None:
+        sql += f" ORDER BY id LIMIT {int(limit)}"
+    rows = await raw_rows(m.ChainHead, sql, *(() if chain_key is None else (chain_key,)))
     out: dict[str, HeadRow] = {}
     for r in rows:
         try:

@@ -95,8 +95,12 @@ async def head_of(society_id: int) -> seals.HeadRow | None:
 
 
 def _society_of(chain: str) -> int | None:
+    """The society of a chain named exactly 「society:<id>」 as the bot writes it; any other
+    spelling of a number (「02」, full-width digits) is an unknown chain, not that society's."""
     prefix, _, rest = chain.partition(":")
-    return int(rest) if prefix == "society" and rest.isdigit() else None
+    if prefix != "society" or not (rest.isascii() and rest.isdigit()) or str(int(rest)) != rest:
+        return None
+    return int(rest)
 
 
 async def run(society_id: int | None = None) -> Report:
@@ -280,14 +284,25 @@ async def _box_rows(society_id: int | None = None) -> tuple[list[dict[str, Any]]
     open is a finding (and counts as ("?", "?"))."""
     where, params = ("", ()) if society_id is None else (" WHERE s.society_id = ?", (society_id,))
     out: list[dict[str, Any]] = []
+    findings: list[Finding] = []
     for r in await raw_rows(
         m.SecretBoxEntry,
-        f"SELECT s.society_id AS society__, t.vote_id, t.digest, t.choice"
+        f"SELECT s.society_id AS society__, t.vote_id, t.digest, t.choice, v.state AS vstate__"
         f" FROM secret_box_entry t {_BOX_JOIN}{where}",
         *params,
     ):
+        if r["vstate__"] != "closed":
+            # the plain box is written only by the close: while the vote is open every ballot
+            # is a sealed entry, so a plain one was put there behind the bot's back
+            findings.append(
+                Finding(
+                    "表决尚未结束，票箱表里却有明文选票（只有结束表决时才写入，被插入或改动）",
+                    int(r["society__"]),
+                    vote=int(r["vote_id"]),
+                    table="secret_box_entry",
+                )
+            )
         out.append({**r, "entry": (str(r["digest"]), str(r["choice"]))})
-    findings: list[Finding] = []
     for r in await raw_rows(
         m.SecretBallotSealed,
         f"SELECT s.society_id AS society__, t.vote_id, t.id, t.sealed"

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 import aiohttp_session
@@ -142,8 +142,27 @@ def _check_link(state: store.LinkState | None, now: datetime) -> None:
         raise Refused(410, "链接已过期", "登录链接在发出 10 分钟后失效。" + again)
 
 
+def _same_site(request: web.Request) -> bool:
+    """Whether the login form was posted from the 工作台 itself: another site's page posting a
+    link it holds would log the visitor's browser into that link's account (login CSRF)."""
+    fetch = request.headers.get("Sec-Fetch-Site")
+    if fetch is not None:
+        return fetch in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # an old browser or a tool: no cross-site form is sent without Origin today
+    own = urlsplit(context(request).settings.base_url)
+    return origin in (f"{own.scheme}://{own.netloc}", f"{request.scheme}://{request.host}")
+
+
 async def login(request: web.Request) -> web.StreamResponse:
     token = request.match_info["token"]
+    if not _same_site(request):
+        raise Refused(
+            403,
+            "不能从其他网站登录",
+            "请直接打开机器人发给您的登录链接，在工作台的页面上点「登录」。",
+        )
     now = context(request).clock.now()
     hashed = auth.digest(token)
     async with repo.atomic():

@@ -21,9 +21,9 @@ import pytest
 from tortoise.exceptions import BaseORMException
 from tortoise.transactions import in_transaction
 
-from bot.keys import ServerKey
+from bot.keys import KeyProblem, ServerKey
 from bot.ledger import GENESIS, Finding, entry_hash
-from storage import db, models, seals, verify
+from storage import db, models, seals, secrecy, verify
 from storage.sql import raw_execute, raw_rows, when
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import MODELS, copy_sqlite_template, empty_postgres
@@ -366,3 +366,106 @@ async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
     opened = [f for f in findings if f.table == "secret_ballot_sealed" and f.vote == vote]
     assert len(opened) == 5, findings
     assert any(f.vote == vote and "票箱有 7 张票" in f.what for f in findings), findings
+
+
+async def _secret_vote_with_two_no(h: ConsoleRig) -> int:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1 无记名")
+    for name in ("李娜", "王强"):
+        await h.say(name, "投票 反对", private=True)
+    return int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
+
+
+async def test_plain_ballots_put_in_an_open_box_are_refused_at_close_and_reported(
+    harness: ConsoleRig,
+) -> None:
+    """The attacker (writes every table, has not the key) swaps the open vote's sealed entries
+    for as many plain 「赞成」 rows: the count still matched the voters, the close merged them
+    in and announced 通过, and verify said nothing. Only a close writes plain rows."""
+    h = harness
+    vote = await _secret_vote_with_two_no(h)
+    await raw_execute(
+        models.SecretBallotSealed, "DELETE FROM secret_ballot_sealed WHERE vote_id = ?", vote
+    )
+    for i in range(2):
+        await raw_execute(
+            models.SecretBoxEntry,
+            "INSERT INTO secret_box_entry (id, vote_id, digest, choice) VALUES (?, ?, ?, 'yes')",
+            f"stuffed{i}",
+            vote,
+            f"{i:064x}",
+        )
+    findings = (await verify.run()).findings
+    assert any(
+        f.vote == vote and f.table == "secret_box_entry" and "表决尚未结束" in f.what
+        for f in findings
+    ), findings
+    refused = (await h.say("张伟", "结束表决 现在")).text
+    assert "打不开" in refused, refused
+    assert (await raw_rows(models.Vote, "SELECT state FROM vote"))[0]["state"] == "open"
+
+
+@pytest.mark.parametrize("chain", ["society:01", "society:\uff11"])
+async def test_events_under_another_spelling_of_the_chain_are_reported_and_never_minuted(
+    harness: ConsoleRig, chain: str
+) -> None:
+    """Rows written under 「society:01」 or with a full-width digit had been read as society
+    1's by verify's name check (and so never checked) and put in its minutes (read by meeting
+    id alone), then signed."""
+    h = harness
+    await _secret_vote_with_two_no(h)
+    meeting = int((await raw_rows(models.Meeting, "SELECT id FROM meeting"))[0]["id"])
+    at = (await raw_rows(models.EventLog, "SELECT at FROM event_log LIMIT 1"))[0]["at"]
+    await raw_execute(
+        models.EventLog,
+        "INSERT INTO event_log (chain, seq, at, kind, meeting_id, payload, prev_hash, hash)"
+        " VALUES (?, 1, ?, 'written_opinion', ?, ?, ?, ?)",
+        chain,
+        at,
+        meeting,
+        '{"person":{"id":7,"name":"赵敏"},"number":1,"text":"伪造：我坚决反对"}',
+        GENESIS,
+        "0" * 64,
+    )
+    findings = (await verify.run()).findings
+    assert any("未知的记录链" in f.what and chain in f.what for f in findings), findings
+    await h.say("张伟", "结束表决 现在")
+    await h.say("张伟", "散会 现在")
+    assert "伪造" not in await h.say("张伟", "纪要 全文")
+
+
+async def test_one_altered_sealed_row_is_tampering_not_a_changed_key(harness: ConsoleRig) -> None:
+    """The start-up key check had opened the first sealed row only: one sealed ballot overwritten
+    with another's (or one cached reply set to garbage) kept `serve` from starting and sent the
+    operator after the key. The chain heads' MACs tell the key; the row is reported by verify.
+    A really different key is still refused."""
+    h = harness
+    vote = await _secret_vote_with_two_no(h)
+    rows = await raw_rows(
+        models.SecretBallotSealed, "SELECT id, sealed FROM secret_ballot_sealed ORDER BY id"
+    )
+    await raw_execute(
+        models.SecretBallotSealed,
+        "UPDATE secret_ballot_sealed SET sealed = ? WHERE id = ?",
+        rows[-1]["sealed"],
+        rows[0]["id"],
+    )
+    await raw_execute(
+        models.ProcessedMessage, "UPDATE processed_message SET reply = 'sealed:1:AAAA'"
+    )
+    await secrecy.check_key()  # no KeyProblem: the bot starts
+    findings = (await verify.run()).findings
+    assert any(f.table == "secret_ballot_sealed" and f.vote == vote for f in findings), findings
+    real = db.server_key()
+    db.use_key(ServerKey(b"k" * 32))
+    try:
+        with pytest.raises(KeyProblem, match="被更换了"):
+            await secrecy.check_key()
+    finally:
+        db.use_key(real)

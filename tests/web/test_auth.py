@@ -229,3 +229,35 @@ def test_cookie_key_from_the_server_key() -> None:
         cookie_key(pg, env={})
     with pytest.raises(WebKeyError, match="至少 32 字节"):
         cookie_key(pg, env={ENV_VAR: "short"})
+
+
+async def test_a_login_posted_from_another_site_is_refused(database: str) -> None:
+    """Another site's page posting a link its owner holds had logged the visitor's browser into
+    that account (login CSRF: 303 and a cookie). The form posted from the 工作台 itself (or
+    by a client sending neither header) still logs in."""
+    from tests.kit.console import ConsoleRig
+
+    h = await ConsoleRig.create(Settings(web=WebSettings(base_url="https://yishi.example.org")))
+    root = web.Application()
+    mount(root, h)
+    tokens = []
+    for _ in range(4):
+        before = len(h.adapter.sent)
+        await h.send("张伟", "工作台", private=True)
+        tokens.append(h.adapter.sent[before].text.split("/web/login/", 1)[1].split()[0])
+    async with TestClient(TestServer(root)) as client:
+        for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            resp = await client.post(
+                f"/web/login/{tokens.pop()}", headers=headers, allow_redirects=False
+            )
+            assert resp.status == 403
+            assert "Set-Cookie" not in resp.headers
+            assert "不能从其他网站登录" in await resp.text()
+        for headers in (
+            {"Origin": "https://yishi.example.org", "Sec-Fetch-Site": "same-origin"},
+            {"Origin": "https://yishi.example.org"},
+        ):
+            resp = await client.post(
+                f"/web/login/{tokens.pop()}", headers=headers, allow_redirects=False
+            )
+            assert resp.status == 303
