@@ -17,10 +17,11 @@ import secrets
 from collections.abc import AsyncIterator, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from bot import governance as g
@@ -38,6 +39,7 @@ from storage.sql import (
     columns_of,
     day,
     insert_rows,
+    is_postgres,
     joined,
     marks,
     model_of,
@@ -871,7 +873,8 @@ _POSTGRES_SCENE_READ = (
 )
 _POSTGRES_SCENE_CHECK = (
     f"SELECT {', '.join(f'h.{c}' for c in seals.HEAD_COLUMNS)}, {{ballots}} AS ballots__,"
-    f" {seals.TIP_COLUMNS} FROM chain_head h WHERE h.chain_key = ? FOR UPDATE OF h"
+    f" {{left}} AS left__, {seals.TIP_COLUMNS} FROM chain_head h WHERE h.chain_key = ?"
+    " FOR UPDATE OF h"
 )
 
 
@@ -882,14 +885,15 @@ async def _postgres_speaker_on_scene(
     society's lock, shows its rows unchanged); None: read the scene again. The unit of work
     keeps it, with the head and the ballots read, for the command."""
     votes = scene.votes or ()
-    ballots, params = "NULL", []
-    if votes:
+    ballots, left, params = "NULL", "NULL", []
+    if votes and scene.meeting is not None:
         each = "string_agg(b.vote_id || ':' || b.person_id || ':' || b.choice, ',')"
         ballots = f"(SELECT {each} FROM ballot b WHERE b.vote_id = ANY(?))"
-        params = [[vote.id for vote, _ in votes]]
+        left = _LEFT.format(joined(m.Attendance, _text(m.Attendance, "a.person_id")))
+        params = [[vote.id for vote, _ in votes], scene.meeting.id]
     rows = await raw_rows(
         m.ChainHead,
-        _POSTGRES_SCENE_CHECK.format(ballots=ballots),
+        _POSTGRES_SCENE_CHECK.format(ballots=ballots, left=left),
         *params,
         *(f"society:{scene.society.id}",) * 2,
         scene.chain_key,
@@ -901,7 +905,9 @@ async def _postgres_speaker_on_scene(
     if sums is None or scenes.stamp_of(sums) != scene.stamp:
         return None
     cast_so_far = scenes.parse_ballots(head["ballots__"])
-    scenes.enter(scenes.Entered(group, scene, cast_so_far, seals.writes.moves, head))
+    scenes.enter(
+        scenes.Entered(group, scene, cast_so_far, seals.writes.moves, head, _left_of(head, votes))
+    )
     return _on_scene(scene, _person_of(locked))
 
 
@@ -914,7 +920,7 @@ async def _postgres_speaker_on_scene(
 _SCENE_CHECK = (
     "SELECT cb.society_id AS sid, p.id AS p_id, p.name AS p_name, p.is_party_member AS p_party, "
     + ", ".join(f"h.{c}" for c in seals.HEAD_COLUMNS)
-    + f", {{ballots}} AS ballots__, {seals.TIP_COLUMNS} FROM chat_binding cb"
+    + f", {{ballots}} AS ballots__, {{left}} AS left__, {seals.TIP_COLUMNS} FROM chat_binding cb"
     " LEFT JOIN identity i ON i.platform = ? AND i.corp_id = ? AND i.user_id = ?"
     " LEFT JOIN person p ON p.id = i.person_id"
     " LEFT JOIN chain_head h ON h.chain_key = ?"
@@ -967,14 +973,17 @@ async def _speaker_on_scene(
     the speaker on it (None: the group is bound to no society now). The unit of work keeps a
     scene that holds, with the head and the ballots read, for the command."""
     votes = scene.votes or ()
-    ballots = "NULL"
-    if votes:
+    ballots, left, meeting = "NULL", "NULL", tuple[int, ...]()
+    if votes and scene.meeting is not None:
         cast_so_far = joined(m.Ballot, "b.vote_id || ':' || b.person_id || ':' || b.choice")
         ballots = f"(SELECT {cast_so_far} FROM ballot b WHERE b.vote_id IN ({marks(len(votes))}))"
+        left = _LEFT.format(joined(m.Attendance, _text(m.Attendance, "a.person_id")))
+        meeting = (scene.meeting.id,)
     rows = await raw_rows(
         m.Society,
-        _SCENE_CHECK.format(ballots=ballots),
+        _SCENE_CHECK.format(ballots=ballots, left=left),
         *(vote.id for vote, _ in votes),
+        *meeting,
         *(f"society:{scene.society.id}",) * 2,
         *speaker,
         scene.chain_key,
@@ -990,8 +999,26 @@ async def _speaker_on_scene(
     if sums is None or scenes.stamp_of(sums) != scene.stamp:
         return False, None
     ballots_cast = scenes.parse_ballots(r["ballots__"])
-    scenes.enter(scenes.Entered(group, scene, ballots_cast, seals.writes.moves, head))
+    scenes.enter(
+        scenes.Entered(group, scene, ballots_cast, seals.writes.moves, head, _left_of(r, votes))
+    )
     return True, _on_scene(scene, _person_of(r))
+
+
+# Who has left the scene's meeting (离席), read with the check when votes are open: a ballot
+# needs it (attendance is not a scene table: read every time, like the ballots).
+_LEFT = "(SELECT {} FROM attendance a WHERE a.meeting_id = ? AND a.status = 'left')"
+
+
+def _text(model: type[Model], column: str) -> str:
+    """A whole-number column as text for `joined` (string_agg takes text only)."""
+    return f"{column}::text" if is_postgres(model) else column
+
+
+def _left_of(r: Mapping[str, Any], votes: Sequence[object]) -> frozenset[int] | None:
+    if not votes:
+        return None
+    return frozenset(int(p) for p in str(r["left__"] or "").split(",") if p)
 
 
 def _person_of(r: Mapping[str, Any]) -> Person | None:
@@ -1375,7 +1402,11 @@ async def attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
 
 
 async def left_meeting(meeting_id: int) -> frozenset[int]:
-    """Who has left the meeting (离席) and not come back: they vote no more."""
+    """Who has left the meeting (离席) and not come back: they vote no more. A unit of work
+    whose scene holds has it read with the check."""
+    entered = scenes.entered_for(meeting_id)
+    if entered is not None and entered.left is not None:
+        return entered.left
     rows = await raw_rows(
         m.Attendance,
         "SELECT person_id FROM attendance WHERE meeting_id = ? AND status = ?",
@@ -1500,12 +1531,14 @@ async def open_votes_with_ballots(
     columns = tuple(m.AgendaItem._meta.fields_db_projection.values())  # known once the ORM runs
     item_columns = ", ".join(f"agenda_item.{c} AS item__{c}" for c in columns)
     ballots = joined(m.Ballot, "ballot.person_id || ':' || ballot.choice")
+    left = _LEFT.format(joined(m.Attendance, _text(m.Attendance, "a.person_id")))
     rows = await raw_rows(
         m.Vote,
         f"SELECT vote.*, {item_columns}, (SELECT {ballots} FROM ballot"
-        " WHERE ballot.vote_id = vote.id) AS ballots__ FROM vote"
+        f" WHERE ballot.vote_id = vote.id) AS ballots__, {left} AS left__ FROM vote"
         " JOIN agenda_item ON agenda_item.id = vote.item_id"
         " WHERE agenda_item.meeting_id = ? AND vote.state = ? ORDER BY vote.id",
+        meeting_id,
         meeting_id,
         g.VoteState.OPEN.value,
     )
@@ -1515,6 +1548,8 @@ async def open_votes_with_ballots(
         out.append((vote_row(row), item_row({c: row[f"item__{c}"] for c in columns}), named))
     if entered is not None:
         scenes.memory.keep_votes(entered, [(vote, item) for vote, item, _ in out])
+        if rows:  # who has left, read with the votes: the ballot asks next
+            scenes.enter(replace(entered, left=_left_of(rows[0], rows)))
     return out
 
 

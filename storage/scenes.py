@@ -82,6 +82,7 @@ class Entered:
     ballots: Mapping[int, Mapping[int, str]]
     moves: int
     head: Mapping[str, Any] | None = None  # the head as the check read it (`seals.offered`)
+    left: frozenset[int] | None = None  # who has left the meeting (read with open votes)
 
 
 class _Memory:
