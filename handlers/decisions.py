@@ -306,11 +306,14 @@ def render_result(it: repo.Item, r: dict[str, Any]) -> str:
     if not r:
         return f"议题{it.number}的表决已结束。"
     outcome = g.Outcome(r["outcome"])
+    cast = int(r["yes"]) + int(r["no"]) + int(r["abstain"])
     lines = [
         f"表决结果：议题{r['number']}「{r['title']}」（{t.MATTER[g.MatterType(r['matter_type'])]}，"
         f"{t.METHOD[g.VoteMethod(r['method'])]}）",
         f"赞成{r['yes']}、反对{r['no']}、弃权{r['abstain']}、未投{r['not_voted']}；"
-        f"应到会{r['base']}人，出席且有表决权{r['present']}人，通过须至少{r['needed']}票赞成。",
+        f"应到会{r['base']}人，表决结束时出席{r['present']}人（计入法定人数）"
+        + ("，已投的票含中途离席前投出的" if cast > r["present"] else "")
+        + f"，通过须至少{r['needed']}票赞成。",
     ]
     names_ = r.get("names") or {}
     if names_:

@@ -124,6 +124,7 @@ async def test_the_quorum_at_a_close_counts_who_is_in_the_room_now(harness: Cons
     assert "未达法定人数" not in result, result
     assert "赞成4" in result, result
     assert "结果：通过" in result, result
+    assert "表决结束时出席4人（计入法定人数）" in result, result
 
 
 async def test_a_member_who_left_votes_no_more_and_the_leader_does_not_wait_for_them(
