@@ -238,3 +238,17 @@ async def test_a_postponement_before_the_meeting_defers_no_item(harness: Console
             refused = (await h.say("张伟", "是")).text
         assert "还没有开始，暂缓是会上对议题的决定，没有办理。" in refused, refused
     assert await models.AgendaItem.filter(state="deferred").count() == 0
+
+
+async def test_a_ballot_cast_before_leaving_is_said_in_the_result(harness: ConsoleRig) -> None:
+    """Five ballots beside 「出席且有表决权4人」 had read as a miscount."""
+    h = harness
+    five = ("张伟", "李娜", "王强", "刘洋", "陈静")
+    await convene_and_open(h, "经费", present=five)
+    await h.say("张伟", "发起表决 1")
+    for name in five:
+        await h.say(name, "赞成")
+    await h.say("陈静", "离席 接孩子")
+    result = (await h.say("张伟", "结束表决")).text
+    assert "赞成5" in result, result
+    assert "表决结束时出席4人（计入法定人数），已投的票含中途离席前投出的" in result, result
