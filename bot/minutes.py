@@ -169,7 +169,9 @@ def assemble(
             case "chair_delegated":
                 minutes.chair = p["to"]["name"]
                 reason = f"（{p['reason']}）" if p.get("reason") else ""
-                minutes.delegations.append(f"{p['from']['name']}委托{p['to']['name']}主持{reason}")
+                back = p["from"]["name"] == p["to"]["name"]  # the leader takes the chair back
+                to = "恢复" if back else f"委托{p['to']['name']}"
+                minutes.delegations.append(f"{p['from']['name']}{to}主持{reason}")
             case "meeting_opened":
                 minutes.opened_at = when
                 minutes.quorum = dict(p["quorum"])

@@ -645,13 +645,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。{more}")]
-    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
-    await record(
-        ctx,
-        EventKind.CHECKIN,
-        {"person": person_payload(person), "status": status.value, "observer": is_observer},
-        meeting=meeting,
-    )
+    await record_check_in(ctx, meeting, person, status, observer=is_observer)
     if is_observer:
         return [ctx.reply(f"{person.name}（列席）已签到。{more}")]
     present = await present_ids(meeting)
@@ -662,6 +656,24 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     else:
         nxt = f"{t.quorum_next(q, meeting.state)}。"
     return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}{more}")]
+
+
+async def record_check_in(
+    ctx: Context,
+    meeting: repo.Meeting,
+    person: repo.Person,
+    status: g.Attendance,
+    *,
+    observer: bool = False,
+) -> None:
+    """`person` is in the room from now (`status`: present or late), recorded."""
+    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
+    await record(
+        ctx,
+        EventKind.CHECKIN,
+        {"person": person_payload(person), "status": status.value, "observer": observer},
+        meeting=meeting,
+    )
 
 
 NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"

@@ -36,6 +36,7 @@ from handlers.attendance import (
     meeting_roster_lines,
     nudge,
     present_ids,
+    record_check_in,
     recuse,
     running_late,
     withdraw_leave,
@@ -59,6 +60,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    require_chair,
     require_known_person,
     roster_ids,
     roster_warnings,
@@ -608,26 +610,33 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
-    entry = (await repo.attendance(meeting.id)).get(person.id)
-    if entry is not None and entry.status is g.Attendance.LEAVE:
-        # 第十七条: a leader who cannot attend has another member chair; on leave, not both
-        raise UsageError(
-            f"{person.name}已请假，不能主持本次会议，没有开会。请发送「委托主持 @成员 理由」由其他成员"
-            "主持；能来参会的，请先发送「撤销请假」，再签到、开会。"
-        )
+    # 第十七条: the chair opens it in the room; one who has not checked in is evidently there
+    chair_checks_in = await require_chair(ctx, meeting, "没有开会")
     roster = list(meeting.roster)  # decided at convening (governance Rule 7)
     present = await present_ids(meeting)
+    counted = len(present) + int(chair_checks_in and person.id in roster)
     summary = await attendance_summary(ctx, meeting)
     try:
-        q = g.check_opening(ctx.now, meeting.starts_at, len(present), len(roster), ctx.policy)
+        status = (
+            g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+            if chair_checks_in
+            else None
+        )
+        q = g.check_opening(ctx.now, meeting.starts_at, counted, len(roster), ctx.policy)
     except g.GovernanceError as exc:
         if exc.refusal is g.Refusal.NO_QUORUM:
-            q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+            q = g.check_quorum(counted, len(roster), ctx.policy.meeting_quorum)
             raise UsageError(
                 f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}"
             ) from None
         when = t.when(meeting.starts_at, ctx.tz)
         raise UsageError(f"{t.render_refusal(exc)}（通知时间：{when}）\n{summary}") from None
+    checked_in = ""
+    if status is not None:
+        await record_check_in(ctx, meeting, person, status)
+        late = "（迟到）" if status is g.Attendance.LATE else ""
+        checked_in = f"主持人{person.name}此前没有签到，开会时已为其登记签到{late}。\n"
+        summary = await attendance_summary(ctx, meeting)
     await repo.update_meeting(meeting.id, state=new_state, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
     await record(
@@ -648,7 +657,8 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     head = await repo.chain_head(society.id)
     return [
         ctx.reply(
-            f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n{summary}\n"
+            f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n"
+            f"{checked_in}{summary}\n"
             f"议程：\n" + ("\n".join(agenda) if agenda else "（暂无）") + "\n"
             f"主持人可发送「发起表决 议题编号」逐项表决。记录链校验码：{head[:12]}"
         )
@@ -702,9 +712,10 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
         if meeting.state is g.MeetingState.CONVENED and answered is None
         else ""
     )
+    to = "恢复" if target.id == person.id else f"委托{target.name}"
     return [
         ctx.reply(
-            f"组长{person.name}委托{target.name}主持第{meeting.number}次会议"
+            f"组长{person.name}{to}主持第{meeting.number}次会议"
             + (f"（{t.echo(reason)}）" if reason else "")
             + f"，已记录。{leave}",
             await mentions_for(ctx, [target.id]),
@@ -716,6 +727,7 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    await require_chair(ctx, meeting, "没有散会")
     if await repo.open_votes(meeting.id):
         raise UsageError("还有表决没有结束，请先发送「结束表决」。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)

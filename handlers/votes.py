@@ -40,6 +40,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    require_chair,
     this_item,
 )
 from handlers.roster import AND_THE_OTHER
@@ -74,6 +75,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    await require_chair(ctx, meeting, "没有发起表决")
     if g.meeting_gone_stale(meeting.opened_at, ctx.now):
         hours = int(g.MEETING_LASTS.total_seconds() // 3600)
         raise UsageError(

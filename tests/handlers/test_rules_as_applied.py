@@ -237,3 +237,81 @@ async def test_a_postponement_before_the_meeting_defers_no_item(harness: Console
             refused = (await h.say("张伟", "是")).text
         assert "还没有开始，暂缓是会上对议题的决定，没有办理。" in refused, refused
     assert await models.AgendaItem.filter(state="deferred").count() == 0
+
+
+async def test_the_leader_who_opens_without_checking_in_is_checked_in(
+    harness: ConsoleRig,
+) -> None:
+    """第十七条: the leader chairs in the room. One who opened without 签到 had been listed
+    「主持人：张伟 … 缺席：张伟」 and refused his own ballot; opening checks him in, said so."""
+    h = harness
+    await convene_and_open(h, "年度工作总结", present=("李娜", "王强", "陈静"))
+    opened = next(r for r in h.sent if "会议现在开始" in r.text).text
+    assert "主持人张伟此前没有签到，开会时已为其登记签到。" in opened, opened
+    assert "应到7人，实到4人" in opened, opened
+    await h.say("张伟", "发起表决 1")
+    for name in ("李娜", "王强", "陈静"):
+        await h.say(name, "赞成")
+    assert "已记录" in await h.say("张伟", "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "出席：张伟、李娜、王强、陈静；" in minutes, minutes
+    assert "缺席：刘洋、杨帆、赵敏" in minutes, minutes
+
+
+async def test_chair_actions_go_to_the_delegate_and_the_chair_in_the_room(
+    harness: ConsoleRig,
+) -> None:
+    """The leader on leave had delegated the chair and still opened and closed votes and closed
+    the meeting from afar; a delegate who had left kept opening votes. Both are refused, saying
+    why and what to do; the delegate back in the room (签到) chairs again."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：甲；乙")
+    await h.say("张伟", "请假 出差")
+    h.at("2026-12-05 14:50")
+    for name in ("李娜", "王强", "刘洋", "陈静", "杨帆"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "委托主持 @王强 组长出差")
+    refused = (await h.say("张伟", "开会")).text
+    assert refused.startswith("张伟已请假（出差），第1次会议已委托王强主持（第十七条）"), refused
+    assert "会议现在开始" in await h.say("王强", "开会")
+    for said in ("发起表决 1", "散会 现在"):
+        refused = (await h.say("张伟", said)).text
+        assert refused.startswith("张伟已请假（出差），第1次会议已委托王强主持（第十七条）"), (
+            refused
+        )
+    assert "开始表决" in await h.say("王强", "发起表决 1")
+    refused = (await h.say("张伟", "结束表决 现在")).text
+    assert "已委托王强主持" in refused, refused
+    assert "没有结束表决" in refused, refused
+    assert await models.Vote.filter(state="open").count() == 1
+    assert "结果：" in await h.say("王强", "结束表决 现在")
+    await h.say("王强", "离席 有事")
+    gone = (await h.say("王强", "发起表决 2")).text
+    assert gone.startswith("王强已离席（有事），不能再主持本次会议（第十七条），没有发起表决。"), (
+        gone
+    )
+    assert "请组长发送「委托主持 @成员 理由」另行委托" in gone, gone
+    assert "没有散会" in await h.say("王强", "散会 现在")
+    assert await models.Vote.all().count() == 1
+    await h.say("王强", "签到")
+    assert "开始表决" in await h.say("王强", "发起表决 2")
+
+
+async def test_a_leader_who_left_does_not_chair_until_back(harness: ConsoleRig) -> None:
+    """A leader who chairs and leaves (离席) is told to delegate the chair or come back."""
+    h = harness
+    await convene_and_open(h, "甲；乙")
+    await h.say("张伟", "离席 接个电话")
+    refused = (await h.say("张伟", "发起表决 1")).text
+    assert refused.startswith("张伟已离席（接个电话），不能再主持本次会议（第十七条）"), refused
+    assert "请发送「委托主持 @成员 理由」由其他成员主持" in refused, refused
+    assert await models.Vote.all().count() == 0
+    await h.say("张伟", "委托主持 @李娜 组长有事")
+    assert "开始表决" in await h.say("李娜", "发起表决 1")
+    await h.say("张伟", "签到")
+    assert "组长张伟恢复主持第1次会议" in await h.say("张伟", "委托主持 @张伟 回到会场")
+    assert "结果：" in await h.say("张伟", "结束表决 现在")
