@@ -35,6 +35,7 @@ from handlers.attendance import (
     leave_meeting,
     meeting_roster_lines,
     nudge,
+    opinions_withdrawn_text,
     present_ids,
     record_check_in,
     recuse,
@@ -633,9 +634,12 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"{t.render_refusal(exc)}（通知时间：{when}）\n{summary}") from None
     checked_in = ""
     if status is not None:
-        await record_check_in(ctx, meeting, person, status)
+        withdrawn = await record_check_in(ctx, meeting, person, status)
         late = "（迟到）" if status is g.Attendance.LATE else ""
-        checked_in = f"主持人{person.name}此前没有签到，开会时已为其登记签到{late}。\n"
+        checked_in = (
+            f"主持人{person.name}此前没有签到，开会时已为其登记签到{late}。"
+            f"{opinions_withdrawn_text(withdrawn)}\n"
+        )
         summary = await attendance_summary(ctx, meeting)
     await repo.update_meeting(meeting.id, state=new_state, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)

@@ -1432,6 +1432,16 @@ async def add_opinion(item_id: int, person_id: int, text: str, now: datetime) ->
     await seals.touch("written_opinion", row.id)
 
 
+async def withdraw_opinions(item_ids: Iterable[int], person_id: int) -> list[int]:
+    """The person's written opinions on these items go (they attend after all); returns the
+    items that had one."""
+    rows = await m.WrittenOpinion.filter(item_id__in=list(item_ids), person_id=person_id)
+    for row in rows:
+        await row.delete()
+        await seals.touch("written_opinion", row.id)
+    return sorted({row.item_id for row in rows})  # type: ignore[attr-defined]
+
+
 async def opinions(item_id: int) -> list[tuple[int, str]]:
     rows = await m.WrittenOpinion.filter(item_id=item_id).order_by("id")
     return [(r.person_id, r.text) for r in rows]  # type: ignore[attr-defined]

@@ -315,3 +315,36 @@ async def test_a_leader_who_left_does_not_chair_until_back(harness: ConsoleRig) 
     await h.say("张伟", "签到")
     assert "组长张伟恢复主持第1次会议" in await h.say("张伟", "委托主持 @张伟 回到会场")
     assert "结果：" in await h.say("张伟", "结束表决 现在")
+
+
+async def test_a_written_opinion_is_withdrawn_when_its_author_attends(
+    harness: ConsoleRig,
+) -> None:
+    """A member on leave sent a written opinion (反对), then came after all and voted 赞成: the
+    opinion had been read out at the vote and listed in the minutes as a leave-member's. Their
+    check-in withdraws it, said so; an opinion on an item already voted stands."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：宣传；经费（重大）")
+    await h.say("刘洋", "请假 出差，书面意见：1 同意 2 反对，预算太高")
+    assert await models.WrittenOpinion.all().count() == 2
+    await check_in_and_open(h, present=(*NAMED[:3], "陈静"))
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "王强", "陈静"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    assert "签到时，您对尚未表决议题提交的书面意见随之撤回" in await h.say("刘洋", "撤销请假")
+    came = (await h.say("刘洋", "签到")).text
+    assert "此前对议题2「经费」提交的书面意见已撤回，表决时不再宣读" in came, came
+    assert await models.WrittenOpinion.all().count() == 1  # item 1's, read at its vote
+    opened = (await h.say("张伟", "发起表决 2")).text
+    assert "预算太高" not in opened, opened
+    assert "书面意见" not in opened, opened
+    for name in (*NAMED, "陈静"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "书面意见（刘洋，不计票）：同意" in minutes, minutes
+    assert "预算太高" not in minutes, minutes
+    assert "刘洋的书面意见已因本人到会撤回" in minutes, minutes
