@@ -22,7 +22,8 @@ Rule 6. Impossible input (a negative or fractional count, more ballots than vote
         `GovernanceError`; impossible input is a bug or bad data upstream.
 Rule 7. One roster per meeting: 应到会 is the roster in force when the meeting is convened.
         Check-in, opening, quorum, base and minutes all read that one roster; a roster change
-        approved later applies from the next meeting.
+        approved later applies from the next meeting. So does a leader change: the leader then
+        (who convened it) leads the meeting, votes last in it and signs its minutes.
 
 Over 600 lines as one file: the rules are meant to be read in one sitting, vocabulary first.
 """

@@ -155,7 +155,29 @@ async def require_chair(ctx: Context, meeting: repo.Meeting, undone: str = "没�
     try:
         return g.check_chair(person.id, meeting.chair_id, status, meeting.state)
     except g.GovernanceError as exc:
-        raise UsageError(await _chair_refusal(exc, person, meeting, entry, undone)) from None
+        now_leader = g.Role.LEADER in ctx.roles and person.id != meeting.leader_id
+        raise UsageError(
+            await _chair_refusal(exc, person, meeting, entry, undone, now_leader)
+        ) from None
+
+
+LEADER_FROM_NEXT = "会议召开后批准的组长调整自下次会议起适用"
+
+
+async def require_meeting_leader(
+    ctx: Context, meeting: repo.Meeting, undone: str = "没有办理"
+) -> None:
+    """A meeting's leader's part (its agenda, its notice, the chair's delegation, signing its
+    minutes) is the leader's when it was convened (governance Rule 7); a leader appointed since
+    is refused, saying so."""
+    person = ctx.require_person()
+    if person.id == meeting.leader_id:
+        return
+    leader = await repo.person(meeting.leader_id)
+    raise UsageError(
+        f"第{meeting.number}次会议召开时的组长是{leader.name}，本次会议的组长职责仍由{leader.name}"
+        f"履行（{LEADER_FROM_NEXT}），{undone}。"
+    )
 
 
 async def _chair_refusal(
@@ -164,8 +186,9 @@ async def _chair_refusal(
     meeting: repo.Meeting,
     entry: repo.AttendanceRecord | None,
     undone: str,
+    appointed_since: bool,
 ) -> str:
-    leader = person.id == meeting.convened_by_id  # the leader at convening
+    leader = person.id == meeting.leader_id  # the leader at convening
     why = f"（{t.echo(entry.reason)}）" if entry is not None and entry.reason else ""
     if exc.refusal is g.Refusal.NOT_THE_CHAIR:
         chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
@@ -174,6 +197,8 @@ async def _chair_refusal(
         if leader and entry is not None and entry.status is g.Attendance.LEAVE:
             away = f"{person.name}已请假{why}，"
         delegated = "已委托" if leader else "由"
+        if not leader and appointed_since:
+            undone = f"{undone}（{LEADER_FROM_NEXT}）"
         back = f"组长恢复主持的，请发送「委托主持 @{person.name}」。" if leader and not away else ""
         return (
             f"{away}第{meeting.number}次会议{delegated}{chair_name}主持（第十七条），开会、表决和散会"

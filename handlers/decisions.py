@@ -367,10 +367,10 @@ async def _leaders_last_call(
     if vote.closes_at is not None and vote.closes_at <= ctx.now:
         return None  # called already (or the announced deadline has passed)
     waiting = set(await yet_to_vote(vote)) & present_now
-    leaders = [m.person for m in await repo.members(ctx.require_society().id) if m.is_leader]
-    leader = next((p for p in leaders if p.id in waiting), None)
-    if leader is None:
+    meeting = await current_meeting(ctx)
+    if meeting.leader_id not in waiting:  # the leader when it was convened (Rule 7)
         return None
+    leader = await repo.person(meeting.leader_id)
     others = waiting - {leader.id}
     await acks.set_vote_deadline(vote.id, ctx.now)
     pending = f"其余成员中还有{len(others)}人未投，不再等待；" if others else ""

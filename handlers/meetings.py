@@ -63,6 +63,7 @@ from handlers.common import (
     record,
     require_chair,
     require_known_person,
+    require_meeting_leader,
     roster_ids,
     roster_warnings,
 )
@@ -381,7 +382,7 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
             "例如：提议议题 会员发展工作（一般）"
         )
     title, matter = parse_topic(args)
-    is_leader = g.Role.LEADER in ctx.roles
+    is_leader = person.id == meeting.leader_id  # the leader when it was convened (Rule 7)
     state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED
     it = await repo.add_item(
         meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
@@ -418,6 +419,7 @@ async def reject_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting)
     it, reason = await _proposal(meeting, args, action)
     number = it.number
     bounded(reason, "理由")
@@ -533,6 +535,7 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     before its vote; the roster is told. A carried-over item is voted on as it was deferred."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "议题没有修改")
     number, rest = parse_item_ref(args)
     if number is None:  # 「把会费调整设为重大事项」: by its title, for the type only
         items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
@@ -576,6 +579,7 @@ async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     roster is told and the minutes list it. A carried-over item cannot be withdrawn."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "议题没有撤回")
     number, reason = parse_item_ref(args)
     if number is None:  # 「把会费删掉」「撤回议题 会费调整 材料未备齐」: by its title
         named = item_titled(await repo.items(meeting.id), args, WITHDRAW_USAGE)
@@ -689,6 +693,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "没有委托")
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
     if _AN_ERRAND.match(reason) and "主持" not in ctx.message.text:
         # 「委托陈静把会议材料打印一下」: an errand, not the chair
@@ -788,6 +793,7 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议没有取消")
     args = _THE_MEETING.sub("", args).strip()  # 「那个会，领导临时有安排」: the reason after
     bounded(args, "取消理由")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
@@ -828,6 +834,7 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     notice). Check-ins made for the old time no longer count; leave stays."""
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议没有改期")
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
@@ -950,6 +957,7 @@ async def _shift_meeting(ctx: Context, args: str, *, later: bool) -> list[Outgoi
             raise UsageError(f"请写明推迟或提前多久，或者新的时间，例如：{SHIFT_USAGE}")
         return await reschedule_meeting(ctx, args)
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议时间没有改")
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -962,6 +970,7 @@ async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """更改地点: the same meeting, the same time, a new place, with a new notice."""
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议地点没有改")
     place, reason = _place_and_reason(_TO_LEAD.sub("", args, count=1))
     if not place:
         raise UsageError(f"请写明新的会议地点，例如：{MOVE_USAGE}")
@@ -1379,6 +1388,7 @@ ROUTES = [
             r"(?:议程|议题)(?:里|中)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("驳回议题", "不列入议题"),
@@ -1395,6 +1405,7 @@ ROUTES = [
             rf"(?P<object>{_WHO})(?:这次)?先?(?:不列入|不加入|不纳入|不放进)(?:议程|议题){FRAME_REASON}",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("修改议题", "更改议题"),
@@ -1413,6 +1424,7 @@ ROUTES = [
             rf"把(?P<object>[^,，。;；:：]{{1,30}}?)(?:议题)?{_SET_TYPE}",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("撤回议题", "撤销议题"),
@@ -1437,6 +1449,7 @@ ROUTES = [
         # (「删除议题 3」 is the phrasing, its number the argument)
         frames=(rf"(?:把)?(?:去掉|撤掉|删掉|拿掉|撤回|删除)(?P<object>(?!议题){ITEM_REF})吧?",),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("列席", "邀请列席"),
@@ -1797,6 +1810,7 @@ ROUTES = [
             r"(?:同志|老师)?(?:代为|代我|来|帮我|代)主持(?:会议|本次会议|一下)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("回避",),
@@ -1906,6 +1920,7 @@ ROUTES = [
         ),
         ask="取消会议",
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("休会",),
@@ -1974,6 +1989,7 @@ ROUTES = [
             r"|线上|网上|视频)(?:开|召开|进行|举行)?(?:会议?)?(?:吧)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("推迟会议",),
@@ -1996,6 +2012,7 @@ ROUTES = [
             "延后到",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("提前会议",),
@@ -2007,6 +2024,7 @@ ROUTES = [
         asked="会议状态",
         phrasings=("会议提前", "把会议提前", "提前开会", "提前到", "会议提前到"),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("更改地点", "改地点"),
@@ -2037,6 +2055,7 @@ ROUTES = [
             "换个地方",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("提醒未回复", "催办"),

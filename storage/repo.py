@@ -104,6 +104,13 @@ class Meeting:
     opened_at: datetime | None
     closed_at: datetime | None
 
+    @property
+    def leader_id(self) -> int:
+        """The meeting's leader: the group's leader when it was convened (only the leader
+        convenes), as its roster is the roster then (governance Rule 7). A leader appointed
+        since takes over from the next meeting."""
+        return self.convened_by_id
+
 
 @dataclass(frozen=True, slots=True)
 class Item:

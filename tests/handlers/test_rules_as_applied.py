@@ -348,3 +348,35 @@ async def test_a_written_opinion_is_withdrawn_when_its_author_attends(
     assert "书面意见（刘洋，不计票）：同意" in minutes, minutes
     assert "预算太高" not in minutes, minutes
     assert "刘洋的书面意见已因本人到会撤回" in minutes, minutes
+
+
+async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting(
+    harness: ConsoleRig,
+) -> None:
+    """The approval said 「本次调整自下次会议起适用」, yet the new leader (李娜) was the one who
+    votes last on a personnel item and signed the minutes. The meeting's leader is the leader
+    when it was convened: 张伟 chairs, votes last and signs; 李娜 is told why she does not."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：秘书长人选（人事）")
+    await h.say("张伟", "提议组长 @李娜 副理事长 工作需要")
+    assert "下次会议起适用" in await h.say("市党委刘老师", "批准 1", private=True)
+    refused = (await h.say("李娜", "委托主持 @王强")).text
+    assert refused.startswith("第1次会议召开时的组长是张伟，本次会议的组长职责仍由张伟履行"), (
+        refused
+    )
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    refused = (await h.say("李娜", "发起表决 1")).text
+    assert "由张伟主持" in refused, refused
+    assert "组长调整自下次会议起适用" in refused, refused
+    await h.say("张伟", "发起表决 1")
+    early = (await h.say("张伟", "投票 赞成", private=True)).text
+    assert early.startswith("人事事项由组长最后表态"), early
+    for name in ("李娜", "王强", "刘洋", "陈静"):
+        assert "已收到" in await h.say(name, "投票 赞成", private=True)
+    assert "已收到" in await h.say("张伟", "投票 赞成", private=True)
+    assert "赞成5" in await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    refused = (await h.say("李娜", "签发")).text
+    assert "纪要没有签发" in refused, refused
+    assert "组长张伟已签发第1次会议纪要" in await h.say("张伟", "签发")
