@@ -779,17 +779,39 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     present = await present_ids(meeting)
     q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
+    short = await _open_votes_short(ctx, meeting)
     state = (
-        "仍达到法定人数"
+        f"仍达到{'开会的' if short else ''}法定人数"
         if q.met
         else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
     )
     why = f"（{t.echo(args)}）" if args else ""
     return [
         ctx.reply(
-            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
+            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。{short}"
         )
     ]
+
+
+async def _open_votes_short(ctx: Context, meeting: repo.Meeting) -> str:
+    """The votes under way whose item's own quorum (⅔ for personnel) is no longer met by who
+    is in the room: closed now, they decide nothing."""
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    warnings = []
+    for vote, it in await repo.open_votes(meeting.id):
+        q = g.item_quorum(
+            g.still_present(vote.electorate, present_now),
+            ctx.policy.matter(it.matter_type),
+            ctx.policy,
+        )
+        if not q.met:
+            warnings.append(
+                f"\n⚠ 正在表决的议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）已不足表决所需"
+                f"法定人数（{t.quorum_text(q)}），现在结束表决将是「未达到法定人数」，不能作出决定；"
+                "离席成员返回并签到后可恢复。"
+            )
+    return "".join(warnings)
 
 
 async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:

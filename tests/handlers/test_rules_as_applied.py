@@ -380,3 +380,17 @@ async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting
     refused = (await h.say("李娜", "签发")).text
     assert "纪要没有签发" in refused, refused
     assert "组长张伟已签发第1次会议纪要" in await h.say("张伟", "签发")
+
+
+async def test_leaving_during_a_vote_warns_when_its_item_quorum_is_lost(
+    harness: ConsoleRig,
+) -> None:
+    """A personnel vote needs two thirds in the room: 刘洋 leaving it with five of seven present
+    had been answered 「仍达到法定人数」 only (the meeting's), the vote then deciding nothing."""
+    h = harness
+    await convene_and_open(h, "增补委员人选（人事）", present=(*NAMED, "陈静"))
+    await h.say("张伟", "发起表决 1")
+    left = (await h.say("刘洋", "离席 有事")).text
+    assert "现出席4人，仍达到开会的法定人数" in left, left
+    assert "⚠ 正在表决的议题1「增补委员人选」（人事事项）已不足表决所需法定人数" in left, left
+    assert "需达到三分之二即至少5人" in left, left
