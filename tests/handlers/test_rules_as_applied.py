@@ -394,3 +394,18 @@ async def test_leaving_during_a_vote_warns_when_its_item_quorum_is_lost(
     assert "现出席4人，仍达到开会的法定人数" in left, left
     assert "⚠ 正在表决的议题1「增补委员人选」（人事事项）已不足表决所需法定人数" in left, left
     assert "需达到三分之二即至少5人" in left, left
+
+
+async def test_an_annual_summary_filed_after_its_deadline_is_said_to_be_late(
+    harness: ConsoleRig,
+) -> None:
+    """2026's summary filed on 5 January 2027 had been shown as filed, like one on time, in
+    「报送期限」 and to the committee; now 「逾期5天提交」 there."""
+    h = harness
+    h.at("2027-01-05 09:00")
+    filed = (await h.say("陈静", "年度总结 2026年度工作总结 内容")).text
+    assert "（逾期5天提交）" in filed, filed
+    status = (await h.say("陈静", "报送期限")).text
+    assert "已由陈静于2027年1月5日提交（逾期5天提交，#1「2026年度工作总结」）" in status, status
+    seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
+    assert "「2026年度工作总结」（逾期5天提交）" in seen, seen
