@@ -1894,6 +1894,14 @@ ROUTES = [
             "会议就开到这里",
             "close meeting",
         ),
+        # 「今天就到这里吧，剩下的下次再说」: closing the meeting, not deferring an item called
+        # 「剩下的」; close_meeting asks back, saying what becomes of the items not voted.
+        frames=(
+            r"(?:今天|今天的会|今天会|会议?)(?:先|就先|就)(?:开)?到这里?(?:吧|了)?[,，。;；! ]*"
+            r"(?:剩下的|剩余的|其余的|其他的|后面的|没议的|没讨论的|没表决的)"
+            r"(?:议题|事项|几个议题|几项)?(?:就|都)?(?:留到|放到|等)?下次(?:会议|开会)?"
+            r"再(?:说|议|讨论|表决|研究)",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

@@ -409,3 +409,19 @@ async def test_an_annual_summary_filed_after_its_deadline_is_said_to_be_late(
     assert "已由陈静于2027年1月5日提交（逾期5天提交，#1「2026年度工作总结」）" in status, status
     seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
     assert "「2026年度工作总结」（逾期5天提交）" in seen, seen
+
+
+async def test_that_will_do_for_today_asks_to_close_the_meeting(harness: ConsoleRig) -> None:
+    """「今天就到这里吧，剩下的下次再说」 had been asked as deferring the item turned to, for the
+    reason 「剩下的」; it asks whether to close the meeting, saying truthfully that the items not
+    voted are not carried to the next meeting unless deferred (暂缓) first."""
+    h = harness
+    await convene_and_open(h, "年度工作总结；党建活动计划；会员发展工作")
+    await h.say("张伟", "下一个议题")
+    asked = (await h.say("张伟", "今天就到这里吧，剩下的下次再说")).text
+    assert asked.startswith(
+        "议题1「年度工作总结」、议题2「党建活动计划」、议题3「会员发展工作」还没有表决，"
+        "散会后不会自动列入下次会议（要下次再议的，请先发送「暂缓 议题编号 理由」）。确定现在散会吗？"
+    ), asked
+    assert await models.AgendaItem.filter(state="deferred").count() == 0
+    assert "第1次会议结束" in await h.say("张伟", "是")
