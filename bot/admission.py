@@ -149,6 +149,19 @@ class Admission:
     async def answered(self, message: IncomingMessage) -> None:
         await questions.answer(message)  # part of the effect: its unit of work's fate
 
+    async def meeting_roles(self, ctx: Context) -> frozenset[g.Role]:
+        """`ctx.roles` and the leader's when the speaker led the group when its meeting under way
+        (or closed and awaiting signature) was convened (governance Rule 7: a leader appointed
+        since takes over from the next meeting). Read only when the gate would refuse."""
+        if ctx.society is None or ctx.person is None:
+            return ctx.roles
+        meeting = ctx.active_meeting or await repo.latest_meeting(ctx.society.id)
+        if meeting is None or meeting.state not in (*repo.ACTIVE_STATES, g.MeetingState.CLOSED):
+            return ctx.roles
+        if meeting.leader_id != ctx.person.id or ctx.person.id not in meeting.roster:
+            return ctx.roles
+        return ctx.roles | {g.Role.LEADER}
+
     async def moved_on(self, message: IncomingMessage, *, declined: bool = False) -> bool:
         """Only a question this process asked is forgotten on the next message (no read for
         every message); one asked elsewhere waits out its time, and a yes to it after something

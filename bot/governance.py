@@ -22,7 +22,8 @@ Rule 6. Impossible input (a negative or fractional count, more ballots than vote
         `GovernanceError`; impossible input is a bug or bad data upstream.
 Rule 7. One roster per meeting: 应到会 is the roster in force when the meeting is convened.
         Check-in, opening, quorum, base and minutes all read that one roster; a roster change
-        approved later applies from the next meeting.
+        approved later applies from the next meeting. So does a leader change: the leader then
+        (who convened it) leads the meeting, votes last in it and signs its minutes.
 
 Over 600 lines as one file: the rules are meant to be read in one sitting, vocabulary first.
 """
@@ -211,6 +212,8 @@ class Refusal(StrEnum):
     TOO_MANY_HANDS = "too_many_hands"  # counts above those present and entitled
     EARLY_OPENING = "early_opening"  # before the announced time, not everyone present
     NOTICE_LAPSED = "notice_lapsed"  # never opened, and the announced time is long past
+    NOT_THE_CHAIR = "not_the_chair"  # the meeting is chaired by another (a delegate, 第十七条)
+    CHAIR_AWAY = "chair_away"  # the chair is on leave, has left or is not checked in
 
 
 class GovernanceError(Exception):
@@ -603,6 +606,30 @@ def require_meeting_state(
         raise GovernanceError(
             Refusal.ILLEGAL_TRANSITION, machine="meeting", state=state, action=action
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# The chair (第十七条)
+
+
+def check_chair(
+    person_id: int, chair_id: int | None, status: Attendance, state: MeetingState
+) -> bool:
+    """May `person_id` act as the chair (open, close, open and close votes, defer, declare an
+    emergency) of a meeting chaired by `chair_id` (the leader at convening, or the member the
+    leader delegated), `status` being their attendance? The leader who delegated the chair does
+    not chair (NOT_THE_CHAIR); a chair on leave, who left or (once the meeting is open) is not
+    checked in is not in the room (CHAIR_AWAY). Returns whether the chair is to be checked in:
+    a chair opening the meeting without having checked in is evidently there."""
+    _kind("status", status, Attendance)
+    _kind("state", state, MeetingState)
+    if person_id != chair_id:
+        raise GovernanceError(Refusal.NOT_THE_CHAIR, chair_id=chair_id)
+    if status in PRESENT_STATES:
+        return False
+    if status in (Attendance.LEAVE, Attendance.LEFT) or state is not MeetingState.CONVENED:
+        raise GovernanceError(Refusal.CHAIR_AWAY, status=status)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

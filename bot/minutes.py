@@ -50,6 +50,8 @@ class MinutesItem:
     matter_type: str
     proposed_by: str = ""
     opinions: list[tuple[str, str]] = field(default_factory=list)
+    # who sent a written opinion, then attended after all (withdrawn at their check-in)
+    opinions_withdrawn: list[str] = field(default_factory=list)
     recused: list[str] = field(default_factory=list)
     emergency: str = ""
     result: dict[str, Any] | None = None
@@ -155,6 +157,12 @@ def assemble(
             case "checkin":
                 if not p.get("observer"):
                     minutes.attendance[p["person"]["name"]] = p["status"]
+                name = p["person"]["name"]
+                for item_id in p.get("opinions_withdrawn", []):
+                    if item_id in items:  # they speak and vote in person
+                        it = items[item_id]
+                        it.opinions = [(n, x) for n, x in it.opinions if n != name]
+                        it.opinions_withdrawn.append(name)
             case "written_opinion":
                 if p["item"] in items:
                     items[p["item"]].opinions.append((p["person"]["name"], p["text"]))
@@ -169,7 +177,9 @@ def assemble(
             case "chair_delegated":
                 minutes.chair = p["to"]["name"]
                 reason = f"（{p['reason']}）" if p.get("reason") else ""
-                minutes.delegations.append(f"{p['from']['name']}委托{p['to']['name']}主持{reason}")
+                back = p["from"]["name"] == p["to"]["name"]  # the leader takes the chair back
+                to = "恢复" if back else f"委托{p['to']['name']}"
+                minutes.delegations.append(f"{p['from']['name']}{to}主持{reason}")
             case "meeting_opened":
                 minutes.opened_at = when
                 minutes.quorum = dict(p["quorum"])
@@ -255,6 +265,8 @@ def render_text(m: Minutes) -> str:
         )
         for name, text in it.opinions:
             lines.append(f"   书面意见（{name}，不计票）：{text}")
+        if it.opinions_withdrawn:
+            lines.append(f"   {'、'.join(it.opinions_withdrawn)}的书面意见已因本人到会撤回")
         if it.recused:
             lines.append(f"   回避：{'、'.join(it.recused)}")
         if it.emergency:

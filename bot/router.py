@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
@@ -190,6 +190,10 @@ class Route:
     # something after them: 「同意1号」「1号同意」 is 批准 1, 「免去王强同意」 is the decision on
     # that request, not a proposal (the committee votes in no society and proposes nothing).
     committee: str = ""
+    # The leader's part in one meeting (its agenda, its notice, the chair's delegation, signing
+    # its minutes): the leader when that meeting was convened keeps it after a leader change
+    # (governance Rule 7), so the gate admits them; the handler refuses one appointed since.
+    of_the_meeting: bool = False
 
 
 def strip_command_prefix(text: str) -> str:
@@ -237,6 +241,11 @@ class AdmissionPort(Protocol):
     async def moved_on(self, message: IncomingMessage, *, declined: bool = False) -> bool:
         """The sender said something else (or no, `declined`): the question waits no more.
         Whether one was waiting, as far as this process knows (always told when declined)."""
+        ...
+
+    async def meeting_roles(self, ctx: Context) -> frozenset[g.Role]:
+        """In the unit of work: `ctx.roles` with the leader's, when the speaker was the leader
+        when the society's meeting under way or awaiting signature was convened."""
         ...
 
 
@@ -393,6 +402,8 @@ class Router:
         handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
         if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
+        if not g.may(ctx.roles, route.needs) and route.of_the_meeting:
+            ctx = replace(ctx, roles=await self.admission.meeting_roles(ctx))
         if not g.may(ctx.roles, route.needs):
             text = self._not_yours(route)
             return CommandOutcome.REFUSED, [ctx.reply(text)]

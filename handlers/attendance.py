@@ -5,6 +5,7 @@ The routes are in handlers/meetings.py's table."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import governance as g
@@ -256,7 +257,14 @@ async def withdraw_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     entry = (await repo.attendance(meeting.id)).get(person.id)
     if entry is None or entry.status is not g.Attendance.LEAVE:
         return [ctx.reply(f"{person.name}没有请假，不需要撤销。届时发送「签到」即可。")]
-    return [ctx.reply(f"{person.name}{_coming_after_all(ctx, meeting)}")]
+    sent = [
+        it
+        for it in await repo.items(meeting.id)
+        if it.state in g.OPINION_STATES
+        and any(p == person.id for p, _ in await repo.opinions(it.id))
+    ]
+    opinions = "签到时，您对尚未表决议题提交的书面意见随之撤回，请在会上发表意见。" if sent else ""
+    return [ctx.reply(f"{person.name}{_coming_after_all(ctx, meeting)}{opinions}")]
 
 
 def _coming_after_all(ctx: Context, meeting: repo.Meeting) -> str:
@@ -645,13 +653,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。{more}")]
-    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
-    await record(
-        ctx,
-        EventKind.CHECKIN,
-        {"person": person_payload(person), "status": status.value, "observer": is_observer},
-        meeting=meeting,
-    )
+    withdrawn = await record_check_in(ctx, meeting, person, status, observer=is_observer)
     if is_observer:
         return [ctx.reply(f"{person.name}（列席）已签到。{more}")]
     present = await present_ids(meeting)
@@ -661,7 +663,49 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
         nxt = "会议进行中，可参加后续表决。"
     else:
         nxt = f"{t.quorum_next(q, meeting.state)}。"
-    return [ctx.reply(f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}{more}")]
+    return [
+        ctx.reply(
+            f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}"
+            f"{opinions_withdrawn_text(withdrawn)}{more}"
+        )
+    ]
+
+
+def opinions_withdrawn_text(items: Sequence[repo.Item]) -> str:
+    """What a member who attends after all is told of the written opinions withdrawn."""
+    if not items:
+        return ""
+    on = "、".join(f"议题{it.number}「{it.title}」" for it in items)
+    return (
+        f"\n本人已到会，此前对{on}提交的书面意见已撤回，表决时不再宣读，纪要也不再作为书面意见列出；"
+        "请在会上发表意见并参加表决。"
+    )
+
+
+async def record_check_in(
+    ctx: Context,
+    meeting: repo.Meeting,
+    person: repo.Person,
+    status: g.Attendance,
+    *,
+    observer: bool = False,
+) -> list[repo.Item]:
+    """`person` is in the room from now (`status`: present or late), recorded. A member who
+    attends after all speaks for themself: their written opinions (第十八条: for who cannot
+    attend) on the items whose vote has not opened are withdrawn; returns those items."""
+    await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
+    open_items = [it for it in await repo.items(meeting.id) if it.state in g.OPINION_STATES]
+    had = [] if observer else await repo.withdraw_opinions([it.id for it in open_items], person.id)
+    withdrawn = [it for it in open_items if it.id in had]
+    payload: dict[str, object] = {
+        "person": person_payload(person),
+        "status": status.value,
+        "observer": observer,
+    }
+    if withdrawn:
+        payload["opinions_withdrawn"] = [it.id for it in withdrawn]
+    await record(ctx, EventKind.CHECKIN, payload, meeting=meeting)
+    return withdrawn
 
 
 NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"
@@ -735,17 +779,39 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     present = await present_ids(meeting)
     q = g.check_quorum(len(present), len(meeting.roster), ctx.policy.meeting_quorum)
+    short = await _open_votes_short(ctx, meeting)
     state = (
-        "仍达到法定人数"
+        f"仍达到{'开会的' if short else ''}法定人数"
         if q.met
         else f"⚠ 已不足法定人数（{t.quorum_text(q)}），后续表决将无法作出决定"
     )
     why = f"（{t.echo(args)}）" if args else ""
     return [
         ctx.reply(
-            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。"
+            f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。{short}"
         )
     ]
+
+
+async def _open_votes_short(ctx: Context, meeting: repo.Meeting) -> str:
+    """The votes under way whose item's own quorum (⅔ for personnel) is no longer met by who
+    is in the room: closed now, they decide nothing."""
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    warnings = []
+    for vote, it in await repo.open_votes(meeting.id):
+        q = g.item_quorum(
+            g.still_present(vote.electorate, present_now),
+            ctx.policy.matter(it.matter_type),
+            ctx.policy,
+        )
+        if not q.met:
+            warnings.append(
+                f"\n⚠ 正在表决的议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）已不足表决所需"
+                f"法定人数（{t.quorum_text(q)}），现在结束表决将是「未达到法定人数」，不能作出决定；"
+                "离席成员返回并签到后可恢复。"
+            )
+    return "".join(warnings)
 
 
 async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:

@@ -144,6 +144,88 @@ async def current_meeting(
     return meeting
 
 
+async def require_chair(ctx: Context, meeting: repo.Meeting, undone: str = "没有办理") -> bool:
+    """第十七条: only the meeting's chair (the leader at convening, or the member the leader
+    delegated) opens and closes it and its votes, and only in the room. Refused saying who
+    chairs, or why the chair cannot now and what to do (`undone`: 「没有开会」). Returns
+    whether the chair, opening the meeting without having checked in, is to be checked in."""
+    person = ctx.require_person()
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    status = g.Attendance.UNKNOWN if entry is None else entry.status
+    try:
+        return g.check_chair(person.id, meeting.chair_id, status, meeting.state)
+    except g.GovernanceError as exc:
+        now_leader = g.Role.LEADER in ctx.roles and person.id != meeting.leader_id
+        raise UsageError(
+            await _chair_refusal(exc, person, meeting, entry, undone, now_leader)
+        ) from None
+
+
+LEADER_FROM_NEXT = "会议召开后批准的组长调整自下次会议起适用"
+
+
+async def require_meeting_leader(
+    ctx: Context, meeting: repo.Meeting, undone: str = "没有办理"
+) -> None:
+    """A meeting's leader's part (its agenda, its notice, the chair's delegation, signing its
+    minutes) is the leader's when it was convened (governance Rule 7); a leader appointed since
+    is refused, saying so."""
+    person = ctx.require_person()
+    if person.id == meeting.leader_id:
+        return
+    leader = await repo.person(meeting.leader_id)
+    raise UsageError(
+        f"第{meeting.number}次会议召开时的组长是{leader.name}，本次会议的组长职责仍由{leader.name}"
+        f"履行（{LEADER_FROM_NEXT}），{undone}。"
+    )
+
+
+async def _chair_refusal(
+    exc: g.GovernanceError,
+    person: repo.Person,
+    meeting: repo.Meeting,
+    entry: repo.AttendanceRecord | None,
+    undone: str,
+    appointed_since: bool,
+) -> str:
+    leader = person.id == meeting.leader_id  # the leader at convening
+    why = f"（{t.echo(entry.reason)}）" if entry is not None and entry.reason else ""
+    if exc.refusal is g.Refusal.NOT_THE_CHAIR:
+        chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
+        chair_name = chair.name if chair is not None else "受委托的成员"
+        away = ""
+        if leader and entry is not None and entry.status is g.Attendance.LEAVE:
+            away = f"{person.name}已请假{why}，"
+        delegated = "已委托" if leader else "由"
+        if not leader and appointed_since:
+            undone = f"{undone}（{LEADER_FROM_NEXT}）"
+        back = f"组长恢复主持的，请发送「委托主持 @{person.name}」。" if leader and not away else ""
+        return (
+            f"{away}第{meeting.number}次会议{delegated}{chair_name}主持（第十七条），开会、表决和散会"
+            f"由{chair_name}办理，{undone}。{back}"
+        )
+    status = entry.status if entry is not None else g.Attendance.UNKNOWN
+    other = (
+        "请发送「委托主持 @成员 理由」由其他成员主持"
+        if leader
+        else "请组长发送「委托主持 @成员 理由」另行委托"
+    )
+    if status is g.Attendance.LEAVE:
+        return (
+            f"{person.name}已请假{why}，不能主持本次会议，{undone}。{other}；"
+            "能来参会的，请先发送「撤销请假」，再签到、开会。"
+        )
+    if status is g.Attendance.LEFT:
+        return (
+            f"{person.name}已离席{why}，不能再主持本次会议（第十七条），{undone}。"
+            f"回到会场的，请先发送「签到」；不能回来的，{other}。"
+        )
+    return (
+        f"{person.name}还没有签到出席，不能主持本次会议（第十七条），{undone}。"
+        f"到会的请先发送「签到」；不能到会的，{other}。"
+    )
+
+
 # 「这个议题」「该议题」「这一项」 said for the item the meeting is on.
 _THIS_ITEM = re.compile(rf"^{THIS_ITEM}[,，、\s]*")
 

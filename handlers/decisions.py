@@ -31,6 +31,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    require_chair,
     require_item_ref,
     this_item,
 )
@@ -182,6 +183,7 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     if vote.state is g.VoteState.CLOSED:
         return [ctx.reply(render_result(it, vote.result))]
     g.vote_next(vote.state, g.VoteAction.CLOSE)
+    await require_chair(ctx, meeting, "没有结束表决")
     if queued := await _queued_before(ctx, vote):
         # acknowledged to the platform, not applied yet (a restart, a busy database): a close
         # from another chat must not overtake them (the queue keeps order within a chat only)
@@ -368,10 +370,10 @@ async def _leaders_last_call(
     if vote.closes_at is not None and vote.closes_at <= ctx.now:
         return None  # called already (or the announced deadline has passed)
     waiting = set(await yet_to_vote(vote)) & present_now
-    leaders = [m.person for m in await repo.members(ctx.require_society().id) if m.is_leader]
-    leader = next((p for p in leaders if p.id in waiting), None)
-    if leader is None:
+    meeting = await current_meeting(ctx)
+    if meeting.leader_id not in waiting:  # the leader when it was convened (Rule 7)
         return None
+    leader = await repo.person(meeting.leader_id)
     others = waiting - {leader.id}
     await acks.set_vote_deadline(vote.id, ctx.now)
     pending = f"其余成员中还有{len(others)}人未投，不再等待；" if others else ""
@@ -399,6 +401,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"第{meeting.number}次{t.MEETING_STATE_PLAIN[meeting.state]}，暂缓是会上对议题的决定，没有办理。"
             "要把会议改到别的时间，请发送「改期 新时间」；要把议题撤出本次议程，请发送「撤回议题 编号 理由」。"
         )
+    await require_chair(ctx, meeting, "没有暂缓")
     number, reason = parse_item_ref(args)
     if number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
         number, reason = await _the_item_to_defer(meeting, reason.strip())
@@ -467,6 +470,7 @@ async def declare_emergency(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    await require_chair(ctx, meeting, "没有记录紧急情况")
     number, reason = require_item_ref(args, "紧急 2 防汛物资须当日采购")
     if not reason:
         raise UsageError("宣布紧急情况须说明理由，例如：紧急 2 防汛物资须当日采购")

@@ -35,7 +35,9 @@ from handlers.attendance import (
     leave_meeting,
     meeting_roster_lines,
     nudge,
+    opinions_withdrawn_text,
     present_ids,
+    record_check_in,
     recuse,
     running_late,
     withdraw_leave,
@@ -59,7 +61,9 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    require_chair,
     require_known_person,
+    require_meeting_leader,
     roster_ids,
     roster_warnings,
 )
@@ -378,7 +382,7 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
             "例如：提议议题 会员发展工作（一般）"
         )
     title, matter = parse_topic(args)
-    is_leader = g.Role.LEADER in ctx.roles
+    is_leader = person.id == meeting.leader_id  # the leader when it was convened (Rule 7)
     state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED
     it = await repo.add_item(
         meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
@@ -415,6 +419,7 @@ async def reject_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
 async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting)
     it, reason = await _proposal(meeting, args, action)
     number = it.number
     bounded(reason, "理由")
@@ -530,6 +535,7 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     before its vote; the roster is told. A carried-over item is voted on as it was deferred."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "议题没有修改")
     number, rest = parse_item_ref(args)
     if number is None:  # 「把会费调整设为重大事项」: by its title, for the type only
         items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
@@ -573,6 +579,7 @@ async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     roster is told and the minutes list it. A carried-over item cannot be withdrawn."""
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "议题没有撤回")
     number, reason = parse_item_ref(args)
     if number is None:  # 「把会费删掉」「撤回议题 会费调整 材料未备齐」: by its title
         named = item_titled(await repo.items(meeting.id), args, WITHDRAW_USAGE)
@@ -608,26 +615,36 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.CONVENED,))
     new_state = g.meeting_next(meeting.state, g.MeetingAction.OPEN)
-    entry = (await repo.attendance(meeting.id)).get(person.id)
-    if entry is not None and entry.status is g.Attendance.LEAVE:
-        # 第十七条: a leader who cannot attend has another member chair; on leave, not both
-        raise UsageError(
-            f"{person.name}已请假，不能主持本次会议，没有开会。请发送「委托主持 @成员 理由」由其他成员"
-            "主持；能来参会的，请先发送「撤销请假」，再签到、开会。"
-        )
+    # 第十七条: the chair opens it in the room; one who has not checked in is evidently there
+    chair_checks_in = await require_chair(ctx, meeting, "没有开会")
     roster = list(meeting.roster)  # decided at convening (governance Rule 7)
     present = await present_ids(meeting)
+    counted = len(present) + int(chair_checks_in and person.id in roster)
     summary = await attendance_summary(ctx, meeting)
     try:
-        q = g.check_opening(ctx.now, meeting.starts_at, len(present), len(roster), ctx.policy)
+        status = (
+            g.checkin_status(ctx.now, meeting.starts_at, meeting.state, ctx.policy)
+            if chair_checks_in
+            else None
+        )
+        q = g.check_opening(ctx.now, meeting.starts_at, counted, len(roster), ctx.policy)
     except g.GovernanceError as exc:
         if exc.refusal is g.Refusal.NO_QUORUM:
-            q = g.check_quorum(len(present), len(roster), ctx.policy.meeting_quorum)
+            q = g.check_quorum(counted, len(roster), ctx.policy.meeting_quorum)
             raise UsageError(
                 f"未达到法定人数，暂不能开会。{t.quorum_text(q)}。\n{summary}"
             ) from None
         when = t.when(meeting.starts_at, ctx.tz)
         raise UsageError(f"{t.render_refusal(exc)}（通知时间：{when}）\n{summary}") from None
+    checked_in = ""
+    if status is not None:
+        withdrawn = await record_check_in(ctx, meeting, person, status)
+        late = "（迟到）" if status is g.Attendance.LATE else ""
+        checked_in = (
+            f"主持人{person.name}此前没有签到，开会时已为其登记签到{late}。"
+            f"{opinions_withdrawn_text(withdrawn)}\n"
+        )
+        summary = await attendance_summary(ctx, meeting)
     await repo.update_meeting(meeting.id, state=new_state, opened_at=ctx.now)
     records = await repo.attendance(meeting.id)
     await record(
@@ -648,7 +665,8 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     head = await repo.chain_head(society.id)
     return [
         ctx.reply(
-            f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n{summary}\n"
+            f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n"
+            f"{checked_in}{summary}\n"
             f"议程：\n" + ("\n".join(agenda) if agenda else "（暂无）") + "\n"
             f"主持人可发送「发起表决 议题编号」逐项表决。记录链校验码：{head[:12]}"
         )
@@ -675,6 +693,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    await require_meeting_leader(ctx, meeting, "没有委托")
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
     if _AN_ERRAND.match(reason) and "主持" not in ctx.message.text:
         # 「委托陈静把会议材料打印一下」: an errand, not the chair
@@ -702,9 +721,10 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
         if meeting.state is g.MeetingState.CONVENED and answered is None
         else ""
     )
+    to = "恢复" if target.id == person.id else f"委托{target.name}"
     return [
         ctx.reply(
-            f"组长{person.name}委托{target.name}主持第{meeting.number}次会议"
+            f"组长{person.name}{to}主持第{meeting.number}次会议"
             + (f"（{t.echo(reason)}）" if reason else "")
             + f"，已记录。{leave}",
             await mentions_for(ctx, [target.id]),
@@ -716,6 +736,7 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
+    await require_chair(ctx, meeting, "没有散会")
     if await repo.open_votes(meeting.id):
         raise UsageError("还有表决没有结束，请先发送「结束表决」。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
@@ -772,6 +793,7 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议没有取消")
     args = _THE_MEETING.sub("", args).strip()  # 「那个会，领导临时有安排」: the reason after
     bounded(args, "取消理由")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CANCEL)
@@ -812,6 +834,7 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     notice). Check-ins made for the old time no longer count; leave stays."""
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议没有改期")
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
@@ -934,6 +957,7 @@ async def _shift_meeting(ctx: Context, args: str, *, later: bool) -> list[Outgoi
             raise UsageError(f"请写明推迟或提前多久，或者新的时间，例如：{SHIFT_USAGE}")
         return await reschedule_meeting(ctx, args)
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议时间没有改")
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -946,6 +970,7 @@ async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """更改地点: the same meeting, the same time, a new place, with a new notice."""
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    await require_meeting_leader(ctx, meeting, "会议地点没有改")
     place, reason = _place_and_reason(_TO_LEAD.sub("", args, count=1))
     if not place:
         raise UsageError(f"请写明新的会议地点，例如：{MOVE_USAGE}")
@@ -1363,6 +1388,7 @@ ROUTES = [
             r"(?:议程|议题)(?:里|中)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("驳回议题", "不列入议题"),
@@ -1379,6 +1405,7 @@ ROUTES = [
             rf"(?P<object>{_WHO})(?:这次)?先?(?:不列入|不加入|不纳入|不放进)(?:议程|议题){FRAME_REASON}",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("修改议题", "更改议题"),
@@ -1397,6 +1424,7 @@ ROUTES = [
             rf"把(?P<object>[^,，。;；:：]{{1,30}}?)(?:议题)?{_SET_TYPE}",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("撤回议题", "撤销议题"),
@@ -1421,6 +1449,7 @@ ROUTES = [
         # (「删除议题 3」 is the phrasing, its number the argument)
         frames=(rf"(?:把)?(?:去掉|撤掉|删掉|拿掉|撤回|删除)(?P<object>(?!议题){ITEM_REF})吧?",),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("列席", "邀请列席"),
@@ -1781,6 +1810,7 @@ ROUTES = [
             r"(?:同志|老师)?(?:代为|代我|来|帮我|代)主持(?:会议|本次会议|一下)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("回避",),
@@ -1864,6 +1894,14 @@ ROUTES = [
             "会议就开到这里",
             "close meeting",
         ),
+        # 「今天就到这里吧，剩下的下次再说」: closing the meeting, not deferring an item called
+        # 「剩下的」; close_meeting asks back, saying what becomes of the items not voted.
+        frames=(
+            r"(?:今天|今天的会|今天会|会议?)(?:先|就先|就)(?:开)?到这里?(?:吧|了)?[,，。;；! ]*"
+            r"(?:剩下的|剩余的|其余的|其他的|后面的|没议的|没讨论的|没表决的)"
+            r"(?:议题|事项|几个议题|几项)?(?:就|都)?(?:留到|放到|等)?下次(?:会议|开会)?"
+            r"再(?:说|议|讨论|表决|研究)",
+        ),
         when=OFFERED_DURING,
     ),
     Route(
@@ -1890,6 +1928,7 @@ ROUTES = [
         ),
         ask="取消会议",
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("休会",),
@@ -1958,6 +1997,7 @@ ROUTES = [
             r"|线上|网上|视频)(?:开|召开|进行|举行)?(?:会议?)?(?:吧)?",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("推迟会议",),
@@ -1980,6 +2020,7 @@ ROUTES = [
             "延后到",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("提前会议",),
@@ -1991,6 +2032,7 @@ ROUTES = [
         asked="会议状态",
         phrasings=("会议提前", "把会议提前", "提前开会", "提前到", "会议提前到"),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("更改地点", "改地点"),
@@ -2021,6 +2063,7 @@ ROUTES = [
             "换个地方",
         ),
         when=OFFERED_BEFORE,
+        of_the_meeting=True,
     ),
     Route(
         ("提醒未回复", "催办"),

@@ -12,7 +12,14 @@ from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
 from handlers import texts as t
-from handlers.common import announced, bounded, current_meeting, person_payload, record
+from handlers.common import (
+    announced,
+    bounded,
+    current_meeting,
+    person_payload,
+    record,
+    require_meeting_leader,
+)
 from storage import repo
 
 
@@ -181,6 +188,7 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
             "（「纪要备注 内容」），您看过新的一版（「纪要 全文」）后再发送「签发」。"
         )
     meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
+    await require_meeting_leader(ctx, meeting, "纪要没有签发")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.SIGN)
     version = await repo.latest_minutes(meeting.id)
     if version is None:
@@ -293,5 +301,6 @@ ROUTES = [
             "纪要可以签发",
         ),
         when=frozenset({g.MeetingState.CLOSED}),
+        of_the_meeting=True,
     ),
 ]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
-from bot.reminders.plan import summary_owed, summary_years
+from bot.reminders.plan import deadline_of, summary_owed, summary_years
 from bot.router import AskBack, Context, Route, UsageError
 from bot.utterance import ADDRESSEE
 from handlers import texts as t
@@ -657,9 +657,10 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
                 heard = (
                     "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
                 )
+                late = late_text((await summaries_late(ctx, society)).get(f.id))
                 lines.append(
                     f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
-                    f"（#{f.id}「{f.title}」），{heard}。"
+                    f"（{late + '，' if late else ''}#{f.id}「{f.title}」），{heard}。"
                 )
             continue
         deadline = summary_owed(year, filed, joined, society.report_deadline)
@@ -728,6 +729,23 @@ async def _summary_years(
     return joined, rows, summary_years(filed, joined, society.report_deadline)
 
 
+async def summaries_late(ctx: Context, society: repo.Society) -> dict[int, int]:
+    """Filing id -> the days an annual summary was filed after its year's deadline (only
+    those filed late), each counted for the year the reminders count it for."""
+    joined, rows, years = await _summary_years(ctx, society)
+    late = {}
+    for row, year in zip(rows, years, strict=True):
+        deadline = deadline_of(year, society.report_deadline)
+        days = (row.at.astimezone(ctx.tz).date() - deadline).days
+        if days > 0 and joined <= deadline:  # one who joined after it owed none
+            late[row.id] = days
+    return late
+
+
+def late_text(days: int | None) -> str:
+    return f"逾期{days}天提交" if days else ""
+
+
 # What a report's title says it is when it is another filing: (what, the command to send).
 _OTHER_FILINGS = (
     (re.compile(r"年度(?:工作)?总结|年度(?:工作)?报告|年报"), ("年度工作总结", "年度总结")),
@@ -784,10 +802,14 @@ async def _file(
         raise UsageError(
             f"「{t.echo(title)}」不像年度工作总结的标题，没有报送。报送时标题请写明年度，例如：{usage}"
         )
+    late = ""
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
-        _, _, years = await _summary_years(ctx, society, adding=title)
+        joined, _, years = await _summary_years(ctx, society, adding=title)
         label = f"{years[-1]}{label}"
+        deadline = deadline_of(years[-1], society.report_deadline)
+        days = (ctx.now.astimezone(ctx.tz).date() - deadline).days
+        late = f"（{late_text(days)}）" if days > 0 and joined <= deadline else ""
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
     )
@@ -796,13 +818,14 @@ async def _file(
         EventKind.FILING,
         {"filing": fid, "kind": kind, "title": title, "body": body, "by": person_payload(actor)},
     )
-    out = [ctx.reply(f"已向市科技社团党委提交{label} #{fid}「{title}」，收到确认后会通知。")]
+    out = [ctx.reply(f"已向市科技社团党委提交{label} #{fid}「{title}」{late}，收到确认后会通知。")]
     for admin in ctx.settings.committee_admins:
         ref = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
         out.append(
             ctx.private(
                 ref,
-                f"【{label}】{society.name} #{fid}「{title}」{body}\n发送「确认收到 {fid}」确认。",
+                f"【{label}{late}】{society.name} #{fid}「{title}」{body}\n"
+                f"发送「确认收到 {fid}」确认。",
             )
         )
     return out

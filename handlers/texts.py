@@ -363,6 +363,16 @@ def render_refusal(exc: g.GovernanceError) -> str:
                 "（按时到会又离开的成员会错过会议）。请组长发送「改期 新时间」重新通知，"
                 "或发送「取消会议 理由」。"
             )
+        case g.Refusal.NOT_THE_CHAIR:
+            return (
+                "本次会议由受委托的成员主持（第十七条），开会、表决和散会由主持人办理。"
+                "发送「会议状态」查看主持人。"
+            )
+        case g.Refusal.CHAIR_AWAY:
+            return (
+                "主持人须在会场主持会议（第十七条）。请先发送「签到」；不能到会的，"
+                "请组长发送「委托主持 @成员 理由」由其他成员主持。"
+            )
         case g.Refusal.EARLY_OPENING:
             return (
                 f"还没到会议通知的开始时间，提前开会须全体{d.get('roster')}名成员到齐"

@@ -40,6 +40,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    require_chair,
     this_item,
 )
 from handlers.roster import AND_THE_OTHER
@@ -74,6 +75,7 @@ async def start_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    await require_chair(ctx, meeting, "没有发起表决")
     if g.meeting_gone_stale(meeting.opened_at, ctx.now):
         hours = int(g.MEETING_LASTS.total_seconds() // 3600)
         raise UsageError(
@@ -499,10 +501,8 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     meeting, vote, it, named = await _ballot_target(ctx, number, vote_id)
     ballot = _Ballot(meeting, vote, it, person, choice)
     so_far = await _ballots_so_far(ballot, named)
-    leader_voted = False
-    if ctx.policy.matter(it.matter_type).leader_votes_last and g.Role.LEADER not in ctx.roles:
-        members = await repo.members(ctx.require_society().id)
-        leader_voted = any(m.is_leader and m.person.id in so_far.voted for m in members)
+    # the meeting's leader (the leader when it was convened, governance Rule 7) votes last
+    leader_voted = meeting.leader_id != person.id and meeting.leader_id in so_far.voted
     left = await repo.left_meeting(meeting.id)
     action = _decide_ballot(ctx, ballot, so_far, left, leader_voted)
     match action:
@@ -588,7 +588,7 @@ def _decide_ballot(
         choice=ballot.choice,
         policy=ctx.policy,
         rule=ctx.policy.matter(ballot.it.matter_type),
-        voter_is_leader=g.Role.LEADER in ctx.roles,
+        voter_is_leader=ballot.voter.id == ballot.meeting.leader_id,
         voted=so_far.voted,
         last_call=vote.closes_at is not None and vote.closes_at <= ctx.now,
         left=left,

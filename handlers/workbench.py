@@ -10,6 +10,7 @@ from bot.events import ChatKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from bot.web import overview as ov
 from bot.web.auth import LINK_TTL, issue_link
+from storage import repo
 from storage import workbench as store
 
 # WeCom group pushes are capped at 2,048 bytes: the summary keeps below this.
@@ -98,8 +99,14 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     if pending:
         head = "待确认（发送「确认收到 编号」）："
         shown_ids: list[str] = []
+        from handlers.roster import late_text, summaries_late  # roster imports this module
+
+        late: dict[int, int] = {}
+        for sid in {f.society_id for f in pending if f.kind == "annual_summary"}:
+            late |= await summaries_late(ctx, await repo.society(sid))
         for f in sorted(pending, key=lambda f: f.id)[:5]:
-            item = f"#{f.id} {f.society_name}「{f.title}」"
+            days = f"（{late_text(late.get(f.id))}）" if f.id in late else ""
+            item = f"#{f.id} {f.society_name}「{f.title}」{days}"
             candidate = head + "；".join([*shown_ids, item])
             if not _fits(lines, candidate):
                 break

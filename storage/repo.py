@@ -107,6 +107,13 @@ class Meeting:
     opened_at: datetime | None
     closed_at: datetime | None
 
+    @property
+    def leader_id(self) -> int:
+        """The meeting's leader: the group's leader when it was convened (only the leader
+        convenes), as its roster is the roster then (governance Rule 7). A leader appointed
+        since takes over from the next meeting."""
+        return self.convened_by_id
+
 
 @dataclass(frozen=True, slots=True)
 class Item:
@@ -1466,6 +1473,16 @@ async def add_recusal(item_id: int, person_id: int) -> bool:
 async def add_opinion(item_id: int, person_id: int, text: str, now: datetime) -> None:
     row = await m.WrittenOpinion.create(item_id=item_id, person_id=person_id, text=text, at=now)
     await seals.touch("written_opinion", row.id)
+
+
+async def withdraw_opinions(item_ids: Iterable[int], person_id: int) -> list[int]:
+    """The person's written opinions on these items go (they attend after all); returns the
+    items that had one."""
+    rows = await m.WrittenOpinion.filter(item_id__in=list(item_ids), person_id=person_id)
+    for row in rows:
+        await row.delete()
+        await seals.touch("written_opinion", row.id)
+    return sorted({row.item_id for row in rows})  # type: ignore[attr-defined]
 
 
 async def opinions(item_id: int) -> list[tuple[int, str]]:

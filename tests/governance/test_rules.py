@@ -848,3 +848,20 @@ def test_which_ballots_may_be_changed(method: g.VoteMethod, allowed: bool) -> No
     rule check_ballot applies is the one 「改票」 explains."""
     policy = g.Policy(allow_vote_change=allowed)
     assert g.ballot_changeable(method, policy) is (method is g.VoteMethod.NAMED and allowed)
+
+
+def test_only_the_chair_in_the_room_chairs() -> None:
+    """第十七条: the chair (the leader at convening, or the delegate) chairs, in the room; one
+    opening the meeting without having checked in is to be checked in."""
+    a = g.Attendance
+    convened, open_ = g.MeetingState.CONVENED, g.MeetingState.OPEN
+    assert g.check_chair(1, 1, a.PRESENT, open_) is False
+    assert g.check_chair(1, 1, a.UNKNOWN, convened) is True
+    assert g.check_chair(1, 1, a.ABSENT, convened) is True
+    with pytest.raises(g.GovernanceError) as other:
+        g.check_chair(1, 2, a.PRESENT, open_)
+    assert other.value.refusal is g.Refusal.NOT_THE_CHAIR
+    for status, state in [(a.LEAVE, convened), (a.LEFT, open_), (a.UNKNOWN, open_)]:
+        with pytest.raises(g.GovernanceError) as away:
+            g.check_chair(1, 1, status, state)
+        assert away.value.refusal is g.Refusal.CHAIR_AWAY

@@ -89,11 +89,14 @@ SCENARIOS: dict[str, tuple[str, list[Step]]] = {
             (None, "张伟", "提议组长 @李娜", ("须经",)),
             (None, ADMIN, "批准 1", ("已批准", "下次会议起")),
             *check_in(MEMBERS),
-            # Everyone is present: the new leader may open before the announced time.
-            ("2026-12-05 14:55", "李娜", "开会", ("会议现在开始", "应到7人，实到7人")),
+            # The leader at convening chairs this meeting (第十七条, governance Rule 7).
+            ("2026-12-05 14:55", "李娜", "开会", ("由张伟主持", "没有开会")),
+            # Everyone is present: the meeting may open before the announced time.
+            (None, "张伟", "开会", ("会议现在开始", "应到7人，实到7人")),
             (None, "张伟", "发起表决 1", ("开始表决", "应到会7人")),
             *all_vote(MEMBERS[:4], "赞成"),
-            (None, "李娜", "结束表决 现在", ("结果：通过",)),
+            (None, "李娜", "结束表决 现在", ("由张伟主持", "没有结束表决")),
+            (None, "张伟", "结束表决 现在", ("结果：通过",)),
         ],
     ),
     "roster changes during the meeting apply from the next one": (

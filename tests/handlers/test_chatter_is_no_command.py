@@ -93,7 +93,7 @@ async def test_a_leader_on_leave_does_not_open_and_a_private_hand_is_told(
         await h.say(name, "签到")
     h.at("2026-12-09 15:00")
     refused = (await h.say("张伟", "开会")).text
-    assert refused.startswith("张伟已请假，不能主持本次会议，没有开会。")
+    assert refused.startswith("张伟已请假（出差北京），不能主持本次会议，没有开会。")
     assert await models.Meeting.filter(state="open").count() == 0
     await h.say("张伟", "委托主持 @李娜 组长出差")
     assert "会议现在开始" in await h.say("李娜", "开会")

@@ -160,7 +160,7 @@ async def test_when_the_annual_summary_is_due_and_whether_it_was_filed(
     filed = (await h.say("李娜", "年度总结交了没有？")).text
     assert filed.startswith(
         "苏州市示例科技学会2026年度工作总结（含党建部分）已由陈静于2027年1月3日提交"
-        "（#1「2026年度工作总结」），市科技社团党委尚未确认收到。\n"
+        "（逾期3天提交，#1「2026年度工作总结」），市科技社团党委尚未确认收到。\n"
         "苏州市示例科技学会2027年度工作总结（含党建部分）尚未提交，报送截止日期是2027年12月31日"
     )
     # In December a summary without a year is this year's.

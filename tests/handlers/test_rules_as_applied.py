@@ -252,3 +252,191 @@ async def test_a_ballot_cast_before_leaving_is_said_in_the_result(harness: Conso
     result = (await h.say("张伟", "结束表决")).text
     assert "赞成5" in result, result
     assert "表决结束时出席4人（计入法定人数），已投的票含中途离席前投出的" in result, result
+
+
+async def test_the_leader_who_opens_without_checking_in_is_checked_in(
+    harness: ConsoleRig,
+) -> None:
+    """第十七条: the leader chairs in the room. One who opened without 签到 had been listed
+    「主持人：张伟 … 缺席：张伟」 and refused his own ballot; opening checks him in, said so."""
+    h = harness
+    await convene_and_open(h, "年度工作总结", present=("李娜", "王强", "陈静"))
+    opened = next(r for r in h.sent if "会议现在开始" in r.text).text
+    assert "主持人张伟此前没有签到，开会时已为其登记签到。" in opened, opened
+    assert "应到7人，实到4人" in opened, opened
+    await h.say("张伟", "发起表决 1")
+    for name in ("李娜", "王强", "陈静"):
+        await h.say(name, "赞成")
+    assert "已记录" in await h.say("张伟", "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "出席：张伟、李娜、王强、陈静；" in minutes, minutes
+    assert "缺席：刘洋、杨帆、赵敏" in minutes, minutes
+
+
+async def test_chair_actions_go_to_the_delegate_and_the_chair_in_the_room(
+    harness: ConsoleRig,
+) -> None:
+    """The leader on leave had delegated the chair and still opened and closed votes and closed
+    the meeting from afar; a delegate who had left kept opening votes. Both are refused, saying
+    why and what to do; the delegate back in the room (签到) chairs again."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：甲；乙")
+    await h.say("张伟", "请假 出差")
+    h.at("2026-12-05 14:50")
+    for name in ("李娜", "王强", "刘洋", "陈静", "杨帆"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "委托主持 @王强 组长出差")
+    refused = (await h.say("张伟", "开会")).text
+    assert refused.startswith("张伟已请假（出差），第1次会议已委托王强主持（第十七条）"), refused
+    assert "会议现在开始" in await h.say("王强", "开会")
+    for said in ("发起表决 1", "散会 现在"):
+        refused = (await h.say("张伟", said)).text
+        assert refused.startswith("张伟已请假（出差），第1次会议已委托王强主持（第十七条）"), (
+            refused
+        )
+    assert "开始表决" in await h.say("王强", "发起表决 1")
+    refused = (await h.say("张伟", "结束表决 现在")).text
+    assert "已委托王强主持" in refused, refused
+    assert "没有结束表决" in refused, refused
+    assert await models.Vote.filter(state="open").count() == 1
+    assert "结果：" in await h.say("王强", "结束表决 现在")
+    await h.say("王强", "离席 有事")
+    gone = (await h.say("王强", "发起表决 2")).text
+    assert gone.startswith("王强已离席（有事），不能再主持本次会议（第十七条），没有发起表决。"), (
+        gone
+    )
+    assert "请组长发送「委托主持 @成员 理由」另行委托" in gone, gone
+    assert "没有散会" in await h.say("王强", "散会 现在")
+    assert await models.Vote.all().count() == 1
+    await h.say("王强", "签到")
+    assert "开始表决" in await h.say("王强", "发起表决 2")
+
+
+async def test_a_leader_who_left_does_not_chair_until_back(harness: ConsoleRig) -> None:
+    """A leader who chairs and leaves (离席) is told to delegate the chair or come back."""
+    h = harness
+    await convene_and_open(h, "甲；乙")
+    await h.say("张伟", "离席 接个电话")
+    refused = (await h.say("张伟", "发起表决 1")).text
+    assert refused.startswith("张伟已离席（接个电话），不能再主持本次会议（第十七条）"), refused
+    assert "请发送「委托主持 @成员 理由」由其他成员主持" in refused, refused
+    assert await models.Vote.all().count() == 0
+    await h.say("张伟", "委托主持 @李娜 组长有事")
+    assert "开始表决" in await h.say("李娜", "发起表决 1")
+    await h.say("张伟", "签到")
+    assert "组长张伟恢复主持第1次会议" in await h.say("张伟", "委托主持 @张伟 回到会场")
+    assert "结果：" in await h.say("张伟", "结束表决 现在")
+
+
+async def test_a_written_opinion_is_withdrawn_when_its_author_attends(
+    harness: ConsoleRig,
+) -> None:
+    """A member on leave sent a written opinion (反对), then came after all and voted 赞成: the
+    opinion had been read out at the vote and listed in the minutes as a leave-member's. Their
+    check-in withdraws it, said so; an opinion on an item already voted stands."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：宣传；经费（重大）")
+    await h.say("刘洋", "请假 出差，书面意见：1 同意 2 反对，预算太高")
+    assert await models.WrittenOpinion.all().count() == 2
+    await check_in_and_open(h, present=(*NAMED[:3], "陈静"))
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "王强", "陈静"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    assert "签到时，您对尚未表决议题提交的书面意见随之撤回" in await h.say("刘洋", "撤销请假")
+    came = (await h.say("刘洋", "签到")).text
+    assert "此前对议题2「经费」提交的书面意见已撤回，表决时不再宣读" in came, came
+    assert await models.WrittenOpinion.all().count() == 1  # item 1's, read at its vote
+    opened = (await h.say("张伟", "发起表决 2")).text
+    assert "预算太高" not in opened, opened
+    assert "书面意见" not in opened, opened
+    for name in (*NAMED, "陈静"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "书面意见（刘洋，不计票）：同意" in minutes, minutes
+    assert "预算太高" not in minutes, minutes
+    assert "刘洋的书面意见已因本人到会撤回" in minutes, minutes
+
+
+async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting(
+    harness: ConsoleRig,
+) -> None:
+    """The approval said 「本次调整自下次会议起适用」, yet the new leader (李娜) was the one who
+    votes last on a personnel item and signed the minutes. The meeting's leader is the leader
+    when it was convened: 张伟 chairs, votes last and signs; 李娜 is told why she does not."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：秘书长人选（人事）")
+    await h.say("张伟", "提议组长 @李娜 副理事长 工作需要")
+    assert "下次会议起适用" in await h.say("市党委刘老师", "批准 1", private=True)
+    refused = (await h.say("李娜", "委托主持 @王强")).text
+    assert refused.startswith("第1次会议召开时的组长是张伟，本次会议的组长职责仍由张伟履行"), (
+        refused
+    )
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    refused = (await h.say("李娜", "发起表决 1")).text
+    assert "由张伟主持" in refused, refused
+    assert "组长调整自下次会议起适用" in refused, refused
+    await h.say("张伟", "发起表决 1")
+    early = (await h.say("张伟", "投票 赞成", private=True)).text
+    assert early.startswith("人事事项由组长最后表态"), early
+    for name in ("李娜", "王强", "刘洋", "陈静"):
+        assert "已收到" in await h.say(name, "投票 赞成", private=True)
+    assert "已收到" in await h.say("张伟", "投票 赞成", private=True)
+    assert "赞成5" in await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    refused = (await h.say("李娜", "签发")).text
+    assert "纪要没有签发" in refused, refused
+    assert "组长张伟已签发第1次会议纪要" in await h.say("张伟", "签发")
+
+
+async def test_leaving_during_a_vote_warns_when_its_item_quorum_is_lost(
+    harness: ConsoleRig,
+) -> None:
+    """A personnel vote needs two thirds in the room: 刘洋 leaving it with five of seven present
+    had been answered 「仍达到法定人数」 only (the meeting's), the vote then deciding nothing."""
+    h = harness
+    await convene_and_open(h, "增补委员人选（人事）", present=(*NAMED, "陈静"))
+    await h.say("张伟", "发起表决 1")
+    left = (await h.say("刘洋", "离席 有事")).text
+    assert "现出席4人，仍达到开会的法定人数" in left, left
+    assert "⚠ 正在表决的议题1「增补委员人选」（人事事项）已不足表决所需法定人数" in left, left
+    assert "需达到三分之二即至少5人" in left, left
+
+
+async def test_an_annual_summary_filed_after_its_deadline_is_said_to_be_late(
+    harness: ConsoleRig,
+) -> None:
+    """2026's summary filed on 5 January 2027 had been shown as filed, like one on time, in
+    「报送期限」 and to the committee; now 「逾期5天提交」 there."""
+    h = harness
+    h.at("2027-01-05 09:00")
+    filed = (await h.say("陈静", "年度总结 2026年度工作总结 内容")).text
+    assert "（逾期5天提交）" in filed, filed
+    status = (await h.say("陈静", "报送期限")).text
+    assert "已由陈静于2027年1月5日提交（逾期5天提交，#1「2026年度工作总结」）" in status, status
+    seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
+    assert "「2026年度工作总结」（逾期5天提交）" in seen, seen
+
+
+async def test_that_will_do_for_today_asks_to_close_the_meeting(harness: ConsoleRig) -> None:
+    """「今天就到这里吧，剩下的下次再说」 had been asked as deferring the item turned to, for the
+    reason 「剩下的」; it asks whether to close the meeting, saying truthfully that the items not
+    voted are not carried to the next meeting unless deferred (暂缓) first."""
+    h = harness
+    await convene_and_open(h, "年度工作总结；党建活动计划；会员发展工作")
+    await h.say("张伟", "下一个议题")
+    asked = (await h.say("张伟", "今天就到这里吧，剩下的下次再说")).text
+    assert asked.startswith(
+        "议题1「年度工作总结」、议题2「党建活动计划」、议题3「会员发展工作」还没有表决，"
+        "散会后不会自动列入下次会议（要下次再议的，请先发送「暂缓 议题编号 理由」）。确定现在散会吗？"
+    ), asked
+    assert await models.AgendaItem.filter(state="deferred").count() == 0
+    assert "第1次会议结束" in await h.say("张伟", "是")
