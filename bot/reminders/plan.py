@@ -299,6 +299,8 @@ def _meeting_reminders(sid: int, mt: MeetingView, cal: Calendar) -> list[Planned
         hours = sorted(set(cfg.meeting_hours_before), reverse=True)
         for i, h in enumerate(hours):
             nxt = hours[i + 1] if i + 1 < len(hours) else 0
+            if mt.convened_at is not None and mt.starts_at - timedelta(hours=h) <= mt.convened_at:
+                continue  # due before the notice went out: the notice says it (not 「还有1天」)
             out.append(
                 Planned(
                     sid,

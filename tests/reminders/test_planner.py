@@ -74,6 +74,16 @@ def test_meeting_reminders_are_relative_to_the_start() -> None:
     assert one_hour.expires_at == datetime(2026, 10, 9, 7, 0, tzinfo=UTC)  # after the start: skip
 
 
+def test_a_meeting_convened_an_hour_ahead_gets_no_day_before_reminder() -> None:
+    """Convened 63 minutes before its start, the 24 h reminder (due the day before, expiring an
+    hour before the start) had gone out with 「还有1天」 right after the notice."""
+    late = meeting(g.MeetingState.CONVENED, convened_at=datetime(2026, 10, 9, 5, 57, tzinfo=UTC))
+    items = plan(view(meetings=(late,)), ReminderSettings(), SH, Workdays(), NOW)
+    assert by_kind(items, ReminderKind.MEETING_BEFORE) == [
+        ("meeting:12:1h", "2026-10-09T06:00:00+00:00")
+    ]
+
+
 def test_date_reminders_move_to_the_previous_working_day_at_nine() -> None:
     items = plan(view(), ReminderSettings(), SH, Workdays(), NOW)
     # Created 2026-01-05: five months = 2026-06-05 (a Friday), six = 2026-07-05 (a Sunday -> Fri 3rd)
