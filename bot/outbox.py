@@ -327,9 +327,15 @@ class _ChannelOutcome:
 
 
 class _Recorder:
-    """Successful attempts wait here and are written in one transaction per batch. A crash
-    before the write leaves their rows `sending`: once the lease runs out they are sent again,
-    marked ambiguous and carrying the same short id (at least once, duplicates visible)."""
+    """Successful attempts wait here and are written in one transaction per batch (`size`
+    attempts, or the first of them `LATEST` seconds old: a pass held by a rate limit sends for
+    a minute). A crash before the write leaves their rows `sending`: once the lease runs out
+    they are sent again, marked ambiguous and carrying the same short id (at least once,
+    duplicates visible). A write that fails (the database restarting) keeps them for the next
+    pass: the messages are out, and forgetting it had sent every one of them again after the
+    lease (a 10 s PostgreSQL restart had repeated 139 group replies)."""
+
+    LATEST = 1.0
 
     def __init__(self, instance: str, handed: set[int], size: int = 200) -> None:
         self.instance = instance
@@ -337,12 +343,18 @@ class _Recorder:
         self.pending: list[store.Sent] = []
         self.handed = handed  # the sender's: a row recorded here is no longer in doubt
         self._lock = asyncio.Lock()
+        self._since = 0.0  # monotonic time of the oldest attempt waiting
 
     def add(self, item: store.Sent) -> None:
+        if not self.pending:
+            self._since = time.monotonic()
         self.pending.append(item)
 
     async def maybe_flush(self) -> None:
-        if len(self.pending) >= self.size and not self._lock.locked():
+        due = len(self.pending) >= self.size or (
+            self.pending and time.monotonic() - self._since >= self.LATEST
+        )
+        if due and not self._lock.locked():
             await self.flush()
 
     # Pauses before writing a batch again after a transient fault (a pooled connection killed,
@@ -353,11 +365,15 @@ class _Recorder:
         async with self._lock:
             while self.pending:
                 items, self.pending = self.pending, []
-                await retried(
-                    lambda: store.record_sent(items, self.instance),  # noqa: B023 (awaited here)
-                    self.RETRY_PAUSES,
-                    what=f"outbox: recording {len(items)} sent messages",
-                )
+                try:
+                    await retried(
+                        lambda: store.record_sent(items, self.instance),  # noqa: B023
+                        self.RETRY_PAUSES,
+                        what=f"outbox: recording {len(items)} sent messages",
+                    )
+                except BaseException:
+                    self.pending[:0] = items  # written by the next pass's flush
+                    raise
                 self.handed.difference_update(item.row.id for item in items)
 
 
@@ -409,6 +425,7 @@ class Sender:
         # Rows handed to an adapter whose outcome is not recorded yet: such a row may have been
         # delivered whatever happened next, so only its lease running out frees it (`_give_back`).
         self._handed: set[int] = set()
+        self._recorder: _Recorder | None = None
         # Due channels a pass left alone because another pass was draining them: rows may have
         # come after that pass claimed its own, so a pass without a scan looks at them again.
         self._revisit: set[str] = set()
@@ -458,6 +475,8 @@ class Sender:
 
     async def _pass(self, taken: asyncio.Event | None, scan: bool) -> tuple[DrainResult, bool]:
         """One pass; also says whether it left a due channel alone (another pass drains it)."""
+        if self._recorder is not None and self._recorder.pending:
+            await self._recorder.flush()  # sends an earlier pass could not record, first
         now = self.clock.now()
         # A local hint: channels known to be paused or at their rate limit are not even claimed
         # until then (the database still decides; a hint from a clock jump is dropped).
@@ -540,7 +559,9 @@ class Sender:
         blocked: dict[str, datetime] = {}
         paused: list[str] = []
         budgets: dict[str, int] = {}
-        recorder = _Recorder(self.instance, self._handed)
+        if self._recorder is None or self._recorder.instance != self.instance:
+            self._recorder = _Recorder(self.instance, self._handed)
+        recorder = self._recorder
         try:
             limited = [c.channel for c in held if self.limit_for(c.channel) > 0]
             windows = await store.window_of(limited, now - WINDOW) if limited else {}

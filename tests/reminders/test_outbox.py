@@ -7,7 +7,7 @@ import contextlib
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -441,12 +441,13 @@ async def test_rows_a_failed_pass_claimed_but_never_sent_go_back_at_once(
     assert [m.text.split("\n")[0] for _, m in fake.delivered] == [f"a 第{i}条" for i in range(3)]
 
 
-async def test_a_row_handed_to_the_platform_waits_out_its_lease_after_a_failed_pass(
+async def test_sends_whose_record_failed_are_recorded_by_the_next_pass_not_sent_again(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The messages went out but their record cannot be written: they may have been delivered,
-    so they stay leased (not sent again at once) and go out again, as ambiguous, once the lease
-    has run out."""
+    """The messages went out but their record cannot be written (the database restarting): they
+    stay leased, and the sender, which knows they went out, records them at its next pass once
+    the database is back. It had forgotten them: once the lease ran out every one went out a
+    second time (a 10 s PostgreSQL restart had repeated 139 group replies)."""
     clock = ManualClock(T0)
     fake = FakePlatform(clock)
     await enqueue_texts("a", 2, clock.now())
@@ -455,14 +456,39 @@ async def test_a_row_handed_to_the_platform_waits_out_its_lease_after_a_failed_p
     with pytest.raises(ExceptionGroup):
         await sender.run_once()
     assert len(fake.delivered) == 2
+    assert (await outbox_store.outbox_counts()) == {"sending": 2}
+    with pytest.raises(TimeoutError):  # still down: kept again
+        await sender.run_once()
     failures[0] = 0  # the database is back
+    await sender.run_once()
+    assert (await outbox_store.outbox_counts()) == {"sent": 2}
+    clock.advance(timedelta(minutes=2))
     assert (await sender.run_once()).sent == 0
+    assert len(fake.delivered) == 2
+    rows = await outbox_store.outbox_rows()
+    assert [(r.state, r.ambiguous) for r in rows] == [("sent", False), ("sent", False)]
+    assert sender._handed == set()
+
+
+async def test_a_sender_that_dies_before_recording_leaves_its_rows_to_the_lease(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that dies with sends unrecorded cannot record them: they go out again, as
+    ambiguous, once the lease has run out (a new sender stands for the restarted process)."""
+    clock = ManualClock(T0)
+    fake = FakePlatform(clock)
+    await enqueue_texts("a", 2, clock.now())
+    failures = _failing(monkeypatch, "record_sent", TimeoutError("lost"), times=1_000)
+    with pytest.raises(ExceptionGroup):
+        await sender_for(fake).run_once()
+    failures[0] = 0
+    restarted = sender_for(fake)
+    assert (await restarted.run_once()).sent == 0
     assert (await outbox_store.outbox_counts()) == {"sending": 2}
     clock.advance(timedelta(minutes=2))
-    assert (await sender.run_once()).sent == 2
+    assert (await restarted.run_once()).sent == 2
     rows = await outbox_store.outbox_rows()
     assert [(r.state, r.ambiguous) for r in rows] == [("sent", True), ("sent", True)]
-    assert sender._handed == set()
 
 
 async def _until(done: Callable[[], bool]) -> None:
@@ -587,3 +613,39 @@ async def test_failed_passes_back_off_instead_of_running_on(
     assert 1 <= tries <= 3  # 0.5 s, then 1 s: two or three passes, not twenty
     said = [r for r in caplog.records if r.name == "bot.outbox" and "pass failed" in r.message]
     assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]  # the first only
+
+
+class SlowPlatform(FakePlatform):
+    """Each send takes `seconds` of real time (a robot answering slowly)."""
+
+    def __init__(self, clock: ManualClock, seconds: float) -> None:
+        super().__init__(clock)
+        self.seconds = seconds
+
+    def merge(self, first: OutgoingMessage, then: OutgoingMessage) -> OutgoingMessage | None:
+        return None  # one by one
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await asyncio.sleep(self.seconds)
+        await super().send(message)
+
+
+async def test_a_long_pass_records_its_sends_as_it_goes(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that sends for a long time (a rate-limited channel, a slow robot) had recorded
+    its sends only at its end: an instance killed a minute into it left every reminder it had
+    delivered to be sent again. Sends are recorded once the oldest waiting is a second old."""
+    clock = ManualClock(T0)
+    fake = SlowPlatform(clock, 0.4)
+    await enqueue_texts("a", 5, clock.now())
+    batches: list[int] = []
+    real = outbox_store.record_sent
+
+    async def counted(items: Sequence[outbox_store.Sent], instance: str) -> None:
+        batches.append(len(items))
+        await real(items, instance)
+
+    monkeypatch.setattr(outbox_store, "record_sent", counted)
+    assert (await sender_for(fake).run_once()).sent == 5
+    assert batches == [4, 1]
