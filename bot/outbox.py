@@ -70,10 +70,12 @@ def channel_for(message: OutgoingMessage) -> str:
     app's 1:1 messages, or the answers to a group's messages through the reply handle each
     message brought (DingTalk sessionWebhook, WeCom response_url; what an inline reply uses)."""
     chat = message.chat
+    if message.private_to is None and message.reply_handle:
+        # an answer in a private chat too: it goes back through that message's own handle, so
+        # a secret ballot's receipt does not wait behind the app's rate-limited reminders
+        return f"{chat.platform.value}:{chat.corp_id}:reply:{chat.chat_id}"
     if message.private_to is not None or chat.kind is ChatKind.PRIVATE:
         return f"{chat.platform.value}:{chat.corp_id}:app"
-    if message.reply_handle:
-        return f"{chat.platform.value}:{chat.corp_id}:reply:{chat.chat_id}"
     return f"{chat.platform.value}:{chat.corp_id}:group:{chat.chat_id}"
 
 

@@ -15,7 +15,16 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import CommitteeAdmin, DeliverySettings
-from bot.events import BallotAck, BallotOutcome, OutgoingMessage, Platform, UserRef, VoteCard
+from bot.events import (
+    BallotAck,
+    BallotOutcome,
+    ChatKind,
+    ChatRef,
+    OutgoingMessage,
+    Platform,
+    UserRef,
+    VoteCard,
+)
 from bot.gate import Gate
 from bot.outbox import (
     ID_CLOSE,
@@ -44,6 +53,22 @@ def test_a_ballot_reply_keeps_what_it_acknowledges_through_the_outbox() -> None:
     assert load_message(dump_message(message)) == message
     plain = OutgoingMessage(chat=group("g1"), text="会议状态")
     assert load_message(dump_message(plain)) == plain
+
+
+def test_an_answer_in_a_private_chat_goes_by_its_reply_handle_not_the_apps_limit() -> None:
+    """A secret ballot's receipt (answered through the private message's sessionWebhook) had
+    waited minutes behind the app's rate-limited reminders on the private-message channel."""
+    private = ChatRef(Platform.DINGTALK, "corp", "cid-private-7", ChatKind.PRIVATE)
+    voter = UserRef(Platform.DINGTALK, "corp", "staff7", "李娜")
+    receipt = OutgoingMessage(chat=private, text="已收到您的无记名投票", reply_handle="https://x")
+    reminder = OutgoingMessage(chat=private, text="提醒")
+    notice = OutgoingMessage(chat=group("g1"), text="邀请", private_to=voter, reply_handle="h")
+    assert channel_for(receipt) == "dingtalk:corp:reply:cid-private-7"
+    assert channel_for(reminder) == "dingtalk:corp:app"
+    assert channel_for(notice) == "wecom:corp:app"  # to a person: never the group's handle
+    sender = sender_for(FakePlatform(ManualClock(T0)))
+    assert sender.limit_for(channel_for(receipt)) == 0
+    assert sender.limit_for(channel_for(reminder)) > 0
 
 
 def test_only_a_card_update_followed_by_one_of_the_same_card_is_superseded() -> None:
