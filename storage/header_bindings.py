@@ -89,6 +89,21 @@ async def bind_many(bindings: Sequence[Binding]) -> list[str]:
     bound = {
         (pair, msg_id): digest for pair, rows in stored.items() for _, msg_id, digest, _ in rows
     }
+    unseen = {
+        (b.pair, b.message_id)
+        for index, b in ((firsts[k], bindings[firsts[k]]) for k in firsts)
+        if (b.pair, b.message_id) not in bound and index not in late
+    }
+    if unseen:
+        # Bound by another instance at the same moment, after this statement's snapshot (its
+        # insert waited for that one and skipped): read it now. The same redelivery sent to two
+        # instances at once had been refused by one as a changed body.
+        for row in await rows_in(
+            m.HeaderBinding,
+            "SELECT pair, message_id, digest FROM header_binding WHERE pair IN ({values})",
+            sorted({pair for pair, _ in unseen}),
+        ):
+            bound.setdefault((str(row["pair"]), str(row["message_id"])), str(row["digest"]))
     answers: list[str] = []
     for b in bindings:
         key = (b.pair, b.message_id)

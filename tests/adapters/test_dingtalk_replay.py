@@ -290,3 +290,32 @@ async def test_a_captured_pair_is_refused_by_a_second_instance_and_after_a_resta
         ("a-restarted", "genuine-1", "计票"),
     ]
     assert await bindings() == 2
+
+
+async def test_the_same_redelivery_bound_by_another_instance_at_once_passes(
+    database: str,
+) -> None:
+    """The same callback sent to two instances at once: the other instance's insert commits
+    while this one's statement waits on it, unseen by this statement's snapshot. That binding
+    is read again and judged (the same body passes); it had been refused as a changed body."""
+    if not database.startswith("postgres"):
+        pytest.skip("one statement per batch: PostgreSQL's concurrent instances")
+    import asyncpg  # the other instance's own connection
+
+    other = await asyncpg.connect(database.replace("postgres://", "postgresql://", 1))
+    try:
+        async with other.transaction():
+            await other.execute(
+                "INSERT INTO header_binding (pair, message_id, digest, seen_at, expires_at)"
+                " VALUES ('pc', 'mc', 'dc', $1, $2)",
+                T0,
+                T0 + timedelta(hours=1),
+            )
+            racing = asyncio.create_task(bind("pc", "mc", "dc", T0))  # waits on that insert
+            await asyncio.sleep(0.3)
+            assert not racing.done()
+        assert await racing == ""
+        changed = asyncio.create_task(bind("pc", "mc", "dX", T0))
+        assert await changed == hb.CHANGED_BODY  # another body under it is still refused
+    finally:
+        await other.close()
