@@ -774,6 +774,7 @@ class Lexicon:
             return None
         # 「通知大家明天下午三点开会」: who is told may come first
         before = _TIMED_LEAD.sub("", body.original[body.starts[0] : body.starts[found.start()]])
+        before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
         form = _nfkc_aligned(before).text

@@ -1270,6 +1270,15 @@ _CANNOT_COME = (
     "无法到会",
 )
 
+# The meeting named after its verb, the verb said before a time: 「12月9日下午三点召开党建领导小组
+# 会议」 (召 is part of the verb: left before it, it had been read as the place).
+_MEETING_NAMED = tuple(
+    f"{verb}{body}{noun}"
+    for verb in ("召开", "开")
+    for body in ("领导小组", "党建领导小组", "党建工作领导小组")
+    for noun in ("会议", "会")
+)
+
 ROUTES = [
     Route(
         ("召开会议", "召集会议", "开会通知"),
@@ -1295,7 +1304,7 @@ ROUTES = [
             "帮我发个会议通知",
         ),
         # 「下周二上午10点开」: the time, then 开 alone ends it (「…开始」「…开吗」 are none).
-        timed=("开个会", "开一次会", "召开会议", "开领导小组会议", "开领导小组会", "开会", "开"),
+        timed=("开个会", "开一次会", "召开会议", *_MEETING_NAMED, "开会", "开"),
         when=frozenset({None, g.MeetingState.CLOSED}),
     ),
     Route(
