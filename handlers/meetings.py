@@ -93,17 +93,57 @@ def parse_topic(
 
 
 def split_topics(text: str, *, spoken: bool = False) -> list[str]:
-    """The topics of 「议题：A；B」 (or a numbered list). `spoken` (「，讨论换届和经费预算」, a
-    clause rather than a list) also splits at 、，和 及 以及 还有, when every part keeps two
-    characters or more (「讨论党建与业务融合」 stays whole: 与 joins within a title)."""
+    """The topics of 「议题：A；B」 (or a numbered list), each part also split at ，
+    (「议题：年度工作总结，经费预算（重大），会员发展」 is three) and at 、 when a type marker
+    closes a title before it (「经费预算（重大）、会员发展」); 「党建、业务融合工作」 stays whole.
+    `spoken` (「，讨论换届和经费预算」, a clause rather than a list) also splits at 、，和 及 以及
+    还有, when every part keeps two characters or more (「讨论党建与业务融合」 stays whole: 与
+    joins within a title)."""
     parts = [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
     if not spoken:
-        return parts
+        return [piece for part in parts for piece in _listed(part)]
     said = []
     for part in parts:
         pieces = [x.strip(" ,，。") for x in _SPOKEN_SPLIT.split(part)]
         said += pieces if all(len(x) >= 2 for x in pieces) else [part]
     return said
+
+
+def _listed(part: str) -> list[str]:
+    """One part of a listed agenda as titles: split at ， unless a piece is too short to be a
+    title, is said to everyone (「年度工作总结，请大家提前准备」 is one) or qualifies the title
+    before it (「年度工作总结，含党建部分」), then each piece at 、 when a type marker sits before
+    one."""
+    pieces = [x.strip(" 。.") for x in _COMMAS.split(part.strip(" ,，。"))]
+    if len(pieces) > 1 and all(
+        len(x) >= 2 and not _A_REMARK.match(x) and not _QUALIFIES.match(x) for x in pieces
+    ):
+        return [y for x in pieces for y in _listed(x)]
+    if _MARKED_THEN_LISTED.search(part):
+        pieces = [x.strip(" ,，。") for x in part.split("、")]
+        if all(len(x) >= 2 for x in pieces):
+            return pieces
+    return [part]
+
+
+def _listed_unclear(title: str) -> list[str] | None:
+    """A title with 、 inside whose only type marker ends it (「年度工作总结、经费预算（重大）」):
+    two topics, or one major one (「党建、业务融合工作（重大）」)? The topics if two or more, to be
+    asked about; None when it is clear."""
+    found = _TYPE_SUFFIX.search(title)
+    if found is None or "、" not in title[: found.start()]:
+        return None
+    pieces = [x.strip() for x in title.split("、")]
+    return pieces if all(len(x) >= 2 for x in pieces) else None
+
+
+_COMMAS = re.compile(r"[,，]")
+# A clause that says more of the title before it: 「，含党建部分」「，包括年度预算」.
+_QUALIFIES = re.compile(r"含|包括|包含|其中|即|暨|并|及其|涉及|重点|主要是|具体")
+# A type marker closing a title, then 、 and the next title: 「经费预算（重大）、会员发展」.
+_MARKED_THEN_LISTED = re.compile(
+    r"[(（\[【]\s*(?:" + "|".join(t.MATTER_WORDS) + r")\s*[)）\]】]\s*、"
+)
 
 
 # The joins of topics said in a clause: 「讨论换届和经费预算」「研究一下预算、换届以及年报」.
@@ -202,7 +242,17 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     spoken = marker is not None and marker.group("listed") is None
     place = _place_only(_PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；"))
     place = bounded(place, "会议地点", 100) or "待定"
-    topics = [parse_topic(x) for x in split_topics(topics_text, spoken=spoken)]
+    said = split_topics(topics_text, spoken=spoken)
+    topics = [parse_topic(x) for x in said]
+    unclear = next((x for x in said if _listed_unclear(x)), None)
+    if unclear is not None:
+        listed = [p for x in said for p in (_listed_unclear(x) or [x])]
+        as_list = "；".join(listed)
+        raise AskBack(
+            f"议题「{unclear}」是一项，还是用「、」隔开的几项？是一项的，请把「、」改为「和」"
+            f"重新发送。是否按这{len(listed)}项议题召开会议：{as_list}？",
+            f"召开会议 {parsed.when.astimezone(ctx.tz):%Y-%m-%d %H:%M} {place} 议题：{as_list}",
+        )
     return _Convening(parsed.when, place, topics)
 
 
