@@ -162,9 +162,23 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
     """The reason for a leave and the written opinion said with it (「」 when none)."""
     args = _ADDRESSED.sub("", _GREETING.sub("", args.strip()))
     found = _OPINION_WITH_LEAVE.search(args)
-    if found is None:
+    if found is not None:
+        reason, opinion = args[: found.start()], args[found.end() :]
+    elif (view := _NUMBERED_VIEW.search(args)) is not None:
+        # 「身体不适 2同意 3弃权」: the views on numbered items are the opinions
+        reason, opinion = args[: view.start()], args[view.start() :]
+    else:
         return _why(without_reason_lead(args)), ""
-    return _why(without_reason_lead(args[: found.start()].strip())), args[found.end() :].strip()
+    return _why(without_reason_lead(reason.strip(" ,，;；。"))), opinion.strip()
+
+
+# A view on an item by its number after the reason (「身体不适 2同意 3弃权」「出差 议题1 同意」).
+_NUMBERED_VIEW = re.compile(
+    r"(?<=[\s,，;；。])\s*(?:对于?|关于)?\s*"
+    r"(?:[0-9]{1,2}|(?:议题|第)\s*[0-9一二两三四五六七八九十]{1,3}"
+    r"|[0-9一二两三四五六七八九十]{1,3}\s*(?:号|项))\s*(?:议题|个议题)?\s*[:：]?\s*"
+    r"(?=不同意|同意|赞成|反对|弃权|没有?意见|无意见)"
+)
 
 
 # A greeting in front (「张组长好，」「组长您好 」「各位早」): no part of the reason.

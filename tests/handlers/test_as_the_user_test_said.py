@@ -63,3 +63,27 @@ async def test_an_agenda_listed_with_commas_or_after_a_type_is_several_items(
     assert "【会议通知】" in await h.say("张伟", "是")
     assert await _agenda(4) == [("年度工作总结", "general"), ("经费预算", "major")]
     assert (await models.Meeting.get(number=4)).place == "学会302"
+
+
+async def test_views_on_numbered_items_after_a_leave_s_reason_are_written_opinions(
+    harness: ConsoleRig,
+) -> None:
+    """「请假 身体不适 2同意 3弃权」 had kept the whole as the reason; the views on items 2 and 3
+    are written opinions, as after 「书面意见：」. A number that opens no view stays in the
+    reason (「3点的航班」)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say(
+        "张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结；经费预算（重大）；会员发展"
+    )
+    said = await h.say("陈静", "请假 身体不适 2同意 3弃权")
+    assert said.text.startswith(
+        "陈静已请假（身体不适）。已收到陈静对议题2「经费预算」、议题3「会员发展」"
+    )
+    assert "已请假（在外地 3点的航班）。如对议题有意见" in await h.say(
+        "赵敏", "请假 在外地 3点的航班"
+    )
+    opinions = await models.WrittenOpinion.all().prefetch_related("item")
+    assert sorted((o.item.number, o.text) for o in opinions) == [(2, "同意"), (3, "弃权")]
+    reasons = {a.reason for a in await models.Attendance.all()}
+    assert reasons == {"身体不适", "在外地 3点的航班"}
