@@ -62,6 +62,23 @@ class AskBack(UsageError):
         self.command = command
 
 
+class AskFor(UsageError):
+    """A command that lacks what it cannot do without (a leave's 理由): the message is the reply
+    that asks for it, and the sender's next message in the same chat (within the time a question
+    waits) that runs no command is taken as it: `command` runs with that message's text where
+    ASKED_FOR stands (「我请个假」, then 「出差」: 请假 出差), every rule checked then. Kept like
+    a question asked back (storage/questions.py); a 「是」 runs `command` without it (asked
+    again), 「算了」 drops it."""
+
+    def __init__(self, question: str, command: str) -> None:
+        super().__init__(question)
+        self.command = command if ASKED_FOR in command else f"{command} {ASKED_FOR}"
+
+
+# Where the answer to an AskFor goes in the command it completes.
+ASKED_FOR = "{所问}"
+
+
 @dataclass
 class Context:
     message: IncomingMessage
@@ -321,10 +338,19 @@ class Router:
         found = self.resolve(message)
         said = message.text if isinstance(found, u.Command) else found.said  # a quote set aside
         confirming = False
-        if u.is_yes(said) and (asked := await self.admission.asked(message)):
-            found, confirming = self.lexicon.resolve(asked), True
+        may_answer = (
+            isinstance(found, (u.Unknown, u.Clarify))
+            and not u.is_question(said)
+            and not u.is_no(said)
+            and not u.is_acknowledgement(said)
+        )
+        asked = await self.admission.asked(message) if u.is_yes(said) or may_answer else None
+        if u.is_yes(said) and asked:  # (asked for something: the command without it asks again)
+            found, confirming = self.lexicon.resolve(_without_answer(asked)), True
         elif u.is_no(said) and await self.admission.moved_on(message, declined=True):
             return [plain_reply(message, "好的，没有办理。")]
+        elif asked and may_answer and self._answers(found, asked):  # 「出差」 after 「我请个假」
+            found, confirming = self.lexicon.resolve(asked.replace(ASKED_FOR, said.strip())), True
         else:
             await self.admission.moved_on(message)
         match found:
@@ -352,6 +378,18 @@ class Router:
         if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
             return [plain_reply(message, _no_society_text(message))]
         return route, args, confirming
+
+    def _answers(self, found: u.Resolution, asked: str) -> bool:
+        """Whether what was said (no command, or only a question back for the command that
+        asked) answers what `asked` asks for (AskFor)."""
+        if ASKED_FOR not in asked:
+            return False
+        completed = self.lexicon.resolve(_without_answer(asked))
+        if not isinstance(completed, u.Command):
+            return False
+        return isinstance(found, u.Unknown) or (
+            isinstance(found, u.Clarify) and found.route is completed.route
+        )
 
     async def _serve(
         self, route: Route, args: str, ctx: Context, *, confirming: bool = False
@@ -408,7 +446,7 @@ class Router:
         except (UsageError, g.GovernanceError, g.GovernanceInputError) as exc:
             if shared and repo.writes_so_far() != before:
                 raise repo.RoundBroken(f"「{route.words[0]}」 refused after writing") from exc
-            if isinstance(exc, AskBack):
+            if isinstance(exc, (AskBack, AskFor)):
                 await self.admission.ask(ctx.message, exc.command)
             return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
 
@@ -437,6 +475,11 @@ NO_VOTE_YET = (
 IMPOSSIBLE_INPUT = (
     "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
 )
+
+
+def _without_answer(asked: str) -> str:
+    """The command asked for, without the answer it waits for (AskFor)."""
+    return asked.replace(ASKED_FOR, "").strip()
 
 
 def _lacking(answer: u.Clarify) -> bool:

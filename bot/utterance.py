@@ -1061,6 +1061,11 @@ _NO = frozenset(
 )
 
 
+def is_question(said: str) -> bool:
+    """「理由要写什么？」「可以不写吗」: said as a question."""
+    return _QUESTION.search(_undecorated(matching_form(said)).strip()) is not None
+
+
 def is_yes(said: str) -> bool:
     return _only(said, _YES)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
-from bot.router import Context, UsageError
+from bot.router import ASKED_FOR, AskFor, Context, UsageError
 from bot.utterance import ADDRESSEE, is_decoration
 from handlers import texts as t
 from handlers.common import (
@@ -77,7 +77,10 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     args, opinion = _leave_and_opinion(args)
     if not args:
         with_opinion = f"，书面意见：{opinion}" if opinion else ""
-        raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
+        # the reason may come in the next message (「我请个假」, then 「出差」)
+        raise AskFor(
+            f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}", f"请假 {ASKED_FOR}{with_opinion}"
+        )
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
     other = await _someone_elses_leave(ctx, meeting, person, args)

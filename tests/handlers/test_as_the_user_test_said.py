@@ -87,3 +87,29 @@ async def test_views_on_numbered_items_after_a_leave_s_reason_are_written_opinio
     assert sorted((o.item.number, o.text) for o in opinions) == [(2, "同意"), (3, "弃权")]
     reasons = {a.reason for a in await models.Attendance.all()}
     assert reasons == {"身体不适", "在外地 3点的航班"}
+
+
+async def test_a_leave_asked_for_its_reason_takes_the_next_message_as_it(
+    harness: ConsoleRig,
+) -> None:
+    """「我请个假」 is asked for its reason, and the member's next message is it (「出差」「出差
+    北京」「理由是出差」 had not been understood); only the next one, not a question, not
+    another's; a 「是」 asks again, 「算了」 drops it."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结")
+    assert "请写明请假理由" in await h.say("刘洋", "我请个假")
+    assert "没有听懂" in await h.say("王强", "出差")  # not the one asked
+    assert "刘洋已请假（出差北京）" in await h.say("刘洋", "出差北京")
+    assert "没有听懂" in await h.say("刘洋", "出差")  # answered already
+    assert "请写明请假理由" in await h.say("赵敏", "我请个假")
+    assert "请写明请假理由" in await h.say("赵敏", "是")
+    assert "赵敏已请假（出差）" in await h.say("赵敏", "理由是出差")
+    assert "请写明请假理由" in await h.say("杨帆", "我请个假")
+    assert "已请假" not in await h.say("杨帆", "理由一定要写吗？")
+    assert "已请假" not in await h.say("杨帆", "家里有事")  # the question waits no more
+    assert "请写明请假理由" in await h.say("陈静", "我请个假")
+    assert "没有办理" in await h.say("陈静", "算了")
+    assert "已请假" not in await h.say("陈静", "出差")
+    reasons = {a.reason for a in await models.Attendance.all()}
+    assert reasons == {"出差北京", "出差"}
