@@ -190,8 +190,11 @@ class Route:
     unlisted: frozenset[g.MeetingState | None] = frozenset()
     # Where the same words mean another command in the situation (「同意议题1」 while item 1 is
     # being voted on is a ballot, not accepting a proposal): asked before the permission gate,
-    # the other route and its arguments, or None.
-    instead: Callable[[Context, str], Awaitable[tuple[Route, str] | None]] | None = None
+    # the other route (or its first word) and its arguments, or None.
+    instead: Callable[[Context, str], Awaitable[tuple[Route | str, str] | None]] | None = None
+    # The route (its first word) a ballot said loosely on an item (「议题3同意」) is asked back as
+    # when no vote is open and the speaker may use it: deciding a member's proposal.
+    unvoted: str = ""
     # The phases in which a bare acknowledgement (「好的」「👍」「OK」) from someone who may use
     # it runs it: a notice answered 「👍」 is acknowledged (收到), not answered 「好的。」.
     acknowledged: frozenset[g.MeetingState | None] = frozenset()
@@ -357,7 +360,10 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
-                if (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
+                unvoted = self._unvoted(found, roles, phase)
+                if unvoted is not None and not await self.admission.votes_open(message):
+                    answer = unvoted  # 「议题3同意」 before any vote, from the leader
+                elif (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
                     isinstance(answer, u.Clarify)
                     and answer.route.exact
                     and not await self.admission.votes_open(message)
@@ -378,6 +384,19 @@ class Router:
         if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
             return [plain_reply(message, _no_society_text(message))]
         return route, args, confirming
+
+    def _unvoted(
+        self, answer: u.Clarify | u.Unknown, roles: frozenset[g.Role], phase: g.MeetingState | None
+    ) -> u.Clarify | None:
+        """「议题3同意」 (with no vote open, the caller checks), from one who decides proposals:
+        asked back as the decision on proposal 3 (Route.unvoted); None when it is no such
+        thing."""
+        if not isinstance(answer, u.Clarify) or not answer.route.unvoted:
+            return None
+        other = self.lexicon.route(answer.route.unvoted)
+        if other is None or not answer.args.isdigit() or not u.offered(other, roles, phase):
+            return None
+        return u.Clarify(other, answer.said, answer.args, note="现在没有进行中的表决。")
 
     def _answers(self, found: u.Resolution, asked: str) -> bool:
         """Whether what was said (no command, or only a question back for the command that
@@ -427,7 +446,8 @@ class Router:
         elif route.instead is not None:
             other = await route.instead(ctx, args)
             if other is not None:
-                route, args = other
+                said, args = other
+                route = self.lexicon.route(said) or route if isinstance(said, str) else said
         handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
         if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]

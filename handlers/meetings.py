@@ -1401,6 +1401,10 @@ ROUTES = [
             "建议讨论一下",
             "我建议讨论一下",
         ),
+        # 「我也提一个：党建活动计划」: the title after the colon
+        frames=(
+            r"(?:我们?)?(?:也|再|还)?(?:想|要)?再?提(?:一个|个|一)(?:议题)? ?: ?(?P<rest>\S.*)",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1414,6 +1418,8 @@ ROUTES = [
         instead=functools.partial(votes.ballot_on_voting_item, choice=g.Choice.YES),
         frames=(
             rf"(?:同意|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
+            # 「同意王强的议题」: a proposal by its proposer's name (not 「同意这个议题」, a ballot)
+            rf"(?:同意|批准)(?P<object>(?!这|那|该|此|本){_NAME})的议题(?:列入议程|列入)?",
             rf"(?:采纳|接受)(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入)?",
             rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳)",
             rf"把?(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入议题|列入)",

@@ -6,6 +6,7 @@ ballot routes with their phrasings, which are data the utterance layer reads."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from bot.events import (
 )
 from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import leading_time
+from handlers import common
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
@@ -875,6 +877,8 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        instead=functools.partial(common.proposal_decided, word="同意议题"),
+        unvoted="同意议题",
         frames=(
             # 「1号同意」 (as 「同意1号」); from the committee 「2号同意，3号驳回」「都同意吧」 decide
             # requests (Route.committee); a member's with more than a number is no ballot
@@ -911,6 +915,8 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        instead=functools.partial(common.proposal_decided, word="驳回议题"),
+        unvoted="驳回议题",
         frames=(rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:不同意|反对){FRAME_REASON}",),
         committee="驳回",
     ),

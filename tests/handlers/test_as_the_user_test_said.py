@@ -113,3 +113,40 @@ async def test_a_leave_asked_for_its_reason_takes_the_next_message_as_it(
     assert "已请假" not in await h.say("陈静", "出差")
     reasons = {a.reason for a in await models.Attendance.all()}
     assert reasons == {"出差北京", "出差"}
+
+
+async def test_the_leader_decides_proposals_by_number_or_proposer_before_any_vote(
+    harness: ConsoleRig,
+) -> None:
+    """With no vote open, the leader's 「同意王强的议题」「同意4」 accept those proposals,
+    「驳回5 …」「反对6」 reject them (「驳回」 had been refused as the committee's, 「同意4」 said
+    there was no vote on item 4), 「议题3同意」 is asked back as accepting it (it had been told no
+    vote is open); a member's 「同意5」 stays a ballot refused, and 「我也提一个：…」 proposes."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结；经费预算（重大）")
+    await h.say("王强", "我想提个议题：会员发展工作")
+    assert "已提交议题建议4「党建活动计划」" in await h.say("李娜", "我也提一个：党建活动计划")
+    await h.say("刘洋", "提议议题 换届筹备")
+    await h.say("杨帆", "提议议题 学术年会")
+    await h.say("赵敏", "提议议题 科普活动")
+    assert "议题3「会员发展工作」已列入议程" in await h.say("张伟", "同意王强的议题")
+    assert "议题4「党建活动计划」已列入议程" in await h.say("张伟", "同意4")
+    assert "议题5还没有发起表决" in await h.say("李娜", "同意5")
+    rejected = await h.say("张伟", "驳回5 时机不成熟")
+    assert "议题建议5「换届筹备」未列入议程，理由：时机不成熟" in rejected
+    assert "议题建议6「学术年会」未列入议程" in await h.say("张伟", "反对6")
+    asked = await h.say("张伟", "议题7同意")
+    assert "回复「是」或「同意议题 7」确认" in asked
+    assert "议题7「科普活动」已列入议程" in await h.say("张伟", "是")
+    states = {it.number: it.state for it in await models.AgendaItem.all()}
+    assert states == {
+        1: "accepted",
+        2: "accepted",
+        3: "accepted",
+        4: "accepted",
+        5: "rejected",
+        6: "rejected",
+        7: "accepted",
+    }
+    assert "只有市科技社团党委管理员" in await h.say("张伟", "驳回1")
