@@ -357,6 +357,11 @@ class Router:
         else:
             await self.admission.moved_on(message)
         match found:
+            case u.Clarify(route=ballot) if (
+                ballot.exact and u.says_a_change(said) and (change := self.lexicon.route("改票"))
+            ):
+                # 「改成反对」: whether it can be changed is said at once (a secret ballot cannot)
+                return change, ballot.words[0], False
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)

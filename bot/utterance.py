@@ -676,7 +676,9 @@ class Lexicon:
         opens = body.text[found[1] : found[1] + 1]
         usage = word and bool(opens) and opens in _USAGE_OPENS
         framed = route.frames and not usage
-        return not (route.exact or framed or how or view or asks or inside)
+        # 「请假成功了吗」: the words run into a question, which a frame may read (not 「请假 …吗」)
+        asked = word and not usage and _QUESTION.search(after) is not None
+        return not (route.exact or framed or how or view or asks or inside or asked)
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
@@ -1059,6 +1061,14 @@ _NO = frozenset(
     }
     | {"no", "n"}
 )
+
+
+_CHANGING = re.compile(r"^(?:我|那)?(?:要|想)?(?:改成|改投|改为|换成)")
+
+
+def says_a_change(said: str) -> bool:
+    """「改成反对」「我改投赞成」: a ballot said as a change of one already cast."""
+    return _CHANGING.match(_undecorated(matching_form(said)).strip()) is not None
 
 
 def is_question(said: str) -> bool:

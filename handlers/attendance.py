@@ -593,8 +593,16 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
                 f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，无需回复「收到」。"
             )
         ]
-    if person.id not in meeting.roster:
-        return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
+    if person.id not in meeting.roster:  # the recorder, an observer: no need, said kindly
+        if g.Role.RECORDER in ctx.roles or g.Role.OBSERVER in ctx.roles:
+            who = "记录人" if g.Role.RECORDER in ctx.roles else "列席人员"
+            text = (
+                f"好的，谢谢{person.name}。{who}无需确认收到通知，"
+                f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）请按时参加。"
+            )
+        else:  # not asked to come (「👍」 from anyone else in the group)
+            text = "好的。"
+        return [ctx.reply(text)]
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)

@@ -186,9 +186,9 @@ async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
         step = _FINISH_FIRST.get(existing.state, t.MEETING_NEXT[existing.state])
         if existing.state is g.MeetingState.CONVENED and _lapsed(ctx, existing):
             step = _LAPSED_NEXT
-        raise UsageError(
-            f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）"
-            f"{t.MEETING_STATE_PLAIN[existing.state]}，办完后才能召开新会议。下一步：{step}。"
+        raise UsageError(  # 「会议已发出通知（第1次会议，…）」: 会议 said once in a row
+            f"{t.MEETING_STATE_PLAIN[existing.state]}（第{existing.number}次会议，"
+            f"{t.when(existing.starts_at, ctx.tz)}），办完后才能召开新会议。下一步：{step}。"
         )
 
 
@@ -1608,7 +1608,7 @@ ROUTES = [
     Route(
         ("收到",),
         acknowledge,
-        g.Need.MEMBER,
+        g.Need.ANYONE,  # the recorder's or an observer's 「收到」 is answered in kind
         "收到",
         "确认收到会议通知（签到或请假也算确认）",
         "成员",
@@ -2297,6 +2297,9 @@ ROUTES = [
             # 「这次会议什么时候开」「会议几点开始」「下次会是哪天」: when (and where) it is
             r"(?:这次|本次|下次|明天|今天|周.|星期.)?的?(?:会议?|开会)(?:是|定在|安排在)?"
             r"(?:什么时候|几点|哪天|几号|啥时候)(?:开|开始|召开)?(?:呀|啊|呢)?[?？]*",
+            # 「请假成功了吗」「我的请假批了吗」: whether one's leave is on record (it is recorded,
+            # not granted), not another leave
+            r"(?:我的?)?请(?:假|好假)(?:(?:成功|批准?|通过|准|记上|登记)了?|了)(?:吗|没有?)[?？]*",
         ),
         shows=True,
     ),

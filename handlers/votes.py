@@ -794,6 +794,10 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
     votes = await repo.open_votes((await current_meeting(ctx)).id)
     if not votes:
         return [ctx.reply("目前没有进行中的表决，不需要改票。")]
+    word = args.strip()
+    if word in _CHANGED_TO and any(g.ballot_changeable(v.method, ctx.policy) for v, _ in votes):
+        # 「改成反对」 where a ballot can be changed: asked, as any ballot said with more words
+        return [ctx.reply(f"是否投{word}票？回复「{word}」确认。")]
     lines = []
     for vote, it in votes:
         about = f"议题{it.number}「{it.title}」是{t.METHOD[vote.method]}"
@@ -810,6 +814,9 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
             lines.append(f"{about}：本学会的规则不允许改票，投出后不能更改。")
     return [ctx.reply("\n".join(lines))]
 
+
+# The choices 「改成…」 may name (the router hands 改票 the ballot's word).
+_CHANGED_TO = ("赞成", "反对", "弃权")
 
 ROUTES = [
     Route(

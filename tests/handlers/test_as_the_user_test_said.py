@@ -150,3 +150,52 @@ async def test_the_leader_decides_proposals_by_number_or_proposer_before_any_vot
         7: "accepted",
     }
     assert "只有市科技社团党委管理员" in await h.say("张伟", "驳回1")
+
+
+async def test_questions_about_a_leave_or_a_vote_are_answered_not_acted_on(
+    harness: ConsoleRig,
+) -> None:
+    """「请假成功了吗」「请假批了吗」 show the meeting's status with the leave on record (they had
+    been asked back as a new leave); 「投票结束了吗？」「表决结束了吗」 show the count, the vote
+    still open (they had been asked back as closing it)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结")
+    await h.say("刘洋", "请假 出差")
+    for said in ("请假成功了吗", "请假批了吗"):
+        assert "请假：刘洋（出差）" in await h.say("刘洋", said)
+    h.at("2026-12-09 14:30")
+    for name in ("张伟", "李娜", "王强", "陈静"):
+        await h.say(name, "签到")
+    h.at("2026-12-09 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "发起表决 1 记名")
+    for who, said in (("李娜", "投票结束了吗？"), ("张伟", "表决结束了吗")):
+        answer = (await h.say(who, said)).text
+        assert "是否" not in answer
+        assert "表决结果" not in answer
+    assert await models.Vote.filter(state="open").count() == 1
+
+
+async def test_small_replies_are_answered_in_kind(harness: ConsoleRig) -> None:
+    """The recorder's and an observer's 「收到」 are thanked (they had been told 「收到」 is the
+    members'); a second meeting refused does not say 会议 twice; 「改成反对」 in a secret ballot
+    says at once it cannot be changed (it had asked 「是否投反对票？」 first)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：增补委员人选（人事）")
+    assert "记录人无需确认收到通知" in await h.say("周婷", "收到")
+    assert (await h.say("吴国华", "收到")).text == "好的。"
+    await h.say("张伟", "列席 @吴国华 非党员理事长列席")
+    assert "列席人员无需确认收到通知" in await h.say("吴国华", "收到")
+    again = (await h.say("张伟", "召开会议 12月20日下午3点 学会302 议题：换届")).text
+    assert again.startswith("会议已发出通知，还没有开始（第1次会议，2026年12月9日（星期三）15:00）")
+    h.at("2026-12-09 14:30")
+    for name in ("张伟", "李娜", "王强", "陈静", "赵敏"):
+        await h.say(name, "签到")
+    h.at("2026-12-09 15:00")
+    await h.say("张伟", "开会")
+    await h.say("张伟", "无记名表决 1")
+    await h.say("李娜", "投票 赞成", private=True)
+    changed = (await h.say("李娜", "改成反对", private=True)).text
+    assert "无记名投票：每人只能投一次，投出后不能更改" in changed
