@@ -799,7 +799,8 @@ class Lexicon:
                 return None
             after = ""
         elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
-            _PLACE_NEXT.match(after) and not _CANNOT.search(after)  # 「，在学会办公室」 is
+            (_PLACE_NEXT.match(after) or _PLACE_THEN_AGENDA.match(after))  # 「，在学会办公室」
+            and not _CANNOT.search(after)  # 「，学会302，议题：…」 are
         ):
             return None
         args = f"{before.strip()} {after}".strip()
@@ -1145,6 +1146,8 @@ DISCUSS = r"(?:继续|接着|再|重点)?(?:主要)?(?:讨论|审议|商议|商�
 _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 # What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
+# A place said bare, then the agenda: 「，学会302，议题：…」「，302，议题是…」.
+_PLACE_THEN_AGENDA = re.compile(rf"[^,，。;；!！?？\s]{{1,20}}[,，\s]+(?:{_AGENDA_NEXT.pattern})")
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.

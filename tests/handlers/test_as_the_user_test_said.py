@@ -199,3 +199,15 @@ async def test_small_replies_are_answered_in_kind(harness: ConsoleRig) -> None:
     await h.say("李娜", "投票 赞成", private=True)
     changed = (await h.say("李娜", "改成反对", private=True)).text
     assert "无记名投票：每人只能投一次，投出后不能更改" in changed
+
+
+async def test_a_meeting_called_with_a_bare_place_before_the_agenda(harness: ConsoleRig) -> None:
+    """「下周三下午3点开个会，学会302，议题：…」 convenes at 学会302 (it had not been
+    understood: a place after the verb had to be introduced with 在 or 地点)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    said = await h.say("张伟", "下周三下午3点开个会，学会302，议题：年度工作总结")
+    assert "【会议通知】" in said
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "学会302"
+    assert await _agenda(1) == [("年度工作总结", "general")]
