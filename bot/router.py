@@ -62,6 +62,23 @@ class AskBack(UsageError):
         self.command = command
 
 
+class AskFor(UsageError):
+    """A command that lacks what it cannot do without (a leave's 理由): the message is the reply
+    that asks for it, and the sender's next message in the same chat (within the time a question
+    waits) that runs no command is taken as it: `command` runs with that message's text where
+    ASKED_FOR stands (「我请个假」, then 「出差」: 请假 出差), every rule checked then. Kept like
+    a question asked back (storage/questions.py); a 「是」 runs `command` without it (asked
+    again), 「算了」 drops it."""
+
+    def __init__(self, question: str, command: str) -> None:
+        super().__init__(question)
+        self.command = command if ASKED_FOR in command else f"{command} {ASKED_FOR}"
+
+
+# Where the answer to an AskFor goes in the command it completes.
+ASKED_FOR = "{所问}"
+
+
 @dataclass
 class Context:
     message: IncomingMessage
@@ -173,8 +190,11 @@ class Route:
     unlisted: frozenset[g.MeetingState | None] = frozenset()
     # Where the same words mean another command in the situation (「同意议题1」 while item 1 is
     # being voted on is a ballot, not accepting a proposal): asked before the permission gate,
-    # the other route and its arguments, or None.
-    instead: Callable[[Context, str], Awaitable[tuple[Route, str] | None]] | None = None
+    # the other route (or its first word) and its arguments, or None.
+    instead: Callable[[Context, str], Awaitable[tuple[Route | str, str] | None]] | None = None
+    # The route (its first word) a ballot said loosely on an item (「议题3同意」) is asked back as
+    # when no vote is open and the speaker may use it: deciding a member's proposal.
+    unvoted: str = ""
     # The phases in which a bare acknowledgement (「好的」「👍」「OK」) from someone who may use
     # it runs it: a notice answered 「👍」 is acknowledged (收到), not answered 「好的。」.
     acknowledged: frozenset[g.MeetingState | None] = frozenset()
@@ -330,17 +350,34 @@ class Router:
         found = self.resolve(message)
         said = message.text if isinstance(found, u.Command) else found.said  # a quote set aside
         confirming = False
-        if u.is_yes(said) and (asked := await self.admission.asked(message)):
-            found, confirming = self.lexicon.resolve(asked), True
+        may_answer = (
+            isinstance(found, (u.Unknown, u.Clarify))
+            and not u.is_question(said)
+            and not u.is_no(said)
+            and not u.is_acknowledgement(said)
+        )
+        asked = await self.admission.asked(message) if u.is_yes(said) or may_answer else None
+        if u.is_yes(said) and asked:  # (asked for something: the command without it asks again)
+            found, confirming = self.lexicon.resolve(_without_answer(asked)), True
         elif u.is_no(said) and await self.admission.moved_on(message, declined=True):
             return [plain_reply(message, "好的，没有办理。")]
+        elif asked and may_answer and self._answers(found, asked):  # 「出差」 after 「我请个假」
+            found, confirming = self.lexicon.resolve(asked.replace(ASKED_FOR, said.strip())), True
         else:
             await self.admission.moved_on(message)
         match found:
+            case u.Clarify(route=ballot) if (
+                ballot.exact and u.says_a_change(said) and (change := self.lexicon.route("改票"))
+            ):
+                # 「改成反对」: whether it can be changed is said at once (a secret ballot cannot)
+                return change, ballot.words[0], False
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
-                if (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
+                unvoted = self._unvoted(found, roles, phase)
+                if unvoted is not None and not await self.admission.votes_open(message):
+                    answer = unvoted  # 「议题3同意」 before any vote, from the leader
+                elif (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
                     isinstance(answer, u.Clarify)
                     and answer.route.exact
                     and not await self.admission.votes_open(message)
@@ -361,6 +398,31 @@ class Router:
         if needs_a_bound_group and not await self.admission.chat_is_bound(chat):
             return [plain_reply(message, _no_society_text(message))]
         return route, args, confirming
+
+    def _unvoted(
+        self, answer: u.Clarify | u.Unknown, roles: frozenset[g.Role], phase: g.MeetingState | None
+    ) -> u.Clarify | None:
+        """「议题3同意」 (with no vote open, the caller checks), from one who decides proposals:
+        asked back as the decision on proposal 3 (Route.unvoted); None when it is no such
+        thing."""
+        if not isinstance(answer, u.Clarify) or not answer.route.unvoted:
+            return None
+        other = self.lexicon.route(answer.route.unvoted)
+        if other is None or not answer.args.isdigit() or not u.offered(other, roles, phase):
+            return None
+        return u.Clarify(other, answer.said, answer.args, note="现在没有进行中的表决。")
+
+    def _answers(self, found: u.Resolution, asked: str) -> bool:
+        """Whether what was said (no command, or only a question back for the command that
+        asked) answers what `asked` asks for (AskFor)."""
+        if ASKED_FOR not in asked:
+            return False
+        completed = self.lexicon.resolve(_without_answer(asked))
+        if not isinstance(completed, u.Command):
+            return False
+        return isinstance(found, u.Unknown) or (
+            isinstance(found, u.Clarify) and found.route is completed.route
+        )
 
     async def _serve(
         self, route: Route, args: str, ctx: Context, *, confirming: bool = False
@@ -398,7 +460,8 @@ class Router:
         elif route.instead is not None:
             other = await route.instead(ctx, args)
             if other is not None:
-                route, args = other
+                said, args = other
+                route = self.lexicon.route(said) or route if isinstance(said, str) else said
         handler_finds = route.finds_private_society and ctx.message.chat.kind is ChatKind.PRIVATE
         if route.needs_society and ctx.society is None and not handler_finds:
             return CommandOutcome.NO_SOCIETY, [ctx.reply(_no_society_text(ctx.message))]
@@ -419,7 +482,7 @@ class Router:
         except (UsageError, g.GovernanceError, g.GovernanceInputError) as exc:
             if shared and repo.writes_so_far() != before:
                 raise repo.RoundBroken(f"「{route.words[0]}」 refused after writing") from exc
-            if isinstance(exc, AskBack):
+            if isinstance(exc, (AskBack, AskFor)):
                 await self.admission.ask(ctx.message, exc.command)
             return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
 
@@ -448,6 +511,11 @@ NO_VOTE_YET = (
 IMPOSSIBLE_INPUT = (
     "这条指令涉及的人数或票数不合规则（例如超过应到会人数），没有记录，请核对后重新发送。"
 )
+
+
+def _without_answer(asked: str) -> str:
+    """The command asked for, without the answer it waits for (AskFor)."""
+    return asked.replace(ASKED_FOR, "").strip()
 
 
 def _lacking(answer: u.Clarify) -> bool:

@@ -676,7 +676,9 @@ class Lexicon:
         opens = body.text[found[1] : found[1] + 1]
         usage = word and bool(opens) and opens in _USAGE_OPENS
         framed = route.frames and not usage
-        return not (route.exact or framed or how or view or asks or inside)
+        # 「请假成功了吗」: the words run into a question, which a frame may read (not 「请假 …吗」)
+        asked = word and not usage and _QUESTION.search(after) is not None
+        return not (route.exact or framed or how or view or asks or inside or asked)
 
     def _object_first(self, body: Aligned) -> Command | None:
         """Route.after: 「对议题2进行表决」 is the route with 「议题2」 (decoration at the end
@@ -774,6 +776,7 @@ class Lexicon:
             return None
         # 「通知大家明天下午三点开会」: who is told may come first
         before = _TIMED_LEAD.sub("", body.original[body.starts[0] : body.starts[found.start()]])
+        before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
         form = _nfkc_aligned(before).text
@@ -796,7 +799,8 @@ class Lexicon:
                 return None
             after = ""
         elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
-            _PLACE_NEXT.match(after) and not _CANNOT.search(after)  # 「，在学会办公室」 is
+            (_PLACE_NEXT.match(after) or _PLACE_THEN_AGENDA.match(after))  # 「，在学会办公室」
+            and not _CANNOT.search(after)  # 「，学会302，议题：…」 are
         ):
             return None
         args = f"{before.strip()} {after}".strip()
@@ -1060,6 +1064,19 @@ _NO = frozenset(
 )
 
 
+_CHANGING = re.compile(r"^(?:我|那)?(?:要|想)?(?:改成|改投|改为|换成)")
+
+
+def says_a_change(said: str) -> bool:
+    """「改成反对」「我改投赞成」: a ballot said as a change of one already cast."""
+    return _CHANGING.match(_undecorated(matching_form(said)).strip()) is not None
+
+
+def is_question(said: str) -> bool:
+    """「理由要写什么？」「可以不写吗」: said as a question."""
+    return _QUESTION.search(_undecorated(matching_form(said)).strip()) is not None
+
+
 def is_yes(said: str) -> bool:
     return _only(said, _YES)
 
@@ -1129,6 +1146,8 @@ DISCUSS = r"(?:继续|接着|再|重点)?(?:主要)?(?:讨论|审议|商议|商�
 _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 # What may follow a Route.timed verb besides the agenda: the place (「，在学会办公室」「，地点三楼」).
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
+# A place said bare, then the agenda: 「，学会302，议题：…」「，302，议题是…」.
+_PLACE_THEN_AGENDA = re.compile(rf"[^,，。;；!！?？\s]{{1,20}}[,，\s]+(?:{_AGENDA_NEXT.pattern})")
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
-from bot.router import Context, UsageError
+from bot.router import ASKED_FOR, AskFor, Context, UsageError
 from bot.utterance import ADDRESSEE, is_decoration
 from handlers import texts as t
 from handlers.common import (
@@ -78,7 +78,10 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     args, opinion = _leave_and_opinion(args)
     if not args:
         with_opinion = f"，书面意见：{opinion}" if opinion else ""
-        raise UsageError(f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}")
+        # the reason may come in the next message (「我请个假」, then 「出差」)
+        raise AskFor(
+            f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}", f"请假 {ASKED_FOR}{with_opinion}"
+        )
     bounded(args, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
     other = await _someone_elses_leave(ctx, meeting, person, args)
@@ -163,9 +166,23 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
     """The reason for a leave and the written opinion said with it (「」 when none)."""
     args = _ADDRESSED.sub("", _GREETING.sub("", args.strip()))
     found = _OPINION_WITH_LEAVE.search(args)
-    if found is None:
+    if found is not None:
+        reason, opinion = args[: found.start()], args[found.end() :]
+    elif (view := _NUMBERED_VIEW.search(args)) is not None:
+        # 「身体不适 2同意 3弃权」: the views on numbered items are the opinions
+        reason, opinion = args[: view.start()], args[view.start() :]
+    else:
         return _why(without_reason_lead(args)), ""
-    return _why(without_reason_lead(args[: found.start()].strip())), args[found.end() :].strip()
+    return _why(without_reason_lead(reason.strip(" ,，;；。"))), opinion.strip()
+
+
+# A view on an item by its number after the reason (「身体不适 2同意 3弃权」「出差 议题1 同意」).
+_NUMBERED_VIEW = re.compile(
+    r"(?<=[\s,，;；。])\s*(?:对于?|关于)?\s*"
+    r"(?:[0-9]{1,2}|(?:议题|第)\s*[0-9一二两三四五六七八九十]{1,3}"
+    r"|[0-9一二两三四五六七八九十]{1,3}\s*(?:号|项))\s*(?:议题|个议题)?\s*[:：]?\s*"
+    r"(?=不同意|同意|赞成|反对|弃权|没有?意见|无意见)"
+)
 
 
 # A greeting in front (「张组长好，」「组长您好 」「各位早」): no part of the reason.
@@ -584,8 +601,16 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
                 f"第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}，无需回复「收到」。"
             )
         ]
-    if person.id not in meeting.roster:
-        return [ctx.reply(f"{person.name}不在第{meeting.number}次会议的参会名单中，无需回复。")]
+    if person.id not in meeting.roster:  # the recorder, an observer: no need, said kindly
+        if g.Role.RECORDER in ctx.roles or g.Role.OBSERVER in ctx.roles:
+            who = "记录人" if g.Role.RECORDER in ctx.roles else "列席人员"
+            text = (
+                f"好的，谢谢{person.name}。{who}无需确认收到通知，"
+                f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）请按时参加。"
+            )
+        else:  # not asked to come (「👍」 from anyone else in the group)
+            text = "好的。"
+        return [ctx.reply(text)]
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)

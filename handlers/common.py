@@ -465,3 +465,24 @@ def announced(handler: Handler) -> Handler:
         return [*moved, *rest, ctx.reply("已发到学会工作群。")]
 
     return run
+
+
+async def proposal_decided(
+    ctx: Context, args: str, word: str, *, reason: bool = False
+) -> tuple[str, str] | None:
+    """「同意3」「反对3」 from the leader while no vote is open, item 3 being a member's proposal
+    waiting for them: the decision on it (`word`: 同意议题 / 驳回议题); otherwise None (a
+    ballot, refused with why when no vote is open). With `reason`, words may follow the
+    number (「驳回4 时机不成熟」, the committee's word said by the leader)."""
+    number, rest = parse_item_ref(args)
+    if number is None or (rest and not reason) or ctx.society is None:
+        return None
+    if not g.may(ctx.roles, g.Need.LEADER) or g.Role.COMMITTEE in ctx.roles:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
+    if meeting is None or await repo.open_votes(meeting.id):
+        return None
+    items = await repo.items(meeting.id)
+    if any(it.number == number and it.state is g.ItemState.PROPOSED for it in items):
+        return word, f"{number} {rest}".strip()
+    return None

@@ -771,6 +771,7 @@ ROUTES = [
         "结束表决",
         "结束表决并按规则计算结果",
         "组长",
+        asked="计票",  # 「投票结束了吗？」: how the vote stands, never an offer to close it
         phrasings=("停止投票", "结束投票", "投票结束", "截止投票", "close vote"),
         confirm=("宣布结果", "公布结果", "宣布表决结果", "公布表决结果"),
         when=OFFERED_DURING,

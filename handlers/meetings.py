@@ -97,17 +97,57 @@ def parse_topic(
 
 
 def split_topics(text: str, *, spoken: bool = False) -> list[str]:
-    """The topics of 「议题：A；B」 (or a numbered list). `spoken` (「，讨论换届和经费预算」, a
-    clause rather than a list) also splits at 、，和 及 以及 还有, when every part keeps two
-    characters or more (「讨论党建与业务融合」 stays whole: 与 joins within a title)."""
+    """The topics of 「议题：A；B」 (or a numbered list), each part also split at ，
+    (「议题：年度工作总结，经费预算（重大），会员发展」 is three) and at 、 when a type marker
+    closes a title before it (「经费预算（重大）、会员发展」); 「党建、业务融合工作」 stays whole.
+    `spoken` (「，讨论换届和经费预算」, a clause rather than a list) also splits at 、，和 及 以及
+    还有, when every part keeps two characters or more (「讨论党建与业务融合」 stays whole: 与
+    joins within a title)."""
     parts = [p.strip() for p in _TOPICS_SPLIT.split(text) if p and p.strip(" ,，。")]
     if not spoken:
-        return parts
+        return [piece for part in parts for piece in _listed(part)]
     said = []
     for part in parts:
         pieces = [x.strip(" ,，。") for x in _SPOKEN_SPLIT.split(part)]
         said += pieces if all(len(x) >= 2 for x in pieces) else [part]
     return said
+
+
+def _listed(part: str) -> list[str]:
+    """One part of a listed agenda as titles: split at ， unless a piece is too short to be a
+    title, is said to everyone (「年度工作总结，请大家提前准备」 is one) or qualifies the title
+    before it (「年度工作总结，含党建部分」), then each piece at 、 when a type marker sits before
+    one."""
+    pieces = [x.strip(" 。.") for x in _COMMAS.split(part.strip(" ,，。"))]
+    if len(pieces) > 1 and all(
+        len(x) >= 2 and not _A_REMARK.match(x) and not _QUALIFIES.match(x) for x in pieces
+    ):
+        return [y for x in pieces for y in _listed(x)]
+    if _MARKED_THEN_LISTED.search(part):
+        pieces = [x.strip(" ,，。") for x in part.split("、")]
+        if all(len(x) >= 2 for x in pieces):
+            return pieces
+    return [part]
+
+
+def _listed_unclear(title: str) -> list[str] | None:
+    """A title with 、 inside whose only type marker ends it (「年度工作总结、经费预算（重大）」):
+    two topics, or one major one (「党建、业务融合工作（重大）」)? The topics if two or more, to be
+    asked about; None when it is clear."""
+    found = _TYPE_SUFFIX.search(title)
+    if found is None or "、" not in title[: found.start()]:
+        return None
+    pieces = [x.strip() for x in title.split("、")]
+    return pieces if all(len(x) >= 2 for x in pieces) else None
+
+
+_COMMAS = re.compile(r"[,，]")
+# A clause that says more of the title before it: 「，含党建部分」「，包括年度预算」.
+_QUALIFIES = re.compile(r"含|包括|包含|其中|即|暨|并|及其|涉及|重点|主要是|具体")
+# A type marker closing a title, then 、 and the next title: 「经费预算（重大）、会员发展」.
+_MARKED_THEN_LISTED = re.compile(
+    r"[(（\[【]\s*(?:" + "|".join(t.MATTER_WORDS) + r")\s*[)）\]】]\s*、"
+)
 
 
 # The joins of topics said in a clause: 「讨论换届和经费预算」「研究一下预算、换届以及年报」.
@@ -150,9 +190,9 @@ async def _refuse_a_second_meeting(ctx: Context, society: repo.Society) -> None:
         step = _FINISH_FIRST.get(existing.state, t.MEETING_NEXT[existing.state])
         if existing.state is g.MeetingState.CONVENED and _lapsed(ctx, existing):
             step = _LAPSED_NEXT
-        raise UsageError(
-            f"第{existing.number}次会议（{t.when(existing.starts_at, ctx.tz)}）"
-            f"{t.MEETING_STATE_PLAIN[existing.state]}，办完后才能召开新会议。下一步：{step}。"
+        raise UsageError(  # 「会议已发出通知（第1次会议，…）」: 会议 said once in a row
+            f"{t.MEETING_STATE_PLAIN[existing.state]}（第{existing.number}次会议，"
+            f"{t.when(existing.starts_at, ctx.tz)}），办完后才能召开新会议。下一步：{step}。"
         )
 
 
@@ -206,7 +246,17 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     spoken = marker is not None and marker.group("listed") is None
     place = _place_only(_PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；"))
     place = bounded(place, "会议地点", 100) or "待定"
-    topics = [parse_topic(x) for x in split_topics(topics_text, spoken=spoken)]
+    said = split_topics(topics_text, spoken=spoken)
+    topics = [parse_topic(x) for x in said]
+    unclear = next((x for x in said if _listed_unclear(x)), None)
+    if unclear is not None:
+        listed = [p for x in said for p in (_listed_unclear(x) or [x])]
+        as_list = "；".join(listed)
+        raise AskBack(
+            f"议题「{unclear}」是一项，还是用「、」隔开的几项？是一项的，请把「、」改为「和」"
+            f"重新发送。是否按这{len(listed)}项议题召开会议：{as_list}？",
+            f"召开会议 {parsed.when.astimezone(ctx.tz):%Y-%m-%d %H:%M} {place} 议题：{as_list}",
+        )
     return _Convening(parsed.when, place, topics)
 
 
@@ -1295,6 +1345,15 @@ _CANNOT_COME = (
     "无法到会",
 )
 
+# The meeting named after its verb, the verb said before a time: 「12月9日下午三点召开党建领导小组
+# 会议」 (召 is part of the verb: left before it, it had been read as the place).
+_MEETING_NAMED = tuple(
+    f"{verb}{body}{noun}"
+    for verb in ("召开", "开")
+    for body in ("领导小组", "党建领导小组", "党建工作领导小组")
+    for noun in ("会议", "会")
+)
+
 ROUTES = [
     Route(
         ("召开会议", "召集会议", "开会通知"),
@@ -1320,7 +1379,7 @@ ROUTES = [
             "帮我发个会议通知",
         ),
         # 「下周二上午10点开」: the time, then 开 alone ends it (「…开始」「…开吗」 are none).
-        timed=("开个会", "开一次会", "召开会议", "开领导小组会议", "开领导小组会", "开会", "开"),
+        timed=("开个会", "开一次会", "召开会议", *_MEETING_NAMED, "开会", "开"),
         when=frozenset({None, g.MeetingState.CLOSED}),
     ),
     Route(
@@ -1367,6 +1426,10 @@ ROUTES = [
             "建议讨论一下",
             "我建议讨论一下",
         ),
+        # 「我也提一个：党建活动计划」: the title after the colon
+        frames=(
+            r"(?:我们?)?(?:也|再|还)?(?:想|要)?再?提(?:一个|个|一)(?:议题)? ?: ?(?P<rest>\S.*)",
+        ),
         when=OFFERED_BEFORE,
     ),
     Route(
@@ -1380,6 +1443,8 @@ ROUTES = [
         instead=functools.partial(votes.ballot_on_voting_item, choice=g.Choice.YES),
         frames=(
             rf"(?:同意|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
+            # 「同意王强的议题」: a proposal by its proposer's name (not 「同意这个议题」, a ballot)
+            rf"(?:同意|批准)(?P<object>(?!这|那|该|此|本){_NAME})的议题(?:列入议程|列入)?",
             rf"(?:采纳|接受)(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入)?",
             rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳)",
             rf"把?(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入议题|列入)",
@@ -1572,7 +1637,7 @@ ROUTES = [
     Route(
         ("收到",),
         acknowledge,
-        g.Need.MEMBER,
+        g.Need.ANYONE,  # the recorder's or an observer's 「收到」 is answered in kind
         "收到",
         "确认收到会议通知（签到或请假也算确认）",
         "成员",
@@ -2275,6 +2340,9 @@ ROUTES = [
             # 「这次会议什么时候开」「会议几点开始」「下次会是哪天」: when (and where) it is
             r"(?:这次|本次|下次|明天|今天|周.|星期.)?的?(?:会议?|开会)(?:是|定在|安排在)?"
             r"(?:什么时候|几点|哪天|几号|啥时候)(?:开|开始|召开)?(?:呀|啊|呢)?[?？]*",
+            # 「请假成功了吗」「我的请假批了吗」: whether one's leave is on record (it is recorded,
+            # not granted), not another leave
+            r"(?:我的?)?请(?:假|好假)(?:(?:成功|批准?|通过|准|记上|登记)了?|了)(?:吗|没有?)[?？]*",
         ),
         shows=True,
     ),

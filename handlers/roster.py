@@ -7,6 +7,7 @@ code path with the 工作台 (`decide_change`, `acknowledge_filing`)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +25,7 @@ from handlers.common import (
     mentioned,
     parse_item_ref,
     person_payload,
+    proposal_decided,
     record,
     record_at,
     roster_warnings,
@@ -1397,6 +1399,8 @@ ROUTES = [
         "市党委",
         needs_society=False,
         phrasings=("不批准", "reject"),
+        # 「驳回4」 from the leader, item 4 a member's proposal: 驳回议题 4
+        instead=functools.partial(proposal_decided, word="驳回议题", reason=True),
         frames=(
             rf"(?:驳回|不同意|不批准)(?:一下)?{_CHANGE_REF}{FRAME_REASON}",
             rf"{_CHANGE_REF}(?:驳回|不同意|不批准|不予批准){FRAME_REASON}",

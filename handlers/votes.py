@@ -6,6 +6,7 @@ ballot routes with their phrasings, which are data the utterance layer reads."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from bot.events import (
 )
 from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import leading_time
+from handlers import common
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
@@ -792,6 +794,10 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
     votes = await repo.open_votes((await current_meeting(ctx)).id)
     if not votes:
         return [ctx.reply("目前没有进行中的表决，不需要改票。")]
+    word = args.strip()
+    if word in _CHANGED_TO and any(g.ballot_changeable(v.method, ctx.policy) for v, _ in votes):
+        # 「改成反对」 where a ballot can be changed: asked, as any ballot said with more words
+        return [ctx.reply(f"是否投{word}票？回复「{word}」确认。")]
     lines = []
     for vote, it in votes:
         about = f"议题{it.number}「{it.title}」是{t.METHOD[vote.method]}"
@@ -808,6 +814,9 @@ async def change_vote_help(ctx: Context, args: str) -> list[OutgoingMessage]:
             lines.append(f"{about}：本学会的规则不允许改票，投出后不能更改。")
     return [ctx.reply("\n".join(lines))]
 
+
+# The choices 「改成…」 may name (the router hands 改票 the ballot's word).
+_CHANGED_TO = ("赞成", "反对", "弃权")
 
 ROUTES = [
     Route(
@@ -875,6 +884,8 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        instead=functools.partial(common.proposal_decided, word="同意议题"),
+        unvoted="同意议题",
         frames=(
             # 「1号同意」 (as 「同意1号」); from the committee 「2号同意，3号驳回」「都同意吧」 decide
             # requests (Route.committee); a member's with more than a number is no ballot
@@ -911,6 +922,8 @@ ROUTES = [
         exact=True,
         finds_private_society=True,
         when=OFFERED_DURING,
+        instead=functools.partial(common.proposal_decided, word="驳回议题"),
+        unvoted="驳回议题",
         frames=(rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:不同意|反对){FRAME_REASON}",),
         committee="驳回",
     ),
