@@ -135,7 +135,13 @@ def sole_instance(url: str) -> Iterator[InstanceLock | None]:
     if lock_file is None or database is None:
         yield None
         return
-    lock = take_instance_lock(lock_file, database.resolve())
+    db.make_folder(url)  # the lock file lives beside the database
+    try:
+        lock = take_instance_lock(lock_file, database.resolve())
+    except OSError as exc:
+        raise db.DatabaseError(
+            f"无法创建单实例锁文件 {lock_file}：{exc.strerror or exc}。请检查路径和权限。"
+        ) from exc
     try:
         yield lock
     finally:

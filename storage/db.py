@@ -204,10 +204,8 @@ def lock_path(url: str) -> Path | None:
     return path.with_name(path.name + ".lock")
 
 
-def _ensure_folder(url: str) -> None:
-    """Create the SQLite file's folder (only when the database is actually opened), and a new
-    database file readable by its owner only: it holds every society's records (SQLite gives
-    its -wal and -shm files the same permissions)."""
+def make_folder(url: str) -> None:
+    """Create the SQLite file's folder (DatabaseError, said plainly, when it cannot be)."""
     path = sqlite_path(url)
     if path is not None:
         try:
@@ -216,6 +214,15 @@ def _ensure_folder(url: str) -> None:
             raise DatabaseError(
                 f"无法创建数据库目录 {path.parent}：{exc.strerror or exc}。请检查路径和权限。"
             ) from exc
+
+
+def _ensure_folder(url: str) -> None:
+    """Create the SQLite file's folder (only when the database is actually opened), and a new
+    database file readable by its owner only: it holds every society's records (SQLite gives
+    its -wal and -shm files the same permissions)."""
+    path = sqlite_path(url)
+    if path is not None:
+        make_folder(url)
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
