@@ -20,6 +20,20 @@ import os
 from pathlib import Path
 
 
+def _flocked(fd: int) -> bool:
+    """Take an exclusive flock on `fd` without waiting; False (the descriptor closed) when another
+    process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    except BaseException:
+        os.close(fd)
+        raise
+    return True
+
+
 class InstanceLock:
     """The single-instance lock of a SQLite database: an exclusive flock on `path` and, given
     `database`, on the database file too."""
@@ -38,14 +52,8 @@ class InstanceLock:
         except PermissionError:
             # A read-only folder with the lock file in it: flock works on a read-only file.
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if not _flocked(fd):
             return False
-        except BaseException:
-            os.close(fd)
-            raise
         self._fd = fd
         if not self.cover():
             self.release()
@@ -65,15 +73,9 @@ class InstanceLock:
             fd = os.open(self.database, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return True  # not made yet: covered once the migrations have made it
-        try:
-            st = os.fstat(fd)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        if not _flocked(fd):
             return False
-        except BaseException:
-            os.close(fd)
-            raise
+        st = os.fstat(fd)
         previous, self._file = self._file, (fd, (st.st_dev, st.st_ino))
         if previous is not None:
             os.close(previous[0])  # the replaced file's: nothing of SQLite's is on it

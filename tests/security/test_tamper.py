@@ -332,10 +332,7 @@ async def test_each_listed_tampering_is_reported_with_where(harness: ConsoleRig)
     assert "换了密钥" in found[0].what
 
 
-async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
-    harness: ConsoleRig,
-) -> None:
-    h = harness
+async def _secret_vote_with_two_no(h: ConsoleRig) -> int:
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
     h.at("2026-12-05 14:50")
@@ -346,6 +343,14 @@ async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
     await h.say("张伟", "发起表决 1 无记名")
     for name in ("李娜", "王强"):
         await h.say(name, "投票 反对", private=True)
+    return int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
+
+
+async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
+    harness: ConsoleRig,
+) -> None:
+    h = harness
+    vote = await _secret_vote_with_two_no(h)
     # Without the key the stuffer can only copy sealed entries under new ids, or write garbage.
     sealed = await raw_rows(
         models.SecretBallotSealed, "SELECT vote_id, sealed FROM secret_ballot_sealed"
@@ -362,24 +367,9 @@ async def test_a_box_stuffed_during_the_vote_is_refused_at_close_and_reported(
         "张伟", "结束表决 现在"
     )  # nothing is counted, the vote stays open
     findings = (await verify.run()).findings
-    vote = int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
     opened = [f for f in findings if f.table == "secret_ballot_sealed" and f.vote == vote]
     assert len(opened) == 5, findings
     assert any(f.vote == vote and "票箱有 7 张票" in f.what for f in findings), findings
-
-
-async def _secret_vote_with_two_no(h: ConsoleRig) -> int:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：推荐副组长人选（人事）")
-    h.at("2026-12-05 14:50")
-    for name in ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏"):
-        await h.say(name, "签到")
-    h.at("2026-12-05 15:00")
-    await h.say("张伟", "开会")
-    await h.say("张伟", "发起表决 1 无记名")
-    for name in ("李娜", "王强"):
-        await h.say(name, "投票 反对", private=True)
-    return int((await raw_rows(models.Vote, "SELECT id FROM vote"))[0]["id"])
 
 
 async def test_plain_ballots_put_in_an_open_box_are_refused_at_close_and_reported(
