@@ -362,7 +362,11 @@ class Router:
         elif u.is_no(said) and await self.admission.moved_on(message, declined=True):
             return [plain_reply(message, "好的，没有办理。")]
         elif asked and may_answer and self._answers(found, asked):  # 「出差」 after 「我请个假」
-            found, confirming = self.lexicon.resolve(asked.replace(ASKED_FOR, said.strip())), True
+            completed = self.lexicon.resolve(asked.replace(ASKED_FOR, said.strip()))
+            if u.plain_reason(said) or not isinstance(completed, u.Command):
+                found, confirming = completed, True
+            else:  # 「我再想想」「谢谢组长」: asked back with it as the reason, not taken
+                found = u.Clarify(completed.route, said, completed.args)
         else:
             await self.admission.moved_on(message)
         match found:

@@ -1031,6 +1031,30 @@ _ACKNOWLEDGEMENTS = frozenset(
 )
 
 
+# What a reason for leave plainly says (「出差」「身体不适」「孩子生病了」「单位有会」): a message after
+# 「请写明请假理由」 that says one, and nothing undecided, thankful or addressed to another, is
+# taken as the reason; anything else is asked back (「我再想想」「谢谢组长」 had been taken).
+_REASON_WORDS = re.compile(
+    r"出差|差旅|外出|在外|外地|出国|出境|病|身体|不适|不舒服|住院|手术|就医|看医生|体检|孩子|老人|家里|家中"
+    r"|家属|有事|急事|私事|事假|病假|休假|年假|产假|婚|丧|开会|会议|有会|培训|学习|考试|授课|上课|值班|接待"
+    r"|检查|调研|冲突|撞了|走不开|脱不开|抽不开|赶不回|回不来|来不了|去不了|参加不了|安排"
+)
+_NOT_A_REASON = re.compile(
+    r"想想|考虑|确认|看看|能不能|可不可以|可能|也许|说不定|不一定|再说|再定|谢谢|感谢|辛苦|麻烦|帮我|帮忙"
+    r"|[@\uff20「」“”\"?？]"
+)
+
+
+def plain_reason(said: str) -> bool:
+    """Whether `said` plainly gives a reason for leave (see _REASON_WORDS)."""
+    text = said.strip()
+    return (
+        0 < len(text) <= 30
+        and _REASON_WORDS.search(text) is not None
+        and _NOT_A_REASON.search(text) is None
+    )
+
+
 def is_acknowledgement(said: str) -> bool:
     """「好的」「OK👌」「明白了。」: only an acknowledgement (decoration and particles aside)."""
     return _only(said, _ACKNOWLEDGEMENTS)

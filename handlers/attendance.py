@@ -396,7 +396,7 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
     parts = _numbered_parts(args)
     if len(parts) > 1:  # 「1 同意；2 同意但建议压缩会务费」: one opinion per item numbered
         return [([await item_by_number(meeting, n)], text) for n, text in parts]
-    number, text = parse_item_ref(args)
+    number, text = parse_item_ref(_VIEW_GLUED.sub(r"\1 ", args.strip()))  # 「2同意」 too
     if number is not None:
         return [([await item_by_number(meeting, number)], text)]
     items = await _open_items(meeting)

@@ -115,6 +115,42 @@ async def test_a_leave_asked_for_its_reason_takes_the_next_message_as_it(
     assert reasons == {"出差北京", "出差"}
 
 
+async def test_what_gives_no_reason_after_the_question_is_asked_back_not_taken(
+    harness: ConsoleRig,
+) -> None:
+    """After 「请写明请假理由」 a hesitation, a thank-you or a reply quoted to someone else had
+    been taken as the reason and the leave recorded (「刘洋已请假（我再想想）」); they are asked
+    back with it, and only a 「是」 takes the leave."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结")
+    for name, said in (
+        ("刘洋", "我再想想"),
+        ("陈静", "谢谢组长"),
+        ("王强", "「李娜：周三谁去市里开会？」 我去"),
+        ("杨帆", "明天要去北京，我看看能不能赶回来"),
+    ):
+        assert "请写明请假理由" in await h.say(name, "我请个假")
+        asked = (await h.say(name, said)).text
+        assert asked.startswith("是否请假？"), asked
+    assert await models.Attendance.all().count() == 0
+    assert "杨帆已请假（明天要去北京，我看看能不能赶回来）" in await h.say("杨帆", "是")
+    assert await models.Attendance.all().count() == 1
+
+
+async def test_one_opinion_glued_to_its_number_is_recorded(harness: ConsoleRig) -> None:
+    """「书面意见 2同意」 and 「请假 身体不适 2同意」 had been answered 「请写明议题编号」."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月9日下午3点 学会302 议题：年度工作总结；经费预算（重大）")
+    said = (await h.say("刘洋", "请假 身体不适 2同意")).text
+    assert "刘洋已请假（身体不适）" in said, said
+    assert "已收到刘洋对议题2「经费预算」的书面意见" in said, said
+    await h.say("杨帆", "请假 出差")
+    assert "已收到杨帆对议题1「年度工作总结」的书面意见" in await h.say("杨帆", "书面意见 1同意")
+    assert await models.WrittenOpinion.all().count() == 2
+
+
 async def test_the_leader_decides_proposals_by_number_or_proposer_before_any_vote(
     harness: ConsoleRig,
 ) -> None:
