@@ -55,7 +55,7 @@ async def test_an_agenda_listed_with_commas_or_after_a_type_is_several_items(
     ]
     await h.say("张伟", "取消会议 重发")
     await h.say("张伟", f"{convene}年度工作总结，请大家提前准备")
-    assert await _agenda(3) == [("年度工作总结，请大家提前准备", "general")]
+    assert await _agenda(3) == [("年度工作总结", "general")]  # the remark is no title
     await h.say("张伟", "取消会议 重发")
     asked = await h.say("张伟", f"{convene}年度工作总结、经费预算(重大)")
     assert "是一项，还是用「、」隔开的几项？" in asked.text
@@ -247,3 +247,23 @@ async def test_a_meeting_called_with_a_bare_place_before_the_agenda(harness: Con
     meeting = await models.Meeting.get(number=1)
     assert meeting.place == "学会302"
     assert await _agenda(1) == [("年度工作总结", "general")]
+
+
+async def test_a_remark_ending_the_agenda_is_no_part_of_its_last_title(
+    harness: ConsoleRig,
+) -> None:
+    """「…，经费预算（重大），谢谢」 had become one general item 「年度工作总结，经费预算（重大），谢谢」
+    (the deferral rule of major items then never applied); 「。请大家准时参加」 likewise."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    for agenda in (
+        "年度工作总结，经费预算（重大），谢谢",
+        "年度工作总结；经费预算（重大）。请大家准时参加",
+        "年度工作总结，请示换届事宜（重大），请大家提前阅读材料",
+    ):
+        said = (await h.say("张伟", f"召开会议 12月10日下午3点 学会302 议题：{agenda}")).text
+        assert "2. " in said, said
+        items = await models.AgendaItem.filter(meeting__state="convened").order_by("number")
+        assert len(items) == 2, [i.title for i in items]
+        assert items[1].matter_type == "major", [(i.title, i.matter_type) for i in items]
+        await h.say("张伟", "取消会议 测试")
