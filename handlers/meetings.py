@@ -763,6 +763,23 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"{target.name}不是领导小组成员（以第{meeting.number}次会议召开时的名单为准），"
             "不能受托主持会议。"
         )
+    away = (await repo.attendance(meeting.id)).get(target.id)
+    if away is not None and away.status in (
+        g.Attendance.LEAVE,
+        g.Attendance.ABSENT,
+        g.Attendance.LEFT,
+    ):
+        # a chair who cannot chair: nobody could have opened the meeting (第十七条)
+        state = {
+            g.Attendance.LEAVE: "已请假",
+            g.Attendance.ABSENT: "缺席",
+            g.Attendance.LEFT: "已离席",
+        }
+        who = "组长本人" if target.id == person.id else target.name
+        raise UsageError(
+            f"{who}{state[away.status]}，不能主持第{meeting.number}次会议，没有委托。"
+            "请委托能到会的成员主持，例如：委托主持 @李娜 组长出差。"
+        )
     await repo.update_meeting(meeting.id, chair_id=target.id)
     await record(
         ctx,

@@ -440,3 +440,20 @@ async def test_that_will_do_for_today_asks_to_close_the_meeting(harness: Console
     ), asked
     assert await models.AgendaItem.filter(state="deferred").count() == 0
     assert "第1次会议结束" in await h.say("张伟", "是")
+
+
+async def test_the_chair_is_not_handed_to_one_who_cannot_chair(harness: ConsoleRig) -> None:
+    """The chair delegated to a member on leave, the leader then on leave too: five present and
+    nobody could open the meeting; a leader on leave 「委托主持 @自己」 took it back likewise."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    await h.say("赵敏", "请假 出差")
+    refused = (await h.say("张伟", "委托主持 @赵敏 组长出差")).text
+    assert refused.startswith("赵敏已请假，不能主持第1次会议，没有委托。"), refused
+    assert "委托李娜主持" in await h.say("张伟", "委托主持 @李娜 组长出差")
+    await h.say("张伟", "请假 出差")
+    back = (await h.say("张伟", "委托主持 @张伟")).text
+    assert back.startswith("组长本人已请假，不能主持第1次会议"), back
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.chair_id == (await models.Person.get(name="李娜")).id
