@@ -77,6 +77,9 @@ class Minutes:
     quorum: dict[str, Any] = field(default_factory=dict)
     delegations: list[str] = field(default_factory=list)
     reschedules: list[str] = field(default_factory=list)
+    # who left during the meeting: [name, reason, time back or ""] in order (minutes stored
+    # before it show who had left at the close only)
+    departures: list[list[str]] = field(default_factory=list)
     items: list[MinutesItem] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
@@ -158,6 +161,10 @@ def assemble(
                 if not p.get("observer"):
                     minutes.attendance[p["person"]["name"]] = p["status"]
                 name = p["person"]["name"]
+                if p.get("returned"):
+                    gone = [d for d in minutes.departures if d[0] == name and not d[2]]
+                    if gone:
+                        gone[-1][2] = at.astimezone(tz).strftime("%H:%M")
                 for item_id in p.get("opinions_withdrawn", []):
                     if item_id in items:  # they speak and vote in person
                         it = items[item_id]
@@ -199,6 +206,7 @@ def assemble(
                     items[p["item"]].deferred_by_hand = p.get("reason", "")
             case "left":
                 minutes.attendance[p["person"]["name"]] = "left"
+                minutes.departures.append([p["person"]["name"], p.get("reason") or "", ""])
                 if p.get("reason"):
                     minutes.leave_reasons[p["person"]["name"]] = p["reason"]
             case "meeting_closed":
@@ -240,7 +248,13 @@ def render_text(m: Minutes) -> str:
     ]
     lines.append(f"请假：{'、'.join(leave) if leave else '无'}")
     lines.append(f"缺席：{_names(m.attendance, 'absent', 'unknown')}")
-    if any(s == "left" for s in m.attendance.values()):
+    if m.departures:
+        gone = []
+        for name, reason, back in m.departures:
+            said = "，".join(x for x in (reason, f"{back}返回" if back else "") if x)
+            gone.append(f"{name}（{said}）" if said else name)
+        lines.append(f"中途离席：{'、'.join(gone)}")
+    elif any(s == "left" for s in m.attendance.values()):
         left = [
             f"{n}（{m.leave_reasons[n]}）" if m.leave_reasons.get(n) else n
             for n, s in m.attendance.items()

@@ -678,6 +678,13 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。{more}")]
+    if previous is not None and previous.status is g.Attendance.LEFT:
+        # back after leaving: present (or late) as at the first check-in, the leaving kept in
+        # the minutes with the time of the return (it had read 迟到, the leaving gone)
+        status = await _first_status(meeting, person)
+        await record_check_in(ctx, meeting, person, status, observer=is_observer, returned=True)
+        back = f"{len(await present_ids(meeting))}/{len(roster)}"
+        return [ctx.reply(f"{person.name}已签到（{back}），回到会场，可参加之后的表决。{more}")]
     withdrawn = await record_check_in(ctx, meeting, person, status, observer=is_observer)
     if is_observer:
         return [ctx.reply(f"{person.name}（列席）已签到。{more}")]
@@ -714,10 +721,12 @@ async def record_check_in(
     status: g.Attendance,
     *,
     observer: bool = False,
+    returned: bool = False,
 ) -> list[repo.Item]:
     """`person` is in the room from now (`status`: present or late), recorded. A member who
     attends after all speaks for themself: their written opinions (第十八条: for who cannot
-    attend) on the items whose vote has not opened are withdrawn; returns those items."""
+    attend) on the items whose vote has not opened are withdrawn; returns those items.
+    `returned`: back after leaving (离席) the meeting."""
     await repo.set_attendance(meeting.id, person.id, status, reason="", now=ctx.now)
     open_items = [it for it in await repo.items(meeting.id) if it.state in g.OPINION_STATES]
     had = [] if observer else await repo.withdraw_opinions([it.id for it in open_items], person.id)
@@ -729,8 +738,18 @@ async def record_check_in(
     }
     if withdrawn:
         payload["opinions_withdrawn"] = [it.id for it in withdrawn]
+    if returned:
+        payload["returned"] = True
     await record(ctx, EventKind.CHECKIN, payload, meeting=meeting)
     return withdrawn
+
+
+async def _first_status(meeting: repo.Meeting, person: repo.Person) -> g.Attendance:
+    """How `person` first checked in to the meeting (present or late; late when unknown)."""
+    for e in await repo.meeting_events(meeting):
+        if e.kind == EventKind.CHECKIN.value and e.payload["person"]["id"] == person.id:
+            return g.Attendance(e.payload["status"])
+    return g.Attendance.LATE
 
 
 NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"

@@ -150,7 +150,7 @@ async def test_a_member_who_left_votes_no_more_and_the_leader_does_not_wait_for_
     assert "赞成3" in result, result
     assert "结果：未通过" in result, result
     # back in the room: votes again from the next item on
-    assert "签到" in await h.say("王强", "签到")
+    assert "回到会场" in await h.say("王强", "签到")
     await h.say("张伟", "发起表决 2")
     await h.say("刘洋", "离席 接孩子")
     for name in ("李娜", "王强", "陈静"):
@@ -457,3 +457,27 @@ async def test_the_chair_is_not_handed_to_one_who_cannot_chair(harness: ConsoleR
     assert back.startswith("组长本人已请假，不能主持第1次会议"), back
     meeting = await models.Meeting.get(number=1)
     assert meeting.chair_id == (await models.Person.get(name="李娜")).id
+
+
+async def test_a_member_back_after_leaving_is_present_and_the_leaving_is_minuted(
+    harness: ConsoleRig,
+) -> None:
+    """One who left at 15:10 and checked in again at 15:20 had been recorded 迟到 and the
+    leaving had vanished from the minutes; now present as before, 「中途离席：刘洋（单位有事，
+    15:20返回）」."""
+    h = harness
+    five = ("张伟", "李娜", "王强", "刘洋", "陈静")
+    await convene_and_open(h, "经费", present=five)
+    h.at("2026-12-05 15:10")
+    await h.say("刘洋", "离席 单位有事")
+    h.at("2026-12-05 15:20")
+    assert "刘洋已签到（5/7），回到会场，可参加之后的表决。" in await h.say("刘洋", "签到")
+    await h.say("陈静", "离席 接孩子")
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "王强", "刘洋"):
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    await h.say("张伟", "散会")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "出席：张伟、李娜、王强、刘洋；迟到：无" in minutes, minutes
+    assert "中途离席：刘洋（单位有事，15:20返回）、陈静（接孩子）" in minutes, minutes
