@@ -280,7 +280,7 @@ def render_text(m: Minutes) -> str:
         for name, text in it.opinions:
             lines.append(f"   书面意见（{name}，不计票）：{text}")
         if it.opinions_withdrawn:
-            lines.append(f"   {'、'.join(it.opinions_withdrawn)}的书面意见已因本人到会撤回")
+            lines.append(f"   {'、'.join(it.opinions_withdrawn)}的书面意见已在本人签到到会时撤回")
         if it.recused:
             lines.append(f"   回避：{'、'.join(it.recused)}")
         if it.emergency:

@@ -102,6 +102,8 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     # with the leave when they can be kept; what stops them is said after the leave, which is
     # kept either way (checked before any write).
     args, said, not_kept = await _opinions_with_leave(meeting, status, args, opinion)
+    before = (await repo.attendance(meeting.id)).get(person.id)
+    withdrawn = await _withdrawn_at_check_in(meeting, person) if before is not None else False
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
     await record(
         ctx,
@@ -124,7 +126,19 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     if not_kept:
         reply += f"\n书面意见没有记下：{not_kept}"
+    if withdrawn and not said:  # checked in, opinions withdrawn, now on leave again
+        reply += "\n您签到时撤回的书面意见不会自动恢复；如仍需提交，请重新发送「书面意见 议题编号 意见」。"
     return [ctx.reply(reply)]
+
+
+async def _withdrawn_at_check_in(meeting: repo.Meeting, person: repo.Person) -> bool:
+    """Whether `person`'s written opinions were withdrawn when they checked in to the meeting."""
+    return any(
+        e.kind == EventKind.CHECKIN.value
+        and e.payload["person"]["id"] == person.id
+        and e.payload.get("opinions_withdrawn")
+        for e in await repo.meeting_events(meeting)
+    )
 
 
 LEAVE_USAGE = "请假 出差在外"

@@ -199,7 +199,8 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     leader_last = not hands and rule.leader_votes_last and not NOW.search(args)
     if leader_last and (call := await _leaders_last_call(ctx, vote, it, present_now)):
         return [ctx.reply(call)]
-    if not hands and not NOW.search(args):
+    called = vote.closes_at is not None and vote.closes_at <= ctx.now  # time was called
+    if not hands and not NOW.search(args) and not called:
         waiting = [p for p in await yet_to_vote(vote) if p in present_now]  # not who left
         if waiting:  # 「投票结束」 while some are still choosing: the result would be final
             raise AskBack(

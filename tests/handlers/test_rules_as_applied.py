@@ -54,8 +54,7 @@ async def test_the_leader_who_states_a_position_last_is_not_kept_from_voting(
     # nobody votes after the leader (陈静's ballot had been counted after the cut-off)
     after = (await h.say("陈静", "投票 反对", private=True)).text
     assert after.startswith("人事事项由组长最后表态，组长已经投票"), after
-    await h.say("张伟", "结束表决")
-    result = (await h.say("张伟", "是")).text
+    result = (await h.say("张伟", "结束表决")).text  # time was called: no third question
     assert "赞成4" in result
     assert "结果：通过" in result
 
@@ -362,7 +361,7 @@ async def test_a_written_opinion_is_withdrawn_when_its_author_attends(
     minutes = (await h.say("张伟", "纪要 全文")).text
     assert "书面意见（刘洋，不计票）：同意" in minutes, minutes
     assert "预算太高" not in minutes, minutes
-    assert "刘洋的书面意见已因本人到会撤回" in minutes, minutes
+    assert "刘洋的书面意见已在本人签到到会时撤回" in minutes, minutes
 
 
 async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting(
@@ -481,3 +480,18 @@ async def test_a_member_back_after_leaving_is_present_and_the_leaving_is_minuted
     minutes = (await h.say("张伟", "纪要 全文")).text
     assert "出席：张伟、李娜、王强、刘洋；迟到：无" in minutes, minutes
     assert "中途离席：刘洋（单位有事，15:20返回）、陈静（接孩子）" in minutes, minutes
+
+
+async def test_opinions_withdrawn_at_a_check_in_are_said_when_leave_is_asked_again(
+    harness: ConsoleRig,
+) -> None:
+    """A member checked in (opinions withdrawn) and then asked for leave again: told that the
+    opinions are not restored (they had silently gone, the minutes saying he attended)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费；换届")
+    await h.say("杨帆", "请假 出差 1 反对 2 弃权")
+    h.at("2026-12-05 14:30")
+    assert "书面意见已撤回" in await h.say("杨帆", "签到")
+    again = (await h.say("杨帆", "请假 临时有事")).text
+    assert "您签到时撤回的书面意见不会自动恢复" in again, again
