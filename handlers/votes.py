@@ -394,6 +394,12 @@ async def _closed_target(meeting: repo.Meeting, number: int | None) -> tuple[rep
     votes = await repo.votes_of_item(it.id)
     if votes:
         return votes[-1], it
+    if it.state is g.ItemState.PROPOSED:  # 「同意3」 on a member's proposal: no vote to come yet
+        by = await repo.person(it.proposed_by_id)
+        raise UsageError(
+            f"议题{number}「{it.title}」还是{by.name}提出的议题建议，尚未列入议程，没有表决。"
+            f"由本次会议的组长决定是否列入（「同意议题 {number}」或「驳回议题 {number} 理由」）。"
+        )
     raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
 
 

@@ -168,7 +168,7 @@ async def test_the_leader_decides_proposals_by_number_or_proposer_before_any_vot
     await h.say("赵敏", "提议议题 科普活动")
     assert "议题3「会员发展工作」已列入议程" in await h.say("张伟", "同意王强的议题")
     assert "议题4「党建活动计划」已列入议程" in await h.say("张伟", "同意4")
-    assert "议题5还没有发起表决" in await h.say("李娜", "同意5")
+    assert "还是刘洋提出的议题建议" in await h.say("李娜", "同意5")  # not the leader
     rejected = await h.say("张伟", "驳回5 时机不成熟")
     assert "议题建议5「换届筹备」未列入议程，理由：时机不成熟" in rejected
     assert "议题建议6「学术年会」未列入议程" in await h.say("张伟", "反对6")
@@ -267,3 +267,17 @@ async def test_a_remark_ending_the_agenda_is_no_part_of_its_last_title(
         assert len(items) == 2, [i.title for i in items]
         assert items[1].matter_type == "major", [(i.title, i.matter_type) for i in items]
         await h.say("张伟", "取消会议 测试")
+
+
+async def test_a_view_on_a_pending_proposal_says_what_it_is(harness: ConsoleRig) -> None:
+    """A member's 「同意2」 on a proposal not yet on the agenda had been told 「议题2还没有发起
+    表决，主持人发送「发起表决 2」」, which then failed: it is a proposal for the leader."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 12月10日下午3点 学会302 议题：年度工作总结")
+    await h.say("王强", "提议议题 会员发展")
+    said = (await h.say("赵敏", "同意2")).text
+    assert said.startswith("议题2「会员发展」还是王强提出的议题建议，尚未列入议程，没有表决。"), (
+        said
+    )
+    assert await models.Ballot.all().count() == 0
