@@ -34,7 +34,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -779,9 +779,14 @@ class Lexicon:
         before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
+        # Read as a convening's time: 「9号」「12.9 15:00」 are dates.
         form = _nfkc_aligned(before).text
-        parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE)
-        hourless = hourless_time(before, _SOME_INSTANT, _SOME_ZONE) if parsed is None else None
+        parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE, convening=True)
+        hourless = (
+            hourless_time(before, _SOME_INSTANT, _SOME_ZONE, convening=True)
+            if parsed is None
+            else None
+        )
         if hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
             before = f"{hourless.written} {hourless.rest}"
         elif parsed is None:
@@ -1158,16 +1163,20 @@ _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 
 
-def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+def leading_time(
+    args: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> ParsedTime | None:
     """parse_leading_time on the NFKC form of `args` (「15：30」 is 15:30), with the rest of
     the text returned as typed."""
-    return _as_typed(args, parse_leading_time, now, tz)
+    return _as_typed(args, partial(parse_leading_time, convening=convening), now, tz)
 
 
-def hourless_time(args: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+def hourless_time(
+    args: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> Hourless | None:
     """parse_hourless on the NFKC form of `args` (「明天下午」 without the hour), with the rest
     of the text returned as typed."""
-    return _as_typed(args, parse_hourless, now, tz)
+    return _as_typed(args, partial(parse_hourless, convening=convening), now, tz)
 
 
 _Read = TypeVar("_Read", ParsedTime, Hourless)

@@ -215,16 +215,16 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
-    parsed = leading_time(args, ctx.now, ctx.tz)
-    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz)) is not None:
+    parsed = leading_time(args, ctx.now, ctx.tz, convening=True)
+    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz, convening=True)):
         raise UsageError(  # 「明天下午」: the notice would carry an hour nobody chose
             f"请写明开会的钟点（{t.day(vague.when.astimezone(ctx.tz).date())}"
             f"{vague.period}几点），例如：召开会议 {vague.written} {vague.rest or '会议室'}"
         )
     if parsed is None:
         raise UsageError(
-            f"没能识别会议时间{_why(args)}请重新发送。可以写成「12月5日下午3点」「明天14:00」"
-            f"「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
+            f"没能识别会议时间{_why(args, convening=True)}请重新发送。可以写成「12月5日下午3点」"
+            f"「明天14:00」「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
         )
     if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
         day = parsed.when.astimezone(ctx.tz).date()
@@ -260,9 +260,9 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     return _Convening(parsed.when, place, topics)
 
 
-def _why(said: str) -> str:
+def _why(said: str, *, convening: bool = False) -> str:
     """What to say after 「没能识别会议时间」: why, when the time said cannot be (「：2月没有30日。」)."""
-    why = why_unreadable(unicodedata.normalize("NFKC", said))
+    why = why_unreadable(unicodedata.normalize("NFKC", said), convening=convening)
     return f"：{why}" if why else "，"
 
 

@@ -1,0 +1,56 @@
+"""Dates written the short ways people type them in a convening: a day of the month alone
+(「9号」) and a month.day before a time (「12.9 15:00」)."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import models
+from tests.kit.console import ConsoleRig
+
+
+async def test_a_day_of_the_month_alone_is_the_next_such_day(harness: ConsoleRig) -> None:
+    """「9号下午3点在302开会」 had not been understood and 「召开会议 9号下午3点 302」 had not read
+    the time: the 9th is this month's while it is ahead, else next month's."""
+    h = harness
+    h.at("2026-12-04 09:00")  # a Friday
+    notice = (await h.say("张伟", "9号下午3点在302开会，议题：年度工作总结")).text
+    assert "时间：2026年12月9日（星期三）15:00\n地点：302\n" in notice
+    assert "1. 年度工作总结（一般事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 3号下午3点 302")).text
+    assert "时间：2027年1月3日（星期日）15:00\n地点：302\n" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    passed = (await h.say("张伟", "召开会议 4号 8点 302")).text  # today, but gone by
+    assert "已经过去了" in passed
+    asked = (await h.say("张伟", "召开会议 9号下午 302")).text
+    assert asked.startswith("请写明开会的钟点（2026年12月9日下午几点）")
+    assert "没有32日" in await h.say("张伟", "召开会议 32号 15:00 302")
+    assert await models.Meeting.filter(state="convened").count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "12.9 15:00 开会 学会302 议题：年度工作总结",
+        "12/9 15:00 开会 学会302 议题：年度工作总结",
+        "12.9 15:00 学会302 开会",
+        "召开会议 12.9 15:00 学会302 议题：年度工作总结",
+    ],
+)
+async def test_a_month_and_day_before_the_time(harness: ConsoleRig, said: str) -> None:
+    """「12.9 15:00 开会 学会302」 had not been understood."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    notice = (await h.say("张伟", said)).text
+    assert "时间：2026年12月9日（星期三）15:00\n地点：学会302\n" in notice
+
+
+async def test_a_dotted_number_is_a_date_only_before_a_time(harness: ConsoleRig) -> None:
+    """「12.9」 alone may be an amount: no date without a clock time after it."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    refused = (await h.say("张伟", "召开会议 12.9 学会302")).text
+    assert refused.startswith("没能识别会议时间")
+    assert "没有听懂" in await h.say("张伟", "12.9万元的预算开会再说")
+    assert await models.Meeting.all().count() == 0
