@@ -796,6 +796,7 @@ class Lexicon:
         after = body.tail(found.end())
         if _QUESTION.search(after or before):
             return None
+        spaced = body.text[found.end() : found.end() + 1] in tuple(_SEPARATORS)
         after = after.lstrip(_SEPARATORS).strip()
         if _HOLD_OFF.match(after):
             return Clarify(route, body.tail(0))
@@ -804,8 +805,12 @@ class Lexicon:
                 return None
             after = ""
         elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
-            (_PLACE_NEXT.match(after) or _PLACE_THEN_AGENDA.match(after))  # 「，在学会办公室」
-            and not _CANNOT.search(after)  # 「，学会302，议题：…」 are
+            (
+                _PLACE_NEXT.match(after)  # 「，在学会办公室」「，学会302，议题：…」
+                or _PLACE_THEN_AGENDA.match(after)
+                or (spaced and _BARE_PLACE.fullmatch(matching_form(after)))  # 「 学会302」
+            )
+            and not _CANNOT.search(after)
         ):
             return None
         args = f"{before.strip()} {after}".strip()
@@ -1153,6 +1158,11 @@ _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 # A place said bare, then the agenda: 「，学会302，议题：…」「，302，议题是…」.
 _PLACE_THEN_AGENDA = re.compile(rf"[^,，。;；!！?？\s]{{1,20}}[,，\s]+(?:{_AGENDA_NEXT.pattern})")
+# A place said bare after the verb and a space or comma, and nothing else: 「…开会 学会302」
+# 「…开会，三楼会议室」 (one word ending in a room number or a word for a room).
+_BARE_PLACE = re.compile(
+    r"[^,，。;；!！?？\s]{0,16}(?:楼|室|厅|馆|中心|大厦|酒店|宾馆|会场|[0-9]{3,4})"
+)
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.

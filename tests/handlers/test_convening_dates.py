@@ -1,5 +1,6 @@
 """Dates written the short ways people type them in a convening: a day of the month alone
-(「9号」) and a month.day before a time (「12.9 15:00」)."""
+(「9号」) and a month.day or month/day before a time (「12.9 15:00」「12/9 15:00」, the place
+after the verb)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,15 @@ async def test_a_day_of_the_month_alone_is_the_next_such_day(harness: ConsoleRig
     [
         "12.9 15:00 开会 学会302 议题：年度工作总结",
         "12/9 15:00 开会 学会302 议题：年度工作总结",
+        "12/9 15:00 开会 学会302",
         "12.9 15:00 学会302 开会",
         "召开会议 12.9 15:00 学会302 议题：年度工作总结",
     ],
 )
 async def test_a_month_and_day_before_the_time(harness: ConsoleRig, said: str) -> None:
-    """「12.9 15:00 开会 学会302」 had not been understood."""
+    """「12.9 15:00 开会 学会302」 had not been understood, nor 「12/9 15:00 开会 学会302」 with
+    the place after the verb and no agenda (the place before the verb, or an agenda after the
+    place, had been)."""
     h = harness
     h.at("2026-12-04 09:00")
     notice = (await h.say("张伟", said)).text
