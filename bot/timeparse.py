@@ -5,14 +5,17 @@ white space folded. The module is pure: it never reads the clock, `now` is alway
 
 Grammar (at the start of the text, optional spaces between the parts)::
 
-    expression := date [period] [time] | [period] time | 中午
+    expression := date [note] [period] [time] | weekday （date） [period] [time]
+                | [period] time | 中午
     date       := YYYY-MM-DD | YYYY/M/D | YYYY.M.D   (an optional "T" may follow)
                 | [YYYY年] M月D日 | [YYYY年] M月D号   (numbers in digits or Chinese numerals)
                 | M-D | M/D
                 | D日 | D号 | M.D                 (a meeting's time only: see `convening`)
                 | 今天 今日 明天 明日 后天 大后天
                 | 今早 今晨 明早 明晨 (morning) | 今晚 今夜 明晚 (night)
-                | [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
+                | weekday
+    weekday    := [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
+    note       := [（(] (周|星期|礼拜)(一..六|日|天) [）)]   (the weekday beside a date)
     period     := 凌晨 | 早上 早晨 清晨 上午 早 | 中午 | 下午 午后 | 傍晚 | 晚上 晚间 夜里 夜间 晚
     time       := (H:MM[:SS] | H(点|时)[半 | 一刻 | 三刻 | M分 | MM | 钟 | 整]) [am | pm]
                 | H (am | pm)                   (am/pm in any case, with or without dots)
@@ -38,11 +41,14 @@ Rules:
 * A time without a date means today if that is still in the future, otherwise tomorrow.
 * A month and day without a year means the next occurrence: this year unless that date is
   before today (then the next year in which the date exists).
+* A weekday beside a date (「12月9日（周三）」「周三（12月9日）」) must be that date's weekday;
+  otherwise there is no result, since which of the two is meant is not known.
 * Read as a meeting's time (``convening=True``) a day of the month alone (「9号」「9日」, not
   「3号楼」「1号议题」) is the next such day, this month if still ahead (today included), else
   the next month that has it; a month.day (「12.9」) is a date only when a clock time follows it
-  (「12.9 15:00」, not 「12.9万元」). Elsewhere 「3号」 and 「12.9」 are numbers (「3号申请」, an
-  amount).
+  (「12.9 15:00」, not 「12.9万元」); and a weekday that disagrees with its date is left for the
+  caller to ask about (``ParsedTime.weekday``) instead of giving None. Elsewhere 「3号」 and
+  「12.9」 are numbers (「3号申请」, an amount).
 * 本周X / 这周X is that day of the current Monday-based week (even if already past); 下周X is the
   day of next week and 下下周X the week after. A bare 周X is the nearest such day, today included
   only if the resulting time is still in the future.
@@ -75,6 +81,7 @@ class ParsedTime:
     when: datetime  # aware, in UTC
     rest: str  # the text that followed the time expression, stripped
     explicit_time: bool  # False when only a date was given (the time is then 09:00 local)
+    weekday: int | None = None  # the weekday said beside the date (Monday = 0), if one was
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +440,9 @@ class _Opening:
 # A weekday said after a date, as a note (「12月9日周三」「12月9日（星期三）」).
 _WEEKDAY_NOTE = re.compile(r"[（(]?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天])\s*[）)]?")
 _WEEKDAY_NUMBER = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
+# The brackets around a date said after its weekday (「周三（12月9日）」).
+_OPENING_BRACKET = re.compile(r"[（(]\s*")
+_CLOSING_BRACKET = re.compile(r"\s*[）)]")
 
 
 def _opening(text: str, convening: bool = False) -> _Opening:
@@ -447,11 +457,27 @@ def _opening(text: str, convening: bool = False) -> _Opening:
             weekday = _WEEKDAY_NUMBER[note["d"]]
             date_end = note.end()
             pos = _skip_space(text, date_end)
+        elif isinstance(spec, _Weekday) and (dated := _date_in_brackets(text, pos, convening)):
+            # 「周三（12月9日）」: the date says the day, the weekday is checked against it
+            weekday, (spec, date_end) = spec.weekday, dated
+            pos = _skip_space(text, date_end)
     period_end = pos
     if period is None and (m := _PERIOD.match(text, pos)):
         period, period_end = m["period"], m.end()
         pos = _skip_space(text, period_end)
     return _Opening(spec, date_end, period, period_end, pos, weekday)
+
+
+def _date_in_brackets(text: str, pos: int, convening: bool) -> tuple[_DateSpec, int] | None:
+    """A calendar date in brackets at `pos` (「（12月9日）」) and where the brackets end."""
+    if not (opening := _OPENING_BRACKET.match(text, pos)):
+        return None
+    found = _match_date(text, opening.end(), convening)
+    if found is None or not isinstance(found[0], _CalendarDate | _DayOfMonth):
+        return None
+    if not (closing := _CLOSING_BRACKET.match(text, found[1])):
+        return None
+    return found[0], closing.end()
 
 
 def _parse(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> ParsedTime | None:
@@ -469,10 +495,12 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> ParsedTim
         return None  # a vague period (明天下午: parse_hourless) or nothing at all
 
     when = _resolve(op.spec, hour, minute, now.astimezone(tz), tz)
-    if when is None or (op.weekday is not None and when.weekday() != op.weekday):
+    if when is None:
+        return None
+    if not convening and op.weekday is not None and when.weekday() != op.weekday:
         return None  # 「12月9日周四」 when the 9th is a Wednesday: which is meant is not known
     rest = text[end:].strip().lstrip(",，、").strip()
-    return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != op.date_end)
+    return ParsedTime(when.astimezone(UTC), rest, end != op.date_end, op.weekday)
 
 
 def parse_leading_time(
@@ -483,7 +511,8 @@ def parse_leading_time(
     `now` is aware (any zone); the expression is read in zone `tz` (normally Asia/Shanghai).
     Returns None when no time expression is at the start or it is invalid (2月30日, 25点, 13月).
     Past times are not rejected: the caller does that. Raises ValueError only for a naive `now`.
-    `convening`: read as a meeting's time (「9号」「12.9 15:00」 are dates).
+    `convening`: read as a meeting's time (「9号」「12.9 15:00」 are dates), a weekday that
+    disagrees with its date being returned in `weekday` for the caller to ask about.
     """
     if now.tzinfo is None:
         raise ValueError("parse_leading_time needs an aware `now`")

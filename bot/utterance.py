@@ -779,7 +779,8 @@ class Lexicon:
         before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
-        # Read as a convening's time: 「9号」「12.9 15:00」 are dates.
+        # Read as a convening's time: 「9号」「12.9 15:00」 are dates, and a weekday beside the
+        # date is the handler's to check against the date in its own year.
         form = _nfkc_aligned(before).text
         parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE, convening=True)
         hourless = (

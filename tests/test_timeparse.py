@@ -453,6 +453,11 @@ def convening(text: str, now: datetime = NOW) -> ParsedTime | None:
         ("12.9 15:00", NOW, local(2026, 12, 9, 15)),
         ("12.9下午3点", NOW, local(2026, 12, 9, 15)),
         ("1.5 9:30", NOW, local(2027, 1, 5, 9, 30)),
+        # A weekday beside the date, either way round.
+        ("周三（12月9日）下午3点", NOW, local(2026, 12, 9, 15)),
+        ("星期三(12月9日) 15:00", NOW, local(2026, 12, 9, 15)),
+        ("周三（9号）下午3点", NOW, local(2026, 12, 9, 15)),
+        ("12.9（周三）15:00", NOW, local(2026, 12, 9, 15)),
     ],
 )
 def test_a_meetings_short_dates(text: str, now: datetime, expected: datetime) -> None:
@@ -484,6 +489,26 @@ def test_short_dates_are_numbers_outside_a_convening(text: str) -> None:
 )
 def test_not_a_meetings_date(text: str) -> None:
     assert convening(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "weekday"),
+    [
+        ("12月10号（周三）下午3点", 2),
+        ("周三（12月10日）下午3点", 2),
+        ("周四（12月10日）下午3点", 3),
+        ("12月10日 15:00", None),
+    ],
+)
+def test_the_weekday_said_beside_a_date(text: str, weekday: int | None) -> None:
+    """In a convening a weekday that is not the date's is kept for the caller to ask about;
+    elsewhere there is no result (which is meant is not known)."""
+    found = convening(text)
+    assert found is not None
+    assert found.when == local(2026, 12, 10, 15)
+    assert found.weekday == weekday
+    plain = parse_leading_time(text, NOW, SHANGHAI)
+    assert (plain is not None) == (weekday in (None, 3))
 
 
 def test_a_day_that_no_month_has() -> None:

@@ -1,6 +1,7 @@
 """Dates written the short ways people type them in a convening: a day of the month alone
-(「9号」) and a month.day or month/day before a time (「12.9 15:00」「12/9 15:00」, the place
-after the verb)."""
+(「9号」), a month.day or month/day before a time (「12.9 15:00」「12/9 15:00」, the place after
+the verb), and a weekday beside the date in brackets (「周四（12月10日）」「12月10号（周三）」),
+a weekday that is not the date's being asked about, nothing convened."""
 
 from __future__ import annotations
 
@@ -58,3 +59,51 @@ async def test_a_dotted_number_is_a_date_only_before_a_time(harness: ConsoleRig)
     assert refused.startswith("没能识别会议时间")
     assert "没有听懂" in await h.say("张伟", "12.9万元的预算开会再说")
     assert await models.Meeting.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "周四（12月10日）下午3点在302开会，议题：预算",
+        "召开会议 12月10号（周四）下午3点 302 议题：预算",
+    ],
+)
+async def test_a_weekday_beside_the_date(harness: ConsoleRig, said: str) -> None:
+    h = harness
+    h.at("2026-12-04 09:00")
+    notice = (await h.say("张伟", said)).text
+    assert "时间：2026年12月10日（星期四）15:00\n地点：302\n" in notice
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "12月10号（周三）下午3点在302开会，议题：预算",
+        "周三（12月10日）下午3点在302开会，议题：预算",
+        "召开会议 12月10号（周三）下午3点 302 议题：预算",
+        "召开会议 周三(12月10日) 15:00 302 议题：预算",
+    ],
+)
+async def test_a_weekday_that_is_not_the_dates_is_asked_about(
+    harness: ConsoleRig, said: str
+) -> None:
+    """The 10th is a Thursday: which of the two is meant is not known. It had been refused as
+    an unreadable time (said as a command) or not understood (said in a sentence)."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    asked = (await h.say("张伟", said)).text
+    assert asked.startswith(
+        "2026年12月10日是星期四，不是星期三。会议是在12月10日（星期四），还是12月9日（星期三）？"
+        "会议没有召开，请写明日期重新发送，例如：召开会议 12月10日 15:00 "
+    )
+    assert await models.Meeting.all().count() == 0
+
+
+async def test_a_rescheduling_with_the_date_beside_its_weekday(harness: ConsoleRig) -> None:
+    """「改期 周四（12月10日）…」 of a meeting a week later names its day: it is not asked
+    which Thursday is meant (as a bare 「周四」 would be)."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    await h.say("张伟", "召开会议 12月17日下午3点 302 议题：预算")
+    moved = (await h.say("张伟", "改期 周四（12月10日）下午3点")).text
+    assert "时间：2026年12月10日（星期四）15:00（原定2026年12月17日（星期四）15:00）" in moved
