@@ -5,13 +5,17 @@ white space folded. The module is pure: it never reads the clock, `now` is alway
 
 Grammar (at the start of the text, optional spaces between the parts)::
 
-    expression := date [period] [time] | [period] time | 中午
+    expression := date [note] [period] [time] | weekday （date） [period] [time]
+                | [period] time | 中午
     date       := YYYY-MM-DD | YYYY/M/D | YYYY.M.D   (an optional "T" may follow)
                 | [YYYY年] M月D日 | [YYYY年] M月D号   (numbers in digits or Chinese numerals)
                 | M-D | M/D
+                | D日 | D号 | M.D                 (a meeting's time only: see `convening`)
                 | 今天 今日 明天 明日 后天 大后天
                 | 今早 今晨 明早 明晨 (morning) | 今晚 今夜 明晚 (night)
-                | [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
+                | weekday
+    weekday    := [本|这|这个|下|下个|下下|下下个] (周|星期|礼拜)(一..六|日|天|1..7)
+    note       := [（(] (周|星期|礼拜)(一..六|日|天) [）)]   (the weekday beside a date)
     period     := 凌晨 | 早上 早晨 清晨 上午 早 | 中午 | 下午 午后 | 傍晚 | 晚上 晚间 夜里 夜间 晚
     time       := (H:MM[:SS] | H(点|时)[半 | 一刻 | 三刻 | M分 | MM | 钟 | 整]) [am | pm]
                 | H (am | pm)                   (am/pm in any case, with or without dots)
@@ -37,6 +41,14 @@ Rules:
 * A time without a date means today if that is still in the future, otherwise tomorrow.
 * A month and day without a year means the next occurrence: this year unless that date is
   before today (then the next year in which the date exists).
+* A weekday beside a date (「12月9日（周三）」「周三（12月9日）」) must be that date's weekday;
+  otherwise there is no result, since which of the two is meant is not known.
+* Read as a meeting's time (``convening=True``) a day of the month alone (「9号」「9日」, not
+  「3号楼」「1号议题」) is the next such day, this month if still ahead (today included), else
+  the next month that has it; a month.day (「12.9」) is a date only when a clock time follows it
+  (「12.9 15:00」, not 「12.9万元」); and a weekday that disagrees with its date is left for the
+  caller to ask about (``ParsedTime.weekday``) instead of giving None. Elsewhere 「3号」 and
+  「12.9」 are numbers (「3号申请」, an amount).
 * 本周X / 这周X is that day of the current Monday-based week (even if already past); 下周X is the
   day of next week and 下下周X the week after. A bare 周X is the nearest such day, today included
   only if the resulting time is still in the future.
@@ -69,6 +81,7 @@ class ParsedTime:
     when: datetime  # aware, in UTC
     rest: str  # the text that followed the time expression, stripped
     explicit_time: bool  # False when only a date was given (the time is then 09:00 local)
+    weekday: int | None = None  # the weekday said beside the date (Monday = 0), if one was
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +185,13 @@ _CN_DATE = re.compile(
     rf"(?P<month>{_NUM})\s*月\s*(?P<day>{_NUM})\s*[日号]"
 )
 _MONTH_DAY = re.compile(r"(?P<month>[0-9]{1,2})[-/](?P<day>[0-9]{1,2})(?![0-9])")
+# A meeting's time only (see `convening`): 「12.9」 (a clock time must follow), 「9号」「九号」「9日」,
+# not a numbered thing (「3号楼」「1号议题」「2号文件」) nor a span (「3日内」「两日后」).
+_MONTH_DOT_DAY = re.compile(r"(?P<month>1[0-2]|0?[1-9])\.(?P<day>[0-9]{1,2})(?![0-9.])")
+_DAY_OF_MONTH = re.compile(
+    rf"(?:(?P<day>[0-9]{{1,2}})\s*[日号]|(?P<cn_day>{_CN}{{1,3}})号)"
+    r"(?![楼院栋幢座层室厅门馆线议项文件人位票后前内以起之])"
+)
 _RELATIVE = re.compile(rf"(?P<word>{_alternatives(_RELATIVE_DAYS)})")
 _WEEK = re.compile(
     rf"(?P<prefix>{_alternatives(_WEEK_PREFIXES)})?\s*(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
@@ -192,6 +212,12 @@ class _CalendarDate:
     year: int | None
     month: int
     day: int
+    dotted: bool = False  # said as 「12.9」: a date only when a clock time follows
+
+
+@dataclass(frozen=True, slots=True)
+class _DayOfMonth:
+    day: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +231,7 @@ class _Weekday:
     weeks: int | None  # None for a bare 周X, else 0 (this week), 1 (next week), 2
 
 
-_DateSpec = _CalendarDate | _RelativeDay | _Weekday
+_DateSpec = _CalendarDate | _DayOfMonth | _RelativeDay | _Weekday
 
 
 def small_number(token: str) -> int | None:
@@ -241,8 +267,11 @@ def _year(token: str) -> int | None:
     return int("".join(str(d) for d in digits))
 
 
-def _match_date(text: str, pos: int) -> tuple[_DateSpec, int, str | None] | None:
-    """The date at `pos`, where it ends and the period word it implies (今晚); None if absent."""
+def _match_date(
+    text: str, pos: int, convening: bool = False
+) -> tuple[_DateSpec, int, str | None] | None:
+    """The date at `pos`, where it ends and the period word it implies (今晚); None if absent.
+    `convening`: also a day of the month alone (9号) and a month.day (12.9)."""
     if m := _ISO_DATE.match(text, pos):
         return _CalendarDate(int(m["year"]), int(m["month"]), int(m["day"])), m.end(), None
     if m := _CN_DATE.match(text, pos):
@@ -253,6 +282,11 @@ def _match_date(text: str, pos: int) -> tuple[_DateSpec, int, str | None] | None
         return _CalendarDate(year, month, day), m.end(), None
     if m := _MONTH_DAY.match(text, pos):
         return _CalendarDate(None, int(m["month"]), int(m["day"])), m.end(), None
+    if convening and (m := _MONTH_DOT_DAY.match(text, pos)):
+        return _CalendarDate(None, int(m["month"]), int(m["day"]), dotted=True), m.end(), None
+    if convening and (m := _DAY_OF_MONTH.match(text, pos)):
+        day = int(m["day"]) if m["day"] else small_number(m["cn_day"])
+        return None if day is None else (_DayOfMonth(day), m.end(), None)
     if m := _RELATIVE.match(text, pos):
         days, period = _RELATIVE_DAYS[m["word"]]
         return _RelativeDay(days), m.end(), period
@@ -361,6 +395,16 @@ def _resolve(
                 if candidate >= today:
                     return _local(candidate, hour, minute, tz)
             return None
+        case _DayOfMonth(day=day):
+            this_month = today.year * 12 + today.month - 1
+            for month in range(this_month, this_month + 12):  # 31号 skips months without one
+                try:
+                    candidate = date(month // 12, month % 12 + 1, day)
+                except ValueError:
+                    continue
+                if candidate >= today:
+                    return _local(candidate, hour, minute, tz)
+            return None
         case _RelativeDay(days=days):
             return _local(today + timedelta(days=days), hour, minute, tz)
         case _Weekday(weekday=weekday, weeks=None):
@@ -396,19 +440,26 @@ class _Opening:
 # A weekday said after a date, as a note (「12月9日周三」「12月9日（星期三）」).
 _WEEKDAY_NOTE = re.compile(r"[（(]?\s*(?:周|星期|礼拜)(?P<d>[一二三四五六日天])\s*[）)]?")
 _WEEKDAY_NUMBER = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6}
+# The brackets around a date said after its weekday (「周三（12月9日）」).
+_OPENING_BRACKET = re.compile(r"[（(]\s*")
+_CLOSING_BRACKET = re.compile(r"\s*[）)]")
 
 
-def _opening(text: str) -> _Opening:
+def _opening(text: str, convening: bool = False) -> _Opening:
     pos = date_end = _skip_space(text, 0)
     spec: _DateSpec | None = None
     period: str | None = None
     weekday: int | None = None
-    if found := _match_date(text, pos):
+    if found := _match_date(text, pos, convening):
         spec, date_end, period = found
         pos = _skip_space(text, date_end)
         if period is None and (note := _WEEKDAY_NOTE.match(text, pos)):
             weekday = _WEEKDAY_NUMBER[note["d"]]
             date_end = note.end()
+            pos = _skip_space(text, date_end)
+        elif isinstance(spec, _Weekday) and (dated := _date_in_brackets(text, pos, convening)):
+            # 「周三（12月9日）」: the date says the day, the weekday is checked against it
+            weekday, (spec, date_end) = spec.weekday, dated
             pos = _skip_space(text, date_end)
     period_end = pos
     if period is None and (m := _PERIOD.match(text, pos)):
@@ -417,10 +468,24 @@ def _opening(text: str) -> _Opening:
     return _Opening(spec, date_end, period, period_end, pos, weekday)
 
 
-def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
-    op = _opening(text)
+def _date_in_brackets(text: str, pos: int, convening: bool) -> tuple[_DateSpec, int] | None:
+    """A calendar date in brackets at `pos` (「（12月9日）」) and where the brackets end."""
+    if not (opening := _OPENING_BRACKET.match(text, pos)):
+        return None
+    found = _match_date(text, opening.end(), convening)
+    if found is None or not isinstance(found[0], _CalendarDate | _DayOfMonth):
+        return None
+    if not (closing := _CLOSING_BRACKET.match(text, found[1])):
+        return None
+    return found[0], closing.end()
+
+
+def _parse(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> ParsedTime | None:
+    op = _opening(text, convening)
     if clock := _match_time(text, op.pos, op.period):
         hour, minute, end = clock
+    elif isinstance(op.spec, _CalendarDate) and op.spec.dotted:
+        return None  # 「12.9」 without a clock time may be a number (an amount, a version)
     elif op.period == "中午":
         hour, minute, end = 12, 0, op.period_end
     elif op.spec is not None and (op.period is None or op.period in ("早", "晚")):
@@ -430,44 +495,55 @@ def _parse(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
         return None  # a vague period (明天下午: parse_hourless) or nothing at all
 
     when = _resolve(op.spec, hour, minute, now.astimezone(tz), tz)
-    if when is None or (op.weekday is not None and when.weekday() != op.weekday):
+    if when is None:
+        return None
+    if not convening and op.weekday is not None and when.weekday() != op.weekday:
         return None  # 「12月9日周四」 when the 9th is a Wednesday: which is meant is not known
     rest = text[end:].strip().lstrip(",，、").strip()
-    return ParsedTime(when.astimezone(UTC), rest, explicit_time=end != op.date_end)
+    return ParsedTime(when.astimezone(UTC), rest, end != op.date_end, op.weekday)
 
 
-def parse_leading_time(text: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+def parse_leading_time(
+    text: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> ParsedTime | None:
     """Parse a time expression at the start of `text` (after optional white space).
 
     `now` is aware (any zone); the expression is read in zone `tz` (normally Asia/Shanghai).
     Returns None when no time expression is at the start or it is invalid (2月30日, 25点, 13月).
     Past times are not rejected: the caller does that. Raises ValueError only for a naive `now`.
+    `convening`: read as a meeting's time (「9号」「12.9 15:00」 are dates), a weekday that
+    disagrees with its date being returned in `weekday` for the caller to ask about.
     """
     if now.tzinfo is None:
         raise ValueError("parse_leading_time needs an aware `now`")
     try:
-        return _parse(text, now, tz)
+        return _parse(text, now, tz, convening)
     except (ValueError, OverflowError):  # invalid times, impossible dates, years out of range
         return None
 
 
-def parse_hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+def parse_hourless(
+    text: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> Hourless | None:
     """A day and a part of it at the start of `text` without the hour (「下周一上午」「明晚」),
     which parse_leading_time leaves as too vague: what the usual hour would make of it, to be
     asked back or checked against a meeting's own hour, never assumed. None when the day or the
-    part of the day is missing, an hour is said, or the part of the day has no usual hour."""
+    part of the day is missing, an hour is said, or the part of the day has no usual hour.
+    `convening` as for parse_leading_time."""
     if now.tzinfo is None:
         raise ValueError("parse_hourless needs an aware `now`")
     try:
-        return _hourless(text, now, tz)
+        return _hourless(text, now, tz, convening)
     except (ValueError, OverflowError):
         return None
 
 
-def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
-    op = _opening(text)
+def _hourless(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> Hourless | None:
+    op = _opening(text, convening)
     if op.spec is None or op.period is None:
         return None
+    if isinstance(op.spec, _CalendarDate) and op.spec.dotted:
+        return None  # 「12.9」 is a date only before a clock time
     period, end = op.period, op.period_end
     hour = _USUAL_HOURS.get(period)
     if hour is None or _match_time(text, op.pos, period) is not None:
@@ -490,13 +566,16 @@ def _hourless(text: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
 _GONE_BY = re.compile(r"\s*(?:昨天|昨日|前天|大前天|上周|上星期|上礼拜|上个?月|去年)")
 
 
-def why_unreadable(text: str) -> str | None:
+def why_unreadable(text: str, *, convening: bool = False) -> str | None:
     """Why what opens `text` looks like a time but gives none: a day gone by (昨天), a date
-    that does not exist (2月30日, 13月1日) or a clock time out of range (25点, 下午0点). None when
-    nothing there looks like a time. Said to whoever typed it; never raises."""
+    that does not exist (2月30日, 13月1日, 32号) or a clock time out of range (25点, 下午0点). None
+    when nothing there looks like a time. Said to whoever typed it; never raises. `convening`
+    as for parse_leading_time."""
     if _GONE_BY.match(text):
         return "那是已经过去的日子，会议时间要在将来。"
-    op = _opening(text)
+    op = _opening(text, convening)
+    if isinstance(spec := op.spec, _DayOfMonth) and not 1 <= spec.day <= 31:
+        return f"一个月里没有{spec.day}日。"
     if isinstance(spec := op.spec, _CalendarDate):
         if not 1 <= spec.month <= 12:
             return f"没有{spec.month}月。"

@@ -34,7 +34,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -779,9 +779,15 @@ class Lexicon:
         before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
+        # Read as a convening's time: 「9号」「12.9 15:00」 are dates, and a weekday beside the
+        # date is the handler's to check against the date in its own year.
         form = _nfkc_aligned(before).text
-        parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE)
-        hourless = hourless_time(before, _SOME_INSTANT, _SOME_ZONE) if parsed is None else None
+        parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE, convening=True)
+        hourless = (
+            hourless_time(before, _SOME_INSTANT, _SOME_ZONE, convening=True)
+            if parsed is None
+            else None
+        )
         if hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
             before = f"{hourless.written} {hourless.rest}"
         elif parsed is None:
@@ -791,6 +797,7 @@ class Lexicon:
         after = body.tail(found.end())
         if _QUESTION.search(after or before):
             return None
+        spaced = body.text[found.end() : found.end() + 1] in tuple(_SEPARATORS)
         after = after.lstrip(_SEPARATORS).strip()
         if _HOLD_OFF.match(after):
             return Clarify(route, body.tail(0))
@@ -799,8 +806,12 @@ class Lexicon:
                 return None
             after = ""
         elif not _AGENDA_NEXT.match(after) and not (  # 「明天三点开会我来不了」 is no convening
-            (_PLACE_NEXT.match(after) or _PLACE_THEN_AGENDA.match(after))  # 「，在学会办公室」
-            and not _CANNOT.search(after)  # 「，学会302，议题：…」 are
+            (
+                _PLACE_NEXT.match(after)  # 「，在学会办公室」「，学会302，议题：…」
+                or _PLACE_THEN_AGENDA.match(after)
+                or (spaced and _BARE_PLACE.fullmatch(matching_form(after)))  # 「 学会302」
+            )
+            and not _CANNOT.search(after)
         ):
             return None
         args = f"{before.strip()} {after}".strip()
@@ -1172,6 +1183,11 @@ _AGENDA_NEXT = re.compile(rf"(?:主要)?(?:议题|议程)|{DISCUSS}\S")
 _PLACE_NEXT = re.compile(r"(?:在(?!线)|(?:会议)?地点)")
 # A place said bare, then the agenda: 「，学会302，议题：…」「，302，议题是…」.
 _PLACE_THEN_AGENDA = re.compile(rf"[^,，。;；!！?？\s]{{1,20}}[,，\s]+(?:{_AGENDA_NEXT.pattern})")
+# A place said bare after the verb and a space or comma, and nothing else: 「…开会 学会302」
+# 「…开会，三楼会议室」 (one word ending in a room number or a word for a room).
+_BARE_PLACE = re.compile(
+    r"[^,，。;；!！?？\s]{0,16}(?:楼|室|厅|馆|中心|大厦|酒店|宾馆|会场|[0-9]{3,4})"
+)
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
 # Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.
@@ -1182,16 +1198,20 @@ _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 
 
-def leading_time(args: str, now: datetime, tz: ZoneInfo) -> ParsedTime | None:
+def leading_time(
+    args: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> ParsedTime | None:
     """parse_leading_time on the NFKC form of `args` (「15：30」 is 15:30), with the rest of
     the text returned as typed."""
-    return _as_typed(args, parse_leading_time, now, tz)
+    return _as_typed(args, partial(parse_leading_time, convening=convening), now, tz)
 
 
-def hourless_time(args: str, now: datetime, tz: ZoneInfo) -> Hourless | None:
+def hourless_time(
+    args: str, now: datetime, tz: ZoneInfo, *, convening: bool = False
+) -> Hourless | None:
     """parse_hourless on the NFKC form of `args` (「明天下午」 without the hour), with the rest
     of the text returned as typed."""
-    return _as_typed(args, parse_hourless, now, tz)
+    return _as_typed(args, partial(parse_hourless, convening=convening), now, tz)
 
 
 _Read = TypeVar("_Read", ParsedTime, Hourless)

@@ -221,17 +221,18 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
-    parsed = leading_time(args, ctx.now, ctx.tz)
-    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz)) is not None:
+    parsed = leading_time(args, ctx.now, ctx.tz, convening=True)
+    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz, convening=True)):
         raise UsageError(  # 「明天下午」: the notice would carry an hour nobody chose
             f"请写明开会的钟点（{t.day(vague.when.astimezone(ctx.tz).date())}"
             f"{vague.period}几点），例如：召开会议 {vague.written} {vague.rest or '会议室'}"
         )
     if parsed is None:
         raise UsageError(
-            f"没能识别会议时间{_why(args)}请重新发送。可以写成「12月5日下午3点」「明天14:00」"
-            f"「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
+            f"没能识别会议时间{_why(args, convening=True)}请重新发送。可以写成「12月5日下午3点」"
+            f"「明天14:00」「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
         )
+    _weekday_is_the_dates(ctx, parsed)
     if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
         day = parsed.when.astimezone(ctx.tz).date()
         raise UsageError(
@@ -266,9 +267,37 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     return _Convening(parsed.when, place, topics)
 
 
-def _why(said: str) -> str:
+def _weekday_is_the_dates(ctx: Context, parsed: ParsedTime) -> None:
+    """「12月10号（周三）」 when the 10th is a Thursday: which of the two is meant is not known,
+    so nothing is convened; asked with the date's own weekday, and the day of that week with
+    the weekday said when it is still ahead."""
+    when = parsed.when.astimezone(ctx.tz)
+    day = when.date()
+    if parsed.weekday is None or day.weekday() == parsed.weekday:
+        return
+    said = WEEKDAY_NAMES[parsed.weekday]
+    other = day + timedelta(days=parsed.weekday - day.weekday())
+    which = (
+        f"会议是在{_named(day)}，还是{_named(other)}？"
+        if other >= ctx.now.astimezone(ctx.tz).date()
+        else "请核对日期。"
+    )
+    clock = f" {when:%H:%M}" if parsed.explicit_time else ""
+    raise UsageError(
+        f"{t.day(day)}是{WEEKDAY_NAMES[day.weekday()]}，不是{said}。{which}"
+        f"会议没有召开，请写明日期重新发送，例如：召开会议 {day.month}月{day.day}日{clock} "
+        f"{parsed.rest or '会议室'}"
+    )
+
+
+def _named(d: date) -> str:
+    """「12月9日（星期三）」"""
+    return f"{d.month}月{d.day}日（{WEEKDAY_NAMES[d.weekday()]}）"
+
+
+def _why(said: str, *, convening: bool = False) -> str:
     """What to say after 「没能识别会议时间」: why, when the time said cannot be (「：2月没有30日。」)."""
-    why = why_unreadable(unicodedata.normalize("NFKC", said))
+    why = why_unreadable(unicodedata.normalize("NFKC", said), convening=convening)
     return f"：{why}" if why else "，"
 
 
@@ -923,7 +952,8 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
     starts_at = parsed.when
     old = meeting.starts_at.astimezone(ctx.tz)
-    _weekday_is_clear(text, starts_at.astimezone(ctx.tz), old, explicit=parsed.explicit_time)
+    if parsed.weekday is None:  # 「周四（12月10日）」 names its day
+        _weekday_is_clear(text, starts_at.astimezone(ctx.tz), old, explicit=parsed.explicit_time)
     if not parsed.explicit_time:  # a day only: the meeting keeps its hour
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
@@ -952,12 +982,8 @@ def _weekday_is_clear(said: str, when: datetime, old: datetime, *, explicit: boo
     other = on + timedelta(days=day.weekday() - on.weekday())
     hour = when if explicit else old
     said_day = found.group(0).strip()
-
-    def named(d: date) -> str:
-        return f"{d.month}月{d.day}日（{WEEKDAY_NAMES[d.weekday()]}）"
-
     raise UsageError(
-        f"「{said_day}」是指{named(day)}，还是原定会议那一周的{named(other)}？"
+        f"「{said_day}」是指{_named(day)}，还是原定会议那一周的{_named(other)}？"
         f"请写明日期重新发送，例如：改期 {other.month}月{other.day}日 {hour:%H:%M}"
     )
 

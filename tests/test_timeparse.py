@@ -428,3 +428,97 @@ def test_why_a_time_cannot_be_read(text: str, why: str | None) -> None:
 def test_why_unreadable_never_raises(text: str) -> None:
     found = why_unreadable(text)
     assert found is None or found.endswith("。")
+
+
+def convening(text: str, now: datetime = NOW) -> ParsedTime | None:
+    return parse_leading_time(text, now, SHANGHAI, convening=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "now", "expected"),
+    [
+        # A day of the month alone: this month while ahead (today included), else the next
+        # month that has it.
+        ("9号下午3点", NOW, local(2026, 12, 9, 15)),
+        ("9日 15:00", NOW, local(2026, 12, 9, 15)),
+        ("九号下午三点", NOW, local(2026, 12, 9, 15)),
+        ("30号 15:00", NOW, local(2026, 11, 30, 15)),
+        ("30号 9点", NOW, local(2026, 11, 30, 9)),  # today, gone by: the caller says so
+        ("29号 15:00", NOW, local(2026, 12, 29, 15)),
+        ("5号 10点", YEAR_END, local(2027, 1, 5, 10)),
+        ("31号 10点", local(2027, 4, 1), local(2027, 5, 31, 10)),  # April has no 31st
+        ("29号 10点", local(2027, 2, 1), local(2027, 3, 29, 10)),
+        ("9号", NOW, local(2026, 12, 9)),
+        # A month.day before a clock time.
+        ("12.9 15:00", NOW, local(2026, 12, 9, 15)),
+        ("12.9下午3点", NOW, local(2026, 12, 9, 15)),
+        ("1.5 9:30", NOW, local(2027, 1, 5, 9, 30)),
+        # A weekday beside the date, either way round.
+        ("周三（12月9日）下午3点", NOW, local(2026, 12, 9, 15)),
+        ("星期三(12月9日) 15:00", NOW, local(2026, 12, 9, 15)),
+        ("周三（9号）下午3点", NOW, local(2026, 12, 9, 15)),
+        ("12.9（周三）15:00", NOW, local(2026, 12, 9, 15)),
+    ],
+)
+def test_a_meetings_short_dates(text: str, now: datetime, expected: datetime) -> None:
+    found = convening(text, now)
+    assert found is not None, text
+    assert found.when == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9号下午3点", "12.9 15:00", "3号 15:00"],
+)
+def test_short_dates_are_numbers_outside_a_convening(text: str) -> None:
+    """「3号申请」「12.9万元」: outside a convening's time these are numbers."""
+    assert parse_leading_time(text, NOW, SHANGHAI) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3号楼 15:00",
+        "1号议题 15:00",
+        "3日内 15:00",
+        "12.9",
+        "12.9 学会302",
+        "12.9万元",
+        "12.9.1 9:00",
+    ],
+)
+def test_not_a_meetings_date(text: str) -> None:
+    assert convening(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "weekday"),
+    [
+        ("12月10号（周三）下午3点", 2),
+        ("周三（12月10日）下午3点", 2),
+        ("周四（12月10日）下午3点", 3),
+        ("12月10日 15:00", None),
+    ],
+)
+def test_the_weekday_said_beside_a_date(text: str, weekday: int | None) -> None:
+    """In a convening a weekday that is not the date's is kept for the caller to ask about;
+    elsewhere there is no result (which is meant is not known)."""
+    found = convening(text)
+    assert found is not None
+    assert found.when == local(2026, 12, 10, 15)
+    assert found.weekday == weekday
+    plain = parse_leading_time(text, NOW, SHANGHAI)
+    assert (plain is not None) == (weekday in (None, 3))
+
+
+def test_a_day_that_no_month_has() -> None:
+    assert why_unreadable("32号 10点", convening=True) == "一个月里没有32日。"
+    assert why_unreadable("32号 10点") is None
+
+
+@given(st.text(alphabet=[*GRAMMAR_ALPHABET, "（", "）", "(", ")", "楼"], max_size=30))
+def test_convening_soup_never_raises(text: str) -> None:
+    check_result(text, convening(text))
+    parse_hourless(text, NOW, SHANGHAI, convening=True)
+    why = why_unreadable(text, convening=True)
+    assert why is None or why.endswith("。")
