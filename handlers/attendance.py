@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
@@ -103,7 +104,10 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     # kept either way (checked before any write).
     args, said, not_kept = await _opinions_with_leave(meeting, status, args, opinion)
     before = (await repo.attendance(meeting.id)).get(person.id)
-    withdrawn = await _withdrawn_at_check_in(meeting, person) if before is not None else False
+    checked_in = before is not None and before.status in g.PRESENT_STATES
+    withdrawn = checked_in and any(
+        c.get("opinions_withdrawn") for c in await _check_ins(meeting, person)
+    )
     await repo.set_attendance(meeting.id, person.id, status, reason=args, now=ctx.now)
     await record(
         ctx,
@@ -129,16 +133,6 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     if withdrawn and not said:  # checked in, opinions withdrawn, now on leave again
         reply += "\n您签到时撤回的书面意见不会自动恢复；如仍需提交，请重新发送「书面意见 议题编号 意见」。"
     return [ctx.reply(reply)]
-
-
-async def _withdrawn_at_check_in(meeting: repo.Meeting, person: repo.Person) -> bool:
-    """Whether `person`'s written opinions were withdrawn when they checked in to the meeting."""
-    return any(
-        e.kind == EventKind.CHECKIN.value
-        and e.payload["person"]["id"] == person.id
-        and e.payload.get("opinions_withdrawn")
-        for e in await repo.meeting_events(meeting)
-    )
 
 
 LEAVE_USAGE = "请假 出差在外"
@@ -758,12 +752,20 @@ async def record_check_in(
     return withdrawn
 
 
+async def _check_ins(meeting: repo.Meeting, person: repo.Person) -> list[dict[str, Any]]:
+    """`person`'s check-ins to the meeting as the chain records them (their status, the written
+    opinions each withdrew), first first: read only where a leave or a return needs them."""
+    return [
+        e.payload
+        for e in await repo.meeting_events(meeting)
+        if e.kind == EventKind.CHECKIN.value and e.payload["person"]["id"] == person.id
+    ]
+
+
 async def _first_status(meeting: repo.Meeting, person: repo.Person) -> g.Attendance:
     """How `person` first checked in to the meeting (present or late; late when unknown)."""
-    for e in await repo.meeting_events(meeting):
-        if e.kind == EventKind.CHECKIN.value and e.payload["person"]["id"] == person.id:
-            return g.Attendance(e.payload["status"])
-    return g.Attendance.LATE
+    found = await _check_ins(meeting, person)
+    return g.Attendance(found[0]["status"]) if found else g.Attendance.LATE
 
 
 NEXT_MEETING = "会议召开后批准的成员调整自下次会议起适用，"

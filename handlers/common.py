@@ -475,12 +475,13 @@ async def proposal_decided(
     ballot, refused with why when no vote is open). With `reason`, words may follow the
     number (「驳回4 时机不成熟」, the committee's word said by the leader)."""
     number, rest = parse_item_ref(args)
-    if number is None or (rest and not reason) or ctx.society is None:
+    if number is None or (rest and not reason) or ctx.society is None or ctx.person is None:
         return None
-    if not g.may(ctx.roles, g.Need.LEADER) or g.Role.COMMITTEE in ctx.roles:
+    if g.Role.COMMITTEE in ctx.roles:
         return None
     meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
-    if meeting is None or await repo.open_votes(meeting.id):
+    # the meeting's leader decides its proposals (the leader when it was convened, Rule 7)
+    if meeting is None or meeting.leader_id != ctx.person.id or await repo.open_votes(meeting.id):
         return None
     items = await repo.items(meeting.id)
     if any(it.number == number and it.state is g.ItemState.PROPOSED for it in items):

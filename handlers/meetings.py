@@ -143,11 +143,6 @@ def _listed_unclear(title: str) -> list[str] | None:
 
 
 _COMMAS = re.compile(r"[,，]")
-# A remark to everyone ending the agenda (「，谢谢」「，请准时参加」「。请大家提前阅读材料」): said
-# after the last title, it had been glued to it, and 「经费预算（重大），谢谢」 became a general item.
-_TRAILING_REMARK = re.compile(
-    r"[,，。.!！;；\s]+(?:(?:请(?!示)|望|敬请|烦请|麻烦)|大家|各位|谢谢|感谢|辛苦)[^；;\n]*$"
-)
 # A clause that says more of the title before it: 「，含党建部分」「，包括年度预算」.
 _QUALIFIES = re.compile(r"含|包括|包含|其中|即|暨|并|及其|涉及|重点|主要是|具体")
 # A type marker closing a title, then 、 and the next title: 「经费预算（重大）、会员发展」.
@@ -1114,6 +1109,9 @@ _NOT_A_PLACE = re.compile(r"[吧了呢吗嘛](?=.)|来着|还是|堵车|坏了|�
 _A_REMARK = re.compile(
     r"麻烦|请(?!示)|大家|各位|辛苦|谢谢|感谢|注意|留意|准时|别忘|记得|抱歉|不好意思|到时|收到"
 )
+# A remark to everyone ending the agenda (「，谢谢」「，请准时参加」「。请大家提前阅读材料」): said
+# after the last title, it had been glued to it, and 「经费预算（重大），谢谢」 became a general item.
+_TRAILING_REMARK = re.compile(rf"[,，。.!！;；\s]+(?:{_A_REMARK.pattern}|望|敬请)[^；;\n]*$")
 # A place not decided (「地点改为哪里还没定」「地点待定」): no new place.
 _NO_PLACE_YET = re.compile(r"哪里|哪儿|什么地方|哪个地方|待定|还没定|未定|另行通知|再通知|再定")
 _PLACE_PARTICLES = "吧啊呀哈呢嘛哦噢~\uff5e"

@@ -737,11 +737,16 @@ async def summaries_late(ctx: Context, society: repo.Society) -> dict[int, int]:
     joined, rows, years = await _summary_years(ctx, society)
     late = {}
     for row, year in zip(rows, years, strict=True):
-        deadline = deadline_of(year, society.report_deadline)
-        days = (row.at.astimezone(ctx.tz).date() - deadline).days
-        if days > 0 and joined <= deadline:  # one who joined after it owed none
+        if days := _days_late(row.at.astimezone(ctx.tz).date(), year, society, joined):
             late[row.id] = days
     return late
+
+
+def _days_late(filed: date, year: int, society: repo.Society, joined: date) -> int:
+    """How many days after the deadline of `year`'s summary it was filed on `filed` (0: on time,
+    or the society joined after that deadline and owed none)."""
+    deadline = deadline_of(year, society.report_deadline)
+    return max((filed - deadline).days, 0) if joined <= deadline else 0
 
 
 def late_text(days: int | None) -> str:
@@ -809,9 +814,8 @@ async def _file(
         # Which year's it is (the reminders and the committee's overview count it so).
         joined, _, years = await _summary_years(ctx, society, adding=title)
         label = f"{years[-1]}{label}"
-        deadline = deadline_of(years[-1], society.report_deadline)
-        days = (ctx.now.astimezone(ctx.tz).date() - deadline).days
-        late = f"（{late_text(days)}）" if days > 0 and joined <= deadline else ""
+        days = _days_late(ctx.now.astimezone(ctx.tz).date(), years[-1], society, joined)
+        late = f"（{late_text(days)}）" if days else ""
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now
     )

@@ -38,6 +38,15 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _config(path: Path, database: Path, port: int) -> Path:
+    """A configuration at `path` serving the SQLite file `database` on 127.0.0.1:`port`."""
+    path.write_text(
+        f'[database]\nurl = "sqlite://{database}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 async def _serve(tmp_path: Path, config: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -73,12 +82,7 @@ async def test_serve_restarts_at_once_after_kill_9_and_refuses_a_second_instance
     tmp_path: Path,
 ) -> None:
     port = _free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite://{tmp_path / "yishi.db"}"\n'
-        f'[http]\nhost = "127.0.0.1"\nport = {port}\n',
-        encoding="utf-8",
-    )
+    config = _config(tmp_path / "config.toml", tmp_path / "yishi.db", port)
     health = f"http://127.0.0.1:{port}/healthz"
     proc = await _serve(tmp_path, config)
     try:
@@ -131,23 +135,14 @@ async def test_another_name_for_the_served_file_and_an_upgrade_beside_it_are_ref
     had migrated under it. Both are refused now, with the reason, and change nothing."""
     port = _free_port()
     served = tmp_path / "yishi.db"
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite://{served}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
-        encoding="utf-8",
-    )
+    config = _config(tmp_path / "config.toml", served, port)
     proc = await _serve(tmp_path, config)
     try:
         await _until_healthy(f"http://127.0.0.1:{port}/healthz", proc, 120)
         linked = tmp_path / "elsewhere" / "same.db"
         linked.parent.mkdir()
         os.link(served, linked)
-        other = tmp_path / "other.toml"
-        other.write_text(
-            f'[database]\nurl = "sqlite://{linked}"\n'
-            f'[http]\nhost = "127.0.0.1"\nport = {_free_port()}\n',
-            encoding="utf-8",
-        )
+        other = _config(tmp_path / "other.toml", linked, _free_port())
         code, said = await _yishi("--config", str(other), "serve", cwd=tmp_path)
         assert code == 2, said[-2000:]
         assert "SQLite 只支持运行一个机器人实例" in said
@@ -177,12 +172,7 @@ async def test_a_second_instance_is_refused_before_it_migrates(tmp_path: Path) -
     held = InstanceLock(lock)  # as a running instance holds it
     assert held.acquire()
     try:
-        config = tmp_path / "config.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite://{fresh}"\n'
-            f'[http]\nhost = "127.0.0.1"\nport = {_free_port()}\n',
-            encoding="utf-8",
-        )
+        config = _config(tmp_path / "config.toml", fresh, _free_port())
         code, said = await _yishi("--config", str(config), "serve", cwd=tmp_path)
     finally:
         held.release()
@@ -296,12 +286,8 @@ async def test_a_stop_during_the_first_migration_waits_for_it(tmp_path: Path) ->
     once and left the child migrating on its own beside the next start. The stop now waits for
     the child: the parent exits after it (143), the schema is whole, nothing is left running."""
     port = _free_port()
-    config = tmp_path / "config.toml"
     db_file = tmp_path / "yishi.db"
-    config.write_text(
-        f'[database]\nurl = "sqlite://{db_file}"\n[http]\nhost = "127.0.0.1"\nport = {port}\n',
-        encoding="utf-8",
-    )
+    config = _config(tmp_path / "config.toml", db_file, port)
     proc = await _serve(tmp_path, config)
     building = tmp_path / "yishi.db.new"
     await _until_exists(building, 120)  # the child is making the schema

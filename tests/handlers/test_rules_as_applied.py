@@ -379,6 +379,13 @@ async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting
     assert refused.startswith("第1次会议召开时的组长是张伟，本次会议的组长职责仍由张伟履行"), (
         refused
     )
+    # the meeting's leader decides its proposals in the short forms too (「同意2」「驳回3 …」)
+    await h.say("王强", "提议议题 会员发展")
+    await h.say("刘洋", "提议议题 换届筹备")
+    assert "已列入议程" in await h.say("张伟", "同意2")
+    assert "未列入议程" in await h.say("张伟", "驳回3 时机不成熟")
+    states = {i.number: i.state for i in await models.AgendaItem.all()}
+    assert states == {1: "accepted", 2: "accepted", 3: "rejected"}, states
     await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
     refused = (await h.say("李娜", "发起表决 1")).text
     assert "由张伟主持" in refused, refused
@@ -390,7 +397,7 @@ async def test_a_leader_approved_after_the_convening_leads_from_the_next_meeting
         assert "已收到" in await h.say(name, "投票 赞成", private=True)
     assert "已收到" in await h.say("张伟", "投票 赞成", private=True)
     assert "赞成5" in await h.say("张伟", "结束表决")
-    await h.say("张伟", "散会")
+    await h.say("张伟", "散会 现在")  # item 2 is left for another meeting
     refused = (await h.say("李娜", "签发")).text
     assert "纪要没有签发" in refused, refused
     assert "组长张伟已签发第1次会议纪要" in await h.say("张伟", "签发")

@@ -673,4 +673,7 @@ async def test_a_long_pass_records_its_sends_as_it_goes(
 
     monkeypatch.setattr(outbox_store, "record_sent", counted)
     assert (await sender_for(fake).run_once()).sent == 5
-    assert batches == [4, 1]
+    # written during the pass ([4, 1] here; a loaded machine's slower sends split earlier),
+    # not all at its end ([5])
+    assert sum(batches) == 5
+    assert len(batches) >= 2, batches
