@@ -1166,6 +1166,10 @@ def settle(
     near = [route for _, route in now or ever]
     if now and ever and ever[0][0] > now[0][0]:
         near = [ever[0][1], *(r for r in near if r is not ever[0][1])]
+    if isinstance(found, Clarify) and g.may(roles, found.route.needs):
+        # 「我看了没问题，签发」 before the meeting ends: the command that was said leads (its
+        # own refusal then says why not now), not whatever the whole sentence is nearest to
+        near = [found.route, *(r for r in near if r is not found.route)]
     return Suggest(found.said, tuple(near[:NEAR_LIMIT]))
 
 
