@@ -115,3 +115,20 @@ async def test_after_a_reset_everyone_speaks_for_the_new_society(harness: Consol
     assert "【会议通知】" in await h.say("张伟", "召开会议 2026-12-06 15:00 会议室 议题：新议题")
     # A private message still finds the one society the member belongs to.
     assert "新议题" in await h.say("李娜", "会议状态", private=True)
+
+
+def test_a_secret_ballot_card_shows_no_buttons() -> None:
+    """As on the platforms (README: 无记名投票的卡片没有按钮): the console draws buttons on a named
+    vote's open card only."""
+    from bot.adapters.console import render
+    from bot.events import ChatRef, OutgoingMessage, Platform, VoteCard
+
+    chat = ChatRef(Platform.CONSOLE, "demo", "g")
+
+    def card(*, secret: bool, closed: bool = False) -> str:
+        shown = VoteCard(1, "议题1：预算", "已投 2/5", secret=secret, closed=closed)
+        return render(OutgoingMessage(chat=chat, text="", card=shown), "议事")
+
+    assert card(secret=False).endswith("[赞成] [反对] [弃权]")
+    assert "[赞成]" not in card(secret=True)
+    assert "[赞成]" not in card(secret=False, closed=True)

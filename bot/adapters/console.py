@@ -126,7 +126,8 @@ def render(message: OutgoingMessage, bot_name: str) -> str:
     text = head + ("\n  " + message.text.replace("\n", "\n  ") if message.text else "")
     if message.card is not None:
         card = message.card
-        buttons = "" if card.closed else "  [赞成] [反对] [弃权]"
+        # a secret ballot's card has no buttons (a ballot is cast in the private chat)
+        buttons = "" if card.closed or card.secret else "  [赞成] [反对] [弃权]"
         text += f"\n  [表决卡片] {card.title} | {card.summary}{buttons}"
     return text
 
