@@ -1902,7 +1902,7 @@ ROUTES = [
         asked="会议状态",
         phrasings=("会议开始", "开始开会", "正式开会", "open meeting"),
         # 「开始吧」「我们开始吧」: asked back (it may mean the next vote just as well).
-        confirm=("开始",),
+        confirm=("开始", "提前开始"),
         ask="宣布开会",
         when=OFFERED_BEFORE,
     ),
@@ -2250,6 +2250,11 @@ ROUTES = [
         phrasings=(
             "会议结果",
             "会议结果是什么",
+            "有几个议题",
+            "这次有几个议题",
+            "这次要表决几个议题",
+            "这次有哪些议题",
+            "议程有哪些",
             "开会结果",
             "会开得怎么样",
             "会议开得怎么样",
@@ -2390,6 +2395,10 @@ ROUTES = [
             # 「请假成功了吗」「我的请假批了吗」: whether one's leave is on record (it is recorded,
             # not granted), not another leave
             r"(?:我的?)?请(?:假|好假)(?:(?:成功|批准?|通过|准|记上|登记)了?|了)(?:吗|没有?)[?？]*",
+            # 「议题2现在什么状态」「第一项怎么样了」「议题3表决了吗」: the agenda with each item's state
+            rf"(?P<object>{ITEM_REF})(?:现在|目前)?(?:是|到了?)?(?:什么|啥|哪一?步|怎么样)(?:状态|情况|进度)?了?"
+            r"(?:呀|啊|呢)?[?？]*",
+            rf"(?P<object>{ITEM_REF})(?:表决|投票)了(?:吗|没有?)[?？]*",
         ),
         shows=True,
     ),
