@@ -324,6 +324,62 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply(f"好的，{person.name}会晚到。第{meeting.number}次会议{when}开始，{hint}")]
 
 
+async def must_i_attend(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我需要参加吗」「我还要参加这次会吗」: what the meeting convened (or under way) expects of
+    the one asking: a member of its roster (decided at convening, a removal approved since
+    notwithstanding), an invited observer, the recorder, or nobody it waits for. Writes
+    nothing."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx)
+    if meeting.state not in (g.MeetingState.CONVENED, g.MeetingState.OPEN):
+        return [
+            ctx.reply(
+                f"目前没有待召开的会议：第{meeting.number}次会议{t.MEETING_STATE[meeting.state]}。"
+            )
+        ]
+    head = f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}，{meeting.place}）"
+    started = meeting.state is g.MeetingState.OPEN
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is not None and entry.status in g.PRESENT_STATES:
+        return [ctx.reply(f"{person.name}已签到参加{head}。")]
+    if person.id in meeting.roster:
+        if entry is not None and entry.status is g.Attendance.LEAVE:
+            return [ctx.reply(f"{person.name}已就{head}请假。您{_coming_after_all(ctx, meeting)}")]
+        kept = (
+            "（召开会议后获批的成员调整自下次会议起适用，本次仍按召开会议时的名单）"
+            if person.id not in await roster_ids(meeting.society_id)
+            else ""
+        )
+        then = (
+            "会议已经开始，请尽快到场并发送「签到」（记为迟到）。"
+            if started
+            else "不能参加的，请在会前发送「请假 理由」，可对议题提交书面意见。"
+        )
+        return [ctx.reply(f"需要。{person.name}在{head}的应到会名单中{kept}。{then}")]
+    if person.id in await repo.observers(meeting.id):
+        return [
+            ctx.reply(
+                f"{person.name}受邀列席{head}，欢迎参加。列席人员可以发言，"
+                "不参加表决，不计入法定人数；到场后请发送「签到」。"
+            )
+        ]
+    if g.Role.RECORDER in ctx.roles:
+        return [
+            ctx.reply(
+                f"需要。{person.name}是记录人，请出席{head}并做会议记录（记录人不参加表决）。"
+            )
+        ]
+    if person.id in await roster_ids(meeting.society_id):  # added since convening
+        return [
+            ctx.reply(
+                f"{person.name}不在{head}的应到会名单中（名单以召开会议时为准），{NEXT_MEETING}"
+                "本次会议不需要参加；组长也可以邀请您列席。"
+            )
+        ]
+    return [ctx.reply(f"{head}的应到会名单中没有{person.name}，不需要参加。")]
+
+
 async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()

@@ -321,3 +321,35 @@ async def test_when_the_next_meeting_is_due_with_none_announced(harness: Console
     assert (await h.say("王强", "年度报告什么时候交")).text == (
         await h.say("王强", "报送期限")
     ).text
+
+
+async def test_whether_i_must_attend_as_the_meeting_sees_it(harness: ConsoleRig) -> None:
+    """「我需要参加吗」: the meeting's roster at convening decides (a removal approved since
+    applies from the next meeting), an invited observer is welcome and does not vote, the
+    recorder attends to keep the minutes, one on leave is told how to come after all, one the
+    meeting does not wait for is told so; nothing is written."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    assert "目前没有会议" in await h.say("李娜", "我需要参加吗？")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届；预算（重大）")
+    await h.say("张伟", "列席 @吴国华 非党员理事长列席")
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    await h.say(ADMIN, "批准 1", private=True)
+    await h.say("杨帆", "请假 出差")
+    before = await models.EventLog.all().count()
+    member = (await h.say("李娜", "我要参加吗")).text
+    assert member.startswith("需要。李娜在第1次会议（")
+    assert "请在会前发送「请假 理由」" in member
+    removed = (await h.say("赵敏", "我还要参加这次会吗")).text
+    assert removed.startswith("需要。赵敏在第1次会议（")
+    assert "本次仍按召开会议时的名单" in removed
+    observer = (await h.say("吴国华", "我需要参加吗？")).text
+    assert observer.startswith("吴国华受邀列席第1次会议（")
+    assert "不参加表决" in observer
+    assert "做会议记录" in await h.say("周婷", "我需要参加吗")
+    assert "请假" in await h.say("杨帆", "我还需要参加吗")
+    assert "不需要参加" in await h.say(ADMIN, "我需要参加吗")
+    assert await models.EventLog.all().count() == before
+    h.at("2026-12-09 15:00")
+    await h.say("王强", "签到")
+    assert (await h.say("王强", "我需要参加吗")).text.startswith("王强已签到参加第1次会议")
