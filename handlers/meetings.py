@@ -216,18 +216,17 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
-    parsed = leading_time(args, ctx.now, ctx.tz, convening=True)
-    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz, convening=True)):
-        raise UsageError(  # 「明天下午」: the notice would carry an hour nobody chose
-            f"请写明开会的钟点（{t.day(vague.when.astimezone(ctx.tz).date())}"
-            f"{vague.period}几点），例如：召开会议 {vague.written} {vague.rest or '会议室'}"
+    parsed = _meeting_time(ctx, args, _CONVENING)
+    if isinstance(parsed, Hourless):  # 「明天下午」: the notice would carry an hour nobody chose
+        raise UsageError(
+            f"请写明开会的钟点（{t.day(parsed.when.astimezone(ctx.tz).date())}"
+            f"{parsed.period}几点），例如：召开会议 {parsed.written} {parsed.rest or '会议室'}"
         )
     if parsed is None:
         raise UsageError(
             f"没能识别会议时间{_why(args, convening=True)}请重新发送。可以写成「12月5日下午3点」"
             f"「明天14:00」「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
         )
-    _weekday_is_the_dates(ctx, parsed)
     if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
         day = parsed.when.astimezone(ctx.tz).date()
         raise UsageError(
@@ -262,26 +261,61 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     return _Convening(parsed.when, place, topics)
 
 
-def _weekday_is_the_dates(ctx: Context, parsed: ParsedTime) -> None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Doing:
+    """What a meeting's time is said for, as the replies about it word it."""
+
+    command: str  # what to send again: 「召开会议」
+    undone: str  # what was not done: 「会议没有召开」
+    place: str  # what the example puts after the time when nothing was said there
+    # Whether a day said with a part of it and no hour (「12月10日下午」) wants the hour: a new
+    # meeting does; a meeting moved keeps its own hour when that lies in the part said.
+    hour: bool
+
+
+_CONVENING = _Doing("召开会议", "会议没有召开", "会议室", hour=True)
+_RESCHEDULING = _Doing("改期", "会议没有改期", "", hour=False)
+
+
+def _meeting_time(ctx: Context, text: str, doing: _Doing) -> ParsedTime | Hourless | None:
+    """The meeting's time at the start of `text`, read alike to convene a meeting and to move
+    one (「9号下午3点」「12.9 15:00」「12/9 15:00」「周四（12月10日）」): with its hour, or a day and
+    a part of it without one (「明天下午」, the caller's to ask about or to fill); None when no
+    time opens the text. A weekday beside the date that is not the date's is asked about, and
+    nothing is done."""
+    found: ParsedTime | Hourless | None = leading_time(text, ctx.now, ctx.tz, convening=True)
+    if found is None:
+        found = hourless_time(text, ctx.now, ctx.tz, convening=True)
+    if found is not None:
+        _weekday_is_the_dates(ctx, found, doing)
+    return found
+
+
+def _weekday_is_the_dates(ctx: Context, said: ParsedTime | Hourless, doing: _Doing) -> None:
     """「12月10号（周三）」 when the 10th is a Thursday: which of the two is meant is not known,
-    so nothing is convened; asked with the date's own weekday, and the day of that week with
-    the weekday said when it is still ahead."""
-    when = parsed.when.astimezone(ctx.tz)
+    so nothing is done; asked with the date's own weekday, and the day of that week with the
+    weekday said when it is still ahead. A day said without its hour (「12月10日（周三）下午」)
+    is told that it wants the hour too."""
+    when = said.when.astimezone(ctx.tz)
     day = when.date()
-    if parsed.weekday is None or day.weekday() == parsed.weekday:
+    if said.weekday is None or day.weekday() == said.weekday:
         return
-    said = WEEKDAY_NAMES[parsed.weekday]
-    other = day + timedelta(days=parsed.weekday - day.weekday())
+    other = day + timedelta(days=said.weekday - day.weekday())
     which = (
         f"会议是在{_named(day)}，还是{_named(other)}？"
         if other >= ctx.now.astimezone(ctx.tz).date()
         else "请核对日期。"
     )
-    clock = f" {when:%H:%M}" if parsed.explicit_time else ""
+    if isinstance(said, Hourless) and doing.hour:  # 「12月10日（周三）下午」: no hour either
+        wanted, clock = f"日期和钟点（{said.period}几点）", said.said
+    elif isinstance(said, Hourless):
+        wanted, clock = "日期", said.period
+    else:
+        wanted, clock = "日期", f" {when:%H:%M}" if said.explicit_time else ""
+    example = f"{doing.command} {day.month}月{day.day}日{clock} {said.rest or doing.place}"
     raise UsageError(
-        f"{t.day(day)}是{WEEKDAY_NAMES[day.weekday()]}，不是{said}。{which}"
-        f"会议没有召开，请写明日期重新发送，例如：召开会议 {day.month}月{day.day}日{clock} "
-        f"{parsed.rest or '会议室'}"
+        f"{t.day(day)}是{WEEKDAY_NAMES[day.weekday()]}，不是{WEEKDAY_NAMES[said.weekday]}。"
+        f"{which}{doing.undone}，请写明{wanted}重新发送，例如：{example.strip()}"
     )
 
 
@@ -935,15 +969,14 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
-    parsed = leading_time(text, ctx.now, ctx.tz)
-    if parsed is None and (vague := hourless_time(text, ctx.now, ctx.tz)) is not None:
-        parsed = _at_its_hour(ctx, meeting, vague)
+    found = _meeting_time(ctx, text, _RESCHEDULING)
+    parsed = _at_its_hour(ctx, meeting, found) if isinstance(found, Hourless) else found
     if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
         return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
     if parsed is None:
         raise UsageError(
-            f"没能识别新的会议时间{_why(text)}请重新发送。可以写成「12月11日上午9点」「明天14:00」"
-            f"「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
+            f"没能识别新的会议时间{_why(text, convening=True)}请重新发送。可以写成「12月11日上午9点」"
+            f"「明天14:00」「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
         )
     starts_at = parsed.when
     old = meeting.starts_at.astimezone(ctx.tz)
@@ -953,7 +986,7 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
-    elif not _SAYS_A_DAY.search(text.strip()[: len(text.strip()) - len(parsed.rest)]):
+    elif not parsed.dated:
         # an hour only (「时间改成下午4点」「推迟到5点」): the meeting keeps its day
         hour = starts_at.astimezone(ctx.tz)
         moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
@@ -996,14 +1029,14 @@ def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> Parsed
         )
     day = vague.when.astimezone(ctx.tz)
     moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
-    return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True)
+    return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True, weekday=vague.weekday)
 
 
 # What names a room (「三楼会议室」「学会办公室」「二楼」), for 改期 given a place and no time.
 _A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网上|视频|腾讯会议|钉钉会议")
 
-# Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only
-# an hour (「下午4点」「16:00」).
+# Whether what 改期 was given names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」): a
+# place said with none (「改到三楼会议室」) is a change of place.
 _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
 
 # 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot import governance as g
 from storage import models, repo
 from tests.kit.clock import TZ
@@ -197,4 +199,66 @@ async def test_a_time_that_cannot_be_is_said_why(harness: ConsoleRig) -> None:
     assert said.startswith("没能识别新的会议时间：2月没有30日。请重新发送。")
     assert "那是已经过去的日子" in await h.say("张伟", "改期 昨天下午3点")
     assert "没能识别新的会议时间：钟点不对" in await h.say("张伟", "改期 明天25点")
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+async def _convene_a_later_week(h: ConsoleRig) -> None:
+    h.at("2026-12-04 09:00")  # a Friday; the meeting is on Thursday the 17th
+    await h.say("张伟", "召开会议 12月17日下午3点 学会302 议题：预算")
+
+
+@pytest.mark.parametrize(
+    ("said", "new"),
+    [
+        ("改期 9号下午3点", "2026年12月9日（星期三）15:00"),
+        ("改期 9号", "2026年12月9日（星期三）15:00"),
+        ("改期 12.9 16:00", "2026年12月9日（星期三）16:00"),
+        ("把会议改到12.9 16:00", "2026年12月9日（星期三）16:00"),
+        ("改期 12/9 16:00", "2026年12月9日（星期三）16:00"),
+        ("改期 周三（12月9日）下午4点", "2026年12月9日（星期三）16:00"),
+        ("改期 12月9日（周三）下午", "2026年12月9日（星期三）15:00"),
+    ],
+)
+async def test_the_dates_a_convening_reads(harness: ConsoleRig, said: str, new: str) -> None:
+    """改期 reads a meeting's time as 召开会议 does: a day of the month alone, 12.9 and 12/9
+    before a time, a weekday beside the date. 「改期 9号下午3点」「改期 12.9 16:00」 had not been
+    understood; a month.day names a day, so the meeting does not keep its own (the 17th)."""
+    h = harness
+    await _convene_a_later_week(h)
+    notice = (await h.say("张伟", said)).text
+    assert f"时间：{new}（原定2026年12月17日（星期四）15:00）\n地点：学会302\n" in notice
+
+
+@pytest.mark.parametrize(
+    ("said", "example"),
+    [
+        ("改期 12月10日（周三）下午3点", "改期 12月10日 15:00"),
+        ("改期 周三（12月10日）15:00 三楼会议室", "改期 12月10日 15:00 三楼会议室"),
+        ("把会议改到12月10号（周三）下午3点", "改期 12月10日 15:00"),
+        ("改期 12.10（周三）15:00", "改期 12月10日 15:00"),
+        ("改期 12月10日（周三）", "改期 12月10日"),
+        ("改期 12月10日（周三）下午", "改期 12月10日下午"),
+    ],
+)
+async def test_a_weekday_that_is_not_the_dates_is_asked_about(
+    harness: ConsoleRig, said: str, example: str
+) -> None:
+    """The 10th is a Thursday: which of the two is meant is not known, as when convening. It
+    had been refused as an unreadable time; nothing is moved."""
+    h = harness
+    await _convene_a_later_week(h)
+    asked = (await h.say("张伟", said)).text
+    assert asked == (
+        "2026年12月10日是星期四，不是星期三。会议是在12月10日（星期四），还是12月9日（星期三）？"
+        f"会议没有改期，请写明日期重新发送，例如：{example}"
+    )
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    assert "时间：2026年12月17日（星期四）15:00" in await h.say("王强", "会议状态")
+
+
+async def test_a_numbered_room_is_no_day_of_the_month(harness: ConsoleRig) -> None:
+    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd."""
+    h = harness
+    await _convene_a_later_week(h)
+    await h.say("张伟", "改到2号会议室")
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
