@@ -788,7 +788,11 @@ class Lexicon:
             if parsed is None
             else None
         )
-        if hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
+        if hourless is not None and hourless.weekday is not None:
+            # 「12月10日（周三）下午开会」: whether the weekday is the date's is the handler's to
+            # say (in its own year), before any hour is offered; run as said, it asks for both
+            hourless = None
+        elif hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
             before = f"{hourless.written} {hourless.rest}"
         elif parsed is None:
             return None
