@@ -969,6 +969,9 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
+    # 「会议延期一周」「改期 三天」「改到下周同一时间」: put back by that much, hour and place kept
+    if (later := _shift(text) or _weeks_on(text)) is not None:
+        return await _moved_by(ctx, meeting, later, later=True)
     found = _meeting_time(ctx, text, _RESCHEDULING)
     parsed = _at_its_hour(ctx, meeting, found) if isinstance(found, Hourless) else found
     if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
@@ -982,17 +985,37 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     old = meeting.starts_at.astimezone(ctx.tz)
     if parsed.weekday is None:  # 「周四（12月10日）」 names its day
         _weekday_is_clear(text, starts_at.astimezone(ctx.tz), old, explicit=parsed.explicit_time)
+    rest = parsed.rest
     if not parsed.explicit_time:  # a day only: the meeting keeps its hour
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
+        rest = _SAME_TIME.sub("", rest, count=1)  # 「改到下周四同一时间」: said, not a place
     elif not parsed.dated:
         # an hour only (「时间改成下午4点」「推迟到5点」): the meeting keeps its day
         hour = starts_at.astimezone(ctx.tz)
         moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
-    place, reason = _place_and_reason(parsed.rest)
+    place, reason = _place_and_reason(rest)
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
+# The meeting's own hour said again after a day (「下周四同一时间」「12月11日，时间不变」).
+_SAME_HOUR = r"(?:同一|同样的?|相同的?|一样的?|这个|原来的?|原定的?)(?:时间|时候|时段|钟点)"
+_SAME_TIME = re.compile(rf"^(?:的?{_SAME_HOUR}(?:不变)?|时间不变|时间照旧)[,，。\s]*")
+# 「下周同一时间」「下个星期同一天」「下下周这个时候」: the meeting a week (two) later, its hour kept.
+_SAME_TIME_LATER = re.compile(
+    rf"^\s*(?P<weeks>下下|下)个?(?:周|星期|礼拜)的?(?:同一天(?:的?{_SAME_HOUR})?|{_SAME_HOUR})"
+    r"(?:不变)?[,，。\s]*"
+)
+
+
+def _weeks_on(said: str) -> tuple[timedelta, str] | None:
+    """「下周同一时间 三楼」 -> (7 days, '三楼'); None when it does not say that."""
+    found = _SAME_TIME_LATER.match(said)
+    if found is None:
+        return None
+    return timedelta(weeks=2 if found.group("weeks") == "下下" else 1), said[found.end() :]
 
 
 # A weekday said bare (「周四」「星期五」, not 「下周四」「本周五」).
@@ -1039,10 +1062,12 @@ _A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网�
 # place said with none (「改到三楼会议室」) is a change of place.
 _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
 
-# 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.
+# 「半小时」「20分钟」「一个半小时」「两个钟头」「一天」「一周」「两个星期」 at the start of the
+# arguments (「一周四」 is no week).
 _SHIFT = re.compile(
-    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分|天)"
-    r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))\s*"
+    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*"
+    r"(?P<unit>小时|钟头|分钟|分|天|(?:周|星期|礼拜)(?![一二三四五六日天1-7]))"
+    r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))(?:以后|之后|后)?\s*"
 )
 SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到下周四上午9点"
 
@@ -1063,6 +1088,8 @@ def _shift(args: str) -> tuple[timedelta, str] | None:
         minutes = n * 60 + (30 if found.group("half") else 0) if hours else n
         if unit == "天":  # 「会议往后推一天」: the same hour that many days later
             minutes = n * 24 * 60 + (12 * 60 if found.group("half") else 0)
+        elif unit not in ("小时", "钟头", "分钟", "分"):  # 「会议推迟一周」: a week, 7 days
+            minutes = n * 7 * 24 * 60 + (84 * 60 if found.group("half") else 0)
     return timedelta(minutes=minutes), args[found.end() :]
 
 
@@ -1085,6 +1112,14 @@ async def _shift_meeting(ctx: Context, args: str, *, later: bool) -> list[Outgoi
         return await reschedule_meeting(ctx, args)
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议时间没有改")
+    return await _moved_by(ctx, meeting, shift, later=later)
+
+
+async def _moved_by(
+    ctx: Context, meeting: repo.Meeting, shift: tuple[timedelta, str], *, later: bool
+) -> list[OutgoingMessage]:
+    """The meeting put back (`later`) or forward by a while, with the place or reason said
+    after it, and the new notice."""
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -1432,6 +1467,18 @@ _MEETING_NAMED = tuple(
     for verb in ("召开", "开")
     for body in ("领导小组", "党建领导小组", "党建工作领导小组")
     for noun in ("会议", "会")
+)
+
+# 「这个会延期一周」「把这次会议推迟两个星期，理由：…」「这个会延期到下周四」: the meeting named,
+# put back by a while (then only a place or a reason, after a pause) or to a time. Not said
+# as a condition (「这个会延期一周的话我就能来」).
+_PUT_BACK = (
+    r"(?!.*(?:的话|如果|要是|假如|万一))"
+    r"(?:把|将)?(?:这个|这次|本次|此次|那个)?的?(?:会议|会) ?(?:时间)?(?:就|先|要|得|需要|再)? ?"
+    r"(?:延期|推迟|顺延|延后|往后推|往后延|往后挪) ?"
+    r"(?P<rest>(?:[0-9]+|[一二两三四五六七八九十]+) ?个? ?半? ?"
+    r"(?:小时|钟头|分钟|天|周|星期|礼拜)(?![一二三四五六日天1-7])(?:[,，;；。 ].*)?"
+    r"|半 ?个? ?(?:小时|钟头)(?:[,，;；。 ].*)?|(?:到|至) ?\S.*)"
 )
 
 ROUTES = [
@@ -2164,6 +2211,9 @@ ROUTES = [
             "推迟到",
             "延后到",
         ),
+        # 「这个会延期一周」「这次会议推迟到下周四」: the meeting named, then by how much or to
+        # when (a bare 「延期…」 is an item's: 暂缓, 「延期到下周四吧」).
+        frames=(_PUT_BACK,),
         when=OFFERED_BEFORE,
         of_the_meeting=True,
     ),

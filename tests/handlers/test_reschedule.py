@@ -262,3 +262,66 @@ async def test_a_numbered_room_is_no_day_of_the_month(harness: ConsoleRig) -> No
     await _convene_a_later_week(h)
     await h.say("张伟", "改到2号会议室")
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "这个会延期一周",
+        "会议推迟一周",
+        "改到下周同一时间",
+        "会议延期一个星期",
+        "这次会议推迟一周，地点不变",
+        "推迟到下个星期同一时间",
+        "改期 一周",
+        "会议延期七天",
+    ],
+)
+async def test_a_week_later_at_the_same_hour_and_place(harness: ConsoleRig, said: str) -> None:
+    """「这个会延期一周」「会议推迟一周」「改到下周同一时间」 had not been understood (or their
+    time not read): the meeting moves by seven days, its hour and place kept, with the notice."""
+    h = harness
+    await _convene(h)
+    replies = await h.send("张伟", said)
+    assert len(replies) == 1
+    notice = replies[0]
+    assert notice.text.startswith("【会议改期通知】")
+    assert (
+        "时间：2026年12月12日（星期六）15:00（原定2026年12月5日（星期六）15:00）\n"
+        "地点：学会会议室\n"
+    ) in notice.text
+    assert {u.name for u in notice.mentions} == set(MEMBERS)
+    (event,) = await _events("meeting_rescheduled")
+    assert datetime.fromisoformat(str(event["starts_at"])) == datetime(2026, 12, 12, 15, tzinfo=TZ)
+
+
+async def test_only_the_leader_moves_it_by_a_week(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    assert (await h.say("李娜", "这个会延期一周")).text == "抱歉，「推迟会议」只有组长可以使用。"
+    assert (await h.say("王强", "改到下周同一时间")).text == "抱歉，「改期」只有组长可以使用。"
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["这个会延期一周的话我就能来", "这个会延期一周？", "听说这个会延期一周", "这个议题延期一周"],
+)
+async def test_a_week_later_said_in_passing_moves_nothing(harness: ConsoleRig, said: str) -> None:
+    """A condition, a question, hearsay, an item: the meeting is not moved, nobody refused."""
+    h = harness
+    await _convene(h)
+    for who in ("张伟", "王强"):
+        reply = (await h.say(who, said)).text
+        assert "改期通知" not in reply
+        assert "只有组长" not in reply
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+async def test_the_same_hour_said_after_a_day_is_no_place(harness: ConsoleRig) -> None:
+    """「改到下周四同一时间」: the meeting's hour on that day; 「同一时间」 had become the place."""
+    h = harness
+    await _convene(h)
+    notice = (await h.say("张伟", "改到下周四同一时间")).text
+    assert "时间：2026年12月10日（星期四）15:00（原定2026年12月5日（星期六）15:00）\n" in notice
+    assert "地点：学会会议室\n" in notice
