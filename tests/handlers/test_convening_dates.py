@@ -141,3 +141,23 @@ async def test_a_right_weekday_without_the_hour_is_asked_the_hour(harness: Conso
     asked = (await h.say("张伟", "12月10日（周四）下午在学会302开会")).text
     assert asked.startswith("请写明开会的钟点（2026年12月10日下午几点）"), asked
     assert await models.Meeting.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "定于12月10日下午3点在学会302召开领导小组会议",
+        "兹定于12月10日下午3点在学会302召开党建工作领导小组会议",
+        "通知：定于12月10日（周四）下午3点在学会302召开领导小组会议，议题：年度工作总结",
+        "经研究，拟于12月10日15:00在学会302召开领导小组会议",
+        "会议定于12月10日下午3点在学会302召开",
+    ],
+)
+async def test_the_words_of_a_formal_notice(harness: ConsoleRig, said: str) -> None:
+    """「定于12月10日下午3点在学会302召开领导小组会议」, as a notice is written, had not been
+    understood: it convenes as 「12月10日下午3点 学会302 开会」 does."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    notice = (await h.say("张伟", said)).text
+    assert "时间：2026年12月10日（星期四）15:00\n地点：学会302\n" in notice, notice
+    assert await models.Meeting.filter(state="convened").count() == 1
