@@ -43,11 +43,12 @@ Rules:
   before today (then the next year in which the date exists).
 * A weekday beside a date (「12月9日（周三）」「周三（12月9日）」) must be that date's weekday;
   otherwise there is no result, since which of the two is meant is not known.
-* Read as a meeting's time (``convening=True``) a day of the month alone (「9号」「9日」, not
-  「3号楼」「1号议题」) is the next such day, this month if still ahead (today included), else
-  the next month that has it; a month.day (「12.9」) is a date only when a clock time follows it
-  (「12.9 15:00」, not 「12.9万元」); and a weekday that disagrees with its date is left for the
-  caller to ask about (``ParsedTime.weekday``) instead of giving None. Elsewhere 「3号」 and
+* Read as a meeting's time (``convening=True``: convening a meeting or moving one) a day of
+  the month alone (「9号」「9日」, not 「3号楼」「1号议题」「2号会议室」) is the next such day,
+  this month if still ahead (today included), else the next month that has it; a month.day
+  (「12.9」) is a date only when a clock time follows it (「12.9 15:00」, not 「12.9万元」); and
+  a weekday that disagrees with its date is left for the caller to ask about
+  (``ParsedTime.weekday``, ``Hourless.weekday``) instead of giving None. Elsewhere 「3号」 and
   「12.9」 are numbers (「3号申请」, an amount).
 * 本周X / 这周X is that day of the current Monday-based week (even if already past); 下周X is the
   day of next week and 下下周X the week after. A bare 周X is the nearest such day, today included
@@ -82,6 +83,7 @@ class ParsedTime:
     rest: str  # the text that followed the time expression, stripped
     explicit_time: bool  # False when only a date was given (the time is then 09:00 local)
     weekday: int | None = None  # the weekday said beside the date (Monday = 0), if one was
+    dated: bool = True  # False when only a clock time was given (「下午4点」: today or tomorrow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,7 @@ class Hourless:
     said: str  # that hour as said: 「下午3点」
     hours: tuple[int, int]  # the local hours [from, to) that part of the day spans
     rest: str  # the text that followed, stripped
+    weekday: int | None = None  # the weekday said beside the date (Monday = 0), if one was
 
 
 DEFAULT_TIME = time(9, 0)
@@ -186,11 +189,11 @@ _CN_DATE = re.compile(
 )
 _MONTH_DAY = re.compile(r"(?P<month>[0-9]{1,2})[-/](?P<day>[0-9]{1,2})(?![0-9])")
 # A meeting's time only (see `convening`): 「12.9」 (a clock time must follow), 「9号」「九号」「9日」,
-# not a numbered thing (「3号楼」「1号议题」「2号文件」) nor a span (「3日内」「两日后」).
+# not a numbered thing (「3号楼」「1号议题」「2号文件」「2号会议室」) nor a span (「3日内」「两日后」).
 _MONTH_DOT_DAY = re.compile(r"(?P<month>1[0-2]|0?[1-9])\.(?P<day>[0-9]{1,2})(?![0-9.])")
 _DAY_OF_MONTH = re.compile(
     rf"(?:(?P<day>[0-9]{{1,2}})\s*[日号]|(?P<cn_day>{_CN}{{1,3}})号)"
-    r"(?![楼院栋幢座层室厅门馆线议项文件人位票后前内以起之])"
+    r"(?![楼院栋幢座层室厅门馆线议项文件人位票后前内以起之]|会议?[室厅]|会场|会堂)"
 )
 _RELATIVE = re.compile(rf"(?P<word>{_alternatives(_RELATIVE_DAYS)})")
 _WEEK = re.compile(
@@ -500,7 +503,9 @@ def _parse(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> ParsedTim
     if not convening and op.weekday is not None and when.weekday() != op.weekday:
         return None  # 「12月9日周四」 when the 9th is a Wednesday: which is meant is not known
     rest = text[end:].strip().lstrip(",，、").strip()
-    return ParsedTime(when.astimezone(UTC), rest, end != op.date_end, op.weekday)
+    return ParsedTime(
+        when.astimezone(UTC), rest, end != op.date_end, op.weekday, dated=op.spec is not None
+    )
 
 
 def parse_leading_time(
@@ -551,6 +556,8 @@ def _hourless(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> Hourle
     when = _resolve(op.spec, hour, 0, now.astimezone(tz), tz)
     if when is None:
         return None
+    if not convening and op.weekday is not None and when.weekday() != op.weekday:
+        return None  # as for parse_leading_time: which of the two is meant is not known
     clock = f"{hour % 12 or 12}点"
     rest = text[end:].strip().lstrip(",，、").strip()
     return Hourless(
@@ -560,6 +567,7 @@ def _hourless(text: str, now: datetime, tz: ZoneInfo, convening: bool) -> Hourle
         f"{period}{clock}",
         _SPANS[_PERIODS[period]],
         rest,
+        op.weekday,
     )
 
 

@@ -788,7 +788,11 @@ class Lexicon:
             if parsed is None
             else None
         )
-        if hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
+        if hourless is not None and hourless.weekday is not None:
+            # 「12月10日（周三）下午开会」: whether the weekday is the date's is the handler's to
+            # say (in its own year), before any hour is offered; run as said, it asks for both
+            hourless = None
+        elif hourless is not None:  # 「下周一上午开会」: asked back, at the usual hour
             before = f"{hourless.written} {hourless.rest}"
         elif parsed is None:
             return None
@@ -1194,9 +1198,12 @@ _BARE_PLACE = re.compile(
 )
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")
-# Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」.
+# Who a convening is told to, before its time: 「通知大家明天开会」「大家，明天下午三点开会」; and the
+# words of a formal notice (「定于12月10日下午3点在学会302召开领导小组会议」「经研究，本次会议拟于…」).
 _TIMED_LEAD = re.compile(
-    r"^\s*(?:(?:重新|再)?请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|(?:大家|各位)(?:好|早|早上好|上午好|下午好|晚上好)?)[,，:：\s!！]*"
+    r"^\s*(?:(?:(?:重新|再)?请?通知(?:一下)?(?:大家|各位|全体(?:成员)?)?|(?:大家|各位)(?:好|早|早上好|上午好|下午好|晚上好)?)[,，:：\s!！]*)?"
+    r"(?:(?:经研究(?:决定)?|兹)[,，\s]*)?"
+    r"(?:(?:(?:本次|此次)?会议)?(?:定于|订于|拟定于|拟于|拟在|将于|计划于|定在|安排在)[:：\s]*)?"
 )
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)

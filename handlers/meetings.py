@@ -217,18 +217,17 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     topics, each with an optional （类型）."""
     if not args:
         raise UsageError(f"请写明时间、地点和议题，例如：{CONVENE_USAGE}")
-    parsed = leading_time(args, ctx.now, ctx.tz, convening=True)
-    if parsed is None and (vague := hourless_time(args, ctx.now, ctx.tz, convening=True)):
-        raise UsageError(  # 「明天下午」: the notice would carry an hour nobody chose
-            f"请写明开会的钟点（{t.day(vague.when.astimezone(ctx.tz).date())}"
-            f"{vague.period}几点），例如：召开会议 {vague.written} {vague.rest or '会议室'}"
+    parsed = _meeting_time(ctx, args, _CONVENING)
+    if isinstance(parsed, Hourless):  # 「明天下午」: the notice would carry an hour nobody chose
+        raise UsageError(
+            f"请写明开会的钟点（{t.day(parsed.when.astimezone(ctx.tz).date())}"
+            f"{parsed.period}几点），例如：召开会议 {parsed.written} {parsed.rest or '会议室'}"
         )
     if parsed is None:
         raise UsageError(
             f"没能识别会议时间{_why(args, convening=True)}请重新发送。可以写成「12月5日下午3点」"
             f"「明天14:00」「下周三 15:00」或「2026-12-05 15:00」。例如：{CONVENE_USAGE}"
         )
-    _weekday_is_the_dates(ctx, parsed)
     if not parsed.explicit_time:  # a day only: the notice would carry an hour nobody chose
         day = parsed.when.astimezone(ctx.tz).date()
         raise UsageError(
@@ -263,26 +262,61 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     return _Convening(parsed.when, place, topics)
 
 
-def _weekday_is_the_dates(ctx: Context, parsed: ParsedTime) -> None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Doing:
+    """What a meeting's time is said for, as the replies about it word it."""
+
+    command: str  # what to send again: 「召开会议」
+    undone: str  # what was not done: 「会议没有召开」
+    place: str  # what the example puts after the time when nothing was said there
+    # Whether a day said with a part of it and no hour (「12月10日下午」) wants the hour: a new
+    # meeting does; a meeting moved keeps its own hour when that lies in the part said.
+    hour: bool
+
+
+_CONVENING = _Doing("召开会议", "会议没有召开", "会议室", hour=True)
+_RESCHEDULING = _Doing("改期", "会议没有改期", "", hour=False)
+
+
+def _meeting_time(ctx: Context, text: str, doing: _Doing) -> ParsedTime | Hourless | None:
+    """The meeting's time at the start of `text`, read alike to convene a meeting and to move
+    one (「9号下午3点」「12.9 15:00」「12/9 15:00」「周四（12月10日）」): with its hour, or a day and
+    a part of it without one (「明天下午」, the caller's to ask about or to fill); None when no
+    time opens the text. A weekday beside the date that is not the date's is asked about, and
+    nothing is done."""
+    found: ParsedTime | Hourless | None = leading_time(text, ctx.now, ctx.tz, convening=True)
+    if found is None:
+        found = hourless_time(text, ctx.now, ctx.tz, convening=True)
+    if found is not None:
+        _weekday_is_the_dates(ctx, found, doing)
+    return found
+
+
+def _weekday_is_the_dates(ctx: Context, said: ParsedTime | Hourless, doing: _Doing) -> None:
     """「12月10号（周三）」 when the 10th is a Thursday: which of the two is meant is not known,
-    so nothing is convened; asked with the date's own weekday, and the day of that week with
-    the weekday said when it is still ahead."""
-    when = parsed.when.astimezone(ctx.tz)
+    so nothing is done; asked with the date's own weekday, and the day of that week with the
+    weekday said when it is still ahead. A day said without its hour (「12月10日（周三）下午」)
+    is told that it wants the hour too."""
+    when = said.when.astimezone(ctx.tz)
     day = when.date()
-    if parsed.weekday is None or day.weekday() == parsed.weekday:
+    if said.weekday is None or day.weekday() == said.weekday:
         return
-    said = WEEKDAY_NAMES[parsed.weekday]
-    other = day + timedelta(days=parsed.weekday - day.weekday())
+    other = day + timedelta(days=said.weekday - day.weekday())
     which = (
         f"会议是在{_named(day)}，还是{_named(other)}？"
         if other >= ctx.now.astimezone(ctx.tz).date()
         else "请核对日期。"
     )
-    clock = f" {when:%H:%M}" if parsed.explicit_time else ""
+    if isinstance(said, Hourless) and doing.hour:  # 「12月10日（周三）下午」: no hour either
+        wanted, clock = f"日期和钟点（{said.period}几点）", said.said
+    elif isinstance(said, Hourless):
+        wanted, clock = "日期", said.period
+    else:
+        wanted, clock = "日期", f" {when:%H:%M}" if said.explicit_time else ""
+    example = f"{doing.command} {day.month}月{day.day}日{clock} {said.rest or doing.place}"
     raise UsageError(
-        f"{t.day(day)}是{WEEKDAY_NAMES[day.weekday()]}，不是{said}。{which}"
-        f"会议没有召开，请写明日期重新发送，例如：召开会议 {day.month}月{day.day}日{clock} "
-        f"{parsed.rest or '会议室'}"
+        f"{t.day(day)}是{WEEKDAY_NAMES[day.weekday()]}，不是{WEEKDAY_NAMES[said.weekday]}。"
+        f"{which}{doing.undone}，请写明{wanted}重新发送，例如：{example.strip()}"
     )
 
 
@@ -936,31 +970,53 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
-    parsed = leading_time(text, ctx.now, ctx.tz)
-    if parsed is None and (vague := hourless_time(text, ctx.now, ctx.tz)) is not None:
-        parsed = _at_its_hour(ctx, meeting, vague)
+    # 「会议延期一周」「改期 三天」「改到下周同一时间」: put back by that much, hour and place kept
+    if (later := _shift(text) or _weeks_on(text)) is not None:
+        return await _moved_by(ctx, meeting, later, later=True)
+    found = _meeting_time(ctx, text, _RESCHEDULING)
+    parsed = _at_its_hour(ctx, meeting, found) if isinstance(found, Hourless) else found
     if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
         return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
     if parsed is None:
         raise UsageError(
-            f"没能识别新的会议时间{_why(text)}请重新发送。可以写成「12月11日上午9点」「明天14:00」"
-            f"「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
+            f"没能识别新的会议时间{_why(text, convening=True)}请重新发送。可以写成「12月11日上午9点」"
+            f"「明天14:00」「下周三 15:00」。例如：{RESCHEDULE_USAGE}"
         )
     starts_at = parsed.when
     old = meeting.starts_at.astimezone(ctx.tz)
     if parsed.weekday is None:  # 「周四（12月10日）」 names its day
         _weekday_is_clear(text, starts_at.astimezone(ctx.tz), old, explicit=parsed.explicit_time)
+    rest = parsed.rest
     if not parsed.explicit_time:  # a day only: the meeting keeps its hour
         day = starts_at.astimezone(ctx.tz)
         moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
-    elif not _SAYS_A_DAY.search(text.strip()[: len(text.strip()) - len(parsed.rest)]):
+        rest = _SAME_TIME.sub("", rest, count=1)  # 「改到下周四同一时间」: said, not a place
+    elif not parsed.dated:
         # an hour only (「时间改成下午4点」「推迟到5点」): the meeting keeps its day
         hour = starts_at.astimezone(ctx.tz)
         moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
-    place, reason = _place_and_reason(parsed.rest)
+    place, reason = _place_and_reason(rest)
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+
+
+# The meeting's own hour said again after a day (「下周四同一时间」「12月11日，时间不变」).
+_SAME_HOUR = r"(?:同一|同样的?|相同的?|一样的?|这个|原来的?|原定的?)(?:时间|时候|时段|钟点)"
+_SAME_TIME = re.compile(rf"^(?:的?{_SAME_HOUR}(?:不变)?|时间不变|时间照旧)[,，。\s]*")
+# 「下周同一时间」「下个星期同一天」「下下周这个时候」: the meeting a week (two) later, its hour kept.
+_SAME_TIME_LATER = re.compile(
+    rf"^\s*(?P<weeks>下下|下)个?(?:周|星期|礼拜)的?(?:同一天(?:的?{_SAME_HOUR})?|{_SAME_HOUR})"
+    r"(?:不变)?[,，。\s]*"
+)
+
+
+def _weeks_on(said: str) -> tuple[timedelta, str] | None:
+    """「下周同一时间 三楼」 -> (7 days, '三楼'); None when it does not say that."""
+    found = _SAME_TIME_LATER.match(said)
+    if found is None:
+        return None
+    return timedelta(weeks=2 if found.group("weeks") == "下下" else 1), said[found.end() :]
 
 
 # A weekday said bare (「周四」「星期五」, not 「下周四」「本周五」).
@@ -997,20 +1053,22 @@ def _at_its_hour(ctx: Context, meeting: repo.Meeting, vague: Hourless) -> Parsed
         )
     day = vague.when.astimezone(ctx.tz)
     moved = day.replace(hour=old.hour, minute=old.minute, second=0, microsecond=0)
-    return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True)
+    return ParsedTime(moved.astimezone(UTC), vague.rest, explicit_time=True, weekday=vague.weekday)
 
 
 # What names a room (「三楼会议室」「学会办公室」「二楼」), for 改期 given a place and no time.
 _A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网上|视频|腾讯会议|钉钉会议")
 
-# Whether a time as typed names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」), or only
-# an hour (「下午4点」「16:00」).
+# Whether what 改期 was given names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」): a
+# place said with none (「改到三楼会议室」) is a change of place.
 _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
 
-# 「半小时」「20分钟」「一个半小时」「两个钟头」 at the start of the arguments.
+# 「半小时」「20分钟」「一个半小时」「两个钟头」「一天」「一周」「两个星期」 at the start of the
+# arguments (「一周四」 is no week).
 _SHIFT = re.compile(
-    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|分钟|分|天)"
-    r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))\s*"
+    r"^\s*(?:(?P<n>\d+|[一二两三四五六七八九十]+)\s*个?\s*(?P<half>半)?\s*"
+    r"(?P<unit>小时|钟头|分钟|分|天|(?:周|星期|礼拜)(?![一二三四五六日天1-7]))"
+    r"|(?P<only_half>半)\s*个?\s*(?:小时|钟头))(?:以后|之后|后)?\s*"
 )
 SHIFT_USAGE = "会议推迟半小时 / 会议提前20分钟 / 会议推迟到下周四上午9点"
 
@@ -1031,6 +1089,8 @@ def _shift(args: str) -> tuple[timedelta, str] | None:
         minutes = n * 60 + (30 if found.group("half") else 0) if hours else n
         if unit == "天":  # 「会议往后推一天」: the same hour that many days later
             minutes = n * 24 * 60 + (12 * 60 if found.group("half") else 0)
+        elif unit not in ("小时", "钟头", "分钟", "分"):  # 「会议推迟一周」: a week, 7 days
+            minutes = n * 7 * 24 * 60 + (84 * 60 if found.group("half") else 0)
     return timedelta(minutes=minutes), args[found.end() :]
 
 
@@ -1053,6 +1113,14 @@ async def _shift_meeting(ctx: Context, args: str, *, later: bool) -> list[Outgoi
         return await reschedule_meeting(ctx, args)
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议时间没有改")
+    return await _moved_by(ctx, meeting, shift, later=later)
+
+
+async def _moved_by(
+    ctx: Context, meeting: repo.Meeting, shift: tuple[timedelta, str], *, later: bool
+) -> list[OutgoingMessage]:
+    """The meeting put back (`later`) or forward by a while, with the place or reason said
+    after it, and the new notice."""
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -1400,6 +1468,18 @@ _MEETING_NAMED = tuple(
     for verb in ("召开", "开")
     for body in ("领导小组", "党建领导小组", "党建工作领导小组")
     for noun in ("会议", "会")
+)
+
+# 「这个会延期一周」「把这次会议推迟两个星期，理由：…」「这个会延期到下周四」: the meeting named,
+# put back by a while (then only a place or a reason, after a pause) or to a time. Not said
+# as a condition (「这个会延期一周的话我就能来」).
+_PUT_BACK = (
+    r"(?!.*(?:的话|如果|要是|假如|万一))"
+    r"(?:把|将)?(?:这个|这次|本次|此次|那个)?的?(?:会议|会) ?(?:时间)?(?:就|先|要|得|需要|再)? ?"
+    r"(?:延期|推迟|顺延|延后|往后推|往后延|往后挪) ?"
+    r"(?P<rest>(?:[0-9]+|[一二两三四五六七八九十]+) ?个? ?半? ?"
+    r"(?:小时|钟头|分钟|天|周|星期|礼拜)(?![一二三四五六日天1-7])(?:[,，;；。 ].*)?"
+    r"|半 ?个? ?(?:小时|钟头)(?:[,，;；。 ].*)?|(?:到|至) ?\S.*)"
 )
 
 ROUTES = [
@@ -2163,6 +2243,9 @@ ROUTES = [
             "推迟到",
             "延后到",
         ),
+        # 「这个会延期一周」「这次会议推迟到下周四」: the meeting named, then by how much or to
+        # when (a bare 「延期…」 is an item's: 暂缓, 「延期到下周四吧」).
+        frames=(_PUT_BACK,),
         when=OFFERED_BEFORE,
         of_the_meeting=True,
     ),

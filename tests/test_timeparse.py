@@ -480,6 +480,7 @@ def test_short_dates_are_numbers_outside_a_convening(text: str) -> None:
     [
         "3号楼 15:00",
         "1号议题 15:00",
+        "2号会议室 15:00",
         "3日内 15:00",
         "12.9",
         "12.9 学会302",
@@ -509,6 +510,36 @@ def test_the_weekday_said_beside_a_date(text: str, weekday: int | None) -> None:
     assert found.weekday == weekday
     plain = parse_leading_time(text, NOW, SHANGHAI)
     assert (plain is not None) == (weekday in (None, 3))
+
+
+@pytest.mark.parametrize(
+    ("text", "weekday"),
+    [
+        ("12月10号（周三）下午", 2),
+        ("周三（12月10日）下午", 2),
+        ("周四（12月10日）下午", 3),
+        ("12月10日下午", None),
+    ],
+)
+def test_the_weekday_said_beside_a_date_without_the_hour(text: str, weekday: int | None) -> None:
+    """「12月10日（周三）下午」 likewise: kept for the caller in a convening, no result else."""
+    found = parse_hourless(text, NOW, SHANGHAI, convening=True)
+    assert found is not None
+    assert found.when == local(2026, 12, 10, 15)
+    assert found.weekday == weekday
+    plain = parse_hourless(text, NOW, SHANGHAI)
+    assert (plain is not None) == (weekday in (None, 3))
+
+
+@pytest.mark.parametrize(
+    ("text", "dated"),
+    [("下午4点", False), ("16:00 三楼", False), ("4 p.m.", False), ("12.9 16:00", True)],
+)
+def test_whether_a_day_was_said(text: str, dated: bool) -> None:
+    """An hour alone (「推迟到下午4点」) leaves a meeting on its day; 「12.9 16:00」 names one."""
+    found = convening(text)
+    assert found is not None
+    assert found.dated is dated
 
 
 def test_a_day_that_no_month_has() -> None:

@@ -107,3 +107,57 @@ async def test_a_rescheduling_with_the_date_beside_its_weekday(harness: ConsoleR
     await h.say("张伟", "召开会议 12月17日下午3点 302 议题：预算")
     moved = (await h.say("张伟", "改期 周四（12月10日）下午3点")).text
     assert "时间：2026年12月10日（星期四）15:00（原定2026年12月17日（星期四）15:00）" in moved
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "12月10日（周三）下午开会",
+        "12月10日（周三）下午在学会302开会",
+        "周三（12月10日）下午在学会302开会，议题：预算",
+        "召开会议 12月10日（周三）下午 学会302",
+    ],
+)
+async def test_a_wrong_weekday_is_said_before_the_missing_hour(
+    harness: ConsoleRig, said: str
+) -> None:
+    """「12月10日（周三）下午开会」 had been asked only for the hour (「没有说几点，先按下午3点」,
+    whose yes was then refused for the weekday), 「召开会议 12月10日（周三）下午」 likewise: the
+    weekday that is not the date's is said first, then that the hour is missing."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    asked = (await h.say("张伟", said)).text
+    assert asked.startswith(
+        "2026年12月10日是星期四，不是星期三。会议是在12月10日（星期四），还是12月9日（星期三）？"
+        "会议没有召开，请写明日期和钟点（下午几点）重新发送，例如：召开会议 12月10日下午3点 "
+    ), asked
+    assert "没有待确认的事项" in await h.say("张伟", "是")
+    assert await models.Meeting.all().count() == 0
+
+
+async def test_a_right_weekday_without_the_hour_is_asked_the_hour(harness: ConsoleRig) -> None:
+    h = harness
+    h.at("2026-12-04 09:00")
+    asked = (await h.say("张伟", "12月10日（周四）下午在学会302开会")).text
+    assert asked.startswith("请写明开会的钟点（2026年12月10日下午几点）"), asked
+    assert await models.Meeting.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "定于12月10日下午3点在学会302召开领导小组会议",
+        "兹定于12月10日下午3点在学会302召开党建工作领导小组会议",
+        "通知：定于12月10日（周四）下午3点在学会302召开领导小组会议，议题：年度工作总结",
+        "经研究，拟于12月10日15:00在学会302召开领导小组会议",
+        "会议定于12月10日下午3点在学会302召开",
+    ],
+)
+async def test_the_words_of_a_formal_notice(harness: ConsoleRig, said: str) -> None:
+    """「定于12月10日下午3点在学会302召开领导小组会议」, as a notice is written, had not been
+    understood: it convenes as 「12月10日下午3点 学会302 开会」 does."""
+    h = harness
+    h.at("2026-12-04 09:00")
+    notice = (await h.say("张伟", said)).text
+    assert "时间：2026年12月10日（星期四）15:00\n地点：学会302\n" in notice, notice
+    assert await models.Meeting.filter(state="convened").count() == 1

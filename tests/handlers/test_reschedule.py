@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot import governance as g
 from storage import models, repo
 from tests.kit.clock import TZ
@@ -198,3 +200,128 @@ async def test_a_time_that_cannot_be_is_said_why(harness: ConsoleRig) -> None:
     assert "那是已经过去的日子" in await h.say("张伟", "改期 昨天下午3点")
     assert "没能识别新的会议时间：钟点不对" in await h.say("张伟", "改期 明天25点")
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+async def _convene_a_later_week(h: ConsoleRig) -> None:
+    h.at("2026-12-04 09:00")  # a Friday; the meeting is on Thursday the 17th
+    await h.say("张伟", "召开会议 12月17日下午3点 学会302 议题：预算")
+
+
+@pytest.mark.parametrize(
+    ("said", "new"),
+    [
+        ("改期 9号下午3点", "2026年12月9日（星期三）15:00"),
+        ("改期 9号", "2026年12月9日（星期三）15:00"),
+        ("改期 12.9 16:00", "2026年12月9日（星期三）16:00"),
+        ("把会议改到12.9 16:00", "2026年12月9日（星期三）16:00"),
+        ("改期 12/9 16:00", "2026年12月9日（星期三）16:00"),
+        ("改期 周三（12月9日）下午4点", "2026年12月9日（星期三）16:00"),
+        ("改期 12月9日（周三）下午", "2026年12月9日（星期三）15:00"),
+    ],
+)
+async def test_the_dates_a_convening_reads(harness: ConsoleRig, said: str, new: str) -> None:
+    """改期 reads a meeting's time as 召开会议 does: a day of the month alone, 12.9 and 12/9
+    before a time, a weekday beside the date. 「改期 9号下午3点」「改期 12.9 16:00」 had not been
+    understood; a month.day names a day, so the meeting does not keep its own (the 17th)."""
+    h = harness
+    await _convene_a_later_week(h)
+    notice = (await h.say("张伟", said)).text
+    assert f"时间：{new}（原定2026年12月17日（星期四）15:00）\n地点：学会302\n" in notice
+
+
+@pytest.mark.parametrize(
+    ("said", "example"),
+    [
+        ("改期 12月10日（周三）下午3点", "改期 12月10日 15:00"),
+        ("改期 周三（12月10日）15:00 三楼会议室", "改期 12月10日 15:00 三楼会议室"),
+        ("把会议改到12月10号（周三）下午3点", "改期 12月10日 15:00"),
+        ("改期 12.10（周三）15:00", "改期 12月10日 15:00"),
+        ("改期 12月10日（周三）", "改期 12月10日"),
+        ("改期 12月10日（周三）下午", "改期 12月10日下午"),
+    ],
+)
+async def test_a_weekday_that_is_not_the_dates_is_asked_about(
+    harness: ConsoleRig, said: str, example: str
+) -> None:
+    """The 10th is a Thursday: which of the two is meant is not known, as when convening. It
+    had been refused as an unreadable time; nothing is moved."""
+    h = harness
+    await _convene_a_later_week(h)
+    asked = (await h.say("张伟", said)).text
+    assert asked == (
+        "2026年12月10日是星期四，不是星期三。会议是在12月10日（星期四），还是12月9日（星期三）？"
+        f"会议没有改期，请写明日期重新发送，例如：{example}"
+    )
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    assert "时间：2026年12月17日（星期四）15:00" in await h.say("王强", "会议状态")
+
+
+async def test_a_numbered_room_is_no_day_of_the_month(harness: ConsoleRig) -> None:
+    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd."""
+    h = harness
+    await _convene_a_later_week(h)
+    await h.say("张伟", "改到2号会议室")
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "这个会延期一周",
+        "会议推迟一周",
+        "改到下周同一时间",
+        "会议延期一个星期",
+        "这次会议推迟一周，地点不变",
+        "推迟到下个星期同一时间",
+        "改期 一周",
+        "会议延期七天",
+    ],
+)
+async def test_a_week_later_at_the_same_hour_and_place(harness: ConsoleRig, said: str) -> None:
+    """「这个会延期一周」「会议推迟一周」「改到下周同一时间」 had not been understood (or their
+    time not read): the meeting moves by seven days, its hour and place kept, with the notice."""
+    h = harness
+    await _convene(h)
+    replies = await h.send("张伟", said)
+    assert len(replies) == 1
+    notice = replies[0]
+    assert notice.text.startswith("【会议改期通知】")
+    assert (
+        "时间：2026年12月12日（星期六）15:00（原定2026年12月5日（星期六）15:00）\n"
+        "地点：学会会议室\n"
+    ) in notice.text
+    assert {u.name for u in notice.mentions} == set(MEMBERS)
+    (event,) = await _events("meeting_rescheduled")
+    assert datetime.fromisoformat(str(event["starts_at"])) == datetime(2026, 12, 12, 15, tzinfo=TZ)
+
+
+async def test_only_the_leader_moves_it_by_a_week(harness: ConsoleRig) -> None:
+    h = harness
+    await _convene(h)
+    assert (await h.say("李娜", "这个会延期一周")).text == "抱歉，「推迟会议」只有组长可以使用。"
+    assert (await h.say("王强", "改到下周同一时间")).text == "抱歉，「改期」只有组长可以使用。"
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["这个会延期一周的话我就能来", "这个会延期一周？", "听说这个会延期一周", "这个议题延期一周"],
+)
+async def test_a_week_later_said_in_passing_moves_nothing(harness: ConsoleRig, said: str) -> None:
+    """A condition, a question, hearsay, an item: the meeting is not moved, nobody refused."""
+    h = harness
+    await _convene(h)
+    for who in ("张伟", "王强"):
+        reply = (await h.say(who, said)).text
+        assert "改期通知" not in reply
+        assert "只有组长" not in reply
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+
+
+async def test_the_same_hour_said_after_a_day_is_no_place(harness: ConsoleRig) -> None:
+    """「改到下周四同一时间」: the meeting's hour on that day; 「同一时间」 had become the place."""
+    h = harness
+    await _convene(h)
+    notice = (await h.say("张伟", "改到下周四同一时间")).text
+    assert "时间：2026年12月10日（星期四）15:00（原定2026年12月5日（星期六）15:00）\n" in notice
+    assert "地点：学会会议室\n" in notice
