@@ -172,6 +172,8 @@ class EventKind(StrEnum):
     LEFT = "left"
     MEETING_OPENED = "meeting_opened"
     CHAIR_DELEGATED = "chair_delegated"
+    # the delegated chair asked for leave or left: the chair back with the meeting's leader
+    CHAIR_DELEGATION_ENDED = "chair_delegation_ended"
     RECUSED = "recused"
     MEETING_CLOSED = "meeting_closed"
     MEETING_CANCELLED = "meeting_cancelled"
