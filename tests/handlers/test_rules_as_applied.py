@@ -495,6 +495,30 @@ async def test_an_annual_summary_filed_after_its_deadline_is_said_to_be_late(
     assert "「2026年度工作总结」（逾期5天提交）" in seen, seen
 
 
+async def test_a_late_annual_summary_is_said_to_be_late_in_the_filing_record(
+    harness: ConsoleRig,
+) -> None:
+    """「报送记录」 had listed 2026's summary filed on 5 January 2027 like any other filing; it
+    says 「逾期5天提交」 now, as 「报送期限」 does. The committee's 报送情况 had counted it
+    nowhere (not this year's, rightly, and not last year's either): it is last year's, filed
+    late (「2026 年度总结逾期补报 1 个」), and 2027's is still to come."""
+    h = harness
+    h.at("2027-01-05 09:00")
+    await h.say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")
+    await h.say("陈静", "备案 议事规则 经第1次会议通过")
+    shown = (await h.say("李娜", "报送记录")).text.splitlines()
+    assert shown[1] == "#2 工作制度备案「议事规则」：陈静于2027年1月5日提交，尚未确认收到", shown
+    assert shown[2] == (
+        "#1 年度总结「2026年度工作总结」：陈静于2027年1月5日逾期5天提交，尚未确认收到"
+    ), shown
+    seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
+    assert (
+        "2027 年度总结：已报送 0 个，逾期未报送 0 个，未到截止日 1 个；2026 年度总结逾期补报 1 个"
+    ) in seen, seen
+    detail = (await h.say("市党委刘老师", "学会情况 苏州市示例科技学会", private=True)).text
+    assert "2027 年度总结：未报送，2027-12-31 截止（剩 360 天）；上年逾期 5 天报送" in detail
+
+
 async def test_that_will_do_for_today_asks_to_close_the_meeting(harness: ConsoleRig) -> None:
     """「今天就到这里吧，剩下的下次再说」 had been asked as deferring the item turned to, for the
     reason 「剩下的」; it asks whether to close the meeting, saying truthfully that the items not
