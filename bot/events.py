@@ -190,6 +190,8 @@ class EventKind(StrEnum):
     # minutes
     MINUTES_DRAFTED = "minutes_drafted"
     MINUTES_NOTE = "minutes_note"  # the recorder's note during the meeting, for the draft
+    # the recorder's note withdrawn during the meeting (its entry stays; the draft omits it)
+    MINUTES_NOTE_WITHDRAWN = "minutes_note_withdrawn"
     MINUTES_SIGNED = "minutes_signed"
     # the roster, designations, filings, group binding
     ROSTER_FORMED = "roster_formed"
