@@ -12,7 +12,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
-from bot.utterance import is_decoration
+from bot.utterance import is_decoration, matching_form
 from handlers import texts as t
 from handlers.common import (
     announced,
@@ -87,7 +87,7 @@ def from_version(v: repo.MinutesVersion) -> mn.Minutes:
 
 # What adding to the minutes is said with (the route's frames and `show` read the same words):
 # the item a note is on (「第二项」「议题2」), the words that add it, where a note stands.
-_NUMERAL = r"[0-9一二三四五六七八九十]+"
+_NUMERAL = r"[0-9\uff10-\uff19一二三四五六七八九十]+"  # digits ASCII or full-width
 _ON_ITEM = rf"第{_NUMERAL}项|议题{_NUMERAL}"
 _ADD_WORDS = r"加一句|加上|加一条|补一句|补充一句|添一句|记上|写上|补上"
 _NOTE_NAMED = r"刚才的那|刚才那|刚刚那|刚才的|上一|前一|最后一"
@@ -144,10 +144,14 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN, g.MeetingState.CLOSED))
     if not args:
         raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
-    edit = next(  # as typed first: a changed note keeps its closing marks (「…。」)
+    # As typed first (a changed note keeps its closing marks, 「…。」), last as the route's frame
+    # read it: words that reached the handler so are never kept as a note.
+    edit = next(
         (
             found
-            for said in dict.fromkeys((args.strip(), _undecorated(args)))
+            for said in dict.fromkeys(
+                (args.strip(), _undecorated(args), _undecorated(matching_form(args)))
+            )
             for pattern in (_NOTE_EDIT, _NOTE_DROP)
             if (found := pattern.fullmatch(said)) is not None
         ),

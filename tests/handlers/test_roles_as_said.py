@@ -94,14 +94,17 @@ async def test_a_note_taken_in_the_meeting_is_withdrawn_on_record(harness: Conso
     none = (await h.say("周婷", "撤回上一条记录")).text
     assert none == "周婷在本次会议还没有记下备注（或都已撤回），没有可撤回的。", none
     await h.say("周婷", "记一下：会议气氛热烈")
+    await h.say("周婷", "记一下：临时")
+    assert "第2条备注（临时）" in await h.say("周婷", "撤回第２条备注")  # typed full width
     kinds = [e.kind for e in await models.EventLog.all().order_by("seq")]
-    assert kinds.count("minutes_note") == 4
-    assert kinds.count("minutes_note_withdrawn") == 3
+    assert kinds.count("minutes_note") == 5
+    assert kinds.count("minutes_note_withdrawn") == 4
     withdrawn = await models.EventLog.filter(kind="minutes_note_withdrawn").order_by("seq")
     assert [json.loads(e.payload)["text"] for e in withdrawn] == [
         "李娜同意",
         "李娜反对",
         "王强建议压缩会务费",
+        "临时",
     ]
     assert "只有记录人可以使用" in await h.say("张伟", "记一下：组长总结")
     await h.say("张伟", "散会 现在")
