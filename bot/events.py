@@ -172,6 +172,8 @@ class EventKind(StrEnum):
     LEFT = "left"
     MEETING_OPENED = "meeting_opened"
     CHAIR_DELEGATED = "chair_delegated"
+    # the delegated chair asked for leave or left: the chair back with the meeting's leader
+    CHAIR_DELEGATION_ENDED = "chair_delegation_ended"
     RECUSED = "recused"
     MEETING_CLOSED = "meeting_closed"
     MEETING_CANCELLED = "meeting_cancelled"
@@ -188,6 +190,8 @@ class EventKind(StrEnum):
     # minutes
     MINUTES_DRAFTED = "minutes_drafted"
     MINUTES_NOTE = "minutes_note"  # the recorder's note during the meeting, for the draft
+    # the recorder's note withdrawn during the meeting (its entry stays; the draft omits it)
+    MINUTES_NOTE_WITHDRAWN = "minutes_note_withdrawn"
     MINUTES_SIGNED = "minutes_signed"
     # the roster, designations, filings, group binding
     ROSTER_FORMED = "roster_formed"

@@ -39,6 +39,8 @@ DEFERRAL = {
     "margin": "赞成与反对票数相差不超过一票",
     "by_hand": "主持人决定暂缓",
 }
+# How a delegated chair went, when the delegation ended with it (chair_delegation_ended).
+DELEGATE_GONE = {"leave": "请假", "absent": "请假", "left": "中途离席"}
 READING = {"strict": "超过", "inclusive": "达到"}
 SHARE = {"1/2": "半数", "2/3": "三分之二"}
 
@@ -187,6 +189,12 @@ def assemble(
                 back = p["from"]["name"] == p["to"]["name"]  # the leader takes the chair back
                 to = "恢复" if back else f"委托{p['to']['name']}"
                 minutes.delegations.append(f"{p['from']['name']}{to}主持{reason}")
+            case "chair_delegation_ended":
+                minutes.chair = p["to"]["name"]
+                went = DELEGATE_GONE.get(p.get("why", ""), "不能主持")
+                minutes.delegations.append(
+                    f"{p['from']['name']}{went}，受托主持随之结束，主持回到组长{p['to']['name']}"
+                )
             case "meeting_opened":
                 minutes.opened_at = when
                 minutes.quorum = dict(p["quorum"])

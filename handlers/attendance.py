@@ -15,8 +15,11 @@ from bot.router import ASKED_FOR, AskFor, Context, UsageError
 from bot.utterance import ADDRESSEE, is_decoration
 from handlers import texts as t
 from handlers.common import (
+    DELEGATE_GONE,
     bounded,
     current_meeting,
+    delegation_ended_for,
+    end_delegation,
     item_by_number,
     item_by_title,
     item_in_focus,
@@ -132,7 +135,7 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
         reply += f"\n书面意见没有记下：{not_kept}"
     if withdrawn and not said:  # checked in, opinions withdrawn, now on leave again
         reply += "\n您签到时撤回的书面意见不会自动恢复；如仍需提交，请重新发送「书面意见 议题编号 意见」。"
-    return [ctx.reply(reply)]
+    return [ctx.reply(reply), *await end_delegation(ctx, meeting, person, status)]
 
 
 LEAVE_USAGE = "请假 出差在外"
@@ -742,6 +745,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     previous = (await repo.attendance(meeting.id)).get(person.id)
     if previous is not None and previous.status in g.PRESENT_STATES:
         return [ctx.reply(f"{person.name}已签到过了。{more}")]
+    more = await _no_longer_chairing(meeting, person, previous) + more
     if previous is not None and previous.status is g.Attendance.LEFT:
         # back after leaving: present (or late) as at the first check-in, the leaving kept in
         # the minutes with the time of the return (it had read 迟到, the leaving gone)
@@ -765,6 +769,23 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"{opinions_withdrawn_text(withdrawn)}{more}"
         )
     ]
+
+
+async def _no_longer_chairing(
+    meeting: repo.Meeting, person: repo.Person, previous: repo.AttendanceRecord | None
+) -> str:
+    """For a delegated chair back after leave or leaving (which ended the delegation): that
+    they chair no more unless the leader delegates them again (「」 for anyone else)."""
+    if previous is None or previous.status not in DELEGATE_GONE or meeting.chair_id == person.id:
+        return ""
+    if (await delegation_ended_for(meeting, person)) is None:
+        return ""
+    chair = await repo.person(meeting.chair_id) if meeting.chair_id else None
+    now = f"现由组长{chair.name}主持；" if chair is not None else ""
+    return (
+        f"\n{person.name}受托主持已在{DELEGATE_GONE[previous.status]}时结束，{now}"
+        f"需要{person.name}继续主持的，请组长发送「委托主持 @{person.name} 理由」。"
+    )
 
 
 def opinions_withdrawn_text(items: Sequence[repo.Item]) -> str:
@@ -905,7 +926,8 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"{person.name}中途离席{why}，现出席{len(present)}人，{state}。返回时请重新签到。{short}"
-        )
+        ),
+        *await end_delegation(ctx, meeting, person, g.Attendance.LEFT),
     ]
 
 

@@ -226,6 +226,80 @@ async def _chair_refusal(
     )
 
 
+# How a delegated chair went (their attendance then), as said of them.
+DELEGATE_GONE = {
+    g.Attendance.LEAVE: "请假",
+    g.Attendance.ABSENT: "请假",  # asked after the start: recorded absent
+    g.Attendance.LEFT: "离席",
+}
+
+
+async def end_delegation(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, status: g.Attendance
+) -> list[OutgoingMessage]:
+    """第十七条: the member the leader delegated the chair to who asks for leave or leaves the
+    room (`status`) chairs no more. The chair returns to the meeting's leader, recorded as the
+    delegation is (the meeting's row, and an entry of the chain that the minutes read), and the
+    group is told in one sentence, with what the leader is to do when not in the room to chair.
+    Back in the room, the member chairs again only when the leader delegates anew. Nothing for
+    anyone else (the leader who chairs, a member who does not)."""
+    if meeting.chair_id != person.id or person.id == meeting.leader_id:
+        return []
+    if status not in DELEGATE_GONE:
+        return []
+    leader = await repo.person(meeting.leader_id)
+    await repo.update_meeting(meeting.id, chair_id=leader.id)
+    await record(
+        ctx,
+        EventKind.CHAIR_DELEGATION_ENDED,
+        {"from": person_payload(person), "to": person_payload(leader), "why": status.value},
+        meeting=meeting,
+    )
+    entry = (await repo.attendance(meeting.id)).get(leader.id)
+    there = g.Attendance.UNKNOWN if entry is None else entry.status
+    ended = f"{person.name}已{DELEGATE_GONE[status]}，受托主持第{meeting.number}次会议随之结束"
+    try:
+        g.check_chair(leader.id, leader.id, there, meeting.state)
+        text = f"{ended}，由组长{leader.name}主持。"
+    except g.GovernanceError:  # the leader is not in the room to chair either
+        again = "发送「委托主持 @成员 理由」另行委托"
+        if there is g.Attendance.LEAVE:
+            text = f"{ended}；组长{leader.name}已请假，请组长{again}。"
+        else:
+            away = "已离席" if there is g.Attendance.LEFT else "不在会场"
+            text = f"{ended}；组长{leader.name}{away}，请组长签到后主持，或{again}。"
+    return await to_groups(ctx, text, await mentions_for(ctx, [leader.id]))
+
+
+async def delegation_ended_for(meeting: repo.Meeting, person: repo.Person) -> g.Attendance | None:
+    """How `person` went (leave or leaving) when the meeting's last change of chair was the end
+    of their delegation (end_delegation); None otherwise."""
+    chair_kinds = (EventKind.CHAIR_DELEGATED.value, EventKind.CHAIR_DELEGATION_ENDED.value)
+    last = [e for e in await repo.meeting_events(meeting) if e.kind in chair_kinds][-1:]
+    if not last or last[0].kind != EventKind.CHAIR_DELEGATION_ENDED.value:
+        return None
+    payload = last[0].payload
+    return g.Attendance(payload["why"]) if payload["from"]["id"] == person.id else None
+
+
+async def to_groups(
+    ctx: Context, text: str, mentions: Sequence[UserRef] = ()
+) -> list[OutgoingMessage]:
+    """`text` for the society's group: here when said in a group; said in a private chat with
+    the bot, to the society's groups on this platform (here when it has none)."""
+    here = ctx.message.chat
+    if here.kind is not ChatKind.PRIVATE or ctx.society is None:
+        return [ctx.reply(text, mentions)]
+    groups = [
+        ChatRef(platform, corp, chat, ChatKind.GROUP)
+        for platform, corp, chat in await repo.group_chats(ctx.society.id)
+        if platform is here.platform and corp == here.corp_id
+    ]
+    if not groups:
+        return [ctx.reply(text)]
+    return [OutgoingMessage(chat=group, text=text, mentions=tuple(mentions)) for group in groups]
+
+
 # 「这个议题」「该议题」「这一项」 said for the item the meeting is on.
 _THIS_ITEM = re.compile(rf"^{THIS_ITEM}[,，、\s]*")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from bot import governance as g
 from bot import minutes as mn
@@ -11,6 +12,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
 from bot.router import Context, Route, UsageError
 from bot.timeparse import small_number
+from bot.utterance import is_decoration, matching_form
 from handlers import texts as t
 from handlers.common import (
     announced,
@@ -52,9 +54,31 @@ async def draft_minutes(
 
 
 async def notes_taken(meeting: repo.Meeting) -> list[str]:
-    """The recorder's notes taken during the meeting (纪要备注 while it was open), in order."""
+    """The recorder's notes taken during the meeting (纪要备注 while it was open), in order,
+    without those withdrawn then."""
+    return [note.text for note in await _notes_standing(meeting)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    seq: int  # its entry in the society's chain
+    text: str
+    by: int
+
+
+async def _notes_standing(meeting: repo.Meeting) -> list[_Note]:
+    """The notes taken during the meeting, in order, less those withdrawn (「撤回上一条备注」):
+    each withdrawal is an entry of its own in the chain, naming the note's entry; the note's
+    entry stays, so that the record shows what was noted and that it was withdrawn."""
     events = await repo.meeting_events(meeting)
-    return [str(e.payload["text"]) for e in events if e.kind == EventKind.MINUTES_NOTE.value]
+    withdrawn = {
+        e.payload["note"] for e in events if e.kind == EventKind.MINUTES_NOTE_WITHDRAWN.value
+    }
+    return [
+        _Note(e.seq, str(e.payload["text"]), int(e.payload["by"]["id"]))
+        for e in events
+        if e.kind == EventKind.MINUTES_NOTE.value and e.seq not in withdrawn
+    ]
 
 
 def from_version(v: repo.MinutesVersion) -> mn.Minutes:
@@ -63,12 +87,11 @@ def from_version(v: repo.MinutesVersion) -> mn.Minutes:
 
 # What adding to the minutes is said with (the route's frames and `show` read the same words):
 # the item a note is on (「第二项」「议题2」), the words that add it, where a note stands.
-_NUMERAL = r"[0-9一二三四五六七八九十]+"
+_NUMERAL = r"[0-9\uff10-\uff19一二三四五六七八九十]+"  # digits ASCII or full-width
 _ON_ITEM = rf"第{_NUMERAL}项|议题{_NUMERAL}"
 _ADD_WORDS = r"加一句|加上|加一条|补一句|补充一句|添一句|记上|写上|补上"
-_NOTE_NAMED = r"刚才那|刚才的|上一|前一|最后一"
-_NOTE_PLACE = rf"{_NOTE_NAMED}|第\s*{_NUMERAL}"
-_DROP_WORDS = r"撤回|删掉|删除|去掉|撤掉"
+_NOTE_NAMED = r"刚才的那|刚才那|刚刚那|刚才的|上一|前一|最后一"
+_DROP_WORDS = r"撤回|删掉|删除|去掉|撤掉|撤销"
 
 # 「纪要第二项加一句：…」: a note said right after 纪要 (which shows), not asking to see it.
 _ADDING = re.compile(
@@ -121,7 +144,19 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN, g.MeetingState.CLOSED))
     if not args:
         raise UsageError("请写明备注内容，例如：纪要备注 会议还传达了市科技社团党委的工作部署。")
-    edit = _NOTE_EDIT.fullmatch(args.strip()) or _NOTE_DROP.fullmatch(args.strip())
+    # As typed first (a changed note keeps its closing marks, 「…。」), last as the route's frame
+    # read it: words that reached the handler so are never kept as a note.
+    edit = next(
+        (
+            found
+            for said in dict.fromkeys(
+                (args.strip(), _undecorated(args), _undecorated(matching_form(args)))
+            )
+            for pattern in (_NOTE_EDIT, _NOTE_DROP)
+            if (found := pattern.fullmatch(said)) is not None
+        ),
+        None,
+    )
     if edit is not None:
         return [ctx.reply(await _edit_note(ctx, meeting, person, edit))]
     bounded(args, "纪要备注", t.NOTES_MAX)
@@ -136,25 +171,46 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply(f"纪要已更新为第{version.version}版（已加入备注）。组长可发送「签发」签发。")]
 
 
-# A note of the draft changed or taken out, said of it by its place: 「第1条备注改为…」
-# 「上一条备注写错了，改成：…」「把刚才那条备注删掉」「撤回上一条备注」.
-_WHICH_NOTE = rf"(?P<which>{_NOTE_NAMED}|第\s*(?P<n>{_NUMERAL}))\s*条\s*备注"
+def _undecorated(text: str) -> str:
+    """`text` without the punctuation, emoji and spaces at its ends (「删掉吧。」)."""
+    text = text.strip()
+    while text and is_decoration(text[-1]):
+        text = text[:-1]
+    return text
+
+
+# A note changed or taken out, said of it by its place: 「第1条备注改为…」「上一条备注写错了，
+# 改成：…」「把刚才那条备注删掉」「撤回上一条备注」「刚才那条记错了，删掉」「撤回上一条记录」.
+# The route's frame is these very patterns: what reaches the handler so is read as such, never
+# kept as a note with the words of the command for its text.
+_WHICH_NOTE = rf"(?P<which>{_NOTE_NAMED}|第\s*(?P<n>{_NUMERAL}))\s*条"
+_NOTE_NOUN = r"(?:纪要备注|备注|记录)"
+_MISTAKEN = r"(?:(?:记|录|写)错了?|有误|不对)"
 _NOTE_EDIT = re.compile(
-    rf"(?:把)?{_WHICH_NOTE}(?:写错了?)?[,，]?\s*(?:(?:改为|改成|应为|应该是|更正为)[:：]?\s*"
-    r"(?P<text>.+)|(?P<drop>删掉|删除|去掉|撤回|撤掉|不要了)吧?)"
+    rf"(?:把)?{_WHICH_NOTE}\s*(?:{_NOTE_NOUN}\s*{_MISTAKEN}?|{_MISTAKEN})[,，]?\s*"
+    r"(?:(?:改为|改成|应为|应该是|更正为)[:：]?\s*(?P<text>.+)"
+    rf"|(?:请|帮我)?(?P<drop>{_DROP_WORDS}|不要了)(?:一下)?吧?)"
 )
-_NOTE_DROP = re.compile(rf"(?P<drop>{_DROP_WORDS}){_WHICH_NOTE}")
+_NOTE_DROP = re.compile(rf"(?:请|帮我)?(?P<drop>{_DROP_WORDS}){_WHICH_NOTE}\s*{_NOTE_NOUN}")
+
+
+def _unnamed(pattern: re.Pattern[str]) -> str:
+    """`pattern` with its named groups made plain (a frame names only `object` and `rest`)."""
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern.pattern)
 
 
 async def _edit_note(
     ctx: Context, meeting: repo.Meeting, person: repo.Person, said: re.Match[str]
 ) -> str:
     """A new draft with one note changed or taken out (every version is kept: the change is
-    on record). During the meeting the notes are not a draft yet: said how, nothing done."""
+    on record). During the meeting the notes are not a draft yet: one the recorder took is
+    withdrawn (_withdraw_note); changing one is said how, nothing done."""
     if meeting.state is not g.MeetingState.CLOSED:
+        if said.group("drop"):
+            return await _withdraw_note(ctx, meeting, person, said)
         raise UsageError(
-            "会上记下的备注散会后写入纪要草稿，届时可以修改（「第1条备注改为 …」）或删除"
-            "（「删掉第1条备注」）；现在可以再记一条更正。"
+            "会上记下的备注不能改写，没有修改：可以撤回（「撤回上一条备注」）后重新记一条；"
+            "散会后备注写入纪要草稿，届时也可以修改（「第1条备注改为 …」）。"
         )
     latest = await repo.latest_minutes(meeting.id)
     notes = [n for n in (latest.notes if latest else "").split("\n") if n.strip()]
@@ -173,6 +229,43 @@ async def _edit_note(
         done = f"第{number}条备注已改为「{t.echo(text)}」"
     version = await draft_minutes(ctx, meeting, person, notes="\n".join(notes))
     return f"纪要已更新为第{version.version}版：{done}（此前各版都保留）。组长可发送「签发」签发。"
+
+
+async def _withdraw_note(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, said: re.Match[str]
+) -> str:
+    """「撤回上一条备注」「刚才那条记错了，删掉」 during the meeting: the speaker's own last note
+    still standing (or the one numbered, if theirs) is withdrawn by an entry appended to the
+    chain (the note's own entry stays: the record shows both); the draft made at 散会 leaves it
+    out, and the notes after it move up one place."""
+    notes = await _notes_standing(meeting)
+    mine = [i for i, note in enumerate(notes, 1) if note.by == person.id]
+    if said.group("n"):
+        number = small_number(said.group("n"))
+        if number is None or not 1 <= number <= len(notes):
+            raise UsageError(
+                f"本次会议现有 {len(notes)} 条备注，没有第{said.group('n')}条，没有撤回。"
+            )
+        if number not in mine:
+            who = await repo.person(notes[number - 1].by)
+            raise UsageError(f"第{number}条备注是{who.name}记下的，只能由本人撤回，没有撤回。")
+    elif not mine:
+        raise UsageError(f"{person.name}在本次会议还没有记下备注（或都已撤回），没有可撤回的。")
+    else:
+        number = mine[-1]
+    note = notes[number - 1]
+    await record(
+        ctx,
+        EventKind.MINUTES_NOTE_WITHDRAWN,
+        {"note": note.seq, "number": number, "text": note.text, "by": person_payload(person)},
+        meeting=meeting,
+    )
+    left = len(notes) - 1
+    now = f"现有{left}条备注" if left else "现在没有备注"
+    return (
+        f"已撤回本次会议第{number}条备注（{t.echo(note.text)}），散会时不写入纪要草稿；"
+        f"撤回已记录在案（{now}）。"
+    )
 
 
 # A change asked for with the sign-off (「同意签发，但是赵敏的意见要加上」): once signed, none is made.
@@ -284,8 +377,8 @@ ROUTES = [
             # 「纪要里第二项加一句：…」「会议记录里加上：…」「帮我在纪要里记上：…」
             rf"(?:帮我)?(?:在)?(?:纪要|会议纪要|会议记录)(?:里|中)?(?P<object>{_ON_ITEM})?(?:那里|这里)?"
             rf"(?:再)?(?:{_ADD_WORDS}|补充)[:：,，] ?(?P<rest>.+)",
-            # 「第1条备注改为…」「把刚才那条备注删掉」「撤回上一条备注」: the handler changes it
-            rf"(?P<rest>(?:把)?(?:{_NOTE_PLACE})\s*条\s*备注.+|(?:{_DROP_WORDS})(?:{_NOTE_PLACE})\s*条\s*备注)",
+            # 「第1条备注改为…」「刚才那条记错了，删掉」「撤回上一条记录」: the handler changes it
+            rf"(?P<rest>{_unnamed(_NOTE_EDIT)}|{_unnamed(_NOTE_DROP)})",
         ),
         when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),

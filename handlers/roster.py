@@ -10,12 +10,12 @@ import dataclasses
 import functools
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from bot import governance as g
 from bot.config import Settings
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
-from bot.reminders.plan import deadline_of, summary_owed, summary_years
+from bot.reminders.plan import summary_days_late, summary_owed
 from bot.router import AskBack, Context, Route, UsageError
 from bot.utterance import ADDRESSEE
 from handlers import texts as t
@@ -31,6 +31,7 @@ from handlers.common import (
     roster_warnings,
     without_reason_lead,
 )
+from handlers.summaries import late_text, summaries_late, summary_years_of
 from handlers.workbench import KINDS, filings_summary
 from storage import repo
 
@@ -649,7 +650,7 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
     year the reminders count it for (plan.summary_years). Shows; writes nothing."""
     society = ctx.require_society()
     today = ctx.now.astimezone(ctx.tz).date()
-    joined, rows, years = await _summary_years(ctx, society)
+    joined, rows, years = await summary_years_of(society, ctx.tz)
     filed = dict(zip(years, rows, strict=True))  # year -> the last summary that counts for it
     lines = []
     for year in (today.year - 1, today.year):
@@ -659,7 +660,7 @@ async def summary_status(ctx: Context, args: str) -> list[OutgoingMessage]:
                 heard = (
                     "市科技社团党委已确认收到" if f.acknowledged else "市科技社团党委尚未确认收到"
                 )
-                late = late_text((await summaries_late(ctx, society)).get(f.id))
+                late = late_text((await summaries_late(society, ctx.tz)).get(f.id))
                 lines.append(
                     f"{label}已由{f.filed_by.name}于{t.day(f.at.astimezone(ctx.tz).date())}提交"
                     f"（{late + '，' if late else ''}#{f.id}「{f.title}」），{heard}。"
@@ -707,50 +708,20 @@ async def filing_history(ctx: Context, args: str) -> list[OutgoingMessage]:
             )
         ]
     lines = [f"{society.name}向市科技社团党委报送的材料（共{len(rows)}件，最近的在前）："]
-    for f in reversed(rows[-FILINGS_SHOWN:]):
+    shown = list(reversed(rows[-FILINGS_SHOWN:]))
+    summaries = any(f.kind == "annual_summary" for f in shown)
+    late = await summaries_late(society, ctx.tz) if summaries else {}
+    for f in shown:
         heard = "已确认收到" if f.acknowledged else "尚未确认收到"
+        # 「陈静于2027年1月5日逾期5天提交」: an annual summary filed after its deadline
+        filed = late_text(late.get(f.id)) or "提交"
         lines.append(
             f"#{f.id} {KINDS.get(f.kind, f.kind)}「{f.title}」：{f.filed_by.name}于"
-            f"{t.day(f.at.astimezone(ctx.tz).date())}提交，{heard}"
+            f"{t.day(f.at.astimezone(ctx.tz).date())}{filed}，{heard}"
         )
     if not any(f.kind == "work_rules" for f in rows):
         lines.append(RULES_NOT_FILED)
     return [ctx.reply("\n".join(lines))]
-
-
-async def _summary_years(
-    ctx: Context, society: repo.Society, adding: str | None = None
-) -> tuple[date, list[repo.Filing], list[int]]:
-    """The day the society joined, its annual summaries and the year each counts for
-    (plan.summary_years); with `adding`, the year of one filed now under that title last."""
-    joined = (await repo.society_joined(society.id)).astimezone(ctx.tz).date()
-    rows = await repo.filings(kind="annual_summary", society_id=society.id)
-    filed = [(r.at.astimezone(ctx.tz).date(), r.title) for r in rows]
-    if adding is not None:
-        filed.append((ctx.now.astimezone(ctx.tz).date(), adding))
-    return joined, rows, summary_years(filed, joined, society.report_deadline)
-
-
-async def summaries_late(ctx: Context, society: repo.Society) -> dict[int, int]:
-    """Filing id -> the days an annual summary was filed after its year's deadline (only
-    those filed late), each counted for the year the reminders count it for."""
-    joined, rows, years = await _summary_years(ctx, society)
-    late = {}
-    for row, year in zip(rows, years, strict=True):
-        if days := _days_late(row.at.astimezone(ctx.tz).date(), year, society, joined):
-            late[row.id] = days
-    return late
-
-
-def _days_late(filed: date, year: int, society: repo.Society, joined: date) -> int:
-    """How many days after the deadline of `year`'s summary it was filed on `filed` (0: on time,
-    or the society joined after that deadline and owed none)."""
-    deadline = deadline_of(year, society.report_deadline)
-    return max((filed - deadline).days, 0) if joined <= deadline else 0
-
-
-def late_text(days: int | None) -> str:
-    return f"逾期{days}天提交" if days else ""
 
 
 # What a report's title says it is when it is another filing: (what, the command to send).
@@ -812,9 +783,10 @@ async def _file(
     late = ""
     if kind == "annual_summary":
         # Which year's it is (the reminders and the committee's overview count it so).
-        joined, _, years = await _summary_years(ctx, society, adding=title)
+        joined, _, years = await summary_years_of(society, ctx.tz, adding=(ctx.now, title))
         label = f"{years[-1]}{label}"
-        days = _days_late(ctx.now.astimezone(ctx.tz).date(), years[-1], society, joined)
+        today = ctx.now.astimezone(ctx.tz).date()
+        days = summary_days_late(today, years[-1], joined, society.report_deadline)
         late = f"（{late_text(days)}）" if days else ""
     fid = await repo.add_filing(
         society.id, kind=kind, title=title[:200], body=body, filed_by=actor.id, now=ctx.now

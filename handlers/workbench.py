@@ -10,7 +10,7 @@ from bot.events import ChatKind, OutgoingMessage
 from bot.router import Context, Route, UsageError
 from bot.web import overview as ov
 from bot.web.auth import LINK_TTL, issue_link
-from storage import repo
+from handlers.summaries import late_filings, late_text
 from storage import workbench as store
 
 # WeCom group pushes are capped at 2,048 bytes: the summary keeps below this.
@@ -64,7 +64,17 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     this_year = ctx.now.astimezone(ctx.tz).year
     count = {c.key: c.count for c in ov.counters(rows)}
     summary = {s: sum(1 for r in rows if r.summary is s) for s in ov.Summary}
-    last_year = sum(1 for r in rows if r.summary_last_year_missing)
+    # This year's summaries filed late, and last year's: a summary of last year filed in January
+    # after its deadline counts for last year (filed, late), never as this year's.
+    filed_late = sum(1 for r in rows if r.summary is ov.Summary.FILED and r.summary_filed_late)
+    last_year = [
+        f"{what} {n} 个"
+        for what, n in (
+            ("逾期补报", sum(1 for r in rows if r.summary_last_year_late)),
+            ("未报送", sum(1 for r in rows if r.summary_last_year_missing)),
+        )
+        if n
+    ]
     kinds = "、".join(
         f"{label} {n}"
         for kind, label in KINDS.items()
@@ -73,9 +83,10 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     lines = [
         f"报送与备案情况（共 {len(rows)} 个学会）：",
         f"工作制度：已备案 {len(rows) - count['rules']} 个，未备案 {count['rules']} 个",
-        f"{this_year} 年度总结：已报送 {summary[ov.Summary.FILED]} 个，"
-        f"逾期 {summary[ov.Summary.OVERDUE]} 个，未到截止日 {summary[ov.Summary.DUE]} 个"
-        + (f"；{this_year - 1} 年度总结未报送 {last_year} 个" if last_year else ""),
+        f"{this_year} 年度总结：已报送 {summary[ov.Summary.FILED]} 个"
+        + (f"（其中逾期报送 {filed_late} 个）" if filed_late else "")
+        + f"，逾期未报送 {summary[ov.Summary.OVERDUE]} 个，未到截止日 {summary[ov.Summary.DUE]} 个"
+        + (f"；{this_year - 1} 年度总结{'、'.join(last_year)}" if last_year else ""),
         f"待确认收到：{len(pending)} 件" + (f"（{kinds}）" if kinds else ""),
         f"待审批成员调整：{count['changes']} 件",
         f"超过半年未开会：{count['stale6']} 个学会；5 个月未开会：{count['stale5']} 个学会",
@@ -99,11 +110,9 @@ async def filings_summary(ctx: Context, args: str) -> list[OutgoingMessage]:
     if pending:
         head = "待确认（发送「确认收到 编号」）："
         shown_ids: list[str] = []
-        from handlers.roster import late_text, summaries_late  # roster imports this module
-
-        late: dict[int, int] = {}
-        for sid in {f.society_id for f in pending if f.kind == "annual_summary"}:
-            late |= await summaries_late(ctx, await repo.society(sid))
+        late = await late_filings(
+            (f.society_id for f in pending if f.kind == "annual_summary"), ctx.tz
+        )
         for f in sorted(pending, key=lambda f: f.id)[:5]:
             days = f"（{late_text(late.get(f.id))}）" if f.id in late else ""
             item = f"#{f.id} {f.society_name}「{f.title}」{days}"

@@ -189,6 +189,13 @@ def summary_owed(year: int, filed_years: Container[int], joined: date, mmdd: str
     return deadline
 
 
+def summary_days_late(filed: date, year: int, joined: date, mmdd: str) -> int:
+    """How many days after the deadline of `year`'s annual summary one filed on `filed` was
+    filed (0: on time, or the society joined after that deadline and owed none)."""
+    deadline = deadline_of(year, mmdd)
+    return max((filed - deadline).days, 0) if joined <= deadline else 0
+
+
 _TITLE_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import governance as g
-from bot.reminders.plan import deadline_of, summary_years
+from bot.reminders.plan import deadline_of, summary_days_late, summary_years
 from storage.workbench import ChainStatus, SocietyFacts
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ class Row:
     summary_filed_on: date | None
     summary_days: int  # days left (DUE) or days late (OVERDUE)
     summary_last_year_missing: bool
+    # days late of this year's summary filed after its deadline, and of last year's (filed
+    # late, in the first days of this year most often): 0 when on time or not filed
+    summary_filed_late: int
+    summary_last_year_late: int
     pending_changes: int
     pending_filings: int
     term_end: date | None
@@ -134,6 +138,7 @@ def build_rows(
         else:
             summary, days = Summary.DUE, (due - today).days
         last_deadline = deadline(today.year - 1, f.report_deadline)
+        last_on = years.get(today.year - 1)
         rows.append(
             Row(
                 id=f.id,
@@ -153,7 +158,13 @@ def build_rows(
                 summary_deadline=due,
                 summary_filed_on=filed_on,
                 summary_days=days,
-                summary_last_year_missing=today.year - 1 not in years and joined <= last_deadline,
+                summary_last_year_missing=last_on is None and joined <= last_deadline,
+                summary_filed_late=0
+                if filed_on is None
+                else summary_days_late(filed_on, today.year, joined, f.report_deadline),
+                summary_last_year_late=0
+                if last_on is None
+                else summary_days_late(last_on, today.year - 1, joined, f.report_deadline),
                 pending_changes=f.pending_changes,
                 pending_filings=f.pending_filings,
                 term_end=f.term_end,
@@ -264,13 +275,16 @@ def summary_text(row: Row) -> str:
     match row.summary:
         case Summary.FILED:
             assert row.summary_filed_on is not None
-            text = f"已报送（{row.summary_filed_on.isoformat()}）"
+            late = f"，逾期 {row.summary_filed_late} 天" if row.summary_filed_late else ""
+            text = f"已报送（{row.summary_filed_on.isoformat()}{late}）"
         case Summary.DUE:
             text = f"未报送，{row.summary_deadline.isoformat()} 截止（剩 {row.summary_days} 天）"
         case Summary.OVERDUE:
             text = f"逾期 {row.summary_days} 天（{row.summary_deadline.isoformat()} 截止）"
         case Summary.NOT_DUE:
             text = "本年免报（加入晚于截止日）"
+    if row.summary_last_year_late:
+        text += f"；上年逾期 {row.summary_last_year_late} 天报送"
     return text + ("；上年未报送" if row.summary_last_year_missing else "")
 
 

@@ -21,7 +21,7 @@ from bot import governance as g
 from bot import minutes as mn
 from bot.records import write_docx
 from bot.reminders.listing import listing
-from bot.reminders.plan import deadline_of
+from bot.reminders.plan import deadline_of, summary_days_late
 from bot.web import charts
 from bot.web import export as xport
 from bot.web import overview as ov
@@ -39,6 +39,7 @@ from bot.web.base import (
 )
 from handlers import texts as t
 from handlers.roster import change_text
+from handlers.summaries import late_filings, late_text, summaries_late
 from storage import repo
 from storage import workbench as store
 
@@ -239,7 +240,8 @@ async def charts_page_data(request: web.Request) -> dict[str, Any]:
         on_time = sum(
             1
             for f in eligible
-            if (on := filed[f.id].get(yr)) is not None and on <= deadline_of(yr, f.report_deadline)
+            if (on := filed[f.id].get(yr)) is not None
+            and not summary_days_late(on, yr, f.created_at.astimezone(tz).date(), f.report_deadline)
         )
         rate = on_time / len(eligible)
         # This year before its deadlines: filed so far, not yet late (it had read 0 % in red
@@ -302,6 +304,10 @@ async def approvals(request: web.Request) -> web.StreamResponse:
         }
         for c in await store.pending_changes()
     ]
+    pending = await store.filings_of(pending_only=True)
+    late = await late_filings(
+        (f.society_id for f in pending if f.kind == "annual_summary"), ctx.settings.tz
+    )
     filings = [
         {
             "id": f.id,
@@ -312,8 +318,9 @@ async def approvals(request: web.Request) -> web.StreamResponse:
             "body": f.body,
             "by": f.filed_by,
             "at": local(f.at, ctx.settings),
+            "late": late_text(late.get(f.id)),
         }
-        for f in await store.filings_of(pending_only=True)
+        for f in pending
     ]
     return await render(
         request,
@@ -481,6 +488,7 @@ async def society(request: web.Request) -> web.StreamResponse:
         }
         for c in await store.roster_history(sid)
     ]
+    late = await summaries_late(soc, ctx.settings.tz)
     filings = [
         {
             "id": f.id,
@@ -488,6 +496,7 @@ async def society(request: web.Request) -> web.StreamResponse:
             "title": f.title,
             "by": f.filed_by,
             "at": local(f.at, ctx.settings),
+            "late": late_text(late.get(f.id)),
             "ack": f"已确认（{local(f.acknowledged_at, ctx.settings)}，{f.acknowledged_by}）"
             if f.acknowledged_at
             else "待确认",

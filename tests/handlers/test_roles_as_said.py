@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from storage import models
+from storage import models, verify
 from tests.kit.console import ConsoleRig, convene_and_open
 
 ADMIN = "市党委刘老师"
@@ -71,6 +71,50 @@ async def test_notes_added_changed_and_taken_out_as_said(harness: ConsoleRig) ->
     assert latest is not None
     assert latest.notes == "第二项 王强建议压缩\n传达了市科技社团党委文件"
     assert await models.MinutesVersion.all().count() == 5
+
+
+async def test_a_note_taken_in_the_meeting_is_withdrawn_on_record(harness: ConsoleRig) -> None:
+    """「刚才那条记错了，删掉」「撤回上一条记录」 from the recorder were not understood, and the
+    note noted in error went into the draft. During the meeting the recorder's own last note is
+    withdrawn by an entry appended to the chain (the note's own entry stays, the chain verifies),
+    and the draft made at 散会 leaves it out; after it, the same words take the note out of a
+    new version of the draft. Nobody else withdraws a note."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("周婷", "记一下：王强建议压缩会务费")
+    await h.say("周婷", "记录一下：李娜同意")
+    done = (await h.say("周婷", "刚才那条记错了，删掉")).text
+    assert done == (
+        "已撤回本次会议第2条备注（李娜同意），散会时不写入纪要草稿；撤回已记录在案（现有1条备注）。"
+    ), done
+    assert "第2条备注" in await h.say("周婷", "记录一下：李娜反对")
+    assert "只有记录人可以使用" in await h.say("李娜", "刚才那条记错了，删掉")
+    assert "第2条备注（李娜反对）" in await h.say("周婷", "撤回上一条记录")
+    assert "第1条备注（王强建议压缩会务费）" in await h.say("周婷", "撤回上一条记录。")
+    none = (await h.say("周婷", "撤回上一条记录")).text
+    assert none == "周婷在本次会议还没有记下备注（或都已撤回），没有可撤回的。", none
+    await h.say("周婷", "记一下：会议气氛热烈")
+    await h.say("周婷", "记一下：临时")
+    assert "第2条备注（临时）" in await h.say("周婷", "撤回第２条备注")  # typed full width
+    kinds = [e.kind for e in await models.EventLog.all().order_by("seq")]
+    assert kinds.count("minutes_note") == 5
+    assert kinds.count("minutes_note_withdrawn") == 4
+    withdrawn = await models.EventLog.filter(kind="minutes_note_withdrawn").order_by("seq")
+    assert [json.loads(e.payload)["text"] for e in withdrawn] == [
+        "李娜同意",
+        "李娜反对",
+        "王强建议压缩会务费",
+        "临时",
+    ]
+    assert "只有记录人可以使用" in await h.say("张伟", "记一下：组长总结")
+    await h.say("张伟", "散会 现在")
+    draft = await models.MinutesVersion.get(version=1)
+    assert draft.notes == "会议气氛热烈"
+    assert "记录人备注：会议气氛热烈" in await h.say("张伟", "纪要 全文")
+    after = (await h.say("周婷", "撤回上一条记录")).text
+    assert after.startswith("纪要已更新为第2版：第1条备注（会议气氛热烈）已删除"), after
+    assert (await models.MinutesVersion.get(version=2)).notes == ""
+    assert (await verify.run()).clean
 
 
 async def test_several_decisions_in_one_message(harness: ConsoleRig) -> None:

@@ -4,7 +4,8 @@ voting at all."""
 
 from __future__ import annotations
 
-from storage import models
+from bot.events import ChatKind
+from storage import models, verify
 from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 NAMED = ("张伟", "李娜", "王强", "刘洋")
@@ -279,7 +280,9 @@ async def test_chair_actions_go_to_the_delegate_and_the_chair_in_the_room(
 ) -> None:
     """The leader on leave had delegated the chair and still opened and closed votes and closed
     the meeting from afar; a delegate who had left kept opening votes. Both are refused, saying
-    why and what to do; the delegate back in the room (签到) chairs again."""
+    why and what to do; the delegate's leaving ends the delegation (the leader, away, is asked
+    to delegate again), and back in the room (签到) the delegate chairs only when delegated
+    anew."""
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：甲；乙")
@@ -303,16 +306,76 @@ async def test_chair_actions_go_to_the_delegate_and_the_chair_in_the_room(
     assert "没有结束表决" in refused, refused
     assert await models.Vote.filter(state="open").count() == 1
     assert "结果：" in await h.say("王强", "结束表决 现在")
-    await h.say("王强", "离席 有事")
+    left = (await h.say("王强", "离席 有事")).text
+    assert (
+        "王强已离席，受托主持第1次会议随之结束；组长张伟已请假，"
+        "请组长发送「委托主持 @成员 理由」另行委托。"
+    ) in left, left
     gone = (await h.say("王强", "发起表决 2")).text
-    assert gone.startswith("王强已离席（有事），不能再主持本次会议（第十七条），没有发起表决。"), (
-        gone
-    )
-    assert "请组长发送「委托主持 @成员 理由」另行委托" in gone, gone
-    assert "没有散会" in await h.say("王强", "散会 现在")
+    assert "只有组长或受委托主持会议的成员可以使用" in gone, gone
+    away = (await h.say("张伟", "发起表决 2")).text
+    assert away.startswith("张伟已请假（出差），不能主持本次会议，没有发起表决。"), away
+    assert "可以使用" in await h.say("王强", "散会 现在")
     assert await models.Vote.all().count() == 1
-    await h.say("王强", "签到")
+    back = (await h.say("王强", "签到")).text
+    assert "王强受托主持已在离席时结束，现由组长张伟主持" in back, back
+    assert "可以使用" in await h.say("王强", "发起表决 2")
+    assert await models.Vote.all().count() == 1
+    await h.say("张伟", "委托主持 @王强 组长出差")
     assert "开始表决" in await h.say("王强", "发起表决 2")
+
+
+async def test_a_delegated_chair_on_leave_hands_the_chair_back_to_the_leader(
+    harness: ConsoleRig,
+) -> None:
+    """The chair delegated to 李娜, who then asked for leave: she kept the delegation, and the
+    leader who came after all was refused 「已委托李娜主持」, nobody told. Her leave ends it: the
+    group is told in one sentence, the chair is the leader's again (the meeting's row and the
+    chain, as a delegation is recorded; the minutes say so and verify is clean), and 李娜 coming
+    after all does not chair again unless delegated anew."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    await h.say("张伟", "委托主持 @李娜 组长出差")
+    said = (await h.say("李娜", "请假 临时出差")).text
+    assert said.splitlines()[-1] == "李娜已请假，受托主持第1次会议随之结束，由组长张伟主持。", said
+    zhang = await models.Person.get(name="张伟")
+    assert (await models.Meeting.get(number=1)).chair_id == zhang.id
+    ended = await models.EventLog.get(kind="chair_delegation_ended")
+    assert '"why":"leave"' in ended.payload, ended.payload
+    assert "主持：张伟" in await h.say("王强", "会议状态")
+    h.at("2026-12-05 14:50")
+    back = (await h.say("李娜", "签到")).text
+    assert "李娜受托主持已在请假时结束，现由组长张伟主持；需要李娜继续主持的，" in back, back
+    await check_in_and_open(h, present=("张伟", "王强", "刘洋", "陈静"))
+    assert "可以使用" in await h.say("李娜", "发起表决 1")
+    await h.say("张伟", "散会 现在")
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "主持人：张伟" in minutes, minutes
+    assert "委托主持：李娜请假，受托主持随之结束，主持回到组长张伟" in minutes, minutes
+    assert (await verify.run()).clean
+
+
+async def test_a_delegated_chair_on_leave_in_private_is_told_to_the_group(
+    harness: ConsoleRig,
+) -> None:
+    """The delegate's leave asked in a private chat: the leave is answered there, the end of the
+    delegation goes to the group (the leader @-mentioned), and no other member's leave or
+    leaving touches the chair."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    await h.say("张伟", "委托主持 @李娜 组长出差")
+    await h.say("王强", "请假 出差")
+    assert await models.EventLog.filter(kind="chair_delegation_ended").count() == 0
+    before = len(h.adapter.sent)
+    await h.say("李娜", "请假 临时出差", private=True)
+    sent = h.adapter.sent[before:]
+    (told,) = [m for m in sent if m.chat.kind is ChatKind.GROUP]
+    assert told.text == "李娜已请假，受托主持第1次会议随之结束，由组长张伟主持。", told.text
+    assert [m.name for m in told.mentions] == ["张伟"]
+    (answer,) = [m for m in sent if m.chat.kind is ChatKind.PRIVATE]
+    assert answer.text.startswith("李娜已请假（临时出差）"), answer.text
 
 
 async def test_a_leader_who_left_does_not_chair_until_back(harness: ConsoleRig) -> None:
@@ -430,6 +493,30 @@ async def test_an_annual_summary_filed_after_its_deadline_is_said_to_be_late(
     assert "已由陈静于2027年1月5日提交（逾期5天提交，#1「2026年度工作总结」）" in status, status
     seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
     assert "「2026年度工作总结」（逾期5天提交）" in seen, seen
+
+
+async def test_a_late_annual_summary_is_said_to_be_late_in_the_filing_record(
+    harness: ConsoleRig,
+) -> None:
+    """「报送记录」 had listed 2026's summary filed on 5 January 2027 like any other filing; it
+    says 「逾期5天提交」 now, as 「报送期限」 does. The committee's 报送情况 had counted it
+    nowhere (not this year's, rightly, and not last year's either): it is last year's, filed
+    late (「2026 年度总结逾期补报 1 个」), and 2027's is still to come."""
+    h = harness
+    h.at("2027-01-05 09:00")
+    await h.say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")
+    await h.say("陈静", "备案 议事规则 经第1次会议通过")
+    shown = (await h.say("李娜", "报送记录")).text.splitlines()
+    assert shown[1] == "#2 工作制度备案「议事规则」：陈静于2027年1月5日提交，尚未确认收到", shown
+    assert shown[2] == (
+        "#1 年度总结「2026年度工作总结」：陈静于2027年1月5日逾期5天提交，尚未确认收到"
+    ), shown
+    seen = (await h.say("市党委刘老师", "报送情况", private=True)).text
+    assert (
+        "2027 年度总结：已报送 0 个，逾期未报送 0 个，未到截止日 1 个；2026 年度总结逾期补报 1 个"
+    ) in seen, seen
+    detail = (await h.say("市党委刘老师", "学会情况 苏州市示例科技学会", private=True)).text
+    assert "2027 年度总结：未报送，2027-12-31 截止（剩 360 天）；上年逾期 5 天报送" in detail
 
 
 async def test_that_will_do_for_today_asks_to_close_the_meeting(harness: ConsoleRig) -> None:

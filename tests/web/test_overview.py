@@ -228,6 +228,17 @@ def test_a_summary_filed_in_january_is_last_years() -> None:
     assert row.summary_filed_on is None
     assert not row.summary_last_year_missing
     assert ov.summaries_by_year(base, TZ) == {2026: date(2027, 1, 3)}
+    # ... and late: said so (the chat's 报送情况 counts it as last year's, filed late)
+    assert (row.summary_last_year_late, row.summary_filed_late) == (3, 0)
+    assert ov.summary_text(row) == "未报送，2027-12-31 截止（剩 355 天）；上年逾期 3 天报送"
+    # This year's, filed after a mid-year deadline: filed, and late.
+    june = replace(base, report_deadline="06-30")
+    june = replace(june, summaries=((datetime(2027, 7, 15, 10, 0, tzinfo=TZ), "2027年度总结"),))
+    (row,) = ov.build_rows(
+        [june], now=datetime(2027, 8, 1, tzinfo=TZ), tz=TZ, policy_for=Settings().policy_for
+    )
+    assert (row.summary, row.summary_filed_late) == (ov.Summary.FILED, 15)
+    assert ov.summary_text(row).startswith("已报送（2027-07-15，逾期 15 天）")
     # In December the same society's summary without a year named is this year's.
     december = replace(base, summaries=((datetime(2027, 12, 20, 10, 0, tzinfo=TZ), "总结"),))
     (row,) = ov.build_rows(

@@ -234,3 +234,26 @@ async def test_the_minutes_list_names_people_and_odd_addresses_are_not_found(
     home = await admin.get("/web")
     assert home.status == 200
     assert home.url.endswith("/web/")
+
+
+async def test_a_late_annual_summary_shows_late_on_the_workbench(webapp: Web) -> None:
+    """2026's summary filed on 5 January 2027 had shown on the society's page and among the
+    filings to acknowledge like one on time; both say 「逾期5天提交」 now (the chat's reading)."""
+    h = webapp.harness
+    h.at("2026-12-20 09:00")
+    await h.say("陈静", "备案 议事规则 经第1次会议通过")
+    h.at("2027-01-05 09:00")
+    await h.say("陈静", "年度总结 2026年度工作总结 全年召开会议2次")
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    admin = await webapp.login("市党委刘老师")
+    pending = (await admin.get("/web/approvals")).text
+    summary = pending.split('id="filing-2"', 1)[1].split("</article>", 1)[0]
+    assert '（<span class="red">逾期5天提交</span>）' in summary, summary
+    rules = pending.split('id="filing-1"', 1)[1].split("</article>", 1)[0]
+    assert "逾期" not in rules, rules
+    leader = await webapp.login("张伟")
+    page = (await leader.get(f"/web/society/{society.id}")).text
+    filings = page.split('id="filings"', 1)[1].split("</section>", 1)[0]
+    assert '<span class="red">逾期5天提交</span>' in filings, filings
+    assert filings.count("逾期") == 1, filings
