@@ -783,6 +783,14 @@ class Lexicon:
         # date is the handler's to check against the date in its own year.
         form = _nfkc_aligned(before).text
         parsed = parse_leading_time(form, _SOME_INSTANT, _SOME_ZONE, convening=True)
+        if parsed is None and (later := _after_a_remark(before)) is not None:
+            # 「各位，市里要求3月10号前报送换届方案，我们3月5号下午3点开个临时会，…」: a remark
+            # first, then the convening in a clause of its own; asked back (the remark may say
+            # something the leader means to be part of it)
+            read = self._timed_at(align(f"{later}{body.tail(found.start())}"))
+            if isinstance(read, (Command, Clarify)) and read.route is self._timed[found.group()]:
+                return Clarify(read.route, body.tail(0), read.args)
+            return None
         hourless = (
             hourless_time(before, _SOME_INSTANT, _SOME_ZONE, convening=True)
             if parsed is None
@@ -803,6 +811,7 @@ class Lexicon:
             return None
         spaced = body.text[found.end() : found.end() + 1] in tuple(_SEPARATORS)
         after = after.lstrip(_SEPARATORS).strip()
+        after = _BE_THERE.sub("", after)  # 「…召开领导小组会议，请准时参加」
         if _HOLD_OFF.match(after):
             return Clarify(route, body.tail(0))
         if is_decoration(after.strip(_PARTICLES)):
@@ -1205,6 +1214,33 @@ _TIMED_LEAD = re.compile(
     r"(?:(?:经研究(?:决定)?|兹)[,，\s]*)?"
     r"(?:(?:(?:本次|此次)?会议)?(?:定于|订于|拟定于|拟于|拟在|将于|计划于|定在|安排在)[:：\s]*)?"
 )
+# What a notice ends with, no part of its place or agenda: 「，请准时参加」「，望各位按时出席。」.
+_BE_THERE = re.compile(
+    r"[,，。;；!！\s]*(?:请|望|希望)?(?:大家|各位|全体成员)?(?:务必)?(?:准时|按时)"
+    r"(?:参加|出席|参会|到会|到场)(?:会议)?[,，。!！~\uff5e\s]*(?:谢谢)?[。!！]*$"
+)
+# A clause that may open a convening said after a remark: 「我们3月5号下午3点开个会」.
+_CLAUSE_LEAD = re.compile(r"(?:我们|咱们|那|那就|就|所以)?(?:定|定在|就在|在|打算|准备|计划)?")
+
+
+def _after_a_remark(before: str) -> str | None:
+    """What follows the last clause end in `before` (the text ahead of a convening verb) when
+    it opens with a time, as in 「各位，市里要求…，我们3月5号下午3点开个会」; else None."""
+    cut = max(before.rfind(c) for c in _CLAUSE_ENDS)
+    clause = before[cut + 1 :].lstrip()
+    lead = _CLAUSE_LEAD.match(clause)
+    if lead is None or (cut <= 0 and not lead.group()):  # (cut 0: nothing before the comma)
+        return None
+    clause = clause[lead.end() :]
+    if not clause or (
+        parse_leading_time(_nfkc_aligned(clause).text, _SOME_INSTANT, _SOME_ZONE, convening=True)
+        is None
+        and hourless_time(clause, _SOME_INSTANT, _SOME_ZONE, convening=True) is None
+    ):
+        return None
+    return clause
+
+
 _SOME_ZONE = ZoneInfo("Asia/Shanghai")
 _SOME_INSTANT = datetime(2026, 1, 1, tzinfo=_SOME_ZONE)
 

@@ -1463,6 +1463,8 @@ _CANNOT_COME = (
 
 # The meeting named after its verb, the verb said before a time: 「12月9日下午三点召开党建领导小组
 # 会议」 (召 is part of the verb: left before it, it had been read as the place).
+# 「开个临时会」「召开临时会议」「开个短会」: a meeting of a kind, convened the same way.
+_KINDS = ("临时", "紧急", "小", "短")
 _MEETING_NAMED = tuple(
     f"{verb}{body}{noun}"
     for verb in ("召开", "开")
@@ -1507,7 +1509,20 @@ ROUTES = [
             "帮我发个会议通知",
         ),
         # 「下周二上午10点开」: the time, then 开 alone ends it (「…开始」「…开吗」 are none).
-        timed=("开个会", "开一次会", "召开会议", *_MEETING_NAMED, "开会", "开"),
+        timed=(
+            "开个会",
+            "开一次会",
+            "召开会议",
+            *_MEETING_NAMED,
+            *(
+                f"{v}{kind}会{n}"
+                for v in ("开个", "开", "召开")
+                for kind in _KINDS
+                for n in ("", "议")
+            ),
+            "开会",
+            "开",
+        ),
         when=frozenset({None, g.MeetingState.CLOSED}),
     ),
     Route(

@@ -161,3 +161,27 @@ async def test_the_words_of_a_formal_notice(harness: ConsoleRig, said: str) -> N
     notice = (await h.say("张伟", said)).text
     assert "时间：2026年12月10日（星期四）15:00\n地点：学会302\n" in notice, notice
     assert await models.Meeting.filter(state="convened").count() == 1
+
+
+async def test_a_convening_after_a_remark_and_a_notice_ending_with_be_there(
+    harness: ConsoleRig,
+) -> None:
+    """「各位，市里要求3月10号前报送换届方案，我们3月5号周五下午3点开个临时会，…」 had not been
+    understood (a remark with a date of its own first, 「开个临时会」): asked back, a 「是」
+    convenes at the second date; 「…召开领导小组会议，请准时参加」 convenes, the request to be
+    there no part of the place."""
+    h = harness
+    h.at("2027-02-25 09:00")
+    said = (
+        "各位，市里要求3月10号前报送学会换届方案，我们3月5号周五下午3点开个临时会，"
+        "线上腾讯会议，议题：换届方案"
+    )
+    asked = (await h.say("张伟", said)).text
+    assert asked.startswith("是否召集会议并通知全体成员？")
+    assert await models.Meeting.all().count() == 0
+    notice = (await h.say("张伟", "是")).text
+    assert "时间：2027年3月5日（星期五）15:00\n地点：线上腾讯会议\n" in notice
+    assert "1. 换届方案（一般事项）" in notice
+    assert "已取消" in await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "3月6日下午3点在学会302召开领导小组会议，请准时参加")).text
+    assert "时间：2027年3月6日（星期六）15:00\n地点：学会302\n" in notice
