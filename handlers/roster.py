@@ -300,7 +300,7 @@ async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 # Words that decide (a request named without them, 「免去王强」, is asked back).
-_DECIDES = re.compile(r"同意|批准|通过|可以|驳回|approve|reject", re.IGNORECASE)
+_DECIDES = re.compile(r"同意|批准|通过|可以|驳回|不批|不能批|approve|reject", re.IGNORECASE)
 # All that waits, said as such (「都同意吧」「全部批准」): asked back with each one listed.
 _ALL_OF_THEM = re.compile(r"都|全部|全都|一律|统统|所有(?:申请)?")
 # What a request named is followed by (「免去赵敏的申请先不批」): holding the decision.
@@ -1384,6 +1384,9 @@ ROUTES = [
             rf"(?:驳回|不同意|不批准)(?:一下)?{_CHANGE_REF}{FRAME_REASON}",
             rf"{_CHANGE_REF}(?:驳回|不同意|不批准|不予批准){FRAME_REASON}",
             rf"#?(?P<object>[0-9]{{1,6}}) ?号 ?(?:驳回|不批准|不予批准){FRAME_REASON}",
+            # 「第二个不批，非党员不能进领导小组」「2号申请不能批」: that request, said plainly
+            rf"第?(?P<object>[0-9]{{1,6}}|[一二两三四五六七八九十]{{1,3}}) ?(?:个|号)(?:申请)?"
+            rf"(?:不批|不批准|不能批|不予批准|不同意|驳回)(?:了)?{FRAME_REASON}",
         ),
     ),
     Route(

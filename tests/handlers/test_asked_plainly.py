@@ -353,3 +353,25 @@ async def test_whether_i_must_attend_as_the_meeting_sees_it(harness: ConsoleRig)
     h.at("2026-12-09 15:00")
     await h.say("王强", "签到")
     assert (await h.say("王强", "我需要参加吗")).text.startswith("王强已签到参加第1次会议")
+
+
+async def test_decisions_said_in_passing(harness: ConsoleRig) -> None:
+    """The committee's 「第二个不批，非党员不能进领导小组」 refuses request 2 with that reason
+    (it had not been understood; 「…先不批」 still holds a request); the leader's 「再提议增补…」
+    proposes; 「李娜提的这个可以，加上吧」 puts 李娜's proposal on the agenda."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    assert "成员调整申请 #2" in await h.say("张伟", "再提议增补 @吴国华 理事长")
+    held = (await h.say(ADMIN, "免去赵敏的申请先不批", private=True)).text
+    assert "暂不审批" in held
+    refused = (await h.say(ADMIN, "第二个不批，非党员不能进领导小组", private=True)).text
+    assert refused.startswith("已驳回 #2")
+    change = await models.RosterChange.get(id=2)
+    assert change.status == "rejected"
+    assert change.decision_note == "非党员不能进领导小组"
+    assert (await models.RosterChange.get(id=1)).status == "pending"
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
+    await h.say("李娜", "提议议题 科普基地建设")
+    accepted = (await h.say("张伟", "李娜提的这个可以，加上吧")).text
+    assert accepted.startswith("议题2「科普基地建设」已列入议程")
