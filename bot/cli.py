@@ -467,6 +467,23 @@ async def _export(settings: Settings, society: str, year: int, out: Path) -> int
     return 0
 
 
+class _Reminders:
+    """The console's reminders: when its clock is moved (「:time」, a script's time line), what
+    fell due meanwhile is sent as `yishi serve` would send it (the reminder sweep, then the
+    outbox), so the meeting reminders, the notice chasers and the liaison's deadlines appear in
+    the transcript where they would have in the chat."""
+
+    def __init__(self, settings: Settings, clock: Clock, delivery: Delivery) -> None:
+        from bot.reminders.service import ReminderService
+
+        self.service = ReminderService(settings, clock.now, instance="console")
+        self.delivery = delivery
+
+    async def due(self) -> None:
+        await self.service.sweep()
+        await self.delivery.after_dispatch()
+
+
 async def _script(settings: Settings, lines: list[str]) -> int:
     try:
         steps = list(parse_script(lines))
@@ -479,7 +496,9 @@ async def _script(settings: Settings, lines: list[str]) -> int:
         await ensure_demo(clock.now())
         router = build_router(settings, clock)
         adapter = ConsoleAdapter(bot_name=settings.bot_name, clock=clock)
-        await adapter.start(make_feed(router, Delivery([adapter], clock=clock, settings=settings)))
+        delivery = Delivery([adapter], clock=clock, settings=settings)
+        await adapter.start(make_feed(router, delivery))
+        reminders = _Reminders(settings, clock, delivery)
         for number, step in steps:
             if isinstance(step, str):
                 try:
@@ -488,6 +507,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
                     print(f"脚本错误：第{number}行的时间无法识别：{step}", file=sys.stderr)
                     return 2
                 print(f"（时间：{step[5:].strip()}）")
+                await reminders.due()
                 continue
             _echo(step)
             await adapter.say(step.speaker, step.text, private=step.private)
@@ -566,7 +586,10 @@ async def _demo(settings: Settings) -> int:
         if sock is not None and web_key is not None:
             runner = await _demo_web(settings, clock, web_key, delivery, sock)
         print(HELP)
-        await Repl(adapter, settings, clock, inp=sys.stdin, out=sys.stdout).run()
+        reminders = _Reminders(settings, clock, delivery)
+        await Repl(
+            adapter, settings, clock, inp=sys.stdin, out=sys.stdout, reminders=reminders
+        ).run()
         await adapter.close()
     finally:
         if runner is not None:
@@ -634,8 +657,10 @@ class Repl:
         *,
         inp: TextIO,
         out: TextIO,
+        reminders: _Reminders | None = None,
     ) -> None:
         self.adapter, self.settings, self.clock = adapter, settings, clock
+        self.reminders = reminders
         self.inp, self.out = inp, out
         self.echo = not inp.isatty()
         self.people = _people()
@@ -676,7 +701,8 @@ class Repl:
         elif line == ":who":
             self.say("、".join(f"{n}（{what}）" for n, what in self.people.items()))
         elif line.startswith(":time"):
-            self.set_time(line[5:].strip())
+            if self.set_time(line[5:].strip()) and self.reminders is not None:
+                await self.reminders.due()
         elif line == ":reset":
             await self.reset()
         elif line == ":help":
@@ -705,13 +731,15 @@ class Repl:
         self.speaker = name
         self.say(f"现在以{name}（{self.people[name]}）的身份发言。")
 
-    def set_time(self, text: str) -> None:
+    def set_time(self, text: str) -> bool:
+        """Set the console's clock; whether the time was read."""
         try:
             self.clock.set(parse_time_line("@time " + text, self.settings.tz))
         except ValueError:
             self.say("时间格式：:time 2026-12-05 14:55")
-            return
+            return False
         self.say(f"控制台时间已设为 {text}")
+        return True
 
     async def reset(self) -> None:
         self.clock.reset()

@@ -296,6 +296,31 @@ def test_config_toml_in_the_working_directory_is_read(tmp_path: Path) -> None:
     assert "http.port" in run.err
 
 
+def test_a_script_moving_the_clock_gets_the_reminders_then_due(tmp_path: Path) -> None:
+    """The console sends what fell due when its clock is moved, as `yishi serve` would: the
+    meeting reminder a day and an hour before, to those who have not checked in or asked for
+    leave, and the leader's notice chaser; a reminder long past is skipped, not sent. The
+    script's clock runs before the demo society's creation (now): what is ahead of it counts."""
+    script = tmp_path / "clock.txt"
+    script.write_text(
+        "@time 2026-12-01 09:00\n"
+        "张伟: 召开会议 2026-12-03 09:00 学会会议室 议题：年度工作计划\n"
+        "李娜: 请假 出差\n"
+        "@time 2026-12-02 09:00\n"
+        "@time 2026-12-02 16:00\n"
+        "@time 2026-12-03 08:00\n",
+        encoding="utf-8",
+    )
+    run = yishi("console", "--script", script, "--db", sqlite_url(tmp_path / "s.db"), cwd=tmp_path)
+    assert run.code == 0, run.err
+    day, hour = "召开（还有1天）", "召开（还有1小时）"
+    assert run.out.count(day) == 6  # not 李娜, on leave
+    assert run.out.count(hour) == 6
+    assert "[议事 → 私聊 李娜]\n  【会议提醒】" not in run.out
+    assert run.out.index("（时间：2026-12-02 09:00）") < run.out.index(day)
+    assert run.out.index(day) < run.out.index("【通知未确认】") < run.out.index(hour)
+
+
 def test_script_with_an_unparseable_line(tmp_path: Path) -> None:
     script = tmp_path / "bad.txt"
     script.write_text("# 注释\n\n张伟: 帮助\n这一行没有冒号\n", encoding="utf-8")

@@ -437,7 +437,8 @@ def _term_reminders(view: SocietyView, cal: Calendar) -> list[Planned]:
 
 
 def worth_storing(p: Planned, view: SocietyView, now: datetime) -> bool:
-    """Leave out what expired before the society joined or long before now."""
+    """Leave out what expired before the society joined or long before now (a clock set back
+    before the society's creation, as the console's can be, keeps what is ahead of it)."""
     if p.expires_at is None:
         return True
-    return p.expires_at > max(view.created_at, now - HORIZON)
+    return p.expires_at > max(min(view.created_at, now), now - HORIZON)
