@@ -1613,6 +1613,8 @@ ROUTES = [
         # 「我能不能不去」: asked, not run.
         confirm=("能不能不去", "可以不去吗", "可以不参加吗", "能不参加吗", "能不能不参加"),
         ask="请假",
+        says_why=True,
+        with_views=True,
         last=("请假", *_CANNOT_COME),
         # 「不好意思，那天我家里有事」「我那天要出差」: asked back, the reason as said.
         last_kept=(
@@ -1971,6 +1973,7 @@ ROUTES = [
             "leave early",
         ),
         when=OFFERED_DURING,
+        says_why=True,
         # 「不好意思单位有急事，我先走了」: asked back, what comes before being the reason
         last=(
             "先走了",
