@@ -776,9 +776,20 @@ class Lexicon:
             return None
         clause = body.drop(cut + 1)
         found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
-        apology_only = not _without_apology(body.original[body.starts[0] : body.starts[cut + 1]])
+        remark = body.original[body.starts[0] : body.starts[cut + 1]]
+        apology_only = not _without_apology(remark)
         # 「不好意思，我到了」: an apology changes nothing (a ballot is still asked back)
         if isinstance(found, Command) and apology_only and not found.route.exact:
+            return found
+        # 「不好意思路上堵车，刚到😅」: a check-in said whole after a remark is done, as said
+        # first (Route.kept_first); asked back, the member was not counted and could not vote
+        if (
+            isinstance(found, Command)
+            and found.route.kept_first
+            and not found.args
+            and not _QUESTION.search(matching_form(remark).rstrip(_SEPARATORS))
+            and not _WHO.search(remark)
+        ):
             return found
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)

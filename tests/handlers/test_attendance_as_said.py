@@ -5,7 +5,7 @@ understood)."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import ConsoleRig
+from tests.kit.console import ConsoleRig, convene_and_open
 
 
 async def _reason(name: str) -> str:
@@ -40,6 +40,32 @@ async def test_a_leave_said_with_another_members_name_first_is_never_the_speaker
     assert (await h.say("杨帆", "是")).text.startswith("杨帆已请假（出差）。")
     assert await models.Attendance.all().count() == 1
     assert await _reason("杨帆") == "出差"
+
+
+async def test_a_late_arrival_said_plainly_checks_in(harness: ConsoleRig) -> None:
+    """「不好意思路上堵车，刚到😅」 had not been understood (so the member was not counted and
+    could not vote); 「刚到」「到啦」「已就位」 neither. Now each checks in, late once the meeting
+    is open, and the member votes."""
+    h = harness
+    await convene_and_open(h, "年度总结", present=("张伟", "李娜", "王强", "刘洋"))
+    h.at("2026-12-05 15:10")
+    late = (await h.say("杨帆", "不好意思路上堵车，刚到😅")).text
+    assert late.startswith("杨帆已签到（迟到）（5/7）"), late
+    for name, said in (("陈静", "刚到"), ("赵敏", "到啦")):
+        assert (await h.say(name, said)).text.startswith(f"{name}已签到（迟到）"), said
+    assert await models.Attendance.filter(status="late").count() == 3
+    await h.say("张伟", "发起表决 1")
+    assert "已记录" in await h.say("杨帆", "赞成")
+
+
+async def test_a_check_in_said_as_ready_before_the_meeting(harness: ConsoleRig) -> None:
+    """「已就位」 in the hour before the start checks in (present, not late)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    h.at("2026-12-05 14:50")
+    assert (await h.say("李娜", "已就位")).text.startswith("李娜已签到（1/7）")
+    assert (await h.say("王强", "我刚到")).text.startswith("王强已签到（2/7）")
 
 
 async def test_reasons_keep_what_they_say_and_views_are_asked_with_the_leave(
