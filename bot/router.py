@@ -174,6 +174,14 @@ class Route:
     # 表决」「就第一项表决吧」「议题2表决」 run it with 「议题2」「第一项」 (对/就 first, or an item
     # named as such; 进行/开始 allowed before the verb, particles after it).
     after: tuple[str, ...] = ()
+    # The routes (their first words) whose effect this one has too: said after one of them
+    # (「收到，另外我那天可能晚到半小时」), this one runs with what it was said with (晚到
+    # acknowledges the notice as 收到 does), and neither part is lost.
+    includes: tuple[str, ...] = ()
+    # Said whole, then a question in a sentence of its own (「收到。另外年度总结什么时候截止来
+    # 着？」), it is done, and its handler says the question was not answered (asked back, the
+    # receipt was lost and a yes answered nothing of the question).
+    done_before_a_question: bool = False
     # Whole sentences the command is said in, as regular expressions over the matching form
     # (bot/utterance.matching_form), whose groups `object` and `rest` (when they took part) are
     # the arguments: 「同意李娜的提议」 runs 同意议题 with 「李娜」. Particles may follow.

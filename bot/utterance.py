@@ -555,6 +555,13 @@ class Lexicon:
                 inner = self._ending(align(found.args))
                 if inner is not None and inner.route is not found.route:
                     return Clarify(inner.route, body.tail(0), inner.args)
+                # 「收到，另外我那天可能晚到半小时」: a command that does this one's part too
+                rest = self._read(align(found.args))
+                if (
+                    isinstance(rest, (Command, Clarify))
+                    and found.route.words[0] in rest.route.includes
+                ):
+                    return Command(rest.route, rest.args)
             if isinstance(found, Command) and found.route.shows and found.args:
                 # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
                 # (not a ballot: 「纪要看过了，没问题」 is no vote)
@@ -884,6 +891,8 @@ class Lexicon:
                     return Command(answer, "" if phrase.route.asked else phrase.route.words[0])
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
+        if asks and phrase.route.done_before_a_question and rest[:1] in _CLAUSE_ENDS + "。 ":
+            return Command(phrase.route, args)  # 「收到。另外年度总结什么时候截止？」
         as_usage = phrase.route.spaced and rest[:1] in _USAGE_OPENS and args  # 「请示 …能否…？」
         if (
             not phrase.route.shows

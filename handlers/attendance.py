@@ -345,10 +345,29 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
         hint += f"您{_coming_after_all(ctx, meeting)}"
     if meeting.state is g.MeetingState.OPEN:
         return [ctx.reply(f"好的。第{meeting.number}次会议已经开始，{person.name}{hint}")]
+    received = ""
     if person.id in meeting.roster:
         await acks.acknowledge(meeting.id, person.id, ctx.now)
+        received = "，已确认收到通知"
     when = t.when(meeting.starts_at, ctx.tz)
-    return [ctx.reply(f"好的，{person.name}会晚到。第{meeting.number}次会议{when}开始，{hint}")]
+    late = f"（{t.echo(how_long)}）" if (how_long := _how_long(args)) else ""
+    return [
+        ctx.reply(
+            f"好的，{person.name}会晚到{late}{received}。第{meeting.number}次会议{when}开始，{hint}"
+        )
+    ]
+
+
+def _how_long(args: str) -> str:
+    """How late, as said after the words (「半小时」「十分钟左右」), else 「」."""
+    said = args.strip(" ,，。!！~")
+    return said if _HOW_LATE.fullmatch(said) else ""
+
+
+_HOW_LATE = re.compile(
+    r"(?:大概|大约|差不多)?(?:一|个)?(?:[0-9]{1,3}|[一二两三四五六七八九十半]{1,3})?个?"
+    r"(?:小时|分钟|刻钟|会儿|会|点儿|点|些)(?:左右)?"
+)
 
 
 async def written_opinion(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -649,21 +668,40 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)
+    asked = _asked_after(args)
     if entry is not None and entry.status is g.Attendance.LEAVE:  # 「我能来」 after a leave
         return [
             ctx.reply(
                 f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
-                f"您{_coming_after_all(ctx, meeting)}"
+                f"您{_coming_after_all(ctx, meeting)}{asked}"
             )
         ]
     if not new:
-        return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
+        return [
+            ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。{asked}")
+        ]
     return [
         ctx.reply(
             f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
-            "会前一小时起可发送「签到」，不能参加请发送「请假 理由」。"
+            f"会前一小时起可发送「签到」，不能参加请发送「请假 理由」。{asked}"
         )
     ]
+
+
+# Said before what follows 收到 (「收到。另外…」): no part of it.
+_THEN = re.compile(r"^[\s,，。;；!！]*(?:另外|还有|对了|顺便问一下|顺便问下|请问)?[\s,，:：]*")
+
+
+def _asked_after(args: str) -> str:
+    """What a receipt says of a question asked after it (「收到。另外年度总结什么时候截止来着？」):
+    that only the receipt was done (the question had been dropped without a word)."""
+    rest = _THEN.sub("", args.strip())
+    if not rest or not u.asks_something(rest):
+        return ""
+    return (
+        f"\n后面问的「{t.echo(rest)}」没有回答：这条消息只办理了「收到」。"
+        "请把问题单独发给我（发送「帮助」查看可以查询的内容）。"
+    )
 
 
 async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -1392,6 +1392,9 @@ _CANNOT_COME = (
     "无法到会",
 )
 
+# How long one will be late (「半小时」「十分钟」「一会儿」).
+_HOW_LONG = r"(?:一|个)?(?:[0-9]{1,3}|[一二两三四五六七八九十半]{1,3})?个?(?:小时|分钟|刻钟|会儿|会|点儿|点|些)"
+
 # The meeting named after its verb, the verb said before a time: 「12月9日下午三点召开党建领导小组
 # 会议」 (召 is part of the verb: left before it, it had been read as the place).
 _MEETING_NAMED = tuple(
@@ -1726,6 +1729,7 @@ ROUTES = [
             r"(?:参加|到|来)[了的啊]?",
         ),
         instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
+        done_before_a_question=True,  # 「收到。另外…什么时候截止？」: received, the rest said back
         committee="确认收到",  # the committee's 「收到了」 in private, to a filing
         acknowledged=frozenset({g.MeetingState.CONVENED}),  # 「👍」「好的」 to the notice
     ),
@@ -1785,6 +1789,15 @@ ROUTES = [
         ),
         ask="告知会晚到",
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
+        # 「我那天可能晚到半小时」: which day and how sure before it, how long after it
+        frames=(
+            r"(?:另外|还有|对了|不过|但是)?[,， ]?(?:我|本人)?(?:那天|当天|今天|明天|后天|到时候?|届时)?"
+            r"(?:我|本人)?(?:可能|估计|大概|也许|应该|恐怕)?(?:会|要|得)?"
+            r"(?:晚到|迟到|晚来|晚点到|晚一点到|晚些到|晚一会儿到)"
+            rf"(?P<rest>{_HOW_LONG})?(?:左右)?[了的哈啊]?",
+        ),
+        # 「收到，另外我那天可能晚到半小时」: it acknowledges the notice as 收到 does
+        includes=("收到",),
         when=OFFERED_BEFORE,  # understood during the meeting too; help offers 签到 then
     ),
     Route(

@@ -121,3 +121,21 @@ async def test_reasons_keep_what_they_say_and_views_are_asked_with_the_leave(
         "王强": "我在去无锡的高铁上",
         "李娜": "我家里有点急事",
     }
+
+
+async def test_what_is_said_after_a_receipt_is_not_dropped(harness: ConsoleRig) -> None:
+    """「收到，另外我那天可能晚到半小时」 had acknowledged the notice and dropped the lateness
+    without a word; 「收到。另外今年年度总结什么时候截止来着？」 had only been asked back as a
+    receipt. Now the first acknowledges and tells the group the member will be late; the second
+    acknowledges and says the question was not answered."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-03 09:00 会议室 议题：年度总结")
+    late = (await h.say("刘洋", "收到，另外我那天可能晚到半小时")).text
+    assert late.startswith("好的，刘洋会晚到（半小时），已确认收到通知。"), late
+    asked = (await h.say("陈静", "收到。另外今年年度总结什么时候截止来着？")).text
+    assert asked.startswith("陈静已确认收到第1次会议"), asked
+    assert "后面问的「今年年度总结什么时候截止来着？」没有回答" in asked, asked
+    acked = await models.NoticeAck.all().values_list("person__name", flat=True)
+    assert sorted(acked) == sorted(["刘洋", "陈静"])  # type: ignore[type-var]
+    assert await models.Attendance.all().count() == 0
