@@ -40,6 +40,7 @@ from handlers.attendance import (
     record_check_in,
     recuse,
     running_late,
+    voting_while_on_leave,
     withdraw_leave,
     written_opinion,
 )
@@ -1311,12 +1312,18 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 async def online(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「我线上参加可以吗」: the rules (第十八条) ask for members 到会 and say nothing of taking
-    part online; the bot counts a check-in, wherever it comes from. Shows; writes nothing."""
+    part online; the bot counts a check-in, wherever it comes from. 「能线上投一票吗？赞成」 from
+    a member on leave: no vote (attendance.voting_while_on_leave); a ballot word said with the
+    question (`args`) is never counted. Shows; writes nothing."""
+    on_leave = await voting_while_on_leave(ctx)
+    if on_leave is not None:
+        return [ctx.reply(on_leave)]
+    ballot = "这句话没有计票：表决中请单独发送「赞成」「反对」或「弃权」。" if args else ""
     return [
         ctx.reply(
             "工作规则第十八条要求半数以上成员到会方可召开会议，没有写明线上参会是否算到会。"
             "机器人按「签到」计入出席，不区分现场和线上；能否线上参会，请组长决定并在群里说明。"
-            "参会的成员会前一小时起发送「签到」，不能参会的请发送「请假 理由」。"
+            f"参会的成员会前一小时起发送「签到」，不能参会的请发送「请假 理由」。{ballot}"
         )
     ]
 
@@ -1852,6 +1859,12 @@ ROUTES = [
         frames=(
             r"(?:请问)?我?(?:能|可以|能不能|可不可以)?(?:线上|视频|远程|在线|网上)(?:参加|参会|开会)"
             r"(?:会议)?(?:可以|行|可不可以|行不行)?(?:吗|么)?[?？]*",
+            # 「我在南京，能线上投一票吗？赞成」: voting from afar, a ballot word after it (given
+            # to the handler, which never counts it)
+            r"(?:[^,，。?？]{1,20}[,，。] ?)?(?:请问)?我?(?:能|可以|能不能|可不可以)?"
+            r"(?:线上|视频|远程|在线|网上)(?:投票|投一票|投个票|表决|参加表决)"
+            r"(?:可以|行|可不可以|行不行)?(?:吗|么)?[?？]*"
+            r"(?:[,，。 ]*(?P<rest>赞成|同意|反对|弃权|不同意)[。!！]*)?",
         ),
         shows=True,
         when=frozenset(),  # asked, never offered

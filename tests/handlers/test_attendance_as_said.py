@@ -5,7 +5,7 @@ understood)."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 
 async def _reason(name: str) -> str:
@@ -139,3 +139,22 @@ async def test_what_is_said_after_a_receipt_is_not_dropped(harness: ConsoleRig) 
     acked = await models.NoticeAck.all().values_list("person__name", flat=True)
     assert sorted(acked) == sorted(["刘洋", "陈静"])  # type: ignore[type-var]
     assert await models.Attendance.all().count() == 0
+
+
+async def test_a_member_on_leave_asking_to_vote_online_is_told_how_to_give_a_view(
+    harness: ConsoleRig,
+) -> None:
+    """「我在南京，能线上投一票吗？赞成」 from a member on leave had not been understood. Now: on
+    leave, no vote, nothing counted; a written opinion goes on the items whose vote has not
+    opened, and how."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费预算；年度总结")
+    await h.say("杨帆", "请假 在南京出差")
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    await h.say("张伟", "发起表决 1")
+    told = (await h.say("杨帆", "我在南京，能线上投一票吗？赞成")).text
+    assert told.startswith("杨帆已请假，请假的成员不参加表决，这句话没有计票。"), told
+    assert "对还没有开始表决的议题（议题2「年度总结」）可以提交书面意见" in told, told
+    assert "「书面意见 2 同意」" in told, told
+    assert await models.Ballot.all().count() == 0
