@@ -978,13 +978,18 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     ]
     observers = await names(list((await repo.observers(meeting.id)).keys()))
     noted, unknown = await _unanswered(meeting, records)
+    # before the meeting the notice waits for an answer; once it is open, a check-in (收到 no
+    # longer tells anything: 「未回复：王强」 had been said of one who had acknowledged it)
+    waiting = (
+        "未回复" if meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED) else "未签到"
+    )
     return (
         f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
         f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
         f"请假：{join(leave)}；"
         f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
         + (f"已确认收到通知：{join(await names(noted))}；" if noted else "")
-        + f"未回复：{join(await names(unknown))}；"
+        + f"{waiting}：{join(await names(unknown))}；"
         + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
         + f"列席：{join(observers)}"
     )

@@ -744,6 +744,8 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     agenda = await _accepted_agenda(meeting)
     head = await repo.chain_head(society.id)
+    # as the meeting now stands: who is not here has not checked in (not 「未回复」)
+    summary = await attendance_summary(ctx, dataclasses.replace(meeting, state=new_state))
     return [
         ctx.reply(
             f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n"

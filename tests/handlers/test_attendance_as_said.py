@@ -158,3 +158,20 @@ async def test_a_member_on_leave_asking_to_vote_online_is_told_how_to_give_a_vie
     assert "对还没有开始表决的议题（议题2「年度总结」）可以提交书面意见" in told, told
     assert "「书面意见 2 同意」" in told, told
     assert await models.Ballot.all().count() == 0
+
+
+async def test_the_status_once_open_names_who_has_not_checked_in(harness: ConsoleRig) -> None:
+    """Once the meeting was open, one who had acknowledged the notice but not checked in was
+    listed 「未回复：王强」; now 「未签到：王强」 (before the start: 已确认收到通知)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("王强", "收到")
+    assert "已确认收到通知：王强；" in await h.say("张伟", "会议状态")
+    await check_in_and_open(h, present=("张伟", "李娜", "刘洋", "陈静"))
+    opened = next(r for r in h.sent if "会议现在开始" in r.text).text
+    assert "；未签到：王强、杨帆、赵敏；" in opened, opened
+    status = (await h.say("张伟", "会议状态")).text
+    assert "；未签到：王强、杨帆、赵敏；" in status, status
+    assert "未回复" not in status, status
+    assert "已确认收到通知" not in status, status
