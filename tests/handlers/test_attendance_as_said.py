@@ -175,3 +175,25 @@ async def test_the_status_once_open_names_who_has_not_checked_in(harness: Consol
     assert "；未签到：王强、杨帆、赵敏；" in status, status
     assert "未回复" not in status, status
     assert "已确认收到通知" not in status, status
+
+
+async def test_the_minutes_list_a_member_who_left_among_those_present(
+    harness: ConsoleRig,
+) -> None:
+    """A member who checked in, voted and left had been missing from 「出席：」 while 实到 counted
+    her (and the summary said 出席3人 beside 实到4人); now she is listed there, her leaving noted,
+    and the counts agree."""
+    h = harness
+    await convene_and_open(h, "换届方案", present=("李娜", "刘洋", "陈静", "赵敏"))
+    await h.say("张伟", "发起表决 1")
+    for name in ("张伟", "李娜", "刘洋", "陈静", "赵敏"):
+        await h.say(name, "赞成")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    await h.say("赵敏", "离席 家里有急事")
+    await h.say("张伟", "散会 现在")
+    full = (await h.say("张伟", "纪要 全文")).text
+    assert "出席：张伟、李娜、刘洋、陈静、赵敏（中途离席）；迟到：无" in full, full
+    assert "中途离席：赵敏（家里有急事）" in full, full
+    assert "实到5人" in full, full
+    summary = (await h.say("张伟", "纪要")).text
+    assert "出席5人，" in summary, summary
