@@ -97,9 +97,11 @@ _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|来
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要|撤销|取消)$")
 # Done for someone else (「让我帮他请个假」「替王强请假」「给他请个假」): no one's own leave.
-# Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too.
+# Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too, but
+# not what someone said of the speaker (「领导说他需要我陪同出差」: the speaker's own).
 _FOR_ANOTHER = re.compile(
-    r"(?:帮|替|代|给)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)|(?:他|她)(?:让|叫|托|请)我|说(?:他|她)"
+    r"(?:帮|替|代|给)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)|(?:他|她)(?:让|叫|托|请)我"
+    r"|说(?:他|她)(?![^,，。]*我)"
 )
 
 

@@ -40,6 +40,9 @@ async def test_a_leave_said_with_another_members_name_first_is_never_the_speaker
     assert (await h.say("杨帆", "是")).text.startswith("杨帆已请假（出差）。")
     assert await models.Attendance.all().count() == 1
     assert await _reason("杨帆") == "出差"
+    # what someone said of the speaker is the speaker's own leave
+    await h.say("刘洋", "领导说他需要我陪同出差，请假")
+    assert (await h.say("刘洋", "是")).text.startswith("刘洋已请假（领导说他需要我陪同出差）。")
 
 
 async def test_a_late_arrival_said_plainly_checks_in(harness: ConsoleRig) -> None:
