@@ -82,6 +82,9 @@ class Minutes:
     # who left during the meeting: [name, reason, time back or ""] in order (minutes stored
     # before it show who had left at the close only)
     departures: list[list[str]] = field(default_factory=list)
+    # how each who left and did not come back had attended before leaving (present or late):
+    # they attended, and are listed so (minutes stored before it: present)
+    left_from: dict[str, str] = field(default_factory=dict)
     items: list[MinutesItem] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
@@ -213,6 +216,9 @@ def assemble(
                 if p["item"] in items:
                     items[p["item"]].deferred_by_hand = p.get("reason", "")
             case "left":
+                had = minutes.attendance.get(p["person"]["name"], "")
+                if had in ("present", "late"):
+                    minutes.left_from[p["person"]["name"]] = had
                 minutes.attendance[p["person"]["name"]] = "left"
                 minutes.departures.append([p["person"]["name"], p.get("reason") or "", ""])
                 if p.get("reason"):
@@ -235,6 +241,23 @@ def _names(attendance: Mapping[str, str], *states: str) -> str:
     return "、".join(found) if found else "无"
 
 
+def _attended(m: Minutes, state: str) -> str:
+    """Who attended as `state` (present or late), in the roster's order: those who left the
+    meeting and did not come back too, marked so (they had been left out of 出席 while the
+    count of those there, 实到, held them)."""
+    found = [
+        n if s == state else f"{n}（中途离席）"
+        for n, s in m.attendance.items()
+        if s == state or (s == "left" and m.left_from.get(n, "present") == state)
+    ]
+    return "、".join(found) if found else "无"
+
+
+def attended(m: Minutes) -> int:
+    """How many attended: present or late, those who left during the meeting included."""
+    return sum(1 for s in m.attendance.values() if s in ("present", "late", "left"))
+
+
 def render_text(m: Minutes) -> str:
     """The minutes as plain text (also the content of the Word document)."""
     lines = [
@@ -248,9 +271,7 @@ def render_text(m: Minutes) -> str:
     lines.append(
         f"应到会：{len(m.attendance)}人（召开会议时的成员名单：{'、'.join(m.attendance)}）"
     )
-    present = _names(m.attendance, "present")
-    late = _names(m.attendance, "late")
-    lines.append(f"出席：{present}；迟到：{late}")
+    lines.append(f"出席：{_attended(m, 'present')}；迟到：{_attended(m, 'late')}")
     leave = [
         f"{n}（{m.leave_reasons.get(n, '')}）" for n, s in m.attendance.items() if s == "leave"
     ]
@@ -340,7 +361,7 @@ def summary(m: Minutes) -> str:
     """A concise chat summary."""
     parts = [f"第{m.number}次会议纪要摘要（{m.starts_at}，{m.place}）"]
     parts.append(
-        f"出席{sum(1 for s in m.attendance.values() if s in ('present', 'late'))}人，"
+        f"出席{attended(m)}人，"
         f"请假{sum(1 for s in m.attendance.values() if s == 'leave')}人，"
         f"缺席{sum(1 for s in m.attendance.values() if s in ('absent', 'unknown'))}人，列席{len(m.observers)}人"
     )

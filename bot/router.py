@@ -157,6 +157,13 @@ class Route:
     # 假」): such a message is only asked back, with those arguments (「回复「请假 那天出差」确认」),
     # since the words might be about someone else (「王强来不了」).
     last: tuple[str, ...] = ()
+    # Its arguments are why (a leave's, a departure's reason): a question asked back shows them
+    # without what hangs at their end (utterance.trimmed: 「我家里有点急事得先走了」 is asked as
+    # 「离席 我家里有点急事」); the handler keeps what utterance.reason_said reads in them.
+    says_why: bool = False
+    # Views on items said after its reason (「…请假，对预算没意见，同意」) are kept with it as
+    # written opinions: a question asked back says so (utterance.views_in), as its handler does.
+    with_views: bool = False
     # Words that may end a message and belong to what it says (「那天我家里有事」): asked back
     # like `last`, the whole message (an apology in front aside) being the arguments.
     last_kept: tuple[str, ...] = ()
@@ -167,6 +174,14 @@ class Route:
     # 表决」「就第一项表决吧」「议题2表决」 run it with 「议题2」「第一项」 (对/就 first, or an item
     # named as such; 进行/开始 allowed before the verb, particles after it).
     after: tuple[str, ...] = ()
+    # The routes (their first words) whose effect this one has too: said after one of them
+    # (「收到，另外我那天可能晚到半小时」), this one runs with what it was said with (晚到
+    # acknowledges the notice as 收到 does), and neither part is lost.
+    includes: tuple[str, ...] = ()
+    # Said whole, then a question in a sentence of its own (「收到。另外年度总结什么时候截止来
+    # 着？」), it is done, and its handler says the question was not answered (asked back, the
+    # receipt was lost and a yes answered nothing of the question).
+    done_before_a_question: bool = False
     # Whole sentences the command is said in, as regular expressions over the matching form
     # (bot/utterance.matching_form), whose groups `object` and `rest` (when they took part) are
     # the arguments: 「同意李娜的提议」 runs 同意议题 with 「李娜」. Particles may follow.
@@ -387,6 +402,16 @@ class Router:
                     and not await self.admission.votes_open(message)
                 ):
                     answer = u.Suggest(answer.said, (), ballot=True)
+                leave = self.lexicon.route("请假")
+                if (
+                    isinstance(answer, u.Suggest)
+                    and u.for_another(said)
+                    and leave is not None
+                    and u.offered(leave, roles, phase)
+                ):
+                    # 「帮杨帆请个假」: its handler says whose leave it is, and that only they can
+                    # ask (nothing recorded), rather than offering 「请假」 to the speaker
+                    return leave, said, False
                 if isinstance(answer, u.Clarify) and not (answer.route.exact or _lacking(answer)):
                     await self.admission.ask(message, confirmed_by(answer))
                 elif (
@@ -545,7 +570,14 @@ def answer_text(
     command (Suggest.theirs), as that command typed in full is refused."""
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
-        asked = f"{answer.note}是否{route.ask or route.summary}？"
+        also = ""
+        if route.with_views and (views := u.views_in(answer.args)[1]):
+            # 「…请假，对预算没意见，同意；秘书长人选也同意」: a yes keeps these too
+            also = (
+                f"，并把「{'；'.join(views)}」作为对相应议题的书面意见提交"
+                "（会上宣读并写入纪要，不计入票数）"
+            )
+        asked = f"{answer.note}是否{route.ask or route.summary}{also}？"
         if _lacking(answer):  # 「今天去不了了」: no reason given
             return f"{asked}请写明{route.wants}发送，例如「{route.usage}」。"
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"

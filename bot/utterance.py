@@ -96,11 +96,21 @@ _WHEN_ASKED = re.compile(r"哪天|几号|几时|何时|什么时候|多久|多�
 _ASKING = re.compile(r"能不能|可不可以|要不要|是不是|是否|吗|来着|[?？]")
 # Said not to be done, right before a Route.last word (「不请假了」「不用请假」).
 _NEGATED = re.compile(r"(?:不|没|别|不用|不必|无需|不需要|撤销|取消)$")
-# Done for someone else (「让我帮他请个假」「替王强请假」): no one's own leave.
-# Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too.
+# Done for someone else (「让我帮他请个假」「替王强请假」「给他请个假」): no one's own leave.
+# Passed on from someone else (「刘洋请假了，他让我跟大家说一下」「赵敏说她那天来不了」) too, but
+# not what someone said of the speaker (「领导说他需要我陪同出差」: the speaker's own).
 _FOR_ANOTHER = re.compile(
-    r"(?:帮|替|代)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)|(?:他|她)(?:让|叫|托|请)我|说(?:他|她)"
+    r"(?:帮|替|代|给)(?:他|她|[^\s,，。我]{2,3}?)(?:请个?假|请一下假)|(?:他|她)(?:让|叫|托|请)我"
+    r"|说(?:他|她)(?![^,，。]*我)"
 )
+
+
+def for_another(said: str) -> bool:
+    """Whether `said` asks for someone else's leave or passes one on (「帮杨帆请个假」「替他请假」
+    「刘洋请假了，他让我跟大家说一下」): never the speaker's own leave."""
+    return _FOR_ANOTHER.search(matching_form(said)) is not None
+
+
 # Thanks said after what is asked (「1号收到了，谢谢」「批准2，辛苦了」).
 _THANKS_AFTER = re.compile(r"[,，。.!！\s]*(?:谢谢|多谢|感谢|辛苦了|辛苦)(?:您|你|大家|啦)?$")
 # Someone asked to do it (「张伟帮我请个假」): no reason given.
@@ -549,6 +559,13 @@ class Lexicon:
                 inner = self._ending(align(found.args))
                 if inner is not None and inner.route is not found.route:
                     return Clarify(inner.route, body.tail(0), inner.args)
+                # 「收到，另外我那天可能晚到半小时」: a command that does this one's part too
+                rest = self._read(align(found.args))
+                if (
+                    isinstance(rest, (Command, Clarify))
+                    and found.route.words[0] in rest.route.includes
+                ):
+                    return Command(rest.route, rest.args)
             if isinstance(found, Command) and found.route.shows and found.args:
                 # 「纪要没问题，签发吧」: a command after what a showing one took as arguments
                 # (not a ballot: 「纪要看过了，没问题」 is no vote)
@@ -586,11 +603,20 @@ class Lexicon:
         whole = self._ended(body, len(body.text))
         # the first clause that ends with one (「我那天要去上海开会，请个假，预算我同意」)
         cuts = [i for i, c in enumerate(body.text) if c in _CLAUSE_ENDS and i > 0]
-        cut, first = -1, None
+        cut, first, joint = -1, None, "，"
         for cut in cuts:
             first = self._ended(body, cut)
             if first is not None:
                 break
+        space = body.text.find(" ")
+        if whole is None and first is None and space > 0:
+            # 「王强请假 出差」「明天请假 出差」: the words end the first word, a reason after the
+            # space (whose leave it is, the handler sees: someone named first is refused)
+            first = self._ended(body, space)
+            if first is not None and first.route.says_why:
+                cut, joint = space, " "
+            else:
+                first = None
         # 「下周六的会我去不了，要出差」: the first clause says only that, the reason follows (the
         # whole, ending with 要出差, would keep every word as the reason)
         if whole is not None and (first is None or first.args or first.route is not whole.route):
@@ -600,8 +626,8 @@ class Lexicon:
         rest = _without_apology(body.tail(cut + 1))
         if is_decoration(rest):  # 「明天出差来不了，抱歉🙏」
             return first
-        args = f"{first.args}，{rest}" if first.args else rest
-        return Clarify(first.route, body.tail(0), args)
+        args = f"{first.args}{joint}{rest}" if first.args else rest
+        return Clarify(first.route, body.tail(0), trimmed(args) if first.route.says_why else args)
 
     def _ended(self, body: Aligned, end: int) -> Clarify | None:
         """`_ending` for the text up to `end`."""
@@ -615,8 +641,13 @@ class Lexicon:
                         said = body.original[body.starts[0] : body.starts[end - 1] + 1]
                         if _QUESTION.search(text) or _WHO.search(text):  # 「谁有事」 asks
                             return None
-                        return Clarify(route, body.tail(0), _without_apology(said))
+                        said = _without_apology(said)
+                        return Clarify(
+                            route, body.tail(0), trimmed(said) if route.says_why else said
+                        )
                     args = _TRAILING_HEDGE.sub("", _without_apology(before))
+                    if route.says_why:  # 「我家里有点急事得先走了」: 「我家里有点急事」
+                        args = trimmed(args)
                     if route.after:  # 「会员发展这个议题下次再议」: the item is 会员发展
                         args = _THIS_ITEM_AFTER.sub("", args) or args
                     if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
@@ -756,9 +787,20 @@ class Lexicon:
             return None
         clause = body.drop(cut + 1)
         found = self._said_first(clause) or self._framed(clause)  # 「…，能视频参加吗」
-        apology_only = not _without_apology(body.original[body.starts[0] : body.starts[cut + 1]])
+        remark = body.original[body.starts[0] : body.starts[cut + 1]]
+        apology_only = not _without_apology(remark)
         # 「不好意思，我到了」: an apology changes nothing (a ballot is still asked back)
         if isinstance(found, Command) and apology_only and not found.route.exact:
+            return found
+        # 「不好意思路上堵车，刚到😅」: a check-in said whole after a remark is done, as said
+        # first (Route.kept_first); asked back, the member was not counted and could not vote
+        if (
+            isinstance(found, Command)
+            and found.route.kept_first
+            and not found.args
+            and not _QUESTION.search(matching_form(remark).rstrip(_SEPARATORS))
+            and not _WHO.search(remark)
+        ):
             return found
         if isinstance(found, Command) and not found.route.shows:
             return Clarify(found.route, body.tail(0), found.args)
@@ -866,6 +908,8 @@ class Lexicon:
                     return Command(answer, "" if phrase.route.asked else phrase.route.words[0])
             return None
         asks = _QUESTION.search(tail) or _HOW_MANY.search(tail)  # 「开会要到多少人才算数」
+        if asks and phrase.route.done_before_a_question and rest[:1] in _CLAUSE_ENDS + "。 ":
+            return Command(phrase.route, args)  # 「收到。另外年度总结什么时候截止？」
         as_usage = phrase.route.spaced and rest[:1] in _USAGE_OPENS and args  # 「请示 …能否…？」
         if (
             not phrase.route.shows
@@ -1069,6 +1113,155 @@ _NOT_A_REASON = re.compile(
     r"想想|考虑|确认|看看|能不能|可不可以|可能|也许|说不定|不一定|再说|再定|谢谢|感谢|辛苦|麻烦|帮我|帮忙"
     r"|[@\uff20「」“”\"?？]"
 )
+
+
+# --- a reason, as said around the words ---------------------------------------------------------
+
+# A part of a reason that only says one cannot come or asks for the leave (「周六我来不了」「忘了请假
+# 了」「刚才陈静帮我请了假」), or what is left of one once its words were taken as the command
+# (「周六的会我」).
+_ONLY_NOT_COMING = re.compile(
+    r".*(?:(?:来|去|参加|到)不了|不能(?:来|去|参加|到会)|没法(?:来|去|参加)|请个?假|请了假|请一下).*"
+    r"|.{0,10}我"
+)
+# A part that only says when (「今天」「5号」「12月7号下午」「周六的会」): which meeting, no reason.
+_NUMBER_SAID = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_WHEN_ONLY = re.compile(
+    r"(?:(?:今天|明天|后天|那天|当天|这次|本次|届时|到时候?|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]"
+    rf"|(?:{_NUMBER_SAID}月)?{_NUMBER_SAID}(?:号|日))(?:的?(?:上午|下午|晚上))?|上午|下午|晚上)"
+    r"(?:的会议?|的会)?"
+)
+# A part that only thanks or apologises (「麻烦了」「谢谢大家」「抱歉」).
+_POLITE_ONLY = re.compile(
+    r"(?:谢谢|多谢|感谢|辛苦了?|麻烦(?:了|大家|您|你)?|抱歉|不好意思|对不起|sorry)(?:您|你|大家|啦|了|哈)?"
+)
+# The reason said after a colon that follows the leave's own words (「我自己再请一下：在外地调研」
+# 「请假理由：出差」): what comes before is no part of it.
+_REASON_AFTER = re.compile(r"(?:请个?假|请一下|请假|理由|原因)(?:是|为|如下)?\s*[:：]\s*")
+# A word left hanging at the end once the words after it were taken as the command (「家里有点
+# 急事得先走了」「…必须先离开」): 得 and 要 only where they are no part of a word (觉得, 需要).
+_DANGLING = re.compile(
+    r"(?:(?<![觉获取记值懂显晓难使免舍])得|(?<![需重主想只])要|必须|只能|不得不|只好)$"
+)
+_PARTS = re.compile(r"([,，;；。!！\s]+)")
+
+
+def reason_said(text: str) -> str:
+    """What a reason (a leave's, an absence's, a departure's) says, from what was typed around
+    the command's words: without the apology or greeting in front, the parts that only say one
+    cannot come or ask for the leave (「忘了请假了」), only say when (「今天」「5号」) or only
+    thank, what a colon after the leave's own words introduces (「我自己再请一下：在外地调研」),
+    and a hedge or a hanging 得 at the end (「我家里有点急事得」). The separators kept as typed;
+    all of it as said when nothing else is left. The same reading wherever a reason is taken:
+    in a question asked back and in the record."""
+    text = _without_apology_in_front(text.strip())
+    after = list(_REASON_AFTER.finditer(text))
+    if after and text[after[-1].end() :].strip(_SEPARATORS):
+        text = text[after[-1].end() :]
+    pieces = _PARTS.split(text)
+    kept: list[str] = []
+    dropped = False
+    for i in range(0, len(pieces), 2):
+        part = pieces[i]
+        if not part:
+            continue
+        form = matching_form(part)
+        if is_decoration(part) or (
+            _ONLY_NOT_COMING.fullmatch(form)
+            or _WHEN_ONLY.fullmatch(form.rstrip(_PARTICLES))
+            or _POLITE_ONLY.fullmatch(_undecorated(form))
+        ):
+            dropped = True
+            continue
+        if kept:
+            kept.append(pieces[i - 1])
+        kept.append(part)
+    return trimmed("".join(kept) if kept and dropped else text)
+
+
+def trimmed(said: str) -> str:
+    """A reason without what hangs at its end: a hedge (「…，可能」), a part that only says when
+    (「… 今天」) or a 得 left before the words taken as the command (「我家里有点急事得」); as
+    typed (its closing marks too) when nothing hangs there. What a question asked back shows
+    of a reason (a part that tells of someone else, 「杨帆请假」, stays for the handler to see)."""
+    text = said
+    while True:
+        core = text.rstrip(_SEPARATORS)
+        shorter = _DANGLING.sub("", _TRAILING_HEDGE.sub("", core))
+        pieces = _PARTS.split(shorter)
+        if len(pieces) > 2 and _WHEN_ONLY.fullmatch(matching_form(pieces[-1]).rstrip(_PARTICLES)):
+            shorter = "".join(pieces[:-2])  # 「我在去无锡的高铁上 今天」
+        if shorter == core or not shorter.strip(_SEPARATORS):
+            break
+        text = shorter
+    return said if text == said else text.strip(_SEPARATORS)
+
+
+def _without_apology_in_front(text: str) -> str:
+    """`text` without the apologies and separators in front (its end as typed)."""
+    text = text.lstrip(_SEPARATORS)
+    for apology in _APOLOGIES:
+        if text.lower().startswith(apology):
+            return _without_apology_in_front(text[len(apology) :])
+    return text
+
+
+# A view on something, in a clause after a leave's reason (「对换届没意见」「预算建议压缩」).
+A_VIEW = re.compile(r"同意|赞成|支持|反对|弃权|意见|建议|认为|希望|不妥|没问题|可以")
+# What may open a clause before what it is about: 「对换届…」「关于预算…」「另外预算…」.
+VIEW_ABOUT = re.compile(r"^\s*(?:另外|还有|至于)?\s*(?:对于|对|关于)?\s*")
+# Who holds the view, or how much, before its word (「预算我同意」「人选也同意」): no object.
+_VIEW_HOLDER = re.compile(r"(?:我|本人|个人|也|都|完全|原则上?|基本上?)+$")
+# A view said alone, going on with the view before it (「对预算没意见，同意」).
+_BARE_VIEW = re.compile(
+    r"(?:我|本人)?(?:也|都|完全|原则上?)*(?:不同意|同意|赞成|支持|反对|弃权|没有?意见|无意见|没问题|可以)"
+    r"[的了吧啊。!！]*"
+)
+_CLAUSES_KEPT = re.compile(r"([,，;；。])")
+
+
+def views_in(reason: str, names: Callable[[str], bool] | None = None) -> tuple[str, list[str]]:
+    """A leave's reason without the views said in its clauses after the first, and those views:
+    a clause that names something and then says a view on it (「对换届没意见」「预算建议压缩」
+    「秘书长人选也同意」; with `names`, only when it holds of the clause: the handler asks
+    whether it names an item), a bare view after one going on with it (「对预算没意见，同意」:
+    the 「同意」 had been left in the reason). The question asked back for a leave says these
+    go as written opinions; the handler keeps each on the item it names. The separators of
+    what is left kept as typed; the reason as said when no view was found."""
+    pieces = _CLAUSES_KEPT.split(reason)  # clause, separator, clause, …
+    kept: list[str] = [pieces[0]]
+    views: list[str] = []
+    last = False  # whether the clause before was a view
+    for i in range(2, len(pieces), 2):
+        clause, separator = pieces[i].strip(), pieces[i - 1]
+        if not clause:
+            continue
+        view = A_VIEW.search(clause)
+        about = VIEW_ABOUT.sub("", clause[: view.start()]) if view else ""
+        if view and _VIEW_HOLDER.sub("", about).strip() and (names is None or names(clause)):
+            views.append(clause)
+            last = True
+        elif last and _BARE_VIEW.fullmatch(clause):
+            views[-1] = f"{views[-1]}{separator}{clause}"
+        else:
+            kept += [separator, pieces[i]]
+            last = False
+    if not views:
+        return reason, []
+    return "".join(kept).strip(" ,，;；。"), views
+
+
+def asks_something(said: str) -> bool:
+    """Whether `said` asks something (「今年年度总结什么时候截止来着？」「会议在几楼」)."""
+    form = matching_form(said)
+    return any(p.search(form) for p in (_QUESTION, _ASKS, _WHEN_ASKED, _ASKING))
+
+
+def no_reason(text: str) -> bool:
+    """Whether `text` gives no reason at all: only which day or meeting and how sure (「今天」
+    「那天我可能」), or nothing but decoration."""
+    form = _undecorated(matching_form(text)).strip()
+    return not form or bool(_HEDGE.fullmatch(form) or _WHEN_ONLY.fullmatch(form))
 
 
 def plain_reason(said: str) -> bool:

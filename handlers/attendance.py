@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import governance as g
+from bot import utterance as u
 from bot.events import EventKind, OutgoingMessage
 from bot.router import ASKED_FOR, AskFor, Context, UsageError
 from bot.utterance import ADDRESSEE, is_decoration
@@ -79,22 +80,20 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(
         ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED, g.MeetingState.OPEN)
     )
-    args, opinion = _leave_and_opinion(args)
-    if not args:
-        with_opinion = f"，书面意见：{opinion}" if opinion else ""
+    typed, opinion = _leave_and_opinion(args)
+    with_opinion = f"，书面意见：{opinion}" if opinion else ""
+    if not typed:
         # the reason may come in the next message (「我请个假」, then 「出差」)
         raise AskFor(
             f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}", f"请假 {ASKED_FOR}{with_opinion}"
         )
-    bounded(args, "请假理由")
+    bounded(typed, "请假理由")
     await require_on_meeting_roster(meeting, person, "无需请假")
-    other = await _someone_elses_leave(ctx, meeting, person, args)
-    if other is not None:
-        name, on_roster = other
-        absent = f"；{name}来不了、又没有请假的，会后按缺席记录" if on_roster else ""
-        raise UsageError(
-            f"这句话说的是{name}请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
-            f"没有记下任何请假{absent}。"
+    await _not_someone_elses(ctx, meeting, person, typed, "请假")
+    args = _own_reason(person, typed)
+    if u.no_reason(args):  # 「杨帆今天请假」 from 杨帆: which day, but no reason
+        raise AskFor(
+            f"请写明请假理由，例如：{LEAVE_USAGE}{with_opinion}", f"请假 {ASKED_FOR}{with_opinion}"
         )
     if meeting.state is g.MeetingState.OPEN:
         entry = (await repo.attendance(meeting.id)).get(person.id)
@@ -106,6 +105,7 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     # with the leave when they can be kept; what stops them is said after the leave, which is
     # kept either way (checked before any write).
     args, said, not_kept = await _opinions_with_leave(meeting, status, args, opinion)
+    args = u.reason_said(args)
     before = (await repo.attendance(meeting.id)).get(person.id)
     checked_in = before is not None and before.status in g.PRESENT_STATES
     withdrawn = checked_in and any(
@@ -139,6 +139,7 @@ async def ask_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 
 LEAVE_USAGE = "请假 出差在外"
+
 # Told before whose leave it is (「报告一下，杨帆今天出差请假了」).
 _TELLING = re.compile(r"^(?:报告一下|说一下|通知一下|另外|还有|对了)?[,，:：\s]*")
 # Someone named who asked the speaker to pass it on (「刘洋说…」「赵敏让我跟大家说」).
@@ -162,9 +163,53 @@ async def _someone_elses_leave(
     for pid, other in (await repo.people(ids)).items():
         if pid == person.id or not other.name:
             continue
-        if said.startswith(other.name) or re.search(re.escape(other.name) + _PASSED_ON, said):
+        name = re.escape(other.name)
+        if (
+            said.startswith(other.name)
+            or re.search(name + _PASSED_ON, said)
+            or re.search(_ASKED_FOR_THEM.format(name=name), said)  # 「帮杨帆请个假」
+        ):
             return other.name, pid in meeting.roster
     return None
+
+
+# A leave asked for someone named (「帮杨帆请个假」「替杨帆请假」「给杨帆请一下假」).
+_ASKED_FOR_THEM = r"(?:帮|替|代|给){name}(?:同志|老师)?(?:请个?假|请一下假)"
+
+
+async def _not_someone_elses(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, said: str, what: str
+) -> None:
+    """Refuse (nothing written) a leave or a departure (`what`: 请假, 离席) that `said` tells of
+    for someone else: another person of the meeting named first (「杨帆请假 家里有事」「杨帆今天
+    请假」), asked for (「帮杨帆请个假」) or passing it on (「赵敏说她那天来不了」), or anyone
+    asked for without a name the meeting knows (「帮他请个假」). Only the member can ask."""
+    other = await _someone_elses_leave(ctx, meeting, person, said)
+    if other is not None:
+        name, on_roster = other
+        if what == "离席":  # 「王强先走了，他单位有急事」 from 刘洋
+            raise UsageError(
+                f"这句话说的是{name}离席。离席须由本人发送「离席 理由」，没有记下任何离席；"
+                "未离席的照常计入出席。"
+            )
+        absent = f"；{name}来不了、又没有请假的，会后按缺席记录" if on_roster else ""
+        raise UsageError(
+            f"这句话说的是{name}请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
+            f"没有记下任何请假{absent}。"
+        )
+    if what == "请假" and u.for_another(said):
+        raise UsageError(
+            "这句话说的是替别人请假。请假须由本人发送「请假 理由」（也可以私聊机器人），"
+            "没有记下任何请假。"
+        )
+
+
+def _own_reason(person: repo.Person, said: str) -> str:
+    """The reason the member gives for themself (utterance.reason_said), without their own
+    name in front (「杨帆请假 出差」 from 杨帆: 「出差」)."""
+    if person.name and said.startswith(person.name):
+        said = said[len(person.name) :].lstrip(" ,，:：")
+    return u.reason_said(said)
 
 
 # An opinion said with the leave: 「出差，书面意见：同意」「出差 书面意见 两个议题都同意」.
@@ -183,8 +228,8 @@ def _leave_and_opinion(args: str) -> tuple[str, str]:
         # 「身体不适 2同意 3弃权」: the views on numbered items are the opinions
         reason, opinion = args[: view.start()], args[view.start() :]
     else:
-        return _why(without_reason_lead(args)), ""
-    return _why(without_reason_lead(reason.strip(" ,，;；。"))), opinion.strip()
+        return without_reason_lead(args), ""
+    return without_reason_lead(reason.strip(" ,，;；。")), opinion.strip()
 
 
 # A view on an item by its number after the reason (「身体不适 2同意 3弃权」「出差 议题1 同意」).
@@ -200,21 +245,6 @@ _NUMBERED_VIEW = re.compile(
 _GREETING = re.compile(
     rf"^[\u4e00-\u9fff]{{0,2}}?(?:{ADDRESSEE})(?:您好|你们好|好|早上好|上午好|下午好|晚上好|早)[,，!！\s]*"
 )
-# A part of the reason that only says one cannot come (「周六我来不了」, or what is left of it
-# once its words were taken as the command: 「周六的会我」).
-_ONLY_NOT_COMING = re.compile(
-    r".*(?:(?:来|去|参加|到)不了|不能(?:来|去|参加|到会)|没法(?:来|去|参加)|请个?假).*|.{0,10}我"
-)
-
-
-def _why(reason: str) -> str:
-    """The reason without its parts that only say one cannot come (「周六我来不了 家里有事」 is
-    「家里有事」); as said when nothing else is left."""
-    parts = [p for p in re.split(r"[,，;；\s]+", reason) if p]
-    kept = [p for p in parts if not _ONLY_NOT_COMING.fullmatch(p)]
-    return "，".join(kept) if kept and len(kept) < len(parts) else reason
-
-
 # Written opinions: each the items it goes on and its text, as said.
 Opinions = list[tuple[list[repo.Item], str]]
 
@@ -241,23 +271,20 @@ async def _opinions_with_leave(
 
 def _views_in_reason(items: list[repo.Item], reason: str) -> tuple[str, Opinions]:
     """The clauses of a leave's reason after its first that name one item and say a view on it
-    (「对换届没意见」「预算建议压缩」), taken out as opinions; the rest is the reason."""
-    clauses = [c for c in _CLAUSES.split(reason) if c.strip()]
-    kept, said = clauses[:1], []
-    for clause in clauses[1:]:
-        item = _item_named(items, clause) if _A_VIEW.search(clause) else None
-        if item is None:
-            kept.append(clause)
-        else:
-            said.append(([item], clause.strip()))
-    return ("，".join(c.strip() for c in kept), said) if said else (reason, [])
+    (「对换届没意见」「预算建议压缩」, a bare 「同意」 after one going on with it), taken out as
+    opinions (utterance.views_in, as the question asked back said); the rest is the reason."""
+    rest, views = u.views_in(reason, lambda clause: _item_named(items, clause) is not None)
+    said: Opinions = []
+    for view in views:
+        item = _item_named(items, view)
+        if item is not None:
+            said.append(([item], view))
+    return (rest, said) if said else (reason, [])
 
 
 _CLAUSES = re.compile(r"[,，;；。]")
-# A view on an item, in a clause of a leave's reason.
-_A_VIEW = re.compile(r"同意|赞成|支持|反对|弃权|意见|建议|认为|希望|不妥|没问题|可以")
-# What may open a clause before the item it is about: 「对换届…」「关于预算…」「另外预算…」.
-_ABOUT = re.compile(r"^\s*(?:另外|还有|至于)?\s*(?:对于|对|关于)?\s*")
+_A_VIEW = u.A_VIEW
+_ABOUT = u.VIEW_ABOUT
 
 
 def _item_named(items: list[repo.Item], clause: str) -> repo.Item | None:
@@ -321,10 +348,59 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
         hint += f"您{_coming_after_all(ctx, meeting)}"
     if meeting.state is g.MeetingState.OPEN:
         return [ctx.reply(f"好的。第{meeting.number}次会议已经开始，{person.name}{hint}")]
+    received = ""
     if person.id in meeting.roster:
         await acks.acknowledge(meeting.id, person.id, ctx.now)
+        received = "，已确认收到通知"
     when = t.when(meeting.starts_at, ctx.tz)
-    return [ctx.reply(f"好的，{person.name}会晚到。第{meeting.number}次会议{when}开始，{hint}")]
+    late = f"（{t.echo(how_long)}）" if (how_long := _how_long(args)) else ""
+    return [
+        ctx.reply(
+            f"好的，{person.name}会晚到{late}{received}。第{meeting.number}次会议{when}开始，{hint}"
+        )
+    ]
+
+
+def _how_long(args: str) -> str:
+    """How late, as said after the words (「半小时」「十分钟左右」), else 「」."""
+    said = args.strip(" ,，。!！~")
+    return said if _HOW_LATE.fullmatch(said) else ""
+
+
+_HOW_LATE = re.compile(
+    r"(?:大概|大约|差不多)?(?:一|个)?(?:[0-9]{1,3}|[一二两三四五六七八九十半]{1,3})?个?"
+    r"(?:小时|分钟|刻钟|会儿|会|点儿|点|些)(?:左右)?"
+)
+
+
+async def voting_while_on_leave(ctx: Context) -> str | None:
+    """For a member on leave from the society's meeting under way or to come, asking to vote
+    online (「我在南京，能线上投一票吗？赞成」): one on leave does not vote, so nothing was
+    counted; a written opinion can be given on the items whose vote has not opened, and how.
+    None when the speaker is not on leave from it."""
+    society, person = ctx.society, ctx.person
+    if society is None or person is None:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or person.id not in meeting.roster:
+        return None
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is None or entry.status is not g.Attendance.LEAVE:
+        return None
+    told = f"{person.name}已请假，请假的成员不参加表决，这句话没有计票。"
+    open_items = [it for it in await repo.items(meeting.id) if it.state in g.OPINION_STATES]
+    if open_items:
+        listed = "、".join(f"议题{it.number}「{it.title}」" for it in open_items)
+        told += (
+            f"对还没有开始表决的议题（{listed}）可以提交书面意见：发送「书面意见 议题编号 意见」，"
+            f"例如「书面意见 {open_items[0].number} 同意」，会上宣读并写入纪要，但不计入票数。"
+        )
+    else:
+        told += "本次会议的议题都已开始表决，不能再提交书面意见；有意见的，可以会后向组长说明。"
+    return told + (
+        "能否线上参会由组长决定；组长同意的，发送「签到」后按出席（迟到）记录，"
+        "可参加签到之后开始的表决。"
+    )
 
 
 async def must_i_attend(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -681,21 +757,40 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)
+    asked = _asked_after(args)
     if entry is not None and entry.status is g.Attendance.LEAVE:  # 「我能来」 after a leave
         return [
             ctx.reply(
                 f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
-                f"您{_coming_after_all(ctx, meeting)}"
+                f"您{_coming_after_all(ctx, meeting)}{asked}"
             )
         ]
     if not new:
-        return [ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。")]
+        return [
+            ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。{asked}")
+        ]
     return [
         ctx.reply(
             f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。"
-            "会前一小时起可发送「签到」，不能参加请发送「请假 理由」。"
+            f"会前一小时起可发送「签到」，不能参加请发送「请假 理由」。{asked}"
         )
     ]
+
+
+# Said before what follows 收到 (「收到。另外…」): no part of it.
+_THEN = re.compile(r"^[\s,，。;；!！]*(?:另外|还有|对了|顺便问一下|顺便问下|请问)?[\s,，:：]*")
+
+
+def _asked_after(args: str) -> str:
+    """What a receipt says of a question asked after it (「收到。另外年度总结什么时候截止来着？」):
+    that only the receipt was done (the question had been dropped without a word)."""
+    rest = _THEN.sub("", args.strip())
+    if not rest or not u.asks_something(rest):
+        return ""
+    return (
+        f"\n后面问的「{t.echo(rest)}」没有回答：这条消息只办理了「收到」。"
+        "请把问题单独发给我（发送「帮助」查看可以查询的内容）。"
+    )
 
 
 async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -903,13 +998,9 @@ async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"第{meeting.number}次会议已发出通知，还没有开始，不用离席，没有记录。不能参会的，请发送「请假 理由」（签到随之改为请假，"
             "开会时不计入出席）；开会后才走的，届时再发送「离席 理由」。"
         )
-    other = await _someone_elses_leave(ctx, meeting, person, args)
-    if other is not None:  # 「王强先走了，他单位有急事」 from 刘洋
-        raise UsageError(
-            f"这句话说的是{other[0]}离席。离席须由本人发送「离席 理由」，没有记下任何离席；"
-            "未离席的照常计入出席。"
-        )
+    await _not_someone_elses(ctx, meeting, person, args, "离席")
     bounded(args, "离席说明")
+    args = _own_reason(person, args) if args.strip() else ""
     await repo.set_attendance(meeting.id, person.id, g.Attendance.LEFT, reason=args, now=ctx.now)
     await record(
         ctx, EventKind.LEFT, {"person": person_payload(person), "reason": args}, meeting=meeting
@@ -965,13 +1056,18 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     ]
     observers = await names(list((await repo.observers(meeting.id)).keys()))
     noted, unknown = await _unanswered(meeting, records)
+    # before the meeting the notice waits for an answer; once it is open, a check-in (收到 no
+    # longer tells anything: 「未回复：王强」 had been said of one who had acknowledged it)
+    waiting = (
+        "未回复" if meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED) else "未签到"
+    )
     return (
         f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
         f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
         f"请假：{join(leave)}；"
         f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
         + (f"已确认收到通知：{join(await names(noted))}；" if noted else "")
-        + f"未回复：{join(await names(unknown))}；"
+        + f"{waiting}：{join(await names(unknown))}；"
         + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
         + f"列席：{join(observers)}"
     )

@@ -41,6 +41,7 @@ from handlers.attendance import (
     record_check_in,
     recuse,
     running_late,
+    voting_while_on_leave,
     withdraw_leave,
     written_opinion,
 )
@@ -778,6 +779,8 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     agenda = await _accepted_agenda(meeting)
     head = await repo.chain_head(society.id)
+    # as the meeting now stands: who is not here has not checked in (not 「未回复」)
+    summary = await attendance_summary(ctx, dataclasses.replace(meeting, state=new_state))
     return [
         ctx.reply(
             f"第{meeting.number}次会议现在开始。{t.quorum_text(q)}，已达法定人数。\n"
@@ -1380,12 +1383,18 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 async def online(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「我线上参加可以吗」: the rules (第十八条) ask for members 到会 and say nothing of taking
-    part online; the bot counts a check-in, wherever it comes from. Shows; writes nothing."""
+    part online; the bot counts a check-in, wherever it comes from. 「能线上投一票吗？赞成」 from
+    a member on leave: no vote (attendance.voting_while_on_leave); a ballot word said with the
+    question (`args`) is never counted. Shows; writes nothing."""
+    on_leave = await voting_while_on_leave(ctx)
+    if on_leave is not None:
+        return [ctx.reply(on_leave)]
+    ballot = "这句话没有计票：表决中请单独发送「赞成」「反对」或「弃权」。" if args else ""
     return [
         ctx.reply(
             "工作规则第十八条要求半数以上成员到会方可召开会议，没有写明线上参会是否算到会。"
             "机器人按「签到」计入出席，不区分现场和线上；能否线上参会，请组长决定并在群里说明。"
-            "参会的成员会前一小时起发送「签到」，不能参会的请发送「请假 理由」。"
+            f"参会的成员会前一小时起发送「签到」，不能参会的请发送「请假 理由」。{ballot}"
         )
     ]
 
@@ -1460,6 +1469,9 @@ _CANNOT_COME = (
     "不能到会",
     "无法到会",
 )
+
+# How long one will be late (「半小时」「十分钟」「一会儿」).
+_HOW_LONG = r"(?:一|个)?(?:[0-9]{1,3}|[一二两三四五六七八九十半]{1,3})?个?(?:小时|分钟|刻钟|会儿|会|点儿|点|些)"
 
 # The meeting named after its verb, the verb said before a time: 「12月9日下午三点召开党建领导小组
 # 会议」 (召 is part of the verb: left before it, it had been read as the place).
@@ -1712,6 +1724,8 @@ ROUTES = [
         # 「我能不能不去」: asked, not run.
         confirm=("能不能不去", "可以不去吗", "可以不参加吗", "能不参加吗", "能不能不参加"),
         ask="请假",
+        says_why=True,
+        with_views=True,
         last=("请假", *_CANNOT_COME),
         # 「不好意思，那天我家里有事」「我那天要出差」: asked back, the reason as said.
         last_kept=(
@@ -1823,6 +1837,7 @@ ROUTES = [
             r"(?:参加|到|来)[了的啊]?",
         ),
         instead=receipt_instead,  # 「收到 1」: the committee's receipt of filing 1
+        done_before_a_question=True,  # 「收到。另外…什么时候截止？」: received, the rest said back
         committee="确认收到",  # the committee's 「收到了」 in private, to a filing
         acknowledged=frozenset({g.MeetingState.CONVENED}),  # 「👍」「好的」 to the notice
     ),
@@ -1913,6 +1928,15 @@ ROUTES = [
         ),
         ask="告知会晚到",
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
+        # 「我那天可能晚到半小时」: which day and how sure before it, how long after it
+        frames=(
+            r"(?:另外|还有|对了|不过|但是)?[,， ]?(?:我|本人)?(?:那天|当天|今天|明天|后天|到时候?|届时)?"
+            r"(?:我|本人)?(?:可能|估计|大概|也许|应该|恐怕)?(?:会|要|得)?"
+            r"(?:晚到|迟到|晚来|晚点到|晚一点到|晚些到|晚一会儿到)"
+            rf"(?P<rest>{_HOW_LONG})?(?:左右)?[了的哈啊]?",
+        ),
+        # 「收到，另外我那天可能晚到半小时」: it acknowledges the notice as 收到 does
+        includes=("收到",),
         when=OFFERED_BEFORE,  # understood during the meeting too; help offers 签到 then
     ),
     Route(
@@ -1967,6 +1991,12 @@ ROUTES = [
         frames=(
             r"(?:请问)?我?(?:能|可以|能不能|可不可以)?(?:线上|视频|远程|在线|网上)(?:参加|参会|开会)"
             r"(?:会议)?(?:可以|行|可不可以|行不行)?(?:吗|么)?[?？]*",
+            # 「我在南京，能线上投一票吗？赞成」: voting from afar, a ballot word after it (given
+            # to the handler, which never counts it)
+            r"(?:[^,，。?？]{1,20}[,，。] ?)?(?:请问)?我?(?:能|可以|能不能|可不可以)?"
+            r"(?:线上|视频|远程|在线|网上)(?:投票|投一票|投个票|表决|参加表决)"
+            r"(?:可以|行|可不可以|行不行)?(?:吗|么)?[?？]*"
+            r"(?:[,，。 ]*(?P<rest>赞成|同意|反对|弃权|不同意)[。!！]*)?",
         ),
         shows=True,
         when=frozenset(),  # asked, never offered
@@ -2018,6 +2048,18 @@ ROUTES = [
             "我来晚了",
             "不好意思来晚了",
             "抱歉来晚了",
+            # 「刚到」「到啦」「已就位」 (「刚到北京，…」 is not one: only as the whole message)
+            "刚到",
+            "我刚到",
+            "刚刚到",
+            "我刚刚到",
+            "到啦",
+            "我到啦",
+            "就位",
+            "已就位",
+            "我已就位",
+            "已经就位",
+            "我已经就位",
         ),
         ask="签到",
         when=OFFERED_BEFORE | OFFERED_DURING,
@@ -2101,6 +2143,7 @@ ROUTES = [
             "leave early",
         ),
         when=OFFERED_DURING,
+        says_why=True,
         # 「不好意思单位有急事，我先走了」: asked back, what comes before being the reason
         last=(
             "先走了",

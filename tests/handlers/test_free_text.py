@@ -457,7 +457,10 @@ async def test_views_said_in_a_leave_are_written_opinions_on_their_items(
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：换届；2027年经费预算")
     items = {it.number: it.id for it in await models.AgendaItem.all()}
     asked = (await h.say("李娜", "我出差来不了，对换届没意见，预算建议压缩")).text
-    assert asked == "是否请假？回复「是」或「请假 我出差，对换届没意见，预算建议压缩」确认。"
+    assert asked == (
+        "是否请假，并把「对换届没意见；预算建议压缩」作为对相应议题的书面意见提交"
+        "（会上宣读并写入纪要，不计入票数）？回复「是」或「请假 我出差，对换届没意见，预算建议压缩」确认。"
+    )
     said = (await h.say("李娜", "是")).text
     assert said == (
         "李娜已请假（我出差）。已收到李娜对议题1「换届」、议题2「2027年经费预算」的书面意见，"

@@ -572,7 +572,7 @@ async def test_a_member_back_after_leaving_is_present_and_the_leaving_is_minuted
     await h.say("张伟", "结束表决")
     await h.say("张伟", "散会")
     minutes = (await h.say("张伟", "纪要 全文")).text
-    assert "出席：张伟、李娜、王强、刘洋；迟到：无" in minutes, minutes
+    assert "出席：张伟、李娜、王强、刘洋、陈静（中途离席）；迟到：无" in minutes, minutes
     assert "中途离席：刘洋（单位有事，15:20返回）、陈静（接孩子）" in minutes, minutes
 
 
