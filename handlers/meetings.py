@@ -907,7 +907,8 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）已取消"
-            + (f"：{t.echo(args)}" if args else "。"),
+            + (f"：{t.echo(args).rstrip('。.！!')}。" if args else "。")
+            + f"取消的会议不计入会议次数，下次召集的会议仍为第{meeting.number}次。",
             await mentions_for(ctx, meeting.roster),
         )
     ]
@@ -1340,8 +1341,10 @@ async def history(ctx: Context, args: str) -> list[OutgoingMessage]:
         ]
     lines = [f"{society.name}领导小组最近的会议："]
     for mt in recent:
-        line = (
-            f"第{mt.number}次 {t.when(mt.starts_at, ctx.tz)} {mt.place}："
+        line = (  # a cancelled meeting was never held: no number (repo.create_meeting)
+            f"{t.when(mt.starts_at, ctx.tz)} {mt.place}：已取消（未召开，不计次数）"
+            if mt.state is g.MeetingState.CANCELLED
+            else f"第{mt.number}次 {t.when(mt.starts_at, ctx.tz)} {mt.place}："
             f"{t.MEETING_STATE[mt.state]}"
         )
         outcomes = Counter(
