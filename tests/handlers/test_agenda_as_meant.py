@@ -15,6 +15,127 @@ from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 ADMIN = "市党委刘老师"
 
 
+async def test_a_title_that_looks_like_personnel_or_major_is_flagged_not_changed(
+    harness: ConsoleRig,
+) -> None:
+    """「推荐李娜同志任学会秘书长」 listed without （人事） had been a general item in silence (a
+    named vote, the general quorum, no deferral check, the leader not voting last): the notice
+    says what it looks like and the reply that changes it; the type stays what was said. A type
+    said is not second-guessed."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    notice = (
+        await h.say(
+            "张伟",
+            "召开会议 2026-12-05 15:00 会议室 议题：推荐李娜同志任学会秘书长；"
+            "2027年经费预算；会员发展工作；换届筹备（一般）",
+        )
+    ).text
+    assert "1. 推荐李娜同志任学会秘书长（一般事项）" in notice
+    assert (
+        "⚠ 议题1「推荐李娜同志任学会秘书长」像是人事事项，但没有注明类型，现按一般事项列入"
+        "（法定人数、表决方式和暂缓规则都按一般事项）。如是人事事项，请发送「议题1改成人事」。"
+    ) in notice
+    assert "⚠ 议题2「2027年经费预算」像是重大事项" in notice
+    assert "请发送「议题2改成重大」" in notice
+    assert "议题3" not in notice  # nothing to say of it
+    assert "议题4" not in notice  # （一般） was said
+    items = await models.AgendaItem.all().order_by("number")
+    assert [i.matter_type for i in items] == ["general"] * 4
+    changed = (await h.say("张伟", "议题1改成人事")).text
+    assert "已改为「推荐李娜同志任学会秘书长」（人事事项）" in changed
+    proposed = (await h.say("王强", "提议议题 增补刘洋为党建联系人人选")).text
+    assert "像是人事事项" in proposed
+    assert "组长可发送「议题5改成人事」" in proposed
+    added = (await h.say("张伟", "添加议题 会员发展（一般）")).text
+    assert "⚠" not in added
+
+
+async def test_a_deferred_item_said_to_be_the_earlier_one_is_not_listed_twice(
+    harness: ConsoleRig,
+) -> None:
+    """「上次暂缓的2027年经费预算」 with 「2027年学会经费预算」 deferred had been added as a new
+    general item beside the carried one: it is the carried item, where it was listed, and the
+    notice says so."""
+    h = harness
+    await convene_and_open(h, "2027年学会经费预算（重大）；会员发展")
+    await h.say("张伟", "暂缓 1 分歧较大")
+    await h.say("张伟", "散会 现在")
+    h.at("2026-12-10 09:00")
+    notice = (
+        await h.say(
+            "张伟",
+            "召开会议 2026-12-20 15:00 会议室 议题：上次暂缓的2027年经费预算；年度工作总结",
+        )
+    ).text
+    assert "1. 2027年学会经费预算（重大事项，上次会议暂缓，再行表决）" in notice
+    assert "2. 年度工作总结（一般事项）" in notice
+    assert "3." not in notice
+    assert (
+        "「上次暂缓的2027年经费预算」即上次会议暂缓的议题「2027年学会经费预算」，已作为议题1列入，"
+        "按原议题再行表决，没有重复列入。"
+    ) in notice
+    meeting = await repo.active_meeting((await models.Society.first()).id)  # type: ignore[union-attr]
+    assert meeting is not None
+    items = await repo.items(meeting.id)
+    assert [(it.title, it.carried_from_id is not None) for it in items] == [
+        ("2027年学会经费预算", True),
+        ("年度工作总结", False),
+    ]
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
+async def test_the_place_and_the_reasons_are_what_was_said_of_them(harness: ConsoleRig) -> None:
+    """「…在学会三楼会议室开下半年的领导小组会，议题：…」 had stored the place 「学会三楼会议室 下半年的
+    领导小组会」, 「学会会议室 再开一次会」 the place 「学会会议室 再」, 「学会302 请准时参加」 kept the
+    remark; a member's 「…科普教育基地建设的事，建议作为一个议题」 was the title; the reason of
+    「请吴理事长列席 @吴国华 非党员理事长，…」 began with whom it was about, and 「…出差，委托李娜同志
+    主持这次会议」 was recorded with 「主持这次会议」 as its reason."""
+    h = harness
+    h.at("2026-12-01 09:10")
+    notice = (
+        await h.say(
+            "张伟",
+            "各位好，下周一（12月7号）下午两点半在学会三楼会议室开下半年的领导小组会，"
+            "议题：1.年度工作总结 2.2027年学会经费预算（重大） 请大家安排好时间",
+        )
+    ).text
+    assert "地点：学会三楼会议室\n" in notice
+    assert "1. 年度工作总结（一般事项）" in notice
+    assert "取消的会议不计入会议次数" in await h.say("张伟", "取消会议 改期")
+    notice = (
+        await h.say("张伟", "下周四（12月10日）上午9:00 学会会议室 再开一次会 议题：年度工作总结")
+    ).text
+    assert "地点：学会会议室\n" in notice
+    await h.say("张伟", "取消会议 改期")
+    notice = (await h.say("张伟", "召开会议 12月10日上午9:00 学会302 请准时参加")).text
+    assert "地点：学会302\n" in notice
+    await h.say("张伟", "取消会议 改期")
+    notice = (
+        await h.say(
+            "张伟", "召开会议 12月10日上午9:00 学会三楼会议室开领导小组碰头会 议题：年度工作总结"
+        )
+    ).text
+    assert "地点：学会三楼会议室\n" in notice
+    meeting = await models.Meeting.filter(state="convened").first()
+    assert meeting is not None
+    assert meeting.place == "学会三楼会议室"
+    proposed = (
+        await h.say("刘洋", "我想在会上讨论一下科普教育基地建设的事，建议作为一个议题")
+    ).text
+    assert proposed.startswith("已提交议题建议2「科普教育基地建设」（一般事项）")
+    observer = (await h.say("张伟", "请吴理事长列席 @吴国华 非党员理事长，听取预算和换届议题")).text
+    assert "已邀请吴国华列席第1次会议（非党员理事长，听取预算和换届议题）" in observer
+    delegated = (await h.say("张伟", "我12月10号要去深圳出差，委托李娜同志主持这次会议")).text
+    assert delegated.startswith("组长张伟委托李娜主持第1次会议（我12月10号要去深圳出差），已记录")
+    again = (await h.say("张伟", "委托主持 李娜同志主持这次会议")).text
+    assert again.startswith("组长张伟委托李娜主持第1次会议，已记录")
+    reasons = [o.reason for o in await models.Observer.all()]
+    assert reasons == ["非党员理事长，听取预算和换届议题"]
+
+
 async def test_a_non_party_member_proposed_for_the_roster_is_flagged(harness: ConsoleRig) -> None:
     """「提议增补 @吴国华 理事长 理事长参与」 had been filed and approved with no word that 吴国华 is
     not a party member: he then voted in a personnel ballot. The rules (第十五条) have a non-party
