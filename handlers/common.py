@@ -257,8 +257,14 @@ def this_item(args: str) -> tuple[bool, str]:
 
 
 async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:
-    """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS)."""
-    return [it for it in await repo.items(meeting.id) if (it.state, action) in g.ITEM_TRANSITIONS]
+    """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS; no vote on what is
+    only studied, g.NOT_VOTED)."""
+    return [
+        it
+        for it in await repo.items(meeting.id)
+        if (it.state, action) in g.ITEM_TRANSITIONS
+        and not (action is g.ItemAction.OPEN_VOTE and it.matter_type in g.NOT_VOTED)
+    ]
 
 
 async def item_in_focus(

@@ -146,13 +146,37 @@ _TYPE_WORD = {
 }
 
 
+# A title that says the group studies or is told something (「学习传达…精神」「传达学习…」「通报…
+# 情况」) and names nothing to decide: listed as 学习通报 (g.NOT_VOTED), as the notice says.
+_STUDIED = re.compile(r"^(?:关于)?(?:集体|专题)?(?:学习|传达|通报|重温|观看|收看)")
+_TO_DECIDE = re.compile(
+    r"方案|计划|预算|决算|经费|办法|制度|规则|章程|人选|推荐|任免|审议|决定|表决|讨论|研究|申请|名义"
+)
+
+
+def listed_topic(text: str) -> Topic:
+    """A topic as a leader lists it or a member proposes it (parse_topic): with no （类型）, a
+    title that only studies or passes something on (「学习传达市科技社团党委全会精神」) is 学习通报,
+    not voted on; unmarked_flag says so, and how to have it voted on."""
+    topic = parse_topic(text)
+    if not topic.marked and _STUDIED.match(topic.title) and not _TO_DECIDE.search(topic.title):
+        return topic._replace(matter=g.MatterType.STUDY)
+    return topic
+
+
 def unmarked_flag(number: int, topic: Topic, *, to_leader: bool = True) -> str:
-    """What to tell the leader of a topic listed with no （类型） said whose title looks like a
-    personnel, discipline or major matter: it is general for now (a named vote, the general
-    quorum, no deferral check), and the reply that changes it. Never changed here, only said
-    (the reply is the leader's to send: `to_leader` False says so to the member who proposed
-    it); empty when there is nothing to say."""
+    """What to tell the leader of a topic listed with no （类型） said: one taken for 学习通报
+    (listed_topic) is not voted on, and how to have it voted on; one whose title looks like a
+    personnel, discipline or major matter is general for now (a named vote, the general quorum,
+    no deferral check), and the reply that changes it. Never changed here, only said (the reply
+    is the leader's to send: `to_leader` False says so to the member who proposed it); empty
+    when there is nothing to say."""
     send = "请" if to_leader else "组长可"
+    if not topic.marked and topic.matter is g.MatterType.STUDY:
+        return (
+            f"议题{number}「{topic.title}」按学习通报列入，不表决；需要表决的，"
+            f"{send}发送「议题{number}改成一般」。"
+        )
     if topic.marked or topic.matter is not g.MatterType.GENERAL:
         return ""
     kind = next((mt for mt, cue in _LOOKS_LIKE if cue.search(topic.title)), None)
@@ -318,7 +342,7 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     place = _place_only(_PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；"))
     place = bounded(place, "会议地点", 100) or "待定"
     said = split_topics(topics_text, spoken=spoken)
-    topics = [parse_topic(x) for x in said]
+    topics = [listed_topic(x) for x in said]
     unclear = next((x for x in said if _listed_unclear(x)), None)
     if unclear is not None:
         listed = [p for x in said for p in (_listed_unclear(x) or [x])]
@@ -538,11 +562,8 @@ def _notice_text(
 
 def _agenda_line(it: repo.Item, *, carried: bool = False) -> str:
     """「2. 经费预算（重大事项）」, as the notices and the opening list an item."""
-    kind = (
-        f"{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决"
-        if carried
-        else t.MATTER[it.matter_type]
-    )
+    again = "上次会议暂缓" + ("" if it.matter_type in g.NOT_VOTED else "，再行表决")
+    kind = f"{t.MATTER[it.matter_type]}，{again}" if carried else t.MATTER[it.matter_type]
     return f"{it.number}. {it.title}（{kind}）"
 
 
@@ -568,7 +589,7 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"「{t.echo(args)}」不像议题名称，没有提交。要在会上讨论的事项，请写明议题，"
             "例如：提议议题 会员发展工作（一般）"
         )
-    topic = parse_topic(args)
+    topic = listed_topic(args)
     title, matter = topic.title, topic.matter
     is_leader = person.id == meeting.leader_id  # the leader when it was convened (Rule 7)
     state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED
@@ -956,7 +977,12 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("还有表决没有结束，请先发送「结束表决」。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
     items = await repo.items(meeting.id)
-    undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
+    undecided = [  # what is only studied (学习通报) was never to be decided
+        it
+        for it in items
+        if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)
+        and it.matter_type not in g.NOT_VOTED
+    ]
     left = [it for it in undecided if it.state is g.ItemState.ACCEPTED]
     if left and not NOW.search(args):  # closing is final: the agenda would be left behind
         raise AskBack(
@@ -1415,7 +1441,8 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
     groups: dict[g.MatterRule, list[g.MatterType]] = {}
     for kind in g.MatterType:  # matter types with the same rule are said together
-        groups.setdefault(policy.matter(kind), []).append(kind)
+        if kind not in g.NOT_VOTED:
+            groups.setdefault(policy.matter(kind), []).append(kind)
     for rule, kinds in groups.items():
         need = g.check_quorum(0, n, rule.quorum)
         methods = "、".join(t.METHOD[m] for m in g.VoteMethod if m in rule.allowed_methods)
@@ -1433,6 +1460,7 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
         if rule.leader_votes_last:
             line += "；组长最后表态"
         lines.append(line + "。")
+    lines.append("- 学习、传达、通报的议题不表决，纪要记为「学习通报」。")
     lines.append("领导小组每半年至少召开一次会议（第十七条），发送「历次会议」查看上次开会的日期。")
     return [ctx.reply("\n".join(lines))]
 

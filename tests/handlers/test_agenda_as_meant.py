@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from storage import models, repo
-from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open, convene_and_open
 
 ADMIN = "市党委刘老师"
 
@@ -222,6 +222,50 @@ async def test_numbers_given_before_stay_as_they_are(harness: ConsoleRig) -> Non
     bodies = [json.loads(v.body) for v in await models.MinutesVersion.filter(meeting_id=signed.id)]
     assert bodies
     assert all(b["number"] == 1 for b in bodies)
+    checked, broken = await repo.verify_all()
+    assert checked
+    assert broken is None
+
+
+async def test_a_study_item_is_not_voted_on(harness: ConsoleRig) -> None:
+    """「学习传达…精神」 had ended as 「未表决」 in the minutes, and closing the meeting warned that it
+    had not been voted on. Listed so, it is 学习通报 (the notice says how to have it voted on);
+    the chair's 「第一项是学习，不需要表决，下一个」 or 「议题3学习完毕」 marks a general item so; a
+    major item is refused; no vote opens on it; the minutes say 学习通报."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    notice = (
+        await h.say(
+            "张伟",
+            "召开会议 2026-12-05 15:00 会议室 议题：学习传达市科技社团党委全会精神；"
+            "2027年经费预算（重大）；通报今年会员发展情况（一般）",
+        )
+    ).text
+    assert "1. 学习传达市科技社团党委全会精神（学习通报，不表决）" in notice
+    assert "需要表决的，请发送「议题1改成一般」" in notice
+    assert "3. 通报今年会员发展情况（一般事项）" in notice  # the type said stays
+    await check_in_and_open(h)
+    refused = (await h.say("张伟", "发起表决 1")).text
+    assert refused.startswith("议题1「学习传达市科技社团党委全会精神」是学习通报事项，不表决")
+    shown = (await h.say("张伟", "第一项是学习，不需要表决，下一个")).text
+    assert shown.startswith("议题1「学习传达市科技社团党委全会精神」为学习通报事项，不表决")
+    assert "下一项：议题2「2027年经费预算」" in shown
+    assert "须由小组集体讨论、表决决定" in await h.say("张伟", "议题2不需要表决")
+    await h.say("张伟", "发起表决 2")
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    assert "为学习通报事项" in await h.say("张伟", "议题3学习完毕")
+    closed = (await h.say("张伟", "散会")).text
+    assert closed.startswith("第1次会议结束")
+    assert "未表决" not in closed
+    minutes = (await h.say("张伟", "纪要 全文")).text
+    assert "1. 学习传达市科技社团党委全会精神（学习通报），提出人：张伟\n   学习通报，不表决" in (
+        minutes
+    )
+    assert "3. 通报今年会员发展情况（学习通报）" in minutes
+    assert "未表决" not in minutes
+    assert "1. 学习传达市科技社团党委全会精神：学习通报" in await h.say("张伟", "纪要")
     checked, broken = await repo.verify_all()
     assert checked
     assert broken is None
