@@ -516,8 +516,13 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting turns to that item (models.MeetingFocus), no record is written."""
     ctx.require_society()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    args, method = _vote_said(args)
     number, _ = parse_item_ref(args)
     items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+    if method is not None:  # 「下一项，换届筹备 举手表决」: the vote on that item, so opened
+        chosen = await _taken_up(meeting, items, number, args)
+        # none left: as 「举手表决」 alone (who may open it, which vote is still open)
+        return await announced(_vote_by(method))(ctx, str(chosen.number) if chosen else "")
     voting = [it for _, it in await repo.open_votes(meeting.id)]
     lines = [
         f"议题{it.number}「{it.title}」正在表决，主持人发送「结束表决」后再表决下一项。"
@@ -544,6 +549,37 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     await _turn_to(ctx, meeting, following)
     lines += await _item_brief(ctx, following, heading="下一项：" if voting else "")
     return [ctx.reply("\n".join(lines))]
+
+
+# How the chair says the item's vote is to be opened, after naming it (「下一项，换届筹备 举手表决」
+# 「下一个议题 记名表决」「下一项 表决吧」): the method's word for _vote_by, "" for the matter's own.
+_VOTE_SAID = re.compile(
+    r"[,，\s]*(?:(?:进行|开始|直接)?(?P<word>举手|记名|无记名|不记名)(?:表决|投票)"
+    r"|(?:进行|开始|发起|直接)?(?:表决|投票))(?:吧|一下)?[。.!！]*$"
+)
+
+
+def _vote_said(args: str) -> tuple[str, str | None]:
+    """`args` without a vote said at their end, and the method said (None: no vote said)."""
+    found = _VOTE_SAID.search(args)
+    if found is None:
+        return args, None
+    word = found.group("word") or ""
+    before = args[: found.start()].strip().removesuffix("的").strip(" ,，")  # 「下一项的表决」
+    return before, "无记名" if word == "不记名" else word
+
+
+async def _taken_up(
+    meeting: repo.Meeting, items: list[repo.Item], number: int | None, args: str
+) -> repo.Item | None:
+    """The item 「下一个议题」 turns to: by number, by title, else the next in order."""
+    if number is not None:
+        return await item_by_number(meeting, number)
+    named = item_titled(items, args, "讨论议题 2") if args else None
+    if named is not None:
+        return named[0]
+    voting = [it for _, it in await repo.open_votes(meeting.id)]
+    return _next_item(items, voting, await repo.focus(meeting.id))
 
 
 async def _turn_to(ctx: Context, meeting: repo.Meeting, it: repo.Item) -> None:

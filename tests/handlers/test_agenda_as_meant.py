@@ -269,3 +269,22 @@ async def test_a_study_item_is_not_voted_on(harness: ConsoleRig) -> None:
     checked, broken = await repo.verify_all()
     assert checked
     assert broken is None
+
+
+async def test_the_next_item_with_a_show_of_hands_opens_that_vote(harness: ConsoleRig) -> None:
+    """「下一项，换届筹备 举手表决」 had only shown item 3: no show of hands was opened and the
+    recorder's 举手结果 was refused. It opens the show of hands on that item, as 「举手表决 3」."""
+    h = harness
+    await convene_and_open(h, "年度工作；会员发展；关于换届筹备工作")
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS:
+        await h.say(name, "赞成")
+    await h.say("张伟", "结束表决")
+    opened = (await h.say("张伟", "下一项，换届筹备 举手表决")).text
+    assert opened.startswith("开始表决：议题3「关于换届筹备工作」（一般事项，举手表决）")
+    assert "已录入议题3举手结果" in await h.say("周婷", "举手结果 赞成7 反对0 弃权0")
+    assert "结果：通过" in await h.say("张伟", "结束表决")
+    opened = (await h.say("张伟", "下一项 举手表决")).text
+    assert opened.startswith("开始表决：议题2「会员发展」（一般事项，举手表决）")
+    assert "发起表决只有" in await h.say("王强", "下一项 举手表决")
+    assert "没有待表决的议题" in await h.say("张伟", "下一项 举手表决")
