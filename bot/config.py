@@ -467,6 +467,9 @@ def parse_policy(
         for name, rule_raw in matters_raw.items():
             key = f"{section}.matter.{name}"
             matter = p.take(_enum, None, key, name, g.MatterType)
+            if matter in g.NOT_VOTED:  # studied or reported: no vote, so no rule to set
+                p.add(key, "学习、传达、通报的议题不表决，没有可配置的规则，请删去这一节")
+                matter = None
             table = p.take(_table, None, key, rule_raw) if matter is not None else None
             if matter is not None and table is not None:
                 matters[matter] = _matter_rule(key, table, matters[matter], p)

@@ -47,6 +47,7 @@ class MatterType(StrEnum):
     PERSONNEL = "personnel"  # 人事
     DISCIPLINE = "discipline"  # 处分
     DOCUMENT = "document"  # 文件把关
+    STUDY = "study"  # 学习、传达、通报: on the agenda, not decided (NOT_VOTED)
 
 
 class Reading(StrEnum):
@@ -393,7 +394,15 @@ DEFAULT_MATTERS: Mapping[MatterType, MatterRule] = {
     MatterType.DISCIPLINE: MatterRule(
         TWO_THIRDS, VoteMethod.SECRET, frozenset({VoteMethod.SECRET}), major=True
     ),
+    # never applied: no vote is opened on such an item (NOT_VOTED)
+    MatterType.STUDY: MatterRule(HALF_STRICT, VoteMethod.NAMED, _OPEN_METHODS, major=False),
 }
+# What the group studies or is told (学习传达上级精神, 通报情况; 第八条, 第十条): on the agenda and in
+# the minutes, never voted on, so no vote is opened on it and closing a meeting does not find it
+# undecided. The chair may mark a general item so; a major, personnel or discipline matter is
+# decided by the group (第七条) and never is.
+NOT_VOTED = frozenset({MatterType.STUDY})
+MAY_GO_UNVOTED = frozenset({MatterType.GENERAL, MatterType.DOCUMENT, MatterType.STUDY})
 
 
 # The group meets at least once every half year (第十七条).

@@ -19,6 +19,7 @@ MATTER = {
     "personnel": "人事事项",
     "discipline": "处分事项",
     "document": "文件把关",
+    "study": "学习通报",
 }
 METHOD = {"named": "记名表决", "show_of_hands": "举手表决", "secret": "无记名投票"}
 OUTCOME = {
@@ -302,7 +303,8 @@ def render_text(m: Minutes) -> str:
             lines.append("（注：按另一种理解结论不同，本次按上述理解执行。）")
     lines.append("议题及表决情况：")
     for it in m.items:
-        carried = "（上次会议暂缓，再行表决）" if it.carried else ""
+        again = "" if it.matter_type == "study" else "，再行表决"
+        carried = f"（上次会议暂缓{again}）" if it.carried else ""
         lines.append(
             f"{it.number}. {it.title}（{MATTER.get(it.matter_type, it.matter_type)}）{carried}，提出人：{it.proposed_by}"
         )
@@ -342,6 +344,8 @@ def render_text(m: Minutes) -> str:
             lines.append(f"   结果：暂缓决定（主持人决定{why}）")
         elif r:
             lines.append(f"   结果：{OUTCOME.get(r.get('outcome', ''), '')}")
+        elif it.matter_type == "study":
+            lines.append("   学习通报，不表决")
         else:
             lines.append("   未表决")
     if m.rejected:
@@ -372,6 +376,8 @@ def summary(m: Minutes) -> str:
             parts.append(f"{it.number}. {it.title}：{res}（{r['yes']}/{r['no']}/{r['abstain']}）")
         elif it.deferred_by_hand is not None:
             parts.append(f"{it.number}. {it.title}：暂缓决定")
+        elif it.matter_type == "study":
+            parts.append(f"{it.number}. {it.title}：学习通报")
         else:
             parts.append(f"{it.number}. {it.title}：未表决")
     if m.notes:

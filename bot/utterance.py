@@ -821,6 +821,8 @@ class Lexicon:
         # 「通知大家明天下午三点开会」: who is told may come first
         before = _TIMED_LEAD.sub("", body.original[body.starts[0] : body.starts[found.start()]])
         before = before.removesuffix("召")  # 「…三点召开全体会议」: 召 is the verb's, no place
+        # 「…学会会议室再开一次会」「…我们就开个会」: how the verb is said, no place
+        before = _BEFORE_THE_VERB.sub("", before)
         # A day and an hour open the message: when they are does not matter here (the handler
         # reads them again against its clock), so any fixed instant will do.
         # Read as a convening's time: 「9号」「12.9 15:00」 are dates, and a weekday beside the
@@ -850,10 +852,14 @@ class Lexicon:
             return None
         day_only = parsed is not None and not parsed.explicit_time
         route = self._timed[found.group()]
-        after = body.tail(found.end())
+        end = found.end()
+        # 「…会议室开下半年的领导小组会」: what the meeting is said to be belongs to the verb
+        if found.group() == "开" and (named := _THE_MEETING_SAID.match(body.text, end)):
+            end = named.end()
+        after = body.tail(end)
         if _QUESTION.search(after or before):
             return None
-        spaced = body.text[found.end() : found.end() + 1] in tuple(_SEPARATORS)
+        spaced = body.text[end : end + 1] in tuple(_SEPARATORS)
         after = after.lstrip(_SEPARATORS).strip()
         after = _BE_THERE.sub("", after)  # 「…召开领导小组会议，请准时参加」
         if _HOLD_OFF.match(after):
@@ -1399,6 +1405,14 @@ _PLACE_THEN_AGENDA = re.compile(rf"[^,，。;；!！?？\s]{{1,20}}[,，\s]+(?:{
 # 「…开会，三楼会议室」 (one word ending in a room number or a word for a room).
 _BARE_PLACE = re.compile(
     r"[^,，。;；!！?？\s]{0,16}(?:楼|室|厅|馆|中心|大厦|酒店|宾馆|会场|[0-9]{3,4})"
+)
+# Said right before a Route.timed verb (「…学会会议室 再开一次会」「…我们就开个会」): the verb's.
+_BEFORE_THE_VERB = re.compile(r"(?:我们|咱们|大家)?(?:就|再|先|又|还|也|要|来)$")
+# What the meeting is, said between 开 and 会 (「开下半年的领导小组会」「开个碰头会」): the group's
+# own meeting named so, not another event (「开学术年会」 convenes nothing).
+_THE_MEETING_SAID = re.compile(
+    r"[^,，。;；!！?？\s开]{0,10}?(?:领导小组|小组|碰头|短|例|专题|党建工作)(?:会议|会)"
+    r"(?=$|[,，。;；!！\s:：])"
 )
 # Not coming (「在外地来不了」): a leave, not a place.
 _CANNOT = re.compile(r"不了|不能|没法|无法|请假")

@@ -87,6 +87,8 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
         target = ctx.message.mentions[0]
         if at is not None and at.group(1) in mention_names | {target.user_id}:
             rest = rest[at.end() :]
+        else:
+            rest = _without_mention(rest, target)
         return target, rest.strip()
     if at is not None:
         rest = rest[at.end() :]
@@ -115,6 +117,24 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
     if not refs:
         return None, args.strip()
     return refs[0], rest.strip()
+
+
+def _without_mention(said: str, target: UserRef) -> str:
+    """`said` without the @-mention of `target` inside it, nor what they are called just before
+    it (「吴理事长 @吴国华 非党员理事长」 is about 吴国华, for the reason 「非党员理事长」): a few
+    words opening with their surname, or their name."""
+    for name in (target.name, target.user_id):
+        at = (
+            re.search(rf"@{re.escape(name)}(?=$|[\s,，、:：;；。])[\s,，、:：;；]*", said)
+            if name
+            else None
+        )
+        if at is None:
+            continue
+        before = said[: at.start()].strip()
+        called = bool(target.name) and len(before) <= 6 and before.startswith(target.name[0])
+        return f"{'' if called else before} {said[at.end() :]}".strip()
+    return said
 
 
 async def require_known_person(ctx: Context, args: str, usage: str) -> tuple[repo.Person, str]:
@@ -311,8 +331,14 @@ def this_item(args: str) -> tuple[bool, str]:
 
 
 async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:
-    """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS)."""
-    return [it for it in await repo.items(meeting.id) if (it.state, action) in g.ITEM_TRANSITIONS]
+    """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS; no vote on what is
+    only studied, g.NOT_VOTED)."""
+    return [
+        it
+        for it in await repo.items(meeting.id)
+        if (it.state, action) in g.ITEM_TRANSITIONS
+        and not (action is g.ItemAction.OPEN_VOTE and it.matter_type in g.NOT_VOTED)
+    ]
 
 
 async def item_in_focus(
@@ -505,6 +531,31 @@ async def record_at(
     """`record` for a domain function that has no chat context (the 工作台 calls them too): the
     caller holds the society's lock."""
     await repo.append_event(society_id, kind.value, payload, now, meeting_id=meeting_id)
+
+
+async def item_event(
+    ctx: Context,
+    meeting: repo.Meeting,
+    it: repo.Item,
+    kind: EventKind,
+    by: repo.Person,
+    **extra: object,
+) -> None:
+    """An item's entry in the chain: what it is now (number, title, matter type, state)."""
+    await record(
+        ctx,
+        kind,
+        {
+            "item": it.id,
+            "number": it.number,
+            "title": it.title,
+            "matter_type": it.matter_type.value,
+            "state": it.state.value,
+            "by": person_payload(by),
+            **extra,
+        },
+        meeting=meeting,
+    )
 
 
 def announced(handler: Handler) -> Handler:

@@ -4,6 +4,7 @@ rules deferral out."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_event,
     item_in_focus,
     item_said_first,
     item_titled,
@@ -33,6 +35,7 @@ from handlers.common import (
     record,
     require_chair,
     require_item_ref,
+    require_meeting_leader,
     this_item,
 )
 from handlers.votes import card_updates, opinion_lines, start_vote, target_vote, yet_to_vote
@@ -513,8 +516,13 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting turns to that item (models.MeetingFocus), no record is written."""
     ctx.require_society()
     meeting = await current_meeting(ctx, DURING_MEETING)
+    args, method = _vote_said(args)
     number, _ = parse_item_ref(args)
     items = [it for it in await repo.items(meeting.id) if it.state is not g.ItemState.REJECTED]
+    if method is not None:  # 「下一项，换届筹备 举手表决」: the vote on that item, so opened
+        chosen = await _taken_up(meeting, items, number, args)
+        # none left: as 「举手表决」 alone (who may open it, which vote is still open)
+        return await announced(_vote_by(method))(ctx, str(chosen.number) if chosen else "")
     voting = [it for _, it in await repo.open_votes(meeting.id)]
     lines = [
         f"议题{it.number}「{it.title}」正在表决，主持人发送「结束表决」后再表决下一项。"
@@ -530,7 +538,7 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
         await _turn_to(ctx, meeting, named[0])
         lines += await _item_brief(ctx, named[0])
         return [ctx.reply("\n".join(lines))]
-    following = _next_item(items, voting)
+    following = _next_item(items, voting, await repo.focus(meeting.id))
     if following is None:
         lines.append(
             "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
@@ -541,6 +549,37 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
     await _turn_to(ctx, meeting, following)
     lines += await _item_brief(ctx, following, heading="下一项：" if voting else "")
     return [ctx.reply("\n".join(lines))]
+
+
+# How the chair says the item's vote is to be opened, after naming it (「下一项，换届筹备 举手表决」
+# 「下一个议题 记名表决」「下一项 表决吧」): the method's word for _vote_by, "" for the matter's own.
+_VOTE_SAID = re.compile(
+    r"[,，\s]*(?:(?:进行|开始|直接)?(?P<word>举手|记名|无记名|不记名)(?:表决|投票)"
+    r"|(?:进行|开始|发起|直接)?(?:表决|投票))(?:吧|一下)?[。.!！]*$"
+)
+
+
+def _vote_said(args: str) -> tuple[str, str | None]:
+    """`args` without a vote said at their end, and the method said (None: no vote said)."""
+    found = _VOTE_SAID.search(args)
+    if found is None:
+        return args, None
+    word = found.group("word") or ""
+    before = args[: found.start()].strip().removesuffix("的").strip(" ,，")  # 「下一项的表决」
+    return before, "无记名" if word == "不记名" else word
+
+
+async def _taken_up(
+    meeting: repo.Meeting, items: list[repo.Item], number: int | None, args: str
+) -> repo.Item | None:
+    """The item 「下一个议题」 turns to: by number, by title, else the next in order."""
+    if number is not None:
+        return await item_by_number(meeting, number)
+    named = item_titled(items, args, "讨论议题 2") if args else None
+    if named is not None:
+        return named[0]
+    voting = [it for _, it in await repo.open_votes(meeting.id)]
+    return _next_item(items, voting, await repo.focus(meeting.id))
 
 
 async def _turn_to(ctx: Context, meeting: repo.Meeting, it: repo.Item) -> None:
@@ -554,11 +593,18 @@ async def _turn_to(ctx: Context, meeting: repo.Meeting, it: repo.Item) -> None:
 _TAKEN = frozenset({g.ItemState.VOTING, g.ItemState.DECIDED, g.ItemState.DEFERRED})
 
 
-def _next_item(items: list[repo.Item], voting: list[repo.Item]) -> repo.Item | None:
+def _next_item(items: list[repo.Item], voting: list[repo.Item], on: int | None) -> repo.Item | None:
     """The first accepted item after the one voted on last (or being voted on), else the first
-    accepted item left: the agenda taken in order, one left behind coming back at the end."""
-    waiting = [it for it in items if it.state is g.ItemState.ACCEPTED]
+    accepted item left: the agenda taken in order, one left behind coming back at the end. An
+    item only studied (g.NOT_VOTED) is done once the meeting has turned to it (`on`) or past it."""
+    studied = [
+        it.number
+        for it in items
+        if it.matter_type in g.NOT_VOTED and on is not None and it.number <= on
+    ]
+    waiting = [it for it in items if it.state is g.ItemState.ACCEPTED and it.number not in studied]
     taken = [it.number for it in items if it.state in _TAKEN] + [it.number for it in voting]
+    taken += studied
     last = max(taken, default=0)
     later = [it for it in waiting if it.number > last]
     return next(iter(later or waiting), None)
@@ -573,6 +619,12 @@ async def _item_brief(ctx: Context, it: repo.Item, heading: str = "") -> list[st
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
         return [*lines, f"此议题{t.ITEM_STATE[it.state]}{outcome}。"]
     lines += await opinion_lines(it)
+    if it.matter_type in g.NOT_VOTED:
+        return [
+            *lines,
+            "学习通报事项，不表决，纪要记为「学习通报」。学习完毕，主持人发送「下一个议题」继续"
+            f"（需要表决的，请组长先发送「议题{it.number}改成一般」）。",
+        ]
     recused = await repo.recused(it.id)
     if recused:
         lines.append(f"回避：{join(await names(sorted(recused)))}")
@@ -586,6 +638,74 @@ async def _item_brief(ctx: Context, it: repo.Item, heading: str = "") -> list[st
     if rule.major:
         lines.append(f"重大事项分歧较大的，可发送「暂缓 {it.number} 理由」暂缓到下次会议再议。")
     return lines
+
+
+async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「议题1不需要表决」「第一项学习完毕」「第一项是学习，不需要表决，下一个」: the item is studied
+    or passed on, not decided (g.NOT_VOTED): the minutes say 学习通报, closing the meeting does
+    not find it undecided, and the chair is shown the next item. A major, personnel or discipline
+    matter is the group's to decide (第七条), and a carried item is voted on again (第十六条):
+    refused. 「议题1改成一般」 has it voted on after all."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    if meeting.state is g.MeetingState.OPEN:
+        await require_chair(ctx, meeting, "议题没有改")
+    else:  # before the meeting: the agenda is the leader's
+        await require_meeting_leader(ctx, meeting, "议题没有改")
+    number, rest = parse_item_ref(args)
+    if number is None:  # 「这个议题不需要表决」: the one turned to
+        said_this, _ = this_item(rest)
+        waiting = [it for it in await repo.items(meeting.id) if it.state is g.ItemState.ACCEPTED]
+        number = await item_in_focus(
+            meeting,
+            waiting,
+            verb="记为不表决",
+            example="议题{}不需要表决",
+            listed_as="未表决",
+            said_this=said_this,
+        )
+    it = await item_by_number(meeting, number)
+    kind = t.MATTER[it.matter_type]
+    if it.matter_type not in g.MAY_GO_UNVOTED:
+        raise UsageError(
+            f"议题{number}「{it.title}」是{kind}，须由小组集体讨论、表决决定（第七条），"
+            f"不能不表决。本次不作决定的，可发送「暂缓 {number} 理由」转下次会议。"
+        )
+    if it.carried_from_id is not None:
+        raise UsageError(
+            f"议题{number}「{it.title}」是上次会议暂缓的议题，须在本次会议再行表决（第十六条）。"
+        )
+    if it.state is not g.ItemState.ACCEPTED:
+        raise UsageError(
+            f"议题{number}「{it.title}」当前为「{t.ITEM_STATE[it.state]}」，没有改动。"
+        )
+    if it.matter_type not in g.NOT_VOTED:
+        studied = dataclasses.replace(it, matter_type=g.MatterType.STUDY)
+        await repo.update_item(it.id, matter_type=studied.matter_type)
+        await item_event(
+            ctx,
+            meeting,
+            studied,
+            EventKind.ITEM_EDITED,
+            person,
+            title_from=it.title,
+            matter_from=it.matter_type.value,
+        )
+    lines = [
+        f"议题{number}「{it.title}」为学习通报事项，不表决，纪要记为「学习通报」"
+        f"（需要表决的，组长发送「议题{number}改成一般」）。"
+    ]
+    if meeting.state is g.MeetingState.OPEN:
+        await _turn_to(ctx, meeting, it)
+        items = [x for x in await repo.items(meeting.id) if x.state is not g.ItemState.REJECTED]
+        following = _next_item(items, [], number)
+        if following is not None:
+            await _turn_to(ctx, meeting, following)
+            lines += await _item_brief(ctx, following, heading="下一项：")
+        else:
+            lines.append("议程上的议题都已表决、暂缓或学习完毕，主持人可发送「散会」结束会议。")
+    return [ctx.reply("\n".join(lines))]
 
 
 def _vote_by(word: str) -> Handler:
@@ -706,6 +826,33 @@ ROUTES = [
             r"(?:意见|看法|想法)(?:吧)?[?？]*",
         ),
         shows=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("不表决", "学习完毕"),
+        announced(not_for_decision),
+        g.Need.CHAIR,
+        "不表决 1",
+        "学习、传达、通报的议题不表决（也可说「议题1学习完毕」），纪要记为「学习通报」，并看下一项",
+        "组长",
+        phrasings=("不需要表决", "不用表决", "无需表决", "传达完毕", "通报完毕"),
+        after=(
+            "不需要表决",
+            "不用表决",
+            "无需表决",
+            "不表决",
+            "学习完毕",
+            "学习完了",
+            "学完了",
+            "学习结束",
+            "传达完毕",
+            "通报完毕",
+        ),
+        # 「第一项是学习，不需要表决，下一个」: that item, then the next shown
+        frames=(
+            rf"(?P<object>{ITEM_REF})(?:是|为|属于)(?:学习|传达|通报|学习传达|传达学习)(?:事项|议题|内容)?"
+            r"(?:[,，]? ?(?:不需要|不用|无需|不)表决)?(?:[,，]? ?(?:下一个|下一项|下一个议题|进入下一项))?",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
@@ -55,6 +56,7 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
+    item_event,
     item_said_first,
     item_titled,
     join,
@@ -76,11 +78,30 @@ _TOPICS_SPLIT = re.compile(r"[;；\n]|(?<=\))、|\s*\d+[.、]\s*")
 _TYPE_SUFFIX = re.compile(r"[(（\[【]([^)）\]】]+)[)）\]】]\s*$")
 
 
-def parse_topic(
-    text: str, default: g.MatterType = g.MatterType.GENERAL
-) -> tuple[str, g.MatterType]:
-    """'年度经费预算(重大)' -> ('年度经费预算', MAJOR); no suffix -> `default` (general)."""
-    text = text.strip(" ,，。")
+# Said after a topic's title about it, not part of it: 「…的事，建议作为一个议题」「…，希望列入议程」
+# 「…这件事」.
+_ABOUT_THE_TOPIC = re.compile(
+    r"(?:[,，。\s]*(?:我|我们)?(?:建议|希望|想|提议|请|请求|申请)?(?:把它|把这个|将其|将此)?"
+    r"(?:作为|列为|列入|加入|放进|放入|加进)(?:一个|一项|本次会议的?|这次会议的?|会议)?(?:议题|议程)"
+    r"(?:讨论|研究)?(?:一下)?[吧。!！]*)?$"
+)
+_THE_MATTER_OF = re.compile(r"(?:的事情?|的事儿|这件事情?|这个事情?)$")
+
+
+class Topic(NamedTuple):
+    """A topic as said: its title, its matter type, and whether a （类型） said that type."""
+
+    title: str
+    matter: g.MatterType
+    marked: bool
+
+
+def parse_topic(text: str, default: g.MatterType = g.MatterType.GENERAL) -> Topic:
+    """'年度经费预算(重大)' -> ('年度经费预算', MAJOR, marked); no suffix -> `default` (general),
+    unmarked. What is said about the topic rather than its title goes (「科普教育基地建设的事，
+    建议作为一个议题」 is 科普教育基地建设)."""
+    text = _ABOUT_THE_TOPIC.sub("", text.strip(" ,，。")).strip(" ,，。")
+    text = _THE_MATTER_OF.sub("", text) or text
     found = _TYPE_SUFFIX.search(text)
     if found is not None:
         word = found.group(1).strip()
@@ -95,7 +116,79 @@ def parse_topic(
         raise UsageError("议题标题不能为空。")
     if len(title) > 200:
         raise UsageError("议题标题太长了，请控制在200字以内。")
-    return title, matter
+    return Topic(title, matter, found is not None)
+
+
+# What a title says about its matter, when no （类型） was said (the first that fits): an
+# appointment or a change of the group is personnel (第十一条(三)), a sanction discipline, money,
+# the statutes or the council's re-election major (三重一大, 第十一条). Only flagged, never
+# applied: the leader decides.
+_LOOKS_LIKE = (
+    (
+        g.MatterType.PERSONNEL,
+        re.compile(
+            r"推荐|任命|任免|免去|免职|撤职|聘任|聘用|解聘|提名|增补|补选|人选|候选人|任职"
+            r"|同志(?:任|为|担任)|担任|出任|成员调整|调整成员"
+        ),
+    ),
+    (g.MatterType.DISCIPLINE, re.compile(r"处分|记过|开除|违纪|问责")),
+    (
+        g.MatterType.MAJOR,
+        re.compile(
+            r"预算|决算|经费|资金|财务|大额|采购|投资|章程|换届|选举|三重一大|重大|重要项目"
+            r"|机构设置|会费"
+        ),
+    ),
+)
+# The word that sets each type in 「议题2改成人事」 (edit_topic reads handlers.texts.MATTER_WORDS).
+_TYPE_WORD = {
+    g.MatterType.PERSONNEL: "人事",
+    g.MatterType.DISCIPLINE: "处分",
+    g.MatterType.MAJOR: "重大",
+}
+
+
+# A title that says the group studies or is told something (「学习传达…精神」「传达学习…」「通报…
+# 情况」) and names nothing to decide: listed as 学习通报 (g.NOT_VOTED), as the notice says.
+_STUDIED = re.compile(r"^(?:关于)?(?:集体|专题)?(?:学习|传达|通报|重温|观看|收看)")
+_TO_DECIDE = re.compile(
+    r"方案|计划|预算|决算|经费|办法|制度|规则|章程|人选|推荐|任免|审议|决定|表决|讨论|研究|申请|名义"
+)
+
+
+def listed_topic(text: str) -> Topic:
+    """A topic as a leader lists it or a member proposes it (parse_topic): with no （类型）, a
+    title that only studies or passes something on (「学习传达市科技社团党委全会精神」) is 学习通报,
+    not voted on; unmarked_flag says so, and how to have it voted on."""
+    topic = parse_topic(text)
+    if not topic.marked and _STUDIED.match(topic.title) and not _TO_DECIDE.search(topic.title):
+        return topic._replace(matter=g.MatterType.STUDY)
+    return topic
+
+
+def unmarked_flag(number: int, topic: Topic, *, to_leader: bool = True) -> str:
+    """What to tell the leader of a topic listed with no （类型） said: one taken for 学习通报
+    (listed_topic) is not voted on, and how to have it voted on; one whose title looks like a
+    personnel, discipline or major matter is general for now (a named vote, the general quorum,
+    no deferral check), and the reply that changes it. Never changed here, only said (the reply
+    is the leader's to send: `to_leader` False says so to the member who proposed it); empty
+    when there is nothing to say."""
+    send = "请" if to_leader else "组长可"
+    if not topic.marked and topic.matter is g.MatterType.STUDY:
+        return (
+            f"议题{number}「{topic.title}」按学习通报列入，不表决；需要表决的，"
+            f"{send}发送「议题{number}改成一般」。"
+        )
+    if topic.marked or topic.matter is not g.MatterType.GENERAL:
+        return ""
+    kind = next((mt for mt, cue in _LOOKS_LIKE if cue.search(topic.title)), None)
+    if kind is None:
+        return ""
+    return (
+        f"⚠ 议题{number}「{topic.title}」像是{t.MATTER[kind]}，但没有注明类型，现按一般事项列入"
+        f"（法定人数、表决方式和暂缓规则都按一般事项）。如是{t.MATTER[kind]}，"
+        f"{send}发送「议题{number}改成{_TYPE_WORD[kind]}」。"
+    )
 
 
 def split_topics(text: str, *, spoken: bool = False) -> list[str]:
@@ -172,7 +265,7 @@ class _Convening:
 
     starts_at: datetime
     place: str
-    topics: list[tuple[str, g.MatterType]]
+    topics: list[Topic]
 
 
 async def convene(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -250,7 +343,7 @@ def _parse_convening(ctx: Context, args: str) -> _Convening:
     place = _place_only(_PLACE_LEAD.sub("", place.strip(" ,，。;；")).strip(" ,，。;；"))
     place = bounded(place, "会议地点", 100) or "待定"
     said = split_topics(topics_text, spoken=spoken)
-    topics = [parse_topic(x) for x in said]
+    topics = [listed_topic(x) for x in said]
     unclear = next((x for x in said if _listed_unclear(x)), None)
     if unclear is not None:
         listed = [p for x in said for p in (_listed_unclear(x) or [x])]
@@ -378,45 +471,106 @@ async def _create_meeting(
     return meeting, roster
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Agenda:
+    """A new meeting's agenda: each item with whether it was carried over from a deferral, and
+    what the notice adds below it (a topic that named a deferred item, a type to check)."""
+
+    items: list[tuple[repo.Item, bool]]
+    notes: list[str]
+
+
 async def _set_agenda(
     ctx: Context,
     society: repo.Society,
     meeting: repo.Meeting,
     person: repo.Person,
-    topics: list[tuple[str, g.MatterType]],
-) -> list[tuple[repo.Item, bool]]:
+    topics: list[Topic],
+) -> _Agenda:
     """The leader's topics, then every item a past meeting deferred (第十六条: voted on again
-    at the next meeting); returns the agenda, each item with whether it was carried over. A
-    topic that only names a deferred item (「继续讨论预算」 with 2027年经费预算 deferred) is that
-    item, not a second one."""
-    agenda: list[tuple[repo.Item, bool]] = []
+    at the next meeting). A topic that names a deferred item (「继续讨论预算」「上次暂缓的2027年
+    经费预算」 with 2027年学会经费预算 deferred) is that item, carried where it was listed, not a
+    second one; the notes say so, and flag a title that looks like another matter type than the
+    general one it was listed as without a （类型） (unmarked_flag)."""
+    items: list[tuple[repo.Item, bool]] = []
+    notes: list[str] = []
     deferred = await repo.pending_deferred_items(society.id)
-    for title, matter in topics:
-        named = item_said_first(deferred, title)
-        if named is not None and not named[1]:
+    taken: set[int] = set()  # the deferred items a topic named
+    for topic in topics:
+        old = _deferred_named([x for x in deferred if x.id not in taken], topic.title)
+        if old is not None:
+            taken.add(old.id)
+            it = await _carry(ctx, meeting, person, old)
+            items.append((it, True))
+            if topic.title != old.title:
+                notes.append(
+                    f"「{topic.title}」即上次会议暂缓的议题「{old.title}」，已作为议题{it.number}"
+                    "列入，按原议题再行表决，没有重复列入。"
+                )
             continue
         it = await repo.add_item(
             meeting.id,
-            title=title,
-            matter_type=matter,
+            title=topic.title,
+            matter_type=topic.matter,
             state=g.ItemState.ACCEPTED,
             proposed_by=person.id,
         )
-        await _item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
-        agenda.append((it, False))
+        await item_event(ctx, meeting, it, EventKind.ITEM_ADDED, person)
+        items.append((it, False))
+        if flag := unmarked_flag(it.number, topic):
+            notes.append(flag)
     for old in deferred:
-        it = await repo.add_item(
-            meeting.id,
-            title=old.title,
-            matter_type=old.matter_type,
-            state=g.ItemState.ACCEPTED,
-            proposed_by=old.proposed_by_id,
-            carried_from=old.id,
-        )
-        await repo.update_item(old.id, carried=True)
-        await _item_event(ctx, meeting, it, EventKind.ITEM_CARRIED, person, carried_from=old.id)
-        agenda.append((it, True))
-    return agenda
+        if old.id not in taken:
+            items.append((await _carry(ctx, meeting, person, old), True))
+    return _Agenda(items, notes)
+
+
+async def _carry(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, old: repo.Item
+) -> repo.Item:
+    """A deferred item on the new meeting's agenda, as it was deferred (第十六条)."""
+    it = await repo.add_item(
+        meeting.id,
+        title=old.title,
+        matter_type=old.matter_type,
+        state=g.ItemState.ACCEPTED,
+        proposed_by=old.proposed_by_id,
+        carried_from=old.id,
+    )
+    await repo.update_item(old.id, carried=True)
+    await item_event(ctx, meeting, it, EventKind.ITEM_CARRIED, person, carried_from=old.id)
+    return it
+
+
+# A topic said to be an earlier meeting's undecided one: 「上次暂缓的…」「上次没表决的…」.
+_EARLIER = re.compile(
+    r"^(?:上次|上一次|上回|前次|上次会议|上一次会议)(?:会议)?上?"
+    r"(?:暂缓|缓议|没有?表决|未表决|没有?议完|未决|没有?决定|没有?定下来)的?(?:议题|事项)?[:：\s]*"
+)
+
+
+def _deferred_named(deferred: list[repo.Item], title: str) -> repo.Item | None:
+    """The deferred item a topic names: by its title alone (「预算」 for 2027年经费预算,
+    item_said_first), or said to be the earlier one (_EARLIER) with its title's words in order
+    (「上次暂缓的2027年经费预算」 for 2027年学会经费预算), or with nothing more when only one
+    item was deferred. None when none fits, or several."""
+    lead = _EARLIER.match(title)
+    said = title[lead.end() :].strip() if lead else title
+    named = item_said_first(deferred, said) if said else None
+    if named is not None and not named[1]:
+        return named[0]
+    if lead is None:
+        return None
+    if not said:
+        return deferred[0] if len(deferred) == 1 else None
+    fits = [it for it in deferred if len(said) >= 2 and _in_order(said, it.title)]
+    return fits[0] if len(fits) == 1 else None
+
+
+def _in_order(said: str, title: str) -> bool:
+    """Whether every character of `said` is found in `title`, in the same order."""
+    rest = iter(title)
+    return all(ch in rest for ch in said)
 
 
 def _notice_text(
@@ -424,18 +578,19 @@ def _notice_text(
     society: repo.Society,
     meeting: repo.Meeting,
     request: _Convening,
-    agenda: list[tuple[repo.Item, bool]],
+    agenda: _Agenda,
 ) -> str:
-    lines = [_agenda_line(it, carried=carried) for it, carried in agenda]
+    lines = [_agenda_line(it, carried=carried) for it, carried in agenda.items]
     listed = (
         "\n".join(lines)
         if lines
         else "（暂无，组长可发送「添加议题 标题」，成员可发送「提议议题 标题」）"
     )
+    notes = "".join(f"{n}\n" for n in agenda.notes)
     return (
         f"【会议通知】{society.name}党建工作领导小组第{meeting.number}次会议\n"
         f"时间：{t.when(request.starts_at, ctx.tz)}\n地点：{request.place}\n议题：\n{listed}\n"
-        f"{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
+        f"{notes}{t.NOTICE_ACK_HINT}请各位成员回复「签到」（会前一小时起）或「请假 理由」；"
         "不能参会的成员可在请假时一并提交书面意见（例如「请假 出差，书面意见：1 同意」），"
         "或请假后发送「书面意见 议题编号 意见」。"
     )
@@ -443,11 +598,8 @@ def _notice_text(
 
 def _agenda_line(it: repo.Item, *, carried: bool = False) -> str:
     """「2. 经费预算（重大事项）」, as the notices and the opening list an item."""
-    kind = (
-        f"{t.MATTER[it.matter_type]}，上次会议暂缓，再行表决"
-        if carried
-        else t.MATTER[it.matter_type]
-    )
+    again = "上次会议暂缓" + ("" if it.matter_type in g.NOT_VOTED else "，再行表决")
+    kind = f"{t.MATTER[it.matter_type]}，{again}" if carried else t.MATTER[it.matter_type]
     return f"{it.number}. {it.title}（{kind}）"
 
 
@@ -456,30 +608,6 @@ async def _accepted_agenda(meeting: repo.Meeting) -> list[str]:
     return [
         _agenda_line(it) for it in await repo.items(meeting.id) if it.state is g.ItemState.ACCEPTED
     ]
-
-
-async def _item_event(
-    ctx: Context,
-    meeting: repo.Meeting,
-    it: repo.Item,
-    kind: EventKind,
-    by: repo.Person,
-    **extra: object,
-) -> None:
-    await record(
-        ctx,
-        kind,
-        {
-            "item": it.id,
-            "number": it.number,
-            "title": it.title,
-            "matter_type": it.matter_type.value,
-            "state": it.state.value,
-            "by": person_payload(by),
-            **extra,
-        },
-        meeting=meeting,
-    )
 
 
 # What opens a suggestion to the people present, not an item's title (「大家先把材料看一遍」).
@@ -497,29 +625,33 @@ async def add_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"「{t.echo(args)}」不像议题名称，没有提交。要在会上讨论的事项，请写明议题，"
             "例如：提议议题 会员发展工作（一般）"
         )
-    title, matter = parse_topic(args)
+    topic = listed_topic(args)
+    title, matter = topic.title, topic.matter
     is_leader = person.id == meeting.leader_id  # the leader when it was convened (Rule 7)
     state = g.ItemState.ACCEPTED if is_leader else g.ItemState.PROPOSED
     it = await repo.add_item(
         meeting.id, title=title, matter_type=matter, state=state, proposed_by=person.id
     )
-    await _item_event(
+    await item_event(
         ctx,
         meeting,
         it,
         EventKind.ITEM_ADDED if is_leader else EventKind.ITEM_PROPOSED,
         person,
     )
+    flag = unmarked_flag(it.number, topic, to_leader=is_leader)
+    flag = f"\n{flag}" if flag else ""
     if is_leader:
         return [
             ctx.reply(
                 f"已将议题{it.number}「{title}」（{t.MATTER[matter]}）列入第{meeting.number}次会议议程。"
+                + flag
             )
         ]
     return [
         ctx.reply(
             f"已提交议题建议{it.number}「{title}」（{t.MATTER[matter]}），待组长确定。"
-            f"组长可发送「同意议题 {it.number}」或「驳回议题 {it.number} 理由」。"
+            f"组长可发送「同意议题 {it.number}」或「驳回议题 {it.number} 理由」。{flag}"
         )
     ]
 
@@ -543,7 +675,7 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     await repo.update_item(it.id, state=new_state)
     it = dataclasses.replace(it, state=new_state)
     kind = EventKind.ITEM_ACCEPTED if action is g.ItemAction.ACCEPT else EventKind.ITEM_REJECTED
-    await _item_event(ctx, meeting, it, kind, person, reason=reason)
+    await item_event(ctx, meeting, it, kind, person, reason=reason)
     proposer = await repo.person(it.proposed_by_id)
     mention = await mentions_for(ctx, [proposer.id])
     if action is g.ItemAction.ACCEPT:
@@ -666,13 +798,13 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     if (only := _matter_only(rest)) is not None:  # 「议题2改成重大事项」: the type
         title, matter = it.title, only
     else:
-        title, matter = parse_topic(rest, default=it.matter_type)  # the title only: type stays
+        title, matter, _ = parse_topic(rest, default=it.matter_type)  # the title only: type stays
     state = g.item_next(it.state, g.ItemAction.EDIT)
     if (title, matter) == (it.title, it.matter_type):
         raise UsageError(f"议题{number}本来就是「{it.title}」（{t.MATTER[matter]}），没有变化。")
     await repo.update_item(it.id, title=title, matter_type=matter, state=state)
     edited = dataclasses.replace(it, title=title, matter_type=matter, state=state)
-    await _item_event(
+    await item_event(
         ctx,
         meeting,
         edited,
@@ -708,7 +840,7 @@ async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     state = g.item_next(it.state, g.ItemAction.WITHDRAW)
     await repo.update_item(it.id, state=state)
     withdrawn = dataclasses.replace(it, state=state)
-    await _item_event(ctx, meeting, withdrawn, EventKind.ITEM_WITHDRAWN, person, reason=reason)
+    await item_event(ctx, meeting, withdrawn, EventKind.ITEM_WITHDRAWN, person, reason=reason)
     why = f"，理由：{t.echo(reason)}。" if reason else "。"
     return [
         ctx.reply(
@@ -804,6 +936,12 @@ def _quorum_payload(q: g.QuorumCheck) -> dict[str, object]:
 
 
 # What follows a name when someone is asked to do something (「委托陈静把材料打印一下」).
+# The meeting a chair is delegated for, said after 主持 (「主持这次会议」「主持一下」).
+_THIS_MEETING = r"(?:(?:这次|本次|这个|今天的?|明天的?|下次的?)?(?:会议|会)|一下)?"
+# 「（代为）主持这次会议」 said where the reason would be: what is delegated, no reason.
+_THE_DELEGATION = re.compile(
+    rf"^(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持{_THIS_MEETING}[,，。\s]*"
+)
 _AN_ERRAND = re.compile(r"(?:把|将|帮|去|给|负责|准备|联系|通知|打印|买|订|安排|发一下|发给)")
 
 
@@ -813,6 +951,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
     await require_meeting_leader(ctx, meeting, "没有委托")
     target, reason = await require_known_person(ctx, args, "委托主持 @李四 组长出差")
+    reason = _THE_DELEGATION.sub("", reason).strip()  # 「委托主持 李娜同志主持这次会议」
     if _AN_ERRAND.match(reason) and "主持" not in ctx.message.text:
         # 「委托陈静把会议材料打印一下」: an errand, not the chair
         raise UsageError(
@@ -876,7 +1015,12 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("还有表决没有结束，请先发送「结束表决」。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
     items = await repo.items(meeting.id)
-    undecided = [it for it in items if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)]
+    undecided = [  # what is only studied (学习通报) was never to be decided
+        it
+        for it in items
+        if it.state in (g.ItemState.ACCEPTED, g.ItemState.PROPOSED)
+        and it.matter_type not in g.NOT_VOTED
+    ]
     left = [it for it in undecided if it.state is g.ItemState.ACCEPTED]
     if left and not NOW.search(args):  # closing is final: the agenda would be left behind
         raise AskBack(
@@ -945,7 +1089,8 @@ async def cancel_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [
         ctx.reply(
             f"第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）已取消"
-            + (f"：{t.echo(args)}" if args else "。"),
+            + (f"：{t.echo(args).rstrip('。.！!')}。" if args else "。")
+            + f"取消的会议不计入会议次数，下次召集的会议仍为第{meeting.number}次。",
             await mentions_for(ctx, meeting.roster),
         )
     ]
@@ -1161,7 +1306,9 @@ def _place_only(said: str) -> str:
     """The place in what was said after a time: 「会议推迟到…9点，麻烦大家留意」 and
     「…三楼会议室，请大家准时参加」 tell everyone something after it, 「会议推迟半小时吧」 has
     none."""
-    clauses = re.split(r"[,，。;；!！]", said)
+    said = _MEETING_SAID_AFTER.sub("", said)  # 「学会会议室 再开一次会」: the place is before it
+    # a remark after a space too (「学会302 请准时参加」)
+    clauses = re.split(rf"[,，。;；!！]|\s+(?={_A_REMARK.pattern})", said)
     kept = next((i for i, c in enumerate(clauses) if _A_REMARK.match(c.strip())), len(clauses))
     said_first, *later = [c.strip() for c in clauses[:kept] if c.strip()] or [""]
     # 「，王强那边堵车」 after the time: a clause of its own is a place only if it names one
@@ -1173,6 +1320,13 @@ def _place_only(said: str) -> str:
     return place.rstrip(_PLACE_PARTICLES).strip()
 
 
+# The meeting said after its place (「学会会议室 再开一次会」「学会三楼会议室开下半年的领导小组会」):
+# no part of the place (「…开发区管委会」 is one).
+_MEETING_SAID_AFTER = re.compile(
+    r"\s*(?:我们|咱们|大家)?(?:就|再|先|又|还|也|要|来)?(?:召开|开)"
+    r"(?:个|一个|一次|次|[^\s,，。;；!！开]{0,10}?(?:领导小组|小组|碰头|短|例|专题|党建工作))?"
+    r"(?:会议|会)[吧啊]?$"
+)
 # What no place says: a particle inside it, a question, a happening.
 _NOT_A_PLACE = re.compile(r"[吧了呢吗嘛](?=.)|来着|还是|堵车|坏了|满了|没水")
 
@@ -1359,7 +1513,8 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
     groups: dict[g.MatterRule, list[g.MatterType]] = {}
     for kind in g.MatterType:  # matter types with the same rule are said together
-        groups.setdefault(policy.matter(kind), []).append(kind)
+        if kind not in g.NOT_VOTED:
+            groups.setdefault(policy.matter(kind), []).append(kind)
     for rule, kinds in groups.items():
         need = g.check_quorum(0, n, rule.quorum)
         methods = "、".join(t.METHOD[m] for m in g.VoteMethod if m in rule.allowed_methods)
@@ -1377,6 +1532,7 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
         if rule.leader_votes_last:
             line += "；组长最后表态"
         lines.append(line + "。")
+    lines.append("- 学习、传达、通报的议题不表决，纪要记为「学习通报」。")
     lines.append("领导小组每半年至少召开一次会议（第十七条），发送「历次会议」查看上次开会的日期。")
     return [ctx.reply("\n".join(lines))]
 
@@ -1418,8 +1574,10 @@ async def history(ctx: Context, args: str) -> list[OutgoingMessage]:
         ]
     lines = [f"{society.name}领导小组最近的会议："]
     for mt in recent:
-        line = (
-            f"第{mt.number}次 {t.when(mt.starts_at, ctx.tz)} {mt.place}："
+        line = (  # a cancelled meeting was never held: no number (repo.create_meeting)
+            f"{t.when(mt.starts_at, ctx.tz)} {mt.place}：已取消（未召开，不计次数）"
+            if mt.state is g.MeetingState.CANCELLED
+            else f"第{mt.number}次 {t.when(mt.starts_at, ctx.tz)} {mt.place}："
             f"{t.MEETING_STATE[mt.state]}"
         )
         outcomes = Counter(
@@ -2088,10 +2246,10 @@ ROUTES = [
         phrasings=("请人主持", "委托", "代为主持"),
         frames=(
             rf"(?:(?P<rest>[^,，。]+)[,，。] ?)?我?(?:请|由|让|委托)(?P<object>{_NAME})"
-            r"(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持(?:会议|本次会议|一下)?",
+            rf"(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持{_THIS_MEETING}",
             # 「李娜来主持」「李娜代为主持吧」: without 请, only with who does it
             r"(?:(?P<rest>[^,，。]+)[,，。] ?)?(?:今天|这次|本次)?(?P<object>(?!谁|哪)[^,，。:： @谁我你]{2,4}?)"
-            r"(?:同志|老师)?(?:代为|代我|来|帮我|代)主持(?:会议|本次会议|一下)?",
+            rf"(?:同志|老师)?(?:代为|代我|来|帮我|代)主持{_THIS_MEETING}",
         ),
         when=OFFERED_BEFORE,
         of_the_meeting=True,

@@ -105,6 +105,27 @@ def change_text(kind: str, name: str, roster_role: str) -> str:
             return f"调整{name}为{'组长' if roster_role == 'leader' else '组员'}"
 
 
+async def not_a_party_member(c: repo.RosterChange) -> bool:
+    """Whether the person a pending addition would put on the roster is not a party member: as
+    the request said of them (「提议增补 @王五 非党员」), else as known."""
+    if c.kind != "add" or c.roster_role == "leader":
+        return False  # a removal adds no one; the leader's party membership is 第五条's check
+    party = await repo.claimed_party(c.society_id, c.id)
+    return not (c.person.is_party_member if party is None else party)
+
+
+def non_party_note(name: str) -> str:
+    """Said wherever a non-party member's addition is proposed or decided: the group is the
+    Party's working body whose members the council's party members choose (第二条, 第五条); a
+    non-party president attends as an observer (第十五条). Only the committee decides (第六条),
+    so it is said, not refused."""
+    return (
+        f"⚠ {name}不是中共党员。工作规则第十五条：可邀请非中共党员的理事长列席小组会议"
+        "（列席人员不参加表决、不计入法定人数）；领导小组的组成人选由理事会中的全体党员讨论确定"
+        f"（第五条）。如批准，{name}将作为组员参加表决并计入法定人数。"
+    )
+
+
 async def _target(ctx: Context, args: str, usage: str) -> tuple[UserRef, str]:
     user, rest = await mentioned(ctx, args)
     if user is None:
@@ -263,9 +284,18 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
             **({"party": party} if party is not None and kind == "add" else {}),
         },
     )
+    name = change.person.name
+    flag = f"\n{non_party_note(name)}" if await not_a_party_member(change) else ""
+    observe = (
+        f"\n如只是请{name}参加小组会议，建议改为列席：会议通知发出后，组长发送「列席 @{name} "
+        f"非党员理事长」；本申请可请市科技社团党委驳回。"
+        if flag
+        else ""
+    )
     out = [
         ctx.reply(
             f"已提交成员调整申请 #{cid}：{_change_text(change)}。按工作规则第六条，须经市科技社团党委审核批准后生效。"
+            f"{flag}{observe}"
         )
     ]
     for admin in ctx.settings.committee_admins:
@@ -273,7 +303,7 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
         out.append(
             ctx.private(
                 ref,
-                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。",
+                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。{flag}",
             )
         )
     return out
@@ -288,6 +318,8 @@ async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
         lines.append(
             f"#{c.id} {c.society_name}：{_change_text(c)}（{c.requested_by.name}提出，理由：{c.reason or '未填写'}）"
         )
+        if await not_a_party_member(c):
+            lines.append(f"  {non_party_note(c.person.name)}")
     return [ctx.reply("\n".join(lines))]
 
 
@@ -388,15 +420,18 @@ async def _decide_one(ctx: Context, args: str, approve: bool, usage: str) -> lis
                 f"仍在待批列表中。审批时发送「批准 {number}」或「驳回 {number} 理由」。"
             )
         ]
+    flag = pending is not None and await not_a_party_member(pending)
     if pending is not None and unsaid:
         raise AskBack(
-            f"是要批准申请 #{number}（{pending.society_name}：{_change_text(pending)}）吗？"
+            (f"{non_party_note(pending.person.name)}\n" if flag else "")
+            + f"是要批准申请 #{number}（{pending.society_name}：{_change_text(pending)}）吗？"
             f"要驳回请发送「驳回 {number} 理由」。",
             f"批准 {number}",
         )
     if said is not None:  # 「免去王强同意」「增补吴国华不同意，人数超了」
         approve = said.group("no") is None
         rest = rest[said.end() :]
+
     done = await decide_change(
         ctx.settings,
         actor,
@@ -462,6 +497,7 @@ async def decide_change(
             ),
             change.society_id,
         )
+    non_party = await not_a_party_member(change)
     society = await repo.society(change.society_id)
     policy = settings.policy_for(society.name)
     members = await repo.members(society.id)
@@ -539,6 +575,8 @@ async def decide_change(
         },
     )
     warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
+    if non_party:  # approved knowing it (the request said so)
+        warnings.append(f"（{change.person.name}不是中共党员，将作为组员参加表决）")
     pending = await _meeting_keeps_its_roster(society.id)
     text = (
         f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"

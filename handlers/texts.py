@@ -16,6 +16,7 @@ MATTER = {
     g.MatterType.PERSONNEL: "人事事项",
     g.MatterType.DISCIPLINE: "处分事项",
     g.MatterType.DOCUMENT: "文件把关",
+    g.MatterType.STUDY: "学习通报，不表决",
 }
 MATTER_WORDS: dict[str, g.MatterType] = {
     "一般": g.MatterType.GENERAL,
@@ -31,6 +32,15 @@ MATTER_WORDS: dict[str, g.MatterType] = {
     "纪律": g.MatterType.DISCIPLINE,
     "文件": g.MatterType.DOCUMENT,
     "文件把关": g.MatterType.DOCUMENT,
+    "学习": g.MatterType.STUDY,
+    "通报": g.MatterType.STUDY,
+    "传达": g.MatterType.STUDY,
+    "学习通报": g.MatterType.STUDY,
+    "学习传达": g.MatterType.STUDY,
+    "传达学习": g.MatterType.STUDY,
+    "学习事项": g.MatterType.STUDY,
+    "通报事项": g.MatterType.STUDY,
+    "不表决": g.MatterType.STUDY,
 }
 METHOD = {
     g.VoteMethod.NAMED: "记名表决",

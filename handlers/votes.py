@@ -139,6 +139,11 @@ async def _decide_opening(
     state and the quorum for this item; each refusal raises before anything is written."""
     if await repo.open_votes(meeting.id):  # first: whatever else is wrong with this one
         raise UsageError("上一项表决还没有结束，请先发送「结束表决」，逐项表决。")
+    if it.matter_type in g.NOT_VOTED:
+        raise UsageError(
+            f"议题{it.number}「{it.title}」是学习通报事项，不表决，纪要记为「学习通报」。"
+            f"需要表决的，请组长先发送「议题{it.number}改成一般」，再发起表决。"
+        )
     rule = ctx.policy.matter(it.matter_type)
     method = rule.default_method
     if request.method_word:

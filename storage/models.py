@@ -142,6 +142,8 @@ class Meeting(Model):
     society: fields.ForeignKeyRelation[Society] = fields.ForeignKeyField(
         "models.Society", related_name="meetings"
     )
+    # 第几次会议, counting the meetings not cancelled; a cancelled one hands its number to the
+    # next one convened and keeps -id (repo.create_meeting)
     number = fields.IntField()
     place = fields.CharField(max_length=200, default="")
     starts_at = fields.DatetimeField()

@@ -1243,8 +1243,19 @@ async def create_meeting(
     state: g.MeetingState,
     now: datetime,
 ) -> Meeting:
-    last = await m.Meeting.filter(society_id=society_id).order_by("-number").first()
+    """A new meeting, numbered after the meetings not cancelled (第几次会议: a cancelled meeting
+    was never held, so its number goes to the next one convened; the cancelled row then holds
+    -id, which no number shown is). Numbers given before stay as they are: signed minutes carry
+    theirs."""
+    last = (
+        await m.Meeting.filter(society_id=society_id)
+        .exclude(state=g.MeetingState.CANCELLED.value)
+        .order_by("-number")
+        .first()
+    )
     number = 1 if last is None else last.number + 1
+    for cancelled in await m.Meeting.filter(society_id=society_id, number=number):
+        await update_meeting(cancelled.id, number=-cancelled.id)  # gives its number back
     x = await m.Meeting.create(
         society_id=society_id,
         number=number,
@@ -1312,8 +1323,8 @@ async def focus(meeting_id: int) -> int | None:
 
 
 async def recent_meetings(society_id: int, limit: int) -> list[Meeting]:
-    """The society's last `limit` meetings (cancelled ones too), the latest first."""
-    rows = await m.Meeting.filter(society_id=society_id).order_by("-number").limit(limit)
+    """The society's last `limit` meetings (cancelled ones too), the latest convened first."""
+    rows = await m.Meeting.filter(society_id=society_id).order_by("-id").limit(limit)
     return [_meeting(x) for x in rows]
 
 
@@ -1329,9 +1340,10 @@ async def meeting(meeting_id: int) -> Meeting:
 
 
 async def meeting_numbers(society_id: int) -> dict[int, int]:
-    """Meeting id -> its number in the society (第几次会议)."""
+    """Meeting id -> its number in the society (第几次会议); a cancelled meeting that gave its
+    number back has none."""
     rows = await m.Meeting.filter(society_id=society_id).values_list("id", "number")
-    return {int(i): int(n) for i, n in rows}
+    return {int(i): int(n) for i, n in rows if int(n) > 0}
 
 
 async def meetings_in_year(society_id: int, year: int) -> list[Meeting]:

@@ -38,7 +38,7 @@ from bot.web.base import (
     viewer,
 )
 from handlers import texts as t
-from handlers.roster import change_text
+from handlers.roster import change_text, non_party_note, not_a_party_member
 from handlers.summaries import late_filings, late_text, summaries_late
 from storage import repo
 from storage import workbench as store
@@ -289,6 +289,14 @@ async def charts_view(request: web.Request) -> web.StreamResponse:
 # Approvals and filings; sessions
 
 
+async def _change_flag(change_id: int) -> str:
+    """What the chat's request says above a pending change (a non-party member to be added)."""
+    change = await repo.roster_change(change_id)
+    if change is None or not await not_a_party_member(change):
+        return ""
+    return non_party_note(change.person.name)
+
+
 async def approvals(request: web.Request) -> web.StreamResponse:
     require(request, Page.APPROVALS, Action.VIEW)
     ctx = context(request)
@@ -301,6 +309,7 @@ async def approvals(request: web.Request) -> web.StreamResponse:
             "reason": c.record.reason or "未填写",
             "by": c.record.requested_by,
             "at": local(c.record.created_at, ctx.settings),
+            "flag": await _change_flag(c.id),
         }
         for c in await store.pending_changes()
     ]

@@ -19,6 +19,8 @@ MATTERS: dict[str, tuple[tuple[int, int], str, bool]] = {
     "major": ((1, 2), STRICT, True),
     "personnel": ((2, 3), INCLUSIVE, True),
     "discipline": ((2, 3), INCLUSIVE, True),
+    # studied or reported (学习通报): never voted on; its unused rule is the general row
+    "study": ((1, 2), STRICT, False),
 }
 
 DISSENT_SHARE = (1, 3)  # 反对 + 弃权 ≥ ⅓ of those present and entitled to vote

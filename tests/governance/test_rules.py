@@ -782,6 +782,7 @@ ALLOWED_METHODS = {
     g.MatterType.MAJOR: {NAMED},  # "named"
     g.MatterType.PERSONNEL: {SECRET},  # "secret (无记名)"
     g.MatterType.DISCIPLINE: {SECRET},  # "secret"
+    g.MatterType.STUDY: {NAMED, HANDS},  # never voted on (NOT_VOTED): the general row, unused
 }
 
 

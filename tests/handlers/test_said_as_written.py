@@ -43,10 +43,15 @@ async def test_two_roster_changes_in_one_message_and_the_same_change_twice(
     h = harness
     h.at("2026-12-01 09:00")
     both = (await h.say("张伟", "免去陈静，增补吴国华")).replies
-    assert both == (
-        "已提交成员调整申请 #1：免去陈静的领导小组成员职务。按工作规则第六条，须经市科技社团党委审核批准后生效。",
-        "已提交成员调整申请 #2：增补吴国华为组员。按工作规则第六条，须经市科技社团党委审核批准后生效。",
+    assert both[0] == (
+        "已提交成员调整申请 #1：免去陈静的领导小组成员职务。按工作规则第六条，须经市科技社团党委审核批准后生效。"
     )
+    added, warned = both[1].split("\n", 1)  # 吴国华 is no party member: warned (第十五条)
+    assert added == (
+        "已提交成员调整申请 #2：增补吴国华为组员。按工作规则第六条，须经市科技社团党委审核批准后生效。"
+    )
+    assert warned.startswith("⚠ 吴国华不是中共党员。")
+    assert len(both) == 2
     changes = [(c.kind, c.reason) for c in await models.RosterChange.all().order_by("id")]
     assert changes == [("remove", ""), ("add", "")]
     again = (await h.say("张伟", "提议免去 陈静 工作调动")).text
