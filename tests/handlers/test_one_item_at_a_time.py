@@ -6,7 +6,7 @@ and a vote nobody voted in decides nothing."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 FIVE = ("张伟", "李娜", "王强", "刘洋", "杨帆")
 
@@ -127,3 +127,51 @@ async def test_a_vote_nobody_voted_in_is_not_closed_as_not_passed(harness: Conso
     await h.say("李娜", "反对")
     result = (await h.say("张伟", "结束表决 现在")).text
     assert "赞成0、反对1、弃权0、未投4" in result, result
+
+
+async def test_agreeing_with_someone_is_asked_which_ballot_it_is(harness: ConsoleRig) -> None:
+    """A quoted 「刘洋：反对，会务费太高」 answered 「同意」 had been recorded as 赞成 (agreeing with
+    刘洋 is 反对); 「我同意刘洋的意见」「同意楼上」 had been asked 「是否投赞成票？」 and 「我不反对」
+    offered 反对. Each is asked which ballot is meant (「我不反对」: 赞成 or 弃权), and nothing is
+    recorded, not even on a 「是」. A reply that quotes the chair's call is the ballot it says."""
+    h = harness
+    await convene_and_open(h, "会务安排")
+    await h.say("张伟", "发起表决 1")
+    await h.say("刘洋", "反对")
+    asked = (await h.say("王强", "「刘洋：反对，会务费太高」\n- - - - - - - - - -\n同意")).text
+    assert asked == (
+        "您是同意刘洋的意见（反对）吗？这句话没有记票，请直接回复「赞成」「反对」或「弃权」。"
+    )
+    assert "没有待确认的事项" in await h.say("王强", "是")
+    assert (await h.say("李娜", "我同意刘洋的意见")).text == (
+        "您是同意刘洋的意见吗？这句话没有记票，请直接回复「赞成」「反对」或「弃权」。"
+    )
+    assert (await h.say("杨帆", "同意楼上")).text.startswith("您是同意楼上的意见吗？")
+    assert (await h.say("赵敏", "附议")).text.startswith("您是同意前面那位的意见吗？")
+    assert (await h.say("陈静", "我不反对")).text == (
+        "您是投赞成票还是弃权？这句话没有记票，请直接回复「赞成」或「弃权」。"
+    )
+    assert (await h.say("赵敏", "原则同意")).text == "是否投赞成票？回复「赞成」确认。"
+    assert (await h.say("赵敏", "基本同意，建议进一步细化")).text.startswith("是否投赞成票？")
+    assert (await h.say("王强", "我觉得不行")).text == "是否投反对票？回复「反对」确认。"
+    assert (await h.say("刘洋", "反对意见保留，弃权")).text == "是否投弃权票？回复「弃权」确认。"
+    ballots = await models.Ballot.all().prefetch_related("person")
+    assert [(b.person.name, b.choice) for b in ballots] == [("刘洋", "no")]
+    said = (await h.say("王强", "「张伟：请大家回复」\n- - - - - - - - - -\n同意")).text
+    assert said.startswith("王强：赞成（议题1 会务安排），已记录"), said
+    assert "王强改投反对（议题1 会务安排" in await h.say("王强", "反对")
+
+
+async def test_no_ballot_is_offered_when_no_vote_is_open(harness: ConsoleRig) -> None:
+    """「明天我可能要去无锡出差，看情况哈」 before the meeting and 「赞承」 in it before any vote
+    had been offered 「赞成 —— 投赞成票」: no vote could take it. Once a vote is open, the
+    mistyped ballot is offered its word."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：会务安排")
+    said = (await h.say("王强", "明天我可能要去无锡出差，看情况哈")).text
+    assert "赞成 ——" not in said, said
+    await check_in_and_open(h)
+    assert "赞成 ——" not in await h.say("杨帆", "赞承")
+    await h.say("张伟", "发起表决 1")
+    assert "赞成 —— 投赞成票" in await h.say("杨帆", "赞承")
