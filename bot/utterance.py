@@ -570,11 +570,12 @@ class Lexicon:
             route = self._by_word.get("赞成")
             if route is not None:
                 return Clarify(route, body.tail(0), choices=_ALL_CHOICES, whose=f"{whose}的意见")
-        if _NOT_AGAINST.match(text) is not None:
+        not_against = _NOT_AGAINST.match(text)
+        if not_against is not None and not self._then_a_command(body, not_against.end()):
             route = self._by_word.get("赞成")
             return None if route is None else Clarify(route, body.tail(0), choices=_NOT_NO)
         qualified = _QUALIFIED.match(text) or _I_THINK.fullmatch(text)
-        if qualified is not None:
+        if qualified is not None and not self._then_a_command(body, qualified.end()):
             word = "反对" if qualified.group("no") else "赞成"
             route = self._by_word.get(word)
             return None if route is None else Clarify(route, body.tail(0))
@@ -583,6 +584,15 @@ class Lexicon:
             if isinstance(then, (Command, Clarify)) and then.route.exact and not then.args:
                 return Clarify(then.route, body.tail(0))
         return None
+
+    def _then_a_command(self, body: Aligned, end: int) -> bool:
+        """Whether what follows a view at `end` is a command other than a ballot (「我不反对，
+        散会吧」 is the chair's 散会, read as such elsewhere)."""
+        rest = body.drop(end)
+        if not rest.text.strip(_SEPARATORS):
+            return False
+        then = self._read(rest)
+        return isinstance(then, (Command, Clarify)) and not then.route.exact
 
     def _replying(self, aligned: Aligned, body: Aligned, found: Resolution) -> Resolution:
         """A ballot's words in reply to a quoted message that states someone's view (「「刘洋：
