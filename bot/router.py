@@ -393,6 +393,12 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
+                if (
+                    isinstance(answer, u.Suggest)
+                    and any(r.exact for r in answer.near)
+                    and not await self.admission.votes_open(message)
+                ):  # no vote to take a ballot: none is offered (「看情况哈」 had offered 赞成)
+                    answer = replace(answer, near=tuple(r for r in answer.near if not r.exact))
                 unvoted = self._unvoted(found, roles, phase)
                 if unvoted is not None and not await self.admission.votes_open(message):
                     answer = unvoted  # 「议题3同意」 before any vote, from the leader
@@ -568,6 +574,13 @@ def answer_text(
     yes with no question waiting (ten minutes gone, or a ballot's question) says so: nothing
     is done on a 「是」 alone. `not_yours` words the refusal when what was meant is another's
     command (Suggest.theirs), as that command typed in full is refused."""
+    if isinstance(answer, u.Clarify) and answer.choices:  # 「附议」「我不反对」: which ballot?
+        listed = "".join(f"「{c}」" for c in answer.choices[:-1]) + f"或「{answer.choices[-1]}」"
+        if answer.whose:
+            asked = f"您是同意{answer.whose}吗？"
+        else:
+            asked = f"您是投{'还是'.join(c if c == '弃权' else f'{c}票' for c in answer.choices)}？"
+        return f"{asked}这句话没有记票，请直接回复{listed}。"
     if isinstance(answer, u.Clarify):
         route, command = answer.route, confirmed_by(answer)
         also = ""

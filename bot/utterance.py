@@ -23,6 +23,10 @@ Rules:
 4. Latin phrasings end at a word boundary (「help」 is not 「helpless」).
 5. Nearest commands: edit distance on the characters and on the pinyin (pypinyin), over the
    commands this person may use in the meeting's present phase.
+6. A ballot that does not say which choice is asked which, suggesting none: agreeing with someone
+   (「附议」「同意楼上」, a quoted 「刘洋：反对…」 answered 「同意」), or 「我不反对」 (赞成 or 弃权);
+   a view said instead of a ballot's word is asked back the way it points (「原则同意」,
+   「我觉得不行」, 「反对意见保留，弃权」).
 """
 
 from __future__ import annotations
@@ -142,6 +146,42 @@ _BALLOT_ON = re.compile(
     r"(?P<choice>不同意|同意|赞成|反对|弃权)票?"
 )
 _THIS_ITEM_SAID = re.compile(rf"{THIS_ITEM}|这个")
+# The ballots a question back lists (Clarify.choices): all three, or, after 「我不反对」, those it
+# may mean.
+_ALL_CHOICES = ("赞成", "反对", "弃权")
+_NOT_NO = ("赞成", "弃权")
+# Agreeing with someone instead of saying a choice: 「我同意刘洋的意见」「同意楼上」「附议」「同上」
+# 「跟楼上一样」 (not 「同意这个建议」「同意李娜的提议」, which name what is voted on or proposed).
+_AGREEING_WITH = re.compile(
+    r"(?:我|本人)?(?:也)?(?:"
+    r"(?:同意|赞成|赞同|支持|附议)(?P<whose>楼上|上面|上楼|[\u4e00-\u9fff]{1,4}?(?=(?:同志|老师|组长)?的(?:意见|看法|观点|说法)))"
+    r"(?:同志|老师|组长)?(?:的(?:意见|看法|观点|说法))?"
+    r"|附议|同上|楼上\+?1|\+1楼上|(?:跟|和|同)(?P<same>楼上|上面|前面)一样"
+    r")(?:[,，。!！\s]*\+1)?[了的吧啊]*"
+)
+# 「我不反对」「不反对，但…」「没有反对意见」: not against, which is 赞成 or 弃权, never 反对.
+_NOT_AGAINST = re.compile(
+    r"(?:我|本人)?(?:也)?(?:并|倒)?(?:不|没有?)(?:持)?反对(?:意见)?(?:的)?(?:[,，;；。\s]|$)"
+)
+# 「原则同意」「基本同意，建议进一步细化」「原则上不同意」: a ballot qualified, asked back as it points.
+_QUALIFIED = re.compile(
+    r"(?:我|本人)?(?:原则上?|基本上?|总体上?|大体上?|整体上?)(?:(?P<no>不同意|不赞成|反对)|同意|赞成|支持|认可)"
+    r"(?:[,，;；。!！\s]|$)"
+)
+# 「我觉得不行」「我看可以」「个人认为没问题」: a view of the item, asked back as it points.
+_I_THINK = re.compile(
+    r"(?:我|本人)?(?:个人)?(?:觉得|认为|感觉|看)(?:这个|此|该)?(?:方案|议题|事情?)?(?:还是|也)?"
+    r"(?:(?P<no>不行|不可以|不妥|不合适|不太行|不太合适|不可行|不同意|不赞成)|行|可以|没问题|可行|挺好|很好)"
+    r"(?:的)?[吧啊呀]*"
+)
+# 「反对意见保留，弃权」「保留意见，弃权」: a view kept to oneself, then the ballot that is cast.
+_RESERVED = re.compile(
+    r"(?:我|本人)?(?:保留(?:反对|不同|个人)?意见|(?:反对|不同|个人)?意见保留)(?:[,，;；。\s]+)"
+)
+# A quoted message that voices a view (no ballot word of its own read from it).
+_A_VIEW = re.compile(
+    r"意见|建议|觉得|认为|看法|观点|同意|赞成|反对|支持|弃权|不行|不妥|可以|没问题"
+)
 # A count of a choice, either way round: 「赞成4」「赞成：4票」「4票赞成」「五个赞成」「一票弃权」.
 _COUNT = r"[0-9]{1,2}|[一二两三四五六七八九十]{1,3}"
 _COUNTED = re.compile(
@@ -366,6 +406,10 @@ class Clarify:
     said: str  # as typed
     args: str = ""  # the arguments the confirming reply would carry, as typed (Route.last)
     note: str = ""  # what the question assumed, said before it (「没有说几点，按下午3点」)
+    # A ballot that does not say which (「附议」「同意楼上」, a quoted 「反对…」 answered 「同意」,
+    # 「我不反对」): the question lists these choice words to send and suggests none of them.
+    choices: tuple[str, ...] = ()
+    whose: str = ""  # whose view it agrees with, as the question names it (「刘洋的意见（反对）」)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,11 +544,13 @@ class Lexicon:
         return found
 
     def _resolve(self, original: str, mentioned: Iterable[str]) -> Resolution:
-        body = set_aside(align(original), frozenset(matching_form(m) for m in mentioned))
+        aligned = align(original)
+        body = set_aside(aligned, frozenset(matching_form(m) for m in mentioned))
         said_twice = _SAID_TWICE.match(body.text)
         if said_twice is not None and said_twice.group(1) in self._table:  # 「收到收到」
             body = body.drop(said_twice.end() - len(said_twice.group(1)))
-        found = self._if_then(body) or self._read(body)
+        found = self._ballot_view(body) or self._if_then(body) or self._read(body)
+        found = self._replying(aligned, body, found)
         hands = self._hands(body)  # what is read as a ballot or not at all (「五票赞成一票弃权」)
         said_plainly = isinstance(found, Command) and not found.route.exact  # 「举手表决 赞成5…」
         if hands is not None and not said_plainly:
@@ -520,6 +566,84 @@ class Lexicon:
             if (asks or _WHEN_ASKED.search(text)) and answer is not None:
                 return Command(answer, "")
         return found
+
+    def _ballot_view(self, body: Aligned) -> Clarify | None:
+        """A view said instead of a ballot's word, asked back the way it points (never a
+        ballot): 「原则同意」「基本同意，建议…」 as 赞成, 「我觉得不行」 as 反对, 「反对意见保留，弃权」
+        as the ballot after the reservation; 「我不反对」 as 赞成 or 弃权 (it is not 反对); agreeing
+        with someone (「我同意刘洋的意见」「同意楼上」「附议」) as whichever choice they meant. A
+        question (「不反对吗？」) is read elsewhere."""
+        text = _undecorated(body.text)
+        if not text or _QUESTION.search(body.text):
+            return None
+        if (found := _AGREEING_WITH.fullmatch(text)) is not None:
+            whose = found.group("whose") or found.group("same") or "前面那位"
+            whose = "楼上" if whose in ("上面", "上楼") else whose
+            route = self._by_word.get("赞成")
+            if route is not None:
+                return Clarify(route, body.tail(0), choices=_ALL_CHOICES, whose=f"{whose}的意见")
+        not_against = _NOT_AGAINST.match(text)
+        if not_against is not None and not self._then_a_command(body, not_against.end()):
+            route = self._by_word.get("赞成")
+            return None if route is None else Clarify(route, body.tail(0), choices=_NOT_NO)
+        qualified = _QUALIFIED.match(text) or _I_THINK.fullmatch(text)
+        if qualified is not None and not self._then_a_command(body, qualified.end()):
+            word = "反对" if qualified.group("no") else "赞成"
+            route = self._by_word.get(word)
+            return None if route is None else Clarify(route, body.tail(0))
+        if (kept := _RESERVED.match(text)) is not None and kept.end() < len(text):
+            then = self._said_first(body.drop(kept.end()))
+            if isinstance(then, (Command, Clarify)) and then.route.exact and not then.args:
+                return Clarify(then.route, body.tail(0))
+        return None
+
+    def _then_a_command(self, body: Aligned, end: int) -> bool:
+        """Whether what follows a view at `end` is a command other than a ballot (「我不反对，
+        散会吧」 is the chair's 散会, read as such elsewhere)."""
+        rest = body.drop(end)
+        if not rest.text.strip(_SEPARATORS):
+            return False
+        then = self._read(rest)
+        return isinstance(then, (Command, Clarify)) and not then.route.exact
+
+    def _replying(self, aligned: Aligned, body: Aligned, found: Resolution) -> Resolution:
+        """A ballot's words in reply to a quoted message that states someone's view (「「刘洋：
+        反对，会务费太高」 - - - 同意」): agreeing with them, or voting so? Asked which, naming their
+        view; never recorded. A reply to a message that states none (the chair's 「请大家回复」, the
+        vote's announcement) is the ballot it says; so are 弃权 and the full 「投票 赞成」."""
+        if not isinstance(found, (Command, Clarify)) or not found.route.exact:
+            return found
+        if isinstance(found, Clarify) and found.choices:
+            return found
+        if found.route.words[0] not in ("赞成", "反对"):  # 弃权 is no one's view; 投票 is plain
+            return found
+        quoted = quoted_message(aligned)
+        if quoted is None:
+            return found
+        who, what = quoted
+        whole = self._resolve(f"{who}:{what}" if who else what, ())
+        if isinstance(whole, Command) and not whole.route.exact:
+            return found  # a command quoted (「开始表决：议题1…」, the vote's announcement)
+        stated = self._view_of(what)
+        if stated is None:
+            return found
+        whose = f"{who}的意见" if who else "引用的意见"
+        if stated:
+            whose += f"（{stated}）"
+        return Clarify(found.route, body.tail(0), choices=_ALL_CHOICES, whose=whose)
+
+    def _view_of(self, said: str) -> str | None:
+        """What a quoted message says of a vote: the choice it states (「反对，会务费太高」:
+        反对), "" for a view without one (「会务费太高了，我有意见」), None for none (「请大家回复」,
+        a command such as the vote's announcement)."""
+        found = self._resolve(said, ())
+        if isinstance(found, (Command, Clarify)) and found.route.exact:
+            word = found.route.words[0]
+            asked_which = isinstance(found, Clarify) and found.choices
+            return word if word in _CHOICE_WORD.values() and not asked_which else ""
+        if isinstance(found, Command):
+            return None
+        return "" if _A_VIEW.search(matching_form(said)) else None
 
     def _if_then(self, body: Aligned) -> Clarify | None:
         """「第一项大家没意见的话就举手表决吧」: what is to be done once the condition holds (the
@@ -990,6 +1114,51 @@ def _drop_separators(text: Aligned) -> Aligned:
     while i < len(text.text) and (text.text[i] in " ,、.~…" or is_decoration(text.text[i])):
         i += 1
     return text.drop(i)
+
+
+_CLOSING = {close: open_ for open_, close in _QUOTES.items()}
+# Who wrote a quoted message, before its text: 「刘洋：反对…」.
+_QUOTED_BY = re.compile(r"([^\s:,「」“”\"@/]{1,12}):\s*(.+)", re.S)
+
+
+def quoted_message(text: Aligned) -> tuple[str, str] | None:
+    """The message a reply quotes, as (who wrote it or "", what it says), in the matching form:
+    the text before a dashed line (「「刘洋：反对」 - - - - 同意」, the last quoted message of it),
+    or a quote in front of the reply (「「刘洋：反对」 同意」); None for a message that quotes
+    nothing (a message wholly in quotes is no reply)."""
+    head = None
+    for found in _QUOTE_SEPARATOR.finditer(text.text):
+        if text.text[found.end() :].strip():
+            head = text.text[: found.start()].strip()
+    if head is None:
+        opened = text.text[:1]
+        close = text.text.find(_QUOTES[opened], 1) if opened in _QUOTES else -1
+        if close <= 0 or not text.text[close + 1 :].strip():
+            return None
+        head = text.text[: close + 1]
+    if head and head[-1] in _CLOSING:
+        start = _opening(head)
+        head = head[start + 1 : -1] if start >= 0 else head
+    head = head.strip()
+    if not head:
+        return None
+    by = _QUOTED_BY.fullmatch(head)
+    return (by.group(1), by.group(2).strip()) if by else ("", head)
+
+
+def _opening(text: str) -> int:
+    """Where the quote that `text` ends with opens (quotes inside it nest), or -1."""
+    close = text[-1]
+    opener = _CLOSING[close]
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        if text[i] == close and (opener != close or i == len(text) - 1):
+            depth += 1
+        elif text[i] == opener:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def set_aside(text: Aligned, mentioned: frozenset[str]) -> Aligned:

@@ -979,6 +979,14 @@ async def present_ids(meeting: repo.Meeting) -> list[int]:
     ]
 
 
+async def quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
+    """「人齐了吗」「够不够法定人数」: who is present against the quorum (第十八条), now."""
+    q = g.check_quorum(
+        len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
+    )
+    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state)}。"
+
+
 async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """A member leaves an open meeting early: no longer present for the votes still to come
     (quorum is checked again when each vote opens and closes)."""

@@ -15,6 +15,7 @@ from bot.keys import SealError
 from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import ITEM_REF
 from handlers import texts as t
+from handlers.attendance import quorum_line
 from handlers.common import (
     NOW,
     OFFERED_DURING,
@@ -38,7 +39,16 @@ from handlers.common import (
     require_meeting_leader,
     this_item,
 )
-from handlers.votes import card_updates, opinion_lines, start_vote, target_vote, yet_to_vote
+from handlers.votes import (
+    ballots_cast,
+    card_updates,
+    nobody_voted_next,
+    opinion_lines,
+    pass_rule,
+    start_vote,
+    target_vote,
+    yet_to_vote,
+)
 from storage import acks, repo
 from storage import inbox as queued
 
@@ -83,6 +93,43 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"已投{tally.cast}/{len(voters)}，未投：{join(await names(waiting))}。{deadline}"
         )
     ]
+
+
+async def voting_now(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「现在投的是哪个议题」「够人数了吗」「几个人了」: each vote open now, in one line: the item,
+    how it is voted, how many have voted and who has not (never who chose what), what passes
+    it, and whether its quorum holds with those in the room now; with no vote open, that, and
+    the meeting's quorum. Shows; writes nothing."""
+    society = ctx.require_society()
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or meeting.state not in (g.MeetingState.CONVENED, g.MeetingState.OPEN):
+        return [ctx.reply("目前没有进行中的会议，也没有表决。")]
+    quorum = await quorum_line(ctx, meeting)
+    if meeting.state is not g.MeetingState.OPEN:
+        return [ctx.reply(f"会议还没有开始，没有表决。{quorum}")]
+    voting = await repo.open_votes(meeting.id)
+    if not voting:
+        return [ctx.reply(f"目前没有正在进行的表决，主持人可发送「发起表决 议题编号」。{quorum}")]
+    records = await repo.attendance(meeting.id)
+    present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
+    lines = []
+    for vote, it in voting:
+        voters = len(vote.electorate.voters)
+        if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+            progress = "已录入举手结果" if vote.hands else "尚未录入举手结果"
+        else:
+            waiting = await yet_to_vote(vote)
+            here = [p for p in waiting if p in present_now]  # who left can vote no more
+            who = f"，未投：{join(await names(here))}" if here else ""
+            progress = f"已投{voters - len(waiting)}/{voters}{who}"
+        rule = ctx.policy.matter(it.matter_type)
+        q = g.item_quorum(g.still_present(vote.electorate, present_now), rule, ctx.policy)
+        room = f"现在场{q.present}人，{'达到' if q.met else '已不足'}表决所需法定人数（至少{q.needed}人）"
+        lines.append(
+            f"正在表决：议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}，"
+            f"{t.METHOD[vote.method]}），{progress}。{pass_rule(ctx, vote, it)}；{room}。"
+        )
+    return [ctx.reply("\n".join(lines))]
 
 
 # A choice and its count of hands: 「赞成4」「反对：2票」, or the count first, 「5票赞成」.
@@ -198,6 +245,15 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     rule = ctx.policy.matter(it.matter_type)
     hands = vote.method is g.VoteMethod.SHOW_OF_HANDS
+    if not hands and not await ballots_cast(vote):
+        # Nobody voted: no decision to record (未通过 would be one nobody made), unless the
+        # quorum has gone meanwhile (no decision either, and the item may be voted on again).
+        still = g.still_present(vote.electorate, present_now)
+        if g.item_quorum(still, rule, ctx.policy).met:
+            raise UsageError(
+                f"议题{it.number}「{it.title}」还没有人投票，没有结束表决。"
+                f"{nobody_voted_next(it.number)}"
+            )
     # 「结束表决 现在」: the chair closes as it stands, the leader's ballot given up
     leader_last = not hands and rule.leader_votes_last and not NOW.search(args)
     if leader_last and (call := await _leaders_last_call(ctx, vote, it, present_now)):
@@ -387,15 +443,6 @@ async def _leaders_last_call(
     )
 
 
-async def _ballots_cast(v: repo.Vote) -> int:
-    """How many have voted in an open vote (a show of hands: whether its result is entered)."""
-    if v.method is g.VoteMethod.SECRET:
-        return len(await repo.secret_voters(v.id))
-    if v.method is g.VoteMethod.SHOW_OF_HANDS:
-        return sum(v.hands.values())
-    return len(await repo.named_ballots(v.id))
-
-
 async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
@@ -413,7 +460,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     for v in await repo.votes_of_item(it.id):
-        if v.state is g.VoteState.OPEN and (cast := await _ballots_cast(v)):
+        if v.state is g.VoteState.OPEN and (cast := await ballots_cast(v)):
             # the ballots seen, the chair would choose the outcome: the vote decides it
             raise UsageError(
                 f"议题{number}「{it.title}」的表决已有{cast}人投票，不能再由主持人暂缓，没有办理。"
@@ -739,6 +786,7 @@ ROUTES = [
         "成员",
         phrasings=(
             "票数",
+            "还差谁没投",
             "投票结果",
             "投票结果怎么样",
             "表决结果怎么样",
@@ -790,6 +838,33 @@ ROUTES = [
         frames=(
             rf"(?P<object>{ITEM_REF})的?(?:表决|投票)?(?:结果|票数)(?:怎么样|如何)?",
             rf"(?P<object>{ITEM_REF}|[^,，。;；!！?？:：]{{2,12}}?)(?:通过了?|过了)(?:吗|没有|没)",
+        ),
+        shows=True,
+        when=OFFERED_DURING,
+    ),
+    Route(
+        ("正在表决",),
+        voting_now,
+        g.Need.ANYONE,
+        "正在表决",
+        "问正在表决哪一项：已投几人、谁未投、通过要几票、人数还够不够",
+        "成员",
+        phrasings=(
+            "现在投的是哪个议题",
+            "在表决哪一项",
+            "现在表决的是什么",
+            "够人数了吗",
+            "几个人了",
+            "现在还够人吗",
+        ),
+        frames=(
+            # 「现在投的是哪个议题」「我们在表决什么」「投的哪一项」: which item is voted on
+            r"(?:我们|大家)?(?:现在|目前|当前|刚才)?(?:正?在)?(?:投票|投|表决)(?:的)?(?:是)?"
+            r"(?:哪个|哪一个|哪项|哪一项|什么|啥)(?:议题|事项)?(?:呀|啊|呢|来着)?[?？]*",
+            # 「够人数了吗」「现在还够人吗」: the quorum, now (「人够了吗」 is the meeting's status)
+            r"(?:现在|目前)?(?:还)?(?:够|足)(?:不够)?人数?(?:了)?(?:吗|没有?|不)?[?？]*",
+            # 「几个人了」「现在到了几个人了」: how many are in the room
+            r"(?:现在|目前)?(?:有|来了|到了)?几个人了(?:呀|啊|呢)?[?？]*",
         ),
         shows=True,
         when=OFFERED_DURING,

@@ -39,6 +39,7 @@ from handlers.attendance import (
     nudge,
     opinions_withdrawn_text,
     present_ids,
+    quorum_line,
     record_check_in,
     recuse,
     running_late,
@@ -1472,7 +1473,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     lines.extend(await meeting_roster_lines(meeting, [x.person.id for x in members if x.on_roster]))
     lines.append(await attendance_summary(ctx, meeting))
     if meeting.state in (g.MeetingState.CONVENED, g.MeetingState.OPEN):
-        lines.append(await _quorum_line(ctx, meeting))
+        lines.append(await quorum_line(ctx, meeting))
     for it in await repo.items(meeting.id):
         outcome = f"，{t.OUTCOME[g.Outcome(it.outcome)]}" if it.outcome else ""
         recused = await repo.recused(it.id)  # 「谁回避了」
@@ -1490,14 +1491,6 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
     return [ctx.reply("\n".join(lines))]
 
 
-async def _quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
-    """「人齐了吗」「够不够法定人数」: who is present against the quorum (第十八条), now."""
-    q = g.check_quorum(
-        len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
-    )
-    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state)}。"
-
-
 async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「法定人数是多少」「多少票才能通过」: the society's thresholds, worked out for its roster as
     it stands (this society's policy, as the votes will apply it). Shows; writes nothing."""
@@ -1505,7 +1498,19 @@ async def voting_rules(ctx: Context, args: str) -> list[OutgoingMessage]:
     n = sum(1 for x in await repo.members(society.id) if x.on_roster)
     policy = ctx.policy
     q = g.check_quorum(0, n, policy.meeting_quorum)
-    lines = [
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    lines = []
+    if meeting is not None and meeting.state is g.MeetingState.OPEN:
+        # 「通过需要几票」 during a vote: the item's own count (its base, its rule), and only
+        # that unless all is asked for (「表决规则 全部」)
+        for vote, it in await repo.open_votes(meeting.id):
+            lines.append(
+                f"正在表决的议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）："
+                f"{votes.pass_rule(ctx, vote, it)}。"
+            )
+        if lines and args.strip() != "全部":
+            return [ctx.reply("\n".join([*lines, "发送「表决规则 全部」查看全部规则。"]))]
+    lines += [
         f"{society.name}领导小组现有{n}人（每次会议按召开时的名单计算）：",
         f"开会：须{t.READING[q.threshold.reading]}{t.share_text(q.threshold.share)}成员到会，"
         f"即至少{q.needed}人（第十八条）；不能参会的会前请假，可交书面意见（不计票）。",
@@ -2125,6 +2130,9 @@ ROUTES = [
             r"(?:算数|能开|可以开|能开会|够|行|有效)(?:呀|啊|吗|呢)?[?？]*",
             r"(?:开会|会议)(?:要|需要|得)(?:到|有|来)?(?:多少|几个)人(?:呀|啊|吗|呢)?[?？]*",
             r"(?:议题|表决|投票)?(?:要|需要|得)?(?:多少|几)票(?:才能|才|就)?(?:能)?(?:通过|算通过|有效)"
+            r"(?:呀|啊|吗|呢)?[?？]*",
+            # 「通过需要几票」「要通过得多少票」
+            r"(?:议题|表决|投票)?(?:要|想)?通过(?:的话)?(?:要|需要|得|须)(?:多少|几)票(?:赞成)?"
             r"(?:呀|啊|吗|呢)?[?？]*",
         ),
         shows=True,

@@ -219,6 +219,17 @@ def echo(text: str, limit: int = ECHO_MAX) -> str:
     return f"{text[:limit]}……（共{len(text)}字）"
 
 
+# A ballot's receipt names its item briefly: the title up to this many characters.
+TAG_MAX = 12
+
+
+def item_tag(number: int, title: str) -> str:
+    """An item as a ballot's receipt names it, 「议题1 年度工作计划」 (a long title cut short):
+    the voter sees which item the ballot went to."""
+    short = title if len(title) <= TAG_MAX else f"{title[: TAG_MAX - 1]}…"
+    return f"议题{number} {short}"
+
+
 def too_long(what: str, length: int, limit: int) -> str:
     return f"{what}最多{limit}字，这条有{length}字，没有记录。请精简后重新发送。"
 

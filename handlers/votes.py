@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, time
+from typing import NoReturn
 
 from bot import governance as g
 from bot.admission import enter_society
@@ -137,8 +138,8 @@ async def _decide_opening(
 ) -> _Opening:
     """The method (the chair's or the matter's default), one vote at a time, the item's next
     state and the quorum for this item; each refusal raises before anything is written."""
-    if await repo.open_votes(meeting.id):  # first: whatever else is wrong with this one
-        raise UsageError("上一项表决还没有结束，请先发送「结束表决」，逐项表决。")
+    if voting := await repo.open_votes(meeting.id):  # first: whatever else is wrong with it
+        await _one_at_a_time(meeting.id, voting[0], it)
     if it.matter_type in g.NOT_VOTED:
         raise UsageError(
             f"议题{it.number}「{it.title}」是学习通报事项，不表决，纪要记为「学习通报」。"
@@ -173,6 +174,67 @@ async def _decide_opening(
     base = electorate.base(ctx.policy)
     needed = g.votes_needed(base, rule)
     return _Opening(rule, method, item_state, electorate, base, needed, request.closes_at)
+
+
+async def _one_at_a_time(
+    meeting_id: int, voting: tuple[repo.Vote, repo.Item], it: repo.Item
+) -> NoReturn:
+    """A vote asked for while another is open (逐项表决): which item is being voted on, how far
+    its vote has got, and how the chair ends it (asked back, so that a 「是」 ends it); a close
+    the chair was asked to confirm a moment ago is asked again by the same words. Never a
+    ballot moved: ballots sent meanwhile still go to the open vote, whose receipts name it."""
+    vote, on = voting
+    about = f"议题{on.number}「{on.title}」"
+    cast = await ballots_cast(vote)
+    total = len(vote.electorate.voters)
+    hands = vote.method is g.VoteMethod.SHOW_OF_HANDS
+    progress = (
+        ("已录入举手结果" if vote.hands else "尚未录入举手结果") if hands else f"已投{cast}/{total}"
+    )
+    if on.id == it.id:
+        raise UsageError(
+            f"{about}正在{t.METHOD[vote.method]}（{progress}），不用再发起；投完后主持人发送「结束表决」。"
+        )
+    head = f"{about}还在表决（{progress}），须先结束才能表决议题{it.number}（逐项表决）。"
+    if hands and not vote.hands:
+        raise UsageError(
+            f"{head}请记录人先录入举手结果（「举手结果 赞成4 反对0 弃权1」），主持人再发送「结束表决」。"
+        )
+    if not cast:
+        raise UsageError(f"{head}{nobody_voted_next(on.number)}")  # it cannot be closed yet
+    # who may still vote: those of the vote's voters who have not and are in the room
+    present = {
+        p for p, r in (await repo.attendance(meeting_id)).items() if r.status in g.PRESENT_STATES
+    }
+    waiting = len([p for p in await yet_to_vote(vote) if p in present])
+    pending = f"（还有{waiting}人未投，不计赞成票）" if waiting else ""
+    command = f"结束表决 {on.number}{' 现在' if waiting > 0 else ''}"
+    raise AskBack(f"{head}现在结束议题{on.number}的表决吗{pending}？", command)
+
+
+def pass_rule(ctx: Context, vote: repo.Vote, it: repo.Item) -> str:
+    """What passes the item of an open vote, by its rule: 「应到会7人，赞成至少4票方为通过」
+    (recused members out of the base where the society's rules say so)."""
+    base = vote.electorate.base(ctx.policy)
+    needed = g.votes_needed(base, ctx.policy.matter(it.matter_type))
+    return f"应到会{base}人，赞成至少{needed}票方为通过"
+
+
+def nobody_voted_next(number: int) -> str:
+    """What the chair can do with a vote nobody has voted in: it decides nothing yet."""
+    return (
+        "无人投票不能作为表决结果：请出席成员投票后再发送「结束表决」；"
+        f"本次不再表决的，主持人可发送「暂缓 {number} 理由」转入下次会议。"
+    )
+
+
+async def ballots_cast(v: repo.Vote) -> int:
+    """How many have voted in an open vote (a show of hands: the hands entered)."""
+    if v.method is g.VoteMethod.SECRET:
+        return len(await repo.secret_voters(v.id))
+    if v.method is g.VoteMethod.SHOW_OF_HANDS:
+        return sum(v.hands.values()) if v.hands else 0
+    return len(await repo.named_ballots(v.id))
 
 
 async def _open_vote(
@@ -520,7 +582,8 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     action = _decide_ballot(ctx, ballot, so_far, left, leader_voted)
     match action:
         case g.BallotAction.SAME:
-            same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票，无需重复。")
+            tag = t.item_tag(it.number, it.title)
+            same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票（{tag}），无需重复。")
             return [_acked(ctx, same, vote, choice, BallotOutcome.UNCHANGED)]
         case g.BallotAction.NEW | g.BallotAction.CHANGE:
             pass
@@ -653,13 +716,14 @@ async def _ballot_replies(
     named ballot leaves the count, so the card as it is)."""
     vote, it, person, choice = ballot.vote, ballot.it, ballot.voter, ballot.choice
     total = len(vote.electorate.voters)
+    tag = t.item_tag(it.number, it.title)  # the item read with the open vote: no statement
     if vote.method is g.VoteMethod.SECRET:
         count = len(so_far.voted) + 1
         return [
             _acked(
                 ctx,
                 ctx.reply(
-                    f"已收到您对议题{it.number}的无记名投票（回执 {receipt}，结束时公布全部回执）。已投{count}/{total}。"
+                    f"已收到您的无记名投票（{tag}），回执 {receipt}，结束时公布全部回执。已投{count}/{total}。"
                 ),
                 vote,
                 choice,
@@ -677,7 +741,7 @@ async def _ballot_replies(
             _acked(
                 ctx,
                 ctx.reply(
-                    f"{person.name}改投{t.CHOICE[choice]}（原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
+                    f"{person.name}改投{t.CHOICE[choice]}（{tag}；原为{t.CHOICE[previous]}，已记录改票）。已投{count}/{total}。"
                 ),
                 vote,
                 choice,
@@ -688,7 +752,7 @@ async def _ballot_replies(
         _acked(
             ctx,
             ctx.reply(
-                f"{person.name}：{t.CHOICE[choice]}，已记录（回执 {receipt}）。已投{count}/{total}。"
+                f"{person.name}：{t.CHOICE[choice]}（{tag}），已记录（回执 {receipt}）。已投{count}/{total}。"
             ),
             vote,
             choice,
@@ -880,7 +944,6 @@ ROUTES = [
             "完全同意",
             "赞同",
             "我赞同",
-            "附议",
             "+1",
             "拥护",
             "坚决拥护",

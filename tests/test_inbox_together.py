@@ -149,8 +149,9 @@ async def test_a_round_writes_the_last_count_of_each_card_once(database: str) ->
 async def test_a_refusal_in_a_round_rolls_back_only_its_own_message(database: str) -> None:
     h = await ConsoleRig.create()
     societies = await _societies_voting(h)
-    # The third society's vote is closed: its ballot is refused inside the round.
-    assert "结果" in await societies[2].say("张伟", "结束表决 现在")
+    # The third society's vote is over (deferred: nobody voted): its ballot is refused inside the
+    # round.
+    assert "暂缓决定" in await societies[2].say("张伟", "暂缓 1 下次再议")
     box = h.inbox("together", round_budget=60.0)  # one round, however slow the machine
     await _queue(box, [s.message("李娜", "赞成") for s in societies])
     sent_before = len(h.adapter.sent)
@@ -187,7 +188,7 @@ async def test_commands_in_a_round_open_no_savepoint(
     round trip): a refusal comes before any write and leaves nothing to undo."""
     h = await ConsoleRig.create()
     societies = await _societies_voting(h)
-    assert "结果" in await societies[2].say("张伟", "结束表决 现在")  # its ballots are refused
+    assert "暂缓决定" in await societies[2].say("张伟", "暂缓 1 下次再议")  # ballots refused
     box = h.inbox("together", round_budget=60.0)
     await _queue(box, [s.message(n, "赞成") for s in societies for n in VOTERS[:2]])
     opened = _count_savepoints(monkeypatch)

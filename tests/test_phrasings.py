@@ -117,8 +117,12 @@ def handled(case: Case) -> bool:
                 and got.route.words[0] == case.word
                 and (case.args is None or got.args == case.args)
             )
+        case "?" if "/" in case.word:  # asked which of these choices, none suggested
+            return isinstance(got, u.Clarify) and got.choices == tuple(case.word.split("/"))
         case "?":
-            return isinstance(got, u.Clarify) and got.route.words[0] == case.word
+            return (
+                isinstance(got, u.Clarify) and got.route.words[0] == case.word and not got.choices
+            )
         case "~":
             return isinstance(got, u.Suggest) and case.word in [r.words[0] for r in got.near]
         case "-":

@@ -128,7 +128,7 @@ async def test_two_instances_voting_at_once_keep_every_ballot_and_the_chain(
     for replies in (said, heard):
         assert "已记录" in replies[0], replies[0]
         for n, reply in enumerate(replies[1:], start=1):
-            assert f"改投{choices[n]}（原为{choices[n - 1]}" in reply, (n, reply)
+            assert f"改投{choices[n]}（议题1 年度工作；原为{choices[n - 1]}" in reply, (n, reply)
     vote_id = await _the_open_vote()
     ballots = {b.person_id: b.choice for b in await models.Ballot.filter(vote_id=vote_id)}
     people = {p.name: p.id for p in await models.Person.all()}

@@ -112,7 +112,7 @@ async def test_full_meeting_from_signed_callbacks_and_card_clicks(database: str)
         for name in MEMBERS[:5]:
             assert not (await say(staff[name], "赞成", group=GROUP)).replies
             ack = json.loads(fake.recorded["private_send"][-1].body["msgParam"])["content"]
-            assert ack.startswith(f"{name}：赞成，已记录"), ack
+            assert ack.startswith(f"{name}：赞成（议题2 2027年经费预算），已记录"), ack
         for name in MEMBERS[5:]:
             await say(staff[name], "反对", group=GROUP)
         assert "结果：通过" in await say(staff["张伟"], "结束表决", group=GROUP)

@@ -124,7 +124,7 @@ async def test_dingtalk_queued_ballot_reaches_the_voter_alone(database: str) -> 
             await rig.say(staff[speaker], text, group=GROUP)
             await _applied(rig)
         private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
-        assert [p.split("（")[0] for p in private] == ["张伟：赞成，已记录"]
+        assert [p.split("（回执")[0] for p in private] == ["张伟：赞成（议题1 年度工作），已记录"]
         assert [c.body["userIds"] for c in fake.recorded["private_send"]] == [[staff["张伟"]]]
         assert not any("已记录" in text for text in _dingtalk_group_texts(fake))
         assert any("开始表决" in text for text in _dingtalk_group_texts(fake))
@@ -147,7 +147,10 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
         posted = _dingtalk_group_texts(fake)[before:]
         private = [json.loads(c.body["msgParam"])["content"] for c in fake.recorded["private_send"]]
         assert not any(ID_OPEN in text for text in posted + private)
-        acks = [f"{name}：{choice}，已记录" for name, choice in zip(MEMBERS, CHOICES, strict=True)]
+        acks = [
+            f"{name}：{choice}（议题1 年度工作），已记录"
+            for name, choice in zip(MEMBERS, CHOICES, strict=True)
+        ]
         if cards:  # each ballot: the one card's count edited in place, the receipt privately
             assert len(posted) == 1 + 1, posted
             (card,) = fake.cards.values()
@@ -155,11 +158,11 @@ async def test_dingtalk_named_vote_group_messages(database: str, cards: bool) ->
             assert len(card.updates) == 7 + 1  # one per ballot, then the closing
             summaries = [u["summary"] for u in card.updates[:7]]
             assert [s.split("，")[0] for s in summaries] == [f"已投 {n}/7" for n in range(1, 8)]
-            assert [text.split("（")[0] for text in private] == acks
+            assert [text.split("（回执")[0] for text in private] == acks
             assert await _queued_card_updates() == 7 + 1
         else:  # one line per ballot in the group, nothing private
             assert len(posted) == 1 + 7 + 1, posted
-            assert [text.split("（")[0] for text in posted[1:8]] == acks
+            assert [text.split("（回执")[0] for text in posted[1:8]] == acks
             assert private == []
             assert fake.recorded["card_create"] == []
             assert fake.recorded["card_update"] == []
@@ -371,7 +374,7 @@ async def test_wecom_named_vote_group_messages(database: str) -> None:
         # Each command is answered once, in its own passive reply; nothing else reaches the group.
         assert "开始表决" in answers[0]
         for text, name, choice in zip(answers[1:8], MEMBERS, CHOICES, strict=True):
-            assert text.startswith(f"{name}：{choice}，已记录"), text
+            assert text.startswith(f"{name}：{choice}（议题1 年度工作），已记录"), text
         assert "结果：通过" in answers[8]
         assert rig.fake.recorded["webhook/send"][pushed_before:] == []
         assert rig.fake.recorded["aibot/response"] == []

@@ -281,7 +281,9 @@ async def test_a_vote_named_by_the_items_title_opens_on_that_item(harness: Conso
     # With a vote open, another is refused for that first (it had said that the other item's
     # matter allowed no secret ballot).
     busy = (await h.say("张伟", "年度工作无记名投票")).text
-    assert busy == "上一项表决还没有结束，请先发送「结束表决」，逐项表决。"
+    assert busy.startswith(
+        "议题2「经费预算」还在表决（已投0/5），须先结束才能表决议题1（逐项表决）。"
+    )
 
 
 async def test_an_item_named_by_its_title_is_that_item_or_none(harness: ConsoleRig) -> None:

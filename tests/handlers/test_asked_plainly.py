@@ -215,6 +215,7 @@ async def test_convened_with_the_place_after_and_the_next_one_due(harness: Conso
     await check_in_and_open(h, day="2026-12-16", present=("张伟", "李娜", "王强", "刘洋"))
     await h.say("张伟", "发起表决 1")
     assert (await h.say("张伟", "宣布结果")).text.startswith("是否结束表决")
+    await h.say("王强", "赞成")  # a vote nobody voted in is not closed
     await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "散会 现在")
     await h.say("张伟", "签发")

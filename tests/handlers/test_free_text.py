@@ -684,8 +684,8 @@ async def test_agreeing_to_the_item_being_voted_on_is_a_ballot(harness: ConsoleR
     await h.say("李娜", "提议议题 会员发展")
     assert "已列入议程" in await h.say("张伟", "同意议题 2")
     await h.say("张伟", "发起表决 1")
-    assert "李娜：赞成，已记录" in await h.say("李娜", "同意议题一")
-    assert "王强：反对，已记录" in await h.say("王强", "不同意议题1")
+    assert "李娜：赞成（议题1 经费预算），已记录" in await h.say("李娜", "同意议题一")
+    assert "王强：反对（议题1 经费预算），已记录" in await h.say("王强", "不同意议题1")
     choices = sorted(b.choice for b in await models.Ballot.all())
     assert choices == ["no", "yes"]
 
@@ -817,7 +817,7 @@ async def test_a_ballot_said_with_no_meeting_open_is_told_no_vote_takes_it(
     assert (await h.say("陈静", "我赞成")).text == NO_VOTE_YET
     await h.say("张伟", "发起表决 1")
     assert (await h.say("陈静", "我同意")).text == "是否投赞成票？回复「赞成」确认。"
-    await h.say("张伟", "结束表决 现在")
+    await h.say("张伟", "暂缓 1 下次再议")  # nobody voted: deferred, not closed
     assert (await h.say("陈静", "我同意")).text == NO_VOTE_YET
     assert await models.Ballot.all().count() == 0
 

@@ -112,8 +112,10 @@ async def test_quorum_is_checked_again_when_a_vote_closes(harness: ConsoleRig) -
     assert "已签到（4/7）" in await h.say("刘洋", "签到")
     assert "开始表决" in await h.say("张伟", "发起表决 2")
     assert "开始表决" not in await h.say("张伟", "发起表决 1")  # item 1 still open for a re-vote
+    await h.say("张伟", "赞成")
     await h.say("张伟", "结束表决 现在")
     assert "开始表决" in await h.say("张伟", "发起表决 1")
+    await h.say("张伟", "赞成")
     await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "散会")
     assert "中途离席：陈静" in await h.say("张伟", "纪要 全文")

@@ -51,7 +51,9 @@ async def test_the_leader_who_states_a_position_last_is_not_kept_from_voting(
     called = (await h.say("张伟", "结束表决")).text
     assert called.startswith("议题1「干部任免」由组长最后表态，组长张伟还没有投票，本次表决截止。")
     assert await models.Vote.filter(state="open").count() == 1
-    assert "已收到您对议题1的无记名投票" in await h.say("张伟", "投票 赞成", private=True)
+    assert "已收到您的无记名投票（议题1 干部任免）" in await h.say(
+        "张伟", "投票 赞成", private=True
+    )
     # nobody votes after the leader (陈静's ballot had been counted after the cut-off)
     after = (await h.say("陈静", "投票 反对", private=True)).text
     assert after.startswith("人事事项由组长最后表态，组长已经投票"), after
@@ -67,6 +69,7 @@ async def test_a_meeting_left_open_takes_no_new_vote_the_next_day(harness: Conso
     await convene_and_open(h, "经费；换届", present=("张伟", "李娜", "王强", "刘洋"))
     h.at("2026-12-05 21:00")
     assert "开始表决" in await h.say("张伟", "发起表决 1")
+    await h.say("李娜", "赞成")
     await h.say("张伟", "结束表决 1 现在")
     h.at("2026-12-06 09:00")
     stale = (await h.say("张伟", "发起表决 2")).text
@@ -156,7 +159,7 @@ async def test_a_member_who_left_votes_no_more_and_the_leader_does_not_wait_for_
     for name in ("李娜", "王强", "陈静"):
         await h.say(name, "投票 赞成", private=True)
     taken = (await h.say("张伟", "投票 赞成", private=True)).text
-    assert "已收到您对议题2的无记名投票" in taken, taken
+    assert "已收到您的无记名投票（议题2 干部任免）" in taken, taken
 
 
 async def test_a_vote_left_open_overnight_takes_no_ballot_the_next_day(
@@ -305,6 +308,7 @@ async def test_chair_actions_go_to_the_delegate_and_the_chair_in_the_room(
     assert "已委托王强主持" in refused, refused
     assert "没有结束表决" in refused, refused
     assert await models.Vote.filter(state="open").count() == 1
+    await h.say("李娜", "赞成")
     assert "结果：" in await h.say("王强", "结束表决 现在")
     left = (await h.say("王强", "离席 有事")).text
     assert (

@@ -261,6 +261,7 @@ async def test_closing_asked_and_confirmed_through_the_inbound_queue(harness: Co
     assert await box.drain() == 1
     assert await m.Vote.filter(state="closed").count() == 1
     await h.say("张伟", "发起表决 2")
+    await h.say("王强", "赞成")
     assert (await h.say("张伟", "结束表决 现在")).text.startswith("表决结果：议题2")
 
 
