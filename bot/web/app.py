@@ -40,6 +40,7 @@ from bot.web.base import (
     context,
     flash,
     not_found,
+    path_id,
     redirect,
     render,
     require,
@@ -202,7 +203,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     form = request[FORM]
     kind = request.match_info["kind"]
-    number = int(request.match_info["id"])
+    number = path_id(request, "id")
     now = ctx.clock.now()
     actor = await repo.person(who.person_id)
     note = str(form.get("note", "")).strip()[:500]
@@ -247,7 +248,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
 
 async def revoke(request: web.Request) -> web.StreamResponse:
     require(request, Page.SESSIONS, Action.REVOKE)
-    session_id = int(request.match_info["id"])
+    session_id = path_id(request, "id")
     if await store.revoke_session(session_id, context(request).clock.now()):
         await flash(request, "ok", f"已注销会话 #{session_id}，该浏览器须重新登录。")
     else:

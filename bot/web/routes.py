@@ -32,6 +32,7 @@ from bot.web.base import (
     day,
     local,
     not_found,
+    path_id,
     percent,
     render,
     require,
@@ -447,7 +448,7 @@ async def _society_or_404(sid: int) -> repo.Society:
 
 
 async def society(request: web.Request) -> web.StreamResponse:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.SOCIETY, Action.VIEW, sid)
     ctx = context(request)
     now = ctx.clock.now()
@@ -525,7 +526,7 @@ async def society(request: web.Request) -> web.StreamResponse:
 
 
 async def minutes_list(request: web.Request) -> web.StreamResponse:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.MINUTES, Action.VIEW, sid)
     soc = await _society_or_404(sid)
     meetings = await store.meetings_of(sid, signed_only=True)
@@ -543,10 +544,10 @@ async def minutes_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _signed(request: web.Request, action: Action) -> tuple[repo.Society, store.SignedMinutes]:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.MINUTES, action, sid)
     soc = await _society_or_404(sid)
-    found = await store.signed_minutes(sid, int(request.match_info["mid"]))
+    found = await store.signed_minutes(sid, path_id(request, "mid"))
     if found is None:
         not_found()
     return soc, found

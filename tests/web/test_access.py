@@ -160,3 +160,29 @@ async def test_a_guest_sees_only_the_start_page(webapp: Web) -> None:
     page = await client.get("/web/")
     assert "您目前没有可查看的学会内容" in page.text
     assert "学会总览" not in page.text
+
+
+async def test_a_number_no_record_can_have_is_not_found(webapp: Web) -> None:
+    """Ids are 32-bit: a larger number in an address had reached PostgreSQL, which refused it
+    (HTTP 500, an English traceback page). It is not found, as any number without a record."""
+    w = webapp
+    mid = await _signed_meeting(w)
+    own = (await repo.society_by_name("苏州市示例科技学会")).id  # type: ignore[union-attr]
+    beyond = repo.MAX_ID + 1
+    committee = await w.login(PEOPLE[C])
+    member = await w.login(PEOPLE[M])
+    for client, method, path in (
+        (committee, "GET", f"/web/society/{beyond}"),
+        (committee, "GET", f"/web/society/{beyond}/minutes"),
+        (committee, "GET", f"/web/society/{own}/minutes/{beyond}.docx"),
+        (committee, "POST", f"/web/approvals/change/{beyond}"),
+        (committee, "POST", f"/web/approvals/filing/{beyond}"),
+        (committee, "POST", f"/web/sessions/{beyond}/revoke"),
+        (member, "GET", f"/web/society/{own}/minutes/{beyond}"),
+        (member, "GET", f"/web/society/{own}/minutes/{repo.MAX_ID}"),
+    ):
+        got = (await client.get(path)) if method == "GET" else (await client.post(path))
+        assert got.status == 404, (path, got.status, got.text[:300])
+        assert "找不到页面" in got.text, path
+        assert got.headers.get("X-Frame-Options") == "DENY"
+    assert (await member.get(f"/web/society/{own}/minutes/{mid}")).status == 200
