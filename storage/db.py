@@ -322,19 +322,19 @@ async def _first_schema(url: str, path: Path) -> None:
     killed while the schema was being made (the first start) had left a file with some tables
     and not the record of them, which no later start or upgrade could open."""
     building = path.with_name(f"{path.name}.new")
-    for stale in _sqlite_files(building):
+    for stale in sqlite_files(building):
         stale.unlink(missing_ok=True)
     os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     query = url.split("?", 1)[1] if "?" in url else ""
     await _migrate(f"sqlite://{building}" + (f"?{query}" if query else ""))
-    await asyncio.to_thread(_settle_and_replace, building, path)
+    await asyncio.to_thread(settle_and_replace, building, path)
 
 
-def _sqlite_files(path: Path) -> list[Path]:
+def sqlite_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))]
 
 
-def _settle_and_replace(building: Path, path: Path) -> None:
+def settle_and_replace(building: Path, path: Path) -> None:
     """Everything of `building` in its main file (no -wal left), on disk, then renamed over
     `path` (the empty file made for it), and the rename itself on disk."""
     conn = sqlite3.connect(building)
@@ -348,7 +348,7 @@ def _settle_and_replace(building: Path, path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    for stale in _sqlite_files(building)[1:]:
+    for stale in sqlite_files(building)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(building, path)
     folder = os.open(path.parent, os.O_RDONLY)

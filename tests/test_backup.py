@@ -249,3 +249,96 @@ async def test_commands_that_only_read_change_nothing_and_export_nothing_tampere
     assert "表 vote" in text
     assert not exported.exists()
     assert "Traceback" not in text
+
+
+async def _tables_in(url: str) -> int:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_failed_sqlite_restore_leaves_the_target_as_it_was(tmp_path: Path) -> None:
+    """A backup restored under another key had been copied into place, then refused by the
+    key check (「已恢复」, then a key error, exit 2), and the retry with the right key was
+    refused as 「不是空的」. The key is checked before anything is written; a broken backup is
+    said in Chinese; the retry works."""
+    live = await _a_small_record(tmp_path)
+    out = tmp_path / "backup.db"
+    code, text = await _cli("backup", "--out", str(out), "--db", f"sqlite://{live}")
+    assert code == 0, text
+    target = tmp_path / "d4" / "r.db"
+    target.parent.mkdir()
+    other = "another-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    (target.parent / KEY_FILE_NAME).write_text(other + "\n", encoding="ascii")
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    assert code == 2, text
+    assert "已恢复" not in text
+    assert "不是用当前的服务器密钥" in text
+    assert f"现在用的是密钥文件 {target.parent / KEY_FILE_NAME}" in text
+    assert "没有改动任何文件" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+    # The key in the environment wins over the file: the advice says which one to change.
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}", key=other)
+    assert code == 2, text
+    assert "现在用的是环境变量 YISHI_SECRET_KEY" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"hello\n" * 200)
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    for source, said in ((broken, "已损坏或不完整"), (junk, "文件不是 SQLite 数据库")):
+        code, text = await _cli("restore", str(source), "--db", f"sqlite://{target}")
+        assert code == 2, text
+        assert said in text, text
+        assert "没有改动任何文件" in text
+        assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    assert code == 0, text
+    assert "记录链完整" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
+
+
+async def test_a_failed_postgres_restore_leaves_the_target_empty(
+    backend: str, database: str, tmp_path: Path
+) -> None:
+    """A truncated dump had left 39 empty tables in the target (pg_restore ran table by table)
+    and a wrong key the whole database; each retry was refused as 「不是空的」. The key is
+    checked from the dump before anything is written and pg_restore runs in one transaction:
+    the target stays empty and the retry works."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump / pg_restore not installed")
+    from tests.kit.console import convene_and_open
+
+    h = await ConsoleRig.create()
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "散会 现在")
+    out = tmp_path / "b.dump"
+    await backup(database, out)
+    truncated = tmp_path / "trunc.dump"
+    truncated.write_bytes(out.read_bytes()[: out.stat().st_size * 2 // 3])
+    other = "another-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    async with new_postgres("yishi_restore") as made:
+        code, text = await _cli("restore", str(out), "--db", made, key=other)
+        assert code == 2, text
+        assert "不是用当前的服务器密钥" in text
+        assert "没有改动任何文件" in text
+        assert await _tables_in(made) == 0
+        code, text = await _cli("restore", str(truncated), "--db", made, key=PG_KEY_TEXT)
+        assert code == 2, text
+        assert "备份文件不完整" in text
+        assert "没有改动" in text
+        assert await _tables_in(made) == 0
+        code, text = await _cli("restore", str(out), "--db", made, key=PG_KEY_TEXT)
+        assert code == 0, text
+        assert "记录链完整" in text
