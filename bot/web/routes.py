@@ -414,7 +414,7 @@ def _meeting_views(
             who = [names.get(pid, "?") for pid, s in status.items() if s == key]
             if who:
                 groups.append((t.ATTENDANCE[g.Attendance(key)], who))
-        came = sum(1 for s in status.values() if s in ("present", "late", "left"))
+        came = store.came(mt.roster, mt.attendance)
         held = mt.state in store.HELD
         out.append(
             MeetingView(
