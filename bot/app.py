@@ -31,7 +31,7 @@ from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
 from bot.admission import Admission
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, base_url_warning
 from bot.errors import causes
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
@@ -694,6 +694,9 @@ async def _serving(
         logger.warning("yishi listening on http://%s:%s", settings.http_host, settings.http_port)
         if settings.web.enabled:
             logger.warning("工作台: %s/web/", settings.base_url)
+        chats = any(a.platform is not Platform.CONSOLE for a in adapters)
+        if (warning := base_url_warning(settings, platforms=chats)) is not None:
+            logger.warning("%s", warning)
         await stop.wait()
         logger.warning("yishi stopping")
     finally:

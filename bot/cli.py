@@ -39,6 +39,7 @@ from bot.config import (
     LOG_LEVELS,
     ConfigError,
     Settings,
+    base_url_warning,
     config_path,
     load_settings,
     parse_admin,
@@ -325,6 +326,10 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
         f"  保留期限：入站消息 {r.inbound_days} 天，回复 {r.replies_days} 天，"
         f"消息编号 {r.message_ids_days} 天，发件记录 {r.outbox_days} 天"
     )
+    if settings.web.enabled:
+        print(f"  工作台：{settings.base_url}/web/")
+    if (warning := base_url_warning(settings, platforms=bool(platforms))) is not None:
+        print(f"注意：{warning}")
     return 0
 
 

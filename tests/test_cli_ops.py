@@ -77,3 +77,29 @@ def test_db_prune_dry_run_lists_every_table(tmp_path: Path) -> None:
     run = yishi("db", "prune", "--db", db, cwd=tmp_path)
     assert run.code == 0, run.err
     assert "已清理" in run.out
+
+
+def test_config_check_warns_when_login_links_would_not_open(tmp_path: Path) -> None:
+    """In the documented container (YISHI_HTTP__HOST=0.0.0.0) or behind a reverse proxy
+    (127.0.0.1), with a platform on and [web] base_url unset, every login link had been
+    http://0.0.0.0:8080/… or http://127.0.0.1:8080/…, and nothing said so."""
+    (tmp_path / "c.toml").write_text(
+        "[dingtalk]\nenabled = true\nmode = 'http'\napp_key = 'k'\nrobot_code = 'r'\ncorp_id = 'c'\n",
+        encoding="utf-8",
+    )
+    secret = {"YISHI_CONFIG": "c.toml", "YISHI_DINGTALK_APP_SECRET": "s"}
+    for host in ("0.0.0.0", "127.0.0.1", "::"):
+        run = yishi("config", "check", cwd=tmp_path, extra_env={**secret, "YISHI_HTTP__HOST": host})
+        assert run.code == 0, run.err
+        assert "注意：[web] base_url 未设置：工作台登录链接会是 http://" in run.out, run.out
+        assert "YISHI_WEB__BASE_URL" in run.out
+    settled = {**secret, "YISHI_HTTP__HOST": "0.0.0.0", "YISHI_WEB__BASE_URL": "https://y.example"}
+    run = yishi("config", "check", cwd=tmp_path, extra_env=settled)
+    assert run.code == 0, run.err
+    assert "工作台：https://y.example/web/" in run.out
+    assert "注意" not in run.out
+    # No platform (a local try-out): the links go to this machine's browser, nothing to say.
+    (tmp_path / "c.toml").write_text("", encoding="utf-8")
+    run = yishi("config", "check", cwd=tmp_path, extra_env={"YISHI_CONFIG": "c.toml"})
+    assert run.code == 0, run.err
+    assert "注意" not in run.out

@@ -193,3 +193,20 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "yishi.service" not in done.stderr, done.stderr
+
+
+def _deployment() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("\n## 部署\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_way_of_deploying_sets_the_workbench_address() -> None:
+    """The container listens on 0.0.0.0 and a service behind a proxy on 127.0.0.1: without
+    [web] base_url every login link carried that address. Each way of deploying says to set
+    it, and the example env file offers it."""
+    docker, systemd = _deployment().split("**2. systemd**", 1)
+    assert "[web] base_url" in docker
+    assert "YISHI_WEB__BASE_URL" in docker
+    assert "[web] base_url" in systemd
+    assert "# YISHI_WEB__BASE_URL=https://" in (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "部署时必须填写" in (ROOT / "config.example.toml").read_text(encoding="utf-8")
