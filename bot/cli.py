@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         help="配置文件（默认：环境变量 YISHI_CONFIG，其次当前目录的 config.toml，都没有则用内置默认值）",
     )
+    p.add_argument(
+        "--db",
+        help="数据库 URL（默认：环境变量 YISHI_DATABASE_URL，其次配置 [database] url）；"
+        "写在子命令前后都可以",
+    )
     p.add_argument("--version", action="version", version=f"yishi {_version()}")
     p.add_argument(
         "--debug",
@@ -80,35 +85,35 @@ def _parser() -> argparse.ArgumentParser:
     check = cfgsub.add_parser("check", help="检查配置文件和环境变量，一次列出所有错误")
     check.add_argument("--config", default=argparse.SUPPRESS, help="要检查的配置文件")
     demo = sub.add_parser("demo", help="在本地控制台体验示例学会（SQLite，无需任何凭据）")
-    demo.add_argument("--db", help="数据库 URL（默认见配置）")
+    demo.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL（默认见配置）")
     console = sub.add_parser("console", help="运行对话脚本并输出记录")
     console.add_argument("--script", required=True, help="脚本文件：每行「名字: 消息」")
-    console.add_argument("--db", help="数据库 URL")
+    console.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     dbp = sub.add_parser("db", help="数据库维护")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="执行数据库迁移（不丢数据）")
-    up.add_argument("--db", help="数据库 URL")
+    up.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     prune = dbsub.add_parser("prune", help="按保留期限清理个人数据（入站消息、回复、发件记录）")
     prune.add_argument("--dry-run", action="store_true", help="只统计将清理多少行，不做改动")
-    prune.add_argument("--db", help="数据库 URL")
+    prune.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     verify = sub.add_parser("verify", help="重新计算记录链哈希，检查是否被篡改")
-    verify.add_argument("--db", help="数据库 URL")
+    verify.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     export = sub.add_parser("export", help="导出一个学会一年的档案")
     export.add_argument("--society", required=True)
     export.add_argument("--year", required=True, type=int)
     export.add_argument("--out", required=True)
-    export.add_argument("--db", help="数据库 URL")
+    export.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
-    srv.add_argument("--db", help="数据库 URL")
+    srv.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     bak = sub.add_parser("backup", help="在线备份数据库（SQLite 备份 API；PostgreSQL 用 pg_dump）")
     bak.add_argument("--out", required=True, help="备份文件（不覆盖已有文件）")
-    bak.add_argument("--db", help="数据库 URL")
+    bak.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     res = sub.add_parser("restore", help="把备份恢复到一个空数据库，然后校验记录链")
     res.add_argument("file", help="备份文件")
-    res.add_argument("--db", help="目标数据库 URL（必须是空库）")
+    res.add_argument("--db", default=argparse.SUPPRESS, help="目标数据库 URL（必须是空库）")
     rem = sub.add_parser("reminders", help="列出一个学会已安排的提醒")
     rem.add_argument("--society", required=True)
-    rem.add_argument("--db", help="数据库 URL")
+    rem.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     return p
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from importlib.metadata import version
 from pathlib import Path
 
-from tests.test_cli import sqlite_url, yishi
+from tests.test_cli import ROOT, sqlite_url, yishi
 
 
 def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
@@ -103,3 +105,32 @@ def test_config_check_warns_when_login_links_would_not_open(tmp_path: Path) -> N
     run = yishi("config", "check", cwd=tmp_path, extra_env={"YISHI_CONFIG": "c.toml"})
     assert run.code == 0, run.err
     assert "注意" not in run.out
+
+
+def test_the_restore_drill_runs_as_the_readme_writes_it(tmp_path: Path) -> None:
+    """Step 4 of the drill, `yishi --db <URL> export …`, had stopped at argparse (--db was taken
+    after the subcommand only). --db is read before or after it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    drill = readme.split("**恢复演练**", 1)[1]
+    step = re.search(r"^4\. `yishi ([^`]*)`", drill, re.M)
+    assert step is not None
+    db = sqlite_url(tmp_path / "drill.db")
+    script = ROOT / "examples" / "demo_meeting.txt"
+    run = yishi("console", "--script", script, "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    out = tmp_path / "drill-export"
+    words = [
+        {"<空库": db, "学会名": "苏州市示例科技学会", "今年": "2026"}.get(w, w)
+        for w in shlex.split(step.group(1))
+        if w != "URL>"
+    ]
+    words = [str(out) if w == "/tmp/drill-export" else w for w in words]
+    run = yishi(*words, cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "已导出" in run.out
+    assert out.is_dir()
+    # After the subcommand, as every other example writes it: the same.
+    run = yishi("verify", "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    run = yishi("--db", db, "verify", cwd=tmp_path)
+    assert run.code == 0, run.err
