@@ -365,7 +365,7 @@ async def _prune(settings: Settings, *, dry_run: bool) -> int:
     """`yishi db prune [--dry-run]`: what the retention rules remove, per table."""
     from storage import prune
 
-    await start_storage(settings)
+    await start_storage(settings, existing=True)
     try:
         pruned = await prune.prune(settings.retention, SystemClock().now(), dry_run=dry_run)
     finally:
@@ -382,7 +382,7 @@ async def _verify(settings: Settings) -> int:
     from storage import verify
 
     # Verify never makes a key: a database copied without its key is refused, not reported.
-    await start_storage(settings, read_only=True)
+    await start_storage(settings, existing=True)
     try:
         report = await verify.run()
         names = {s.id: s.name for s in await repo.all_societies()} if report.findings else {}
@@ -447,7 +447,7 @@ async def _export(settings: Settings, society: str, year: int, out: Path) -> int
     from bot.records import export_year
     from storage import verify
 
-    await start_storage(settings, read_only=True)
+    await start_storage(settings, existing=True)
     try:
         found = await repo.society_by_name(society)
         if found is None:
@@ -510,7 +510,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
 async def _reminders(settings: Settings, society: str, now: datetime) -> int:
     from bot.reminders.listing import listing
 
-    await start_storage(settings, read_only=True)
+    await start_storage(settings, existing=True)
     try:
         found = await listing(settings, society, now)
     finally:

@@ -516,14 +516,15 @@ def _refuse_unknown(url: str, applied: set[str]) -> None:
 
 
 async def require_current(url: str) -> None:
-    """For a command that only reads (verify, export, reminders): the database must already
-    exist as this program's, at the current schema. Nothing is created or migrated: a mistyped
-    path, another program's file or an old schema is said, not turned into a database."""
+    """For a command on the records already there (verify, export, reminders, prune): the
+    database must already exist as this program's, at the current schema. Nothing is created
+    or migrated: a mistyped path, another program's file or an old schema is said, not turned
+    into a database."""
     path = sqlite_path(url)
     if path is not None and not await asyncio.to_thread(path.is_file):
         raise DatabaseError(
             f"找不到数据库文件 {path}：请检查路径（--db、环境变量 YISHI_DATABASE_URL 或配置文件的"
-            " [database] url）。这个命令只读取，不会新建数据库。"
+            " [database] url）。这个命令不会新建数据库。"
         )
     applied = await applied_migrations(url)
     pending = known_migrations() - applied

@@ -71,6 +71,7 @@ def test_log_options_json_lines_with_an_id(tmp_path: Path) -> None:
 
 def test_db_prune_dry_run_lists_every_table(tmp_path: Path) -> None:
     db = sqlite_url(tmp_path / "y.db")
+    assert yishi("db", "upgrade", "--db", db, cwd=tmp_path).code == 0
     run = yishi("db", "prune", "--dry-run", "--db", db, cwd=tmp_path)
     assert run.code == 0, run.err
     assert "试运行" in run.out
@@ -134,3 +135,17 @@ def test_the_restore_drill_runs_as_the_readme_writes_it(tmp_path: Path) -> None:
     assert run.code == 0, run.err
     run = yishi("--db", db, "verify", cwd=tmp_path)
     assert run.code == 0, run.err
+
+
+def test_db_prune_on_a_mistyped_path_makes_nothing(tmp_path: Path) -> None:
+    """On a mistyped path prune had made the folder, a new database and a new key, and reported
+    0 rows (exit 0). Like verify and export it says the file is not there, exit 2, nothing
+    written."""
+    typo = tmp_path / "typo" / "yishi.db"
+    for dry in (("--dry-run",), ()):
+        run = yishi("db", "prune", *dry, "--db", sqlite_url(typo), cwd=tmp_path)
+        assert run.code == 2, run.out
+        assert f"找不到数据库文件 {typo}" in run.err
+        assert "不会新建数据库" in run.err
+        assert "Traceback" not in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
