@@ -21,6 +21,7 @@ from bot.utterance import ADDRESSEE
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
+    bounded,
     join,
     mentioned,
     parse_item_ref,
@@ -432,7 +433,9 @@ async def decide_change(
 ) -> Decided:
     """Approve or reject roster change `number` (第六条) within 第五条's limits, under the
     society's lock; raises UsageError or GovernanceError (nothing written) when it cannot.
-    `here` is the society whose group the decision was made in (it gets the reply, no notice)."""
+    `here` is the society whose group the decision was made in (it gets the reply, no notice).
+    A note longer than a reason may be is refused, as every reason is (the web form's too)."""
+    bounded(note, "驳回理由" if not approve else "审批说明")
     change = await repo.roster_change(number)
     if change is not None:
         await repo.lock_society(change.society_id)

@@ -251,7 +251,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     number = path_id(request, "id")
     now = ctx.clock.now()
     actor = await repo.person(who.person_id)
-    note = str(form.get("note", "")).strip()[:500]
+    note = str(form.get("note", "")).strip()
     try:
         async with repo.atomic():
             if kind == "change":
