@@ -431,7 +431,7 @@ def _meeting_views(
                         "number": it.number,
                         "title": it.title,
                         "matter": t.MATTER[g.MatterType(it.matter_type)],
-                        "state": t.ITEM_STATE[g.ItemState(it.state)],
+                        "state": t.item_state(g.ItemState(it.state), g.MeetingState(mt.state)),
                         "result": _result(it.result),
                     }
                     for it in mt.items
