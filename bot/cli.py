@@ -41,9 +41,9 @@ from bot.config import (
     Settings,
     base_url_warning,
     config_path,
+    database_url,
     load_settings,
     parse_admin,
-    sqlite_url_as_meant,
 )
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo, reset_demo
 from bot.keys import KeyProblem, load_key
@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if getattr(args, "db", None):
-        settings = replace(settings, database_url=sqlite_url_as_meant(args.db))
+        settings = replace(settings, database_url=database_url(args.db, "--db"))
     if args.command in ("demo", "console"):
         admin = parse_admin("demo", committee_admin_entry())
         if admin not in settings.committee_admins:

@@ -684,12 +684,16 @@ def sqlite_url_as_meant(url: str) -> str:
 
 def _database_url(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
     url = env.get("YISHI_DATABASE_URL") or raw.get("url", DEFAULT_DATABASE_URL)
-    url = sqlite_url_as_meant(_typed("database.url", url, str))
+    return database_url(_typed("database.url", url, str), "database.url")
+
+
+def database_url(url: str, key: str) -> str:
+    """A database URL as given in the file, the environment or `--db` (named `key` in the
+    problem): a SQLite or PostgreSQL one, a four-slash SQLite path read as meant."""
+    url = sqlite_url_as_meant(url)
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
-        raise ConfigError(
-            "database.url", f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}"
-        )
-    return str(url)
+        raise ConfigError(key, f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}")
+    return url
 
 
 def _timezone(raw: object) -> str:

@@ -149,3 +149,24 @@ def test_db_prune_on_a_mistyped_path_makes_nothing(tmp_path: Path) -> None:
         assert "不会新建数据库" in run.err
         assert "Traceback" not in run.err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_db_option_that_is_no_database_url_is_said_as_in_the_config(tmp_path: Path) -> None:
+    """--db had skipped the check the configuration's URL gets: 「garbage」 was taken for
+    PostgreSQL (「必须设置环境变量 YISHI_SECRET_KEY」, 「数据库不存在…CREATE DATABASE」) and
+    mysql:// for a host name to resolve. Each says what a URL must start with, exit 2."""
+    for url in ("garbage", "mysql://x@y/z", "sqlite:data.db"):
+        for command in (
+            ("db", "upgrade"),
+            ("verify",),
+            ("db", "prune", "--dry-run"),
+            ("reminders", "--society", "x"),
+            ("backup", "--out", "b.db"),
+        ):
+            run = yishi(*command, "--db", url, cwd=tmp_path)
+            assert run.code == 2, (command, url, run.err)
+            assert "配置错误：--db：应以 sqlite:// 或 postgres:// 开头，实际为" in run.err, run.err
+            assert url in run.err
+        run = yishi("--db", url, "verify", cwd=tmp_path)
+        assert "配置错误：--db：应以 sqlite:// 或 postgres:// 开头" in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
