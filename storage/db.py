@@ -301,8 +301,10 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
     path = sqlite_path(url)
     if path is not None and path.stat().st_size == 0:
         await _first_schema(url, path)
-    else:
-        await _migrate(url)
+        return
+    if (path is not None or not is_sqlite(url)) and await _foreign(url):
+        raise DatabaseError(_not_ours(url))  # another program's: our tables are not added
+    await _migrate(url)
     logger.info("database schema up to date (%s)", connection_name(url))
 
 
@@ -515,6 +517,33 @@ def _refuse_unknown(url: str, applied: set[str]) -> None:
         )
 
 
+def _not_ours(url: str) -> str:
+    return f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。"
+
+
+async def _foreign(url: str) -> bool:
+    """Whether the database (a file, or a server's) holds tables and none of this program's
+    migrations: another program's, which an upgrade must not add our tables to."""
+    if await applied_migrations(url) & known_migrations():
+        return False
+    async with _opening(url, OPEN_TIMEOUT_S):
+        path = sqlite_path(url)
+        if path is not None:
+            return await asyncio.to_thread(_sqlite_table_count, path) > 0
+        return await pg_table_count(libpq_url(url)) > 0
+
+
+def _sqlite_table_count(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
 async def require_current(url: str) -> None:
     """For a command on the records already there (verify, export, reminders, prune): the
     database must already exist as this program's, at the current schema. Nothing is created
@@ -529,7 +558,7 @@ async def require_current(url: str) -> None:
     applied = await applied_migrations(url)
     pending = known_migrations() - applied
     if not applied & known_migrations():
-        raise DatabaseError(f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。")
+        raise DatabaseError(_not_ours(url))
     _refuse_unknown(url, applied)
     if pending:
         raise DatabaseError(

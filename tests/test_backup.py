@@ -342,3 +342,34 @@ async def test_a_failed_postgres_restore_leaves_the_target_empty(
         code, text = await _cli("restore", str(out), "--db", made, key=PG_KEY_TEXT)
         assert code == 0, text
         assert "记录链完整" in text
+
+
+async def test_upgrade_leaves_another_programs_database_alone(tmp_path: Path) -> None:
+    """`yishi db upgrade` (and serve, which upgrades first) had added every table of ours to
+    another program's SQLite file, exit 0, while verify said it was not ours. Both engines: the
+    same words as verify, exit 2, the database as it was."""
+    foreign = tmp_path / "app.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{foreign}")
+    assert code == 2, text
+    assert f"{foreign} 不是议事的数据库（里面没有议事的数据表），没有改动它。" in text
+    assert foreign.read_bytes() == before
+    async with new_postgres("yishi_foreign") as made:
+        conn2 = await asyncpg.connect(made.replace("postgres://", "postgresql://"))
+        try:
+            await conn2.execute("CREATE TABLE customers (id INTEGER)")
+        finally:
+            await conn2.close()
+        code, text = await _cli("db", "upgrade", "--db", made, key=PG_KEY_TEXT)
+        assert code == 2, text
+        assert "不是议事的数据库（里面没有议事的数据表），没有改动它。" in text
+        assert await _tables_in(made) == 1
+    # An empty database, or one of ours, is upgraded as before.
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{tmp_path / 'new.db'}")
+    assert code == 0, text
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{tmp_path / 'new.db'}")
+    assert code == 0, text
