@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     export = sub.add_parser("export", help="导出一个学会一年的档案")
     export.add_argument("--society", required=True)
-    export.add_argument("--year", required=True, type=int)
+    export.add_argument("--year", required=True, help="年份，如 2026")
     export.add_argument("--out", required=True)
     export.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
@@ -443,10 +443,22 @@ async def _restore(settings: Settings, source: Path) -> int:
     return await _verify(settings)
 
 
-async def _export(settings: Settings, society: str, year: int, out: Path) -> int:
+# The years an archive can be of: the bot's records start with its use (the rules are of 2020).
+YEARS = range(2000, 2101)
+
+
+async def _export(settings: Settings, society: str, said_year: str, out: Path) -> int:
     from bot.records import export_year
     from storage import verify
 
+    year = int(said_year) if said_year.strip().isdigit() else 0
+    if year not in YEARS:
+        print(
+            f"--year 应为 {YEARS[0]} 到 {YEARS[-1]} 之间的年份（如 2026），实际为「{said_year}」；"
+            "没有导出。",
+            file=sys.stderr,
+        )
+        return 2
     await start_storage(settings, existing=True)
     try:
         found = await repo.society_by_name(society)

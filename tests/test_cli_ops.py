@@ -170,3 +170,31 @@ def test_a_db_option_that_is_no_database_url_is_said_as_in_the_config(tmp_path: 
         run = yishi("--db", url, "verify", cwd=tmp_path)
         assert "配置错误：--db：应以 sqlite:// 或 postgres:// 开头" in run.err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_export_refuses_a_year_it_cannot_be_of(tmp_path: Path) -> None:
+    """--year 0 and 99999 had ended in 「出错了：ValueError…」 with exit 1 (a failed
+    verification's code), 99999 leaving an empty folder; --year abc in argparse's English. Each
+    is said in Chinese, exit 2, nothing made."""
+    db = sqlite_url(tmp_path / "y.db")
+    assert yishi("db", "upgrade", "--db", db, cwd=tmp_path).code == 0
+    made = sorted(p.name for p in tmp_path.iterdir())
+    for year in ("0", "99999", "abc", "1999", "-1"):
+        out = tmp_path / f"out-{year}"
+        run = yishi(
+            "export",
+            "--society",
+            "苏州市示例科技学会",
+            "--year",
+            year,
+            "--out",
+            out,
+            "--db",
+            db,
+            cwd=tmp_path,
+        )
+        assert run.code == 2, (year, run.err)
+        assert f"--year 应为 2000 到 2100 之间的年份（如 2026），实际为「{year}」" in run.err
+        assert "Traceback" not in run.err
+        assert "error:" not in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == made
