@@ -43,12 +43,26 @@ class Copied:
 
 
 def pg_recipe(url: str, out: str) -> str:
+    """The commands to run by hand when the client tools are missing; the password of `url` is
+    left out (the operator gives it in PGPASSWORD, never on a command line)."""
+    bare, password = db.libpq_login(url)
+    login = "  （密码不写在命令行上：先 export PGPASSWORD=…）\n" if password else ""
     return (
-        f"  备份：pg_dump --format=custom --no-owner --file {out} --dbname '{url}'\n"
+        login + f"  备份：pg_dump --format=custom --no-owner --file {out} --dbname '{bare}'\n"
         "  恢复（到空库）：pg_restore --no-owner --exit-on-error --single-transaction"
         f" --dbname '<空库 URL>' {out}\n"
         "  然后：yishi db upgrade --db '<空库 URL>' && yishi verify --db '<空库 URL>'"
     )
+
+
+def _login(url: str) -> tuple[str, dict[str, str]]:
+    """What a client tool is given for `url`: the URL without its password (the command line
+    is visible to everyone on the machine), and an environment with the password."""
+    bare, password = db.libpq_login(url)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return bare, env
 
 
 def _tables(conn: sqlite3.Connection) -> int:
@@ -149,11 +163,25 @@ async def backup(url: str, out: Path) -> Copied:
     if tool is None:
         raise BackupError(
             "未安装 pg_dump（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(db.libpq_url(url), str(out))
+            + pg_recipe(url, str(out))
         )
-    await _run(
-        tool, "--format=custom", "--no-owner", "--file", str(out), "--dbname", db.libpq_url(url)
-    )
+    # Written beside the name, readable by its owner only (it holds every record, as a SQLite
+    # backup does), and renamed once complete: a failed dump leaves nothing under the name.
+    partial = out.with_name(out.name + ".partial")
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise BackupError(f"无法在 {out.parent} 写入备份文件：{exc.strerror or exc}。") from exc
+    bare, env = _login(url)
+    try:
+        await _run(
+            tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", bare, env=env
+        )
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return Copied(out, await asyncio.to_thread(os.path.getsize, out), 0)
 
 
@@ -337,12 +365,13 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
     if tool is None:
         raise BackupError(
             "未安装 pg_restore（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(db.libpq_url(url), str(source))
+            + pg_recipe(url, str(source))
         )
     await db.reach(url)  # a database that does not exist, or does not answer, is said so
     if await db.pg_table_count(db.libpq_url(url)):
         raise BackupError("目标数据库不是空的；只能恢复到空数据库（CREATE DATABASE 新建）。")
     _check_holds(source, await _dump_holds(tool, source), key, url)
+    bare, env = _login(url)
     try:
         await _run(
             tool,
@@ -350,15 +379,16 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
             "--exit-on-error",
             "--single-transaction",
             "--dbname",
-            db.libpq_url(url),
+            bare,
             str(source),
+            env=env,
         )
     except BackupError as exc:
         raise BackupError(
             f"{exc}\n恢复在一个事务中进行，出错即整体撤销：目标数据库没有改动，"
             "查明原因后可直接重试。"
         ) from exc
-    name = db.libpq_url(url).rsplit("/", 1)[-1].split("?", 1)[0]
+    name = bare.rsplit("/", 1)[-1].split("?", 1)[0]
     try:
         await db.upgrade(url, key=key)
         await _key_opens(url, key)
@@ -453,11 +483,11 @@ def _has_tables(path: Path) -> bool:
         conn.close()
 
 
-async def _run(*argv: str) -> bytes:
-    """Run a client tool; what it wrote to its output (BackupError, its own words, when it
-    failed)."""
+async def _run(*argv: str, env: Mapping[str, str] | None = None) -> bytes:
+    """Run a client tool (in `env`, by default this process's environment); what it wrote to
+    its output (BackupError, its own words, when it failed)."""
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     try:
         async with asyncio.timeout(TOOL_TIMEOUT_S):

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
@@ -138,6 +138,19 @@ def libpq_url(url: str) -> str:
     parts = urlsplit(url)
     keep = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl")]
     return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(keep), ""))
+
+
+def libpq_login(url: str) -> tuple[str, str | None]:
+    """`libpq_url` without the password, and the password (None: the URL has none): a client
+    tool gets the first on its command line, which anyone on the machine may read (ps), and the
+    password in its environment (PGPASSWORD)."""
+    parts = urlsplit(libpq_url(url))
+    if parts.password is None:
+        return urlunsplit(parts), None
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[1]
+    bare = urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+    return bare, unquote(parts.password)
 
 
 def _touch_sqlite(path: Path) -> None:

@@ -373,3 +373,48 @@ async def test_upgrade_leaves_another_programs_database_alone(tmp_path: Path) ->
     assert code == 0, text
     code, text = await _cli("db", "upgrade", "--db", f"sqlite://{tmp_path / 'new.db'}")
     assert code == 0, text
+
+
+async def test_a_postgres_backup_keeps_the_password_off_command_lines_and_is_private(
+    backend: str, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The .dump had been created 0644 (a SQLite backup is 0600), pg_dump and pg_restore had
+    got the password inside --dbname (visible to anyone in `ps`), and the recipe printed when
+    pg_dump is missing showed it in clear. The password goes in the child's PGPASSWORD."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump / pg_restore not installed")
+    from bot.backup import restore
+    from tests.kit.keys import PG_KEY
+
+    password = "s3cret-Pa55"
+    user, rest = database.split("://", 1)[1].split("@", 1)
+    with_password = f"postgres://{user}:{password}@{rest}"  # the test server trusts its users
+    started: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*argv: str, **kwargs: object) -> asyncio.subprocess.Process:
+        env = kwargs.get("env")
+        started.append((argv, dict(env) if isinstance(env, dict) else {}))
+        return await real(*argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    out = tmp_path / "b.dump"
+    await backup(with_password, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["b.dump"]
+    async with new_postgres("yishi_restore") as made:
+        user, rest = made.split("://", 1)[1].split("@", 1)
+        await restore(f"postgres://{user}:{password}@{rest}", out, key=PG_KEY)
+    tools = [(argv, env) for argv, env in started if Path(argv[0]).name.startswith("pg_")]
+    assert {Path(argv[0]).name for argv, _ in tools} == {"pg_dump", "pg_restore"}
+    for argv, env in tools:
+        assert not any(password in word for word in argv), argv
+        if "--dbname" in argv:
+            assert env.get("PGPASSWORD") == password, argv
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    with pytest.raises(BackupError) as missing:
+        await backup(with_password, tmp_path / "c.dump")
+    assert password not in str(missing.value)
+    assert "PGPASSWORD" in str(missing.value)
