@@ -210,3 +210,20 @@ def test_every_way_of_deploying_sets_the_workbench_address() -> None:
     assert "[web] base_url" in systemd
     assert "# YISHI_WEB__BASE_URL=https://" in (ROOT / ".env.example").read_text(encoding="utf-8")
     assert "部署时必须填写" in (ROOT / "config.example.toml").read_text(encoding="utf-8")
+
+
+def test_the_files_with_secrets_are_not_committed() -> None:
+    """.env.example says 「不要提交到版本库」, but .gitignore had covered neither .env nor
+    config.toml (where the committee's ids and platform settings go)."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = [".env", "config.toml", ".env.example", "config.example.toml"]
+    done = subprocess.run(
+        [git, "check-ignore", "--no-index", *names],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.split() == [".env", "config.toml"]
