@@ -51,6 +51,10 @@ from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
 
+# `yishi serve`'s exit code when the database did not answer (sysexits' EX_TEMPFAIL): the
+# systemd unit restarts it, and does not restart a start that failed with exit code 2.
+TEMPORARY = 75
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -191,12 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(f"数据库错误：{exc}", file=sys.stderr)
+        # The server's start against a database that does not answer yet is a temporary failure
+        # (a service manager starts it again); any other problem needs a person (exit 2).
+        code = TEMPORARY if args.command == "serve" and db.unreachable(exc) else 2
         if isinstance(exc.__cause__, TimeoutError):
             # The driver's thread may still be stuck in the file: do not wait for it at exit.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(2)
-        return 2
+            os._exit(code)
+        return code
     except KeyProblem as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
         return 2

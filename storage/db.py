@@ -94,6 +94,23 @@ def explain(exc: BaseException, url: str) -> str:
     return f"无法打开数据库（{where}）：{type(exc).__name__}: {exc}"
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether opening the database failed only because it did not answer now: its server
+    refused the connection, did not answer in time or is starting up, its host name could not
+    be looked up for now, the file is locked by another process. A later start may succeed; a
+    wrong address, name, password, path or schema never does by itself."""
+    for e in causes(exc):
+        if isinstance(e, ConnectionRefusedError | ConnectionResetError | TimeoutError):
+            return True
+        if isinstance(e, socket.gaierror) and e.errno == socket.EAI_AGAIN:
+            return True
+        if type(e).__name__ == "CannotConnectNowError":  # 57P03: the server is starting up
+            return True
+        if isinstance(e, sqlite3.OperationalError) and ("locked" in str(e) or "busy" in str(e)):
+            return True
+    return False
+
+
 def _where(url: str) -> str:
     path = sqlite_path(url)
     if path is not None:

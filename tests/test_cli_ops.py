@@ -198,3 +198,19 @@ def test_export_refuses_a_year_it_cannot_be_of(tmp_path: Path) -> None:
         assert "Traceback" not in run.err
         assert "error:" not in run.err
     assert sorted(p.name for p in tmp_path.iterdir()) == made
+
+
+def test_serve_says_whether_starting_again_can_help(tmp_path: Path) -> None:
+    """The systemd unit restarts the server unless it exits with 2. A database server that does
+    not answer yet (refused: not started) is a temporary failure (75: started again); a
+    configuration error is for a person to fix (2)."""
+    key = {"YISHI_SECRET_KEY": "yishi-test-key-0123456789abcdefghijklmnopqrstuvwxyz"}
+    run = yishi("serve", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
+    assert run.code == 75, run.err
+    assert "无法连接数据库服务器" in run.err
+    (tmp_path / "bad.toml").write_text("[http]\nport = 70000\n", encoding="utf-8")
+    run = yishi("--config", "bad.toml", "serve", cwd=tmp_path)
+    assert run.code == 2, run.err
+    # Any other command: 2, as before (nothing restarts it).
+    run = yishi("verify", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
+    assert run.code == 2, run.err

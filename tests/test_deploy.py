@@ -227,3 +227,32 @@ def test_the_files_with_secrets_are_not_committed() -> None:
         check=False,
     )
     assert done.stdout.split() == [".env", "config.toml"]
+
+
+def test_the_unit_does_not_restart_what_a_person_must_fix() -> None:
+    """Restart=on-failure had started the bot again every 5 s after a configuration error
+    (exit code 2), for ever. A start that failed with 2 stays stopped; a database that did not
+    answer at the start (75) and a crash are restarted."""
+    service = unit()["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"] == "2"
+    from bot.cli import TEMPORARY
+
+    assert str(TEMPORARY) not in service["RestartPreventExitStatus"].split()
+
+
+def test_the_systemd_config_check_reads_what_the_service_reads() -> None:
+    """The README's `YISHI_CONFIG=… yishi config check` did not read /etc/yishi/yishi.env, so it
+    reported the secrets as missing. The command given runs as the unit's user with the unit's
+    environment file and config path."""
+    steps = _deployment().split("**2. systemd**", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", steps, re.S)
+    assert block is not None
+    lines = re.sub(r"\\\n\s*", " ", block.group(1)).splitlines()
+    check = next(line.split("#", 1)[0].strip() for line in lines if "config check" in line)
+    service = unit()["Service"]
+    assert check.startswith("systemd-run --pipe --wait"), check
+    assert f"--uid={service['User']}" in check
+    assert f"-p EnvironmentFile={service['EnvironmentFile']}" in check
+    assert f"--setenv={service['Environment']}" in check
+    assert service["ExecStart"].replace(" serve", " config check") in check
