@@ -331,10 +331,10 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
     path = sqlite_path(url)
     if path is not None and path.stat().st_size == 0:
         await _first_schema(url, path)
-        return
-    if (path is not None or not is_sqlite(url)) and await _foreign(url):
+    elif (path is not None or not is_sqlite(url)) and await _foreign(url):
         raise DatabaseError(_not_ours(url))  # another program's: our tables are not added
-    await _migrate(url)
+    else:
+        await _migrate(url)
     logger.info("database schema up to date (%s)", connection_name(url))
 
 
