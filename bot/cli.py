@@ -26,6 +26,7 @@ from aiohttp import web
 from bot import logs, runner
 from bot.adapters.console import (
     ConsoleAdapter,
+    NoSuchTime,
     ScriptError,
     ScriptLine,
     console_user,
@@ -737,6 +738,9 @@ class Repl:
     def set_time(self, text: str) -> None:
         try:
             self.clock.set(parse_time_line("@time " + text, self.settings.tz))
+        except NoSuchTime as exc:
+            self.say(f"这个时间不存在（{exc}），控制台时间没有改。")
+            return
         except ValueError:
             self.say("时间格式：:time 2026-12-05 14:55")
             return

@@ -540,13 +540,13 @@ async def decide_change(
             "by": person_payload(actor),
         },
     )
-    warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
+    size = [t.ROSTER_ISSUE[i] for i in issues if i in g.SIZE_ISSUES]
     pending = await _meeting_keeps_its_roster(society.id)
-    text = (
-        f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
-        + "".join(warnings)
-        + pending
-    )
+    text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
+    if exception or size:  # what the 特批 covers, or what is left to put right
+        told = f"领导小组现为{len(entries)}人" + (f"：{'、'.join(size)}" if size else "")
+        text += f"按特批，{told}。" if exception else f"请注意，{told}。"
+    text += pending
     return Decided(
         text,
         await _notices(

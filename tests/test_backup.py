@@ -294,7 +294,11 @@ async def test_a_failed_sqlite_restore_leaves_the_target_as_it_was(tmp_path: Pat
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"hello\n" * 200)
     shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
-    for source, said in ((broken, "已损坏或不完整"), (junk, "文件不是 SQLite 数据库")):
+    # Said in Chinese, SQLite's own words after it (they had ended the message alone).
+    for source, said in (
+        (broken, "文件已损坏或不完整，可能在复制时被截断（database disk image is malformed）"),
+        (junk, "文件不是 SQLite 数据库（file is not a database）"),
+    ):
         code, text = await _cli("restore", str(source), "--db", f"sqlite://{target}")
         assert code == 2, text
         assert said in text, text

@@ -207,7 +207,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise Refused(
             403,
             "不能从其他网站登录",
-            "请直接打开机器人发给您的登录链接，在工作台的页面上点「登录」。",
+            "请直接打开机器人发给您的登录链接，在打开的页面上点「登录工作台」。",
         )
     now = context(request).clock.now()
     hashed = auth.digest(token)
