@@ -9,7 +9,9 @@ installed, the command prints the recipe to run by hand.
 A restore goes only into an empty database, then brings its schema up to date; the caller runs
 `yishi verify` on it (the command does so itself). The server key (bot/keys.py) is a secret and
 is not in the backup: the restored database needs the same key (YISHI_SECRET_KEY, or the key file
-copied beside a SQLite target).
+copied beside a SQLite target). Nothing is written to the target unless the restore succeeds
+(`restore`), so a failed one can be tried again as it is. A PostgreSQL client tool gets the
+password in its environment, never on its command line.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.keys import ENV_VAR, ServerKey, key_file_for
-from storage import db
+from bot.keys import ENV_VAR, KeyProblem, ServerKey, key_file_for
+from storage import db, seals, secrecy
 
 # A backup or restore that takes longer than this is stopped (a hung tool, a dead server).
 TOOL_TIMEOUT_S = 3600.0
@@ -122,19 +124,6 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
     return Copied(target, target.stat().st_size, tables)
 
 
-def _is_ours(source: Path) -> bool:
-    """Whether the SQLite file is a database of this program (its migrations table names some
-    of ours)."""
-    conn = _read_only(source, copy=True)
-    try:
-        rows = conn.execute("SELECT name FROM tortoise_migrations WHERE app = 'models'")
-        return bool({str(r[0]) for r in rows} & db.known_migrations())
-    except sqlite3.OperationalError:
-        return False  # no such table
-    finally:
-        conn.close()
-
-
 def _writable_target(out: Path) -> None:
     if out.exists():
         raise BackupError(f"{out} 已存在，不覆盖；请换一个文件名。")
@@ -213,8 +202,6 @@ class _Holds:
 def _check_holds(source: Path, holds: _Holds, key: ServerKey, url: str) -> None:
     """Refuse (BackupError, nothing written) a backup that is not ours, is newer than this
     program, or was written under another key."""
-    from storage import seals, secrecy
-
     if not holds.applied & db.known_migrations():
         raise BackupError(f"{source} 不是议事的备份（里面没有议事的数据表）；没有改动任何文件。")
     unknown = sorted(holds.applied - db.known_migrations())
@@ -259,7 +246,9 @@ def _sqlite_holds(source: Path) -> _Holds:
         except sqlite3.OperationalError:  # no such table
             applied = set()
         try:
-            cursor = conn.execute(f"SELECT {HEAD_COLUMNS} FROM chain_head ORDER BY id LIMIT 50")
+            cursor = conn.execute(
+                f"SELECT {HEAD_COLUMNS} FROM chain_head ORDER BY id LIMIT {secrecy.HEADS_PROBED}"
+            )
             names = [c[0] for c in cursor.description]
             heads = [dict(zip(names, (_text(v) for v in r), strict=True)) for r in cursor]
         except sqlite3.OperationalError:  # a backup from before the keyed record
@@ -290,8 +279,6 @@ def sqlite_problem(exc: sqlite3.Error) -> str:
 
 
 async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
-    from bot.keys import KeyProblem
-
     path = db.sqlite_path(url)
     if path is None:
         raise BackupError("不能恢复到内存数据库。")
@@ -317,8 +304,8 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
         raise BackupError(
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
-    except KeyProblem as exc:
-        raise BackupError(f"{wrong_key(key, url)}（{exc}）没有改动任何文件。") from exc
+    except KeyProblem as exc:  # sealed rows it does not open (a backup without chain heads)
+        raise BackupError(wrong_key(key, url) + "没有改动任何文件。") from exc
     except db.DatabaseError as exc:
         raise BackupError(f"{exc}没有改动任何文件。") from exc
     finally:
@@ -332,8 +319,6 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
 async def _key_opens(url: str, key: ServerKey) -> None:
     """KeyProblem unless `key` opens what the database at `url` holds sealed (the check every
     start makes)."""
-    from storage import secrecy
-
     await db.open_db(url, run_migrations=False, key=key)
     try:
         await secrecy.check_key()
@@ -359,8 +344,6 @@ def _remove(path: Path) -> None:
 
 
 async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
-    from bot.keys import KeyProblem
-
     tool = shutil.which("pg_restore")
     if tool is None:
         raise BackupError(
@@ -395,7 +378,7 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
     except KeyProblem as exc:
         raise BackupError(
             f"备份已写入目标数据库，但当前的服务器密钥（指纹 {key.fingerprint}）打不开其中加密的"
-            f"数据（{exc}）。目标数据库现在不是空的：请先删除并重建它（psql 中执行 "
+            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（psql 中执行 "
             f'DROP DATABASE "{name}"; CREATE DATABASE "{name}";），'
             + key_advice(url).removesuffix("后重试。")
             + "，再执行一次 yishi restore。"
@@ -429,7 +412,8 @@ async def _dump_holds(tool: str, source: Path) -> _Holds:
     applied = {
         str(r["name"]) for r in tables.get("tortoise_migrations", []) if r.get("app") == "models"
     }
-    heads = sorted(tables.get("chain_head", []), key=lambda r: int(r.get("id") or 0))[:50]
+    heads = sorted(tables.get("chain_head", []), key=lambda r: int(r.get("id") or 0))
+    heads = heads[: secrecy.HEADS_PROBED]
     return _Holds(applied, heads)
 
 
