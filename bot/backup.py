@@ -490,6 +490,7 @@ async def _run(*argv: str, env: Mapping[str, str] | None = None) -> bytes:
 # What a client tool's complaint means, in Chinese (its own words follow in brackets).
 _TOOL_SAYS = (
     ("end of file", "备份文件不完整，可能在复制或传输时被截断"),
+    ("corrupt", "备份文件已损坏或不完整，可能在复制或传输时被截断"),
     ("did not find magic string", "不是 pg_dump --format=custom 的备份文件"),
     ("not appear to be a valid archive", "不是 pg_dump --format=custom 的备份文件"),
     ("could not open input file", "无法打开备份文件"),
