@@ -31,7 +31,7 @@ from bot import scheduler as scheduler_module
 from bot.adapters.base import ChatAdapter, Feed
 from bot.admission import Admission
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, base_url_warning
 from bot.errors import causes
 from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.gate import Gate
@@ -113,23 +113,24 @@ def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
 
 
 async def start_storage(
-    settings: Settings, *, key: ServerKey | None = None, read_only: bool = False
+    settings: Settings, *, key: ServerKey | None = None, existing: bool = False
 ) -> None:
     """Open the database (migrating it) and make sure the committee admins are known people.
     `key`: the server key, when the caller loaded it (by default `load_key` finds it).
-    `read_only`: a command that only reads (verify, export, reminders) opens an existing
-    database of this program at the current schema, writing nothing (db.require_current)."""
-    if read_only:
+    `existing`: a command that works on the records there (verify, export, reminders, prune)
+    opens an existing database of this program at the current schema, creating, migrating and
+    adding nothing: no file, folder or key is made for a mistyped path (db.require_current)."""
+    if existing:
         await db.require_current(settings.database_url)
         # never a new key: a database copied without its key is refused, not reported on
         key = key if key is not None else load_key(settings.database_url, create=False)
-    await db.open_db(settings.database_url, key=key, run_migrations=not read_only)
+    await db.open_db(settings.database_url, key=key, run_migrations=not existing)
     try:
         await secrecy.check_key()  # the key must open what is sealed already
     except KeyProblem:
         await db.close_db()
         raise
-    if read_only:
+    if existing:
         return
     for admin in settings.committee_admins:
         user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
@@ -694,6 +695,9 @@ async def _serving(
         logger.warning("yishi listening on http://%s:%s", settings.http_host, settings.http_port)
         if settings.web.enabled:
             logger.warning("工作台: %s/web/", settings.base_url)
+        chats = any(a.platform is not Platform.CONSOLE for a in adapters)
+        if (warning := base_url_warning(settings, platforms=chats)) is not None:
+            logger.warning("%s", warning)
         await stop.wait()
         logger.warning("yishi stopping")
     finally:

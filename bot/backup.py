@@ -9,20 +9,25 @@ installed, the command prints the recipe to run by hand.
 A restore goes only into an empty database, then brings its schema up to date; the caller runs
 `yishi verify` on it (the command does so itself). The server key (bot/keys.py) is a secret and
 is not in the backup: the restored database needs the same key (YISHI_SECRET_KEY, or the key file
-copied beside a SQLite target).
+copied beside a SQLite target). Nothing is written to the target unless the restore succeeds
+(`restore`), so a failed one can be tried again as it is. A PostgreSQL client tool gets the
+password in its environment, never on its command line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import shutil
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.keys import ServerKey
-from storage import db
+from bot.keys import ENV_VAR, KeyProblem, ServerKey, key_file_for
+from storage import db, seals, secrecy
 
 # A backup or restore that takes longer than this is stopped (a hung tool, a dead server).
 TOOL_TIMEOUT_S = 3600.0
@@ -40,11 +45,26 @@ class Copied:
 
 
 def pg_recipe(url: str, out: str) -> str:
+    """The commands to run by hand when the client tools are missing; the password of `url` is
+    left out (the operator gives it in PGPASSWORD, never on a command line)."""
+    bare, password = db.libpq_login(url)
+    login = "  （密码不写在命令行上：先 export PGPASSWORD=…）\n" if password else ""
     return (
-        f"  备份：pg_dump --format=custom --no-owner --file {out} --dbname '{url}'\n"
-        f"  恢复（到空库）：pg_restore --no-owner --exit-on-error --dbname '<空库 URL>' {out}\n"
+        login + f"  备份：pg_dump --format=custom --no-owner --file {out} --dbname '{bare}'\n"
+        "  恢复（到空库）：pg_restore --no-owner --exit-on-error --single-transaction"
+        f" --dbname '<空库 URL>' {out}\n"
         "  然后：yishi db upgrade --db '<空库 URL>' && yishi verify --db '<空库 URL>'"
     )
+
+
+def _login(url: str) -> tuple[str, dict[str, str]]:
+    """What a client tool is given for `url`: the URL without its password (the command line
+    is visible to everyone on the machine), and an environment with the password."""
+    bare, password = db.libpq_login(url)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
+    return bare, env
 
 
 def _tables(conn: sqlite3.Connection) -> int:
@@ -104,19 +124,6 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
     return Copied(target, target.stat().st_size, tables)
 
 
-def _is_ours(source: Path) -> bool:
-    """Whether the SQLite file is a database of this program (its migrations table names some
-    of ours)."""
-    conn = _read_only(source, copy=True)
-    try:
-        rows = conn.execute("SELECT name FROM tortoise_migrations WHERE app = 'models'")
-        return bool({str(r[0]) for r in rows} & db.known_migrations())
-    except sqlite3.OperationalError:
-        return False  # no such table
-    finally:
-        conn.close()
-
-
 def _writable_target(out: Path) -> None:
     if out.exists():
         raise BackupError(f"{out} 已存在，不覆盖；请换一个文件名。")
@@ -145,58 +152,313 @@ async def backup(url: str, out: Path) -> Copied:
     if tool is None:
         raise BackupError(
             "未安装 pg_dump（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(db.libpq_url(url), str(out))
+            + pg_recipe(url, str(out))
         )
-    await _run(
-        tool, "--format=custom", "--no-owner", "--file", str(out), "--dbname", db.libpq_url(url)
-    )
+    # Written beside the name, readable by its owner only (it holds every record, as a SQLite
+    # backup does), and renamed once complete: a failed dump leaves nothing under the name.
+    partial = out.with_name(out.name + ".partial")
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise BackupError(f"无法在 {out.parent} 写入备份文件：{exc.strerror or exc}。") from exc
+    bare, env = _login(url)
+    try:
+        await _run(
+            tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", bare, env=env
+        )
+        os.replace(partial, out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return Copied(out, await asyncio.to_thread(os.path.getsize, out), 0)
 
 
-async def restore(url: str, source: Path, *, key: ServerKey | None = None) -> Copied:
+async def restore(url: str, source: Path, *, key: ServerKey) -> Copied:
     """Restore `source` into the empty database at `url` (SQLite: a file that does not exist or
-    has no tables). `key`: the server key the backup was written with (by default found as
-    `load_key` does)."""
+    has no tables), written with `key` (the server key the backup was made under).
+
+    Nothing is written to the target unless the restore succeeds. First what the backup holds is
+    read: this program's records, of a schema this version knows, under `key` (its chain heads'
+    MACs). SQLite: the copy is built beside the target (`.restoring`), migrated, its key checked
+    against everything sealed, and renamed into place. PostgreSQL: pg_restore in one
+    transaction (a failure leaves the database as it was); what could fail after it (the
+    migrations; a key a backup without chain heads cannot tell) says exactly what to do."""
     _readable_source(source)
     if db.is_sqlite(url):
-        path = db.sqlite_path(url)
-        if path is None:
-            raise BackupError("不能恢复到内存数据库。")
+        return await _restore_sqlite(url, source, key)
+    return await _restore_postgres(url, source, key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Holds:
+    """What a backup holds that decides whether it can be restored: the migrations it has
+    applied, and its chain heads' columns."""
+
+    applied: set[str]
+    heads: list[dict[str, str | None]]
+
+
+def _check_holds(source: Path, holds: _Holds, key: ServerKey, url: str) -> None:
+    """Refuse (BackupError, nothing written) a backup that is not ours, is newer than this
+    program, or was written under another key."""
+    if not holds.applied & db.known_migrations():
+        raise BackupError(f"{source} 不是议事的备份（里面没有议事的数据表）；没有改动任何文件。")
+    unknown = sorted(holds.applied - db.known_migrations())
+    if unknown:
+        raise BackupError(
+            f"{source} 来自更新版本的议事（本程序不认识的结构更新：{'、'.join(unknown)}）："
+            "请先升级议事程序再恢复；没有改动任何文件。"
+        )
+    try:
+        heads = [seals.head_row(h) for h in holds.heads]
+    except (KeyError, TypeError, ValueError):
+        heads = []  # a head that cannot be read: the full check after the copy tells
+    if secrecy.heads_fit(key, heads) is False:
+        raise BackupError(wrong_key(key, url) + "没有改动任何文件。")
+
+
+def wrong_key(key: ServerKey, url: str) -> str:
+    """Why a backup does not open with `key`, and where the right key goes."""
+    return f"备份不是用当前的服务器密钥（指纹 {key.fingerprint}）写的。" + key_advice(url)
+
+
+def key_advice(url: str, env: Mapping[str, str] | None = None) -> str:
+    """Where the key of the backup goes for a restore into `url`, as things stand now."""
+    environ = os.environ if env is None else env
+    beside = key_file_for(url)
+    if environ.get(ENV_VAR):
+        return f"现在用的是环境变量 {ENV_VAR}：请把它设为备份时所用的密钥后重试。"
+    if beside is not None:
+        return (
+            f"现在用的是密钥文件 {beside}：请换成备份时的密钥文件"
+            f"（或设置环境变量 {ENV_VAR} 为备份时所用的密钥）后重试。"
+        )
+    return f"请把环境变量 {ENV_VAR} 设为备份时所用的密钥后重试。"
+
+
+def _sqlite_holds(source: Path) -> _Holds:
+    conn = _read_only(source, copy=True)
+    try:
         try:
-            ours = await asyncio.to_thread(_is_ours, source)
-        except sqlite3.DatabaseError as exc:
-            raise BackupError(f"{source} 不是可用的 SQLite 备份：{exc}") from exc
-        if not ours:
-            raise BackupError(
-                f"{source} 不是议事的备份（里面没有议事的数据表）；没有改动任何文件。"
+            rows = conn.execute("SELECT name FROM tortoise_migrations WHERE app = 'models'")
+            applied = {str(r[0]) for r in rows}
+        except sqlite3.OperationalError:  # no such table
+            applied = set()
+        try:
+            cursor = conn.execute(
+                f"SELECT {HEAD_COLUMNS} FROM chain_head ORDER BY id LIMIT {secrecy.HEADS_PROBED}"
             )
-        if await asyncio.to_thread(_has_tables, path):
-            raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
-        try:
-            copied = await asyncio.to_thread(_sqlite_copy, source, path, from_backup=True)
-        except sqlite3.DatabaseError as exc:
-            raise BackupError(f"{source} 不是可用的 SQLite 备份：{exc}") from exc
-        await db.upgrade(url, key=key)
-        return copied
+            names = [c[0] for c in cursor.description]
+            heads = [dict(zip(names, (_text(v) for v in r), strict=True)) for r in cursor]
+        except sqlite3.OperationalError:  # a backup from before the keyed record
+            heads = []
+    finally:
+        conn.close()
+    return _Holds(applied, heads)
+
+
+HEAD_COLUMNS = "id, chain_key, keyed_from, seq, head, tables, mac"
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def sqlite_problem(exc: sqlite3.Error) -> str:
+    """SQLite's complaint about a file, said in Chinese, its own words after it."""
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered:
+        return f"文件不是 SQLite 数据库（{text}）"
+    if "malformed" in lowered or "corrupt" in lowered:
+        return f"文件已损坏或不完整，可能在复制时被截断（{text}）"
+    if "unable to open" in lowered:
+        return f"无法打开文件（{text}）"
+    return f"SQLite 报告：{text}"
+
+
+async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
+    path = db.sqlite_path(url)
+    if path is None:
+        raise BackupError("不能恢复到内存数据库。")
+    try:
+        holds = await asyncio.to_thread(_sqlite_holds, source)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(
+            f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
+        ) from exc
+    _check_holds(source, holds, key, url)
+    if await asyncio.to_thread(_has_tables, path):
+        raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
+    staging = path.with_name(path.name + ".restoring")
+    made = await asyncio.to_thread(_make_folder, path.parent)
+    try:
+        await asyncio.to_thread(_remove, staging)  # what an interrupted restore left
+        copied = await asyncio.to_thread(_sqlite_copy, source, staging, from_backup=True)
+        staged = f"sqlite://{staging}" + (f"?{url.split('?', 1)[1]}" if "?" in url else "")
+        await db.upgrade(staged, key=key)
+        await _key_opens(staged, key)
+        await asyncio.to_thread(db.settle_and_replace, staging, path)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(
+            f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
+        ) from exc
+    except KeyProblem as exc:  # sealed rows it does not open (a backup without chain heads)
+        raise BackupError(wrong_key(key, url) + "没有改动任何文件。") from exc
+    except db.DatabaseError as exc:
+        raise BackupError(f"{exc}没有改动任何文件。") from exc
+    finally:
+        await asyncio.to_thread(_remove, staging)
+        if made:
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only when still empty: nothing was restored
+    return Copied(path, path.stat().st_size, copied.tables)
+
+
+async def _key_opens(url: str, key: ServerKey) -> None:
+    """KeyProblem unless `key` opens what the database at `url` holds sealed (the check every
+    start makes)."""
+    await db.open_db(url, run_migrations=False, key=key)
+    try:
+        await secrecy.check_key()
+    finally:
+        await db.close_db()
+
+
+def _make_folder(folder: Path) -> bool:
+    """The target's folder, made when missing (True: made here)."""
+    if folder.is_dir():
+        return False
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise BackupError(f"无法创建目录 {folder}：{exc.strerror or exc}。") from exc
+    return True
+
+
+def _remove(path: Path) -> None:
+    for stale in db.sqlite_files(path):
+        stale.unlink(missing_ok=True)
+    path.with_name(path.name + ".partial").unlink(missing_ok=True)
+
+
+async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
     tool = shutil.which("pg_restore")
     if tool is None:
         raise BackupError(
             "未安装 pg_restore（PostgreSQL 客户端工具）。请安装后重试，或手工执行：\n"
-            + pg_recipe(db.libpq_url(url), str(source))
+            + pg_recipe(url, str(source))
         )
     await db.reach(url)  # a database that does not exist, or does not answer, is said so
     if await db.pg_table_count(db.libpq_url(url)):
         raise BackupError("目标数据库不是空的；只能恢复到空数据库（CREATE DATABASE 新建）。")
-    await _run(tool, "--no-owner", "--exit-on-error", "--dbname", db.libpq_url(url), str(source))
-    await db.upgrade(url, key=key)
+    _check_holds(source, await _dump_holds(tool, source), key, url)
+    bare, env = _login(url)
+    try:
+        await _run(
+            tool,
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+            bare,
+            str(source),
+            env=env,
+        )
+    except BackupError as exc:
+        raise BackupError(
+            f"{exc}\n恢复在一个事务中进行，出错即整体撤销：目标数据库没有改动，"
+            "查明原因后可直接重试。"
+        ) from exc
+    name = bare.rsplit("/", 1)[-1].split("?", 1)[0]
+    try:
+        await db.upgrade(url, key=key)
+        await _key_opens(url, key)
+    except KeyProblem as exc:
+        raise BackupError(
+            f"备份已写入目标数据库，但当前的服务器密钥（指纹 {key.fingerprint}）打不开其中加密的"
+            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（psql 中执行 "
+            f'DROP DATABASE "{name}"; CREATE DATABASE "{name}";），'
+            + key_advice(url).removesuffix("后重试。")
+            + "，再执行一次 yishi restore。"
+        ) from exc
+    except db.DatabaseError as exc:
+        raise BackupError(
+            f"备份已写入目标数据库，但升级数据库结构失败：{exc}\n数据已在目标数据库中，不要再次"
+            "恢复：查明原因后运行 yishi db upgrade --db '<目标库 URL>'，"
+            "再运行 yishi verify --db '<目标库 URL>'。"
+        ) from exc
     return Copied(source, await asyncio.to_thread(os.path.getsize, source), 0)
 
 
+async def _dump_holds(tool: str, source: Path) -> _Holds:
+    """What a pg_dump archive holds (its migrations and chain heads), read from the file alone."""
+    try:
+        out = await _run(
+            tool,
+            "--data-only",
+            "--table=tortoise_migrations",
+            "--table=chain_head",
+            "--file=-",
+            str(source),
+        )
+    except BackupError as exc:
+        raise BackupError(
+            f"{source} 不是可用的 PostgreSQL 备份（pg_dump --format=custom 的文件）：{exc}；"
+            "没有改动任何文件。"
+        ) from exc
+    tables = copy_blocks(out.decode("utf-8", errors="replace"))
+    applied = {
+        str(r["name"]) for r in tables.get("tortoise_migrations", []) if r.get("app") == "models"
+    }
+    heads = sorted(tables.get("chain_head", []), key=lambda r: int(r.get("id") or 0))
+    heads = heads[: secrecy.HEADS_PROBED]
+    return _Holds(applied, heads)
+
+
+_COPY = re.compile(r'^COPY (?:"?[\w]+"?\.)?"?(\w+)"? \((.*)\) FROM stdin;$')
+_ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))")
+_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def copy_blocks(script: str) -> dict[str, list[dict[str, str | None]]]:
+    """The rows of each COPY block of a SQL script pg_restore wrote, as column -> text (None for
+    NULL), by table name."""
+    out: dict[str, list[dict[str, str | None]]] = {}
+    lines = iter(script.split("\n"))
+    for line in lines:
+        found = _COPY.match(line)
+        if found is None:
+            continue
+        columns = [c.strip().strip('"') for c in found.group(2).split(",")]
+        rows = out.setdefault(found.group(1), [])
+        for row in lines:
+            if row == "\\.":
+                break
+            values = [_copy_value(v) for v in row.split("\t")]
+            rows.append(dict(zip(columns, values, strict=False)))
+    return out
+
+
+def _copy_value(text: str) -> str | None:
+    if text == "\\N":
+        return None
+    return _ESCAPE.sub(_unescape, text)
+
+
+def _unescape(found: re.Match[str]) -> str:
+    octal, hexa, char = found.groups()
+    if octal is not None:
+        return chr(int(octal, 8))
+    if hexa is not None:
+        return chr(int(hexa, 16))
+    return _ESCAPED.get(char, char)
+
+
 def _has_tables(path: Path) -> bool:
-    """Whether the SQLite file has tables; a missing or empty file is removed (made ready)."""
+    """Whether the SQLite file has tables (a missing or empty file has none)."""
     if not path.exists() or path.stat().st_size == 0:
-        path.unlink(missing_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
         return False
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -205,13 +467,15 @@ def _has_tables(path: Path) -> bool:
         conn.close()
 
 
-async def _run(*argv: str) -> None:
+async def _run(*argv: str, env: Mapping[str, str] | None = None) -> bytes:
+    """Run a client tool (in `env`, by default this process's environment); what it wrote to
+    its output (BackupError, its own words, when it failed)."""
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     try:
         async with asyncio.timeout(TOOL_TIMEOUT_S):
-            _, err = await proc.communicate()
+            out, err = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -219,4 +483,23 @@ async def _run(*argv: str) -> None:
             f"{Path(argv[0]).name} 超过 {TOOL_TIMEOUT_S:.0f} 秒未完成，已停止。"
         ) from None
     if proc.returncode != 0:
-        raise BackupError(f"{Path(argv[0]).name} 失败：{err.decode(errors='replace').strip()}")
+        raise BackupError(tool_problem(Path(argv[0]).name, err.decode(errors="replace").strip()))
+    return out
+
+
+# What a client tool's complaint means, in Chinese (its own words follow in brackets).
+_TOOL_SAYS = (
+    ("end of file", "备份文件不完整，可能在复制或传输时被截断"),
+    ("corrupt", "备份文件已损坏或不完整，可能在复制或传输时被截断"),
+    ("did not find magic string", "不是 pg_dump --format=custom 的备份文件"),
+    ("not appear to be a valid archive", "不是 pg_dump --format=custom 的备份文件"),
+    ("could not open input file", "无法打开备份文件"),
+    ("password authentication failed", "数据库拒绝登录，请检查用户名和密码"),
+    ("permission denied", "没有权限"),
+)
+
+
+def tool_problem(tool: str, said: str) -> str:
+    lowered = said.lower()
+    meaning = next((zh for en, zh in _TOOL_SAYS if en in lowered), "")
+    return f"{tool} 失败：{meaning}（{said}）" if meaning else f"{tool} 失败：{said}"

@@ -26,6 +26,7 @@ from aiohttp import web
 from bot import logs, runner
 from bot.adapters.console import (
     ConsoleAdapter,
+    NoSuchTime,
     ScriptError,
     ScriptLine,
     console_user,
@@ -39,16 +40,21 @@ from bot.config import (
     LOG_LEVELS,
     ConfigError,
     Settings,
+    base_url_warning,
     config_path,
+    database_url,
     load_settings,
     parse_admin,
-    sqlite_url_as_meant,
 )
 from bot.demo import COMMITTEE_ADMIN, SOCIETY, committee_admin_entry, ensure_demo, reset_demo
 from bot.keys import KeyProblem, load_key
 from bot.web.app import mount_web
 from bot.web.auth import WebKeyError, cookie_key, issue_link
 from storage import db, repo
+
+# `yishi serve`'s exit code when the database did not answer (sysexits' EX_TEMPFAIL): the
+# systemd unit restarts it, and does not restart a start that failed with exit code 2.
+TEMPORARY = 75
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--config",
         help="配置文件（默认：环境变量 YISHI_CONFIG，其次当前目录的 config.toml，都没有则用内置默认值）",
+    )
+    p.add_argument(
+        "--db",
+        help="数据库 URL（默认：环境变量 YISHI_DATABASE_URL，其次配置 [database] url）；"
+        "写在子命令前后都可以",
     )
     p.add_argument("--version", action="version", version=f"yishi {_version()}")
     p.add_argument(
@@ -79,42 +90,42 @@ def _parser() -> argparse.ArgumentParser:
     check = cfgsub.add_parser("check", help="检查配置文件和环境变量，一次列出所有错误")
     check.add_argument("--config", default=argparse.SUPPRESS, help="要检查的配置文件")
     demo = sub.add_parser("demo", help="在本地控制台体验示例学会（SQLite，无需任何凭据）")
-    demo.add_argument("--db", help="数据库 URL（默认见配置）")
+    demo.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL（默认见配置）")
     console = sub.add_parser("console", help="运行对话脚本并输出记录")
     console.add_argument("--script", required=True, help="脚本文件：每行「名字: 消息」")
-    console.add_argument("--db", help="数据库 URL")
+    console.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     dbp = sub.add_parser("db", help="数据库维护")
     dbsub = dbp.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="执行数据库迁移（不丢数据）")
-    up.add_argument("--db", help="数据库 URL")
+    up.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     prune = dbsub.add_parser("prune", help="按保留期限清理个人数据（入站消息、回复、发件记录）")
     prune.add_argument("--dry-run", action="store_true", help="只统计将清理多少行，不做改动")
-    prune.add_argument("--db", help="数据库 URL")
+    prune.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     verify = sub.add_parser("verify", help="重新计算记录链哈希，检查是否被篡改")
-    verify.add_argument("--db", help="数据库 URL")
+    verify.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     export = sub.add_parser("export", help="导出一个学会一年的档案")
     export.add_argument("--society", required=True)
-    export.add_argument("--year", required=True, type=int)
+    export.add_argument("--year", required=True, help="年份，如 2026")
     export.add_argument("--out", required=True)
-    export.add_argument("--db", help="数据库 URL")
+    export.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     srv = sub.add_parser("serve", help="运行机器人服务（平台回调、健康检查）")
-    srv.add_argument("--db", help="数据库 URL")
+    srv.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     bak = sub.add_parser("backup", help="在线备份数据库（SQLite 备份 API；PostgreSQL 用 pg_dump）")
     bak.add_argument("--out", required=True, help="备份文件（不覆盖已有文件）")
-    bak.add_argument("--db", help="数据库 URL")
+    bak.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     res = sub.add_parser("restore", help="把备份恢复到一个空数据库，然后校验记录链")
     res.add_argument("file", help="备份文件")
-    res.add_argument("--db", help="目标数据库 URL（必须是空库）")
+    res.add_argument("--db", default=argparse.SUPPRESS, help="目标数据库 URL（必须是空库）")
     rem = sub.add_parser("reminders", help="列出一个学会已安排的提醒")
     rem.add_argument("--society", required=True)
-    rem.add_argument("--db", help="数据库 URL")
+    rem.add_argument("--db", default=argparse.SUPPRESS, help="数据库 URL")
     return p
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.config)
     if getattr(args, "db", None):
-        settings = replace(settings, database_url=sqlite_url_as_meant(args.db))
+        settings = replace(settings, database_url=database_url(args.db, "--db"))
     if args.command in ("demo", "console"):
         admin = parse_admin("demo", committee_admin_entry())
         if admin not in settings.committee_admins:
@@ -185,12 +196,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(f"数据库错误：{exc}", file=sys.stderr)
+        # The server's start against a database that does not answer yet is a temporary failure
+        # (a service manager starts it again); any other problem needs a person (exit 2).
+        code = TEMPORARY if args.command == "serve" and db.unreachable(exc) else 2
         if isinstance(exc.__cause__, TimeoutError):
             # The driver's thread may still be stuck in the file: do not wait for it at exit.
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(2)
-        return 2
+            os._exit(code)
+        return code
     except KeyProblem as exc:
         print(f"配置错误：{exc}", file=sys.stderr)
         return 2
@@ -325,6 +339,10 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
         f"  保留期限：入站消息 {r.inbound_days} 天，回复 {r.replies_days} 天，"
         f"消息编号 {r.message_ids_days} 天，发件记录 {r.outbox_days} 天"
     )
+    if settings.web.enabled:
+        print(f"  工作台：{settings.base_url}/web/")
+    if (warning := base_url_warning(settings, platforms=bool(platforms))) is not None:
+        print(f"注意：{warning}")
     return 0
 
 
@@ -355,7 +373,7 @@ async def _prune(settings: Settings, *, dry_run: bool) -> int:
     """`yishi db prune [--dry-run]`: what the retention rules remove, per table."""
     from storage import prune
 
-    await start_storage(settings)
+    await start_storage(settings, existing=True)
     try:
         pruned = await prune.prune(settings.retention, SystemClock().now(), dry_run=dry_run)
     finally:
@@ -372,7 +390,7 @@ async def _verify(settings: Settings) -> int:
     from storage import verify
 
     # Verify never makes a key: a database copied without its key is refused, not reported.
-    await start_storage(settings, read_only=True)
+    await start_storage(settings, existing=True)
     try:
         report = await verify.run()
         names = {s.id: s.name for s in await repo.all_societies()} if report.findings else {}
@@ -433,11 +451,23 @@ async def _restore(settings: Settings, source: Path) -> int:
     return await _verify(settings)
 
 
-async def _export(settings: Settings, society: str, year: int, out: Path) -> int:
+# The years an archive can be of: the bot's records start with its use (the rules are of 2020).
+YEARS = range(2000, 2101)
+
+
+async def _export(settings: Settings, society: str, said_year: str, out: Path) -> int:
     from bot.records import export_year
     from storage import verify
 
-    await start_storage(settings, read_only=True)
+    year = int(said_year) if said_year.strip().isdigit() else 0
+    if year not in YEARS:
+        print(
+            f"--year 应为 {YEARS[0]} 到 {YEARS[-1]} 之间的年份（如 2026），实际为「{said_year}」；"
+            "没有导出。",
+            file=sys.stderr,
+        )
+        return 2
+    await start_storage(settings, existing=True)
     try:
         found = await repo.society_by_name(society)
         if found is None:
@@ -520,7 +550,7 @@ async def _script(settings: Settings, lines: list[str]) -> int:
 async def _reminders(settings: Settings, society: str, now: datetime) -> int:
     from bot.reminders.listing import listing
 
-    await start_storage(settings, read_only=True)
+    await start_storage(settings, existing=True)
     try:
         found = await listing(settings, society, now)
     finally:
@@ -735,6 +765,9 @@ class Repl:
         """Set the console's clock; whether the time was read."""
         try:
             self.clock.set(parse_time_line("@time " + text, self.settings.tz))
+        except NoSuchTime as exc:
+            self.say(f"这个时间不存在（{exc}），控制台时间没有改。")
+            return False
         except ValueError:
             self.say("时间格式：:time 2026-12-05 14:55")
             return False

@@ -219,6 +219,27 @@ class Settings:
         return self.society_policies.get(society_name, self.policy)
 
 
+# The listening addresses nobody reaches from their phone: every address, and this machine.
+_UNREACHABLE_HOSTS = {"0.0.0.0", "::", "", "localhost", "::1", "[::1]", "[::]"}
+
+
+def base_url_warning(settings: Settings, *, platforms: bool) -> str | None:
+    """Why the 工作台's login links would not open for the people they are sent to, when
+    `platforms` (a chat platform is enabled) and [web] base_url is unset: the links are made
+    from the listening address, which is every address (a container: http://0.0.0.0:8080) or
+    this machine (behind a reverse proxy: http://127.0.0.1:8080). None when they can."""
+    host = settings.http_host.strip()
+    if not platforms or not settings.web.enabled or settings.web.base_url:
+        return None
+    if host not in _UNREACHABLE_HOSTS and not host.startswith("127."):
+        return None
+    return (
+        f"[web] base_url 未设置：工作台登录链接会是 {settings.base_url}/web/login/…，"
+        "成员在手机或电脑上打不开。请把 [web] base_url（或环境变量 YISHI_WEB__BASE_URL）设为"
+        "大家访问本服务的地址，例如反向代理的 https://yishi.example.org。"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Values
 
@@ -666,12 +687,16 @@ def sqlite_url_as_meant(url: str) -> str:
 
 def _database_url(raw: Mapping[str, Any], env: Mapping[str, str]) -> str:
     url = env.get("YISHI_DATABASE_URL") or raw.get("url", DEFAULT_DATABASE_URL)
-    url = sqlite_url_as_meant(_typed("database.url", url, str))
+    return database_url(_typed("database.url", url, str), "database.url")
+
+
+def database_url(url: str, key: str) -> str:
+    """A database URL as given in the file, the environment or `--db` (named `key` in the
+    problem): a SQLite or PostgreSQL one, a four-slash SQLite path read as meant."""
+    url = sqlite_url_as_meant(url)
     if not url.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
-        raise ConfigError(
-            "database.url", f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}"
-        )
-    return str(url)
+        raise ConfigError(key, f"应以 sqlite:// 或 postgres:// 开头，实际为 {_shown(url)}")
+    return url
 
 
 def _timezone(raw: object) -> str:

@@ -21,6 +21,7 @@ from bot.utterance import ADDRESSEE
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
+    bounded,
     join,
     mentioned,
     parse_item_ref,
@@ -468,7 +469,9 @@ async def decide_change(
 ) -> Decided:
     """Approve or reject roster change `number` (第六条) within 第五条's limits, under the
     society's lock; raises UsageError or GovernanceError (nothing written) when it cannot.
-    `here` is the society whose group the decision was made in (it gets the reply, no notice)."""
+    `here` is the society whose group the decision was made in (it gets the reply, no notice).
+    A note longer than a reason may be is refused, as every reason is (the web form's too)."""
+    bounded(note, "驳回理由" if not approve else "审批说明")
     change = await repo.roster_change(number)
     if change is not None:
         await repo.lock_society(change.society_id)
@@ -574,15 +577,15 @@ async def decide_change(
             "by": person_payload(actor),
         },
     )
-    warnings = [f"（{t.ROSTER_ISSUE[i]}）" for i in issues if i in g.SIZE_ISSUES]
-    if non_party:  # approved knowing it (the request said so)
-        warnings.append(f"（{change.person.name}不是中共党员，将作为组员参加表决）")
+    size = [t.ROSTER_ISSUE[i] for i in issues if i in g.SIZE_ISSUES]
     pending = await _meeting_keeps_its_roster(society.id)
-    text = (
-        f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
-        + "".join(warnings)
-        + pending
-    )
+    text = f"已批准 #{change.id}（{society.name}）：{_change_text(change)}，即日生效。"
+    if exception or size:  # what the 特批 covers, or what is left to put right
+        told = f"领导小组现为{len(entries)}人" + (f"：{'、'.join(size)}" if size else "")
+        text += f"按特批，{told}。" if exception else f"请注意，{told}。"
+    if non_party:  # approved knowing it (the request said so)
+        text += f"{change.person.name}不是中共党员，将作为组员参加表决。"
+    text += pending
     return Decided(
         text,
         await _notices(

@@ -100,6 +100,18 @@ ITEM_STATE = {
     g.ItemState.DECIDED: "已表决",
     g.ItemState.DEFERRED: "暂缓",
 }
+# A meeting that has ended (散会, then signed) voted on its agenda or did not: an item still only
+# on the agenda was not voted on, as its minutes say.
+_ENDED = frozenset({g.MeetingState.CLOSED, g.MeetingState.SIGNED})
+
+
+def item_state(state: g.ItemState, meeting: g.MeetingState) -> str:
+    """An item's state in words, as of its meeting's state (the minutes' 未表决 once it ended)."""
+    if state is g.ItemState.ACCEPTED and meeting in _ENDED:
+        return "未表决"
+    return ITEM_STATE[state]
+
+
 READING = {g.Reading.STRICT: "超过", g.Reading.INCLUSIVE: "达到"}
 DEFERRAL = {
     g.DeferralReason.DISSENT: "反对和弃权票达到出席成员的三分之一以上，意见分歧较大",

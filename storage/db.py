@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
@@ -94,6 +94,23 @@ def explain(exc: BaseException, url: str) -> str:
     return f"无法打开数据库（{where}）：{type(exc).__name__}: {exc}"
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether opening the database failed only because it did not answer now: its server
+    refused the connection, did not answer in time or is starting up, its host name could not
+    be looked up for now, the file is locked by another process. A later start may succeed; a
+    wrong address, name, password, path or schema never does by itself."""
+    for e in causes(exc):
+        if isinstance(e, ConnectionRefusedError | ConnectionResetError | TimeoutError):
+            return True
+        if isinstance(e, socket.gaierror) and e.errno == socket.EAI_AGAIN:
+            return True
+        if type(e).__name__ == "CannotConnectNowError":  # 57P03: the server is starting up
+            return True
+        if isinstance(e, sqlite3.OperationalError) and ("locked" in str(e) or "busy" in str(e)):
+            return True
+    return False
+
+
 def _where(url: str) -> str:
     path = sqlite_path(url)
     if path is not None:
@@ -138,6 +155,19 @@ def libpq_url(url: str) -> str:
     parts = urlsplit(url)
     keep = [(k, v) for k, v in parse_qsl(parts.query) if k.startswith("ssl")]
     return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(keep), ""))
+
+
+def libpq_login(url: str) -> tuple[str, str | None]:
+    """`libpq_url` without the password, and the password (None: the URL has none): a client
+    tool gets the first on its command line, which anyone on the machine may read (ps), and the
+    password in its environment (PGPASSWORD)."""
+    parts = urlsplit(libpq_url(url))
+    if parts.password is None:
+        return urlunsplit(parts), None
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    host = parts.netloc.rsplit("@", 1)[1]
+    bare = urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+    return bare, unquote(parts.password)
 
 
 def _touch_sqlite(path: Path) -> None:
@@ -301,6 +331,8 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
     path = sqlite_path(url)
     if path is not None and path.stat().st_size == 0:
         await _first_schema(url, path)
+    elif (path is not None or not is_sqlite(url)) and await _foreign(url):
+        raise DatabaseError(_not_ours(url))  # another program's: our tables are not added
     else:
         await _migrate(url)
     logger.info("database schema up to date (%s)", connection_name(url))
@@ -322,19 +354,19 @@ async def _first_schema(url: str, path: Path) -> None:
     killed while the schema was being made (the first start) had left a file with some tables
     and not the record of them, which no later start or upgrade could open."""
     building = path.with_name(f"{path.name}.new")
-    for stale in _sqlite_files(building):
+    for stale in sqlite_files(building):
         stale.unlink(missing_ok=True)
     os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     query = url.split("?", 1)[1] if "?" in url else ""
     await _migrate(f"sqlite://{building}" + (f"?{query}" if query else ""))
-    await asyncio.to_thread(_settle_and_replace, building, path)
+    await asyncio.to_thread(settle_and_replace, building, path)
 
 
-def _sqlite_files(path: Path) -> list[Path]:
+def sqlite_files(path: Path) -> list[Path]:
     return [path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", "-journal"))]
 
 
-def _settle_and_replace(building: Path, path: Path) -> None:
+def settle_and_replace(building: Path, path: Path) -> None:
     """Everything of `building` in its main file (no -wal left), on disk, then renamed over
     `path` (the empty file made for it), and the rename itself on disk."""
     conn = sqlite3.connect(building)
@@ -348,7 +380,7 @@ def _settle_and_replace(building: Path, path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    for stale in _sqlite_files(building)[1:]:
+    for stale in sqlite_files(building)[1:]:
         stale.unlink(missing_ok=True)
     os.replace(building, path)
     folder = os.open(path.parent, os.O_RDONLY)
@@ -515,20 +547,48 @@ def _refuse_unknown(url: str, applied: set[str]) -> None:
         )
 
 
+def _not_ours(url: str) -> str:
+    return f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。"
+
+
+async def _foreign(url: str) -> bool:
+    """Whether the database (a file, or a server's) holds tables and none of this program's
+    migrations: another program's, which an upgrade must not add our tables to."""
+    if await applied_migrations(url) & known_migrations():
+        return False
+    async with _opening(url, OPEN_TIMEOUT_S):
+        path = sqlite_path(url)
+        if path is not None:
+            return await asyncio.to_thread(_sqlite_table_count, path) > 0
+        return await pg_table_count(libpq_url(url)) > 0
+
+
+def _sqlite_table_count(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
 async def require_current(url: str) -> None:
-    """For a command that only reads (verify, export, reminders): the database must already
-    exist as this program's, at the current schema. Nothing is created or migrated: a mistyped
-    path, another program's file or an old schema is said, not turned into a database."""
+    """For a command on the records already there (verify, export, reminders, prune): the
+    database must already exist as this program's, at the current schema. Nothing is created
+    or migrated: a mistyped path, another program's file or an old schema is said, not turned
+    into a database."""
     path = sqlite_path(url)
     if path is not None and not await asyncio.to_thread(path.is_file):
         raise DatabaseError(
             f"找不到数据库文件 {path}：请检查路径（--db、环境变量 YISHI_DATABASE_URL 或配置文件的"
-            " [database] url）。这个命令只读取，不会新建数据库。"
+            " [database] url）。这个命令不会新建数据库。"
         )
     applied = await applied_migrations(url)
     pending = known_migrations() - applied
     if not applied & known_migrations():
-        raise DatabaseError(f"{_where(url)} 不是议事的数据库（里面没有议事的数据表），没有改动它。")
+        raise DatabaseError(_not_ours(url))
     _refuse_unknown(url, applied)
     if pending:
         raise DatabaseError(

@@ -54,6 +54,10 @@ from storage.sql import (
 from storage.sql import writes_so_far as sql_writes_so_far
 from storage.sqlite_engine import commit_on_thread
 
+# The largest id a record has: ids are 32-bit integers (PostgreSQL's `integer` columns), so a
+# larger number names no record (and must not reach a query, which PostgreSQL refuses).
+MAX_ID = 2**31 - 1
+
 # ---------------------------------------------------------------------------------------------
 # Views
 

@@ -671,22 +671,24 @@ async def heads(chain_key: str | None = None, *, limit: int | None = None) -> di
     if limit is not None:
         sql += f" ORDER BY id LIMIT {int(limit)}"
     rows = await raw_rows(m.ChainHead, sql, *(() if chain_key is None else (chain_key,)))
-    out: dict[str, HeadRow] = {}
-    for r in rows:
-        try:
-            tables = parse_sums(r["tables"])
-        except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
-            tables = {"?": TableSum(-1)}
-        out[str(r["chain_key"])] = HeadRow(
-            int(r["id"]),
-            str(r["chain_key"]),
-            int(r["keyed_from"]),
-            int(r["seq"]),
-            str(r["head"]),
-            tables,
-            str(r["mac"]),
-        )
-    return out
+    return {h.chain_key: h for h in map(head_row, rows)}
+
+
+def head_row(r: Mapping[str, Any]) -> HeadRow:
+    """A chain head from its stored columns (a table, or a backup's copy of it)."""
+    try:
+        tables = parse_sums(r["tables"])
+    except (ValueError, TypeError, KeyError, IndexError, json.JSONDecodeError):
+        tables = {"?": TableSum(-1)}
+    return HeadRow(
+        int(r["id"]),
+        str(r["chain_key"]),
+        int(r["keyed_from"]),
+        int(r["seq"]),
+        str(r["head"]),
+        tables,
+        str(r["mac"]),
+    )
 
 
 async def seals(chain_key: str | None = None) -> list[tuple[int, str, str, int, str]]:

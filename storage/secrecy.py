@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Iterable
 
 from bot import governance as g
-from bot.keys import ENV_VAR, KeyProblem, SealError
+from bot.keys import ENV_VAR, KeyProblem, SealError, ServerKey
 from storage import models as m
 from storage import seals
 from storage.db import server_key
@@ -76,13 +77,21 @@ async def check_key() -> None:
     # The chain heads carry a MAC under the key: one genuine head shows the key is the one the
     # records were written with. A sealed row it cannot open is then tampering (verify names
     # it), not a changed key: one altered row had kept the bot from starting, blaming the key.
-    found = await seals.heads(limit=HEADS_PROBED)
-    if found:
-        if any(seals.head_is_genuine(key, ck, h) for ck, h in found.items()):
-            return
+    fits = heads_fit(key, (await seals.heads(limit=HEADS_PROBED)).values())
+    if fits is False or (fits is None and not await _some_open()):
         raise wrong
-    if not await _some_open():
-        raise wrong
+
+
+def heads_fit(key: ServerKey, heads: Iterable[seals.HeadRow]) -> bool | None:
+    """Whether `key` is the key the records were written with, by their chain heads (a table's,
+    or a backup's): True when one head is genuine under it, False when none is, None when there
+    is no head to tell."""
+    found = False
+    for h in heads:
+        if seals.head_is_genuine(key, h.chain_key, h):
+            return True
+        found = True
+    return False if found else None
 
 
 HEADS_PROBED = 50

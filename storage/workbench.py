@@ -14,7 +14,7 @@ beside the three small tables the pages own.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,7 +31,15 @@ from storage.sql import day, raw_execute, raw_rows, records, utc, when, when_opt
 
 HELD = tuple(sorted(s.value for s in g.HELD_STATES))
 _HELD_SQL = "(" + ", ".join(f"'{state}'" for state in HELD) + ")"
-PRESENT = ("present", "late")
+# Who came to a meeting (an attendance rate's count): there on time, late, or there and gone
+# before the close. Only the meeting's roster counts: an observer (列席) signs in too.
+CAME = ("present", "late", "left")
+_CAME_SQL = "(" + ", ".join(f"'{state}'" for state in CAME) + ")"
+
+
+def came(roster: Iterable[int], attendance: Mapping[int, str]) -> int:
+    """How many of the meeting's roster came (the society page's and the charts' rate)."""
+    return sum(1 for pid in roster if attendance.get(pid) in CAME)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,26 +478,29 @@ async def held_meeting_starts(since: datetime) -> list[datetime]:
 
 
 async def attendance_by_society(since: datetime) -> dict[int, tuple[int, int]]:
-    """Per society, over meetings held since `since`: (members present, members expected)."""
-    expected: dict[int, int] = {}
+    """Per society, over meetings held since `since`: (members of the roster who came, members
+    on the roster), counted as `came` counts one meeting."""
+    rosters: dict[int, tuple[int, list[int]]] = {}
     for r in await raw_rows(
         m.Meeting,
-        f"SELECT society_id, roster FROM meeting WHERE state IN {_HELD_SQL} AND starts_at >= ?",
+        f"SELECT id, society_id, roster FROM meeting WHERE state IN {_HELD_SQL} AND starts_at >= ?",
         utc(since),
     ):
-        sid = int(r["society_id"])
-        expected[sid] = expected.get(sid, 0) + len(json.loads(str(r["roster"] or "[]")))
-    present: dict[int, int] = {}
+        rosters[int(r["id"])] = (int(r["society_id"]), json.loads(str(r["roster"] or "[]")))
+    attendance: dict[int, dict[int, str]] = {}
     for r in await raw_rows(
         m.Attendance,
-        "SELECT mt.society_id, COUNT(*) AS n FROM attendance AS a"
+        "SELECT a.meeting_id, a.person_id, a.status FROM attendance AS a"
         " JOIN meeting AS mt ON mt.id = a.meeting_id"
-        f" WHERE mt.state IN {_HELD_SQL} AND mt.starts_at >= ? AND a.status IN ('present', 'late')"
-        " GROUP BY mt.society_id",
+        f" WHERE mt.state IN {_HELD_SQL} AND mt.starts_at >= ? AND a.status IN {_CAME_SQL}",
         utc(since),
     ):
-        present[int(r["society_id"])] = int(r["n"])
-    return {sid: (min(present.get(sid, 0), n), n) for sid, n in expected.items() if n}
+        attendance.setdefault(int(r["meeting_id"]), {})[int(r["person_id"])] = str(r["status"])
+    totals: dict[int, tuple[int, int]] = {}
+    for mid, (sid, roster) in rosters.items():
+        present, expected = totals.get(sid, (0, 0))
+        totals[sid] = (present + came(roster, attendance.get(mid, {})), expected + len(roster))
+    return {sid: counts for sid, counts in totals.items() if counts[1]}
 
 
 # ---------------------------------------------------------------------------------------------

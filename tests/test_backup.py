@@ -249,3 +249,184 @@ async def test_commands_that_only_read_change_nothing_and_export_nothing_tampere
     assert "表 vote" in text
     assert not exported.exists()
     assert "Traceback" not in text
+
+
+async def _tables_in(url: str) -> int:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://"))
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_a_failed_sqlite_restore_leaves_the_target_as_it_was(tmp_path: Path) -> None:
+    """A backup restored under another key had been copied into place, then refused by the
+    key check (「已恢复」, then a key error, exit 2), and the retry with the right key was
+    refused as 「不是空的」. The key is checked before anything is written; a broken backup is
+    said in Chinese; the retry works."""
+    live = await _a_small_record(tmp_path)
+    out = tmp_path / "backup.db"
+    code, text = await _cli("backup", "--out", str(out), "--db", f"sqlite://{live}")
+    assert code == 0, text
+    target = tmp_path / "d4" / "r.db"
+    target.parent.mkdir()
+    other = "another-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    (target.parent / KEY_FILE_NAME).write_text(other + "\n", encoding="ascii")
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    assert code == 2, text
+    assert "已恢复" not in text
+    assert "不是用当前的服务器密钥" in text
+    assert f"现在用的是密钥文件 {target.parent / KEY_FILE_NAME}" in text
+    assert "没有改动任何文件" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+    # The key in the environment wins over the file: the advice says which one to change.
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}", key=other)
+    assert code == 2, text
+    assert "现在用的是环境变量 YISHI_SECRET_KEY" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"hello\n" * 200)
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    # Said in Chinese, SQLite's own words after it (they had ended the message alone).
+    for source, said in (
+        (broken, "文件已损坏或不完整，可能在复制时被截断（database disk image is malformed）"),
+        (junk, "文件不是 SQLite 数据库（file is not a database）"),
+    ):
+        code, text = await _cli("restore", str(source), "--db", f"sqlite://{target}")
+        assert code == 2, text
+        assert said in text, text
+        assert "没有改动任何文件" in text
+        assert sorted(p.name for p in target.parent.iterdir()) == [KEY_FILE_NAME]
+
+    code, text = await _cli("restore", str(out), "--db", f"sqlite://{target}")
+    assert code == 0, text
+    assert "记录链完整" in text
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
+
+
+async def test_a_failed_postgres_restore_leaves_the_target_empty(
+    backend: str, database: str, tmp_path: Path
+) -> None:
+    """A truncated dump had left 39 empty tables in the target (pg_restore ran table by table)
+    and a wrong key the whole database; each retry was refused as 「不是空的」. The key is
+    checked from the dump before anything is written and pg_restore runs in one transaction:
+    the target stays empty and the retry works."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump / pg_restore not installed")
+    from tests.kit.console import convene_and_open
+
+    h = await ConsoleRig.create()
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "散会 现在")
+    out = tmp_path / "b.dump"
+    await backup(database, out)
+    # Cut early: found while reading the chain heads, before anything is written. Cut in the
+    # last table's data: pg_restore has made every table and loaded most rows when it fails.
+    truncated = tmp_path / "trunc.dump"
+    truncated.write_bytes(out.read_bytes()[:-60])
+    cut_early = tmp_path / "cut.dump"
+    cut_early.write_bytes(out.read_bytes()[: out.stat().st_size // 3])
+    other = "another-key-0123456789abcdefghijklmnopqrstuvwxyz"
+    async with new_postgres("yishi_restore") as made:
+        code, text = await _cli("restore", str(out), "--db", made, key=other)
+        assert code == 2, text
+        assert "不是用当前的服务器密钥" in text
+        assert "没有改动任何文件" in text
+        assert await _tables_in(made) == 0
+        for cut, said in (
+            (truncated, "恢复在一个事务中进行，出错即整体撤销：目标数据库没有改动"),
+            (cut_early, "没有改动任何文件"),
+        ):
+            code, text = await _cli("restore", str(cut), "--db", made, key=PG_KEY_TEXT)
+            assert code == 2, text
+            assert "可能在复制或传输时被截断（pg_restore: " in text, text
+            assert said in text, text
+            assert await _tables_in(made) == 0
+        code, text = await _cli("restore", str(out), "--db", made, key=PG_KEY_TEXT)
+        assert code == 0, text
+        assert "记录链完整" in text
+
+
+async def test_upgrade_leaves_another_programs_database_alone(tmp_path: Path) -> None:
+    """`yishi db upgrade` (and serve, which upgrades first) had added every table of ours to
+    another program's SQLite file, exit 0, while verify said it was not ours. Both engines: the
+    same words as verify, exit 2, the database as it was."""
+    foreign = tmp_path / "app.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{foreign}")
+    assert code == 2, text
+    assert f"{foreign} 不是议事的数据库（里面没有议事的数据表），没有改动它。" in text
+    assert foreign.read_bytes() == before
+    async with new_postgres("yishi_foreign") as made:
+        conn2 = await asyncpg.connect(made.replace("postgres://", "postgresql://"))
+        try:
+            await conn2.execute("CREATE TABLE customers (id INTEGER)")
+        finally:
+            await conn2.close()
+        code, text = await _cli("db", "upgrade", "--db", made, key=PG_KEY_TEXT)
+        assert code == 2, text
+        assert "不是议事的数据库（里面没有议事的数据表），没有改动它。" in text
+        assert await _tables_in(made) == 1
+    # An empty database, or one of ours, is upgraded as before.
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{tmp_path / 'new.db'}")
+    assert code == 0, text
+    code, text = await _cli("db", "upgrade", "--db", f"sqlite://{tmp_path / 'new.db'}")
+    assert code == 0, text
+
+
+async def test_a_postgres_backup_keeps_the_password_off_command_lines_and_is_private(
+    backend: str, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The .dump had been created 0644 (a SQLite backup is 0600), pg_dump and pg_restore had
+    got the password inside --dbname (visible to anyone in `ps`), and the recipe printed when
+    pg_dump is missing showed it in clear. The password goes in the child's PGPASSWORD."""
+    if backend != "postgres":
+        pytest.skip("PostgreSQL only")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump / pg_restore not installed")
+    from bot.backup import restore
+    from tests.kit.keys import PG_KEY
+
+    password = "s3cret-Pa55"
+    user, rest = database.split("://", 1)[1].split("@", 1)
+    with_password = f"postgres://{user}:{password}@{rest}"  # the test server trusts its users
+    started: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*argv: str, **kwargs: object) -> asyncio.subprocess.Process:
+        env = kwargs.get("env")
+        started.append((argv, dict(env) if isinstance(env, dict) else {}))
+        return await real(*argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    out = tmp_path / "b.dump"
+    await backup(with_password, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["b.dump"]
+    async with new_postgres("yishi_restore") as made:
+        user, rest = made.split("://", 1)[1].split("@", 1)
+        await restore(f"postgres://{user}:{password}@{rest}", out, key=PG_KEY)
+    tools = [(argv, env) for argv, env in started if Path(argv[0]).name.startswith("pg_")]
+    assert {Path(argv[0]).name for argv, _ in tools} == {"pg_dump", "pg_restore"}
+    for argv, env in tools:
+        assert not any(password in word for word in argv), argv
+        if "--dbname" in argv:
+            assert env.get("PGPASSWORD") == password, argv
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    with pytest.raises(BackupError) as missing:
+        await backup(with_password, tmp_path / "c.dump")
+    assert password not in str(missing.value)
+    assert "PGPASSWORD" in str(missing.value)

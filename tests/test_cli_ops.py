@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from importlib.metadata import version
 from pathlib import Path
 
-from tests.test_cli import sqlite_url, yishi
+from tests.test_cli import ROOT, sqlite_url, yishi
 
 
 def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
@@ -69,6 +71,7 @@ def test_log_options_json_lines_with_an_id(tmp_path: Path) -> None:
 
 def test_db_prune_dry_run_lists_every_table(tmp_path: Path) -> None:
     db = sqlite_url(tmp_path / "y.db")
+    assert yishi("db", "upgrade", "--db", db, cwd=tmp_path).code == 0
     run = yishi("db", "prune", "--dry-run", "--db", db, cwd=tmp_path)
     assert run.code == 0, run.err
     assert "试运行" in run.out
@@ -77,3 +80,137 @@ def test_db_prune_dry_run_lists_every_table(tmp_path: Path) -> None:
     run = yishi("db", "prune", "--db", db, cwd=tmp_path)
     assert run.code == 0, run.err
     assert "已清理" in run.out
+
+
+def test_config_check_warns_when_login_links_would_not_open(tmp_path: Path) -> None:
+    """In the documented container (YISHI_HTTP__HOST=0.0.0.0) or behind a reverse proxy
+    (127.0.0.1), with a platform on and [web] base_url unset, every login link had been
+    http://0.0.0.0:8080/… or http://127.0.0.1:8080/…, and nothing said so."""
+    (tmp_path / "c.toml").write_text(
+        "[dingtalk]\nenabled = true\nmode = 'http'\napp_key = 'k'\nrobot_code = 'r'\ncorp_id = 'c'\n",
+        encoding="utf-8",
+    )
+    secret = {"YISHI_CONFIG": "c.toml", "YISHI_DINGTALK_APP_SECRET": "s"}
+    for host in ("0.0.0.0", "127.0.0.1", "::"):
+        run = yishi("config", "check", cwd=tmp_path, extra_env={**secret, "YISHI_HTTP__HOST": host})
+        assert run.code == 0, run.err
+        assert "注意：[web] base_url 未设置：工作台登录链接会是 http://" in run.out, run.out
+        assert "YISHI_WEB__BASE_URL" in run.out
+    settled = {**secret, "YISHI_HTTP__HOST": "0.0.0.0", "YISHI_WEB__BASE_URL": "https://y.example"}
+    run = yishi("config", "check", cwd=tmp_path, extra_env=settled)
+    assert run.code == 0, run.err
+    assert "工作台：https://y.example/web/" in run.out
+    assert "注意" not in run.out
+    # No platform (a local try-out): the links go to this machine's browser, nothing to say.
+    (tmp_path / "c.toml").write_text("", encoding="utf-8")
+    run = yishi("config", "check", cwd=tmp_path, extra_env={"YISHI_CONFIG": "c.toml"})
+    assert run.code == 0, run.err
+    assert "注意" not in run.out
+
+
+def test_the_restore_drill_runs_as_the_readme_writes_it(tmp_path: Path) -> None:
+    """Step 4 of the drill, `yishi --db <URL> export …`, had stopped at argparse (--db was taken
+    after the subcommand only). --db is read before or after it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    drill = readme.split("**恢复演练**", 1)[1]
+    step = re.search(r"^4\. `yishi ([^`]*)`", drill, re.M)
+    assert step is not None
+    db = sqlite_url(tmp_path / "drill.db")
+    script = ROOT / "examples" / "demo_meeting.txt"
+    run = yishi("console", "--script", script, "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    out = tmp_path / "drill-export"
+    words = [
+        {"<空库": db, "学会名": "苏州市示例科技学会", "今年": "2026"}.get(w, w)
+        for w in shlex.split(step.group(1))
+        if w != "URL>"
+    ]
+    words = [str(out) if w == "/tmp/drill-export" else w for w in words]
+    run = yishi(*words, cwd=tmp_path)
+    assert run.code == 0, run.err
+    assert "已导出" in run.out
+    assert out.is_dir()
+    # After the subcommand, as every other example writes it: the same.
+    run = yishi("verify", "--db", db, cwd=tmp_path)
+    assert run.code == 0, run.err
+    run = yishi("--db", db, "verify", cwd=tmp_path)
+    assert run.code == 0, run.err
+
+
+def test_db_prune_on_a_mistyped_path_makes_nothing(tmp_path: Path) -> None:
+    """On a mistyped path prune had made the folder, a new database and a new key, and reported
+    0 rows (exit 0). Like verify and export it says the file is not there, exit 2, nothing
+    written."""
+    typo = tmp_path / "typo" / "yishi.db"
+    for dry in (("--dry-run",), ()):
+        run = yishi("db", "prune", *dry, "--db", sqlite_url(typo), cwd=tmp_path)
+        assert run.code == 2, run.out
+        assert f"找不到数据库文件 {typo}" in run.err
+        assert "不会新建数据库" in run.err
+        assert "Traceback" not in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_db_option_that_is_no_database_url_is_said_as_in_the_config(tmp_path: Path) -> None:
+    """--db had skipped the check the configuration's URL gets: 「garbage」 was taken for
+    PostgreSQL (「必须设置环境变量 YISHI_SECRET_KEY」, 「数据库不存在…CREATE DATABASE」) and
+    mysql:// for a host name to resolve. Each says what a URL must start with, exit 2."""
+    for url in ("garbage", "mysql://x@y/z", "sqlite:data.db"):
+        for command in (
+            ("db", "upgrade"),
+            ("verify",),
+            ("db", "prune", "--dry-run"),
+            ("reminders", "--society", "x"),
+            ("backup", "--out", "b.db"),
+        ):
+            run = yishi(*command, "--db", url, cwd=tmp_path)
+            assert run.code == 2, (command, url, run.err)
+            assert "配置错误：--db：应以 sqlite:// 或 postgres:// 开头，实际为" in run.err, run.err
+            assert url in run.err
+        run = yishi("--db", url, "verify", cwd=tmp_path)
+        assert "配置错误：--db：应以 sqlite:// 或 postgres:// 开头" in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_export_refuses_a_year_it_cannot_be_of(tmp_path: Path) -> None:
+    """--year 0 and 99999 had ended in 「出错了：ValueError…」 with exit 1 (a failed
+    verification's code), 99999 leaving an empty folder; --year abc in argparse's English. Each
+    is said in Chinese, exit 2, nothing made."""
+    db = sqlite_url(tmp_path / "y.db")
+    assert yishi("db", "upgrade", "--db", db, cwd=tmp_path).code == 0
+    made = sorted(p.name for p in tmp_path.iterdir())
+    for year in ("0", "99999", "abc", "1999", "-1"):
+        out = tmp_path / f"out-{year}"
+        run = yishi(
+            "export",
+            "--society",
+            "苏州市示例科技学会",
+            "--year",
+            year,
+            "--out",
+            out,
+            "--db",
+            db,
+            cwd=tmp_path,
+        )
+        assert run.code == 2, (year, run.err)
+        assert f"--year 应为 2000 到 2100 之间的年份（如 2026），实际为「{year}」" in run.err
+        assert "Traceback" not in run.err
+        assert "error:" not in run.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == made
+
+
+def test_serve_says_whether_starting_again_can_help(tmp_path: Path) -> None:
+    """The systemd unit restarts the server unless it exits with 2. A database server that does
+    not answer yet (refused: not started) is a temporary failure (75: started again); a
+    configuration error is for a person to fix (2)."""
+    key = {"YISHI_SECRET_KEY": "yishi-test-key-0123456789abcdefghijklmnopqrstuvwxyz"}
+    run = yishi("serve", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
+    assert run.code == 75, run.err
+    assert "无法连接数据库服务器" in run.err
+    (tmp_path / "bad.toml").write_text("[http]\nport = 70000\n", encoding="utf-8")
+    run = yishi("--config", "bad.toml", "serve", cwd=tmp_path)
+    assert run.code == 2, run.err
+    # Any other command: 2, as before (nothing restarts it).
+    run = yishi("verify", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
+    assert run.code == 2, run.err

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
 from bot.cli import Repl
@@ -132,3 +134,22 @@ def test_a_secret_ballot_card_shows_no_buttons() -> None:
     assert card(secret=False).endswith("[赞成] [反对] [弃权]")
     assert "[赞成]" not in card(secret=True)
     assert "[赞成]" not in card(secret=False, closed=True)
+
+
+async def test_a_time_that_does_not_exist_is_said_so(harness: ConsoleRig) -> None:
+    """「:time 2026-02-30」 had only repeated the format hint, as if the form were wrong. The
+    console says which part does not exist and keeps its time; a script says the same."""
+    shown = await _run(
+        harness,
+        [":time 2026-02-30", ":time 2026-13-01 09:00", ":time 2026-12-05 25:00", ":time 明天"],
+    )
+    assert "这个时间不存在（2026-02-30：2026年2月没有30日），控制台时间没有改。" in shown
+    assert "这个时间不存在（2026-13-01 09:00：没有13月）" in shown
+    assert "这个时间不存在（2026-12-05 25:00：没有25:00这个时刻）" in shown
+    assert shown.count("时间格式：:time 2026-12-05 14:55") == 1  # 「明天」: the form is wrong
+    assert "控制台时间已设为" not in shown
+    from bot.adapters.console import ScriptError, parse_script
+
+    with pytest.raises(ScriptError) as refused:
+        list(parse_script(["@time 2026-02-29 09:00"]))
+    assert str(refused.value) == "第1行：这个时间不存在：2026-02-29 09:00：2026年2月没有29日"

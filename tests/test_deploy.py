@@ -193,3 +193,66 @@ def test_the_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "yishi.service" not in done.stderr, done.stderr
+
+
+def _deployment() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("\n## 部署\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_way_of_deploying_sets_the_workbench_address() -> None:
+    """The container listens on 0.0.0.0 and a service behind a proxy on 127.0.0.1: without
+    [web] base_url every login link carried that address. Each way of deploying says to set
+    it, and the example env file offers it."""
+    docker, systemd = _deployment().split("**2. systemd**", 1)
+    assert "[web] base_url" in docker
+    assert "YISHI_WEB__BASE_URL" in docker
+    assert "[web] base_url" in systemd
+    assert "# YISHI_WEB__BASE_URL=https://" in (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert "部署时必须填写" in (ROOT / "config.example.toml").read_text(encoding="utf-8")
+
+
+def test_the_files_with_secrets_are_not_committed() -> None:
+    """.env.example says 「不要提交到版本库」, but .gitignore had covered neither .env nor
+    config.toml (where the committee's ids and platform settings go)."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = [".env", "config.toml", ".env.example", "config.example.toml"]
+    done = subprocess.run(
+        [git, "check-ignore", "--no-index", *names],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.split() == [".env", "config.toml"]
+
+
+def test_the_unit_does_not_restart_what_a_person_must_fix() -> None:
+    """Restart=on-failure had started the bot again every 5 s after a configuration error
+    (exit code 2), for ever. A start that failed with 2 stays stopped; a database that did not
+    answer at the start (75) and a crash are restarted."""
+    service = unit()["Service"]
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"] == "2"
+    from bot.cli import TEMPORARY
+
+    assert str(TEMPORARY) not in service["RestartPreventExitStatus"].split()
+
+
+def test_the_systemd_config_check_reads_what_the_service_reads() -> None:
+    """The README's `YISHI_CONFIG=… yishi config check` did not read /etc/yishi/yishi.env, so it
+    reported the secrets as missing. The command given runs as the unit's user with the unit's
+    environment file and config path."""
+    steps = _deployment().split("**2. systemd**", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", steps, re.S)
+    assert block is not None
+    lines = re.sub(r"\\\n\s*", " ", block.group(1)).splitlines()
+    check = next(line.split("#", 1)[0].strip() for line in lines if "config check" in line)
+    service = unit()["Service"]
+    assert check.startswith("systemd-run --pipe --wait"), check
+    assert f"--uid={service['User']}" in check
+    assert f"-p EnvironmentFile={service['EnvironmentFile']}" in check
+    assert f"--setenv={service['Environment']}" in check
+    assert service["ExecStart"].replace(" serve", " config check") in check

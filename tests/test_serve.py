@@ -42,10 +42,15 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serving(
-    tmp_path: Path, platform_toml: str, secrets: Mapping[str, str], admin: str
+    tmp_path: Path,
+    platform_toml: str,
+    secrets: Mapping[str, str],
+    admin: str,
+    *,
+    logged: list[str] | None = None,
 ) -> AsyncIterator[Served]:
     """`yishi serve` in its own process with this platform table; stopped with SIGTERM, after
-    which it must have exited normally."""
+    which it must have exited normally (what it logged is added to `logged`)."""
     port = _free_port()
     new_database = not (tmp_path / "yishi.db").exists()
     (tmp_path / "config.toml").write_text(
@@ -99,6 +104,8 @@ admins = ["{admin}"]
     # SIGTERM stops the server in order and the process ends normally.
     log = await proc.stderr.read()  # type: ignore[union-attr]
     assert proc.returncode == 0, log
+    if logged is not None:
+        logged.append(log.decode("utf-8", "replace"))
     # A new database is migrated by a child (the server's heap never holds the migrations); an
     # up-to-date one starts no child.
     assert (b"database migrated in a child process" in log) == new_database, log

@@ -48,7 +48,7 @@ async def test_a_first_schema_cut_short_leaves_an_empty_file_the_next_start_buil
     def killed(building: Path, target: Path) -> None:
         raise SystemExit("killed before the rename")
 
-    monkeypatch.setattr(db, "_settle_and_replace", killed)
+    monkeypatch.setattr(db, "settle_and_replace", killed)
     with pytest.raises(SystemExit):
         await db.upgrade(url)
     assert path.stat().st_size == 0

@@ -5,6 +5,7 @@ OutgoingMessage -> printed. Identity is (console, console, name)."""
 
 from __future__ import annotations
 
+import calendar
 import re
 import sys
 import uuid
@@ -141,6 +142,8 @@ def parse_script(lines: Iterable[str]) -> Iterable[tuple[int, ScriptLine | str]]
         if _TIME.match(line):
             try:
                 parse_time_line(line, ZoneInfo("UTC"))
+            except NoSuchTime as exc:
+                raise ScriptError(number, f"这个时间不存在：{exc}") from None
             except ValueError:
                 raise ScriptError(
                     number, f"时间无法识别：{line!r}（格式：@time 2026-12-05 14:55）"
@@ -153,12 +156,33 @@ def parse_script(lines: Iterable[str]) -> Iterable[tuple[int, ScriptLine | str]]
         yield number, ScriptLine(found["name"], found["text"], bool(found["private"]))
 
 
+class NoSuchTime(ValueError):
+    """A time written in the right form that does not exist (2026-02-30, 25:00); the message
+    (Chinese) says which part."""
+
+
+_WRITTEN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2})(?::\d{2})?)?$")
+
+
 def parse_time_line(line: str, tz: ZoneInfo) -> datetime:
+    """The instant of an `@time 2026-12-05 14:55` line; ValueError when it is not written so,
+    NoSuchTime when it is but names a day or hour that does not exist."""
     found = _TIME.match(line)
     if found is None:
         raise ValueError(line)
     text = found["when"].strip().replace("/", "-").replace("T", " ")
-    return datetime.fromisoformat(text).replace(tzinfo=tz)
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=tz)
+    except ValueError:
+        written = _WRITTEN.match(text)
+        if written is None:
+            raise
+        year, month, day = (int(written[i]) for i in (1, 2, 3))
+        if not 1 <= month <= 12:
+            raise NoSuchTime(f"{text}：没有{month}月") from None
+        if not 1 <= day <= calendar.monthrange(year, month)[1]:
+            raise NoSuchTime(f"{text}：{year}年{month}月没有{day}日") from None
+        raise NoSuchTime(f"{text}：没有{written[4]}:{written[5]}这个时刻") from None
 
 
 class ScriptError(Exception):

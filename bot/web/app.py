@@ -40,6 +40,7 @@ from bot.web.base import (
     context,
     flash,
     not_found,
+    path_id,
     redirect,
     render,
     require,
@@ -67,16 +68,24 @@ async def guard(
 ) -> web.StreamResponse:
     try:
         response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        if exc.status < 400:  # a redirect
+            raise
+        response = await _refused(request, _said(request, exc))
+        for name in ("Allow",):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
     except Refused as exc:
-        response = await render(
-            request, "message.html", {"title": exc.title, "text": exc.text}, status=exc.status
-        )
-    except web.HTTPNotFound:
-        response = await render(
+        response = await _refused(request, exc)
+    except Exception:
+        logger.exception("a workbench page failed")
+        response = await _refused(
             request,
-            "message.html",
-            {"title": "找不到页面", "text": "没有这一页，或它已不存在。"},
-            status=404,
+            Refused(
+                500,
+                "出错了",
+                "服务器处理这个请求时出错，这次操作没有完成。请稍后重试；一直如此请告知管理员。",
+            ),
         )
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -85,6 +94,36 @@ async def guard(
     if request.match_info.route.name != "static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def _refused(request: web.Request, exc: Refused) -> web.StreamResponse:
+    return await render(
+        request, "message.html", {"title": exc.title, "text": exc.text}, status=exc.status
+    )
+
+
+def _said(request: web.Request, exc: web.HTTPException) -> Refused:
+    """aiohttp's own refusals (no such address, wrong method, a body too large), in words."""
+    static = request.match_info.route.name == "static"
+    match exc.status:
+        case 404:
+            return Refused(404, "找不到页面", "没有这一页，或它已不存在。")
+        case 403 if static:  # the folder itself: no listing, and no page either
+            return Refused(404, "找不到页面", "没有这一页，或它已不存在。")
+        case 405:
+            return Refused(
+                405,
+                "不能这样打开",
+                "这个地址只接受工作台页面上的按钮提交，不能直接打开。请回到工作台首页操作。",
+            )
+        case 413:
+            return Refused(
+                413,
+                "提交的内容太长",
+                "提交的内容超过了工作台允许的大小，这次提交没有生效。请精简后重新提交。",
+            )
+        case _:
+            return Refused(exc.status, "无法处理这个请求", f"请求没有生效（HTTP {exc.status}）。")
 
 
 async def _guarded(
@@ -109,7 +148,14 @@ async def _guarded(
         )
     request[VIEWER] = who
     if request.method == "POST":
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # a body that is no form (a multipart part without a name, …)
+            raise Refused(
+                400,
+                "表单无法读取",
+                "提交的内容不是工作台的表单，这次提交没有生效。请刷新页面后重新操作。",
+            ) from None
         token = form.get("csrf")
         if not isinstance(token, str) or not auth.same(token, str(session.get("csrf", ""))):
             raise Refused(
@@ -161,7 +207,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise Refused(
             403,
             "不能从其他网站登录",
-            "请直接打开机器人发给您的登录链接，在工作台的页面上点「登录」。",
+            "请直接打开机器人发给您的登录链接，在打开的页面上点「登录工作台」。",
         )
     now = context(request).clock.now()
     hashed = auth.digest(token)
@@ -202,10 +248,10 @@ async def decide(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     form = request[FORM]
     kind = request.match_info["kind"]
-    number = int(request.match_info["id"])
+    number = path_id(request, "id")
     now = ctx.clock.now()
     actor = await repo.person(who.person_id)
-    note = str(form.get("note", "")).strip()[:500]
+    note = str(form.get("note", "")).strip()
     try:
         async with repo.atomic():
             if kind == "change":
@@ -247,7 +293,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
 
 async def revoke(request: web.Request) -> web.StreamResponse:
     require(request, Page.SESSIONS, Action.REVOKE)
-    session_id = int(request.match_info["id"])
+    session_id = path_id(request, "id")
     if await store.revoke_session(session_id, context(request).clock.now()):
         await flash(request, "ok", f"已注销会话 #{session_id}，该浏览器须重新登录。")
     else:

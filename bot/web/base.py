@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.web import access
 from bot.web.access import Action, Page, Viewer
 from bot.web.auth import PREFIX
+from storage.repo import MAX_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,15 @@ def forbidden() -> NoReturn:
 
 def not_found() -> NoReturn:
     raise Refused(404, "找不到页面", "没有这一页，或它已不存在。")
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The record number `name` of the page's address: one beyond the largest id names nothing
+    (404), as a number no record has."""
+    number = int(request.match_info[name])
+    if number > MAX_ID:
+        not_found()
+    return number
 
 
 def viewer(request: web.Request) -> Viewer:

@@ -52,6 +52,7 @@ class Row:
     roster_exception: bool
     last_held: date | None
     months_since: int  # since the last meeting held, or since joining
+    days_since: int  # the same in days (what a month not yet gone by is said in)
     cadence: Level
     held_in_year: int
     unsigned_minutes: int
@@ -150,6 +151,7 @@ def build_rows(
                 roster_exception=f.roster_exception,
                 last_held=last,
                 months_since=months,
+                days_since=((today - (last or joined)).days),
                 cadence=cadence,
                 held_in_year=f.held_in_year,
                 unsigned_minutes=f.unsigned_minutes,
@@ -296,8 +298,14 @@ def roster_text(row: Row) -> str:
 
 def last_meeting_text(row: Row) -> str:
     if row.last_held is None:
-        return f"从未开会（加入已 {row.months_since} 个月）"
-    return f"{row.last_held.isoformat()}（{row.months_since} 个月前）"
+        return f"从未开会（加入已 {_span(row)}）" if row.days_since else "从未开会（今天加入）"
+    when = f"{_span(row)}前" if row.days_since else "今天"
+    return f"{row.last_held.isoformat()}（{when}）"
+
+
+def _span(row: Row) -> str:
+    """How long since the last meeting (or joining): whole months, or days under a month."""
+    return f"{row.months_since} 个月" if row.months_since else f"{row.days_since} 天"
 
 
 def term_text(row: Row) -> str:

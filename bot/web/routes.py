@@ -32,6 +32,7 @@ from bot.web.base import (
     day,
     local,
     not_found,
+    path_id,
     percent,
     render,
     require,
@@ -429,7 +430,7 @@ def _meeting_views(
             who = [names.get(pid, "?") for pid, s in status.items() if s == key]
             if who:
                 groups.append((t.ATTENDANCE[g.Attendance(key)], who))
-        came = sum(1 for s in status.values() if s in ("present", "late", "left"))
+        came = store.came(mt.roster, mt.attendance)
         held = mt.state in store.HELD
         out.append(
             MeetingView(
@@ -446,7 +447,7 @@ def _meeting_views(
                         "number": it.number,
                         "title": it.title,
                         "matter": t.MATTER[g.MatterType(it.matter_type)],
-                        "state": t.ITEM_STATE[g.ItemState(it.state)],
+                        "state": t.item_state(g.ItemState(it.state), g.MeetingState(mt.state)),
                         "result": _result(it.result),
                     }
                     for it in mt.items
@@ -463,7 +464,7 @@ async def _society_or_404(sid: int) -> repo.Society:
 
 
 async def society(request: web.Request) -> web.StreamResponse:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.SOCIETY, Action.VIEW, sid)
     ctx = context(request)
     now = ctx.clock.now()
@@ -543,7 +544,7 @@ async def society(request: web.Request) -> web.StreamResponse:
 
 
 async def minutes_list(request: web.Request) -> web.StreamResponse:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.MINUTES, Action.VIEW, sid)
     soc = await _society_or_404(sid)
     meetings = await store.meetings_of(sid, signed_only=True)
@@ -561,10 +562,10 @@ async def minutes_list(request: web.Request) -> web.StreamResponse:
 
 
 async def _signed(request: web.Request, action: Action) -> tuple[repo.Society, store.SignedMinutes]:
-    sid = int(request.match_info["sid"])
+    sid = path_id(request, "sid")
     require(request, Page.MINUTES, action, sid)
     soc = await _society_or_404(sid)
-    found = await store.signed_minutes(sid, int(request.match_info["mid"]))
+    found = await store.signed_minutes(sid, path_id(request, "mid"))
     if found is None:
         not_found()
     return soc, found

@@ -248,3 +248,26 @@ async def test_how_to_file_the_annual_summary_asked_object_first(harness: Consol
     assert said.startswith(
         "「年度总结」：报送年度工作总结（含党建部分）。发送「年度总结 标题 内容」。"
     )
+
+
+async def test_an_approval_names_the_exception_and_what_it_covers(harness: ConsoleRig) -> None:
+    """The approval with 特批 had read 「…即日生效。（人数超过7人）（人数为双数（应为单数））」:
+    brackets in brackets, and no word of the 特批. It says the exception and the roster it
+    covers in one sentence; a removal that leaves a vacancy says so; an ordinary approval
+    says nothing more."""
+    say = harness.say
+    await say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    approved = (await say(ADMIN, "批准 1 特批", private=True)).text
+    assert approved == (
+        "已批准 #1（苏州市示例科技学会）：增补孙磊为组员，即日生效。"
+        "按特批，领导小组现为8人：人数超过7人、人数为双数（应为单数）。"
+    )
+    await say("张伟", "提议免去 @孙磊 工作调动")
+    assert (await say(ADMIN, "批准 2", private=True)).text == (
+        "已批准 #2（苏州市示例科技学会）：免去孙磊的领导小组成员职务，即日生效。"
+    )
+    await say("张伟", "提议免去 @赵敏 退休")
+    assert (await say(ADMIN, "批准 3", private=True)).text == (
+        "已批准 #3（苏州市示例科技学会）：免去赵敏的领导小组成员职务，即日生效。"
+        "请注意，领导小组现为6人：人数为双数（应为单数）。"
+    )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 
 from bot.events import Platform, UserRef
 from bot.web.access import RULES, Action, Page, Scope, Viewer, WebRole, allowed, scope
 from storage import repo
-from tests.web.conftest import Web
+from tests.web.conftest import Client, Web
+from tests.web.conftest import Page as Fetched
 
 C, L, LI, R, M, G = (
     WebRole.COMMITTEE,
@@ -160,3 +163,78 @@ async def test_a_guest_sees_only_the_start_page(webapp: Web) -> None:
     page = await client.get("/web/")
     assert "您目前没有可查看的学会内容" in page.text
     assert "学会总览" not in page.text
+
+
+async def test_a_number_no_record_can_have_is_not_found(webapp: Web) -> None:
+    """Ids are 32-bit: a larger number in an address had reached PostgreSQL, which refused it
+    (HTTP 500, an English traceback page). It is not found, as any number without a record."""
+    w = webapp
+    mid = await _signed_meeting(w)
+    own = (await repo.society_by_name("苏州市示例科技学会")).id  # type: ignore[union-attr]
+    beyond = repo.MAX_ID + 1
+    committee = await w.login(PEOPLE[C])
+    member = await w.login(PEOPLE[M])
+    for client, method, path in (
+        (committee, "GET", f"/web/society/{beyond}"),
+        (committee, "GET", f"/web/society/{beyond}/minutes"),
+        (committee, "GET", f"/web/society/{own}/minutes/{beyond}.docx"),
+        (committee, "POST", f"/web/approvals/change/{beyond}"),
+        (committee, "POST", f"/web/approvals/filing/{beyond}"),
+        (committee, "POST", f"/web/sessions/{beyond}/revoke"),
+        (member, "GET", f"/web/society/{own}/minutes/{beyond}"),
+        (member, "GET", f"/web/society/{own}/minutes/{repo.MAX_ID}"),
+    ):
+        got = (await client.get(path)) if method == "GET" else (await client.post(path))
+        assert got.status == 404, (path, got.status, got.text[:300])
+        assert "找不到页面" in got.text, path
+        assert got.headers.get("X-Frame-Options") == "DENY"
+    assert (await member.get(f"/web/society/{own}/minutes/{mid}")).status == 200
+
+
+async def test_what_the_server_refuses_is_a_page_of_the_workbench(webapp: Web) -> None:
+    """A POST-only address opened, a form too large, a body that is no form and the static
+    folder had answered with aiohttp's bare English pages (405, 413, a 500 from the form
+    reader, 403) without the security headers. Each is a page in the layout, in Chinese, with
+    its status, and nothing is done."""
+    w = webapp
+    h = w.harness
+    h.at("2026-12-06 09:00")
+    await h.say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    change = (await repo.roster_changes(status="pending"))[0]
+    committee = await w.login(PEOPLE[C])
+    pages = {}
+    pages["logout"] = await committee.get("/web/logout")
+    assert pages["logout"].status == 405
+    assert "不能这样打开" in pages["logout"].text
+    assert pages["logout"].headers.get("Allow") == "POST"
+    assert (await committee.get("/web/overview")).status == 200  # still logged in
+    path = f"/web/approvals/change/{change.id}"
+    csrf = urlencode({"csrf": committee.csrf, "decision": "reject"}).encode()
+    large = csrf + b"&note=" + b"x" * (1024 * 1024 + 1)  # over the server's limit
+    pages["large"] = await _raw_post(committee, w.base + path, large, FORM)
+    assert pages["large"].status == 413
+    assert "提交的内容太长" in pages["large"].text
+    nameless = b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"
+    pages["multipart"] = await _raw_post(
+        committee, w.base + path, nameless, "multipart/form-data; boundary=b"
+    )
+    assert pages["multipart"].status == 400
+    assert "表单无法读取" in pages["multipart"].text
+    pages["static"] = await committee.get("/web/static/")
+    assert pages["static"].status == 404
+    assert "找不到页面" in pages["static"].text
+    for name, page in pages.items():
+        assert "议事工作台</title>" in page.text, name
+        assert page.headers.get("X-Frame-Options") == "DENY", name
+        assert "Content-Security-Policy" in page.headers, name
+    assert [c.id for c in await repo.roster_changes(status="pending")] == [change.id]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+async def _raw_post(client: Client, url: str, body: bytes, content_type: str) -> Fetched:
+    async with client.session.post(
+        url, data=io.BytesIO(body), headers={"Content-Type": content_type}
+    ) as resp:
+        return Fetched(resp.status, await resp.text(), str(resp.url), dict(resp.headers))

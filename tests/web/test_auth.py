@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import stat
 from datetime import timedelta
 from pathlib import Path
@@ -252,7 +253,13 @@ async def test_a_login_posted_from_another_site_is_refused(database: str) -> Non
             )
             assert resp.status == 403
             assert "Set-Cookie" not in resp.headers
-            assert "不能从其他网站登录" in await resp.text()
+            refusal = await resp.text()
+            assert "不能从其他网站登录" in refusal
+            # It names the button the login page shows (it had said 「登录」).
+            page = await (await client.get(f"/web/login/{tokens[-1]}")).text()
+            button = re.search(r'<button type="submit"[^>]*>([^<]+)</button>', page)
+            assert button is not None
+            assert f"点「{button.group(1)}」" in refusal
         for headers in (
             {"Origin": "https://yishi.example.org", "Sec-Fetch-Site": "same-origin"},
             {"Origin": "https://yishi.example.org"},

@@ -88,3 +88,24 @@ async def test_a_bad_decision_field_is_refused_politely(webapp: Web) -> None:
     page = await admin.post("/web/approvals/change/1", {"decision": "maybe"})
     assert flash(page.text) == "请选择批准或驳回。"
     assert (await models.RosterChange.get(id=1)).status == "pending"
+
+
+async def test_an_over_long_note_is_refused_on_the_page_as_in_the_chat(webapp: Web) -> None:
+    """A 600-character 驳回 note from the page had been cut to 500 without a word (and the chat
+    had taken it whole). Both refuse it and say why; nothing is decided or sent."""
+    w = webapp
+    h = w.harness
+    await h.say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    admin = await w.login(ADMIN)
+    before = len(h.adapter.sent)
+    page = await admin.post("/web/approvals/change/1", {"decision": "reject", "note": "理" * 600})
+    assert flash(page.text) == "驳回理由最多500字，这条有600字，没有记录。请精简后重新发送。"
+    assert 'class="flash error"' in page.text
+    assert group_notices(w, before) == []
+    said = (await h.say(ADMIN, "驳回 1 " + "理" * 600, private=True)).text
+    assert said == flash(page.text)
+    change = await models.RosterChange.get(id=1)
+    assert (change.status, change.decision_note or "") == ("pending", "")
+    page = await admin.post("/web/approvals/change/1", {"decision": "reject", "note": "理" * 500})
+    assert flash(page.text) == "已驳回 #1（苏州市示例科技学会）：增补孙磊为组员。"
+    assert (await models.RosterChange.get(id=1)).decision_note == "理" * 500

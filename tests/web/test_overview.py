@@ -271,3 +271,26 @@ async def test_last_years_summary_never_filed_counts_as_overdue(webapp: Web) -> 
     assert "已交学会" not in late
     counted = {c.key: c.count for c in ov.counters(rows)}
     assert counted["summary"] == len(late)
+
+
+async def test_a_meeting_under_a_month_ago_is_said_in_days(webapp: Web) -> None:
+    """A meeting 25 days ago had read 「2026-11-06（0 个月前）」. Under a month it is said in
+    days (today: 今天); a month or more in months, as before."""
+    await society(Facts(name="上月学会", months_ago=1), NOW)
+    await society(Facts(name="昨日学会", months_ago=0), NOW)
+    await society(Facts(name="新学会", months_ago=None, joined=NOW - timedelta(days=20)), NOW)
+    rows = {
+        r.name: r
+        for r in ov.build_rows(
+            await store.society_facts(ov.year_bounds(NOW, TZ)),
+            now=NOW,
+            tz=TZ,
+            policy_for=Settings().policy_for,
+        )
+    }
+    assert ov.last_meeting_text(rows["昨日学会"]) == "2026-11-30（1 天前）"
+    assert ov.last_meeting_text(rows["上月学会"]).endswith("（1 个月前）")
+    assert ov.last_meeting_text(rows["新学会"]) == "从未开会（加入已 20 天）"
+    today = replace(rows["昨日学会"], last_held=NOW.date(), days_since=0)
+    assert ov.last_meeting_text(today) == "2026-12-01（今天）"
+    assert "0 个月" not in (await (await webapp.login("市党委刘老师")).get("/web/overview")).text

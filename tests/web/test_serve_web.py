@@ -53,11 +53,13 @@ corp_id = "{fake.corp_id}"
 api_base = "{fake.base_url}"
 oapi_base = "{fake.base_url}"
 """
+        logged: list[str] = []
         async with serving(
             tmp_path,
             table,
             {"YISHI_DINGTALK_APP_SECRET": fake.app_secret},
             f"dingtalk:{fake.corp_id}:{ADMIN}:市党委刘老师",
+            logged=logged,
         ) as served:
             async with served.http.get(f"{served.base}/web/overview") as resp:
                 assert resp.status == 401
@@ -67,3 +69,6 @@ oapi_base = "{fake.base_url}"
                     await asyncio.sleep(0.2)
             assert await asyncio.to_thread(_checks, db) == [(37, "")]
     assert (tmp_path / "secret.key").exists()
+    # A platform is on and [web] base_url is not set: the links would carry the listening
+    # address (127.0.0.1 here), which nobody's phone reaches. The start says so.
+    assert "[web] base_url 未设置：工作台登录链接会是 http://127.0.0.1:" in logged[0]

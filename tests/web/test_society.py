@@ -257,3 +257,30 @@ async def test_a_late_annual_summary_shows_late_on_the_workbench(webapp: Web) ->
     filings = page.split('id="filings"', 1)[1].split("</section>", 1)[0]
     assert '<span class="red">逾期5天提交</span>' in filings, filings
     assert filings.count("逾期") == 1, filings
+
+
+async def test_an_item_not_voted_on_reads_as_the_minutes_say(webapp: Web) -> None:
+    """An item a closed meeting did not vote on had read 「已列入议程」 on the society page and
+    the minutes list (and in the chat's meeting status) while the minutes say 「未表决」."""
+    w = webapp
+    h = w.harness
+    await meetings(w)  # meeting 2 is closed, its one item not voted on
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    admin = await w.login("市党委刘老师")
+    page = (await admin.get(f"/web/society/{society.id}")).text
+    assert "档案整理（一般事项）：未表决" in page
+    assert "已列入议程" not in page
+    status = (await h.say("刘洋", "开会讨论哪些议题")).text
+    assert "议题1「档案整理」（一般事项）：未表决" in status
+    assert "已签发" in await h.say("张伟", "签发")
+    assert "未表决" in await h.say("刘洋", "纪要")
+    listing = (await admin.get(f"/web/society/{society.id}/minutes")).text
+    assert "档案整理（一般事项）：未表决" in listing
+    assert "已列入议程" not in listing
+    # A meeting not held yet: the item is on the agenda, as before.
+    h.at("2026-12-11 09:00")
+    await h.say("张伟", "召开会议 2026-12-20 15:00 会议室 议题：换届筹备")
+    admin = await w.login("市党委刘老师")
+    page = (await admin.get(f"/web/society/{society.id}")).text
+    assert "换届筹备（一般事项）：已列入议程" in page
