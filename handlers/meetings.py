@@ -1012,8 +1012,9 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     person = ctx.require_person()
     meeting = await current_meeting(ctx, (g.MeetingState.OPEN,))
     await require_chair(ctx, meeting, "没有散会")
-    if await repo.open_votes(meeting.id):
-        raise UsageError("还有表决没有结束，请先发送「结束表决」。")
+    if voting := await repo.open_votes(meeting.id):
+        named = "、".join(f"议题{it.number}「{it.title}」" for _, it in voting)
+        raise UsageError(f"{named}还在表决，请先发送「结束表决」，再散会。")
     new_state = g.meeting_next(meeting.state, g.MeetingAction.CLOSE)
     items = await repo.items(meeting.id)
     undecided = [  # what is only studied (学习通报) was never to be decided

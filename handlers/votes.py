@@ -579,7 +579,12 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
     # the meeting's leader (the leader when it was convened, governance Rule 7) votes last
     leader_voted = meeting.leader_id != person.id and meeting.leader_id in so_far.voted
     left = await repo.left_meeting(meeting.id)
-    action = _decide_ballot(ctx, ballot, so_far, left, leader_voted)
+    try:
+        action = _decide_ballot(ctx, ballot, so_far, left, leader_voted)
+    except g.GovernanceError as exc:
+        if exc.refusal is g.Refusal.NOT_PRESENT:
+            await _not_present_on_leave(meeting, it, person)
+        raise
     match action:
         case g.BallotAction.SAME:
             tag = t.item_tag(it.number, it.title)
@@ -589,6 +594,19 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
             pass
     receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
     return await _ballot_replies(ctx, ballot, so_far, action, receipt)
+
+
+async def _not_present_on_leave(meeting: repo.Meeting, it: repo.Item, person: repo.Person) -> None:
+    """A ballot refused as not present, from a member on leave: said as such (a leave is no
+    presence; a written opinion is the way to be heard), not the check-in advice."""
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is None or entry.status is not g.Attendance.LEAVE:
+        return
+    raise UsageError(
+        f"{person.name}已请假，不参加本次会议的表决，本条未计票。对议题{it.number}的意见可在表决开始前"
+        f"发送「书面意见 {it.number} 意见」提交（不计票，会上宣读）；已到会场的，请发送「签到」，"
+        "参加之后的表决。"
+    )
 
 
 async def _hands_said_as_ballot(ctx: Context, choice: g.Choice, number: int) -> None:

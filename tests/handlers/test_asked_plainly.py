@@ -376,3 +376,24 @@ async def test_decisions_said_in_passing(harness: ConsoleRig) -> None:
     await h.say("李娜", "提议议题 科普基地建设")
     accepted = (await h.say("张伟", "李娜提的这个可以，加上吧")).text
     assert accepted.startswith("议题2「科普基地建设」已列入议程")
+
+
+async def test_what_cannot_be_done_now_says_why(harness: ConsoleRig) -> None:
+    """A member on leave who sends 「赞成」 is told the leave is why (not the check-in advice);
+    散会 with a vote open names the item; the committee's 「1号先不批」 holds request 1 (it had
+    not been understood); nothing is written by any of them."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    assert "暂不审批" in await h.say(ADMIN, "1号先不批", private=True)
+    assert (await models.RosterChange.get(id=1)).status == "pending"
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届")
+    await h.say("杨帆", "请假 出差")
+    await check_in_and_open(h, day="2026-12-09", present=("张伟", "李娜", "王强", "刘洋"))
+    await h.say("张伟", "发起表决 1")
+    before = await models.EventLog.all().count()
+    on_leave = (await h.say("杨帆", "赞成")).text
+    assert on_leave.startswith("杨帆已请假，不参加本次会议的表决，本条未计票。")
+    assert "不在出席名单中" in await h.say("赵敏", "赞成")  # not on leave: checking in helps
+    assert (await h.say("张伟", "散会")).text.startswith("议题1「换届」还在表决")
+    assert await models.EventLog.all().count() == before
