@@ -223,11 +223,10 @@ def wrong_key(key: ServerKey, url: str) -> str:
     return f"备份不是用当前的服务器密钥（指纹 {key.fingerprint}）写的。" + key_advice(url)
 
 
-def key_advice(url: str, env: Mapping[str, str] | None = None) -> str:
+def key_advice(url: str) -> str:
     """Where the key of the backup goes for a restore into `url`, as things stand now."""
-    environ = os.environ if env is None else env
     beside = key_file_for(url)
-    if environ.get(ENV_VAR):
+    if os.environ.get(ENV_VAR):
         return f"现在用的是环境变量 {ENV_VAR}：请把它设为备份时所用的密钥后重试。"
     if beside is not None:
         return (
@@ -258,7 +257,8 @@ def _sqlite_holds(source: Path) -> _Holds:
     return _Holds(applied, heads)
 
 
-HEAD_COLUMNS = "id, chain_key, keyed_from, seq, head, tables, mac"
+# A chain head as the start-up key check reads it (storage/seals), with its chain.
+HEAD_COLUMNS = ", ".join(("chain_key", *seals.HEAD_COLUMNS))
 
 
 def _text(value: object) -> str | None:
@@ -460,11 +460,7 @@ def _has_tables(path: Path) -> bool:
     """Whether the SQLite file has tables (a missing or empty file has none)."""
     if not path.exists() or path.stat().st_size == 0:
         return False
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return _tables(conn) > 0
-    finally:
-        conn.close()
+    return db.sqlite_table_count(path) > 0
 
 
 async def _run(*argv: str, env: Mapping[str, str] | None = None) -> bytes:

@@ -1492,7 +1492,7 @@ def says_a_change(said: str) -> bool:
 
 def is_question(said: str) -> bool:
     """「理由要写什么？」「可以不写吗」: said as a question."""
-    return _QUESTION.search(_undecorated(matching_form(said)).strip()) is not None
+    return _QUESTION.search(matching_form(said)) is not None  # its 「？」 too, no decoration
 
 
 def is_yes(said: str) -> bool:

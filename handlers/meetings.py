@@ -1274,6 +1274,11 @@ async def _moved_by(
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
+    if leading_time(rest, ctx.now, ctx.tz) or hourless_time(rest, ctx.now, ctx.tz):
+        # 「改期 两天后下午3点」: an hour after the while is no place; the new time said whole
+        raise UsageError(
+            f"没有改期：「{t.echo(rest)}」是时间，不是地点。请写明新的日期和钟点，例如：改期 12月10日 15:00"
+        )
     place, reason = _place_and_reason(rest)
     starts_at = meeting.starts_at + by if later else meeting.starts_at - by
     return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)

@@ -603,9 +603,8 @@ async def _not_present_on_leave(meeting: repo.Meeting, it: repo.Item, person: re
     if entry is None or entry.status is not g.Attendance.LEAVE:
         return
     raise UsageError(
-        f"{person.name}已请假，不参加本次会议的表决，本条未计票。对议题{it.number}的意见可在表决开始前"
-        f"发送「书面意见 {it.number} 意见」提交（不计票，会上宣读）；已到会场的，请发送「签到」，"
-        "参加之后的表决。"
+        f"{person.name}已请假，不参加本次会议的表决，本条对议题{it.number}未计票（表决开始后不能再交"
+        "书面意见）。已到会场的，请发送「签到」，参加之后的表决。"
     )
 
 

@@ -559,11 +559,12 @@ async def _foreign(url: str) -> bool:
     async with _opening(url, OPEN_TIMEOUT_S):
         path = sqlite_path(url)
         if path is not None:
-            return await asyncio.to_thread(_sqlite_table_count, path) > 0
+            return await asyncio.to_thread(sqlite_table_count, path) > 0
         return await pg_table_count(libpq_url(url)) > 0
 
 
-def _sqlite_table_count(path: Path) -> int:
+def sqlite_table_count(path: Path) -> int:
+    """The tables of the SQLite file at `path` (its own `sqlite_` tables left out)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         row = conn.execute(

@@ -33,7 +33,7 @@ HELD = tuple(sorted(s.value for s in g.HELD_STATES))
 _HELD_SQL = "(" + ", ".join(f"'{state}'" for state in HELD) + ")"
 # Who came to a meeting (an attendance rate's count): there on time, late, or there and gone
 # before the close. Only the meeting's roster counts: an observer (列席) signs in too.
-CAME = ("present", "late", "left")
+CAME = tuple(sorted(s.value for s in (*g.PRESENT_STATES, g.Attendance.LEFT)))
 _CAME_SQL = "(" + ", ".join(f"'{state}'" for state in CAME) + ")"
 
 

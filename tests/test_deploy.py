@@ -238,7 +238,7 @@ def test_the_unit_does_not_restart_what_a_person_must_fix() -> None:
     assert service["RestartPreventExitStatus"] == "2"
     from bot.cli import TEMPORARY
 
-    assert str(TEMPORARY) not in service["RestartPreventExitStatus"].split()
+    assert TEMPORARY != 2  # a database not answering yet is restarted
 
 
 def test_the_systemd_config_check_reads_what_the_service_reads() -> None:

@@ -298,3 +298,14 @@ def test_a_leave_is_asked_in_the_meeting_but_not_listed_there() -> None:
     member = frozenset({g.Role.MEMBER})
     assert "请假 出差在外" not in help_now(FEATURES, member, g.MeetingState.OPEN)
     assert "请假 出差在外" in help_now(FEATURES, member, g.MeetingState.CONVENED)
+
+
+def test_a_question_mark_alone_makes_a_question() -> None:
+    """「会议在几楼？」 had not been a question (the mark was stripped as decoration before the
+    search), so while a leave's reason was awaited it was taken as the answer."""
+    from bot.utterance import is_question
+
+    assert is_question("会议在几楼？")
+    assert is_question("出差?")
+    assert not is_question("出差")
+    assert not is_question("出差北京🙏")

@@ -72,9 +72,8 @@ async def guard(
         if exc.status < 400:  # a redirect
             raise
         response = await _refused(request, _said(request, exc))
-        for name in ("Allow",):
-            if name in exc.headers:
-                response.headers[name] = exc.headers[name]
+        if "Allow" in exc.headers:  # a 405 says what is allowed
+            response.headers["Allow"] = exc.headers["Allow"]
     except Refused as exc:
         response = await _refused(request, exc)
     except Exception:

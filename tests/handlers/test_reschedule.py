@@ -325,3 +325,15 @@ async def test_the_same_hour_said_after_a_day_is_no_place(harness: ConsoleRig) -
     notice = (await h.say("张伟", "改到下周四同一时间")).text
     assert "时间：2026年12月10日（星期四）15:00（原定2026年12月5日（星期六）15:00）\n" in notice
     assert "地点：学会会议室\n" in notice
+
+
+async def test_a_while_then_an_hour_is_no_place(harness: ConsoleRig) -> None:
+    """「改期 两天后下午3点」 had moved the day and made 「下午3点」 the meeting's place: refused,
+    the meeting as it was."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-10 15:00 学会302 议题：换届")
+    refused = (await h.say("张伟", "改期 两天后下午3点")).text
+    assert refused.startswith("没有改期：「下午3点」是时间，不是地点。")
+    meeting = await models.Meeting.get(number=1)
+    assert meeting.place == "学会302"
