@@ -371,15 +371,15 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
             f"{exc}\n恢复在一个事务中进行，出错即整体撤销：目标数据库没有改动，"
             "查明原因后可直接重试。"
         ) from exc
-    name = bare.rsplit("/", 1)[-1].split("?", 1)[0]
     try:
         await db.upgrade(url, key=key)
         await _key_opens(url, key)
     except KeyProblem as exc:
         raise BackupError(
             f"备份已写入目标数据库，但当前的服务器密钥（指纹 {key.fingerprint}）打不开其中加密的"
-            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（psql 中执行 "
-            f'DROP DATABASE "{name}"; CREATE DATABASE "{name}";），'
+            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（"
+            + recreate_hint(url)
+            + "），"
             + key_advice(url).removesuffix("后重试。")
             + "，再执行一次 yishi restore。"
         ) from exc
@@ -390,6 +390,16 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
             "再运行 yishi verify --db '<目标库 URL>'。"
         ) from exc
     return Copied(source, await asyncio.to_thread(os.path.getsize, source), 0)
+
+
+def recreate_hint(url: str) -> str:
+    """How to empty the PostgreSQL database at `url` again, its name read by a URL parser (a
+    password with 「@」 or 「:」, a query string, a percent-encoded name) and quoted for psql."""
+    name = db.pg_database_name(url)
+    if not name:
+        return "在 psql 中删除并重建目标数据库"
+    quoted = '"' + name.replace('"', '""') + '"'
+    return f"psql 中执行 DROP DATABASE {quoted}; CREATE DATABASE {quoted};"
 
 
 async def _dump_holds(tool: str, source: Path) -> _Holds:

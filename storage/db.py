@@ -170,6 +170,13 @@ def libpq_login(url: str) -> tuple[str, str | None]:
     return bare, unquote(parts.password)
 
 
+def pg_database_name(url: str) -> str:
+    """The name of the PostgreSQL database `url` opens, decoded (「%E8%AE%AE」 is 议); a URL
+    without one opens the database named as its user (libpq's default), else ""."""
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
+
+
 def _touch_sqlite(path: Path) -> None:
     conn = sqlite3.connect(path, timeout=5, isolation_level=None)
     try:

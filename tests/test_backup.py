@@ -430,3 +430,33 @@ async def test_a_postgres_backup_keeps_the_password_off_command_lines_and_is_pri
         await backup(with_password, tmp_path / "c.dump")
     assert password not in str(missing.value)
     assert "PGPASSWORD" in str(missing.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        # a password with 「@」「:」「/」 (encoded or not), tortoise's and libpq's parameters
+        (
+            "postgres://yishi:p%40ss%3Aw%2Frd@db.example.org:5432/yishi_drill?sslmode=require",
+            'DROP DATABASE "yishi_drill"; CREATE DATABASE "yishi_drill";',
+        ),
+        (
+            "postgres://yishi:p@ss:wd@127.0.0.1:5432/yishi?minsize=1&maxsize=5",
+            'DROP DATABASE "yishi"; CREATE DATABASE "yishi";',
+        ),
+        # a name percent-encoded in the URL, a name with a double quote in it
+        ("postgres://u@h/%E8%AE%AE%E4%BA%8B", 'DROP DATABASE "议事"; CREATE DATABASE "议事";'),
+        ('postgres://u@h/we"ird', 'DROP DATABASE "we""ird"; CREATE DATABASE "we""ird";'),
+        # no database in the URL: libpq opens the one named as the user
+        ("postgres://yishi:x@h:5432?sslmode=require", 'DROP DATABASE "yishi";'),
+        ("postgres://h:5432", "在 psql 中删除并重建目标数据库"),
+    ],
+)
+def test_the_hint_to_recreate_the_database_names_it_as_the_url_does(url: str, said: str) -> None:
+    """The database to drop had been cut out of the URL by hand: 「h:5432」 for a URL without a
+    database, 「%E8%AE%AE…」 for a name written encoded; and a name with 「"」 broke the SQL."""
+    from bot.backup import recreate_hint
+
+    hint = recreate_hint(url)
+    assert said in hint, hint
+    assert "p@ss" not in hint and "%40" not in hint  # nothing of the password

@@ -214,3 +214,16 @@ def test_serve_says_whether_starting_again_can_help(tmp_path: Path) -> None:
     # Any other command: 2, as before (nothing restarts it).
     run = yishi("verify", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
     assert run.code == 2, run.err
+
+
+def test_a_printed_database_url_shows_nothing_of_a_password_with_an_at_sign() -> None:
+    """「已备份：postgres://***@ss@db…」: the login had been cut at the first 「@」, the rest of
+    a password with 「@」 in it printed."""
+    from bot.cli import _safe_url
+
+    assert (
+        _safe_url("postgres://yishi:p@ss:w@db:5432/yishi?sslmode=require")
+        == "postgres://***@db:5432/yishi?sslmode=require"
+    )
+    assert _safe_url("postgres://yishi@db/yishi") == "postgres://***@db/yishi"
+    assert _safe_url("sqlite:///srv/yishi/data.db") == "sqlite:///srv/yishi/data.db"
