@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -117,11 +118,29 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
                 dst.close()
         finally:
             src.close()
-        os.replace(partial, target)
+        _put_in_place(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return Copied(target, target.stat().st_size, tables)
+
+
+def _put_in_place(partial: Path, target: Path) -> None:
+    """Give the finished copy `partial` the name `target` only while no file has it: the name
+    was checked free before the copy began, and something may have been put there since (a
+    hard link fails on an existing name; renaming would replace it). A file system without
+    hard links is checked and renamed."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise BackupError(f"{target} 已存在，不覆盖；请换一个文件名。") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        _writable_target(target)
+        os.replace(partial, target)
+        return
+    partial.unlink()
 
 
 def _writable_target(out: Path) -> None:
@@ -167,7 +186,7 @@ async def backup(url: str, out: Path) -> Copied:
         await _run(
             tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", bare, env=env
         )
-        os.replace(partial, out)
+        await asyncio.to_thread(_put_in_place, partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

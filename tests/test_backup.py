@@ -460,3 +460,50 @@ def test_the_hint_to_recreate_the_database_names_it_as_the_url_does(url: str, sa
     hint = recreate_hint(url)
     assert said in hint, hint
     assert "p@ss" not in hint and "%40" not in hint  # nothing of the password
+
+
+def _fake_pg_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """A `pg_dump` on PATH that runs `script` with $f the file it was told to write."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    tool = tools / "pg_dump"
+    tool.write_text(
+        '#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --file ] && f="$2"; shift; done\n' + script,
+        encoding="utf-8",
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+
+
+async def test_a_file_made_while_pg_dump_runs_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is checked before pg_dump starts, and the finished dump had been renamed over
+    whatever appeared under it meanwhile (another backup of the same name, a file of someone
+    else's). It is put in place only while the name is free."""
+    _fake_pg_dump(
+        tmp_path, monkeypatch, 'echo ours > "$f"\necho theirs > "${f%.partial}"\n'
+    )
+    out = tmp_path / "backups" / "b.dump"
+    out.parent.mkdir()
+    with pytest.raises(BackupError) as refused:
+        await backup("postgres://yishi@127.0.0.1:5432/yishi", out)
+    assert f"{out} 已存在，不覆盖" in str(refused.value)
+    assert out.read_text(encoding="utf-8") == "theirs\n"
+    assert os.listdir(out.parent) == ["b.dump"]  # nothing of ours left beside it
+
+
+async def test_a_failed_dump_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_dump that wrote half a dump and failed: the command says so in Chinese, with the
+    tool's own words, and nothing is left under the name or beside it."""
+    _fake_pg_dump(
+        tmp_path,
+        monkeypatch,
+        'echo half > "$f"\necho "pg_dump: error: connection to server failed" >&2\nexit 1\n',
+    )
+    out = tmp_path / "backups" / "b.dump"
+    out.parent.mkdir()
+    with pytest.raises(BackupError) as failed:
+        await backup("postgres://yishi@127.0.0.1:5432/yishi", out)
+    assert str(failed.value) == "pg_dump 失败：pg_dump: error: connection to server failed"
+    assert os.listdir(out.parent) == []
