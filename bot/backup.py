@@ -111,7 +111,8 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
                 src.backup(dst)
                 check = dst.execute("PRAGMA quick_check").fetchone()
                 if not check or check[0] != "ok":
-                    raise BackupError(f"副本校验失败：{check}")
+                    said = " ".join(str(check[0] if check else "").split())
+                    raise BackupError(f"副本校验未通过，文件已损坏（SQLite 报告：{said}）")
                 dst.execute("PRAGMA journal_mode = DELETE")
                 tables = _tables(dst)
             finally:
@@ -323,15 +324,17 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
         raise BackupError(
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
+    except BackupError as exc:  # the copy's own check found it damaged
+        raise BackupError(f"{source} 不是可用的 SQLite 备份：{exc}；没有改动任何文件。") from exc
     except KeyProblem as exc:  # sealed rows it does not open (a backup without chain heads)
         raise BackupError(wrong_key(key, url) + "没有改动任何文件。") from exc
     except db.DatabaseError as exc:
         raise BackupError(f"{exc}没有改动任何文件。") from exc
     finally:
         await asyncio.to_thread(_remove, staging)
-        if made:
+        for folder in made:
             with contextlib.suppress(OSError):
-                path.parent.rmdir()  # only when still empty: nothing was restored
+                folder.rmdir()  # only when still empty: nothing was restored
     return Copied(path, path.stat().st_size, copied.tables)
 
 
@@ -345,15 +348,18 @@ async def _key_opens(url: str, key: ServerKey) -> None:
         await db.close_db()
 
 
-def _make_folder(folder: Path) -> bool:
-    """The target's folder, made when missing (True: made here)."""
-    if folder.is_dir():
-        return False
+def _make_folder(folder: Path) -> list[Path]:
+    """The target's folder, made when missing: the folders made here, the deepest first."""
+    missing = []
+    for above in (folder, *folder.parents):
+        if above.is_dir():
+            break
+        missing.append(above)
     try:
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"无法创建目录 {folder}：{exc.strerror or exc}。") from exc
-    return True
+    return missing
 
 
 def _remove(path: Path) -> None:

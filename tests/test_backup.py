@@ -507,3 +507,30 @@ async def test_a_failed_dump_leaves_nothing(tmp_path: Path, monkeypatch: pytest.
         await backup("postgres://yishi@127.0.0.1:5432/yishi", out)
     assert str(failed.value) == "pg_dump 失败：pg_dump: error: connection to server failed"
     assert os.listdir(out.parent) == []
+
+
+async def test_a_failed_restore_takes_away_the_folders_it_made(tmp_path: Path) -> None:
+    """A restore into a folder that does not exist yet makes it; when the restore then fails
+    (a backup with a damaged page, found by the check of the copy), the folder goes again:
+    nothing is left to say that a restore happened. The damage is said in words."""
+    from bot.backup import restore
+    from bot.keys import load_key
+
+    live = await _a_small_record(tmp_path)
+    key = load_key(f"sqlite://{live}", create=False)
+    out = tmp_path / "backup.db"
+    await backup(f"sqlite://{live}", out)
+    data = out.read_bytes()
+    page = len(data) * 7 // 10 // 4096 * 4096
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(data[:page] + b"\xff" * 4096 + data[page + 4096 :])
+    target = tmp_path / "restored" / "2026" / "r.db"
+    with pytest.raises(BackupError) as failed:
+        await restore(f"sqlite://{target}", broken, key=key)
+    said = str(failed.value)
+    assert said.startswith(f"{broken} 不是可用的 SQLite 备份：副本校验未通过，文件已损坏"), said
+    assert said.endswith("；没有改动任何文件。"), said
+    assert not (tmp_path / "restored").exists()
+    # The folder made for a restore that works stays, with the database in it.
+    await restore(f"sqlite://{target}", out, key=key)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db"]
