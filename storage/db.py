@@ -68,6 +68,8 @@ def explain(exc: BaseException, url: str) -> str:
             return f"无法解析数据库主机名（{where}）：请检查 URL 中的主机名。"
         if isinstance(e, ConnectionRefusedError):
             return f"无法连接数据库服务器 {where}（连接被拒绝）：请检查地址和端口，以及数据库是否已启动。"
+        if name == "CannotConnectNowError":  # 57P03
+            return f"数据库服务器 {where} 正在启动（或正在关闭），暂时不接受连接：请稍后重试。"
         if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
             return f"数据库拒绝登录（{where}）：请检查用户名和密码。"
         if name == "InvalidCatalogNameError" or "can't establish connection to database" in text:
