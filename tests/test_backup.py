@@ -459,7 +459,8 @@ def test_the_hint_to_recreate_the_database_names_it_as_the_url_does(url: str, sa
 
     hint = recreate_hint(url)
     assert said in hint, hint
-    assert "p@ss" not in hint and "%40" not in hint  # nothing of the password
+    assert "p@ss" not in hint  # nothing of the password
+    assert "%40" not in hint
 
 
 def _fake_pg_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
@@ -481,9 +482,7 @@ async def test_a_file_made_while_pg_dump_runs_is_not_overwritten(
     """The name is checked before pg_dump starts, and the finished dump had been renamed over
     whatever appeared under it meanwhile (another backup of the same name, a file of someone
     else's). It is put in place only while the name is free."""
-    _fake_pg_dump(
-        tmp_path, monkeypatch, 'echo ours > "$f"\necho theirs > "${f%.partial}"\n'
-    )
+    _fake_pg_dump(tmp_path, monkeypatch, 'echo ours > "$f"\necho theirs > "${f%.partial}"\n')
     out = tmp_path / "backups" / "b.dump"
     out.parent.mkdir()
     with pytest.raises(BackupError) as refused:
@@ -493,7 +492,9 @@ async def test_a_file_made_while_pg_dump_runs_is_not_overwritten(
     assert os.listdir(out.parent) == ["b.dump"]  # nothing of ours left beside it
 
 
-async def test_a_failed_dump_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_dump_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """pg_dump that wrote half a dump and failed: the command says so in Chinese, with the
     tool's own words, and nothing is left under the name or beside it."""
     _fake_pg_dump(

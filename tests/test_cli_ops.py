@@ -332,7 +332,11 @@ def test_serve_exits_75_while_another_program_holds_the_sqlite_file_locked(
     try:
         holder.execute("BEGIN EXCLUSIVE")
         run = yishi(
-            "serve", "--db", sqlite_url(path), cwd=tmp_path, extra_env={"YISHI_DB_OPEN_TIMEOUT": "8"}
+            "serve",
+            "--db",
+            sqlite_url(path),
+            cwd=tmp_path,
+            extra_env={"YISHI_DB_OPEN_TIMEOUT": "8"},
         )
     finally:
         holder.close()
