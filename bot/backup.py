@@ -29,6 +29,7 @@ from pathlib import Path
 
 from bot.keys import ENV_VAR, KeyProblem, ServerKey, key_file_for
 from storage import db, seals, secrecy
+from storage.instance_lock import RESTORING, InstanceLock
 
 # A backup or restore that takes longer than this is stopped (a hung tool, a dead server).
 TOOL_TIMEOUT_S = 3600.0
@@ -36,6 +37,10 @@ TOOL_TIMEOUT_S = 3600.0
 
 class BackupError(Exception):
     """The backup or restore could not be done; the message (Chinese) says why."""
+
+
+class Damaged(BackupError):
+    """A copy that SQLite's own check of it found damaged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +117,7 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
                 check = dst.execute("PRAGMA quick_check").fetchone()
                 if not check or check[0] != "ok":
                     said = " ".join(str(check[0] if check else "").split())
-                    raise BackupError(f"副本校验未通过，文件已损坏（SQLite 报告：{said}）")
+                    raise Damaged(f"副本校验未通过，文件已损坏（SQLite 报告：{said}）")
                 dst.execute("PRAGMA journal_mode = DELETE")
                 tables = _tables(dst)
             finally:
@@ -309,11 +314,13 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
     _check_holds(source, holds, key, url)
-    if await asyncio.to_thread(_has_tables, path):
-        raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
     staging = path.with_name(path.name + ".restoring")
     made = await asyncio.to_thread(_make_folder, path.parent)
+    held: _Held | None = None
     try:
+        held = await asyncio.to_thread(_hold, url, path)
+        if await asyncio.to_thread(_has_tables, path):
+            raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
         await asyncio.to_thread(_remove, staging)  # what an interrupted restore left
         copied = await asyncio.to_thread(_sqlite_copy, source, staging, from_backup=True)
         staged = f"sqlite://{staging}" + (f"?{url.split('?', 1)[1]}" if "?" in url else "")
@@ -324,18 +331,58 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
         raise BackupError(
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
-    except BackupError as exc:  # the copy's own check found it damaged
+    except Damaged as exc:  # the copy's own check found it damaged
         raise BackupError(f"{source} 不是可用的 SQLite 备份：{exc}；没有改动任何文件。") from exc
     except KeyProblem as exc:  # sealed rows it does not open (a backup without chain heads)
         raise BackupError(wrong_key(key, url) + "没有改动任何文件。") from exc
     except db.DatabaseError as exc:
         raise BackupError(f"{exc}没有改动任何文件。") from exc
     finally:
-        await asyncio.to_thread(_remove, staging)
+        if held is not None:  # the staging file of a restore that holds it is not ours
+            await asyncio.to_thread(_remove, staging)
+            held.let_go()
         for folder in made:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when still empty: nothing was restored
     return Copied(path, path.stat().st_size, copied.tables)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """The single-instance lock of a SQLite target, held by a restore."""
+
+    lock: InstanceLock
+    made: bool  # the lock file was made by this restore (it goes again)
+
+    def let_go(self) -> None:
+        if self.made:  # taken away while held: whoever opens the name next gets a new file
+            self.lock.path.unlink(missing_ok=True)
+        self.lock.release()
+
+
+def _hold(url: str, path: Path) -> _Held:
+    """The lock `yishi serve` takes on the SQLite database at `url` (storage/instance_lock.py),
+    for the restore: a server started meanwhile, or a second restore into the same file, is
+    refused instead of writing under it."""
+    lock_file = db.lock_path(url)
+    assert lock_file is not None  # a SQLite file
+    made = not lock_file.exists()
+    lock = InstanceLock(lock_file, path.resolve())
+    try:
+        taken = lock.acquire()
+    except OSError as exc:
+        raise BackupError(
+            f"无法创建锁文件 {lock_file}：{exc.strerror or exc}。没有改动任何文件。"
+        ) from exc
+    if not taken:
+        holder = lock.holder()
+        raise BackupError(
+            f"目标数据库 {path} 正由另一个议事进程使用"
+            + (f"（{holder}）" if holder else "")
+            + "：请等它结束，或先停止正在运行的 yishi serve，再恢复；没有改动任何文件。"
+        )
+    lock.describe(f"{RESTORING}，进程 {os.getpid()}")
+    return _Held(lock, made)
 
 
 async def _key_opens(url: str, key: ServerKey) -> None:

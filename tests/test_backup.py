@@ -535,3 +535,56 @@ async def test_a_failed_restore_takes_away_the_folders_it_made(tmp_path: Path) -
     # The folder made for a restore that works stays, with the database in it.
     await restore(f"sqlite://{target}", out, key=key)
     assert sorted(p.name for p in target.parent.iterdir()) == ["r.db"]
+
+
+async def test_a_restore_and_a_server_on_one_sqlite_file_refuse_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`yishi restore` into SQLite had taken no lock: a server started while it ran, or a
+    second restore into the same file, wrote under it (the last rename won). It holds the lock
+    `yishi serve` holds; whichever comes second is refused, says why, and changes nothing."""
+    import bot.backup
+    from bot.backup import restore
+    from bot.keys import load_key
+    from bot.scheduler import sole_instance
+
+    live = await _a_small_record(tmp_path)
+    key = load_key(f"sqlite://{live}", create=False)
+    out = tmp_path / "backup.db"
+    await backup(f"sqlite://{live}", out)
+    # A server holds the target: the restore is refused.
+    served = tmp_path / "served" / "r.db"
+    served.parent.mkdir()
+    shutil.copy(tmp_path / KEY_FILE_NAME, served.parent / KEY_FILE_NAME)
+    with sole_instance(f"sqlite://{served}"):
+        code, text = await _cli("restore", str(out), "--db", f"sqlite://{served}")
+    assert code == 2, text
+    assert f"恢复失败：目标数据库 {served} 正由另一个议事进程使用" in text, text
+    assert "没有改动任何文件" in text
+    assert sorted(p.name for p in served.parent.iterdir()) == ["r.db.lock", KEY_FILE_NAME]
+    # A restore holds it: a server started meanwhile and a second restore are refused.
+    target = tmp_path / "restored" / "r.db"
+    target.parent.mkdir()
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    url = f"sqlite://{target}"
+    meanwhile: list[tuple[int, str]] = []
+    checked = bot.backup._key_opens
+
+    async def while_restoring(staged: str, key: object) -> None:
+        meanwhile.append(await _cli("serve", "--db", url))
+        meanwhile.append(await _cli("restore", str(out), "--db", url))
+        await checked(staged, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.backup, "_key_opens", while_restoring)
+    await restore(url, out, key=key)
+    (serve_code, serve_said), (again_code, again_said) = meanwhile
+    holder = f"yishi restore，进程 {os.getpid()}"
+    assert serve_code == 2, serve_said
+    assert f"数据库正在恢复备份（{holder}）" in serve_said, serve_said
+    assert "请等恢复完成后再启动" in serve_said
+    assert again_code == 2, again_said
+    assert f"正由另一个议事进程使用（{holder}）" in again_said, again_said
+    # The restore's own database, verified; the lock file it made is gone with it.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
+    code, text = await _cli("verify", "--db", url)
+    assert code == 0, text
