@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from bot.keys import ENV_VAR, KeyProblem, ServerKey, key_file_for
 from storage import db, seals, secrecy
+from storage.instance_lock import RESTORING, InstanceLock
 
 # A backup or restore that takes longer than this is stopped (a hung tool, a dead server).
 TOOL_TIMEOUT_S = 3600.0
@@ -35,6 +37,10 @@ TOOL_TIMEOUT_S = 3600.0
 
 class BackupError(Exception):
     """The backup or restore could not be done; the message (Chinese) says why."""
+
+
+class Damaged(BackupError):
+    """A copy that SQLite's own check of it found damaged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,18 +116,37 @@ def _sqlite_copy(source: Path, target: Path, *, from_backup: bool = False) -> Co
                 src.backup(dst)
                 check = dst.execute("PRAGMA quick_check").fetchone()
                 if not check or check[0] != "ok":
-                    raise BackupError(f"副本校验失败：{check}")
+                    said = " ".join(str(check[0] if check else "").split())
+                    raise Damaged(f"副本校验未通过，文件已损坏（SQLite 报告：{said}）")
                 dst.execute("PRAGMA journal_mode = DELETE")
                 tables = _tables(dst)
             finally:
                 dst.close()
         finally:
             src.close()
-        os.replace(partial, target)
+        _put_in_place(partial, target)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     return Copied(target, target.stat().st_size, tables)
+
+
+def _put_in_place(partial: Path, target: Path) -> None:
+    """Give the finished copy `partial` the name `target` only while no file has it: the name
+    was checked free before the copy began, and something may have been put there since (a
+    hard link fails on an existing name; renaming would replace it). A file system without
+    hard links is checked and renamed."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        raise BackupError(f"{target} 已存在，不覆盖；请换一个文件名。") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        _writable_target(target)
+        os.replace(partial, target)
+        return
+    partial.unlink()
 
 
 def _writable_target(out: Path) -> None:
@@ -167,7 +192,7 @@ async def backup(url: str, out: Path) -> Copied:
         await _run(
             tool, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", bare, env=env
         )
-        os.replace(partial, out)
+        await asyncio.to_thread(_put_in_place, partial, out)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -289,11 +314,13 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
     _check_holds(source, holds, key, url)
-    if await asyncio.to_thread(_has_tables, path):
-        raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
     staging = path.with_name(path.name + ".restoring")
     made = await asyncio.to_thread(_make_folder, path.parent)
+    held: _Held | None = None
     try:
+        held = await asyncio.to_thread(_hold, url, path)
+        if await asyncio.to_thread(_has_tables, path):
+            raise BackupError(f"目标数据库 {path} 不是空的；只能恢复到空数据库（新文件）。")
         await asyncio.to_thread(_remove, staging)  # what an interrupted restore left
         copied = await asyncio.to_thread(_sqlite_copy, source, staging, from_backup=True)
         staged = f"sqlite://{staging}" + (f"?{url.split('?', 1)[1]}" if "?" in url else "")
@@ -304,16 +331,58 @@ async def _restore_sqlite(url: str, source: Path, key: ServerKey) -> Copied:
         raise BackupError(
             f"{source} 不是可用的 SQLite 备份：{sqlite_problem(exc)}；没有改动任何文件。"
         ) from exc
+    except Damaged as exc:  # the copy's own check found it damaged
+        raise BackupError(f"{source} 不是可用的 SQLite 备份：{exc}；没有改动任何文件。") from exc
     except KeyProblem as exc:  # sealed rows it does not open (a backup without chain heads)
         raise BackupError(wrong_key(key, url) + "没有改动任何文件。") from exc
     except db.DatabaseError as exc:
         raise BackupError(f"{exc}没有改动任何文件。") from exc
     finally:
-        await asyncio.to_thread(_remove, staging)
-        if made:
+        if held is not None:  # the staging file of a restore that holds it is not ours
+            await asyncio.to_thread(_remove, staging)
+            held.let_go()
+        for folder in made:
             with contextlib.suppress(OSError):
-                path.parent.rmdir()  # only when still empty: nothing was restored
+                folder.rmdir()  # only when still empty: nothing was restored
     return Copied(path, path.stat().st_size, copied.tables)
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """The single-instance lock of a SQLite target, held by a restore."""
+
+    lock: InstanceLock
+    made: bool  # the lock file was made by this restore (it goes again)
+
+    def let_go(self) -> None:
+        if self.made:  # taken away while held: whoever opens the name next gets a new file
+            self.lock.path.unlink(missing_ok=True)
+        self.lock.release()
+
+
+def _hold(url: str, path: Path) -> _Held:
+    """The lock `yishi serve` takes on the SQLite database at `url` (storage/instance_lock.py),
+    for the restore: a server started meanwhile, or a second restore into the same file, is
+    refused instead of writing under it."""
+    lock_file = db.lock_path(url)
+    assert lock_file is not None  # a SQLite file
+    made = not lock_file.exists()
+    lock = InstanceLock(lock_file, path.resolve())
+    try:
+        taken = lock.acquire()
+    except OSError as exc:
+        raise BackupError(
+            f"无法创建锁文件 {lock_file}：{exc.strerror or exc}。没有改动任何文件。"
+        ) from exc
+    if not taken:
+        holder = lock.holder()
+        raise BackupError(
+            f"目标数据库 {path} 正由另一个议事进程使用"
+            + (f"（{holder}）" if holder else "")
+            + "：请等它结束，或先停止正在运行的 yishi serve，再恢复；没有改动任何文件。"
+        )
+    lock.describe(f"{RESTORING}，进程 {os.getpid()}")
+    return _Held(lock, made)
 
 
 async def _key_opens(url: str, key: ServerKey) -> None:
@@ -326,15 +395,18 @@ async def _key_opens(url: str, key: ServerKey) -> None:
         await db.close_db()
 
 
-def _make_folder(folder: Path) -> bool:
-    """The target's folder, made when missing (True: made here)."""
-    if folder.is_dir():
-        return False
+def _make_folder(folder: Path) -> list[Path]:
+    """The target's folder, made when missing: the folders made here, the deepest first."""
+    missing = []
+    for above in (folder, *folder.parents):
+        if above.is_dir():
+            break
+        missing.append(above)
     try:
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BackupError(f"无法创建目录 {folder}：{exc.strerror or exc}。") from exc
-    return True
+    return missing
 
 
 def _remove(path: Path) -> None:
@@ -371,15 +443,15 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
             f"{exc}\n恢复在一个事务中进行，出错即整体撤销：目标数据库没有改动，"
             "查明原因后可直接重试。"
         ) from exc
-    name = bare.rsplit("/", 1)[-1].split("?", 1)[0]
     try:
         await db.upgrade(url, key=key)
         await _key_opens(url, key)
     except KeyProblem as exc:
         raise BackupError(
             f"备份已写入目标数据库，但当前的服务器密钥（指纹 {key.fingerprint}）打不开其中加密的"
-            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（psql 中执行 "
-            f'DROP DATABASE "{name}"; CREATE DATABASE "{name}";），'
+            "数据（这个备份没有链头，事先无法核对密钥）。目标数据库现在不是空的：请先删除并重建它（"
+            + recreate_hint(url)
+            + "），"
             + key_advice(url).removesuffix("后重试。")
             + "，再执行一次 yishi restore。"
         ) from exc
@@ -390,6 +462,16 @@ async def _restore_postgres(url: str, source: Path, key: ServerKey) -> Copied:
             "再运行 yishi verify --db '<目标库 URL>'。"
         ) from exc
     return Copied(source, await asyncio.to_thread(os.path.getsize, source), 0)
+
+
+def recreate_hint(url: str) -> str:
+    """How to empty the PostgreSQL database at `url` again, its name read by a URL parser (a
+    password with 「@」 or 「:」, a query string, a percent-encoded name) and quoted for psql."""
+    name = db.pg_database_name(url)
+    if not name:
+        return "在 psql 中删除并重建目标数据库"
+    quoted = '"' + name.replace('"', '""') + '"'
+    return f"psql 中执行 DROP DATABASE {quoted}; CREATE DATABASE {quoted};"
 
 
 async def _dump_holds(tool: str, source: Path) -> _Holds:

@@ -20,6 +20,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -363,10 +364,12 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _safe_url(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    """`url` as printed: its login (user and password) replaced by ***; a password with 「@」
+    in it is all login (the host follows the last 「@」)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 async def _prune(settings: Settings, *, dry_run: bool) -> int:

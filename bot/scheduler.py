@@ -25,7 +25,7 @@ from typing import Protocol
 
 from storage import db
 from storage import instances as store
-from storage.instance_lock import InstanceLock
+from storage.instance_lock import RESTORING, InstanceLock
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,10 @@ def take_instance_lock(lock_file: Path, database: Path | None = None) -> Instanc
     lock = InstanceLock(lock_file, database)
     if not lock.acquire():
         holder = lock.holder()
+        if holder.startswith(RESTORING):
+            raise SingleInstanceError(
+                f"数据库正在恢复备份（{holder}），锁文件：{lock_file}。请等恢复完成后再启动。"
+            )
         raise SingleInstanceError(
             "SQLite 只支持运行一个机器人实例，已有实例在运行"
             + (f"（{holder}）" if holder else "")

@@ -68,6 +68,8 @@ def explain(exc: BaseException, url: str) -> str:
             return f"无法解析数据库主机名（{where}）：请检查 URL 中的主机名。"
         if isinstance(e, ConnectionRefusedError):
             return f"无法连接数据库服务器 {where}（连接被拒绝）：请检查地址和端口，以及数据库是否已启动。"
+        if name == "CannotConnectNowError":  # 57P03
+            return f"数据库服务器 {where} 正在启动（或正在关闭），暂时不接受连接：请稍后重试。"
         if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
             return f"数据库拒绝登录（{where}）：请检查用户名和密码。"
         if name == "InvalidCatalogNameError" or "can't establish connection to database" in text:
@@ -168,6 +170,13 @@ def libpq_login(url: str) -> tuple[str, str | None]:
     host = parts.netloc.rsplit("@", 1)[1]
     bare = urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
     return bare, unquote(parts.password)
+
+
+def pg_database_name(url: str) -> str:
+    """The name of the PostgreSQL database `url` opens, decoded (「%E8%AE%AE」 is 议); a URL
+    without one opens the database named as its user (libpq's default), else ""."""
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) or unquote(parts.username or "")
 
 
 def _touch_sqlite(path: Path) -> None:

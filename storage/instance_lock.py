@@ -19,6 +19,11 @@ import fcntl
 import os
 from pathlib import Path
 
+# How often a lock file taken away under us is opened again before giving up.
+RETRIES = 5
+# What a restore writes into the lock file it holds (its process id follows).
+RESTORING = "yishi restore"
+
 
 def _flocked(fd: int) -> bool:
     """Take an exclusive flock on `fd` without waiting; False (the descriptor closed) when another
@@ -47,18 +52,38 @@ class InstanceLock:
     def acquire(self) -> bool:
         """Take the lock; False when another process holds it. OSError when the file can be
         neither created nor opened (a missing or read-only folder)."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except PermissionError:
-            # A read-only folder with the lock file in it: flock works on a read-only file.
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        if not _flocked(fd):
+        for _ in range(RETRIES):
+            fd = self._open()
+            if not _flocked(fd):
+                return False
+            if self._named(fd):
+                break
+            # Taken away by its holder (a restore removes the lock file it made) between our
+            # open and our flock: the lock is on the file the name has now.
+            os.close(fd)
+        else:
             return False
         self._fd = fd
         if not self.cover():
             self.release()
             return False
         return True
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except PermissionError:
+            # A read-only folder with the lock file in it: flock works on a read-only file.
+            return os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def _named(self, fd: int) -> bool:
+        """Whether `fd` is still the file `path` names."""
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
 
     def cover(self) -> bool:
         """Hold the database file itself too (its inode, whatever its name); call again after

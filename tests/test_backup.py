@@ -430,3 +430,161 @@ async def test_a_postgres_backup_keeps_the_password_off_command_lines_and_is_pri
         await backup(with_password, tmp_path / "c.dump")
     assert password not in str(missing.value)
     assert "PGPASSWORD" in str(missing.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        # a password with 「@」「:」「/」 (encoded or not), tortoise's and libpq's parameters
+        (
+            "postgres://yishi:p%40ss%3Aw%2Frd@db.example.org:5432/yishi_drill?sslmode=require",
+            'DROP DATABASE "yishi_drill"; CREATE DATABASE "yishi_drill";',
+        ),
+        (
+            "postgres://yishi:p@ss:wd@127.0.0.1:5432/yishi?minsize=1&maxsize=5",
+            'DROP DATABASE "yishi"; CREATE DATABASE "yishi";',
+        ),
+        # a name percent-encoded in the URL, a name with a double quote in it
+        ("postgres://u@h/%E8%AE%AE%E4%BA%8B", 'DROP DATABASE "议事"; CREATE DATABASE "议事";'),
+        ('postgres://u@h/we"ird', 'DROP DATABASE "we""ird"; CREATE DATABASE "we""ird";'),
+        # no database in the URL: libpq opens the one named as the user
+        ("postgres://yishi:x@h:5432?sslmode=require", 'DROP DATABASE "yishi";'),
+        ("postgres://h:5432", "在 psql 中删除并重建目标数据库"),
+    ],
+)
+def test_the_hint_to_recreate_the_database_names_it_as_the_url_does(url: str, said: str) -> None:
+    """The database to drop had been cut out of the URL by hand: 「h:5432」 for a URL without a
+    database, 「%E8%AE%AE…」 for a name written encoded; and a name with 「"」 broke the SQL."""
+    from bot.backup import recreate_hint
+
+    hint = recreate_hint(url)
+    assert said in hint, hint
+    assert "p@ss" not in hint  # nothing of the password
+    assert "%40" not in hint
+
+
+def _fake_pg_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """A `pg_dump` on PATH that runs `script` with $f the file it was told to write."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    tool = tools / "pg_dump"
+    tool.write_text(
+        '#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = --file ] && f="$2"; shift; done\n' + script,
+        encoding="utf-8",
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+
+
+async def test_a_file_made_while_pg_dump_runs_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is checked before pg_dump starts, and the finished dump had been renamed over
+    whatever appeared under it meanwhile (another backup of the same name, a file of someone
+    else's). It is put in place only while the name is free."""
+    _fake_pg_dump(tmp_path, monkeypatch, 'echo ours > "$f"\necho theirs > "${f%.partial}"\n')
+    out = tmp_path / "backups" / "b.dump"
+    out.parent.mkdir()
+    with pytest.raises(BackupError) as refused:
+        await backup("postgres://yishi@127.0.0.1:5432/yishi", out)
+    assert f"{out} 已存在，不覆盖" in str(refused.value)
+    assert out.read_text(encoding="utf-8") == "theirs\n"
+    assert os.listdir(out.parent) == ["b.dump"]  # nothing of ours left beside it
+
+
+async def test_a_failed_dump_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_dump that wrote half a dump and failed: the command says so in Chinese, with the
+    tool's own words, and nothing is left under the name or beside it."""
+    _fake_pg_dump(
+        tmp_path,
+        monkeypatch,
+        'echo half > "$f"\necho "pg_dump: error: connection to server failed" >&2\nexit 1\n',
+    )
+    out = tmp_path / "backups" / "b.dump"
+    out.parent.mkdir()
+    with pytest.raises(BackupError) as failed:
+        await backup("postgres://yishi@127.0.0.1:5432/yishi", out)
+    assert str(failed.value) == "pg_dump 失败：pg_dump: error: connection to server failed"
+    assert os.listdir(out.parent) == []
+
+
+async def test_a_failed_restore_takes_away_the_folders_it_made(tmp_path: Path) -> None:
+    """A restore into a folder that does not exist yet makes it; when the restore then fails
+    (a backup with a damaged page, found by the check of the copy), the folder goes again:
+    nothing is left to say that a restore happened. The damage is said in words."""
+    from bot.backup import restore
+    from bot.keys import load_key
+
+    live = await _a_small_record(tmp_path)
+    key = load_key(f"sqlite://{live}", create=False)
+    out = tmp_path / "backup.db"
+    await backup(f"sqlite://{live}", out)
+    data = out.read_bytes()
+    page = len(data) * 7 // 10 // 4096 * 4096
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(data[:page] + b"\xff" * 4096 + data[page + 4096 :])
+    target = tmp_path / "restored" / "2026" / "r.db"
+    with pytest.raises(BackupError) as failed:
+        await restore(f"sqlite://{target}", broken, key=key)
+    said = str(failed.value)
+    assert said.startswith(f"{broken} 不是可用的 SQLite 备份：副本校验未通过，文件已损坏"), said
+    assert said.endswith("；没有改动任何文件。"), said
+    assert not (tmp_path / "restored").exists()
+    # The folder made for a restore that works stays, with the database in it.
+    await restore(f"sqlite://{target}", out, key=key)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db"]
+
+
+async def test_a_restore_and_a_server_on_one_sqlite_file_refuse_each_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`yishi restore` into SQLite had taken no lock: a server started while it ran, or a
+    second restore into the same file, wrote under it (the last rename won). It holds the lock
+    `yishi serve` holds; whichever comes second is refused, says why, and changes nothing."""
+    import bot.backup
+    from bot.backup import restore
+    from bot.keys import load_key
+    from bot.scheduler import sole_instance
+
+    live = await _a_small_record(tmp_path)
+    key = load_key(f"sqlite://{live}", create=False)
+    out = tmp_path / "backup.db"
+    await backup(f"sqlite://{live}", out)
+    # A server holds the target: the restore is refused.
+    served = tmp_path / "served" / "r.db"
+    served.parent.mkdir()
+    shutil.copy(tmp_path / KEY_FILE_NAME, served.parent / KEY_FILE_NAME)
+    with sole_instance(f"sqlite://{served}"):
+        code, text = await _cli("restore", str(out), "--db", f"sqlite://{served}")
+    assert code == 2, text
+    assert f"恢复失败：目标数据库 {served} 正由另一个议事进程使用" in text, text
+    assert "没有改动任何文件" in text
+    assert sorted(p.name for p in served.parent.iterdir()) == ["r.db.lock", KEY_FILE_NAME]
+    # A restore holds it: a server started meanwhile and a second restore are refused.
+    target = tmp_path / "restored" / "r.db"
+    target.parent.mkdir()
+    shutil.copy(tmp_path / KEY_FILE_NAME, target.parent / KEY_FILE_NAME)
+    url = f"sqlite://{target}"
+    meanwhile: list[tuple[int, str]] = []
+    checked = bot.backup._key_opens
+
+    async def while_restoring(staged: str, key: object) -> None:
+        meanwhile.append(await _cli("serve", "--db", url))
+        meanwhile.append(await _cli("restore", str(out), "--db", url))
+        await checked(staged, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.backup, "_key_opens", while_restoring)
+    await restore(url, out, key=key)
+    (serve_code, serve_said), (again_code, again_said) = meanwhile
+    holder = f"yishi restore，进程 {os.getpid()}"
+    assert serve_code == 2, serve_said
+    assert f"数据库正在恢复备份（{holder}）" in serve_said, serve_said
+    assert "请等恢复完成后再启动" in serve_said
+    assert again_code == 2, again_said
+    assert f"正由另一个议事进程使用（{holder}）" in again_said, again_said
+    # The restore's own database, verified; the lock file it made is gone with it.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
+    code, text = await _cli("verify", "--db", url)
+    assert code == 0, text

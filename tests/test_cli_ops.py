@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
+import socket
+import sqlite3
+import struct
+import threading
 from importlib.metadata import version
 from pathlib import Path
+
+import pytest
 
 from tests.test_cli import ROOT, sqlite_url, yishi
 
@@ -214,3 +221,124 @@ def test_serve_says_whether_starting_again_can_help(tmp_path: Path) -> None:
     # Any other command: 2, as before (nothing restarts it).
     run = yishi("verify", "--db", "postgres://u@127.0.0.1:1/x", cwd=tmp_path, extra_env=key)
     assert run.code == 2, run.err
+
+
+def test_a_printed_database_url_shows_nothing_of_a_password_with_an_at_sign() -> None:
+    """「已备份：postgres://***@ss@db…」: the login had been cut at the first 「@」, the rest of
+    a password with 「@」 in it printed."""
+    from bot.cli import _safe_url
+
+    assert (
+        _safe_url("postgres://yishi:p@ss:w@db:5432/yishi?sslmode=require")
+        == "postgres://***@db:5432/yishi?sslmode=require"
+    )
+    assert _safe_url("postgres://yishi@db/yishi") == "postgres://***@db/yishi"
+    assert _safe_url("sqlite:///srv/yishi/data.db") == "sqlite:///srv/yishi/data.db"
+
+
+class _PostgresStub:
+    """A TCP port that speaks as a PostgreSQL server would, in one of two ways: `silent` (takes
+    the connection and says nothing, a server hung or a firewall dropping packets) or
+    `starting` (refuses every login with 57P03, 「the database system is starting up」)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.open: list[socket.socket] = []
+
+    def __enter__(self) -> _PostgresStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.done.set()
+        self.thread.join(5)
+        for conn in self.open:
+            conn.close()
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.open.append(conn)
+            if self.mode == "starting":
+                with contextlib.suppress(OSError):
+                    self._starting_up(conn)
+
+    @staticmethod
+    def _starting_up(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        while True:
+            size = struct.unpack("!I", conn.recv(4, socket.MSG_WAITALL))[0]
+            body = conn.recv(size - 4, socket.MSG_WAITALL)
+            if body[:4] == struct.pack("!I", 80877103):  # SSLRequest: no TLS here
+                conn.sendall(b"N")
+                continue
+            break  # the startup message
+        fields = b"".join(
+            kind + text.encode() + b"\0"
+            for kind, text in (
+                (b"S", "FATAL"),
+                (b"V", "FATAL"),
+                (b"C", "57P03"),
+                (b"M", "the database system is starting up"),
+            )
+        )
+        conn.sendall(b"E" + struct.pack("!I", len(fields) + 5) + fields + b"\0")
+        conn.close()
+
+
+@pytest.mark.parametrize("mode", ["silent", "starting"])
+def test_serve_exits_75_while_the_database_server_cannot_answer_yet(
+    tmp_path: Path, mode: str
+) -> None:
+    """The README promises exit code 75 (started again by systemd) for a database that does not
+    answer at the start: refused (tested above), no answer within the deadline, still starting
+    up. Each of these, and a command other than serve (2: nothing restarts it)."""
+    env = {
+        "YISHI_SECRET_KEY": "yishi-test-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "YISHI_DB_OPEN_TIMEOUT": "2",
+    }
+    said = {"silent": "打开数据库超时（2 秒", "starting": "正在启动（或正在关闭），暂时不接受连接"}
+    with _PostgresStub(mode) as stub:
+        url = f"postgres://u@127.0.0.1:{stub.port}/x"
+        run = yishi("serve", "--db", url, cwd=tmp_path, extra_env=env)
+        assert run.code == 75, run.err
+        assert run.err.startswith("数据库错误："), run.err
+        assert said[mode] in run.err, run.err
+        assert "Traceback" not in run.err
+        run = yishi("verify", "--db", url, cwd=tmp_path, extra_env=env)
+        assert run.code == 2, run.err
+
+
+def test_serve_exits_75_while_another_program_holds_the_sqlite_file_locked(
+    tmp_path: Path,
+) -> None:
+    """A SQLite file another program is writing (an exclusive transaction held open, a copy
+    being made with the sqlite3 shell): the lock is let go soon, so 75 (started again)."""
+    path = tmp_path / "yishi.db"
+    run = yishi("db", "upgrade", "--db", sqlite_url(path), cwd=tmp_path)
+    assert run.code == 0, run.err
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        run = yishi(
+            "serve",
+            "--db",
+            sqlite_url(path),
+            cwd=tmp_path,
+            extra_env={"YISHI_DB_OPEN_TIMEOUT": "8"},
+        )
+    finally:
+        holder.close()
+    assert run.code == 75, run.err
+    assert "Traceback" not in run.err

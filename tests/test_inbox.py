@@ -158,6 +158,38 @@ def test_the_instance_lock_is_one_for_a_file_however_it_is_named(tmp_path: Any) 
     )
 
 
+def test_a_lock_file_taken_away_by_its_holder_is_not_a_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restore removes the lock file it made when it lets go. A process that had opened the
+    file just before, and flocked it just after, held a lock on a file no name led to: the
+    next one made a new file and took that, two holders at once. The lock is taken on the file
+    the name leads to."""
+    from storage import instance_lock
+    from storage.instance_lock import InstanceLock
+
+    path = tmp_path / "yishi.db.lock"
+    first = InstanceLock(path)
+    assert first.acquire()
+    real = instance_lock._flocked
+    tries: list[int] = []
+
+    def meanwhile(fd: int) -> bool:
+        if not tries:  # between the open and the flock: the holder lets go, file and all
+            path.unlink()
+            first.release()
+        tries.append(fd)
+        return real(fd)
+
+    monkeypatch.setattr(instance_lock, "_flocked", meanwhile)
+    second = InstanceLock(path)
+    assert second.acquire()
+    assert len(tries) == 2  # opened again: the file the name leads to now
+    monkeypatch.undo()
+    assert not InstanceLock(path).acquire()
+    second.release()
+
+
 async def test_two_workers_share_the_queue_without_overlap(harness: ConsoleRig) -> None:
     """Many chats, several messages each; two instances drain together: each row applied by
     exactly one of them, and a chat never has two rows in flight."""

@@ -251,10 +251,16 @@ async def decide(request: web.Request) -> web.StreamResponse:
     now = ctx.clock.now()
     actor = await repo.person(who.person_id)
     note = str(form.get("note", "")).strip()
+    verdict = str(form.get("decision", ""))
+    exception = verdict == "approve" and form.get("exception") == "on"
+    if kind == "change" and verdict == "approve" and form.get("confirm") != "1":
+        # A non-party member: the chat's warning (第五条, 第十五条) first, then a second click.
+        flag = await routes.change_flag(number)
+        if flag:
+            return await _confirm_approval(request, number, flag, note=note, exception=exception)
     try:
         async with repo.atomic():
             if kind == "change":
-                verdict = str(form.get("decision", ""))
                 if verdict not in ("approve", "reject"):
                     raise UsageError("请选择批准或驳回。")
                 done = await roster.decide_change(
@@ -263,7 +269,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
                     number,
                     approve=verdict == "approve",
                     note=note,
-                    exception=verdict == "approve" and form.get("exception") == "on",
+                    exception=exception,
                     now=now,
                 )
             else:
@@ -277,10 +283,12 @@ async def decide(request: web.Request) -> web.StreamResponse:
                     ),
                     now,
                 )
-    except UsageError as exc:
-        await flash(request, "error", str(exc))
-    except g.GovernanceError as exc:
-        await flash(request, "error", render_refusal(exc))
+    except (UsageError, g.GovernanceError) as exc:
+        said = render_refusal(exc) if isinstance(exc, g.GovernanceError) else str(exc)
+        if kind == "change":  # the page again, with what was typed: nothing is lost
+            typed = routes.Typed(number, verdict, note, exception)
+            return await routes.approvals(request, typed=typed, error=said, status=400)
+        await flash(request, "error", said)
     else:
         await flash(request, "ok", done.reply)
         try:
@@ -288,6 +296,28 @@ async def decide(request: web.Request) -> web.StreamResponse:
         except Exception:
             logger.exception("delivering the notices of a decision failed; they stay queued")
     redirect("/approvals")
+
+
+async def _confirm_approval(
+    request: web.Request, number: int, warning: str, *, note: str, exception: bool
+) -> web.StreamResponse:
+    """The approval of a non-party member's addition, asked once more with the warning the
+    chat gives; nothing is decided until it is confirmed."""
+    change = await repo.roster_change(number)
+    assert change is not None  # it has a warning: it is pending
+    return await render(
+        request,
+        "confirm.html",
+        {
+            "title": "确认批准",
+            "number": number,
+            "society": change.society_name,
+            "text": roster.change_text(change.kind, change.person.name, change.roster_role),
+            "warning": warning,
+            "note": note,
+            "exception": exception,
+        },
+    )
 
 
 async def revoke(request: web.Request) -> web.StreamResponse:

@@ -290,30 +290,49 @@ async def charts_view(request: web.Request) -> web.StreamResponse:
 # Approvals and filings; sessions
 
 
-async def _change_flag(change_id: int) -> str:
+async def change_flag(change_id: int) -> str:
     """What the chat's request says above a pending change (a non-party member to be added)."""
     change = await repo.roster_change(change_id)
-    if change is None or not await not_a_party_member(change):
+    if change is None or change.status != "pending" or not await not_a_party_member(change):
         return ""
     return non_party_note(change.person.name)
 
 
-async def approvals(request: web.Request) -> web.StreamResponse:
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """What was typed into one change's form when its decision was refused: shown again."""
+
+    change_id: int
+    decision: str
+    note: str
+    exception: bool
+
+
+async def approvals(
+    request: web.Request, *, typed: Typed | None = None, error: str = "", status: int = 200
+) -> web.StreamResponse:
+    """The page; after a refused decision, with the refusal and what was typed in its form."""
     require(request, Page.APPROVALS, Action.VIEW)
     ctx = context(request)
-    changes = [
-        {
-            "id": c.id,
-            "society": c.society_name,
-            "society_id": c.society_id,
-            "text": change_text(c.record.kind, c.record.person, c.record.roster_role),
-            "reason": c.record.reason or "未填写",
-            "by": c.record.requested_by,
-            "at": local(c.record.created_at, ctx.settings),
-            "flag": await _change_flag(c.id),
-        }
-        for c in await store.pending_changes()
-    ]
+    changes = []
+    for c in await store.pending_changes():
+        kept = typed if typed is not None and typed.change_id == c.id else None
+        changes.append(
+            {
+                "id": c.id,
+                "society": c.society_name,
+                "society_id": c.society_id,
+                "text": change_text(c.record.kind, c.record.person, c.record.roster_role),
+                "reason": c.record.reason or "未填写",
+                "by": c.record.requested_by,
+                "at": local(c.record.created_at, ctx.settings),
+                "flag": await change_flag(c.id),
+                "approve_note": kept.note if kept and kept.decision == "approve" else "",
+                "reject_note": kept.note if kept and kept.decision == "reject" else "",
+                "exception": bool(kept and kept.exception),
+                "kept": kept is not None,
+            }
+        )
     pending = await store.filings_of(pending_only=True)
     late = await late_filings(
         (f.society_id for f in pending if f.kind == "annual_summary"), ctx.settings.tz
@@ -332,11 +351,10 @@ async def approvals(request: web.Request) -> web.StreamResponse:
         }
         for f in pending
     ]
-    return await render(
-        request,
-        "approvals.html",
-        {"title": "审批与报送", "changes": changes, "filings": filings},
-    )
+    values: dict[str, Any] = {"title": "审批与报送", "changes": changes, "filings": filings}
+    if error:
+        values["flash"] = {"kind": "error", "text": error}
+    return await render(request, "approvals.html", values, status=status)
 
 
 async def sessions(request: web.Request) -> web.StreamResponse:

@@ -101,6 +101,12 @@ async def test_an_over_long_note_is_refused_on_the_page_as_in_the_chat(webapp: W
     page = await admin.post("/web/approvals/change/1", {"decision": "reject", "note": "理" * 600})
     assert flash(page.text) == "驳回理由最多500字，这条有600字，没有记录。请精简后重新发送。"
     assert 'class="flash error"' in page.text
+    # The page again (no redirect), the 600 characters typed still in the 驳回 form: nothing
+    # typed is lost (the redirect had shown an empty form).
+    assert page.status == 400
+    assert page.url.endswith("/web/approvals/change/1")
+    assert f'name="note" maxlength="500" value="{"理" * 600}"' in page.text
+    assert "您填写的内容已保留在下面" in page.text
     assert group_notices(w, before) == []
     said = (await h.say(ADMIN, "驳回 1 " + "理" * 600, private=True)).text
     assert said == flash(page.text)
@@ -109,3 +115,65 @@ async def test_an_over_long_note_is_refused_on_the_page_as_in_the_chat(webapp: W
     page = await admin.post("/web/approvals/change/1", {"decision": "reject", "note": "理" * 500})
     assert flash(page.text) == "已驳回 #1（苏州市示例科技学会）：增补孙磊为组员。"
     assert (await models.RosterChange.get(id=1)).decision_note == "理" * 500
+
+
+async def test_a_refused_approval_keeps_its_note_and_its_exception(webapp: Web) -> None:
+    """An approval refused by the rules (8 members without 特批) shows the page again with the
+    note typed for it and its boxes as they were; the other forms stay empty."""
+    w = webapp
+    await w.harness.say("张伟", "提议增补 @孙磊 党员 理事 工作需要")
+    await w.harness.say("张伟", "提议增补 @钱多 党员 理事 工作需要")
+    admin = await w.login(ADMIN)
+    page = await admin.post(
+        "/web/approvals/change/1", {"decision": "approve", "note": "经研究<同意>"}
+    )
+    assert page.status == 400
+    assert "不符合工作规则" in flash(page.text)
+    assert page.text.count('value="经研究&lt;同意&gt;"') == 1
+    assert page.text.count(" checked") == 0
+    page = await admin.post(
+        "/web/approvals/change/1",
+        {"decision": "approve", "exception": "on", "note": "理" * 501},
+    )
+    assert page.status == 400
+    assert page.text.count(" checked") == 1
+    assert f'value="{"理" * 501}"' in page.text
+    assert (await models.RosterChange.get(id=1)).status == "pending"
+
+
+async def test_approving_a_non_party_member_on_the_page_asks_first(webapp: Web) -> None:
+    """The chat warns that a non-party member would vote and count for the quorum (第五条,
+    第十五条) before the committee decides; the page had approved at the first click. The first
+    click now shows the warning and decides nothing; the confirmation approves, with the note
+    and 特批 as first given. A rejection needs no second click."""
+    w = webapp
+    h = w.harness
+    await h.say("张伟", "提议增补 @吴国华 理事 业务骨干")
+    await h.say("张伟", "提议增补 @孙磊 非党员 理事 工作需要")
+    admin = await w.login(ADMIN)
+    before = len(h.adapter.sent)
+    page = await admin.post(
+        "/web/approvals/change/1", {"decision": "approve", "exception": "on", "note": "特批"}
+    )
+    assert page.status == 200
+    assert "确认批准 #1" in page.text
+    text = html.unescape(page.text)
+    assert "⚠ 吴国华不是中共党员。工作规则第十五条" in text
+    assert "（第五条）。如批准，吴国华将作为组员参加表决并计入法定人数。" in text
+    assert '<input type="hidden" name="confirm" value="1">' in page.text
+    assert '<input type="hidden" name="exception" value="on">' in page.text
+    assert '<input type="hidden" name="note" value="特批">' in page.text
+    assert (await models.RosterChange.get(id=1)).status == "pending"
+    assert group_notices(w, before) == []
+    page = await admin.post(
+        "/web/approvals/change/1",
+        {"decision": "approve", "exception": "on", "note": "特批", "confirm": "1"},
+    )
+    said = flash(page.text)
+    assert said.startswith("已批准 #1（苏州市示例科技学会）：增补吴国华为组员，即日生效。"), said
+    assert "吴国华不是中共党员，将作为组员参加表决。" in said
+    change = await models.RosterChange.get(id=1)
+    assert (change.status, change.decision_note) == ("approved", "特批")
+    assert group_notices(w, before) == ["市科技社团党委已批准成员调整 #1：增补吴国华为组员。"]
+    page = await admin.post("/web/approvals/change/2", {"decision": "reject", "note": "暂缓"})
+    assert flash(page.text) == "已驳回 #2（苏州市示例科技学会）：增补孙磊为组员。"
