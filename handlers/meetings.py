@@ -1117,16 +1117,23 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议没有改期")
+    return await _renotice(ctx, meeting, *_rescheduled(ctx, meeting, args))
+
+
+def _rescheduled(ctx: Context, meeting: repo.Meeting, args: str) -> tuple[datetime, str, str]:
+    """What 改期 `args` make of the meeting: its new start, place and the reason given (nothing
+    changed yet); refused when they name no time or place."""
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
     # 「会议延期一周」「改期 三天」「改到下周同一时间」: put back by that much, hour and place kept
     if (later := _shift(text) or _weeks_on(text)) is not None:
-        return await _moved_by(ctx, meeting, later, later=True)
+        return _by_a_while(ctx, meeting, later, later=True)
     found = _meeting_time(ctx, text, _RESCHEDULING)
     parsed = _at_its_hour(ctx, meeting, found) if isinstance(found, Hourless) else found
-    if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
-        return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
+    if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(_A_ROOM.sub("", text)):
+        # 「改到三楼会议室」「改到2号会议室」: the place, not the time
+        return meeting.starts_at, *_new_place(text)
     if parsed is None:
         raise UsageError(
             f"没能识别新的会议时间{_why(text, convening=True)}请重新发送。可以写成「12月11日上午9点」"
@@ -1148,7 +1155,27 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
     place, reason = _place_and_reason(rest)
-    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+    return starts_at, place or meeting.place, reason
+
+
+def reschedule_asked(ctx: Context, meeting: repo.Meeting, said: str, note: str = "") -> AskBack:
+    """A change of the meeting's time said as something else (an item's 「延期一周」 before the
+    meeting, a condition 「…延期一周的话…」): the question whether to move it so, answered by
+    改期 to the very time named (nothing changed until then). A UsageError when `said` names
+    no new time."""
+    starts_at, place, _ = _rescheduled(ctx, meeting, said)
+    if starts_at == meeting.starts_at:
+        raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
+    local = starts_at.astimezone(ctx.tz)
+    written = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    elsewhere = place != meeting.place
+    if elsewhere:
+        written += f" {place}"
+    where = f"，地点改为{place}" if elsewhere else ""
+    return AskBack(
+        f"{note}是否将第{meeting.number}次会议改期到{t.when(starts_at, ctx.tz)}{where}？",
+        f"改期 {written}",
+    )
 
 
 # The meeting's own hour said again after a day (「下周四同一时间」「12月11日，时间不变」).
@@ -1212,6 +1239,10 @@ _A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网�
 # Whether what 改期 was given names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」): a
 # place said with none (「改到三楼会议室」) is a change of place.
 _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
+# A numbered room or building (「2号会议室」「3号楼」「5号厅」): a place, its 号 no day of the month.
+_A_ROOM = re.compile(
+    r"[0-9一二三四五六七八九十]+ ?号 ?(?=会议室|会客室|办公室|楼|室|厅|馆|报告厅|教室|房间)"
+)
 
 # 「半小时」「20分钟」「一个半小时」「两个钟头」「一天」「一周」「两个星期」 at the start of the
 # arguments (「一周四」 is no week).
@@ -1271,6 +1302,14 @@ async def _moved_by(
 ) -> list[OutgoingMessage]:
     """The meeting put back (`later`) or forward by a while, with the place or reason said
     after it, and the new notice."""
+    return await _renotice(ctx, meeting, *_by_a_while(ctx, meeting, shift, later=later))
+
+
+def _by_a_while(
+    ctx: Context, meeting: repo.Meeting, shift: tuple[timedelta, str], *, later: bool
+) -> tuple[datetime, str, str]:
+    """The meeting's start put back (`later`) or forward by a while, and the place and reason
+    said after it."""
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -1281,7 +1320,7 @@ async def _moved_by(
         )
     place, reason = _place_and_reason(rest)
     starts_at = meeting.starts_at + by if later else meeting.starts_at - by
-    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+    return starts_at, place or meeting.place, reason
 
 
 async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -1289,10 +1328,15 @@ async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议地点没有改")
-    place, reason = _place_and_reason(_TO_LEAD.sub("", args, count=1))
+    return await _renotice(ctx, meeting, meeting.starts_at, *_new_place(args))
+
+
+def _new_place(said: str) -> tuple[str, str]:
+    """The new place and the reason said for it; refused when no place is said."""
+    place, reason = _place_and_reason(_TO_LEAD.sub("", said, count=1))
     if not place:
         raise UsageError(f"请写明新的会议地点，例如：{MOVE_USAGE}")
-    return await _renotice(ctx, meeting, meeting.starts_at, place, reason)
+    return place, reason
 
 
 def _place_and_reason(text: str) -> tuple[str, str]:
@@ -2521,6 +2565,17 @@ ROUTES = [
             "开会地点改成",
             "换个地点",
             "换个地方",
+            # 「会议室换成302」「会场改到学会二楼」: the room is the place
+            "会议室换成",
+            "会议室改成",
+            "会议室改为",
+            "会议室改到",
+            "会议室换到",
+            "会场换成",
+            "会场改成",
+            "会场改为",
+            "会场改到",
+            "会场换到",
         ),
         when=OFFERED_BEFORE,
         of_the_meeting=True,

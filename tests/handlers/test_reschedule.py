@@ -257,11 +257,58 @@ async def test_a_weekday_that_is_not_the_dates_is_asked_about(
 
 
 async def test_a_numbered_room_is_no_day_of_the_month(harness: ConsoleRig) -> None:
-    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd."""
+    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd: the
+    leader's 「改到2号会议室」 (refused, as no time, before) moves the meeting there, its time
+    kept."""
     h = harness
     await _convene_a_later_week(h)
-    await h.say("张伟", "改到2号会议室")
-    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    notice = (await h.say("张伟", "改到2号会议室")).text
+    assert notice.startswith("【会议地点变更通知】"), notice
+    assert "时间：2026年12月17日（星期四）15:00\n地点：2号会议室（原定学会302）" in notice
+    (event,) = await _events("meeting_rescheduled")
+    assert (event["from"], event["place_from"], event["place"]) == (
+        event["starts_at"],
+        "学会302",
+        "2号会议室",
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "place"),
+    [
+        ("改到2号会议室", "2号会议室"),
+        ("地点改到学会二楼会议室", "学会二楼会议室"),
+        ("会议室换成302", "302"),
+        ("会场改到3号楼报告厅", "3号楼报告厅"),
+    ],
+)
+async def test_the_leader_changes_the_place_as_said(
+    harness: ConsoleRig, said: str, place: str
+) -> None:
+    """「会议室换成302」 had not been understood, 「改到2号会议室」 refused: the place changes on
+    the record, the roster told; a member saying it is told it is the leader's."""
+    h = harness
+    await _convene(h)
+    refused = (await h.say("李娜", said)).text
+    assert refused.startswith("抱歉，「") and refused.endswith("」只有组长可以使用。"), refused
+    replies = await h.send("张伟", said)
+    assert len(replies) == 1
+    assert replies[0].text.startswith("【会议地点变更通知】")
+    assert f"时间：2026年12月5日（星期六）15:00\n地点：{place}（原定学会会议室）" in replies[0].text
+    assert {u.name for u in replies[0].mentions} == set(MEMBERS)
+    (event,) = await _events("meeting_rescheduled")
+    assert (event["place_from"], event["place"]) == ("学会会议室", place)
+    assert f"地点：{place}" in await h.say("王强", "会议状态")
+
+
+async def test_the_2nd_alone_is_a_day(harness: ConsoleRig) -> None:
+    """「改到2号」 is the 2nd of a month (the meeting's hour and place kept), no room."""
+    h = harness
+    h.at("2026-12-20 09:00")
+    await h.say("张伟", "召开会议 2026-12-28 15:00 学会会议室 议题：预算")
+    notice = (await h.say("张伟", "改到2号")).text
+    assert "时间：2027年1月2日（星期六）15:00" in notice, notice
+    assert "地点：学会会议室\n" in notice
 
 
 @pytest.mark.parametrize(
