@@ -257,14 +257,10 @@ async def _edit_note(
 
 def _asked_to_drop(number: int, text: str, where: str) -> AskBack:
     """「撤回上一条」「刚才那条记错了，撤回」 (no 备注/记录 said): the note is named first."""
-    return AskBack(
-        f"是否撤回{where}第{number}条备注（{t.echo(text)}）？", f"撤回第{number}条备注"
-    )
+    return AskBack(f"是否撤回{where}第{number}条备注（{t.echo(text)}）？", f"撤回第{number}条备注")
 
 
-def _my_note(
-    notes: list[_Note], person: repo.Person, said: re.Match[str], doing: str
-) -> int:
+def _my_note(notes: list[_Note], person: repo.Person, said: re.Match[str], doing: str) -> int:
     """The number of the note meant (the one named, or the speaker's last one standing): the
     speaker's own, else refused (nothing done)."""
     mine = [i for i, note in enumerate(notes, 1) if note.by == person.id]
@@ -277,9 +273,7 @@ def _my_note(
             raise UsageError(f"第{number}条备注是别人记下的，只能由本人{doing}，没有{doing}。")
         return number
     if not mine:
-        raise UsageError(
-            f"{person.name}在本次会议还没有记下备注（或都已撤回），没有可{doing}的。"
-        )
+        raise UsageError(f"{person.name}在本次会议还没有记下备注（或都已撤回），没有可{doing}的。")
     return mine[-1]
 
 

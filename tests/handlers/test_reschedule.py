@@ -290,7 +290,8 @@ async def test_the_leader_changes_the_place_as_said(
     h = harness
     await _convene(h)
     refused = (await h.say("李娜", said)).text
-    assert refused.startswith("抱歉，「") and refused.endswith("」只有组长可以使用。"), refused
+    assert refused.startswith("抱歉，「"), refused
+    assert refused.endswith("」只有组长可以使用。"), refused
     replies = await h.send("张伟", said)
     assert len(replies) == 1
     assert replies[0].text.startswith("【会议地点变更通知】")
@@ -407,7 +408,9 @@ async def test_a_date_change_said_as_a_condition_is_a_suggestion(
     assert told.startswith("会议时间由组长张伟决定，这句话没有改动会议时间。"), told
     assert await models.EventLog.filter(kind="notice_acknowledged").count() == 0
     asked = (await h.say("张伟", said)).text
-    assert asked.startswith("这句话是假设，会议时间还没有改。是否将第1次会议改期到2026年12月1"), asked
+    assert asked.startswith("这句话是假设，会议时间还没有改。是否将第1次会议改期到2026年12月1"), (
+        asked
+    )
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
     assert (await h.say("张伟", "是")).text.startswith("【会议改期通知】")
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 1
