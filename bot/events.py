@@ -192,6 +192,7 @@ class EventKind(StrEnum):
     MINUTES_NOTE = "minutes_note"  # the recorder's note during the meeting, for the draft
     # the recorder's note withdrawn during the meeting (its entry stays; the draft omits it)
     MINUTES_NOTE_WITHDRAWN = "minutes_note_withdrawn"
+    MINUTES_NOTE_CHANGED = "minutes_note_changed"
     MINUTES_SIGNED = "minutes_signed"
     # the roster, designations, filings, group binding
     ROSTER_FORMED = "roster_formed"

@@ -186,6 +186,10 @@ class Route:
     # (bot/utterance.matching_form), whose groups `object` and `rest` (when they took part) are
     # the arguments: 「同意李娜的提议」 runs 同意议题 with 「李娜」. Particles may follow.
     frames: tuple[str, ...] = ()
+    # Its frames read a whole sentence said as a condition (「这个会延期一周的话我就能来」): so
+    # said, it is not split into the condition and what would then be done (「我就能来」 is no
+    # receipt); the route says what the condition means (推迟会议: a suggestion, never done).
+    conditions: bool = False
     # Verbs said after a time (and a place): 「下周四下午三点在三楼会议室开个会，议题：…」 runs it
     # with the words around the verb, 「下周四下午三点在三楼会议室 议题：…」.
     timed: tuple[str, ...] = ()

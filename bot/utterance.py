@@ -645,14 +645,18 @@ class Lexicon:
             return None
         return "" if _A_VIEW.search(matching_form(said)) else None
 
-    def _if_then(self, body: Aligned) -> Clarify | None:
+    def _if_then(self, body: Aligned) -> Command | Clarify | None:
         """「第一项大家没意见的话就举手表决吧」: what is to be done once the condition holds (the
         item said first, if any), asked back; the words of the condition are no command (「…意见
-        …」 had been read as a written opinion). A question is read as such elsewhere."""
+        …」 had been read as a written opinion). A question is read as such elsewhere. A route
+        that reads conditions (Route.conditions) gets the whole sentence its frame matches."""
         found = _IF_THEN.fullmatch(body.text)
         text = body.text
         if found is None or any(p.search(text) for p in (_QUESTION, _ASKS, _WHO, _HOW)):
             return None
+        framed = self._framed(body)
+        if framed is not None and framed.route.conditions:
+            return framed  # 「这个会延期一周的话我就能来」: the route reads the condition
         item = found.group("item") or ""
         then = self._read(align(f"{item}{body.tail(found.start('then'))}"))
         if isinstance(then, Command) and not then.route.shows and not then.route.exact:

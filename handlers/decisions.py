@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from typing import Any
 
 from bot import governance as g
@@ -14,6 +15,7 @@ from bot.inbox import decode_message, message_key
 from bot.keys import SealError
 from bot.router import AskBack, Context, Handler, Route, UsageError
 from bot.utterance import ITEM_REF
+from handlers import meetings
 from handlers import texts as t
 from handlers.attendance import quorum_line
 from handlers.common import (
@@ -447,12 +449,26 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
-    if meeting.state is not g.MeetingState.OPEN:  # 「延期到下周四吧」 of the meeting itself
+    if meeting.state is not g.MeetingState.OPEN:  # 「延期一周」「延期到下周四吧」 of the meeting
+        if person.id == meeting.leader_id and args.strip():
+            try:
+                asked = meetings.reschedule_asked(ctx, meeting, args)
+            except UsageError:
+                pass  # 「暂缓 1 材料不全」: no new time
+            else:
+                raise asked  # the meeting moved on a yes, as 改期 to that time
         raise UsageError(
             f"第{meeting.number}次{t.MEETING_STATE_PLAIN[meeting.state]}，暂缓是会上对议题的决定，没有办理。"
             "要把会议改到别的时间，请发送「改期 新时间」；要把议题撤出本次议程，请发送「撤回议题 编号 理由」。"
         )
     await require_chair(ctx, meeting, "没有暂缓")
+    if (shift := meetings.a_while_alone(args)) is not None:
+        if shift < timedelta(days=1):  # 「推迟半小时」: no item's deferral to the next meeting
+            raise UsageError(
+                f"会议已经开始，暂缓是把议题留到下次会议再行表决，「{t.echo(args.strip())}」不是暂缓，"
+                "没有办理。要暂缓议题，请发送「暂缓 议题编号 理由」；会议中途休息不影响出席和表决。"
+            )
+        args = ""  # 「延期一周」: to the next meeting, whenever it is; no reason said
     number, reason = parse_item_ref(args)
     if number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
         number, reason = await _the_item_to_defer(meeting, reason.strip())
@@ -1016,7 +1032,9 @@ ROUTES = [
         "暂缓 3 理由",
         "把议题暂缓到下次会议",
         "组长",
-        phrasings=("下次再议", "延期", "推迟表决", "暂不表决"),
+        # 「延期一周」「推迟一周」 before the meeting: whether to move the meeting is asked
+        phrasings=("下次再议", "延期", "推迟", "推迟表决", "暂不表决"),
+        instead=meetings.meeting_put_back_instead,
         # 「这个议题分歧比较大，下次再议吧」: asked back, the words before being the arguments.
         last=(
             "下次再议",

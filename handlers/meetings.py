@@ -22,7 +22,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import AskBack, Context, Route, UsageError
 from bot.timeparse import WEEKDAY_NAMES, Hourless, ParsedTime, small_number, why_unreadable
-from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time
+from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time, matching_form
 from handlers import minutes as minutes_handlers
 from handlers import texts as t
 from handlers import votes
@@ -1117,16 +1117,26 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议没有改期")
+    return await _renotice(ctx, meeting, *_rescheduled(ctx, meeting, args))
+
+
+def _rescheduled(
+    ctx: Context, meeting: repo.Meeting, args: str, *, later: bool = True
+) -> tuple[datetime, str, str]:
+    """What 改期 `args` make of the meeting: its new start, place and the reason given (nothing
+    changed yet); refused when they name no time or place. A while alone puts it back (`later`)
+    or forward."""
     if not args.strip():
         raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
     text = _TO_LEAD.sub("", args, count=1)
     # 「会议延期一周」「改期 三天」「改到下周同一时间」: put back by that much, hour and place kept
-    if (later := _shift(text) or _weeks_on(text)) is not None:
-        return await _moved_by(ctx, meeting, later, later=True)
+    if (by := _shift(text) or _weeks_on(text)) is not None:
+        return _by_a_while(ctx, meeting, by, later=later)
     found = _meeting_time(ctx, text, _RESCHEDULING)
     parsed = _at_its_hour(ctx, meeting, found) if isinstance(found, Hourless) else found
-    if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(text):
-        return await move_meeting(ctx, text)  # 「改到三楼会议室」: the place, not the time
+    if parsed is None and _A_PLACE.search(text) and not _SAYS_A_DAY.search(_A_ROOM.sub("", text)):
+        # 「改到三楼会议室」「改到2号会议室」: the place, not the time
+        return meeting.starts_at, *_new_place(text)
     if parsed is None:
         raise UsageError(
             f"没能识别新的会议时间{_why(text, convening=True)}请重新发送。可以写成「12月11日上午9点」"
@@ -1148,7 +1158,29 @@ async def reschedule_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
         moved = old.replace(hour=hour.hour, minute=hour.minute, second=0, microsecond=0)
         starts_at = moved.astimezone(UTC)
     place, reason = _place_and_reason(rest)
-    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+    return starts_at, place or meeting.place, reason
+
+
+def reschedule_asked(
+    ctx: Context, meeting: repo.Meeting, said: str, *, note: str = "", later: bool = True
+) -> AskBack:
+    """A change of the meeting's time said as something else (an item's 「延期一周」 before the
+    meeting, a condition 「…延期一周的话…」): the question whether to move it so, answered by
+    改期 to the very time named (nothing changed until then). A UsageError when `said` names
+    no new time."""
+    starts_at, place, _ = _rescheduled(ctx, meeting, said, later=later)
+    if starts_at == meeting.starts_at:
+        raise UsageError(f"请写明新的会议时间，例如：{RESCHEDULE_USAGE}")
+    local = starts_at.astimezone(ctx.tz)
+    written = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    elsewhere = place != meeting.place
+    if elsewhere:
+        written += f" {place}"
+    where = f"，地点改为{place}" if elsewhere else ""
+    return AskBack(
+        f"{note}是否将第{meeting.number}次会议改期到{t.when(starts_at, ctx.tz)}{where}？",
+        f"改期 {written}",
+    )
 
 
 # The meeting's own hour said again after a day (「下周四同一时间」「12月11日，时间不变」).
@@ -1212,6 +1244,10 @@ _A_PLACE = re.compile(r"楼|室|厅|馆|中心|大厦|酒店|宾馆|线上|网�
 # Whether what 改期 was given names a day (「12月9日」「明天」「下周三」「2026-12-09」「12/9」): a
 # place said with none (「改到三楼会议室」) is a change of place.
 _SAYS_A_DAY = re.compile(r"[月日号/\-天周今明后昨]|星期|礼拜")
+# A numbered room or building (「2号会议室」「3号楼」「5号厅」): a place, its 号 no day of the month.
+_A_ROOM = re.compile(
+    r"[0-9一二三四五六七八九十]+ ?号 ?(?=会议室|会客室|办公室|楼|室|厅|馆|报告厅|教室|房间)"
+)
 
 # 「半小时」「20分钟」「一个半小时」「两个钟头」「一天」「一周」「两个星期」 at the start of the
 # arguments (「一周四」 is no week).
@@ -1244,6 +1280,105 @@ def _shift(args: str) -> tuple[timedelta, str] | None:
     return timedelta(minutes=minutes), args[found.end() :]
 
 
+async def time_suggested(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """A change of the meeting's time said as a condition (「这个会延期一周的话我就能来」) or, by a
+    member, as an item's deferral before the meeting (「推迟一周」): nothing changes. The leader
+    decides the time: a member is told so; the leader is asked whether to move it so."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
+    leader = await repo.person(meeting.leader_id)
+    if person.id != leader.id:
+        return [
+            ctx.reply(
+                f"会议时间由组长{leader.name}决定，这句话没有改动会议时间。"
+                f"想改期的，请和组长商量；按原定时间（{t.when(meeting.starts_at, ctx.tz)}）"
+                "不能参会的，请发送「请假 理由」。"
+            )
+        ]
+    said = _CONDITIONAL_CHANGE.search(matching_form(args))
+    change = said.group("change") if said is not None else args
+    verb = _CHANGE_VERB.match(change)
+    rest = change[verb.end() :] if verb is not None else change
+    note = "这句话是假设，会议时间还没有改。" if said is not None else ""
+    try:
+        asked = reschedule_asked(
+            ctx, meeting, rest, note=note, later=verb is None or verb.group() != "提前"
+        )
+    except UsageError:
+        raise UsageError(
+            f"{note or '会议时间还没有改。'}要改期，请发送「改期 新时间」，例如：{RESCHEDULE_USAGE}"
+        ) from None
+    raise asked
+
+
+# What changes the meeting's time, said in a condition: the verb, then a time or a while
+# (「改期」 needs none).
+_CHANGE_VERB = re.compile(
+    r"延期|推迟|顺延|延后|往后推|往后延|往后挪|改期|改到|改在|改成|改为|挪到|换到|提前"
+)
+_A_CHANGE = (
+    rf"(?:{_CHANGE_VERB.pattern}) ?(?:(?:到|至) ?)?(?=[0-9一二两三四五六七八九十半下周星礼明后今本这])"
+    r"|(?:改期|改时间|换时间|换个时间|延期|推迟)(?=的话|[,，]|$)"
+)
+# Where the change said ends: the condition's end, or who then would come.
+_CHANGE_ENDS = r"的话|[,，。]|就|我|大家|咱们|我们|他|她|都|才|那|再|应该|可能|也许"
+# 「这个会延期一周的话我就能来」「如果推迟一周我就能来」「要是改到周六大家都能参加」: a change
+# of the meeting's time said as a condition, not of an item (「这个议题延期一周的话…」).
+_CONDITIONAL_CHANGE = re.compile(
+    rf"(?!.*(?:议题|第[0-9一二三四五六七八九十]+项))"
+    rf"(?:[^,，。]*?(?:如果|要是|假如|假设|万一|若是|倘若)[^,，。]*?|[^,，。]*?)"
+    rf"(?P<change>(?:{_A_CHANGE})(?:(?!{_CHANGE_ENDS}).)*)"
+)
+_PUT_BACK_IF = (
+    r"(?P<rest>(?=[^,，。]*?(?:如果|要是|假如|假设|万一|若是|倘若)|[^,，。]*?的话)"
+    rf"{_CONDITIONAL_CHANGE.pattern}(?:的话)?(?:[,，\s]|就|我|大家|咱们|我们|他|她|都|才|那|再|应该|可能|也许).*)"
+)
+# The route a date change said so goes to (Route.instead), before the permission gate: anyone
+# may say one.
+TIME_SUGGESTED = Route(
+    ("推迟会议",),
+    time_suggested,
+    g.Need.ANYONE,
+    "推迟会议 半小时",
+    "会议时间的建议（由组长决定）",
+    "成员",
+)
+
+
+async def conditional_instead(ctx: Context, args: str) -> tuple[Route | str, str] | None:
+    """推迟会议's frame said as a condition (_PUT_BACK_IF): a suggestion, not a command."""
+    if re.fullmatch(_PUT_BACK_IF, matching_form(args)):
+        return TIME_SUGGESTED, args
+    return None
+
+
+async def meeting_put_back_instead(ctx: Context, args: str) -> tuple[Route | str, str] | None:
+    """暂缓 said before the meeting with a time or a while (「推迟一周」) by other than the
+    meeting's leader: about the meeting's time, which the leader decides (the leader is asked
+    by 暂缓 itself)."""
+    if not args.strip() or ctx.society is None or ctx.person is None:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
+    if meeting is None or meeting.state not in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        return None
+    if meeting.leader_id == ctx.person.id:
+        return None
+    try:
+        _rescheduled(ctx, meeting, args)
+    except UsageError:
+        return None
+    return TIME_SUGGESTED, args
+
+
+def a_while_alone(said: str) -> timedelta | None:
+    """「一周」「半小时吧」: a while said with nothing else (particles aside); None otherwise."""
+    found = _shift(_TO_LEAD.sub("", said, count=1))
+    if found is None or found[1].strip().strip(_PLACE_PARTICLES + "。.!！"):
+        return None
+    return found[0]
+
+
 async def postpone_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     """推迟会议: by a duration (「会议推迟半小时」), or to a time (as 改期)."""
     return await _shift_meeting(ctx, args, later=True)
@@ -1271,6 +1406,14 @@ async def _moved_by(
 ) -> list[OutgoingMessage]:
     """The meeting put back (`later`) or forward by a while, with the place or reason said
     after it, and the new notice."""
+    return await _renotice(ctx, meeting, *_by_a_while(ctx, meeting, shift, later=later))
+
+
+def _by_a_while(
+    ctx: Context, meeting: repo.Meeting, shift: tuple[timedelta, str], *, later: bool
+) -> tuple[datetime, str, str]:
+    """The meeting's start put back (`later`) or forward by a while, and the place and reason
+    said after it."""
     by, rest = shift
     if not by:
         raise UsageError(f"请写明推迟或提前多久，例如：{SHIFT_USAGE}")
@@ -1281,7 +1424,7 @@ async def _moved_by(
         )
     place, reason = _place_and_reason(rest)
     starts_at = meeting.starts_at + by if later else meeting.starts_at - by
-    return await _renotice(ctx, meeting, starts_at, place or meeting.place, reason)
+    return starts_at, place or meeting.place, reason
 
 
 async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -1289,10 +1432,15 @@ async def move_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     meeting = await current_meeting(ctx, (g.MeetingState.DRAFT, g.MeetingState.CONVENED))
     await require_meeting_leader(ctx, meeting, "会议地点没有改")
-    place, reason = _place_and_reason(_TO_LEAD.sub("", args, count=1))
+    return await _renotice(ctx, meeting, meeting.starts_at, *_new_place(args))
+
+
+def _new_place(said: str) -> tuple[str, str]:
+    """The new place and the reason said for it; refused when no place is said."""
+    place, reason = _place_and_reason(_TO_LEAD.sub("", said, count=1))
     if not place:
         raise UsageError(f"请写明新的会议地点，例如：{MOVE_USAGE}")
-    return await _renotice(ctx, meeting, meeting.starts_at, place, reason)
+    return place, reason
 
 
 def _place_and_reason(text: str) -> tuple[str, str]:
@@ -2478,7 +2626,10 @@ ROUTES = [
         ),
         # 「这个会延期一周」「这次会议推迟到下周四」: the meeting named, then by how much or to
         # when (a bare 「延期…」 is an item's: 暂缓, 「延期到下周四吧」).
-        frames=(_PUT_BACK,),
+        # 「这个会延期一周的话我就能来」: a suggestion (conditional_instead), never done.
+        frames=(_PUT_BACK, _PUT_BACK_IF),
+        instead=conditional_instead,
+        conditions=True,
         when=OFFERED_BEFORE,
         of_the_meeting=True,
     ),
@@ -2521,6 +2672,17 @@ ROUTES = [
             "开会地点改成",
             "换个地点",
             "换个地方",
+            # 「会议室换成302」「会场改到学会二楼」: the room is the place
+            "会议室换成",
+            "会议室改成",
+            "会议室改为",
+            "会议室改到",
+            "会议室换到",
+            "会场换成",
+            "会场改成",
+            "会场改为",
+            "会场改到",
+            "会场换到",
         ),
         when=OFFERED_BEFORE,
         of_the_meeting=True,

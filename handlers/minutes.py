@@ -10,7 +10,7 @@ from bot import governance as g
 from bot import minutes as mn
 from bot.events import EventKind, OutgoingMessage
 from bot.ledger import canonical_json
-from bot.router import Context, Route, UsageError
+from bot.router import AskBack, Context, Route, UsageError
 from bot.timeparse import small_number
 from bot.utterance import is_decoration, matching_form
 from handlers import texts as t
@@ -67,15 +67,21 @@ class _Note:
 
 
 async def _notes_standing(meeting: repo.Meeting) -> list[_Note]:
-    """The notes taken during the meeting, in order, less those withdrawn (「撤回上一条备注」):
-    each withdrawal is an entry of its own in the chain, naming the note's entry; the note's
-    entry stays, so that the record shows what was noted and that it was withdrawn."""
+    """The notes taken during the meeting, in order, less those withdrawn (「撤回上一条备注」)
+    and as last changed (「第2条备注改为…」): each withdrawal or change is an entry of its own
+    in the chain, naming the note's entry; the note's entry stays, so that the record shows
+    what was noted and that it was withdrawn or changed (from what)."""
     events = await repo.meeting_events(meeting)
     withdrawn = {
         e.payload["note"] for e in events if e.kind == EventKind.MINUTES_NOTE_WITHDRAWN.value
     }
+    changed = {
+        e.payload["note"]: str(e.payload["text"])
+        for e in events
+        if e.kind == EventKind.MINUTES_NOTE_CHANGED.value
+    }
     return [
-        _Note(e.seq, str(e.payload["text"]), int(e.payload["by"]["id"]))
+        _Note(e.seq, changed.get(e.seq, str(e.payload["text"])), int(e.payload["by"]["id"]))
         for e in events
         if e.kind == EventKind.MINUTES_NOTE.value and e.seq not in withdrawn
     ]
@@ -152,7 +158,7 @@ async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:
             for said in dict.fromkeys(
                 (args.strip(), _undecorated(args), _undecorated(matching_form(args)))
             )
-            for pattern in (_NOTE_EDIT, _NOTE_DROP)
+            for pattern in (_NOTE_EDIT, _NOTE_DROP, _NOTE_NUMBERED_EDIT)
             if (found := pattern.fullmatch(said)) is not None
         ),
         None,
@@ -191,7 +197,22 @@ _NOTE_EDIT = re.compile(
     r"(?:(?:改为|改成|应为|应该是|更正为)[:：]?\s*(?P<text>.+)"
     rf"|(?:请|帮我)?(?P<drop>{_DROP_WORDS}|不要了)(?:一下)?吧?)"
 )
-_NOTE_DROP = re.compile(rf"(?:请|帮我)?(?P<drop>{_DROP_WORDS}){_WHICH_NOTE}\s*{_NOTE_NOUN}")
+# 「撤回上一条备注」, and the recorder's bare 「撤回上一条」 (asked back, naming the note).
+_NOTE_DROP = re.compile(rf"(?:请|帮我)?(?P<drop>{_DROP_WORDS}){_WHICH_NOTE}\s*{_NOTE_NOUN}?")
+# 「备注2改成…」「把备注第2条改为…」: the note named by its number after the noun.
+_NOTE_NUMBERED_EDIT = re.compile(
+    rf"(?:把)?(?:纪要)?备注\s*第?\s*(?P<n>{_NUMERAL})\s*条?\s*"
+    r"(?:改为|改成|应为|应该是|更正为)[:：]?\s*(?P<text>.+)"
+)
+
+
+def _dropping(said: re.Match[str]) -> bool:
+    """Whether the note is taken out (else changed)."""
+    return bool(said.groupdict().get("drop"))
+
+
+def _which_named(said: re.Match[str]) -> str | None:
+    return said.groupdict().get("n")
 
 
 def _unnamed(pattern: re.Pattern[str]) -> str:
@@ -206,21 +227,24 @@ async def _edit_note(
     on record). During the meeting the notes are not a draft yet: one the recorder took is
     withdrawn (_withdraw_note); changing one is said how, nothing done."""
     if meeting.state is not g.MeetingState.CLOSED:
-        if said.group("drop"):
+        if _dropping(said):
             return await _withdraw_note(ctx, meeting, person, said)
-        raise UsageError(
-            "会上记下的备注不能改写，没有修改：可以撤回（「撤回上一条备注」）后重新记一条；"
-            "散会后备注写入纪要草稿，届时也可以修改（「第1条备注改为 …」）。"
-        )
+        return await _change_note(ctx, meeting, person, said)
+    if _dropping(said) and not re.search(_NOTE_NOUN, said.group(0)):
+        latest_ = await repo.latest_minutes(meeting.id)
+        notes_ = [n for n in (latest_.notes if latest_ else "").split("\n") if n.strip()]
+        if notes_ and not _which_named(said):  # 「撤回上一条」: which note is named first
+            raise _asked_to_drop(len(notes_), notes_[-1], "纪要草稿")
     latest = await repo.latest_minutes(meeting.id)
     notes = [n for n in (latest.notes if latest else "").split("\n") if n.strip()]
     if not notes:
         raise UsageError("纪要里还没有备注。")
-    number = small_number(said.group("n")) if said.group("n") else len(notes)
+    named = _which_named(said)
+    number = small_number(named) if named else len(notes)
     if number is None or not 1 <= number <= len(notes):
-        raise UsageError(f"纪要里只有 {len(notes)} 条备注，没有第{said.group('n')}条。")
+        raise UsageError(f"纪要里只有 {len(notes)} 条备注，没有第{named}条。")
     old = notes[number - 1]
-    if said.group("drop"):
+    if _dropping(said):
         del notes[number - 1]
         done = f"第{number}条备注（{t.echo(old)}）已删除"
     else:
@@ -231,6 +255,58 @@ async def _edit_note(
     return f"纪要已更新为第{version.version}版：{done}（此前各版都保留）。组长可发送「签发」签发。"
 
 
+def _asked_to_drop(number: int, text: str, where: str) -> AskBack:
+    """「撤回上一条」「刚才那条记错了，撤回」 (no 备注/记录 said): the note is named first."""
+    return AskBack(f"是否撤回{where}第{number}条备注（{t.echo(text)}）？", f"撤回第{number}条备注")
+
+
+def _my_note(notes: list[_Note], person: repo.Person, said: re.Match[str], doing: str) -> int:
+    """The number of the note meant (the one named, or the speaker's last one standing): the
+    speaker's own, else refused (nothing done)."""
+    mine = [i for i, note in enumerate(notes, 1) if note.by == person.id]
+    named = _which_named(said)
+    if named:
+        number = small_number(named)
+        if number is None or not 1 <= number <= len(notes):
+            raise UsageError(f"本次会议现有 {len(notes)} 条备注，没有第{named}条，没有{doing}。")
+        if number not in mine:
+            raise UsageError(f"第{number}条备注是别人记下的，只能由本人{doing}，没有{doing}。")
+        return number
+    if not mine:
+        raise UsageError(f"{person.name}在本次会议还没有记下备注（或都已撤回），没有可{doing}的。")
+    return mine[-1]
+
+
+async def _change_note(
+    ctx: Context, meeting: repo.Meeting, person: repo.Person, said: re.Match[str]
+) -> str:
+    """「第2条备注改为…」「备注2改成…」 during the meeting: the speaker's own note is changed by
+    an entry appended to the chain holding the old text and the new (the note's own entry
+    stays: the record shows both); the draft made at 散会 has the new text."""
+    notes = await _notes_standing(meeting)
+    number = _my_note(notes, person, said, "修改")
+    note = notes[number - 1]
+    text = bounded(said.group("text").strip(), "纪要备注", t.NOTES_MAX)
+    if text == note.text:
+        raise UsageError(f"第{number}条备注本来就是「{t.echo(text)}」，没有修改。")
+    await record(
+        ctx,
+        EventKind.MINUTES_NOTE_CHANGED,
+        {
+            "note": note.seq,
+            "number": number,
+            "from": note.text,
+            "text": text,
+            "by": person_payload(person),
+        },
+        meeting=meeting,
+    )
+    return (
+        f"已把本次会议第{number}条备注由「{t.echo(note.text)}」改为「{t.echo(text)}」，"
+        "散会时写入纪要草稿；修改已记录在案（原来的文字也保留在记录里）。"
+    )
+
+
 async def _withdraw_note(
     ctx: Context, meeting: repo.Meeting, person: repo.Person, said: re.Match[str]
 ) -> str:
@@ -239,21 +315,10 @@ async def _withdraw_note(
     chain (the note's own entry stays: the record shows both); the draft made at 散会 leaves it
     out, and the notes after it move up one place."""
     notes = await _notes_standing(meeting)
-    mine = [i for i, note in enumerate(notes, 1) if note.by == person.id]
-    if said.group("n"):
-        number = small_number(said.group("n"))
-        if number is None or not 1 <= number <= len(notes):
-            raise UsageError(
-                f"本次会议现有 {len(notes)} 条备注，没有第{said.group('n')}条，没有撤回。"
-            )
-        if number not in mine:
-            who = await repo.person(notes[number - 1].by)
-            raise UsageError(f"第{number}条备注是{who.name}记下的，只能由本人撤回，没有撤回。")
-    elif not mine:
-        raise UsageError(f"{person.name}在本次会议还没有记下备注（或都已撤回），没有可撤回的。")
-    else:
-        number = mine[-1]
+    number = _my_note(notes, person, said, "撤回")
     note = notes[number - 1]
+    if not re.search(_NOTE_NOUN, said.group(0)) and not _which_named(said):
+        raise _asked_to_drop(number, note.text, "本次会议")  # 「撤回上一条」: named first
     await record(
         ctx,
         EventKind.MINUTES_NOTE_WITHDRAWN,
@@ -378,7 +443,8 @@ ROUTES = [
             rf"(?:帮我)?(?:在)?(?:纪要|会议纪要|会议记录)(?:里|中)?(?P<object>{_ON_ITEM})?(?:那里|这里)?"
             rf"(?:再)?(?:{_ADD_WORDS}|补充)[:：,，] ?(?P<rest>.+)",
             # 「第1条备注改为…」「刚才那条记错了，删掉」「撤回上一条记录」: the handler changes it
-            rf"(?P<rest>{_unnamed(_NOTE_EDIT)}|{_unnamed(_NOTE_DROP)})",
+            rf"(?P<rest>{_unnamed(_NOTE_EDIT)}|{_unnamed(_NOTE_DROP)}"
+            rf"|{_unnamed(_NOTE_NUMBERED_EDIT)})",
         ),
         when=frozenset({g.MeetingState.OPEN, g.MeetingState.CLOSED}),
     ),

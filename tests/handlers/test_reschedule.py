@@ -257,11 +257,59 @@ async def test_a_weekday_that_is_not_the_dates_is_asked_about(
 
 
 async def test_a_numbered_room_is_no_day_of_the_month(harness: ConsoleRig) -> None:
-    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd."""
+    """Read as a meeting's time, 「9号」 is a day; 「2号会议室」 is a room, never the 2nd: the
+    leader's 「改到2号会议室」 (refused, as no time, before) moves the meeting there, its time
+    kept."""
     h = harness
     await _convene_a_later_week(h)
-    await h.say("张伟", "改到2号会议室")
-    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    notice = (await h.say("张伟", "改到2号会议室")).text
+    assert notice.startswith("【会议地点变更通知】"), notice
+    assert "时间：2026年12月17日（星期四）15:00\n地点：2号会议室（原定学会302）" in notice
+    (event,) = await _events("meeting_rescheduled")
+    assert (event["from"], event["place_from"], event["place"]) == (
+        event["starts_at"],
+        "学会302",
+        "2号会议室",
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "place"),
+    [
+        ("改到2号会议室", "2号会议室"),
+        ("地点改到学会二楼会议室", "学会二楼会议室"),
+        ("会议室换成302", "302"),
+        ("会场改到3号楼报告厅", "3号楼报告厅"),
+    ],
+)
+async def test_the_leader_changes_the_place_as_said(
+    harness: ConsoleRig, said: str, place: str
+) -> None:
+    """「会议室换成302」 had not been understood, 「改到2号会议室」 refused: the place changes on
+    the record, the roster told; a member saying it is told it is the leader's."""
+    h = harness
+    await _convene(h)
+    refused = (await h.say("李娜", said)).text
+    assert refused.startswith("抱歉，「"), refused
+    assert refused.endswith("」只有组长可以使用。"), refused
+    replies = await h.send("张伟", said)
+    assert len(replies) == 1
+    assert replies[0].text.startswith("【会议地点变更通知】")
+    assert f"时间：2026年12月5日（星期六）15:00\n地点：{place}（原定学会会议室）" in replies[0].text
+    assert {u.name for u in replies[0].mentions} == set(MEMBERS)
+    (event,) = await _events("meeting_rescheduled")
+    assert (event["place_from"], event["place"]) == ("学会会议室", place)
+    assert f"地点：{place}" in await h.say("王强", "会议状态")
+
+
+async def test_the_2nd_alone_is_a_day(harness: ConsoleRig) -> None:
+    """「改到2号」 is the 2nd of a month (the meeting's hour and place kept), no room."""
+    h = harness
+    h.at("2026-12-20 09:00")
+    await h.say("张伟", "召开会议 2026-12-28 15:00 学会会议室 议题：预算")
+    notice = (await h.say("张伟", "改到2号")).text
+    assert "时间：2027年1月2日（星期六）15:00" in notice, notice
+    assert "地点：学会会议室\n" in notice
 
 
 @pytest.mark.parametrize(
@@ -337,3 +385,69 @@ async def test_a_while_then_an_hour_is_no_place(harness: ConsoleRig) -> None:
     assert refused.startswith("没有改期：「下午3点」是时间，不是地点。")
     meeting = await models.Meeting.get(number=1)
     assert meeting.place == "学会302"
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "这个会延期一周的话我就能来",
+        "如果推迟一周我就能来",
+        "要是改到下周六我就能参加",
+        "会议推迟一周的话我就能来",
+    ],
+)
+async def test_a_date_change_said_as_a_condition_is_a_suggestion(
+    harness: ConsoleRig, said: str
+) -> None:
+    """「这个会延期一周的话我就能来」 had been taken as a receipt of the notice. A member is told
+    that the leader decides the time; the leader is asked whether to move it so, and a yes
+    moves it. Nothing is changed or acknowledged before."""
+    h = harness
+    await _convene(h)
+    told = (await h.say("王强", said)).text
+    assert told.startswith("会议时间由组长张伟决定，这句话没有改动会议时间。"), told
+    assert await models.EventLog.filter(kind="notice_acknowledged").count() == 0
+    asked = (await h.say("张伟", said)).text
+    assert asked.startswith("这句话是假设，会议时间还没有改。是否将第1次会议改期到2026年12月1"), (
+        asked
+    )
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    assert (await h.say("张伟", "是")).text.startswith("【会议改期通知】")
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 1
+
+
+@pytest.mark.parametrize("said", ["延期一周", "推迟一周"])
+async def test_a_bare_week_later_before_the_meeting_asks_to_move_it(
+    harness: ConsoleRig, said: str
+) -> None:
+    """A bare 「延期一周」「推迟一周」 from the leader before the meeting had been refused as an
+    item's deferral (or not understood): whether to move the meeting is asked, naming the new
+    time, and a yes moves it; no item is deferred. A member is told the leader decides."""
+    h = harness
+    await _convene(h)
+    told = (await h.say("李娜", said)).text
+    assert told.startswith("会议时间由组长张伟决定"), told
+    asked = (await h.say("张伟", said)).text
+    assert asked == (
+        "是否将第1次会议改期到2026年12月12日（星期六）15:00？"
+        "回复「是」或「改期 2026年12月12日 15:00」确认。"
+    ), asked
+    assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 0
+    notice = (await h.say("张伟", "是")).text
+    assert "时间：2026年12月12日（星期六）15:00（原定2026年12月5日（星期六）15:00）" in notice
+    assert await models.AgendaItem.filter(state="deferred").count() == 0
+
+
+async def test_in_the_meeting_a_week_later_defers_the_item_without_a_reason(
+    harness: ConsoleRig,
+) -> None:
+    """In the meeting 「延期一周」 defers the item under discussion to the next meeting (「一周」
+    is no reason); 「推迟半小时」 defers nothing."""
+    h = harness
+    await _convene(h)
+    await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
+    await h.say("张伟", "下一个议题")
+    refused = (await h.say("张伟", "推迟半小时")).text
+    assert "「半小时」不是暂缓，没有办理" in refused, refused
+    done = (await h.say("张伟", "延期一周")).text
+    assert done == "议题1「年度工作总结」暂缓决定，将转入下次会议再行表决。", done

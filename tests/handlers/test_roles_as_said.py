@@ -83,7 +83,9 @@ async def test_a_note_taken_in_the_meeting_is_withdrawn_on_record(harness: Conso
     await convene_and_open(h, "年度总结")
     await h.say("周婷", "记一下：王强建议压缩会务费")
     await h.say("周婷", "记录一下：李娜同意")
-    done = (await h.say("周婷", "刚才那条记错了，删掉")).text
+    asked = (await h.say("周婷", "刚才那条记错了，删掉")).text  # no 备注/记录: named first
+    assert asked == "是否撤回本次会议第2条备注（李娜同意）？回复「是」或「撤回第2条备注」确认。"
+    done = (await h.say("周婷", "是")).text
     assert done == (
         "已撤回本次会议第2条备注（李娜同意），散会时不写入纪要草稿；撤回已记录在案（现有1条备注）。"
     ), done
@@ -229,3 +231,31 @@ async def test_the_committee_decides_as_it_says_in_private(harness: ConsoleRig) 
 
 async def _statuses() -> list[str]:
     return [c.status for c in await models.RosterChange.all().order_by("id")]
+
+
+async def test_a_note_changed_in_the_meeting_keeps_the_old_text_on_record(
+    harness: ConsoleRig,
+) -> None:
+    """「备注2改成…」「第1条备注改为…」 during the meeting had been refused (withdraw and note
+    again): the recorder's own note is changed by an entry of its own holding the old text and
+    the new, the draft has the new; 「撤回上一条」 (no 备注) names the note before withdrawing."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("周婷", "记一下：王强建议压缩会务费")
+    await h.say("周婷", "记一下：李娜同意")
+    changed = (await h.say("周婷", "备注2改成刘洋同意")).text
+    assert changed.startswith("已把本次会议第2条备注由「李娜同意」改为「刘洋同意」"), changed
+    again = (await h.say("周婷", "第1条备注改为会务费要压缩")).text
+    assert again.startswith("已把本次会议第1条备注由「王强建议压缩会务费」改为"), again
+    assert "只有记录人可以使用" in await h.say("李娜", "备注2改成李娜反对")
+    (event, _) = await models.EventLog.filter(kind="minutes_note_changed").order_by("seq")
+    payload = json.loads(event.payload)
+    assert (payload["from"], payload["text"]) == ("李娜同意", "刘洋同意")
+    asked = (await h.say("周婷", "撤回上一条")).text
+    assert asked == "是否撤回本次会议第2条备注（刘洋同意）？回复「是」或「撤回第2条备注」确认。"
+    assert await models.EventLog.filter(kind="minutes_note_withdrawn").count() == 0
+    assert "已撤回本次会议第2条备注（刘洋同意）" in await h.say("周婷", "是")
+    await h.say("张伟", "散会 现在")
+    draft = await models.MinutesVersion.get(version=1)
+    assert draft.notes == "会务费要压缩"
+    assert (await verify.run()).clean

@@ -230,16 +230,16 @@ async def test_a_leave_asked_with_an_at_for_someone_else_is_not_the_senders(
 
 async def test_a_postponement_before_the_meeting_defers_no_item(harness: ConsoleRig) -> None:
     """「延期到下周四吧」 the day before a one-item meeting had deferred its item at once (the
-    new notice then had no agenda); before the start 暂缓 is refused with 改期 and 撤回议题."""
+    new notice then had no agenda); before the start it asks whether to move the meeting, and
+    暂缓 of an item is refused with 改期 and 撤回议题."""
     h = harness
     h.at("2026-12-01 09:00")
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作总结")
     h.at("2026-12-04 10:00")
-    for said in ("延期到下周四吧", "暂缓 1 材料不全"):
-        refused = (await h.say("张伟", said)).text
-        if refused.startswith("是否"):  # asked back first: the answer is refused the same way
-            refused = (await h.say("张伟", "是")).text
-        assert "还没有开始，暂缓是会上对议题的决定，没有办理。" in refused, refused
+    asked = (await h.say("张伟", "延期到下周四吧")).text
+    assert asked.startswith("是否将第1次会议改期到2026年12月10日（星期四）15:00？"), asked
+    refused = (await h.say("张伟", "暂缓 1 材料不全")).text
+    assert "还没有开始，暂缓是会上对议题的决定，没有办理。" in refused, refused
     assert await models.AgendaItem.filter(state="deferred").count() == 0
 
 
