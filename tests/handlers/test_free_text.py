@@ -463,7 +463,7 @@ async def test_views_said_in_a_leave_are_written_opinions_on_their_items(
     )
     said = (await h.say("李娜", "是")).text
     assert said == (
-        "李娜已请假（我出差）。已收到李娜对议题1「换届」、议题2「2027年经费预算」的书面意见，"
+        "李娜已请假（出差）。已收到李娜对议题1「换届」、议题2「2027年经费预算」的书面意见，"
         "将在会上宣读并写入纪要（不计入票数）。"
     )
     kept = (await h.say("王强", "请假 出差，换届的事你们定，家里有事")).text
