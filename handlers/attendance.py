@@ -204,6 +204,44 @@ async def _not_someone_elses(
         )
 
 
+async def someone_elses_asked(ctx: Context, args: str, what: str = "请假") -> None:
+    """Before a leave or a departure (`what`) is asked back: one told of for someone else
+    (「杨帆请假 家里有事」 from 陈静) is refused at once, as its yes would be (nothing written)."""
+    person, society = ctx.person, ctx.society
+    meeting = ctx.active_meeting or (await repo.active_meeting(society.id) if society else None)
+    if person is None or meeting is None:
+        return
+    typed = _leave_and_opinion(args)[0] if what == "请假" else args
+    await _not_someone_elses(ctx, meeting, person, typed, what)
+
+
+# The chair handed on at the end of the leader's leave (「…，来不了，请李娜主持」).
+_CHAIR_TO = re.compile(
+    r"[,，;；。\s]*(?:请|由|让|麻烦|委托)(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志|老师)?"
+    r"(?:代为|代我|帮我|帮忙|来|临时)?主持(?:一下)?(?:这次|本次|今天的?|明天的?|那天的?)?"
+    r"(?:会议|会)?[。.!！]*$"
+)
+
+
+async def chair_handed_on(ctx: Context, args: str) -> tuple[str, str | None]:
+    """The leader's leave said with the chair handed on (「我临时要去市里开会，请李娜主持」):
+    the reason without it, and the member named (on the meeting's roster); `args` and None
+    when it is no such thing (another speaker, no meeting before its start)."""
+    found = _CHAIR_TO.search(args)
+    person, society = ctx.person, ctx.society
+    if found is None or person is None or society is None:
+        return args, None
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or meeting.leader_id != person.id or meeting.state is g.MeetingState.OPEN:
+        return args, None
+    named = [
+        p for p in (await repo.people(meeting.roster)).values() if p.name == found["name"]
+    ]
+    if not named or named[0].id == person.id:
+        return args, None
+    return args[: found.start()].strip(), found["name"]
+
+
 def _own_reason(person: repo.Person, said: str) -> str:
     """The reason the member gives for themself (utterance.reason_said), without their own
     name in front (「杨帆请假 出差」 from 杨帆: 「出差」)."""
