@@ -298,11 +298,15 @@ class Router:
         render_refusal: Callable[[g.GovernanceError], str],
         render_need: Callable[[g.Need], str],
         on_command: Callable[[Route, CommandOutcome], None] | None = None,
+        why_not: Callable[[Context, Route], Awaitable[str | None]] | None = None,
     ) -> None:
         """`on_command` is told of each command once, with how it ended, when its message is
         admitted (a redelivery that the de-duplication table catches is not admitted again)."""
         self.routes = tuple(routes)
         self.admission = admission
+        # Why the speaker may not use a route, when their situation says more than the gate
+        # (a member whose delegated chair ended); None: the gate's words.
+        self._why_not = why_not
         self._render_refusal = render_refusal
         self._render_need = render_need
         self._on_command = on_command
@@ -510,7 +514,8 @@ class Router:
         if not g.may(ctx.roles, route.needs) and route.of_the_meeting:
             ctx = replace(ctx, roles=await self.admission.meeting_roles(ctx))
         if not g.may(ctx.roles, route.needs):
-            text = self._not_yours(route)
+            why = await self._why_not(ctx, route) if self._why_not is not None else None
+            text = why or self._not_yours(route)
             return CommandOutcome.REFUSED, [ctx.reply(text)]
         # The handler runs in a savepoint, so that a refusal undoes only its writes. In a shared
         # round (bot/inbox.py) it runs without one (on PostgreSQL a savepoint is a round trip):

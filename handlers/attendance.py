@@ -36,6 +36,7 @@ from handlers.common import (
     require_known_person,
     roster_ids,
     this_item,
+    who_opens,
     without_reason_lead,
 )
 from handlers.votes import how_to_vote, yet_to_vote
@@ -795,7 +796,7 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)
-    asked = _asked_after(args)
+    asked = _asked_after(args, meeting, ctx)
     if entry is not None and entry.status is g.Attendance.LEAVE:  # 「我能来」 after a leave
         return [
             ctx.reply(
@@ -819,10 +820,19 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
 _THEN = re.compile(r"^[\s,，。;；!！]*(?:另外|还有|对了|顺便问一下|顺便问下|请问)?[\s,，:：]*")
 
 
-def _asked_after(args: str) -> str:
-    """What a receipt says of a question asked after it (「收到。另外年度总结什么时候截止来着？」):
-    that only the receipt was done (the question had been dropped without a word)."""
+# A question of when or where the meeting is (「几点开始？」「会议在哪」「在几楼」).
+_WHEN_OR_WHERE = re.compile(
+    r"几点|什么时候|哪天|几号|几时|时间|在哪|哪里|哪儿|什么地方|地点|几楼|哪个会议室|哪间"
+)
+
+
+def _asked_after(args: str, meeting: repo.Meeting, ctx: Context) -> str:
+    """What a receipt says of a question asked after it: when or where the meeting is, answered
+    (「收到，几点开始？」「收到 会议在哪」); of anything else (「收到。另外年度总结什么时候截止
+    来着？」), that only the receipt was done (the question had been dropped without a word)."""
     rest = _THEN.sub("", args.strip())
+    if rest and _WHEN_OR_WHERE.search(u.matching_form(rest)):
+        return f"\n时间：{t.when(meeting.starts_at, ctx.tz)}　地点：{meeting.place}"
     if not rest or not u.asks_something(rest):
         return ""
     return (
@@ -895,7 +905,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     if meeting.state is g.MeetingState.OPEN:
         nxt = "会议进行中，可参加后续表决。"
     else:
-        nxt = f"{t.quorum_next(q, meeting.state)}。"
+        nxt = f"{t.quorum_next(q, meeting.state, await who_opens(meeting))}。"
     return [
         ctx.reply(
             f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}"
@@ -1022,7 +1032,7 @@ async def quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
     q = g.check_quorum(
         len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
     )
-    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state)}。"
+    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state, await who_opens(meeting))}。"
 
 
 async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -162,13 +162,14 @@ async def test_a_delegation_refused_leaves_no_leave_behind(harness: ConsoleRig) 
 async def test_who_chairs_is_named(harness: ConsoleRig) -> None:
     """With 李娜 chairing, check-ins had said 「组长可宣布开会」; a former delegate's 「开会」 had
     got the generic 「只有组长或受委托主持会议的成员可以使用」; the leader on leave was told only
-    of 「撤销请假」. Now the chair is named, the former delegate told the delegation ended and
-    who chairs, and the leader told how to delegate."""
+    to 「撤销请假」 (which withdraws nothing). Now the chair is named, the former delegate told
+    the delegation ended and who chairs, and the leader told to check in or delegate."""
     h = harness
     await _convened(h)
     await h.say("张伟", "请假 去市里开会")
     told = (await h.say("张伟", "开会")).text
-    assert "「委托主持 @成员 理由」" in told and "撤销请假" in told, told
+    assert "请发送「委托主持 @成员 理由」由其他成员主持" in told, told
+    assert "请假不用撤销，会前一小时起发送「签到」" in told, told
     await h.say("张伟", "委托主持 @李娜 组长出差")
     h.at("2026-12-05 14:50")
     for name in ("王强", "刘洋", "陈静"):
