@@ -123,10 +123,11 @@ async def test_lateness_said_ahead_is_on_the_record(harness: ConsoleRig) -> None
     told = (await h.say("杨帆", "签到")).text
     assert told.startswith("杨帆已签到（迟到）（5/7）"), told
     status = (await h.say("张伟", "会议状态")).text
-    assert "杨帆 迟到约30分钟" in status, status
+    assert "迟到：杨帆（事先告知晚到约30分钟）" in status, status
+    assert "告知晚到：赵敏（约10分钟）" in status, status
     await h.say("张伟", "散会 现在")
     full = (await h.say("张伟", "纪要 全文")).text
-    assert "迟到：杨帆（15:25签到，事先告知迟到约30分钟）" in full, full
+    assert "迟到：杨帆（事先告知晚到约30分钟）" in full, full
     assert "赵敏" in full
 
 
