@@ -1321,7 +1321,9 @@ _DANGLING = re.compile(
 _PARTS = re.compile(r"([,，;；。!！\s]+)")
 # The speaker in front of their reason (「我明天要出差」「本人在外地」): the reason reads without it
 # in the leave list and the minutes; not a 我 that is part of a word (我们, 我校, 我会, 我自己).
-_SPEAKER_FIRST = re.compile(r"^(?:我(?![们校院司市省区县局处部所厅委会方党国自和与跟及])|本人)(?=\S)")
+_SPEAKER_FIRST = re.compile(
+    r"^(?:我(?![们校院司市省区县局处部所厅委会方党国自和与跟及])|本人)(?=\S)"
+)
 
 
 def reason_said(text: str) -> str:

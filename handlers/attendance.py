@@ -236,9 +236,7 @@ async def chair_handed_on(ctx: Context, args: str) -> tuple[str, str | None]:
     meeting = ctx.active_meeting or await repo.active_meeting(society.id)
     if meeting is None or meeting.leader_id != person.id or meeting.state is g.MeetingState.OPEN:
         return args, None
-    named = [
-        p for p in (await repo.people(meeting.roster)).values() if p.name == found["name"]
-    ]
+    named = [p for p in (await repo.people(meeting.roster)).values() if p.name == found["name"]]
     if not named or named[0].id == person.id:
         return args, None
     return args[: found.start()].strip(), found["name"]

@@ -163,9 +163,7 @@ def share_text(share: Fraction) -> str:
     )
 
 
-def quorum_next(
-    q: g.QuorumCheck, state: g.MeetingState, opens: str = "组长可宣布开会"
-) -> str:
+def quorum_next(q: g.QuorumCheck, state: g.MeetingState, opens: str = "组长可宣布开会") -> str:
     """Where the check-ins stand against the quorum: 「还需2人签到才达到法定人数」, or met (before
     the opening, who may open: `opens`, the chair named by common.who_opens)."""
     if not q.met:
