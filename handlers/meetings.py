@@ -959,7 +959,7 @@ async def leave_or_hand_on(ctx: Context, args: str) -> list[OutgoingMessage]:
     try:
         delegated = await delegate_chair(ctx, f"{chair_to} {u.reason_said(reason)}")
     except UsageError as exc:
-        raise UsageError(f"{exc}请假也没有记下：能请假的，请另发送「请假 理由」。") from None
+        raise UsageError(f"{exc}请假也没有记下：仍要请假的，请另发送「请假 理由」。") from None
     return [*replies, *delegated]
 
 
