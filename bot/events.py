@@ -169,6 +169,8 @@ class EventKind(StrEnum):
     LATE_LEAVE = "late_leave"
     WRITTEN_OPINION = "written_opinion"
     CHECKIN = "checkin"
+    # a member said ahead they will be late (「我晚到半小时」): kept for the status and minutes
+    LATE_NOTICE = "late_notice"
     LEFT = "left"
     MEETING_OPENED = "meeting_opened"
     CHAIR_DELEGATED = "chair_delegated"

@@ -86,6 +86,8 @@ class Minutes:
     # how each who left and did not come back had attended before leaving (present or late):
     # they attended, and are listed so (minutes stored before it: present)
     left_from: dict[str, str] = field(default_factory=dict)
+    # who said ahead they would be late, and by how much as said (「约30分钟」, or 「」)
+    late_notices: dict[str, str] = field(default_factory=dict)
     items: list[MinutesItem] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
@@ -176,6 +178,8 @@ def assemble(
                         it = items[item_id]
                         it.opinions = [(n, x) for n, x in it.opinions if n != name]
                         it.opinions_withdrawn.append(name)
+            case "late_notice":
+                minutes.late_notices[p["person"]["name"]] = p.get("by", "")
             case "written_opinion":
                 if p["item"] in items:
                     items[p["item"]].opinions.append((p["person"]["name"], p["text"]))
@@ -247,11 +251,18 @@ def _attended(m: Minutes, state: str) -> str:
     meeting and did not come back too, marked so (they had been left out of 出席 while the
     count of those there, 实到, held them)."""
     found = [
-        n if s == state else f"{n}（中途离席）"
+        (n if s == state else f"{n}（中途离席）") + _late_noted(m, n, state)
         for n, s in m.attendance.items()
         if s == state or (s == "left" and m.left_from.get(n, "present") == state)
     ]
     return "、".join(found) if found else "无"
+
+
+def _late_noted(m: Minutes, name: str, state: str) -> str:
+    """For one who came late having said so ahead: 「（事先告知晚到约30分钟）」."""
+    if state != "late" or name not in m.late_notices:
+        return ""
+    return f"（事先告知晚到{m.late_notices[name]}）"
 
 
 def attended(m: Minutes) -> int:

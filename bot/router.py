@@ -233,6 +233,11 @@ class Route:
     # its minutes): the leader when that meeting was convened keeps it after a leader change
     # (governance Rule 7), so the gate admits them; the handler refuses one appointed since.
     of_the_meeting: bool = False
+    # Read in the speaker's situation before a question is asked back for it (in the unit of
+    # work, writing nothing): a refusal (UsageError) is said at once instead of a question
+    # whose yes could only be refused (「杨帆请假 家里有事」 from 陈静); what it returns is added
+    # to the question (the leader's leave that also hands on the chair).
+    before_asking: Callable[[Context, str], Awaitable[str]] | None = None
 
 
 def strip_command_prefix(text: str) -> str:
@@ -297,11 +302,15 @@ class Router:
         render_refusal: Callable[[g.GovernanceError], str],
         render_need: Callable[[g.Need], str],
         on_command: Callable[[Route, CommandOutcome], None] | None = None,
+        why_not: Callable[[Context, Route], Awaitable[str | None]] | None = None,
     ) -> None:
         """`on_command` is told of each command once, with how it ended, when its message is
         admitted (a redelivery that the de-duplication table catches is not admitted again)."""
         self.routes = tuple(routes)
         self.admission = admission
+        # Why the speaker may not use a route, when their situation says more than the gate
+        # (a member whose delegated chair ended); None: the gate's words.
+        self._why_not = why_not
         self._render_refusal = render_refusal
         self._render_need = render_need
         self._on_command = on_command
@@ -423,6 +432,8 @@ class Router:
                     # ask (nothing recorded), rather than offering 「请假」 to the speaker
                     return leave, said, False
                 if isinstance(answer, u.Clarify) and not (answer.route.exact or _lacking(answer)):
+                    if answer.route.before_asking is not None:
+                        return _asking_back(answer, phase, self._not_yours), answer.args, False
                     await self.admission.ask(message, confirmed_by(answer))
                 elif (
                     u.is_acknowledgement(said)
@@ -507,7 +518,8 @@ class Router:
         if not g.may(ctx.roles, route.needs) and route.of_the_meeting:
             ctx = replace(ctx, roles=await self.admission.meeting_roles(ctx))
         if not g.may(ctx.roles, route.needs):
-            text = self._not_yours(route)
+            why = await self._why_not(ctx, route) if self._why_not is not None else None
+            text = why or self._not_yours(route)
             return CommandOutcome.REFUSED, [ctx.reply(text)]
         # The handler runs in a savepoint, so that a refusal undoes only its writes. In a shared
         # round (bot/inbox.py) it runs without one (on PostgreSQL a savepoint is a round trip):
@@ -562,6 +574,30 @@ def _lacking(answer: u.Clarify) -> bool:
     return bool(answer.route.wants) and not answer.args
 
 
+class _AskedBack(AskBack):
+    """A question asked back as worded (its route read the situation first)."""
+
+    def __init__(self, question: str, command: str) -> None:
+        UsageError.__init__(self, question)
+        self.command = command
+
+
+def _asking_back(
+    answer: u.Clarify, phase: g.MeetingState | None, not_yours: Callable[[Route], str]
+) -> Route:
+    """The route that asks `answer` back once its `before_asking` has read the speaker's
+    situation: refused at once, or asked with what it adds (a yes runs the command asked)."""
+    route, command = answer.route, confirmed_by(answer)
+    check = route.before_asking
+    assert check is not None
+
+    async def ask(ctx: Context, args: str) -> list[OutgoingMessage]:
+        more = await check(ctx, args)
+        raise _AskedBack(answer_text(answer, phase, not_yours, more=more), command)
+
+    return replace(route, handler=ask, instead=None)
+
+
 def confirmed_by(answer: u.Clarify) -> str:
     """The command a one-tap question asks to confirm, as it would be typed."""
     route = answer.route
@@ -572,6 +608,8 @@ def answer_text(
     answer: u.Clarify | u.Suggest,
     phase: g.MeetingState | None = None,
     not_yours: Callable[[Route], str] | None = None,
+    *,
+    more: str = "",
 ) -> str:
     """A one-tap question for a phrase that only suggests a command (a yes answers it, but for a
     ballot, whose one word is asked for); for anything else, the nearest commands, if any. A
@@ -594,7 +632,7 @@ def answer_text(
                 f"，并把「{'；'.join(views)}」作为对相应议题的书面意见提交"
                 "（会上宣读并写入纪要，不计入票数）"
             )
-        asked = f"{answer.note}是否{route.ask or route.summary}{also}？"
+        asked = f"{answer.note}是否{route.ask or route.summary}{more}{also}？"
         if _lacking(answer):  # 「今天去不了了」: no reason given
             return f"{asked}请写明{route.wants}发送，例如「{route.usage}」。"
         said = f"「{command}」" if route.exact else f"「是」或「{command}」"

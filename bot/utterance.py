@@ -1323,6 +1323,11 @@ _DANGLING = re.compile(
     r"(?:(?<![觉获取记值懂显晓难使免舍])得|(?<![需重主想只])要|必须|只能|不得不|只好)$"
 )
 _PARTS = re.compile(r"([,，;；。!！\s]+)")
+# The speaker in front of their reason (「我明天要出差」「本人在外地」): the reason reads without it
+# in the leave list and the minutes; not a 我 that is part of a word (我们, 我校, 我会, 我自己).
+_SPEAKER_FIRST = re.compile(
+    r"^(?:我(?![们校院司市省区县局处部所厅委会方党国自和与跟及])|本人)(?=\S)"
+)
 
 
 def reason_said(text: str) -> str:
@@ -1330,7 +1335,8 @@ def reason_said(text: str) -> str:
     the command's words: without the apology or greeting in front, the parts that only say one
     cannot come or ask for the leave (「忘了请假了」), only say when (「今天」「5号」) or only
     thank, what a colon after the leave's own words introduces (「我自己再请一下：在外地调研」),
-    and a hedge or a hanging 得 at the end (「我家里有点急事得」). The separators kept as typed;
+    a hedge or a hanging 得 at the end (「我家里有点急事得」) and the speaker in front (「我」
+    「本人」). The separators kept as typed;
     all of it as said when nothing else is left. The same reading wherever a reason is taken:
     in a question asked back and in the record."""
     text = _without_apology_in_front(text.strip())
@@ -1355,7 +1361,8 @@ def reason_said(text: str) -> str:
         if kept:
             kept.append(pieces[i - 1])
         kept.append(part)
-    return trimmed("".join(kept) if kept and dropped else text)
+    said = trimmed("".join(kept) if kept and dropped else text)
+    return _SPEAKER_FIRST.sub("", said) or said
 
 
 def trimmed(said: str) -> str:

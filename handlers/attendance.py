@@ -13,6 +13,7 @@ from bot import governance as g
 from bot import utterance as u
 from bot.events import EventKind, OutgoingMessage
 from bot.router import ASKED_FOR, AskFor, Context, UsageError
+from bot.timeparse import small_number
 from bot.utterance import ADDRESSEE, is_decoration
 from handlers import texts as t
 from handlers.common import (
@@ -36,6 +37,7 @@ from handlers.common import (
     require_known_person,
     roster_ids,
     this_item,
+    who_opens,
     without_reason_lead,
 )
 from handlers.votes import how_to_vote, yet_to_vote
@@ -204,6 +206,42 @@ async def _not_someone_elses(
         )
 
 
+async def someone_elses_asked(ctx: Context, args: str, what: str = "请假") -> None:
+    """Before a leave or a departure (`what`) is asked back: one told of for someone else
+    (「杨帆请假 家里有事」 from 陈静) is refused at once, as its yes would be (nothing written)."""
+    person, society = ctx.person, ctx.society
+    meeting = ctx.active_meeting or (await repo.active_meeting(society.id) if society else None)
+    if person is None or meeting is None:
+        return
+    typed = _leave_and_opinion(args)[0] if what == "请假" else args
+    await _not_someone_elses(ctx, meeting, person, typed, what)
+
+
+# The chair handed on at the end of the leader's leave (「…，来不了，请李娜主持」).
+_CHAIR_TO = re.compile(
+    r"[,，;；。\s]*(?:请|由|让|麻烦|委托)(?P<name>[\u4e00-\u9fff]{2,4}?)(?:同志|老师)?"
+    r"(?:代为|代我|帮我|帮忙|来|临时)?主持(?:一下)?(?:这次|本次|今天的?|明天的?|那天的?)?"
+    r"(?:会议|会)?[。.!！]*$"
+)
+
+
+async def chair_handed_on(ctx: Context, args: str) -> tuple[str, str | None]:
+    """The leader's leave said with the chair handed on (「我临时要去市里开会，请李娜主持」):
+    the reason without it, and the member named (on the meeting's roster); `args` and None
+    when it is no such thing (another speaker, no meeting before its start)."""
+    found = _CHAIR_TO.search(args)
+    person, society = ctx.person, ctx.society
+    if found is None or person is None or society is None:
+        return args, None
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or meeting.leader_id != person.id or meeting.state is g.MeetingState.OPEN:
+        return args, None
+    named = [p for p in (await repo.people(meeting.roster)).values() if p.name == found["name"]]
+    if not named or named[0].id == person.id:
+        return args, None
+    return args[: found.start()].strip(), found["name"]
+
+
 def _own_reason(person: repo.Person, said: str) -> str:
     """The reason the member gives for themself (utterance.reason_said), without their own
     name in front (「杨帆请假 出差」 from 杨帆: 「出差」)."""
@@ -334,7 +372,8 @@ def _coming_after_all(ctx: Context, meeting: repo.Meeting) -> str:
 
 async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
     """「我可能晚到一会儿」: coming, later. Before the meeting it answers the notice (as 「收到」
-    does); the reply says what a late check-in means. Nothing else is written."""
+    does); the reply says what a late check-in means. From a member not yet checked in or on
+    leave it is kept (late_notice: how late, as said) for the status and the minutes."""
     ctx.require_society()
     person = ctx.require_person()
     meeting = await current_meeting(
@@ -346,6 +385,20 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
     hint = "到场后请发送「签到」：会议开始后签到记为迟到，签到前已结束的表决无法参加。"
     if entry is not None and entry.status is g.Attendance.LEAVE:
         hint += f"您{_coming_after_all(ctx, meeting)}"
+    how_long = _how_long(args)
+    if person.id in meeting.roster and (entry is None or entry.status is g.Attendance.UNKNOWN):
+        minutes = late_by(how_long)
+        await record(
+            ctx,
+            EventKind.LATE_NOTICE,
+            {
+                "person": person_payload(person),
+                "said": how_long,
+                "minutes": minutes,
+                "by": f"约{minutes}分钟" if minutes else how_long,
+            },
+            meeting=meeting,
+        )
     if meeting.state is g.MeetingState.OPEN:
         return [ctx.reply(f"好的。第{meeting.number}次会议已经开始，{person.name}{hint}")]
     received = ""
@@ -353,7 +406,7 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
         await acks.acknowledge(meeting.id, person.id, ctx.now)
         received = "，已确认收到通知"
     when = t.when(meeting.starts_at, ctx.tz)
-    late = f"（{t.echo(how_long)}）" if (how_long := _how_long(args)) else ""
+    late = f"（{t.echo(how_long)}）" if how_long else ""
     return [
         ctx.reply(
             f"好的，{person.name}会晚到{late}{received}。第{meeting.number}次会议{when}开始，{hint}"
@@ -365,6 +418,26 @@ def _how_long(args: str) -> str:
     """How late, as said after the words (「半小时」「十分钟左右」), else 「」."""
     said = args.strip(" ,，。!！~")
     return said if _HOW_LATE.fullmatch(said) else ""
+
+
+# How late in minutes, as said: 「半小时」「十分钟」「一刻钟」「1小时」.
+_LATE_BY = re.compile(
+    r"(?P<n>[0-9]{1,3}|[一二两三四五六七八九十]{1,3}|半)?个?(?P<unit>小时|分钟|刻钟)"
+)
+
+
+def late_by(how_long: str) -> int | None:
+    """How many minutes late `how_long` says (「半小时」: 30), or None (「一会儿」)."""
+    said = _LATE_BY.search(how_long)
+    if said is None:
+        return None
+    n, unit = said["n"], said["unit"]
+    if n == "半":
+        return 30 if unit == "小时" else None
+    count = 1 if n is None else small_number(n)
+    if count is None:
+        return None
+    return count * {"小时": 60, "分钟": 1, "刻钟": 15}[unit] if count else None
 
 
 _HOW_LATE = re.compile(
@@ -757,7 +830,7 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
     when = t.when(meeting.starts_at, ctx.tz)
     new = await acks.acknowledge(meeting.id, person.id, ctx.now)
     entry = (await repo.attendance(meeting.id)).get(person.id)
-    asked = _asked_after(args)
+    asked = _asked_after(args, meeting, ctx)
     if entry is not None and entry.status is g.Attendance.LEAVE:  # 「我能来」 after a leave
         return [
             ctx.reply(
@@ -781,10 +854,22 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
 _THEN = re.compile(r"^[\s,，。;；!！]*(?:另外|还有|对了|顺便问一下|顺便问下|请问)?[\s,，:：]*")
 
 
-def _asked_after(args: str) -> str:
-    """What a receipt says of a question asked after it (「收到。另外年度总结什么时候截止来着？」):
-    that only the receipt was done (the question had been dropped without a word)."""
+# A question of when or where the meeting is (「几点开始？」「会议在哪」「在几楼」), not of
+# something else (「年度总结什么时候截止」).
+_WHEN_OR_WHERE = re.compile(
+    r"在哪|哪里|哪儿|什么地方|地点|几楼|哪个会议室|哪间"
+    r"|^(?:会议?|开会)?(?:几点|什么时候|哪天|几号|几时)(?:开会|开始|开)?[吗呢啊]?[?？]*$"
+    r"|(?:会议?|开会)(?:时间|几点|什么时候)"
+)
+
+
+def _asked_after(args: str, meeting: repo.Meeting, ctx: Context) -> str:
+    """What a receipt says of a question asked after it: when or where the meeting is, answered
+    (「收到，几点开始？」「收到 会议在哪」); of anything else (「收到。另外年度总结什么时候截止
+    来着？」), that only the receipt was done (the question had been dropped without a word)."""
     rest = _THEN.sub("", args.strip())
+    if rest and _WHEN_OR_WHERE.search(u.matching_form(rest).strip(" ,，。!！")):
+        return f"\n时间：{t.when(meeting.starts_at, ctx.tz)}　地点：{meeting.place}"
     if not rest or not u.asks_something(rest):
         return ""
     return (
@@ -857,7 +942,7 @@ async def check_in(ctx: Context, args: str) -> list[OutgoingMessage]:
     if meeting.state is g.MeetingState.OPEN:
         nxt = "会议进行中，可参加后续表决。"
     else:
-        nxt = f"{t.quorum_next(q, meeting.state)}。"
+        nxt = f"{t.quorum_next(q, meeting.state, await who_opens(meeting))}。"
     return [
         ctx.reply(
             f"{person.name}已签到{late}（{len(present)}/{len(roster)}），{nxt}"
@@ -984,7 +1069,7 @@ async def quorum_line(ctx: Context, meeting: repo.Meeting) -> str:
     q = g.check_quorum(
         len(await present_ids(meeting)), len(meeting.roster), ctx.policy.meeting_quorum
     )
-    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state)}。"
+    return f"法定人数：{t.quorum_text(q)}；{t.quorum_next(q, meeting.state, await who_opens(meeting))}。"
 
 
 async def leave_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -1064,6 +1149,16 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     ]
     observers = await names(list((await repo.observers(meeting.id)).keys()))
     noted, unknown = await _unanswered(meeting, records)
+    notices = await late_notices(meeting)
+    late = [
+        f"{n}（事先告知晚到{notices[n]}）" if notices.get(n) else n
+        for n in await names(groups[g.Attendance.LATE])
+    ]
+    coming = [
+        f"{n}（{notices[n]}）" if notices[n] else n
+        for n in await names(groups[g.Attendance.UNKNOWN])
+        if n in notices
+    ]
     # before the meeting the notice waits for an answer; once it is open, a check-in (收到 no
     # longer tells anything: 「未回复：王强」 had been said of one who had acknowledged it)
     waiting = (
@@ -1071,14 +1166,24 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
     )
     return (
         f"出席：{join(await names(groups[g.Attendance.PRESENT]))}；"
-        f"迟到：{join(await names(groups[g.Attendance.LATE]))}；"
+        f"迟到：{join(late)}；"
         f"请假：{join(leave)}；"
         f"缺席：{join(await names(groups[g.Attendance.ABSENT]))}；"
+        + (f"告知晚到：{join(coming)}；" if coming else "")
         + (f"已确认收到通知：{join(await names(noted))}；" if noted else "")
         + f"{waiting}：{join(await names(unknown))}；"
         + (f"中途离席：{join(await names(left))}；" if (left := groups[g.Attendance.LEFT]) else "")
         + f"列席：{join(observers)}"
     )
+
+
+async def late_notices(meeting: repo.Meeting) -> dict[str, str]:
+    """Who said ahead they would be late (late_notice), and by how much (「约30分钟」 or 「」)."""
+    return {
+        e.payload["person"]["name"]: e.payload.get("by", "")
+        for e in await repo.meeting_events(meeting)
+        if e.kind == EventKind.LATE_NOTICE.value
+    }
 
 
 async def recuse(ctx: Context, args: str) -> list[OutgoingMessage]:

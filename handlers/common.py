@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import governance as g
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, UserRef
-from bot.router import Context, Handler, UsageError
+from bot.router import Context, Handler, Route, UsageError
 from bot.timeparse import small_number
 from bot.utterance import THIS_ITEM
 from handlers import texts as t
@@ -233,7 +233,7 @@ async def _chair_refusal(
     if status is g.Attendance.LEAVE:
         return (
             f"{person.name}已请假{why}，不能主持本次会议，{undone}。{other}；"
-            "能来参会的，请先发送「撤销请假」，再签到、开会。"
+            "能来参会的，请假不用撤销，会前一小时起发送「签到」即按出席记录，再开会。"
         )
     if status is g.Attendance.LEFT:
         return (
@@ -244,6 +244,20 @@ async def _chair_refusal(
         f"{person.name}还没有签到出席，不能主持本次会议（第十七条），{undone}。"
         f"到会的请先发送「签到」；不能到会的，{other}。"
     )
+
+
+async def who_opens(meeting: repo.Meeting) -> str:
+    """Who may open the meeting, said after its quorum is met: the leader, the member chairing
+    for the leader (「李娜（代为主持）可宣布开会」), or, the leader being on leave with no one
+    chairing for them, what the leader is to do first."""
+    if meeting.chair_id is not None and meeting.chair_id != meeting.leader_id:
+        chair = await repo.person(meeting.chair_id)
+        return f"{chair.name}（代为主持）可宣布开会"
+    entry = (await repo.attendance(meeting.id)).get(meeting.leader_id)
+    if entry is not None and entry.status is g.Attendance.LEAVE:
+        leader = await repo.person(meeting.leader_id)
+        return f"组长{leader.name}已请假，请组长发送「委托主持 @成员 理由」委托主持后开会"
+    return "组长可宣布开会"
 
 
 # How a delegated chair went (their attendance then), as said of them.
@@ -300,6 +314,29 @@ async def delegation_ended_for(meeting: repo.Meeting, person: repo.Person) -> g.
         return None
     payload = last[0].payload
     return g.Attendance(payload["why"]) if payload["from"]["id"] == person.id else None
+
+
+async def chair_no_more(ctx: Context, route: Route) -> str | None:
+    """A chair's command from the member whose delegated chair ended (their leave or leaving):
+    the delegation ended and who chairs now, rather than the gate's words; None otherwise."""
+    person, society = ctx.person, ctx.society
+    if route.needs is not g.Need.CHAIR or person is None or society is None:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or meeting.chair_id is None:
+        return None
+    how = await delegation_ended_for(meeting, person)
+    if how is None:
+        return None
+    chair = await repo.person(meeting.chair_id)
+    entry = (await repo.attendance(meeting.id)).get(chair.id)
+    away = entry is not None and entry.status in DELEGATE_GONE
+    now = f"主持已回到组长{chair.name}" + ("（组长不在会场）" if away else "")
+    return (
+        f"{person.name}已{DELEGATE_GONE[how]}，受托主持第{meeting.number}次会议已结束，"
+        f"{now}（第十七条），「{route.words[0]}」没有办理。"
+        f"需要{person.name}继续主持的，请组长发送「委托主持 @{person.name} 理由」。"
+    )
 
 
 async def to_groups(

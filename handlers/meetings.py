@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from bot import governance as g
+from bot import utterance as u
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
 from bot.router import AskBack, Context, Route, UsageError
@@ -32,6 +33,7 @@ from handlers.attendance import (
     add_observer,
     ask_leave,
     attendance_summary,
+    chair_handed_on,
     check_in,
     leave_meeting,
     meeting_roster_lines,
@@ -43,6 +45,7 @@ from handlers.attendance import (
     record_check_in,
     recuse,
     running_late,
+    someone_elses_asked,
     voting_while_on_leave,
     withdraw_leave,
     written_opinion,
@@ -944,6 +947,33 @@ _THE_DELEGATION = re.compile(
     rf"^(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持{_THIS_MEETING}[,，。\s]*"
 )
 _AN_ERRAND = re.compile(r"(?:把|将|帮|去|给|负责|准备|联系|通知|打印|买|订|安排|发一下|发给)")
+
+
+async def leave_or_hand_on(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """请假; from the leader who also hands on the chair (「我临时要去市里开会，来不了，请李娜
+    主持」), the leave and the delegation, both or neither."""
+    reason, chair_to = await chair_handed_on(ctx, args)
+    if chair_to is None:
+        return await ask_leave(ctx, args)
+    replies = await ask_leave(ctx, reason)
+    try:
+        delegated = await delegate_chair(ctx, f"{chair_to} {u.reason_said(reason)}")
+    except UsageError as exc:
+        raise UsageError(f"{exc}请假也没有记下：仍要请假的，请另发送「请假 理由」。") from None
+    return [*replies, *delegated]
+
+
+async def leave_asked(ctx: Context, args: str) -> str:
+    """Before 「是否请假？」: another's leave is refused at once; the chair handed on is asked
+    with it."""
+    await someone_elses_asked(ctx, args)
+    chair_to = (await chair_handed_on(ctx, args))[1]
+    return f"并委托{chair_to}主持会议" if chair_to else ""
+
+
+async def departure_asked(ctx: Context, args: str) -> str:
+    await someone_elses_asked(ctx, args, "离席")
+    return ""
 
 
 async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -2009,7 +2039,7 @@ ROUTES = [
     ),
     Route(
         ("请假",),
-        ask_leave,
+        leave_or_hand_on,
         g.Need.MEMBER,
         "请假 出差在外",
         "会前请假（会议开始后按缺席记录）",
@@ -2043,6 +2073,7 @@ ROUTES = [
         ask="请假",
         says_why=True,
         with_views=True,
+        before_asking=leave_asked,
         last=("请假", *_CANNOT_COME),
         # 「不好意思，那天我家里有事」「我那天要出差」: asked back, the reason as said.
         last_kept=(
@@ -2247,6 +2278,8 @@ ROUTES = [
         last=("会晚到", "会迟到", "要迟到", "晚点到", "晚一点到"),
         # 「我那天可能晚到半小时」: which day and how sure before it, how long after it
         frames=(
+            r"(?:(?:路上)?(?:有点|有些)?堵车了?|路上(?:有点|有些)?堵|地铁晚点了?|(?:临时|单位|手头)有点?事"
+            r"|不好意思|抱歉)?[,，。 ]*"
             r"(?:另外|还有|对了|不过|但是)?[,， ]?(?:我|本人)?(?:那天|当天|今天|明天|后天|到时候?|届时)?"
             r"(?:我|本人)?(?:可能|估计|大概|也许|应该|恐怕)?(?:会|要|得)?"
             r"(?:晚到|迟到|晚来|晚点到|晚一点到|晚些到|晚一会儿到)"
@@ -2464,6 +2497,7 @@ ROUTES = [
         ),
         when=OFFERED_DURING,
         says_why=True,
+        before_asking=departure_asked,
         # 「不好意思单位有急事，我先走了」: asked back, what comes before being the reason
         last=(
             "先走了",

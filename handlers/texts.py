@@ -163,12 +163,12 @@ def share_text(share: Fraction) -> str:
     )
 
 
-def quorum_next(q: g.QuorumCheck, state: g.MeetingState) -> str:
+def quorum_next(q: g.QuorumCheck, state: g.MeetingState, opens: str = "组长可宣布开会") -> str:
     """Where the check-ins stand against the quorum: 「还需2人签到才达到法定人数」, or met (before
-    the opening, the leader may open)."""
+    the opening, who may open: `opens`, the chair named by common.who_opens)."""
     if not q.met:
         return f"还需{q.needed - q.present}人签到才达到法定人数"
-    return "已达法定人数，组长可宣布开会" if state is g.MeetingState.CONVENED else "已达法定人数"
+    return f"已达法定人数，{opens}" if state is g.MeetingState.CONVENED else "已达法定人数"
 
 
 def quorum_text(q: g.QuorumCheck) -> str:
