@@ -421,16 +421,32 @@ def _deadline(ctx: Context, rest: str) -> tuple[str, datetime | None]:
 async def target_vote(
     ctx: Context, number: int | None, vote_id: int | None = None
 ) -> tuple[repo.Meeting, repo.Vote, repo.Item]:
-    meeting = await current_meeting(ctx)
     if vote_id is not None:
-        for v in await repo.meeting_votes(meeting.id):
-            if v.id == vote_id:
-                return meeting, v, await repo.item(v.item_id)
-        raise UsageError("这张表决卡片已失效（不属于当前会议）。发送「会议状态」查看当前议程。")
+        return await _card_vote(ctx, vote_id)
+    meeting = await current_meeting(ctx)
     found = _open_target(ctx, await repo.open_votes(meeting.id), number)
     if found is not None:
         return meeting, *found
     return meeting, *await _closed_target(meeting, number)
+
+
+# Vote ids are 32-bit in the database: a card naming a larger one names no vote.
+_MAX_VOTE_ID = 2**31 - 1
+
+
+async def _card_vote(ctx: Context, vote_id: int) -> tuple[repo.Meeting, repo.Vote, repo.Item]:
+    """The vote a card button names, whatever meeting is current: a card of an earlier meeting
+    is answered as a closed vote (its ballot refused as such), one of another society's votes or
+    of no vote at all says so. Nothing is counted either way."""
+    society = ctx.require_society()
+    vote = await repo.vote_or_none(vote_id) if vote_id <= _MAX_VOTE_ID else None
+    it = None if vote is None else await repo.item(vote.item_id)
+    meeting = None if it is None else await repo.meeting(it.meeting_id)
+    if vote is None or it is None or meeting is None or meeting.society_id != society.id:
+        raise UsageError(
+            f"这张表决卡片不是{society.name}的表决，本次点击未计票。发送「会议状态」查看本学会当前的议程。"
+        )
+    return meeting, vote, it
 
 
 def _open_target(
@@ -476,7 +492,7 @@ BALLOT_WORDS = frozenset(t.CHOICE_WORDS) | {"投票"}
 _TRAILING = re.compile(r"[。.!！~]+$")
 
 
-_VOTE_ID = re.compile(r"^表决#(\d{1,9})$")
+_VOTE_ID = re.compile(r"^表决#(\d{1,20})$")
 
 
 def _vote_args(args: str) -> tuple[int | None, int | None]:
@@ -496,7 +512,7 @@ def _vote_args(args: str) -> tuple[int | None, int | None]:
     return number, None
 
 
-_BY_VOTE_ID = re.compile(r"表决#(\d{1,9})")
+_BY_VOTE_ID = re.compile(r"表决#(\d{1,20})")
 
 
 async def _private_ballot_society(ctx: Context, args: str) -> tuple[Context, str]:
@@ -656,6 +672,8 @@ def _decide_ballot(
     """A secret ballot is never taken in the group; the rest is governance's check_ballot
     (`left`: who has left the meeting)."""
     vote = ballot.vote
+    if vote.state is not g.VoteState.OPEN:  # 「表决已结束」, however it would have been cast
+        return _checked_ballot(ctx, ballot, so_far, left, leader_voted)
     if vote.method is g.VoteMethod.SECRET and ctx.message.chat.kind is ChatKind.GROUP:
         raise UsageError(
             "这是无记名投票，请在与我的私聊中发送「投票 赞成/反对/弃权」，本条消息未计票。"
@@ -670,6 +688,13 @@ def _decide_ballot(
             f"议题{ballot.it.number}是{t.METHOD[vote.method]}，请在学会工作群里发送「{t.CHOICE[ballot.choice]}」，"
             "让全体成员都能看到；本条私聊消息未计票。"
         )
+    return _checked_ballot(ctx, ballot, so_far, left, leader_voted)
+
+
+def _checked_ballot(
+    ctx: Context, ballot: _Ballot, so_far: _BallotsSoFar, left: frozenset[int], leader_voted: bool
+) -> g.BallotAction:
+    vote = ballot.vote
     return g.check_ballot(
         vote_state=vote.state,
         method=vote.method,

@@ -16,6 +16,11 @@ from storage import workbench as store
 # WeCom group pushes are capped at 2,048 bytes: the summary keeps below this.
 CHAT_LIMIT = 2000
 HINT = "更多请发送「工作台」获取登录链接，在工作台查看各学会详情、确认收到、审批和导出表格。"
+# Said in the group: the link is queued for the private chat, not yet delivered (it may fail).
+SENDING_PRIVATELY = (
+    "工作台登录链接正在私聊发给您，请在与机器人的私聊中查看；几分钟内没有收到的，"
+    "可以在私聊里直接发送「工作台」。"
+)
 KINDS = {"work_rules": "工作制度备案", "major_issue": "重大问题报告", "annual_summary": "年度总结"}
 
 
@@ -31,7 +36,7 @@ async def open_workbench(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     out = [ctx.private(ctx.message.sender, text)]
     if ctx.message.chat.kind is ChatKind.GROUP:
-        out.append(ctx.reply("已私聊发送工作台登录链接，请在与机器人的私聊中查看。"))
+        out.append(ctx.reply(SENDING_PRIVATELY))
     return out
 
 

@@ -1543,6 +1543,11 @@ async def vote(vote_id: int) -> Vote:
     return _vote(await m.Vote.get(id=vote_id))
 
 
+async def vote_or_none(vote_id: int) -> Vote | None:
+    found = await m.Vote.get_or_none(id=vote_id)
+    return None if found is None else _vote(found)
+
+
 async def open_votes(meeting_id: int) -> list[tuple[Vote, Item]]:
     """The meeting's open votes with their items, in one read."""
     return [(vote, item) for vote, item, _ in await open_votes_with_ballots(meeting_id)]

@@ -51,7 +51,7 @@ async def test_card_button_votes_by_vote_id(harness: ConsoleRig) -> None:
     replies = await h.send("张伟", "发起表决 1")
     card = next(r.card for r in replies if r.card is not None)
     assert "已记录" in await h.say("李娜", f"投票 赞成 表决#{card.vote_id}")
-    assert "已失效" in await h.say("王强", "投票 赞成 表决#999")
+    assert "未计票" in await h.say("王强", "投票 赞成 表决#999")
 
 
 class RecordingAdapter:

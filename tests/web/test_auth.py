@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings, WebSettings
 from bot.keys import ENV_VAR, ServerKey, new_key_text
 from bot.web.auth import WebKeyError, cookie_key
+from handlers.workbench import SENDING_PRIVATELY
 from storage import models
 from tests.web.conftest import LINK, Web, mount
 
@@ -30,7 +31,7 @@ async def test_every_role_gets_a_link_in_a_private_chat(webapp: Web) -> None:
         # In the group: the answer says where the link went; the link itself goes privately.
         replies = await h.send(name, "工作台")
         group = [r for r in replies if r.private_to is None]
-        assert [r.text for r in group] == ["已私聊发送工作台登录链接，请在与机器人的私聊中查看。"]
+        assert [r.text for r in group] == [SENDING_PRIVATELY]
         assert not any(LINK.search(r.text) for r in group)
         private = [m for m in h.adapter.sent[before:] if m.private_to is not None]
         assert len(private) == 1
