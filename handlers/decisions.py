@@ -4,7 +4,6 @@ rules deferral out."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
 from typing import Any
@@ -26,7 +25,6 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
-    item_event,
     item_in_focus,
     item_said_first,
     item_titled,
@@ -36,9 +34,11 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    refuse_unvoted,
     require_chair,
     require_item_ref,
     require_meeting_leader,
+    set_matter,
     this_item,
 )
 from handlers.votes import (
@@ -729,12 +729,7 @@ async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
             said_this=said_this,
         )
     it = await item_by_number(meeting, number)
-    kind = t.MATTER[it.matter_type]
-    if it.matter_type not in g.MAY_GO_UNVOTED:
-        raise UsageError(
-            f"议题{number}「{it.title}」是{kind}，须由小组集体讨论、表决决定（第七条），"
-            f"不能不表决。本次不作决定的，可发送「暂缓 {number} 理由」转下次会议。"
-        )
+    refuse_unvoted(it)
     if it.carried_from_id is not None:
         raise UsageError(
             f"议题{number}「{it.title}」是上次会议暂缓的议题，须在本次会议再行表决（第十六条）。"
@@ -744,17 +739,7 @@ async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"议题{number}「{it.title}」当前为「{t.ITEM_STATE[it.state]}」，没有改动。"
         )
     if it.matter_type not in g.NOT_VOTED:
-        studied = dataclasses.replace(it, matter_type=g.MatterType.STUDY)
-        await repo.update_item(it.id, matter_type=studied.matter_type)
-        await item_event(
-            ctx,
-            meeting,
-            studied,
-            EventKind.ITEM_EDITED,
-            person,
-            title_from=it.title,
-            matter_from=it.matter_type.value,
-        )
+        await set_matter(ctx, meeting, it, person, g.MatterType.STUDY)
     lines = [
         f"议题{number}「{it.title}」为学习通报事项，不表决，纪要记为「学习通报」"
         f"（需要表决的，组长发送「议题{number}改成一般」）。"
