@@ -1646,7 +1646,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         aside = f"（回避：{join(await names(sorted(recused)))}）" if recused else ""
         lines.append(
             f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）："
-            f"{t.item_state(it.state, meeting.state)}{outcome}{aside}"
+            f"{t.item_state(it.state, meeting.state, it.matter_type)}{outcome}{aside}"
         )
     if meeting.state in (g.MeetingState.SIGNED, g.MeetingState.CANCELLED):
         # 「下次开会是什么时候」 with none announced: when the next is due
