@@ -332,13 +332,26 @@ def this_item(args: str) -> tuple[bool, str]:
 
 async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:
     """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS; no vote on what is
-    only studied, g.NOT_VOTED)."""
+    only studied, g.NOT_VOTED, nor deferral: refuse_deferral)."""
+    decided_only = (g.ItemAction.OPEN_VOTE, g.ItemAction.DEFER)
     return [
         it
         for it in await repo.items(meeting.id)
         if (it.state, action) in g.ITEM_TRANSITIONS
-        and not (action is g.ItemAction.OPEN_VOTE and it.matter_type in g.NOT_VOTED)
+        and not (action in decided_only and it.matter_type in g.NOT_VOTED)
     ]
+
+
+def refuse_deferral(it: repo.Item) -> None:
+    """Deferral (第十六条) puts off a decision to the next meeting: an item only studied
+    (g.NOT_VOTED) has none to put off."""
+    if it.matter_type in g.NOT_VOTED:
+        raise UsageError(
+            f"议题{it.number}「{it.title}」是学习通报事项，不表决，不适用暂缓（暂缓是把待表决的"
+            f"议题转到下次会议再行表决）。本次不学习的，组长可发送「撤回议题 {it.number} 理由」"
+            "撤出议程，下次会议再列入；需要表决的，组长先发送"
+            f"「议题{it.number}改成一般」。"
+        )
 
 
 async def item_in_focus(

@@ -34,6 +34,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    refuse_deferral,
     refuse_unvoted,
     require_chair,
     require_item_ref,
@@ -475,6 +476,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     bounded(reason, "暂缓理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
+    refuse_deferral(it)
     for v in await repo.votes_of_item(it.id):
         if v.state is g.VoteState.OPEN and (cast := await ballots_cast(v)):
             # the ballots seen, the chair would choose the outcome: the vote decides it
