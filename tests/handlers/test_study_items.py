@@ -142,8 +142,11 @@ async def test_item_n_agreed_asks_only_about_a_proposal(harness: ConsoleRig) -> 
     listed = (await h.say("张伟", "议题1同意")).text
     assert "列入议程" not in listed
     assert listed.startswith("议题1还没有发起表决")
+    refused = (await h.say("张伟", "议题2反对")).text  # a study item, not a proposal to turn down
+    assert refused.startswith("议题2「学习传达市党委全会精神」是学习通报事项"), refused
+    assert await models.AgendaItem.filter(state="rejected").count() == 0
     await check_in_and_open(h)
     await _vote(h, 1)
     done = (await h.say("张伟", "议题1同意")).text
     assert "列入议程" not in done
-    assert "已结束" in done or "已表决" in done, done
+    assert done.startswith("目前没有正在进行的表决，这句话不记票。"), done
