@@ -125,6 +125,12 @@ async def test_a_study_item_is_not_deferred(harness: ConsoleRig) -> None:
     assert refused.startswith("议题3「学习传达市党委全会精神」是学习通报事项，不表决，不适用暂缓")
     assert await _rows() == before
     assert (await models.AgendaItem.get(number=3)).state == "accepted"
+    # A ballot on it, or on an item deferred, says so (it had said 「发起表决 3」 would open one).
+    said = (await h.say("李娜", "同意3")).text
+    assert said.startswith("议题3「学习传达市党委全会精神」是学习通报事项，不表决"), said
+    assert "暂缓决定" in await h.say("张伟", "暂缓 4 材料不全")
+    said = (await h.say("李娜", "同意4")).text
+    assert said.startswith("议题4「会员发展工作」已暂缓，转入下次会议再行表决"), said
 
 
 async def test_item_n_agreed_asks_only_about_a_proposal(harness: ConsoleRig) -> None:
