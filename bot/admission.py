@@ -111,6 +111,16 @@ class Admission:
         meeting = None if society is None else await repo.active_meeting(society.id)
         return meeting is not None and bool(await repo.open_votes(meeting.id))
 
+    async def proposal_waiting(self, message: IncomingMessage, number: int) -> bool:
+        """Whether item `number` of the meeting under way of the speaker's society is a member's
+        proposal waiting for the leader (read without a unit of work, only for 「议题3同意」)."""
+        _, society = await speaker_and_society(message)
+        meeting = None if society is None else await repo.active_meeting(society.id)
+        if meeting is None:
+            return False
+        items = await repo.items(meeting.id)
+        return any(it.number == number and it.state is g.ItemState.PROPOSED for it in items)
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:

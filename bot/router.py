@@ -262,6 +262,11 @@ class AdmissionPort(Protocol):
         """Whether a vote the speaker might mean by a ballot is open, read likewise."""
         ...
 
+    async def proposal_waiting(self, message: IncomingMessage, number: int) -> bool:
+        """Whether item `number` of the speaker's meeting under way is a member's proposal not
+        yet put on the agenda or turned down, read likewise."""
+        ...
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]: ...
@@ -414,7 +419,15 @@ class Router:
                     answer = replace(answer, near=tuple(r for r in answer.near if not r.exact))
                 unvoted = self._unvoted(found, roles, phase)
                 if unvoted is not None and not await self.admission.votes_open(message):
-                    answer = unvoted  # 「议题3同意」 before any vote, from the leader
+                    # 「议题3同意」 before any vote, from the leader: asked as the decision on
+                    # proposal 3 when item 3 is one; else the ballot's handler says what item 3
+                    # is (a study item, not yet put to the vote, decided, deferred)
+                    number = int(unvoted.args)
+                    if isinstance(found, u.Clarify) and not await self.admission.proposal_waiting(
+                        message, number
+                    ):
+                        return found.route, unvoted.args, False
+                    answer = unvoted
                 elif (  # 「我赞成」 in a meeting with no vote open: no question to send 「赞成」 to
                     isinstance(answer, u.Clarify)
                     and answer.route.exact

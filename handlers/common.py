@@ -369,13 +369,26 @@ def this_item(args: str) -> tuple[bool, str]:
 
 async def items_that_can(meeting: repo.Meeting, action: g.ItemAction) -> list[repo.Item]:
     """The meeting's items `action` may be taken on now (g.ITEM_TRANSITIONS; no vote on what is
-    only studied, g.NOT_VOTED)."""
+    only studied, g.NOT_VOTED, nor deferral: refuse_deferral)."""
+    decided_only = (g.ItemAction.OPEN_VOTE, g.ItemAction.DEFER)
     return [
         it
         for it in await repo.items(meeting.id)
         if (it.state, action) in g.ITEM_TRANSITIONS
-        and not (action is g.ItemAction.OPEN_VOTE and it.matter_type in g.NOT_VOTED)
+        and not (action in decided_only and it.matter_type in g.NOT_VOTED)
     ]
+
+
+def refuse_deferral(it: repo.Item) -> None:
+    """Deferral (第十六条) puts off a decision to the next meeting: an item only studied
+    (g.NOT_VOTED) has none to put off."""
+    if it.matter_type in g.NOT_VOTED:
+        raise UsageError(
+            f"议题{it.number}「{it.title}」是学习通报事项，不表决，不适用暂缓（暂缓是把待表决的"
+            f"议题转到下次会议再行表决）。本次不学习的，组长可发送「撤回议题 {it.number} 理由」"
+            "撤出议程，下次会议再列入；需要表决的，组长先发送"
+            f"「议题{it.number}改成一般」。"
+        )
 
 
 async def item_in_focus(
@@ -593,6 +606,46 @@ async def item_event(
         },
         meeting=meeting,
     )
+
+
+def refuse_unvoted(it: repo.Item) -> None:
+    """A major, personnel or discipline matter is the group's to decide (第七条): never left
+    unvoted, whether the chair says 「议题2不需要表决」 or the leader 「议题2改成学习」."""
+    if it.matter_type not in g.MAY_GO_UNVOTED:
+        raise UsageError(
+            f"议题{it.number}「{it.title}」是{t.MATTER[it.matter_type]}，须由小组集体讨论、"
+            f"表决决定（第七条），不能不表决，也不能改为学习通报。本次不作决定的，"
+            f"可在会上发送「暂缓 {it.number} 理由」转下次会议。"
+        )
+
+
+async def set_matter(
+    ctx: Context,
+    meeting: repo.Meeting,
+    it: repo.Item,
+    by: repo.Person,
+    matter: g.MatterType,
+    title: str | None = None,
+) -> repo.Item:
+    """The one way an item's matter type (and title) is changed, 修改议题 as 「议题1不需要表决」:
+    made a study item (g.NOT_VOTED) only when it may go unvoted (refuse_unvoted), its state
+    as the edit leaves it, and the chain told what it was. Refusals before any write."""
+    if matter in g.NOT_VOTED:
+        refuse_unvoted(it)
+    title = it.title if title is None else title
+    state = g.item_next(it.state, g.ItemAction.EDIT)
+    await repo.update_item(it.id, title=title, matter_type=matter, state=state)
+    edited = dataclasses.replace(it, title=title, matter_type=matter, state=state)
+    await item_event(
+        ctx,
+        meeting,
+        edited,
+        EventKind.ITEM_EDITED,
+        by,
+        title_from=it.title,
+        matter_from=it.matter_type.value,
+    )
+    return edited
 
 
 def announced(handler: Handler) -> Handler:

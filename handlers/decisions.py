@@ -4,7 +4,6 @@ rules deferral out."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import timedelta
 from typing import Any
@@ -26,7 +25,6 @@ from handlers.common import (
     current_meeting,
     item_by_number,
     item_by_title,
-    item_event,
     item_in_focus,
     item_said_first,
     item_titled,
@@ -36,9 +34,12 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    refuse_deferral,
+    refuse_unvoted,
     require_chair,
     require_item_ref,
     require_meeting_leader,
+    set_matter,
     this_item,
 )
 from handlers.votes import (
@@ -475,6 +476,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     bounded(reason, "暂缓理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
+    refuse_deferral(it)
     for v in await repo.votes_of_item(it.id):
         if v.state is g.VoteState.OPEN and (cast := await ballots_cast(v)):
             # the ballots seen, the chair would choose the outcome: the vote decides it
@@ -601,7 +603,7 @@ async def take_up(ctx: Context, args: str) -> list[OutgoingMessage]:
         await _turn_to(ctx, meeting, named[0])
         lines += await _item_brief(ctx, named[0])
         return [ctx.reply("\n".join(lines))]
-    following = _next_item(items, voting, await repo.focus(meeting.id))
+    following = _next_item(items, voting, await repo.studied_items(meeting.id))
     if following is None:
         lines.append(
             "议程上的议题都已表决或暂缓，主持人可发送「散会」结束会议。"
@@ -642,35 +644,30 @@ async def _taken_up(
     if named is not None:
         return named[0]
     voting = [it for _, it in await repo.open_votes(meeting.id)]
-    return _next_item(items, voting, await repo.focus(meeting.id))
+    return _next_item(items, voting, await repo.studied_items(meeting.id))
 
 
 async def _turn_to(ctx: Context, meeting: repo.Meeting, it: repo.Item) -> None:
     """The chair's 「下一个议题」 turns the meeting to the item shown (what 「这个议题」 and a vote
-    or deferral without a number then mean); anyone else's only shows it."""
+    or deferral without a number then mean; a study item shown is studied); anyone else's only
+    shows it."""
     if g.may(ctx.roles, g.Need.CHAIR):
-        await repo.set_focus(meeting.id, it.number, ctx.now)
+        studied = it.matter_type in g.NOT_VOTED
+        await repo.set_focus(meeting.id, it.number, ctx.now, studied=studied)
 
 
-# The states of an item the meeting has taken up (a proposal not yet on the agenda has not been).
-_TAKEN = frozenset({g.ItemState.VOTING, g.ItemState.DECIDED, g.ItemState.DEFERRED})
-
-
-def _next_item(items: list[repo.Item], voting: list[repo.Item], on: int | None) -> repo.Item | None:
-    """The first accepted item after the one voted on last (or being voted on), else the first
-    accepted item left: the agenda taken in order, one left behind coming back at the end. An
-    item only studied (g.NOT_VOTED) is done once the meeting has turned to it (`on`) or past it."""
-    studied = [
-        it.number
-        for it in items
-        if it.matter_type in g.NOT_VOTED and on is not None and it.number <= on
-    ]
-    waiting = [it for it in items if it.state is g.ItemState.ACCEPTED and it.number not in studied]
-    taken = [it.number for it in items if it.state in _TAKEN] + [it.number for it in voting]
-    taken += studied
-    last = max(taken, default=0)
-    later = [it for it in waiting if it.number > last]
-    return next(iter(later or waiting), None)
+def _next_item(
+    items: list[repo.Item], voting: list[repo.Item], studied: frozenset[int]
+) -> repo.Item | None:
+    """The lowest-numbered accepted item not yet handled, whichever item the meeting is on (the
+    chair may take item 4 before item 2: item 2 is next then): not voted on or being voted on,
+    not deferred, and, for an item only studied (g.NOT_VOTED), not yet turned to by the chair
+    (`studied`, repo.studied_items)."""
+    handled = {it.number for it in voting} | {
+        it.number for it in items if it.matter_type in g.NOT_VOTED and it.number in studied
+    }
+    waiting = [it for it in items if it.state is g.ItemState.ACCEPTED and it.number not in handled]
+    return waiting[0] if waiting else None
 
 
 async def _item_brief(ctx: Context, it: repo.Item, heading: str = "") -> list[str]:
@@ -729,12 +726,7 @@ async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
             said_this=said_this,
         )
     it = await item_by_number(meeting, number)
-    kind = t.MATTER[it.matter_type]
-    if it.matter_type not in g.MAY_GO_UNVOTED:
-        raise UsageError(
-            f"议题{number}「{it.title}」是{kind}，须由小组集体讨论、表决决定（第七条），"
-            f"不能不表决。本次不作决定的，可发送「暂缓 {number} 理由」转下次会议。"
-        )
+    refuse_unvoted(it)
     if it.carried_from_id is not None:
         raise UsageError(
             f"议题{number}「{it.title}」是上次会议暂缓的议题，须在本次会议再行表决（第十六条）。"
@@ -744,17 +736,7 @@ async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"议题{number}「{it.title}」当前为「{t.ITEM_STATE[it.state]}」，没有改动。"
         )
     if it.matter_type not in g.NOT_VOTED:
-        studied = dataclasses.replace(it, matter_type=g.MatterType.STUDY)
-        await repo.update_item(it.id, matter_type=studied.matter_type)
-        await item_event(
-            ctx,
-            meeting,
-            studied,
-            EventKind.ITEM_EDITED,
-            person,
-            title_from=it.title,
-            matter_from=it.matter_type.value,
-        )
+        it = await set_matter(ctx, meeting, it, person, g.MatterType.STUDY)
     lines = [
         f"议题{number}「{it.title}」为学习通报事项，不表决，纪要记为「学习通报」"
         f"（需要表决的，组长发送「议题{number}改成一般」）。"
@@ -762,7 +744,7 @@ async def not_for_decision(ctx: Context, args: str) -> list[OutgoingMessage]:
     if meeting.state is g.MeetingState.OPEN:
         await _turn_to(ctx, meeting, it)
         items = [x for x in await repo.items(meeting.id) if x.state is not g.ItemState.REJECTED]
-        following = _next_item(items, [], number)
+        following = _next_item(items, [], await repo.studied_items(meeting.id))
         if following is not None:
             await _turn_to(ctx, meeting, following)
             lines += await _item_brief(ctx, following, heading="下一项：")

@@ -74,6 +74,7 @@ from handlers.common import (
     require_meeting_leader,
     roster_ids,
     roster_warnings,
+    set_matter,
 )
 from handlers.roster import receipt_instead
 from storage import repo
@@ -799,31 +800,42 @@ async def edit_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(f"请写明新的议题标题，例如：{EDIT_USAGE}")
     it = await item_by_number(meeting, number)
     _refuse_carried(it, "修改")
+    g.item_next(it.state, g.ItemAction.EDIT)  # an item no longer to be edited: refused first
+    kept = ""
     if (only := _matter_only(rest)) is not None:  # 「议题2改成重大事项」: the type
         title, matter = it.title, only
     else:
-        title, matter, _ = parse_topic(rest, default=it.matter_type)  # the title only: type stays
-    state = g.item_next(it.state, g.ItemAction.EDIT)
+        title, matter, marked = parse_topic(rest, default=it.matter_type)  # the title only:
+        if not marked and title != it.title:  # the type stays, said so
+            kept = _type_kept(it, title, number)
     if (title, matter) == (it.title, it.matter_type):
         raise UsageError(f"议题{number}本来就是「{it.title}」（{t.MATTER[matter]}），没有变化。")
-    await repo.update_item(it.id, title=title, matter_type=matter, state=state)
-    edited = dataclasses.replace(it, title=title, matter_type=matter, state=state)
-    await item_event(
-        ctx,
-        meeting,
-        edited,
-        EventKind.ITEM_EDITED,
-        person,
-        title_from=it.title,
-        matter_from=it.matter_type.value,
-    )
+    await set_matter(ctx, meeting, it, person, matter, title)
     return [
         ctx.reply(
             f"第{meeting.number}次会议议题{number}已改为「{title}」（{t.MATTER[matter]}），"
-            f"原为「{it.title}」（{t.MATTER[it.matter_type]}）。",
+            f"原为「{it.title}」（{t.MATTER[it.matter_type]}）。{kept}",
             await mentions_for(ctx, meeting.roster),
         )
     ]
+
+
+def _type_kept(it: repo.Item, title: str, number: int) -> str:
+    """A new title alone never changes the item's type. One that reads as study (「学习…」
+    「通报…」, listed_topic) for an item still to be voted on: a general item is asked first
+    whether it becomes a study item (AskBack: 「是」 retitles it so; with （一般） it is only
+    retitled, nothing asked); for one to be decided (第七条) what stays is said."""
+    if it.matter_type in g.NOT_VOTED or listed_topic(title).matter not in g.NOT_VOTED:
+        return ""
+    kind = t.MATTER[it.matter_type]
+    if it.matter_type in g.MAY_GO_UNVOTED:
+        word = next(w for w, m in t.MATTER_WORDS.items() if m is it.matter_type)
+        raise AskBack(
+            f"新标题「{title}」像是学习通报。改标题不改类型：只改标题、仍按{kind}表决的，"
+            f"请发送「修改议题 {number} {title}（{word}）」。是否改为学习通报事项（不表决）？",
+            f"修改议题 {number} {title}（学习）",
+        )
+    return f"类型没有改：仍是{kind}，仍须表决（第七条）。"
 
 
 async def withdraw_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -1664,7 +1676,7 @@ async def status(ctx: Context, args: str) -> list[OutgoingMessage]:
         aside = f"（回避：{join(await names(sorted(recused)))}）" if recused else ""
         lines.append(
             f"议题{it.number}「{it.title}」（{t.MATTER[it.matter_type]}）："
-            f"{t.item_state(it.state, meeting.state)}{outcome}{aside}"
+            f"{t.item_state(it.state, meeting.state, it.matter_type)}{outcome}{aside}"
         )
     if meeting.state in (g.MeetingState.SIGNED, g.MeetingState.CANCELLED):
         # 「下次开会是什么时候」 with none announced: when the next is due

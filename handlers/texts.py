@@ -105,10 +105,11 @@ ITEM_STATE = {
 _ENDED = frozenset({g.MeetingState.CLOSED, g.MeetingState.SIGNED})
 
 
-def item_state(state: g.ItemState, meeting: g.MeetingState) -> str:
-    """An item's state in words, as of its meeting's state (the minutes' 未表决 once it ended)."""
+def item_state(state: g.ItemState, meeting: g.MeetingState, matter: g.MatterType) -> str:
+    """An item's state in words, as of its meeting's state: once it ended, one still only on
+    the agenda as its minutes say it (学习通报 for a study item, else 未表决)."""
     if state is g.ItemState.ACCEPTED and meeting in _ENDED:
-        return "未表决"
+        return "学习通报" if matter in g.NOT_VOTED else "未表决"
     return ITEM_STATE[state]
 
 

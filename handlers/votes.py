@@ -483,6 +483,16 @@ async def _closed_target(meeting: repo.Meeting, number: int | None) -> tuple[rep
             f"议题{number}「{it.title}」还是{by.name}提出的议题建议，尚未列入议程，没有表决。"
             f"由本次会议的组长决定是否列入（「同意议题 {number}」或「驳回议题 {number} 理由」）。"
         )
+    if it.state is g.ItemState.ACCEPTED and it.matter_type in g.NOT_VOTED:
+        raise UsageError(
+            f"议题{number}「{it.title}」是学习通报事项，不表决，纪要记为「学习通报」，这句话不记票。"
+        )
+    if it.state is g.ItemState.DEFERRED:
+        raise UsageError(
+            f"议题{number}「{it.title}」已暂缓，转入下次会议再行表决，本次不表决，这句话不记票。"
+        )
+    if it.state is g.ItemState.REJECTED:
+        raise UsageError(f"议题{number}「{it.title}」不在本次会议议程上，没有表决，这句话不记票。")
     raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
 
 

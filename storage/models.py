@@ -628,12 +628,15 @@ class PendingQuestion(Model):
 
 # The item a meeting is on, as the chair last turned to it (「下一个议题」「讨论议题 2」, opening its
 # vote): what 「那我们投票吧」「这个议题下次再议」 mean when no number is said. Conversation, not
-# record: the item a vote or deferral concerns is recorded with it.
+# record: the item a vote or deferral concerns is recorded with it. `studied`: the numbers of
+# the study items (学习通报, not voted on) the chair has turned to, comma-separated: those are
+# done, whichever item the meeting is on now (「下一个议题」 comes back to one jumped over).
 class MeetingFocus(Model):
     id = fields.IntField(primary_key=True)
     meeting_id = fields.IntField(unique=True)
     number = fields.IntField()
     at = fields.DatetimeField()
+    studied = fields.TextField(null=True)
 
     class Meta:
         table = "meeting_focus"

@@ -1313,17 +1313,37 @@ async def latest_meeting(society_id: int) -> Meeting | None:
     return None if x is None else _meeting(x)
 
 
-async def set_focus(meeting_id: int, number: int, now: datetime) -> None:
+async def set_focus(meeting_id: int, number: int, now: datetime, *, studied: bool = False) -> None:
     """The meeting is on item `number` now (models.MeetingFocus); in the command's unit of work,
-    under the society's lock, so no two commands of one meeting race to create the row."""
-    if not await m.MeetingFocus.filter(meeting_id=meeting_id).update(number=number, at=now):
-        await m.MeetingFocus.create(meeting_id=meeting_id, number=number, at=now)
+    under the society's lock, so no two commands of one meeting race to create the row.
+    `studied`: the item is one only studied (g.NOT_VOTED), done once turned to
+    (studied_items)."""
+    row = await m.MeetingFocus.filter(meeting_id=meeting_id).first()
+    if row is None:
+        await m.MeetingFocus.create(
+            meeting_id=meeting_id, number=number, at=now, studied=str(number) if studied else ""
+        )
+        return
+    done = _studied(row.studied) | ({number} if studied else set())
+    await m.MeetingFocus.filter(id=row.id).update(
+        number=number, at=now, studied=",".join(str(n) for n in sorted(done))
+    )
+
+
+def _studied(column: str | None) -> frozenset[int]:
+    return frozenset(int(n) for n in (column or "").split(",") if n)
 
 
 async def focus(meeting_id: int) -> int | None:
     """The item the chair last turned to in the meeting, if any."""
     row = await m.MeetingFocus.filter(meeting_id=meeting_id).first()
     return None if row is None else row.number
+
+
+async def studied_items(meeting_id: int) -> frozenset[int]:
+    """The numbers of the study items the chair has turned to in the meeting (set_focus)."""
+    row = await m.MeetingFocus.filter(meeting_id=meeting_id).first()
+    return frozenset() if row is None else _studied(row.studied)
 
 
 async def recent_meetings(society_id: int, limit: int) -> list[Meeting]:

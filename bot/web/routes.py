@@ -465,7 +465,11 @@ def _meeting_views(
                         "number": it.number,
                         "title": it.title,
                         "matter": t.MATTER[g.MatterType(it.matter_type)],
-                        "state": t.item_state(g.ItemState(it.state), g.MeetingState(mt.state)),
+                        "state": t.item_state(
+                            g.ItemState(it.state),
+                            g.MeetingState(mt.state),
+                            g.MatterType(it.matter_type),
+                        ),
                         "result": _result(it.result),
                     }
                     for it in mt.items
