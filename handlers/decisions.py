@@ -40,6 +40,7 @@ from handlers.common import (
     this_item,
 )
 from handlers.votes import (
+    WITHDRAWN,
     ballots_cast,
     card_updates,
     nobody_voted_next,
@@ -217,7 +218,8 @@ async def _last_result(meeting: repo.Meeting) -> str | None:
     was held)."""
     if await repo.open_votes(meeting.id):
         return None
-    last = (await repo.meeting_votes(meeting.id))[-1:]
+    held = [v for v in await repo.meeting_votes(meeting.id) if v.result.get("outcome") != WITHDRAWN]
+    last = held[-1:]  # (a vote withdrawn before any ballot decided nothing)
     return render_result(await repo.item(last[0].item_id), last[0].result) if last else None
 
 
@@ -367,6 +369,11 @@ def _result_payload(
 def render_result(it: repo.Item, r: dict[str, Any]) -> str:
     if not r:
         return f"议题{it.number}的表决已结束。"
+    if r.get("outcome") == WITHDRAWN:
+        return (
+            f"议题{it.number}「{it.title}」的表决发起后尚无人投票，已撤回，还没有重新表决。"
+            f"主持人可发送「发起表决 {it.number}」。"
+        )
     outcome = g.Outcome(r["outcome"])
     cast = int(r["yes"]) + int(r["no"]) + int(r["abstain"])
     lines = [
