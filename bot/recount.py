@@ -228,7 +228,7 @@ def _closed(
     if c.withdrawn:
         if c.named or c.secret_voters or c.hands is not None:
             out.append(Finding("撤回的表决在记录链中有投票", society, seq=seq, vote=vid))
-        counted = announced  # withdrawn: nothing was counted, nothing announced
+        counted: dict[str, Any] = announced  # withdrawn: nothing counted, nothing announced
     else:
         match c.method:
             case "named":
