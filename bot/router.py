@@ -229,6 +229,10 @@ class Route:
     # its minutes): the leader when that meeting was convened keeps it after a leader change
     # (governance Rule 7), so the gate admits them; the handler refuses one appointed since.
     of_the_meeting: bool = False
+    # Outside its `when` phases its handler writes nothing and says why not now (签发 before the
+    # meeting has ended): said loosely then (「我看了没问题，签发」), it is run for that answer,
+    # not answered with the nearest commands (utterance.settle).
+    says_why_not_now: bool = False
 
 
 def strip_command_prefix(text: str) -> str:
@@ -393,6 +397,8 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
+                if isinstance(answer, u.Command):  # 「我看了没问题，签发」 in the meeting: why not
+                    return answer.route, answer.args, False
                 if (
                     isinstance(answer, u.Suggest)
                     and any(r.exact for r in answer.near)

@@ -1525,15 +1525,24 @@ def settle(
     found: Clarify | Unknown,
     roles: frozenset[g.Role],
     phase: g.MeetingState | None,
-) -> Clarify | Suggest:
+) -> Clarify | Suggest | Command:
     """What to answer a message that runs nothing: the one-tap question when its command is
-    offered to this person now (「我同意」 while a vote may be open), else the nearest commands:
+    offered to this person now (「我同意」 while a vote may be open); the command itself when it
+    is theirs but not of this phase and only says why not now (Route.says_why_not_now: 「我看了
+    没问题，签发」 while the meeting is on is told it has not ended); else the nearest commands:
     those offered now, led by one of another phase when that one is closer (「签倒」 with no
     meeting: 「签到」 is what was meant, and its own refusal then says why not now; a bare
     「没有听懂」 or only a distant command of this phase would help less). A ballot said when no
     meeting is open is told so (Suggest.ballot)."""
     if isinstance(found, Clarify) and offered(found.route, roles, phase):
         return found
+    if (
+        isinstance(found, Clarify)
+        and found.route.says_why_not_now
+        and g.may(roles, found.route.needs)
+        and not found.choices
+    ):
+        return Command(found.route, found.args)
     if isinstance(found, Clarify) and found.route.exact and g.may(roles, found.route.needs):
         return Suggest(found.said, (), ballot=True)  # 「我同意」 with no meeting open: no vote
     if (
@@ -1550,8 +1559,8 @@ def settle(
     if now and ever and ever[0][0] > now[0][0]:
         near = [ever[0][1], *(r for r in near if r is not ever[0][1])]
     if isinstance(found, Clarify) and g.may(roles, found.route.needs):
-        # 「我看了没问题，签发」 before the meeting ends: the command that was said leads (its
-        # own refusal then says why not now), not whatever the whole sentence is nearest to
+        # a command said loosely outside its phase: the command that was said leads (its own
+        # refusal then says why not now), not whatever the whole sentence is nearest to
         near = [found.route, *(r for r in near if r is not found.route)]
     return Suggest(found.said, tuple(near[:NEAR_LIMIT]))
 

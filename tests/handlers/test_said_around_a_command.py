@@ -28,3 +28,21 @@ async def test_a_members_approval_of_a_proposal_is_a_view(harness: ConsoleRig) -
     accepted = (await h.say("张伟", "王强提的这个可以，加上吧")).text
     assert accepted == "议题2「会员发展工作」已列入议程（王强提议）。"
     assert "已列入议程" in await h.say("李娜", "支持议题 2")
+
+
+async def test_signing_said_in_passing_before_the_close_says_why_not(harness: ConsoleRig) -> None:
+    """The leader's 「我看了没问题，签发」 while the meeting was on had opened with 「没有听懂」 (the
+    suggestions leading with 签发): it is 签发, told why it cannot be done yet (the meeting has
+    not ended, the minutes' draft comes at the close); after the close it is asked back."""
+    h = harness
+    await convene_and_open(h, "年度工作总结", present=("张伟", "李娜", "王强", "刘洋"))
+    said = (await h.say("张伟", "我看了没问题，签发")).text
+    assert said == (
+        "第1次会议正在进行，还没有散会（议题表决完后主持人发送「散会」），纪要没有签发："
+        "纪要草稿在散会时生成，草稿生成后组长再发送「签发」。"
+    ), said
+    assert (await h.say("张伟", "签发")).text == said
+    await h.say("张伟", "散会 现在")
+    asked = (await h.say("张伟", "我看了没问题，签发")).text
+    assert asked == "是否签发纪要（签发后锁定）？回复「是」或「签发」确认。"
+    assert "已签发第1次会议纪要" in await h.say("张伟", "是")
