@@ -1064,6 +1064,7 @@ ROUTES = [
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
+        ask="发起表决",
         phrasings=(
             "开始投票",
             "发起投票",
@@ -1106,6 +1107,7 @@ ROUTES = [
             r"(?:[,，]? ?(?:撤回|撤销|作废|取消)(?:了|吧)?)?",
         ),
         when=OFFERED_DURING,
+        unlisted=OFFERED_DURING,  # (帮助 fits a phone: 帮助 全部 lists it)
     ),
     Route(
         ("改表决方式", "更改表决方式"),
@@ -1122,6 +1124,7 @@ ROUTES = [
             r"(?:方式)?(?:表决|投票)?",
         ),
         when=OFFERED_DURING,
+        unlisted=OFFERED_DURING,  # (帮助 fits a phone: 帮助 全部 lists it)
     ),
     Route(
         ("赞成", "同意"),

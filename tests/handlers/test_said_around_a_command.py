@@ -46,3 +46,18 @@ async def test_signing_said_in_passing_before_the_close_says_why_not(harness: Co
     asked = (await h.say("张伟", "我看了没问题，签发")).text
     assert asked == "是否签发纪要（签发后锁定）？回复「是」或「签发」确认。"
     assert "已签发第1次会议纪要" in await h.say("张伟", "是")
+
+
+async def test_a_command_typed_at_the_end_of_a_remark_is_read(harness: ConsoleRig) -> None:
+    """「先看预算，上次没通过，这次再表决一下 发起表决 1」 had not been understood (「没有听懂」):
+    the command typed in full at the end is read, and asked back with its arguments (the remark
+    may change what is meant); the yes opens the vote. A command that only shows runs."""
+    h = harness
+    await convene_and_open(h, "经费预算（重大）；年度工作总结", present=("张伟", "李娜", "王强", "刘洋"))
+    before = await models.EventLog.all().count()
+    asked = (await h.say("张伟", "先看预算，上次没通过，这次再表决一下 发起表决 1")).text
+    assert asked == "是否发起表决？回复「是」或「发起表决 1」确认。", asked
+    assert await models.EventLog.all().count() == before
+    assert "开始表决：议题1「经费预算」" in await h.say("张伟", "是")
+    shown = (await h.say("李娜", "大家投得差不多了吧 计票")).text
+    assert shown.startswith("议题1「经费预算」当前：赞成0、反对0、弃权0，已投0/4"), shown
