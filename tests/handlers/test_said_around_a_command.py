@@ -53,7 +53,9 @@ async def test_a_command_typed_at_the_end_of_a_remark_is_read(harness: ConsoleRi
     the command typed in full at the end is read, and asked back with its arguments (the remark
     may change what is meant); the yes opens the vote. A command that only shows runs."""
     h = harness
-    await convene_and_open(h, "经费预算（重大）；年度工作总结", present=("张伟", "李娜", "王强", "刘洋"))
+    await convene_and_open(
+        h, "经费预算（重大）；年度工作总结", present=("张伟", "李娜", "王强", "刘洋")
+    )
     before = await models.EventLog.all().count()
     asked = (await h.say("张伟", "先看预算，上次没通过，这次再表决一下 发起表决 1")).text
     assert asked == "是否发起表决？回复「是」或「发起表决 1」确认。", asked
