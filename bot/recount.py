@@ -12,8 +12,9 @@ event or the row. The rules, by method:
 3. show of hands: the last `hands_recorded` counts are the vote's hands and the close's counts.
 4. every vote row has its `vote_opened` event and the other way round; a closed vote's row holds
    the close's result (the event payload without `by`) and its state is closed.
-5. a vote withdrawn (`vote_withdrawn`, closing it without a count) has no ballot in the chain;
-   its row holds the withdrawal as rule 4 says.
+5. a vote closed without a count (withdrawn, `vote_withdrawn`; or its item deferred by the chair,
+   an `item_deferred` that names it) has no ballot in the chain; its row holds that entry's
+   payload without `by`, as rule 4 says.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class _Chained:
     secret_voters: set[int] = field(default_factory=set)
     hands: dict[str, int] | None = None
     closed: tuple[int, dict[str, Any]] | None = None
-    withdrawn: bool = False  # closed by `vote_withdrawn`: no count
+    uncounted: bool = False  # closed by `vote_withdrawn` or `item_deferred`: no count
 
 
 def _counts(choices: Iterable[str]) -> dict[str, int]:
@@ -96,8 +97,8 @@ def _fold(events: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[int, _Ch
                 v.hands = {c: int(p.get("counts", {}).get(c, 0)) for c in CHOICES}
             case "vote_closed":
                 v.closed = (seq, dict(p))
-            case "vote_withdrawn":
-                v.closed, v.withdrawn = (seq, dict(p)), True
+            case "vote_withdrawn" | "item_deferred":
+                v.closed, v.uncounted = (seq, dict(p)), True
             case _:
                 pass
     return votes
@@ -225,10 +226,12 @@ def _closed(
     seq, p = c.closed
     out: list[Finding] = []
     announced = {k: p.get(k) for k in CHOICES}
-    if c.withdrawn:
+    if c.uncounted:
         if c.named or c.secret_voters or c.hands is not None:
-            out.append(Finding("撤回的表决在记录链中有投票", society, seq=seq, vote=vid))
-        counted: dict[str, Any] = announced  # withdrawn: nothing counted, nothing announced
+            out.append(
+                Finding("表决未经计票即结束（撤回或暂缓），记录链中却有投票", society, seq=seq, vote=vid)
+            )
+        counted: dict[str, Any] = announced  # nothing counted, nothing announced
     else:
         match c.method:
             case "named":

@@ -707,22 +707,29 @@ async def support_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
     if it.state is not g.ItemState.PROPOSED:
         return [ctx.reply(f"{t.ITEM_STATE_PLAIN[it.state]}：议题{it.number}「{it.title}」。")]
     proposer = await repo.person(it.proposed_by_id)
+    said = (
+        f"议题建议{it.number}「{it.title}」是您提出的"
+        if ctx.person is not None and proposer.id == ctx.person.id
+        else f"好的，您支持{proposer.name}提出的议题建议{it.number}「{it.title}」"
+    )
     return [
         ctx.reply(
-            f"好的，您支持{proposer.name}提出的议题建议{it.number}「{it.title}」。"
-            f"是否列入议程由组长{leader.name}决定（组长发送「同意议题 {it.number}」即列入）。"
+            f"{said}。是否列入议程由组长{leader.name}决定（组长发送「同意议题 {it.number}」即列入）。"
         )
     ]
 
 
 async def _accepted_or_supported(ctx: Context, args: str) -> tuple[Route | str, str] | None:
     """Route.instead of 同意议题: a ballot on the item while its vote is open; from a member who
-    does not decide the meeting's proposals (「王强提的这个可以」), a view in support of it
-    (支持议题), not a refusal; else None (the leader's decision)."""
+    does not decide the meeting's proposals, a proposal named by who made it (「王强提的这个可
+    以」「同意王强的提议」) is a view in support of it (支持议题), not a refusal; else None (the
+    leader's decision; 「同意议题 4」 from a member is refused at the gate as before)."""
     ballot = await votes.ballot_on_voting_item(ctx, args, choice=g.Choice.YES)
     if ballot is not None or ctx.society is None or ctx.person is None:
         return ballot
     if g.Role.MEMBER not in ctx.roles or g.may(ctx.roles, g.Need.LEADER):
+        return None
+    if parse_item_ref(args)[0] is not None:  # 「同意议题 4」: the leader's command, typed as such
         return None
     meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
     if meeting is None or meeting.leader_id == ctx.person.id:  # the leader when convened

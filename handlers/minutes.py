@@ -274,9 +274,9 @@ _CHANGE_ASKED = re.compile(r"但|不过|只是|补|加上|加一|加进|改|修�
 
 # Where a meeting is before its close, as a refusal to sign says it.
 _BEFORE_THE_CLOSE = {
-    g.MeetingState.DRAFT: "还在筹备，还没有开",
-    g.MeetingState.CONVENED: "还没有开始",
-    g.MeetingState.OPEN: "正在进行，还没有散会（议题表决完后主持人发送「散会」）",
+    g.MeetingState.DRAFT: "",
+    g.MeetingState.CONVENED: "",
+    g.MeetingState.OPEN: "还没有散会（议题表决完后主持人发送「散会」），",
 }
 
 
@@ -291,8 +291,9 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     meeting = await current_meeting(ctx)
     if meeting.state in _BEFORE_THE_CLOSE:  # 「我看了没问题，签发」 while the meeting is on
         raise UsageError(
-            f"第{meeting.number}次会议{_BEFORE_THE_CLOSE[meeting.state]}，纪要没有签发："
-            "纪要草稿在散会时生成，草稿生成后组长再发送「签发」。"
+            f"第{meeting.number}次{t.MEETING_STATE_PLAIN[meeting.state]}，"
+            f"{_BEFORE_THE_CLOSE[meeting.state]}纪要没有签发：纪要草稿在散会时生成，"
+            "草稿生成后组长再发送「签发」。"
         )
     meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
     await require_meeting_leader(ctx, meeting, "纪要没有签发")

@@ -263,6 +263,7 @@ _VOTE_KINDS = frozenset(
         "hands_recorded",
         "vote_closed",
         "vote_withdrawn",
+        "item_deferred",
     }
 )
 

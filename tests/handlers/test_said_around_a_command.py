@@ -17,13 +17,16 @@ async def test_a_members_approval_of_a_proposal_is_a_view(harness: ConsoleRig) -
     await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作总结")
     await h.say("王强", "提议议题 会员发展工作")
     before = await models.EventLog.all().count()
-    for said in ("王强提的这个可以", "同意议题 2", "支持议题"):
+    for said in ("王强提的这个可以", "同意王强的提议", "支持议题"):
         view = (await h.say("李娜", said)).text
         assert view == (
             "好的，您支持王强提出的议题建议2「会员发展工作」。"
             "是否列入议程由组长张伟决定（组长发送「同意议题 2」即列入）。"
         ), (said, view)
     assert "只有组长可以使用" in await h.say("吴国华", "王强提的这个可以")  # holds no role
+    assert "只有组长可以使用" in await h.say("李娜", "同意议题 2")  # the leader's command
+    mine = (await h.say("王强", "王强提的这个可以")).text
+    assert mine.startswith("议题建议2「会员发展工作」是您提出的。是否列入议程由组长张伟决定"), mine
     assert await models.EventLog.all().count() == before
     accepted = (await h.say("张伟", "王强提的这个可以，加上吧")).text
     assert accepted == "议题2「会员发展工作」已列入议程（王强提议）。"

@@ -102,3 +102,20 @@ async def test_nothing_to_withdraw_or_change_without_an_open_vote(harness: Conso
         "目前没有正在进行的表决，没有可改的表决方式。要用举手表决，请发送「举手表决 议题编号」。"
     )
     assert await models.EventLog.all().count() == before
+
+
+async def test_an_open_vote_deferred_before_any_ballot_is_on_the_record(
+    harness: ConsoleRig,
+) -> None:
+    """The chair's 「暂缓 1 …」 on an item whose vote nobody had voted in closed the vote with no
+    entry in the chain saying so: 「yishi verify」 reported the vote row as tampered with, and
+    「计票」 then failed with 「抱歉，系统出了点问题」. Now the deferral names the vote it closes
+    (recounted as closed without a count) and 「计票」 says the item was deferred."""
+    h = harness
+    await convene_and_open(h, "年度工作总结", present=SIX)
+    await h.say("张伟", "发起表决 1")
+    assert "暂缓决定（材料不全）" in await h.say("张伟", "暂缓 1 材料不全")
+    deferred = "议题1「年度工作总结」的表决尚无人投票时，由主持人暂缓决定，将转入下次会议再行表决。"
+    assert (await h.say("李娜", "计票 1")).text == deferred
+    assert deferred in await h.say("张伟", "结束表决")
+    assert (await verify.run()).clean
