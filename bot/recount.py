@@ -229,7 +229,9 @@ def _closed(
     if c.uncounted:
         if c.named or c.secret_voters or c.hands is not None:
             out.append(
-                Finding("表决未经计票即结束（撤回或暂缓），记录链中却有投票", society, seq=seq, vote=vid)
+                Finding(
+                    "表决未经计票即结束（撤回或暂缓），记录链中却有投票", society, seq=seq, vote=vid
+                )
             )
         counted: dict[str, Any] = announced  # nothing counted, nothing announced
     else:
