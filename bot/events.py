@@ -187,6 +187,8 @@ class EventKind(StrEnum):
     SECRET_BALLOT = "secret_ballot"
     HANDS_RECORDED = "hands_recorded"
     VOTE_CLOSED = "vote_closed"
+    # opened by mistake, withdrawn by the chair before any ballot: the item is voted on afresh
+    VOTE_WITHDRAWN = "vote_withdrawn"
     ITEM_DEFERRED = "item_deferred"
     EMERGENCY_DECLARED = "emergency_declared"
     # minutes

@@ -128,6 +128,7 @@ class ItemAction(StrEnum):
     DEFER = "defer"
     EDIT = "edit"  # its title or matter type corrected before its vote
     WITHDRAW = "withdraw"  # taken off the agenda by the leader before its vote
+    RECALL = "recall"  # its vote withdrawn by the chair before any ballot (opened by mistake)
 
 
 class VoteState(StrEnum):
@@ -215,6 +216,7 @@ class Refusal(StrEnum):
     NOTICE_LAPSED = "notice_lapsed"  # never opened, and the announced time is long past
     NOT_THE_CHAIR = "not_the_chair"  # the meeting is chaired by another (a delegate, 第十七条)
     CHAIR_AWAY = "chair_away"  # the chair is on leave, has left or is not checked in
+    BALLOTS_CAST = "ballots_cast"  # a vote someone has voted in cannot be withdrawn
 
 
 class GovernanceError(Exception):
@@ -559,6 +561,7 @@ ITEM_TRANSITIONS: Mapping[tuple[ItemState, ItemAction], ItemState] = {
     (ItemState.ACCEPTED, ItemAction.DEFER): ItemState.DEFERRED,
     (ItemState.VOTING, ItemAction.DECIDE): ItemState.DECIDED,
     (ItemState.VOTING, ItemAction.RETURN): ItemState.ACCEPTED,
+    (ItemState.VOTING, ItemAction.RECALL): ItemState.ACCEPTED,
     (ItemState.VOTING, ItemAction.DEFER): ItemState.DEFERRED,
 }
 
@@ -1081,6 +1084,15 @@ def check_method(method: VoteMethod, rule: MatterRule) -> None:
     if method not in _kind("rule", rule, MatterRule).allowed_methods:
         allowed = tuple(x for x in VoteMethod if x in rule.allowed_methods)
         raise GovernanceError(Refusal.METHOD_NOT_ALLOWED, method=method, allowed=allowed)
+
+
+def check_vote_recall(cast: int) -> None:
+    """A vote opened by mistake may be withdrawn (its item back to be voted on) only while
+    nobody has voted in it: a ballot cast is part of a collective decision on the record, and
+    withdrawing the vote (or changing its method) once the ballots are seen would let the chair
+    choose the outcome. `cast`: the ballots cast (a show of hands: the hands entered)."""
+    if _count("cast", cast) > 0:
+        raise GovernanceError(Refusal.BALLOTS_CAST, cast=cast)
 
 
 def check_emergency(rule: MatterRule) -> None:

@@ -59,6 +59,8 @@ class MinutesItem:
     emergency: str = ""
     result: dict[str, Any] | None = None
     deferred_by_hand: str | None = None
+    # votes opened and withdrawn before any ballot: 「15:02 记名表决发起后撤回（…）」, in order
+    withdrawn_votes: list[str] = field(default_factory=list)
     carried: bool = False
     accepted: bool = True  # a member's proposal is on the agenda once the leader accepts it
 
@@ -217,6 +219,14 @@ def assemble(
             case "vote_closed":
                 if p["item"] in items:
                     items[p["item"]].result = dict(p)
+            case "vote_withdrawn":
+                if p["item"] in items:
+                    how = METHOD.get(p.get("method", ""), "表决")
+                    why = f"，{p['reason']}" if p.get("reason") else ""
+                    items[p["item"]].withdrawn_votes.append(
+                        f"{at.astimezone(tz).strftime('%H:%M')} {how}发起后撤回（尚无人投票{why}）"
+                    )
+                    items[p["item"]].result = None  # it is voted on afresh
             case "item_deferred":
                 if p["item"] in items:
                     items[p["item"]].deferred_by_hand = p.get("reason", "")
@@ -327,6 +337,7 @@ def render_text(m: Minutes) -> str:
             lines.append(f"   回避：{'、'.join(it.recused)}")
         if it.emergency:
             lines.append(f"   主持人宣布紧急情况：{it.emergency}")
+        lines.extend(f"   {w}" for w in it.withdrawn_votes)
         r = it.result
         if r and "yes" in r:
             lines.append(

@@ -12,6 +12,9 @@ event or the row. The rules, by method:
 3. show of hands: the last `hands_recorded` counts are the vote's hands and the close's counts.
 4. every vote row has its `vote_opened` event and the other way round; a closed vote's row holds
    the close's result (the event payload without `by`) and its state is closed.
+5. a vote closed without a count (withdrawn, `vote_withdrawn`; or its item deferred by the chair,
+   an `item_deferred` that names it) has no ballot in the chain; its row holds that entry's
+   payload without `by`, as rule 4 says.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class _Chained:
     secret_voters: set[int] = field(default_factory=set)
     hands: dict[str, int] | None = None
     closed: tuple[int, dict[str, Any]] | None = None
+    uncounted: bool = False  # closed by `vote_withdrawn` or `item_deferred`: no count
 
 
 def _counts(choices: Iterable[str]) -> dict[str, int]:
@@ -93,6 +97,8 @@ def _fold(events: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[int, _Ch
                 v.hands = {c: int(p.get("counts", {}).get(c, 0)) for c in CHOICES}
             case "vote_closed":
                 v.closed = (seq, dict(p))
+            case "vote_withdrawn" | "item_deferred":
+                v.closed, v.uncounted = (seq, dict(p)), True
             case _:
                 pass
     return votes
@@ -220,39 +226,48 @@ def _closed(
     seq, p = c.closed
     out: list[Finding] = []
     announced = {k: p.get(k) for k in CHOICES}
-    match c.method:
-        case "named":
-            counted = _counts(c.named.values())
-            names = p.get("names") or {}
-            if {k: len(names.get(k, [])) for k in CHOICES} != counted:
-                out.append(
-                    Finding("公布的记名名单与记录链中的投票不符", society, seq=seq, vote=vid)
+    if c.uncounted:
+        if c.named or c.secret_voters or c.hands is not None:
+            out.append(
+                Finding(
+                    "表决未经计票即结束（撤回或暂缓），记录链中却有投票", society, seq=seq, vote=vid
                 )
-        case "secret":
-            pairs = p.get("box") or []
-            counted = _counts(str(x[1]) for x in pairs)
-            if len(pairs) != len(c.secret_voters):
-                out.append(
-                    Finding(
-                        f"结束时票箱有 {len(pairs)} 张票，记录链中投票的只有 {len(c.secret_voters)} 人",
-                        society,
-                        seq=seq,
-                        vote=vid,
+            )
+        counted: dict[str, Any] = announced  # nothing counted, nothing announced
+    else:
+        match c.method:
+            case "named":
+                counted = _counts(c.named.values())
+                names = p.get("names") or {}
+                if {k: len(names.get(k, [])) for k in CHOICES} != counted:
+                    out.append(
+                        Finding("公布的记名名单与记录链中的投票不符", society, seq=seq, vote=vid)
                     )
-                )
-            if box is not None and not box_matches(pairs, box):
-                out.append(
-                    Finding(
-                        "票箱表与记录链中结束时的票箱不符",
-                        society,
-                        seq=seq,
-                        vote=vid,
-                        table="secret_box_entry",
-                        row=box.rows[0] if box.rows else None,
+            case "secret":
+                pairs = p.get("box") or []
+                counted = _counts(str(x[1]) for x in pairs)
+                if len(pairs) != len(c.secret_voters):
+                    out.append(
+                        Finding(
+                            f"结束时票箱有 {len(pairs)} 张票，记录链中投票的只有 {len(c.secret_voters)} 人",
+                            society,
+                            seq=seq,
+                            vote=vid,
+                        )
                     )
-                )
-        case _:
-            counted = c.hands if c.hands is not None else dict.fromkeys(CHOICES, -1)
+                if box is not None and not box_matches(pairs, box):
+                    out.append(
+                        Finding(
+                            "票箱表与记录链中结束时的票箱不符",
+                            society,
+                            seq=seq,
+                            vote=vid,
+                            table="secret_box_entry",
+                            row=box.rows[0] if box.rows else None,
+                        )
+                    )
+            case _:
+                counted = c.hands if c.hands is not None else dict.fromkeys(CHOICES, -1)
     if announced != counted:
         out.append(
             Finding(f"公布的结果 {announced} 与重新计票 {counted} 不符", society, seq=seq, vote=vid)

@@ -238,6 +238,10 @@ class Route:
     # whose yes could only be refused (「杨帆请假 家里有事」 from 陈静); what it returns is added
     # to the question (the leader's leave that also hands on the chair).
     before_asking: Callable[[Context, str], Awaitable[str]] | None = None
+    # Outside its `when` phases its handler writes nothing and says why not now (签发 before the
+    # meeting has ended): said loosely then (「我看了没问题，签发」), it is run for that answer,
+    # not answered with the nearest commands (utterance.settle).
+    says_why_not_now: bool = False
 
 
 def strip_command_prefix(text: str) -> str:
@@ -411,6 +415,8 @@ class Router:
             case u.Clarify() | u.Unknown():
                 roles, phase = await self.admission.situation(message)
                 answer = u.settle(self.lexicon, found, roles, phase)
+                if isinstance(answer, u.Command):  # 「我看了没问题，签发」 in the meeting: why not
+                    return answer.route, answer.args, False
                 if (
                     isinstance(answer, u.Suggest)
                     and any(r.exact for r in answer.near)

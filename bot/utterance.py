@@ -466,6 +466,8 @@ class Lexicon:
         # chair's lead-in before (「先看第一个议题，大家表决一下」「下面来看议题2，表决」).
         self._after = {matching_form(v): r for r in self.routes for v in r.after}
         self._by_word = {r.words[0]: r for r in self.routes}
+        # Each route's own words (not its phrasings), as a command typed in full begins.
+        self._own_words = frozenset(matching_form(w) for r in self.routes for w in r.words)
         verbs = "|".join(re.escape(v) for v in sorted(self._after, key=len, reverse=True))
         self._object_pattern = (
             re.compile(
@@ -713,6 +715,7 @@ class Lexicon:
             self._timed_at,
             self._ending,
             self._last_clause,
+            self._typed_last,
         )
         for read in reads:
             other = read(body)
@@ -935,6 +938,44 @@ class Lexicon:
         if isinstance(found, Clarify):  # said back whole (「人齐了，开始吧」), not its last clause
             return dataclasses.replace(found, said=body.tail(0))
         return found if isinstance(found, Command) else None
+
+    def _typed_last(self, body: Aligned) -> Command | Clarify | None:
+        """A command typed as its usage writes it (one of its route's own words, then the end or
+        a space or colon) at the end of a remark, after a space or a clause end: 「先看预算，上次
+        没通过，这次再表决一下 发起表决 1」. Read as `_last_clause` reads a last clause (the same
+        idea as `_after_a_remark` for a convening): one that only shows runs, any other is asked
+        back with its arguments, since the remark may change what is meant."""
+        text = body.text
+        for i in range(1, len(text)):
+            if text[i - 1] not in _CLAUSE_ENDS + " " or self._mistyped(text[: i - 1]):
+                continue
+            found = self.longest(text[i:])
+            if found is None or found[0].confirm or found[0].alone:
+                continue
+            end = i + found[1]
+            if text[i:end] not in self._own_words or text[end : end + 1] not in ("", *_USAGE_OPENS):
+                continue
+            read = self._at(body.drop(i), loose=False)
+            if isinstance(read, Command) and read.args and read.route.usage == text[i:end]:
+                continue  # 「我觉得 签到 这个流程挺好」: words it takes none of
+            if isinstance(read, Command) and read.route.shows and not read.route.exact:
+                return read
+            if isinstance(read, (Command, Clarify)):
+                return Clarify(read.route, body.tail(0), read.args)
+        return None
+
+    def _mistyped(self, said: str) -> bool:
+        """Whether `said` (one word, no remark) is a command's word mistyped: 「被案 议事规则」 is
+        a mistyped 「备案」 with its title, not a remark before 「议事规则」."""
+        typed = _Said.of(said)
+        if not typed.chars or len(typed.chars) > 6 or " " in said:
+            return False
+        return any(
+            typed.sound == word.sound
+            or (len(typed.chars) > 2 and _distance(typed.chars, word.chars) <= 1)
+            for forms in self.forms
+            for word in forms
+        )
 
     def _timed_at(self, body: Aligned) -> Resolution | None:
         """Route.timed: a message that opens with a time and says the verb after it (and after
@@ -1536,15 +1577,24 @@ def settle(
     found: Clarify | Unknown,
     roles: frozenset[g.Role],
     phase: g.MeetingState | None,
-) -> Clarify | Suggest:
+) -> Clarify | Suggest | Command:
     """What to answer a message that runs nothing: the one-tap question when its command is
-    offered to this person now (「我同意」 while a vote may be open), else the nearest commands:
+    offered to this person now (「我同意」 while a vote may be open); the command itself when it
+    is theirs but not of this phase and only says why not now (Route.says_why_not_now: 「我看了
+    没问题，签发」 while the meeting is on is told it has not ended); else the nearest commands:
     those offered now, led by one of another phase when that one is closer (「签倒」 with no
     meeting: 「签到」 is what was meant, and its own refusal then says why not now; a bare
     「没有听懂」 or only a distant command of this phase would help less). A ballot said when no
     meeting is open is told so (Suggest.ballot)."""
     if isinstance(found, Clarify) and offered(found.route, roles, phase):
         return found
+    if (
+        isinstance(found, Clarify)
+        and found.route.says_why_not_now
+        and g.may(roles, found.route.needs)
+        and not found.choices
+    ):
+        return Command(found.route, found.args)
     if isinstance(found, Clarify) and found.route.exact and g.may(roles, found.route.needs):
         return Suggest(found.said, (), ballot=True)  # 「我同意」 with no meeting open: no vote
     if (
@@ -1561,8 +1611,8 @@ def settle(
     if now and ever and ever[0][0] > now[0][0]:
         near = [ever[0][1], *(r for r in near if r is not ever[0][1])]
     if isinstance(found, Clarify) and g.may(roles, found.route.needs):
-        # 「我看了没问题，签发」 before the meeting ends: the command that was said leads (its
-        # own refusal then says why not now), not whatever the whole sentence is nearest to
+        # a command said loosely outside its phase: the command that was said leads (its own
+        # refusal then says why not now), not whatever the whole sentence is nearest to
         near = [found.route, *(r for r in near if r is not found.route)]
     return Suggest(found.said, tuple(near[:NEAR_LIMIT]))
 

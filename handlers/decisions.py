@@ -43,6 +43,7 @@ from handlers.common import (
     this_item,
 )
 from handlers.votes import (
+    WITHDRAWN,
     ballots_cast,
     card_updates,
     nobody_voted_next,
@@ -220,7 +221,8 @@ async def _last_result(meeting: repo.Meeting) -> str | None:
     was held)."""
     if await repo.open_votes(meeting.id):
         return None
-    last = (await repo.meeting_votes(meeting.id))[-1:]
+    held = [v for v in await repo.meeting_votes(meeting.id) if v.result.get("outcome") != WITHDRAWN]
+    last = held[-1:]  # (a vote withdrawn before any ballot decided nothing)
     return render_result(await repo.item(last[0].item_id), last[0].result) if last else None
 
 
@@ -370,6 +372,17 @@ def _result_payload(
 def render_result(it: repo.Item, r: dict[str, Any]) -> str:
     if not r:
         return f"议题{it.number}的表决已结束。"
+    if "yes" not in r and r.get("outcome") == g.Outcome.DEFERRED.value:
+        # closed without a count: the chair deferred the item before anyone voted
+        return (
+            f"议题{it.number}「{it.title}」的表决尚无人投票时，由主持人暂缓决定，"
+            "将转入下次会议再行表决。"
+        )
+    if r.get("outcome") == WITHDRAWN:
+        return (
+            f"议题{it.number}「{it.title}」的表决发起后尚无人投票，已撤回，还没有重新表决。"
+            f"主持人可发送「发起表决 {it.number}」。"
+        )
     outcome = g.Outcome(r["outcome"])
     cast = int(r["yes"]) + int(r["no"]) + int(r["abstain"])
     lines = [
@@ -477,6 +490,7 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
     refuse_deferral(it)
+    voting = None  # the item's open vote, closed by the deferral without a count
     for v in await repo.votes_of_item(it.id):
         if v.state is g.VoteState.OPEN and (cast := await ballots_cast(v)):
             # the ballots seen, the chair would choose the outcome: the vote decides it
@@ -485,29 +499,20 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
                 "请发送「结束表决」按规则计算结果：意见分歧较大的重大事项将暂缓决定。"
             )
         if v.state is g.VoteState.OPEN:
-            await repo.discard_secret_ballots(v.id)  # a deferred vote counts no ballot
-            await repo.close_vote(
-                v.id,
-                result={
-                    "number": it.number,
-                    "title": it.title,
-                    "outcome": "deferred",
-                    "deferral": "by_hand",
-                },
-                now=ctx.now,
-            )
+            voting = v
+    deferred: dict[str, Any] = {
+        "item": it.id,
+        "number": it.number,
+        "title": it.title,
+        "reason": reason,
+    }
+    if voting is not None:  # on the record as its close (bot/recount.py): the row holds it
+        deferred |= {"vote": voting.id, "outcome": "deferred", "deferral": "by_hand"}
+        await repo.discard_secret_ballots(voting.id)  # a deferred vote counts no ballot
+        await repo.close_vote(voting.id, result=deferred, now=ctx.now)
     await repo.update_item(it.id, state=new_state, outcome=g.Outcome.DEFERRED)
     await record(
-        ctx,
-        EventKind.ITEM_DEFERRED,
-        {
-            "item": it.id,
-            "number": it.number,
-            "title": it.title,
-            "reason": reason,
-            "by": person_payload(person),
-        },
-        meeting=meeting,
+        ctx, EventKind.ITEM_DEFERRED, {**deferred, "by": person_payload(person)}, meeting=meeting
     )
     why = f"（{t.echo(reason)}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]

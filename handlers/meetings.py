@@ -691,6 +691,56 @@ async def _decide_topic(ctx: Context, args: str, action: g.ItemAction) -> list[O
     return [ctx.reply(f"议题建议{number}「{it.title}」未列入议程{why}。", mention)]
 
 
+async def support_topic(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """支持议题 3 (a member's 「王强提的这个可以」): a view on a member's proposal, not a decision
+    on it: said back as such, with who decides (the meeting's leader, 第十五条) and how. Writes
+    nothing."""
+    meeting = await current_meeting(ctx, g.AGENDA_OPEN_STATES)
+    waiting = [it for it in await repo.items(meeting.id) if it.state is g.ItemState.PROPOSED]
+    if not waiting and parse_item_ref(args)[0] is None:
+        raise UsageError("目前没有待组长确定的议题建议。发送「会议状态」查看议程。")
+    try:
+        it, _ = await _proposal(meeting, args, g.ItemAction.ACCEPT)
+    except UsageError:  # which proposal is unclear: listed, with how to name it
+        listed = "；".join(f"议题建议{it.number}「{it.title}」" for it in waiting)
+        raise UsageError(
+            f"待组长确定的议题建议有：{listed}。您支持哪一项，请写明编号，"
+            f"例如「支持议题 {waiting[0].number}」；是否列入议程由组长决定。"
+        ) from None
+    leader = await repo.person(meeting.leader_id)
+    if it.state is not g.ItemState.PROPOSED:
+        return [ctx.reply(f"{t.ITEM_STATE_PLAIN[it.state]}：议题{it.number}「{it.title}」。")]
+    proposer = await repo.person(it.proposed_by_id)
+    said = (
+        f"议题建议{it.number}「{it.title}」是您提出的"
+        if ctx.person is not None and proposer.id == ctx.person.id
+        else f"好的，您支持{proposer.name}提出的议题建议{it.number}「{it.title}」"
+    )
+    return [
+        ctx.reply(
+            f"{said}。是否列入议程由组长{leader.name}决定（组长发送「同意议题 {it.number}」即列入）。"
+        )
+    ]
+
+
+async def _accepted_or_supported(ctx: Context, args: str) -> tuple[Route | str, str] | None:
+    """Route.instead of 同意议题: a ballot on the item while its vote is open; from a member who
+    does not decide the meeting's proposals, a proposal named by who made it (「王强提的这个可
+    以」「同意王强的提议」) is a view in support of it (支持议题), not a refusal; else None (the
+    leader's decision; 「同意议题 4」 from a member is refused at the gate as before)."""
+    ballot = await votes.ballot_on_voting_item(ctx, args, choice=g.Choice.YES)
+    if ballot is not None or ctx.society is None or ctx.person is None:
+        return ballot
+    if g.Role.MEMBER not in ctx.roles or g.may(ctx.roles, g.Need.LEADER):
+        return None
+    if parse_item_ref(args)[0] is not None:  # 「同意议题 4」: the leader's command, typed as such
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
+    if meeting is None or meeting.leader_id == ctx.person.id:  # the leader when convened
+        return None
+    return "支持议题", args
+
+
 _THIS = re.compile(r"^(?:这个|这项|这一个|该|此|他的|她的|这条|上面的|刚才的|刚才那个|那个)")
 
 
@@ -1954,7 +2004,7 @@ ROUTES = [
         "把成员提议的议题列入议程",
         "组长",
         phrasings=("通过议题", "列入议程", "列入议题", "议题同意"),
-        instead=functools.partial(votes.ballot_on_voting_item, choice=g.Choice.YES),
+        instead=_accepted_or_supported,
         frames=(
             rf"(?:同意|批准)(?P<object>{_WHO}){_PROPOSAL}(?:列入议程|列入)?",
             # 「同意王强的议题」: a proposal by its proposer's name (not 「同意这个议题」, a ballot)
@@ -1971,6 +2021,16 @@ ROUTES = [
         ),
         when=OFFERED_BEFORE,
         of_the_meeting=True,
+    ),
+    Route(
+        ("支持议题",),
+        support_topic,
+        g.Need.ANYONE,
+        "支持议题 3",
+        "表示支持成员提出的议题建议（是否列入议程由组长决定；成员说「王强提的这个可以」也是这个意思）",
+        "成员",
+        shows=True,
+        when=OFFERED_BEFORE,
     ),
     Route(
         ("驳回议题", "不列入议题"),

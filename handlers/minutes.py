@@ -337,6 +337,14 @@ async def _withdraw_note(
 _CHANGE_ASKED = re.compile(r"但|不过|只是|补|加上|加一|加进|改|修改|删|去掉|漏|少了|还要|要加")
 
 
+# Where a meeting is before its close, as a refusal to sign says it.
+_BEFORE_THE_CLOSE = {
+    g.MeetingState.DRAFT: "",
+    g.MeetingState.CONVENED: "",
+    g.MeetingState.OPEN: "还没有散会（议题表决完后主持人发送「散会」），",
+}
+
+
 async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
     society = ctx.require_society()
     person = ctx.require_person()
@@ -344,6 +352,13 @@ async def sign(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(
             "纪要签发后即锁定，不能再补充或修改，所以没有签发。请记录人先按您说的补上"
             "（「纪要备注 内容」），您看过新的一版（「纪要 全文」）后再发送「签发」。"
+        )
+    meeting = await current_meeting(ctx)
+    if meeting.state in _BEFORE_THE_CLOSE:  # 「我看了没问题，签发」 while the meeting is on
+        raise UsageError(
+            f"第{meeting.number}次{t.MEETING_STATE_PLAIN[meeting.state]}，"
+            f"{_BEFORE_THE_CLOSE[meeting.state]}纪要没有签发：纪要草稿在散会时生成，"
+            "草稿生成后组长再发送「签发」。"
         )
     meeting = await current_meeting(ctx, (g.MeetingState.CLOSED,))
     await require_meeting_leader(ctx, meeting, "纪要没有签发")
@@ -471,5 +486,6 @@ ROUTES = [
         ),
         when=frozenset({g.MeetingState.CLOSED}),
         of_the_meeting=True,
+        says_why_not_now=True,  # before the close, its refusal says the meeting has not ended
     ),
 ]

@@ -407,6 +407,11 @@ def render_refusal(exc: g.GovernanceError) -> str:
                 "主持人须在会场主持会议（第十七条）。请先发送「签到」；不能到会的，"
                 "请组长发送「委托主持 @成员 理由」由其他成员主持。"
             )
+        case g.Refusal.BALLOTS_CAST:
+            return (
+                f"这项表决已有{d.get('cast')}人投票，已投的票有效，表决不能撤回或作废"
+                "（表决由集体作出并记录在案）。请出席成员投完后，主持人发送「结束表决」按规则计算结果。"
+            )
         case g.Refusal.EARLY_OPENING:
             return (
                 f"还没到会议通知的开始时间，提前开会须全体{d.get('roster')}名成员到齐"

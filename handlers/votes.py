@@ -32,6 +32,7 @@ from handlers.common import (
     FRAME_REASON,
     OFFERED_DURING,
     announced,
+    bounded,
     current_meeting,
     item_by_number,
     item_in_focus,
@@ -496,6 +497,151 @@ async def _closed_target(meeting: repo.Meeting, number: int | None) -> tuple[rep
     raise UsageError(f"议题{number}还没有发起表决。主持人发送「发起表决 {number}」开始表决。")
 
 
+async def withdraw_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """撤回表决 [议题编号] [理由] (「表决发错了，撤销」「刚才的表决作废，撤回」): the chair withdraws
+    a vote opened by mistake while nobody has voted in it. The item is to be voted on again;
+    the chain keeps the vote's opening and its withdrawal (the minutes say both). Once anyone
+    has voted, refused: the ballots stand, and the vote is closed by the rules."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, DURING_MEETING)
+    await require_chair(ctx, meeting, "没有撤回表决")
+    number, reason = parse_item_ref(args)
+    bounded(reason, "撤回理由")
+    vote, it = await _the_open_vote(meeting, number, "撤回表决")
+    await _ballots_stand(vote, it, "没有撤回")
+    await _recall(ctx, meeting, vote, it, person, reason)
+    why = f"（{t.echo(reason)}）" if reason else ""
+    head = f"议题{it.number}「{it.title}」的{t.METHOD[vote.method]}已撤回{why}"
+    text = (
+        f"{head}。发起后尚无人投票，撤回已记录在案，议题回到待表决；"
+        f"主持人可重新发送「发起表决 {it.number}」。"
+    )
+    voters = await mentions_for(ctx, sorted(vote.electorate.voters))
+    out = [ctx.reply(text, voters), *await _withdrawn_card(ctx, vote, it)]
+    if vote.method is g.VoteMethod.SECRET:  # those invited in private are told there too
+        out += [ctx.private(ref, f"{head}，不用再投票。") for ref in voters]
+    return out
+
+
+async def change_method(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「改成无记名投票」「改为举手表决」 (改表决方式 <方式>): while nobody has voted, the open vote
+    is withdrawn and opened again on the same item by the method named, in one step, both on
+    the record. Once anyone has voted, refused: the ballots stand."""
+    ctx.require_society()
+    person = ctx.require_person()
+    meeting = await current_meeting(ctx, DURING_MEETING)
+    await require_chair(ctx, meeting, "没有改变表决方式")
+    number, rest = parse_item_ref(args)
+    word = next((w for w in sorted(t.METHOD_WORDS, key=len, reverse=True) if w in rest), "")
+    if not word:
+        raise UsageError(
+            "请写明改用哪种表决方式，例如「改表决方式 无记名」（可用：记名、举手、无记名）。"
+        )
+    method = t.METHOD_WORDS[word]
+    if not await repo.open_votes(meeting.id):
+        raise UsageError(
+            f"目前没有正在进行的表决，没有可改的表决方式。要用{t.METHOD[method]}，"
+            f"请发送「{t.METHOD_WORD[method]}表决 议题编号」。"
+        )
+    vote, it = await _the_open_vote(meeting, number, f"改表决方式 {t.METHOD_WORD[method]}")
+    if vote.method is method:
+        raise UsageError(f"议题{it.number}「{it.title}」正在{t.METHOD[method]}，不用改。")
+    await _ballots_stand(vote, it, f"没有改为{t.METHOD[method]}")
+    g.check_method(method, ctx.policy.matter(it.matter_type))  # before anything is written
+    reason = f"改为{t.METHOD[method]}"
+    await _recall(ctx, meeting, vote, it, person, reason)
+    it = await repo.item(it.id)
+    closes_at = vote.closes_at if vote.closes_at is not None and vote.closes_at > ctx.now else None
+    request = _VoteRequest(it.number, t.METHOD_WORD[method], closes_at)
+    opening = await _decide_opening(ctx, meeting, it, request)
+    new = await _open_vote(ctx, meeting, it, opening, person)
+    await repo.set_focus(meeting.id, it.number, ctx.now)
+    opened = await _vote_opened_replies(ctx, it, new, opening)
+    head = (
+        f"议题{it.number}「{it.title}」的表决方式由{t.METHOD[vote.method]}改为{t.METHOD[method]}："
+        f"原{t.METHOD[vote.method]}尚无人投票，已撤回，记录在案。"
+    )
+    return [
+        replace(opened[0], text=f"{head}\n{opened[0].text}"),
+        *await _withdrawn_card(ctx, vote, it),
+        *opened[1:],
+    ]
+
+
+async def _the_open_vote(
+    meeting: repo.Meeting, number: int | None, command: str
+) -> tuple[repo.Vote, repo.Item]:
+    """The open vote a withdrawal or a change of method is about: the item's, or the one open."""
+    voting = await repo.open_votes(meeting.id)
+    if not voting:
+        raise UsageError("目前没有正在进行的表决，没有可撤回的表决。发送「会议状态」查看议程。")
+    listed = "、".join(f"议题{it.number}「{it.title}」" for _, it in voting)
+    if number is not None:
+        for vote, it in voting:
+            if it.number == number:
+                return vote, it
+        raise UsageError(f"议题{number}没有正在进行的表决。正在表决的是：{listed}。")
+    if len(voting) > 1:
+        raise UsageError(
+            f"正在表决的有：{listed}。请写明议题编号，例如「{command} {voting[0][1].number}」。"
+        )
+    return voting[0]
+
+
+async def _ballots_stand(vote: repo.Vote, it: repo.Item, undone: str) -> None:
+    """Refused, saying why, once anyone has voted (g.check_vote_recall): the ballots stand."""
+    cast = await ballots_cast(vote)
+    try:
+        g.check_vote_recall(cast)
+    except g.GovernanceError:
+        if vote.method is g.VoteMethod.SHOW_OF_HANDS:
+            so_far, stands, then = "已录入举手结果", "录入的举手结果", "请主持人"
+        else:
+            so_far, stands, then = f"已有{cast}人投票", "已投的票", "请出席成员投完后，主持人"
+        raise UsageError(
+            f"议题{it.number}「{it.title}」的{t.METHOD[vote.method]}{so_far}，{undone}。"
+            f"{stands}有效，不能撤回或作废：表决由集体作出，每一票都记录在案。"
+            f"{then}发送「结束表决」按规则计算结果（意见分歧较大的重大事项，届时依第十六条暂缓决定）。"
+        ) from None
+
+
+async def _recall(
+    ctx: Context,
+    meeting: repo.Meeting,
+    vote: repo.Vote,
+    it: repo.Item,
+    by: repo.Person,
+    reason: str,
+) -> None:
+    """Close a vote nobody has voted in as withdrawn (no result), its item back to be voted on;
+    on the record as `vote_withdrawn` (the row's result is its payload without `by`)."""
+    result = {
+        "vote": vote.id,
+        "item": it.id,
+        "number": it.number,
+        "title": it.title,
+        "method": vote.method.value,
+        "outcome": WITHDRAWN,
+        "reason": reason,
+    }
+    await repo.discard_secret_ballots(vote.id)  # (none were cast)
+    await repo.close_vote(vote.id, result=result, now=ctx.now)
+    await repo.update_item(it.id, state=g.item_next(it.state, g.ItemAction.RECALL))
+    await record(
+        ctx, EventKind.VOTE_WITHDRAWN, {**result, "by": person_payload(by)}, meeting=meeting
+    )
+
+
+async def _withdrawn_card(ctx: Context, vote: repo.Vote, it: repo.Item) -> list[OutgoingMessage]:
+    """The withdrawn vote's card, closed: no button on it takes a ballot any more."""
+    return await card_updates(ctx, vote, it, "表决已撤回", closed=True)
+
+
+# A withdrawn vote's `outcome` (its row's result and its `vote_withdrawn` entry).
+WITHDRAWN = "withdrawn"
+
+
 # The command words that cast a ballot (counted as one in the metrics: bot/app.py).
 BALLOT_WORDS = frozenset(t.CHOICE_WORDS) | {"投票"}
 
@@ -953,6 +1099,7 @@ ROUTES = [
         "发起表决 2 记名 [截止 16:30]",
         "对一个议题发起表决（记名/举手/无记名，可设截止时间：到时提醒，不自动结束）",
         "组长",
+        ask="发起表决",
         phrasings=(
             "开始投票",
             "发起投票",
@@ -967,6 +1114,52 @@ ROUTES = [
         ),
         after=("表决", "投票"),
         when=OFFERED_DURING,
+    ),
+    Route(
+        ("撤回表决", "撤销表决"),
+        announced(withdraw_vote),
+        g.Need.CHAIR,
+        "撤回表决 [理由]",
+        "表决发错了、还没有人投票时撤回（也可说「刚才的表决作废，撤回」；议题回到待表决，撤回记录在案）；已有人投票的不能撤回",
+        "组长",
+        phrasings=(
+            "表决撤回",
+            "表决撤销",
+            "表决作废",
+            "表决取消",
+            "取消表决",
+            "作废表决",
+            "表决发错了",
+            "撤回这次表决",
+            "撤销这次表决",
+            "撤回刚才的表决",
+            "撤销刚才的表决",
+        ),
+        frames=(
+            # 「刚才的表决作废，撤回」「这次表决发错了，撤销吧」「把刚才的表决撤回」
+            r"(?:把)?(?:刚才|刚刚|这次|这个|本次|上面)?(?:的|发起的|发的)?(?:这个|这次)?表决"
+            r"(?:发错了?|弄错了?|搞错了?|有误|错了|不对)?[,，]? ?(?:作废|撤回|撤销|取消|不算)(?:了|吧)?"
+            r"(?:[,，]? ?(?:撤回|撤销|作废|取消)(?:了|吧)?)?",
+        ),
+        when=OFFERED_DURING,
+        unlisted=OFFERED_DURING,  # (帮助 fits a phone: 帮助 全部 lists it)
+    ),
+    Route(
+        ("改表决方式", "更改表决方式"),
+        announced(change_method),
+        g.Need.CHAIR,
+        "改表决方式 无记名",
+        "还没有人投票时改用另一种表决方式（也可说「改成无记名投票」「改为举手表决」；原表决撤回、重新发起，都记录在案）",
+        "组长",
+        phrasings=("改变表决方式", "表决方式改为", "表决方式改成"),
+        frames=(
+            # 「改成无记名投票」「那就改为举手表决吧」「表决方式换成记名」
+            r"(?:那|那就|还是)?(?:表决方式)?(?:改成|改为|换成|改用|换用)"
+            r"(?P<object>无记名投票|无记名表决|不记名投票|无记名|举手表决|举手|记名表决|记名投票|记名)"
+            r"(?:方式)?(?:表决|投票)?",
+        ),
+        when=OFFERED_DURING,
+        unlisted=OFFERED_DURING,  # (帮助 fits a phone: 帮助 全部 lists it)
     ),
     Route(
         ("赞成", "同意"),

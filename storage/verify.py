@@ -255,7 +255,16 @@ def _society(
 
 
 _VOTE_KINDS = frozenset(
-    {"vote_opened", "ballot", "ballot_changed", "secret_ballot", "hands_recorded", "vote_closed"}
+    {
+        "vote_opened",
+        "ballot",
+        "ballot_changed",
+        "secret_ballot",
+        "hands_recorded",
+        "vote_closed",
+        "vote_withdrawn",
+        "item_deferred",
+    }
 )
 
 

@@ -459,6 +459,7 @@ ITEM_TABLE = {
     (IS.ACCEPTED, IA.DEFER): IS.DEFERRED,
     (IS.VOTING, IA.DECIDE): IS.DECIDED,
     (IS.VOTING, IA.RETURN): IS.ACCEPTED,
+    (IS.VOTING, IA.RECALL): IS.ACCEPTED,
     (IS.VOTING, IA.DEFER): IS.DEFERRED,
 }
 VS, VA = g.VoteState, g.VoteAction
@@ -512,6 +513,17 @@ def test_transition_tables() -> None:
     assert dict(g.MEETING_TRANSITIONS) == MEETING_TABLE
     assert dict(g.ITEM_TRANSITIONS) == ITEM_TABLE
     assert dict(g.VOTE_TRANSITIONS) == VOTE_TABLE
+
+
+def test_a_vote_is_withdrawn_only_before_any_ballot() -> None:
+    """A vote opened by mistake may be withdrawn while nobody has voted; a ballot cast stands."""
+    g.check_vote_recall(0)
+    with pytest.raises(g.GovernanceError) as refused:
+        g.check_vote_recall(1)
+    assert refusal_of(refused) is g.Refusal.BALLOTS_CAST
+    assert refused.value.details == {"cast": 1}
+    with pytest.raises(g.CountError):
+        g.check_vote_recall(-1)
 
 
 @pytest.mark.parametrize("state", MS)
