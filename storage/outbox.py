@@ -389,7 +389,10 @@ async def release_channels(names: Sequence[str], owner: str) -> None:
 
 
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
-    await m.ChannelState.filter(channel=channel).update(paused_until=until, reason=reason)
+    """`reason` may carry a platform's code: cleaned and cut (`db_text`)."""
+    await m.ChannelState.filter(channel=channel).update(
+        paused_until=until, reason=db_text(reason, DETAIL_MAX)
+    )
 
 
 async def channels() -> list[Channel]:
@@ -481,6 +484,20 @@ async def claim_batch(
     return out
 
 
+# outbox_attempt.code's width; a longer code (DingTalk's are dotted names, 46 characters for its
+# rate limit) is cut there and kept whole at the head of the attempt's detail.
+CODE_MAX = 32
+DETAIL_MAX = 500
+
+
+def db_text(text: str, limit: int) -> str:
+    """A platform's text (an error code or message, any length, anything in it) as the database
+    takes it: at most `limit` characters, no NUL (PostgreSQL refuses it in text) and no lone
+    surrogate (not UTF-8; JSON's escapes let one in)."""
+    text = text[: limit * 2].replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
 async def record_attempt(
     row: OutboxRow,
     *,
@@ -495,7 +512,12 @@ async def record_attempt(
     count_attempt: bool = True,
 ) -> None:
     """One attempt of a row this instance holds, and the row's new state. `outcome` is
-    `SENT_OUTCOME` or the kind of the error that stopped it."""
+    `SENT_OUTCOME` or the kind of the error that stopped it. `code` and `detail` may be anything
+    a platform answered: they are cut and cleaned to fit (`db_text`), never refused."""
+    whole = db_text(code, DETAIL_MAX)
+    short = whole[:CODE_MAX]
+    if short != whole:
+        detail = f"{whole}: {detail}"
     async with in_transaction():
         attempts = row.attempts + (1 if count_attempt else 0)
         await m.OutboxAttempt.create(
@@ -503,18 +525,19 @@ async def record_attempt(
             channel=row.channel,
             number=row.attempts + 1,
             at=now,
-            outcome=outcome,
-            code=code,
+            outcome=db_text(outcome, 16),
+            code=short,
             ambiguous=ambiguous,
-            detail=detail[:500],
-            instance=instance,
+            detail=db_text(detail, DETAIL_MAX),
+            instance=db_text(instance, 64),
         )
+        failure = f"{outcome} {whole} {detail}" if short == whole else f"{outcome} {detail}"
         fields: dict[str, object] = {
             "state": state,
             "attempts": attempts,
             "lease_owner": "",
             "lease_until": None,
-            "last_error": "" if outcome == SENT_OUTCOME else f"{outcome} {code} {detail}"[:500],
+            "last_error": "" if outcome == SENT_OUTCOME else db_text(failure, DETAIL_MAX),
         }
         if ambiguous:
             fields["ambiguous"] = True
