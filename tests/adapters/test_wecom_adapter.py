@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed, SendError
 from bot.adapters.wecom.adapter import build_wecom_adapter
+from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.events import (
     BallotAck,
@@ -29,6 +30,8 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
+from bot.outbox import to_outbox
+from storage import outbox as outbox_store
 from tests.kit.clock import TZ
 from tests.kit.seed import WECOM_ADMIN, WECOM_CORP
 from tests.kit.wecom.payloads import (
@@ -220,6 +223,30 @@ async def test_response_url_is_used_once_then_the_group_push(database: str) -> N
         clock.advance(timedelta(hours=2))
         await adapter.send(group_message("第三条", reply_handle=late))
         assert "第三条" in rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]
+
+
+async def test_a_response_url_refused_for_a_while_is_used_again(database: str) -> None:
+    """WeCom answers the reply's response_url with its rate limit (45009), then a 500: neither
+    uses the response_url up (it is good for an hour), so the outbox's retries go through it
+    again and the reply reaches the group once. It had been marked used before the call: the
+    retries went to the group's 消息推送 and, with none bound, the reply was lost for good."""
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, _adapter):
+        handle = rig.fake.response_url(rig.fake_base)
+        chat = ChatRef(Platform.WECOM, WECOM_CORP, DEFAULT_CHAT_ID, ChatKind.GROUP)
+        reply = OutgoingMessage(chat=chat, text="议程已更新", reply_handle=handle)
+        (row_id,) = await outbox_store.enqueue(to_outbox([reply], key_prefix="r"), clock.now())
+        rig.fake.response_faults = [(200, 45009), (500, 0)]
+        sender = rig.client.app[RUNTIME].delivery.sender
+        for _ in range(6):
+            await sender.run_once()
+            clock.advance(timedelta(minutes=10))  # past the pause and the backoff
+        (row,) = [r for r in await outbox_store.outbox_rows() if r.id == row_id]
+        assert row.state == "sent", row.last_error
+        calls = rig.fake.recorded["aibot/response"]
+        assert [c.errcode for c in calls] == [45009, -1, 0]
+        assert "议程已更新" in calls[-1].body["markdown"]["content"]
+        assert rig.fake.recorded["webhook/send"] == []
 
 
 async def test_vote_card_through_response_url_or_as_text_in_the_group(database: str) -> None:
