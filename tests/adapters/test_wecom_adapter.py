@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -179,6 +180,37 @@ async def test_private_message_goes_one_to_one_never_into_the_group(database: st
         assert "1:1" in str(err.value)
         assert rig.fake.recorded["webhook/send"] == []
         assert rig.fake.recorded["message/send"] == []
+
+
+async def test_a_private_answer_goes_through_its_own_response_url(database: str) -> None:
+    """Without a self-built app (app_agent_id is optional) the answer to a private message, a
+    secret ballot's receipt among them, still reaches the member: through the response_url the
+    private message brought, not the app (every one had failed `no_private_channel`)."""
+    clock = ManualClock(T0)
+    no_app = {"app_agent_id": "", "app_secret": ""}
+    async with open_rig(clock, wecom=no_app, inbound="queue") as (rig, adapter):
+        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
+        answer = await rig.say("lina", "帮助", chatid=None)
+        assert (answer.status, answer.body) == (200, b"")  # queued: answered later
+        runtime = rig.client.app[RUNTIME]
+        assert runtime.inbox is not None
+        await runtime.inbox.drain()
+        await runtime.delivery.sender.run_once()
+        assert not await outbox_store.outbox_rows(state="failed")
+        replies = [c.body["markdown"]["content"] for c in rig.fake.accepted("aibot/response")]
+        assert any("帮助" in r or "指令" in r for r in replies[1:]), replies
+        assert rig.fake.recorded["message/send"] == []
+        # A message to the member that answers nothing still needs the app: refused for good.
+        with pytest.raises(SendError) as err:
+            await adapter.send(private_message("lina"))
+        assert err.value.code == "no_private_channel"
+        # A private message never takes a group's handle, even one written on it.
+        group_handle = rig.fake.response_url(rig.fake_base)
+        with pytest.raises(SendError):
+            await adapter.send(
+                replace(private_message("lina"), reply_handle=group_handle, chat=GROUP)
+            )
+        assert len(rig.fake.accepted("aibot/response")) == len(replies)
 
 
 async def test_expired_token_is_refreshed_once_and_the_send_retried(database: str) -> None:

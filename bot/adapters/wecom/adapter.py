@@ -31,8 +31,9 @@ Inbound rules:
 
 Outbound rules (`send`):
 
-5. `private_to` goes 1:1 and never into a group: the AI bot's single chat over the long
-   connection, else the self-built app's `message/send`, else a permanent SendError.
+5. `private_to` goes 1:1 and never into a group: the answer to a private message through that
+   message's response_url (rule 7), else the AI bot's single chat over the long connection,
+   else the self-built app's `message/send`, else a permanent SendError.
 6. A vote card goes as a `template_card` through a fresh `response_url` or the long connection;
    later sends for the same vote id resend it with the live count. Without either, its text
    goes through the group's 消息推送 webhook (no interactive cards there).
@@ -396,6 +397,10 @@ class WeComAdapter:
             # would post a new card or a message of its own for every ballot.
             return
         if message.private_to is not None or message.chat.kind is ChatKind.PRIVATE:
+            # The answer to a private message goes back through that message's response_url
+            # (no self-built app needed); anything else 1:1 through the app or the connection.
+            if self._own_chat(message) and await self._answered(message):
+                return
             await self._send_private(message)
             return
         if await self._answered(message):
@@ -404,6 +409,14 @@ class WeComAdapter:
             await self._ws_send(message.chat.chat_id, self._proactive_body(message))
             return
         await self._send_group_webhook(message)
+
+    @staticmethod
+    def _own_chat(message: OutgoingMessage) -> bool:
+        """Whether a private message answers a message of the same private chat, so that its
+        reply handle leads to that person alone (never a group's handle)."""
+        to = message.private_to
+        chat = message.chat
+        return chat.kind is ChatKind.PRIVATE and (to is None or to.user_id == chat.chat_id)
 
     async def _answered(self, message: OutgoingMessage) -> bool:
         """Sent through the reply's response_url (rule 7); False when it has none or it is used
