@@ -237,6 +237,12 @@ def _cut(text: str, budget: int) -> list[str]:
     return parts
 
 
+def is_private(message: OutgoingMessage) -> bool:
+    """A message to one person (1:1, or the answer in a private chat): what it says is theirs
+    alone (a secret ballot's receipt, a login link, a personal reminder)."""
+    return message.private_to is not None or message.chat.kind is ChatKind.PRIVATE
+
+
 def to_outbox(
     messages: Sequence[OutgoingMessage],
     *,
@@ -254,15 +260,10 @@ def to_outbox(
             payload=dump_message(msg),
             kind=kind,
             society_id=society_id,
+            private=is_private(msg),
         )
         for i, msg in enumerate(in_parts(messages))
     ]
-
-
-def is_private(message: OutgoingMessage) -> bool:
-    """A message to one person (1:1, or the answer in a private chat): what it says is theirs
-    alone (a secret ballot's receipt, a login link, a personal reminder)."""
-    return message.private_to is not None or message.chat.kind is ChatKind.PRIVATE
 
 
 def private_kind(row: store.OutboxRow, message: OutgoingMessage) -> str:

@@ -9,8 +9,9 @@ hand-written SQL (storage/sql.py).
     held (a reminder's message written ahead; storage/reminders.py releases it)
       -> pending -> sending (claimed, leased) -> sent | failed | pending again (retry, pause)
 
-A private message's payload (the app channel: a secret ballot's receipt, a member's reminder) is
-stored sealed under the server key (storage/secrecy.py) and opened when read.
+A private message's payload (the app channel, or an answer in a private chat: a secret ballot's
+receipt, a member's reminder) is stored sealed under the server key (storage/secrecy.py) and
+opened when read.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class NewOutbox:
     hold_until: datetime | None = None
     guard_seq: int | None = None
     not_after: datetime | None = None
+    # A message for one person (1:1, or the answer in a private chat, which goes by its reply
+    # channel): sealed like the app channel's, whatever its channel.
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +113,12 @@ _ROW_COLUMNS = (
 )
 
 
-def _sealed(channel: str, payload: str) -> str:
-    """A private (app channel) message is sealed; a group's is kept as it is."""
-    return secrecy.seal_text("outbox", payload, channel) if channel.endswith(":app") else payload
+def _sealed(channel: str, payload: str, private: bool = False) -> str:
+    """A private message (the app channel's, or one marked `private`: a secret ballot's receipt
+    answered in a private chat) is sealed; a group's is kept as it is."""
+    if private or channel.endswith(":app"):
+        return secrecy.seal_text("outbox", payload, channel)
+    return payload
 
 
 def _opened(channel: str, payload: str) -> str:
@@ -254,7 +261,7 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
             item.dedupe_key,
             new_short_id(),
             item.channel,
-            _sealed(item.channel, item.payload),
+            _sealed(item.channel, item.payload, item.private),
             item.kind,
             item.society_id,
             OutboxState.PENDING if item.hold_until is None else OutboxState.HELD,

@@ -18,6 +18,7 @@ from bot import logs
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.outbox import load_message
+from storage import models
 from storage import outbox as outbox_store
 from storage.outbox import OutboxKind, OutboxState
 from tests.kit.clock import TZ
@@ -119,3 +120,5 @@ async def test_an_admin_told_of_every_failed_send_learns_no_receipt(
         for choice in ("赞成", "反对", "弃权"):
             assert choice not in told, told
         assert "http://" not in told  # no link either (a response_url, a login link)
+        stored = await models.OutboxMessage.all().values_list("payload", flat=True)
+        assert not [p for p in stored if any(r in str(p) for r in receipts)]
