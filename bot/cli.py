@@ -316,7 +316,7 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
     """`yishi config check`: the settings (already read) and the platform tables, every problem
     at once; a short summary when all is well."""
     from bot.adapters.dingtalk.config import dingtalk_from_settings
-    from bot.adapters.wecom.config import wecom_from_settings
+    from bot.adapters.wecom.config import private_chat_warning, wecom_from_settings
     from bot.config import Problems
 
     problems = Problems()
@@ -343,6 +343,8 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
     if settings.web.enabled:
         print(f"  工作台：{settings.base_url}/web/")
     if (warning := base_url_warning(settings, platforms=bool(platforms))) is not None:
+        print(f"注意：{warning}")
+    if wecom is not None and (warning := private_chat_warning(wecom)) is not None:
         print(f"注意：{warning}")
     return 0
 

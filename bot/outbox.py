@@ -237,6 +237,12 @@ def _cut(text: str, budget: int) -> list[str]:
     return parts
 
 
+def is_private(message: OutgoingMessage) -> bool:
+    """A message to one person (1:1, or the answer in a private chat): what it says is theirs
+    alone (a secret ballot's receipt, a login link, a personal reminder)."""
+    return message.private_to is not None or message.chat.kind is ChatKind.PRIVATE
+
+
 def to_outbox(
     messages: Sequence[OutgoingMessage],
     *,
@@ -254,9 +260,19 @@ def to_outbox(
             payload=dump_message(msg),
             kind=kind,
             society_id=society_id,
+            private=is_private(msg),
         )
         for i, msg in enumerate(in_parts(messages))
     ]
+
+
+def private_kind(row: store.OutboxRow, message: OutgoingMessage) -> str:
+    """What a private message is, for a notice that must not say what it said."""
+    if message.ballot is not None:
+        return "私聊消息（投票回执）"
+    if row.kind is OutboxKind.REMINDER:
+        return "私聊消息（个人提醒）"
+    return "私聊消息"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -831,14 +847,23 @@ class Sender:
             return
         row, message = rows[0]
         target = message.private_to.name if message.private_to else message.chat.chat_id
-        preview = message.text.replace("\n", " ")[:40]
         ids = "".join(f"{ID_OPEN}{r.short_id}{ID_CLOSE}" for r, _ in rows)
-        what = f"消息{ids}" if len(rows) == 1 else f" {len(rows)} 条消息{ids}"
-        shown = "内容" if len(rows) == 1 else "第一条内容"
-        text = (
-            f"【消息发送失败】发往「{target}」的{what}无法送达"
-            f"（错误码 {err.code or err.kind}）。{shown}：{preview}…… 请检查机器人配置或群机器人是否被移除。"
-        )
+        code = (err.code or err.kind)[:64]  # a platform's code, bounded
+        if any(is_private(m) for _, m in rows):
+            # Never what a private message said: a ballot's receipt would tell the admin the
+            # voter's choice (「查回执」), a login link would let them in as its owner.
+            text = (
+                f"【消息发送失败】发往「{target}」的一条{private_kind(row, message)}{ids}无法送达"
+                f"（错误码 {code}）。为保护隐私，不显示其内容；请检查机器人的私聊配置。"
+            )
+        else:
+            preview = message.text.replace("\n", " ")[:40]
+            what = f"消息{ids}" if len(rows) == 1 else f" {len(rows)} 条消息{ids}"
+            shown = "内容" if len(rows) == 1 else "第一条内容"
+            text = (
+                f"【消息发送失败】发往「{target}」的{what}无法送达"
+                f"（错误码 {code}）。{shown}：{preview}…… 请检查机器人配置或群机器人是否被移除。"
+            )
         alerts = []
         for admin in self.admins:
             user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)

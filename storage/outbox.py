@@ -9,8 +9,9 @@ hand-written SQL (storage/sql.py).
     held (a reminder's message written ahead; storage/reminders.py releases it)
       -> pending -> sending (claimed, leased) -> sent | failed | pending again (retry, pause)
 
-A private message's payload (the app channel: a secret ballot's receipt, a member's reminder) is
-stored sealed under the server key (storage/secrecy.py) and opened when read.
+A private message's payload (the app channel, or an answer in a private chat: a secret ballot's
+receipt, a member's reminder) is stored sealed under the server key (storage/secrecy.py) and
+opened when read.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class NewOutbox:
     hold_until: datetime | None = None
     guard_seq: int | None = None
     not_after: datetime | None = None
+    # A message for one person (1:1, or the answer in a private chat, which goes by its reply
+    # channel): sealed like the app channel's, whatever its channel.
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +113,12 @@ _ROW_COLUMNS = (
 )
 
 
-def _sealed(channel: str, payload: str) -> str:
-    """A private (app channel) message is sealed; a group's is kept as it is."""
-    return secrecy.seal_text("outbox", payload, channel) if channel.endswith(":app") else payload
+def _sealed(channel: str, payload: str, private: bool = False) -> str:
+    """A private message (the app channel's, or one marked `private`: a secret ballot's receipt
+    answered in a private chat) is sealed; a group's is kept as it is."""
+    if private or channel.endswith(":app"):
+        return secrecy.seal_text("outbox", payload, channel)
+    return payload
 
 
 def _opened(channel: str, payload: str) -> str:
@@ -254,7 +261,7 @@ async def _insert_outbox(items: Sequence[NewOutbox], now: datetime, *, ids: bool
             item.dedupe_key,
             new_short_id(),
             item.channel,
-            _sealed(item.channel, item.payload),
+            _sealed(item.channel, item.payload, item.private),
             item.kind,
             item.society_id,
             OutboxState.PENDING if item.hold_until is None else OutboxState.HELD,
@@ -389,7 +396,10 @@ async def release_channels(names: Sequence[str], owner: str) -> None:
 
 
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
-    await m.ChannelState.filter(channel=channel).update(paused_until=until, reason=reason)
+    """`reason` may carry a platform's code: cleaned and cut (`db_text`)."""
+    await m.ChannelState.filter(channel=channel).update(
+        paused_until=until, reason=db_text(reason, DETAIL_MAX)
+    )
 
 
 async def channels() -> list[Channel]:
@@ -481,6 +491,20 @@ async def claim_batch(
     return out
 
 
+# outbox_attempt.code's width; a longer code (DingTalk's are dotted names, 46 characters for its
+# rate limit) is cut there and kept whole at the head of the attempt's detail.
+CODE_MAX = 32
+DETAIL_MAX = 500
+
+
+def db_text(text: str, limit: int) -> str:
+    """A platform's text (an error code or message, any length, anything in it) as the database
+    takes it: at most `limit` characters, no NUL (PostgreSQL refuses it in text) and no lone
+    surrogate (not UTF-8; JSON's escapes let one in)."""
+    text = text[: limit * 2].replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
 async def record_attempt(
     row: OutboxRow,
     *,
@@ -495,7 +519,12 @@ async def record_attempt(
     count_attempt: bool = True,
 ) -> None:
     """One attempt of a row this instance holds, and the row's new state. `outcome` is
-    `SENT_OUTCOME` or the kind of the error that stopped it."""
+    `SENT_OUTCOME` or the kind of the error that stopped it. `code` and `detail` may be anything
+    a platform answered: they are cut and cleaned to fit (`db_text`), never refused."""
+    whole = db_text(code, DETAIL_MAX)
+    short = whole[:CODE_MAX]
+    if short != whole:
+        detail = f"{whole}: {detail}"
     async with in_transaction():
         attempts = row.attempts + (1 if count_attempt else 0)
         await m.OutboxAttempt.create(
@@ -503,18 +532,19 @@ async def record_attempt(
             channel=row.channel,
             number=row.attempts + 1,
             at=now,
-            outcome=outcome,
-            code=code,
+            outcome=db_text(outcome, 16),
+            code=short,
             ambiguous=ambiguous,
-            detail=detail[:500],
-            instance=instance,
+            detail=db_text(detail, DETAIL_MAX),
+            instance=db_text(instance, 64),
         )
+        failure = f"{outcome} {whole} {detail}" if short == whole else f"{outcome} {detail}"
         fields: dict[str, object] = {
             "state": state,
             "attempts": attempts,
             "lease_owner": "",
             "lease_until": None,
-            "last_error": "" if outcome == SENT_OUTCOME else f"{outcome} {code} {detail}"[:500],
+            "last_error": "" if outcome == SENT_OUTCOME else db_text(failure, DETAIL_MAX),
         }
         if ambiguous:
             fields["ambiguous"] = True

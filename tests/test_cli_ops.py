@@ -342,3 +342,24 @@ def test_serve_exits_75_while_another_program_holds_the_sqlite_file_locked(
         holder.close()
     assert run.code == 75, run.err
     assert "Traceback" not in run.err
+
+
+WECOM_WEBHOOK = "[wecom]\nenabled = true\ncorp_id = 'ww1'\nbot_id = 'aib1'\nbot_name = '议事助手'\n"
+WECOM_SECRETS = {"YISHI_WECOM_TOKEN": "tok", "YISHI_WECOM_AES_KEY": "a" * 43}
+
+
+def test_config_check_warns_that_wecom_without_an_app_cannot_start_private_chats(
+    tmp_path: Path,
+) -> None:
+    """`app_agent_id` is optional, and nothing had said that without it no secret-ballot
+    invitation and no personal reminder can go out (each failed at the first send)."""
+    (tmp_path / "c.toml").write_text(WECOM_WEBHOOK, encoding="utf-8")
+    env = {"YISHI_CONFIG": "c.toml", "YISHI_WEB__BASE_URL": "https://y.example", **WECOM_SECRETS}
+    run = yishi("config", "check", cwd=tmp_path, extra_env=env)
+    assert run.code == 0, run.err
+    assert "注意：企业微信未配置自建应用" in run.out, run.out
+    assert "无记名投票的私聊邀请" in run.out
+    (tmp_path / "c.toml").write_text(WECOM_WEBHOOK + "app_agent_id = 1000002\n", encoding="utf-8")
+    run = yishi("config", "check", cwd=tmp_path, extra_env={**env, "YISHI_WECOM_APP_SECRET": "s"})
+    assert run.code == 0, run.err
+    assert "注意" not in run.out, run.out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 
@@ -9,6 +10,8 @@ from bot.adapters.base import ChatAdapter
 from bot.adapters.ports import ChatWebhooks, ConnectionLease, HeaderBindings
 from bot.clock import Clock
 from bot.config import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def adapters_from_settings(
@@ -37,9 +40,11 @@ def adapters_from_settings(
             )
     if settings.wecom:
         from bot.adapters.wecom.adapter import build_wecom_adapter
-        from bot.adapters.wecom.config import wecom_from_settings
+        from bot.adapters.wecom.config import private_chat_warning, wecom_from_settings
 
         wecom = wecom_from_settings(settings.wecom, env)
+        if (warning := private_chat_warning(wecom)) is not None:
+            logger.warning("%s", warning)
         if wecom.enabled:
             adapters.append(build_wecom_adapter(wecom, clock, webhooks=webhooks, lease=lease))
     return adapters

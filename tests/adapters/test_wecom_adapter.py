@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.adapters.base import Feed, SendError
 from bot.adapters.wecom.adapter import build_wecom_adapter
+from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.events import (
     BallotAck,
@@ -29,6 +31,8 @@ from bot.events import (
     UserRef,
     VoteCard,
 )
+from bot.outbox import to_outbox
+from storage import outbox as outbox_store
 from tests.kit.clock import TZ
 from tests.kit.seed import WECOM_ADMIN, WECOM_CORP
 from tests.kit.wecom.payloads import (
@@ -178,6 +182,37 @@ async def test_private_message_goes_one_to_one_never_into_the_group(database: st
         assert rig.fake.recorded["message/send"] == []
 
 
+async def test_a_private_answer_goes_through_its_own_response_url(database: str) -> None:
+    """Without a self-built app (app_agent_id is optional) the answer to a private message, a
+    secret ballot's receipt among them, still reaches the member: through the response_url the
+    private message brought, not the app (every one had failed `no_private_channel`)."""
+    clock = ManualClock(T0)
+    no_app = {"app_agent_id": "", "app_secret": ""}
+    async with open_rig(clock, wecom=no_app, inbound="queue") as (rig, adapter):
+        await rig.say(WECOM_ADMIN, "绑定学会 苏州市示例科技学会")
+        answer = await rig.say("lina", "帮助", chatid=None)
+        assert (answer.status, answer.body) == (200, b"")  # queued: answered later
+        runtime = rig.client.app[RUNTIME]
+        assert runtime.inbox is not None
+        await runtime.inbox.drain()
+        await runtime.delivery.sender.run_once()
+        assert not await outbox_store.outbox_rows(state="failed")
+        replies = [c.body["markdown"]["content"] for c in rig.fake.accepted("aibot/response")]
+        assert any("帮助" in r or "指令" in r for r in replies[1:]), replies
+        assert rig.fake.recorded["message/send"] == []
+        # A message to the member that answers nothing still needs the app: refused for good.
+        with pytest.raises(SendError) as err:
+            await adapter.send(private_message("lina"))
+        assert err.value.code == "no_private_channel"
+        # A private message never takes a group's handle, even one written on it.
+        group_handle = rig.fake.response_url(rig.fake_base)
+        with pytest.raises(SendError):
+            await adapter.send(
+                replace(private_message("lina"), reply_handle=group_handle, chat=GROUP)
+            )
+        assert len(rig.fake.accepted("aibot/response")) == len(replies)
+
+
 async def test_expired_token_is_refreshed_once_and_the_send_retried(database: str) -> None:
     clock = ManualClock(T0)
     async with open_rig(clock) as (rig, adapter):
@@ -220,6 +255,30 @@ async def test_response_url_is_used_once_then_the_group_push(database: str) -> N
         clock.advance(timedelta(hours=2))
         await adapter.send(group_message("第三条", reply_handle=late))
         assert "第三条" in rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]
+
+
+async def test_a_response_url_refused_for_a_while_is_used_again(database: str) -> None:
+    """WeCom answers the reply's response_url with its rate limit (45009), then a 500: neither
+    uses the response_url up (it is good for an hour), so the outbox's retries go through it
+    again and the reply reaches the group once. It had been marked used before the call: the
+    retries went to the group's 消息推送 and, with none bound, the reply was lost for good."""
+    clock = ManualClock(T0)
+    async with open_rig(clock) as (rig, _adapter):
+        handle = rig.fake.response_url(rig.fake_base)
+        chat = ChatRef(Platform.WECOM, WECOM_CORP, DEFAULT_CHAT_ID, ChatKind.GROUP)
+        reply = OutgoingMessage(chat=chat, text="议程已更新", reply_handle=handle)
+        (row_id,) = await outbox_store.enqueue(to_outbox([reply], key_prefix="r"), clock.now())
+        rig.fake.response_faults = [(200, 45009), (500, 0)]
+        sender = rig.client.app[RUNTIME].delivery.sender
+        for _ in range(6):
+            await sender.run_once()
+            clock.advance(timedelta(minutes=10))  # past the pause and the backoff
+        (row,) = [r for r in await outbox_store.outbox_rows() if r.id == row_id]
+        assert row.state == "sent", row.last_error
+        calls = rig.fake.recorded["aibot/response"]
+        assert [c.errcode for c in calls] == [45009, -1, 0]
+        assert "议程已更新" in calls[-1].body["markdown"]["content"]
+        assert rig.fake.recorded["webhook/send"] == []
 
 
 async def test_vote_card_through_response_url_or_as_text_in_the_group(database: str) -> None:

@@ -3,16 +3,19 @@ ConfigError naming the key; secrets come from the environment; defaults are sane
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bot.adapters.registry import adapters_from_settings
 from bot.adapters.wecom.adapter import WeComAdapter, build_wecom_adapter, webhook_key
 from bot.adapters.wecom.config import wecom_from_settings
 from bot.adapters.wecom.ws import DEFAULT_WS_URL
-from bot.clock import ManualClock
-from bot.config import ConfigError, parse_settings
+from bot.clock import ManualClock, SystemClock
+from bot.config import ConfigError, Settings, parse_settings
+from bot.storage_ports import StoredHeaderBindings, StoredLease, StoredWebhooks
 from tests.kit.wecom.rig import stored_ports
 
 KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -121,3 +124,39 @@ def test_settings_wecom_table_feeds_the_adapter_config() -> None:
 )
 def test_webhook_key_from_what_the_group_bound(stored: str, key: str) -> None:
     assert webhook_key(stored) == key
+
+
+def test_serve_warns_at_start_when_wecom_cannot_start_private_chats(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The adapters `yishi serve` builds: WeCom in webhook mode without a self-built app is
+    started, with a warning that it cannot start a private chat; with the app, or over the long
+    connection (its single chat), nothing is said."""
+    base = {"enabled": True, "corp_id": "ww1", "bot_id": "aib1", "bot_name": "议事助手"}
+    env = {
+        "YISHI_WECOM_TOKEN": "tok",
+        "YISHI_WECOM_AES_KEY": "a" * 43,
+        "YISHI_WECOM_BOT_SECRET": "b",
+    }
+    ports = {
+        "webhooks": StoredWebhooks(),
+        "lease": StoredLease(),
+        "bindings": StoredHeaderBindings(),
+    }
+    tables = [
+        (base, True),
+        ({**base, "app_agent_id": "1000002"}, False),
+        ({**base, "mode": "long_connection"}, False),
+    ]
+    for table, warned in tables:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="bot.adapters.registry"):
+            adapters = adapters_from_settings(
+                Settings(wecom=table),
+                SystemClock(),
+                env={**env, "YISHI_WECOM_APP_SECRET": "s"} if "app_agent_id" in table else env,
+                **ports,  # type: ignore[arg-type]
+            )
+        assert [a.platform.value for a in adapters] == ["wecom"]
+        said = "\n".join(r.getMessage() for r in caplog.records)
+        assert ("企业微信未配置自建应用" in said) is warned, said

@@ -31,13 +31,15 @@ Inbound rules:
 
 Outbound rules (`send`):
 
-5. `private_to` goes 1:1 and never into a group: the AI bot's single chat over the long
-   connection, else the self-built app's `message/send`, else a permanent SendError.
+5. `private_to` goes 1:1 and never into a group: the answer to a private message through that
+   message's response_url (rule 7), else the AI bot's single chat over the long connection,
+   else the self-built app's `message/send`, else a permanent SendError.
 6. A vote card goes as a `template_card` through a fresh `response_url` or the long connection;
    later sends for the same vote id resend it with the live count. Without either, its text
    goes through the group's 消息推送 webhook (no interactive cards there).
-7. A `reply_handle` (response_url) is used once; afterwards, or when WeCom refuses it, the
-   message falls back to the proactive group send.
+7. A `reply_handle` (response_url) is used once: marked used when WeCom took the message or
+   refused the url (used, expired); a rate limit, a 5xx or a timeout leave it for the retry.
+   Afterwards, or when WeCom refuses it, the message falls back to the proactive send.
 8. Proactive group sends use the long connection's `aibot_send_msg` in that mode, else the
    group's 消息推送 key stored by `绑定推送` (markdown with `<@userid>` mentions).
 9. Errors by errcode (`classify`): 45009 throttled, 93000 permanent, 42001/40014 refresh the
@@ -395,22 +397,45 @@ class WeComAdapter:
             # would post a new card or a message of its own for every ballot.
             return
         if message.private_to is not None or message.chat.kind is ChatKind.PRIVATE:
+            # The answer to a private message goes back through that message's response_url
+            # (no self-built app needed); anything else 1:1 through the app or the connection.
+            if self._own_chat(message) and await self._answered(message):
+                return
             await self._send_private(message)
             return
-        handle = message.reply_handle
-        if handle and handle not in self._used_handles and self._is_response_url(handle):
-            self._used_handles.put(handle, True)
-            try:
-                await self._post_response_url(handle, message)
-                return
-            except SendError as exc:
-                if exc.kind is not SendErrorKind.PERMANENT or exc.ambiguous:
-                    raise
-                logger.info("wecom: response_url refused (%s), sending to the group", exc.code)
+        if await self._answered(message):
+            return
         if self.long_connection:
             await self._ws_send(message.chat.chat_id, self._proactive_body(message))
             return
         await self._send_group_webhook(message)
+
+    @staticmethod
+    def _own_chat(message: OutgoingMessage) -> bool:
+        """Whether a private message answers a message of the same private chat, so that its
+        reply handle leads to that person alone (never a group's handle)."""
+        to = message.private_to
+        chat = message.chat
+        return chat.kind is ChatKind.PRIVATE and (to is None or to.user_id == chat.chat_id)
+
+    async def _answered(self, message: OutgoingMessage) -> bool:
+        """Sent through the reply's response_url (rule 7); False when it has none or it is used
+        up (then the caller sends another way). It is marked used once WeCom took the message,
+        or refused the url itself (used, expired: a permanent answer): a rate limit, a 5xx or a
+        timeout leave it for the retry, which calls it again (it is good for an hour)."""
+        handle = message.reply_handle
+        if not handle or handle in self._used_handles or not self._is_response_url(handle):
+            return False
+        try:
+            await self._post_response_url(handle, message)
+        except SendError as exc:
+            if exc.kind is not SendErrorKind.PERMANENT or exc.ambiguous:
+                raise
+            self._used_handles.put(handle, True)
+            logger.info("wecom: response_url refused (%s), sending another way", exc.code)
+            return False
+        self._used_handles.put(handle, True)
+        return True
 
     def _is_response_url(self, handle: str) -> bool:
         return handle.startswith(self.cfg.api_base + "/")

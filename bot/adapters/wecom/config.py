@@ -56,6 +56,20 @@ class WeComConfig:
         )
 
 
+def private_chat_warning(config: WeComConfig) -> str | None:
+    """Why the bot could not start a private chat (webhook mode without a self-built app: the AI
+    bot's webhook only answers); None when it can, or WeCom is off. `app_agent_id` is optional,
+    so this is a warning for `yishi config check` and the start of `yishi serve`, not an error."""
+    if not config.enabled or config.mode != "webhook" or config.app_agent_id:
+        return None
+    return (
+        "企业微信未配置自建应用（[wecom] app_agent_id 和环境变量 YISHI_WECOM_APP_SECRET）："
+        "机器人能回复成员发来的私聊，但不能主动发起私聊，无记名投票的私聊邀请、发给个人的提醒"
+        "都发不出去（每一条都会作为发送失败通知管理员）。需要时请在企业微信管理后台创建自建应用"
+        '并填写这两项，或改用长连接模式（mode = "long_connection"）。'
+    )
+
+
 # The body cap and the request timeout are fixed (the dataclass defaults), not read from the file.
 _KEYS: Final = frozenset(f.name for f in fields(WeComConfig)) - {
     "max_body_bytes",

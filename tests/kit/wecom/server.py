@@ -111,6 +111,9 @@ class FakeWeCom:
     # after this many seconds (a real wait: it exercises the client's timeout).
     http_status: int = 200
     stall_s: float = 0.0
+    # aibot/response faults, one per call until used up: (HTTP status, errcode); the code is
+    # not consumed (a 45009 rate limit, a 500).
+    response_faults: list[tuple[int, int]] = field(default_factory=list)
     ws_errcodes: dict[str, int] = field(default_factory=dict)  # cmd -> errcode to answer
     ws_ack: bool = True  # False: pings (and other requests) go unanswered
     ws_frames: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -250,6 +253,14 @@ class FakeWeCom:
 
     async def _aibot_response(self, request: web.Request) -> web.Response:
         body = await read_json(request)
+        if self.response_faults:
+            status, errcode = self.response_faults.pop(0)
+            if status != 200:
+                self.recorded["aibot/response"].append(
+                    Call(self.clock.now(), dict(request.query), body, -1)
+                )
+                return web.Response(status=status, text="fake fault")
+            return self._record("aibot/response", request, body, errcode)
         code = request.query.get("response_code", "")
         issued = self._response_codes.get(code)
         if issued is None:
