@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -262,13 +261,10 @@ async def test_ten_thousand_forgeries_rejected_without_a_write(database: str) ->
         requests = [(b.__name__, b()) for b in (builders[i % len(builders)] for i in range(TOTAL))]
         before = await count_rows(database)
         statuses: Counter[tuple[str, int]] = Counter()
-        slowest = 0.0
         for kind, (params, body) in requests:
-            started = time.perf_counter()
             async with rig.client.post("/wecom/callback", params=params, data=body) as resp:
                 await resp.read()
                 status = resp.status
-            slowest = max(slowest, time.perf_counter() - started)
             statuses[(kind, status)] += 1
         after = await count_rows(database)
         assert after == before, {t: after[t] - before[t] for t in TABLES if after[t] != before[t]}
@@ -278,8 +274,6 @@ async def test_ten_thousand_forgeries_rejected_without_a_write(database: str) ->
         for kind, status in statuses:
             by_kind.setdefault(kind, set()).add(status)
         assert by_kind == EXPECTED, by_kind
-        # Each one rejected quickly (a generous bound on a shared machine).
-        assert slowest < 2.0, slowest
         # The same request unmutated is accepted: the forgeries would have written rows.
         ok = await rig.say("zhangwei", "召开会议 2026-12-05 15:00 会议室 议题：真的会议")
         assert "【会议通知】" in ok.text
