@@ -112,6 +112,19 @@ class OutgoingMessage:
         can, never a message of its own."""
         return self.card is not None and not self.text
 
+    def text_with_card(self) -> str:
+        """The text as shown together with its card: an open named vote's card invites a
+        click. Only an adapter that delivers the card with the text uses this (a card that is
+        not shown must not be pointed at)."""
+        card = self.card
+        if not self.text or card is None or card.secret or card.closed:
+            return self.text
+        return f"{self.text}\n{CARD_HINT}"
+
+
+# Added to a vote's announcement where its card with buttons is shown with it.
+CARD_HINT = "也可以点表决卡片上的按钮投票。"
+
 
 # The JSON shapes stored for the outbox and the inbound queue (lists keep the rows small).
 

@@ -269,7 +269,7 @@ async def _open_vote(
 
 
 _HOW_TO_VOTE = {
-    g.VoteMethod.NAMED: "请出席成员在群里发送「赞成」「反对」或「弃权」（也可点卡片按钮）。",
+    g.VoteMethod.NAMED: "请出席成员在群里发送「赞成」「反对」或「弃权」。",
     g.VoteMethod.SECRET: "无记名投票：请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」，结果在结束时公布。",
     g.VoteMethod.SHOW_OF_HANDS: "举手表决：由记录人录入结果，例如「举手结果 赞成4 反对2 弃权1」。",
 }

@@ -124,7 +124,8 @@ def render(message: OutgoingMessage, bot_name: str) -> str:
     mentions = " ".join(f"@{m.name or m.user_id}" for m in message.mentions)
     head = f"[{bot_name} → {target}]" + (f" {mentions}" if mentions else "")
     # a card's update carries no text: no empty line before the card
-    text = head + ("\n  " + message.text.replace("\n", "\n  ") if message.text else "")
+    shown = message.text_with_card()
+    text = head + ("\n  " + shown.replace("\n", "\n  ") if shown else "")
     if message.card is not None:
         card = message.card
         # a secret ballot's card has no buttons (a ballot is cast in the private chat)

@@ -149,7 +149,7 @@ def term_end(society: str, end: str, days: str) -> str:
 
 
 _HOW_TO_VOTE = {
-    g.VoteMethod.NAMED: "请在群里发送「赞成」「反对」或「弃权」（也可点卡片按钮）。",
+    g.VoteMethod.NAMED: "请在群里发送「赞成」「反对」或「弃权」。",
     g.VoteMethod.SECRET: "请在与我的私聊中发送「投票 赞成」「投票 反对」或「投票 弃权」。",
     g.VoteMethod.SHOW_OF_HANDS: "",
 }

@@ -21,6 +21,7 @@ from bot.adapters.wecom.adapter import build_wecom_adapter
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.events import (
+    CARD_HINT,
     BallotAck,
     BallotOutcome,
     ChatKind,
@@ -282,15 +283,24 @@ async def test_a_response_url_refused_for_a_while_is_used_again(database: str) -
 
 
 async def test_vote_card_through_response_url_or_as_text_in_the_group(database: str) -> None:
+    """A response_url takes one message: a card alone goes as the card, a text with its card
+    as the text (the announcement; no hint at buttons nobody sees)."""
     clock = ManualClock(T0)
     async with open_rig(clock) as (rig, adapter):
         await _bind(rig)
         card = VoteCard(7, "议题1：年度工作", "已投 3/7", secret=False)
         handle = rig.fake.response_url(rig.fake_base)
-        await adapter.send(group_message("开始表决", card=card, reply_handle=handle))
+        await adapter.send(group_message("", card=card, reply_handle=handle))
+        assert rig.fake.accepted("aibot/response") == []  # a card update: never a message
+        await adapter._post_response_url(handle, group_message("", card=card))
         body = rig.fake.accepted("aibot/response")[-1].body
         assert body["template_card"]["card_type"] == "vote_interaction"
         assert body["template_card"]["submit_button"]["key"] == "submit_vote_7"
+        handle = rig.fake.response_url(rig.fake_base)
+        await adapter.send(group_message("开始表决", card=card, reply_handle=handle))
+        body = rig.fake.accepted("aibot/response")[-1].body
+        assert body["markdown"]["content"].startswith("开始表决")
+        assert CARD_HINT not in body["markdown"]["content"]
         secret = VoteCard(8, "议题2：人事", "赞成 4", secret=True)
         await adapter.send(group_message("表决进行中", card=secret))
         content = rig.fake.accepted("webhook/send")[-1].body["markdown"]["content"]

@@ -194,7 +194,7 @@ async def test_a_reminder_during_a_vote_is_for_the_ballots(harness: ConsoleRig) 
     (reminder,) = sent
     assert reminder.text == (
         "【提醒】议题1「换届」正在表决，尚未投票：刘洋、陈静。请出席成员在群里发送「赞成」「反对」或"
-        "「弃权」（也可点卡片按钮）。\n尚未签到：李娜、杨帆、赵敏（到会后请先发送「签到」）。"
+        "「弃权」。\n尚未签到：李娜、杨帆、赵敏（到会后请先发送「签到」）。"
     )
     assert [m.name for m in reminder.mentions] == ["刘洋", "陈静"]
 

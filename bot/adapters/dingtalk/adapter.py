@@ -303,9 +303,11 @@ class DingTalkAdapter:
                 body = encode_private_send(message, robot_code=self.settings.robot_code)
                 await self._openapi("POST", "/v1.0/robot/oToMessages/batchSend", body)
                 return
+            carded = message.card is not None and bool(self.cfg.card_template_id)
             if message.text:
-                await self._send_text(message)
-            if message.card is not None and self.cfg.card_template_id:
+                shown = message.text_with_card() if carded else message.text
+                await self._send_text(replace(message, text=shown))
+            if carded:
                 await self._send_card(message)
         except (MessageTooLarge, ValueError) as exc:
             raise SendError(SendErrorKind.PERMANENT, "encode", str(exc)) from exc

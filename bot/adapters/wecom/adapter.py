@@ -34,9 +34,11 @@ Outbound rules (`send`):
 5. `private_to` goes 1:1 and never into a group: the answer to a private message through that
    message's response_url (rule 7), else the AI bot's single chat over the long connection,
    else the self-built app's `message/send`, else a permanent SendError.
-6. A vote card goes as a `template_card` through a fresh `response_url` or the long connection;
-   later sends for the same vote id resend it with the live count. Without either, its text
-   goes through the group's 消息推送 webhook (no interactive cards there).
+6. A vote card goes with its text in the passive reply (`stream_with_template_card`), or after
+   it as a message of its own over the long connection; only then does the text point at the
+   card's buttons. A `response_url` takes one message: the text (a card alone would lose the
+   announcement and its mentions). The 消息推送 webhook has no interactive cards: the text
+   with the count.
 7. A `reply_handle` (response_url) is used once: marked used when WeCom took the message or
    refused the url (used, expired); a rate limit, a 5xx or a timeout leave it for the retry.
    Afterwards, or when WeCom refuses it, the message falls back to the proactive send.
@@ -335,11 +337,14 @@ class WeComAdapter:
     def _message_reply(self, replies: Sequence[OutgoingMessage]) -> dict[str, Any]:
         """One passive reply for all inline replies: a finished stream with every text, plus
         the first vote card as a template card."""
-        content = "\n\n".join(_markdown(r) for r in replies if r.text)
+        carded = next((r for r in replies if r.card is not None), None)
+        content = "\n\n".join(
+            _markdown(r, r.text_with_card() if r is carded else r.text) for r in replies if r.text
+        )
         stream_id = f"s{secrets.token_hex(8)}"
         self._streams.put(stream_id, content)
         body = codec.stream_reply(stream_id, content, True)
-        card = next((r.card for r in replies if r.card is not None), None)
+        card = None if carded is None else carded.card
         if card is None:
             return body
         template = codec.vote_card(card, task_id=self._new_task_id(card))["template_card"]
@@ -406,7 +411,7 @@ class WeComAdapter:
         if await self._answered(message):
             return
         if self.long_connection:
-            await self._ws_send(message.chat.chat_id, self._proactive_body(message))
+            await self._send_long_connection(message)
             return
         await self._send_group_webhook(message)
 
@@ -441,16 +446,33 @@ class WeComAdapter:
         return handle.startswith(self.cfg.api_base + "/")
 
     async def _post_response_url(self, url: str, message: OutgoingMessage) -> None:
-        if message.card is not None:
+        """One message through a response_url, good for one call: the text when there is
+        one (a vote's announcement: its rule, its threshold, the voters mentioned; a card
+        alone would lose them all), else the card."""
+        if message.card is not None and not message.text:
             body = codec.vote_card(message.card, task_id=self._new_task_id(message.card))
         else:
             body = codec.markdown_reply(_markdown(message))
         await self.http.call("POST", url, body=body)
 
-    def _proactive_body(self, message: OutgoingMessage) -> dict[str, Any]:
-        if message.card is not None:
-            return codec.vote_card(message.card, task_id=self._new_task_id(message.card))
-        return codec.markdown_reply(_markdown(message))
+    async def _send_long_connection(self, message: OutgoingMessage) -> None:
+        """The text, then the card as a message of its own (the connection sends either).
+        The card is a convenience, the text the message: a card that fails is logged, not
+        retried (a retry would post the text twice)."""
+        chatid, card = message.chat.chat_id, message.card
+        if message.text:
+            text = message.text_with_card() if card is not None else message.text
+            await self._ws_send(chatid, codec.markdown_reply(_markdown(message, text)))
+        if card is None:
+            return
+        body = codec.vote_card(card, task_id=self._new_task_id(card))
+        if not message.text:
+            await self._ws_send(chatid, body)
+            return
+        try:
+            await self._ws_send(chatid, body)
+        except SendError as exc:
+            logger.warning("wecom: the vote card after its text was not sent (%s)", exc.code)
 
     async def _send_group_webhook(self, message: OutgoingMessage) -> None:
         chat = message.chat
@@ -570,16 +592,16 @@ def _errcode_error(errcode: int, errmsg: str) -> SendError:
             return SendError(SendErrorKind.PERMANENT, errcode, message)
 
 
-def _markdown(message: OutgoingMessage) -> str:
-    """Message text for the AI bot's markdown (stream, response_url, aibot_send_msg), with
-    `<@userid>` mentions appended."""
+def _markdown(message: OutgoingMessage, text: str | None = None) -> str:
+    """Message text (`text`, else the message's) for the AI bot's markdown (stream,
+    response_url, aibot_send_msg), with `<@userid>` mentions appended."""
     ids = [
         m.user_id
         for m in message.mentions
         if m.platform is Platform.WECOM and m.user_id and m.user_id != "@all"
     ]
     tail = ("\n" + " ".join(f"<@{uid}>" for uid in dict.fromkeys(ids))) if ids else ""
-    return message.text + tail
+    return (message.text if text is None else text) + tail
 
 
 def webhook_key(stored: str) -> str:
