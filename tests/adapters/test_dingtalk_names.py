@@ -21,9 +21,7 @@ GROUP = "cidNAMESgroup01=="
 NEWCOMER = "1001"  # 孙磊's staff id
 
 
-async def speak(
-    rig: DingTalkRig, staff: str, nick: str, text: str, at: Iterable[str] = ()
-) -> str:
+async def speak(rig: DingTalkRig, staff: str, nick: str, text: str, at: Iterable[str] = ()) -> str:
     """A signed group callback from `staff` shown as `nick`, @-mentioning `at` (staff ids, in the
     order of the text's @names); the replies the session webhook received, joined."""
     before = len(rig.fake.recorded["session"])
@@ -54,9 +52,8 @@ async def test_people_added_by_mention_are_named_as_typed(database: str) -> None
 
         # A newcomer by @-mention: named as typed, everywhere.
         added = await say("张伟", "提议增补 @孙磊 党员 理事 加强年轻力量", [NEWCOMER])
-        assert "增补孙磊为组员" in added and NEWCOMER not in added.replace(
-            f"钉钉账号 {NEWCOMER}", ""
-        ), added
+        assert "增补孙磊为组员" in added, added
+        assert NEWCOMER not in added.replace(f"钉钉账号 {NEWCOMER}", ""), added
         second = await models.RosterChange.get(kind="add")
         assert second.reason == "加强年轻力量"
         approved = await speak(rig, DINGTALK_ADMIN, "刘老师", f"批准 {second.id}")
@@ -79,7 +76,8 @@ async def test_people_added_by_mention_are_named_as_typed(database: str) -> None
         assert "赞成7" in await say("张伟", "结束表决")
         await say("张伟", "散会")
         minutes = await say("李娜", "纪要 全文")
-        assert "孙磊" in minutes and NEWCOMER not in minutes, minutes
+        assert "孙磊" in minutes, minutes
+        assert NEWCOMER not in minutes, minutes
 
 
 async def test_someone_known_by_a_staff_id_is_named_when_they_speak(database: str) -> None:
@@ -91,9 +89,11 @@ async def test_someone_known_by_a_staff_id_is_named_when_they_speak(database: st
         await repo.ensure_person(user, name="1002")
         await speak(rig, "1002", "钱多多", "名单")
         named = await repo.person_by_identity(user)
-        assert named is not None and named.name == "钱多多"
+        assert named is not None
+        assert named.name == "钱多多"
         # A display name never replaces a name the roster knows (「张伟」 stays 张伟).
         leader = UserRef(Platform.DINGTALK, fake.corp_id, "staff000100")
         await speak(rig, "staff000100", "伟哥", "名单")
         kept = await repo.person_by_identity(leader)
-        assert kept is not None and kept.name == "张伟"
+        assert kept is not None
+        assert kept.name == "张伟"
