@@ -226,7 +226,7 @@ async def register_name(ctx: Context, args: str) -> list[OutgoingMessage]:
     before = await repo.register(sender, chat.chat_id, name, ctx.now)
     if me is not None and me.name != name:
         await repo.rename(me.id, name)
-    account = f"（账号 {sender.user_id}）"
+    account = _account_of(sender)
     if before is None or before == name:
         done = f"已登记：您在本群的姓名是「{name}」{account}。"
     else:
@@ -244,7 +244,7 @@ async def register_name(ctx: Context, args: str) -> list[OutgoingMessage]:
     leader = next((f"组长{x.person.name}" for x in people if x.is_leader), "组长")
     return [
         ctx.reply(
-            f"{done}{shared}{leader}现在可以发送「提议增补 {how} 党员 理由」提议您加入领导小组，"
+            f"{done}{shared}{leader}现在可以发送「提议增补 {how} 理由」提议您加入领导小组，"
             "经市科技社团党委批准后生效。"
         )
     ]
