@@ -140,9 +140,13 @@ async def _said_of(
     fits: dict[str, str] = {}  # account -> name
     for ref in await repo.identities([x.person.id for x in known], chat.platform, chat.corp_id):
         fits[ref.user_id] = ref.name
-    for account, name in await repo.registered(chat.platform, chat.corp_id, chat.chat_id, said):
-        if name == said or not fits:  # by name; by account only when no name fits
-            fits.setdefault(account, name)
+    groups = [chat.chat_id]  # in private (the leader's 1:1 with the bot): the society's groups
+    if chat.kind is not ChatKind.GROUP and ctx.society is not None:
+        groups = [c for p, corp, c in await repo.group_chats(ctx.society.id) if p == chat.platform]
+    for group in groups:
+        for account, name in await repo.registered(chat.platform, chat.corp_id, group, said):
+            if name == said or not fits:  # by name; by account only when no name fits
+                fits.setdefault(account, name)
     if not fits:
         person = await repo.person_by_identity(UserRef(chat.platform, chat.corp_id, said))
         if person is not None:
@@ -159,7 +163,7 @@ async def _said_of(
     if not typed:
         return None
     raise UsageError(
-        f"本群还没有人登记为「{said}」，没有办理。请{said}本人在本群 @机器人 发送「我是{said}」"
+        f"群里还没有人登记为「{said}」，没有办理。请{said}本人在学会工作群里 @机器人 发送「我是{said}」"
         "登记姓名，然后再发送这条指令（也可以在 @ 后面直接写对方的企业微信账号）。"
     )
 

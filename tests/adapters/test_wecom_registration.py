@@ -43,7 +43,7 @@ async def test_a_society_gets_its_members_over_wecom_by_registration(database: s
 
         # Nobody registered: the @name is only text, and who it is cannot be told.
         unknown = await say(WECOM_ADMIN, "提议组长 @张伟 党员 副理事长 组建领导小组")
-        assert "还没有人登记为「张伟」" in unknown.text
+        assert "群里还没有人登记为「张伟」" in unknown.text
         assert "我是张伟" in unknown.text
         assert await models.RosterChange.all().count() == 0
 
@@ -72,7 +72,8 @@ async def test_a_society_gets_its_members_over_wecom_by_registration(database: s
         # The leader proposes the others, by @name and by account id.
         by_name = await say("zhangwei", "提议增补 @李娜 党员 理事 工作需要")
         assert "增补李娜为组员" in by_name.text, by_name.text
-        by_account = await say("zhangwei", "提议增补 @wangqiang 党员 理事")
+        # In private too (the leader's 1:1 with the bot): the society's group's registrations.
+        by_account = await say("zhangwei", "提议增补 @wangqiang 党员 理事", chatid=None)
         assert "增补王强为组员" in by_account.text, by_account.text
         requests = await approval_requests(rig)
         assert any("李娜" in r and "lina" in r for r in requests)
