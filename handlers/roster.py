@@ -190,8 +190,11 @@ async def wish_to_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
 # A name as people give it (「张伟」「欧阳明月」「张伟（技术部）」, a Latin name), and what says it is
 # something else (「我是组长」「我是来请假的」「我是说……」).
 _A_NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·•()（）0-9]{2,20}")
-_NOT_NAMES = r"什么|谁|哪|组长|组员|成员|记录|联系人|党员|理事|会长|领导|党委|主持|列席|不是|来|说|想|要|在|吗"
-_NOT_A_NAME = re.compile(_NOT_NAMES)
+_ROLE_WORDS = r"什么|谁|哪|组长|组员|成员|记录|联系人|党员|理事|会长|领导|党委|主持|列席|吗"
+_NOT_A_NAME = re.compile(_ROLE_WORDS)
+# 「我是…」 said whole is a name only without those, nor a verb (「我是来请假的」「我是说…」); a
+# name that has one (李来福) is registered with 「登记姓名 李来福」.
+_NOT_NAMES = rf"{_ROLE_WORDS}|不是|来|说|想|要|在"
 REGISTER_USAGE = "我是张伟"
 
 

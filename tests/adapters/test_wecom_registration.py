@@ -57,6 +57,7 @@ async def test_a_society_gets_its_members_over_wecom_by_registration(database: s
         assert "提议增补 @张伟" in redone.text
         assert "「李娜」" in (await say("lina", "我是李娜")).text
         assert "已登记" in (await say("wangqiang", "@议事助手 我叫王强")).text
+        assert "「李来福」" in (await say("liulaifu", "登记姓名 李来福")).text
 
         # The committee names the first leader by @name; the reason is what follows the name.
         proposed = await say(WECOM_ADMIN, "提议组长 @张伟 党员 副理事长 组建领导小组")
