@@ -203,6 +203,7 @@ class Admission:
             person = found.person if found else await repo.person_by_identity(message.sender)
         else:
             person, society = await speaker_and_society(message)
+        person = await _as_shown(person, message.sender)
         roles = _roles(self.settings.committee_admins, message.sender, None)
         ctx = Context(
             message, self.settings, self.clock, now, None, person, roles, self.settings.policy, work
@@ -210,6 +211,18 @@ class Admission:
         if found is not None:
             return _entered(ctx, found)
         return ctx if society is None else await enter_society(ctx, society)
+
+
+async def _as_shown(person: repo.Person | None, sender: UserRef) -> repo.Person | None:
+    """The speaker, named as the platform shows them (DingTalk's senderNick) when all that was
+    known of them was their account id (a member added by an @-mention no name could be paired
+    with: 「召集人：1001」), kept for the next time. A name the leader proposed and the committee
+    approved is not replaced by a display name (a nickname); WeCom gives none (the name
+    registered with 「我是…」 stands)."""
+    if person is None or person.name != sender.user_id or sender.name in ("", sender.user_id):
+        return person
+    await repo.rename(person.id, sender.name)
+    return replace(person, name=sender.name)
 
 
 async def _tolerated(work: Awaitable[T], failed: T) -> T:

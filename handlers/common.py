@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import governance as g
-from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, UserRef
+from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
 from bot.router import Context, Handler, Route, UsageError
 from bot.timeparse import small_number
 from bot.utterance import THIS_ITEM
@@ -100,6 +100,11 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
         return None, args.strip()
     people = await repo.members(ctx.society.id)
     known = [x for x in people if x.person.name == name]
+    if ctx.message.platform in NAMES_ONLY and (at is not None or len(known) != 1):
+        # WeCom: 「@张伟」 is only text; the account is who registered so (「我是张伟」)
+        said = await _said_of(ctx, name, known, typed=at is not None)
+        if said is not None:
+            return said, rest.strip()
     if not known and at is None:  # 「吴国华为组员」「赵敏同志」: a known name, then a role word
         longest = max(
             (len(x.person.name) for x in people if name.startswith(x.person.name)), default=0
@@ -117,6 +122,50 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
     if not refs:
         return None, args.strip()
     return refs[0], rest.strip()
+
+
+# Platforms whose callbacks say who was @-mentioned only in the text (「@张伟」): WeCom's AI bot
+# gives the sender's account and the text, no list of the people mentioned.
+NAMES_ONLY = frozenset({Platform.WECOM})
+
+
+async def _said_of(
+    ctx: Context, said: str, known: list[repo.Member], *, typed: bool
+) -> UserRef | None:
+    """The one account a name (or an account id) said in the group stands for, on a platform
+    that names people only in the text: the society's people of that name with an account here,
+    whoever registered under it in this group (「我是张伟」), or the account itself (「@zhangwei」).
+    Refused, saying what to do, when several fit or (`typed`: said with an @) none does."""
+    chat = ctx.message.chat
+    fits: dict[str, str] = {}  # account -> name
+    for ref in await repo.identities([x.person.id for x in known], chat.platform, chat.corp_id):
+        fits[ref.user_id] = ref.name
+    groups = [chat.chat_id]  # in private (the leader's 1:1 with the bot): the society's groups
+    if chat.kind is not ChatKind.GROUP and ctx.society is not None:
+        groups = [c for p, corp, c in await repo.group_chats(ctx.society.id) if p == chat.platform]
+    for group in groups:
+        for account, name in await repo.registered(chat.platform, chat.corp_id, group, said):
+            if name == said or not fits:  # by name; by account only when no name fits
+                fits.setdefault(account, name)
+    if not fits:
+        person = await repo.person_by_identity(UserRef(chat.platform, chat.corp_id, said))
+        if person is not None:
+            fits[said] = person.name
+    if len(fits) == 1:
+        ((account, name),) = fits.items()
+        return UserRef(chat.platform, chat.corp_id, account, name)
+    if len(fits) > 1:
+        listed = "、".join(f"{name}（账号 {account}）" for account, name in sorted(fits.items()))
+        raise UsageError(
+            f"「@{said}」可能是指{listed}，没有办理。请在 @ 后面写账号以示区分，"
+            f"例如「@{min(fits)}」。"
+        )
+    if not typed:
+        return None
+    raise UsageError(
+        f"群里还没有人登记为「{said}」，没有办理。请{said}本人在学会工作群里 @机器人 发送「我是{said}」"
+        "登记姓名，然后再发送这条指令（也可以在 @ 后面直接写对方的企业微信账号）。"
+    )
 
 
 def _without_mention(said: str, target: UserRef) -> str:

@@ -187,6 +187,72 @@ async def wish_to_leave(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+# A name as people give it (「张伟」「欧阳明月」「张伟（技术部）」, a Latin name), and what says it is
+# something else (「我是组长」「我是来请假的」「我是说……」).
+_A_NAME = re.compile(r"[\u4e00-\u9fffA-Za-z·•()（）0-9]{2,20}")
+_ROLE_WORDS = r"什么|谁|哪|组长|组员|成员|记录|联系人|党员|理事|会长|领导|党委|主持|列席|吗"
+_NOT_A_NAME = re.compile(_ROLE_WORDS)
+# 「我是…」 said whole is a name only without those, nor a verb (「我是来请假的」「我是说…」); a
+# name that has one (李来福) is registered with 「登记姓名 李来福」.
+_NOT_NAMES = rf"{_ROLE_WORDS}|不是|来|说|想|要|在"
+REGISTER_USAGE = "我是张伟"
+
+
+async def register_name(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我是张伟」「登记 张伟」 in the group: the name the speaker's account goes by here. WeCom
+    tells the bot only who speaks (an account id) and the text (「@张伟」 is only text), so this is
+    how the leader's 「提议增补 @张伟」 finds the account meant. A new registration replaces the
+    speaker's own; the speaker's name everywhere becomes it. Who joins the group is still the
+    leader's proposal and the committee's approval (第六条): the committee sees the account."""
+    society = ctx.require_society()
+    chat = ctx.message.chat
+    if chat.kind is not ChatKind.GROUP:
+        raise UsageError(
+            f"请在{society.name}的工作群里 @机器人 发送「{REGISTER_USAGE}」登记（登记的是您在该群里的姓名）。"
+        )
+    name = re.sub(r"(?:同志|老师)$", "", args.strip(" ，,。.!！~"))
+    if not name:
+        raise UsageError(f"请写上您的姓名，例如：{REGISTER_USAGE}")
+    if not _A_NAME.fullmatch(name) or _NOT_A_NAME.search(name):
+        raise UsageError(
+            f"「{t.echo(name)}」不像姓名，没有登记。登记姓名请发送「我是 姓名」，例如：{REGISTER_USAGE}。"
+        )
+    sender = ctx.message.sender
+    people = await repo.members(society.id)
+    me = ctx.person
+    namesake = next((x for x in people if x.person.name == name and x.person != me), None)
+    if namesake is not None:
+        raise UsageError(
+            f"{society.name}已有一位{name}，没有登记（同名会让 @{name} 指不清是谁）。如果您与其同名，"
+            f"请在姓名后加以区分，例如「我是{name}（技术部）」。"
+        )
+    before = await repo.register(sender, chat.chat_id, name, ctx.now)
+    if me is not None and me.name != name:
+        await repo.rename(me.id, name)
+    account = _account_of(sender)
+    if before is None or before == name:
+        done = f"已登记：您在本群的姓名是「{name}」{account}。"
+    else:
+        done = f"已更新登记：您在本群的姓名由「{before}」改为「{name}」{account}。"
+    mine = next((x for x in people if me is not None and x.person.id == me.id), None)
+    if mine is not None and mine.on_roster:
+        return [ctx.reply(f"{done}您是{society.name}党建工作领导小组成员。")]
+    same = [u for u, n in await repo.registered(chat.platform, chat.corp_id, chat.chat_id, name)]
+    how = f"@{name}" if same == [sender.user_id] else f"@{sender.user_id}"
+    shared = (
+        ""
+        if how == f"@{name}"
+        else f"本群还有别人登记为「{name}」，提到您时请写账号（@{sender.user_id}）。"
+    )
+    leader = next((f"组长{x.person.name}" for x in people if x.is_leader), "组长")
+    return [
+        ctx.reply(
+            f"{done}{shared}{leader}现在可以发送「提议增补 {how} 理由」提议您加入领导小组，"
+            "经市科技社团党委批准后生效。"
+        )
+    ]
+
+
 async def propose_leader(ctx: Context, args: str) -> list[OutgoingMessage]:
     return await _propose(ctx, args, "role", "提议组长 @王五 理事长 换届")
 
@@ -286,6 +352,9 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
         },
     )
     name = change.person.name
+    # Who the committee is asked about: the account beside the name (on WeCom the name is the
+    # one its owner registered, 「我是…」: a false claim shows here).
+    account = _account_of(user)
     flag = f"\n{non_party_note(name)}" if await not_a_party_member(change) else ""
     observe = (
         f"\n如只是请{name}参加小组会议，建议改为列席：会议通知发出后，组长发送「列席 @{name} "
@@ -295,7 +364,7 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
     )
     out = [
         ctx.reply(
-            f"已提交成员调整申请 #{cid}：{_change_text(change)}。按工作规则第六条，须经市科技社团党委审核批准后生效。"
+            f"已提交成员调整申请 #{cid}：{_change_text(change)}{account}。按工作规则第六条，须经市科技社团党委审核批准后生效。"
             f"{flag}{observe}"
         )
     ]
@@ -304,10 +373,20 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
         out.append(
             ctx.private(
                 ref,
-                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。{flag}",
+                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}{account}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。{flag}",
             )
         )
     return out
+
+
+_PLATFORM_NAMES = {Platform.WECOM: "企业微信", Platform.DINGTALK: "钉钉"}
+
+
+def _account_of(user: UserRef) -> str:
+    """「（企业微信账号 zhangwei）」: the platform account a change is about (on WeCom the name
+    is what the account's owner registered); nothing in the console (no accounts there)."""
+    platform = _PLATFORM_NAMES.get(user.platform)
+    return "" if platform is None else f"（{platform}账号 {user.user_id}）"
 
 
 async def list_changes(ctx: Context, args: str) -> list[OutgoingMessage]:
@@ -1090,6 +1169,19 @@ ROUTES = [
             "下次什么时候换届",
         ),
         shows=True,
+    ),
+    Route(
+        ("登记姓名", "登记"),
+        register_name,
+        g.Need.ANYONE,
+        "登记姓名 张伟",
+        "登记自己在本群的姓名，也可说「我是张伟」（企业微信里组长凭此 @ 到您）",
+        "成员",
+        frames=(
+            # 「我是张伟」「我叫张伟」「@议事 我是张伟同志」: a name, said whole
+            rf"我(?:是|叫)(?P<object> ?(?!\S*(?:{_NOT_NAMES}))[^\s,，。:：@?？!！]{{2,12}}?) ?(?:同志)?",
+        ),
+        spaced=True,
     ),
     Route(
         ("提议增补", "增补成员"),

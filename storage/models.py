@@ -707,3 +707,21 @@ class PlanMark(Model):
 
     class Meta:
         table = "plan_mark"
+
+
+# A name a person gave for themselves in a group (「我是张伟」): the platform account that said it
+# and the name, per group. On WeCom, whose callbacks carry no list of the people @-mentioned
+# (only the text 「@张伟」), it is how 「提议增补 @张伟」 finds the account meant. A claim, not a
+# record: the committee sees the account beside the name when it approves.
+class Registration(Model):
+    id = fields.IntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    corp_id = fields.CharField(max_length=128)
+    chat_id = fields.CharField(max_length=128)
+    user_id = fields.CharField(max_length=128)
+    name = fields.CharField(max_length=64)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "registration"
+        unique_together = (("platform", "corp_id", "chat_id", "user_id"),)

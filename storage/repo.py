@@ -653,6 +653,45 @@ async def link_identity(person_id: int, user: UserRef) -> None:
         )
 
 
+async def rename(person_id: int, name: str) -> None:
+    """The person's name as they give it (「我是张伟」) or as their platform shows it now (a
+    DingTalk display name in place of a bare staff id). The people register is no governance
+    record: what the chain recorded under the old name stays as recorded."""
+    await m.Person.filter(id=person_id).update(name=name)
+
+
+async def register(user: UserRef, chat_id: str, name: str, now: datetime) -> str | None:
+    """Keep `name` as what `user` calls themself in group `chat_id` (a new registration
+    replaces theirs); returns the name it replaced, None the first time."""
+    found = await m.Registration.filter(
+        platform=user.platform.value, corp_id=user.corp_id, chat_id=chat_id, user_id=user.user_id
+    ).first()
+    if found is None:
+        await m.Registration.create(
+            platform=user.platform.value,
+            corp_id=user.corp_id,
+            chat_id=chat_id,
+            user_id=user.user_id,
+            name=name,
+            at=now,
+        )
+        return None
+    before = found.name
+    await m.Registration.filter(id=found.id).update(name=name, at=now)
+    return before
+
+
+async def registered(
+    platform: Platform, corp_id: str, chat_id: str, said: str
+) -> list[tuple[str, str]]:
+    """Who registered in group `chat_id` under the name `said`, or as the account `said`:
+    (account, name) pairs in the order they registered."""
+    here = m.Registration.filter(platform=platform.value, corp_id=corp_id, chat_id=chat_id)
+    rows = {r.id: r for r in await here.filter(name=said)}
+    rows.update({r.id: r for r in await here.filter(user_id=said)})
+    return [(rows[i].user_id, rows[i].name) for i in sorted(rows)]
+
+
 async def set_party_member(person_id: int, value: bool) -> None:
     await m.Person.filter(id=person_id).update(is_party_member=value)
 

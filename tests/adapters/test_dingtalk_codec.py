@@ -220,6 +220,30 @@ def test_mentions_skip_the_bot_entries_without_staff_id_and_duplicates() -> None
     assert all(m.name == "" and m.corp_id == CORP for m in message.mentions)
 
 
+@pytest.mark.parametrize(
+    ("content", "names"),
+    [
+        # each @name typed pairs with the staff ids of atUsers in order
+        (" 提议增补 @孙磊 党员，@钱多多 理事", ["孙磊", "钱多多"]),
+        (" 提议增补 \uff20孙磊 党员 @钱多多", ["孙磊", "钱多多"]),
+        # fewer or more @names than people mentioned, or one typed twice: no name is guessed
+        (" 提议增补 @孙磊 党员", ["", ""]),
+        (" 提议增补 @孙磊 @钱多多 @赵六", ["", ""]),
+        (" 提议增补 @孙磊 @孙磊", ["", ""]),
+    ],
+)
+def test_mentions_are_named_as_typed_when_they_pair_off(content: str, names: list[str]) -> None:
+    at_users = [
+        {"dingtalkId": "$:LWCP_v1:$botEXAMPLE"},
+        {"dingtalkId": "$:LWCP_v1:$a", "staffId": "A1"},
+        {"dingtalkId": "$:LWCP_v1:$b", "staffId": "B2"},
+    ]
+    message = decode(with_fields(atUsers=at_users, text={"content": content}))
+    assert [(m.user_id, m.name) for m in message.mentions] == list(
+        zip(["A1", "B2"], names, strict=True)
+    )
+
+
 @pytest.mark.parametrize(("in_at_list", "expected"), [(True, True), (False, False), (..., True)])
 def test_group_mentions_bot_follows_is_in_at_list(in_at_list: Any, expected: bool) -> None:
     assert decode(with_fields(isInAtList=in_at_list)).mentions_bot is expected

@@ -61,7 +61,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -377,18 +377,34 @@ def _build_message(
             continue
         seen.add(user.staff_id)
         mentions.append(UserRef(Platform.DINGTALK, corp_id, user.staff_id))
-
+    text = _strip_bot_mention(normalized(payload.text), settings.bot_names)
     return IncomingMessage(
         platform=Platform.DINGTALK,
         chat=chat,
         sender=sender,
-        text=_strip_bot_mention(normalized(payload.text), settings.bot_names),
+        text=text,
         message_id=payload.msg_id,
         received_at=now,
         mentions_bot=mentions_bot,
-        mentions=tuple(mentions),
+        mentions=_named(mentions, text, settings.bot_names),
         reply_handle=_reply_handle(payload, settings=settings, now=now),
     )
+
+
+# 「@张伟」 in the text: DingTalk keeps each mention as typed, in the order of `atUsers`.
+_TYPED_MENTION = re.compile(r"[@\uff20]([^\s@\uff20,，、:：;；。]+)")
+
+
+def _named(mentions: list[UserRef], text: str, bot_names: tuple[str, ...]) -> tuple[UserRef, ...]:
+    """The mentioned people with the names typed for them (「@张伟」), when the @-tokens of the
+    text (the bot's aside) pair off with them one to one, in order; else as they came (staff
+    ids only). DingTalk's atUsers carry no names: without this a member added by @ was named by
+    their staff id everywhere (「增补1001为组长」)."""
+    bots = {normalized(n) for n in bot_names}
+    typed = [t for t in _TYPED_MENTION.findall(text) if t not in bots]
+    if len(typed) != len(mentions) or len(set(typed)) != len(typed):
+        return tuple(mentions)
+    return tuple(replace(m, name=n) for m, n in zip(mentions, typed, strict=True))
 
 
 def _strip_bot_mention(text: str, bot_names: tuple[str, ...]) -> str:
