@@ -47,6 +47,11 @@ async def test_a_society_gets_its_members_over_wecom_by_registration(database: s
         assert "我是张伟" in unknown.text
         assert await models.RosterChange.all().count() == 0
 
+        # Someone not known yet who tries a command is told how to be known.
+        stranger = await say("zhangwei", "签到")
+        assert "系统里还没有您的身份信息" in stranger.text
+        assert "我是 姓名" in stranger.text
+
         # People register themselves; a second registration replaces the first.
         done = await say("zhangwei", "我是张卫")
         assert "已登记" in done.text
