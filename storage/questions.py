@@ -34,15 +34,18 @@ async def ask(message: IncomingMessage, command: str, now: datetime) -> bool:
     """Keep `command` as what a yes from the message's sender in its chat runs (True)."""
     chat_key, user_key = keys(message)
     row = m.PendingQuestion.filter(chat_key=chat_key, user_key=user_key)
-    if await row.update(command=command, asked_at=now, answered_by=""):
-        return True
-    try:
-        async with in_transaction():  # a savepoint: a concurrent first question does not abort
-            await m.PendingQuestion.create(
-                chat_key=chat_key, user_key=user_key, command=command, asked_at=now
-            )
-    except IntegrityError:
-        await row.update(command=command, asked_at=now, answered_by="")
+    # In a savepoint of its own: a question asked from inside a command's unit of work (a
+    # handler's AskBack) that cannot be kept must not abort that unit of work on PostgreSQL.
+    async with in_transaction():
+        if await row.update(command=command, asked_at=now, answered_by=""):
+            return True
+        try:
+            async with in_transaction():  # a concurrent first question does not abort
+                await m.PendingQuestion.create(
+                    chat_key=chat_key, user_key=user_key, command=command, asked_at=now
+                )
+        except IntegrityError:
+            await row.update(command=command, asked_at=now, answered_by="")
     return True
 
 
