@@ -52,7 +52,7 @@ from bot.scheduler import (
 )
 from bot.web.app import mount_web
 from handlers import ALL_ROUTES
-from handlers.common import chair_no_more
+from handlers.common import why_not
 from handlers.texts import render_need, render_refusal
 from handlers.votes import BALLOT_WORDS
 from storage import db, instances, outbox, repo, secrecy
@@ -96,7 +96,7 @@ def build_router(
         render_refusal=render_refusal,
         render_need=render_need,
         on_command=count,
-        why_not=chair_no_more,
+        why_not=why_not,
     )
 
 

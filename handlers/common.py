@@ -388,6 +388,28 @@ async def chair_no_more(ctx: Context, route: Route) -> str | None:
     )
 
 
+# A withdrawal said loosely (「撤回上一条」「刚才那条删掉」) reaches 纪要备注 whoever says it.
+_WITHDRAWS = ("撤回", "删掉", "删除", "作废")
+
+
+def not_the_recorders_note(ctx: Context, route: Route) -> str | None:
+    """「撤回上一条」 from someone who is not the recorder: it withdraws the recorder's minutes
+    note; a member who meant a ballot is told how a ballot changes. None for anything else."""
+    if route.words[0] != "纪要备注" or not any(w in ctx.message.text for w in _WITHDRAWS):
+        return None
+    return (
+        "撤回纪要备注只有记录人可以使用，您不是记录人，没有办理。"
+        "要改票，请在表决结束前直接发送新的选择（如「反对」）；"
+        "要更正其他记录，请告诉组长或记录人。"
+    )
+
+
+async def why_not(ctx: Context, route: Route) -> str | None:
+    """What the gate's refusal of `route` says instead, when the speaker's situation says more
+    (the router's `why_not`)."""
+    return not_the_recorders_note(ctx, route) or await chair_no_more(ctx, route)
+
+
 async def to_groups(
     ctx: Context, text: str, mentions: Sequence[UserRef] = ()
 ) -> list[OutgoingMessage]:

@@ -1072,7 +1072,7 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
         who = "组长本人" if target.id == person.id else target.name
         raise UsageError(
             f"{who}{state[away.status]}，不能主持第{meeting.number}次会议，没有委托。"
-            "请委托能到会的成员主持，例如：委托主持 @李娜 组长出差。"
+            "请委托能到会的成员主持：发送「委托主持 @成员 理由」。"
         )
     await repo.update_meeting(meeting.id, chair_id=target.id)
     await record(

@@ -90,6 +90,9 @@ async def test_a_note_taken_in_the_meeting_is_withdrawn_on_record(harness: Conso
     ), done
     assert "第2条备注" in await h.say("周婷", "记录一下：李娜反对")
     assert "只有记录人可以使用" in await h.say("李娜", "刚才那条记错了，删掉")
+    member = (await h.say("王强", "撤回上一条")).text  # perhaps meaning a ballot
+    assert member.startswith("撤回纪要备注只有记录人可以使用，您不是记录人，没有办理。"), member
+    assert "要改票" in member
     assert "第2条备注（李娜反对）" in await h.say("周婷", "撤回上一条记录")
     assert "第1条备注（王强建议压缩会务费）" in await h.say("周婷", "撤回上一条记录。")
     none = (await h.say("周婷", "撤回上一条记录")).text

@@ -561,6 +561,18 @@ async def test_the_chair_is_not_handed_to_one_who_cannot_chair(harness: ConsoleR
     assert meeting.chair_id == (await models.Person.get(name="李娜")).id
 
 
+async def test_a_refused_delegation_does_not_suggest_the_one_refused(harness: ConsoleRig) -> None:
+    """Its example had always named 李娜, even when she was the member on leave refused."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：经费")
+    await h.say("李娜", "请假 出差")
+    refused = (await h.say("张伟", "委托主持 @李娜 组长出差")).text
+    assert refused.startswith("李娜已请假，不能主持第1次会议，没有委托。"), refused
+    assert "@李娜" not in refused
+    assert "委托主持 @成员 理由" in refused
+
+
 async def test_a_member_back_after_leaving_is_present_and_the_leaving_is_minuted(
     harness: ConsoleRig,
 ) -> None:
