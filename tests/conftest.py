@@ -7,13 +7,16 @@ PostgreSQL cases are skipped, unless YISHI_REQUIRE_PG=1 (CI sets it), which make
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from bot import logs
 from storage import db
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import (
@@ -110,3 +113,17 @@ async def harness_with_open_vote(
         yield h
     finally:
         await db.close_db()
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """The server's own log handler at DEBUG into a buffer; the root logger restored after."""
+    root = logging.getLogger()
+    level = root.level
+    out = io.StringIO()
+    handler = logs.setup("debug", "text", stream=out)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -28,20 +28,6 @@ TEXT_LINE = re.compile(
 )
 
 
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Our handler at DEBUG into a buffer; the root logger restored afterwards."""
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    handler = logs.setup("debug", "text", stream=out)
-    try:
-        yield out
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 def test_text_lines_carry_time_level_logger_and_id(captured: io.StringIO) -> None:
     log = logging.getLogger("bot.example")
     log.info("outside any work")

@@ -7,14 +7,9 @@ fake WeCom, with the inbound queue (the replies go through the outbox), on both 
 from __future__ import annotations
 
 import io
-import logging
 import re
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
-
-from bot import logs
 from bot.app import RUNTIME
 from bot.clock import ManualClock
 from bot.outbox import load_message
@@ -30,20 +25,6 @@ MEMBERS = ("张伟", "李娜", "王强", "刘洋", "陈静", "杨帆", "赵敏")
 VOTERS = (*MEMBERS[1:], MEMBERS[0])
 CHOICES = ("赞成", "赞成", "反对", "赞成", "弃权", "反对", "赞成")
 RECEIPT = re.compile(r"回执\s*([0-9A-Za-z]{6,})")
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """The server's own log handler at DEBUG into a buffer; the root logger restored after."""
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    handler = logs.setup("debug", "text", stream=out)
-    try:
-        yield out
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 async def settle(rig: WeComRig) -> None:
