@@ -250,6 +250,10 @@ class Route:
     # meeting has ended): said loosely then (「我看了没问题，签发」), it is run for that answer,
     # not answered with the nearest commands (utterance.settle).
     says_why_not_now: bool = False
+    # What one who may not use it can do instead, said after the refusal (a member's 「我看了没
+    # 问题，签发」: the minutes are the leader's to sign; the member reads them and says what to
+    # change). Typed in full or only meant, the refusal is the same.
+    others: str = ""
 
 
 def strip_command_prefix(text: str) -> str:
@@ -565,7 +569,8 @@ class Router:
             return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
 
     def _not_yours(self, route: Route) -> str:
-        return f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+        refused = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"
+        return refused + route.others
 
     def _refusal_text(self, exc: Exception) -> str:
         if isinstance(exc, g.GovernanceError):

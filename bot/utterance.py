@@ -1347,9 +1347,11 @@ def _ranked(
 
 # Said to the bot as a plain acknowledgement: when no command takes it (no vote open for 「好的」),
 # answered in kind rather than 「没有听懂」.
+# 「+1」 too: after a remark it agrees, as 「👍」 does; during a vote it is asked back as a ballot
+# (赞成's confirm), like 「👍」, since 「same as the one before」 is only a guess at a ballot.
 _ACKNOWLEDGEMENTS = frozenset(
     {"好的", "好", "好滴", "好嘞", "ok", "okay", "嗯", "嗯嗯", "行", "可以", "明白", "明白了"}
-    | {"知道了", "了解", "没问题", "👌", "👍", "[ok]", "[强]", "1"}  # 「收到请回复1」
+    | {"知道了", "了解", "没问题", "👌", "👍", "[ok]", "[强]", "1", "+1"}  # 「收到请回复1」
 )
 
 
@@ -1633,9 +1635,11 @@ def settle(
         isinstance(found, Clarify)
         and not found.route.exact
         and not g.may(roles, found.route.needs)
-        and (not found.route.when or phase in found.route.when)
+        and (not found.route.when or phase in found.route.when or found.route.says_why_not_now)
     ):
-        return Suggest(found.said, (), theirs=found.route)  # a member's 「人齐了，开始吧」
+        # a member's 「人齐了，开始吧」; 「我看了没问题，签发」 in any phase: the leader's to sign
+        # (not the nearest commands, as if 签发 had not been heard)
+        return Suggest(found.said, (), theirs=found.route)
     head = found.head if isinstance(found, Unknown) else matching_form(found.said)
     scores = _scores(lexicon, head)
     now = _ranked(scores, roles, phase, any_phase=False)

@@ -386,6 +386,19 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
     if entry is not None and entry.status is g.Attendance.LEAVE:
         hint += f"您{_coming_after_all(ctx, meeting)}"
     how_long = _how_long(args)
+    before = await _late_notice_of(meeting, person)
+    late = f"（{t.echo(how_long)}）" if how_long else ""
+    if before is not None and how_long in ("", before.get("said", "")):
+        # said again (or without how late this time): on the record once
+        told = before.get("said", "")
+        return [
+            ctx.reply(
+                f"已记下：{person.name}会晚到{f'（{t.echo(told)}）' if told else ''}，之前已告知。"
+            )
+        ]
+    if before is not None:  # how late changed: the new notice replaces it (both on the record)
+        was = before.get("said", "")
+        late = f"（{t.echo(how_long)}，已更新，原为{t.echo(was) if was else '未说明'}）"
     if person.id in meeting.roster and (entry is None or entry.status is g.Attendance.UNKNOWN):
         minutes = late_by(how_long)
         await record(
@@ -406,12 +419,22 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
         await acks.acknowledge(meeting.id, person.id, ctx.now)
         received = "，已确认收到通知"
     when = t.when(meeting.starts_at, ctx.tz)
-    late = f"（{t.echo(how_long)}）" if how_long else ""
     return [
         ctx.reply(
             f"好的，{person.name}会晚到{late}{received}。第{meeting.number}次会议{when}开始，{hint}"
         )
     ]
+
+
+async def _late_notice_of(meeting: repo.Meeting, person: repo.Person) -> dict[str, Any] | None:
+    """The member's last notice of lateness for the meeting (late_notice's payload), if any: the
+    last one stands (late_notices, the minutes)."""
+    said = [
+        e.payload
+        for e in await repo.meeting_events(meeting)
+        if e.kind == EventKind.LATE_NOTICE.value and e.payload["person"].get("id") == person.id
+    ]
+    return said[-1] if said else None
 
 
 def _how_long(args: str) -> str:

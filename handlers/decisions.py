@@ -13,7 +13,7 @@ from bot.events import EventKind, OutgoingMessage
 from bot.inbox import decode_message, message_key
 from bot.keys import SealError
 from bot.router import AskBack, Context, Handler, Route, UsageError
-from bot.utterance import ITEM_REF
+from bot.utterance import ITEM_REF, THIS_ITEM
 from handlers import meetings
 from handlers import texts as t
 from handlers.attendance import quorum_line
@@ -476,16 +476,24 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
             "要把会议改到别的时间，请发送「改期 新时间」；要把议题撤出本次议程，请发送「撤回议题 编号 理由」。"
         )
     await require_chair(ctx, meeting, "没有暂缓")
+    bare = ""  # 「推迟一周」 with no item said: which is meant is asked (_item_or_meeting)
     if (shift := meetings.a_while_alone(args)) is not None:
         if shift < timedelta(days=1):  # 「推迟半小时」: no item's deferral to the next meeting
             raise UsageError(
                 f"会议已经开始，暂缓是把议题留到下次会议再行表决，「{t.echo(args.strip())}」不是暂缓，"
                 "没有办理。要暂缓议题，请发送「暂缓 议题编号 理由」；会议中途休息不影响出席和表决。"
             )
-        args = ""  # 「延期一周」: to the next meeting, whenever it is; no reason said
+        bare, args = args.strip(), ""
     number, reason = parse_item_ref(args)
-    if number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
+    if number is None and bare:
+        try:
+            number, reason = await _the_item_to_defer(meeting, "")
+        except UsageError:  # no item turned to, several open: which item, or the meeting?
+            raise UsageError(_item_or_meeting_text(bare)) from None
+    elif number is None:  # 「这个议题分歧较大，下次再议」「预算暂缓」
         number, reason = await _the_item_to_defer(meeting, reason.strip())
+    if meetings.a_while_alone(reason) is not None:
+        reason = ""  # 「议题2推迟一周」: to the next meeting, whenever it is; no reason said
     bounded(reason, "暂缓理由")
     it = await item_by_number(meeting, number)
     new_state = g.item_next(it.state, g.ItemAction.DEFER)
@@ -500,6 +508,8 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
             )
         if v.state is g.VoteState.OPEN:
             voting = v
+    if bare:
+        raise _item_or_meeting(bare, it)
     deferred: dict[str, Any] = {
         "item": it.id,
         "number": it.number,
@@ -516,6 +526,29 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     why = f"（{t.echo(reason)}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
+
+
+def _item_or_meeting(said: str, it: repo.Item) -> AskBack:
+    """「推迟一周」 in the meeting, no item named: the item in focus to the next meeting, or the
+    group to meet again a week on? Both are asked (a yes defers the item); nothing is done."""
+    said = t.echo(said)
+    return AskBack(
+        f"「{said}」是指把议题{it.number}「{it.title}」暂缓到下次会议再行表决，还是{said}后再开会？"
+        f"没有办理。{_MEET_AGAIN}要暂缓议题{it.number}，请",
+        f"暂缓 {it.number}",
+    )
+
+
+def _item_or_meeting_text(said: str) -> str:
+    """The same question when no item is turned to: which item, or the meeting?"""
+    said = t.echo(said)
+    return (
+        f"「{said}」是指把某个议题暂缓到下次会议再行表决，还是{said}后再开会？没有办理。"
+        f"{_MEET_AGAIN}要暂缓议题，请发送「暂缓 议题编号 理由」。"
+    )
+
+
+_MEET_AGAIN = "要另定时间开会，请在散会后发送「召开会议 时间 地点 议题：…」；"
 
 
 async def _the_item_to_defer(meeting: repo.Meeting, said: str) -> tuple[int, str]:
@@ -1041,6 +1074,13 @@ ROUTES = [
             "以后再说",
             "先放一放",
             "放一放",
+        ),
+        # 「议题2推迟一周」「这个议题延期一周吧」: the item said, to the next meeting (a bare
+        # 「推迟一周」 is asked: the item in focus, or meeting again then?)
+        frames=(
+            rf"(?P<object>{ITEM_REF}|{THIS_ITEM})[,，\s]*(?:就|先|再)?(?:推迟|延期|顺延|延后)"
+            r"(?P<rest>(?:[0-9]+|[一二两三四五六七八九十]+) ?个? ?(?:周|星期|礼拜|天|月))(?:再议|再说)?"
+            r"(?:吧|了|啊)*",
         ),
         after=(
             "暂缓",

@@ -21,7 +21,7 @@ from bot import governance as g
 from bot import utterance as u
 from bot.events import EventKind, OutgoingMessage
 from bot.reminders.plan import add_months
-from bot.router import AskBack, Context, Route, UsageError
+from bot.router import ASKED_FOR, AskBack, AskFor, Context, Route, UsageError
 from bot.timeparse import WEEKDAY_NAMES, Hourless, ParsedTime, small_number, why_unreadable
 from bot.utterance import DISCUSS, ITEM_REF, hourless_time, leading_time, matching_form
 from handlers import minutes as minutes_handlers
@@ -798,13 +798,15 @@ _IS = r"(?:是|如下|为)?[:：,，]? ?"
 # 「年度总结我没意见，预算建议再细一点」: clauses that each open with what they are about (an item's
 # title, or part of it) and say a view on it. Not about the meeting itself, a day, a person or
 # everything (「时间我没问题」「周五我没意见」「都同意」); a ballot word alone is no opinion (「预算
-# 同意」 during a vote is a ballot), only next to another clause.
+# 同意」 during a vote is a ballot), only next to another clause. Not a minutes note either (「第1条
+# 备注改为王强建议…」 is the recorder's edit of it, 纪要备注, whatever view the new text reports).
 _VIEW = r"(?:没有?(?:什么|啥)?意见|无意见|没问题|有(?:意见|建议|看法)|建议|认为|觉得|希望|原则同意|基本同意)"
 _BALLOT_VIEW = r"(?:同意|赞成|支持|反对|不同意)"
 _VIEW_TOPIC = (
     r"(?:对于?|关于)?(?!纪要|会议|开会|议程|通知|时间|地点|安排|这|那|我|你|他|她|大家|都|全|各|所有|本次"
     r"|此次|上次|下次|今天|明天|后天|周|星期|礼拜|签发|签到|请假|同意|赞成|反对|弃权|不同意|支持"
     r"|[0-9一二三四五六七八九十两]+ ?个?(?:人|票))"
+    r"(?![^,，。;；:：?？!！\s]*?备注)"
     r"[^,，。;；:：?？!！\s票]{2,20}?"
 )
 
@@ -1008,6 +1010,14 @@ _THIS_MEETING = r"(?:(?:这次|本次|这个|今天的?|明天的?|下次的?)?(
 _THE_DELEGATION = re.compile(
     rf"^(?:同志|老师)?(?:代为|代我|来|帮我|代)?主持{_THIS_MEETING}[,，。\s]*"
 )
+# Said where the delegation's reason would be, only that the leader cannot come (「我来不了」
+# 「今天实在去不了了」): no reason for the leave this means.
+_ONLY_CANNOT_COME = re.compile(
+    r"(?:我|本人)?(?:今天|明天|后天|那天|当天|这次|本次|届时|到时候?)?的?(?:会议?)?(?:我|本人)?"
+    r"(?:可能|恐怕|实在|确实|临时)?(?:就|也|又)?"
+    r"(?:(?:来|去|参加|到|参会|出席)不了|不能(?:来|去|参加|到会|参会|出席)|没法(?:来|去|参加|参会))"
+    r"(?:了|啦)?[,，。.!！\s]*"
+)
 _AN_ERRAND = re.compile(r"(?:把|将|帮|去|给|负责|准备|联系|通知|打印|买|订|安排|发一下|发给)")
 
 
@@ -1074,6 +1084,20 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"{who}{state[away.status]}，不能主持第{meeting.number}次会议，没有委托。"
             "请委托能到会的成员主持：发送「委托主持 @成员 理由」。"
         )
+    answered = (await repo.attendance(meeting.id)).get(person.id)
+    if (
+        target.id != person.id
+        and meeting.state is g.MeetingState.CONVENED
+        and answered is None
+        and _ONLY_CANNOT_COME.fullmatch(matching_form(reason))
+    ):
+        # 「我来不了，请李娜主持」: a leave without its reason, and the chair handed on; both are
+        # done once the reason comes (as 「…家里有事，请李娜主持」 does on a yes), neither before
+        raise AskFor(
+            f"组长{person.name}不能参会，须请假并写明理由，委托{target.name}主持与请假一并办理，"
+            "现在都还没有办理。请发送请假理由，例如「出差」。",
+            f"请假 {ASKED_FOR}，请{target.name}主持",
+        )
     await repo.update_meeting(meeting.id, chair_id=target.id)
     await record(
         ctx,
@@ -1082,7 +1106,6 @@ async def delegate_chair(ctx: Context, args: str) -> list[OutgoingMessage]:
         meeting=meeting,
     )
     # A leader who will not come is absent unless on leave: say how, before the meeting.
-    answered = (await repo.attendance(meeting.id)).get(person.id)
     leave = (
         f"{person.name}如不能参会，请另发送「请假 理由」。"
         if meeting.state is g.MeetingState.CONVENED and answered is None
@@ -1389,6 +1412,14 @@ async def time_suggested(ctx: Context, args: str) -> list[OutgoingMessage]:
             )
         ]
     said = _CONDITIONAL_CHANGE.search(matching_form(args))
+    if said is not None and _CANNOT_MAKE_IT.search(matching_form(args)[said.end() :]):
+        # 「要是提前半小时，我就赶不上了」: why not to change it, not a change to make
+        return [
+            ctx.reply(
+                f"这句话是假设，会议时间没有改动，仍为{t.when(meeting.starts_at, ctx.tz)}。"
+                f"要改期，请发送「改期 新时间」，例如：{RESCHEDULE_USAGE}"
+            )
+        ]
     change = said.group("change") if said is not None else args
     verb = _CHANGE_VERB.match(change)
     rest = change[verb.end() :] if verb is not None else change
@@ -1404,6 +1435,12 @@ async def time_suggested(ctx: Context, args: str) -> list[OutgoingMessage]:
     raise asked
 
 
+# What follows a change said as a condition when it is why not to make it: the speaker would then
+# not make it (「要是提前半小时，我就赶不上了」), not that they would then come.
+_CANNOT_MAKE_IT = re.compile(
+    r"赶不上|赶不及|赶不过来|赶不到|来不及|来不了|去不了|到不了|参加不了|没法(?:来|去|参加|到)"
+    r"|不能(?:来|去|参加|到)"
+)
 # What changes the meeting's time, said in a condition: the verb, then a time or a while
 # (「改期」 needs none).
 _CHANGE_VERB = re.compile(

@@ -487,5 +487,6 @@ ROUTES = [
         when=frozenset({g.MeetingState.CLOSED}),
         of_the_meeting=True,
         says_why_not_now=True,  # before the close, its refusal says the meeting has not ended
+        others="纪要在散会后生成，由组长签发；您可以发送「纪要」查看，有修改意见请告诉组长或记录人。",
     ),
 ]

@@ -1,0 +1,137 @@
+"""Things said in the group that had been misread: a 「+1」, a member's 「签发」, a minutes note
+edited by number, a bare 「推迟一周」, a conditional remark, a leave without its reason, and a
+lateness notice said twice."""
+
+from __future__ import annotations
+
+from storage import models
+from tests.kit.console import ConsoleRig, convene_and_open
+
+
+async def _ballots() -> int:
+    return await models.Ballot.all().count()
+
+
+async def test_plus_one_is_asked_in_a_vote_and_chatter_outside_it(harness: ConsoleRig) -> None:
+    """「+1」 (「＋1」) after 李娜's 赞成 is asked back as 赞成, never cast; outside a vote it is
+    agreement, answered like 「👍」 (it had been told no vote was open)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    for chatter in ("+1", "＋1"):  # no meeting: after a remark
+        said = (await h.say("李娜", chatter)).text
+        assert said == "好的。", said
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    # to the notice, as 「👍」 is: acknowledged
+    assert (await h.say("王强", "+1")).text.startswith("王强已确认收到第1次会议")
+    assert (await h.say("刘洋", "👍")).text.startswith("刘洋已确认收到第1次会议")
+    h.at("2026-12-05 14:50")
+    for name in ("张伟", "王强", "刘洋", "陈静", "杨帆"):
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    await h.say("张伟", "开会")
+    assert (await h.say("王强", "+1")).text == "好的。"  # no vote open yet
+    await h.say("张伟", "发起表决 1")
+    await h.say("陈静", "赞成")
+    before = await _ballots()
+    for who, said in (("王强", "+1"), ("刘洋", "＋1")):
+        asked = (await h.say(who, said)).text
+        assert asked == "是否投赞成票？回复「赞成」确认。", asked
+    assert await _ballots() == before
+    assert "已记录" in await h.say("王强", "赞成")
+
+
+async def test_a_members_sign_off_is_the_leaders(harness: ConsoleRig) -> None:
+    """「我看了没问题，签发」 from a member, in the meeting or after it: 签发 is the leader's, and
+    what the member can do (it had been 「没有听懂」 while the meeting was on)."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    for _ in range(2):
+        said = (await h.say("李娜", "我看了没问题，签发")).text
+        assert said.startswith("抱歉，「签发」只有组长可以使用。"), said
+        assert "您可以发送「纪要」查看" in said
+        assert "没有听懂" not in said
+        await h.say("张伟", "散会 现在")
+    assert await models.EventLog.filter(kind="minutes_signed").count() == 0
+
+
+async def test_the_recorder_edits_a_note_by_its_number(harness: ConsoleRig) -> None:
+    """「第1条备注改为王强建议再细一点」 edits note 1 (it had been read, for its 建议, as a written
+    opinion and refused to the recorder)."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("周婷", "纪要备注 李娜建议加强宣传")
+    said = (await h.say("周婷", "第1条备注改为王强建议再细一点")).text
+    assert said.startswith("已把本次会议第1条备注由「李娜建议加强宣传」改为「王强建议再细一点」"), (
+        said
+    )
+    assert await models.WrittenOpinion.all().count() == 0
+
+
+async def test_a_bare_put_off_asks_which_is_meant(harness: ConsoleRig) -> None:
+    """「推迟一周」 in the meeting names no item: the item in focus to the next meeting, or meeting
+    again in a week? Asked, nothing done (it had deferred the item); a yes defers the item, and
+    「议题2推迟一周」 names it."""
+    h = harness
+    await convene_and_open(h, "年度总结；经费预算；会员发展")
+    asked = (await h.say("张伟", "推迟一周")).text
+    assert asked.startswith(
+        "「一周」是指把某个议题暂缓到下次会议再行表决，还是一周后再开会？没有办理。"
+    )
+    await h.say("张伟", "下一个议题")
+    asked = (await h.say("张伟", "推迟一周")).text
+    assert asked.startswith(
+        "「一周」是指把议题1「年度总结」暂缓到下次会议再行表决，还是一周后再开会？"
+    )
+    assert asked.endswith("回复「是」或「暂缓 1」确认。")
+    assert await models.EventLog.filter(kind="item_deferred").count() == 0
+    assert "议题1「年度总结」暂缓决定" in await h.say("张伟", "是")
+    assert "议题2「经费预算」暂缓决定，将转入下次会议再行表决。" in await h.say(
+        "张伟", "议题2推迟一周"
+    )
+    assert await models.EventLog.filter(kind="item_deferred").count() == 2
+
+
+async def test_a_conditional_remark_on_ones_lateness_moves_nothing(harness: ConsoleRig) -> None:
+    """The leader's 「要是提前半小时，我就赶不上了」 is no move of the meeting (it had been asked
+    as one, to 14:30); 「延期一周的话我就能来」 is still a suggestion asked."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    said = (await h.say("张伟", "要是提前半小时，我就赶不上了")).text
+    assert said.startswith("这句话是假设，会议时间没有改动，仍为2026年12月5日"), said
+    assert "是否" not in said
+    assert (await h.say("张伟", "是")).text.startswith("没有待确认的事项")  # nothing was asked
+    meeting = await models.Meeting.first()
+    assert meeting is not None
+    assert meeting.starts_at.hour == 7  # 15:00 in Shanghai, as convened
+    assert "是否将第1次会议改期" in await h.say("张伟", "这个会延期一周的话我就能来")
+
+
+async def test_a_leader_who_cannot_come_is_asked_for_the_reason(harness: ConsoleRig) -> None:
+    """「我来不了，请李娜主持」 asks for the leave's reason (it had only delegated); the reason
+    then records the leave and the delegation together."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    asked = (await h.say("张伟", "我来不了，请李娜主持")).text
+    assert "须请假并写明理由" in asked
+    assert "现在都还没有办理" in asked
+    assert await models.EventLog.filter(kind="chair_delegated").count() == 0
+    done = (await h.say("张伟", "出差")).text
+    assert "张伟已请假（出差）" in done
+    assert "组长张伟委托李娜主持第1次会议" in done
+    assert await models.EventLog.filter(kind="chair_delegated").count() == 1
+
+
+async def test_a_lateness_said_again_is_kept_once(harness: ConsoleRig) -> None:
+    """「我晚到半小时」 twice is one notice (「已记下」); a changed one replaces it, on the record."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("王强", "我晚到半小时")
+    assert (await h.say("王强", "我晚到半小时")).text.startswith("已记下")
+    assert await models.EventLog.filter(kind="late_notice").count() == 1
+    assert "已更新，原为半小时" in await h.say("王强", "我晚到一小时")
+    assert await models.EventLog.filter(kind="late_notice").count() == 2
+    assert "王强会晚到（一小时）" in (await h.say("王强", "我晚到一小时")).text
+    assert await models.EventLog.filter(kind="late_notice").count() == 2
