@@ -5,6 +5,7 @@ rules deferral out."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -526,6 +527,21 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
     )
     why = f"（{t.echo(reason)}）" if reason else ""
     return [ctx.reply(f"议题{number}「{it.title}」暂缓决定{why}，将转入下次会议再行表决。")]
+
+
+_AN_ITEM_FIRST = re.compile(rf"^(?:{ITEM_REF}|{THIS_ITEM})")
+
+
+async def _put_back_instead(ctx: Context, args: str) -> tuple[Route | str, str] | None:
+    """Before the meeting: an item named (「这个议题延期一周」) is told by 暂缓 itself, whoever
+    said it, that deferral is decided in the meeting (not refused as the chair's); a time said
+    is about the meeting's (meetings.meeting_put_back_instead)."""
+    if not _AN_ITEM_FIRST.match(args.strip()) or ctx.society is None:
+        return await meetings.meeting_put_back_instead(ctx, args)
+    meeting = ctx.active_meeting or await repo.active_meeting(ctx.society.id)
+    if meeting is not None and meeting.state in (g.MeetingState.DRAFT, g.MeetingState.CONVENED):
+        return _DEFER_EXPLAINED, args
+    return await meetings.meeting_put_back_instead(ctx, args)
 
 
 def _item_or_meeting(said: str, it: repo.Item) -> AskBack:
@@ -1054,7 +1070,7 @@ ROUTES = [
         "组长",
         # 「延期一周」「推迟一周」 before the meeting: whether to move the meeting is asked
         phrasings=("下次再议", "延期", "推迟", "推迟表决", "暂不表决"),
-        instead=meetings.meeting_put_back_instead,
+        instead=_put_back_instead,
         # 「这个议题分歧比较大，下次再议吧」: asked back, the words before being the arguments.
         last=(
             "下次再议",
@@ -1099,3 +1115,8 @@ ROUTES = [
         when=OFFERED_DURING,
     ),
 ]
+
+# 暂缓 said of an item before the meeting, by anyone: its handler says why not now.
+_DEFER_EXPLAINED = replace(
+    next(r for r in ROUTES if r.words[0] == "暂缓"), needs=g.Need.ANYONE, instead=None
+)

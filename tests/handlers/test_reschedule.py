@@ -441,13 +441,18 @@ async def test_a_bare_week_later_before_the_meeting_asks_to_move_it(
 async def test_in_the_meeting_a_week_later_defers_the_item_without_a_reason(
     harness: ConsoleRig,
 ) -> None:
-    """In the meeting 「延期一周」 defers the item under discussion to the next meeting (「一周」
-    is no reason); 「推迟半小时」 defers nothing."""
+    """In the meeting 「延期一周」 asks whether the item under discussion or the meeting is meant;
+    a yes defers the item to the next meeting (「一周」 is no reason); 「推迟半小时」 defers
+    nothing."""
     h = harness
     await _convene(h)
     await check_in_and_open(h, present=("张伟", "李娜", "王强", "刘洋", "陈静"))
     await h.say("张伟", "下一个议题")
     refused = (await h.say("张伟", "推迟半小时")).text
     assert "「半小时」不是暂缓，没有办理" in refused, refused
-    done = (await h.say("张伟", "延期一周")).text
+    asked = (await h.say("张伟", "延期一周")).text
+    assert asked.startswith("「一周」是指把议题1「年度工作总结」暂缓到下次会议再行表决，还是"), (
+        asked
+    )
+    done = (await h.say("张伟", "是")).text
     assert done == "议题1「年度工作总结」暂缓决定，将转入下次会议再行表决。", done
