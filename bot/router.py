@@ -52,6 +52,16 @@ class UsageError(Exception):
     """A command the bot understood but cannot carry out as written: the message is the reply."""
 
 
+class Notified(UsageError):
+    """A refusal that others must hear of too (the committee admins, told that the record
+    failed its check): `notices` go out with the reply, while the handler's writes are rolled
+    back as for any refusal."""
+
+    def __init__(self, reply: str, notices: Sequence[OutgoingMessage]) -> None:
+        super().__init__(reply)
+        self.notices = tuple(notices)
+
+
 class AskBack(UsageError):
     """A command that wants a yes first (nothing written): the reply is the question, and a 「是」
     from the same person in the same chat runs `command` (storage/questions.py), with every rule
@@ -566,7 +576,8 @@ class Router:
                 raise repo.RoundBroken(f"「{route.words[0]}」 refused after writing") from exc
             if isinstance(exc, (AskBack, AskFor)):
                 await self.admission.ask(ctx.message, exc.command)
-            return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc))]
+            notices = exc.notices if isinstance(exc, Notified) else ()
+            return CommandOutcome.REJECTED, [ctx.reply(self._refusal_text(exc)), *notices]
 
     def _not_yours(self, route: Route) -> str:
         refused = f"抱歉，「{route.words[0]}」只有{self._render_need(route.needs)}可以使用。"

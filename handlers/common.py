@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -12,12 +13,14 @@ from typing import Any
 
 from bot import governance as g
 from bot.events import ChatKind, ChatRef, EventKind, OutgoingMessage, Platform, UserRef
-from bot.router import Context, Handler, Route, UsageError
+from bot.router import Context, Handler, Notified, Route, UsageError
 from bot.timeparse import small_number
 from bot.utterance import THIS_ITEM
 from handlers import texts as t
 from storage import repo
+from storage.seals import Tampered
 
+logger = logging.getLogger(__name__)
 _NUMBER = r"(\d{1,3}|[一二两三四五六七八九十]{1,3})"
 _ITEM_REF = re.compile(
     # Said as an item (「第二个议题涉及我本人」「议题2涉及本人」「3号议题」): what follows needs no
@@ -773,3 +776,28 @@ async def proposal_decided(
     if any(it.number == number and it.state is g.ItemState.PROPOSED for it in items):
         return word, f"{number} {rest}".strip()
     return None
+
+
+def record_fails_check(
+    ctx: Context, exc: Tampered, *, where: str, said: str, refused: str, undone: str
+) -> Notified:
+    """The refusal when rows a decision or a changed ballot stands on fail their seal (edited
+    behind the bot's back): nothing was written from them (the savepoint rolls back), the speaker
+    is told so, the committee admins are told where, and the log has a warning. Neither says
+    what the rows hold: which table and row ids, the vote and the item, never a choice.
+    `where`: the vote as the admins know it (学会, 会议, 议题); `said`: what fails and
+    `refused`: what was not done, to the speaker; `undone`: what was not done, to the admins."""
+    logger.warning("%s; %s: refused, nothing recorded", exc, where)
+    admins = ctx.settings.committee_admins
+    told = "已通知市科技社团党委；" if admins else ""
+    notice = (
+        f"【记录校验未通过】{where}：表决记录与其封印不符（可能有人直接改动了数据库），"
+        f"机器人没有据此{undone}，数据库保持原样。请运行「yishi verify」核查。"
+    )
+    notices = [
+        ctx.private(UserRef(Platform(a.platform), a.corp_id, a.user_id, a.name), notice)
+        for a in admins
+    ]
+    return Notified(
+        f"{said}校验未通过，{refused}，{told}请管理员运行「yishi verify」核查。", notices
+    )

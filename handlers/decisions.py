@@ -35,6 +35,7 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    record_fails_check,
     refuse_deferral,
     refuse_unvoted,
     require_chair,
@@ -56,6 +57,7 @@ from handlers.votes import (
 )
 from storage import acks, repo
 from storage import inbox as queued
+from storage.seals import Tampered
 
 DURING_MEETING = (g.MeetingState.OPEN,)
 
@@ -89,7 +91,17 @@ async def live_count(ctx: Context, args: str) -> list[OutgoingMessage]:
                 f"议题{it.number}「{it.title}」举手表决进行中，举手结果{recorded}。{deadline}"
             )
         ]
-    ballots = await repo.named_ballots(vote.id)
+    try:
+        ballots = await repo.checked_named_ballots(vote.id)  # a count told from the rows
+    except Tampered as exc:
+        raise record_fails_check(
+            ctx,
+            exc,
+            where=f"{ctx.require_society().name} 议题{it.number}（表决#{vote.id}）",
+            said=f"议题{it.number}「{it.title}」的表决记录",
+            refused="本次不显示计票",
+            undone="显示计票",
+        ) from exc
     tally = g.tally(ballots.values(), len(voters))
     waiting = await yet_to_vote(vote)
     return [
@@ -273,53 +285,86 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                 "（未投的不计赞成票，结果一经公布不能更改）。确定现在结束表决吗？",
                 f"结束表决 {it.number} 现在",
             )
-    voters = len(vote.electorate.voters)
-    named: dict[str, list[str]] = {}
-    box: list[tuple[str, g.Choice]] = []
-    match vote.method:
-        case g.VoteMethod.NAMED:
-            ballots = await repo.named_ballots(vote.id)
-            tally = g.tally(ballots.values(), voters)
-            people = await repo.people(ballots)
-            for choice in g.Choice:
-                named[choice.value] = [
-                    people[p].name for p, c in sorted(ballots.items()) if c is choice
-                ]
-        case g.VoteMethod.SECRET:
-            try:
-                box = await repo.unseal_secret_box(vote.id)
-            except SealError as exc:
-                raise UsageError(
-                    "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
-                    "请运维人员运行「yishi verify」检查。"
-                ) from exc
-            tally = g.tally((c for _, c in box), voters)
-        case g.VoteMethod.SHOW_OF_HANDS:
-            h = vote.hands or {"yes": 0, "no": 0, "abstain": 0}
-            tally = g.Tally(
-                h["yes"], h["no"], h["abstain"], max(voters - h["yes"] - h["no"] - h["abstain"], 0)
+    try:
+        voters = len(vote.electorate.voters)
+        named: dict[str, list[str]] = {}
+        box: list[tuple[str, g.Choice]] = []
+        match vote.method:
+            case g.VoteMethod.NAMED:
+                ballots = await repo.checked_named_ballots(vote.id)
+                tally = g.tally(ballots.values(), voters)
+                people = await repo.people(ballots)
+                for choice in g.Choice:
+                    named[choice.value] = [
+                        people[p].name for p, c in sorted(ballots.items()) if c is choice
+                    ]
+            case g.VoteMethod.SECRET:
+                listed = await repo.checked_secret_voters(vote.id)
+                try:
+                    box = await repo.unseal_secret_box(vote.id)
+                except SealError as exc:
+                    raise UsageError(
+                        "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
+                        "请运维人员运行「yishi verify」检查。"
+                    ) from exc
+                if len(box) != len(listed):  # verify's count: one ballot in the box per voter
+                    raise Tampered(
+                        "secret_ballot_sealed", (), f"vote {vote.id}: box and voter list disagree"
+                    )
+                tally = g.tally((c for _, c in box), voters)
+            case g.VoteMethod.SHOW_OF_HANDS:
+                h = vote.hands or {"yes": 0, "no": 0, "abstain": 0}
+                tally = g.Tally(
+                    h["yes"],
+                    h["no"],
+                    h["abstain"],
+                    max(voters - h["yes"] - h["no"] - h["abstain"], 0),
+                )
+        electorate = g.still_present(vote.electorate, present_now)
+        # Without hands there is nothing to decide, unless the quorum has gone meanwhile.
+        no_hands = vote.method is g.VoteMethod.SHOW_OF_HANDS and not vote.hands
+        if no_hands and g.item_quorum(electorate, rule, ctx.policy).met:
+            raise UsageError(
+                "请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。"
             )
-    electorate = g.still_present(vote.electorate, present_now)
-    # Without hands there is nothing to decide, unless the quorum has gone meanwhile.
-    no_hands = vote.method is g.VoteMethod.SHOW_OF_HANDS and not vote.hands
-    if no_hands and g.item_quorum(electorate, rule, ctx.policy).met:
-        raise UsageError("请记录人先录入举手结果（「举手结果 赞成4 反对2 弃权1」），再结束表决。")
-    decision = g.decide(electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason))
-    result = _result_payload(it, vote, decision, named, box, ctx)
-    await repo.close_vote(vote.id, result=result, now=ctx.now)
-    match decision.outcome:
-        case g.Outcome.PASSED | g.Outcome.NOT_PASSED:
-            await repo.update_item(
-                it.id, state=g.item_next(it.state, g.ItemAction.DECIDE), outcome=decision.outcome
-            )
-        case g.Outcome.DEFERRED:
-            await repo.update_item(
-                it.id, state=g.item_next(it.state, g.ItemAction.DEFER), outcome=decision.outcome
-            )
-        case g.Outcome.NO_QUORUM:
-            await repo.update_item(
-                it.id, state=g.item_next(it.state, g.ItemAction.RETURN), outcome=""
-            )
+        decision = g.decide(
+            electorate, tally, rule, ctx.policy, emergency=bool(it.emergency_reason)
+        )
+        result = _result_payload(it, vote, decision, named, box, ctx)
+        await repo.close_vote(vote.id, result=result, now=ctx.now, checked=True)
+        match decision.outcome:
+            case g.Outcome.PASSED | g.Outcome.NOT_PASSED:
+                await repo.update_item(
+                    it.id,
+                    checked=True,
+                    state=g.item_next(it.state, g.ItemAction.DECIDE),
+                    outcome=decision.outcome,
+                )
+            case g.Outcome.DEFERRED:
+                await repo.update_item(
+                    it.id,
+                    checked=True,
+                    state=g.item_next(it.state, g.ItemAction.DEFER),
+                    outcome=decision.outcome,
+                )
+            case g.Outcome.NO_QUORUM:
+                await repo.update_item(
+                    it.id,
+                    checked=True,
+                    state=g.item_next(it.state, g.ItemAction.RETURN),
+                    outcome="",
+                )
+    except Tampered as exc:
+        # The ballots, the vote or the item the result stands on were edited behind the bot's
+        # back: no result from them (the savepoint leaves the record as it was).
+        raise record_fails_check(
+            ctx,
+            exc,
+            where=f"{ctx.require_society().name} 第{meeting.number}次会议 议题{it.number}（表决#{vote.id}）",
+            said=f"议题{it.number}「{it.title}」的表决记录",
+            refused="本次没有结束表决，结果暂不记录",
+            undone="结束表决、记录结果",
+        ) from exc
     await record(
         ctx, EventKind.VOTE_CLOSED, {**result, "by": person_payload(person)}, meeting=meeting
     )

@@ -7,6 +7,7 @@ ballot routes with their phrasings, which are data the utterance layer reads."""
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -44,11 +45,15 @@ from handlers.common import (
     parse_item_ref,
     person_payload,
     record,
+    record_fails_check,
     require_chair,
     this_item,
 )
 from handlers.roster import AND_THE_OTHER
 from storage import acks, repo
+from storage.seals import Tampered
+
+logger = logging.getLogger(__name__)
 
 DURING_MEETING = (g.MeetingState.OPEN,)
 
@@ -304,16 +309,30 @@ async def my_ballot(ctx: Context, args: str) -> list[OutgoingMessage]:
             lines.append(
                 f"{head}您已投票（选择不与身份关联保存），结束后可私聊「查回执 回执号」核对。"
             )
-        elif (
-            vote.method is g.VoteMethod.NAMED
-            and (choice := (await repo.named_ballots(vote.id)).get(person.id)) is not None
-        ):
-            lines.append(f"{head}您已投{t.CHOICE[choice]}票。")
+        elif vote.method is g.VoteMethod.NAMED and (choice := await _my_choice(vote, person)):
+            if isinstance(choice, g.Choice):
+                lines.append(f"{head}您已投{t.CHOICE[choice]}票。")
+            else:
+                lines.append(f"{head}{_UNCHECKED_TEXT}")
         else:
             lines.append(f"{head}您还没有投票。{how_to_vote(vote.method)}")
     if not lines:
         return [ctx.reply(f"{person.name}目前没有需要参加的表决。")]
     return [ctx.reply("\n".join(lines))]
+
+
+_UNCHECKED = "unchecked"  # the ballot's row fails its seal: its choice is not told
+_UNCHECKED_TEXT = "您的投票记录校验未通过，暂不显示；请管理员运行「yishi verify」核查。"
+
+
+async def _my_choice(vote: repo.Vote, person: repo.Person) -> g.Choice | str | None:
+    """The person's named ballot as stored, only from a row that matches its seal
+    (`_UNCHECKED` otherwise); None: not voted."""
+    try:
+        return (await repo.checked_named_ballots(vote.id, person.id)).get(person.id)
+    except Tampered:
+        logger.warning("vote %s: ballot rows fail their seals; not shown", vote.id)
+        return _UNCHECKED
 
 
 def how_to_vote(method: g.VoteMethod) -> str:
@@ -757,14 +776,29 @@ async def cast(ctx: Context, choice: g.Choice, args: str) -> list[OutgoingMessag
         if exc.refusal is g.Refusal.NOT_PRESENT:
             await _not_present_on_leave(meeting, it, person)
         raise
-    match action:
-        case g.BallotAction.SAME:
-            tag = t.item_tag(it.number, it.title)
-            same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票（{tag}），无需重复。")
-            return [_acked(ctx, same, vote, choice, BallotOutcome.UNCHANGED)]
-        case g.BallotAction.NEW | g.BallotAction.CHANGE:
-            pass
-    receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
+    try:
+        match action:
+            case g.BallotAction.SAME:
+                # 「已投过…」 tells the stored ballot: only from a row that matches its seal
+                if vote.method is not g.VoteMethod.SECRET:
+                    await repo.checked_named_ballots(vote.id, person.id)
+                tag = t.item_tag(it.number, it.title)
+                same = ctx.reply(f"{person.name}已投过{t.CHOICE[choice]}票（{tag}），无需重复。")
+                return [_acked(ctx, same, vote, choice, BallotOutcome.UNCHANGED)]
+            case g.BallotAction.NEW | g.BallotAction.CHANGE:
+                pass
+        # A changed ballot's row is checked against its seal before it is replaced (a first
+        # ballot reads nothing more): never 「原为…」 from an edited row, never overwritten.
+        receipt = await _store_ballot(ctx, ballot, so_far.previous, action)
+    except Tampered as exc:
+        raise record_fails_check(
+            ctx,
+            exc,
+            where=f"{ctx.require_society().name} 第{meeting.number}次会议 议题{it.number}（表决#{vote.id}）",
+            said=f"{person.name}在议题{it.number}已投的票的记录",
+            refused=f"本条{t.CHOICE[choice]}没有记录（改票未办理）",
+            undone="办理改票",
+        ) from exc
     return await _ballot_replies(ctx, ballot, so_far, action, receipt)
 
 

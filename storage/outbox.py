@@ -16,6 +16,7 @@ opened when read.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -396,9 +397,9 @@ async def release_channels(names: Sequence[str], owner: str) -> None:
 
 
 async def pause_channel(channel: str, until: datetime, reason: str) -> None:
-    """`reason` may carry a platform's code: cleaned and cut (`db_text`)."""
+    """`reason` may carry a platform's code: redacted, cleaned and cut (`db_text`)."""
     await m.ChannelState.filter(channel=channel).update(
-        paused_until=until, reason=db_text(reason, DETAIL_MAX)
+        paused_until=until, reason=db_text(redacted(reason), DETAIL_MAX)
     )
 
 
@@ -497,6 +498,26 @@ CODE_MAX = 32
 DETAIL_MAX = 500
 
 
+# A URL in an error's text: a DingTalk sessionWebhook, a WeCom response_url or webhook carry
+# their bearer token in the path or the query. Only the scheme and host are kept.
+_URL = re.compile(r"""(?i)\b((?:https?|wss?)://[^/\s?#'"<>]+)[^\s'"<>]*""")
+# An object's repr: a dataclass's `UserRef(platform=..., user_id=..., name=...)` (one level of
+# parentheses inside), or Python's default `<x.Y object at 0x...>`.
+_DATACLASS_REPR = re.compile(r"\b([A-Z][A-Za-z0-9_]*)\(\w+=(?:[^()]|\([^()]*\))*\)")
+_OBJECT_REPR = re.compile(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>")
+
+
+def redacted(text: str) -> str:
+    """An error's text as it may be stored (an attempt's detail, a row's last error, a pause's
+    reason): URLs cut to scheme and host (`…` for what followed), object reprs (a UserRef names
+    a member and their account) reduced to their type. The platform's code and message stay."""
+    text = _URL.sub(
+        lambda m: m.group(1) + ("/…" if len(m.group(0)) > len(m.group(1)) else ""), text
+    )
+    text = _OBJECT_REPR.sub(r"<\1>", text)
+    return _DATACLASS_REPR.sub(r"<\1>", text)
+
+
 def db_text(text: str, limit: int) -> str:
     """A platform's text (an error code or message, any length, anything in it) as the database
     takes it: at most `limit` characters, no NUL (PostgreSQL refuses it in text) and no lone
@@ -520,9 +541,11 @@ async def record_attempt(
 ) -> None:
     """One attempt of a row this instance holds, and the row's new state. `outcome` is
     `SENT_OUTCOME` or the kind of the error that stopped it. `code` and `detail` may be anything
-    a platform answered: they are cut and cleaned to fit (`db_text`), never refused."""
-    whole = db_text(code, DETAIL_MAX)
+    a platform answered: they are redacted (`redacted`: no URL's token, no object's repr), cut
+    and cleaned to fit (`db_text`), never refused."""
+    whole = db_text(redacted(code), DETAIL_MAX)
     short = whole[:CODE_MAX]
+    detail = redacted(detail)
     if short != whole:
         detail = f"{whole}: {detail}"
     async with in_transaction():

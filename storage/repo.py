@@ -1460,11 +1460,13 @@ async def add_item(
     return _item(x)
 
 
-async def update_item(item_id: int, **fields: Any) -> None:
+async def update_item(item_id: int, *, checked: bool = False, **fields: Any) -> None:
+    """`checked`: what is written was decided from the row (its matter type, its emergency):
+    `seals.Tampered`, nothing written, when the row does not match its seal."""
     for key, value in list(fields.items()):
         if isinstance(value, g.ItemState | g.Outcome | g.MatterType):
             fields[key] = value.value
-    async with seals.rewrite("agenda_item", item_id):
+    async with seals.rewrite("agenda_item", item_id, strict=checked):
         await m.AgendaItem.filter(id=item_id).update(**fields)
 
 
@@ -1681,6 +1683,30 @@ async def named_ballots(vote_id: int) -> dict[int, g.Choice]:
     return {int(r["person_id"]): g.Choice(r["choice"]) for r in rows}
 
 
+async def checked_named_ballots(vote_id: int, person_id: int | None = None) -> dict[int, g.Choice]:
+    """`named_ballots` (or the one of `person_id`) for what is decided or shown from them (a
+    close, 计票, 「我投了吗」, 「已投过」), each row read with its seal: `seals.Tampered` when one
+    does not match. One read, as `named_ballots`."""
+    where, params = "WHERE t.vote_id = ?", [vote_id]
+    if person_id is not None:
+        where, params = where + " AND t.person_id = ?", [vote_id, person_id]
+    rows = await raw_rows(m.Ballot, seals.TABLES["ballot"].select_sealed(where), *params)
+    seals.check_rows("ballot", rows)
+    return {int(r["person_id"]): g.Choice(r["choice"]) for r in rows}
+
+
+async def checked_secret_voters(vote_id: int) -> frozenset[int]:
+    """`secret_voters` read with its seal, for a close: `seals.Tampered` when it does not
+    match (who is listed decides how many ballots the box must hold)."""
+    rows = await raw_rows(
+        m.SecretVoterList,
+        seals.TABLES["secret_voter_list"].select_sealed("WHERE t.vote_id = ?"),
+        vote_id,
+    )
+    seals.check_rows("secret_voter_list", rows)
+    return frozenset(json.loads(rows[0]["voters"])) if rows else frozenset()
+
+
 async def put_named_ballot(
     society_id: int, vote_id: int, person_id: int, choice: g.Choice, *, first: bool | None = None
 ) -> str:
@@ -1705,7 +1731,9 @@ async def put_named_ballot(
         )
         await seals.seal_new("ballot", int(written[0]["id"]), society_id, row)
         return receipt
-    async with seals.rewrite("ballot", r.id):
+    # A changed ballot stands on the one it replaces: a row that no longer matches its seal
+    # is left as found (`seals.Tampered`), never overwritten nor answered 「原为…」 from.
+    async with seals.rewrite("ballot", r.id, strict=True):
         r.choice = choice.value
         r.changes += 1
         await r.save()
@@ -1799,8 +1827,12 @@ async def record_hands(vote_id: int, counts: dict[str, int]) -> None:
         await m.Vote.filter(id=vote_id).update(hands=json.dumps(counts))
 
 
-async def close_vote(vote_id: int, *, result: dict[str, Any], now: datetime) -> None:
-    async with seals.rewrite("vote", vote_id):
+async def close_vote(
+    vote_id: int, *, result: dict[str, Any], now: datetime, checked: bool = False
+) -> None:
+    """`checked`: the result was counted from the vote row (its electorate, method, hands):
+    `seals.Tampered`, nothing written, when the row does not match its seal."""
+    async with seals.rewrite("vote", vote_id, strict=checked):
         await m.Vote.filter(id=vote_id).update(
             state=g.VoteState.CLOSED.value, result=canonical_json(result), closed_at=now
         )

@@ -14,7 +14,9 @@ Rules:
    `seal_new` for a row just inserted, from the values written) or runs inside `rewrite` (a
    changed row): the row's seal and its society's head change in the same transaction.
    `rewrite` checks the row against its seal first; a row that no longer matches is not
-   re-sealed, so a tampered row stays visible to `yishi verify` after later writes.
+   re-sealed, so a tampered row stays visible to `yishi verify` after later writes. Where the
+   bot decides from rows (a vote's close, a changed ballot), it refuses to act on one that does
+   not match (`rewrite(strict=True)`, `select_sealed` with `check_rows`: `Tampered`).
 3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
    and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
    when an event is appended, only when it still names the chain's previous last entry: a
@@ -40,7 +42,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.bounded import Bounded
-from bot.keys import ServerKey
+from bot.keys import SealError, ServerKey
 from bot.ledger import GENESIS, TableSum, head_mac, parse_sums, row_mac, sums_json
 from storage import models as m
 from storage.db import server_key
@@ -66,6 +68,17 @@ class Table:
         return (
             f"SELECT t.id AS row_id__, {self.society} AS society__, {cols} "
             f"FROM {self.name} t {self.joins} {where}"
+        )
+
+    def select_sealed(self, where: str = "") -> str:
+        """`select` with each row's seal (`seal_mac__`, `seal_key__`; NULL: unsealed) in the
+        same read: checking what a decision counts costs no statement more (`unmatched`)."""
+        cols = ", ".join(f"t.{c}" for c in self.columns)
+        return (
+            f"SELECT t.id AS row_id__, {self.society} AS society__, {cols}, "
+            "rs.mac AS seal_mac__, rs.chain_key AS seal_key__ "
+            f"FROM {self.name} t {self.joins} "
+            f"LEFT JOIN row_seal rs ON rs.tbl = '{self.name}' AND rs.row_id = t.id {where}"
         )
 
 
@@ -172,6 +185,41 @@ def _norm(value: Any) -> Any:
 def mac_of(key: ServerKey, table: Table, row: Mapping[str, Any]) -> str:
     values = [_norm(row[c]) for c in table.columns]
     return row_mac(subkey(key, "row-seal"), table.name, int(row["row_id__"]), values)
+
+
+class Tampered(SealError):
+    """Governance rows the bot was about to act on do not match their seals (edited, inserted
+    or moved behind its back): nothing is decided from them. Names the rows, never their
+    content (it reaches the logs)."""
+
+    def __init__(self, table: str, row_ids: Iterable[int], why: str = "") -> None:
+        self.table = table
+        self.row_ids = tuple(sorted(row_ids))
+        super().__init__(why or f"{table} rows {list(self.row_ids)} do not match their seals")
+
+
+def unmatched(table: str, rows: Iterable[Mapping[str, Any]]) -> list[int]:
+    """The ids of rows read with `Table.select_sealed` whose content or society is not what
+    their seal says, or that have no seal: CPU only, the seals came with the rows."""
+    key = server_key()
+    spec = TABLES[table]
+    bad = []
+    for r in rows:
+        sealed = r["seal_mac__"]
+        if (
+            sealed is None
+            or mac_of(key, spec, r) != sealed
+            or chain_key(key, int(r["society__"])) != r["seal_key__"]
+        ):
+            bad.append(int(r["row_id__"]))
+    return bad
+
+
+def check_rows(table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """`Tampered` unless every row read with `Table.select_sealed` matches its seal."""
+    bad = unmatched(table, rows)
+    if bad:
+        raise Tampered(table, bad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +331,14 @@ async def intact(table: str, row_id: int) -> bool:
 
 
 @asynccontextmanager
-async def rewrite(table: str, *row_ids: int) -> AsyncIterator[None]:
-    """Change rows: each is re-sealed afterwards only if it matched its seal before."""
+async def rewrite(table: str, *row_ids: int, strict: bool = False) -> AsyncIterator[None]:
+    """Change rows: each is re-sealed afterwards only if it matched its seal before. `strict`:
+    a row that does not match is not changed at all (`Tampered`, before any write): for the
+    rows a decision or a changed ballot stands on."""
     keep = [r for r in row_ids if await intact(table, r)]
     if len(keep) < len(row_ids):
+        if strict:
+            raise Tampered(table, set(row_ids) - set(keep))
         writes.blind += 1
     yield
     for r in keep:

@@ -295,7 +295,9 @@ class DingTalkAdapter:
     async def send(self, message: OutgoingMessage) -> None:
         if message.chat.platform is not Platform.DINGTALK:
             raise SendError(
-                SendErrorKind.PERMANENT, "platform", f"not a DingTalk chat: {message.chat}"
+                SendErrorKind.PERMANENT,
+                "platform",
+                f"not a DingTalk chat ({message.chat.platform})",
             )
         try:
             message = self._ballot_ack_to_voter(message)

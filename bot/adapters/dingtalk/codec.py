@@ -532,7 +532,8 @@ def _check_outgoing(message: OutgoingMessage) -> None:
         raise ValueError(f"not a DingTalk chat: {message.chat.platform}")
     for user in message.mentions:
         if user.platform is not Platform.DINGTALK or not user.user_id:
-            raise ValueError(f"mention is not a DingTalk staff id: {user!r}")
+            # the platform only: the error's text is stored with the attempt (no UserRef repr)
+            raise ValueError(f"mention is not a DingTalk staff id ({user.platform})")
 
 
 def _unique_mentions(message: OutgoingMessage) -> list[UserRef]:
@@ -623,7 +624,9 @@ def encode_private_send(message: OutgoingMessage, *, robot_code: str) -> dict[st
     _check_outgoing(message)
     if message.private_to is not None:
         if message.private_to.platform is not Platform.DINGTALK or not message.private_to.user_id:
-            raise ValueError(f"private_to is not a DingTalk staff id: {message.private_to!r}")
+            raise ValueError(
+                f"private_to is not a DingTalk staff id ({message.private_to.platform})"
+            )
         user_id = message.private_to.user_id
     elif message.chat.kind is ChatKind.PRIVATE:
         user_id = message.chat.chat_id
