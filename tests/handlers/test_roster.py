@@ -294,3 +294,21 @@ async def test_the_adapters_flag_decides_that_names_are_only_text(harness: Conso
     assert "增补赵六为组员" in await said("张伟", proposal, names_in_text=True)
     (change,) = await models.RosterChange.all().prefetch_related("person")
     assert change.person.name == "赵六"
+
+
+async def test_a_member_on_the_roster_is_not_renamed_by_registering(harness: ConsoleRig) -> None:
+    """「我是张卫」 from 张伟, the leader: the roster's name is what the committee approved, so
+    it stays, and nothing is registered; the same name registers as before. Someone not on a
+    roster (吴国华, the president) is still renamed by registering."""
+    h = harness
+    refused = (await h.say("张伟", "我是张卫")).text
+    assert "名单上的姓名是「张伟」，没有改动" in refused
+    assert "市科技社团党委" in refused
+    assert await models.Person.filter(name="张卫").count() == 0
+    assert await models.Person.filter(name="张伟").count() == 1
+    assert await models.Registration.all().count() == 0
+    assert "已登记" in await h.say("张伟", "我是张伟")
+    assert await models.Registration.filter(name="张伟").count() == 1
+    assert "吴国华" not in await _roster_names()
+    assert "已登记" in await h.say("吴国华", "登记姓名 吴国华（技术部）")
+    assert await models.Person.filter(name="吴国华（技术部）").count() == 1
