@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import sqlite3
 import sys
@@ -591,3 +592,24 @@ async def test_a_restore_and_a_server_on_one_sqlite_file_refuse_each_other(
     assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
     code, text = await _cli("verify", "--db", url)
     assert code == 0, text
+
+
+async def test_the_printed_recipe_quotes_a_path_with_spaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pg_dump, `yishi backup` prints the commands to run by hand: pasted into a shell,
+    a backup file whose path has a space (or a quote) is one argument, and so is the URL."""
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    out = tmp_path / "年度 备份" / "yishi 2026's.dump"
+    out.parent.mkdir()
+    url = "postgres://yishi:secret@db.example.org:5432/yishi?sslmode=require"
+    with pytest.raises(BackupError) as missing:
+        await backup(url, out)
+    said = str(missing.value)
+    assert "secret" not in said
+    dump = next(line for line in said.splitlines() if "pg_dump --format" in line)
+    argv = shlex.split(dump.split("：", 1)[1])
+    assert argv[argv.index("--file") + 1] == str(out)
+    assert argv[argv.index("--dbname") + 1].endswith("/yishi?sslmode=require")
+    load = next(line for line in said.splitlines() if "pg_restore" in line)
+    assert shlex.split(load.split("：", 1)[1])[-1] == str(out)
