@@ -21,6 +21,7 @@ import contextlib
 import errno
 import os
 import re
+import shlex
 import shutil
 import sqlite3
 from collections.abc import Mapping
@@ -52,13 +53,17 @@ class Copied:
 
 def pg_recipe(url: str, out: str) -> str:
     """The commands to run by hand when the client tools are missing; the password of `url` is
-    left out (the operator gives it in PGPASSWORD, never on a command line)."""
+    left out (the operator gives it in PGPASSWORD, never on a command line). The file and the
+    URL are quoted for the shell: a path with a space (「/backup/年度 备份.dump」) is pasted as
+    one argument."""
     bare, password = db.libpq_login(url)
     login = "  （密码不写在命令行上：先 export PGPASSWORD=…）\n" if password else ""
+    file = shlex.quote(out)
     return (
-        login + f"  备份：pg_dump --format=custom --no-owner --file {out} --dbname '{bare}'\n"
+        login
+        + f"  备份：pg_dump --format=custom --no-owner --file {file} --dbname {shlex.quote(bare)}\n"
         "  恢复（到空库）：pg_restore --no-owner --exit-on-error --single-transaction"
-        f" --dbname '<空库 URL>' {out}\n"
+        f" --dbname '<空库 URL>' {file}\n"
         "  然后：yishi db upgrade --db '<空库 URL>' && yishi verify --db '<空库 URL>'"
     )
 

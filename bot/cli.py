@@ -338,7 +338,8 @@ def _config_check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  时区：{settings.timezone}；日志：{settings.log_level}，{settings.log_format}")
     print(
         f"  保留期限：入站消息 {r.inbound_days} 天，回复 {r.replies_days} 天，"
-        f"消息编号 {r.message_ids_days} 天，发件记录 {r.outbox_days} 天"
+        f"消息编号 {r.message_ids_days} 天，发件记录 {r.outbox_days} 天，"
+        f"未用上的姓名登记 {r.registrations_days} 天"
     )
     if settings.web.enabled:
         print(f"  工作台：{settings.base_url}/web/")

@@ -154,6 +154,9 @@ class RetentionSettings:
     replies_days: int = 90  # the reply stored with a processed message id (then blanked)
     message_ids_days: int = 365  # the processed message ids themselves (redelivery dedupe)
     outbox_days: int = 180  # sent / failed / skipped outbox rows and every send attempt
+    # a name registered in a group (「我是张伟」) by an account nothing came to name (no roster
+    # change, no designation made it a person's)
+    registrations_days: int = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,13 +617,19 @@ def _private_platforms(raw: object) -> frozenset[str]:
 # Retention and the rest
 
 
-_RETENTION_KEYS = {"inbound_days", "replies_days", "message_ids_days", "outbox_days"}
+_RETENTION_KEYS = {
+    "inbound_days",
+    "replies_days",
+    "message_ids_days",
+    "outbox_days",
+    "registrations_days",
+}
 
 
 def parse_retention(raw: Mapping[str, object], p: Problems) -> RetentionSettings:
     p.take(unknown_keys, None, "retention", raw, _RETENTION_KEYS)
     out = RetentionSettings()
-    for key in ("inbound_days", "replies_days", "outbox_days"):
+    for key in ("inbound_days", "replies_days", "outbox_days", "registrations_days"):
         if key in raw:
             out = _with(out, key, p.take(_whole, getattr(out, key), f"retention.{key}", raw[key]))
     if "message_ids_days" in raw:

@@ -53,6 +53,10 @@ class IncomingMessage:
     received_at: datetime
     mentions_bot: bool = True
     mentions: tuple[UserRef, ...] = ()
+    # Set by an adapter whose platform names people only in the text (「@张伟」, no list of who
+    # was mentioned: WeCom's AI bot): a name said is then looked up among who registered under
+    # it (「我是张伟」), and a newcomer is told to register so.
+    names_in_text: bool = False
     # An opaque handle the adapter may use to answer inline (session webhook, req_id...).
     reply_handle: str = ""
 

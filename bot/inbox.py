@@ -80,6 +80,7 @@ def encode_message(message: IncomingMessage) -> str:
         "received_at": message.received_at.isoformat(),
         "mentions_bot": message.mentions_bot,
         "mentions": [user_to_json(u) for u in message.mentions],
+        "names_in_text": message.names_in_text,
         "reply_handle": message.reply_handle,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -96,6 +97,9 @@ def decode_message(payload: str) -> IncomingMessage:
         received_at=datetime.fromisoformat(raw["received_at"]),
         mentions_bot=bool(raw["mentions_bot"]),
         mentions=tuple(user_from_json(u) for u in raw["mentions"]),
+        # A row queued before the flag was stored: WeCom was then the one platform that named
+        # people only in the text.
+        names_in_text=bool(raw.get("names_in_text", raw["platform"] == Platform.WECOM.value)),
         reply_handle=raw["reply_handle"],
     )
 

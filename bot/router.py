@@ -31,7 +31,7 @@ from bot import logs
 from bot import utterance as u
 from bot.clock import Clock
 from bot.config import Settings
-from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.events import ChatKind, ChatRef, IncomingMessage, OutgoingMessage, UserRef
 from storage import repo
 from storage.faults import is_transient
 
@@ -130,10 +130,11 @@ class Context:
 
     def require_person(self) -> repo.Person:
         if self.person is None:
-            # WeCom tells only an account: a newcomer is named by registering (「我是张伟」)
+            # A platform that names people only in the text tells only an account: a newcomer
+            # is named by registering (「我是张伟」)
             register = (
                 "新成员请先在学会工作群里 @我 发送「我是 姓名」登记，再由组长提议增补；"
-                if self.message.chat.platform is Platform.WECOM
+                if self.message.names_in_text
                 else ""
             )
             raise UsageError(

@@ -103,8 +103,8 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
         return None, args.strip()
     people = await repo.members(ctx.society.id)
     known = [x for x in people if x.person.name == name]
-    if ctx.message.platform in NAMES_ONLY and (at is not None or len(known) != 1):
-        # WeCom: 「@张伟」 is only text; the account is who registered so (「我是张伟」)
+    if ctx.message.names_in_text and (at is not None or len(known) != 1):
+        # 「@张伟」 is only text (WeCom): the account is who registered so (「我是张伟」)
         said = await _said_of(ctx, name, known, typed=at is not None)
         if said is not None:
             return said, rest.strip()
@@ -125,11 +125,6 @@ async def mentioned(ctx: Context, args: str) -> tuple[UserRef | None, str]:
     if not refs:
         return None, args.strip()
     return refs[0], rest.strip()
-
-
-# Platforms whose callbacks say who was @-mentioned only in the text (「@张伟」): WeCom's AI bot
-# gives the sender's account and the text, no list of the people mentioned.
-NAMES_ONLY = frozenset({Platform.WECOM})
 
 
 async def _said_of(

@@ -203,7 +203,8 @@ async def register_name(ctx: Context, args: str) -> list[OutgoingMessage]:
     tells the bot only who speaks (an account id) and the text (「@张伟」 is only text), so this is
     how the leader's 「提议增补 @张伟」 finds the account meant. A new registration replaces the
     speaker's own; the speaker's name everywhere becomes it. Who joins the group is still the
-    leader's proposal and the committee's approval (第六条): the committee sees the account."""
+    leader's proposal and the committee's approval (第六条): the committee sees the account. A
+    member on a roster keeps the name approved there (refused, nothing written)."""
     society = ctx.require_society()
     chat = ctx.message.chat
     if chat.kind is not ChatKind.GROUP:
@@ -225,6 +226,12 @@ async def register_name(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError(
             f"{society.name}已有一位{name}，没有登记（同名会让 @{name} 指不清是谁）。如果您与其同名，"
             f"请在姓名后加以区分，例如「我是{name}（技术部）」。"
+        )
+    if me is not None and me.name != name and await repo.on_a_roster(me.id):
+        # The roster's name is what the committee approved: changed only as a roster change.
+        raise UsageError(
+            f"您是领导小组成员，名单上的姓名是「{me.name}」，没有改动。领导小组名单的调整须经市科技社团党委"
+            "批准（工作规则第六条）：姓名如需更正，请告诉组长，由组长报市科技社团党委办理。"
         )
     before = await repo.register(sender, chat.chat_id, name, ctx.now)
     if me is not None and me.name != name:

@@ -14,6 +14,10 @@
                         such a pair anyway (storage/header_bindings.py).
     pending_question    questions asked back more than a day ago (a yes counts for ten
                         minutes, storage/questions.py): deleted.
+    registration        names registered in a group (「我是张伟」) more than `registrations_days`
+                        ago whose account no person has (nothing used it: no roster change,
+                        no designation): deleted. An account that became someone's keeps its
+                        registration, which shows beside the person in the 工作台.
 
 Governance records (meetings, ballots, minutes, the event chain, reminders) are kept:
 `yishi verify` reads only those. Deletes go in chunks, each its own short transaction, so a
@@ -95,6 +99,15 @@ def steps(retention: RetentionSettings) -> list[Step]:
         ),
         Step("header_binding", "删除过期的签名绑定", m.HeaderBinding, "expires_at < ?", 0),
         Step("pending_question", "删除过期的待确认问题", m.PendingQuestion, "asked_at < ?", 1),
+        Step(
+            "registration",
+            "删除未用上的姓名登记",
+            m.Registration,
+            "at < ? AND NOT EXISTS (SELECT 1 FROM identity AS i WHERE i.platform ="
+            " registration.platform AND i.corp_id = registration.corp_id"
+            " AND i.user_id = registration.user_id)",
+            retention.registrations_days,
+        ),
     ]
 
 

@@ -660,6 +660,12 @@ async def rename(person_id: int, name: str) -> None:
     await m.Person.filter(id=person_id).update(name=name)
 
 
+async def on_a_roster(person_id: int) -> bool:
+    """Whether the person is on some society's leading group: the name there is the one the
+    committee approved (第六条), not theirs to change by registering another."""
+    return await m.Member.filter(person_id=person_id, roster_role__in=("leader", "member")).exists()
+
+
 async def register(user: UserRef, chat_id: str, name: str, now: datetime) -> str | None:
     """Keep `name` as what `user` calls themself in group `chat_id` (a new registration
     replaces theirs); returns the name it replaced, None the first time."""

@@ -257,6 +257,45 @@ async def roster_history(society_id: int) -> list[ChangeRecord]:
     return [_change_record(r) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class RegistrationRecord:
+    """A name registered in one of the society's groups (「我是张伟」): a claim by an account,
+    shown beside the person the account is (if any) so that a false one shows."""
+
+    name: str
+    platform: str
+    account: str
+    chat_id: str
+    at: datetime
+    person: str  # the person the account is bound to; "" when nobody yet
+
+
+async def registrations_of(society_id: int) -> list[RegistrationRecord]:
+    """Who registered which account under which name in which of the society's groups, and
+    when: the latest first."""
+    rows = await raw_rows(
+        m.Registration,
+        "SELECT r.name, r.platform, r.user_id, r.chat_id, r.at, p.name AS person"
+        " FROM registration AS r JOIN chat_binding AS b ON b.platform = r.platform"
+        " AND b.corp_id = r.corp_id AND b.chat_id = r.chat_id"
+        " LEFT JOIN identity AS i ON i.platform = r.platform AND i.corp_id = r.corp_id"
+        " AND i.user_id = r.user_id LEFT JOIN person AS p ON p.id = i.person_id"
+        " WHERE b.society_id = ? ORDER BY r.at DESC, r.id DESC",
+        society_id,
+    )
+    return [
+        RegistrationRecord(
+            name=str(r["name"]),
+            platform=str(r["platform"]),
+            account=str(r["user_id"]),
+            chat_id=str(r["chat_id"]),
+            at=when(r["at"]),
+            person=str(r["person"] or ""),
+        )
+        for r in rows
+    ]
+
+
 def _change_record(r: Mapping[str, Any]) -> ChangeRecord:
     return ChangeRecord(
         id=int(r["id"]),

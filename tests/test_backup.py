@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import sqlite3
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.backup import BackupError, backup
+from bot.backup import BackupError, Damaged, backup
 from bot.keys import KEY_FILE_NAME
 from tests.kit.console import ConsoleRig
 from tests.kit.databases import new_postgres
@@ -513,26 +514,43 @@ async def test_a_failed_dump_leaves_nothing(
 async def test_a_failed_restore_takes_away_the_folders_it_made(tmp_path: Path) -> None:
     """A restore into a folder that does not exist yet makes it; when the restore then fails
     (a backup with a damaged page, found by the check of the copy), the folder goes again:
-    nothing is left to say that a restore happened. The damage is said in words."""
+    nothing is left to say that a restore happened. The damage is said in words.
+
+    The damaged page is a data page of a large table (processed message ids with their
+    replies), which neither reading what the backup holds nor copying it touches: the restore
+    always gets as far as the copy's check, and it is that check that refuses it (a page wiped
+    whole makes SQLite's check fail with an error instead of a report, said as a truncated
+    file: its header is kept)."""
     from bot.backup import restore
     from bot.keys import load_key
 
     live = await _a_small_record(tmp_path)
     key = load_key(f"sqlite://{live}", create=False)
+    conn = sqlite3.connect(live)
+    with conn:
+        conn.executemany(
+            "INSERT INTO processed_message (platform, corp_id, message_id, at, reply)"
+            " VALUES ('console', 'c', ?, '2026-12-01 09:00:00+00:00', ?)",
+            [(f"m{i}", f"filler-{i:04d}-" + "x" * 3000) for i in range(200)],
+        )
+    conn.close()
     out = tmp_path / "backup.db"
     await backup(f"sqlite://{live}", out)
     data = out.read_bytes()
-    page = len(data) * 7 // 10 // 4096 * 4096
+    size = int.from_bytes(data[16:18], "big")  # the page size, from the file's header
+    page = data.index(b"filler-0100-") // size * size
+    assert page > 0
+    assert data[page] == 13  # a table's leaf (data) page
+    # Its header stays (the b-tree still leads to it); its records are wiped.
+    content = page + int.from_bytes(data[page + 5 : page + 7], "big")
     broken = tmp_path / "broken.db"
-    broken.write_bytes(data[:page] + b"\xff" * 4096 + data[page + 4096 :])
+    broken.write_bytes(data[:content] + bytes(page + size - content) + data[page + size :])
     target = tmp_path / "restored" / "2026" / "r.db"
     with pytest.raises(BackupError) as failed:
         await restore(f"sqlite://{target}", broken, key=key)
     said = str(failed.value)
-    # Which check meets the damaged page first (opening the copy, or checking it) depends on
-    # where the page falls in the file: either way it is said to be damaged, in words.
-    assert said.startswith(f"{broken} 不是可用的 SQLite 备份："), said
-    assert "已损坏" in said, said
+    assert said.startswith(f"{broken} 不是可用的 SQLite 备份：副本校验未通过，文件已损坏"), said
+    assert isinstance(failed.value.__cause__, Damaged), said
     assert said.endswith("；没有改动任何文件。"), said
     assert not (tmp_path / "restored").exists()
     # The folder made for a restore that works stays, with the database in it.
@@ -591,3 +609,24 @@ async def test_a_restore_and_a_server_on_one_sqlite_file_refuse_each_other(
     assert sorted(p.name for p in target.parent.iterdir()) == ["r.db", KEY_FILE_NAME]
     code, text = await _cli("verify", "--db", url)
     assert code == 0, text
+
+
+async def test_the_printed_recipe_quotes_a_path_with_spaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pg_dump, `yishi backup` prints the commands to run by hand: pasted into a shell,
+    a backup file whose path has a space (or a quote) is one argument, and so is the URL."""
+    monkeypatch.setattr(shutil, "which", lambda _: None)
+    out = tmp_path / "年度 备份" / "yishi 2026's.dump"
+    out.parent.mkdir()
+    url = "postgres://yishi:secret@db.example.org:5432/yishi?sslmode=require"
+    with pytest.raises(BackupError) as missing:
+        await backup(url, out)
+    said = str(missing.value)
+    assert "secret" not in said
+    dump = next(line for line in said.splitlines() if "pg_dump --format" in line)
+    argv = shlex.split(dump.split("：", 1)[1])
+    assert argv[argv.index("--file") + 1] == str(out)
+    assert argv[argv.index("--dbname") + 1].endswith("/yishi?sslmode=require")
+    load = next(line for line in said.splitlines() if "pg_restore" in line)
+    assert shlex.split(load.split("：", 1)[1])[-1] == str(out)

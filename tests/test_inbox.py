@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from tortoise import connections
 
-from bot.events import IncomingMessage, OutgoingMessage
+from bot.events import ChatRef, IncomingMessage, OutgoingMessage, Platform, UserRef
 from bot.inbox import Inbox, chat_key, decode_message, encode_message, make_apply, message_key
 from bot.scheduler import Heartbeat
 from storage import inbox as store
@@ -41,6 +41,21 @@ async def test_message_survives_encoding(harness: ConsoleRig) -> None:
     message = harness.adapter.decode("李娜", "@议事 投票 赞成 @王强")
     message = replace(message, reply_handle="https://example.invalid/session?x=1")
     assert decode_message(encode_message(message)) == message
+    names_in_text = replace(message, names_in_text=True)
+    assert decode_message(encode_message(names_in_text)) == names_in_text
+
+
+def test_a_row_queued_before_names_in_text_was_stored_keeps_what_its_platform_meant() -> None:
+    """Queued by an earlier version (no `names_in_text` in the row): WeCom's messages named
+    people only in the text, the others did not."""
+    for platform, expected in ((Platform.WECOM, True), (Platform.DINGTALK, False)):
+        chat = ChatRef(platform, "corp", "group")
+        message = IncomingMessage(
+            platform, chat, UserRef(platform, "corp", "u"), "签到", "m1", datetime.now(UTC)
+        )
+        row = json.loads(encode_message(message))
+        del row["names_in_text"]
+        assert decode_message(json.dumps(row)).names_in_text is expected
 
 
 async def test_redeliveries_are_accepted_once_in_group_commits(harness: ConsoleRig) -> None:

@@ -192,3 +192,28 @@ async def test_questions_asked_back_go_after_a_day(harness: ConsoleRig) -> None:
     assert pruned["pending_question"] == 1
     left = await m.PendingQuestion.all()
     assert [q.user_key for q in left] == [h.adapter.decode("王强", "").sender.user_id]
+
+
+async def test_registrations_nothing_used_go_after_their_days(harness: ConsoleRig) -> None:
+    """A name registered (「我是赵六」) whose account no roster change (nor designation) came to
+    name goes after `registrations_days`; one that was used, or a member's own, stays, and so
+    does a recent one."""
+    h = harness
+    h.at("2027-01-04 09:00")
+    assert "已登记" in await h.say("zl", "我是赵六")
+    assert "已登记" in await h.say("sl", "我是孙磊")
+    assert "已登记" in await h.say("张伟", "我是张伟")
+    assert "已提交成员调整申请" in await h.say("张伟", "提议增补 @sl 党员 理事 工作需要")
+    h.at("2027-03-20 09:00")
+    assert "已登记" in await h.say("qq", "我是钱七")
+    h.at("2027-04-05 09:00")  # 91 days after the first three
+
+    retention = RetentionSettings()
+    assert retention.registrations_days == 90
+    dry = await store.prune(retention, h.clock.now(), dry_run=True)
+    assert [p.rows for p in dry if p.table == "registration"] == [1]
+    assert await count("registration") == 4
+    done = await store.prune(retention, h.clock.now())
+    assert [p.rows for p in done if p.table == "registration"] == [1]
+    left = await raw_rows(m.Registration, "SELECT user_id FROM registration")
+    assert {str(r["user_id"]) for r in left} == {"sl", "张伟", "qq"}

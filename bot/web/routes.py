@@ -46,6 +46,7 @@ from storage import workbench as store
 
 KIND = {"work_rules": "工作制度备案", "major_issue": "重大问题报告", "annual_summary": "年度总结"}
 STATUS = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+PLATFORM = {"wecom": "企业微信", "dingtalk": "钉钉", "console": "控制台"}
 ROLE_NAMES = {
     WebRole.COMMITTEE: "市科技社团党委",
     WebRole.LEADER: "组长",
@@ -520,6 +521,16 @@ async def society(request: web.Request) -> web.StreamResponse:
         }
         for c in await store.roster_history(sid)
     ]
+    registrations = [
+        {
+            "name": r.name,
+            "account": f"{PLATFORM.get(r.platform, r.platform)} {r.account}",
+            "chat": r.chat_id,
+            "at": local(r.at, ctx.settings),
+            "person": r.person or "（尚未对应人员）",
+        }
+        for r in await store.registrations_of(sid)
+    ]
     late = await summaries_late(soc, ctx.settings.tz)
     filings = [
         {
@@ -556,6 +567,7 @@ async def society(request: web.Request) -> web.StreamResponse:
             "liaison": names.get(soc.liaison_id or 0, "未指定"),
             "term": f"{day(soc.term_start) or '—'} 至 {day(soc.term_end) or '—'}",
             "history": history,
+            "registrations": registrations,
             "meetings": _meeting_views(meetings, names, request),
             "filings": filings,
             "reminders": found.lines if found else [],

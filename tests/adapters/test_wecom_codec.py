@@ -144,6 +144,7 @@ def test_vector_text_message_golden():
         message_id="CAIQ5J7JzQYYAiCmk4C/AjgB",
         received_at=at(V_TEXT["timestamp"]),
         mentions_bot=True,
+        names_in_text=True,
         reply_handle="https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=EXAMPLE",
     )
 

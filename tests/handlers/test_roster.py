@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers.roster import _names_society
 from storage import models
 from tests.kit.console import ConsoleRig
@@ -271,3 +273,42 @@ async def test_an_approval_names_the_exception_and_what_it_covers(harness: Conso
         "已批准 #3（苏州市示例科技学会）：免去赵敏的领导小组成员职务，即日生效。"
         "请注意，领导小组现为6人：人数为双数（应为单数）。"
     )
+
+
+async def test_the_adapters_flag_decides_that_names_are_only_text(harness: ConsoleRig) -> None:
+    """Whether a name said stands for whoever registered under it (「我是赵六」), and whether a
+    newcomer is told to register, is what the adapter says of the message (`names_in_text`),
+    not which platform it came from: the console says it of none of its lines."""
+    h = harness
+
+    async def said(speaker: str, text: str, *, names_in_text: bool) -> str:
+        message = replace(h.adapter.decode(speaker, text), names_in_text=names_in_text)
+        return "".join(r.text for r in await h.router.dispatch(message) if r.private_to is None)
+
+    assert "我是 姓名" in await said("zl", "签到", names_in_text=True)
+    assert "我是 姓名" not in await said("zl2", "签到", names_in_text=False)
+    assert "已登记" in await h.say("zl", "我是赵六")
+    proposal = "提议增补 赵六 党员 理事 工作需要"
+    assert "增补赵六" not in await said("张伟", proposal, names_in_text=False)
+    assert await models.RosterChange.all().count() == 0
+    assert "增补赵六为组员" in await said("张伟", proposal, names_in_text=True)
+    (change,) = await models.RosterChange.all().prefetch_related("person")
+    assert change.person.name == "赵六"
+
+
+async def test_a_member_on_the_roster_is_not_renamed_by_registering(harness: ConsoleRig) -> None:
+    """「我是张卫」 from 张伟, the leader: the roster's name is what the committee approved, so
+    it stays, and nothing is registered; the same name registers as before. Someone not on a
+    roster (吴国华, the president) is still renamed by registering."""
+    h = harness
+    refused = (await h.say("张伟", "我是张卫")).text
+    assert "名单上的姓名是「张伟」，没有改动" in refused
+    assert "市科技社团党委" in refused
+    assert await models.Person.filter(name="张卫").count() == 0
+    assert await models.Person.filter(name="张伟").count() == 1
+    assert await models.Registration.all().count() == 0
+    assert "已登记" in await h.say("张伟", "我是张伟")
+    assert await models.Registration.filter(name="张伟").count() == 1
+    assert "吴国华" not in await _roster_names()
+    assert "已登记" in await h.say("吴国华", "登记姓名 吴国华（技术部）")
+    assert await models.Person.filter(name="吴国华（技术部）").count() == 1

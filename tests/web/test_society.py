@@ -284,3 +284,33 @@ async def test_an_item_not_voted_on_reads_as_the_minutes_say(webapp: Web) -> Non
     admin = await w.login("市党委刘老师")
     page = (await admin.get(f"/web/society/{society.id}")).text
     assert "换届筹备（一般事项）：已列入议程" in page
+
+
+async def test_the_society_page_lists_who_registered_which_account(webapp: Web) -> None:
+    """「我是…」 in the society's group: the name, the account that said it, the group, when,
+    and the person the account is (none yet for a newcomer); a group of no society shows
+    nowhere."""
+    w = webapp
+    h = w.harness
+    h.at("2026-12-02 10:30")
+    await h.say("张伟", "我是张伟")
+    await h.say("zl", "我是赵六")
+    await models.Registration.create(
+        platform="console",
+        corp_id="x",
+        chat_id="elsewhere",
+        user_id="ww",
+        name="王五",
+        at=h.clock.now(),
+    )
+    society = await repo.society_by_name("苏州市示例科技学会")
+    assert society is not None
+    page = await (await w.login("张伟")).get(f"/web/society/{society.id}")
+    text = page.text
+    assert "群内姓名登记" in text
+    rows = text.split("群内姓名登记", 1)[1].split("</table>", 1)[0]
+    assert "<td>赵六</td><td>控制台 zl</td>" in rows
+    assert "（尚未对应人员）" in rows
+    assert "<td>张伟</td><td>控制台 张伟</td>" in rows
+    assert "2026-12-02 10:30" in rows
+    assert "王五" not in rows

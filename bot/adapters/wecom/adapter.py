@@ -306,6 +306,7 @@ class WeComAdapter:
             message_id=event.message_id,
             received_at=event.received_at,
             mentions_bot=True,
+            names_in_text=True,
             reply_handle=event.response_url,
         )
         replies = await self._feed_within_budget(message)

@@ -451,6 +451,8 @@ def _decode_payload(payload: dict[str, Any], *, settings: WeComSettings, now: da
         message_id=message_id,
         received_at=now,
         mentions_bot=True,
+        # The AI bot's callback has the text 「@张伟」 and no list of who was mentioned.
+        names_in_text=True,
         reply_handle=response_url,
     )
 
