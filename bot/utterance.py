@@ -68,7 +68,19 @@ _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
 # After a confirm phrase these still leave it whole (「可以的」「好吧」).
 _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # Before the arguments of a message that ends with its command (Route.last): left out.
-_APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry", "大家好", "各位好", "各位领导", "各位")
+# 「组长，」 addresses the leader, with its comma: 「组长出差」 is a reason.
+_APOLOGIES = (
+    "抱歉",
+    "不好意思",
+    "对不起",
+    "sorry",
+    "大家好",
+    "各位好",
+    "各位领导",
+    "各位",
+    "组长，",
+    "组长,",
+)
 _SEPARATORS = ",，、;；:：.。!！ "
 # How sure one is, said before a Route.last word (「我可能」「我估计会」).
 _SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)"
