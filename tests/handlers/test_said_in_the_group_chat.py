@@ -58,3 +58,19 @@ async def test_a_leave_said_to_the_leader_keeps_only_its_reason(harness: Console
     moved = (await h.say("张伟", "把时间改到12月6日下午三点")).text
     assert "2026年12月6日（星期日）15:00" in moved, moved
     assert await models.EventLog.filter(kind="meeting_rescheduled").count() == 1
+
+
+async def test_a_yes_to_a_leave_asked_without_its_reason_asks_for_it(harness: ConsoleRig) -> None:
+    """「周四我去不了了😭」 is asked 「是否请假？请写明理由…」; a 「是」 to it asks for the reason
+    (it had answered that no question was waiting), and the next message is the reason. Nothing
+    is recorded before the reason comes."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    asked = (await h.say("杨帆", "5号我去不了了😭")).text
+    assert asked == "是否请假？请写明理由发送，例如「请假 出差在外」。", asked
+    said = (await h.say("杨帆", "是")).text
+    assert said == "请写明请假理由，例如：请假 出差在外", said
+    assert await models.Attendance.filter(status="leave").count() == 0
+    recorded = (await h.say("杨帆", "要去上海出差")).text
+    assert recorded.startswith("杨帆已请假（要去上海出差）"), recorded
