@@ -2050,7 +2050,9 @@ ROUTES = [
             rf"把?(?P<object>{_WHO}){_PROPOSAL}(?:可以|同意|采纳)",
             # 「李娜提的这个可以，加上吧」: the proposal by its proposer, the leader's yes to it
             rf"(?P<object>(?!这|那|该|此|本){_NAME})提的(?:这个|那个)?(?:议题|建议|提议)?(?:我看)?"
-            r"(?:可以|行|没问题|同意)(?:的)?(?:[,，] ?)?(?:加上|列上|加进去|列进去|列入议程|加入议程)?(?:吧)?",
+            # (「刘洋提的议题同意列入」)
+            r"(?:可以|行|没问题|同意)(?:的)?(?:[,，] ?)?(?:加上|列上|加进去|列进去|列入议程|加入议程|列入)?"
+            r"(?:吧)?",
             rf"把?(?P<object>{_WHO}){_ADVICE}(?:列入议程|列入议题|列入)",
             # 「同意把会员发展列入议程」「会员发展可以加入议程」: the proposal by its title
             rf"(?:同意|可以)?把?(?P<object>{_WHO})(?<![不没])(?:可以)?(?:列入|加入|加进|纳入|放进|放入|加到)"
@@ -2246,6 +2248,10 @@ ROUTES = [
             rf"我对(?P<object>{_ON})有(?:意见|建议|看法|想法)[,，] ?(?P<rest>.+)",
             # 「关于预算，我建议压缩会务费」: the opinion as said, with its 我建议.
             rf"(?:关于|对于)(?P<object>{_ON})[,，] ?(?P<rest>(?:我|本人)?(?:建议|认为|觉得|的意见).+)",
+            # 「议题3：同意，但建议经费使用要公开」: the item and a colon, a view with more said
+            # after it (「议题3：同意」 alone may be a ballot on item 3)
+            rf"(?P<object>{ITEM_REF}) ?[:：] ?(?P<rest>(?:我|本人)?(?:同意|赞成|反对|不同意|弃权|没有?意见|无意见)"
+            r"[,，;；] ?\S.*)",
             # 「年度总结我没意见，预算建议再细一点」: the whole, one opinion per item it names
             rf"(?P<object>{_view_clause(_VIEW)}{_MORE_VIEWS}*)",
             rf"(?P<object>{_view_clause(_BALLOT_VIEW)}{_MORE_VIEWS}+)",

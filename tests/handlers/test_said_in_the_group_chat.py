@@ -74,3 +74,20 @@ async def test_a_yes_to_a_leave_asked_without_its_reason_asks_for_it(harness: Co
     assert await models.Attendance.filter(status="leave").count() == 0
     recorded = (await h.say("杨帆", "要去上海出差")).text
     assert recorded.startswith("杨帆已请假（要去上海出差）"), recorded
+
+
+async def test_an_opinion_by_item_and_a_proposal_by_its_proposer(harness: ConsoleRig) -> None:
+    """A member on leave writes 「议题2：同意，但建议经费使用要公开」: a written opinion on item 2
+    (it had not been understood); the leader's 「刘洋提的议题同意列入」 puts 刘洋's proposal on
+    the agenda (it had not been understood either)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    await h.say("李娜", "请假 孩子发烧")
+    said = (await h.say("李娜", "议题2：同意，但建议经费使用要公开")).text
+    assert said.startswith("已收到李娜对议题2「经费预算」的书面意见"), said
+    opinions = await models.WrittenOpinion.all()
+    assert [o.text for o in opinions] == ["同意，但建议经费使用要公开"]
+    await h.say("刘洋", "提议议题 青年科技人才联谊活动")
+    accepted = (await h.say("张伟", "刘洋提的议题同意列入")).text
+    assert "青年科技人才联谊活动" in accepted and "列入" in accepted, accepted
