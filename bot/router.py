@@ -473,9 +473,12 @@ class Router:
                     # 「帮杨帆请个假」: its handler says whose leave it is, and that only they can
                     # ask (nothing recorded), rather than offering 「请假」 to the speaker
                     return leave, said, False
-                if isinstance(answer, u.Clarify) and not (answer.route.exact or _lacking(answer)):
-                    if answer.route.before_asking is not None:
+                if isinstance(answer, u.Clarify) and not answer.route.exact:
+                    if answer.route.before_asking is not None and not _lacking(answer):
                         return _asking_back(answer, phase, self._not_yours), answer.args, False
+                    # Asked without what it cannot do without (「周四我去不了了」: 是否请假？请写明
+                    # 理由…): a 「是」 runs it bare, and its handler asks for that, the next message
+                    # being it (it had answered that no question was waiting)
                     await self.admission.ask(message, confirmed_by(answer))
                 elif (
                     u.is_acknowledgement(said)

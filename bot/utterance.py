@@ -68,15 +68,27 @@ _QUOTE_SEPARATOR = re.compile(r"(?:-[ \t]?){4,}|(?:—[ \t]?){2,}")
 # After a confirm phrase these still leave it whole (「可以的」「好吧」).
 _PARTICLES = "的啊呀哈吧了滴呢嘛哦噢"
 # Before the arguments of a message that ends with its command (Route.last): left out.
-_APOLOGIES = ("抱歉", "不好意思", "对不起", "sorry", "大家好", "各位好", "各位领导", "各位")
+# 「组长，」 addresses the leader, with its comma: 「组长出差」 is a reason.
+_APOLOGIES = (
+    "抱歉",
+    "不好意思",
+    "对不起",
+    "sorry",
+    "大家好",
+    "各位好",
+    "各位领导",
+    "各位",
+    "组长，",
+    "组长,",
+)
 _SEPARATORS = ",，、;；:：.。!！ "
 # How sure one is, said before a Route.last word (「我可能」「我估计会」).
 _SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)"
 # Only which meeting or day, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」
-# 「那天我可能」「我今天」): no arguments.
+# 「那天我可能」「我今天」「5号我」): no arguments.
 _HEDGE = re.compile(
     r"(?:(?:我|本人)?(?:(?:这个|这次|本次)会议?|(?:今天|明天|后天|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]?"
-    r"|那天|当天|到时候?|届时)(?:的会议?)?)"
+    r"|那天|当天|到时候?|届时|[0-9]{1,2} ?[号日])(?:的会议?)?)"
     rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.

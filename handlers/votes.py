@@ -26,7 +26,7 @@ from bot.events import (
     VoteCard,
 )
 from bot.router import AskBack, Context, Handler, Route, UsageError
-from bot.utterance import leading_time
+from bot.utterance import ITEM_REF, THIS_ITEM, leading_time
 from handlers import common
 from handlers import texts as t
 from handlers.common import (
@@ -1147,6 +1147,12 @@ ROUTES = [
             "大家表决",
         ),
         after=("表决", "投票"),
+        # 「对议题1进行表决，记名」「第二项投票，无记名」: the item, then how, in a clause of its own
+        # (「…，采用记名表决」 is 记名表决's)
+        frames=(
+            rf"(?:对|就)? ?(?P<object>{ITEM_REF}|{THIS_ITEM})[,，\s]*(?:请?大家)? ?(?:进行|开始)?"
+            r" ?(?:表决|投票)[,，\s]+(?:采用|用)? ?(?P<rest>无记名|记名|举手)(?:吧)?",
+        ),
         when=OFFERED_DURING,
     ),
     Route(
@@ -1203,7 +1209,16 @@ ROUTES = [
         "投赞成票",
         "成员",
         asked="表决规则",
-        phrasings=("投赞成票", "赞成票", "我投赞成票", "我投赞成", "投赞成", "投同意票", "投同意"),
+        phrasings=(
+            "投赞成票",
+            "赞成票",
+            "我投赞成票",
+            "我投赞成",
+            "投赞成",
+            "投同意票",
+            "投同意",
+            "我投同意票",
+        ),
         # 「[强]」「[OK]」: WeChat's and WeCom's codes for 👍 and 👌.
         confirm=(
             "👍",
@@ -1243,7 +1258,8 @@ ROUTES = [
             # 「1号同意」 (as 「同意1号」); from the committee 「2号同意，3号驳回」「都同意吧」 decide
             # requests (Route.committee); a member's with more than a number is no ballot
             rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:同意|赞成)了?(?:吧)?(?P<rest>{AND_THE_OTHER})?",
-            r"(?P<object>都|全部|全都|一律|统统)(?:同意|赞成)了?(?:吧)?",
+            # (「全部赞成」 is the recorder's show of hands, 举手结果: requests are 同意d)
+            r"(?P<object>都|全部|全都|一律|统统)同意了?(?:吧)?",
         ),
         committee="批准",
     ),
@@ -1288,7 +1304,7 @@ ROUTES = [
         "投弃权票",
         "成员",
         asked="表决规则",
-        phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票"),
+        phrasings=("投弃权票", "弃权票", "我投弃权票", "我弃权票", "我投弃权", "投弃权"),
         confirm=(
             "abstain",
             "🤐",
