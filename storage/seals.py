@@ -15,8 +15,10 @@ Rules:
    changed row): the row's seal and its society's head change in the same transaction.
    `rewrite` checks the row against its seal first; a row that no longer matches is not
    re-sealed, so a tampered row stays visible to `yishi verify` after later writes. Where the
-   bot decides from rows (a vote's close, a changed ballot), it refuses to act on one that does
-   not match (`rewrite(strict=True)`, `select_sealed` with `check_rows`: `Tampered`).
+   bot decides from rows (a vote's close, a changed ballot, a quorum from the attendance), it
+   refuses to act on one that does not match (`rewrite(strict=True)`, `select_sealed` with
+   `check_rows`: `Tampered`); a vote's close also checks the society's rows it counts from
+   against the head's set digest (`check_sets`: rows deleted with their seal).
 3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
    and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
    when an event is appended, only when it still names the chain's previous last entry: a

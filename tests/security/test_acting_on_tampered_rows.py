@@ -5,7 +5,11 @@ The attacker edits a member's named ballot (赞成 -> 反对) with a raw UPDATE,
 tests do (tests/security/test_tamper.py). Before, the close counted the edited row into the
 result (and so into the decision and the minutes), and the member changing the ballot was
 answered 「原为反对」 from it. Now the close and the change are refused politely, nothing is
-written, the committee admins are told (never what any ballot says) and the log warns."""
+written, the committee admins are told (never what any ballot says) and the log warns.
+
+The same for the attendance a quorum is decided from (members on leave or gone made present),
+for rows deleted with their seal (seen at a close through the head's set digest), and for a
+secret box entry that will not open (the admins are told too)."""
 
 from __future__ import annotations
 
