@@ -797,13 +797,18 @@ class Sender:
                 row, err, now, OutboxState.PENDING, next_attempt_at=until, count_attempt=False
             )
             logger.warning(
-                "channel %s throttled (%s): paused until %s", row.channel, err.code, until
+                "channel %s throttled (%s): paused until %s",
+                row.channel,
+                store.redacted(err.code),  # as the platform gave it: no URL token in the log
+                until,
             )
             return SendOutcome.THROTTLED
         attempts = row.attempts + 1
         if err.kind == "permanent" or attempts >= s.max_attempts:
             await self._record_failure(row, err, now, OutboxState.FAILED)
-            logger.error("outbox %s failed for good (%s %s)", row.id, err.kind, err.code)
+            logger.error(
+                "outbox %s failed for good (%s %s)", row.id, err.kind, store.redacted(err.code)
+            )
             if alert:
                 await self._alert([(row, message)], err)
             return SendOutcome.FAILED

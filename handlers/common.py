@@ -774,25 +774,65 @@ async def proposal_decided(
 
 
 def record_fails_check(
-    ctx: Context, exc: Tampered, *, where: str, said: str, refused: str, undone: str
+    ctx: Context,
+    exc: Tampered,
+    *,
+    where: str,
+    said: str,
+    refused: str,
+    undone: str,
+    record: str = "表决记录",
 ) -> Notified:
     """The refusal when rows a decision or a changed ballot stands on fail their seal (edited
     behind the bot's back): nothing was written from them (the savepoint rolls back), the speaker
     is told so, the committee admins are told where, and the log has a warning. Neither says
     what the rows hold: which table and row ids, the vote and the item, never a choice.
     `where`: the vote as the admins know it (学会, 会议, 议题); `said`: what fails and
-    `refused`: what was not done, to the speaker; `undone`: what was not done, to the admins."""
+    `refused`: what was not done, to the speaker; `undone`: what was not done, to the admins;
+    `record`: which record, to the admins (表决记录, 签到记录)."""
     logger.warning("%s; %s: refused, nothing recorded", exc, where)
-    admins = ctx.settings.committee_admins
-    told = "已通知市科技社团党委；" if admins else ""
+    told = "已通知市科技社团党委；" if ctx.settings.committee_admins else ""
     notice = (
-        f"【记录校验未通过】{where}：表决记录与其封印不符（可能有人直接改动了数据库），"
+        f"【记录校验未通过】{where}：{record}与其封印不符（可能有人直接改动了数据库），"
         f"机器人没有据此{undone}，数据库保持原样。请运行「yishi verify」核查。"
     )
-    notices = [
-        ctx.private(UserRef(Platform(a.platform), a.corp_id, a.user_id, a.name), notice)
-        for a in admins
-    ]
     return Notified(
-        f"{said}校验未通过，{refused}，{told}请管理员运行「yishi verify」核查。", notices
+        f"{said}校验未通过，{refused}，{told}请管理员运行「yishi verify」核查。",
+        admin_notices(ctx, notice),
+    )
+
+
+def admin_notices(ctx: Context, text: str) -> list[OutgoingMessage]:
+    """`text` to each committee admin in private (a record that failed its check: where, never
+    what it holds)."""
+    return [
+        ctx.private(UserRef(Platform(a.platform), a.corp_id, a.user_id, a.name), text)
+        for a in ctx.settings.committee_admins
+    ]
+
+
+async def quorum_attendance(
+    ctx: Context, meeting: repo.Meeting, *, refused: str, undone: str
+) -> dict[int, repo.AttendanceRecord]:
+    """The meeting's attendance for a quorum the bot decides now (a vote's opening, hands and
+    close, the meeting's opening and close), only from rows that match their seals: an absent
+    member flipped to present in the database makes no quorum (`record_fails_check`, nothing
+    written). `refused`, `undone`: what is not done, as there."""
+    try:
+        return await repo.checked_attendance(meeting.id)
+    except Tampered as exc:
+        raise attendance_fails_check(ctx, meeting, exc, refused=refused, undone=undone) from exc
+
+
+def attendance_fails_check(
+    ctx: Context, meeting: repo.Meeting, exc: Tampered, *, refused: str, undone: str
+) -> Notified:
+    return record_fails_check(
+        ctx,
+        exc,
+        where=f"{ctx.require_society().name} 第{meeting.number}次会议",
+        said=f"第{meeting.number}次会议的签到记录",
+        refused=refused,
+        undone=undone,
+        record="签到（出席）记录",
     )

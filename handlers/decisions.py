@@ -4,6 +4,7 @@ rules deferral out."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -13,7 +14,7 @@ from bot import governance as g
 from bot.events import EventKind, OutgoingMessage
 from bot.inbox import decode_message, message_key
 from bot.keys import SealError
-from bot.router import AskBack, Context, Handler, Route, UsageError
+from bot.router import AskBack, Context, Handler, Notified, Route, UsageError
 from bot.utterance import ITEM_REF, THIS_ITEM
 from handlers import meetings
 from handlers import texts as t
@@ -21,7 +22,9 @@ from handlers.attendance import quorum_line
 from handlers.common import (
     NOW,
     OFFERED_DURING,
+    admin_notices,
     announced,
+    attendance_fails_check,
     bounded,
     current_meeting,
     item_by_number,
@@ -34,6 +37,7 @@ from handlers.common import (
     names,
     parse_item_ref,
     person_payload,
+    quorum_attendance,
     record,
     record_fails_check,
     refuse_deferral,
@@ -55,9 +59,11 @@ from handlers.votes import (
     target_vote,
     yet_to_vote,
 )
-from storage import acks, repo
+from storage import acks, repo, seals
 from storage import inbox as queued
 from storage.seals import Tampered
+
+logger = logging.getLogger(__name__)
 
 DURING_MEETING = (g.MeetingState.OPEN,)
 
@@ -168,8 +174,11 @@ async def record_hands(ctx: Context, args: str) -> list[OutgoingMessage]:
         raise UsageError("当前表决不是举手表决，成员应各自投票。")
     g.vote_next(vote.state, g.VoteAction.CAST)
     # Bounded by who is present and entitled now (members who left since the vote opened
-    # raise no hands), and the item's quorum checked again at this moment.
-    records = await repo.attendance(meeting.id)
+    # raise no hands), and the item's quorum checked again at this moment (from rows that
+    # match their seals).
+    records = await quorum_attendance(
+        ctx, meeting, refused="举手结果没有记录", undone="记录举手结果"
+    )
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     electorate = g.still_present(vote.electorate, present_now)
     if _UNANIMOUS.fullmatch(rest.strip(" 。.!！")):  # every hand present and entitled, for
@@ -239,6 +248,27 @@ async def _last_result(meeting: repo.Meeting) -> str | None:
     return render_result(await repo.item(last[0].item_id), last[0].result) if last else None
 
 
+_CLOSE_REFUSED = "本次没有结束表决，结果暂不记录"
+_CLOSE_UNDONE = "结束表决、记录结果"
+# The tables a close counts from, whose rows of the society are checked against its head.
+_COUNTED_FROM = ("attendance", "ballot", "secret_voter_list")
+
+
+def _box_will_not_open(ctx: Context, exc: SealError, where: str) -> Notified:
+    """A secret vote's box entry that the server key does not open (tampered, or the key was
+    changed): no close, and the committee admins are told where (nothing of the box)."""
+    logger.warning("secret box does not open (%s); %s: close refused, nothing recorded", exc, where)
+    return Notified(
+        "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
+        "请运维人员运行「yishi verify」检查。",
+        admin_notices(
+            ctx,
+            f"【记录校验未通过】{where}：票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥"
+            "被更换），机器人没有结束表决，数据库保持原样。请运行「yishi verify」核查。",
+        ),
+    )
+
+
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
@@ -259,7 +289,8 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"还有{queued}条在这之前收到的消息（可能有投票）正在处理，本次没有结束表决。"
             "请稍候片刻再发送「结束表决」。"
         )
-    records = await repo.attendance(meeting.id)
+    # who is present decides the quorum: only from rows that match their seals
+    records = await quorum_attendance(ctx, meeting, refused=_CLOSE_REFUSED, undone=_CLOSE_UNDONE)
     present_now = frozenset(p for p, r in records.items() if r.status in g.PRESENT_STATES)
     rule = ctx.policy.matter(it.matter_type)
     hands = vote.method is g.VoteMethod.SHOW_OF_HANDS
@@ -285,7 +316,13 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                 "（未投的不计赞成票，结果一经公布不能更改）。确定现在结束表决吗？",
                 f"结束表决 {it.number} 现在",
             )
+    where = (
+        f"{ctx.require_society().name} 第{meeting.number}次会议 议题{it.number}（表决#{vote.id}）"
+    )
     try:
+        # A row deleted with its seal fails no seal: the society's ballots, voter lists and
+        # attendance are counted against its head (rule 3 of storage/seals.py) once per close.
+        await seals.check_sets(ctx.require_society().id, _COUNTED_FROM)
         voters = len(vote.electorate.voters)
         named: dict[str, list[str]] = {}
         box: list[tuple[str, g.Choice]] = []
@@ -303,10 +340,7 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                 try:
                     box = await repo.unseal_secret_box(vote.id)
                 except SealError as exc:
-                    raise UsageError(
-                        "票箱里有选票用服务器密钥打不开（可能被篡改，或服务器密钥被更换），本次不能结束表决；"
-                        "请运维人员运行「yishi verify」检查。"
-                    ) from exc
+                    raise _box_will_not_open(ctx, exc, where) from exc
                 if len(box) != len(listed):  # verify's count: one ballot in the box per voter
                     raise Tampered(
                         "secret_ballot_sealed", (), f"vote {vote.id}: box and voter list disagree"
@@ -355,15 +389,19 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
                     outcome="",
                 )
     except Tampered as exc:
-        # The ballots, the vote or the item the result stands on were edited behind the bot's
-        # back: no result from them (the savepoint leaves the record as it was).
+        # The ballots, the vote, the item or the attendance the result stands on were edited
+        # behind the bot's back: no result from them (the savepoint leaves the record as it was).
+        if exc.table == "attendance":
+            raise attendance_fails_check(
+                ctx, meeting, exc, refused=_CLOSE_REFUSED, undone=_CLOSE_UNDONE
+            ) from exc
         raise record_fails_check(
             ctx,
             exc,
-            where=f"{ctx.require_society().name} 第{meeting.number}次会议 议题{it.number}（表决#{vote.id}）",
+            where=where,
             said=f"议题{it.number}「{it.title}」的表决记录",
-            refused="本次没有结束表决，结果暂不记录",
-            undone="结束表决、记录结果",
+            refused=_CLOSE_REFUSED,
+            undone=_CLOSE_UNDONE,
         ) from exc
     await record(
         ctx, EventKind.VOTE_CLOSED, {**result, "by": person_payload(person)}, meeting=meeting

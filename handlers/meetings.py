@@ -40,7 +40,6 @@ from handlers.attendance import (
     must_i_attend,
     nudge,
     opinions_withdrawn_text,
-    present_ids,
     quorum_line,
     record_check_in,
     recuse,
@@ -68,6 +67,7 @@ from handlers.common import (
     names,
     parse_item_ref,
     person_payload,
+    quorum_attendance,
     record,
     require_chair,
     require_known_person,
@@ -934,7 +934,9 @@ async def open_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
     # 第十七条: the chair opens it in the room; one who has not checked in is evidently there
     chair_checks_in = await require_chair(ctx, meeting, "没有开会")
     roster = list(meeting.roster)  # decided at convening (governance Rule 7)
-    present = await present_ids(meeting)
+    # who is present decides the quorum: only from rows that match their seals
+    records = await quorum_attendance(ctx, meeting, refused="本次没有开会", undone="宣布开会")
+    present = [p for p in roster if p in records and records[p].status in g.PRESENT_STATES]
     counted = len(present) + int(chair_checks_in and person.id in roster)
     summary = await attendance_summary(ctx, meeting)
     try:
@@ -1146,7 +1148,8 @@ async def close_meeting(ctx: Context, args: str) -> list[OutgoingMessage]:
             "确定现在散会吗？",
             "散会 现在",
         )
-    records = await repo.attendance(meeting.id)
+    # the attendance the record (and the minutes) keep: only from rows that match their seals
+    records = await quorum_attendance(ctx, meeting, refused="本次没有散会", undone="散会")
     for pid in meeting.roster:
         if pid not in records:
             await repo.set_attendance(

@@ -44,6 +44,7 @@ from handlers.common import (
     no_item_titled,
     parse_item_ref,
     person_payload,
+    quorum_attendance,
     record,
     record_fails_check,
     require_chair,
@@ -161,7 +162,8 @@ async def _decide_opening(
         method = t.METHOD_WORDS[request.method_word]
     g.check_method(method, rule)
     item_state = g.item_next(it.state, g.ItemAction.OPEN_VOTE)
-    records = await repo.attendance(meeting.id)
+    # who is present decides the quorum and the electorate: only from rows that match their seals
+    records = await quorum_attendance(ctx, meeting, refused="本次没有发起表决", undone="发起表决")
     present = frozenset(
         p for p in meeting.roster if p in records and records[p].status in g.PRESENT_STATES
     )

@@ -1491,6 +1491,25 @@ async def attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
     }
 
 
+async def checked_attendance(meeting_id: int) -> dict[int, AttendanceRecord]:
+    """`attendance` for a quorum the bot decides from it (a vote's opening, hands and close, a
+    meeting's opening and close), each row read with its seal: `seals.Tampered` when one does
+    not match (an absent member made present makes a quorum that was not there). One read, as
+    `attendance`."""
+    rows = await raw_rows(
+        m.Attendance,
+        seals.TABLES["attendance"].select_sealed("WHERE t.meeting_id = ?"),
+        meeting_id,
+    )
+    seals.check_rows("attendance", rows)
+    return {
+        int(r["person_id"]): AttendanceRecord(
+            int(r["person_id"]), g.Attendance(r["status"]), str(r["reason"]), when(r["at"])
+        )
+        for r in rows
+    }
+
+
 async def left_meeting(meeting_id: int) -> frozenset[int]:
     """Who has left the meeting (离席) and not come back: they vote no more. A unit of work
     whose scene holds has it read with the check."""

@@ -15,8 +15,10 @@ Rules:
    changed row): the row's seal and its society's head change in the same transaction.
    `rewrite` checks the row against its seal first; a row that no longer matches is not
    re-sealed, so a tampered row stays visible to `yishi verify` after later writes. Where the
-   bot decides from rows (a vote's close, a changed ballot), it refuses to act on one that does
-   not match (`rewrite(strict=True)`, `select_sealed` with `check_rows`: `Tampered`).
+   bot decides from rows (a vote's close, a changed ballot, a quorum from the attendance), it
+   refuses to act on one that does not match (`rewrite(strict=True)`, `select_sealed` with
+   `check_rows`: `Tampered`); a vote's close also checks the society's rows it counts from
+   against the head's set digest (`check_sets`: rows deleted with their seal).
 3. The head (`chain_head`, keyed by an HMAC of the society) holds the chain's last seq and hash
    and each table's set digest (count and XOR of the row MACs), under a MAC. `advance` moves it
    when an event is appended, only when it still names the chain's previous last entry: a
@@ -32,7 +34,7 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -542,6 +544,51 @@ async def _held_head(ck: str, society_id: int | None) -> _Head | None:
         if found is not None:
             batch.heads[ck] = found
     return found
+
+
+async def check_sets(society_id: int, tables: Sequence[str]) -> None:
+    """`Tampered` unless the society's seals of `tables` are the set its head counts (rule 3:
+    how many, and the XOR of their MACs) and each still has its row: a row deleted with its
+    seal, or a seal left without its row, is seen before a decision counts from the rest (a
+    row inserted or edited fails its own seal, `check_rows`). One read of the seals, by the
+    society's chain key; the head is the one the command's writes move (read once, locked).
+    Costs the society's rows of `tables`, not its history: for a vote's close."""
+    key = server_key()
+    ck = chain_key(key, society_id)
+    head = await _held_head(ck, society_id)
+    if head is None or not head.genuine:
+        raise Tampered("chain_head", (), f"society {society_id}: no genuine head")
+    joins = " ".join(
+        f"LEFT JOIN {t} x{i} ON rs.tbl = '{t}' AND x{i}.id = rs.row_id"
+        for i, t in enumerate(tables)
+    )
+    live = " OR ".join(f"x{i}.id IS NOT NULL" for i in range(len(tables)))
+    listed = ", ".join(f"'{TABLES[t].name}'" for t in tables)
+    rows = await raw_rows(
+        m.RowSeal,
+        f"SELECT rs.tbl, rs.row_id, rs.mac, CASE WHEN {live} THEN 1 ELSE 0 END AS live "
+        f"FROM row_seal rs {joins} WHERE rs.chain_key = ? AND rs.tbl IN ({listed})",
+        ck,
+    )
+    counts = dict.fromkeys(tables, 0)
+    xors = dict.fromkeys(tables, int(GENESIS, 16))
+    for r in rows:
+        tbl = str(r["tbl"])
+        if not r["live"]:
+            raise Tampered(
+                tbl, (int(r["row_id"]),), f"{tbl} row {r['row_id']}: gone, its seal left"
+            )
+        counts[tbl] += 1
+        xors[tbl] ^= int(r["mac"], 16)  # `TableSum.add`, without a hex string per row
+    for t in tables:
+        have = TableSum(counts[t], f"{xors[t]:064x}")
+        want = head.tables.get(t, TableSum())
+        if have != want:
+            raise Tampered(
+                t,
+                (),
+                f"society {society_id}: {have.count} sealed {t} rows, its head counts {want.count}",
+            )
 
 
 # Told of every row move (chain key, table), before the head shows it (`storage/scenes.py`).

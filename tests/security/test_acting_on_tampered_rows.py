@@ -5,7 +5,11 @@ The attacker edits a member's named ballot (赞成 -> 反对) with a raw UPDATE,
 tests do (tests/security/test_tamper.py). Before, the close counted the edited row into the
 result (and so into the decision and the minutes), and the member changing the ballot was
 answered 「原为反对」 from it. Now the close and the change are refused politely, nothing is
-written, the committee admins are told (never what any ballot says) and the log warns."""
+written, the committee admins are told (never what any ballot says) and the log warns.
+
+The same for the attendance a quorum is decided from (members on leave or gone made present),
+for rows deleted with their seal (seen at a close through the head's set digest), and for a
+secret box entry that will not open (the admins are told too)."""
 
 from __future__ import annotations
 
@@ -217,3 +221,155 @@ async def test_a_secret_close_refuses_an_edited_voter_list_or_a_missing_ballot(
     before = await _snapshot()
     assert REFUSED in await h.say("张伟", "结束表决 现在")
     assert await _snapshot() == before
+
+
+# The attendance: who is present decides the quorum (法定人数). The attacker makes members who
+# asked for leave or left the room present again, the seals untouched (no key).
+FLIP_TO_PRESENT = "UPDATE attendance SET status = 'present' WHERE status IN ('leave', 'left')"
+LEAVING = ("刘洋", "陈静", "杨帆", "赵敏")  # four of seven away: no quorum with the other three
+
+
+async def _nobody_quorate_at_opening(h: ConsoleRig) -> str:
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作")
+    for name in LEAVING:
+        await h.say(name, "请假 出差")
+    h.at("2026-12-05 14:50")
+    for name in MEMBERS[:3]:
+        await h.say(name, "签到")
+    h.at("2026-12-05 15:00")
+    return "开会"
+
+
+async def _gone_before_a_vote(h: ConsoleRig) -> str:
+    await convene_and_open(h, "年度工作")
+    for name in LEAVING:
+        await h.say(name, "离席 单位有急事")
+    return "发起表决 1"
+
+
+async def _gone_during_a_vote(h: ConsoleRig) -> str:
+    await convene_and_open(h, "年度工作")
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS[:3]:
+        assert "已记录" in await h.say(name, "赞成")
+    for name in LEAVING:
+        await h.say(name, "离席 单位有急事")
+    return "结束表决 现在"
+
+
+async def _gone_before_the_hands(h: ConsoleRig) -> str:
+    await convene_and_open(h, "年度工作")
+    await h.say("张伟", "发起表决 1 举手")
+    for name in LEAVING:
+        await h.say(name, "离席 单位有急事")
+    return "举手结果 赞成7"
+
+
+async def _gone_before_closing(h: ConsoleRig) -> str:
+    await convene_and_open(h, "年度工作")
+    for name in LEAVING:
+        await h.say(name, "离席 单位有急事")
+    return "散会 现在"
+
+
+@pytest.mark.parametrize(
+    ("setup", "who", "refused"),
+    [
+        (_nobody_quorate_at_opening, "张伟", "没有开会"),
+        (_gone_before_a_vote, "张伟", "没有发起表决"),
+        (_gone_during_a_vote, "张伟", "没有结束表决"),
+        (_gone_before_the_hands, "周婷", "举手结果没有记录"),
+        (_gone_before_closing, "张伟", "没有散会"),
+    ],
+    ids=["open-meeting", "open-vote", "close-vote", "hands", "close-meeting"],
+)
+async def test_no_quorum_is_made_from_an_edited_attendance(
+    harness: ConsoleRig, captured: io.StringIO, setup: Any, who: str, refused: str
+) -> None:
+    h = harness
+    said = await setup(h)
+    await raw_execute(models.Attendance, FLIP_TO_PRESENT)
+    before = await _snapshot()
+    reply, notices = await _send(h, who, said)
+    assert REFUSED in reply, reply
+    assert "签到记录" in reply, reply
+    assert refused in reply, reply
+    assert "yishi verify" in reply, reply
+    assert await _snapshot() == before  # nothing written from the edited rows
+    (notice,) = notices
+    assert "第1次会议" in notice, notice
+    assert "签到（出席）记录" in notice, notice
+    for name in MEMBERS:
+        assert name not in notice, notice
+    logged = captured.getvalue()
+    assert "attendance rows" in logged, logged
+    assert (await verify.run()).findings  # verify sees the same rows
+
+
+# Rows deleted (with their seal, or without): no seal fails, the close counts from what is
+# left. The head's per-table set digest (count and XOR of the row MACs) shows it.
+_VOTER = "(SELECT id FROM person WHERE name = '赵敏')"
+DELETIONS = {
+    "ballot-with-seal": (
+        f"DELETE FROM row_seal WHERE tbl = 'ballot' AND row_id = "
+        f"(SELECT id FROM ballot WHERE person_id = {_VOTER})",
+        f"DELETE FROM ballot WHERE person_id = {_VOTER}",
+    ),
+    "ballot-seal-left": (f"DELETE FROM ballot WHERE person_id = {_VOTER}",),
+    "attendance-with-seal": (
+        f"DELETE FROM row_seal WHERE tbl = 'attendance' AND row_id = "
+        f"(SELECT id FROM attendance WHERE person_id = {_VOTER})",
+        f"DELETE FROM attendance WHERE person_id = {_VOTER}",
+    ),
+}
+
+
+@pytest.mark.parametrize("deletion", sorted(DELETIONS))
+async def test_the_close_sees_rows_deleted_behind_its_back(
+    harness: ConsoleRig, deletion: str
+) -> None:
+    h = harness
+    await _named_vote(h)
+    assert "已记录" in await h.say("赵敏", "反对")
+    for sql in DELETIONS[deletion]:
+        await raw_execute(models.Ballot, sql)
+    before = await _snapshot()
+    reply, notices = await _send(h, "张伟", "结束表决 现在")
+    assert REFUSED in reply, reply
+    assert "表决结果" not in reply, reply
+    assert await _snapshot() == before
+    (notice,) = notices
+    _says_no_ballot(notice)
+
+
+async def test_a_secret_box_that_will_not_open_is_told_to_the_admins(
+    harness: ConsoleRig, captured: io.StringIO
+) -> None:
+    """The refusal stays as it was (a changed server key is one cause); the committee admins
+    are told too, without anything of the box."""
+    h = harness
+    await convene_and_open(h, "推荐副组长人选（人事）")
+    await h.say("张伟", "发起表决 1 无记名")
+    for name in ("李娜", "王强", "刘洋"):
+        assert "回执" in await h.say(name, "投票 反对", private=True)
+    entries = await raw_rows(
+        models.SecretBallotSealed, "SELECT id, sealed FROM secret_ballot_sealed ORDER BY id"
+    )
+    # the first entry's sealed value under the second's id: bound to its id, it will not open
+    await raw_execute(
+        models.SecretBallotSealed,
+        "UPDATE secret_ballot_sealed SET sealed = ? WHERE id = ?",
+        entries[0]["sealed"],
+        entries[1]["id"],
+    )
+    before = await _snapshot()
+    reply, notices = await _send(h, "张伟", "结束表决 现在")
+    assert "打不开" in reply, reply
+    assert "服务器密钥被更换" in reply, reply
+    assert await _snapshot() == before
+    (notice,) = notices
+    assert "议题1" in notice, notice
+    assert "打不开" in notice, notice
+    _says_no_ballot(notice)
+    assert "secret box does not open" in captured.getvalue()

@@ -7,6 +7,7 @@ both databases."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -142,3 +143,35 @@ def test_a_dingtalk_private_message_for_someone_else_is_refused_without_their_re
         encode_private_send(OutgoingMessage(chat=chat, text="hi", private_to=other), robot_code="r")
     assert "王强" not in str(refused.value)
     assert "wecom-user-7" not in str(refused.value)
+
+
+class CodeCarriesTheUrl(FailingPlatform):
+    """A platform (or a proxy in front of it) whose error code is a text that names the URL and
+    the member: throttled once, then refused for good."""
+
+    async def send(self, message: OutgoingMessage) -> None:
+        url = message.reply_handle or WEBHOOK
+        code = f"40001 {url} {message.private_to!r}"
+        if message.text not in self.paused:
+            self.paused.add(message.text)
+            raise SendError(SendErrorKind.THROTTLED, code, "too fast")
+        raise SendError(SendErrorKind.PERMANENT, code, "invalid")
+
+
+@pytest.mark.parametrize("platform", [Platform.DINGTALK, Platform.WECOM])
+async def test_the_log_keeps_no_url_token_of_an_error_code(
+    database: str, platform: Platform, captured: io.StringIO
+) -> None:
+    """The sender logged a throttled channel's and a lost message's code as the platform gave
+    it: a code naming the URL put its token (and the member's account) in the log."""
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=TZ))
+    sender = sender_for(CodeCarriesTheUrl(clock, platform), max_attempts=3)  # type: ignore[arg-type]
+    await outbox_store.enqueue(to_outbox(list(_messages(platform)), key_prefix="log"), clock.now())
+    await drive(sender, clock, step=timedelta(minutes=10), until=clock.now() + timedelta(hours=6))
+    logged = captured.getvalue()
+    assert "throttled" in logged, logged
+    assert "failed for good" in logged, logged
+    leaked = [line for line in logged.splitlines() if _leaks(line)]
+    assert not leaked, leaked
+    host = "oapi.dingtalk.com" if platform is Platform.DINGTALK else "qyapi.weixin.qq.com"
+    assert f"https://{host}/…" in logged, logged
