@@ -224,8 +224,10 @@ def make_help(routes: Sequence[Route]) -> Route:
             r"(?:请问)?(?P<object>[^?？,，。;；]{1,12}?)(?:该|应该)?(?:怎么(?!样)|如何|怎样)(?P<rest>[^?？]{0,6}?)"
             r"(?:呢|啊|呀)?[?？]*",
             # 「我可以列席吗」「我能请假吗？」「会议能改到下午吗」: whether and how, asked (taking
-            # part online has its own answer: 线上参会).
+            # part online, or sending someone in one's place, has its own answer: 线上参会,
+            # 代人参会).
             r"(?:请问)?(?:我|会议|会)(?:可以|能|能不能|可不可以)(?!线上|视频|远程|在线|网上)"
+            r"(?![^?？]*(?:代我|替我|代替我|代表我|代为|代替)去?(?:参加|参会|开会|出席))"
             r"(?P<object>[^?？,，。;；]{1,12}?)(?:吗|么)[?？]*",
         ),
         shows=True,

@@ -1846,6 +1846,25 @@ async def online(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def proxy(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「我可以派人代我参加吗」「让小王代我参会行吗」: the rules provide for no one attending in a
+    member's place. 第十八条 asks members 到会, and one who cannot come asks for leave before the
+    meeting and may state important views in writing; 第十九条 lets the convener name people to
+    attend as observers (列席). The bot counts only members' own check-ins and ballots, so a
+    stand-in neither makes the quorum nor votes. Shows; writes nothing."""
+    return [
+        ctx.reply(
+            "工作规则没有规定成员可以委托他人代为参会：第十八条要求半数以上成员到会方可召开会议，"
+            "成员因故不能参加的，应当在会前请假，对会议议题的重要意见可以用书面形式表达。"
+            "机器人只按成员本人的签到计入到会、只计成员本人的投票，代为参会的人不计入到会人数，也不能代为表决。\n"
+            "不能参会请在会前发送「请假 理由」；请假后可发送「书面意见 议题编号 意见」"
+            "（写入纪要，不计票）。\n"
+            "其他人员参加会议只能列席：由召集人根据议题指定（第十九条），列席人员不表决、不计入到会人数；"
+            "需要的请与组长商量。"
+        )
+    ]
+
+
 RECENT_SHOWN = 5
 
 
@@ -2448,6 +2467,31 @@ ROUTES = [
             r"(?:呀|啊|吗|呢)?[?？]*",
         ),
         shows=True,
+    ),
+    Route(
+        ("代人参会",),
+        proxy,
+        g.Need.ANYONE,
+        "代人参会",
+        "问能否派人代自己参会（不能；请假后可提交书面意见）",
+        "成员",
+        needs_society=False,
+        phrasings=("委托参会", "代为参会", "派人参会", "找人代会", "找人替会"),
+        frames=(
+            # 「我可以派人代我参加吗」「能找人替我去开会吗」「让我们单位的小王代我参会行吗」
+            r"(?:请问)?(?:我)?(?:能|可以|能不能|可不可以|可否)?(?:派|找|让|请|委托|安排|叫)"
+            r"[^,，。?？!！]{0,15}?(?:代我|替我|代替我|代表我)(?:去)?(?:参加|参会|开会|出席)"
+            r"(?:会议|这次会议?|一下)?(?:可以|行|可不可以|行不行|好|成)?(?:吗|么|不|嘛)?[?？]*",
+            # 「能委托别人代为参会吗」「可以找人代开会吗」
+            r"(?:请问)?(?:我)?(?:能|可以|能不能|可不可以|可否)(?:派|找|让|请|委托|安排)?"
+            r"(?:人|别人|他人|其他人|同事)?(?:代为|代替|替|代)(?:参加|参会|开会|出席)"
+            r"(?:会议)?(?:吗|么)?[?？]*",
+            # 「小王能代我开会吗」: who first
+            r"[^,，。?？!！]{1,10}?(?:能|可以|能不能|可不可以)(?:代我|替我|代替我|代表我)去?"
+            r"(?:参加|参会|开会|出席)(?:会议|这次会议?)?(?:吗|么)?[?？]*",
+        ),
+        shows=True,
+        when=frozenset(),  # asked, never offered
     ),
     Route(
         ("线上参会",),

@@ -58,6 +58,26 @@ async def test_the_committee_acknowledges_a_filing_as_said(harness: ConsoleRig) 
     assert await models.NoticeAck.all().count() == 1
 
 
+async def test_someone_in_ones_place_is_answered_from_the_rules(harness: ConsoleRig) -> None:
+    """「我可以派人代我参加吗」「能找人替我去开会吗」「让我们单位的小王代我参会行吗」: the rules
+    provide for no stand-in (第十八条: members 到会, leave before the meeting, views in writing;
+    第十九条: the convener names observers); the answer says how to ask for leave and send a
+    written opinion, and writes nothing (it had been the help list)."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-09 15:00 会议室 议题：换届；预算（重大）")
+    before = await models.EventLog.all().count()
+    for said in ("我可以派人代我参加吗", "能找人替我去开会吗", "让我们单位的小王代我参会行吗"):
+        answer = (await h.say("李娜", said)).text
+        assert answer.startswith("工作规则没有规定成员可以委托他人代为参会："), said
+        assert "成员因故不能参加的，应当在会前请假" in answer, said
+        assert "代为参会的人不计入到会人数，也不能代为表决" in answer, said
+        assert "发送「请假 理由」" in answer, said
+        assert "「书面意见 议题编号 意见」" in answer, said
+        assert "由召集人根据议题指定（第十九条）" in answer, said
+    assert await models.EventLog.all().count() == before  # nothing recorded
+
+
 async def test_before_a_meeting_as_asked(harness: ConsoleRig) -> None:
     """「我线上参加可以吗」 is answered from the rules as they are (第十八条 says 到会, nothing of
     online; the bot counts check-ins); 「我可以列席吗」 says how 列席 is done and by whom; 「关于
