@@ -116,6 +116,19 @@ async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
     version = await repo.latest_minutes(meeting.id)
     if version is None:
         raise UsageError(f"第{meeting.number}次会议还没有结束，散会后自动生成纪要草稿。")
+    if (
+        not version.signed
+        and _FINE.search(args)
+        and not _WRONG.search(args)
+        and ctx.person is not None
+        and ctx.person.id == meeting.leader_id
+    ):
+        # 「纪要我看过了，没问题」 from the leader: meant as the sign-off, which locks the minutes
+        # for good, so it is asked (a yes runs 签发, every check made again then), never done.
+        raise AskBack(
+            f"是否签发第{meeting.number}次会议纪要？签发后第{version.version}版纪要锁定，不能再修改。",
+            "签发",
+        )
     minutes = from_version(version)
     state = "已签发" if version.signed else "草稿，待组长签发"
     full = "全文" in args
@@ -141,6 +154,8 @@ async def show(ctx: Context, args: str) -> list[OutgoingMessage]:
 
 _DOWNLOAD = re.compile(r"下载|导出|word|docx|pdf|文件", re.IGNORECASE)
 _WRONG = re.compile(r"有问题|不对|错|更正|改")
+# The minutes found fine (「我看过了，没问题」「看了，可以」): the leader's sign-off, asked back.
+_FINE = re.compile(r"没问题|没有问题|没意见|没有意见|可以了?$|行了?$|没毛病|同意|OK", re.IGNORECASE)
 
 
 async def add_notes(ctx: Context, args: str) -> list[OutgoingMessage]:

@@ -51,6 +51,26 @@ async def test_a_sign_off_confirmed_after_a_new_version_signs_nothing(
     assert "已签发第1次会议纪要（第2版）" in await h.say("张伟", "是")
 
 
+async def test_the_leaders_minutes_found_fine_ask_to_sign(harness: ConsoleRig) -> None:
+    """The leader's 「纪要我看过了，没问题」 after the close had only shown the minutes: while they
+    wait for sign-off it asks 「是否签发第1次会议纪要？」, signs nothing, and a yes signs. A
+    member's same words show the minutes; once signed, the leader's show them too."""
+    h = harness
+    await convene_and_open(h, "年度总结")
+    await h.say("张伟", "散会 现在")
+    h.at("2026-12-05 16:00")
+    shown = (await h.say("李娜", "纪要我看过了，没问题")).text
+    assert shown.startswith("【草稿，待组长签发·第1版】")
+    asked = (await h.say("张伟", "纪要我看过了，没问题")).text
+    assert asked.startswith("是否签发第1次会议纪要？")
+    assert asked.endswith("回复「是」或「签发」确认。")
+    assert await models.Signature.all().count() == 0
+    assert "已签发第1次会议纪要（第1版）" in await h.say("张伟", "是")
+    assert await models.Signature.all().count() == 1
+    again = (await h.say("张伟", "纪要我看过了，没问题")).text
+    assert again.startswith("【已签发·第1版】")
+
+
 async def test_notes_added_changed_and_taken_out_as_said(harness: ConsoleRig) -> None:
     """「纪要第二项加一句：…」「会议记录里加上：…」 had shown the minutes and added nothing (the
     leader then signed without them); 「修改纪要 第1条备注改为…」 had added the words as a new
