@@ -443,6 +443,34 @@ async def _ask_all(approve: bool) -> None:
     raise AskBack(f"要{word}全部{len(waiting)}项待审批的申请吗？{listed}。", f"{word} {numbers}")
 
 
+# 「这个申请我批了」「这个我批了」: the request the admin has in mind, unnamed (the route's frame
+# gives these words).
+_THIS_ONE = re.compile(r"这个|这一?项|这份|这条")
+
+
+async def _ask_this_one() -> None:
+    """「这个申请我批了」: with one request waiting, asked back naming it (a yes approves it);
+    with several, each listed and how one is approved, nothing done (which one is not said);
+    with none, that nothing waits."""
+    waiting = await repo.roster_changes(status="pending")
+    if not waiting:
+        raise UsageError("目前没有待审批的成员调整申请。")
+    if len(waiting) > 1:
+        listed = "；".join(f"#{c.id} {c.society_name}：{_change_text(c)}" for c in waiting)
+        raise UsageError(
+            f"目前有{len(waiting)}项待审批的申请：{listed}。没有办理：请发送「批准 编号」批准其中一项"
+            f"（例如「批准 {waiting[0].id}」），驳回请发送「驳回 编号 理由」。"
+        )
+    (pending,) = waiting
+    flag = await not_a_party_member(pending)
+    raise AskBack(
+        (f"{non_party_note(pending.person.name)}\n" if flag else "")
+        + f"是要批准申请 #{pending.id}（{pending.society_name}：{_change_text(pending)}）吗？"
+        f"要驳回请发送「驳回 {pending.id} 理由」。",
+        f"批准 {pending.id}",
+    )
+
+
 _APPROVE_USAGE = "批准 3（如需特批超员或双数，写「批准 3 特批」）"
 _REJECT_USAGE = "驳回 3 理由"
 
@@ -453,6 +481,8 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
     decides none."""
     if _ALL_OF_THEM.fullmatch(args.strip()):
         await _ask_all(approve)
+    if approve and _THIS_ONE.fullmatch(args.strip()):
+        await _ask_this_one()
     other = _OTHER_DECISION.search(args)
     if other is not None and parse_item_ref(args.replace("#", ""))[0] is not None:
         then = other.group("word") in ("批准", "同意")
@@ -1513,6 +1543,8 @@ ROUTES = [
             # 「1号批准」「2号批准，3号驳回」 (「1号同意」 is the committee's through 赞成)
             rf"#?(?P<object>[0-9]{{1,6}}) ?号 ?(?:批准|通过)了?(?:吧)?(?P<rest>[,，]? ?特批|{AND_THE_OTHER})?",
             r"(?P<object>都|全部|全都|一律|统统)(?:批准|通过)了?(?:吧)?",
+            # 「这个申请我批了」「这个我批了」: the one waiting, asked back (_ask_this_one)
+            r"(?P<object>这个|这一?项|这份|这条)(?:申请)?(?:我|我们)?(?:就|已经)?(?:批准|批|通过)了?(?:吧)?",
             # 「2号先不批」「第二个暂不审批」: that request held, not decided (_HELD_OFF)
             r"第?(?P<object>[0-9]{1,6}|[一二两三四五六七八九十]{1,3}) ?(?:个|号)(?:申请)?"
             r"(?P<rest>(?:先不|暂不|暂时不|先别)(?:批|批准|审批)(?:了|吧)?)",

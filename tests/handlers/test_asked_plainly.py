@@ -78,6 +78,30 @@ async def test_someone_in_ones_place_is_answered_from_the_rules(harness: Console
     assert await models.EventLog.all().count() == before  # nothing recorded
 
 
+async def test_the_committee_approves_this_one_as_said(harness: ConsoleRig) -> None:
+    """The committee's 「这个申请我批了」「这个我批了」 (they had not been understood): with none
+    waiting it says so; with one, it asks whether to approve it, naming it, and approves on 是;
+    with several, each is listed with how one is approved, and nothing is decided."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    none = (await h.say(ADMIN, "这个申请我批了", private=True)).text
+    assert none == "目前没有待审批的成员调整申请。"
+    await h.say("张伟", "提议免去 @王强 年龄原因")
+    asked = (await h.say(ADMIN, "这个申请我批了", private=True)).text
+    assert asked.startswith("是要批准申请 #1（苏州市示例科技学会：免去王强的领导小组成员职务）吗？")
+    assert asked.endswith("回复「是」或「批准 1」确认。")
+    assert await models.RosterChange.filter(status="pending").count() == 1
+    await h.say(ADMIN, "是", private=True)
+    assert await models.RosterChange.filter(status="pending").count() == 0
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    await h.say("张伟", "提议增补 @周婷 党员 理事 加强记录工作")
+    listed = (await h.say(ADMIN, "这个我批了", private=True)).text
+    assert listed.startswith("目前有2项待审批的申请：#2 苏州市示例科技学会：免去赵敏")
+    assert "#3 苏州市示例科技学会：增补周婷" in listed
+    assert "请发送「批准 编号」批准其中一项（例如「批准 2」）" in listed
+    assert await models.RosterChange.filter(status="pending").count() == 2
+
+
 async def test_before_a_meeting_as_asked(harness: ConsoleRig) -> None:
     """「我线上参加可以吗」 is answered from the rules as they are (第十八条 says 到会, nothing of
     online; the bot counts check-ins); 「我可以列席吗」 says how 列席 is done and by whom; 「关于
