@@ -1121,6 +1121,8 @@ ROUTES = [
             rf"(?:大家)?(?P<object>{_UNANIMOUS.pattern})",  # 「全票通过！」 said alone
         ),
         when=OFFERED_DURING,
+        # 「全部同意」 from the committee in private: every request waiting (asked back)
+        committee="批准",
     ),
     Route(
         ("结束表决", "表决结束"),

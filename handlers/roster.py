@@ -422,6 +422,7 @@ async def reject_change(ctx: Context, args: str) -> list[OutgoingMessage]:
 _DECIDES = re.compile(r"同意|批准|通过|可以|驳回|不批|不能批|approve|reject", re.IGNORECASE)
 # All that waits, said as such (「都同意吧」「全部批准」): asked back with each one listed.
 _ALL_OF_THEM = re.compile(r"都|全部|全都|一律|统统|所有(?:申请)?")
+_AGREED_AT_END = re.compile(r"(?:同意|批准|通过)了?(?:吧)?$")
 # What a request named is followed by (「免去赵敏的申请先不批」): holding the decision.
 _HELD_OFF = re.compile(
     r"^(?:的)?(?:申请|调整|事)?(?:我|这边)?(?:先不|暂不|暂时不|先别|再等|等等|先放|缓一缓|暂缓)"
@@ -479,7 +480,8 @@ async def _decide(ctx: Context, args: str, approve: bool, usage: str) -> list[Ou
     """A decision on one change, or on several said at once: 「批准 1 2」「驳回 2 4」 each the
     same, 「批准 1，2号驳回」 the second the other way. All in one transaction: a refusal of any
     decides none."""
-    if _ALL_OF_THEM.fullmatch(args.strip()):
+    # 「全部同意」 reaches here whole (through 举手结果's words): the same as 「全部」
+    if _ALL_OF_THEM.fullmatch(_AGREED_AT_END.sub("", args.strip())):
         await _ask_all(approve)
     if approve and _THIS_ONE.fullmatch(args.strip()):
         await _ask_this_one()

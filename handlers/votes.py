@@ -1260,8 +1260,9 @@ ROUTES = [
             # 「1号同意」 (as 「同意1号」); from the committee 「2号同意，3号驳回」「都同意吧」 decide
             # requests (Route.committee); a member's with more than a number is no ballot
             rf"(?P<object>#?[0-9]{{1,6}} ?号)(?:申请)? ?(?:同意|赞成)了?(?:吧)?(?P<rest>{AND_THE_OTHER})?",
-            # (「全部赞成」 is the recorder's show of hands, 举手结果: requests are 同意d)
-            r"(?P<object>都|全部|全都|一律|统统)同意了?(?:吧)?",
+            # (「全部赞成」「全部同意」 said alone are the recorder's show of hands, 举手结果,
+            # which the committee's 「全部同意」 reaches 批准 through: requests are 同意d)
+            r"(?!全部同意了?$)(?P<object>都|全部|全都|一律|统统)同意了?(?:吧)?",
         ),
         committee="批准",
     ),

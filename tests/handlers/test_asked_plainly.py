@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.adapters.console import console_user
 from bot.demo import PEOPLE, seed_society
 from storage import models
-from tests.kit.console import ConsoleRig, check_in_and_open
+from tests.kit.console import ConsoleRig, check_in_and_open, convene_and_open
 
 ADMIN = "市党委刘老师"
 
@@ -284,6 +284,20 @@ async def test_counts_and_receipts_said_shortly(harness: ConsoleRig) -> None:
     await h.say("张伟", "结束表决 现在")
     await h.say("张伟", "举手表决 2")
     assert "赞成5、反对1" in await h.say("周婷", "5个人同意，1个人反对")
+
+
+async def test_all_agreed_is_the_show_of_hands(harness: ConsoleRig) -> None:
+    """The recorder's 「全部同意」 in a show-of-hands vote records every hand present for, as
+    「全部赞成」 does (it had been read as the committee's 「都同意吧」 and refused as a ballot);
+    the committee's 「全部同意」 in private still asks to approve every request waiting."""
+    h = harness
+    await convene_and_open(h, "年度工作；预算")
+    await h.say("张伟", "举手表决 1")
+    assert "已录入议题1举手结果：赞成7、反对0、弃权0" in await h.say("周婷", "全部同意")
+    await h.say("张伟", "提议免去 @赵敏 工作调动")
+    asked = (await h.say(ADMIN, "全部同意", private=True)).text
+    assert asked.startswith("要批准全部1项待审批的申请吗？#1 苏州市示例科技学会：免去赵敏")
+    assert await models.RosterChange.filter(status="pending").count() == 1
 
 
 async def test_an_hour_only_keeps_the_meetings_day(harness: ConsoleRig) -> None:
