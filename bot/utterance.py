@@ -84,11 +84,16 @@ _APOLOGIES = (
 _SEPARATORS = ",，、;；:：.。!！ "
 # How sure one is, said before a Route.last word (「我可能」「我估计会」).
 _SURE = r"(?:我|本人)?(?:可能|估计|恐怕|也许|大概|应该|怕是|看来|真的)"
+# A day said (「今天」「周六」「5号」「12月13号下午」「十三号」): which meeting, no reason.
+_NUMBER_SAID = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_DAY_SAID = (
+    r"(?:(?:今天|明天|后天|那天|当天|这次|本次|届时|到时候?|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]"
+    rf"|(?:{_NUMBER_SAID} ?月)?{_NUMBER_SAID} ?(?:号|日))(?:的?(?:上午|下午|晚上))?|上午|下午|晚上)"
+)
 # Only which meeting or day, who and how sure, before a Route.last word (「我可能去不了」「这个会我估计」
-# 「那天我可能」「我今天」「5号我」): no arguments.
+# 「那天我可能」「我今天」「5号我」「12月13号的会我」): no arguments.
 _HEDGE = re.compile(
-    r"(?:(?:我|本人)?(?:(?:这个|这次|本次)会议?|(?:今天|明天|后天|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]?"
-    r"|那天|当天|到时候?|届时|[0-9]{1,2} ?[号日])(?:的会议?)?)"
+    rf"(?:(?:我|本人)?(?:(?:这个|这次|本次)会议?|(?:{_DAY_SAID}|(?:下|这|本)?(?:周|星期|礼拜))(?:的会议?)?)"
     rf"[,，]?)?(?:{_SURE}|我|本人)?(?:会|要)?"
 )
 # How sure, said last before the word (「那天我要去医院，可能来不了」): not part of the reason.
@@ -796,7 +801,8 @@ class Lexicon:
                         args = trimmed(args)
                     if route.after:  # 「会员发展这个议题下次再议」: the item is 会员发展
                         args = _THIS_ITEM_AFTER.sub("", args) or args
-                    if _HEDGE.fullmatch(args) or _ON_BEHALF.fullmatch(args):  # no reason given
+                    # no reason given (「１３号的会我」 typed full width is 「13号的会我」)
+                    if _HEDGE.fullmatch(form := matching_form(args)) or _ON_BEHALF.fullmatch(form):
                         return Clarify(route, body.tail(0))
                     if args and not is_decoration(args):
                         return Clarify(route, body.tail(0), args)
@@ -1391,12 +1397,7 @@ _ONLY_NOT_COMING = re.compile(
     r"|.{0,10}我"
 )
 # A part that only says when (「今天」「5号」「12月7号下午」「周六的会」): which meeting, no reason.
-_NUMBER_SAID = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
-_WHEN_ONLY = re.compile(
-    r"(?:(?:今天|明天|后天|那天|当天|这次|本次|届时|到时候?|(?:下|这|本)?(?:周|星期|礼拜)[一二三四五六日天]"
-    rf"|(?:{_NUMBER_SAID}月)?{_NUMBER_SAID}(?:号|日))(?:的?(?:上午|下午|晚上))?|上午|下午|晚上)"
-    r"(?:的会议?|的会)?"
-)
+_WHEN_ONLY = re.compile(rf"{_DAY_SAID}(?:的会议?|的会)?")
 # A part that only thanks or apologises (「麻烦了」「谢谢大家」「抱歉」).
 _POLITE_ONLY = re.compile(
     r"(?:谢谢|多谢|感谢|辛苦了?|麻烦(?:了|大家|您|你)?|抱歉|不好意思|对不起|sorry)(?:您|你|大家|啦|了|哈)?"

@@ -200,3 +200,24 @@ async def test_the_minutes_list_a_member_who_left_among_those_present(
     assert "实到5人" in full, full
     summary = (await h.say("张伟", "纪要")).text
     assert "出席5人，" in summary, summary
+
+
+async def test_the_meeting_said_before_a_leave_is_not_echoed_as_its_reason(
+    harness: ConsoleRig,
+) -> None:
+    """「１３号的会我请个假，孩子发烧」 (digits typed full width), 「12月13号的会我…」「13号下午的会
+    我…」「十三号的会我…」: the question asked back had echoed 「请假 13号的会我，孩子发烧」; it
+    reads 「请假 孩子发烧」, and the yes records that reason."""
+    h = harness
+    h.at("2026-12-07 09:00")
+    await h.say("张伟", "召开会议 2026-12-13 15:00 会议室 议题：年度工作")
+    for who, said in (
+        ("李娜", "１３号的会我请个假，孩子发烧"),
+        ("王强", "12月13号的会我请个假，孩子发烧"),
+        ("刘洋", "13号下午的会我请个假，孩子发烧"),
+        ("陈静", "十三号的会我请个假，孩子发烧"),
+    ):
+        asked = (await h.say(who, said)).text
+        assert asked == "是否请假？回复「是」或「请假 孩子发烧」确认。", said
+        await h.say(who, "是")
+        assert await _reason(who) == "孩子发烧", said
