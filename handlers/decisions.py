@@ -269,6 +269,16 @@ def _box_will_not_open(ctx: Context, exc: SealError, where: str) -> Notified:
     )
 
 
+# What a vote's outcome does to its item: the step, and whether the item keeps the outcome (a
+# vote without a quorum returns the item to be voted again, with none).
+_AFTER_THE_VOTE: dict[g.Outcome, tuple[g.ItemAction, bool]] = {
+    g.Outcome.PASSED: (g.ItemAction.DECIDE, True),
+    g.Outcome.NOT_PASSED: (g.ItemAction.DECIDE, True),
+    g.Outcome.DEFERRED: (g.ItemAction.DEFER, True),
+    g.Outcome.NO_QUORUM: (g.ItemAction.RETURN, False),
+}
+
+
 async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
     ctx.require_society()
     person = ctx.require_person()
@@ -366,28 +376,13 @@ async def close_vote(ctx: Context, args: str) -> list[OutgoingMessage]:
         )
         result = _result_payload(it, vote, decision, named, box, ctx)
         await repo.close_vote(vote.id, result=result, now=ctx.now, checked=True)
-        match decision.outcome:
-            case g.Outcome.PASSED | g.Outcome.NOT_PASSED:
-                await repo.update_item(
-                    it.id,
-                    checked=True,
-                    state=g.item_next(it.state, g.ItemAction.DECIDE),
-                    outcome=decision.outcome,
-                )
-            case g.Outcome.DEFERRED:
-                await repo.update_item(
-                    it.id,
-                    checked=True,
-                    state=g.item_next(it.state, g.ItemAction.DEFER),
-                    outcome=decision.outcome,
-                )
-            case g.Outcome.NO_QUORUM:
-                await repo.update_item(
-                    it.id,
-                    checked=True,
-                    state=g.item_next(it.state, g.ItemAction.RETURN),
-                    outcome="",
-                )
+        action, keeps = _AFTER_THE_VOTE[decision.outcome]
+        await repo.update_item(
+            it.id,
+            checked=True,
+            state=g.item_next(it.state, action),
+            outcome=decision.outcome if keeps else "",
+        )
     except Tampered as exc:
         # The ballots, the vote, the item or the attendance the result stands on were edited
         # behind the bot's back: no result from them (the savepoint leaves the record as it was).
