@@ -21,6 +21,7 @@ from bot.utterance import ADDRESSEE
 from handlers import texts as t
 from handlers.common import (
     FRAME_REASON,
+    admin_notices,
     bounded,
     join,
     mentioned,
@@ -375,14 +376,10 @@ async def _propose_one(ctx: Context, args: str, kind: str, usage: str) -> list[O
             f"{flag}{observe}"
         )
     ]
-    for admin in ctx.settings.committee_admins:
-        ref = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
-        out.append(
-            ctx.private(
-                ref,
-                f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}{account}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。{flag}",
-            )
-        )
+    out += admin_notices(
+        ctx,
+        f"【待审批】{society.name} 成员调整申请 #{cid}：{_change_text(change)}{account}。理由：{reason or '未填写'}。发送「批准 {cid}」或「驳回 {cid} 理由」。{flag}",
+    )
     return out
 
 
@@ -956,15 +953,10 @@ async def _file(
         {"filing": fid, "kind": kind, "title": title, "body": body, "by": person_payload(actor)},
     )
     out = [ctx.reply(f"已向市科技社团党委提交{label} #{fid}「{title}」{late}，收到确认后会通知。")]
-    for admin in ctx.settings.committee_admins:
-        ref = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
-        out.append(
-            ctx.private(
-                ref,
-                f"【{label}{late}】{society.name} #{fid}「{title}」{body}\n"
-                f"发送「确认收到 {fid}」确认。",
-            )
-        )
+    out += admin_notices(
+        ctx,
+        f"【{label}{late}】{society.name} #{fid}「{title}」{body}\n发送「确认收到 {fid}」确认。",
+    )
     return out
 
 
