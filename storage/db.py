@@ -342,8 +342,14 @@ async def upgrade(url: str, *, key: ServerKey | None = None) -> None:
         await _first_schema(url, path)
     elif (path is not None or not is_sqlite(url)) and await _foreign(url):
         raise DatabaseError(_not_ours(url))  # another program's: our tables are not added
-    else:
+    elif path is None and is_sqlite(url):
+        await _migrate(url)  # in memory: only the connection the ORM opens can see it
+    elif known_migrations() - (applied := await applied_migrations(url)):
         await _migrate(url)
+    else:
+        # Up to date (every open of an existing database): the migration framework's model
+        # state (~10 ms to build) and the collection of it (tens of ms) are not needed.
+        _refuse_unknown(url, applied)
     logger.info("database schema up to date (%s)", connection_name(url))
 
 

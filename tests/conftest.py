@@ -7,6 +7,7 @@ PostgreSQL cases are skipped, unless YISHI_REQUIRE_PG=1 (CI sets it), which make
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import uuid
@@ -23,8 +24,10 @@ from tests.kit.databases import (
     PG_SERVER,
     REQUIRE_PG,
     copy_sqlite_template,
+    drop_later,
     empty_postgres,
     make_sqlite_template,
+    truncate_postgres,
 )
 from tests.kit.keys import PG_KEY
 
@@ -32,6 +35,11 @@ from tests.kit.keys import PG_KEY
 def _admin_url(database: str) -> str:
     base = PG_SERVER.rsplit("/", 1)[0]
     return f"{base}/{database}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The throw-away PostgreSQL databases of this test process dropped (tests/kit/databases)."""
+    asyncio.run(drop_later())
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +80,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def database(
-    backend: str, tmp_path: Path, pg_url: str | None, sqlite_template: Path
+    request: pytest.FixtureRequest,
+    backend: str,
+    tmp_path: Path,
+    pg_url: str | None,
+    sqlite_template: Path,
 ) -> AsyncIterator[str]:
-    """An empty, migrated database for one test; yields its URL with the ORM initialised."""
+    """An empty, migrated database for one test; yields its URL with the ORM initialised. On
+    PostgreSQL the session's database is emptied; a test marked `row_versions` (it reads the
+    dead row versions in the tables' files) gets files with none from earlier tests."""
     if backend == "sqlite":
         url = copy_sqlite_template(sqlite_template, tmp_path / "test.db")
         await db.open_db(url)
@@ -83,7 +97,10 @@ async def database(
             pytest.skip("PostgreSQL unreachable (set YISHI_TEST_PG)")
         url = pg_url
         await db.open_db(url, run_migrations=False, key=PG_KEY)
-        await empty_postgres(url)
+        if request.node.get_closest_marker("row_versions"):
+            await truncate_postgres(url)
+        else:
+            await empty_postgres(url)
     try:
         yield url
     finally:

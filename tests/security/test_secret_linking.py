@@ -353,6 +353,7 @@ def _orders_say_nothing(loot: Loot, cast: Cast, rng: random.Random, sqlite: bool
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.row_versions  # the attacker reads every row version: none of earlier tests'
 async def test_the_linking_attack_recovers_nothing(
     harness: ConsoleRig, database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
