@@ -10,8 +10,8 @@ import pytest
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
-from bot.cli import Repl
 from bot.clock import OffsetClock
+from bot.commands import Repl
 from bot.demo import SOCIETY, reset_demo
 from storage import models, verify
 from tests.kit.clock import TZ
