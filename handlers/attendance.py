@@ -386,7 +386,7 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
     if entry is not None and entry.status is g.Attendance.LEAVE:
         hint += f"您{_coming_after_all(ctx, meeting)}"
     how_long = _how_long(args)
-    before = await _late_notice_of(meeting, person)
+    before = (await _late_payloads(meeting)).get(person.id)
     late = f"（{t.echo(how_long)}）" if how_long else ""
     if before is not None and how_long in ("", before.get("said", "")):
         # said again (or without how late this time): on the record once
@@ -424,17 +424,6 @@ async def running_late(ctx: Context, args: str) -> list[OutgoingMessage]:
             f"好的，{person.name}会晚到{late}{received}。第{meeting.number}次会议{when}开始，{hint}"
         )
     ]
-
-
-async def _late_notice_of(meeting: repo.Meeting, person: repo.Person) -> dict[str, Any] | None:
-    """The member's last notice of lateness for the meeting (late_notice's payload), if any: the
-    last one stands (late_notices, the minutes)."""
-    said = [
-        e.payload
-        for e in await repo.meeting_events(meeting)
-        if e.kind == EventKind.LATE_NOTICE.value and e.payload["person"].get("id") == person.id
-    ]
-    return said[-1] if said else None
 
 
 def _how_long(args: str) -> str:
@@ -1202,8 +1191,14 @@ async def attendance_summary(ctx: Context, meeting: repo.Meeting) -> str:
 
 async def late_notices(meeting: repo.Meeting) -> dict[str, str]:
     """Who said ahead they would be late (late_notice), and by how much (「约30分钟」 or 「」)."""
+    return {p["person"]["name"]: p.get("by", "") for p in (await _late_payloads(meeting)).values()}
+
+
+async def _late_payloads(meeting: repo.Meeting) -> dict[int, dict[str, Any]]:
+    """Each member's last notice of lateness for the meeting (late_notice's payload), by person
+    id: the last one stands (the status, the minutes)."""
     return {
-        e.payload["person"]["name"]: e.payload.get("by", "")
+        e.payload["person"].get("id"): e.payload
         for e in await repo.meeting_events(meeting)
         if e.kind == EventKind.LATE_NOTICE.value
     }

@@ -1128,7 +1128,22 @@ ROUTES = [
         "组长",
         asked="计票",  # 「投票结束了吗？」: how the vote stands, never an offer to close it
         phrasings=("停止投票", "结束投票", "投票结束", "截止投票", "close vote"),
-        confirm=("宣布结果", "公布结果", "宣布表决结果", "公布表决结果"),
+        confirm=(
+            "宣布结果",
+            "公布结果",
+            "宣布表决结果",
+            "公布表决结果",
+            # 「结束吧」 after saying everyone has voted: the vote, not the meeting (asked)
+            "都投了，结束吧",
+            "都投了结束吧",
+            "都投完了，结束吧",
+            "都投完了结束吧",
+            "大家都投了，结束吧",
+            "大家都投完了，结束吧",
+            "都投了，可以结束了",
+            "都投完了，可以结束了",
+            "大家都投完了，可以结束了",
+        ),
         when=OFFERED_DURING,
     ),
     Route(

@@ -1029,7 +1029,15 @@ async def leave_or_hand_on(ctx: Context, args: str) -> list[OutgoingMessage]:
     reason, chair_to = await chair_handed_on(ctx, args)
     if chair_to is None:
         return await ask_leave(ctx, args)
-    replies = await ask_leave(ctx, reason)
+    try:
+        replies = await ask_leave(ctx, reason)
+    except AskFor as exc:
+        # no reason yet (a 「是」 to the question that asked for it): asked again with the
+        # delegation kept, so that the reason sent next does both
+        raise AskFor(
+            f"请发送请假理由，例如「出差」：请假和委托{chair_to}主持将一并办理，现在都还没有办理。",
+            f"{exc.command}，请{chair_to}主持",
+        ) from None
     try:
         delegated = await delegate_chair(ctx, f"{chair_to} {u.reason_said(reason)}")
     except UsageError as exc:

@@ -123,6 +123,26 @@ async def test_a_leader_who_cannot_come_is_asked_for_the_reason(harness: Console
     assert await models.EventLog.filter(kind="chair_delegated").count() == 1
 
 
+async def test_a_yes_to_the_leaders_reason_question_keeps_the_delegation(
+    harness: ConsoleRig,
+) -> None:
+    """A 「是」 to that question (it asks for a reason, not a yes) is asked again with the
+    delegation named and kept: the reason sent next records both (it had been asked as a plain
+    leave, and the reason then recorded the leave only, the chair never handed on)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await h.say("张伟", "我来不了，请李娜主持")
+    again = (await h.say("张伟", "是")).text
+    assert "委托李娜主持" in again, again
+    assert "现在都还没有办理" in again, again
+    assert await models.EventLog.filter(kind__in=["chair_delegated", "leave"]).count() == 0
+    done = (await h.say("张伟", "出差")).text
+    assert "张伟已请假（出差）" in done
+    assert "组长张伟委托李娜主持第1次会议" in done
+    assert await models.EventLog.filter(kind="chair_delegated").count() == 1
+
+
 async def test_a_lateness_said_again_is_kept_once(harness: ConsoleRig) -> None:
     """「我晚到半小时」 twice is one notice (「已记下」); a changed one replaces it, on the record."""
     h = harness

@@ -241,6 +241,23 @@ async def test_closing_a_vote_some_have_not_cast_is_asked_first(harness: Console
     assert await m.Vote.filter(state="closed").count() == 2
 
 
+async def test_everyone_voted_so_end_it_is_asked_as_closing_the_vote(harness: ConsoleRig) -> None:
+    """The chair's 「都投了，结束吧」 asks whether to close the vote (it had offered 计票, 弃权
+    and 我的投票); a 「是」 closes it, the meeting stays open."""
+    h = harness
+    await _convened(h)
+    await check_in_and_open(h, present=MEMBERS[:5])
+    await h.say("张伟", "发起表决 1")
+    for name in MEMBERS[:5]:
+        await h.say(name, "赞成")
+    asked = (await h.say("张伟", "都投了，结束吧")).text
+    assert "结束表决" in asked, asked
+    assert "是" in asked, asked
+    assert await m.Vote.filter(state="closed").count() == 0
+    assert (await h.say("张伟", "是")).text.startswith("表决结果：议题1「年度工作」")
+    assert await m.Meeting.filter(state="open").count() == 1
+
+
 async def test_closing_asked_and_confirmed_through_the_inbound_queue(harness: ConsoleRig) -> None:
     """Queued, the handler's question (AskBack) is kept by the worker and its 「是」, read at the
     door and by the worker, closes the vote; 「结束表决 现在」 closes at once."""
