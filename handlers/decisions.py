@@ -584,6 +584,12 @@ async def defer_item(ctx: Context, args: str) -> list[OutgoingMessage]:
             raise UsageError(
                 f"议题{number}「{it.title}」的表决已有{cast}人投票，不能再由主持人暂缓，没有办理。"
                 "请发送「结束表决」按规则计算结果：意见分歧较大的重大事项将暂缓决定。"
+                # 「推迟一周」 alone may mean meeting again a week on
+                + (
+                    f"如是指{t.echo(bare)}后再开会，请在散会后发送「召开会议 时间 地点 议题：…」。"
+                    if bare
+                    else ""
+                )
             )
         if v.state is g.VoteState.OPEN:
             voting = v

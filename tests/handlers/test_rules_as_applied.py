@@ -26,6 +26,10 @@ async def test_an_emergency_or_a_deferral_is_not_chosen_after_the_ballots(
     assert late.startswith("议题1「经费」已经开始表决，紧急情况须在发起表决前宣布，没有记录。")
     deferred = (await h.say("张伟", "暂缓 1 意见不一")).text
     assert deferred.startswith("议题1「经费」的表决已有4人投票，不能再由主持人暂缓，没有办理。")
+    # a bare 「推迟一周」 may mean meeting again: said with the same refusal
+    later = (await h.say("张伟", "推迟一周")).text
+    assert later.startswith("议题1「经费」的表决已有4人投票，不能再由主持人暂缓，没有办理。")
+    assert later.endswith("如是指一周后再开会，请在散会后发送「召开会议 时间 地点 议题：…」。")
     item = await models.AgendaItem.get(number=1)
     assert (item.state, item.emergency_reason) == ("voting", "")
     for name in ("陈静", "杨帆", "赵敏"):
