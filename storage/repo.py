@@ -638,21 +638,6 @@ async def ensure_person(user: UserRef, *, name: str, is_party_member: bool = Tru
     return _person(p)
 
 
-async def link_identity(person_id: int, user: UserRef) -> None:
-    """Bind one more platform identity to a known person (the same member on another
-    platform). An identity already bound to someone else is left as it is."""
-    exists = await m.Identity.filter(
-        platform=user.platform.value, corp_id=user.corp_id, user_id=user.user_id
-    ).exists()
-    if not exists:
-        await m.Identity.create(
-            platform=user.platform.value,
-            corp_id=user.corp_id,
-            user_id=user.user_id,
-            person_id=person_id,
-        )
-
-
 async def rename(person_id: int, name: str) -> None:
     """The person's name as they give it (「我是张伟」) or as their platform shows it now (a
     DingTalk display name in place of a bare staff id). The people register is no governance

@@ -89,6 +89,9 @@ async def drop_later() -> None:
         await admin.close()
 
 
+_TABLE_NAMES = ", ".join(f"'{table}'" for table in TABLES)
+
+
 async def empty_postgres(url: str) -> None:
     """Every table of the open PostgreSQL database at `url` emptied, identities restarted.
 
@@ -97,12 +100,17 @@ async def empty_postgres(url: str) -> None:
     are not checked meanwhile (every table is emptied in the same transaction). Dead row versions
     stay in the files until vacuumed: a test that reads old row versions empties with
     `truncate_postgres`."""
-    await connections.get(db.connection_name(url)).execute_script(
+    await connections.get(
+        db.connection_name(url)
+    ).execute_script(
         "BEGIN; SET LOCAL session_replication_role = replica;"
         + "".join(f'DELETE FROM "{table}";' for table in TABLES)
+        # the identities of these tables restarted (not the migration framework's own)
         + "SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_depend d"
         " ON d.classid = 'pg_class'::regclass AND d.objid = s.oid AND d.deptype IN ('a', 'i')"
-        " WHERE s.relkind = 'S'; COMMIT;"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        f" WHERE s.relkind = 'S' AND t.relname IN ({_TABLE_NAMES});"
+        " COMMIT;"
     )
 
 
