@@ -499,8 +499,9 @@ DETAIL_MAX = 500
 
 
 # A URL in an error's text: a DingTalk sessionWebhook, a WeCom response_url or webhook carry
-# their bearer token in the path or the query. Only the scheme and host are kept.
-_URL = re.compile(r"""(?i)\b((?:https?|wss?)://[^/\s?#'"<>]+)[^\s'"<>]*""")
+# their bearer token in the path or the query. Only the scheme and host are kept. No word
+# boundary before the scheme: a URL glued to a word (「发送失败https://…」) is one too.
+_URL = re.compile(r"""(?i)((?:https?|wss?)://[^/\s?#'"<>]+)[^\s'"<>]*""")
 # An object's repr: a dataclass's `UserRef(platform=..., user_id=..., name=...)` (one level of
 # parentheses inside), or Python's default `<x.Y object at 0x...>`.
 _DATACLASS_REPR = re.compile(r"\b([A-Z][A-Za-z0-9_]*)\(\w+=(?:[^()]|\([^()]*\))*\)")

@@ -31,7 +31,7 @@ RESPONSE_URL = f"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_cod
 WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={SECRET}"
 MEMBER = UserRef(Platform.DINGTALK, "corp", "staff-0042", "李娜")
 # How a send may fail, each with the URL or the member in its text, as adapters and aiohttp say it.
-FAILURES = ("transient", "throttled", "permanent", "raw", "aiohttp", "repr")
+FAILURES = ("transient", "throttled", "permanent", "raw", "aiohttp", "repr", "glued")
 
 
 class FailingPlatform:
@@ -74,6 +74,8 @@ class FailingPlatform:
                 raise aiohttp.InvalidURL(url)
             case "repr":
                 raise RuntimeError(f"{object()} {said}")
+            case "glued":  # the URL right after a word, no space or mark between
+                raise SendError(SendErrorKind.PERMANENT, 93000, f"发送失败{url}，接收人{said}")
         raise AssertionError(how)
 
 
