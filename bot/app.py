@@ -33,12 +33,12 @@ from bot.admission import Admission
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, base_url_warning
 from bot.errors import causes
-from bot.events import IncomingMessage, OutgoingMessage, Platform, UserRef
+from bot.events import IncomingMessage, OutgoingMessage, Platform
 from bot.gate import Gate
 from bot.heap import HeapKeeper, glibc_trim
 from bot.inbox import Inbox, make_apply
-from bot.keys import KeyProblem, ServerKey, load_key
 from bot.metrics import Metrics
+from bot.opening import start_storage, stop_storage
 from bot.outbox import Sender, to_outbox
 from bot.reminders.service import ReminderService
 from bot.retention import Pruning
@@ -55,7 +55,7 @@ from handlers import ALL_ROUTES
 from handlers.common import why_not
 from handlers.texts import render_need, render_refusal
 from handlers.votes import BALLOT_WORDS
-from storage import db, instances, outbox, repo, secrecy
+from storage import db, instances, outbox, repo
 from storage import inbox as inbox_store
 from storage import reminders as reminder_store
 from storage.faults import is_lost_connection, retried
@@ -112,35 +112,6 @@ def timed(dispatch: Dispatch, metrics: Metrics) -> Dispatch:
             metrics.handling.labels(platform=message.platform.value).observe(seconds)
 
     return run
-
-
-async def start_storage(
-    settings: Settings, *, key: ServerKey | None = None, existing: bool = False
-) -> None:
-    """Open the database (migrating it) and make sure the committee admins are known people.
-    `key`: the server key, when the caller loaded it (by default `load_key` finds it).
-    `existing`: a command that works on the records there (verify, export, reminders, prune)
-    opens an existing database of this program at the current schema, creating, migrating and
-    adding nothing: no file, folder or key is made for a mistyped path (db.require_current)."""
-    if existing:
-        await db.require_current(settings.database_url)
-        # never a new key: a database copied without its key is refused, not reported on
-        key = key if key is not None else load_key(settings.database_url, create=False)
-    await db.open_db(settings.database_url, key=key, run_migrations=not existing)
-    try:
-        await secrecy.check_key()  # the key must open what is sealed already
-    except KeyProblem:
-        await db.close_db()
-        raise
-    if existing:
-        return
-    for admin in settings.committee_admins:
-        user = UserRef(Platform(admin.platform), admin.corp_id, admin.user_id, admin.name)
-        await repo.ensure_person(user, name=admin.name)
-
-
-async def stop_storage() -> None:
-    await db.close_db()
 
 
 @runtime_checkable

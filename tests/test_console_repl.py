@@ -11,7 +11,7 @@ import pytest
 from bot.adapters.console import ConsoleAdapter
 from bot.app import Delivery, build_router, make_feed
 from bot.clock import OffsetClock
-from bot.commands import Repl
+from bot.console_commands import Repl
 from bot.demo import SOCIETY, reset_demo
 from storage import models, verify
 from tests.kit.clock import TZ

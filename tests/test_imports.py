@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import json, sys
-import bot.cli, bot.commands  # what `yishi serve` loads
+import bot.cli, bot.commands, bot.app  # what `yishi serve` loads
 import bot.utterance
 from pypinyin import constants
 print(json.dumps({
