@@ -121,6 +121,16 @@ class Admission:
         items = await repo.items(meeting.id)
         return any(it.number == number and it.state is g.ItemState.PROPOSED for it in items)
 
+    async def on_leave(self, message: IncomingMessage) -> bool:
+        """Whether the speaker is on leave from their society's meeting under way (read without
+        a unit of work, only for a ballot said with no vote open)."""
+        person, society = await speaker_and_society(message)
+        meeting = None if society is None else await repo.active_meeting(society.id)
+        if person is None or meeting is None:
+            return False
+        entry = (await repo.attendance(meeting.id)).get(person.id)
+        return entry is not None and entry.status is g.Attendance.LEAVE
+
     async def admit(
         self, message: IncomingMessage, serve: Serve, *, inline: bool
     ) -> list[OutgoingMessage]:

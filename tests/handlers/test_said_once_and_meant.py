@@ -155,3 +155,22 @@ async def test_a_lateness_said_again_is_kept_once(harness: ConsoleRig) -> None:
     assert await models.EventLog.filter(kind="late_notice").count() == 2
     assert "王强会晚到（一小时）" in (await h.say("王强", "我晚到一小时")).text
     assert await models.EventLog.filter(kind="late_notice").count() == 2
+
+
+async def test_a_view_said_as_a_ballot_by_one_on_leave_points_to_the_written_opinion(
+    harness: ConsoleRig,
+) -> None:
+    """「议题2我同意」 from a member on leave, no vote open: told that one on leave does not vote
+    and how to give a written opinion (it had said to send 赞成 once the vote opens); nothing
+    recorded. From one not on leave the answer is as before."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    await h.say("李娜", "请假 出差")
+    events = await models.EventLog.all().count()
+    for said in ("议题2我同意", "关于议题1，我同意换届方案", "我同意预算"):
+        answer = (await h.say("李娜", said)).text
+        assert answer.startswith("您已请假，不参加本次会议的表决，这句话没有记票。"), answer
+        assert "「书面意见 议题编号 意见」" in answer
+    assert await models.EventLog.all().count() == events
+    assert (await h.say("王强", "议题2我同意")).text.startswith("目前没有正在进行的表决")
