@@ -634,6 +634,10 @@ async def _opinions_said(meeting: repo.Meeting, args: str) -> Opinions:
     named = [_item_named(items, c) for c in clauses]
     if len(clauses) > 1 and all(named) and len({it.number for it in named if it}) == len(named):
         return [([it], c) for it, c in zip(named, clauses, strict=True) if it]
+    # 「关于议题1，我同意换届方案」: the item's number after 关于/对
+    number, text = parse_item_ref(_VIEW_GLUED.sub(r"\1 ", _ABOUT.sub("", args.strip())))
+    if number is not None:
+        return [([await item_by_number(meeting, number)], text.lstrip(" ,，:：;；"))]
     found = item_by_title(items, args)
     if found is not None:
         return [([found[0]], found[1])]

@@ -174,3 +174,16 @@ async def test_a_view_said_as_a_ballot_by_one_on_leave_points_to_the_written_opi
         assert "「书面意见 议题编号 意见」" in answer
     assert await models.EventLog.all().count() == events
     assert (await h.say("王强", "议题2我同意")).text.startswith("目前没有正在进行的表决")
+
+
+async def test_a_written_opinion_about_an_item_by_number(harness: ConsoleRig) -> None:
+    """「书面意见 关于议题1，我同意换届方案」 goes on item 1 as 「我同意换届方案」 (the 关于 before
+    the number had made it ask for the item's number)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：换届方案；经费预算")
+    await h.say("李娜", "请假 出差")
+    said = (await h.say("李娜", "书面意见 关于议题1，我同意换届方案")).text
+    assert said.startswith("已收到李娜对议题1「换届方案」的书面意见"), said
+    opinion = await models.WrittenOpinion.get()
+    assert opinion.text == "我同意换届方案"
