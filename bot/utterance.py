@@ -1419,7 +1419,7 @@ _SPEAKER_FIRST = re.compile(
 
 def reason_said(text: str) -> str:
     """What a reason (a leave's, an absence's, a departure's) says, from what was typed around
-    the command's words: without the apology or greeting in front, the parts that only say one
+    the command's words: without the apology, greeting or acknowledgement (「好的」) in front, the parts that only say one
     cannot come or ask for the leave (「忘了请假了」), only say when (「今天」「5号」) or only
     thank, what a colon after the leave's own words introduces (「我自己再请一下：在外地调研」),
     a hedge or a hanging 得 at the end (「我家里有点急事得」) and the speaker in front (「我」
@@ -1442,6 +1442,7 @@ def reason_said(text: str) -> str:
             _ONLY_NOT_COMING.fullmatch(form)
             or _WHEN_ONLY.fullmatch(form.rstrip(_PARTICLES))
             or _POLITE_ONLY.fullmatch(_undecorated(form))
+            or (not kept and is_acknowledgement(part))  # 「好的，我那天出差，请个假」
         ):
             dropped = True
             continue
@@ -1456,7 +1457,11 @@ def trimmed(said: str) -> str:
     """A reason without what hangs at its end: a hedge (「…，可能」), a part that only says when
     (「… 今天」) or a 得 left before the words taken as the command (「我家里有点急事得」); as
     typed (its closing marks too) when nothing hangs there. What a question asked back shows
-    of a reason (a part that tells of someone else, 「杨帆请假」, stays for the handler to see)."""
+    of a reason (a part that tells of someone else, 「杨帆请假」, stays for the handler to see),
+    an acknowledgement in front of it left out (「好的，我那天出差」)."""
+    first = _PARTS.split(said, maxsplit=1)
+    if len(first) == 3 and is_acknowledgement(first[0]) and first[2].strip(_SEPARATORS):
+        said = first[2]
     text = said
     while True:
         core = text.rstrip(_SEPARATORS)

@@ -187,3 +187,18 @@ async def test_a_written_opinion_about_an_item_by_number(harness: ConsoleRig) ->
     assert said.startswith("已收到李娜对议题1「换届方案」的书面意见"), said
     opinion = await models.WrittenOpinion.get()
     assert opinion.text == "我同意换届方案"
+
+
+async def test_an_acknowledgement_in_front_of_a_leave_is_no_part_of_its_reason(
+    harness: ConsoleRig,
+) -> None:
+    """「好的，我那天出差，请个假」: the question and the record leave out 「好的」 (it had asked
+    「请假 好的，我那天出差」 and recorded it so)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    asked = (await h.say("王强", "好的，我那天出差，请个假")).text
+    assert asked == "是否请假？回复「是」或「请假 我那天出差」确认。", asked
+    assert (await h.say("王强", "是")).text.startswith("王强已请假（那天出差）。")
+    row = await models.Attendance.get()
+    assert row.reason == "那天出差"
