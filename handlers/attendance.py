@@ -854,6 +854,10 @@ async def acknowledge(ctx: Context, args: str) -> list[OutgoingMessage]:
                 f"您{_coming_after_all(ctx, meeting)}{asked}"
             )
         ]
+    if entry is not None and entry.status in g.PRESENT_STATES:  # 「👍」 once checked in
+        return [
+            ctx.reply(f"好的。{person.name}已签到，第{meeting.number}次会议{when}开始。{asked}")
+        ]
     if not new:
         return [
             ctx.reply(f"{person.name}已确认收到第{meeting.number}次会议（{when}）的通知。{asked}")

@@ -202,3 +202,17 @@ async def test_an_acknowledgement_in_front_of_a_leave_is_no_part_of_its_reason(
     assert (await h.say("王强", "是")).text.startswith("王强已请假（那天出差）。")
     row = await models.Attendance.get()
     assert row.reason == "那天出差"
+
+
+async def test_an_acknowledgement_after_checking_in_says_so(harness: ConsoleRig) -> None:
+    """「👍」「收到」 from one already checked in, before the start: 「好的。…已签到」 (it had said
+    the notice was acknowledged and that one could check in from an hour before)."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    h.at("2026-12-05 14:30")
+    await h.say("王强", "签到")
+    for said in ("👍", "收到"):
+        answer = (await h.say("王强", said)).text
+        assert answer.startswith("好的。王强已签到，第1次会议"), answer
+        assert "可发送「签到」" not in answer
