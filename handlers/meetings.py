@@ -1873,6 +1873,33 @@ async def proxy(ctx: Context, args: str) -> list[OutgoingMessage]:
     ]
 
 
+async def materials(ctx: Context, args: str) -> list[OutgoingMessage]:
+    """「会议材料发一下」「需要准备什么材料吗」: the bot keeps and sends no documents; it says the
+    meeting's agenda (what the materials would be about) and whom to ask (the leader, who
+    convenes and prepares the meeting). Shows; writes nothing."""
+    society = ctx.society
+    meeting = (
+        None if society is None else ctx.active_meeting or await repo.active_meeting(society.id)
+    )
+    none = "机器人不收发会议材料（文件）。"
+    if meeting is None:
+        return [ctx.reply(f"{none}目前没有进行中的会议；会议材料请向组长索取。")]
+    agenda = [
+        it
+        for it in await repo.items(meeting.id)
+        if it.state not in (g.ItemState.PROPOSED, g.ItemState.REJECTED)
+    ]
+    listed = "；".join(f"{it.number}. {it.title}" for it in agenda) or "暂无"
+    leader = (await repo.people([meeting.leader_id])).get(meeting.leader_id)
+    who = f"组长{leader.name}" if leader is not None else "组长"
+    return [
+        ctx.reply(
+            f"{none}第{meeting.number}次会议（{t.when(meeting.starts_at, ctx.tz)}）的议题：{listed}。"
+            f"会议材料请向{who}索取；需要会前阅读的，可请组长在群里发送或另行分发。"
+        )
+    ]
+
+
 RECENT_SHOWN = 5
 
 
@@ -2497,6 +2524,27 @@ ROUTES = [
             # 「小王能代我开会吗」: who first
             r"[^,，。?？!！]{1,10}?(?:能|可以|能不能|可不可以)(?:代我|替我|代替我|代表我)去?"
             r"(?:参加|参会|开会|出席)(?:会议|这次会议?)?(?:吗|么)?[?？]*",
+        ),
+        shows=True,
+        when=frozenset(),  # asked, never offered
+    ),
+    Route(
+        ("会议材料",),
+        materials,
+        g.Need.ANYONE,
+        "会议材料",
+        "问会议材料（机器人不收发文件：说明议题，请向组长索取）",
+        "成员",
+        needs_society=False,
+        phrasings=("会议资料", "开会材料", "开会资料", "会议文件"),
+        frames=(
+            # 「会议材料发一下」「材料能发群里吗」「把会议资料发我一份」
+            r"(?:请|麻烦)?(?:把)?(?:会议|开会|会上的?)?(?:的)?(?:材料|资料|文件)"
+            r"(?:能|可以|麻烦)?(?:发|传|分享)(?:一下|到群里|群里|给我|我一份|一份)?(?:吗|么|吧)?[?？]*",
+            # 「需要准备什么材料吗」「开会要带什么材料」「有会议材料吗」
+            r"(?:请问)?(?:开会|会上|这次会议?|会议)?(?:我们)?(?:需要|要|得)(?:提前)?(?:准备|带|看)"
+            r"(?:什么|哪些)?(?:材料|资料|文件)(?:吗|么|呢)?[?？]*",
+            r"(?:请问)?(?:这次|本次)?(?:有|有没有)(?:会议)?(?:材料|资料|文件)(?:吗|么|呢)?[?？]*",
         ),
         shows=True,
         when=frozenset(),  # asked, never offered

@@ -216,3 +216,18 @@ async def test_an_acknowledgement_after_checking_in_says_so(harness: ConsoleRig)
         answer = (await h.say("王强", said)).text
         assert answer.startswith("好的。王强已签到，第1次会议"), answer
         assert "可发送「签到」" not in answer
+
+
+async def test_asking_for_the_meeting_materials_is_answered(harness: ConsoleRig) -> None:
+    """「需要准备什么材料吗」「会议材料发一下」: the bot sends no documents; it says the agenda and
+    whom to ask (it had offered 回避, 纪要 and 报送期限); nothing recorded."""
+    h = harness
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    events = await models.EventLog.all().count()
+    for said in ("需要准备什么材料吗", "会议材料发一下"):
+        answer = (await h.say("陈静", said)).text
+        assert answer.startswith("机器人不收发会议材料（文件）。第1次会议"), answer
+        assert "1. 年度总结；2. 经费预算" in answer
+        assert "请向组长张伟索取" in answer
+    assert await models.EventLog.all().count() == events
