@@ -494,9 +494,11 @@ class Router:
                 if (
                     isinstance(answer, u.Suggest)
                     and answer.ballot
+                    and (yes := self.lexicon.route("赞成")) is not None
                     and await self.admission.on_leave(message)
-                ):  # 「议题2我同意」 from one on leave: no ballot to wait for, an opinion to give
-                    return [plain_reply(message, ON_LEAVE_NO_BALLOT)]
+                ):  # 「议题2我同意」 from one on leave: the ballot's handler says why not, and
+                    # how to give a written opinion instead (nothing is recorded)
+                    return yes, "", False
                 return [plain_reply(message, answer_text(answer, phase, self._not_yours))]
             case u.Command(route=route, args=args):
                 pass
@@ -614,10 +616,6 @@ NOTHING_TO_CONFIRM = (
     "没有办理任何事。请直接发送要办理的指令{during}。"
 )
 NO_VOTE_OPEN = "目前没有正在进行的表决，这句话不记票。会议开始、组长发起表决后，请发送「赞成」「反对」或「弃权」。"
-ON_LEAVE_NO_BALLOT = (
-    "您已请假，不参加本次会议的表决，这句话没有记票。对议题的意见可以作为书面意见提交（会上宣读并写入纪要，"
-    "不计入票数）：发送「书面意见 议题编号 意见」，例如「书面意见 2 同意」。"
-)
 NO_VOTE_YET = (
     "目前没有正在进行的表决，这句话不记票。主持人发起表决后，请发送「赞成」「反对」或「弃权」。"
 )

@@ -459,6 +459,14 @@ RESOLVED_KEPT = 4096
 RESOLVED_TEXT_MAX = 64
 
 
+def _clause_forms(key: str) -> tuple[str, ...]:
+    """A confirm phrase of two clauses (「都投了，结束吧」) as people type it: with the comma, a
+    space, a full stop or nothing between them."""
+    if "," not in key:
+        return (key,)
+    return tuple(dict.fromkeys(key.replace(",", mark) for mark in (",", " ", "。", "")))
+
+
 class Lexicon:
     """Every word and phrasing of the routes, for longest-prefix lookup on the matching form."""
 
@@ -469,7 +477,8 @@ class Lexicon:
             for word in (*route.words, *route.phrasings):
                 self._add(matching_form(word), _Phrase(route, confirm=False))
             for phrase in route.confirm:
-                self._add(matching_form(phrase), _Phrase(route, confirm=True))
+                for form in _clause_forms(matching_form(phrase)):
+                    self._add(form, _Phrase(route, confirm=True))
             for phrase in route.alone:
                 self._add(matching_form(phrase), _Phrase(route, confirm=False, alone=True))
         self._max = max((len(k) for k in self._table), default=0)

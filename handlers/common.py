@@ -836,3 +836,28 @@ def attendance_fails_check(
         undone=undone,
         record="签到（出席）记录",
     )
+
+
+async def ballot_while_on_leave(ctx: Context) -> str | None:
+    """For a member on leave from the society's meeting under way or to come who says a ballot
+    (「议题2我同意」 with no vote open, 「能线上投一票吗？赞成」): one on leave does not vote, so
+    nothing was counted; a written opinion can be given on the items whose vote has not opened,
+    and how. None when the speaker is not on leave from it."""
+    society, person = ctx.society, ctx.person
+    if society is None or person is None:
+        return None
+    meeting = ctx.active_meeting or await repo.active_meeting(society.id)
+    if meeting is None or person.id not in meeting.roster:
+        return None
+    entry = (await repo.attendance(meeting.id)).get(person.id)
+    if entry is None or entry.status is not g.Attendance.LEAVE:
+        return None
+    told = f"{person.name}已请假，请假的成员不参加表决，这句话没有计票。"
+    open_items = [it for it in await repo.items(meeting.id) if it.state in g.OPINION_STATES]
+    if open_items:
+        listed = "、".join(f"议题{it.number}「{it.title}」" for it in open_items)
+        return told + (
+            f"对还没有开始表决的议题（{listed}）可以提交书面意见：发送「书面意见 议题编号 意见」，"
+            f"例如「书面意见 {open_items[0].number} 同意」，会上宣读并写入纪要，但不计入票数。"
+        )
+    return told + "本次会议的议题都已开始表决，不能再提交书面意见；有意见的，可以会后向组长说明。"

@@ -1142,11 +1142,10 @@ ROUTES = [
             "公布结果",
             "宣布表决结果",
             "公布表决结果",
-            # 「结束吧」 after saying everyone has voted: the vote, not the meeting (asked)
+            # 「结束吧」 after saying everyone has voted: the vote, not the meeting (asked; the
+            # comma may be typed otherwise or not at all, utterance._clause_forms)
             "都投了，结束吧",
-            "都投了结束吧",
             "都投完了，结束吧",
-            "都投完了结束吧",
             "大家都投了，结束吧",
             "大家都投完了，结束吧",
             "都投了，可以结束了",

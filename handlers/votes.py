@@ -840,6 +840,8 @@ async def _ballot_target(
         return *await target_vote(ctx, number, vote_id), None
     meeting = await current_meeting(ctx)
     open_votes = await repo.open_votes_with_ballots(meeting.id)
+    if not open_votes and (on_leave := await common.ballot_while_on_leave(ctx)) is not None:
+        raise UsageError(on_leave)  # no vote to wait for: a written opinion to give
     found = _open_target(ctx, [(v, it) for v, it, _ in open_votes], number)
     if found is None:
         return meeting, *await _closed_target(meeting, number), None

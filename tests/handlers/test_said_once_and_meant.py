@@ -5,7 +5,7 @@ lateness notice said twice."""
 from __future__ import annotations
 
 from storage import models
-from tests.kit.console import ConsoleRig, convene_and_open
+from tests.kit.console import ConsoleRig, convene, convene_and_open
 
 
 async def _ballots() -> int:
@@ -95,8 +95,7 @@ async def test_a_conditional_remark_on_ones_lateness_moves_nothing(harness: Cons
     """The leader's 「要是提前半小时，我就赶不上了」 is no move of the meeting (it had been asked
     as one, to 14:30); 「延期一周的话我就能来」 is still a suggestion asked."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     said = (await h.say("张伟", "要是提前半小时，我就赶不上了")).text
     assert said.startswith("这句话是假设，会议时间没有改动，仍为2026年12月5日"), said
     assert "是否" not in said
@@ -111,8 +110,7 @@ async def test_a_leader_who_cannot_come_is_asked_for_the_reason(harness: Console
     """「我来不了，请李娜主持」 asks for the leave's reason (it had only delegated); the reason
     then records the leave and the delegation together."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     asked = (await h.say("张伟", "我来不了，请李娜主持")).text
     assert "须请假并写明理由" in asked
     assert "现在都还没有办理" in asked
@@ -130,8 +128,7 @@ async def test_a_yes_to_the_leaders_reason_question_keeps_the_delegation(
     delegation named and kept: the reason sent next records both (it had been asked as a plain
     leave, and the reason then recorded the leave only, the chair never handed on)."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     await h.say("张伟", "我来不了，请李娜主持")
     again = (await h.say("张伟", "是")).text
     assert "委托李娜主持" in again, again
@@ -146,8 +143,7 @@ async def test_a_yes_to_the_leaders_reason_question_keeps_the_delegation(
 async def test_a_lateness_said_again_is_kept_once(harness: ConsoleRig) -> None:
     """「我晚到半小时」 twice is one notice (「已记下」); a changed one replaces it, on the record."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     await h.say("王强", "我晚到半小时")
     assert (await h.say("王强", "我晚到半小时")).text.startswith("已记下")
     assert await models.EventLog.filter(kind="late_notice").count() == 1
@@ -160,18 +156,18 @@ async def test_a_lateness_said_again_is_kept_once(harness: ConsoleRig) -> None:
 async def test_a_view_said_as_a_ballot_by_one_on_leave_points_to_the_written_opinion(
     harness: ConsoleRig,
 ) -> None:
-    """「议题2我同意」 from a member on leave, no vote open: told that one on leave does not vote
-    and how to give a written opinion (it had said to send 赞成 once the vote opens); nothing
-    recorded. From one not on leave the answer is as before."""
+    """「议题2我同意」 (or 「赞成」) from a member on leave, no vote open: told that one on leave
+    does not vote and on which items a written opinion can be given, as 「能线上投一票吗」 is
+    (it had said to send 赞成 once the vote opens); nothing recorded. From one not on leave the
+    answer is as before."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    await convene(h, "年度总结；经费预算")
     await h.say("李娜", "请假 出差")
     events = await models.EventLog.all().count()
-    for said in ("议题2我同意", "关于议题1，我同意换届方案", "我同意预算"):
+    for said in ("议题2我同意", "关于议题1，我同意换届方案", "我同意预算", "赞成"):
         answer = (await h.say("李娜", said)).text
-        assert answer.startswith("您已请假，不参加本次会议的表决，这句话没有记票。"), answer
-        assert "「书面意见 议题编号 意见」" in answer
+        assert answer.startswith("李娜已请假，请假的成员不参加表决，这句话没有计票。"), answer
+        assert "（议题1「年度总结」、议题2「经费预算」）可以提交书面意见" in answer
     assert await models.EventLog.all().count() == events
     assert (await h.say("王强", "议题2我同意")).text.startswith("目前没有正在进行的表决")
 
@@ -180,8 +176,7 @@ async def test_a_written_opinion_about_an_item_by_number(harness: ConsoleRig) ->
     """「书面意见 关于议题1，我同意换届方案」 goes on item 1 as 「我同意换届方案」 (the 关于 before
     the number had made it ask for the item's number)."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：换届方案；经费预算")
+    await convene(h, "换届方案；经费预算")
     await h.say("李娜", "请假 出差")
     said = (await h.say("李娜", "书面意见 关于议题1，我同意换届方案")).text
     assert said.startswith("已收到李娜对议题1「换届方案」的书面意见"), said
@@ -195,8 +190,7 @@ async def test_an_acknowledgement_in_front_of_a_leave_is_no_part_of_its_reason(
     """「好的，我那天出差，请个假」: the question and the record leave out 「好的」 (it had asked
     「请假 好的，我那天出差」 and recorded it so)."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     asked = (await h.say("王强", "好的，我那天出差，请个假")).text
     assert asked == "是否请假？回复「是」或「请假 我那天出差」确认。", asked
     assert (await h.say("王强", "是")).text.startswith("王强已请假（那天出差）。")
@@ -208,8 +202,7 @@ async def test_an_acknowledgement_after_checking_in_says_so(harness: ConsoleRig)
     """「👍」「收到」 from one already checked in, before the start: 「好的。…已签到」 (it had said
     the notice was acknowledged and that one could check in from an hour before)."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结")
+    await convene(h, "年度总结")
     h.at("2026-12-05 14:30")
     await h.say("王强", "签到")
     for said in ("👍", "收到"):
@@ -222,8 +215,7 @@ async def test_asking_for_the_meeting_materials_is_answered(harness: ConsoleRig)
     """「需要准备什么材料吗」「会议材料发一下」: the bot sends no documents; it says the agenda and
     whom to ask (it had offered 回避, 纪要 and 报送期限); nothing recorded."""
     h = harness
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度总结；经费预算")
+    await convene(h, "年度总结；经费预算")
     events = await models.EventLog.all().count()
     for said in ("需要准备什么材料吗", "会议材料发一下"):
         answer = (await h.say("陈静", said)).text

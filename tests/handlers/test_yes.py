@@ -11,14 +11,13 @@ from tortoise import connections
 
 from storage import db
 from storage import models as m
-from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open
+from tests.kit.console import MEMBERS, ConsoleRig, check_in_and_open, convene
 
 ASKED = "是否请假？回复「是」或「请假 那天我有事」确认。"
 
 
 async def _convened(h: ConsoleRig) -> None:
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", "召开会议 2026-12-05 15:00 会议室 议题：年度工作；经费预算")
+    await convene(h, "年度工作；经费预算")
 
 
 async def _leave_of(name: str) -> m.Attendance | None:

@@ -108,10 +108,15 @@ async def check_in_and_open(
     assert "会议现在开始" in await h.say("张伟", "开会")
 
 
+async def convene(h: ConsoleRig, topics: str) -> None:
+    """The leader convenes on 1 December a meeting at 2026-12-05 15:00 with `topics`."""
+    h.at("2026-12-01 09:00")
+    await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
+
+
 async def convene_and_open(
     h: ConsoleRig, topics: str, *, present: tuple[str, ...] = MEMBERS
 ) -> None:
     """Convened on 1 December for 2026-12-05 15:00 with `topics`, then opened."""
-    h.at("2026-12-01 09:00")
-    await h.say("张伟", f"召开会议 2026-12-05 15:00 会议室 议题：{topics}")
+    await convene(h, topics)
     await check_in_and_open(h, present=present)
